@@ -1,0 +1,98 @@
+package cloud
+
+import (
+	"context"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// VolumeSpec is one `volume` block of a host group.
+type VolumeSpec struct {
+	Name   string
+	SizeGB int
+	Type   string // provider-specific (EBS type); "" = provider default
+	IOPS   int
+}
+
+// HostSpec is everything a provider needs to launch (or find) one host.
+// Identity is (Cluster, Group, Index): launching the same identity twice
+// must return the same host (adoption), never a second one.
+type HostSpec struct {
+	Cluster  string // workspace-unique cluster name, used in names, labels and tags
+	Group    string
+	Index    int
+	Count    int    // hosts in the group, so a provider can launch a group in one call
+	Name     string // "server[1]"
+	Hostname string // DNS-safe form, "server-1"
+	Volumes  []VolumeSpec
+	Settings cty.Value // object decoded with the factory's Spec, group overrides merged in
+}
+
+// Host is a launched host as the provider reports it.
+type Host struct {
+	ProviderID string
+	PrivateIP  string
+	PublicIP   string
+	SSHAddress string // address diffuser dials
+	SSHPort    int
+	SSHUser    string
+	Volumes    map[string]Volume // keyed by volume name
+	Attrs      map[string]string
+}
+
+// Volume is an attached block device.
+type Volume struct {
+	Device     string // path on the host, e.g. /dev/loop7 or /dev/nvme1n1
+	ProviderID string
+	SizeGB     int
+}
+
+// Status is what a provider says about a recorded host.
+type Status string
+
+const (
+	Running Status = "running"
+	Stopped Status = "stopped" // exists, can be started again
+	Missing Status = "missing" // gone: must be replaced
+)
+
+// Keys is the workspace's SSH identity, authorized on every host the
+// provider launches.
+type Keys struct {
+	PublicKey      string // authorized_keys line
+	PrivateKeyFile string
+}
+
+// Provider launches and releases hosts. Implementations must be safe for
+// concurrent use: the engine launches hosts in parallel.
+type Provider interface {
+	Name() string
+	// Launch creates the host, or adopts it if one with the same identity
+	// already exists, and returns once it is running (not necessarily SSH-ready).
+	Launch(ctx context.Context, spec HostSpec) (Host, error)
+	// Status reports whether a recorded host still runs.
+	Status(ctx context.Context, spec HostSpec, h Host) (Status, error)
+	// Start starts a stopped host again.
+	Start(ctx context.Context, spec HostSpec, h Host) (Host, error)
+	// Destroy releases the host and its volumes. Destroying a missing host is not an error.
+	Destroy(ctx context.Context, spec HostSpec, h Host) error
+	// Cleanup removes cluster-wide resources (networks, security groups,
+	// key pairs) once every host is destroyed. Only what this cluster made.
+	Cleanup(ctx context.Context, cluster string) error
+}
+
+// Factory builds a provider from its site settings.
+type Factory interface {
+	// Spec describes the `provider "<name>" { ... }` block. No attribute may
+	// be Required: every setting has a default.
+	Spec() hcldec.ObjectSpec
+	New(ctx context.Context, settings cty.Value, env Env) (Provider, error)
+}
+
+// Env is what the engine hands every provider.
+type Env struct {
+	Keys    Keys
+	WorkDir string // the workspace directory (.diffuser/<workspace>), for provider files
+	Log     func(format string, args ...any)
+}

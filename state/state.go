@@ -1,0 +1,92 @@
+package state
+
+import "time"
+
+// SchemaVersion is the version of the state file format this build writes.
+// A file with a higher version is refused rather than misread.
+const SchemaVersion = 1
+
+// Instance statuses.
+const (
+	StatusApplied = "applied" // the step instance finished successfully with Digest as input
+	StatusFailed  = "failed"  // the last attempt failed; it is re-run on the next apply
+)
+
+// State is what was applied in one workspace. The zero value is not valid;
+// use New.
+type State struct {
+	Version  int                  `json:"version"`
+	Serial   uint64               `json:"serial"`
+	Lineage  string               `json:"lineage"`
+	Recipe   string               `json:"recipe,omitempty"`
+	Provider string               `json:"provider,omitempty"`
+	Hosts    map[string]*Host     `json:"hosts"`     // keyed by host name, e.g. "server[1]"
+	Steps    map[string]*Instance `json:"instances"` // keyed by instance address, e.g. `step.glusterd["server[1]"]`
+	Outputs  map[string]Output    `json:"outputs,omitempty"`
+}
+
+// Host is one launched machine.
+type Host struct {
+	Name       string            `json:"name"`
+	Group      string            `json:"group"`
+	Index      int               `json:"index"`
+	Provider   string            `json:"provider"`
+	ProviderID string            `json:"provider_id"`
+	PrivateIP  string            `json:"private_ip,omitempty"`
+	PublicIP   string            `json:"public_ip,omitempty"`
+	SSH        SSH               `json:"ssh"`
+	Volumes    map[string]Volume `json:"volumes,omitempty"`
+	Attrs      map[string]string `json:"attrs,omitempty"` // provider-specific facts
+	Digest     string            `json:"digest"`          // launch input digest; a change means replace
+	Launched   time.Time         `json:"launched"`
+}
+
+// SSH is how a host is reached. HostKey is pinned on first use
+// (authorized_keys format) and a different key is refused afterwards.
+type SSH struct {
+	Address string `json:"address"`
+	Port    int    `json:"port"`
+	User    string `json:"user"`
+	KeyFile string `json:"key_file,omitempty"`
+	HostKey string `json:"host_key,omitempty"`
+	Jump    *SSH   `json:"jump,omitempty"`
+}
+
+// Volume is one block device attached to a host.
+type Volume struct {
+	Device     string `json:"device"`
+	ProviderID string `json:"provider_id,omitempty"`
+	SizeGB     int    `json:"size_gb"`
+}
+
+// Instance is one applied step instance.
+type Instance struct {
+	Step      string            `json:"step"`
+	Host      string            `json:"host"`
+	Kind      string            `json:"kind"`
+	Digest    string            `json:"digest"`
+	Status    string            `json:"status"`
+	Outputs   map[string]string `json:"outputs,omitempty"`
+	Sensitive bool              `json:"sensitive,omitempty"`
+	Destroy   string            `json:"destroy,omitempty"` // rendered destroy command, run when the step leaves the recipe
+	Started   time.Time         `json:"started"`
+	Finished  time.Time         `json:"finished"`
+	Error     string            `json:"error,omitempty"`
+}
+
+// Output is one recipe output value as last applied.
+type Output struct {
+	Value     string `json:"value"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// New returns an empty state with a fresh lineage.
+func New(lineage string) *State {
+	return &State{
+		Version: SchemaVersion,
+		Lineage: lineage,
+		Hosts:   map[string]*Host{},
+		Steps:   map[string]*Instance{},
+		Outputs: map[string]Output{},
+	}
+}

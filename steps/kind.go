@@ -1,0 +1,68 @@
+package steps
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Runner runs commands on one host. remote's SSH client and test fakes implement it.
+type Runner interface {
+	// Run runs cmd with /bin/sh -c semantics (as root: sudo is the runner's business).
+	// A non-zero exit is reported in Result.Exit with a nil error; err is for
+	// transport failures and ctx cancellation.
+	Run(ctx context.Context, cmd string, opt RunOpts) (Result, error)
+	// Upload writes r to path atomically (temp file + rename) with mode.
+	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
+}
+
+// RunOpts are optional settings for one command.
+type RunOpts struct {
+	Env     map[string]string
+	Stdin   io.Reader
+	Timeout time.Duration // 0 = none
+	Output  io.Writer     // also receives combined output as it arrives (logs); may be nil
+}
+
+// Result is a finished command.
+type Result struct {
+	Exit   int
+	Stdout string
+	Stderr string
+}
+
+// Check is what a kind found on the host.
+type Check struct {
+	OK     bool   // the host already is as declared: nothing to do
+	Reason string // when !OK, what differs ("package glusterfs-server not installed")
+}
+
+// Kind is one step kind (run, package, file, format, mount, service, wait).
+// args is an object value decoded with Spec; it is wholly known when
+// Check and Apply are called.
+type Kind interface {
+	Name() string
+	Spec() hcldec.Spec
+	Check(ctx context.Context, r Runner, args cty.Value) (Check, error)
+	Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error)
+}
+
+// Outputs are values a step instance produces (run's capture).
+type Outputs map[string]string
+
+// Destroyer is implemented by kinds that undo themselves when their step
+// leaves the recipe (mount unmounts). A step's own `destroy` command is
+// run by the engine and needs no kind support.
+type Destroyer interface {
+	Destroy(ctx context.Context, r Runner, args cty.Value) error
+}
+
+// HostLocker is implemented by kinds that must not run twice at once on one
+// host (package managers). Kinds returning the same key are serialized per host.
+type HostLocker interface {
+	HostLock() string
+}
