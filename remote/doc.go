@@ -1,0 +1,16 @@
+// Package remote is diffuser's SSH transport: it connects to hosts
+// (key files or ssh-agent, an optional jump host, connect retries while a
+// host boots, keepalives), pins host keys (trust on first use, refused on
+// change), pools one connection per host with many sessions on it, runs
+// shell commands (optionally through sudo) and uploads files atomically
+// over SFTP. It also owns the per-step log files and the key pair diffuser
+// generates for the hosts it launches.
+//
+// remote is a leaf below steps and cloud: it must not import any other
+// diffuser package. Its Client has the method shapes of steps.Runner with
+// remote's own RunOpts and Result types; steps adapts them.
+//
+// Lock rules: Pool.mu guards the host map only; Client.mu guards the
+// current connection and the in-flight dial, and is never held while
+// dialing or while a command runs.
+package remote

@@ -1,0 +1,317 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// ErrClosed is returned by a Client whose Pool was closed.
+var ErrClosed = errors.New("ssh connection pool closed")
+
+// Pool holds one Client, and so at most one SSH connection, per host. Its
+// methods are safe for concurrent use.
+type Pool struct {
+	mu      sync.Mutex // guards clients and closed
+	clients map[string]*Client
+	closed  bool
+}
+
+// NewPool returns an empty pool.
+func NewPool() *Pool {
+	return &Pool{clients: make(map[string]*Client)}
+}
+
+// Client returns the pooled client for cfg's host, creating it on first
+// use. It does not connect: the first Run, Upload or Connect does. Later
+// calls for the same host (same Name, User, Address and Port) return the
+// same Client and ignore the rest of cfg.
+func (p *Pool) Client(cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.clientLocked(cfg)
+}
+
+func (p *Pool) clientLocked(cfg Config) (*Client, error) {
+	if p.closed {
+		return nil, ErrClosed
+	}
+	key := cfg.poolKey()
+	if c, ok := p.clients[key]; ok {
+		return c, nil
+	}
+	pin, err := newHostKeyPin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	signers, err := loadSigners(cfg.KeyFiles)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", cfg.Name, err)
+	}
+	c := &Client{cfg: cfg, pin: pin, signers: signers, sudo: cfg.Sudo && !cfg.root()}
+	if cfg.Jump != nil {
+		jcfg := cfg.Jump.withDefaults()
+		if c.jump, err = p.clientLocked(jcfg); err != nil {
+			return nil, fmt.Errorf("host %s: jump host %s: %w", cfg.Name, jcfg.Name, err)
+		}
+	}
+	p.clients[key] = c
+	return c, nil
+}
+
+// Connect returns the pooled client for cfg's host, connected.
+func (p *Pool) Connect(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := p.Client(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.Connect(ctx)
+}
+
+// Close closes every connection. Clients of a closed pool return ErrClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	clients := p.clients
+	p.clients = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, c := range clients {
+		errs = append(errs, c.shutdown())
+	}
+	return errors.Join(errs...)
+}
+
+// Client runs commands and uploads files on one host over a pooled SSH
+// connection. It reconnects when the connection died. Its methods are safe
+// for concurrent use; at most Config.MaxSessions commands run at once per
+// connection and the others wait for a free session.
+type Client struct {
+	cfg     Config
+	pin     *hostKeyPin
+	signers []ssh.Signer
+	jump    *Client // nil when dialed directly
+	sudo    bool    // wrap commands in sudo
+
+	mu      sync.Mutex // guards cur, dialing and closed
+	cur     *conn
+	dialing *dialCall
+	closed  bool
+}
+
+// conn is one SSH connection and its session slots.
+type conn struct {
+	client *ssh.Client
+	// slots holds a token per open session; its capacity is the session
+	// limit. A token taken for good lowers the limit (see session).
+	slots chan struct{}
+	inUse atomic.Int32
+	done  chan struct{} // closed when the connection is gone
+}
+
+func (cn *conn) alive() bool {
+	select {
+	case <-cn.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// dialCall is a connect in progress that concurrent callers share.
+type dialCall struct {
+	done chan struct{}
+	cn   *conn
+	err  error
+	// abandoned: the dialing caller's context ended, which says nothing
+	// about the host; waiters with live contexts dial again.
+	abandoned bool
+}
+
+// Host returns the host's name.
+func (c *Client) Host() string { return c.cfg.Name }
+
+// Connect connects now unless already connected, so that connect errors
+// and first-use host key recording happen before any command.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.conn(ctx)
+	return err
+}
+
+// Close closes the current connection; a later call reconnects.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	cn := c.cur
+	c.cur = nil
+	c.mu.Unlock()
+	if cn == nil {
+		return nil
+	}
+	return ignoreClosed(cn.client.Close())
+}
+
+func (c *Client) shutdown() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return c.Close()
+}
+
+// conn returns a live connection, connecting (once, for all concurrent
+// callers) when there is none.
+func (c *Client) conn(ctx context.Context) (*conn, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("host %s: %w", c.cfg.Name, ErrClosed)
+		}
+		if c.cur != nil && c.cur.alive() {
+			cn := c.cur
+			c.mu.Unlock()
+			return cn, nil
+		}
+		if call := c.dialing; call != nil {
+			c.mu.Unlock()
+			select {
+			case <-call.done:
+				if call.err != nil && !(call.abandoned && ctx.Err() == nil) {
+					return nil, call.err
+				}
+				// Connected, or the caller that dialed gave up: look again.
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("host %s: waiting for connection: %w", c.cfg.Name, ctx.Err())
+			}
+		}
+		call := &dialCall{done: make(chan struct{})}
+		c.dialing = call
+		c.mu.Unlock()
+
+		call.cn, call.err = c.dial(ctx)
+		call.abandoned = call.err != nil && ctx.Err() != nil
+
+		c.mu.Lock()
+		c.dialing = nil
+		if call.err == nil {
+			if c.closed {
+				_ = call.cn.client.Close()
+				call.err = fmt.Errorf("host %s: %w", c.cfg.Name, ErrClosed)
+			} else {
+				c.cur = call.cn
+			}
+		}
+		c.mu.Unlock()
+		close(call.done)
+		return call.cn, call.err
+	}
+}
+
+// dial opens a new connection, through the jump host if there is one.
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	dial := (&net.Dialer{}).DialContext
+	if c.jump != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			jc, err := c.jump.conn(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("via jump host: %w", err)
+			}
+			nc, err := jc.client.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, fmt.Errorf("via jump host %s: %w", c.jump.cfg.Name, err)
+			}
+			return nc, nil
+		}
+	}
+	sc, err := dialRetry(ctx, c.cfg, c.pin, c.signers, dial)
+	if err != nil {
+		return nil, err
+	}
+	cn := &conn{
+		client: sc,
+		slots:  make(chan struct{}, c.cfg.MaxSessions),
+		done:   make(chan struct{}),
+	}
+	go func() {
+		_ = sc.Wait()
+		close(cn.done)
+	}()
+	if c.cfg.KeepAlive > 0 {
+		go keepAlive(cn, c.cfg.KeepAlive)
+	}
+	return cn, nil
+}
+
+// drop forgets cn as the current connection and closes it.
+func (c *Client) drop(cn *conn) {
+	c.mu.Lock()
+	if c.cur == cn {
+		c.cur = nil
+	}
+	c.mu.Unlock()
+	_ = cn.client.Close()
+}
+
+// session opens a session on a live connection and returns it with the
+// function that gives its slot back (call it after closing the session).
+// A connection found dead is replaced once; a command is never retried,
+// only the opening of its session.
+func (c *Client) session(ctx context.Context) (*ssh.Session, func(), error) {
+	reconnected := false
+	for {
+		cn, err := c.conn(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		select {
+		case cn.slots <- struct{}{}:
+		case <-cn.done:
+			continue
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+		}
+		inUse := cn.inUse.Add(1)
+		s, err := cn.client.NewSession()
+		if err == nil {
+			var once sync.Once
+			return s, func() {
+				once.Do(func() {
+					cn.inUse.Add(-1)
+					<-cn.slots
+				})
+			}, nil
+		}
+		cn.inUse.Add(-1)
+		var openErr *ssh.OpenChannelError
+		if errors.As(err, &openErr) && openErr.Reason == ssh.Prohibited && inUse > 1 {
+			// The server allows fewer sessions than we tried (sshd's
+			// MaxSessions). Keep this slot's token for good, lowering this
+			// connection's limit by one, and wait for a running session.
+			continue
+		}
+		<-cn.slots
+		if !reconnected && (!cn.alive() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)) {
+			reconnected = true
+			c.drop(cn)
+			continue
+		}
+		return nil, nil, fmt.Errorf("host %s: opening ssh session: %w", c.cfg.Name, err)
+	}
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,254 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// MaxCapture is how much of each of stdout and stderr Result keeps: the
+// last MaxCapture bytes. RunOpts.Output still receives everything.
+const MaxCapture = 1 << 20
+
+// Grace periods when a command is cancelled: how long it gets to exit after
+// SIGTERM, then after SIGKILL, and how long Run waits for the session to
+// close before returning anyway.
+const (
+	termGrace  = 2 * time.Second
+	killGrace  = time.Second
+	closeGrace = 5 * time.Second
+)
+
+// RunOpts are optional settings for one command. Its fields are those of
+// steps.RunOpts.
+type RunOpts struct {
+	// Env is exported to the command. Names must be shell identifiers;
+	// values may hold anything (they are quoted, and sent inside the
+	// command, so the server's AcceptEnv does not matter).
+	Env map[string]string
+	// Stdin is copied to the command's stdin, then closed. It should end:
+	// a reader that blocks forever keeps a goroutine alive.
+	Stdin io.Reader
+	// Timeout ends the command (SIGTERM, then SIGKILL); 0 = none.
+	Timeout time.Duration
+	// Output receives stdout and stderr together as they arrive (logs);
+	// may be nil. Writes are serialized. A write error does not stop the
+	// command; Run reports it after the command ended.
+	Output io.Writer
+}
+
+// Result is a finished command. Its fields are those of steps.Result.
+type Result struct {
+	Exit   int    // exit status; 128+n when killed by signal n
+	Stdout string // last MaxCapture bytes
+	Stderr string // last MaxCapture bytes
+}
+
+// Run runs cmd with `sh -c` on the host (through `sudo -n` when the config
+// asks for sudo and the user is not root). A non-zero exit is reported in
+// Result.Exit with a nil error. The error is for transport failures, a
+// lost connection (the command may have run in part), and the end of ctx
+// or opt.Timeout, which send SIGTERM and then SIGKILL to the command and
+// return the context's error with the output captured so far.
+func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, error) {
+	script, err := buildScript(cmd, opt.Env)
+	if err != nil {
+		return Result{}, fmt.Errorf("host %s: %w", c.cfg.Name, err)
+	}
+	if opt.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+	}
+	sess, release, err := c.session(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	defer func() { _ = sess.Close() }()
+
+	stdout, stderr := &tailBuffer{max: MaxCapture}, &tailBuffer{max: MaxCapture}
+	var out *outputWriter
+	sess.Stdout, sess.Stderr = stdout, stderr
+	if opt.Output != nil {
+		out = &outputWriter{w: opt.Output}
+		defer out.detach()
+		sess.Stdout = io.MultiWriter(stdout, out)
+		sess.Stderr = io.MultiWriter(stderr, out)
+	}
+	if opt.Stdin != nil {
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			return Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
+		}
+		go func() {
+			_, _ = io.Copy(stdin, opt.Stdin)
+			_ = stdin.Close()
+		}()
+	}
+	result := func() Result {
+		return Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	}
+	if err := sess.Start(c.wrap(script)); err != nil {
+		return Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		stopCommand(sess, waited)
+		res := result()
+		res.Exit = -1
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && opt.Timeout > 0 {
+			return res, fmt.Errorf("host %s: command timed out after %s: %w", c.cfg.Name, opt.Timeout, ctx.Err())
+		}
+		return res, fmt.Errorf("host %s: command interrupted: %w", c.cfg.Name, ctx.Err())
+	}
+
+	res := result()
+	var exitErr *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.Exit = exitErr.ExitStatus()
+	case errors.As(err, &missing):
+		res.Exit = -1
+		return res, fmt.Errorf("host %s: connection lost before the command reported its exit status (it may have run in part): %w", c.cfg.Name, err)
+	default:
+		res.Exit = -1
+		return res, fmt.Errorf("host %s: command failed in transport (it may have run in part): %w", c.cfg.Name, err)
+	}
+	if out != nil {
+		if werr := out.err(); werr != nil {
+			return res, fmt.Errorf("host %s: writing command output: %w", c.cfg.Name, werr)
+		}
+	}
+	return res, nil
+}
+
+// stopCommand signals the command to end, then closes the session, and
+// waits (bounded) for the session's copies to finish.
+func stopCommand(sess *ssh.Session, waited <-chan error) {
+	for _, step := range []struct {
+		sig   ssh.Signal
+		grace time.Duration
+	}{{ssh.SIGTERM, termGrace}, {ssh.SIGKILL, killGrace}} {
+		// An error means the session is already gone.
+		if err := sess.Signal(step.sig); err != nil {
+			break
+		}
+		select {
+		case <-waited:
+			return
+		case <-time.After(step.grace):
+		}
+	}
+	_ = sess.Close()
+	select {
+	case <-waited:
+	case <-time.After(closeGrace):
+	}
+}
+
+// buildScript prefixes cmd with an export line per variable, sorted by
+// name so the same input gives the same script.
+func buildScript(cmd string, env map[string]string) (string, error) {
+	if len(env) == 0 {
+		return cmd, nil
+	}
+	names := make([]string, 0, len(env))
+	for name := range env {
+		if !isEnvName(name) {
+			return "", fmt.Errorf("environment variable name %q is not a shell identifier", name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "export %s=%s\n", name, ShellQuote(env[name]))
+	}
+	b.WriteString(cmd)
+	return b.String(), nil
+}
+
+// wrap returns the command line sent to the server, which hands it to the
+// user's login shell: sh -c with the script as one quoted word, behind
+// sudo -n when needed (-n: fail rather than wait for a password).
+func (c *Client) wrap(script string) string {
+	if c.sudo {
+		return "sudo -n sh -c " + ShellQuote(script)
+	}
+	return "sh -c " + ShellQuote(script)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.max { // compact now and then: amortized O(1)
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	if len(b) > t.max {
+		b = b[len(b)-t.max:]
+	}
+	return string(b)
+}
+
+// outputWriter serializes writes of stdout and stderr to one writer. After
+// the first error, or once detached (Run returned), it drops writes and
+// still reports success, so a broken log never blocks the command.
+type outputWriter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	firstErr error
+	detached bool
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.detached || o.firstErr != nil {
+		return len(p), nil
+	}
+	if _, err := o.w.Write(p); err != nil {
+		o.firstErr = err
+	}
+	return len(p), nil
+}
+
+func (o *outputWriter) err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.firstErr
+}
+
+func (o *outputWriter) detach() {
+	o.mu.Lock()
+	o.detached = true
+	o.mu.Unlock()
+}

@@ -1,0 +1,180 @@
+package remote
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+
+	"github.com/pkg/sftp"
+)
+
+const posixRenameExt = "posix-rename@openssh.com"
+
+// Upload writes r to the absolute path dst on the host with mode, so that
+// a reader sees the old file or the whole new one, never a part: the data
+// goes over SFTP to a temporary file in dst's directory, which is chmodded
+// and then renamed over dst. With sudo (non-root user) the data goes to
+// /tmp first and a sudo script copies it to a temporary file beside dst,
+// owned by root, and renames that. ctx aborts the transfer.
+func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode os.FileMode) error {
+	if !path.IsAbs(dst) {
+		return fmt.Errorf("host %s: upload %s: path must be absolute", c.cfg.Name, dst)
+	}
+	dst = path.Clean(dst)
+	suffix, err := randomSuffix()
+	if err != nil {
+		return fmt.Errorf("host %s: upload %s: %w", c.cfg.Name, dst, err)
+	}
+	dir, base := path.Split(dst)
+	tmp := path.Join(dir, "."+base+".diffuser-"+suffix)
+	if c.sudo {
+		tmp = "/tmp/.diffuser-upload-" + suffix
+	}
+	if err := c.sftpWrite(ctx, r, tmp, dst, mode); err != nil {
+		return fmt.Errorf("host %s: upload %s: %w", c.cfg.Name, dst, err)
+	}
+	if !c.sudo {
+		return nil
+	}
+	res, err := c.Run(ctx, sudoInstallScript(tmp, dst, mode), RunOpts{})
+	if err != nil {
+		return fmt.Errorf("host %s: upload %s: moving into place with sudo: %w", c.cfg.Name, dst, err)
+	}
+	if res.Exit != 0 {
+		return fmt.Errorf("host %s: upload %s: moving into place with sudo: exit status %d: %s",
+			c.cfg.Name, dst, res.Exit, lastLine(res.Stderr))
+	}
+	return nil
+}
+
+// sftpWrite writes r to tmp with mode. Without sudo it then renames tmp to
+// dst; with sudo the caller moves it.
+func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mode os.FileMode) (err error) {
+	sess, release, err := c.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	defer func() { _ = sess.Close() }()
+	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
+	defer func() {
+		if !stop() && err != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+	}()
+
+	w, err := sess.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("sftp: %w", err)
+	}
+	rd, err := sess.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("sftp: %w", err)
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		return fmt.Errorf("starting sftp subsystem: %w", err)
+	}
+	sc, err := sftp.NewClientPipe(rd, w, sftp.UseConcurrentWrites(true))
+	if err != nil {
+		return fmt.Errorf("sftp: %w", err)
+	}
+	defer func() { _ = sc.Close() }()
+
+	f, err := sc.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", tmp, err)
+	}
+	written := false
+	defer func() {
+		if !written {
+			_ = sc.Remove(tmp)
+		}
+	}()
+	// Private until complete: the create mode was the server's default.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if _, err := f.ReadFrom(r); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", tmp, err)
+	}
+	if c.sudo {
+		written = true
+		return nil
+	}
+	if _, ok := sc.HasExtension(posixRenameExt); !ok {
+		return fmt.Errorf("server lacks the %s sftp extension needed to replace %s atomically", posixRenameExt, dst)
+	}
+	if err := sc.PosixRename(tmp, dst); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", tmp, dst, err)
+	}
+	written = true
+	return nil
+}
+
+// sudoInstallScript copies src (in /tmp, owned by the login user) to a
+// root-owned temporary file beside dst, sets mode, renames it over dst and
+// removes src. cp, not mv: /tmp is often another filesystem, where mv is
+// not atomic.
+func sudoInstallScript(src, dst string, mode os.FileMode) string {
+	dir, base := path.Split(dst)
+	q := ShellQuote
+	return fmt.Sprintf(`set -e
+src=%s
+t=$(mktemp %s)
+trap 'rm -f "$t" "$src"' EXIT
+cat "$src" > "$t"
+chmod %s "$t"
+mv -f "$t" %s
+`, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), octalMode(mode), q(dst))
+}
+
+// octalMode renders mode for chmod, including setuid, setgid and sticky.
+func octalMode(mode os.FileMode) string {
+	m := uint32(mode.Perm())
+	if mode&os.ModeSetuid != 0 {
+		m |= 0o4000
+	}
+	if mode&os.ModeSetgid != 0 {
+		m |= 0o2000
+	}
+	if mode&os.ModeSticky != 0 {
+		m |= 0o1000
+	}
+	return fmt.Sprintf("%04o", m)
+}
+
+func randomSuffix() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random temp name: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func lastLine(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return s
+}
