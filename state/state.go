@@ -1,6 +1,9 @@
 package state
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // SchemaVersion is the version of the state file format this build writes.
 // A file with a higher version is refused rather than misread.
@@ -19,6 +22,7 @@ type State struct {
 	Serial   uint64               `json:"serial"`
 	Lineage  string               `json:"lineage"`
 	Recipe   string               `json:"recipe,omitempty"`
+	Cluster  string               `json:"cluster,omitempty"` // provider-visible cluster name, fixed at first apply
 	Provider string               `json:"provider,omitempty"`
 	Hosts    map[string]*Host     `json:"hosts"`     // keyed by host name, e.g. "server[1]"
 	Steps    map[string]*Instance `json:"instances"` // keyed by instance address, e.g. `step.glusterd["server[1]"]`
@@ -65,6 +69,7 @@ type Instance struct {
 	Host      string            `json:"host"`
 	Kind      string            `json:"kind"`
 	Digest    string            `json:"digest"`
+	Args      json.RawMessage   `json:"args,omitempty"` // evaluated arguments (omitted when sensitive), for destroy
 	Status    string            `json:"status"`
 	Outputs   map[string]string `json:"outputs,omitempty"`
 	Sensitive bool              `json:"sensitive,omitempty"`
