@@ -262,29 +262,30 @@ func (c *Client) drop(cn *conn) {
 	_ = cn.client.Close()
 }
 
-// session opens a session on a live connection and returns it with the
-// function that gives its slot back (call it after closing the session).
+// session opens a session on a live connection and returns it with that
+// connection and the function that gives its slot back (call it after
+// closing the session).
 // A connection found dead is replaced once; a command is never retried,
 // only the opening of its session.
-func (c *Client) session(ctx context.Context) (*ssh.Session, func(), error) {
+func (c *Client) session(ctx context.Context) (*ssh.Session, *conn, func(), error) {
 	reconnected := false
 	for {
 		cn, err := c.conn(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		select {
 		case cn.slots <- struct{}{}:
 		case <-cn.done:
 			continue
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+			return nil, nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
 		}
 		inUse := cn.inUse.Add(1)
 		s, err := cn.client.NewSession()
 		if err == nil {
 			var once sync.Once
-			return s, func() {
+			return s, cn, func() {
 				once.Do(func() {
 					cn.inUse.Add(-1)
 					<-cn.slots
@@ -305,7 +306,7 @@ func (c *Client) session(ctx context.Context) (*ssh.Session, func(), error) {
 			c.drop(cn)
 			continue
 		}
-		return nil, nil, fmt.Errorf("host %s: opening ssh session: %w", c.cfg.Name, err)
+		return nil, nil, nil, fmt.Errorf("host %s: opening ssh session: %w", c.cfg.Name, err)
 	}
 }
 

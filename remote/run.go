@@ -1,11 +1,13 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +69,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
 	}
-	sess, release, err := c.session(ctx)
+	sess, cn, release, err := c.session(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -76,13 +78,15 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 
 	stdout, stderr := &tailBuffer{max: MaxCapture}, &tailBuffer{max: MaxCapture}
 	var out *outputWriter
-	sess.Stdout, sess.Stderr = stdout, stderr
+	var outW, errW io.Writer = stdout, stderr
 	if opt.Output != nil {
 		out = &outputWriter{w: opt.Output}
 		defer out.detach()
-		sess.Stdout = io.MultiWriter(stdout, out)
-		sess.Stderr = io.MultiWriter(stderr, out)
+		outW = io.MultiWriter(stdout, out)
+		errW = io.MultiWriter(stderr, out)
 	}
+	header := &pgidHeader{next: outW}
+	sess.Stdout, sess.Stderr = header, errW
 	if opt.Stdin != nil {
 		stdin, err := sess.StdinPipe()
 		if err != nil {
@@ -94,6 +98,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 		}()
 	}
 	result := func() Result {
+		header.flush()
 		return Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	}
 	if err := sess.Start(c.wrap(script)); err != nil {
@@ -105,7 +110,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		stopCommand(sess, waited)
+		c.stopCommand(sess, cn, header.pgid(), waited)
 		res := result()
 		res.Exit = -1
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && opt.Timeout > 0 {
@@ -136,16 +141,19 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	return res, nil
 }
 
-// stopCommand signals the command to end, then closes the session, and
-// waits (bounded) for the session's copies to finish.
-func stopCommand(sess *ssh.Session, waited <-chan error) {
+// stopCommand ends a running command: SIGTERM to its process group, then
+// SIGKILL, then it closes the session, and waits (bounded) for the
+// session's copies to finish. The signals go both as an SSH signal request
+// (which sshd refuses for root logins) and as a kill command run in
+// another session on the same connection, outside the session slots.
+func (c *Client) stopCommand(sess *ssh.Session, cn *conn, pgid int, waited <-chan error) {
 	for _, step := range []struct {
 		sig   ssh.Signal
 		grace time.Duration
 	}{{ssh.SIGTERM, termGrace}, {ssh.SIGKILL, killGrace}} {
-		// An error means the session is already gone.
-		if err := sess.Signal(step.sig); err != nil {
-			break
+		_ = sess.Signal(step.sig)
+		if pgid > 1 {
+			c.killGroup(cn, pgid, string(step.sig))
 		}
 		select {
 		case <-waited:
@@ -160,12 +168,38 @@ func stopCommand(sess *ssh.Session, waited <-chan error) {
 	}
 }
 
-// buildScript prefixes cmd with an export line per variable, sorted by
-// name so the same input gives the same script.
-func buildScript(cmd string, env map[string]string) (string, error) {
-	if len(env) == 0 {
-		return cmd, nil
+// killGroup runs `kill -SIG -pgid` on the host, best effort: the
+// command is being abandoned whatever happens.
+func (c *Client) killGroup(cn *conn, pgid int, sig string) {
+	s, err := cn.client.NewSession()
+	if err != nil {
+		return
 	}
+	defer func() { _ = s.Close() }()
+	done := make(chan struct{})
+	go func() {
+		// dash's kill takes no "--": -SIG then -PGID.
+		_ = s.Run(c.wrap(fmt.Sprintf("kill -%s -%d 2>/dev/null", sig, pgid)))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+	}
+}
+
+// pgidPrefix starts the first line the script prints: the process group
+// of the command, so that Run can kill the whole group on cancel. It is
+// read from /proc (the login shell may or may not have exec'd sh), and
+// falls back to $$.
+const pgidPrefix = "diffuser-pgid:"
+
+const pgidLine = `{ read -r _ _ _ _ diffuser_pgid _ </proc/$$/stat; } 2>/dev/null || diffuser_pgid=$$; ` +
+	`echo "` + pgidPrefix + `$diffuser_pgid"; unset diffuser_pgid` + "\n"
+
+// buildScript prefixes cmd with the process group line and an export line
+// per variable, sorted by name so the same input gives the same script.
+func buildScript(cmd string, env map[string]string) (string, error) {
 	names := make([]string, 0, len(env))
 	for name := range env {
 		if !isEnvName(name) {
@@ -175,6 +209,7 @@ func buildScript(cmd string, env map[string]string) (string, error) {
 	}
 	sort.Strings(names)
 	var b strings.Builder
+	b.WriteString(pgidLine)
 	for _, name := range names {
 		fmt.Fprintf(&b, "export %s=%s\n", name, ShellQuote(env[name]))
 	}
@@ -190,6 +225,65 @@ func (c *Client) wrap(script string) string {
 		return "sudo -n sh -c " + ShellQuote(script)
 	}
 	return "sh -c " + ShellQuote(script)
+}
+
+// pgidHeader takes the process group line off the start of stdout and
+// passes everything else on. Output that does not start with the line
+// (sudo failed before the script ran) passes unchanged.
+type pgidHeader struct {
+	next  io.Writer
+	mu    sync.Mutex
+	buf   []byte
+	done  bool
+	group int
+}
+
+func (h *pgidHeader) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return h.next.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	n := min(len(h.buf), len(pgidPrefix))
+	if string(h.buf[:n]) != pgidPrefix[:n] {
+		h.flushLocked()
+		return len(p), nil
+	}
+	i := bytes.IndexByte(h.buf, '\n')
+	if i < 0 {
+		if len(h.buf) > len(pgidPrefix)+20 {
+			h.flushLocked()
+		}
+		return len(p), nil
+	}
+	if g, err := strconv.Atoi(string(h.buf[len(pgidPrefix):i])); err == nil {
+		h.group = g
+	}
+	h.buf = h.buf[i+1:]
+	h.flushLocked()
+	return len(p), nil
+}
+
+// flush passes on what is still held back (output shorter than a line).
+func (h *pgidHeader) flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flushLocked()
+}
+
+func (h *pgidHeader) flushLocked() {
+	h.done = true
+	if len(h.buf) > 0 {
+		_, _ = h.next.Write(h.buf)
+		h.buf = nil
+	}
+}
+
+func (h *pgidHeader) pgid() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.group
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -54,7 +54,7 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode os.Fi
 // sftpWrite writes r to tmp with mode. Without sudo it then renames tmp to
 // dst; with sudo the caller moves it.
 func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mode os.FileMode) (err error) {
-	sess, release, err := c.session(ctx)
+	sess, _, release, err := c.session(ctx)
 	if err != nil {
 		return err
 	}
