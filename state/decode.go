@@ -1,0 +1,183 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// journalVersion is the version of the journal format this build writes.
+const journalVersion = 1
+
+// journalHeader is the first line of a journal. Serial and Lineage name the
+// state.json the records apply over: a journal whose Serial is lower than
+// state.json's was already folded in by a Save (which crashed before it
+// removed the journal) and is ignored.
+type journalHeader struct {
+	Journal int    `json:"journal"`
+	Lineage string `json:"lineage"`
+	Serial  uint64 `json:"serial"`
+}
+
+// journalView is what decoding learnt about the journal.
+type journalView struct {
+	live bool  // the journal applies to the decoded state: appending continues it
+	good int64 // bytes of complete lines; anything after is a torn write
+	n    int   // records replayed
+}
+
+// decode builds the state from the bytes of state.json (present tells
+// whether the file exists) and of the journal, replaying the journal's
+// records over it. It is the whole reader: it never touches the disk, and
+// newLineage supplies the lineage of a state that does not exist yet.
+func decode(statePath string, data []byte, present bool, journalPath string, jdata []byte, newLineage func() string) (*State, journalView, error) {
+	var st *State
+	if present {
+		var err error
+		if st, err = decodeState(statePath, data); err != nil {
+			return nil, journalView{}, err
+		}
+	}
+	h, hlen, err := decodeHeader(journalPath, jdata)
+	if err != nil {
+		return nil, journalView{}, err
+	}
+	if st == nil {
+		lineage := newLineage()
+		if h != nil {
+			// The journal of a state never saved (serial 0) is the whole
+			// state; any other is refused below.
+			lineage = h.Lineage
+		}
+		st = New(lineage)
+	}
+	if h == nil {
+		return st, journalView{}, nil
+	}
+	if h.Lineage != st.Lineage {
+		return nil, journalView{}, &LineageError{File: journalPath, Disk: h.Lineage, Have: st.Lineage}
+	}
+	switch {
+	case h.Serial < st.Serial:
+		return st, journalView{}, nil // already folded into state.json
+	case h.Serial > st.Serial:
+		what := fmt.Sprintf("state.json is at serial %d", st.Serial)
+		if !present {
+			what = "state.json is missing"
+		}
+		return nil, journalView{}, &CorruptError{File: journalPath, Line: 1,
+			Err: fmt.Errorf("the journal continues state serial %d but %s", h.Serial, what),
+			Hint: fmt.Sprintf("state.json is older than the journal (restored from a backup?): to keep the recorded progress put back the state.json with serial %d; to drop it, move %s aside (the steps it recorded will run again)",
+				h.Serial, journalPath)}
+	}
+	v, err := replay(journalPath, jdata, hlen, st)
+	if err != nil {
+		return nil, journalView{}, err
+	}
+	return st, v, nil
+}
+
+// decodeState parses state.json.
+func decodeState(path string, data []byte) (*State, error) {
+	hint := fmt.Sprintf("the file is damaged: the previous copy is %s%s, check it and copy it over %s to go back one save",
+		path, backupSuffix, path)
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		// A newer schema may not even fit these types: say so rather than
+		// report a type error.
+		var peek struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(data, &peek) == nil && peek.Version > SchemaVersion {
+			return nil, &VersionError{File: path, Found: peek.Version, Supported: SchemaVersion}
+		}
+		return nil, corruptAt(path, data, err, 0, hint)
+	}
+	switch {
+	case st.Version > SchemaVersion:
+		return nil, &VersionError{File: path, Found: st.Version, Supported: SchemaVersion}
+	case st.Version <= 0:
+		return nil, &CorruptError{File: path, Err: errors.New("no schema version: this is not a diffuser state file"), Hint: hint}
+	case st.Lineage == "":
+		return nil, &CorruptError{File: path, Err: errors.New("no lineage"), Hint: hint}
+	}
+	if err := st.normalize(); err != nil {
+		return nil, &CorruptError{File: path, Err: err, Hint: hint}
+	}
+	return &st, nil
+}
+
+// normalize makes absent maps empty and refuses null entries, so that
+// readers can index and dereference without checks.
+func (s *State) normalize() error {
+	if s.Hosts == nil {
+		s.Hosts = map[string]*Host{}
+	}
+	if s.Steps == nil {
+		s.Steps = map[string]*Instance{}
+	}
+	if s.Outputs == nil {
+		s.Outputs = map[string]Output{}
+	}
+	for k, h := range s.Hosts {
+		if h == nil {
+			return fmt.Errorf("host %q is null", k)
+		}
+	}
+	for k, in := range s.Steps {
+		if in == nil {
+			return fmt.Errorf("instance %q is null", k)
+		}
+	}
+	return nil
+}
+
+// decodeHeader reads the journal's first line. A journal that is empty or
+// whose header line is torn yields a nil header: it holds nothing.
+func decodeHeader(path string, jdata []byte) (*journalHeader, int, error) {
+	nl := bytes.IndexByte(jdata, '\n')
+	if nl < 0 {
+		return nil, 0, nil
+	}
+	var h journalHeader
+	if err := json.Unmarshal(jdata[:nl], &h); err != nil {
+		return nil, 0, corruptAt(path, jdata[:nl], err, 0, journalHint(path))
+	}
+	switch {
+	case h.Journal > journalVersion:
+		return nil, 0, &VersionError{File: path, Found: h.Journal, Supported: journalVersion}
+	case h.Journal <= 0 || h.Lineage == "":
+		return nil, 0, &CorruptError{File: path, Line: 1, Err: errors.New("not a diffuser journal header"), Hint: journalHint(path)}
+	}
+	return &h, nl + 1, nil
+}
+
+// replay applies the records after the header (which ends at off) to st.
+// A last line without its newline is a write torn by a crash: it was never
+// acknowledged, so it is dropped. Any other bad line is an error.
+func replay(path string, jdata []byte, off int, st *State) (journalView, error) {
+	v := journalView{live: true, good: int64(off)}
+	for line := 2; ; line++ {
+		rest := jdata[off:]
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			return v, nil
+		}
+		text := rest[:nl]
+		var r Record
+		if err := json.Unmarshal(text, &r); err != nil {
+			return journalView{}, corruptAt(path, text, err, line-1, journalHint(path))
+		}
+		if err := st.Apply(r); err != nil {
+			return journalView{}, &CorruptError{File: path, Line: line, Err: err, Hint: journalHint(path)}
+		}
+		off += nl + 1
+		v.good = int64(off)
+		v.n++
+	}
+}
+
+func journalHint(path string) string {
+	return fmt.Sprintf("the journal holds the progress recorded since the last save: move %s aside to drop it (the steps it recorded will run again)", path)
+}

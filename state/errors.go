@@ -1,0 +1,208 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrNotLocked is returned by writes (Save, Record, Recorder methods) when
+// this Store does not hold the workspace lock.
+var ErrNotLocked = errors.New("state is not locked by this process: call Lock first")
+
+// ErrChanged is returned by writes when the files on disk are no longer the
+// ones this Store loaded (another process wrote them, or they were replaced
+// by hand). Load again before writing.
+var ErrChanged = errors.New("state changed on disk since it was loaded")
+
+// CorruptError is a state or journal file that cannot be read. Line and
+// Column (1-based, columns in characters) locate the problem when it is
+// known and are 0 otherwise. Hint says what the operator can do about it.
+type CorruptError struct {
+	File   string
+	Line   int
+	Column int
+	Err    error
+	Hint   string
+}
+
+func (e *CorruptError) Error() string {
+	var b bytes.Buffer
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if e.Hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// VersionError is a file written with a schema newer than this build reads.
+// It is never misread or rewritten: the operator has to upgrade diffuser.
+type VersionError struct {
+	File      string
+	Found     int // version in the file
+	Supported int // highest version this build reads
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s has schema version %d, written by a newer diffuser; this diffuser reads versions up to %d: upgrade diffuser (and do not edit the file)",
+		e.File, e.Found, e.Supported)
+}
+
+// LineageError is an attempt to combine two different states: writing a
+// state over a file of another lineage, or replaying a journal recorded for
+// another lineage. Lineages never change, so this is always a mix-up of
+// files (a state.json copied from another workspace, say), never a race.
+type LineageError struct {
+	File string // the file on disk
+	Disk string // lineage of the file on disk
+	Have string // lineage of the state being written or replayed onto
+}
+
+func (e *LineageError) Error() string {
+	return fmt.Sprintf("%s belongs to state lineage %s but the state in hand is lineage %s: they are different states (was a file copied from another workspace?); refusing to mix them",
+		e.File, e.Disk, e.Have)
+}
+
+// LockedError is returned by Lock when another process holds the workspace
+// lock, and by BreakLock when the lock is not provably stale.
+type LockedError struct {
+	Path   string // the lock file
+	Holder Holder // zero when the lock file names no holder yet
+	// Stale is set only for the fallback lock (filesystems without flock):
+	// the holder ran on this host and is no longer running. BreakLock
+	// removes such a lock. A flock lock is never stale: the kernel frees it
+	// when its holder dies.
+	Stale bool
+	// Reason, when set, says why BreakLock left the lock alone.
+	Reason string
+}
+
+func (e *LockedError) Error() string {
+	who := "an unknown holder (the lock file names nobody yet)"
+	if e.Holder.PID != 0 {
+		who = e.Holder.String()
+	}
+	msg := fmt.Sprintf("state is locked by %s (lock file %s)", who, e.Path)
+	switch {
+	case e.Reason != "":
+		msg += ": " + e.Reason
+	case e.Stale:
+		msg += ": that process is no longer running, so the lock is stale and may be broken"
+	default:
+		msg += ": wait for it to finish"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrLocked) true for every *LockedError.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// ErrLocked matches any *LockedError with errors.Is.
+var ErrLocked = errors.New("state is locked")
+
+// corruptAt turns a json error over data into a CorruptError located at
+// line:column when the error carries an offset.
+func corruptAt(file string, data []byte, err error, lineBase int, hint string) *CorruptError {
+	e := &CorruptError{File: file, Err: err, Hint: hint}
+	if off, ok := errorOffset(data, err); ok {
+		e.Line, e.Column = position(data, off)
+		e.Line += lineBase
+	}
+	return e
+}
+
+// errorOffset finds the byte offset in data where err happened: the
+// offending character of a syntax error, the start of the value of a type
+// error, the quoted value of a bad timestamp.
+func errorOffset(data []byte, err error) (int, bool) {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &se):
+		if se.Offset >= int64(len(data)) && strings.HasPrefix(se.Error(), "unexpected end") {
+			return len(data), true // the place where more was expected
+		}
+		// Offset counts the bytes read, the offending one included.
+		return clamp(int(se.Offset)-1, len(data)), true
+	case errors.As(err, &te):
+		return valueStart(data, clamp(int(te.Offset), len(data))), true
+	case errors.As(err, &pe):
+		quoted, _ := json.Marshal(pe.Value)
+		if i := bytes.Index(data, quoted); i >= 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// valueStart walks back from end, the offset json reports just past a
+// mistyped scalar (or just past the opening bracket of a mistyped object or
+// array), to the first byte of that value.
+func valueStart(data []byte, end int) int {
+	if end == 0 {
+		return 0
+	}
+	i := end - 1
+	switch c := data[i]; {
+	case c == '{' || c == '[':
+		return i
+	case c == '"':
+		for j := i - 1; j >= 0; j-- {
+			if data[j] != '"' {
+				continue
+			}
+			k := j - 1
+			for k >= 0 && data[k] == '\\' {
+				k--
+			}
+			if (j-k-1)%2 == 0 { // not escaped
+				return j
+			}
+		}
+		return i
+	default:
+		for i > 0 && isLiteralByte(data[i-1]) {
+			i--
+		}
+		return i
+	}
+}
+
+func isLiteralByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+'
+}
+
+func clamp(n, hi int) int {
+	if n < 0 {
+		return 0
+	}
+	if n > hi {
+		return hi
+	}
+	return n
+}
+
+// position converts a byte offset into a 1-based line and column, the
+// column counted in characters.
+func position(data []byte, off int) (line, col int) {
+	off = clamp(off, len(data))
+	prefix := data[:off]
+	line = 1 + bytes.Count(prefix, []byte{'\n'})
+	start := bytes.LastIndexByte(prefix, '\n') + 1
+	return line, 1 + utf8.RuneCount(prefix[start:])
+}

@@ -1,0 +1,347 @@
+package state
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Files of a workspace directory.
+const (
+	StateFile   = "state.json"        // the state, replaced atomically by Save
+	BackupFile  = "state.json.backup" // the state.json that Save last replaced
+	JournalFile = "state.journal"     // records since the last Save, one JSON line each
+	LockFile    = "state.lock"        // flock(2)ed while a process holds the lock
+
+	backupSuffix = ".backup"
+	tmpInfix     = ".tmp-"
+)
+
+// defaultCompactMin is the journal size below which NeedsCompact stays
+// false however small state.json is.
+const defaultCompactMin = 1 << 20
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	lockWait   time.Duration
+	compactMin int64
+	noFlock    bool // tests: behave as on a filesystem without flock(2)
+}
+
+// WithLockWait makes Lock retry for up to d while another process holds the
+// lock, instead of failing at once.
+func WithLockWait(d time.Duration) Option { return func(o *options) { o.lockWait = d } }
+
+// WithCompactMin sets the journal size in bytes below which NeedsCompact
+// is false (default 1 MiB). Above it, NeedsCompact is true once the
+// journal is as large as state.json, which keeps the total cost of
+// compaction linear in the number of records.
+func WithCompactMin(n int64) Option { return func(o *options) { o.compactMin = n } }
+
+// Store is the state of one workspace directory (.diffuser/<workspace>/).
+//
+// Reading needs no lock. Writing (Save, Record) needs the workspace lock
+// held through this Store (Lock) and a prior Load, whose lineage and
+// serial the writes continue; a write also checks that the files on disk
+// are still the ones loaded, and fails with ErrChanged otherwise.
+//
+// All methods are safe for concurrent use. Record calls from many
+// goroutines are batched into one journal write and fsync. Load, Save and
+// the function returned by Lock wait for journal writes in flight and hold
+// new ones back until they are done.
+type Store struct {
+	dir  string
+	opts options
+
+	mu      sync.Mutex
+	cond    sync.Cond // on mu; signalled when busy clears or a batch is done
+	busy    bool      // one goroutine owns the files and the fields below "owned"
+	pending *batch    // records waiting for the next journal write
+	held    *heldLock // the workspace lock, while this Store holds it
+	sizes   fileSizes // for NeedsCompact
+	flushes int       // journal writes so far (tests, benchmarks)
+
+	// owned by whoever set busy
+	disk  diskView
+	jf    *os.File // the journal, open once the first record after Load or Save is written
+	jsize int64    // bytes of complete lines in jf
+	jerr  error    // a failed journal write: no more appends until Save
+}
+
+type fileSizes struct {
+	state, journal int64
+}
+
+// diskView is what this Store last read or wrote.
+type diskView struct {
+	loaded  bool
+	lineage string
+	serial  uint64
+	state   os.FileInfo // nil if there was no state.json
+	journal os.FileInfo // nil if there was no journal
+	jview   journalView
+}
+
+// batch is the records of one journal write.
+type batch struct {
+	buf  []byte
+	done bool
+	err  error
+}
+
+// Open returns the Store for the workspace directory dir. It touches
+// nothing on disk: the directory is created (0700) by the first Lock.
+func Open(dir string, opts ...Option) *Store {
+	s := &Store{dir: dir, opts: options{compactMin: defaultCompactMin}}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	s.cond.L = &s.mu
+	return s
+}
+
+// Dir is the workspace directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
+
+// acquire waits until no other goroutine owns the files, then owns them.
+func (s *Store) acquire() {
+	s.mu.Lock()
+	for s.busy {
+		s.cond.Wait()
+	}
+	s.busy = true
+	s.mu.Unlock()
+}
+
+func (s *Store) release() {
+	s.mu.Lock()
+	s.busy = false
+	s.sizes.journal = s.jsize
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// Load reads the state: state.json with the journal replayed over it. With
+// no state.json (and no journal) it returns a fresh New state with a random
+// lineage, serial 0. It never modifies a file.
+//
+// A damaged file gives a *CorruptError with its line and column, a file of
+// a newer schema a *VersionError, a journal of another lineage a
+// *LineageError. A journal whose last line was torn by a crash loses only
+// that line.
+func (s *Store) Load() (*State, error) {
+	s.acquire()
+	defer s.release()
+	st, d, err := s.read()
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	s.closeJournal()
+	s.disk = d
+	s.jsize = 0
+	s.jerr = nil
+	s.mu.Lock()
+	s.sizes = fileSizes{state: size(d.state), journal: size(d.journal)}
+	s.mu.Unlock()
+	return st, nil
+}
+
+func (s *Store) read() (*State, diskView, error) {
+	sp, jp := s.path(StateFile), s.path(JournalFile)
+	data, sfi, err := readFile(sp)
+	if err != nil {
+		return nil, diskView{}, err
+	}
+	jdata, jfi, err := readFile(jp)
+	if err != nil {
+		return nil, diskView{}, err
+	}
+	st, jv, err := decode(sp, data, sfi != nil, jp, jdata, newLineage)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) && ce.File == sp {
+			ce.Hint = backupHint(sp)
+		}
+		return nil, diskView{}, err
+	}
+	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv}, nil
+}
+
+// backupHint says what the backup of a damaged state.json holds.
+func backupHint(sp string) string {
+	bp := sp + backupSuffix
+	data, err := os.ReadFile(bp)
+	if err != nil {
+		return fmt.Sprintf("the file is damaged and there is no readable backup (%v): repair it by hand or restore it from elsewhere", err)
+	}
+	b, err := decodeState(bp, data)
+	if err != nil {
+		return fmt.Sprintf("the file is damaged and so is its backup %s (%v): repair it by hand", bp, err)
+	}
+	return fmt.Sprintf("the file is damaged: its previous copy %s (serial %d) is readable; check it and copy it over %s to go back one save", bp, b.Serial, sp)
+}
+
+// readFile returns the content of path and its FileInfo, taken from the
+// same open file; both nil if it does not exist.
+func readFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
+	if _, err := io.Copy(buf, f); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return buf.Bytes(), fi, nil
+}
+
+// Save writes st as the new state.json with the next serial, atomically and
+// durably, keeps the file it replaces as state.json.backup, and retires the
+// journal: everything recorded is in st, so Save is also the compaction.
+// st must be the state Load returned (same lineage and serial, else a
+// *LineageError or an error naming both serials); Save sets st.Serial.
+//
+// Crash safety: state.json is always a complete file, old or new. The
+// journal is removed only after the new state.json is durable; a journal
+// left behind by a crash names the serial it continued and is ignored by
+// Load once state.json has moved past it.
+//
+// The caller must not modify st during Save.
+func (s *Store) Save(st *State) error {
+	if st == nil {
+		return errors.New("save state: nil state")
+	}
+	s.acquire()
+	defer s.release()
+	if err := s.save(st); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) save(st *State) error {
+	s.mu.Lock()
+	locked := s.held != nil
+	s.mu.Unlock()
+	switch {
+	case !locked:
+		return ErrNotLocked
+	case !s.disk.loaded:
+		return errors.New("nothing loaded: Save continues the state Load returned")
+	case st.Lineage != s.disk.lineage:
+		return &LineageError{File: s.path(StateFile), Disk: s.disk.lineage, Have: st.Lineage}
+	case st.Serial != s.disk.serial:
+		return fmt.Errorf("the state to save has serial %d but the one loaded has serial %d: save the state Load returned", st.Serial, s.disk.serial)
+	}
+	if err := s.checkUnchanged(); err != nil {
+		return err
+	}
+	next := *st // shallow: only the header fields change
+	next.Version = SchemaVersion
+	next.Serial = s.disk.serial + 1
+	data, err := json.MarshalIndent(&next, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	data = append(data, '\n')
+	removeTemps(s.dir)
+	fi, err := replaceFile(s.dir, StateFile, data, BackupFile)
+	if err != nil {
+		return err
+	}
+	st.Version, st.Serial = next.Version, next.Serial
+	s.disk.serial = next.Serial
+	s.disk.state = fi
+	// The journal is folded into the new state.json. If removing it fails
+	// or does not survive a crash, Load ignores it: its serial is behind.
+	s.closeJournal()
+	_ = os.Remove(s.path(JournalFile))
+	s.disk.journal, s.disk.jview = statOrNil(s.path(JournalFile)), journalView{}
+	s.jsize, s.jerr = 0, nil
+	s.mu.Lock()
+	s.sizes.state = int64(len(data))
+	s.mu.Unlock()
+	return nil
+}
+
+// checkUnchanged verifies that state.json and the journal are the files
+// this Store loaded or wrote last.
+func (s *Store) checkUnchanged() error {
+	sp := s.path(StateFile)
+	fi, err := os.Stat(sp)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stat %s: %w", sp, err)
+	}
+	if err != nil {
+		fi = nil
+	}
+	if !sameFile(fi, s.disk.state) {
+		if data, err := os.ReadFile(sp); err == nil {
+			if other, err := decodeState(sp, data); err == nil && other.Lineage != s.disk.lineage {
+				return &LineageError{File: sp, Disk: other.Lineage, Have: s.disk.lineage}
+			}
+		}
+		return fmt.Errorf("%w: %s is not the file loaded (serial %d); load again", ErrChanged, sp, s.disk.serial)
+	}
+	if s.jf != nil {
+		return nil // ours, open since
+	}
+	jp := s.path(JournalFile)
+	jfi, err := os.Stat(jp)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stat %s: %w", jp, err)
+	}
+	if err != nil {
+		jfi = nil
+	}
+	if !sameFile(jfi, s.disk.journal) {
+		return fmt.Errorf("%w: %s is not the file loaded; load again", ErrChanged, jp)
+	}
+	return nil
+}
+
+// sameFile: both absent, or the same file with the same size and mtime.
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+func size(fi os.FileInfo) int64 {
+	if fi == nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// newLineage returns a random UUID (version 4).
+func newLineage() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
