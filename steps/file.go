@@ -1,0 +1,228 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FileKind writes a file's content, mode and ownership. Templates are
+// rendered by the loader, so content arrives as a plain string. Check
+// compares the remote file's sha256 with the content's, its mode and, when
+// set, owner and group; Apply uploads only when the content differs (Upload
+// replaces the file atomically) and fixes mode and ownership only when they
+// differ. A replaced file is owned by whoever the runner uploads as, so set
+// owner and group when they matter. A path that exists but is not a regular file (after symlinks) is an
+// error: FileKind never replaces a directory or a device.
+type FileKind struct{}
+
+var _ Kind = FileKind{}
+
+type fileArgs struct {
+	path    string
+	content string
+	mode    os.FileMode
+	modeStr string
+	owner   string
+	group   string
+}
+
+// Name returns "file".
+func (FileKind) Name() string { return "file" }
+
+// Spec: path (string, required, absolute), content (string, required),
+// mode (octal string, default "0644"), owner (string), group (string).
+func (FileKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"path":    requiredSpec("path", cty.String),
+		"content": requiredSpec("content", cty.String),
+		"mode":    defaultSpec("mode", cty.StringVal("0644")),
+		"owner":   attrSpec("owner", cty.String),
+		"group":   attrSpec("group", cty.String),
+	}
+}
+
+func parseFileArgs(args cty.Value) (fileArgs, error) {
+	var a fileArgs
+	var err error
+	if a.path, err = reqString(args, "path"); err != nil {
+		return a, err
+	}
+	if !path.IsAbs(a.path) || strings.HasSuffix(a.path, "/") {
+		return a, fmt.Errorf("path must be an absolute file path, not %q", a.path)
+	}
+	a.path = path.Clean(a.path)
+	if a.content, err = optString(args, "content", ""); err != nil {
+		return a, err
+	}
+	if a.modeStr, err = optString(args, "mode", "0644"); err != nil {
+		return a, err
+	}
+	m, err := strconv.ParseUint(a.modeStr, 8, 32)
+	if err != nil || m > 0o7777 {
+		return a, fmt.Errorf("mode must be an octal string like \"0644\", not %q", a.modeStr)
+	}
+	a.mode = os.FileMode(m)
+	if a.owner, err = optString(args, "owner", ""); err != nil {
+		return a, err
+	}
+	if a.group, err = optString(args, "group", ""); err != nil {
+		return a, err
+	}
+	for _, n := range []string{a.owner, a.group} {
+		if strings.HasPrefix(n, "-") || strings.ContainsAny(n, ": \t\n") {
+			return a, fmt.Errorf("%q is not a user or group name", n)
+		}
+	}
+	return a, nil
+}
+
+// fileFacts is what the host says about the path.
+type fileFacts struct {
+	exists       bool
+	mode         os.FileMode
+	owner, group string // names
+	uid, gid     string
+	sha256       string
+}
+
+// fileFactsCmd prints "absent", or "mode user group uid gid" and the
+// sha256sum line of a regular file; it exits 3 when the path is something else.
+func fileFactsCmd(p string) string {
+	q := shellQuote(p)
+	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%a %%U %%G %%u %%g' -- %[1]s && sha256sum -- %[1]s; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q)
+}
+
+func readFileFacts(ctx context.Context, r Runner, p string) (fileFacts, error) {
+	var f fileFacts
+	cmd := fileFactsCmd(p)
+	res, err := probe(ctx, r, "reading "+p, cmd)
+	if err != nil {
+		return f, err
+	}
+	if res.Exit == 3 {
+		return f, fmt.Errorf("%s exists and is not a regular file; refusing to replace it", p)
+	}
+	if res.Exit != 0 {
+		return f, exitError("reading "+p, cmd, res)
+	}
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	if len(lines) == 1 && lines[0] == "absent" {
+		return f, nil
+	}
+	st := strings.Fields(lines[0])
+	if len(lines) != 2 || len(st) != 5 {
+		return f, fmt.Errorf("reading %s: unexpected output %q", p, res.Stdout)
+	}
+	m, err := strconv.ParseUint(st[0], 8, 32)
+	if err != nil {
+		return f, fmt.Errorf("reading %s: bad mode %q", p, st[0])
+	}
+	sum := strings.Fields(lines[1])
+	if len(sum) == 0 || len(sum[0]) != 64 {
+		return f, fmt.Errorf("reading %s: bad sha256sum output %q", p, lines[1])
+	}
+	f = fileFacts{exists: true, mode: os.FileMode(m), owner: st[1], group: st[2], uid: st[3], gid: st[4], sha256: sum[0]}
+	return f, nil
+}
+
+// fileDiff is what Apply must change.
+type fileDiff struct {
+	upload, chmod, chown, chgrp bool
+	reasons                     []string
+}
+
+func (a fileArgs) diff(f fileFacts) fileDiff {
+	var d fileDiff
+	if !f.exists {
+		d.upload = true
+		d.reasons = append(d.reasons, a.path+" does not exist")
+		return d
+	}
+	want := sha256.Sum256([]byte(a.content))
+	if w := hex.EncodeToString(want[:]); w != f.sha256 {
+		d.upload = true
+		d.reasons = append(d.reasons, fmt.Sprintf("content differs (sha256 %.12s, want %.12s)", f.sha256, w))
+	}
+	if f.mode != a.mode {
+		d.chmod = true
+		d.reasons = append(d.reasons, fmt.Sprintf("mode is %04o, want %04o", f.mode, a.mode))
+	}
+	if a.owner != "" && a.owner != f.owner && a.owner != f.uid {
+		d.chown = true
+		d.reasons = append(d.reasons, fmt.Sprintf("owner is %s, want %s", f.owner, a.owner))
+	}
+	if a.group != "" && a.group != f.group && a.group != f.gid {
+		d.chgrp = true
+		d.reasons = append(d.reasons, fmt.Sprintf("group is %s, want %s", f.group, a.group))
+	}
+	return d
+}
+
+// Check is OK when content, mode and the given owner and group match.
+func (FileKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseFileArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	f, err := readFileFacts(ctx, r, a.path)
+	if err != nil {
+		return Check{}, err
+	}
+	d := a.diff(f)
+	if len(d.reasons) == 0 {
+		return Check{OK: true}, nil
+	}
+	return Check{Reason: strings.Join(d.reasons, "; ")}, nil
+}
+
+// Apply creates the parent directory when the file is new, uploads the
+// content when it differs, then fixes mode and ownership as needed.
+func (FileKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseFileArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	f, err := readFileFacts(ctx, r, a.path)
+	if err != nil {
+		return nil, err
+	}
+	d := a.diff(f)
+	q := shellQuote(a.path)
+	if d.upload {
+		if !f.exists {
+			if _, err := mustRun(ctx, r, "mkdir", "mkdir -p -- "+shellQuote(path.Dir(a.path))); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.Upload(ctx, strings.NewReader(a.content), a.path, a.mode); err != nil {
+			return nil, fmt.Errorf("uploading %s: %w", a.path, err)
+		}
+		// The new file carries the uploaded mode; its owner is whoever the
+		// runner uploads as, so a declared owner or group is set again.
+		d.chmod = false
+		d.chown, d.chgrp = a.owner != "", a.group != ""
+	}
+	if d.chmod {
+		if _, err := mustRun(ctx, r, "chmod", fmt.Sprintf("chmod %04o -- %s", a.mode, q)); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case d.chown && a.group != "":
+		_, err = mustRun(ctx, r, "chown", "chown -- "+shellQuote(a.owner+":"+a.group)+" "+q)
+	case d.chown:
+		_, err = mustRun(ctx, r, "chown", "chown -- "+shellQuote(a.owner)+" "+q)
+	case d.chgrp:
+		_, err = mustRun(ctx, r, "chgrp", "chgrp -- "+shellQuote(a.group)+" "+q)
+	}
+	return nil, err
+}

@@ -1,0 +1,215 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FormatKind makes a filesystem on a block device. It never runs mkfs on a
+// device that holds anything blkid recognises (a filesystem, a partition
+// table, an LVM or RAID member, swap) unless force is true; then it wipes
+// the signatures first (wipefs -a). A device that already holds the requested
+// filesystem type is left alone: label and options apply only when the
+// filesystem is made. Data without a signature is invisible to blkid and so
+// cannot be protected. FormatKind has no Destroy: leaving the recipe never
+// wipes a device.
+type FormatKind struct{}
+
+var _ Kind = FormatKind{}
+
+type formatArgs struct {
+	device  string
+	fstype  string
+	options []string
+	label   string
+	force   bool
+}
+
+// Name returns "format".
+func (FormatKind) Name() string { return "format" }
+
+// Spec: device (string, required, absolute path), fstype (string, required:
+// xfs, ext4, ...), options (list(string), default []: extra mkfs arguments),
+// label (string), force (bool, default false).
+func (FormatKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"device":  requiredSpec("device", cty.String),
+		"fstype":  requiredSpec("fstype", cty.String),
+		"options": defaultSpec("options", cty.ListValEmpty(cty.String)),
+		"label":   attrSpec("label", cty.String),
+		"force":   defaultSpec("force", cty.False),
+	}
+}
+
+func parseFormatArgs(args cty.Value) (formatArgs, error) {
+	var a formatArgs
+	var err error
+	if a.device, err = reqString(args, "device"); err != nil {
+		return a, err
+	}
+	if !strings.HasPrefix(a.device, "/") {
+		return a, fmt.Errorf("device must be an absolute path like /dev/xvdf, not %q", a.device)
+	}
+	if a.fstype, err = reqString(args, "fstype"); err != nil {
+		return a, err
+	}
+	if !validFstype(a.fstype) {
+		return a, fmt.Errorf("fstype %q is not a filesystem type", a.fstype)
+	}
+	if a.options, err = stringList(args, "options"); err != nil {
+		return a, err
+	}
+	if a.label, err = optString(args, "label", ""); err != nil {
+		return a, err
+	}
+	if a.force, err = boolOr(args, "force", false); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// blkidFound is what blkid found on a device; the zero value is "nothing".
+type blkidFound struct {
+	fstype string // TYPE: a filesystem or other signature (LVM2_member, swap, ...)
+	ptType string // PTTYPE: a partition table
+	ambig  bool   // several signatures (blkid exit 8)
+}
+
+func (b blkidFound) empty() bool { return b.fstype == "" && b.ptType == "" && !b.ambig }
+
+func (b blkidFound) String() string {
+	switch {
+	case b.ambig:
+		return "several conflicting signatures"
+	case b.fstype != "" && b.ptType != "":
+		return fmt.Sprintf("%s and a %s partition table", b.fstype, b.ptType)
+	case b.fstype != "":
+		return b.fstype
+	case b.ptType != "":
+		return fmt.Sprintf("a %s partition table", b.ptType)
+	}
+	return "nothing"
+}
+
+// probeDevice runs blkid in low-level mode (no cache). blkid exits 0 when it
+// found something, 2 when it found nothing, 8 when the signatures are
+// ambivalent; the leading test makes a missing device exit 1.
+func probeDevice(ctx context.Context, r Runner, dev string) (blkidFound, error) {
+	q := shellQuote(dev)
+	cmd := fmt.Sprintf("test -e %s && blkid -p -o export %s", q, q)
+	res, err := probe(ctx, r, "probing "+dev, cmd)
+	if err != nil {
+		return blkidFound{}, err
+	}
+	switch res.Exit {
+	case 0:
+	case 1:
+		return blkidFound{}, fmt.Errorf("device %s does not exist", dev)
+	case 2:
+		return blkidFound{}, nil
+	case 8:
+		return blkidFound{ambig: true}, nil
+	default:
+		return blkidFound{}, exitError("blkid", cmd, res)
+	}
+	var b blkidFound
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		switch k {
+		case "TYPE":
+			b.fstype = v
+		case "PTTYPE":
+			b.ptType = v
+		}
+	}
+	if b.empty() {
+		// blkid said it found something but printed neither: don't guess.
+		b.ambig = true
+	}
+	return b, nil
+}
+
+// holdsWanted reports whether the device already is as declared.
+func (a formatArgs) holdsWanted(b blkidFound) bool {
+	return b.fstype == a.fstype && b.ptType == "" && !b.ambig
+}
+
+// Check is OK when the device holds the requested filesystem type.
+func (FormatKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseFormatArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	b, err := probeDevice(ctx, r, a.device)
+	if err != nil {
+		return Check{}, err
+	}
+	switch {
+	case a.holdsWanted(b):
+		return Check{OK: true}, nil
+	case b.empty():
+		return Check{Reason: fmt.Sprintf("%s holds no filesystem", a.device)}, nil
+	case a.force:
+		return Check{Reason: fmt.Sprintf("%s holds %s, not %s: force = true will wipe it", a.device, b, a.fstype)}, nil
+	default:
+		return Check{Reason: fmt.Sprintf("%s holds %s, not %s: apply will refuse to format it without force = true", a.device, b, a.fstype)}, nil
+	}
+}
+
+// Apply makes the filesystem on an empty device, or on any device when force
+// is true, after wiping its signatures.
+func (FormatKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseFormatArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	b, err := probeDevice(ctx, r, a.device)
+	if err != nil {
+		return nil, err
+	}
+	if a.holdsWanted(b) {
+		return nil, nil
+	}
+	if !b.empty() {
+		if !a.force {
+			return nil, fmt.Errorf("refusing to format %s as %s: it holds %s; force = true would destroy its data", a.device, a.fstype, b)
+		}
+		if _, err := mustRun(ctx, r, "wipefs", "wipefs -a "+shellQuote(a.device)); err != nil {
+			return nil, err
+		}
+	}
+	words := []string{"mkfs." + a.fstype}
+	if a.label != "" {
+		words = append(words, labelFlag(a.fstype), a.label)
+	}
+	words = append(words, a.options...)
+	words = append(words, a.device)
+	_, err = mustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
+	return nil, err
+}
+
+// validFstype reports whether s may follow "mkfs." in a command name.
+func validFstype(s string) bool {
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// labelFlag is the mkfs flag that sets the label for fstype.
+func labelFlag(fstype string) string {
+	switch fstype {
+	case "vfat", "fat", "msdos":
+		return "-n"
+	}
+	return "-L"
+}

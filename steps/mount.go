@@ -1,0 +1,416 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// MountKind mounts a filesystem and, when fstab is true, keeps one
+// /etc/fstab line for its target. It never stacks mounts: a target that is
+// already a mountpoint of another source is an error. The mounted source is
+// compared after dropping a trailing slash and, for paths, after resolving
+// symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
+// when it is equal, "fuse.<fstype>" (glusterfs is shown as fuse.glusterfs)
+// or nfs4 for nfs. Options are not compared with the live mount. Sources
+// written as UUID=... or LABEL=... are not resolved: use a device path.
+//
+// /etc/fstab is edited by reading it, changing the target's line in Go and
+// uploading the whole file atomically; HostLock serializes mount steps on a
+// host so two of them never lose each other's edit. Network filesystems
+// need "_netdev" in options to be mounted at boot after the network;
+// MountKind does not add it. Retrying a mount while a server comes up is
+// the engine's business (the step's retries).
+type MountKind struct{}
+
+var (
+	_ Kind       = MountKind{}
+	_ Destroyer  = MountKind{}
+	_ HostLocker = MountKind{}
+)
+
+// fstabPath is the file fstab = true manages.
+const fstabPath = "/etc/fstab"
+
+type mountArgs struct {
+	source  string
+	target  string
+	fstype  string
+	options string
+	fstab   bool
+	mkdir   bool
+}
+
+// Name returns "mount".
+func (MountKind) Name() string { return "mount" }
+
+// HostLock returns "fstab": mount steps on one host run one at a time.
+func (MountKind) HostLock() string { return "fstab" }
+
+// Spec: source (string, required), target (string, required, absolute),
+// fstype (string, required), options (string: mount -o, default none and
+// "defaults" in fstab), fstab (bool, default false), mkdir (bool, default true).
+func (MountKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"source":  requiredSpec("source", cty.String),
+		"target":  requiredSpec("target", cty.String),
+		"fstype":  requiredSpec("fstype", cty.String),
+		"options": attrSpec("options", cty.String),
+		"fstab":   defaultSpec("fstab", cty.False),
+		"mkdir":   defaultSpec("mkdir", cty.True),
+	}
+}
+
+func parseMountArgs(args cty.Value) (mountArgs, error) {
+	var a mountArgs
+	var err error
+	if a.source, err = reqString(args, "source"); err != nil {
+		return a, err
+	}
+	if strings.HasPrefix(a.source, "-") || strings.ContainsAny(a.source, "\n\t") {
+		return a, fmt.Errorf("source %q is not a mount source", a.source)
+	}
+	if a.target, err = reqString(args, "target"); err != nil {
+		return a, err
+	}
+	if !path.IsAbs(a.target) || strings.ContainsAny(a.target, "\n\t") {
+		return a, fmt.Errorf("target must be an absolute path, not %q", a.target)
+	}
+	a.target = path.Clean(a.target)
+	if a.fstype, err = reqString(args, "fstype"); err != nil {
+		return a, err
+	}
+	if a.options, err = optString(args, "options", ""); err != nil {
+		return a, err
+	}
+	for _, s := range []string{a.fstype, a.options} {
+		if strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \t\n") {
+			return a, fmt.Errorf("%q may not start with '-' or hold spaces", s)
+		}
+	}
+	if a.fstab, err = boolOr(args, "fstab", false); err != nil {
+		return a, err
+	}
+	if a.mkdir, err = boolOr(args, "mkdir", true); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// mounted is what is mounted on the target; the zero value is nothing.
+type mounted struct {
+	source, fstype string
+}
+
+// readMount asks findmnt what is mounted on the target itself (not on a
+// parent: --mountpoint). findmnt exits 1 when the target is no mountpoint.
+// With stacked mounts the last line is the visible one.
+func (a mountArgs) readMount(ctx context.Context, r Runner) (mounted, error) {
+	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + shellQuote(a.target)
+	res, err := probe(ctx, r, "reading mounts", cmd)
+	if err != nil {
+		return mounted{}, err
+	}
+	if res.Exit == 1 {
+		return mounted{}, nil
+	}
+	if res.Exit != 0 {
+		return mounted{}, exitError("findmnt", cmd, res)
+	}
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 2 {
+		return mounted{}, fmt.Errorf("findmnt: unexpected output %q", res.Stdout)
+	}
+	return mounted{source: unescapeHex(f[0]), fstype: unescapeHex(f[1])}, nil
+}
+
+// unescapeHex undoes findmnt -r's \xHH escapes.
+func unescapeHex(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// normSource drops a trailing slash ("host:/gv0/" = "host:/gv0").
+func normSource(s string) string {
+	if len(s) > 1 && strings.HasSuffix(s, "/") && !strings.HasSuffix(s, ":/") {
+		return strings.TrimRight(s, "/")
+	}
+	return s
+}
+
+// fstypeMatches reports whether a live mount's type is the declared one.
+func fstypeMatches(live, want string) bool {
+	return live == want || live == "fuse."+want || (want == "nfs" && live == "nfs4")
+}
+
+// isOurs reports whether m is the declared mount, resolving path sources on
+// the host when they differ as strings.
+func (a mountArgs) isOurs(ctx context.Context, r Runner, m mounted) (bool, error) {
+	if !fstypeMatches(m.fstype, a.fstype) {
+		return false, nil
+	}
+	want, got := normSource(a.source), normSource(m.source)
+	if want == got {
+		return true, nil
+	}
+	if !strings.HasPrefix(want, "/") || !strings.HasPrefix(got, "/") {
+		return false, nil
+	}
+	cmd := "readlink -f -- " + shellJoin(want, got)
+	res, err := mustRun(ctx, r, "readlink", cmd)
+	if err != nil {
+		return false, err
+	}
+	l := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	return len(l) == 2 && l[0] == l[1], nil
+}
+
+// fstabFields is the line fstab = true keeps for the target.
+func (a mountArgs) fstabFields() []string {
+	opts := a.options
+	if opts == "" {
+		opts = "defaults"
+	}
+	return []string{escapeFstab(a.source), escapeFstab(a.target), a.fstype, opts, "0", "0"}
+}
+
+// escapeFstab writes spaces and tabs the way fstab(5) wants them.
+func escapeFstab(s string) string {
+	return strings.NewReplacer(`\`, `\134`, " ", `\040`, "\t", `\011`).Replace(s)
+}
+
+// unescapeFstab undoes escapeFstab's octal escapes.
+func unescapeFstab(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// readFstab returns /etc/fstab's content; a missing file reads as empty
+// (containers often have none).
+func readFstab(ctx context.Context, r Runner) (string, error) {
+	cmd := "cat " + fstabPath + " 2>/dev/null || test ! -e " + fstabPath
+	res, err := mustRun(ctx, r, "reading "+fstabPath, cmd)
+	if err != nil {
+		return "", err
+	}
+	return res.Stdout, nil
+}
+
+// fstabTargetLines returns the indexes of lines whose mountpoint is target,
+// and whether exactly one exists and equals want (first four fields).
+func fstabTargetLines(lines []string, target string, want []string) (idx []int, ok bool) {
+	for i, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") || path.Clean(unescapeFstab(f[1])) != target {
+			continue
+		}
+		idx = append(idx, i)
+		ok = len(f) >= 4 && f[0] == want[0] && f[2] == want[2] && f[3] == want[3]
+	}
+	return idx, ok && len(idx) == 1
+}
+
+// fstabWith returns content with the target's line set to want: the first
+// line for the target is replaced in place, other lines for it are dropped,
+// and the line is appended when there was none.
+func fstabWith(content, target string, want []string) string {
+	lines := splitLines(content)
+	idx, _ := fstabTargetLines(lines, target, want)
+	line := strings.Join(want, " ")
+	if len(idx) == 0 {
+		return joinLines(append(lines, line))
+	}
+	lines[idx[0]] = line
+	return joinLines(dropLines(lines, idx[1:]))
+}
+
+// splitLines splits content into lines without the trailing empty one.
+func splitLines(content string) []string {
+	if content == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(content, "\n"), "\n")
+}
+
+// joinLines joins lines, each ending in a newline.
+func joinLines(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// dropLines returns lines without the indexes in drop.
+func dropLines(lines []string, drop []int) []string {
+	skip := map[int]bool{}
+	for _, i := range drop {
+		skip[i] = true
+	}
+	var out []string
+	for i, l := range lines {
+		if !skip[i] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Check is OK when the target has the source mounted with the declared
+// type and, with fstab, /etc/fstab has exactly the declared line for it.
+func (MountKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseMountArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	m, err := a.readMount(ctx, r)
+	if err != nil {
+		return Check{}, err
+	}
+	if m == (mounted{}) {
+		return Check{Reason: a.target + " is not mounted"}, nil
+	}
+	ours, err := a.isOurs(ctx, r, m)
+	if err != nil {
+		return Check{}, err
+	}
+	if !ours {
+		return Check{Reason: fmt.Sprintf("%s has %s (%s) mounted, not %s (%s)", a.target, m.source, m.fstype, a.source, a.fstype)}, nil
+	}
+	if a.fstab {
+		content, err := readFstab(ctx, r)
+		if err != nil {
+			return Check{}, err
+		}
+		switch idx, ok := fstabTargetLines(splitLines(content), a.target, a.fstabFields()); {
+		case len(idx) == 0:
+			return Check{Reason: fstabPath + " has no line for " + a.target}, nil
+		case !ok:
+			return Check{Reason: fstabPath + "'s line for " + a.target + " differs"}, nil
+		}
+	}
+	return Check{OK: true}, nil
+}
+
+// Apply creates the target (mkdir), mounts the source unless it already is,
+// and sets the fstab line when fstab is true.
+func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseMountArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.readMount(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if m != (mounted{}) {
+		ours, err := a.isOurs(ctx, r, m)
+		if err != nil {
+			return nil, err
+		}
+		if !ours {
+			return nil, fmt.Errorf("refusing to mount %s on %s: %s (%s) is mounted there; unmount it first", a.source, a.target, m.source, m.fstype)
+		}
+	} else {
+		if a.mkdir {
+			if _, err := mustRun(ctx, r, "mkdir", "mkdir -p -- "+shellQuote(a.target)); err != nil {
+				return nil, err
+			}
+		}
+		words := []string{"mount", "-t", a.fstype}
+		if a.options != "" {
+			words = append(words, "-o", a.options)
+		}
+		words = append(words, a.source, a.target)
+		if _, err := mustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
+			return nil, err
+		}
+	}
+	if !a.fstab {
+		return nil, nil
+	}
+	content, err := readFstab(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	want := a.fstabFields()
+	if _, ok := fstabTargetLines(splitLines(content), a.target, want); ok {
+		return nil, nil
+	}
+	if err := r.Upload(ctx, strings.NewReader(fstabWith(content, a.target, want)), fstabPath, 0o644); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", fstabPath, err)
+	}
+	return nil, nil
+}
+
+// Destroy unmounts the target when the declared source is mounted there
+// (something else mounted there is left alone) and, with fstab, removes
+// the target's fstab lines that name the declared source.
+func (MountKind) Destroy(ctx context.Context, r Runner, args cty.Value) error {
+	a, err := parseMountArgs(args)
+	if err != nil {
+		return err
+	}
+	m, err := a.readMount(ctx, r)
+	if err != nil {
+		return err
+	}
+	if m != (mounted{}) {
+		ours, err := a.isOurs(ctx, r, m)
+		if err != nil {
+			return err
+		}
+		if ours {
+			if _, err := mustRun(ctx, r, "umount", "umount "+shellQuote(a.target)); err != nil {
+				return err
+			}
+		}
+	}
+	if !a.fstab {
+		return nil
+	}
+	content, err := readFstab(ctx, r)
+	if err != nil {
+		return err
+	}
+	lines := splitLines(content)
+	idx, _ := fstabTargetLines(lines, a.target, a.fstabFields())
+	var drop []int
+	for _, i := range idx {
+		if normSource(unescapeFstab(strings.Fields(lines[i])[0])) == normSource(a.source) {
+			drop = append(drop, i)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	if err := r.Upload(ctx, strings.NewReader(joinLines(dropLines(lines, drop))), fstabPath, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", fstabPath, err)
+	}
+	return nil
+}

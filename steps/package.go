@@ -1,0 +1,275 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// PackageKind installs or removes distribution packages with apt-get, dnf or
+// yum, whichever the host has (looked up in that order). It reads what is
+// installed first and touches only the missing (or, for absent, present)
+// packages. Names are package names, optionally with an architecture
+// ("libc6:i386", "foo.x86_64"); version pins and virtual packages are not
+// understood by the installed-check (a virtual name always looks missing).
+//
+// On apt hosts `apt-get update` runs before installing when update_cache is
+// true or when no package list is younger than an hour (a fresh image has
+// none), and once more before a single retry when the install fails because
+// the lists do not know a package. Every apt-get waits up to 120 s for the
+// dpkg lock (unattended-upgrades on a freshly booted VM holds it).
+type PackageKind struct{}
+
+var (
+	_ Kind       = PackageKind{}
+	_ HostLocker = PackageKind{}
+)
+
+// packageLock is the HostLock key: one package manager run per host.
+const packageLock = "pkg"
+
+type packageArgs struct {
+	names       []string
+	absent      bool
+	updateCache bool
+}
+
+// Name returns "package".
+func (PackageKind) Name() string { return "package" }
+
+// HostLock returns "pkg": package steps on one host never run at once.
+func (PackageKind) HostLock() string { return packageLock }
+
+// Spec: names (list(string), required), state (string, "present" or
+// "absent", default "present"), update_cache (bool, default false).
+func (PackageKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"names":        requiredSpec("names", cty.List(cty.String)),
+		"state":        defaultSpec("state", cty.StringVal("present")),
+		"update_cache": defaultSpec("update_cache", cty.False),
+	}
+}
+
+func parsePackageArgs(args cty.Value) (packageArgs, error) {
+	var a packageArgs
+	var err error
+	if a.names, err = stringList(args, "names"); err != nil {
+		return a, err
+	}
+	for _, n := range a.names {
+		if n == "" || strings.HasPrefix(n, "-") || strings.ContainsAny(n, " \t\n") {
+			return a, fmt.Errorf("names: %q is not a package name", n)
+		}
+	}
+	state, err := optString(args, "state", "present")
+	if err != nil {
+		return a, err
+	}
+	if err := oneOf("state", state, "present", "absent"); err != nil {
+		return a, err
+	}
+	a.absent = state == "absent"
+	if a.updateCache, err = boolOr(args, "update_cache", false); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// pkgManager is a package manager's command line.
+type pkgManager string
+
+const (
+	aptGet pkgManager = "apt-get"
+	dnf    pkgManager = "dnf"
+	yum    pkgManager = "yum"
+)
+
+// detectPkgManagerCmd prints the first package manager found.
+const detectPkgManagerCmd = `for m in apt-get dnf yum; do if command -v "$m" >/dev/null 2>&1; then echo "$m"; exit 0; fi; done; exit 1`
+
+func detectPkgManager(ctx context.Context, r Runner) (pkgManager, error) {
+	res, err := probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
+	if err != nil {
+		return "", err
+	}
+	switch m := pkgManager(strings.TrimSpace(res.Stdout)); {
+	case res.Exit != 0:
+		return "", fmt.Errorf("no supported package manager (apt-get, dnf, yum) on the host")
+	case m == aptGet || m == dnf || m == yum:
+		return m, nil
+	default:
+		return "", fmt.Errorf("detecting the package manager: unexpected answer %q", m)
+	}
+}
+
+// installed returns which of names are installed.
+func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (map[string]bool, error) {
+	have := map[string]bool{}
+	if m == aptGet {
+		// Exit 1 means some names are unknown to dpkg: not installed.
+		cmd := `dpkg-query -W -f='${binary:Package} ${Package} ${Status}\n' -- ` + shellJoin(names...)
+		res, err := probe(ctx, r, "reading installed packages", cmd)
+		if err != nil {
+			return nil, err
+		}
+		if res.Exit > 1 {
+			return nil, exitError("dpkg-query", cmd, res)
+		}
+		for _, line := range strings.Split(res.Stdout, "\n") {
+			f := strings.Fields(line)
+			// Status is "want ok state": only state "installed" counts
+			// (not config-files, half-configured, ...).
+			if len(f) >= 3 && f[len(f)-1] == "installed" {
+				have[f[0]], have[f[1]] = true, true
+			}
+		}
+	} else {
+		// rpm prints "package x is not installed" and exits with the number
+		// of such names: any exit is an answer.
+		cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
+		res, err := probe(ctx, r, "reading installed packages", cmd)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(res.Stdout, "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				have[f[0]], have[f[1]] = true, true
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, n := range names {
+		out[n] = have[n]
+	}
+	return out, nil
+}
+
+// todo returns the names Apply must act on, and the manager.
+func (a packageArgs) todo(ctx context.Context, r Runner) (pkgManager, []string, error) {
+	if len(a.names) == 0 {
+		return "", nil, nil
+	}
+	m, err := detectPkgManager(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	inst, err := m.installed(ctx, r, a.names)
+	if err != nil {
+		return "", nil, err
+	}
+	var todo []string
+	for _, n := range a.names {
+		if inst[n] == a.absent {
+			todo = append(todo, n)
+		}
+	}
+	return m, todo, nil
+}
+
+// Check is OK when every name is installed (present) or none is (absent).
+func (PackageKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parsePackageArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	_, todo, err := a.todo(ctx, r)
+	if err != nil {
+		return Check{}, err
+	}
+	if len(todo) == 0 {
+		return Check{OK: true}, nil
+	}
+	what := "not installed"
+	if a.absent {
+		what = "installed"
+	}
+	return Check{Reason: fmt.Sprintf("%s %s: %s", plural(len(todo), "package"), what, strings.Join(todo, ", "))}, nil
+}
+
+// plural returns "package" or "packages" for n.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// Apply installs the missing packages or removes the present ones.
+func (PackageKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parsePackageArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	m, todo, err := a.todo(ctx, r)
+	if err != nil || len(todo) == 0 {
+		return nil, err
+	}
+	if a.absent {
+		return nil, m.remove(ctx, r, todo)
+	}
+	if m == aptGet {
+		return nil, aptInstall(ctx, r, todo, a.updateCache)
+	}
+	if a.updateCache {
+		if _, err := mustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
+			return nil, err
+		}
+	}
+	cmd := string(m) + " -y -q install -- " + shellJoin(todo...)
+	_, err = mustRun(ctx, r, string(m)+" install", cmd)
+	return nil, err
+}
+
+// apt-get options common to every call.
+const (
+	aptEnv  = "DEBIAN_FRONTEND=noninteractive "
+	aptOpts = "-y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+	aptUpd  = "apt-get -q -o DPkg::Lock::Timeout=120 update"
+)
+
+// aptListsFreshCmd prints a package list younger than an hour, if any.
+const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -mmin -60 2>/dev/null | head -n 1"
+
+func aptInstall(ctx context.Context, r Runner, names []string, update bool) error {
+	if !update {
+		res, err := probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
+		if err != nil {
+			return err
+		}
+		update = strings.TrimSpace(res.Stdout) == ""
+	}
+	if update {
+		if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+			return err
+		}
+	}
+	cmd := aptEnv + "apt-get " + aptOpts + " install --no-install-recommends -- " + shellJoin(names...)
+	res, err := mustRun(ctx, r, "apt-get install", cmd)
+	if err == nil || update || !staleAptLists(res) {
+		return err
+	}
+	if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+		return err
+	}
+	_, err = mustRun(ctx, r, "apt-get install", cmd)
+	return err
+}
+
+// staleAptLists reports whether a failed install says the lists are too old
+// to know a package.
+func staleAptLists(res Result) bool {
+	out := res.Stdout + res.Stderr
+	return strings.Contains(out, "Unable to locate package") || strings.Contains(out, "has no installation candidate")
+}
+
+func (m pkgManager) remove(ctx context.Context, r Runner, names []string) error {
+	cmd := string(m) + " -y -q remove -- " + shellJoin(names...)
+	if m == aptGet {
+		cmd = aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)
+	}
+	_, err := mustRun(ctx, r, string(m)+" remove", cmd)
+	return err
+}

@@ -1,0 +1,154 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// RunKind runs a shell command (the `run` kind and the `run = "..."` shorthand).
+//
+// A run step is not declarative: with neither `creates` nor `unless` its
+// Check is never OK. That is harmless because the engine calls Check only on
+// refresh; a run step whose input digest is unchanged is not re-run at all.
+// Apply evaluates the guards again before running (as Ansible's creates does),
+// so a changed command whose guard already holds is not run twice: only its
+// captures run. Env applies to the guard, the command and the captures.
+type RunKind struct{}
+
+var _ Kind = RunKind{}
+
+// runArgs are RunKind's decoded arguments.
+type runArgs struct {
+	command string
+	creates string
+	unless  string
+	env     map[string]string
+	capture map[string]string
+}
+
+// Name returns "run".
+func (RunKind) Name() string { return "run" }
+
+// Spec: command (string, required), creates (string), unless (string),
+// env (map(string)), capture (map(string): output key → command whose
+// trimmed stdout becomes that output).
+func (RunKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"command": requiredSpec("command", cty.String),
+		"creates": attrSpec("creates", cty.String),
+		"unless":  attrSpec("unless", cty.String),
+		"env":     attrSpec("env", cty.Map(cty.String)),
+		"capture": attrSpec("capture", cty.Map(cty.String)),
+	}
+}
+
+func parseRunArgs(args cty.Value) (runArgs, error) {
+	var a runArgs
+	var err error
+	if a.command, err = reqString(args, "command"); err != nil {
+		return a, err
+	}
+	if a.creates, err = optString(args, "creates", ""); err != nil {
+		return a, err
+	}
+	if a.unless, err = optString(args, "unless", ""); err != nil {
+		return a, err
+	}
+	if a.env, err = stringMap(args, "env"); err != nil {
+		return a, err
+	}
+	for k := range a.env {
+		if !validEnvName(k) {
+			return a, fmt.Errorf("env: %q is not a valid environment variable name", k)
+		}
+	}
+	if a.capture, err = stringMap(args, "capture"); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// validEnvName reports whether s is a POSIX environment variable name.
+func validEnvName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Check is OK when `creates` exists or `unless` exits 0.
+func (RunKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseRunArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	return a.guard(ctx, r)
+}
+
+// guard evaluates creates, then unless.
+func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
+	if a.creates == "" && a.unless == "" {
+		return Check{Reason: "no creates or unless guard: will run"}, nil
+	}
+	var reasons []string
+	if a.creates != "" {
+		res, err := runWith(ctx, r, "checking creates", "test -e "+shellQuote(a.creates), RunOpts{Env: a.env})
+		if err != nil {
+			return Check{}, err
+		}
+		if res.Exit == 0 {
+			return Check{OK: true}, nil
+		}
+		reasons = append(reasons, a.creates+" does not exist")
+	}
+	if a.unless != "" {
+		res, err := runWith(ctx, r, "running unless", a.unless, RunOpts{Env: a.env})
+		if err != nil {
+			return Check{}, err
+		}
+		if res.Exit == 0 {
+			return Check{OK: true}, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("unless exited with status %d", res.Exit))
+	}
+	return Check{Reason: strings.Join(reasons, "; ") + ": will run"}, nil
+}
+
+// Apply runs the command unless a guard holds, then every capture (in key
+// order), whose trimmed stdout become the outputs.
+func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseRunArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.guard(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if !c.OK {
+		if _, err := mustRunWith(ctx, r, "command", a.command, RunOpts{Env: a.env}); err != nil {
+			return nil, err
+		}
+	}
+	if len(a.capture) == 0 {
+		return nil, nil
+	}
+	out := Outputs{}
+	for _, k := range sortedKeys(a.capture) {
+		res, err := mustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], RunOpts{Env: a.env})
+		if err != nil {
+			return nil, err
+		}
+		out[k] = strings.TrimSpace(res.Stdout)
+	}
+	return out, nil
+}

@@ -1,0 +1,274 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// ServiceKind drives a systemd unit. state "restarted" and "reloaded" are
+// actions, not states: their Check is never OK, and like a run step they run
+// again only when the step's input digest changes (or a `after` step forces
+// it). After starting, restarting or reloading, Apply confirms that the unit
+// is active, waits Settle and confirms again, because a daemon that exits
+// a moment after `systemctl start` returned is the usual silent failure; when
+// it is not active the error carries the tail of its journal.
+type ServiceKind struct {
+	// Clock paces the settle wait; nil is the real clock.
+	Clock Clock
+	// Settle is how long after a start the unit must still be active; 0
+	// checks once, right away.
+	Settle time.Duration
+}
+
+var _ Kind = ServiceKind{}
+
+// journalLines is how much of the unit's journal a failed start shows.
+const journalLines = 30
+
+type serviceArgs struct {
+	name         string
+	state        string
+	enabled      bool
+	enabledSet   bool
+	daemonReload bool
+}
+
+// Name returns "service".
+func (ServiceKind) Name() string { return "service" }
+
+// Spec: name (string, required), state (string: started, stopped,
+// restarted or reloaded; default "started"), enabled (bool; null leaves
+// boot-time enablement alone), daemon_reload (bool, default false: run
+// `systemctl daemon-reload` first when systemd says the unit file changed).
+func (ServiceKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"name":          requiredSpec("name", cty.String),
+		"state":         defaultSpec("state", cty.StringVal("started")),
+		"enabled":       attrSpec("enabled", cty.Bool),
+		"daemon_reload": defaultSpec("daemon_reload", cty.False),
+	}
+}
+
+func parseServiceArgs(args cty.Value) (serviceArgs, error) {
+	var a serviceArgs
+	var err error
+	if a.name, err = reqString(args, "name"); err != nil {
+		return a, err
+	}
+	if strings.HasPrefix(a.name, "-") || strings.ContainsAny(a.name, " \t\n/") {
+		return a, fmt.Errorf("name %q is not a systemd unit name", a.name)
+	}
+	if a.state, err = optString(args, "state", "started"); err != nil {
+		return a, err
+	}
+	if err := oneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
+		return a, err
+	}
+	if a.enabled, a.enabledSet, err = optBool(args, "enabled"); err != nil {
+		return a, err
+	}
+	if a.daemonReload, err = boolOr(args, "daemon_reload", false); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// serviceFacts is what systemd says about the unit.
+type serviceFacts struct {
+	active      string // is-active: active, inactive, failed, activating, ...
+	enabled     string // is-enabled: enabled, disabled, static, masked, ... ("" when not asked)
+	needsReload bool   // NeedDaemonReload=yes
+}
+
+func (f serviceFacts) isActive() bool { return f.active == "active" || f.active == "reloading" }
+
+// isEnabled reports whether the unit starts at boot.
+func (f serviceFacts) isEnabled() bool {
+	return f.enabled == "enabled" || f.enabled == "enabled-runtime"
+}
+
+// canEnable reports whether enabling is meaningful: static, indirect,
+// generated and transient units have no [Install] section to act on.
+func (f serviceFacts) canEnable() bool {
+	switch f.enabled {
+	case "static", "indirect", "generated", "transient", "alias":
+		return false
+	}
+	return true
+}
+
+func (a serviceArgs) read(ctx context.Context, r Runner) (serviceFacts, error) {
+	var f serviceFacts
+	q := shellQuote(a.name)
+	// is-active prints the state and exits non-zero unless active: any exit is an answer.
+	res, err := probe(ctx, r, "reading the state of "+a.name, "systemctl is-active -- "+q)
+	if err != nil {
+		return f, err
+	}
+	f.active = strings.TrimSpace(res.Stdout)
+	if a.enabledSet {
+		res, err := probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
+		if err != nil {
+			return f, err
+		}
+		f.enabled = strings.TrimSpace(res.Stdout)
+	}
+	if a.daemonReload {
+		res, err := probe(ctx, r, "reading whether systemd must reload", "systemctl show -p NeedDaemonReload --value -- "+q)
+		if err != nil {
+			return f, err
+		}
+		f.needsReload = strings.TrimSpace(res.Stdout) == "yes"
+	}
+	return f, nil
+}
+
+// diff lists what differs; actions (restarted, reloaded) always differ.
+func (a serviceArgs) diff(f serviceFacts) []string {
+	var d []string
+	if a.daemonReload && f.needsReload {
+		d = append(d, "unit file changed on disk")
+	}
+	switch a.state {
+	case "started":
+		if !f.isActive() {
+			d = append(d, fmt.Sprintf("%s is %s", a.name, orUnknown(f.active)))
+		}
+	case "stopped":
+		if f.isActive() {
+			d = append(d, a.name+" is active")
+		}
+	case "restarted":
+		d = append(d, a.name+" will be restarted")
+	case "reloaded":
+		d = append(d, a.name+" will be reloaded")
+	}
+	if a.enabledSet && f.canEnable() && f.isEnabled() != a.enabled {
+		d = append(d, fmt.Sprintf("%s is %s at boot", a.name, orUnknown(f.enabled)))
+	}
+	return d
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// Check is OK when the unit is in the declared state and enablement.
+func (ServiceKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseServiceArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	f, err := a.read(ctx, r)
+	if err != nil {
+		return Check{}, err
+	}
+	if d := a.diff(f); len(d) > 0 {
+		return Check{Reason: strings.Join(d, "; ")}, nil
+	}
+	return Check{OK: true}, nil
+}
+
+// Apply reloads systemd when needed, changes the unit's state, confirms it
+// is active, then enables or disables it.
+func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseServiceArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	f, err := a.read(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	q := shellQuote(a.name)
+	if a.daemonReload && f.needsReload {
+		if _, err := mustRun(ctx, r, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
+			return nil, err
+		}
+	}
+	var verb string
+	switch {
+	case a.state == "started" && !f.isActive():
+		verb = "start"
+	case a.state == "stopped" && f.isActive():
+		verb = "stop"
+	case a.state == "restarted":
+		verb = "restart"
+	case a.state == "reloaded" && f.isActive():
+		verb = "reload"
+	case a.state == "reloaded":
+		verb = "start" // reloading a stopped unit fails; starting reads the new config anyway
+	}
+	if verb != "" {
+		cmd := "systemctl " + verb + " -- " + q
+		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, RunOpts{}); err != nil {
+			return nil, err
+		} else if res.Exit != 0 {
+			return nil, k.failed(ctx, r, a.name, exitError("systemctl "+verb+" "+a.name, cmd, res))
+		}
+		if verb != "stop" {
+			if err := k.confirmActive(ctx, r, a.name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if a.enabledSet && f.canEnable() && f.isEnabled() != a.enabled {
+		verb := "enable"
+		if !a.enabled {
+			verb = "disable"
+		}
+		if _, err := mustRun(ctx, r, "systemctl "+verb, "systemctl "+verb+" -- "+q); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// confirmActive checks that the unit is active now and still after Settle.
+func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) error {
+	clock := k.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	cmd := "systemctl is-active -- " + shellQuote(name)
+	for i := 0; i < 2; i++ {
+		if i == 1 {
+			if k.Settle <= 0 {
+				return nil
+			}
+			if err := clock.Sleep(ctx, k.Settle); err != nil {
+				return err
+			}
+		}
+		res, err := probe(ctx, r, "confirming "+name+" is active", cmd)
+		if err != nil {
+			return err
+		}
+		if st := strings.TrimSpace(res.Stdout); st != "active" && st != "reloading" {
+			return k.failed(ctx, r, name, fmt.Errorf("%s is %s after start", name, orUnknown(st)))
+		}
+	}
+	return nil
+}
+
+// failed adds the tail of the unit's journal to cause.
+func (ServiceKind) failed(ctx context.Context, r Runner, name string, cause error) error {
+	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", shellQuote(name), journalLines)
+	res, err := probe(ctx, r, "reading the journal of "+name, cmd)
+	if err != nil {
+		return fmt.Errorf("%w (and reading its journal failed: %v)", cause, err)
+	}
+	j := lastLines(strings.TrimSpace(res.Stdout+res.Stderr), journalLines)
+	if j == "" {
+		return fmt.Errorf("%w\njournal of %s is empty", cause, name)
+	}
+	return fmt.Errorf("%w\nlast journal lines of %s:\n%s", cause, name, j)
+}

@@ -1,0 +1,189 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// WaitKind waits, from the host itself, until a TCP port accepts connections
+// or a command exits 0. Check is one probe; Apply probes every interval
+// until success or timeout. A port probe uses bash's /dev/tcp under a
+// two-second `timeout` and falls back to `nc -z` where bash is missing; the
+// probe script itself is POSIX sh.
+type WaitKind struct {
+	// Clock paces the polling; nil is the real clock.
+	Clock Clock
+}
+
+var _ Kind = WaitKind{}
+
+// Defaults for the wait kind's durations.
+const (
+	waitDefaultTimeout  = 120 * time.Second
+	waitDefaultInterval = 2 * time.Second
+	waitDefaultHost     = "127.0.0.1"
+)
+
+type waitArgs struct {
+	port     int
+	host     string
+	command  string
+	timeout  time.Duration
+	interval time.Duration
+}
+
+// Name returns "wait".
+func (WaitKind) Name() string { return "wait" }
+
+// Spec: exactly one of port (number, 1–65535) and command (string); host
+// (string, default "127.0.0.1", for port), timeout (duration string, default
+// "120s"), interval (duration string, default "2s").
+func (WaitKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"port":     attrSpec("port", cty.Number),
+		"host":     defaultSpec("host", cty.StringVal(waitDefaultHost)),
+		"command":  attrSpec("command", cty.String),
+		"timeout":  defaultSpec("timeout", cty.StringVal(waitDefaultTimeout.String())),
+		"interval": defaultSpec("interval", cty.StringVal(waitDefaultInterval.String())),
+	}
+}
+
+func parseWaitArgs(args cty.Value) (waitArgs, error) {
+	var a waitArgs
+	port, portSet, err := optInt(args, "port")
+	if err != nil {
+		return a, err
+	}
+	if a.command, err = optString(args, "command", ""); err != nil {
+		return a, err
+	}
+	switch {
+	case portSet && a.command != "":
+		return a, fmt.Errorf("set either port or command, not both")
+	case !portSet && a.command == "":
+		return a, fmt.Errorf("set port or command")
+	case portSet && (port < 1 || port > 65535):
+		return a, fmt.Errorf("port must be 1–65535, not %d", port)
+	}
+	a.port = port
+	if a.host, err = optString(args, "host", waitDefaultHost); err != nil {
+		return a, err
+	}
+	if !validHost(a.host) {
+		return a, fmt.Errorf("host %q is not a host name or address", a.host)
+	}
+	if a.timeout, err = durationOr(args, "timeout", waitDefaultTimeout); err != nil {
+		return a, err
+	}
+	if a.interval, err = durationOr(args, "interval", waitDefaultInterval); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// validHost accepts host names and IPv4/IPv6 addresses.
+func validHost(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// what names what is waited for, for people.
+func (a waitArgs) what() string {
+	if a.command != "" {
+		return fmt.Sprintf("command %q to exit 0", a.command)
+	}
+	return fmt.Sprintf("port %s accepting connections", portAddr(a.host, a.port))
+}
+
+// portAddr is host:port, with brackets for IPv6.
+func portAddr(host string, port int) string {
+	for _, c := range host {
+		if c == ':' {
+			return "[" + host + "]:" + strconv.Itoa(port)
+		}
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+// probeCmd is the command one probe runs.
+func (a waitArgs) probeCmd() string {
+	if a.command != "" {
+		return a.command
+	}
+	h, p := shellQuote(a.host), strconv.Itoa(a.port)
+	// The /dev/tcp path is a script for the inner bash, quoted once more for sh.
+	tcp := shellQuote("</dev/tcp/" + a.host + "/" + p)
+	return fmt.Sprintf("if command -v bash >/dev/null 2>&1; then timeout 2 bash -c %s 2>/dev/null; else nc -z -w 2 %s %s; fi", tcp, h, p)
+}
+
+// probeOnce runs one probe; timeout bounds a command probe.
+func (a waitArgs) probeOnce(ctx context.Context, r Runner, timeout time.Duration) (Result, error) {
+	return runWith(ctx, r, "waiting for "+a.what(), a.probeCmd(), RunOpts{Timeout: timeout})
+}
+
+// Check is one probe.
+func (WaitKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseWaitArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	res, err := a.probeOnce(ctx, r, a.timeout)
+	if err != nil {
+		return Check{}, err
+	}
+	if res.Exit == 0 {
+		return Check{OK: true}, nil
+	}
+	return Check{Reason: "not yet: " + a.what()}, nil
+}
+
+// Apply probes every interval until a probe succeeds or timeout has passed;
+// the last probe runs at the deadline.
+func (k WaitKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	a, err := parseWaitArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	clock := k.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	deadline := clock.Now().Add(a.timeout)
+	for tries := 1; ; tries++ {
+		left := deadline.Sub(clock.Now())
+		if left < time.Second {
+			left = time.Second // RunOpts.Timeout 0 would mean none
+		}
+		res, err := a.probeOnce(ctx, r, left)
+		if err != nil {
+			return nil, err
+		}
+		if res.Exit == 0 {
+			return nil, nil
+		}
+		left = deadline.Sub(clock.Now())
+		if left <= 0 {
+			e := fmt.Errorf("timed out after %s waiting for %s (%d tries, last exit status %d)", a.timeout, a.what(), tries, res.Exit)
+			if tail := outputTail(res, 5); tail != "" && a.command != "" {
+				e = fmt.Errorf("%w:\n%s", e, tail)
+			}
+			return nil, e
+		}
+		// The last pause is shortened so that the last probe runs at the deadline.
+		if err := clock.Sleep(ctx, min(a.interval, left)); err != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", a.what(), err)
+		}
+	}
+}
