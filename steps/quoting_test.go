@@ -192,4 +192,3 @@ func objectFor(t *testing.T, kind steps.Kind, attrs map[string]cty.Value) cty.Va
 	}
 	return v
 }
-

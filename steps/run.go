@@ -34,15 +34,17 @@ type runArgs struct {
 func (RunKind) Name() string { return "run" }
 
 // Spec: command (string, required), creates (string), unless (string),
-// env (map(string)), capture (map(string): output key → command whose
-// trimmed stdout becomes that output).
+// env (map(string)), and a capture block whose attributes map an output key
+// to a command whose trimmed stdout becomes that output (map(string) in the
+// decoded object).
 func (RunKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
 		"command": requiredSpec("command", cty.String),
 		"creates": attrSpec("creates", cty.String),
 		"unless":  attrSpec("unless", cty.String),
 		"env":     attrSpec("env", cty.Map(cty.String)),
-		"capture": attrSpec("capture", cty.Map(cty.String)),
+		// capture is a block, as in recipes: capture { key = "cat /etc/ceph/key" }.
+		"capture": &hcldec.BlockAttrsSpec{TypeName: "capture", ElementType: cty.String},
 	}
 }
 

@@ -48,8 +48,8 @@ func (WaitKind) Spec() hcldec.Spec {
 		"port":     attrSpec("port", cty.Number),
 		"host":     defaultSpec("host", cty.StringVal(waitDefaultHost)),
 		"command":  attrSpec("command", cty.String),
-		"timeout":  defaultSpec("timeout", cty.StringVal(waitDefaultTimeout.String())),
-		"interval": defaultSpec("interval", cty.StringVal(waitDefaultInterval.String())),
+		"timeout":  defaultSpec("timeout", cty.StringVal("120s")),
+		"interval": defaultSpec("interval", cty.StringVal("2s")),
 	}
 }
 
