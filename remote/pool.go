@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -107,25 +105,6 @@ type Client struct {
 	cur     *conn
 	dialing *dialCall
 	closed  bool
-}
-
-// conn is one SSH connection and its session slots.
-type conn struct {
-	client *ssh.Client
-	// slots holds a token per open session; its capacity is the session
-	// limit. A token taken for good lowers the limit (see session).
-	slots chan struct{}
-	inUse atomic.Int32
-	done  chan struct{} // closed when the connection is gone
-}
-
-func (cn *conn) alive() bool {
-	select {
-	case <-cn.done:
-		return false
-	default:
-		return true
-	}
 }
 
 // dialCall is a connect in progress that concurrent callers share.
@@ -237,11 +216,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{
-		client: sc,
-		slots:  make(chan struct{}, c.cfg.MaxSessions),
-		done:   make(chan struct{}),
-	}
+	cn := newConn(sc, c.cfg.MaxSessions)
 	go func() {
 		_ = sc.Wait()
 		close(cn.done)
@@ -260,54 +235,6 @@ func (c *Client) drop(cn *conn) {
 	}
 	c.mu.Unlock()
 	_ = cn.client.Close()
-}
-
-// session opens a session on a live connection and returns it with that
-// connection and the function that gives its slot back (call it after
-// closing the session).
-// A connection found dead is replaced once; a command is never retried,
-// only the opening of its session.
-func (c *Client) session(ctx context.Context) (*ssh.Session, *conn, func(), error) {
-	reconnected := false
-	for {
-		cn, err := c.conn(ctx)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		select {
-		case cn.slots <- struct{}{}:
-		case <-cn.done:
-			continue
-		case <-ctx.Done():
-			return nil, nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
-		}
-		inUse := cn.inUse.Add(1)
-		s, err := cn.client.NewSession()
-		if err == nil {
-			var once sync.Once
-			return s, cn, func() {
-				once.Do(func() {
-					cn.inUse.Add(-1)
-					<-cn.slots
-				})
-			}, nil
-		}
-		cn.inUse.Add(-1)
-		var openErr *ssh.OpenChannelError
-		if errors.As(err, &openErr) && openErr.Reason == ssh.Prohibited && inUse > 1 {
-			// The server allows fewer sessions than we tried (sshd's
-			// MaxSessions). Keep this slot's token for good, lowering this
-			// connection's limit by one, and wait for a running session.
-			continue
-		}
-		<-cn.slots
-		if !reconnected && (!cn.alive() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)) {
-			reconnected = true
-			c.drop(cn)
-			continue
-		}
-		return nil, nil, nil, fmt.Errorf("host %s: opening ssh session: %w", c.cfg.Name, err)
-	}
 }
 
 func ignoreClosed(err error) error {

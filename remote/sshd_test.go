@@ -121,8 +121,9 @@ func (e *testEnv) configureSSHD(t *testing.T, opt sshdOptions) *testSSHD {
 		}
 		keys = append(keys, rsaKey)
 	}
+	// sshd takes the first value of a keyword: extra lines go first.
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "ListenAddress 127.0.0.1:%d\n", s.port)
+	fmt.Fprintf(&conf, "%s\nListenAddress 127.0.0.1:%d\n", opt.extra, s.port)
 	for i, k := range keys {
 		p := filepath.Join(dir, fmt.Sprintf("host_key_%d", i))
 		block, err := ssh.MarshalPrivateKey(k, "")
@@ -154,8 +155,11 @@ PermitRootLogin prohibit-password
 AllowTcpForwarding yes
 Subsystem sftp %s
 LogLevel VERBOSE
-%s
-`, e.authFile, filepath.Join(dir, "sshd.pid"), sftpServer, opt.extra)
+# bash sources ~/.bashrc when started by sshd with SHLVL unset; this
+# machine's may be slow (pyenv...) and would drown the transport's own
+# cost. SHLVL=1 makes bash skip it.
+SetEnv SHLVL=1
+`, e.authFile, filepath.Join(dir, "sshd.pid"), sftpServer)
 	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
