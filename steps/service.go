@@ -87,6 +87,10 @@ type serviceFacts struct {
 
 func (f serviceFacts) isActive() bool { return f.active == "active" || f.active == "reloading" }
 
+// isStopped reports whether the unit is down and stays down: "activating"
+// (which includes a pending auto-restart) and "deactivating" are not.
+func (f serviceFacts) isStopped() bool { return f.active == "inactive" || f.active == "failed" }
+
 // isEnabled reports whether the unit starts at boot.
 func (f serviceFacts) isEnabled() bool {
 	return f.enabled == "enabled" || f.enabled == "enabled-runtime"
@@ -140,8 +144,8 @@ func (a serviceArgs) diff(f serviceFacts) []string {
 			d = append(d, fmt.Sprintf("%s is %s", a.name, orUnknown(f.active)))
 		}
 	case "stopped":
-		if f.isActive() {
-			d = append(d, a.name+" is active")
+		if !f.isStopped() {
+			d = append(d, fmt.Sprintf("%s is %s", a.name, orUnknown(f.active)))
 		}
 	case "restarted":
 		d = append(d, a.name+" will be restarted")
@@ -198,7 +202,7 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 	switch {
 	case a.state == "started" && !f.isActive():
 		verb = "start"
-	case a.state == "stopped" && f.isActive():
+	case a.state == "stopped" && !f.isStopped():
 		verb = "stop"
 	case a.state == "restarted":
 		verb = "restart"
