@@ -17,7 +17,7 @@ import (
 // compared after dropping a trailing slash and, for paths, after resolving
 // symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
 // when it is equal, "fuse.<fstype>" (glusterfs is shown as fuse.glusterfs)
-// or nfs4 for nfs. Options are not compared with the live mount. Sources
+// or nfs4 for nfs; "auto" matches any type. Options are not compared with the live mount. Sources
 // written as UUID=... or LABEL=... are not resolved: use a device path.
 //
 // /etc/fstab is edited by reading it, changing the target's line in Go and
@@ -156,7 +156,7 @@ func normSource(s string) string {
 
 // fstypeMatches reports whether a live mount's type is the declared one.
 func fstypeMatches(live, want string) bool {
-	return live == want || live == "fuse."+want || (want == "nfs" && live == "nfs4")
+	return live == want || live == "fuse."+want || (want == "nfs" && live == "nfs4") || want == "auto"
 }
 
 // isOurs reports whether m is the declared mount, resolving path sources on
