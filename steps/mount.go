@@ -17,8 +17,9 @@ import (
 // compared after dropping a trailing slash and, for paths, after resolving
 // symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
 // when it is equal, "fuse.<fstype>" (glusterfs is shown as fuse.glusterfs)
-// or nfs4 for nfs; "auto" matches any type. Options are not compared with the live mount. Sources
-// written as UUID=... or LABEL=... are not resolved: use a device path.
+// or nfs4 for nfs; "auto" matches any type. Options are not compared with
+// the live mount. Sources written as UUID=... or LABEL=... are not
+// resolved: use a device path.
 //
 // /etc/fstab is edited by reading it, changing the target's line in Go and
 // uploading the whole file atomically; HostLock serializes mount steps on a
