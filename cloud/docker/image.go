@@ -1,0 +1,246 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// nodeFiles holds what every node image gets on top of the Debian packages:
+// nodeimage/rootfs/ is copied to / and nodeimage/setup.sh is run inside.
+//
+//go:embed nodeimage
+var nodeFiles embed.FS
+
+// ImageRepo is the repository of built node images; the tag is
+// "<suite>-<first 12 hex digits of the build inputs' SHA-256>".
+const ImageRepo = "diffuser-node"
+
+// imageRecipeVersion changes whenever the build logic changes in a way the
+// hashed inputs do not capture.
+const imageRecipeVersion = "1"
+
+// Labels on node images.
+const (
+	labelImageInputs = "diffuser.node-image.inputs" // full SHA-256 of the build inputs
+	labelImageBuild  = "diffuser.node-image.build"  // debootstrap or dockerfile
+)
+
+// NodePackages returns the Debian packages of the node image.
+func NodePackages() []string {
+	return []string{
+		"systemd", "systemd-sysv", "dbus", "openssh-server", "sudo", "iproute2", "iputils-ping",
+		"procps", "util-linux", "xfsprogs", "e2fsprogs", "fuse3", "ca-certificates", "curl",
+		"less", "netbase",
+	}
+}
+
+// ImagePlan says which node image Settings lead to and how it is made.
+type ImagePlan struct {
+	Tag    string // image reference containers are created from
+	Method string // BuildDebootstrap, BuildDockerfile, or "" for a given image (settings.image)
+	Inputs string // hex SHA-256 of everything the build depends on ("" for a given image)
+}
+
+// PlanImage resolves Settings to an ImagePlan without building anything.
+// With build = auto it asks the engine whether BaseImage is present locally.
+func (p *Provider) PlanImage(ctx context.Context, s Settings) (ImagePlan, error) {
+	if s.Image != "" {
+		return ImagePlan{Tag: s.Image}, nil
+	}
+	method := s.Build
+	if method == BuildAuto {
+		method = BuildDebootstrap
+		if _, err := p.cli.ImageInspect(ctx, s.BaseImage); err == nil {
+			method = BuildDockerfile
+		} else if !cerrdefs.IsNotFound(err) {
+			return ImagePlan{}, fmt.Errorf("inspect base image %s: %w", s.BaseImage, err)
+		}
+	}
+	inputs, err := imageInputs(s, method)
+	if err != nil {
+		return ImagePlan{}, err
+	}
+	return ImagePlan{Tag: ImageRepo + ":" + s.Suite + "-" + inputs[:12], Method: method, Inputs: inputs}, nil
+}
+
+// imageInputs hashes everything a build of method depends on: the method,
+// suite, mirrors, package list, the embedded node files and, for Dockerfile
+// builds, the base image name.
+func imageInputs(s Settings, method string) (string, error) {
+	h := sha256.New()
+	field := func(k, v string) { fmt.Fprintf(h, "%s=%q\n", k, v) }
+	field("recipe", imageRecipeVersion)
+	field("method", method)
+	field("suite", s.Suite)
+	field("mirror", s.Mirror)
+	field("security_mirror", s.SecurityMirror)
+	field("packages", strings.Join(NodePackages(), ","))
+	if method == BuildDockerfile {
+		field("base_image", s.BaseImage)
+	}
+	err := fs.WalkDir(nodeFiles, "nodeimage", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := nodeFiles.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		field("file:"+path, string(b))
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash node image files: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// EnsureImage returns the node image of the provider's settings, building it
+// first when it is not in the engine yet (a few minutes the first time;
+// progress lines go to progress, which may be nil). Safe for concurrent use:
+// one build per image, the others wait for it.
+func (p *Provider) EnsureImage(ctx context.Context, progress io.Writer) (string, error) {
+	return p.ensureImage(ctx, p.settings, progress, false)
+}
+
+// BuildImage builds the node image of the provider's settings even if an
+// image with its tag exists, and returns the tag.
+func (p *Provider) BuildImage(ctx context.Context, progress io.Writer) (string, error) {
+	return p.ensureImage(ctx, p.settings, progress, true)
+}
+
+func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writer, force bool) (string, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	plan, err := p.PlanImage(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	p.imageMu.Lock()
+	defer p.imageMu.Unlock()
+	if p.imagesReady[plan.Tag] && !force {
+		return plan.Tag, nil
+	}
+	if plan.Method == "" {
+		if err := p.ensureGivenImage(ctx, plan.Tag, progress); err != nil {
+			return "", err
+		}
+		p.imagesReady[plan.Tag] = true
+		return plan.Tag, nil
+	}
+	if !force {
+		_, err := p.cli.ImageInspect(ctx, plan.Tag)
+		if err == nil {
+			p.imagesReady[plan.Tag] = true
+			return plan.Tag, nil
+		}
+		if !cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("inspect node image %s: %w", plan.Tag, err)
+		}
+	}
+	start := time.Now()
+	fmt.Fprintf(progress, "building node image %s with %s from %s (%s); this takes a few minutes the first time\n",
+		plan.Tag, plan.Method, cmpOr(plan.Method == BuildDockerfile, s.BaseImage, s.Mirror), s.Suite)
+	switch plan.Method {
+	case BuildDebootstrap:
+		err = p.buildDebootstrap(ctx, s, plan, progress)
+	case BuildDockerfile:
+		err = p.buildDockerfile(ctx, s, plan, progress)
+	}
+	if err != nil {
+		return "", fmt.Errorf("build node image %s: %w", plan.Tag, err)
+	}
+	if _, err := p.cli.ImageInspect(ctx, plan.Tag); err != nil {
+		return "", fmt.Errorf("node image %s missing after build: %w", plan.Tag, err)
+	}
+	fmt.Fprintf(progress, "built node image %s in %s\n", plan.Tag, time.Since(start).Round(time.Second))
+	p.imagesReady[plan.Tag] = true
+	return plan.Tag, nil
+}
+
+// ensureGivenImage checks that the image named by settings.image exists,
+// pulling it if it does not.
+func (p *Provider) ensureGivenImage(ctx context.Context, ref string, progress io.Writer) error {
+	_, err := p.cli.ImageInspect(ctx, ref)
+	if err == nil {
+		return nil
+	}
+	if !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	fmt.Fprintf(progress, "pulling image %s\n", ref)
+	rc, err := p.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err == nil {
+		err = readJSONStream(rc, progress)
+		rc.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("image %s (setting image) is not present and could not be pulled: %w", ref, err)
+	}
+	return nil
+}
+
+// cmpOr returns a if cond, else b.
+func cmpOr(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}
+
+// jsonMessage is one line of the engine's progress streams (import, build, pull).
+type jsonMessage struct {
+	Stream      string `json:"stream"`
+	Status      string `json:"status"`
+	Progress    string `json:"progress"`
+	ID          string `json:"id"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+// readJSONStream copies an engine progress stream to w as plain lines and
+// returns the first error message it carries.
+func readJSONStream(r io.Reader, w io.Writer) error {
+	dec := json.NewDecoder(r)
+	for {
+		var m jsonMessage
+		err := dec.Decode(&m)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read engine progress: %w", err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return errors.New(m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return errors.New(m.Error)
+		}
+		switch {
+		case m.Stream != "":
+			io.WriteString(w, m.Stream)
+			if !strings.HasSuffix(m.Stream, "\n") {
+				io.WriteString(w, "\n")
+			}
+		case m.Status != "" && m.Progress == "":
+			fmt.Fprintln(w, strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{m.ID, m.Status}, func(s string) bool { return s == "" }), ": ")))
+		}
+	}
+}

@@ -1,0 +1,380 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"diffuser/cloud"
+)
+
+// Launch creates the host's container, or adopts the one that already
+// exists under its name (starting it if stopped), and returns once it runs
+// and has an address on the cluster network. Adoption is what makes a crash
+// between "created" and "recorded in state" harmless: the container name is
+// the idempotency key, the engine refuses a second container with it, and
+// volume files are found bound to their loop devices instead of bound again.
+func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, error) {
+	if err := checkSpec(spec); err != nil {
+		return cloud.Host{}, err
+	}
+	if strings.TrimSpace(p.env.Keys.PublicKey) == "" {
+		return cloud.Host{}, errors.New("docker provider: no workspace public key to authorize on the host")
+	}
+	s, err := p.hostSettings(spec)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	image, err := p.ensureImage(ctx, s, logWriter(p.env.Log, "docker: image: "), false)
+	if err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	netID, err := p.ensureNetwork(ctx, spec.Cluster)
+	if err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+
+	id, err := p.findContainer(ctx, spec, "")
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	var vols []attachedVolume
+	if id != "" {
+		p.env.Log("docker: %s: adopting existing container %s", spec.Name, ContainerName(spec))
+		if vols, err = p.adoptVolumes(ctx, spec, id); err != nil {
+			return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+		}
+	} else {
+		for _, v := range spec.Volumes {
+			av, err := p.ensureVolume(spec, v, -1)
+			if err != nil {
+				return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+			}
+			vols = append(vols, av)
+		}
+		id, err = p.createContainer(ctx, spec, s, image, netID, vols)
+		if errors.Is(err, errNetworkGone) {
+			// Someone removed the cached network: make it again, once.
+			p.forgetNetwork(spec.Cluster)
+			if netID, err = p.ensureNetwork(ctx, spec.Cluster); err == nil {
+				id, err = p.createContainer(ctx, spec, s, image, netID, vols)
+			}
+		}
+		if err != nil {
+			return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+		}
+	}
+	if err := p.authorizeKey(ctx, id); err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	return p.startAndDescribe(ctx, spec, id, vols)
+}
+
+// errNetworkGone is returned by createContainer when the network ID it was
+// given no longer exists.
+var errNetworkGone = errors.New("cluster network is gone")
+
+// createContainer creates (not starts) the host's container. If the engine
+// says the name is taken, another Launch won the race: its container is
+// adopted instead.
+func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s Settings, image, netID string, vols []attachedVolume) (string, error) {
+	labels := hostLabels(spec)
+	devices := []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}
+	for _, v := range vols {
+		labels[labelVolumePrefix+v.Name] = v.Device
+		devices = append(devices, container.DeviceMapping{PathOnHost: v.Device, PathInContainer: v.Device, CgroupPermissions: "rwm"})
+	}
+	hc := &container.HostConfig{
+		CapAdd:       []string{"SYS_ADMIN"},
+		CgroupnsMode: container.CgroupnsModeHost,
+		Binds:        []string{"/sys/fs/cgroup:/sys/fs/cgroup:rw"},
+		Tmpfs:        map[string]string{"/run": "rw,nosuid,nodev,mode=755", "/run/lock": "rw,nosuid,nodev,noexec"},
+		ExtraHosts:   s.ExtraHosts,
+		Resources: container.Resources{
+			Devices:  devices,
+			Memory:   s.Memory,
+			NanoCPUs: int64(s.CPUs * 1e9),
+		},
+	}
+	cfg := &container.Config{
+		Image:      image,
+		Hostname:   hostname(spec),
+		Labels:     labels,
+		Env:        []string{"container=docker"},
+		StopSignal: "SIGRTMIN+3",
+	}
+	opts := client.ContainerCreateOptions{
+		Name:       ContainerName(spec),
+		Config:     cfg,
+		HostConfig: hc,
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netID: {},
+		}},
+	}
+	res, err := p.cli.ContainerCreate(ctx, opts)
+	// Name taken: another Launch is creating (or made) this host. The engine
+	// reserves the name before the container can be inspected, so wait for
+	// it to appear; if the other create failed the name is free again.
+	for attempt := 0; cerrdefs.IsConflict(err) && attempt < 100; attempt++ {
+		id, ferr := p.findContainer(ctx, spec, "")
+		if ferr != nil {
+			return "", ferr
+		}
+		if id != "" {
+			p.env.Log("docker: %s: container %s was created concurrently; adopting it", spec.Name, ContainerName(spec))
+			return id, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if attempt%10 == 9 {
+			res, err = p.cli.ContainerCreate(ctx, opts)
+		}
+	}
+	if cerrdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") {
+		return "", fmt.Errorf("create container %s: %w: %w", ContainerName(spec), errNetworkGone, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", ContainerName(spec), err)
+	}
+	for _, w := range res.Warnings {
+		p.env.Log("docker: %s: %s", spec.Name, w)
+	}
+	p.env.Log("docker: %s: created container %s", spec.Name, ContainerName(spec))
+	return res.ID, nil
+}
+
+// findContainer returns the ID of the host's container: id if given and
+// still there, else the one named ContainerName(spec). "" if there is none.
+// A container carrying the name but another cluster's labels is an error:
+// it is never touched.
+func (p *Provider) findContainer(ctx context.Context, spec cloud.HostSpec, id string) (string, error) {
+	for _, ref := range []string{id, ContainerName(spec)} {
+		if ref == "" {
+			continue
+		}
+		res, err := p.cli.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("inspect container %s: %w", ref, err)
+		}
+		c := res.Container
+		if c.Config == nil || !ownedBy(c.Config.Labels, spec) {
+			if ref == id {
+				continue // the recorded ID now names something else
+			}
+			return "", fmt.Errorf("container %s exists but was not made by diffuser for %s in cluster %s; not touching it",
+				ContainerName(spec), spec.Name, spec.Cluster)
+		}
+		return c.ID, nil
+	}
+	return "", nil
+}
+
+// ownedBy reports whether labels mark a container as spec's host.
+func ownedBy(labels map[string]string, spec cloud.HostSpec) bool {
+	want := hostLabels(spec)
+	return labels[LabelCluster] == want[LabelCluster] && labels[LabelGroup] == want[LabelGroup] &&
+		labels[LabelIndex] == want[LabelIndex]
+}
+
+// adoptVolumes makes sure an existing container's volumes are bound to the
+// loop devices it was created with (after a reboot they are not), and
+// returns them. A volume the recipe has but the container lacks cannot be
+// added to a container: that host must be replaced.
+func (p *Provider) adoptVolumes(ctx context.Context, spec cloud.HostSpec, id string) ([]attachedVolume, error) {
+	res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("inspect container: %w", err)
+	}
+	var mapped []string
+	if hc := res.Container.HostConfig; hc != nil {
+		for _, d := range hc.Devices {
+			mapped = append(mapped, d.PathOnHost)
+		}
+	}
+	var vols []attachedVolume
+	for _, v := range spec.Volumes {
+		dev := res.Container.Config.Labels[labelVolumePrefix+v.Name]
+		n, ok := loopNumber(dev)
+		if !ok || !slices.Contains(mapped, dev) {
+			return nil, fmt.Errorf("container %s was created without volume %s; replace the host to add it", ContainerName(spec), v.Name)
+		}
+		av, err := p.ensureVolume(spec, v, n)
+		if err != nil {
+			return nil, err
+		}
+		vols = append(vols, av)
+	}
+	return vols, nil
+}
+
+// authorizeKey writes the workspace key to /root/.ssh/authorized_keys of
+// the container (running or not). Rewritten on every Launch: idempotent.
+func (p *Provider) authorizeKey(ctx context.Context, id string) error {
+	key := strings.TrimSpace(p.env.Keys.PublicKey) + "\n"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	mtime := time.Now()
+	hdrs := []*tar.Header{
+		{Typeflag: tar.TypeDir, Name: ".ssh/", Mode: 0o700, ModTime: mtime},
+		{Typeflag: tar.TypeReg, Name: ".ssh/authorized_keys", Mode: 0o600, Size: int64(len(key)), ModTime: mtime},
+	}
+	for _, h := range hdrs {
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("authorize key: %w", err)
+		}
+	}
+	if _, err := io.WriteString(tw, key); err != nil {
+		return fmt.Errorf("authorize key: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("authorize key: %w", err)
+	}
+	_, err := p.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/root", Content: &buf})
+	if err != nil {
+		return fmt.Errorf("authorize key: copy to container: %w", err)
+	}
+	return nil
+}
+
+// startAndDescribe starts the container unless it runs, waits for its
+// address on the cluster network, and reports it as a cloud.Host.
+func (p *Provider) startAndDescribe(ctx context.Context, spec cloud.HostSpec, id string, vols []attachedVolume) (cloud.Host, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	started := false
+	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 500*time.Millisecond) {
+		res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if err != nil {
+			return cloud.Host{}, fmt.Errorf("%s: inspect container: %w", spec.Name, err)
+		}
+		c := res.Container
+		running := c.State != nil && c.State.Running
+		if !running {
+			if started && c.State != nil && c.State.Status == container.StateExited {
+				return cloud.Host{}, fmt.Errorf("%s: container exited right after start (code %d): %s", spec.Name, c.State.ExitCode, p.logTail(ctx, id))
+			}
+			if !started {
+				if _, err := p.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+					return cloud.Host{}, fmt.Errorf("%s: start container: %w", spec.Name, err)
+				}
+				started = true
+				continue
+			}
+		} else if ip := clusterIP(c, spec.Cluster); ip != "" {
+			return describe(spec, c, ip, vols), nil
+		}
+		if time.Now().After(deadline) {
+			return cloud.Host{}, fmt.Errorf("%s: container %s has no address on network %s after 60s", spec.Name, ContainerName(spec), NetworkName(spec.Cluster))
+		}
+		select {
+		case <-ctx.Done():
+			return cloud.Host{}, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// clusterIP is the container's IPv4 address on the cluster network.
+func clusterIP(c container.InspectResponse, cluster string) string {
+	if c.NetworkSettings == nil {
+		return ""
+	}
+	if ep := c.NetworkSettings.Networks[NetworkName(cluster)]; ep != nil && ep.IPAddress.IsValid() {
+		return ep.IPAddress.String()
+	}
+	return ""
+}
+
+// describe builds the cloud.Host of a running container.
+func describe(spec cloud.HostSpec, c container.InspectResponse, ip string, vols []attachedVolume) cloud.Host {
+	h := cloud.Host{
+		ProviderID: c.ID,
+		PrivateIP:  ip,
+		PublicIP:   ip, // the operator's machine reaches the container at the same address
+		SSHAddress: ip,
+		SSHPort:    22,
+		SSHUser:    "root",
+		Volumes:    map[string]cloud.Volume{},
+		Attrs: map[string]string{
+			"container": ContainerName(spec),
+			"network":   NetworkName(spec.Cluster),
+			"image":     c.Config.Image,
+		},
+	}
+	if c.NetworkSettings != nil {
+		if ep := c.NetworkSettings.Networks[NetworkName(spec.Cluster)]; ep != nil {
+			h.Attrs["network_id"] = ep.NetworkID
+		}
+	}
+	for _, v := range vols {
+		h.Volumes[v.Name] = cloud.Volume{Device: v.Device, ProviderID: v.File, SizeGB: v.SizeGB}
+		h.Attrs["volume."+v.Name+".file"] = v.File
+		h.Attrs["volume."+v.Name+".loop"] = v.Device
+	}
+	return h
+}
+
+// logTail returns the last lines the container wrote, for error messages.
+func (p *Provider) logTail(ctx context.Context, id string) string {
+	rc, err := p.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "20"})
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, 8<<10))
+	return strings.TrimSpace(stripStreamHeaders(b))
+}
+
+// stripStreamHeaders removes the 8-byte multiplexing headers of a non-TTY
+// container's log stream.
+func stripStreamHeaders(b []byte) string {
+	var out strings.Builder
+	for len(b) >= 8 && (b[0] == 1 || b[0] == 2) {
+		n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
+		b = b[8:]
+		n = min(n, len(b))
+		out.Write(b[:n])
+		b = b[n:]
+	}
+	out.Write(b)
+	return out.String()
+}
+
+// logWriter is an io.Writer that sends each line to log with prefix.
+func logWriter(log func(string, ...any), prefix string) io.Writer {
+	return &lineLogger{log: log, prefix: prefix}
+}
+
+type lineLogger struct {
+	log     func(string, ...any)
+	prefix  string
+	partial []byte
+}
+
+func (l *lineLogger) Write(b []byte) (int, error) {
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.log("%s%s", l.prefix, l.partial[:i])
+		l.partial = l.partial[i+1:]
+	}
+}

@@ -1,0 +1,199 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"diffuser/cloud"
+)
+
+// Status reports Running, Stopped (exists, can be started) or Missing for a
+// recorded host. Only a container labelled as spec's host counts.
+func (p *Provider) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
+	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return cloud.Missing, nil
+	}
+	res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return cloud.Missing, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: inspect container: %w", spec.Name, err)
+	}
+	if st := res.Container.State; st != nil && (st.Running || st.Restarting) && !st.Paused {
+		return cloud.Running, nil
+	}
+	return cloud.Stopped, nil
+}
+
+// Start starts a stopped host again, first putting its volumes back on the
+// loop devices the container was created with (they are gone after a
+// reboot of this machine). A missing host is an error: it must be replaced.
+func (p *Provider) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	if err := checkSpec(spec); err != nil {
+		return cloud.Host{}, err
+	}
+	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	if id == "" {
+		return cloud.Host{}, fmt.Errorf("%s: container %s is missing; the host must be replaced", spec.Name, ContainerName(spec))
+	}
+	vols, err := p.adoptVolumes(ctx, spec, id)
+	if err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	return p.startAndDescribe(ctx, spec, id, vols)
+}
+
+// Destroy removes the host's container, detaches its loop devices and
+// deletes their files. The files are found from the recorded host, from the
+// container's labels and from the deterministic path of every volume in
+// spec, so a host recorded half-way (or not at all) is still cleaned up.
+// Destroying a missing host is not an error.
+func (p *Provider) Destroy(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	files := map[string]bool{}
+	for _, v := range spec.Volumes {
+		files[p.volumeFile(spec, v.Name)] = true
+	}
+	for _, v := range h.Volumes {
+		if v.ProviderID != "" {
+			files[v.ProviderID] = true
+		}
+	}
+	for k, v := range h.Attrs {
+		if strings.HasPrefix(k, "volume.") && strings.HasSuffix(k, ".file") && v != "" {
+			files[v] = true
+		}
+	}
+	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		if err := p.removeContainer(ctx, id); err != nil {
+			return fmt.Errorf("%s: %w", spec.Name, err)
+		}
+		p.env.Log("docker: %s: removed container %s", spec.Name, ContainerName(spec))
+	}
+	var errs []error
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		if err := releaseVolumeFile(spec.Cluster, f); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", spec.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeContainer force-removes a container; already gone is fine.
+func (p *Provider) removeContainer(ctx context.Context, id string) error {
+	_, err := p.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container: %w", err)
+	}
+	return nil
+}
+
+// Cleanup removes what is left of cluster: containers labelled with it
+// (hosts that were never recorded), the cluster network, and every volume
+// file under <volume_dir>/<cluster>/ with its loop devices. Objects of other
+// clusters, and unlabelled ones, are never touched.
+func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
+	if cluster == "" || !validName(cluster) {
+		return fmt.Errorf("docker provider: cleanup: bad cluster name %q", cluster)
+	}
+	var errs []error
+	res, err := p.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: clusterFilter(cluster)})
+	if err != nil {
+		return fmt.Errorf("cleanup %s: list containers: %w", cluster, err)
+	}
+	for _, c := range res.Items {
+		if c.Labels[LabelCluster] != cluster {
+			continue
+		}
+		if err := p.removeContainer(ctx, c.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.env.Log("docker: cleanup %s: removed leftover container %s", cluster, strings.TrimPrefix(firstOr(c.Names, c.ID), "/"))
+	}
+	nets, err := p.clusterNetworks(ctx, cluster)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range nets {
+		if _, err := p.cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("cleanup %s: remove network %s: %w", cluster, n.Name, err))
+			continue
+		}
+		p.env.Log("docker: cleanup %s: removed network %s", cluster, n.Name)
+	}
+	p.forgetNetwork(cluster)
+	if p.settings.VolumeDir != "" {
+		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster)); err != nil {
+			errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseClusterVolumes detaches and deletes every volume file in dir and
+// removes dir. Loop devices bound to a file in dir that was already deleted
+// are detached too.
+func releaseClusterVolumes(cluster, dir string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if bound, err := boundLoops(); err == nil {
+		for n, backing := range bound {
+			if f, ok := strings.CutSuffix(backing, " (deleted)"); ok && filepath.Dir(f) == real {
+				if err := detachDeleted(n); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(real, "*.img"))
+	for _, f := range files {
+		if err := releaseVolumeFile(cluster, f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	tmps, _ := filepath.Glob(filepath.Join(real, "*.img.tmp"))
+	for _, f := range tmps {
+		os.Remove(f)
+	}
+	if err := os.Remove(real); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove volume directory: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}

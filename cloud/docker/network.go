@@ -1,0 +1,85 @@
+package docker
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// ensureNetwork returns the ID of the cluster's bridge network, creating it
+// if needed. Create-or-get is serialized within the process by netMu. Across
+// processes the engine does not help: API 1.41 daemons accept a second
+// network with the same name (CheckDuplicate is not sent by this client), so
+// after creating, the provider lists the cluster's networks again and every
+// racer settles on the same one (oldest, then lowest ID); the losers remove
+// their extra network if nothing is attached to it.
+func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, error) {
+	p.netMu.Lock()
+	defer p.netMu.Unlock()
+	if id := p.networks[cluster]; id != "" {
+		return id, nil
+	}
+	nets, err := p.clusterNetworks(ctx, cluster)
+	if err != nil {
+		return "", err
+	}
+	if len(nets) == 0 {
+		opts := client.NetworkCreateOptions{
+			Driver: "bridge",
+			Labels: map[string]string{LabelCluster: cluster, LabelProvider: Name},
+		}
+		if p.settings.NetworkCIDR != "" {
+			opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: netip.MustParsePrefix(p.settings.NetworkCIDR)}}}
+		}
+		created, err := p.cli.NetworkCreate(ctx, NetworkName(cluster), opts)
+		if err != nil && !cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("create network %s: %w", NetworkName(cluster), err)
+		}
+		p.env.Log("docker: created network %s", NetworkName(cluster))
+		if nets, err = p.clusterNetworks(ctx, cluster); err != nil {
+			return "", err
+		}
+		if len(nets) > 1 {
+			winner := nets[0].ID
+			if created.ID != "" && created.ID != winner {
+				if _, err := p.cli.NetworkRemove(ctx, created.ID, client.NetworkRemoveOptions{}); err != nil {
+					p.env.Log("docker: remove duplicate network %s: %v", created.ID, err)
+				}
+			}
+		}
+	}
+	if len(nets) == 0 {
+		return "", fmt.Errorf("network %s vanished right after it was created", NetworkName(cluster))
+	}
+	p.networks[cluster] = nets[0].ID
+	return nets[0].ID, nil
+}
+
+// forgetNetwork drops the cached network ID of cluster (it was removed).
+func (p *Provider) forgetNetwork(cluster string) {
+	p.netMu.Lock()
+	defer p.netMu.Unlock()
+	delete(p.networks, cluster)
+}
+
+// clusterNetworks lists the networks named NetworkName(cluster) and
+// labelled with cluster, oldest first.
+func (p *Provider) clusterNetworks(ctx context.Context, cluster string) ([]network.Summary, error) {
+	res, err := p.cli.NetworkList(ctx, client.NetworkListOptions{Filters: clusterFilter(cluster)})
+	if err != nil {
+		return nil, fmt.Errorf("list networks of cluster %s: %w", cluster, err)
+	}
+	nets := slices.DeleteFunc(res.Items, func(n network.Summary) bool {
+		return n.Name != NetworkName(cluster) || n.Labels[LabelCluster] != cluster
+	})
+	slices.SortFunc(nets, func(a, b network.Summary) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
+	return nets, nil
+}

@@ -1,0 +1,210 @@
+package docker
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/go-units"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Build methods for the node image.
+const (
+	BuildAuto        = "auto"        // dockerfile if BaseImage is present locally, else debootstrap
+	BuildDebootstrap = "debootstrap" // debootstrap from Mirror, then import
+	BuildDockerfile  = "dockerfile"  // FROM BaseImage (pulled if missing)
+)
+
+// Settings is the decoded `provider "docker" { ... }` block. Every field has
+// a default (see DecodeSettings); the zero value is not meant to be used
+// directly.
+type Settings struct {
+	// Image, when set, is used as the node image as is: nothing is built.
+	Image string
+	// Build selects how the node image is made: auto, debootstrap, dockerfile.
+	Build string
+	// BaseImage is the FROM of the Dockerfile build (default debian:<suite>).
+	BaseImage string
+	// Mirror is the Debian mirror debootstrap and the image's apt use.
+	Mirror string
+	// SecurityMirror is the Debian security mirror written to the image's
+	// apt sources; "none" leaves it out.
+	SecurityMirror string
+	// Suite is the Debian release, e.g. bookworm.
+	Suite string
+	// ExtraHosts are "name:ip" lines added to every container's /etc/hosts
+	// (and to Dockerfile builds).
+	ExtraHosts []string
+	// NetworkCIDR is the subnet of the cluster network; "" lets Docker pick.
+	NetworkCIDR string
+	// Memory limits each container, e.g. "2g"; 0 means no limit.
+	Memory int64
+	// CPUs limits each container (fractions allowed); 0 means no limit.
+	CPUs float64
+	// VolumeDir holds the sparse files behind volumes (default WorkDir/volumes).
+	VolumeDir string
+}
+
+// Spec describes the `provider "docker"` block. Nothing is required.
+func (Factory) Spec() hcldec.ObjectSpec {
+	str := func(name string) hcldec.Spec { return &hcldec.AttrSpec{Name: name, Type: cty.String} }
+	return hcldec.ObjectSpec{
+		"image":           str("image"),
+		"build":           str("build"),
+		"base_image":      str("base_image"),
+		"mirror":          str("mirror"),
+		"security_mirror": str("security_mirror"),
+		"suite":           str("suite"),
+		"extra_hosts":     &hcldec.AttrSpec{Name: "extra_hosts", Type: cty.List(cty.String)},
+		"network_cidr":    str("network_cidr"),
+		"memory":          str("memory"),
+		"cpus":            &hcldec.AttrSpec{Name: "cpus", Type: cty.Number},
+		"volume_dir":      str("volume_dir"),
+	}
+}
+
+// DecodeSettings turns the provider block's value into Settings and fills in
+// defaults: apt mirror and suite come from apt (the machine's own sources,
+// see HostApt), volume_dir from workDir. v may be null or cty.NilVal (all
+// defaults); attributes missing from v's type are treated as unset.
+func DecodeSettings(v cty.Value, apt HostApt, workDir string) (Settings, error) {
+	var s Settings
+	if v != cty.NilVal && !v.IsNull() {
+		if !v.IsWhollyKnown() {
+			return s, fmt.Errorf("docker provider settings are not known yet")
+		}
+		if !v.Type().IsObjectType() && !v.Type().IsMapType() {
+			return s, fmt.Errorf("docker provider settings: want an object, got %s", v.Type().FriendlyName())
+		}
+		get := func(name string) cty.Value {
+			if v.Type().IsObjectType() && !v.Type().HasAttribute(name) {
+				return cty.NullVal(cty.DynamicPseudoType)
+			}
+			if v.Type().IsMapType() {
+				if !v.HasIndex(cty.StringVal(name)).True() {
+					return cty.NullVal(cty.DynamicPseudoType)
+				}
+				return v.Index(cty.StringVal(name))
+			}
+			return v.GetAttr(name)
+		}
+		strs := map[string]*string{
+			"image": &s.Image, "build": &s.Build, "base_image": &s.BaseImage, "mirror": &s.Mirror,
+			"security_mirror": &s.SecurityMirror, "suite": &s.Suite, "network_cidr": &s.NetworkCIDR,
+			"volume_dir": &s.VolumeDir,
+		}
+		for name, dst := range strs {
+			a := get(name)
+			if a.IsNull() {
+				continue
+			}
+			if a.Type() != cty.String {
+				return s, fmt.Errorf("docker provider setting %s: want a string, got %s", name, a.Type().FriendlyName())
+			}
+			*dst = strings.TrimSpace(a.AsString())
+		}
+		if a := get("memory"); !a.IsNull() {
+			var mem string
+			switch a.Type() {
+			case cty.String:
+				mem = strings.TrimSpace(a.AsString())
+			case cty.Number:
+				mem = a.AsBigFloat().Text('f', 0)
+			default:
+				return s, fmt.Errorf("docker provider setting memory: want a string like \"2g\", got %s", a.Type().FriendlyName())
+			}
+			if mem != "" && mem != "0" {
+				n, err := units.RAMInBytes(mem)
+				if err != nil || n <= 0 {
+					return s, fmt.Errorf("docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
+				}
+				s.Memory = n
+			}
+		}
+		if a := get("cpus"); !a.IsNull() {
+			if a.Type() != cty.Number {
+				return s, fmt.Errorf("docker provider setting cpus: want a number, got %s", a.Type().FriendlyName())
+			}
+			f, _ := a.AsBigFloat().Float64()
+			if f < 0 {
+				return s, fmt.Errorf("docker provider setting cpus = %v: must not be negative", f)
+			}
+			s.CPUs = f
+		}
+		if a := get("extra_hosts"); !a.IsNull() {
+			if !a.CanIterateElements() {
+				return s, fmt.Errorf("docker provider setting extra_hosts: want a list of \"name:ip\" strings")
+			}
+			for it := a.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || e.Type() != cty.String {
+					return s, fmt.Errorf("docker provider setting extra_hosts: want a list of \"name:ip\" strings")
+				}
+				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
+			}
+		}
+	}
+	s.applyDefaults(apt, workDir)
+	return s, s.validate()
+}
+
+// applyDefaults fills every unset field.
+func (s *Settings) applyDefaults(apt HostApt, workDir string) {
+	if s.Build == "" {
+		s.Build = BuildAuto
+	}
+	s.Suite = cmp.Or(s.Suite, apt.Suite, defaultSuite)
+	s.Mirror = cmp.Or(s.Mirror, apt.Mirror, defaultMirror)
+	s.SecurityMirror = cmp.Or(s.SecurityMirror, apt.SecurityMirror, defaultSecurityMirror)
+	if s.BaseImage == "" {
+		s.BaseImage = "debian:" + s.Suite
+	}
+	if s.VolumeDir == "" && workDir != "" {
+		s.VolumeDir = filepath.Join(workDir, "volumes")
+	}
+	s.Mirror = strings.TrimRight(s.Mirror, "/")
+	s.SecurityMirror = strings.TrimRight(s.SecurityMirror, "/")
+}
+
+func (s *Settings) validate() error {
+	switch s.Build {
+	case BuildAuto, BuildDebootstrap, BuildDockerfile:
+	default:
+		return fmt.Errorf("docker provider setting build = %q: want auto, debootstrap or dockerfile", s.Build)
+	}
+	if !strings.HasPrefix(s.Mirror, "http://") && !strings.HasPrefix(s.Mirror, "https://") {
+		return fmt.Errorf("docker provider setting mirror = %q: want an http(s) URL", s.Mirror)
+	}
+	if s.SecurityMirror != "none" && !strings.HasPrefix(s.SecurityMirror, "http://") && !strings.HasPrefix(s.SecurityMirror, "https://") {
+		return fmt.Errorf("docker provider setting security_mirror = %q: want an http(s) URL or \"none\"", s.SecurityMirror)
+	}
+	if s.Suite == "" || strings.ContainsAny(s.Suite, " /\t") {
+		return fmt.Errorf("docker provider setting suite = %q: want a Debian release name like bookworm", s.Suite)
+	}
+	for _, h := range s.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok || name == "" {
+			return fmt.Errorf("docker provider setting extra_hosts: %q is not \"name:ip\"", h)
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf("docker provider setting extra_hosts: %q: %q is not an IP address", h, ip)
+		}
+	}
+	if s.NetworkCIDR != "" {
+		p, err := netip.ParsePrefix(s.NetworkCIDR)
+		if err != nil {
+			return fmt.Errorf("docker provider setting network_cidr = %q: %w", s.NetworkCIDR, err)
+		}
+		if p.Masked() != p {
+			return fmt.Errorf("docker provider setting network_cidr = %q: host bits set, did you mean %s?", s.NetworkCIDR, p.Masked())
+		}
+	}
+	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
+		return fmt.Errorf("docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"diffuser/cloud"
+)
+
+// attachedVolume is a volume file bound to a loop device.
+type attachedVolume struct {
+	Name   string
+	File   string // sparse file, real path
+	Device string // /dev/loopN, same path inside the container
+	SizeGB int
+}
+
+// clusterVolumeDir is where a cluster's volume files live.
+func (p *Provider) clusterVolumeDir(cluster string) string {
+	return filepath.Join(p.settings.VolumeDir, cluster)
+}
+
+// volumeFile is the sparse file behind a host's volume:
+// <volume_dir>/<cluster>/<group>-<index>-<volume>.img.
+func (p *Provider) volumeFile(spec cloud.HostSpec, vol string) string {
+	return filepath.Join(p.clusterVolumeDir(spec.Cluster), spec.Group+"-"+strconv.Itoa(spec.Index)+"-"+vol+".img")
+}
+
+// ensureVolume makes the sparse file of v (if missing) and returns it bound
+// to a loop device: the one it is already bound to if any (adoption never
+// binds a file twice), else device want if want >= 0, else a free one.
+func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want int) (attachedVolume, error) {
+	if p.settings.VolumeDir == "" {
+		return attachedVolume{}, errors.New("no volume directory: set volume_dir or give the provider a work directory")
+	}
+	dir := p.clusterVolumeDir(spec.Cluster)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	file := filepath.Join(realDir, filepath.Base(p.volumeFile(spec, v.Name)))
+	size := int64(v.SizeGB) << 30
+
+	p.volMu.Lock()
+	defer p.volMu.Unlock()
+	fi, err := os.Stat(file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := createSparse(file, size); err != nil {
+			return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+	case err != nil:
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	case fi.Size() != size:
+		return attachedVolume{}, fmt.Errorf("volume %s: %s exists with %d bytes, the recipe wants %d GB; replace the host to resize it",
+			v.Name, file, fi.Size(), v.SizeGB)
+	}
+	loops, err := findLoops(file)
+	if err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	if len(loops) > 0 {
+		if want >= 0 && loops[0] != loopPath(want) {
+			return attachedVolume{}, fmt.Errorf("volume %s: %s is bound to %s but the container was created with %s; replace the host",
+				v.Name, file, loops[0], loopPath(want))
+		}
+		return attachedVolume{Name: v.Name, File: file, Device: loops[0], SizeGB: v.SizeGB}, nil
+	}
+	dev, err := attachLoop(file, want)
+	if err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	p.env.Log("docker: %s: volume %s is %s (%s)", spec.Name, v.Name, dev, file)
+	return attachedVolume{Name: v.Name, File: file, Device: dev, SizeGB: v.SizeGB}, nil
+}
+
+// createSparse makes a sparse file of size bytes, atomically (a crash never
+// leaves a short file behind under the final name).
+func createSparse(file string, size int64) error {
+	tmp := file + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create volume file: %w", err)
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, file)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("create volume file %s: %w", file, err)
+	}
+	return nil
+}
+
+// releaseVolumeFile detaches every loop device bound to file and deletes
+// it. Only files this provider could have made are touched: <dir>/<cluster>/*.img.
+func releaseVolumeFile(cluster, file string) error {
+	if filepath.Base(filepath.Dir(file)) != cluster || !strings.HasSuffix(file, ".img") || !filepath.IsAbs(file) {
+		return fmt.Errorf("refusing to release %q: not a volume file of cluster %s", file, cluster)
+	}
+	if real, err := filepath.EvalSymlinks(filepath.Dir(file)); err == nil {
+		file = filepath.Join(real, filepath.Base(file))
+	}
+	loops, err := findLoops(file)
+	if err != nil {
+		return err
+	}
+	for _, dev := range loops {
+		if err := detachLoop(dev, file); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete volume file: %w", err)
+	}
+	return nil
+}
