@@ -1,0 +1,297 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) recipesCmd() *cobra.Command {
+	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes"}
+	c.AddCommand(&cobra.Command{
+		Use: "list", Short: "List the built-in recipes", Example: "  diffuser recipes list", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			for _, n := range recipes.Names() {
+				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n}, engine.KindSpecs(steps.Default()))
+				desc := "(does not load: run diffuser validate " + n + ")"
+				if !diags.HasErrors() {
+					desc = r.Description
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", n, desc)
+			}
+			return tw.Flush()
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use: "show NAME", Short: "Print a built-in recipe's source", Example: "  diffuser recipes show ceph > ceph.hcl",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !recipes.Has(args[0]) {
+				return fmt.Errorf("no built-in recipe %q (built-in: %v)", args[0], recipes.Names())
+			}
+			return fs.WalkDir(recipes.FS(), args[0], func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := fs.ReadFile(recipes.FS(), p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "# %s\n%s\n", p, b)
+				return nil
+			})
+		},
+	})
+	return c
+}
+
+// readState loads a workspace's state without a recipe, by workspace name.
+func (a *app) readState(name string) (*state.State, *state.Store, error) {
+	dir := filepath.Join(a.flags.dataDir, name)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("no workspace %q under %s: %w", name, a.flags.dataDir, errNoState)
+	}
+	s := state.Open(dir)
+	st, err := s.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, s, nil
+}
+
+func (a *app) outputCmd() *cobra.Command {
+	var showSensitive bool
+	c := &cobra.Command{
+		Use: "output WORKSPACE [NAME]", Short: "Print the recipe outputs of the last apply",
+		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount",
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.readState(args[0])
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				o, ok := st.Outputs[args[1]]
+				if !ok {
+					return fmt.Errorf("no output %q in workspace %s", args[1], args[0])
+				}
+				if o.Sensitive && !showSensitive {
+					return fmt.Errorf("output %q is sensitive: pass --show-sensitive to print it", args[1])
+				}
+				fmt.Fprintln(a.stdout, o.Value)
+				return nil
+			}
+			if a.flags.json {
+				return json.NewEncoder(a.stdout).Encode(st.Outputs)
+			}
+			for _, k := range sortedKeys(st.Outputs) {
+				v := st.Outputs[k].Value
+				if st.Outputs[k].Sensitive {
+					v = "(sensitive)"
+				}
+				fmt.Fprintf(a.stdout, "%s = %s\n", k, v)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&showSensitive, "show-sensitive", false, "print a sensitive output's value")
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON")
+	return c
+}
+
+func (a *app) stateCmd() *cobra.Command {
+	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state"}
+	c.AddCommand(&cobra.Command{
+		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
+		Example: "  diffuser state list glusterfs",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.readState(args[0])
+			if err != nil {
+				return err
+			}
+			for _, h := range sortedKeys(st.Hosts) {
+				fmt.Fprintln(a.stdout, engine.LaunchAddr(h))
+			}
+			for _, s := range sortedKeys(st.Steps) {
+				fmt.Fprintf(a.stdout, "%s (%s)\n", s, st.Steps[s].Status)
+			}
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use: "show WORKSPACE ADDRESS", Short: "Show one host or step instance as recorded", Args: cobra.ExactArgs(2),
+		Example: "  diffuser state show glusterfs 'step.volume[\"server[0]\"]'\n  diffuser state show glusterfs server[0]",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.readState(args[0])
+			if err != nil {
+				return err
+			}
+			var v any
+			if h, ok := st.Hosts[args[1]]; ok {
+				v = h
+			} else if i, ok := st.Steps[args[1]]; ok {
+				cp := *i
+				if cp.Sensitive {
+					cp.Outputs = map[string]string{}
+					for k := range i.Outputs {
+						cp.Outputs[k] = "(sensitive)"
+					}
+				}
+				v = cp
+			} else {
+				return fmt.Errorf("nothing at %q in workspace %s (see diffuser state list %s)", args[1], args[0], args[0])
+			}
+			enc := json.NewEncoder(a.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(v)
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use: "unlock WORKSPACE", Short: "Break a stale lock left by a process that died", Args: cobra.ExactArgs(1),
+		Long: "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s := state.Open(filepath.Join(a.flags.dataDir, args[0]))
+			h, err := s.BreakLock()
+			if err != nil {
+				return err
+			}
+			if h == nil {
+				fmt.Fprintln(a.stdout, "The workspace was not locked.")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Broke the stale lock held by %s.\n", h)
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use: "forget-hostkey WORKSPACE HOST", Short: "Forget a host's pinned SSH key so the next connection records the new one",
+		Args: cobra.ExactArgs(2), Example: "  diffuser state forget-hostkey glusterfs server[1]",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := filepath.Join(a.flags.dataDir, args[0])
+			s := state.Open(dir)
+			unlock, err := s.Lock(cmd.Context(), state.CurrentHolder("state forget-hostkey"))
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			st, err := s.Load()
+			if err != nil {
+				return err
+			}
+			h, ok := st.Hosts[args[1]]
+			if !ok {
+				return fmt.Errorf("no host %q in workspace %s", args[1], args[0])
+			}
+			h.SSH.HostKey = ""
+			if err := s.Save(st); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Forgot the host key of %s; the next connection trusts and records the key it offers.\n", args[1])
+			return nil
+		},
+	})
+	return c
+}
+
+func (a *app) hostsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, provider ids, volumes", Args: cobra.ExactArgs(1),
+		Example: "  diffuser hosts glusterfs",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.readState(args[0])
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tPROVIDER\tID\tVOLUMES")
+			for _, n := range sortedKeys(st.Hosts) {
+				h := st.Hosts[n]
+				vols := ""
+				for _, vn := range sortedKeys(h.Volumes) {
+					vols += fmt.Sprintf("%s=%s(%dG) ", vn, h.Volumes[vn].Device, h.Volumes[vn].SizeGB)
+				}
+				id := h.ProviderID
+				if len(id) > 16 {
+					id = id[:16]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, h.PrivateIP, h.PublicIP, h.Provider, id, vols)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) logsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "logs STEP [HOST]", Short: "Print the logs of a step's instances (command, output, exit status)",
+		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := filepath.Join(a.flags.dataDir, "logs", args[0])
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				return fmt.Errorf("no logs for step %q under %s", args[0], filepath.Join(a.flags.dataDir, "logs"))
+			}
+			found := false
+			for _, e := range ents {
+				if len(args) == 2 && e.Name() != args[1]+".log" {
+					continue
+				}
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					return err
+				}
+				found = true
+				fmt.Fprintf(a.stdout, "==> %s <==\n%s\n", filepath.Join(dir, e.Name()), b)
+			}
+			if !found {
+				return errors.New("no log for that host: see diffuser logs " + args[0])
+			}
+			return nil
+		},
+	}
+}
+
+// version is set by -ldflags at build time; else module info is used.
+var version = ""
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print diffuser's version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := version
+			if v == "" {
+				if bi, ok := debug.ReadBuildInfo(); ok {
+					v = bi.Main.Version
+					for _, s := range bi.Settings {
+						if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+							v += " (" + s.Value[:12] + ")"
+						}
+					}
+				}
+			}
+			fmt.Fprintf(a.stdout, "diffuser %s\n", v)
+			return nil
+		},
+	}
+}
+
+func (a *app) imageCmd() *cobra.Command {
+	c := &cobra.Command{Use: "image", Short: "Manage the docker provider's node image"}
+	c.AddCommand(a.imageBuildCmd())
+	return c
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/cloud/static"
+	"diffuser/engine"
+	"diffuser/remote"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// connector hands out SSH runners, one pooled connection per host. A
+// replaced host (new provider id) gets a fresh client, so the old pinned
+// key is not applied to the new machine.
+type connector struct {
+	keyFile  string
+	retryFor time.Duration
+
+	mu    sync.Mutex
+	pools map[string]*remote.Pool // by provider id
+}
+
+var _ engine.Connector = (*connector)(nil)
+
+func newConnector(keyFile string) *connector {
+	return &connector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}}
+}
+
+func (c *connector) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.pools {
+		_ = p.Close()
+	}
+}
+
+// config builds the SSH config for a recorded host.
+func (c *connector) config(h state.Host, onHostKey func(string) error) remote.Config {
+	key := h.SSH.KeyFile
+	if key == "" {
+		key = h.Attrs["ssh_key_file"]
+	}
+	if key == "" {
+		key = c.keyFile
+	}
+	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
+		KeyFiles: []string{key}, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "", HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
+		RetryFor: c.retryFor, Sudo: h.Attrs["sudo"] == "true"}
+	if j := h.Attrs["ssh_jump"]; j != "" {
+		if user, host, port, err := static.ParseAddress(j, h.SSH.User, 22); err == nil {
+			cfg.Jump = &remote.Config{Name: "jump " + host, Address: host, Port: port, User: user, KeyFiles: []string{key},
+				UseAgent: cfg.UseAgent, RetryFor: c.retryFor}
+		}
+	}
+	return cfg
+}
+
+func (c *connector) client(ctx context.Context, h state.Host, onHostKey func(string) error) (*remote.Client, error) {
+	c.mu.Lock()
+	p := c.pools[h.ProviderID]
+	if p == nil {
+		p = remote.NewPool()
+		c.pools[h.ProviderID] = p
+	}
+	c.mu.Unlock()
+	return p.Connect(ctx, c.config(h, onHostKey))
+}
+
+// Runner connects (retrying while the host boots) and adapts the client.
+func (c *connector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
+	cl, err := c.client(ctx, h, onHostKey)
+	if err != nil {
+		return nil, err
+	}
+	return sshRunner{cl}, nil
+}
+
+// sshRunner adapts remote.Client to steps.Runner.
+type sshRunner struct{ c *remote.Client }
+
+func (r sshRunner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+	res, err := r.c.Run(ctx, cmd, remote.RunOpts{Env: opt.Env, Stdin: opt.Stdin, Timeout: opt.Timeout, Output: opt.Output})
+	return steps.Result{Exit: res.Exit, Stdout: res.Stdout, Stderr: res.Stderr}, err
+}
+
+func (r sshRunner) Upload(ctx context.Context, rd io.Reader, path string, mode os.FileMode) error {
+	return r.c.Upload(ctx, rd, path, mode)
+}
+
+// refresher answers plan -refresh from the provider and the hosts.
+type refresher struct {
+	provider cloud.Provider
+	conn     *connector
+}
+
+var _ engine.Refresher = refresher{}
+
+func (r refresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Status, error) {
+	return r.provider.Status(ctx, spec, engine.CloudHost(h))
+}
+
+func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	run, err := r.conn.Runner(cctx, *h, func(string) error { return nil })
+	if err != nil {
+		return steps.Check{}, err
+	}
+	return kind.Check(cctx, run, args)
+}
+
+// storeRecorder records engine changes in the state journal.
+type storeRecorder struct{ s *state.Store }
+
+func (r storeRecorder) PutHost(h state.Host) error               { return r.s.Record(state.PutHost(&h)) }
+func (r storeRecorder) DeleteHost(name string) error             { return r.s.Record(state.DeleteHost(name)) }
+func (r storeRecorder) DeleteInstance(a string) error            { return r.s.Record(state.DeleteInstance(a)) }
+func (r storeRecorder) SetOutputs(map[string]state.Output) error { return nil } // saved by the final compaction
+func (r storeRecorder) PutInstance(addr string, i state.Instance) error {
+	return r.s.Record(state.PutInstance(addr, &i))
+}

@@ -1,0 +1,75 @@
+// Command diffuser deploys distributed filesystems onto clusters of machines
+// from HCL recipes and keeps them as declared.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan -detailed-exitcode: there are changes
+)
+
+// exitCode carries a specific exit status through error returns.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				fmt.Fprintln(os.Stderr, "\nStopping: no new steps will start; running ones finish and state is saved. Press Ctrl-C again to cancel them.")
+				close(stop)
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "\nCancelling running steps.")
+			cancel()
+			return
+		}
+	}()
+	os.Exit(run(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit status.
+func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, stop: stop}
+	root := app.rootCmd()
+	root.SetArgs(normalizeArgs(root, args))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		return int(ec)
+	}
+	var shown *shownError
+	if !errors.As(err, &shown) {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+	}
+	return exitError
+}
+
+// shownError is an error already printed (as diagnostics).
+type shownError struct{ n int }
+
+func (e *shownError) Error() string { return fmt.Sprintf("%d error(s)", e.n) }

@@ -1,0 +1,476 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/lang"
+	"diffuser/remote"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Recorder makes changes to state durable. Each call returns once the change
+// is on disk; calls may come from many goroutines at once.
+type Recorder interface {
+	PutHost(h state.Host) error
+	DeleteHost(name string) error
+	PutInstance(addr string, i state.Instance) error
+	DeleteInstance(addr string) error
+	SetOutputs(out map[string]state.Output) error
+}
+
+// Connector hands out a command runner for a host, connected and ready.
+// onHostKey is called with the host key accepted on first use.
+type Connector interface {
+	Runner(ctx context.Context, h state.Host, onHostKey func(key string) error) (steps.Runner, error)
+}
+
+// ApplyOptions are what Apply needs from outside.
+type ApplyOptions struct {
+	Provider    cloud.Provider
+	Cluster     string
+	Connector   Connector
+	Recorder    Recorder
+	Parallelism int             // 0 = unlimited
+	Stop        <-chan struct{} // closed on the first Ctrl-C: start nothing new
+	OnEvent     func(Event)
+	DataDir     string // where logs/<step>/<host>.log go (usually .diffuser)
+	// HostLocks maps a kind's HostLock key to nothing: kinds implementing
+	// steps.HostLocker are serialized per host automatically.
+}
+
+// Failure is one step instance (or launch, or destroy) that failed.
+type Failure struct {
+	Addr string
+	Step string
+	Host string
+	Exit int // -1 when the command did not run to an exit status
+	Err  error
+	Tail string
+	Log  string // path of the log file, when there is one
+}
+
+// Result summarizes an apply.
+type Result struct {
+	Failures []Failure
+	Ran      int
+	Skipped  int
+	Total    int
+	Start    time.Time
+	End      time.Time
+	Spans    []Span
+	Warnings []string
+}
+
+type applier struct {
+	p    *Plan
+	opt  ApplyOptions
+	g    *Instances
+	live *liveScope
+
+	mu       sync.Mutex // guards st, res, done
+	st       *state.State
+	res      *Result
+	done     int
+	settings map[string]cty.Value
+}
+
+// Apply carries out the plan against live state st, which it updates in
+// memory and records through opt.Recorder after every finished vertex.
+func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Result {
+	a := &applier{p: p, opt: opt, g: p.Loaded.Graph, st: st, res: &Result{Start: time.Now()}, settings: map[string]cty.Value{}}
+	for gi, grp := range a.g.Groups {
+		a.settings[grp] = p.settings[gi]
+	}
+	a.res.Total = len(p.Changes) + len(p.Destroys)
+	a.live = newLiveScope(p, a)
+	w := &walker{g: a.g, parallelism: opt.Parallelism, stop: opt.Stop, classify: a.classify, exec: a.exec,
+		onSkip: func(v int32, why string) {
+			c := p.vchange[v]
+			if c == nil || c.Action == NoOp {
+				return
+			}
+			a.mu.Lock()
+			a.res.Skipped++
+			a.mu.Unlock()
+			a.emit(Event{Type: EvSkip, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Message: why})
+		}}
+	if len(p.Changes) > 0 {
+		w.run(ctx)
+	}
+	if len(p.Destroys) > 0 && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
+		a.destroyPhase(ctx)
+	}
+	if len(a.res.Failures) == 0 && len(p.Destroys) == 0 || p.Loaded.Graph.NumVertices() > 0 {
+		a.recordOutputs()
+	}
+	a.res.End = time.Now()
+	sort.Slice(a.res.Spans, func(i, j int) bool { return a.res.Spans[i].Start.Before(a.res.Spans[j].Start) })
+	return a.res
+}
+
+func stopped(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (a *applier) emit(e Event) {
+	if a.opt.OnEvent == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	a.mu.Lock()
+	e.Done, e.Total = a.done, a.res.Total
+	a.mu.Unlock()
+	a.opt.OnEvent(e)
+}
+
+func (a *applier) classify(v int32) task {
+	c := a.p.vchange[v]
+	if c == nil || c.Action == NoOp {
+		return task{v: v, inline: true}
+	}
+	t := task{v: v}
+	if a.g.Kind[v] == VStep {
+		if hl, ok := a.p.Loaded.Kinds[c.Kind].(steps.HostLocker); ok {
+			t.lock = c.Host + "\x00" + hl.HostLock()
+		}
+	}
+	return t
+}
+
+func (a *applier) exec(ctx context.Context, v int32) error {
+	g := a.g
+	switch g.Kind[v] {
+	case VJoin:
+		a.live.stepDone(int(g.Ref[v]))
+		return nil
+	case VGroupJoin:
+		a.live.groupDone(int(g.Ref[v]))
+		return nil
+	}
+	c := a.p.vchange[v]
+	if c == nil || c.Action == NoOp {
+		return nil
+	}
+	start := time.Now()
+	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: c.Action.String()})
+	var f *Failure
+	var note string
+	if g.Kind[v] == VLaunch {
+		f = a.launch(ctx, v, c)
+	} else {
+		note, f = a.step(ctx, v, c)
+	}
+	end := time.Now()
+	a.mu.Lock()
+	a.done++
+	status := "ok"
+	if f != nil {
+		status = "failed"
+		a.res.Failures = append(a.res.Failures, *f)
+	} else if note != "" {
+		status = note
+	} else {
+		a.res.Ran++
+	}
+	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: status, V: v})
+	a.mu.Unlock()
+	if f != nil {
+		a.emit(Event{Type: EvFail, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start), Exit: f.Exit, Message: f.Err.Error()})
+		return f.Err
+	}
+	a.emit(Event{Type: EvDone, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start), Message: note})
+	return nil
+}
+
+func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
+	l := a.p.Loaded
+	grp := l.Recipe.Group(slot.Group)
+	var vols []cloud.VolumeSpec
+	for _, vd := range grp.Volumes {
+		vols = append(vols, cloud.VolumeSpec{Name: vd.Name, SizeGB: l.Sizes[slot.Group][vd.Name]})
+	}
+	return cloud.HostSpec{Cluster: a.opt.Cluster, Group: slot.Group, Index: slot.Index, Count: l.Counts[slot.Group],
+		Name: slot.Name, Hostname: lang.Hostname(slot.Group, slot.Index), Volumes: vols, Settings: a.settings[slot.Group]}
+}
+
+// CloudHost converts a recorded host for its provider.
+func CloudHost(h *state.Host) cloud.Host {
+	ch := cloud.Host{ProviderID: h.ProviderID, PrivateIP: h.PrivateIP, PublicIP: h.PublicIP,
+		SSHAddress: h.SSH.Address, SSHPort: h.SSH.Port, SSHUser: h.SSH.User, Attrs: h.Attrs, Volumes: map[string]cloud.Volume{}}
+	for n, v := range h.Volumes {
+		ch.Volumes[n] = cloud.Volume{Device: v.Device, ProviderID: v.ProviderID, SizeGB: v.SizeGB}
+	}
+	return ch
+}
+
+func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
+	slot := a.g.Hosts[a.g.Ref[v]]
+	spec := a.hostSpec(slot)
+	fail := func(err error) *Failure {
+		return &Failure{Addr: c.Addr, Host: slot.Name, Exit: -1, Err: err}
+	}
+	a.mu.Lock()
+	var old *state.Host
+	if h := a.st.Hosts[slot.Name]; h != nil {
+		cp := *h
+		old = &cp
+	}
+	a.mu.Unlock()
+	if a.opt.Provider == nil {
+		return fail(errors.New("no provider configured"))
+	}
+	var ch cloud.Host
+	var err error
+	switch {
+	case c.Action == Start && old != nil:
+		ch, err = a.opt.Provider.Start(ctx, spec, CloudHost(old))
+	default:
+		if c.Action == Replace && old != nil {
+			if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
+				return fail(fmt.Errorf("destroying the old host: %w", err))
+			}
+			a.mu.Lock()
+			delete(a.st.Hosts, slot.Name)
+			a.mu.Unlock()
+			if err := a.opt.Recorder.DeleteHost(slot.Name); err != nil {
+				return fail(err)
+			}
+		}
+		ch, err = a.opt.Provider.Launch(ctx, spec)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("launching %s: %w", slot.Name, err))
+	}
+	h := state.Host{Name: slot.Name, Group: slot.Group, Index: slot.Index, Provider: a.opt.Provider.Name(),
+		ProviderID: ch.ProviderID, PrivateIP: ch.PrivateIP, PublicIP: ch.PublicIP, Attrs: ch.Attrs,
+		SSH:    state.SSH{Address: ch.SSHAddress, Port: ch.SSHPort, User: ch.SSHUser},
+		Digest: a.p.launchDg[a.g.Ref[v]], Launched: time.Now(), Volumes: map[string]state.Volume{}}
+	for n, vol := range ch.Volumes {
+		h.Volumes[n] = state.Volume{Device: vol.Device, ProviderID: vol.ProviderID, SizeGB: vol.SizeGB}
+	}
+	if old != nil && old.ProviderID == h.ProviderID {
+		h.SSH.HostKey = old.SSH.HostKey // same machine (started or adopted): keep the pinned key
+	}
+	if err := a.putHost(h); err != nil {
+		return fail(err)
+	}
+	if a.opt.Connector == nil {
+		return nil
+	}
+	r, err := a.opt.Connector.Runner(ctx, h, func(key string) error {
+		h.SSH.HostKey = key
+		return a.putHost(h)
+	})
+	if err != nil {
+		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
+	}
+	res, err := r.Run(ctx, "true", steps.RunOpts{Timeout: 2 * time.Minute})
+	if err != nil || res.Exit != 0 {
+		return fail(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
+	}
+	a.live.hostLaunched(a.g.Ref[v])
+	return nil
+}
+
+func (a *applier) putHost(h state.Host) error {
+	a.mu.Lock()
+	cp := h
+	a.st.Hosts[h.Name] = &cp
+	a.mu.Unlock()
+	if err := a.opt.Recorder.PutHost(h); err != nil {
+		return fmt.Errorf("recording host %s: %w", h.Name, err)
+	}
+	return nil
+}
+
+// step runs one step instance. note is non-empty when it turned out to
+// have nothing to do.
+func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failure) {
+	g := a.g
+	stp := g.Steps[g.Step[v]]
+	slot := g.Hosts[g.Ref[v]]
+	fail := func(exit int, err error, tail, log string) *Failure {
+		return &Failure{Addr: c.Addr, Step: stp.Name, Host: slot.Name, Exit: exit, Err: err, Tail: tail, Log: log}
+	}
+	a.mu.Lock()
+	sh := a.st.Hosts[slot.Name]
+	var host state.Host
+	if sh != nil {
+		host = *sh
+	}
+	old := a.st.Steps[c.Addr]
+	var oldCopy state.Instance
+	if old != nil {
+		oldCopy = *old
+	}
+	a.mu.Unlock()
+	if sh == nil {
+		return "", fail(-1, fmt.Errorf("host %s is not in state; was its launch skipped?", slot.Name), "", "")
+	}
+	scope := a.live.scope()
+	args, gen, diags := scope.StepArgs(stp, a.live.hostVal(g.Ref[v]))
+	if diags.HasErrors() {
+		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags)), "", "")
+	}
+	plain, marks := args.UnmarkDeep()
+	sensitive := gen.Sensitive || len(marks) > 0
+	if !plain.IsWhollyKnown() {
+		return "", fail(-1, fmt.Errorf("step %s: some inputs are still unknown at apply; add the step that produces them to after", stp.Name), "", "")
+	}
+	dg, _ := Digest(stp.Kind, plain, slot.Name, host.ProviderID)
+	if c.Deferred && old != nil && oldCopy.Status == state.StatusApplied && oldCopy.Digest == dg {
+		return "unchanged", nil
+	}
+	kind := a.p.Loaded.Kinds[stp.Kind]
+	r, err := a.opt.Connector.Runner(ctx, host, func(key string) error {
+		host.SSH.HostKey = key
+		return a.putHost(host)
+	})
+	if err != nil {
+		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
+	}
+	log, err := remote.OpenLog(a.opt.DataDir, stp.Name, slot.Name)
+	if err != nil {
+		return "", fail(-1, err, "", "")
+	}
+	defer log.Close()
+	lr := &loggedRunner{r: r, log: log, sensitive: sensitive}
+	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
+	if !sensitive {
+		if b, err := ctyjson.Marshal(plain, plain.Type()); err == nil {
+			inst.Args = b
+		}
+	}
+	if d, _ := gen.Destroy.UnmarkDeep(); !d.IsNull() && d.IsKnown() {
+		inst.Destroy = d.AsString()
+	}
+	var outs steps.Outputs
+	for attempt := 0; ; attempt++ {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if gen.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, gen.Timeout)
+		}
+		outs, err = kind.Apply(actx, lr, plain)
+		cancel()
+		if err == nil || attempt >= gen.Retries || ctx.Err() != nil {
+			break
+		}
+		a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: stp.Name, Host: slot.Name, Kind: stp.Kind,
+			Message: fmt.Sprintf("attempt %d failed, retrying: %s", attempt+1, firstLine(err.Error()))})
+		select {
+		case <-time.After(time.Duration(attempt+1) * 2 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	inst.Finished = time.Now()
+	if err != nil {
+		exit, tail := -1, ""
+		var ee *steps.ExitError
+		if errors.As(err, &ee) {
+			exit, tail = ee.Status, ee.Tail
+		}
+		if sensitive {
+			tail = "(output hidden: sensitive step)"
+		}
+		inst.Status, inst.Error = state.StatusFailed, firstLine(err.Error())
+		if sensitive {
+			inst.Error = "failed (sensitive step)"
+		}
+		a.putInstance(c.Addr, inst)
+		msg := err
+		if sensitive {
+			msg = fmt.Errorf("sensitive step failed with exit status %d", exit)
+		}
+		return "", fail(exit, msg, tail, log.Path())
+	}
+	inst.Status = state.StatusApplied
+	inst.Outputs = map[string]string(outs)
+	if err := a.putInstance(c.Addr, inst); err != nil {
+		return "", fail(-1, err, "", log.Path())
+	}
+	return "", nil
+}
+
+func (a *applier) putInstance(addr string, inst state.Instance) error {
+	a.mu.Lock()
+	cp := inst
+	a.st.Steps[addr] = &cp
+	a.mu.Unlock()
+	if err := a.opt.Recorder.PutInstance(addr, inst); err != nil {
+		return fmt.Errorf("recording %s: %w", addr, err)
+	}
+	return nil
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		s := d.Summary
+		if d.Detail != "" {
+			s += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			s = d.Subject.String() + ": " + s
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// recordOutputs evaluates recipe outputs with everything now known.
+func (a *applier) recordOutputs() {
+	if len(a.p.Loaded.Recipe.Outputs) == 0 {
+		return
+	}
+	a.live.stepsAllDone()
+	scope := a.live.scope()
+	out := map[string]state.Output{}
+	for _, o := range a.p.Loaded.Recipe.Outputs {
+		v, diags := o.Value.Value(scope.Ctx(cty.NilVal))
+		if diags.HasErrors() {
+			continue
+		}
+		v, marks := v.UnmarkDeep()
+		if !v.IsWhollyKnown() {
+			continue
+		}
+		s := ""
+		if v.Type() == cty.String {
+			s = v.AsString()
+		} else if b, err := ctyjson.Marshal(v, v.Type()); err == nil {
+			s = string(b)
+		}
+		out[o.Name] = state.Output{Value: s, Sensitive: o.Sensitive || len(marks) > 0}
+	}
+	a.mu.Lock()
+	a.st.Outputs = out
+	a.mu.Unlock()
+	if err := a.opt.Recorder.SetOutputs(out); err != nil {
+		a.res.Warnings = append(a.res.Warnings, err.Error())
+	}
+}

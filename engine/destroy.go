@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// destroyPhase runs what leaves: step instances first (their destroy
+// commands and kind-level undo, per host in order, hosts in parallel),
+// then the hosts themselves, then cluster-wide provider resources once no
+// host is left. A failed undo on a host that is itself going away is a
+// warning; on a host that stays it is a failure and that host's remaining
+// undos are not attempted.
+func (a *applier) destroyPhase(ctx context.Context) {
+	goneHost := map[string]bool{}
+	var hostDestroys []*Change
+	byHost := map[string][]*Change{}
+	var hostOrder []string
+	for _, c := range a.p.Destroys {
+		if c.Kind == "launch" {
+			goneHost[c.Host] = true
+			hostDestroys = append(hostDestroys, c)
+			continue
+		}
+		if _, ok := byHost[c.Host]; !ok {
+			hostOrder = append(hostOrder, c.Host)
+		}
+		byHost[c.Host] = append(byHost[c.Host], c)
+	}
+	failedHost := map[string]bool{}
+	var fmu sync.Mutex
+	a.parallel(ctx, len(hostOrder), func(i int) {
+		host := hostOrder[i]
+		for _, c := range byHost[host] {
+			if err := a.undoInstance(ctx, c, goneHost[host]); err != nil {
+				fmu.Lock()
+				failedHost[host] = true
+				fmu.Unlock()
+				return
+			}
+		}
+	})
+	a.parallel(ctx, len(hostDestroys), func(i int) {
+		c := hostDestroys[i]
+		if failedHost[c.Host] {
+			return
+		}
+		a.destroyHost(ctx, c)
+	})
+	a.mu.Lock()
+	left := len(a.st.Hosts)
+	a.mu.Unlock()
+	if left == 0 && len(hostDestroys) > 0 && a.opt.Provider != nil {
+		if err := a.opt.Provider.Cleanup(ctx, a.opt.Cluster); err != nil {
+			a.mu.Lock()
+			a.res.Failures = append(a.res.Failures, Failure{Addr: "cluster " + a.opt.Cluster, Exit: -1, Err: fmt.Errorf("cleaning up: %w", err)})
+			a.mu.Unlock()
+		}
+	}
+}
+
+func (a *applier) parallel(ctx context.Context, n int, f func(i int)) {
+	limit := a.opt.Parallelism
+	if limit <= 0 || limit > n {
+		limit = n
+	}
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+func (a *applier) finish(c *Change, start time.Time, err error, warn bool) {
+	end := time.Now()
+	a.mu.Lock()
+	a.done++
+	status := "ok"
+	switch {
+	case err != nil && warn:
+		status = "warning"
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("%s: %v", c.Addr, err))
+	case err != nil:
+		status = "failed"
+		a.res.Failures = append(a.res.Failures, Failure{Addr: c.Addr, Step: c.Step, Host: c.Host, Exit: exitOf(err), Err: err})
+	default:
+		a.res.Ran++
+	}
+	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: "destroy " + status, V: -1})
+	a.mu.Unlock()
+	switch {
+	case err != nil && warn:
+		a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy", Duration: end.Sub(start), Message: err.Error()})
+	case err != nil:
+		a.emit(Event{Type: EvFail, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy", Duration: end.Sub(start), Exit: exitOf(err), Message: err.Error()})
+	default:
+		a.emit(Event{Type: EvDone, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy", Duration: end.Sub(start)})
+	}
+}
+
+func exitOf(err error) int {
+	var ee *steps.ExitError
+	if errors.As(err, &ee) {
+		return ee.Status
+	}
+	return -1
+}
+
+func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) error {
+	start := time.Now()
+	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy"})
+	a.mu.Lock()
+	var inst state.Instance
+	if i := a.st.Steps[c.Addr]; i != nil {
+		inst = *i
+	}
+	var host *state.Host
+	if h := a.st.Hosts[c.Host]; h != nil {
+		cp := *h
+		host = &cp
+	}
+	a.mu.Unlock()
+	err := a.undo(ctx, inst, host)
+	if err != nil {
+		a.finish(c, start, err, hostGoing)
+		if !hostGoing {
+			return err
+		}
+	}
+	a.mu.Lock()
+	delete(a.st.Steps, c.Addr)
+	a.mu.Unlock()
+	if rerr := a.opt.Recorder.DeleteInstance(c.Addr); rerr != nil {
+		a.finish(c, start, rerr, false)
+		return rerr
+	}
+	if err == nil {
+		a.finish(c, start, nil, false)
+	}
+	return nil
+}
+
+func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Host) error {
+	kind := a.p.Loaded.Kinds[inst.Kind]
+	destroyer, canUndo := kind.(steps.Destroyer)
+	if host == nil || inst.Status != state.StatusApplied || (inst.Destroy == "" && (!canUndo || inst.Args == nil)) {
+		return nil
+	}
+	if a.opt.Connector == nil {
+		return errors.New("no way to reach the host")
+	}
+	r, err := a.opt.Connector.Runner(ctx, *host, func(key string) error {
+		host.SSH.HostKey = key
+		return a.putHost(*host)
+	})
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", host.Name, err)
+	}
+	if inst.Destroy != "" {
+		res, err := r.Run(ctx, inst.Destroy, steps.RunOpts{Timeout: 10 * time.Minute})
+		if err != nil {
+			return err
+		}
+		if res.Exit != 0 {
+			return &steps.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
+		}
+	}
+	if canUndo && inst.Args != nil {
+		args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Spec()))
+		if err != nil {
+			return fmt.Errorf("reading recorded arguments: %w", err)
+		}
+		return destroyer.Destroy(ctx, r, args)
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := splitLines(s)
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	out := ""
+	for _, l := range lines {
+		out += l + "\n"
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func (a *applier) destroyHost(ctx context.Context, c *Change) {
+	start := time.Now()
+	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Host: c.Host, Kind: "launch", Action: "destroy"})
+	a.mu.Lock()
+	var h *state.Host
+	if sh := a.st.Hosts[c.Host]; sh != nil {
+		cp := *sh
+		h = &cp
+	}
+	a.mu.Unlock()
+	if h == nil {
+		a.finish(c, start, nil, false)
+		return
+	}
+	settings := cty.EmptyObjectVal
+	if a.p.settingsFn != nil {
+		if v, d := a.p.settingsFn(h.Group); !d.HasErrors() {
+			settings = v
+		}
+	}
+	spec := cloud.HostSpec{Cluster: a.opt.Cluster, Group: h.Group, Index: h.Index, Name: h.Name,
+		Hostname: lang.Hostname(h.Group, h.Index), Settings: settings}
+	if a.opt.Provider == nil {
+		a.finish(c, start, errors.New("no provider configured"), false)
+		return
+	}
+	if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(h)); err != nil {
+		a.finish(c, start, fmt.Errorf("destroying %s: %w", h.Name, err), false)
+		return
+	}
+	a.mu.Lock()
+	delete(a.st.Hosts, c.Host)
+	a.mu.Unlock()
+	if err := a.opt.Recorder.DeleteHost(c.Host); err != nil {
+		a.finish(c, start, err, false)
+		return
+	}
+	a.finish(c, start, nil, false)
+}

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"sync"
+
+	"diffuser/lang"
+	"diffuser/state"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// liveScope builds evaluation scopes during apply from live state. A scope
+// only changes when a host group finishes launching or every instance of a
+// step finishes (a generation), so scopes are cached per generation: a
+// 100,000-instance apply evaluates locals and host lists a handful of
+// times, not once per instance. Steps only read groups and steps they wait
+// for, so values still pending are unknown and never read.
+type liveScope struct {
+	p *Plan
+	a *applier
+
+	mu        sync.Mutex // guards everything below
+	gen       int
+	cachedGen int
+	cached    *lang.Scope
+	groupFull []bool
+	stepFull  []bool
+	hostVals  []cty.Value
+}
+
+func newLiveScope(p *Plan, a *applier) *liveScope {
+	g := p.Loaded.Graph
+	ls := &liveScope{p: p, a: a, cachedGen: -1,
+		groupFull: make([]bool, len(g.Groups)), stepFull: make([]bool, len(g.Steps)), hostVals: make([]cty.Value, len(g.Hosts))}
+	// What the plan already knew (no-op launches, settled steps) counts as full.
+	for gi := range g.Groups {
+		full := true
+		for _, h := range g.GroupHosts[gi] {
+			if p.Actions[g.LaunchV[h]] != NoOp {
+				full = false
+			}
+		}
+		ls.groupFull[gi] = full
+	}
+	for s := range g.Steps {
+		full := true
+		for i := range g.StepHosts[s] {
+			if p.Actions[g.StepVertex(s, i)] != NoOp {
+				full = false
+			}
+		}
+		ls.stepFull[s] = full
+	}
+	return ls
+}
+
+func (ls *liveScope) groupDone(gi int) {
+	ls.mu.Lock()
+	ls.groupFull[gi] = true
+	ls.gen++
+	ls.mu.Unlock()
+}
+
+func (ls *liveScope) stepDone(s int) {
+	ls.mu.Lock()
+	ls.stepFull[s] = true
+	ls.gen++
+	ls.mu.Unlock()
+}
+
+func (ls *liveScope) stepsAllDone() {
+	ls.mu.Lock()
+	for i := range ls.stepFull {
+		ls.stepFull[i] = true
+	}
+	for i := range ls.groupFull {
+		ls.groupFull[i] = true
+	}
+	ls.gen++
+	ls.mu.Unlock()
+}
+
+// hostLaunched forgets a cached host value: its facts changed.
+func (ls *liveScope) hostLaunched(h int32) {
+	ls.mu.Lock()
+	ls.hostVals[h] = cty.NilVal
+	ls.mu.Unlock()
+}
+
+func (ls *liveScope) snapshotHost(slot HostSlot) *state.Host {
+	ls.a.mu.Lock()
+	defer ls.a.mu.Unlock()
+	if h := ls.a.st.Hosts[slot.Name]; h != nil {
+		cp := *h
+		return &cp
+	}
+	return nil
+}
+
+// hostVal is `host` for a launched host.
+func (ls *liveScope) hostVal(h int32) cty.Value {
+	ls.mu.Lock()
+	v := ls.hostVals[h]
+	ls.mu.Unlock()
+	if v != cty.NilVal {
+		return v
+	}
+	g := ls.p.Loaded.Graph
+	slot := g.Hosts[h]
+	info := HostInfoFromState(slot, ls.snapshotHost(slot))
+	v = info.Val(ls.p.Loaded.Recipe.Group(slot.Group).VolumeNames())
+	ls.mu.Lock()
+	ls.hostVals[h] = v
+	ls.mu.Unlock()
+	return v
+}
+
+// scope returns the scope of the current generation.
+func (ls *liveScope) scope() *lang.Scope {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.cached != nil && ls.cachedGen == ls.gen {
+		return ls.cached
+	}
+	p := ls.p
+	g := p.Loaded.Graph
+	r := p.Loaded.Recipe
+	ls.a.mu.Lock()
+	s := &lang.Scope{Recipe: r, Vars: p.Loaded.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	for gi, grp := range r.Groups {
+		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
+		for i, h := range g.GroupHosts[gi] {
+			var sh *state.Host
+			if ls.groupFull[gi] {
+				sh = ls.a.st.Hosts[g.Hosts[h].Name]
+			}
+			infos[i] = HostInfoFromState(g.Hosts[h], sh)
+		}
+		s.Hosts[grp.Name] = grp.GroupVal(infos)
+	}
+	for si, stp := range g.Steps {
+		names := p.stepHostNames(si)
+		if !ls.stepFull[si] {
+			s.Steps[stp.Name] = stp.StepVal(names, nil, false)
+			continue
+		}
+		s.Steps[stp.Name] = p.stepValFromState(ls.a.st, si)
+	}
+	ls.a.mu.Unlock()
+	s.EvalLocals()
+	ls.cached, ls.cachedGen = s, ls.gen
+	return s
+}

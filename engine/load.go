@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"diffuser/lang"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Loaded is a recipe with its variables resolved and its graphs built.
+type Loaded struct {
+	Recipe    *lang.Recipe
+	Vars      map[string]cty.Value
+	Counts    map[string]int
+	Sizes     map[string]map[string]int // group -> volume -> GiB
+	StepGraph *StepGraph
+	Graph     *Instances
+	Kinds     steps.Registry
+}
+
+// KindSpecs is what lang needs from the step kinds: their specs.
+func KindSpecs(kinds steps.Registry) map[string]hcldec.Spec {
+	out := make(map[string]hcldec.Spec, len(kinds))
+	for n, k := range kinds {
+		out[n] = k.Spec()
+	}
+	return out
+}
+
+// Load parses the recipe, resolves variables, and builds both graphs.
+// Nothing is evaluated that needs hosts or state.
+func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.Diagnostics) {
+	r, diags := lang.Load(src, KindSpecs(kinds))
+	if diags.HasErrors() {
+		return &Loaded{Recipe: r}, diags
+	}
+	l := &Loaded{Recipe: r, Kinds: kinds}
+	vars, d := r.ResolveVariables(in)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	l.Vars = vars
+	l.Counts, l.Sizes, d = r.Counts(vars)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	l.StepGraph, d = BuildStepGraph(r)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	scope := l.nameScope()
+	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) })
+	diags = append(diags, d...)
+	return l, diags
+}
+
+// nameScope is a scope where hosts have names and indexes but nothing else
+// is known: enough to resolve `on`.
+func (l *Loaded) nameScope() *lang.Scope {
+	hosts := map[string]cty.Value{}
+	for _, g := range l.Recipe.Groups {
+		infos := make([]lang.HostInfo, l.Counts[g.Name])
+		for i := range infos {
+			infos[i] = lang.HostInfo{Name: lang.HostName(g.Name, i), Group: g.Name, Index: i, Hostname: lang.Hostname(g.Name, i)}
+		}
+		hosts[g.Name] = g.GroupVal(infos)
+	}
+	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: hosts}
+	s.EvalLocals()
+	return s
+}

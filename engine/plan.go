@@ -1,0 +1,635 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"diffuser/cloud"
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Action is what a plan does to one vertex.
+type Action uint8
+
+const (
+	NoOp Action = iota
+	Create
+	Update
+	Replace
+	Destroy
+	Start // a stopped host is started again
+)
+
+// Symbol is the plan's one-character mark, as in Terraform.
+func (a Action) Symbol() string {
+	return [...]string{" ", "+", "~", "-/+", "-", "~"}[a]
+}
+
+func (a Action) String() string {
+	return [...]string{"no-op", "create", "update", "replace", "destroy", "start"}[a]
+}
+
+// Change is one planned action on a launch or a step instance (or, for
+// destroys, on something only state knows).
+type Change struct {
+	V        int32 // vertex; -1 for destroys
+	Addr     string
+	Kind     string // step kind, or "launch"
+	Step     string
+	Host     string
+	Group    string
+	Action   Action
+	Reason   string
+	Args     cty.Value // evaluated arguments; may hold unknown and sensitive values
+	Digest   string    // "" while inputs are unknown
+	Deferred bool      // inputs known only at apply: apply re-checks and may find nothing to do
+	Data     []string  // volumes whose data a replace destroys
+}
+
+// Plan is the diff of a loaded recipe against state.
+type Plan struct {
+	Loaded   *Loaded
+	Provider string
+	Lineage  string
+	Serial   uint64
+	Actions  []Action  // per vertex
+	Changes  []*Change // every vertex that is not a no-op, in topological order
+	Destroys []*Change // in state, not in the recipe (or everything, for destroy)
+	Drift    int       // changes found by refresh
+	vchange  map[int32]*Change
+	digests  []string // per vertex, known launch/step digests
+	launchDg []string // per host: desired launch digest
+	settings []cty.Value
+	settingsFn func(group string) (cty.Value, hcl.Diagnostics)
+}
+
+// Counts returns add, change and destroy counts (replace counts as add and destroy).
+func (p *Plan) Counts() (add, change, destroy int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			add++
+		case Update, Start:
+			change++
+		case Replace:
+			add++
+			destroy++
+		}
+	}
+	return add, change, destroy + len(p.Destroys)
+}
+
+// HasChanges says whether applying would do anything.
+func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 || len(p.Destroys) > 0 }
+
+// Refresher asks the world whether what state records still holds.
+type Refresher interface {
+	HostStatus(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Status, error)
+	Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error)
+}
+
+// PlanOptions steer Plan.
+type PlanOptions struct {
+	State    *state.State
+	Provider string
+	// Settings returns a host group's provider settings (site file merged).
+	Settings func(group string) (cty.Value, hcl.Diagnostics)
+	Replace  []string // host names ("server[1]") or instance addresses to recreate
+	Targets  []string // limit the plan to these addresses (and what they need)
+	Destroy  bool     // plan to destroy everything in state
+	Refresh  Refresher
+	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
+	Cluster string
+}
+
+// Digest hashes a step instance's desired input: kind, arguments and host identity.
+func Digest(kind string, args cty.Value, host, providerID string) (string, bool) {
+	args, _ = args.UnmarkDeep()
+	if !args.IsWhollyKnown() {
+		return "", false
+	}
+	b, err := ctyjson.Marshal(args, args.Type())
+	if err != nil {
+		return "", false
+	}
+	h := sha256.New()
+	for _, s := range []string{kind, string(b), host, providerID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], true
+}
+
+func launchDigest(provider string, settings cty.Value, sizes map[string]int) string {
+	h := sha256.New()
+	h.Write([]byte(provider))
+	if settings != cty.NilVal && settings.IsWhollyKnown() {
+		b, _ := ctyjson.Marshal(settings, settings.Type())
+		h.Write(b)
+	}
+	names := make([]string, 0, len(sizes))
+	for n := range sizes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "\x00%s=%d", n, sizes[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// HostInfoFromState turns a recorded host into what recipes see.
+func HostInfoFromState(slot HostSlot, h *state.Host) lang.HostInfo {
+	info := lang.HostInfo{Name: slot.Name, Group: slot.Group, Index: slot.Index, Hostname: lang.Hostname(slot.Group, slot.Index),
+		Volumes: map[string]lang.VolumeInfo{}}
+	if h == nil {
+		return info
+	}
+	info.PrivateIP, info.PublicIP = cty.StringVal(h.PrivateIP), cty.StringVal(h.PublicIP)
+	for n, v := range h.Volumes {
+		info.Volumes[n] = lang.VolumeInfo{Device: cty.StringVal(v.Device), SizeGB: v.SizeGB}
+	}
+	return info
+}
+
+// Plan diffs the recipe against state.
+func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnostics) {
+	st := opt.State
+	if st == nil {
+		st = state.New("")
+	}
+	g := l.Graph
+	p := &Plan{Loaded: l, Provider: opt.Provider, Lineage: st.Lineage, Serial: st.Serial,
+		Actions: make([]Action, g.NumVertices()), vchange: map[int32]*Change{},
+		digests: make([]string, g.NumVertices()), launchDg: make([]string, len(g.Hosts)),
+		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings}
+	var diags hcl.Diagnostics
+	if opt.Destroy {
+		p.planDestroyAll(st)
+		return p, nil
+	}
+	replace := map[string]bool{}
+	for _, r := range opt.Replace {
+		replace[r] = true
+	}
+	for gi, grp := range g.Groups {
+		p.settings[gi] = cty.EmptyObjectVal
+		if opt.Settings != nil {
+			v, d := opt.Settings(grp)
+			diags = append(diags, d...)
+			p.settings[gi] = v
+		}
+	}
+	if diags.HasErrors() {
+		return p, diags
+	}
+	groupIndex := map[string]int{}
+	for gi, grp := range g.Groups {
+		groupIndex[grp] = gi
+	}
+
+	// Launches first: their actions decide which host facts are known.
+	known := make([]bool, len(g.Hosts))
+	hostStatus := p.refreshHosts(ctx, opt, st)
+	for h, slot := range g.Hosts {
+		v := g.LaunchV[h]
+		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], l.Sizes[slot.Group])
+		p.launchDg[h] = dg
+		sh := st.Hosts[slot.Name]
+		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}
+		switch {
+		case sh == nil:
+			c.Action, c.Reason = Create, ""
+		case sh.Provider != opt.Provider:
+			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, opt.Provider)
+		case sh.Digest != dg:
+			c.Action, c.Reason = Replace, "host settings or volume sizes changed"
+		case replace[slot.Name]:
+			c.Action, c.Reason = Replace, "replacement requested with -replace"
+		case hostStatus[slot.Name] == cloud.Missing:
+			c.Action, c.Reason = Replace, "host is gone (found by refresh)"
+			p.Drift++
+		case hostStatus[slot.Name] == cloud.Stopped:
+			c.Action, c.Reason = Start, "host is stopped (found by refresh)"
+			p.Drift++
+		default:
+			c.Action = NoOp
+		}
+		if c.Action == Replace && sh != nil {
+			for n := range sh.Volumes {
+				c.Data = append(c.Data, n)
+			}
+			sort.Strings(c.Data)
+		}
+		known[h] = c.Action == NoOp || c.Action == Start
+		p.set(v, c)
+	}
+
+	// Scope with every fact state can vouch for.
+	hostVals := make([]cty.Value, len(g.Hosts))
+	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	for gi, grp := range l.Recipe.Groups {
+		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
+		for i, h := range g.GroupHosts[gi] {
+			var sh *state.Host
+			if known[h] {
+				sh = st.Hosts[g.Hosts[h].Name]
+			}
+			infos[i] = HostInfoFromState(g.Hosts[h], sh)
+			hostVals[h] = infos[i].Val(grp.VolumeNames())
+		}
+		scope.Hosts[grp.Name] = grp.GroupVal(infos)
+	}
+	for s, stp := range g.Steps {
+		scope.Steps[stp.Name] = stp.StepVal(p.stepHostNames(s), nil, false)
+	}
+	diags = append(diags, scope.EvalLocals()...)
+
+	settled := make([]bool, len(g.Steps)) // every instance is a no-op: outputs known
+	type cached struct {
+		args cty.Value
+		gen  lang.Generic
+	}
+	perStep := make([]*cached, len(g.Steps))
+	for _, v := range g.Order {
+		switch g.Kind[v] {
+		case VJoin:
+			s := int(g.Ref[v])
+			settled[s] = true
+			for i := range g.StepHosts[s] {
+				if p.Actions[g.StepVertex(s, i)] != NoOp {
+					settled[s] = false
+				}
+			}
+			if settled[s] {
+				scope.Steps[g.Steps[s].Name] = p.stepValFromState(st, s)
+				if len(l.Recipe.Locals) > 0 {
+					diags = append(diags, scope.EvalLocals()...)
+				}
+			}
+		case VStep:
+			s, h := int(g.Step[v]), g.Ref[v]
+			stp := g.Steps[s]
+			var args cty.Value
+			var gen lang.Generic
+			if !stp.UsesHost && perStep[s] != nil {
+				args, gen = perStep[s].args, perStep[s].gen
+			} else {
+				var d hcl.Diagnostics
+				args, gen, d = scope.StepArgs(stp, hostVals[h])
+				diags = append(diags, d...)
+				if !stp.UsesHost {
+					perStep[s] = &cached{args, gen}
+				}
+			}
+			_ = gen
+			slot := g.Hosts[h]
+			addr := g.Addr(v)
+			c := &Change{V: v, Addr: addr, Kind: stp.Kind, Step: stp.Name, Host: slot.Name, Group: slot.Group, Args: args}
+			prov := ""
+			if sh := st.Hosts[slot.Name]; sh != nil && known[h] {
+				prov = sh.ProviderID
+			}
+			dg, ok := Digest(stp.Kind, args, slot.Name, prov)
+			if !known[h] {
+				ok = false
+			}
+			c.Digest = dg
+			old := st.Steps[addr]
+			launch := p.Actions[g.LaunchV[h]]
+			switch {
+			case launch == Create || launch == Replace:
+				c.Action = Create
+				if launch == Replace {
+					c.Reason = "host is replaced"
+				}
+				c.Digest = ""
+			case old == nil:
+				c.Action = Create
+			case old.Status != state.StatusApplied:
+				c.Action, c.Reason = Create, "did not finish last time"
+			case replace[addr]:
+				c.Action, c.Reason = Update, "re-run requested with -replace"
+			case !ok:
+				c.Action, c.Reason, c.Deferred = Update, "inputs known after apply", true
+			case old.Digest != dg:
+				c.Action, c.Reason = Update, "inputs changed"
+			default:
+				c.Action = NoOp
+			}
+			if !ok {
+				c.Deferred = true
+			}
+			p.digests[v] = dg
+			p.set(v, c)
+		}
+	}
+	if diags.HasErrors() {
+		return p, diags
+	}
+	if opt.Refresh != nil {
+		p.refreshInstances(ctx, opt, st)
+	}
+	p.planRemovals(st)
+	if len(opt.Targets) > 0 {
+		diags = append(diags, p.restrict(opt.Targets)...)
+	}
+	p.collect()
+	return p, diags
+}
+
+func (p *Plan) set(v int32, c *Change) {
+	p.Actions[v] = c.Action
+	p.vchange[v] = c
+}
+
+func (p *Plan) stepHostNames(s int) []string {
+	g := p.Loaded.Graph
+	names := make([]string, len(g.StepHosts[s]))
+	for i, h := range g.StepHosts[s] {
+		names[i] = g.Hosts[h].Name
+	}
+	return names
+}
+
+func (p *Plan) stepValFromState(st *state.State, s int) cty.Value {
+	g := p.Loaded.Graph
+	names := p.stepHostNames(s)
+	outs := map[string]map[string]string{}
+	sensitive := false
+	for _, n := range names {
+		if inst := st.Steps[InstanceAddr(g.Steps[s].Name, n)]; inst != nil {
+			outs[n] = inst.Outputs
+			sensitive = sensitive || inst.Sensitive
+		}
+	}
+	return g.Steps[s].StepVal(names, outs, sensitive)
+}
+
+// refreshHosts asks the provider about every recorded host, concurrently.
+func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.State) map[string]cloud.Status {
+	out := map[string]cloud.Status{}
+	if opt.Refresh == nil {
+		return out
+	}
+	g := p.Loaded.Graph
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, slot := range g.Hosts {
+		sh := st.Hosts[slot.Name]
+		if sh == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			spec := cloud.HostSpec{Cluster: opt.Cluster, Group: slot.Group, Index: slot.Index, Name: slot.Name,
+				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group]}
+			status, err := opt.Refresh.HostStatus(ctx, spec, sh)
+			if err != nil {
+				return // unknown: keep what state says
+			}
+			mu.Lock()
+			out[slot.Name] = status
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// refreshInstances asks hosts whether declarative no-op instances still hold.
+func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.State) {
+	g := p.Loaded.Graph
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for v, c := range p.vchange {
+		if c.Action != NoOp || g.Kind[v] != VStep || c.Kind == "run" {
+			continue
+		}
+		kind := p.Loaded.Kinds[c.Kind]
+		sh := st.Hosts[c.Host]
+		if kind == nil || sh == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			args, _ := c.Args.UnmarkDeep()
+			chk, err := opt.Refresh.Check(ctx, sh, kind, args)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				c.Action, c.Reason = Update, "cannot check: "+firstLine(err.Error())
+			case !chk.OK:
+				c.Action, c.Reason = Update, "drift: "+chk.Reason
+			default:
+				return
+			}
+			p.Actions[v] = c.Action
+			p.Drift++
+		}()
+	}
+	wg.Wait()
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// planRemovals plans destroys for what state has and the recipe no longer does.
+func (p *Plan) planRemovals(st *state.State) {
+	g := p.Loaded.Graph
+	for addr, inst := range st.Steps {
+		if _, ok := p.lookupInstance(addr); ok {
+			continue
+		}
+		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
+			Group: groupOf(st, inst.Host), Action: Destroy, Reason: "no longer in the recipe"})
+	}
+	for name, h := range st.Hosts {
+		if _, ok := g.HostIdx[name]; ok {
+			continue
+		}
+		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy,
+			Reason: "host count decreased or group removed"}
+		for n := range h.Volumes {
+			c.Data = append(c.Data, n)
+		}
+		sort.Strings(c.Data)
+		p.Destroys = append(p.Destroys, c)
+	}
+	sortDestroys(p.Destroys, st)
+}
+
+func groupOf(st *state.State, host string) string {
+	if h := st.Hosts[host]; h != nil {
+		return h.Group
+	}
+	return ""
+}
+
+// sortDestroys orders destroys: step instances latest-finished first, then hosts.
+func sortDestroys(ds []*Change, st *state.State) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if (a.Kind == "launch") != (b.Kind == "launch") {
+			return b.Kind == "launch"
+		}
+		if a.Kind == "launch" {
+			return a.Addr < b.Addr
+		}
+		ta, tb := st.Steps[a.Addr].Finished, st.Steps[b.Addr].Finished
+		if !ta.Equal(tb) {
+			return ta.After(tb)
+		}
+		return a.Addr < b.Addr
+	})
+}
+
+func (p *Plan) lookupInstance(addr string) (int32, bool) {
+	g := p.Loaded.Graph
+	step, host, ok := ParseInstanceAddr(addr)
+	if !ok {
+		return -1, false
+	}
+	h, ok := g.HostIdx[host]
+	if !ok {
+		return -1, false
+	}
+	for s, stp := range g.Steps {
+		if stp.Name != step {
+			continue
+		}
+		for i, hh := range g.StepHosts[s] {
+			if hh == h {
+				return g.StepVertex(s, i), true
+			}
+		}
+	}
+	return -1, false
+}
+
+// ParseInstanceAddr splits `step.NAME["HOST"]`.
+func ParseInstanceAddr(addr string) (step, host string, ok bool) {
+	rest, ok := strings.CutPrefix(addr, "step.")
+	if !ok {
+		return "", "", false
+	}
+	name, q, ok := strings.Cut(rest, "[")
+	if !ok || !strings.HasSuffix(q, "]") {
+		return "", "", false
+	}
+	h := strings.TrimSuffix(q, "]")
+	if len(h) < 2 || h[0] != '"' || h[len(h)-1] != '"' {
+		return "", "", false
+	}
+	return name, h[1 : len(h)-1], true
+}
+
+func (p *Plan) planDestroyAll(st *state.State) {
+	for addr, inst := range st.Steps {
+		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
+			Group: groupOf(st, inst.Host), Action: Destroy})
+	}
+	for name, h := range st.Hosts {
+		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy}
+		for n := range h.Volumes {
+			c.Data = append(c.Data, n)
+		}
+		sort.Strings(c.Data)
+		p.Destroys = append(p.Destroys, c)
+	}
+	sortDestroys(p.Destroys, st)
+}
+
+// restrict keeps only targeted vertices and everything they depend on.
+func (p *Plan) restrict(targets []string) hcl.Diagnostics {
+	g := p.Loaded.Graph
+	keep := make([]bool, g.NumVertices())
+	// Reverse adjacency, built only when targeting.
+	in := make([][]int32, g.NumVertices())
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		for _, w := range g.Out(v) {
+			in[w] = append(in[w], v)
+		}
+	}
+	var stack []int32
+	var diags hcl.Diagnostics
+	for _, t := range targets {
+		found := false
+		for v := int32(0); v < int32(g.NumVertices()); v++ {
+			if matchTarget(g, v, t) {
+				found = true
+				stack = append(stack, v)
+			}
+		}
+		if !found {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
+				Detail: fmt.Sprintf("%q matches nothing; use step.NAME, step.NAME[\"HOST\"], hosts.GROUP or a host name such as server[0].", t)})
+		}
+	}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if keep[v] {
+			continue
+		}
+		keep[v] = true
+		stack = append(stack, in[v]...)
+	}
+	for v := range keep {
+		if !keep[v] {
+			p.Actions[v] = NoOp
+			if c := p.vchange[int32(v)]; c != nil {
+				c.Action = NoOp
+			}
+		}
+	}
+	p.Destroys = nil
+	return diags
+}
+
+func matchTarget(g *Instances, v int32, t string) bool {
+	switch g.Kind[v] {
+	case VLaunch:
+		h := g.Hosts[g.Ref[v]]
+		return t == h.Name || t == "hosts."+h.Group || t == g.Addr(v)
+	case VStep:
+		h := g.Hosts[g.Ref[v]]
+		return t == g.Addr(v) || t == "step."+g.Steps[g.Step[v]].Name || t == h.Name
+	}
+	return false
+}
+
+func (p *Plan) collect() {
+	g := p.Loaded.Graph
+	p.Changes = p.Changes[:0]
+	for _, v := range g.Order {
+		if c := p.vchange[v]; c != nil && c.Action != NoOp {
+			p.Changes = append(p.Changes, c)
+		}
+	}
+}
+
+// ChangeFor returns the change planned for vertex v (nil for joins).
+func (p *Plan) ChangeFor(v int32) *Change { return p.vchange[v] }

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"diffuser/lang"
+
+	"github.com/dominikbraun/graph"
+	"github.com/dominikbraun/graph/draw"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// StepGraph is the step-level graph: one vertex per step and per host group
+// ("hosts.server", "step.brick"). It is small (tens to hundreds of
+// vertices), so dominikbraun/graph holds it.
+type StepGraph struct {
+	g graph.Graph[string, string]
+}
+
+func stepVertex(name string) string  { return "step." + name }
+func groupVertex(name string) string { return "hosts." + name }
+
+// BuildStepGraph adds every edge, then looks for cycles once (strongly
+// connected components), reporting each cycle with the file:line of every
+// step in it.
+func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
+	g := graph.New(graph.StringHash, graph.Directed())
+	for _, grp := range r.Groups {
+		_ = g.AddVertex(groupVertex(grp.Name), graph.VertexAttribute("shape", "box"))
+	}
+	for _, s := range r.Steps {
+		_ = g.AddVertex(stepVertex(s.Name), graph.VertexAttribute("label", s.Name+" ("+s.Kind+")"))
+	}
+	edge := func(from, to, label string) {
+		if err := g.AddEdge(from, to, graph.EdgeAttribute("label", label)); err != nil {
+			// A second reason for the same edge keeps the first label.
+			return
+		}
+	}
+	for _, s := range r.Steps {
+		for _, grp := range onGroups(s) {
+			edge(groupVertex(grp), stepVertex(s.Name), "on")
+		}
+		for _, ref := range s.RefGroups {
+			edge(groupVertex(ref.Name), stepVertex(s.Name), "reads")
+		}
+		for _, ref := range s.After {
+			edge(stepVertex(ref.Name), stepVertex(s.Name), "after")
+		}
+		for _, ref := range s.AfterAll {
+			edge(stepVertex(ref.Name), stepVertex(s.Name), "after_all")
+		}
+		for _, ref := range s.RefSteps {
+			edge(stepVertex(ref.Name), stepVertex(s.Name), "reads")
+		}
+	}
+	sg := &StepGraph{g: g}
+	return sg, sg.cycles(r)
+}
+
+// onGroups lists the host groups a step's `on` names, statically.
+func onGroups(s *lang.Step) []string {
+	if s.On == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, tr := range s.On.Variables() {
+		if tr.RootName() == "hosts" && len(tr) >= 2 {
+			if a, ok := tr[1].(hcl.TraverseAttr); ok && !seen[a.Name] {
+				seen[a.Name] = true
+				out = append(out, a.Name)
+			}
+		}
+	}
+	return out
+}
+
+func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
+	comps, err := graph.StronglyConnectedComponents(sg.g)
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot analyse the step graph", Detail: err.Error()}}
+	}
+	var diags hcl.Diagnostics
+	for _, c := range comps {
+		if len(c) < 2 {
+			continue
+		}
+		sort.Strings(c)
+		var lines []string
+		var first *lang.Step
+		for _, v := range c {
+			name := strings.TrimPrefix(v, "step.")
+			if s := r.Step(name); s != nil {
+				if first == nil {
+					first = s
+				}
+				lines = append(lines, fmt.Sprintf("  step %q at %s", name, s.DeclRange))
+			}
+		}
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle between steps",
+			Detail: fmt.Sprintf("These steps wait for each other, so none could ever start:\n%s\nRemove one of the after entries or references that close the loop.",
+				strings.Join(lines, "\n"))}
+		if first != nil {
+			d.Subject = first.DeclRange.Ptr()
+		}
+		diags = append(diags, d)
+	}
+	return diags
+}
+
+// DOT writes the step graph in Graphviz DOT.
+func (sg *StepGraph) DOT(w io.Writer) error {
+	return draw.DOT(sg.g, w, draw.GraphAttribute("rankdir", "LR"))
+}
+
+// String lists edges deterministically, one per line: "from -> to (label)".
+func (sg *StepGraph) String() string {
+	edges, _ := sg.g.Edges()
+	lines := make([]string, 0, len(edges))
+	for _, e := range edges {
+		lines = append(lines, fmt.Sprintf("%s -> %s (%s)", e.Source, e.Target, e.Properties.Attributes["label"]))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

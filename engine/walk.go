@@ -1,0 +1,186 @@
+package engine
+
+import "context"
+
+// vstatus is a vertex's state during a walk.
+type vstatus uint8
+
+const (
+	vPending vstatus = iota
+	vRunning
+	vOK
+	vFailed
+	vSkipped
+)
+
+// task is one vertex handed to the walker.
+type task struct {
+	v int32
+	// inline tasks need no concurrency slot (joins, no-ops).
+	inline bool
+	// lock is a per-host lock key ("" = none): never two holders at once.
+	lock string
+}
+
+// walker runs the instance graph: ready vertices run concurrently, bounded
+// by parallelism; a slot is taken only around real work, never while a
+// vertex waits for its prerequisites or for a host lock. A vertex whose
+// prerequisite failed is skipped, not failed. All scheduling state is
+// owned by the loop in run: workers report back on a channel.
+type walker struct {
+	g           *Instances
+	parallelism int
+	classify    func(v int32) task
+	exec        func(ctx context.Context, v int32) error
+	stop        <-chan struct{} // soft stop: start nothing new
+	onSkip      func(v int32, why string)
+
+	status []vstatus
+}
+
+type doneMsg struct {
+	v   int32
+	err error
+}
+
+func (w *walker) run(ctx context.Context) {
+	g := w.g
+	n := g.NumVertices()
+	w.status = make([]vstatus, n)
+	deg := make([]int32, n)
+	copy(deg, g.InDeg)
+	depFailed := make([]bool, n)
+	ready := make([]int32, 0, 1024)
+	for v := int32(0); v < int32(n); v++ {
+		if deg[v] == 0 {
+			ready = append(ready, v)
+		}
+	}
+	locks := map[string]bool{}
+	waiting := map[string][]int32{}
+	results := make(chan doneMsg, 256)
+	running := 0
+	finished := 0
+	stopped := false
+	ctxDone := ctx.Done()
+
+	var complete func(v int32, st vstatus)
+	complete = func(v int32, st vstatus) {
+		w.status[v] = st
+		finished++
+		for _, d := range g.Out(v) {
+			if st != vOK {
+				depFailed[d] = true
+			}
+			if deg[d]--; deg[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	release := func(key string) {
+		if key == "" {
+			return
+		}
+		if q := waiting[key]; len(q) > 0 {
+			// Hand the lock straight to the next waiter.
+			ready = append(ready, q[0])
+			waiting[key] = q[1:]
+			return
+		}
+		delete(locks, key)
+	}
+	lockOf := map[int32]string{}
+
+	for finished < n {
+		for len(ready) > 0 {
+			if !stopped && w.stop != nil {
+				select {
+				case <-w.stop:
+					stopped = true
+				default:
+				}
+			}
+			if ctx.Err() != nil {
+				stopped = true
+			}
+			v := ready[len(ready)-1]
+			if depFailed[v] || stopped {
+				ready = ready[:len(ready)-1]
+				if k, held := lockOf[v]; held {
+					delete(lockOf, v)
+					release(k)
+				}
+				if w.onSkip != nil {
+					why := "a prerequisite failed"
+					if stopped && !depFailed[v] {
+						why = "apply was stopped"
+					}
+					w.onSkip(v, why)
+				}
+				complete(v, vSkipped)
+				continue
+			}
+			t := w.classify(v)
+			if t.inline {
+				ready = ready[:len(ready)-1]
+				err := w.exec(ctx, v)
+				if err != nil {
+					complete(v, vFailed)
+				} else {
+					complete(v, vOK)
+				}
+				continue
+			}
+			if t.lock != "" {
+				if _, mine := lockOf[v]; !mine {
+					if locks[t.lock] {
+						ready = ready[:len(ready)-1]
+						waiting[t.lock] = append(waiting[t.lock], v)
+						continue
+					}
+					locks[t.lock] = true
+					lockOf[v] = t.lock
+				}
+			}
+			if w.parallelism > 0 && running >= w.parallelism {
+				break
+			}
+			ready = ready[:len(ready)-1]
+			running++
+			w.status[v] = vRunning
+			go func(v int32) {
+				results <- doneMsg{v: v, err: w.exec(ctx, v)}
+			}(v)
+		}
+		if finished >= n {
+			break
+		}
+		if running == 0 && len(ready) == 0 {
+			// Only lock waiters remain, which cannot happen: locks are
+			// released on completion. Guard against a stuck walk anyway.
+			break
+		}
+		var m doneMsg
+		select {
+		case m = <-results:
+		case <-w.stop:
+			stopped = true
+			w.stop = nil
+			continue
+		case <-ctxDone:
+			stopped = true
+			ctxDone = nil
+			continue
+		}
+		running--
+		if k, held := lockOf[m.v]; held {
+			delete(lockOf, m.v)
+			release(k)
+		}
+		if m.err != nil {
+			complete(m.v, vFailed)
+		} else {
+			complete(m.v, vOK)
+		}
+	}
+}

@@ -1,0 +1,446 @@
+package lang
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+type mark string
+
+// Sensitive marks values that must never be printed: sensitive variables,
+// outputs of sensitive steps and everything computed from them.
+const Sensitive = mark("sensitive")
+
+// MaxHosts bounds a host group's count; larger counts are almost surely a
+// mistake (and would exhaust memory before anything useful happens).
+const MaxHosts = 100000
+
+// HostInfo is what is known about one host. Unknown addresses and devices
+// are cty.UnknownVal(cty.String).
+type HostInfo struct {
+	Name      string // "server[1]"
+	Group     string
+	Index     int
+	Hostname  string // "server-1"
+	PrivateIP cty.Value
+	PublicIP  cty.Value
+	Volumes   map[string]VolumeInfo
+}
+
+// VolumeInfo is one volume of a host.
+type VolumeInfo struct {
+	Device cty.Value
+	SizeGB int
+}
+
+// HostName is the name of host index i of a group: "server[1]".
+func HostName(group string, i int) string { return fmt.Sprintf("%s[%d]", group, i) }
+
+// Hostname is the DNS-safe form of a host name: "server-1".
+func Hostname(group string, i int) string { return fmt.Sprintf("%s-%d", group, i) }
+
+// Val is the host object recipes see as `host` and in `hosts.<group>`.
+func (h HostInfo) Val(volNames []string) cty.Value {
+	vols := map[string]cty.Value{}
+	for _, n := range volNames {
+		v, ok := h.Volumes[n]
+		dev := cty.UnknownVal(cty.String)
+		size := cty.UnknownVal(cty.Number)
+		if ok {
+			dev, size = v.Device, cty.NumberIntVal(int64(v.SizeGB))
+		}
+		vols[n] = cty.ObjectVal(map[string]cty.Value{"device": dev, "size_gb": size})
+	}
+	str := func(v cty.Value) cty.Value {
+		if v == cty.NilVal {
+			return cty.UnknownVal(cty.String)
+		}
+		return v
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name": cty.StringVal(h.Name), "group": cty.StringVal(h.Group),
+		"index": cty.NumberIntVal(int64(h.Index)), "hostname": cty.StringVal(h.Hostname),
+		"private_ip": str(h.PrivateIP), "public_ip": str(h.PublicIP),
+		"volume": cty.ObjectVal(vols),
+	})
+}
+
+// VolumeNames lists a group's volume names in declaration order.
+func (g *Group) VolumeNames() []string {
+	out := make([]string, len(g.Volumes))
+	for i, v := range g.Volumes {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// GroupVal builds `hosts.<group>` from its hosts, in index order.
+func (g *Group) GroupVal(hosts []HostInfo) cty.Value {
+	names := g.VolumeNames()
+	if len(hosts) == 0 {
+		proto := HostInfo{Volumes: map[string]VolumeInfo{}}
+		return cty.ListValEmpty(proto.Val(names).Type())
+	}
+	vals := make([]cty.Value, len(hosts))
+	for i, h := range hosts {
+		vals[i] = h.Val(names)
+	}
+	return cty.ListVal(vals)
+}
+
+// Scope evaluates a recipe's expressions with what is known now. Hosts and
+// Steps may hold unknown values; Locals is computed by EvalLocals.
+type Scope struct {
+	Recipe *Recipe
+	Vars   map[string]cty.Value
+	Hosts  map[string]cty.Value // group -> list of host objects
+	Steps  map[string]cty.Value // step -> StepVal
+	Locals map[string]cty.Value
+}
+
+// Ctx is the evaluation context for one host (host may be cty.NilVal).
+func (s *Scope) Ctx(host cty.Value) *hcl.EvalContext {
+	vars := map[string]cty.Value{
+		"var":   objOrEmpty(s.Vars),
+		"local": objOrEmpty(s.Locals),
+		"hosts": objOrUnknown(s.Hosts),
+		"step":  objOrUnknown(s.Steps),
+	}
+	if host != cty.NilVal {
+		vars["host"] = host
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.Recipe.funcs}
+}
+
+// objOrUnknown is unknown while nothing is known yet (nil map): values that
+// read it come out unknown instead of failing.
+func objOrUnknown(m map[string]cty.Value) cty.Value {
+	if m == nil {
+		return cty.DynamicVal
+	}
+	return objOrEmpty(m)
+}
+
+func objOrEmpty(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// EvalLocals computes every local in dependency order. Locals that read
+// what is not known yet come out unknown.
+func (s *Scope) EvalLocals() hcl.Diagnostics {
+	s.Locals = map[string]cty.Value{}
+	var diags hcl.Diagnostics
+	done := map[string]bool{}
+	var eval func(l *Local, depth int)
+	eval = func(l *Local, depth int) {
+		if done[l.Name] || depth > len(s.Recipe.Locals) {
+			return
+		}
+		for _, tr := range l.Expr.Variables() {
+			if tr.RootName() == "local" && len(tr) >= 2 {
+				if dep := s.Recipe.localIdx[attrName(tr[1])]; dep != nil {
+					eval(dep, depth+1)
+				}
+			}
+		}
+		v, d := l.Expr.Value(s.Ctx(cty.NilVal))
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		s.Locals[l.Name] = v
+		done[l.Name] = true
+	}
+	for _, l := range s.Recipe.Locals {
+		eval(l, 0)
+	}
+	return diags
+}
+
+// Counts evaluates every host group's count (default 1) and volume sizes.
+// Both must be known before apply.
+func (r *Recipe) Counts(vars map[string]cty.Value) (map[string]int, map[string]map[string]int, hcl.Diagnostics) {
+	s := &Scope{Recipe: r, Vars: vars}
+	diags := s.EvalLocals()
+	counts := map[string]int{}
+	sizes := map[string]map[string]int{}
+	for _, g := range r.Groups {
+		counts[g.Name] = 1
+		if g.Count != nil {
+			n, d := s.intValue(g.Count, "count of hosts "+g.Name, 0, MaxHosts)
+			diags = append(diags, d...)
+			counts[g.Name] = n
+		}
+		sizes[g.Name] = map[string]int{}
+		for _, v := range g.Volumes {
+			n, d := s.intValue(v.SizeGB, "size_gb of volume "+v.Name, 1, 64*1024)
+			diags = append(diags, d...)
+			sizes[g.Name][v.Name] = n
+		}
+	}
+	return counts, sizes, diags
+}
+
+func (s *Scope) intValue(expr hcl.Expression, what string, lo, hi int) (int, hcl.Diagnostics) {
+	v, diags := expr.Value(s.Ctx(cty.NilVal))
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	v, _ = v.Unmark()
+	if !v.IsKnown() {
+		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Value not known before apply",
+			Detail: fmt.Sprintf("The %s must be known before anything runs.", what), Subject: expr.Range().Ptr()}}
+	}
+	nv, err := convert.Convert(v, cty.Number)
+	if err != nil || nv.IsNull() {
+		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected a number",
+			Detail: fmt.Sprintf("The %s must be a whole number.", what), Subject: expr.Range().Ptr()}}
+	}
+	bf := nv.AsBigFloat()
+	if !bf.IsInt() {
+		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected a whole number",
+			Detail: fmt.Sprintf("The %s must be a whole number, not %s.", what, bf.Text('g', 10)), Subject: expr.Range().Ptr()}}
+	}
+	n, acc := bf.Int64()
+	if acc != 0 || n < int64(lo) || n > int64(hi) {
+		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Value out of range",
+			Detail:  fmt.Sprintf("The %s is %s; it must be between %d and %d.", what, bf.Text('g', 10), lo, hi),
+			Subject: expr.Range().Ptr()}}
+	}
+	return int(n), nil
+}
+
+// OnHosts evaluates a step's `on` and returns the names of its hosts in
+// order, without duplicates.
+func (s *Scope) OnHosts(expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	v, diags := expr.Value(s.Ctx(cty.NilVal))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid on",
+		Detail:  "on must be a host (hosts.server[0]) or a list of hosts (hosts.server, concat(hosts.a, hosts.b)).",
+		Subject: expr.Range().Ptr()}}
+	v, _ = v.UnmarkDeep()
+	if v.IsNull() || !v.IsKnown() {
+		return nil, bad
+	}
+	var elems []cty.Value
+	ty := v.Type()
+	switch {
+	case ty.IsObjectType():
+		elems = []cty.Value{v}
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		elems = v.AsValueSlice()
+	default:
+		return nil, bad
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range elems {
+		if !e.Type().IsObjectType() || !e.Type().HasAttribute("name") || !e.Type().HasAttribute("private_ip") {
+			return nil, bad
+		}
+		n := e.GetAttr("name")
+		if !n.IsKnown() || n.IsNull() {
+			return nil, bad
+		}
+		if name := n.AsString(); !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// Generic holds the attributes every step may carry, evaluated for one instance.
+type Generic struct {
+	Timeout   time.Duration
+	Retries   int
+	Sensitive bool
+	Destroy   cty.Value // string, or null; may be unknown or marked
+}
+
+// StepArgs evaluates a step's kind arguments and generic attributes for one
+// host. args may contain unknown values while upstream work is pending.
+func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diagnostics) {
+	ctx := s.Ctx(host)
+	var diags hcl.Diagnostics
+	spec := s.Recipe.kinds[st.Kind]
+	var args cty.Value
+	if st.KindBody != nil {
+		args, diags = hcldec.Decode(st.KindBody, spec, ctx)
+	} else {
+		attrs := map[string]cty.Value{}
+		eval := func(name string, e hcl.Expression) {
+			if e == nil {
+				return
+			}
+			v, d := e.Value(ctx)
+			diags = append(diags, d...)
+			attrs[name] = v
+		}
+		switch st.Kind {
+		case "run":
+			eval("command", st.Shorthand)
+			eval("creates", st.Creates)
+			eval("unless", st.Unless)
+			eval("env", st.Env)
+			if len(st.Capture) > 0 {
+				capture := map[string]cty.Value{}
+				for _, k := range sortedAttrNames(st.Capture) {
+					v, d := st.Capture[k].Expr.Value(ctx)
+					diags = append(diags, d...)
+					capture[k] = v
+				}
+				attrs["capture"] = cty.ObjectVal(capture)
+			}
+		case "package":
+			eval("names", st.Shorthand)
+		}
+		var d hcl.Diagnostics
+		args, d = objectForSpec(spec, attrs, st.Shorthand.Range())
+		diags = append(diags, d...)
+	}
+	var g Generic
+	g.Destroy = cty.NullVal(cty.String)
+	if st.Destroy != nil {
+		v, d := st.Destroy.Value(ctx)
+		diags = append(diags, d...)
+		g.Destroy = v
+	}
+	if st.Timeout != nil {
+		v, d := st.Timeout.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			dur, err := duration(v)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid timeout",
+					Detail: err.Error(), Subject: st.Timeout.Range().Ptr()})
+			}
+			g.Timeout = dur
+		}
+	}
+	if st.Retries != nil {
+		n, d := s.intValueCtx(st.Retries, ctx, "retries", 0, 100)
+		diags = append(diags, d...)
+		g.Retries = n
+	}
+	if st.Sensitive != nil {
+		var b bool
+		diags = append(diags, constBool(st.Sensitive, &b)...)
+		g.Sensitive = b
+	}
+	return args, g, diags
+}
+
+func (s *Scope) intValueCtx(expr hcl.Expression, ctx *hcl.EvalContext, what string, lo, hi int) (int, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	st := &Scope{Recipe: s.Recipe}
+	return st.intValue(hcl.StaticExpr(v, expr.Range()), what, lo, hi)
+}
+
+func duration(v cty.Value) (time.Duration, error) {
+	v, _ = v.Unmark()
+	if v.IsNull() {
+		return 0, nil
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil || !sv.IsKnown() {
+		return 0, fmt.Errorf("a duration is a string such as \"90s\" or \"5m\"")
+	}
+	d, err := time.ParseDuration(sv.AsString())
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration; write e.g. \"90s\" or \"5m\"", sv.AsString())
+	}
+	return d, nil
+}
+
+func sortedAttrNames(a hcl.Attributes) []string {
+	out := make([]string, 0, len(a))
+	for k := range a {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// objectForSpec builds a kind's argument object from attribute values, as
+// if they had been written in a block: missing attributes are null.
+func objectForSpec(spec hcldec.Spec, attrs map[string]cty.Value, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	ty := hcldec.ImpliedType(spec)
+	if !ty.IsObjectType() {
+		return cty.DynamicVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Kind has no object spec", Subject: rng.Ptr()}}
+	}
+	out := map[string]cty.Value{}
+	var diags hcl.Diagnostics
+	for name, aty := range ty.AttributeTypes() {
+		v, ok := attrs[name]
+		if !ok || v.IsNull() {
+			out[name] = cty.NullVal(aty)
+			continue
+		}
+		cv, err := convert.Convert(v, aty)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for " + name,
+				Detail: err.Error(), Subject: rng.Ptr()})
+			out[name] = cty.UnknownVal(aty)
+			continue
+		}
+		out[name] = cv
+	}
+	return cty.ObjectVal(out), diags
+}
+
+// CaptureKeys lists the outputs a step produces.
+func (st *Step) CaptureKeys() []string { return sortedAttrNames(st.Capture) }
+
+// StepVal builds `step.<name>` from per-host outputs (nil map = not known
+// yet). outputs is `step.x.outputs` when the step has one instance;
+// `step.x.hosts["server[1]"].outputs` always works.
+func (st *Step) StepVal(hostOrder []string, outputs map[string]map[string]string, sensitive bool) cty.Value {
+	keys := st.CaptureKeys()
+	objFor := func(m map[string]string) cty.Value {
+		if len(keys) == 0 {
+			return cty.EmptyObjectVal
+		}
+		vals := map[string]cty.Value{}
+		for _, k := range keys {
+			v := cty.UnknownVal(cty.String)
+			if m != nil {
+				if s, ok := m[k]; ok {
+					v = cty.StringVal(s)
+				}
+			}
+			if sensitive {
+				v = v.Mark(Sensitive)
+			}
+			vals[k] = v
+		}
+		return cty.ObjectVal(vals)
+	}
+	hosts := map[string]cty.Value{}
+	for _, h := range hostOrder {
+		hosts[h] = cty.ObjectVal(map[string]cty.Value{"outputs": objFor(outputs[h])})
+	}
+	single := cty.NullVal(objFor(nil).Type())
+	if len(hostOrder) == 1 {
+		single = objFor(outputs[hostOrder[0]])
+	}
+	hv := cty.EmptyObjectVal
+	if len(hosts) > 0 {
+		hv = cty.ObjectVal(hosts)
+	}
+	return cty.ObjectVal(map[string]cty.Value{"outputs": single, "hosts": hv})
+}

@@ -1,0 +1,165 @@
+package lang
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/hashicorp/go-cty-funcs/cidr"
+	"github.com/hashicorp/go-cty-funcs/crypto"
+	"github.com/hashicorp/go-cty-funcs/encoding"
+	"github.com/hashicorp/go-cty-funcs/uuid"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// ShellQuote quotes s for a POSIX shell: the result is always one word and
+// nothing inside it is expanded.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+var shellQuoteFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.StringVal(ShellQuote(args[0].AsString())), nil
+	},
+})
+
+// functions returns the function table for expressions of a recipe whose
+// files live in fsys under dir. file and templatefile read from there only.
+func functions(fsys fs.FS, dir string) map[string]function.Function {
+	f := map[string]function.Function{
+		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
+		"max": stdlib.MaxFunc, "min": stdlib.MinFunc, "parseint": stdlib.ParseIntFunc,
+		"pow": stdlib.PowFunc, "signum": stdlib.SignumFunc, "log": stdlib.LogFunc,
+		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
+		"indent": stdlib.IndentFunc, "join": stdlib.JoinFunc, "lower": stdlib.LowerFunc,
+		"upper": stdlib.UpperFunc, "replace": stdlib.ReplaceFunc, "regex": stdlib.RegexFunc,
+		"regexall": stdlib.RegexAllFunc, "regex_replace": stdlib.RegexReplaceFunc,
+		"split": stdlib.SplitFunc, "strrev": stdlib.ReverseFunc, "substr": stdlib.SubstrFunc,
+		"title": stdlib.TitleFunc, "trim": stdlib.TrimFunc, "trimprefix": stdlib.TrimPrefixFunc,
+		"trimsuffix": stdlib.TrimSuffixFunc, "trimspace": stdlib.TrimSpaceFunc,
+		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
+		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
+		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc, "distinct": stdlib.DistinctFunc,
+		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": stdlib.IndexFunc,
+		"keys": stdlib.KeysFunc, "length": stdlib.LengthFunc, "lookup": stdlib.LookupFunc,
+		"merge": stdlib.MergeFunc, "range": stdlib.RangeFunc, "reverse": stdlib.ReverseListFunc,
+		"setintersection": stdlib.SetIntersectionFunc, "setproduct": stdlib.SetProductFunc,
+		"setunion": stdlib.SetUnionFunc, "slice": stdlib.SliceFunc, "sort": stdlib.SortFunc,
+		"values": stdlib.ValuesFunc, "zipmap": stdlib.ZipmapFunc,
+		"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
+		"csvdecode": stdlib.CSVDecodeFunc, "formatdate": stdlib.FormatDateFunc,
+		"timeadd":  stdlib.TimeAddFunc,
+		"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number),
+		"tobool":   stdlib.MakeToFunc(cty.Bool),
+		"tolist":   stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":    stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"toset":    stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"cidrhost": cidr.HostFunc, "cidrnetmask": cidr.NetmaskFunc, "cidrsubnet": cidr.SubnetFunc,
+		"cidrsubnets":  cidr.SubnetsFunc,
+		"base64encode": encoding.Base64EncodeFunc, "base64decode": encoding.Base64DecodeFunc,
+		"urlencode": encoding.URLEncodeFunc,
+		"md5":       crypto.Md5Func, "sha1": crypto.Sha1Func, "sha256": crypto.Sha256Func,
+		"sha512": crypto.Sha512Func, "uuid": uuid.V4Func,
+		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"shellquote": shellQuoteFunc,
+	}
+	f["file"] = fileFunc(fsys, dir)
+	f["templatefile"] = templateFileFunc(fsys, dir, f)
+	return f
+}
+
+func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
+	if fsys == nil {
+		return nil, fmt.Errorf("no files are readable here")
+	}
+	p := path.Clean(path.Join(dir, name))
+	if path.IsAbs(name) || strings.HasPrefix(p, "../") || p == ".." {
+		return nil, fmt.Errorf("%q is outside the recipe directory; keep files beside the recipe", name)
+	}
+	b, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return b, nil
+}
+
+func fileFunc(fsys fs.FS, dir string) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			b, err := readRecipeFile(fsys, dir, args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
+			}
+			return cty.StringVal(string(b)), nil
+		},
+	})
+}
+
+func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{
+			{Name: "path", Type: cty.String},
+			{Name: "vars", Type: cty.DynamicPseudoType},
+		},
+		Type: function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			b, err := readRecipeFile(fsys, dir, name)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			expr, diags := hclsyntax.ParseTemplate(b, name, hcl.InitialPos)
+			if diags.HasErrors() {
+				return cty.NilVal, diags
+			}
+			vars := map[string]cty.Value{}
+			if v := args[1]; !v.IsNull() {
+				if !v.Type().IsObjectType() && !v.Type().IsMapType() {
+					return cty.NilVal, fmt.Errorf("vars must be an object or map")
+				}
+				if !v.IsKnown() {
+					return cty.UnknownVal(cty.String), nil
+				}
+				for it := v.ElementIterator(); it.Next(); {
+					k, e := it.Element()
+					vars[k.AsString()] = e
+				}
+			}
+			inner := map[string]function.Function{}
+			for k, fn := range funcs {
+				if k != "templatefile" {
+					inner[k] = fn
+				}
+			}
+			val, diags := expr.Value(&hcl.EvalContext{Variables: vars, Functions: inner})
+			if diags.HasErrors() {
+				return cty.NilVal, diags
+			}
+			return val, nil
+		},
+	})
+}

@@ -1,0 +1,591 @@
+package lang
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Source is where a recipe's files are: every *.hcl file directly in Dir of
+// FS (or only File when set). Display prefixes file names in diagnostics.
+type Source struct {
+	FS      fs.FS
+	Dir     string
+	File    string
+	Display string
+}
+
+// MaxFileSize bounds a recipe or site file; anything larger is refused
+// before parsing.
+const MaxFileSize = 4 << 20
+
+// Generic step attributes every step may carry, whatever its kind.
+var stepAttrs = []string{"on", "after", "after_all", "run", "package", "creates", "unless",
+	"env", "timeout", "retries", "sensitive", "destroy", "description"}
+
+// Load parses and checks a recipe. kinds maps each step kind to the spec of
+// its block. The result is not evaluated: see NewScope.
+func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	names, err := recipeFiles(src)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read recipe", Detail: err.Error()}}
+	}
+	var diags hcl.Diagnostics
+	var bodies []hcl.Body
+	for _, name := range names {
+		b, err := fs.ReadFile(src.FS, path.Join(src.Dir, name))
+		display := path.Join(src.Display, name)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read recipe file",
+				Detail: fmt.Sprintf("%s: %v", display, err)})
+			continue
+		}
+		if d := checkText(display, b); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		f, d := p.ParseHCL(b, display)
+		diags = append(diags, d...)
+		if f != nil && !d.HasErrors() {
+			bodies = append(bodies, f.Body)
+		}
+	}
+	r := &Recipe{
+		Files: p.Files(), fsys: src.FS, dir: src.Dir, kinds: kinds,
+		varIdx: map[string]*Variable{}, localIdx: map[string]*Local{},
+		groupIdx: map[string]*Group{}, stepIdx: map[string]*Step{},
+	}
+	r.funcs = functions(src.FS, src.Dir)
+	if diags.HasErrors() {
+		return r, diags
+	}
+	for _, body := range bodies {
+		diags = append(diags, r.decodeBody(body)...)
+	}
+	if r.Name == "" && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing recipe block",
+			Detail: fmt.Sprintf("Add a block `recipe \"NAME\" { description = \"...\" }` to %s.", displayOf(src))})
+	}
+	if diags.HasErrors() {
+		return r, diags
+	}
+	diags = append(diags, r.analyze()...)
+	return r, diags
+}
+
+func displayOf(src Source) string {
+	if src.File != "" {
+		return path.Join(src.Display, src.File)
+	}
+	if src.Display == "" {
+		return "the recipe directory"
+	}
+	return src.Display
+}
+
+func recipeFiles(src Source) ([]string, error) {
+	if src.File != "" {
+		return []string{src.File}, nil
+	}
+	ents, err := fs.ReadDir(src.FS, src.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no .hcl files in %s", displayOf(src))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// checkText refuses files that are too large or not text, with a diagnostic
+// naming the file, before the parser sees them.
+func checkText(name string, b []byte) *hcl.Diagnostic {
+	if len(b) > MaxFileSize {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "File too large",
+			Detail:  fmt.Sprintf("%s is %d bytes; recipe and site files may be at most %d bytes. Is this the right file?", name, len(b), MaxFileSize),
+			Subject: &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}}
+	}
+	for i, c := range b {
+		if c == 0 {
+			pos := posAt(b, i)
+			return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Binary file",
+				Detail:  fmt.Sprintf("%s contains a NUL byte at line %d; recipes are HCL text files.", name, pos.Line),
+				Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}
+		}
+	}
+	return nil
+}
+
+func posAt(b []byte, off int) hcl.Pos {
+	line, col := 1, 1
+	for _, c := range b[:off] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return hcl.Pos{Line: line, Column: col, Byte: off}
+}
+
+var recipeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "recipe", LabelNames: []string{"name"}},
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "hosts", LabelNames: []string{"name"}},
+	{Type: "step", LabelNames: []string{"name"}},
+	{Type: "verify", LabelNames: []string{"name"}},
+	{Type: "output", LabelNames: []string{"name"}},
+}}
+
+func (r *Recipe) decodeBody(body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(recipeSchema)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "recipe":
+			diags = append(diags, r.decodeRecipe(b)...)
+		case "variable":
+			diags = append(diags, r.decodeVariable(b)...)
+		case "locals":
+			diags = append(diags, r.decodeLocals(b)...)
+		case "hosts":
+			diags = append(diags, r.decodeGroup(b)...)
+		case "step":
+			diags = append(diags, r.decodeStep(b)...)
+		case "verify":
+			diags = append(diags, r.decodeVerify(b)...)
+		case "output":
+			diags = append(diags, r.decodeOutput(b)...)
+		}
+	}
+	return diags
+}
+
+func validName(b *hcl.Block) *hcl.Diagnostic {
+	name := b.Labels[0]
+	if !hclIdent(name) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + b.Type + " name",
+			Detail:  fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name),
+			Subject: b.LabelRanges[0].Ptr()}
+	}
+	return nil
+}
+
+func hclIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+func duplicate(kind, name string, prev, this hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + kind,
+		Detail:  fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique.", kind, name, prev),
+		Subject: this.Ptr()}
+}
+
+func (r *Recipe) decodeRecipe(b *hcl.Block) hcl.Diagnostics {
+	if r.Name != "" {
+		return hcl.Diagnostics{duplicate("recipe block", b.Labels[0], r.DeclRange, b.DefRange)}
+	}
+	r.Name, r.DeclRange = b.Labels[0], b.DefRange
+	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "description"}, {Name: "ports"}}})
+	if a := content.Attributes["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &r.Description)...)
+	}
+	if a := content.Attributes["ports"]; a != nil {
+		v, d := a.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			l, err := convert.Convert(v, cty.List(cty.String))
+			if err != nil || l.IsNull() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid ports",
+					Detail: "ports must be a list of strings such as \"24007-24008/tcp glusterd\".", Subject: a.Expr.Range().Ptr()})
+			} else {
+				for _, e := range l.AsValueSlice() {
+					r.Ports = append(r.Ports, e.AsString())
+				}
+			}
+		}
+	}
+	return diags
+}
+
+func constString(expr hcl.Expression, dst *string) hcl.Diagnostics {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
+	}
+	s, err := convert.Convert(v, cty.String)
+	if err != nil || s.IsNull() {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected a string",
+			Detail: "This must be a literal string.", Subject: expr.Range().Ptr()}}
+	}
+	*dst = s.AsString()
+	return nil
+}
+
+func constBool(expr hcl.Expression, dst *bool) hcl.Diagnostics {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
+	}
+	s, err := convert.Convert(v, cty.Bool)
+	if err != nil || s.IsNull() {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected true or false",
+			Detail: "This must be a literal bool.", Subject: expr.Range().Ptr()}}
+	}
+	*dst = s.True()
+	return nil
+}
+
+func (r *Recipe) decodeVariable(b *hcl.Block) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, Default: cty.NilVal, DeclRange: b.DefRange}
+	if prev := r.varIdx[v.Name]; prev != nil {
+		return hcl.Diagnostics{duplicate("variable", v.Name, prev.DeclRange, b.DefRange)}
+	}
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	})
+	if a := content.Attributes["type"]; a != nil {
+		ty, d := typeexpr.TypeConstraint(a.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v.Type = ty
+		}
+	}
+	if a := content.Attributes["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &v.Description)...)
+	}
+	if a := content.Attributes["sensitive"]; a != nil {
+		diags = append(diags, constBool(a.Expr, &v.Sensitive)...)
+	}
+	if a := content.Attributes["default"]; a != nil {
+		val, d := a.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			cv, err := convert.Convert(val, v.Type)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value",
+					Detail:  fmt.Sprintf("The default for variable %q does not match its type %s: %v.", v.Name, typeexpr.TypeString(v.Type), err),
+					Subject: a.Expr.Range().Ptr()})
+			} else {
+				v.Default = cv
+			}
+		}
+	}
+	for _, vb := range content.Blocks {
+		vc, d := vb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "condition", Required: true}, {Name: "error_message", Required: true}}})
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		val := &Validation{Condition: vc.Attributes["condition"].Expr, DeclRange: vb.DefRange}
+		diags = append(diags, constString(vc.Attributes["error_message"].Expr, &val.ErrorMessage)...)
+		for _, tr := range val.Condition.Variables() {
+			if tr.RootName() != "var" || len(tr) < 2 || attrName(tr[1]) != v.Name {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
+					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.", v.Name, v.Name),
+					Subject: tr.SourceRange().Ptr()})
+			}
+		}
+		v.Validations = append(v.Validations, val)
+	}
+	r.varIdx[v.Name] = v
+	r.Variables = append(r.Variables, v)
+	return diags
+}
+
+func (r *Recipe) decodeLocals(b *hcl.Block) hcl.Diagnostics {
+	attrs, diags := b.Body.JustAttributes()
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a := attrs[n]
+		if prev := r.localIdx[n]; prev != nil {
+			diags = append(diags, duplicate("local value", n, prev.DeclRange, a.Range))
+			continue
+		}
+		l := &Local{Name: n, Expr: a.Expr, DeclRange: a.Range}
+		r.localIdx[n] = l
+		r.Locals = append(r.Locals, l)
+	}
+	return diags
+}
+
+func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	g := &Group{Name: b.Labels[0], DeclRange: b.DefRange}
+	if prev := r.groupIdx[g.Name]; prev != nil {
+		return hcl.Diagnostics{duplicate("host group", g.Name, prev.DeclRange, b.DefRange)}
+	}
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "description"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume", LabelNames: []string{"name"}}},
+	})
+	if a := content.Attributes["count"]; a != nil {
+		g.Count = a.Expr
+	}
+	if a := content.Attributes["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &g.Description)...)
+	}
+	seen := map[string]hcl.Range{}
+	for _, vb := range content.Blocks {
+		if d := validName(vb); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		if prev, ok := seen[vb.Labels[0]]; ok {
+			diags = append(diags, duplicate("volume", vb.Labels[0], prev, vb.DefRange))
+			continue
+		}
+		seen[vb.Labels[0]] = vb.DefRange
+		vc, d := vb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "size_gb", Required: true}, {Name: "type"}}})
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		vol := &VolumeDecl{Name: vb.Labels[0], SizeGB: vc.Attributes["size_gb"].Expr, DeclRange: vb.DefRange}
+		if a := vc.Attributes["type"]; a != nil {
+			vol.Type = a.Expr
+		}
+		g.Volumes = append(g.Volumes, vol)
+	}
+	r.groupIdx[g.Name] = g
+	r.Groups = append(r.Groups, g)
+	return diags
+}
+
+func (r *Recipe) stepSchema() *hcl.BodySchema {
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}}}
+	for _, n := range stepAttrs {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	for _, k := range r.kindNames() {
+		if k != "run" && k != "package" {
+			s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: k})
+		}
+	}
+	return s
+}
+
+func (r *Recipe) kindNames() []string {
+	names := make([]string, 0, len(r.kinds))
+	for k := range r.kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	s := &Step{Name: b.Labels[0], DeclRange: b.DefRange}
+	if prev := r.stepIdx[s.Name]; prev != nil {
+		return hcl.Diagnostics{duplicate("step", s.Name, prev.DeclRange, b.DefRange)}
+	}
+	content, diags := b.Body.Content(r.stepSchema())
+	at := content.Attributes
+	expr := func(n string) hcl.Expression {
+		if a := at[n]; a != nil {
+			return a.Expr
+		}
+		return nil
+	}
+	if a := at["on"]; a != nil {
+		s.On = a.Expr
+	} else {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
+			Detail:  fmt.Sprintf("Step %q must say where it runs, e.g. `on = hosts.server` or `on = hosts.server[0]`.", s.Name),
+			Subject: b.DefRange.Ptr()})
+	}
+	if a := at["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &s.Description)...)
+	}
+	s.Creates, s.Unless, s.Env = expr("creates"), expr("unless"), expr("env")
+	s.Timeout, s.Retries, s.Sensitive, s.Destroy = expr("timeout"), expr("retries"), expr("sensitive"), expr("destroy")
+	var d hcl.Diagnostics
+	s.After, d = stepRefs(at["after"])
+	diags = append(diags, d...)
+	s.AfterAll, d = stepRefs(at["after_all"])
+	diags = append(diags, d...)
+
+	type kindDecl struct {
+		name string
+		rng  hcl.Range
+	}
+	var found []kindDecl
+	for _, n := range []string{"run", "package"} {
+		if a := at[n]; a != nil {
+			found = append(found, kindDecl{n, a.NameRange})
+			s.Kind, s.Shorthand, s.KindRange = n, a.Expr, a.NameRange
+		}
+	}
+	for _, kb := range content.Blocks {
+		if kb.Type == "capture" {
+			if s.Capture != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate capture block",
+					Detail: "Put every captured output in one capture block.", Subject: kb.DefRange.Ptr()})
+				continue
+			}
+			attrs, d := kb.Body.JustAttributes()
+			diags = append(diags, d...)
+			s.Capture = attrs
+			continue
+		}
+		found = append(found, kindDecl{kb.Type, kb.DefRange})
+		s.Kind, s.KindBody, s.KindRange = kb.Type, kb.Body, kb.DefRange
+	}
+	switch {
+	case len(found) == 0:
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step has no kind",
+			Detail: fmt.Sprintf("Step %q must have exactly one of: run = \"...\", package = [...], or one block of %s.",
+				s.Name, strings.Join(blockKinds(r.kindNames()), ", ")),
+			Subject: b.DefRange.Ptr()})
+	case len(found) > 1:
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step has more than one kind",
+			Detail: fmt.Sprintf("Step %q declares %s and %s; a step does exactly one kind of work. Split it into two steps and order them with `after`.",
+				s.Name, found[0].name, found[1].name),
+			Subject: found[1].rng.Ptr()})
+	}
+	if s.Kind != "run" && s.Kind != "" {
+		for _, n := range []string{"creates", "unless", "env"} {
+			if a := at[n]; a != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Attribute only valid for run steps",
+					Detail:  fmt.Sprintf("%s guards commands; a %s step checks itself. Remove it, or make this a run step.", n, s.Kind),
+					Subject: a.NameRange.Ptr()})
+			}
+		}
+		if s.Capture != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "capture is only valid for run steps",
+				Detail: "Capture outputs from a run step.", Subject: b.DefRange.Ptr()})
+		}
+	}
+	r.stepIdx[s.Name] = s
+	r.Steps = append(r.Steps, s)
+	return diags
+}
+
+func blockKinds(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n != "run" && n != "package" {
+			out = append(out, n+" { ... }")
+		}
+	}
+	return out
+}
+
+// stepRefs decodes `after = [step.a, step.b]`.
+func stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
+	if a == nil {
+		return nil, nil
+	}
+	exprs, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
+			Detail: a.Name + " must be a list of steps, e.g. [step.packages, step.brick].", Subject: a.Expr.Range().Ptr()}}
+	}
+	var refs []Ref
+	for _, e := range exprs {
+		tr, d := hcl.AbsTraversalForExpr(e)
+		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name + " entry",
+				Detail: "Each entry must name a step as step.<name>.", Subject: e.Range().Ptr()})
+			continue
+		}
+		refs = append(refs, Ref{Name: attrName(tr[1]), Range: e.Range()})
+	}
+	return refs, diags
+}
+
+func attrName(t hcl.Traverser) string {
+	if a, ok := t.(hcl.TraverseAttr); ok {
+		return a.Name
+	}
+	return ""
+}
+
+func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "on", Required: true}, {Name: "path", Required: true}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}},
+	})
+	if diags.HasErrors() {
+		return diags
+	}
+	v := &Verify{Name: b.Labels[0], On: content.Attributes["on"].Expr, Path: content.Attributes["path"].Expr, DeclRange: b.DefRange}
+	for _, fb := range content.Blocks {
+		fc, d := fb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "on", Required: true}, {Name: "stop", Required: true}, {Name: "start", Required: true}}})
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v.Failover = &Failover{On: fc.Attributes["on"].Expr, Stop: fc.Attributes["stop"].Expr, Start: fc.Attributes["start"].Expr}
+		}
+	}
+	r.Verifies = append(r.Verifies, v)
+	return diags
+}
+
+func (r *Recipe) decodeOutput(b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "value", Required: true}, {Name: "sensitive"}, {Name: "description"}}})
+	if diags.HasErrors() {
+		return diags
+	}
+	o := &Output{Name: b.Labels[0], Value: content.Attributes["value"].Expr, DeclRange: b.DefRange}
+	if a := content.Attributes["sensitive"]; a != nil {
+		diags = append(diags, constBool(a.Expr, &o.Sensitive)...)
+	}
+	if a := content.Attributes["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &o.Description)...)
+	}
+	r.Outputs = append(r.Outputs, o)
+	return diags
+}
+
+// kindSpecVariables lists the traversals in a kind block's body.
+func kindSpecVariables(body hcl.Body, spec hcldec.Spec) []hcl.Traversal {
+	if body == nil || spec == nil {
+		return nil
+	}
+	return hcldec.Variables(body, spec)
+}

@@ -1,0 +1,124 @@
+package lang
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Site is a workspace's site file: provider settings and variable values.
+// Recipes stay provider-free; the site says where hosts come from.
+type Site struct {
+	Filename        string
+	DefaultProvider string
+	Providers       map[string]*ProviderBlock
+	Vars            hcl.Attributes
+	Files           map[string]*hcl.File
+	funcs           map[string]function.Function
+}
+
+// ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
+type ProviderBlock struct {
+	Name      string
+	Body      hcl.Body
+	Groups    map[string]hcl.Body
+	DeclRange hcl.Range
+	funcs     map[string]function.Function
+}
+
+var siteSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "provider", LabelNames: []string{"name"}},
+		{Type: "variables"},
+	},
+}
+
+// LoadSite reads a site file. A missing file is an error: callers decide
+// whether the file is optional.
+func LoadSite(path string) (*Site, hcl.Diagnostics) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read site file",
+			Detail: fmt.Sprintf("%v. Pass an existing file with -site, or remove the flag.", err)}}
+	}
+	if d := checkText(path, b); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
+	p := hclparse.NewParser()
+	f, diags := p.ParseHCL(b, path)
+	s := &Site{Filename: path, Providers: map[string]*ProviderBlock{}, Files: p.Files()}
+	if diags.HasErrors() {
+		return s, diags
+	}
+	dir := filepath.Dir(path)
+	s.funcs = functions(os.DirFS(dir), ".")
+	content, d := f.Body.Content(siteSchema)
+	diags = append(diags, d...)
+	if a := content.Attributes["default_provider"]; a != nil {
+		diags = append(diags, constString(a.Expr, &s.DefaultProvider)...)
+	}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "variables":
+			if s.Vars != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate variables block",
+					Detail: "Put every variable value in one variables block.", Subject: blk.DefRange.Ptr()})
+				continue
+			}
+			attrs, d := blk.Body.JustAttributes()
+			diags = append(diags, d...)
+			s.Vars = attrs
+		case "provider":
+			name := blk.Labels[0]
+			if prev := s.Providers[name]; prev != nil {
+				diags = append(diags, duplicate("provider block", name, prev.DeclRange, blk.DefRange))
+				continue
+			}
+			pc, rest, d := blk.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+				{Type: "hosts", LabelNames: []string{"group"}}}})
+			diags = append(diags, d...)
+			pb := &ProviderBlock{Name: name, Body: rest, Groups: map[string]hcl.Body{}, DeclRange: blk.DefRange, funcs: s.funcs}
+			for _, g := range pc.Blocks {
+				pb.Groups[g.Labels[0]] = g.Body
+			}
+			s.Providers[name] = pb
+		}
+	}
+	return s, diags
+}
+
+// Settings decodes the provider's settings with spec, with the overrides
+// of a host group's `hosts "GROUP"` block (non-null attributes) merged in.
+// group may be "" for the provider-wide settings. A nil ProviderBlock
+// decodes as all defaults.
+func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Value, hcl.Diagnostics) {
+	ctx := &hcl.EvalContext{}
+	var body hcl.Body = hcl.EmptyBody()
+	if p != nil {
+		ctx.Functions = p.funcs
+		body = p.Body
+	}
+	base, diags := hcldec.Decode(body, spec, ctx)
+	if diags.HasErrors() || p == nil || group == "" || p.Groups[group] == nil {
+		return base, diags
+	}
+	over, d := hcldec.Decode(p.Groups[group], spec, ctx)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return base, diags
+	}
+	merged := base.AsValueMap()
+	for k, v := range over.AsValueMap() {
+		if !v.IsNull() {
+			merged[k] = v
+		}
+	}
+	return cty.ObjectVal(merged), diags
+}
