@@ -59,18 +59,18 @@ type Change struct {
 
 // Plan is the diff of a loaded recipe against state.
 type Plan struct {
-	Loaded   *Loaded
-	Provider string
-	Lineage  string
-	Serial   uint64
-	Actions  []Action  // per vertex
-	Changes  []*Change // every vertex that is not a no-op, in topological order
-	Destroys []*Change // in state, not in the recipe (or everything, for destroy)
-	Drift    int       // changes found by refresh
-	vchange  map[int32]*Change
-	digests  []string // per vertex, known launch/step digests
-	launchDg []string // per host: desired launch digest
-	settings []cty.Value
+	Loaded     *Loaded
+	Provider   string
+	Lineage    string
+	Serial     uint64
+	Actions    []Action  // per vertex
+	Changes    []*Change // every vertex that is not a no-op, in topological order
+	Destroys   []*Change // in state, not in the recipe (or everything, for destroy)
+	Drift      int       // changes found by refresh
+	vchange    map[int32]*Change
+	digests    []string // per vertex, known launch/step digests
+	launchDg   []string // per host: desired launch digest
+	settings   []cty.Value
 	settingsFn func(group string) (cty.Value, hcl.Diagnostics)
 }
 

@@ -134,6 +134,10 @@ func dialRetry(ctx context.Context, cfg Config, pin *hostKeyPin, files []ssh.Sig
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("connecting to %s (%s): %w", cfg.Name, cfg.addr(), ctx.Err())
 		}
+		var changed *HostKeyChangedError
+		if errors.As(err, &changed) {
+			return nil, changed // says all there is to say
+		}
 		elapsed := time.Since(start)
 		if !retryable(err) || elapsed+backoff > cfg.RetryFor {
 			if attempt > 1 {
@@ -156,10 +160,6 @@ func dialRetry(ctx context.Context, cfg Config, pin *hostKeyPin, files []ssh.Sig
 // retryable reports whether a connect error is what a booting host (or a
 // host behind a jump host that is booting) causes.
 func retryable(err error) bool {
-	var changed *HostKeyChangedError
-	if errors.As(err, &changed) {
-		return false
-	}
 	for _, target := range []error{
 		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED,
 		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ETIMEDOUT,

@@ -343,3 +343,25 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// rotateHostKey replaces the server's ed25519 host key, as a rebuilt host
+// would have; restart the server to use it.
+func (s *testSSHD) rotateHostKey() {
+	s.t.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(k, "")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "host_key_0"), pem.EncodeToMemory(block), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	pub, err := ssh.NewPublicKey(k.Public())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.hostKeys[0] = FormatKey(pub)
+}

@@ -8,11 +8,15 @@ import (
 	"io"
 	"os"
 	"path"
+	"time"
 
 	"github.com/pkg/sftp"
 )
 
 const posixRenameExt = "posix-rename@openssh.com"
+
+// cleanupTimeout bounds removing the temporary file of a cancelled upload.
+const cleanupTimeout = 5 * time.Second
 
 // Upload writes r to the absolute path dst on the host with mode, so that
 // a reader sees the old file or the whole new one, never a part: the data
@@ -35,6 +39,9 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode os.Fi
 		tmp = "/tmp/.diffuser-upload-" + suffix
 	}
 	if err := c.sftpWrite(ctx, r, tmp, dst, mode); err != nil {
+		if ctx.Err() != nil {
+			c.removeAbandoned(ctx, tmp)
+		}
 		return fmt.Errorf("host %s: upload %s: %w", c.cfg.Name, dst, err)
 	}
 	if !c.sudo {
@@ -122,6 +129,14 @@ func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mo
 	}
 	written = true
 	return nil
+}
+
+// removeAbandoned removes the temporary file of an upload cut short by
+// ctx, whose SFTP session could not do it, best effort.
+func (c *Client) removeAbandoned(ctx context.Context, tmp string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, _ = c.Run(ctx, "rm -f "+ShellQuote(tmp), RunOpts{})
 }
 
 // sudoInstallScript copies src (in /tmp, owned by the login user) to a

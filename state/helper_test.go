@@ -194,6 +194,14 @@ func testHost(i int) *Host {
 // lockedStore opens dir, takes the lock (released at cleanup) and loads.
 func lockedStore(t *testing.T, dir string, opts ...Option) (*Store, *State) {
 	t.Helper()
+	s, st, _ := lockAndLoad(t, dir, opts...)
+	return s, st
+}
+
+// lockAndLoad is lockedStore also returning the unlock function, which
+// cleanup calls too (a second call does nothing).
+func lockAndLoad(t *testing.T, dir string, opts ...Option) (*Store, *State, func() error) {
+	t.Helper()
 	s := Open(dir, opts...)
 	unlock, err := s.Lock(context.Background(), CurrentHolder("test"))
 	if err != nil {
@@ -208,7 +216,7 @@ func lockedStore(t *testing.T, dir string, opts ...Option) (*Store, *State) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, st
+	return s, st, unlock
 }
 
 // mustLoad loads dir with a fresh Store.

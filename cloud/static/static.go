@@ -150,7 +150,9 @@ func (Provider) Status(context.Context, cloud.HostSpec, cloud.Host) (cloud.Statu
 }
 
 // Start returns the host as it is.
-func (Provider) Start(_ context.Context, _ cloud.HostSpec, h cloud.Host) (cloud.Host, error) { return h, nil }
+func (Provider) Start(_ context.Context, _ cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	return h, nil
+}
 
 // Destroy releases nothing: the machine is not diffuser's.
 func (Provider) Destroy(context.Context, cloud.HostSpec, cloud.Host) error { return nil }
