@@ -58,6 +58,7 @@ func (w *walker) run(ctx context.Context) {
 	}
 	locks := map[string]bool{}
 	waiting := map[string][]int32{}
+	lockOf := map[int32]string{}
 	results := make(chan doneMsg, 256)
 	running := 0
 	finished := 0
@@ -84,12 +85,12 @@ func (w *walker) run(ctx context.Context) {
 		if q := waiting[key]; len(q) > 0 {
 			// Hand the lock straight to the next waiter.
 			ready = append(ready, q[0])
+			lockOf[q[0]] = key
 			waiting[key] = q[1:]
 			return
 		}
 		delete(locks, key)
 	}
-	lockOf := map[int32]string{}
 
 	for finished < n {
 		for len(ready) > 0 {
@@ -156,8 +157,17 @@ func (w *walker) run(ctx context.Context) {
 			break
 		}
 		if running == 0 && len(ready) == 0 {
-			// Only lock waiters remain, which cannot happen: locks are
-			// released on completion. Guard against a stuck walk anyway.
+			// Nothing runs and nothing is ready, yet vertices remain: only
+			// possible on a cycle, which Expand rules out. Skip the rest
+			// rather than hang.
+			for v := int32(0); v < int32(n); v++ {
+				if w.status[v] == vPending {
+					if w.onSkip != nil {
+						w.onSkip(v, "internal error: the walk stalled")
+					}
+					w.status[v] = vSkipped
+				}
+			}
 			break
 		}
 		var m doneMsg

@@ -1,0 +1,248 @@
+// Package sim is a simulated provider and transport: hosts that exist only
+// in memory and run commands by drawing a duration (and maybe a failure)
+// instead of executing them. The real engine, graph, state and progress run
+// unchanged on top of it (tests, benchmarks, `--simulate`).
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Behavior decides what a simulated command does: how long it takes, its
+// exit status and its stdout. It must be safe for concurrent use.
+type Behavior func(host, cmd string) (d time.Duration, exit int, stdout string)
+
+// Cloud is the simulated world: hosts by name, and every command each ran.
+type Cloud struct {
+	Behavior    Behavior
+	LaunchDelay time.Duration
+
+	mu       sync.Mutex
+	hosts    map[string]*simHost // by cluster/name
+	next     int
+	launches int
+	commands map[string][]string // by host name
+}
+
+type simHost struct {
+	id      string
+	ip      string
+	running bool
+}
+
+// New returns an empty simulated cloud.
+func New() *Cloud {
+	return &Cloud{hosts: map[string]*simHost{}, commands: map[string][]string{}}
+}
+
+// Factory returns a cloud.Factory whose providers share this cloud.
+func (c *Cloud) Factory() cloud.Factory { return factory{c} }
+
+type factory struct{ c *Cloud }
+
+func (f factory) Spec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{"image": &hcldec.AttrSpec{Name: "image", Type: cty.String}}
+}
+
+func (f factory) New(context.Context, cty.Value, cloud.Env) (cloud.Provider, error) {
+	return provider{f.c}, nil
+}
+
+type provider struct{ c *Cloud }
+
+func (p provider) Name() string { return "sim" }
+
+func key(spec cloud.HostSpec) string { return spec.Cluster + "/" + spec.Name }
+
+func (p provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, error) {
+	if p.c.LaunchDelay > 0 {
+		select {
+		case <-time.After(p.c.LaunchDelay):
+		case <-ctx.Done():
+			return cloud.Host{}, ctx.Err()
+		}
+	}
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	h := p.c.hosts[key(spec)]
+	if h == nil {
+		p.c.next++
+		p.c.launches++
+		h = &simHost{id: fmt.Sprintf("sim-%06d", p.c.next), ip: fmt.Sprintf("10.%d.%d.%d", 64+p.c.next/65536, p.c.next/256%256, p.c.next%256)}
+		p.c.hosts[key(spec)] = h
+	}
+	h.running = true
+	out := cloud.Host{ProviderID: h.id, PrivateIP: h.ip, PublicIP: h.ip, SSHAddress: spec.Name, SSHPort: 22, SSHUser: "root",
+		Volumes: map[string]cloud.Volume{}}
+	for i, v := range spec.Volumes {
+		out.Volumes[v.Name] = cloud.Volume{Device: fmt.Sprintf("/dev/sim%c", 'b'+i), SizeGB: v.SizeGB}
+	}
+	return out, nil
+}
+
+func (p provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	sh := p.c.hosts[key(spec)]
+	switch {
+	case sh == nil || sh.id != h.ProviderID:
+		return cloud.Missing, nil
+	case !sh.running:
+		return cloud.Stopped, nil
+	}
+	return cloud.Running, nil
+}
+
+func (p provider) Start(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	if sh := p.c.hosts[key(spec)]; sh != nil {
+		sh.running = true
+	}
+	return h, nil
+}
+
+func (p provider) Destroy(_ context.Context, spec cloud.HostSpec, _ cloud.Host) error {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	delete(p.c.hosts, key(spec))
+	return nil
+}
+
+func (p provider) Cleanup(context.Context, string) error { return nil }
+
+// Remove deletes a host behind diffuser's back (as if someone removed it).
+func (c *Cloud) Remove(cluster, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.hosts, cluster+"/"+name)
+}
+
+// Stop marks a host stopped behind diffuser's back.
+func (c *Cloud) Stop(cluster, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h := c.hosts[cluster+"/"+name]; h != nil {
+		h.running = false
+	}
+}
+
+// Hosts is the number of hosts that exist.
+func (c *Cloud) Hosts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hosts)
+}
+
+// Launches is how many hosts were ever created (adoptions do not count).
+func (c *Cloud) Launches() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.launches
+}
+
+// Commands returns the commands run on a host, in order.
+func (c *Cloud) Commands(host string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.commands[host]...)
+}
+
+// CountMatching counts commands containing substr on every host.
+func (c *Cloud) CountMatching(substr string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, cmds := range c.commands {
+		for _, cmd := range cmds {
+			if strings.Contains(cmd, substr) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Runner is a steps.Runner on a simulated host.
+func (c *Cloud) Runner(host string) steps.Runner { return runner{c: c, host: host} }
+
+type runner struct {
+	c    *Cloud
+	host string
+}
+
+func (r runner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+	r.c.mu.Lock()
+	r.c.commands[r.host] = append(r.c.commands[r.host], cmd)
+	r.c.mu.Unlock()
+	var d time.Duration
+	exit, out := 0, ""
+	if r.c.Behavior != nil {
+		d, exit, out = r.c.Behavior(r.host, cmd)
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return steps.Result{Exit: -1}, ctx.Err()
+		}
+	}
+	if opt.Output != nil && out != "" {
+		_, _ = io.WriteString(opt.Output, out)
+	}
+	return steps.Result{Exit: exit, Stdout: out}, nil
+}
+
+func (r runner) Upload(_ context.Context, rd io.Reader, path string, _ os.FileMode) error {
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return err
+	}
+	r.c.mu.Lock()
+	r.c.commands[r.host] = append(r.c.commands[r.host], fmt.Sprintf("upload %s (%d bytes)", path, len(b)))
+	r.c.mu.Unlock()
+	return nil
+}
+
+// Connector hands out runners for recorded hosts, pinning a fake host key
+// on first use as SSH would.
+func (c *Cloud) Connector() Connector { return Connector{c} }
+
+// Connector implements the engine's Connector on the simulated cloud.
+type Connector struct{ c *Cloud }
+
+// Runner returns the host's runner; a host that no longer exists fails to connect.
+func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
+	k.c.mu.Lock()
+	found := false
+	for _, sh := range k.c.hosts {
+		if sh.id == h.ProviderID && sh.running {
+			found = true
+		}
+	}
+	k.c.mu.Unlock()
+	if !found {
+		return nil, fmt.Errorf("connecting to %s: host unreachable", h.Name)
+	}
+	if h.SSH.HostKey == "" && onHostKey != nil {
+		if err := onHostKey("ssh-ed25519 SIM" + h.ProviderID); err != nil {
+			return nil, err
+		}
+	}
+	return k.c.Runner(h.Name), nil
+}
