@@ -77,7 +77,7 @@ against saved state and runs independent steps concurrently.`,
 	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors")
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.versionCmd(), a.imageCmd())
+		a.verifyCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.versionCmd(), a.imageCmd())
 	return root
 }
 

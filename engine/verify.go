@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Check is one line of a verify report.
+type Check struct {
+	Verify   string
+	Name     string
+	Host     string
+	OK       bool
+	Detail   string
+	Duration time.Duration
+}
+
+// VerifyOptions steer Verify.
+type VerifyOptions struct {
+	Connector Connector
+	SizeMiB   int // size of the test file (default 4)
+	Timeout   time.Duration
+}
+
+// Verify runs the recipe's verify blocks against the applied cluster: a file
+// of random bytes is written through the filesystem on the first host of
+// `on`, read back on every other host (or on the same host after dropping
+// caches when there is only one), and compared by SHA-256. With a failover
+// block, a daemon is stopped on one host, the file is read again, and the
+// daemon is started again whatever happened.
+func (l *Loaded) Verify(ctx context.Context, st *state.State, opt VerifyOptions) ([]Check, error) {
+	if opt.SizeMiB <= 0 {
+		opt.SizeMiB = 4
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 3 * time.Minute
+	}
+	scope := l.stateScope(st)
+	var out []Check
+	for _, v := range l.Recipe.Verifies {
+		hosts, diags := scope.OnHosts(v.On)
+		if diags.HasErrors() {
+			return out, fmt.Errorf("verify %s: %s", v.Name, diagText(diags))
+		}
+		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
+		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() {
+			return out, fmt.Errorf("verify %s: path must be a known string", v.Name)
+		}
+		out = append(out, l.verifyOne(ctx, st, scope, v, hosts, pv.AsString(), opt)...)
+	}
+	return out, nil
+}
+
+// stateScope evaluates with everything state records.
+func (l *Loaded) stateScope(st *state.State) *lang.Scope {
+	g := l.Graph
+	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	for gi, grp := range l.Recipe.Groups {
+		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
+		for i, h := range g.GroupHosts[gi] {
+			infos[i] = HostInfoFromState(g.Hosts[h], st.Hosts[g.Hosts[h].Name])
+		}
+		s.Hosts[grp.Name] = grp.GroupVal(infos)
+	}
+	p := &Plan{Loaded: l}
+	for si, stp := range g.Steps {
+		s.Steps[stp.Name] = p.stepValFromState(st, si)
+	}
+	s.EvalLocals()
+	return s
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return ".diffuser-verify-" + hex.EncodeToString(b)
+}
+
+func (l *Loaded) verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.Verify, hosts []string, dir string, opt VerifyOptions) []Check {
+	var out []Check
+	run := func(name, host, cmd string) (string, bool) {
+		start := time.Now()
+		c := Check{Verify: v.Name, Name: name, Host: host}
+		defer func() { c.Duration = time.Since(start); out = append(out, c) }()
+		h := st.Hosts[host]
+		if h == nil {
+			c.Detail = "host not in state: apply first"
+			return "", false
+		}
+		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+		r, err := opt.Connector.Runner(cctx, *h, func(string) error { return nil })
+		if err != nil {
+			c.Detail = err.Error()
+			return "", false
+		}
+		res, err := r.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		switch {
+		case err != nil:
+			c.Detail = err.Error()
+		case res.Exit != 0:
+			c.Detail = fmt.Sprintf("exit status %d: %s", res.Exit, strings.TrimSpace(lastLines(res.Stdout+res.Stderr, 3)))
+		default:
+			c.OK = true
+			c.Detail = strings.TrimSpace(res.Stdout)
+			return c.Detail, true
+		}
+		return "", false
+	}
+	if len(hosts) == 0 {
+		return []Check{{Verify: v.Name, Name: "hosts", Detail: "verify runs on no hosts"}}
+	}
+	file := strings.TrimRight(dir, "/") + "/" + randomName()
+	q := lang.ShellQuote(file)
+	writer := hosts[0]
+	sum, ok := run("write", writer, fmt.Sprintf("set -e; head -c %d /dev/urandom > %s.tmp && mv %s.tmp %s && sync && sha256sum < %s | cut -d' ' -f1",
+		opt.SizeMiB<<20, q, q, q, q))
+	if !ok {
+		return out
+	}
+	out[len(out)-1].Detail = fmt.Sprintf("%d MiB, sha256 %s…", opt.SizeMiB, short(sum))
+	readers := hosts[1:]
+	readCmd := "sha256sum < " + q + " | cut -d' ' -f1"
+	if len(readers) == 0 {
+		readers = []string{writer}
+		readCmd = "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; " + readCmd
+	}
+	compare := func(name, host string) {
+		got, ok := run(name, host, readCmd)
+		if ok && got != sum {
+			c := &out[len(out)-1]
+			c.OK = false
+			c.Detail = fmt.Sprintf("checksum mismatch: wrote %s…, read %s…", short(sum), short(got))
+		} else if ok {
+			out[len(out)-1].Detail = "sha256 matches"
+		}
+	}
+	for _, h := range readers {
+		compare("read", h)
+	}
+	if f := v.Failover; f != nil {
+		fh, diags := scope.OnHosts(f.On)
+		stop, d1 := f.Stop.Value(scope.Ctx(cty.NilVal))
+		start, d2 := f.Start.Value(scope.Ctx(cty.NilVal))
+		if diags.HasErrors() || d1.HasErrors() || d2.HasErrors() || len(fh) == 0 || stop.Type() != cty.String || start.Type() != cty.String {
+			out = append(out, Check{Verify: v.Name, Name: "failover", Detail: "failover block does not evaluate: " + diagText(append(append(diags, d1...), d2...))})
+		} else {
+			if _, ok := run("stop "+fh[0], fh[0], stop.AsString()); ok {
+				compare("read with "+fh[0]+" down", readers[0])
+			}
+			run("start "+fh[0], fh[0], start.AsString())
+		}
+	}
+	run("cleanup", writer, "rm -f "+q)
+	return out
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
