@@ -212,6 +212,10 @@ func (r *Recipe) decodeRecipe(b *hcl.Block) hcl.Diagnostics {
 	if r.Name != "" {
 		return hcl.Diagnostics{duplicate("recipe block", b.Labels[0], r.DeclRange, b.DefRange)}
 	}
+	// The name is the default workspace, a directory under the data dir.
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
 	r.Name, r.DeclRange = b.Labels[0], b.DefRange
 	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "ports"}}})
