@@ -64,7 +64,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 		set, d := r.check(g.Count.Variables(), where{what: "a host count"}, localRefs)
 		diags = append(diags, d...)
-		if len(set.groups) > 0 || len(set.steps) > 0 {
+		// check already refuses hosts and steps here, and says so for locals
+		// that read them; this catches anything it lets through.
+		if !d.HasErrors() && (len(set.groups) > 0 || len(set.steps) > 0) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Host count depends on apply",
 				Detail:  fmt.Sprintf("The count of hosts %q must be known before anything runs: use variables and locals, not hosts or step outputs.", g.Name),
 				Subject: g.Count.Range().Ptr()})

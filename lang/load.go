@@ -427,6 +427,9 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 		return hcl.Diagnostics{duplicate("step", s.Name, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(r.stepSchema())
+	// A misspelt or mislabelled kind block is already reported; do not
+	// report the step as having no kind as well.
+	schemaErrs := diags.HasErrors()
 	at := content.Attributes
 	expr := func(n string) hcl.Expression {
 		if a := at[n]; a != nil {
@@ -457,6 +460,7 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 		rng  hcl.Range
 	}
 	var found []kindDecl
+	var captureRange hcl.Range
 	for _, n := range []string{"run", "package"} {
 		if a := at[n]; a != nil {
 			found = append(found, kindDecl{n, a.NameRange})
@@ -472,14 +476,14 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 			}
 			attrs, d := kb.Body.JustAttributes()
 			diags = append(diags, d...)
-			s.Capture = attrs
+			s.Capture, captureRange = attrs, kb.DefRange
 			continue
 		}
 		found = append(found, kindDecl{kb.Type, kb.DefRange})
 		s.Kind, s.KindBody, s.KindRange = kb.Type, kb.Body, kb.DefRange
 	}
 	switch {
-	case len(found) == 0:
+	case len(found) == 0 && !schemaErrs:
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step has no kind",
 			Detail: fmt.Sprintf("Step %q must have exactly one of: run = \"...\", package = [...], or one block of %s.",
 				s.Name, strings.Join(blockKinds(r.kindNames()), ", ")),
@@ -500,7 +504,8 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 		}
 		if s.Capture != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "capture is only valid for run steps",
-				Detail: "Capture outputs from a run step.", Subject: b.DefRange.Ptr()})
+				Detail:  fmt.Sprintf("A %s step checks itself and has no command output to capture. Capture outputs from a run step.", s.Kind),
+				Subject: captureRange.Ptr()})
 		}
 	}
 	r.stepIdx[s.Name] = s
