@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // refSet is what an expression (or a local, transitively) reads.
@@ -108,6 +109,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 		set, d := r.check(trs, stepScope, localRefs)
 		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, r.checkStepValues(s)...)
+		}
 		if rng, ok := set.steps[s.Name]; ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step refers to itself",
 				Detail: fmt.Sprintf("Step %q reads its own outputs; a step cannot depend on itself.", s.Name), Subject: rng.Ptr()})
@@ -328,13 +332,66 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
+// unknownCtx is an evaluation context where every root is unknown: what
+// evaluates to an error in it is wrong whatever the values turn out to be.
+func (r *Recipe) unknownCtx() *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
+		"var": cty.DynamicVal, "local": cty.DynamicVal, "hosts": cty.DynamicVal,
+		"host": cty.DynamicVal, "step": cty.DynamicVal,
+	}}
+}
+
 // decodeSchemaOnly decodes a kind body with every variable unknown, so that
 // unknown attributes, missing required ones and wrong literal types are
 // reported at load time.
 func (r *Recipe) decodeSchemaOnly(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagnostics) {
-	ctx := &hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
-		"var": cty.DynamicVal, "local": cty.DynamicVal, "hosts": cty.DynamicVal,
-		"host": cty.DynamicVal, "step": cty.DynamicVal,
-	}}
-	return hcldec.Decode(body, spec, ctx)
+	return hcldec.Decode(body, spec, r.unknownCtx())
+}
+
+// checkStepValues does for a step's shorthand (run = "...", package = [...])
+// and generic attributes what decodeSchemaOnly does for kind blocks: values
+// of the wrong type, unknown functions and bad literals (timeout = "soon")
+// are reported at load time rather than at plan or apply.
+func (r *Recipe) checkStepValues(s *Step) hcl.Diagnostics {
+	ctx := r.unknownCtx()
+	var diags hcl.Diagnostics
+	if s.Shorthand != nil {
+		if spec := r.kinds[s.Kind]; spec != nil {
+			_, d := shorthandArgs(s, spec, ctx)
+			diags = append(diags, d...)
+		}
+	}
+	if s.Timeout != nil {
+		v, d := s.Timeout.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() && v.IsWhollyKnown() {
+			if _, err := duration(v); err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid timeout",
+					Detail: err.Error() + ".", Subject: s.Timeout.Range().Ptr()})
+			}
+		}
+	}
+	if s.Retries != nil {
+		v, d := s.Retries.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() && v.IsWhollyKnown() {
+			_, d := (&Scope{Recipe: r}).intValue(hcl.StaticExpr(v, s.Retries.Range()), "retries", 0, 100)
+			diags = append(diags, d...)
+		}
+	}
+	if s.Sensitive != nil {
+		var b bool
+		diags = append(diags, constBool(s.Sensitive, &b)...)
+	}
+	if s.Destroy != nil {
+		v, d := s.Destroy.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if _, err := convert.Convert(v, cty.String); err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid destroy",
+					Detail: fmt.Sprintf("destroy is a shell command run when the step leaves the recipe: %s.", err), Subject: s.Destroy.Range().Ptr()})
+			}
+		}
+	}
+	return diags
 }

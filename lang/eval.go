@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -279,36 +280,7 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 	if st.KindBody != nil {
 		args, diags = hcldec.Decode(st.KindBody, spec, ctx)
 	} else {
-		attrs := map[string]cty.Value{}
-		eval := func(name string, e hcl.Expression) {
-			if e == nil {
-				return
-			}
-			v, d := e.Value(ctx)
-			diags = append(diags, d...)
-			attrs[name] = v
-		}
-		switch st.Kind {
-		case "run":
-			eval("command", st.Shorthand)
-			eval("creates", st.Creates)
-			eval("unless", st.Unless)
-			eval("env", st.Env)
-			if len(st.Capture) > 0 {
-				capture := map[string]cty.Value{}
-				for _, k := range sortedAttrNames(st.Capture) {
-					v, d := st.Capture[k].Expr.Value(ctx)
-					diags = append(diags, d...)
-					capture[k] = v
-				}
-				attrs["capture"] = cty.ObjectVal(capture)
-			}
-		case "package":
-			eval("names", st.Shorthand)
-		}
-		var d hcl.Diagnostics
-		args, d = objectForSpec(spec, attrs, st.Shorthand.Range())
-		diags = append(diags, d...)
+		args, diags = shorthandArgs(st, spec, ctx)
 	}
 	var g Generic
 	g.Destroy = cty.NullVal(cty.String)
@@ -376,16 +348,55 @@ func sortedAttrNames(a hcl.Attributes) []string {
 	return out
 }
 
+// shorthandArgs builds the argument object of a run or package step
+// written as shorthand (run = "...", package = [...]) from the shorthand
+// and the run guards, as if they had been written in a kind block.
+func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	attrs := map[string]cty.Value{}
+	ranges := map[string]hcl.Range{}
+	eval := func(name string, e hcl.Expression) {
+		if e == nil {
+			return
+		}
+		v, d := e.Value(ctx)
+		diags = append(diags, d...)
+		attrs[name], ranges[name] = v, e.Range()
+	}
+	switch st.Kind {
+	case "run":
+		eval("command", st.Shorthand)
+		eval("creates", st.Creates)
+		eval("unless", st.Unless)
+		eval("env", st.Env)
+		if len(st.Capture) > 0 {
+			capture := map[string]cty.Value{}
+			for _, k := range sortedAttrNames(st.Capture) {
+				v, d := st.Capture[k].Expr.Value(ctx)
+				diags = append(diags, d...)
+				capture[k] = v
+			}
+			attrs["capture"] = cty.ObjectVal(capture)
+		}
+	case "package":
+		eval("names", st.Shorthand)
+	}
+	args, d := objectForSpec(spec, attrs, ranges, st.Shorthand.Range())
+	return args, append(diags, d...)
+}
+
 // objectForSpec builds a kind's argument object from attribute values, as
-// if they had been written in a block: missing attributes are null.
-func objectForSpec(spec hcldec.Spec, attrs map[string]cty.Value, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+// if they had been written in a block: missing attributes are null. A value
+// of the wrong type is reported at its range in ranges, else at rng.
+func objectForSpec(spec hcldec.Spec, attrs map[string]cty.Value, ranges map[string]hcl.Range, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	ty := hcldec.ImpliedType(spec)
 	if !ty.IsObjectType() {
 		return cty.DynamicVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Kind has no object spec", Subject: rng.Ptr()}}
 	}
 	out := map[string]cty.Value{}
 	var diags hcl.Diagnostics
-	for name, aty := range ty.AttributeTypes() {
+	for _, name := range sortedKeys(ty.AttributeTypes()) {
+		aty := ty.AttributeType(name)
 		v, ok := attrs[name]
 		if !ok || v.IsNull() {
 			out[name] = cty.NullVal(aty)
@@ -393,14 +404,28 @@ func objectForSpec(spec hcldec.Spec, attrs map[string]cty.Value, rng hcl.Range) 
 		}
 		cv, err := convert.Convert(v, aty)
 		if err != nil {
+			subj := rng
+			if r, ok := ranges[name]; ok {
+				subj = r
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for " + name,
-				Detail: err.Error(), Subject: rng.Ptr()})
+				Detail:  fmt.Sprintf("%s must be %s: %s.", name, typeexpr.TypeString(aty), err),
+				Subject: subj.Ptr()})
 			out[name] = cty.UnknownVal(aty)
 			continue
 		}
 		out[name] = cv
 	}
 	return cty.ObjectVal(out), diags
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // CaptureKeys lists the outputs a step produces.

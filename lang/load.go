@@ -493,6 +493,11 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 			Detail: fmt.Sprintf("Step %q declares %s and %s; a step does exactly one kind of work. Split it into two steps and order them with `after`.",
 				s.Name, found[0].name, found[1].name),
 			Subject: found[1].rng.Ptr()})
+	case len(found) == 1 && r.kinds[s.Kind] == nil:
+		// Only a shorthand can name a kind the engine did not hand over.
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step kind",
+			Detail:  fmt.Sprintf("This diffuser has no %s step kind; it has %s.", s.Kind, strings.Join(r.kindNames(), ", ")),
+			Subject: s.KindRange.Ptr()})
 	}
 	if s.Kind != "run" && s.Kind != "" {
 		for _, n := range []string{"creates", "unless", "env"} {
