@@ -129,9 +129,24 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 	}
 	for _, v := range r.Verifies {
-		for _, e := range []hcl.Expression{v.On, v.Path} {
+		exprs := []hcl.Expression{v.Path}
+		ons := []hcl.Expression{v.On}
+		if f := v.Failover; f != nil {
+			exprs = append(exprs, f.Stop, f.Start)
+			ons = append(ons, f.On)
+		}
+		for _, e := range exprs {
 			_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, localRefs)
 			diags = append(diags, d...)
+		}
+		for _, e := range ons {
+			set, d := r.check(e.Variables(), where{what: "on", hosts: true}, localRefs)
+			diags = append(diags, d...)
+			if len(set.groups) == 0 && !d.HasErrors() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
+					Detail:  fmt.Sprintf("Verify %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", v.Name),
+					Subject: e.Range().Ptr()})
+			}
 		}
 	}
 	for _, o := range r.Outputs {

@@ -559,6 +559,14 @@ func attrName(t hcl.Traverser) string {
 }
 
 func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	for _, prev := range r.Verifies {
+		if prev.Name == b.Labels[0] {
+			return hcl.Diagnostics{duplicate("verify", b.Labels[0], prev.DeclRange, b.DefRange)}
+		}
+	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "on", Required: true}, {Name: "path", Required: true}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}},
@@ -571,7 +579,12 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 		fc, d := fb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "on", Required: true}, {Name: "stop", Required: true}, {Name: "start", Required: true}}})
 		diags = append(diags, d...)
-		if !d.HasErrors() {
+		switch {
+		case d.HasErrors():
+		case v.Failover != nil:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate failover block",
+				Detail: "A verify stops one daemon at a time: write a second verify block for another failover.", Subject: fb.DefRange.Ptr()})
+		default:
 			v.Failover = &Failover{On: fc.Attributes["on"].Expr, Stop: fc.Attributes["stop"].Expr, Start: fc.Attributes["start"].Expr}
 		}
 	}
@@ -580,6 +593,14 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 }
 
 func (r *Recipe) decodeOutput(b *hcl.Block) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	for _, prev := range r.Outputs {
+		if prev.Name == b.Labels[0] {
+			return hcl.Diagnostics{duplicate("output", b.Labels[0], prev.DeclRange, b.DefRange)}
+		}
+	}
 	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "value", Required: true}, {Name: "sensitive"}, {Name: "description"}}})
 	if diags.HasErrors() {
