@@ -94,11 +94,14 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	if fsys == nil {
 		return nil, fmt.Errorf("no files are readable here")
 	}
-	p := path.Clean(path.Join(dir, name))
-	if path.IsAbs(name) || strings.HasPrefix(p, "../") || p == ".." {
+	// Clean name before joining: joined with a recipe's directory inside a
+	// larger FS (the built-in recipes), "../other/x" would stay inside the
+	// FS and read another recipe's files.
+	rel := path.Clean(name)
+	if path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
 		return nil, fmt.Errorf("%q is outside the recipe directory; keep files beside the recipe", name)
 	}
-	b, err := fs.ReadFile(fsys, p)
+	b, err := fs.ReadFile(fsys, path.Join(dir, rel))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
