@@ -85,7 +85,13 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 				{Type: "hosts", LabelNames: []string{"group"}}}})
 			diags = append(diags, d...)
 			pb := &ProviderBlock{Name: name, Body: rest, Groups: map[string]hcl.Body{}, DeclRange: blk.DefRange, funcs: s.funcs}
+			seen := map[string]hcl.Range{}
 			for _, g := range pc.Blocks {
+				if prev, ok := seen[g.Labels[0]]; ok {
+					diags = append(diags, duplicate("hosts block", g.Labels[0], prev, g.DefRange))
+					continue
+				}
+				seen[g.Labels[0]] = g.DefRange
 				pb.Groups[g.Labels[0]] = g.Body
 			}
 			s.Providers[name] = pb
@@ -109,7 +115,7 @@ func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Valu
 	if diags.HasErrors() || p == nil || group == "" || p.Groups[group] == nil {
 		return base, diags
 	}
-	over, d := hcldec.Decode(p.Groups[group], spec, ctx)
+	over, d := hcldec.Decode(p.Groups[group], overrideSpec(spec), ctx)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return base, diags
@@ -121,4 +127,24 @@ func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Valu
 		}
 	}
 	return cty.ObjectVal(merged), diags
+}
+
+// overrideSpec is spec with every attribute optional and without default,
+// for a `hosts "GROUP"` block: it sets only what differs for the group, so
+// an attribute it leaves out must decode as null (keep the provider-wide
+// value), not as missing or as the spec's default.
+func overrideSpec(spec hcldec.ObjectSpec) hcldec.ObjectSpec {
+	out := make(hcldec.ObjectSpec, len(spec))
+	for k, v := range spec {
+		if d, ok := v.(*hcldec.DefaultSpec); ok {
+			v = d.Primary
+		}
+		if a, ok := v.(*hcldec.AttrSpec); ok && a.Required {
+			c := *a
+			c.Required = false
+			v = &c
+		}
+		out[k] = v
+	}
+	return out
 }
