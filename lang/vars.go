@@ -38,11 +38,29 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			return
 		}
 		var val cty.Value
-		if raw != nil && v.Type == cty.String {
+		switch {
+		case raw != nil && v.Type == cty.String:
 			val = cty.StringVal(*raw)
-		} else {
+		case raw != nil && v.Type.IsPrimitiveType():
+			// -var servers=3: the text is the value, converted to the
+			// variable's type below, so that a bad number is reported as
+			// such rather than as an HCL expression error.
+			val = cty.StringVal(strings.TrimSpace(*raw))
+		default:
 			var d hcl.Diagnostics
 			val, d = expr.Value(nil)
+			if d.HasErrors() && raw != nil {
+				if v.Type == cty.DynamicPseudoType {
+					// An untyped variable takes what is not an expression as a string.
+					val, d = cty.StringVal(*raw), nil
+				} else {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+						Detail: fmt.Sprintf("Variable %q must be %s, written in HCL syntax and quoted for the shell, e.g. -var '%s=[\"a\", \"b\"]' for a list or -var '%s={ key = \"value\" }' for a map.",
+							name, typeexpr.TypeString(v.Type), name, name),
+						Subject: rng.Ptr()})
+					return
+				}
+			}
 			if d.HasErrors() {
 				diags = append(diags, d...)
 				return
@@ -68,10 +86,10 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 		}
 		file, d := hclsyntax.ParseConfig(b, f, hcl.InitialPos)
 		diags = append(diags, d...)
+		r.Files[f] = file // even when broken: diagnostics quote it
 		if d.HasErrors() {
 			continue
 		}
-		r.Files[f] = file
 		attrs, d := file.Body.JustAttributes()
 		diags = append(diags, d...)
 		for name, a := range attrs {
@@ -80,7 +98,8 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 	}
 	for _, kv := range in.Vars {
 		name, raw, ok := strings.Cut(kv, "=")
-		rng := hcl.Range{Filename: "<-var " + kv + ">"}
+		rng := hcl.Range{Filename: "<-var " + kv + ">", Start: hcl.InitialPos,
+			End: hcl.Pos{Line: 1, Column: 1 + len(kv), Byte: len(kv)}}
 		if !ok || name == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var",
 				Detail: fmt.Sprintf("%q must be NAME=VALUE, e.g. -var servers=3.", kv)})
