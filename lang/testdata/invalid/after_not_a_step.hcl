@@ -1,0 +1,9 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on    = hosts.server
+  after = [hosts.server] # ERROR: Invalid after entry
+  run   = "true"
+}

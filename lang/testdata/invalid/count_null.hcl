@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  count = null # ERROR: Expected a number
+}

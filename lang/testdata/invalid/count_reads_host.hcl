@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  count = host.index # ERROR: host not available here
+}

@@ -1,0 +1,7 @@
+recipe "t" {}
+
+hosts "client" {}
+
+hosts "server" {
+  count = length(hosts.client) # ERROR: hosts not available here
+}

@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  count = "x" # ERROR: Expected a number
+}

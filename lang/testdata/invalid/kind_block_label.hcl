@@ -1,0 +1,10 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "svc" {
+  on = hosts.server
+  service "glusterd" { # ERROR: Extraneous label for service
+    name = "glusterd"
+  }
+}

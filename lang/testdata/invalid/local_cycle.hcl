@@ -1,0 +1,6 @@
+recipe "t" {}
+
+locals {
+  a = "${local.b}-x" # ERROR: Cycle in locals
+  b = "${local.a}-y"
+}

@@ -1,0 +1,5 @@
+recipe "t" {}
+
+locals {
+  device = host.volume.brick.device # ERROR: host not available here
+}

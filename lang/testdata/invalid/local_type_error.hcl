@@ -1,0 +1,5 @@
+recipe "t" {}
+
+locals {
+  total = 1 + "two" # ERROR: Invalid operand
+}

@@ -1,0 +1,5 @@
+recipe "t" {}
+
+locals {
+  name = uppercase("gv0") # ERROR: Call to unknown function
+}

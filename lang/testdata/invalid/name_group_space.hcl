@@ -1,0 +1,3 @@
+recipe "t" {}
+
+hosts "my server" {} # ERROR: Invalid hosts name

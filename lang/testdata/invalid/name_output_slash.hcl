@@ -1,0 +1,3 @@
+recipe "t" {}
+
+output "mount/path" { value = "/mnt" } # ERROR: Invalid output name

@@ -1,0 +1,1 @@
+recipe "../../etc" {} # ERROR: Invalid recipe name

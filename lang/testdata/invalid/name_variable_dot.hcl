@@ -1,0 +1,3 @@
+recipe "t" {}
+
+variable "a.b" { default = 1 } # ERROR: Invalid variable name

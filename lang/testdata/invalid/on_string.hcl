@@ -1,0 +1,8 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on  = "server" # ERROR: on names no hosts
+  run = "true"
+}

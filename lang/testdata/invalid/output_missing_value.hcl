@@ -1,0 +1,5 @@
+recipe "t" {}
+
+output "mount" { # ERROR: Missing required argument
+  description = "where to mount"
+}

@@ -1,0 +1,3 @@
+recipe "t" {
+  description = ["GlusterFS"] # ERROR: Expected a string
+}

@@ -1,0 +1,3 @@
+recipe "t" {}
+
+recipe "u" {} # ERROR: Duplicate recipe block

@@ -1,0 +1,3 @@
+recipe "t" {
+  ports = "24007/tcp" # ERROR: Invalid ports
+}

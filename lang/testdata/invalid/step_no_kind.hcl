@@ -1,0 +1,7 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" { # ERROR: Step has no kind
+  on = hosts.server
+}

@@ -1,0 +1,7 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" { # ERROR: Missing on
+  run = "true"
+}

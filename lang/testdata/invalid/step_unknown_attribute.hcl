@@ -1,0 +1,9 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on      = hosts.server
+  run     = "true"
+  onlyif  = "test -f /x" # ERROR: Unsupported argument
+}

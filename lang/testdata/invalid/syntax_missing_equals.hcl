@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  count 2 # ERROR: Argument or block definition required
+}

@@ -1,0 +1,3 @@
+recipe "t" {}
+
+servers = 3 # ERROR: Unsupported argument

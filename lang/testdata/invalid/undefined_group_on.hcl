@@ -1,0 +1,8 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on  = hosts.servers # ERROR: Unknown host group
+  run = "true"
+}

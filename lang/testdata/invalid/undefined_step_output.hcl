@@ -1,0 +1,8 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on  = hosts.server
+  run = "echo ${step.keygen.outputs.key}" # ERROR: Unknown step
+}

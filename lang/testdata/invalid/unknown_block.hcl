@@ -1,0 +1,3 @@
+recipe "t" {}
+
+resource "aws_instance" "x" {} # ERROR: Unsupported block type

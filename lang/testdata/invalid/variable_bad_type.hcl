@@ -1,0 +1,5 @@
+recipe "t" {}
+
+variable "servers" {
+  type = integer # ERROR: Invalid type specification
+}

@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "servers" {
+  type    = number
+  default = "many" # ERROR: Invalid default value
+}

@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "password" { # ERROR: Missing variable
+  type      = string
+  sensitive = true
+}

@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  volume "brick" {} # ERROR: Missing required argument
+}

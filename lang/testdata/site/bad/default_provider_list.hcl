@@ -1,0 +1,1 @@
+default_provider = ["cloud"] # ERROR: Expected a string

@@ -1,0 +1,7 @@
+variables {
+  servers = 3
+}
+
+variables { # ERROR: Duplicate variables block
+  replica = 2
+}

@@ -1,0 +1,3 @@
+provider { # ERROR: Missing name for provider
+  region = "eu-west-1"
+}

@@ -1,0 +1,3 @@
+provider "cloud" { # ERROR: Missing required argument
+  instance_type = "t3.small"
+}

@@ -1,0 +1,3 @@
+provider "cloud" {
+  region = var.region # ERROR: Variables not allowed
+}

@@ -1,0 +1,2 @@
+default_provider = "cloud"
+workspace        = "prod" # ERROR: Unsupported argument

@@ -1,0 +1,3 @@
+providers "cloud" { # ERROR: Unsupported block type
+  region = "eu-west-1"
+}

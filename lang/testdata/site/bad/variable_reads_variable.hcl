@@ -1,0 +1,4 @@
+variables {
+  servers = 3
+  replica = var.servers # ERROR: Variables not allowed
+}

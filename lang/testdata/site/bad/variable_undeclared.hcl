@@ -1,0 +1,4 @@
+variables {
+  servers = 3
+  brick   = 10 # ERROR: Value for undeclared variable
+}

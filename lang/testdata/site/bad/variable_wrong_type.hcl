@@ -1,0 +1,3 @@
+variables {
+  packages = { name = "glusterfs" } # ERROR: Invalid value for variable
+}

@@ -1,0 +1,1 @@
+servers = max(2, 3) # ERROR: Function calls not allowed

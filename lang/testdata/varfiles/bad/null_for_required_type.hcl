@@ -1,0 +1,1 @@
+debug = "sometimes" # ERROR: Invalid value for variable

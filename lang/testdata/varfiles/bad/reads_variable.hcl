@@ -1,0 +1,1 @@
+replica = var.servers # ERROR: Variables not allowed

@@ -1,0 +1,2 @@
+servers = 3
+servers = 4 # ERROR: Attribute redefined

@@ -1,0 +1,2 @@
+servers = 3
+replica = # ERROR: Invalid expression

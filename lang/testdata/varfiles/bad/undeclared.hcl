@@ -1,0 +1,2 @@
+servers = 3
+sevrers = 4 # ERROR: Value for undeclared variable

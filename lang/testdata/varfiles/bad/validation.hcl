@@ -1,0 +1,2 @@
+replica = 1
+servers = 100 # ERROR: Invalid value for variable

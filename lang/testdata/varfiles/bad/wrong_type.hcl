@@ -1,0 +1,1 @@
+servers = "three" # ERROR: Invalid value for variable

@@ -1,0 +1,226 @@
+package lang_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/lang"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func writeFile(t *testing.T, dir, name, src string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestVariablePrecedence: default < site < -var-file (in order) < -var (last wins).
+func TestVariablePrecedence(t *testing.T) {
+	r := loadVarsRecipe(t)
+	dir := t.TempDir()
+	site, diags := lang.LoadSite(writeFile(t, dir, "site.hcl", "variables {\n  servers = 3\n  replica = 3\n  volume_name = \"site\"\n  debug = true\n}\n"))
+	if diags.HasErrors() {
+		t.Fatalf("LoadSite:%s", diagString(diags))
+	}
+	f1 := writeFile(t, dir, "a.hcl", "servers = 4\nreplica = 2\n")
+	f2 := writeFile(t, dir, "b.hcl", "servers = 5\n")
+	vals, diags := r.ResolveVariables(lang.Inputs{Site: site, VarFiles: []string{f1, f2}, Vars: []string{"servers=6", "servers=7"}})
+	if diags.HasErrors() {
+		t.Fatalf("ResolveVariables:%s", diagString(diags))
+	}
+	for name, want := range map[string]cty.Value{
+		"servers":     cty.NumberIntVal(7),                                         // the last -var
+		"replica":     cty.NumberIntVal(2),                                         // a.hcl over the site
+		"volume_name": cty.StringVal("site"),                                       // the site over the default
+		"debug":       cty.True,                                                    // the site over the default
+		"packages":    cty.ListVal([]cty.Value{cty.StringVal("glusterfs-server")}), // the default
+	} {
+		if got := vals[name]; !got.RawEquals(want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	// Without the -var flags, the later var file wins.
+	vals, diags = r.ResolveVariables(lang.Inputs{Site: site, VarFiles: []string{f1, f2}})
+	if diags.HasErrors() || !vals["servers"].RawEquals(cty.NumberIntVal(5)) {
+		t.Errorf("servers from var files = %#v,%s; want 5", vals["servers"], diagString(diags))
+	}
+	vals, diags = r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() || !vals["servers"].RawEquals(cty.NumberIntVal(2)) {
+		t.Errorf("servers by default = %#v,%s; want 2", vals["servers"], diagString(diags))
+	}
+}
+
+func TestVarFlagParsing(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, tc := range []struct {
+		flag string
+		name string
+		want cty.Value
+	}{
+		{"servers=3", "servers", cty.NumberIntVal(3)},
+		{"servers= 12 ", "servers", cty.NumberIntVal(12)},
+		{"volume_name=gv1", "volume_name", cty.StringVal("gv1")},
+		{"volume_name=007", "volume_name", cty.StringVal("007")},           // a string, not the number 7
+		{"volume_name=a b=c", "volume_name", cty.StringVal("a b=c")},       // the first = splits
+		{`volume_name="quoted"`, "volume_name", cty.StringVal(`"quoted"`)}, // the text, as typed
+		{"volume_name=", "volume_name", cty.StringVal("")},
+		{"debug=true", "debug", cty.True},
+		{`packages=["glusterfs-server", "xfsprogs"]`, "packages",
+			cty.ListVal([]cty.Value{cty.StringVal("glusterfs-server"), cty.StringVal("xfsprogs")})},
+		{"packages=[]", "packages", cty.ListValEmpty(cty.String)},
+		{`options={ "log-level" = "DEBUG" }`, "options", cty.MapVal(map[string]cty.Value{"log-level": cty.StringVal("DEBUG")})},
+		{"anything=3", "anything", cty.NumberIntVal(3)},        // untyped: an expression when it is one
+		{"anything=hello", "anything", cty.StringVal("hello")}, // else the text
+		{"anything=[1,", "anything", cty.StringVal("[1,")},
+	} {
+		vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{tc.flag}})
+		if diags.HasErrors() {
+			t.Errorf("-var %s:%s", tc.flag, diagString(diags))
+			continue
+		}
+		if got := vals[tc.name]; !got.RawEquals(tc.want) {
+			t.Errorf("-var %s: %s = %#v, want %#v", tc.flag, tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestVarFlagErrors(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, tc := range []struct {
+		flag, summary string
+		subject       bool // the diagnostic points at the flag
+	}{
+		{"sevrers=3", "Value for undeclared variable", true},
+		{"servers=three", "Invalid value for variable", true},
+		{"servers=2.5.1", "Invalid value for variable", true},
+		{"servers=100", "Invalid value for variable", true}, // fails the validation
+		{"debug=maybe", "Invalid value for variable", true},
+		{"packages=glusterfs", "Invalid value for variable", true},
+		{"packages=[1,", "Invalid value for variable", true},
+		{`options=["a"]`, "Invalid value for variable", true},
+		{"servers", "Invalid -var", false},
+		{"=3", "Invalid -var", false},
+	} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{tc.flag}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != tc.summary {
+			t.Errorf("-var %s: want one %q,%s", tc.flag, tc.summary, diagString(diags))
+			continue
+		}
+		d := errs[0]
+		if !strings.Contains(d.Detail, tc.flag) && !strings.Contains(d.Detail, strings.SplitN(tc.flag, "=", 2)[0]) {
+			t.Errorf("-var %s: detail %q names neither the flag nor the variable", tc.flag, d.Detail)
+		}
+		if !tc.subject {
+			continue
+		}
+		if d.Subject == nil || !strings.HasPrefix(d.Subject.Filename, "<-var ") || d.Subject.Start.Line != 1 {
+			t.Errorf("-var %s: subject = %v, want <-var ...> line 1", tc.flag, d.Subject)
+		}
+	}
+}
+
+func TestVarFiles(t *testing.T) {
+	names, err := filepath.Glob("testdata/varfiles/bad/*.hcl")
+	if err != nil || len(names) < 8 {
+		t.Fatalf("var-file corpus: %d files, %v", len(names), err)
+	}
+	for _, name := range names {
+		t.Run(strings.TrimSuffix(filepath.Base(name), ".hcl"), func(t *testing.T) {
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf := parseCorpusFile(t, name, src)
+			r := loadVarsRecipe(t)
+			_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{name}})
+			checkMarkers(t, diags, name, cf.Markers)
+			if r.Files[name] == nil {
+				t.Errorf("Recipe.Files lacks %s: the CLI could not show the offending line", name)
+			}
+		})
+	}
+}
+
+func TestVarFileNotText(t *testing.T) {
+	r := loadVarsRecipe(t)
+	dir := t.TempDir()
+	nul := writeFile(t, dir, "nul.hcl", "servers = 3\nvolume_name = \"a\x00\"\n")
+	huge := writeFile(t, dir, "huge.hcl", "servers = 3\n"+strings.Repeat("#", lang.MaxFileSize))
+	for _, tc := range []struct {
+		file, summary string
+		line          int
+	}{{nul, "Binary file", 2}, {huge, "File too large", 1}} {
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{tc.file}})
+		checkMarkers(t, diags, tc.file, []marker{{Line: tc.line, Summary: tc.summary}})
+	}
+	missing := filepath.Join(dir, "missing.tfvars")
+	_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{missing}})
+	if errs := errorsOf(diags); len(errs) != 1 || errs[0].Summary != "Cannot read variables file" || !strings.Contains(errs[0].Detail, missing) {
+		t.Errorf("missing var file:%s", diagString(diags))
+	}
+}
+
+func TestValidationsAndSensitive(t *testing.T) {
+	r := loadVarsRecipe(t)
+	vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"servers=64", "password=hunter2"}})
+	if diags.HasErrors() {
+		t.Fatalf("servers=64 is within the validation:%s", diagString(diags))
+	}
+	pw := vals["password"]
+	if !pw.HasMark(lang.Sensitive) {
+		t.Errorf("password = %#v, want it marked sensitive", pw)
+	}
+	if got, _ := pw.Unmark(); !got.RawEquals(cty.StringVal("hunter2")) {
+		t.Errorf("password = %#v, want hunter2", got)
+	}
+	if vals["servers"].HasMark(lang.Sensitive) {
+		t.Errorf("servers is marked sensitive; only sensitive variables are")
+	}
+	for _, v := range r.Variables {
+		if (v.Name == "password") != v.Sensitive {
+			t.Errorf("variable %s: Sensitive = %v", v.Name, v.Sensitive)
+		}
+	}
+	// A value computed from a sensitive variable stays sensitive.
+	src := `
+recipe "t" {}
+variable "token" {
+  type      = string
+  default   = "s3cret"
+  sensitive = true
+}
+locals {
+  cmd = "join --token ${var.token}"
+}
+`
+	rr, vv := mustLoad(t, src, lang.Inputs{})
+	s := &lang.Scope{Recipe: rr, Vars: vv}
+	if diags := s.EvalLocals(); diags.HasErrors() {
+		t.Fatalf("EvalLocals:%s", diagString(diags))
+	}
+	if !s.Locals["cmd"].HasMark(lang.Sensitive) {
+		t.Errorf("local.cmd = %#v, want it marked sensitive", s.Locals["cmd"])
+	}
+}
+
+// TestRequiredVariable: a variable without default must be given.
+func TestRequiredVariable(t *testing.T) {
+	src := "recipe \"t\" {}\nvariable \"token\" { type = string }\n"
+	r, diags := loadString(t, src)
+	if diags.HasErrors() {
+		t.Fatalf("Load:%s", diagString(diags))
+	}
+	_, diags = r.ResolveVariables(lang.Inputs{})
+	checkMarkers(t, diags, "t/main.hcl", []marker{{Line: 2, Summary: "Missing variable"}})
+	vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"token=abc"}})
+	if diags.HasErrors() || !vals["token"].RawEquals(cty.StringVal("abc")) {
+		t.Errorf("token = %#v,%s; want abc", vals["token"], diagString(diags))
+	}
+}
