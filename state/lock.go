@@ -73,7 +73,7 @@ func (s *Store) Lock(ctx context.Context, holder Holder) (unlock func() error, e
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("lock state: gave up waiting (%v): %w", ctx.Err(), le)
+			return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), le)
 		case <-t.C:
 		}
 		delay = min(2*delay, time.Second)
