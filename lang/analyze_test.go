@@ -1,0 +1,218 @@
+package lang_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/lang"
+	"diffuser/recipes"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func refNames(refs []lang.Ref) string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.Name)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestStepReferences(t *testing.T) {
+	src := `
+recipe "refs" {}
+
+locals {
+  token   = step.token.outputs.token
+  servers = join(" ", hosts.server[*].private_ip)
+  both    = "${local.token} ${local.servers}"
+  plain   = "gv0"
+}
+
+hosts "server" {
+  volume "brick" { size_gb = 1 }
+}
+hosts "client" {}
+
+step "token" {
+  on  = hosts.server[0]
+  run = "true"
+  capture { token = "cat /etc/token" }
+}
+
+step "device" {
+  on = hosts.server
+  format {
+    device = host.volume.brick.device
+    fstype = "xfs"
+  }
+}
+
+step "direct" {
+  on    = hosts.client
+  after = [step.device]
+  run   = "join ${step.token.outputs.token} ${hosts.server[0].private_ip}"
+}
+
+step "via_locals" {
+  on  = hosts.client
+  run = "join ${local.both}"
+}
+
+step "on_only" {
+  on  = concat(hosts.server, hosts.client)
+  run = "echo ${local.plain}"
+}
+
+step "in_guard" {
+  on      = hosts.client
+  run     = "true"
+  unless  = "ping -c1 ${hosts.server[0].private_ip}"
+  destroy = "echo ${host.name}"
+}
+
+step "in_capture" {
+  on  = hosts.client
+  run = "true"
+  capture { peer = "echo ${step.token.outputs.token}" }
+}
+`
+	r, diags := loadString(t, src)
+	if diags.HasErrors() {
+		t.Fatalf("Load:%s", diagString(diags))
+	}
+	for _, tc := range []struct {
+		step, steps, groups string
+		host                bool
+	}{
+		{"token", "", "", false},
+		{"device", "", "", true},
+		{"direct", "token", "server", false}, // after is not a reference
+		{"via_locals", "token", "server", false},
+		{"on_only", "", "", false}, // on is not a read
+		{"in_guard", "", "server", true},
+		{"in_capture", "token", "", false},
+	} {
+		s := r.Step(tc.step)
+		if got := refNames(s.RefSteps); got != tc.steps {
+			t.Errorf("step %s: RefSteps = %q, want %q", tc.step, got, tc.steps)
+		}
+		if got := refNames(s.RefGroups); got != tc.groups {
+			t.Errorf("step %s: RefGroups = %q, want %q", tc.step, got, tc.groups)
+		}
+		if s.UsesHost != tc.host {
+			t.Errorf("step %s: UsesHost = %v, want %v", tc.step, s.UsesHost, tc.host)
+		}
+	}
+	if d := r.Step("direct"); len(d.After) != 1 || d.After[0].Name != "device" || d.After[0].Range.Start.Line != 32 {
+		t.Errorf("direct.After = %+v, want step.device at line 32", d.After)
+	}
+	// A reference's range points at the source, for the graph's messages.
+	if ref := r.Step("direct").RefSteps[0]; ref.Range.Start.Line != 33 {
+		t.Errorf("RefSteps[0].Range = %v, want line 33", ref.Range)
+	}
+}
+
+// TestGlusterfs runs the built-in recipe through lang with the test kinds:
+// it loads, resolves, counts and analyses as its comments say.
+func TestGlusterfs(t *testing.T) {
+	r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatalf("Load:%s", diagString(diags))
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"servers=4", "replica=2", "clients=2"}})
+	if diags.HasErrors() {
+		t.Fatalf("ResolveVariables:%s", diagString(diags))
+	}
+	counts, sizes, diags := r.Counts(vars)
+	if diags.HasErrors() {
+		t.Fatalf("Counts:%s", diagString(diags))
+	}
+	if counts["server"] != 4 || counts["client"] != 2 || sizes["server"]["brick"] != 2 {
+		t.Errorf("counts %v, sizes %v", counts, sizes)
+	}
+	if r.Name != "glusterfs" || len(r.Ports) == 0 || r.Description == "" {
+		t.Errorf("recipe block: %q %v %q", r.Name, r.Ports, r.Description)
+	}
+	for _, tc := range []struct {
+		step, kind, groups string
+		host               bool
+	}{
+		{"packages", "package", "", false},
+		{"brick", "format", "", true},
+		{"brick_mount", "mount", "", true},
+		{"glusterd", "service", "", false},
+		{"volume", "run", "server", false}, // local.bricks reads hosts.server
+		{"client_packages", "package", "", false},
+		{"mount", "mount", "server", false},
+	} {
+		s := r.Step(tc.step)
+		if s == nil {
+			t.Errorf("no step %s", tc.step)
+			continue
+		}
+		if s.Kind != tc.kind || refNames(s.RefGroups) != tc.groups || s.UsesHost != tc.host || len(s.RefSteps) != 0 {
+			t.Errorf("step %s: kind %s, RefGroups %q, UsesHost %v, RefSteps %q; want %s, %q, %v, none",
+				tc.step, s.Kind, refNames(s.RefGroups), s.UsesHost, refNames(s.RefSteps), tc.kind, tc.groups, tc.host)
+		}
+	}
+
+	// With the hosts launched, the volume step's command is fully known.
+	s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{}}
+	for _, g := range r.Groups {
+		s.Hosts[g.Name] = hostsOf(g, counts[g.Name], true)
+	}
+	if diags := s.EvalLocals(); diags.HasErrors() {
+		t.Fatalf("EvalLocals:%s", diagString(diags))
+	}
+	hosts, diags := s.OnHosts(r.Step("volume").On)
+	if diags.HasErrors() || strings.Join(hosts, " ") != "server[0]" {
+		t.Fatalf("volume runs on %v,%s", hosts, diagString(diags))
+	}
+	args, gen, diags := s.StepArgs(r.Step("volume"), s.Hosts["server"].Index(cty.NumberIntVal(0)))
+	if diags.HasErrors() {
+		t.Fatalf("StepArgs:%s", diagString(diags))
+	}
+	cmd := args.GetAttr("command").AsString()
+	for _, want := range []string{
+		"gluster --mode=script peer probe 10.0.s.4\n",
+		"volume create gv0 replica 2 10.0.s.1:/data/brick/gv0 10.0.s.2:/data/brick/gv0 10.0.s.3:/data/brick/gv0 10.0.s.4:/data/brick/gv0 force",
+	} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("volume command lacks %q:\n%s", want, cmd)
+		}
+	}
+	if !args.GetAttr("unless").RawEquals(cty.StringVal("gluster volume info gv0")) || !strings.Contains(gen.Destroy.AsString(), "volume delete gv0") {
+		t.Errorf("volume unless %#v, destroy %#v", args.GetAttr("unless"), gen.Destroy)
+	}
+}
+
+// TestValidRecipesLoadClean: things that look odd but are allowed.
+func TestValidRecipesLoadClean(t *testing.T) {
+	for name, src := range map[string]string{
+		"dashes in names": "recipe \"my-fs\" {}\nvariable \"brick-size\" { default = 1 }\nhosts \"meta-server\" { count = var.brick-size }\n" +
+			"step \"set-up\" {\n  on  = hosts.meta-server\n  run = \"echo ${var.brick-size}\"\n}\n",
+		"utf-8 BOM":       "\ufeffrecipe \"t\" {}\n",
+		"CRLF":            "recipe \"t\" {}\r\nhosts \"server\" {}\r\nstep \"s\" {\r\n  on  = hosts.server\r\n  run = \"true\"\r\n}\r\n",
+		"no hosts":        "recipe \"t\" {}\n",
+		"step on nothing": "recipe \"t\" {}\nhosts \"server\" { count = 0 }\nstep \"s\" {\n  on  = hosts.server\n  run = \"true\"\n}\n",
+		"run guards from variables": "recipe \"t\" {}\nvariable \"f\" { default = \"/x\" }\nhosts \"server\" {}\n" +
+			"step \"s\" {\n  on      = hosts.server\n  run     = \"touch ${var.f}\"\n  creates = var.f\n  timeout = \"1m\"\n  retries = 0\n}\n",
+		"sensitive string bool": "recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on        = hosts.server\n  run       = \"true\"\n  sensitive = \"true\"\n}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, diags := loadFS(fstest.MapFS{"main.hcl": {Data: []byte(src)}})
+			if len(diags) != 0 {
+				t.Fatalf("Load:%s", diagString(diags))
+			}
+			vars, diags := r.ResolveVariables(lang.Inputs{})
+			if len(diags) != 0 {
+				t.Fatalf("ResolveVariables:%s", diagString(diags))
+			}
+			if _, _, diags := r.Counts(vars); len(diags) != 0 {
+				t.Fatalf("Counts:%s", diagString(diags))
+			}
+		})
+	}
+}

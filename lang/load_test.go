@@ -1,0 +1,125 @@
+package lang_test
+
+import (
+	"bytes"
+	"io/fs"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/lang"
+	"diffuser/recipes"
+)
+
+func glusterfsSource(t testing.TB) []byte {
+	t.Helper()
+	b, err := fs.ReadFile(recipes.FS(), "glusterfs/main.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestNotText covers files refused before parsing: a NUL byte anywhere
+// (binary garbage) and files over MaxFileSize.
+func TestNotText(t *testing.T) {
+	gluster := glusterfsSource(t)
+	lines := bytes.SplitAfter(gluster, []byte("\n"))
+	withNUL := bytes.Join(append(append(append([][]byte{}, lines[:11]...), []byte("  \x00\n")), lines[11:]...), nil)
+
+	garbage := make([]byte, 4096)
+	rand.New(rand.NewSource(1)).Read(garbage)
+	garbage[100] = 0 // at least one NUL
+	firstNUL := bytes.IndexByte(garbage, 0)
+	garbageLine := 1 + bytes.Count(garbage[:firstNUL], []byte("\n"))
+
+	tooLarge := append(bytes.Repeat([]byte("# padding padding padding\n"), lang.MaxFileSize/26+1), gluster...)
+
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		summary string
+		line    int
+	}{
+		{"nul_in_recipe", withNUL, "Binary file", 12},
+		{"garbage", garbage, "Binary file", garbageLine},
+		{"too_large", tooLarge, "File too large", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := loadFS(fstest.MapFS{"main.hcl": {Data: tc.data}})
+			checkMarkers(t, diags, "t/main.hcl", []marker{{Line: tc.line, Summary: tc.summary}})
+		})
+	}
+}
+
+// TestMaxFileSizeBoundary: a file of exactly MaxFileSize bytes loads.
+func TestMaxFileSizeBoundary(t *testing.T) {
+	t.Parallel()
+	src := []byte("recipe \"t\" {}\n")
+	pad := lang.MaxFileSize - len(src)
+	data := append(src, bytes.Repeat([]byte("#"), pad)...)
+	if len(data) != lang.MaxFileSize {
+		t.Fatalf("built %d bytes", len(data))
+	}
+	r, diags := loadFS(fstest.MapFS{"main.hcl": {Data: data}})
+	if diags.HasErrors() || r.Name != "t" {
+		t.Fatalf("a file of exactly MaxFileSize bytes:%s", diagString(diags))
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	// A recipe over several files: every *.hcl directly in the directory,
+	// in name order; other files and subdirectories are ignored.
+	fsys := fstest.MapFS{
+		"r/main.hcl":       {Data: []byte("recipe \"multi\" {}\nhosts \"server\" { count = var.n }\n")},
+		"r/variables.hcl":  {Data: []byte("variable \"n\" { default = 3 }\n")},
+		"r/steps.hcl":      {Data: []byte("step \"a\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")},
+		"r/README.md":      {Data: []byte("not HCL {")},
+		"r/sub/extra.hcl":  {Data: []byte("this is not read {")},
+		"other/broken.hcl": {Data: []byte("{")},
+	}
+	r, diags := lang.Load(lang.Source{FS: fsys, Dir: "r", Display: "builtin:r"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatalf("Load:%s", diagString(diags))
+	}
+	if r.Name != "multi" || len(r.Variables) != 1 || len(r.Groups) != 1 || r.Step("a") == nil {
+		t.Fatalf("recipe = %q with %d variables, %d groups, step a %v", r.Name, len(r.Variables), len(r.Groups), r.Step("a"))
+	}
+	var files []string
+	for n := range r.Files {
+		files = append(files, n)
+	}
+	if strings.Join(sorted(files), " ") != "builtin:r/main.hcl builtin:r/steps.hcl builtin:r/variables.hcl" {
+		t.Errorf("Files = %v", sorted(files))
+	}
+
+	// A duplicate across files points at the later file, in name order.
+	fsys["r/zz.hcl"] = &fstest.MapFile{Data: []byte("\nstep \"a\" {\n  on  = hosts.server\n  run = \"false\"\n}\n")}
+	_, diags = lang.Load(lang.Source{FS: fsys, Dir: "r", Display: "builtin:r"}, testKinds())
+	checkMarkers(t, diags, "builtin:r/zz.hcl", []marker{{Line: 2, Summary: "Duplicate step"}})
+}
+
+func TestLoadNothing(t *testing.T) {
+	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"r/README": {}}, Dir: "r", Display: "myrecipe"}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || errs[0].Summary != "Cannot read recipe" || !strings.Contains(errs[0].Detail, "myrecipe") {
+		t.Errorf("directory without .hcl files:%s", diagString(diags))
+	}
+	_, diags = lang.Load(lang.Source{FS: fstest.MapFS{}, Dir: ".", File: "nope.hcl", Display: "."}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || errs[0].Summary != "Cannot read recipe file" || !strings.Contains(errs[0].Detail, "nope.hcl") {
+		t.Errorf("missing file:%s", diagString(diags))
+	}
+	for _, src := range []string{"", "# only a comment\n", "variable \"n\" { default = 1 }\n"} {
+		_, diags = loadString(t, src)
+		if errs := errorsOf(diags); len(errs) != 1 || errs[0].Summary != "Missing recipe block" || !strings.Contains(errs[0].Detail, "t") {
+			t.Errorf("%q: want Missing recipe block,%s", src, diagString(diags))
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
