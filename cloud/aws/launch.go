@@ -293,6 +293,17 @@ func (p *Provider) launchGroup(ctx context.Context, spec cloud.HostSpec, hc host
 		}
 		gen++ // replacements must not replay the dead instances' token
 	}
+	if !hc.UsePrivateIP {
+		private := 0
+		for _, h := range hosts {
+			if h.PublicIP == "" {
+				private++
+			}
+		}
+		if private > 0 {
+			p.log("aws: %s/%s: %d host(s) have no public address; dialing their private address (set use_private_ip = true to say so, or associate_public_ip = true)", spec.Cluster, spec.Group, private)
+		}
+	}
 	if len(failed) > 0 {
 		return hosts, fmt.Errorf("%s", strings.Join(failed, "; "))
 	}

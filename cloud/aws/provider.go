@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
 )
@@ -68,7 +67,7 @@ func (p *Provider) Name() string { return Name }
 // with this provider's `groups` entry for the host's group.
 func (p *Provider) hostConfig(spec cloud.HostSpec) (hostConfig, error) {
 	hc, groups := p.set.Host, p.set.Groups
-	if spec.Settings != cty.NilVal && !spec.Settings.IsNull() {
+	if !spec.Settings.IsNull() {
 		s, err := decodeSettings(spec.Settings)
 		if err != nil {
 			return hostConfig{}, fmt.Errorf("host %s settings: %w", spec.Name, err)
@@ -132,12 +131,9 @@ func (p *Provider) buildHost(inst types.Instance, spec cloud.HostSpec, hc hostCo
 
 // sshAddress picks the address diffuser dials: the private one with
 // use_private_ip, else the public one, else (no public address: a private
-// subnet) the private one with a warning.
+// subnet) the private one; launchGroup warns about the latter once per group.
 func (p *Provider) sshAddress(h cloud.Host, hc hostConfig) string {
 	if hc.UsePrivateIP || h.PublicIP == "" {
-		if !hc.UsePrivateIP && h.PrivateIP != "" {
-			p.log("aws: %s has no public address; dialing its private address %s (set use_private_ip = true to silence this)", h.ProviderID, h.PrivateIP)
-		}
 		return h.PrivateIP
 	}
 	return h.PublicIP

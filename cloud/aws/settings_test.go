@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
@@ -16,8 +17,9 @@ import (
 func TestSettingsDecodeAndOverrides(t *testing.T) {
 	f := testFactory()
 	for name, s := range f.Spec() {
-		if a, ok := s.(interface{ Required() bool }); ok && a.Required() {
-			t.Errorf("setting %s is required", name)
+		a, ok := s.(*hcldec.AttrSpec)
+		if !ok || a.Required {
+			t.Errorf("setting %s: %T, required %v; want an optional attribute", name, s, ok && a.Required)
 		}
 	}
 	v := decodeSite(t, f, `
@@ -81,6 +83,30 @@ func TestSettingsRejectBadValues(t *testing.T) {
 	}
 	if _, err := f.New(context.Background(), decodeSite(t, f, `region = "us-east-1"`), cloud.Env{}); err == nil {
 		t.Error("no key_name and no workspace key accepted")
+	}
+}
+
+func TestRegionComesFromSettingsEnvOrEndpoint(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	f := testFactory()
+	env := cloud.Env{Keys: cloud.Keys{PublicKey: testPublicKey}}
+	if _, err := f.New(context.Background(), decodeSite(t, f, ``), env); err == nil || !strings.Contains(err.Error(), "no region") {
+		t.Errorf("no region anywhere: %v", err)
+	}
+	p, err := f.New(context.Background(), decodeSite(t, f, `endpoint = "https://ec2.example.org:8773/"`), env)
+	if err != nil || p.(*Provider).region != DefaultRegion {
+		t.Errorf("endpoint without region: %v", err)
+	}
+	t.Setenv("AWS_REGION", "ap-southeast-2")
+	p, err = f.New(context.Background(), decodeSite(t, f, ``), env)
+	if err != nil || p.(*Provider).region != "ap-southeast-2" {
+		t.Errorf("AWS_REGION: %v", err)
+	}
+	p, err = f.New(context.Background(), decodeSite(t, f, `region = "eu-north-1"`), env)
+	if err != nil || p.(*Provider).region != "eu-north-1" {
+		t.Errorf("region setting: %v", err)
 	}
 }
 
