@@ -58,7 +58,7 @@ func GenerateKey(dir string) (privPath, authorizedKeyLine string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(privPath+".pub", []byte(line+"\n"), 0o644); err != nil {
+	if err := writePublicKey(privPath+".pub", line); err != nil {
 		return "", "", fmt.Errorf("writing public key: %w", err)
 	}
 	return privPath, line, nil
@@ -92,4 +92,26 @@ func writeAndSync(f *os.File, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// writePublicKey writes line to p through a temporary file and a rename,
+// so concurrent callers never leave a half-written file.
+func writePublicKey(p, line string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".pub-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if _, err := tmp.WriteString(line + "\n"); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
 }

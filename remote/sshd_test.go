@@ -37,7 +37,7 @@ type sshdOptions struct {
 // testSSHD is one sshd process; stop and start it again to simulate a
 // reboot (same port and host keys).
 type testSSHD struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	port     int
 	hostKeys []string // authorized_keys lines, ed25519 first
@@ -96,7 +96,7 @@ func currentUser(t testing.TB) string {
 }
 
 // newSSHD configures and starts a server on a free port.
-func (e *testEnv) newSSHD(t *testing.T, opt sshdOptions) *testSSHD {
+func (e *testEnv) newSSHD(t testing.TB, opt sshdOptions) *testSSHD {
 	t.Helper()
 	s := e.configureSSHD(t, opt)
 	s.start()
@@ -104,7 +104,7 @@ func (e *testEnv) newSSHD(t *testing.T, opt sshdOptions) *testSSHD {
 }
 
 // configureSSHD writes a server's files but does not start it.
-func (e *testEnv) configureSSHD(t *testing.T, opt sshdOptions) *testSSHD {
+func (e *testEnv) configureSSHD(t testing.TB, opt sshdOptions) *testSSHD {
 	t.Helper()
 	dir := t.TempDir()
 	s := &testSSHD{t: t, dir: dir, port: freePort(t), log: &lockedBuffer{}}
@@ -181,7 +181,8 @@ func (s *testSSHD) start() {
 	}
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", filepath.Join(s.dir, "sshd_config"))
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: no orphaned server when the test binary is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("starting sshd: %v", err)
 	}
