@@ -84,7 +84,9 @@ func (s *Store) wait(b *batch) error {
 	s.mu.Lock()
 	b.done, b.err = true, err
 	s.busy = false
-	s.sizes.journal = s.jsize
+	if err == nil {
+		s.sizes.journal = s.jsize
+	}
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	return err

@@ -326,7 +326,8 @@ func TestRecorderConcurrentWithCompaction(t *testing.T) {
 }
 
 func TestNeedsCompact(t *testing.T) {
-	s, st := lockedStore(t, t.TempDir(), WithCompactMin(2000))
+	dir := t.TempDir()
+	s, st := lockedStore(t, dir, WithCompactMin(2000))
 	for i := range 4 {
 		st.Steps[addr(i)] = testInstance(i)
 	}
@@ -346,6 +347,13 @@ func TestNeedsCompact(t *testing.T) {
 	}
 	if j := s.sizes.journal; j < 2000 {
 		t.Errorf("NeedsCompact with a %d-byte journal, minimum 2000", j)
+	}
+	other := Open(dir, WithCompactMin(2000))
+	if _, err := other.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if !other.NeedsCompact() {
+		t.Error("a Store that loaded the same big journal does not need compacting")
 	}
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)

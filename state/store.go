@@ -129,7 +129,6 @@ func (s *Store) acquire() {
 func (s *Store) release() {
 	s.mu.Lock()
 	s.busy = false
-	s.sizes.journal = s.jsize
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }
@@ -161,11 +160,14 @@ func (s *Store) Load() (*State, error) {
 
 func (s *Store) read() (*State, diskView, error) {
 	sp, jp := s.path(StateFile), s.path(JournalFile)
-	data, sfi, err := readFile(sp)
+	// The journal first: if a Save replaces state.json and removes the
+	// journal between the two reads, the journal read is older than the
+	// state.json read and is ignored, so the pair is always consistent.
+	jdata, jfi, err := readFile(jp)
 	if err != nil {
 		return nil, diskView{}, err
 	}
-	jdata, jfi, err := readFile(jp)
+	data, sfi, err := readFile(sp)
 	if err != nil {
 		return nil, diskView{}, err
 	}
@@ -280,7 +282,7 @@ func (s *Store) save(st *State) error {
 	s.disk.journal, s.disk.jview = statOrNil(s.path(JournalFile)), journalView{}
 	s.jsize, s.jerr = 0, nil
 	s.mu.Lock()
-	s.sizes.state = int64(len(data))
+	s.sizes = fileSizes{state: int64(len(data))}
 	s.mu.Unlock()
 	return nil
 }
