@@ -73,7 +73,10 @@ func (p *Pool) Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c, c.Connect(ctx)
+	if err := c.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Close closes every connection. Clients of a closed pool return ErrClosed.

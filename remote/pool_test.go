@@ -161,7 +161,7 @@ func TestKeepAliveClosesDeadConnection(t *testing.T) {
 	env := newTestEnv(t)
 	s := env.newSSHD(t, sshdOptions{})
 	cfg := env.config(s)
-	cfg.KeepAlive = 100 * time.Millisecond
+	cfg.KeepAlive = 300 * time.Millisecond
 	p := NewPool()
 	defer p.Close()
 	c, err := p.Connect(context.Background(), cfg)
@@ -171,7 +171,7 @@ func TestKeepAliveClosesDeadConnection(t *testing.T) {
 	c.mu.Lock()
 	cn := c.cur
 	c.mu.Unlock()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if !cn.alive() {
 		t.Fatal("keepalives closed a healthy connection")
 	}
@@ -179,7 +179,7 @@ func TestKeepAliveClosesDeadConnection(t *testing.T) {
 	s.signalTree(syscall.SIGSTOP)
 	select {
 	case <-cn.done:
-	case <-time.After(3 * time.Second):
+	case <-time.After(5 * time.Second):
 		t.Fatal("connection to a frozen host not closed by keepalive")
 	}
 	s.signalTree(syscall.SIGCONT)

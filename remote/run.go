@@ -29,7 +29,8 @@ const (
 )
 
 // RunOpts are optional settings for one command. Its fields are those of
-// steps.RunOpts.
+// steps.RunOpts, in the same order, so that steps converts one into the
+// other (remote.RunOpts(opt)): keep them in step.
 type RunOpts struct {
 	// Env is exported to the command. Names must be shell identifiers;
 	// values may hold anything (they are quoted, and sent inside the
@@ -46,7 +47,8 @@ type RunOpts struct {
 	Output io.Writer
 }
 
-// Result is a finished command. Its fields are those of steps.Result.
+// Result is a finished command. Its fields are those of steps.Result, in
+// the same order (steps.Result(res) converts).
 type Result struct {
 	Exit   int    // exit status; 128+n when killed by signal n
 	Stdout string // last MaxCapture bytes

@@ -183,7 +183,7 @@ func TestRunTimeoutKillsCommand(t *testing.T) {
 	if res.Stdout != "started\n" {
 		t.Errorf("output so far: %q", res.Stdout)
 	}
-	if elapsed > termGrace {
+	if elapsed >= 500*time.Millisecond+termGrace {
 		t.Errorf("Run returned after %s: SIGTERM did not end the command", elapsed)
 	}
 	waitGone(t, "sleep", marker)
@@ -247,3 +247,21 @@ func waitGone(t *testing.T, name, arg string) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestRunConnectionLostIsAnError(t *testing.T) {
+	_, s, c := newTestClient(t, sshdOptions{})
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		s.stop() // the host dies mid-command
+	}()
+	res, err := c.Run(context.Background(), "echo started; sleep 30", RunOpts{})
+	if err == nil {
+		t.Fatalf("lost connection reported as success: %+v", res)
+	}
+	if !strings.Contains(err.Error(), "may have run in part") {
+		t.Errorf("err = %v, want it to say the command may have run in part", err)
+	}
+	if res.Exit == 0 {
+		t.Errorf("exit 0 for a command whose status never came")
+	}
+}

@@ -1,0 +1,63 @@
+package remote_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"diffuser/remote"
+)
+
+// runner has the method set of steps.Runner; remote's RunOpts and Result
+// have the same fields in the same order as steps', so steps converts
+// them with remote.RunOpts(opt) and steps.Result(res).
+type runner interface {
+	Run(ctx context.Context, cmd string, opt remote.RunOpts) (remote.Result, error)
+	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
+}
+
+var _ runner = (*remote.Client)(nil)
+
+func Example() {
+	ctx := context.Background()
+	keyPath, authorizedKey, err := remote.GenerateKey(".diffuser/ssh")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = authorizedKey // goes into the hosts' authorized_keys (cloud-init, key pair)
+
+	pool := remote.NewPool()
+	defer pool.Close()
+	c, err := pool.Connect(ctx, remote.Config{
+		Name:     "node-1",
+		Address:  "10.0.0.5",
+		User:     "admin",
+		KeyFiles: []string{keyPath},
+		Sudo:     true,
+		HostKey:  "", // first use: OnHostKey records it
+		OnHostKey: func(key string) error {
+			fmt.Println("record in state:", key)
+			return nil
+		},
+		Jump:     &remote.Config{Name: "bastion", Address: "203.0.113.7", User: "admin", KeyFiles: []string{keyPath}},
+		RetryFor: 5 * time.Minute,
+	})
+	if err != nil {
+		fmt.Println(err) // *remote.HostKeyChangedError when the key changed
+		return
+	}
+
+	log, err := remote.OpenLog(".diffuser", "brick_mount", "node-1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer log.Close()
+	cmd := "mount " + remote.ShellQuote("/dev/sdb1") + " /bricks/b1"
+	_ = log.Begin(cmd)
+	res, err := c.Run(ctx, cmd, remote.RunOpts{Timeout: time.Minute, Output: log})
+	_ = log.End(res.Exit, err)
+}
