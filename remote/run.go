@@ -89,15 +89,11 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	}
 	header := &pgidHeader{next: outW}
 	sess.Stdout, sess.Stderr = header, errW
+	var stdin io.WriteCloser
 	if opt.Stdin != nil {
-		stdin, err := sess.StdinPipe()
-		if err != nil {
+		if stdin, err = sess.StdinPipe(); err != nil {
 			return Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
 		}
-		go func() {
-			_, _ = io.Copy(stdin, opt.Stdin)
-			_ = stdin.Close()
-		}()
 	}
 	result := func() Result {
 		header.flush()
@@ -105,6 +101,12 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	}
 	if err := sess.Start(c.wrap(script)); err != nil {
 		return Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
+	}
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, opt.Stdin)
+			_ = stdin.Close()
+		}()
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
@@ -134,6 +136,11 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	default:
 		res.Exit = -1
 		return res, fmt.Errorf("host %s: command failed in transport (it may have run in part): %w", c.cfg.Name, err)
+	}
+	if c.sudo && res.Exit != 0 && header.pgid() == 0 {
+		// The script's first line never came: sudo did not run it.
+		return res, fmt.Errorf("host %s: sudo -n refused to run the command (%s needs passwordless sudo): %s",
+			c.cfg.Name, c.cfg.User, lastLine(res.Stderr))
 	}
 	if out != nil {
 		if werr := out.err(); werr != nil {
