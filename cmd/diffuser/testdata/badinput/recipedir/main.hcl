@@ -1,0 +1,3 @@
+recipe "dir" {}
+
+hosts "server" { count = 2 }

@@ -1,0 +1,4 @@
+step "hello" {
+  on  = hosts.server
+  run = "echo ${local.greeting}" # ERROR: Unknown local value
+}

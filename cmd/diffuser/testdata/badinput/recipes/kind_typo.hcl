@@ -1,0 +1,13 @@
+recipe "bad" {}
+
+hosts "server" {
+  volume "brick" { size_gb = 1 }
+}
+
+step "brick" {
+  on = hosts.server
+  format { # ERROR: Missing required argument
+    devise = host.volume.brick.device # ERROR: Unsupported argument
+    fstype = "xfs"
+  }
+}

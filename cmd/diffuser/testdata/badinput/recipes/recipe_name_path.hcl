@@ -1,0 +1,1 @@
+recipe "../../../tmp/evil" {} # ERROR: Invalid recipe name

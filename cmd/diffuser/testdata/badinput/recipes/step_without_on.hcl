@@ -1,0 +1,7 @@
+recipe "bad" {}
+
+hosts "server" {}
+
+step "hello" { # ERROR: Missing on
+  run = "echo hello"
+}

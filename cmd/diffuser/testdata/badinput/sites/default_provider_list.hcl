@@ -1,0 +1,1 @@
+default_provider = ["static"] # ERROR: Expected a string

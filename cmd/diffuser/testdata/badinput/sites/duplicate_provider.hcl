@@ -1,0 +1,7 @@
+provider "static" {
+  user = "admin"
+}
+
+provider "static" { # ERROR: Duplicate provider block
+  user = "root"
+}

@@ -1,0 +1,7 @@
+variables {
+  servers = 2
+}
+
+variables { # ERROR: Duplicate variables block
+  greeting = "hi"
+}

@@ -1,0 +1,3 @@
+provider "static" {
+  user = "root" "admin" # ERROR: Missing newline after argument
+}

@@ -1,0 +1,5 @@
+default_provider = "static"
+
+providers "static" { # ERROR: Unsupported block type
+  user = "admin"
+}

@@ -1,0 +1,3 @@
+variables {
+  servers = 0 # ERROR: Invalid value for variable
+}

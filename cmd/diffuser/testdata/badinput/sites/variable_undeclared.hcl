@@ -1,0 +1,4 @@
+variables {
+  servers  = 2
+  replicas = 2 # ERROR: Value for undeclared variable
+}

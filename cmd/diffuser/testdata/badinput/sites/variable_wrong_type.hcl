@@ -1,0 +1,3 @@
+variables {
+  servers = "two" # ERROR: Invalid value for variable
+}

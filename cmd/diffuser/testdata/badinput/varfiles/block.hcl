@@ -1,0 +1,3 @@
+variables { # ERROR: Unexpected "variables" block
+  servers = 3
+}

@@ -1,0 +1,1 @@
+greeting = "hello ${var.servers}" # ERROR: Variables not allowed

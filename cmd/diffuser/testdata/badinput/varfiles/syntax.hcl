@@ -1,0 +1,1 @@
+servers = [2 # ERROR: Unterminated tuple constructor expression

@@ -1,0 +1,2 @@
+greeting = "hi"
+servers  = -2 # ERROR: Invalid value for variable

@@ -1,0 +1,1 @@
+packages = "glusterfs-server" # ERROR: Invalid value for variable
