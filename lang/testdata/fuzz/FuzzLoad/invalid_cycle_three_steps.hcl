@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("# STAGE: engine\nrecipe \"t\" {}\n\nhosts \"server\" {}\n\nstep \"packages\" {\n  on      = hosts.server\n  after   = [step.service]\n  package = [\"glusterfs-server\"]\n}\n\nstep \"config\" { # ERROR: Cycle between steps\n  on    = hosts.server\n  after = [step.packages]\n  run   = \"true\"\n}\n\nstep \"service\" {\n  on    = hosts.server\n  after = [step.config]\n  service { name = \"glusterd\" }\n}\n")

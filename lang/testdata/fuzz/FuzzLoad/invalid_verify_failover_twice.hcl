@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("recipe \"t\" {}\n\nhosts \"server\" { count = 2 }\n\nhosts \"client\" {}\n\nverify \"failover\" {\n  on   = hosts.client\n  path = \"/mnt/gluster\"\n  failover {\n    on    = hosts.server[0]\n    stop  = \"systemctl stop glusterd\"\n    start = \"systemctl start glusterd\"\n  }\n  failover { # ERROR: Duplicate failover block\n    on    = hosts.server[1]\n    stop  = \"systemctl stop glusterd\"\n    start = \"systemctl start glusterd\"\n  }\n}\n")
