@@ -75,10 +75,16 @@ func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host,
 			return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}
+	// The key goes in after the start: copying into a created container
+	// makes the engine mount its root filesystem once more just for that.
+	// The node image's sshd waits for the key (diffuser-wait-authorized-keys).
+	if err := p.ensureRunning(ctx, spec, id); err != nil {
+		return cloud.Host{}, err
+	}
 	if err := p.authorizeKey(ctx, id); err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
-	return p.startAndDescribe(ctx, spec, id, vols)
+	return p.describeRunning(ctx, spec, id, vols)
 }
 
 // errNetworkGone is returned by createContainer when the network ID it was
@@ -253,30 +259,36 @@ func (p *Provider) authorizeKey(ctx context.Context, id string) error {
 	return nil
 }
 
-// startAndDescribe starts the container unless it runs, waits for its
+// ensureRunning starts the container unless it runs already.
+func (p *Provider) ensureRunning(ctx context.Context, spec cloud.HostSpec, id string) error {
+	res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: inspect container: %w", spec.Name, err)
+	}
+	if st := res.Container.State; st != nil && st.Running {
+		return nil
+	}
+	if _, err := p.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("%s: start container: %w", spec.Name, err)
+	}
+	return nil
+}
+
+// describeRunning waits until the started container runs and has its
 // address on the cluster network, and reports it as a cloud.Host.
-func (p *Provider) startAndDescribe(ctx context.Context, spec cloud.HostSpec, id string, vols []attachedVolume) (cloud.Host, error) {
+func (p *Provider) describeRunning(ctx context.Context, spec cloud.HostSpec, id string, vols []attachedVolume) (cloud.Host, error) {
 	deadline := time.Now().Add(60 * time.Second)
-	started := false
 	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 500*time.Millisecond) {
 		res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
 			return cloud.Host{}, fmt.Errorf("%s: inspect container: %w", spec.Name, err)
 		}
 		c := res.Container
-		running := c.State != nil && c.State.Running
-		if !running {
-			if started && c.State != nil && c.State.Status == container.StateExited {
-				return cloud.Host{}, fmt.Errorf("%s: container exited right after start (code %d): %s", spec.Name, c.State.ExitCode, p.logTail(ctx, id))
-			}
-			if !started {
-				if _, err := p.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-					return cloud.Host{}, fmt.Errorf("%s: start container: %w", spec.Name, err)
-				}
-				started = true
-				continue
-			}
-		} else if ip := clusterIP(c, spec.Cluster); ip != "" {
+		if c.State != nil && !c.State.Running && !c.State.Restarting {
+			return cloud.Host{}, fmt.Errorf("%s: container %s is %s after start (exit code %d): %s",
+				spec.Name, ContainerName(spec), c.State.Status, c.State.ExitCode, p.logTail(ctx, id))
+		}
+		if ip := clusterIP(c, spec.Cluster); ip != "" && c.State != nil && c.State.Running {
 			return describe(spec, c, ip, vols), nil
 		}
 		if time.Now().After(deadline) {

@@ -57,7 +57,10 @@ func (p *Provider) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host)
 	if err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
-	return p.startAndDescribe(ctx, spec, id, vols)
+	if err := p.ensureRunning(ctx, spec, id); err != nil {
+		return cloud.Host{}, err
+	}
+	return p.describeRunning(ctx, spec, id, vols)
 }
 
 // Destroy removes the host's container, detaches its loop devices and
