@@ -251,8 +251,8 @@ func (s *Scope) OnHosts(expr hcl.Expression) ([]string, hcl.Diagnostics) {
 			return nil, bad
 		}
 		n := e.GetAttr("name")
-		if !n.IsKnown() || n.IsNull() {
-			return nil, bad
+		if !n.IsKnown() || n.IsNull() || n.Type() != cty.String {
+			return nil, bad // e.g. on = [hosts.a[0], { name = 1, private_ip = "" }]
 		}
 		if name := n.AsString(); !seen[name] {
 			seen[name] = true
