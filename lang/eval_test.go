@@ -93,7 +93,8 @@ func TestOnHosts(t *testing.T) {
 			t.Errorf("on = %s: hosts %q, want %q", tc.on, got, tc.want)
 		}
 	}
-	for _, on := range []string{`"server[0]"`, "hosts.server[0].name", "3", "null", `{ name = "server[0]" }`, "[hosts.server[0].name]"} {
+	for _, on := range []string{`"server[0]"`, "hosts.server[0].name", "3", "null", `{ name = "server[0]" }`, "[hosts.server[0].name]",
+		`[hosts.server[0], { name = 1, private_ip = "x" }]`, `{ name = true, private_ip = "x" }`, `[{ name = ["a"], private_ip = 1 }]`} {
 		if got, diags := s.OnHosts(exprOf(t, on)); !diags.HasErrors() || diags[0].Summary != "Invalid on" {
 			t.Errorf("on = %s: got %q,%s; want Invalid on", on, got, diagString(diags))
 		}
