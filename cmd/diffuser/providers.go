@@ -2,10 +2,11 @@ package main
 
 import (
 	"diffuser/cloud"
+	awsprovider "diffuser/cloud/aws"
 	"diffuser/cloud/docker"
 )
 
 // builtinFactories lists the providers compiled in (static is added by app).
 func builtinFactories() map[string]cloud.Factory {
-	return map[string]cloud.Factory{"docker": docker.Factory{}}
+	return map[string]cloud.Factory{"docker": docker.Factory{}, awsprovider.Name: awsprovider.NewFactory()}
 }

@@ -119,14 +119,20 @@ step "volume" {
     %{ for h in hosts.server ~}
     gluster --mode=script peer probe ${h.private_ip}
     %{ endfor ~}
-    for i in $(seq 1 30); do
-      [ "$(gluster pool list | grep -c Connected)" -ge ${var.servers} ] && break
+    # A probed peer is usable only once it reaches "Peer in Cluster";
+    # volume create fails before that.
+    for i in $(seq 1 120); do
+      [ "$(gluster peer status | grep -c 'Peer in Cluster (Connected)')" -ge ${var.servers - 1} ] && break
       sleep 1
     done
-    gluster --mode=script volume create ${var.volume_name} ${local.layout} ${local.bricks} force
-    gluster --mode=script volume start ${var.volume_name}
+    # Each half is guarded, so a retry after a partial run finishes the job.
+    gluster volume info ${var.volume_name} >/dev/null 2>&1 ||
+      gluster --mode=script volume create ${var.volume_name} ${local.layout} ${local.bricks} force
+    gluster volume info ${var.volume_name} | grep -q '^Status: Started' ||
+      gluster --mode=script volume start ${var.volume_name}
   EOT
-  unless = "gluster volume info ${var.volume_name}"
+  unless  = "gluster volume info ${var.volume_name} | grep -q '^Status: Started'"
+  retries = 2
   destroy = "gluster --mode=script volume stop ${var.volume_name} force; gluster --mode=script volume delete ${var.volume_name}"
 }
 

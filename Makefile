@@ -1,0 +1,47 @@
+# diffuser — build, test, demo. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/diffuser
+PKGS := ./...
+
+.PHONY: help setup build demo demo-destroy test test-fast lint bench e2e fuzz reliability clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: ## install what builds, tests and the demo need (idempotent)
+	@scripts/setup.sh
+
+build: ## build bin/diffuser
+	$(GO) build -o $(BIN) ./cmd/diffuser
+
+demo: setup build ## real local GlusterFS cluster: apply, mount, verify
+	@scripts/demo.sh
+
+demo-destroy: build ## remove everything make demo made
+	@scripts/demo.sh destroy
+
+test-fast: ## unit and golden tests, no containers (seconds)
+	$(GO) test -short -count=1 $(PKGS)
+
+test: setup build lint ## everything: units, real sshd, real containers, a real GlusterFS deploy
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@[ -x bin/staticcheck ] || scripts/setup.sh
+	bin/staticcheck $(PKGS)
+
+bench: build ## benchmarks with numbers and ratios
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./engine/ ./state/ ./remote/ ./cloud/...
+
+e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
+	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./cmd/diffuser/
+
+fuzz: ## fuzz the recipe loader and the state reader, 60 s each
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./lang/
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./state/
+
+clean: ## remove build outputs
+	rm -rf bin/diffuser
