@@ -42,8 +42,7 @@ func newWorld(t *testing.T, src string) *world {
 	return w
 }
 
-func load(t *testing.T, src string, vars ...string) (*engine.Loaded, hcl.Diagnostics) {
-	t.Helper()
+func load(_ testing.TB, src string, vars ...string) (*engine.Loaded, hcl.Diagnostics) {
 	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
 	return engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: vars}, steps.Default())
 }

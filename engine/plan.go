@@ -115,7 +115,9 @@ type PlanOptions struct {
 
 // Digest hashes a step instance's desired input: kind, arguments and host identity.
 func Digest(kind string, args cty.Value, host, providerID string) (string, bool) {
-	args, _ = args.UnmarkDeep()
+	if args.ContainsMarked() {
+		args, _ = args.UnmarkDeep()
+	}
 	if !args.IsWhollyKnown() {
 		return "", false
 	}
@@ -274,6 +276,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			}
 			if settled[s] {
 				scope.Steps[g.Steps[s].Name] = p.stepValFromState(st, s)
+				scope.Changed()
 				if len(l.Recipe.Locals) > 0 {
 					diags = append(diags, scope.EvalLocals()...)
 				}

@@ -103,20 +103,33 @@ type Scope struct {
 	Hosts  map[string]cty.Value // group -> list of host objects
 	Steps  map[string]cty.Value // step -> StepVal
 	Locals map[string]cty.Value
+
+	base *hcl.EvalContext // cached context without `host`; nil after Changed
 }
 
-// Ctx is the evaluation context for one host (host may be cty.NilVal).
+// Changed must be called after Vars, Hosts, Steps or Locals change: the
+// cached evaluation context is rebuilt on next use.
+func (s *Scope) Changed() { s.base = nil }
+
+// Ctx is the evaluation context for one host (host may be cty.NilVal). The
+// shared part is built once and reused: per-host contexts are children
+// holding only `host`. A Scope is safe for concurrent Ctx calls only once
+// its context is built (call Ctx once before sharing it).
 func (s *Scope) Ctx(host cty.Value) *hcl.EvalContext {
-	vars := map[string]cty.Value{
-		"var":   objOrEmpty(s.Vars),
-		"local": objOrEmpty(s.Locals),
-		"hosts": objOrUnknown(s.Hosts),
-		"step":  objOrUnknown(s.Steps),
+	if s.base == nil {
+		s.base = &hcl.EvalContext{Functions: s.Recipe.funcs, Variables: map[string]cty.Value{
+			"var":   objOrEmpty(s.Vars),
+			"local": objOrEmpty(s.Locals),
+			"hosts": objOrUnknown(s.Hosts),
+			"step":  objOrUnknown(s.Steps),
+		}}
 	}
-	if host != cty.NilVal {
-		vars["host"] = host
+	if host == cty.NilVal {
+		return s.base
 	}
-	return &hcl.EvalContext{Variables: vars, Functions: s.Recipe.funcs}
+	child := s.base.NewChild()
+	child.Variables = map[string]cty.Value{"host": host}
+	return child
 }
 
 // objOrUnknown is unknown while nothing is known yet (nil map): values that
@@ -139,6 +152,8 @@ func objOrEmpty(m map[string]cty.Value) cty.Value {
 // what is not known yet come out unknown.
 func (s *Scope) EvalLocals() hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
+	s.Changed()
+	defer s.Changed()
 	var diags hcl.Diagnostics
 	done := map[string]bool{}
 	var eval func(l *Local, depth int)
@@ -159,6 +174,7 @@ func (s *Scope) EvalLocals() hcl.Diagnostics {
 			v = cty.DynamicVal
 		}
 		s.Locals[l.Name] = v
+		s.Changed()
 		done[l.Name] = true
 	}
 	for _, l := range s.Recipe.Locals {
@@ -223,6 +239,9 @@ func (s *Scope) intValue(expr hcl.Expression, what string, lo, hi int) (int, hcl
 // OnHosts evaluates a step's `on` and returns the names of its hosts in
 // order, without duplicates.
 func (s *Scope) OnHosts(expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	if names, ok := s.staticOn(expr); ok {
+		return names, nil
+	}
 	v, diags := expr.Value(s.Ctx(cty.NilVal))
 	if diags.HasErrors() {
 		return nil, diags
@@ -468,4 +487,35 @@ func (st *Step) StepVal(hostOrder []string, outputs map[string]map[string]string
 		hv = cty.ObjectVal(hosts)
 	}
 	return cty.ObjectVal(map[string]cty.Value{"outputs": single, "hosts": hv})
+}
+
+// staticOn resolves the common forms `hosts.G` and `hosts.G[N]` without
+// materializing host objects: with 10,000 hosts that is most of the cost.
+func (s *Scope) staticOn(expr hcl.Expression) ([]string, bool) {
+	tr, diags := hcl.AbsTraversalForExpr(expr)
+	if diags.HasErrors() || len(tr) < 2 || len(tr) > 3 || tr.RootName() != "hosts" {
+		return nil, false
+	}
+	group := attrName(tr[1])
+	list, ok := s.Hosts[group]
+	if !ok || !list.IsKnown() || list.IsNull() || !list.Type().IsListType() {
+		return nil, false
+	}
+	n := list.LengthInt()
+	if len(tr) == 2 {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = HostName(group, i)
+		}
+		return names, true
+	}
+	idx, ok := tr[2].(hcl.TraverseIndex)
+	if !ok || idx.Key.Type() != cty.Number {
+		return nil, false
+	}
+	i, acc := idx.Key.AsBigFloat().Int64()
+	if acc != 0 || i < 0 || int(i) >= n {
+		return nil, false // let evaluation report the error
+	}
+	return []string{HostName(group, int(i))}, true
 }

@@ -305,6 +305,7 @@ func TestStepArgsShorthand(t *testing.T) {
 	}
 	s.Steps = map[string]cty.Value{"keygen": r.Step("keygen").StepVal([]string{"server[0]"},
 		map[string]map[string]string{"server[0]": {"pub": "ssh-ed25519 AAAA root@server-0", "host": "server-0"}}, false)}
+	s.Changed() // the scope caches its context: say that Steps changed
 	args, _, diags = s.StepArgs(r.Step("trust"), cli)
 	if diags.HasErrors() {
 		t.Fatalf("trust:%s", diagString(diags))

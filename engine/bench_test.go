@@ -1,0 +1,172 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
+	"diffuser/engine"
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// bigRecipe is hosts × steps: ten steps per host, chained with after, the
+// last one reading every host's address (a join), like real recipes.
+func bigRecipe(hosts int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "recipe \"big\" {}\nhosts \"node\" { count = %d }\n", hosts)
+	for i := 0; i < 9; i++ {
+		fmt.Fprintf(&b, "step \"s%d\" {\n  on = hosts.node\n", i)
+		if i > 0 {
+			fmt.Fprintf(&b, "  after = [step.s%d]\n", i-1)
+		}
+		fmt.Fprintf(&b, "  run = \"echo %d ${host.name} ${host.private_ip}\"\n}\n", i)
+	}
+	b.WriteString("step \"s9\" {\n  on = hosts.node\n  after = [step.s8]\n  package = [\"xfsprogs\"]\n}\n")
+	return b.String()
+}
+
+// peakHeap samples the heap while f runs and returns its peak.
+func peakHeap(f func()) uint64 {
+	runtime.GC()
+	var peak uint64
+	done := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak {
+				peak = ms.HeapAlloc
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc > peak {
+		peak = ms.HeapAlloc
+	}
+	return peak
+}
+
+func noSettings(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }
+
+// fullState is the state an apply of the big recipe would leave.
+func fullState(b *testing.B, l *engine.Loaded) *state.State {
+	st := state.New("bench")
+	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	g := l.Graph
+	for i, slot := range g.Hosts {
+		ip := fmt.Sprintf("10.1.%d.%d", i/256, i%256)
+		st.Hosts[slot.Name] = &state.Host{Name: slot.Name, Group: slot.Group, Index: slot.Index, Provider: "sim",
+			ProviderID: "id-" + slot.Name, PrivateIP: ip, PublicIP: ip, Digest: p.ChangeFor(g.LaunchV[i]).Digest}
+	}
+	// Digests come from a plan that knows the hosts.
+	p, diags = l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	for _, c := range p.Changes {
+		if c.Kind != "launch" {
+			st.Steps[c.Addr] = &state.Instance{Step: c.Step, Host: c.Host, Kind: c.Kind, Digest: c.Digest, Status: state.StatusApplied}
+		}
+	}
+	return st
+}
+
+// BenchmarkPlan10kHosts: load + graph + plan of 10,000 hosts × 10 steps
+// (100,000 step instances), from an empty and from a full state.
+func BenchmarkPlan10kHosts(b *testing.B) {
+	src := bigRecipe(10000)
+	for _, full := range []bool{false, true} {
+		name := "empty-state"
+		if full {
+			name = "full-state"
+		}
+		b.Run(name, func(b *testing.B) {
+			var st *state.State
+			if full {
+				st = fullState(b, mustLoadB(b, src))
+			} else {
+				st = state.New("bench")
+			}
+			for i := 0; i < b.N; i++ {
+				var p *engine.Plan
+				var loadT, planT time.Duration
+				peak := peakHeap(func() {
+					t0 := time.Now()
+					l := mustLoadB(b, src)
+					loadT = time.Since(t0)
+					t1 := time.Now()
+					var diags hcl.Diagnostics
+					p, diags = l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+					if diags.HasErrors() {
+						b.Fatal(diags)
+					}
+					planT = time.Since(t1)
+				})
+				add, change, destroy := p.Counts()
+				total := loadT + planT
+				b.ReportMetric(total.Seconds(), "s/plan")
+				b.ReportMetric(float64(peak)/(1<<20), "MiB-peak")
+				fmt.Printf("plan 10,000 hosts x 10 steps (%s): load+graph %v, plan %v, total %v (target < 1s: %.2fx of budget), peak heap %.0f MiB (target < 1024), plan %d/%d/%d\n",
+					name, loadT.Round(time.Millisecond), planT.Round(time.Millisecond), total.Round(time.Millisecond), total.Seconds(), float64(peak)/(1<<20), add, change, destroy)
+			}
+		})
+	}
+}
+
+func mustLoadB(b *testing.B, src string) *engine.Loaded {
+	l, diags := load(b, src)
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	return l
+}
+
+// BenchmarkWalk100kNoop walks 100,000 no-op step instances (and 10,000
+// launches) on the simulated transport: the engine's own overhead.
+func BenchmarkWalk100kNoop(b *testing.B) {
+	src := bigRecipe(10000)
+	for i := 0; i < b.N; i++ {
+		w := &world{cloud: sim.New(), store: state.Open(b.TempDir())}
+		unlock, err := w.store.Lock(context.Background(), state.CurrentHolder("bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.st, _ = w.store.Load()
+		l := mustLoadB(b, src)
+		p, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Settings: noSettings})
+		if diags.HasErrors() {
+			b.Fatal(diags)
+		}
+		prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+		start := time.Now()
+		res := p.Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: w.cloud.Connector(),
+			Recorder: recorder{w.store}, Parallelism: 0, DataDir: b.TempDir()})
+		wall := time.Since(start)
+		_ = unlock()
+		if len(res.Failures) > 0 {
+			b.Fatalf("failures: %v", res.Failures[0])
+		}
+		fmt.Printf("walk 110,000 vertices (10,000 launches + 100,000 step instances, commands take no time): %v, %.1f µs per vertex (target < 2s total)\n",
+			wall.Round(time.Millisecond), float64(wall.Microseconds())/110000)
+		b.ReportMetric(wall.Seconds(), "s/walk")
+	}
+}
