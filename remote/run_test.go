@@ -211,9 +211,7 @@ func TestRunContextCancel(t *testing.T) {
 
 func TestRunSudoWrapping(t *testing.T) {
 	env, s, c := newTestClient(t, sshdOptions{})
-	if env.user != "root" {
-		t.Skip("needs root to run sudo -n without a sudoers entry")
-	}
+	requireRootSudo(t, env)
 	if got := c.wrap("echo 'x'"); got != `sh -c 'echo '"'"'x'"'"''` {
 		t.Errorf("root login: wrap = %s, want no sudo", got)
 	}

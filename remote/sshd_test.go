@@ -366,3 +366,15 @@ func (s *testSSHD) rotateHostKey() {
 	}
 	s.hostKeys[0] = FormatKey(pub)
 }
+
+// requireRootSudo skips tests of the sudo path unless they can take it
+// for real: as root, sudo -n needs no sudoers entry.
+func requireRootSudo(t *testing.T, env *testEnv) {
+	t.Helper()
+	if env.user != "root" {
+		t.Skip("needs root to run sudo -n without a sudoers entry")
+	}
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Skip("sudo not installed: apt-get install sudo to test the sudo path")
+	}
+}

@@ -139,9 +139,7 @@ func TestUploadCancelLeavesTargetAndNoTemp(t *testing.T) {
 
 func TestUploadWithSudo(t *testing.T) {
 	env, _, c := newTestClient(t, sshdOptions{})
-	if env.user != "root" {
-		t.Skip("needs root to run sudo -n without a sudoers entry")
-	}
+	requireRootSudo(t, env)
 	c.sudo = true // the path a non-root user with Sudo takes
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "it's a file")
