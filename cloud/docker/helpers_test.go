@@ -47,6 +47,21 @@ func needDocker(t testing.TB) {
 // fails. The node image is ensured (built the first time, minutes).
 func newTestEnv(t testing.TB, settings map[string]cty.Value) *testEnv {
 	t.Helper()
+	e := newTestEnvNoImage(t, settings)
+	ictx, icancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer icancel()
+	start := time.Now()
+	tag, err := e.p.EnsureImage(ictx, logWriter(e.p.env.Log, "image: "))
+	if err != nil {
+		t.Fatalf("ensure node image: %v", err)
+	}
+	t.Logf("node image %s ready after %s", tag, time.Since(start).Round(time.Millisecond))
+	return e
+}
+
+// newTestEnvNoImage is newTestEnv without ensuring the node image.
+func newTestEnvNoImage(t testing.TB, settings map[string]cty.Value) *testEnv {
+	t.Helper()
 	needDocker(t)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -87,15 +102,6 @@ func newTestEnv(t testing.TB, settings map[string]cty.Value) *testEnv {
 		}
 		p.Close()
 	})
-
-	ictx, icancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer icancel()
-	start := time.Now()
-	tag, err := p.EnsureImage(ictx, logWriter(env.Log, "image: "))
-	if err != nil {
-		t.Fatalf("ensure node image: %v", err)
-	}
-	t.Logf("node image %s ready after %s", tag, time.Since(start).Round(time.Millisecond))
 	return e
 }
 

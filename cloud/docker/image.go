@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 )
 
 // nodeFiles holds what every node image gets on top of the Debian packages:
@@ -142,15 +145,28 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 		p.imagesReady[plan.Tag] = true
 		return plan.Tag, nil
 	}
-	if !force {
+	exists := func() (bool, error) {
 		_, err := p.cli.ImageInspect(ctx, plan.Tag)
-		if err == nil {
-			p.imagesReady[plan.Tag] = true
-			return plan.Tag, nil
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return false, fmt.Errorf("inspect node image %s: %w", plan.Tag, err)
 		}
-		if !cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("inspect node image %s: %w", plan.Tag, err)
-		}
+		return err == nil, nil
+	}
+	if ok, err := exists(); err != nil || (ok && !force) {
+		p.imagesReady[plan.Tag] = ok
+		return plan.Tag, err
+	}
+	// Other diffuser processes on this machine may be building the same
+	// image (parallel applies, tests): one builds, the others wait for the
+	// lock and then find the image.
+	unlock, err := lockBuild(ctx, progress)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if ok, err := exists(); err != nil || (ok && !force) {
+		p.imagesReady[plan.Tag] = ok
+		return plan.Tag, err
 	}
 	start := time.Now()
 	fmt.Fprintf(progress, "building node image %s with %s from %s (%s); this takes a few minutes the first time\n",
@@ -241,6 +257,36 @@ func readJSONStream(r io.Reader, w io.Writer) error {
 			}
 		case m.Status != "" && m.Progress == "":
 			fmt.Fprintln(w, strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{m.ID, m.Status}, func(s string) bool { return s == "" }), ": ")))
+		}
+	}
+}
+
+// lockBuild takes the machine-wide node image build lock, an flock on
+// <tmp>/diffuser-node-image.lock, waiting (and saying so once) while another
+// process holds it. The lock goes with the process if it dies.
+func lockBuild(ctx context.Context, progress io.Writer) (func(), error) {
+	path := filepath.Join(os.TempDir(), "diffuser-node-image.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("image build lock: %w", err)
+	}
+	for said := false; ; said = true {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("image build lock %s: %w", path, err)
+		}
+		if !said {
+			fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

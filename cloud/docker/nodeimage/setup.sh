@@ -12,8 +12,9 @@ rm -f /etc/ssh/ssh_host_*
 rm -f /var/lib/dbus/machine-id
 ln -s /etc/machine-id /var/lib/dbus/machine-id
 
-# Docker writes these per container.
-rm -f /etc/hostname
+# Docker writes /etc/hostname per container (during a Dockerfile build it
+# is a bind mount that cannot be removed, and does not end up in the image).
+rm -f /etc/hostname 2>/dev/null || :
 
 # apt sources come from rootfs/etc/apt/sources.list.d/debian.sources.
 rm -f /etc/apt/sources.list

@@ -1,0 +1,82 @@
+package docker
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/zclconf/go-cty/cty"
+
+	"diffuser/cloud"
+)
+
+// TestDockerfileBuild exercises the Dockerfile path. No registry is
+// reachable here, so the base image is the debootstrap-built node image
+// (what newTestEnv ensures); the build still runs apt-get against the
+// mirror, writes the node files and setup.sh, and the result must boot
+// and accept SSH like the debootstrap image.
+func TestDockerfileBuild(t *testing.T) {
+	base := newTestEnv(t, nil)
+	baseTag, err := base.p.EnsureImage(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnvNoImage(t, map[string]cty.Value{
+		"build":      cty.StringVal(BuildDockerfile),
+		"base_image": cty.StringVal(baseTag),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+
+	plan, err := e.p.PlanImage(ctx, e.p.Settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Method != BuildDockerfile || plan.Tag == baseTag || !strings.HasPrefix(plan.Tag, ImageRepo+":") {
+		t.Fatalf("plan = %+v", plan)
+	}
+	t.Cleanup(func() {
+		// Only the image this test built; containers of it are gone by now.
+		if _, err := e.p.cli.ImageRemove(context.Background(), plan.Tag, client.ImageRemoveOptions{PruneChildren: true}); err != nil {
+			t.Logf("remove test image %s: %v", plan.Tag, err)
+		}
+	})
+	var out strings.Builder
+	tag, err := e.p.BuildImage(ctx, &out)
+	if err != nil {
+		t.Fatalf("dockerfile build: %v\n%s", err, out.String())
+	}
+	if tag != plan.Tag {
+		t.Errorf("built %s, planned %s", tag, plan.Tag)
+	}
+	if !strings.Contains(out.String(), "Step 1/") {
+		t.Errorf("no build progress was written:\n%s", out.String())
+	}
+	img, err := e.p.cli.ImageInspect(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Config == nil || img.Config.Labels[labelImageBuild] != BuildDockerfile || img.Config.Labels[labelImageInputs] != plan.Inputs {
+		t.Errorf("image labels = %v", img.Config)
+	}
+
+	spec := e.spec("node", 0)
+	t.Cleanup(func() { e.destroyAll(t, []cloud.HostSpec{spec}, nil) })
+	h, err := e.p.Launch(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Attrs["image"] != tag {
+		t.Errorf("host runs image %s, want %s", h.Attrs["image"], tag)
+	}
+	c, err := e.dialSSH(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.c.Close()
+	if st := waitSystemRunning(t, c); st != "running" && st != "degraded" {
+		t.Errorf("systemctl is-system-running = %q", st)
+	}
+}
