@@ -227,6 +227,13 @@ func (r *Recipe) decodeRecipe(b *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			l, err := convert.Convert(v, cty.List(cty.String))
+			if err == nil && !l.IsNull() {
+				for _, e := range l.AsValueSlice() {
+					if e.IsNull() {
+						err = fmt.Errorf("null entry")
+					}
+				}
+			}
 			if err != nil || l.IsNull() {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid ports",
 					Detail: "ports must be a list of strings such as \"24007-24008/tcp glusterd\".", Subject: a.Expr.Range().Ptr()})

@@ -1,0 +1,3 @@
+recipe "t" {
+  ports = ["22/tcp ssh", null] # ERROR: Invalid ports
+}
