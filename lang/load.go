@@ -548,7 +548,7 @@ func stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 	var refs []Ref
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
-		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" {
+		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" || attrName(tr[1]) == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name + " entry",
 				Detail: "Each entry must name a step as step.<name>.", Subject: e.Range().Ptr()})
 			continue
