@@ -113,10 +113,16 @@ func TestLaunchCluster(t *testing.T) {
 			}
 		}
 	}
-	// mkfs and mount work on the volume (what the format and mount steps do).
+	// mkfs and mount work on the volume (what the format and mount steps
+	// do). It stays mounted: Destroy must cope with a busy loop device.
 	if out, err := conns[0].run("mkfs.xfs -q " + hosts[0].Volumes["brick"].Device + " && mkdir -p /data && mount " +
-		hosts[0].Volumes["brick"].Device + " /data && touch /data/x && umount /data && echo ok"); err != nil || out != "ok" {
+		hosts[0].Volumes["brick"].Device + " /data && touch /data/x && echo ok"); err != nil || out != "ok" {
 		t.Errorf("mkfs.xfs + mount on the volume: %q %v", out, err)
+	}
+	// Parallel launches made exactly one cluster network.
+	nets, err := e.p.clusterNetworks(ctx, e.cluster)
+	if err != nil || len(nets) != 1 {
+		t.Errorf("cluster networks after parallel launch: %d, %v; want 1", len(nets), err)
 	}
 
 	inspect, err := e.p.cli.ContainerInspect(ctx, hosts[0].ProviderID, client.ContainerInspectOptions{})
