@@ -26,11 +26,12 @@ type liveScope struct {
 	groupFull []bool
 	stepFull  []bool
 	hostVals  []cty.Value
+	read      []bool // steps some expression reads
 }
 
 func newLiveScope(p *Plan, a *applier) *liveScope {
 	g := p.Loaded.Graph
-	ls := &liveScope{p: p, a: a, cachedGen: -1,
+	ls := &liveScope{p: p, a: a, cachedGen: -1, read: readSteps(p.Loaded.Recipe, p.Loaded.Graph.Steps),
 		groupFull: make([]bool, len(g.Groups)), stepFull: make([]bool, len(g.Steps)), hostVals: make([]cty.Value, len(g.Hosts))}
 	// What the plan already knew (no-op launches, settled steps) counts as full.
 	for gi := range g.Groups {
@@ -139,6 +140,9 @@ func (ls *liveScope) scope() *lang.Scope {
 		s.Hosts[grp.Name] = grp.GroupVal(infos)
 	}
 	for si, stp := range g.Steps {
+		if !ls.read[si] {
+			continue
+		}
 		names := p.stepHostNames(si)
 		if !ls.stepFull[si] {
 			s.Steps[stp.Name] = stp.StepVal(names, nil, false)

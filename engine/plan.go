@@ -113,26 +113,6 @@ type PlanOptions struct {
 	Cluster string
 }
 
-// Digest hashes a step instance's desired input: kind, arguments and host identity.
-func Digest(kind string, args cty.Value, host, providerID string) (string, bool) {
-	if args.ContainsMarked() {
-		args, _ = args.UnmarkDeep()
-	}
-	if !args.IsWhollyKnown() {
-		return "", false
-	}
-	b, err := ctyjson.Marshal(args, args.Type())
-	if err != nil {
-		return "", false
-	}
-	h := sha256.New()
-	for _, s := range []string{kind, string(b), host, providerID} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32], true
-}
-
 func launchDigest(provider string, settings cty.Value, sizes map[string]int) string {
 	h := sha256.New()
 	h.Write([]byte(provider))
@@ -253,8 +233,11 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		}
 		scope.Hosts[grp.Name] = grp.GroupVal(infos)
 	}
+	read := readSteps(l.Recipe, g.Steps)
 	for s, stp := range g.Steps {
-		scope.Steps[stp.Name] = stp.StepVal(p.stepHostNames(s), nil, false)
+		if read[s] {
+			scope.Steps[stp.Name] = stp.StepVal(p.stepHostNames(s), nil, false)
+		}
 	}
 	diags = append(diags, scope.EvalLocals()...)
 
@@ -274,7 +257,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 					settled[s] = false
 				}
 			}
-			if settled[s] {
+			if settled[s] && read[s] {
 				scope.Steps[g.Steps[s].Name] = p.stepValFromState(st, s)
 				scope.Changed()
 				if len(l.Recipe.Locals) > 0 {

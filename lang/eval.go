@@ -400,15 +400,14 @@ func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value,
 	case "package":
 		eval("names", st.Shorthand)
 	}
-	args, d := objectForSpec(spec, attrs, ranges, st.Shorthand.Range())
+	args, d := objectForSpec(st.impliedType(spec), attrs, ranges, st.Shorthand.Range())
 	return args, append(diags, d...)
 }
 
 // objectForSpec builds a kind's argument object from attribute values, as
 // if they had been written in a block: missing attributes are null. A value
 // of the wrong type is reported at its range in ranges, else at rng.
-func objectForSpec(spec hcldec.Spec, attrs map[string]cty.Value, ranges map[string]hcl.Range, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
-	ty := hcldec.ImpliedType(spec)
+func objectForSpec(ty cty.Type, attrs map[string]cty.Value, ranges map[string]hcl.Range, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	if !ty.IsObjectType() {
 		return cty.DynamicVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Kind has no object spec", Subject: rng.Ptr()}}
 	}
@@ -518,4 +517,11 @@ func (s *Scope) staticOn(expr hcl.Expression) ([]string, bool) {
 		return nil, false // let evaluation report the error
 	}
 	return []string{HostName(group, int(i))}, true
+}
+
+// impliedType is the object type of the step's kind spec, computed once:
+// hcldec.ImpliedType walks the whole spec and shows up at 100,000 instances.
+func (st *Step) impliedType(spec hcldec.Spec) cty.Type {
+	st.impliedOnce.Do(func() { st.implied = hcldec.ImpliedType(spec) })
+	return st.implied
 }

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"io/fs"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -110,6 +111,9 @@ type Step struct {
 	RefSteps  []Ref // step.<name> read in an expression (waits for every instance)
 	RefGroups []Ref // hosts.<name> read outside `on` (waits for every launch of the group)
 	UsesHost  bool  // reads `host`: arguments differ per instance
+
+	impliedOnce sync.Once
+	implied     cty.Type
 }
 
 // Verify is a `verify` block: a round-trip check on the mounted filesystem.

@@ -32,6 +32,7 @@ type Cloud struct {
 
 	mu       sync.Mutex
 	hosts    map[string]*simHost // by cluster/name
+	byID     map[string]*simHost
 	next     int
 	launches int
 	commands map[string][]string // by host name
@@ -45,7 +46,7 @@ type simHost struct {
 
 // New returns an empty simulated cloud.
 func New() *Cloud {
-	return &Cloud{hosts: map[string]*simHost{}, commands: map[string][]string{}}
+	return &Cloud{hosts: map[string]*simHost{}, byID: map[string]*simHost{}, commands: map[string][]string{}}
 }
 
 // Factory returns a cloud.Factory whose providers share this cloud.
@@ -83,6 +84,7 @@ func (p provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, 
 		p.c.launches++
 		h = &simHost{id: fmt.Sprintf("sim-%06d", p.c.next), ip: fmt.Sprintf("10.%d.%d.%d", 64+p.c.next/65536, p.c.next/256%256, p.c.next%256)}
 		p.c.hosts[key(spec)] = h
+		p.c.byID[h.id] = h
 	}
 	h.running = true
 	out := cloud.Host{ProviderID: h.id, PrivateIP: h.ip, PublicIP: h.ip, SSHAddress: spec.Name, SSHPort: 22, SSHUser: "root",
@@ -118,6 +120,9 @@ func (p provider) Start(_ context.Context, spec cloud.HostSpec, h cloud.Host) (c
 func (p provider) Destroy(_ context.Context, spec cloud.HostSpec, _ cloud.Host) error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
+	if h := p.c.hosts[key(spec)]; h != nil {
+		delete(p.c.byID, h.id)
+	}
 	delete(p.c.hosts, key(spec))
 	return nil
 }
@@ -128,6 +133,9 @@ func (p provider) Cleanup(context.Context, string) error { return nil }
 func (c *Cloud) Remove(cluster, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if h := c.hosts[cluster+"/"+name]; h != nil {
+		delete(c.byID, h.id)
+	}
 	delete(c.hosts, cluster+"/"+name)
 }
 
@@ -229,12 +237,8 @@ type Connector struct{ c *Cloud }
 // Runner returns the host's runner; a host that no longer exists fails to connect.
 func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
 	k.c.mu.Lock()
-	found := false
-	for _, sh := range k.c.hosts {
-		if sh.id == h.ProviderID && sh.running {
-			found = true
-		}
-	}
+	sh := k.c.byID[h.ProviderID]
+	found := sh != nil && sh.running
 	k.c.mu.Unlock()
 	if !found {
 		return nil, fmt.Errorf("connecting to %s: host unreachable", h.Name)
