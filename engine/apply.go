@@ -372,7 +372,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		if gen.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, gen.Timeout)
 		}
-		outs, err = kind.Apply(actx, lr, plain)
+		outs, err = kind.Apply(steps.WithInstance(actx, c.Addr), lr, plain)
 		cancel()
 		if err == nil || attempt >= gen.Retries || ctx.Err() != nil {
 			break

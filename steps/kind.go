@@ -66,3 +66,17 @@ type Destroyer interface {
 type HostLocker interface {
 	HostLock() string
 }
+
+type instanceKey struct{}
+
+// WithInstance tells kinds which step instance they run for (its address,
+// e.g. `step.brick["server[1]"]`): simulated kinds draw per instance.
+func WithInstance(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, instanceKey{}, addr)
+}
+
+// InstanceFrom returns the address set by WithInstance, or "".
+func InstanceFrom(ctx context.Context) string {
+	s, _ := ctx.Value(instanceKey{}).(string)
+	return s
+}

@@ -7,6 +7,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"strings"
@@ -29,6 +30,9 @@ type Behavior func(host, cmd string) (d time.Duration, exit int, stdout string)
 type Cloud struct {
 	Behavior    Behavior
 	LaunchDelay time.Duration
+	// Profile, when it has a "launch" distribution, draws each launch's
+	// duration (per host, reproducibly) instead of LaunchDelay.
+	Profile Profile
 
 	mu       sync.Mutex
 	hosts    map[string]*simHost // by cluster/name
@@ -69,9 +73,16 @@ func (p provider) Name() string { return "sim" }
 func key(spec cloud.HostSpec) string { return spec.Cluster + "/" + spec.Name }
 
 func (p provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, error) {
-	if p.c.LaunchDelay > 0 {
+	delay := p.c.LaunchDelay
+	if d, fail := p.c.Profile.Draw("launch", key(spec)); d > 0 || fail {
+		delay = d
+		if fail {
+			return cloud.Host{}, fmt.Errorf("simulated launch failure of %s", spec.Name)
+		}
+	}
+	if delay > 0 {
 		select {
-		case <-time.After(p.c.LaunchDelay):
+		case <-time.After(delay):
 		case <-ctx.Done():
 			return cloud.Host{}, ctx.Err()
 		}
@@ -82,7 +93,7 @@ func (p provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, 
 	if h == nil {
 		p.c.next++
 		p.c.launches++
-		h = &simHost{id: fmt.Sprintf("sim-%06d", p.c.next), ip: fmt.Sprintf("10.%d.%d.%d", 64+p.c.next/65536, p.c.next/256%256, p.c.next%256)}
+		h = &simHost{id: fmt.Sprintf("sim-%06d", p.c.next), ip: simIP(spec.Name)}
 		p.c.hosts[key(spec)] = h
 		p.c.byID[h.id] = h
 	}
@@ -249,4 +260,27 @@ func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string
 		}
 	}
 	return k.c.Runner(h.Name), nil
+}
+
+// Adopt makes a recorded host exist in this (new) simulated cloud, so a
+// later process sees what an earlier one launched.
+func (c *Cloud) Adopt(cluster, name, id, ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := &simHost{id: id, ip: ip, running: true}
+	c.hosts[cluster+"/"+name] = h
+	c.byID[id] = h
+	var n int
+	if _, err := fmt.Sscanf(id, "sim-%d", &n); err == nil && n > c.next {
+		c.next = n
+	}
+}
+
+// simIP derives a host's address from its name, so simulated runs print
+// the same addresses whatever order hosts launch in (golden files).
+func simIP(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	x := h.Sum32() & 0x3fffff // 10.64.0.0/10
+	return fmt.Sprintf("10.%d.%d.%d", 64+(x>>16), (x>>8)&0xff, x&0xff)
 }

@@ -39,12 +39,13 @@ type planned struct {
 	ws       *workspace
 	plan     *engine.Plan
 	provider cloud.Provider
-	conn     *connector
+	conn     engine.Connector
+	closers  []func()
 }
 
 func (pl *planned) close() {
-	if pl.conn != nil {
-		pl.conn.close()
+	for _, f := range pl.closers {
+		f()
 	}
 	pl.ws.close()
 }
@@ -69,7 +70,14 @@ func (a *app) makePlan(ctx context.Context, recipeArg string, lock, destroy bool
 			return nil, err
 		}
 		pl.provider = p
-		pl.conn = newConnector(keys.PrivateKeyFile)
+		if s, _ := a.simulation(); s != nil {
+			s.adopt(ws.cluster(), ws.st)
+			pl.conn = s.connector()
+		} else {
+			c := newConnector(keys.PrivateKeyFile)
+			pl.conn = c
+			pl.closers = append(pl.closers, c.close)
+		}
 		if a.flags.refresh && len(ws.st.Hosts) > 0 && !destroy {
 			opt.Refresh = refresher{provider: p, conn: pl.conn}
 		}

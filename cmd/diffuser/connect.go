@@ -98,7 +98,7 @@ func (r sshRunner) Upload(ctx context.Context, rd io.Reader, path string, mode o
 // refresher answers plan -refresh from the provider and the hosts.
 type refresher struct {
 	provider cloud.Provider
-	conn     *connector
+	conn     engine.Connector
 }
 
 var _ engine.Refresher = refresher{}

@@ -29,6 +29,9 @@ type flags struct {
 	out         string
 	detailed    bool
 	instances   bool
+	simulate    bool
+	simProfile  string
+	simSeed     uint64
 }
 
 type app struct {
@@ -38,6 +41,7 @@ type app struct {
 	flags          flags
 	// extraFactories lets tests add providers.
 	extraFactories map[string]cloud.Factory
+	sim            *simulation
 }
 
 func (a *app) factories() map[string]cloud.Factory {
@@ -45,6 +49,9 @@ func (a *app) factories() map[string]cloud.Factory {
 	m["static"] = static.Factory{}
 	for k, v := range a.extraFactories {
 		m[k] = v
+	}
+	if a.sim != nil {
+		m["sim"] = a.sim.factory()
 	}
 	return m
 }
@@ -89,6 +96,9 @@ func (a *app) recipeFlags(c *cobra.Command) {
 	f.StringVar(&a.flags.site, "site", "", "site file with provider settings (default: ./diffuser.hcl when present)")
 	f.StringVar(&a.flags.provider, "provider", "", "where hosts come from: docker, aws or static (default: the site's default_provider, else docker)")
 	f.StringVar(&a.flags.workspace, "workspace", "", "workspace name (default: the recipe's name)")
+	f.BoolVar(&a.flags.simulate, "simulate", false, "simulated hosts and steps: nothing is launched or run (see --sim-profile)")
+	f.StringVar(&a.flags.simProfile, "sim-profile", "", "JSON file of per-kind durations and failure rates for --simulate")
+	f.Uint64Var(&a.flags.simSeed, "sim-seed", 0, "seed for --simulate's draws (same seed, same run)")
 }
 
 func (a *app) planFlags(c *cobra.Command) {

@@ -17,8 +17,7 @@ import (
 	"diffuser/recipes"
 	"diffuser/remote"
 	"diffuser/state"
-	"diffuser/steps"
-
+	
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
@@ -124,7 +123,11 @@ func (a *app) load(recipeArg string) (*workspace, error) {
 		}
 	}
 	ws.site = site
-	l, diags := engine.Load(src, lang.Inputs{Site: site, VarFiles: a.flags.varFiles, Vars: a.flags.vars}, steps.Default())
+	kinds, err := a.kinds()
+	if err != nil {
+		return nil, err
+	}
+	l, diags := engine.Load(src, lang.Inputs{Site: site, VarFiles: a.flags.varFiles, Vars: a.flags.vars}, kinds)
 	files := map[string]*hcl.File{}
 	if l != nil && l.Recipe != nil {
 		files = l.Recipe.Files
@@ -154,6 +157,9 @@ func (a *app) load(recipeArg string) (*workspace, error) {
 	}
 	if ws.provider == "" {
 		ws.provider = "docker"
+	}
+	if s, _ := a.simulation(); s != nil {
+		ws.provider = "sim"
 	}
 	f, ok := a.factories()[ws.provider]
 	if !ok {

@@ -1,0 +1,184 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Dist is a duration distribution: mostly around Mean ± Spread (normal,
+// clipped at zero), and with probability OutlierProb OutlierFactor times
+// longer. FailProb is the chance an instance fails.
+type Dist struct {
+	Mean          Duration `json:"mean"`
+	Spread        Duration `json:"spread"`
+	OutlierProb   float64  `json:"outlier_prob"`
+	OutlierFactor float64  `json:"outlier_factor"`
+	FailProb      float64  `json:"fail_prob"`
+}
+
+// Duration is a time.Duration written as "30s" in profiles.
+type Duration time.Duration
+
+// UnmarshalJSON reads "30s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("a duration is \"30s\" or a number of seconds")
+	}
+	*d = Duration(f * float64(time.Second))
+	return nil
+}
+
+// Profile says how long simulated work takes, per step kind ("launch" for
+// host launches), and how much faster than real time to run it.
+type Profile struct {
+	Kinds map[string]Dist `json:"kinds"`
+	// Scale multiplies every drawn duration before sleeping (0.001 runs a
+	// 30 s step in 30 ms). Reported durations are the slept ones.
+	Scale float64 `json:"scale"`
+	Seed  uint64  `json:"seed"`
+}
+
+// LoadProfile reads a JSON profile.
+func LoadProfile(path string) (Profile, error) {
+	var p Profile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Draw returns the (scaled) duration and failure of the work at addr, the
+// same for the same seed and address whatever the scheduling order.
+func (p Profile) Draw(kind, addr string) (time.Duration, bool) {
+	d, ok := p.Kinds[kind]
+	if !ok {
+		return 0, false
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s", p.Seed, addr)
+	x := h.Sum64()
+	u := func() float64 { // splitmix64 stream from the address's hash
+		x += 0x9e3779b97f4a7c15
+		z := x
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		z ^= z >> 31
+		return (float64(z>>11) + 0.5) / float64(1<<53)
+	}
+	// Box-Muller.
+	n := math.Sqrt(-2*math.Log(u())) * math.Cos(2*math.Pi*u())
+	v := float64(d.Mean) + n*float64(d.Spread)
+	if v < 0 {
+		v = 0
+	}
+	if d.OutlierProb > 0 && u() < d.OutlierProb {
+		f := d.OutlierFactor
+		if f <= 0 {
+			f = 5
+		}
+		v *= f
+	}
+	fail := d.FailProb > 0 && u() < d.FailProb
+	scale := p.Scale
+	if scale <= 0 {
+		scale = 1
+	}
+	return time.Duration(v * scale), fail
+}
+
+// Kinds wraps real step kinds: same specs (recipes validate identically),
+// same host locks, but Apply sleeps a drawn duration (and may fail) and
+// Check always finds the host as declared. run's captures produce
+// "sim-<key>" values so downstream expressions become known.
+func Kinds(real steps.Registry, p Profile) steps.Registry {
+	out := steps.Registry{}
+	for name, k := range real {
+		sk := &simKind{real: k, name: name, profile: p}
+		if hl, ok := k.(steps.HostLocker); ok {
+			out[name] = lockedKind{sk, hl.HostLock()}
+		} else {
+			out[name] = sk
+		}
+	}
+	return out
+}
+
+type simKind struct {
+	real    steps.Kind
+	name    string
+	profile Profile
+}
+
+type lockedKind struct {
+	*simKind
+	lock string
+}
+
+func (k lockedKind) HostLock() string { return k.lock }
+
+func (k *simKind) Name() string      { return k.name }
+func (k *simKind) Spec() hcldec.Spec { return k.real.Spec() }
+
+func (k *simKind) Check(context.Context, steps.Runner, cty.Value) (steps.Check, error) {
+	return steps.Check{OK: true}, nil
+}
+
+func (k *simKind) Apply(ctx context.Context, r steps.Runner, args cty.Value) (steps.Outputs, error) {
+	addr := steps.InstanceFrom(ctx)
+	if addr == "" {
+		addr = fmt.Sprintf("%p", r)
+	}
+	d, fail := k.profile.Draw(k.name, addr)
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if fail {
+		return nil, &steps.ExitError{What: "simulated " + k.name, Status: 1, Tail: "simulated failure\n"}
+	}
+	out := steps.Outputs{}
+	if k.name == "run" && args.Type().IsObjectType() && args.Type().HasAttribute("capture") {
+		if c := args.GetAttr("capture"); !c.IsNull() && c.IsKnown() {
+			keys := []string{}
+			for it := c.ElementIterator(); it.Next(); {
+				kv, _ := it.Element()
+				keys = append(keys, kv.AsString())
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				out[key] = "sim-" + key
+			}
+		}
+	}
+	return out, nil
+}
