@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -55,6 +57,10 @@ type Change struct {
 	Digest   string    // "" while inputs are unknown
 	Deferred bool      // inputs known only at apply: apply re-checks and may find nothing to do
 	Data     []string  // volumes whose data a replace destroys
+	// Prev is what an updated instance was last applied with, decoded from
+	// state; cty.NilVal for other actions and when state has none (a
+	// sensitive step's arguments are never recorded).
+	Prev cty.Value
 }
 
 // Plan is the diff of a loaded recipe against state.
@@ -317,6 +323,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			if !ok {
 				c.Deferred = true
 			}
+			if c.Action == Update {
+				c.Prev = l.prevArgs(old)
+			}
 			p.digests[v] = dg
 			p.set(v, c)
 		}
@@ -333,6 +342,24 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	}
 	p.collect()
 	return p, diags
+}
+
+// prevArgs decodes the arguments state recorded for an instance with its
+// kind's implied type, or returns cty.NilVal when there are none (sensitive
+// steps, older state) or they no longer fit the kind.
+func (l *Loaded) prevArgs(old *state.Instance) cty.Value {
+	if old == nil || len(old.Args) == 0 {
+		return cty.NilVal
+	}
+	kind := l.Kinds[old.Kind]
+	if kind == nil {
+		return cty.NilVal
+	}
+	v, err := ctyjson.Unmarshal(old.Args, hcldec.ImpliedType(kind.Spec()))
+	if err != nil {
+		return cty.NilVal
+	}
+	return v
 }
 
 func (p *Plan) set(v int32, c *Change) {
@@ -431,6 +458,7 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 				return
 			}
 			p.Actions[v] = c.Action
+			c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
 			p.Drift++
 		}()
 	}
@@ -464,7 +492,7 @@ func (p *Plan) planRemovals(st *state.State) {
 		sort.Strings(c.Data)
 		p.Destroys = append(p.Destroys, c)
 	}
-	sortDestroys(p.Destroys, st)
+	p.sortDestroys(p.Destroys, st)
 }
 
 func groupOf(st *state.State, host string) string {
@@ -474,8 +502,28 @@ func groupOf(st *state.State, host string) string {
 	return ""
 }
 
-// sortDestroys orders destroys: step instances latest-finished first, then hosts.
-func sortDestroys(ds []*Change, st *state.State) {
+// sortDestroys orders destroys: step instances before hosts; among
+// instances, steps that come later in the recipe's dependency order first
+// (steps no longer in the recipe before all others), then the latest
+// finished first, then by address, so the order is deterministic.
+func (p *Plan) sortDestroys(ds []*Change, st *state.State) {
+	rank := map[string]int{}
+	if g := p.Loaded.Graph; g != nil {
+		for i, v := range g.Order {
+			if g.Kind[v] == VStep {
+				name := g.Steps[g.Step[v]].Name
+				if _, ok := rank[name]; !ok {
+					rank[name] = i
+				}
+			}
+		}
+	}
+	rankOf := func(c *Change) int {
+		if r, ok := rank[c.Step]; ok {
+			return r
+		}
+		return math.MaxInt
+	}
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
 		if (a.Kind == "launch") != (b.Kind == "launch") {
@@ -483,6 +531,9 @@ func sortDestroys(ds []*Change, st *state.State) {
 		}
 		if a.Kind == "launch" {
 			return a.Addr < b.Addr
+		}
+		if ra, rb := rankOf(a), rankOf(b); ra != rb {
+			return ra > rb
 		}
 		ta, tb := st.Steps[a.Addr].Finished, st.Steps[b.Addr].Finished
 		if !ta.Equal(tb) {
@@ -545,7 +596,7 @@ func (p *Plan) planDestroyAll(st *state.State) {
 		sort.Strings(c.Data)
 		p.Destroys = append(p.Destroys, c)
 	}
-	sortDestroys(p.Destroys, st)
+	p.sortDestroys(p.Destroys, st)
 }
 
 // restrict keeps only targeted vertices and everything they depend on.

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"diffuser/engine"
-	"diffuser/lang"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -17,14 +16,10 @@ import (
 // (known after apply), sensitive as (sensitive), strings quoted unless
 // they span lines.
 func renderValue(v cty.Value, indent string) string {
-	if v.HasMark(lang.Sensitive) {
+	if v.IsMarked() {
+		// Sensitive (or marked otherwise): never printed. Marks on parts
+		// of a collection are handled element by element below.
 		return "(sensitive)"
-	}
-	if v.ContainsMarked() {
-		// Part of it is sensitive: do not try to print around it.
-		if _, m := v.UnmarkDeep(); len(m) > 0 {
-			return "(sensitive)"
-		}
 	}
 	if !v.IsKnown() {
 		return "(known after apply)"
@@ -78,6 +73,10 @@ func renderValue(v cty.Value, indent string) string {
 // renderArgs prints a step's non-null arguments, one per line.
 func renderArgs(w io.Writer, args cty.Value, indent string) {
 	if args == cty.NilVal || args.IsNull() || !args.Type().IsObjectType() {
+		return
+	}
+	if args.IsMarked() {
+		fmt.Fprintf(w, "%s(sensitive arguments)\n", indent)
 		return
 	}
 	if !args.IsKnown() {
@@ -186,10 +185,7 @@ type jsonPlan struct {
 }
 
 func jsonValue(v cty.Value) any {
-	if v.HasMark(lang.Sensitive) {
-		return "(sensitive)"
-	}
-	if _, m := v.UnmarkDeep(); len(m) > 0 {
+	if v.IsMarked() {
 		return "(sensitive)"
 	}
 	if !v.IsKnown() {
