@@ -30,8 +30,16 @@ type varValue struct {
 func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	given := map[string]varValue{}
+	siteSet := map[string]bool{}
 	set := func(name string, expr hcl.Expression, raw *string, rng hcl.Range) {
 		v := r.varIdx[name]
+		if v == nil && siteSet[name] {
+			// A site file serves several recipes: a value for a variable
+			// this recipe lacks is for another one.
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site value for another recipe's variable",
+				Detail: fmt.Sprintf("Recipe %q has no variable %q; the site file's value is ignored.", r.Name, name), Subject: rng.Ptr()})
+			return
+		}
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
 				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, knownList(r.varNames())), Subject: rng.Ptr()})
@@ -70,7 +78,9 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 	}
 	if in.Site != nil {
 		for name, a := range in.Site.Vars {
+			siteSet[name] = true
 			set(name, a.Expr, nil, a.Range)
+			delete(siteSet, name)
 		}
 	}
 	for _, f := range in.VarFiles {

@@ -1,4 +1,0 @@
-variables {
-  servers = 3
-  brick   = 10 # ERROR: Value for undeclared variable
-}
