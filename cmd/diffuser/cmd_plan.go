@@ -9,6 +9,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/engine"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -23,6 +24,20 @@ func (a *app) validateCmd() *cobra.Command {
 			ws, err := a.load(args[0])
 			if err != nil {
 				return err
+			}
+			// Provider settings are checked too: a typo in the site file
+			// should not wait for the first plan.
+			var diags hcl.Diagnostics
+			for _, grp := range append([]string{""}, ws.loaded.Graph.Groups...) {
+				_, d := ws.settingsFn()(grp)
+				diags = append(diags, d...)
+				if diags.HasErrors() {
+					break // the provider-wide block's errors would repeat per group
+				}
+			}
+			if diags.HasErrors() {
+				a.printDiags(ws.files, diags)
+				return &shownError{errorCount(diags)}
 			}
 			g := ws.loaded.Graph
 			fmt.Fprintf(a.stdout, "The recipe %q is valid: %d host(s), %d step instance(s), %d graph edge(s).\n",
