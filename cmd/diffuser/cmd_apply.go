@@ -90,6 +90,7 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 			recipeArg = sp.Recipe.Arg
 			a.flags.vars, a.flags.varFiles, a.flags.site = sp.Vars, sp.VarFiles, sp.Site
 			a.flags.provider, a.flags.workspace, a.flags.replace, a.flags.targets = sp.Provider, sp.Workspace, sp.Replace, sp.Targets
+			a.flags.simulate, a.flags.simSeed, a.flags.simProfile = sp.Simulate, sp.SimSeed, sp.SimProf
 			a.flags.refresh = false
 			a.flags.autoApprove = true
 		}

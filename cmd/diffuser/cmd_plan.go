@@ -201,12 +201,16 @@ type savedPlan struct {
 	Replace   []string          `json:"replace,omitempty"`
 	Targets   []string          `json:"targets,omitempty"`
 	Actions   map[string]string `json:"actions"`
+	Simulate  bool              `json:"simulate,omitempty"`
+	SimSeed   uint64            `json:"sim_seed,omitempty"`
+	SimProf   string            `json:"sim_profile,omitempty"`
 }
 
 func savePlan(path string, pl *planned, f flags) error {
 	sp := savedPlan{Version: 1, Recipe: pl.ws.source, Vars: f.vars, VarFiles: f.varFiles, Site: f.site,
 		Provider: pl.ws.provider, Workspace: f.workspace, Lineage: pl.plan.Lineage, Serial: pl.plan.Serial,
-		Replace: f.replace, Targets: f.targets, Actions: map[string]string{}}
+		Replace: f.replace, Targets: f.targets, Actions: map[string]string{},
+		Simulate: f.simulate, SimSeed: f.simSeed, SimProf: f.simProfile}
 	for _, c := range append(append([]*engine.Change{}, pl.plan.Changes...), pl.plan.Destroys...) {
 		sp.Actions[c.Addr] = c.Action.String()
 	}
