@@ -34,8 +34,10 @@ type e2eEnv struct {
 	dir, site, data string
 }
 
-func (e *e2eEnv) run(t *testing.T, args ...string) (int, string) {
-	t.Helper()
+func (e *e2eEnv) run(t testing.TB, args ...string) (int, string) {
+	if t != nil {
+		t.Helper()
+	}
 	var out bytes.Buffer
 	full := append([]string{}, args...)
 	full = append(full, "--data-dir", e.data)
@@ -59,7 +61,9 @@ func dockerOK() bool {
 }
 
 // mirrorHosts returns the extra_hosts list as scripts/mirror-hosts.sh does.
-func mirrorHosts(t *testing.T) string {
+func mirrorHosts(t *testing.T) string { return mirrorHostsB(t) }
+
+func mirrorHostsB(t testing.TB) string {
 	out, err := exec.Command("../../scripts/mirror-hosts.sh").Output()
 	if err != nil {
 		t.Fatalf("mirror-hosts.sh: %v", err)

@@ -17,7 +17,7 @@ import (
 	"diffuser/recipes"
 	"diffuser/remote"
 	"diffuser/state"
-	
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
