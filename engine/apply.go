@@ -146,6 +146,13 @@ func (a *applier) emit(e Event) {
 }
 
 func (a *applier) classify(v int32) task {
+	g := a.g
+	switch {
+	case g.Kind[v] == VGroupRun:
+		return task{v: v, inline: !a.groupHasWork(int(g.Ref[v]))}
+	case g.Kind[v] == VStep && g.GroupRun[g.Step[v]]:
+		return task{v: v, inline: true} // collects prerequisites; the group vertex runs it
+	}
 	c := a.p.vchange[v]
 	if c == nil || c.Action == NoOp {
 		return task{v: v, inline: true}
@@ -168,6 +175,14 @@ func (a *applier) exec(ctx context.Context, v int32) error {
 	case VGroupJoin:
 		a.live.groupDone(int(g.Ref[v]))
 		return nil
+	case VGroupRun:
+		err := a.groupRun(ctx, int(g.Ref[v]))
+		a.live.stepDone(int(g.Ref[v]))
+		return err
+	case VStep:
+		if g.GroupRun[g.Step[v]] {
+			return nil
+		}
 	}
 	c := a.p.vchange[v]
 	if c == nil || c.Action == NoOp {

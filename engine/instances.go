@@ -18,6 +18,7 @@ const (
 	VStep                   // one step instance on one host
 	VJoin                   // every instance of a step is done
 	VGroupJoin              // every host of a group is launched
+	VGroupRun               // a group kind's step runs on all its hosts at once
 )
 
 // HostSlot is one desired host.
@@ -51,7 +52,8 @@ type Instances struct {
 
 	LaunchV    []int32 // per host
 	StepBase   []int32 // per step
-	JoinV      []int32 // per step, -1 when unused
+	JoinV      []int32 // per step, -1 when unused; the VGroupRun vertex of group steps
+	GroupRun   []bool  // per step: runs as one group (steps.GroupKind)
 	GroupJoinV []int32 // per group, -1 when unused
 }
 
@@ -76,6 +78,8 @@ func (g *Instances) Addr(v int32) string {
 		return InstanceAddr(g.Steps[g.Step[v]].Name, g.Hosts[g.Ref[v]].Name)
 	case VJoin:
 		return "step." + g.Steps[g.Ref[v]].Name + " (all)"
+	case VGroupRun:
+		return "step." + g.Steps[g.Ref[v]].Name + " (group run)"
 	default:
 		return "hosts." + g.Groups[g.Ref[v]] + " (all launched)"
 	}
@@ -88,8 +92,11 @@ func InstanceAddr(step, host string) string { return "step." + step + "[" + strc
 func LaunchAddr(host string) string { return "launch[" + strconv.Quote(host) + "]" }
 
 // Expand builds the instance graph. counts gives each group's size; onHosts
-// resolves a step's `on` to host names.
-func Expand(r *lang.Recipe, counts map[string]int, onHosts func(*lang.Step) ([]string, hcl.Diagnostics)) (*Instances, hcl.Diagnostics) {
+// resolves a step's `on` to host names; isGroup says which steps run as one
+// group (steps.GroupKind): their instances only collect prerequisites, a
+// VGroupRun vertex after all of them does the work, and everything that
+// waits for any of their instances waits for that vertex.
+func Expand(r *lang.Recipe, counts map[string]int, onHosts func(*lang.Step) ([]string, hcl.Diagnostics), isGroup func(*lang.Step) bool) (*Instances, hcl.Diagnostics) {
 	g := &Instances{HostIdx: map[string]int32{}}
 	var diags hcl.Diagnostics
 	groupIdx := map[string]int{}
@@ -150,6 +157,16 @@ func Expand(r *lang.Recipe, counts map[string]int, onHosts func(*lang.Step) ([]s
 	var from, to []int32
 	edge := func(a, b int32) { from, to = append(from, a), append(to, b) }
 	g.JoinV = slices.Repeat([]int32{-1}, len(g.Steps))
+	g.GroupRun = make([]bool, len(g.Steps))
+	for s, st := range g.Steps {
+		if isGroup != nil && isGroup(st) {
+			g.GroupRun[s] = true
+			g.JoinV[s] = add(VGroupRun, int32(s), -1)
+			for i := range g.StepHosts[s] {
+				edge(g.StepVertex(s, i), g.JoinV[s])
+			}
+		}
+	}
 	join := func(s int) int32 {
 		if g.JoinV[s] < 0 {
 			g.JoinV[s] = add(VJoin, int32(s), -1)
@@ -195,7 +212,11 @@ func Expand(r *lang.Recipe, counts map[string]int, onHosts func(*lang.Step) ([]s
 			v := g.StepVertex(s, i)
 			edge(g.LaunchV[h], v)
 			for _, x := range paired {
-				edge(g.StepVertex(x, i), v)
+				if g.GroupRun[x] {
+					edge(g.JoinV[x], v) // one instance of a group step is the whole group
+				} else {
+					edge(g.StepVertex(x, i), v)
+				}
 			}
 			for _, j := range waitAll {
 				edge(j, v)

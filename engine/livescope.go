@@ -152,6 +152,7 @@ func (ls *liveScope) scope() *lang.Scope {
 	}
 	ls.a.mu.Unlock()
 	s.EvalLocals()
+	s.Ctx(cty.NilVal) // build the shared context now: the scope is read by many goroutines
 	ls.cached, ls.cachedGen = s, ls.gen
 	return s
 }

@@ -54,7 +54,8 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 		return l, diags
 	}
 	scope := l.nameScope()
-	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) })
+	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) },
+		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
 	diags = append(diags, d...)
 	return l, diags
 }

@@ -255,7 +255,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	perStep := make([]*cached, len(g.Steps))
 	for _, v := range g.Order {
 		switch g.Kind[v] {
-		case VJoin:
+		case VJoin, VGroupRun:
 			s := int(g.Ref[v])
 			settled[s] = true
 			for i := range g.StepHosts[s] {

@@ -80,3 +80,22 @@ func InstanceFrom(ctx context.Context) string {
 	s, _ := ctx.Value(instanceKey{}).(string)
 	return s
 }
+
+// Target is one host of a group kind's step.
+type Target struct {
+	Host    string // host name, e.g. "server[1]"
+	Address string // private address other hosts reach it at
+	Runner  Runner
+}
+
+// GroupKind is implemented by kinds that act on every host of a step at
+// once (distribute relays one artifact through all of them). The engine
+// calls ApplyGroup once, after every instance's prerequisites are done,
+// with the hosts whose instances must run; args are the first of those
+// instances' arguments (a group step's arguments must not depend on
+// `host`). It returns one Outputs and one error per target, in order.
+// Steps that wait for one instance of a group step wait for the whole group.
+type GroupKind interface {
+	Kind
+	ApplyGroup(ctx context.Context, targets []Target, args cty.Value) ([]Outputs, []error)
+}

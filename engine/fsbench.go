@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// BenchOptions steer Bench.
+type BenchOptions struct {
+	Connector Connector
+	// Bytes is what each client writes and then reads, split evenly among
+	// its Threads (rounded down to whole MiB per thread, at least 1 MiB).
+	Bytes   int64
+	Threads int
+	// Tool is "auto" (fio when the host has it, else dd), "fio" or "dd".
+	Tool    string
+	Timeout time.Duration // per client and phase (default 30m)
+}
+
+// BenchPhase is one measured phase (write or read) on one client, or
+// summed over all clients.
+type BenchPhase struct {
+	Bytes    int64
+	Duration time.Duration
+}
+
+// MBps is the throughput in megabytes (10^6 bytes) per second, as dd and
+// fio print it; 0 when nothing was measured.
+func (p BenchPhase) MBps() float64 {
+	if p.Duration <= 0 || p.Bytes <= 0 {
+		return 0
+	}
+	return float64(p.Bytes) / 1e6 / p.Duration.Seconds()
+}
+
+// BenchClient is one client's measurement.
+type BenchClient struct {
+	Verify   string // the verify block the client comes from
+	Host     string
+	Path     string
+	FSType   string // as findmnt reports it for Path; "" when unknown
+	Tool     string // "fio" or "dd"
+	ReadMode string // how reads avoided this client's page cache
+	Write    BenchPhase
+	Read     BenchPhase
+	Err      string // why the measurement is missing or incomplete
+}
+
+// BenchReport is a whole run. The aggregate phases divide every client's
+// bytes by the phase's wall time (first start to last finish): all clients
+// write at once, then all read at once.
+type BenchReport struct {
+	Clients     []BenchClient
+	Write, Read BenchPhase
+	PerThread   int64 // bytes each thread wrote and read
+	Threads     int
+}
+
+// benchMarker starts the line a bench script prints when it is done.
+const benchMarker = "diffuser-bench "
+
+// Bench measures the mounted filesystem like an operator would by hand: on
+// every client of the recipe's verify blocks (the hosts of `on`, at `path`)
+// at once, Threads parallel sequential writers of Bytes/Threads each,
+// flushed to stable storage before the clock stops (fio --end_fsync=1, or
+// dd conv=fdatasync); then, at once again, parallel readers of the same
+// amount. Reads avoid the reader's page cache: when a verify block has
+// more than one client each reads the files another client wrote; the
+// page cache is also dropped where the host allows it, else dd reads with
+// iflag=direct (fio invalidates the files' cache itself). Every client's
+// files are removed at the end, whatever happened.
+func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (*BenchReport, error) {
+	if opt.Threads <= 0 {
+		opt.Threads = 4
+	}
+	if opt.Bytes <= 0 {
+		opt.Bytes = 1 << 30
+	}
+	if opt.Tool == "" {
+		opt.Tool = "auto"
+	}
+	if opt.Tool != "auto" && opt.Tool != "fio" && opt.Tool != "dd" {
+		return nil, fmt.Errorf("unknown bench tool %q: use auto, fio or dd", opt.Tool)
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 30 * time.Minute
+	}
+	mib := opt.Bytes / int64(opt.Threads) >> 20
+	if mib < 1 {
+		mib = 1
+	}
+	rep := &BenchReport{PerThread: mib << 20, Threads: opt.Threads}
+
+	scope := l.stateScope(st)
+	type client struct {
+		BenchClient
+		runner steps.Runner
+		dir    string // this client's directory of test files
+		base   string // the run's directory under Path
+		peer   int    // index of the client whose files this one reads
+		// readDir is where this client reads from; readFrom names the
+		// client that wrote it when that is not this one.
+		readDir, readFrom string
+	}
+	var cs []*client
+	run := randomHex()
+	for _, v := range l.Recipe.Verifies {
+		hosts, diags := scope.OnHosts(v.On)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("verify %s: %s", v.Name, diagText(diags))
+		}
+		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
+		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() || pv.IsNull() {
+			return nil, fmt.Errorf("verify %s: path must be a known string", v.Name)
+		}
+		path := strings.TrimRight(pv.AsString(), "/")
+		first := len(cs)
+		for i, h := range hosts {
+			base := path + "/.diffuser-bench-" + run
+			c := &client{BenchClient: BenchClient{Verify: v.Name, Host: h, Path: pv.AsString()},
+				base: base, dir: base + "/" + benchSlug(h), peer: first + (i+1)%len(hosts)}
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("the recipe has no verify block: bench measures at the verify blocks' path on their hosts")
+	}
+
+	// each runs f on every client still in the running, concurrently.
+	each := func(f func(c *client)) {
+		var wg sync.WaitGroup
+		for _, c := range cs {
+			if c.Err != "" {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f(c)
+			}()
+		}
+		wg.Wait()
+	}
+	exec := func(c *client, cmd string) (string, error) {
+		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+		res, err := c.runner.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		if err != nil {
+			return "", err
+		}
+		if res.Exit != 0 {
+			return "", fmt.Errorf("exit status %d: %s", res.Exit, strings.TrimSpace(lastLines(res.Stdout+res.Stderr, 3)))
+		}
+		return res.Stdout, nil
+	}
+
+	// Connect and look: fio present, the filesystem type, writable.
+	each(func(c *client) {
+		h := st.Hosts[c.Host]
+		if h == nil {
+			c.Err = "host not in state: apply first"
+			return
+		}
+		r, err := opt.Connector.Runner(ctx, *h, func(string) error { return nil })
+		if err != nil {
+			c.Err = err.Error()
+			return
+		}
+		c.runner = r
+		out, err := exec(c, probeScript(c.Path))
+		if err != nil {
+			c.Err = "probe: " + err.Error()
+			return
+		}
+		f := markerFields(out)
+		c.FSType = f["fstype"]
+		switch {
+		case f["writable"] != "yes":
+			c.Err = c.Path + " is not a writable directory"
+		case opt.Tool == "fio" && f["fio"] != "yes":
+			c.Err = "fio is not installed on this host"
+		case opt.Tool == "fio" || opt.Tool == "auto" && f["fio"] == "yes":
+			c.Tool = "fio"
+		default:
+			c.Tool = "dd"
+		}
+	})
+
+	// phase runs one script per client at once and records its timing.
+	phase := func(name string, script func(c *client) string, set func(c *client, p BenchPhase, mode string)) BenchPhase {
+		var mu sync.Mutex
+		var first, last time.Time
+		var total int64
+		each(func(c *client) {
+			start := time.Now()
+			out, err := exec(c, script(c))
+			end := time.Now()
+			if err != nil {
+				c.Err = name + ": " + err.Error()
+				return
+			}
+			f := markerFields(out)
+			ns, perr := strconv.ParseInt(f["ns"], 10, 64)
+			if perr != nil || ns <= 0 {
+				c.Err = name + ": no timing in the output: " + strings.TrimSpace(lastLines(out, 2))
+				return
+			}
+			bytes := rep.PerThread * int64(opt.Threads)
+			set(c, BenchPhase{Bytes: bytes, Duration: time.Duration(ns)}, f["mode"])
+			mu.Lock()
+			defer mu.Unlock()
+			if first.IsZero() || start.Before(first) {
+				first = start
+			}
+			if end.After(last) {
+				last = end
+			}
+			total += bytes
+		})
+		return BenchPhase{Bytes: total, Duration: last.Sub(first)}
+	}
+	rep.Write = phase("write", func(c *client) string {
+		return writeScript(c.Tool, c.dir, opt.Threads, mib)
+	}, func(c *client, p BenchPhase, _ string) { c.Write = p })
+	// Each client reads files another client of its verify block wrote
+	// (its own when it is alone or that client's write failed).
+	for _, c := range cs {
+		c.readDir, c.readFrom = c.dir, ""
+		if p := cs[c.peer]; p != c && p.Err == "" && p.Host != c.Host {
+			c.readDir, c.readFrom = p.dir, p.Host
+		}
+	}
+	rep.Read = phase("read", func(c *client) string {
+		return readScript(c.Tool, c.readDir, opt.Threads, mib)
+	}, func(c *client, p BenchPhase, mode string) {
+		c.Read = p
+		c.ReadMode = readModeText(c.Tool, mode)
+		if c.readFrom != "" {
+			c.ReadMode = "files written by " + c.readFrom + ", " + c.ReadMode
+		}
+	})
+
+	// Clean up every client's files, even after failures, with a fresh
+	// context so that an interrupted bench still removes them.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		if c.runner == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", steps.RunOpts{})
+		}()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		rep.Clients = append(rep.Clients, c.BenchClient)
+	}
+	return rep, ctx.Err()
+}
+
+func randomHex() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// benchSlug makes a host name a file name: server[1] → server-1.
+func benchSlug(host string) string {
+	return strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, host), "-")
+}
+
+// markerFields parses the key=value words of the last marker line in out.
+func markerFields(out string) map[string]string {
+	f := map[string]string{}
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), strings.TrimSpace(benchMarker)); ok {
+			for _, w := range strings.Fields(rest) {
+				if k, v, ok := strings.Cut(w, "="); ok {
+					f[k] = v
+				}
+			}
+			break
+		}
+	}
+	return f
+}
+
+func probeScript(path string) string {
+	q := lang.ShellQuote(path)
+	return `fio=no; command -v fio >/dev/null 2>&1 && fio=yes
+fstype=$(findmnt -no FSTYPE -T ` + q + ` 2>/dev/null | head -n1)
+writable=no; [ -d ` + q + ` ] && [ -w ` + q + ` ] && writable=yes
+echo "` + benchMarker + `fio=$fio fstype=${fstype:-unknown} writable=$writable"`
+}
+
+// clockScript wraps body, which must leave its status in rc, with a
+// nanosecond clock and prints the marker line.
+func clockScript(pre, body string) string {
+	return pre + `
+s=$(date +%s%N)
+rc=0
+` + body + `
+e=$(date +%s%N)
+[ "$rc" = 0 ] || exit 1
+echo "` + benchMarker + `ns=$((e-s)) mode=$mode"`
+}
+
+// parallelDD starts one dd per thread in the background and waits for all.
+func parallelDD(threads int, dd string) string {
+	return fmt.Sprintf(`pids=
+i=1
+while [ $i -le %d ]; do
+  %s &
+  pids="$pids $!"
+  i=$((i+1))
+done
+for p in $pids; do wait $p || rc=1; done`, threads, dd)
+}
+
+func writeScript(tool, dir string, threads int, mib int64) string {
+	q := lang.ShellQuote(dir)
+	pre := "set -u\nmode=write\nmkdir -p " + q + " || exit 1"
+	if tool == "fio" {
+		return clockScript(pre, fmt.Sprintf("fio --name=diffuser --directory=%s --rw=write --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --end_fsync=1 --group_reporting || rc=1", q, mib, threads))
+	}
+	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=/dev/zero of=%s/f$i bs=1M count=%d conv=fdatasync status=none`, q, mib)))
+}
+
+func readScript(tool, dir string, threads int, mib int64) string {
+	q := lang.ShellQuote(dir)
+	pre := `set -u
+sync
+mode=cached
+if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then mode=dropcaches; fi`
+	if tool == "fio" {
+		// fio drops the files' cache itself before reading (invalidate=1).
+		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --invalidate=1 --group_reporting || rc=1", q, mib, threads))
+	}
+	pre += fmt.Sprintf(`
+flag=
+if [ $mode = cached ] && dd if=%s/f1 of=/dev/null bs=1M count=1 iflag=direct status=none 2>/dev/null; then flag=iflag=direct; mode=direct; fi`, q)
+	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=%s/f$i of=/dev/null bs=1M count=%d $flag status=none`, q, mib)))
+}
+
+func readModeText(tool, mode string) string {
+	switch mode {
+	case "dropcaches":
+		return "page cache dropped"
+	case "direct":
+		return "dd iflag=direct"
+	case "invalidate":
+		return "fio invalidate=1"
+	case "cached":
+		return "may be cached (no drop_caches, no O_DIRECT)"
+	}
+	return mode
+}

@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"diffuser/state"
+	"diffuser/steps"
+
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// groupHasWork says whether any instance of group step s must run.
+func (a *applier) groupHasWork(s int) bool {
+	for i := range a.g.StepHosts[s] {
+		if c := a.p.vchange[a.g.StepVertex(s, i)]; c != nil && c.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// groupRun runs a steps.GroupKind step once for all its hosts that need it
+// and records each instance as if it had run alone.
+func (a *applier) groupRun(ctx context.Context, s int) error {
+	g := a.g
+	stp := g.Steps[s]
+	kind, _ := a.p.Loaded.Kinds[stp.Kind].(steps.GroupKind)
+	type member struct {
+		c    *Change
+		inst state.Instance
+		host state.Host
+	}
+	var members []member
+	var targets []steps.Target
+	scope := a.live.scope()
+	var firstArgs []byte
+	var failures []error
+	for i, h := range g.StepHosts[s] {
+		c := a.p.vchange[g.StepVertex(s, i)]
+		if c == nil || c.Action == NoOp {
+			continue
+		}
+		a.emit(Event{Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: c.Action.String()})
+		args, gen, diags := scope.StepArgs(stp, a.live.hostVal(h))
+		plain, marks := args.UnmarkDeep()
+		a.mu.Lock()
+		host := a.st.Hosts[c.Host]
+		a.mu.Unlock()
+		var err error
+		switch {
+		case diags.HasErrors():
+			err = fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags))
+		case !plain.IsWhollyKnown():
+			err = fmt.Errorf("step %s: some inputs are still unknown at apply", stp.Name)
+		case host == nil:
+			err = fmt.Errorf("host %s is not in state", c.Host)
+		}
+		if err != nil {
+			failures = append(failures, a.groupFail(c, time.Now(), -1, err))
+			continue
+		}
+		dg, _ := Digest(stp.Kind, plain, c.Host, host.ProviderID)
+		b, _ := ctyjson.Marshal(plain, plain.Type())
+		if firstArgs == nil {
+			firstArgs = b
+		} else if string(b) != string(firstArgs) {
+			failures = append(failures, a.groupFail(c, time.Now(), -1,
+				fmt.Errorf("step %s is a %s step: its arguments must be the same on every host (do not use `host` in them)", stp.Name, stp.Kind)))
+			continue
+		}
+		sensitive := gen.Sensitive || len(marks) > 0
+		inst := state.Instance{Step: stp.Name, Host: c.Host, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
+		if !sensitive {
+			inst.Args = b
+		}
+		hc := *host
+		r, err := a.opt.Connector.Runner(ctx, hc, func(key string) error {
+			hc.SSH.HostKey = key
+			return a.putHost(hc)
+		})
+		if err != nil {
+			failures = append(failures, a.groupFail(c, inst.Started, -1, fmt.Errorf("connecting to %s: %w", c.Host, err)))
+			continue
+		}
+		members = append(members, member{c: c, inst: inst, host: hc})
+		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: r})
+	}
+	if len(targets) > 0 {
+		args, _, _ := scope.StepArgs(stp, a.live.hostVal(g.Ref[g.StepVertex(s, 0)]))
+		plain, _ := args.UnmarkDeep()
+		outs, errs := kind.ApplyGroup(ctx, targets, plain)
+		for i, m := range members {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			}
+			m.inst.Finished = time.Now()
+			if err != nil {
+				m.inst.Status, m.inst.Error = state.StatusFailed, firstLine(err.Error())
+				_ = a.putInstance(m.c.Addr, m.inst)
+				failures = append(failures, a.groupFail(m.c, m.inst.Started, exitOf(err), err))
+				continue
+			}
+			m.inst.Status = state.StatusApplied
+			if i < len(outs) {
+				m.inst.Outputs = map[string]string(outs[i])
+			}
+			if err := a.putInstance(m.c.Addr, m.inst); err != nil {
+				failures = append(failures, a.groupFail(m.c, m.inst.Started, -1, err))
+				continue
+			}
+			a.groupDone(m.c, m.inst.Started)
+		}
+	}
+	return errors.Join(failures...)
+}
+
+func (a *applier) groupFail(c *Change, start time.Time, exit int, err error) error {
+	end := time.Now()
+	a.mu.Lock()
+	a.done++
+	a.res.Failures = append(a.res.Failures, Failure{Addr: c.Addr, Step: c.Step, Host: c.Host, Exit: exit, Err: err})
+	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: "failed", V: c.V})
+	a.mu.Unlock()
+	a.emit(Event{Type: EvFail, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start), Exit: exit, Message: err.Error()})
+	return fmt.Errorf("%s: %w", c.Addr, err)
+}
+
+func (a *applier) groupDone(c *Change, start time.Time) {
+	end := time.Now()
+	a.mu.Lock()
+	a.done++
+	a.res.Ran++
+	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: "ok", V: c.V})
+	a.mu.Unlock()
+	a.emit(Event{Type: EvDone, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start)})
+}
