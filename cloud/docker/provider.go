@@ -91,6 +91,9 @@ func New(ctx context.Context, settings cty.Value, env cloud.Env) (*Provider, err
 	if env.Log == nil {
 		env.Log = func(string, ...any) {}
 	}
+	if err := raiseInotifyLimit(env.Log); err != nil {
+		env.Log("docker: warning: %v", err)
+	}
 	return &Provider{
 		cli:         cli,
 		settings:    s,
