@@ -11,7 +11,6 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/lang"
-	"diffuser/remote"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -344,8 +343,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if sh == nil {
 		return "", fail(-1, fmt.Errorf("host %s is not in state; was its launch skipped?", slot.Name), "", "")
 	}
-	scope := a.live.scope()
-	args, gen, diags := scope.StepArgs(stp, a.live.hostVal(g.Ref[v]))
+	args, gen, diags := a.live.stepArgs(stp, int(g.Step[v]), g.Ref[v])
 	if diags.HasErrors() {
 		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags)), "", "")
 	}
@@ -366,12 +364,8 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
-	log, err := remote.OpenLog(a.opt.DataDir, stp.Name, slot.Name)
-	if err != nil {
-		return "", fail(-1, err, "", "")
-	}
-	defer log.Close()
-	lr := &loggedRunner{r: r, log: log, sensitive: sensitive}
+	lr := &loggedRunner{r: r, sensitive: sensitive, dataDir: a.opt.DataDir, step: stp.Name, host: slot.Name}
+	defer lr.close()
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
 	if !sensitive {
 		if b, err := ctyjson.Marshal(plain, plain.Type()); err == nil {
@@ -418,12 +412,12 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		if sensitive {
 			msg = fmt.Errorf("sensitive step failed with exit status %d", exit)
 		}
-		return "", fail(exit, msg, tail, log.Path())
+		return "", fail(exit, msg, tail, lr.path())
 	}
 	inst.Status = state.StatusApplied
 	inst.Outputs = map[string]string(outs)
 	if err := a.putInstance(c.Addr, inst); err != nil {
-		return "", fail(-1, err, "", log.Path())
+		return "", fail(-1, err, "", lr.path())
 	}
 	return "", nil
 }

@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"diffuser/lang"
 	"diffuser/state"
 
@@ -27,6 +29,17 @@ type liveScope struct {
 	stepFull  []bool
 	hostVals  []cty.Value
 	read      []bool // steps some expression reads
+	argCache  []*cachedArgs
+}
+
+// cachedArgs are a step's arguments evaluated once for every instance, for
+// steps whose arguments do not read `host`: 1,000 clients mounting the same
+// volume evaluate its expression once, not 1,000 times on the critical path.
+type cachedArgs struct {
+	once sync.Once
+	args cty.Value
+	gen  lang.Generic
+	diag hcl.Diagnostics
 }
 
 func newLiveScope(p *Plan, a *applier) *liveScope {
@@ -52,6 +65,7 @@ func newLiveScope(p *Plan, a *applier) *liveScope {
 		}
 		ls.stepFull[s] = full
 	}
+	ls.argCache = make([]*cachedArgs, len(g.Steps))
 	return ls
 }
 
@@ -114,6 +128,24 @@ func (ls *liveScope) hostVal(h int32) cty.Value {
 	ls.hostVals[h] = v
 	ls.mu.Unlock()
 	return v
+}
+
+// stepArgs evaluates step s's arguments for host h. Every value a step reads
+// is final once the step may run (it waits for what it reads), so for steps
+// that do not read `host` the first evaluation serves all instances.
+func (ls *liveScope) stepArgs(stp *lang.Step, s int, h int32) (cty.Value, lang.Generic, hcl.Diagnostics) {
+	if stp.UsesHost {
+		return ls.scope().StepArgs(stp, ls.hostVal(h))
+	}
+	ls.mu.Lock()
+	c := ls.argCache[s]
+	if c == nil {
+		c = &cachedArgs{}
+		ls.argCache[s] = c
+	}
+	ls.mu.Unlock()
+	c.once.Do(func() { c.args, c.gen, c.diag = ls.scope().StepArgs(stp, ls.hostVal(h)) })
+	return c.args, c.gen, c.diag
 }
 
 // scope returns the scope of the current generation.

@@ -285,7 +285,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 					perStep[s] = &cached{args, gen}
 				}
 			}
-			_ = gen
+			if gen.Sensitive {
+				// sensitive = true: plan output shows none of its arguments.
+				args = args.Mark(lang.Sensitive)
+			}
 			slot := g.Hosts[h]
 			addr := g.Addr(v)
 			c := &Change{V: v, Addr: addr, Kind: stp.Kind, Step: stp.Name, Host: slot.Name, Group: slot.Group, Args: args}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"diffuser/steps"
@@ -20,7 +22,11 @@ import (
 // clipped at zero), and with probability OutlierProb OutlierFactor times
 // longer. FailProb is the chance an instance fails.
 type Dist struct {
-	Mean          Duration `json:"mean"`
+	Mean Duration `json:"mean"`
+	// PerLine is added for every non-empty line of a run step's command:
+	// a command that loops over N hosts (rendered as N lines) costs N times
+	// as much, as it would on a real host.
+	PerLine       Duration `json:"per_line"`
 	Spread        Duration `json:"spread"`
 	OutlierProb   float64  `json:"outlier_prob"`
 	OutlierFactor float64  `json:"outlier_factor"`
@@ -57,6 +63,36 @@ type Profile struct {
 	// 30 s step in 30 ms). Reported durations are the slept ones.
 	Scale float64 `json:"scale"`
 	Seed  uint64  `json:"seed"`
+	// Record, when set, keeps every duration drawn, by address (launches
+	// by "cluster/host"), so a benchmark can compute the critical path of
+	// the same draws.
+	Record *Draws `json:"-"`
+}
+
+// Draws records drawn durations. Safe for concurrent use.
+type Draws struct {
+	mu sync.Mutex
+	m  map[string]time.Duration
+}
+
+// NewDraws returns an empty record.
+func NewDraws() *Draws { return &Draws{m: map[string]time.Duration{}} }
+
+func (d *Draws) put(addr string, v time.Duration) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	d.m[addr] = v
+	d.mu.Unlock()
+}
+
+// Get returns the duration drawn for addr.
+func (d *Draws) Get(addr string) (time.Duration, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.m[addr]
+	return v, ok
 }
 
 // LoadProfile reads a JSON profile.
@@ -75,6 +111,11 @@ func LoadProfile(path string) (Profile, error) {
 // Draw returns the (scaled) duration and failure of the work at addr, the
 // same for the same seed and address whatever the scheduling order.
 func (p Profile) Draw(kind, addr string) (time.Duration, bool) {
+	return p.DrawLines(kind, addr, 0)
+}
+
+// DrawLines is Draw for work of n lines (see Dist.PerLine).
+func (p Profile) DrawLines(kind, addr string, lines int) (time.Duration, bool) {
 	d, ok := p.Kinds[kind]
 	if !ok {
 		return 0, false
@@ -92,7 +133,7 @@ func (p Profile) Draw(kind, addr string) (time.Duration, bool) {
 	}
 	// Box-Muller.
 	n := math.Sqrt(-2*math.Log(u())) * math.Cos(2*math.Pi*u())
-	v := float64(d.Mean) + n*float64(d.Spread)
+	v := float64(d.Mean) + n*float64(d.Spread) + float64(lines)*float64(d.PerLine)
 	if v < 0 {
 		v = 0
 	}
@@ -108,7 +149,9 @@ func (p Profile) Draw(kind, addr string) (time.Duration, bool) {
 	if scale <= 0 {
 		scale = 1
 	}
-	return time.Duration(v * scale), fail
+	out := time.Duration(v * scale)
+	p.Record.put(addr, out)
+	return out, fail
 }
 
 // Kinds wraps real step kinds: same specs (recipes validate identically),
@@ -153,7 +196,7 @@ func (k *simKind) Apply(ctx context.Context, r steps.Runner, args cty.Value) (st
 	if addr == "" {
 		addr = fmt.Sprintf("%p", r)
 	}
-	d, fail := k.profile.Draw(k.name, addr)
+	d, fail := k.profile.DrawLines(k.name, addr, CommandLines(args))
 	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -181,4 +224,23 @@ func (k *simKind) Apply(ctx context.Context, r steps.Runner, args cty.Value) (st
 		}
 	}
 	return out, nil
+}
+
+// CommandLines counts the non-empty lines of a run step's command (0 for
+// other kinds).
+func CommandLines(args cty.Value) int {
+	if args == cty.NilVal || !args.Type().IsObjectType() || !args.Type().HasAttribute("command") {
+		return 0
+	}
+	c := args.GetAttr("command")
+	if c.IsNull() || !c.IsKnown() || c.Type() != cty.String {
+		return 0
+	}
+	n := 0
+	for _, l := range strings.Split(c.AsString(), "\n") {
+		if strings.TrimSpace(l) != "" {
+			n++
+		}
+	}
+	return n
 }

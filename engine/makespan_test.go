@@ -1,0 +1,149 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// simProfile: per-kind durations in the spirit of a real deploy (package
+// installs dominate, launches vary, a few slow outliers), scaled so that a
+// simulated minute takes 0.6 s.
+func simProfile(seed uint64) sim.Profile {
+	d := func(mean, spread float64) sim.Dist {
+		return sim.Dist{Mean: sim.Duration(mean * float64(time.Second)), Spread: sim.Duration(spread * float64(time.Second)),
+			OutlierProb: 0.01, OutlierFactor: 3}
+	}
+	run := d(2, 0.5)
+	run.PerLine = sim.Duration(500 * time.Millisecond) // a command looping over N hosts costs N times as much
+	return sim.Profile{Seed: seed, Scale: 0.01, Kinds: map[string]sim.Dist{
+		"launch": d(30, 5), "package": d(40, 10), "format": d(3, 1), "mount": d(2, 0.5),
+		"service": d(5, 1), "run": run, "wait": d(3, 1), "file": d(1, 0.2), "distribute": d(20, 2),
+	}}
+}
+
+type makespanRow struct {
+	recipe             string
+	servers, par       int
+	wall, crit, barrer time.Duration
+	vertices           int
+}
+
+func simulateApply(tb testing.TB, recipe string, servers, parallelism int, seed uint64) makespanRow {
+	tb.Helper()
+	prof := simProfile(seed)
+	prof.Record = sim.NewDraws()
+	kinds := sim.Kinds(steps.Default(), prof)
+	vars := []string{"servers=" + strconv.Itoa(servers), "clients=" + strconv.Itoa(servers)}
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe}, lang.Inputs{Vars: vars}, kinds)
+	if diags.HasErrors() {
+		tb.Fatalf("load %s: %s", recipe, diags.Error())
+	}
+	store := state.Open(tb.TempDir())
+	unlock, err := store.Lock(context.Background(), state.CurrentHolder("bench"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer unlock()
+	st, _ := store.Load()
+	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+	if diags.HasErrors() {
+		tb.Fatal(diags)
+	}
+	c := sim.New()
+	c.Profile = prof
+	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: c.Connector(),
+		Recorder: benchRecorder(store), Parallelism: parallelism, DataDir: tb.TempDir()})
+	if len(res.Failures) > 0 {
+		tb.Fatalf("simulated apply failed: %v", res.Failures[0])
+	}
+	g := l.Graph
+	weight := func(v int32) time.Duration {
+		switch g.Kind[v] {
+		case engine.VLaunch:
+			d, _ := prof.Record.Get("bench/" + g.Hosts[g.Ref[v]].Name)
+			return d
+		case engine.VStep:
+			d, _ := prof.Record.Get(g.Addr(v))
+			return d
+		}
+		return 0
+	}
+	crit, _ := g.LongestPath(weight)
+	return makespanRow{recipe: recipe, servers: servers, par: parallelism, wall: res.End.Sub(res.Start),
+		crit: crit, barrer: g.BarrierMakespan(weight), vertices: g.NumVertices()}
+}
+
+// BenchmarkMakespan prints, for built-in recipes at 10, 100 and 1,000
+// servers (and as many clients), the simulated apply's wall time, the
+// critical path of the same instance graph with the same drawn durations
+// (the lower bound with unlimited parallelism), their ratio, and what a
+// per-step barrier schedule would take on the same draws. Durations are
+// simulated seconds (0.01 real seconds each).
+func BenchmarkMakespan(b *testing.B) {
+	recipesToRun := []string{"glusterfs"}
+	if recipes.Has("ceph") && os.Getenv("DIFFUSER_BENCH_CEPH") != "" {
+		recipesToRun = append(recipesToRun, "ceph")
+	}
+	sizes := []int{10, 100, 1000}
+	if s := os.Getenv("DIFFUSER_BENCH_MAX_SERVERS"); s != "" {
+		n, _ := strconv.Atoi(s)
+		sizes = sizes[:0]
+		for _, x := range []int{10, 100, 1000} {
+			if x <= n {
+				sizes = append(sizes, x)
+			}
+		}
+	}
+	sim := func(d time.Duration) float64 { return d.Seconds() / 0.01 }
+	for i := 0; i < b.N; i++ {
+		fmt.Printf("%-10s %7s %11s %9s %12s %13s %7s %14s %8s\n", "recipe", "servers", "parallelism", "vertices",
+			"makespan(s)", "crit.path(s)", "ratio", "barrier(s)", "barrier/")
+		for _, r := range recipesToRun {
+			for _, n := range sizes {
+				pars := []int{0, 256, 64, 10}
+				if n >= 1000 {
+					pars = []int{0, 256}
+				}
+				for _, par := range pars {
+					row := simulateApply(b, r, n, par, 1)
+					ps := "unlimited"
+					if par > 0 {
+						ps = strconv.Itoa(par)
+					}
+					fmt.Printf("%-10s %7d %11s %9d %12.0f %13.0f %7.3f %14.0f %7.2fx\n", r, n, ps, row.vertices,
+						sim(row.wall), sim(row.crit), float64(row.wall)/float64(row.crit), sim(row.barrer), float64(row.barrer)/float64(row.wall))
+				}
+			}
+		}
+	}
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) PutHost(state.Host) error                 { return nil }
+func (nopRecorder) DeleteHost(string) error                  { return nil }
+func (nopRecorder) PutInstance(string, state.Instance) error { return nil }
+func (nopRecorder) DeleteInstance(string) error              { return nil }
+func (nopRecorder) SetOutputs(map[string]state.Output) error { return nil }
+
+func benchRecorder(s *state.Store) engine.Recorder {
+	if os.Getenv("DIFFUSER_BENCH_NO_STATE") != "" {
+		return nopRecorder{}
+	}
+	return recorder{s}
+}
