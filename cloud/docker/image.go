@@ -129,20 +129,23 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 	if progress == nil {
 		progress = io.Discard
 	}
+	// Settings that select the image; once it is known to exist, Launch
+	// asks the engine nothing more about it.
+	key := strings.Join([]string{s.Image, s.Build, s.BaseImage, s.Suite, s.Mirror, s.SecurityMirror}, "\x00")
+	p.imageMu.Lock()
+	defer p.imageMu.Unlock()
+	if tag, ok := p.imagesReady[key]; ok && !force {
+		return tag, nil
+	}
 	plan, err := p.PlanImage(ctx, s)
 	if err != nil {
 		return "", err
-	}
-	p.imageMu.Lock()
-	defer p.imageMu.Unlock()
-	if p.imagesReady[plan.Tag] && !force {
-		return plan.Tag, nil
 	}
 	if plan.Method == "" {
 		if err := p.ensureGivenImage(ctx, plan.Tag, progress); err != nil {
 			return "", err
 		}
-		p.imagesReady[plan.Tag] = true
+		p.imagesReady[key] = plan.Tag
 		return plan.Tag, nil
 	}
 	exists := func() (bool, error) {
@@ -152,9 +155,11 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 		}
 		return err == nil, nil
 	}
-	if ok, err := exists(); err != nil || (ok && !force) {
-		p.imagesReady[plan.Tag] = ok
-		return plan.Tag, err
+	if ok, err := exists(); err != nil {
+		return "", err
+	} else if ok && !force {
+		p.imagesReady[key] = plan.Tag
+		return plan.Tag, nil
 	}
 	// Other diffuser processes on this machine may be building the same
 	// image (parallel applies, tests): one builds, the others wait for the
@@ -164,9 +169,11 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 		return "", err
 	}
 	defer unlock()
-	if ok, err := exists(); err != nil || (ok && !force) {
-		p.imagesReady[plan.Tag] = ok
-		return plan.Tag, err
+	if ok, err := exists(); err != nil {
+		return "", err
+	} else if ok && !force {
+		p.imagesReady[key] = plan.Tag
+		return plan.Tag, nil
 	}
 	start := time.Now()
 	fmt.Fprintf(progress, "building node image %s with %s from %s (%s); this takes a few minutes the first time\n",
@@ -184,7 +191,7 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 		return "", fmt.Errorf("node image %s missing after build: %w", plan.Tag, err)
 	}
 	fmt.Fprintf(progress, "built node image %s in %s\n", plan.Tag, time.Since(start).Round(time.Second))
-	p.imagesReady[plan.Tag] = true
+	p.imagesReady[key] = plan.Tag
 	return plan.Tag, nil
 }
 

@@ -265,6 +265,12 @@ func (p *Provider) ensureRunning(ctx context.Context, spec cloud.HostSpec, id st
 	if err != nil {
 		return fmt.Errorf("%s: inspect container: %w", spec.Name, err)
 	}
+	if st := res.Container.State; st != nil && st.Paused {
+		if _, err := p.cli.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{}); err != nil {
+			return fmt.Errorf("%s: unpause container: %w", spec.Name, err)
+		}
+		return nil
+	}
 	if st := res.Container.State; st != nil && st.Running {
 		return nil
 	}

@@ -54,7 +54,7 @@ type Provider struct {
 	env      cloud.Env
 
 	imageMu     sync.Mutex
-	imagesReady map[string]bool // tags known to exist
+	imagesReady map[string]string // image-selecting settings -> tag known to exist
 
 	netMu    sync.Mutex
 	networks map[string]string // cluster -> network ID
@@ -99,7 +99,7 @@ func New(ctx context.Context, settings cty.Value, env cloud.Env) (*Provider, err
 		settings:    s,
 		apt:         apt,
 		env:         env,
-		imagesReady: map[string]bool{},
+		imagesReady: map[string]string{},
 		networks:    map[string]string{},
 	}, nil
 }
