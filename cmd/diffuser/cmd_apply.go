@@ -40,7 +40,7 @@ func (a *app) applyFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.BoolVar(&a.flags.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	f.IntVar(&a.flags.parallelism, "parallelism", 64, "most step instances running at once (0 = no limit)")
-	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto, plain, json or quiet")
+	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, json or quiet")
 }
 
 func (a *app) destroyCmd() *cobra.Command {
@@ -78,6 +78,10 @@ func (a *app) confirm(question string) (bool, error) {
 }
 
 func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
+	mode, err := a.progressMode()
+	if err != nil {
+		return err
+	}
 	var saved *savedPlan
 	recipeArg := arg
 	if !destroy && strings.HasSuffix(arg, ".json") {
@@ -116,12 +120,13 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 			return err
 		}
 	}
-	if !a.flags.json || a.flags.progress != "json" {
-		if a.flags.json {
-			_ = writePlanJSON(a.stdout, plan)
-		} else {
-			writePlan(a.stdout, plan)
+	if mode == progressJSON {
+		if !a.flags.autoApprove && plan.HasChanges() {
+			return errors.New("--progress=json (or -json) writes JSON lines and cannot ask for confirmation: pass -auto-approve")
 		}
+		_ = writePlanJSONLine(a.stdout, plan)
+	} else {
+		writePlan(a.stdout, plan)
 	}
 	if !plan.HasChanges() {
 		return pl.ws.saveState(plan)
@@ -140,13 +145,27 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	}
 	pl.ws.st.Recipe = pl.ws.loaded.Recipe.Name
 	pl.ws.st.Provider = pl.ws.provider
-	prog := a.newProgress()
+	prog, err := a.newProgress(plan)
+	if err != nil {
+		return err
+	}
 	res := plan.Apply(ctx, pl.ws.st, engine.ApplyOptions{Provider: pl.provider, Cluster: pl.ws.cluster(), Connector: pl.conn,
 		Recorder: storeRecorder{pl.ws.store}, Parallelism: a.flags.parallelism, Stop: a.stop, OnEvent: prog.event,
 		DataDir: a.flags.dataDir})
 	prog.close()
 	saveErr := pl.ws.saveState(plan)
-	a.summarize(res, pl)
+	timeline, tlErr := writeTimeline(pl.ws.dir, command, plan, res)
+	if mode == progressJSON {
+		a.summarizeJSON(command, res, pl, timeline)
+	} else {
+		a.summarize(res, pl)
+		if timeline != "" {
+			fmt.Fprintf(a.stdout, "\nTimeline: %s\n", timeline)
+		}
+	}
+	if tlErr != nil {
+		fmt.Fprintf(a.stderr, "Warning: writing the timeline: %v\n", tlErr)
+	}
 	if saveErr != nil {
 		return saveErr
 	}

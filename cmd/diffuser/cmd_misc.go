@@ -2,12 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 
 	"diffuser/engine"
@@ -20,7 +20,8 @@ import (
 )
 
 func (a *app) recipesCmd() *cobra.Command {
-	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes"}
+	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes",
+		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs"}
 	c.AddCommand(&cobra.Command{
 		Use: "list", Short: "List the built-in recipes", Example: "  diffuser recipes list", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,11 +98,18 @@ func (a *app) outputCmd() *cobra.Command {
 				return nil
 			}
 			if a.flags.json {
-				return json.NewEncoder(a.stdout).Encode(st.Outputs)
+				out := map[string]state.Output{}
+				for k, o := range st.Outputs {
+					if o.Sensitive && !showSensitive {
+						o.Value = "(sensitive)"
+					}
+					out[k] = o
+				}
+				return json.NewEncoder(a.stdout).Encode(out)
 			}
 			for _, k := range sortedKeys(st.Outputs) {
 				v := st.Outputs[k].Value
-				if st.Outputs[k].Sensitive {
+				if st.Outputs[k].Sensitive && !showSensitive {
 					v = "(sensitive)"
 				}
 				fmt.Fprintf(a.stdout, "%s = %s\n", k, v)
@@ -109,13 +117,14 @@ func (a *app) outputCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&showSensitive, "show-sensitive", false, "print a sensitive output's value")
+	c.Flags().BoolVar(&showSensitive, "show-sensitive", false, "print sensitive outputs' values")
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON")
 	return c
 }
 
 func (a *app) stateCmd() *cobra.Command {
-	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state"}
+	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state",
+		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]"}
 	c.AddCommand(&cobra.Command{
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
 		Example: "  diffuser state list glusterfs",
@@ -151,6 +160,10 @@ func (a *app) stateCmd() *cobra.Command {
 					for k := range i.Outputs {
 						cp.Outputs[k] = "(sensitive)"
 					}
+					if cp.Destroy != "" {
+						cp.Destroy = "(sensitive)"
+					}
+					cp.Args = nil
 				}
 				v = cp
 			} else {
@@ -163,7 +176,8 @@ func (a *app) stateCmd() *cobra.Command {
 	})
 	c.AddCommand(&cobra.Command{
 		Use: "unlock WORKSPACE", Short: "Break a stale lock left by a process that died", Args: cobra.ExactArgs(1),
-		Long: "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
+		Long:    "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
+		Example: "  diffuser state unlock glusterfs",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := state.Open(filepath.Join(a.flags.dataDir, args[0]))
 			h, err := s.BreakLock()
@@ -238,32 +252,73 @@ func (a *app) hostsCmd() *cobra.Command {
 
 func (a *app) logsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use: "logs STEP [HOST]", Short: "Print the logs of a step's instances (command, output, exit status)",
-		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'",
+		Use:   "logs STEP [HOST]",
+		Short: "Print the logs of a step's instances (command, output, exit status)",
+		Long: `logs prints what the last apply ran for a step on each host (or on HOST): every command
+with its start time, its output and its exit status and duration, from
+<data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.`,
+		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := filepath.Join(a.flags.dataDir, "logs", args[0])
+			base := filepath.Join(a.flags.dataDir, "logs")
+			dir := filepath.Join(base, logName(args[0]))
 			ents, err := os.ReadDir(dir)
 			if err != nil {
-				return fmt.Errorf("no logs for step %q under %s", args[0], filepath.Join(a.flags.dataDir, "logs"))
+				steps, _ := os.ReadDir(base)
+				var names []string
+				for _, e := range steps {
+					if e.IsDir() {
+						names = append(names, e.Name())
+					}
+				}
+				if len(names) == 0 {
+					return fmt.Errorf("no logs under %s: nothing was applied with --data-dir %s", base, a.flags.dataDir)
+				}
+				return fmt.Errorf("no logs for step %q under %s; steps with logs: %s", args[0], base, strings.Join(names, ", "))
 			}
+			var hosts []string
 			found := false
 			for _, e := range ents {
-				if len(args) == 2 && e.Name() != args[1]+".log" {
+				if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") {
+					continue
+				}
+				hosts = append(hosts, strings.TrimSuffix(e.Name(), ".log"))
+				if len(args) == 2 && e.Name() != logName(args[1])+".log" {
 					continue
 				}
 				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 				if err != nil {
 					return err
 				}
+				if found {
+					fmt.Fprintln(a.stdout)
+				}
 				found = true
-				fmt.Fprintf(a.stdout, "==> %s <==\n%s\n", filepath.Join(dir, e.Name()), b)
+				fmt.Fprintf(a.stdout, "==> %s <==\n%s", filepath.Join(dir, e.Name()), b)
 			}
 			if !found {
-				return errors.New("no log for that host: see diffuser logs " + args[0])
+				return fmt.Errorf("no log of step %s on host %q; hosts with logs: %s", args[0], args[1], strings.Join(hosts, ", "))
 			}
 			return nil
 		},
 	}
+}
+
+// logName is how remote.OpenLog names a step's directory or a host's file
+// (remote's sanitizeName).
+func logName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, s)
+	if strings.Trim(s, ".") == "" {
+		s = strings.ReplaceAll(s, ".", "_")
+	}
+	if s == "" {
+		s = "_"
+	}
+	return s
 }
 
 // version is set by -ldflags at build time; else module info is used.
@@ -271,7 +326,7 @@ var version = ""
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use: "version", Short: "Print diffuser's version", Args: cobra.NoArgs,
+		Use: "version", Short: "Print diffuser's version", Args: cobra.NoArgs, Example: "  diffuser version",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := version
 			if v == "" {
@@ -291,7 +346,94 @@ func (a *app) versionCmd() *cobra.Command {
 }
 
 func (a *app) imageCmd() *cobra.Command {
-	c := &cobra.Command{Use: "image", Short: "Manage the docker provider's node image"}
+	c := &cobra.Command{Use: "image", Short: "Manage the docker provider's node image", Example: "  diffuser image build"}
 	c.AddCommand(a.imageBuildCmd())
 	return c
+}
+
+// addCompletionCmd adds cobra's `completion` command now (cobra would add
+// it at execution), with examples, and teaches commands to complete their
+// arguments: recipe names, workspace names, host names, --progress modes.
+func addCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  source <(diffuser completion bash)                       # this shell
+  diffuser completion bash > /etc/bash_completion.d/diffuser  # every new shell
+  diffuser completion zsh > "${fpath[1]}/_diffuser"
+  diffuser completion fish > ~/.config/fish/completions/diffuser.fish`
+		for _, sh := range c.Commands() {
+			sh.Example = "  diffuser completion " + sh.Name()
+		}
+	}
+}
+
+// completeArgs wires argument completion by the placeholders in each
+// command's Use line. a supplies the data directory at completion time.
+func (a *app) completeArgs(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Flags().Lookup("progress") != nil {
+			_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
+		}
+		if c.ValidArgsFunction != nil || !c.Runnable() {
+			return
+		}
+		words := strings.Fields(c.Use)
+		if len(words) < 2 {
+			return
+		}
+		placeholders := words[1:]
+		c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) >= len(placeholders) {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			switch strings.Trim(placeholders[len(args)], "[]") {
+			case "RECIPE", "RECIPE|PLANFILE":
+				return recipes.Names(), cobra.ShellCompDirectiveDefault // built-in names, or a path
+			case "WORKSPACE":
+				return a.workspaceNames(), cobra.ShellCompDirectiveNoFileComp
+			case "HOST":
+				if placeholders[0] == "STEP" && len(args) > 0 {
+					ents, _ := os.ReadDir(filepath.Join(a.flags.dataDir, "logs", logName(args[0])))
+					var out []string
+					for _, e := range ents {
+						out = append(out, strings.TrimSuffix(e.Name(), ".log"))
+					}
+					return out, cobra.ShellCompDirectiveNoFileComp
+				}
+				if len(args) > 0 {
+					if st, _, err := a.readState(args[0]); err == nil {
+						return sortedKeys(st.Hosts), cobra.ShellCompDirectiveNoFileComp
+					}
+				}
+			case "STEP":
+				ents, _ := os.ReadDir(filepath.Join(a.flags.dataDir, "logs"))
+				var out []string
+				for _, e := range ents {
+					out = append(out, e.Name())
+				}
+				return out, cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	walk(root)
+}
+
+// workspaceNames lists the workspaces under the data directory.
+func (a *app) workspaceNames() []string {
+	ents, _ := os.ReadDir(a.flags.dataDir)
+	var out []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(a.flags.dataDir, e.Name(), "state.json")); err == nil && e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

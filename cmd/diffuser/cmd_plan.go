@@ -88,6 +88,8 @@ func (a *app) makePlan(ctx context.Context, recipeArg string, lock, destroy bool
 		if s, _ := a.simulation(); s != nil {
 			s.adopt(ws.cluster(), ws.st)
 			pl.conn = s.connector()
+		} else if a.testConnector != nil {
+			pl.conn = a.testConnector
 		} else {
 			c := newConnector(keys.PrivateKeyFile)
 			pl.conn = c

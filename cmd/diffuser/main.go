@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,24 +48,7 @@ func main() {
 
 // run executes one command line and returns the process exit status.
 func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, stop: stop}
-	root := app.rootCmd()
-	root.SetArgs(normalizeArgs(root, args))
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	var ec exitCode
-	if errors.As(err, &ec) {
-		return int(ec)
-	}
-	var shown *shownError
-	if !errors.As(err, &shown) {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-	}
-	return exitError
+	return (&app{stdin: stdin, stdout: stdout, stderr: stderr, stop: stop}).execute(ctx, args)
 }
 
 // shownError is an error already printed (as diagnostics).

@@ -10,6 +10,7 @@ import (
 	"diffuser/engine"
 
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // renderValue prints a cty value the way plan output shows it: unknown as
@@ -142,7 +143,11 @@ func writePlan(w io.Writer, p *engine.Plan) {
 				continue
 			}
 			fmt.Fprintf(w, "  %-3s %s %s on %s\n", sym, c.Kind, c.Step, c.Host)
-			if c.Action != engine.Destroy {
+			switch {
+			case c.Action == engine.Destroy:
+			case c.Action == engine.Update && c.Prev != cty.NilVal:
+				renderArgsDiff(w, c.Prev, c.Args, "        ")
+			default:
 				renderArgs(w, c.Args, "        ")
 			}
 		}
@@ -171,9 +176,13 @@ type jsonChange struct {
 	Reason  string         `json:"reason,omitempty"`
 	Data    []string       `json:"destroys_data_on,omitempty"`
 	Args    map[string]any `json:"args,omitempty"`
+	// Before is what an updated instance was last applied with (arguments
+	// sensitive now are masked there too).
+	Before map[string]any `json:"before,omitempty"`
 }
 
 type jsonPlan struct {
+	Type     string       `json:"type,omitempty"` // "plan" in apply's JSON lines
 	Recipe   string       `json:"recipe"`
 	Provider string       `json:"provider"`
 	Changes  []jsonChange `json:"changes"`
@@ -219,7 +228,8 @@ func jsonValue(v cty.Value) any {
 	return nil
 }
 
-func writePlanJSON(w io.Writer, p *engine.Plan) error {
+// planJSON is the plan as `plan -json` prints it.
+func planJSON(p *engine.Plan) jsonPlan {
 	jp := jsonPlan{Recipe: p.Loaded.Recipe.Name, Provider: p.Provider, Changes: []jsonChange{}}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := jsonChange{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
@@ -234,10 +244,271 @@ func writePlanJSON(w io.Writer, p *engine.Plan) error {
 				jc.Args = m
 			}
 		}
+		if c.Action == engine.Update && c.Prev != cty.NilVal && c.Args != cty.NilVal && !c.Args.IsMarked() &&
+			c.Args.IsKnown() && !c.Args.IsNull() && c.Prev.Type().IsObjectType() {
+			jc.Before = map[string]any{}
+			for k, v := range c.Prev.AsValueMap() {
+				if v.IsNull() {
+					continue
+				}
+				if c.Args.Type().HasAttribute(k) && c.Args.GetAttr(k).ContainsMarked() {
+					jc.Before[k] = "(sensitive)"
+					continue
+				}
+				jc.Before[k] = jsonValue(v)
+			}
+		}
 		jp.Changes = append(jp.Changes, jc)
 	}
 	jp.Summary.Add, jp.Summary.Change, jp.Summary.Destroy = p.Counts()
+	return jp
+}
+
+func writePlanJSON(w io.Writer, p *engine.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(jp)
+	return enc.Encode(planJSON(p))
+}
+
+// writePlanJSONLine writes the plan as one JSON line of type "plan", the
+// first line of apply's JSON-lines output.
+func writePlanJSONLine(w io.Writer, p *engine.Plan) error {
+	jp := planJSON(p)
+	jp.Type = "plan"
+	return json.NewEncoder(w).Encode(jp)
+}
+
+// renderArgsDiff prints what changed between the arguments an instance was
+// applied with (prev, from state: never marked) and its new arguments:
+// `~ name = old -> new`, `+` and `-` for attributes set or unset, a unified
+// line diff for multi-line strings, nested maps key by key, and a count of
+// unchanged attributes. A sensitive new value is never printed, nor is
+// the old value of that attribute.
+func renderArgsDiff(w io.Writer, prev, args cty.Value, indent string) {
+	if args == cty.NilVal || args.IsNull() || !args.Type().IsObjectType() {
+		return
+	}
+	if args.IsMarked() {
+		fmt.Fprintf(w, "%s(sensitive arguments)\n", indent)
+		return
+	}
+	if !args.IsKnown() {
+		fmt.Fprintf(w, "%s(arguments known after apply)\n", indent)
+		return
+	}
+	unchanged := diffObject(w, prev, args, indent)
+	if unchanged > 0 {
+		fmt.Fprintf(w, "%s# (%d unchanged %s hidden)\n", indent, unchanged, plural(unchanged, "attribute", "attributes"))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// diffObject diffs the attributes (or map keys) of two values and returns
+// how many are equal and set. old may be NilVal or null (everything is new).
+func diffObject(w io.Writer, old, cur cty.Value, indent string) int {
+	oldM := map[string]cty.Value{}
+	if old != cty.NilVal && !old.IsMarked() && old.IsKnown() && !old.IsNull() && (old.Type().IsObjectType() || old.Type().IsMapType()) {
+		oldM = old.AsValueMap()
+	}
+	curM := map[string]cty.Value{}
+	if !cur.IsMarked() && cur.IsKnown() && !cur.IsNull() {
+		curM = cur.AsValueMap()
+	}
+	keys := map[string]bool{}
+	for k := range oldM {
+		keys[k] = true
+	}
+	for k := range curM {
+		keys[k] = true
+	}
+	unchanged := 0
+	for _, k := range sortedKeys(keys) {
+		o, ok := oldM[k]
+		if !ok {
+			o = cty.NilVal
+		}
+		c, ok := curM[k]
+		if !ok {
+			c = cty.NilVal
+		}
+		if !diffAttr(w, k, o, c, indent) && !(isNullish(o) && isNullish(c)) {
+			unchanged++
+		}
+	}
+	return unchanged
+}
+
+// mark prefixes a line with a change mark in the two columns before indent.
+func mark(indent, sym string) string {
+	if len(indent) < 2 {
+		return sym + " "
+	}
+	return indent[:len(indent)-2] + sym + " "
+}
+
+func isNullish(v cty.Value) bool {
+	return v == cty.NilVal || !v.IsMarked() && v.IsKnown() && v.IsNull()
+}
+
+// diffAttr prints one attribute's change and reports whether it changed.
+func diffAttr(w io.Writer, name string, old, cur cty.Value, indent string) bool {
+	switch {
+	case isNullish(old) && isNullish(cur):
+		return false
+	case cur != cty.NilVal && cur.ContainsMarked():
+		if old != cty.NilVal && !old.IsNull() && sameValue(old, cur) {
+			return false
+		}
+		fmt.Fprintf(w, "%s%s = (sensitive)\n", mark(indent, "~"), name)
+		return true
+	case !isNullish(cur) && !cur.IsWhollyKnown():
+		if isNullish(old) {
+			fmt.Fprintf(w, "%s%s = %s\n", mark(indent, "+"), name, renderValue(cur, indent))
+		} else {
+			fmt.Fprintf(w, "%s%s = %s -> (known after apply)\n", mark(indent, "~"), name, renderValue(old, indent))
+		}
+		return true
+	case isNullish(old):
+		fmt.Fprintf(w, "%s%s = %s\n", mark(indent, "+"), name, renderValue(cur, indent))
+		return true
+	case isNullish(cur):
+		fmt.Fprintf(w, "%s%s = %s -> null\n", mark(indent, "-"), name, renderValue(old, indent))
+		return true
+	case sameValue(old, cur):
+		return false
+	}
+	ot, ct := old.Type(), cur.Type()
+	switch {
+	case ot == cty.String && ct == cty.String && (multiline(old.AsString()) || multiline(cur.AsString())):
+		fmt.Fprintf(w, "%s%s = <<-EOT\n", mark(indent, "~"), name)
+		writeLineDiff(w, old.AsString(), cur.AsString(), indent+"  ")
+		fmt.Fprintf(w, "%sEOT\n", indent)
+	case (ot.IsObjectType() || ot.IsMapType()) && (ct.IsObjectType() || ct.IsMapType()):
+		fmt.Fprintf(w, "%s%s = {\n", mark(indent, "~"), name)
+		if n := diffObject(w, old, cur, indent+"    "); n > 0 {
+			fmt.Fprintf(w, "%s    # (%d unchanged %s hidden)\n", indent, n, plural(n, "element", "elements"))
+		}
+		fmt.Fprintf(w, "%s}\n", indent)
+	default:
+		fmt.Fprintf(w, "%s%s = %s -> %s\n", mark(indent, "~"), name, renderValue(old, indent), renderValue(cur, indent))
+	}
+	return true
+}
+
+// sameValue compares two values ignoring marks and the list/tuple and
+// map/object distinctions JSON round trips blur.
+func sameValue(a, b cty.Value) bool {
+	a, _ = a.UnmarkDeep()
+	b, _ = b.UnmarkDeep()
+	if !a.IsWhollyKnown() || !b.IsWhollyKnown() {
+		return false
+	}
+	if !a.Type().Equals(b.Type()) {
+		if conv, err := convert.Convert(a, b.Type()); err == nil {
+			a = conv
+		} else {
+			return false
+		}
+	}
+	eq := a.Equals(b)
+	return eq.IsKnown() && eq.True()
+}
+
+func multiline(s string) bool { return strings.Contains(strings.TrimRight(s, "\n"), "\n") }
+
+// diffContext is how many unchanged lines a line diff shows around changes.
+const diffContext = 3
+
+// writeLineDiff prints a unified diff of two texts' lines, each line under
+// indent with "- ", "+ " or "  ", eliding unchanged runs beyond
+// diffContext lines of a change.
+func writeLineDiff(w io.Writer, a, b, indent string) {
+	ops := lineDiff(splitLines(a), splitLines(b))
+	show := make([]bool, len(ops))
+	for i, op := range ops {
+		if op.sym == ' ' {
+			continue
+		}
+		for j := max(0, i-diffContext); j <= min(len(ops)-1, i+diffContext); j++ {
+			show[j] = true
+		}
+	}
+	for i := 0; i < len(ops); {
+		if !show[i] {
+			j := i
+			for j < len(ops) && !show[j] {
+				j++
+			}
+			fmt.Fprintf(w, "%s  # (%d unchanged %s hidden)\n", indent, j-i, plural(j-i, "line", "lines"))
+			i = j
+			continue
+		}
+		fmt.Fprintf(w, "%s%c %s\n", indent, ops[i].sym, ops[i].line)
+		i++
+	}
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+type diffOp struct {
+	sym  byte // ' ', '-', '+'
+	line string
+}
+
+// lineDiff is a longest-common-subsequence line diff: deletions before
+// insertions within a change. Past 4 million cells it gives up on finding
+// common lines and shows the old text removed and the new added.
+func lineDiff(a, b []string) []diffOp {
+	var ops []diffOp
+	if len(a)*len(b) > 4_000_000 {
+		for _, l := range a {
+			ops = append(ops, diffOp{'-', l})
+		}
+		for _, l := range b {
+			ops = append(ops, diffOp{'+', l})
+		}
+		return ops
+	}
+	// lcs[i][j]: length of the LCS of a[i:] and b[j:].
+	lcs := make([][]int32, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			ops = append(ops, diffOp{' ', a[i]})
+			i++
+			j++
+		case j >= len(b) || i < len(a) && lcs[i+1][j] >= lcs[i][j+1]:
+			ops = append(ops, diffOp{'-', a[i]})
+			i++
+		default:
+			ops = append(ops, diffOp{'+', b[j]})
+			j++
+		}
+	}
+	return ops
 }

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"sort"
 
 	"diffuser/cloud"
 	"diffuser/cloud/static"
+	"diffuser/engine"
 
 	"github.com/spf13/cobra"
 )
@@ -42,6 +46,30 @@ type app struct {
 	// extraFactories lets tests add providers.
 	extraFactories map[string]cloud.Factory
 	sim            *simulation
+	// testConnector, when set, replaces SSH for every command (tests pair
+	// it with a simulated provider in extraFactories and the real kinds).
+	testConnector engine.Connector
+}
+
+// execute runs one command line and returns the process exit status.
+func (a *app) execute(ctx context.Context, args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(normalizeArgs(root, args))
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		return int(ec)
+	}
+	var shown *shownError
+	if !errors.As(err, &shown) {
+		fmt.Fprintf(a.stderr, "Error: %v\n", err)
+	}
+	return exitError
 }
 
 func (a *app) factories() map[string]cloud.Factory {
@@ -83,8 +111,12 @@ against saved state and runs independent steps concurrently.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors")
+	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.verifyCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.versionCmd(), a.imageCmd())
+		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
+		a.versionCmd(), a.imageCmd())
+	addCompletionCmd(root)
+	a.completeArgs(root)
 	return root
 }
 
