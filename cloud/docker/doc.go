@@ -54,7 +54,8 @@
 // # Machine
 //
 // Root, a Docker Engine (API >= 1.40), /dev/loop-control and /dev/fuse,
-// cgroup v1 or v2, and (installed on demand with apt-get) debootstrap. New
+// cgroup v1 (v2 is untested), and (installed on demand with apt-get)
+// debootstrap, chroot and GNU tar for the image build. New
 // raises fs.inotify.max_user_instances to 8192 when it is lower: every
 // container's systemd needs several, all charged to the host's root.
 //
