@@ -10,15 +10,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
-	"golang.org/x/sys/unix"
 )
 
 // nodeFiles holds what every node image gets on top of the Debian packages:
@@ -164,7 +161,9 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 	// Other diffuser processes on this machine may be building the same
 	// image (parallel applies, tests): one builds, the others wait for the
 	// lock and then find the image.
-	unlock, err := lockBuild(ctx, progress)
+	unlock, err := lockFile(ctx, "diffuser-node-image.lock", func(path string) {
+		fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
+	})
 	if err != nil {
 		return "", err
 	}
@@ -264,36 +263,6 @@ func readJSONStream(r io.Reader, w io.Writer) error {
 			}
 		case m.Status != "" && m.Progress == "":
 			fmt.Fprintln(w, strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{m.ID, m.Status}, func(s string) bool { return s == "" }), ": ")))
-		}
-	}
-}
-
-// lockBuild takes the machine-wide node image build lock, an flock on
-// <tmp>/diffuser-node-image.lock, waiting (and saying so once) while another
-// process holds it. The lock goes with the process if it dies.
-func lockBuild(ctx context.Context, progress io.Writer) (func(), error) {
-	path := filepath.Join(os.TempDir(), "diffuser-node-image.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("image build lock: %w", err)
-	}
-	for said := false; ; said = true {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("image build lock %s: %w", path, err)
-		}
-		if !said {
-			fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

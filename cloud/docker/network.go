@@ -13,12 +13,12 @@ import (
 )
 
 // ensureNetwork returns the ID of the cluster's bridge network, creating it
-// if needed. Create-or-get is serialized within the process by netMu. Across
-// processes the engine does not help: API 1.41 daemons accept a second
-// network with the same name (CheckDuplicate is not sent by this client), so
-// after creating, the provider lists the cluster's networks again and every
-// racer settles on the same one (oldest, then lowest ID); the losers remove
-// their extra network if nothing is attached to it.
+// if needed. The engine does not make create-or-get safe: API 1.41 daemons
+// accept a second network with the same name (this client cannot send
+// CheckDuplicate). So creation is serialized by netMu within the process and
+// by a lock file between processes on this machine; should duplicates exist
+// anyway (a remote DOCKER_HOST shared by machines), every caller settles on
+// the same one (oldest, then lowest ID) and a creator that lost removes its own.
 func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, error) {
 	p.netMu.Lock()
 	defer p.netMu.Unlock()
@@ -28,6 +28,19 @@ func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, e
 	nets, err := p.clusterNetworks(ctx, cluster)
 	if err != nil {
 		return "", err
+	}
+	if len(nets) == 0 {
+		// The engine (API 1.41) would accept a second network of the same
+		// name from another process: create under a machine-wide lock, and
+		// look again once holding it.
+		unlock, err := lockFile(ctx, "diffuser-network-"+cluster+".lock", nil)
+		if err != nil {
+			return "", err
+		}
+		defer unlock()
+		if nets, err = p.clusterNetworks(ctx, cluster); err != nil {
+			return "", err
+		}
 	}
 	if len(nets) == 0 {
 		opts := client.NetworkCreateOptions{
