@@ -84,24 +84,3 @@ func hashValue(h hash.Hash, v cty.Value) bool {
 	}
 	return true
 }
-
-// containsMarks reports whether any part of v is marked, without cty.Walk's
-// path bookkeeping.
-func containsMarks(v cty.Value) bool {
-	if v.IsMarked() {
-		return true
-	}
-	if !v.IsKnown() || v.IsNull() {
-		return false
-	}
-	ty := v.Type()
-	if ty.IsListType() || ty.IsTupleType() || ty.IsSetType() || ty.IsMapType() || ty.IsObjectType() {
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			if containsMarks(e) {
-				return true
-			}
-		}
-	}
-	return false
-}

@@ -65,8 +65,7 @@ func (w *walker) run(ctx context.Context) {
 	stopped := false
 	ctxDone := ctx.Done()
 
-	var complete func(v int32, st vstatus)
-	complete = func(v int32, st vstatus) {
+	complete := func(v int32, st vstatus) {
 		w.status[v] = st
 		finished++
 		for _, d := range g.Out(v) {

@@ -298,7 +298,7 @@ func unknownRef(kind, name string, rng hcl.Range, known []string) *hcl.Diagnosti
 	} else if len(known) > 0 {
 		detail += fmt.Sprintf(" Known: %s.", strings.Join(known, ", "))
 	} else {
-		detail += fmt.Sprintf(" Declare it first.")
+		detail += " Declare it first."
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown " + kind, Detail: detail, Subject: rng.Ptr()}
 }

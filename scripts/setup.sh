@@ -47,6 +47,6 @@ fi
 mkdir -p bin
 if [ ! -x bin/staticcheck ]; then
   log "installing staticcheck"
-  GOBIN="$PWD/bin" go install honnef.co/go/tools/cmd/staticcheck@2025.1.1
+  GOBIN="$PWD/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 log "ready"

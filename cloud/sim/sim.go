@@ -63,10 +63,10 @@ func (f factory) Spec() hcldec.ObjectSpec {
 }
 
 func (f factory) New(context.Context, cty.Value, cloud.Env) (cloud.Provider, error) {
-	return provider{f.c}, nil
+	return provider(f), nil
 }
 
-type provider struct{ c *Cloud }
+type provider factory
 
 func (p provider) Name() string { return "sim" }
 
