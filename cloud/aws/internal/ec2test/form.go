@@ -14,8 +14,6 @@ type form url.Values
 
 func (f form) get(key string) string { return url.Values(f).Get(key) }
 
-func (f form) has(key string) bool { _, ok := f[key]; return ok }
-
 // list returns the values of key.1, key.2, ... up to the first gap.
 func (f form) list(key string) []string {
 	var out []string
