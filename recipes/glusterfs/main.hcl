@@ -1,13 +1,14 @@
 recipe "glusterfs" {
   description = "GlusterFS volume over N servers (distributed, replicated or dispersed), FUSE-mounted on every client"
   # GlusterFS needs these open between members; cloud providers document them on the cluster firewall.
+  # 49152 and up: one port per brick process (this recipe runs one brick per server).
   ports = ["22/tcp ssh", "111/tcp+udp portmapper", "24007-24008/tcp glusterd", "49152-49251/tcp bricks"]
 }
 
 variable "servers" {
   type        = number
   default     = 2
-  description = "Number of GlusterFS servers, one brick each."
+  description = "Number of GlusterFS servers, one brick each. A multiple of replica (or of disperse). Raise it and apply again to grow the volume; shrinking is refused."
   validation {
     condition     = var.servers >= 1
     error_message = "At least one server is needed."
@@ -27,13 +28,21 @@ variable "replica" {
 variable "disperse" {
   type        = number
   default     = 0
-  description = "Erasure coding: bricks per dispersed set (0 = off). When set, replica must be 1 and redundancy = disperse_redundancy."
+  description = "Erasure coding: bricks per dispersed set (0 = off, else at least 3). When set, replica must be 1 and the server count a multiple of it."
+  validation {
+    condition     = var.disperse == 0 || var.disperse >= 3
+    error_message = "disperse must be 0 (off) or at least 3."
+  }
 }
 
 variable "disperse_redundancy" {
   type        = number
   default     = 1
-  description = "Bricks per dispersed set that may fail without losing data."
+  description = "Bricks per dispersed set that may fail without losing data; less than half of disperse."
+  validation {
+    condition     = var.disperse_redundancy >= 1
+    error_message = "disperse_redundancy must be at least 1."
+  }
 }
 
 variable "clients" {
@@ -49,8 +58,9 @@ variable "brick_size_gb" {
 }
 
 variable "volume_name" {
-  type    = string
-  default = "gv0"
+  type        = string
+  default     = "gv0"
+  description = "Name of the GlusterFS volume; clients mount SERVER:/NAME."
   validation {
     condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]*$", var.volume_name))
     error_message = "volume_name must be letters, digits, - and _."
@@ -58,14 +68,44 @@ variable "volume_name" {
 }
 
 locals {
+  # Bricks per replica or disperse set: GlusterFS groups consecutive bricks
+  # of the create / add-brick list into sets of this size.
+  set_size  = var.disperse > 0 ? var.disperse : var.replica
+  redundant = var.disperse > 0 || var.replica > 1
+  layout_problem = (
+    var.disperse > 0 && var.replica > 1 ? "a volume is replicated or dispersed, not both: set replica = 1 with disperse" :
+    var.disperse > 0 && var.disperse_redundancy * 2 >= var.disperse ? "disperse_redundancy must be less than half of disperse" :
+    var.servers % local.set_size != 0 ? "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size})" :
+    ""
+  )
   layout = (var.disperse > 0
     ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}"
     : (var.replica > 1 ? "replica ${var.replica}" : ""))
-  bricks = join(" ", [for h in hosts.server : "${h.private_ip}:/data/brick/${var.volume_name}"])
+  brick_dir  = "/data/brick/${var.volume_name}"
+  brick_list = [for h in hosts.server : "${h.private_ip}:${local.brick_dir}"]
+  bricks     = join(" ", local.brick_list)
+  # Set on server[0] between add-brick and a started rebalance, so a retry
+  # after a partial run still rebalances.
+  rebalance_marker = "/var/lib/glusterd/diffuser-rebalance-${var.volume_name}"
+  # The server verify's failover stops: server[1] is in the first replica or
+  # disperse set with server[0].
+  failover_server = hosts.server[local.redundant ? 1 : 0]
+  stop_server     = "systemctl stop glusterd && pkill -x glusterfsd; for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || exit 0; sleep 1; done; exit 1"
+  start_server    = <<-EOT
+    systemctl start glusterd || exit 1
+    for i in $(seq 1 60); do
+      gluster volume status ${var.volume_name} ${local.failover_server.private_ip}:${local.brick_dir} detail 2>/dev/null | grep -q '^Online.*: Y' && exit 0
+      sleep 1
+    done
+    echo "brick ${local.failover_server.private_ip}:${local.brick_dir} is not back online" >&2
+    exit 1
+  EOT
 }
 
 hosts "server" {
-  count = var.servers
+  # A bad layout is refused here, before anything is launched: the message
+  # shows in the "cannot convert" error (variables validate one at a time).
+  count = local.layout_problem == "" ? var.servers : tonumber("invalid layout: ${local.layout_problem}")
   volume "brick" { size_gb = var.brick_size_gb }
 }
 
@@ -98,6 +138,19 @@ step "brick_mount" {
     fstype = "xfs"
     fstab  = true
   }
+  # The brick process (glusterfsd) holds the filesystem open, and stopping
+  # glusterd leaves it running. The volume step's destroy (on server[0], run
+  # at the same time) stops the bricks cluster-wide: wait until this brick
+  # has left the volume, then stop whatever is left, so the unmount succeeds.
+  destroy = <<-EOT
+    for i in $(seq 1 90); do
+      gluster volume info ${var.volume_name} 2>/dev/null | grep -qF ': ${host.private_ip}:${local.brick_dir}' || break
+      sleep 1
+    done
+    systemctl stop glusterd 2>/dev/null || true
+    pkill -x glusterfsd || true
+    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+  EOT
 }
 
 step "glusterd" {
@@ -113,27 +166,77 @@ step "glusterd" {
 step "volume" {
   on    = hosts.server[0]
   after = [step.glusterd, step.brick_mount]
-  # Peer probes from the first server; probing an existing peer is a no-op.
+  # Creates the volume, or grows it: the command changes whenever the server
+  # list does, and then adds the bricks the volume lacks and rebalances.
+  # Peers are probed from the first server; probing an existing peer is a no-op.
   run = <<-EOT
     set -e
-    %{ for h in hosts.server ~}
+    V=${var.volume_name}
+    %{~ for h in hosts.server ~}
     gluster --mode=script peer probe ${h.private_ip}
-    %{ endfor ~}
+    %{~ endfor ~}
     # A probed peer is usable only once it reaches "Peer in Cluster";
-    # volume create fails before that.
+    # volume create and add-brick fail before that.
+    peers() { gluster peer status | grep -c 'Peer in Cluster (Connected)' || true; }
     for i in $(seq 1 120); do
-      [ "$(gluster peer status | grep -c 'Peer in Cluster (Connected)')" -ge ${var.servers - 1} ] && break
+      [ "$(peers)" -ge ${var.servers - 1} ] && break
       sleep 1
     done
-    # Each half is guarded, so a retry after a partial run finishes the job.
-    gluster volume info ${var.volume_name} >/dev/null 2>&1 ||
-      gluster --mode=script volume create ${var.volume_name} ${local.layout} ${local.bricks} force
-    gluster volume info ${var.volume_name} | grep -q '^Status: Started' ||
-      gluster --mode=script volume start ${var.volume_name}
+    if [ "$(peers)" -lt ${var.servers - 1} ]; then
+      echo "only $(peers) of ${var.servers - 1} peers are in the cluster:" >&2
+      gluster peer status >&2
+      exit 1
+    fi
+    if ! gluster volume info $V >/dev/null 2>&1; then
+      gluster --mode=script volume create $V ${local.layout} ${local.bricks} force
+    else
+      have=$(gluster volume info $V | sed -n 's/^Brick[0-9]*: //p')
+      for b in $have; do
+        case " ${local.bricks} " in
+          *" $b "*) ;;
+          *) echo "brick $b is in volume $V but its server is not in the recipe: shrinking is not supported." >&2
+             echo "Move its data off first (gluster volume remove-brick $V ... start, then commit), then apply again." >&2
+             exit 1 ;;
+        esac
+      done
+      missing=""
+      for b in ${local.bricks}; do
+        echo "$have" | grep -qxF "$b" || missing="$missing $b"
+      done
+      if [ -n "$missing" ]; then
+        if gluster volume rebalance $V status 2>/dev/null | grep -q 'in progress'; then
+          echo "a rebalance of $V is still running; apply again once 'gluster volume rebalance $V status' shows completed" >&2
+          exit 1
+        fi
+        touch ${local.rebalance_marker}
+        # Bricks are added in whole sets (${local.set_size} at a time), in server order.
+        gluster --mode=script volume add-brick $V $missing force
+      fi
+    fi
+    gluster volume info $V | grep -q '^Status: Started' ||
+      gluster --mode=script volume start $V
+    if [ -e ${local.rebalance_marker} ]; then
+      # Spreads the directory layout over the new bricks and moves files there;
+      # the data stays readable meanwhile.
+      gluster --mode=script volume rebalance $V start
+      rm -f ${local.rebalance_marker}
+    fi
   EOT
-  unless  = "gluster volume info ${var.volume_name} | grep -q '^Status: Started'"
+  # Done when the volume is started with exactly the recipe's bricks and no
+  # rebalance is owed.
+  unless  = <<-EOT
+    i=$(gluster volume info ${var.volume_name} 2>/dev/null) &&
+      echo "$i" | grep -q '^Status: Started' &&
+      [ ! -e ${local.rebalance_marker} ] &&
+      [ "$(echo "$i" | sed -n 's/^Brick[0-9]*: //p' | sort)" = "$(printf '%s\n' ${local.bricks} | sort)" ]
+  EOT
   retries = 2
-  destroy = "gluster --mode=script volume stop ${var.volume_name} force; gluster --mode=script volume delete ${var.volume_name}"
+  destroy = <<-EOT
+    if gluster volume info ${var.volume_name} >/dev/null 2>&1; then
+      gluster --mode=script volume stop ${var.volume_name} force || true
+      gluster --mode=script volume delete ${var.volume_name}
+    fi
+  EOT
 }
 
 step "client_packages" {
@@ -145,18 +248,37 @@ step "mount" {
   on    = hosts.client
   after = [step.volume, step.client_packages]
   mount {
-    source  = "${hosts.server[0].private_ip}:/${var.volume_name}"
-    target  = "/mnt/gluster"
-    fstype  = "glusterfs"
-    options = "backup-volfile-servers=${join(":", [for h in hosts.server : h.private_ip])}"
+    source = "${hosts.server[0].private_ip}:/${var.volume_name}"
+    target = "/mnt/gluster"
+    fstype = "glusterfs"
+    # The first server only hands out the volume layout: the client then talks
+    # to every brick itself, and fetches the layout from another server when
+    # the first is down. _netdev: mount at boot once the network is up.
+    options = join(",", concat(["_netdev"], length(hosts.server) < 2 ? [] :
+    ["backup-volfile-servers=${join(":", [for h in slice(hosts.server, 1, length(hosts.server)) : h.private_ip])}"]))
+    fstab   = true
   }
 }
 
 verify "roundtrip" {
   on   = hosts.client
   path = "/mnt/gluster"
+  # With redundancy, stop one server's glusterd AND its brick process
+  # (stopping glusterd alone leaves glusterfsd serving), read again, start
+  # again and wait until the brick is back online. A distributed volume
+  # (replica 1, no disperse) has no second copy: there only glusterd, the
+  # management daemon, is stopped, which must not interrupt reads.
+  failover {
+    on    = local.failover_server
+    stop  = local.redundant ? local.stop_server : "systemctl stop glusterd && echo 'glusterd stopped, brick left running: a distributed volume has no second copy'"
+    start = local.redundant ? local.start_server : "systemctl start glusterd"
+  }
 }
 
 output "mount" {
   value = "${hosts.server[0].private_ip}:/${var.volume_name}"
+}
+
+output "volume_info" {
+  value = "ssh to ${hosts.server[0].private_ip} and run: gluster volume info ${var.volume_name}; gluster volume status ${var.volume_name}"
 }

@@ -1,0 +1,95 @@
+//go:build e2e
+
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func init() {
+	e2eCases = append(e2eCases,
+		// replica 1: files spread over the bricks, no second copy.
+		e2eCase{name: "glusterfs-distributed", recipe: "glusterfs", vars: []string{"servers=2", "replica=1", "clients=2"}},
+		// Erasure coded: 3 bricks per set, any one may fail.
+		e2eCase{name: "glusterfs-disperse", recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3", "clients=1"}},
+		// replica 2 over 2 servers, grown to 4: a second replica pair is
+		// added and the volume rebalanced; data written before must survive.
+		e2eCase{name: "glusterfs-grow", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=1"},
+			extra: glusterfsGrow(2, 4, 2)},
+	)
+}
+
+// glusterfsExec runs a shell command in one of the cluster's containers.
+func glusterfsExec(t *testing.T, cluster, host, script string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "exec", "diffuser-"+cluster+"-"+host, "bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec %s: %v\n%s\n%s", host, err, script, out)
+	}
+	return string(out)
+}
+
+// glusterfsGrow writes files, applies with `to` servers, checks that the
+// volume has `to` bricks (in sets of `set`), waits for the rebalance and
+// reads every file back, then verifies and re-plans with the new size.
+func glusterfsGrow(from, to, set int) func(t *testing.T, e *e2eEnv) {
+	return func(t *testing.T, e *e2eEnv) {
+		cluster := clusterOf(t, e.data, "glusterfs")
+		// Many small files so the rebalance has something to move, and one
+		// big one spanning the test.
+		glusterfsExec(t, cluster, "client-0", `set -e
+mkdir -p /mnt/gluster/before-grow
+for i in $(seq 1 40); do head -c 65536 /dev/urandom > /mnt/gluster/before-grow/f$i; done
+head -c 16777216 /dev/urandom > /mnt/gluster/before-grow/big
+cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
+
+		args := []string{"--site", e.site, "--var", fmt.Sprintf("servers=%d", to), "--var", fmt.Sprintf("replica=%d", set), "--var", "clients=1"}
+		start := time.Now()
+		e.must(t, append([]string{"apply", "glusterfs", "-auto-approve", "--progress", "plain"}, args...)...)
+		t.Logf("grow %d -> %d servers: apply in %s", from, to, time.Since(start).Round(time.Second))
+		fmt.Printf("E2E glusterfs-grow: grow %d -> %d servers in %s\n", from, to, time.Since(start).Round(time.Second))
+
+		info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+		want := fmt.Sprintf("Number of Bricks: %d x %d = %d", to/set, set, to)
+		if set == 1 {
+			want = fmt.Sprintf("Number of Bricks: %d", to)
+		}
+		if !strings.Contains(info, want) {
+			t.Fatalf("after growing, volume info lacks %q:\n%s", want, info)
+		}
+		if n := len(regexp.MustCompile(`(?m)^Brick\d+: `).FindAllString(info, -1)); n != to {
+			t.Fatalf("after growing, volume has %d bricks, want %d:\n%s", n, to, info)
+		}
+		// The rebalance runs in the background: wait for it, then every
+		// file written before must read back unchanged.
+		var status string
+		for i := 0; i < 120; i++ {
+			status = glusterfsExec(t, cluster, "server-0", "gluster volume rebalance gv0 status || true")
+			if strings.Contains(status, "completed") && !strings.Contains(status, "in progress") {
+				break
+			}
+			time.Sleep(2 * time.Second)
+		}
+		if strings.Contains(status, "failed") || !strings.Contains(status, "completed") {
+			t.Fatalf("rebalance did not complete:\n%s", status)
+		}
+		t.Logf("rebalance:\n%s", status)
+		glusterfsExec(t, cluster, "client-0", "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; cd /mnt/gluster/before-grow && sha256sum -c --quiet /root/before-grow.sha256")
+		// Files now live on the new bricks too.
+		moved := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", to-1), "ls /data/brick/gv0/before-grow | wc -l")
+		t.Logf("files on server[%d]'s brick after rebalance: %s", to-1, strings.TrimSpace(moved))
+
+		out := e.must(t, append([]string{"verify", "glusterfs"}, args...)...)
+		if !strings.Contains(out, "checks passed") {
+			t.Fatalf("verify after growing did not pass:\n%s", out)
+		}
+		if code, out := e.run(t, append([]string{"plan", "glusterfs", "--detailed-exitcode"}, args...)...); code != 0 {
+			t.Fatalf("re-plan after growing is not a no-op (exit %d):\n%s", code, out)
+		}
+	}
+}
