@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"diffuser/cloud"
@@ -20,18 +22,24 @@ import (
 // connector hands out SSH runners, one pooled connection per host. A
 // replaced host (new provider id) gets a fresh client, so the old pinned
 // key is not applied to the new machine.
+//
+// A pooled client calls the onHostKey of the first Connect only. When that
+// caller did not record the key (plan's refresh), a later caller that
+// records (apply) is handed the key the pool accepted, so a host with no
+// pinned key in state gets one on the first apply that reaches it.
 type connector struct {
 	keyFile  string
 	retryFor time.Duration
 
-	mu    sync.Mutex
-	pools map[string]*remote.Pool // by provider id
+	mu      sync.Mutex
+	pools   map[string]*remote.Pool // by provider id
+	learned map[string]string       // provider id -> host key accepted on first use
 }
 
 var _ engine.Connector = (*connector)(nil)
 
 func newConnector(keyFile string) *connector {
-	return &connector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}}
+	return &connector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}, learned: map[string]string{}}
 }
 
 func (c *connector) close() {
@@ -71,7 +79,31 @@ func (c *connector) client(ctx context.Context, h state.Host, onHostKey func(str
 		c.pools[h.ProviderID] = p
 	}
 	c.mu.Unlock()
-	return p.Connect(ctx, c.config(h, onHostKey))
+	var firstUse atomic.Bool // set by the callback when this call met the key first
+	cl, err := p.Connect(ctx, c.config(h, func(key string) error {
+		firstUse.Store(true)
+		c.mu.Lock()
+		c.learned[h.ProviderID] = key
+		c.mu.Unlock()
+		if onHostKey == nil {
+			return nil
+		}
+		return onHostKey(key)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if !firstUse.Load() && h.SSH.HostKey == "" && onHostKey != nil {
+		c.mu.Lock()
+		key := c.learned[h.ProviderID]
+		c.mu.Unlock()
+		if key != "" {
+			if err := onHostKey(key); err != nil {
+				return nil, fmt.Errorf("recording the host key of %s: %w", h.Name, err)
+			}
+		}
+	}
+	return cl, nil
 }
 
 // Runner connects (retrying while the host boots) and adapts the client.
@@ -110,7 +142,7 @@ func (r refresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state
 func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	run, err := r.conn.Runner(cctx, *h, func(string) error { return nil })
+	run, err := r.conn.Runner(cctx, *h, nil) // plan records nothing; apply records a key first seen here
 	if err != nil {
 		return steps.Check{}, err
 	}
