@@ -40,8 +40,14 @@ func (a *app) validateCmd() *cobra.Command {
 				return &shownError{errorCount(diags)}
 			}
 			g := ws.loaded.Graph
+			instances := 0
+			for _, k := range g.Kind {
+				if k == engine.VStep {
+					instances++
+				}
+			}
 			fmt.Fprintf(a.stdout, "The recipe %q is valid: %d host(s), %d step instance(s), %d graph edge(s).\n",
-				ws.loaded.Recipe.Name, len(g.Hosts), g.NumVertices()-len(g.Hosts), g.NumEdges())
+				ws.loaded.Recipe.Name, len(g.Hosts), instances, g.NumEdges())
 			return nil
 		},
 	}
