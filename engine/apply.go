@@ -284,8 +284,11 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	for n, vol := range ch.Volumes {
 		h.Volumes[n] = state.Volume{Device: vol.Device, ProviderID: vol.ProviderID, SizeGB: vol.SizeGB}
 	}
-	if old != nil && old.ProviderID == h.ProviderID {
-		h.SSH.HostKey = old.SSH.HostKey // same machine (started or adopted): keep the pinned key
+	if old != nil && old.ProviderID == h.ProviderID && c.Action != Replace {
+		// Same machine (started or adopted): keep the pinned key. A replaced
+		// host keeps its provider id only where the provider cannot make a
+		// new machine (static): replacing is how a person says it is new.
+		h.SSH.HostKey = old.SSH.HostKey
 	}
 	if err := a.putHost(h); err != nil {
 		return fail(err)
