@@ -25,7 +25,8 @@ type HostKeyChangedError struct {
 func (e *HostKeyChangedError) Error() string {
 	return fmt.Sprintf("host key of %s (%s) has changed: recorded %s, offered %s. "+
 		"Someone could be intercepting the connection, or the host was rebuilt. "+
-		"If you know why it changed, run `diffuser state forget-hostkey %s` "+
+		"If you know why it changed, run `diffuser state forget-hostkey WORKSPACE %s` "+
+		"(WORKSPACE is the recipe's name unless you chose another with -workspace) "+
 		"or re-run with -replace=%s to accept the new key",
 		e.Host, e.Address, e.Recorded, e.Offered, e.Host, e.Host)
 }

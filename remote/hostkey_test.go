@@ -88,7 +88,7 @@ func TestPinnedWrongKeyRefused(t *testing.T) {
 		"node-1",
 		fingerprint(t, other.hostKeys[0]),
 		fingerprint(t, s.hostKeys[0]),
-		"diffuser state forget-hostkey node-1",
+		"diffuser state forget-hostkey WORKSPACE node-1",
 		"-replace=node-1",
 	} {
 		if !strings.Contains(msg, want) {
