@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/diffuser
 PKGS := ./...
 
-.PHONY: help setup build demo demo-destroy test test-fast lint bench e2e fuzz reliability clean
+.PHONY: help setup build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ e2e: setup build ## every built-in recipe deployed for real (slow); one alone: m
 fuzz: ## fuzz the recipe loader and the state reader, 60 s each
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./lang/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./state/
+
+docs: ## regenerate docs/commands from the CLI's help (a test fails when it is stale)
+	$(GO) test -count=1 -run '^TestCommandDocs$$' ./cmd/diffuser/ -update
 
 clean: ## remove build outputs
 	rm -rf bin/diffuser

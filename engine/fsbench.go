@@ -27,6 +27,10 @@ type BenchOptions struct {
 	// Tool is "auto" (fio when the host has it, else dd), "fio" or "dd".
 	Tool    string
 	Timeout time.Duration // per client and phase (default 30m)
+	// KeepCaches skips dropping the page cache before reads (it is
+	// host-wide: on containers, the whole machine's); reads then avoid the
+	// cache with O_DIRECT where the filesystem allows it.
+	KeepCaches bool
 }
 
 // BenchPhase is one measured phase (write or read) on one client, or
@@ -78,8 +82,9 @@ const benchMarker = "diffuser-bench "
 // dd conv=fdatasync); then, at once again, parallel readers of the same
 // amount. Reads avoid the reader's page cache: when a verify block has
 // more than one client each reads the files another client wrote; the
-// page cache is also dropped where the host allows it, else dd reads with
-// iflag=direct (fio invalidates the files' cache itself). Every client's
+// page cache is also dropped where the host allows it (unless
+// KeepCaches), else dd reads with iflag=direct (fio invalidates the
+// files' cache itself). Every client's
 // files are removed at the end, whatever happened.
 func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (*BenchReport, error) {
 	if opt.Threads <= 0 {
@@ -243,7 +248,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 		}
 	}
 	rep.Read = phase("read", func(c *client) string {
-		return readScript(c.Tool, c.readDir, opt.Threads, mib)
+		return readScript(c.Tool, c.readDir, opt.Threads, mib, !opt.KeepCaches)
 	}, func(c *client, p BenchPhase, mode string) {
 		c.Read = p
 		c.ReadMode = readModeText(c.Tool, mode)
@@ -349,12 +354,12 @@ func writeScript(tool, dir string, threads int, mib int64) string {
 	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=/dev/zero of=%s/f$i bs=1M count=%d conv=fdatasync status=none`, q, mib)))
 }
 
-func readScript(tool, dir string, threads int, mib int64) string {
+func readScript(tool, dir string, threads int, mib int64, dropCaches bool) string {
 	q := lang.ShellQuote(dir)
-	pre := `set -u
-sync
-mode=cached
-if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then mode=dropcaches; fi`
+	pre := "set -u\nmode=cached"
+	if dropCaches {
+		pre += "\nsync\nif echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then mode=dropcaches; fi"
+	}
 	if tool == "fio" {
 		// fio drops the files' cache itself before reading (invalidate=1).
 		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+

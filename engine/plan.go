@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/lang"
+	"diffuser/remote"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -337,7 +339,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		return p, diags
 	}
 	if opt.Refresh != nil {
-		p.refreshInstances(ctx, opt, st)
+		if d := p.refreshInstances(ctx, opt, st); d.HasErrors() {
+			return p, append(diags, d...)
+		}
 	}
 	p.planRemovals(st)
 	if len(opt.Targets) > 0 {
@@ -429,8 +433,13 @@ func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.Stat
 }
 
 // refreshInstances asks hosts whether declarative no-op instances still hold.
-func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.State) {
+//
+// A host that offers another SSH host key than the one pinned in state is
+// not drift: the plan fails with one diagnostic per such host, since
+// nothing it would say about that host can be trusted.
+func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.State) hcl.Diagnostics {
 	g := p.Loaded.Graph
+	keyChanged := map[string]*remote.HostKeyChangedError{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
@@ -452,7 +461,11 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 			chk, err := opt.Refresh.Check(ctx, sh, kind, args)
 			mu.Lock()
 			defer mu.Unlock()
+			var hk *remote.HostKeyChangedError
 			switch {
+			case errors.As(err, &hk):
+				keyChanged[c.Host] = hk
+				return
 			case err != nil:
 				c.Action, c.Reason = Update, "cannot check: "+firstLine(err.Error())
 			case !chk.OK:
@@ -466,6 +479,17 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		}()
 	}
 	wg.Wait()
+	hosts := make([]string, 0, len(keyChanged))
+	for h := range keyChanged {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	var diags hcl.Diagnostics
+	for _, h := range hosts {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Host key changed",
+			Detail: keyChanged[h].Error()})
+	}
+	return diags
 }
 
 func firstLine(s string) string {

@@ -17,6 +17,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var size string
 	var threads int
 	var tool string
+	var keepCaches bool
 	c := &cobra.Command{
 		Use:   "bench RECIPE",
 		Short: "Measure write and read throughput through the mounted filesystem on every client",
@@ -57,7 +58,8 @@ phase's wall time), and removes its files at the end.`,
 			}
 			defer closeConn()
 			fmt.Fprintf(a.stdout, "Benchmarking %s: %s per client in %d threads...\n", ws.loaded.Recipe.Name, fmtBytes(bytes), threads)
-			rep, err := ws.loaded.Bench(cmd.Context(), ws.st, engine.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool})
+			rep, err := ws.loaded.Bench(cmd.Context(), ws.st, engine.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool,
+				KeepCaches: keepCaches})
 			if rep != nil {
 				writeBench(a, rep)
 			}
@@ -76,6 +78,7 @@ phase's wall time), and removes its files at the end.`,
 	c.Flags().StringVar(&size, "size", "1GiB", "bytes each client writes and reads (KiB, MiB, GiB, TiB; kB, MB, GB, TB)")
 	c.Flags().IntVar(&threads, "threads", 4, "parallel streams per client")
 	c.Flags().StringVar(&tool, "tool", "auto", "auto (fio when installed, else dd), fio or dd")
+	c.Flags().BoolVar(&keepCaches, "keep-caches", false, "do not drop the clients' page caches before reading (dropping is host-wide: on the docker provider, the whole machine's); read with O_DIRECT instead")
 	return c
 }
 

@@ -243,8 +243,16 @@ type jsonFailure struct {
 	Log     string `json:"log,omitempty"`
 }
 
+// firstLineOf is the first line of a message; when that line only
+// introduces what follows ("... exited with status 2:"), the last line
+// of the rest is added, usually the error the command printed.
 func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
+	line, rest, _ := strings.Cut(s, "\n")
+	if strings.HasSuffix(line, ":") {
+		if lines := strings.Split(strings.TrimSpace(rest), "\n"); lines[len(lines)-1] != "" {
+			line += " " + strings.TrimSpace(lines[len(lines)-1])
+		}
+	}
 	return line
 }
 

@@ -115,6 +115,9 @@ against saved state and runs independent steps concurrently.`,
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
 		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
 		a.versionCmd(), a.imageCmd())
+	// Before the completion command: cobra binds its output when it is added.
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	addCompletionCmd(root)
 	a.completeArgs(root)
 	return root

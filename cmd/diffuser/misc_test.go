@@ -1,0 +1,302 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/state"
+
+	"github.com/spf13/cobra"
+)
+
+const miscRecipe = `recipe "misc" {
+  description = "everyday commands"
+}
+
+hosts "server" {
+  count = 2
+  volume "data" { size_gb = 3 }
+}
+
+hosts "client" {}
+
+step "hello" {
+  on  = hosts.server
+  run = "echo hello from ${host.name}"
+}
+
+step "mount" {
+  on  = hosts.client
+  run = "mount -t fake ${hosts.server[0].private_ip}:/vol /mnt/fs"
+}
+
+verify "roundtrip" {
+  on   = hosts.client
+  path = "/mnt/fs"
+}
+
+output "address" {
+  value = "${hosts.server[0].private_ip}:/vol"
+}
+`
+
+// miscEnv is a workspace applied on simulated hosts with the real kinds;
+// commands print "out:<command>" so logs have output.
+func miscEnv(t *testing.T) (*simCLI, string) {
+	t.Helper()
+	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
+		if strings.HasPrefix(cmd, "echo hello") {
+			return 0, 0, strings.TrimPrefix(cmd, "echo ") + "\n"
+		}
+		return 0, 0, ""
+	})
+	recipe := e.write("misc/main.hcl", miscRecipe)
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet")
+	return e, recipe
+}
+
+func TestLogsCommand(t *testing.T) {
+	e, _ := miscEnv(t)
+	out := e.must("logs", "hello")
+	for _, want := range []string{
+		filepath.Join(e.data, "logs", "hello", "server[0].log"), filepath.Join(e.data, "logs", "hello", "server[1].log"),
+		"$ echo hello from server[0]", "hello from server[1]\n", "=== exit 0 after",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs hello lacks %q:\n%s", want, out)
+		}
+	}
+	out = e.must("logs", "hello", "server[1]")
+	if strings.Contains(out, "server[0]") || !strings.Contains(out, "hello from server[1]") {
+		t.Errorf("logs hello server[1]:\n%s", out)
+	}
+	// Another data directory has other logs: the command reads the one it is given.
+	if code, _, errs := e.run("logs", "hello", "--data-dir", t.TempDir()); code != 1 || !strings.Contains(errs, "no logs under") {
+		t.Errorf("logs with an empty --data-dir: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.run("logs", "nosuch"); code != 1 || !strings.Contains(errs, "steps with logs: hello, mount") {
+		t.Errorf("logs of an unknown step: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.run("logs", "hello", "client[9]"); code != 1 || !strings.Contains(errs, "hosts with logs: server[0], server[1]") {
+		t.Errorf("logs of an unknown host: exit %d\n%s", code, errs)
+	}
+}
+
+func TestOutputStateHosts(t *testing.T) {
+	e, _ := miscEnv(t)
+	st := loadStateFile(t, e.data, "misc")
+	addr := st.Hosts["server[0]"].PrivateIP + ":/vol"
+
+	if out := e.must("output", "misc"); out != "address = "+addr+"\n" {
+		t.Errorf("output:\n%s", out)
+	}
+	if out := e.must("output", "misc", "address"); out != addr+"\n" {
+		t.Errorf("output misc address: %q", out)
+	}
+	var outs map[string]state.Output
+	if err := json.Unmarshal([]byte(e.must("output", "misc", "-json")), &outs); err != nil || outs["address"].Value != addr {
+		t.Errorf("output -json: %v %v", err, outs)
+	}
+	if code, _, errs := e.run("output", "misc", "nope"); code != 1 || !strings.Contains(errs, `no output "nope"`) {
+		t.Errorf("unknown output: %d %s", code, errs)
+	}
+	if code, _, errs := e.run("output", "nowhere"); code != 1 || !strings.Contains(errs, `no workspace "nowhere"`) {
+		t.Errorf("unknown workspace: %d %s", code, errs)
+	}
+
+	list := strings.Split(strings.TrimSpace(e.must("state", "list", "misc")), "\n")
+	want := []string{`launch["client[0]"]`, `launch["server[0]"]`, `launch["server[1]"]`,
+		`step.hello["server[0]"] (applied)`, `step.hello["server[1]"] (applied)`, `step.mount["client[0]"] (applied)`}
+	if !reflect.DeepEqual(list, want) {
+		t.Errorf("state list:\n%s\nwant:\n%s", strings.Join(list, "\n"), strings.Join(want, "\n"))
+	}
+	var inst state.Instance
+	if err := json.Unmarshal([]byte(e.must("state", "show", "misc", `step.hello["server[1]"]`)), &inst); err != nil ||
+		inst.Status != "applied" || inst.Kind != "run" || !strings.Contains(string(inst.Args), "echo hello from server[1]") {
+		t.Errorf("state show instance: %v %+v", err, inst)
+	}
+	var h state.Host
+	if err := json.Unmarshal([]byte(e.must("state", "show", "misc", "server[0]")), &h); err != nil || h.PrivateIP == "" || h.Volumes["data"].SizeGB != 3 {
+		t.Errorf("state show host: %v %+v", err, h)
+	}
+	if code, _, errs := e.run("state", "show", "misc", "server[7]"); code != 1 || !strings.Contains(errs, "nothing at") {
+		t.Errorf("state show of nothing: %d %s", code, errs)
+	}
+
+	hosts := strings.Split(strings.TrimSpace(e.must("hosts", "misc")), "\n")
+	if len(hosts) != 4 || !strings.HasPrefix(hosts[0], "HOST") || !strings.HasPrefix(hosts[1], "client[0]") ||
+		!strings.Contains(hosts[2], "data=/dev/sim") || !strings.Contains(hosts[2], "(3G)") || !strings.Contains(hosts[2], st.Hosts["server[0]"].PrivateIP) {
+		t.Errorf("hosts:\n%s", strings.Join(hosts, "\n"))
+	}
+}
+
+func loadStateFile(t *testing.T, data, ws string) *state.State {
+	t.Helper()
+	st, err := state.Open(filepath.Join(data, ws)).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestBenchCommand(t *testing.T) {
+	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
+		switch {
+		case strings.Contains(cmd, "command -v fio"):
+			return 0, 0, "diffuser-bench fio=no fstype=fuse.glusterfs writable=yes\n"
+		case strings.Contains(cmd, "mode=write"):
+			return 0, 0, "diffuser-bench ns=1000000000 mode=write\n"
+		case strings.Contains(cmd, "if="):
+			return 0, 0, "diffuser-bench ns=250000000 mode=dropcaches\n"
+		}
+		return 0, 0, ""
+	})
+	recipe := e.write("misc/main.hcl", strings.Replace(miscRecipe, `hosts "client" {}`, `hosts "client" { count = 2 }`, 1))
+	if code, _, errs := e.run("bench", recipe, "-provider", "sim"); code != 1 || !strings.Contains(errs, "has no hosts: run diffuser apply") {
+		t.Errorf("bench before apply: exit %d\n%s", code, errs)
+	}
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet")
+	out := e.must("bench", recipe, "-provider", "sim", "-size", "64MiB", "-threads", "2")
+	for _, want := range []string{
+		"Benchmarking misc: 64 MiB per client in 2 threads",
+		"client[0]", "client[1]", "fuse.glusterfs", "dd", "67.1", "268.4", // 64 MiB in 1 s, in 0.25 s
+		"all 2 clients", "Write: 128 MiB in", "files written by client[1], page cache dropped",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errs := e.run("bench", recipe, "-provider", "sim", "-size", "lots"); code != 1 || !strings.Contains(errs, "is not a size") {
+		t.Errorf("bad -size: %d %s", code, errs)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": 1 << 30, "512MiB": 512 << 20, "100MB": 100e6, "1G": 1 << 30, "4096": 4096, "1.5 GiB": 3 << 29, "2tb": 2e12} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1G", "1 parsec", "0"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestSSHArgs(t *testing.T) {
+	h := state.Host{Name: "server[1]", SSH: state.SSH{Address: "172.18.0.5", Port: 2222, User: "admin", HostKey: "ssh-ed25519 AAAAC3Nza host"}}
+	got, err := sshArgs("gfs", h, "/d/gfs/id_ed25519", "/d/gfs/known_hosts", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ssh", "-i", "/d/gfs/id_ed25519", "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=/d/gfs/known_hosts",
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=diffuser.gfs.server-1",
+		"-p", "2222", "-t", "admin@172.18.0.5"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("interactive:\n%q\nwant\n%q", got, want)
+	}
+	h.SSH.KeyFile = "/keys/mine"
+	h.Attrs = map[string]string{"ssh_jump": "ops@bastion:2200"}
+	got, _ = sshArgs("gfs", h, "/d/gfs/id_ed25519", "/d/gfs/known_hosts", []string{"uname", "-a"})
+	if got[2] != "/keys/mine" || !strings.Contains(strings.Join(got, " "), "-J ops@bastion:2200 admin@172.18.0.5 -- uname -a") {
+		t.Errorf("with a command and a jump host: %q", got)
+	}
+	h.SSH.HostKey = ""
+	if _, err := sshArgs("gfs", h, "", "", nil); err == nil || !strings.Contains(err.Error(), "no pinned host key") {
+		t.Errorf("no host key: %v", err)
+	}
+}
+
+func TestSSHCommandPrint(t *testing.T) {
+	e, _ := miscEnv(t)
+	out := e.must("ssh", "misc", "server[1]", "--print")
+	st := loadStateFile(t, e.data, "misc")
+	h := st.Hosts["server[1]"]
+	for _, want := range []string{"ssh -i " + filepath.Join(e.data, "misc", "id_ed25519"), "StrictHostKeyChecking=yes",
+		"UserKnownHostsFile=" + filepath.Join(e.data, "misc", "known_hosts"), "root@" + h.SSH.Address} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ssh --print lacks %q:\n%s", want, out)
+		}
+	}
+	known, err := os.ReadFile(filepath.Join(e.data, "misc", "known_hosts"))
+	if err != nil || !strings.Contains(string(known), "diffuser.misc.server-1 ssh-ed25519 SIM"+h.ProviderID) {
+		t.Errorf("known_hosts: %v\n%s", err, known)
+	}
+	if code, _, errs := e.run("ssh", "misc", "server[9]"); code != 1 || !strings.Contains(errs, "hosts: client[0], server[0], server[1]") {
+		t.Errorf("unknown host: %d %s", code, errs)
+	}
+	if code, _, errs := e.run("ssh", "misc", "server[1]", "uname"); code != 1 || !strings.Contains(errs, "after --") {
+		t.Errorf("command without --: %d %s", code, errs)
+	}
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	e := newSimCLI(t, nil)
+	if out := e.must("version"); !strings.HasPrefix(out, "diffuser ") {
+		t.Errorf("version: %q", out)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
+		out := e.must("completion", sh)
+		if len(out) < 500 || !strings.Contains(out, "diffuser") {
+			t.Errorf("completion %s: %d bytes", sh, len(out))
+		}
+	}
+	// What the shell scripts ask: cobra's hidden __complete command.
+	out := e.must("__complete", "plan", "")
+	if !strings.Contains(out, "glusterfs\n") {
+		t.Errorf("recipes are not completed:\n%s", out)
+	}
+	out = e.must("__complete", "apply", "x", "--progress", "")
+	for _, m := range progressModes {
+		if !strings.Contains(out, m+"\n") {
+			t.Errorf("--progress does not complete %s:\n%s", m, out)
+		}
+	}
+	e2, _ := miscEnv(t)
+	if out := e2.must("__complete", "hosts", ""); !strings.Contains(out, "misc\n") {
+		t.Errorf("workspaces are not completed:\n%s", out)
+	}
+	if out := e2.must("__complete", "ssh", "misc", ""); !strings.Contains(out, "server[1]\n") {
+		t.Errorf("hosts are not completed:\n%s", out)
+	}
+	if out := e2.must("__complete", "logs", "hello", ""); !strings.Contains(out, "server[0]\n") {
+		t.Errorf("logs hosts are not completed:\n%s", out)
+	}
+}
+
+// TestEveryCommandHasExample: --help shows examples for every command.
+func TestEveryCommandHasExample(t *testing.T) {
+	root := (&app{}).rootCmd()
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		n++
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no Example", c.CommandPath())
+		}
+		if strings.TrimSpace(c.Short) == "" {
+			t.Errorf("%q has no Short description", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if n < 20 {
+		t.Errorf("only %d commands walked", n)
+	}
+	var help strings.Builder
+	a := &app{stdout: &help, stderr: &help}
+	if code := a.execute(t.Context(), []string{"bench", "--help"}); code != 0 || !strings.Contains(help.String(), "Examples:") {
+		t.Errorf("bench --help: %d\n%s", code, help.String())
+	}
+}

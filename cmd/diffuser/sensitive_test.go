@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const (
+	secretPassword  = "PW-SECRET-1717"  // a sensitive variable's value
+	secretKey       = "KEY-SECRET-4242" // what a sensitive step captures
+	secretPassword2 = "PW-SECRET-2828"  // the variable's next value
+)
+
+const secretsRecipe = `recipe "secrets" {
+  description = "sensitive values in variables, arguments, captures, destroy commands and outputs"
+}
+
+variable "password" {
+  type      = string
+  sensitive = true
+}
+
+variable "nodes" {
+  type    = number
+  default = 2
+}
+
+hosts "node" {
+  count = var.nodes
+}
+
+step "setpass" {
+  on      = hosts.node
+  run     = "echo root:${var.password} | chpasswd"
+  destroy = "echo unset ${var.password}"
+}
+
+step "keygen" {
+  on        = hosts.node[0]
+  run       = "generate-key"
+  sensitive = true
+  capture {
+    key = "cat /etc/cluster.key"
+  }
+}
+
+step "distribute" {
+  on    = hosts.node
+  after = [step.keygen]
+  file {
+    path    = "/etc/cluster.key"
+    content = "${step.keygen.outputs.key}\n"
+  }
+}
+
+step "plain" {
+  on  = hosts.node
+  run = "echo hello"
+}
+
+output "key" {
+  value = step.keygen.outputs.key
+}
+
+output "hint" {
+  value = "password=${var.password}"
+}
+
+output "nodes" {
+  value = join(",", [for h in hosts.node : h.name])
+}
+`
+
+// TestNoSecretsInOutput applies a recipe with a sensitive variable, a
+// sensitive step that captures a secret, a file made of it, a destroy
+// command holding the variable and outputs derived from both, on simulated
+// hosts with the real step kinds, and checks that neither secret appears in
+// anything a person or a machine reads: plan (text and JSON, before and
+// after, with an update of the variable), apply in every progress mode
+// (including a failing step that echoes the secret), the step logs, the
+// timeline, state list/show, output (text and JSON), hosts, and destroy.
+// State itself keeps them: that is where sensitive values live.
+func TestNoSecretsInOutput(t *testing.T) {
+	var failSetpass atomic.Bool
+	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
+		switch {
+		case strings.Contains(cmd, "cat /etc/cluster.key"):
+			return 0, 0, secretKey + "\n"
+		case strings.Contains(cmd, "chpasswd") && failSetpass.Load():
+			// A command that prints its own input: the output is as secret as the command.
+			return 0, 1, "chpasswd: cannot set " + secretPassword2 + "\n"
+		case strings.Contains(cmd, "stat -L"):
+			return 0, 0, "absent\n" // the file kind's facts: not there yet
+		}
+		return 0, 0, ""
+	})
+	recipe := e.write("secrets/main.hcl", secretsRecipe)
+	vars := e.write("secret.tfvars", `password = "`+secretPassword+`"`+"\n")
+	base := []string{"-provider", "sim", "-var-file", vars}
+
+	var seen []string
+	check := func(what, text string) {
+		t.Helper()
+		seen = append(seen, what)
+		for _, s := range []string{secretPassword, secretKey, secretPassword2} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows the secret %s:\n%s", what, s, text)
+			}
+		}
+	}
+	runCheck := func(what string, wantCode int, args ...string) string {
+		t.Helper()
+		code, out, errs := e.run(args...)
+		if code != wantCode {
+			t.Fatalf("%s: exit %d, want %d\n%s%s", what, code, wantCode, out, errs)
+		}
+		check(what+" (stdout)", out)
+		check(what+" (stderr)", errs)
+		return out
+	}
+
+	runCheck("plan", 0, append([]string{"plan", recipe}, base...)...)
+	runCheck("plan -json", 0, append([]string{"plan", recipe, "-json"}, base...)...)
+	out := runCheck("apply --progress=plain", 0, append([]string{"apply", recipe, "-auto-approve", "--progress", "plain"}, base...)...)
+	if !strings.Contains(out, "key = (sensitive)") || !strings.Contains(out, "hint = (sensitive)") || !strings.Contains(out, "nodes = node[0],node[1]") {
+		t.Errorf("apply's outputs are not masked as expected:\n%s", out)
+	}
+
+	// State does hold the values (the only place they live).
+	st, err := os.ReadFile(filepath.Join(e.data, "secrets", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(st), secretKey) {
+		t.Errorf("state.json lacks the captured key: the test does not exercise captures")
+	}
+
+	// Change the variable: updates in every mode, the plan diff masks it.
+	vars2 := e.write("secret2.tfvars", `password = "`+secretPassword2+`"`+"\n")
+	base2 := []string{"-provider", "sim", "-var-file", vars2}
+	out = runCheck("plan (update)", 0, append([]string{"plan", recipe}, base2...)...)
+	if !strings.Contains(out, "will be updated") {
+		t.Errorf("changing the password plans no update:\n%s", out)
+	}
+	runCheck("plan -json (update)", 0, append([]string{"plan", recipe, "-json"}, base2...)...)
+	for _, mode := range []string{"json", "tty", "quiet"} {
+		v := e.write("v-"+mode+".tfvars", `password = "`+secretPassword2+`"`+"\n"+`nodes = `+map[string]string{"json": "3", "tty": "4", "quiet": "2"}[mode]+"\n")
+		runCheck("apply --progress="+mode, 0, "apply", recipe, "-auto-approve", "--progress", mode, "-provider", "sim", "-var-file", v)
+	}
+	// A failing sensitive step whose output repeats the secret.
+	failSetpass.Store(true)
+	v := e.write("v-fail.tfvars", `password = "`+secretPassword+`"`+"\n")
+	for _, mode := range []string{"plain", "json"} {
+		runCheck("failing apply --progress="+mode, 1, "apply", recipe, "-auto-approve", "--progress", mode, "-provider", "sim", "-var-file", v)
+	}
+	failSetpass.Store(false)
+
+	// Logs, through the command and on disk.
+	logs := filepath.Join(e.data, "logs")
+	ents, err := os.ReadDir(logs)
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("no step logs under %s: %v", logs, err)
+	}
+	for _, ent := range ents {
+		runCheck("logs "+ent.Name(), 0, "logs", ent.Name())
+	}
+	files := 0
+	_ = filepath.WalkDir(logs, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			check(p, string(b))
+			files++
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Fatal("no log files")
+	}
+	plainLog, _ := os.ReadFile(filepath.Join(logs, "plain", "node[0].log"))
+	if !strings.Contains(string(plainLog), "echo hello") {
+		t.Errorf("the non-sensitive step's log lacks its command:\n%s", plainLog)
+	}
+
+	// The timeline, state, outputs, hosts.
+	tl, err := os.ReadFile(filepath.Join(e.data, "secrets", "timeline.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("timeline.html", string(tl))
+	list := runCheck("state list", 0, "state", "list", "secrets")
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		addr, _, _ := strings.Cut(line, " (")
+		if h, ok := strings.CutPrefix(addr, `launch["`); ok {
+			addr = strings.TrimSuffix(h, `"]`) // state show takes the host's name
+		}
+		runCheck("state show "+addr, 0, "state", "show", "secrets", addr)
+	}
+	runCheck("output", 0, "output", "secrets")
+	js := runCheck("output -json", 0, "output", "secrets", "-json")
+	var outs map[string]struct{ Value string }
+	if err := json.Unmarshal([]byte(js), &outs); err != nil || outs["key"].Value != "(sensitive)" {
+		t.Errorf("output -json: %v\n%s", err, js)
+	}
+	runCheck("output key", 1, "output", "secrets", "key")
+	runCheck("hosts", 0, "hosts", "secrets")
+	if code, out, _ := e.run("output", "secrets", "key", "--show-sensitive"); code != 0 || strings.TrimSpace(out) != secretKey {
+		t.Errorf("output --show-sensitive: exit %d, %q", code, out)
+	}
+	runCheck("destroy", 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", "plain"}, base...)...)
+	if len(seen) < 30 {
+		t.Errorf("only %d outputs checked", len(seen))
+	}
+}

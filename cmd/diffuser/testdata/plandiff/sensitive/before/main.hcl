@@ -1,0 +1,36 @@
+recipe "plandiff" {
+  description = "sensitive values in plan diffs"
+}
+
+variable "password" {
+  type      = string
+  sensitive = true
+  default   = "old-password"
+}
+
+variable "user" {
+  type    = string
+  default = "admin"
+}
+
+hosts "server" {}
+
+# The command holds a sensitive variable: never printed, before or after.
+step "login" {
+  on  = hosts.server
+  run = "app-login --user ${var.user} --password ${var.password}"
+}
+
+# A step marked sensitive: none of its arguments are printed.
+step "token" {
+  on        = hosts.server
+  run       = "app-token --set t0ken-one"
+  sensitive = true
+}
+
+# Plain before; after, one attribute reads the sensitive variable.
+step "greeting" {
+  on  = hosts.server
+  run = "echo hello ${var.user}"
+  env = { GREETING = "hi" }
+}

@@ -1,0 +1,179 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"diffuser/engine"
+	"diffuser/state"
+	"diffuser/steps"
+)
+
+func benchRecipe(path string) string {
+	return fmt.Sprintf(`
+recipe "fs" {}
+hosts "server" {}
+hosts "client" { count = 2 }
+step "mount" {
+  on  = hosts.client
+  run = "mount it"
+}
+verify "roundtrip" {
+  on   = hosts.client
+  path = %q
+}
+`, path)
+}
+
+// benchState records the recipe's hosts as if applied.
+func benchState(l *engine.Loaded) *state.State {
+	st := state.New("bench")
+	for _, h := range l.Graph.Hosts {
+		st.Hosts[h.Name] = &state.Host{Name: h.Name, Group: h.Group, Index: h.Index, ProviderID: "id-" + h.Name,
+			PrivateIP: "10.0.0.1", SSH: state.SSH{Address: h.Name}}
+	}
+	return st
+}
+
+// localRunner runs commands with sh on this machine: the bench scripts
+// really run, dd and all, in a temporary directory.
+type localRunner struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (steps.Runner, error) {
+	return r, nil
+}
+
+func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (steps.Result, error) {
+	r.mu.Lock()
+	r.cmds = append(r.cmds, cmd)
+	r.mu.Unlock()
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	var out, errb strings.Builder
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	res := steps.Result{Stdout: out.String(), Stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Exit = ee.ExitCode()
+		err = nil
+	}
+	return res, err
+}
+
+func (r *localRunner) Upload(context.Context, io.Reader, string, os.FileMode) error { return nil }
+
+// TestBenchLocal runs the dd scripts for real: two "clients" sharing one
+// local directory, 4 MiB each in 2 threads.
+func TestBenchLocal(t *testing.T) {
+	if _, err := exec.LookPath("dd"); err != nil {
+		t.Skip("no dd")
+	}
+	dir := t.TempDir()
+	l := mustLoad(t, benchRecipe(dir))
+	r := &localRunner{}
+	rep, err := l.Bench(context.Background(), benchState(l), engine.BenchOptions{Connector: r, Bytes: 4 << 20, Threads: 2, Tool: "dd", KeepCaches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Clients) != 2 {
+		t.Fatalf("%d clients, want 2", len(rep.Clients))
+	}
+	for _, c := range rep.Clients {
+		if c.Err != "" {
+			t.Fatalf("%s: %s\ncommands:\n%s", c.Host, c.Err, strings.Join(r.cmds, "\n---\n"))
+		}
+		if c.Tool != "dd" || c.Write.Bytes != 4<<20 || c.Read.Bytes != 4<<20 || c.Write.MBps() <= 0 || c.Read.MBps() <= 0 {
+			t.Errorf("%s: %+v", c.Host, c)
+		}
+		if !strings.Contains(c.ReadMode, "files written by client[") {
+			t.Errorf("%s reads its own files: %q", c.Host, c.ReadMode)
+		}
+		if c.FSType == "" {
+			t.Errorf("%s: no filesystem type", c.Host)
+		}
+	}
+	if rep.Write.Bytes != 8<<20 || rep.Write.MBps() <= 0 || rep.Read.MBps() <= 0 {
+		t.Errorf("aggregate: write %+v read %+v", rep.Write, rep.Read)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	hidden, _ := filepath.Glob(filepath.Join(dir, ".diffuser-bench-*"))
+	if len(left)+len(hidden) > 0 {
+		t.Errorf("bench left files behind: %v %v", left, hidden)
+	}
+}
+
+// TestBenchScripted checks the choices around the measurement on
+// simulated answers: fio when present, a client that cannot write, the
+// per-client and aggregate arithmetic, and cleanup on every client.
+func TestBenchScripted(t *testing.T) {
+	w := newWorld(t, benchRecipe("/mnt/fs"))
+	var mu sync.Mutex
+	ran := map[string][]string{}
+	w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+		mu.Lock()
+		ran[host] = append(ran[host], cmd)
+		mu.Unlock()
+		switch {
+		case strings.Contains(cmd, "command -v fio"):
+			if host == "client[1]" {
+				return 0, 0, "diffuser-bench fio=no fstype=fuse.glusterfs writable=no\n"
+			}
+			return 0, 0, "diffuser-bench fio=yes fstype=fuse.glusterfs writable=yes\n"
+		case strings.Contains(cmd, "mode=write"):
+			return 0, 0, "fio noise\ndiffuser-bench ns=2000000000 mode=write\n"
+		case strings.Contains(cmd, "if=") || strings.Contains(cmd, "--rw=read"):
+			return 0, 0, "diffuser-bench ns=500000000 mode=invalidate\n"
+		}
+		return 0, 0, ""
+	}
+	w.apply(w.plan(), 0)
+	l := mustLoad(t, benchRecipe("/mnt/fs"))
+	rep, err := l.Bench(context.Background(), w.st, engine.BenchOptions{Connector: w.cloud.Connector(), Bytes: 100 << 20, Threads: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0, c1 := rep.Clients[0], rep.Clients[1]
+	if c0.Err != "" || c0.Tool != "fio" || c0.FSType != "fuse.glusterfs" {
+		t.Fatalf("client[0]: %+v", c0)
+	}
+	if got := c0.Write.MBps(); got < 52.42 || got > 52.43 { // 100 MiB in 2 s
+		t.Errorf("client[0] writes %.3f MB/s, want 52.43", got)
+	}
+	if got := c0.Read.MBps(); got < 209.7 || got > 209.8 {
+		t.Errorf("client[0] reads %.3f MB/s, want 209.72", got)
+	}
+	if c0.ReadMode != "fio invalidate=1" {
+		t.Errorf("client[0] read mode %q (its peer failed: it reads its own files)", c0.ReadMode)
+	}
+	if !strings.Contains(c1.Err, "not a writable directory") {
+		t.Errorf("client[1]: %+v", c1)
+	}
+	if rep.Write.Bytes != 100<<20 {
+		t.Errorf("aggregate counts %d bytes, want only client[0]'s", rep.Write.Bytes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, h := range []string{"client[0]", "client[1]"} {
+		cmds := ran[h]
+		if last := cmds[len(cmds)-1]; !strings.HasPrefix(last, "rm -rf ") {
+			t.Errorf("%s: last command %q, want the cleanup", h, last)
+		}
+	}
+	var fio bool
+	for _, c := range ran["client[0]"] {
+		fio = fio || strings.Contains(c, "fio --name=diffuser") && strings.Contains(c, "--numjobs=4") && strings.Contains(c, "--size=25M")
+	}
+	if !fio {
+		t.Errorf("client[0] never ran fio with 4 jobs of 25M: %q", ran["client[0]"])
+	}
+}
