@@ -111,7 +111,10 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	if len(p.Destroys) > 0 && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
 		a.destroyPhase(ctx)
 	}
-	if len(a.res.Failures) == 0 && len(p.Destroys) == 0 || p.Loaded.Graph.NumVertices() > 0 {
+	switch {
+	case p.DestroyAll:
+		a.clearOutputs()
+	case len(a.res.Failures) == 0:
 		a.recordOutputs()
 	}
 	a.res.End = time.Now()
@@ -452,6 +455,16 @@ func diagText(diags hcl.Diagnostics) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// clearOutputs forgets the outputs of a destroyed cluster.
+func (a *applier) clearOutputs() {
+	a.mu.Lock()
+	a.st.Outputs = map[string]state.Output{}
+	a.mu.Unlock()
+	if err := a.opt.Recorder.SetOutputs(map[string]state.Output{}); err != nil {
+		a.res.Warnings = append(a.res.Warnings, err.Error())
+	}
 }
 
 // recordOutputs evaluates recipe outputs with everything now known.

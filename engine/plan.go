@@ -67,14 +67,16 @@ type Change struct {
 
 // Plan is the diff of a loaded recipe against state.
 type Plan struct {
-	Loaded     *Loaded
-	Provider   string
-	Lineage    string
-	Serial     uint64
-	Actions    []Action  // per vertex
-	Changes    []*Change // every vertex that is not a no-op, in topological order
-	Destroys   []*Change // in state, not in the recipe (or everything, for destroy)
-	Drift      int       // changes found by refresh
+	Loaded   *Loaded
+	Provider string
+	Lineage  string
+	Serial   uint64
+	Actions  []Action  // per vertex
+	Changes  []*Change // every vertex that is not a no-op, in topological order
+	Destroys []*Change // in state, not in the recipe (or everything, for destroy)
+	Drift    int       // changes found by refresh
+	// DestroyAll is set for `diffuser destroy`: everything in state goes.
+	DestroyAll bool
 	vchange    map[int32]*Change
 	digests    []string // per vertex, known launch/step digests
 	launchDg   []string // per host: desired launch digest
@@ -611,6 +613,7 @@ func ParseInstanceAddr(addr string) (step, host string, ok bool) {
 }
 
 func (p *Plan) planDestroyAll(st *state.State) {
+	p.DestroyAll = true
 	for addr, inst := range st.Steps {
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
 			Group: groupOf(st, inst.Host), Action: Destroy})
