@@ -80,3 +80,35 @@ func TestDockerfileBuild(t *testing.T) {
 		t.Errorf("systemctl is-system-running = %q", st)
 	}
 }
+
+// TestGivenImage: with settings.image the provider builds nothing; an
+// image that is neither present nor pullable is a clear error.
+func TestGivenImage(t *testing.T) {
+	base := newTestEnv(t, nil)
+	tag, err := base.p.EnsureImage(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	e := newTestEnvNoImage(t, map[string]cty.Value{"image": cty.StringVal(tag)})
+	var out strings.Builder
+	got, err := e.p.EnsureImage(ctx, &out)
+	if err != nil || got != tag || out.Len() != 0 {
+		t.Errorf("EnsureImage with image = %s: %s, %v, output %q", tag, got, err, out.String())
+	}
+
+	missing := newTestEnvNoImage(t, map[string]cty.Value{"image": cty.StringVal("diffuser-test-missing:none")})
+	_, err = missing.p.EnsureImage(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "could not be pulled") {
+		t.Errorf("missing image: error %v, want one saying it could not be pulled", err)
+	}
+	_, err = missing.p.Launch(ctx, missing.spec("node", 0))
+	if err == nil {
+		t.Error("Launch with a missing image succeeded")
+	}
+	if got := clusterContainers(t, missing); len(got) != 0 {
+		t.Errorf("a failed Launch left containers: %v", got)
+	}
+}
