@@ -158,7 +158,7 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if mode == progressJSON {
 		a.summarizeJSON(command, res, pl, timeline)
 	} else {
-		a.summarize(res, pl)
+		a.summarize(command, res, pl)
 		if timeline != "" {
 			fmt.Fprintf(a.stdout, "\nTimeline: %s\n", timeline)
 		}
@@ -186,7 +186,7 @@ func (ws *workspace) saveState(p *engine.Plan) error {
 	return nil
 }
 
-func (a *app) summarize(res *engine.Result, pl *planned) {
+func (a *app) summarize(command string, res *engine.Result, pl *planned) {
 	w := a.stdout
 	wall := res.End.Sub(res.Start).Round(100 * time.Millisecond)
 	var sum time.Duration
@@ -218,8 +218,8 @@ func (a *app) summarize(res *engine.Result, pl *planned) {
 			fmt.Fprintf(a.stderr, "\n%d dependent step instance(s) were skipped. Fix the cause and run apply again: finished work is not redone.\n", res.Skipped)
 		}
 	}
-	fmt.Fprintf(w, "\nApply finished in %s: %d done, %d failed, %d skipped (step time %s, parallelism %.1f).\n",
-		wall, res.Ran, len(res.Failures), res.Skipped, sum.Round(100*time.Millisecond), float64(sum)/float64(max(res.End.Sub(res.Start), 1)))
+	fmt.Fprintf(w, "\n%s finished in %s: %d done, %d failed, %d skipped (step time %s, parallelism %.1f).\n",
+		strings.ToUpper(command[:1])+command[1:], wall, res.Ran, len(res.Failures), res.Skipped, sum.Round(100*time.Millisecond), float64(sum)/float64(max(res.End.Sub(res.Start), 1)))
 	if len(res.Failures) == 0 && len(pl.ws.st.Outputs) > 0 {
 		fmt.Fprintln(w, "\nOutputs:")
 		for _, k := range sortedKeys(pl.ws.st.Outputs) {
