@@ -85,7 +85,7 @@ func (a *app) makePlan(ctx context.Context, recipeArg string, lock, destroy bool
 	opt := engine.PlanOptions{State: ws.st, Provider: ws.provider, Settings: ws.settingsFn(), Replace: a.flags.replace,
 		Targets: a.flags.targets, Destroy: destroy, Cluster: ws.cluster()}
 	if needProvider {
-		p, keys, err := ws.newProvider(ctx, a.stderr)
+		p, keys, err := ws.newProvider(ctx, a.providerLog())
 		if err != nil {
 			pl.close()
 			return nil, err

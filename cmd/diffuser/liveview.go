@@ -320,6 +320,11 @@ func (l *liveView) totalCounts() string {
 	return s + "  " + fmtElapsed(time.Since(l.start))
 }
 
+// Write prints b above the lines (whole lines; mpb adds them on its next frame).
+func (l *liveView) Write(b []byte) (int, error) {
+	return l.p.Write(b)
+}
+
 // close completes every line (as it stands) and waits for the last frame.
 func (l *liveView) close() {
 	l.mu.Lock()

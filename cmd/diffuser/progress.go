@@ -60,6 +60,7 @@ type progress struct {
 	mode string
 	enc  *json.Encoder
 	live *liveView
+	logs *logRouter // set while the live view takes provider log lines
 }
 
 // newProgress starts the renderer for an apply or destroy of plan.
@@ -78,8 +79,43 @@ func (a *app) newProgress(plan *engine.Plan) (*progress, error) {
 			width, height, _ = term.GetSize(int(f.Fd()))
 		}
 		p.live = newLiveView(a.stdout, hostTotals(plan), hostRanks(plan), liveOptions{color: !a.flags.noColor, width: width, height: height})
+		// Provider messages printed straight to the terminal would tear
+		// the view: print them above it while it runs.
+		p.logs = a.providerLog()
+		p.logs.setAbove(p.live)
 	}
 	return p, nil
+}
+
+// logRouter is where provider log lines go: stderr, or above the live
+// view while one runs. Safe for concurrent use.
+type logRouter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	above io.Writer
+}
+
+func (r *logRouter) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.above != nil {
+		return r.above.Write(b)
+	}
+	return r.w.Write(b)
+}
+
+func (r *logRouter) setAbove(w io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.above = w
+}
+
+// providerLog is the writer providers log to.
+func (a *app) providerLog() *logRouter {
+	if a.logs == nil {
+		a.logs = &logRouter{w: a.stderr}
+	}
+	return a.logs
 }
 
 // hostTotals counts the planned changes per host (launches included), the
@@ -128,6 +164,9 @@ func (p *progress) event(e engine.Event) {
 
 // close stops the live view (leaving its last frame on screen).
 func (p *progress) close() {
+	if p.logs != nil {
+		p.logs.setAbove(nil)
+	}
 	if p.live != nil {
 		p.live.close()
 	}

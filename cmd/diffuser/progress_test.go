@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -243,5 +244,30 @@ func TestProgressMode(t *testing.T) {
 		if (err != nil) != c.err || got != c.want {
 			t.Errorf("--progress=%q -json=%v: %q, %v; want %q", c.progress, c.json, got, err, c.want)
 		}
+	}
+}
+
+// TestProviderLogAboveLiveView: provider messages go above the live view
+// while it runs (not straight to the terminal, tearing it), to stderr
+// otherwise.
+func TestProviderLogAboveLiveView(t *testing.T) {
+	var out syncBuffer
+	var errs bytes.Buffer
+	a := &app{stdout: &out, stderr: &errs}
+	a.flags.progress = progressTTY
+	fmt.Fprintln(a.providerLog(), "before")
+	p, err := a.newProgress(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(a.providerLog(), "docker: created network diffuser-x")
+	p.event(engine.Event{Time: time.Now(), Type: engine.EvStart, Addr: engine.LaunchAddr("h[0]"), Host: "h[0]", Kind: "launch"})
+	p.close()
+	fmt.Fprintln(a.providerLog(), "after")
+	if !strings.Contains(out.String(), "docker: created network diffuser-x") {
+		t.Errorf("the provider line is not above the view:\n%q", out.String())
+	}
+	if errs.String() != "before\nafter\n" {
+		t.Errorf("stderr: %q", errs.String())
 	}
 }

@@ -49,6 +49,8 @@ type app struct {
 	// testConnector, when set, replaces SSH for every command (tests pair
 	// it with a simulated provider in extraFactories and the real kinds).
 	testConnector engine.Connector
+	// logs carries provider log lines: to stderr, or above the live view.
+	logs *logRouter
 }
 
 // execute runs one command line and returns the process exit status.
