@@ -40,6 +40,14 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd-diffuser.log" >&2; exit 1; }
 fi
 
+# systemd in every container takes inotify instances: at the default of 128
+# per user, containers past ~25 hang in boot.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 8192 ]; then
+  log "raising fs.inotify.max_user_instances to 8192"
+  sysctl -qw fs.inotify.max_user_instances=8192 || true
+  echo 'fs.inotify.max_user_instances = 8192' > /etc/sysctl.d/60-diffuser.conf 2>/dev/null || true
+fi
+
 # Loop devices for the docker provider's volumes.
 [ -e /dev/loop-control ] || modprobe loop 2>/dev/null || true
 
