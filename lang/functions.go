@@ -101,9 +101,12 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	if path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
 		return nil, fmt.Errorf("%q is outside the recipe directory; keep files beside the recipe", name)
 	}
-	b, err := fs.ReadFile(fsys, path.Join(dir, rel))
+	b, size, err := readText(fsys, path.Join(dir, rel))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if size > MaxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes; files read by a recipe may be at most %d bytes", name, size, MaxFileSize)
 	}
 	return b, nil
 }

@@ -43,14 +43,14 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var bodies []hcl.Body
 	for _, name := range names {
-		b, err := fs.ReadFile(src.FS, path.Join(src.Dir, name))
+		b, size, err := readText(src.FS, path.Join(src.Dir, name))
 		display := path.Join(src.Display, name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read recipe file",
 				Detail: fmt.Sprintf("%s: %v", display, err)})
 			continue
 		}
-		if d := checkText(display, b); d != nil {
+		if d := checkText(display, b, size); d != nil {
 			diags = append(diags, d)
 			continue
 		}
@@ -116,10 +116,12 @@ func recipeFiles(src Source) ([]string, error) {
 
 // checkText refuses files that are too large or not text, with a diagnostic
 // naming the file, before the parser sees them.
-func checkText(name string, b []byte) *hcl.Diagnostic {
-	if len(b) > MaxFileSize {
+// size is the file's full size; b may hold only its first MaxFileSize+1
+// bytes (readText).
+func checkText(name string, b []byte, size int64) *hcl.Diagnostic {
+	if size > MaxFileSize || len(b) > MaxFileSize {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "File too large",
-			Detail:  fmt.Sprintf("%s is %d bytes; recipe and site files may be at most %d bytes. Is this the right file?", name, len(b), MaxFileSize),
+			Detail:  fmt.Sprintf("%s is %d bytes; recipe and site files may be at most %d bytes. Is this the right file?", name, max(size, int64(len(b))), MaxFileSize),
 			Subject: &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}}
 	}
 	for i, c := range b {

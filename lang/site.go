@@ -43,12 +43,12 @@ var siteSchema = &hcl.BodySchema{
 // LoadSite reads a site file. A missing file is an error: callers decide
 // whether the file is optional.
 func LoadSite(path string) (*Site, hcl.Diagnostics) {
-	b, err := os.ReadFile(path)
+	b, size, err := readOSText(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read site file",
 			Detail: fmt.Sprintf("%v. Pass an existing file with -site, or remove the flag.", err)}}
 	}
-	if d := checkText(path, b); d != nil {
+	if d := checkText(path, b, size); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
 	p := hclparse.NewParser()

@@ -2,7 +2,6 @@ package lang
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -84,13 +83,13 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 		}
 	}
 	for _, f := range in.VarFiles {
-		b, err := os.ReadFile(f)
+		b, size, err := readOSText(f)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variables file",
 				Detail: fmt.Sprintf("%v. Check the -var-file path.", err)})
 			continue
 		}
-		if d := checkText(f, b); d != nil {
+		if d := checkText(f, b, size); d != nil {
 			diags = append(diags, d)
 			continue
 		}

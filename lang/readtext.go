@@ -1,0 +1,77 @@
+package lang
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// readText reads a recipe, site or variables file, or what file() and
+// templatefile() name: a regular file only (reading a FIFO blocks until
+// someone writes to it, a device such as /dev/zero never ends) and at most
+// MaxFileSize+1 bytes of it, so that a larger file is refused (checkText)
+// without being held in memory. size is the file's full size.
+func readText(fsys fs.FS, name string) (b []byte, size int64, err error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := regular(name, fi); err != nil {
+		return nil, 0, err
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	return readLimited(f, fi)
+}
+
+// readOSText is readText for a path on this machine (site and variables
+// files), with errors that keep the whole path.
+func readOSText(path string) (b []byte, size int64, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	return readLimited(f, fi)
+}
+
+func readLimited(r io.Reader, fi fs.FileInfo) ([]byte, int64, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, max(fi.Size(), int64(len(b))), nil
+}
+
+// regular refuses anything but a regular file (symlinks are followed).
+func regular(name string, fi fs.FileInfo) error {
+	m := fi.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a block device"
+	}
+	return fmt.Errorf("%s is %s; only regular files are read", name, what)
+}
