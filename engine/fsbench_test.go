@@ -72,16 +72,24 @@ func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (ste
 
 func (r *localRunner) Upload(context.Context, io.Reader, string, os.FileMode) error { return nil }
 
-// TestBenchLocal runs the dd scripts for real: two "clients" sharing one
-// local directory, 4 MiB each in 2 threads.
+// TestBenchLocal runs the scripts for real, with dd and (when installed)
+// fio: two "clients" sharing one local directory, 4 MiB each in 2 threads.
 func TestBenchLocal(t *testing.T) {
-	if _, err := exec.LookPath("dd"); err != nil {
-		t.Skip("no dd")
+	for _, tool := range []string{"dd", "fio"} {
+		t.Run(tool, func(t *testing.T) {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Skipf("no %s on this machine", tool)
+			}
+			benchLocal(t, tool)
+		})
 	}
+}
+
+func benchLocal(t *testing.T, tool string) {
 	dir := t.TempDir()
 	l := mustLoad(t, benchRecipe(dir))
 	r := &localRunner{}
-	rep, err := l.Bench(context.Background(), benchState(l), engine.BenchOptions{Connector: r, Bytes: 4 << 20, Threads: 2, Tool: "dd", KeepCaches: true})
+	rep, err := l.Bench(context.Background(), benchState(l), engine.BenchOptions{Connector: r, Bytes: 4 << 20, Threads: 2, Tool: tool, KeepCaches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +100,7 @@ func TestBenchLocal(t *testing.T) {
 		if c.Err != "" {
 			t.Fatalf("%s: %s\ncommands:\n%s", c.Host, c.Err, strings.Join(r.cmds, "\n---\n"))
 		}
-		if c.Tool != "dd" || c.Write.Bytes != 4<<20 || c.Read.Bytes != 4<<20 || c.Write.MBps() <= 0 || c.Read.MBps() <= 0 {
+		if c.Tool != tool || c.Write.Bytes != 4<<20 || c.Read.Bytes != 4<<20 || c.Write.MBps() <= 0 || c.Read.MBps() <= 0 {
 			t.Errorf("%s: %+v", c.Host, c)
 		}
 		if !strings.Contains(c.ReadMode, "files written by client[") {
