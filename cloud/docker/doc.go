@@ -2,7 +2,7 @@
 // local Docker Engine that behave like small VMs (systemd as PID 1, sshd,
 // their own address on a per-cluster bridge network, volumes as loop devices
 // passed in as block devices, FUSE), without --privileged: containers get
-// CAP_SYS_ADMIN, /dev/fuse, tmpfs /run and /run/lock, the host's cgroup tree
+// CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH (NFS-Ganesha), /dev/fuse, tmpfs /run and /run/lock, the host's cgroup tree
 // read-write and the host cgroup namespace.
 //
 // It talks to the engine only through the Docker Go SDK

@@ -102,7 +102,7 @@ func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s S
 		devices = append(devices, container.DeviceMapping{PathOnHost: v.Device, PathInContainer: v.Device, CgroupPermissions: "rwm"})
 	}
 	hc := &container.HostConfig{
-		CapAdd:       []string{"SYS_ADMIN"},
+		CapAdd:       []string{"SYS_ADMIN", "DAC_READ_SEARCH"}, // DAC_READ_SEARCH: open_by_handle_at, which NFS-Ganesha needs
 		CgroupnsMode: container.CgroupnsModeHost,
 		Binds:        []string{"/sys/fs/cgroup:/sys/fs/cgroup:rw"},
 		Tmpfs:        map[string]string{"/run": "rw,nosuid,nodev,mode=755", "/run/lock": "rw,nosuid,nodev,noexec"},

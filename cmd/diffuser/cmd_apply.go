@@ -113,7 +113,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		if saved.Recipe.Digest != pl.ws.source.Digest {
 			return fmt.Errorf("the saved plan is stale: the recipe changed since it was made; run plan again")
 		}
-		if saved.Lineage != plan.Lineage || saved.Serial != plan.Serial {
+		// A plan made on an empty workspace has no lineage to compare yet.
+		fresh := saved.Serial == 0 && plan.Serial == 0
+		if !fresh && (saved.Lineage != plan.Lineage || saved.Serial != plan.Serial) {
 			return fmt.Errorf("the saved plan is stale: state changed since it was made (serial %d, now %d); run plan again", saved.Serial, plan.Serial)
 		}
 		if err := plan.Pin(saved.Actions); err != nil {
