@@ -32,12 +32,11 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 			if len(ws.st.Hosts) == 0 {
 				return fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.dir, args[0])
 			}
-			keys, err := ws.keys()
+			conn, closeConn, err := a.hostConnector(ws)
 			if err != nil {
 				return err
 			}
-			conn := newConnector(keys.PrivateKeyFile)
-			defer conn.close()
+			defer closeConn()
 			checks, err := ws.loaded.Verify(cmd.Context(), ws.st, engine.VerifyOptions{Connector: conn, SizeMiB: size})
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERIFY\tCHECK\tHOST\tRESULT\tTIME\tDETAIL")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,12 +61,15 @@ func (c *connector) config(h state.Host, onHostKey func(string) error) remote.Co
 	if key == "" {
 		key = c.keyFile
 	}
+	// Steps act as root: a non-root login (admin on Debian's cloud images,
+	// ubuntu on Ubuntu's) goes through sudo unless the site says sudo = false.
+	sudo := h.SSH.User != "root" && h.Attrs["sudo"] != "false"
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
-		KeyFiles: []string{key}, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "", HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
-		RetryFor: c.retryFor, Sudo: h.Attrs["sudo"] == "true"}
+		KeyFiles: []string{expandHome(key)}, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "", HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
+		RetryFor: c.retryFor, Sudo: sudo}
 	if j := h.Attrs["ssh_jump"]; j != "" {
 		if user, host, port, err := static.ParseAddress(j, h.SSH.User, 22); err == nil {
-			cfg.Jump = &remote.Config{Name: "jump " + host, Address: host, Port: port, User: user, KeyFiles: []string{key},
+			cfg.Jump = &remote.Config{Name: "jump " + host, Address: host, Port: port, User: user, KeyFiles: []string{expandHome(key)},
 				UseAgent: cfg.UseAgent, RetryFor: c.retryFor}
 		}
 	}
@@ -158,4 +163,15 @@ func (r storeRecorder) DeleteInstance(a string) error            { return r.s.Re
 func (r storeRecorder) SetOutputs(map[string]state.Output) error { return nil } // saved by the final compaction
 func (r storeRecorder) PutInstance(addr string, i state.Instance) error {
 	return r.s.Record(state.PutInstance(addr, &i))
+}
+
+// expandHome turns a leading ~/ into the user's home directory, as a shell
+// would for the key_file paths people write in site files.
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
