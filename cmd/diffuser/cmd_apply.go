@@ -147,6 +147,16 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	}
 	pl.ws.st.Recipe = pl.ws.loaded.Recipe.Name
 	pl.ws.st.Provider = pl.ws.provider
+	if pl.ws.st.Serial == 0 {
+		// Nothing is on disk yet, not even the lineage the cluster name is
+		// made of: write it before anything is launched, or an apply killed
+		// before its first record would leave hosts under a name the next
+		// apply never looks for.
+		pl.ws.cluster()
+		if err := pl.ws.saveState(plan); err != nil {
+			return err
+		}
+	}
 	prog, err := a.newProgress(plan)
 	if err != nil {
 		return err
