@@ -241,6 +241,25 @@ func (s *Store) LockInfo() (*Holder, error) {
 	}
 }
 
+// DeadHolder returns the holder still named in state.lock when no process
+// holds the lock: one that ended without releasing it (killed: the kernel
+// freed its flock(2) lock when it died, and a clean release empties the
+// file). nil when the lock is held, was released, or was never taken. It
+// takes nothing and changes nothing.
+func (s *Store) DeadHolder() (*Holder, error) {
+	if h, err := s.LockInfo(); err != nil || h != nil {
+		return nil, err
+	}
+	h, err := readHolderFile(s.path(LockFile))
+	if errors.Is(err, fs.ErrNotExist) || err == nil && h.PID == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", s.path(LockFile), err)
+	}
+	return &h, nil
+}
+
 // BreakLock removes a lock whose holder is provably gone and returns that
 // holder; it returns nil, nil when there is no lock to break. Only the
 // fallback lock (filesystems without flock(2)) can be stale: its holder ran

@@ -185,6 +185,11 @@ func (a *app) stateCmd() *cobra.Command {
 				return err
 			}
 			if h == nil {
+				if dead, err := s.DeadHolder(); err == nil && dead != nil {
+					fmt.Fprintf(a.stdout, "The workspace is not locked: its last holder, %s, ended without releasing the lock, "+
+						"and the lock ended with its process. Nothing to break.\n", dead)
+					return nil
+				}
 				fmt.Fprintln(a.stdout, "The workspace was not locked.")
 				return nil
 			}
