@@ -411,7 +411,9 @@ func (r *Recipe) stepSchema() *hcl.BodySchema {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
 	for _, k := range r.kindNames() {
-		if k != "run" && k != "package" {
+		// run is shorthand only; package is both: package = [...] or
+		// package { names = [...]  state = "absent" }.
+		if k != "run" {
 			s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: k})
 		}
 	}
