@@ -226,7 +226,7 @@ func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
 	grp := l.Recipe.Group(slot.Group)
 	var vols []cloud.VolumeSpec
 	for _, vd := range grp.Volumes {
-		vols = append(vols, cloud.VolumeSpec{Name: vd.Name, SizeGB: l.Sizes[slot.Group][vd.Name]})
+		vols = append(vols, cloud.VolumeSpec{Name: vd.Name, SizeGB: l.Sizes[slot.Group][vd.Name], Type: l.VolTypes[slot.Group][vd.Name]})
 	}
 	return cloud.HostSpec{Cluster: a.opt.Cluster, Group: slot.Group, Index: slot.Index, Count: l.Counts[slot.Group],
 		Name: slot.Name, Hostname: lang.Hostname(slot.Group, slot.Index), Volumes: vols, Settings: a.settings[slot.Group]}

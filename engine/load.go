@@ -14,7 +14,8 @@ type Loaded struct {
 	Recipe    *lang.Recipe
 	Vars      map[string]cty.Value
 	Counts    map[string]int
-	Sizes     map[string]map[string]int // group -> volume -> GiB
+	Sizes     map[string]map[string]int    // group -> volume -> GiB
+	VolTypes  map[string]map[string]string // group -> volume -> provider volume type ("" = default)
 	StepGraph *StepGraph
 	Graph     *Instances
 	Kinds     steps.Registry
@@ -44,6 +45,11 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 	}
 	l.Vars = vars
 	l.Counts, l.Sizes, d = r.Counts(vars)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	l.VolTypes, d = r.VolumeTypes(vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return l, diags

@@ -123,7 +123,7 @@ type PlanOptions struct {
 	Cluster string
 }
 
-func launchDigest(provider string, settings cty.Value, sizes map[string]int) string {
+func launchDigest(provider string, settings cty.Value, sizes map[string]int, types map[string]string) string {
 	h := sha256.New()
 	h.Write([]byte(provider))
 	if settings != cty.NilVal && settings.IsWhollyKnown() {
@@ -137,6 +137,9 @@ func launchDigest(provider string, settings cty.Value, sizes map[string]int) str
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(h, "\x00%s=%d", n, sizes[n])
+		if t := types[n]; t != "" { // only when set: digests of untyped volumes stay as they were
+			fmt.Fprintf(h, ":%s", t)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -196,7 +199,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	hostStatus := p.refreshHosts(ctx, opt, st)
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
-		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], l.Sizes[slot.Group])
+		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], l.Sizes[slot.Group], l.VolTypes[slot.Group])
 		p.launchDg[h] = dg
 		sh := st.Hosts[slot.Name]
 		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}

@@ -525,3 +525,33 @@ func (st *Step) impliedType(spec hcldec.Spec) cty.Type {
 	st.impliedOnce.Do(func() { st.implied = hcldec.ImpliedType(spec) })
 	return st.implied
 }
+
+// VolumeTypes evaluates each volume's optional `type` (a provider's volume
+// type, e.g. "gp3"): group -> volume -> type, "" when unset.
+func (r *Recipe) VolumeTypes(vars map[string]cty.Value) (map[string]map[string]string, hcl.Diagnostics) {
+	s := &Scope{Recipe: r, Vars: vars}
+	diags := s.EvalLocals()
+	out := map[string]map[string]string{}
+	for _, g := range r.Groups {
+		out[g.Name] = map[string]string{}
+		for _, v := range g.Volumes {
+			if v.Type == nil {
+				continue
+			}
+			val, d := v.Type.Value(s.Ctx(cty.NilVal))
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			val, _ = val.Unmark()
+			sv, err := convert.Convert(val, cty.String)
+			if err != nil || sv.IsNull() || !sv.IsKnown() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid volume type",
+					Detail: fmt.Sprintf("The type of volume %q must be a string known before apply, e.g. \"gp3\".", v.Name), Subject: v.Type.Range().Ptr()})
+				continue
+			}
+			out[g.Name][v.Name] = sv.AsString()
+		}
+	}
+	return out, diags
+}
