@@ -282,7 +282,7 @@ func TestExitErrorCarriesStatusAndTail(t *testing.T) {
 // a Spec, and the optional abilities the engine looks for.
 func TestRegistry(t *testing.T) {
 	reg := steps.Default()
-	want := []string{"file", "format", "mount", "package", "run", "service", "wait"}
+	want := []string{"distribute", "file", "format", "mount", "package", "run", "service", "wait"}
 	if got := reg.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

@@ -30,6 +30,7 @@ func WithClock(clock Clock) Registry {
 		MountKind{},
 		ServiceKind{Clock: clock, Settle: serviceSettle},
 		WaitKind{Clock: clock},
+		DistributeKind{},
 	} {
 		r[k.Name()] = k
 	}

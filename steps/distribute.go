@@ -1,0 +1,319 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// DistributeKind delivers one (large) file to every host of a step.
+//
+// With mode = "relay" (the default) the operator's link carries the file
+// about once: the operator streams it to one host, and the hosts pass it on
+// to each other along a pipelined chain (fanout = 1) or tree, every host
+// keeping a copy as the bytes go by. The relay runs over SSH between the
+// hosts: for each transfer diffuser makes a throw-away key pair and host
+// key, starts a second sshd on every host (its own config, port and
+// authorized key, forced to run the relay hop script), and removes all of
+// it afterwards; hosts need sshd, the ssh client and coreutils, nothing else
+// (see docs/distribute.md). A host that dies mid-transfer is reported as
+// failed; the others are re-chained without it, each resuming from the
+// bytes it already has, fed by a host that already holds the whole file
+// when there is one, else by the operator from the lowest offset needed.
+// With mode = "direct" the operator streams the file to each host itself.
+//
+// Either way each host writes a part file beside dest (.<name>.diffuser-<tag>.part),
+// the sha256 of what it received is compared with the digest the operator
+// computed while reading the source (and with sha256 when given), and only
+// then is the part renamed to dest, with file_mode. A part left by a failed
+// transfer is resumed by the next one of the same source version.
+//
+// Check is OK when dest is a regular file with the source's sha256 and
+// file_mode. Without sha256 the source is read to compute its digest (once
+// per process and source version): give sha256 for URLs.
+type DistributeKind struct {
+	// HTTP fetches URL sources; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+var (
+	_ Kind      = DistributeKind{}
+	_ GroupKind = DistributeKind{}
+)
+
+type distArgs struct {
+	source   string
+	dest     string
+	mode     string // relay or direct
+	sha256   string // lower-case hex, or ""
+	fileMode os.FileMode
+	fanout   int
+	port     int // relay listener port; 0 picks one per transfer
+}
+
+// Name returns "distribute".
+func (DistributeKind) Name() string { return "distribute" }
+
+// Spec: source (string, required: a path on the operator's machine or an
+// http(s) URL), dest (string, required, absolute), mode ("relay" or
+// "direct", default "relay"), sha256 (string: expected digest), file_mode
+// (octal string, default "0644"), fanout (number, default 1: a chain; k > 1:
+// a tree in which each host feeds k others), port (number: the relay
+// listener's port; default a random one per transfer).
+func (DistributeKind) Spec() hcldec.Spec {
+	return hcldec.ObjectSpec{
+		"source":    requiredSpec("source", cty.String),
+		"dest":      requiredSpec("dest", cty.String),
+		"mode":      defaultSpec("mode", cty.StringVal("relay")),
+		"sha256":    attrSpec("sha256", cty.String),
+		"file_mode": defaultSpec("file_mode", cty.StringVal("0644")),
+		"fanout":    defaultSpec("fanout", cty.NumberIntVal(1)),
+		"port":      attrSpec("port", cty.Number),
+	}
+}
+
+func parseDistArgs(args cty.Value) (distArgs, error) {
+	var a distArgs
+	var err error
+	if a.source, err = reqString(args, "source"); err != nil {
+		return a, err
+	}
+	if a.dest, err = reqString(args, "dest"); err != nil {
+		return a, err
+	}
+	if !path.IsAbs(a.dest) || strings.HasSuffix(a.dest, "/") || strings.ContainsAny(a.dest, "\n\x00") {
+		return a, fmt.Errorf("dest must be an absolute file path, not %q", a.dest)
+	}
+	a.dest = path.Clean(a.dest)
+	if a.dest == "/" {
+		return a, fmt.Errorf("dest must be an absolute file path, not %q", a.dest)
+	}
+	if a.mode, err = optString(args, "mode", "relay"); err != nil {
+		return a, err
+	}
+	if err := oneOf("mode", a.mode, "relay", "direct"); err != nil {
+		return a, err
+	}
+	if a.sha256, err = optString(args, "sha256", ""); err != nil {
+		return a, err
+	}
+	a.sha256 = strings.ToLower(a.sha256)
+	if a.sha256 != "" && !isHexDigest(a.sha256) {
+		return a, fmt.Errorf("sha256 must be 64 hex digits, not %q", a.sha256)
+	}
+	ms, err := optString(args, "file_mode", "0644")
+	if err != nil {
+		return a, err
+	}
+	m, err := strconv.ParseUint(ms, 8, 32)
+	if err != nil || m > 0o7777 {
+		return a, fmt.Errorf("file_mode must be an octal string like \"0644\", not %q", ms)
+	}
+	a.fileMode = os.FileMode(m)
+	a.fanout = 1
+	if v, set, err := optInt(args, "fanout"); err != nil {
+		return a, err
+	} else if set {
+		a.fanout = v
+	}
+	if a.fanout < 1 || a.fanout > 16 {
+		return a, fmt.Errorf("fanout must be between 1 (a chain) and 16, not %d", a.fanout)
+	}
+	if v, set, err := optInt(args, "port"); err != nil {
+		return a, err
+	} else if set && v != 0 {
+		if v < 1 || v > 65535-relayPortTries {
+			return a, fmt.Errorf("port must be between 1 and %d, not %d", 65535-relayPortTries, v)
+		}
+		a.port = v
+	}
+	return a, nil
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// partPath is the part file beside dest for a source version tagged key.
+func (a distArgs) partPath(key string) string {
+	dir, base := path.Split(a.dest)
+	return dir + "." + base + ".diffuser-" + key + ".part"
+}
+
+// partGlob matches every part file of dest, whatever its source version.
+func (a distArgs) partGlob() string {
+	dir, base := path.Split(a.dest)
+	return shellQuote(dir+"."+base+".diffuser-") + "*.part"
+}
+
+// destFacts is what a host says about dest.
+type destFacts struct {
+	exists bool
+	size   int64
+	mode   os.FileMode
+	sha256 string // only when asked for and the size matched
+}
+
+// destFactsCmd prints "absent", or "SIZE MODE" and, when the size is want,
+// the sha256sum line; it exits 3 when dest is not a regular file.
+func destFactsCmd(dest string, want int64) string {
+	q := shellQuote(dest)
+	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%s %%a' -- %[1]s && if [ \"$(stat -L -c %%s -- %[1]s)\" = %[2]d ]; then sha256sum -- %[1]s; fi; "+
+		"elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q, want)
+}
+
+func readDestFacts(ctx context.Context, r Runner, dest string, want int64) (destFacts, error) {
+	var f destFacts
+	cmd := destFactsCmd(dest, want)
+	res, err := probe(ctx, r, "reading "+dest, cmd)
+	if err != nil {
+		return f, err
+	}
+	if res.Exit == 3 {
+		return f, fmt.Errorf("%s exists and is not a regular file; refusing to replace it", dest)
+	}
+	if res.Exit != 0 {
+		return f, exitError("reading "+dest, cmd, res)
+	}
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	if len(lines) == 1 && lines[0] == "absent" {
+		return f, nil
+	}
+	st := strings.Fields(lines[0])
+	if len(st) != 2 || len(lines) > 2 {
+		return f, fmt.Errorf("reading %s: unexpected output %q", dest, res.Stdout)
+	}
+	size, err1 := strconv.ParseInt(st[0], 10, 64)
+	m, err2 := strconv.ParseUint(st[1], 8, 32)
+	if err1 != nil || err2 != nil {
+		return f, fmt.Errorf("reading %s: unexpected output %q", dest, res.Stdout)
+	}
+	f = destFacts{exists: true, size: size, mode: os.FileMode(m)}
+	if len(lines) == 2 {
+		sum := strings.Fields(lines[1])
+		if len(sum) == 0 || !isHexDigest(sum[0]) {
+			return f, fmt.Errorf("reading %s: bad sha256sum output %q", dest, lines[1])
+		}
+		f.sha256 = sum[0]
+	}
+	return f, nil
+}
+
+// reasons says how dest differs from the wanted content and mode; none
+// means it holds.
+func (a distArgs) reasons(f destFacts, sum string, size int64) []string {
+	if !f.exists {
+		return []string{a.dest + " does not exist"}
+	}
+	var rs []string
+	switch {
+	case f.size != size:
+		rs = append(rs, fmt.Sprintf("size is %d, want %d", f.size, size))
+	case f.sha256 != sum:
+		rs = append(rs, fmt.Sprintf("content differs (sha256 %.12s, want %.12s)", f.sha256, sum))
+	}
+	if f.mode != a.fileMode {
+		rs = append(rs, fmt.Sprintf("mode is %04o, want %04o", f.mode, a.fileMode))
+	}
+	return rs
+}
+
+// expected returns the digest and size dest must have: sha256 when given
+// (the size still comes from the source), else the source's own.
+func (k DistributeKind) expected(ctx context.Context, a distArgs, art artifact) (string, int64, error) {
+	if a.sha256 != "" && art.size() >= 0 {
+		return a.sha256, art.size(), nil
+	}
+	sum, size, err := sourceDigest(ctx, art)
+	if err != nil {
+		return "", 0, err
+	}
+	if a.sha256 != "" && sum != a.sha256 {
+		return "", 0, fmt.Errorf("source %s has sha256 %s, but the step says sha256 = %q", art, sum, a.sha256)
+	}
+	return sum, size, nil
+}
+
+// Check is OK when dest holds the source's content with file_mode.
+func (k DistributeKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+	a, err := parseDistArgs(args)
+	if err != nil {
+		return Check{}, err
+	}
+	art, err := openArtifact(ctx, a.source, k.HTTP)
+	if err != nil {
+		return Check{}, err
+	}
+	sum, size, err := k.expected(ctx, a, art)
+	if err != nil {
+		return Check{}, err
+	}
+	f, err := readDestFacts(ctx, r, a.dest, size)
+	if err != nil {
+		return Check{}, err
+	}
+	if rs := a.reasons(f, sum, size); len(rs) > 0 {
+		return Check{Reason: strings.Join(rs, "; ")}, nil
+	}
+	return Check{OK: true}, nil
+}
+
+// Apply delivers the file to one host, directly from the operator (a step
+// on a single host has nobody to relay through).
+func (k DistributeKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+	outs, errs := k.applyTargets(ctx, []Target{{Host: "host", Runner: r}}, args, true)
+	return outs[0], errs[0]
+}
+
+// ApplyGroup delivers the file to every target, relayed between them
+// unless mode = "direct". It returns one Outputs (sha256, size) and one
+// error per target.
+func (k DistributeKind) ApplyGroup(ctx context.Context, targets []Target, args cty.Value) ([]Outputs, []error) {
+	return k.applyTargets(ctx, targets, args, false)
+}
+
+func (k DistributeKind) applyTargets(ctx context.Context, targets []Target, args cty.Value, direct bool) ([]Outputs, []error) {
+	outs, errs := make([]Outputs, len(targets)), make([]error, len(targets))
+	fail := func(err error) ([]Outputs, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return outs, errs
+	}
+	a, err := parseDistArgs(args)
+	if err != nil {
+		return fail(err)
+	}
+	if direct {
+		a.mode = "direct"
+	}
+	art, err := openArtifact(ctx, a.source, k.HTTP)
+	if err != nil {
+		return fail(err)
+	}
+	t := newTransfer(a, art, targets)
+	t.run(ctx)
+	for i, h := range t.hosts {
+		if h.err != nil {
+			errs[i] = h.err
+			continue
+		}
+		outs[i] = Outputs{"sha256": t.sum, "size": strconv.FormatInt(t.size, 10)}
+	}
+	return outs, errs
+}
