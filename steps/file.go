@@ -126,7 +126,9 @@ func readFileFacts(ctx context.Context, r Runner, p string) (fileFacts, error) {
 	if err != nil {
 		return f, fmt.Errorf("reading %s: bad mode %q", p, st[0])
 	}
-	sum := strings.Fields(lines[1])
+	// GNU sha256sum starts the line with a backslash when it had to escape
+	// the file name (one holding a backslash or a newline).
+	sum := strings.Fields(strings.TrimPrefix(lines[1], `\`))
 	if len(sum) == 0 || len(sum[0]) != 64 {
 		return f, fmt.Errorf("reading %s: bad sha256sum output %q", p, lines[1])
 	}
