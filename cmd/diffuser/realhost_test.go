@@ -110,7 +110,7 @@ func launchRealCluster(t *testing.T, n int) *realCluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for i := range c.hosts {
-				out, _ := c.exec(i, "systemctl is-system-running; systemctl --failed --no-legend; systemctl status ssh --no-pager -n 20")
+				out, _ := c.exec(i, "systemctl is-system-running; systemctl --failed --no-legend; systemctl status ssh --no-pager -n 5")
 				t.Logf("%s after the failure:\n%s", c.specs[i].Name, out)
 			}
 		}
