@@ -1,0 +1,925 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/cloud/docker"
+	"diffuser/state"
+
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/crypto/ssh"
+)
+
+// Reliability and security (issue 8), on the docker provider: what a
+// SIGKILL, a lost host, a volume-size change and a second workspace do to
+// a real local deploy. docs/reliability.md says what each test proves;
+// `make reliability` runs these with the slow ones (-tags reliability).
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dockerWorkspace is one docker-provider workspace driven through the CLI.
+type dockerWorkspace struct {
+	cliEnv
+	dir, site, ws string
+	recipe        string
+}
+
+// newDockerWorkspace writes a docker site file (the mirror reachable from
+// containers) and registers cleanup: destroy through the CLI, then removal
+// of anything still labelled with a cluster of this workspace (from an
+// apply killed before it recorded what it made), also when the test fails.
+func newDockerWorkspace(t *testing.T, recipe, ws string) *dockerWorkspace {
+	t.Helper()
+	needContainers(t)
+	dir := t.TempDir()
+	w := &dockerWorkspace{cliEnv: cliEnv{data: filepath.Join(dir, ".diffuser")}, dir: dir,
+		site: filepath.Join(dir, "diffuser.hcl"), ws: ws, recipe: recipe}
+	site := fmt.Sprintf("default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n}\n", mirrorHosts(t))
+	if err := os.WriteFile(w.site, []byte(site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.cleanup(t) })
+	return w
+}
+
+// args are the flags every command on this workspace takes after the verb.
+func (w *dockerWorkspace) args(extra ...string) []string {
+	return append([]string{w.recipe, "--site", w.site, "--workspace", w.ws}, extra...)
+}
+
+func (w *dockerWorkspace) apply(t *testing.T, extra ...string) string {
+	t.Helper()
+	return w.must(t, append([]string{"apply", "-auto-approve", "--progress", "plain"}, w.args(extra...)...)...)
+}
+
+// clusterPrefix starts the cluster name of every cluster this workspace
+// ever made (the CLI names clusters <workspace>-<lineage prefix>).
+func (w *dockerWorkspace) clusterPrefix() string { return sanitize(w.ws) + "-" }
+
+// dockerContainer is one container labelled by diffuser.
+type dockerContainer struct {
+	id, cluster, name string
+	running           bool
+}
+
+// containersWithPrefix lists containers whose cluster label starts with prefix.
+func containersWithPrefix(t *testing.T, prefix string) []dockerContainer {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--filter", "label="+docker.LabelCluster,
+		"--format", `{{.ID}}|{{.Label "`+docker.LabelCluster+`"}}|{{.Label "`+docker.LabelName+`"}}|{{.State}}`).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	var cs []dockerContainer
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) == 4 && strings.HasPrefix(f[1], prefix) {
+			cs = append(cs, dockerContainer{id: f[0], cluster: f[1], name: f[2], running: f[3] == "running"})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	return cs
+}
+
+func (w *dockerWorkspace) cleanup(t *testing.T) {
+	code, out, errs := w.run(t, "", append([]string{"destroy", "-auto-approve", "--progress", "plain"}, w.args()...)...)
+	if code != 0 && !t.Failed() {
+		t.Errorf("destroy at cleanup: exit %d\n%s%s", code, out, errs)
+	}
+	left := containersWithPrefix(t, w.clusterPrefix())
+	clusters := map[string]bool{}
+	for _, c := range left {
+		clusters[c.cluster] = true
+	}
+	if st, err := state.Open(filepath.Join(w.data, w.ws)).Load(); err == nil && st.Cluster != "" {
+		clusters[st.Cluster] = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := docker.New(ctx, cty.NullVal(cty.DynamicPseudoType), cloud.Env{WorkDir: filepath.Join(w.data, w.ws)})
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	defer p.Close()
+	for cl := range clusters {
+		if err := p.Cleanup(ctx, cl); err != nil {
+			t.Errorf("cleanup of cluster %s: %v", cl, err)
+		}
+	}
+	if len(left) > 0 && !t.Failed() {
+		t.Errorf("destroy left containers behind: %v", left)
+	}
+}
+
+// crashResult counts what crashLoop did.
+type crashResult struct {
+	kills, inLaunch, inSteps int // SIGKILLs that hit a running apply, and where
+	deploys, converged       int
+	dups, reruns             int // runs that broke the rule; allowed re-runs of in-flight steps
+	unlockSaid               map[string]int
+}
+
+func (r crashResult) String() string {
+	return fmt.Sprintf("%d kills tried (%d during launches, %d during steps), %d of %d deploys converged, %d duplicates found (in-flight re-runs, allowed: %d)",
+		r.kills, r.inLaunch, r.inSteps, r.converged, r.deploys, r.dups, r.reruns)
+}
+
+// crashLoop deploys testdata/reliability/crash.hcl (3 containers, 12
+// chained steps each) with a real diffuser process and SIGKILLs it at
+// random moments, applying again after each kill until an apply finishes;
+// then it destroys and deploys again until wantKills kills have landed.
+// After every kill: state parses, `state unlock` finds the lock already
+// gone with its process, and no host has two containers. After every
+// convergence: plan is a no-op, exactly one container per host, the ones
+// state records, and no step recorded as applied ran again (runs are told
+// apart by the time they started: every step logs it on its host).
+func crashLoop(t *testing.T, wantKills int) crashResult {
+	bin := buildDiffuser(t)
+	w := newDockerWorkspace(t, filepath.Join(relDir, "crash.hcl"), "crash"+randHex(3))
+	const hosts, stepsPerHost = 3, 12
+	seed := time.Now().UnixNano()
+	rng := mrand.New(mrand.NewPCG(uint64(seed), 1))
+	t.Logf("kill seed %d", seed)
+	res := crashResult{unlockSaid: map[string]int{}}
+	launchTime := 20 * time.Second // refined from the first deploy
+	for res.kills < wantKills {
+		if res.deploys >= wantKills+3 {
+			t.Fatalf("only %d kills landed in %d deploys", res.kills, res.deploys)
+		}
+		res.deploys++
+		var ledger killLedger
+		var starts []time.Time
+		for attempt := 1; ; attempt++ {
+			if attempt > 40 {
+				t.Fatalf("deploy %d: no convergence after %d attempts", res.deploys, attempt-1)
+			}
+			before := loadState(t, w.data, w.ws)
+			applied := 0
+			for _, i := range before.Steps {
+				if i.Status == state.StatusApplied {
+					applied++
+				}
+			}
+			bound := 2*time.Second + time.Duration((hosts*stepsPerHost-applied)/hosts)*400*time.Millisecond
+			if len(before.Hosts) < hosts {
+				bound += launchTime
+			}
+			out := filepath.Join(w.dir, fmt.Sprintf("deploy%d-apply%d.out", res.deploys, attempt))
+			start := time.Now()
+			starts = append(starts, start)
+			p := startDiffuser(t, bin, w.data, out, append([]string{"apply", "-auto-approve", "--progress", "plain"}, w.args()...)...)
+			killed := false
+			if res.kills < wantKills {
+				d := time.Duration(rng.Int64N(int64(bound)))
+				select {
+				case <-p.done:
+				case <-time.After(d):
+				}
+				if killed = p.kill(); killed {
+					res.kills++
+				}
+			}
+			code := p.wait(10 * time.Minute)
+			time.Sleep(time.Second) // let commands a killed client left running start and log
+			after := loadState(t, w.data, w.ws)
+			ledger.after(after)
+			checkOneContainerPerHost(t, w.clusterPrefix())
+			if killed {
+				where := "steps"
+				if len(before.Hosts) < hosts {
+					where, res.inLaunch = "launches", res.inLaunch+1
+				} else {
+					res.inSteps++
+				}
+				t.Logf("deploy %d attempt %d: SIGKILL after %s during %s (%d hosts, %d steps applied before; %d, %d after)",
+					res.deploys, attempt, time.Since(start).Round(time.Millisecond), where, len(before.Hosts), applied, len(after.Hosts), len(ledger.last()))
+				// A flock lock ends with its holder: nothing to break.
+				code, msg, errs := w.run(t, "", "state", "unlock", w.ws)
+				switch {
+				case code != 0:
+					t.Fatalf("state unlock after a kill: exit %d\n%s%s", code, msg, errs)
+				case strings.Contains(msg, "ended without releasing the lock, and the lock ended with its process"):
+					res.unlockSaid["dead holder named"]++
+				case strings.Contains(msg, "was not locked"):
+					res.unlockSaid["not locked yet"]++ // killed before it took the lock
+				default:
+					t.Errorf("state unlock after a kill says %q", msg)
+				}
+				continue
+			}
+			if code != 0 {
+				t.Fatalf("deploy %d attempt %d exited %d:\n%s", res.deploys, attempt, code, readFile(t, out))
+			}
+			if attempt == 1 {
+				launchTime = time.Since(start)
+			}
+			break
+		}
+		w.noChanges(t, w.args()...)
+		st := loadState(t, w.data, w.ws)
+		cs := containersWithPrefix(t, w.clusterPrefix())
+		if len(cs) != hosts {
+			t.Errorf("deploy %d: %d containers after converging, want %d: %v", res.deploys, len(cs), hosts, cs)
+		}
+		runs := map[string][]int{}
+		for _, c := range cs {
+			h := st.Hosts[c.name]
+			if h == nil || h.ProviderID != c.id || c.cluster != st.Cluster {
+				t.Errorf("container %s (%s of %s) is not the one state records: %+v", c.id[:12], c.name, c.cluster, h)
+				continue
+			}
+			log, err := exec.Command("docker", "exec", c.id, "cat", "/var/lib/diffuser-crash/runs.log").Output()
+			if err != nil {
+				t.Fatalf("%s: run log: %v", c.name, err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+				f := strings.Fields(line)
+				ns, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+				if len(f) != 2 || err != nil {
+					t.Errorf("%s: bad run log line %q", c.name, line)
+					continue
+				}
+				attempt := sort.Search(len(starts), func(k int) bool { return starts[k].UnixNano() > ns }) // first attempt started after ns
+				addr := fmt.Sprintf("step.%s[%q]", f[0], c.name)
+				runs[addr] = append(runs[addr], attempt)
+			}
+		}
+		for _, c := range cs {
+			for s := 1; s <= stepsPerHost; s++ {
+				if addr := fmt.Sprintf("step.s%02d[%q]", s, c.name); len(runs[addr]) == 0 {
+					t.Errorf("%s never ran", addr)
+				}
+			}
+		}
+		dups, rr := ledger.check(runs)
+		for _, d := range dups {
+			t.Error(d)
+		}
+		res.dups += len(dups)
+		res.reruns += rr
+		if !t.Failed() {
+			res.converged++
+		}
+		if res.kills < wantKills {
+			w.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, w.args()...)...)
+			if left := containersWithPrefix(t, w.clusterPrefix()); len(left) > 0 {
+				t.Fatalf("destroy left %v", left)
+			}
+		}
+	}
+	t.Logf("unlock after kills: %v", res.unlockSaid)
+	return res
+}
+
+// checkOneContainerPerHost fails the test if any host name has two
+// containers among this workspace's clusters (an orphan of a killed run).
+func checkOneContainerPerHost(t *testing.T, prefix string) {
+	t.Helper()
+	seen := map[string]string{}
+	for _, c := range containersWithPrefix(t, prefix) {
+		if other, ok := seen[c.name]; ok {
+			t.Errorf("host %s has two containers: %s and %s (cluster %s)", c.name, other, c.id[:12], c.cluster)
+		}
+		seen[c.name] = c.id[:12]
+	}
+}
+
+// TestReliabilityDocker runs the docker-provider reliability checks that
+// fit in the default test run: a few SIGKILLs of a real deploy, a host
+// stopped mid-apply, a replace that destroys a volume's data, and two
+// workspaces side by side.
+func TestReliabilityDocker(t *testing.T) {
+	needContainers(t)
+	e2eMu.Lock()
+	defer e2eMu.Unlock()
+	t.Run("kill at first container", testKillAtFirstContainer)
+	t.Run("host loss", testHostLoss)
+	t.Run("replace", testReplaceData)
+	t.Run("isolation", testDestroyIsolation)
+	t.Run("crash", func(t *testing.T) {
+		res := crashLoop(t, 4)
+		fmt.Printf("RELIABILITY crash safety (default run): %s\n", res)
+		if res.dups > 0 {
+			t.Errorf("%d duplicate runs", res.dups)
+		}
+	})
+}
+
+// testKillAtFirstContainer SIGKILLs the first apply of a workspace the
+// moment its first container exists, before state has recorded anything:
+// the next apply must adopt what the killed one made, not launch a second
+// set beside it.
+func testKillAtFirstContainer(t *testing.T) {
+	bin := buildDiffuser(t)
+	w := newDockerWorkspace(t, filepath.Join(relDir, "crash.hcl"), "orphan"+randHex(3))
+	p := startDiffuser(t, bin, w.data, filepath.Join(w.dir, "apply1.out"),
+		append([]string{"apply", "-auto-approve", "--progress", "plain"}, w.args()...)...)
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(containersWithPrefix(t, w.clusterPrefix())) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no container after 5 minutes:\n%s", readFile(t, filepath.Join(w.dir, "apply1.out")))
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("apply ended before its first container was seen:\n%s", readFile(t, filepath.Join(w.dir, "apply1.out")))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !p.kill() {
+		t.Fatal("apply ended before the kill")
+	}
+	made := containersWithPrefix(t, w.clusterPrefix())
+	st := loadState(t, w.data, w.ws)
+	t.Logf("killed with %d container(s) made and %d host(s) recorded", len(made), len(st.Hosts))
+	w.apply(t)
+	checkOneContainerPerHost(t, w.clusterPrefix())
+	cs := containersWithPrefix(t, w.clusterPrefix())
+	if len(cs) != 3 {
+		t.Errorf("%d containers after the second apply, want 3: %v", len(cs), cs)
+	}
+	st = loadState(t, w.data, w.ws)
+	for _, m := range made {
+		if h := st.Hosts[m.name]; h == nil || h.ProviderID != m.id {
+			t.Errorf("the container %s made by the killed apply for %s was not adopted (state: %+v)", m.id[:12], m.name, h)
+		}
+	}
+	w.noChanges(t, w.args()...)
+}
+
+// waitOutput waits until the file a subprocess writes contains want.
+func waitOutput(t *testing.T, p *proc, file, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		b, _ := os.ReadFile(file)
+		if strings.Contains(string(b), want) {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("the process ended before printing %q:\n%s", want, b)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q after %s:\n%s", want, limit, b)
+		}
+	}
+}
+
+// hostRuns counts the run log lines of a container by first word.
+func hostRuns(t *testing.T, container, log string) map[string]int {
+	t.Helper()
+	out, err := exec.Command("docker", "exec", container, "cat", log).Output()
+	if err != nil {
+		t.Fatalf("%s: %s: %v", container, log, err)
+	}
+	m := map[string]int{}
+	for _, line := range strings.Fields(string(out)) {
+		m[line]++
+	}
+	return m
+}
+
+// testHostLoss stops server[1]'s container while one of its steps runs.
+// That step fails with a message naming the host, the steps after it on
+// server[1] and the step waiting for both servers are skipped, server[0]'s
+// own chain finishes, and state records all of it. The next apply starts
+// the stopped container, runs only what did not finish, and verify passes;
+// so do they after -replace=server[1] gives it a new container.
+func testHostLoss(t *testing.T) {
+	bin := buildDiffuser(t)
+	w := newDockerWorkspace(t, filepath.Join(relDir, "hostloss.hcl"), "hostloss")
+	out := filepath.Join(w.dir, "apply1.out")
+	p := startDiffuser(t, bin, w.data, out, append([]string{"apply", "-auto-approve", "--progress", "plain"}, w.args()...)...)
+	waitOutput(t, p, out, "server[1] s3: started", 5*time.Minute)
+	st := loadState(t, w.data, w.ws)
+	victim := st.Hosts["server[1]"].ProviderID
+	if b, err := exec.Command("docker", "stop", "-t", "20", victim).CombinedOutput(); err != nil {
+		t.Fatalf("docker stop: %v\n%s", err, b)
+	}
+	code := p.wait(5 * time.Minute)
+	text := readFile(t, out)
+	if code != exitError {
+		t.Fatalf("apply with a host lost: exit %d, want 1\n%s", code, text)
+	}
+	for _, want := range []string{`step.s3["server[1]"] on host server[1]`, "server[1]", "dependent step instance(s) were skipped"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, text)
+		}
+	}
+	t.Logf("what a person sees:\n%s", text[strings.Index(text, "step instance(s) failed"):])
+	st = loadState(t, w.data, w.ws)
+	if s3 := st.Steps[`step.s3["server[1]"]`]; s3 == nil || s3.Status != state.StatusFailed || s3.Error == "" {
+		t.Errorf("state of the interrupted step: %+v", s3)
+	}
+	for _, a := range []string{`step.s4["server[1]"]`, `step.ready["server[1]"]`, `step.cluster["server[0]"]`} {
+		if st.Steps[a] != nil {
+			t.Errorf("%s should have been skipped, state has %+v", a, st.Steps[a])
+		}
+	}
+	if r := st.Steps[`step.ready["server[0]"]`]; r == nil || r.Status != state.StatusApplied {
+		t.Errorf("server[0]'s own chain did not finish: %+v", r)
+	}
+
+	changes := w.planJSON(t, w.args()...)
+	if c := changes[`launch["server[1]"]`]; c.Action != "start" {
+		t.Errorf("plan for the stopped host: %+v, want start", c)
+	}
+	w.apply(t)
+	runs := hostRuns(t, victim, "/var/lib/diffuser-hostloss/runs.log")
+	// s3 logged its name before it was cut off, so it ran twice.
+	want := map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 2, "s4": 1}
+	checkCounts(t, "server[1]", runs, want)
+	checkCounts(t, "server[0]", hostRuns(t, st.Hosts["server[0]"].ProviderID, "/var/lib/diffuser-hostloss/runs.log"),
+		map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 1, "s4": 1, "cluster": 1})
+	if out := w.must(t, append([]string{"verify"}, w.args()...)...); !strings.Contains(out, "checks passed") {
+		t.Errorf("verify:\n%s", out)
+	}
+	w.noChanges(t, w.args()...)
+
+	w.apply(t, "-replace=server[1]")
+	st = loadState(t, w.data, w.ws)
+	if st.Hosts["server[1]"].ProviderID == victim {
+		t.Errorf("-replace=server[1] kept the container")
+	}
+	checkOneContainerPerHost(t, w.clusterPrefix())
+	if cs := containersWithPrefix(t, w.clusterPrefix()); len(cs) != 2 {
+		t.Errorf("%d containers after the replace, want 2", len(cs))
+	}
+	if out := w.must(t, append([]string{"verify"}, w.args()...)...); !strings.Contains(out, "checks passed") {
+		t.Errorf("verify after the replace:\n%s", out)
+	}
+	w.noChanges(t, w.args()...)
+}
+
+// testReplaceData: growing a volume replaces its host, which destroys the
+// data on it. plan marks the launch -/+ and says which volume loses its
+// data; apply asks, and "no" or no answer at all changes nothing; "yes"
+// replaces the host (a new container, a new, empty volume).
+func testReplaceData(t *testing.T) {
+	w := newDockerWorkspace(t, filepath.Join(relDir, "voldata.hcl"), "voldata")
+	w.apply(t)
+	st := loadState(t, w.data, w.ws)
+	id := st.Hosts["store[0]"].ProviderID
+	if b, err := exec.Command("docker", "exec", id, "sh", "-c", "echo canary > /srv/data/canary && cat /srv/data/precious").CombinedOutput(); err != nil || string(b) != "precious\n" {
+		t.Fatalf("data on the volume: %v %q", err, b)
+	}
+	grow := w.args("--var", "size=2")
+	code, text, errs := w.run(t, "", append([]string{"plan", "--no-color"}, grow...)...)
+	if code != 0 || !strings.Contains(text, `# launch["store[0]"] must be replaced (host settings or volume sizes changed) (destroys data on volume data)`) ||
+		!strings.Contains(text, "-/+ launch store[0]") {
+		t.Errorf("plan of a volume growth (exit %d) does not mark the replace and the data it destroys:\n%s%s", code, text, errs)
+	}
+	if c := w.planJSON(t, grow...)[`launch["store[0]"]`]; c.Action != "replace" || strings.Join(c.Data, ",") != "data" {
+		t.Errorf("plan -json: %+v, want replace destroying data on volume data", c)
+	}
+	stateFile := filepath.Join(w.data, w.ws, "state.json")
+	before := readFile(t, stateFile)
+	for _, answer := range []string{"no\n", "yes please\n", ""} {
+		code, out, errs := w.run(t, answer, append([]string{"apply", "--progress", "plain"}, grow...)...)
+		switch {
+		case answer == "" && (code != exitError || !strings.Contains(errs, "pass -auto-approve")):
+			t.Errorf("apply with nothing on stdin: exit %d, want 1 asking for -auto-approve\n%s%s", code, out, errs)
+		case answer != "" && (code != 0 || !strings.Contains(out, "Only 'yes' will be accepted.") || !strings.Contains(out, "Cancelled: nothing was changed.")):
+			t.Errorf("apply answered %q: exit %d\n%s%s", answer, code, out, errs)
+		}
+		if readFile(t, stateFile) != before {
+			t.Errorf("apply answered %q changed state.json", answer)
+		}
+		if cs := containersWithPrefix(t, w.clusterPrefix()); len(cs) != 1 || cs[0].id != id {
+			t.Errorf("apply answered %q: containers %v, want only %s", answer, cs, id[:12])
+		}
+	}
+	if b, err := exec.Command("docker", "exec", id, "cat", "/srv/data/canary").CombinedOutput(); err != nil || string(b) != "canary\n" {
+		t.Errorf("the data is gone although nothing was approved: %v %q", err, b)
+	}
+	code, out, errs := w.run(t, "yes\n", append([]string{"apply", "--progress", "plain"}, grow...)...)
+	if code != 0 {
+		t.Fatalf("apply answered yes: exit %d\n%s%s", code, out, errs)
+	}
+	st = loadState(t, w.data, w.ws)
+	nid := st.Hosts["store[0]"].ProviderID
+	if nid == id {
+		t.Fatal("the host was not replaced")
+	}
+	b, err := exec.Command("docker", "exec", nid, "sh", "-c", "blockdev --getsize64 "+st.Hosts["store[0]"].Volumes["data"].Device+"; cat /srv/data/precious; if test -e /srv/data/canary; then echo canary survived; fi").CombinedOutput()
+	if err != nil || string(b) != strconv.Itoa(2<<30)+"\nprecious\n" {
+		t.Errorf("the replacement's volume: %v %q, want a new empty 2 GiB volume seeded again", err, b)
+	}
+	w.noChanges(t, grow...)
+}
+
+// testDestroyIsolation: destroy removes what its own workspace's state
+// says it made and nothing else: a second workspace of the same recipe
+// keeps its container and its no-op plan.
+func testDestroyIsolation(t *testing.T) {
+	a := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "tiny-a")
+	b := &dockerWorkspace{cliEnv: a.cliEnv, dir: a.dir, site: a.site, ws: "tiny-b", recipe: a.recipe}
+	t.Cleanup(func() { b.cleanup(t) })
+	a.apply(t)
+	b.apply(t)
+	ca, cb := containersWithPrefix(t, a.clusterPrefix()), containersWithPrefix(t, b.clusterPrefix())
+	if len(ca) != 1 || len(cb) != 1 || ca[0].cluster == cb[0].cluster {
+		t.Fatalf("two workspaces: %v and %v, want one container each in its own cluster", ca, cb)
+	}
+	a.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, a.args()...)...)
+	if left := containersWithPrefix(t, a.clusterPrefix()); len(left) != 0 {
+		t.Errorf("destroy of %s left %v", a.ws, left)
+	}
+	if now := containersWithPrefix(t, b.clusterPrefix()); len(now) != 1 || now[0].id != cb[0].id || !now[0].running {
+		t.Errorf("destroy of %s touched %s: %v, was %v", a.ws, b.ws, now, cb)
+	}
+	b.noChanges(t, b.args()...)
+	if out, err := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+docker.LabelCluster+"="+cb[0].cluster).Output(); err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		t.Errorf("the network of %s is gone: %v", b.ws, err)
+	}
+}
+
+// TestReliabilityStatic runs the reliability and security checks that
+// need real hosts but no provider of their own, on two node containers
+// driven as static hosts: the workspace lock under contention, format's
+// refusal to touch a filesystem, hostile values in every kind, and
+// sensitive values, file modes and keys.
+func TestReliabilityStatic(t *testing.T) {
+	needContainers(t)
+	e2eMu.Lock()
+	defer e2eMu.Unlock()
+	c := launchRealCluster(t, 2)
+	t.Run("lock", func(t *testing.T) { testLock(t, c) })
+	t.Run("format", func(t *testing.T) { testFormatGuard(t, c) })
+	t.Run("injection", func(t *testing.T) { testInjection(t, c) })
+	t.Run("secrets", func(t *testing.T) { testSecrets(t, c) })
+}
+
+// waitLock waits until the process with pid holds the workspace lock.
+func waitLock(t *testing.T, p *proc, store *state.Store) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if h, err := store.LockInfo(); err == nil && h != nil && h.PID == p.cmd.Process.Pid {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatal("apply ended before it was seen holding the lock")
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("apply did not take the lock within 2 minutes")
+		}
+	}
+}
+
+// testLock: while an apply holds the workspace lock, a second apply exits
+// at once with status 1 naming the holder's pid and command, `state
+// unlock` refuses to break the live lock, and plan (which takes no lock)
+// still works; the first apply then finishes as if alone. The lock of a
+// SIGKILLed apply ends with it: unlock says so and the next apply runs.
+func testLock(t *testing.T, c *realCluster) {
+	bin := buildDiffuser(t)
+	data := filepath.Join(c.dir, "lock", ".diffuser")
+	const ws = "lock"
+	c.authorize(t, data, ws)
+	e := cliEnv{data: data}
+	site := c.site(t, "lock.hcl", "node", 0, 1)
+	args := []string{filepath.Join(relDir, "lock.hcl"), "--site", site, "--workspace", ws}
+	apply := append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)
+	store := state.Open(filepath.Join(data, ws))
+
+	outA := filepath.Join(c.dir, "lock", "applyA.out")
+	pa := startDiffuser(t, bin, data, outA, apply...)
+	waitLock(t, pa, store)
+	pid := strconv.Itoa(pa.cmd.Process.Pid)
+
+	start := time.Now()
+	code, out, errs := e.run(t, "", apply...)
+	took := time.Since(start)
+	if code != exitError || !strings.Contains(errs, "pid "+pid) || !strings.Contains(errs, `"apply"`) {
+		t.Errorf("a second apply: exit %d, want 1 naming pid %s running \"apply\"\n%s%s", code, pid, out, errs)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the second apply took %s to give up; it should not wait", took)
+	}
+	t.Logf("the second apply, after %s: %s", took.Round(time.Millisecond), strings.TrimSpace(errs))
+
+	code, out, errs = e.run(t, "", "state", "unlock", ws)
+	if code != exitError || !strings.Contains(out+errs, "pid "+pid) || !strings.Contains(out+errs, "not broken") {
+		t.Errorf("state unlock of a live lock: exit %d, want 1 naming pid %s and saying it is not broken\n%s%s", code, pid, out, errs)
+	}
+	if h, err := store.LockInfo(); err != nil || h == nil || strconv.Itoa(h.PID) != pid {
+		t.Errorf("after unlock the lock is held by %+v (%v), want pid %s", h, err, pid)
+	}
+	if code, out, errs := e.run(t, "", append([]string{"plan"}, args...)...); code != 0 {
+		t.Errorf("plan during an apply: exit %d\n%s%s", code, out, errs)
+	}
+	select {
+	case <-pa.done:
+		t.Errorf("the first apply ended while the others ran; the checks did not overlap it:\n%s", readFile(t, outA))
+	default:
+	}
+	if code := pa.wait(3 * time.Minute); code != 0 {
+		t.Fatalf("the first apply: exit %d\n%s", code, readFile(t, outA))
+	}
+	e.noChanges(t, args...)
+	for i := range c.hosts {
+		checkCounts(t, c.specs[i].Name, c.runCounts(t, i, "/var/tmp/diffuser-lock/runs.log"), map[string]int{"a": 1, "b": 1, "c": 1, "d": 1})
+	}
+	if h, _ := store.LockInfo(); h != nil {
+		t.Errorf("the lock is still held after the apply: %v", h)
+	}
+	if code, out, _ := e.run(t, "", "state", "unlock", ws); code != 0 || !strings.Contains(out, "was not locked") {
+		t.Errorf("state unlock after a clean apply: exit %d: %s", code, out)
+	}
+
+	// A killed holder.
+	kill := append(append([]string{}, apply...), "--var", "dir=/var/tmp/diffuser-lock2")
+	pk := startDiffuser(t, bin, data, filepath.Join(c.dir, "lock", "applyK.out"), kill...)
+	waitLock(t, pk, store)
+	time.Sleep(1500 * time.Millisecond)
+	kpid := strconv.Itoa(pk.cmd.Process.Pid)
+	pk.kill()
+	code, out, errs = e.run(t, "", "state", "unlock", ws)
+	if code != 0 || !strings.Contains(out, "pid "+kpid) || !strings.Contains(out, "ended without releasing the lock") {
+		t.Errorf("state unlock after a SIGKILL: exit %d, want 0 naming pid %s as gone\n%s%s", code, kpid, out, errs)
+	}
+	loadState(t, data, ws)
+	e.must(t, kill...)
+	e.noChanges(t, append(args, "--var", "dir=/var/tmp/diffuser-lock2")...)
+}
+
+// testFormatGuard: node[0]'s volume holds ext4 with a file on it. Apply
+// formats xfs on both volumes: node[0] fails with a message saying what
+// the device holds and that force would destroy it, its mount is skipped,
+// its data is intact; node[1] (blank) is formatted and mounted. Only
+// force = true wipes it.
+func testFormatGuard(t *testing.T, c *realCluster) {
+	data := filepath.Join(c.dir, "format", ".diffuser")
+	const ws = "format"
+	c.authorize(t, data, ws)
+	e := cliEnv{data: data}
+	site := c.site(t, "format.hcl", "node", 0, 1)
+	args := []string{filepath.Join(relDir, "format.hcl"), "--site", site, "--workspace", ws}
+	apply := append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)
+	c.mustExec(t, 0, "wipefs -aq "+dataDevice+" && mkfs.ext4 -q -F "+dataDevice+" && mkdir -p /mnt/old && mount "+dataDevice+" /mnt/old && "+
+		"head -c 1048576 /dev/urandom > /mnt/old/precious && sha256sum /mnt/old/precious > /root/precious.sum && umount /mnt/old")
+	c.mustExec(t, 1, "wipefs -aq "+dataDevice)
+
+	for round := 1; round <= 2; round++ {
+		code, out, errs := e.run(t, "", apply...)
+		if code != exitError {
+			t.Fatalf("apply %d over ext4: exit %d, want 1\n%s%s", round, code, out, errs)
+		}
+		for _, want := range []string{`step.fs["node[0]"] on host node[0]`,
+			"refusing to format " + dataDevice + " as xfs: it holds ext4; force = true would destroy its data",
+			"1 dependent step instance(s) were skipped"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("apply %d: the summary lacks %q:\n%s", round, want, errs)
+			}
+		}
+		if got := strings.TrimSpace(c.mustExec(t, 0, "blkid -p -o value -s TYPE "+dataDevice)); got != "ext4" {
+			t.Fatalf("apply %d: node[0]'s volume holds %q now", round, got)
+		}
+		c.mustExec(t, 0, "mount -o ro "+dataDevice+" /mnt/old && (cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
+	}
+	st := loadState(t, data, ws)
+	if s := st.Steps[`step.fs["node[0]"]`]; s == nil || s.Status != state.StatusFailed {
+		t.Errorf("state of the refused format: %+v", s)
+	}
+	if s := st.Steps[`step.mnt["node[1]"]`]; s == nil || s.Status != state.StatusApplied {
+		t.Errorf("node[1] was not formatted and mounted: %+v", s)
+	}
+	if got := strings.TrimSpace(c.mustExec(t, 1, "findmnt -rn -o FSTYPE --mountpoint /srv/guarded")); got != "xfs" {
+		t.Errorf("node[1]: /srv/guarded is %q", got)
+	}
+
+	e.must(t, append(apply, "--var", "force=true")...)
+	if got := strings.TrimSpace(c.mustExec(t, 0, "findmnt -rn -o FSTYPE --mountpoint /srv/guarded")); got != "xfs" {
+		t.Errorf("node[0] after force = true: /srv/guarded is %q", got)
+	}
+	e.noChanges(t, append(args, "--var", "force=true")...)
+	for i := range c.hosts {
+		c.mustExec(t, i, "umount /srv/guarded")
+	}
+}
+
+// The values injection.hcl's variables hold, as Go strings.
+const (
+	evilText = "$(touch /tmp/pwned) `touch /tmp/pwned`; touch /tmp/pwned && rm -rf /tmp/diffuser-canary || rm -rf /tmp/diffuser-canary | sh -c 'touch /tmp/pwned' \"$HOME\" \\ ' \" ${IFS}\nsecond line; touch /tmp/pwned"
+	evilWord = "x$(touch${IFS}pwned)`touch${IFS}pwned`;touch${IFS}pwned;rm${IFS}-rf${IFS}..'\"\\*?[a]{b,c}"
+)
+
+// execArgs runs a command in host i's container without a shell.
+func (c *realCluster) execArgs(i int, args ...string) (string, error) {
+	out, err := exec.Command("docker", append([]string{"exec", c.container(i)}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// testInjection applies injection.hcl: hostile values through shellquote
+// in a run command, in env, creates and capture, in a file's path and
+// content, a mount target and a package name. Afterwards no payload has
+// run on any host (no file named pwned anywhere, the canary directory the
+// payloads remove is there) and every value arrived byte for byte. The
+// package step fails, as a package of that name does not exist.
+func testInjection(t *testing.T, c *realCluster) {
+	data := filepath.Join(c.dir, "injection", ".diffuser")
+	const ws = "injection"
+	c.authorize(t, data, ws)
+	e := cliEnv{data: data}
+	site := c.site(t, "injection.hcl", "node", 0, 1)
+	args := []string{filepath.Join(relDir, "injection.hcl"), "--site", site, "--workspace", ws}
+	for i := range c.hosts {
+		c.mustExec(t, i, "rm -f /tmp/pwned /root/pwned /pwned; mkdir -p /tmp/diffuser-canary")
+	}
+	code, out, errs := e.run(t, "", append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)...)
+	if code != exitError || strings.Count(errs, "step.package[") != 2 || strings.Count(errs, "failed") < 1 {
+		t.Errorf("apply: exit %d, want 1 with only the package step failing on both hosts\n%s%s", code, out, errs)
+	}
+	st := loadState(t, data, ws)
+	dir := "/tmp/diffuser-inject"
+	for i, h := range c.specs {
+		if got := c.mustExec(t, i, "find / -xdev -name pwned 2>/dev/null; test -d /tmp/diffuser-canary || echo canary removed"); got != "" {
+			t.Errorf("%s: a payload ran: %s", h.Name, got)
+		}
+		for _, f := range []string{dir + "/echo.txt", dir + "/env.txt", dir + "/" + evilWord} {
+			if got, err := c.execArgs(i, "cat", f); err != nil || got != evilText {
+				t.Errorf("%s: %q holds %q (%v), want the value byte for byte", h.Name, f, got, err)
+			}
+		}
+		if got, err := c.execArgs(i, "findmnt", "-rn", "-o", "FSTYPE", "--mountpoint", dir+"/mnt-"+evilWord); err != nil || strings.TrimSpace(got) != "tmpfs" {
+			t.Errorf("%s: the mount at the hostile target: %q %v", h.Name, got, err)
+		}
+		if s := st.Steps[fmt.Sprintf("step.echo[%q]", h.Name)]; s == nil || s.Outputs["echoed"] != strings.TrimSpace(evilText) {
+			t.Errorf("%s: captured %+v", h.Name, s)
+		}
+	}
+	// Refresh reads the hostile paths back: no drift.
+	changes := e.planJSON(t, args...)
+	for addr := range changes {
+		if !strings.HasPrefix(addr, "step.package[") {
+			t.Errorf("plan after apply changes %s: %+v", addr, changes[addr])
+		}
+	}
+	for i := range c.hosts {
+		if _, err := c.execArgs(i, "umount", dir+"/mnt-"+evilWord); err != nil {
+			t.Errorf("umount: %v", err)
+		}
+	}
+}
+
+// testSecrets applies secrets.hcl with a sensitive variable, then with
+// another value, then with the step that prints it failing, and collects
+// everything a person or a machine reads: plan (text and -json), apply
+// progress (plain and json), failure summaries, `logs`, `output`, `state
+// show` and every file under logs/. Neither password nor the token the
+// sensitive step captured on the host may appear in any of it. State,
+// journal, lock, logs and the workspace key are 0600 in 0700 directories;
+// the key is ed25519 and exists nowhere else, not on the hosts either.
+func testSecrets(t *testing.T, c *realCluster) {
+	data := filepath.Join(c.dir, "secrets", ".diffuser")
+	const ws = "secrets"
+	home, _ := os.UserHomeDir()
+	sshBefore := dirListing(filepath.Join(home, ".ssh"))
+	c.authorize(t, data, ws)
+	e := cliEnv{data: data}
+	site := c.site(t, "secrets.hcl", "node", 0, 1)
+	pw1, pw2 := "pw1-"+randHex(8), "pw2-"+randHex(8)
+	args := func(pw string, extra ...string) []string {
+		return append([]string{filepath.Join(relDir, "secrets.hcl"), "--site", site, "--workspace", ws, "--var", "db_password=" + pw}, extra...)
+	}
+	var seen strings.Builder
+	run := func(wantCode int, cmd ...string) {
+		t.Helper()
+		code, out, errs := e.run(t, "", cmd...)
+		seen.WriteString(out + errs)
+		if code != wantCode {
+			t.Fatalf("diffuser %s: exit %d, want %d\n%s%s", strings.Join(cmd, " "), code, wantCode, out, errs)
+		}
+	}
+	run(0, append([]string{"plan"}, args(pw1)...)...)
+	run(0, append([]string{"plan", "-json"}, args(pw1)...)...)
+	run(0, append([]string{"apply", "-auto-approve", "--progress", "plain"}, args(pw1)...)...)
+	token := strings.TrimSpace(c.mustExec(t, 0, "cat /root/token"))
+	if len(token) != 32 {
+		t.Fatalf("token %q", token)
+	}
+	if got := c.mustExec(t, 1, "cat /root/db-password /root/token.copy"); got != pw1+"\n"+token {
+		t.Fatalf("the secrets did not reach the hosts: %q", got)
+	}
+	run(0, append([]string{"plan"}, args(pw2)...)...)
+	run(0, append([]string{"plan", "-json"}, args(pw2)...)...)
+	run(0, append([]string{"apply", "-auto-approve", "--progress", "json"}, args(pw2)...)...)
+	run(exitError, append([]string{"apply", "-auto-approve", "--progress", "plain"}, args(pw2, "--var", "fail=true")...)...)
+	run(exitError, append([]string{"apply", "-auto-approve", "-json"}, args(pw2, "--var", "fail=true")...)...)
+	run(0, "logs", "announce")
+	run(0, "logs", "token")
+	run(0, "output", ws)
+	run(0, "output", ws, "-json")
+	run(exitError, "output", ws, "token")
+	run(0, "state", "show", ws, `step.token["node[0]"]`)
+	run(0, "state", "show", ws, `step.announce["node[1]"]`)
+	run(0, "state", "list", ws)
+	if !strings.Contains(seen.String(), "(sensitive)") {
+		t.Errorf("nothing was shown as (sensitive): is the test looking at the right output?")
+	}
+	err := filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(data, p)
+		mode := fi.Mode().Perm()
+		switch {
+		case d.IsDir():
+			if mode&0o077 != 0 {
+				t.Errorf("%s/ has mode %v: others may read it", rel, mode)
+			}
+			return nil
+		case strings.HasPrefix(rel, "logs"+string(filepath.Separator)):
+			b, _ := os.ReadFile(p)
+			seen.WriteString(string(b))
+			if mode != 0o600 {
+				t.Errorf("log %s has mode %v, want 0600", rel, mode)
+			}
+		case strings.HasPrefix(filepath.Base(p), "state.") || filepath.Base(p) == "id_ed25519":
+			if mode != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", rel, mode)
+			}
+		}
+		if b, _ := os.ReadFile(p); strings.Contains(string(b), "PRIVATE KEY") && rel != filepath.Join(ws, "id_ed25519") {
+			t.Errorf("%s holds a private key", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, secret := range map[string]string{"the first password": pw1, "the second password": pw2, "the captured token": token} {
+		if i := strings.Index(seen.String(), secret); i >= 0 {
+			s := seen.String()
+			t.Errorf("%s appears in what diffuser printed or logged: …%s…", name, s[max(0, i-200):min(len(s), i+100)])
+		}
+	}
+	for _, f := range []string{"state.json", "state.json.backup", "state.lock"} {
+		if _, err := os.Stat(filepath.Join(data, ws, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+
+	// The workspace key: ed25519, in the workspace only.
+	keyFile := filepath.Join(data, ws, "id_ed25519")
+	priv, err := ssh.ParseRawPrivateKey([]byte(readFile(t, keyFile)))
+	if err != nil {
+		t.Fatalf("workspace key: %v", err)
+	}
+	if _, ok := priv.(*ed25519.PrivateKey); !ok {
+		t.Errorf("the workspace key is a %T, want ed25519", priv)
+	}
+	if pub := readFile(t, keyFile+".pub"); !strings.HasPrefix(pub, "ssh-ed25519 ") {
+		t.Errorf("the public key is %q", pub)
+	}
+	if after := dirListing(filepath.Join(home, ".ssh")); after != sshBefore {
+		t.Errorf("%s/.ssh changed:\nbefore: %s\nafter:  %s", home, sshBefore, after)
+	}
+	for i, h := range c.specs {
+		if got := c.mustExec(t, i, "grep -rl 'PRIVATE KEY' /root /tmp /var/tmp /home 2>/dev/null || true"); got != "" {
+			t.Errorf("%s holds a private key: %s", h.Name, got)
+		}
+	}
+}
+
+// dirListing names the files of dir with their sizes and times.
+func dirListing(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			fmt.Fprintf(&b, "%s %d %s; ", e.Name(), fi.Size(), fi.ModTime())
+		}
+	}
+	return b.String()
+}
