@@ -39,6 +39,11 @@ bench: build ## benchmarks with numbers and ratios
 e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
 	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./cmd/diffuser/
 
+reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data safety, secrets, bad input; prints kills/converged/duplicates
+	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestBad|TestNoSecretsInOutput' ./cmd/diffuser/
+	$(GO) test -count=1 -run 'TestKilledWriter|TestLock|TestFallbackLock' ./state/
+	$(GO) test -count=1 -run 'HostKey|Pinned|TrustOnFirstUse' ./remote/
+
 fuzz: ## fuzz the recipe loader and the state reader, 60 s each
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./lang/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./state/
