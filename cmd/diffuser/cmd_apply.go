@@ -78,6 +78,9 @@ func (a *app) confirm(question string) (bool, error) {
 }
 
 func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
+	if a.flags.parallelism < 0 {
+		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
+	}
 	mode, err := a.progressMode()
 	if err != nil {
 		return err

@@ -124,7 +124,7 @@ func writeTimeline(dir, operation string, plan *engine.Plan, res *engine.Result)
 	}
 	path := filepath.Join(dir, "timeline.html")
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, path); err != nil {
