@@ -44,6 +44,9 @@ reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data s
 	$(GO) test -count=1 -run 'TestKilledWriter|TestLock|TestFallbackLock' ./state/
 	$(GO) test -count=1 -run 'HostKey|Pinned|TrustOnFirstUse' ./remote/
 
+e2e-aws: ## the aws provider against real EC2 (needs AWS credentials; skips, saying so, without them)
+	$(GO) test -count=1 -tags e2eaws -run TestE2EAWS -v -timeout 30m ./cloud/aws/
+
 fuzz: ## fuzz the recipe loader and the state reader, 60 s each
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./lang/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./state/
