@@ -34,7 +34,7 @@ lint: ## gofmt, go vet, staticcheck
 	bin/staticcheck $(PKGS)
 
 bench: build ## benchmarks with numbers and ratios
-	$(GO) test -run '^$$$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./cmd/diffuser/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./cmd/diffuser/
 
 e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
 	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./cmd/diffuser/
