@@ -1,0 +1,102 @@
+//go:build e2e
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func init() {
+	e2eCases = append(e2eCases,
+		// 1 monitor, 3 OSDs (3 copies), 1 client; verify stops osd[1]. Then
+		// one more OSD: data written before must read back unchanged.
+		e2eCase{name: "ceph", recipe: "ceph", vars: []string{"monitors=1", "osds=3", "clients=1", "osd_size_gb=5"},
+			extra: cephGrow(3, 4)},
+		// 3 monitors in quorum (with 3 managers and MDSs, one active each),
+		// 2 OSDs (2 copies), 2 clients: verify writes on client[0], reads on
+		// client[1], stops osd[1] and reads again.
+		e2eCase{name: "ceph-quorum", recipe: "ceph", vars: []string{"monitors=3", "osds=2", "clients=2", "osd_size_gb=5"}},
+	)
+}
+
+// cephExec runs a shell command in one of the cluster's containers.
+func cephExec(t *testing.T, cluster, host, script string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "exec", "diffuser-"+cluster+"-"+host, "bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec %s: %v\n%s\n%s", host, err, script, out)
+	}
+	return string(out)
+}
+
+// cephFreshRead reads the files written before through a second ceph-fuse
+// mount made for the purpose, so nothing comes from the client's cache:
+// every byte is read from the OSDs.
+const cephFreshRead = `set -e
+mkdir -p /mnt/ceph-check
+ceph-fuse --id fsclient --client_fs cephfs /mnt/ceph-check >/dev/null 2>&1
+trap 'cd /; umount /mnt/ceph-check' EXIT
+cd /mnt/ceph-check/before-grow && sha256sum -c --quiet /root/before-grow.sha256`
+
+// cephGrow writes files, applies with `to` OSDs, checks that `ceph osd stat`
+// shows them all up and in, reads every file back through a fresh mount
+// (also with one OSD stopped), then verifies and re-plans with the new size.
+func cephGrow(from, to int) func(t *testing.T, e *e2eEnv) {
+	return func(t *testing.T, e *e2eEnv) {
+		cluster := clusterOf(t, e.data, "ceph")
+		cephExec(t, cluster, "client-0", `set -e
+mkdir -p /mnt/cephfs/before-grow
+for i in $(seq 1 40); do head -c 65536 /dev/urandom > /mnt/cephfs/before-grow/f$i; done
+head -c 16777216 /dev/urandom > /mnt/cephfs/before-grow/big
+sync
+cd /mnt/cephfs/before-grow && sha256sum * > /root/before-grow.sha256`)
+
+		args := []string{"--site", e.site, "--var", "monitors=1", "--var", fmt.Sprintf("osds=%d", to), "--var", "clients=1", "--var", "osd_size_gb=5"}
+		start := time.Now()
+		e.must(t, append([]string{"apply", "ceph", "-auto-approve", "--progress", "plain"}, args...)...)
+		t.Logf("grow %d -> %d OSDs: apply in %s", from, to, time.Since(start).Round(time.Second))
+		fmt.Printf("E2E ceph: grow %d -> %d OSDs in %s\n", from, to, time.Since(start).Round(time.Second))
+
+		out := cephExec(t, cluster, "mon-0", "ceph osd stat -f json")
+		var stat struct {
+			Osds int `json:"num_osds"`
+			Up   int `json:"num_up_osds"`
+			In   int `json:"num_in_osds"`
+		}
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &stat); err != nil {
+			t.Fatalf("ceph osd stat: %v\n%s", err, out)
+		}
+		if stat.Osds != to || stat.Up != to || stat.In != to {
+			t.Fatalf("after growing, ceph osd stat = %+v, want %d OSDs up and in", stat, to)
+		}
+		t.Logf("ceph osd stat: %s", strings.TrimSpace(cephExec(t, cluster, "mon-0", "ceph osd stat")))
+
+		// Through the client's own mount, then through a fresh one.
+		cephExec(t, cluster, "client-0", "cd /mnt/cephfs/before-grow && sha256sum -c --quiet /root/before-grow.sha256")
+		cephExec(t, cluster, "client-0", cephFreshRead)
+		// With one OSD down (3 copies, min_size 2) everything still reads.
+		cephExec(t, cluster, "osd-1", "systemctl stop ceph-osd@1")
+		cephExec(t, cluster, "client-0", cephFreshRead)
+		cephExec(t, cluster, "osd-1", "systemctl reset-failed ceph-osd@1; systemctl start ceph-osd@1")
+		// Wait for osd.1 to be back before verify and re-plan.
+		cephExec(t, cluster, "mon-0", fmt.Sprintf(`for i in $(seq 1 60); do
+  ceph osd stat -f json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["num_up_osds"] != %d)' && exit 0
+  sleep 2
+done
+ceph osd stat; exit 1`, to))
+		t.Logf("ceph osd df:\n%s", cephExec(t, cluster, "mon-0", "ceph osd df"))
+
+		out = e.must(t, append([]string{"verify", "ceph"}, args...)...)
+		if !strings.Contains(out, "checks passed") {
+			t.Fatalf("verify after growing did not pass:\n%s", out)
+		}
+		if code, out := e.run(t, append([]string{"plan", "ceph", "--detailed-exitcode"}, args...)...); code != 0 {
+			t.Fatalf("re-plan after growing is not a no-op (exit %d):\n%s", code, out)
+		}
+	}
+}
