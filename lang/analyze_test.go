@@ -177,7 +177,7 @@ func TestGlusterfs(t *testing.T) {
 	cmd := args.GetAttr("command").AsString()
 	for _, want := range []string{
 		"gluster --mode=script peer probe 10.0.s.4\n",
-		"volume create gv0 replica 2 10.0.s.1:/data/brick/gv0 10.0.s.2:/data/brick/gv0 10.0.s.3:/data/brick/gv0 10.0.s.4:/data/brick/gv0 force",
+		"replica 2 10.0.s.1:/data/brick/gv0 10.0.s.2:/data/brick/gv0 10.0.s.3:/data/brick/gv0 10.0.s.4:/data/brick/gv0 force",
 	} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("volume command lacks %q:\n%s", want, cmd)
