@@ -32,6 +32,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 		c    *Change
 		inst state.Instance
 		host state.Host
+		lr   *loggedRunner
 	}
 	var members []member
 	var targets []steps.Target
@@ -85,8 +86,11 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			failures = append(failures, a.groupFail(c, inst.Started, -1, fmt.Errorf("connecting to %s: %w", c.Host, err)))
 			continue
 		}
-		members = append(members, member{c: c, inst: inst, host: hc})
-		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: r})
+		// Each host's commands and output go to its instance's log, as for any step.
+		lr := &loggedRunner{r: r, sensitive: sensitive, dataDir: a.opt.DataDir, step: stp.Name, host: c.Host}
+		defer lr.close()
+		members = append(members, member{c: c, inst: inst, host: hc, lr: lr})
+		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: lr})
 	}
 	if len(targets) > 0 {
 		args, _, _ := scope.StepArgs(stp, a.live.hostVal(g.Ref[g.StepVertex(s, 0)]))
@@ -101,7 +105,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			if err != nil {
 				m.inst.Status, m.inst.Error = state.StatusFailed, firstLine(err.Error())
 				_ = a.putInstance(m.c.Addr, m.inst)
-				failures = append(failures, a.groupFail(m.c, m.inst.Started, exitOf(err), err))
+				failures = append(failures, a.groupFailLog(m.c, m.inst.Started, exitOf(err), err, m.lr.path()))
 				continue
 			}
 			m.inst.Status = state.StatusApplied
@@ -119,10 +123,15 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 }
 
 func (a *applier) groupFail(c *Change, start time.Time, exit int, err error) error {
+	return a.groupFailLog(c, start, exit, err, "")
+}
+
+// groupFailLog is groupFail naming the instance's log file.
+func (a *applier) groupFailLog(c *Change, start time.Time, exit int, err error, log string) error {
 	end := time.Now()
 	a.mu.Lock()
 	a.done++
-	a.res.Failures = append(a.res.Failures, Failure{Addr: c.Addr, Step: c.Step, Host: c.Host, Exit: exit, Err: err})
+	a.res.Failures = append(a.res.Failures, Failure{Addr: c.Addr, Step: c.Step, Host: c.Host, Exit: exit, Err: err, Log: log})
 	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: "failed", V: c.V})
 	a.mu.Unlock()
 	a.emit(Event{Type: EvFail, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start), Exit: exit, Message: err.Error()})
