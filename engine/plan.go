@@ -457,6 +457,9 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		if kind == nil || sh == nil {
 			continue
 		}
+		if p.Actions[g.LaunchV[g.Ref[v]]] != NoOp {
+			continue // the host is stopped or gone (refresh said so): nothing to ask it
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
