@@ -1,8 +1,10 @@
 recipe "glusterfs" {
   description = "GlusterFS volume over N servers (distributed, replicated or dispersed), FUSE-mounted on every client"
   # GlusterFS needs these open between members; cloud providers document them on the cluster firewall.
-  # 49152 and up: one port per brick process (this recipe runs one brick per server).
-  ports = ["22/tcp ssh", "111/tcp+udp portmapper", "24007-24008/tcp glusterd", "49152-49251/tcp bricks"]
+  # Bricks: one port per brick process (one brick per server here), which
+  # GlusterFS 10 picks at random between base-port and max-port of
+  # /etc/glusterfs/glusterd.vol: 49152-60999 as packaged.
+  ports = ["22/tcp ssh", "111/tcp+udp portmapper", "24007-24008/tcp glusterd", "49152-60999/tcp bricks"]
 }
 
 variable "servers" {
@@ -64,6 +66,16 @@ variable "volume_name" {
   validation {
     condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]*$", var.volume_name))
     error_message = "volume_name must be letters, digits, - and _."
+  }
+}
+
+variable "distro" {
+  type        = string
+  default     = "debian"
+  description = "Package names: \"debian\" (Debian, Ubuntu) or \"rhel\" (RHEL family with the CentOS Storage SIG's GlusterFS repository enabled; untested)."
+  validation {
+    condition     = contains(["debian", "rhel"], var.distro)
+    error_message = "distro must be \"debian\" or \"rhel\"."
   }
 }
 
@@ -240,8 +252,10 @@ step "volume" {
 }
 
 step "client_packages" {
-  on      = hosts.client
-  package = ["glusterfs-client"]
+  on = hosts.client
+  # The FUSE client (mount.glusterfs) is glusterfs-client on Debian and
+  # Ubuntu, glusterfs-fuse on the RHEL family.
+  package = var.distro == "rhel" ? ["glusterfs-fuse"] : ["glusterfs-client"]
 }
 
 step "mount" {
@@ -263,15 +277,16 @@ step "mount" {
 verify "roundtrip" {
   on   = hosts.client
   path = "/mnt/gluster"
-  # With redundancy, stop one server's glusterd AND its brick process
-  # (stopping glusterd alone leaves glusterfsd serving), read again, start
-  # again and wait until the brick is back online. A distributed volume
-  # (replica 1, no disperse) has no second copy: there only glusterd, the
-  # management daemon, is stopped, which must not interrupt reads.
+  # With redundancy, stop one server's glusterd and its brick process, read
+  # again, start again and wait until the brick is back online. Debian's
+  # glusterd.service (KillMode=control-group) kills the bricks with glusterd;
+  # upstream's unit (KillMode=process) leaves them serving: pkill covers both.
+  # A distributed volume (replica 1, no disperse) has no second copy, and
+  # even stopping glusterd alone stops its bricks here: nothing is stopped.
   failover {
     on    = local.failover_server
-    stop  = local.redundant ? local.stop_server : "systemctl stop glusterd && echo 'glusterd stopped, brick left running: a distributed volume has no second copy'"
-    start = local.redundant ? local.start_server : "systemctl start glusterd"
+    stop  = local.redundant ? local.stop_server : "echo 'distributed layout (replica 1, no disperse): no second copy, nothing stopped'"
+    start = local.redundant ? local.start_server : "true"
   }
 }
 

@@ -33,7 +33,7 @@ variable "goal" {
 variable "metaloggers" {
   type        = number
   default     = 1
-  description = "Number of metalogger hosts: each keeps a copy of the master's metadata and changelogs, from which a lost master can be rebuilt (mfsmetarestore). 0 = none."
+  description = "Number of metalogger hosts: each keeps a copy of the master's metadata and changelogs, from which a lost master can be rebuilt (mfsmaster -a). 0 = none."
   validation {
     condition     = var.metaloggers >= 0
     error_message = "metaloggers cannot be negative."
@@ -67,9 +67,10 @@ locals {
   master_ip  = hosts.master[0].private_ip
   mountpoint = "/mnt/moosefs"
   chunk_fs   = "/mnt/mfschunks"
-  # Chunks go in a subfolder of the volume, never its root: if the volume
-  # is not mounted, the chunkserver finds the folder missing and marks the
-  # disk damaged instead of silently filling the root filesystem.
+  # Chunks go in a subfolder of the volume, never its root (Debian's
+  # README.Debian asks for this): if the volume is not mounted, the folder is
+  # missing and unusable, instead of the chunkserver silently initialising
+  # and filling the empty mount point on the root filesystem.
   chunk_dir = "${local.chunk_fs}/moosefs"
 
   exports_from = var.allowed_network != "" ? [var.allowed_network] : [for h in hosts.client : h.private_ip]
@@ -112,7 +113,7 @@ locals {
   start_chunkserver = <<-EOT
     systemctl start moosefs-chunkserver || exit 1
     for i in $(seq 1 60); do
-      mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | awk -F'\t' '$2 == "${hosts.chunkserver[0].private_ip}" { f = 1 } END { exit !f }' && exit 0
+      mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | awk -F'\t' '$1 == "chunk servers:" && $2 == "${hosts.chunkserver[0].private_ip}" { f = 1 } END { exit !f }' && exit 0
       sleep 1
     done
     echo "the master does not list chunkserver[0] again" >&2
@@ -232,7 +233,7 @@ step "metalogger_reload" {
 # ---- chunkservers ----
 
 step "chunkserver_packages" {
-  on      = hosts.chunkserver
+  on = hosts.chunkserver
   # moosefs-cli: mfscli, to ask the master about this chunkserver.
   package = ["moosefs-chunkserver", "moosefs-cli", "xfsprogs"]
 }
@@ -304,10 +305,12 @@ step "chunkserver_reload" {
 }
 
 step "chunkservers_registered" {
-  on       = hosts.master
-  after    = [step.master_reload]
+  on        = hosts.master
+  after     = [step.master_reload]
   after_all = [step.chunkserver]
-  # Writes with goal N need N chunkservers connected to the master.
+  # Writes with goal N need N chunkservers connected to the master. mfscli
+  # lists connected ones as "chunk servers:" and stopped ones as
+  # "Disconnected chunk servers:".
   wait {
     command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
     timeout = "180s"
