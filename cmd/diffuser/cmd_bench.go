@@ -42,17 +42,7 @@ phase's wall time), and removes its files at the end.`,
 			if threads < 1 || threads > 256 {
 				return fmt.Errorf("-threads must be between 1 and 256, not %d", threads)
 			}
-			ws, err := a.load(args[0])
-			if err != nil {
-				return err
-			}
-			if err := ws.openState(cmd.Context(), false, "bench"); err != nil {
-				return err
-			}
-			if len(ws.st.Hosts) == 0 {
-				return fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.dir, args[0])
-			}
-			conn, closeConn, err := a.hostConnector(ws)
+			ws, conn, closeConn, err := a.openApplied(cmd.Context(), args[0], "bench")
 			if err != nil {
 				return err
 			}

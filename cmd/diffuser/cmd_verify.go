@@ -22,17 +22,7 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 		Example: "  diffuser verify glusterfs",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.load(args[0])
-			if err != nil {
-				return err
-			}
-			if err := ws.openState(cmd.Context(), false, "verify"); err != nil {
-				return err
-			}
-			if len(ws.st.Hosts) == 0 {
-				return fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.dir, args[0])
-			}
-			conn, closeConn, err := a.hostConnector(ws)
+			ws, conn, closeConn, err := a.openApplied(cmd.Context(), args[0], "verify")
 			if err != nil {
 				return err
 			}

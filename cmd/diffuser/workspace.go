@@ -283,3 +283,24 @@ func (ws *workspace) newProvider(ctx context.Context, log io.Writer) (cloud.Prov
 }
 
 var errNoState = errors.New("nothing applied yet in this workspace")
+
+// openApplied loads a recipe's workspace read-only for commands that work
+// on an applied cluster (verify, bench) and returns how to reach its hosts.
+// The caller calls the returned close function.
+func (a *app) openApplied(ctx context.Context, recipeArg, command string) (*workspace, engine.Connector, func(), error) {
+	ws, err := a.load(recipeArg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := ws.openState(ctx, false, command); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(ws.st.Hosts) == 0 {
+		return nil, nil, nil, fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.dir, recipeArg)
+	}
+	conn, closeConn, err := a.hostConnector(ws)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ws, conn, closeConn, nil
+}
