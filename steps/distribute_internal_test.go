@@ -409,7 +409,7 @@ func TestRelayScriptsParse(t *testing.T) {
 			t.Errorf("setup script lacks %q", want)
 		}
 	}
-	if strings.Contains(r.sshdConfig("10.1.2.3"), "`") || strings.Count(r.sshdConfig(""), "$") != 1 {
-		t.Error("the sshd config must expand nothing but $port in its here-document")
+	if c := r.sshdConfig(""); strings.Contains(c, "`") || strings.Count(c, "$") != 2 || !strings.Contains(c, "Port $port\n") || !strings.Contains(c, "UsePAM $pam\n") {
+		t.Error("the sshd config must expand nothing but $port and $pam in its here-document")
 	}
 }

@@ -318,25 +318,25 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 	}
 }
 
-// remoteSum runs sha256sum on a file of h.
+// remoteSum hashes a file of h.
 func (t *transfer) remoteSum(ctx context.Context, h *xferHost, file string) (string, error) {
-	res, err := mustRun(ctx, h.t.Runner, "sha256sum", "sha256sum -- "+shellQuote(file))
+	res, err := mustRun(ctx, h.t.Runner, "hashing "+file, sha256File(file))
 	if err != nil {
 		return "", err
 	}
 	f := strings.Fields(res.Stdout)
 	if len(f) == 0 || !isHexDigest(f[0]) {
-		return "", fmt.Errorf("sha256sum of %s: unexpected output %q", file, res.Stdout)
+		return "", fmt.Errorf("hashing %s: unexpected output %q", file, res.Stdout)
 	}
 	return f[0], nil
 }
 
 // receiveCmd appends stdin to the part file from byte start (cutting the
-// part there); when start is 0 it prints the stream's sha256sum.
+// part there); when start is 0 it prints the stream's sha256.
 func (t *transfer) receiveCmd(start int64) string {
 	p := shellQuote(t.part)
 	if start == 0 {
-		return fmt.Sprintf("mkdir -p -- %s && umask 077 && tee -- %s | sha256sum", shellQuote(path.Dir(t.a.dest)), p)
+		return fmt.Sprintf("mkdir -p -- %s && umask 077 && tee -- %s | { %s; }", shellQuote(path.Dir(t.a.dest)), p, sha256Stdin)
 	}
 	return fmt.Sprintf("[ \"$(stat -c %%s -- %[1]s)\" -ge %[2]d ] && truncate -s %[2]d -- %[1]s && cat >>%[1]s", p, start)
 }

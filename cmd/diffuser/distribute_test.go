@@ -344,8 +344,19 @@ func TestDistribute(t *testing.T) {
 		if second > size-least {
 			t.Errorf("the retry read %d bytes from the source; the nodes already had %d of %d", second, least, size)
 		}
-		if !strings.Contains(out, "resuming at offset") && !strings.Contains(out, "4 done") {
+		if !strings.Contains(out, "4 done") {
 			t.Errorf("apply output:\n%s", out)
+		}
+		// Each host's log says where it resumed.
+		logs, _ := filepath.Glob(filepath.Join(d.data, "logs", "artifact", "*.log"))
+		resumed := 0
+		for _, l := range logs {
+			if b, err := os.ReadFile(l); err == nil && strings.Contains(string(b), "resuming at offset") {
+				resumed++
+			}
+		}
+		if resumed != d.n {
+			t.Errorf("%d of %d host logs (%v) say \"resuming at offset\"", resumed, d.n, logs)
 		}
 	})
 
