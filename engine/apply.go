@@ -353,12 +353,17 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if diags.HasErrors() {
 		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags)), "", "")
 	}
-	plain, marks := args.UnmarkDeep()
-	sensitive := gen.Sensitive || len(marks) > 0
-	if !plain.IsWhollyKnown() {
+	// One walk digests the arguments, encodes them for state, finds
+	// unknowns and finds marks.
+	dg, argsJS, known, marked := encodeArgs(stp.Kind, args, slot.Name, host.ProviderID)
+	if !known {
 		return "", fail(-1, fmt.Errorf("step %s: some inputs are still unknown at apply; add the step that produces them to after", stp.Name), "", "")
 	}
-	dg, _ := Digest(stp.Kind, plain, slot.Name, host.ProviderID)
+	plain, sensitive := args, gen.Sensitive
+	if marked {
+		plain, _ = args.UnmarkDeep()
+		sensitive = true
+	}
 	if c.Deferred && old != nil && oldCopy.Status == state.StatusApplied && oldCopy.Digest == dg {
 		return "unchanged", nil
 	}
@@ -374,9 +379,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	defer lr.close()
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
 	if !sensitive {
-		if b, err := ctyjson.Marshal(plain, plain.Type()); err == nil {
-			inst.Args = b
-		}
+		inst.Args = argsJS
 	}
 	if d, _ := gen.Destroy.UnmarkDeep(); !d.IsNull() && d.IsKnown() {
 		inst.Destroy = d.AsString()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -235,16 +236,17 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	hostVals := make([]cty.Value, len(g.Hosts))
 	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
 	for gi, grp := range l.Recipe.Groups {
-		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
+		vols := grp.VolumeNames()
+		vals := make([]cty.Value, len(g.GroupHosts[gi]))
 		for i, h := range g.GroupHosts[gi] {
 			var sh *state.Host
 			if known[h] {
 				sh = st.Hosts[g.Hosts[h].Name]
 			}
-			infos[i] = HostInfoFromState(g.Hosts[h], sh)
-			hostVals[h] = infos[i].Val(grp.VolumeNames())
+			hostVals[h] = HostInfoFromState(g.Hosts[h], sh).Val(vols)
+			vals[i] = hostVals[h]
 		}
-		scope.Hosts[grp.Name] = grp.GroupVal(infos)
+		scope.Hosts[grp.Name] = grp.ListVal(vals)
 	}
 	read := readSteps(l.Recipe, g.Steps)
 	for s, stp := range g.Steps {
@@ -255,14 +257,14 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	diags = append(diags, scope.EvalLocals()...)
 
 	settled := make([]bool, len(g.Steps)) // every instance is a no-op: outputs known
-	type cached struct {
-		args cty.Value
-		gen  lang.Generic
-	}
-	perStep := make([]*cached, len(g.Steps))
+	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, replace: replace, hostVals: hostVals,
+		perStep: make([]*stepEval, len(g.Steps))}
 	for _, v := range g.Order {
 		switch g.Kind[v] {
 		case VJoin, VGroupRun:
+			// A join reads its instances' actions and may change the
+			// scope: everything queued before it is planned first.
+			diags = append(diags, sp.flush()...)
 			s := int(g.Ref[v])
 			settled[s] = true
 			for i := range g.StepHosts[s] {
@@ -278,68 +280,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 				}
 			}
 		case VStep:
-			s, h := int(g.Step[v]), g.Ref[v]
-			stp := g.Steps[s]
-			var args cty.Value
-			var gen lang.Generic
-			if !stp.UsesHost && perStep[s] != nil {
-				args, gen = perStep[s].args, perStep[s].gen
-			} else {
-				var d hcl.Diagnostics
-				args, gen, d = scope.StepArgs(stp, hostVals[h])
-				diags = append(diags, d...)
-				if !stp.UsesHost {
-					perStep[s] = &cached{args, gen}
-				}
-			}
-			if gen.Sensitive {
-				// sensitive = true: plan output shows none of its arguments.
-				args = args.Mark(lang.Sensitive)
-			}
-			slot := g.Hosts[h]
-			addr := g.Addr(v)
-			c := &Change{V: v, Addr: addr, Kind: stp.Kind, Step: stp.Name, Host: slot.Name, Group: slot.Group, Args: args}
-			prov := ""
-			if sh := st.Hosts[slot.Name]; sh != nil && known[h] {
-				prov = sh.ProviderID
-			}
-			dg, ok := Digest(stp.Kind, args, slot.Name, prov)
-			if !known[h] {
-				ok = false
-			}
-			c.Digest = dg
-			old := st.Steps[addr]
-			launch := p.Actions[g.LaunchV[h]]
-			switch {
-			case launch == Create || launch == Replace:
-				c.Action = Create
-				if launch == Replace {
-					c.Reason = "host is replaced"
-				}
-				c.Digest = ""
-			case old == nil:
-				c.Action = Create
-			case old.Status != state.StatusApplied:
-				c.Action, c.Reason = Create, "did not finish last time"
-			case replace[addr]:
-				c.Action, c.Reason = Update, "re-run requested with -replace"
-			case !ok:
-				c.Action, c.Reason, c.Deferred = Update, "inputs known after apply", true
-			case old.Digest != dg:
-				c.Action, c.Reason = Update, "inputs changed"
-			default:
-				c.Action = NoOp
-			}
-			if !ok {
-				c.Deferred = true
-			}
-			if c.Action == Update {
-				c.Prev = l.prevArgs(old)
-			}
-			p.digests[v] = dg
-			p.set(v, c)
+			sp.queue(v)
 		}
 	}
+	diags = append(diags, sp.flush()...)
 	if diags.HasErrors() {
 		return p, diags
 	}
@@ -592,10 +536,8 @@ func (p *Plan) lookupInstance(addr string) (int32, bool) {
 		if stp.Name != step {
 			continue
 		}
-		for i, hh := range g.StepHosts[s] {
-			if hh == h {
-				return g.StepVertex(s, i), true
-			}
+		if i, found := slices.BinarySearch(g.StepHosts[s], h); found { // ascending
+			return g.StepVertex(s, i), true
 		}
 	}
 	return -1, false

@@ -60,6 +60,23 @@ func (w *walker) run(ctx context.Context) {
 	waiting := map[string][]int32{}
 	lockOf := map[int32]string{}
 	results := make(chan doneMsg, 256)
+	// Workers are reused: a goroutine whose stack has grown to what an
+	// evaluation needs keeps it, instead of every vertex starting a fresh
+	// goroutine and growing its stack again (that was a sixth of a
+	// 100,000-instance walk's CPU). idle counts workers that reported and
+	// are waiting for the next vertex.
+	tasks := make(chan int32)
+	defer close(tasks)
+	idle := 0
+	worker := func(v int32) {
+		for {
+			results <- doneMsg{v: v, err: w.exec(ctx, v)}
+			var ok bool
+			if v, ok = <-tasks; !ok {
+				return
+			}
+		}
+	}
 	running := 0
 	finished := 0
 	stopped := false
@@ -148,9 +165,12 @@ func (w *walker) run(ctx context.Context) {
 			ready = ready[:len(ready)-1]
 			running++
 			w.status[v] = vRunning
-			go func(v int32) {
-				results <- doneMsg{v: v, err: w.exec(ctx, v)}
-			}(v)
+			if idle > 0 {
+				idle--
+				tasks <- v
+			} else {
+				go worker(v)
+			}
 		}
 		if finished >= n {
 			break
@@ -182,6 +202,7 @@ func (w *walker) run(ctx context.Context) {
 			continue
 		}
 		running--
+		idle++
 		if k, held := lockOf[m.v]; held {
 			delete(lockOf, m.v)
 			release(k)

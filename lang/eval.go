@@ -92,6 +92,16 @@ func (g *Group) GroupVal(hosts []HostInfo) cty.Value {
 	for i, h := range hosts {
 		vals[i] = h.Val(names)
 	}
+	return g.ListVal(vals)
+}
+
+// ListVal builds `hosts.<group>` from host values already made with
+// HostInfo.Val, in index order.
+func (g *Group) ListVal(vals []cty.Value) cty.Value {
+	if len(vals) == 0 {
+		proto := HostInfo{Volumes: map[string]VolumeInfo{}}
+		return cty.ListValEmpty(proto.Val(g.VolumeNames()).Type())
+	}
 	return cty.ListVal(vals)
 }
 
@@ -372,15 +382,16 @@ func sortedAttrNames(a hcl.Attributes) []string {
 // and the run guards, as if they had been written in a kind block.
 func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	attrs := map[string]cty.Value{}
-	ranges := map[string]hcl.Range{}
+	var set [5]setAttr // at most command, creates, unless, env, capture
+	n := 0
 	eval := func(name string, e hcl.Expression) {
 		if e == nil {
 			return
 		}
 		v, d := e.Value(ctx)
 		diags = append(diags, d...)
-		attrs[name], ranges[name] = v, e.Range()
+		set[n] = setAttr{name, v, e.Range()}
+		n++
 	}
 	switch st.Kind {
 	case "run":
@@ -395,44 +406,50 @@ func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value,
 				diags = append(diags, d...)
 				capture[k] = v
 			}
-			attrs["capture"] = cty.ObjectVal(capture)
+			set[n] = setAttr{"capture", cty.ObjectVal(capture), st.Shorthand.Range()}
+			n++
 		}
 	case "package":
 		eval("names", st.Shorthand)
 	}
-	args, d := objectForSpec(st.impliedType(spec), attrs, ranges, st.Shorthand.Range())
+	ty, names := st.impliedType(spec)
+	args, d := objectForSpec(ty, names, set[:n], st.Shorthand.Range())
 	return args, append(diags, d...)
 }
 
-// objectForSpec builds a kind's argument object from attribute values, as
-// if they had been written in a block: missing attributes are null. A value
-// of the wrong type is reported at its range in ranges, else at rng.
-func objectForSpec(ty cty.Type, attrs map[string]cty.Value, ranges map[string]hcl.Range, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+// setAttr is one attribute given a value, and where it was written.
+type setAttr struct {
+	name string
+	val  cty.Value
+	rng  hcl.Range
+}
+
+// objectForSpec builds a kind's argument object (type ty, attribute names
+// sorted in names) from the attributes set, as if they had been written in
+// a block: missing attributes are null. A value of the wrong type is
+// reported where it was written.
+func objectForSpec(ty cty.Type, names []string, set []setAttr, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	if !ty.IsObjectType() {
 		return cty.DynamicVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Kind has no object spec", Subject: rng.Ptr()}}
 	}
-	out := map[string]cty.Value{}
+	out := make(map[string]cty.Value, len(names))
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(ty.AttributeTypes()) {
+	for _, name := range names {
 		aty := ty.AttributeType(name)
-		v, ok := attrs[name]
-		if !ok || v.IsNull() {
-			out[name] = cty.NullVal(aty)
-			continue
-		}
-		cv, err := convert.Convert(v, aty)
-		if err != nil {
-			subj := rng
-			if r, ok := ranges[name]; ok {
-				subj = r
+		out[name] = cty.NullVal(aty)
+		for _, a := range set {
+			if a.name != name || a.val.IsNull() {
+				continue
 			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for " + name,
-				Detail:  fmt.Sprintf("%s must be %s: %s.", name, typeexpr.TypeString(aty), err),
-				Subject: subj.Ptr()})
-			out[name] = cty.UnknownVal(aty)
-			continue
+			cv, err := convert.Convert(a.val, aty)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for " + name,
+					Detail:  fmt.Sprintf("%s must be %s: %s.", name, typeexpr.TypeString(aty), err),
+					Subject: a.rng.Ptr()})
+				cv = cty.UnknownVal(aty)
+			}
+			out[name] = cv
 		}
-		out[name] = cv
 	}
 	return cty.ObjectVal(out), diags
 }
@@ -521,9 +538,14 @@ func (s *Scope) staticOn(expr hcl.Expression) ([]string, bool) {
 
 // impliedType is the object type of the step's kind spec, computed once:
 // hcldec.ImpliedType walks the whole spec and shows up at 100,000 instances.
-func (st *Step) impliedType(spec hcldec.Spec) cty.Type {
-	st.impliedOnce.Do(func() { st.implied = hcldec.ImpliedType(spec) })
-	return st.implied
+func (st *Step) impliedType(spec hcldec.Spec) (cty.Type, []string) {
+	st.impliedOnce.Do(func() {
+		st.implied = hcldec.ImpliedType(spec)
+		if st.implied.IsObjectType() {
+			st.impliedNames = sortedKeys(st.implied.AttributeTypes())
+		}
+	})
+	return st.implied, st.impliedNames
 }
 
 // VolumeTypes evaluates each volume's optional `type` (a provider's volume

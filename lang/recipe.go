@@ -114,6 +114,8 @@ type Step struct {
 
 	impliedOnce sync.Once
 	implied     cty.Type
+	// impliedNames are implied's attribute names, sorted.
+	impliedNames []string
 }
 
 // Verify is a `verify` block: a round-trip check on the mounted filesystem.

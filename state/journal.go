@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Record appends rec to the journal and returns once it is durable
@@ -49,7 +50,7 @@ func (s *Store) enqueue(line []byte) (*batch, error) {
 		return nil, ErrNotLocked
 	}
 	if s.pending == nil {
-		s.pending = &batch{}
+		s.pending = newBatch()
 	}
 	s.pending.buf = append(s.pending.buf, line...)
 	return s.pending, nil
@@ -59,9 +60,36 @@ func (s *Store) enqueue(line []byte) (*batch, error) {
 // comes, the caller writes b itself (and every line enqueued with it):
 // this leader-follower scheme needs no background goroutine.
 func (s *Store) wait(b *batch) error {
+	yielded := false
 	s.mu.Lock()
-	for !b.done && s.busy {
-		s.cond.Wait()
+	for !b.done {
+		if !s.busy {
+			if yielded {
+				break // lead
+			}
+			// Yield once before leading: goroutines about to record join
+			// this batch instead of the next, so busy appliers share far
+			// fewer fsyncs (a 100,000-instance walk went from 26,000 to
+			// 4,000). Alone, this costs nothing: nothing else is runnable.
+			yielded = true
+			s.mu.Unlock()
+			runtime.Gosched()
+			s.mu.Lock()
+			continue
+		}
+		ch := b.fin
+		if s.pending == b {
+			// Not taken yet: sleep until the files are free, then elect.
+			select {
+			case <-b.lead: // an earlier wake-up lost the election
+				b.lead = make(chan struct{})
+			default:
+			}
+			ch = b.lead
+		}
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
 	}
 	if b.done {
 		err := b.err
@@ -83,11 +111,12 @@ func (s *Store) wait(b *batch) error {
 
 	s.mu.Lock()
 	b.done, b.err = true, err
+	close(b.fin)
 	s.busy = false
 	if err == nil {
 		s.sizes.journal = s.jsize
 	}
-	s.cond.Broadcast()
+	s.freed()
 	s.mu.Unlock()
 	return err
 }

@@ -127,6 +127,13 @@ func (r Record) line() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	if r.Kind == KindInstance && !r.Delete {
+		b, err := appendInstanceRecord(make([]byte, 0, 512), r.Key, r.Instance)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", r, err)
+		}
+		return b, nil
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", r, err)

@@ -64,13 +64,14 @@ type Store struct {
 	dir  string
 	opts options
 
-	mu      sync.Mutex
-	cond    sync.Cond // on mu; signalled when busy clears or a batch is done
-	busy    bool      // one goroutine owns the files and the fields below "owned"
-	pending *batch    // records waiting for the next journal write
-	held    *heldLock // the workspace lock, while this Store holds it
-	sizes   fileSizes // for NeedsCompact
-	flushes int       // journal writes so far (tests, benchmarks)
+	mu        sync.Mutex
+	cond      sync.Cond // on mu; signalled when busy clears and acquirers wait
+	acquirers int       // goroutines waiting in acquire
+	busy      bool      // one goroutine owns the files and the fields below "owned"
+	pending   *batch    // records waiting for the next journal write
+	held      *heldLock // the workspace lock, while this Store holds it
+	sizes     fileSizes // for NeedsCompact
+	flushes   int       // journal writes so far (tests, benchmarks)
 
 	// owned by whoever set busy
 	disk  diskView
@@ -93,11 +94,28 @@ type diskView struct {
 	jview   journalView
 }
 
-// batch is the records of one journal write.
+// batch is the records of one journal write. Its waiters sleep on lead
+// while it is pending and on fin once a leader took it. Fields are guarded
+// by Store.mu.
 type batch struct {
 	buf  []byte
 	done bool
 	err  error
+	fin  chan struct{} // closed when done
+	lead chan struct{} // closed when the files are free: a waiter may write the batch
+}
+
+func newBatch() *batch {
+	return &batch{fin: make(chan struct{}), lead: make(chan struct{})}
+}
+
+// wakeLeader wakes b's waiters to elect a leader, once per lead channel.
+func (b *batch) wakeLeader() {
+	select {
+	case <-b.lead:
+	default:
+		close(b.lead)
+	}
 }
 
 // Open returns the Store for the workspace directory dir. It touches
@@ -119,9 +137,11 @@ func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
 // acquire waits until no other goroutine owns the files, then owns them.
 func (s *Store) acquire() {
 	s.mu.Lock()
+	s.acquirers++
 	for s.busy {
 		s.cond.Wait()
 	}
+	s.acquirers--
 	s.busy = true
 	s.mu.Unlock()
 }
@@ -129,8 +149,21 @@ func (s *Store) acquire() {
 func (s *Store) release() {
 	s.mu.Lock()
 	s.busy = false
-	s.cond.Broadcast()
+	s.freed()
 	s.mu.Unlock()
+}
+
+// freed tells whoever waits that the files are free: goroutines in acquire,
+// and the waiters of the pending batch, one of which will write it. Waiters
+// of other batches sleep on: waking every Record caller on every fsync was
+// most of the journal's cost with 64 concurrent writers. Needs mu.
+func (s *Store) freed() {
+	if s.pending != nil {
+		s.pending.wakeLeader()
+	}
+	if s.acquirers > 0 {
+		s.cond.Broadcast()
+	}
 }
 
 // Load reads the state: state.json with the journal replayed over it. With

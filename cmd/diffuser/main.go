@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -23,7 +24,18 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise.
+// Planning or applying a large cluster holds a big, long-lived heap (every
+// instance's arguments and state): with Go's default of 100 the collector
+// re-scans it every time the heap doubles, which cost a 100,000-instance
+// walk a third of its time. 400 collects a quarter as often; a 10,000-host
+// plan still peaks near 200 MiB (BenchmarkPlan10kHosts).
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})

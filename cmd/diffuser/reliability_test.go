@@ -160,9 +160,10 @@ func crashLoop(t *testing.T, wantKills int) crashResult {
 	rng := mrand.New(mrand.NewPCG(uint64(seed), 1))
 	t.Logf("kill seed %d", seed)
 	res := crashResult{unlockSaid: map[string]int{}}
-	launchTime := 20 * time.Second // refined from the first deploy
+	launchTime := 20 * time.Second // a guess until a deploy ran unkilled
+	var full time.Duration         // how long an unkilled deploy from nothing took
 	for res.kills < wantKills {
-		if res.deploys >= wantKills+3 {
+		if res.deploys >= 2*wantKills+3 {
 			t.Fatalf("only %d kills landed in %d deploys", res.kills, res.deploys)
 		}
 		res.deploys++
@@ -182,6 +183,15 @@ func crashLoop(t *testing.T, wantKills int) crashResult {
 			bound := 2*time.Second + time.Duration((hosts*stepsPerHost-applied)/hosts)*400*time.Millisecond
 			if len(before.Hosts) < hosts {
 				bound += launchTime
+			}
+			if full > 0 {
+				// Measured: kill within the time the rest of the work takes,
+				// so that kills land on a fast, idle machine too.
+				frac := 1.0
+				if len(before.Hosts) == hosts {
+					frac = float64(hosts*stepsPerHost-applied) / float64(hosts*stepsPerHost)
+				}
+				bound = time.Duration(frac*float64(full)) + 300*time.Millisecond
 			}
 			out := filepath.Join(w.dir, fmt.Sprintf("deploy%d-apply%d.out", res.deploys, attempt))
 			start := time.Now()
@@ -230,7 +240,7 @@ func crashLoop(t *testing.T, wantKills int) crashResult {
 				t.Fatalf("deploy %d attempt %d exited %d:\n%s", res.deploys, attempt, code, readFile(t, out))
 			}
 			if attempt == 1 {
-				launchTime = time.Since(start)
+				full = time.Since(start)
 			}
 			break
 		}

@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"runtime"
+	"sync"
+
+	"diffuser/lang"
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// stepPlanner plans step instances in batches. Between two joins the scope
+// does not change, so the instances queued in between are independent:
+// each is evaluated, digested and compared with state on its own, and a
+// batch is spread over the machine's cores. Results are stored in queue
+// order, so diagnostics and changes come out the same on every run.
+type stepPlanner struct {
+	p        *Plan
+	st       *state.State
+	scope    *lang.Scope
+	known    []bool // per host: its facts are known (launch is a no-op)
+	replace  map[string]bool
+	hostVals []cty.Value
+	perStep  []*stepEval // arguments of steps that do not read `host`, evaluated once
+
+	batch []int32
+	out   []stepResult
+}
+
+// stepEval is one evaluation of a step's arguments.
+type stepEval struct {
+	args  cty.Value
+	gen   lang.Generic
+	diags hcl.Diagnostics
+}
+
+type stepResult struct {
+	c     *Change
+	diags hcl.Diagnostics
+}
+
+// minParallelBatch is the batch size below which spreading a batch over
+// goroutines costs more than it saves.
+const minParallelBatch = 256
+
+func (sp *stepPlanner) queue(v int32) {
+	g := sp.p.Loaded.Graph
+	s := g.Step[v]
+	if stp := g.Steps[s]; !stp.UsesHost && sp.perStep[s] == nil {
+		// The first instance evaluates for all; later ones, possibly in
+		// parallel, only read the result.
+		args, gen, d := sp.scope.StepArgs(stp, sp.hostVals[g.Ref[v]])
+		sp.perStep[s] = &stepEval{args, gen, d}
+	}
+	sp.batch = append(sp.batch, v)
+}
+
+// flush plans every queued instance and returns their diagnostics.
+func (sp *stepPlanner) flush() hcl.Diagnostics {
+	n := len(sp.batch)
+	if n == 0 {
+		return nil
+	}
+	if cap(sp.out) < n {
+		sp.out = make([]stepResult, n)
+	}
+	out := sp.out[:n]
+	sp.scope.Ctx(cty.NilVal) // build the shared context before goroutines read it
+	workers := runtime.GOMAXPROCS(0)
+	if n < minParallelBatch || workers < 2 {
+		for i, v := range sp.batch {
+			out[i] = sp.plan(v)
+		}
+	} else {
+		var wg sync.WaitGroup
+		chunk := (n + workers - 1) / workers
+		for lo := 0; lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				for i := lo; i < hi; i++ {
+					out[i] = sp.plan(sp.batch[i])
+				}
+			}(lo, hi)
+		}
+		wg.Wait()
+	}
+	var diags hcl.Diagnostics
+	for i := range out {
+		diags = append(diags, out[i].diags...)
+		sp.p.set(out[i].c.V, out[i].c)
+		out[i] = stepResult{}
+	}
+	sp.batch = sp.batch[:0]
+	return diags
+}
+
+// plan decides one step instance's action. It only reads shared data.
+func (sp *stepPlanner) plan(v int32) stepResult {
+	p, st := sp.p, sp.st
+	l, g := p.Loaded, p.Loaded.Graph
+	s, h := int(g.Step[v]), g.Ref[v]
+	stp := g.Steps[s]
+	var args cty.Value
+	var gen lang.Generic
+	var diags hcl.Diagnostics
+	if e := sp.perStep[s]; e != nil {
+		args, gen = e.args, e.gen
+		if v == g.StepVertex(s, 0) {
+			diags = e.diags // reported once, with the step's first instance
+		}
+	} else {
+		args, gen, diags = sp.scope.StepArgs(stp, sp.hostVals[h])
+	}
+	if gen.Sensitive {
+		// sensitive = true: plan output shows none of its arguments.
+		args = args.Mark(lang.Sensitive)
+	}
+	slot := g.Hosts[h]
+	addr := g.Addr(v)
+	c := &Change{V: v, Addr: addr, Kind: stp.Kind, Step: stp.Name, Host: slot.Name, Group: slot.Group, Args: args}
+	prov := ""
+	if sh := st.Hosts[slot.Name]; sh != nil && sp.known[h] {
+		prov = sh.ProviderID
+	}
+	launch := p.Actions[g.LaunchV[h]]
+	// Only instances on hosts whose facts are known can have a digest:
+	// elsewhere it would be thrown away.
+	var dg string
+	ok := false
+	if sp.known[h] && launch != Create && launch != Replace {
+		dg, ok = Digest(stp.Kind, args, slot.Name, prov)
+	}
+	c.Digest = dg
+	old := st.Steps[addr]
+	switch {
+	case launch == Create || launch == Replace:
+		c.Action = Create
+		if launch == Replace {
+			c.Reason = "host is replaced"
+		}
+		c.Digest = ""
+	case old == nil:
+		c.Action = Create
+	case old.Status != state.StatusApplied:
+		c.Action, c.Reason = Create, "did not finish last time"
+	case sp.replace[addr]:
+		c.Action, c.Reason = Update, "re-run requested with -replace"
+	case !ok:
+		c.Action, c.Reason, c.Deferred = Update, "inputs known after apply", true
+	case old.Digest != dg:
+		c.Action, c.Reason = Update, "inputs changed"
+	default:
+		c.Action = NoOp
+	}
+	if !ok {
+		c.Deferred = true
+	}
+	if c.Action == Update {
+		c.Prev = l.prevArgs(old)
+	}
+	p.digests[v] = dg
+	return stepResult{c: c, diags: diags}
+}

@@ -1,0 +1,65 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// stdLine is what encoding/json writes for r: the journal format.
+func stdLine(t testing.TB, r Record) []byte {
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func TestInstanceLineMatchesEncodingJSON(t *testing.T) {
+	when := time.Date(2026, 11, 21, 9, 30, 1, 123456789, time.FixedZone("x", 3600))
+	cases := []Instance{
+		{},
+		{Step: "glusterd", Host: "server[0]", Kind: "service", Digest: "abc", Status: StatusApplied, Started: when, Finished: when.Add(time.Second)},
+		{Step: "s", Host: "h", Kind: "run", Status: StatusFailed, Error: "exit 1: <oops> & \"quotes\" \\ \n\t\r\b\f \x01 \x7f",
+			Outputs: map[string]string{"z": "1", "a": "ü\u2028\u2029", "m": "\xff\xfe bad utf-8"}, Sensitive: true,
+			Destroy: "rm -rf /srv/brick && echo <done>", Args: json.RawMessage(`{"command":"echo \u003c","env":null}`)},
+		{Args: json.RawMessage(` { "a" : [1, 2,	3],"b":"<&>" , "c":"\u2028 ü"} `)},
+		{Args: json.RawMessage(`"x"`), Started: time.Unix(0, 0).UTC()},
+	}
+	for i, in := range cases {
+		r := PutInstance("step.s[\"h[1]\"]", &in)
+		got, err := r.line()
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if want := stdLine(t, r); !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	bad := Instance{Args: json.RawMessage(`{"a":`)}
+	if _, err := PutInstance("k", &bad).line(); err == nil {
+		t.Error("arguments that are not JSON were encoded without error")
+	}
+}
+
+func FuzzInstanceLine(f *testing.F) {
+	f.Add("step.a[\"h\"]", "echo <x> & y", "out", "\u2028\xff", `{"a":"b"}`, int64(1700000000123456789))
+	f.Add("", "", "", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, key, s, k, v, args string, ns int64) {
+		in := Instance{Step: s, Host: s, Kind: "run", Digest: k, Status: StatusApplied, Error: v, Destroy: s,
+			Outputs: map[string]string{k: v, s: k}, Started: time.Unix(0, ns).UTC(), Finished: time.Unix(0, ns)}
+		if json.Valid([]byte(args)) {
+			in.Args = json.RawMessage(args)
+		}
+		r := PutInstance(key+"x", &in)
+		got, err := r.line()
+		want, werr := json.Marshal(r)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("errors differ: %v vs %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(got, append(want, '\n')) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
