@@ -59,13 +59,15 @@ func (w *walker) run(ctx context.Context) {
 	locks := map[string]bool{}
 	waiting := map[string][]int32{}
 	lockOf := map[int32]string{}
-	results := make(chan doneMsg, 256)
+	results := make(chan doneMsg, 4096)
 	// Workers are reused: a goroutine whose stack has grown to what an
 	// evaluation needs keeps it, instead of every vertex starting a fresh
 	// goroutine and growing its stack again (that was a sixth of a
 	// 100,000-instance walk's CPU). idle counts workers that reported and
-	// are waiting for the next vertex.
-	tasks := make(chan int32)
+	// are waiting for the next vertex. Both channels are buffered so that a
+	// burst (a thousand mounts ready at once) is handed out without the
+	// scheduler waiting on each worker, nor workers on the scheduler.
+	tasks := make(chan int32, 4096)
 	defer close(tasks)
 	idle := 0
 	worker := func(v int32) {

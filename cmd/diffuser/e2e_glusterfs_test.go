@@ -21,7 +21,30 @@ func init() {
 		// added and the volume rebalanced; data written before must survive.
 		e2eCase{name: "glusterfs-grow", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=1"},
 			extra: glusterfsGrow(2, 4, 2)},
+		// 6 servers join the pool in two rounds: server-0 probes servers 1
+		// and 2, then servers 0, 1 and 2 probe 3, 4 and 5 at the same time.
+		e2eCase{name: "glusterfs-pool", recipe: "glusterfs", vars: []string{"servers=6", "replica=2", "clients=1"},
+			extra: glusterfsPool(6)},
 	)
+}
+
+// glusterfsPool checks that every server sees every other one as a
+// connected member of the trusted pool, and that the volume has a brick on
+// each of them.
+func glusterfsPool(servers int) func(t *testing.T, e *e2eEnv) {
+	return func(t *testing.T, e *e2eEnv) {
+		cluster := clusterOf(t, e.data, "glusterfs")
+		for i := 0; i < servers; i++ {
+			out := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", i), "gluster peer status")
+			if n := strings.Count(out, "Peer in Cluster (Connected)"); n != servers-1 {
+				t.Errorf("server-%d sees %d connected peers, want %d:\n%s", i, n, servers-1, out)
+			}
+		}
+		info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+		if n := len(regexp.MustCompile(`(?m)^Brick\d+: `).FindAllString(info, -1)); n != servers {
+			t.Errorf("volume has %d bricks, want %d:\n%s", n, servers, info)
+		}
+	}
 }
 
 // glusterfsExec runs a shell command in one of the cluster's containers.

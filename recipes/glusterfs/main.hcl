@@ -93,8 +93,19 @@ locals {
   layout = (var.disperse > 0
     ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}"
     : (var.replica > 1 ? "replica ${var.replica}" : ""))
+  # Servers join the trusted storage pool in two rounds, because only a
+  # pool member can probe a newcomer in: server[0] probes servers 1 to
+  # probers-1 (pool_seed), then each of those first `probers` servers
+  # probes its share of the rest, all at once (pool_join). With
+  # probers = ceil(sqrt(servers)) the longest chain of probes is about
+  # 2*sqrt(servers): 62 instead of 999 at 1,000 servers.
+  probers = min(var.servers, ceil(pow(var.servers, 0.5)))
+  # What pool member i probes: servers probers+i, 2*probers+i, ...
+  probe_targets = [for i in range(local.probers) :
+  [for j in range(local.probers + i, max(var.servers, local.probers + i), local.probers) : local.server_ips[j]]]
+  server_ips = hosts.server[*].private_ip
   brick_dir  = "/data/brick/${var.volume_name}"
-  brick_list = [for h in hosts.server : "${h.private_ip}:${local.brick_dir}"]
+  brick_list = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
   bricks     = join(" ", local.brick_list)
   # Set on server[0] between add-brick and a started rebalance, so a retry
   # after a partial run still rebalances.
@@ -175,18 +186,47 @@ step "glusterd" {
   }
 }
 
+step "pool_seed" {
+  on    = hosts.server[0]
+  after = [step.glusterd]
+  # Probing a server already in the pool is a no-op. A probed server can
+  # probe others only once it is "Peer in Cluster": wait for that.
+  run = <<-EOT
+    set -e
+    %{~ for h in slice(hosts.server, 1, local.probers) ~}
+    gluster --mode=script peer probe ${h.private_ip}
+    %{~ endfor ~}
+    for i in $(seq 1 120); do
+      [ "$(gluster peer status | grep -c 'Peer in Cluster (Connected)' || true)" -ge ${local.probers - 1} ] && exit 0
+      sleep 1
+    done
+    echo "the first ${local.probers} servers did not all reach 'Peer in Cluster':" >&2
+    gluster peer status >&2
+    exit 1
+  EOT
+}
+
+step "pool_join" {
+  on    = slice(hosts.server, 0, local.probers)
+  after = [step.pool_seed]
+  # The pool's members probe their shares at the same time.
+  run = <<-EOT
+    set -e
+    %{~ for ip in local.probe_targets[host.index] ~}
+    gluster --mode=script peer probe ${ip}
+    %{~ endfor ~}
+  EOT
+  retries = 2
+}
+
 step "volume" {
   on    = hosts.server[0]
-  after = [step.glusterd, step.brick_mount]
+  after = [step.pool_join, step.brick_mount]
   # Creates the volume, or grows it: the command changes whenever the server
   # list does, and then adds the bricks the volume lacks and rebalances.
-  # Peers are probed from the first server; probing an existing peer is a no-op.
   run = <<-EOT
     set -e
     V=${var.volume_name}
-    %{~ for h in hosts.server ~}
-    gluster --mode=script peer probe ${h.private_ip}
-    %{~ endfor ~}
     # A probed peer is usable only once it reaches "Peer in Cluster";
     # volume create and add-brick fail before that.
     peers() { gluster peer status | grep -c 'Peer in Cluster (Connected)' || true; }
@@ -265,11 +305,13 @@ step "mount" {
     source = "${hosts.server[0].private_ip}:/${var.volume_name}"
     target = "/mnt/gluster"
     fstype = "glusterfs"
-    # The first server only hands out the volume layout: the client then talks
-    # to every brick itself, and fetches the layout from another server when
-    # the first is down. _netdev: mount at boot once the network is up.
-    options = join(",", concat(["_netdev"], length(hosts.server) < 2 ? [] :
-    ["backup-volfile-servers=${join(":", [for h in slice(hosts.server, 1, length(hosts.server)) : h.private_ip])}"]))
+    # The first server only hands out the volume layout (the volfile): the
+    # client then talks to every brick itself, and fetches the layout from
+    # one of up to three backup servers when the first is down. The same
+    # for every client, so it is evaluated once, not per client.
+    # _netdev: mount at boot once the network is up.
+    options = join(",", concat(["_netdev"], var.servers < 2 ? [] :
+    ["backup-volfile-servers=${join(":", slice(local.server_ips, 1, min(var.servers, 4)))}"]))
     fstab   = true
   }
 }
