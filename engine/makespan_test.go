@@ -126,9 +126,9 @@ func simulateApply(tb testing.TB, recipe string, servers, parallelism int, seed 
 // per-step barrier schedule would take on the same draws. Durations are
 // simulated seconds (0.01 real seconds each).
 func BenchmarkMakespan(b *testing.B) {
-	recipesToRun := []string{"glusterfs"}
-	if recipes.Has("ceph") && os.Getenv("DIFFUSER_BENCH_CEPH") != "" {
-		recipesToRun = append(recipesToRun, "ceph")
+	recipesToRun := []string{"glusterfs", "ceph"}
+	if r := os.Getenv("DIFFUSER_BENCH_RECIPES"); r != "" {
+		recipesToRun = strings.Split(r, ",")
 	}
 	sizes := []int{10, 100, 1000}
 	if s := os.Getenv("DIFFUSER_BENCH_MAX_SERVERS"); s != "" {

@@ -143,7 +143,9 @@ func TestGlusterfs(t *testing.T) {
 		{"brick", "format", "", true},
 		{"brick_mount", "mount", "", true},
 		{"glusterd", "service", "", false},
-		{"volume", "run", "server", false}, // local.bricks reads hosts.server
+		{"pool_seed", "run", "server", false},
+		{"pool_join", "run", "server", true}, // local.probe_targets[host.index]
+		{"volume", "run", "server", false},   // local.bricks reads hosts.server
 		{"client_packages", "package", "", false},
 		{"mount", "mount", "server", false},
 	} {
@@ -175,8 +177,23 @@ func TestGlusterfs(t *testing.T) {
 		t.Fatalf("StepArgs:%s", diagString(diags))
 	}
 	cmd := args.GetAttr("command").AsString()
+	if strings.Contains(cmd, "peer probe") {
+		t.Errorf("volume probes peers itself:\n%s", cmd)
+	}
+	// 4 servers, 2 probers: server[0] seeds server[1]; then server[0]
+	// probes server[2] and server[1] probes server[3].
+	for step, host := range map[string]int{"pool_seed": 0, "pool_join": 1} {
+		a, _, diags := s.StepArgs(r.Step(step), s.Hosts["server"].Index(cty.NumberIntVal(int64(host))))
+		if diags.HasErrors() {
+			t.Fatalf("StepArgs %s:%s", step, diagString(diags))
+		}
+		c := a.GetAttr("command").AsString()
+		want := map[string]string{"pool_seed": "10.0.s.2", "pool_join": "10.0.s.4"}[step]
+		if n := strings.Count(c, "peer probe "); n != 1 || !strings.Contains(c, "gluster --mode=script peer probe "+want+"\n") {
+			t.Errorf("%s on server[%d] should probe only %s:\n%s", step, host, want, c)
+		}
+	}
 	for _, want := range []string{
-		"gluster --mode=script peer probe 10.0.s.4\n",
 		"replica 2 10.0.s.1:/data/brick/gv0 10.0.s.2:/data/brick/gv0 10.0.s.3:/data/brick/gv0 10.0.s.4:/data/brick/gv0 force",
 	} {
 		if !strings.Contains(cmd, want) {

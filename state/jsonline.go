@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -15,6 +16,7 @@ import (
 // were a tenth of the apply's CPU. jsonline_test.go holds the two encodings
 // equal.
 func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
+	var err error
 	b = append(b, `{"kind":"instance","key":`...)
 	b = AppendJSONString(b, key)
 	b = append(b, `,"instance":{"step":`...)
@@ -27,7 +29,6 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 	b = AppendJSONString(b, in.Digest)
 	if len(in.Args) > 0 {
 		b = append(b, `,"args":`...)
-		var err error
 		if b, err = appendRaw(b, in.Args); err != nil {
 			return nil, err
 		}
@@ -36,12 +37,7 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 	b = AppendJSONString(b, in.Status)
 	if len(in.Outputs) > 0 {
 		b = append(b, `,"outputs":{`...)
-		keys := make([]string, 0, len(in.Outputs))
-		for k := range in.Outputs {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
+		for i, k := range sortedKeys(in.Outputs) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -59,14 +55,117 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 		b = AppendJSONString(b, in.Destroy)
 	}
 	b = append(b, `,"started":`...)
-	b = appendTime(b, in.Started)
+	if b, err = appendTime(b, in.Started); err != nil {
+		return nil, err
+	}
 	b = append(b, `,"finished":`...)
-	b = appendTime(b, in.Finished)
+	if b, err = appendTime(b, in.Finished); err != nil {
+		return nil, err
+	}
 	if in.Error != "" {
 		b = append(b, `,"error":`...)
 		b = AppendJSONString(b, in.Error)
 	}
 	return append(b, "}}\n"...), nil
+}
+
+// appendHostRecord appends the journal line of a host put, as
+// encoding/json writes it for Record (every launch records its host once,
+// and again when its key is pinned).
+func appendHostRecord(b []byte, h *Host) ([]byte, error) {
+	b = append(b, `{"kind":"host","key":`...)
+	b = AppendJSONString(b, h.Name)
+	b = append(b, `,"host":{"name":`...)
+	b = AppendJSONString(b, h.Name)
+	b = append(b, `,"group":`...)
+	b = AppendJSONString(b, h.Group)
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, int64(h.Index), 10)
+	b = append(b, `,"provider":`...)
+	b = AppendJSONString(b, h.Provider)
+	b = append(b, `,"provider_id":`...)
+	b = AppendJSONString(b, h.ProviderID)
+	if h.PrivateIP != "" {
+		b = append(b, `,"private_ip":`...)
+		b = AppendJSONString(b, h.PrivateIP)
+	}
+	if h.PublicIP != "" {
+		b = append(b, `,"public_ip":`...)
+		b = AppendJSONString(b, h.PublicIP)
+	}
+	b = append(b, `,"ssh":`...)
+	b = appendSSH(b, &h.SSH)
+	if len(h.Volumes) > 0 {
+		b = append(b, `,"volumes":{`...)
+		for i, k := range sortedKeys(h.Volumes) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			v := h.Volumes[k]
+			b = AppendJSONString(b, k)
+			b = append(b, `:{"device":`...)
+			b = AppendJSONString(b, v.Device)
+			if v.ProviderID != "" {
+				b = append(b, `,"provider_id":`...)
+				b = AppendJSONString(b, v.ProviderID)
+			}
+			b = append(b, `,"size_gb":`...)
+			b = strconv.AppendInt(b, int64(v.SizeGB), 10)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if len(h.Attrs) > 0 {
+		b = append(b, `,"attrs":{`...)
+		for i, k := range sortedKeys(h.Attrs) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, k)
+			b = append(b, ':')
+			b = AppendJSONString(b, h.Attrs[k])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"digest":`...)
+	b = AppendJSONString(b, h.Digest)
+	b = append(b, `,"launched":`...)
+	b, err := appendTime(b, h.Launched)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, "}}\n"...), nil
+}
+
+func appendSSH(b []byte, s *SSH) []byte {
+	b = append(b, `{"address":`...)
+	b = AppendJSONString(b, s.Address)
+	b = append(b, `,"port":`...)
+	b = strconv.AppendInt(b, int64(s.Port), 10)
+	b = append(b, `,"user":`...)
+	b = AppendJSONString(b, s.User)
+	if s.KeyFile != "" {
+		b = append(b, `,"key_file":`...)
+		b = AppendJSONString(b, s.KeyFile)
+	}
+	if s.HostKey != "" {
+		b = append(b, `,"host_key":`...)
+		b = AppendJSONString(b, s.HostKey)
+	}
+	if s.Jump != nil {
+		b = append(b, `,"jump":`...)
+		b = appendSSH(b, s.Jump)
+	}
+	return append(b, '}')
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // appendRaw appends already encoded JSON as encoding/json does for a
@@ -119,15 +218,15 @@ func isCompactEscaped(raw []byte) bool {
 	return true
 }
 
-func appendTime(b []byte, t time.Time) []byte {
+// appendTime appends t as encoding/json does (RFC 3339 with nanoseconds),
+// and refuses the years it refuses.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
 	if y := t.Year(); y < 0 || y >= 10000 {
-		// encoding/json refuses these; the zero time and real times are fine.
-		v, _ := json.Marshal(t)
-		return append(b, v...)
+		return nil, fmt.Errorf("time %v: year outside of range [0,9999]", t)
 	}
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+	return append(b, '"'), nil
 }
 
 const hexDigits = "0123456789abcdef"

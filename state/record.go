@@ -127,8 +127,14 @@ func (r Record) line() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	if r.Kind == KindInstance && !r.Delete {
-		b, err := appendInstanceRecord(make([]byte, 0, 512), r.Key, r.Instance)
+	if !r.Delete {
+		var b []byte
+		var err error
+		if r.Kind == KindHost {
+			b, err = appendHostRecord(make([]byte, 0, 512), r.Host)
+		} else {
+			b, err = appendInstanceRecord(make([]byte, 0, 512), r.Key, r.Instance)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", r, err)
 		}

@@ -211,6 +211,14 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 	case a.state == "reloaded":
 		verb = "start" // reloading a stopped unit fails; starting reads the new config anyway
 	}
+	if verb != "" && verb != "stop" && f.active == "failed" {
+		// A unit that failed (often: restarted too quickly) keeps its
+		// start-rate counter: clear it, or the retry after fixing the
+		// cause is refused with "start request repeated too quickly".
+		if _, err := mustRun(ctx, r, "systemctl reset-failed", "systemctl reset-failed -- "+q); err != nil {
+			return nil, err
+		}
+	}
 	if verb != "" {
 		cmd := "systemctl " + verb + " -- " + q
 		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, RunOpts{}); err != nil {
