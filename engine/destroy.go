@@ -144,8 +144,13 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 	a.mu.Unlock()
 	err := a.undo(ctx, inst, host)
 	if err != nil {
-		a.finish(c, start, err, hostGoing)
-		if !hostGoing {
+		// Undoing a step whose last run failed is best effort: it may have
+		// done part of its work, or none, and its destroy command may
+		// fail for the same reason the step did. That must not keep the
+		// rest of the cluster from being destroyed.
+		warn := hostGoing || inst.Status == state.StatusFailed
+		a.finish(c, start, err, warn)
+		if !warn {
 			return err
 		}
 	}
@@ -165,7 +170,10 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Host) error {
 	kind := a.p.Loaded.Kinds[inst.Kind]
 	destroyer, canUndo := kind.(steps.Destroyer)
-	if host == nil || inst.Status != state.StatusApplied || (inst.Destroy == "" && (!canUndo || inst.Args == nil)) {
+	// A failed instance is undone too: it may have done part of its work
+	// (Terraform destroys tainted resources for the same reason).
+	done := inst.Status == state.StatusApplied || inst.Status == state.StatusFailed
+	if host == nil || !done || (inst.Destroy == "" && (!canUndo || inst.Args == nil)) {
 		return nil
 	}
 	if a.opt.Connector == nil {

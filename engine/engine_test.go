@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/state"
 )
 
 const twoGroups = `
@@ -375,5 +376,53 @@ func TestStopStartsNothingNew(t *testing.T) {
 	}
 	if res.Ran+res.Skipped+len(res.Failures) != res.Total {
 		t.Fatalf("ran %d + skipped %d + failed %d != total %d", res.Ran, res.Skipped, len(res.Failures), res.Total)
+	}
+}
+
+// TestDestroyUndoesFailedInstancesBestEffort: a step whose last run
+// failed may have done part of its work, so destroy runs its destroy
+// command too; when that fails as well, it is a warning and the rest of
+// the cluster is still destroyed.
+func TestDestroyUndoesFailedInstancesBestEffort(t *testing.T) {
+	src := `recipe "t" {}
+hosts "a" { count = 1 }
+step "mk" {
+  on      = hosts.a
+  run     = "echo make"
+  destroy = "echo undo-mk"
+}
+step "bad" {
+  on      = hosts.a
+  after   = [step.mk]
+  run     = "echo bad-run"
+  destroy = "echo undo-bad"
+}
+`
+	w := newWorld(t, src)
+	w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+		if strings.Contains(cmd, "bad-run") || strings.Contains(cmd, "undo-bad") {
+			return 0, 5, "no\n"
+		}
+		return 0, 0, ""
+	}
+	if res := w.apply(w.plan(), 8); len(res.Failures) != 1 || res.Failures[0].Step != "bad" {
+		t.Fatalf("first apply: failures %v, want bad only", res.Failures)
+	}
+	if got := w.st.Steps[`step.bad["a[0]"]`]; got == nil || got.Status != state.StatusFailed {
+		t.Fatalf("state of bad: %+v", got)
+	}
+	res := w.apply(w.plan(func(o *engine.PlanOptions) { o.Destroy = true }), 8)
+	if len(res.Failures) != 0 {
+		t.Fatalf("destroy failed: %v", res.Failures)
+	}
+	if w.cloud.CountMatching("undo-bad") != 1 || w.cloud.CountMatching("undo-mk") != 1 {
+		t.Errorf("destroy commands run: undo-bad %d, undo-mk %d; want 1 each",
+			w.cloud.CountMatching("undo-bad"), w.cloud.CountMatching("undo-mk"))
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `step.bad["a[0]"]`) {
+		t.Errorf("warnings = %q, want one about step.bad", res.Warnings)
+	}
+	if len(w.st.Hosts) != 0 || len(w.st.Steps) != 0 {
+		t.Errorf("left in state: %d hosts, %d steps", len(w.st.Hosts), len(w.st.Steps))
 	}
 }
