@@ -1,6 +1,7 @@
 package lang_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -189,7 +190,7 @@ func TestGlusterfs(t *testing.T) {
 		}
 		c := a.GetAttr("command").AsString()
 		want := map[string]string{"pool_seed": "10.0.s.2", "pool_join": "10.0.s.4"}[step]
-		if n := strings.Count(c, "peer probe "); n != 1 || !strings.Contains(c, "gluster --mode=script peer probe "+want+"\n") {
+		if n := strings.Count(c, "peer probe "); n != 1 || !regexp.MustCompile(`(?m)^gluster --mode=script peer probe `+regexp.QuoteMeta(want)+`$`).MatchString(c) {
 			t.Errorf("%s on server[%d] should probe only %s:\n%s", step, host, want, c)
 		}
 	}

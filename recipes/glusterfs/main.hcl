@@ -193,9 +193,7 @@ step "pool_seed" {
   # probe others only once it is "Peer in Cluster": wait for that.
   run = <<-EOT
     set -e
-    %{~ for h in slice(hosts.server, 1, local.probers) ~}
-    gluster --mode=script peer probe ${h.private_ip}
-    %{~ endfor ~}
+    ${join("\n", [for ip in slice(local.server_ips, 1, local.probers) : "gluster --mode=script peer probe ${ip}"])}
     for i in $(seq 1 120); do
       [ "$(gluster peer status | grep -c 'Peer in Cluster (Connected)' || true)" -ge ${local.probers - 1} ] && exit 0
       sleep 1
@@ -210,12 +208,7 @@ step "pool_join" {
   on    = slice(hosts.server, 0, local.probers)
   after = [step.pool_seed]
   # The pool's members probe their shares at the same time.
-  run = <<-EOT
-    set -e
-    %{~ for ip in local.probe_targets[host.index] ~}
-    gluster --mode=script peer probe ${ip}
-    %{~ endfor ~}
-  EOT
+  run = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
   retries = 2
 }
 
