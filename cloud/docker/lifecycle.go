@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -149,6 +150,9 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 		p.env.Log("docker: cleanup %s: removed network %s", cluster, n.Name)
 	}
 	p.forgetNetwork(cluster)
+	if err := os.Remove(lockPath(networkLock(cluster))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
+	}
 	if p.settings.VolumeDir != "" {
 		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster)); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))

@@ -16,7 +16,7 @@ import (
 // another process holds it, waiting is called once and the lock is polled
 // until ctx ends. The lock dies with the process; unlock releases it.
 func lockFile(ctx context.Context, name string, waiting func(path string)) (unlock func(), err error) {
-	path := filepath.Join(os.TempDir(), name)
+	path := lockPath(name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -41,3 +41,6 @@ func lockFile(ctx context.Context, name string, waiting func(path string)) (unlo
 		}
 	}
 }
+
+// lockPath is where lockFile keeps the lock called name.
+func lockPath(name string) string { return filepath.Join(os.TempDir(), name) }

@@ -33,7 +33,7 @@ func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, e
 		// The engine (API 1.41) would accept a second network of the same
 		// name from another process: create under a machine-wide lock, and
 		// look again once holding it.
-		unlock, err := lockFile(ctx, "diffuser-network-"+cluster+".lock", nil)
+		unlock, err := lockFile(ctx, networkLock(cluster), nil)
 		if err != nil {
 			return "", err
 		}
@@ -96,3 +96,8 @@ func (p *Provider) clusterNetworks(ctx context.Context, cluster string) ([]netwo
 	})
 	return nets, nil
 }
+
+// networkLock names the machine-wide lock under which cluster's network is
+// created. Cleanup removes it with the network: the workspace's state lock
+// keeps an apply of the same cluster from running meanwhile.
+func networkLock(cluster string) string { return "diffuser-network-" + cluster + ".lock" }

@@ -2,6 +2,9 @@ package docker
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -47,5 +50,8 @@ func TestEnsureNetworkRace(t *testing.T) {
 	}
 	if nets, _ := a.p.clusterNetworks(ctx, cluster); len(nets) != 0 {
 		t.Errorf("network left after cleanup: %v", nets)
+	}
+	if _, err := os.Stat(lockPath(networkLock(cluster))); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("network lock file left after cleanup: %v", err)
 	}
 }
