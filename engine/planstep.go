@@ -127,11 +127,11 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		prov = sh.ProviderID
 	}
 	launch := p.Actions[g.LaunchV[h]]
-	// Only instances on hosts whose facts are known can have a digest:
-	// elsewhere it would be thrown away.
+	// Only instances on hosts whose facts are known (launch a no-op or a
+	// start) can have a digest: elsewhere it would be thrown away.
 	var dg string
 	ok := false
-	if sp.known[h] && launch != Create && launch != Replace {
+	if sp.known[h] {
 		dg, ok = Digest(stp.Kind, args, slot.Name, prov)
 	}
 	c.Digest = dg

@@ -84,10 +84,6 @@ func (g *Group) VolumeNames() []string {
 // GroupVal builds `hosts.<group>` from its hosts, in index order.
 func (g *Group) GroupVal(hosts []HostInfo) cty.Value {
 	names := g.VolumeNames()
-	if len(hosts) == 0 {
-		proto := HostInfo{Volumes: map[string]VolumeInfo{}}
-		return cty.ListValEmpty(proto.Val(names).Type())
-	}
 	vals := make([]cty.Value, len(hosts))
 	for i, h := range hosts {
 		vals[i] = h.Val(names)
