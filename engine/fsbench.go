@@ -108,7 +108,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 	}
 	rep := &BenchReport{PerThread: mib << 20, Threads: opt.Threads}
 
-	scope := l.stateScope(st)
+	scope := l.StateScope(st)
 	type client struct {
 		BenchClient
 		runner steps.Runner

@@ -45,7 +45,7 @@ func (l *Loaded) Verify(ctx context.Context, st *state.State, opt VerifyOptions)
 	if opt.Timeout <= 0 {
 		opt.Timeout = 3 * time.Minute
 	}
-	scope := l.stateScope(st)
+	scope := l.StateScope(st)
 	var out []Check
 	for _, v := range l.Recipe.Verifies {
 		hosts, diags := scope.OnHosts(v.On)
@@ -59,25 +59,6 @@ func (l *Loaded) Verify(ctx context.Context, st *state.State, opt VerifyOptions)
 		out = append(out, l.verifyOne(ctx, st, scope, v, hosts, pv.AsString(), opt)...)
 	}
 	return out, nil
-}
-
-// stateScope evaluates with everything state records.
-func (l *Loaded) stateScope(st *state.State) *lang.Scope {
-	g := l.Graph
-	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
-	for gi, grp := range l.Recipe.Groups {
-		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
-		for i, h := range g.GroupHosts[gi] {
-			infos[i] = HostInfoFromState(g.Hosts[h], st.Hosts[g.Hosts[h].Name])
-		}
-		s.Hosts[grp.Name] = grp.GroupVal(infos)
-	}
-	p := &Plan{Loaded: l}
-	for si, stp := range g.Steps {
-		s.Steps[stp.Name] = p.stepValFromState(st, si)
-	}
-	s.EvalLocals()
-	return s
 }
 
 func randomName() string {
