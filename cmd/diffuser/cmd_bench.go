@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/probe"
 
 	"github.com/spf13/cobra"
 )
@@ -48,7 +49,7 @@ phase's wall time), and removes its files at the end.`,
 			}
 			defer closeConn()
 			fmt.Fprintf(a.stdout, "Benchmarking %s: %s per client in %d threads...\n", ws.loaded.Recipe.Name, fmtBytes(bytes), threads)
-			rep, err := ws.loaded.Bench(cmd.Context(), ws.st, engine.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool,
+			rep, err := probe.Bench(cmd.Context(), ws.loaded, ws.st, probe.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool,
 				KeepCaches: keepCaches})
 			if rep != nil {
 				writeBench(a, rep)
@@ -90,10 +91,10 @@ func (a *app) hostConnector(ws *workspace) (engine.Connector, func(), error) {
 	return c, c.close, nil
 }
 
-func writeBench(a *app, rep *engine.BenchReport) {
+func writeBench(a *app, rep *probe.BenchReport) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "CLIENT\tPATH\tFS\tTOOL\tWRITE MB/s\tREAD MB/s\t")
-	var failed []engine.BenchClient
+	var failed []probe.BenchClient
 	for _, c := range rep.Clients {
 		w, r := "-", "-"
 		if c.Write.Duration > 0 {

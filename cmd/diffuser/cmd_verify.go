@@ -5,7 +5,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"diffuser/engine"
+	"diffuser/probe"
 
 	"github.com/spf13/cobra"
 )
@@ -27,7 +27,7 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 				return err
 			}
 			defer closeConn()
-			checks, err := ws.loaded.Verify(cmd.Context(), ws.st, engine.VerifyOptions{Connector: conn, SizeMiB: size})
+			checks, err := probe.Verify(cmd.Context(), ws.loaded, ws.st, probe.VerifyOptions{Connector: conn, SizeMiB: size})
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERIFY\tCHECK\tHOST\tRESULT\tTIME\tDETAIL")
 			failed := 0

@@ -1,4 +1,4 @@
-package engine
+package probe
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/steps"
@@ -19,7 +20,7 @@ import (
 
 // BenchOptions steer Bench.
 type BenchOptions struct {
-	Connector Connector
+	Connector engine.Connector
 	// Bytes is what each client writes and then reads, split evenly among
 	// its Threads (rounded down to whole MiB per thread, at least 1 MiB).
 	Bytes   int64
@@ -86,7 +87,7 @@ const benchMarker = "diffuser-bench "
 // KeepCaches), else dd reads with iflag=direct (fio invalidates the
 // files' cache itself). Every client's
 // files are removed at the end, whatever happened.
-func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (*BenchReport, error) {
+func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOptions) (*BenchReport, error) {
 	if opt.Threads <= 0 {
 		opt.Threads = 4
 	}

@@ -1,4 +1,4 @@
-package engine_test
+package probe_test
 
 import (
 	"context"
@@ -10,9 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"diffuser/cloud/sim"
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/probe"
 	"diffuser/state"
 	"diffuser/steps"
 )
@@ -31,6 +35,16 @@ verify "roundtrip" {
   path = %q
 }
 `, path)
+}
+
+func mustLoad(t *testing.T, src string) *engine.Loaded {
+	t.Helper()
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{}, steps.Default())
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	return l
 }
 
 // benchState records the recipe's hosts as if applied.
@@ -89,7 +103,7 @@ func benchLocal(t *testing.T, tool string) {
 	dir := t.TempDir()
 	l := mustLoad(t, benchRecipe(dir))
 	r := &localRunner{}
-	rep, err := l.Bench(context.Background(), benchState(l), engine.BenchOptions{Connector: r, Bytes: 4 << 20, Threads: 2, Tool: tool, KeepCaches: true})
+	rep, err := probe.Bench(context.Background(), l, benchState(l), probe.BenchOptions{Connector: r, Bytes: 4 << 20, Threads: 2, Tool: tool, KeepCaches: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +138,15 @@ func benchLocal(t *testing.T, tool string) {
 // simulated answers: fio when present, a client that cannot write, the
 // per-client and aggregate arithmetic, and cleanup on every client.
 func TestBenchScripted(t *testing.T) {
-	w := newWorld(t, benchRecipe("/mnt/fs"))
+	l := mustLoad(t, benchRecipe("/mnt/fs"))
+	st := benchState(l)
+	cl := sim.New()
+	for _, h := range st.Hosts {
+		cl.Adopt("test", h.Name, h.ProviderID, h.PrivateIP)
+	}
 	var mu sync.Mutex
 	ran := map[string][]string{}
-	w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+	cl.Behavior = func(host, cmd string) (time.Duration, int, string) {
 		mu.Lock()
 		ran[host] = append(ran[host], cmd)
 		mu.Unlock()
@@ -144,9 +163,7 @@ func TestBenchScripted(t *testing.T) {
 		}
 		return 0, 0, ""
 	}
-	w.apply(w.plan(), 0)
-	l := mustLoad(t, benchRecipe("/mnt/fs"))
-	rep, err := l.Bench(context.Background(), w.st, engine.BenchOptions{Connector: w.cloud.Connector(), Bytes: 100 << 20, Threads: 4})
+	rep, err := probe.Bench(context.Background(), l, st, probe.BenchOptions{Connector: cl.Connector(), Bytes: 100 << 20, Threads: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package engine
+package probe
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/steps"
@@ -27,7 +28,7 @@ type Check struct {
 
 // VerifyOptions steer Verify.
 type VerifyOptions struct {
-	Connector Connector
+	Connector engine.Connector
 	SizeMiB   int // size of the test file (default 4)
 	Timeout   time.Duration
 }
@@ -38,7 +39,7 @@ type VerifyOptions struct {
 // caches when there is only one), and compared by SHA-256. With a failover
 // block, a daemon is stopped on one host, the file is read again, and the
 // daemon is started again whatever happened.
-func (l *Loaded) Verify(ctx context.Context, st *state.State, opt VerifyOptions) ([]Check, error) {
+func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOptions) ([]Check, error) {
 	if opt.SizeMiB <= 0 {
 		opt.SizeMiB = 4
 	}
@@ -56,7 +57,7 @@ func (l *Loaded) Verify(ctx context.Context, st *state.State, opt VerifyOptions)
 		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() {
 			return out, fmt.Errorf("verify %s: path must be a known string", v.Name)
 		}
-		out = append(out, l.verifyOne(ctx, st, scope, v, hosts, pv.AsString(), opt)...)
+		out = append(out, verifyOne(ctx, st, scope, v, hosts, pv.AsString(), opt)...)
 	}
 	return out, nil
 }
@@ -67,7 +68,7 @@ func randomName() string {
 	return ".diffuser-verify-" + hex.EncodeToString(b)
 }
 
-func (l *Loaded) verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.Verify, hosts []string, dir string, opt VerifyOptions) []Check {
+func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.Verify, hosts []string, dir string, opt VerifyOptions) []Check {
 	var out []Check
 	run := func(name, host, cmd string) (string, bool) {
 		start := time.Now()
