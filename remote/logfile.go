@@ -28,11 +28,11 @@ type Log struct {
 // and nobody else. Path separators and other awkward characters in step
 // and host become '_'.
 func OpenLog(base, step, host string) (*Log, error) {
-	dir := filepath.Join(base, "logs", sanitizeName(step))
+	dir := filepath.Join(base, "logs", LogName(step))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	p := filepath.Join(dir, sanitizeName(host)+".log")
+	p := filepath.Join(dir, LogName(host)+".log")
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
@@ -109,9 +109,9 @@ func (l *Log) writeLocked(s string) error {
 	return nil
 }
 
-// sanitizeName makes a step or host name one safe path element: no
+// LogName makes a step or host name one safe path element: no
 // separators, no control characters, never "", "." or "..".
-func sanitizeName(s string) string {
+func LogName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '/' || r == '\\' || r == ':' || r < 0x20 || r == 0x7f:

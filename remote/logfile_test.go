@@ -45,12 +45,12 @@ func TestSanitizeName(t *testing.T) {
 		"tab\there\nline": "tab_here_line",
 		"x[0]":            "x[0]",
 	} {
-		got := sanitizeName(in)
+		got := LogName(in)
 		if got != want {
-			t.Errorf("sanitizeName(%q) = %q, want %q", in, got, want)
+			t.Errorf("LogName(%q) = %q, want %q", in, got, want)
 		}
 		if strings.ContainsAny(got, `/\`) || got == "." || got == ".." {
-			t.Errorf("sanitizeName(%q) = %q is not one safe path element", in, got)
+			t.Errorf("LogName(%q) = %q is not one safe path element", in, got)
 		}
 	}
 	// The result always stays under base.

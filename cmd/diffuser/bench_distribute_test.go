@@ -21,6 +21,7 @@ import (
 	"diffuser/remote"
 	"diffuser/state"
 	"diffuser/steps"
+	"diffuser/workspace"
 )
 
 // BenchmarkDistribute measures the distribute step on real docker nodes
@@ -247,8 +248,8 @@ func pushOnce(b *testing.B, d *distEnv, src string) {
 	if h == nil {
 		b.Fatal("no node[0] in state")
 	}
-	conn := newConnector(filepath.Join(ws, remote.KeyName))
-	defer conn.close()
+	conn := workspace.NewSSHConnector(filepath.Join(ws, remote.KeyName))
+	defer conn.Close()
 	ctx := context.Background()
 	r, err := conn.Runner(ctx, *h, nil)
 	if err != nil {

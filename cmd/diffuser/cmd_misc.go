@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -15,6 +17,8 @@ import (
 	"diffuser/recipes"
 	"diffuser/state"
 	"diffuser/steps"
+	"diffuser/views"
+	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 )
@@ -62,18 +66,11 @@ func (a *app) recipesCmd() *cobra.Command {
 }
 
 // readState loads a workspace's state without a recipe, by workspace name.
-func (a *app) readState(name string) (*state.State, *state.Store, error) {
-	dir := filepath.Join(a.flags.dataDir, name)
-	if _, err := os.Stat(dir); err != nil {
-		return nil, nil, fmt.Errorf("no workspace %q under %s: %w", name, a.flags.dataDir, errNoState)
-	}
-	s := state.Open(dir)
-	st, err := s.Load()
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, s, nil
+func (a *app) readState(name string) (*state.State, error) {
+	return a.workspaceEnv().ReadState(name)
 }
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (a *app) outputCmd() *cobra.Command {
 	var showSensitive bool
@@ -82,7 +79,7 @@ func (a *app) outputCmd() *cobra.Command {
 		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.readState(args[0])
+			st, err := a.readState(args[0])
 			if err != nil {
 				return err
 			}
@@ -107,13 +104,7 @@ func (a *app) outputCmd() *cobra.Command {
 				}
 				return json.NewEncoder(a.stdout).Encode(out)
 			}
-			for _, k := range sortedKeys(st.Outputs) {
-				v := st.Outputs[k].Value
-				if st.Outputs[k].Sensitive && !showSensitive {
-					v = "(sensitive)"
-				}
-				fmt.Fprintf(a.stdout, "%s = %s\n", k, v)
-			}
+			views.WriteOutputs(a.stdout, st.Outputs, "", showSensitive)
 			return nil
 		},
 	}
@@ -129,7 +120,7 @@ func (a *app) stateCmd() *cobra.Command {
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
 		Example: "  diffuser state list glusterfs",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.readState(args[0])
+			st, err := a.readState(args[0])
 			if err != nil {
 				return err
 			}
@@ -146,7 +137,7 @@ func (a *app) stateCmd() *cobra.Command {
 		Use: "show WORKSPACE ADDRESS", Short: "Show one host or step instance as recorded", Args: cobra.ExactArgs(2),
 		Example: "  diffuser state show glusterfs 'step.volume[\"server[0]\"]'\n  diffuser state show glusterfs server[0]",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.readState(args[0])
+			st, err := a.readState(args[0])
 			if err != nil {
 				return err
 			}
@@ -179,21 +170,19 @@ func (a *app) stateCmd() *cobra.Command {
 		Long:    "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
 		Example: "  diffuser state unlock glusterfs",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := state.Open(filepath.Join(a.flags.dataDir, args[0]))
-			h, err := s.BreakLock()
+			res, err := a.workspaceEnv().Unlock(args[0])
 			if err != nil {
 				return err
 			}
-			if h == nil {
-				if dead, err := s.DeadHolder(); err == nil && dead != nil {
-					fmt.Fprintf(a.stdout, "The workspace is not locked: its last holder, %s, ended without releasing the lock, "+
-						"and the lock ended with its process. Nothing to break.\n", dead)
-					return nil
-				}
+			switch {
+			case res.Broken != nil:
+				fmt.Fprintf(a.stdout, "Broke the stale lock held by %s.\n", res.Broken)
+			case res.Dead != nil:
+				fmt.Fprintf(a.stdout, "The workspace is not locked: its last holder, %s, ended without releasing the lock, "+
+					"and the lock ended with its process. Nothing to break.\n", res.Dead)
+			default:
 				fmt.Fprintln(a.stdout, "The workspace was not locked.")
-				return nil
 			}
-			fmt.Fprintf(a.stdout, "Broke the stale lock held by %s.\n", h)
 			return nil
 		},
 	})
@@ -201,23 +190,7 @@ func (a *app) stateCmd() *cobra.Command {
 		Use: "forget-hostkey WORKSPACE HOST", Short: "Forget a host's pinned SSH key so the next connection records the new one",
 		Args: cobra.ExactArgs(2), Example: "  diffuser state forget-hostkey glusterfs server[1]",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := filepath.Join(a.flags.dataDir, args[0])
-			s := state.Open(dir)
-			unlock, err := s.Lock(cmd.Context(), state.CurrentHolder("state forget-hostkey"))
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			st, err := s.Load()
-			if err != nil {
-				return err
-			}
-			h, ok := st.Hosts[args[1]]
-			if !ok {
-				return fmt.Errorf("no host %q in workspace %s", args[1], args[0])
-			}
-			h.SSH.HostKey = ""
-			if err := s.Save(st); err != nil {
+			if err := a.workspaceEnv().ForgetHostKey(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Forgot the host key of %s; the next connection trusts and records the key it offers.\n", args[1])
@@ -232,7 +205,7 @@ func (a *app) hostsCmd() *cobra.Command {
 		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, provider ids, volumes", Args: cobra.ExactArgs(1),
 		Example: "  diffuser hosts glusterfs",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.readState(args[0])
+			st, err := a.readState(args[0])
 			if err != nil {
 				return err
 			}
@@ -264,8 +237,8 @@ with its start time, its output and its exit status and duration, from
 <data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.`,
 		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			base := filepath.Join(a.flags.dataDir, "logs")
-			dir := filepath.Join(base, logName(args[0]))
+			base := a.workspaceEnv().Layout().Logs()
+			dir := a.workspaceEnv().Layout().StepLogs(args[0])
 			ents, err := os.ReadDir(dir)
 			if err != nil {
 				steps, _ := os.ReadDir(base)
@@ -287,7 +260,7 @@ with its start time, its output and its exit status and duration, from
 					continue
 				}
 				hosts = append(hosts, strings.TrimSuffix(e.Name(), ".log"))
-				if len(args) == 2 && e.Name() != logName(args[1])+".log" {
+				if len(args) == 2 && e.Name() != workspace.LogName(args[1])+".log" {
 					continue
 				}
 				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -306,24 +279,6 @@ with its start time, its output and its exit status and duration, from
 			return nil
 		},
 	}
-}
-
-// logName is how remote.OpenLog names a step's directory or a host's file
-// (remote's sanitizeName).
-func logName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r < 0x20 || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, s)
-	if strings.Trim(s, ".") == "" {
-		s = strings.ReplaceAll(s, ".", "_")
-	}
-	if s == "" {
-		s = "_"
-	}
-	return s
 }
 
 // version is set by -ldflags at build time; else module info is used.
@@ -384,7 +339,7 @@ func (a *app) completeArgs(root *cobra.Command) {
 			walk(sub)
 		}
 		if c.Flags().Lookup("progress") != nil {
-			_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(progressModes, cobra.ShellCompDirectiveNoFileComp))
+			_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(views.ProgressModes, cobra.ShellCompDirectiveNoFileComp))
 		}
 		if c.ValidArgsFunction != nil || !c.Runnable() {
 			return
@@ -405,7 +360,7 @@ func (a *app) completeArgs(root *cobra.Command) {
 				return a.workspaceNames(), cobra.ShellCompDirectiveNoFileComp
 			case "HOST":
 				if placeholders[0] == "STEP" && len(args) > 0 {
-					ents, _ := os.ReadDir(filepath.Join(a.flags.dataDir, "logs", logName(args[0])))
+					ents, _ := os.ReadDir(a.workspaceEnv().Layout().StepLogs(args[0]))
 					var out []string
 					for _, e := range ents {
 						out = append(out, strings.TrimSuffix(e.Name(), ".log"))
@@ -413,12 +368,12 @@ func (a *app) completeArgs(root *cobra.Command) {
 					return out, cobra.ShellCompDirectiveNoFileComp
 				}
 				if len(args) > 0 {
-					if st, _, err := a.readState(args[0]); err == nil {
+					if st, err := a.readState(args[0]); err == nil {
 						return sortedKeys(st.Hosts), cobra.ShellCompDirectiveNoFileComp
 					}
 				}
 			case "STEP":
-				ents, _ := os.ReadDir(filepath.Join(a.flags.dataDir, "logs"))
+				ents, _ := os.ReadDir(a.workspaceEnv().Layout().Logs())
 				var out []string
 				for _, e := range ents {
 					out = append(out, e.Name())
@@ -432,13 +387,4 @@ func (a *app) completeArgs(root *cobra.Command) {
 }
 
 // workspaceNames lists the workspaces under the data directory.
-func (a *app) workspaceNames() []string {
-	ents, _ := os.ReadDir(a.flags.dataDir)
-	var out []string
-	for _, e := range ents {
-		if _, err := os.Stat(filepath.Join(a.flags.dataDir, e.Name(), "state.json")); err == nil && e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
+func (a *app) workspaceNames() []string { return a.workspaceEnv().Names() }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
-	"time"
 
 	"diffuser/probe"
+	"diffuser/views"
 
 	"github.com/spf13/cobra"
 )
@@ -22,24 +21,13 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 		Example: "  diffuser verify glusterfs",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, conn, closeConn, err := a.openApplied(cmd.Context(), args[0], "verify")
+			ws, conn, closeConn, err := a.workspaceEnv().OpenApplied(cmd.Context(), a.inputs(args[0]), "verify")
 			if err != nil {
 				return err
 			}
 			defer closeConn()
-			checks, err := probe.Verify(cmd.Context(), ws.loaded, ws.st, probe.VerifyOptions{Connector: conn, SizeMiB: size})
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERIFY\tCHECK\tHOST\tRESULT\tTIME\tDETAIL")
-			failed := 0
-			for _, c := range checks {
-				res := "pass"
-				if !c.OK {
-					res = "FAIL"
-					failed++
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Verify, c.Name, c.Host, res, c.Duration.Round(10*time.Millisecond), c.Detail)
-			}
-			_ = tw.Flush()
+			checks, err := probe.Verify(cmd.Context(), ws.Loaded, ws.State, probe.VerifyOptions{Connector: conn, SizeMiB: size})
+			failed := views.WriteChecks(a.stdout, checks)
 			if err != nil {
 				return err
 			}

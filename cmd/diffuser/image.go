@@ -6,6 +6,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/docker"
 	"diffuser/lang"
+	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 )
@@ -25,10 +26,9 @@ built once and reused. Settings come from the site file's provider "docker" bloc
 			var pb *lang.ProviderBlock
 			sitePath := a.flags.site
 			if sitePath != "" {
-				site, diags := lang.LoadSite(sitePath)
-				if diags.HasErrors() {
-					a.printDiags(site.Files, diags)
-					return &shownError{errorCount(diags)}
+				site, err := workspace.LoadSite(sitePath)
+				if err != nil {
+					return err
 				}
 				pb = site.Providers["docker"]
 			}

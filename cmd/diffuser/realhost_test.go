@@ -23,6 +23,7 @@ import (
 	"diffuser/cloud/docker"
 	"diffuser/remote"
 	"diffuser/state"
+	"diffuser/views"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -254,17 +255,17 @@ func (e cliEnv) noChanges(t *testing.T, args ...string) {
 }
 
 // planJSON runs plan -json and returns address -> change.
-func (e cliEnv) planJSON(t *testing.T, args ...string) map[string]jsonChange {
+func (e cliEnv) planJSON(t *testing.T, args ...string) map[string]views.ChangeJSON {
 	t.Helper()
 	code, out, errs := e.run(t, "", append([]string{"plan", "-json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("plan -json: exit %d\n%s\n%s", code, out, errs)
 	}
-	var jp jsonPlan
+	var jp views.PlanJSON
 	if err := json.Unmarshal([]byte(out), &jp); err != nil {
 		t.Fatalf("plan -json output: %v\n%s", err, out)
 	}
-	m := map[string]jsonChange{}
+	m := map[string]views.ChangeJSON{}
 	for _, c := range jp.Changes {
 		m[c.Address] = c
 	}

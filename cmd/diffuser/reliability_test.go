@@ -19,6 +19,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/docker"
 	"diffuser/state"
+	"diffuser/workspace"
 
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/crypto/ssh"
@@ -72,7 +73,7 @@ func (w *dockerWorkspace) apply(t *testing.T, extra ...string) string {
 
 // clusterPrefix starts the cluster name of every cluster this workspace
 // ever made (the CLI names clusters <workspace>-<lineage prefix>).
-func (w *dockerWorkspace) clusterPrefix() string { return sanitize(w.ws) + "-" }
+func (w *dockerWorkspace) clusterPrefix() string { return workspace.Sanitize(w.ws) + "-" }
 
 // dockerContainer is one container labelled by diffuser.
 type dockerContainer struct {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"os"
 
-	"diffuser/cloud"
-	"diffuser/cloud/static"
-	"diffuser/engine"
+	"diffuser/views"
+	"diffuser/workspace"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/term"
 
 	"github.com/spf13/cobra"
 )
@@ -43,14 +45,11 @@ type app struct {
 	stdout, stderr io.Writer
 	stop           <-chan struct{}
 	flags          flags
-	// extraFactories lets tests add providers.
-	extraFactories map[string]cloud.Factory
-	sim            *simulation
-	// testConnector, when set, replaces SSH for every command (tests pair
-	// it with a simulated provider in extraFactories and the real kinds).
-	testConnector engine.Connector
+	// env is the workspace layer's environment; tests set its Factories
+	// and Connector before running a command.
+	env workspace.Env
 	// logs carries provider log lines: to stderr, or above the live view.
-	logs *logRouter
+	logs *views.LogRouter
 }
 
 // execute runs one command line and returns the process exit status.
@@ -67,6 +66,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	if errors.As(err, &ec) {
 		return int(ec)
 	}
+	var de *workspace.DiagError
+	if errors.As(err, &de) {
+		a.printDiags(de.Files, de.Diags)
+		return exitError
+	}
 	var shown *shownError
 	if !errors.As(err, &shown) {
 		fmt.Fprintf(a.stderr, "Error: %v\n", err)
@@ -74,25 +78,62 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	return exitError
 }
 
-func (a *app) factories() map[string]cloud.Factory {
-	m := builtinFactories()
-	m["static"] = static.Factory{}
-	for k, v := range a.extraFactories {
-		m[k] = v
+// workspaceEnv is the workspace layer's environment with this command
+// line's data directory, simulation settings and log routing.
+func (a *app) workspaceEnv() *workspace.Env {
+	e := &a.env
+	e.DataDir = a.flags.dataDir
+	e.Stop = a.stop
+	e.Log = a.providerLog()
+	if a.flags.simulate {
+		e.Sim = workspace.SimOptions{Enabled: true, Profile: a.flags.simProfile, Seed: a.flags.simSeed}
 	}
-	if a.sim != nil {
-		m["sim"] = a.sim.factory()
-	}
-	return m
+	return e
 }
 
-func providerNames(m map[string]cloud.Factory) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// inputs are the recipe inputs this command line gives.
+func (a *app) inputs(recipe string) workspace.Inputs {
+	return workspace.Inputs{Recipe: recipe, Vars: a.flags.vars, VarFiles: a.flags.varFiles, Site: a.flags.site,
+		Provider: a.flags.provider, Workspace: a.flags.workspace}
+}
+
+// load loads a recipe's workspace and prints the load's warnings.
+func (a *app) load(recipe string) (*workspace.Workspace, error) {
+	ws, err := a.workspaceEnv().Load(a.inputs(recipe))
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(out)
-	return out
+	a.printDiags(ws.Files, ws.Warnings)
+	return ws, nil
+}
+
+// providerLog is the writer providers log to.
+func (a *app) providerLog() *views.LogRouter {
+	if a.logs == nil {
+		a.logs = views.NewLogRouter(a.stderr)
+	}
+	return a.logs
+}
+
+// terminal describes stdout for the views: color unless -no-color,
+// NO_COLOR (https://no-color.org) or TERM=dumb say otherwise.
+func (a *app) terminal() views.Terminal {
+	color := !a.flags.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	return views.Terminal{Out: a.stdout, Color: color}
+}
+
+// printDiags writes diagnostics with the offending source underlined.
+func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	width, color := 0, false
+	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		width, _, _ = term.GetSize(int(f.Fd()))
+		color = a.terminal().Color
+	}
+	w := hcl.NewDiagnosticTextWriter(a.stderr, files, uint(width), color)
+	_ = w.WriteDiagnostics(diags)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -112,7 +153,7 @@ against saved state and runs independent steps concurrently.`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
-	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors")
+	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
 		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),

@@ -9,6 +9,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
+	"diffuser/workspace"
 )
 
 // simCLI drives the real CLI with the real step kinds on simulated hosts:
@@ -50,7 +51,7 @@ func (e *simCLI) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb strings.Builder
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		extraFactories: map[string]cloud.Factory{"sim": e.cloud.Factory()}, testConnector: e.cloud.Connector()}
+		env: workspace.Env{Factories: map[string]cloud.Factory{"sim": e.cloud.Factory()}, Connector: e.cloud.Connector()}}
 	code = a.execute(context.Background(), append([]string{"--data-dir", e.data}, args...))
 	return code, out.String(), errb.String()
 }

@@ -1,4 +1,4 @@
-package main
+package views
 
 import (
 	"encoding/json"
@@ -17,85 +17,92 @@ import (
 
 // Progress modes (--progress), docker compose's convention.
 const (
-	progressAuto  = "auto"  // tty on a terminal, else plain
-	progressTTY   = "tty"   // live view: one line per host
-	progressPlain = "plain" // timestamped lines
-	progressJSON  = "json"  // JSON lines
-	progressQuiet = "quiet" // nothing until the summary
+	ProgressAuto  = "auto"  // tty on a terminal, else plain
+	ProgressTTY   = "tty"   // live view: one line per host
+	ProgressPlain = "plain" // timestamped lines
+	ProgressJSON  = "json"  // JSON lines
+	ProgressQuiet = "quiet" // nothing until the summary
 )
 
-var progressModes = []string{progressAuto, progressTTY, progressPlain, progressJSON, progressQuiet}
+// ProgressModes lists the --progress values.
+var ProgressModes = []string{ProgressAuto, ProgressTTY, ProgressPlain, ProgressJSON, ProgressQuiet}
 
-// progressMode resolves --progress (and -json, which implies json) to the
-// renderer to use: auto is tty when stdout is a terminal that takes color,
-// plain otherwise (CI, pipes, -no-color, TERM=dumb).
-func (a *app) progressMode() (string, error) {
-	mode := a.flags.progress
-	if a.flags.json {
-		mode = progressJSON
-	}
-	switch mode {
-	case "", progressAuto:
-		if a.stdoutIsTerminal() && !a.flags.noColor && os.Getenv("TERM") != "dumb" {
-			return progressTTY, nil
-		}
-		return progressPlain, nil
-	case progressTTY, progressPlain, progressJSON, progressQuiet:
-		return mode, nil
-	}
-	return "", fmt.Errorf("unknown --progress %q: use one of %s", mode, strings.Join(progressModes, ", "))
+// Terminal is how a view writes to the person: where output goes and
+// whether it may use color (a terminal that takes it: not -no-color,
+// NO_COLOR or TERM=dumb).
+type Terminal struct {
+	Out   io.Writer
+	Color bool
 }
 
-func (a *app) stdoutIsTerminal() bool {
-	f, ok := a.stdout.(*os.File)
+// IsTerminal says whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress renders engine events in one of the modes. Events arrive from
+// ProgressMode resolves --progress to the renderer to use: auto is tty
+// when the output is a terminal that takes color, plain otherwise (CI,
+// pipes, -no-color, NO_COLOR, TERM=dumb).
+func ProgressMode(mode string, t Terminal) (string, error) {
+	switch mode {
+	case "", ProgressAuto:
+		if IsTerminal(t.Out) && t.Color {
+			return ProgressTTY, nil
+		}
+		return ProgressPlain, nil
+	case ProgressTTY, ProgressPlain, ProgressJSON, ProgressQuiet:
+		return mode, nil
+	}
+	return "", fmt.Errorf("unknown --progress %q: use one of %s", mode, strings.Join(ProgressModes, ", "))
+}
+
+// Progress renders engine events in one of the modes. Events arrive from
 // many goroutines; mu serializes them, so renderers need no locking of
-// their own for what event touches.
-type progress struct {
+// their own for what Event touches.
+type Progress struct {
 	mu   sync.Mutex
 	w    io.Writer
 	mode string
 	enc  *json.Encoder
 	live *liveView
-	logs *logRouter // set while the live view takes provider log lines
+	logs *LogRouter // set while the live view takes provider log lines
 }
 
-// newProgress starts the renderer for an apply or destroy of plan.
-func (a *app) newProgress(plan *engine.Plan) (*progress, error) {
-	mode, err := a.progressMode()
-	if err != nil {
-		return nil, err
-	}
-	p := &progress{w: a.stdout, mode: mode}
+// NewProgress starts the renderer (a mode from ProgressMode) for an apply
+// or destroy of plan. In tty mode, provider log lines sent to logs are
+// printed above the live view while it runs.
+func NewProgress(t Terminal, mode string, plan *engine.Plan, logs *LogRouter) *Progress {
+	p := &Progress{w: t.Out, mode: mode}
 	switch mode {
-	case progressJSON:
-		p.enc = json.NewEncoder(a.stdout)
-	case progressTTY:
+	case ProgressJSON:
+		p.enc = json.NewEncoder(t.Out)
+	case ProgressTTY:
 		width, height := 0, 0
-		if f, ok := a.stdout.(*os.File); ok {
+		if f, ok := t.Out.(*os.File); ok {
 			width, height, _ = term.GetSize(int(f.Fd()))
 		}
-		p.live = newLiveView(a.stdout, hostTotals(plan), hostRanks(plan), liveOptions{color: !a.flags.noColor, width: width, height: height})
-		// Provider messages printed straight to the terminal would tear
-		// the view: print them above it while it runs.
-		p.logs = a.providerLog()
-		p.logs.setAbove(p.live)
+		p.live = newLiveView(t.Out, hostTotals(plan), hostRanks(plan), liveOptions{color: t.Color, width: width, height: height})
+		if logs != nil {
+			p.logs = logs
+			p.logs.setAbove(p.live)
+		}
 	}
-	return p, nil
+	return p
 }
 
-// logRouter is where provider log lines go: stderr, or above the live
+// LogRouter is where provider log lines go: its writer, or above the live
 // view while one runs. Safe for concurrent use.
-type logRouter struct {
+type LogRouter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	above io.Writer
 }
 
-func (r *logRouter) Write(b []byte) (int, error) {
+// NewLogRouter routes to w until a live view takes the lines.
+func NewLogRouter(w io.Writer) *LogRouter { return &LogRouter{w: w} }
+
+func (r *LogRouter) Write(b []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.above != nil {
@@ -104,18 +111,10 @@ func (r *logRouter) Write(b []byte) (int, error) {
 	return r.w.Write(b)
 }
 
-func (r *logRouter) setAbove(w io.Writer) {
+func (r *LogRouter) setAbove(w io.Writer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.above = w
-}
-
-// providerLog is the writer providers log to.
-func (a *app) providerLog() *logRouter {
-	if a.logs == nil {
-		a.logs = &logRouter{w: a.stderr}
-	}
-	return a.logs
 }
 
 // hostTotals counts the planned changes per host (launches included), the
@@ -147,23 +146,24 @@ func hostRanks(plan *engine.Plan) map[string]int {
 	return out
 }
 
-func (p *progress) event(e engine.Event) {
+// Event renders one engine event.
+func (p *Progress) Event(e engine.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch p.mode {
-	case progressJSON:
+	case ProgressJSON:
 		_ = p.enc.Encode(jsonEventOf(e))
-	case progressTTY:
+	case ProgressTTY:
 		p.live.event(e)
-	case progressPlain:
+	case ProgressPlain:
 		if line := plainLine(e); line != "" {
 			fmt.Fprintln(p.w, line)
 		}
 	}
 }
 
-// close stops the live view (leaving its last frame on screen).
-func (p *progress) close() {
+// Close stops the live view (leaving its last frame on screen).
+func (p *Progress) Close() {
 	if p.logs != nil {
 		p.logs.setAbove(nil)
 	}
@@ -302,41 +302,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// summarizeJSON writes the summary line of a JSON-lines apply or destroy.
-// Human-readable failure details still go to stderr.
-func (a *app) summarizeJSON(operation string, res *engine.Result, pl *planned, timeline string) {
-	var sum time.Duration
-	for _, s := range res.Spans {
-		sum += s.End.Sub(s.Start)
-	}
-	wall := res.End.Sub(res.Start)
-	js := jsonSummary{Type: "summary", Operation: operation, WallS: wall.Seconds(), StepS: sum.Seconds(),
-		Parallelism: float64(sum) / float64(max(wall, 1)), Done: res.Ran, Failed: len(res.Failures), Skipped: res.Skipped,
-		Timeline: timeline}
-	for _, f := range res.Failures {
-		jf := jsonFailure{Address: f.Addr, Host: f.Host, Error: f.Err.Error(), Tail: f.Tail, Log: f.Log}
-		if f.Exit >= 0 {
-			exit := f.Exit
-			jf.Exit = &exit
-		}
-		js.Failures = append(js.Failures, jf)
-	}
-	if len(res.Failures) == 0 && len(pl.ws.st.Outputs) > 0 {
-		js.Outputs = map[string]string{}
-		for k, o := range pl.ws.st.Outputs {
-			js.Outputs[k] = o.Value
-			if o.Sensitive {
-				js.Outputs[k] = "(sensitive)"
-			}
-		}
-	}
-	_ = json.NewEncoder(a.stdout).Encode(js)
-	for _, w := range res.Warnings {
-		fmt.Fprintf(a.stderr, "Warning: %s\n", w)
-	}
-	for _, f := range res.Failures {
-		fmt.Fprintf(a.stderr, "%s failed: %s\n", f.Addr, firstLineOf(f.Err.Error()))
-	}
 }

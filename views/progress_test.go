@@ -1,4 +1,4 @@
-package main
+package views
 
 import (
 	"bytes"
@@ -63,16 +63,11 @@ func progressEvents() []engine.Event {
 func renderProgress(t *testing.T, mode string, events []engine.Event) string {
 	t.Helper()
 	var out bytes.Buffer
-	a := &app{stdout: &out, stderr: &out}
-	a.flags.progress = mode
-	p, err := a.newProgress(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := NewProgress(Terminal{Out: &out}, mode, nil, nil)
 	for _, e := range events {
-		p.event(e)
+		p.Event(e)
 	}
-	p.close()
+	p.Close()
 	return out.String()
 }
 
@@ -80,8 +75,8 @@ func renderProgress(t *testing.T, mode string, events []engine.Event) string {
 // files (go test ./cmd/diffuser -run TestProgressGolden -update).
 func TestProgressGolden(t *testing.T) {
 	dir := filepath.Join("testdata", "progress", "apply")
-	golden(t, filepath.Join(dir, "plain.golden"), renderProgress(t, progressPlain, progressEvents()))
-	js := renderProgress(t, progressJSON, progressEvents())
+	golden(t, filepath.Join(dir, "plain.golden"), renderProgress(t, ProgressPlain, progressEvents()))
+	js := renderProgress(t, ProgressJSON, progressEvents())
 	golden(t, filepath.Join(dir, "json.golden"), js)
 	for i, line := range strings.Split(strings.TrimSpace(js), "\n") {
 		var e map[string]any
@@ -99,7 +94,7 @@ func TestProgressGolden(t *testing.T) {
 			}
 		}
 	}
-	if got := renderProgress(t, progressQuiet, progressEvents()); got != "" {
+	if got := renderProgress(t, ProgressQuiet, progressEvents()); got != "" {
 		t.Errorf("quiet printed:\n%s", got)
 	}
 }
@@ -227,22 +222,20 @@ func TestLiveViewManyHosts(t *testing.T) {
 func TestProgressMode(t *testing.T) {
 	for _, c := range []struct {
 		progress string
-		json     bool
+		color    bool
 		want     string
 		err      bool
 	}{
-		{"auto", false, progressPlain, false}, // a buffer is not a terminal
-		{"", false, progressPlain, false},
-		{"tty", false, progressTTY, false},
-		{"plain", true, progressJSON, false},
-		{"quiet", false, progressQuiet, false},
+		{"auto", true, ProgressPlain, false}, // a buffer is not a terminal
+		{"", true, ProgressPlain, false},
+		{"tty", false, ProgressTTY, false},
+		{"json", true, ProgressJSON, false},
+		{"quiet", false, ProgressQuiet, false},
 		{"fancy", false, "", true},
 	} {
-		a := &app{stdout: &bytes.Buffer{}}
-		a.flags.progress, a.flags.json = c.progress, c.json
-		got, err := a.progressMode()
+		got, err := ProgressMode(c.progress, Terminal{Out: &bytes.Buffer{}, Color: c.color})
 		if (err != nil) != c.err || got != c.want {
-			t.Errorf("--progress=%q -json=%v: %q, %v; want %q", c.progress, c.json, got, err, c.want)
+			t.Errorf("--progress=%q color=%v: %q, %v; want %q", c.progress, c.color, got, err, c.want)
 		}
 	}
 }
@@ -253,17 +246,13 @@ func TestProgressMode(t *testing.T) {
 func TestProviderLogAboveLiveView(t *testing.T) {
 	var out syncBuffer
 	var errs bytes.Buffer
-	a := &app{stdout: &out, stderr: &errs}
-	a.flags.progress = progressTTY
-	fmt.Fprintln(a.providerLog(), "before")
-	p, err := a.newProgress(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(a.providerLog(), "docker: created network diffuser-x")
-	p.event(engine.Event{Time: time.Now(), Type: engine.EvStart, Addr: engine.LaunchAddr("h[0]"), Host: "h[0]", Kind: "launch"})
-	p.close()
-	fmt.Fprintln(a.providerLog(), "after")
+	logs := NewLogRouter(&errs)
+	fmt.Fprintln(logs, "before")
+	p := NewProgress(Terminal{Out: &out}, ProgressTTY, nil, logs)
+	fmt.Fprintln(logs, "docker: created network diffuser-x")
+	p.Event(engine.Event{Time: time.Now(), Type: engine.EvStart, Addr: engine.LaunchAddr("h[0]"), Host: "h[0]", Kind: "launch"})
+	p.Close()
+	fmt.Fprintln(logs, "after")
 	if !strings.Contains(out.String(), "docker: created network diffuser-x") {
 		t.Errorf("the provider line is not above the view:\n%q", out.String())
 	}

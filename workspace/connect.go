@@ -1,4 +1,4 @@
-package main
+package workspace
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// connector hands out SSH runners, one pooled connection per host. A
+// SSHConnector hands out SSH runners, one pooled connection per host. A
 // replaced host (new provider id) gets a fresh client, so the old pinned
 // key is not applied to the new machine.
 //
@@ -29,7 +29,7 @@ import (
 // caller did not record the key (plan's refresh), a later caller that
 // records (apply) is handed the key the pool accepted, so a host with no
 // pinned key in state gets one on the first apply that reaches it.
-type connector struct {
+type SSHConnector struct {
 	keyFile  string
 	retryFor time.Duration
 
@@ -38,13 +38,15 @@ type connector struct {
 	learned map[string]string       // provider id -> host key accepted on first use
 }
 
-var _ engine.Connector = (*connector)(nil)
+var _ engine.Connector = (*SSHConnector)(nil)
 
-func newConnector(keyFile string) *connector {
-	return &connector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}, learned: map[string]string{}}
+// NewSSHConnector connects with the workspace key keyFile (or a host's own).
+func NewSSHConnector(keyFile string) *SSHConnector {
+	return &SSHConnector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}, learned: map[string]string{}}
 }
 
-func (c *connector) close() {
+// Close closes every pooled connection.
+func (c *SSHConnector) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.pools {
@@ -53,7 +55,7 @@ func (c *connector) close() {
 }
 
 // config builds the SSH config for a recorded host.
-func (c *connector) config(h state.Host, onHostKey func(string) error) remote.Config {
+func (c *SSHConnector) config(h state.Host, onHostKey func(string) error) remote.Config {
 	key := h.SSH.KeyFile
 	if key == "" {
 		key = h.Attrs["ssh_key_file"]
@@ -76,7 +78,7 @@ func (c *connector) config(h state.Host, onHostKey func(string) error) remote.Co
 	return cfg
 }
 
-func (c *connector) client(ctx context.Context, h state.Host, onHostKey func(string) error) (*remote.Client, error) {
+func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(string) error) (*remote.Client, error) {
 	c.mu.Lock()
 	p := c.pools[h.ProviderID]
 	if p == nil {
@@ -112,7 +114,7 @@ func (c *connector) client(ctx context.Context, h state.Host, onHostKey func(str
 }
 
 // Runner connects (retrying while the host boots) and adapts the client.
-func (c *connector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
+func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
 	cl, err := c.client(ctx, h, onHostKey)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package views
 
 // timelineSrc is the timeline page's html/template: everything inline.
 const timelineSrc = `<!DOCTYPE html>

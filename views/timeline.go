@@ -1,11 +1,10 @@
-package main
+package views
 
 import (
 	"bytes"
 	"fmt"
 	"html/template"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,9 +103,9 @@ func kindColor(k string) string {
 	return "#9c755f"
 }
 
-// writeTimeline writes <dir>/timeline.html for an apply's result and
-// returns its path ("" when nothing ran).
-func writeTimeline(dir, operation string, plan *engine.Plan, res *engine.Result) (string, error) {
+// WriteTimeline writes the timeline page of an apply's result to path
+// (0600, atomically) and returns path ("" when nothing ran).
+func WriteTimeline(path, operation string, plan *engine.Plan, res *engine.Result) (string, error) {
 	if res == nil || len(res.Spans) == 0 {
 		return "", nil
 	}
@@ -122,7 +121,6 @@ func writeTimeline(dir, operation string, plan *engine.Plan, res *engine.Result)
 	if err := renderTimeline(&buf, operation, recipe, g, res); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "timeline.html")
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package main
+package workspace
 
 import (
 	"diffuser/cloud"
@@ -6,7 +6,8 @@ import (
 	"diffuser/cloud/docker"
 )
 
-// builtinFactories lists the providers compiled in (static is added by app).
+// builtinFactories lists the providers compiled in (static is added by
+// Env.factories).
 func builtinFactories() map[string]cloud.Factory {
 	return map[string]cloud.Factory{"docker": docker.Factory{}, awsprovider.Name: awsprovider.NewFactory()}
 }

@@ -1,4 +1,4 @@
-package main
+package views
 
 import (
 	"encoding/json"
@@ -111,8 +111,8 @@ func describe(c *engine.Change) string {
 	return s
 }
 
-// writePlan prints the plan grouped by host group, as Terraform users expect.
-func writePlan(w io.Writer, p *engine.Plan) {
+// WritePlan prints the plan grouped by host group, as Terraform users expect.
+func WritePlan(w io.Writer, p *engine.Plan) {
 	if !p.HasChanges() {
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
 		return
@@ -165,8 +165,8 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// jsonChange is one change in `plan -json`.
-type jsonChange struct {
+// ChangeJSON is one change in `plan -json` (schema PlanFormatVersion).
+type ChangeJSON struct {
 	Address string         `json:"address"`
 	Action  string         `json:"action"`
 	Kind    string         `json:"kind"`
@@ -181,12 +181,19 @@ type jsonChange struct {
 	Before map[string]any `json:"before,omitempty"`
 }
 
-type jsonPlan struct {
-	Type     string       `json:"type,omitempty"` // "plan" in apply's JSON lines
-	Recipe   string       `json:"recipe"`
-	Provider string       `json:"provider"`
-	Changes  []jsonChange `json:"changes"`
-	Summary  struct {
+// PlanFormatVersion is the version of the plan JSON schema (PlanJSON and
+// ChangeJSON): the minor number grows when fields are added, the major
+// when a field changes meaning or goes away. docs/json.md documents it.
+const PlanFormatVersion = "1.0"
+
+// PlanJSON is the plan as `plan -json` prints it.
+type PlanJSON struct {
+	FormatVersion string       `json:"format_version"`
+	Type          string       `json:"type,omitempty"` // "plan" in apply's JSON lines
+	Recipe        string       `json:"recipe"`
+	Provider      string       `json:"provider"`
+	Changes       []ChangeJSON `json:"changes"`
+	Summary       struct {
 		Add     int `json:"add"`
 		Change  int `json:"change"`
 		Destroy int `json:"destroy"`
@@ -228,11 +235,11 @@ func jsonValue(v cty.Value) any {
 	return nil
 }
 
-// planJSON is the plan as `plan -json` prints it.
-func planJSON(p *engine.Plan) jsonPlan {
-	jp := jsonPlan{Recipe: p.Loaded.Recipe.Name, Provider: p.Provider, Changes: []jsonChange{}}
+// NewPlanJSON is the plan in the JSON schema.
+func NewPlanJSON(p *engine.Plan) PlanJSON {
+	jp := PlanJSON{FormatVersion: PlanFormatVersion, Recipe: p.Loaded.Recipe.Name, Provider: p.Provider, Changes: []ChangeJSON{}}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
-		jc := jsonChange{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
+		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
 			Group: c.Group, Reason: c.Reason, Data: c.Data}
 		if c.Args != cty.NilVal && c.Kind != "launch" && c.Action != engine.Destroy {
 			if m, ok := jsonValue(c.Args).(map[string]any); ok {
@@ -264,16 +271,17 @@ func planJSON(p *engine.Plan) jsonPlan {
 	return jp
 }
 
-func writePlanJSON(w io.Writer, p *engine.Plan) error {
+// WritePlanJSON writes the plan as one indented JSON document.
+func WritePlanJSON(w io.Writer, p *engine.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(planJSON(p))
+	return enc.Encode(NewPlanJSON(p))
 }
 
-// writePlanJSONLine writes the plan as one JSON line of type "plan", the
+// WritePlanJSONLine writes the plan as one JSON line of type "plan", the
 // first line of apply's JSON-lines output.
-func writePlanJSONLine(w io.Writer, p *engine.Plan) error {
-	jp := planJSON(p)
+func WritePlanJSONLine(w io.Writer, p *engine.Plan) error {
+	jp := NewPlanJSON(p)
 	jp.Type = "plan"
 	return json.NewEncoder(w).Encode(jp)
 }

@@ -1,0 +1,41 @@
+package views
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func TestLineDiff(t *testing.T) {
+	for _, c := range []struct {
+		a, b, want string
+	}{
+		{"a\nb\nc", "a\nx\nc", "  a\n- b\n+ x\n  c\n"},
+		{"", "a\nb", "+ a\n+ b\n"},
+		{"a\nb", "", "- a\n- b\n"},
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\nfive\n7\n8\n9\n10",
+			"  # (2 unchanged lines hidden)\n  3\n  4\n  5\n- 6\n+ five\n  7\n  8\n  9\n  # (1 unchanged line hidden)\n"},
+	} {
+		var b bytes.Buffer
+		writeLineDiff(&b, c.a, c.b, "")
+		if b.String() != c.want {
+			t.Errorf("diff of %q and %q:\n%s\nwant:\n%s", c.a, c.b, b.String(), c.want)
+		}
+	}
+}
+
+func TestRenderArgsDiffSensitive(t *testing.T) {
+	prev := cty.ObjectVal(map[string]cty.Value{"command": cty.StringVal("old secret"), "unless": cty.NullVal(cty.String)})
+	cur := cty.ObjectVal(map[string]cty.Value{"command": cty.StringVal("new secret").Mark("sensitive"), "unless": cty.NullVal(cty.String)})
+	var b bytes.Buffer
+	renderArgsDiff(&b, prev, cur, "    ")
+	if got := b.String(); got != "  ~ command = (sensitive)\n" {
+		t.Errorf("got %q", got)
+	}
+	b.Reset()
+	renderArgsDiff(&b, prev, cur.Mark("sensitive"), "    ")
+	if got := b.String(); got != "    (sensitive arguments)\n" {
+		t.Errorf("got %q", got)
+	}
+}

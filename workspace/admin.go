@@ -1,0 +1,79 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"diffuser/state"
+)
+
+// ReadState loads a workspace's state by name, without a recipe.
+func (e *Env) ReadState(name string) (*state.State, error) {
+	dir := e.Layout().Workspace(name)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no workspace %q under %s: %w", name, e.dataDir(), ErrNoState)
+	}
+	return state.Open(dir).Load()
+}
+
+// Names lists the workspaces under the data directory that hold state.
+func (e *Env) Names() []string {
+	ents, _ := os.ReadDir(e.dataDir())
+	var out []string
+	for _, ent := range ents {
+		if !ent.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(e.Layout().StateFile(ent.Name())); err == nil {
+			out = append(out, ent.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UnlockResult says what Unlock found.
+type UnlockResult struct {
+	Broken *state.Holder // the stale holder whose lock was broken
+	Dead   *state.Holder // not locked: the last holder died without releasing
+}
+
+// Unlock breaks a workspace's lock when its holder is no longer alive; a
+// live holder's lock is never broken.
+func (e *Env) Unlock(name string) (UnlockResult, error) {
+	s := state.Open(e.Layout().Workspace(name))
+	h, err := s.BreakLock()
+	if err != nil {
+		return UnlockResult{}, err
+	}
+	if h != nil {
+		return UnlockResult{Broken: h}, nil
+	}
+	if dead, err := s.DeadHolder(); err == nil && dead != nil {
+		return UnlockResult{Dead: dead}, nil
+	}
+	return UnlockResult{}, nil
+}
+
+// ForgetHostKey drops a host's pinned SSH key, under the workspace lock,
+// so the next connection trusts and records the key it offers.
+func (e *Env) ForgetHostKey(ctx context.Context, name, host string) error {
+	s := state.Open(e.Layout().Workspace(name))
+	unlock, err := s.Lock(ctx, state.CurrentHolder("state forget-hostkey"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := s.Load()
+	if err != nil {
+		return err
+	}
+	h, ok := st.Hosts[host]
+	if !ok {
+		return fmt.Errorf("no host %q in workspace %s", host, name)
+	}
+	h.SSH.HostKey = ""
+	return s.Save(st)
+}

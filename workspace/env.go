@@ -1,0 +1,124 @@
+package workspace
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"diffuser/cloud"
+	"diffuser/cloud/static"
+	"diffuser/engine"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Env is what every workspace of one process shares: where data lives,
+// which providers exist, how hosts are reached, and whether the run is
+// simulated. The zero value plus a DataDir is a working environment.
+type Env struct {
+	// DataDir holds one directory per workspace (default ".diffuser").
+	DataDir string
+	// Factories are extra providers (tests), added to the built-in ones.
+	Factories map[string]cloud.Factory
+	// Connector, when set, replaces SSH for every command (tests pair it
+	// with a simulated provider in Factories and the real kinds).
+	Connector engine.Connector
+	// Sim, when Enabled, runs on simulated hosts and step kinds.
+	Sim SimOptions
+	// Log receives provider log lines (nil: discarded).
+	Log io.Writer
+	// Stop is closed on the first Ctrl-C: apply starts nothing new.
+	Stop <-chan struct{}
+
+	sim *simulation
+}
+
+// Inputs select and parameterize a recipe: what the user typed.
+type Inputs struct {
+	Recipe    string   // a path, or the name of a built-in recipe
+	Vars      []string // NAME=VALUE
+	VarFiles  []string
+	Site      string // site file (default ./diffuser.hcl when present)
+	Provider  string // default: the site's default_provider, else docker
+	Workspace string // default: the recipe's name
+}
+
+func (e *Env) dataDir() string {
+	if e.DataDir == "" {
+		return ".diffuser"
+	}
+	return e.DataDir
+}
+
+// Layout is the data-dir layout of this environment.
+func (e *Env) Layout() Layout { return Layout{Root: e.dataDir()} }
+
+// factories lists every provider: built-in, static, the test ones, and
+// sim when simulating.
+func (e *Env) factories() map[string]cloud.Factory {
+	m := builtinFactories()
+	m["static"] = static.Factory{}
+	for k, v := range e.Factories {
+		m[k] = v
+	}
+	if s, _ := e.simulation(); s != nil {
+		m["sim"] = s.factory()
+	}
+	return m
+}
+
+// Kinds returns the step kinds: real ones, or simulated ones.
+func (e *Env) Kinds() (steps.Registry, error) {
+	s, err := e.simulation()
+	if err != nil || s == nil {
+		return steps.Default(), err
+	}
+	return s.kinds(), nil
+}
+
+func (e *Env) log() io.Writer {
+	if e.Log == nil {
+		return io.Discard
+	}
+	return e.Log
+}
+
+func providerNames(m map[string]cloud.Factory) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DiagError carries diagnostics with the files they point into, for the
+// caller to print with the source underlined.
+type DiagError struct {
+	Files map[string]*hcl.File
+	Diags hcl.Diagnostics
+}
+
+func (e *DiagError) Error() string {
+	n := 0
+	for _, d := range e.Diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	if n == 0 {
+		return e.Diags.Error()
+	}
+	return fmt.Sprintf("%d error(s): %s", n, e.Diags.Error())
+}
+
+func mergeFiles(ms ...map[string]*hcl.File) map[string]*hcl.File {
+	out := map[string]*hcl.File{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,134 @@
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"diffuser/engine"
+)
+
+// planFormat marks a file written by `plan -out`, whatever its name.
+const planFormat = "diffuser-plan"
+
+// SavedPlan is what `plan -out` writes and `apply FILE` reads: the inputs
+// that made the plan, the state it was made against (lineage and serial)
+// and the action of every address. apply refuses it when the recipe or
+// state changed since, and runs exactly its actions.
+type SavedPlan struct {
+	Format    string            `json:"format"`
+	Version   int               `json:"version"`
+	Recipe    RecipeRef         `json:"recipe"`
+	Vars      []string          `json:"vars,omitempty"`
+	VarFiles  []string          `json:"var_files,omitempty"`
+	Site      string            `json:"site,omitempty"`
+	Provider  string            `json:"provider"`
+	Workspace string            `json:"workspace,omitempty"`
+	Lineage   string            `json:"lineage"`
+	Serial    uint64            `json:"serial"`
+	Replace   []string          `json:"replace,omitempty"`
+	Targets   []string          `json:"targets,omitempty"`
+	Actions   map[string]string `json:"actions"`
+	Simulate  bool              `json:"simulate,omitempty"`
+	SimSeed   uint64            `json:"sim_seed,omitempty"`
+	SimProf   string            `json:"sim_profile,omitempty"`
+}
+
+// Save writes the plan to path (0600) for `apply PATH`.
+func (pl *Planned) Save(path string) error {
+	r := pl.Request
+	sim := pl.WS.env.Sim
+	sp := SavedPlan{Format: planFormat, Version: 1, Recipe: pl.WS.Source, Vars: r.Vars, VarFiles: r.VarFiles, Site: r.Site,
+		Provider: pl.WS.Provider, Workspace: r.Workspace, Lineage: pl.Plan.Lineage, Serial: pl.Plan.Serial,
+		Replace: r.Replace, Targets: r.Targets, Actions: map[string]string{},
+		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile}
+	for _, c := range append(append([]*engine.Change{}, pl.Plan.Changes...), pl.Plan.Destroys...) {
+		sp.Actions[c.Addr] = c.Action.String()
+	}
+	b, err := json.MarshalIndent(sp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// IsPlanFile says whether apply should read path as a saved plan: a
+// regular file whose content is one (any name works), or any regular file
+// that is not an HCL recipe file (*.hcl), so that ReadPlanFile can say
+// what is wrong with it. A directory is always a recipe.
+func IsPlanFile(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	if !strings.HasSuffix(path, ".hcl") {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	head = bytes.TrimLeft(head[:n], " \t\r\n")
+	if len(head) == 0 || head[0] != '{' {
+		return false
+	}
+	// A plan's first key is its format (or, before it had one, version).
+	return bytes.Contains(head, []byte(`"format": "`+planFormat+`"`)) ||
+		bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"version"`))
+}
+
+// ReadPlanFile reads a saved plan.
+func ReadPlanFile(path string) (*SavedPlan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var sp SavedPlan
+	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 || sp.Actions == nil ||
+		(sp.Format != "" && sp.Format != planFormat) {
+		return nil, fmt.Errorf("%s is not a diffuser plan file (or was written by another version); make a new one with `diffuser plan RECIPE -out %s`", path, path)
+	}
+	return &sp, nil
+}
+
+// Request is the plan request that re-makes the saved plan under the
+// workspace lock (no refresh: the saved actions are what runs).
+func (sp *SavedPlan) Request() PlanRequest {
+	return PlanRequest{Inputs: Inputs{Recipe: sp.Recipe.Arg, Vars: sp.Vars, VarFiles: sp.VarFiles, Site: sp.Site,
+		Provider: sp.Provider, Workspace: sp.Workspace}, Command: "apply", Lock: true, Replace: sp.Replace, Targets: sp.Targets}
+}
+
+// PlanSaved re-makes a saved plan under the workspace lock and pins it:
+// it is refused when the recipe or state changed since it was saved. The
+// environment takes the plan's simulation settings.
+func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
+	e.Sim = SimOptions{Enabled: sp.Simulate, Seed: sp.SimSeed, Profile: sp.SimProf}
+	e.sim = nil
+	pl, err := e.Plan(ctx, sp.Request())
+	if err != nil {
+		return nil, err
+	}
+	plan := pl.Plan
+	if sp.Recipe.Digest != pl.WS.Source.Digest {
+		pl.Close()
+		return nil, fmt.Errorf("the saved plan is stale: the recipe changed since it was made; run plan again")
+	}
+	// A plan made on an empty workspace has no lineage to compare yet.
+	fresh := sp.Serial == 0 && plan.Serial == 0
+	if !fresh && (sp.Lineage != plan.Lineage || sp.Serial != plan.Serial) {
+		pl.Close()
+		return nil, fmt.Errorf("the saved plan is stale: state changed since it was made (serial %d, now %d); run plan again", sp.Serial, plan.Serial)
+	}
+	if err := plan.Pin(sp.Actions); err != nil {
+		pl.Close()
+		return nil, err
+	}
+	return pl, nil
+}

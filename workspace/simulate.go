@@ -1,0 +1,64 @@
+package workspace
+
+import (
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
+	"diffuser/engine"
+	"diffuser/state"
+	"diffuser/steps"
+)
+
+// SimOptions turn on `--simulate`: hosts that exist only in this process,
+// and step kinds that sleep a drawn duration instead of running commands.
+type SimOptions struct {
+	Enabled bool
+	Profile string // JSON file of per-kind durations and failure rates
+	Seed    uint64 // same seed, same run
+}
+
+// simulation is the in-memory world of a simulated run. The real engine,
+// graph, state and progress run unchanged on top of it. Hosts recorded in
+// state are adopted, so a later command (plan, destroy) sees what an
+// earlier apply launched.
+type simulation struct {
+	cloud   *sim.Cloud
+	profile sim.Profile
+}
+
+func (e *Env) simulation() (*simulation, error) {
+	if !e.Sim.Enabled {
+		return nil, nil
+	}
+	if e.sim != nil {
+		return e.sim, nil
+	}
+	var p sim.Profile
+	if e.Sim.Profile != "" {
+		var err error
+		if p, err = sim.LoadProfile(e.Sim.Profile); err != nil {
+			return nil, err
+		}
+	}
+	if e.Sim.Seed != 0 {
+		p.Seed = e.Sim.Seed
+	}
+	c := sim.New()
+	c.Profile = p
+	e.sim = &simulation{cloud: c, profile: p}
+	return e.sim, nil
+}
+
+func (s *simulation) kinds() steps.Registry { return sim.Kinds(steps.Default(), s.profile) }
+
+func (s *simulation) factory() cloud.Factory { return s.cloud.Factory() }
+
+// adopt makes the hosts a previous simulated apply recorded exist again.
+func (s *simulation) adopt(cluster string, st *state.State) {
+	for _, h := range st.Hosts {
+		if h.Provider == "sim" {
+			s.cloud.Adopt(cluster, h.Name, h.ProviderID, h.PrivateIP)
+		}
+	}
+}
+
+func (s *simulation) connector() engine.Connector { return s.cloud.Connector() }

@@ -1,0 +1,326 @@
+package workspace
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"diffuser/cloud"
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/remote"
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Workspace is everything one command works on: the loaded recipe, the
+// site, the chosen provider and the state store.
+type Workspace struct {
+	env *Env
+
+	Name     string
+	Loaded   *engine.Loaded
+	Site     *lang.Site
+	Provider string
+	Dir      string // <data-dir>/<workspace>
+	Store    *state.Store
+	State    *state.State // set by OpenState
+	Files    map[string]*hcl.File
+	Source   RecipeRef
+	Inputs   Inputs
+	// Warnings are the load's non-error diagnostics, for the caller to show.
+	Warnings hcl.Diagnostics
+
+	factory cloud.Factory
+	unlock  func() error
+}
+
+// RecipeRef says where a recipe came from, for saved plans.
+type RecipeRef struct {
+	Arg     string `json:"arg"`
+	Builtin bool   `json:"builtin"`
+	Digest  string `json:"digest"`
+}
+
+// ErrNoState says a workspace has nothing applied yet.
+var ErrNoState = errors.New("nothing applied yet in this workspace")
+
+func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
+	ref := RecipeRef{Arg: arg}
+	if fi, err := os.Stat(arg); err == nil {
+		if fi.IsDir() {
+			return lang.Source{FS: os.DirFS(arg), Dir: ".", Display: arg}, ref, nil
+		}
+		dir := filepath.Dir(arg)
+		return lang.Source{FS: os.DirFS(dir), Dir: ".", File: filepath.Base(arg), Display: dir}, ref, nil
+	}
+	if recipes.Has(arg) {
+		ref.Builtin = true
+		return lang.Source{FS: recipes.FS(), Dir: arg, Display: "builtin:" + arg}, ref, nil
+	}
+	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %v)", arg, recipes.Names())
+}
+
+// LoadSite reads the site file in (default ./diffuser.hcl when present);
+// it returns nil without one.
+func LoadSite(path string) (*lang.Site, error) {
+	if path == "" {
+		if _, err := os.Stat("diffuser.hcl"); err != nil {
+			return nil, nil
+		}
+		path = "diffuser.hcl"
+	}
+	site, diags := lang.LoadSite(path)
+	if diags.HasErrors() {
+		files := map[string]*hcl.File{}
+		if site != nil {
+			files = site.Files
+		}
+		return nil, &DiagError{Files: files, Diags: diags}
+	}
+	return site, nil
+}
+
+// Load parses the recipe, the site file and variables, and picks the
+// provider. Errors in any of them come back as a *DiagError.
+func (e *Env) Load(in Inputs) (*Workspace, error) {
+	src, ref, err := resolveRecipe(in.Recipe)
+	if err != nil {
+		return nil, err
+	}
+	site, err := LoadSite(in.Site)
+	if err != nil {
+		return nil, err
+	}
+	kinds, err := e.Kinds()
+	if err != nil {
+		return nil, err
+	}
+	l, diags := engine.Load(src, lang.Inputs{Site: site, VarFiles: in.VarFiles, Vars: in.Vars}, kinds)
+	files := map[string]*hcl.File{}
+	if l != nil && l.Recipe != nil {
+		files = l.Recipe.Files
+	}
+	if site != nil {
+		files = mergeFiles(files, site.Files)
+	}
+	if diags.HasErrors() {
+		return nil, &DiagError{Files: files, Diags: diags}
+	}
+	ref.Digest = recipeDigest(l.Recipe)
+	ws := &Workspace{env: e, Loaded: l, Site: site, Files: files, Source: ref, Inputs: in, Warnings: diags}
+	ws.Name = in.Workspace
+	if ws.Name == "" {
+		ws.Name = l.Recipe.Name
+	}
+	ws.Dir = e.Layout().Workspace(ws.Name)
+	ws.Store = state.Open(ws.Dir)
+	ws.Provider = in.Provider
+	if ws.Provider == "" && site != nil {
+		ws.Provider = site.DefaultProvider
+	}
+	if ws.Provider == "" {
+		ws.Provider = "docker"
+	}
+	if s, _ := e.simulation(); s != nil {
+		ws.Provider = "sim"
+	}
+	f, ok := e.factories()[ws.Provider]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q: use one of %v", ws.Provider, providerNames(e.factories()))
+	}
+	ws.factory = f
+	return ws, nil
+}
+
+func recipeDigest(r *lang.Recipe) string {
+	names := make([]string, 0, len(r.Files))
+	for n := range r.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write(r.Files[n].Bytes)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Settings decodes the provider settings for a host group ("" for the
+// provider-wide block) from the site file.
+func (ws *Workspace) Settings(group string) (cty.Value, hcl.Diagnostics) {
+	var pb *lang.ProviderBlock
+	if ws.Site != nil {
+		pb = ws.Site.Providers[ws.Provider]
+	}
+	return pb.Settings(ws.factory.Spec(), group)
+}
+
+// CheckSettings decodes the provider settings of every host group, as
+// validate does: a typo in the site file should not wait for a plan.
+func (ws *Workspace) CheckSettings() error {
+	var diags hcl.Diagnostics
+	for _, grp := range append([]string{""}, ws.Loaded.Graph.Groups...) {
+		_, d := ws.Settings(grp)
+		diags = append(diags, d...)
+		if diags.HasErrors() {
+			break // the provider-wide block's errors would repeat per group
+		}
+	}
+	if diags.HasErrors() {
+		return &DiagError{Files: ws.Files, Diags: diags}
+	}
+	return nil
+}
+
+// OpenState reads state; with lock, it takes the workspace lock first.
+// The caller calls Close.
+func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) error {
+	if lock {
+		if err := os.MkdirAll(ws.Dir, 0o700); err != nil {
+			return fmt.Errorf("creating workspace directory: %w", err)
+		}
+		unlock, err := ws.Store.Lock(ctx, state.CurrentHolder(command))
+		if err != nil {
+			return err
+		}
+		ws.unlock = unlock
+	}
+	st, err := ws.Store.Load()
+	if err != nil {
+		ws.Close()
+		return err
+	}
+	ws.State = st
+	return nil
+}
+
+// Close releases the workspace lock, if held.
+func (ws *Workspace) Close() {
+	if ws.unlock != nil {
+		_ = ws.unlock()
+		ws.unlock = nil
+	}
+}
+
+// Cluster is the provider-visible name of this workspace's cluster, fixed
+// at first apply so that two checkouts never share containers.
+func (ws *Workspace) Cluster() string {
+	if ws.State.Cluster == "" {
+		lin := ws.State.Lineage
+		if len(lin) > 6 {
+			lin = lin[:6]
+		}
+		ws.State.Cluster = Sanitize(filepath.Base(ws.Dir)) + "-" + lin
+	}
+	return ws.State.Cluster
+}
+
+// Sanitize lowercases s and turns anything but [a-z0-9-] into '-', for
+// names providers accept.
+func Sanitize(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			if c >= 'A' && c <= 'Z' {
+				out[i] = c + 32
+			} else {
+				out[i] = '-'
+			}
+		}
+	}
+	return string(out)
+}
+
+// Keys returns the workspace's SSH identity, generating it on first use.
+func (ws *Workspace) Keys() (cloud.Keys, error) {
+	if err := os.MkdirAll(ws.Dir, 0o700); err != nil {
+		return cloud.Keys{}, err
+	}
+	priv, pub, err := remote.GenerateKey(ws.Dir)
+	if err != nil {
+		return cloud.Keys{}, fmt.Errorf("workspace SSH key: %w", err)
+	}
+	return cloud.Keys{PublicKey: pub, PrivateKeyFile: priv}, nil
+}
+
+// NewProvider instantiates the chosen provider.
+func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Keys, error) {
+	keys, err := ws.Keys()
+	if err != nil {
+		return nil, keys, err
+	}
+	settings, diags := ws.Settings("")
+	if diags.HasErrors() {
+		return nil, keys, &DiagError{Files: ws.Files, Diags: diags}
+	}
+	abs, _ := filepath.Abs(ws.Dir)
+	log := ws.env.log()
+	p, err := ws.factory.New(ctx, settings, cloud.Env{Keys: keys, WorkDir: abs, Log: func(format string, args ...any) {
+		fmt.Fprintf(log, format+"\n", args...)
+	}})
+	if err != nil {
+		return nil, keys, fmt.Errorf("starting provider %s: %w", ws.Provider, err)
+	}
+	return p, keys, nil
+}
+
+// SaveState compacts the journal into state.json.
+func (ws *Workspace) SaveState() error {
+	if err := ws.Store.Save(ws.State); err != nil {
+		return fmt.Errorf("saving state: %w", err)
+	}
+	return nil
+}
+
+// Connector returns how to reach the workspace's hosts: SSH with the
+// workspace key, or the simulated or test connector. The caller calls
+// the returned close function.
+func (ws *Workspace) Connector(keys cloud.Keys) (engine.Connector, func(), error) {
+	e := ws.env
+	if s, _ := e.simulation(); s != nil {
+		s.adopt(ws.Cluster(), ws.State)
+		return s.connector(), func() {}, nil
+	}
+	if e.Connector != nil {
+		return e.Connector, func() {}, nil
+	}
+	if keys.PrivateKeyFile == "" {
+		var err error
+		if keys, err = ws.Keys(); err != nil {
+			return nil, nil, err
+		}
+	}
+	c := NewSSHConnector(keys.PrivateKeyFile)
+	return c, c.Close, nil
+}
+
+// OpenApplied loads a recipe's workspace read-only for commands that work
+// on an applied cluster (verify, bench) and returns how to reach its
+// hosts. The caller calls the returned close function.
+func (e *Env) OpenApplied(ctx context.Context, in Inputs, command string) (*Workspace, engine.Connector, func(), error) {
+	ws, err := e.Load(in)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := ws.OpenState(ctx, false, command); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(ws.State.Hosts) == 0 {
+		return nil, nil, nil, fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.Dir, in.Recipe)
+	}
+	conn, closeConn, err := ws.Connector(cloud.Keys{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ws, conn, closeConn, nil
+}
