@@ -9,6 +9,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -121,7 +122,7 @@ func (a *applier) finish(c *Change, start time.Time, err error, warn bool) {
 }
 
 func exitOf(err error) int {
-	var ee *steps.ExitError
+	var ee *runner.ExitError
 	if errors.As(err, &ee) {
 		return ee.Status
 	}
@@ -187,12 +188,12 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}
 	if inst.Destroy != "" {
-		res, err := r.Run(ctx, inst.Destroy, steps.RunOpts{Timeout: 10 * time.Minute})
+		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
 		if err != nil {
 			return err
 		}
 		if res.Exit != 0 {
-			return &steps.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
+			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
 		}
 	}
 	if canUndo && inst.Args != nil {

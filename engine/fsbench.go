@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -111,7 +111,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 	scope := l.stateScope(st)
 	type client struct {
 		BenchClient
-		runner steps.Runner
+		runner runner.Runner
 		dir    string // this client's directory of test files
 		base   string // the run's directory under Path
 		peer   int    // index of the client whose files this one reads
@@ -161,7 +161,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 	exec := func(c *client, cmd string) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
-		res, err := c.runner.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		res, err := c.runner.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})
 		if err != nil {
 			return "", err
 		}
@@ -269,7 +269,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", steps.RunOpts{})
+			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", runner.Options{})
 		}()
 	}
 	wg.Wait()

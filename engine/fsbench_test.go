@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 )
 
 func benchRecipe(path string) string {
@@ -50,11 +50,11 @@ type localRunner struct {
 	cmds []string
 }
 
-func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (steps.Runner, error) {
+func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (runner.Runner, error) {
 	return r, nil
 }
 
-func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (steps.Result, error) {
+func (r *localRunner) Run(ctx context.Context, cmd string, _ runner.Options) (runner.Result, error) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, cmd)
 	r.mu.Unlock()
@@ -62,7 +62,7 @@ func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (ste
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
-	res := steps.Result{Stdout: out.String(), Stderr: errb.String()}
+	res := runner.Result{Stdout: out.String(), Stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.Exit = ee.ExitCode()
 		err = nil

@@ -11,6 +11,7 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -28,10 +29,10 @@ func (f *fanout) Name() string { return "fanout" }
 func (f *fanout) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{"what": &hcldec.AttrSpec{Name: "what", Type: cty.String, Required: true}}
 }
-func (f *fanout) Check(context.Context, steps.Runner, cty.Value) (steps.Check, error) {
+func (f *fanout) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
 	return steps.Check{OK: true}, nil
 }
-func (f *fanout) Apply(context.Context, steps.Runner, cty.Value) (steps.Outputs, error) {
+func (f *fanout) Apply(context.Context, runner.Runner, cty.Value) (steps.Outputs, error) {
 	panic("a group kind's Apply must not be called")
 }
 func (f *fanout) ApplyGroup(ctx context.Context, targets []steps.Target, args cty.Value) ([]steps.Outputs, []error) {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -104,7 +104,7 @@ func (l *Loaded) verifyOne(ctx context.Context, st *state.State, scope *lang.Sco
 			c.Detail = err.Error()
 			return "", false
 		}
-		res, err := r.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		res, err := r.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})
 		switch {
 		case err != nil:
 			c.Detail = err.Error()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -188,7 +190,7 @@ func destFactsCmd(dest string, want int64) string {
 		"elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q, want, sha256File(dest))
 }
 
-func readDestFacts(ctx context.Context, r Runner, dest string, want int64) (destFacts, error) {
+func readDestFacts(ctx context.Context, r runner.Runner, dest string, want int64) (destFacts, error) {
 	var f destFacts
 	cmd := destFactsCmd(dest, want)
 	res, err := probe(ctx, r, "reading "+dest, cmd)
@@ -261,7 +263,7 @@ func (k DistributeKind) expected(ctx context.Context, a distArgs, art artifact) 
 }
 
 // Check is OK when dest holds the source's content with file_mode.
-func (k DistributeKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (k DistributeKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseDistArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -286,7 +288,7 @@ func (k DistributeKind) Check(ctx context.Context, r Runner, args cty.Value) (Ch
 
 // Apply delivers the file to one host, directly from the operator (a step
 // on a single host has nobody to relay through).
-func (k DistributeKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (k DistributeKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	outs, errs := k.applyTargets(ctx, []Target{{Host: "host", Runner: r}}, args, true)
 	return outs[0], errs[0]
 }

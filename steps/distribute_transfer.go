@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"diffuser/runner"
 )
 
 // directAttempts is how often a direct transfer to one host is tried (each
@@ -206,7 +208,7 @@ func (t *transfer) relay(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote("relay unusable here ("+why+"): the operator sends the file directly"), RunOpts{})
+			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote("relay unusable here ("+why+"): the operator sends the file directly"), runner.Options{})
 			t.direct(ctx, h)
 		}()
 	}
@@ -349,7 +351,7 @@ func (t *transfer) feed(ctx context.Context, h *xferHost, start int64, cmd, what
 		return err
 	}
 	src := &sourceReader{r: &trackingReader{r: rc, off: start, dig: t.dig, count: &t.sent}}
-	_, err = mustRunWith(ctx, h.t.Runner, what, cmd, RunOpts{Stdin: src})
+	_, err = mustRunWith(ctx, h.t.Runner, what, cmd, runner.Options{Stdin: src})
 	src.close(rc)
 	if serr := src.error(); serr != nil {
 		t.setFatal(fmt.Errorf("reading the source %s: %w", t.art, serr))
@@ -368,7 +370,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 		}
 		start := h.have
 		if start > 0 {
-			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, formatBytes(start))), RunOpts{})
+			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, formatBytes(start))), runner.Options{})
 		}
 		cmd := t.receiveCmd(start)
 		rc, err := t.art.open(ctx, start)
@@ -378,7 +380,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 			return
 		}
 		src := &sourceReader{r: &trackingReader{r: rc, off: start, dig: t.dig, count: &t.sent}}
-		res, err := h.t.Runner.Run(ctx, cmd, RunOpts{Stdin: src})
+		res, err := h.t.Runner.Run(ctx, cmd, runner.Options{Stdin: src})
 		src.close(rc)
 		if serr := src.error(); serr != nil {
 			t.setFatal(fmt.Errorf("reading the source %s: %w", t.art, serr))
@@ -422,7 +424,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 	sum, size, err := t.digest(ctx)
 	if err != nil {
 		h.err = err
-		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), "rm -f -- "+shellQuote(t.part), RunOpts{})
+		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), "rm -f -- "+shellQuote(t.part), runner.Options{})
 		return
 	}
 	got := h.streamSum

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -101,7 +103,7 @@ func fileFactsCmd(p string) string {
 	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%a %%U %%G %%u %%g' -- %[1]s && sha256sum -- %[1]s; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q)
 }
 
-func readFileFacts(ctx context.Context, r Runner, p string) (fileFacts, error) {
+func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, error) {
 	var f fileFacts
 	cmd := fileFactsCmd(p)
 	res, err := probe(ctx, r, "reading "+p, cmd)
@@ -170,7 +172,7 @@ func (a fileArgs) diff(f fileFacts) fileDiff {
 }
 
 // Check is OK when content, mode and the given owner and group match.
-func (FileKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (FileKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -188,7 +190,7 @@ func (FileKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, err
 
 // Apply creates the parent directory when the file is new, uploads the
 // content when it differs, then fixes mode and ownership as needed.
-func (FileKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
 		return nil, err

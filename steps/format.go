@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -98,7 +100,7 @@ func (b blkidFound) String() string {
 // probeDevice runs blkid in low-level mode (no cache). blkid exits 0 when it
 // found something, 2 when it found nothing, 8 when the signatures are
 // ambivalent; the leading test makes a missing device exit 1.
-func probeDevice(ctx context.Context, r Runner, dev string) (blkidFound, error) {
+func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, error) {
 	q := shellQuote(dev)
 	cmd := fmt.Sprintf("test -e %s && blkid -p -o export %s", q, q)
 	res, err := probe(ctx, r, "probing "+dev, cmd)
@@ -139,7 +141,7 @@ func (a formatArgs) holdsWanted(b blkidFound) bool {
 }
 
 // Check is OK when the device holds the requested filesystem type.
-func (FormatKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (FormatKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseFormatArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -162,7 +164,7 @@ func (FormatKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, e
 
 // Apply makes the filesystem on an empty device, or on any device when force
 // is true, after wiping its signatures.
-func (FormatKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseFormatArgs(args)
 	if err != nil {
 		return nil, err

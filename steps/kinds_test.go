@@ -18,6 +18,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"diffuser/runner"
 	"diffuser/steps"
 	"diffuser/steps/steptest"
 )
@@ -262,7 +263,7 @@ func TestExitErrorCarriesStatusAndTail(t *testing.T) {
 	r := steptest.New(steptest.Fact{Match: "make", Exit: 2, Stdout: strings.Join(lines, "\n") + "\n", Stderr: "make: *** failed\n"})
 	args := cty.ObjectVal(map[string]cty.Value{"command": cty.StringVal("make all")})
 	_, err := steps.RunKind{}.Apply(context.Background(), r, args)
-	var ee *steps.ExitError
+	var ee *runner.ExitError
 	if !errors.As(err, &ee) {
 		t.Fatalf("got %v, want an *ExitError", err)
 	}

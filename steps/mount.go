@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -111,7 +113,7 @@ type mounted struct {
 // readMount asks findmnt what is mounted on the target itself (not on a
 // parent: --mountpoint). findmnt exits 1 when the target is no mountpoint.
 // With stacked mounts the last line is the visible one.
-func (a mountArgs) readMount(ctx context.Context, r Runner) (mounted, error) {
+func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, error) {
 	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + shellQuote(a.target)
 	res, err := probe(ctx, r, "reading mounts", cmd)
 	if err != nil {
@@ -162,7 +164,7 @@ func fstypeMatches(live, want string) bool {
 
 // isOurs reports whether m is the declared mount, resolving path sources on
 // the host when they differ as strings.
-func (a mountArgs) isOurs(ctx context.Context, r Runner, m mounted) (bool, error) {
+func (a mountArgs) isOurs(ctx context.Context, r runner.Runner, m mounted) (bool, error) {
 	if !fstypeMatches(m.fstype, a.fstype) {
 		return false, nil
 	}
@@ -214,7 +216,7 @@ func unescapeFstab(s string) string {
 
 // readFstab returns /etc/fstab's content; a missing file reads as empty
 // (containers often have none).
-func readFstab(ctx context.Context, r Runner) (string, error) {
+func readFstab(ctx context.Context, r runner.Runner) (string, error) {
 	cmd := "cat " + fstabPath + " 2>/dev/null || test ! -e " + fstabPath
 	res, err := mustRun(ctx, r, "reading "+fstabPath, cmd)
 	if err != nil {
@@ -284,7 +286,7 @@ func dropLines(lines []string, drop []int) []string {
 
 // Check is OK when the target has the source mounted with the declared
 // type and, with fstab, /etc/fstab has exactly the declared line for it.
-func (MountKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -320,7 +322,7 @@ func (MountKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, er
 
 // Apply creates the target (mkdir), mounts the source unless it already is,
 // and sets the fstab line when fstab is true.
-func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return nil, err
@@ -372,7 +374,7 @@ func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, 
 // Destroy unmounts the target when the declared source is mounted there
 // (something else mounted there is left alone) and, with fstab, removes
 // the target's fstab lines that name the declared source.
-func (MountKind) Destroy(ctx context.Context, r Runner, args cty.Value) error {
+func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) error {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return err

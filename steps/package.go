@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -90,7 +92,7 @@ const (
 // detectPkgManagerCmd prints the first package manager found.
 const detectPkgManagerCmd = `for m in apt-get dnf yum; do if command -v "$m" >/dev/null 2>&1; then echo "$m"; exit 0; fi; done; exit 1`
 
-func detectPkgManager(ctx context.Context, r Runner) (pkgManager, error) {
+func detectPkgManager(ctx context.Context, r runner.Runner) (pkgManager, error) {
 	res, err := probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
 	if err != nil {
 		return "", err
@@ -106,7 +108,7 @@ func detectPkgManager(ctx context.Context, r Runner) (pkgManager, error) {
 }
 
 // installed returns which of names are installed.
-func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (map[string]bool, error) {
+func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []string) (map[string]bool, error) {
 	have := map[string]bool{}
 	if m == aptGet {
 		// Exit 1 means some names are unknown to dpkg: not installed.
@@ -148,7 +150,7 @@ func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (ma
 }
 
 // todo returns the names Apply must act on, and the manager.
-func (a packageArgs) todo(ctx context.Context, r Runner) (pkgManager, []string, error) {
+func (a packageArgs) todo(ctx context.Context, r runner.Runner) (pkgManager, []string, error) {
 	if len(a.names) == 0 {
 		return "", nil, nil
 	}
@@ -170,7 +172,7 @@ func (a packageArgs) todo(ctx context.Context, r Runner) (pkgManager, []string, 
 }
 
 // Check is OK when every name is installed (present) or none is (absent).
-func (PackageKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (PackageKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parsePackageArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -198,7 +200,7 @@ func plural(n int, word string) string {
 }
 
 // Apply installs the missing packages or removes the present ones.
-func (PackageKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parsePackageArgs(args)
 	if err != nil {
 		return nil, err
@@ -233,7 +235,7 @@ const (
 // aptListsFreshCmd prints a package list younger than an hour, if any.
 const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -mmin -60 2>/dev/null | head -n 1"
 
-func aptInstall(ctx context.Context, r Runner, names []string, update bool) error {
+func aptInstall(ctx context.Context, r runner.Runner, names []string, update bool) error {
 	if !update {
 		res, err := probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
 		if err != nil {
@@ -260,12 +262,12 @@ func aptInstall(ctx context.Context, r Runner, names []string, update bool) erro
 
 // staleAptLists reports whether a failed install says the lists are too old
 // to know a package.
-func staleAptLists(res Result) bool {
+func staleAptLists(res runner.Result) bool {
 	out := res.Stdout + res.Stderr
 	return strings.Contains(out, "Unable to locate package") || strings.Contains(out, "has no installation candidate")
 }
 
-func (m pkgManager) remove(ctx context.Context, r Runner, names []string) error {
+func (m pkgManager) remove(ctx context.Context, r runner.Runner, names []string) error {
 	cmd := string(m) + " -y -q remove -- " + shellJoin(names...)
 	if m == aptGet {
 		cmd = aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)

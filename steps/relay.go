@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/runner"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -257,7 +259,7 @@ func (r *relay) setup(ctx context.Context, hs []*xferHost) {
 		defer cancel()
 		h.relaySetup = true
 		script := r.setupScript(h, from)
-		res, err := h.t.Runner.Run(sctx, "sh -s", RunOpts{Stdin: strings.NewReader(script)})
+		res, err := h.t.Runner.Run(sctx, "sh -s", runner.Options{Stdin: strings.NewReader(script)})
 		if err != nil {
 			h.noRelay = "installing the relay: " + err.Error()
 			return
@@ -298,6 +300,6 @@ true`, r.dir)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		_, _ = h.t.Runner.Run(cctx, cmd, RunOpts{})
+		_, _ = h.t.Runner.Run(cctx, cmd, runner.Options{})
 	})
 }

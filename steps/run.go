@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -88,7 +90,7 @@ func validEnvName(s string) bool {
 }
 
 // Check is OK when `creates` exists or `unless` exits 0.
-func (RunKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (RunKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseRunArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -97,13 +99,13 @@ func (RunKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, erro
 }
 
 // guard evaluates creates, then unless.
-func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
+func (a runArgs) guard(ctx context.Context, r runner.Runner) (Check, error) {
 	if a.creates == "" && a.unless == "" {
 		return Check{Reason: "no creates or unless guard: will run"}, nil
 	}
 	var reasons []string
 	if a.creates != "" {
-		res, err := runWith(ctx, r, "checking creates", "test -e "+shellQuote(a.creates), RunOpts{Env: a.env})
+		res, err := runWith(ctx, r, "checking creates", "test -e "+shellQuote(a.creates), runner.Options{Env: a.env})
 		if err != nil {
 			return Check{}, err
 		}
@@ -113,7 +115,7 @@ func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
 		reasons = append(reasons, a.creates+" does not exist")
 	}
 	if a.unless != "" {
-		res, err := runWith(ctx, r, "running unless", a.unless, RunOpts{Env: a.env})
+		res, err := runWith(ctx, r, "running unless", a.unless, runner.Options{Env: a.env})
 		if err != nil {
 			return Check{}, err
 		}
@@ -127,7 +129,7 @@ func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
 
 // Apply runs the command unless a guard holds, then every capture (in key
 // order), whose trimmed stdout become the outputs.
-func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseRunArgs(args)
 	if err != nil {
 		return nil, err
@@ -137,7 +139,7 @@ func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, er
 		return nil, err
 	}
 	if !c.OK {
-		if _, err := mustRunWith(ctx, r, "command", a.command, RunOpts{Env: a.env}); err != nil {
+		if _, err := mustRunWith(ctx, r, "command", a.command, runner.Options{Env: a.env}); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +148,7 @@ func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, er
 	}
 	out := Outputs{}
 	for _, k := range sortedKeys(a.capture) {
-		res, err := mustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], RunOpts{Env: a.env})
+		res, err := mustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], runner.Options{Env: a.env})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -106,7 +108,7 @@ func (f serviceFacts) canEnable() bool {
 	return true
 }
 
-func (a serviceArgs) read(ctx context.Context, r Runner) (serviceFacts, error) {
+func (a serviceArgs) read(ctx context.Context, r runner.Runner) (serviceFacts, error) {
 	var f serviceFacts
 	q := shellQuote(a.name)
 	// is-active prints the state and exits non-zero unless active: any exit is an answer.
@@ -166,7 +168,7 @@ func orUnknown(s string) string {
 }
 
 // Check is OK when the unit is in the declared state and enablement.
-func (ServiceKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (ServiceKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseServiceArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -183,7 +185,7 @@ func (ServiceKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, 
 
 // Apply reloads systemd when needed, changes the unit's state, confirms it
 // is active, then enables or disables it.
-func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseServiceArgs(args)
 	if err != nil {
 		return nil, err
@@ -221,7 +223,7 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 	}
 	if verb != "" {
 		cmd := "systemctl " + verb + " -- " + q
-		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, RunOpts{}); err != nil {
+		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, runner.Options{}); err != nil {
 			return nil, err
 		} else if res.Exit != 0 {
 			return nil, k.failed(ctx, r, a.name, exitError("systemctl "+verb+" "+a.name, cmd, res))
@@ -245,7 +247,7 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 }
 
 // confirmActive checks that the unit is active now and still after Settle.
-func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) error {
+func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name string) error {
 	clock := k.Clock
 	if clock == nil {
 		clock = systemClock{}
@@ -272,7 +274,7 @@ func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) e
 }
 
 // failed adds the tail of the unit's journal to cause.
-func (ServiceKind) failed(ctx context.Context, r Runner, name string, cause error) error {
+func (ServiceKind) failed(ctx context.Context, r runner.Runner, name string, cause error) error {
 	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", shellQuote(name), journalLines)
 	res, err := probe(ctx, r, "reading the journal of "+name, cmd)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -129,12 +131,12 @@ func (a waitArgs) probeCmd() string {
 }
 
 // probeOnce runs one probe; timeout bounds a command probe.
-func (a waitArgs) probeOnce(ctx context.Context, r Runner, timeout time.Duration) (Result, error) {
-	return runWith(ctx, r, "waiting for "+a.what(), a.probeCmd(), RunOpts{Timeout: timeout})
+func (a waitArgs) probeOnce(ctx context.Context, r runner.Runner, timeout time.Duration) (runner.Result, error) {
+	return runWith(ctx, r, "waiting for "+a.what(), a.probeCmd(), runner.Options{Timeout: timeout})
 }
 
 // Check is one probe.
-func (WaitKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (WaitKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseWaitArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -151,7 +153,7 @@ func (WaitKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, err
 
 // Apply probes every interval until a probe succeeds or timeout has passed;
 // the last probe runs at the deadline.
-func (k WaitKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (k WaitKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseWaitArgs(args)
 	if err != nil {
 		return nil, err
@@ -164,7 +166,7 @@ func (k WaitKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs,
 	for tries := 1; ; tries++ {
 		left := deadline.Sub(clock.Now())
 		if left < time.Second {
-			left = time.Second // RunOpts.Timeout 0 would mean none
+			left = time.Second // Options.Timeout 0 would mean none
 		}
 		res, err := a.probeOnce(ctx, r, left)
 		if err != nil {
