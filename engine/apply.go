@@ -300,10 +300,7 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if a.opt.Connector == nil {
 		return nil
 	}
-	r, err := a.opt.Connector.Runner(ctx, h, func(key string) error {
-		h.SSH.HostKey = key
-		return a.putHost(h)
-	})
+	r, err := a.connect(ctx, &h)
 	if err != nil {
 		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
 	}
@@ -369,10 +366,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		return "unchanged", nil
 	}
 	kind := a.p.Loaded.Kinds[stp.Kind]
-	r, err := a.opt.Connector.Runner(ctx, host, func(key string) error {
-		host.SSH.HostKey = key
-		return a.putHost(host)
-	})
+	r, err := a.connect(ctx, &host)
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}

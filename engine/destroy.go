@@ -180,10 +180,7 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if a.opt.Connector == nil {
 		return errors.New("no way to reach the host")
 	}
-	r, err := a.opt.Connector.Runner(ctx, *host, func(key string) error {
-		host.SSH.HostKey = key
-		return a.putHost(*host)
-	})
+	r, err := a.connect(ctx, host)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}

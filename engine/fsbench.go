@@ -178,7 +178,7 @@ func (l *Loaded) Bench(ctx context.Context, st *state.State, opt BenchOptions) (
 			c.Err = "host not in state: apply first"
 			return
 		}
-		r, err := opt.Connector.Runner(ctx, *h, func(string) error { return nil })
+		r, err := connectHost(ctx, opt.Connector, h, nil)
 		if err != nil {
 			c.Err = err.Error()
 			return

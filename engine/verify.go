@@ -99,7 +99,7 @@ func (l *Loaded) verifyOne(ctx context.Context, st *state.State, scope *lang.Sco
 		}
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
-		r, err := opt.Connector.Runner(cctx, *h, func(string) error { return nil })
+		r, err := connectHost(cctx, opt.Connector, h, nil)
 		if err != nil {
 			c.Detail = err.Error()
 			return "", false
