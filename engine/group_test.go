@@ -13,6 +13,7 @@ import (
 	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -76,7 +77,7 @@ step "use" {
 }
 `
 	f := &fanout{}
-	kinds := steps.Default()
+	kinds := builtin.Kinds()
 	kinds["fanout"] = f
 	loadK := func(vars ...string) *engine.Loaded {
 		l, diags := engine.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r"}, lang.Inputs{Vars: vars}, kinds)

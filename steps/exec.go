@@ -8,11 +8,12 @@ import (
 	"diffuser/runner"
 )
 
-// tailLines is how many lines of output an exitError keeps.
+// tailLines is how many lines of output ExitError keeps.
 const tailLines = 20
 
-// exitError builds the runner.ExitError for a finished, failed command.
-func exitError(what, cmd string, res runner.Result) *runner.ExitError {
+// ExitError builds the *runner.ExitError for a finished, failed command: its
+// Tail is the last 20 lines of stdout, then of stderr.
+func ExitError(what, cmd string, res runner.Result) *runner.ExitError {
 	return &runner.ExitError{What: what, Cmd: cmd, Status: res.Exit, Tail: outputTail(res, tailLines)}
 }
 
@@ -37,9 +38,9 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// probe runs a fact-gathering command; any exit status is a valid answer,
+// Probe runs a fact-gathering command; any exit status is a valid answer,
 // only transport failures are errors.
-func probe(ctx context.Context, r runner.Runner, what, cmd string) (runner.Result, error) {
+func Probe(ctx context.Context, r runner.Runner, what, cmd string) (runner.Result, error) {
 	return runWith(ctx, r, what, cmd, runner.Options{})
 }
 
@@ -52,19 +53,19 @@ func runWith(ctx context.Context, r runner.Runner, what, cmd string, opt runner.
 	return res, nil
 }
 
-// mustRun runs cmd and turns a non-zero exit into a *runner.ExitError.
-func mustRun(ctx context.Context, r runner.Runner, what, cmd string) (runner.Result, error) {
-	return mustRunWith(ctx, r, what, cmd, runner.Options{})
+// MustRun runs cmd and turns a non-zero exit into a *runner.ExitError.
+func MustRun(ctx context.Context, r runner.Runner, what, cmd string) (runner.Result, error) {
+	return MustRunWith(ctx, r, what, cmd, runner.Options{})
 }
 
-// mustRunWith is mustRun with options.
-func mustRunWith(ctx context.Context, r runner.Runner, what, cmd string, opt runner.Options) (runner.Result, error) {
+// MustRunWith is MustRun with options.
+func MustRunWith(ctx context.Context, r runner.Runner, what, cmd string, opt runner.Options) (runner.Result, error) {
 	res, err := runWith(ctx, r, what, cmd, opt)
 	if err != nil {
 		return res, err
 	}
 	if res.Exit != 0 {
-		return res, exitError(what, cmd, res)
+		return res, ExitError(what, cmd, res)
 	}
 	return res, nil
 }

@@ -39,24 +39,24 @@ func (FormatKind) Name() string { return "format" }
 // label (string), force (bool, default false).
 func (FormatKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"device":  requiredSpec("device", cty.String),
-		"fstype":  requiredSpec("fstype", cty.String),
-		"options": defaultSpec("options", cty.ListValEmpty(cty.String)),
-		"label":   attrSpec("label", cty.String),
-		"force":   defaultSpec("force", cty.False),
+		"device":  RequiredSpec("device", cty.String),
+		"fstype":  RequiredSpec("fstype", cty.String),
+		"options": DefaultSpec("options", cty.ListValEmpty(cty.String)),
+		"label":   AttrSpec("label", cty.String),
+		"force":   DefaultSpec("force", cty.False),
 	}
 }
 
 func parseFormatArgs(args cty.Value) (formatArgs, error) {
 	var a formatArgs
 	var err error
-	if a.device, err = reqString(args, "device"); err != nil {
+	if a.device, err = ReqString(args, "device"); err != nil {
 		return a, err
 	}
 	if !strings.HasPrefix(a.device, "/") {
 		return a, fmt.Errorf("device must be an absolute path like /dev/xvdf, not %q", a.device)
 	}
-	if a.fstype, err = reqString(args, "fstype"); err != nil {
+	if a.fstype, err = ReqString(args, "fstype"); err != nil {
 		return a, err
 	}
 	if !validFstype(a.fstype) {
@@ -65,7 +65,7 @@ func parseFormatArgs(args cty.Value) (formatArgs, error) {
 	if a.options, err = stringList(args, "options"); err != nil {
 		return a, err
 	}
-	if a.label, err = optString(args, "label", ""); err != nil {
+	if a.label, err = OptString(args, "label", ""); err != nil {
 		return a, err
 	}
 	if a.force, err = boolOr(args, "force", false); err != nil {
@@ -101,9 +101,9 @@ func (b blkidFound) String() string {
 // found something, 2 when it found nothing, 8 when the signatures are
 // ambivalent; the leading test makes a missing device exit 1.
 func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, error) {
-	q := shellQuote(dev)
+	q := ShellQuote(dev)
 	cmd := fmt.Sprintf("test -e %s && blkid -p -o export %s", q, q)
-	res, err := probe(ctx, r, "probing "+dev, cmd)
+	res, err := Probe(ctx, r, "probing "+dev, cmd)
 	if err != nil {
 		return blkidFound{}, err
 	}
@@ -116,7 +116,7 @@ func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, 
 	case 8:
 		return blkidFound{ambig: true}, nil
 	default:
-		return blkidFound{}, exitError("blkid", cmd, res)
+		return blkidFound{}, ExitError("blkid", cmd, res)
 	}
 	var b blkidFound
 	for _, line := range strings.Split(res.Stdout, "\n") {
@@ -180,7 +180,7 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 		if !a.force {
 			return nil, fmt.Errorf("refusing to format %s as %s: it holds %s; force = true would destroy its data", a.device, a.fstype, b)
 		}
-		if _, err := mustRun(ctx, r, "wipefs", "wipefs -a "+shellQuote(a.device)); err != nil {
+		if _, err := MustRun(ctx, r, "wipefs", "wipefs -a "+ShellQuote(a.device)); err != nil {
 			return nil, err
 		}
 	}
@@ -190,7 +190,7 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 	}
 	words = append(words, a.options...)
 	words = append(words, a.device)
-	_, err = mustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
+	_, err = MustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
 	return nil, err
 }
 

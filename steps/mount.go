@@ -60,35 +60,35 @@ func (MountKind) HostLock() string { return "fstab" }
 // "defaults" in fstab), fstab (bool, default false), mkdir (bool, default true).
 func (MountKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"source":  requiredSpec("source", cty.String),
-		"target":  requiredSpec("target", cty.String),
-		"fstype":  requiredSpec("fstype", cty.String),
-		"options": attrSpec("options", cty.String),
-		"fstab":   defaultSpec("fstab", cty.False),
-		"mkdir":   defaultSpec("mkdir", cty.True),
+		"source":  RequiredSpec("source", cty.String),
+		"target":  RequiredSpec("target", cty.String),
+		"fstype":  RequiredSpec("fstype", cty.String),
+		"options": AttrSpec("options", cty.String),
+		"fstab":   DefaultSpec("fstab", cty.False),
+		"mkdir":   DefaultSpec("mkdir", cty.True),
 	}
 }
 
 func parseMountArgs(args cty.Value) (mountArgs, error) {
 	var a mountArgs
 	var err error
-	if a.source, err = reqString(args, "source"); err != nil {
+	if a.source, err = ReqString(args, "source"); err != nil {
 		return a, err
 	}
 	if strings.HasPrefix(a.source, "-") || strings.ContainsAny(a.source, "\n\t") {
 		return a, fmt.Errorf("source %q is not a mount source", a.source)
 	}
-	if a.target, err = reqString(args, "target"); err != nil {
+	if a.target, err = ReqString(args, "target"); err != nil {
 		return a, err
 	}
 	if !path.IsAbs(a.target) || strings.ContainsAny(a.target, "\n\t") {
 		return a, fmt.Errorf("target must be an absolute path, not %q", a.target)
 	}
 	a.target = path.Clean(a.target)
-	if a.fstype, err = reqString(args, "fstype"); err != nil {
+	if a.fstype, err = ReqString(args, "fstype"); err != nil {
 		return a, err
 	}
-	if a.options, err = optString(args, "options", ""); err != nil {
+	if a.options, err = OptString(args, "options", ""); err != nil {
 		return a, err
 	}
 	for _, s := range []string{a.fstype, a.options} {
@@ -114,8 +114,8 @@ type mounted struct {
 // parent: --mountpoint). findmnt exits 1 when the target is no mountpoint.
 // With stacked mounts the last line is the visible one.
 func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, error) {
-	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + shellQuote(a.target)
-	res, err := probe(ctx, r, "reading mounts", cmd)
+	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + ShellQuote(a.target)
+	res, err := Probe(ctx, r, "reading mounts", cmd)
 	if err != nil {
 		return mounted{}, err
 	}
@@ -123,7 +123,7 @@ func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, err
 		return mounted{}, nil
 	}
 	if res.Exit != 0 {
-		return mounted{}, exitError("findmnt", cmd, res)
+		return mounted{}, ExitError("findmnt", cmd, res)
 	}
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	f := strings.Fields(lines[len(lines)-1])
@@ -176,7 +176,7 @@ func (a mountArgs) isOurs(ctx context.Context, r runner.Runner, m mounted) (bool
 		return false, nil
 	}
 	cmd := "readlink -f -- " + shellJoin(want, got)
-	res, err := mustRun(ctx, r, "readlink", cmd)
+	res, err := MustRun(ctx, r, "readlink", cmd)
 	if err != nil {
 		return false, err
 	}
@@ -218,7 +218,7 @@ func unescapeFstab(s string) string {
 // (containers often have none).
 func readFstab(ctx context.Context, r runner.Runner) (string, error) {
 	cmd := "cat " + fstabPath + " 2>/dev/null || test ! -e " + fstabPath
-	res, err := mustRun(ctx, r, "reading "+fstabPath, cmd)
+	res, err := MustRun(ctx, r, "reading "+fstabPath, cmd)
 	if err != nil {
 		return "", err
 	}
@@ -341,7 +341,7 @@ func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Ou
 		}
 	} else {
 		if a.mkdir {
-			if _, err := mustRun(ctx, r, "mkdir", "mkdir -p -- "+shellQuote(a.target)); err != nil {
+			if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(a.target)); err != nil {
 				return nil, err
 			}
 		}
@@ -350,7 +350,7 @@ func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Ou
 			words = append(words, "-o", a.options)
 		}
 		words = append(words, a.source, a.target)
-		if _, err := mustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
+		if _, err := MustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
 			return nil, err
 		}
 	}
@@ -389,7 +389,7 @@ func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) e
 			return err
 		}
 		if ours {
-			if _, err := mustRun(ctx, r, "umount", "umount "+shellQuote(a.target)); err != nil {
+			if _, err := MustRun(ctx, r, "umount", "umount "+ShellQuote(a.target)); err != nil {
 				return err
 			}
 		}

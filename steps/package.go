@@ -49,9 +49,9 @@ func (PackageKind) HostLock() string { return packageLock }
 // "absent", default "present"), update_cache (bool, default false).
 func (PackageKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"names":        requiredSpec("names", cty.List(cty.String)),
-		"state":        defaultSpec("state", cty.StringVal("present")),
-		"update_cache": defaultSpec("update_cache", cty.False),
+		"names":        RequiredSpec("names", cty.List(cty.String)),
+		"state":        DefaultSpec("state", cty.StringVal("present")),
+		"update_cache": DefaultSpec("update_cache", cty.False),
 	}
 }
 
@@ -66,11 +66,11 @@ func parsePackageArgs(args cty.Value) (packageArgs, error) {
 			return a, fmt.Errorf("names: %q is not a package name", n)
 		}
 	}
-	state, err := optString(args, "state", "present")
+	state, err := OptString(args, "state", "present")
 	if err != nil {
 		return a, err
 	}
-	if err := oneOf("state", state, "present", "absent"); err != nil {
+	if err := OneOf("state", state, "present", "absent"); err != nil {
 		return a, err
 	}
 	a.absent = state == "absent"
@@ -93,7 +93,7 @@ const (
 const detectPkgManagerCmd = `for m in apt-get dnf yum; do if command -v "$m" >/dev/null 2>&1; then echo "$m"; exit 0; fi; done; exit 1`
 
 func detectPkgManager(ctx context.Context, r runner.Runner) (pkgManager, error) {
-	res, err := probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
+	res, err := Probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
 	if err != nil {
 		return "", err
 	}
@@ -113,12 +113,12 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 	if m == aptGet {
 		// Exit 1 means some names are unknown to dpkg: not installed.
 		cmd := `dpkg-query -W -f='${binary:Package} ${Package} ${Status}\n' -- ` + shellJoin(names...)
-		res, err := probe(ctx, r, "reading installed packages", cmd)
+		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
 			return nil, err
 		}
 		if res.Exit > 1 {
-			return nil, exitError("dpkg-query", cmd, res)
+			return nil, ExitError("dpkg-query", cmd, res)
 		}
 		for _, line := range strings.Split(res.Stdout, "\n") {
 			f := strings.Fields(line)
@@ -132,7 +132,7 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 		// rpm prints "package x is not installed" and exits with the number
 		// of such names: any exit is an answer.
 		cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
-		res, err := probe(ctx, r, "reading installed packages", cmd)
+		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
 			return nil, err
 		}
@@ -216,12 +216,12 @@ func (PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (
 		return nil, aptInstall(ctx, r, todo, a.updateCache)
 	}
 	if a.updateCache {
-		if _, err := mustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
+		if _, err := MustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
 			return nil, err
 		}
 	}
 	cmd := string(m) + " -y -q install -- " + shellJoin(todo...)
-	_, err = mustRun(ctx, r, string(m)+" install", cmd)
+	_, err = MustRun(ctx, r, string(m)+" install", cmd)
 	return nil, err
 }
 
@@ -237,26 +237,26 @@ const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_P
 
 func aptInstall(ctx context.Context, r runner.Runner, names []string, update bool) error {
 	if !update {
-		res, err := probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
+		res, err := Probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
 		if err != nil {
 			return err
 		}
 		update = strings.TrimSpace(res.Stdout) == ""
 	}
 	if update {
-		if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+		if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
 			return err
 		}
 	}
 	cmd := aptEnv + "apt-get " + aptOpts + " install --no-install-recommends -- " + shellJoin(names...)
-	res, err := mustRun(ctx, r, "apt-get install", cmd)
+	res, err := MustRun(ctx, r, "apt-get install", cmd)
 	if err == nil || update || !staleAptLists(res) {
 		return err
 	}
-	if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+	if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
 		return err
 	}
-	_, err = mustRun(ctx, r, "apt-get install", cmd)
+	_, err = MustRun(ctx, r, "apt-get install", cmd)
 	return err
 }
 
@@ -272,6 +272,6 @@ func (m pkgManager) remove(ctx context.Context, r runner.Runner, names []string)
 	if m == aptGet {
 		cmd = aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)
 	}
-	_, err := mustRun(ctx, r, string(m)+" remove", cmd)
+	_, err := MustRun(ctx, r, string(m)+" remove", cmd)
 	return err
 }

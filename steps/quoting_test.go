@@ -18,6 +18,7 @@ import (
 
 	"diffuser/runner"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 	"diffuser/steps/steptest"
 )
 
@@ -128,7 +129,7 @@ func TestHostileValuesStayData(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
 			r := newShRunner(t, c.answers)
-			kind, _ := steps.WithClock(steptest.NewClock()).Lookup(c.kind)
+			kind, _ := builtin.WithClock(steptest.NewClock()).Lookup(c.kind)
 			if c.args["device"] == cty.StringVal(deviceMarker) {
 				// test -e is a shell builtin: the device must exist.
 				dev := filepath.Join(r.dir, inj)

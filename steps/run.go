@@ -41,10 +41,10 @@ func (RunKind) Name() string { return "run" }
 // decoded object).
 func (RunKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"command": requiredSpec("command", cty.String),
-		"creates": attrSpec("creates", cty.String),
-		"unless":  attrSpec("unless", cty.String),
-		"env":     attrSpec("env", cty.Map(cty.String)),
+		"command": RequiredSpec("command", cty.String),
+		"creates": AttrSpec("creates", cty.String),
+		"unless":  AttrSpec("unless", cty.String),
+		"env":     AttrSpec("env", cty.Map(cty.String)),
 		// capture is a block, as in recipes: capture { key = "cat /etc/ceph/key" }.
 		"capture": &hcldec.BlockAttrsSpec{TypeName: "capture", ElementType: cty.String},
 	}
@@ -53,13 +53,13 @@ func (RunKind) Spec() hcldec.Spec {
 func parseRunArgs(args cty.Value) (runArgs, error) {
 	var a runArgs
 	var err error
-	if a.command, err = reqString(args, "command"); err != nil {
+	if a.command, err = ReqString(args, "command"); err != nil {
 		return a, err
 	}
-	if a.creates, err = optString(args, "creates", ""); err != nil {
+	if a.creates, err = OptString(args, "creates", ""); err != nil {
 		return a, err
 	}
-	if a.unless, err = optString(args, "unless", ""); err != nil {
+	if a.unless, err = OptString(args, "unless", ""); err != nil {
 		return a, err
 	}
 	if a.env, err = stringMap(args, "env"); err != nil {
@@ -105,7 +105,7 @@ func (a runArgs) guard(ctx context.Context, r runner.Runner) (Check, error) {
 	}
 	var reasons []string
 	if a.creates != "" {
-		res, err := runWith(ctx, r, "checking creates", "test -e "+shellQuote(a.creates), runner.Options{Env: a.env})
+		res, err := runWith(ctx, r, "checking creates", "test -e "+ShellQuote(a.creates), runner.Options{Env: a.env})
 		if err != nil {
 			return Check{}, err
 		}
@@ -139,7 +139,7 @@ func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outp
 		return nil, err
 	}
 	if !c.OK {
-		if _, err := mustRunWith(ctx, r, "command", a.command, runner.Options{Env: a.env}); err != nil {
+		if _, err := MustRunWith(ctx, r, "command", a.command, runner.Options{Env: a.env}); err != nil {
 			return nil, err
 		}
 	}
@@ -148,7 +148,7 @@ func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outp
 	}
 	out := Outputs{}
 	for _, k := range sortedKeys(a.capture) {
-		res, err := mustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], runner.Options{Env: a.env})
+		res, err := MustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], runner.Options{Env: a.env})
 		if err != nil {
 			return nil, err
 		}

@@ -49,26 +49,26 @@ func (ServiceKind) Name() string { return "service" }
 // `systemctl daemon-reload` first when systemd says the unit file changed).
 func (ServiceKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"name":          requiredSpec("name", cty.String),
-		"state":         defaultSpec("state", cty.StringVal("started")),
-		"enabled":       attrSpec("enabled", cty.Bool),
-		"daemon_reload": defaultSpec("daemon_reload", cty.False),
+		"name":          RequiredSpec("name", cty.String),
+		"state":         DefaultSpec("state", cty.StringVal("started")),
+		"enabled":       AttrSpec("enabled", cty.Bool),
+		"daemon_reload": DefaultSpec("daemon_reload", cty.False),
 	}
 }
 
 func parseServiceArgs(args cty.Value) (serviceArgs, error) {
 	var a serviceArgs
 	var err error
-	if a.name, err = reqString(args, "name"); err != nil {
+	if a.name, err = ReqString(args, "name"); err != nil {
 		return a, err
 	}
 	if strings.HasPrefix(a.name, "-") || strings.ContainsAny(a.name, " \t\n/") {
 		return a, fmt.Errorf("name %q is not a systemd unit name", a.name)
 	}
-	if a.state, err = optString(args, "state", "started"); err != nil {
+	if a.state, err = OptString(args, "state", "started"); err != nil {
 		return a, err
 	}
-	if err := oneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
+	if err := OneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
 		return a, err
 	}
 	if a.enabled, a.enabledSet, err = optBool(args, "enabled"); err != nil {
@@ -110,22 +110,22 @@ func (f serviceFacts) canEnable() bool {
 
 func (a serviceArgs) read(ctx context.Context, r runner.Runner) (serviceFacts, error) {
 	var f serviceFacts
-	q := shellQuote(a.name)
+	q := ShellQuote(a.name)
 	// is-active prints the state and exits non-zero unless active: any exit is an answer.
-	res, err := probe(ctx, r, "reading the state of "+a.name, "systemctl is-active -- "+q)
+	res, err := Probe(ctx, r, "reading the state of "+a.name, "systemctl is-active -- "+q)
 	if err != nil {
 		return f, err
 	}
 	f.active = strings.TrimSpace(res.Stdout)
 	if a.enabledSet {
-		res, err := probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
+		res, err := Probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
 		if err != nil {
 			return f, err
 		}
 		f.enabled = strings.TrimSpace(res.Stdout)
 	}
 	if a.daemonReload {
-		res, err := probe(ctx, r, "reading whether systemd must reload", "systemctl show -p NeedDaemonReload --value -- "+q)
+		res, err := Probe(ctx, r, "reading whether systemd must reload", "systemctl show -p NeedDaemonReload --value -- "+q)
 		if err != nil {
 			return f, err
 		}
@@ -194,9 +194,9 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	if err != nil {
 		return nil, err
 	}
-	q := shellQuote(a.name)
+	q := ShellQuote(a.name)
 	if a.daemonReload && f.needsReload {
-		if _, err := mustRun(ctx, r, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
 			return nil, err
 		}
 	}
@@ -217,7 +217,7 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 		// A unit that failed (often: restarted too quickly) keeps its
 		// start-rate counter: clear it, or the retry after fixing the
 		// cause is refused with "start request repeated too quickly".
-		if _, err := mustRun(ctx, r, "systemctl reset-failed", "systemctl reset-failed -- "+q); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl reset-failed", "systemctl reset-failed -- "+q); err != nil {
 			return nil, err
 		}
 	}
@@ -226,7 +226,7 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, runner.Options{}); err != nil {
 			return nil, err
 		} else if res.Exit != 0 {
-			return nil, k.failed(ctx, r, a.name, exitError("systemctl "+verb+" "+a.name, cmd, res))
+			return nil, k.failed(ctx, r, a.name, ExitError("systemctl "+verb+" "+a.name, cmd, res))
 		}
 		if verb != "stop" {
 			if err := k.confirmActive(ctx, r, a.name); err != nil {
@@ -239,7 +239,7 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 		if !a.enabled {
 			verb = "disable"
 		}
-		if _, err := mustRun(ctx, r, "systemctl "+verb, "systemctl "+verb+" -- "+q); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl "+verb, "systemctl "+verb+" -- "+q); err != nil {
 			return nil, err
 		}
 	}
@@ -250,9 +250,9 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name string) error {
 	clock := k.Clock
 	if clock == nil {
-		clock = systemClock{}
+		clock = SystemClock{}
 	}
-	cmd := "systemctl is-active -- " + shellQuote(name)
+	cmd := "systemctl is-active -- " + ShellQuote(name)
 	for i := 0; i < 2; i++ {
 		if i == 1 {
 			if k.Settle <= 0 {
@@ -262,7 +262,7 @@ func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name st
 				return err
 			}
 		}
-		res, err := probe(ctx, r, "confirming "+name+" is active", cmd)
+		res, err := Probe(ctx, r, "confirming "+name+" is active", cmd)
 		if err != nil {
 			return err
 		}
@@ -275,8 +275,8 @@ func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name st
 
 // failed adds the tail of the unit's journal to cause.
 func (ServiceKind) failed(ctx context.Context, r runner.Runner, name string, cause error) error {
-	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", shellQuote(name), journalLines)
-	res, err := probe(ctx, r, "reading the journal of "+name, cmd)
+	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", ShellQuote(name), journalLines)
+	res, err := Probe(ctx, r, "reading the journal of "+name, cmd)
 	if err != nil {
 		return fmt.Errorf("%w (and reading its journal failed: %v)", cause, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"diffuser/engine"
 	"diffuser/state"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 )
 
 // simulation is the in-memory world of `--simulate`: hosts that exist only
@@ -45,9 +46,9 @@ func (a *app) simulation() (*simulation, error) {
 func (a *app) kinds() (steps.Registry, error) {
 	s, err := a.simulation()
 	if err != nil || s == nil {
-		return steps.Default(), err
+		return builtin.Kinds(), err
 	}
-	return sim.Kinds(steps.Default(), s.profile), nil
+	return sim.Kinds(builtin.Kinds(), s.profile), nil
 }
 
 func (s *simulation) factory() cloud.Factory { return s.cloud.Factory() }

@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"diffuser/runner"
+	"diffuser/steps"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -177,7 +178,7 @@ func (r *relay) setupScript(h *xferHost, from []string) string {
 	}
 	w("set -eu\n")
 	w("D=%s\n", r.dir)
-	w("mkdir -p -- %s\n", shellQuote(path.Dir(r.t.a.dest)))
+	w("mkdir -p -- %s\n", steps.ShellQuote(path.Dir(r.t.a.dest)))
 	w("umask 077\n")
 	w(`now=$(date +%%s)
 for o in %[1]s*; do
@@ -191,7 +192,7 @@ rm -rf -- "$D"
 mkdir -m 700 -- "$D"
 `, relayDirPrefix)
 	file("hop", hopScript)
-	file("env", fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", shellQuote(r.t.part), shellQuote(r.t.a.dest), r.sshCommand()))
+	file("env", fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", steps.ShellQuote(r.t.part), steps.ShellQuote(r.t.a.dest), r.sshCommand()))
 	file("host_key", r.hostKey)
 	file("id", r.clientKey)
 	opts := "restrict"
@@ -265,7 +266,7 @@ func (r *relay) setup(ctx context.Context, hs []*xferHost) {
 			return
 		}
 		if res.Exit != 0 {
-			h.noRelay = exitError("installing the relay", "sh -s", res).Error()
+			h.noRelay = steps.ExitError("installing the relay", "sh -s", res).Error()
 			return
 		}
 		for _, line := range strings.Split(res.Stdout, "\n") {
