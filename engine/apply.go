@@ -11,6 +11,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -32,7 +33,7 @@ type Recorder interface {
 // Connector hands out a command runner for a host, connected and ready.
 // onHostKey is called with the host key accepted on first use.
 type Connector interface {
-	Runner(ctx context.Context, h state.Host, onHostKey func(key string) error) (steps.Runner, error)
+	Runner(ctx context.Context, h state.Host, onHostKey func(key string) error) (runner.Runner, error)
 }
 
 // ApplyOptions are what Apply needs from outside.
@@ -299,14 +300,11 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if a.opt.Connector == nil {
 		return nil
 	}
-	r, err := a.opt.Connector.Runner(ctx, h, func(key string) error {
-		h.SSH.HostKey = key
-		return a.putHost(h)
-	})
+	r, err := a.connect(ctx, &h)
 	if err != nil {
 		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
 	}
-	res, err := r.Run(ctx, "true", steps.RunOpts{Timeout: 2 * time.Minute})
+	res, err := r.Run(ctx, "true", runner.Options{Timeout: 2 * time.Minute})
 	if err != nil || res.Exit != 0 {
 		return fail(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
 	}
@@ -368,10 +366,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		return "unchanged", nil
 	}
 	kind := a.p.Loaded.Kinds[stp.Kind]
-	r, err := a.opt.Connector.Runner(ctx, host, func(key string) error {
-		host.SSH.HostKey = key
-		return a.putHost(host)
-	})
+	r, err := a.connect(ctx, &host)
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
@@ -405,7 +400,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	inst.Finished = time.Now()
 	if err != nil {
 		exit, tail := -1, ""
-		var ee *steps.ExitError
+		var ee *runner.ExitError
 		if errors.As(err, &ee) {
 			exit, tail = ee.Status, ee.Tail
 		}

@@ -18,7 +18,7 @@ import (
 	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/state"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 	"testing/fstest"
 
 	"github.com/hashicorp/hcl/v2"
@@ -214,7 +214,7 @@ func mustLoadB(b *testing.B, src string) *engine.Loaded {
 func BenchmarkWalk100kNoop(b *testing.B) {
 	defer benchGC()()
 	src := bigRecipe(10000)
-	kinds := sim.Kinds(steps.Default(), sim.Profile{})
+	kinds := sim.Kinds(builtin.Kinds(), sim.Profile{})
 	par := benchParallelism()
 	for i := 0; i < b.N; i++ {
 		var walls []time.Duration

@@ -9,6 +9,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -121,7 +122,7 @@ func (a *applier) finish(c *Change, start time.Time, err error, warn bool) {
 }
 
 func exitOf(err error) int {
-	var ee *steps.ExitError
+	var ee *runner.ExitError
 	if errors.As(err, &ee) {
 		return ee.Status
 	}
@@ -179,20 +180,17 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if a.opt.Connector == nil {
 		return errors.New("no way to reach the host")
 	}
-	r, err := a.opt.Connector.Runner(ctx, *host, func(key string) error {
-		host.SSH.HostKey = key
-		return a.putHost(*host)
-	})
+	r, err := a.connect(ctx, host)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}
 	if inst.Destroy != "" {
-		res, err := r.Run(ctx, inst.Destroy, steps.RunOpts{Timeout: 10 * time.Minute})
+		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
 		if err != nil {
 			return err
 		}
 		if res.Exit != 0 {
-			return &steps.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
+			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
 		}
 	}
 	if canUndo && inst.Args != nil {

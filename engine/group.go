@@ -78,10 +78,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			inst.Args = b
 		}
 		hc := *host
-		r, err := a.opt.Connector.Runner(ctx, hc, func(key string) error {
-			hc.SSH.HostKey = key
-			return a.putHost(hc)
-		})
+		r, err := a.connect(ctx, &hc)
 		if err != nil {
 			failures = append(failures, a.groupFail(c, inst.Started, -1, fmt.Errorf("connecting to %s: %w", c.Host, err)))
 			continue

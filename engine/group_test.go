@@ -11,7 +11,9 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -28,10 +30,10 @@ func (f *fanout) Name() string { return "fanout" }
 func (f *fanout) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{"what": &hcldec.AttrSpec{Name: "what", Type: cty.String, Required: true}}
 }
-func (f *fanout) Check(context.Context, steps.Runner, cty.Value) (steps.Check, error) {
+func (f *fanout) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
 	return steps.Check{OK: true}, nil
 }
-func (f *fanout) Apply(context.Context, steps.Runner, cty.Value) (steps.Outputs, error) {
+func (f *fanout) Apply(context.Context, runner.Runner, cty.Value) (steps.Outputs, error) {
 	panic("a group kind's Apply must not be called")
 }
 func (f *fanout) ApplyGroup(ctx context.Context, targets []steps.Target, args cty.Value) ([]steps.Outputs, []error) {
@@ -75,7 +77,7 @@ step "use" {
 }
 `
 	f := &fanout{}
-	kinds := steps.Default()
+	kinds := builtin.Kinds()
 	kinds["fanout"] = f
 	loadK := func(vars ...string) *engine.Loaded {
 		l, diags := engine.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r"}, lang.Inputs{Vars: vars}, kinds)

@@ -12,6 +12,7 @@ import (
 	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -44,7 +45,7 @@ func newWorld(t *testing.T, src string) *world {
 
 func load(_ testing.TB, src string, vars ...string) (*engine.Loaded, hcl.Diagnostics) {
 	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
-	return engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: vars}, steps.Default())
+	return engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: vars}, builtin.Kinds())
 }
 
 func mustLoad(t *testing.T, src string, vars ...string) *engine.Loaded {

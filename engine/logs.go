@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"diffuser/remote"
-	"diffuser/steps"
+	"diffuser/runner"
 )
 
 // loggedRunner writes every command and its output to a step instance's
@@ -17,7 +17,7 @@ import (
 // The file is opened on the first command, so an instance that runs none
 // (simulated kinds, for instance) costs no file.
 type loggedRunner struct {
-	r         steps.Runner
+	r         runner.Runner
 	sensitive bool
 	dataDir   string
 	step      string
@@ -56,7 +56,7 @@ func (l *loggedRunner) close() {
 	}
 }
 
-func (l *loggedRunner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+func (l *loggedRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	shown := cmd
 	if l.sensitive {
 		shown = "(sensitive command hidden)"

@@ -15,7 +15,7 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/state"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -77,7 +77,7 @@ func simulateApply(tb testing.TB, recipe string, servers, parallelism int, seed 
 	tb.Helper()
 	prof := simProfile(seed)
 	prof.Record = sim.NewDraws()
-	kinds := sim.Kinds(steps.Default(), prof)
+	kinds := sim.Kinds(builtin.Kinds(), prof)
 	vars := recipeVars(recipe, servers)
 	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe}, lang.Inputs{Vars: vars}, kinds)
 	if diags.HasErrors() {

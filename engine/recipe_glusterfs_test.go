@@ -14,7 +14,7 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/state"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -30,7 +30,7 @@ func TestGlusterfsPoolRounds(t *testing.T) {
 	for n := 1; n <= 40; n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs"},
-				lang.Inputs{Vars: []string{"servers=" + strconv.Itoa(n), "replica=1", "clients=1"}}, sim.Kinds(steps.Default(), sim.Profile{}))
+				lang.Inputs{Vars: []string{"servers=" + strconv.Itoa(n), "replica=1", "clients=1"}}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())
 			}

@@ -9,7 +9,7 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -76,7 +76,7 @@ func TestInvalidRecipes(t *testing.T) {
 // TestInvalidRecipesEngine loads the same corpus the way the CLI does,
 // through engine.Load with the real step kinds.
 func TestInvalidRecipesEngine(t *testing.T) {
-	kinds := steps.Default()
+	kinds := builtin.Kinds()
 	for _, name := range invalidFiles(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(name), ".hcl"), func(t *testing.T) {
 			src, err := os.ReadFile(name)

@@ -12,8 +12,8 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -112,7 +112,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	scope := l.StateScope(st)
 	type client struct {
 		BenchClient
-		runner steps.Runner
+		runner runner.Runner
 		dir    string // this client's directory of test files
 		base   string // the run's directory under Path
 		peer   int    // index of the client whose files this one reads
@@ -162,7 +162,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	exec := func(c *client, cmd string) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
-		res, err := c.runner.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		res, err := c.runner.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})
 		if err != nil {
 			return "", err
 		}
@@ -179,7 +179,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			c.Err = "host not in state: apply first"
 			return
 		}
-		r, err := opt.Connector.Runner(ctx, *h, func(string) error { return nil })
+		r, err := engine.ConnectHost(ctx, opt.Connector, h, nil)
 		if err != nil {
 			c.Err = err.Error()
 			return
@@ -270,7 +270,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", steps.RunOpts{})
+			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", runner.Options{})
 		}()
 	}
 	wg.Wait()

@@ -17,8 +17,9 @@ import (
 	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/probe"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 )
 
 func benchRecipe(path string) string {
@@ -40,7 +41,7 @@ verify "roundtrip" {
 func mustLoad(t *testing.T, src string) *engine.Loaded {
 	t.Helper()
 	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
-	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{}, steps.Default())
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{}, builtin.Kinds())
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags.Error())
 	}
@@ -64,11 +65,11 @@ type localRunner struct {
 	cmds []string
 }
 
-func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (steps.Runner, error) {
+func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (runner.Runner, error) {
 	return r, nil
 }
 
-func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (steps.Result, error) {
+func (r *localRunner) Run(ctx context.Context, cmd string, _ runner.Options) (runner.Result, error) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, cmd)
 	r.mu.Unlock()
@@ -76,7 +77,7 @@ func (r *localRunner) Run(ctx context.Context, cmd string, _ steps.RunOpts) (ste
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
-	res := steps.Result{Stdout: out.String(), Stderr: errb.String()}
+	res := runner.Result{Stdout: out.String(), Stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.Exit = ee.ExitCode()
 		err = nil

@@ -10,8 +10,8 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -81,12 +81,12 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		}
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
-		r, err := opt.Connector.Runner(cctx, *h, func(string) error { return nil })
+		r, err := engine.ConnectHost(cctx, opt.Connector, h, nil)
 		if err != nil {
 			c.Detail = err.Error()
 			return "", false
 		}
-		res, err := r.Run(cctx, cmd, steps.RunOpts{Timeout: opt.Timeout})
+		res, err := r.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})
 		switch {
 		case err != nil:
 			c.Detail = err.Error()

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"diffuser/runner"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -66,7 +68,7 @@ func TestAgentAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := c.Run(context.Background(), "echo agent", RunOpts{}); err != nil || res.Stdout != "agent\n" {
+	if res, err := c.Run(context.Background(), "echo agent", runner.Options{}); err != nil || res.Stdout != "agent\n" {
 		t.Fatalf("%+v %v", res, err)
 	}
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"diffuser/runner"
 )
 
 // The benchmarks compare running trivial commands over the pooled
@@ -27,7 +29,7 @@ func runPooled(b *testing.B, c *Client, n int) time.Duration {
 	b.Helper()
 	start := time.Now()
 	for range n {
-		res, err := c.Run(context.Background(), "true", RunOpts{})
+		res, err := c.Run(context.Background(), "true", runner.Options{})
 		if err != nil || res.Exit != 0 {
 			b.Fatalf("pooled run: %+v %v", res, err)
 		}
@@ -44,7 +46,7 @@ func runNewConnections(b *testing.B, cfg Config, n int) time.Duration {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := c.Run(context.Background(), "true", RunOpts{})
+		res, err := c.Run(context.Background(), "true", runner.Options{})
 		if err != nil || res.Exit != 0 {
 			b.Fatalf("run on a new connection: %+v %v", res, err)
 		}

@@ -6,9 +6,8 @@
 // over SFTP. It also owns the per-step log files and the key pair diffuser
 // generates for the hosts it launches.
 //
-// remote is a leaf below steps and cloud: it must not import any other
-// diffuser package. Its Client has the method shapes of steps.Runner with
-// remote's own RunOpts and Result types; steps adapts them.
+// remote is a leaf below steps and cloud: it imports no other diffuser
+// package but runner, whose Runner contract its Client satisfies directly.
 //
 // Lock rules: Pool.mu guards the host map only; Client.mu guards the
 // current connection and the in-flight dial, and is never held while

@@ -3,22 +3,11 @@ package remote_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"diffuser/remote"
+	"diffuser/runner"
 )
-
-// runner has the method set of steps.Runner; remote's RunOpts and Result
-// have the same fields in the same order as steps', so steps converts
-// them with remote.RunOpts(opt) and steps.Result(res).
-type runner interface {
-	Run(ctx context.Context, cmd string, opt remote.RunOpts) (remote.Result, error)
-	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
-}
-
-var _ runner = (*remote.Client)(nil)
 
 func Example() {
 	ctx := context.Background()
@@ -58,6 +47,6 @@ func Example() {
 	defer log.Close()
 	cmd := "mount " + remote.ShellQuote("/dev/sdb1") + " /bricks/b1"
 	_ = log.Begin(cmd)
-	res, err := c.Run(ctx, cmd, remote.RunOpts{Timeout: time.Minute, Output: log})
+	res, err := c.Run(ctx, cmd, runner.Options{Timeout: time.Minute, Output: log})
 	_ = log.End(res.Exit, err)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"diffuser/runner"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -37,7 +39,7 @@ func TestTrustOnFirstUseRecordsAndPins(t *testing.T) {
 	// A restart with the same key: reconnects without asking again.
 	s.stop()
 	s.start()
-	if _, err := c.Run(context.Background(), "true", RunOpts{}); err != nil {
+	if _, err := c.Run(context.Background(), "true", runner.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(recorded) != 1 {
@@ -49,7 +51,7 @@ func TestTrustOnFirstUseRecordsAndPins(t *testing.T) {
 	s.stop()
 	s.rotateHostKey()
 	s.start()
-	_, err = c.Run(context.Background(), "true", RunOpts{})
+	_, err = c.Run(context.Background(), "true", runner.Options{})
 	var changed *HostKeyChangedError
 	if !errors.As(err, &changed) {
 		t.Fatalf("after the key changed: err = %v, want *HostKeyChangedError", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"diffuser/runner"
 )
 
 func TestJumpHost(t *testing.T) {
@@ -22,7 +24,7 @@ func TestJumpHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Run(context.Background(), "echo via jump", RunOpts{})
+	res, err := c.Run(context.Background(), "echo via jump", runner.Options{})
 	if err != nil || res.Stdout != "via jump\n" {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -47,7 +49,7 @@ func TestJumpHost(t *testing.T) {
 	// the next Run reconnects both hops.
 	jump.stop()
 	jump.start()
-	res, err = c.Run(context.Background(), "echo again", RunOpts{})
+	res, err = c.Run(context.Background(), "echo again", runner.Options{})
 	if err != nil || res.Stdout != "again\n" {
 		t.Fatalf("after the jump host restarted: %+v %v", res, err)
 	}

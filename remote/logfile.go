@@ -13,7 +13,7 @@ import (
 // <base>/logs/<step>/<host>.log. Each command in it sits between a header
 // (time, command) written by Begin and a footer (exit status or error,
 // duration) written by End; the command's output goes to Write in between
-// (pass the Log as RunOpts.Output). Its methods are safe for concurrent use.
+// (pass the Log as runner.Options.Output). Its methods are safe for concurrent use.
 type Log struct {
 	path  string
 	mu    sync.Mutex // guards f and start

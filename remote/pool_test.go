@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"diffuser/runner"
 )
 
 // sessionsRan counts the sshd log lines of opened sessions' commands.
@@ -38,7 +40,7 @@ func TestConcurrentRunsShareOneConnection(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					res, err := c.Run(context.Background(), fmt.Sprintf("sleep 0.1; echo %d", i), RunOpts{})
+					res, err := c.Run(context.Background(), fmt.Sprintf("sleep 0.1; echo %d", i), runner.Options{})
 					if err != nil {
 						errs <- err
 						return
@@ -100,12 +102,12 @@ func TestPoolReturnsSameClient(t *testing.T) {
 
 func TestReconnectAfterServerRestart(t *testing.T) {
 	_, s, c := newTestClient(t, sshdOptions{})
-	if _, err := c.Run(context.Background(), "true", RunOpts{}); err != nil {
+	if _, err := c.Run(context.Background(), "true", runner.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	s.stop()
 	s.start()
-	res, err := c.Run(context.Background(), "echo again", RunOpts{})
+	res, err := c.Run(context.Background(), "echo again", runner.Options{})
 	if err != nil || res.Stdout != "again\n" {
 		t.Fatalf("after restart: %+v %v", res, err)
 	}
@@ -187,7 +189,7 @@ func TestKeepAliveClosesDeadConnection(t *testing.T) {
 		t.Fatal("connection to a frozen host not closed by keepalive")
 	}
 	s.signalTree(syscall.SIGCONT)
-	res, err := c.Run(context.Background(), "echo back", RunOpts{})
+	res, err := c.Run(context.Background(), "echo back", runner.Options{})
 	if err != nil || res.Stdout != "back\n" {
 		t.Fatalf("after thaw: %+v %v", res, err)
 	}
@@ -204,7 +206,7 @@ func TestPoolClose(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Run(context.Background(), "true", RunOpts{}); !errors.Is(err, ErrClosed) {
+	if _, err := c.Run(context.Background(), "true", runner.Options{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Run after Close: %v, want ErrClosed", err)
 	}
 	if _, err := p.Client(env.config(s)); !errors.Is(err, ErrClosed) {

@@ -12,11 +12,14 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/runner"
+
 	"golang.org/x/crypto/ssh"
 )
 
-// MaxCapture is how much of each of stdout and stderr Result keeps: the
-// last MaxCapture bytes. RunOpts.Output still receives everything.
+// MaxCapture is how much of each of stdout and stderr Run keeps in its
+// runner.Result: the last MaxCapture bytes. Options.Output still receives
+// everything.
 const MaxCapture = 1 << 20
 
 // Grace periods when a command is cancelled: how long it gets to exit after
@@ -28,32 +31,7 @@ const (
 	closeGrace = 5 * time.Second
 )
 
-// RunOpts are optional settings for one command. Its fields are those of
-// steps.RunOpts, in the same order, so that steps converts one into the
-// other (remote.RunOpts(opt)): keep them in step.
-type RunOpts struct {
-	// Env is exported to the command. Names must be shell identifiers;
-	// values may hold anything (they are quoted, and sent inside the
-	// command, so the server's AcceptEnv does not matter).
-	Env map[string]string
-	// Stdin is copied to the command's stdin, then closed. It should end:
-	// a reader that blocks forever keeps a goroutine alive.
-	Stdin io.Reader
-	// Timeout ends the command (SIGTERM, then SIGKILL); 0 = none.
-	Timeout time.Duration
-	// Output receives stdout and stderr together as they arrive (logs);
-	// may be nil. Writes are serialized. A write error does not stop the
-	// command; Run reports it after the command ended.
-	Output io.Writer
-}
-
-// Result is a finished command. Its fields are those of steps.Result, in
-// the same order (steps.Result(res) converts).
-type Result struct {
-	Exit   int    // exit status; 128+n when killed by signal n
-	Stdout string // last MaxCapture bytes
-	Stderr string // last MaxCapture bytes
-}
+var _ runner.Runner = (*Client)(nil)
 
 // Run runs cmd with `sh -c` on the host (through `sudo -n` when the config
 // asks for sudo and the user is not root). A non-zero exit is reported in
@@ -61,10 +39,14 @@ type Result struct {
 // lost connection (the command may have run in part), and the end of ctx
 // or opt.Timeout, which send SIGTERM and then SIGKILL to the command and
 // return the context's error with the output captured so far.
-func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, error) {
+//
+// opt.Env is exported by export lines inside the script, so the server's
+// AcceptEnv does not matter. Writes to opt.Output are serialized; a write
+// error does not stop the command and is reported after it ended.
+func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	script, err := buildScript(cmd, opt.Env)
 	if err != nil {
-		return Result{}, fmt.Errorf("host %s: %w", c.cfg.Name, err)
+		return runner.Result{}, fmt.Errorf("host %s: %w", c.cfg.Name, err)
 	}
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -73,7 +55,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	}
 	sess, cn, release, err := c.session(ctx)
 	if err != nil {
-		return Result{}, err
+		return runner.Result{}, err
 	}
 	defer release()
 	defer func() { _ = sess.Close() }()
@@ -92,15 +74,15 @@ func (c *Client) Run(ctx context.Context, cmd string, opt RunOpts) (Result, erro
 	var stdin io.WriteCloser
 	if opt.Stdin != nil {
 		if stdin, err = sess.StdinPipe(); err != nil {
-			return Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
+			return runner.Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
 		}
 	}
-	result := func() Result {
+	result := func() runner.Result {
 		header.flush()
-		return Result{Stdout: stdout.String(), Stderr: stderr.String()}
+		return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	}
 	if err := sess.Start(c.wrap(script)); err != nil {
-		return Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
+		return runner.Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
 	}
 	if stdin != nil {
 		go func() {

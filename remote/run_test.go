@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"diffuser/runner"
 )
 
 // hostile are values a shell must not interpret.
@@ -57,7 +59,7 @@ func TestRunExitAndOutput(t *testing.T) {
 		// process group header.
 		{"echo diffuser-pgid:1", 0, "diffuser-pgid:1\n", ""},
 	} {
-		res, err := c.Run(ctx, tc.cmd, RunOpts{})
+		res, err := c.Run(ctx, tc.cmd, runner.Options{})
 		if err != nil {
 			t.Fatalf("%q: %v", tc.cmd, err)
 		}
@@ -84,7 +86,7 @@ func TestRunEnvHostileValues(t *testing.T) {
 		fmt.Fprintf(&cmd, ` "$V%02d"`, i)
 	}
 	cmd.WriteString("; test ! -e /tmp/pwned")
-	res, err := c.Run(context.Background(), cmd.String(), RunOpts{Env: env})
+	res, err := c.Run(context.Background(), cmd.String(), runner.Options{Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestRunEnvHostileValues(t *testing.T) {
 		t.Errorf("stdout\n got %q\nwant %q", res.Stdout, want.String())
 	}
 
-	_, err = c.Run(context.Background(), "true", RunOpts{Env: map[string]string{"A;B": "x"}})
+	_, err = c.Run(context.Background(), "true", runner.Options{Env: map[string]string{"A;B": "x"}})
 	if err == nil || !strings.Contains(err.Error(), "not a shell identifier") {
 		t.Errorf("bad env name: err = %v, want 'not a shell identifier'", err)
 	}
@@ -104,7 +106,7 @@ func TestRunEnvHostileValues(t *testing.T) {
 func TestRunStdin(t *testing.T) {
 	_, _, c := newTestClient(t, sshdOptions{})
 	in := strings.Repeat("line of input\n", 10000)
-	res, err := c.Run(context.Background(), "wc -c; cat >/dev/null", RunOpts{Stdin: strings.NewReader(in)})
+	res, err := c.Run(context.Background(), "wc -c; cat >/dev/null", runner.Options{Stdin: strings.NewReader(in)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +114,12 @@ func TestRunStdin(t *testing.T) {
 		t.Errorf("remote counted %s bytes, sent %d", got, len(in))
 	}
 	// No Stdin: the command reads EOF at once instead of hanging.
-	res, err = c.Run(context.Background(), "cat; echo done", RunOpts{Timeout: 10 * time.Second})
+	res, err = c.Run(context.Background(), "cat; echo done", runner.Options{Timeout: 10 * time.Second})
 	if err != nil || res.Stdout != "done\n" {
 		t.Errorf("without stdin: %+v, %v", res, err)
 	}
 	// Stdin the command never reads does not fail the command.
-	res, err = c.Run(context.Background(), "echo skipped", RunOpts{Stdin: strings.NewReader(strings.Repeat("x", 1<<20))})
+	res, err = c.Run(context.Background(), "echo skipped", runner.Options{Stdin: strings.NewReader(strings.Repeat("x", 1<<20))})
 	if err != nil || res.Exit != 0 {
 		t.Errorf("unread stdin: %+v, %v", res, err)
 	}
@@ -134,7 +136,7 @@ func TestRunOutputStreamAndCap(t *testing.T) {
 	})
 	// 3 MiB of stdout ending in a marker, and a line on stderr.
 	res, err := c.Run(context.Background(),
-		"head -c 3145728 /dev/zero | tr '\\0' x; echo END; echo warn >&2", RunOpts{Output: out})
+		"head -c 3145728 /dev/zero | tr '\\0' x; echo END; echo warn >&2", runner.Options{Output: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func TestRunOutputStreamAndCap(t *testing.T) {
 func TestRunOutputWriteErrorReported(t *testing.T) {
 	_, _, c := newTestClient(t, sshdOptions{})
 	broken := writerFunc(func([]byte) (int, error) { return 0, errors.New("disk full") })
-	res, err := c.Run(context.Background(), "echo a; echo b; exit 4", RunOpts{Output: broken})
+	res, err := c.Run(context.Background(), "echo a; echo b; exit 4", runner.Options{Output: broken})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("err = %v, want the Output write error", err)
 	}
@@ -175,7 +177,7 @@ func TestRunTimeoutKillsCommand(t *testing.T) {
 	start := time.Now()
 	// The sleep is a child of sh: killing sh alone would leave it running.
 	res, err := c.Run(context.Background(), "echo started; sleep "+marker+"; echo finished",
-		RunOpts{Timeout: 500 * time.Millisecond})
+		runner.Options{Timeout: 500 * time.Millisecond})
 	elapsed := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 500ms") {
 		t.Fatalf("err = %v, want a timeout wrapping context.DeadlineExceeded", err)
@@ -188,7 +190,7 @@ func TestRunTimeoutKillsCommand(t *testing.T) {
 	}
 	waitGone(t, "sleep", marker)
 	// The connection is still usable.
-	if res, err := c.Run(context.Background(), "echo ok", RunOpts{}); err != nil || res.Stdout != "ok\n" {
+	if res, err := c.Run(context.Background(), "echo ok", runner.Options{}); err != nil || res.Stdout != "ok\n" {
 		t.Errorf("after timeout: %+v %v", res, err)
 	}
 }
@@ -202,7 +204,7 @@ func TestRunContextCancel(t *testing.T) {
 		cancel()
 	}()
 	// TERM is trapped: only the SIGKILL that follows ends it.
-	_, err := c.Run(ctx, "trap '' TERM; sleep "+marker, RunOpts{})
+	_, err := c.Run(ctx, "trap '' TERM; sleep "+marker, runner.Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -221,7 +223,7 @@ func TestRunSudoWrapping(t *testing.T) {
 		t.Errorf("wrap = %s", got)
 	}
 	res, err := c.Run(context.Background(), `printf '%s|%s' "$(id -u)" "$X"`,
-		RunOpts{Env: map[string]string{"X": "$(touch /tmp/pwned) '\""}})
+		runner.Options{Env: map[string]string{"X": "$(touch /tmp/pwned) '\""}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestRunConnectionLostIsAnError(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		s.stop() // the host dies mid-command
 	}()
-	res, err := c.Run(context.Background(), "echo started; sleep 30", RunOpts{})
+	res, err := c.Run(context.Background(), "echo started; sleep 30", runner.Options{})
 	if err == nil {
 		t.Fatalf("lost connection reported as success: %+v", res)
 	}

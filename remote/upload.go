@@ -10,6 +10,8 @@ import (
 	"path"
 	"time"
 
+	"diffuser/runner"
+
 	"github.com/pkg/sftp"
 )
 
@@ -47,7 +49,7 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode os.Fi
 	if !c.sudo {
 		return nil
 	}
-	res, err := c.Run(ctx, sudoInstallScript(tmp, dst, mode), RunOpts{})
+	res, err := c.Run(ctx, sudoInstallScript(tmp, dst, mode), runner.Options{})
 	if err != nil {
 		return fmt.Errorf("host %s: upload %s: moving into place with sudo: %w", c.cfg.Name, dst, err)
 	}
@@ -136,7 +138,7 @@ func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mo
 func (c *Client) removeAbandoned(ctx context.Context, tmp string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	_, _ = c.Run(ctx, "rm -f "+ShellQuote(tmp), RunOpts{})
+	_, _ = c.Run(ctx, "rm -f "+ShellQuote(tmp), runner.Options{})
 }
 
 // sudoInstallScript copies src (in /tmp, owned by the login user) to a

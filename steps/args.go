@@ -16,18 +16,18 @@ import (
 // build the object directly and leave the other attributes null, so a null
 // attribute always means "use the default".
 
-// attrSpec is an optional attribute.
-func attrSpec(name string, ty cty.Type) hcldec.Spec {
+// AttrSpec is an optional attribute.
+func AttrSpec(name string, ty cty.Type) hcldec.Spec {
 	return &hcldec.AttrSpec{Name: name, Type: ty}
 }
 
-// requiredSpec is a required attribute.
-func requiredSpec(name string, ty cty.Type) hcldec.Spec {
+// RequiredSpec is a required attribute.
+func RequiredSpec(name string, ty cty.Type) hcldec.Spec {
 	return &hcldec.AttrSpec{Name: name, Type: ty, Required: true}
 }
 
-// defaultSpec is an optional attribute with a default value.
-func defaultSpec(name string, def cty.Value) hcldec.Spec {
+// DefaultSpec is an optional attribute with a default value.
+func DefaultSpec(name string, def cty.Value) hcldec.Spec {
 	return &hcldec.DefaultSpec{
 		Primary: &hcldec.AttrSpec{Name: name, Type: def.Type()},
 		Default: &hcldec.LiteralSpec{Value: def},
@@ -54,8 +54,8 @@ func known(name string, v cty.Value) (bool, error) {
 	return true, nil
 }
 
-// optString returns the string attribute name, or def when it is null.
-func optString(args cty.Value, name, def string) (string, error) {
+// OptString returns the string attribute name, or def when it is null.
+func OptString(args cty.Value, name, def string) (string, error) {
 	v := attr(args, name)
 	if ok, err := known(name, v); !ok || err != nil {
 		return def, err
@@ -66,9 +66,9 @@ func optString(args cty.Value, name, def string) (string, error) {
 	return v.AsString(), nil
 }
 
-// reqString returns the string attribute name, which must be set and non-empty.
-func reqString(args cty.Value, name string) (string, error) {
-	s, err := optString(args, name, "")
+// ReqString returns the string attribute name, which must be set and non-empty.
+func ReqString(args cty.Value, name string) (string, error) {
+	s, err := OptString(args, name, "")
 	if err != nil {
 		return "", err
 	}
@@ -99,8 +99,8 @@ func boolOr(args cty.Value, name string, def bool) (bool, error) {
 	return v, nil
 }
 
-// optInt returns the whole-number attribute name; set is false when it is null.
-func optInt(args cty.Value, name string) (val int, set bool, err error) {
+// OptInt returns the whole-number attribute name; set is false when it is null.
+func OptInt(args cty.Value, name string) (val int, set bool, err error) {
 	v := attr(args, name)
 	if ok, err := known(name, v); !ok || err != nil {
 		return 0, false, err
@@ -158,7 +158,7 @@ func stringMap(args cty.Value, name string) (map[string]string, error) {
 // durationOr parses the duration string attribute name ("60s", "2m"),
 // returning def when it is null. Durations must be positive.
 func durationOr(args cty.Value, name string, def time.Duration) (time.Duration, error) {
-	s, err := optString(args, name, "")
+	s, err := OptString(args, name, "")
 	if err != nil || s == "" {
 		return def, err
 	}
@@ -172,8 +172,8 @@ func durationOr(args cty.Value, name string, def time.Duration) (time.Duration, 
 	return d, nil
 }
 
-// oneOf checks that s is one of allowed.
-func oneOf(name, s string, allowed ...string) error {
+// OneOf checks that s is one of allowed.
+func OneOf(name, s string, allowed ...string) error {
 	for _, a := range allowed {
 		if s == a {
 			return nil

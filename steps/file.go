@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -42,28 +44,28 @@ func (FileKind) Name() string { return "file" }
 // mode (octal string, default "0644"), owner (string), group (string).
 func (FileKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"path":    requiredSpec("path", cty.String),
-		"content": requiredSpec("content", cty.String),
-		"mode":    defaultSpec("mode", cty.StringVal("0644")),
-		"owner":   attrSpec("owner", cty.String),
-		"group":   attrSpec("group", cty.String),
+		"path":    RequiredSpec("path", cty.String),
+		"content": RequiredSpec("content", cty.String),
+		"mode":    DefaultSpec("mode", cty.StringVal("0644")),
+		"owner":   AttrSpec("owner", cty.String),
+		"group":   AttrSpec("group", cty.String),
 	}
 }
 
 func parseFileArgs(args cty.Value) (fileArgs, error) {
 	var a fileArgs
 	var err error
-	if a.path, err = reqString(args, "path"); err != nil {
+	if a.path, err = ReqString(args, "path"); err != nil {
 		return a, err
 	}
 	if !path.IsAbs(a.path) || strings.HasSuffix(a.path, "/") {
 		return a, fmt.Errorf("path must be an absolute file path, not %q", a.path)
 	}
 	a.path = path.Clean(a.path)
-	if a.content, err = optString(args, "content", ""); err != nil {
+	if a.content, err = OptString(args, "content", ""); err != nil {
 		return a, err
 	}
-	if a.modeStr, err = optString(args, "mode", "0644"); err != nil {
+	if a.modeStr, err = OptString(args, "mode", "0644"); err != nil {
 		return a, err
 	}
 	m, err := strconv.ParseUint(a.modeStr, 8, 32)
@@ -71,10 +73,10 @@ func parseFileArgs(args cty.Value) (fileArgs, error) {
 		return a, fmt.Errorf("mode must be an octal string like \"0644\", not %q", a.modeStr)
 	}
 	a.mode = os.FileMode(m)
-	if a.owner, err = optString(args, "owner", ""); err != nil {
+	if a.owner, err = OptString(args, "owner", ""); err != nil {
 		return a, err
 	}
-	if a.group, err = optString(args, "group", ""); err != nil {
+	if a.group, err = OptString(args, "group", ""); err != nil {
 		return a, err
 	}
 	for _, n := range []string{a.owner, a.group} {
@@ -97,14 +99,14 @@ type fileFacts struct {
 // fileFactsCmd prints "absent", or "mode user group uid gid" and the
 // sha256sum line of a regular file; it exits 3 when the path is something else.
 func fileFactsCmd(p string) string {
-	q := shellQuote(p)
+	q := ShellQuote(p)
 	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%a %%U %%G %%u %%g' -- %[1]s && sha256sum -- %[1]s; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q)
 }
 
-func readFileFacts(ctx context.Context, r Runner, p string) (fileFacts, error) {
+func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, error) {
 	var f fileFacts
 	cmd := fileFactsCmd(p)
-	res, err := probe(ctx, r, "reading "+p, cmd)
+	res, err := Probe(ctx, r, "reading "+p, cmd)
 	if err != nil {
 		return f, err
 	}
@@ -112,7 +114,7 @@ func readFileFacts(ctx context.Context, r Runner, p string) (fileFacts, error) {
 		return f, fmt.Errorf("%s exists and is not a regular file; refusing to replace it", p)
 	}
 	if res.Exit != 0 {
-		return f, exitError("reading "+p, cmd, res)
+		return f, ExitError("reading "+p, cmd, res)
 	}
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	if len(lines) == 1 && lines[0] == "absent" {
@@ -170,7 +172,7 @@ func (a fileArgs) diff(f fileFacts) fileDiff {
 }
 
 // Check is OK when content, mode and the given owner and group match.
-func (FileKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (FileKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -188,7 +190,7 @@ func (FileKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, err
 
 // Apply creates the parent directory when the file is new, uploads the
 // content when it differs, then fixes mode and ownership as needed.
-func (FileKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
 		return nil, err
@@ -198,10 +200,10 @@ func (FileKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, e
 		return nil, err
 	}
 	d := a.diff(f)
-	q := shellQuote(a.path)
+	q := ShellQuote(a.path)
 	if d.upload {
 		if !f.exists {
-			if _, err := mustRun(ctx, r, "mkdir", "mkdir -p -- "+shellQuote(path.Dir(a.path))); err != nil {
+			if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(path.Dir(a.path))); err != nil {
 				return nil, err
 			}
 		}
@@ -214,17 +216,17 @@ func (FileKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, e
 		d.chown, d.chgrp = a.owner != "", a.group != ""
 	}
 	if d.chmod {
-		if _, err := mustRun(ctx, r, "chmod", fmt.Sprintf("chmod %04o -- %s", a.mode, q)); err != nil {
+		if _, err := MustRun(ctx, r, "chmod", fmt.Sprintf("chmod %04o -- %s", a.mode, q)); err != nil {
 			return nil, err
 		}
 	}
 	switch {
 	case d.chown && a.group != "":
-		_, err = mustRun(ctx, r, "chown", "chown -- "+shellQuote(a.owner+":"+a.group)+" "+q)
+		_, err = MustRun(ctx, r, "chown", "chown -- "+ShellQuote(a.owner+":"+a.group)+" "+q)
 	case d.chown:
-		_, err = mustRun(ctx, r, "chown", "chown -- "+shellQuote(a.owner)+" "+q)
+		_, err = MustRun(ctx, r, "chown", "chown -- "+ShellQuote(a.owner)+" "+q)
 	case d.chgrp:
-		_, err = mustRun(ctx, r, "chgrp", "chgrp -- "+shellQuote(a.group)+" "+q)
+		_, err = MustRun(ctx, r, "chgrp", "chgrp -- "+ShellQuote(a.group)+" "+q)
 	}
 	return nil, err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -37,24 +39,24 @@ func (FormatKind) Name() string { return "format" }
 // label (string), force (bool, default false).
 func (FormatKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"device":  requiredSpec("device", cty.String),
-		"fstype":  requiredSpec("fstype", cty.String),
-		"options": defaultSpec("options", cty.ListValEmpty(cty.String)),
-		"label":   attrSpec("label", cty.String),
-		"force":   defaultSpec("force", cty.False),
+		"device":  RequiredSpec("device", cty.String),
+		"fstype":  RequiredSpec("fstype", cty.String),
+		"options": DefaultSpec("options", cty.ListValEmpty(cty.String)),
+		"label":   AttrSpec("label", cty.String),
+		"force":   DefaultSpec("force", cty.False),
 	}
 }
 
 func parseFormatArgs(args cty.Value) (formatArgs, error) {
 	var a formatArgs
 	var err error
-	if a.device, err = reqString(args, "device"); err != nil {
+	if a.device, err = ReqString(args, "device"); err != nil {
 		return a, err
 	}
 	if !strings.HasPrefix(a.device, "/") {
 		return a, fmt.Errorf("device must be an absolute path like /dev/xvdf, not %q", a.device)
 	}
-	if a.fstype, err = reqString(args, "fstype"); err != nil {
+	if a.fstype, err = ReqString(args, "fstype"); err != nil {
 		return a, err
 	}
 	if !validFstype(a.fstype) {
@@ -63,7 +65,7 @@ func parseFormatArgs(args cty.Value) (formatArgs, error) {
 	if a.options, err = stringList(args, "options"); err != nil {
 		return a, err
 	}
-	if a.label, err = optString(args, "label", ""); err != nil {
+	if a.label, err = OptString(args, "label", ""); err != nil {
 		return a, err
 	}
 	if a.force, err = boolOr(args, "force", false); err != nil {
@@ -98,10 +100,10 @@ func (b blkidFound) String() string {
 // probeDevice runs blkid in low-level mode (no cache). blkid exits 0 when it
 // found something, 2 when it found nothing, 8 when the signatures are
 // ambivalent; the leading test makes a missing device exit 1.
-func probeDevice(ctx context.Context, r Runner, dev string) (blkidFound, error) {
-	q := shellQuote(dev)
+func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, error) {
+	q := ShellQuote(dev)
 	cmd := fmt.Sprintf("test -e %s && blkid -p -o export %s", q, q)
-	res, err := probe(ctx, r, "probing "+dev, cmd)
+	res, err := Probe(ctx, r, "probing "+dev, cmd)
 	if err != nil {
 		return blkidFound{}, err
 	}
@@ -114,7 +116,7 @@ func probeDevice(ctx context.Context, r Runner, dev string) (blkidFound, error) 
 	case 8:
 		return blkidFound{ambig: true}, nil
 	default:
-		return blkidFound{}, exitError("blkid", cmd, res)
+		return blkidFound{}, ExitError("blkid", cmd, res)
 	}
 	var b blkidFound
 	for _, line := range strings.Split(res.Stdout, "\n") {
@@ -139,7 +141,7 @@ func (a formatArgs) holdsWanted(b blkidFound) bool {
 }
 
 // Check is OK when the device holds the requested filesystem type.
-func (FormatKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (FormatKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseFormatArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -162,7 +164,7 @@ func (FormatKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, e
 
 // Apply makes the filesystem on an empty device, or on any device when force
 // is true, after wiping its signatures.
-func (FormatKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseFormatArgs(args)
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func (FormatKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs,
 		if !a.force {
 			return nil, fmt.Errorf("refusing to format %s as %s: it holds %s; force = true would destroy its data", a.device, a.fstype, b)
 		}
-		if _, err := mustRun(ctx, r, "wipefs", "wipefs -a "+shellQuote(a.device)); err != nil {
+		if _, err := MustRun(ctx, r, "wipefs", "wipefs -a "+ShellQuote(a.device)); err != nil {
 			return nil, err
 		}
 	}
@@ -188,7 +190,7 @@ func (FormatKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs,
 	}
 	words = append(words, a.options...)
 	words = append(words, a.device)
-	_, err = mustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
+	_, err = MustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
 	return nil, err
 }
 

@@ -2,38 +2,12 @@ package steps
 
 import (
 	"context"
-	"io"
-	"os"
-	"time"
+
+	"diffuser/runner"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
-
-// Runner runs commands on one host. remote's SSH client and test fakes implement it.
-type Runner interface {
-	// Run runs cmd with /bin/sh -c semantics (as root: sudo is the runner's business).
-	// A non-zero exit is reported in Result.Exit with a nil error; err is for
-	// transport failures and ctx cancellation.
-	Run(ctx context.Context, cmd string, opt RunOpts) (Result, error)
-	// Upload writes r to path atomically (temp file + rename) with mode.
-	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
-}
-
-// RunOpts are optional settings for one command.
-type RunOpts struct {
-	Env     map[string]string
-	Stdin   io.Reader
-	Timeout time.Duration // 0 = none
-	Output  io.Writer     // also receives combined output as it arrives (logs); may be nil
-}
-
-// Result is a finished command.
-type Result struct {
-	Exit   int
-	Stdout string
-	Stderr string
-}
 
 // Check is what a kind found on the host.
 type Check struct {
@@ -47,8 +21,8 @@ type Check struct {
 type Kind interface {
 	Name() string
 	Spec() hcldec.Spec
-	Check(ctx context.Context, r Runner, args cty.Value) (Check, error)
-	Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error)
+	Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error)
+	Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error)
 }
 
 // Outputs are values a step instance produces (run's capture).
@@ -58,7 +32,7 @@ type Outputs map[string]string
 // leaves the recipe (mount unmounts). A step's own `destroy` command is
 // run by the engine and needs no kind support.
 type Destroyer interface {
-	Destroy(ctx context.Context, r Runner, args cty.Value) error
+	Destroy(ctx context.Context, r runner.Runner, args cty.Value) error
 }
 
 // HostLocker is implemented by kinds that must not run twice at once on one
@@ -85,7 +59,7 @@ func InstanceFrom(ctx context.Context) string {
 type Target struct {
 	Host    string // host name, e.g. "server[1]"
 	Address string // private address other hosts reach it at
-	Runner  Runner
+	Runner  runner.Runner
 }
 
 // GroupKind is implemented by kinds that act on every host of a step at

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -58,35 +60,35 @@ func (MountKind) HostLock() string { return "fstab" }
 // "defaults" in fstab), fstab (bool, default false), mkdir (bool, default true).
 func (MountKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"source":  requiredSpec("source", cty.String),
-		"target":  requiredSpec("target", cty.String),
-		"fstype":  requiredSpec("fstype", cty.String),
-		"options": attrSpec("options", cty.String),
-		"fstab":   defaultSpec("fstab", cty.False),
-		"mkdir":   defaultSpec("mkdir", cty.True),
+		"source":  RequiredSpec("source", cty.String),
+		"target":  RequiredSpec("target", cty.String),
+		"fstype":  RequiredSpec("fstype", cty.String),
+		"options": AttrSpec("options", cty.String),
+		"fstab":   DefaultSpec("fstab", cty.False),
+		"mkdir":   DefaultSpec("mkdir", cty.True),
 	}
 }
 
 func parseMountArgs(args cty.Value) (mountArgs, error) {
 	var a mountArgs
 	var err error
-	if a.source, err = reqString(args, "source"); err != nil {
+	if a.source, err = ReqString(args, "source"); err != nil {
 		return a, err
 	}
 	if strings.HasPrefix(a.source, "-") || strings.ContainsAny(a.source, "\n\t") {
 		return a, fmt.Errorf("source %q is not a mount source", a.source)
 	}
-	if a.target, err = reqString(args, "target"); err != nil {
+	if a.target, err = ReqString(args, "target"); err != nil {
 		return a, err
 	}
 	if !path.IsAbs(a.target) || strings.ContainsAny(a.target, "\n\t") {
 		return a, fmt.Errorf("target must be an absolute path, not %q", a.target)
 	}
 	a.target = path.Clean(a.target)
-	if a.fstype, err = reqString(args, "fstype"); err != nil {
+	if a.fstype, err = ReqString(args, "fstype"); err != nil {
 		return a, err
 	}
-	if a.options, err = optString(args, "options", ""); err != nil {
+	if a.options, err = OptString(args, "options", ""); err != nil {
 		return a, err
 	}
 	for _, s := range []string{a.fstype, a.options} {
@@ -111,9 +113,9 @@ type mounted struct {
 // readMount asks findmnt what is mounted on the target itself (not on a
 // parent: --mountpoint). findmnt exits 1 when the target is no mountpoint.
 // With stacked mounts the last line is the visible one.
-func (a mountArgs) readMount(ctx context.Context, r Runner) (mounted, error) {
-	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + shellQuote(a.target)
-	res, err := probe(ctx, r, "reading mounts", cmd)
+func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, error) {
+	cmd := "findmnt -rn -o SOURCE,FSTYPE --mountpoint " + ShellQuote(a.target)
+	res, err := Probe(ctx, r, "reading mounts", cmd)
 	if err != nil {
 		return mounted{}, err
 	}
@@ -121,7 +123,7 @@ func (a mountArgs) readMount(ctx context.Context, r Runner) (mounted, error) {
 		return mounted{}, nil
 	}
 	if res.Exit != 0 {
-		return mounted{}, exitError("findmnt", cmd, res)
+		return mounted{}, ExitError("findmnt", cmd, res)
 	}
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	f := strings.Fields(lines[len(lines)-1])
@@ -162,7 +164,7 @@ func fstypeMatches(live, want string) bool {
 
 // isOurs reports whether m is the declared mount, resolving path sources on
 // the host when they differ as strings.
-func (a mountArgs) isOurs(ctx context.Context, r Runner, m mounted) (bool, error) {
+func (a mountArgs) isOurs(ctx context.Context, r runner.Runner, m mounted) (bool, error) {
 	if !fstypeMatches(m.fstype, a.fstype) {
 		return false, nil
 	}
@@ -174,7 +176,7 @@ func (a mountArgs) isOurs(ctx context.Context, r Runner, m mounted) (bool, error
 		return false, nil
 	}
 	cmd := "readlink -f -- " + shellJoin(want, got)
-	res, err := mustRun(ctx, r, "readlink", cmd)
+	res, err := MustRun(ctx, r, "readlink", cmd)
 	if err != nil {
 		return false, err
 	}
@@ -214,9 +216,9 @@ func unescapeFstab(s string) string {
 
 // readFstab returns /etc/fstab's content; a missing file reads as empty
 // (containers often have none).
-func readFstab(ctx context.Context, r Runner) (string, error) {
+func readFstab(ctx context.Context, r runner.Runner) (string, error) {
 	cmd := "cat " + fstabPath + " 2>/dev/null || test ! -e " + fstabPath
-	res, err := mustRun(ctx, r, "reading "+fstabPath, cmd)
+	res, err := MustRun(ctx, r, "reading "+fstabPath, cmd)
 	if err != nil {
 		return "", err
 	}
@@ -284,7 +286,7 @@ func dropLines(lines []string, drop []int) []string {
 
 // Check is OK when the target has the source mounted with the declared
 // type and, with fstab, /etc/fstab has exactly the declared line for it.
-func (MountKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -320,7 +322,7 @@ func (MountKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, er
 
 // Apply creates the target (mkdir), mounts the source unless it already is,
 // and sets the fstab line when fstab is true.
-func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return nil, err
@@ -339,7 +341,7 @@ func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, 
 		}
 	} else {
 		if a.mkdir {
-			if _, err := mustRun(ctx, r, "mkdir", "mkdir -p -- "+shellQuote(a.target)); err != nil {
+			if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(a.target)); err != nil {
 				return nil, err
 			}
 		}
@@ -348,7 +350,7 @@ func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, 
 			words = append(words, "-o", a.options)
 		}
 		words = append(words, a.source, a.target)
-		if _, err := mustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
+		if _, err := MustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +374,7 @@ func (MountKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, 
 // Destroy unmounts the target when the declared source is mounted there
 // (something else mounted there is left alone) and, with fstab, removes
 // the target's fstab lines that name the declared source.
-func (MountKind) Destroy(ctx context.Context, r Runner, args cty.Value) error {
+func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) error {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return err
@@ -387,7 +389,7 @@ func (MountKind) Destroy(ctx context.Context, r Runner, args cty.Value) error {
 			return err
 		}
 		if ours {
-			if _, err := mustRun(ctx, r, "umount", "umount "+shellQuote(a.target)); err != nil {
+			if _, err := MustRun(ctx, r, "umount", "umount "+ShellQuote(a.target)); err != nil {
 				return err
 			}
 		}

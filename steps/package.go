@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -47,9 +49,9 @@ func (PackageKind) HostLock() string { return packageLock }
 // "absent", default "present"), update_cache (bool, default false).
 func (PackageKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"names":        requiredSpec("names", cty.List(cty.String)),
-		"state":        defaultSpec("state", cty.StringVal("present")),
-		"update_cache": defaultSpec("update_cache", cty.False),
+		"names":        RequiredSpec("names", cty.List(cty.String)),
+		"state":        DefaultSpec("state", cty.StringVal("present")),
+		"update_cache": DefaultSpec("update_cache", cty.False),
 	}
 }
 
@@ -64,11 +66,11 @@ func parsePackageArgs(args cty.Value) (packageArgs, error) {
 			return a, fmt.Errorf("names: %q is not a package name", n)
 		}
 	}
-	state, err := optString(args, "state", "present")
+	state, err := OptString(args, "state", "present")
 	if err != nil {
 		return a, err
 	}
-	if err := oneOf("state", state, "present", "absent"); err != nil {
+	if err := OneOf("state", state, "present", "absent"); err != nil {
 		return a, err
 	}
 	a.absent = state == "absent"
@@ -90,8 +92,8 @@ const (
 // detectPkgManagerCmd prints the first package manager found.
 const detectPkgManagerCmd = `for m in apt-get dnf yum; do if command -v "$m" >/dev/null 2>&1; then echo "$m"; exit 0; fi; done; exit 1`
 
-func detectPkgManager(ctx context.Context, r Runner) (pkgManager, error) {
-	res, err := probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
+func detectPkgManager(ctx context.Context, r runner.Runner) (pkgManager, error) {
+	res, err := Probe(ctx, r, "detecting the package manager", detectPkgManagerCmd)
 	if err != nil {
 		return "", err
 	}
@@ -106,17 +108,17 @@ func detectPkgManager(ctx context.Context, r Runner) (pkgManager, error) {
 }
 
 // installed returns which of names are installed.
-func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (map[string]bool, error) {
+func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []string) (map[string]bool, error) {
 	have := map[string]bool{}
 	if m == aptGet {
 		// Exit 1 means some names are unknown to dpkg: not installed.
 		cmd := `dpkg-query -W -f='${binary:Package} ${Package} ${Status}\n' -- ` + shellJoin(names...)
-		res, err := probe(ctx, r, "reading installed packages", cmd)
+		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
 			return nil, err
 		}
 		if res.Exit > 1 {
-			return nil, exitError("dpkg-query", cmd, res)
+			return nil, ExitError("dpkg-query", cmd, res)
 		}
 		for _, line := range strings.Split(res.Stdout, "\n") {
 			f := strings.Fields(line)
@@ -130,7 +132,7 @@ func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (ma
 		// rpm prints "package x is not installed" and exits with the number
 		// of such names: any exit is an answer.
 		cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
-		res, err := probe(ctx, r, "reading installed packages", cmd)
+		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +150,7 @@ func (m pkgManager) installed(ctx context.Context, r Runner, names []string) (ma
 }
 
 // todo returns the names Apply must act on, and the manager.
-func (a packageArgs) todo(ctx context.Context, r Runner) (pkgManager, []string, error) {
+func (a packageArgs) todo(ctx context.Context, r runner.Runner) (pkgManager, []string, error) {
 	if len(a.names) == 0 {
 		return "", nil, nil
 	}
@@ -170,7 +172,7 @@ func (a packageArgs) todo(ctx context.Context, r Runner) (pkgManager, []string, 
 }
 
 // Check is OK when every name is installed (present) or none is (absent).
-func (PackageKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (PackageKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parsePackageArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -198,7 +200,7 @@ func plural(n int, word string) string {
 }
 
 // Apply installs the missing packages or removes the present ones.
-func (PackageKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parsePackageArgs(args)
 	if err != nil {
 		return nil, err
@@ -214,12 +216,12 @@ func (PackageKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs
 		return nil, aptInstall(ctx, r, todo, a.updateCache)
 	}
 	if a.updateCache {
-		if _, err := mustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
+		if _, err := MustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
 			return nil, err
 		}
 	}
 	cmd := string(m) + " -y -q install -- " + shellJoin(todo...)
-	_, err = mustRun(ctx, r, string(m)+" install", cmd)
+	_, err = MustRun(ctx, r, string(m)+" install", cmd)
 	return nil, err
 }
 
@@ -233,43 +235,43 @@ const (
 // aptListsFreshCmd prints a package list younger than an hour, if any.
 const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -mmin -60 2>/dev/null | head -n 1"
 
-func aptInstall(ctx context.Context, r Runner, names []string, update bool) error {
+func aptInstall(ctx context.Context, r runner.Runner, names []string, update bool) error {
 	if !update {
-		res, err := probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
+		res, err := Probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
 		if err != nil {
 			return err
 		}
 		update = strings.TrimSpace(res.Stdout) == ""
 	}
 	if update {
-		if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+		if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
 			return err
 		}
 	}
 	cmd := aptEnv + "apt-get " + aptOpts + " install --no-install-recommends -- " + shellJoin(names...)
-	res, err := mustRun(ctx, r, "apt-get install", cmd)
+	res, err := MustRun(ctx, r, "apt-get install", cmd)
 	if err == nil || update || !staleAptLists(res) {
 		return err
 	}
-	if _, err := mustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+	if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
 		return err
 	}
-	_, err = mustRun(ctx, r, "apt-get install", cmd)
+	_, err = MustRun(ctx, r, "apt-get install", cmd)
 	return err
 }
 
 // staleAptLists reports whether a failed install says the lists are too old
 // to know a package.
-func staleAptLists(res Result) bool {
+func staleAptLists(res runner.Result) bool {
 	out := res.Stdout + res.Stderr
 	return strings.Contains(out, "Unable to locate package") || strings.Contains(out, "has no installation candidate")
 }
 
-func (m pkgManager) remove(ctx context.Context, r Runner, names []string) error {
+func (m pkgManager) remove(ctx context.Context, r runner.Runner, names []string) error {
 	cmd := string(m) + " -y -q remove -- " + shellJoin(names...)
 	if m == aptGet {
 		cmd = aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)
 	}
-	_, err := mustRun(ctx, r, string(m)+" remove", cmd)
+	_, err := MustRun(ctx, r, string(m)+" remove", cmd)
 	return err
 }

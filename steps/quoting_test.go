@@ -16,7 +16,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"diffuser/runner"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 	"diffuser/steps/steptest"
 )
 
@@ -51,7 +53,7 @@ func newShRunner(t *testing.T, answers map[string]string) *shRunner {
 	return r
 }
 
-func (r *shRunner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+func (r *shRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Dir = r.dir
 	c.Env = []string{"PATH=" + r.dir, "STUBLOG=" + r.log}
@@ -63,9 +65,9 @@ func (r *shRunner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (step
 	err := c.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return steps.Result{Exit: ee.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}, nil
+		return runner.Result{Exit: ee.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}, nil
 	}
-	return steps.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
+	return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
 }
 
 func (r *shRunner) Upload(_ context.Context, rd io.Reader, path string, mode os.FileMode) error {
@@ -127,7 +129,7 @@ func TestHostileValuesStayData(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
 			r := newShRunner(t, c.answers)
-			kind, _ := steps.WithClock(steptest.NewClock()).Lookup(c.kind)
+			kind, _ := builtin.WithClock(steptest.NewClock()).Lookup(c.kind)
 			if c.args["device"] == cty.StringVal(deviceMarker) {
 				// test -e is a shell builtin: the device must exist.
 				dev := filepath.Join(r.dir, inj)

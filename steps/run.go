@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -39,10 +41,10 @@ func (RunKind) Name() string { return "run" }
 // decoded object).
 func (RunKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"command": requiredSpec("command", cty.String),
-		"creates": attrSpec("creates", cty.String),
-		"unless":  attrSpec("unless", cty.String),
-		"env":     attrSpec("env", cty.Map(cty.String)),
+		"command": RequiredSpec("command", cty.String),
+		"creates": AttrSpec("creates", cty.String),
+		"unless":  AttrSpec("unless", cty.String),
+		"env":     AttrSpec("env", cty.Map(cty.String)),
 		// capture is a block, as in recipes: capture { key = "cat /etc/ceph/key" }.
 		"capture": &hcldec.BlockAttrsSpec{TypeName: "capture", ElementType: cty.String},
 	}
@@ -51,13 +53,13 @@ func (RunKind) Spec() hcldec.Spec {
 func parseRunArgs(args cty.Value) (runArgs, error) {
 	var a runArgs
 	var err error
-	if a.command, err = reqString(args, "command"); err != nil {
+	if a.command, err = ReqString(args, "command"); err != nil {
 		return a, err
 	}
-	if a.creates, err = optString(args, "creates", ""); err != nil {
+	if a.creates, err = OptString(args, "creates", ""); err != nil {
 		return a, err
 	}
-	if a.unless, err = optString(args, "unless", ""); err != nil {
+	if a.unless, err = OptString(args, "unless", ""); err != nil {
 		return a, err
 	}
 	if a.env, err = stringMap(args, "env"); err != nil {
@@ -88,7 +90,7 @@ func validEnvName(s string) bool {
 }
 
 // Check is OK when `creates` exists or `unless` exits 0.
-func (RunKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (RunKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseRunArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -97,13 +99,13 @@ func (RunKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, erro
 }
 
 // guard evaluates creates, then unless.
-func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
+func (a runArgs) guard(ctx context.Context, r runner.Runner) (Check, error) {
 	if a.creates == "" && a.unless == "" {
 		return Check{Reason: "no creates or unless guard: will run"}, nil
 	}
 	var reasons []string
 	if a.creates != "" {
-		res, err := runWith(ctx, r, "checking creates", "test -e "+shellQuote(a.creates), RunOpts{Env: a.env})
+		res, err := runWith(ctx, r, "checking creates", "test -e "+ShellQuote(a.creates), runner.Options{Env: a.env})
 		if err != nil {
 			return Check{}, err
 		}
@@ -113,7 +115,7 @@ func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
 		reasons = append(reasons, a.creates+" does not exist")
 	}
 	if a.unless != "" {
-		res, err := runWith(ctx, r, "running unless", a.unless, RunOpts{Env: a.env})
+		res, err := runWith(ctx, r, "running unless", a.unless, runner.Options{Env: a.env})
 		if err != nil {
 			return Check{}, err
 		}
@@ -127,7 +129,7 @@ func (a runArgs) guard(ctx context.Context, r Runner) (Check, error) {
 
 // Apply runs the command unless a guard holds, then every capture (in key
 // order), whose trimmed stdout become the outputs.
-func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseRunArgs(args)
 	if err != nil {
 		return nil, err
@@ -137,7 +139,7 @@ func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, er
 		return nil, err
 	}
 	if !c.OK {
-		if _, err := mustRunWith(ctx, r, "command", a.command, RunOpts{Env: a.env}); err != nil {
+		if _, err := MustRunWith(ctx, r, "command", a.command, runner.Options{Env: a.env}); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +148,7 @@ func (RunKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, er
 	}
 	out := Outputs{}
 	for _, k := range sortedKeys(a.capture) {
-		res, err := mustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], RunOpts{Env: a.env})
+		res, err := MustRunWith(ctx, r, fmt.Sprintf("capture %q", k), a.capture[k], runner.Options{Env: a.env})
 		if err != nil {
 			return nil, err
 		}

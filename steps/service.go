@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -47,26 +49,26 @@ func (ServiceKind) Name() string { return "service" }
 // `systemctl daemon-reload` first when systemd says the unit file changed).
 func (ServiceKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"name":          requiredSpec("name", cty.String),
-		"state":         defaultSpec("state", cty.StringVal("started")),
-		"enabled":       attrSpec("enabled", cty.Bool),
-		"daemon_reload": defaultSpec("daemon_reload", cty.False),
+		"name":          RequiredSpec("name", cty.String),
+		"state":         DefaultSpec("state", cty.StringVal("started")),
+		"enabled":       AttrSpec("enabled", cty.Bool),
+		"daemon_reload": DefaultSpec("daemon_reload", cty.False),
 	}
 }
 
 func parseServiceArgs(args cty.Value) (serviceArgs, error) {
 	var a serviceArgs
 	var err error
-	if a.name, err = reqString(args, "name"); err != nil {
+	if a.name, err = ReqString(args, "name"); err != nil {
 		return a, err
 	}
 	if strings.HasPrefix(a.name, "-") || strings.ContainsAny(a.name, " \t\n/") {
 		return a, fmt.Errorf("name %q is not a systemd unit name", a.name)
 	}
-	if a.state, err = optString(args, "state", "started"); err != nil {
+	if a.state, err = OptString(args, "state", "started"); err != nil {
 		return a, err
 	}
-	if err := oneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
+	if err := OneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
 		return a, err
 	}
 	if a.enabled, a.enabledSet, err = optBool(args, "enabled"); err != nil {
@@ -106,24 +108,24 @@ func (f serviceFacts) canEnable() bool {
 	return true
 }
 
-func (a serviceArgs) read(ctx context.Context, r Runner) (serviceFacts, error) {
+func (a serviceArgs) read(ctx context.Context, r runner.Runner) (serviceFacts, error) {
 	var f serviceFacts
-	q := shellQuote(a.name)
+	q := ShellQuote(a.name)
 	// is-active prints the state and exits non-zero unless active: any exit is an answer.
-	res, err := probe(ctx, r, "reading the state of "+a.name, "systemctl is-active -- "+q)
+	res, err := Probe(ctx, r, "reading the state of "+a.name, "systemctl is-active -- "+q)
 	if err != nil {
 		return f, err
 	}
 	f.active = strings.TrimSpace(res.Stdout)
 	if a.enabledSet {
-		res, err := probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
+		res, err := Probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
 		if err != nil {
 			return f, err
 		}
 		f.enabled = strings.TrimSpace(res.Stdout)
 	}
 	if a.daemonReload {
-		res, err := probe(ctx, r, "reading whether systemd must reload", "systemctl show -p NeedDaemonReload --value -- "+q)
+		res, err := Probe(ctx, r, "reading whether systemd must reload", "systemctl show -p NeedDaemonReload --value -- "+q)
 		if err != nil {
 			return f, err
 		}
@@ -166,7 +168,7 @@ func orUnknown(s string) string {
 }
 
 // Check is OK when the unit is in the declared state and enablement.
-func (ServiceKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (ServiceKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseServiceArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -183,7 +185,7 @@ func (ServiceKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, 
 
 // Apply reloads systemd when needed, changes the unit's state, confirms it
 // is active, then enables or disables it.
-func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseServiceArgs(args)
 	if err != nil {
 		return nil, err
@@ -192,9 +194,9 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 	if err != nil {
 		return nil, err
 	}
-	q := shellQuote(a.name)
+	q := ShellQuote(a.name)
 	if a.daemonReload && f.needsReload {
-		if _, err := mustRun(ctx, r, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
 			return nil, err
 		}
 	}
@@ -215,16 +217,16 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 		// A unit that failed (often: restarted too quickly) keeps its
 		// start-rate counter: clear it, or the retry after fixing the
 		// cause is refused with "start request repeated too quickly".
-		if _, err := mustRun(ctx, r, "systemctl reset-failed", "systemctl reset-failed -- "+q); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl reset-failed", "systemctl reset-failed -- "+q); err != nil {
 			return nil, err
 		}
 	}
 	if verb != "" {
 		cmd := "systemctl " + verb + " -- " + q
-		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, RunOpts{}); err != nil {
+		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, runner.Options{}); err != nil {
 			return nil, err
 		} else if res.Exit != 0 {
-			return nil, k.failed(ctx, r, a.name, exitError("systemctl "+verb+" "+a.name, cmd, res))
+			return nil, k.failed(ctx, r, a.name, ExitError("systemctl "+verb+" "+a.name, cmd, res))
 		}
 		if verb != "stop" {
 			if err := k.confirmActive(ctx, r, a.name); err != nil {
@@ -237,7 +239,7 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 		if !a.enabled {
 			verb = "disable"
 		}
-		if _, err := mustRun(ctx, r, "systemctl "+verb, "systemctl "+verb+" -- "+q); err != nil {
+		if _, err := MustRun(ctx, r, "systemctl "+verb, "systemctl "+verb+" -- "+q); err != nil {
 			return nil, err
 		}
 	}
@@ -245,12 +247,12 @@ func (k ServiceKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outpu
 }
 
 // confirmActive checks that the unit is active now and still after Settle.
-func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) error {
+func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name string) error {
 	clock := k.Clock
 	if clock == nil {
-		clock = systemClock{}
+		clock = SystemClock{}
 	}
-	cmd := "systemctl is-active -- " + shellQuote(name)
+	cmd := "systemctl is-active -- " + ShellQuote(name)
 	for i := 0; i < 2; i++ {
 		if i == 1 {
 			if k.Settle <= 0 {
@@ -260,7 +262,7 @@ func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) e
 				return err
 			}
 		}
-		res, err := probe(ctx, r, "confirming "+name+" is active", cmd)
+		res, err := Probe(ctx, r, "confirming "+name+" is active", cmd)
 		if err != nil {
 			return err
 		}
@@ -272,9 +274,9 @@ func (k ServiceKind) confirmActive(ctx context.Context, r Runner, name string) e
 }
 
 // failed adds the tail of the unit's journal to cause.
-func (ServiceKind) failed(ctx context.Context, r Runner, name string, cause error) error {
-	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", shellQuote(name), journalLines)
-	res, err := probe(ctx, r, "reading the journal of "+name, cmd)
+func (ServiceKind) failed(ctx context.Context, r runner.Runner, name string, cause error) error {
+	cmd := fmt.Sprintf("journalctl -u %s -n %d --no-pager", ShellQuote(name), journalLines)
+	res, err := Probe(ctx, r, "reading the journal of "+name, cmd)
 	if err != nil {
 		return fmt.Errorf("%w (and reading its journal failed: %v)", cause, err)
 	}

@@ -2,15 +2,15 @@ package steps
 
 import "strings"
 
-// shellQuote returns s as one word for a POSIX shell. Words made only of
+// ShellQuote returns s as one word for a POSIX shell. Words made only of
 // characters no shell treats specially are returned bare so that logged
 // commands stay readable; anything else is wrapped in single quotes, an
 // embedded single quote being closed, escaped and reopened (quote,
 // backslash, quote, quote). The empty string becomes two single quotes.
 //
-// shellQuote does not protect against a word being read as an option
+// ShellQuote does not protect against a word being read as an option
 // (a leading "-"): kinds validate or use "--" for that.
-func shellQuote(s string) string {
+func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
@@ -41,7 +41,7 @@ func isShellSafe(c rune) bool {
 func shellJoin(words ...string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
-		q[i] = shellQuote(w)
+		q[i] = ShellQuote(w)
 	}
 	return strings.Join(q, " ")
 }

@@ -20,8 +20,8 @@ func TestShellQuote(t *testing.T) {
 		{"`id`", "'`id`'"},
 		{"a\nb", "'a\nb'"},
 	} {
-		if got := shellQuote(c.in); got != c.want {
-			t.Errorf("shellQuote(%q) = %s, want %s", c.in, got, c.want)
+		if got := ShellQuote(c.in); got != c.want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }
@@ -45,7 +45,7 @@ func TestShellQuoteRoundTrip(t *testing.T) {
 		"",
 	} {
 		// One printf argument gives one [...]; a word split by the shell would give several.
-		cmd := exec.Command(sh, "-c", "printf '[%s]' "+shellQuote(v))
+		cmd := exec.Command(sh, "-c", "printf '[%s]' "+ShellQuote(v))
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("sh -c %q: %v", cmd.Args[2], err)

@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 )
 
 // TestSpecsDecodeRecipeBlocks decodes kind blocks as a recipe writes them
@@ -69,7 +69,7 @@ func TestSpecsDecodeRecipeBlocks(t *testing.T) {
 			timeout = "2m"`, map[string]cty.Value{"host": cty.StringVal("127.0.0.1"), "port": cty.NullVal(cty.Number)}},
 		{"wait", `port = 24007`, map[string]cty.Value{"timeout": cty.StringVal("120s")}},
 	} {
-		kind, ok := steps.Default().Lookup(c.kind)
+		kind, ok := builtin.Kinds().Lookup(c.kind)
 		if !ok {
 			t.Fatalf("no kind %s", c.kind)
 		}
@@ -103,7 +103,7 @@ func TestSpecsRejectMistakes(t *testing.T) {
 		{"format", `device = "/dev/loop3"`},
 		{"run", `capture = { key = "x" }` + "\n" + `command = "true"`},
 	} {
-		kind, _ := steps.Default().Lookup(c.kind)
+		kind, _ := builtin.Kinds().Lookup(c.kind)
 		f, diags := hclsyntax.ParseConfig([]byte(c.body), c.kind+".hcl", hcl.InitialPos)
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", c.kind, diags)

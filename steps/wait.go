@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"diffuser/runner"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -45,21 +47,21 @@ func (WaitKind) Name() string { return "wait" }
 // "120s"), interval (duration string, default "2s").
 func (WaitKind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"port":     attrSpec("port", cty.Number),
-		"host":     defaultSpec("host", cty.StringVal(waitDefaultHost)),
-		"command":  attrSpec("command", cty.String),
-		"timeout":  defaultSpec("timeout", cty.StringVal("120s")),
-		"interval": defaultSpec("interval", cty.StringVal("2s")),
+		"port":     AttrSpec("port", cty.Number),
+		"host":     DefaultSpec("host", cty.StringVal(waitDefaultHost)),
+		"command":  AttrSpec("command", cty.String),
+		"timeout":  DefaultSpec("timeout", cty.StringVal("120s")),
+		"interval": DefaultSpec("interval", cty.StringVal("2s")),
 	}
 }
 
 func parseWaitArgs(args cty.Value) (waitArgs, error) {
 	var a waitArgs
-	port, portSet, err := optInt(args, "port")
+	port, portSet, err := OptInt(args, "port")
 	if err != nil {
 		return a, err
 	}
-	if a.command, err = optString(args, "command", ""); err != nil {
+	if a.command, err = OptString(args, "command", ""); err != nil {
 		return a, err
 	}
 	switch {
@@ -71,7 +73,7 @@ func parseWaitArgs(args cty.Value) (waitArgs, error) {
 		return a, fmt.Errorf("port must be 1–65535, not %d", port)
 	}
 	a.port = port
-	if a.host, err = optString(args, "host", waitDefaultHost); err != nil {
+	if a.host, err = OptString(args, "host", waitDefaultHost); err != nil {
 		return a, err
 	}
 	if !validHost(a.host) {
@@ -122,19 +124,19 @@ func (a waitArgs) probeCmd() string {
 	if a.command != "" {
 		return a.command
 	}
-	h, p := shellQuote(a.host), strconv.Itoa(a.port)
+	h, p := ShellQuote(a.host), strconv.Itoa(a.port)
 	// The /dev/tcp path is a script for the inner bash, quoted once more for sh.
-	tcp := shellQuote("</dev/tcp/" + a.host + "/" + p)
+	tcp := ShellQuote("</dev/tcp/" + a.host + "/" + p)
 	return fmt.Sprintf("if command -v bash >/dev/null 2>&1; then timeout 2 bash -c %s 2>/dev/null; else nc -z -w 2 %s %s; fi", tcp, h, p)
 }
 
 // probeOnce runs one probe; timeout bounds a command probe.
-func (a waitArgs) probeOnce(ctx context.Context, r Runner, timeout time.Duration) (Result, error) {
-	return runWith(ctx, r, "waiting for "+a.what(), a.probeCmd(), RunOpts{Timeout: timeout})
+func (a waitArgs) probeOnce(ctx context.Context, r runner.Runner, timeout time.Duration) (runner.Result, error) {
+	return runWith(ctx, r, "waiting for "+a.what(), a.probeCmd(), runner.Options{Timeout: timeout})
 }
 
 // Check is one probe.
-func (WaitKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (WaitKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseWaitArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -151,20 +153,20 @@ func (WaitKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, err
 
 // Apply probes every interval until a probe succeeds or timeout has passed;
 // the last probe runs at the deadline.
-func (k WaitKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
+func (k WaitKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseWaitArgs(args)
 	if err != nil {
 		return nil, err
 	}
 	clock := k.Clock
 	if clock == nil {
-		clock = systemClock{}
+		clock = SystemClock{}
 	}
 	deadline := clock.Now().Add(a.timeout)
 	for tries := 1; ; tries++ {
 		left := deadline.Sub(clock.Now())
 		if left < time.Second {
-			left = time.Second // RunOpts.Timeout 0 would mean none
+			left = time.Second // Options.Timeout 0 would mean none
 		}
 		res, err := a.probeOnce(ctx, r, left)
 		if err != nil {

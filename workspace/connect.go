@@ -3,7 +3,6 @@ package workspace
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/remote"
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -113,25 +113,13 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 	return cl, nil
 }
 
-// Runner connects (retrying while the host boots) and adapts the client.
-func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
+// Runner connects (retrying while the host boots) and returns the client.
+func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (runner.Runner, error) {
 	cl, err := c.client(ctx, h, onHostKey)
 	if err != nil {
-		return nil, err
+		return nil, err // not a nil *remote.Client in a non-nil interface
 	}
-	return sshRunner{cl}, nil
-}
-
-// sshRunner adapts remote.Client to steps.Runner.
-type sshRunner struct{ c *remote.Client }
-
-func (r sshRunner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
-	res, err := r.c.Run(ctx, cmd, remote.RunOpts{Env: opt.Env, Stdin: opt.Stdin, Timeout: opt.Timeout, Output: opt.Output})
-	return steps.Result{Exit: res.Exit, Stdout: res.Stdout, Stderr: res.Stderr}, err
-}
-
-func (r sshRunner) Upload(ctx context.Context, rd io.Reader, path string, mode os.FileMode) error {
-	return r.c.Upload(ctx, rd, path, mode)
+	return cl, nil
 }
 
 // refresher answers plan -refresh from the provider and the hosts.

@@ -9,6 +9,7 @@ import (
 	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -72,7 +73,7 @@ func (e *Env) factories() map[string]cloud.Factory {
 func (e *Env) Kinds() (steps.Registry, error) {
 	s, err := e.simulation()
 	if err != nil || s == nil {
-		return steps.Default(), err
+		return builtin.Kinds(), err
 	}
 	return s.kinds(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"diffuser/engine"
 	"diffuser/state"
 	"diffuser/steps"
+	"diffuser/steps/builtin"
 )
 
 // SimOptions turn on `--simulate`: hosts that exist only in this process,
@@ -48,7 +49,7 @@ func (e *Env) simulation() (*simulation, error) {
 	return e.sim, nil
 }
 
-func (s *simulation) kinds() steps.Registry { return sim.Kinds(steps.Default(), s.profile) }
+func (s *simulation) kinds() steps.Registry { return sim.Kinds(builtin.Kinds(), s.profile) }
 
 func (s *simulation) factory() cloud.Factory { return s.cloud.Factory() }
 

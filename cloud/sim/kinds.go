@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/runner"
 	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -187,11 +188,11 @@ func (k lockedKind) HostLock() string { return k.lock }
 func (k *simKind) Name() string      { return k.name }
 func (k *simKind) Spec() hcldec.Spec { return k.real.Spec() }
 
-func (k *simKind) Check(context.Context, steps.Runner, cty.Value) (steps.Check, error) {
+func (k *simKind) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
 	return steps.Check{OK: true}, nil
 }
 
-func (k *simKind) Apply(ctx context.Context, r steps.Runner, args cty.Value) (steps.Outputs, error) {
+func (k *simKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (steps.Outputs, error) {
 	addr := steps.InstanceFrom(ctx)
 	if addr == "" {
 		addr = fmt.Sprintf("%p", r)
@@ -207,7 +208,7 @@ func (k *simKind) Apply(ctx context.Context, r steps.Runner, args cty.Value) (st
 		}
 	}
 	if fail {
-		return nil, &steps.ExitError{What: "simulated " + k.name, Status: 1, Tail: "simulated failure\n"}
+		return nil, &runner.ExitError{What: "simulated " + k.name, Status: 1, Tail: "simulated failure\n"}
 	}
 	out := steps.Outputs{}
 	if k.name == "run" && args.Type().IsObjectType() && args.Type().HasAttribute("capture") {

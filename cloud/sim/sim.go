@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"diffuser/cloud"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -195,15 +195,17 @@ func (c *Cloud) CountMatching(substr string) int {
 	return n
 }
 
-// Runner is a steps.Runner on a simulated host.
-func (c *Cloud) Runner(host string) steps.Runner { return runner{c: c, host: host} }
+// Runner is a runner.Runner on a simulated host.
+func (c *Cloud) Runner(host string) runner.Runner { return hostRunner{c: c, host: host} }
 
-type runner struct {
+// hostRunner runs commands on one simulated host: it records them and answers
+// with the Behavior.
+type hostRunner struct {
 	c    *Cloud
 	host string
 }
 
-func (r runner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	r.c.mu.Lock()
 	r.c.commands[r.host] = append(r.c.commands[r.host], cmd)
 	r.c.mu.Unlock()
@@ -218,16 +220,16 @@ func (r runner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.R
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return steps.Result{Exit: -1}, ctx.Err()
+			return runner.Result{Exit: -1}, ctx.Err()
 		}
 	}
 	if opt.Output != nil && out != "" {
 		_, _ = io.WriteString(opt.Output, out)
 	}
-	return steps.Result{Exit: exit, Stdout: out}, nil
+	return runner.Result{Exit: exit, Stdout: out}, nil
 }
 
-func (r runner) Upload(_ context.Context, rd io.Reader, path string, _ os.FileMode) error {
+func (r hostRunner) Upload(_ context.Context, rd io.Reader, path string, _ os.FileMode) error {
 	b, err := io.ReadAll(rd)
 	if err != nil {
 		return err
@@ -246,7 +248,7 @@ func (c *Cloud) Connector() Connector { return Connector{c} }
 type Connector struct{ c *Cloud }
 
 // Runner returns the host's runner; a host that no longer exists fails to connect.
-func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string) error) (steps.Runner, error) {
+func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string) error) (runner.Runner, error) {
 	k.c.mu.Lock()
 	sh := k.c.byID[h.ProviderID]
 	found := sh != nil && sh.running

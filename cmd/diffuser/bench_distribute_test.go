@@ -19,8 +19,8 @@ import (
 
 	"diffuser/cloud/docker"
 	"diffuser/remote"
+	"diffuser/runner"
 	"diffuser/state"
-	"diffuser/steps"
 	"diffuser/workspace"
 )
 
@@ -260,7 +260,7 @@ func pushOnce(b *testing.B, d *distEnv, src string) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	res, err := r.Run(ctx, "cat >/dev/null", steps.RunOpts{Stdin: f})
+	res, err := r.Run(ctx, "cat >/dev/null", runner.Options{Stdin: f})
 	if err != nil || res.Exit != 0 {
 		b.Fatalf("pushing one copy: exit %d, %v", res.Exit, err)
 	}

@@ -16,7 +16,7 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/state"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 	"diffuser/views"
 	"diffuser/workspace"
 
@@ -32,7 +32,7 @@ func (a *app) recipesCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
 			for _, n := range recipes.Names() {
-				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n}, engine.KindSpecs(steps.Default()))
+				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n}, engine.KindSpecs(builtin.Kinds()))
 				desc := "(does not load: run diffuser validate " + n + ")"
 				if !diags.HasErrors() {
 					desc = r.Description

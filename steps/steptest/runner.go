@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"diffuser/steps"
+	"diffuser/runner"
 )
 
 // Fact is one scripted answer of the fake host.
@@ -45,7 +45,7 @@ type Upload struct {
 	Content string
 }
 
-// Runner is a fake steps.Runner. Facts are tried in order; the first that
+// Runner is a fake runner.Runner. Facts are tried in order; the first that
 // matches and is not used up answers. A command no fact matches succeeds
 // with no output (as mutations do), or, when Strict is set, fails with a
 // transport error; either way it is listed by Unmatched. Runner is safe for
@@ -64,7 +64,7 @@ type Runner struct {
 	unmatched []string
 }
 
-var _ steps.Runner = (*Runner)(nil)
+var _ runner.Runner = (*Runner)(nil)
 
 // New returns a Runner answering from facts.
 func New(facts ...Fact) *Runner {
@@ -73,9 +73,9 @@ func New(facts ...Fact) *Runner {
 
 // Run records cmd and answers it from the facts. It also copies the
 // answer's stdout and stderr to opt.Output when set.
-func (r *Runner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.Result, error) {
+func (r *Runner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return steps.Result{}, err
+		return runner.Result{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,25 +86,25 @@ func (r *Runner) Run(ctx context.Context, cmd string, opt steps.RunOpts) (steps.
 		}
 		ok, err := matches(f.Match, cmd)
 		if err != nil {
-			return steps.Result{}, err
+			return runner.Result{}, err
 		}
 		if !ok {
 			continue
 		}
 		r.used[i]++
 		if f.Err != "" {
-			return steps.Result{}, errors.New(f.Err)
+			return runner.Result{}, errors.New(f.Err)
 		}
 		if opt.Output != nil {
 			_, _ = io.WriteString(opt.Output, f.Stdout+f.Stderr)
 		}
-		return steps.Result{Exit: f.Exit, Stdout: f.Stdout, Stderr: f.Stderr}, nil
+		return runner.Result{Exit: f.Exit, Stdout: f.Stdout, Stderr: f.Stderr}, nil
 	}
 	r.unmatched = append(r.unmatched, cmd)
 	if r.Strict {
-		return steps.Result{}, fmt.Errorf("steptest: no fact matches %q", cmd)
+		return runner.Result{}, fmt.Errorf("steptest: no fact matches %q", cmd)
 	}
-	return steps.Result{}, nil
+	return runner.Result{}, nil
 }
 
 // matches reports whether the fact pattern m selects cmd.

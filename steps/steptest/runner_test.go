@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"diffuser/steps"
+	"diffuser/runner"
 )
 
 func TestRunnerAnswersInOrderAndRecords(t *testing.T) {
@@ -19,19 +19,19 @@ func TestRunnerAnswersInOrderAndRecords(t *testing.T) {
 	)
 	ctx := context.Background()
 	var log bytes.Buffer
-	first, _ := r.Run(ctx, "systemctl is-active glusterd", steps.RunOpts{Output: &log})
-	second, _ := r.Run(ctx, "systemctl is-active glusterd", steps.RunOpts{Env: map[string]string{"A": "b"}, Timeout: time.Second})
+	first, _ := r.Run(ctx, "systemctl is-active glusterd", runner.Options{Output: &log})
+	second, _ := r.Run(ctx, "systemctl is-active glusterd", runner.Options{Env: map[string]string{"A": "b"}, Timeout: time.Second})
 	if first.Exit != 3 || first.Stdout != "inactive\n" || second.Exit != 0 || second.Stdout != "active\n" {
 		t.Errorf("answers %+v then %+v, want inactive (3) then active (0)", first, second)
 	}
 	if log.String() != "inactive\n" {
 		t.Errorf("Output got %q", log.String())
 	}
-	if _, err := r.Run(ctx, "boom now", steps.RunOpts{}); err == nil || err.Error() != "ssh: connection lost" {
+	if _, err := r.Run(ctx, "boom now", runner.Options{}); err == nil || err.Error() != "ssh: connection lost" {
 		t.Errorf("Err fact: got %v", err)
 	}
-	other, err := r.Run(ctx, "mkfs.xfs /dev/loop3", steps.RunOpts{})
-	if err != nil || other != (steps.Result{}) {
+	other, err := r.Run(ctx, "mkfs.xfs /dev/loop3", runner.Options{})
+	if err != nil || other != (runner.Result{}) {
 		t.Errorf("unmatched: got %+v, %v; want success with no output", other, err)
 	}
 	want := []string{"systemctl is-active glusterd", "systemctl is-active glusterd", "boom now", "mkfs.xfs /dev/loop3"}
@@ -49,7 +49,7 @@ func TestRunnerAnswersInOrderAndRecords(t *testing.T) {
 func TestRunnerStrictAndUploads(t *testing.T) {
 	r := New()
 	r.Strict = true
-	if _, err := r.Run(context.Background(), "rm -rf /", steps.RunOpts{}); err == nil {
+	if _, err := r.Run(context.Background(), "rm -rf /", runner.Options{}); err == nil {
 		t.Error("Strict runner answered an unmatched command")
 	}
 	if err := r.Upload(context.Background(), strings.NewReader("x = 1\n"), "/etc/x.conf", 0o600); err != nil {
@@ -58,7 +58,7 @@ func TestRunnerStrictAndUploads(t *testing.T) {
 	if got := r.Uploads(); len(got) != 1 || got[0] != (Upload{Path: "/etc/x.conf", Mode: 0o600, Content: "x = 1\n"}) {
 		t.Errorf("Uploads() = %+v", got)
 	}
-	if _, err := New(Fact{Match: "re:("}).Run(context.Background(), "x", steps.RunOpts{}); err == nil {
+	if _, err := New(Fact{Match: "re:("}).Run(context.Background(), "x", runner.Options{}); err == nil {
 		t.Error("a bad regexp fact did not fail")
 	}
 }

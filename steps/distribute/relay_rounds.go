@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"diffuser/steps"
 )
 
 // rounds runs relay rounds until every host in hs holds the file or has
@@ -108,12 +110,12 @@ func (r *relay) runRound(ctx context.Context, p roundPlan, toDirect func(h *xfer
 		}
 		quoted := make([]string, len(lines))
 		for i, l := range lines {
-			quoted[i] = shellQuote(l)
+			quoted[i] = steps.ShellQuote(l)
 		}
-		cmd := fmt.Sprintf("printf '%%s\\n' %s >%s/plan.%d && echo %s", strings.Join(quoted, " "), r.dir, round, shellQuote(note))
+		cmd := fmt.Sprintf("printf '%%s\\n' %s >%s/plan.%d && echo %s", strings.Join(quoted, " "), r.dir, round, steps.ShellQuote(note))
 		pctx, cancel := context.WithTimeout(ctx, relayAliveTimeout)
 		defer cancel()
-		if _, err := mustRun(pctx, h.t.Runner, "writing the relay plan", cmd); err != nil {
+		if _, err := steps.MustRun(pctx, h.t.Runner, "writing the relay plan", cmd); err != nil {
 			h.problem = err.Error()
 			h.dead = true
 		}
@@ -131,7 +133,7 @@ func (r *relay) runRound(ctx context.Context, p roundPlan, toDirect func(h *xfer
 	root := t.hosts[p.root]
 	var feedErr error
 	if p.fromSource {
-		_, feedErr = mustRun(ctx, root.t.Runner, "relaying from "+root.t.Host, fmt.Sprintf("sh %s/hop %d", r.dir, round))
+		_, feedErr = steps.MustRun(ctx, root.t.Runner, "relaying from "+root.t.Host, fmt.Sprintf("sh %s/hop %d", r.dir, round))
 	} else {
 		feedErr = t.feed(ctx, root, p.start[p.root], fmt.Sprintf("sh %s/hop %d", r.dir, round), "relaying to "+root.t.Host)
 	}
@@ -166,13 +168,13 @@ for f in "$D"/ssh.$R.*.log; do
 		n=${f##*/ssh.$R.}
 		echo "ssh ${n%%.log} $(tr '\n' ' ' <"$f" | head -c 300)"
 	fi
-done`, r.dir, round, relayHopWait*10, shellQuote(t.part))
+done`, r.dir, round, relayHopWait*10, steps.ShellQuote(t.part))
 	parallel(parts, func(h *xferHost) {
 		s := &relayStatus{ssh: map[int]string{}}
 		// A quick question first: a host that is gone must not hold the
 		// round up for the runner's whole connect-retry time.
 		actx, cancel := context.WithTimeout(ctx, relayAliveTimeout)
-		_, err := mustRun(actx, h.t.Runner, "reaching the host", "true")
+		_, err := steps.MustRun(actx, h.t.Runner, "reaching the host", "true")
 		cancel()
 		if err != nil {
 			s.err = err
@@ -183,7 +185,7 @@ done`, r.dir, round, relayHopWait*10, shellQuote(t.part))
 		}
 		sctx, cancel := context.WithTimeout(ctx, relayProbeTimeout)
 		defer cancel()
-		res, err := mustRun(sctx, h.t.Runner, "reading the relay's progress", statusCmd)
+		res, err := steps.MustRun(sctx, h.t.Runner, "reading the relay's progress", statusCmd)
 		if err != nil {
 			s.err = err
 		}

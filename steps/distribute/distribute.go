@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"context"
@@ -9,11 +9,14 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/runner"
+	"diffuser/steps"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// DistributeKind delivers one (large) file to every host of a step.
+// Kind delivers one (large) file to every host of a step.
 //
 // With mode = "relay" (the default) the operator's link carries the file
 // about once: the operator streams it to one host, and the hosts pass it on
@@ -38,14 +41,14 @@ import (
 // Check is OK when dest is a regular file with the source's sha256 and
 // file_mode. Without sha256 the source is read to compute its digest (once
 // per process and source version): give sha256 for URLs.
-type DistributeKind struct {
+type Kind struct {
 	// HTTP fetches URL sources; nil means http.DefaultClient.
 	HTTP *http.Client
 }
 
 var (
-	_ Kind      = DistributeKind{}
-	_ GroupKind = DistributeKind{}
+	_ steps.Kind      = Kind{}
+	_ steps.GroupKind = Kind{}
 )
 
 type distArgs struct {
@@ -59,7 +62,7 @@ type distArgs struct {
 }
 
 // Name returns "distribute".
-func (DistributeKind) Name() string { return "distribute" }
+func (Kind) Name() string { return "distribute" }
 
 // Spec: source (string, required: a path on the operator's machine or an
 // http(s) URL), dest (string, required, absolute), mode ("relay" or
@@ -67,25 +70,25 @@ func (DistributeKind) Name() string { return "distribute" }
 // (octal string, default "0644"), fanout (number, default 1: a chain; k > 1:
 // a tree in which each host feeds k others), port (number: the relay
 // listener's port; default a random one per transfer).
-func (DistributeKind) Spec() hcldec.Spec {
+func (Kind) Spec() hcldec.Spec {
 	return hcldec.ObjectSpec{
-		"source":    requiredSpec("source", cty.String),
-		"dest":      requiredSpec("dest", cty.String),
-		"mode":      defaultSpec("mode", cty.StringVal("relay")),
-		"sha256":    attrSpec("sha256", cty.String),
-		"file_mode": defaultSpec("file_mode", cty.StringVal("0644")),
-		"fanout":    defaultSpec("fanout", cty.NumberIntVal(1)),
-		"port":      attrSpec("port", cty.Number),
+		"source":    steps.RequiredSpec("source", cty.String),
+		"dest":      steps.RequiredSpec("dest", cty.String),
+		"mode":      steps.DefaultSpec("mode", cty.StringVal("relay")),
+		"sha256":    steps.AttrSpec("sha256", cty.String),
+		"file_mode": steps.DefaultSpec("file_mode", cty.StringVal("0644")),
+		"fanout":    steps.DefaultSpec("fanout", cty.NumberIntVal(1)),
+		"port":      steps.AttrSpec("port", cty.Number),
 	}
 }
 
 func parseDistArgs(args cty.Value) (distArgs, error) {
 	var a distArgs
 	var err error
-	if a.source, err = reqString(args, "source"); err != nil {
+	if a.source, err = steps.ReqString(args, "source"); err != nil {
 		return a, err
 	}
-	if a.dest, err = reqString(args, "dest"); err != nil {
+	if a.dest, err = steps.ReqString(args, "dest"); err != nil {
 		return a, err
 	}
 	if !path.IsAbs(a.dest) || strings.HasSuffix(a.dest, "/") || strings.ContainsAny(a.dest, "\n\x00") {
@@ -95,20 +98,20 @@ func parseDistArgs(args cty.Value) (distArgs, error) {
 	if a.dest == "/" {
 		return a, fmt.Errorf("dest must be an absolute file path, not %q", a.dest)
 	}
-	if a.mode, err = optString(args, "mode", "relay"); err != nil {
+	if a.mode, err = steps.OptString(args, "mode", "relay"); err != nil {
 		return a, err
 	}
-	if err := oneOf("mode", a.mode, "relay", "direct"); err != nil {
+	if err := steps.OneOf("mode", a.mode, "relay", "direct"); err != nil {
 		return a, err
 	}
-	if a.sha256, err = optString(args, "sha256", ""); err != nil {
+	if a.sha256, err = steps.OptString(args, "sha256", ""); err != nil {
 		return a, err
 	}
 	a.sha256 = strings.ToLower(a.sha256)
 	if a.sha256 != "" && !isHexDigest(a.sha256) {
 		return a, fmt.Errorf("sha256 must be 64 hex digits, not %q", a.sha256)
 	}
-	ms, err := optString(args, "file_mode", "0644")
+	ms, err := steps.OptString(args, "file_mode", "0644")
 	if err != nil {
 		return a, err
 	}
@@ -118,7 +121,7 @@ func parseDistArgs(args cty.Value) (distArgs, error) {
 	}
 	a.fileMode = os.FileMode(m)
 	a.fanout = 1
-	if v, set, err := optInt(args, "fanout"); err != nil {
+	if v, set, err := steps.OptInt(args, "fanout"); err != nil {
 		return a, err
 	} else if set {
 		a.fanout = v
@@ -126,7 +129,7 @@ func parseDistArgs(args cty.Value) (distArgs, error) {
 	if a.fanout < 1 || a.fanout > 16 {
 		return a, fmt.Errorf("fanout must be between 1 (a chain) and 16, not %d", a.fanout)
 	}
-	if v, set, err := optInt(args, "port"); err != nil {
+	if v, set, err := steps.OptInt(args, "port"); err != nil {
 		return a, err
 	} else if set && v != 0 {
 		if v < 1 || v > 65535-relayPortTries {
@@ -158,7 +161,7 @@ func (a distArgs) partPath(key string) string {
 // partGlob matches every part file of dest, whatever its source version.
 func (a distArgs) partGlob() string {
 	dir, base := path.Split(a.dest)
-	return shellQuote(dir+"."+base+".diffuser-") + "*.part"
+	return steps.ShellQuote(dir+"."+base+".diffuser-") + "*.part"
 }
 
 // destFacts is what a host says about dest.
@@ -177,21 +180,21 @@ const sha256Stdin = "if command -v openssl >/dev/null 2>&1; then openssl dgst -s
 
 // sha256File hashes file (see sha256Stdin).
 func sha256File(file string) string {
-	return "{ " + sha256Stdin + "; } <" + shellQuote(file)
+	return "{ " + sha256Stdin + "; } <" + steps.ShellQuote(file)
 }
 
 // destFactsCmd prints "absent", or "SIZE MODE" and, when the size is want,
 // the file's sha256; it exits 3 when dest is not a regular file.
 func destFactsCmd(dest string, want int64) string {
-	q := shellQuote(dest)
+	q := steps.ShellQuote(dest)
 	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%s %%a' -- %[1]s && if [ \"$(stat -L -c %%s -- %[1]s)\" = %[2]d ]; then %[3]s; fi; "+
 		"elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q, want, sha256File(dest))
 }
 
-func readDestFacts(ctx context.Context, r Runner, dest string, want int64) (destFacts, error) {
+func readDestFacts(ctx context.Context, r runner.Runner, dest string, want int64) (destFacts, error) {
 	var f destFacts
 	cmd := destFactsCmd(dest, want)
-	res, err := probe(ctx, r, "reading "+dest, cmd)
+	res, err := steps.Probe(ctx, r, "reading "+dest, cmd)
 	if err != nil {
 		return f, err
 	}
@@ -199,7 +202,7 @@ func readDestFacts(ctx context.Context, r Runner, dest string, want int64) (dest
 		return f, fmt.Errorf("%s exists and is not a regular file; refusing to replace it", dest)
 	}
 	if res.Exit != 0 {
-		return f, exitError("reading "+dest, cmd, res)
+		return f, steps.ExitError("reading "+dest, cmd, res)
 	}
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	if len(lines) == 1 && lines[0] == "absent" {
@@ -246,7 +249,7 @@ func (a distArgs) reasons(f destFacts, sum string, size int64) []string {
 
 // expected returns the digest and size dest must have: sha256 when given
 // (the size still comes from the source), else the source's own.
-func (k DistributeKind) expected(ctx context.Context, a distArgs, art artifact) (string, int64, error) {
+func (k Kind) expected(ctx context.Context, a distArgs, art artifact) (string, int64, error) {
 	if a.sha256 != "" && art.size() >= 0 {
 		return a.sha256, art.size(), nil
 	}
@@ -261,46 +264,46 @@ func (k DistributeKind) expected(ctx context.Context, a distArgs, art artifact) 
 }
 
 // Check is OK when dest holds the source's content with file_mode.
-func (k DistributeKind) Check(ctx context.Context, r Runner, args cty.Value) (Check, error) {
+func (k Kind) Check(ctx context.Context, r runner.Runner, args cty.Value) (steps.Check, error) {
 	a, err := parseDistArgs(args)
 	if err != nil {
-		return Check{}, err
+		return steps.Check{}, err
 	}
 	art, err := openArtifact(ctx, a.source, k.HTTP)
 	if err != nil {
-		return Check{}, err
+		return steps.Check{}, err
 	}
 	sum, size, err := k.expected(ctx, a, art)
 	if err != nil {
-		return Check{}, err
+		return steps.Check{}, err
 	}
 	f, err := readDestFacts(ctx, r, a.dest, size)
 	if err != nil {
-		return Check{}, err
+		return steps.Check{}, err
 	}
 	if rs := a.reasons(f, sum, size); len(rs) > 0 {
-		return Check{Reason: strings.Join(rs, "; ")}, nil
+		return steps.Check{Reason: strings.Join(rs, "; ")}, nil
 	}
-	return Check{OK: true}, nil
+	return steps.Check{OK: true}, nil
 }
 
 // Apply delivers the file to one host, directly from the operator (a step
 // on a single host has nobody to relay through).
-func (k DistributeKind) Apply(ctx context.Context, r Runner, args cty.Value) (Outputs, error) {
-	outs, errs := k.applyTargets(ctx, []Target{{Host: "host", Runner: r}}, args, true)
+func (k Kind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (steps.Outputs, error) {
+	outs, errs := k.applyTargets(ctx, []steps.Target{{Host: "host", Runner: r}}, args, true)
 	return outs[0], errs[0]
 }
 
 // ApplyGroup delivers the file to every target, relayed between them
 // unless mode = "direct". It returns one Outputs (sha256, size) and one
 // error per target.
-func (k DistributeKind) ApplyGroup(ctx context.Context, targets []Target, args cty.Value) ([]Outputs, []error) {
+func (k Kind) ApplyGroup(ctx context.Context, targets []steps.Target, args cty.Value) ([]steps.Outputs, []error) {
 	return k.applyTargets(ctx, targets, args, false)
 }
 
-func (k DistributeKind) applyTargets(ctx context.Context, targets []Target, args cty.Value, direct bool) ([]Outputs, []error) {
-	outs, errs := make([]Outputs, len(targets)), make([]error, len(targets))
-	fail := func(err error) ([]Outputs, []error) {
+func (k Kind) applyTargets(ctx context.Context, targets []steps.Target, args cty.Value, direct bool) ([]steps.Outputs, []error) {
+	outs, errs := make([]steps.Outputs, len(targets)), make([]error, len(targets))
+	fail := func(err error) ([]steps.Outputs, []error) {
 		for i := range errs {
 			errs[i] = err
 		}
@@ -324,7 +327,7 @@ func (k DistributeKind) applyTargets(ctx context.Context, targets []Target, args
 			errs[i] = h.err
 			continue
 		}
-		outs[i] = Outputs{"sha256": t.sum, "size": strconv.FormatInt(t.size, 10)}
+		outs[i] = steps.Outputs{"sha256": t.sum, "size": strconv.FormatInt(t.size, 10)}
 	}
 	return outs, errs
 }

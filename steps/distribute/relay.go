@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"context"
@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"diffuser/runner"
+	"diffuser/steps"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -175,7 +178,7 @@ func (r *relay) setupScript(h *xferHost, from []string) string {
 	}
 	w("set -eu\n")
 	w("D=%s\n", r.dir)
-	w("mkdir -p -- %s\n", shellQuote(path.Dir(r.t.a.dest)))
+	w("mkdir -p -- %s\n", steps.ShellQuote(path.Dir(r.t.a.dest)))
 	w("umask 077\n")
 	w(`now=$(date +%%s)
 for o in %[1]s*; do
@@ -189,7 +192,7 @@ rm -rf -- "$D"
 mkdir -m 700 -- "$D"
 `, relayDirPrefix)
 	file("hop", hopScript)
-	file("env", fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", shellQuote(r.t.part), shellQuote(r.t.a.dest), r.sshCommand()))
+	file("env", fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", steps.ShellQuote(r.t.part), steps.ShellQuote(r.t.a.dest), r.sshCommand()))
 	file("host_key", r.hostKey)
 	file("id", r.clientKey)
 	opts := "restrict"
@@ -257,13 +260,13 @@ func (r *relay) setup(ctx context.Context, hs []*xferHost) {
 		defer cancel()
 		h.relaySetup = true
 		script := r.setupScript(h, from)
-		res, err := h.t.Runner.Run(sctx, "sh -s", RunOpts{Stdin: strings.NewReader(script)})
+		res, err := h.t.Runner.Run(sctx, "sh -s", runner.Options{Stdin: strings.NewReader(script)})
 		if err != nil {
 			h.noRelay = "installing the relay: " + err.Error()
 			return
 		}
 		if res.Exit != 0 {
-			h.noRelay = exitError("installing the relay", "sh -s", res).Error()
+			h.noRelay = steps.ExitError("installing the relay", "sh -s", res).Error()
 			return
 		}
 		for _, line := range strings.Split(res.Stdout, "\n") {
@@ -298,6 +301,6 @@ true`, r.dir)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		_, _ = h.t.Runner.Run(cctx, cmd, RunOpts{})
+		_, _ = h.t.Runner.Run(cctx, cmd, runner.Options{})
 	})
 }

@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"diffuser/runner"
+	"diffuser/steps"
 )
 
 // directAttempts is how often a direct transfer to one host is tried (each
@@ -43,7 +46,7 @@ type transfer struct {
 // never the same host twice at once).
 type xferHost struct {
 	i    int
-	t    Target
+	t    steps.Target
 	dest destFacts
 	have int64 // bytes in the part file
 	ssh  bool  // has the ssh client (can pass the file on)
@@ -61,7 +64,7 @@ type xferHost struct {
 	err        error
 }
 
-func newTransfer(a distArgs, art artifact, targets []Target) *transfer {
+func newTransfer(a distArgs, art artifact, targets []steps.Target) *transfer {
 	t := &transfer{a: a, art: art, dig: newDigester()}
 	t.key = partKey(art, a.sha256)
 	t.part = a.partPath(t.key)
@@ -206,7 +209,7 @@ func (t *transfer) relay(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote("relay unusable here ("+why+"): the operator sends the file directly"), RunOpts{})
+			_, _ = h.t.Runner.Run(ctx, "echo "+steps.ShellQuote("relay unusable here ("+why+"): the operator sends the file directly"), runner.Options{})
 			t.direct(ctx, h)
 		}()
 	}
@@ -221,7 +224,7 @@ func (t *transfer) relay(ctx context.Context) {
 // (after removing parts of other source versions) and "ssh yes|no"; it
 // exits 3 when dest is not a regular file.
 func (t *transfer) probeCmd() string {
-	d, p := shellQuote(t.a.dest), shellQuote(t.part)
+	d, p := steps.ShellQuote(t.a.dest), steps.ShellQuote(t.part)
 	return fmt.Sprintf(`if [ -f %[1]s ]; then echo "dest $(stat -L -c '%%s %%a' -- %[1]s)"; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo 'dest absent'; fi; `+
 		`for f in %[3]s; do if [ -f "$f" ] && [ "$f" != %[2]s ]; then rm -f -- "$f"; fi; done; `+
 		`echo "part $(stat -c %%s -- %[2]s 2>/dev/null || echo 0)"; `+
@@ -231,7 +234,7 @@ func (t *transfer) probeCmd() string {
 // probe reads what h holds: dest, the part file, the ssh client.
 func (t *transfer) probe(ctx context.Context, h *xferHost) {
 	cmd := t.probeCmd()
-	res, err := probe(ctx, h.t.Runner, "reading "+t.a.dest, cmd)
+	res, err := steps.Probe(ctx, h.t.Runner, "reading "+t.a.dest, cmd)
 	switch {
 	case err != nil:
 		h.err = err
@@ -240,7 +243,7 @@ func (t *transfer) probe(ctx context.Context, h *xferHost) {
 		h.err = fmt.Errorf("%s exists and is not a regular file; refusing to replace it", t.a.dest)
 		return
 	case res.Exit != 0:
-		h.err = exitError("reading "+t.a.dest, cmd, res)
+		h.err = steps.ExitError("reading "+t.a.dest, cmd, res)
 		return
 	}
 	seen := 0
@@ -298,7 +301,7 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 				return // replaced by the transfer
 			}
 			if h.dest.mode != t.a.fileMode {
-				if _, err := mustRun(ctx, h.t.Runner, "chmod", fmt.Sprintf("chmod %04o -- %s", t.a.fileMode, shellQuote(t.a.dest))); err != nil {
+				if _, err := steps.MustRun(ctx, h.t.Runner, "chmod", fmt.Sprintf("chmod %04o -- %s", t.a.fileMode, steps.ShellQuote(t.a.dest))); err != nil {
 					h.err = err
 					return
 				}
@@ -309,7 +312,7 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 	if n, ok := t.knownSize(); ok {
 		for _, h := range t.hosts {
 			if h.err == nil && !h.done && h.have > n {
-				if _, err := mustRun(ctx, h.t.Runner, "removing a stale part file", "rm -f -- "+shellQuote(t.part)); err != nil {
+				if _, err := steps.MustRun(ctx, h.t.Runner, "removing a stale part file", "rm -f -- "+steps.ShellQuote(t.part)); err != nil {
 					h.err = err
 				}
 				h.have = 0
@@ -320,7 +323,7 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 
 // remoteSum hashes a file of h.
 func (t *transfer) remoteSum(ctx context.Context, h *xferHost, file string) (string, error) {
-	res, err := mustRun(ctx, h.t.Runner, "hashing "+file, sha256File(file))
+	res, err := steps.MustRun(ctx, h.t.Runner, "hashing "+file, sha256File(file))
 	if err != nil {
 		return "", err
 	}
@@ -334,9 +337,9 @@ func (t *transfer) remoteSum(ctx context.Context, h *xferHost, file string) (str
 // receiveCmd appends stdin to the part file from byte start (cutting the
 // part there); when start is 0 it prints the stream's sha256.
 func (t *transfer) receiveCmd(start int64) string {
-	p := shellQuote(t.part)
+	p := steps.ShellQuote(t.part)
 	if start == 0 {
-		return fmt.Sprintf("mkdir -p -- %s && umask 077 && tee -- %s | { %s; }", shellQuote(path.Dir(t.a.dest)), p, sha256Stdin)
+		return fmt.Sprintf("mkdir -p -- %s && umask 077 && tee -- %s | { %s; }", steps.ShellQuote(path.Dir(t.a.dest)), p, sha256Stdin)
 	}
 	return fmt.Sprintf("[ \"$(stat -c %%s -- %[1]s)\" -ge %[2]d ] && truncate -s %[2]d -- %[1]s && cat >>%[1]s", p, start)
 }
@@ -349,7 +352,7 @@ func (t *transfer) feed(ctx context.Context, h *xferHost, start int64, cmd, what
 		return err
 	}
 	src := &sourceReader{r: &trackingReader{r: rc, off: start, dig: t.dig, count: &t.sent}}
-	_, err = mustRunWith(ctx, h.t.Runner, what, cmd, RunOpts{Stdin: src})
+	_, err = steps.MustRunWith(ctx, h.t.Runner, what, cmd, runner.Options{Stdin: src})
 	src.close(rc)
 	if serr := src.error(); serr != nil {
 		t.setFatal(fmt.Errorf("reading the source %s: %w", t.art, serr))
@@ -368,7 +371,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 		}
 		start := h.have
 		if start > 0 {
-			_, _ = h.t.Runner.Run(ctx, "echo "+shellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, formatBytes(start))), RunOpts{})
+			_, _ = h.t.Runner.Run(ctx, "echo "+steps.ShellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, formatBytes(start))), runner.Options{})
 		}
 		cmd := t.receiveCmd(start)
 		rc, err := t.art.open(ctx, start)
@@ -378,7 +381,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 			return
 		}
 		src := &sourceReader{r: &trackingReader{r: rc, off: start, dig: t.dig, count: &t.sent}}
-		res, err := h.t.Runner.Run(ctx, cmd, RunOpts{Stdin: src})
+		res, err := h.t.Runner.Run(ctx, cmd, runner.Options{Stdin: src})
 		src.close(rc)
 		if serr := src.error(); serr != nil {
 			t.setFatal(fmt.Errorf("reading the source %s: %w", t.art, serr))
@@ -386,7 +389,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 			return
 		}
 		if err == nil && res.Exit != 0 {
-			h.err = exitError("receiving "+t.a.dest, cmd, res)
+			h.err = steps.ExitError("receiving "+t.a.dest, cmd, res)
 			return
 		}
 		if err != nil {
@@ -422,7 +425,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 	sum, size, err := t.digest(ctx)
 	if err != nil {
 		h.err = err
-		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), "rm -f -- "+shellQuote(t.part), RunOpts{})
+		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), "rm -f -- "+steps.ShellQuote(t.part), runner.Options{})
 		return
 	}
 	got := h.streamSum
@@ -436,7 +439,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 		h.mismatches++
 		h.have = 0
 		h.problem = fmt.Sprintf("checksum mismatch: %s received content with sha256 %s, want %s", h.t.Host, got, sum)
-		if _, err := mustRun(ctx, h.t.Runner, "removing a corrupt part file", "rm -f -- "+shellQuote(t.part)); err != nil {
+		if _, err := steps.MustRun(ctx, h.t.Runner, "removing a corrupt part file", "rm -f -- "+steps.ShellQuote(t.part)); err != nil {
 			h.err = err
 			return
 		}
@@ -449,10 +452,10 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 		}
 		return
 	}
-	p := shellQuote(t.part)
+	p := steps.ShellQuote(t.part)
 	cmd := fmt.Sprintf(`s=$(stat -c %%s -- %[1]s) || exit 3; if [ "$s" != %[2]d ]; then echo "the part file has $s bytes, want %[2]d" >&2; exit 4; fi; chmod %04[3]o -- %[1]s && mv -f -- %[1]s %[4]s`,
-		p, size, t.a.fileMode, shellQuote(t.a.dest))
-	if _, err := mustRun(ctx, h.t.Runner, "installing "+t.a.dest, cmd); err != nil {
+		p, size, t.a.fileMode, steps.ShellQuote(t.a.dest))
+	if _, err := steps.MustRun(ctx, h.t.Runner, "installing "+t.a.dest, cmd); err != nil {
 		h.err = err
 		return
 	}

@@ -1,4 +1,4 @@
-package steps
+package distribute
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"diffuser/steps"
 )
 
 func TestPlanRound(t *testing.T) {
@@ -381,7 +383,7 @@ func TestRelayScriptsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	art.fi = fi
-	tr := newTransfer(a, art, []Target{{Host: "h[0]", Address: "10.1.2.3"}, {Host: "h[1]", Address: "fe80::1"}})
+	tr := newTransfer(a, art, []steps.Target{{Host: "h[0]", Address: "10.1.2.3"}, {Host: "h[1]", Address: "fe80::1"}})
 	r, err := newRelay(tr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,34 @@
+package builtin
+
+import (
+	"time"
+
+	"diffuser/steps"
+	"diffuser/steps/distribute"
+)
+
+// serviceSettle is how long the service kind waits before confirming a
+// started unit is still active.
+const serviceSettle = time.Second
+
+// Kinds returns every built-in kind on the real clock.
+func Kinds() steps.Registry { return WithClock(steps.SystemClock{}) }
+
+// WithClock returns every built-in kind, with the kinds that poll or settle
+// (wait, service) on clock. Tests pass a fake clock to make them instant.
+func WithClock(clock steps.Clock) steps.Registry {
+	r := steps.Registry{}
+	for _, k := range []steps.Kind{
+		steps.RunKind{},
+		steps.PackageKind{},
+		steps.FileKind{},
+		steps.FormatKind{},
+		steps.MountKind{},
+		steps.ServiceKind{Clock: clock, Settle: serviceSettle},
+		steps.WaitKind{Clock: clock},
+		distribute.Kind{},
+	} {
+		r[k.Name()] = k
+	}
+	return r
+}
