@@ -27,8 +27,9 @@ test-fast: ## unit and golden tests, no containers (seconds)
 test: setup build lint ## everything: units, real sshd, real containers, a real GlusterFS deploy
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go mod tidy, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet $(PKGS)
 	@[ -x bin/staticcheck ] || scripts/setup.sh
 	bin/staticcheck $(PKGS)
