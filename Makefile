@@ -4,18 +4,21 @@ GO ?= go
 BIN := bin/diffuser
 PKGS := ./...
 
-.PHONY: help setup build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean
+.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-setup: ## install what builds, tests and the demo need (idempotent)
-	@scripts/setup.sh
+setup: ## install what the demo, the tests and lint need (idempotent; prints only what it installs)
+	@scripts/setup.sh all
+
+setup-demo: ## install only what make demo needs: Docker Engine, debootstrap, losetup, loop module, inotify limits
+	@scripts/setup.sh demo
 
 build: ## build bin/diffuser
 	$(GO) build -o $(BIN) ./cmd/diffuser
 
-demo: setup build ## real local GlusterFS cluster: apply, mount, verify
+demo: setup-demo build ## real local GlusterFS cluster: apply, mount, verify
 	@scripts/demo.sh
 
 demo-destroy: build ## remove everything make demo made
@@ -27,10 +30,11 @@ test-fast: ## unit and golden tests, no containers (seconds)
 test: setup build lint ## everything: units, real sshd, real containers, a real GlusterFS deploy
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go mod tidy, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet $(PKGS)
-	@[ -x bin/staticcheck ] || scripts/setup.sh
+	@[ -x bin/staticcheck ] || scripts/setup.sh lint
 	bin/staticcheck $(PKGS)
 
 bench: build ## benchmarks with numbers and ratios

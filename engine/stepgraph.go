@@ -9,7 +9,6 @@ import (
 	"diffuser/lang"
 
 	"github.com/dominikbraun/graph"
-	"github.com/dominikbraun/graph/draw"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -112,10 +111,69 @@ func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
 	return diags
 }
 
-// DOT writes the step graph in Graphviz DOT.
+// DOT writes the step graph in Graphviz DOT, byte for byte the same for
+// the same recipe: vertices sorted by name, then edges sorted by source and
+// target, each with its attributes sorted by key. (dominikbraun/graph's own
+// draw.DOT ranges over maps, so its output changes from run to run.)
 func (sg *StepGraph) DOT(w io.Writer) error {
-	return draw.DOT(sg.g, w, draw.GraphAttribute("rankdir", "LR"))
+	adj, err := sg.g.AdjacencyMap()
+	if err != nil {
+		return err
+	}
+	vertices := make([]string, 0, len(adj))
+	for v := range adj {
+		vertices = append(vertices, v)
+	}
+	sort.Strings(vertices)
+	var b strings.Builder
+	b.WriteString("strict digraph steps {\n\trankdir=\"LR\";\n\n")
+	for _, v := range vertices {
+		_, props, err := sg.g.VertexWithProperties(v)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\t%s%s;\n", dotQuote(v), dotAttrs(props.Attributes))
+	}
+	b.WriteString("\n")
+	for _, v := range vertices {
+		targets := make([]string, 0, len(adj[v]))
+		for t := range adj[v] {
+			targets = append(targets, t)
+		}
+		sort.Strings(targets)
+		for _, t := range targets {
+			fmt.Fprintf(&b, "\t%s -> %s%s;\n", dotQuote(v), dotQuote(t), dotAttrs(adj[v][t].Properties.Attributes))
+		}
+	}
+	b.WriteString("}\n")
+	_, err = io.WriteString(w, b.String())
+	return err
 }
+
+// dotAttrs renders attributes as ` [k1="v1", k2="v2"]`, keys sorted, or
+// nothing when there are none.
+func dotAttrs(attrs map[string]string) string {
+	if len(attrs) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + dotQuote(attrs[k])
+	}
+	return " [" + strings.Join(parts, ", ") + "]"
+}
+
+// dotQuote makes s a DOT double-quoted string. Inside one only \" is an
+// escape; a backslash is doubled so that it stays a backslash, and a newline
+// becomes the \n line break.
+func dotQuote(s string) string { return `"` + dotQuoter.Replace(s) + `"` }
+
+var dotQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // String lists edges deterministically, one per line: "from -> to (label)".
 func (sg *StepGraph) String() string {

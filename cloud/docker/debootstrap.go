@@ -20,19 +20,21 @@ import (
 // buildDebootstrap makes the node image without any registry: debootstrap
 // a minimal Debian from s.Mirror into a temporary directory, add the node
 // files, run setup.sh in a chroot, and stream the tree as a tar into
-// ImageImport.
+// ImageImport. deboot is debootstrap's path, "" when it is to be installed
+// first. The caller has checked that this process runs as root.
 //
 // External programs, all run as root on this machine: debootstrap (installed
 // with apt-get when missing), chroot, and GNU tar, which gets ownership,
 // hard links, device nodes and file capabilities (ping's cap_net_raw xattr)
 // right without a hand-written archiver.
-func (p *Provider) buildDebootstrap(ctx context.Context, s Settings, plan ImagePlan, w io.Writer) error {
-	if os.Geteuid() != 0 {
-		return errors.New("debootstrap needs root; run as root or build the image where a base image is available (build = \"dockerfile\")")
-	}
-	deboot, err := ensureDebootstrap(ctx, w)
-	if err != nil {
-		return err
+func (p *Provider) buildDebootstrap(ctx context.Context, s Settings, plan ImagePlan, deboot string, run *buildRun) error {
+	w := run.w
+	if deboot == "" {
+		run.phase(PhaseInstallDebootstrap)
+		var err error
+		if deboot, err = ensureDebootstrap(ctx, w); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.MkdirTemp("", "diffuser-rootfs-")
 	if err != nil {
@@ -45,11 +47,13 @@ func (p *Provider) buildDebootstrap(ctx context.Context, s Settings, plan ImageP
 	}()
 	root := filepath.Join(tmp, "rootfs")
 
+	run.phase(PhaseDebootstrap)
 	args := []string{"--variant=minbase", "--components=main",
 		"--include=" + strings.Join(NodePackages(), ","), s.Suite, root, s.Mirror}
 	if err := runLogged(ctx, w, "debootstrap: ", deboot, args...); err != nil {
 		return err
 	}
+	run.phase(PhaseNodeSetup)
 	files, err := nodeOverlay(s)
 	if err != nil {
 		return err
@@ -70,6 +74,7 @@ func (p *Provider) buildDebootstrap(ctx context.Context, s Settings, plan ImageP
 	if err := os.Remove(filepath.Join(root, "diffuser-setup.sh")); err != nil {
 		return fmt.Errorf("remove setup script: %w", err)
 	}
+	run.phase(PhaseImport)
 	return p.importRootfs(ctx, root, plan, w)
 }
 
@@ -114,18 +119,7 @@ func (p *Provider) importRootfs(ctx context.Context, root string, plan ImagePlan
 // package with apt-get first if it is missing (apt-get update once more if
 // the first install fails on stale lists).
 func ensureDebootstrap(ctx context.Context, w io.Writer) (string, error) {
-	find := func() (string, error) {
-		if p, err := exec.LookPath("debootstrap"); err == nil {
-			return p, nil
-		}
-		for _, p := range []string{"/usr/sbin/debootstrap", "/sbin/debootstrap"} {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-		return "", errors.New("debootstrap not found")
-	}
-	if p, err := find(); err == nil {
+	if p, err := findDebootstrap(); err == nil {
 		return p, nil
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil {
@@ -143,7 +137,21 @@ func ensureDebootstrap(ctx context.Context, w io.Writer) (string, error) {
 			return "", fmt.Errorf("install debootstrap: %w", err)
 		}
 	}
-	return find()
+	return findDebootstrap()
+}
+
+// findDebootstrap returns the path of debootstrap, looking in /usr/sbin and
+// /sbin too, which a non-login shell's PATH may lack.
+func findDebootstrap() (string, error) {
+	if p, err := exec.LookPath("debootstrap"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/sbin/debootstrap", "/sbin/debootstrap"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("debootstrap not found")
 }
 
 // runLogged runs a command, copying its output to w line by line with

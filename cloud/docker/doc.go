@@ -30,7 +30,10 @@
 // build = "auto" the image is built FROM base_image (default debian:<suite>)
 // when that is present locally, else with debootstrap from the machine's own
 // Debian mirror and ImageImport. The image has no SSH host keys: each
-// container makes its own ed25519 key at first boot.
+// container makes its own ed25519 key at first boot. A build writes its
+// programs' whole output to node-image.log in the work directory and tells
+// a progress writer that is a BuildReporter only its phases (BuildSummary
+// turns them into a few lines; the CLI draws a bar on a terminal).
 //
 // # Settings
 //

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 	"time"
@@ -33,7 +32,9 @@ CMD ["/sbin/init"]
 // buildDockerfile builds the node image with the engine's builder from
 // s.BaseImage (pulled by the engine if it is not present). The build
 // containers get s.ExtraHosts so the mirror resolves as it does for hosts.
-func (p *Provider) buildDockerfile(ctx context.Context, s Settings, plan ImagePlan, w io.Writer) error {
+func (p *Provider) buildDockerfile(ctx context.Context, s Settings, plan ImagePlan, run *buildRun) error {
+	run.phase(PhaseDockerBuild)
+	w := run.w
 	buildCtx, err := dockerfileContext(s)
 	if err != nil {
 		return err

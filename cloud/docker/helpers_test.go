@@ -51,7 +51,7 @@ func newTestEnv(t testing.TB, settings map[string]cty.Value) *testEnv {
 	ictx, icancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer icancel()
 	start := time.Now()
-	tag, err := e.p.EnsureImage(ictx, logWriter(e.p.env.Log, "image: "))
+	tag, err := e.p.EnsureImage(ictx, NewBuildSummary(func(format string, args ...any) { e.p.env.Log("image: "+format, args...) }))
 	if err != nil {
 		t.Fatalf("ensure node image: %v", err)
 	}

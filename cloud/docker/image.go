@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -162,6 +163,10 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 	// image (parallel applies, tests): one builds, the others wait for the
 	// lock and then find the image.
 	unlock, err := lockFile(ctx, "diffuser-node-image.lock", func(path string) {
+		if rep, ok := progress.(BuildReporter); ok {
+			rep.BuildWait(path)
+			return
+		}
 		fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
 	})
 	if err != nil {
@@ -175,21 +180,44 @@ func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writ
 		return plan.Tag, nil
 	}
 	start := time.Now()
-	fmt.Fprintf(progress, "building node image %s with %s from %s (%s); this takes a few minutes the first time\n",
-		plan.Tag, plan.Method, cmpOr(plan.Method == BuildDockerfile, s.BaseImage, s.Mirror), s.Suite)
+	info := BuildInfo{Tag: plan.Tag,
+		Title: fmt.Sprintf("building node image %s with %s from %s (%s); this takes a few minutes the first time",
+			plan.Tag, plan.Method, cmpOr(plan.Method == BuildDockerfile, s.BaseImage, s.Mirror), s.Suite)}
+	var deboot string
 	switch plan.Method {
 	case BuildDebootstrap:
-		err = p.buildDebootstrap(ctx, s, plan, progress)
+		if os.Geteuid() != 0 {
+			return "", errors.New("debootstrap needs root; run as root or build the image where a base image is available (build = \"dockerfile\")")
+		}
+		deboot, _ = findDebootstrap()
+		if deboot == "" {
+			info.Phases = append(info.Phases, PhaseInstallDebootstrap)
+		}
+		info.Phases = append(info.Phases, PhaseDebootstrap, PhaseNodeSetup, PhaseImport)
 	case BuildDockerfile:
-		err = p.buildDockerfile(ctx, s, plan, progress)
+		info.Phases = []string{PhaseDockerBuild}
+	}
+	run, err := startBuild(p.workDir, info, progress)
+	if err != nil {
+		return "", err
+	}
+	switch plan.Method {
+	case BuildDebootstrap:
+		err = p.buildDebootstrap(ctx, s, plan, deboot, run)
+	case BuildDockerfile:
+		err = p.buildDockerfile(ctx, s, plan, run)
 	}
 	if err != nil {
-		return "", fmt.Errorf("build node image %s: %w", plan.Tag, err)
+		err = fmt.Errorf("build node image %s: %w", plan.Tag, err)
+	} else if _, ierr := p.cli.ImageInspect(ctx, plan.Tag); ierr != nil {
+		err = fmt.Errorf("node image %s missing after build: %w", plan.Tag, ierr)
 	}
-	if _, err := p.cli.ImageInspect(ctx, plan.Tag); err != nil {
-		return "", fmt.Errorf("node image %s missing after build: %w", plan.Tag, err)
+	if run.rep == nil && err == nil {
+		fmt.Fprintf(progress, "built node image %s in %s\n", plan.Tag, time.Since(start).Round(time.Second))
 	}
-	fmt.Fprintf(progress, "built node image %s in %s\n", plan.Tag, time.Since(start).Round(time.Second))
+	if err := run.end(err); err != nil {
+		return "", err
+	}
 	p.imagesReady[key] = plan.Tag
 	return plan.Tag, nil
 }
@@ -204,16 +232,20 @@ func (p *Provider) ensureGivenImage(ctx context.Context, ref string, progress io
 	if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	fmt.Fprintf(progress, "pulling image %s\n", ref)
+	run, err := startBuild(p.workDir, BuildInfo{Tag: ref, Title: "pulling image " + ref, Phases: []string{PhasePull}}, progress)
+	if err != nil {
+		return err
+	}
+	run.phase(PhasePull)
 	rc, err := p.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
 	if err == nil {
-		err = readJSONStream(rc, progress)
+		err = readJSONStream(rc, run.w)
 		rc.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("image %s (setting image) is not present and could not be pulled: %w", ref, err)
+		err = fmt.Errorf("image %s (setting image) is not present and could not be pulled: %w", ref, err)
 	}
-	return nil
+	return run.end(err)
 }
 
 // cmpOr returns a if cond, else b.

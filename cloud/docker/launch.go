@@ -36,7 +36,10 @@ func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host,
 	if err != nil {
 		return cloud.Host{}, err
 	}
-	image, err := p.ensureImage(ctx, s, logWriter(p.env.Log, "docker: image: "), false)
+	// A build here logs its outline; its output goes to the build log.
+	image, err := p.ensureImage(ctx, s, NewBuildSummary(func(format string, args ...any) {
+		p.env.Log("docker: image: "+format, args...)
+	}), false)
 	if err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
@@ -33,27 +32,4 @@ func stripStreamHeaders(b []byte) string {
 	}
 	out.Write(b)
 	return out.String()
-}
-
-// logWriter is an io.Writer that sends each line to log with prefix.
-func logWriter(log func(string, ...any), prefix string) io.Writer {
-	return &lineLogger{log: log, prefix: prefix}
-}
-
-type lineLogger struct {
-	log     func(string, ...any)
-	prefix  string
-	partial []byte
-}
-
-func (l *lineLogger) Write(b []byte) (int, error) {
-	l.partial = append(l.partial, b...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		l.log("%s%s", l.prefix, l.partial[:i])
-		l.partial = l.partial[i+1:]
-	}
 }

@@ -52,6 +52,7 @@ type Provider struct {
 	settings Settings
 	apt      HostApt
 	env      cloud.Env
+	workDir  string // absolute env.WorkDir ("" when none): where the node image build log goes
 
 	imageMu     sync.Mutex
 	imagesReady map[string]string // image-selecting settings -> tag known to exist
@@ -99,6 +100,7 @@ func New(ctx context.Context, settings cty.Value, env cloud.Env) (*Provider, err
 		settings:    s,
 		apt:         apt,
 		env:         env,
+		workDir:     workDir,
 		imagesReady: map[string]string{},
 		networks:    map[string]string{},
 	}, nil
