@@ -10,7 +10,7 @@ import (
 	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/recipes"
-	"diffuser/steps"
+	"diffuser/steps/builtin"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/ with what the code produces now")
@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/ with 
 // loadBuiltin loads a built-in recipe with its default variables.
 func loadBuiltin(t *testing.T, name string) *engine.Loaded {
 	t.Helper()
-	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name}, lang.Inputs{}, steps.Default())
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name}, lang.Inputs{}, builtin.Kinds())
 	if diags.HasErrors() {
 		t.Fatalf("load %s: %s", name, diags.Error())
 	}
