@@ -308,12 +308,27 @@ func TestRememberedSiteAndProvider(t *testing.T) {
 		t.Errorf("used %+v, want the site only", u)
 	}
 
+	// Another provider while hosts run on this one: an error naming both
+	// and what to do (the engine would destroy them through the wrong one).
+	for _, command := range []string{"plan", "apply", "destroy"} {
+		_, err = m.plan(Inputs{Recipe: m.recipe, Provider: "other"}, command)
+		if err == nil || !strings.Contains(err.Error(), "run on provider sim, and this command would use other") ||
+			!strings.Contains(err.Error(), "diffuser destroy "+m.recipe+" -provider sim") {
+			t.Errorf("%s -provider other over sim hosts: %v", command, err)
+		}
+	}
+	// Once they are gone, -provider given now wins over memory and is recorded.
+	m.apply(m.inputs(), "destroy")
 	pl, err = m.plan(Inputs{Recipe: m.recipe, Provider: "other"}, "plan")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pl.WS.Provider != "other" || pl.WS.Remembered.Provider != "" {
 		t.Errorf("-provider other: provider %s, used %+v", pl.WS.Provider, pl.WS.Remembered)
+	}
+	m.apply(Inputs{Recipe: m.recipe, Provider: "other"}, "apply")
+	if p := m.state().Inputs.Provider; p != "other" {
+		t.Errorf("recorded provider %s after apply -provider other", p)
 	}
 
 	if err := os.Remove(site); err != nil {
