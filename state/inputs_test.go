@@ -65,3 +65,38 @@ func compactJSON(t *testing.T, raw json.RawMessage) json.RawMessage {
 	}
 	return b.Bytes()
 }
+
+// TestCurrent: a Store is current until another writer changes state.json
+// or the journal.
+func TestCurrent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ws")
+	reader := Open(dir)
+	if reader.Current() {
+		t.Error("current before any Load")
+	}
+	if _, err := reader.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if !reader.Current() {
+		t.Error("not current right after loading a missing state")
+	}
+	s, st := lockedStore(t, dir)
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if reader.Current() {
+		t.Error("current after another Store saved state.json")
+	}
+	if _, err := reader.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if !reader.Current() {
+		t.Error("not current after loading again")
+	}
+	if err := s.Record(PutHost(testHost(1))); err != nil {
+		t.Fatal(err)
+	}
+	if reader.Current() {
+		t.Error("current after another Store appended to the journal")
+	}
+}

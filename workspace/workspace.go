@@ -242,8 +242,8 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 		}
 		ws.unlock = unlock
 	}
-	if !lock && ws.memory.st != nil {
-		ws.State = ws.memory.st // read by Load a moment ago
+	if ws.memory.st != nil && (!lock || ws.Store.Current()) {
+		ws.State = ws.memory.st // read by Load a moment ago, and unchanged since
 		return nil
 	}
 	st, err := ws.Store.Load()
