@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
@@ -393,5 +395,66 @@ func TestRememberedSimulate(t *testing.T) {
 	_, err = (&Env{DataDir: m.data}).Load(m.inputs())
 	if err == nil || !strings.Contains(err.Error(), "--simulate") {
 		t.Errorf("load without --simulate: %v", err)
+	}
+}
+
+// TestRememberedPartialApply: an apply that fails part-way has recorded
+// its inputs (before its walk), so a plain plan resumes toward them
+// rather than undoing what it launched.
+func TestRememberedPartialApply(t *testing.T) {
+	m := newMemEnv(t)
+	m.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+		if strings.HasPrefix(cmd, "mount") {
+			return 0, 1, "mount: no\n"
+		}
+		return 0, 0, ""
+	}
+	in := m.inputs("servers=3", "clients=2")
+	in.Provider = "sim"
+	pl, err := m.plan(in, "apply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	pl.Close()
+	if err != nil || len(res.Failures) != 2 {
+		t.Fatalf("apply: %v, failures %v", err, res.Failures)
+	}
+	if st := m.state(); st.Inputs == nil || len(st.Inputs.Vars) != 2 || len(st.Hosts) != 5 {
+		t.Fatalf("after a failed apply: %d hosts, inputs %+v", len(st.Hosts), st.Inputs)
+	}
+	m.cloud.Behavior = nil
+	pl, err = m.plan(m.inputs(), "plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, c, d := counts(pl.Plan); d != 0 || a+c != 2 {
+		t.Errorf("plain plan after the failed apply: %d to add, %d to change, %d to destroy; want only the 2 failed mounts again", a, c, d)
+	}
+}
+
+// TestRememberedBeforeWalk: an apply that changes the inputs has them in
+// state.json before its first step runs, so a kill mid-apply keeps them.
+func TestRememberedBeforeWalk(t *testing.T) {
+	m := newMemEnv(t)
+	in := m.inputs("servers=1")
+	in.Provider = "sim"
+	m.apply(in, "apply")
+	var mu sync.Mutex
+	var seen []string
+	m.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+		st, err := m.env().ReadState("mem")
+		if err == nil && st.Inputs != nil {
+			mu.Lock()
+			seen = append(seen, string(st.Inputs.Vars["clients"].Value))
+			mu.Unlock()
+		}
+		return 0, 0, ""
+	}
+	m.apply(m.inputs("clients=2"), "apply")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 || seen[0] != "2" {
+		t.Errorf("clients in state while the apply ran: %q, want 2 from the start", seen)
 	}
 }
