@@ -11,14 +11,15 @@ import (
 
 // Loaded is a recipe with its variables resolved and its graphs built.
 type Loaded struct {
-	Recipe    *lang.Recipe
-	Vars      map[string]cty.Value
-	Counts    map[string]int
-	Sizes     map[string]map[string]int    // group -> volume -> GiB
-	VolTypes  map[string]map[string]string // group -> volume -> provider volume type ("" = default)
-	StepGraph *StepGraph
-	Graph     *Instances
-	Kinds     steps.Registry
+	Recipe     *lang.Recipe
+	Vars       map[string]cty.Value
+	VarSources map[string]lang.VarSource // where each variable's value came from
+	Counts     map[string]int
+	Sizes      map[string]map[string]int    // group -> volume -> GiB
+	VolTypes   map[string]map[string]string // group -> volume -> provider volume type ("" = default)
+	StepGraph  *StepGraph
+	Graph      *Instances
+	Kinds      steps.Registry
 }
 
 // KindSpecs is what lang needs from the step kinds: their specs.
@@ -37,13 +38,21 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 	if diags.HasErrors() {
 		return &Loaded{Recipe: r}, diags
 	}
+	l, d := LoadRecipe(r, in, kinds)
+	return l, append(diags, d...)
+}
+
+// LoadRecipe is Load of a recipe already parsed with KindSpecs(kinds):
+// for callers that need the recipe (its name) to find their inputs.
+func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.Diagnostics) {
 	l := &Loaded{Recipe: r, Kinds: kinds}
-	vars, d := r.ResolveVariables(in)
-	diags = append(diags, d...)
-	if d.HasErrors() {
+	res, diags := r.Resolve(in)
+	if diags.HasErrors() {
 		return l, diags
 	}
-	l.Vars = vars
+	vars := res.Values
+	l.Vars, l.VarSources = vars, res.Sources
+	var d hcl.Diagnostics
 	l.Counts, l.Sizes, d = r.Counts(vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {

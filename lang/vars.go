@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -9,27 +10,73 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Inputs are variable values from outside the recipe, lowest precedence
-// first: the site file, then -var-file files in order, then -var flags.
+// first: the site file, then the workspace's remembered values, then
+// -var-file files in order, then -var flags.
 type Inputs struct {
-	Site     *Site
-	VarFiles []string
-	Vars     []string // "name=value"
+	Site *Site
+	// Remembered are the values the workspace's last apply ran with
+	// (RememberedVars), above the site file and below -var-file and -var.
+	Remembered RememberedVars
+	VarFiles   []string
+	Vars       []string // "name=value"
+}
+
+// RememberedVars are a workspace's remembered variable values by name, and
+// how a person sees them (e.g. "diffuser vars glusterfs"), for messages.
+type RememberedVars struct {
+	Vars map[string]RememberedVar
+	From string
+}
+
+// RememberedVar is one remembered value. A sensitive variable is kept only
+// as a digest: Value is cty.NilVal and the variable must be given again.
+type RememberedVar struct {
+	Value     cty.Value
+	Sensitive bool
+}
+
+// VarSource says where a variable's value came from.
+type VarSource int
+
+// Variable sources, lowest precedence first.
+const (
+	FromDefault    VarSource = iota // the recipe's default
+	FromSite                        // the site file's variables block
+	FromRemembered                  // the workspace's last apply
+	FromVarFile                     // a -var-file
+	FromVar                         // a -var flag
+)
+
+// Resolved is every variable's value and where it came from.
+type Resolved struct {
+	Values  map[string]cty.Value // sensitive ones marked Sensitive
+	Sources map[string]VarSource
 }
 
 type varValue struct {
 	val cty.Value
 	rng hcl.Range
+	src VarSource
 }
 
 // ResolveVariables computes every variable's value and runs its validations.
 // Sensitive variables come back marked sensitive.
 func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
+	res, diags := r.Resolve(in)
+	return res.Values, diags
+}
+
+// Resolve computes every variable's value, says where each came from, and
+// runs the validations. Sensitive variables come back marked sensitive.
+func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	given := map[string]varValue{}
 	siteSet := map[string]bool{}
+	src := FromSite
 	set := func(name string, expr hcl.Expression, raw *string, rng hcl.Range) {
 		v := r.varIdx[name]
 		if v == nil && siteSet[name] {
@@ -73,7 +120,7 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 				return
 			}
 		}
-		given[name] = varValue{val, rng}
+		given[name] = varValue{val, rng, src}
 	}
 	if in.Site != nil {
 		for name, a := range in.Site.Vars {
@@ -82,6 +129,8 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			delete(siteSet, name)
 		}
 	}
+	diags = append(diags, r.remembered(in.Remembered, given)...)
+	src = FromVarFile
 	for _, f := range in.VarFiles {
 		b, size, err := readOSText(f)
 		if err != nil {
@@ -105,6 +154,7 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			set(name, a.Expr, nil, a.Range)
 		}
 	}
+	src = FromVar
 	for _, kv := range in.Vars {
 		name, raw, ok := strings.Cut(kv, "=")
 		rng := hcl.Range{Filename: "<-var " + kv + ">", Start: hcl.InitialPos,
@@ -123,22 +173,31 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 		rawCopy := raw
 		set(name, expr, &rawCopy, rng)
 	}
+	diags = append(diags, r.forgottenSensitive(in.Remembered, given)...)
 	if diags.HasErrors() {
-		return nil, diags
+		return Resolved{}, diags
 	}
 	out := map[string]cty.Value{}
+	sources := map[string]VarSource{}
 	for _, v := range r.Variables {
 		gv, ok := given[v.Name]
 		val := v.Default
+		sources[v.Name] = FromDefault
 		if ok {
 			cv, err := convert.Convert(gv.val, v.Type)
 			if err != nil {
+				detail := fmt.Sprintf("Variable %q must be %s: %v.", v.Name, typeexpr.TypeString(v.Type), err)
+				if gv.src == FromRemembered {
+					detail = fmt.Sprintf("The last apply of this workspace set var.%s to a value that is not %s, as the recipe now declares it: %v. "+
+						"Give it again with -var %s=VALUE, or pass -remembered=false to ignore the remembered inputs (%s).",
+						v.Name, typeexpr.TypeString(v.Type), err, v.Name, in.Remembered.From)
+				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-					Detail:  fmt.Sprintf("Variable %q must be %s: %v.", v.Name, typeexpr.TypeString(v.Type), err),
-					Subject: gv.rng.Ptr()})
+					Detail: detail, Subject: gv.rng.Ptr()})
 				continue
 			}
 			val = cv
+			sources[v.Name] = gv.src
 		}
 		if val == cty.NilVal {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing variable",
@@ -174,7 +233,75 @@ func (r *Recipe) ResolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			}
 		}
 	}
-	return out, diags
+	return Resolved{Values: out, Sources: sources}, diags
+}
+
+// remembered sets the remembered values, over the site file's. A value
+// for a variable the recipe no longer declares is a warning: the recipe
+// changed since the last apply, and the next apply forgets it.
+func (r *Recipe) remembered(mem RememberedVars, given map[string]varValue) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range sortedNames(mem.Vars) {
+		rv := mem.Vars[name]
+		if r.varIdx[name] == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Remembered value for a variable the recipe no longer declares",
+				Detail: fmt.Sprintf("The last apply of this workspace set var.%s, which recipe %q no longer declares; the value is ignored and the next apply forgets it (%s).",
+					name, r.Name, mem.From)})
+			continue
+		}
+		if rv.Value == cty.NilVal {
+			continue // sensitive: only its digest is kept (forgottenSensitive)
+		}
+		text := "(sensitive)"
+		if !rv.Sensitive {
+			text = renderShort(rv.Value)
+		}
+		label := fmt.Sprintf("<remembered %s = %s (%s)>", name, text, mem.From)
+		rng := hcl.Range{Filename: label, Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: 1 + len(label), Byte: len(label)}}
+		given[name] = varValue{rv.Value, rng, FromRemembered}
+	}
+	return diags
+}
+
+// forgottenSensitive reports every remembered sensitive variable that was
+// not given again: the workspace kept only its digest, so its value is
+// known to nobody but the person who typed it.
+func (r *Recipe) forgottenSensitive(mem RememberedVars, given map[string]varValue) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range sortedNames(mem.Vars) {
+		v := r.varIdx[name]
+		if v == nil || mem.Vars[name].Value != cty.NilVal {
+			continue
+		}
+		if gv, ok := given[name]; ok && gv.src > FromRemembered {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Sensitive variable not given again",
+			Detail: fmt.Sprintf("The last apply of this workspace set the sensitive variable %q, and only its digest was kept, not its value (%s). "+
+				"Give it again with -var %s=VALUE or in a -var-file, or pass -remembered=false to use the recipe's default or the site file's value.",
+				name, mem.From, name),
+			Subject: v.DeclRange.Ptr()})
+	}
+	return diags
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// renderShort is a value in JSON, for labels: strings quoted, lists in
+// brackets, maps and objects in braces.
+func renderShort(v cty.Value) string {
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return v.GoString()
+	}
+	return string(b)
 }
 
 func knownList(names []string) string {

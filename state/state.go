@@ -27,6 +27,7 @@ type State struct {
 	Hosts    map[string]*Host     `json:"hosts"`     // keyed by host name, e.g. "server[1]"
 	Steps    map[string]*Instance `json:"instances"` // keyed by instance address, e.g. `step.glusterd["server[1]"]`
 	Outputs  map[string]Output    `json:"outputs,omitempty"`
+	Inputs   *Inputs              `json:"inputs,omitempty"` // what the last apply ran with; nil before one
 }
 
 // Host is one launched machine.

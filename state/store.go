@@ -320,6 +320,16 @@ func (s *Store) save(st *State) error {
 	return nil
 }
 
+// Current says whether state.json and the journal are still the files this
+// Store last loaded or wrote, so that the State it returned or saved then
+// is what Load would return now. A caller that read state before taking
+// the lock uses it to skip reading it again under the lock.
+func (s *Store) Current() bool {
+	s.acquire()
+	defer s.release()
+	return s.disk.loaded && s.checkUnchanged() == nil
+}
+
 // checkUnchanged verifies that state.json and the journal are the files
 // this Store loaded or wrote last.
 func (s *Store) checkUnchanged() error {

@@ -3,6 +3,13 @@
 // JSON, live progress (one line per host on a terminal, timestamped lines
 // or JSON lines elsewhere), apply summaries and the timeline page.
 //
+// The plan JSON (PlanJSON, ChangeJSON) carries format_version
+// (PlanFormatVersion): the minor number grows when fields are added, the
+// major when a field changes meaning or goes away. 1.1 added "remembered":
+// what the plan took from the inputs the workspace's last apply ran with
+// (workspace, variables by name with their JSON values, and provider and
+// site when those came from memory); it is absent when nothing did.
+//
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to
 // draw and where.

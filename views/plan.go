@@ -183,17 +183,21 @@ type ChangeJSON struct {
 
 // PlanFormatVersion is the version of the plan JSON schema (PlanJSON and
 // ChangeJSON): the minor number grows when fields are added, the major
-// when a field changes meaning or goes away. docs/json.md documents it.
-const PlanFormatVersion = "1.0"
+// when a field changes meaning or goes away; the package doc lists the
+// changes. 1.1 added "remembered" (RememberedJSON).
+const PlanFormatVersion = "1.1"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
-	FormatVersion string       `json:"format_version"`
-	Type          string       `json:"type,omitempty"` // "plan" in apply's JSON lines
-	Recipe        string       `json:"recipe"`
-	Provider      string       `json:"provider"`
-	Changes       []ChangeJSON `json:"changes"`
-	Summary       struct {
+	FormatVersion string `json:"format_version"`
+	Type          string `json:"type,omitempty"` // "plan" in apply's JSON lines
+	Recipe        string `json:"recipe"`
+	Provider      string `json:"provider"`
+	// Remembered is what the plan took from the workspace's remembered
+	// inputs; absent when nothing (since 1.1).
+	Remembered *RememberedJSON `json:"remembered,omitempty"`
+	Changes    []ChangeJSON    `json:"changes"`
+	Summary    struct {
 		Add     int `json:"add"`
 		Change  int `json:"change"`
 		Destroy int `json:"destroy"`
@@ -235,9 +239,11 @@ func jsonValue(v cty.Value) any {
 	return nil
 }
 
-// NewPlanJSON is the plan in the JSON schema.
-func NewPlanJSON(p *engine.Plan) PlanJSON {
-	jp := PlanJSON{FormatVersion: PlanFormatVersion, Recipe: p.Loaded.Recipe.Name, Provider: p.Provider, Changes: []ChangeJSON{}}
+// NewPlanJSON is the plan in the JSON schema, with what it took from
+// remembered inputs.
+func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
+	jp := PlanJSON{FormatVersion: PlanFormatVersion, Recipe: p.Loaded.Recipe.Name, Provider: p.Provider, Changes: []ChangeJSON{},
+		Remembered: rememberedJSON(rem)}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
 			Group: c.Group, Reason: c.Reason, Data: c.Data}
@@ -272,16 +278,16 @@ func NewPlanJSON(p *engine.Plan) PlanJSON {
 }
 
 // WritePlanJSON writes the plan as one indented JSON document.
-func WritePlanJSON(w io.Writer, p *engine.Plan) error {
+func WritePlanJSON(w io.Writer, p *engine.Plan, rem Remembered) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewPlanJSON(p))
+	return enc.Encode(NewPlanJSON(p, rem))
 }
 
 // WritePlanJSONLine writes the plan as one JSON line of type "plan", the
 // first line of apply's JSON-lines output.
-func WritePlanJSONLine(w io.Writer, p *engine.Plan) error {
-	jp := NewPlanJSON(p)
+func WritePlanJSONLine(w io.Writer, p *engine.Plan, rem Remembered) error {
+	jp := NewPlanJSON(p, rem)
 	jp.Type = "plan"
 	return json.NewEncoder(w).Encode(jp)
 }

@@ -1,8 +1,11 @@
 // Package workspace is the application: it opens a workspace (data-dir
-// layout, site file, provider), makes and checks saved plans, applies the
-// crash-safety rules (state exists before the first launch), owns the
-// connection policy (one pooled SSH connection per host, host keys pinned
-// in state) and wires simulated runs.
+// layout, site file, provider), remembers the inputs it was applied with
+// (remember.go: variables, provider, site; sensitive values only as
+// digests) and uses them when a later command does not give them, makes
+// and checks saved plans, applies the crash-safety rules (state exists
+// before the first launch), owns the connection policy (one pooled SSH
+// connection per host, host keys pinned in state) and wires simulated
+// runs.
 //
 // A command's meaning lives here, so it can be tested without a CLI: cmd
 // parses flags into Inputs and requests and renders what comes back

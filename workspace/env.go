@@ -43,6 +43,9 @@ type Inputs struct {
 	Site      string // site file (default ./diffuser.hcl when present)
 	Provider  string // default: the site's default_provider, else docker
 	Workspace string // default: the recipe's name
+	// IgnoreRemembered loads without the inputs the workspace's last apply
+	// ran with (state.Inputs); an apply then records only these.
+	IgnoreRemembered bool
 }
 
 func (e *Env) dataDir() string {

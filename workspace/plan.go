@@ -2,6 +2,10 @@ package workspace
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"diffuser/cloud"
 	"diffuser/engine"
@@ -49,6 +53,10 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	if err := ws.OpenState(ctx, req.Lock, req.Command); err != nil {
 		return nil, err
 	}
+	if err := ws.checkHostsProvider(); err != nil {
+		ws.Close()
+		return nil, err
+	}
 	pl := &Planned{WS: ws, Request: req}
 	hosts := len(ws.State.Hosts) > 0
 	needProvider := hosts && (req.Refresh || req.Destroy) || req.Command != "plan"
@@ -79,4 +87,26 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	}
 	pl.Plan = plan
 	return pl, nil
+}
+
+// checkHostsProvider refuses a provider other than the one the
+// workspace's hosts run on: the engine would destroy them through the new
+// provider, which does not know them, and leave them running.
+func (ws *Workspace) checkHostsProvider() error {
+	var other []string
+	for _, h := range ws.State.Hosts {
+		if h.Provider != ws.Provider && !slices.Contains(other, h.Provider) {
+			other = append(other, h.Provider)
+		}
+	}
+	if len(other) == 0 {
+		return nil
+	}
+	sort.Strings(other)
+	hint := fmt.Sprintf("pass -provider %s, or first destroy them with: diffuser destroy %s -provider %s", other[0], ws.Inputs.Recipe, other[0])
+	if s, _ := ws.env.simulation(); s != nil {
+		hint = "--simulate works on workspaces applied with it; give the simulation its own with -workspace NAME"
+	}
+	return fmt.Errorf("the hosts of workspace %s run on provider %s, and this command would use %s: diffuser does not move hosts between providers; %s",
+		ws.Name, strings.Join(other, ", "), ws.Provider, hint)
 }

@@ -20,22 +20,26 @@ const planFormat = "diffuser-plan"
 // and the action of every address. apply refuses it when the recipe or
 // state changed since, and runs exactly its actions.
 type SavedPlan struct {
-	Format    string            `json:"format"`
-	Version   int               `json:"version"`
-	Recipe    RecipeRef         `json:"recipe"`
-	Vars      []string          `json:"vars,omitempty"`
-	VarFiles  []string          `json:"var_files,omitempty"`
-	Site      string            `json:"site,omitempty"`
-	Provider  string            `json:"provider"`
-	Workspace string            `json:"workspace,omitempty"`
-	Lineage   string            `json:"lineage"`
-	Serial    uint64            `json:"serial"`
-	Replace   []string          `json:"replace,omitempty"`
-	Targets   []string          `json:"targets,omitempty"`
-	Actions   map[string]string `json:"actions"`
-	Simulate  bool              `json:"simulate,omitempty"`
-	SimSeed   uint64            `json:"sim_seed,omitempty"`
-	SimProf   string            `json:"sim_profile,omitempty"`
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	Recipe    RecipeRef `json:"recipe"`
+	Vars      []string  `json:"vars,omitempty"`
+	VarFiles  []string  `json:"var_files,omitempty"`
+	Site      string    `json:"site,omitempty"`
+	Provider  string    `json:"provider"`
+	Workspace string    `json:"workspace,omitempty"`
+	// NoRemembered: the plan was made without the workspace's remembered
+	// inputs. With them, apply reads the same ones again: they live in
+	// state, and the state is pinned by Lineage and Serial.
+	NoRemembered bool              `json:"no_remembered,omitempty"`
+	Lineage      string            `json:"lineage"`
+	Serial       uint64            `json:"serial"`
+	Replace      []string          `json:"replace,omitempty"`
+	Targets      []string          `json:"targets,omitempty"`
+	Actions      map[string]string `json:"actions"`
+	Simulate     bool              `json:"simulate,omitempty"`
+	SimSeed      uint64            `json:"sim_seed,omitempty"`
+	SimProf      string            `json:"sim_profile,omitempty"`
 }
 
 // Save writes the plan to path (0600) for `apply PATH`.
@@ -43,7 +47,7 @@ func (pl *Planned) Save(path string) error {
 	r := pl.Request
 	sim := pl.WS.env.Sim
 	sp := SavedPlan{Format: planFormat, Version: 1, Recipe: pl.WS.Source, Vars: r.Vars, VarFiles: r.VarFiles, Site: r.Site,
-		Provider: pl.WS.Provider, Workspace: r.Workspace, Lineage: pl.Plan.Lineage, Serial: pl.Plan.Serial,
+		Provider: pl.WS.Provider, Workspace: r.Workspace, NoRemembered: r.IgnoreRemembered, Lineage: pl.Plan.Lineage, Serial: pl.Plan.Serial,
 		Replace: r.Replace, Targets: r.Targets, Actions: map[string]string{},
 		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile}
 	for _, c := range append(append([]*engine.Change{}, pl.Plan.Changes...), pl.Plan.Destroys...) {
@@ -102,7 +106,7 @@ func ReadPlanFile(path string) (*SavedPlan, error) {
 // workspace lock (no refresh: the saved actions are what runs).
 func (sp *SavedPlan) Request() PlanRequest {
 	return PlanRequest{Inputs: Inputs{Recipe: sp.Recipe.Arg, Vars: sp.Vars, VarFiles: sp.VarFiles, Site: sp.Site,
-		Provider: sp.Provider, Workspace: sp.Workspace}, Command: "apply", Lock: true, Replace: sp.Replace, Targets: sp.Targets}
+		Provider: sp.Provider, Workspace: sp.Workspace, IgnoreRemembered: sp.NoRemembered}, Command: "apply", Lock: true, Replace: sp.Replace, Targets: sp.Targets}
 }
 
 // PlanSaved re-makes a saved plan under the workspace lock and pins it:

@@ -38,9 +38,14 @@ type Workspace struct {
 	Inputs   Inputs
 	// Warnings are the load's non-error diagnostics, for the caller to show.
 	Warnings hcl.Diagnostics
+	// Remembered is what this load took from the inputs the last apply ran
+	// with (diffuser vars): nil when it took nothing.
+	Remembered *state.Inputs
 
-	factory cloud.Factory
-	unlock  func() error
+	factory  cloud.Factory
+	unlock   func() error
+	memory   memory
+	sitePath string // the site file as given, or as the last apply gave it
 }
 
 // RecipeRef says where a recipe came from, for saved plans.
@@ -90,13 +95,11 @@ func LoadSite(path string) (*lang.Site, error) {
 }
 
 // Load parses the recipe, the site file and variables, and picks the
-// provider. Errors in any of them come back as a *DiagError.
+// provider, using the inputs the workspace's last apply ran with for those
+// not given (unless in.IgnoreRemembered). Errors in any of them come back
+// as a *DiagError.
 func (e *Env) Load(in Inputs) (*Workspace, error) {
 	src, ref, err := resolveRecipe(in.Recipe)
-	if err != nil {
-		return nil, err
-	}
-	site, err := LoadSite(in.Site)
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +107,50 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, diags := engine.Load(src, lang.Inputs{Site: site, VarFiles: in.VarFiles, Vars: in.Vars}, kinds)
-	files := map[string]*hcl.File{}
-	if l != nil && l.Recipe != nil {
-		files = l.Recipe.Files
+	r, diags := lang.Load(src, engine.KindSpecs(kinds))
+	if diags.HasErrors() {
+		files := map[string]*hcl.File{}
+		if r != nil {
+			files = r.Files
+		}
+		return nil, &DiagError{Files: files, Diags: diags}
 	}
+	ws := &Workspace{env: e, Source: ref, Inputs: in, Name: in.Workspace}
+	if ws.Name == "" {
+		ws.Name = r.Name
+	}
+	ws.Dir = e.Layout().Workspace(ws.Name)
+	ws.Store = state.Open(ws.Dir)
+	if !in.IgnoreRemembered {
+		if ws.memory, err = recall(ws.Store, ws.Name); err != nil {
+			return nil, err
+		}
+	}
+	mem := ws.memory.inputs
+	ws.sitePath = in.Site
+	siteFromMemory := false
+	if in.Site == "" && mem != nil && mem.SiteAbs != "" {
+		path, err := rememberedSite(mem, ws.Name)
+		if err != nil {
+			return nil, err
+		}
+		ws.sitePath, siteFromMemory = mem.Site, true
+		in.Site = path
+	}
+	site, err := LoadSite(in.Site)
+	if err != nil {
+		return nil, err
+	}
+	if site != nil && ws.sitePath == "" {
+		ws.sitePath = site.Filename // ./diffuser.hcl, found
+	}
+	memVars, err := rememberedVars(mem, ws.Name)
+	if err != nil {
+		return nil, err
+	}
+	l, d := engine.LoadRecipe(r, lang.Inputs{Site: site, Remembered: memVars, VarFiles: in.VarFiles, Vars: in.Vars}, kinds)
+	diags = append(diags, d...)
+	files := r.Files
 	if site != nil {
 		files = mergeFiles(files, site.Files)
 	}
@@ -116,28 +158,33 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 		return nil, &DiagError{Files: files, Diags: diags}
 	}
 	ref.Digest = recipeDigest(l.Recipe)
-	ws := &Workspace{env: e, Loaded: l, Site: site, Files: files, Source: ref, Inputs: in, Warnings: diags}
-	ws.Name = in.Workspace
-	if ws.Name == "" {
-		ws.Name = l.Recipe.Name
+	ws.Loaded, ws.Site, ws.Files, ws.Source, ws.Warnings = l, site, files, ref, diags
+	without := in.Provider
+	if without == "" && site != nil {
+		without = site.DefaultProvider
 	}
-	ws.Dir = e.Layout().Workspace(ws.Name)
-	ws.Store = state.Open(ws.Dir)
+	if without == "" {
+		without = "docker"
+	}
 	ws.Provider = in.Provider
-	if ws.Provider == "" && site != nil {
-		ws.Provider = site.DefaultProvider
+	if ws.Provider == "" && mem != nil {
+		ws.Provider = mem.Provider
 	}
 	if ws.Provider == "" {
-		ws.Provider = "docker"
+		ws.Provider = without
 	}
 	if s, _ := e.simulation(); s != nil {
-		ws.Provider = "sim"
+		ws.Provider, without = "sim", "sim"
 	}
 	f, ok := e.factories()[ws.Provider]
+	if !ok && ws.Provider == "sim" && in.Provider == "" {
+		return nil, fmt.Errorf("workspace %s was last applied with --simulate: pass --simulate again, or -provider NAME for real hosts", ws.Name)
+	}
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q: use one of %v", ws.Provider, providerNames(e.factories()))
 	}
 	ws.factory = f
+	ws.Remembered = ws.used(siteFromMemory, without)
 	return ws, nil
 }
 
@@ -195,12 +242,22 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 		}
 		ws.unlock = unlock
 	}
+	if ws.memory.st != nil && (!lock || ws.Store.Current()) {
+		ws.State = ws.memory.st // read by Load a moment ago, and unchanged since
+		return nil
+	}
 	st, err := ws.Store.Load()
 	if err != nil {
 		ws.Close()
 		return err
 	}
 	ws.State = st
+	if lock {
+		if err := ws.checkMemory(); err != nil {
+			ws.Close()
+			return err
+		}
+	}
 	return nil
 }
 

@@ -20,7 +20,11 @@ func (a *app) applyCmd() *cobra.Command {
 		Long: `apply plans first (like plan), asks for confirmation unless -auto-approve, then runs every
 change concurrently in dependency order. State is saved after every finished step instance,
 so a killed or failed apply resumes where it stopped. Given a file written by plan -out,
-it applies exactly that plan and refuses it if state changed since.`,
+it applies exactly that plan and refuses it if state changed since.
+
+apply records in state the inputs it runs with: the provider, the site file and every
+variable set with -var or -var-file (a sensitive one only as a salted digest). Later
+commands on the workspace use them for what they are not given; diffuser vars shows them.`,
 		Example: `  diffuser apply glusterfs -auto-approve
   diffuser apply glusterfs -var servers=3 -var replica=3
   diffuser apply plan.json`,
@@ -48,7 +52,8 @@ func (a *app) destroyCmd() *cobra.Command {
 		Short: "Undo everything this workspace made: destroy commands, then hosts",
 		Long: `destroy runs the destroy commands of applied steps (latest first), then releases every host
 and the cluster's network or security group. It only touches what this workspace's state
-says it made.`,
+says it made. It uses the variables, provider and site file of the last apply (diffuser vars)
+for those not given, and leaves them remembered for a later apply.`,
 		Example: `  diffuser destroy glusterfs -auto-approve`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -117,12 +122,13 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		if !a.flags.autoApprove && plan.HasChanges() {
 			return errors.New("--progress=json (or -json) writes JSON lines and cannot ask for confirmation: pass -auto-approve")
 		}
-		_ = views.WritePlanJSONLine(a.stdout, plan)
+		_ = views.WritePlanJSONLine(a.stdout, plan, remembered(pl.WS))
 	} else {
+		views.WriteRemembered(a.stdout, remembered(pl.WS))
 		views.WritePlan(a.stdout, plan)
 	}
 	if !plan.HasChanges() {
-		return pl.WS.SaveState()
+		return pl.SaveUnchanged()
 	}
 	q := "Do you want to perform these actions?"
 	if destroy {

@@ -45,6 +45,7 @@ phase's wall time), and removes its files at the end.`,
 				return err
 			}
 			defer closeConn()
+			views.WriteRemembered(a.stdout, remembered(ws))
 			fmt.Fprintf(a.stdout, "Benchmarking %s: %s per client in %d threads...\n", ws.Loaded.Recipe.Name, views.FmtBytes(bytes), threads)
 			rep, err := probe.Bench(cmd.Context(), ws.Loaded, ws.State, probe.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool,
 				KeepCaches: keepCaches})

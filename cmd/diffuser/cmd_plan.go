@@ -53,8 +53,13 @@ func (a *app) planCmd() *cobra.Command {
 		Short: "Show what apply would change, touching nothing",
 		Long: `plan loads the recipe (a path, or the name of a built-in recipe), diffs it against the
 workspace's state and prints what apply would do: + create, ~ update, -/+ replace, - destroy.
-When hosts exist it first asks them whether recorded work still holds (-refresh=false skips it).`,
+When hosts exist it first asks them whether recorded work still holds (-refresh=false skips it).
+
+Variables, the provider and the site file that are not given take the values the workspace's
+last apply ran with (diffuser vars WORKSPACE), above the site file and below -var-file and
+-var; the plan first names the remembered values it used. -remembered=false ignores them.`,
 		Example: `  diffuser plan glusterfs -var servers=4
+  diffuser plan glusterfs                 # after that apply: servers is still 4
   diffuser plan ceph -json
   diffuser plan ./recipes/mine -out plan.json && diffuser apply plan.json`,
 		Args: cobra.ExactArgs(1),
@@ -66,10 +71,11 @@ When hosts exist it first asks them whether recorded work still holds (-refresh=
 			defer pl.Close()
 			a.printDiags(pl.WS.Files, pl.WS.Warnings)
 			if a.flags.json {
-				if err := views.WritePlanJSON(a.stdout, pl.Plan); err != nil {
+				if err := views.WritePlanJSON(a.stdout, pl.Plan, remembered(pl.WS)); err != nil {
 					return err
 				}
 			} else {
+				views.WriteRemembered(a.stdout, remembered(pl.WS))
 				views.WritePlan(a.stdout, pl.Plan)
 			}
 			if a.flags.out != "" {

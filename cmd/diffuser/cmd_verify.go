@@ -26,6 +26,7 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 				return err
 			}
 			defer closeConn()
+			views.WriteRemembered(a.stdout, remembered(ws))
 			checks, err := probe.Verify(cmd.Context(), ws.Loaded, ws.State, probe.VerifyOptions{Connector: conn, SizeMiB: size})
 			failed := views.WriteChecks(a.stdout, checks)
 			if err != nil {

@@ -38,6 +38,7 @@ type flags struct {
 	simulate    bool
 	simProfile  string
 	simSeed     uint64
+	remembered  bool
 }
 
 type app struct {
@@ -94,16 +95,24 @@ func (a *app) workspaceEnv() *workspace.Env {
 // inputs are the recipe inputs this command line gives.
 func (a *app) inputs(recipe string) workspace.Inputs {
 	return workspace.Inputs{Recipe: recipe, Vars: a.flags.vars, VarFiles: a.flags.varFiles, Site: a.flags.site,
-		Provider: a.flags.provider, Workspace: a.flags.workspace}
+		Provider: a.flags.provider, Workspace: a.flags.workspace, IgnoreRemembered: !a.flags.remembered}
 }
 
-// load loads a recipe's workspace and prints the load's warnings.
+// remembered is what a loaded workspace took from its remembered inputs,
+// for the views.
+func remembered(ws *workspace.Workspace) views.Remembered {
+	return views.Remembered{Workspace: ws.Name, Used: ws.Remembered}
+}
+
+// load loads a recipe's workspace and prints the load's warnings and, on
+// stderr (graph's stdout is DOT), the remembered inputs it used.
 func (a *app) load(recipe string) (*workspace.Workspace, error) {
 	ws, err := a.workspaceEnv().Load(a.inputs(recipe))
 	if err != nil {
 		return nil, err
 	}
 	a.printDiags(ws.Files, ws.Warnings)
+	views.WriteRemembered(a.stderr, remembered(ws))
 	return ws, nil
 }
 
@@ -156,7 +165,7 @@ against saved state and runs independent steps concurrently.`,
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
+		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
 		a.versionCmd(), a.imageCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
@@ -171,9 +180,10 @@ func (a *app) recipeFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringArrayVar(&a.flags.vars, "var", nil, "set a recipe variable, NAME=VALUE (repeatable)")
 	f.StringArrayVar(&a.flags.varFiles, "var-file", nil, "read variable values from an HCL file (repeatable)")
-	f.StringVar(&a.flags.site, "site", "", "site file with provider settings (default: ./diffuser.hcl when present)")
-	f.StringVar(&a.flags.provider, "provider", "", "where hosts come from: docker, aws or static (default: the site's default_provider, else docker)")
+	f.StringVar(&a.flags.site, "site", "", "site file with provider settings (default: the last apply's, else ./diffuser.hcl when present)")
+	f.StringVar(&a.flags.provider, "provider", "", "where hosts come from: docker, aws or static (default: the last apply's, else the site's default_provider, else docker)")
 	f.StringVar(&a.flags.workspace, "workspace", "", "workspace name (default: the recipe's name)")
+	f.BoolVar(&a.flags.remembered, "remembered", true, "use the variables, provider and site file the workspace's last apply ran with, for those not given (see diffuser vars)")
 	f.BoolVar(&a.flags.simulate, "simulate", false, "simulated hosts and steps: nothing is launched or run (see --sim-profile)")
 	f.StringVar(&a.flags.simProfile, "sim-profile", "", "JSON file of per-kind durations and failure rates for --simulate")
 	f.Uint64Var(&a.flags.simSeed, "sim-seed", 0, "seed for --simulate's draws (same seed, same run)")
