@@ -81,7 +81,7 @@ type Plan struct {
 	// Targets are the -target addresses of a targeted destroy; each
 	// destroy's Reason says whether it was targeted (ReasonTargeted) or
 	// goes because it depends on, or runs on, something targeted.
-	Targets []string
+	Targets    []string
 	vchange    map[int32]*Change
 	digests    []string // per vertex, known launch/step digests
 	launchDg   []string // per host: desired launch digest
@@ -125,7 +125,7 @@ type PlanOptions struct {
 	// Destroy, to these addresses and what depends on them.
 	Targets []string
 	Destroy bool // plan to destroy everything in state (or what Targets name)
-	Refresh  Refresher
+	Refresh Refresher
 	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
 	Cluster string
 }
