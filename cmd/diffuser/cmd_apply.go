@@ -61,7 +61,7 @@ the recipe as loaded.`,
 		Example: `  diffuser destroy glusterfs -auto-approve
   diffuser destroy glusterfs -target 'server[1]'
   diffuser destroy glusterfs -target 'step.mount["client[0]"]' -target hosts.client`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runApply(cmd.Context(), args[0], true)
 		},

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -276,30 +275,6 @@ with its start time, its output and its exit status and duration, from
 			if !found {
 				return fmt.Errorf("no log of step %s on host %q; hosts with logs: %s", args[0], args[1], strings.Join(hosts, ", "))
 			}
-			return nil
-		},
-	}
-}
-
-// version is set by -ldflags at build time; else module info is used.
-var version = ""
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use: "version", Short: "Print diffuser's version", Args: cobra.NoArgs, Example: "  diffuser version",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := version
-			if v == "" {
-				if bi, ok := debug.ReadBuildInfo(); ok {
-					v = bi.Main.Version
-					for _, s := range bi.Settings {
-						if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-							v += " (" + s.Value[:12] + ")"
-						}
-					}
-				}
-			}
-			fmt.Fprintf(a.stdout, "diffuser %s\n", v)
 			return nil
 		},
 	}

@@ -150,7 +150,10 @@ against saved state and runs independent steps concurrently.`,
   diffuser destroy glusterfs              # everything it made is gone`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       thisVersion().Version,
 	}
+	root.SetVersionTemplate(views.VersionTemplate)
+	root.InitDefaultVersionFlag() // now, so that -version is normalized and documented
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
