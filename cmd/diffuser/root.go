@@ -50,6 +50,17 @@ type app struct {
 	env workspace.Env
 	// logs carries provider log lines: to stderr, or above the live view.
 	logs *views.LogRouter
+	// getenv reads the process environment (os.Getenv, set by main); nil
+	// is an empty environment, so a test states what it sets.
+	getenv func(string) string
+}
+
+// lookupEnv is the value of an environment variable, "" when unset.
+func (a *app) lookupEnv(key string) string {
+	if a.getenv == nil {
+		return ""
+	}
+	return a.getenv(key)
 }
 
 // execute runs one command line and returns the process exit status.
@@ -118,7 +129,7 @@ func (a *app) providerLog() *views.LogRouter {
 // terminal describes stdout for the views: color unless -no-color,
 // NO_COLOR (https://no-color.org) or TERM=dumb say otherwise.
 func (a *app) terminal() views.Terminal {
-	color := !a.flags.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	color := !a.flags.noColor && a.lookupEnv("NO_COLOR") == "" && a.lookupEnv("TERM") != "dumb"
 	return views.Terminal{Out: a.stdout, Color: color}
 }
 
