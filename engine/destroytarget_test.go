@@ -209,3 +209,31 @@ func TestApplyTargetRemovedStep(t *testing.T) {
 		t.Errorf("changes besides the targeted removal: %s", summary(p))
 	}
 }
+
+// TestDestroyTargetHostNotInRecipe: a host state has but the recipe, as
+// loaded with these variables, does not still goes with its instances,
+// and the plan warns that its dependents elsewhere cannot be found.
+func TestDestroyTargetHostNotInRecipe(t *testing.T) {
+	src := strings.Replace(layered, `hosts "server" { count = 2 }`, `variable "n" {
+  type    = number
+  default = 2
+}
+hosts "server" { count = var.n }`, 1)
+	w := newWorld(t, src)
+	w.vars = []string{"n=3"}
+	w.apply(w.plan(), 8)
+	w.vars = nil
+	l := mustLoad(t, src)
+	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Destroy: true, Targets: []string{"server[2]"}})
+	if diags.HasErrors() || len(diags) != 1 || !strings.Contains(diags[0].Detail, "server[2] is in state but not in the recipe") {
+		t.Fatalf("diags: %v", diags)
+	}
+	want := map[string]string{
+		`launch["server[2]"]`:   "targeted",
+		`step.pkg["server[2]"]`: "its host server[2] is destroyed",
+		`step.svc["server[2]"]`: "its host server[2] is destroyed",
+	}
+	if got := destroyReasons(p); !reflect.DeepEqual(got, want) {
+		t.Errorf("destroys:\n%v\nwant:\n%v", got, want)
+	}
+}
