@@ -3,6 +3,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/diffuser
 PKGS := ./...
+# VERSION is stamped into the binary (diffuser --version). Without git, or outside a
+# checkout, it is empty and the binary reports the module and VCS information instead.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
 .PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean
 
@@ -15,8 +18,8 @@ setup: ## install what the demo, the tests and lint need (idempotent; prints onl
 setup-demo: ## install only what make demo needs: Docker Engine, debootstrap, losetup, loop module, inotify limits
 	@scripts/setup.sh demo
 
-build: ## build bin/diffuser
-	$(GO) build -o $(BIN) ./cmd/diffuser
+build: ## build bin/diffuser, stamped with VERSION (git describe --tags --always --dirty)
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/diffuser
 
 demo: setup-demo build ## real local GlusterFS cluster: apply, mount, verify
 	@scripts/demo.sh

@@ -115,6 +115,8 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	switch {
 	case p.DestroyAll:
 		a.clearOutputs()
+	case len(p.Targets) > 0:
+		a.forgetOutputs()
 	case len(a.res.Failures) == 0:
 		a.recordOutputs()
 	}

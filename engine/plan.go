@@ -78,6 +78,10 @@ type Plan struct {
 	Drift    int       // changes found by refresh
 	// DestroyAll is set for `diffuser destroy`: everything in state goes.
 	DestroyAll bool
+	// Targets are the -target addresses of a targeted destroy; each
+	// destroy's Reason says whether it was targeted (ReasonTargeted) or
+	// goes because it depends on, or runs on, something targeted.
+	Targets    []string
 	vchange    map[int32]*Change
 	digests    []string // per vertex, known launch/step digests
 	launchDg   []string // per host: desired launch digest
@@ -117,9 +121,11 @@ type PlanOptions struct {
 	// Settings returns a host group's provider settings (site file merged).
 	Settings func(group string) (cty.Value, hcl.Diagnostics)
 	Replace  []string // host names ("server[1]") or instance addresses to recreate
-	Targets  []string // limit the plan to these addresses (and what they need)
-	Destroy  bool     // plan to destroy everything in state
-	Refresh  Refresher
+	// Targets limit the plan to these addresses and what they need; with
+	// Destroy, to these addresses and what depends on them.
+	Targets []string
+	Destroy bool // plan to destroy everything in state (or what Targets name)
+	Refresh Refresher
 	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
 	Cluster string
 }
@@ -171,6 +177,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		digests: make([]string, g.NumVertices()), launchDg: make([]string, len(g.Hosts)),
 		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings}
 	var diags hcl.Diagnostics
+	if opt.Destroy && len(opt.Targets) > 0 {
+		return p, p.planDestroyTargets(st, opt.Targets)
+	}
 	if opt.Destroy {
 		p.planDestroyAll(st)
 		return p, nil
@@ -577,7 +586,8 @@ func (p *Plan) planDestroyAll(st *state.State) {
 	p.sortDestroys(p.Destroys, st)
 }
 
-// restrict keeps only targeted vertices and everything they depend on.
+// restrict keeps only targeted vertices and everything they depend on,
+// and the removals the targets name.
 func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 	g := p.Loaded.Graph
 	keep := make([]bool, g.NumVertices())
@@ -590,8 +600,14 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 	}
 	var stack []int32
 	var diags hcl.Diagnostics
+	removals := p.Destroys[:0]
+	for _, c := range p.Destroys {
+		if slices.ContainsFunc(targets, func(t string) bool { return matchRemoval(c, t) }) {
+			removals = append(removals, c)
+		}
+	}
 	for _, t := range targets {
-		found := false
+		found := slices.ContainsFunc(removals, func(c *Change) bool { return matchRemoval(c, t) })
 		for v := int32(0); v < int32(g.NumVertices()); v++ {
 			if matchTarget(g, v, t) {
 				found = true
@@ -620,8 +636,18 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 			}
 		}
 	}
-	p.Destroys = nil
+	p.Destroys = removals
 	return diags
+}
+
+// matchRemoval says whether target t names c, a destroy of something the
+// recipe no longer has: -target of a removed step or host destroys it, as
+// in Terraform.
+func matchRemoval(c *Change, t string) bool {
+	if c.Kind == "launch" {
+		return t == c.Host || t == c.Addr || t == "hosts."+c.Group
+	}
+	return t == c.Addr || t == "step."+c.Step || t == c.Host
 }
 
 func matchTarget(g *Instances, v int32, t string) bool {

@@ -72,3 +72,50 @@ func FmtBytes(n int64) string {
 	}
 	return strconv.FormatInt(n, 10) + " B"
 }
+
+// BenchJSON is `diffuser bench -json`: the aggregate phases (every
+// client's bytes over the phase's wall time) and each client's.
+type BenchJSON struct {
+	Recipe         string            `json:"recipe"`
+	Threads        int               `json:"threads"`
+	PerThreadBytes int64             `json:"per_thread_bytes"`
+	Write          PhaseJSON         `json:"write"`
+	Read           PhaseJSON         `json:"read"`
+	Clients        []BenchClientJSON `json:"clients"`
+}
+
+// PhaseJSON is the bytes moved in one phase, how long it took and the
+// throughput in MB/s (10^6 bytes per second).
+type PhaseJSON struct {
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	MBps    float64 `json:"mb_per_s"`
+}
+
+// BenchClientJSON is one client's measurement.
+type BenchClientJSON struct {
+	Verify   string    `json:"verify"`
+	Host     string    `json:"host"`
+	Path     string    `json:"path"`
+	FSType   string    `json:"fstype,omitempty"`
+	Tool     string    `json:"tool,omitempty"`      // fio or dd
+	ReadMode string    `json:"read_mode,omitempty"` // how reads avoided the page cache
+	Write    PhaseJSON `json:"write"`
+	Read     PhaseJSON `json:"read"`
+	Error    string    `json:"error,omitempty"`
+}
+
+func phaseJSON(p probe.BenchPhase) PhaseJSON {
+	return PhaseJSON{Bytes: p.Bytes, Seconds: p.Duration.Seconds(), MBps: math.Round(p.MBps()*10) / 10}
+}
+
+// NewBenchJSON is a bench report in its JSON shape (clients never null).
+func NewBenchJSON(recipe string, rep *probe.BenchReport) BenchJSON {
+	out := BenchJSON{Recipe: recipe, Threads: rep.Threads, PerThreadBytes: rep.PerThread, Write: phaseJSON(rep.Write),
+		Read: phaseJSON(rep.Read), Clients: []BenchClientJSON{}}
+	for _, c := range rep.Clients {
+		out.Clients = append(out.Clients, BenchClientJSON{Verify: c.Verify, Host: c.Host, Path: c.Path, FSType: c.FSType, Tool: c.Tool,
+			ReadMode: c.ReadMode, Write: phaseJSON(c.Write), Read: phaseJSON(c.Read), Error: c.Err})
+	}
+	return out
+}

@@ -154,6 +154,12 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	}
 	add, change, destroy := p.Counts()
 	fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
+	if len(p.Targets) > 0 {
+		n := p.Dependents()
+		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
+			"nothing is left depending on something destroyed. The next apply brings them all back.\n",
+			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs", "run"), plural(len(p.Destroys)-n, "it", "them"))
+	}
 }
 
 func contains(ss []string, s string) bool {

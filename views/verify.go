@@ -26,3 +26,36 @@ func WriteChecks(w io.Writer, checks []probe.Check) int {
 	_ = tw.Flush()
 	return failed
 }
+
+// VerifyJSON is `diffuser verify -json`.
+type VerifyJSON struct {
+	Recipe string      `json:"recipe"`
+	Passed int         `json:"passed"`
+	Failed int         `json:"failed"`
+	Checks []CheckJSON `json:"checks"`
+}
+
+// CheckJSON is one check of VerifyJSON.
+type CheckJSON struct {
+	Verify    string  `json:"verify"` // the verify block
+	Check     string  `json:"check"`
+	Host      string  `json:"host"`
+	OK        bool    `json:"ok"`
+	DurationS float64 `json:"duration_s"`
+	Detail    string  `json:"detail,omitempty"`
+}
+
+// NewVerifyJSON is verify's result in its JSON shape (checks never null).
+func NewVerifyJSON(recipe string, checks []probe.Check) VerifyJSON {
+	out := VerifyJSON{Recipe: recipe, Checks: []CheckJSON{}}
+	for _, c := range checks {
+		if c.OK {
+			out.Passed++
+		} else {
+			out.Failed++
+		}
+		out.Checks = append(out.Checks, CheckJSON{Verify: c.Verify, Check: c.Name, Host: c.Host, OK: c.OK,
+			DurationS: c.Duration.Seconds(), Detail: c.Detail})
+	}
+	return out
+}

@@ -85,6 +85,7 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		pl.Close()
 		return nil, &DiagError{Files: ws.Files, Diags: diags}
 	}
+	ws.Warnings = append(ws.Warnings, diags...)
 	pl.Plan = plan
 	return pl, nil
 }

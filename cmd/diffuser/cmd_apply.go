@@ -49,20 +49,32 @@ func (a *app) applyFlags(c *cobra.Command) {
 func (a *app) destroyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "destroy RECIPE",
-		Short: "Undo everything this workspace made: destroy commands, then hosts",
+		Short: "Undo everything this workspace made (or what -target names): destroy commands, then hosts",
 		Long: `destroy runs the destroy commands of applied steps (latest first), then releases every host
 and the cluster's network or security group. It only touches what this workspace's state
 says it made. It uses the variables, provider and site file of the last apply (diffuser vars)
-for those not given, and leaves them remembered for a later apply.`,
-		Example: `  diffuser destroy glusterfs -auto-approve`,
-		Args:    cobra.ExactArgs(1),
+for those not given, and leaves them remembered for a later apply.
+
+With -target (repeatable) it destroys only the hosts and step instances the targets name in
+state, and everything that depends on them, as Terraform does: the step instances on a
+targeted host, and every step instance that waits for something destroyed (through the
+recipe's after, after_all and references, on any host). The plan gives each one's reason
+("targeted", "its host server[1] is destroyed", "depends on step.volume[\"server[0]\"], which
+is destroyed"). Outputs that read what is destroyed are forgotten; the next apply brings
+everything back. Pass the -var values the cluster was applied with: dependents are found in
+the recipe as loaded.`,
+		Example: `  diffuser destroy glusterfs -auto-approve
+  diffuser destroy glusterfs -target 'server[1]'
+  diffuser destroy glusterfs -target 'step.mount["client[0]"]' -target hosts.client`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runApply(cmd.Context(), args[0], true)
 		},
 	}
 	a.recipeFlags(c)
 	a.applyFlags(c)
-	c.Flags().BoolVar(&a.flags.json, "json", false, "print machine-readable JSON events")
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print machine-readable JSON lines: the plan, events, a summary (docs/json.md)")
+	c.Flags().StringArrayVar(&a.flags.targets, "target", nil, "destroy only this address (HOST, hosts.GROUP, step.NAME, step.NAME[\"HOST\"]) and what depends on it (repeatable)")
 	return c
 }
 
@@ -131,7 +143,10 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		return pl.SaveUnchanged()
 	}
 	q := "Do you want to perform these actions?"
-	if destroy {
+	switch {
+	case destroy && len(plan.Targets) > 0:
+		q = fmt.Sprintf("Do you really want to destroy these %d hosts and step instances?", len(plan.Destroys))
+	case destroy:
 		q = "Do you really want to destroy everything this workspace made?"
 	}
 	ok, err := a.confirm(q)

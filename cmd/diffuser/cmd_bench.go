@@ -27,8 +27,10 @@ when the host has it, else dd (conv=fdatasync for writes). Reads avoid the reade
 cache: with two or more clients each reads what another client wrote, caches are dropped where
 the host allows it, and dd reads with iflag=direct where it cannot drop them. It prints MB/s
 (10^6 bytes per second, as dd and fio do) per client and in aggregate (all bytes over the
-phase's wall time), and removes its files at the end.`,
+phase's wall time), and removes its files at the end. -json prints the report as JSON
+(docs/json.md).`,
 		Example: `  diffuser bench glusterfs
+  diffuser bench glusterfs -json
   diffuser bench glusterfs -size 4GiB -threads 8
   diffuser bench nfs -tool dd -size 256MiB`,
 		Args: cobra.ExactArgs(1),
@@ -45,11 +47,18 @@ phase's wall time), and removes its files at the end.`,
 				return err
 			}
 			defer closeConn()
-			views.WriteRemembered(a.stdout, remembered(ws))
-			fmt.Fprintf(a.stdout, "Benchmarking %s: %s per client in %d threads...\n", ws.Loaded.Recipe.Name, views.FmtBytes(bytes), threads)
+			if !a.flags.json {
+				views.WriteRemembered(a.stdout, remembered(ws))
+				fmt.Fprintf(a.stdout, "Benchmarking %s: %s per client in %d threads...\n", ws.Loaded.Recipe.Name, views.FmtBytes(bytes), threads)
+			}
 			rep, err := probe.Bench(cmd.Context(), ws.Loaded, ws.State, probe.BenchOptions{Connector: conn, Bytes: bytes, Threads: threads, Tool: tool,
 				KeepCaches: keepCaches})
-			if rep != nil {
+			switch {
+			case rep != nil && a.flags.json:
+				if werr := views.WriteJSON(a.stdout, views.NewBenchJSON(ws.Loaded.Recipe.Name, rep)); werr != nil {
+					return werr
+				}
+			case rep != nil:
 				views.WriteBench(a.stdout, a.stderr, rep)
 			}
 			if err != nil {
@@ -67,6 +76,7 @@ phase's wall time), and removes its files at the end.`,
 	c.Flags().StringVar(&size, "size", "1GiB", "bytes each client writes and reads (KiB, MiB, GiB, TiB; kB, MB, GB, TB)")
 	c.Flags().IntVar(&threads, "threads", 4, "parallel streams per client")
 	c.Flags().StringVar(&tool, "tool", "auto", "auto (fio when installed, else dd), fio or dd")
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print the report as JSON (docs/json.md)")
 	c.Flags().BoolVar(&keepCaches, "keep-caches", false, "do not drop the clients' page caches before reading (dropping is host-wide: on the docker provider, the whole machine's); read with O_DIRECT instead")
 	return c
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +15,6 @@ import (
 	"diffuser/state"
 	"diffuser/steps/builtin"
 	"diffuser/views"
-	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 )
@@ -26,22 +22,37 @@ import (
 func (a *app) recipesCmd() *cobra.Command {
 	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes",
 		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs"}
-	c.AddCommand(&cobra.Command{
-		Use: "list", Short: "List the built-in recipes", Example: "  diffuser recipes list", Args: cobra.NoArgs,
+	list := &cobra.Command{
+		Use: "list", Short: "List the built-in recipes", Example: "  diffuser recipes list\n  diffuser recipes list -json", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			var out []views.RecipeJSON
 			for _, n := range recipes.Names() {
 				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n}, engine.KindSpecs(builtin.Kinds()))
-				desc := "(does not load: run diffuser validate " + n + ")"
-				if !diags.HasErrors() {
-					desc = r.Description
+				j := views.RecipeJSON{Name: n, Valid: !diags.HasErrors()}
+				if j.Valid {
+					j.Description = r.Description
+				} else {
+					j.Error = "does not load: " + diags.Errs()[0].Error() + " (diffuser validate " + n + " shows where)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\n", n, desc)
+				out = append(out, j)
+			}
+			if a.flags.json {
+				return views.WriteJSON(a.stdout, out)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			for _, j := range out {
+				desc := j.Description
+				if !j.Valid {
+					desc = "(does not load: run diffuser validate " + j.Name + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", j.Name, desc)
 			}
 			return tw.Flush()
 		},
-	})
+	}
+	list.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{
 		Use: "show NAME", Short: "Print a built-in recipe's source", Example: "  diffuser recipes show ceph > ceph.hcl",
 		Args: cobra.ExactArgs(1),
@@ -76,7 +87,10 @@ func (a *app) outputCmd() *cobra.Command {
 	var showSensitive bool
 	c := &cobra.Command{
 		Use: "output WORKSPACE [NAME]", Short: "Print the recipe outputs of the last apply",
-		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount",
+		Long: `output prints every output as name = value, or one output's value alone. Sensitive outputs
+print as (sensitive) unless --show-sensitive; asking for one by name needs it. -json prints
+the outputs as an object by name, or one output's value as a JSON string (docs/json.md).`,
+		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount\n  diffuser output glusterfs -json",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
@@ -91,38 +105,37 @@ func (a *app) outputCmd() *cobra.Command {
 				if o.Sensitive && !showSensitive {
 					return fmt.Errorf("output %q is sensitive: pass --show-sensitive to print it", args[1])
 				}
+				if a.flags.json {
+					return views.WriteJSON(a.stdout, o.Value)
+				}
 				fmt.Fprintln(a.stdout, o.Value)
 				return nil
 			}
 			if a.flags.json {
-				out := map[string]state.Output{}
-				for k, o := range st.Outputs {
-					if o.Sensitive && !showSensitive {
-						o.Value = "(sensitive)"
-					}
-					out[k] = o
-				}
-				return json.NewEncoder(a.stdout).Encode(out)
+				return views.WriteJSON(a.stdout, views.NewOutputsJSON(st.Outputs, showSensitive))
 			}
 			views.WriteOutputs(a.stdout, st.Outputs, "", showSensitive)
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&showSensitive, "show-sensitive", false, "print sensitive outputs' values")
-	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON")
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
 	return c
 }
 
 func (a *app) stateCmd() *cobra.Command {
 	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state",
 		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]"}
-	c.AddCommand(&cobra.Command{
+	list := &cobra.Command{
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
-		Example: "  diffuser state list glusterfs",
+		Example: "  diffuser state list glusterfs\n  diffuser state list glusterfs -json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
 			if err != nil {
 				return err
+			}
+			if a.flags.json {
+				return views.WriteJSON(a.stdout, views.NewStateListJSON(st, engine.LaunchAddr))
 			}
 			for _, h := range sortedKeys(st.Hosts) {
 				fmt.Fprintln(a.stdout, engine.LaunchAddr(h))
@@ -132,9 +145,14 @@ func (a *app) stateCmd() *cobra.Command {
 			}
 			return nil
 		},
-	})
-	c.AddCommand(&cobra.Command{
-		Use: "show WORKSPACE ADDRESS", Short: "Show one host or step instance as recorded", Args: cobra.ExactArgs(2),
+	}
+	list.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	c.AddCommand(list)
+	show := &cobra.Command{
+		Use: "show WORKSPACE ADDRESS", Short: "Show one host or step instance as recorded (JSON)", Args: cobra.ExactArgs(2),
+		Long: `show prints one host (by name) or step instance (by address) as state records it, in JSON
+(always; -json is accepted for scripts that pass it to every command). A sensitive step's
+outputs and destroy command print as (sensitive) and its arguments are left out.`,
 		Example: "  diffuser state show glusterfs 'step.volume[\"server[0]\"]'\n  diffuser state show glusterfs server[0]",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
@@ -160,11 +178,11 @@ func (a *app) stateCmd() *cobra.Command {
 			} else {
 				return fmt.Errorf("nothing at %q in workspace %s (see diffuser state list %s)", args[1], args[0], args[0])
 			}
-			enc := json.NewEncoder(a.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return views.WriteJSON(a.stdout, v)
 		},
-	})
+	}
+	show.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (the default: accepted for uniformity)")
+	c.AddCommand(show)
 	c.AddCommand(&cobra.Command{
 		Use: "unlock WORKSPACE", Short: "Break a stale lock left by a process that died", Args: cobra.ExactArgs(1),
 		Long:    "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
@@ -201,13 +219,16 @@ func (a *app) stateCmd() *cobra.Command {
 }
 
 func (a *app) hostsCmd() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, provider ids, volumes", Args: cobra.ExactArgs(1),
-		Example: "  diffuser hosts glusterfs",
+		Example: "  diffuser hosts glusterfs\n  diffuser hosts glusterfs -json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
 			if err != nil {
 				return err
+			}
+			if a.flags.json {
+				return views.WriteJSON(a.stdout, views.NewHostsJSON(st))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tPROVIDER\tID\tVOLUMES")
@@ -226,83 +247,46 @@ func (a *app) hostsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	return c
 }
 
 func (a *app) logsCmd() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "logs STEP [HOST]",
 		Short: "Print the logs of a step's instances (command, output, exit status)",
 		Long: `logs prints what the last apply ran for a step on each host (or on HOST): every command
 with its start time, its output and its exit status and duration, from
-<data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.`,
-		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser",
+<data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.
+-json prints one object per host's log with the text as it is (docs/json.md).`,
+		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser\n  diffuser logs volume -json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			base := a.workspaceEnv().Layout().Logs()
-			dir := a.workspaceEnv().Layout().StepLogs(args[0])
-			ents, err := os.ReadDir(dir)
-			if err != nil {
-				steps, _ := os.ReadDir(base)
-				var names []string
-				for _, e := range steps {
-					if e.IsDir() {
-						names = append(names, e.Name())
-					}
-				}
-				if len(names) == 0 {
-					return fmt.Errorf("no logs under %s: nothing was applied with --data-dir %s", base, a.flags.dataDir)
-				}
-				return fmt.Errorf("no logs for step %q under %s; steps with logs: %s", args[0], base, strings.Join(names, ", "))
+			host := ""
+			if len(args) == 2 {
+				host = args[1]
 			}
-			var hosts []string
-			found := false
-			for _, e := range ents {
-				if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") {
-					continue
+			logs, err := a.workspaceEnv().Logs(args[0], host)
+			if err != nil {
+				return err
+			}
+			if a.flags.json {
+				out := make([]views.LogJSON, 0, len(logs))
+				for _, l := range logs {
+					out = append(out, views.LogJSON{Step: l.Step, Host: l.Host, Path: l.Path, Modified: l.Modified.UTC(), Log: string(l.Content)})
 				}
-				hosts = append(hosts, strings.TrimSuffix(e.Name(), ".log"))
-				if len(args) == 2 && e.Name() != workspace.LogName(args[1])+".log" {
-					continue
-				}
-				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-				if err != nil {
-					return err
-				}
-				if found {
+				return views.WriteJSON(a.stdout, out)
+			}
+			for i, l := range logs {
+				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				found = true
-				fmt.Fprintf(a.stdout, "==> %s <==\n%s", filepath.Join(dir, e.Name()), b)
-			}
-			if !found {
-				return fmt.Errorf("no log of step %s on host %q; hosts with logs: %s", args[0], args[1], strings.Join(hosts, ", "))
+				fmt.Fprintf(a.stdout, "==> %s <==\n%s", l.Path, l.Content)
 			}
 			return nil
 		},
 	}
-}
-
-// version is set by -ldflags at build time; else module info is used.
-var version = ""
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use: "version", Short: "Print diffuser's version", Args: cobra.NoArgs, Example: "  diffuser version",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := version
-			if v == "" {
-				if bi, ok := debug.ReadBuildInfo(); ok {
-					v = bi.Main.Version
-					for _, s := range bi.Settings {
-						if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-							v += " (" + s.Value[:12] + ")"
-						}
-					}
-				}
-			}
-			fmt.Fprintf(a.stdout, "diffuser %s\n", v)
-			return nil
-		},
-	}
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	return c
 }
 
 func (a *app) imageCmd() *cobra.Command {

@@ -17,8 +17,9 @@ func (a *app) verifyCmd() *cobra.Command {
 		Long: `verify runs the recipe's verify blocks against the applied cluster: a file of random bytes is
 written through the mounted filesystem on one host, read back on the other hosts (or on the same
 host after dropping caches), and compared by SHA-256. Recipes with replication also stop a
-server's daemon and read again. Exit status 1 when any check fails.`,
-		Example: "  diffuser verify glusterfs",
+server's daemon and read again. Exit status 1 when any check fails. -json prints the checks as
+JSON (docs/json.md).`,
+		Example: "  diffuser verify glusterfs\n  diffuser verify glusterfs -json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ws, conn, closeConn, err := a.workspaceEnv().OpenApplied(cmd.Context(), a.inputs(args[0]), "verify")
@@ -28,6 +29,19 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 			defer closeConn()
 			views.WriteRemembered(a.stdout, remembered(ws))
 			checks, err := probe.Verify(cmd.Context(), ws.Loaded, ws.State, probe.VerifyOptions{Connector: conn, SizeMiB: size})
+			if a.flags.json {
+				res := views.NewVerifyJSON(ws.Loaded.Recipe.Name, checks)
+				if werr := views.WriteJSON(a.stdout, res); werr != nil {
+					return werr
+				}
+				if err != nil {
+					return err
+				}
+				if res.Failed > 0 || len(checks) == 0 {
+					return &shownError{max(res.Failed, 1)}
+				}
+				return nil
+			}
 			failed := views.WriteChecks(a.stdout, checks)
 			if err != nil {
 				return err
@@ -42,5 +56,6 @@ server's daemon and read again. Exit status 1 when any check fails.`,
 	}
 	a.recipeFlags(c)
 	c.Flags().IntVar(&size, "size-mib", 4, "size of the test file in MiB")
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print the checks as JSON (docs/json.md)")
 	return c
 }

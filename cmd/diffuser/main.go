@@ -55,10 +55,11 @@ func main() {
 			return
 		}
 	}()
-	os.Exit(run(ctx, stop, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit((&app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stop: stop, getenv: os.Getenv}).execute(ctx, os.Args[1:]))
 }
 
-// run executes one command line and returns the process exit status.
+// run executes one command line in an empty environment and returns the
+// process exit status.
 func run(ctx context.Context, stop <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return (&app{stdin: stdin, stdout: stdout, stderr: stderr, stop: stop}).execute(ctx, args)
 }

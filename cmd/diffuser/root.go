@@ -51,6 +51,17 @@ type app struct {
 	env workspace.Env
 	// logs carries provider log lines: to stderr, or above the live view.
 	logs *views.LogRouter
+	// getenv reads the process environment (os.Getenv, set by main); nil
+	// is an empty environment, so a test states what it sets.
+	getenv func(string) string
+}
+
+// lookupEnv is the value of an environment variable, "" when unset.
+func (a *app) lookupEnv(key string) string {
+	if a.getenv == nil {
+		return ""
+	}
+	return a.getenv(key)
 }
 
 // execute runs one command line and returns the process exit status.
@@ -127,7 +138,7 @@ func (a *app) providerLog() *views.LogRouter {
 // terminal describes stdout for the views: color unless -no-color,
 // NO_COLOR (https://no-color.org) or TERM=dumb say otherwise.
 func (a *app) terminal() views.Terminal {
-	color := !a.flags.noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	color := !a.flags.noColor && a.lookupEnv("NO_COLOR") == "" && a.lookupEnv("TERM") != "dumb"
 	return views.Terminal{Out: a.stdout, Color: color}
 }
 
@@ -159,14 +170,18 @@ against saved state and runs independent steps concurrently.`,
   diffuser destroy glusterfs              # everything it made is gone`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       thisVersion().Version,
 	}
+	root.SetVersionTemplate(views.VersionTemplate)
+	root.InitDefaultVersionFlag() // now, so that -version is normalized and documented
+	root.Flags().Lookup("version").Usage = "print diffuser's version, as diffuser version does"
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
 		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
-		a.versionCmd(), a.imageCmd())
+		a.workspaceCmd(), a.versionCmd(), a.imageCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -191,7 +206,7 @@ func (a *app) recipeFlags(c *cobra.Command) {
 
 func (a *app) planFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.BoolVar(&a.flags.json, "json", false, "print machine-readable JSON")
+	f.BoolVar(&a.flags.json, "json", false, "print JSON: plan one document, apply JSON lines of the plan, events and a summary (docs/json.md)")
 	f.BoolVar(&a.flags.refresh, "refresh", true, "ask hosts whether recorded work still holds (when hosts exist)")
 	f.StringArrayVar(&a.flags.targets, "target", nil, "limit to an address (step.NAME, step.NAME[\"HOST\"], hosts.GROUP, HOST) and what it needs")
 	f.StringArrayVar(&a.flags.replace, "replace", nil, "recreate a host (server[1]) or re-run a step instance (step.NAME[\"HOST\"])")

@@ -1,0 +1,173 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"diffuser/state"
+)
+
+// Info describes one workspace under the data directory, as
+// `diffuser workspace list` shows it.
+type Info struct {
+	Name      string
+	Dir       string
+	Recipe    string // the recipe last applied ("" before the first apply)
+	Provider  string
+	Cluster   string
+	Hosts     int
+	Instances int
+	Outputs   int
+	Serial    uint64
+	Modified  time.Time     // latest change to state.json or its journal
+	LockedBy  *state.Holder // a process holding the workspace lock now
+	Err       error         // state that cannot be read; the rest is zero
+}
+
+// isWorkspaceDir says whether dir holds a workspace: a directory (not a
+// symlink) with a state file, journal or lock in it. The data directory's
+// other entries (logs/) are not workspaces.
+func isWorkspaceDir(dir string) bool {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	for _, f := range []string{state.StateFile, state.JournalFile, state.LockFile} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// List describes every workspace under the data directory, sorted by
+// name. A workspace whose state cannot be read is listed with Err set.
+func (e *Env) List() ([]Info, error) {
+	ents, err := os.ReadDir(e.dataDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing workspaces: %w", err)
+	}
+	var out []Info
+	for _, ent := range ents {
+		dir := e.Layout().Workspace(ent.Name())
+		if !isWorkspaceDir(dir) {
+			continue
+		}
+		out = append(out, e.info(ent.Name(), dir))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (e *Env) info(name, dir string) Info {
+	in := Info{Name: name, Dir: dir}
+	for _, f := range []string{state.StateFile, state.JournalFile} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.ModTime().After(in.Modified) {
+			in.Modified = fi.ModTime()
+		}
+	}
+	s := state.Open(dir)
+	if h, err := s.LockInfo(); err == nil && h != nil {
+		in.LockedBy = h
+	}
+	st, err := s.Load()
+	if err != nil {
+		in.Err = err
+		return in
+	}
+	in.Recipe, in.Provider, in.Cluster = st.Recipe, st.Provider, st.Cluster
+	in.Hosts, in.Instances, in.Outputs, in.Serial = len(st.Hosts), len(st.Steps), len(st.Outputs), st.Serial
+	return in
+}
+
+// Deleted says what Delete removed.
+type Deleted struct {
+	Name string
+	Dir  string
+	// Abandoned are the hosts state still recorded when -force deleted it:
+	// they keep running, and nothing tracks them any more.
+	Abandoned []string
+	Provider  string
+	Cluster   string
+}
+
+// ErrNotEmpty says a workspace still has hosts or step instances.
+var ErrNotEmpty = errors.New("the workspace still has hosts or step instances")
+
+// Delete removes a workspace's directory (state, its journal and backup,
+// the SSH key, known_hosts, the timeline) under the workspace lock. It
+// refuses while state records hosts or step instances — destroy them
+// first — unless force, which also deletes a workspace whose state cannot
+// be read. Step logs (<data-dir>/logs) are shared by the data directory's
+// workspaces and stay.
+func (e *Env) Delete(ctx context.Context, name string, force bool) (*Deleted, error) {
+	if name == "" || name != filepath.Base(name) || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, fmt.Errorf("%q is not a workspace name: give one of diffuser workspace list's names", name)
+	}
+	dir := e.Layout().Workspace(name)
+	if !isWorkspaceDir(dir) {
+		known := e.Names()
+		if len(known) == 0 {
+			return nil, fmt.Errorf("no workspace %q under %s: there are none", name, e.dataDir())
+		}
+		return nil, fmt.Errorf("no workspace %q under %s (workspaces: %s)", name, e.dataDir(), strings.Join(known, ", "))
+	}
+	s := state.Open(dir)
+	unlock, err := s.Lock(ctx, state.CurrentHolder("workspace delete "+name))
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s is in use: %w", name, err)
+	}
+	// Released after the removal too: the descriptor outlives the file.
+	defer func() { _ = unlock() }()
+	del := &Deleted{Name: name, Dir: dir}
+	st, err := s.Load()
+	switch {
+	case err != nil && !force:
+		return nil, fmt.Errorf("reading the state of workspace %s: %w\nIt may still record hosts: repair it (see its backup), "+
+			"or pass -force to delete the workspace anyway, leaving whatever it made running", name, err)
+	case err == nil:
+		del.Provider, del.Cluster = st.Provider, st.Cluster
+		if n, m := len(st.Hosts), len(st.Steps); n+m > 0 {
+			if !force {
+				recipe := st.Recipe
+				if recipe == "" {
+					recipe = "RECIPE"
+				}
+				return nil, fmt.Errorf("%w: %s has %d host(s) and %d step instance(s) in state. Destroy them first "+
+					"(diffuser destroy %s -workspace %s), or pass -force to delete the workspace and leave them running, untracked",
+					ErrNotEmpty, name, n, m, recipe, name)
+			}
+			for h := range st.Hosts {
+				del.Abandoned = append(del.Abandoned, h)
+			}
+			sort.Strings(del.Abandoned)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("deleting workspace %s: %w", name, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return del, fmt.Errorf("deleted workspace %s, but syncing %s: %w", name, filepath.Dir(dir), err)
+	}
+	return del, nil
+}
+
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
