@@ -20,7 +20,7 @@ import (
 // Status reports Running, Stopped (exists, can be started) or Missing for a
 // recorded host. Only a container labelled as spec's host counts.
 func (p *Provider) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return "", err
 	}
@@ -47,14 +47,18 @@ func (p *Provider) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host)
 	if err := checkSpec(spec); err != nil {
 		return cloud.Host{}, err
 	}
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return cloud.Host{}, err
 	}
 	if id == "" {
 		return cloud.Host{}, fmt.Errorf("%s: container %s is missing; the host must be replaced", spec.Name, ContainerName(spec))
 	}
-	vols, err := p.adoptVolumes(ctx, spec, id)
+	adopt := p.adoptVolumes
+	if recordedImported(h) {
+		adopt = p.importedVolumes // its volume files are not this cluster's to bind
+	}
+	vols, err := adopt(ctx, spec, id)
 	if err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
@@ -87,7 +91,7 @@ func (p *Provider) Destroy(ctx context.Context, spec cloud.HostSpec, h cloud.Hos
 			files[v] = true
 		}
 	}
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return err
 	}
