@@ -115,7 +115,12 @@ func (a *app) outputCmd() *cobra.Command {
 
 func (a *app) stateCmd() *cobra.Command {
 	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state",
-		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]"}
+		Long: `state reads a workspace's state (list, show) and repairs it without touching any machine:
+rm forgets what was removed by hand, mv follows a renamed step or host group, unlock breaks
+a lock whose holder died, forget-hostkey accepts a host's new SSH key. Commands that write
+state take the workspace lock (-lock-timeout waits for it) and keep the previous state as
+state.json.backup. See also diffuser import, which records what exists without diffuser.`,
+		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]\n  diffuser state mv glusterfs step.bricks step.brick"}
 	c.AddCommand(&cobra.Command{
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
 		Example: "  diffuser state list glusterfs",
@@ -186,7 +191,7 @@ func (a *app) stateCmd() *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(&cobra.Command{
+	forget := &cobra.Command{
 		Use: "forget-hostkey WORKSPACE HOST", Short: "Forget a host's pinned SSH key so the next connection records the new one",
 		Args: cobra.ExactArgs(2), Example: "  diffuser state forget-hostkey glusterfs server[1]",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -196,7 +201,9 @@ func (a *app) stateCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "Forgot the host key of %s; the next connection trusts and records the key it offers.\n", args[1])
 			return nil
 		},
-	})
+	}
+	a.lockFlag(forget)
+	c.AddCommand(forget, a.stateRmCmd(), a.stateMvCmd())
 	return c
 }
 
