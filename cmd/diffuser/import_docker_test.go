@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportDocker imports into a workspace the container another
+// workspace launched: the container joins the new cluster's network, its
+// host key is pinned, a step found done by its guard is recorded, a
+// package step whose check fails is not; the next apply installs the
+// package on that same container and nothing else, the plan after it
+// (with refresh, which finds the container by its recorded ID although
+// its labels name the other cluster) is a no-op, and destroy removes it.
+func TestImportDocker(t *testing.T) {
+	needContainers(t)
+	e2eMu.Lock()
+	defer e2eMu.Unlock()
+	suffix := randHex(3)
+	src := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "impsrc"+suffix)
+	src.apply(t)
+	st := loadState(t, src.data, src.ws)
+	cid := st.Hosts["node[0]"].ProviderID
+	dst := &dockerWorkspace{cliEnv: src.cliEnv, dir: src.dir, site: src.site, ws: "impdst" + suffix, recipe: filepath.Join(relDir, "import.hcl")}
+	t.Cleanup(func() {
+		// Before src's cleanup, and whatever the test did: the container is
+		// on both clusters' networks, which cannot go while it is.
+		_ = exec.Command("docker", "rm", "-f", cid).Run()
+		dst.cleanup(t)
+	})
+
+	imp := func(addr string, id ...string) (int, string, string) {
+		return dst.run(t, "", append(append([]string{"import", dst.recipe, addr}, id...), "--site", dst.site, "--workspace", dst.ws)...)
+	}
+	if code, _, errs := imp(`step.hello["server[0]"]`); code != exitError || !strings.Contains(errs, "host server[0] is not in state: import it first") {
+		t.Errorf("import of a step before its host: exit %d\n%s", code, errs)
+	}
+	code, out, errs := imp("server[0]", cid[:12])
+	if code != 0 || !strings.Contains(out, "Imported server[0]: machine "+cid+" (docker)") || !strings.Contains(out, "Pinned its SSH host key: ssh-") {
+		t.Fatalf("import server[0] %s: exit %d\n%s%s", cid[:12], code, out, errs)
+	}
+	h := loadState(t, dst.data, dst.ws).Hosts["server[0]"]
+	if h.SSH.HostKey == "" || h.SSH.HostKey != st.Hosts["node[0]"].SSH.HostKey || h.Attrs["imported"] != "true" || h.PrivateIP == "" || h.PrivateIP == st.Hosts["node[0]"].PrivateIP {
+		t.Errorf("imported host %+v\nsource host %+v", h, st.Hosts["node[0]"])
+	}
+
+	code, _, errs = imp(`step.tools["server[0]"]`)
+	if code != exitError || !strings.Contains(errs, "is not done on server[0]: package not installed: tree; nothing was recorded") {
+		t.Errorf("import of a package not installed: exit %d\n%s", code, errs)
+	}
+	if code, out, errs := imp(`step.hello["server[0]"]`); code != 0 || !strings.Contains(out, `Imported step.hello["server[0]"]: its check holds on server[0]`) {
+		t.Errorf("import of a step done by the source workspace: exit %d\n%s%s", code, out, errs)
+	}
+	plan := dst.planJSON(t, dst.args()...)
+	if len(plan) != 1 || plan[`step.tools["server[0]"]`].Action != "create" {
+		t.Errorf("plan after the imports: %+v; want only step.tools created", plan)
+	}
+
+	out = dst.apply(t)
+	if !strings.Contains(out, `step.tools["server[0]"]`) || strings.Contains(out, "launch[") || strings.Contains(out, `step.hello["server[0]"]`) {
+		t.Errorf("apply after the imports did more than install tools:\n%s", out)
+	}
+	if b, err := exec.Command("docker", "exec", cid, "dpkg-query", "-W", "-f=${Status}", "tree").CombinedOutput(); err != nil || !strings.Contains(string(b), "install ok installed") {
+		t.Errorf("tree on the imported container: %v %s", err, b)
+	}
+	dst.noChanges(t, dst.args()...)
+
+	// The source workspace lets go of it; destroying the target removes it.
+	if out := src.must(t, "state", "rm", src.ws, "node[0]"); !strings.Contains(out, "Removed node[0]") {
+		t.Errorf("state rm in the source workspace:\n%s", out)
+	}
+	dst.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, dst.args()...)...)
+	if b, err := exec.Command("docker", "inspect", "-f", "{{.Id}}", cid).CombinedOutput(); err == nil {
+		t.Errorf("the imported container outlived destroy: %s", b)
+	}
+}
