@@ -76,3 +76,27 @@ func TestImportDocker(t *testing.T) {
 		t.Errorf("the imported container outlived destroy: %s", b)
 	}
 }
+
+// TestStateMvDocker renames a docker host and its step in state after the
+// recipe renamed them: the refreshed plan is a no-op (docker finds the
+// container by its recorded ID although its name and labels say node-0),
+// and destroy under the new name removes that container.
+func TestStateMvDocker(t *testing.T) {
+	needContainers(t)
+	e2eMu.Lock()
+	defer e2eMu.Unlock()
+	w := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "mv"+randHex(3))
+	w.apply(t)
+	cid := loadState(t, w.data, w.ws).Hosts["node[0]"].ProviderID
+	renamed := &dockerWorkspace{cliEnv: w.cliEnv, dir: w.dir, site: w.site, ws: w.ws, recipe: filepath.Join(relDir, "tiny_renamed.hcl")}
+	w.must(t, "state", "mv", w.ws, "step.hello", "step.greeting")
+	w.must(t, "state", "mv", w.ws, "node[0]", "box[0]")
+	renamed.noChanges(t, renamed.args()...)
+	if h := loadState(t, w.data, w.ws).Hosts["box[0]"]; h == nil || h.ProviderID != cid {
+		t.Fatalf("box[0] after the move: %+v, want container %s", h, cid)
+	}
+	renamed.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, renamed.args()...)...)
+	if b, err := exec.Command("docker", "inspect", "-f", "{{.Id}}", cid).CombinedOutput(); err == nil {
+		t.Errorf("the moved container outlived destroy: %s", b)
+	}
+}
