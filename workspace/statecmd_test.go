@@ -292,9 +292,10 @@ func TestStateEditLockTimeout(t *testing.T) {
 		t.Errorf("rm with no lock timeout while locked: %v", err)
 	}
 	w.env.LockTimeout = 10 * time.Second
+	first := unlock
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		_ = unlock()
+		_ = first()
 	}()
 	start := time.Now()
 	if _, err := w.env.StateRm(ctx, "ws", []string{"step.old"}); err != nil {

@@ -252,9 +252,10 @@ func TestCLILockTimeout(t *testing.T) {
 	if code != exitError || !strings.Contains(errs, `running "diffuser apply held-by-test"`) || strings.Contains(errs, "after waiting") || time.Since(start) > 3*time.Second {
 		t.Errorf("rm without -lock-timeout against a holder: exit %d after %v\n%s", code, time.Since(start), errs)
 	}
+	first := unlock
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		_ = unlock()
+		_ = first()
 	}()
 	start = time.Now()
 	if out := e.must("state", "rm", "ws", "step.after_old", "-lock-timeout", "20s"); !strings.Contains(out, `Removed step.after_old["server[0]"]`) {
