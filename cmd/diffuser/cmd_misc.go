@@ -357,10 +357,20 @@ func (a *app) completeArgs(root *cobra.Command) {
 		}
 		placeholders := words[1:]
 		c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if len(args) >= len(placeholders) {
+			i := len(args)
+			if last := placeholders[len(placeholders)-1]; i >= len(placeholders) && strings.HasSuffix(last, "...") {
+				i = len(placeholders) - 1 // ADDRESS...: any number of them
+			}
+			if i >= len(placeholders) {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			switch strings.Trim(placeholders[len(args)], "[]") {
+			switch strings.TrimSuffix(strings.Trim(placeholders[i], "[]"), "...") {
+			case "ADDRESS", "SRC":
+				if placeholders[0] == "WORKSPACE" && len(args) > 0 {
+					if st, err := a.readState(args[0]); err == nil {
+						return stateAddresses(st), cobra.ShellCompDirectiveNoFileComp
+					}
+				}
 			case "RECIPE", "RECIPE|PLANFILE":
 				return recipes.Names(), cobra.ShellCompDirectiveDefault // built-in names, or a path
 			case "WORKSPACE":
@@ -391,6 +401,21 @@ func (a *app) completeArgs(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// stateAddresses lists what state rm and state mv take: hosts, steps and
+// step instances.
+func stateAddresses(st *state.State) []string {
+	steps := map[string]bool{}
+	out := sortedKeys(st.Hosts)
+	for _, addr := range sortedKeys(st.Steps) {
+		if s := st.Steps[addr].Step; !steps[s] {
+			steps[s] = true
+			out = append(out, "step."+s)
+		}
+		out = append(out, addr)
+	}
+	return out
 }
 
 // workspaceNames lists the workspaces under the data directory.
