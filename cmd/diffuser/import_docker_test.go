@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/cloud/docker"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // TestImportDocker imports into a workspace the container another
@@ -13,7 +20,10 @@ import (
 // package step whose check fails is not; the next apply installs the
 // package on that same container and nothing else, the plan after it
 // (with refresh, which finds the container by its recorded ID although
-// its labels name the other cluster) is a no-op, and destroy removes it.
+// its labels name the other cluster) is a no-op. After state rm in the
+// source workspace, the source cluster's cleanup removes its network but
+// not the container (it is the target's now), the target still plans
+// nothing, and the target's destroy removes the container.
 func TestImportDocker(t *testing.T) {
 	needContainers(t)
 	e2eMu.Lock()
@@ -67,10 +77,32 @@ func TestImportDocker(t *testing.T) {
 	}
 	dst.noChanges(t, dst.args()...)
 
-	// The source workspace lets go of it; destroying the target removes it.
+	// The source workspace lets go of it and is cleaned up: its network
+	// goes (the container is disconnected from it), the container stays,
+	// and the target still plans nothing. Destroying the target removes it.
 	if out := src.must(t, "state", "rm", src.ws, "node[0]"); !strings.Contains(out, "Removed node[0]") {
 		t.Errorf("state rm in the source workspace:\n%s", out)
 	}
+	src.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, src.args()...)...)
+	// The cleanup a destroy of the source's last host runs: it sweeps the
+	// cluster's unrecorded containers, but not one another cluster imported.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := docker.New(ctx, cty.NullVal(cty.DynamicPseudoType), cloud.Env{WorkDir: filepath.Join(src.data, src.ws)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Cleanup(ctx, st.Cluster); err != nil {
+		t.Errorf("cleanup of the source cluster: %v", err)
+	}
+	if b, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", cid).CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "true" {
+		t.Errorf("destroying the source workspace after state rm touched the container: %v %s", err, b)
+	}
+	if b, err := exec.Command("docker", "network", "ls", "-q", "--filter", "name=diffuser-"+st.Cluster).CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "" {
+		t.Errorf("the source cluster's network outlived its destroy: %v %q", err, b)
+	}
+	dst.noChanges(t, dst.args()...)
 	dst.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, dst.args()...)...)
 	if b, err := exec.Command("docker", "inspect", "-f", "{{.Id}}", cid).CombinedOutput(); err == nil {
 		t.Errorf("the imported container outlived destroy: %s", b)
