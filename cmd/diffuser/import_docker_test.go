@@ -97,7 +97,7 @@ func TestImportDocker(t *testing.T) {
 		t.Errorf("cleanup of the source cluster: %v", err)
 	}
 	if b, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", cid).CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "true" {
-		t.Errorf("destroying the source workspace after state rm touched the container: %v %s", err, b)
+		t.Errorf("cleaning up the source cluster after state rm touched the container: %v %s", err, b)
 	}
 	if b, err := exec.Command("docker", "network", "ls", "-q", "--filter", "name=diffuser-"+st.Cluster).CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "" {
 		t.Errorf("the source cluster's network outlived its destroy: %v %q", err, b)
