@@ -2,7 +2,6 @@ package workspace_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -154,5 +153,3 @@ func wantLines(t *testing.T, what string, got []string, want ...string) {
 		t.Errorf("%s:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -2,6 +2,7 @@ package workspace_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -115,7 +116,7 @@ func TestImportHostThenInstances(t *testing.T) {
 			t.Errorf("import %s: %v\nwant %q", addr, err, want)
 		}
 		var nd *workspace.NotDoneError
-		if strings.Contains(want, "not done") && !errorsAs(err, &nd) {
+		if strings.Contains(want, "not done") && !errors.As(err, &nd) {
 			t.Errorf("import %s: %T, want a *NotDoneError", addr, err)
 		}
 	}
