@@ -82,6 +82,21 @@ type Provider interface {
 	Cleanup(ctx context.Context, cluster string) error
 }
 
+// Importer is implemented by providers that can take a machine that
+// already exists into a cluster as one of its hosts (diffuser import, as
+// Terraform's import). Import finds the machine that id names, makes it
+// reachable as Launch makes its hosts reachable (the workspace key
+// authorized where the provider does that, the cluster's network), marks
+// it as spec's host where the provider marks ownership (tags), and
+// reports it as Launch would, so that Status, Start and Destroy treat it
+// as one of the cluster's hosts from then on: destroy releases it.
+// Import launches nothing, and refuses a machine it cannot use (not
+// running, lacking a volume spec declares, another cluster's host under
+// the same identity), saying why.
+type Importer interface {
+	Import(ctx context.Context, spec HostSpec, id string) (Host, error)
+}
+
 // Factory builds a provider from its site settings.
 type Factory interface {
 	// Spec describes the `provider "<name>" { ... }` block. No attribute may

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"diffuser/cloud"
-	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
@@ -225,14 +224,7 @@ func (a *applier) exec(ctx context.Context, v int32) error {
 }
 
 func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
-	l := a.p.Loaded
-	grp := l.Recipe.Group(slot.Group)
-	var vols []cloud.VolumeSpec
-	for _, vd := range grp.Volumes {
-		vols = append(vols, cloud.VolumeSpec{Name: vd.Name, SizeGB: l.Sizes[slot.Group][vd.Name], Type: l.VolTypes[slot.Group][vd.Name]})
-	}
-	return cloud.HostSpec{Cluster: a.opt.Cluster, Group: slot.Group, Index: slot.Index, Count: l.Counts[slot.Group],
-		Name: slot.Name, Hostname: lang.Hostname(slot.Group, slot.Index), Volumes: vols, Settings: a.settings[slot.Group]}
+	return a.p.Loaded.HostSpec(slot, a.opt.Cluster, a.settings[slot.Group])
 }
 
 // CloudHost converts a recorded host for its provider.
@@ -283,13 +275,11 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if err != nil {
 		return fail(fmt.Errorf("launching %s: %w", slot.Name, err))
 	}
-	h := state.Host{Name: slot.Name, Group: slot.Group, Index: slot.Index, Provider: a.opt.Provider.Name(),
-		ProviderID: ch.ProviderID, PrivateIP: ch.PrivateIP, PublicIP: ch.PublicIP, Attrs: ch.Attrs,
-		SSH:    state.SSH{Address: ch.SSHAddress, Port: ch.SSHPort, User: ch.SSHUser},
-		Digest: a.p.launchDg[a.g.Ref[v]], Launched: time.Now(), Volumes: map[string]state.Volume{}}
-	for n, vol := range ch.Volumes {
-		h.Volumes[n] = state.Volume{Device: vol.Device, ProviderID: vol.ProviderID, SizeGB: vol.SizeGB}
+	if other := a.recordedAs(ch.ProviderID, slot.Name); other != "" {
+		return fail(fmt.Errorf("launching %s: the provider answered with machine %s, which state records as %s (moved there with state mv or imported?): "+
+			"one machine cannot be two hosts; rename one of them (state mv) or remove the other from state (state rm)", slot.Name, ch.ProviderID, other))
 	}
+	h := RecordedHost(slot, a.opt.Provider.Name(), ch, a.p.launchDg[a.g.Ref[v]])
 	if old != nil && old.ProviderID == h.ProviderID && c.Action != Replace {
 		// Same machine (started or adopted): keep the pinned key. A replaced
 		// host keeps its provider id only where the provider cannot make a
@@ -312,6 +302,26 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	}
 	a.live.hostLaunched(a.g.Ref[v])
 	return nil
+}
+
+// recordedAs returns the name of another host state records with provider
+// id id, or "". A provider that makes machines never hands out one machine
+// for two hosts unless state was edited (a host moved by state mv to a new
+// name is still found under its old one by docker's container name), so
+// such a launch must not record it twice. Static sites may list one
+// machine for two hosts on purpose (a server that is also a client).
+func (a *applier) recordedAs(id, name string) string {
+	if id == "" || a.opt.Provider.Name() == "static" {
+		return ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for n, h := range a.st.Hosts {
+		if n != name && h.ProviderID == id {
+			return n
+		}
+	}
+	return ""
 }
 
 func (a *applier) putHost(h state.Host) error {

@@ -8,7 +8,9 @@ import (
 	"sync"
 
 	"diffuser/state"
+	"diffuser/steps"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -205,4 +207,43 @@ func (e *encoder) value(v cty.Value) bool {
 		e.jsonOK = false
 	}
 	return true
+}
+
+// Redigest recomputes a recorded instance's digest for the host name host
+// (and providerID): the digest covers the host's name, so renaming a host
+// in state (state mv server[3] storage[0]) must carry its instances'
+// digests along, or the next plan would update every one of them. The
+// recorded arguments are decoded with the kind's spec; ok is false when
+// they cannot give the recorded digest back (a sensitive step records no
+// arguments, a kind this build lacks, arguments recorded by an older
+// build), and then the caller keeps the recorded digest: the next plan
+// updates that instance, which re-runs it.
+func Redigest(kinds steps.Registry, inst *state.Instance, host, providerID string) (string, bool) {
+	if inst == nil || len(inst.Args) == 0 || inst.Sensitive {
+		return "", false
+	}
+	kind := kinds[inst.Kind]
+	if kind == nil {
+		return "", false
+	}
+	for _, ty := range []func() (cty.Type, error){
+		func() (cty.Type, error) { return hcldec.ImpliedType(kind.Spec()), nil },
+		func() (cty.Type, error) { return ctyjson.ImpliedType(inst.Args) },
+	} {
+		t, err := ty()
+		if err != nil {
+			continue
+		}
+		v, err := ctyjson.Unmarshal(inst.Args, t)
+		if err != nil {
+			continue
+		}
+		// The decoding must give back the recorded digest under the
+		// recorded name before it is trusted under the new one.
+		if dg, ok := Digest(inst.Kind, v, inst.Host, providerID); !ok || dg != inst.Digest {
+			continue
+		}
+		return Digest(inst.Kind, v, host, providerID)
+	}
+	return "", false
 }

@@ -26,6 +26,7 @@ type world struct {
 	st    *state.State
 	src   string
 	vars  []string
+	kinds steps.Registry // nil: the real kinds
 }
 
 func newWorld(t *testing.T, src string) *world {
@@ -60,6 +61,13 @@ func mustLoad(t *testing.T, src string, vars ...string) *engine.Loaded {
 func (w *world) plan(opts ...func(*engine.PlanOptions)) *engine.Plan {
 	w.t.Helper()
 	l := mustLoad(w.t, w.src, w.vars...)
+	if w.kinds != nil {
+		var diags hcl.Diagnostics
+		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}}
+		if l, diags = engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: w.vars}, w.kinds); diags.HasErrors() {
+			w.t.Fatalf("load: %s", diags.Error())
+		}
+	}
 	opt := engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
 		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }}
 	for _, o := range opts {

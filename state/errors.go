@@ -89,6 +89,9 @@ type LockedError struct {
 	Stale bool
 	// Reason, when set, says why BreakLock left the lock alone.
 	Reason string
+	// Waited is how long Lock waited for the holder before giving up
+	// (WithLockWait); zero when it did not wait.
+	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
@@ -97,13 +100,18 @@ func (e *LockedError) Error() string {
 		who = e.Holder.String()
 	}
 	msg := fmt.Sprintf("state is locked by %s (lock file %s)", who, e.Path)
+	if e.Waited > 0 {
+		msg = fmt.Sprintf("state is still locked after waiting %s, by %s (lock file %s)", e.Waited.Round(time.Millisecond), who, e.Path)
+	}
 	switch {
 	case e.Reason != "":
 		msg += ": " + e.Reason
 	case e.Stale:
 		msg += ": that process is no longer running, so the lock is stale and may be broken"
+	case e.Waited > 0:
+		msg += ": wait for it to finish, or wait longer (a larger lock timeout)"
 	default:
-		msg += ": wait for it to finish"
+		msg += ": wait for it to finish, or give a lock timeout to wait for it"
 	}
 	return msg
 }

@@ -34,7 +34,8 @@ type heldLock struct {
 // breaking. The holder is written into the file once the lock is taken.
 // If another process holds it, Lock fails at once with a *LockedError
 // naming that holder, unless WithLockWait was given, in which case it
-// retries until then or until ctx is done.
+// retries until then or until ctx is done; the error then says how long
+// it waited (LockedError.Waited).
 //
 // On a filesystem without flock(2) Lock falls back to creating
 // state.lock.excl atomically (link(2) of a file already holding the
@@ -54,7 +55,8 @@ func (s *Store) Lock(ctx context.Context, holder Holder) (unlock func() error, e
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock state: create %s: %w", s.dir, err)
 	}
-	deadline := time.Now().Add(s.opts.lockWait)
+	start := time.Now()
+	deadline := start.Add(s.opts.lockWait)
 	delay := 20 * time.Millisecond
 	var hl *heldLock
 	for {
@@ -66,13 +68,18 @@ func (s *Store) Lock(ctx context.Context, holder Holder) (unlock func() error, e
 			break
 		}
 		var le *LockedError
-		if !errors.As(err, &le) || !time.Now().Before(deadline) {
+		if !errors.As(err, &le) {
+			return nil, fmt.Errorf("lock state: %w", err)
+		}
+		if !time.Now().Before(deadline) {
+			le.Waited = s.opts.lockWait
 			return nil, fmt.Errorf("lock state: %w", err)
 		}
 		t := time.NewTimer(min(delay, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			le.Waited = time.Since(start)
 			return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), le)
 		case <-t.C:
 		}

@@ -92,6 +92,34 @@ func TestLockWaitsWhenAsked(t *testing.T) {
 	}
 }
 
+// A wait that runs out names the holder fully (pid, user@host, command,
+// since and age) and says how long it waited.
+func TestLockWaitTimesOutNamingHolder(t *testing.T) {
+	dir := t.TempDir()
+	h := startHelper(t, "lock", dir)
+	h.expect(t, "locked")
+	host, _ := os.Hostname()
+	start := time.Now()
+	_, err := Open(dir, WithLockWait(400*time.Millisecond)).Lock(context.Background(), Holder{})
+	waited := time.Since(start)
+	var le *LockedError
+	if !errors.As(err, &le) || le.Waited != 400*time.Millisecond {
+		t.Fatalf("Lock with a 400ms wait: %v (waited %v)", err, le)
+	}
+	if waited < 400*time.Millisecond || waited > 5*time.Second {
+		t.Errorf("gave up after %v, want about 400ms", waited)
+	}
+	mustContain(t, err.Error(), "still locked after waiting 400ms", fmt.Sprintf("pid %d", h.cmd.Process.Pid),
+		"@"+host, `"`+helperCmd+`"`, "since ", " ago)", "wait longer")
+
+	// Without a wait, the message says a lock timeout would wait.
+	_, err = Open(dir).Lock(context.Background(), Holder{})
+	mustContain(t, err.Error(), "give a lock timeout")
+	if strings.Contains(err.Error(), "after waiting") {
+		t.Errorf("an immediate failure says it waited: %v", err)
+	}
+}
+
 func TestLockTwoStoresInOneProcess(t *testing.T) {
 	dir := t.TempDir()
 	a, b := Open(dir), Open(dir)

@@ -35,6 +35,22 @@ type Destroyer interface {
 	Destroy(ctx context.Context, r runner.Runner, args cty.Value) error
 }
 
+// Checker is implemented by kinds whose Check can tell that the work is
+// done only for some arguments: a run step only with a creates or unless
+// guard. Checkable returns why not, or nil. A kind without it can always
+// tell (the declarative kinds). diffuser import asks it before trusting
+// a Check.
+type Checker interface {
+	Checkable(args cty.Value) error
+}
+
+// Capturer is implemented by kinds whose instances produce outputs from
+// commands that only read the host (run's capture): Capture runs them
+// without doing the work itself, for an instance found done (import).
+type Capturer interface {
+	Capture(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error)
+}
+
 // HostLocker is implemented by kinds that must not run twice at once on one
 // host (package managers). Kinds returning the same key are serialized per host.
 type HostLocker interface {

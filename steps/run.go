@@ -127,6 +127,24 @@ func (a runArgs) guard(ctx context.Context, r runner.Runner) (Check, error) {
 	return Check{Reason: strings.Join(reasons, "; ") + ": will run"}, nil
 }
 
+var (
+	_ Checker  = RunKind{}
+	_ Capturer = RunKind{}
+)
+
+// Checkable is nil when the step has a creates or unless guard: only then
+// can Check tell that its command has run.
+func (RunKind) Checkable(args cty.Value) error {
+	a, err := parseRunArgs(args)
+	if err != nil {
+		return err
+	}
+	if a.creates == "" && a.unless == "" {
+		return fmt.Errorf("a run step without creates or unless cannot be checked on the host: add a guard that holds once the command has run (creates = \"/path/it/makes\" or unless = \"command that succeeds then\")")
+	}
+	return nil
+}
+
 // Apply runs the command unless a guard holds, then every capture (in key
 // order), whose trimmed stdout become the outputs.
 func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
@@ -143,6 +161,20 @@ func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outp
 			return nil, err
 		}
 	}
+	return a.captures(ctx, r)
+}
+
+// Capture runs the captures only (in key order): the outputs of a command
+// found already run.
+func (RunKind) Capture(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
+	a, err := parseRunArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	return a.captures(ctx, r)
+}
+
+func (a runArgs) captures(ctx context.Context, r runner.Runner) (Outputs, error) {
 	if len(a.capture) == 0 {
 		return nil, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"diffuser/state"
 )
@@ -60,20 +61,15 @@ func (e *Env) Unlock(name string) (UnlockResult, error) {
 // ForgetHostKey drops a host's pinned SSH key, under the workspace lock,
 // so the next connection trusts and records the key it offers.
 func (e *Env) ForgetHostKey(ctx context.Context, name, host string) error {
-	s := state.Open(e.Layout().Workspace(name))
-	unlock, err := s.Lock(ctx, state.CurrentHolder("state forget-hostkey"))
+	ls, err := e.lockState(ctx, "state forget-hostkey", name, host)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	st, err := s.Load()
-	if err != nil {
-		return err
-	}
-	h, ok := st.Hosts[host]
+	defer ls.unlock()
+	h, ok := ls.st.Hosts[host]
 	if !ok {
-		return fmt.Errorf("no host %q in workspace %s", host, name)
+		return fmt.Errorf("no host %q in workspace %s; hosts: %s", host, name, strings.Join(sortedHosts(ls.st), ", "))
 	}
 	h.SSH.HostKey = ""
-	return s.Save(st)
+	return ls.save()
 }

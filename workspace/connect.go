@@ -137,7 +137,7 @@ func (r refresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state
 func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	run, err := r.conn.Runner(cctx, *h, nil) // plan records nothing; apply records a key first seen here
+	run, err := engine.ConnectHost(cctx, r.conn, h, nil) // plan records nothing; apply records a key first seen here
 	if err != nil {
 		return steps.Check{}, err
 	}

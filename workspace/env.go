@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"diffuser/cloud"
 	"diffuser/cloud/static"
 	"diffuser/engine"
+	"diffuser/state"
 	"diffuser/steps"
 	"diffuser/steps/builtin"
 
@@ -31,6 +33,9 @@ type Env struct {
 	Log io.Writer
 	// Stop is closed on the first Ctrl-C: apply starts nothing new.
 	Stop <-chan struct{}
+	// LockTimeout is how long a command that takes the workspace lock
+	// waits for another holder to let go; 0 fails at once.
+	LockTimeout time.Duration
 
 	sim *simulation
 }
@@ -53,6 +58,12 @@ func (e *Env) dataDir() string {
 		return ".diffuser"
 	}
 	return e.DataDir
+}
+
+// store opens the state store of workspace directory dir, waiting up to
+// LockTimeout for its lock.
+func (e *Env) store(dir string) *state.Store {
+	return state.Open(dir, state.WithLockWait(e.LockTimeout))
 }
 
 // Layout is the data-dir layout of this environment.

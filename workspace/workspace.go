@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"diffuser/cloud"
 	"diffuser/engine"
@@ -120,7 +121,7 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 		ws.Name = r.Name
 	}
 	ws.Dir = e.Layout().Workspace(ws.Name)
-	ws.Store = state.Open(ws.Dir)
+	ws.Store = e.store(ws.Dir)
 	if !in.IgnoreRemembered {
 		if ws.memory, err = recall(ws.Store, ws.Name); err != nil {
 			return nil, err
@@ -229,14 +230,15 @@ func (ws *Workspace) CheckSettings() error {
 	return nil
 }
 
-// OpenState reads state; with lock, it takes the workspace lock first.
-// The caller calls Close.
+// OpenState reads state; with lock, it takes the workspace lock first
+// (waiting up to the Env's LockTimeout), naming command ("apply") and the
+// recipe as its holder. The caller calls Close.
 func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) error {
 	if lock {
 		if err := os.MkdirAll(ws.Dir, 0o700); err != nil {
 			return fmt.Errorf("creating workspace directory: %w", err)
 		}
-		unlock, err := ws.Store.Lock(ctx, state.CurrentHolder(command))
+		unlock, err := ws.Store.Lock(ctx, state.CurrentHolder(holderCommand(command, ws.Inputs.Recipe)))
 		if err != nil {
 			return err
 		}
@@ -259,6 +261,11 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 		}
 	}
 	return nil
+}
+
+// holderCommand is how the lock names a command: "diffuser apply glusterfs".
+func holderCommand(command string, args ...string) string {
+	return strings.Join(append([]string{"diffuser", command}, args...), " ")
 }
 
 // Close releases the workspace lock, if held.

@@ -48,7 +48,7 @@ func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host,
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
 
-	id, err := p.findContainer(ctx, spec, "")
+	id, err := p.findContainer(ctx, spec, cloud.Host{})
 	if err != nil {
 		return cloud.Host{}, err
 	}
@@ -136,7 +136,7 @@ func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s S
 	// reserves the name before the container can be inspected, so wait for
 	// it to appear; if the other create failed the name is free again.
 	for attempt := 0; cerrdefs.IsConflict(err) && attempt < 100; attempt++ {
-		id, ferr := p.findContainer(ctx, spec, "")
+		id, ferr := p.findContainer(ctx, spec, cloud.Host{})
 		if ferr != nil {
 			return "", ferr
 		}
@@ -166,11 +166,15 @@ func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s S
 	return res.ID, nil
 }
 
-// findContainer returns the ID of the host's container: id if given and
-// still there, else the one named ContainerName(spec). "" if there is none.
-// A container carrying the name but another cluster's labels is an error:
-// it is never touched.
-func (p *Provider) findContainer(ctx context.Context, spec cloud.HostSpec, id string) (string, error) {
+// findContainer returns the ID of the host's container: the recorded one
+// (rec.ProviderID) if it is still there, else the one named
+// ContainerName(spec). "" if there is none. A recorded container counts
+// when its labels make it spec's host, or this cluster's host under
+// another name (renamed in state with state mv), or when it was imported
+// (recordedImported). A container carrying the name but another cluster's
+// labels is an error: it is never touched.
+func (p *Provider) findContainer(ctx context.Context, spec cloud.HostSpec, rec cloud.Host) (string, error) {
+	id := rec.ProviderID
 	for _, ref := range []string{id, ContainerName(spec)} {
 		if ref == "" {
 			continue
@@ -183,6 +187,9 @@ func (p *Provider) findContainer(ctx context.Context, spec cloud.HostSpec, id st
 			return "", fmt.Errorf("inspect container %s: %w", ref, err)
 		}
 		c := res.Container
+		if ref == id && c.ID == id && c.Config != nil && (c.Config.Labels[LabelCluster] == spec.Cluster || recordedImported(rec)) {
+			return c.ID, nil
+		}
 		if c.Config == nil || !ownedBy(c.Config.Labels, spec) {
 			if ref == id {
 				continue // the recorded ID now names something else
@@ -333,10 +340,13 @@ func describe(spec cloud.HostSpec, c container.InspectResponse, ip string, vols 
 		SSHUser:    "root",
 		Volumes:    map[string]cloud.Volume{},
 		Attrs: map[string]string{
-			"container": ContainerName(spec),
+			"container": strings.TrimPrefix(c.Name, "/"),
 			"network":   NetworkName(spec.Cluster),
 			"image":     c.Config.Image,
 		},
+	}
+	if c.Config.Labels[LabelCluster] != spec.Cluster {
+		h.Attrs[attrImported] = "true"
 	}
 	if c.NetworkSettings != nil {
 		if ep := c.NetworkSettings.Networks[NetworkName(spec.Cluster)]; ep != nil {

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"diffuser/cloud"
@@ -20,7 +22,7 @@ import (
 // Status reports Running, Stopped (exists, can be started) or Missing for a
 // recorded host. Only a container labelled as spec's host counts.
 func (p *Provider) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return "", err
 	}
@@ -47,14 +49,18 @@ func (p *Provider) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host)
 	if err := checkSpec(spec); err != nil {
 		return cloud.Host{}, err
 	}
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return cloud.Host{}, err
 	}
 	if id == "" {
 		return cloud.Host{}, fmt.Errorf("%s: container %s is missing; the host must be replaced", spec.Name, ContainerName(spec))
 	}
-	vols, err := p.adoptVolumes(ctx, spec, id)
+	adopt := p.adoptVolumes
+	if recordedImported(h) {
+		adopt = p.importedVolumes // its volume files are not this cluster's to bind
+	}
+	vols, err := adopt(ctx, spec, id)
 	if err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
@@ -87,7 +93,7 @@ func (p *Provider) Destroy(ctx context.Context, spec cloud.HostSpec, h cloud.Hos
 			files[v] = true
 		}
 	}
-	id, err := p.findContainer(ctx, spec, h.ProviderID)
+	id, err := p.findContainer(ctx, spec, h)
 	if err != nil {
 		return err
 	}
@@ -118,7 +124,10 @@ func (p *Provider) removeContainer(ctx context.Context, id string) error {
 // Cleanup removes what is left of cluster: containers labelled with it
 // (hosts that were never recorded), the cluster network, and every volume
 // file under <volume_dir>/<cluster>/ with its loop devices. Objects of other
-// clusters, and unlabelled ones, are never touched.
+// clusters, and unlabelled ones, are never touched. Nor is a container
+// labelled with cluster that another cluster imported (it is on that
+// cluster's network): it and its volume files are that cluster's now; it
+// is only disconnected from this cluster's network.
 func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 	if cluster == "" || !validName(cluster) {
 		return fmt.Errorf("docker provider: cleanup: bad cluster name %q", cluster)
@@ -128,8 +137,19 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 	if err != nil {
 		return fmt.Errorf("cleanup %s: list containers: %w", cluster, err)
 	}
+	keep := map[int]bool{} // loop devices of containers another cluster imported
 	for _, c := range res.Items {
 		if c.Labels[LabelCluster] != cluster {
+			continue
+		}
+		if other := importedBy(c, cluster); other != "" {
+			for k, dev := range c.Labels {
+				if n, ok := loopNumber(dev); ok && strings.HasPrefix(k, labelVolumePrefix) {
+					keep[n] = true
+				}
+			}
+			p.env.Log("docker: cleanup %s: container %s is on network %s (imported there): left to that cluster", cluster,
+				strings.TrimPrefix(firstOr(c.Names, c.ID), "/"), other)
 			continue
 		}
 		if err := p.removeContainer(ctx, c.ID); err != nil {
@@ -143,6 +163,7 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 		errs = append(errs, err)
 	}
 	for _, n := range nets {
+		p.disconnectOthers(ctx, cluster, n.ID, n.Name)
 		if _, err := p.cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("cleanup %s: remove network %s: %w", cluster, n.Name, err))
 			continue
@@ -154,17 +175,49 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 		errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
 	}
 	if p.settings.VolumeDir != "" {
-		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster)); err != nil {
+		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster), keep); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// disconnectOthers disconnects from the cluster's network the containers
+// still on it once the cluster's own are gone: containers of another
+// cluster that were imported here (and kept by a state rm), or this
+// cluster's containers imported into another cluster. They keep running,
+// on their other networks; the network can then be removed.
+func (p *Provider) disconnectOthers(ctx context.Context, cluster, id, name string) {
+	res, err := p.cli.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
+	if err != nil {
+		return // NetworkRemove says what is wrong
+	}
+	for cid, ep := range res.Network.Containers {
+		if _, err := p.cli.NetworkDisconnect(ctx, id, client.NetworkDisconnectOptions{Container: cid, Force: true}); err == nil {
+			p.env.Log("docker: cleanup %s: disconnected container %s, which is not this cluster's, from network %s", cluster, cmp.Or(ep.Name, cid), name)
+		}
+	}
+}
+
+// importedBy returns the diffuser network of another cluster that
+// container c is on (it was imported there), or "".
+func importedBy(c container.Summary, cluster string) string {
+	if c.NetworkSettings == nil {
+		return ""
+	}
+	for name := range c.NetworkSettings.Networks {
+		if strings.HasPrefix(name, "diffuser-") && name != NetworkName(cluster) {
+			return name
+		}
+	}
+	return ""
+}
+
 // releaseClusterVolumes detaches and deletes every volume file in dir and
-// removes dir. Loop devices bound to a file in dir that was already deleted
-// are detached too.
-func releaseClusterVolumes(cluster, dir string) error {
+// removes dir, except the files bound to the loop devices in keep (with
+// them, dir stays). Loop devices bound to a file in dir that was already
+// deleted are detached too.
+func releaseClusterVolumes(cluster, dir string, keep map[int]bool) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -173,8 +226,13 @@ func releaseClusterVolumes(cluster, dir string) error {
 		return err
 	}
 	var errs []error
+	kept := map[string]bool{}
 	if bound, err := boundLoops(); err == nil {
 		for n, backing := range bound {
+			if keep[n] {
+				kept[backing] = true
+				continue
+			}
 			if f, ok := strings.CutSuffix(backing, " (deleted)"); ok && filepath.Dir(f) == real {
 				if err := detachDeleted(n); err != nil {
 					errs = append(errs, err)
@@ -184,9 +242,15 @@ func releaseClusterVolumes(cluster, dir string) error {
 	}
 	files, _ := filepath.Glob(filepath.Join(real, "*.img"))
 	for _, f := range files {
+		if kept[f] {
+			continue
+		}
 		if err := releaseVolumeFile(cluster, f); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(kept) > 0 {
+		return errors.Join(errs...)
 	}
 	tmps, _ := filepath.Glob(filepath.Join(real, "*.img.tmp"))
 	for _, f := range tmps {

@@ -192,6 +192,20 @@ func (k *simKind) Check(context.Context, runner.Runner, cty.Value) (steps.Check,
 	return steps.Check{OK: true}, nil
 }
 
+// Checkable is the real kind's: a run step without a guard cannot be
+// imported in a simulation either.
+func (k *simKind) Checkable(args cty.Value) error {
+	if c, ok := k.real.(steps.Checker); ok {
+		return c.Checkable(args)
+	}
+	return nil
+}
+
+// Capture gives what Apply would: "sim-<key>" per capture.
+func (k *simKind) Capture(_ context.Context, _ runner.Runner, args cty.Value) (steps.Outputs, error) {
+	return simCaptures(k.name, args), nil
+}
+
 func (k *simKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (steps.Outputs, error) {
 	addr := steps.InstanceFrom(ctx)
 	if addr == "" {
@@ -210,8 +224,13 @@ func (k *simKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (s
 	if fail {
 		return nil, &runner.ExitError{What: "simulated " + k.name, Status: 1, Tail: "simulated failure\n"}
 	}
+	return simCaptures(k.name, args), nil
+}
+
+// simCaptures are a run step's outputs in a simulation: "sim-<key>".
+func simCaptures(kind string, args cty.Value) steps.Outputs {
 	out := steps.Outputs{}
-	if k.name == "run" && args.Type().IsObjectType() && args.Type().HasAttribute("capture") {
+	if kind == "run" && args.Type().IsObjectType() && args.Type().HasAttribute("capture") {
 		if c := args.GetAttr("capture"); !c.IsNull() && c.IsKnown() {
 			keys := []string{}
 			for it := c.ElementIterator(); it.Next(); {
@@ -224,7 +243,7 @@ func (k *simKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (s
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // CommandLines counts the non-empty lines of a run step's command (0 for

@@ -106,12 +106,14 @@ func (p provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, 
 	return out, nil
 }
 
+// Status finds a recorded host by its id, as clouds do: a host renamed in
+// state (state mv) or imported is still the same machine.
 func (p provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	sh := p.c.hosts[key(spec)]
+	sh := p.c.byID[h.ProviderID]
 	switch {
-	case sh == nil || sh.id != h.ProviderID:
+	case sh == nil:
 		return cloud.Missing, nil
 	case !sh.running:
 		return cloud.Stopped, nil
@@ -122,20 +124,69 @@ func (p provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (
 func (p provider) Start(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if sh := p.c.hosts[key(spec)]; sh != nil {
+	if sh := p.c.byID[h.ProviderID]; sh != nil {
 		sh.running = true
 	}
 	return h, nil
 }
 
-func (p provider) Destroy(_ context.Context, spec cloud.HostSpec, _ cloud.Host) error {
+// Destroy removes the recorded machine, or, for a host recorded without an
+// id (a launch that did not finish), whatever runs under its name.
+func (p provider) Destroy(_ context.Context, spec cloud.HostSpec, h cloud.Host) error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if h := p.c.hosts[key(spec)]; h != nil {
-		delete(p.c.byID, h.id)
+	id := h.ProviderID
+	if id == "" {
+		if sh := p.c.hosts[key(spec)]; sh != nil {
+			id = sh.id
+		}
 	}
-	delete(p.c.hosts, key(spec))
+	p.c.removeID(id)
 	return nil
+}
+
+// removeID deletes the machine id under every name. Needs mu.
+func (c *Cloud) removeID(id string) {
+	delete(c.byID, id)
+	for k, sh := range c.hosts {
+		if sh.id == id {
+			delete(c.hosts, k)
+		}
+	}
+}
+
+var _ cloud.Importer = provider{}
+
+// Import takes the machine id into the cluster as spec's host. In a
+// simulation every id of the form sim-NNNNNN names a machine (one that
+// does not exist yet is made, so a separate --simulate process can import
+// too); any other id names none.
+func (p provider) Import(_ context.Context, spec cloud.HostSpec, id string) (cloud.Host, error) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	sh := p.c.byID[id]
+	if sh == nil {
+		var n int
+		if _, err := fmt.Sscanf(id, "sim-%d", &n); err != nil || fmt.Sprintf("sim-%06d", n) != id {
+			return cloud.Host{}, fmt.Errorf("no simulated machine %q (simulated ids look like sim-000042)", id)
+		}
+		sh = &simHost{id: id, ip: simIP(id), running: true}
+		p.c.byID[id] = sh
+		p.c.next = max(p.c.next, n)
+	}
+	if !sh.running {
+		return cloud.Host{}, fmt.Errorf("simulated machine %s is stopped: start it first", id)
+	}
+	if other := p.c.hosts[key(spec)]; other != nil && other != sh {
+		return cloud.Host{}, fmt.Errorf("cluster %s already has a machine (%s) for %s", spec.Cluster, other.id, spec.Name)
+	}
+	p.c.hosts[key(spec)] = sh
+	out := cloud.Host{ProviderID: sh.id, PrivateIP: sh.ip, PublicIP: sh.ip, SSHAddress: spec.Name, SSHPort: 22, SSHUser: "root",
+		Volumes: map[string]cloud.Volume{}}
+	for i, v := range spec.Volumes {
+		out.Volumes[v.Name] = cloud.Volume{Device: fmt.Sprintf("/dev/sim%c", 'b'+i), SizeGB: v.SizeGB}
+	}
+	return out, nil
 }
 
 func (p provider) Cleanup(context.Context, string) error { return nil }
@@ -145,9 +196,8 @@ func (c *Cloud) Remove(cluster, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if h := c.hosts[cluster+"/"+name]; h != nil {
-		delete(c.byID, h.id)
+		c.removeID(h.id)
 	}
-	delete(c.hosts, cluster+"/"+name)
 }
 
 // Stop marks a host stopped behind diffuser's back.

@@ -159,3 +159,24 @@ func (Provider) Destroy(context.Context, cloud.HostSpec, cloud.Host) error { ret
 
 // Cleanup has nothing to clean.
 func (Provider) Cleanup(context.Context, string) error { return nil }
+
+var _ cloud.Importer = Provider{}
+
+// Import records a machine the site file lists. Static hosts come from the
+// site file, so there is nothing to find: id must name the machine the
+// site lists for spec (its address, user@address, address:port,
+// user@address:port, or the provider id static:user@address:port), and the
+// host is what Launch reports for it. Nothing on the machine changes, and
+// destroy will release nothing, as for every static host.
+func (p Provider) Import(ctx context.Context, spec cloud.HostSpec, id string) (cloud.Host, error) {
+	h, err := p.Launch(ctx, spec)
+	if err != nil {
+		return h, err
+	}
+	user, host, port, err := ParseAddress(strings.TrimPrefix(id, "static:"), h.SSHUser, h.SSHPort)
+	if err != nil || user != h.SSHUser || host != h.SSHAddress || port != h.SSHPort {
+		return cloud.Host{}, fmt.Errorf("the site file lists %s@%s:%d for %s, not %q: static hosts come from the site file (provider \"static\" { hosts %q { addresses = [...] } }); list the machine there and import it by that address",
+			h.SSHUser, h.SSHAddress, h.SSHPort, spec.Name, id, spec.Group)
+	}
+	return h, nil
+}

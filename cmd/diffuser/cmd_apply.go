@@ -44,6 +44,7 @@ func (a *app) applyFlags(c *cobra.Command) {
 	f.BoolVar(&a.flags.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	f.IntVar(&a.flags.parallelism, "parallelism", 64, "most step instances running at once (0 = no limit)")
 	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, json or quiet")
+	a.lockFlag(c)
 }
 
 func (a *app) destroyCmd() *cobra.Command {

@@ -125,7 +125,12 @@ the outputs as an object by name, or one output's value as a JSON string (docs/j
 
 func (a *app) stateCmd() *cobra.Command {
 	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state",
-		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]"}
+		Long: `state reads a workspace's state (list, show) and repairs it without touching any machine:
+rm forgets what was removed by hand, mv follows a renamed step or host group, unlock breaks
+a lock whose holder died, forget-hostkey accepts a host's new SSH key. Commands that write
+state take the workspace lock (-lock-timeout waits for it) and keep the previous state as
+state.json.backup. See also diffuser import, which records what exists without diffuser.`,
+		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]\n  diffuser state mv glusterfs step.bricks step.brick"}
 	list := &cobra.Command{
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
 		Example: "  diffuser state list glusterfs\n  diffuser state list glusterfs -json",
@@ -204,7 +209,7 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 			return nil
 		},
 	})
-	c.AddCommand(&cobra.Command{
+	forget := &cobra.Command{
 		Use: "forget-hostkey WORKSPACE HOST", Short: "Forget a host's pinned SSH key so the next connection records the new one",
 		Args: cobra.ExactArgs(2), Example: "  diffuser state forget-hostkey glusterfs server[1]",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -214,7 +219,9 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 			fmt.Fprintf(a.stdout, "Forgot the host key of %s; the next connection trusts and records the key it offers.\n", args[1])
 			return nil
 		},
-	})
+	}
+	a.lockFlag(forget)
+	c.AddCommand(forget, a.stateRmCmd(), a.stateMvCmd())
 	return c
 }
 
@@ -334,10 +341,20 @@ func (a *app) completeArgs(root *cobra.Command) {
 		}
 		placeholders := words[1:]
 		c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if len(args) >= len(placeholders) {
+			i := len(args)
+			if last := placeholders[len(placeholders)-1]; i >= len(placeholders) && strings.HasSuffix(last, "...") {
+				i = len(placeholders) - 1 // ADDRESS...: any number of them
+			}
+			if i >= len(placeholders) {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			switch strings.Trim(placeholders[len(args)], "[]") {
+			switch strings.TrimSuffix(strings.Trim(placeholders[i], "[]"), "...") {
+			case "ADDRESS", "SRC":
+				if placeholders[0] == "WORKSPACE" && len(args) > 0 {
+					if st, err := a.readState(args[0]); err == nil {
+						return stateAddresses(st), cobra.ShellCompDirectiveNoFileComp
+					}
+				}
 			case "RECIPE", "RECIPE|PLANFILE":
 				return recipes.Names(), cobra.ShellCompDirectiveDefault // built-in names, or a path
 			case "WORKSPACE":
@@ -368,6 +385,21 @@ func (a *app) completeArgs(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// stateAddresses lists what state rm and state mv take: hosts, steps and
+// step instances.
+func stateAddresses(st *state.State) []string {
+	steps := map[string]bool{}
+	out := sortedKeys(st.Hosts)
+	for _, addr := range sortedKeys(st.Steps) {
+		if s := st.Steps[addr].Step; !steps[s] {
+			steps[s] = true
+			out = append(out, "step."+s)
+		}
+		out = append(out, addr)
+	}
+	return out
 }
 
 // workspaceNames lists the workspaces under the data directory.

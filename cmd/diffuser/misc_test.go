@@ -245,6 +245,12 @@ func TestVersionAndCompletion(t *testing.T) {
 	if out := e2.must("__complete", "logs", "hello", ""); !strings.Contains(out, "server[0]\n") {
 		t.Errorf("logs hosts are not completed:\n%s", out)
 	}
+	for _, args := range [][]string{{"state", "rm", "misc", ""}, {"state", "rm", "misc", "server[0]", ""}, {"state", "mv", "misc", ""}} {
+		out := e2.must(append([]string{"__complete"}, args...)...)
+		if !strings.Contains(out, "server[1]\nstep.hello\nstep.hello[\"server[0]\"]\n") {
+			t.Errorf("addresses are not completed for %q:\n%s", args, out)
+		}
+	}
 }
 
 // TestEveryCommandHasExample: --help shows examples for every command.

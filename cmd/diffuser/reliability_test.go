@@ -624,8 +624,8 @@ func testLock(t *testing.T, c *realCluster) {
 	start := time.Now()
 	code, out, errs := e.run(t, "", apply...)
 	took := time.Since(start)
-	if code != exitError || !strings.Contains(errs, "pid "+pid) || !strings.Contains(errs, `"apply"`) {
-		t.Errorf("a second apply: exit %d, want 1 naming pid %s running \"apply\"\n%s%s", code, pid, out, errs)
+	if code != exitError || !strings.Contains(errs, "pid "+pid) || !strings.Contains(errs, `running "diffuser apply `) {
+		t.Errorf("a second apply: exit %d, want 1 naming pid %s running \"diffuser apply ...\"\n%s%s", code, pid, out, errs)
 	}
 	if took > 3*time.Second {
 		t.Errorf("the second apply took %s to give up; it should not wait", took)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"diffuser/views"
 	"diffuser/workspace"
@@ -39,6 +41,7 @@ type flags struct {
 	simProfile  string
 	simSeed     uint64
 	remembered  bool
+	lockTimeout time.Duration
 }
 
 type app struct {
@@ -97,6 +100,7 @@ func (a *app) workspaceEnv() *workspace.Env {
 	e.DataDir = a.flags.dataDir
 	e.Stop = a.stop
 	e.Log = a.providerLog()
+	e.LockTimeout = a.flags.lockTimeout
 	if a.flags.simulate {
 		e.Sim = workspace.SimOptions{Enabled: true, Profile: a.flags.simProfile, Seed: a.flags.simSeed}
 	}
@@ -171,6 +175,12 @@ against saved state and runs independent steps concurrently.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       thisVersion().Version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.flags.lockTimeout < 0 {
+				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
+			}
+			return nil
+		},
 	}
 	root.SetVersionTemplate(views.VersionTemplate)
 	root.InitDefaultVersionFlag() // now, so that -version is normalized and documented
@@ -180,14 +190,49 @@ against saved state and runs independent steps concurrently.`,
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
+		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
 		a.workspaceCmd(), a.versionCmd(), a.imageCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	addCompletionCmd(root)
+	requireSubcommands(root)
 	a.completeArgs(root)
 	return root
+}
+
+// requireSubcommands makes every command that only groups others (state,
+// recipes, image, completion) print its help when called alone and fail
+// with status 1 on an unknown subcommand: cobra would print the help and
+// exit 0 for `diffuser state frobnicate`, as if it had worked. The root
+// command already refuses unknown commands.
+func requireSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		requireSubcommands(c)
+		if !c.HasSubCommands() || c.Runnable() {
+			continue
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only on its own path
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, ", ") + "?"
+			}
+			var subs []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					subs = append(subs, sub.Name())
+				}
+			}
+			return fmt.Errorf("%s (its commands: %s; see %s --help)", msg, strings.Join(subs, ", "), cmd.CommandPath())
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
 }
 
 // recipeFlags adds the flags that select and parameterize a recipe.
