@@ -20,12 +20,19 @@ func (a *app) applyCmd() *cobra.Command {
 		Long: `apply plans first (like plan), asks for confirmation unless -auto-approve, then runs every
 change concurrently in dependency order. State is saved after every finished step instance,
 so a killed or failed apply resumes where it stopped. Given a file written by plan -out,
-it applies exactly that plan and refuses it if state changed since.`,
+it applies exactly that plan and refuses it if state changed since.
+
+Every apply that changes something is a run: its record, step logs and timeline go to
+<data-dir>/<workspace>/runs/<id>/, and the workspace keeps the last 20 runs (-keep-runs, or
+keep_runs in the site file). diffuser runs lists them, diffuser show RUN renders one and
+diffuser logs reads their logs.`,
 		Example: `  diffuser apply glusterfs -auto-approve
   diffuser apply glusterfs -var servers=3 -var replica=3
-  diffuser apply plan.json`,
+  diffuser apply plan.json
+  diffuser apply glusterfs -keep-runs 50`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			return a.runApply(cmd.Context(), args[0], false)
 		},
 	}
@@ -40,6 +47,7 @@ func (a *app) applyFlags(c *cobra.Command) {
 	f.BoolVar(&a.flags.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	f.IntVar(&a.flags.parallelism, "parallelism", 64, "most step instances running at once (0 = no limit)")
 	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, json or quiet")
+	f.IntVar(&a.flags.keepRuns, "keep-runs", 0, "runs (logs, timeline, record) the workspace keeps, this one included; 0 keeps all (default: the site file's keep_runs, else 20)")
 }
 
 func (a *app) destroyCmd() *cobra.Command {
@@ -48,10 +56,12 @@ func (a *app) destroyCmd() *cobra.Command {
 		Short: "Undo everything this workspace made: destroy commands, then hosts",
 		Long: `destroy runs the destroy commands of applied steps (latest first), then releases every host
 and the cluster's network or security group. It only touches what this workspace's state
-says it made.`,
+says it made. Like apply, it is recorded as a run with its own logs and timeline; the
+runs of earlier applies stay (diffuser runs).`,
 		Example: `  diffuser destroy glusterfs -auto-approve`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			return a.runApply(cmd.Context(), args[0], true)
 		},
 	}
@@ -80,6 +90,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if a.flags.parallelism < 0 {
 		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
 	}
+	if a.flags.keepRunsSet && a.flags.keepRuns < 0 {
+		return fmt.Errorf("--keep-runs is %d: give how many runs to keep, or 0 to keep them all", a.flags.keepRuns)
+	}
 	mode := a.flags.progress
 	if a.flags.json {
 		mode = views.ProgressJSON
@@ -94,7 +107,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		command = "destroy"
 	}
 	var pl *workspace.Planned
+	planFile := ""
 	if !destroy && workspace.IsPlanFile(arg) {
+		planFile = arg
 		sp, err := workspace.ReadPlanFile(arg)
 		if err != nil {
 			return err
@@ -137,18 +152,25 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		return nil
 	}
 	prog := views.NewProgress(a.terminal(), mode, plan, a.providerLog())
-	res, saveErr := pl.Apply(ctx, workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event})
+	opt := workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event,
+		Command: append([]string{"diffuser"}, a.args...), PlanFile: planFile}
+	if a.flags.keepRunsSet {
+		opt.KeepRuns = &a.flags.keepRuns
+	}
+	res, saveErr := pl.Apply(ctx, opt)
 	prog.Close()
 	if res == nil {
 		return saveErr
 	}
-	timeline, tlErr := views.WriteTimeline(env.Layout().Timeline(pl.WS.Name), command, plan, res)
+	run := pl.Run
+	timeline, tlErr := views.WriteTimeline(run.TimelinePath(), command, plan, res)
 	if mode == views.ProgressJSON {
-		views.SummaryJSON(a.stdout, a.stderr, command, res, pl.WS.State.Outputs, timeline)
+		views.SummaryJSON(a.stdout, a.stderr, command, res.Outcome(), pl.WS.State.Outputs, run.ID, timeline)
 	} else {
-		views.Summary(a.stdout, a.stderr, command, res, pl.WS.State.Outputs)
+		views.Summary(a.stdout, a.stderr, command, res.Outcome(), pl.WS.State.Outputs)
+		fmt.Fprintf(a.stdout, "\nRun: %s (diffuser show %s)\n", run.ID, run.ID)
 		if timeline != "" {
-			fmt.Fprintf(a.stdout, "\nTimeline: %s\n", timeline)
+			fmt.Fprintf(a.stdout, "Timeline: %s\n", timeline)
 		}
 	}
 	if tlErr != nil {

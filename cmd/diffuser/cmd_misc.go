@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -18,7 +16,6 @@ import (
 	"diffuser/state"
 	"diffuser/steps"
 	"diffuser/views"
-	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 )
@@ -228,59 +225,6 @@ func (a *app) hostsCmd() *cobra.Command {
 	}
 }
 
-func (a *app) logsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "logs STEP [HOST]",
-		Short: "Print the logs of a step's instances (command, output, exit status)",
-		Long: `logs prints what the last apply ran for a step on each host (or on HOST): every command
-with its start time, its output and its exit status and duration, from
-<data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.`,
-		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			base := a.workspaceEnv().Layout().Logs()
-			dir := a.workspaceEnv().Layout().StepLogs(args[0])
-			ents, err := os.ReadDir(dir)
-			if err != nil {
-				steps, _ := os.ReadDir(base)
-				var names []string
-				for _, e := range steps {
-					if e.IsDir() {
-						names = append(names, e.Name())
-					}
-				}
-				if len(names) == 0 {
-					return fmt.Errorf("no logs under %s: nothing was applied with --data-dir %s", base, a.flags.dataDir)
-				}
-				return fmt.Errorf("no logs for step %q under %s; steps with logs: %s", args[0], base, strings.Join(names, ", "))
-			}
-			var hosts []string
-			found := false
-			for _, e := range ents {
-				if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") {
-					continue
-				}
-				hosts = append(hosts, strings.TrimSuffix(e.Name(), ".log"))
-				if len(args) == 2 && e.Name() != workspace.LogName(args[1])+".log" {
-					continue
-				}
-				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-				if err != nil {
-					return err
-				}
-				if found {
-					fmt.Fprintln(a.stdout)
-				}
-				found = true
-				fmt.Fprintf(a.stdout, "==> %s <==\n%s", filepath.Join(dir, e.Name()), b)
-			}
-			if !found {
-				return fmt.Errorf("no log of step %s on host %q; hosts with logs: %s", args[0], args[1], strings.Join(hosts, ", "))
-			}
-			return nil
-		},
-	}
-}
-
 // version is set by -ldflags at build time; else module info is used.
 var version = ""
 
@@ -338,6 +282,11 @@ func (a *app) completeArgs(root *cobra.Command) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
+		if c.Flags().Lookup("run") != nil {
+			_ = c.RegisterFlagCompletionFunc("run", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return a.workspaceEnv().RunIDs(a.flags.workspace), cobra.ShellCompDirectiveNoFileComp
+			})
+		}
 		if c.Flags().Lookup("progress") != nil {
 			_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(views.ProgressModes, cobra.ShellCompDirectiveNoFileComp))
 		}
@@ -358,14 +307,11 @@ func (a *app) completeArgs(root *cobra.Command) {
 				return recipes.Names(), cobra.ShellCompDirectiveDefault // built-in names, or a path
 			case "WORKSPACE":
 				return a.workspaceNames(), cobra.ShellCompDirectiveNoFileComp
+			case "RUN|PLANFILE":
+				return a.workspaceEnv().RunIDs(a.flags.workspace), cobra.ShellCompDirectiveDefault // run ids, or a path
 			case "HOST":
 				if placeholders[0] == "STEP" && len(args) > 0 {
-					ents, _ := os.ReadDir(a.workspaceEnv().Layout().StepLogs(args[0]))
-					var out []string
-					for _, e := range ents {
-						out = append(out, strings.TrimSuffix(e.Name(), ".log"))
-					}
-					return out, cobra.ShellCompDirectiveNoFileComp
+					return a.workspaceEnv().LoggedHosts(a.flags.workspace, args[0]), cobra.ShellCompDirectiveNoFileComp
 				}
 				if len(args) > 0 {
 					if st, err := a.readState(args[0]); err == nil {
@@ -373,12 +319,7 @@ func (a *app) completeArgs(root *cobra.Command) {
 					}
 				}
 			case "STEP":
-				ents, _ := os.ReadDir(a.workspaceEnv().Layout().Logs())
-				var out []string
-				for _, e := range ents {
-					out = append(out, e.Name())
-				}
-				return out, cobra.ShellCompDirectiveNoFileComp
+				return a.workspaceEnv().LoggedSteps(a.flags.workspace), cobra.ShellCompDirectiveNoFileComp
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
