@@ -90,7 +90,10 @@ func WriteRun(w io.Writer, r RunInfo) {
 	fmt.Fprintf(w, "Run %s: %s of workspace %s, %s\n\n", r.ID, r.Operation, r.Workspace, r.Status)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	started := fmtTime(r.Started)
-	if r.Duration > 0 {
+	switch {
+	case r.Status == "running":
+		started += " (running for " + fmtDuration(r.Duration) + ")"
+	case r.Duration > 0:
 		started += " (took " + fmtDuration(r.Duration) + ")"
 	}
 	fmt.Fprintf(tw, "  Started\t%s\n", started)
@@ -244,7 +247,6 @@ func WritePlanFile(w io.Writer, p PlanFileInfo) {
 	if p.Note != "" {
 		fmt.Fprintf(w, "\nNote: %s\n", p.Note)
 	}
-	fmt.Fprintln(w)
 	WriteActions(w, p.Groups, p.Actions)
 	fmt.Fprintf(w, "\ndiffuser apply %s carries out exactly these actions, and refuses the plan if the recipe or state changed since.\n", p.Path)
 }
