@@ -1,6 +1,8 @@
 // Package workspace is the application: it opens a workspace (data-dir
 // layout, site file, provider), makes and checks saved plans, applies the
-// crash-safety rules (state exists before the first launch), owns the
+// crash-safety rules (state exists before the first launch), records every
+// apply and destroy as a run (record, step logs, timeline; the last N
+// kept) and finds past runs and their logs, owns the
 // connection policy (one pooled SSH connection per host, host keys pinned
 // in state) and wires simulated runs.
 //
