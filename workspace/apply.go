@@ -106,6 +106,10 @@ func (pl *Planned) startRun(opt ApplyOptions) (*Run, error) {
 		_ = os.RemoveAll(r.dir)
 		return nil, err
 	}
+	if err := writeActions(r); err != nil {
+		_ = os.RemoveAll(r.dir)
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -13,6 +13,7 @@ import (
 //	<root>/<workspace>/id_ed25519[.pub]            the workspace's SSH key
 //	<root>/<workspace>/known_hosts                 written by diffuser ssh
 //	<root>/<workspace>/runs/<id>/run.json          one apply or destroy (see Run)
+//	<root>/<workspace>/runs/<id>/actions.json      the plan it carried out
 //	<root>/<workspace>/runs/<id>/timeline.html     its timeline page
 //	<root>/<workspace>/runs/<id>/logs/<step>/<host>.log   its step logs
 type Layout struct {

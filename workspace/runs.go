@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -59,8 +60,10 @@ type Run struct {
 	// Holder is the process that ran it, to tell a run still going from
 	// one that was killed.
 	Holder state.Holder `json:"holder"`
-	// Actions are the plan it carried out, in plan order.
-	Actions []engine.ActionRecord `json:"actions,omitempty"`
+	// Actions are the plan it carried out, in plan order. They are kept
+	// beside run.json, in actions.json (one action a line): a plan of
+	// 100,000 instances is 10 MB that listing runs need not read.
+	Actions []engine.ActionRecord `json:"-"`
 	// Outcome is set when the run ended.
 	Outcome *engine.Outcome `json:"outcome,omitempty"`
 
@@ -121,19 +124,23 @@ func runIDTimeOf(id string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// writeRun writes run.json atomically (temporary file, fsync, rename),
-// 0600 like everything under the data directory.
+// writeRun writes run.json.
 func writeRun(r *Run) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.dir, "run.json")
-	tmp, err := os.CreateTemp(r.dir, "run.json.tmp*")
+	return writeFile(filepath.Join(r.dir, "run.json"), append(b, '\n'))
+}
+
+// writeFile replaces path with b atomically (temporary file, fsync,
+// rename), 0600 like everything under the data directory.
+func writeFile(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	_, err = tmp.Write(append(b, '\n'))
+	_, err = tmp.Write(b)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -150,10 +157,11 @@ func writeRun(r *Run) error {
 	return nil
 }
 
-// readRun reads a run's directory. A directory without a readable
-// run.json (a run killed before it wrote one) reads as a run still marked
-// running, started at its id's time, with Error saying what is missing.
-func readRun(ws, dir string) *Run {
+// readRun reads a run's directory, with the plan's actions when asked. A
+// directory without a readable run.json (a run killed before it wrote
+// one) reads as a run still marked running, started at its id's time,
+// with Error saying what is missing.
+func readRun(ws, dir string, actions bool) *Run {
 	id := filepath.Base(dir)
 	r := &Run{}
 	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
@@ -170,12 +178,38 @@ func readRun(ws, dir string) *Run {
 	}
 	r.Workspace = ws
 	r.dir = dir
+	if actions {
+		if b, err := os.ReadFile(filepath.Join(dir, "actions.json")); err == nil {
+			_ = json.Unmarshal(b, &r.Actions) // a torn file shows no actions
+		}
+	}
 	return r
 }
 
-// Runs lists a workspace's runs, newest first; with name "", every
-// workspace's. A run still marked running whose process no longer holds
-// the workspace lock is reported interrupted.
+// writeActions writes the run's actions to actions.json, a JSON list
+// with one action a line.
+func writeActions(r *Run) error {
+	var buf bytes.Buffer
+	buf.WriteString("[")
+	for i, a := range r.Actions {
+		if i > 0 {
+			buf.WriteString(",")
+		}
+		buf.WriteString("\n")
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	}
+	buf.WriteString("\n]\n")
+	return writeFile(filepath.Join(r.dir, "actions.json"), buf.Bytes())
+}
+
+// Runs lists a workspace's runs, newest first, without their actions
+// (FindRun reads a run whole); with name "", every workspace's. A run
+// still marked running whose process no longer holds the workspace lock
+// is reported interrupted.
 func (e *Env) Runs(name string) ([]*Run, error) {
 	names := []string{name}
 	if name == "" {
@@ -232,7 +266,7 @@ func (e *Env) workspaceRuns(name string) ([]*Run, error) {
 		if _, ok := runIDTimeOf(ent.Name()); !ok || !ent.IsDir() {
 			continue
 		}
-		r := readRun(name, filepath.Join(dir, ent.Name()))
+		r := readRun(name, filepath.Join(dir, ent.Name()), false)
 		if r.Status == RunRunning {
 			if !holderRead {
 				holder, _ = state.Open(e.Layout().Workspace(name)).LockInfo()
@@ -290,10 +324,12 @@ func (e *Env) FindRun(name, id string) (*Run, error) {
 		where = "in workspace " + name
 	}
 	switch len(matches) {
+	case 1:
+		full := readRun(matches[0].Workspace, matches[0].dir, true)
+		full.Status = matches[0].Status // as Runs tells it: interrupted, perhaps
+		return full, nil
 	case 0:
 		return nil, fmt.Errorf("no run %q %s: diffuser runs lists the runs kept (the oldest are removed, see keep_runs)", id, where)
-	case 1:
-		return matches[0], nil
 	}
 	var names []string
 	for _, r := range matches {

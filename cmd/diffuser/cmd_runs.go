@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"diffuser/engine"
 	"diffuser/views"
 	"diffuser/workspace"
 
@@ -33,15 +34,9 @@ file's keep_runs says otherwise.`,
 				return err
 			}
 			if a.flags.json {
-				out := make([]*workspace.Run, 0, len(runs))
-				for _, r := range runs {
-					cp := *r
-					cp.Actions = nil // show RUN -json has them
-					out = append(out, &cp)
-				}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return enc.Encode(append([]*workspace.Run{}, runs...)) // [] when empty, not null
 			}
 			if len(runs) == 0 {
 				where := "under " + a.workspaceEnv().Layout().Root
@@ -86,9 +81,10 @@ inputs (sensitive variable values hidden), the state it was made against and its
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					*workspace.Run
-					Dir      string `json:"dir"`
-					Timeline string `json:"timeline,omitempty"`
-				}{r, r.Dir(), r.Timeline()})
+					Dir      string                `json:"dir"`
+					Timeline string                `json:"timeline,omitempty"`
+					Actions  []engine.ActionRecord `json:"actions"`
+				}{r, r.Dir(), r.Timeline(), r.Actions})
 			}
 			views.WriteRun(a.stdout, runInfo(r))
 			return nil

@@ -281,7 +281,7 @@ func TestShowRunAndPlanFile(t *testing.T) {
 	}
 	var js map[string]any
 	if err := json.Unmarshal([]byte(e.must("show", r.ID, "-json")), &js); err != nil || js["status"] != "failed" ||
-		js["timeline"] != r.TimelinePath() || js["dir"] != r.Dir() {
+		js["timeline"] != r.TimelinePath() || js["dir"] != r.Dir() || len(js["actions"].([]any)) != 6 {
 		t.Errorf("show -json: %v %v", err, js)
 	}
 
