@@ -55,7 +55,11 @@ func (e *Env) StepLogs(req LogsRequest) (*StepLogs, error) {
 		if req.Workspace != "" {
 			where = e.Layout().Runs(req.Workspace)
 		}
-		return nil, fmt.Errorf("no logs under %s: no apply or destroy has run there (logs are kept per run, see diffuser runs)", where)
+		err := fmt.Errorf("no logs under %s: no apply or destroy has run there (logs are kept per run, see diffuser runs)", where)
+		if legacy := filepath.Join(e.dataDir(), "logs"); isDir(legacy) {
+			err = fmt.Errorf("%w; the logs of the last apply before runs existed are still in %s", err, legacy)
+		}
+		return nil, err
 	}
 	var withStep *Run // the latest run that logged the step, on any host
 	for _, r := range runs {
@@ -179,4 +183,9 @@ func sortedSet(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -77,8 +77,16 @@ func TestLogsCommand(t *testing.T) {
 		t.Errorf("logs hello server[1]:\n%s", out)
 	}
 	// Another data directory has other logs: the command reads the one it is given.
-	if code, _, errs := e.run("logs", "hello", "--data-dir", t.TempDir()); code != 1 || !strings.Contains(errs, "no logs under") {
+	empty := t.TempDir()
+	if code, _, errs := e.run("logs", "hello", "--data-dir", empty); code != 1 || !strings.Contains(errs, "no logs under") {
 		t.Errorf("logs with an empty --data-dir: exit %d\n%s", code, errs)
+	}
+	// Logs written before runs existed are left where they were, and named.
+	if err := os.MkdirAll(filepath.Join(empty, "logs", "hello"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := e.run("logs", "hello", "--data-dir", empty); code != 1 || !strings.Contains(errs, "still in "+filepath.Join(empty, "logs")) {
+		t.Errorf("logs with only the old log directory: exit %d\n%s", code, errs)
 	}
 	if code, _, errs := e.run("logs", "nosuch"); code != 1 || !strings.Contains(errs, "steps with logs in run "+latestRun(t, e.data, "misc").ID+": hello, mount") {
 		t.Errorf("logs of an unknown step: exit %d\n%s", code, errs)
