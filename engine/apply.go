@@ -44,7 +44,9 @@ type ApplyOptions struct {
 	Parallelism int             // 0 = unlimited
 	Stop        <-chan struct{} // closed on the first Ctrl-C: start nothing new
 	OnEvent     func(Event)
-	DataDir     string // where logs/<step>/<host>.log go (usually .diffuser)
+	// LogDir is the run's log directory: every step instance that runs a
+	// command logs to <LogDir>/<step>/<host>.log. "" writes no logs.
+	LogDir string
 	// HostLocks maps a kind's HostLock key to nothing: kinds implementing
 	// steps.HostLocker are serialized per host automatically.
 }
@@ -382,7 +384,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
-	lr := &loggedRunner{r: r, sensitive: sensitive, dataDir: a.opt.DataDir, step: stp.Name, host: slot.Name}
+	lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: slot.Name}
 	defer lr.close()
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
 	if !sensitive {

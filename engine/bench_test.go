@@ -239,7 +239,7 @@ func BenchmarkWalk100kNoop(b *testing.B) {
 			cpu0 := cpuTime()
 			start := time.Now()
 			res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: c.Connector(),
-				Recorder: benchRecorder(store), Parallelism: par, DataDir: b.TempDir()})
+				Recorder: benchRecorder(store), Parallelism: par, LogDir: b.TempDir()})
 			wall := time.Since(start)
 			cpu := cpuTime() - cpu0
 			_ = unlock()

@@ -370,7 +370,7 @@ func TestStopStartsNothingNew(t *testing.T) {
 	}
 	prov, _ := w.cloud.Factory().New(context.Background(), nilVal, cloudEnv)
 	res := w.plan().Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
-		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: 1, Stop: stop, DataDir: t.TempDir()})
+		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: 1, Stop: stop, LogDir: t.TempDir()})
 	if res.Skipped == 0 {
 		t.Fatal("stopping skipped nothing")
 	}

@@ -84,7 +84,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			continue
 		}
 		// Each host's commands and output go to its instance's log, as for any step.
-		lr := &loggedRunner{r: r, sensitive: sensitive, dataDir: a.opt.DataDir, step: stp.Name, host: c.Host}
+		lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: c.Host}
 		defer lr.close()
 		members = append(members, member{c: c, inst: inst, host: hc, lr: lr})
 		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: lr})

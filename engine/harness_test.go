@@ -113,7 +113,7 @@ func (w *world) apply(p *engine.Plan, parallelism int) *engine.Result {
 	w.t.Helper()
 	prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
 	res := p.Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
-		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: parallelism, DataDir: w.t.TempDir()})
+		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: parallelism, LogDir: w.t.TempDir()})
 	if err := w.store.Save(w.st); err != nil {
 		w.t.Fatal(err)
 	}

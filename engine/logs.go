@@ -15,11 +15,12 @@ import (
 // output, only exit statuses.
 //
 // The file is opened on the first command, so an instance that runs none
-// (simulated kinds, for instance) costs no file.
+// (simulated kinds, for instance) costs no file. Without a log directory
+// nothing is logged.
 type loggedRunner struct {
 	r         runner.Runner
 	sensitive bool
-	dataDir   string
+	logDir    string
 	step      string
 	host      string
 
@@ -32,8 +33,8 @@ type loggedRunner struct {
 func (l *loggedRunner) file() *remote.Log {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.log == nil && l.err == nil {
-		l.log, l.err = remote.OpenLog(l.dataDir, l.step, l.host)
+	if l.log == nil && l.err == nil && l.logDir != "" {
+		l.log, l.err = remote.OpenLog(l.logDir, l.step, l.host)
 	}
 	return l.log
 }

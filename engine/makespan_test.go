@@ -98,7 +98,7 @@ func simulateApply(tb testing.TB, recipe string, servers, parallelism int, seed 
 	c.Profile = prof
 	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
 	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: c.Connector(),
-		Recorder: benchRecorder(store), Parallelism: parallelism, DataDir: tb.TempDir()})
+		Recorder: benchRecorder(store), Parallelism: parallelism, LogDir: tb.TempDir()})
 	if len(res.Failures) > 0 {
 		tb.Fatalf("simulated apply failed: %v", res.Failures[0])
 	}

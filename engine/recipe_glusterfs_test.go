@@ -48,7 +48,7 @@ func TestGlusterfsPoolRounds(t *testing.T) {
 			c := sim.New()
 			prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
 			res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
-				Recorder: recorder{store}, DataDir: t.TempDir()})
+				Recorder: recorder{store}, LogDir: t.TempDir()})
 			if len(res.Failures) > 0 {
 				t.Fatalf("apply failed: %v", res.Failures[0].Err)
 			}

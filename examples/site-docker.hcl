@@ -2,6 +2,10 @@
 # provider). Copy it to ./diffuser.hcl or pass it with -site.
 default_provider = "docker"
 
+# Runs (each apply or destroy: its record, step logs and timeline) each
+# workspace keeps; 0 keeps them all. -keep-runs on the command line wins.
+keep_runs = 20
+
 provider "docker" {
   # Containers resolve the Debian mirror the way this machine does; print
   # the right entries with scripts/mirror-hosts.sh.

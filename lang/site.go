@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 )
 
@@ -17,10 +19,13 @@ import (
 type Site struct {
 	Filename        string
 	DefaultProvider string
-	Providers       map[string]*ProviderBlock
-	Vars            hcl.Attributes
-	Files           map[string]*hcl.File
-	funcs           map[string]function.Function
+	// KeepRuns is the site's keep_runs: how many runs each workspace keeps
+	// (0 = all); nil when the site file does not say.
+	KeepRuns  *int
+	Providers map[string]*ProviderBlock
+	Vars      hcl.Attributes
+	Files     map[string]*hcl.File
+	funcs     map[string]function.Function
 }
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
@@ -33,7 +38,7 @@ type ProviderBlock struct {
 }
 
 var siteSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}},
+	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}, {Name: "keep_runs"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "provider", LabelNames: []string{"name"}},
 		{Type: "variables"},
@@ -63,6 +68,13 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	if a := content.Attributes["default_provider"]; a != nil {
 		diags = append(diags, constString(a.Expr, &s.DefaultProvider)...)
+	}
+	if a := content.Attributes["keep_runs"]; a != nil {
+		n, d := keepRuns(a.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			s.KeepRuns = &n
+		}
 	}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
@@ -147,4 +159,25 @@ func overrideSpec(spec hcldec.ObjectSpec) hcldec.ObjectSpec {
 		out[k] = v
 	}
 	return out
+}
+
+// keepRuns reads keep_runs: a whole number, 0 or more.
+func keepRuns(expr hcl.Expression) (int, hcl.Diagnostics) {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid keep_runs",
+		Detail:  "keep_runs is how many runs (apply or destroy, with their logs and timeline) each workspace keeps: a whole number, 0 to keep them all.",
+		Subject: expr.Range().Ptr()}}
+	n, err := convert.Convert(v, cty.Number)
+	if err != nil || n.IsNull() || !n.IsKnown() {
+		return 0, bad
+	}
+	bf := n.AsBigFloat()
+	i, acc := bf.Int64()
+	if !bf.IsInt() || acc != big.Exact || i < 0 || i > 1_000_000 {
+		return 0, bad
+	}
+	return int(i), nil
 }

@@ -44,6 +44,9 @@ func TestSiteSettings(t *testing.T) {
 	if site.DefaultProvider != "cloud" {
 		t.Errorf("DefaultProvider = %q, want cloud", site.DefaultProvider)
 	}
+	if site.KeepRuns == nil || *site.KeepRuns != 5 {
+		t.Errorf("KeepRuns = %v, want 5", site.KeepRuns)
+	}
 	var names []string
 	for n := range site.Providers {
 		names = append(names, n)

@@ -39,7 +39,7 @@ func Example() {
 		return
 	}
 
-	log, err := remote.OpenLog(".diffuser", "brick_mount", "node-1")
+	log, err := remote.OpenLog(".diffuser/glusterfs/runs/20260101T000000Z-0a1b/logs", "brick_mount", "node-1")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -10,7 +10,7 @@ import (
 )
 
 // Log is the log file of one step instance on one host,
-// <base>/logs/<step>/<host>.log. Each command in it sits between a header
+// <dir>/<step>/<host>.log, dir being a run's log directory. Each command in it sits between a header
 // (time, command) written by Begin and a footer (exit status or error,
 // duration) written by End; the command's output goes to Write in between
 // (pass the Log as runner.Options.Output). Its methods are safe for concurrent use.
@@ -22,17 +22,17 @@ type Log struct {
 	now   func() time.Time
 }
 
-// OpenLog creates (or truncates) the log of step on host under base, the
-// diffuser data directory (usually ".diffuser"). Directories are created
+// OpenLog creates (or truncates) the log of step on host under dir, a
+// run's log directory (<data-dir>/<workspace>/runs/<id>/logs). Directories are created
 // 0700 and the file 0600: output may contain what the operator should see
 // and nobody else. Path separators and other awkward characters in step
 // and host become '_'.
-func OpenLog(base, step, host string) (*Log, error) {
-	dir := filepath.Join(base, "logs", LogName(step))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func OpenLog(dir, step, host string) (*Log, error) {
+	stepDir := filepath.Join(dir, LogName(step))
+	if err := os.MkdirAll(stepDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	p := filepath.Join(dir, LogName(host)+".log")
+	p := filepath.Join(stepDir, LogName(host)+".log")
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)

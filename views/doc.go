@@ -1,7 +1,8 @@
 // Package views renders what a person or a program sees of diffuser's
 // work: plans as text (Terraform's + ~ - with counts) and as versioned
 // JSON, live progress (one line per host on a terminal, timestamped lines
-// or JSON lines elsewhere), apply summaries and the timeline page.
+// or JSON lines elsewhere), apply summaries and the timeline page, the
+// table of past runs, a past run and a saved plan.
 //
 // The plan JSON (PlanJSON, ChangeJSON) carries format_version
 // (PlanFormatVersion): the minor number grows when fields are added, the

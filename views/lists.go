@@ -19,6 +19,7 @@ type LogJSON struct {
 	Step     string    `json:"step"`
 	Host     string    `json:"host"`
 	Path     string    `json:"path"`
+	Run      string    `json:"run"`
 	Modified time.Time `json:"modified"`
 	Log      string    `json:"log"`
 }

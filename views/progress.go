@@ -262,6 +262,7 @@ func jsonEventOf(e engine.Event) jsonEvent {
 type jsonSummary struct {
 	Type        string            `json:"type"` // "summary"
 	Operation   string            `json:"operation"`
+	Run         string            `json:"run,omitempty"`
 	WallS       float64           `json:"wall_s"`
 	StepS       float64           `json:"step_s"`
 	Parallelism float64           `json:"parallelism"`

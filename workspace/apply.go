@@ -2,23 +2,38 @@ package workspace
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"diffuser/engine"
+	"diffuser/state"
 )
 
 // ApplyOptions steer Apply.
 type ApplyOptions struct {
 	Parallelism int // 0 = no limit
 	OnEvent     func(engine.Event)
+	// Command is the command line as typed, kept in the run record with
+	// the values of sensitive -var flags redacted.
+	Command []string
+	// PlanFile is the saved plan being applied, if any.
+	PlanFile string
+	// KeepRuns is how many runs the workspace keeps, this one included
+	// (0: all). nil: the site file's keep_runs, else DefaultKeepRuns.
+	KeepRuns *int
 }
 
-// Apply runs the plan and saves state. State exists on disk before the
-// first launch: an apply killed before its first record would otherwise
-// leave hosts under a cluster name the next apply never looks for. An
-// apply (not a destroy) also records the inputs it runs with before it
-// starts, so that the next command resumes with them even when this one
-// is killed. The returned error is a failure to save state; step failures
-// are in the result.
+// Apply runs the plan as a run (see Run) and saves state. State exists on
+// disk before the first launch: an apply killed before its first record
+// would otherwise leave hosts under a cluster name the next apply never
+// looks for. An apply (not a destroy) also records the inputs it runs
+// with before it starts, so that the next command resumes with them even
+// when this one is killed. The run's directory and record exist before
+// anything runs; the oldest runs beyond the kept number are removed then.
+// The returned error is a failure to start the run or to save state; step
+// failures are in the result. pl.Run is the run, once started.
 func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result, error) {
 	ws := pl.WS
 	ws.State.Recipe = ws.Loaded.Recipe.Name
@@ -36,10 +51,144 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 			return nil, err
 		}
 	}
+	keep, err := ws.keepRuns(opt.KeepRuns)
+	if err != nil {
+		return nil, err
+	}
+	run, err := pl.startRun(opt)
+	if err != nil {
+		return nil, err
+	}
+	pl.Run = run
+	pruneWarns := ws.env.pruneRuns(ws.Name, run.ID, keep)
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
 		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
-		DataDir: ws.env.dataDir()})
-	return res, ws.SaveState()
+		LogDir: run.LogDir()})
+	saveErr := ws.SaveState()
+	res.Warnings = append(res.Warnings, pruneWarns...)
+	if err := pl.finishRun(ctx, res, saveErr); err != nil {
+		res.Warnings = append(res.Warnings, err.Error())
+	}
+	return res, saveErr
+}
+
+// keepRuns resolves how many runs to keep.
+func (ws *Workspace) keepRuns(flag *int) (int, error) {
+	switch {
+	case flag != nil && *flag < 0:
+		return 0, fmt.Errorf("-keep-runs is %d: give how many runs to keep, or 0 to keep them all", *flag)
+	case flag != nil:
+		return *flag, nil
+	case ws.Site != nil && ws.Site.KeepRuns != nil:
+		return *ws.Site.KeepRuns, nil
+	}
+	return DefaultKeepRuns, nil
+}
+
+// startRun makes the run's directory and writes its record, status running.
+func (pl *Planned) startRun(opt ApplyOptions) (*Run, error) {
+	ws := pl.WS
+	op := "apply"
+	if pl.Request.Destroy {
+		op = "destroy"
+	}
+	now := time.Now()
+	r := &Run{Workspace: ws.Name, Operation: op, Status: RunRunning, Command: redactCommand(opt.Command, ws.sensitiveVars()),
+		PlanFile: opt.PlanFile, Started: now, Recipe: ws.Loaded.Recipe.Name, Source: ws.Source, Provider: ws.Provider,
+		Lineage: ws.State.Lineage, SerialBefore: pl.Plan.Serial, Holder: state.CurrentHolder(pl.Request.Command),
+		Actions: pl.Plan.ActionRecords()}
+	if err := os.MkdirAll(ws.env.Layout().Runs(ws.Name), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the runs directory: %w", err)
+	}
+	for try := 0; ; try++ {
+		r.ID = newRunID(now)
+		r.dir = ws.env.Layout().Run(ws.Name, r.ID)
+		err := os.Mkdir(r.dir, 0o700)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) || try == 10 {
+			return nil, fmt.Errorf("creating the run directory: %w", err)
+		}
+	}
+	if err := writeRun(r); err != nil {
+		_ = os.RemoveAll(r.dir)
+		return nil, err
+	}
+	if err := writeActions(r); err != nil {
+		_ = os.RemoveAll(r.dir)
+		return nil, err
+	}
+	return r, nil
+}
+
+// finishRun records how the run ended.
+func (pl *Planned) finishRun(ctx context.Context, res *engine.Result, saveErr error) error {
+	r := pl.Run
+	o := res.Outcome()
+	r.Outcome = &o
+	r.Ended = res.End
+	r.SerialAfter = pl.WS.State.Serial
+	switch {
+	case saveErr != nil:
+		r.Status = RunFailed
+		r.Error = saveErr.Error()
+	case o.Failed > 0:
+		r.Status = RunFailed
+	case o.Skipped > 0 || ctx.Err() != nil || stopped(pl.WS.env.Stop):
+		r.Status = RunStopped
+	default:
+		r.Status = RunSucceeded
+	}
+	return writeRun(r)
+}
+
+func stopped(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// sensitiveVars names the recipe's sensitive variables.
+func (ws *Workspace) sensitiveVars() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range ws.Loaded.Recipe.Variables {
+		if v.Sensitive {
+			out[v.Name] = true
+		}
+	}
+	return out
+}
+
+// redactCommand replaces the values of sensitive variables given with
+// -var (in any of its spellings: -var N=V, --var N=V, -var=N=V) by
+// "(sensitive)".
+func redactCommand(args []string, sensitive map[string]bool) []string {
+	out := make([]string, len(args))
+	redact := func(nv string) string {
+		if n, _, ok := strings.Cut(nv, "="); ok && sensitive[strings.TrimSpace(n)] {
+			return n + "=(sensitive)"
+		}
+		return nv
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out[i] = a
+		switch {
+		case a == "-var" || a == "--var":
+			if i+1 < len(args) {
+				i++
+				out[i] = redact(args[i])
+			}
+		case strings.HasPrefix(a, "-var=") || strings.HasPrefix(a, "--var="):
+			flag, nv, _ := strings.Cut(a, "=")
+			out[i] = flag + "=" + redact(nv)
+		}
+	}
+	return out
 }
 
 // SaveUnchanged saves state after a plan with nothing to do: what refresh

@@ -3,12 +3,14 @@
 // (remember.go: variables, provider, site; sensitive values only as
 // digests) and uses them when a later command does not give them, makes
 // and checks saved plans, applies the crash-safety rules (state exists
-// before the first launch), owns the connection policy (one pooled SSH
-// connection per host, host keys pinned in state), edits state by hand
-// (state rm, state mv, forget-hostkey), imports what exists without
-// diffuser (hosts through cloud.Importer, step instances through their
-// kind's check) and wires simulated runs. Every command that writes state
-// takes the workspace lock, waiting up to Env.LockTimeout.
+// before the first launch), records every apply and destroy as a run
+// (record, step logs, timeline; the last N kept) and finds past runs and
+// their logs, owns the connection policy (one pooled SSH connection per
+// host, host keys pinned in state), edits state by hand (state rm, state
+// mv, forget-hostkey), imports what exists without diffuser (hosts through
+// cloud.Importer, step instances through their kind's check) and wires
+// simulated runs. Every command that writes state takes the workspace
+// lock, waiting up to Env.LockTimeout.
 //
 // A command's meaning lives here, so it can be tested without a CLI: cmd
 // parses flags into Inputs and requests and renders what comes back

@@ -12,8 +12,10 @@ import (
 //	<root>/<workspace>/state.json, journal, lock   (package state)
 //	<root>/<workspace>/id_ed25519[.pub]            the workspace's SSH key
 //	<root>/<workspace>/known_hosts                 written by diffuser ssh
-//	<root>/<workspace>/timeline.html               the last apply or destroy
-//	<root>/logs/<step>/<host>.log                  the last run's step logs
+//	<root>/<workspace>/runs/<id>/run.json          one apply or destroy (see Run)
+//	<root>/<workspace>/runs/<id>/actions.json      the plan it carried out
+//	<root>/<workspace>/runs/<id>/timeline.html     its timeline page
+//	<root>/<workspace>/runs/<id>/logs/<step>/<host>.log   its step logs
 type Layout struct {
 	Root string
 }
@@ -32,16 +34,27 @@ func (l Layout) KnownHosts(name string) string {
 	return filepath.Join(l.Workspace(name), "known_hosts")
 }
 
-// Timeline is the page of a workspace's last apply or destroy.
-func (l Layout) Timeline(name string) string {
-	return filepath.Join(l.Workspace(name), "timeline.html")
+// Runs is the directory of a workspace's runs, one directory per run id.
+func (l Layout) Runs(name string) string { return filepath.Join(l.Workspace(name), "runs") }
+
+// Run is one run's directory.
+func (l Layout) Run(name, id string) string { return filepath.Join(l.Runs(name), id) }
+
+// RunRecord is a run's run.json.
+func (l Layout) RunRecord(name, id string) string { return filepath.Join(l.Run(name, id), "run.json") }
+
+// RunTimeline is a run's timeline page.
+func (l Layout) RunTimeline(name, id string) string {
+	return filepath.Join(l.Run(name, id), "timeline.html")
 }
 
-// Logs is the directory of step logs (<step>/<host>.log under it).
-func (l Layout) Logs() string { return filepath.Join(l.Root, "logs") }
+// RunLogs is a run's log directory (<step>/<host>.log under it).
+func (l Layout) RunLogs(name, id string) string { return filepath.Join(l.Run(name, id), "logs") }
 
-// StepLogs is one step's log directory.
-func (l Layout) StepLogs(step string) string { return filepath.Join(l.Logs(), LogName(step)) }
+// StepLogs is one step's log directory in a run.
+func (l Layout) StepLogs(name, id, step string) string {
+	return filepath.Join(l.RunLogs(name, id), LogName(step))
+}
 
 // LogName is how a step's directory or a host's log file is named
 // (remote.OpenLog's sanitizing).

@@ -29,7 +29,9 @@ type Planned struct {
 	Provider cloud.Provider
 	Conn     engine.Connector
 	Request  PlanRequest
-	closers  []func()
+	// Run is the run Apply started (nil before, and for plan).
+	Run     *Run
+	closers []func()
 }
 
 // Close closes connections and releases the workspace lock.

@@ -24,12 +24,19 @@ it applies exactly that plan and refuses it if state changed since.
 
 apply records in state the inputs it runs with: the provider, the site file and every
 variable set with -var or -var-file (a sensitive one only as a salted digest). Later
-commands on the workspace use them for what they are not given; diffuser vars shows them.`,
+commands on the workspace use them for what they are not given; diffuser vars shows them.
+
+Every apply that changes something is a run: its record, step logs and timeline go to
+<data-dir>/<workspace>/runs/<id>/, and the workspace keeps the last 20 runs (-keep-runs, or
+keep_runs in the site file). diffuser runs lists them, diffuser show RUN renders one and
+diffuser logs reads their logs.`,
 		Example: `  diffuser apply glusterfs -auto-approve
   diffuser apply glusterfs -var servers=3 -var replica=3
-  diffuser apply plan.json`,
+  diffuser apply plan.json
+  diffuser apply glusterfs -keep-runs 50`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			return a.runApply(cmd.Context(), args[0], false)
 		},
 	}
@@ -45,6 +52,7 @@ func (a *app) applyFlags(c *cobra.Command) {
 	f.IntVar(&a.flags.parallelism, "parallelism", 64, "most step instances running at once (0 = no limit)")
 	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, json or quiet")
 	a.lockFlag(c)
+	f.IntVar(&a.flags.keepRuns, "keep-runs", 0, "runs (logs, timeline, record) the workspace keeps, this one included; 0 keeps all (default: the site file's keep_runs, else 20)")
 }
 
 func (a *app) destroyCmd() *cobra.Command {
@@ -54,7 +62,8 @@ func (a *app) destroyCmd() *cobra.Command {
 		Long: `destroy runs the destroy commands of applied steps (latest first), then releases every host
 and the cluster's network or security group. It only touches what this workspace's state
 says it made. It uses the variables, provider and site file of the last apply (diffuser vars)
-for those not given, and leaves them remembered for a later apply.
+for those not given, and leaves them remembered for a later apply. Like apply, it is recorded
+as a run with its own logs and timeline; the runs of earlier applies stay (diffuser runs).
 
 With -target (repeatable) it destroys only the hosts and step instances the targets name in
 state, and everything that depends on them, as Terraform does: the step instances on a
@@ -69,6 +78,7 @@ the recipe as loaded.`,
   diffuser destroy glusterfs -target 'step.mount["client[0]"]' -target hosts.client`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			return a.runApply(cmd.Context(), args[0], true)
 		},
 	}
@@ -98,6 +108,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if a.flags.parallelism < 0 {
 		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
 	}
+	if a.flags.keepRunsSet && a.flags.keepRuns < 0 {
+		return fmt.Errorf("--keep-runs is %d: give how many runs to keep, or 0 to keep them all", a.flags.keepRuns)
+	}
 	mode := a.flags.progress
 	if a.flags.json {
 		mode = views.ProgressJSON
@@ -112,7 +125,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		command = "destroy"
 	}
 	var pl *workspace.Planned
+	planFile := ""
 	if !destroy && workspace.IsPlanFile(arg) {
+		planFile = arg
 		sp, err := workspace.ReadPlanFile(arg)
 		if err != nil {
 			return err
@@ -159,18 +174,25 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		return nil
 	}
 	prog := views.NewProgress(a.terminal(), mode, plan, a.providerLog())
-	res, saveErr := pl.Apply(ctx, workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event})
+	opt := workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event,
+		Command: append([]string{"diffuser"}, a.args...), PlanFile: planFile}
+	if a.flags.keepRunsSet {
+		opt.KeepRuns = &a.flags.keepRuns
+	}
+	res, saveErr := pl.Apply(ctx, opt)
 	prog.Close()
 	if res == nil {
 		return saveErr
 	}
-	timeline, tlErr := views.WriteTimeline(env.Layout().Timeline(pl.WS.Name), command, plan, res)
+	run := pl.Run
+	timeline, tlErr := views.WriteTimeline(run.TimelinePath(), command, plan, res)
 	if mode == views.ProgressJSON {
-		views.SummaryJSON(a.stdout, a.stderr, command, res, pl.WS.State.Outputs, timeline)
+		views.SummaryJSON(a.stdout, a.stderr, command, res.Outcome(), pl.WS.State.Outputs, run.ID, timeline)
 	} else {
-		views.Summary(a.stdout, a.stderr, command, res, pl.WS.State.Outputs)
+		views.Summary(a.stdout, a.stderr, command, res.Outcome(), pl.WS.State.Outputs)
+		fmt.Fprintf(a.stdout, "\nRun: %s (diffuser show %s)\n", run.ID, run.ID)
 		if timeline != "" {
-			fmt.Fprintf(a.stdout, "\nTimeline: %s\n", timeline)
+			fmt.Fprintf(a.stdout, "Timeline: %s\n", timeline)
 		}
 	}
 	if tlErr != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -258,44 +257,6 @@ func (a *app) hostsCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) logsCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "logs STEP [HOST]",
-		Short: "Print the logs of a step's instances (command, output, exit status)",
-		Long: `logs prints what the last apply ran for a step on each host (or on HOST): every command
-with its start time, its output and its exit status and duration, from
-<data-dir>/logs/<step>/<host>.log. Sensitive steps log neither commands nor output.
--json prints one object per host's log with the text as it is (docs/json.md).`,
-		Args: cobra.RangeArgs(1, 2), Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs mount --data-dir /srv/diffuser\n  diffuser logs volume -json",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			host := ""
-			if len(args) == 2 {
-				host = args[1]
-			}
-			logs, err := a.workspaceEnv().Logs(args[0], host)
-			if err != nil {
-				return err
-			}
-			if a.flags.json {
-				out := make([]views.LogJSON, 0, len(logs))
-				for _, l := range logs {
-					out = append(out, views.LogJSON{Step: l.Step, Host: l.Host, Path: l.Path, Modified: l.Modified.UTC(), Log: string(l.Content)})
-				}
-				return views.WriteJSON(a.stdout, out)
-			}
-			for i, l := range logs {
-				if i > 0 {
-					fmt.Fprintln(a.stdout)
-				}
-				fmt.Fprintf(a.stdout, "==> %s <==\n%s", l.Path, l.Content)
-			}
-			return nil
-		},
-	}
-	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
-	return c
-}
-
 func (a *app) imageCmd() *cobra.Command {
 	c := &cobra.Command{Use: "image", Short: "Manage the docker provider's node image", Example: "  diffuser image build"}
 	c.AddCommand(a.imageBuildCmd())
@@ -329,6 +290,11 @@ func (a *app) completeArgs(root *cobra.Command) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
+		if c.Flags().Lookup("run") != nil {
+			_ = c.RegisterFlagCompletionFunc("run", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return a.workspaceEnv().RunIDs(a.flags.workspace), cobra.ShellCompDirectiveNoFileComp
+			})
+		}
 		if c.Flags().Lookup("progress") != nil {
 			_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(views.ProgressModes, cobra.ShellCompDirectiveNoFileComp))
 		}
@@ -359,14 +325,11 @@ func (a *app) completeArgs(root *cobra.Command) {
 				return recipes.Names(), cobra.ShellCompDirectiveDefault // built-in names, or a path
 			case "WORKSPACE":
 				return a.workspaceNames(), cobra.ShellCompDirectiveNoFileComp
+			case "RUN|PLANFILE":
+				return a.workspaceEnv().RunIDs(a.flags.workspace), cobra.ShellCompDirectiveDefault // run ids, or a path
 			case "HOST":
 				if placeholders[0] == "STEP" && len(args) > 0 {
-					ents, _ := os.ReadDir(a.workspaceEnv().Layout().StepLogs(args[0]))
-					var out []string
-					for _, e := range ents {
-						out = append(out, strings.TrimSuffix(e.Name(), ".log"))
-					}
-					return out, cobra.ShellCompDirectiveNoFileComp
+					return a.workspaceEnv().LoggedHosts(a.flags.workspace, args[0]), cobra.ShellCompDirectiveNoFileComp
 				}
 				if len(args) > 0 {
 					if st, err := a.readState(args[0]); err == nil {
@@ -374,12 +337,7 @@ func (a *app) completeArgs(root *cobra.Command) {
 					}
 				}
 			case "STEP":
-				ents, _ := os.ReadDir(a.workspaceEnv().Layout().Logs())
-				var out []string
-				for _, e := range ents {
-					out = append(out, e.Name())
-				}
-				return out, cobra.ShellCompDirectiveNoFileComp
+				return a.workspaceEnv().LoggedSteps(a.flags.workspace), cobra.ShellCompDirectiveNoFileComp
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -348,7 +348,7 @@ func TestDistribute(t *testing.T) {
 			t.Errorf("apply output:\n%s", out)
 		}
 		// Each host's log says where it resumed.
-		logs, _ := filepath.Glob(filepath.Join(d.data, "logs", "artifact", "*.log"))
+		logs, _ := filepath.Glob(filepath.Join(latestRun(t, d.data, "distribute").LogDir(), "artifact", "*.log"))
 		resumed := 0
 		for _, l := range logs {
 			if b, err := os.ReadFile(l); err == nil && strings.Contains(string(b), "resuming at offset") {

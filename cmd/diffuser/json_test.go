@@ -77,6 +77,7 @@ var (
 	reLogAfter = regexp.MustCompile(`after [0-9.]+[µnm]?s`)
 	reDigest   = regexp.MustCompile(`"digest": "[0-9a-f]+"`)
 	reCluster  = regexp.MustCompile(`"cluster": "([a-z0-9-]+)-[0-9a-f]{6}"`)
+	reRunID    = regexp.MustCompile(`\d{8}T\d{6}Z-[0-9a-f]{4}`)
 )
 
 // normalizeJSON replaces what differs between runs (times, durations,
@@ -86,6 +87,7 @@ func normalizeJSON(s string, e *simCLI) string {
 	s = strings.ReplaceAll(s, e.dir, ".")
 	s = reTime.ReplaceAllString(s, "2026-01-02T03:04:05Z")
 	s = reSimID.ReplaceAllString(s, "sim-000001")
+	s = reRunID.ReplaceAllString(s, "20260102T030405Z-4f2a")
 	s = reLogAfter.ReplaceAllString(s, "after 12ms")
 	s = reCluster.ReplaceAllString(s, `"cluster": "$1-3f9a1c"`)
 	s = reDigest.ReplaceAllString(s, `"digest": "3eb2a707a47dd3dbf7a0de25817cf90c"`)

@@ -65,7 +65,7 @@ func TestLogsCommand(t *testing.T) {
 	e, _ := miscEnv(t)
 	out := e.must("logs", "hello")
 	for _, want := range []string{
-		filepath.Join(e.data, "logs", "hello", "server[0].log"), filepath.Join(e.data, "logs", "hello", "server[1].log"),
+		runLog(t, e.data, "misc", "hello", "server[0]"), runLog(t, e.data, "misc", "hello", "server[1]"),
 		"$ echo hello from server[0]", "hello from server[1]\n", "=== exit 0 after",
 	} {
 		if !strings.Contains(out, want) {
@@ -77,13 +77,21 @@ func TestLogsCommand(t *testing.T) {
 		t.Errorf("logs hello server[1]:\n%s", out)
 	}
 	// Another data directory has other logs: the command reads the one it is given.
-	if code, _, errs := e.run("logs", "hello", "--data-dir", t.TempDir()); code != 1 || !strings.Contains(errs, "no logs under") {
+	empty := t.TempDir()
+	if code, _, errs := e.run("logs", "hello", "--data-dir", empty); code != 1 || !strings.Contains(errs, "no logs under") {
 		t.Errorf("logs with an empty --data-dir: exit %d\n%s", code, errs)
 	}
-	if code, _, errs := e.run("logs", "nosuch"); code != 1 || !strings.Contains(errs, "steps with logs: hello, mount") {
+	// Logs written before runs existed are left where they were, and named.
+	if err := os.MkdirAll(filepath.Join(empty, "logs", "hello"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := e.run("logs", "hello", "--data-dir", empty); code != 1 || !strings.Contains(errs, "still in "+filepath.Join(empty, "logs")) {
+		t.Errorf("logs with only the old log directory: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.run("logs", "nosuch"); code != 1 || !strings.Contains(errs, "steps with logs in run "+latestRun(t, e.data, "misc").ID+": hello, mount") {
 		t.Errorf("logs of an unknown step: exit %d\n%s", code, errs)
 	}
-	if code, _, errs := e.run("logs", "hello", "client[9]"); code != 1 || !strings.Contains(errs, "hosts with logs: server[0], server[1]") {
+	if code, _, errs := e.run("logs", "hello", "client[9]"); code != 1 || !strings.Contains(errs, "hosts with logs in run "+latestRun(t, e.data, "misc").ID+": server[0], server[1]") {
 		t.Errorf("logs of an unknown host: exit %d\n%s", code, errs)
 	}
 }

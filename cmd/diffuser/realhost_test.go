@@ -550,7 +550,7 @@ func testRealFailure(t *testing.T, c *realCluster) {
 		"1 step instance(s) failed:",
 		`step.flaky["node[1]"] on host node[1] exited with status 3`,
 		"no space left on node[1]",
-		"log: " + filepath.Join(data, "logs", "flaky", "node[1].log"),
+		"log: " + runLog(t, data, ws, "flaky", "node[1]"),
 		"2 dependent step instance(s) were skipped",
 	} {
 		if !strings.Contains(errs, want) {
@@ -560,7 +560,7 @@ func testRealFailure(t *testing.T, c *realCluster) {
 	if !strings.Contains(out, "13 done, 1 failed, 2 skipped") {
 		t.Errorf("apply's last line does not count 13 done (3 launches), 1 failed, 2 skipped:\n%s", out)
 	}
-	if log := readFile(t, filepath.Join(data, "logs", "flaky", "node[1].log")); !strings.Contains(log, "no space left on node[1]") {
+	if log := readFile(t, runLog(t, data, ws, "flaky", "node[1]")); !strings.Contains(log, "no space left on node[1]") {
 		t.Errorf("the step log lacks the output:\n%s", log)
 	}
 	const runLog = "/var/tmp/realfail/runs.log"

@@ -799,8 +799,9 @@ func testInjection(t *testing.T, c *realCluster) {
 // testSecrets applies secrets.hcl with a sensitive variable, then with
 // another value, then with the step that prints it failing, and collects
 // everything a person or a machine reads: plan (text and -json), apply
-// progress (plain and json), failure summaries, `logs`, `output`, `state
-// show` and every file under logs/. Neither password nor the token the
+// progress (plain and json), failure summaries, `logs`, `runs`, `show`,
+// `output`, `state show` and every file of every run (records with their
+// command lines, step logs, timelines). Neither password nor the token the
 // sensitive step captured on the host may appear in any of it. State,
 // journal, lock, logs and the workspace key are 0600 in 0700 directories;
 // the key is ed25519 and exists nowhere else, not on the hosts either.
@@ -842,6 +843,10 @@ func testSecrets(t *testing.T, c *realCluster) {
 	run(exitError, append([]string{"apply", "-auto-approve", "-json"}, args(pw2, "--var", "fail=true")...)...)
 	run(0, "logs", "announce")
 	run(0, "logs", "token")
+	run(0, "runs", ws)
+	for _, r := range runsOf(t, data, ws) {
+		run(0, "show", r.ID)
+	}
 	run(0, "output", ws)
 	run(0, "output", ws, "-json")
 	run(exitError, "output", ws, "token")
@@ -867,11 +872,12 @@ func testSecrets(t *testing.T, c *realCluster) {
 				t.Errorf("%s/ has mode %v: others may read it", rel, mode)
 			}
 			return nil
-		case strings.HasPrefix(rel, "logs"+string(filepath.Separator)):
+		case strings.HasPrefix(rel, filepath.Join(ws, "runs")+string(filepath.Separator)):
+			// Run records, step logs and timelines.
 			b, _ := os.ReadFile(p)
 			seen.WriteString(string(b))
 			if mode != 0o600 {
-				t.Errorf("log %s has mode %v, want 0600", rel, mode)
+				t.Errorf("run file %s has mode %v, want 0600", rel, mode)
 			}
 		case strings.HasPrefix(filepath.Base(p), "state.") || filepath.Base(p) == "id_ed25519":
 			if mode != 0o600 {

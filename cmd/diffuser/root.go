@@ -42,12 +42,16 @@ type flags struct {
 	simSeed     uint64
 	remembered  bool
 	lockTimeout time.Duration
+	keepRuns    int
+	keepRunsSet bool
+	run         string
 }
 
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	stop           <-chan struct{}
+	args           []string // the command line, for the run record
 	flags          flags
 	// env is the workspace layer's environment; tests set its Factories
 	// and Connector before running a command.
@@ -69,6 +73,7 @@ func (a *app) lookupEnv(key string) string {
 
 // execute runs one command line and returns the process exit status.
 func (a *app) execute(ctx context.Context, args []string) int {
+	a.args = args
 	root := a.rootCmd()
 	root.SetArgs(normalizeArgs(root, args))
 	root.SetOut(a.stdout)
@@ -186,12 +191,12 @@ against saved state and runs independent steps concurrently.`,
 	root.InitDefaultVersionFlag() // now, so that -version is normalized and documented
 	root.Flags().Lookup("version").Usage = "print diffuser's version, as diffuser version does"
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and logs")
+	pf.StringVar(&a.flags.dataDir, "data-dir", ".diffuser", "directory for state, keys and run history (logs, timelines)")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
-		a.workspaceCmd(), a.versionCmd(), a.imageCmd())
+		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.runsCmd(), a.showCmd(),
+		a.logsCmd(), a.sshCmd(), a.workspaceCmd(), a.versionCmd(), a.imageCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)

@@ -83,8 +83,9 @@ output "nodes" {
 // hosts with the real step kinds, and checks that neither secret appears in
 // anything a person or a machine reads: plan (text and JSON, before and
 // after, with an update of the variable), apply in every progress mode
-// (including a failing step that echoes the secret), the step logs, the
-// timeline, state list/show, output (text and JSON), hosts, and destroy.
+// (including a failing step that echoes the secret, with the secret given
+// on the command line), every run's record, step logs and timeline (through
+// runs, show and logs, and on disk), state list/show, output (text and JSON), hosts, and destroy.
 // State itself keeps them: that is where sensitive values live.
 func TestNoSecretsInOutput(t *testing.T) {
 	var failSetpass atomic.Bool
@@ -155,23 +156,43 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	// A failing sensitive step whose output repeats the secret.
 	failSetpass.Store(true)
-	v := e.write("v-fail.tfvars", `password = "`+secretPassword+`"`+"\n")
+	// On the command line this time: the run records keep the command
+	// line, with the value redacted.
 	for _, mode := range []string{"plain", "json"} {
-		runCheck("failing apply --progress="+mode, 1, "apply", recipe, "-auto-approve", "--progress", mode, "-provider", "sim", "-var-file", v)
+		runCheck("failing apply --progress="+mode, 1, "apply", recipe, "-auto-approve", "--progress", mode, "-provider", "sim",
+			map[string]string{"plain": "-var", "json": "--var"}[mode], "password="+secretPassword)
 	}
+	runCheck("failing apply -var=", 1, "apply", recipe, "-auto-approve", "--progress", "quiet", "-provider", "sim",
+		"-var=password="+secretPassword)
 	failSetpass.Store(false)
 
-	// Logs, through the command and on disk.
-	logs := filepath.Join(e.data, "logs")
-	ents, err := os.ReadDir(logs)
-	if err != nil || len(ents) == 0 {
-		t.Fatalf("no step logs under %s: %v", logs, err)
+	// Runs: their records, logs and timelines, through the commands and on disk.
+	runs := runsOf(t, e.data, "secrets")
+	if len(runs) < 7 {
+		t.Fatalf("%d runs recorded, want the 7 applies", len(runs))
 	}
-	for _, ent := range ents {
-		runCheck("logs "+ent.Name(), 0, "logs", ent.Name())
+	if cmd := strings.Join(runs[0].Command, " "); !strings.Contains(cmd, "-var=password=(sensitive)") {
+		t.Errorf("the last run's command line is not redacted as expected: %s", cmd)
+	}
+	runCheck("runs", 0, "runs", "secrets")
+	runCheck("runs -json", 0, "runs", "secrets", "-json")
+	steps := map[string]bool{}
+	for _, r := range runs {
+		runCheck("show "+r.ID, 0, "show", r.ID)
+		runCheck("show -json "+r.ID, 0, "show", r.ID, "-json")
+		ents, _ := os.ReadDir(r.LogDir())
+		for _, ent := range ents {
+			steps[ent.Name()] = true
+		}
+	}
+	if len(steps) == 0 {
+		t.Fatal("no step logs in any run")
+	}
+	for step := range steps {
+		runCheck("logs "+step, 0, "logs", step)
 	}
 	files := 0
-	_ = filepath.WalkDir(logs, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(e.data, "secrets", "runs"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			b, _ := os.ReadFile(p)
 			check(p, string(b))
@@ -179,16 +200,16 @@ func TestNoSecretsInOutput(t *testing.T) {
 		}
 		return nil
 	})
-	if files == 0 {
-		t.Fatal("no log files")
+	if files < 3*len(runs) {
+		t.Fatalf("%d files under runs/ for %d runs", files, len(runs))
 	}
-	plainLog, _ := os.ReadFile(filepath.Join(logs, "plain", "node[0].log"))
+	plainLog, _ := os.ReadFile(filepath.Join(runs[len(runs)-1].LogDir(), "plain", "node[0].log"))
 	if !strings.Contains(string(plainLog), "echo hello") {
 		t.Errorf("the non-sensitive step's log lacks its command:\n%s", plainLog)
 	}
 
 	// The timeline, state, outputs, hosts.
-	tl, err := os.ReadFile(filepath.Join(e.data, "secrets", "timeline.html"))
+	tl, err := os.ReadFile(runs[0].TimelinePath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +234,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		t.Errorf("output --show-sensitive: exit %d, %q", code, out)
 	}
 	runCheck("destroy", 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", "plain"}, base...)...)
+	runCheck("show (destroy)", 0, "show", latestRun(t, e.data, "secrets").ID)
 	if len(seen) < 30 {
 		t.Errorf("only %d outputs checked", len(seen))
 	}

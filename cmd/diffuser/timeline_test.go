@@ -26,7 +26,7 @@ const timelineProfile = `{
 }`
 
 // applyForTimeline applies testdata/plan/recipe.hcl with 4 workers on
-// simulated hosts and returns the data directory.
+// simulated hosts and returns the path of its timeline page.
 func applyForTimeline(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -41,11 +41,13 @@ func applyForTimeline(t *testing.T) string {
 	if code := run(context.Background(), nil, args, strings.NewReader(""), &out, &out); code != 0 {
 		t.Fatalf("apply: exit %d\n%s", code, out.String())
 	}
-	want := "Timeline: " + filepath.Join(data, "golden", "timeline.html")
-	if !strings.Contains(out.String(), want) {
-		t.Fatalf("apply does not print %q:\n%s", want, out.String())
+	run := latestRun(t, data, "golden")
+	page := filepath.Join(data, "golden", "runs", run.ID, "timeline.html")
+	want := "Timeline: " + page
+	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Run: "+run.ID) {
+		t.Fatalf("apply does not print %q and its run id:\n%s", want, out.String())
 	}
-	return data
+	return page
 }
 
 var timelineHosts = []string{"head[0]", "worker[0]", "worker[1]", "worker[2]", "worker[3]"}
@@ -53,8 +55,7 @@ var timelineHosts = []string{"head[0]", "worker[0]", "worker[1]", "worker[2]", "
 // TestTimelineFile checks the page without a browser: self-contained,
 // one row per host, a critical path that ends at the last finish.
 func TestTimelineFile(t *testing.T) {
-	data := applyForTimeline(t)
-	b, err := os.ReadFile(filepath.Join(data, "golden", "timeline.html"))
+	b, err := os.ReadFile(applyForTimeline(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +101,7 @@ func TestTimelineBrowser(t *testing.T) {
 	if browser == "" {
 		t.Skip("no chromium: scripts/setup.sh installs it (unless DIFFUSER_SETUP_BROWSER=0)")
 	}
-	data := applyForTimeline(t)
-	page := filepath.Join(data, "golden", "timeline.html")
+	page := applyForTimeline(t)
 	abs, _ := filepath.Abs(page)
 	url := "file://" + abs
 	profile := t.TempDir()
@@ -173,7 +173,8 @@ func TestTimelineJSONSummary(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["type"] != "summary" {
 		t.Fatalf("last line is not the summary: %v %s", err, lines[len(lines)-1])
 	}
-	if last["timeline"] != filepath.Join(data, "golden", "timeline.html") || last["failed"] != 0.0 {
+	run := latestRun(t, data, "golden")
+	if last["timeline"] != run.TimelinePath() || last["run"] != run.ID || last["failed"] != 0.0 {
 		t.Errorf("summary: %v", last)
 	}
 	for i, l := range lines {

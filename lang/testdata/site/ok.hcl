@@ -1,6 +1,7 @@
-# A site file that loads: provider settings with a per-group override,
+# A site file that loads: run history, provider settings with a per-group override,
 # variable values, and a setting read from a file beside the site file.
 default_provider = "cloud"
+keep_runs        = 5
 
 provider "cloud" {
   region        = "eu-west-1"

@@ -1,0 +1,1 @@
+keep_runs = 2.5 # ERROR: Invalid keep_runs

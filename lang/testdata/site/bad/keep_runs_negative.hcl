@@ -1,0 +1,1 @@
+keep_runs = -1 # ERROR: Invalid keep_runs

@@ -1,0 +1,1 @@
+keep_runs = "many" # ERROR: Invalid keep_runs

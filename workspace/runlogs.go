@@ -1,0 +1,181 @@
+package workspace
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// LogsRequest selects step logs.
+type LogsRequest struct {
+	Workspace string // "" = every workspace
+	Run       string // a run id or a unique prefix; "" = the latest run that logged the step
+	Step      string
+	Host      string // "" = every host the step logged on
+}
+
+// LogFile is one host's log of a step in a run.
+type LogFile struct {
+	Host string // the file's name without .log (the host name, sanitized)
+	Path string
+}
+
+// StepLogs are the log files found for a LogsRequest.
+type StepLogs struct {
+	Run   *Run
+	Files []LogFile
+	// Latest is the latest run looked at when the logs come from an
+	// earlier one (the step, or the host, did not log in it); nil when
+	// they come from the latest run or from the run asked for.
+	Latest *Run
+}
+
+// StepLogs finds a step's logs: in the run asked for, else in the latest
+// run (of the workspace, or of any workspace) that logged the step (on
+// the host, when one is given). Errors name the steps and hosts that do
+// have logs.
+func (e *Env) StepLogs(req LogsRequest) (*StepLogs, error) {
+	var runs []*Run
+	if req.Run != "" {
+		r, err := e.FindRun(req.Workspace, req.Run)
+		if err != nil {
+			return nil, err
+		}
+		runs = []*Run{r}
+	} else {
+		var err error
+		if runs, err = e.Runs(req.Workspace); err != nil {
+			return nil, err
+		}
+	}
+	if len(runs) == 0 {
+		where := e.dataDir()
+		if req.Workspace != "" {
+			where = e.Layout().Runs(req.Workspace)
+		}
+		err := fmt.Errorf("no logs under %s: no apply or destroy has run there (logs are kept per run, see diffuser runs)", where)
+		if legacy := filepath.Join(e.dataDir(), "logs"); isDir(legacy) {
+			err = fmt.Errorf("%w; the logs of the last apply before runs existed are still in %s", err, legacy)
+		}
+		return nil, err
+	}
+	var withStep *Run // the latest run that logged the step, on any host
+	for _, r := range runs {
+		files := runLogFiles(r, req.Step)
+		if len(files) > 0 && withStep == nil {
+			withStep = r
+		}
+		if req.Host != "" {
+			files = filterHost(files, req.Host)
+		}
+		if len(files) > 0 {
+			out := &StepLogs{Run: r, Files: files}
+			if r != runs[0] {
+				out.Latest = runs[0]
+			}
+			return out, nil
+		}
+	}
+	if withStep != nil {
+		var hosts []string
+		for _, f := range runLogFiles(withStep, req.Step) {
+			hosts = append(hosts, f.Host)
+		}
+		return nil, fmt.Errorf("no log of step %s on host %q in %s; hosts with logs in run %s: %s",
+			req.Step, req.Host, runsWhere(req, runs), withStep.ID, strings.Join(hosts, ", "))
+	}
+	steps := runSteps(runs[0])
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("no logs for step %q in %s; run %s logged no step (simulated steps, or nothing ran a command)",
+			req.Step, runsWhere(req, runs), runs[0].ID)
+	}
+	return nil, fmt.Errorf("no logs for step %q in %s; steps with logs in run %s: %s",
+		req.Step, runsWhere(req, runs), runs[0].ID, strings.Join(steps, ", "))
+}
+
+func runsWhere(req LogsRequest, runs []*Run) string {
+	switch {
+	case req.Run != "":
+		return "run " + runs[0].ID
+	case req.Workspace != "":
+		return fmt.Sprintf("the %d run(s) of workspace %s", len(runs), req.Workspace)
+	}
+	return fmt.Sprintf("the %d run(s) kept", len(runs))
+}
+
+// runLogFiles lists a step's log files in a run, by host.
+func runLogFiles(r *Run, step string) []LogFile {
+	dir := filepath.Join(r.LogDir(), LogName(step))
+	ents, _ := os.ReadDir(dir)
+	var out []LogFile
+	for _, ent := range ents {
+		if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".log") {
+			continue
+		}
+		out = append(out, LogFile{Host: strings.TrimSuffix(ent.Name(), ".log"), Path: filepath.Join(dir, ent.Name())})
+	}
+	return out
+}
+
+func filterHost(files []LogFile, host string) []LogFile {
+	for _, f := range files {
+		if f.Host == LogName(host) {
+			return []LogFile{f}
+		}
+	}
+	return nil
+}
+
+// runSteps lists the steps that logged in a run.
+func runSteps(r *Run) []string {
+	ents, _ := os.ReadDir(r.LogDir())
+	var out []string
+	for _, ent := range ents {
+		if ent.IsDir() {
+			out = append(out, ent.Name())
+		}
+	}
+	return out
+}
+
+// LoggedSteps lists the steps with logs in any kept run (of workspace
+// name, or of every workspace with ""), for completion.
+func (e *Env) LoggedSteps(name string) []string {
+	runs, _ := e.Runs(name)
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, s := range runSteps(r) {
+			seen[s] = true
+		}
+	}
+	return sortedSet(seen)
+}
+
+// LoggedHosts lists the hosts a step logged on in any kept run, for
+// completion.
+func (e *Env) LoggedHosts(name, step string) []string {
+	runs, _ := e.Runs(name)
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, f := range runLogFiles(r, step) {
+			seen[f.Host] = true
+		}
+	}
+	return sortedSet(seen)
+}
+
+// RunIDs lists the kept runs' ids, newest first, for completion.
+func (e *Env) RunIDs(name string) []string {
+	runs, _ := e.Runs(name)
+	out := make([]string, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
