@@ -236,7 +236,8 @@ func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
 // CloudHost converts a recorded host for its provider.
 func CloudHost(h *state.Host) cloud.Host {
 	ch := cloud.Host{ProviderID: h.ProviderID, PrivateIP: h.PrivateIP, PublicIP: h.PublicIP,
-		SSHAddress: h.SSH.Address, SSHPort: h.SSH.Port, SSHUser: h.SSH.User, Attrs: h.Attrs, Volumes: map[string]cloud.Volume{}}
+		SSHAddress: h.SSH.Address, SSHPort: h.SSH.Port, SSHUser: h.SSH.User, SSHIdentityFiles: h.SSH.IdentityFiles,
+		SSHJump: cloudJump(h.SSH.Jump), Attrs: h.Attrs, Volumes: map[string]cloud.Volume{}}
 	for n, v := range h.Volumes {
 		ch.Volumes[n] = cloud.Volume{Device: v.Device, ProviderID: v.ProviderID, SizeGB: v.SizeGB}
 	}
@@ -283,7 +284,7 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	}
 	h := state.Host{Name: slot.Name, Group: slot.Group, Index: slot.Index, Provider: a.opt.Provider.Name(),
 		ProviderID: ch.ProviderID, PrivateIP: ch.PrivateIP, PublicIP: ch.PublicIP, Attrs: ch.Attrs,
-		SSH:    state.SSH{Address: ch.SSHAddress, Port: ch.SSHPort, User: ch.SSHUser},
+		SSH:    stateSSH(ch),
 		Digest: a.p.launchDg[a.g.Ref[v]], Launched: time.Now(), Volumes: map[string]state.Volume{}}
 	for n, vol := range ch.Volumes {
 		h.Volumes[n] = state.Volume{Device: vol.Device, ProviderID: vol.ProviderID, SizeGB: vol.SizeGB}

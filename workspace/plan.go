@@ -54,6 +54,9 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	needProvider := hosts && (req.Refresh || req.Destroy) || req.Command != "plan"
 	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Replace: req.Replace,
 		Targets: req.Targets, Destroy: req.Destroy, Cluster: ws.Cluster()}
+	if r, ok := ws.factory.(cloud.ReachSettings); ok {
+		opt.ReachSettings = r.ReachSettings()
+	}
 	if needProvider {
 		p, keys, err := ws.NewProvider(ctx)
 		if err != nil {
