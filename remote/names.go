@@ -31,4 +31,3 @@ func CheckHost(h string) error {
 	}
 	return nil
 }
-
