@@ -111,7 +111,7 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 	if alias := h.Attrs["ssh_host"]; alias != "" {
 		dest = alias
 	}
-	for _, err := range []error{remote.CheckHost(addr), remote.CheckHost(dest), remote.CheckUser(user)} {
+	for _, err := range []error{argSafe("address", addr), argSafe("alias", dest), remote.CheckUser(user)} {
 		if err != nil {
 			return nil, fmt.Errorf("host %s in state: %w: fix the site file (or state) and apply again", h.Name, err)
 		}
@@ -152,6 +152,17 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 		argv = append(argv, remoteCmd...)
 	}
 	return append([]string{"ssh"}, argv...), nil
+}
+
+// argSafe refuses a host name from state that ssh could read as an option,
+// split into words or expand (%-tokens in HostName): the static provider
+// checks what it records more strictly; this holds for every provider
+// and for an edited state.
+func argSafe(what, v string) error {
+	if v == "" || v[0] == '-' || strings.ContainsAny(v, " \t\n\r\v\f\"'\\%@") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%s %q cannot be passed to ssh (it starts with '-' or has spaces, quotes, '%%' or '@')", what, v)
+	}
+	return nil
 }
 
 // sshKeyArgs are the -i options: the keys the connector offers, in its
