@@ -183,8 +183,25 @@ func TestStaticHostReachedThroughSSHConfig(t *testing.T) {
 	if h := st.Hosts["server[0]"]; h.SSH.Address != "localhost" || h.SSH.HostKey != srv.HostKeys[0] || h.PrivateIP != "localhost" {
 		t.Errorf("after the move state records %+v, private ip %s", h.SSH, h.PrivateIP)
 	}
-	if _, got := w.plan(); got != "" {
+	pl, got = w.plan()
+	pl.Close()
+	if got != "" {
 		t.Errorf("not converged:\n%s", got)
+	}
+
+	// Pointing the site's ssh_config at another file moves the host too; it
+	// never replaces it (ssh_config stays out of the launch digest).
+	b, err := os.ReadFile(w.cfg)
+	must(t, err)
+	w.cfg = filepath.Join(w.dir, "other_config")
+	w.writeConfig(string(b))
+	site, err := os.ReadFile(w.inputs.Site)
+	must(t, err)
+	must(t, os.WriteFile(w.inputs.Site, []byte(strings.Replace(string(site), filepath.Join(w.dir, "ssh_config"), w.cfg, 1)), 0o644))
+	pl, got = w.plan()
+	pl.Close()
+	if !strings.Contains(got, `~ launch["server[0]"] (reached another way now`) || strings.Contains(got, "-/+") {
+		t.Fatalf("plan after ssh_config changed:\n%s", got)
 	}
 }
 

@@ -40,7 +40,10 @@ type Settings struct {
 // Factory builds static providers.
 type Factory struct{}
 
-var _ cloud.Factory = Factory{}
+var (
+	_ cloud.Factory       = Factory{}
+	_ cloud.ReachSettings = Factory{}
+)
 
 // Spec describes the settings.
 func (Factory) Spec() hcldec.ObjectSpec {
