@@ -37,8 +37,23 @@ type Host struct {
 	SSHAddress string // address diffuser dials
 	SSHPort    int
 	SSHUser    string
-	Volumes    map[string]Volume // keyed by volume name
-	Attrs      map[string]string
+	// SSHIdentityFiles are more private keys to offer, in order (static:
+	// ~/.ssh/config's IdentityFile); a missing or passphrase-protected one
+	// is skipped.
+	SSHIdentityFiles []string
+	// SSHJump are the hosts to connect through, the one dialed first first
+	// (static: jump, or ProxyJump of ~/.ssh/config).
+	SSHJump []Hop
+	Volumes map[string]Volume // keyed by volume name
+	Attrs   map[string]string
+}
+
+// Hop is one jump host on the way to a host.
+type Hop struct {
+	Address       string
+	Port          int
+	User          string
+	IdentityFiles []string
 }
 
 // Volume is an attached block device.
@@ -55,6 +70,10 @@ const (
 	Running Status = "running"
 	Stopped Status = "stopped" // exists, can be started again
 	Missing Status = "missing" // gone: must be replaced
+	// Moved: runs, but is now reached another way than recorded (static:
+	// ~/.ssh/config or the site's ssh_config changed). Launch again
+	// records the new way; the host and what ran on it stay.
+	Moved Status = "moved"
 )
 
 // Keys is the workspace's SSH identity, authorized on every host the
@@ -95,6 +114,14 @@ type Provider interface {
 // the same identity), saying why.
 type Importer interface {
 	Import(ctx context.Context, spec HostSpec, id string) (Host, error)
+}
+
+// ReachSettings is implemented by a Factory some of whose settings say only
+// how hosts are reached, not which hosts they are. They stay out of the
+// launch digest, so changing one never replaces a host: the provider's
+// Status reports Moved instead.
+type ReachSettings interface {
+	ReachSettings() []string
 }
 
 // Factory builds a provider from its site settings.

@@ -232,7 +232,8 @@ func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
 // CloudHost converts a recorded host for its provider.
 func CloudHost(h *state.Host) cloud.Host {
 	ch := cloud.Host{ProviderID: h.ProviderID, PrivateIP: h.PrivateIP, PublicIP: h.PublicIP,
-		SSHAddress: h.SSH.Address, SSHPort: h.SSH.Port, SSHUser: h.SSH.User, Attrs: h.Attrs, Volumes: map[string]cloud.Volume{}}
+		SSHAddress: h.SSH.Address, SSHPort: h.SSH.Port, SSHUser: h.SSH.User, SSHIdentityFiles: h.SSH.IdentityFiles,
+		SSHJump: cloudJump(h.SSH.Jump), Attrs: h.Attrs, Volumes: map[string]cloud.Volume{}}
 	for n, v := range h.Volumes {
 		ch.Volumes[n] = cloud.Volume{Device: v.Device, ProviderID: v.ProviderID, SizeGB: v.SizeGB}
 	}

@@ -26,11 +26,12 @@ func (l *Loaded) HostSpec(slot HostSlot, cluster string, settings cty.Value) clo
 		Name: slot.Name, Hostname: lang.Hostname(slot.Group, slot.Index), Volumes: vols, Settings: settings}
 }
 
-// LaunchDigest is the launch digest plan wants for a host of group on
-// provider with the group's settings: a host recorded with it plans as a
-// no-op (unless refresh finds it gone or stopped).
-func (l *Loaded) LaunchDigest(provider, group string, settings cty.Value) string {
-	return launchDigest(provider, settings, l.Sizes[group], l.VolTypes[group])
+// LaunchDigest is the launch digest a plan with opt (its Provider and
+// ReachSettings) wants for a host of group with the group's settings: a
+// host recorded with it plans as a no-op (unless refresh finds it gone or
+// stopped).
+func (l *Loaded) LaunchDigest(opt PlanOptions, group string, settings cty.Value) string {
+	return launchDigest(opt.Provider, settings, opt.ReachSettings, l.Sizes[group], l.VolTypes[group])
 }
 
 // Slot returns the recipe's host named name ("server[1]"); the error lists
@@ -60,7 +61,7 @@ func (l *Loaded) Slot(name string) (HostSlot, error) {
 func RecordedHost(slot HostSlot, provider string, ch cloud.Host, digest string) state.Host {
 	h := state.Host{Name: slot.Name, Group: slot.Group, Index: slot.Index, Provider: provider,
 		ProviderID: ch.ProviderID, PrivateIP: ch.PrivateIP, PublicIP: ch.PublicIP, Attrs: ch.Attrs,
-		SSH:    state.SSH{Address: ch.SSHAddress, Port: ch.SSHPort, User: ch.SSHUser},
+		SSH:    stateSSH(ch),
 		Digest: digest, Launched: time.Now(), Volumes: map[string]state.Volume{}}
 	for n, vol := range ch.Volumes {
 		h.Volumes[n] = state.Volume{Device: vol.Device, ProviderID: vol.ProviderID, SizeGB: vol.SizeGB}

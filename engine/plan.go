@@ -128,11 +128,15 @@ type PlanOptions struct {
 	Refresh Refresher
 	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
 	Cluster string
+	// ReachSettings name the settings that say only how hosts are reached
+	// (cloud.ReachSettings): they stay out of the launch digest.
+	ReachSettings []string
 }
 
-func launchDigest(provider string, settings cty.Value, sizes map[string]int, types map[string]string) string {
+func launchDigest(provider string, settings cty.Value, reach []string, sizes map[string]int, types map[string]string) string {
 	h := sha256.New()
 	h.Write([]byte(provider))
+	settings = withoutAttrs(settings, reach)
 	if settings != cty.NilVal && settings.IsWhollyKnown() {
 		b, _ := ctyjson.Marshal(settings, settings.Type())
 		h.Write(b)
@@ -149,6 +153,18 @@ func launchDigest(provider string, settings cty.Value, sizes map[string]int, typ
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// withoutAttrs is the object v without the named attributes.
+func withoutAttrs(v cty.Value, names []string) cty.Value {
+	if len(names) == 0 || v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return v
+	}
+	m := v.AsValueMap()
+	for _, n := range names {
+		delete(m, n)
+	}
+	return cty.ObjectVal(m)
 }
 
 // HostInfoFromState turns a recorded host into what recipes see.
@@ -206,10 +222,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 
 	// Launches first: their actions decide which host facts are known.
 	known := make([]bool, len(g.Hosts))
-	hostStatus := p.refreshHosts(ctx, opt, st)
+	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
-		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], l.Sizes[slot.Group], l.VolTypes[slot.Group])
+		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], opt.ReachSettings, l.Sizes[slot.Group], l.VolTypes[slot.Group])
 		p.launchDg[h] = dg
 		sh := st.Hosts[slot.Name]
 		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}
@@ -227,6 +243,11 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Stopped:
 			c.Action, c.Reason = Start, "host is stopped (found by refresh)"
+			p.Drift++
+		case hostStatus[slot.Name] == cloud.Moved:
+			// Launch again records the new way; its addresses may change,
+			// so what reads them is known after apply.
+			c.Action, c.Reason = Update, "reached another way now: ssh settings changed (found by refresh)"
 			p.Drift++
 		default:
 			c.Action = NoOp
@@ -356,7 +377,7 @@ func (p *Plan) stepValFromState(st *state.State, s int) cty.Value {
 }
 
 // refreshHosts asks the provider about every recorded host, concurrently.
-func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.State) map[string]cloud.Status {
+func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.State, groupIndex map[string]int) map[string]cloud.Status {
 	out := map[string]cloud.Status{}
 	if opt.Refresh == nil {
 		return out
@@ -376,7 +397,7 @@ func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.Stat
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			spec := cloud.HostSpec{Cluster: opt.Cluster, Group: slot.Group, Index: slot.Index, Name: slot.Name,
-				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group]}
+				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group], Settings: p.settings[groupIndex[slot.Group]]}
 			status, err := opt.Refresh.HostStatus(ctx, spec, sh)
 			if err != nil {
 				return // unknown: keep what state says

@@ -7,6 +7,8 @@ provider "static" {
   key_file = "~/.ssh/id_ed25519"
   # jump   = "ops@bastion.example.org:22"   # reach the hosts through a bastion
   # sudo   = true                           # for a non-root user
+  # ~/.ssh/config is honoured (aliases, HostName, User, Port, IdentityFile,
+  # ProxyJump); values set here win over it. ssh_config = "" ignores it.
 
   hosts "server" {
     addresses   = ["10.0.0.11", "10.0.0.12"]

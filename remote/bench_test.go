@@ -21,7 +21,7 @@ const speedupCommands = 1000
 func benchHost(b *testing.B) (*testEnv, Config) {
 	b.Helper()
 	env := newTestEnv(b)
-	s := env.newSSHD(b, sshdOptions{extra: "LogLevel ERROR"})
+	s := env.newSSHD(b, sshdOptions{Extra: "LogLevel ERROR"})
 	return env, env.config(s)
 }
 

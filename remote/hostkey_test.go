@@ -104,7 +104,7 @@ func TestPinnedWrongKeyRefused(t *testing.T) {
 
 func TestPinnedKeyChoosesAlgorithm(t *testing.T) {
 	env := newTestEnv(t)
-	s := env.newSSHD(t, sshdOptions{rsaHostKey: true})
+	s := env.newSSHD(t, sshdOptions{RSAHostKey: true})
 	// The server holds ed25519 and RSA keys. Pinned to the RSA one, the
 	// client must ask for RSA rather than see ed25519 and call it changed.
 	cfg := env.config(s)

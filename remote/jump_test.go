@@ -11,7 +11,7 @@ import (
 
 func TestJumpHost(t *testing.T) {
 	env := newTestEnv(t)
-	jump := env.newSSHD(t, sshdOptions{extra: "LogLevel DEBUG1"})
+	jump := env.newSSHD(t, sshdOptions{Extra: "LogLevel DEBUG1"})
 	target := env.newSSHD(t, sshdOptions{})
 	cfg := env.config(target)
 	jcfg := env.config(jump)

@@ -32,7 +32,7 @@ func TestConcurrentRunsShareOneConnection(t *testing.T) {
 		{name: "server MaxSessions 3", extra: "MaxSessions 3", minLimit: 3, maxPeak: DefaultMaxSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, s, c := newTestClient(t, sshdOptions{extra: tc.extra})
+			_, s, c := newTestClient(t, sshdOptions{Extra: tc.extra})
 			const n = 50
 			var wg sync.WaitGroup
 			errs := make(chan error, n)

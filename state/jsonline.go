@@ -148,6 +148,16 @@ func appendSSH(b []byte, s *SSH) []byte {
 		b = append(b, `,"key_file":`...)
 		b = AppendJSONString(b, s.KeyFile)
 	}
+	if len(s.IdentityFiles) > 0 {
+		b = append(b, `,"identity_files":[`...)
+		for i, f := range s.IdentityFiles {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, f)
+		}
+		b = append(b, ']')
+	}
 	if s.HostKey != "" {
 		b = append(b, `,"host_key":`...)
 		b = AppendJSONString(b, s.HostKey)

@@ -63,7 +63,8 @@ func TestHostLineMatchesEncodingJSON(t *testing.T) {
 		{Name: "server[0]", Group: "server", Index: 0, Provider: "docker", ProviderID: "abc", PrivateIP: "10.0.0.2",
 			SSH: SSH{Address: "10.0.0.2", Port: 22, User: "root", HostKey: "ssh-ed25519 AAAA"}, Digest: "d", Launched: when},
 		{Name: "n<1>", Group: "g&", Index: 12, Provider: "aws", ProviderID: "i-1", PrivateIP: "10.0.0.3", PublicIP: "203.0.113.9",
-			SSH:     SSH{Address: "203.0.113.9", Port: 2222, User: "admin", KeyFile: "/k\n", Jump: &SSH{Address: "bastion", Port: 22, User: "j", Jump: &SSH{Address: "x"}}},
+			SSH: SSH{Address: "203.0.113.9", Port: 2222, User: "admin", KeyFile: "/k\n", IdentityFiles: []string{"/home/me/.ssh/id_<lab>", "b\u2028"},
+				Jump: &SSH{Address: "bastion", Port: 22, User: "j", IdentityFiles: []string{"/j"}, Jump: &SSH{Address: "x"}}},
 			Volumes: map[string]Volume{"brick": {Device: "/dev/loop3", ProviderID: "vol-1", SizeGB: 2}, "a": {Device: "/dev/xvdb"}},
 			Attrs:   map[string]string{"zone": "eu\u2028", "image": "debian-12 \xff"}, Launched: when.In(time.FixedZone("p", -7200))},
 	}
@@ -87,7 +88,7 @@ func FuzzHostLine(f *testing.F) {
 	f.Add("server[0]", "10.0.0.1", "ssh-ed25519 <x>", "brick", "/dev/loop1", 3, int64(1700000000123456789))
 	f.Fuzz(func(t *testing.T, name, ip, key, vol, dev string, n int, ns int64) {
 		h := Host{Name: name + "x", Group: name, Index: n, Provider: ip, ProviderID: key, PrivateIP: ip, PublicIP: dev,
-			SSH:     SSH{Address: ip, Port: n, User: name, HostKey: key, Jump: &SSH{Address: dev}},
+			SSH:     SSH{Address: ip, Port: n, User: name, HostKey: key, IdentityFiles: []string{vol, key}, Jump: &SSH{Address: dev}},
 			Volumes: map[string]Volume{vol: {Device: dev, ProviderID: key, SizeGB: n}}, Attrs: map[string]string{key: vol, ip: dev},
 			Digest: key, Launched: time.Unix(0, ns).UTC()}
 		sameAsEncodingJSON(t, PutHost(&h))

@@ -48,13 +48,19 @@ type Host struct {
 
 // SSH is how a host is reached. HostKey is pinned on first use
 // (authorized_keys format) and a different key is refused afterwards.
+// Jump is the host connected through, itself perhaps reached through its
+// own Jump: the chain ends at the hop dialed first.
 type SSH struct {
 	Address string `json:"address"`
 	Port    int    `json:"port"`
 	User    string `json:"user"`
 	KeyFile string `json:"key_file,omitempty"`
-	HostKey string `json:"host_key,omitempty"`
-	Jump    *SSH   `json:"jump,omitempty"`
+	// IdentityFiles are more private keys to offer (the static provider's
+	// IdentityFile entries of ~/.ssh/config); one that is missing or
+	// passphrase-protected is skipped, as ssh skips it.
+	IdentityFiles []string `json:"identity_files,omitempty"`
+	HostKey       string   `json:"host_key,omitempty"`
+	Jump          *SSH     `json:"jump,omitempty"`
 }
 
 // Volume is one block device attached to a host.

@@ -3,8 +3,10 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,28 +56,77 @@ func (c *SSHConnector) Close() {
 	}
 }
 
-// config builds the SSH config for a recorded host.
+// config builds the SSH config for a recorded host. Keys are offered in
+// order: the site's key_file, the usable IdentityFile entries of the ssh
+// config recorded for the host, then the workspace key when the site names
+// no key_file; ssh-agent's keys after them when SSH_AUTH_SOCK is set. Jump
+// hosts get the same keys after their own IdentityFile entries.
 func (c *SSHConnector) config(h state.Host, onHostKey func(string) error) remote.Config {
 	key := h.SSH.KeyFile
 	if key == "" {
 		key = h.Attrs["ssh_key_file"]
 	}
-	if key == "" {
-		key = c.keyFile
+	k := keyOrder{explicit: key != "", base: c.keyFile}
+	if k.explicit {
+		k.base = expandHome(key)
 	}
 	// Steps act as root: a non-root login (admin on Debian's cloud images,
 	// ubuntu on Ubuntu's) goes through sudo unless the site says sudo = false.
 	sudo := h.SSH.User != "root" && h.Attrs["sudo"] != "false"
+	agent := os.Getenv("SSH_AUTH_SOCK") != ""
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
-		KeyFiles: []string{expandHome(key)}, UseAgent: os.Getenv("SSH_AUTH_SOCK") != "", HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
+		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
 		RetryFor: c.retryFor, Sudo: sudo}
-	if j := h.Attrs["ssh_jump"]; j != "" {
+	switch j := h.Attrs["ssh_jump"]; {
+	case h.SSH.Jump != nil:
+		cfg.Jump = c.jumpConfig(h.SSH.Jump, k, agent)
+	case j != "":
+		// Recorded before jump chains were: one hop, parsed here.
 		if user, host, port, err := static.ParseAddress(j, h.SSH.User, 22); err == nil {
-			cfg.Jump = &remote.Config{Name: "jump " + host, Address: host, Port: port, User: user, KeyFiles: []string{expandHome(key)},
-				UseAgent: cfg.UseAgent, RetryFor: c.retryFor}
+			cfg.Jump = c.jumpConfig(&state.SSH{Address: host, Port: port, User: user}, k, agent)
 		}
 	}
 	return cfg
+}
+
+// jumpConfig is the SSH config of a recorded jump host and the ones
+// before it.
+func (c *SSHConnector) jumpConfig(j *state.SSH, k keyOrder, agent bool) *remote.Config {
+	name := "jump " + j.Address
+	if j.Port != 0 && j.Port != 22 {
+		name = "jump " + net.JoinHostPort(j.Address, strconv.Itoa(j.Port))
+	}
+	jc := &remote.Config{Name: name, Address: j.Address, Port: j.Port, User: j.User, KeyFiles: k.files(j.IdentityFiles),
+		UseAgent: agent, RetryFor: c.retryFor}
+	if j.Jump != nil {
+		jc.Jump = c.jumpConfig(j.Jump, k, agent)
+	}
+	return jc
+}
+
+// keyOrder orders the keys offered to a host.
+type keyOrder struct {
+	explicit bool   // the site names a key_file: it is base
+	base     string // the site's key_file, else the workspace key
+}
+
+// files is the site's key_file, then the identity files that can be used
+// without a passphrase (ssh skips the others; an agent may hold them),
+// then the workspace key when the site names no key_file.
+func (k keyOrder) files(identities []string) []string {
+	var out []string
+	if k.explicit {
+		out = append(out, k.base)
+	}
+	for _, f := range identities {
+		if f != k.base && remote.UsableKeyFile(f) == nil {
+			out = append(out, f)
+		}
+	}
+	if !k.explicit {
+		out = append(out, k.base)
+	}
+	return out
 }
 
 func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(string) error) (*remote.Client, error) {

@@ -131,7 +131,7 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 			}
 		}
 	}
-	h := engine.RecordedHost(slot, p.Name(), ch, ws.Loaded.LaunchDigest(ws.Provider, slot.Group, settings))
+	h := engine.RecordedHost(slot, p.Name(), ch, ws.Loaded.LaunchDigest(ws.planOptions(), slot.Group, settings))
 	conn, closeConn, err := ws.Connector(keys)
 	if err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 }
 
 func (ws *Workspace) importInstance(ctx context.Context, a engine.Address) (*Imported, error) {
-	plan, diags := ws.Loaded.Plan(ctx, engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Cluster: ws.Cluster()})
+	plan, diags := ws.Loaded.Plan(ctx, ws.planOptions())
 	if diags.HasErrors() {
 		return nil, &DiagError{Files: ws.Files, Diags: diags}
 	}

@@ -62,8 +62,8 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	pl := &Planned{WS: ws, Request: req}
 	hosts := len(ws.State.Hosts) > 0
 	needProvider := hosts && (req.Refresh || req.Destroy) || req.Command != "plan"
-	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Replace: req.Replace,
-		Targets: req.Targets, Destroy: req.Destroy, Cluster: ws.Cluster()}
+	opt := ws.planOptions()
+	opt.Replace, opt.Targets, opt.Destroy = req.Replace, req.Targets, req.Destroy
 	if needProvider {
 		p, keys, err := ws.NewProvider(ctx)
 		if err != nil {
@@ -112,4 +112,15 @@ func (ws *Workspace) checkHostsProvider() error {
 	}
 	return fmt.Errorf("the hosts of workspace %s run on provider %s, and this command would use %s: diffuser does not move hosts between providers; %s",
 		ws.Name, strings.Join(other, ", "), ws.Provider, hint)
+}
+
+// planOptions are the plan options every plan of this workspace shares:
+// state, provider, its settings and which of them only say how hosts are
+// reached (kept out of launch digests).
+func (ws *Workspace) planOptions() engine.PlanOptions {
+	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Cluster: ws.Cluster()}
+	if r, ok := ws.factory.(cloud.ReachSettings); ok {
+		opt.ReachSettings = r.ReachSettings()
+	}
+	return opt
 }

@@ -2,12 +2,14 @@ package workspace
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"diffuser/cloud/static"
+	"diffuser/remote"
 	"diffuser/state"
 )
 
@@ -81,8 +83,14 @@ func writeKnownHosts(path, ws string, st *state.State) error {
 }
 
 // sshArgs builds the ssh command line (argv[0] is "ssh") for a recorded
-// host: its key file (the host's own, else the workspace's), the pinned
-// host key enforced, and remoteCmd when given.
+// host, agreeing with how diffuser reaches it: the ssh config file diffuser
+// read (-F when the site named one or none), the keys it offers (key_file
+// or the workspace key, and the IdentityFile entries it found), the
+// address it dials (-o HostName when the site names an alias, which stays
+// the destination so that ssh matches the same Host blocks), port, user
+// and jump hosts given explicitly so that they win over the config, the
+// pinned host key enforced, and remoteCmd when given. Every value comes
+// from state and is checked first: none may be read as an option.
 func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd []string) ([]string, error) {
 	if h.SSH.HostKey == "" {
 		return nil, fmt.Errorf("host %s has no pinned host key yet: diffuser records it on the first connection (apply or plan)", h.Name)
@@ -90,13 +98,6 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 	addr := h.SSH.Address
 	if addr == "" {
 		return nil, fmt.Errorf("host %s has no SSH address in state", h.Name)
-	}
-	key := h.SSH.KeyFile
-	if key == "" {
-		key = h.Attrs["ssh_key_file"]
-	}
-	if key == "" {
-		key = workspaceKey
 	}
 	port := h.SSH.Port
 	if port == 0 {
@@ -106,29 +107,111 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 	if user == "" {
 		user = "root"
 	}
-	argv := []string{"ssh",
-		"-i", key,
+	dest := addr
+	if alias := h.Attrs["ssh_host"]; alias != "" {
+		dest = alias
+	}
+	for _, err := range []error{argSafe("address", addr), argSafe("alias", dest), remote.CheckUser(user)} {
+		if err != nil {
+			return nil, fmt.Errorf("host %s in state: %w: fix the site file (or state) and apply again", h.Name, err)
+		}
+	}
+	var argv []string
+	if cfg := h.Attrs["ssh_config"]; cfg != "" {
+		argv = append(argv, "-F", cfg)
+	}
+	keys, err := sshKeyArgs(h, workspaceKey)
+	if err != nil {
+		return nil, err
+	}
+	argv = append(argv, keys...)
+	argv = append(argv,
 		"-o", "IdentitiesOnly=yes",
-		"-o", "UserKnownHostsFile=" + knownHosts,
+		"-o", "UserKnownHostsFile="+knownHosts,
 		"-o", "GlobalKnownHostsFile=/dev/null",
 		"-o", "StrictHostKeyChecking=yes",
-		"-o", "HostKeyAlias=" + hostKeyAlias(ws, h.Name),
-		"-p", strconv.Itoa(port),
+		"-o", "HostKeyAlias="+hostKeyAlias(ws, h.Name),
+	)
+	if dest != addr {
+		argv = append(argv, "-o", "HostName="+addr)
 	}
+	argv = append(argv, "-p", strconv.Itoa(port))
 	if j := h.Attrs["ssh_jump"]; j != "" {
-		ju, jh, jp, err := static.ParseAddress(j, user, 22)
+		jump, err := jumpArg(j, user)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: jump host %q: %w", h.Name, j, err)
 		}
-		argv = append(argv, "-J", fmt.Sprintf("%s@%s:%d", ju, jh, jp))
+		argv = append(argv, "-J", jump)
 	}
 	if len(remoteCmd) == 0 {
 		argv = append(argv, "-t")
 	}
-	argv = append(argv, user+"@"+addr)
+	argv = append(argv, user+"@"+dest)
 	if len(remoteCmd) > 0 {
 		argv = append(argv, "--")
 		argv = append(argv, remoteCmd...)
 	}
+	return append([]string{"ssh"}, argv...), nil
+}
+
+// argSafe refuses a host name from state that ssh could read as an option,
+// split into words or expand (%-tokens in HostName): the static provider
+// checks what it records more strictly; this holds for every provider
+// and for an edited state.
+func argSafe(what, v string) error {
+	if v == "" || v[0] == '-' || strings.ContainsAny(v, " \t\n\r\v\f\"'\\%@") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%s %q cannot be passed to ssh (it starts with '-' or has spaces, quotes, '%%' or '@')", what, v)
+	}
+	return nil
+}
+
+// sshKeyArgs are the -i options: the keys the connector offers, in its
+// order, the IdentityFile entries only where they exist. ssh expands %
+// and ${VAR} in identity file paths: % is escaped, ${ refused.
+func sshKeyArgs(h state.Host, workspaceKey string) ([]string, error) {
+	key := h.SSH.KeyFile
+	if key == "" {
+		key = h.Attrs["ssh_key_file"]
+	}
+	var files []string
+	if key != "" {
+		files = append(files, key)
+	}
+	for _, f := range h.SSH.IdentityFiles {
+		if _, err := os.Stat(f); err == nil && f != key {
+			files = append(files, f)
+		}
+	}
+	if key == "" {
+		files = append(files, workspaceKey)
+	}
+	var argv []string
+	for _, f := range files {
+		if strings.Contains(f, "${") || strings.ContainsAny(f, "\n\r") {
+			return nil, fmt.Errorf("host %s: key file %q cannot be passed to ssh (it would expand ${...} or break the line): rename the file", h.Name, f)
+		}
+		argv = append(argv, "-i", strings.ReplaceAll(f, "%", "%%"))
+	}
 	return argv, nil
+}
+
+// jumpArg is ssh's -J value for the jump hosts recorded in state (as
+// written, "user@host:port,..."), each hop checked; a hop without user
+// or port gets the host's user and 22, as diffuser reaches it.
+func jumpArg(j, user string) (string, error) {
+	var hops []string
+	for _, hop := range strings.Split(j, ",") {
+		ju, jh, jp, err := static.ParseAddress(strings.TrimPrefix(hop, "ssh://"), user, 22)
+		if err == nil {
+			err = remote.CheckHost(jh)
+		}
+		if err == nil {
+			err = remote.CheckUser(ju)
+		}
+		if err != nil {
+			return "", err
+		}
+		hops = append(hops, ju+"@"+net.JoinHostPort(jh, strconv.Itoa(jp)))
+	}
+	return strings.Join(hops, ","), nil
 }

@@ -1,6 +1,8 @@
 package workspace
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -29,5 +31,58 @@ func TestSSHArgs(t *testing.T) {
 	h.SSH.HostKey = ""
 	if _, err := sshArgs("gfs", h, "", "", nil); err == nil || !strings.Contains(err.Error(), "no pinned host key") {
 		t.Errorf("no host key: %v", err)
+	}
+}
+
+// A static host reached through ~/.ssh/config: the alias stays the
+// destination (ssh matches the same Host blocks), everything diffuser
+// resolved is given explicitly so that it wins over the config.
+func TestSSHArgsAgreeWithSSHConfig(t *testing.T) {
+	dir := t.TempDir()
+	idFile := filepath.Join(dir, "id_lab%1")
+	if err := os.WriteFile(idFile, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := state.Host{Name: "server[0]", SSH: state.SSH{Address: "192.0.2.11", Port: 2201, User: "alice", HostKey: "ssh-ed25519 AAAA host",
+		IdentityFiles: []string{filepath.Join(dir, "absent"), idFile}},
+		Attrs: map[string]string{"ssh_host": "lab-pc-01", "ssh_config": "/etc/lab/ssh_config", "ssh_jump": "jump@jumper:22,ops@bastion:2222"}}
+	got, err := sshArgs("lab", h, "/d/lab/id_ed25519", "/d/lab/known_hosts", []string{"true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ssh", "-F", "/etc/lab/ssh_config", "-i", strings.ReplaceAll(idFile, "%", "%%"), "-i", "/d/lab/id_ed25519",
+		"-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=/d/lab/known_hosts", "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=diffuser.lab.server-0", "-o", "HostName=192.0.2.11",
+		"-p", "2201", "-J", "jump@jumper:22,ops@bastion:2222", "alice@lab-pc-01", "--", "true"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	h.Attrs["ssh_config"] = "none"
+	if got, _ := sshArgs("lab", h, "/k", "/kh", nil); got[1] != "-F" || got[2] != "none" {
+		t.Errorf("ssh_config none: %q", got)
+	}
+}
+
+// Values in state are data: an edited or hostile state cannot smuggle an
+// option into ssh's command line.
+func TestSSHArgsRefuseHostileState(t *testing.T) {
+	base := func() state.Host {
+		return state.Host{Name: "h", SSH: state.SSH{Address: "10.0.0.1", Port: 22, User: "root", HostKey: "ssh-ed25519 AAAA"}, Attrs: map[string]string{}}
+	}
+	for name, edit := range map[string]func(*state.Host){
+		"user option":    func(h *state.Host) { h.SSH.User = "-oProxyCommand=touch /tmp/x" },
+		"address option": func(h *state.Host) { h.SSH.Address = "-oProxyCommand=x" },
+		"address space":  func(h *state.Host) { h.SSH.Address = "10.0.0.1 -oProxyCommand=x" },
+		"alias option":   func(h *state.Host) { h.Attrs["ssh_host"] = "-oProxyCommand=x" },
+		"jump option":    func(h *state.Host) { h.Attrs["ssh_jump"] = "-oProxyCommand=x" },
+		"jump user":      func(h *state.Host) { h.Attrs["ssh_jump"] = "-x@bastion" },
+		"key env":        func(h *state.Host) { h.Attrs["ssh_key_file"] = "/k/${HOME}" },
+		"key newline":    func(h *state.Host) { h.Attrs["ssh_key_file"] = "/k\n-oProxyCommand=x" },
+	} {
+		h := base()
+		edit(&h)
+		if argv, err := sshArgs("w", h, "/k", "/kh", nil); err == nil {
+			t.Errorf("%s: accepted: %q", name, argv)
+		}
 	}
 }

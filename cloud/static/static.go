@@ -1,12 +1,15 @@
 // Package static is the provider for machines that already exist: hosts are
-// listed by address in the site file and reached over SSH. Launch only looks
+// listed by address in the site file and reached over SSH, with
+// ~/.ssh/config honoured as OpenSSH would (reach.go). Launch only looks
 // them up; destroy releases nothing.
 package static
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,21 +21,29 @@ import (
 )
 
 // Settings of `provider "static" { ... hosts "GROUP" { addresses = [...] } }`.
+// A zero User, Port, KeyFile or Jump is unset: ~/.ssh/config may give it,
+// else diffuser's default applies (root, 22, the workspace key, none).
 type Settings struct {
 	Addresses  []string          `cty:"addresses"`   // "host", "host:port", "user@host:port"; index i is GROUP[i]
 	PrivateIPs []string          `cty:"private_ips"` // addresses hosts use between each other (default: the SSH address)
 	User       string            `cty:"user"`
 	Port       int               `cty:"port"`
 	KeyFile    string            `cty:"key_file"` // default: the workspace's generated key
-	Jump       string            `cty:"jump"`     // "user@host:port" of a bastion
+	Jump       string            `cty:"jump"`     // "user@host:port" of a bastion, or a comma list of them
 	Sudo       bool              `cty:"sudo"`
 	Volumes    map[string]string `cty:"volumes"` // volume name -> device path on every host of the group
+	// SSHConfig is the ssh client config to read: nil = ~/.ssh/config and
+	// /etc/ssh/ssh_config as ssh reads them; "", "none" or "false" = none.
+	SSHConfig *string
 }
 
 // Factory builds static providers.
 type Factory struct{}
 
-var _ cloud.Factory = Factory{}
+var (
+	_ cloud.Factory       = Factory{}
+	_ cloud.ReachSettings = Factory{}
+)
 
 // Spec describes the settings.
 func (Factory) Spec() hcldec.ObjectSpec {
@@ -45,8 +56,14 @@ func (Factory) Spec() hcldec.ObjectSpec {
 		"jump":        &hcldec.AttrSpec{Name: "jump", Type: cty.String},
 		"sudo":        &hcldec.AttrSpec{Name: "sudo", Type: cty.Bool},
 		"volumes":     &hcldec.AttrSpec{Name: "volumes", Type: cty.Map(cty.String)},
+		"ssh_config":  &hcldec.AttrSpec{Name: "ssh_config", Type: cty.String},
 	}
 }
+
+// ReachSettings: ssh_config says how hosts are reached, not which hosts
+// they are, so changing it never replaces one; refresh finds the hosts it
+// moves (Status says Moved).
+func (Factory) ReachSettings() []string { return []string{"ssh_config"} }
 
 // New returns the provider.
 func (Factory) New(_ context.Context, _ cty.Value, _ cloud.Env) (cloud.Provider, error) {
@@ -61,9 +78,9 @@ var _ cloud.Provider = Provider{}
 // Name is "static".
 func (Provider) Name() string { return "static" }
 
-// Decode reads settings from their cty object, applying defaults.
+// Decode reads settings from their cty object; unset ones stay zero.
 func Decode(v cty.Value) (Settings, error) {
-	s := Settings{User: "root", Port: 22}
+	var s Settings
 	if v == cty.NilVal || v.IsNull() || !v.Type().IsObjectType() {
 		return s, nil
 	}
@@ -82,6 +99,13 @@ func Decode(v cty.Value) (Settings, error) {
 		if err := get(name, dst); err != nil {
 			return s, fmt.Errorf("static provider setting %s: %w", name, err)
 		}
+	}
+	var cfg string
+	if err := get("ssh_config", &cfg); err != nil {
+		return s, fmt.Errorf("static provider setting ssh_config: %w", err)
+	}
+	if v.Type().HasAttribute("ssh_config") && !v.GetAttr("ssh_config").IsNull() {
+		s.SSHConfig = &cfg
 	}
 	return s, nil
 }
@@ -105,8 +129,13 @@ func ParseAddress(a, defUser string, defPort int) (user, host string, port int, 
 	return user, host, port, nil
 }
 
-// Launch finds the listed machine for spec.
+// Launch finds the listed machine for spec and resolves how to reach it
+// (reach.go).
 func (Provider) Launch(_ context.Context, spec cloud.HostSpec) (cloud.Host, error) {
+	return launchHost(spec)
+}
+
+func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 	s, err := Decode(spec.Settings)
 	if err != nil {
 		return cloud.Host{}, err
@@ -115,16 +144,20 @@ func (Provider) Launch(_ context.Context, spec cloud.HostSpec) (cloud.Host, erro
 		return cloud.Host{}, fmt.Errorf("the static provider lists %d address(es) for group %q but %s needs index %d: add it to `hosts %q { addresses = [...] }` in the site file",
 			len(s.Addresses), spec.Group, spec.Name, spec.Index, spec.Group)
 	}
-	user, host, port, err := ParseAddress(s.Addresses[spec.Index], s.User, s.Port)
+	cfg, err := loadSSHConfig(s.SSHConfig)
 	if err != nil {
 		return cloud.Host{}, err
 	}
-	priv := host
+	r, err := resolve(cfg, s, s.Addresses[spec.Index])
+	if err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	priv := r.Address
 	if spec.Index < len(s.PrivateIPs) {
 		priv = s.PrivateIPs[spec.Index]
 	}
-	h := cloud.Host{ProviderID: fmt.Sprintf("static:%s@%s:%d", user, host, port), PrivateIP: priv, PublicIP: host,
-		SSHAddress: host, SSHPort: port, SSHUser: user, Volumes: map[string]cloud.Volume{}, Attrs: map[string]string{}}
+	h := cloud.Host{ProviderID: r.ID, PrivateIP: priv, PublicIP: r.Address, SSHAddress: r.Address, SSHPort: r.Port, SSHUser: r.User,
+		SSHIdentityFiles: r.IdentityFiles, SSHJump: r.Hops, Volumes: map[string]cloud.Volume{}, Attrs: map[string]string{}}
 	for _, v := range spec.Volumes {
 		dev, ok := s.Volumes[v.Name]
 		if !ok {
@@ -133,10 +166,19 @@ func (Provider) Launch(_ context.Context, spec cloud.HostSpec) (cloud.Host, erro
 		h.Volumes[v.Name] = cloud.Volume{Device: dev, SizeGB: v.SizeGB}
 	}
 	if s.KeyFile != "" {
+		if err := checkPath(s.KeyFile); err != nil {
+			return cloud.Host{}, fmt.Errorf("static provider setting key_file: %w", err)
+		}
 		h.Attrs["ssh_key_file"] = s.KeyFile
 	}
-	if s.Jump != "" {
-		h.Attrs["ssh_jump"] = s.Jump
+	if r.Jump != "" {
+		h.Attrs["ssh_jump"] = r.Jump
+	}
+	if r.Alias != r.Address {
+		h.Attrs["ssh_host"] = r.Alias // what ssh matches Host blocks on
+	}
+	if cfg.Setting != "" {
+		h.Attrs["ssh_config"] = cfg.Setting
 	}
 	if s.Sudo {
 		h.Attrs["sudo"] = "true"
@@ -144,9 +186,40 @@ func (Provider) Launch(_ context.Context, spec cloud.HostSpec) (cloud.Host, erro
 	return h, nil
 }
 
-// Status says Running: a static host is never launched or stopped by diffuser.
-func (Provider) Status(context.Context, cloud.HostSpec, cloud.Host) (cloud.Status, error) {
+// Status says Running (a static host is never launched or stopped by
+// diffuser), or Moved when the host would now be reached another way than
+// recorded: ~/.ssh/config or the ssh_config setting changed.
+func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
+	if spec.Settings == cty.NilVal {
+		return cloud.Running, nil
+	}
+	want, err := launchHost(spec)
+	if err != nil {
+		return "", err
+	}
+	if len(h.SSHJump) == 0 && h.Attrs["ssh_jump"] != "" {
+		// Recorded before jump chains were: the one hop the connector
+		// parses from the attribute.
+		if u, j, p, err := ParseAddress(h.Attrs["ssh_jump"], h.SSHUser, 22); err == nil {
+			h.SSHJump = []cloud.Hop{{Address: j, Port: p, User: u}}
+		}
+	}
+	if !sameReach(want, h) {
+		return cloud.Moved, nil
+	}
 	return cloud.Running, nil
+}
+
+// sameReach says whether a and b are reached the same way at the same
+// addresses.
+func sameReach(a, b cloud.Host) bool {
+	return a.SSHAddress == b.SSHAddress && a.SSHPort == b.SSHPort && a.SSHUser == b.SSHUser &&
+		a.PrivateIP == b.PrivateIP && a.PublicIP == b.PublicIP &&
+		slices.Equal(a.SSHIdentityFiles, b.SSHIdentityFiles) &&
+		slices.EqualFunc(a.SSHJump, b.SSHJump, func(x, y cloud.Hop) bool {
+			return x.Address == y.Address && x.Port == y.Port && x.User == y.User && slices.Equal(x.IdentityFiles, y.IdentityFiles)
+		}) &&
+		maps.Equal(a.Attrs, b.Attrs)
 }
 
 // Start returns the host as it is.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -226,7 +228,7 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 
 func (a *app) hostsCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, provider ids, volumes", Args: cobra.ExactArgs(1),
+		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, how diffuser reaches them, provider ids, volumes", Args: cobra.ExactArgs(1),
 		Example: "  diffuser hosts glusterfs\n  diffuser hosts glusterfs -json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
@@ -237,7 +239,7 @@ func (a *app) hostsCmd() *cobra.Command {
 				return views.WriteJSON(a.stdout, views.NewHostsJSON(st))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tPROVIDER\tID\tVOLUMES")
+			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tSSH\tPROVIDER\tID\tVOLUMES")
 			for _, n := range sortedKeys(st.Hosts) {
 				h := st.Hosts[n]
 				vols := ""
@@ -248,13 +250,32 @@ func (a *app) hostsCmd() *cobra.Command {
 				if len(id) > 16 {
 					id = id[:16]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n, h.PrivateIP, h.PublicIP, h.Provider, id, vols)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, h.PrivateIP, h.PublicIP, sshTarget(h.SSH), h.Provider, id, vols)
 			}
 			return tw.Flush()
 		},
 	}
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
 	return c
+}
+
+// sshTarget is how diffuser reaches a host, as state records it:
+// user@address:port, then " via " and the jump hosts, the one dialed first
+// first.
+func sshTarget(s state.SSH) string {
+	port := s.Port
+	if port == 0 {
+		port = 22
+	}
+	out := s.User + "@" + net.JoinHostPort(s.Address, strconv.Itoa(port))
+	var hops []string
+	for j := s.Jump; j != nil; j = j.Jump {
+		hops = append([]string{sshTarget(state.SSH{Address: j.Address, Port: j.Port, User: j.User})}, hops...)
+	}
+	if len(hops) > 0 {
+		out += " via " + strings.Join(hops, ",")
+	}
+	return out
 }
 
 func (a *app) imageCmd() *cobra.Command {

@@ -25,7 +25,14 @@ recorded address, port and user, the workspace's private key, and the host key p
 <data-dir>/<workspace>/known_hosts). A host whose key changed is refused, as diffuser itself
 refuses it; see diffuser state forget-hostkey. With a COMMAND after --, ssh runs it and exits
 with its status. A jump host (static provider's jump) is passed as ProxyJump; ssh checks the
-jump host's own key against your ~/.ssh/known_hosts.`,
+jump host's own key against your ~/.ssh/known_hosts.
+
+For static hosts found through ~/.ssh/config, the command line agrees with what diffuser
+recorded: -F when the site file's ssh_config named another file (-F none when it turned the
+config off), the alias as the destination so that ssh applies the same Host blocks, and the
+recorded address (-o HostName), port, user, keys (-i) and jump hosts (-J) given explicitly, so
+that they win over the file. Values from state are checked first: none can be read as an
+ssh option.`,
 		Example: `  diffuser ssh glusterfs 'server[0]'
   diffuser ssh glusterfs 'client[0]' -- df -h /mnt/gluster
   diffuser ssh glusterfs 'server[1]' --print   # the ssh command line, to copy`,

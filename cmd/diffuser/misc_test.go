@@ -139,7 +139,8 @@ func TestOutputStateHosts(t *testing.T) {
 
 	hosts := strings.Split(strings.TrimSpace(e.must("hosts", "misc")), "\n")
 	if len(hosts) != 4 || !strings.HasPrefix(hosts[0], "HOST") || !strings.HasPrefix(hosts[1], "client[0]") ||
-		!strings.Contains(hosts[2], "data=/dev/sim") || !strings.Contains(hosts[2], "(3G)") || !strings.Contains(hosts[2], st.Hosts["server[0]"].PrivateIP) {
+		!strings.Contains(hosts[2], "data=/dev/sim") || !strings.Contains(hosts[2], "(3G)") || !strings.Contains(hosts[2], st.Hosts["server[0]"].PrivateIP) ||
+		!strings.Contains(hosts[0], " SSH ") || !strings.Contains(hosts[2], " root@server[0]:22 ") {
 		t.Errorf("hosts:\n%s", strings.Join(hosts, "\n"))
 	}
 }
@@ -289,5 +290,13 @@ func TestEveryCommandHasExample(t *testing.T) {
 	a := &app{stdout: &help, stderr: &help}
 	if code := a.execute(t.Context(), []string{"bench", "--help"}); code != 0 || !strings.Contains(help.String(), "Examples:") {
 		t.Errorf("bench --help: %d\n%s", code, help.String())
+	}
+}
+
+func TestSSHTargetShowsJumpChain(t *testing.T) {
+	s := state.SSH{Address: "192.0.2.11", Port: 2201, User: "alice",
+		Jump: &state.SSH{Address: "192.0.2.40", User: "jump", Jump: &state.SSH{Address: "::1", Port: 2022, User: "outer"}}}
+	if got, want := sshTarget(s), "alice@192.0.2.11:2201 via outer@[::1]:2022,jump@192.0.2.40:22"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -202,8 +202,11 @@ func (c *realCluster) site(t *testing.T, name, group string, hosts ...int) strin
 	for _, i := range hosts {
 		addrs = append(addrs, fmt.Sprintf("%q", c.hosts[i].SSHAddress))
 	}
+	// ssh_config = "": this machine's own ~/.ssh/config must not change
+	// how the test reaches its containers.
 	src := fmt.Sprintf(`default_provider = "static"
 provider "static" {
+  ssh_config = ""
   hosts %q {
     addresses = [%s]
     volumes   = { data = %q }

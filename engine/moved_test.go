@@ -1,0 +1,98 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"diffuser/cloud"
+	"diffuser/engine"
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// movedRefresher says one host is now reached another way (as the static
+// provider does when ~/.ssh/config changed).
+type movedRefresher struct {
+	simRefresher
+	host string
+}
+
+func (r movedRefresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Status, error) {
+	if spec.Name == r.host {
+		return cloud.Moved, nil
+	}
+	return r.simRefresher.HostStatus(ctx, spec, h)
+}
+
+// A moved host is launched again (which records the new way to reach it),
+// keeps its pinned host key, and re-runs nothing that ran on it.
+func TestRefreshRelaunchesMovedHost(t *testing.T) {
+	w := newWorld(t, twoGroups)
+	w.apply(w.plan(), 0)
+	w.st.Hosts["a[0]"].SSH.HostKey = "ssh-ed25519 AAAApinned"
+	before := map[string]state.Instance{}
+	for addr, in := range w.st.Steps {
+		before[addr] = *in
+	}
+	p := w.plan(func(o *engine.PlanOptions) { o.Refresh = movedRefresher{simRefresher{w}, "a[0]"} })
+	got := summary(p)
+	if !strings.Contains(got, `~ launch["a[0]"] (reached another way now: ssh settings changed (found by refresh))`) {
+		t.Fatalf("plan lacks the moved host:\n%s", got)
+	}
+	if strings.Contains(got, "launch[\"a[1]\"]") || strings.Contains(got, "-/+") {
+		t.Fatalf("plan replaces or touches other hosts:\n%s", got)
+	}
+	if p.Drift != 1 {
+		t.Errorf("drift = %d, want 1", p.Drift)
+	}
+	if res := w.apply(p, 0); len(res.Failures) != 0 {
+		t.Fatalf("apply: %v", res.Failures)
+	}
+	if k := w.st.Hosts["a[0]"].SSH.HostKey; k != "ssh-ed25519 AAAApinned" {
+		t.Errorf("pinned host key after relaunch = %q", k)
+	}
+	for addr, in := range w.st.Steps {
+		if b, ok := before[addr]; !ok || !b.Started.Equal(in.Started) {
+			t.Errorf("%s ran again", addr)
+		}
+	}
+	if p := w.plan(w.refresh); p.HasChanges() {
+		t.Fatalf("not converged:\n%s", summary(p))
+	}
+}
+
+// Settings that only say how hosts are reached stay out of the launch
+// digest: adding or changing one replaces nothing.
+func TestReachSettingsStayOutOfLaunchDigest(t *testing.T) {
+	w := newWorld(t, twoGroups)
+	base := map[string]cty.Value{"image": cty.StringVal("debian")}
+	with := func(extra map[string]cty.Value, reach []string) func(*engine.PlanOptions) {
+		return func(o *engine.PlanOptions) {
+			m := map[string]cty.Value{}
+			for k, v := range base {
+				m[k] = v
+			}
+			for k, v := range extra {
+				m[k] = v
+			}
+			o.Settings = func(string) (cty.Value, hcl.Diagnostics) { return cty.ObjectVal(m), nil }
+			o.ReachSettings = reach
+		}
+	}
+	w.apply(w.plan(with(nil, nil)), 0)
+	reach := []string{"ssh_config"}
+	for _, v := range []cty.Value{cty.NullVal(cty.String), cty.StringVal("/a"), cty.StringVal("")} {
+		if p := w.plan(with(map[string]cty.Value{"ssh_config": v}, reach)); p.HasChanges() {
+			t.Errorf("ssh_config = %#v changed the plan:\n%s", v, summary(p))
+		}
+	}
+	if p := w.plan(with(map[string]cty.Value{"ssh_config": cty.StringVal("/a")}, nil)); !strings.Contains(summary(p), "-/+ launch") {
+		t.Errorf("without ReachSettings a new setting must replace (the test would prove nothing):\n%s", summary(p))
+	}
+	if p := w.plan(with(map[string]cty.Value{"image": cty.StringVal("ubuntu"), "ssh_config": cty.StringVal("/a")}, reach)); !strings.Contains(summary(p), "-/+ launch") {
+		t.Errorf("other settings still replace:\n%s", summary(p))
+	}
+}
