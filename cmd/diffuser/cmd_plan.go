@@ -3,43 +3,11 @@ package main
 import (
 	"fmt"
 
-	"diffuser/engine"
 	"diffuser/views"
 	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 )
-
-func (a *app) validateCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "validate RECIPE",
-		Short: "Check a recipe, its variables and site file without touching anything",
-		Example: `  diffuser validate glusterfs
-  diffuser validate ./my-recipe/ -var servers=4`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.load(args[0])
-			if err != nil {
-				return err
-			}
-			if err := ws.CheckSettings(); err != nil {
-				return err
-			}
-			g := ws.Loaded.Graph
-			instances := 0
-			for _, k := range g.Kind {
-				if k == engine.VStep {
-					instances++
-				}
-			}
-			fmt.Fprintf(a.stdout, "The recipe %q is valid: %d host(s), %d step instance(s), %d graph edge(s).\n",
-				ws.Loaded.Recipe.Name, len(g.Hosts), instances, g.NumEdges())
-			return nil
-		},
-	}
-	a.recipeFlags(c)
-	return c
-}
 
 // planRequest is the plan request this command line makes.
 func (a *app) planRequest(recipe, command string, destroy bool) workspace.PlanRequest {
