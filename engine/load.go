@@ -44,6 +44,12 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 		return l, diags
 	}
 	l.Vars = vars
+	// Cross-variable rules come before the counts they often guard.
+	d = r.CheckPreconditions(vars)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
 	l.Counts, l.Sizes, d = r.Counts(vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {

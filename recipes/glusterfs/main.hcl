@@ -84,12 +84,6 @@ locals {
   # of the create / add-brick list into sets of this size.
   set_size  = var.disperse > 0 ? var.disperse : var.replica
   redundant = var.disperse > 0 || var.replica > 1
-  layout_problem = (
-    var.disperse > 0 && var.replica > 1 ? "a volume is replicated or dispersed, not both: set replica = 1 with disperse" :
-    var.disperse > 0 && var.disperse_redundancy * 2 >= var.disperse ? "disperse_redundancy must be less than half of disperse" :
-    var.servers % local.set_size != 0 ? "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size})" :
-    ""
-  )
   layout = (var.disperse > 0
     ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}"
     : (var.replica > 1 ? "replica ${var.replica}" : ""))
@@ -126,10 +120,23 @@ locals {
 }
 
 hosts "server" {
-  # A bad layout is refused here, before anything is launched: the message
-  # shows in the "cannot convert" error (variables validate one at a time).
-  count = local.layout_problem == "" ? var.servers : tonumber("invalid layout: ${local.layout_problem}")
+  count = var.servers
   volume "brick" { size_gb = var.brick_size_gb }
+
+  # Layouts `gluster volume create` would refuse, minutes into an apply,
+  # are refused by validate and plan before anything is launched.
+  precondition {
+    condition     = var.disperse == 0 || var.replica == 1
+    error_message = "A volume is replicated or dispersed, not both: set replica = 1 with disperse = ${var.disperse}."
+  }
+  precondition {
+    condition     = var.disperse == 0 || var.disperse_redundancy * 2 < var.disperse
+    error_message = "disperse_redundancy (${var.disperse_redundancy}) must be less than half of disperse (${var.disperse})."
+  }
+  precondition {
+    condition     = var.servers % local.set_size == 0
+    error_message = "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size}): GlusterFS groups consecutive bricks into sets of that size."
+  }
 }
 
 hosts "client" {

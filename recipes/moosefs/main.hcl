@@ -119,8 +119,6 @@ locals {
     echo "the master does not list chunkserver[0] again" >&2
     exit 1
   EOT
-
-  goal_problem = var.goal > var.chunkservers ? "goal (${var.goal}) is more than chunkservers (${var.chunkservers}): every chunk would stay undergoal" : ""
 }
 
 hosts "master" {
@@ -132,10 +130,14 @@ hosts "metalogger" {
 }
 
 hosts "chunkserver" {
-  # A goal the cluster cannot hold is refused here, before anything is
-  # launched: the message shows in the "cannot convert" error.
-  count = local.goal_problem == "" ? var.chunkservers : tonumber("invalid goal: ${local.goal_problem}")
+  count = var.chunkservers
   volume "chunks" { size_gb = var.chunk_volume_gb }
+
+  # A goal the cluster cannot hold is refused before anything is launched.
+  precondition {
+    condition     = var.goal <= var.chunkservers
+    error_message = "goal (${var.goal}) is more than chunkservers (${var.chunkservers}): every chunk would stay undergoal. Raise chunkservers or lower goal."
+  }
 }
 
 hosts "client" {
