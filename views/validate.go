@@ -59,12 +59,12 @@ type PosJSON struct {
 // (`hosts "server"`) when there is one; Values are the values of the
 // variables the offending expression read, where the diagnostic knows them.
 type SnippetJSON struct {
-	Context              *string           `json:"context"`
-	Code                 string            `json:"code"`
-	StartLine            int               `json:"start_line"`
-	HighlightStartOffset int               `json:"highlight_start_offset"`
-	HighlightEndOffset   int               `json:"highlight_end_offset"`
-	Values               []ExprValueJSON   `json:"values"`
+	Context              *string         `json:"context"`
+	Code                 string          `json:"code"`
+	StartLine            int             `json:"start_line"`
+	HighlightStartOffset int             `json:"highlight_start_offset"`
+	HighlightEndOffset   int             `json:"highlight_end_offset"`
+	Values               []ExprValueJSON `json:"values"`
 }
 
 // ExprValueJSON is one value an expression read: "var.servers" "is 3".
