@@ -10,8 +10,8 @@ provider "static" {
   # sudo   = true                           # for a non-root user
 
   hosts "server" {
-    addresses   = ["10.0.0.11", "10.0.0.12"]
-    volumes     = { brick = "/dev/sdb" }
+    addresses = ["10.0.0.11", "10.0.0.12"]
+    volumes   = { brick = "/dev/sdb" }
   }
   hosts "client" {
     addresses = ["10.0.0.21"]

@@ -157,7 +157,7 @@ against saved state and runs independent steps concurrently.`,
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
 		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.stateCmd(), a.hostsCmd(), a.logsCmd(), a.sshCmd(),
-		a.versionCmd(), a.imageCmd())
+		a.versionCmd(), a.imageCmd(), a.fmtCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)

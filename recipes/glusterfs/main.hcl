@@ -84,9 +84,11 @@ locals {
   # of the create / add-brick list into sets of this size.
   set_size  = var.disperse > 0 ? var.disperse : var.replica
   redundant = var.disperse > 0 || var.replica > 1
-  layout = (var.disperse > 0
-    ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}"
-    : (var.replica > 1 ? "replica ${var.replica}" : ""))
+  layout = (
+    var.disperse > 0 ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}" :
+    var.replica > 1 ? "replica ${var.replica}" :
+    ""
+  )
   # Servers join the trusted storage pool in two rounds, because only a
   # pool member can probe a newcomer in: server[0] probes servers 1 to
   # probers-1 (pool_seed), then each of those first `probers` servers
@@ -215,7 +217,7 @@ step "pool_join" {
   on    = slice(hosts.server, 0, local.probers)
   after = [step.pool_seed]
   # The pool's members probe their shares at the same time.
-  run = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
+  run     = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
   retries = 2
 }
 
@@ -312,7 +314,7 @@ step "mount" {
     # _netdev: mount at boot once the network is up.
     options = join(",", concat(["_netdev"], var.servers < 2 ? [] :
     ["backup-volfile-servers=${join(":", slice(local.server_ips, 1, min(var.servers, 4)))}"]))
-    fstab   = true
+    fstab = true
   }
 }
 
