@@ -137,7 +137,11 @@ func snippet(file *hcl.File, d *hcl.Diagnostic) *SnippetJSON {
 	sc := hcl.NewRangeScanner(src, subj.Filename, bufio.ScanLines)
 	for sc.Scan() {
 		lr := sc.Range()
-		if lr.Start.Line < subj.Start.Line || lr.Start.Line > subj.End.Line {
+		// The lines the range overlaps, and the one it starts on (at the
+		// end of a line, its newline, for an error there).
+		overlaps := lr.Start.Byte < subj.End.Byte && subj.Start.Byte < lr.End.Byte
+		startsHere := lr.Start.Byte <= subj.Start.Byte && subj.Start.Byte <= lr.End.Byte
+		if !overlaps && !startsHere {
 			continue
 		}
 		if first < 0 {

@@ -21,7 +21,9 @@ func (a *app) planCmd() *cobra.Command {
 		Short: "Show what apply would change, touching nothing",
 		Long: `plan loads the recipe (a path, or the name of a built-in recipe), diffs it against the
 workspace's state and prints what apply would do: + create, ~ update, -/+ replace, - destroy.
-When hosts exist it first asks them whether recorded work still holds (-refresh=false skips it).`,
+It makes validate's checks first (recipe preconditions, provider settings against what the
+recipe needs), before reading state. When hosts exist it asks them whether recorded work
+still holds (-refresh=false skips it).`,
 		Example: `  diffuser plan glusterfs -var servers=4
   diffuser plan ceph -json
   diffuser plan ./recipes/mine -out plan.json && diffuser apply plan.json`,
