@@ -88,11 +88,12 @@ func (ws *Workspace) providerBlock() *lang.ProviderBlock {
 // groupNeed is what the recipe asks of the provider for group g.
 func groupNeed(g *lang.Group, count int) cloud.GroupNeed {
 	need := cloud.GroupNeed{Count: count}
-	rng := g.DeclRange
 	if g.Count != nil {
-		rng = g.Count.Range()
+		rng := g.Count.Range()
+		need.CountAt = fmt.Sprintf("count at %s:%d", rng.Filename, rng.Start.Line)
+	} else {
+		need.CountAt = fmt.Sprintf("one host by default, %s:%d", g.DeclRange.Filename, g.DeclRange.Start.Line)
 	}
-	need.CountAt = fmt.Sprintf("count at %s:%d", rng.Filename, rng.Start.Line)
 	for _, v := range g.Volumes {
 		need.Volumes = append(need.Volumes, v.Name)
 	}

@@ -99,6 +99,19 @@ func TestCheckSettingsOnceAndLocated(t *testing.T) {
 	if v.Valid() || len(v.Diags) != 2 {
 		t.Errorf("Validate: %v", v.Diags)
 	}
+
+	// No site at all: the recipe's group is where the hosts are missing.
+	in.Site = filepath.Join(dir, "none.hcl")
+	if err := os.WriteFile(in.Site, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v = e.Validate(in)
+	if len(v.Diags) != 3 || v.Diags[0].Subject.Filename != in.Recipe || v.Diags[0].Subject.Start.Line != 6 ||
+		v.Diags[1].Summary != "Missing volume device" || !strings.Contains(v.Diags[2].Detail, "one host by default") {
+		for _, d := range v.Diags {
+			t.Errorf("Validate without static settings: %s: %s (%s)", d.Subject, d.Summary, d.Detail)
+		}
+	}
 }
 
 // TestValidateNotDiagnostic: a failure that is no diagnostic comes back as
