@@ -52,7 +52,12 @@ func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, 
 	}
 	vars := res.Values
 	l.Vars, l.VarSources = vars, res.Sources
-	var d hcl.Diagnostics
+	// Cross-variable rules come before the counts they often guard.
+	d := r.CheckPreconditions(vars)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return l, diags
+	}
 	l.Counts, l.Sizes, d = r.Counts(vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {

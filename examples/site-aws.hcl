@@ -5,7 +5,7 @@ default_provider = "aws"
 
 provider "aws" {
   region        = "eu-west-1"
-  image         = "debian-12"      # or ubuntu-24.04, ubuntu-22.04, or an ami-... id
+  image         = "debian-12" # or ubuntu-24.04, ubuntu-22.04, or an ami-... id
   instance_type = "t3.medium"
   ssh_cidr      = "198.51.100.7/32" # your address: SSH is opened only to it
   # endpoint    = "https://ec2.example.internal:8773/"  # Eucalyptus, OpenStack EC2 API

@@ -1,5 +1,6 @@
 # Site file for machines you already have: hosts are listed by address per
-# host group; index i of the list is GROUP[i].
+# host group; index i of the list is GROUP[i]. validate and plan refuse a
+# group that lists fewer addresses than the recipe asks for hosts.
 default_provider = "static"
 
 provider "static" {
@@ -11,10 +12,14 @@ provider "static" {
   # ProxyJump); values set here win over it. ssh_config = "" ignores it.
 
   hosts "server" {
-    addresses   = ["10.0.0.11", "10.0.0.12"]
-    volumes     = { brick = "/dev/sdb" }
+    addresses = ["10.0.0.11", "10.0.0.12"]
+    volumes   = { brick = "/dev/sdb" }
   }
   hosts "client" {
     addresses = ["10.0.0.21"]
+  }
+  # examples/recipes/sharedfile; a group no recipe of this run has is ignored.
+  hosts "node" {
+    addresses = ["10.0.0.31", "10.0.0.32"]
   }
 }

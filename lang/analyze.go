@@ -153,6 +153,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		_, d := r.check(o.Value.Variables(), where{what: "an output", hosts: true, steps: true}, localRefs)
 		diags = append(diags, d...)
 	}
+	diags = append(diags, r.analyzePreconditions(localRefs)...)
 	return diags
 }
 

@@ -29,7 +29,8 @@ func invalidFiles(t *testing.T) []string {
 }
 
 // loadLang runs what engine.Load runs from lang, stopping at the first
-// stage that reports an error: Load, ResolveVariables, Counts.
+// stage that reports an error: Load, ResolveVariables, CheckPreconditions,
+// Counts.
 func loadLang(name string, vars []string) (*lang.Recipe, hcl.Diagnostics) {
 	src := lang.Source{FS: os.DirFS(invalidDir), Dir: ".", File: filepath.Base(name), Display: invalidDir}
 	r, diags := lang.Load(src, testKinds())
@@ -37,6 +38,11 @@ func loadLang(name string, vars []string) (*lang.Recipe, hcl.Diagnostics) {
 		return r, diags
 	}
 	vals, d := r.ResolveVariables(lang.Inputs{Vars: vars})
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return r, diags
+	}
+	d = r.CheckPreconditions(vals)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return r, diags

@@ -156,6 +156,7 @@ var recipeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "step", LabelNames: []string{"name"}},
 	{Type: "verify", LabelNames: []string{"name"}},
 	{Type: "output", LabelNames: []string{"name"}},
+	{Type: "precondition"},
 }}
 
 func (r *Recipe) decodeBody(body hcl.Body) hcl.Diagnostics {
@@ -176,6 +177,8 @@ func (r *Recipe) decodeBody(body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, r.decodeVerify(b)...)
 		case "output":
 			diags = append(diags, r.decodeOutput(b)...)
+		case "precondition":
+			diags = append(diags, r.decodePrecondition(b, "")...)
 		}
 	}
 	return diags
@@ -369,7 +372,7 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "description"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume", LabelNames: []string{"name"}}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume", LabelNames: []string{"name"}}, {Type: "precondition"}},
 	})
 	if a := content.Attributes["count"]; a != nil {
 		g.Count = a.Expr
@@ -379,6 +382,10 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	}
 	seen := map[string]hcl.Range{}
 	for _, vb := range content.Blocks {
+		if vb.Type == "precondition" {
+			diags = append(diags, r.decodePrecondition(vb, g.Name)...)
+			continue
+		}
 		if d := validName(vb); d != nil {
 			diags = append(diags, d)
 			continue

@@ -24,6 +24,9 @@ type Recipe struct {
 	Steps     []*Step
 	Verifies  []*Verify
 	Outputs   []*Output
+	// Preconditions are the recipe's and its host groups' precondition
+	// blocks, in file order.
+	Preconditions []*Precondition
 
 	Files map[string]*hcl.File // every parsed file, for diagnostics
 

@@ -30,11 +30,13 @@ type Site struct {
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
 type ProviderBlock struct {
-	Name      string
-	Body      hcl.Body
-	Groups    map[string]hcl.Body
-	DeclRange hcl.Range
-	funcs     map[string]function.Function
+	Name   string
+	Body   hcl.Body
+	Groups map[string]hcl.Body
+	// GroupRanges are the `hosts "GROUP"` blocks' header ranges.
+	GroupRanges map[string]hcl.Range
+	DeclRange   hcl.Range
+	funcs       map[string]function.Function
 }
 
 var siteSchema = &hcl.BodySchema{
@@ -96,7 +98,8 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 			pc, rest, d := blk.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 				{Type: "hosts", LabelNames: []string{"group"}}}})
 			diags = append(diags, d...)
-			pb := &ProviderBlock{Name: name, Body: rest, Groups: map[string]hcl.Body{}, DeclRange: blk.DefRange, funcs: s.funcs}
+			pb := &ProviderBlock{Name: name, Body: rest, Groups: map[string]hcl.Body{}, GroupRanges: map[string]hcl.Range{},
+				DeclRange: blk.DefRange, funcs: s.funcs}
 			seen := map[string]hcl.Range{}
 			for _, g := range pc.Blocks {
 				if prev, ok := seen[g.Labels[0]]; ok {
@@ -105,6 +108,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 				}
 				seen[g.Labels[0]] = g.DefRange
 				pb.Groups[g.Labels[0]] = g.Body
+				pb.GroupRanges[g.Labels[0]] = g.DefRange
 			}
 			s.Providers[name] = pb
 		}

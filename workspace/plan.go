@@ -52,6 +52,13 @@ func (e *Env) Plan(ctx context.Context, req PlanRequest) (*Planned, error) {
 }
 
 func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error) {
+	// The checks validate makes, before the lock and state: a bad site
+	// file fails the same way in both.
+	settings := ws.settingsDiags(!req.Destroy)
+	if settings.HasErrors() {
+		return nil, &DiagError{Files: ws.Files, Diags: settings}
+	}
+	ws.Warnings = append(ws.Warnings, settings...)
 	if err := ws.OpenState(ctx, req.Lock, req.Command); err != nil {
 		return nil, err
 	}

@@ -213,23 +213,6 @@ func (ws *Workspace) Settings(group string) (cty.Value, hcl.Diagnostics) {
 	return pb.Settings(ws.factory.Spec(), group)
 }
 
-// CheckSettings decodes the provider settings of every host group, as
-// validate does: a typo in the site file should not wait for a plan.
-func (ws *Workspace) CheckSettings() error {
-	var diags hcl.Diagnostics
-	for _, grp := range append([]string{""}, ws.Loaded.Graph.Groups...) {
-		_, d := ws.Settings(grp)
-		diags = append(diags, d...)
-		if diags.HasErrors() {
-			break // the provider-wide block's errors would repeat per group
-		}
-	}
-	if diags.HasErrors() {
-		return &DiagError{Files: ws.Files, Diags: diags}
-	}
-	return nil
-}
-
 // OpenState reads state; with lock, it takes the workspace lock first
 // (waiting up to the Env's LockTimeout), naming command ("apply") and the
 // recipe as its holder. The caller calls Close.

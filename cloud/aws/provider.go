@@ -83,7 +83,7 @@ func (p *Provider) hostConfig(spec cloud.HostSpec) (hostConfig, error) {
 			return hostConfig{}, fmt.Errorf("groups.%s: %w", spec.Group, err)
 		}
 	}
-	if err := hc.validate("host " + spec.Name); err != nil {
+	if err := hc.validate("host "+spec.Name, p.set.Endpoint != ""); err != nil {
 		return hostConfig{}, err
 	}
 	return hc.withDefaults(), nil

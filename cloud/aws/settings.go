@@ -2,10 +2,8 @@ package aws
 
 import (
 	"fmt"
-	"net"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -150,52 +148,24 @@ func decodeSettings(v cty.Value) (settings, error) {
 
 // validate checks values that can be checked offline and fills in defaults
 // for cluster-wide settings. warn receives what the operator should know.
+// It refuses the first of problems, the rules validate and plan report.
 func (s *settings) validate(warn func(string, ...any)) error {
+	if ps := s.problems(); len(ps) > 0 {
+		return ps[0]
+	}
 	if s.SSHCIDR == "" {
 		s.SSHCIDR = DefaultSSHCIDR
 		warn("aws: ssh_cidr not set: SSH (port 22) will be open to %s; set ssh_cidr = \"<your address>/32\" in provider \"aws\"", DefaultSSHCIDR)
 	}
-	if _, _, err := net.ParseCIDR(s.SSHCIDR); err != nil {
-		return fmt.Errorf("ssh_cidr %q: %w", s.SSHCIDR, err)
-	}
-	switch s.DeviceNaming {
-	case "":
+	if s.DeviceNaming == "" {
 		s.DeviceNaming = "auto"
-	case "auto", "nitro", "xen":
-	default:
-		return fmt.Errorf("device_naming %q: want auto, nitro or xen", s.DeviceNaming)
-	}
-	if err := s.Host.validate("provider \"aws\""); err != nil {
-		return err
-	}
-	keys := groupKeys()
-	for _, group := range sortedKeys(s.Groups) {
-		for k := range s.Groups[group] {
-			if _, ok := keys[k]; !ok {
-				return fmt.Errorf("groups.%s.%s: not a per-group setting (allowed: %s)", group, k, strings.Join(sortedKeys(keys), ", "))
-			}
-		}
-		hc, err := s.Host.override(s.Groups[group])
-		if err != nil {
-			return fmt.Errorf("groups.%s: %w", group, err)
-		}
-		if err := hc.validate("groups." + group); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
-func (hc hostConfig) validate(where string) error {
-	if hc.Image != "" && !strings.HasPrefix(hc.Image, "ami-") {
-		if _, ok := imageAlias(hc.Image); !ok {
-			return fmt.Errorf("%s: image %q: want an AMI id (ami-...) or one of %s", where, hc.Image, strings.Join(imageAliasNames(), ", "))
-		}
-	}
-	for k := range hc.Tags {
-		if strings.HasPrefix(k, "diffuser:") || strings.HasPrefix(k, "aws:") {
-			return fmt.Errorf("%s: tag %q: the diffuser: and aws: prefixes are reserved", where, k)
-		}
+func (hc hostConfig) validate(where string, customEndpoint bool) error {
+	if ps := hc.problems(nil, where, customEndpoint); len(ps) > 0 {
+		return ps[0]
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"diffuser/cloud"
+
 	"github.com/docker/go-units"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -72,6 +74,16 @@ func (Factory) Spec() hcldec.ObjectSpec {
 // see HostApt), volume_dir from workDir. v may be null or cty.NilVal (all
 // defaults); attributes missing from v's type are treated as unset.
 func DecodeSettings(v cty.Value, apt HostApt, workDir string) (Settings, error) {
+	s, err := decodeFields(v)
+	if err != nil {
+		return s, err
+	}
+	s.applyDefaults(apt, workDir)
+	return s, s.validate()
+}
+
+// decodeFields reads the set attributes of v, defaults not applied.
+func decodeFields(v cty.Value) (Settings, error) {
 	var s Settings
 	if v != cty.NilVal && !v.IsNull() {
 		if !v.IsWhollyKnown() {
@@ -103,7 +115,7 @@ func DecodeSettings(v cty.Value, apt HostApt, workDir string) (Settings, error) 
 				continue
 			}
 			if a.Type() != cty.String {
-				return s, fmt.Errorf("docker provider setting %s: want a string, got %s", name, a.Type().FriendlyName())
+				return s, cloud.Problem(cty.GetAttrPath(name), "Invalid docker setting", "docker provider setting %s: want a string, got %s", name, a.Type().FriendlyName())
 			}
 			*dst = strings.TrimSpace(a.AsString())
 		}
@@ -115,41 +127,40 @@ func DecodeSettings(v cty.Value, apt HostApt, workDir string) (Settings, error) 
 			case cty.Number:
 				mem = a.AsBigFloat().Text('f', 0)
 			default:
-				return s, fmt.Errorf("docker provider setting memory: want a string like \"2g\", got %s", a.Type().FriendlyName())
+				return s, cloud.Problem(cty.GetAttrPath("memory"), "Invalid docker setting", "docker provider setting memory: want a string like \"2g\", got %s", a.Type().FriendlyName())
 			}
 			if mem != "" && mem != "0" {
 				n, err := units.RAMInBytes(mem)
 				if err != nil || n <= 0 {
-					return s, fmt.Errorf("docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
+					return s, cloud.Problem(cty.GetAttrPath("memory"), "Invalid docker setting", "docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
 				}
 				s.Memory = n
 			}
 		}
 		if a := get("cpus"); !a.IsNull() {
 			if a.Type() != cty.Number {
-				return s, fmt.Errorf("docker provider setting cpus: want a number, got %s", a.Type().FriendlyName())
+				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus: want a number, got %s", a.Type().FriendlyName())
 			}
 			f, _ := a.AsBigFloat().Float64()
 			if f < 0 {
-				return s, fmt.Errorf("docker provider setting cpus = %v: must not be negative", f)
+				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %v: must not be negative", f)
 			}
 			s.CPUs = f
 		}
 		if a := get("extra_hosts"); !a.IsNull() {
 			if !a.CanIterateElements() {
-				return s, fmt.Errorf("docker provider setting extra_hosts: want a list of \"name:ip\" strings")
+				return s, cloud.Problem(cty.GetAttrPath("extra_hosts"), "Invalid docker setting", "docker provider setting extra_hosts: want a list of \"name:ip\" strings")
 			}
 			for it := a.ElementIterator(); it.Next(); {
 				_, e := it.Element()
 				if e.IsNull() || e.Type() != cty.String {
-					return s, fmt.Errorf("docker provider setting extra_hosts: want a list of \"name:ip\" strings")
+					return s, cloud.Problem(cty.GetAttrPath("extra_hosts"), "Invalid docker setting", "docker provider setting extra_hosts: want a list of \"name:ip\" strings")
 				}
 				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
 			}
 		}
 	}
-	s.applyDefaults(apt, workDir)
-	return s, s.validate()
+	return s, nil
 }
 
 // applyDefaults fills every unset field.
@@ -171,40 +182,74 @@ func (s *Settings) applyDefaults(apt HostApt, workDir string) {
 }
 
 func (s *Settings) validate() error {
+	if ps := s.problems(); len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
+}
+
+// problems are every mistake in the settings (defaults applied), each
+// naming its setting: New refuses the first, validate and plan report
+// them all (CheckSettings).
+func (s *Settings) problems() []cloud.SettingsProblem {
+	var out []cloud.SettingsProblem
+	add := func(path cty.Path, format string, args ...any) {
+		out = append(out, cloud.Problem(path, "Invalid docker setting", format, args...))
+	}
+	attr := cty.GetAttrPath
 	switch s.Build {
 	case BuildAuto, BuildDebootstrap, BuildDockerfile:
 	default:
-		return fmt.Errorf("docker provider setting build = %q: want auto, debootstrap or dockerfile", s.Build)
+		add(attr("build"), "docker provider setting build = %q: want auto, debootstrap or dockerfile", s.Build)
 	}
 	if !strings.HasPrefix(s.Mirror, "http://") && !strings.HasPrefix(s.Mirror, "https://") {
-		return fmt.Errorf("docker provider setting mirror = %q: want an http(s) URL", s.Mirror)
+		add(attr("mirror"), "docker provider setting mirror = %q: want an http(s) URL", s.Mirror)
 	}
 	if s.SecurityMirror != "none" && !strings.HasPrefix(s.SecurityMirror, "http://") && !strings.HasPrefix(s.SecurityMirror, "https://") {
-		return fmt.Errorf("docker provider setting security_mirror = %q: want an http(s) URL or \"none\"", s.SecurityMirror)
+		add(attr("security_mirror"), "docker provider setting security_mirror = %q: want an http(s) URL or \"none\"", s.SecurityMirror)
 	}
 	if s.Suite == "" || strings.ContainsAny(s.Suite, " /\t") {
-		return fmt.Errorf("docker provider setting suite = %q: want a Debian release name like bookworm", s.Suite)
+		add(attr("suite"), "docker provider setting suite = %q: want a Debian release name like bookworm", s.Suite)
 	}
-	for _, h := range s.ExtraHosts {
+	for i, h := range s.ExtraHosts {
+		path := attr("extra_hosts").Index(cty.NumberIntVal(int64(i)))
 		name, ip, ok := strings.Cut(h, ":")
 		if !ok || name == "" {
-			return fmt.Errorf("docker provider setting extra_hosts: %q is not \"name:ip\"", h)
+			add(path, "docker provider setting extra_hosts: %q is not \"name:ip\"", h)
+			continue
 		}
 		if _, err := netip.ParseAddr(ip); err != nil {
-			return fmt.Errorf("docker provider setting extra_hosts: %q: %q is not an IP address", h, ip)
+			add(path, "docker provider setting extra_hosts: %q: %q is not an IP address", h, ip)
 		}
 	}
 	if s.NetworkCIDR != "" {
 		p, err := netip.ParsePrefix(s.NetworkCIDR)
-		if err != nil {
-			return fmt.Errorf("docker provider setting network_cidr = %q: %w", s.NetworkCIDR, err)
-		}
-		if p.Masked() != p {
-			return fmt.Errorf("docker provider setting network_cidr = %q: host bits set, did you mean %s?", s.NetworkCIDR, p.Masked())
+		switch {
+		case err != nil:
+			add(attr("network_cidr"), "docker provider setting network_cidr = %q: %v", s.NetworkCIDR, err)
+		case p.Masked() != p:
+			add(attr("network_cidr"), "docker provider setting network_cidr = %q: host bits set, did you mean %s?", s.NetworkCIDR, p.Masked())
 		}
 	}
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
-		return fmt.Errorf("docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
+		add(attr("volume_dir"), "docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
 	}
-	return nil
+	return out
+}
+
+var _ cloud.SettingsChecker = Factory{}
+
+// CheckSettings decodes the settings with defaults as New would (without
+// reading the machine's apt sources, which only fill in what is unset) and
+// reports every mistake, each at its setting.
+func (Factory) CheckSettings(v cty.Value, _ string, _ cloud.GroupNeed) []cloud.SettingsProblem {
+	s, err := decodeFields(v)
+	if err != nil {
+		if p, ok := err.(cloud.SettingsProblem); ok {
+			return []cloud.SettingsProblem{p}
+		}
+		return []cloud.SettingsProblem{cloud.Problem(nil, "Invalid docker setting", "%v", err)}
+	}
+	s.applyDefaults(HostApt{}, "")
+	return s.problems()
 }

@@ -94,10 +94,11 @@ func Decode(v cty.Value) (Settings, error) {
 		}
 		return gocty.FromCtyValue(a, dst)
 	}
-	for name, dst := range map[string]any{"addresses": &s.Addresses, "private_ips": &s.PrivateIPs, "user": &s.User,
-		"port": &s.Port, "key_file": &s.KeyFile, "jump": &s.Jump, "sudo": &s.Sudo, "volumes": &s.Volumes} {
-		if err := get(name, dst); err != nil {
-			return s, fmt.Errorf("static provider setting %s: %w", name, err)
+	fields := map[string]any{"addresses": &s.Addresses, "private_ips": &s.PrivateIPs, "user": &s.User,
+		"port": &s.Port, "key_file": &s.KeyFile, "jump": &s.Jump, "sudo": &s.Sudo, "volumes": &s.Volumes}
+	for _, name := range sortedNames(fields) {
+		if err := get(name, fields[name]); err != nil {
+			return s, cloud.Problem(cty.GetAttrPath(name), "Invalid static setting", "static provider setting %s: %v", name, err)
 		}
 	}
 	var cfg string
@@ -140,9 +141,13 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 	if err != nil {
 		return cloud.Host{}, err
 	}
-	if spec.Index >= len(s.Addresses) {
-		return cloud.Host{}, fmt.Errorf("the static provider lists %d address(es) for group %q but %s needs index %d: add it to `hosts %q { addresses = [...] }` in the site file",
-			len(s.Addresses), spec.Group, spec.Name, spec.Index, spec.Group)
+	// The rules validate and plan applied, for this host: they cannot disagree.
+	need := cloud.GroupNeed{Count: spec.Index + 1}
+	for _, v := range spec.Volumes {
+		need.Volumes = append(need.Volumes, v.Name)
+	}
+	if ps := s.problems(spec.Group, need); len(ps) > 0 {
+		return cloud.Host{}, ps[0]
 	}
 	cfg, err := loadSSHConfig(s.SSHConfig)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -22,10 +23,15 @@ import (
 //
 // Recipe, site and var files carry `# ERROR: <summary>` on the line the
 // diagnostic must point at (`# ERROR(line N): ...` where a comment cannot
-// go); `# VAR: name=value` adds a -var; `# STAGE: provider` marks site
-// settings that are only decoded when the provider is (plan, not validate).
+// go); `# VAR: name=value` adds a -var. Site files are checked by
+// validate and plan alike, with the static provider unless
+// `# PROVIDER: name` picks another.
 
 const badDir = "testdata/badinput"
+
+// badStaticSite lists static hosts for the cases that plan with --provider
+// static: without it every plan would stop at "too few hosts".
+const badStaticSite = badDir + "/site_static.hcl"
 
 type badResult struct {
 	code           int
@@ -52,14 +58,14 @@ type badMarker struct {
 }
 
 type badFile struct {
-	markers []badMarker
-	vars    []string
-	stage   string
+	markers  []badMarker
+	vars     []string
+	provider string
 }
 
 var (
 	badMarkerRE    = regexp.MustCompile(`#\s*ERROR(?:\(line (\d+)\))?:\s*(.*?)\s*(?:$|#\s*ERROR)`)
-	badDirectiveRE = regexp.MustCompile(`^#\s*(VAR|STAGE):\s*(.*?)\s*$`)
+	badDirectiveRE = regexp.MustCompile(`^#\s*(VAR|PROVIDER):\s*(.*?)\s*$`)
 )
 
 func readBadFile(t *testing.T, name string) badFile {
@@ -76,7 +82,7 @@ func readBadFile(t *testing.T, name string) badFile {
 			if m[1] == "VAR" {
 				bf.vars = append(bf.vars, m[2])
 			} else {
-				bf.stage = m[2]
+				bf.provider = m[2]
 			}
 			continue
 		}
@@ -172,7 +178,7 @@ func TestBadRecipes(t *testing.T) {
 			bf := readBadFile(t, name)
 			data := filepath.Join(t.TempDir(), ".diffuser")
 			checkBadDiags(t, badRun(t, withVars([]string{"validate", name}, bf.vars)...), name, bf.markers)
-			checkBadDiags(t, badRun(t, withVars([]string{"plan", "--provider", "static", "--data-dir", data, name}, bf.vars)...), name, bf.markers)
+			checkBadDiags(t, badRun(t, withVars([]string{"plan", "--provider", "static", "--site", badStaticSite, "--data-dir", data, name}, bf.vars)...), name, bf.markers)
 			if _, err := os.Stat(data); err == nil {
 				t.Errorf("a plan that failed to load created %s", data)
 			}
@@ -240,12 +246,9 @@ func TestBadSiteFiles(t *testing.T) {
 		t.Run(caseName(name), func(t *testing.T) {
 			bf := readBadFile(t, name)
 			data := filepath.Join(t.TempDir(), ".diffuser")
-			checkBadDiags(t, badRun(t, "plan", "--provider", "static", "--site", name, "--data-dir", data, recipe), name, bf.markers)
-			if bf.stage == "provider" {
-				// validate does not decode provider settings yet.
-				return
-			}
-			checkBadDiags(t, badRun(t, "validate", "--site", name, recipe), name, bf.markers)
+			provider := cmp.Or(bf.provider, "static")
+			checkBadDiags(t, badRun(t, "plan", "--provider", provider, "--site", name, "--data-dir", data, recipe), name, bf.markers)
+			checkBadDiags(t, badRun(t, "validate", "--provider", provider, "--site", name, recipe), name, bf.markers)
 		})
 	}
 }
@@ -256,7 +259,7 @@ func TestBadVarFiles(t *testing.T) {
 		t.Run(caseName(name), func(t *testing.T) {
 			bf := readBadFile(t, name)
 			checkBadDiags(t, badRun(t, "validate", "--var-file", name, recipe), name, bf.markers)
-			checkBadDiags(t, badRun(t, "plan", "--provider", "static", "--data-dir", t.TempDir(), "-var-file="+name, recipe), name, bf.markers)
+			checkBadDiags(t, badRun(t, "plan", "--provider", "static", "--site", badStaticSite, "--data-dir", t.TempDir(), "-var-file="+name, recipe), name, bf.markers)
 		})
 	}
 	res := badRun(t, "validate", "--var-file", filepath.Join(badDir, "varfiles", "missing.hcl"), recipe)
@@ -277,7 +280,7 @@ func TestBadVarFlags(t *testing.T) {
 	} {
 		for _, args := range [][]string{
 			{"validate", "--var", tc.flag, recipe},
-			{"plan", "-var", tc.flag, "--provider", "static", "--data-dir", t.TempDir(), recipe},
+			{"plan", "-var", tc.flag, "--provider", "static", "--site", badStaticSite, "--data-dir", t.TempDir(), recipe},
 		} {
 			res := badRun(t, args...)
 			checkFailed(t, res)
@@ -374,7 +377,7 @@ func TestBadStateFiles(t *testing.T) {
 				}
 				before[dst] = b
 			}
-			res := badRun(t, "plan", "--provider", "static", "--data-dir", data, "--workspace", "w", recipe)
+			res := badRun(t, "plan", "--provider", "static", "--site", badStaticSite, "--data-dir", data, "--workspace", "w", recipe)
 			checkFailed(t, res)
 			if want := filepath.Join(ws, tc.want); !strings.Contains(res.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
@@ -423,7 +426,7 @@ func TestBadInputOK(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ws, "state.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res = badRun(t, "plan", "--provider", "static", "--data-dir", data, "--workspace", "w", recipe)
+	res = badRun(t, "plan", "--provider", "static", "--site", badStaticSite, "--data-dir", data, "--workspace", "w", recipe)
 	if res.code != exitOK || !strings.Contains(res.stdout, "Plan: 4 to add") {
 		t.Fatalf("plan with state_ok.json: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}

@@ -1,94 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
-	"diffuser/engine"
 	"diffuser/views"
 	"diffuser/workspace"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
-
-func (a *app) validateCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "validate RECIPE",
-		Short: "Check a recipe, its variables and site file without touching anything",
-		Long: `validate loads the recipe with its variables and site file, builds its graph and checks the
-provider settings of every host group, touching nothing. -json prints the result, valid or
-not, with every diagnostic and where it is (docs/json.md); the exit status is 1 when invalid.`,
-		Example: `  diffuser validate glusterfs
-  diffuser validate ./my-recipe/ -var servers=4
-  diffuser validate ./my-recipe/ -json`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.flags.json {
-				return a.validateJSON(args[0])
-			}
-			ws, err := a.load(args[0])
-			if err != nil {
-				return err
-			}
-			if err := ws.CheckSettings(); err != nil {
-				return err
-			}
-			g := ws.Loaded.Graph
-			fmt.Fprintf(a.stdout, "The recipe %q is valid: %d host(s), %d step instance(s), %d graph edge(s).\n",
-				ws.Loaded.Recipe.Name, len(g.Hosts), stepInstances(g), g.NumEdges())
-			return nil
-		},
-	}
-	a.recipeFlags(c)
-	c.Flags().BoolVar(&a.flags.json, "json", false, "print the result and diagnostics as JSON (docs/json.md)")
-	return c
-}
-
-func stepInstances(g *engine.Instances) int {
-	n := 0
-	for _, k := range g.Kind {
-		if k == engine.VStep {
-			n++
-		}
-	}
-	return n
-}
-
-// validateJSON is validate -json: the result on stdout, valid or not.
-func (a *app) validateJSON(recipe string) error {
-	ws, err := a.workspaceEnv().Load(a.inputs(recipe))
-	if err == nil {
-		err = ws.CheckSettings()
-	}
-	var diags hcl.Diagnostics
-	var de *workspace.DiagError
-	switch {
-	case errors.As(err, &de):
-		diags = de.Diags
-		if !diags.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
-		}
-	case err != nil:
-		diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: err.Error()}}
-	default:
-		diags = ws.Warnings
-	}
-	out := views.ValidateJSON{}
-	out.Diagnostics, out.ErrorCount, out.WarningCount = views.NewDiagnosticsJSON(diags)
-	out.Valid = out.ErrorCount == 0
-	if out.Valid {
-		g := ws.Loaded.Graph
-		out.Recipe, out.Hosts, out.StepInstances, out.Edges = ws.Loaded.Recipe.Name, len(g.Hosts), stepInstances(g), g.NumEdges()
-	}
-	if err := views.WriteJSON(a.stdout, out); err != nil {
-		return err
-	}
-	if !out.Valid {
-		return &shownError{out.ErrorCount}
-	}
-	return nil
-}
 
 // planRequest is the plan request this command line makes.
 func (a *app) planRequest(recipe, command string, destroy bool) workspace.PlanRequest {
@@ -102,7 +21,9 @@ func (a *app) planCmd() *cobra.Command {
 		Short: "Show what apply would change, touching nothing",
 		Long: `plan loads the recipe (a path, or the name of a built-in recipe), diffs it against the
 workspace's state and prints what apply would do: + create, ~ update, -/+ replace, - destroy.
-When hosts exist it first asks them whether recorded work still holds (-refresh=false skips it).
+It makes validate's checks first (recipe preconditions, provider settings against what the
+recipe needs), before reading state. When hosts exist it asks them whether recorded work
+still holds (-refresh=false skips it).
 
 Variables, the provider and the site file that are not given take the values the workspace's
 last apply ran with (diffuser vars WORKSPACE), above the site file and below -var-file and

@@ -232,7 +232,7 @@ step "hello" {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, cmd := range []string{"plan", "apply"} {
 				data, untouched := badWorkspace(t, map[string][]byte{"state.json": stateOK})
-				args := append([]string{cmd, "--provider", "static", "--data-dir", data, "--workspace", "w", tc.recipe}, tc.args...)
+				args := append([]string{cmd, "--provider", "static", "--site", badStaticSite, "--data-dir", data, "--workspace", "w", tc.recipe}, tc.args...)
 				if cmd == "apply" {
 					args = append(args, "-auto-approve")
 				}
@@ -266,7 +266,7 @@ func TestBadStateEveryTruncation(t *testing.T) {
 	}
 	recipe := filepath.Join(badDir, "ok.hcl")
 	plan := func(data string) badResult {
-		return badRun(t, "plan", "--provider", "static", "--refresh=false", "--data-dir", data, "--workspace", "w", recipe)
+		return badRun(t, "plan", "--provider", "static", "--site", badStaticSite, "--refresh=false", "--data-dir", data, "--workspace", "w", recipe)
 	}
 	lineCol := regexp.MustCompile(`state\.json:\d+:\d+: `)
 	closing := bytes.LastIndexByte(full, '}')
@@ -371,9 +371,9 @@ func TestBadStateGarbage(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, args := range [][]string{
-				{"plan", "--provider", "static", "--refresh=false", recipe},
-				{"apply", "--provider", "static", "-auto-approve", recipe},
-				{"destroy", "--provider", "static", "-auto-approve", recipe},
+				{"plan", "--provider", "static", "--site", badStaticSite, "--refresh=false", recipe},
+				{"apply", "--provider", "static", "--site", badStaticSite, "-auto-approve", recipe},
+				{"destroy", "--provider", "static", "--site", badStaticSite, "-auto-approve", recipe},
 			} {
 				data, untouched := badWorkspace(t, tc.files)
 				start := time.Now()

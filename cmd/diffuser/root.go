@@ -196,7 +196,7 @@ against saved state and runs independent steps concurrently.`,
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
 		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.runsCmd(), a.showCmd(),
-		a.logsCmd(), a.sshCmd(), a.workspaceCmd(), a.versionCmd(), a.imageCmd())
+		a.logsCmd(), a.sshCmd(), a.workspaceCmd(), a.versionCmd(), a.imageCmd(), a.fmtCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)

@@ -208,7 +208,7 @@ step "keys" {
   sensitive = true
   # Each key is generated once (a retry keeps those already made). They stay
   # in a root-only directory on the first monitor and in state.
-  run = <<-EOT
+  run     = <<-EOT
     set -e
     umask 077
     mkdir -p /var/lib/diffuser-ceph/keys
@@ -270,7 +270,7 @@ step "mon_mkfs" {
   # At first deployment every monitor builds its initial map from ceph.conf
   # (mon_initial_members + mon_host) and they form quorum together. A monitor
   # added to a running cluster takes the current map instead.
-  run = <<-EOT
+  run     = <<-EOT
     set -e
     id=${host.hostname}
     dir=/var/lib/ceph/mon/ceph-$id
@@ -339,9 +339,9 @@ step "cluster_config" {
 }
 
 step "mgr_keyring" {
-  on    = hosts.mon
-  after = [step.cluster_config]
-  run   = <<-EOT
+  on      = hosts.mon
+  after   = [step.cluster_config]
+  run     = <<-EOT
     set -e
     d=/var/lib/ceph/mgr/ceph-${host.hostname}
     install -d -o ceph -g ceph $d
@@ -363,9 +363,9 @@ step "mgr_service" {
 }
 
 step "mds_keyring" {
-  on    = hosts.mon
-  after = [step.cluster_config]
-  run   = <<-EOT
+  on      = hosts.mon
+  after   = [step.cluster_config]
+  run     = <<-EOT
     set -e
     d=/var/lib/ceph/mds/ceph-${host.hostname}
     install -d -o ceph -g ceph $d
@@ -423,7 +423,7 @@ step "osd" {
   # before it exists. The device must be blank or already this OSD: anything
   # else is refused, never overwritten. The OSD directory is kept on disk
   # (--no-tmpfs), so a reboot needs no re-activation.
-  run = <<-EOT
+  run    = <<-EOT
     set -e
     dev=${host.volume.osd.device}
     listed() { ceph-volume raw list "$dev" 2>/dev/null; }

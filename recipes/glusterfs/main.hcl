@@ -84,15 +84,11 @@ locals {
   # of the create / add-brick list into sets of this size.
   set_size  = var.disperse > 0 ? var.disperse : var.replica
   redundant = var.disperse > 0 || var.replica > 1
-  layout_problem = (
-    var.disperse > 0 && var.replica > 1 ? "a volume is replicated or dispersed, not both: set replica = 1 with disperse" :
-    var.disperse > 0 && var.disperse_redundancy * 2 >= var.disperse ? "disperse_redundancy must be less than half of disperse" :
-    var.servers % local.set_size != 0 ? "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size})" :
+  layout = (
+    var.disperse > 0 ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}" :
+    var.replica > 1 ? "replica ${var.replica}" :
     ""
   )
-  layout = (var.disperse > 0
-    ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}"
-    : (var.replica > 1 ? "replica ${var.replica}" : ""))
   # Servers join the trusted storage pool in two rounds, because only a
   # pool member can probe a newcomer in: server[0] probes servers 1 to
   # probers-1 (pool_seed), then each of those first `probers` servers
@@ -126,10 +122,23 @@ locals {
 }
 
 hosts "server" {
-  # A bad layout is refused here, before anything is launched: the message
-  # shows in the "cannot convert" error (variables validate one at a time).
-  count = local.layout_problem == "" ? var.servers : tonumber("invalid layout: ${local.layout_problem}")
+  count = var.servers
   volume "brick" { size_gb = var.brick_size_gb }
+
+  # Layouts `gluster volume create` would refuse, minutes into an apply,
+  # are refused by validate and plan before anything is launched.
+  precondition {
+    condition     = var.disperse == 0 || var.replica == 1
+    error_message = "A volume is replicated or dispersed, not both: set replica = 1 with disperse = ${var.disperse}."
+  }
+  precondition {
+    condition     = var.disperse == 0 || var.disperse_redundancy * 2 < var.disperse
+    error_message = "disperse_redundancy (${var.disperse_redundancy}) must be less than half of disperse (${var.disperse})."
+  }
+  precondition {
+    condition     = var.servers % local.set_size == 0
+    error_message = "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size}): GlusterFS groups consecutive bricks into sets of that size."
+  }
 }
 
 hosts "client" {
@@ -208,7 +217,7 @@ step "pool_join" {
   on    = slice(hosts.server, 0, local.probers)
   after = [step.pool_seed]
   # The pool's members probe their shares at the same time.
-  run = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
+  run     = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
   retries = 2
 }
 
@@ -305,7 +314,7 @@ step "mount" {
     # _netdev: mount at boot once the network is up.
     options = join(",", concat(["_netdev"], var.servers < 2 ? [] :
     ["backup-volfile-servers=${join(":", slice(local.server_ips, 1, min(var.servers, 4)))}"]))
-    fstab   = true
+    fstab = true
   }
 }
 

@@ -79,7 +79,7 @@ locals {
   # mfsscadmin (storage classes) from these hosts.
   exports = join("", concat(["# Written by diffuser (recipe moosefs). Syntax: mfsexports.cfg(5).\n"],
   [for a in local.exports_from : "${a} / rw,alldirs,admin,maproot=0:0\n${a} . rw\n"]))
-  master_cfg = <<-EOT
+  master_cfg      = <<-EOT
     # Written by diffuser (recipe moosefs). Everything else: defaults of mfsmaster.cfg(5).
     WORKING_USER = mfs
     WORKING_GROUP = mfs
@@ -96,11 +96,11 @@ locals {
     MASTER_HOST = ${local.master_ip}
     MASTER_PORT = 9420
   EOT
-  hdd_cfg = <<-EOT
+  hdd_cfg         = <<-EOT
     # Written by diffuser (recipe moosefs): one storage folder per line, mfshdd.cfg(5).
     ${local.chunk_dir}
   EOT
-  metalogger_cfg = <<-EOT
+  metalogger_cfg  = <<-EOT
     # Written by diffuser (recipe moosefs). Everything else: defaults of mfsmetalogger.cfg(5).
     WORKING_USER = mfs
     WORKING_GROUP = mfs
@@ -108,7 +108,7 @@ locals {
     MASTER_HOST = ${local.master_ip}
     MASTER_PORT = 9419
   EOT
-  fstab_line = "mfsmount ${local.mountpoint} fuse mfsmaster=${local.master_ip},mfsport=9421,_netdev 0 0"
+  fstab_line      = "mfsmount ${local.mountpoint} fuse mfsmaster=${local.master_ip},mfsport=9421,_netdev 0 0"
 
   start_chunkserver = <<-EOT
     systemctl start moosefs-chunkserver || exit 1
@@ -119,8 +119,6 @@ locals {
     echo "the master does not list chunkserver[0] again" >&2
     exit 1
   EOT
-
-  goal_problem = var.goal > var.chunkservers ? "goal (${var.goal}) is more than chunkservers (${var.chunkservers}): every chunk would stay undergoal" : ""
 }
 
 hosts "master" {
@@ -132,10 +130,14 @@ hosts "metalogger" {
 }
 
 hosts "chunkserver" {
-  # A goal the cluster cannot hold is refused here, before anything is
-  # launched: the message shows in the "cannot convert" error.
-  count = local.goal_problem == "" ? var.chunkservers : tonumber("invalid goal: ${local.goal_problem}")
+  count = var.chunkservers
   volume "chunks" { size_gb = var.chunk_volume_gb }
+
+  # A goal the cluster cannot hold is refused before anything is launched.
+  precondition {
+    condition     = var.goal <= var.chunkservers
+    error_message = "goal (${var.goal}) is more than chunkservers (${var.chunkservers}): every chunk would stay undergoal. Raise chunkservers or lower goal."
+  }
 }
 
 hosts "client" {
@@ -332,7 +334,7 @@ step "mount" {
   # A run step, not a mount block: mfsmount names its mount "mfs#HOST:PORT"
   # of type "fuse", whatever it was mounted as, so the mount kind could not
   # recognise it as its own. One fstab line remounts it at boot.
-  run = <<-EOT
+  run     = <<-EOT
     set -e
     mkdir -p ${local.mountpoint}
     sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab

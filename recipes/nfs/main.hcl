@@ -302,7 +302,7 @@ step "kernel_nfsd" {
   # Reruns when the exports or the ports change: both digests are in the
   # command. New ports need a restart (rpc.statd too); new exports only
   # `exportfs -ra`, which mounted clients do not notice.
-  run = <<-EOT
+  run     = <<-EOT
     set -e
     # exports ${sha256(local.kernel_exports)}
     mark=/var/lib/diffuser-nfs/nfs-conf.sha256
@@ -452,7 +452,7 @@ step "gvfs_mount" {
   after = [step.gvfs_script, step.gvfs_unit, step.nfs_port]
   # Reruns, remounting, when the script or the unit change: their digests
   # are in the command.
-  run = <<-EOT
+  run     = <<-EOT
     set -e
     # script ${sha256(local.gvfs_script)} unit ${sha256(local.gvfs_unit)}
     systemctl daemon-reload

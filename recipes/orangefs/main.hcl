@@ -145,9 +145,9 @@ locals {
       curl -fsSL --retry 3 -o "$tarball.part" ${shellquote(var.source_url)}
       mv "$tarball.part" "$tarball"
     fi
-    %{ if var.source_sha256 != "" ~}
+    %{if var.source_sha256 != ""~}
     echo "${var.source_sha256}  $tarball" | sha256sum -c - || { rm -f "$tarball"; exit 1; }
-    %{ endif ~}
+    %{endif~}
     rm -rf "$src"
     mkdir -p "$src"
     # The tarball's top directory is orangefs-v.VERSION: strip it.

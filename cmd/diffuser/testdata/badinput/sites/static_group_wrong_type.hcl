@@ -1,4 +1,3 @@
-# STAGE: provider
 provider "static" {
   user = "admin"
   hosts "server" {

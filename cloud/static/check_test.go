@@ -1,0 +1,86 @@
+package static
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"diffuser/cloud"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func obj(attrs map[string]cty.Value) cty.Value { return cty.ObjectVal(attrs) }
+
+// TestCheckSettings: each mistake is one problem at its setting (and
+// element), and a good group has none.
+func TestCheckSettings(t *testing.T) {
+	two := strs("10.0.0.1", "10.0.0.2")
+	for _, tc := range []struct {
+		name  string
+		attrs map[string]cty.Value
+		need  cloud.GroupNeed
+		want  []string // "path: summary"
+	}{
+		{"fine", map[string]cty.Value{"addresses": two, "volumes": cty.MapVal(map[string]cty.Value{"brick": cty.StringVal("/dev/sdb")})},
+			cloud.GroupNeed{Count: 2, Volumes: []string{"brick"}}, nil},
+		{"port", map[string]cty.Value{"addresses": two, "port": cty.NumberIntVal(99999)}, cloud.GroupNeed{Count: 2},
+			[]string{"port: Invalid port"}},
+		{"port zero", map[string]cty.Value{"addresses": two, "port": cty.NumberIntVal(0)}, cloud.GroupNeed{}, []string{"port: Invalid port"}},
+		{"too few", map[string]cty.Value{"addresses": two}, cloud.GroupNeed{Count: 3, CountAt: "count at r.hcl:3"},
+			[]string{"addresses: Too few hosts in the site file"}},
+		{"none", map[string]cty.Value{}, cloud.GroupNeed{Count: 1}, []string{": Too few hosts in the site file"}},
+		{"address port", map[string]cty.Value{"addresses": strs("10.0.0.1:99999", "a@b:22")}, cloud.GroupNeed{Count: 2},
+			[]string{"addresses[0]: Invalid address"}},
+		{"duplicate", map[string]cty.Value{"addresses": strs("h1", "root@H1:22")}, cloud.GroupNeed{Count: 2},
+			[]string{"addresses[1]: Duplicate address"}},
+		{"user", map[string]cty.Value{"addresses": two, "user": cty.StringVal("a b")}, cloud.GroupNeed{}, []string{"user: Invalid user"}},
+		{"jump", map[string]cty.Value{"jump": cty.StringVal("ops@")}, cloud.GroupNeed{}, []string{"jump: Invalid jump host"}},
+		{"private ip", map[string]cty.Value{"private_ips": strs("10.0.0.1", "not an ip")}, cloud.GroupNeed{},
+			[]string{"private_ips[1]: Invalid private address"}},
+		{"device", map[string]cty.Value{"volumes": cty.MapVal(map[string]cty.Value{"brick": cty.StringVal("sdb")})}, cloud.GroupNeed{},
+			[]string{`volumes["brick"]: Invalid device`}},
+		{"missing volume", map[string]cty.Value{"volumes": cty.MapVal(map[string]cty.Value{"brik": cty.StringVal("/dev/sdb")})},
+			cloud.GroupNeed{Volumes: []string{"brick"}}, []string{"volumes: Missing volume device"}},
+		{"port type", map[string]cty.Value{"port": cty.NumberFloatVal(2.5)}, cloud.GroupNeed{}, []string{"port: Invalid static setting"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, p := range (Factory{}).CheckSettings(obj(tc.attrs), "server", tc.need) {
+				got = append(got, cloud.PathString(p.Path)+": "+p.Summary)
+				if p.Detail == "" {
+					t.Errorf("%s: no detail", p.Summary)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestLaunchRefusesWhatCheckRefuses: Launch applies the same rules, so
+// apply cannot accept what validate refused.
+func TestLaunchRefusesWhatCheckRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		attrs map[string]cty.Value
+		spec  cloud.HostSpec
+		want  string
+	}{
+		{map[string]cty.Value{"addresses": strs("10.0.0.1"), "port": cty.NumberIntVal(99999)}, cloud.HostSpec{Group: "server", Name: "server[0]"}, "port = 99999"},
+		{map[string]cty.Value{"addresses": strs("10.0.0.1")}, cloud.HostSpec{Group: "server", Name: "server[1]", Index: 1}, "needs 2 host(s)"},
+		{map[string]cty.Value{"addresses": strs("10.0.0.1"), "volumes": cty.MapVal(map[string]cty.Value{"brick": cty.StringVal("sdb")})},
+			cloud.HostSpec{Group: "server", Name: "server[0]", Volumes: []cloud.VolumeSpec{{Name: "brick"}}}, "not a device path"},
+	} {
+		tc.spec.Settings = obj(tc.attrs)
+		_, err := Provider{}.Launch(context.Background(), tc.spec)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Launch(%v): %v, want an error containing %q", tc.attrs, err, tc.want)
+		}
+	}
+	h, err := Provider{}.Launch(context.Background(), cloud.HostSpec{Group: "server", Name: "server[0]",
+		Settings: obj(map[string]cty.Value{"addresses": strs("admin@10.0.0.1:2222")})})
+	if err != nil || h.SSHUser != "admin" || h.SSHPort != 2222 || h.SSHAddress != "10.0.0.1" {
+		t.Errorf("Launch of a good host: %+v, %v", h, err)
+	}
+}

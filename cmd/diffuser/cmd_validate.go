@@ -1,0 +1,51 @@
+package main
+
+import (
+	"diffuser/views"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) validateCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "validate RECIPE",
+		Short: "Check a recipe, its variables and site file without touching anything",
+		Long: `validate loads the recipe (a path, or the name of a built-in recipe) with its variables and
+site file, evaluates what is known before any host exists and reports every mistake at its
+file and line: unknown references, wrong types, failed variable validations and recipe
+preconditions, and provider settings the provider would refuse (a port out of range, a bad
+CIDR, a static site listing fewer hosts than the recipe asks for). It reads no state and
+takes no lock; plan makes the same checks.
+
+-json prints the result for editors and CI in the shape of Terraform's validate -json:
+{"format_version": "1.0", "valid": ..., "error_count": ..., "warning_count": ...,
+"diagnostics": [{"severity", "summary", "detail", "range": {"filename", "start", "end"},
+"snippet"}]}, with positions as line, column (from 1) and byte (from 0). The exit status is
+1 when the recipe is invalid, with or without -json.`,
+		Example: `  diffuser validate glusterfs
+  diffuser validate ./my-recipe/ -var servers=4
+  diffuser validate glusterfs -provider static -site lab.hcl -json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := a.workspaceEnv().Validate(a.inputs(args[0]))
+			if a.flags.json {
+				if err := views.WriteValidateJSON(a.stdout, v.Files, v.Diags); err != nil {
+					return err
+				}
+				if !v.Valid() {
+					return exitCode(exitError)
+				}
+				return nil
+			}
+			a.printDiags(v.Files, v.Diags)
+			if !v.Valid() {
+				return &shownError{n: len(v.Diags.Errs())}
+			}
+			views.WriteValid(a.stdout, v.Recipe, v.Hosts, v.Instances, v.Edges)
+			return nil
+		},
+	}
+	a.recipeFlags(c)
+	c.Flags().BoolVar(&a.flags.json, "json", false, "print the diagnostics as JSON (Terraform's validate -json shape)")
+	return c
+}

@@ -1,0 +1,6 @@
+# PROVIDER: docker
+provider "docker" {
+  hosts "server" {
+    memory = "lots" # ERROR: Invalid docker setting
+  }
+}

@@ -1,0 +1,4 @@
+recipe "broken" {
+  description = "an attribute without a value"
+  ports =
+}

@@ -1,0 +1,133 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Precondition is a `precondition { condition = ...  error_message = ... }`
+// block, at the top of a recipe or inside a `hosts` block: a rule across
+// variables and locals (a variable's own validation sees only that
+// variable), checked by validate and plan before anything runs.
+// error_message may interpolate the same values as the condition.
+type Precondition struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	Group        string // the hosts block it sits in; "" at the top of the recipe
+	DeclRange    hcl.Range
+}
+
+var preconditionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "condition", Required: true}, {Name: "error_message", Required: true}}}
+
+func (r *Recipe) decodePrecondition(b *hcl.Block, group string) hcl.Diagnostics {
+	content, diags := b.Body.Content(preconditionSchema)
+	if diags.HasErrors() {
+		return diags
+	}
+	r.Preconditions = append(r.Preconditions, &Precondition{Condition: content.Attributes["condition"].Expr,
+		ErrorMessage: content.Attributes["error_message"].Expr, Group: group, DeclRange: b.DefRange})
+	return diags
+}
+
+// analyzePreconditions checks what preconditions read: variables and
+// locals only, and no local that reads hosts or step outputs, so that
+// every precondition is decided before anything runs.
+func (r *Recipe) analyzePreconditions(localRefs map[string]*refSet) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range r.Preconditions {
+		for _, e := range []hcl.Expression{p.Condition, p.ErrorMessage} {
+			_, d := r.check(e.Variables(), where{what: "a precondition"}, localRefs)
+			diags = append(diags, d...)
+		}
+	}
+	return diags
+}
+
+// CheckPreconditions evaluates every precondition with the variables'
+// values and the locals computed from them. A false condition is one
+// error at the condition, carrying its own message and the values the
+// condition read (unless one is sensitive).
+func (r *Recipe) CheckPreconditions(vars map[string]cty.Value) hcl.Diagnostics {
+	if len(r.Preconditions) == 0 {
+		return nil
+	}
+	s := &Scope{Recipe: r, Vars: vars}
+	// Errors in locals are reported where locals are evaluated for the
+	// counts; a condition reading a broken local comes out unknown here.
+	_ = s.EvalLocals()
+	ctx := s.Ctx(cty.NilVal)
+	var diags hcl.Diagnostics
+	for _, p := range r.Preconditions {
+		diags = append(diags, p.check(ctx)...)
+	}
+	return diags
+}
+
+func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
+	v, diags := p.Condition.Value(ctx)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return nil // reads a local that failed: that error is reported
+	}
+	bv, err := convert.Convert(v, cty.Bool)
+	if err != nil || bv.IsNull() {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid precondition",
+			Detail:  "The condition must be true or false, e.g. var.servers % var.replica == 0.",
+			Subject: p.Condition.Range().Ptr(), Expression: p.Condition, EvalContext: ctx}}
+	}
+	if bv.True() {
+		return nil
+	}
+	msg, d := p.message(ctx)
+	if d != nil {
+		return hcl.Diagnostics{d}
+	}
+	summary := "Recipe precondition failed"
+	if p.Group != "" {
+		summary = fmt.Sprintf("Precondition of hosts %q failed", p.Group)
+	}
+	diag := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: msg, Subject: p.Condition.Range().Ptr()}
+	if !readsMarked(p.Condition, ctx) {
+		// The diagnostic writers print the values the condition read.
+		diag.Expression, diag.EvalContext = p.Condition, ctx
+	}
+	return hcl.Diagnostics{diag}
+}
+
+// message evaluates error_message; a sensitive one is not shown.
+func (p *Precondition) message(ctx *hcl.EvalContext) (string, *hcl.Diagnostic) {
+	v, diags := p.ErrorMessage.Value(ctx)
+	if diags.HasErrors() {
+		return "", diags[0]
+	}
+	if v.IsMarked() || v.ContainsMarked() {
+		return "(The error message reads a sensitive value and is not shown.)", nil
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil || sv.IsNull() {
+		return "", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid error_message",
+			Detail: "error_message must be a string.", Subject: p.ErrorMessage.Range().Ptr()}
+	}
+	if !sv.IsKnown() {
+		return "(The error message reads a value that is not known yet.)", nil
+	}
+	return sv.AsString(), nil
+}
+
+// readsMarked says whether expr reads a sensitive (marked) value.
+func readsMarked(expr hcl.Expression, ctx *hcl.EvalContext) bool {
+	for _, tr := range expr.Variables() {
+		v, d := tr.TraverseAbs(ctx)
+		if d.HasErrors() || v.IsMarked() || v.ContainsMarked() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,102 @@
+package workspace
+
+import (
+	"fmt"
+	"sort"
+
+	"diffuser/cloud"
+	"diffuser/lang"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// CheckSettings checks the provider settings every host group will launch
+// with, as validate and plan do: a typo or an impossible value in the site
+// file (a port of 99999, a CIDR of /33, a static site listing fewer hosts
+// than the recipe asks for) is an error at its line now, not a failed
+// launch minutes into an apply. Warnings are added to ws.Warnings.
+func (ws *Workspace) CheckSettings() error {
+	diags := ws.settingsDiags(true)
+	if diags.HasErrors() {
+		return &DiagError{Files: ws.Files, Diags: diags}
+	}
+	ws.Warnings = append(ws.Warnings, diags...)
+	return nil
+}
+
+// settingsDiags decodes every group's settings and, when the provider
+// can check them (cloud.SettingsChecker), checks them: against what the
+// recipe needs of each group when needs is set (not for destroy, which
+// only removes what state records). Each problem is reported once, at
+// the site file's attribute (or element) that sets it, else at the
+// group's hosts block or the provider block, else at the recipe's group.
+func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, grp := range append([]string{""}, ws.Loaded.Graph.Groups...) {
+		_, d := ws.Settings(grp)
+		diags = append(diags, d...)
+		if diags.HasErrors() {
+			return diags // the provider-wide block's errors would repeat per group
+		}
+	}
+	pb := ws.providerBlock()
+	diags = append(diags, pb.UnknownGroups(ws.Loaded.Graph.Groups)...)
+	checker, ok := ws.factory.(cloud.SettingsChecker)
+	if !ok {
+		return diags
+	}
+	seen := map[string]bool{}
+	for _, g := range ws.Loaded.Recipe.Groups {
+		v, _ := ws.Settings(g.Name)
+		need := cloud.GroupNeed{}
+		if needs {
+			need = groupNeed(g, ws.Loaded.Counts[g.Name])
+		}
+		for _, p := range checker.CheckSettings(v, g.Name, need) {
+			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: p.Detail}
+			if d.Summary == "" {
+				d.Summary = "Invalid " + ws.Provider + " setting"
+			}
+			rng, written := pb.SettingRange(g.Name, p.Path)
+			if !written {
+				if len(p.Path) > 0 { // a default or a value from elsewhere: say which
+					d.Detail = cloud.PathString(p.Path) + ": " + d.Detail
+				}
+				var inSite bool
+				if rng, inSite = pb.BlockRange(g.Name); !inSite {
+					rng = g.DeclRange
+				}
+			}
+			d.Subject = rng.Ptr()
+			key := fmt.Sprintf("%v|%s|%s", d.Subject, d.Summary, d.Detail)
+			if !seen[key] {
+				seen[key] = true
+				diags = append(diags, d)
+			}
+		}
+	}
+	return diags
+}
+
+func (ws *Workspace) providerBlock() *lang.ProviderBlock {
+	if ws.Site == nil {
+		return nil
+	}
+	return ws.Site.Providers[ws.Provider]
+}
+
+// groupNeed is what the recipe asks of the provider for group g.
+func groupNeed(g *lang.Group, count int) cloud.GroupNeed {
+	need := cloud.GroupNeed{Count: count}
+	if g.Count != nil {
+		rng := g.Count.Range()
+		need.CountAt = fmt.Sprintf("count at %s:%d", rng.Filename, rng.Start.Line)
+	} else {
+		need.CountAt = fmt.Sprintf("one host by default, %s:%d", g.DeclRange.Filename, g.DeclRange.Start.Line)
+	}
+	for _, v := range g.Volumes {
+		need.Volumes = append(need.Volumes, v.Name)
+	}
+	sort.Strings(need.Volumes)
+	return need
+}

@@ -1,0 +1,131 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+const twoGroups = `recipe "two" {}
+variable "servers" {
+  type    = number
+  default = 2
+}
+hosts "server" {
+  count = var.servers
+  volume "brick" { size_gb = 1 }
+}
+hosts "client" {}
+step "hello" {
+  on  = hosts.server
+  run = "true"
+}
+`
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func diagsOf(t *testing.T, err error) hcl.Diagnostics {
+	t.Helper()
+	var de *DiagError
+	if !errors.As(err, &de) {
+		t.Fatalf("want diagnostics, got %v", err)
+	}
+	return de.Diags
+}
+
+// TestCheckSettingsOnceAndLocated: a provider-wide mistake shared by every
+// group is one error at its line; too few addresses points at the group's
+// addresses; validate (CheckSettings) and plan fail alike; destroy does
+// not ask for hosts the recipe needs.
+func TestCheckSettingsOnceAndLocated(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": twoGroups, "site.hcl": `provider "static" {
+  port = 99999
+  hosts "server" {
+    addresses = ["10.0.0.1"]
+    volumes   = { brick = "/dev/sdb" }
+  }
+  hosts "client" {
+    addresses = ["10.0.0.9"]
+  }
+}
+`})
+	e := &Env{DataDir: filepath.Join(dir, ".diffuser")}
+	in := Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "static"}
+	ws, err := e.Load(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diags := diagsOf(t, ws.CheckSettings())
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Summary+"@"+filepath.Base(d.Subject.Filename)+":"+itoa(d.Subject.Start.Line))
+	}
+	want := "Invalid port@site.hcl:2,Too few hosts in the site file@site.hcl:4"
+	if strings.Join(got, ",") != want {
+		t.Errorf("diagnostics %v, want %s", got, want)
+	}
+	if !strings.Contains(diags[1].Detail, "main.hcl:7") {
+		t.Errorf("the too-few error does not say where the recipe sets the count: %s", diags[1].Detail)
+	}
+
+	_, err = e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "plan"})
+	if d := diagsOf(t, err); len(d) != 2 {
+		t.Errorf("plan: %v", d)
+	}
+	if _, err := os.Stat(e.DataDir); err == nil {
+		t.Error("a plan refused for its site file created the data directory")
+	}
+	_, err = e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "destroy", Destroy: true})
+	if d := diagsOf(t, err); len(d) != 1 || d[0].Summary != "Invalid port" {
+		t.Errorf("destroy: %v, want only the port", d)
+	}
+
+	v := e.Validate(in)
+	if v.Valid() || len(v.Diags) != 2 {
+		t.Errorf("Validate: %v", v.Diags)
+	}
+
+	// No site at all: the recipe's group is where the hosts are missing.
+	in.Site = filepath.Join(dir, "none.hcl")
+	if err := os.WriteFile(in.Site, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v = e.Validate(in)
+	if len(v.Diags) != 3 || v.Diags[0].Subject.Filename != in.Recipe || v.Diags[0].Subject.Start.Line != 6 ||
+		v.Diags[1].Summary != "Missing volume device" || !strings.Contains(v.Diags[2].Detail, "one host by default") {
+		for _, d := range v.Diags {
+			t.Errorf("Validate without static settings: %s: %s (%s)", d.Subject, d.Summary, d.Detail)
+		}
+	}
+}
+
+// TestValidateNotDiagnostic: a failure that is no diagnostic comes back as
+// one, without a range.
+func TestValidateNotDiagnostic(t *testing.T) {
+	v := (&Env{}).Validate(Inputs{Recipe: filepath.Join(t.TempDir(), "nothing-here")})
+	if v.Valid() || len(v.Diags) != 1 || v.Diags[0].Subject != nil || !strings.Contains(v.Diags[0].Summary, "no recipe") {
+		t.Errorf("Validate of a missing recipe: %v", v.Diags)
+	}
+	dir := writeFiles(t, map[string]string{"main.hcl": twoGroups})
+	v = (&Env{}).Validate(Inputs{Recipe: dir})
+	if !v.Valid() || v.Recipe != "two" || v.Hosts != 3 || v.Instances != 2 {
+		t.Errorf("Validate of a good recipe: %+v", v)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
