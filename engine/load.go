@@ -25,7 +25,7 @@ type Loaded struct {
 func KindSpecs(kinds steps.Registry) map[string]hcldec.Spec {
 	out := make(map[string]hcldec.Spec, len(kinds))
 	for n, k := range kinds {
-		out[n] = k.Spec()
+		out[n] = k.Schema().Spec()
 	}
 	return out
 }

@@ -311,7 +311,7 @@ func (l *Loaded) prevArgs(old *state.Instance) cty.Value {
 	if kind == nil {
 		return cty.NilVal
 	}
-	v, err := ctyjson.Unmarshal(old.Args, hcldec.ImpliedType(kind.Spec()))
+	v, err := ctyjson.Unmarshal(old.Args, hcldec.ImpliedType(kind.Schema().Spec()))
 	if err != nil {
 		return cty.NilVal
 	}
