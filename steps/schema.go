@@ -130,14 +130,21 @@ func (s *Schema) Validate(args cty.Value) Problems {
 		return nil
 	}
 	var ps Problems
-	vals := make(map[string]cty.Value, len(s.Args))
 	for i := range s.Args {
 		a := &s.Args[i]
-		v := attr(args, a.Name)
-		vals[a.Name] = v
-		if p := a.validate(s.Kind, v); p != nil {
+		if a.Check == nil && !a.Required {
+			continue // nothing to check: hcldec converted its type
+		}
+		if p := a.validate(s.Kind, attr(args, a.Name)); p != nil {
 			ps = append(ps, *p)
 		}
+	}
+	if len(s.Rules) == 0 {
+		return ps
+	}
+	vals := make(map[string]cty.Value, len(s.Args))
+	for i := range s.Args {
+		vals[s.Args[i].Name] = attr(args, s.Args[i].Name)
 	}
 	for _, r := range s.Rules {
 		if p := r.test(s, vals); p != nil {
@@ -152,8 +159,12 @@ func (a *Arg) validate(kind string, v cty.Value) *Problem {
 	if !v.IsKnown() {
 		return nil
 	}
-	v, marks := v.UnmarkDeep()
-	sensitive := len(marks) > 0
+	sensitive := false
+	if v.ContainsMarked() {
+		var marks cty.ValueMarks
+		v, marks = v.UnmarkDeep()
+		sensitive = len(marks) > 0
+	}
 	if v.IsNull() {
 		if a.Required {
 			return &Problem{Arg: a.Name, Summary: fmt.Sprintf("Missing %s %s", kind, a.Name),
@@ -161,16 +172,18 @@ func (a *Arg) validate(kind string, v cty.Value) *Problem {
 		}
 		return nil
 	}
-	want := a.ValueType()
-	cv, err := convert.Convert(v, want)
-	if err != nil {
-		return &Problem{Arg: a.Name, Summary: fmt.Sprintf("Invalid %s %s", kind, a.Name),
-			Detail: fmt.Sprintf("%s must be %s, not %s.", a.Name, typeName(want), v.Type().FriendlyName())}
-	}
 	if a.Check == nil {
 		return nil
 	}
-	return a.Check.check(kind, a.Name, cv, sensitive)
+	if want := a.ValueType(); !v.Type().Equals(want) {
+		cv, err := convert.Convert(v, want)
+		if err != nil {
+			return &Problem{Arg: a.Name, Summary: fmt.Sprintf("Invalid %s %s", kind, a.Name),
+				Detail: fmt.Sprintf("%s must be %s, not %s.", a.Name, typeName(want), v.Type().FriendlyName())}
+		}
+		v = cv
+	}
+	return a.Check.check(kind, a.Name, v, sensitive)
 }
 
 func typeName(t cty.Type) string {

@@ -184,7 +184,7 @@ type lockedKind struct {
 
 func (k lockedKind) HostLock() string { return k.lock }
 
-func (k *simKind) Name() string      { return k.name }
+func (k *simKind) Name() string          { return k.name }
 func (k *simKind) Schema() *steps.Schema { return k.real.Schema() }
 
 func (k *simKind) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
