@@ -62,7 +62,11 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 	scope := l.nameScope()
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
-	diags = append(diags, d...)
+	diags = append(diags, lang.Explain(d)...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	diags = append(diags, l.checkValues(scope)...)
 	return l, diags
 }
 
