@@ -146,7 +146,18 @@ func (s *Schema) Validate(args cty.Value) Problems {
 	for i := range s.Args {
 		vals[s.Args[i].Name] = attr(args, s.Args[i].Name)
 	}
+	bad := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		bad[p.Arg] = true
+	}
+rules:
 	for _, r := range s.Rules {
+		// A rule on a value already refused would only say it again.
+		for _, n := range r.reads {
+			if bad[n] {
+				continue rules
+			}
+		}
 		if p := r.test(s, vals); p != nil {
 			ps = append(ps, *p)
 		}
@@ -364,25 +375,28 @@ func Keys(c *Constraint) *Constraint {
 // one of a kind's own (NewRule). It is checked only when the values it
 // reads are known.
 type Rule struct {
-	Doc  string // the rule for people: "exactly one of port and command"
-	test func(s *Schema, vals map[string]cty.Value) *Problem
+	Doc   string   // the rule for people: "exactly one of port and command"
+	reads []string // the arguments it reads: not checked when one of them is invalid
+	test  func(s *Schema, vals map[string]cty.Value) *Problem
 }
 
-// NewRule is a kind's own rule between arguments. test sees every
-// argument's value (null when unset, possibly unknown or marked) and
+// NewRule is a kind's own rule between the arguments it reads. test sees
+// every argument's value (null when unset, possibly unknown or marked) and
 // returns nil when they are fine.
-func NewRule(doc string, test func(vals map[string]cty.Value) *Problem) Rule {
-	return Rule{Doc: doc, test: func(_ *Schema, vals map[string]cty.Value) *Problem { return test(vals) }}
+func NewRule(doc string, reads []string, test func(vals map[string]cty.Value) *Problem) Rule {
+	return Rule{Doc: doc, reads: reads, test: func(_ *Schema, vals map[string]cty.Value) *Problem { return test(vals) }}
 }
 
 // isSet reports whether an argument was given a value other than its
-// default; known is false while that cannot be told.
+// default; known is false while that cannot be told (an unknown value that
+// may be null).
 func (s *Schema) isSet(vals map[string]cty.Value, name string) (set, known bool) {
-	v := vals[name]
+	v, _ := vals[name].Unmark()
 	if !v.IsKnown() {
-		return false, false
+		// Defaults are known: an unknown value was written, and it is
+		// set unless it may turn out null.
+		return !v.Range().CouldBeNull(), !v.Range().CouldBeNull()
 	}
-	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return false, true
 	}
@@ -395,7 +409,7 @@ func (s *Schema) isSet(vals map[string]cty.Value, name string) (set, known bool)
 // ExactlyOneOf requires one of a and b, not both; why says what each is
 // for.
 func ExactlyOneOf(a, b, why string) Rule {
-	return Rule{Doc: fmt.Sprintf("exactly one of `%s` and `%s`", a, b), test: func(s *Schema, vals map[string]cty.Value) *Problem {
+	return Rule{Doc: fmt.Sprintf("exactly one of `%s` and `%s`", a, b), reads: []string{a, b}, test: func(s *Schema, vals map[string]cty.Value) *Problem {
 		sa, ka := s.isSet(vals, a)
 		sb, kb := s.isSet(vals, b)
 		if !ka || !kb {
@@ -420,7 +434,7 @@ func OnlyWith(arg, other string, values []string, why string) Rule {
 	if len(values) > 0 {
 		cond = fmt.Sprintf("`%s = %s`", other, orList(values))
 	}
-	return Rule{Doc: fmt.Sprintf("`%s` only with %s", arg, cond), test: func(s *Schema, vals map[string]cty.Value) *Problem {
+	return Rule{Doc: fmt.Sprintf("`%s` only with %s", arg, cond), reads: []string{arg, other}, test: func(s *Schema, vals map[string]cty.Value) *Problem {
 		set, known := s.isSet(vals, arg)
 		if !known || !set {
 			return nil

@@ -78,6 +78,14 @@ func TestSchemaValidate(t *testing.T) {
 		{"only with", map[string]cty.Value{"path": cty.StringVal("/x"), "command": cty.StringVal("true"), "host": cty.StringVal("db")},
 			[]string{"host|Conflicting demo arguments|host is used only with port: it is where port is."}},
 		{"default is not set", map[string]cty.Value{"path": cty.StringVal("/x"), "command": cty.StringVal("true"), "host": cty.StringVal("localhost")}, nil},
+		// A value not known yet but never null was written: the rule
+		// between arguments holds it set; one that may be null is not.
+		{"only with, written but unknown", map[string]cty.Value{"path": cty.StringVal("/x"), "command": cty.StringVal("true"), "host": cty.UnknownVal(cty.String).RefineNotNull()},
+			[]string{"host|Conflicting demo arguments|"}},
+		{"only with, maybe null", map[string]cty.Value{"path": cty.StringVal("/x"), "command": cty.StringVal("true"), "host": cty.UnknownVal(cty.String)}, nil},
+		// A rule reading an invalid value is not checked: one problem.
+		{"rule on an invalid value", map[string]cty.Value{"path": cty.StringVal("/x"), "port": cty.NumberIntVal(0), "command": cty.StringVal("true")},
+			[]string{"port|Invalid demo port|"}},
 		// Unknown values are checked once known: nothing now.
 		{"unknown value", with("state", cty.UnknownVal(cty.String)), nil},
 		{"unknown rule operand", map[string]cty.Value{"path": cty.StringVal("/x"), "port": cty.UnknownVal(cty.Number), "command": cty.StringVal("true")}, nil},
