@@ -46,7 +46,7 @@ var fileSchema = &Schema{Kind: "file", Args: []Arg{
 	{Name: "path", Type: cty.String, Required: true, Check: FilePath(), Doc: "where the file goes; parent directories are made"},
 	{Name: "content", Type: cty.String, Required: true, Doc: "what the file holds"},
 	{Name: "mode", Default: cty.StringVal("0644"), Check: OctalMode(), Doc: "permission bits"},
-	{Name: "owner", Type: cty.String, Check: userName("owner"), Doc: "set only when given"},
+	{Name: "owner", Type: cty.String, Check: userName("user"), Doc: "set only when given"},
 	{Name: "group", Type: cty.String, Check: userName("group"), Doc: "set only when given"},
 }}
 

@@ -42,13 +42,13 @@ var formatSchema = &Schema{Kind: "format", Args: []Arg{
 	{Name: "device", Type: cty.String, Required: true, Check: AbsPath(`an absolute device path such as "/dev/xvdf"`),
 		Doc: "the block device, usually `host.volume.NAME.device`"},
 	{Name: "fstype", Type: cty.String, Required: true,
-		Check: StringRule(`a filesystem type such as "xfs" or "ext4" (lower-case letters and digits; mkfs.<fstype> must exist)`, validFstype),
+		Check: StringRule(`a filesystem type such as "xfs" or "ext4" (lower-case letters and digits; mkfs.FSTYPE must exist)`, validFstype),
 		Doc:   "the filesystem to make"},
 	{Name: "options", Default: cty.ListValEmpty(cty.String), Doc: "extra mkfs arguments"},
 	{Name: "label", Type: cty.String, Doc: "the filesystem's label"},
 	{Name: "force", Default: cty.False, Doc: "wipe existing signatures first: destroys data"},
 }, Rules: []Rule{
-	NewRule("`label` within the filesystem's limit (xfs 12 characters, ext2/3/4 16, vfat 11)", labelFits),
+	NewRule("`label` within the filesystem's limit (xfs 12 characters, ext2/3/4 16, vfat 11)", []string{"fstype", "label"}, labelFits),
 }}
 
 // labelLimits are the longest labels mkfs accepts, per filesystem type.
