@@ -14,6 +14,13 @@ func (a *app) validateCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "validate RECIPE",
 		Short: "Check a recipe, its variables and site file without touching anything",
+		Long: `validate loads the recipe (a path, or the name of a built-in recipe) with its variables and
+site file and checks everything that can be known before any host exists: syntax, references
+(variables, locals, steps, host groups, volumes, captures), indexes against host counts, and
+every step argument against its kind's rules (docs/writing-recipes.md), for values written as
+literals or computed from variables, locals and host names. Each problem is printed once, with
+its file, line and the offending expression, and validate exits 1. Nothing is launched,
+connected to or written; plan checks the same again with what state knows.`,
 		Example: `  diffuser validate glusterfs
   diffuser validate ./my-recipe/ -var servers=4`,
 		Args: cobra.ExactArgs(1),
