@@ -363,6 +363,11 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		return "", fail(-1, fmt.Errorf("host %s is not in state; was its launch skipped?", slot.Name), "", "")
 	}
 	args, gen, diags := a.live.stepArgs(stp, int(g.Step[v]), g.Ref[v])
+	if !diags.HasErrors() {
+		// What only apply knows (addresses, captures) is checked here,
+		// before the host is touched, as validate and plan checked the rest.
+		diags = argDiags(stp, a.p.Loaded.Kinds[stp.Kind], args, gen.Sensitive)
+	}
 	if diags.HasErrors() {
 		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags)), "", "")
 	}

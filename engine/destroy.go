@@ -194,7 +194,7 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 		}
 	}
 	if canUndo && inst.Args != nil {
-		args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Spec()))
+		args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Schema().Spec()))
 		if err != nil {
 			return fmt.Errorf("reading recorded arguments: %w", err)
 		}

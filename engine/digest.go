@@ -227,7 +227,7 @@ func Redigest(kinds steps.Registry, inst *state.Instance, host, providerID strin
 		return "", false
 	}
 	for _, ty := range []func() (cty.Type, error){
-		func() (cty.Type, error) { return hcldec.ImpliedType(kind.Spec()), nil },
+		func() (cty.Type, error) { return hcldec.ImpliedType(kind.Schema().Spec()), nil },
 		func() (cty.Type, error) { return ctyjson.ImpliedType(inst.Args) },
 	} {
 		t, err := ty()

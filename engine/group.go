@@ -46,6 +46,9 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 		}
 		a.emit(Event{Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: c.Action.String()})
 		args, gen, diags := scope.StepArgs(stp, a.live.hostVal(h))
+		if !diags.HasErrors() {
+			diags = argDiags(stp, a.p.Loaded.Kinds[stp.Kind], args, gen.Sensitive)
+		}
 		plain, marks := args.UnmarkDeep()
 		a.mu.Lock()
 		host := a.st.Hosts[c.Host]

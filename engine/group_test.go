@@ -15,7 +15,6 @@ import (
 	"diffuser/steps"
 	"diffuser/steps/builtin"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -26,10 +25,11 @@ type fanout struct {
 	at    time.Time
 }
 
-func (f *fanout) Name() string { return "fanout" }
-func (f *fanout) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{"what": &hcldec.AttrSpec{Name: "what", Type: cty.String, Required: true}}
-}
+func (f *fanout) Name() string          { return "fanout" }
+func (f *fanout) Schema() *steps.Schema { return fanoutSchema }
+
+var fanoutSchema = &steps.Schema{Kind: "fanout", Args: []steps.Arg{{Name: "what", Type: cty.String, Required: true}}}
+
 func (f *fanout) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
 	return steps.Check{OK: true}, nil
 }

@@ -26,7 +26,7 @@ type Loaded struct {
 func KindSpecs(kinds steps.Registry) map[string]hcldec.Spec {
 	out := make(map[string]hcldec.Spec, len(kinds))
 	for n, k := range kinds {
-		out[n] = k.Spec()
+		out[n] = k.Schema().Spec()
 	}
 	return out
 }
@@ -76,7 +76,11 @@ func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, 
 	scope := l.nameScope()
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
-	diags = append(diags, d...)
+	diags = append(diags, lang.Explain(d)...)
+	if d.HasErrors() {
+		return l, diags
+	}
+	diags = append(diags, l.checkValues(scope)...)
 	return l, diags
 }
 

@@ -284,7 +284,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			scope.Steps[stp.Name] = stp.StepVal(p.stepHostNames(s), nil, false)
 		}
 	}
-	diags = append(diags, scope.EvalLocals()...)
+	// Locals are evaluated again as steps settle: each problem once.
+	var localDiags diagSet
+	localDiags.add("", lang.Explain(scope.EvalLocals()))
 
 	settled := make([]bool, len(g.Steps)) // every instance is a no-op: outputs known
 	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, replace: replace, hostVals: hostVals,
@@ -294,7 +296,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		case VJoin, VGroupRun:
 			// A join reads its instances' actions and may change the
 			// scope: everything queued before it is planned first.
-			diags = append(diags, sp.flush()...)
+			sp.flush()
 			s := int(g.Ref[v])
 			settled[s] = true
 			for i := range g.StepHosts[s] {
@@ -306,14 +308,16 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 				scope.Steps[g.Steps[s].Name] = p.stepValFromState(st, s)
 				scope.Changed()
 				if len(l.Recipe.Locals) > 0 {
-					diags = append(diags, scope.EvalLocals()...)
+					localDiags.add("", lang.Explain(scope.EvalLocals()))
 				}
 			}
 		case VStep:
 			sp.queue(v)
 		}
 	}
-	diags = append(diags, sp.flush()...)
+	sp.flush()
+	diags = append(diags, localDiags.result(0)...)
+	diags = append(diags, sp.diagnostics()...)
 	if diags.HasErrors() {
 		return p, diags
 	}
@@ -341,7 +345,7 @@ func (l *Loaded) prevArgs(old *state.Instance) cty.Value {
 	if kind == nil {
 		return cty.NilVal
 	}
-	v, err := ctyjson.Unmarshal(old.Args, hcldec.ImpliedType(kind.Spec()))
+	v, err := ctyjson.Unmarshal(old.Args, hcldec.ImpliedType(kind.Schema().Spec()))
 	if err != nil {
 		return cty.NilVal
 	}

@@ -27,6 +27,11 @@ type stepPlanner struct {
 
 	batch []int32
 	out   []stepResult
+
+	// Diagnostics per step, each problem once however many instances
+	// show it; stepOrder is the order steps first reported one.
+	stepDiags []diagSet
+	stepOrder []int
 }
 
 // stepEval is one evaluation of a step's arguments.
@@ -39,6 +44,7 @@ type stepEval struct {
 type stepResult struct {
 	c     *Change
 	diags hcl.Diagnostics
+	host  string // the host the diagnostics depend on; "" for a step-wide evaluation
 }
 
 // minParallelBatch is the batch size below which spreading a batch over
@@ -51,17 +57,17 @@ func (sp *stepPlanner) queue(v int32) {
 	if stp := g.Steps[s]; !stp.UsesHost && sp.perStep[s] == nil {
 		// The first instance evaluates for all; later ones, possibly in
 		// parallel, only read the result.
-		args, gen, d := sp.scope.StepArgs(stp, sp.hostVals[g.Ref[v]])
-		sp.perStep[s] = &stepEval{args, gen, d}
+		sp.perStep[s] = sp.eval(stp, g.Ref[v])
 	}
 	sp.batch = append(sp.batch, v)
 }
 
-// flush plans every queued instance and returns their diagnostics.
-func (sp *stepPlanner) flush() hcl.Diagnostics {
+// flush plans every queued instance and keeps their diagnostics for
+// diagnostics.
+func (sp *stepPlanner) flush() {
 	n := len(sp.batch)
 	if n == 0 {
-		return nil
+		return
 	}
 	if cap(sp.out) < n {
 		sp.out = make([]stepResult, n)
@@ -88,14 +94,43 @@ func (sp *stepPlanner) flush() hcl.Diagnostics {
 		}
 		wg.Wait()
 	}
-	var diags hcl.Diagnostics
+	g := sp.p.Loaded.Graph
 	for i := range out {
-		diags = append(diags, out[i].diags...)
+		if len(out[i].diags) > 0 {
+			s := int(g.Step[out[i].c.V])
+			if sp.stepDiags == nil {
+				sp.stepDiags = make([]diagSet, len(g.Steps))
+			}
+			if len(sp.stepDiags[s].order) == 0 {
+				sp.stepOrder = append(sp.stepOrder, s)
+			}
+			sp.stepDiags[s].add(out[i].host, lang.Explain(out[i].diags))
+		}
 		sp.p.set(out[i].c.V, out[i].c)
 		out[i] = stepResult{}
 	}
 	sp.batch = sp.batch[:0]
+}
+
+// diagnostics returns what planning the instances found, each problem
+// once per step, steps in the order they first reported one.
+func (sp *stepPlanner) diagnostics() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	g := sp.p.Loaded.Graph
+	for _, s := range sp.stepOrder {
+		diags = append(diags, sp.stepDiags[s].result(len(g.StepHosts[s]))...)
+	}
 	return diags
+}
+
+// eval evaluates a step's arguments for host h and checks them against
+// its kind's schema.
+func (sp *stepPlanner) eval(stp *lang.Step, h int32) *stepEval {
+	args, gen, d := sp.scope.StepArgs(stp, sp.hostVals[h])
+	if !d.HasErrors() {
+		d = append(d, argDiags(stp, sp.p.Loaded.Kinds[stp.Kind], args, gen.Sensitive)...)
+	}
+	return &stepEval{args, gen, d}
 }
 
 // plan decides one step instance's action. It only reads shared data.
@@ -107,13 +142,15 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 	var args cty.Value
 	var gen lang.Generic
 	var diags hcl.Diagnostics
+	diagHost := ""
 	if e := sp.perStep[s]; e != nil {
 		args, gen = e.args, e.gen
 		if v == g.StepVertex(s, 0) {
 			diags = e.diags // reported once, with the step's first instance
 		}
 	} else {
-		args, gen, diags = sp.scope.StepArgs(stp, sp.hostVals[h])
+		e := sp.eval(stp, h)
+		args, gen, diags, diagHost = e.args, e.gen, e.diags, g.Hosts[h].Name
 	}
 	if gen.Sensitive {
 		// sensitive = true: plan output shows none of its arguments.
@@ -163,5 +200,5 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		c.Prev = l.prevArgs(old)
 	}
 	p.digests[v] = dg
-	return stepResult{c: c, diags: diags}
+	return stepResult{c: c, diags: diags, host: diagHost}
 }

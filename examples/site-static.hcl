@@ -22,4 +22,15 @@ provider "static" {
   hosts "node" {
     addresses = ["10.0.0.31", "10.0.0.32"]
   }
+  # examples/recipes/seaweedfs (its client group is the one above).
+  hosts "master" {
+    addresses = ["10.0.0.41"]
+  }
+  hosts "volume" {
+    addresses = ["10.0.0.51", "10.0.0.52", "10.0.0.53"]
+    volumes   = { data = "/dev/sdb" }
+  }
+  hosts "filer" {
+    addresses = ["10.0.0.61"]
+  }
 }

@@ -79,9 +79,11 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	}
 	stepScope := where{what: "a step", host: true, hosts: true, steps: true}
 	for _, s := range r.Steps {
+		var onGroups []string
 		if s.On != nil {
 			set, d := r.check(s.On.Variables(), where{what: "on", hosts: true}, localRefs)
 			diags = append(diags, d...)
+			onGroups = keys(set.groups)
 			if len(set.groups) == 0 && !d.HasErrors() {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
 					Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
@@ -110,6 +112,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		set, d := r.check(trs, stepScope, localRefs)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
+			diags = append(diags, r.checkRefs(trs, onGroups)...)
 			diags = append(diags, r.checkStepValues(s)...)
 		}
 		if rng, ok := set.steps[s.Name]; ok {
@@ -118,6 +121,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 			delete(set.steps, s.Name)
 		}
 		s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
+		s.UsesHostName = readsHostName(trs)
 		for _, ref := range append(append([]Ref{}, s.After...), s.AfterAll...) {
 			switch {
 			case ref.Name == s.Name:
@@ -138,6 +142,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		for _, e := range exprs {
 			_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, localRefs)
 			diags = append(diags, d...)
+			if !d.HasErrors() {
+				diags = append(diags, r.checkRefs(e.Variables(), nil)...)
+			}
 		}
 		for _, e := range ons {
 			set, d := r.check(e.Variables(), where{what: "on", hosts: true}, localRefs)
@@ -152,6 +159,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	for _, o := range r.Outputs {
 		_, d := r.check(o.Value.Variables(), where{what: "an output", hosts: true, steps: true}, localRefs)
 		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, r.checkRefs(o.Value.Variables(), nil)...)
+		}
 	}
 	diags = append(diags, r.analyzePreconditions(localRefs)...)
 	return diags
@@ -196,6 +206,9 @@ func (r *Recipe) analyzeLocals() (map[string]*refSet, hcl.Diagnostics) {
 		visit(l, nil)
 		_, d := r.check(l.Expr.Variables(), where{what: "a local", hosts: true, steps: true}, nil)
 		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, r.checkRefs(l.Expr.Variables(), nil)...)
+		}
 	}
 	return out, diags
 }

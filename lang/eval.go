@@ -40,6 +40,11 @@ type VolumeInfo struct {
 	SizeGB int
 }
 
+// unknownString is an address, device or capture not known yet: a
+// string, never null once known, so that a kind's rules can tell an
+// argument given such a value from one left out.
+var unknownString = cty.UnknownVal(cty.String).RefineNotNull()
+
 // HostName is the name of host index i of a group: "server[1]".
 func HostName(group string, i int) string { return fmt.Sprintf("%s[%d]", group, i) }
 
@@ -51,7 +56,7 @@ func (h HostInfo) Val(volNames []string) cty.Value {
 	vols := map[string]cty.Value{}
 	for _, n := range volNames {
 		v, ok := h.Volumes[n]
-		dev := cty.UnknownVal(cty.String)
+		dev := unknownString
 		size := cty.UnknownVal(cty.Number)
 		if ok {
 			dev, size = v.Device, cty.NumberIntVal(int64(v.SizeGB))
@@ -60,7 +65,7 @@ func (h HostInfo) Val(volNames []string) cty.Value {
 	}
 	str := func(v cty.Value) cty.Value {
 		if v == cty.NilVal {
-			return cty.UnknownVal(cty.String)
+			return unknownString
 		}
 		return v
 	}
@@ -473,7 +478,7 @@ func (st *Step) StepVal(hostOrder []string, outputs map[string]map[string]string
 		}
 		vals := map[string]cty.Value{}
 		for _, k := range keys {
-			v := cty.UnknownVal(cty.String)
+			v := unknownString
 			if m != nil {
 				if s, ok := m[k]; ok {
 					v = cty.StringVal(s)

@@ -120,8 +120,8 @@ locals {
 	for name, want := range map[string]cty.Value{
 		"second":   cty.StringVal("server[1]"),
 		"names":    cty.StringVal("server-0,server-1,server-2"),
-		"first_ip": cty.UnknownVal(cty.String), // not launched
-		"device":   cty.UnknownVal(cty.String),
+		"first_ip": cty.UnknownVal(cty.String).RefineNotNull(), // not launched, never null
+		"device":   cty.UnknownVal(cty.String).RefineNotNull(),
 		"size":     cty.UnknownVal(cty.Number),
 		"index":    cty.NumberIntVal(1),
 		"groups":   cty.ListVal([]cty.Value{cty.StringVal("server"), cty.StringVal("client")}),

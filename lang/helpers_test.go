@@ -43,6 +43,8 @@ func testKinds() map[string]hcldec.Spec {
 			"device":  attr("device", cty.String, true),
 			"fstype":  attr("fstype", cty.String, true),
 			"options": def("options", cty.ListValEmpty(cty.String)),
+			"label":   attr("label", cty.String, false),
+			"force":   def("force", cty.False),
 		},
 		"mount": hcldec.ObjectSpec{
 			"source":  attr("source", cty.String, true),
@@ -50,16 +52,36 @@ func testKinds() map[string]hcldec.Spec {
 			"fstype":  attr("fstype", cty.String, true),
 			"options": attr("options", cty.String, false),
 			"fstab":   def("fstab", cty.False),
+			"mkdir":   def("mkdir", cty.True),
 		},
 		"service": hcldec.ObjectSpec{
-			"name":    attr("name", cty.String, true),
-			"state":   def("state", cty.StringVal("started")),
-			"enabled": attr("enabled", cty.Bool, false),
+			"name":          attr("name", cty.String, true),
+			"state":         def("state", cty.StringVal("started")),
+			"enabled":       attr("enabled", cty.Bool, false),
+			"daemon_reload": def("daemon_reload", cty.False),
 		},
 		"file": hcldec.ObjectSpec{
 			"path":    attr("path", cty.String, true),
 			"content": attr("content", cty.String, true),
 			"mode":    def("mode", cty.StringVal("0644")),
+			"owner":   attr("owner", cty.String, false),
+			"group":   attr("group", cty.String, false),
+		},
+		"wait": hcldec.ObjectSpec{
+			"port":     attr("port", cty.Number, false),
+			"host":     def("host", cty.StringVal("127.0.0.1")),
+			"command":  attr("command", cty.String, false),
+			"timeout":  def("timeout", cty.StringVal("120s")),
+			"interval": def("interval", cty.StringVal("2s")),
+		},
+		"distribute": hcldec.ObjectSpec{
+			"source":    attr("source", cty.String, true),
+			"dest":      attr("dest", cty.String, true),
+			"mode":      def("mode", cty.StringVal("relay")),
+			"sha256":    attr("sha256", cty.String, false),
+			"file_mode": def("file_mode", cty.StringVal("0644")),
+			"fanout":    def("fanout", cty.NumberIntVal(1)),
+			"port":      attr("port", cty.Number, false),
 		},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -170,28 +169,6 @@ func durationOr(args cty.Value, name string, def time.Duration) (time.Duration, 
 		return 0, fmt.Errorf("%s must be positive, not %q", name, s)
 	}
 	return d, nil
-}
-
-// OneOf checks that s is one of allowed.
-func OneOf(name, s string, allowed ...string) error {
-	for _, a := range allowed {
-		if s == a {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s must be one of %s, not %s", name, quoteList(allowed), strconv.Quote(s))
-}
-
-// quoteList renders ["a", "b"] as `"a", "b"`.
-func quoteList(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += strconv.Quote(s)
-	}
-	return out
 }
 
 // sortedKeys returns m's keys in order.

@@ -3,6 +3,12 @@
 // says when there is nothing to do. It takes cty values and must not import
 // engine or lang.
 //
+// Each kind declares its arguments once, in a Schema (schema.go): types,
+// defaults, the rule each value follows and the rules between arguments.
+// Its hcldec spec is derived from it, the engine checks every known value
+// with Schema.Validate at validate, plan and apply, and the kind's own
+// Check and Apply start with the same call.
+//
 // steps also owns what every kind shares: the Kind interface and its
 // optional abilities (Destroyer, HostLocker, GroupKind), the Registry type,
 // Clock, and the exported helpers kinds in other packages use (argument

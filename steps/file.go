@@ -12,7 +12,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -40,26 +39,36 @@ type fileArgs struct {
 // Name returns "file".
 func (FileKind) Name() string { return "file" }
 
-// Spec: path (string, required, absolute), content (string, required),
-// mode (octal string, default "0644"), owner (string), group (string).
-func (FileKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"path":    RequiredSpec("path", cty.String),
-		"content": RequiredSpec("content", cty.String),
-		"mode":    DefaultSpec("mode", cty.StringVal("0644")),
-		"owner":   AttrSpec("owner", cty.String),
-		"group":   AttrSpec("group", cty.String),
-	}
+// fileSchema: path (required, an absolute file path), content (required),
+// mode (octal string, default "0644"), owner and group (names or numeric
+// ids).
+var fileSchema = &Schema{Kind: "file", Args: []Arg{
+	{Name: "path", Type: cty.String, Required: true, Check: FilePath(), Doc: "where the file goes; parent directories are made"},
+	{Name: "content", Type: cty.String, Required: true, Doc: "what the file holds"},
+	{Name: "mode", Default: cty.StringVal("0644"), Check: OctalMode(), Doc: "permission bits"},
+	{Name: "owner", Type: cty.String, Check: userName("user"), Doc: "set only when given"},
+	{Name: "group", Type: cty.String, Check: userName("group"), Doc: "set only when given"},
+}}
+
+// userName is the rule on an owner or group: a name or a numeric id ("",
+// as null, leaves it alone).
+func userName(what string) *Constraint {
+	return StringRule(fmt.Sprintf(`a %s name such as "root" or a numeric id (no spaces or ":", not starting with "-")`, what), func(s string) bool {
+		return !strings.HasPrefix(s, "-") && !strings.ContainsAny(s, ": \t\n\r\x00")
+	})
 }
+
+// Schema returns the file kind's arguments.
+func (FileKind) Schema() *Schema { return fileSchema }
 
 func parseFileArgs(args cty.Value) (fileArgs, error) {
 	var a fileArgs
+	if err := fileSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.path, err = ReqString(args, "path"); err != nil {
 		return a, err
-	}
-	if !path.IsAbs(a.path) || strings.HasSuffix(a.path, "/") {
-		return a, fmt.Errorf("path must be an absolute file path, not %q", a.path)
 	}
 	a.path = path.Clean(a.path)
 	if a.content, err = OptString(args, "content", ""); err != nil {
@@ -68,21 +77,13 @@ func parseFileArgs(args cty.Value) (fileArgs, error) {
 	if a.modeStr, err = OptString(args, "mode", "0644"); err != nil {
 		return a, err
 	}
-	m, err := strconv.ParseUint(a.modeStr, 8, 32)
-	if err != nil || m > 0o7777 {
-		return a, fmt.Errorf("mode must be an octal string like \"0644\", not %q", a.modeStr)
-	}
+	m, _ := strconv.ParseUint(a.modeStr, 8, 32) // checked by fileSchema
 	a.mode = os.FileMode(m)
 	if a.owner, err = OptString(args, "owner", ""); err != nil {
 		return a, err
 	}
 	if a.group, err = OptString(args, "group", ""); err != nil {
 		return a, err
-	}
-	for _, n := range []string{a.owner, a.group} {
-		if strings.HasPrefix(n, "-") || strings.ContainsAny(n, ": \t\n") {
-			return a, fmt.Errorf("%q is not a user or group name", n)
-		}
 	}
 	return a, nil
 }

@@ -3,11 +3,11 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -34,33 +34,64 @@ type formatArgs struct {
 // Name returns "format".
 func (FormatKind) Name() string { return "format" }
 
-// Spec: device (string, required, absolute path), fstype (string, required:
-// xfs, ext4, ...), options (list(string), default []: extra mkfs arguments),
-// label (string), force (bool, default false).
-func (FormatKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"device":  RequiredSpec("device", cty.String),
-		"fstype":  RequiredSpec("fstype", cty.String),
-		"options": DefaultSpec("options", cty.ListValEmpty(cty.String)),
-		"label":   AttrSpec("label", cty.String),
-		"force":   DefaultSpec("force", cty.False),
+// formatSchema: device (required, an absolute path), fstype (required: a
+// mkfs.<fstype> name), options (list(string), default []: extra mkfs
+// arguments), label (string, within the filesystem's limit), force (bool,
+// default false).
+var formatSchema = &Schema{Kind: "format", Args: []Arg{
+	{Name: "device", Type: cty.String, Required: true, Check: AbsPath(`an absolute device path such as "/dev/xvdf"`),
+		Doc: "the block device, usually `host.volume.NAME.device`"},
+	{Name: "fstype", Type: cty.String, Required: true,
+		Check: StringRule(`a filesystem type such as "xfs" or "ext4" (lower-case letters and digits; mkfs.FSTYPE must exist)`, validFstype),
+		Doc:   "the filesystem to make"},
+	{Name: "options", Default: cty.ListValEmpty(cty.String), Doc: "extra mkfs arguments"},
+	{Name: "label", Type: cty.String, Doc: "the filesystem's label"},
+	{Name: "force", Default: cty.False, Doc: "wipe existing signatures first: destroys data"},
+}, Rules: []Rule{
+	NewRule("`label` within the filesystem's limit (xfs 12 characters, ext2/3/4 16, vfat 11)", []string{"fstype", "label"}, labelFits),
+}}
+
+// labelLimits are the longest labels mkfs accepts, per filesystem type.
+var labelLimits = map[string]int{"xfs": 12, "ext2": 16, "ext3": 16, "ext4": 16, "vfat": 11, "fat": 11, "msdos": 11, "btrfs": 255}
+
+// labelFits is formatSchema's rule: mkfs refuses (xfs) or cuts (ext4) a
+// label longer than its filesystem allows.
+func labelFits(vals map[string]cty.Value) *Problem {
+	fs, label := vals["fstype"], vals["label"]
+	if !fs.IsWhollyKnown() || !label.IsWhollyKnown() {
+		return nil
 	}
+	fs, _ = fs.Unmark()
+	label, marks := label.Unmark()
+	if fs.IsNull() || label.IsNull() || fs.Type() != cty.String || label.Type() != cty.String {
+		return nil
+	}
+	limit, ok := labelLimits[fs.AsString()]
+	if !ok || len(label.AsString()) <= limit {
+		return nil
+	}
+	shown := strconv.Quote(label.AsString())
+	if len(marks) > 0 {
+		shown = "(sensitive value)"
+	}
+	return &Problem{Arg: "label", Summary: "Invalid format label",
+		Detail: fmt.Sprintf("mkfs.%s takes a label of at most %d characters; %s has %d.", fs.AsString(), limit, shown, len(label.AsString()))}
 }
+
+// Schema returns the format kind's arguments.
+func (FormatKind) Schema() *Schema { return formatSchema }
 
 func parseFormatArgs(args cty.Value) (formatArgs, error) {
 	var a formatArgs
+	if err := formatSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.device, err = ReqString(args, "device"); err != nil {
 		return a, err
 	}
-	if !strings.HasPrefix(a.device, "/") {
-		return a, fmt.Errorf("device must be an absolute path like /dev/xvdf, not %q", a.device)
-	}
 	if a.fstype, err = ReqString(args, "fstype"); err != nil {
 		return a, err
-	}
-	if !validFstype(a.fstype) {
-		return a, fmt.Errorf("fstype %q is not a filesystem type", a.fstype)
 	}
 	if a.options, err = stringList(args, "options"); err != nil {
 		return a, err

@@ -13,7 +13,7 @@ import (
 // captures and never the command.
 func TestRunCheckableAndCapture(t *testing.T) {
 	k := steps.RunKind{}
-	spec := k.Spec()
+	spec := k.Schema().Spec()
 	bare, err := steptest.DecodeArgs(spec, []byte(`{"command": "make install"}`))
 	if err != nil {
 		t.Fatal(err)

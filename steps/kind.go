@@ -5,7 +5,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -16,11 +15,12 @@ type Check struct {
 }
 
 // Kind is one step kind (run, package, file, format, mount, service, wait).
-// args is an object value decoded with Spec; it is wholly known when
-// Check and Apply are called.
+// Its Schema declares its arguments and their rules; args is an object
+// value decoded with the Schema's Spec, wholly known when Check and Apply
+// are called, and both validate it with the Schema before anything else.
 type Kind interface {
 	Name() string
-	Spec() hcldec.Spec
+	Schema() *Schema
 	Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error)
 	Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error)
 }

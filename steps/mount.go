@@ -9,7 +9,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -55,34 +54,41 @@ func (MountKind) Name() string { return "mount" }
 // HostLock returns "fstab": mount steps on one host run one at a time.
 func (MountKind) HostLock() string { return "fstab" }
 
-// Spec: source (string, required), target (string, required, absolute),
-// fstype (string, required), options (string: mount -o, default none and
-// "defaults" in fstab), fstab (bool, default false), mkdir (bool, default true).
-func (MountKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"source":  RequiredSpec("source", cty.String),
-		"target":  RequiredSpec("target", cty.String),
-		"fstype":  RequiredSpec("fstype", cty.String),
-		"options": AttrSpec("options", cty.String),
-		"fstab":   DefaultSpec("fstab", cty.False),
-		"mkdir":   DefaultSpec("mkdir", cty.True),
-	}
-}
+// mountSchema: source (required: a device path or server:/export),
+// target (required, an absolute path), fstype (required), options (mount
+// -o, default none and "defaults" in fstab), fstab (bool, default false),
+// mkdir (bool, default true).
+var mountSchema = &Schema{Kind: "mount", Args: []Arg{
+	{Name: "source", Type: cty.String, Required: true,
+		Check: StringRule(`a device path or "server:/export" (no tabs or newlines, not starting with "-")`, func(s string) bool {
+			return s != "" && !strings.HasPrefix(s, "-") && !strings.ContainsAny(s, "\n\t\x00")
+		}),
+		Doc: "what to mount"},
+	{Name: "target", Type: cty.String, Required: true, Check: AbsPath(`an absolute path such as "/mnt/data"`), Doc: "the mount point"},
+	{Name: "fstype", Type: cty.String, Required: true, Check: Word(`a filesystem type such as "xfs" or "nfs" (no spaces, not starting with "-")`, ""),
+		Doc: "the filesystem type; `auto` matches anything"},
+	{Name: "options", Type: cty.String, Check: StringRule(`mount options separated by commas, such as "noatime,_netdev" (no spaces, not starting with "-")`, func(s string) bool {
+		return !strings.HasPrefix(s, "-") && !strings.ContainsAny(s, " \t\n\r\x00")
+	}),
+		Doc: "`-o` options"},
+	{Name: "fstab", Default: cty.False, Doc: "keep one /etc/fstab line for the target"},
+	{Name: "mkdir", Default: cty.True, Doc: "create the target directory"},
+}}
+
+// Schema returns the mount kind's arguments.
+func (MountKind) Schema() *Schema { return mountSchema }
 
 func parseMountArgs(args cty.Value) (mountArgs, error) {
 	var a mountArgs
+	if err := mountSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.source, err = ReqString(args, "source"); err != nil {
 		return a, err
 	}
-	if strings.HasPrefix(a.source, "-") || strings.ContainsAny(a.source, "\n\t") {
-		return a, fmt.Errorf("source %q is not a mount source", a.source)
-	}
 	if a.target, err = ReqString(args, "target"); err != nil {
 		return a, err
-	}
-	if !path.IsAbs(a.target) || strings.ContainsAny(a.target, "\n\t") {
-		return a, fmt.Errorf("target must be an absolute path, not %q", a.target)
 	}
 	a.target = path.Clean(a.target)
 	if a.fstype, err = ReqString(args, "fstype"); err != nil {
@@ -90,11 +96,6 @@ func parseMountArgs(args cty.Value) (mountArgs, error) {
 	}
 	if a.options, err = OptString(args, "options", ""); err != nil {
 		return a, err
-	}
-	for _, s := range []string{a.fstype, a.options} {
-		if strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \t\n") {
-			return a, fmt.Errorf("%q may not start with '-' or hold spaces", s)
-		}
 	}
 	if a.fstab, err = boolOr(args, "fstab", false); err != nil {
 		return a, err

@@ -7,7 +7,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -45,32 +44,32 @@ func (PackageKind) Name() string { return "package" }
 // HostLock returns "pkg": package steps on one host never run at once.
 func (PackageKind) HostLock() string { return packageLock }
 
-// Spec: names (list(string), required), state (string, "present" or
-// "absent", default "present"), update_cache (bool, default false).
-func (PackageKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"names":        RequiredSpec("names", cty.List(cty.String)),
-		"state":        DefaultSpec("state", cty.StringVal("present")),
-		"update_cache": DefaultSpec("update_cache", cty.False),
-	}
-}
+// packageSchema: names (list of package names, required), state
+// ("present" or "absent", default "present"), update_cache (bool, default
+// false).
+var packageSchema = &Schema{Kind: "package", Args: []Arg{
+	{Name: "names", Type: cty.List(cty.String), Required: true,
+		Check: Each(Word(`a package name such as "xfsprogs" or "libc6:i386" (no spaces, not starting with "-")`, "")),
+		Doc:   "packages to install or remove"},
+	{Name: "state", Default: cty.StringVal("present"), Check: OneOf("present", "absent"),
+		Doc: "installed or removed"},
+	{Name: "update_cache", Default: cty.False, Doc: "refresh the package lists first"},
+}}
+
+// Schema returns the package kind's arguments.
+func (PackageKind) Schema() *Schema { return packageSchema }
 
 func parsePackageArgs(args cty.Value) (packageArgs, error) {
 	var a packageArgs
+	if err := packageSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.names, err = stringList(args, "names"); err != nil {
 		return a, err
 	}
-	for _, n := range a.names {
-		if n == "" || strings.HasPrefix(n, "-") || strings.ContainsAny(n, " \t\n") {
-			return a, fmt.Errorf("names: %q is not a package name", n)
-		}
-	}
 	state, err := OptString(args, "state", "present")
 	if err != nil {
-		return a, err
-	}
-	if err := OneOf("state", state, "present", "absent"); err != nil {
 		return a, err
 	}
 	a.absent = state == "absent"

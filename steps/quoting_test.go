@@ -39,7 +39,7 @@ func newShRunner(t *testing.T, answers map[string]string) *shRunner {
 	r := &shRunner{dir: dir, log: filepath.Join(dir, "stub.log")}
 	tools := []string{
 		"apt-get", "dpkg-query", "find", "head", "stat", "sha256sum", "mkdir", "chown", "chgrp", "chmod",
-		"blkid", "wipefs", "mkfs.xfs", "findmnt", "mount", "umount", "cat", "readlink",
+		"blkid", "wipefs", "mkfs.xfs", "mkfs.btrfs", "findmnt", "mount", "umount", "cat", "readlink",
 		"systemctl", "journalctl", "timeout", "bash", "nc",
 		// What an injection would call.
 		"touch", "rm", "reboot",
@@ -116,8 +116,8 @@ func TestHostileValuesStayData(t *testing.T) {
 			nil, "mkdir", "/tmp/x$(touch pwned)`touch pwned`;touch pwned;rm -rf "},
 		{"package", map[string]cty.Value{"names": cty.ListVal([]cty.Value{cty.StringVal(injNoSpace)})},
 			map[string]string{"dpkg-query": "exit 1"}, "apt-get", injNoSpace},
-		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("xfs"), "label": cty.StringVal(inj)},
-			map[string]string{"blkid": "exit 2"}, "mkfs.xfs", inj},
+		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("btrfs"), "label": cty.StringVal(inj)},
+			map[string]string{"blkid": "exit 2"}, "mkfs.btrfs", inj},
 		{"mount", map[string]cty.Value{"source": cty.StringVal("10.0.0.2:/" + inj), "target": cty.StringVal("/mnt/" + inj), "fstype": cty.StringVal("nfs"),
 			"options": cty.StringVal("x," + injNoSpace), "fstab": cty.True},
 			map[string]string{"findmnt": "exit 1"}, "mount", "10.0.0.2:/" + inj},
@@ -174,7 +174,7 @@ func TestHostileValuesStayData(t *testing.T) {
 // the others null (as the loader's shorthands do).
 func objectFor(t *testing.T, kind steps.Kind, attrs map[string]cty.Value) cty.Value {
 	t.Helper()
-	ty := hcldec.ImpliedType(kind.Spec())
+	ty := hcldec.ImpliedType(kind.Schema().Spec())
 	vals := map[string]cty.Value{}
 	for name, at := range ty.AttributeTypes() {
 		if v, ok := attrs[name]; ok {

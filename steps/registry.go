@@ -32,7 +32,7 @@ func (r Registry) Names() []string {
 func (r Registry) Specs() map[string]hcldec.Spec {
 	specs := make(map[string]hcldec.Spec, len(r))
 	for n, k := range r {
-		specs[n] = k.Spec()
+		specs[n] = k.Schema().Spec()
 	}
 	return specs
 }

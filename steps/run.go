@@ -7,7 +7,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -35,23 +34,30 @@ type runArgs struct {
 // Name returns "run".
 func (RunKind) Name() string { return "run" }
 
-// Spec: command (string, required), creates (string), unless (string),
-// env (map(string)), and a capture block whose attributes map an output key
-// to a command whose trimmed stdout becomes that output (map(string) in the
-// decoded object).
-func (RunKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"command": RequiredSpec("command", cty.String),
-		"creates": AttrSpec("creates", cty.String),
-		"unless":  AttrSpec("unless", cty.String),
-		"env":     AttrSpec("env", cty.Map(cty.String)),
-		// capture is a block, as in recipes: capture { key = "cat /etc/ceph/key" }.
-		"capture": &hcldec.BlockAttrsSpec{TypeName: "capture", ElementType: cty.String},
-	}
-}
+// runSchema: command (required, not empty), creates (an absolute path),
+// unless, env (map(string) keyed by environment variable names), and a
+// capture block whose attributes map an output key to a command whose
+// trimmed stdout becomes that output (map(string) in the decoded object).
+var runSchema = &Schema{Kind: "run", Args: []Arg{
+	{Name: "command", Type: cty.String, Required: true, Check: NotEmpty("a shell command"),
+		Doc: "the shell command"},
+	{Name: "creates", Type: cty.String, Check: AbsPath("an absolute path (it is tested on the host)"),
+		Doc: "skip the command when this path exists"},
+	{Name: "unless", Type: cty.String, Doc: "skip the command when this command exits 0"},
+	{Name: "env", Type: cty.Map(cty.String), Check: Keys(StringRule("an environment variable name (letters, digits and _, not starting with a digit)", validEnvName)),
+		Doc: "environment of the command, guards and captures"},
+	// capture is a block, as in recipes: capture { key = "cat /etc/ceph/key" }.
+	{Name: "capture", Type: cty.String, Block: true, Doc: "outputs: the trimmed stdout of each command"},
+}}
+
+// Schema returns the run kind's arguments.
+func (RunKind) Schema() *Schema { return runSchema }
 
 func parseRunArgs(args cty.Value) (runArgs, error) {
 	var a runArgs
+	if err := runSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.command, err = ReqString(args, "command"); err != nil {
 		return a, err
@@ -64,11 +70,6 @@ func parseRunArgs(args cty.Value) (runArgs, error) {
 	}
 	if a.env, err = stringMap(args, "env"); err != nil {
 		return a, err
-	}
-	for k := range a.env {
-		if !validEnvName(k) {
-			return a, fmt.Errorf("env: %q is not a valid environment variable name", k)
-		}
 	}
 	if a.capture, err = stringMap(args, "capture"); err != nil {
 		return a, err

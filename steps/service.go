@@ -8,7 +8,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -43,32 +42,32 @@ type serviceArgs struct {
 // Name returns "service".
 func (ServiceKind) Name() string { return "service" }
 
-// Spec: name (string, required), state (string: started, stopped,
+// serviceSchema: name (required, a systemd unit), state (started, stopped,
 // restarted or reloaded; default "started"), enabled (bool; null leaves
 // boot-time enablement alone), daemon_reload (bool, default false: run
 // `systemctl daemon-reload` first when systemd says the unit file changed).
-func (ServiceKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"name":          RequiredSpec("name", cty.String),
-		"state":         DefaultSpec("state", cty.StringVal("started")),
-		"enabled":       AttrSpec("enabled", cty.Bool),
-		"daemon_reload": DefaultSpec("daemon_reload", cty.False),
-	}
-}
+var serviceSchema = &Schema{Kind: "service", Args: []Arg{
+	{Name: "name", Type: cty.String, Required: true, Check: Word(`a systemd unit name such as "glusterd" or "ceph-mon@a.service" (no spaces or "/", not starting with "-")`, "/"),
+		Doc: "the systemd unit"},
+	{Name: "state", Default: cty.StringVal("started"), Check: OneOf("started", "stopped", "restarted", "reloaded"),
+		Doc: "the last two are actions: they run when the inputs change"},
+	{Name: "enabled", Type: cty.Bool, Doc: "enable or disable at boot; unset leaves it alone"},
+	{Name: "daemon_reload", Default: cty.False, Doc: "`systemctl daemon-reload` first when the unit file changed"},
+}}
+
+// Schema returns the service kind's arguments.
+func (ServiceKind) Schema() *Schema { return serviceSchema }
 
 func parseServiceArgs(args cty.Value) (serviceArgs, error) {
 	var a serviceArgs
+	if err := serviceSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.name, err = ReqString(args, "name"); err != nil {
 		return a, err
 	}
-	if strings.HasPrefix(a.name, "-") || strings.ContainsAny(a.name, " \t\n/") {
-		return a, fmt.Errorf("name %q is not a systemd unit name", a.name)
-	}
 	if a.state, err = OptString(args, "state", "started"); err != nil {
-		return a, err
-	}
-	if err := OneOf("state", a.state, "started", "stopped", "restarted", "reloaded"); err != nil {
 		return a, err
 	}
 	if a.enabled, a.enabledSet, err = optBool(args, "enabled"); err != nil {

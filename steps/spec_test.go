@@ -77,12 +77,12 @@ func TestSpecsDecodeRecipeBlocks(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", c.kind, diags)
 		}
-		v, diags := hcldec.Decode(f.Body, kind.Spec(), nil)
+		v, diags := hcldec.Decode(f.Body, kind.Schema().Spec(), nil)
 		if diags.HasErrors() {
 			t.Errorf("%s: decoding %q: %v", c.kind, c.body, diags)
 			continue
 		}
-		if !v.Type().Equals(hcldec.ImpliedType(kind.Spec())) {
+		if !v.Type().Equals(hcldec.ImpliedType(kind.Schema().Spec())) {
 			t.Errorf("%s: decoded type %s differs from ImpliedType", c.kind, v.Type().FriendlyName())
 		}
 		for name, want := range c.want {
@@ -108,7 +108,7 @@ func TestSpecsRejectMistakes(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", c.kind, diags)
 		}
-		if _, diags := hcldec.Decode(f.Body, kind.Spec(), nil); !diags.HasErrors() {
+		if _, diags := hcldec.Decode(f.Body, kind.Schema().Spec(), nil); !diags.HasErrors() {
 			t.Errorf("%s: %q decoded without error", c.kind, c.body)
 		}
 	}

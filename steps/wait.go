@@ -8,7 +8,6 @@ import (
 
 	"diffuser/runner"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -42,42 +41,38 @@ type waitArgs struct {
 // Name returns "wait".
 func (WaitKind) Name() string { return "wait" }
 
-// Spec: exactly one of port (number, 1–65535) and command (string); host
-// (string, default "127.0.0.1", for port), timeout (duration string, default
-// "120s"), interval (duration string, default "2s").
-func (WaitKind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"port":     AttrSpec("port", cty.Number),
-		"host":     DefaultSpec("host", cty.StringVal(waitDefaultHost)),
-		"command":  AttrSpec("command", cty.String),
-		"timeout":  DefaultSpec("timeout", cty.StringVal("120s")),
-		"interval": DefaultSpec("interval", cty.StringVal("2s")),
-	}
-}
+// waitSchema: exactly one of port (1–65535) and command; host (a host
+// name or address, default "127.0.0.1", only with port), timeout and
+// interval (positive durations, default "120s" and "2s").
+var waitSchema = &Schema{Kind: "wait", Args: []Arg{
+	{Name: "port", Type: cty.Number, Check: IntBetween(1, 65535), Doc: "wait until `host:port` accepts TCP connections (from the step's host)"},
+	{Name: "host", Default: cty.StringVal(waitDefaultHost),
+		Check: StringRule("a host name or an IPv4 or IPv6 address", validHost), Doc: "where port is probed"},
+	{Name: "command", Type: cty.String, Check: NotEmpty("a shell command"), Doc: "or: wait until this command exits 0"},
+	{Name: "timeout", Default: cty.StringVal("120s"), Check: Duration(), Doc: "how long to wait in all"},
+	{Name: "interval", Default: cty.StringVal("2s"), Check: Duration(), Doc: "the pause between probes"},
+}, Rules: []Rule{
+	ExactlyOneOf("port", "command", "port waits for a TCP port to accept connections, command for a command to exit 0"),
+	OnlyWith("host", "port", nil, "it is the host whose port is probed; a command runs on the step's own host"),
+}}
+
+// Schema returns the wait kind's arguments.
+func (WaitKind) Schema() *Schema { return waitSchema }
 
 func parseWaitArgs(args cty.Value) (waitArgs, error) {
 	var a waitArgs
-	port, portSet, err := OptInt(args, "port")
-	if err != nil {
+	if err := waitSchema.Validate(args).Err(); err != nil {
+		return a, err
+	}
+	var err error
+	if a.port, _, err = OptInt(args, "port"); err != nil {
 		return a, err
 	}
 	if a.command, err = OptString(args, "command", ""); err != nil {
 		return a, err
 	}
-	switch {
-	case portSet && a.command != "":
-		return a, fmt.Errorf("set either port or command, not both")
-	case !portSet && a.command == "":
-		return a, fmt.Errorf("set port or command")
-	case portSet && (port < 1 || port > 65535):
-		return a, fmt.Errorf("port must be 1–65535, not %d", port)
-	}
-	a.port = port
 	if a.host, err = OptString(args, "host", waitDefaultHost); err != nil {
 		return a, err
-	}
-	if !validHost(a.host) {
-		return a, fmt.Errorf("host %q is not a host name or address", a.host)
 	}
 	if a.timeout, err = durationOr(args, "timeout", waitDefaultTimeout); err != nil {
 		return a, err

@@ -15,7 +15,6 @@ import (
 	"diffuser/runner"
 	"diffuser/steps"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -185,8 +184,8 @@ type lockedKind struct {
 
 func (k lockedKind) HostLock() string { return k.lock }
 
-func (k *simKind) Name() string      { return k.name }
-func (k *simKind) Spec() hcldec.Spec { return k.real.Spec() }
+func (k *simKind) Name() string          { return k.name }
+func (k *simKind) Schema() *steps.Schema { return k.real.Schema() }
 
 func (k *simKind) Check(context.Context, runner.Runner, cty.Value) (steps.Check, error) {
 	return steps.Check{OK: true}, nil

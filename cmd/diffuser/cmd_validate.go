@@ -11,11 +11,15 @@ func (a *app) validateCmd() *cobra.Command {
 		Use:   "validate RECIPE",
 		Short: "Check a recipe, its variables and site file without touching anything",
 		Long: `validate loads the recipe (a path, or the name of a built-in recipe) with its variables and
-site file, evaluates what is known before any host exists and reports every mistake at its
-file and line: unknown references, wrong types, failed variable validations and recipe
-preconditions, and provider settings the provider would refuse (a port out of range, a bad
-CIDR, a static site listing fewer hosts than the recipe asks for). It reads no state and
-takes no lock; plan makes the same checks.
+site file and checks everything that can be known before any host exists: syntax, references
+(variables, locals, steps, host groups, volumes, captures), indexes against host counts, every
+step argument against its kind's rules (docs/writing-recipes.md) for values written as
+literals or computed from variables, locals and host names, failed variable validations and
+recipe preconditions, and provider settings the provider would refuse (a port out of range, a
+bad CIDR, a static site listing fewer hosts than the recipe asks for). Each problem is printed
+once, with its file, line and the offending expression, and validate exits 1. It reads no
+state, takes no lock and connects to nothing; plan makes the same checks again with what state
+knows.
 
 -json prints the result for editors and CI in the shape of Terraform's validate -json:
 {"format_version": "1.0", "valid": ..., "error_count": ..., "warning_count": ...,

@@ -19,8 +19,8 @@ func TestRegistry(t *testing.T) {
 	}
 	for _, n := range want {
 		k, _ := reg.Lookup(n)
-		if k.Name() != n || k.Spec() == nil || reg.Specs()[n] == nil {
-			t.Errorf("kind %s: Name() %q, Spec %v", n, k.Name(), k.Spec())
+		if k.Name() != n || k.Schema() == nil || reg.Specs()[n] == nil {
+			t.Errorf("kind %s: Name() %q, Spec %v", n, k.Name(), k.Schema())
 		}
 	}
 	if _, ok := reg.Lookup("launch"); ok {

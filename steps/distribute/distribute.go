@@ -12,7 +12,6 @@ import (
 	"diffuser/runner"
 	"diffuser/steps"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -64,26 +63,47 @@ type distArgs struct {
 // Name returns "distribute".
 func (Kind) Name() string { return "distribute" }
 
-// Spec: source (string, required: a path on the operator's machine or an
-// http(s) URL), dest (string, required, absolute), mode ("relay" or
-// "direct", default "relay"), sha256 (string: expected digest), file_mode
-// (octal string, default "0644"), fanout (number, default 1: a chain; k > 1:
-// a tree in which each host feeds k others), port (number: the relay
-// listener's port; default a random one per transfer).
-func (Kind) Spec() hcldec.Spec {
-	return hcldec.ObjectSpec{
-		"source":    steps.RequiredSpec("source", cty.String),
-		"dest":      steps.RequiredSpec("dest", cty.String),
-		"mode":      steps.DefaultSpec("mode", cty.StringVal("relay")),
-		"sha256":    steps.AttrSpec("sha256", cty.String),
-		"file_mode": steps.DefaultSpec("file_mode", cty.StringVal("0644")),
-		"fanout":    steps.DefaultSpec("fanout", cty.NumberIntVal(1)),
-		"port":      steps.AttrSpec("port", cty.Number),
+// schema: source (required: a path on the operator's machine or an
+// http(s) URL), dest (required, an absolute file path), mode ("relay" or
+// "direct", default "relay"), sha256 (64 hex digits: the expected digest),
+// file_mode (octal string, default "0644"), fanout (1–16, default 1: a
+// chain; k > 1: a tree in which each host feeds k others; relay only),
+// port (the relay listener's first port; default a random one per
+// transfer; relay only).
+var schema = &steps.Schema{Kind: "distribute", Args: []steps.Arg{
+	{Name: "source", Type: cty.String, Required: true,
+		Check: steps.StringRule(`a path on the operator's machine or an "http://" or "https://" URL`, validSource),
+		Doc:   "what to send"},
+	{Name: "dest", Type: cty.String, Required: true, Check: steps.FilePath(), Doc: "where every host keeps it"},
+	{Name: "mode", Default: cty.StringVal("relay"), Check: steps.OneOf("relay", "direct"), Doc: "hosts pass the file on, or the operator sends every copy"},
+	{Name: "sha256", Type: cty.String, Check: steps.StringRule("64 hexadecimal digits", func(s string) bool { return isHexDigest(strings.ToLower(s)) }), Doc: "the digest the file must have"},
+	{Name: "file_mode", Default: cty.StringVal("0644"), Check: steps.OctalMode(), Doc: "mode of dest"},
+	{Name: "fanout", Default: cty.NumberIntVal(1), Check: steps.IntBetween(1, 16), Doc: "1: a chain; k: each host feeds k others"},
+	{Name: "port", Type: cty.Number, Check: steps.IntBetween(0, 65535-relayPortTries), Doc: "the relay listener's first port; 0 or unset: a random one"},
+}, Rules: []steps.Rule{
+	steps.OnlyWith("fanout", "mode", []string{"relay"}, "it shapes the relay between hosts, and direct has none"),
+	steps.OnlyWith("port", "mode", []string{"relay"}, "it is the relay listener's, and direct has none"),
+}}
+
+// validSource accepts local paths and http(s) URLs, not other schemes.
+func validSource(s string) bool {
+	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "\n\x00") {
+		return false
 	}
+	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, "/.") {
+		return scheme == "http" || scheme == "https"
+	}
+	return true
 }
+
+// Schema returns the distribute kind's arguments.
+func (Kind) Schema() *steps.Schema { return schema }
 
 func parseDistArgs(args cty.Value) (distArgs, error) {
 	var a distArgs
+	if err := schema.Validate(args).Err(); err != nil {
+		return a, err
+	}
 	var err error
 	if a.source, err = steps.ReqString(args, "source"); err != nil {
 		return a, err
@@ -91,34 +111,19 @@ func parseDistArgs(args cty.Value) (distArgs, error) {
 	if a.dest, err = steps.ReqString(args, "dest"); err != nil {
 		return a, err
 	}
-	if !path.IsAbs(a.dest) || strings.HasSuffix(a.dest, "/") || strings.ContainsAny(a.dest, "\n\x00") {
-		return a, fmt.Errorf("dest must be an absolute file path, not %q", a.dest)
-	}
 	a.dest = path.Clean(a.dest)
-	if a.dest == "/" {
-		return a, fmt.Errorf("dest must be an absolute file path, not %q", a.dest)
-	}
 	if a.mode, err = steps.OptString(args, "mode", "relay"); err != nil {
-		return a, err
-	}
-	if err := steps.OneOf("mode", a.mode, "relay", "direct"); err != nil {
 		return a, err
 	}
 	if a.sha256, err = steps.OptString(args, "sha256", ""); err != nil {
 		return a, err
 	}
 	a.sha256 = strings.ToLower(a.sha256)
-	if a.sha256 != "" && !isHexDigest(a.sha256) {
-		return a, fmt.Errorf("sha256 must be 64 hex digits, not %q", a.sha256)
-	}
 	ms, err := steps.OptString(args, "file_mode", "0644")
 	if err != nil {
 		return a, err
 	}
-	m, err := strconv.ParseUint(ms, 8, 32)
-	if err != nil || m > 0o7777 {
-		return a, fmt.Errorf("file_mode must be an octal string like \"0644\", not %q", ms)
-	}
+	m, _ := strconv.ParseUint(ms, 8, 32) // checked by schema
 	a.fileMode = os.FileMode(m)
 	a.fanout = 1
 	if v, set, err := steps.OptInt(args, "fanout"); err != nil {
@@ -126,20 +131,13 @@ func parseDistArgs(args cty.Value) (distArgs, error) {
 	} else if set {
 		a.fanout = v
 	}
-	if a.fanout < 1 || a.fanout > 16 {
-		return a, fmt.Errorf("fanout must be between 1 (a chain) and 16, not %d", a.fanout)
-	}
-	if v, set, err := steps.OptInt(args, "port"); err != nil {
+	if a.port, _, err = steps.OptInt(args, "port"); err != nil {
 		return a, err
-	} else if set && v != 0 {
-		if v < 1 || v > 65535-relayPortTries {
-			return a, fmt.Errorf("port must be between 1 and %d, not %d", 65535-relayPortTries, v)
-		}
-		a.port = v
 	}
 	return a, nil
 }
 
+// isHexDigest reports whether s is a sha256 digest in lower-case hex.
 func isHexDigest(s string) bool {
 	if len(s) != 64 {
 		return false

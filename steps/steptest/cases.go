@@ -114,9 +114,9 @@ func runCase(t *testing.T, file, kindDir string, kinds func(steps.Clock) steps.R
 	}
 	var args cty.Value
 	if c.RawArgs {
-		args, err = RawArgs(kind.Spec(), c.Args)
+		args, err = RawArgs(kind.Schema().Spec(), c.Args)
 	} else {
-		args, err = DecodeArgs(kind.Spec(), c.Args)
+		args, err = DecodeArgs(kind.Schema().Spec(), c.Args)
 	}
 	if c.DecodeError != "" || err != nil {
 		if err == nil || c.DecodeError == "" || !strings.Contains(err.Error(), c.DecodeError) {

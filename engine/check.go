@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"fmt"
+
+	"diffuser/lang"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// argDiags checks a step instance's evaluated arguments against its kind's
+// schema: one located diagnostic per problem, on the expression that
+// wrote the argument, with a "did you mean" for a near allowed value.
+// Validate, plan and apply all check with it (and the kinds themselves
+// with the same Schema.Validate), so they cannot disagree.
+//
+// The arguments of a `sensitive = true` step are never shown: pass its
+// Generic.Sensitive as sensitive.
+func argDiags(stp *lang.Step, kind steps.Kind, args cty.Value, sensitive bool) hcl.Diagnostics {
+	if kind == nil {
+		return nil
+	}
+	if sensitive {
+		args = args.Mark(lang.Sensitive)
+	}
+	var diags hcl.Diagnostics
+	for _, p := range kind.Schema().Validate(args) {
+		detail := p.Detail
+		if p.Value != "" && len(p.Choices) > 0 {
+			if s := lang.Suggest(p.Value, p.Choices); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+		}
+		rng := stp.ArgRange(p.Arg)
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: detail, Subject: &rng})
+	}
+	return diags
+}
+
+// checkValues evaluates what the recipe's steps, verify and output blocks
+// say with what is known before any host exists — variables, locals, host
+// names and indexes, which captures a step declares — leaving addresses,
+// devices and captured values unknown, and checks every step instance's
+// arguments against its kind's schema. It is what makes validate find a
+// `state = "runing"` or an index past a group's count; plan runs the same
+// checks again with what state knows. Each problem is reported once,
+// however many instances show it.
+func (l *Loaded) checkValues(scope *lang.Scope) hcl.Diagnostics {
+	g := l.Graph
+	r := l.Recipe
+	scope.Steps = map[string]cty.Value{}
+	stepHosts := func(s int) []string {
+		names := make([]string, len(g.StepHosts[s]))
+		for i, h := range g.StepHosts[s] {
+			names[i] = g.Hosts[h].Name
+		}
+		return names
+	}
+	for s, read := range readSteps(r, g.Steps) {
+		if read {
+			scope.Steps[g.Steps[s].Name] = g.Steps[s].StepVal(stepHosts(s), nil, false)
+		}
+	}
+	scope.Changed()
+	var locals diagSet
+	locals.add("", lang.Explain(scope.EvalLocals()))
+	diags := locals.result(0)
+	if diags.HasErrors() {
+		return diags // the steps reading a broken local would only repeat it
+	}
+	groupVals := map[string][]cty.Value{}
+	hostVal := func(h int32) cty.Value {
+		slot := g.Hosts[h]
+		vals, ok := groupVals[slot.Group]
+		if !ok {
+			vals = scope.Hosts[slot.Group].AsValueSlice()
+			groupVals[slot.Group] = vals
+		}
+		return vals[slot.Index]
+	}
+	for s, stp := range g.Steps {
+		kind := l.Kinds[stp.Kind]
+		if g.GroupRun[s] && stp.UsesHost {
+			if d := groupReadsHost(stp, r.KindSpec(stp.Kind)); d != nil {
+				diags = append(diags, d)
+				continue
+			}
+		}
+		var set diagSet
+		eval := func(host string, hv cty.Value) {
+			args, gen, d := scope.StepArgs(stp, hv)
+			if !d.HasErrors() {
+				d = append(d, argDiags(stp, kind, args, gen.Sensitive)...)
+			}
+			set.add(host, lang.Explain(d))
+		}
+		hosts := g.StepHosts[s]
+		switch {
+		case len(hosts) == 0:
+			// No instances now, but a count raised later would run it:
+			// check what does not depend on the host.
+			eval("", cty.DynamicVal)
+		case !stp.UsesHost:
+			eval("", hostVal(hosts[0]))
+		default:
+			// Problems are placed on hosts only when every host was checked.
+			checked := checkedHosts(g, hosts, stp.UsesHostName)
+			for _, h := range checked {
+				name := ""
+				if len(checked) == len(hosts) {
+					name = g.Hosts[h].Name
+				}
+				eval(name, hostVal(h))
+			}
+		}
+		diags = append(diags, set.result(len(hosts))...)
+	}
+	// A for expression repeats its body's problem once per element.
+	var set diagSet
+	for _, v := range r.Verifies {
+		set.add("", checkVerify(scope, v))
+	}
+	for _, o := range r.Outputs {
+		_, d := o.Value.Value(scope.Ctx(cty.NilVal))
+		set.add("", lang.Explain(d))
+	}
+	return append(diags, set.result(0)...)
+}
+
+// maxHostChecks bounds how many instances of one step validate evaluates
+// host by host; plan evaluates every instance anyway.
+const maxHostChecks = 1000
+
+// checkedHosts picks the hosts a step that reads `host` is evaluated for
+// at validate. Before launch, hosts of one group differ only in their
+// names and indexes: a step that does not read those is evaluated for the
+// first host of each of its groups, one that does for every host, or for
+// the first and last of each group beyond maxHostChecks instances (plan
+// checks them all).
+func checkedHosts(g *Instances, hosts []int32, byName bool) []int32 {
+	if byName && len(hosts) <= maxHostChecks {
+		return hosts
+	}
+	var out []int32
+	for i, h := range hosts { // ascending: a group's hosts are consecutive
+		first := i == 0 || g.Hosts[hosts[i-1]].Group != g.Hosts[h].Group
+		last := i == len(hosts)-1 || g.Hosts[hosts[i+1]].Group != g.Hosts[h].Group
+		if first || (byName && last) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// checkVerify evaluates a verify block: its hosts, and a path that must be
+// an absolute directory.
+func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
+	_, diags := scope.OnHosts(v.On)
+	ctx := scope.Ctx(cty.NilVal)
+	pv, d := v.Path.Value(ctx)
+	diags = append(diags, d...)
+	if !d.HasErrors() {
+		diags = append(diags, checkString(v.Path, pv, "Invalid verify path", true,
+			`path must be the absolute path of a directory on the mounted filesystem, such as "/mnt/gluster"`)...)
+	}
+	if f := v.Failover; f != nil {
+		_, d := scope.OnHosts(f.On)
+		diags = append(diags, d...)
+		for _, e := range []hcl.Expression{f.Stop, f.Start} {
+			val, d := e.Value(ctx)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				diags = append(diags, checkString(e, val, "Invalid failover command", false, "stop and start are shell commands")...)
+			}
+		}
+	}
+	return lang.Explain(diags)
+}
+
+// checkString checks that a known value is a string (and, with abs, an
+// absolute path).
+func checkString(e hcl.Expression, v cty.Value, summary string, abs bool, what string) hcl.Diagnostics {
+	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return nil
+	}
+	ok := !v.IsNull() && v.Type() == cty.String
+	if ok && abs {
+		s := v.AsString()
+		ok = len(s) > 0 && s[0] == '/'
+	}
+	if ok {
+		return nil
+	}
+	got := "null"
+	switch {
+	case v.IsNull():
+	case v.Type() == cty.String:
+		got = fmt.Sprintf("%q", v.AsString())
+	default:
+		got = v.Type().FriendlyName()
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary,
+		Detail: fmt.Sprintf("%s, not %s.", what, got), Subject: e.Range().Ptr()}}
+}
+
+// groupReadsHost is the error for a group kind's step (distribute) whose
+// arguments read `host` (it runs once for all its hosts, with one set of
+// arguments), or nil when they do not.
+func groupReadsHost(stp *lang.Step, spec hcldec.Spec) *hcl.Diagnostic {
+	if stp.KindBody == nil || spec == nil {
+		return nil
+	}
+	var rng hcl.Range
+	for _, tr := range hcldec.Variables(stp.KindBody, spec) {
+		if tr.RootName() == "host" {
+			rng = tr.SourceRange()
+			break
+		}
+	}
+	if rng.Filename == "" {
+		return nil
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Group step reads host",
+		Detail: fmt.Sprintf("Step %q is a %s step: it runs once for all its hosts with one set of arguments, so they cannot depend on `host`. Use values that are the same on every host.",
+			stp.Name, stp.Kind),
+		Subject: rng.Ptr()}
+}

@@ -1,0 +1,12 @@
+# STAGE: engine
+recipe "t" {}
+
+hosts "server" { count = 2 }
+
+step "tarball" {
+  on = hosts.server
+  distribute {
+    source = "app.tar"
+    dest   = "/opt/" # ERROR: Invalid distribute dest
+  }
+}

@@ -1,0 +1,12 @@
+# STAGE: engine
+recipe "t" {}
+
+hosts "server" { count = 2 }
+
+step "glusterd" {
+  on = hosts.server
+  service {
+    name  = "glusterd"
+    state = "runing" # ERROR: Invalid service state
+  }
+}
