@@ -63,7 +63,7 @@ func functions(fsys fs.FS, dir string) map[string]function.Function {
 		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
 		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc, "distinct": stdlib.DistinctFunc,
 		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": stdlib.IndexFunc,
-		"keys": stdlib.KeysFunc, "length": stdlib.LengthFunc, "lookup": stdlib.LookupFunc,
+		"keys": stdlib.KeysFunc, "length": lengthFunc, "lookup": stdlib.LookupFunc,
 		"merge": stdlib.MergeFunc, "range": stdlib.RangeFunc, "reverse": stdlib.ReverseListFunc,
 		"setintersection": stdlib.SetIntersectionFunc, "setproduct": stdlib.SetProductFunc,
 		"setunion": stdlib.SetUnionFunc, "slice": stdlib.SliceFunc, "sort": stdlib.SortFunc,
@@ -110,6 +110,21 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// lengthFunc is length as Terraform has it: the number of elements of a
+// list, set, tuple or map, or of characters (grapheme clusters) of a
+// string. go-cty's stdlib length refuses strings.
+var lengthFunc = function.New(&function.Spec{
+	Description: "The number of elements of a collection, or of characters of a string.",
+	Params:      []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true}},
+	Type:        function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		if args[0].Type() == cty.String {
+			return stdlib.Strlen(args[0])
+		}
+		return stdlib.Length(args[0])
+	},
+})
 
 func fileFunc(fsys fs.FS, dir string) function.Function {
 	return function.New(&function.Spec{

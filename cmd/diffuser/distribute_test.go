@@ -119,7 +119,9 @@ type distEnv struct {
 }
 
 func (d *distEnv) args(cmd string, vars ...string) []string {
-	a := []string{cmd, d.recipe, "--site", d.site, "--var", "hosts=" + strconv.Itoa(d.n)}
+	// Each case gives the variables it means: a variable a case leaves out
+	// takes the recipe's default, not what the previous case applied with.
+	a := []string{cmd, d.recipe, "--site", d.site, "--var", "hosts=" + strconv.Itoa(d.n), "-remembered=false"}
 	if cmd != "plan" {
 		a = append(a, "-auto-approve", "--progress", "plain")
 	}
