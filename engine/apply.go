@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"diffuser/cloud"
+	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -369,7 +368,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		diags = argDiags(stp, a.p.Loaded.Kinds[stp.Kind], args, gen.Sensitive)
 	}
 	if diags.HasErrors() {
-		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags)), "", "")
+		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, lang.DiagText(diags)), "", "")
 	}
 	// One walk digests the arguments, encodes them for state, finds
 	// unknowns and finds marks.
@@ -455,24 +454,6 @@ func (a *applier) putInstance(addr string, inst state.Instance) error {
 		return fmt.Errorf("recording %s: %w", addr, err)
 	}
 	return nil
-}
-
-func diagText(diags hcl.Diagnostics) string {
-	var parts []string
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		s := d.Summary
-		if d.Detail != "" {
-			s += ": " + d.Detail
-		}
-		if d.Subject != nil {
-			s = d.Subject.String() + ": " + s
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // clearOutputs forgets the outputs of a destroyed cluster.

@@ -116,7 +116,7 @@ func (p *Plan) Desired(st *state.State, addr string) (*Desired, error) {
 	scope := l.StateScope(st)
 	args, gen, diags := scope.StepArgs(stp, HostInfoFromState(slot, sh).Val(l.Recipe.Group(slot.Group).VolumeNames()))
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("evaluating %s: %s", addr, diagText(diags))
+		return nil, fmt.Errorf("evaluating %s: %s", addr, lang.DiagText(diags))
 	}
 	if gen.Sensitive {
 		args = args.Mark(lang.Sensitive)

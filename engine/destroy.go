@@ -190,7 +190,7 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 			return err
 		}
 		if res.Exit != 0 {
-			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: lastLines(res.Stdout+res.Stderr, 10)}
+			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: runner.LastLines(res.Stdout+res.Stderr, 10)}
 		}
 	}
 	if canUndo && inst.Args != nil {
@@ -201,33 +201,6 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 		return destroyer.Destroy(ctx, r, args)
 	}
 	return nil
-}
-
-func lastLines(s string, n int) string {
-	lines := splitLines(s)
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	out := ""
-	for _, l := range lines {
-		out += l + "\n"
-	}
-	return out
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
 }
 
 func (a *applier) destroyHost(ctx context.Context, c *Change) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -56,7 +57,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 		var err error
 		switch {
 		case diags.HasErrors():
-			err = fmt.Errorf("evaluating step %s: %s", stp.Name, diagText(diags))
+			err = fmt.Errorf("evaluating step %s: %s", stp.Name, lang.DiagText(diags))
 		case !plain.IsWhollyKnown():
 			err = fmt.Errorf("step %s: some inputs are still unknown at apply", stp.Name)
 		case host == nil:

@@ -125,7 +125,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	for _, v := range l.Recipe.Verifies {
 		hosts, diags := scope.OnHosts(v.On)
 		if diags.HasErrors() {
-			return nil, fmt.Errorf("verify %s: %s", v.Name, diagText(diags))
+			return nil, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
 		}
 		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
 		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() || pv.IsNull() {
@@ -167,7 +167,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			return "", err
 		}
 		if res.Exit != 0 {
-			return "", fmt.Errorf("exit status %d: %s", res.Exit, strings.TrimSpace(lastLines(res.Stdout+res.Stderr, 3)))
+			return "", fmt.Errorf("exit status %d: %s", res.Exit, strings.TrimSpace(runner.LastLines(res.Stdout+res.Stderr, 3)))
 		}
 		return res.Stdout, nil
 	}
@@ -220,7 +220,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			f := markerFields(out)
 			ns, perr := strconv.ParseInt(f["ns"], 10, 64)
 			if perr != nil || ns <= 0 {
-				c.Err = name + ": no timing in the output: " + strings.TrimSpace(lastLines(out, 2))
+				c.Err = name + ": no timing in the output: " + strings.TrimSpace(runner.LastLines(out, 2))
 				return
 			}
 			bytes := rep.PerThread * int64(opt.Threads)

@@ -51,7 +51,7 @@ func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOp
 	for _, v := range l.Recipe.Verifies {
 		hosts, diags := scope.OnHosts(v.On)
 		if diags.HasErrors() {
-			return out, fmt.Errorf("verify %s: %s", v.Name, diagText(diags))
+			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
 		}
 		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
 		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() {
@@ -91,7 +91,7 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		case err != nil:
 			c.Detail = err.Error()
 		case res.Exit != 0:
-			c.Detail = fmt.Sprintf("exit status %d: %s", res.Exit, strings.TrimSpace(lastLines(res.Stdout+res.Stderr, 3)))
+			c.Detail = fmt.Sprintf("exit status %d: %s", res.Exit, strings.TrimSpace(runner.LastLines(res.Stdout+res.Stderr, 3)))
 		default:
 			c.OK = true
 			c.Detail = strings.TrimSpace(res.Stdout)
@@ -135,7 +135,7 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		stop, d1 := f.Stop.Value(scope.Ctx(cty.NilVal))
 		start, d2 := f.Start.Value(scope.Ctx(cty.NilVal))
 		if diags.HasErrors() || d1.HasErrors() || d2.HasErrors() || len(fh) == 0 || stop.Type() != cty.String || start.Type() != cty.String {
-			out = append(out, Check{Verify: v.Name, Name: "failover", Detail: "failover block does not evaluate: " + diagText(append(append(diags, d1...), d2...))})
+			out = append(out, Check{Verify: v.Name, Name: "failover", Detail: "failover block does not evaluate: " + lang.DiagText(append(append(diags, d1...), d2...))})
 		} else {
 			if _, ok := run("stop "+fh[0], fh[0], stop.AsString()); ok {
 				compare("read with "+fh[0]+" down", readers[0])

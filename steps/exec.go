@@ -26,16 +26,7 @@ func outputTail(res runner.Result, n int) string {
 			parts = append(parts, s)
 		}
 	}
-	return lastLines(strings.Join(parts, "\n"), n)
-}
-
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return strings.TrimSuffix(runner.LastLines(strings.Join(parts, "\n"), n), "\n")
 }
 
 // Probe runs a fact-gathering command; any exit status is a valid answer,

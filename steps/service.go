@@ -279,7 +279,7 @@ func (ServiceKind) failed(ctx context.Context, r runner.Runner, name string, cau
 	if err != nil {
 		return fmt.Errorf("%w (and reading its journal failed: %v)", cause, err)
 	}
-	j := lastLines(strings.TrimSpace(res.Stdout+res.Stderr), journalLines)
+	j := strings.TrimSuffix(runner.LastLines(strings.TrimSpace(res.Stdout+res.Stderr), journalLines), "\n")
 	if j == "" {
 		return fmt.Errorf("%w\njournal of %s is empty", cause, name)
 	}
