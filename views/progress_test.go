@@ -72,7 +72,7 @@ func renderProgress(t *testing.T, mode string, events []engine.Event) string {
 }
 
 // TestProgressGolden compares plain lines and JSON events with golden
-// files (go test ./cmd/diffuser -run TestProgressGolden -update).
+// files (go test ./views -run TestProgressGolden -update).
 func TestProgressGolden(t *testing.T) {
 	dir := filepath.Join("testdata", "progress", "apply")
 	golden(t, filepath.Join(dir, "plain.golden"), renderProgress(t, ProgressPlain, progressEvents()))
