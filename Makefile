@@ -7,7 +7,7 @@ PKGS := ./...
 # checkout, it is empty and the binary reports the module and VCS information instead.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
-.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean
+.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean soak
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ bench: build ## benchmarks with numbers and ratios
 
 e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
 	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./cmd/diffuser/
+
+soak: setup-demo build ## N fresh deploy+verify+destroy cycles in a row: make soak RECIPE=glusterfs N=20; prints the success rate and each failure's step, host and log
+	@scripts/soak.sh
 
 reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data safety, secrets, bad input; prints kills/converged/duplicates
 	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestBad|TestNoSecretsInOutput' ./cmd/diffuser/
