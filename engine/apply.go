@@ -30,9 +30,11 @@ type Recorder interface {
 }
 
 // Connector hands out a command runner for a host, connected and ready.
-// onHostKey is called with the host key accepted on first use.
+// onHostKey is called with each host key accepted on first use: hop 0 is
+// the host's own, hop 1 that of h.SSH.Jump, hop 2 that of h.SSH.Jump.Jump
+// and so on (jump hosts are pinned like targets).
 type Connector interface {
-	Runner(ctx context.Context, h state.Host, onHostKey func(key string) error) (runner.Runner, error)
+	Runner(ctx context.Context, h state.Host, onHostKey func(hop int, key string) error) (runner.Runner, error)
 }
 
 // ApplyOptions are what Apply needs from outside.
