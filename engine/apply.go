@@ -413,7 +413,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 			break
 		}
 		a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: stp.Name, Host: slot.Name, Kind: stp.Kind,
-			Message: fmt.Sprintf("attempt %d failed, retrying: %s", attempt+1, firstLine(err.Error()))})
+			Message: retryMessage(attempt+1, err, sensitive)})
 		select {
 		case <-time.After(time.Duration(attempt+1) * 2 * time.Second):
 		case <-ctx.Done():
@@ -518,4 +518,17 @@ func (a *applier) recordOutputs() {
 	if err := a.opt.Recorder.SetOutputs(out); err != nil {
 		a.res.Warnings = append(a.res.Warnings, err.Error())
 	}
+}
+
+// retryMessage is the warning of a failed attempt. A sensitive step's
+// error may quote its output or its values: only the exit status is told.
+func retryMessage(attempt int, err error, sensitive bool) string {
+	if !sensitive {
+		return fmt.Sprintf("attempt %d failed, retrying: %s", attempt, firstLine(err.Error()))
+	}
+	var ee *runner.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Sprintf("attempt %d failed (exit status %d; output hidden: sensitive step), retrying", attempt, ee.Status)
+	}
+	return fmt.Sprintf("attempt %d failed (error hidden: sensitive step), retrying", attempt)
 }

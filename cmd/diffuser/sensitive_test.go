@@ -31,6 +31,22 @@ variable "nodes" {
   default = 2
 }
 
+variable "pin" {
+  type      = number
+  sensitive = true
+  default   = 0
+}
+
+variable "code" {
+  type      = string
+  sensitive = true
+  default   = "1"
+  validation {
+    condition     = tonumber(var.code) >= 0
+    error_message = "code must be a number."
+  }
+}
+
 hosts "node" {
   count = var.nodes
 }
@@ -39,6 +55,7 @@ step "setpass" {
   on      = hosts.node
   run     = "echo root:${var.password} | chpasswd"
   destroy = "echo unset ${var.password}"
+  retries = 1
 }
 
 step "keygen" {
@@ -88,9 +105,11 @@ output "nodes" {
 // runs, show and logs, and on disk), state list/show, output (text and JSON), hosts, and destroy.
 // State itself keeps them: that is where sensitive values live.
 func TestNoSecretsInOutput(t *testing.T) {
-	var failSetpass atomic.Bool
+	var failSetpass, failUnset atomic.Bool
 	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
 		switch {
+		case strings.Contains(cmd, "echo unset") && failUnset.Load():
+			return 0, 1, "cannot unset " + secretPassword2 + "\n"
 		case strings.Contains(cmd, "cat /etc/cluster.key"):
 			return 0, 0, secretKey + "\n"
 		case strings.Contains(cmd, "chpasswd") && failSetpass.Load():
@@ -233,6 +252,32 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if code, out, _ := e.run("output", "secrets", "key", "--show-sensitive"); code != 0 || strings.TrimSpace(out) != secretKey {
 		t.Errorf("output --show-sensitive: exit %d, %q", code, out)
 	}
+	// Diagnostics of sensitive -var values: a wrong type, a function that
+	// fails on one (plan and validate, text and -json).
+	for _, args := range [][]string{
+		{"plan", recipe, "-provider", "sim", "-var", "pin=" + secretPassword},
+		{"plan", recipe, "-provider", "sim", "-var", "pin=" + secretPassword, "-json"},
+		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword},
+		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword, "-json"},
+	} {
+		code, out, errs := e.run(args...)
+		if code == 0 {
+			t.Errorf("%q accepted", args)
+		}
+		check(strings.Join(args[3:], " ")+" (stdout)", out)
+		check(strings.Join(args[3:], " ")+" (stderr)", errs)
+		if strings.Contains(args[4], "pin=") && !strings.Contains(out+errs, "sensitive var.pin") {
+			t.Errorf("%q: the diagnostic does not name <sensitive var.pin>:\n%s%s", args, out, errs)
+		}
+	}
+
+	// A failing destroy command that repeats the secret, in every mode.
+	failUnset.Store(true)
+	for _, mode := range []string{"plain", "json"} {
+		runCheck("apply before destroy", 0, append([]string{"apply", recipe, "-auto-approve", "--progress", "quiet"}, base...)...)
+		runCheck("failing destroy --progress="+mode, 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", mode}, base...)...)
+	}
+	failUnset.Store(false)
 	runCheck("destroy", 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", "plain"}, base...)...)
 	runCheck("show (destroy)", 0, "show", latestRun(t, e.data, "secrets").ID)
 	if len(seen) < 30 {
