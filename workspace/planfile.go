@@ -20,14 +20,16 @@ const planFormat = "diffuser-plan"
 // and the action of every address. apply refuses it when the recipe or
 // state changed since, and runs exactly its actions.
 type SavedPlan struct {
-	Format    string    `json:"format"`
-	Version   int       `json:"version"`
-	Recipe    RecipeRef `json:"recipe"`
-	Vars      []string  `json:"vars,omitempty"`
-	VarFiles  []string  `json:"var_files,omitempty"`
-	Site      string    `json:"site,omitempty"`
-	Provider  string    `json:"provider"`
-	Workspace string    `json:"workspace,omitempty"`
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Recipe  RecipeRef `json:"recipe"`
+	Vars    []string  `json:"vars,omitempty"`
+	// Secrets are the sensitive -var values, as digests only (version 2).
+	Secrets   []PlanSecret `json:"sensitive_vars,omitempty"`
+	VarFiles  []string     `json:"var_files,omitempty"`
+	Site      string       `json:"site,omitempty"`
+	Provider  string       `json:"provider"`
+	Workspace string       `json:"workspace,omitempty"`
 	// NoRemembered: the plan was made without the workspace's remembered
 	// inputs. With them, apply reads the same ones again: they live in
 	// state, and the state is pinned by Lineage and Serial.
@@ -52,6 +54,21 @@ func (pl *Planned) Save(path string) error {
 		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile}
 	for _, c := range append(append([]*engine.Change{}, pl.Plan.Changes...), pl.Plan.Destroys...) {
 		sp.Actions[c.Addr] = c.Action.String()
+	}
+	sensitive := func(name string) bool {
+		for _, v := range pl.WS.Loaded.Recipe.Variables {
+			if v.Name == name {
+				return v.Sensitive
+			}
+		}
+		return false
+	}
+	var err error
+	if sp.Vars, sp.Secrets, err = splitSecrets(r.Vars, sensitive); err != nil {
+		return err
+	}
+	if len(sp.Secrets) > 0 {
+		sp.Version = planVersionSecrets
 	}
 	b, err := json.MarshalIndent(sp, "", "  ")
 	if err != nil {
@@ -95,7 +112,7 @@ func ReadPlanFile(path string) (*SavedPlan, error) {
 		return nil, err
 	}
 	var sp SavedPlan
-	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 || sp.Actions == nil ||
+	if err := json.Unmarshal(b, &sp); err != nil || (sp.Version != 1 && sp.Version != planVersionSecrets) || sp.Actions == nil ||
 		(sp.Format != "" && sp.Format != planFormat) {
 		return nil, fmt.Errorf("%s is not a diffuser plan file (or was written by another version); make a new one with `diffuser plan RECIPE -out %s`", path, path)
 	}

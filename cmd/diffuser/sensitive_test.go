@@ -252,6 +252,38 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if code, out, _ := e.run("output", "secrets", "key", "--show-sensitive"); code != 0 || strings.TrimSpace(out) != secretKey {
 		t.Errorf("output --show-sensitive: exit %d, %q", code, out)
 	}
+	// A saved plan keeps a digest of a sensitive -var, not its value, and
+	// apply PLANFILE needs the value again.
+	planFile := filepath.Join(e.dir, "secret.plan")
+	// -refresh=false: the simulated file facts always say "absent" (drift), which apply PLANFILE does not re-ask.
+	runCheck("plan -out", 0, "plan", recipe, "-provider", "sim", "-refresh=false", "-var", "password="+secretPassword, "-out", planFile)
+	pf, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("saved plan file", string(pf))
+	if !strings.Contains(string(pf), `"sensitive_vars"`) {
+		t.Errorf("the plan file has no digest of the sensitive variable:\n%s", pf)
+	}
+	if out := runCheck("show PLANFILE", 0, "show", planFile); !strings.Contains(out, "password=(sensitive)") {
+		t.Errorf("show PLANFILE does not list the sensitive variable:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give it again with `diffuser apply PLANFILE -var password=VALUE`"},
+		{[]string{"-var", "password=" + secretPassword2}, "not the value the plan was made with"},
+		{[]string{"-var", "nodes=5"}, "inputs are fixed"},
+	} {
+		code, out, errs := e.run(append([]string{"apply", planFile}, c.args...)...)
+		check("apply PLANFILE "+strings.Join(c.args, " "), out+errs)
+		if code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("apply PLANFILE %q: exit %d, want 1 and %q:\n%s%s", c.args, code, c.want, out, errs)
+		}
+	}
+	runCheck("apply PLANFILE -var", 0, "apply", planFile, "-var", "password="+secretPassword, "--progress", "plain")
+
 	// Diagnostics of sensitive -var values: a wrong type, a function that
 	// fails on one (plan and validate, text and -json).
 	for _, args := range [][]string{
