@@ -16,7 +16,7 @@ func (e *Env) ReadState(name string) (*state.State, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no workspace %q under %s: %w", name, e.dataDir(), ErrNoState)
 	}
-	return state.Open(dir).Load()
+	return state.Open(dir, e.stateOpts()...).Load()
 }
 
 // Names lists the workspaces under the data directory that hold state.
@@ -44,7 +44,7 @@ type UnlockResult struct {
 // Unlock breaks a workspace's lock when its holder is no longer alive; a
 // live holder's lock is never broken.
 func (e *Env) Unlock(name string) (UnlockResult, error) {
-	s := state.Open(e.Layout().Workspace(name))
+	s := state.Open(e.Layout().Workspace(name), e.stateOpts()...)
 	h, err := s.BreakLock()
 	if err != nil {
 		return UnlockResult{}, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"diffuser/engine"
+	"diffuser/state"
 )
 
 // planFormat marks a file written by `plan -out`, whatever its name.
@@ -74,6 +75,9 @@ func (pl *Planned) Save(path string) error {
 	if err != nil {
 		return err
 	}
+	if k := pl.WS.env.StateKey; k != nil {
+		b = append(k.Seal(b, purposePlan), '\n')
+	}
 	return os.WriteFile(path, b, 0o600)
 }
 
@@ -100,16 +104,23 @@ func IsPlanFile(path string) bool {
 	if len(head) == 0 || head[0] != '{' {
 		return false
 	}
-	// A plan's first key is its format (or, before it had one, version).
-	return bytes.Contains(head, []byte(`"format": "`+planFormat+`"`)) ||
+	// A plan's first key is its format (or, before it had one, version);
+	// an encrypted plan is an envelope.
+	return bytes.Contains(head, []byte(`"format": "`+planFormat+`"`)) || bytes.HasPrefix(head, []byte(`{"diffuser_encrypted":`)) ||
 		bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"version"`))
 }
 
-// ReadPlanFile reads a saved plan.
-func ReadPlanFile(path string) (*SavedPlan, error) {
+// purposePlan binds an encrypted plan's envelope to its use.
+const purposePlan = "diffuser saved plan"
+
+// ReadPlanFile reads a saved plan, encrypted or not (see Env.StateKey).
+func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if b, err = state.Unseal(e.StateKey, path, b, purposePlan); err != nil {
+		return nil, fmt.Errorf("reading the saved plan: %w", err)
 	}
 	var sp SavedPlan
 	if err := json.Unmarshal(b, &sp); err != nil || (sp.Version != 1 && sp.Version != planVersionSecrets) || sp.Actions == nil ||

@@ -129,7 +129,7 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	planFile := ""
 	if !destroy && workspace.IsPlanFile(arg) {
 		planFile = arg
-		sp, err := workspace.ReadPlanFile(arg)
+		sp, err := env.ReadPlanFile(arg)
 		if err != nil {
 			return err
 		}

@@ -184,6 +184,11 @@ against saved state and runs independent steps concurrently.`,
 			if a.flags.lockTimeout < 0 {
 				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
 			}
+			key, err := workspace.StateKeyFromEnv(a.lookupEnv)
+			if err != nil {
+				return err
+			}
+			a.env.StateKey = key
 			return nil
 		},
 	}
