@@ -92,6 +92,11 @@ func ParseKey(s string) (*Key, error) {
 	if raw, err := base64.StdEncoding.DecodeString(s); err == nil && len(raw) == 32 {
 		return NewKey(raw)
 	}
+	if _, err := hex.DecodeString(s + s[:len(s)%2]); err == nil && len(s) >= minPassphrase {
+		// All hex digits but not 64 of them: a key cut short when copied,
+		// which taken as a passphrase would silently be another key.
+		return nil, fmt.Errorf("the state key is %d hex digits, not 64: is it cut short? (`openssl rand -hex 32` makes one)", len(s))
+	}
 	if len(s) < minPassphrase {
 		return nil, fmt.Errorf("the state key is neither 64 hex digits, nor base64 of 32 bytes, nor a passphrase of at least %d characters "+
 			"(make one with `openssl rand -hex 32`)", minPassphrase)
@@ -164,8 +169,11 @@ func open(k *Key, path string, line int, data []byte, purpose string) ([]byte, e
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, &CorruptError{File: path, Line: line, Err: fmt.Errorf("damaged encryption envelope: %w", err)}
 	}
-	if env.Version != sealedVersion || env.Alg != "AES-256-GCM" {
+	if env.Version != sealedVersion {
 		return nil, &VersionError{File: path, Found: env.Version, Supported: sealedVersion}
+	}
+	if env.Alg != "AES-256-GCM" {
+		return nil, &CorruptError{File: path, Line: line, Err: fmt.Errorf("unknown encryption algorithm %q (this diffuser knows AES-256-GCM)", env.Alg)}
 	}
 	if k == nil || k.id != env.KeyID {
 		have := ""
