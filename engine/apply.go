@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -291,6 +292,13 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		// new machine (static): replacing is how a person says it is new.
 		h.SSH.HostKey = old.SSH.HostKey
 	}
+	a.mu.Lock()
+	hosts := maps.Clone(a.st.Hosts)
+	a.mu.Unlock()
+	if old != nil {
+		hosts[" old"] = old // deleted above when replaced: its bastion is still the bastion
+	}
+	PinJumpKeys(&h, hosts)
 	if err := a.putHost(h); err != nil {
 		return fail(err)
 	}

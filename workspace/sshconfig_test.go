@@ -298,19 +298,22 @@ func TestJumpHostKeyPinnedAndRefusedWhenChanged(t *testing.T) {
 	env := sshdtest.NewEnv(t)
 	bastion := env.NewServer(t, sshdtest.Options{})
 	target := env.NewServer(t, sshdtest.Options{})
-	w := newSSHConfigWorld(t, "lab-behind", fmt.Sprintf(`Host lab-behind
+	config := func(alias string) string {
+		return fmt.Sprintf(`Host lab-behind
     HostName 127.0.0.1
     Port %d
-    ProxyJump bastion
+    ProxyJump %s
 
-Host bastion
+Host %s
     HostName 127.0.0.1
     Port %d
 
 Host *
     User %s
     IdentityFile %s
-`, target.Port, bastion.Port, env.User, env.KeyPath))
+`, target.Port, alias, alias, bastion.Port, env.User, env.KeyPath)
+	}
+	w := newSSHConfigWorld(t, "lab-behind", config("bastion"))
 	w.apply()
 	jumpKey := func() string {
 		st, err := w.env.ReadState("reach")
@@ -327,9 +330,13 @@ Host *
 	}
 
 	// The bastion is rebuilt; a changed step makes apply connect again.
+	// The ssh config now names the same bastion by another alias: the
+	// host is reached another way and recorded again, and its new record
+	// keeps the key pinned for that bastion (same address and port).
 	bastion.RotateHostKey()
 	bastion.Stop()
 	bastion.Start()
+	w.writeConfig(config("gateway"))
 	w.inputs.Vars = []string{"out=" + w.out + "2"}
 	pl, _ := w.plan()
 	res, err := pl.Apply(context.Background(), ApplyOptions{})
