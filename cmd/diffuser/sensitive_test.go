@@ -291,6 +291,9 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{"plan", recipe, "-provider", "sim", "-var", "pin=" + secretPassword, "-json"},
 		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword},
 		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword, "-json"},
+		{"validate", recipe, "-provider", "sim", "-var", "pin=" + secretPassword},
+		{"validate", recipe, "-provider", "sim", "-var", "pin=" + secretPassword, "-json"},
+		{"validate", recipe, "-provider", "sim", "-var", "code=" + secretPassword, "-json"},
 	} {
 		code, out, errs := e.run(args...)
 		if code == 0 {
