@@ -2,6 +2,8 @@ package state
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -162,14 +164,20 @@ func TestEncryptedRefusedWithoutKey(t *testing.T) {
 		t.Errorf("a sealed journal without a key: %v", err)
 	}
 
-	// Tampered: one byte of the ciphertext flipped.
+	// Tampered: one byte of the ciphertext flipped (in the decoded bytes,
+	// so that the envelope stays well-formed base64).
 	sp := filepath.Join(dir, StateFile)
-	b := bytes.Clone(before[StateFile])
-	i := bytes.Index(b, []byte(`"data":"`)) + 20
-	b[i] ^= 1
-	if b[i] == '"' || b[i] == '\\' {
-		b[i] ^= 3
+	var env envelope
+	if err := json.Unmarshal(before[StateFile], &env); err != nil {
+		t.Fatal(err)
 	}
+	ct, err := base64.StdEncoding.DecodeString(env.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct[20] ^= 1
+	env.Data = base64.StdEncoding.EncodeToString(ct)
+	b, _ := json.Marshal(env)
 	if err := os.WriteFile(sp, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
