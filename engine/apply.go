@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -29,9 +30,11 @@ type Recorder interface {
 }
 
 // Connector hands out a command runner for a host, connected and ready.
-// onHostKey is called with the host key accepted on first use.
+// onHostKey is called with each host key accepted on first use: hop 0 is
+// the host's own, hop 1 that of h.SSH.Jump, hop 2 that of h.SSH.Jump.Jump
+// and so on (jump hosts are pinned like targets).
 type Connector interface {
-	Runner(ctx context.Context, h state.Host, onHostKey func(key string) error) (runner.Runner, error)
+	Runner(ctx context.Context, h state.Host, onHostKey func(hop int, key string) error) (runner.Runner, error)
 }
 
 // ApplyOptions are what Apply needs from outside.
@@ -288,6 +291,13 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		// new machine (static): replacing is how a person says it is new.
 		h.SSH.HostKey = old.SSH.HostKey
 	}
+	a.mu.Lock()
+	hosts := maps.Clone(a.st.Hosts)
+	a.mu.Unlock()
+	if old != nil {
+		hosts[" old"] = old // deleted above when replaced: its bastion is still the bastion
+	}
+	PinJumpKeys(&h, hosts)
 	if err := a.putHost(h); err != nil {
 		return fail(err)
 	}
@@ -410,7 +420,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 			break
 		}
 		a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: stp.Name, Host: slot.Name, Kind: stp.Kind,
-			Message: fmt.Sprintf("attempt %d failed, retrying: %s", attempt+1, firstLine(err.Error()))})
+			Message: retryMessage(attempt+1, err, sensitive)})
 		select {
 		case <-time.After(time.Duration(attempt+1) * 2 * time.Second):
 		case <-ctx.Done():
@@ -497,4 +507,17 @@ func (a *applier) recordOutputs() {
 	if err := a.opt.Recorder.SetOutputs(out); err != nil {
 		a.res.Warnings = append(a.res.Warnings, err.Error())
 	}
+}
+
+// retryMessage is the warning of a failed attempt. A sensitive step's
+// error may quote its output or its values: only the exit status is told.
+func retryMessage(attempt int, err error, sensitive bool) string {
+	if !sensitive {
+		return fmt.Sprintf("attempt %d failed, retrying: %s", attempt, firstLine(err.Error()))
+	}
+	var ee *runner.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Sprintf("attempt %d failed (exit status %d; output hidden: sensitive step), retrying", attempt, ee.Status)
+	}
+	return fmt.Sprintf("attempt %d failed (error hidden: sensitive step), retrying", attempt)
 }

@@ -187,10 +187,21 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if inst.Destroy != "" {
 		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
 		if err != nil {
+			if inst.Sensitive {
+				// The command holds sensitive values; an error may quote it.
+				if ctx.Err() != nil {
+					return fmt.Errorf("the destroy command of a sensitive step did not finish (details hidden): %w", ctx.Err())
+				}
+				return errors.New("running the destroy command of a sensitive step failed (details hidden: sensitive step)")
+			}
 			return err
 		}
 		if res.Exit != 0 {
-			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: runner.LastLines(res.Stdout+res.Stderr, 10)}
+			tail := runner.LastLines(res.Stdout+res.Stderr, 10)
+			if inst.Sensitive {
+				tail = "(output hidden: sensitive step)"
+			}
+			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
 		}
 	}
 	if canUndo && inst.Args != nil {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"diffuser/cloud"
 	"diffuser/state"
 )
@@ -22,4 +24,35 @@ func cloudJump(j *state.SSH) []cloud.Hop {
 		hops = append([]cloud.Hop{{Address: j.Address, Port: j.Port, User: j.User, IdentityFiles: j.IdentityFiles}}, hops...)
 	}
 	return hops
+}
+
+// PinJumpKeys fills the host key of every hop of h's jump chain that has
+// none with the key state already pins for the same jump host (same
+// address and port) on the way to any host, h's former record included. A
+// jump host is one machine whoever goes through it: a relaunched host, or
+// a new one behind the same bastion, does not trust a key on first use
+// that state already pinned, and a changed bastion key is refused for
+// every host alike.
+func PinJumpKeys(h *state.Host, hosts map[string]*state.Host) {
+	pinned := map[string]string{}
+	for _, o := range hosts {
+		for j := o.SSH.Jump; j != nil; j = j.Jump {
+			if j.HostKey != "" {
+				pinned[hopKey(j)] = j.HostKey
+			}
+		}
+	}
+	for j := h.SSH.Jump; j != nil; j = j.Jump {
+		if j.HostKey == "" {
+			j.HostKey = pinned[hopKey(j)]
+		}
+	}
+}
+
+func hopKey(j *state.SSH) string {
+	port := j.Port
+	if port == 0 {
+		port = 22
+	}
+	return fmt.Sprintf("%s:%d", j.Address, port)
 }

@@ -87,6 +87,7 @@ func functions(fsys fs.FS, dir string) map[string]function.Function {
 	}
 	f["file"] = fileFunc(fsys, dir)
 	f["templatefile"] = templateFileFunc(fsys, dir, f)
+	hideSensitiveErrors(f)
 	return f
 }
 

@@ -157,7 +157,12 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 	src = FromVar
 	for _, kv := range in.Vars {
 		name, raw, ok := strings.Cut(kv, "=")
-		rng := hcl.Range{Filename: "<-var " + kv + ">", Start: hcl.InitialPos,
+		label := "<-var " + kv + ">"
+		if v := r.varIdx[name]; v != nil && v.Sensitive {
+			// A diagnostic names its source: never by the value.
+			label = "<sensitive var." + name + ">"
+		}
+		rng := hcl.Range{Filename: label, Start: hcl.InitialPos,
 			End: hcl.Pos{Line: 1, Column: 1 + len(kv), Byte: len(kv)}}
 		if !ok || name == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var",

@@ -65,7 +65,7 @@ type localRunner struct {
 	cmds []string
 }
 
-func (r *localRunner) Runner(context.Context, state.Host, func(string) error) (runner.Runner, error) {
+func (r *localRunner) Runner(context.Context, state.Host, func(int, string) error) (runner.Runner, error) {
 	return r, nil
 }
 

@@ -43,8 +43,13 @@ type Config struct {
 	OnHostKey func(key string) error
 
 	// Jump is the host to connect through (ProxyJump). It may itself have a
-	// Jump.
+	// Jump. Its HostKey and OnHostKey pin its key as a target's are: trust
+	// on first use, a changed key refused.
 	Jump *Config
+	// JumpAddress is set on a jump host's own Config: its address as the
+	// user names it to forget its key ("host" or "host:port"). A changed
+	// key error then speaks of a jump host.
+	JumpAddress string
 
 	// Sudo runs commands through `sudo -n` and moves uploads into place
 	// with sudo when User is not root.

@@ -20,9 +20,20 @@ type HostKeyChangedError struct {
 	// OfferedKey is the offered key in authorized_keys format, for a caller
 	// that wants to show or record it after the user agreed.
 	OfferedKey string
+	// Jump is the jump host's address ("host" or "host:port") when the
+	// changed key is a jump host's: Host is then "jump " + Jump.
+	Jump string
 }
 
 func (e *HostKeyChangedError) Error() string {
+	if e.Jump != "" {
+		return fmt.Sprintf("host key of jump host %s (%s) has changed: recorded %s, offered %s. "+
+			"Someone could be intercepting the connection, or the jump host was rebuilt. "+
+			"If you know why it changed, run `diffuser state forget-hostkey WORKSPACE --jump %s` "+
+			"(WORKSPACE is the recipe's name unless you chose another with -workspace); "+
+			"the next apply pins the key it is offered then",
+			e.Jump, e.Address, e.Recorded, e.Offered, e.Jump)
+	}
 	return fmt.Sprintf("host key of %s (%s) has changed: recorded %s, offered %s. "+
 		"Someone could be intercepting the connection, or the host was rebuilt. "+
 		"If you know why it changed, run `diffuser state forget-hostkey WORKSPACE %s` "+
@@ -51,13 +62,14 @@ func FormatKey(key ssh.PublicKey) string {
 // first use is checked against the key learned then.
 type hostKeyPin struct {
 	host    string
+	jump    string // JumpAddress of the config: a jump host's pin
 	onFirst func(string) error
 	mu      sync.Mutex
 	pinned  ssh.PublicKey // nil until known
 }
 
 func newHostKeyPin(cfg Config) (*hostKeyPin, error) {
-	p := &hostKeyPin{host: cfg.Name, onFirst: cfg.OnHostKey}
+	p := &hostKeyPin{host: cfg.Name, jump: cfg.JumpAddress, onFirst: cfg.OnHostKey}
 	if cfg.HostKey != "" {
 		key, err := ParseHostKey(cfg.HostKey)
 		if err != nil {
@@ -100,6 +112,7 @@ func (p *hostKeyPin) callback(_ string, remote net.Addr, key ssh.PublicKey) erro
 			Recorded:   ssh.FingerprintSHA256(p.pinned),
 			Offered:    ssh.FingerprintSHA256(key),
 			OfferedKey: FormatKey(key),
+			Jump:       p.jump,
 		}
 	}
 	if p.onFirst != nil {

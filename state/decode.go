@@ -31,7 +31,9 @@ type journalView struct {
 // whether the file exists) and of the journal, replaying the journal's
 // records over it. It is the whole reader: it never touches the disk, and
 // newLineage supplies the lineage of a state that does not exist yet.
-func decode(statePath string, data []byte, present bool, journalPath string, jdata []byte, newLineage func() string) (*State, journalView, error) {
+// data is already opened (plaintext); journal lines are opened with k as
+// they are read (see seal.go).
+func decode(statePath string, data []byte, present bool, journalPath string, jdata []byte, newLineage func() string, k *Key) (*State, journalView, error) {
 	var st *State
 	if present {
 		var err error
@@ -39,7 +41,7 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 			return nil, journalView{}, err
 		}
 	}
-	h, hlen, err := decodeHeader(journalPath, jdata)
+	h, hlen, err := decodeHeader(journalPath, jdata, k)
 	if err != nil {
 		return nil, journalView{}, err
 	}
@@ -71,7 +73,7 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 			Hint: fmt.Sprintf("state.json is older than the journal (restored from a backup?): to keep the recorded progress put back the state.json with serial %d; to drop it, move %s aside (the steps it recorded will run again)",
 				h.Serial, journalPath)}
 	}
-	v, err := replay(journalPath, jdata, hlen, st)
+	v, err := replay(journalPath, jdata, hlen, st, k)
 	if err != nil {
 		return nil, journalView{}, err
 	}
@@ -135,14 +137,18 @@ func (s *State) normalize() error {
 
 // decodeHeader reads the journal's first line. A journal that is empty or
 // whose header line is torn yields a nil header: it holds nothing.
-func decodeHeader(path string, jdata []byte) (*journalHeader, int, error) {
+func decodeHeader(path string, jdata []byte, k *Key) (*journalHeader, int, error) {
 	nl := bytes.IndexByte(jdata, '\n')
 	if nl < 0 {
 		return nil, 0, nil
 	}
+	text, err := open(k, path, 1, jdata[:nl], purposeJournal)
+	if err != nil {
+		return nil, 0, err
+	}
 	var h journalHeader
-	if err := json.Unmarshal(jdata[:nl], &h); err != nil {
-		return nil, 0, corruptAt(path, jdata[:nl], err, 0, journalHint(path))
+	if err := json.Unmarshal(text, &h); err != nil {
+		return nil, 0, corruptAt(path, text, err, 0, journalHint(path))
 	}
 	switch {
 	case h.Journal > journalVersion:
@@ -156,7 +162,7 @@ func decodeHeader(path string, jdata []byte) (*journalHeader, int, error) {
 // replay applies the records after the header (which ends at off) to st.
 // A last line without its newline is a write torn by a crash: it was never
 // acknowledged, so it is dropped. Any other bad line is an error.
-func replay(path string, jdata []byte, off int, st *State) (journalView, error) {
+func replay(path string, jdata []byte, off int, st *State, k *Key) (journalView, error) {
 	v := journalView{live: true, good: int64(off)}
 	for line := 2; ; line++ {
 		rest := jdata[off:]
@@ -164,7 +170,10 @@ func replay(path string, jdata []byte, off int, st *State) (journalView, error) 
 		if nl < 0 {
 			return v, nil
 		}
-		text := rest[:nl]
+		text, err := open(k, path, line, rest[:nl], purposeJournal)
+		if err != nil {
+			return journalView{}, err
+		}
 		var r Record
 		if err := json.Unmarshal(text, &r); err != nil {
 			return journalView{}, corruptAt(path, text, err, line-1, journalHint(path))

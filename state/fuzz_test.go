@@ -20,7 +20,7 @@ func FuzzLoad(f *testing.F) {
 		[]byte("{\"journal\":1,\"lineage\":\"L\",\"serial\":2}\n{\"kind\":\"instance\",\"key\":\"k\",\"delete\":true}\n"), true)
 	f.Add([]byte(nil), []byte("{\"journal\":1,\"lineage\":\"L\",\"serial\":0}\n{\"kind\":\"host\",\"key\":\"h\",\"host\":{\"name\":\"h\"}}\n{\"kind\":"), false)
 	f.Fuzz(func(t *testing.T, stateData, journalData []byte, present bool) {
-		st, v, err := decode("state.json", stateData, present, "state.journal", journalData, func() string { return "fresh" })
+		st, v, err := decode("state.json", stateData, present, "state.journal", journalData, func() string { return "fresh" }, nil)
 		if err != nil {
 			var ce *CorruptError
 			var ve *VersionError

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -51,6 +52,9 @@ func (s *Store) enqueue(line []byte) (*batch, error) {
 	}
 	if s.pending == nil {
 		s.pending = newBatch()
+	}
+	if s.opts.key != nil {
+		line = append(s.opts.key.seal(bytes.TrimSuffix(line, []byte("\n")), purposeJournal), '\n')
 	}
 	s.pending.buf = append(s.pending.buf, line...)
 	return s.pending, nil
@@ -181,6 +185,9 @@ func (s *Store) openJournal() error {
 	h, err := json.Marshal(journalHeader{Journal: journalVersion, Lineage: s.disk.lineage, Serial: s.disk.serial})
 	if err != nil {
 		return fmt.Errorf("encode journal header: %w", err)
+	}
+	if s.opts.key != nil {
+		h = s.opts.key.seal(h, purposeJournal)
 	}
 	h = append(h, '\n')
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {

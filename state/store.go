@@ -37,6 +37,7 @@ type options struct {
 	lockWait   time.Duration
 	compactMin int64
 	noFlock    bool // tests: behave as on a filesystem without flock(2)
+	key        *Key // encryption at rest (WithKey); nil: none
 }
 
 // WithLockWait makes Lock retry for up to d while another process holds the
@@ -204,11 +205,14 @@ func (s *Store) read() (*State, diskView, error) {
 	if err != nil {
 		return nil, diskView{}, err
 	}
-	st, jv, err := decode(sp, data, sfi != nil, jp, jdata, newLineage)
+	if data, err = open(s.opts.key, sp, 0, data, purposeState); err != nil {
+		return nil, diskView{}, err
+	}
+	st, jv, err := decode(sp, data, sfi != nil, jp, jdata, newLineage, s.opts.key)
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.File == sp {
-			ce.Hint = backupHint(sp)
+			ce.Hint = backupHint(sp, s.opts.key)
 		}
 		return nil, diskView{}, err
 	}
@@ -216,9 +220,12 @@ func (s *Store) read() (*State, diskView, error) {
 }
 
 // backupHint says what the backup of a damaged state.json holds.
-func backupHint(sp string) string {
+func backupHint(sp string, k *Key) string {
 	bp := sp + backupSuffix
 	data, err := os.ReadFile(bp)
+	if err == nil {
+		data, err = open(k, bp, 0, data, purposeState)
+	}
 	if err != nil {
 		return fmt.Sprintf("the file is damaged and there is no readable backup (%v): repair it by hand or restore it from elsewhere", err)
 	}
@@ -299,6 +306,9 @@ func (s *Store) save(st *State) error {
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
+	if s.opts.key != nil {
+		data = s.opts.key.seal(data, purposeState)
+	}
 	data = append(data, '\n')
 	removeTemps(s.dir)
 	fi, err := replaceFile(s.dir, StateFile, data, BackupFile)
@@ -343,6 +353,7 @@ func (s *Store) checkUnchanged() error {
 	}
 	if !sameFile(fi, s.disk.state) {
 		if data, err := os.ReadFile(sp); err == nil {
+			data, _ = open(s.opts.key, sp, 0, data, purposeState)
 			if other, err := decodeState(sp, data); err == nil && other.Lineage != s.disk.lineage {
 				return &LineageError{File: sp, Disk: other.Lineage, Have: s.disk.lineage}
 			}

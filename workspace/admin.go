@@ -16,7 +16,7 @@ func (e *Env) ReadState(name string) (*state.State, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no workspace %q under %s: %w", name, e.dataDir(), ErrNoState)
 	}
-	return state.Open(dir).Load()
+	return state.Open(dir, e.stateOpts()...).Load()
 }
 
 // Names lists the workspaces under the data directory that hold state.
@@ -44,7 +44,7 @@ type UnlockResult struct {
 // Unlock breaks a workspace's lock when its holder is no longer alive; a
 // live holder's lock is never broken.
 func (e *Env) Unlock(name string) (UnlockResult, error) {
-	s := state.Open(e.Layout().Workspace(name))
+	s := state.Open(e.Layout().Workspace(name), e.stateOpts()...)
 	h, err := s.BreakLock()
 	if err != nil {
 		return UnlockResult{}, err
@@ -72,4 +72,45 @@ func (e *Env) ForgetHostKey(ctx context.Context, name, host string) error {
 	}
 	h.SSH.HostKey = ""
 	return ls.save()
+}
+
+// ForgetJumpHostKey drops the pinned key of the jump host named jump (its
+// address, with ":port" when the port is not 22, as JumpName gives it) in
+// every host's jump chain, under the workspace lock, so that the next
+// connection through it trusts and pins the key offered then. It returns
+// the hosts reached through that jump host.
+func (e *Env) ForgetJumpHostKey(ctx context.Context, name, jump string) ([]string, error) {
+	ls, err := e.lockState(ctx, "state forget-hostkey", name, "--jump", jump)
+	if err != nil {
+		return nil, err
+	}
+	defer ls.unlock()
+	var hosts []string
+	known := map[string]bool{}
+	for _, hn := range sortedHosts(ls.st) {
+		h := ls.st.Hosts[hn]
+		found := false
+		for j := h.SSH.Jump; j != nil; j = j.Jump {
+			known[JumpName(j)] = true
+			if JumpName(j) == jump {
+				j.HostKey = ""
+				found = true
+			}
+		}
+		if found {
+			hosts = append(hosts, hn)
+		}
+	}
+	if len(hosts) == 0 {
+		if len(known) == 0 {
+			return nil, fmt.Errorf("no host of workspace %s is reached through a jump host, so there is no jump host key to forget", name)
+		}
+		names := make([]string, 0, len(known))
+		for n := range known {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no jump host %q in workspace %s; jump hosts: %s", jump, name, strings.Join(names, ", "))
+	}
+	return hosts, ls.save()
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"diffuser/cloud"
@@ -37,7 +36,7 @@ type SSHConnector struct {
 
 	mu      sync.Mutex
 	pools   map[string]*remote.Pool // by provider id
-	learned map[string]string       // provider id -> host key accepted on first use
+	learned map[string]string       // learnedKey(provider id, hop) -> host key accepted on first use
 }
 
 var _ engine.Connector = (*SSHConnector)(nil)
@@ -60,8 +59,10 @@ func (c *SSHConnector) Close() {
 // order: the site's key_file, the usable IdentityFile entries of the ssh
 // config recorded for the host, then the workspace key when the site names
 // no key_file; ssh-agent's keys after them when SSH_AUTH_SOCK is set. Jump
-// hosts get the same keys after their own IdentityFile entries.
-func (c *SSHConnector) config(h state.Host, onHostKey func(string) error) remote.Config {
+// hosts get the same keys after their own IdentityFile entries, and the
+// same trust policy as the host: the key recorded for that hop, else trust
+// on first use reported through onHostKey with the hop's number.
+func (c *SSHConnector) config(h state.Host, onHostKey func(hop int, key string) error) remote.Config {
 	key := h.SSH.KeyFile
 	if key == "" {
 		key = h.Attrs["ssh_key_file"]
@@ -75,31 +76,46 @@ func (c *SSHConnector) config(h state.Host, onHostKey func(string) error) remote
 	sudo := h.SSH.User != "root" && h.Attrs["sudo"] != "false"
 	agent := os.Getenv("SSH_AUTH_SOCK") != ""
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
-		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: onHostKey,
+		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: hopRecorder(onHostKey, 0),
 		RetryFor: c.retryFor, Sudo: sudo}
 	switch j := h.Attrs["ssh_jump"]; {
 	case h.SSH.Jump != nil:
-		cfg.Jump = c.jumpConfig(h.SSH.Jump, k, agent)
+		cfg.Jump = c.jumpConfig(h.SSH.Jump, 1, k, agent, onHostKey)
 	case j != "":
-		// Recorded before jump chains were: one hop, parsed here.
+		// Recorded before jump chains were: one hop, parsed here. Its key
+		// has nowhere to be pinned (hop 1 is not in state): ConnectHost
+		// ignores it.
 		if user, host, port, err := static.ParseAddress(j, h.SSH.User, 22); err == nil {
-			cfg.Jump = c.jumpConfig(&state.SSH{Address: host, Port: port, User: user}, k, agent)
+			cfg.Jump = c.jumpConfig(&state.SSH{Address: host, Port: port, User: user}, 1, k, agent, onHostKey)
 		}
 	}
 	return cfg
 }
 
-// jumpConfig is the SSH config of a recorded jump host and the ones
-// before it.
-func (c *SSHConnector) jumpConfig(j *state.SSH, k keyOrder, agent bool) *remote.Config {
-	name := "jump " + j.Address
-	if j.Port != 0 && j.Port != 22 {
-		name = "jump " + net.JoinHostPort(j.Address, strconv.Itoa(j.Port))
+func hopRecorder(onHostKey func(int, string) error, hop int) func(string) error {
+	if onHostKey == nil {
+		return nil
 	}
-	jc := &remote.Config{Name: name, Address: j.Address, Port: j.Port, User: j.User, KeyFiles: k.files(j.IdentityFiles),
-		UseAgent: agent, RetryFor: c.retryFor}
+	return func(key string) error { return onHostKey(hop, key) }
+}
+
+// JumpName is how a recorded jump host is named: its address, with the
+// port when it is not 22. `diffuser state forget-hostkey --jump` takes it.
+func JumpName(j *state.SSH) string {
+	if j.Port != 0 && j.Port != 22 {
+		return net.JoinHostPort(j.Address, strconv.Itoa(j.Port))
+	}
+	return j.Address
+}
+
+// jumpConfig is the SSH config of a recorded jump host (hop number hop)
+// and the ones before it.
+func (c *SSHConnector) jumpConfig(j *state.SSH, hop int, k keyOrder, agent bool, onHostKey func(int, string) error) *remote.Config {
+	jc := &remote.Config{Name: "jump " + JumpName(j), JumpAddress: JumpName(j), Address: j.Address, Port: j.Port, User: j.User,
+		KeyFiles: k.files(j.IdentityFiles), UseAgent: agent, RetryFor: c.retryFor,
+		HostKey: j.HostKey, OnHostKey: hopRecorder(onHostKey, hop)}
 	if j.Jump != nil {
-		jc.Jump = c.jumpConfig(j.Jump, k, agent)
+		jc.Jump = c.jumpConfig(j.Jump, hop+1, k, agent, onHostKey)
 	}
 	return jc
 }
@@ -129,7 +145,7 @@ func (k keyOrder) files(identities []string) []string {
 	return out
 }
 
-func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(string) error) (*remote.Client, error) {
+func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(int, string) error) (*remote.Client, error) {
 	c.mu.Lock()
 	p := c.pools[h.ProviderID]
 	if p == nil {
@@ -137,26 +153,34 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 		c.pools[h.ProviderID] = p
 	}
 	c.mu.Unlock()
-	var firstUse atomic.Bool // set by the callback when this call met the key first
-	cl, err := p.Connect(ctx, c.config(h, func(key string) error {
-		firstUse.Store(true)
+	var firstUse sync.Map // hop -> true when this call met that hop's key first
+	cl, err := p.Connect(ctx, c.config(h, func(hop int, key string) error {
+		firstUse.Store(hop, true)
 		c.mu.Lock()
-		c.learned[h.ProviderID] = key
+		c.learned[learnedKey(h.ProviderID, hop)] = key
 		c.mu.Unlock()
 		if onHostKey == nil {
 			return nil
 		}
-		return onHostKey(key)
+		return onHostKey(hop, key)
 	}))
 	if err != nil {
 		return nil, err
 	}
-	if !firstUse.Load() && h.SSH.HostKey == "" && onHostKey != nil {
+	if onHostKey == nil {
+		return cl, nil
+	}
+	// Keys the pool accepted for an earlier caller that recorded nothing.
+	hop, s := 0, &h.SSH
+	for ; s != nil; hop, s = hop+1, s.Jump {
+		if _, met := firstUse.Load(hop); met || s.HostKey != "" {
+			continue
+		}
 		c.mu.Lock()
-		key := c.learned[h.ProviderID]
+		key := c.learned[learnedKey(h.ProviderID, hop)]
 		c.mu.Unlock()
 		if key != "" {
-			if err := onHostKey(key); err != nil {
+			if err := onHostKey(hop, key); err != nil {
 				return nil, fmt.Errorf("recording the host key of %s: %w", h.Name, err)
 			}
 		}
@@ -164,8 +188,10 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 	return cl, nil
 }
 
+func learnedKey(providerID string, hop int) string { return providerID + "\x00" + strconv.Itoa(hop) }
+
 // Runner connects (retrying while the host boots) and returns the client.
-func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(string) error) (runner.Runner, error) {
+func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(int, string) error) (runner.Runner, error) {
 	cl, err := c.client(ctx, h, onHostKey)
 	if err != nil {
 		return nil, err // not a nil *remote.Client in a non-nil interface

@@ -36,6 +36,9 @@ type Env struct {
 	// LockTimeout is how long a command that takes the workspace lock
 	// waits for another holder to let go; 0 fails at once.
 	LockTimeout time.Duration
+	// StateKey encrypts state, journal, backup and saved plans at rest
+	// (StateKeyFromEnv); nil: no encryption, and encrypted ones are refused.
+	StateKey *state.Key
 
 	sim *simulation
 }
@@ -63,7 +66,7 @@ func (e *Env) dataDir() string {
 // store opens the state store of workspace directory dir, waiting up to
 // LockTimeout for its lock.
 func (e *Env) store(dir string) *state.Store {
-	return state.Open(dir, state.WithLockWait(e.LockTimeout))
+	return state.Open(dir, e.stateOpts(state.WithLockWait(e.LockTimeout))...)
 }
 
 // Layout is the data-dir layout of this environment.

@@ -132,6 +132,7 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 		}
 	}
 	h := engine.RecordedHost(slot, p.Name(), ch, ws.Loaded.LaunchDigest(ws.planOptions(), slot.Group, settings))
+	engine.PinJumpKeys(&h, ws.State.Hosts)
 	conn, closeConn, err := ws.Connector(keys)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"diffuser/engine"
+	"diffuser/state"
 )
 
 // planFormat marks a file written by `plan -out`, whatever its name.
@@ -20,14 +21,16 @@ const planFormat = "diffuser-plan"
 // and the action of every address. apply refuses it when the recipe or
 // state changed since, and runs exactly its actions.
 type SavedPlan struct {
-	Format    string    `json:"format"`
-	Version   int       `json:"version"`
-	Recipe    RecipeRef `json:"recipe"`
-	Vars      []string  `json:"vars,omitempty"`
-	VarFiles  []string  `json:"var_files,omitempty"`
-	Site      string    `json:"site,omitempty"`
-	Provider  string    `json:"provider"`
-	Workspace string    `json:"workspace,omitempty"`
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Recipe  RecipeRef `json:"recipe"`
+	Vars    []string  `json:"vars,omitempty"`
+	// Secrets are the sensitive -var values, as digests only (version 2).
+	Secrets   []PlanSecret `json:"sensitive_vars,omitempty"`
+	VarFiles  []string     `json:"var_files,omitempty"`
+	Site      string       `json:"site,omitempty"`
+	Provider  string       `json:"provider"`
+	Workspace string       `json:"workspace,omitempty"`
 	// NoRemembered: the plan was made without the workspace's remembered
 	// inputs. With them, apply reads the same ones again: they live in
 	// state, and the state is pinned by Lineage and Serial.
@@ -53,9 +56,27 @@ func (pl *Planned) Save(path string) error {
 	for _, c := range append(append([]*engine.Change{}, pl.Plan.Changes...), pl.Plan.Destroys...) {
 		sp.Actions[c.Addr] = c.Action.String()
 	}
+	sensitive := func(name string) bool {
+		for _, v := range pl.WS.Loaded.Recipe.Variables {
+			if v.Name == name {
+				return v.Sensitive
+			}
+		}
+		return false
+	}
+	var err error
+	if sp.Vars, sp.Secrets, err = splitSecrets(r.Vars, sensitive); err != nil {
+		return err
+	}
+	if len(sp.Secrets) > 0 {
+		sp.Version = planVersionSecrets
+	}
 	b, err := json.MarshalIndent(sp, "", "  ")
 	if err != nil {
 		return err
+	}
+	if k := pl.WS.env.StateKey; k != nil {
+		b = append(k.Seal(b, purposePlan), '\n')
 	}
 	return os.WriteFile(path, b, 0o600)
 }
@@ -83,19 +104,26 @@ func IsPlanFile(path string) bool {
 	if len(head) == 0 || head[0] != '{' {
 		return false
 	}
-	// A plan's first key is its format (or, before it had one, version).
-	return bytes.Contains(head, []byte(`"format": "`+planFormat+`"`)) ||
+	// A plan's first key is its format (or, before it had one, version);
+	// an encrypted plan is an envelope.
+	return bytes.Contains(head, []byte(`"format": "`+planFormat+`"`)) || bytes.HasPrefix(head, []byte(`{"diffuser_encrypted":`)) ||
 		bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"version"`))
 }
 
-// ReadPlanFile reads a saved plan.
-func ReadPlanFile(path string) (*SavedPlan, error) {
+// purposePlan binds an encrypted plan's envelope to its use.
+const purposePlan = "diffuser saved plan"
+
+// ReadPlanFile reads a saved plan, encrypted or not (see Env.StateKey).
+func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	if b, err = state.Unseal(e.StateKey, path, b, purposePlan); err != nil {
+		return nil, fmt.Errorf("reading the saved plan: %w", err)
+	}
 	var sp SavedPlan
-	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 || sp.Actions == nil ||
+	if err := json.Unmarshal(b, &sp); err != nil || (sp.Version != 1 && sp.Version != planVersionSecrets) || sp.Actions == nil ||
 		(sp.Format != "" && sp.Format != planFormat) {
 		return nil, fmt.Errorf("%s is not a diffuser plan file (or was written by another version); make a new one with `diffuser plan RECIPE -out %s`", path, path)
 	}

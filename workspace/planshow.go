@@ -62,6 +62,9 @@ func (e *Env) DescribePlanFile(sp *SavedPlan) *PlanFileSummary {
 		}
 		out.Vars = append(out.Vars, nv)
 	}
+	for _, s := range sp.Secrets {
+		out.Vars = append(out.Vars, s.Name+"=(sensitive)")
+	}
 	for addr, action := range sp.Actions {
 		out.Actions = append(out.Actions, engine.ActionRecord{Address: addr, Action: action, Group: groupOfAddr(addr)})
 	}

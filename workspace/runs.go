@@ -269,7 +269,7 @@ func (e *Env) workspaceRuns(name string) ([]*Run, error) {
 		r := readRun(name, filepath.Join(dir, ent.Name()), false)
 		if r.Status == RunRunning {
 			if !holderRead {
-				holder, _ = state.Open(e.Layout().Workspace(name)).LockInfo()
+				holder, _ = state.Open(e.Layout().Workspace(name), e.stateOpts()...).LockInfo()
 				holderRead = true
 			}
 			if !holds(holder, r.Holder) {

@@ -289,3 +289,91 @@ Host *
 		t.Error("the second hop did not forward to the target")
 	}
 }
+
+// A jump host's key is pinned in state on first use like a target's; a
+// changed one is refused with a message naming the jump host and how to
+// forget its key; after forget-hostkey --jump the next apply pins the new
+// key.
+func TestJumpHostKeyPinnedAndRefusedWhenChanged(t *testing.T) {
+	env := sshdtest.NewEnv(t)
+	bastion := env.NewServer(t, sshdtest.Options{})
+	target := env.NewServer(t, sshdtest.Options{})
+	config := func(alias string) string {
+		return fmt.Sprintf(`Host lab-behind
+    HostName 127.0.0.1
+    Port %d
+    ProxyJump %s
+
+Host %s
+    HostName 127.0.0.1
+    Port %d
+
+Host *
+    User %s
+    IdentityFile %s
+`, target.Port, alias, alias, bastion.Port, env.User, env.KeyPath)
+	}
+	w := newSSHConfigWorld(t, "lab-behind", config("bastion"))
+	w.apply()
+	jumpKey := func() string {
+		st, err := w.env.ReadState("reach")
+		must(t, err)
+		j := st.Hosts["server[0]"].SSH.Jump
+		if j == nil {
+			t.Fatal("no jump chain in state")
+		}
+		return j.HostKey
+	}
+	first := jumpKey()
+	if first != bastion.HostKeys[0] {
+		t.Fatalf("jump host key in state = %q, want the bastion's %q", first, bastion.HostKeys[0])
+	}
+
+	// The bastion is rebuilt; a changed step makes apply connect again.
+	// The ssh config now names the same bastion by another alias: the
+	// host is reached another way and recorded again, and its new record
+	// keeps the key pinned for that bastion (same address and port).
+	bastion.RotateHostKey()
+	bastion.Stop()
+	bastion.Start()
+	w.writeConfig(config("gateway"))
+	w.inputs.Vars = []string{"out=" + w.out + "2"}
+	pl, _ := w.plan()
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	pl.Close()
+	msg := fmt.Sprint(err)
+	if res != nil {
+		for _, f := range res.Failures {
+			msg += "\n" + f.Err.Error()
+		}
+	}
+	name := fmt.Sprintf("127.0.0.1:%d", bastion.Port)
+	for _, want := range []string{"host key of jump host " + name, "forget-hostkey WORKSPACE --jump " + name} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("apply through a changed jump host: %s\nwant it to say %q", msg, want)
+		}
+	}
+	if _, err := os.Stat(w.out + "2"); err == nil {
+		t.Error("the step ran through a jump host whose key changed")
+	}
+	if got := jumpKey(); got != first {
+		t.Errorf("the refused key replaced the pinned one: %q", got)
+	}
+
+	if _, err := w.env.ForgetJumpHostKey(context.Background(), "reach", "127.0.0.1:1"); err == nil ||
+		!strings.Contains(err.Error(), name) {
+		t.Errorf("forgetting an unknown jump host: %v; want an error listing %s", err, name)
+	}
+	hosts, err := w.env.ForgetJumpHostKey(context.Background(), "reach", name)
+	must(t, err)
+	if fmt.Sprint(hosts) != "[server[0]]" {
+		t.Errorf("forgot the jump key on the way to %v", hosts)
+	}
+	if got := jumpKey(); got != "" {
+		t.Fatalf("after forget the jump key is %q", got)
+	}
+	w.apply()
+	if got := jumpKey(); got != bastion.HostKeys[0] || got == first {
+		t.Errorf("after forget and apply the jump key is %q, want the new %q", got, bastion.HostKeys[0])
+	}
+}

@@ -298,7 +298,7 @@ func (c *Cloud) Connector() Connector { return Connector{c} }
 type Connector struct{ c *Cloud }
 
 // Runner returns the host's runner; a host that no longer exists fails to connect.
-func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string) error) (runner.Runner, error) {
+func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(int, string) error) (runner.Runner, error) {
 	k.c.mu.Lock()
 	sh := k.c.byID[h.ProviderID]
 	found := sh != nil && sh.running
@@ -307,7 +307,7 @@ func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(string
 		return nil, fmt.Errorf("connecting to %s: host unreachable", h.Name)
 	}
 	if h.SSH.HostKey == "" && onHostKey != nil {
-		if err := onHostKey("ssh-ed25519 SIM" + h.ProviderID); err != nil {
+		if err := onHostKey(0, "ssh-ed25519 SIM"+h.ProviderID); err != nil {
 			return nil, err
 		}
 	}

@@ -210,10 +210,29 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 			return nil
 		},
 	})
+	var jump string
 	forget := &cobra.Command{
-		Use: "forget-hostkey WORKSPACE HOST", Short: "Forget a host's pinned SSH key so the next connection records the new one",
-		Args: cobra.ExactArgs(2), Example: "  diffuser state forget-hostkey glusterfs server[1]",
+		Use: "forget-hostkey WORKSPACE (HOST | --jump ADDRESS)", Short: "Forget a host's or jump host's pinned SSH key so the next connection records the new one",
+		Long: `forget-hostkey forgets the SSH host key pinned for HOST, or with --jump for the jump host at
+ADDRESS (as the changed-key error names it: the address, with :PORT when the port is not 22) in
+every host's jump chain. The next apply trusts the key offered then and pins it again.`,
+		Example: "  diffuser state forget-hostkey glusterfs server[1]\n  diffuser state forget-hostkey glusterfs --jump bastion.example.com",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if jump != "" {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if jump != "" {
+				hosts, err := a.workspaceEnv().ForgetJumpHostKey(cmd.Context(), args[0], jump)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Forgot the host key of jump host %s (reached on the way to %s); the next connection trusts and records the key it offers.\n",
+					jump, strings.Join(hosts, ", "))
+				return nil
+			}
 			if err := a.workspaceEnv().ForgetHostKey(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
@@ -221,6 +240,7 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 			return nil
 		},
 	}
+	forget.Flags().StringVar(&jump, "jump", "", "forget the key of this jump host (ADDRESS or ADDRESS:PORT) instead of a host's")
 	a.lockFlag(forget)
 	c.AddCommand(forget, a.stateRmCmd(), a.stateMvCmd())
 	return c

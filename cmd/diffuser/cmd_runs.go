@@ -96,7 +96,7 @@ inputs (sensitive variable values hidden), the state it was made against and its
 }
 
 func (a *app) showPlanFile(path string) error {
-	sp, err := workspace.ReadPlanFile(path)
+	sp, err := a.workspaceEnv().ReadPlanFile(path)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,11 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `diffuser deploys distributed filesystems (GlusterFS, Ceph, NFS, MooseFS, OrangeFS, or your
 own recipe) onto machines: local containers (docker, the default), EC2-compatible clouds
 (aws) or machines you already have (static). A recipe is a graph of steps; diffuser diffs it
-against saved state and runs independent steps concurrently.`,
+against saved state and runs independent steps concurrently.
+
+DIFFUSER_STATE_KEY (or DIFFUSER_STATE_KEY_FILE, a 0600 file holding it) encrypts state, its
+journal and backup and saved plans with AES-256-GCM: 64 hex digits (openssl rand -hex 32) or a
+passphrase of at least 16 characters. Encrypted state is refused without its key (docs/secrets.md).`,
 		Example: `  diffuser plan glusterfs                 # what would change, nothing touched
   diffuser apply glusterfs -auto-approve  # launch, install, format, start daemons, mount
   diffuser verify glusterfs               # write on one client, read on another
@@ -184,6 +188,11 @@ against saved state and runs independent steps concurrently.`,
 			if a.flags.lockTimeout < 0 {
 				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
 			}
+			key, err := workspace.StateKeyFromEnv(a.lookupEnv)
+			if err != nil {
+				return err
+			}
+			a.env.StateKey = key
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"diffuser/workspace"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -325,7 +326,14 @@ func TestHelperDiffuser(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &args); err != nil {
 		t.Fatal(err)
 	}
-	os.Exit(run(context.Background(), nil, args, strings.NewReader(""), os.Stdout, os.Stderr))
+	// Of the environment, only the state key reaches the helper's diffuser.
+	getenv := func(k string) string {
+		if k == workspace.StateKeyEnv {
+			return os.Getenv(k)
+		}
+		return ""
+	}
+	os.Exit((&app{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}).execute(context.Background(), args))
 }
 
 // TestRunsInterruptedBySIGKILL: an apply killed mid-run leaves its run

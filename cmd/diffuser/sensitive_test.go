@@ -31,6 +31,22 @@ variable "nodes" {
   default = 2
 }
 
+variable "pin" {
+  type      = number
+  sensitive = true
+  default   = 0
+}
+
+variable "code" {
+  type      = string
+  sensitive = true
+  default   = "1"
+  validation {
+    condition     = tonumber(var.code) >= 0
+    error_message = "code must be a number."
+  }
+}
+
 hosts "node" {
   count = var.nodes
 }
@@ -39,6 +55,7 @@ step "setpass" {
   on      = hosts.node
   run     = "echo root:${var.password} | chpasswd"
   destroy = "echo unset ${var.password}"
+  retries = 1
 }
 
 step "keygen" {
@@ -88,9 +105,11 @@ output "nodes" {
 // runs, show and logs, and on disk), state list/show, output (text and JSON), hosts, and destroy.
 // State itself keeps them: that is where sensitive values live.
 func TestNoSecretsInOutput(t *testing.T) {
-	var failSetpass atomic.Bool
+	var failSetpass, failUnset atomic.Bool
 	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
 		switch {
+		case strings.Contains(cmd, "echo unset") && failUnset.Load():
+			return 0, 1, "cannot unset " + secretPassword2 + "\n"
 		case strings.Contains(cmd, "cat /etc/cluster.key"):
 			return 0, 0, secretKey + "\n"
 		case strings.Contains(cmd, "chpasswd") && failSetpass.Load():
@@ -233,6 +252,67 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if code, out, _ := e.run("output", "secrets", "key", "--show-sensitive"); code != 0 || strings.TrimSpace(out) != secretKey {
 		t.Errorf("output --show-sensitive: exit %d, %q", code, out)
 	}
+	// A saved plan keeps a digest of a sensitive -var, not its value, and
+	// apply PLANFILE needs the value again.
+	planFile := filepath.Join(e.dir, "secret.plan")
+	// -refresh=false: the simulated file facts always say "absent" (drift), which apply PLANFILE does not re-ask.
+	runCheck("plan -out", 0, "plan", recipe, "-provider", "sim", "-refresh=false", "-var", "password="+secretPassword, "-out", planFile)
+	pf, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("saved plan file", string(pf))
+	if !strings.Contains(string(pf), `"sensitive_vars"`) {
+		t.Errorf("the plan file has no digest of the sensitive variable:\n%s", pf)
+	}
+	if out := runCheck("show PLANFILE", 0, "show", planFile); !strings.Contains(out, "password=(sensitive)") {
+		t.Errorf("show PLANFILE does not list the sensitive variable:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give it again with `diffuser apply PLANFILE -var password=VALUE`"},
+		{[]string{"-var", "password=" + secretPassword2}, "not the value the plan was made with"},
+		{[]string{"-var", "nodes=5"}, "inputs are fixed"},
+	} {
+		code, out, errs := e.run(append([]string{"apply", planFile}, c.args...)...)
+		check("apply PLANFILE "+strings.Join(c.args, " "), out+errs)
+		if code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("apply PLANFILE %q: exit %d, want 1 and %q:\n%s%s", c.args, code, c.want, out, errs)
+		}
+	}
+	runCheck("apply PLANFILE -var", 0, "apply", planFile, "-var", "password="+secretPassword, "--progress", "plain")
+
+	// Diagnostics of sensitive -var values: a wrong type, a function that
+	// fails on one (plan and validate, text and -json).
+	for _, args := range [][]string{
+		{"plan", recipe, "-provider", "sim", "-var", "pin=" + secretPassword},
+		{"plan", recipe, "-provider", "sim", "-var", "pin=" + secretPassword, "-json"},
+		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword},
+		{"plan", recipe, "-provider", "sim", "-var", "code=" + secretPassword, "-json"},
+		{"validate", recipe, "-provider", "sim", "-var", "pin=" + secretPassword},
+		{"validate", recipe, "-provider", "sim", "-var", "pin=" + secretPassword, "-json"},
+		{"validate", recipe, "-provider", "sim", "-var", "code=" + secretPassword, "-json"},
+	} {
+		code, out, errs := e.run(args...)
+		if code == 0 {
+			t.Errorf("%q accepted", args)
+		}
+		check(strings.Join(args[3:], " ")+" (stdout)", out)
+		check(strings.Join(args[3:], " ")+" (stderr)", errs)
+		if strings.Contains(args[4], "pin=") && !strings.Contains(out+errs, "sensitive var.pin") {
+			t.Errorf("%q: the diagnostic does not name <sensitive var.pin>:\n%s%s", args, out, errs)
+		}
+	}
+
+	// A failing destroy command that repeats the secret, in every mode.
+	failUnset.Store(true)
+	for _, mode := range []string{"plain", "json"} {
+		runCheck("apply before destroy", 0, append([]string{"apply", recipe, "-auto-approve", "--progress", "quiet"}, base...)...)
+		runCheck("failing destroy --progress="+mode, 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", mode}, base...)...)
+	}
+	failUnset.Store(false)
 	runCheck("destroy", 0, append([]string{"destroy", recipe, "-auto-approve", "--progress", "plain"}, base...)...)
 	runCheck("show (destroy)", 0, "show", latestRun(t, e.data, "secrets").ID)
 	if len(seen) < 30 {

@@ -20,8 +20,9 @@ import (
 type simCLI struct {
 	t     *testing.T
 	cloud *sim.Cloud
-	dir   string // recipes and var files
-	data  string // --data-dir
+	dir   string            // recipes and var files
+	data  string            // --data-dir
+	env   map[string]string // the process environment diffuser sees (nil: empty)
 }
 
 func newSimCLI(t *testing.T, behavior sim.Behavior) *simCLI {
@@ -50,7 +51,7 @@ func (e *simCLI) write(name, content string) string {
 func (e *simCLI) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb strings.Builder
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return e.env[k] },
 		env: workspace.Env{Factories: map[string]cloud.Factory{"sim": e.cloud.Factory()}, Connector: e.cloud.Connector()}}
 	code = a.execute(context.Background(), append([]string{"--data-dir", e.data}, args...))
 	return code, out.String(), errb.String()

@@ -1,0 +1,62 @@
+package workspace
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"diffuser/state"
+)
+
+// Environment variables that give the state encryption key.
+const (
+	StateKeyEnv     = "DIFFUSER_STATE_KEY"      // the key itself
+	StateKeyFileEnv = "DIFFUSER_STATE_KEY_FILE" // a file holding it
+)
+
+// StateKeyFromEnv reads the state encryption key from the environment
+// (getenv is os.Getenv outside tests): DIFFUSER_STATE_KEY, or the file
+// DIFFUSER_STATE_KEY_FILE names. Neither set: nil, no encryption. Both
+// set, an unreadable file or a key file others can read are errors: a
+// key that silently does not apply would write state in clear.
+func StateKeyFromEnv(getenv func(string) string) (*state.Key, error) {
+	val, file := getenv(StateKeyEnv), getenv(StateKeyFileEnv)
+	switch {
+	case val != "" && file != "":
+		return nil, fmt.Errorf("both %s and %s are set: set one", StateKeyEnv, StateKeyFileEnv)
+	case file != "":
+		fi, err := os.Stat(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", StateKeyFileEnv, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("%s: %s is readable by others (mode %v): chmod 600 it", StateKeyFileEnv, file, fi.Mode().Perm())
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", StateKeyFileEnv, err)
+		}
+		val = strings.TrimSpace(string(b))
+		if val == "" {
+			return nil, fmt.Errorf("%s: %s is empty", StateKeyFileEnv, file)
+		}
+		k, err := state.ParseKey(val)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", StateKeyFileEnv, file, err)
+		}
+		return k, nil
+	case val != "":
+		k, err := state.ParseKey(val)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", StateKeyEnv, err)
+		}
+		return k, nil
+	}
+	return nil, nil
+}
+
+// stateOpts are the options every state store of this environment opens
+// with: its encryption key.
+func (e *Env) stateOpts(more ...state.Option) []state.Option {
+	return append([]state.Option{state.WithKey(e.StateKey)}, more...)
+}

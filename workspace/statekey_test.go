@@ -1,0 +1,99 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/state"
+)
+
+// Hostile key settings and saved-plan secrets: each refused with a message
+// naming the variable or file and what to do, never showing a value.
+func TestStateKeyAndPlanSecretsHostile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const hexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"key too short", map[string]string{StateKeyEnv: "hunter2"}, "DIFFUSER_STATE_KEY: the state key is neither"},
+		{"hex of 31 bytes", map[string]string{StateKeyEnv: hexKey[:62]}, "62 hex digits, not 64"},
+		{"both set", map[string]string{StateKeyEnv: hexKey, StateKeyFileEnv: "/x"}, "set one"},
+		{"key file missing", map[string]string{StateKeyFileEnv: filepath.Join(dir, "nope")}, "DIFFUSER_STATE_KEY_FILE: stat"},
+		{"key file empty", map[string]string{StateKeyFileEnv: write("empty", "\n\n", 0o600)}, "is empty"},
+		{"key file readable by all", map[string]string{StateKeyFileEnv: write("open", hexKey, 0o644)}, "chmod 600"},
+		{"key file a directory", map[string]string{StateKeyFileEnv: dir}, "chmod 600"},
+		{"key file with a short passphrase", map[string]string{StateKeyFileEnv: write("short", "hunter2\n", 0o600)}, "DIFFUSER_STATE_KEY_FILE ("},
+	} {
+		k, err := StateKeyFromEnv(func(n string) string { return c.env[n] })
+		if err == nil || k != nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error shows the key: %v", c.name, err)
+		}
+	}
+	if k, err := StateKeyFromEnv(func(string) string { return "" }); k != nil || err != nil {
+		t.Errorf("no variables: %v %v, want no key", k, err)
+	}
+
+	// A saved plan's sensitive -var values.
+	_, secrets, err := splitSecrets([]string{"pw=first", "n=3", "pw=PLAN-SECRET-5"}, func(n string) bool { return n == "pw" })
+	if err != nil || len(secrets) != 1 {
+		t.Fatalf("split: %v %v", secrets, err)
+	}
+	for _, c := range []struct {
+		name string
+		vars []string
+		want string
+	}{
+		{"no value given", nil, "apply PLANFILE -var pw=VALUE"},
+		{"the earlier value (the last -var won)", []string{"pw=first"}, "not the value the plan was made with"},
+		{"no equals sign", []string{"PLAN-SECRET-5"}, "must be NAME=VALUE"},
+		{"another variable", []string{"n=4", "pw=PLAN-SECRET-5"}, "inputs are fixed"},
+		{"empty name", []string{"=PLAN-SECRET-5"}, "must be NAME=VALUE"},
+	} {
+		sp := &SavedPlan{Secrets: secrets}
+		err := sp.GiveSecrets(c.vars)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		} else if strings.Contains(err.Error(), "PLAN-SECRET-5") || strings.Contains(err.Error(), "first") {
+			t.Errorf("%s: the error shows a value: %v", c.name, err)
+		}
+	}
+	sp := &SavedPlan{Secrets: secrets}
+	if err := sp.GiveSecrets([]string{"pw=PLAN-SECRET-5"}); err != nil || len(sp.Vars) != 1 || sp.Vars[0] != "pw=PLAN-SECRET-5" {
+		t.Errorf("the right value: %v %v", err, sp.Vars)
+	}
+
+	// A plan file sealed with one key, read with another or none.
+	k1, _ := state.ParseKey(hexKey)
+	k2, _ := state.ParseKey(strings.Repeat("ab", 32))
+	pf := write("p.plan", string(k1.Seal([]byte(`{"format":"diffuser-plan","version":1,"actions":{}}`), purposePlan))+"\n", 0o600)
+	if !IsPlanFile(pf) {
+		t.Error("an encrypted plan file is not recognized as one")
+	}
+	for _, k := range []*state.Key{nil, k2} {
+		if _, err := (&Env{StateKey: k}).ReadPlanFile(pf); err == nil || !strings.Contains(err.Error(), "DIFFUSER_STATE_KEY") {
+			t.Errorf("plan file with key %v: %v", k, err)
+		}
+	}
+	if _, err := (&Env{StateKey: k1}).ReadPlanFile(pf); err != nil {
+		t.Errorf("plan file with its key: %v", err)
+	}
+	// A sealed state file renamed to look like a plan: another purpose.
+	sf := write("state-as.plan", string(k1.Seal([]byte(`{"format":"diffuser-plan","version":1,"actions":{}}`), "diffuser state"))+"\n", 0o600)
+	if _, err := (&Env{StateKey: k1}).ReadPlanFile(sf); err == nil || !strings.Contains(err.Error(), "altered or damaged") {
+		t.Errorf("a sealed state as a plan: %v", err)
+	}
+}
