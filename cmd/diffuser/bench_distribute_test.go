@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"diffuser/cloud/docker"
+	"diffuser/cloud/docker/dockertest"
 	"diffuser/remote"
 	"diffuser/runner"
 	"diffuser/state"
@@ -61,8 +62,7 @@ func BenchmarkDistribute(b *testing.B) {
 	}
 	rate := envOr("DIFFUSER_BENCH_RATE", "200mbit")
 	modes := strings.Split(envOr("DIFFUSER_BENCH_MODES", "one,relay,direct"), ",")
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(b)
 
 	d := newDistEnv(b, n)
 	src := filepath.Join(d.dir, "artifact.bin")

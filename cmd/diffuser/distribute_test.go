@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"diffuser/cloud/docker/dockertest"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -245,8 +246,7 @@ func TestDistribute(t *testing.T) {
 	if !dockerOK() {
 		t.Skip("docker is not reachable: run scripts/setup.sh")
 	}
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	const size = 64 << 20
 	data := randomBytes(size)
 	sum := hexSum(data)

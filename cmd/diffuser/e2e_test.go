@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"diffuser/cloud/docker/dockertest"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -56,9 +56,7 @@ func (e *e2eEnv) must(t *testing.T, args ...string) string {
 	return out
 }
 
-func dockerOK() bool {
-	return exec.Command("docker", "info").Run() == nil
-}
+func dockerOK() bool { return dockertest.DockerOK() }
 
 // mirrorHosts returns the extra_hosts list as scripts/mirror-hosts.sh does.
 func mirrorHosts(t *testing.T) string { return mirrorHostsB(t) }
@@ -100,8 +98,6 @@ func leftovers(cluster, volDir string) []string {
 	return out
 }
 
-var e2eMu sync.Mutex // one real deployment at a time: the machine has 2 cores
-
 func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real deployments are skipped with -short")
@@ -111,8 +107,7 @@ func TestE2E(t *testing.T) {
 	}
 	for _, c := range e2eCases {
 		t.Run(c.name, func(t *testing.T) {
-			e2eMu.Lock()
-			defer e2eMu.Unlock()
+			dockertest.Serialize(t)
 			dir := t.TempDir()
 			e := &e2eEnv{dir: dir, site: filepath.Join(dir, "diffuser.hcl"), data: filepath.Join(dir, ".diffuser")}
 			site := fmt.Sprintf("default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n}\n", mirrorHosts(t))

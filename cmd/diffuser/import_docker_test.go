@@ -10,6 +10,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/cloud/docker"
+	"diffuser/cloud/docker/dockertest"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -26,8 +27,7 @@ import (
 // nothing, and the target's destroy removes the container.
 func TestImportDocker(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	suffix := randHex(3)
 	src := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "impsrc"+suffix)
 	src.apply(t)
@@ -115,8 +115,7 @@ func TestImportDocker(t *testing.T) {
 // and destroy under the new name removes that container.
 func TestStateMvDocker(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	w := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "mv"+randHex(3))
 	w.apply(t)
 	cid := loadState(t, w.data, w.ws).Hosts["node[0]"].ProviderID

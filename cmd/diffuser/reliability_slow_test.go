@@ -3,6 +3,7 @@
 package main
 
 import (
+	"diffuser/cloud/docker/dockertest"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,8 +24,7 @@ import (
 // deploys converged and how many recorded steps ran again (must be 0).
 func TestReliabilityCrash(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	start := time.Now()
 	res := crashLoop(t, 20)
 	fmt.Printf("RELIABILITY crash safety: %s, in %s\n", res, time.Since(start).Round(time.Second))
@@ -43,8 +43,7 @@ func TestReliabilityCrash(t *testing.T) {
 // with a server stopped) passes.
 func TestReliabilityHostLossGlusterfs(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	bin := buildDiffuser(t)
 	w := newDockerWorkspace(t, "glusterfs", "gluster-loss")
 	vars := []string{"--var", "servers=2", "--var", "replica=2", "--var", "clients=1"}

@@ -18,6 +18,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/cloud/docker"
+	"diffuser/cloud/docker/dockertest"
 	"diffuser/state"
 	"diffuser/workspace"
 
@@ -320,8 +321,7 @@ func checkOneContainerPerHost(t *testing.T, prefix string) {
 // workspaces side by side.
 func TestReliabilityDocker(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	t.Run("kill at first container", testKillAtFirstContainer)
 	t.Run("host loss", testHostLoss)
 	t.Run("replace", testReplaceData)
@@ -459,8 +459,8 @@ func testHostLoss(t *testing.T) {
 	runs := hostRuns(t, victim, "/var/lib/diffuser-hostloss/runs.log")
 	// s3 logged its name before it was cut off, so it ran twice.
 	want := map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 2, "s4": 1}
-	checkCounts(t, "server[1]", runs, want)
-	checkCounts(t, "server[0]", hostRuns(t, st.Hosts["server[0]"].ProviderID, "/var/lib/diffuser-hostloss/runs.log"),
+	dockertest.CheckCounts(t, "server[1]", runs, want)
+	dockertest.CheckCounts(t, "server[0]", hostRuns(t, st.Hosts["server[0]"].ProviderID, "/var/lib/diffuser-hostloss/runs.log"),
 		map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 1, "s4": 1, "cluster": 1})
 	if out := w.must(t, append([]string{"verify"}, w.args()...)...); !strings.Contains(out, "checks passed") {
 		t.Errorf("verify:\n%s", out)
@@ -572,8 +572,7 @@ func testDestroyIsolation(t *testing.T) {
 // sensitive values, file modes and keys.
 func TestReliabilityStatic(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	c := launchRealCluster(t, 2)
 	t.Run("lock", func(t *testing.T) { testLock(t, c) })
 	t.Run("format", func(t *testing.T) { testFormatGuard(t, c) })
@@ -652,7 +651,7 @@ func testLock(t *testing.T, c *realCluster) {
 	}
 	e.noChanges(t, args...)
 	for i := range c.hosts {
-		checkCounts(t, c.specs[i].Name, c.runCounts(t, i, "/var/tmp/diffuser-lock/runs.log"), map[string]int{"a": 1, "b": 1, "c": 1, "d": 1})
+		dockertest.CheckCounts(t, c.specs[i].Name, c.RunCounts(t, i, "/var/tmp/diffuser-lock/runs.log"), map[string]int{"a": 1, "b": 1, "c": 1, "d": 1})
 	}
 	if h, _ := store.LockInfo(); h != nil {
 		t.Errorf("the lock is still held after the apply: %v", h)
@@ -690,9 +689,9 @@ func testFormatGuard(t *testing.T, c *realCluster) {
 	site := c.site(t, "format.hcl", "node", 0, 1)
 	args := []string{filepath.Join(relDir, "format.hcl"), "--site", site, "--workspace", ws}
 	apply := append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)
-	c.mustExec(t, 0, "wipefs -aq "+dataDevice+" && mkfs.ext4 -q -F "+dataDevice+" && mkdir -p /mnt/old && mount "+dataDevice+" /mnt/old && "+
+	c.mustExec(t, 0, "wipefs -aq "+dockertest.DataDevice+" && mkfs.ext4 -q -F "+dockertest.DataDevice+" && mkdir -p /mnt/old && mount "+dockertest.DataDevice+" /mnt/old && "+
 		"head -c 1048576 /dev/urandom > /mnt/old/precious && sha256sum /mnt/old/precious > /root/precious.sum && umount /mnt/old")
-	c.mustExec(t, 1, "wipefs -aq "+dataDevice)
+	c.mustExec(t, 1, "wipefs -aq "+dockertest.DataDevice)
 
 	for round := 1; round <= 2; round++ {
 		code, out, errs := e.run(t, "", apply...)
@@ -700,16 +699,16 @@ func testFormatGuard(t *testing.T, c *realCluster) {
 			t.Fatalf("apply %d over ext4: exit %d, want 1\n%s%s", round, code, out, errs)
 		}
 		for _, want := range []string{`step.fs["node[0]"] on host node[0]`,
-			"refusing to format " + dataDevice + " as xfs: it holds ext4; force = true would destroy its data",
+			"refusing to format " + dockertest.DataDevice + " as xfs: it holds ext4; force = true would destroy its data",
 			"1 dependent step instance(s) were skipped"} {
 			if !strings.Contains(errs, want) {
 				t.Errorf("apply %d: the summary lacks %q:\n%s", round, want, errs)
 			}
 		}
-		if got := strings.TrimSpace(c.mustExec(t, 0, "blkid -p -o value -s TYPE "+dataDevice)); got != "ext4" {
+		if got := strings.TrimSpace(c.mustExec(t, 0, "blkid -p -o value -s TYPE "+dockertest.DataDevice)); got != "ext4" {
 			t.Fatalf("apply %d: node[0]'s volume holds %q now", round, got)
 		}
-		c.mustExec(t, 0, "mount -o ro "+dataDevice+" /mnt/old && (cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
+		c.mustExec(t, 0, "mount -o ro "+dockertest.DataDevice+" /mnt/old && (cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
 	}
 	st := loadState(t, data, ws)
 	if s := st.Steps[`step.fs["node[0]"]`]; s == nil || s.Status != state.StatusFailed {
