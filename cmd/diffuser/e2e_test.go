@@ -81,22 +81,7 @@ func clusterOf(t *testing.T, data, workspace string) string {
 	return st.Cluster
 }
 
-func leftovers(cluster, volDir string) []string {
-	var out []string
-	if cluster == "" {
-		return out
-	}
-	if b, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=diffuser.cluster="+cluster).Output(); len(bytes.TrimSpace(b)) > 0 {
-		out = append(out, "containers: "+strings.TrimSpace(string(b)))
-	}
-	if b, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label=diffuser.cluster="+cluster).Output(); len(bytes.TrimSpace(b)) > 0 {
-		out = append(out, "networks: "+strings.TrimSpace(string(b)))
-	}
-	if b, _ := exec.Command("losetup", "-a").Output(); bytes.Contains(b, []byte(volDir)) {
-		out = append(out, "loop devices: "+string(b))
-	}
-	return out
-}
+func leftovers(cluster, volDir string) []string { return dockertest.Leftovers(cluster, volDir) }
 
 func TestE2E(t *testing.T) {
 	if testing.Short() {

@@ -8,6 +8,7 @@
 package dockertest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -288,4 +289,24 @@ func CheckCounts(t testing.TB, host string, got, want map[string]int) {
 	if len(bad) > 0 {
 		t.Errorf("%s: %s", host, strings.Join(bad, "; "))
 	}
+}
+
+// Leftovers lists what a cluster still has on this machine: containers
+// and networks labelled with it, and loop devices backed by files under
+// volDir. Empty when cluster is "".
+func Leftovers(cluster, volDir string) []string {
+	var out []string
+	if cluster == "" {
+		return out
+	}
+	if b, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.LabelCluster+"="+cluster).Output(); len(bytes.TrimSpace(b)) > 0 {
+		out = append(out, "containers: "+strings.TrimSpace(string(b)))
+	}
+	if b, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+docker.LabelCluster+"="+cluster).Output(); len(bytes.TrimSpace(b)) > 0 {
+		out = append(out, "networks: "+strings.TrimSpace(string(b)))
+	}
+	if b, _ := exec.Command("losetup", "-a").Output(); bytes.Contains(b, []byte(volDir)) {
+		out = append(out, "loop devices: "+string(b))
+	}
+	return out
 }
