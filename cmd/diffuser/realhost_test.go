@@ -49,7 +49,6 @@ func launchRealCluster(t *testing.T, n int) *realCluster {
 	return &realCluster{Cluster: c, specs: c.Specs, hosts: c.Hosts, dir: c.Dir}
 }
 
-func (c *realCluster) container(i int) string { return c.Container(i) }
 func (c *realCluster) mustExec(t *testing.T, i int, script string) string {
 	t.Helper()
 	return c.MustExec(t, i, script)
