@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/probe"
 	"diffuser/state"
 	"diffuser/workspace"
 )
@@ -118,6 +119,36 @@ func (s *sysEnv) mustApply(t testing.TB, in workspace.Inputs, command string, re
 	o := a.Outcome()
 	t.Logf("%s: %d done in %s", command, o.Done, time.Since(start).Round(100*time.Millisecond))
 	return a
+}
+
+// verify runs the recipe's verify blocks, as `diffuser verify`, and fails
+// the test unless there are checks and all pass; it returns the checks.
+func (s *sysEnv) verify(t *testing.T, in workspace.Inputs) []probe.Check {
+	t.Helper()
+	ctx := context.Background()
+	ws, conn, closeConn, err := s.env.OpenApplied(ctx, in, "verify")
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	defer closeConn()
+	checks, err := probe.Verify(ctx, ws.Loaded, ws.State, probe.VerifyOptions{Connector: conn})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if len(checks) == 0 {
+		t.Fatal("verify ran no checks")
+	}
+	failed := false
+	for _, c := range checks {
+		if !c.OK {
+			failed = true
+			t.Errorf("verify %s %s on %s failed: %s", c.Verify, c.Name, c.Host, c.Detail)
+		}
+	}
+	if failed {
+		t.FailNow()
+	}
+	return checks
 }
 
 // readState reads a workspace's state the way the CLI does (state.json

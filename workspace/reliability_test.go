@@ -14,7 +14,6 @@ import (
 	"diffuser/cloud/docker"
 	"diffuser/cloud/docker/dockertest"
 	"diffuser/engine"
-	"diffuser/probe"
 	"diffuser/state"
 	"diffuser/workspace"
 )
@@ -85,30 +84,6 @@ func (w *dockerWS) cleanup(t *testing.T) {
 	dockertest.RemoveClusters(t, w.env.Layout().Workspace(w.ws), clusters)
 	if len(left) > 0 && !t.Failed() {
 		t.Errorf("destroy left containers behind: %v", left)
-	}
-}
-
-// verify runs the recipe's verify blocks, as `diffuser verify`, and fails
-// the test unless there are checks and all pass.
-func (s *sysEnv) verify(t *testing.T, in workspace.Inputs) {
-	t.Helper()
-	ctx := context.Background()
-	ws, conn, closeConn, err := s.env.OpenApplied(ctx, in, "verify")
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	defer closeConn()
-	checks, err := probe.Verify(ctx, ws.Loaded, ws.State, probe.VerifyOptions{Connector: conn})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if len(checks) == 0 {
-		t.Fatal("verify ran no checks")
-	}
-	for _, c := range checks {
-		if !c.OK {
-			t.Errorf("verify %s %s on %s failed: %s", c.Verify, c.Name, c.Host, c.Detail)
-		}
 	}
 }
 
