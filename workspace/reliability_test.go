@@ -2,6 +2,8 @@ package workspace_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -375,4 +377,12 @@ func testInjection(t *testing.T, c *dockertest.Cluster) {
 			t.Errorf("umount: %v", err)
 		}
 	}
+}
+
+// randomSuffix makes workspace names unique across runs (their clusters
+// are named after them).
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
