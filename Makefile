@@ -41,15 +41,16 @@ lint: ## gofmt, go mod tidy, go vet, staticcheck
 	bin/staticcheck $(PKGS)
 
 bench: build ## benchmarks with numbers and ratios
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./cmd/diffuser/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./workspace/
 
 e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
-	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./cmd/diffuser/
+	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./workspace/
 
 soak: setup-demo build ## N fresh deploy+verify+destroy cycles in a row: make soak RECIPE=glusterfs N=20; prints the success rate and each failure's step, host and log
 	@scripts/soak.sh
 
 reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data safety, secrets, bad input; prints kills/converged/duplicates
+	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost' ./workspace/
 	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestBad|TestNoSecretsInOutput' ./cmd/diffuser/
 	$(GO) test -count=1 -run 'TestKilledWriter|TestLock|TestFallbackLock' ./state/
 	$(GO) test -count=1 -run 'HostKey|Pinned|TrustOnFirstUse' ./remote/

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,12 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"diffuser/cloud"
-	"diffuser/cloud/docker"
+	"diffuser/cloud/docker/dockertest"
 	"diffuser/state"
 	"diffuser/workspace"
 
-	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -75,29 +72,9 @@ func (w *dockerWorkspace) apply(t *testing.T, extra ...string) string {
 // ever made (the CLI names clusters <workspace>-<lineage prefix>).
 func (w *dockerWorkspace) clusterPrefix() string { return workspace.Sanitize(w.ws) + "-" }
 
-// dockerContainer is one container labelled by diffuser.
-type dockerContainer struct {
-	id, cluster, name string
-	running           bool
-}
-
-// containersWithPrefix lists containers whose cluster label starts with prefix.
-func containersWithPrefix(t *testing.T, prefix string) []dockerContainer {
+func containersWithPrefix(t *testing.T, prefix string) []dockertest.Container {
 	t.Helper()
-	out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--filter", "label="+docker.LabelCluster,
-		"--format", `{{.ID}}|{{.Label "`+docker.LabelCluster+`"}}|{{.Label "`+docker.LabelName+`"}}|{{.State}}`).Output()
-	if err != nil {
-		t.Fatalf("docker ps: %v", err)
-	}
-	var cs []dockerContainer
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, "|")
-		if len(f) == 4 && strings.HasPrefix(f[1], prefix) {
-			cs = append(cs, dockerContainer{id: f[0], cluster: f[1], name: f[2], running: f[3] == "running"})
-		}
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
-	return cs
+	return dockertest.ContainersWithPrefix(t, prefix)
 }
 
 func (w *dockerWorkspace) cleanup(t *testing.T) {
@@ -108,24 +85,12 @@ func (w *dockerWorkspace) cleanup(t *testing.T) {
 	left := containersWithPrefix(t, w.clusterPrefix())
 	clusters := map[string]bool{}
 	for _, c := range left {
-		clusters[c.cluster] = true
+		clusters[c.Cluster] = true
 	}
 	if st, err := state.Open(filepath.Join(w.data, w.ws)).Load(); err == nil && st.Cluster != "" {
 		clusters[st.Cluster] = true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	p, err := docker.New(ctx, cty.NullVal(cty.DynamicPseudoType), cloud.Env{WorkDir: filepath.Join(w.data, w.ws)})
-	if err != nil {
-		t.Errorf("cleanup: %v", err)
-		return
-	}
-	defer p.Close()
-	for cl := range clusters {
-		if err := p.Cleanup(ctx, cl); err != nil {
-			t.Errorf("cleanup of cluster %s: %v", cl, err)
-		}
-	}
+	dockertest.RemoveClusters(t, filepath.Join(w.data, w.ws), clusters)
 	if len(left) > 0 && !t.Failed() {
 		t.Errorf("destroy left containers behind: %v", left)
 	}
@@ -253,30 +218,30 @@ func crashLoop(t *testing.T, wantKills int) crashResult {
 		}
 		runs := map[string][]int{}
 		for _, c := range cs {
-			h := st.Hosts[c.name]
-			if h == nil || h.ProviderID != c.id || c.cluster != st.Cluster {
-				t.Errorf("container %s (%s of %s) is not the one state records: %+v", c.id[:12], c.name, c.cluster, h)
+			h := st.Hosts[c.Name]
+			if h == nil || h.ProviderID != c.ID || c.Cluster != st.Cluster {
+				t.Errorf("container %s (%s of %s) is not the one state records: %+v", c.ID[:12], c.Name, c.Cluster, h)
 				continue
 			}
-			log, err := exec.Command("docker", "exec", c.id, "cat", "/var/lib/diffuser-crash/runs.log").Output()
+			log, err := exec.Command("docker", "exec", c.ID, "cat", "/var/lib/diffuser-crash/runs.log").Output()
 			if err != nil {
-				t.Fatalf("%s: run log: %v", c.name, err)
+				t.Fatalf("%s: run log: %v", c.Name, err)
 			}
 			for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
 				f := strings.Fields(line)
 				ns, err := strconv.ParseInt(f[len(f)-1], 10, 64)
 				if len(f) != 2 || err != nil {
-					t.Errorf("%s: bad run log line %q", c.name, line)
+					t.Errorf("%s: bad run log line %q", c.Name, line)
 					continue
 				}
 				attempt := sort.Search(len(starts), func(k int) bool { return starts[k].UnixNano() > ns }) // first attempt started after ns
-				addr := fmt.Sprintf("step.%s[%q]", f[0], c.name)
+				addr := fmt.Sprintf("step.%s[%q]", f[0], c.Name)
 				runs[addr] = append(runs[addr], attempt)
 			}
 		}
 		for _, c := range cs {
 			for s := 1; s <= stepsPerHost; s++ {
-				if addr := fmt.Sprintf("step.s%02d[%q]", s, c.name); len(runs[addr]) == 0 {
+				if addr := fmt.Sprintf("step.s%02d[%q]", s, c.Name); len(runs[addr]) == 0 {
 					t.Errorf("%s never ran", addr)
 				}
 			}
@@ -301,31 +266,21 @@ func crashLoop(t *testing.T, wantKills int) crashResult {
 	return res
 }
 
-// checkOneContainerPerHost fails the test if any host name has two
-// containers among this workspace's clusters (an orphan of a killed run).
 func checkOneContainerPerHost(t *testing.T, prefix string) {
 	t.Helper()
-	seen := map[string]string{}
-	for _, c := range containersWithPrefix(t, prefix) {
-		if other, ok := seen[c.name]; ok {
-			t.Errorf("host %s has two containers: %s and %s (cluster %s)", c.name, other, c.id[:12], c.cluster)
-		}
-		seen[c.name] = c.id[:12]
-	}
+	dockertest.CheckOneContainerPerHost(t, prefix)
 }
 
-// TestReliabilityDocker runs the docker-provider reliability checks that
-// fit in the default test run: a few SIGKILLs of a real deploy, a host
-// stopped mid-apply, a replace that destroys a volume's data, and two
-// workspaces side by side.
+// TestReliabilityDocker runs the docker-provider reliability checks of the
+// CLI that fit in the default test run: a few SIGKILLs of a real deploy
+// and the confirmation a replace that destroys a volume's data asks for.
+// (A host stopped mid-apply and two workspaces side by side are the
+// application's: TestReliabilityDocker in package workspace.)
 func TestReliabilityDocker(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	t.Run("kill at first container", testKillAtFirstContainer)
-	t.Run("host loss", testHostLoss)
 	t.Run("replace", testReplaceData)
-	t.Run("isolation", testDestroyIsolation)
 	t.Run("crash", func(t *testing.T) {
 		res := crashLoop(t, 4)
 		fmt.Printf("RELIABILITY crash safety (default run): %s\n", res)
@@ -369,115 +324,9 @@ func testKillAtFirstContainer(t *testing.T) {
 	}
 	st = loadState(t, w.data, w.ws)
 	for _, m := range made {
-		if h := st.Hosts[m.name]; h == nil || h.ProviderID != m.id {
-			t.Errorf("the container %s made by the killed apply for %s was not adopted (state: %+v)", m.id[:12], m.name, h)
+		if h := st.Hosts[m.Name]; h == nil || h.ProviderID != m.ID {
+			t.Errorf("the container %s made by the killed apply for %s was not adopted (state: %+v)", m.ID[:12], m.Name, h)
 		}
-	}
-	w.noChanges(t, w.args()...)
-}
-
-// waitOutput waits until the file a subprocess writes contains want.
-func waitOutput(t *testing.T, p *proc, file, want string, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		b, _ := os.ReadFile(file)
-		if strings.Contains(string(b), want) {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("the process ended before printing %q:\n%s", want, b)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q after %s:\n%s", want, limit, b)
-		}
-	}
-}
-
-// hostRuns counts the run log lines of a container by first word.
-func hostRuns(t *testing.T, container, log string) map[string]int {
-	t.Helper()
-	out, err := exec.Command("docker", "exec", container, "cat", log).Output()
-	if err != nil {
-		t.Fatalf("%s: %s: %v", container, log, err)
-	}
-	m := map[string]int{}
-	for _, line := range strings.Fields(string(out)) {
-		m[line]++
-	}
-	return m
-}
-
-// testHostLoss stops server[1]'s container while one of its steps runs.
-// That step fails with a message naming the host, the steps after it on
-// server[1] and the step waiting for both servers are skipped, server[0]'s
-// own chain finishes, and state records all of it. The next apply starts
-// the stopped container, runs only what did not finish, and verify passes;
-// so do they after -replace=server[1] gives it a new container.
-func testHostLoss(t *testing.T) {
-	bin := buildDiffuser(t)
-	w := newDockerWorkspace(t, filepath.Join(relDir, "hostloss.hcl"), "hostloss")
-	out := filepath.Join(w.dir, "apply1.out")
-	p := startDiffuser(t, bin, w.data, out, append([]string{"apply", "-auto-approve", "--progress", "plain"}, w.args()...)...)
-	waitOutput(t, p, out, "server[1] s3: started", 5*time.Minute)
-	st := loadState(t, w.data, w.ws)
-	victim := st.Hosts["server[1]"].ProviderID
-	if b, err := exec.Command("docker", "stop", "-t", "20", victim).CombinedOutput(); err != nil {
-		t.Fatalf("docker stop: %v\n%s", err, b)
-	}
-	code := p.wait(5 * time.Minute)
-	text := readFile(t, out)
-	if code != exitError {
-		t.Fatalf("apply with a host lost: exit %d, want 1\n%s", code, text)
-	}
-	for _, want := range []string{`step.s3["server[1]"] on host server[1]`, "server[1]", "dependent step instance(s) were skipped"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the summary lacks %q:\n%s", want, text)
-		}
-	}
-	t.Logf("what a person sees:\n%s", text[strings.Index(text, "step instance(s) failed"):])
-	st = loadState(t, w.data, w.ws)
-	if s3 := st.Steps[`step.s3["server[1]"]`]; s3 == nil || s3.Status != state.StatusFailed || s3.Error == "" {
-		t.Errorf("state of the interrupted step: %+v", s3)
-	}
-	for _, a := range []string{`step.s4["server[1]"]`, `step.ready["server[1]"]`, `step.cluster["server[0]"]`} {
-		if st.Steps[a] != nil {
-			t.Errorf("%s should have been skipped, state has %+v", a, st.Steps[a])
-		}
-	}
-	if r := st.Steps[`step.ready["server[0]"]`]; r == nil || r.Status != state.StatusApplied {
-		t.Errorf("server[0]'s own chain did not finish: %+v", r)
-	}
-
-	changes := w.planJSON(t, w.args()...)
-	if c := changes[`launch["server[1]"]`]; c.Action != "start" {
-		t.Errorf("plan for the stopped host: %+v, want start", c)
-	}
-	w.apply(t)
-	runs := hostRuns(t, victim, "/var/lib/diffuser-hostloss/runs.log")
-	// s3 logged its name before it was cut off, so it ran twice.
-	want := map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 2, "s4": 1}
-	checkCounts(t, "server[1]", runs, want)
-	checkCounts(t, "server[0]", hostRuns(t, st.Hosts["server[0]"].ProviderID, "/var/lib/diffuser-hostloss/runs.log"),
-		map[string]int{"prep": 1, "s1": 1, "s2": 1, "s3": 1, "s4": 1, "cluster": 1})
-	if out := w.must(t, append([]string{"verify"}, w.args()...)...); !strings.Contains(out, "checks passed") {
-		t.Errorf("verify:\n%s", out)
-	}
-	w.noChanges(t, w.args()...)
-
-	w.apply(t, "-replace=server[1]")
-	st = loadState(t, w.data, w.ws)
-	if st.Hosts["server[1]"].ProviderID == victim {
-		t.Errorf("-replace=server[1] kept the container")
-	}
-	checkOneContainerPerHost(t, w.clusterPrefix())
-	if cs := containersWithPrefix(t, w.clusterPrefix()); len(cs) != 2 {
-		t.Errorf("%d containers after the replace, want 2", len(cs))
-	}
-	if out := w.must(t, append([]string{"verify"}, w.args()...)...); !strings.Contains(out, "checks passed") {
-		t.Errorf("verify after the replace:\n%s", out)
 	}
 	w.noChanges(t, w.args()...)
 }
@@ -516,7 +365,7 @@ func testReplaceData(t *testing.T) {
 		if readFile(t, stateFile) != before {
 			t.Errorf("apply answered %q changed state.json", answer)
 		}
-		if cs := containersWithPrefix(t, w.clusterPrefix()); len(cs) != 1 || cs[0].id != id {
+		if cs := containersWithPrefix(t, w.clusterPrefix()); len(cs) != 1 || cs[0].ID != id {
 			t.Errorf("apply answered %q: containers %v, want only %s", answer, cs, id[:12])
 		}
 	}
@@ -539,45 +388,17 @@ func testReplaceData(t *testing.T) {
 	w.noChanges(t, grow...)
 }
 
-// testDestroyIsolation: destroy removes what its own workspace's state
-// says it made and nothing else: a second workspace of the same recipe
-// keeps its container and its no-op plan.
-func testDestroyIsolation(t *testing.T) {
-	a := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "tiny-a")
-	b := &dockerWorkspace{cliEnv: a.cliEnv, dir: a.dir, site: a.site, ws: "tiny-b", recipe: a.recipe}
-	t.Cleanup(func() { b.cleanup(t) })
-	a.apply(t)
-	b.apply(t)
-	ca, cb := containersWithPrefix(t, a.clusterPrefix()), containersWithPrefix(t, b.clusterPrefix())
-	if len(ca) != 1 || len(cb) != 1 || ca[0].cluster == cb[0].cluster {
-		t.Fatalf("two workspaces: %v and %v, want one container each in its own cluster", ca, cb)
-	}
-	a.must(t, append([]string{"destroy", "-auto-approve", "--progress", "plain"}, a.args()...)...)
-	if left := containersWithPrefix(t, a.clusterPrefix()); len(left) != 0 {
-		t.Errorf("destroy of %s left %v", a.ws, left)
-	}
-	if now := containersWithPrefix(t, b.clusterPrefix()); len(now) != 1 || now[0].id != cb[0].id || !now[0].running {
-		t.Errorf("destroy of %s touched %s: %v, was %v", a.ws, b.ws, now, cb)
-	}
-	b.noChanges(t, b.args()...)
-	if out, err := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+docker.LabelCluster+"="+cb[0].cluster).Output(); err != nil || len(strings.TrimSpace(string(out))) == 0 {
-		t.Errorf("the network of %s is gone: %v", b.ws, err)
-	}
-}
-
-// TestReliabilityStatic runs the reliability and security checks that
-// need real hosts but no provider of their own, on two node containers
-// driven as static hosts: the workspace lock under contention, format's
-// refusal to touch a filesystem, hostile values in every kind, and
-// sensitive values, file modes and keys.
+// TestReliabilityStatic runs the reliability and security checks of the
+// CLI that need real hosts but no provider of their own, on two node
+// containers driven as static hosts: the workspace lock under contention
+// between processes, and sensitive values in everything printed, file
+// modes and keys. (Format's refusal to touch a filesystem and hostile
+// values in every kind are TestReliabilityStatic in package workspace.)
 func TestReliabilityStatic(t *testing.T) {
 	needContainers(t)
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	c := launchRealCluster(t, 2)
 	t.Run("lock", func(t *testing.T) { testLock(t, c) })
-	t.Run("format", func(t *testing.T) { testFormatGuard(t, c) })
-	t.Run("injection", func(t *testing.T) { testInjection(t, c) })
 	t.Run("secrets", func(t *testing.T) { testSecrets(t, c) })
 }
 
@@ -652,7 +473,7 @@ func testLock(t *testing.T, c *realCluster) {
 	}
 	e.noChanges(t, args...)
 	for i := range c.hosts {
-		checkCounts(t, c.specs[i].Name, c.runCounts(t, i, "/var/tmp/diffuser-lock/runs.log"), map[string]int{"a": 1, "b": 1, "c": 1, "d": 1})
+		dockertest.CheckCounts(t, c.specs[i].Name, c.RunCounts(t, i, "/var/tmp/diffuser-lock/runs.log"), map[string]int{"a": 1, "b": 1, "c": 1, "d": 1})
 	}
 	if h, _ := store.LockInfo(); h != nil {
 		t.Errorf("the lock is still held after the apply: %v", h)
@@ -675,125 +496,6 @@ func testLock(t *testing.T, c *realCluster) {
 	loadState(t, data, ws)
 	e.must(t, kill...)
 	e.noChanges(t, append(args, "--var", "dir=/var/tmp/diffuser-lock2")...)
-}
-
-// testFormatGuard: node[0]'s volume holds ext4 with a file on it. Apply
-// formats xfs on both volumes: node[0] fails with a message saying what
-// the device holds and that force would destroy it, its mount is skipped,
-// its data is intact; node[1] (blank) is formatted and mounted. Only
-// force = true wipes it.
-func testFormatGuard(t *testing.T, c *realCluster) {
-	data := filepath.Join(c.dir, "format", ".diffuser")
-	const ws = "format"
-	c.authorize(t, data, ws)
-	e := cliEnv{data: data}
-	site := c.site(t, "format.hcl", "node", 0, 1)
-	args := []string{filepath.Join(relDir, "format.hcl"), "--site", site, "--workspace", ws}
-	apply := append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)
-	c.mustExec(t, 0, "wipefs -aq "+dataDevice+" && mkfs.ext4 -q -F "+dataDevice+" && mkdir -p /mnt/old && mount "+dataDevice+" /mnt/old && "+
-		"head -c 1048576 /dev/urandom > /mnt/old/precious && sha256sum /mnt/old/precious > /root/precious.sum && umount /mnt/old")
-	c.mustExec(t, 1, "wipefs -aq "+dataDevice)
-
-	for round := 1; round <= 2; round++ {
-		code, out, errs := e.run(t, "", apply...)
-		if code != exitError {
-			t.Fatalf("apply %d over ext4: exit %d, want 1\n%s%s", round, code, out, errs)
-		}
-		for _, want := range []string{`step.fs["node[0]"] on host node[0]`,
-			"refusing to format " + dataDevice + " as xfs: it holds ext4; force = true would destroy its data",
-			"1 dependent step instance(s) were skipped"} {
-			if !strings.Contains(errs, want) {
-				t.Errorf("apply %d: the summary lacks %q:\n%s", round, want, errs)
-			}
-		}
-		if got := strings.TrimSpace(c.mustExec(t, 0, "blkid -p -o value -s TYPE "+dataDevice)); got != "ext4" {
-			t.Fatalf("apply %d: node[0]'s volume holds %q now", round, got)
-		}
-		c.mustExec(t, 0, "mount -o ro "+dataDevice+" /mnt/old && (cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
-	}
-	st := loadState(t, data, ws)
-	if s := st.Steps[`step.fs["node[0]"]`]; s == nil || s.Status != state.StatusFailed {
-		t.Errorf("state of the refused format: %+v", s)
-	}
-	if s := st.Steps[`step.mnt["node[1]"]`]; s == nil || s.Status != state.StatusApplied {
-		t.Errorf("node[1] was not formatted and mounted: %+v", s)
-	}
-	if got := strings.TrimSpace(c.mustExec(t, 1, "findmnt -rn -o FSTYPE --mountpoint /srv/guarded")); got != "xfs" {
-		t.Errorf("node[1]: /srv/guarded is %q", got)
-	}
-
-	e.must(t, append(apply, "--var", "force=true")...)
-	if got := strings.TrimSpace(c.mustExec(t, 0, "findmnt -rn -o FSTYPE --mountpoint /srv/guarded")); got != "xfs" {
-		t.Errorf("node[0] after force = true: /srv/guarded is %q", got)
-	}
-	e.noChanges(t, append(args, "--var", "force=true")...)
-	for i := range c.hosts {
-		c.mustExec(t, i, "umount /srv/guarded")
-	}
-}
-
-// The values injection.hcl's variables hold, as Go strings.
-const (
-	evilText = "$(touch /tmp/pwned) `touch /tmp/pwned`; touch /tmp/pwned && rm -rf /tmp/diffuser-canary || rm -rf /tmp/diffuser-canary | sh -c 'touch /tmp/pwned' \"$HOME\" \\ ' \" ${IFS}\nsecond line; touch /tmp/pwned"
-	evilWord = "x$(touch${IFS}pwned)`touch${IFS}pwned`;touch${IFS}pwned;rm${IFS}-rf${IFS}..'\"\\*?[a]{b,c}"
-)
-
-// execArgs runs a command in host i's container without a shell.
-func (c *realCluster) execArgs(i int, args ...string) (string, error) {
-	out, err := exec.Command("docker", append([]string{"exec", c.container(i)}, args...)...).CombinedOutput()
-	return string(out), err
-}
-
-// testInjection applies injection.hcl: hostile values through shellquote
-// in a run command, in env, creates and capture, in a file's path and
-// content, a mount target and a package name. Afterwards no payload has
-// run on any host (no file named pwned anywhere, the canary directory the
-// payloads remove is there) and every value arrived byte for byte. The
-// package step fails, as a package of that name does not exist.
-func testInjection(t *testing.T, c *realCluster) {
-	data := filepath.Join(c.dir, "injection", ".diffuser")
-	const ws = "injection"
-	c.authorize(t, data, ws)
-	e := cliEnv{data: data}
-	site := c.site(t, "injection.hcl", "node", 0, 1)
-	args := []string{filepath.Join(relDir, "injection.hcl"), "--site", site, "--workspace", ws}
-	for i := range c.hosts {
-		c.mustExec(t, i, "rm -f /tmp/pwned /root/pwned /pwned; mkdir -p /tmp/diffuser-canary")
-	}
-	code, out, errs := e.run(t, "", append([]string{"apply", "-auto-approve", "--progress", "plain"}, args...)...)
-	if code != exitError || strings.Count(errs, "step.package[") != 2 || strings.Count(errs, "failed") < 1 {
-		t.Errorf("apply: exit %d, want 1 with only the package step failing on both hosts\n%s%s", code, out, errs)
-	}
-	st := loadState(t, data, ws)
-	dir := "/tmp/diffuser-inject"
-	for i, h := range c.specs {
-		if got := c.mustExec(t, i, "find / -xdev -name pwned 2>/dev/null; test -d /tmp/diffuser-canary || echo canary removed"); got != "" {
-			t.Errorf("%s: a payload ran: %s", h.Name, got)
-		}
-		for _, f := range []string{dir + "/echo.txt", dir + "/env.txt", dir + "/" + evilWord} {
-			if got, err := c.execArgs(i, "cat", f); err != nil || got != evilText {
-				t.Errorf("%s: %q holds %q (%v), want the value byte for byte", h.Name, f, got, err)
-			}
-		}
-		if got, err := c.execArgs(i, "findmnt", "-rn", "-o", "FSTYPE", "--mountpoint", dir+"/mnt-"+evilWord); err != nil || strings.TrimSpace(got) != "tmpfs" {
-			t.Errorf("%s: the mount at the hostile target: %q %v", h.Name, got, err)
-		}
-		if s := st.Steps[fmt.Sprintf("step.echo[%q]", h.Name)]; s == nil || s.Outputs["echoed"] != strings.TrimSpace(evilText) {
-			t.Errorf("%s: captured %+v", h.Name, s)
-		}
-	}
-	// Refresh reads the hostile paths back: no drift.
-	changes := e.planJSON(t, args...)
-	for addr := range changes {
-		if !strings.HasPrefix(addr, "step.package[") {
-			t.Errorf("plan after apply changes %s: %+v", addr, changes[addr])
-		}
-	}
-	for i := range c.hosts {
-		if _, err := c.execArgs(i, "umount", dir+"/mnt-"+evilWord); err != nil {
-			t.Errorf("umount: %v", err)
-		}
-	}
 }
 
 // testSecrets applies secrets.hcl with a sensitive variable, then with

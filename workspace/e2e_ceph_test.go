@@ -1,6 +1,6 @@
 //go:build e2e
 
-package main
+package workspace_test
 
 import (
 	"encoding/json"
@@ -48,7 +48,7 @@ cd /mnt/ceph-check/before-grow && sha256sum -c --quiet /root/before-grow.sha256`
 // (also with one OSD stopped), then verifies and re-plans with the new size.
 func cephGrow(from, to int) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
-		cluster := clusterOf(t, e.data, "ceph")
+		cluster := e.cluster(t)
 		cephExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/cephfs/before-grow
 for i in $(seq 1 40); do head -c 65536 /dev/urandom > /mnt/cephfs/before-grow/f$i; done
@@ -56,9 +56,9 @@ head -c 16777216 /dev/urandom > /mnt/cephfs/before-grow/big
 sync
 cd /mnt/cephfs/before-grow && sha256sum * > /root/before-grow.sha256`)
 
-		args := []string{"--site", e.site, "--var", "monitors=1", "--var", fmt.Sprintf("osds=%d", to), "--var", "clients=1", "--var", "osd_size_gb=5"}
+		vars := []string{"monitors=1", fmt.Sprintf("osds=%d", to), "clients=1", "osd_size_gb=5"}
 		start := time.Now()
-		e.must(t, append([]string{"apply", "ceph", "-auto-approve", "--progress", "plain"}, args...)...)
+		e.apply(t, vars...)
 		t.Logf("grow %d -> %d OSDs: apply in %s", from, to, time.Since(start).Round(time.Second))
 		fmt.Printf("E2E ceph: grow %d -> %d OSDs in %s\n", from, to, time.Since(start).Round(time.Second))
 
@@ -91,12 +91,7 @@ done
 ceph osd stat; exit 1`, to))
 		t.Logf("ceph osd df:\n%s", cephExec(t, cluster, "mon-0", "ceph osd df"))
 
-		out = e.must(t, append([]string{"verify", "ceph"}, args...)...)
-		if !strings.Contains(out, "checks passed") {
-			t.Fatalf("verify after growing did not pass:\n%s", out)
-		}
-		if code, out := e.run(t, append([]string{"plan", "ceph", "--detailed-exitcode"}, args...)...); code != 0 {
-			t.Fatalf("re-plan after growing is not a no-op (exit %d):\n%s", code, out)
-		}
+		e.verify(t, vars...)
+		e.replanNoop(t, vars...)
 	}
 }

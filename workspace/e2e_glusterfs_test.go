@@ -1,6 +1,6 @@
 //go:build e2e
 
-package main
+package workspace_test
 
 import (
 	"fmt"
@@ -33,7 +33,7 @@ func init() {
 // each of them.
 func glusterfsPool(servers int) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
-		cluster := clusterOf(t, e.data, "glusterfs")
+		cluster := e.cluster(t)
 		for i := 0; i < servers; i++ {
 			out := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", i), "gluster peer status")
 			if n := strings.Count(out, "Peer in Cluster (Connected)"); n != servers-1 {
@@ -62,7 +62,7 @@ func glusterfsExec(t *testing.T, cluster, host, script string) string {
 // reads every file back, then verifies and re-plans with the new size.
 func glusterfsGrow(from, to, set int) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
-		cluster := clusterOf(t, e.data, "glusterfs")
+		cluster := e.cluster(t)
 		// Many small files so the rebalance has something to move, and one
 		// big one spanning the test.
 		glusterfsExec(t, cluster, "client-0", `set -e
@@ -71,9 +71,9 @@ for i in $(seq 1 40); do head -c 65536 /dev/urandom > /mnt/gluster/before-grow/f
 head -c 16777216 /dev/urandom > /mnt/gluster/before-grow/big
 cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
 
-		args := []string{"--site", e.site, "--var", fmt.Sprintf("servers=%d", to), "--var", fmt.Sprintf("replica=%d", set), "--var", "clients=1"}
+		vars := []string{fmt.Sprintf("servers=%d", to), fmt.Sprintf("replica=%d", set), "clients=1"}
 		start := time.Now()
-		e.must(t, append([]string{"apply", "glusterfs", "-auto-approve", "--progress", "plain"}, args...)...)
+		e.apply(t, vars...)
 		t.Logf("grow %d -> %d servers: apply in %s", from, to, time.Since(start).Round(time.Second))
 		fmt.Printf("E2E glusterfs-grow: grow %d -> %d servers in %s\n", from, to, time.Since(start).Round(time.Second))
 
@@ -107,12 +107,7 @@ cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
 		moved := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", to-1), "ls /data/brick/gv0/before-grow | wc -l")
 		t.Logf("files on server[%d]'s brick after rebalance: %s", to-1, strings.TrimSpace(moved))
 
-		out := e.must(t, append([]string{"verify", "glusterfs"}, args...)...)
-		if !strings.Contains(out, "checks passed") {
-			t.Fatalf("verify after growing did not pass:\n%s", out)
-		}
-		if code, out := e.run(t, append([]string{"plan", "glusterfs", "--detailed-exitcode"}, args...)...); code != 0 {
-			t.Fatalf("re-plan after growing is not a no-op (exit %d):\n%s", code, out)
-		}
+		e.verify(t, vars...)
+		e.replanNoop(t, vars...)
 	}
 }

@@ -1,27 +1,26 @@
-package main
+package workspace_test
 
 import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"diffuser/cloud/docker"
+	"diffuser/cloud/docker/dockertest"
+	"diffuser/engine"
+	"diffuser/remote"
+	"diffuser/runner"
+	"diffuser/workspace"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"diffuser/cloud/docker"
-	"diffuser/remote"
-	"diffuser/runner"
-	"diffuser/state"
-	"diffuser/workspace"
 )
 
 // BenchmarkDistribute measures the distribute step on real docker nodes
@@ -48,7 +47,7 @@ import (
 // rate; 200mbit), DIFFUSER_BENCH_MODES (one,relay,direct),
 // DIFFUSER_BENCH_RUNS (3). Needs root, docker and tc; -benchtime is ignored.
 func BenchmarkDistribute(b *testing.B) {
-	if os.Geteuid() != 0 || !dockerOK() {
+	if os.Geteuid() != 0 || !dockertest.DockerOK() {
 		b.Skip("needs root and docker")
 	}
 	if _, err := exec.LookPath("tc"); err != nil {
@@ -61,13 +60,12 @@ func BenchmarkDistribute(b *testing.B) {
 	}
 	rate := envOr("DIFFUSER_BENCH_RATE", "200mbit")
 	modes := strings.Split(envOr("DIFFUSER_BENCH_MODES", "one,relay,direct"), ",")
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(b)
 
 	d := newDistEnv(b, n)
 	src := filepath.Join(d.dir, "artifact.bin")
 	writeRandomFile(b, src, size)
-	bridge := clusterBridge(b, clusterOfTB(b, d.data, "distribute"))
+	bridge := clusterBridge(b, d.cluster())
 	if out, err := exec.Command("tc", "qdisc", "add", "dev", bridge, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
 		b.Fatalf("tc on %s: %v\n%s", bridge, err, out)
 	}
@@ -105,13 +103,10 @@ func BenchmarkDistribute(b *testing.B) {
 				took = time.Since(start)
 			case "relay", "direct":
 				dest := fmt.Sprintf("/run/diffuser-bench/%s-%d.bin", m, run)
-				code, out := d.run(nil, d.args("apply", "source="+src, "dest="+dest, "mode="+m)...)
-				if code != 0 {
-					b.Fatalf("%s: apply exit %d\n%s", m, code, out)
-				}
-				// The step's own time: its longest instance, as the
-				// progress lines say (the apply adds plan and state).
-				took = stepTime(b, out)
+				a := d.mustApply(b, d.in("source="+src, "dest="+dest, "mode="+m), "apply")
+				// The step's own time: its longest instance (the apply
+				// adds plan and state).
+				took = stepTime(b, a.Res)
 				d.wantEverywhereB(b, dest, sum)
 			default:
 				b.Fatalf("unknown mode %q in DIFFUSER_BENCH_MODES", m)
@@ -146,16 +141,16 @@ func BenchmarkDistribute(b *testing.B) {
 	}
 }
 
-// stepTime is the longest "artifact: done (12.3s)" in an apply's progress.
-func stepTime(b *testing.B, out string) time.Duration {
+// stepTime is the longest instance of the artifact step in an apply.
+func stepTime(b *testing.B, res *engine.Result) time.Duration {
 	var longest time.Duration
-	for _, m := range regexp.MustCompile(`artifact: done \(([0-9.]+)s\)`).FindAllStringSubmatch(out, -1) {
-		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
-			longest = max(longest, time.Duration(v*float64(time.Second)))
+	for _, s := range res.Spans {
+		if strings.TrimPrefix(s.Step, "step.") == "artifact" {
+			longest = max(longest, s.End.Sub(s.Start))
 		}
 	}
 	if longest == 0 {
-		b.Fatalf("no step times in the apply's output:\n%s", out)
+		b.Fatalf("no artifact step in the apply's spans: %+v", res.Spans)
 	}
 	return longest
 }
@@ -239,11 +234,8 @@ func clusterBridge(b *testing.B, cluster string) string {
 // pushOnce streams the file once into `cat >/dev/null` on node[0] over
 // diffuser's own SSH transport: the time the shaped link needs for one copy.
 func pushOnce(b *testing.B, d *distEnv, src string) {
-	ws := filepath.Join(d.data, "distribute")
-	st, err := state.Open(ws).Load()
-	if err != nil {
-		b.Fatal(err)
-	}
+	ws := d.env.Layout().Workspace("distribute")
+	st := d.readState(b, "distribute")
 	h := st.Hosts["node[0]"]
 	if h == nil {
 		b.Fatal("no node[0] in state")

@@ -1,4 +1,4 @@
-package main
+package workspace_test
 
 import (
 	"bytes"
@@ -18,6 +18,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"diffuser/cloud/docker/dockertest"
+	"diffuser/state"
+	"diffuser/workspace"
 )
 
 // distributeRecipe is the test recipe: one distribute step on var.hosts nodes.
@@ -113,33 +117,37 @@ func hexSum(b []byte) string {
 
 // distEnv is a workspace with a docker cluster of n nodes for the recipe.
 type distEnv struct {
-	*e2eEnv
-	n      int
-	recipe string
+	*sysEnv
+	dir, site string
+	n         int
+	recipe    string
 }
 
-func (d *distEnv) args(cmd string, vars ...string) []string {
-	// Each case gives the variables it means: a variable a case leaves out
-	// takes the recipe's default, not what the previous case applied with.
-	a := []string{cmd, d.recipe, "--site", d.site, "--var", "hosts=" + strconv.Itoa(d.n), "-remembered=false"}
-	if cmd != "plan" {
-		a = append(a, "-auto-approve", "--progress", "plain")
+// in is the recipe's inputs with hosts = n and vars, and only those: each
+// apply of the test says its mode, fanout and checksum, or means the
+// defaults, so the inputs the last apply ran with (a mode = "direct", a
+// sha256) must not carry over as they would for an operator.
+func (d *distEnv) in(vars ...string) workspace.Inputs {
+	return workspace.Inputs{Recipe: d.recipe, Site: d.site, Vars: append([]string{"hosts=" + strconv.Itoa(d.n)}, vars...),
+		IgnoreRemembered: true}
+}
+
+// cluster is the workspace's cluster name, from state ("" without one).
+func (d *distEnv) cluster() string {
+	st, err := d.env.ReadState("distribute")
+	if err != nil {
+		return ""
 	}
-	for _, v := range vars {
-		a = append(a, "--var", v)
-	}
-	return a
+	return st.Cluster
 }
 
 func (d *distEnv) container(t testing.TB, i int) string {
-	cl := clusterOfTB(t, d.data, "distribute")
+	cl := d.cluster()
 	if cl == "" {
 		t.Fatal("no cluster in state")
 	}
 	return fmt.Sprintf("diffuser-%s-node-%d", cl, i)
 }
-
-func clusterOfTB(_ testing.TB, data, ws string) string { return clusterOf(nil, data, ws) }
 
 // exec runs a shell command in node i's container.
 func (d *distEnv) exec(t testing.TB, i int, script string) (string, error) {
@@ -176,10 +184,12 @@ func (d *distEnv) partSize(t testing.TB, i int, dest string) int64 {
 }
 
 // newDistEnv launches n docker nodes (through an apply of the recipe with
-// a tiny artifact) and destroys them when the test ends, also on failure.
+// a tiny artifact) and destroys them when the test ends, also on failure,
+// failing the test if anything is left behind.
 func newDistEnv(t testing.TB, n int) *distEnv {
+	t.Helper()
 	dir := t.TempDir()
-	d := &distEnv{e2eEnv: &e2eEnv{dir: dir, site: filepath.Join(dir, "diffuser.hcl"), data: filepath.Join(dir, ".diffuser")}, n: n,
+	d := &distEnv{sysEnv: newSysEnv(t, filepath.Join(dir, ".diffuser")), dir: dir, site: filepath.Join(dir, "diffuser.hcl"), n: n,
 		recipe: distributeRecipe(t)}
 	if err := os.WriteFile(d.site, []byte("default_provider = \"docker\"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -189,28 +199,26 @@ func newDistEnv(t testing.TB, n int) *distEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cl := clusterOfTB(t, d.data, "distribute")
-		code, out := d.run(nil, d.args("destroy", "source="+seed)...)
-		if left := leftovers(cl, d.data); len(left) > 0 || code != 0 {
-			t.Errorf("destroy (exit %d) left %v\n%s", code, left, out)
+		cl := d.cluster()
+		a, err := d.applyOf(d.in("source="+seed), "destroy")
+		if left := dockertest.Leftovers(cl, d.data()); len(left) > 0 || err != nil || a.Outcome().Failed > 0 {
+			t.Errorf("destroy (%v, %+v) left %v", err, a.Outcome().Failures, left)
 		}
 	})
 	start := time.Now()
-	if code, out := d.run(nil, d.args("apply", "source="+seed, "dest=/var/tmp/seed")...); code != 0 {
-		t.Fatalf("launching %d nodes: exit %d\n%s", n, code, out)
+	if a, err := d.applyOf(d.in("source="+seed, "dest=/var/tmp/seed"), "apply"); err != nil || a.Outcome().Failed > 0 {
+		t.Fatalf("launching %d nodes: %v %+v", n, err, a.Outcome().Failures)
 	}
 	t.Logf("%d nodes launched in %s", n, time.Since(start).Round(time.Second))
 	return d
 }
 
-func (d *distEnv) mustApply(t *testing.T, vars ...string) (string, time.Duration) {
+// apply applies with vars and fails the test on any failure.
+func (d *distEnv) apply(t *testing.T, vars ...string) (applied, time.Duration) {
 	t.Helper()
 	start := time.Now()
-	code, out := d.run(t, d.args("apply", vars...)...)
-	if code != 0 {
-		t.Fatalf("apply %v: exit %d\n%s", vars, code, out)
-	}
-	return out, time.Since(start)
+	a := d.mustApply(t, d.in(vars...), "apply")
+	return a, time.Since(start)
 }
 
 func (d *distEnv) wantEverywhere(t *testing.T, path, sum string, skip ...int) {
@@ -236,19 +244,18 @@ func containsInt(xs []int, x int) bool {
 }
 
 // TestDistribute delivers artifacts to 4 real docker nodes with the
-// distribute step through the CLI: relay integrity (every node's sha256,
-// the source read once), drift found by plan and repaired, direct mode,
-// a tree, an interrupted transfer resumed, and a relay host killed in the
-// middle of a transfer.
+// distribute step: relay integrity (every node's sha256, the source read
+// once), drift found by plan and repaired, direct mode, a tree, an
+// interrupted transfer resumed, and a relay host killed in the middle of a
+// transfer.
 func TestDistribute(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real deployments are skipped with -short")
 	}
-	if !dockerOK() {
+	if !dockertest.DockerOK() {
 		t.Skip("docker is not reachable: run scripts/setup.sh")
 	}
-	e2eMu.Lock()
-	defer e2eMu.Unlock()
+	dockertest.Serialize(t)
 	const size = 64 << 20
 	data := randomBytes(size)
 	sum := hexSum(data)
@@ -257,28 +264,27 @@ func TestDistribute(t *testing.T) {
 
 	t.Run("relay", func(t *testing.T) {
 		srv.served.Store(0)
-		out, took := d.mustApply(t, "source="+srv.url(), "dest=/var/tmp/relay.bin")
+		relay := d.in("source="+srv.url(), "dest=/var/tmp/relay.bin")
+		a, took := d.apply(t, "source="+srv.url(), "dest=/var/tmp/relay.bin")
 		d.wantEverywhere(t, "/var/tmp/relay.bin", sum)
 		// The operator's link (here: the source server) carried it once.
 		if got := srv.served.Load(); got != size {
 			t.Errorf("the source sent %d bytes for 4 nodes, want %d (once)", got, size)
 		}
 		t.Logf("relay: 4 × 64 MiB in %s", took.Round(time.Millisecond))
-		if !strings.Contains(out, "4 done") {
-			t.Errorf("apply output:\n%s", out)
+		if o := a.Outcome(); o.Done != 4 {
+			t.Errorf("apply: %d done, want 4 (one per node): %+v", o.Done, o)
 		}
-		// plan -refresh: a no-op, then drift on one node, repaired by apply.
-		if code, out := d.run(t, append(d.args("plan", "source="+srv.url(), "dest=/var/tmp/relay.bin"), "--detailed-exitcode")...); code != 0 {
-			t.Fatalf("plan after apply is not a no-op (exit %d):\n%s", code, out)
-		}
+		// plan with refresh: a no-op, then drift on one node, repaired by apply.
+		d.noChanges(t, relay)
 		if _, err := d.exec(t, 2, "printf x | dd of=/var/tmp/relay.bin bs=1 seek=1000 conv=notrunc 2>/dev/null"); err != nil {
 			t.Fatal(err)
 		}
-		code, pout := d.run(t, append(d.args("plan", "source="+srv.url(), "dest=/var/tmp/relay.bin"), "--detailed-exitcode")...)
-		if code != 2 || !strings.Contains(pout, "content differs") || !strings.Contains(pout, "node[2]") {
-			t.Fatalf("plan did not find the corrupted copy on node[2] (exit %d):\n%s", code, pout)
+		ch := d.changes(t, relay)
+		if c := ch[`step.artifact["node[2]"]`]; c == nil || !strings.Contains(c.Reason, "content differs") {
+			t.Fatalf("plan did not find the corrupted copy on node[2]: %v", changeLines(ch))
 		}
-		d.mustApply(t, "source="+srv.url(), "dest=/var/tmp/relay.bin")
+		d.apply(t, "source="+srv.url(), "dest=/var/tmp/relay.bin")
 		d.wantEverywhere(t, "/var/tmp/relay.bin", sum)
 		if _, err := d.exec(t, 0, "ls /run | grep diffuser-relay"); err == nil {
 			t.Error("relay directory left in /run")
@@ -287,7 +293,7 @@ func TestDistribute(t *testing.T) {
 
 	t.Run("direct", func(t *testing.T) {
 		srv.served.Store(0)
-		_, took := d.mustApply(t, "source="+srv.url(), "dest=/var/tmp/direct.bin", "mode=direct")
+		_, took := d.apply(t, "source="+srv.url(), "dest=/var/tmp/direct.bin", "mode=direct")
 		d.wantEverywhere(t, "/var/tmp/direct.bin", sum)
 		if got := srv.served.Load(); got != 4*size {
 			t.Errorf("direct: the source sent %d bytes, want %d (once per node)", got, 4*size)
@@ -300,7 +306,7 @@ func TestDistribute(t *testing.T) {
 		if err := os.WriteFile(src, data[:size/4], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		d.mustApply(t, "source="+src, "dest=/opt/tree/t.bin", "fanout=2")
+		d.apply(t, "source="+src, "dest=/opt/tree/t.bin", "fanout=2")
 		d.wantEverywhere(t, "/opt/tree/t.bin", hexSum(data[:size/4]))
 	})
 
@@ -315,15 +321,23 @@ func TestDistribute(t *testing.T) {
 				cancel()
 			}
 		})
-		var buf bytes.Buffer
 		// With sha256 given, resumed copies are checked against it: the
 		// operator need not read the bytes the hosts already have.
 		vars := []string{"source=" + srv.url(), "dest=" + dest, "sha256=" + sum}
-		code := run(ctx, nil, append(d.args("apply", vars...), "--data-dir", d.data), strings.NewReader(""), &buf, &buf)
+		pl, err := d.planOf(d.in(vars...), "apply")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = pl.Apply(ctx, workspace.ApplyOptions{})
+		run := pl.Run
+		pl.Close()
 		srv.watch(nil)
 		cancel()
-		if code == 0 {
-			t.Fatalf("the interrupted apply succeeded:\n%s", buf.String())
+		if err != nil {
+			t.Fatalf("the interrupted apply: %v", err)
+		}
+		if run.Status == workspace.RunSucceeded {
+			t.Fatalf("the interrupted apply succeeded: %+v", run.Outcome)
 		}
 		first := srv.served.Load()
 		var least int64 = size
@@ -339,18 +353,18 @@ func TestDistribute(t *testing.T) {
 			t.Fatal("a node kept nothing: nothing to resume")
 		}
 		srv.served.Store(0)
-		out, _ := d.mustApply(t, vars...)
+		a, _ := d.apply(t, vars...)
 		second := srv.served.Load()
 		d.wantEverywhere(t, dest, sum)
 		t.Logf("interrupted after %d bytes from the source; the retry read %d (the nodes had at least %d)", first, second, least)
 		if second > size-least {
 			t.Errorf("the retry read %d bytes from the source; the nodes already had %d of %d", second, least, size)
 		}
-		if !strings.Contains(out, "4 done") {
-			t.Errorf("apply output:\n%s", out)
+		if o := a.Outcome(); o.Done != 4 {
+			t.Errorf("the retry: %d done, want 4: %+v", o.Done, o)
 		}
 		// Each host's log says where it resumed.
-		logs, _ := filepath.Glob(filepath.Join(latestRun(t, d.data, "distribute").LogDir(), "artifact", "*.log"))
+		logs, _ := filepath.Glob(filepath.Join(a.Run.LogDir(), "artifact", "*.log"))
 		resumed := 0
 		for _, l := range logs {
 			if b, err := os.ReadFile(l); err == nil && strings.Contains(string(b), "resuming at offset") {
@@ -388,23 +402,34 @@ func TestDistribute(t *testing.T) {
 			}
 		}()
 		start := time.Now()
-		code, out := d.run(t, d.args("apply", "source="+srv.url(), "dest="+dest)...)
+		a, err := d.applyOf(d.in("source="+srv.url(), "dest="+dest), "apply")
 		close(stop)
 		var at int64 = -1
 		select {
 		case at = <-killed:
 		default:
 		}
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		o := a.Outcome()
 		if at < 0 {
-			t.Fatalf("node[1] was never seen with 16 MiB: the transfer was too fast to kill a host in it (exit %d)\n%s", code, out)
+			t.Fatalf("node[1] was never seen with 16 MiB: the transfer was too fast to kill a host in it: %+v", o)
 		}
 		t.Logf("killed node[1] at %d bytes; apply ended in %s", at, time.Since(start).Round(time.Second))
-		if code == 0 || !strings.Contains(out, `node[1]`) || !strings.Contains(out, "stopped answering") {
-			t.Fatalf("apply should fail node[1] only (exit %d):\n%s", code, out)
+		said := false
+		for _, f := range o.Failures {
+			if f.Host != "node[1]" {
+				t.Errorf("apply failed %s too: %+v", f.Host, f)
+			}
+			said = said || strings.Contains(f.Error+f.Tail, "stopped answering")
+		}
+		if o.Failed == 0 || !said {
+			t.Fatalf("apply should fail node[1], saying it stopped answering: %+v", o.Failures)
 		}
 		for _, n := range []string{"node[0]", "node[2]", "node[3]"} {
-			if !strings.Contains(out, n+" artifact: done") {
-				t.Errorf("%s did not finish:\n%s", n, out)
+			if s := a.State.Steps[`step.artifact["`+n+`"]`]; s == nil || s.Status != state.StatusApplied {
+				t.Errorf("%s did not finish: %+v", n, s)
 			}
 		}
 		d.wantEverywhere(t, dest, sum, 1)

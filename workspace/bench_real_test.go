@@ -1,6 +1,8 @@
-package main
+package workspace_test
 
 import (
+	"diffuser/cloud/docker/dockertest"
+	"diffuser/workspace"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,30 +17,33 @@ import (
 // machine: Ansible 7.7–10.4 s (4 hosts) and 34–50 s (16); OpenSSH with
 // ControlMaster 0.7 s and 2.6 s.
 func BenchmarkTrivialSteps(b *testing.B) {
-	if !dockerOK() {
+	if !dockertest.DockerOK() {
 		b.Skip("docker is not reachable")
 	}
 	for _, n := range []int{4, 16} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
-			e := &e2eEnv{dir: dir, site: filepath.Join(dir, "diffuser.hcl"), data: filepath.Join(dir, ".diffuser")}
-			site := fmt.Sprintf("default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n}\n", mirrorHostsB(b))
-			if err := os.WriteFile(e.site, []byte(site), 0o644); err != nil {
+			s := newSysEnv(b, filepath.Join(dir, ".diffuser"))
+			site := filepath.Join(dir, "diffuser.hcl")
+			src := fmt.Sprintf("default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n}\n", dockertest.MirrorHosts(b))
+			if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
 				b.Fatal(err)
 			}
-			recipe := filepath.Join("testdata", "bench", "trivial.hcl")
-			common := []string{"--site", e.site, "--var", fmt.Sprintf("hosts=%d", n), "-auto-approve", "--progress", "quiet"}
-			defer e.run(nil, append([]string{"destroy", recipe}, common...)...)
-			start := time.Now()
-			if code, out := e.run(nil, append([]string{"apply", recipe, "--var", "round=0"}, common...)...); code != 0 {
-				b.Fatalf("first apply: %d\n%s", code, out)
+			in := func(round int) workspace.Inputs {
+				return workspace.Inputs{Recipe: filepath.Join("testdata", "bench", "trivial.hcl"), Site: site,
+					Vars: []string{fmt.Sprintf("hosts=%d", n), fmt.Sprintf("round=%d", round)}}
 			}
+			defer func() {
+				if _, err := s.applyOf(in(0), "destroy"); err != nil {
+					b.Errorf("destroy: %v", err)
+				}
+			}()
+			start := time.Now()
+			s.mustApply(b, in(0), "apply")
 			first := time.Since(start)
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				if code, out := e.run(nil, append([]string{"apply", recipe, "--var", fmt.Sprintf("round=%d", i+1)}, common...)...); code != 0 {
-					b.Fatalf("apply: %d\n%s", code, out)
-				}
+				s.mustApply(b, in(i+1), "apply")
 				d := time.Since(start)
 				b.ReportMetric(d.Seconds(), "s/apply")
 				fmt.Printf("20 trivial steps on %d hosts: %.2fs (plan + %d step instances over SSH; launch + first run took %s; OpenSSH ControlMaster: %s)\n",

@@ -1,6 +1,6 @@
 //go:build e2e
 
-package main
+package workspace_test
 
 import (
 	"fmt"
@@ -44,7 +44,7 @@ func moosefsExec(t *testing.T, cluster, host, script string) string {
 // cache and once with O_DIRECT; and, as a control that the oracle can fail,
 // a file whose every copy is down must not be readable.
 func moosefsFailover(t *testing.T, e *e2eEnv) {
-	cluster := clusterOf(t, e.data, "moosefs")
+	cluster := e.cluster(t)
 	write := func(name string) string {
 		out := moosefsExec(t, cluster, "client-0", "set -e; head -c 8388608 /dev/urandom > /mnt/moosefs/"+name+"; sync; sha256sum < /mnt/moosefs/"+name+" | cut -d' ' -f1")
 		return strings.TrimSpace(out)
@@ -143,7 +143,7 @@ func shellSingle(s string) string {
 }
 
 func moosefsGrow(t *testing.T, e *e2eEnv) {
-	cluster := clusterOf(t, e.data, "moosefs")
+	cluster := e.cluster(t)
 	moosefsExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/moosefs/before-grow
 for i in $(seq 1 20); do head -c 200000 /dev/urandom > /mnt/moosefs/before-grow/f$i; done
@@ -151,9 +151,9 @@ head -c 16777216 /dev/urandom > /mnt/moosefs/before-grow/big
 cd /mnt/moosefs/before-grow && sha256sum * > /root/before-grow.sha256`)
 	sums := moosefsExec(t, cluster, "client-0", "cat /root/before-grow.sha256")
 
-	args := []string{"--site", e.site, "--var", "chunkservers=3", "--var", "goal=3", "--var", "clients=2", "--var", "metaloggers=0"}
+	vars := []string{"chunkservers=3", "goal=3", "clients=2", "metaloggers=0"}
 	start := time.Now()
-	e.must(t, append([]string{"apply", "moosefs", "-auto-approve", "--progress", "plain"}, args...)...)
+	e.apply(t, vars...)
 	t.Logf("grow to 3 chunkservers, 2 clients, goal 3: apply in %s", time.Since(start).Round(time.Second))
 	fmt.Printf("E2E moosefs-grow: grow 2 -> 3 chunkservers, 1 -> 2 clients, goal 2 -> 3 in %s\n", time.Since(start).Round(time.Second))
 
@@ -179,11 +179,6 @@ cd /mnt/moosefs/before-grow && sha256sum * > /root/before-grow.sha256`)
 	}
 	t.Logf("after goal 3:\n%s", info)
 
-	out := e.must(t, append([]string{"verify", "moosefs"}, args...)...)
-	if !strings.Contains(out, "checks passed") {
-		t.Fatalf("verify after growing did not pass:\n%s", out)
-	}
-	if code, out := e.run(t, append([]string{"plan", "moosefs", "--detailed-exitcode"}, args...)...); code != 0 {
-		t.Fatalf("re-plan after growing is not a no-op (exit %d):\n%s", code, out)
-	}
+	e.verify(t, vars...)
+	e.replanNoop(t, vars...)
 }

@@ -1,6 +1,6 @@
 //go:build e2e
 
-package main
+package workspace_test
 
 import (
 	"bytes"
@@ -71,13 +71,12 @@ func nfsRetry(t *testing.T, container, script string) string {
 }
 
 func nfsExtra(t *testing.T, e *e2eEnv) {
-	cluster := clusterOf(t, e.data, "nfs")
+	cluster := e.cluster(t)
 	server := "diffuser-" + cluster + "-server-0"
 	client := func(i string) string { return "diffuser-" + cluster + "-client-" + i }
-	code, export := e.run(t, "output", "nfs", "export")
-	export = strings.TrimSpace(export)
-	if code != 0 || !strings.HasSuffix(export, ":/srv/nfs") {
-		t.Fatalf("output export: exit %d: %q", code, export)
+	export := strings.TrimSpace(e.output(t, "export"))
+	if !strings.HasSuffix(export, ":/srv/nfs") {
+		t.Fatalf("output export: %q", export)
 	}
 	ip := strings.TrimSuffix(export, ":/srv/nfs")
 
@@ -137,15 +136,17 @@ func nfsExtra(t *testing.T, e *e2eEnv) {
 	// Grow to three clients: the export list changes and Ganesha reloads it
 	// (SIGHUP), keeping its process and the mounted clients; then shrink back.
 	pid := nfsMustExec(t, server, "systemctl show -p MainPID --value nfs-ganesha")
-	common := []string{"--site", e.site, "--var", "server=ganesha", "--var", "mount=libnfs"}
-	grow := append(append([]string{}, common...), "--var", "clients=3")
-	e.must(t, append([]string{"apply", "nfs", "-auto-approve", "--progress", "plain"}, grow...)...)
-	if out := e.must(t, append([]string{"verify", "nfs"}, grow...)...); !strings.Contains(out, "checks passed") || !strings.Contains(out, "client[2]") {
-		t.Fatalf("verify with three clients:\n%s", out)
+	common := []string{"server=ganesha", "mount=libnfs"}
+	grow := append(append([]string{}, common...), "clients=3")
+	e.apply(t, grow...)
+	onClient2 := false
+	for _, c := range e.verify(t, grow...) {
+		onClient2 = onClient2 || c.Host == "client[2]"
 	}
-	if code, out := e.run(t, append([]string{"plan", "nfs", "--detailed-exitcode"}, grow...)...); code != 0 {
-		t.Fatalf("re-plan with three clients is not a no-op (exit %d):\n%s", code, out)
+	if !onClient2 {
+		t.Fatalf("verify with three clients checked nothing on client[2]")
 	}
+	e.replanNoop(t, grow...)
 	if now := nfsMustExec(t, server, "systemctl show -p MainPID --value nfs-ganesha"); now != pid {
 		t.Errorf("nfs-ganesha was restarted (pid %s, now %s): a new client should only reload the exports", pid, now)
 	}
@@ -153,9 +154,17 @@ func nfsExtra(t *testing.T, e *e2eEnv) {
 	if conf := nfsMustExec(t, server, "cat /etc/ganesha/diffuser-export.conf"); !strings.Contains(conf, newIP) {
 		t.Errorf("the export does not list client[2] (%s):\n%s", newIP, conf)
 	}
-	shrink := append(append([]string{}, common...), "--var", "clients=2")
-	e.must(t, append([]string{"apply", "nfs", "-auto-approve", "--progress", "plain"}, shrink...)...)
-	if out := e.must(t, append([]string{"verify", "nfs"}, shrink...)...); !strings.Contains(out, "checks passed") {
-		t.Fatalf("verify after shrinking back to two clients:\n%s", out)
+	shrink := append(append([]string{}, common...), "clients=2")
+	e.apply(t, shrink...)
+	e.verify(t, shrink...)
+}
+
+// output is the value of one of the workspace's outputs.
+func (e *e2eEnv) output(t *testing.T, name string) string {
+	t.Helper()
+	o, ok := e.readState(t, e.recipe).Outputs[name]
+	if !ok {
+		t.Fatalf("workspace %s has no output %q", e.recipe, name)
 	}
+	return o.Value
 }

@@ -1,0 +1,97 @@
+package workspace_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/workspace"
+)
+
+// TestSavedPlan: PlanSaved + Apply carries out exactly the saved plan, and
+// a plan made stale by a later apply or a recipe change is refused, with
+// state untouched.
+func TestSavedPlan(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "planfile", "recipe.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := filepath.Join(dir, "recipe.hcl")
+	if err := os.WriteFile(recipe, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newSysEnv(t, filepath.Join(dir, ".diffuser"))
+	s.env.Sim = workspace.SimOptions{Enabled: true}
+	in := func(vars ...string) workspace.Inputs { return workspace.Inputs{Recipe: recipe, Vars: vars} }
+	save := func(path string, vars ...string) {
+		t.Helper()
+		pl, err := s.planOf(in(vars...), "plan")
+		if err != nil {
+			t.Fatalf("plan -out %s: %v", path, err)
+		}
+		defer pl.Close()
+		if err := pl.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applySaved := func(path string) (applied, error) {
+		t.Helper()
+		if !workspace.IsPlanFile(path) {
+			t.Fatalf("%s is not taken for a plan file", path)
+		}
+		sp, err := s.env.ReadPlanFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := s.env.PlanSaved(ctx, sp)
+		if err != nil {
+			return applied{}, err
+		}
+		defer pl.Close()
+		res, err := pl.Apply(ctx, workspace.ApplyOptions{PlanFile: path})
+		return applied{Plan: pl.Plan, Res: res, Run: pl.Run, State: pl.WS.State}, err
+	}
+
+	p1 := filepath.Join(dir, "p1.json")
+	save(p1)
+	a, err := applySaved(p1)
+	if err != nil {
+		t.Fatalf("apply saved plan: %v", err)
+	}
+	if o := a.Outcome(); o.Failed != 0 || o.Done == 0 || o.Done != o.Total {
+		t.Fatalf("apply saved plan: %+v", o)
+	}
+	if a.Run.PlanFile != p1 || a.Run.Status != workspace.RunSucceeded {
+		t.Errorf("the run does not record the plan file it applied: %+v", a.Run)
+	}
+	s.noChanges(t, in())
+
+	// A plan made before another apply is stale.
+	p2 := filepath.Join(dir, "p2.json")
+	save(p2, "greeting=bye")
+	s.mustApply(t, in("greeting=hi"), "apply")
+	before := s.readState(t, "golden").Serial
+	if _, err := applySaved(p2); err == nil || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "state changed") {
+		t.Fatalf("stale plan applied, or refused without saying why: %v", err)
+	}
+	if got := s.readState(t, "golden").Serial; got != before {
+		t.Errorf("the refused plan changed state: serial %d, was %d", got, before)
+	}
+
+	// A plan made before the recipe changed is stale.
+	p3 := filepath.Join(dir, "p3.json")
+	save(p3, "greeting=hi")
+	if err := os.WriteFile(recipe, append(src, []byte("\n# edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applySaved(p3); err == nil || !strings.Contains(err.Error(), "recipe changed") {
+		t.Fatalf("plan for an edited recipe applied: %v", err)
+	}
+	if got := s.readState(t, "golden").Serial; got != before {
+		t.Errorf("the refused plan changed state: serial %d, was %d", got, before)
+	}
+}
