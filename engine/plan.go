@@ -435,8 +435,20 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		if kind == nil || sh == nil {
 			continue
 		}
-		if p.Actions[g.LaunchV[g.Ref[v]]] != NoOp {
-			continue // the host is stopped or gone (refresh said so): nothing to ask it
+		switch p.Actions[g.LaunchV[g.Ref[v]]] {
+		case NoOp:
+		case Start:
+			// Stopped now, so nothing can be asked before apply starts it, and
+			// what held before the stop (a mount, a running daemon) may not
+			// hold after it: apply checks again once the host is up and
+			// repairs what does not hold (a declarative kind's Apply does only
+			// what its check finds missing).
+			c.Action, c.Reason = Update, "its host is started again: checked once it is up"
+			p.Actions[v] = Update
+			c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
+			continue
+		default:
+			continue // the host is gone or replaced (refresh said so): nothing to ask it
 		}
 		wg.Add(1)
 		go func() {
