@@ -116,7 +116,7 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	if len(p.Changes) > 0 {
 		w.run(ctx)
 	}
-	if len(p.Destroys) > 0 && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
+	if (len(p.Destroys) > 0 || p.Cleanup) && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
 		a.destroyPhase(ctx)
 	}
 	switch {
