@@ -135,11 +135,10 @@ func (s *Scope) Ctx(host cty.Value) *hcl.EvalContext {
 			"step":  objOrUnknown(s.Steps),
 		}}
 	}
-	if host == cty.NilVal {
-		return s.base
+	child := withForBudget(s.base)
+	if host != cty.NilVal {
+		child.Variables = map[string]cty.Value{"host": host}
 	}
-	child := s.base.NewChild()
-	child.Variables = map[string]cty.Value{"host": host}
 	return child
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -57,6 +58,9 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		f, d := p.ParseHCL(b, display)
 		diags = append(diags, d...)
 		if f != nil && !d.HasErrors() {
+			if body, ok := f.Body.(*hclsyntax.Body); ok {
+				capForExprs(body)
+			}
 			bodies = append(bodies, f.Body)
 		}
 	}
