@@ -35,12 +35,14 @@ const (
 	MaxStringBytes = 16 << 20
 	// MaxForIterations bounds the iterations of all `for` expressions in one
 	// evaluation (one value of a local, one step instance's arguments...):
-	// nested `for` expressions multiply.
-	MaxForIterations = 1_000_000
+	// nested `for` expressions multiply. Twice MaxHosts: a `for` over the
+	// largest group fits, with room; HCL takes about 2µs an iteration, so
+	// the cap is reached in well under a second.
+	MaxForIterations = 2 * MaxHosts
 )
 
-// forFuncName is the hidden function every `for` expression's collection
-// is wrapped in (see capForExprs); it holds a space so no recipe can call it.
+// forFuncName names the budget of `for` iterations in an evaluation
+// context (see withForBudget).
 const forFuncName = "for expression"
 
 // capFunctions wraps the functions whose output can be far larger than
@@ -58,7 +60,6 @@ func capFunctions(f map[string]function.Function) {
 	guard("indent", checkIndent)
 	guard("replace", checkReplace)
 	guard("regex_replace", checkRegexReplace)
-	f[forFuncName] = forBudgetFunc(nil) // contexts without a budget of their own
 }
 
 // guarded returns fn with check run on its arguments first. Arguments that
@@ -223,28 +224,101 @@ func checkGrowth(base, n, each int) error {
 	return nil
 }
 
-// forBudgetFunc is the function a `for` expression's collection passes
-// through: it charges the collection's length to budget and refuses once
-// MaxForIterations is spent. A nil budget charges nothing.
+// capForExprs wraps the collection of every `for` expression in node (a
+// hclsyntax body or expression) in a forColl, which charges the
+// collection's length to the evaluation's budget.
+func capForExprs(node hclsyntax.Node) {
+	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		fe, ok := n.(*hclsyntax.ForExpr)
+		if !ok {
+			return nil
+		}
+		if _, ok := fe.CollExpr.(forColl); ok {
+			return nil
+		}
+		fe.CollExpr = forColl{&hclsyntax.ParenthesesExpr{Expression: fe.CollExpr, SrcRange: fe.CollExpr.Range()}}
+		return nil
+	})
+}
+
+// forColl is a `for` expression's collection. It embeds a
+// ParenthesesExpr for what every hclsyntax node must have (its range, its
+// child for the walkers) and evaluates the collection only while the
+// evaluation's budget lasts: once it is spent, the `for` expressions still
+// to run fail at once, without evaluating their collections.
+type forColl struct{ *hclsyntax.ParenthesesExpr }
+
+func (e forColl) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	charge := budgetOf(ctx)
+	spent := func() hcl.Diagnostics {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Too many iterations",
+			Detail:  fmt.Sprintf("The for expressions of this value iterate more than %d times in all (nested for expressions multiply their collections' lengths); diffuser caps them.", MaxForIterations),
+			Subject: e.Expression.Range().Ptr(), Expression: e.Expression, EvalContext: ctx}}
+	}
+	if charge != nil && charge(0) != budgetOK {
+		// Spent earlier in this evaluation, and reported then: the rest
+		// comes out unknown, at once and without a diagnostic each.
+		return cty.DynamicVal, nil
+	}
+	v, diags := e.Expression.Value(ctx)
+	if diags.HasErrors() || charge == nil {
+		return v, diags
+	}
+	plain, _ := v.Unmark()
+	if plain.IsKnown() && !plain.IsNull() && plain.CanIterateElements() {
+		switch charge(plain.LengthInt()) {
+		case budgetJustSpent:
+			return cty.DynamicVal, append(diags, spent()...)
+		case budgetSpent:
+			return cty.DynamicVal, diags
+		}
+	}
+	return v, diags
+}
+
+const (
+	budgetOK        = 0
+	budgetJustSpent = 1 // this charge passed the cap: report it
+	budgetSpent     = 2 // an earlier one did
+)
+
+// budgetOf finds the charging function withForBudget put in ctx or one of
+// its parents; nil when there is none.
+func budgetOf(ctx *hcl.EvalContext) func(n int) int {
+	for c := ctx; c != nil; c = c.Parent() {
+		if fn, ok := c.Functions[forFuncName]; ok {
+			return func(n int) int {
+				v, err := fn.Call([]cty.Value{cty.NumberIntVal(int64(n))})
+				if err != nil {
+					return budgetSpent
+				}
+				i, _ := v.AsBigFloat().Int64()
+				return int(i)
+			}
+		}
+	}
+	return nil
+}
+
+// forBudgetFunc holds an evaluation's budget of `for` iterations: called
+// with n it charges n and says whether MaxForIterations is passed, and
+// whether by this charge. It is a
+// function in the evaluation context only to travel with it: its name
+// holds a space, so no recipe can call it.
 func forBudgetFunc(budget *atomic.Int64) function.Function {
 	return function.New(&function.Spec{
-		Params: []function.Parameter{{Name: "collection", Type: cty.DynamicPseudoType,
-			AllowUnknown: true, AllowDynamicType: true, AllowNull: true, AllowMarked: true}},
-		Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
+		Params: []function.Parameter{{Name: "n", Type: cty.Number}},
+		Type:   function.StaticReturnType(cty.Number),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			v := args[0]
-			if budget == nil {
-				return v, nil
+			n, _ := args[0].AsBigFloat().Int64()
+			after := budget.Add(n)
+			switch {
+			case after <= MaxForIterations:
+				return cty.NumberIntVal(budgetOK), nil
+			case after-n <= MaxForIterations:
+				return cty.NumberIntVal(budgetJustSpent), nil
 			}
-			plain, _ := v.UnmarkDeep()
-			n := 0
-			if plain.IsKnown() && !plain.IsNull() && plain.CanIterateElements() {
-				n = plain.LengthInt()
-			}
-			if budget.Add(int64(n)) > MaxForIterations {
-				return cty.NilVal, fmt.Errorf("for expressions in this evaluation iterate more than %d times in all (nested for expressions multiply); diffuser caps them", MaxForIterations)
-			}
-			return v, nil
+			return cty.NumberIntVal(budgetSpent), nil
 		},
 	})
 }
@@ -257,22 +331,39 @@ func withForBudget(ctx *hcl.EvalContext) *hcl.EvalContext {
 	return c
 }
 
-// capForExprs wraps the collection of every `for` expression in body (a
-// hclsyntax body or expression) in the hidden budget function. The
-// wrapper's range is the collection's, so every message about the
-// collection still points at it.
-func capForExprs(node hclsyntax.Node) {
-	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
-		fe, ok := n.(*hclsyntax.ForExpr)
-		if !ok {
-			return nil
+// checkValueSize refuses a value holding more than MaxCollection elements
+// or MaxStringBytes of strings in all. Each function call is capped, but
+// values built from values (a local that joins another with itself, ten
+// times over) grow without calling one: each local is checked as it is
+// made, so such a chain stops at the first that passes the caps.
+func checkValueSize(v cty.Value) error {
+	elems, bytes := 0, 0
+	var walk func(v cty.Value) bool
+	walk = func(v cty.Value) bool {
+		v, _ = v.Unmark()
+		if !v.IsKnown() || v.IsNull() {
+			return true
 		}
-		if call, ok := fe.CollExpr.(*hclsyntax.FunctionCallExpr); ok && call.Name == forFuncName {
-			return nil
+		ty := v.Type()
+		switch {
+		case ty == cty.String:
+			bytes += len(v.AsString())
+			return bytes <= MaxStringBytes
+		case ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType():
+			elems += v.LengthInt()
+			if elems > MaxCollection {
+				return false
+			}
+			for it := v.ElementIterator(); it.Next(); {
+				if _, e := it.Element(); !walk(e) {
+					return false
+				}
+			}
 		}
-		rng := fe.CollExpr.Range()
-		fe.CollExpr = &hclsyntax.FunctionCallExpr{Name: forFuncName, Args: []hclsyntax.Expression{fe.CollExpr},
-			NameRange: rng, OpenParenRange: rng, CloseParenRange: rng}
-		return nil
-	})
+		return true
+	}
+	if !walk(v) {
+		return fmt.Errorf("holds more than %d elements or %d bytes of strings; diffuser caps the values an expression builds", MaxCollection, MaxStringBytes)
+	}
+	return nil
 }

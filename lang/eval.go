@@ -18,7 +18,10 @@ type mark string
 // outputs of sensitive steps and everything computed from them.
 const Sensitive = mark("sensitive")
 
-// MaxHosts bounds a host group's count; larger counts are almost surely a
+// MaxHosts bounds a host group's count, and the hosts of a recipe in all
+// (100,000: ten times the 10,000-host plan BenchmarkPlan10kHosts keeps
+// under a second; the plan of 100,000 hosts × 10 steps holds about 2 GB);
+// larger counts are almost surely a
 // mistake (and would exhaust memory before anything useful happens).
 const MaxHosts = 100000
 
@@ -179,6 +182,12 @@ func (s *Scope) EvalLocals() hcl.Diagnostics {
 			}
 		}
 		v, d := l.Expr.Value(s.Ctx(cty.NilVal))
+		if !d.HasErrors() {
+			if err := checkValueSize(v); err != nil {
+				d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value too large",
+					Detail: fmt.Sprintf("local.%s %s.", l.Name, err), Subject: l.Expr.Range().Ptr()})
+			}
+		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
@@ -200,13 +209,21 @@ func (r *Recipe) Counts(vars map[string]cty.Value) (map[string]int, map[string]m
 	diags := s.EvalLocals()
 	counts := map[string]int{}
 	sizes := map[string]map[string]int{}
+	total := 0
 	for _, g := range r.Groups {
 		counts[g.Name] = 1
 		if g.Count != nil {
 			n, d := s.intValue(g.Count, "count of hosts "+g.Name, 0, MaxHosts)
 			diags = append(diags, d...)
 			counts[g.Name] = n
+			if !d.HasErrors() && total <= MaxHosts && total+n > MaxHosts {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many hosts",
+					Detail: fmt.Sprintf("With %d hosts in %s, the recipe has %d hosts in all; a recipe may have at most %d (every host is a vertex of the plan, with one more per step that runs on it).",
+						n, g.Name, total+n, MaxHosts),
+					Subject: g.Count.Range().Ptr()})
+			}
 		}
+		total += counts[g.Name]
 		sizes[g.Name] = map[string]int{}
 		for _, v := range g.Volumes {
 			n, d := s.intValue(v.SizeGB, "size_gb of volume "+v.Name, 1, 64*1024)
