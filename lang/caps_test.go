@@ -107,3 +107,24 @@ hosts "h" { count = 100000 }
 		t.Fatalf("realistic values refused:\n%s", diags.Error())
 	}
 }
+
+// A count that reads a local refused by a cap is not reported again as
+// "not known before apply": the local's error is the one problem.
+func TestCappedLocalReportedOnce(t *testing.T) {
+	src := "recipe \"p\" {}\nlocals { x = setproduct(range(1000), range(1000), range(1000)) }\nhosts \"h\" { count = length(local.x) }\n"
+	r, diags := lang.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r", Display: "p"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vars, _ := r.ResolveVariables(lang.Inputs{})
+	_, _, diags = r.Counts(vars)
+	var errs []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d.Error())
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], `"setproduct" failed`) {
+		t.Errorf("want the setproduct error alone, got %d:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}

@@ -119,6 +119,19 @@ type Scope struct {
 	Locals map[string]cty.Value
 
 	base *hcl.EvalContext // cached context without `host`; nil after Changed
+	// failed names the locals whose evaluation failed (reported then):
+	// what reads them is not reported again.
+	failed map[string]bool
+}
+
+// readsFailedLocal says whether expr reads a local whose evaluation failed.
+func (s *Scope) readsFailedLocal(expr hcl.Expression) bool {
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "local" && len(tr) >= 2 && s.failed[attrName(tr[1])] {
+			return true
+		}
+	}
+	return false
 }
 
 // Changed must be called after Vars, Hosts, Steps or Locals change: the
@@ -165,6 +178,7 @@ func objOrEmpty(m map[string]cty.Value) cty.Value {
 // what is not known yet come out unknown.
 func (s *Scope) EvalLocals() hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
+	s.failed = map[string]bool{}
 	s.Changed()
 	defer s.Changed()
 	var diags hcl.Diagnostics
@@ -191,6 +205,7 @@ func (s *Scope) EvalLocals() hcl.Diagnostics {
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
+			s.failed[l.Name] = true
 		}
 		s.Locals[l.Name] = v
 		s.Changed()
@@ -212,7 +227,10 @@ func (r *Recipe) Counts(vars map[string]cty.Value) (map[string]int, map[string]m
 	total := 0
 	for _, g := range r.Groups {
 		counts[g.Name] = 1
-		if g.Count != nil {
+		switch {
+		case g.Count != nil && s.readsFailedLocal(g.Count):
+			counts[g.Name] = 0 // the local's error says what is wrong
+		case g.Count != nil:
 			n, d := s.intValue(g.Count, "count of hosts "+g.Name, 0, MaxHosts)
 			diags = append(diags, d...)
 			counts[g.Name] = n
