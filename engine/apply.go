@@ -49,6 +49,12 @@ type ApplyOptions struct {
 	// LogDir is the run's log directory: every step instance that runs a
 	// command logs to <LogDir>/<step>/<host>.log. "" writes no logs.
 	LogDir string
+	// StepTimeout bounds one attempt of every step instance whose step
+	// sets no `timeout` (0 = DefaultStepTimeout, negative = no bound).
+	StepTimeout time.Duration
+	// RetryPause is the wait before a step's first retry; the n-th retry
+	// waits n times as long (0 = 2s).
+	RetryPause time.Duration
 	// HostLocks maps a kind's HostLock key to nothing: kinds implementing
 	// steps.HostLocker are serialized per host automatically.
 }
@@ -112,7 +118,7 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	if len(p.Changes) > 0 {
 		w.run(ctx)
 	}
-	if len(p.Destroys) > 0 && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
+	if (len(p.Destroys) > 0 || p.Cleanup) && len(a.res.Failures) == 0 && ctx.Err() == nil && !stopped(opt.Stop) {
 		a.destroyPhase(ctx)
 	}
 	switch {
@@ -409,12 +415,11 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		inst.Destroy = d.AsString()
 	}
 	var outs steps.Outputs
+	timeout := a.stepTimeout(gen.Timeout)
 	for attempt := 0; ; attempt++ {
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if gen.Timeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, gen.Timeout)
-		}
+		actx, cancel := attemptCtx(ctx, timeout)
 		outs, err = kind.Apply(steps.WithInstance(actx, c.Addr), lr, plain)
+		err = timedOut(err, actx, ctx, stp.Name, timeout)
 		cancel()
 		if err == nil || attempt >= gen.Retries || ctx.Err() != nil {
 			break
@@ -422,7 +427,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: stp.Name, Host: slot.Name, Kind: stp.Kind,
 			Message: retryMessage(attempt+1, err, sensitive)})
 		select {
-		case <-time.After(time.Duration(attempt+1) * 2 * time.Second):
+		case <-time.After(time.Duration(attempt+1) * a.retryPause()):
 		case <-ctx.Done():
 		}
 	}

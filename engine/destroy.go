@@ -63,7 +63,7 @@ func (a *applier) destroyPhase(ctx context.Context) {
 	a.mu.Lock()
 	left := len(a.st.Hosts)
 	a.mu.Unlock()
-	if left == 0 && len(hostDestroys) > 0 && a.opt.Provider != nil {
+	if left == 0 && (len(hostDestroys) > 0 || a.p.Cleanup) && a.opt.Provider != nil {
 		if err := a.opt.Provider.Cleanup(ctx, a.opt.Cluster); err != nil {
 			a.mu.Lock()
 			a.res.Failures = append(a.res.Failures, Failure{Addr: "cluster " + a.opt.Cluster, Exit: -1, Err: fmt.Errorf("cleaning up: %w", err)})

@@ -10,6 +10,7 @@ import (
 	"diffuser/state"
 	"diffuser/steps"
 
+	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
@@ -94,14 +95,11 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: lr})
 	}
 	if len(targets) > 0 {
-		args, _, _ := scope.StepArgs(stp, a.live.hostVal(g.Ref[g.StepVertex(s, 0)]))
+		args, gen, _ := scope.StepArgs(stp, a.live.hostVal(g.Ref[g.StepVertex(s, 0)]))
 		plain, _ := args.UnmarkDeep()
-		outs, errs := kind.ApplyGroup(ctx, targets, plain)
+		outs, errs := a.applyGroupRetried(ctx, stp.Name, kind, targets, plain, gen.Timeout, gen.Retries)
 		for i, m := range members {
-			var err error
-			if i < len(errs) {
-				err = errs[i]
-			}
+			err := errs[i]
 			m.inst.Finished = time.Now()
 			if err != nil {
 				m.inst.Status, m.inst.Error = state.StatusFailed, firstLine(err.Error())
@@ -110,9 +108,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 				continue
 			}
 			m.inst.Status = state.StatusApplied
-			if i < len(outs) {
-				m.inst.Outputs = map[string]string(outs[i])
-			}
+			m.inst.Outputs = map[string]string(outs[i])
 			if err := a.putInstance(m.c.Addr, m.inst); err != nil {
 				failures = append(failures, a.groupFail(m.c, m.inst.Started, -1, err))
 				continue
@@ -147,4 +143,50 @@ func (a *applier) groupDone(c *Change, start time.Time) {
 	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: "ok", V: c.V})
 	a.mu.Unlock()
 	a.emit(Event{Type: EvDone, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Duration: end.Sub(start)})
+}
+
+// applyGroupRetried runs kind.ApplyGroup with the step's timeout (or the
+// apply's default) on each attempt, and retries the targets that failed
+// up to retries times, as a single-host step retries its instance. It
+// returns one Outputs and one error per target.
+func (a *applier) applyGroupRetried(ctx context.Context, step string, kind steps.GroupKind, targets []steps.Target,
+	args cty.Value, own time.Duration, retries int) ([]steps.Outputs, []error) {
+	outs, errs := make([]steps.Outputs, len(targets)), make([]error, len(targets))
+	timeout := a.stepTimeout(own)
+	pending := make([]int, len(targets))
+	for i := range pending {
+		pending[i] = i
+	}
+	for attempt := 0; ; attempt++ {
+		tg := make([]steps.Target, len(pending))
+		for j, i := range pending {
+			tg[j] = targets[i]
+		}
+		actx, cancel := attemptCtx(ctx, timeout)
+		o, e := kind.ApplyGroup(actx, tg, args)
+		var failed []int
+		for j, i := range pending {
+			outs[i], errs[i] = nil, nil
+			if j < len(o) {
+				outs[i] = o[j]
+			}
+			if j < len(e) && e[j] != nil {
+				errs[i] = timedOut(e[j], actx, ctx, step, timeout)
+				failed = append(failed, i)
+			}
+		}
+		cancel()
+		if len(failed) == 0 || attempt >= retries || ctx.Err() != nil {
+			return outs, errs
+		}
+		for _, i := range failed {
+			a.emit(Event{Type: EvWarn, Addr: InstanceAddr(step, targets[i].Host), Step: step, Host: targets[i].Host,
+				Message: fmt.Sprintf("attempt %d failed, retrying: %s", attempt+1, firstLine(errs[i].Error()))})
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * a.retryPause()):
+		case <-ctx.Done():
+		}
+		pending = failed
+	}
 }

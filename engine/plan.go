@@ -78,6 +78,12 @@ type Plan struct {
 	Drift    int       // changes found by refresh
 	// DestroyAll is set for `diffuser destroy`: everything in state goes.
 	DestroyAll bool
+	// Cleanup is set for `diffuser destroy` of a workspace that was ever
+	// applied: once no host is left, the provider is asked to remove
+	// whatever it tagged with the cluster (leftover instances, volumes,
+	// security group, key pair, network), even when state holds no host
+	// (a first launch that failed or was killed before it was recorded).
+	Cleanup bool
 	// Targets are the -target addresses of a targeted destroy; each
 	// destroy's Reason says whether it was targeted (ReasonTargeted) or
 	// goes because it depends on, or runs on, something targeted.
@@ -106,7 +112,7 @@ func (p *Plan) Counts() (add, change, destroy int) {
 }
 
 // HasChanges says whether applying would do anything.
-func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 || len(p.Destroys) > 0 }
+func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 || len(p.Destroys) > 0 || p.Cleanup }
 
 // Refresher asks the world whether what state records still holds.
 type Refresher interface {
@@ -608,6 +614,10 @@ func ParseInstanceAddr(addr string) (step, host string, ok bool) {
 
 func (p *Plan) planDestroyAll(st *state.State) {
 	p.DestroyAll = true
+	// A state saved once (the first apply saves it before its first
+	// launch) means the provider may hold something tagged for this
+	// cluster; a workspace never applied has nothing to clean up.
+	p.Cleanup = st.Serial > 0 || len(st.Hosts) > 0
 	for addr, inst := range st.Steps {
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
 			Group: groupOf(st, inst.Host), Action: Destroy})

@@ -364,10 +364,10 @@ func keys[V any](m map[string]V) []string {
 // unknownCtx is an evaluation context where every root is unknown: what
 // evaluates to an error in it is wrong whatever the values turn out to be.
 func (r *Recipe) unknownCtx() *hcl.EvalContext {
-	return &hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
+	return withForBudget(&hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
 		"var": cty.DynamicVal, "local": cty.DynamicVal, "hosts": cty.DynamicVal,
 		"host": cty.DynamicVal, "step": cty.DynamicVal,
-	}}
+	}})
 }
 
 // decodeSchemaOnly decodes a kind body with every variable unknown, so that

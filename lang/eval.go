@@ -18,7 +18,10 @@ type mark string
 // outputs of sensitive steps and everything computed from them.
 const Sensitive = mark("sensitive")
 
-// MaxHosts bounds a host group's count; larger counts are almost surely a
+// MaxHosts bounds a host group's count, and the hosts of a recipe in all
+// (100,000: ten times the 10,000-host plan BenchmarkPlan10kHosts keeps
+// under a second; the plan of 100,000 hosts × 10 steps holds about 2 GB);
+// larger counts are almost surely a
 // mistake (and would exhaust memory before anything useful happens).
 const MaxHosts = 100000
 
@@ -116,6 +119,19 @@ type Scope struct {
 	Locals map[string]cty.Value
 
 	base *hcl.EvalContext // cached context without `host`; nil after Changed
+	// failed names the locals whose evaluation failed (reported then):
+	// what reads them is not reported again.
+	failed map[string]bool
+}
+
+// readsFailedLocal says whether expr reads a local whose evaluation failed.
+func (s *Scope) readsFailedLocal(expr hcl.Expression) bool {
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "local" && len(tr) >= 2 && s.failed[attrName(tr[1])] {
+			return true
+		}
+	}
+	return false
 }
 
 // Changed must be called after Vars, Hosts, Steps or Locals change: the
@@ -135,11 +151,10 @@ func (s *Scope) Ctx(host cty.Value) *hcl.EvalContext {
 			"step":  objOrUnknown(s.Steps),
 		}}
 	}
-	if host == cty.NilVal {
-		return s.base
+	child := withForBudget(s.base)
+	if host != cty.NilVal {
+		child.Variables = map[string]cty.Value{"host": host}
 	}
-	child := s.base.NewChild()
-	child.Variables = map[string]cty.Value{"host": host}
 	return child
 }
 
@@ -163,6 +178,7 @@ func objOrEmpty(m map[string]cty.Value) cty.Value {
 // what is not known yet come out unknown.
 func (s *Scope) EvalLocals() hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
+	s.failed = map[string]bool{}
 	s.Changed()
 	defer s.Changed()
 	var diags hcl.Diagnostics
@@ -180,9 +196,16 @@ func (s *Scope) EvalLocals() hcl.Diagnostics {
 			}
 		}
 		v, d := l.Expr.Value(s.Ctx(cty.NilVal))
+		if !d.HasErrors() {
+			if err := checkValueSize(v); err != nil {
+				d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value too large",
+					Detail: fmt.Sprintf("local.%s %s.", l.Name, err), Subject: l.Expr.Range().Ptr()})
+			}
+		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
+			s.failed[l.Name] = true
 		}
 		s.Locals[l.Name] = v
 		s.Changed()
@@ -201,13 +224,24 @@ func (r *Recipe) Counts(vars map[string]cty.Value) (map[string]int, map[string]m
 	diags := s.EvalLocals()
 	counts := map[string]int{}
 	sizes := map[string]map[string]int{}
+	total := 0
 	for _, g := range r.Groups {
 		counts[g.Name] = 1
-		if g.Count != nil {
+		switch {
+		case g.Count != nil && s.readsFailedLocal(g.Count):
+			counts[g.Name] = 0 // the local's error says what is wrong
+		case g.Count != nil:
 			n, d := s.intValue(g.Count, "count of hosts "+g.Name, 0, MaxHosts)
 			diags = append(diags, d...)
 			counts[g.Name] = n
+			if !d.HasErrors() && total <= MaxHosts && total+n > MaxHosts {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many hosts",
+					Detail: fmt.Sprintf("With %d hosts in %s, the recipe has %d hosts in all; a recipe may have at most %d (every host is a vertex of the plan, with one more per step that runs on it).",
+						n, g.Name, total+n, MaxHosts),
+					Subject: g.Count.Range().Ptr()})
+			}
 		}
+		total += counts[g.Name]
 		sizes[g.Name] = map[string]int{}
 		for _, v := range g.Volumes {
 			n, d := s.intValue(v.SizeGB, "size_gb of volume "+v.Name, 1, 64*1024)

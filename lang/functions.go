@@ -87,6 +87,7 @@ func functions(fsys fs.FS, dir string) map[string]function.Function {
 	}
 	f["file"] = fileFunc(fsys, dir)
 	f["templatefile"] = templateFileFunc(fsys, dir, f)
+	capFunctions(f)
 	hideSensitiveErrors(f)
 	return f
 }
@@ -158,6 +159,7 @@ func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function
 			if diags.HasErrors() {
 				return cty.NilVal, diags
 			}
+			capForExprs(expr)
 			vars := map[string]cty.Value{}
 			if v := args[1]; !v.IsNull() {
 				if !v.Type().IsObjectType() && !v.Type().IsMapType() {
@@ -177,7 +179,7 @@ func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function
 					inner[k] = fn
 				}
 			}
-			val, diags := expr.Value(&hcl.EvalContext{Variables: vars, Functions: inner})
+			val, diags := expr.Value(withForBudget(&hcl.EvalContext{Variables: vars, Functions: inner}))
 			if diags.HasErrors() {
 				return cty.NilVal, diags
 			}

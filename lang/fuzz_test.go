@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"diffuser/lang"
 
@@ -16,6 +17,10 @@ import (
 // fuzzMaxHosts bounds the hosts FuzzLoad builds to evaluate steps; larger
 // (valid) counts are checked but not expanded.
 const fuzzMaxHosts = 64
+
+// fuzzSlow is how long one input may take before FuzzLoad calls it a stall
+// (generous: the machine may be busy).
+const fuzzSlow = 5 * time.Second
 
 // FuzzLoad feeds arbitrary bytes to the loader as a recipe file, then runs
 // what the engine runs on a recipe that loads: variables, counts, locals,
@@ -32,8 +37,25 @@ func FuzzLoad(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// Inputs that used to exhaust memory or time: the fuzzer mutates them.
+	for _, e := range []string{
+		`setproduct(range(1000), range(1000), range(1000))`,
+		`format("%1000000000d", 1)`,
+		`indent(1000000000, "a")`,
+		`[for a in range(1000) : [for b in range(1000) : [for c in range(1000) : c]]]`,
+		`replace(format("%10000000s", ""), "", "xx")`,
+	} {
+		f.Add([]byte("recipe \"b\" {}\nlocals {\n  x = " + e + "\n}\nhosts \"h\" { count = length(local.x) }\n"))
+	}
 	kinds := testKinds()
 	f.Fuzz(func(t *testing.T, src []byte) {
+		// A slow input is a finding: the fuzzer keeps it in testdata.
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > fuzzSlow {
+				t.Fatalf("input took %s (more than %s)", d, fuzzSlow)
+			}
+		}()
 		fsys := fstest.MapFS{
 			"r/main.hcl":    {Data: src},
 			"r/files/a.txt": {Data: []byte("a ${x}\n")},

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -57,6 +58,9 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		f, d := p.ParseHCL(b, display)
 		diags = append(diags, d...)
 		if f != nil && !d.HasErrors() {
+			if body, ok := f.Body.(*hclsyntax.Body); ok {
+				capForExprs(body)
+			}
 			bodies = append(bodies, f.Body)
 		}
 	}

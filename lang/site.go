@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -66,6 +67,9 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	}
 	dir := filepath.Dir(path)
 	s.funcs = functions(os.DirFS(dir), ".")
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		capForExprs(body)
+	}
 	content, d := f.Body.Content(siteSchema)
 	diags = append(diags, d...)
 	if a := content.Attributes["default_provider"]; a != nil {
@@ -127,6 +131,7 @@ func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Valu
 		ctx.Functions = p.funcs
 		body = p.Body
 	}
+	ctx = withForBudget(ctx)
 	base, diags := hcldec.Decode(body, spec, ctx)
 	if diags.HasErrors() || p == nil || group == "" || p.Groups[group] == nil {
 		return base, diags

@@ -215,8 +215,8 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		out[v.Name] = val
 		for _, vd := range v.Validations {
-			ctx := &hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
-				"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})}}
+			ctx := withForBudget(&hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
+				"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})}})
 			res, d := vd.Condition.Value(ctx)
 			if d.HasErrors() {
 				diags = append(diags, d...)

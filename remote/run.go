@@ -162,16 +162,19 @@ func (c *Client) stopCommand(sess *ssh.Session, cn *conn, pgid int, waited <-cha
 // killGroup runs `kill -SIG -pgid` on the host, best effort: the
 // command is being abandoned whatever happens.
 func (c *Client) killGroup(cn *conn, pgid int, sig string) {
-	s, err := cn.client.NewSession()
-	if err != nil {
-		return
-	}
-	defer func() { _ = s.Close() }()
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
+		// Opening the session waits for the host's answer: on a host that
+		// stopped answering it blocks until keepalive closes the
+		// connection, so it is bounded by killGrace like the kill itself.
+		s, err := cn.client.NewSession()
+		if err != nil {
+			return
+		}
+		defer func() { _ = s.Close() }()
 		// dash's kill takes no "--": -SIG then -PGID.
 		_ = s.Run(c.wrap(fmt.Sprintf("kill -%s -%d 2>/dev/null", sig, pgid)))
-		close(done)
 	}()
 	select {
 	case <-done:

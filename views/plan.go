@@ -153,6 +153,10 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		}
 	}
 	add, change, destroy := p.Counts()
+	if p.Cleanup {
+		fmt.Fprintf(w, "\n  # the %s provider is asked to remove whatever is still tagged with this workspace's cluster\n"+
+			"  # (instances, volumes, network, security group, key pair), also what state never recorded\n", p.Provider)
+	}
 	fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	if len(p.Targets) > 0 {
 		n := p.Dependents()

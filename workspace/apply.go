@@ -14,6 +14,9 @@ import (
 // ApplyOptions steer Apply.
 type ApplyOptions struct {
 	Parallelism int // 0 = no limit
+	// StepTimeout bounds one attempt of a step without its own `timeout`
+	// (0 = engine.DefaultStepTimeout, negative = no bound).
+	StepTimeout time.Duration
 	OnEvent     func(engine.Event)
 	// Command is the command line as typed, kept in the run record with
 	// the values of sensitive -var flags redacted.
@@ -63,7 +66,7 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	pruneWarns := ws.env.pruneRuns(ws.Name, run.ID, keep)
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
 		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
-		LogDir: run.LogDir()})
+		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout})
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
 	if err := pl.finishRun(ctx, res, saveErr); err != nil {

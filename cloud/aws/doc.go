@@ -40,9 +40,13 @@
 // # What it makes
 //
 // Per cluster: a security group diffuser-<cluster> (all traffic between its
-// members, SSH from ssh_cidr) and, without key_name, a key pair
-// diffuser-<cluster>. Per host group: one RunInstances (see launch.go),
-// with EBS volumes at /dev/sdf, /dev/sdg, ... (delete on termination). All
+// members, SSH from ssh_cidr: exactly these two rules, every launch
+// revokes any other, so narrowing ssh_cidr closes the old range) and,
+// without key_name, a key pair diffuser-<cluster>. Per host group: one
+// RunInstances (see launch.go) requiring IMDSv2 (HttpTokens=required),
+// with EBS volumes at /dev/sdf, /dev/sdg, ... (encrypted with the
+// account's default EBS key, delete on termination; the root volume is as
+// the AMI and the account's encryption-by-default make it). All
 // of it tagged diffuser:cluster (and diffuser:group on instances and
 // volumes); Destroy and Cleanup only touch what carries the tag. See
 // device.go for the device path rule on Nitro and Xen instances.

@@ -305,6 +305,12 @@ func (p *Provider) runInput(pl launchPlan, indexes []int, token string) *ec2.Run
 		MaxCount:     aws.Int32(n),
 		ClientToken:  aws.String(token),
 		KeyName:      aws.String(pl.cluster.keyName),
+		// IMDSv2 only: a process on the host that can be made to fetch a
+		// URL (SSRF) cannot read the instance's credentials with a plain GET.
+		MetadataOptions: &types.InstanceMetadataOptionsRequest{
+			HttpTokens:   types.HttpTokensStateRequired,
+			HttpEndpoint: types.InstanceMetadataEndpointStateEnabled,
+		},
 		TagSpecifications: []types.TagSpecification{
 			{ResourceType: types.ResourceTypeInstance, Tags: tagList(tags)},
 		},
@@ -314,6 +320,10 @@ func (p *Provider) runInput(pl launchPlan, indexes []int, token string) *ec2.Run
 			VolumeSize:          aws.Int32(int32(v.SizeGB)),
 			VolumeType:          types.VolumeType(hc.VolumeType),
 			DeleteOnTermination: aws.Bool(true),
+			// Explicit, not left to the account's encryption-by-default:
+			// the volumes hold the filesystem's data (the account's
+			// default KMS key, aws/ebs, unless the account sets another).
+			Encrypted: aws.Bool(true),
 		}
 		if v.Type != "" {
 			ebs.VolumeType = types.VolumeType(v.Type)

@@ -173,9 +173,91 @@ func ruleDescription(s string) string {
 	return out
 }
 
-// ensureIngress adds the rules of want the group lacks. ssh_cidr changes
-// add a rule; old ones stay until Cleanup.
+// ensureIngress makes the group's ingress rules what want says: it adds
+// the rules the group lacks and revokes every other one (the group is
+// diffuser's own, tagged for the cluster), so that narrowing ssh_cidr
+// closes the old range instead of adding the new one beside it.
 func (p *Provider) ensureIngress(ctx context.Context, sg types.SecurityGroup, want []types.IpPermission) error {
+	if err := p.authorizeMissing(ctx, sg, want); err != nil {
+		return err
+	}
+	return p.revokeUnwanted(ctx, sg, want)
+}
+
+// revokeUnwanted revokes, one source at a time, each rule of the group
+// that want does not grant. A rule gone meanwhile (another process
+// revoked it) is fine.
+func (p *Provider) revokeUnwanted(ctx context.Context, sg types.SecurityGroup, want []types.IpPermission) error {
+	id := aws.ToString(sg.GroupId)
+	for _, extra := range unwantedRules(sg.IpPermissions, want) {
+		_, err := p.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []types.IpPermission{extra}})
+		if err != nil && errorCode(err) != codePermissionNotFound {
+			return fmt.Errorf("revoke ingress %s on %s (no longer wanted by the settings): %w", describeRule(extra), id, err)
+		}
+		p.log("aws: security group %s: revoked %s (no longer wanted by the settings)", id, describeRule(extra))
+	}
+	return nil
+}
+
+// unwantedRules splits have into one permission per source (CIDR, IPv6
+// range, group, prefix list) and returns those want does not grant.
+func unwantedRules(have, want []types.IpPermission) []types.IpPermission {
+	var out []types.IpPermission
+	for _, h := range have {
+		base := types.IpPermission{IpProtocol: h.IpProtocol, FromPort: h.FromPort, ToPort: h.ToPort}
+		var singles []types.IpPermission
+		for _, r := range h.IpRanges {
+			one := base
+			one.IpRanges = []types.IpRange{{CidrIp: r.CidrIp}}
+			singles = append(singles, one)
+		}
+		for _, r := range h.Ipv6Ranges {
+			one := base
+			one.Ipv6Ranges = []types.Ipv6Range{{CidrIpv6: r.CidrIpv6}}
+			singles = append(singles, one)
+		}
+		for _, g := range h.UserIdGroupPairs {
+			one := base
+			one.UserIdGroupPairs = []types.UserIdGroupPair{{GroupId: g.GroupId, UserId: g.UserId}}
+			singles = append(singles, one)
+		}
+		for _, pl := range h.PrefixListIds {
+			one := base
+			one.PrefixListIds = []types.PrefixListId{{PrefixListId: pl.PrefixListId}}
+			singles = append(singles, one)
+		}
+		for _, one := range singles {
+			if len(one.PrefixListIds) > 0 || !hasRule(want, one) {
+				out = append(out, one)
+			}
+		}
+	}
+	return out
+}
+
+// describeRule names a single-source permission for messages: "tcp 22-22
+// from 0.0.0.0/0".
+func describeRule(r types.IpPermission) string {
+	ports := "all"
+	if aws.ToString(r.IpProtocol) != "-1" {
+		ports = fmt.Sprintf("%d-%d", aws.ToInt32(r.FromPort), aws.ToInt32(r.ToPort))
+	}
+	var from string
+	switch {
+	case len(r.IpRanges) > 0:
+		from = aws.ToString(r.IpRanges[0].CidrIp)
+	case len(r.Ipv6Ranges) > 0:
+		from = aws.ToString(r.Ipv6Ranges[0].CidrIpv6)
+	case len(r.UserIdGroupPairs) > 0:
+		from = aws.ToString(r.UserIdGroupPairs[0].GroupId)
+	case len(r.PrefixListIds) > 0:
+		from = aws.ToString(r.PrefixListIds[0].PrefixListId)
+	}
+	return fmt.Sprintf("%s %s from %s", aws.ToString(r.IpProtocol), ports, from)
+}
+
+// authorizeMissing adds the rules of want the group lacks.
+func (p *Provider) authorizeMissing(ctx context.Context, sg types.SecurityGroup, want []types.IpPermission) error {
 	var missing []types.IpPermission
 	for _, w := range want {
 		if !hasRule(sg.IpPermissions, w) {
@@ -225,6 +307,13 @@ func hasRule(have []types.IpPermission, w types.IpPermission) bool {
 			found := false
 			for _, hr := range h.IpRanges {
 				found = found || aws.ToString(hr.CidrIp) == aws.ToString(r.CidrIp)
+			}
+			ok = ok && found
+		}
+		for _, r := range w.Ipv6Ranges {
+			found := false
+			for _, hr := range h.Ipv6Ranges {
+				found = found || aws.ToString(hr.CidrIpv6) == aws.ToString(r.CidrIpv6)
 			}
 			ok = ok && found
 		}

@@ -17,6 +17,7 @@ const (
 	codeGroupNotFound      = "InvalidGroup.NotFound"
 	codeGroupDuplicate     = "InvalidGroup.Duplicate"
 	codePermissionDup      = "InvalidPermission.Duplicate"
+	codePermissionNotFound = "InvalidPermission.NotFound"
 	codeKeyNotFound        = "InvalidKeyPair.NotFound"
 	codeKeyDuplicate       = "InvalidKeyPair.Duplicate"
 	codeDependency         = "DependencyViolation"

@@ -189,7 +189,18 @@ func (p provider) Import(_ context.Context, spec cloud.HostSpec, id string) (clo
 	return out, nil
 }
 
-func (p provider) Cleanup(context.Context, string) error { return nil }
+// Cleanup removes every host still tagged with the cluster, as the real
+// providers do: hosts a killed launch made but state never recorded.
+func (p provider) Cleanup(_ context.Context, cluster string) error {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	for k, sh := range p.c.hosts {
+		if strings.HasPrefix(k, cluster+"/") {
+			p.c.removeID(sh.id)
+		}
+	}
+	return nil
+}
 
 // Remove deletes a host behind diffuser's back (as if someone removed it).
 func (c *Cloud) Remove(cluster, name string) {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"diffuser/engine"
 	"diffuser/views"
 	"diffuser/workspace"
 
@@ -44,6 +46,8 @@ diffuser logs reads their logs.`,
 	a.recipeFlags(c)
 	a.planFlags(c)
 	a.applyFlags(c)
+	c.Flags().DurationVar(&a.flags.stepTimeout, "step-timeout", engine.DefaultStepTimeout,
+		"longest one attempt of a step without its own `timeout` may run before it fails (0 = no limit)")
 	return c
 }
 
@@ -108,6 +112,9 @@ func (a *app) confirm(question string) (bool, error) {
 func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if a.flags.parallelism < 0 {
 		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
+	}
+	if a.flags.stepTimeout < 0 {
+		return fmt.Errorf("--step-timeout is %s: give a positive duration such as 45m, or 0 for no limit", a.flags.stepTimeout)
 	}
 	if a.flags.keepRunsSet && a.flags.keepRuns < 0 {
 		return fmt.Errorf("--keep-runs is %d: give how many runs to keep, or 0 to keep them all", a.flags.keepRuns)
@@ -178,7 +185,7 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		return nil
 	}
 	prog := views.NewProgress(a.terminal(), mode, plan, a.providerLog())
-	opt := workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event,
+	opt := workspace.ApplyOptions{Parallelism: a.flags.parallelism, OnEvent: prog.Event, StepTimeout: stepTimeoutOpt(a.flags.stepTimeout),
 		Command: append([]string{"diffuser"}, a.args...), PlanFile: planFile}
 	if a.flags.keepRunsSet {
 		opt.KeepRuns = &a.flags.keepRuns
@@ -212,4 +219,13 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		return &shownError{1}
 	}
 	return nil
+}
+
+// stepTimeoutOpt maps the -step-timeout flag (0 = no limit) to
+// workspace.ApplyOptions.StepTimeout (0 = the default, negative = none).
+func stepTimeoutOpt(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -30,6 +30,7 @@ type flags struct {
 	noColor     bool
 	progress    string
 	parallelism int
+	stepTimeout time.Duration
 	autoApprove bool
 	refresh     bool
 	targets     []string

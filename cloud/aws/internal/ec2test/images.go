@@ -126,6 +126,7 @@ type Volume struct {
 	State               string // in-use, available
 	InstanceID, Device  string
 	DeleteOnTermination bool
+	Encrypted           bool // as RunInstances asked (Ebs.Encrypted)
 	Tags                map[string]string
 }
 

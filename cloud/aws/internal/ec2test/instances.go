@@ -37,6 +37,9 @@ type Instance struct {
 	Groups                               []string // security group ids
 	Devices                              []Device // root device first
 	LaunchTime                           time.Time
+	// HttpTokens is MetadataOptions.HttpTokens as RunInstances asked
+	// ("required" = IMDSv2 only; EC2's default "optional" when unset).
+	HttpTokens string
 
 	changed time.Time // when the current state began
 	seen    int       // describes answered in the current state
@@ -186,7 +189,7 @@ func (s *Server) runInstances(f form) (any, error) {
 	type bdm struct {
 		name, vtype string
 		size, iops  int
-		dot         bool
+		dot, enc    bool
 	}
 	var bdms []bdm
 	for _, m := range f.structs("BlockDeviceMapping") {
@@ -206,7 +209,8 @@ func (s *Server) runInstances(f form) (any, error) {
 		if !strings.HasPrefix(m.get("DeviceName"), "/dev/") {
 			return nil, invalid("Invalid device name %q", m.get("DeviceName"))
 		}
-		bdms = append(bdms, bdm{m.get("DeviceName"), vtype, size, iops, dot})
+		enc, _ := m.boolean("Ebs.Encrypted")
+		bdms = append(bdms, bdm{m.get("DeviceName"), vtype, size, iops, dot, enc})
 	}
 
 	rid := s.newID("r")
@@ -215,6 +219,10 @@ func (s *Server) runInstances(f form) (any, error) {
 			ID: s.newID("i"), ImageID: img.ID, InstanceType: itype, KeyName: key,
 			SubnetID: subnetID, VpcID: subnet.VpcID, ClientToken: token, ReservationID: rid,
 			LaunchIndex: i, Tags: f.tagSpecs("instance"), Groups: groupIDs, LaunchTime: now,
+			HttpTokens: f.get("MetadataOptions.HttpTokens"),
+		}
+		if in.HttpTokens == "" {
+			in.HttpTokens = "optional"
 		}
 		in.setState(Pending, now)
 		in.PrivateIP = fmt.Sprintf("172.31.%d.%d", (s.seq/250)%250, s.seq%250+4)
@@ -229,7 +237,7 @@ func (s *Server) runInstances(f form) (any, error) {
 		s.volumes[root.ID] = root
 		in.Devices = append(in.Devices, Device{Name: root.Device, VolumeID: root.ID, DeleteOnTermination: true})
 		for _, m := range bdms {
-			v := &Volume{ID: s.newID("vol"), SizeGB: m.size, Type: m.vtype, IOPS: m.iops, State: "in-use", InstanceID: in.ID, Device: m.name, DeleteOnTermination: m.dot, Tags: f.tagSpecs("volume")}
+			v := &Volume{ID: s.newID("vol"), SizeGB: m.size, Type: m.vtype, IOPS: m.iops, State: "in-use", InstanceID: in.ID, Device: m.name, DeleteOnTermination: m.dot, Encrypted: m.enc, Tags: f.tagSpecs("volume")}
 			s.volumes[v.ID] = v
 			in.Devices = append(in.Devices, Device{Name: m.name, VolumeID: v.ID, DeleteOnTermination: m.dot})
 		}

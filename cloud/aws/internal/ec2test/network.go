@@ -138,6 +138,54 @@ func (s *Server) authorizeIngress(f form) (any, error) {
 	if !ok {
 		return nil, notFound("InvalidGroup.NotFound", "The security group '%s' does not exist", f.get("GroupId"))
 	}
+	rules, err := s.ingressRules(f)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		if len(r.Description) > 255 {
+			return nil, invalid("Description of length %d exceeds 255", len(r.Description))
+		}
+		for _, old := range g.Ingress {
+			if old.same(r) {
+				return nil, apiError{400, "InvalidPermission.Duplicate", fmt.Sprintf("the specified rule %q already exists", r.Protocol+" "+r.CIDR+r.SourceGroup)}
+			}
+		}
+	}
+	g.Ingress = append(g.Ingress, rules...)
+	return xReturn{true}, nil
+}
+
+// revokeIngress removes the rules named, all or none: EC2 refuses the
+// call (InvalidPermission.NotFound) when one of them is not in the group.
+func (s *Server) revokeIngress(f form) (any, error) {
+	g, ok := s.groups[f.get("GroupId")]
+	if !ok {
+		return nil, notFound("InvalidGroup.NotFound", "The security group '%s' does not exist", f.get("GroupId"))
+	}
+	rules, err := s.ingressRules(f)
+	if err != nil {
+		return nil, err
+	}
+	keep := append([]Rule(nil), g.Ingress...)
+	for _, r := range rules {
+		i := -1
+		for j, old := range keep {
+			if old.same(r) {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, notFound("InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
+		}
+		keep = append(keep[:i], keep[i+1:]...)
+	}
+	g.Ingress = keep
+	return xReturn{true}, nil
+}
+
+// ingressRules parses the IpPermissions of an Authorize or Revoke call.
+func (s *Server) ingressRules(f form) ([]Rule, error) {
 	var rules []Rule
 	for _, p := range f.structs("IpPermissions") {
 		proto := p.get("IpProtocol")
@@ -170,18 +218,7 @@ func (s *Server) authorizeIngress(f form) (any, error) {
 	if len(rules) == 0 {
 		return nil, apiError{400, "MissingParameter", "IpPermissions is required"}
 	}
-	for _, r := range rules {
-		if len(r.Description) > 255 {
-			return nil, invalid("Description of length %d exceeds 255", len(r.Description))
-		}
-		for _, old := range g.Ingress {
-			if old.same(r) {
-				return nil, apiError{400, "InvalidPermission.Duplicate", fmt.Sprintf("the specified rule %q already exists", r.Protocol+" "+r.CIDR+r.SourceGroup)}
-			}
-		}
-	}
-	g.Ingress = append(g.Ingress, rules...)
-	return xReturn{true}, nil
+	return rules, nil
 }
 
 func (s *Server) deleteSecurityGroup(f form) (any, error) {

@@ -248,6 +248,8 @@ func (s *Server) dispatch(action string, f form) (any, error) {
 		return s.describeSecurityGroups(f)
 	case "AuthorizeSecurityGroupIngress":
 		return s.authorizeIngress(f)
+	case "RevokeSecurityGroupIngress":
+		return s.revokeIngress(f)
 	case "DeleteSecurityGroup":
 		return s.deleteSecurityGroup(f)
 	case "ImportKeyPair":

@@ -1,0 +1,130 @@
+package lang_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"diffuser/lang"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// evalCapped loads a recipe whose local x is expr and evaluates its locals
+// and counts, failing t if that takes more than 5 seconds.
+func evalCapped(t *testing.T, body string) hcl.Diagnostics {
+	t.Helper()
+	src := "recipe \"p\" {}\n" + body
+	done := make(chan hcl.Diagnostics, 1)
+	go func() {
+		r, diags := lang.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r", Display: "p"}, testKinds())
+		if diags.HasErrors() {
+			done <- diags
+			return
+		}
+		vars, _ := r.ResolveVariables(lang.Inputs{})
+		_, _, d := r.Counts(vars)
+		s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{}}
+		done <- append(d, s.EvalLocals()...)
+	}()
+	select {
+	case d := <-done:
+		return d
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still evaluating after 5s:\n%s", src)
+	}
+	return nil
+}
+
+// Hostile expressions that used to exhaust memory or time are refused
+// quickly, located on their line, with a message naming what was capped.
+func TestResourceBombsRefused(t *testing.T) {
+	for _, c := range []struct{ name, body, want string }{
+		{"setproduct", `locals { x = setproduct(range(1000), range(1000), range(1000)) }`,
+			`Call to function "setproduct" failed: the product would have more than 1000000 elements (the arguments have 1000 × 1000 × 1000)`},
+		{"format width", `locals { x = format("%1000000000d", 1) }`,
+			`Call to function "format" failed: width or precision 1000000000`},
+		{"format precision", `locals { x = format("%.999999999f", 1) }`,
+			`Call to function "format" failed: width or precision 999999999`},
+		{"formatlist width", `locals { x = formatlist("%100000000d", [1, 2]) }`,
+			`Call to function "formatlist" failed: width or precision 100000000`},
+		{"indent", `locals { x = indent(1000000000, "a\nb") }`,
+			`Call to function "indent" failed: indenting 2 lines by 1000000000 spaces`},
+		{"replace", `locals { x = replace(format("%10000000s", ""), "", format("%100s", "")) }`,
+			`Call to function "replace" failed: 10000001 replacements would make a string of more than 16777216 bytes`},
+		{"regex_replace", `locals { x = regex_replace(format("%1000000s", ""), "", format("%1000s", "")) }`,
+			`Call to function "regex_replace" failed: 1000001 replacements`},
+		{"nested for", `locals { x = [for a in range(1000) : [for b in range(1000) : [for c in range(1000) : c]]] }`,
+			`Too many iterations; The for expressions of this value iterate more than 200000 times in all`},
+		{"doubling locals", `locals {
+  a0 = format("%4000000s", "")
+  a1 = "${local.a0}${local.a0}"
+  a2 = "${local.a1}${local.a1}"
+  a3 = "${local.a2}${local.a2}"
+  a4 = "${local.a3}${local.a3}"
+  a5 = "${local.a4}${local.a4}"
+}`, `local.a3 holds more than 1000000 elements or 16777216 bytes of strings`},
+		{"count", `hosts "h" { count = 1e9 }`, `The count of hosts h is 1000000000; it must be between 0 and 100000.`},
+		{"count total", `hosts "a" { count = 60000 }
+hosts "b" { count = 60000 }`, `With 60000 hosts in b, the recipe has 120000 hosts in all; a recipe may have at most 100000`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			diags := evalCapped(t, c.body)
+			if !diags.HasErrors() {
+				t.Fatalf("accepted:\n%s", c.body)
+			}
+			text := diags.Error()
+			if !strings.Contains(text, c.want) {
+				t.Errorf("diagnostics lack %q:\n%s", c.want, text)
+			}
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError && (d.Subject == nil || d.Subject.Start.Line < 2) {
+					t.Errorf("diagnostic not located on the expression's line: %s", d.Error())
+				}
+			}
+		})
+	}
+}
+
+// What a real deployment builds stays well inside the caps: a list of
+// 100,000 hosts' addresses, a for over it, a product of two 1000-element
+// lists, a 1 MiB string.
+func TestCapsLeaveRealisticValues(t *testing.T) {
+	body := `locals {
+  ips    = [for i in range(0, 1000) : format("10.0.%d.%d", floor(i / 250), i % 250)]
+  many   = flatten([for a in range(0, 100) : [for b in range(0, 1000) : b]])
+  pairs  = setproduct(range(0, 100), range(0, 1000))
+  big    = format("%1048576s", "")
+  joined = join(" ", local.ips)
+  spaced = indent(2, "a\nb")
+  fixed  = replace("a-b-c", "-", "--")
+}
+hosts "h" { count = 100000 }
+`
+	if diags := evalCapped(t, body); diags.HasErrors() {
+		t.Fatalf("realistic values refused:\n%s", diags.Error())
+	}
+}
+
+// A count that reads a local refused by a cap is not reported again as
+// "not known before apply": the local's error is the one problem.
+func TestCappedLocalReportedOnce(t *testing.T) {
+	src := "recipe \"p\" {}\nlocals { x = setproduct(range(1000), range(1000), range(1000)) }\nhosts \"h\" { count = length(local.x) }\n"
+	r, diags := lang.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r", Display: "p"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vars, _ := r.ResolveVariables(lang.Inputs{})
+	_, _, diags = r.Counts(vars)
+	var errs []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d.Error())
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], `"setproduct" failed`) {
+		t.Errorf("want the setproduct error alone, got %d:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}
