@@ -55,3 +55,42 @@ func TestBadWorkspaceNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSSHHostileUserInState: diffuser ssh on a host whose state records
+// a user that ssh would read as an option (the hole of issue 14: a
+// command ran on the operator's machine) refuses with the state file and
+// the JSON location; ssh never starts, so nothing runs.
+func TestSSHHostileUserInState(t *testing.T) {
+	data := filepath.Join(t.TempDir(), ".diffuser")
+	ws := filepath.Join(data, "w")
+	if err := os.MkdirAll(ws, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	st := `{"version": 1, "serial": 3, "lineage": "5f0c8a1e-3b7d-4c2e-9a61-0d4b8e2f7c10", "recipe": "badinput",
+  "hosts": {"server[0]": {"name": "server[0]", "group": "server", "provider": "static", "provider_id": "10.0.0.1:22",
+    "private_ip": "10.0.0.1", "ssh": {"address": "10.0.0.1", "port": 22, "user": "-oProxyCommand=touch ` + marker + `",
+    "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}}},
+  "instances": {}}`
+	sp := filepath.Join(ws, "state.json")
+	if err := os.WriteFile(sp, []byte(st), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"ssh", "w", "server[0]"}, {"ssh", "w", "server[0]", "--", "true"}, {"ssh", "--print", "w", "server[0]"}} {
+		res := badRun(t, append([]string{"--data-dir", data}, args...)...)
+		if res.code == exitOK {
+			t.Fatalf("%v accepted: %s", args, res.stdout)
+		}
+		for _, want := range []string{sp, `hosts["server[0]"].ssh.user`, "is not a user name"} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("%v: stderr lacks %q:\n%s", args, want, res.stderr)
+			}
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("%v ran the user's ProxyCommand", args)
+		}
+	}
+	if ents, _ := os.ReadDir(ws); len(ents) != 1 {
+		t.Errorf("the workspace holds %d files, want state.json only", len(ents))
+	}
+}
