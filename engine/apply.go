@@ -291,6 +291,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 			"one machine cannot be two hosts; rename one of them (state mv) or remove the other from state (state rm)", slot.Name, ch.ProviderID, other))
 	}
 	h := RecordedHost(slot, a.opt.Provider.Name(), ch, a.p.launchDg[a.g.Ref[v]])
+	if err := CheckAnswer(a.opt.Provider.Name(), &h); err != nil {
+		return fail(err)
+	}
 	if old != nil && old.ProviderID == h.ProviderID && c.Action != Replace {
 		// Same machine (started or adopted): keep the pinned key. A replaced
 		// host keeps its provider id only where the provider cannot make a

@@ -210,6 +210,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	for _, r := range opt.Replace {
 		replace[r] = true
 	}
+	if d := checkReplace(g, opt.Replace); d.HasErrors() {
+		return p, d
+	}
 	for gi, grp := range g.Groups {
 		p.settings[gi] = cty.EmptyObjectVal
 		if opt.Settings != nil {
@@ -721,3 +724,27 @@ func (p *Plan) collect() {
 
 // ChangeFor returns the change planned for vertex v (nil for joins).
 func (p *Plan) ChangeFor(v int32) *Change { return p.vchange[v] }
+
+// checkReplace refuses a -replace address that names no host and no step
+// instance of the recipe, as -target refuses one that matches nothing: a
+// mistyped address must not plan as if nothing had been asked.
+func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range addrs {
+		found := false
+		for _, slot := range g.Hosts {
+			if slot.Name == r {
+				found = true
+				break
+			}
+		}
+		for v := int32(0); !found && v < int32(g.NumVertices()); v++ {
+			found = g.Addr(v) == r
+		}
+		if !found {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
+				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"].", r)})
+		}
+	}
+	return diags
+}

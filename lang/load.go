@@ -55,7 +55,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
-		f, d := p.ParseHCL(b, display)
+		f, d := p.ParseHCL(unixNewlines(b), display)
 		diags = append(diags, d...)
 		if f != nil && !d.HasErrors() {
 			if body, ok := f.Body.(*hclsyntax.Body); ok {

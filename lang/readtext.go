@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -74,4 +75,15 @@ func regular(name string, fi fs.FileInfo) error {
 		what = "a block device"
 	}
 	return fmt.Errorf("%s is %s; only regular files are read", name, what)
+}
+
+// unixNewlines turns CRLF line ends into LF before a recipe, site or
+// variables file is parsed: a file saved on Windows must not leave "\r" at
+// the end of every line of a heredoc command (the shell on the host would
+// read "systemctl start glusterd\r"). Lone "\r" stays (it may be meant).
+func unixNewlines(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\r\n")) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 }

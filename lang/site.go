@@ -60,7 +60,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{d}
 	}
 	p := hclparse.NewParser()
-	f, diags := p.ParseHCL(b, path)
+	f, diags := p.ParseHCL(unixNewlines(b), path)
 	s := &Site{Filename: path, Providers: map[string]*ProviderBlock{}, Files: p.Files()}
 	if diags.HasErrors() {
 		return s, diags

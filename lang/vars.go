@@ -142,7 +142,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
-		file, d := hclsyntax.ParseConfig(b, f, hcl.InitialPos)
+		file, d := hclsyntax.ParseConfig(unixNewlines(b), f, hcl.InitialPos)
 		diags = append(diags, d...)
 		r.Files[f] = file // even when broken: diagnostics quote it
 		if d.HasErrors() {

@@ -158,9 +158,12 @@ mv -f "$t" %s
 `, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), octalMode(mode), q(dst))
 }
 
-// octalMode renders mode for chmod, including setuid, setgid and sticky.
+// octalMode renders mode for chmod, including setuid, setgid and sticky,
+// given either as Go's mode bits (os.ModeSetuid) or as the Unix bits
+// 04000, 02000, 01000 that step kinds parse from "4755" (as the SFTP
+// path's Chmod takes both).
 func octalMode(mode os.FileMode) string {
-	m := uint32(mode.Perm())
+	m := uint32(mode & (os.ModePerm | 0o7000))
 	if mode&os.ModeSetuid != 0 {
 		m |= 0o4000
 	}

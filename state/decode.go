@@ -77,6 +77,9 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 	if err != nil {
 		return nil, journalView{}, err
 	}
+	if err := st.Check(); err != nil {
+		return nil, journalView{}, &CorruptError{File: journalPath, Err: err, Hint: "nothing was changed; " + journalHint(journalPath)}
+	}
 	return st, v, nil
 }
 
@@ -106,6 +109,9 @@ func decodeState(path string, data []byte) (*State, error) {
 	}
 	if err := st.normalize(); err != nil {
 		return nil, &CorruptError{File: path, Err: err, Hint: hint}
+	}
+	if err := st.Check(); err != nil {
+		return nil, &CorruptError{File: path, Err: err, Hint: checkHint(path)}
 	}
 	return &st, nil
 }
@@ -185,6 +191,11 @@ func replay(path string, jdata []byte, off int, st *State, k *Key) (journalView,
 		v.good = int64(off)
 		v.n++
 	}
+}
+
+// checkHint is the advice for a state that parses but fails Check.
+func checkHint(path string) string {
+	return fmt.Sprintf("nothing was changed: %s was edited or damaged; fix the value named (or put back %s%s, the previous copy) and run the command again", path, path, backupSuffix)
 }
 
 func journalHint(path string) string {

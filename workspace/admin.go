@@ -12,6 +12,9 @@ import (
 
 // ReadState loads a workspace's state by name, without a recipe.
 func (e *Env) ReadState(name string) (*state.State, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
 	dir := e.Layout().Workspace(name)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no workspace %q under %s: %w", name, e.dataDir(), ErrNoState)
@@ -44,6 +47,9 @@ type UnlockResult struct {
 // Unlock breaks a workspace's lock when its holder is no longer alive; a
 // live holder's lock is never broken.
 func (e *Env) Unlock(name string) (UnlockResult, error) {
+	if err := CheckName(name); err != nil {
+		return UnlockResult{}, err
+	}
 	s := state.Open(e.Layout().Workspace(name), e.stateOpts()...)
 	h, err := s.BreakLock()
 	if err != nil {

@@ -132,6 +132,9 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 		}
 	}
 	h := engine.RecordedHost(slot, p.Name(), ch, ws.Loaded.LaunchDigest(ws.planOptions(), slot.Group, settings))
+	if err := engine.CheckAnswer(p.Name(), &h); err != nil {
+		return nil, err
+	}
 	engine.PinJumpKeys(&h, ws.State.Hosts)
 	conn, closeConn, err := ws.Connector(keys)
 	if err != nil {

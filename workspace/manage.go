@@ -111,8 +111,8 @@ var ErrNotEmpty = errors.New("the workspace still has hosts or step instances")
 // be read. Step logs (<data-dir>/logs) are shared by the data directory's
 // workspaces and stay.
 func (e *Env) Delete(ctx context.Context, name string, force bool) (*Deleted, error) {
-	if name == "" || name != filepath.Base(name) || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
-		return nil, fmt.Errorf("%q is not a workspace name: give one of diffuser workspace list's names", name)
+	if err := CheckName(name); err != nil {
+		return nil, fmt.Errorf("%w: give one of diffuser workspace list's names", err)
 	}
 	dir := e.Layout().Workspace(name)
 	if !isWorkspaceDir(dir) {

@@ -214,6 +214,8 @@ func (e *Env) Runs(name string) ([]*Run, error) {
 	names := []string{name}
 	if name == "" {
 		names = e.runWorkspaces()
+	} else if err := CheckName(name); err != nil {
+		return nil, err
 	} else if _, err := os.Stat(e.Layout().Workspace(name)); err != nil {
 		return nil, e.noWorkspace(name)
 	}

@@ -146,11 +146,11 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 	if len(remoteCmd) == 0 {
 		argv = append(argv, "-t")
 	}
-	argv = append(argv, user+"@"+dest)
-	if len(remoteCmd) > 0 {
-		argv = append(argv, "--")
-		argv = append(argv, remoteCmd...)
-	}
+	// "--" ends ssh's options before the destination: nothing after it
+	// (destination or remote command) is read as an option, whatever the
+	// checks above let through.
+	argv = append(argv, "--", user+"@"+dest)
+	argv = append(argv, remoteCmd...)
 	return append([]string{"ssh"}, argv...), nil
 }
 

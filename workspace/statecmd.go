@@ -25,6 +25,9 @@ type lockedState struct {
 // for command and loads its state. A workspace that does not exist is an
 // error, not one made empty.
 func (e *Env) lockState(ctx context.Context, command, name string, args ...string) (*lockedState, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
 	dir := e.Layout().Workspace(name)
 	if _, err := os.Stat(e.Layout().StateFile(name)); err != nil {
 		return nil, fmt.Errorf("no workspace %q under %s (no %s): %w", name, e.dataDir(), state.StateFile, ErrNoState)

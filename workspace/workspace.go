@@ -100,6 +100,11 @@ func LoadSite(path string) (*lang.Site, error) {
 // not given (unless in.IgnoreRemembered). Errors in any of them come back
 // as a *DiagError.
 func (e *Env) Load(in Inputs) (*Workspace, error) {
+	if in.Workspace != "" {
+		if err := CheckName(in.Workspace); err != nil {
+			return nil, fmt.Errorf("-workspace: %w", err)
+		}
+	}
 	src, ref, err := resolveRecipe(in.Recipe)
 	if err != nil {
 		return nil, err
@@ -119,6 +124,9 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 	ws := &Workspace{env: e, Source: ref, Inputs: in, Name: in.Workspace}
 	if ws.Name == "" {
 		ws.Name = r.Name
+		if err := CheckName(ws.Name); err != nil {
+			return nil, fmt.Errorf("the recipe's name is the workspace's: %w; give -workspace NAME", err)
+		}
 	}
 	ws.Dir = e.Layout().Workspace(ws.Name)
 	ws.Store = e.store(ws.Dir)

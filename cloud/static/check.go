@@ -1,7 +1,7 @@
 package static
 
 import (
-	"net/netip"
+	"diffuser/state"
 	"regexp"
 	"sort"
 	"strconv"
@@ -71,7 +71,7 @@ func (s Settings) problems(group string, need cloud.GroupNeed) []cloud.SettingsP
 		path := cty.GetAttrPath("addresses").Index(cty.NumberIntVal(int64(i)))
 		user, host, port, err := ParseAddress(a, s.User, defPort)
 		explicitUser := strings.Contains(a, "@")
-		if err != nil || (explicitUser && !userRE.MatchString(user)) || strings.ContainsAny(host, " \t/@") {
+		if err != nil || (explicitUser && !userRE.MatchString(user)) || state.CheckAddress(host) != nil {
 			add(path, "Invalid address", "%q is not an address: write host, host:port or user@host:port (an IPv6 address with a port as [addr]:port).", a)
 			continue
 		}
@@ -96,19 +96,19 @@ func (s Settings) problems(group string, need cloud.GroupNeed) []cloud.SettingsP
 			group, need.Count, at, len(s.Addresses), need.Count-len(s.Addresses), group)
 	}
 	for i, ip := range s.PrivateIPs {
-		if _, err := netip.ParseAddr(ip); err != nil && (ip == "" || strings.ContainsAny(ip, " \t/@:")) {
+		if state.CheckAddress(ip) != nil {
 			add(cty.GetAttrPath("private_ips").Index(cty.NumberIntVal(int64(i))), "Invalid private address",
 				"%q is neither an IP address nor a host name: private_ips lists the address each host is reached at by the others.", ip)
 		}
 	}
 	if s.Jump != "" {
-		if _, _, _, err := ParseAddress(s.Jump, s.User, 22); err != nil {
+		if err := checkJump(s.Jump, s.User); err != nil {
 			add(cty.GetAttrPath("jump"), "Invalid jump host", "jump = %q: write the bastion as host, host:port or user@host:port.", s.Jump)
 		}
 	}
 	for _, name := range sortedNames(s.Volumes) {
 		dev := s.Volumes[name]
-		if !strings.HasPrefix(dev, "/") || strings.ContainsAny(dev, " \t\n") {
+		if state.CheckDevice(dev) != nil {
 			add(cty.GetAttrPath("volumes").Index(cty.StringVal(name)), "Invalid device",
 				"volumes.%s = %q is not a device path: name the block device, e.g. \"/dev/sdb\" or \"/dev/disk/by-id/...\".", name, dev)
 		}
@@ -142,4 +142,23 @@ func sortedNames[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkJump checks every hop of a jump list ("user@host:port,...").
+func checkJump(j, user string) error {
+	for _, hop := range strings.Split(j, ",") {
+		u, h, _, err := ParseAddress(strings.TrimPrefix(hop, "ssh://"), user, 22)
+		if err != nil {
+			return err
+		}
+		if err := state.CheckAddress(h); err != nil {
+			return err
+		}
+		if u != "" {
+			if err := state.CheckUser(u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

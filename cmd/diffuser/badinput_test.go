@@ -316,6 +316,19 @@ func TestBadStateFiles(t *testing.T) {
 		"truncated":               "state.json:9:25: unexpected end of JSON input",
 		"wrong_nested_type":       "state.json:9:16: json: cannot unmarshal string into Go struct field Host.hosts.index",
 		"wrong_type":              "state.json:3:13: json: cannot unmarshal string into Go struct field State.serial",
+		// Parsed but not usable (issue 14): the JSON location of the value.
+		"private_ip_heredoc":      `state.json: hosts["server[0]"].private_ip: "10.0.0.1\nDIFFUSER_RELAY_EOF\ntouch /pwned" is neither an IP address nor a host name`,
+		"private_ip_not_ip":       `state.json: hosts["server[0]"].private_ip: "$(reboot)" is neither`,
+		"port_out_of_range":       `state.json: hosts["server[0]"].ssh.port: port 65536 is out of range`,
+		"user_metachar":           `state.json: hosts["server[0]"].ssh.user: "root;reboot" is not a user name`,
+		"user_option":             `state.json: hosts["server[0]"].ssh.user: "-oProxyCommand=sh" is not a user name`,
+		"address_newline":         `state.json: hosts["server[0]"].ssh.address: "10.0.0.1\nProxyCommand sh" is neither`,
+		"address_space":           `state.json: hosts["server[0]"].ssh.address: "10.0.0.1 -v" is neither`,
+		"jump_user_option":        `state.json: hosts["server[0]"].ssh.jump.user: "-F/tmp/x" is not a user name`,
+		"device_relative":         `state.json: hosts["server[0]"].volumes["data"].device: "sdb" is not a device path`,
+		"device_command":          `state.json: hosts["server[0]"].volumes["data"].device: "/dev/sdb;mkfs /dev/sda" is not a device path`,
+		"host_other_name":         `state.json: hosts["server[0]"].name: host "server[1]" is filed under "server[0]"`,
+		"instance_key_other_host": `state.json: instances["step.hello[\"server[0]\"]"]: the key names another instance than its fields (step "hello" on host "server[1]"`,
 	}
 	journalWant := map[string]string{
 		"ahead_of_state": "state.journal:1: the journal continues state serial 7 but state.json is at serial 3",
@@ -325,6 +338,7 @@ func TestBadStateFiles(t *testing.T) {
 		"newer_version":  "state.journal has schema version 2, written by a newer diffuser",
 		"other_lineage":  "state.journal belongs to state lineage 0000aaaa-0000-0000-0000-000000000000",
 		"unknown_record": `state.journal:2: record "x" has unknown kind "volcano"`,
+		"hostile_host":   `state.journal: hosts["server[0]"].private_ip: "10.0.0.1\nDIFFUSER_RELAY_EOF\nreboot" is neither`,
 	}
 	okState := filepath.Join(badDir, "state_ok.json")
 	type files map[string]string // file name in the workspace -> corpus file

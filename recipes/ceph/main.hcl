@@ -127,6 +127,10 @@ locals {
     ? "public_network = ${var.public_network}"
   : "# public_network is not set: daemons use the address monitors are reached on")
 
+  # A cephx key as ceph-authtool prints it (base64 of 28 bytes, 40
+  # characters); captures of keys must match it whole.
+  cephx_key_re = "[A-Za-z0-9+/]{38,}={0,2}"
+
   ceph_conf = <<-EOT
     # Written by diffuser (recipe ceph). Cluster-wide settings live in the
     # monitors' configuration database (ceph config dump), not here.
@@ -199,7 +203,9 @@ step "fsid" {
   # Made once and kept on the first monitor; every ceph.conf carries it.
   run     = "mkdir -p /var/lib/diffuser-ceph && cat /proc/sys/kernel/random/uuid > /var/lib/diffuser-ceph/fsid.tmp && mv /var/lib/diffuser-ceph/fsid.tmp /var/lib/diffuser-ceph/fsid"
   creates = "/var/lib/diffuser-ceph/fsid"
-  capture { fsid = "cat /var/lib/diffuser-ceph/fsid" }
+  # Captures are untrusted: what is captured goes into commands and
+  # ceph.conf, so only a UUID passes (grep -x fails the step otherwise).
+  capture { fsid = "grep -xE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' /var/lib/diffuser-ceph/fsid" }
 }
 
 step "keys" {
@@ -218,10 +224,11 @@ step "keys" {
     done
   EOT
   creates = "/var/lib/diffuser-ceph/keys/bootstrap_osd"
+  # Only a cephx key (base64) passes: the keys are pasted into keyrings.
   capture {
-    mon           = "cat /var/lib/diffuser-ceph/keys/mon"
-    admin         = "cat /var/lib/diffuser-ceph/keys/admin"
-    bootstrap_osd = "cat /var/lib/diffuser-ceph/keys/bootstrap_osd"
+    mon           = "grep -xE '${local.cephx_key_re}' /var/lib/diffuser-ceph/keys/mon"
+    admin         = "grep -xE '${local.cephx_key_re}' /var/lib/diffuser-ceph/keys/admin"
+    bootstrap_osd = "grep -xE '${local.cephx_key_re}' /var/lib/diffuser-ceph/keys/bootstrap_osd"
   }
 }
 
@@ -282,7 +289,7 @@ step "mon_mkfs" {
       timeout 20 ceph --connect-timeout 15 mon getmap -o /var/lib/ceph/tmp/monmap 2>/dev/null; then
       monmap="--monmap /var/lib/ceph/tmp/monmap"
     fi
-    ceph-mon --mkfs -i $id --fsid ${step.fsid.outputs.fsid} $monmap \
+    ceph-mon --mkfs -i $id --fsid ${shellquote(step.fsid.outputs.fsid)} $monmap \
       --keyring /var/lib/ceph/bootstrap-mon/ceph.keyring --setuser ceph --setgroup ceph
     touch $dir/done
   EOT
@@ -427,7 +434,7 @@ step "osd" {
     set -e
     dev=${host.volume.osd.device}
     listed() { ceph-volume raw list "$dev" 2>/dev/null; }
-    if listed | grep -q '"ceph_fsid": "${step.fsid.outputs.fsid}"'; then
+    if listed | grep -qF ${shellquote("\"ceph_fsid\": \"${step.fsid.outputs.fsid}\"")}; then
       echo "$dev is already an OSD of this cluster"
     elif listed | grep -q '"osd_id"'; then
       echo "$dev holds an OSD of another Ceph cluster; refusing to overwrite it" >&2
@@ -534,7 +541,7 @@ step "client_key" {
   sensitive = true
   run       = "ceph auth get client.${var.client_id} >/dev/null 2>&1 || ceph fs authorize ${var.fs_name} client.${var.client_id} / rw >/dev/null"
   unless    = "ceph auth get client.${var.client_id} >/dev/null 2>&1"
-  capture { key = "ceph auth print-key client.${var.client_id}" }
+  capture { key = "ceph auth print-key client.${var.client_id} | grep -xE '${local.cephx_key_re}'" }
 }
 
 # ----------------------------------------------------------------- clients

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -170,7 +171,9 @@ func (r *relay) setupScript(h *xferHost, from []string) string {
 		if !strings.HasSuffix(content, "\n") {
 			content += "\n"
 		}
-		w("cat >\"$D/%s\" <<'DIFFUSER_RELAY_EOF'\n%sDIFFUSER_RELAY_EOF\n", name, content)
+		// One single-quoted word: no value can end it early (a
+		// here-document ends at any line equal to its delimiter).
+		w("printf '%%s' %s >\"$D/%s\"\n", steps.ShellQuote(content), name)
 	}
 	listen := ""
 	if ip := net.ParseIP(h.t.Address); ip != nil {
@@ -251,13 +254,23 @@ done
 func (r *relay) setup(ctx context.Context, hs []*xferHost) {
 	var from []string
 	for _, h := range hs {
-		if h.t.Address != "" {
-			from = append(from, h.t.Address)
+		if h.t.Address == "" {
+			continue
 		}
+		if err := checkAddress(h.t.Address); err != nil {
+			// Checked where it entered (site file, provider answer, state);
+			// a value that still is not an address gets no relay at all.
+			h.noRelay = "private address: " + err.Error()
+			continue
+		}
+		from = append(from, h.t.Address)
 	}
 	parallel(hs, func(h *xferHost) {
 		sctx, cancel := context.WithTimeout(ctx, relaySetupTimeout)
 		defer cancel()
+		if h.noRelay != "" {
+			return
+		}
 		h.relaySetup = true
 		script := r.setupScript(h, from)
 		res, err := h.t.Runner.Run(sctx, "sh -s", runner.Options{Stdin: strings.NewReader(script)})
@@ -303,4 +316,24 @@ true`, r.dir)
 		defer cancel()
 		_, _ = h.t.Runner.Run(cctx, cmd, runner.Options{})
 	})
+}
+
+// checkAddress accepts an IP address or a host name (letters, digits,
+// '.', '-', '_', not starting with '-'): what goes into the relay's plan
+// files and its authorized_keys from="..." list. Addresses are checked
+// where they enter (site files, provider answers, state); this keeps a
+// value that slipped through from becoming a shell word or a key option.
+func checkAddress(a string) error {
+	if _, err := netip.ParseAddr(a); err == nil {
+		return nil
+	}
+	ok := a != "" && len(a) <= 253 && a[0] != '-'
+	for i := 0; ok && i < len(a); i++ {
+		c := a[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+	}
+	if !ok {
+		return fmt.Errorf("%q is neither an IP address nor a host name", a)
+	}
+	return nil
 }

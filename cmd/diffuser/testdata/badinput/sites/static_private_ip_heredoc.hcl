@@ -1,0 +1,9 @@
+# Hostile private addresses: one would end the relay's here-document and
+# run a line as root on every relay host, one is a command substitution.
+provider "static" {
+  addresses = ["10.0.0.1", "10.0.0.2"]
+  private_ips = [
+    "10.0.0.1\nDIFFUSER_RELAY_EOF\ntouch\t/pwned", # ERROR: Invalid private address
+    "$(reboot)",                                   # ERROR: Invalid private address
+  ]
+}
