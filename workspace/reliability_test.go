@@ -288,7 +288,10 @@ func testFormatGuard(t *testing.T, c *dockertest.Cluster) {
 		if got := strings.TrimSpace(c.MustExec(t, 0, "blkid -p -o value -s TYPE "+dev)); got != "ext4" {
 			t.Fatalf("apply %d: node[0]'s volume holds %q now", round, got)
 		}
-		c.MustExec(t, 0, "mount -o ro "+dev+" /mnt/old && (cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
+		// The kernel may still hold the device a moment after the apply's
+		// probes under load ("already mounted or mount point busy"): retry.
+		c.MustExec(t, 0, "for i in 1 2 3 4 5; do mount -o ro "+dev+" /mnt/old && break; sleep 1; done; "+
+			"(cd / && sha256sum -c --quiet /root/precious.sum); r=$?; umount /mnt/old; exit $r")
 	}
 	st := s.readState(t, ws)
 	if s := st.Steps[`step.fs["node[0]"]`]; s == nil || s.Status != state.StatusFailed {

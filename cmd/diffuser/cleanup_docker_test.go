@@ -15,7 +15,7 @@ import (
 func TestDestroyRemovesUnrecordedContainer(t *testing.T) {
 	needContainers(t)
 	dockertest.Serialize(t)
-	w := newDockerWorkspace(t, filepath.Join(relDir, "tiny.hcl"), "orphan"+randHex(3))
+	w := newDockerWorkspace(t, filepath.Join("..", "..", "workspace", relDir, "tiny.hcl"), "orphan"+randHex(3))
 	w.apply(t)
 	st := loadState(t, w.data, w.ws)
 	cid := st.Hosts["node[0]"].ProviderID
