@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,38 +142,8 @@ func TestEncryptedStateKilledApplyResumes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	recipe := filepath.Join(dir, "hist.hcl")
-	slow := filepath.Join(dir, "slow.json")
-	for p, content := range map[string]string{recipe: historyRecipe, slow: `{"kinds": {"run": {"mean": "60s"}}, "scale": 1}`} {
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args, _ := json.Marshal([]string{"apply", recipe, "--simulate", "--sim-profile", slow, "-auto-approve", "--progress", "plain", "--data-dir", data})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDiffuser$")
-	cmd.Env = append(os.Environ(), "DIFFUSER_HELPER_ARGS="+string(args), workspace.StateKeyEnv+"="+testStateKey)
-	outFile := filepath.Join(dir, "apply.out")
-	f, err := os.Create(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(readFile(t, outFile), "hello: started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the apply started no step in 30s:\n%s", readFile(t, outFile))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
+	recipe, _, kill := slowApply(t, dir, data, workspace.StateKeyEnv+"="+testStateKey)
+	kill()
 
 	jp := filepath.Join(data, "hist", "state.journal")
 	j, err := os.ReadFile(jp)

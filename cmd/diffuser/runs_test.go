@@ -336,13 +336,14 @@ func TestHelperDiffuser(t *testing.T) {
 	os.Exit((&app{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}).execute(context.Background(), args))
 }
 
-// TestRunsInterruptedBySIGKILL: an apply killed mid-run leaves its run
-// marked running with no end; runs and show call it interrupted once its
-// process is gone, and the next apply is a run of its own.
-func TestRunsInterruptedBySIGKILL(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	recipe := filepath.Join(dir, "hist.hcl")
+// slowApply starts `diffuser apply` of the history recipe on simulated
+// hosts whose steps take a minute, as a process of its own (this test
+// binary, TestHelperDiffuser) with env added, and returns once a step is
+// running: the recipe's path, the process, and kill, which SIGKILLs it and
+// waits for it to end.
+func slowApply(t *testing.T, dir, data string, env ...string) (recipe string, cmd *exec.Cmd, kill func()) {
+	t.Helper()
+	recipe = filepath.Join(dir, "hist.hcl")
 	slow := filepath.Join(dir, "slow.json")
 	for p, content := range map[string]string{recipe: historyRecipe, slow: `{"kinds": {"run": {"mean": "60s"}}, "scale": 1}`} {
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -350,14 +351,14 @@ func TestRunsInterruptedBySIGKILL(t *testing.T) {
 		}
 	}
 	args, _ := json.Marshal([]string{"apply", recipe, "--simulate", "--sim-profile", slow, "-auto-approve", "--progress", "plain", "--data-dir", data})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDiffuser$")
-	cmd.Env = append(os.Environ(), "DIFFUSER_HELPER_ARGS="+string(args))
+	cmd = exec.Command(os.Args[0], "-test.run=^TestHelperDiffuser$")
+	cmd.Env = append(append(os.Environ(), "DIFFUSER_HELPER_ARGS="+string(args)), env...)
 	outFile := filepath.Join(dir, "apply.out")
 	f, err := os.Create(outFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -373,12 +374,21 @@ func TestRunsInterruptedBySIGKILL(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return recipe, cmd, func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-done }
+}
+
+// TestRunsInterruptedBySIGKILL: an apply killed mid-run leaves its run
+// marked running with no end; runs and show call it interrupted once its
+// process is gone, and the next apply is a run of its own.
+func TestRunsInterruptedBySIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	recipe, cmd, kill := slowApply(t, dir, data)
 	runs := runsOf(t, data, "hist")
 	if len(runs) != 1 || runs[0].Status != "running" {
 		t.Fatalf("while the apply runs: %+v", runs)
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
+	kill()
 	killed := runs[0]
 
 	e := newSimCLI(t, nil)
