@@ -105,11 +105,10 @@ type Deleted struct {
 var ErrNotEmpty = errors.New("the workspace still has hosts or step instances")
 
 // Delete removes a workspace's directory (state, its journal and backup,
-// the SSH key, known_hosts, the timeline) under the workspace lock. It
-// refuses while state records hosts or step instances — destroy them
-// first — unless force, which also deletes a workspace whose state cannot
-// be read. Step logs (<data-dir>/logs) are shared by the data directory's
-// workspaces and stay.
+// the SSH key, known_hosts, its runs with their logs and timelines) under
+// the workspace lock. It refuses while state records hosts or step
+// instances — destroy them first — unless force, which also deletes a
+// workspace whose state cannot be read.
 func (e *Env) Delete(ctx context.Context, name string, force bool) (*Deleted, error) {
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%w: give one of diffuser workspace list's names", err)

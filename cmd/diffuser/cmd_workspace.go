@@ -68,11 +68,10 @@ func (a *app) workspaceDeleteCmd() *cobra.Command {
 		Use: "delete WORKSPACE", Short: "Delete a workspace whose cluster is destroyed: state, backups, keys, known_hosts",
 		Args: cobra.ExactArgs(1),
 		Long: `delete removes a workspace's directory: its state, journal and backup, SSH key, known_hosts and
-timeline. It takes the workspace lock, so it fails while a command runs in the workspace. It
-refuses while state still records hosts or step instances: run diffuser destroy first.
--force deletes it anyway (or when its state cannot be read), leaving whatever the workspace
-made running and no longer tracked. Step logs under <data-dir>/logs are shared by the data
-directory's workspaces and stay.`,
+runs (their logs and timelines). It takes the workspace lock, so it fails while a command
+runs in the workspace. It refuses while state still records hosts or step instances: run
+diffuser destroy first. -force deletes it anyway (or when its state cannot be read), leaving
+whatever the workspace made running and no longer tracked.`,
 		Example: "  diffuser destroy glusterfs -auto-approve && diffuser workspace delete glusterfs\n  diffuser workspace delete old-lab -force",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			del, err := a.workspaceEnv().Delete(cmd.Context(), args[0], force)
