@@ -154,6 +154,28 @@ func TestUploadWithSudo(t *testing.T) {
 	if fi, _ := os.Stat(dst); fi.Mode().Perm() != 0o604 {
 		t.Errorf("mode %v", fi.Mode())
 	}
+	// Special bits survive the sudo path, given as Unix bits (as the file
+	// and distribute kinds parse "4755") or as Go's mode bits.
+	for _, m := range []struct {
+		mode os.FileMode
+		want os.FileMode
+	}{
+		{0o4755, os.ModeSetuid | 0o755},
+		{0o2750, os.ModeSetgid | 0o750},
+		{os.ModeSticky | 0o777, os.ModeSticky | 0o777},
+	} {
+		special := filepath.Join(dir, "special")
+		if err := c.Upload(context.Background(), strings.NewReader("x"), special, m.mode); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(special)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky); got != m.want {
+			t.Errorf("upload with mode %o through sudo: %v, want %v", uint32(m.mode), got, m.want)
+		}
+	}
 	assertNoTemp(t, dir)
 	if after := tmpUploads(t); after > before {
 		t.Errorf("the /tmp staging file was left behind")

@@ -40,6 +40,7 @@ fi
 if [ "$mode" = all ]; then
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   { have tc && have ip; } || need_apt+=(iproute2)
+  have sudo || need_apt+=(sudo) # remote's tests of the sudo path (a non-root login)
   if [ "${DIFFUSER_SETUP_BROWSER:-1}" = 1 ]; then
     have chromium || need_apt+=(chromium)
   fi
