@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"diffuser/lang"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,17 +15,18 @@ const (
 	AddrHost     AddrKind = iota // a host: server[1], or launch["server[1]"]
 	AddrStep                     // every instance of a step: step.x
 	AddrInstance                 // one step instance: step.x["server[1]"]
+	AddrModule                   // every step of a module: module.data
 )
 
 func (k AddrKind) String() string {
-	return [...]string{"host", "step", "step instance"}[k]
+	return [...]string{"host", "step", "step instance", "module"}[k]
 }
 
 // Address is a parsed address of something state records, as the state
 // commands and import take it.
 type Address struct {
 	Kind  AddrKind
-	Step  string // AddrStep, AddrInstance
+	Step  string // AddrStep, AddrInstance: lang.Step.Name; AddrModule: module.data
 	Host  string // AddrHost, AddrInstance: "server[1]"
 	Group string // AddrHost, AddrInstance: "server"
 	Index int    // AddrHost, AddrInstance: 1
@@ -34,9 +37,11 @@ type Address struct {
 func (a Address) String() string {
 	switch a.Kind {
 	case AddrStep:
-		return "step." + a.Step
+		return lang.StepAddr(a.Step)
 	case AddrInstance:
 		return InstanceAddr(a.Step, a.Host)
+	case AddrModule:
+		return a.Step
 	}
 	return a.Host
 }
@@ -49,6 +54,9 @@ func ParseAddress(s string) (Address, error) {
 		return Address{}, fmt.Errorf("%q is not an address (%s): use a host (server[1]), a step (step.NAME) or a step instance (step.NAME[\"server[1]\"])", s, why)
 	}
 	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "module.") {
+		return parseModuleAddress(s, bad)
+	}
 	if rest, ok := strings.CutPrefix(s, "launch["); ok {
 		host, ok := strings.CutSuffix(rest, "]")
 		if !ok {
@@ -128,4 +136,43 @@ func isIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseModuleAddress reads module.a, module.a.module.b,
+// module.a.step.x and module.a.step.x["server[1]"].
+func parseModuleAddress(s string, bad func(string) (Address, error)) (Address, error) {
+	path, key, hasKey := strings.Cut(s, "[")
+	parts := strings.Split(path, ".")
+	i := 0
+	for i+1 < len(parts) && parts[i] == "module" {
+		if !isIdent(parts[i+1]) {
+			return bad("a module name is letters, digits, '_' and '-', starting with a letter or '_'")
+		}
+		i += 2
+	}
+	if i == len(parts) {
+		if hasKey {
+			return bad("a module has no instance key: module.NAME, or module.NAME.step.STEP[\"server[1]\"]")
+		}
+		return Address{Kind: AddrModule, Step: path}, nil
+	}
+	if i+2 != len(parts) || parts[i] != "step" || !isIdent(parts[i+1]) {
+		return bad("a module address is module.NAME[.module.NAME…][.step.STEP]")
+	}
+	if !hasKey {
+		return Address{Kind: AddrStep, Step: path}, nil
+	}
+	key, ok := strings.CutSuffix(key, "]")
+	if !ok {
+		return bad(path + "[ without its closing ]")
+	}
+	host, err := strconv.Unquote(key)
+	if err != nil {
+		return bad(`the host of a step instance is quoted: module.M.step.NAME["server[1]"] (mind the shell: put the address in single quotes)`)
+	}
+	g, i2, ok := parseHostName(host)
+	if !ok {
+		return bad("the host name is GROUP[INDEX]")
+	}
+	return Address{Kind: AddrInstance, Step: path, Host: host, Group: g, Index: i2}, nil
 }

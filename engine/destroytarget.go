@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"diffuser/lang"
+
 	"fmt"
 	"sort"
 
@@ -35,7 +37,7 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 			}
 		}
 		for addr, inst := range st.Steps {
-			if t == addr || t == "step."+inst.Step {
+			if t == addr || TargetsStep(t, inst.Step) {
 				reason[addr] = ReasonTargeted
 				n++
 			}
@@ -152,7 +154,7 @@ func (a *applier) forgetOutputs() {
 		if c.Kind == "launch" {
 			gone["hosts."+c.Group] = true
 		} else {
-			gone["step."+c.Step] = true
+			gone[lang.StepAddr(c.Step)] = true
 		}
 	}
 	r := a.p.Loaded.Recipe
@@ -189,7 +191,14 @@ func (a *applier) forgetOutputs() {
 		kept[name] = o
 	}
 	for _, o := range r.Outputs {
-		if reads(o.Value, map[string]bool{}) {
+		through := false // through a module's outputs
+		for _, ref := range o.RefSteps {
+			through = through || gone[lang.StepAddr(ref.Name)]
+		}
+		for _, ref := range o.RefGroups {
+			through = through || gone["hosts."+ref.Name]
+		}
+		if through || reads(o.Value, map[string]bool{}) {
 			delete(kept, o.Name)
 		}
 	}

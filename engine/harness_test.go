@@ -10,6 +10,7 @@ import (
 	"diffuser/cloud/sim"
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/state"
 	"diffuser/steps"
 	"diffuser/steps/builtin"
@@ -27,6 +28,9 @@ type world struct {
 	src   string
 	vars  []string
 	kinds steps.Registry // nil: the real kinds
+	// extra are more files of the recipe directory (modules), by path
+	// relative to it.
+	extra map[string]string
 }
 
 func newWorld(t *testing.T, src string) *world {
@@ -46,7 +50,7 @@ func newWorld(t *testing.T, src string) *world {
 
 func load(_ testing.TB, src string, vars ...string) (*engine.Loaded, hcl.Diagnostics) {
 	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
-	return engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: vars}, builtin.Kinds())
+	return engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{Vars: vars}, builtin.Kinds())
 }
 
 func mustLoad(t *testing.T, src string, vars ...string) *engine.Loaded {
@@ -60,8 +64,24 @@ func mustLoad(t *testing.T, src string, vars ...string) *engine.Loaded {
 
 func (w *world) plan(opts ...func(*engine.PlanOptions)) *engine.Plan {
 	w.t.Helper()
-	l := mustLoad(w.t, w.src, w.vars...)
-	if w.kinds != nil {
+	var l *engine.Loaded
+	if w.extra != nil {
+		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}}
+		for name, src := range w.extra {
+			fsys["r/"+name] = &fstest.MapFile{Data: []byte(src)}
+		}
+		var diags hcl.Diagnostics
+		kinds := w.kinds
+		if kinds == nil {
+			kinds = builtin.Kinds()
+		}
+		if l, diags = engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{Vars: w.vars}, kinds); diags.HasErrors() {
+			w.t.Fatalf("load: %s", diags.Error())
+		}
+	} else {
+		l = mustLoad(w.t, w.src, w.vars...)
+	}
+	if w.kinds != nil && w.extra == nil {
 		var diags hcl.Diagnostics
 		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}}
 		if l, diags = engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r"}, lang.Inputs{Vars: w.vars}, w.kinds); diags.HasErrors() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"diffuser/lang"
 
@@ -77,16 +78,27 @@ func (g *Instances) Addr(v int32) string {
 	case VStep:
 		return InstanceAddr(g.Steps[g.Step[v]].Name, g.Hosts[g.Ref[v]].Name)
 	case VJoin:
-		return "step." + g.Steps[g.Ref[v]].Name + " (all)"
+		return lang.StepAddr(g.Steps[g.Ref[v]].Name) + " (all)"
 	case VGroupRun:
-		return "step." + g.Steps[g.Ref[v]].Name + " (group run)"
+		return lang.StepAddr(g.Steps[g.Ref[v]].Name) + " (group run)"
 	default:
 		return "hosts." + g.Groups[g.Ref[v]] + " (all launched)"
 	}
 }
 
-// InstanceAddr is `step.NAME["HOST"]`.
-func InstanceAddr(step, host string) string { return "step." + step + "[" + strconv.Quote(host) + "]" }
+// InstanceAddr is `step.NAME["HOST"]`, or for a module's step
+// `module.M.step.NAME["HOST"]` (step is then lang.Step.Name,
+// "module.M.step.NAME").
+func InstanceAddr(step, host string) string {
+	return lang.StepAddr(step) + "[" + strconv.Quote(host) + "]"
+}
+
+// TargetsStep says whether target t names every instance of step (a
+// lang.Step.Name): its address, or a module it is in (module.M).
+func TargetsStep(t, step string) bool {
+	a := lang.StepAddr(step)
+	return t == a || strings.HasPrefix(t, "module.") && strings.HasPrefix(a, t+".")
+}
 
 // LaunchAddr is `launch["HOST"]`.
 func LaunchAddr(host string) string { return "launch[" + strconv.Quote(host) + "]" }

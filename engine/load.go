@@ -74,7 +74,7 @@ func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, 
 		return l, diags
 	}
 	scope := l.nameScope()
-	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.OnHosts(s.On) },
+	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.StepOnHosts(s) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
 	diags = append(diags, lang.Explain(d)...)
 	if d.HasErrors() {

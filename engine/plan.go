@@ -316,7 +316,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			if settled[s] && read[s] {
 				scope.Steps[g.Steps[s].Name] = p.stepValFromState(st, s)
 				scope.Changed()
-				if len(l.Recipe.Locals) > 0 {
+				if len(l.Recipe.Locals) > 0 || len(l.Recipe.Modules) > 0 {
 					localDiags.add("", lang.Explain(scope.EvalLocals()))
 				}
 			}
@@ -697,7 +697,7 @@ func matchRemoval(c *Change, t string) bool {
 	if c.Kind == "launch" {
 		return t == c.Host || t == c.Addr || t == "hosts."+c.Group
 	}
-	return t == c.Addr || t == "step."+c.Step || t == c.Host
+	return t == c.Addr || TargetsStep(t, c.Step) || t == c.Host
 }
 
 func matchTarget(g *Instances, v int32, t string) bool {
@@ -707,7 +707,7 @@ func matchTarget(g *Instances, v int32, t string) bool {
 		return t == h.Name || t == "hosts."+h.Group || t == g.Addr(v)
 	case VStep:
 		h := g.Hosts[g.Ref[v]]
-		return t == g.Addr(v) || t == "step."+g.Steps[g.Step[v]].Name || t == h.Name
+		return t == g.Addr(v) || TargetsStep(t, g.Steps[g.Step[v]].Name) || t == h.Name
 	}
 	return false
 }

@@ -40,7 +40,7 @@ func readSteps(r *lang.Recipe, steps []*lang.Step) []bool {
 	}
 	out := make([]bool, len(steps))
 	for i, s := range steps {
-		out[i] = names[s.Name]
+		out[i] = names[s.Name] || r.ReadsStep(s.Name)
 	}
 	return out
 }

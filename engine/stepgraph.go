@@ -19,7 +19,7 @@ type StepGraph struct {
 	g graph.Graph[string, string]
 }
 
-func stepVertex(name string) string  { return "step." + name }
+func stepVertex(name string) string  { return lang.StepAddr(name) }
 func groupVertex(name string) string { return "hosts." + name }
 
 // BuildStepGraph adds every edge, then looks for cycles once (strongly

@@ -11,11 +11,13 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
-// refSet is what an expression (or a local, transitively) reads.
+// refSet is what an expression (or a local, input or output,
+// transitively) reads. Step names are full names (Step.Name).
 type refSet struct {
-	groups map[string]hcl.Range
-	steps  map[string]hcl.Range
-	host   bool
+	groups   map[string]hcl.Range
+	steps    map[string]hcl.Range
+	host     bool
+	hostName bool // reads what identifies the host (readsHostName)
 }
 
 func newRefSet() *refSet {
@@ -34,6 +36,7 @@ func (s *refSet) merge(o *refSet) {
 		}
 	}
 	s.host = s.host || o.host
+	s.hostName = s.hostName || o.hostName
 }
 
 func sortedRefs(m map[string]hcl.Range) []Ref {
@@ -53,17 +56,174 @@ type where struct {
 	steps bool   // `step` is in scope
 }
 
+// nodeKey names a value other expressions read by name: a local, a
+// module's input variable, or a module's output.
+type nodeKey struct {
+	n    *namespace
+	kind byte // 'l' local, 'v' module input, 'o' output
+	name string
+}
+
+func (k nodeKey) String() string {
+	prefix := ""
+	if k.n.mod != nil {
+		prefix = k.n.mod.Addr + "."
+	}
+	switch k.kind {
+	case 'l':
+		return prefix + "local." + k.name
+	case 'v':
+		return prefix + "var." + k.name
+	}
+	return prefix + "output." + k.name
+}
+
+// analyzer resolves, once each, what locals, inputs and outputs read,
+// following them through modules, and finds cycles among them.
+type analyzer struct {
+	r     *Recipe
+	memo  map[nodeKey]*refSet
+	state map[nodeKey]int // 1 visiting, 2 done
+	stack []nodeKey
+	diags hcl.Diagnostics
+}
+
+func (a *analyzer) node(k nodeKey) *refSet {
+	switch a.state[k] {
+	case 2:
+		return a.memo[k]
+	case 1:
+		a.cycle(k)
+		return newRefSet()
+	}
+	a.state[k] = 1
+	a.stack = append(a.stack, k)
+	set := newRefSet()
+	r := a.r
+	switch k.kind {
+	case 'l':
+		l := k.n.locals[k.name]
+		trs := l.Expr.Variables()
+		s, d := r.check(trs, where{what: "a local", hosts: true, steps: true}, k.n)
+		a.diags = append(a.diags, annotate(d, k.n.mod)...)
+		if !d.HasErrors() {
+			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
+		}
+		set = s
+	case 'v':
+		m := k.n.mod
+		if in := m.Inputs[k.name]; in != nil {
+			trs := in.Expr.Variables()
+			s, d := r.check(trs, where{what: "a module input", host: true, hosts: true, steps: true}, m.caller)
+			a.diags = append(a.diags, annotate(d, m.caller.mod)...)
+			if !d.HasErrors() {
+				a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, m.caller), m.caller.mod)...)
+			}
+			set = s
+			set.hostName = set.hostName || readsHostName(trs)
+		}
+	case 'o':
+		o := k.n.outputs[k.name]
+		trs := o.Value.Variables()
+		s, d := r.check(trs, where{what: "an output", hosts: true, steps: true}, k.n)
+		a.diags = append(a.diags, annotate(d, k.n.mod)...)
+		if !d.HasErrors() {
+			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
+		}
+		set = s
+	}
+	a.stack = a.stack[:len(a.stack)-1]
+	a.state[k] = 2
+	a.memo[k] = set
+	return set
+}
+
+// cycle reports the cycle that reaches k again.
+func (a *analyzer) cycle(k nodeKey) {
+	i := len(a.stack) - 1
+	for i > 0 && a.stack[i] != k {
+		i--
+	}
+	cyc := a.stack[i:]
+	names := make([]string, 0, len(cyc)+1)
+	sameLocals := true
+	for _, c := range cyc {
+		names = append(names, c.String())
+		sameLocals = sameLocals && c.kind == 'l' && c.n == k.n
+	}
+	names = append(names, k.String())
+	rng := a.r.nodeRange(k)
+	if sameLocals {
+		short := make([]string, len(cyc)+1)
+		for j, c := range cyc {
+			short[j] = c.name
+		}
+		short[len(cyc)] = k.name
+		a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in locals",
+			Detail:  fmt.Sprintf("These locals refer to each other: %s. Break the cycle.%s", strings.Join(short, " -> "), k.n.mod.calledAt()),
+			Subject: rng.Ptr()})
+		return
+	}
+	a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle through modules",
+		Detail:  fmt.Sprintf("These values read each other through module inputs and outputs: %s. Break the cycle.", strings.Join(names, " -> ")),
+		Subject: rng.Ptr()})
+}
+
+func (r *Recipe) nodeRange(k nodeKey) hcl.Range {
+	switch k.kind {
+	case 'l':
+		return k.n.locals[k.name].DeclRange
+	case 'v':
+		if in := k.n.mod.Inputs[k.name]; in != nil {
+			return in.Range
+		}
+		return k.n.mod.CallRange
+	}
+	return k.n.outputs[k.name].DeclRange
+}
+
+// namespaces lists the root's namespace and every loaded module's.
+func (r *Recipe) namespaces() []*namespace {
+	out := []*namespace{r.root}
+	for _, m := range r.AllModules() {
+		out = append(out, m.ns)
+	}
+	return out
+}
+
+// nsOf is the namespace a step is declared in.
+func (r *Recipe) nsOf(st *Step) *namespace {
+	if st.Module == nil {
+		return r.root
+	}
+	return st.Module.ns
+}
+
 // analyze checks every reference and records each step's implicit dependencies.
 func (r *Recipe) analyze() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	localRefs, d := r.analyzeLocals()
-	diags = append(diags, d...)
+	r.readSteps = map[string]bool{}
+	r.an = &analyzer{r: r, memo: map[nodeKey]*refSet{}, state: map[nodeKey]int{}}
+	diags = append(diags, r.checkModuleCalls()...)
+	for _, n := range r.namespaces() {
+		for _, l := range n.localList {
+			r.an.node(nodeKey{n, 'l', l.Name})
+		}
+		if n.mod != nil {
+			for _, v := range n.varList {
+				r.an.node(nodeKey{n, 'v', v.Name})
+			}
+			for _, o := range n.outList {
+				r.an.node(nodeKey{n, 'o', o.Name})
+			}
+		}
+	}
 
 	for _, g := range r.Groups {
 		if g.Count == nil {
 			continue
 		}
-		set, d := r.check(g.Count.Variables(), where{what: "a host count"}, localRefs)
+		set, d := r.check(g.Count.Variables(), where{what: "a host count"}, r.root)
 		diags = append(diags, d...)
 		// check already refuses hosts and steps here, and says so for locals
 		// that read them; this catches anything it lets through.
@@ -73,64 +233,12 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 				Subject: g.Count.Range().Ptr()})
 		}
 		for _, v := range g.Volumes {
-			_, d := r.check(v.SizeGB.Variables(), where{what: "a volume size"}, localRefs)
+			_, d := r.check(v.SizeGB.Variables(), where{what: "a volume size"}, r.root)
 			diags = append(diags, d...)
 		}
 	}
-	stepScope := where{what: "a step", host: true, hosts: true, steps: true}
 	for _, s := range r.Steps {
-		var onGroups []string
-		if s.On != nil {
-			set, d := r.check(s.On.Variables(), where{what: "on", hosts: true}, localRefs)
-			diags = append(diags, d...)
-			onGroups = keys(set.groups)
-			if len(set.groups) == 0 && !d.HasErrors() {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
-					Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
-					Subject: s.On.Range().Ptr()})
-			}
-		}
-		var trs []hcl.Traversal
-		for _, e := range []hcl.Expression{s.Shorthand, s.Creates, s.Unless, s.Env, s.Timeout, s.Retries, s.Sensitive, s.Destroy} {
-			if e != nil {
-				trs = append(trs, e.Variables()...)
-			}
-		}
-		for _, a := range s.Capture {
-			trs = append(trs, a.Expr.Variables()...)
-		}
-		if s.KindBody != nil {
-			spec := r.kinds[s.Kind]
-			trs = append(trs, kindSpecVariables(s.KindBody, spec)...)
-			if spec != nil {
-				// Decoding once with no context surfaces unknown or missing
-				// attributes now, before anything runs.
-				_, d := r.decodeSchemaOnly(s.KindBody, spec)
-				diags = append(diags, d...)
-			}
-		}
-		set, d := r.check(trs, stepScope, localRefs)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			diags = append(diags, r.checkRefs(trs, onGroups)...)
-			diags = append(diags, r.checkStepValues(s)...)
-		}
-		if rng, ok := set.steps[s.Name]; ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step refers to itself",
-				Detail: fmt.Sprintf("Step %q reads its own outputs; a step cannot depend on itself.", s.Name), Subject: rng.Ptr()})
-			delete(set.steps, s.Name)
-		}
-		s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
-		s.UsesHostName = readsHostName(trs)
-		for _, ref := range append(append([]Ref{}, s.After...), s.AfterAll...) {
-			switch {
-			case ref.Name == s.Name:
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
-					Detail: fmt.Sprintf("Step %q lists itself in after; remove it.", s.Name), Subject: ref.Range.Ptr()})
-			case r.stepIdx[ref.Name] == nil:
-				diags = append(diags, unknownRef("step", ref.Name, ref.Range, r.stepNames()))
-			}
-		}
+		diags = append(diags, annotate(r.analyzeStep(s), s.Module)...)
 	}
 	for _, v := range r.Verifies {
 		exprs := []hcl.Expression{v.Path}
@@ -140,14 +248,14 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 			ons = append(ons, f.On)
 		}
 		for _, e := range exprs {
-			_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, localRefs)
+			_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, r.root)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
-				diags = append(diags, r.checkRefs(e.Variables(), nil)...)
+				diags = append(diags, r.checkRefs(e.Variables(), nil, r.root)...)
 			}
 		}
 		for _, e := range ons {
-			set, d := r.check(e.Variables(), where{what: "on", hosts: true}, localRefs)
+			set, d := r.check(e.Variables(), where{what: "on", hosts: true}, r.root)
 			diags = append(diags, d...)
 			if len(set.groups) == 0 && !d.HasErrors() {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
@@ -157,81 +265,176 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 	}
 	for _, o := range r.Outputs {
-		_, d := r.check(o.Value.Variables(), where{what: "an output", hosts: true, steps: true}, localRefs)
+		set, d := r.check(o.Value.Variables(), where{what: "an output", hosts: true, steps: true}, r.root)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			diags = append(diags, r.checkRefs(o.Value.Variables(), nil)...)
+			diags = append(diags, r.checkRefs(o.Value.Variables(), nil, r.root)...)
 		}
+		o.RefSteps, o.RefGroups = sortedRefs(set.steps), sortedRefs(set.groups)
 	}
-	diags = append(diags, r.analyzePreconditions(localRefs)...)
+	diags = append(diags, r.analyzePreconditions(r.root)...)
+	diags = append(diags, r.an.diags...)
+	diags = append(diags, r.checkMoved()...)
 	return diags
 }
 
-// analyzeLocals returns, per local, everything it reads transitively, and
-// reports cycles among locals.
-func (r *Recipe) analyzeLocals() (map[string]*refSet, hcl.Diagnostics) {
-	out := map[string]*refSet{}
+// analyzeStep checks one step's references and records what it reads.
+func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	state := map[string]int{} // 0 new, 1 visiting, 2 done
-	var visit func(l *Local, stack []string)
-	visit = func(l *Local, stack []string) {
-		switch state[l.Name] {
-		case 2:
-			return
-		case 1:
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in locals",
-				Detail:  fmt.Sprintf("These locals refer to each other: %s -> %s. Break the cycle.", strings.Join(stack, " -> "), l.Name),
-				Subject: l.DeclRange.Ptr()})
-			out[l.Name] = newRefSet()
-			return
+	n := r.nsOf(s)
+	if s.On == nil && s.Module != nil {
+		m := s.Module
+		for m != nil && m.On == nil {
+			m = m.Parent
 		}
-		state[l.Name] = 1
-		set := newRefSet()
-		for _, tr := range l.Expr.Variables() {
-			if tr.RootName() == "local" && len(tr) >= 2 {
-				if dep := r.localIdx[attrName(tr[1])]; dep != nil {
-					visit(dep, append(stack, l.Name))
-					if o := out[dep.Name]; o != nil {
-						set.merge(o)
-					}
-				}
+		if m == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
+				Detail:  fmt.Sprintf("Step %q must say where it runs: set `on` in the step (e.g. on = var.servers), or `on = hosts.<group>` at the module call.", s.BaseName),
+				Subject: s.DeclRange.Ptr()})
+		} else {
+			s.On, s.onNS = m.On, m.caller
+		}
+	}
+	var onGroups []string
+	if s.On != nil {
+		onNS := n
+		if s.onNS != nil {
+			onNS = s.onNS
+		}
+		set, d := r.check(s.On.Variables(), where{what: "on", hosts: true}, onNS)
+		diags = append(diags, d...)
+		onGroups = keys(set.groups)
+		if len(set.groups) == 0 && !d.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
+				Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
+				Subject: s.On.Range().Ptr()})
+		}
+	}
+	var trs []hcl.Traversal
+	for _, e := range []hcl.Expression{s.Shorthand, s.Creates, s.Unless, s.Env, s.Timeout, s.Retries, s.Sensitive, s.Destroy} {
+		if e != nil {
+			trs = append(trs, e.Variables()...)
+		}
+	}
+	for _, a := range s.Capture {
+		trs = append(trs, a.Expr.Variables()...)
+	}
+	if s.KindBody != nil {
+		spec := r.kinds[s.Kind]
+		trs = append(trs, kindSpecVariables(s.KindBody, spec)...)
+		if spec != nil {
+			// Decoding once with no context surfaces unknown or missing
+			// attributes now, before anything runs.
+			_, d := r.decodeSchemaOnly(s.KindBody, spec, n)
+			diags = append(diags, d...)
+		}
+	}
+	set, d := r.check(trs, where{what: "a step", host: true, hosts: true, steps: true}, n)
+	diags = append(diags, d...)
+	if !d.HasErrors() {
+		diags = append(diags, r.checkRefs(trs, onGroups, n)...)
+		diags = append(diags, r.checkStepValues(s, n)...)
+	}
+	if rng, ok := set.steps[s.Name]; ok {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step refers to itself",
+			Detail: fmt.Sprintf("Step %q reads its own outputs; a step cannot depend on itself.", s.BaseName), Subject: rng.Ptr()})
+		delete(set.steps, s.Name)
+	}
+	s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
+	s.UsesHostName = readsHostName(trs) || set.hostName
+	var d2 hcl.Diagnostics
+	s.After, d2 = r.resolveAfter(s, s.After, n)
+	diags = append(diags, d2...)
+	s.AfterAll, d2 = r.resolveAfter(s, s.AfterAll, n)
+	diags = append(diags, d2...)
+	// A module call's after applies to every step inside it.
+	for m := s.Module; m != nil; m = m.Parent {
+		refs, d := r.resolveAfter(s, m.After, m.caller)
+		if len(m.Steps) > 0 && s == m.Steps[0] {
+			diags = append(diags, d...) // once per call, not per step
+		}
+		s.After = append(s.After, refs...)
+	}
+	return diags
+}
+
+// resolveAfter turns after entries as written in namespace n into full
+// step names: module.X stands for every step of module X, nested too.
+func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Diagnostics) {
+	var out []Ref
+	var diags hcl.Diagnostics
+	for _, ref := range refs {
+		if !ref.Module && ref.Name == s.Name && n == r.nsOf(s) || !ref.Module && n == r.nsOf(s) && ref.Name == s.BaseName && s.Module != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
+				Detail: fmt.Sprintf("Step %q lists itself in after; remove it.", s.BaseName), Subject: ref.Range.Ptr()})
+			continue
+		}
+		if ref.Module {
+			m := n.mods[ref.Name]
+			if m == nil {
+				diags = append(diags, unknownRef("module", ref.Name, ref.Range, keys(n.mods)))
 				continue
 			}
-			r.direct(tr, set)
+			for _, st := range r.Steps {
+				if st != s && st.Module != nil && (st.Module == m || strings.HasPrefix(st.Module.Addr, m.Addr+".")) {
+					out = append(out, Ref{Name: st.Name, Range: ref.Range})
+				}
+			}
+			continue
 		}
-		state[l.Name] = 2
-		out[l.Name] = set
-	}
-	for _, l := range r.Locals {
-		visit(l, nil)
-		_, d := r.check(l.Expr.Variables(), where{what: "a local", hosts: true, steps: true}, nil)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			diags = append(diags, r.checkRefs(l.Expr.Variables(), nil)...)
+		st := n.steps[ref.Name]
+		if st == nil {
+			diags = append(diags, unknownRef("step", ref.Name, ref.Range, keys(n.steps)))
+			continue
 		}
+		out = append(out, Ref{Name: st.Name, Range: ref.Range})
 	}
 	return out, diags
 }
 
-// direct records what one traversal reads, without following locals.
-func (r *Recipe) direct(tr hcl.Traversal, set *refSet) {
-	switch tr.RootName() {
-	case "hosts":
-		if len(tr) >= 2 {
-			set.groups[attrName(tr[1])] = tr.SourceRange()
+// checkModuleCalls checks each call's inputs against the module's
+// variables: unknown inputs and missing required ones.
+func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, m := range r.AllModules() {
+		for _, k := range sortedAttrNames(m.Inputs) {
+			if m.ns.vars[k] == nil {
+				a := m.Inputs[k]
+				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
+				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
+				if s := suggest(k, keys(m.ns.vars)); s != "" {
+					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+				} else if len(m.ns.vars) > 0 {
+					d.Detail += " Its inputs: " + strings.Join(keys(m.ns.vars), ", ") + "."
+				} else {
+					d.Detail += " It takes no inputs."
+				}
+				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
+			}
 		}
-	case "step":
-		if len(tr) >= 2 {
-			set.steps[attrName(tr[1])] = tr.SourceRange()
+		for _, v := range m.ns.varList {
+			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal {
+				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
+					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
+						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
+					Subject: m.CallRange.Ptr()}
+				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
+			}
 		}
-	case "host":
-		set.host = true
 	}
+	return diags
 }
 
-// check validates traversals for a scope and returns what they read,
-// following locals when localRefs is given.
-func (r *Recipe) check(trs []hcl.Traversal, w where, localRefs map[string]*refSet) (*refSet, hcl.Diagnostics) {
+func describe(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// check validates traversals for a scope of namespace n and returns what
+// they read, following locals, module inputs and outputs.
+func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl.Diagnostics) {
 	set := newRefSet()
 	var diags hcl.Diagnostics
 	for _, tr := range trs {
@@ -249,30 +452,50 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, localRefs map[string]*refSe
 			}
 			return true
 		}
+		// mergeNode adds what a local, input or output reads, if this
+		// scope may read it.
+		mergeNode := func(what string, lr *refSet) {
+			if (len(lr.groups) > 0 && !w.hosts) || (len(lr.steps) > 0 && !w.steps) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known yet",
+					Detail:  fmt.Sprintf("%s reads hosts or step outputs, which %s cannot use.", what, w.what),
+					Subject: rng.Ptr()})
+				return
+			}
+			if lr.host && !w.host {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value differs per host",
+					Detail:  fmt.Sprintf("%s is set from `host` at the module call, and `host` differs per step instance; %s has no host. Read it in a step's arguments instead.", what, w.what),
+					Subject: rng.Ptr()})
+				return
+			}
+			set.merge(lr)
+		}
 		switch root {
 		case "var":
-			if needName("var") && r.varIdx[second] == nil {
-				diags = append(diags, unknownRef("variable", second, rng, r.varNames()))
+			if !needName("var") {
+				break
+			}
+			if n.vars[second] == nil {
+				diags = append(diags, unknownRef("variable", second, rng, keys(n.vars)))
+			} else if n.mod != nil && r.an != nil {
+				mergeNode("var."+second, r.an.node(nodeKey{n, 'v', second}))
 			}
 		case "local":
 			if needName("local") {
-				if r.localIdx[second] == nil {
-					diags = append(diags, unknownRef("local value", second, rng, r.localNames()))
-				} else if localRefs != nil && localRefs[second] != nil {
-					lr := localRefs[second]
-					if (len(lr.groups) > 0 && !w.hosts) || (len(lr.steps) > 0 && !w.steps) {
-						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known yet",
-							Detail:  fmt.Sprintf("local.%s reads hosts or step outputs, which %s cannot use.", second, w.what),
-							Subject: rng.Ptr()})
-					}
-					set.merge(lr)
+				if n.locals[second] == nil {
+					diags = append(diags, unknownRef("local value", second, rng, keys(n.locals)))
+				} else if r.an != nil {
+					mergeNode("local."+second, r.an.node(nodeKey{n, 'l', second}))
 				}
 			}
 		case "hosts":
-			if !w.hosts {
+			switch {
+			case n.mod != nil:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "hosts not available in a module",
+					Detail: "Host groups belong to the root recipe: pass the hosts in as an input (e.g. servers = hosts.server at the module call) and read var.servers here.", Subject: rng.Ptr()})
+			case !w.hosts:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "hosts not available here",
 					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.", w.what), Subject: rng.Ptr()})
-			} else if needName("hosts") {
+			case needName("hosts"):
 				if r.groupIdx[second] == nil {
 					diags = append(diags, unknownRef("host group", second, rng, r.groupNames()))
 				} else {
@@ -290,15 +513,51 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, localRefs map[string]*refSe
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "step outputs not available here",
 					Detail: fmt.Sprintf("%s must be known before any step runs.", w.what), Subject: rng.Ptr()})
 			} else if needName("step") {
-				if r.stepIdx[second] == nil {
-					diags = append(diags, unknownRef("step", second, rng, r.stepNames()))
+				if st := n.steps[second]; st == nil {
+					diags = append(diags, unknownRef("step", second, rng, keys(n.steps)))
 				} else {
-					set.steps[second] = rng
+					set.steps[st.Name] = rng
+					if r.readSteps != nil {
+						r.readSteps[st.Name] = true
+					}
 				}
 			}
+		case "module":
+			if !needName("module") {
+				break
+			}
+			m := n.mods[second]
+			if m == nil {
+				diags = append(diags, unknownRef("module", second, rng, keys(n.mods)))
+				break
+			}
+			if m.ns == nil || r.an == nil {
+				break // its loading failed, and said why
+			}
+			if len(tr) < 3 {
+				for _, o := range m.ns.outList {
+					mergeNode(m.Addr+"."+o.Name, r.an.node(nodeKey{m.ns, 'o', o.Name}))
+				}
+				break
+			}
+			out, _ := stepName(tr[2])
+			if m.ns.outputs[out] == nil {
+				d := unknownRef("module output", out, tr[2].SourceRange(), keys(m.ns.outputs))
+				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.Addr, m.Source, out)
+				if s := suggest(out, keys(m.ns.outputs)); s != "" {
+					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+				} else if len(m.ns.outputs) > 0 {
+					d.Detail += " Its outputs: " + strings.Join(keys(m.ns.outputs), ", ") + "."
+				} else {
+					d.Detail += " It declares no output blocks."
+				}
+				diags = append(diags, d)
+				break
+			}
+			mergeNode(m.Addr+"."+out, r.an.node(nodeKey{m.ns, 'o', out}))
 		default:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown reference",
-				Detail:  fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step.", root),
+				Detail:  fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step, module.", root),
 				Subject: rng.Ptr()})
 		}
 	}
@@ -347,10 +606,7 @@ func levenshtein(a, b string) int {
 	return prev[len(b)]
 }
 
-func (r *Recipe) varNames() []string   { return keys(r.varIdx) }
-func (r *Recipe) localNames() []string { return keys(r.localIdx) }
 func (r *Recipe) groupNames() []string { return keys(r.groupIdx) }
-func (r *Recipe) stepNames() []string  { return keys(r.stepIdx) }
 
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
@@ -363,26 +619,26 @@ func keys[V any](m map[string]V) []string {
 
 // unknownCtx is an evaluation context where every root is unknown: what
 // evaluates to an error in it is wrong whatever the values turn out to be.
-func (r *Recipe) unknownCtx() *hcl.EvalContext {
-	return withForBudget(&hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
+func (r *Recipe) unknownCtx(n *namespace) *hcl.EvalContext {
+	return withForBudget(&hcl.EvalContext{Functions: n.funcs, Variables: map[string]cty.Value{
 		"var": cty.DynamicVal, "local": cty.DynamicVal, "hosts": cty.DynamicVal,
-		"host": cty.DynamicVal, "step": cty.DynamicVal,
+		"host": cty.DynamicVal, "step": cty.DynamicVal, "module": cty.DynamicVal,
 	}})
 }
 
 // decodeSchemaOnly decodes a kind body with every variable unknown, so that
 // unknown attributes, missing required ones and wrong literal types are
 // reported at load time.
-func (r *Recipe) decodeSchemaOnly(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagnostics) {
-	return hcldec.Decode(body, spec, r.unknownCtx())
+func (r *Recipe) decodeSchemaOnly(body hcl.Body, spec hcldec.Spec, n *namespace) (cty.Value, hcl.Diagnostics) {
+	return hcldec.Decode(body, spec, r.unknownCtx(n))
 }
 
 // checkStepValues does for a step's shorthand (run = "...", package = [...])
 // and generic attributes what decodeSchemaOnly does for kind blocks: values
 // of the wrong type, unknown functions and bad literals (timeout = "soon")
 // are reported at load time rather than at plan or apply.
-func (r *Recipe) checkStepValues(s *Step) hcl.Diagnostics {
-	ctx := r.unknownCtx()
+func (r *Recipe) checkStepValues(s *Step, n *namespace) hcl.Diagnostics {
+	ctx := r.unknownCtx(n)
 	var diags hcl.Diagnostics
 	if s.Shorthand != nil {
 		if spec := r.kinds[s.Kind]; spec != nil {

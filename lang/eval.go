@@ -119,6 +119,11 @@ type Scope struct {
 	Locals map[string]cty.Value
 
 	base *hcl.EvalContext // cached context without `host`; nil after Changed
+	// mvals holds the values of every module namespace (inputs, locals,
+	// outputs), computed by EvalLocals; mbase their cached contexts,
+	// built with base.
+	mvals map[*namespace]*nsVals
+	mbase map[*namespace]*hcl.EvalContext
 	// failed names the locals whose evaluation failed (reported then):
 	// what reads them is not reported again.
 	failed map[string]bool
@@ -138,24 +143,200 @@ func (s *Scope) readsFailedLocal(expr hcl.Expression) bool {
 // cached evaluation context is rebuilt on next use.
 func (s *Scope) Changed() { s.base = nil }
 
-// Ctx is the evaluation context for one host (host may be cty.NilVal). The
-// shared part is built once and reused: per-host contexts are children
-// holding only `host`. A Scope is safe for concurrent Ctx calls only once
-// its context is built (call Ctx once before sharing it).
+// Ctx is the evaluation context of the root recipe for one host (host
+// may be cty.NilVal). The shared part is built once and reused: per-host
+// contexts are children holding only `host`. A Scope is safe for
+// concurrent Ctx calls only once its context is built (call Ctx once
+// before sharing it: that builds every module's context too).
 func (s *Scope) Ctx(host cty.Value) *hcl.EvalContext {
 	if s.base == nil {
-		s.base = &hcl.EvalContext{Functions: s.Recipe.funcs, Variables: map[string]cty.Value{
-			"var":   objOrEmpty(s.Vars),
-			"local": objOrEmpty(s.Locals),
-			"hosts": objOrUnknown(s.Hosts),
-			"step":  objOrUnknown(s.Steps),
-		}}
+		s.base = s.nsCtx(s.Recipe.root)
+		s.mbase = map[*namespace]*hcl.EvalContext{}
+		for _, m := range s.Recipe.AllModules() {
+			s.mbase[m.ns] = s.nsCtx(m.ns)
+		}
 	}
 	child := withForBudget(s.base)
 	if host != cty.NilVal {
 		child.Variables = map[string]cty.Value{"host": host}
 	}
 	return child
+}
+
+// StepCtx is the evaluation context of a step's own expressions for one
+// host: the root's, or its module's.
+func (s *Scope) StepCtx(st *Step, host cty.Value) *hcl.EvalContext {
+	return s.ctxIn(s.Recipe.nsOf(st), host)
+}
+
+// ctxIn is the context of namespace n for one host. A module input set
+// from `host` at the call is evaluated here, for that host.
+func (s *Scope) ctxIn(n *namespace, host cty.Value) *hcl.EvalContext {
+	if n == nil || n.mod == nil {
+		return s.Ctx(host)
+	}
+	s.Ctx(cty.NilVal)
+	child := withForBudget(s.mbase[n])
+	if host == cty.NilVal {
+		return child
+	}
+	vars := map[string]cty.Value{"host": host}
+	if s.Recipe.hostVars(n) {
+		vals := map[string]cty.Value{}
+		for _, v := range n.varList {
+			if s.Recipe.hostVar(n, v.Name) {
+				val, _ := s.inputValue(n, v, host)
+				vals[v.Name] = val
+			} else {
+				vals[v.Name] = s.modVal(n).get("v", v.Name)
+			}
+		}
+		vars["var"] = objOrEmpty(vals)
+	}
+	child.Variables = vars
+	return child
+}
+
+// nsVals are the values of one module namespace.
+type nsVals struct {
+	vars, locals, outputs map[string]cty.Value
+}
+
+func (v *nsVals) get(kind, name string) cty.Value {
+	if v == nil {
+		return cty.DynamicVal
+	}
+	m := map[string]map[string]cty.Value{"v": v.vars, "l": v.locals, "o": v.outputs}[kind]
+	if x, ok := m[name]; ok {
+		return x
+	}
+	return cty.DynamicVal
+}
+
+func (s *Scope) modVal(n *namespace) *nsVals {
+	if s.mvals == nil {
+		return nil
+	}
+	return s.mvals[n]
+}
+
+// nsCtx builds the context of namespace n without `host` from what is
+// known now.
+func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
+	vars := map[string]cty.Value{}
+	if n.mod == nil {
+		vars["var"] = objOrEmpty(s.Vars)
+		vars["local"] = objOrEmpty(s.Locals)
+		vars["hosts"] = objOrUnknown(s.Hosts)
+	} else {
+		mv := s.modVal(n)
+		vv := map[string]cty.Value{}
+		for _, v := range n.varList {
+			vv[v.Name] = mv.get("v", v.Name)
+		}
+		lv := map[string]cty.Value{}
+		for _, l := range n.localList {
+			lv[l.Name] = mv.get("l", l.Name)
+		}
+		vars["var"], vars["local"] = objOrEmpty(vv), objOrEmpty(lv)
+	}
+	if s.Steps == nil {
+		vars["step"] = cty.DynamicVal
+	} else {
+		sv := map[string]cty.Value{}
+		for _, st := range n.stepList {
+			if v, ok := s.Steps[st.Name]; ok {
+				sv[st.BaseName] = v
+			}
+		}
+		vars["step"] = objOrEmpty(sv)
+	}
+	mods := map[string]cty.Value{}
+	for _, m := range n.modList {
+		if m.ns == nil {
+			continue
+		}
+		mv := s.modVal(m.ns)
+		if mv == nil {
+			mods[m.Name] = cty.DynamicVal
+			continue
+		}
+		ov := map[string]cty.Value{}
+		for _, o := range m.ns.outList {
+			ov[o.Name] = mv.get("o", o.Name)
+		}
+		mods[m.Name] = objOrEmpty(ov)
+	}
+	vars["module"] = objOrEmpty(mods)
+	return &hcl.EvalContext{Functions: n.funcs, Variables: vars}
+}
+
+// hostVar says whether module input name of n is set from `host` at the
+// call (directly or through the caller's own inputs).
+func (r *Recipe) hostVar(n *namespace, name string) bool {
+	if r.an == nil {
+		return false
+	}
+	set := r.an.memo[nodeKey{n, 'v', name}]
+	return set != nil && set.host
+}
+
+func (r *Recipe) hostVars(n *namespace) bool {
+	for _, v := range n.varList {
+		if r.hostVar(n, v.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// inputValue evaluates the input of module variable v of n at the call,
+// for host (cty.NilVal: none), converted to the variable's type.
+func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value, hcl.Diagnostics) {
+	m := n.mod
+	in := m.Inputs[v.Name]
+	if in == nil {
+		if v.Default == cty.NilVal {
+			return cty.DynamicVal, nil // Missing module input, reported by analysis
+		}
+		val := v.Default
+		if v.Sensitive {
+			val = val.Mark(Sensitive)
+		}
+		return val, nil
+	}
+	val, diags := in.Expr.Value(s.ctxIn(m.caller, host))
+	if diags.HasErrors() {
+		return cty.UnknownVal(v.Type), diags
+	}
+	cv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		return cty.UnknownVal(v.Type), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for module input",
+			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err),
+			Subject: in.Expr.Range().Ptr()}}
+	}
+	if v.Sensitive {
+		cv = cv.Mark(Sensitive)
+	}
+	for _, vd := range v.Validations {
+		ctx := withForBudget(&hcl.EvalContext{Functions: n.funcs, Variables: map[string]cty.Value{
+			"var": cty.ObjectVal(map[string]cty.Value{v.Name: cv})}})
+		res, d := vd.Condition.Value(ctx)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		res, _ = res.Unmark()
+		if !res.IsKnown() || res.IsNull() || res.Type() != cty.Bool {
+			continue
+		}
+		if res.False() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
+				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s)", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange)),
+				Subject: in.Expr.Range().Ptr()})
+		}
+	}
+	return cv, diags
 }
 
 // objOrUnknown is unknown while nothing is known yet (nil map): values that
@@ -174,47 +355,150 @@ func objOrEmpty(m map[string]cty.Value) cty.Value {
 	return cty.ObjectVal(m)
 }
 
-// EvalLocals computes every local in dependency order. Locals that read
-// what is not known yet come out unknown.
+// EvalLocals computes every local, and every module's inputs, locals
+// and outputs, in dependency order. Values that read what is not known
+// yet come out unknown.
 func (s *Scope) EvalLocals() hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
 	s.failed = map[string]bool{}
+	s.mvals = map[*namespace]*nsVals{}
 	s.Changed()
 	defer s.Changed()
-	var diags hcl.Diagnostics
-	done := map[string]bool{}
-	var eval func(l *Local, depth int)
-	eval = func(l *Local, depth int) {
-		if done[l.Name] || depth > len(s.Recipe.Locals) {
-			return
+	e := &evaluator{s: s, state: map[nodeKey]bool{}}
+	for _, n := range s.Recipe.namespaces() {
+		if n.mod != nil {
+			s.mvals[n] = &nsVals{vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, outputs: map[string]cty.Value{}}
 		}
-		for _, tr := range l.Expr.Variables() {
-			if tr.RootName() == "local" && len(tr) >= 2 {
-				if dep := s.Recipe.localIdx[attrName(tr[1])]; dep != nil {
-					eval(dep, depth+1)
-				}
+	}
+	for _, n := range s.Recipe.namespaces() {
+		for _, l := range n.localList {
+			e.get(nodeKey{n, 'l', l.Name})
+		}
+		if n.mod != nil {
+			for _, v := range n.varList {
+				e.get(nodeKey{n, 'v', v.Name})
+			}
+			for _, o := range n.outList {
+				e.get(nodeKey{n, 'o', o.Name})
 			}
 		}
-		v, d := l.Expr.Value(s.Ctx(cty.NilVal))
+	}
+	return e.diags
+}
+
+// evaluator computes locals, module inputs and outputs, each after what
+// it reads.
+type evaluator struct {
+	s     *Scope
+	state map[nodeKey]bool // started
+	diags hcl.Diagnostics
+}
+
+func (e *evaluator) get(k nodeKey) {
+	if e.state[k] {
+		return // done, or a cycle analysis reported
+	}
+	e.state[k] = true
+	s := e.s
+	ns := k.n
+	var expr hcl.Expression
+	switch k.kind {
+	case 'l':
+		expr = k.n.locals[k.name].Expr
+	case 'v':
+		if in := k.n.mod.Inputs[k.name]; in != nil {
+			expr, ns = in.Expr, k.n.mod.caller
+		}
+	case 'o':
+		expr = k.n.outputs[k.name].Value
+	}
+	if expr != nil {
+		for _, tr := range expr.Variables() {
+			e.dep(ns, tr)
+		}
+	}
+	s.Changed()
+	switch k.kind {
+	case 'l':
+		l := k.n.locals[k.name]
+		v, d := l.Expr.Value(s.evalCtx(k.n))
 		if !d.HasErrors() {
 			if err := checkValueSize(v); err != nil {
 				d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value too large",
 					Detail: fmt.Sprintf("local.%s %s.", l.Name, err), Subject: l.Expr.Range().Ptr()})
 			}
 		}
-		diags = append(diags, d...)
+		e.diags = append(e.diags, annotate(d, k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
-			s.failed[l.Name] = true
+			if k.n.mod == nil {
+				s.failed[l.Name] = true
+			}
 		}
-		s.Locals[l.Name] = v
-		s.Changed()
-		done[l.Name] = true
+		if k.n.mod == nil {
+			s.Locals[l.Name] = v
+		} else {
+			s.mvals[k.n].locals[l.Name] = v
+		}
+	case 'v':
+		v := k.n.vars[k.name]
+		val := cty.DynamicVal
+		if !s.Recipe.hostVar(k.n, k.name) {
+			var d hcl.Diagnostics
+			val, d = s.inputValue(k.n, v, cty.NilVal)
+			e.diags = append(e.diags, annotate(d, k.n.mod.Parent)...)
+		}
+		s.mvals[k.n].vars[k.name] = val
+	case 'o':
+		o := k.n.outputs[k.name]
+		v, d := o.Value.Value(s.evalCtx(k.n))
+		e.diags = append(e.diags, annotate(d, k.n.mod)...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		if o.Sensitive {
+			v = v.Mark(Sensitive)
+		}
+		s.mvals[k.n].outputs[o.Name] = v
 	}
-	for _, l := range s.Recipe.Locals {
-		eval(l, 0)
+	s.Changed()
+}
+
+// evalCtx is a fresh context of n, for evaluating while values change.
+func (s *Scope) evalCtx(n *namespace) *hcl.EvalContext {
+	return withForBudget(s.nsCtx(n))
+}
+
+// dep computes first what traversal tr of namespace n reads.
+func (e *evaluator) dep(n *namespace, tr hcl.Traversal) {
+	if len(tr) < 2 {
+		return
 	}
-	return diags
+	name := attrName(tr[1])
+	switch tr.RootName() {
+	case "local":
+		if n.locals[name] != nil {
+			e.get(nodeKey{n, 'l', name})
+		}
+	case "var":
+		if n.mod != nil && n.vars[name] != nil {
+			e.get(nodeKey{n, 'v', name})
+		}
+	case "module":
+		m := n.mods[name]
+		if m == nil || m.ns == nil {
+			return
+		}
+		if len(tr) >= 3 {
+			if out, _ := stepName(tr[2]); m.ns.outputs[out] != nil {
+				e.get(nodeKey{m.ns, 'o', out})
+				return
+			}
+		}
+		for _, o := range m.ns.outList {
+			e.get(nodeKey{m.ns, 'o', o.Name})
+		}
+	}
 }
 
 // Counts evaluates every host group's count (default 1) and volume sizes.
@@ -284,10 +568,29 @@ func (s *Scope) intValue(expr hcl.Expression, what string, lo, hi int) (int, hcl
 // OnHosts evaluates a step's `on` and returns the names of its hosts in
 // order, without duplicates.
 func (s *Scope) OnHosts(expr hcl.Expression) ([]string, hcl.Diagnostics) {
-	if names, ok := s.staticOn(expr); ok {
-		return names, nil
+	return s.onHostsIn(expr, s.Recipe.root)
+}
+
+// StepOnHosts evaluates a step's `on` where it was written: in the step's
+// namespace, or at the module call it inherits `on` from.
+func (s *Scope) StepOnHosts(st *Step) ([]string, hcl.Diagnostics) {
+	n := s.Recipe.nsOf(st)
+	if st.onNS != nil {
+		n = st.onNS
 	}
-	v, diags := expr.Value(s.Ctx(cty.NilVal))
+	if st.On == nil {
+		return nil, nil // reported by analysis
+	}
+	return s.onHostsIn(st.On, n)
+}
+
+func (s *Scope) onHostsIn(expr hcl.Expression, n *namespace) ([]string, hcl.Diagnostics) {
+	if n == nil || n.mod == nil {
+		if names, ok := s.staticOn(expr); ok {
+			return names, nil
+		}
+	}
+	v, diags := expr.Value(s.ctxIn(n, cty.NilVal))
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -337,7 +640,7 @@ type Generic struct {
 // StepArgs evaluates a step's kind arguments and generic attributes for one
 // host. args may contain unknown values while upstream work is pending.
 func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diagnostics) {
-	ctx := s.Ctx(host)
+	ctx := s.StepCtx(st, host)
 	var diags hcl.Diagnostics
 	spec := s.Recipe.kinds[st.Kind]
 	var args cty.Value

@@ -23,6 +23,9 @@ type Source struct {
 	Dir     string
 	File    string
 	Display string
+	// Modules holds the built-in modules (`source = "builtin/NAME"`), one
+	// directory per module; nil when there are none.
+	Modules fs.FS
 }
 
 // MaxFileSize bounds a recipe or site file; anything larger is refused
@@ -66,16 +69,23 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 	}
 	r := &Recipe{
 		Files: p.Files(), fsys: src.FS, dir: src.Dir, kinds: kinds,
-		varIdx: map[string]*Variable{}, localIdx: map[string]*Local{},
 		groupIdx: map[string]*Group{}, stepIdx: map[string]*Step{},
+		parser: p, builtin: src.Modules, parsed: map[string]bool{},
 	}
 	r.funcs = functions(src.FS, src.Dir)
+	r.root = newNamespace(nil, src.FS, src.Dir, src.Dir, r.funcs)
+	r.varIdx, r.localIdx = r.root.vars, r.root.locals
+	for name := range p.Files() {
+		r.parsed[name] = true
+	}
 	if diags.HasErrors() {
 		return r, diags
 	}
 	for _, body := range bodies {
-		diags = append(diags, r.decodeBody(body)...)
+		diags = append(diags, r.decodeBody(body, r.root)...)
 	}
+	r.Variables, r.Locals, r.Outputs, r.Modules = r.root.varList, r.root.localList, r.root.outList, r.root.modList
+	diags = append(diags, r.loadModules(r.root, displayOf(src), src.Display)...)
 	if r.Name == "" && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing recipe block",
 			Detail: fmt.Sprintf("Add a block `recipe \"NAME\" { description = \"...\" }` to %s.", displayOf(src))})
@@ -161,26 +171,41 @@ var recipeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "verify", LabelNames: []string{"name"}},
 	{Type: "output", LabelNames: []string{"name"}},
 	{Type: "precondition"},
+	{Type: "module", LabelNames: []string{"name"}},
+	{Type: "moved"},
+	{Type: "module_info"},
 }}
 
-func (r *Recipe) decodeBody(body hcl.Body) hcl.Diagnostics {
+// decodeBody decodes one file's blocks into namespace n: the root recipe,
+// or a module (which has no recipe, hosts, verify or precondition blocks).
+func (r *Recipe) decodeBody(body hcl.Body, n *namespace) hcl.Diagnostics {
 	content, diags := body.Content(recipeSchema)
 	for _, b := range content.Blocks {
+		if d := n.refuseBlock(b); d != nil {
+			diags = append(diags, d)
+			continue
+		}
 		switch b.Type {
+		case "module":
+			diags = append(diags, r.decodeModuleCall(b, n)...)
+		case "moved":
+			diags = append(diags, r.decodeMoved(b, n)...)
+		case "module_info":
+			diags = append(diags, n.decodeModuleInfo(b)...)
 		case "recipe":
 			diags = append(diags, r.decodeRecipe(b)...)
 		case "variable":
-			diags = append(diags, r.decodeVariable(b)...)
+			diags = append(diags, n.decodeVariable(b)...)
 		case "locals":
-			diags = append(diags, r.decodeLocals(b)...)
+			diags = append(diags, n.decodeLocals(b)...)
 		case "hosts":
 			diags = append(diags, r.decodeGroup(b)...)
 		case "step":
-			diags = append(diags, r.decodeStep(b)...)
+			diags = append(diags, r.decodeStep(b, n)...)
 		case "verify":
 			diags = append(diags, r.decodeVerify(b)...)
 		case "output":
-			diags = append(diags, r.decodeOutput(b)...)
+			diags = append(diags, n.decodeOutput(b)...)
 		case "precondition":
 			diags = append(diags, r.decodePrecondition(b, "")...)
 		}
@@ -284,12 +309,12 @@ func constBool(expr hcl.Expression, dst *bool) hcl.Diagnostics {
 	return nil
 }
 
-func (r *Recipe) decodeVariable(b *hcl.Block) hcl.Diagnostics {
+func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
 	}
 	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, Default: cty.NilVal, DeclRange: b.DefRange}
-	if prev := r.varIdx[v.Name]; prev != nil {
+	if prev := n.vars[v.Name]; prev != nil {
 		return hcl.Diagnostics{duplicate("variable", v.Name, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
@@ -341,27 +366,27 @@ func (r *Recipe) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		}
 		v.Validations = append(v.Validations, val)
 	}
-	r.varIdx[v.Name] = v
-	r.Variables = append(r.Variables, v)
+	n.vars[v.Name] = v
+	n.varList = append(n.varList, v)
 	return diags
 }
 
-func (r *Recipe) decodeLocals(b *hcl.Block) hcl.Diagnostics {
+func (n *namespace) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	attrs, diags := b.Body.JustAttributes()
 	names := make([]string, 0, len(attrs))
-	for n := range attrs {
-		names = append(names, n)
+	for name := range attrs {
+		names = append(names, name)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		a := attrs[n]
-		if prev := r.localIdx[n]; prev != nil {
-			diags = append(diags, duplicate("local value", n, prev.DeclRange, a.Range))
+	for _, name := range names {
+		a := attrs[name]
+		if prev := n.locals[name]; prev != nil {
+			diags = append(diags, duplicate("local value", name, prev.DeclRange, a.Range))
 			continue
 		}
-		l := &Local{Name: n, Expr: a.Expr, DeclRange: a.Range}
-		r.localIdx[n] = l
-		r.Locals = append(r.Locals, l)
+		l := &Local{Name: name, Expr: a.Expr, DeclRange: a.Range, Module: n.mod}
+		n.locals[name] = l
+		n.localList = append(n.localList, l)
 	}
 	return diags
 }
@@ -440,13 +465,13 @@ func (r *Recipe) kindNames() []string {
 	return names
 }
 
-func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
+func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
 	}
-	s := &Step{Name: b.Labels[0], DeclRange: b.DefRange}
-	if prev := r.stepIdx[s.Name]; prev != nil {
-		return hcl.Diagnostics{duplicate("step", s.Name, prev.DeclRange, b.DefRange)}
+	s := &Step{Name: n.qualify(b.Labels[0]), BaseName: b.Labels[0], Module: n.mod, DeclRange: b.DefRange}
+	if prev := n.steps[s.BaseName]; prev != nil {
+		return hcl.Diagnostics{duplicate("step", s.BaseName, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(r.stepSchema())
 	// A misspelt or mislabelled kind block is already reported; do not
@@ -461,7 +486,7 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 	}
 	if a := at["on"]; a != nil {
 		s.On = a.Expr
-	} else {
+	} else if n.mod == nil {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
 			Detail:  fmt.Sprintf("Step %q must say where it runs, e.g. `on = hosts.server` or `on = hosts.server[0]`.", s.Name),
 			Subject: b.DefRange.Ptr()})
@@ -472,9 +497,9 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 	s.Creates, s.Unless, s.Env = expr("creates"), expr("unless"), expr("env")
 	s.Timeout, s.Retries, s.Sensitive, s.Destroy = expr("timeout"), expr("retries"), expr("sensitive"), expr("destroy")
 	var d hcl.Diagnostics
-	s.After, d = stepRefs(at["after"])
+	s.After, d = n.stepRefs(at["after"])
 	diags = append(diags, d...)
-	s.AfterAll, d = stepRefs(at["after_all"])
+	s.AfterAll, d = n.stepRefs(at["after_all"])
 	diags = append(diags, d...)
 
 	type kindDecl struct {
@@ -535,6 +560,8 @@ func (r *Recipe) decodeStep(b *hcl.Block) hcl.Diagnostics {
 				Subject: captureRange.Ptr()})
 		}
 	}
+	n.steps[s.BaseName] = s
+	n.stepList = append(n.stepList, s)
 	r.stepIdx[s.Name] = s
 	r.Steps = append(r.Steps, s)
 	return diags
@@ -550,8 +577,10 @@ func blockKinds(names []string) []string {
 	return out
 }
 
-// stepRefs decodes `after = [step.a, step.b]`.
-func stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
+// stepRefs decodes `after = [step.a, module.b]`. The names are resolved
+// to steps (a module's to every step inside it) once every module is
+// loaded: see resolveAfter.
+func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 	if a == nil {
 		return nil, nil
 	}
@@ -563,12 +592,16 @@ func stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 	var refs []Ref
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
-		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" || attrName(tr[1]) == "" {
+		if d.HasErrors() || len(tr) != 2 || (tr.RootName() != "step" && tr.RootName() != "module") || attrName(tr[1]) == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name + " entry",
-				Detail: "Each entry must name a step as step.<name>.", Subject: e.Range().Ptr()})
+				Detail: "Each entry must name a step as step.<name>, or every step of a module as module.<name>.", Subject: e.Range().Ptr()})
 			continue
 		}
-		refs = append(refs, Ref{Name: attrName(tr[1]), Range: e.Range()})
+		ref := Ref{Name: attrName(tr[1]), Range: e.Range()}
+		if tr.RootName() == "module" {
+			ref.Module = true
+		}
+		refs = append(refs, ref)
 	}
 	return refs, diags
 }
@@ -614,11 +647,11 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-func (r *Recipe) decodeOutput(b *hcl.Block) hcl.Diagnostics {
+func (n *namespace) decodeOutput(b *hcl.Block) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
 	}
-	for _, prev := range r.Outputs {
+	for _, prev := range n.outList {
 		if prev.Name == b.Labels[0] {
 			return hcl.Diagnostics{duplicate("output", b.Labels[0], prev.DeclRange, b.DefRange)}
 		}
@@ -635,7 +668,8 @@ func (r *Recipe) decodeOutput(b *hcl.Block) hcl.Diagnostics {
 	if a := content.Attributes["description"]; a != nil {
 		diags = append(diags, constString(a.Expr, &o.Description)...)
 	}
-	r.Outputs = append(r.Outputs, o)
+	n.outputs[o.Name] = o
+	n.outList = append(n.outList, o)
 	return diags
 }
 

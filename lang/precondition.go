@@ -36,11 +36,11 @@ func (r *Recipe) decodePrecondition(b *hcl.Block, group string) hcl.Diagnostics 
 // analyzePreconditions checks what preconditions read: variables and
 // locals only, and no local that reads hosts or step outputs, so that
 // every precondition is decided before anything runs.
-func (r *Recipe) analyzePreconditions(localRefs map[string]*refSet) hcl.Diagnostics {
+func (r *Recipe) analyzePreconditions(n *namespace) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, p := range r.Preconditions {
 		for _, e := range []hcl.Expression{p.Condition, p.ErrorMessage} {
-			_, d := r.check(e.Variables(), where{what: "a precondition"}, localRefs)
+			_, d := r.check(e.Variables(), where{what: "a precondition"}, n)
 			diags = append(diags, d...)
 		}
 	}

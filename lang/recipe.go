@@ -2,10 +2,12 @@ package lang
 
 import (
 	"io/fs"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 )
@@ -28,7 +30,23 @@ type Recipe struct {
 	// blocks, in file order.
 	Preconditions []*Precondition
 
+	// Modules are the root's module calls; each holds its own calls.
+	// Their steps are in Steps, named by their address (Step.Module).
+	Modules []*Module
+	// Moved are the moved blocks of the recipe and its modules, with
+	// addresses made absolute.
+	Moved []*Moved
+
 	Files map[string]*hcl.File // every parsed file, for diagnostics
+
+	root    *namespace
+	parser  *hclparse.Parser
+	builtin fs.FS
+	parsed  map[string]bool // files already parsed (a module called twice is parsed once)
+	an      *analyzer
+	// readSteps names every step some expression reads (step.X, in any
+	// namespace, through inputs, locals and outputs too).
+	readSteps map[string]bool
 
 	fsys  fs.FS
 	dir   string
@@ -61,6 +79,7 @@ type Validation struct {
 
 // Local is one attribute of a `locals` block.
 type Local struct {
+	Module    *Module // nil at the root
 	Name      string
 	Expr      hcl.Expression
 	DeclRange hcl.Range
@@ -83,15 +102,24 @@ type VolumeDecl struct {
 	DeclRange hcl.Range
 }
 
-// Ref names another step from `after` or `after_all`.
+// Ref names another step from `after` or `after_all`. Once loaded, Name
+// is the step's full name (Step.Name); `module.X` in after is replaced by
+// one Ref per step of the module.
 type Ref struct {
-	Name  string
-	Range hcl.Range
+	Name   string
+	Range  hcl.Range
+	Module bool // as written: module.NAME, until resolved
 }
 
 // Step is a `step` block. Exactly one of KindBody and Shorthand is set.
+// A module's steps are flattened into the recipe: Name is then the step's
+// address without "step." at the root ("module.data.step.format"),
+// BaseName the name inside its module, and Module the module instance.
 type Step struct {
 	Name        string
+	BaseName    string
+	Module      *Module    // nil at the root
+	onNS        *namespace // where On is evaluated: nil for the step's own namespace
 	Description string
 	Kind        string
 	On          hcl.Expression
@@ -143,6 +171,10 @@ type Failover struct {
 
 // Output is an `output` block.
 type Output struct {
+	// RefSteps and RefGroups are what the value reads, through locals
+	// and modules too (filled by analysis).
+	RefSteps    []Ref
+	RefGroups   []Ref
 	Name        string
 	Value       hcl.Expression
 	Sensitive   bool
@@ -153,8 +185,24 @@ type Output struct {
 // Group returns the host group called name, or nil.
 func (r *Recipe) Group(name string) *Group { return r.groupIdx[name] }
 
-// Step returns the step called name, or nil.
+// Step returns the step called name (Step.Name), or nil.
 func (r *Recipe) Step(name string) *Step { return r.stepIdx[name] }
+
+// ReadsStep says whether any expression of the recipe or its modules
+// reads step.NAME: only those steps need a value in scopes.
+func (r *Recipe) ReadsStep(name string) bool { return r.readSteps[name] }
+
+// Addr is the step's address without an instance key: step.x, or
+// module.data.step.x for a module's step.
+func (st *Step) Addr() string { return StepAddr(st.Name) }
+
+// StepAddr is the address of the step called name (Step.Name).
+func StepAddr(name string) string {
+	if strings.HasPrefix(name, "module.") {
+		return name
+	}
+	return "step." + name
+}
 
 // KindSpec returns the hcldec spec of a step kind.
 func (r *Recipe) KindSpec(kind string) hcldec.Spec { return r.kinds[kind] }

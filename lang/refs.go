@@ -24,7 +24,7 @@ func Suggest(name string, known []string) string { return suggest(name, known) }
 // volume blocks of onGroups for `host`, of G for `hosts.G[i]`) and a
 // step's outputs (against its capture block). Roots and names that check
 // already refused are skipped, so each mistake is reported once.
-func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string) hcl.Diagnostics {
+func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string, n *namespace) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, tr := range trs {
 		var d *hcl.Diagnostic
@@ -34,7 +34,7 @@ func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string) hcl.Diagnosti
 				d = r.checkHostPath(tr, 1, onGroups, "host")
 			}
 		case "hosts":
-			if len(tr) >= 3 && r.groupIdx[attrName(tr[1])] != nil {
+			if n.mod == nil && len(tr) >= 3 && r.groupIdx[attrName(tr[1])] != nil {
 				if _, ok := tr[2].(hcl.TraverseIndex); ok {
 					g := attrName(tr[1])
 					d = r.checkHostPath(tr, 3, []string{g}, fmt.Sprintf("hosts.%s[…]", g))
@@ -42,7 +42,7 @@ func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string) hcl.Diagnosti
 			}
 		case "step":
 			if len(tr) >= 3 {
-				if st := r.stepIdx[attrName(tr[1])]; st != nil {
+				if st := n.steps[attrName(tr[1])]; st != nil {
 					d = r.checkStepPath(tr, st)
 				}
 			}

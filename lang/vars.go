@@ -88,7 +88,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, knownList(r.varNames())), Subject: rng.Ptr()})
+				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, knownList(keys(r.varIdx))), Subject: rng.Ptr()})
 			return
 		}
 		var val cty.Value

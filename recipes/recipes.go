@@ -9,6 +9,19 @@ import (
 //go:embed */*.hcl
 var files embed.FS
 
+//go:embed modules/*/*.hcl
+var modules embed.FS
+
+// Modules returns the standard library of modules (`source =
+// "builtin/NAME"` in a recipe): one directory per module.
+func Modules() fs.FS {
+	sub, err := fs.Sub(modules, "modules")
+	if err != nil {
+		panic(err) // the directory is embedded: cannot happen
+	}
+	return sub
+}
+
 // FS returns the built-in recipes: one directory per recipe.
 func FS() fs.FS { return files }
 
@@ -17,7 +30,7 @@ func Names() []string {
 	ents, _ := fs.ReadDir(files, ".")
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() && e.Name() != "modules" {
 			out = append(out, e.Name())
 		}
 	}

@@ -45,7 +45,7 @@ func (s *State) Check() error {
 		if in.Step == "" && in.Host == "" {
 			continue
 		}
-		if want := "step." + in.Step + "[" + strconv.Quote(in.Host) + "]"; in.Host != "" && k != want {
+		if want := stepAddr(in.Step) + "[" + strconv.Quote(in.Host) + "]"; in.Host != "" && k != want {
 			return &FieldError{Path: at, Err: fmt.Errorf("the key names another instance than its fields (step %q on host %q, which is %s)", in.Step, in.Host, want)}
 		}
 	}
@@ -161,3 +161,12 @@ func CheckDevice(d string) error {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// stepAddr is the address of a step recorded as name: step.NAME, or the
+// name itself for a module's step (module.M.step.NAME).
+func stepAddr(name string) string {
+	if strings.HasPrefix(name, "module.") {
+		return name
+	}
+	return "step." + name
+}

@@ -1,6 +1,8 @@
 package workspace
 
 import (
+	"diffuser/lang"
+
 	"context"
 	"errors"
 	"fmt"
@@ -121,9 +123,9 @@ func (e *Env) StateRm(ctx context.Context, name string, addrs []string) (*Edit, 
 					insts[addr], found = true, true
 				}
 			}
-		case engine.AddrStep:
+		case engine.AddrStep, engine.AddrModule:
 			for addr, inst := range st.Steps {
-				if inst.Step == a.Step {
+				if engine.TargetsStep(a.String(), inst.Step) {
 					insts[addr], found = true, true
 				}
 			}
@@ -172,7 +174,7 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 	}
 	switch {
 	case from.Kind != to.Kind:
-		return nil, fmt.Errorf("cannot move a %s (%s) to a %s (%s): both must be hosts, both steps or both step instances", from.Kind, from, to.Kind, to)
+		return nil, fmt.Errorf("cannot move a %s (%s) to a %s (%s): both must be hosts, both steps, both step instances or both modules", from.Kind, from, to.Kind, to)
 	case from == to:
 		return nil, fmt.Errorf("%s and %s are the same address: nothing to move", src, dst)
 	case from.Kind == engine.AddrInstance && from.Host != to.Host:
@@ -222,6 +224,25 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 			return nil, taken(to.String())
 		}
 		moveInst(from.String(), to.Step, to.Host)
+	case engine.AddrModule:
+		// Every step of the module, nested ones too, keeps its path below it.
+		var addrs []string
+		for addr, inst := range st.Steps {
+			switch {
+			case engine.TargetsStep(from.Step, inst.Step):
+				addrs = append(addrs, addr)
+			case engine.TargetsStep(to.Step, inst.Step):
+				return nil, taken(to.String())
+			}
+		}
+		if len(addrs) == 0 {
+			return nil, &UnknownAddressError{Workspace: name, Addr: from.String(), Near: nearAddresses(st, from)}
+		}
+		sort.Strings(addrs)
+		for _, addr := range addrs {
+			inst := st.Steps[addr]
+			moveInst(addr, to.Step+strings.TrimPrefix(inst.Step, from.Step), inst.Host)
+		}
 	case engine.AddrStep:
 		var addrs []string
 		for addr, inst := range st.Steps {
@@ -299,7 +320,7 @@ func nearAddresses(st *state.State, a engine.Address) []string {
 		add(h, false)
 	}
 	for s := range steps {
-		add("step."+s, a.Kind == engine.AddrInstance && s == a.Step)
+		add(lang.StepAddr(s), a.Kind == engine.AddrInstance && s == a.Step)
 	}
 	for addr, inst := range st.Steps {
 		add(addr, a.Kind == engine.AddrInstance && inst.Step == a.Step && inst.Host != a.Host)

@@ -63,14 +63,14 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 	ref := RecipeRef{Arg: arg}
 	if fi, err := os.Stat(arg); err == nil {
 		if fi.IsDir() {
-			return lang.Source{FS: os.DirFS(arg), Dir: ".", Display: arg}, ref, nil
+			return lang.Source{FS: os.DirFS(arg), Dir: ".", Display: arg, Modules: recipes.Modules()}, ref, nil
 		}
 		dir := filepath.Dir(arg)
-		return lang.Source{FS: os.DirFS(dir), Dir: ".", File: filepath.Base(arg), Display: dir}, ref, nil
+		return lang.Source{FS: os.DirFS(dir), Dir: ".", File: filepath.Base(arg), Display: dir, Modules: recipes.Modules()}, ref, nil
 	}
 	if recipes.Has(arg) {
 		ref.Builtin = true
-		return lang.Source{FS: recipes.FS(), Dir: arg, Display: "builtin:" + arg}, ref, nil
+		return lang.Source{FS: recipes.FS(), Dir: arg, Display: "builtin:" + arg, Modules: recipes.Modules()}, ref, nil
 	}
 	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %v)", arg, recipes.Names())
 }

@@ -28,7 +28,7 @@ func (a *app) recipesCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out []views.RecipeJSON
 			for _, n := range recipes.Names() {
-				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n}, engine.KindSpecs(builtin.Kinds()))
+				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n, Modules: recipes.Modules()}, engine.KindSpecs(builtin.Kinds()))
 				j := views.RecipeJSON{Name: n, Valid: !diags.HasErrors()}
 				if j.Valid {
 					j.Description = r.Description
@@ -394,7 +394,7 @@ func stateAddresses(st *state.State) []string {
 	for _, addr := range sortedKeys(st.Steps) {
 		if s := st.Steps[addr].Step; !steps[s] {
 			steps[s] = true
-			out = append(out, "step."+s)
+			out = append(out, lang.StepAddr(s))
 		}
 		out = append(out, addr)
 	}

@@ -1,0 +1,171 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"diffuser/engine"
+)
+
+// modRecipe uses a local module twice and a built-in one, with the same
+// step name at the root and in both calls.
+const modRecipe = `
+recipe "m" {}
+hosts "server" {
+  count = 2
+  volume "brick" { size_gb = 1 }
+}
+hosts "client" {}
+
+step "prep" {
+  on  = hosts.server
+  run = "echo prep"
+  capture { id = "echo id" }
+}
+
+module "a" {
+  source = "./mods/greet"
+  on     = hosts.server
+  who    = "a"
+  token  = step.prep.hosts["server[0]"].outputs.id
+}
+
+module "b" {
+  source = "./mods/greet"
+  on     = hosts.client
+  who    = "b"
+  token  = "t"
+  after  = [module.a]
+}
+
+module "data" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  device = host.volume.brick.device
+  target = "/data/brick"
+}
+
+step "use" {
+  on  = hosts.client
+  run = "echo ${module.a.greeting} ${module.data.target}"
+}
+`
+
+const greetModule = `
+module_info { description = "says hello" }
+variable "who" { type = string }
+variable "token" {
+  type    = string
+  default = ""
+}
+locals { msg = "hello ${var.who}" }
+step "prep" {
+  run = "echo ${local.msg} ${var.token}"
+}
+step "say" {
+  after = [step.prep]
+  run   = "echo said"
+  capture { out = "echo ${var.who}" }
+}
+output "greeting" { value = local.msg }
+`
+
+func modWorld(t *testing.T) *world {
+	w := newWorld(t, modRecipe)
+	w.extra = map[string]string{"mods/greet/main.hcl": greetModule}
+	w.kinds = simKinds // the sim's devices cannot be formatted for real
+	return w
+}
+
+func TestModulePlanAddresses(t *testing.T) {
+	w := modWorld(t)
+	p := w.plan()
+	got := summary(p)
+	for _, want := range []string{
+		`+ step.prep["server[0]"]`,
+		`+ module.a.step.prep["server[1]"]`,
+		`+ module.a.step.say["server[0]"]`,
+		`+ module.b.step.prep["client[0]"]`,
+		`+ module.data.step.format["server[0]"]`,
+		`+ module.data.step.mount["server[1]"]`,
+		`+ step.use["client[0]"]`,
+	} {
+		if !strings.Contains(got, want+"\n") && !strings.Contains(got, want+" (") {
+			t.Errorf("plan lacks %s:\n%s", want, got)
+		}
+	}
+	g := p.Loaded.Graph
+	deps := map[string]map[string]bool{}
+	for v := range g.Kind {
+		for _, o := range g.Out(int32(v)) {
+			a := g.Addr(o)
+			if deps[a] == nil {
+				deps[a] = map[string]bool{}
+			}
+			deps[a][g.Addr(int32(v))] = true
+		}
+	}
+	// Reading step.prep through an input waits for it.
+	if !deps[`module.a.step.prep["server[0]"]`][`step.prep (all)`] {
+		t.Errorf("module.a.step.prep does not wait for step.prep: %v", deps[`module.a.step.prep["server[0]"]`])
+	}
+	// The call's after = [module.a] applies to every step of b: other
+	// host set, so through the joins.
+	if !deps[`module.b.step.prep["client[0]"]`][`module.a.step.say (all)`] {
+		t.Errorf("module.b.step.prep does not wait for module.a: %v", deps[`module.b.step.prep["client[0]"]`])
+	}
+	// after inside a module pairs per host.
+	if !deps[`module.a.step.say["server[1]"]`][`module.a.step.prep["server[1]"]`] {
+		t.Errorf("module.a.step.say[server[1]] does not wait for its host's prep: %v", deps[`module.a.step.say["server[1]"]`])
+	}
+}
+
+func TestModuleApplyThenNoOp(t *testing.T) {
+	w := modWorld(t)
+	res := w.apply(w.plan(), 4)
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply failed: %+v", res.Failures)
+	}
+	for _, addr := range []string{`module.data.step.format["server[1]"]`, `module.b.step.say["client[0]"]`, `step.prep["server[0]"]`} {
+		if w.st.Steps[addr] == nil {
+			t.Errorf("state lacks %s; has %v", addr, keysOf(w.st.Steps))
+		}
+	}
+	if in := w.st.Steps[`module.data.step.mount["server[0]"]`]; in == nil || in.Step != "module.data.step.mount" {
+		t.Errorf("module instance recorded as %+v", in)
+	}
+	p := w.plan()
+	for _, c := range p.Changes {
+		if c.Action != engine.NoOp {
+			t.Errorf("second plan not a no-op: %s %s (%s)", c.Action.Symbol(), c.Addr, c.Reason)
+		}
+	}
+	// The input read from host: each instance formats its own device.
+	a0, a1 := w.st.Steps[`module.data.step.format["server[0]"]`], w.st.Steps[`module.data.step.format["server[1]"]`]
+	if a0 == nil || a1 == nil || a0.Digest == a1.Digest {
+		t.Errorf("per-host inputs give the same digest on both hosts")
+	}
+}
+
+func TestModuleTarget(t *testing.T) {
+	w := modWorld(t)
+	p := w.plan(func(o *engine.PlanOptions) { o.Targets = []string{"module.a"} })
+	got := summary(p)
+	if !strings.Contains(got, `module.a.step.say["server[1]"]`) {
+		t.Errorf("-target module.a lacks its steps:\n%s", got)
+	}
+	if strings.Contains(got, "module.b.") || strings.Contains(got, "module.data.") || strings.Contains(got, "step.use") {
+		t.Errorf("-target module.a plans other steps:\n%s", got)
+	}
+	if !strings.Contains(got, `step.prep["server[0]"]`) {
+		t.Errorf("-target module.a lacks what it depends on (step.prep):\n%s", got)
+	}
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

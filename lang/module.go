@@ -1,0 +1,541 @@
+package lang
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// MaxModuleDepth bounds how deep module calls nest: the root's modules are
+// depth 1.
+const MaxModuleDepth = 8
+
+// BuiltinPrefix starts the source of a module embedded in the binary.
+const BuiltinPrefix = "builtin/"
+
+// Module is one module call, instantiated: its variables, locals, steps,
+// outputs and nested calls live in its own namespace. Its steps are
+// flattened into the recipe's Steps with their address as name.
+type Module struct {
+	Name        string    // the call's label
+	Addr        string    // module.data, module.a.module.b
+	Parent      *Module   // nil when the root recipe calls it
+	Source      string    // as written
+	Description string    // from the module's module_info block
+	CallRange   hcl.Range // the module block's header
+	// Inputs are the call's attributes other than source, on and after,
+	// evaluated in the caller's namespace.
+	Inputs hcl.Attributes
+	On     hcl.Expression // may be nil: the steps say where they run
+	After  []Ref          // the call's after, in the caller's namespace
+
+	Variables []*Variable
+	Locals    []*Local
+	Steps     []*Step // this module's own steps, not its modules'
+	Modules   []*Module
+	Outputs   []*Output
+
+	ns       *namespace
+	caller   *namespace
+	srcRange hcl.Range
+	depth    int
+	key      string // identifies the source: "builtin:NAME" or "dir:PATH"
+}
+
+// Moved is a `moved` block: state recorded under From now belongs to To.
+// Both are absolute addresses without instance key (step.x,
+// module.a.step.x, or module.a for a whole module).
+type Moved struct {
+	From, To  string
+	DeclRange hcl.Range
+}
+
+// namespace is what var, local, step and module mean in one place: the
+// root recipe or one module instance.
+type namespace struct {
+	mod       *Module // nil: the root recipe
+	vars      map[string]*Variable
+	varList   []*Variable
+	locals    map[string]*Local
+	localList []*Local
+	steps     map[string]*Step // by BaseName
+	stepList  []*Step
+	mods      map[string]*Module
+	modList   []*Module
+	outputs   map[string]*Output
+	outList   []*Output
+	info      string    // module_info description
+	infoRange hcl.Range // where module_info was, for duplicates
+
+	fsys    fs.FS
+	builtin bool   // fsys is the built-in modules'
+	root    string // directory relative sources may not leave
+	dir     string // directory of the namespace's files
+	funcs   map[string]function.Function
+}
+
+func newNamespace(m *Module, fsys fs.FS, root, dir string, funcs map[string]function.Function) *namespace {
+	return &namespace{mod: m, vars: map[string]*Variable{}, locals: map[string]*Local{},
+		steps: map[string]*Step{}, mods: map[string]*Module{}, outputs: map[string]*Output{},
+		fsys: fsys, root: root, dir: dir, funcs: funcs}
+}
+
+// qualify is the full name of a step called name in n.
+func (n *namespace) qualify(name string) string {
+	if n.mod == nil {
+		return name
+	}
+	return n.mod.Addr + ".step." + name
+}
+
+// where says, for messages, which namespace n is.
+func (n *namespace) where() string {
+	if n.mod == nil {
+		return "the recipe"
+	}
+	return n.mod.Addr
+}
+
+// refuseBlock refuses in a module what only the root recipe may hold.
+func (n *namespace) refuseBlock(b *hcl.Block) *hcl.Diagnostic {
+	if n.mod == nil {
+		if b.Type == "module_info" {
+			return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "module_info outside a module",
+				Detail:  "A module_info block describes a module directory; a recipe says what it is in its recipe block.",
+				Subject: b.DefRange.Ptr()}
+		}
+		return nil
+	}
+	var detail string
+	switch b.Type {
+	case "recipe":
+		detail = "A module directory has no recipe block: describe the module with module_info { description = \"...\" }."
+	case "hosts":
+		detail = "Host groups belong to the root recipe. Declare the hosts there and pass them in as an input, e.g. `servers = hosts.server` at the call and `on = var.servers` in the module."
+	case "verify":
+		detail = "verify blocks belong to the root recipe."
+	case "precondition":
+		detail = "preconditions belong to the root recipe; a module checks its inputs with validation blocks in its variables."
+	default:
+		return nil
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s block in a module", b.Type),
+		Detail: detail + n.mod.calledAt(), Subject: b.DefRange.Ptr()}
+}
+
+// calledAt names where the module was called, for diagnostics inside it.
+func (m *Module) calledAt() string {
+	if m == nil {
+		return ""
+	}
+	s := fmt.Sprintf(" (In %s, called at %s", m.Addr, rangeString(m.CallRange))
+	for p := m.Parent; p != nil; p = p.Parent {
+		s += fmt.Sprintf(", in %s called at %s", p.Addr, rangeString(p.CallRange))
+	}
+	return s + ".)"
+}
+
+func rangeString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
+
+func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
+	if n.infoRange.Filename != "" {
+		return hcl.Diagnostics{duplicate("module_info block", "", n.infoRange, b.DefRange)}
+	}
+	n.infoRange = b.DefRange
+	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "description"}}})
+	if a := content.Attributes["description"]; a != nil {
+		diags = append(diags, constString(a.Expr, &n.info)...)
+	}
+	return diags
+}
+
+// decodeModuleCall decodes a `module` block of namespace n. Its source is
+// loaded later, by loadModules.
+func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
+	if d := validName(b); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	name := b.Labels[0]
+	if prev := n.mods[name]; prev != nil {
+		return hcl.Diagnostics{duplicate("module", name, prev.CallRange, b.DefRange)}
+	}
+	attrs, diags := b.Body.JustAttributes()
+	if diags.HasErrors() {
+		if body, ok := b.Body.(*hclsyntax.Body); ok && len(body.Blocks) > 0 {
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
+				Detail:  "A module call takes attributes only: source, on, after and the module's inputs (name = value).",
+				Subject: body.Blocks[0].DefRange().Ptr()}}
+		}
+		return diags
+	}
+	addr := "module." + name
+	if n.mod != nil {
+		addr = n.mod.Addr + "." + addr
+	}
+	m := &Module{Name: name, Addr: addr, Parent: n.mod, CallRange: b.DefRange, Inputs: hcl.Attributes{}, caller: n}
+	if n.mod != nil {
+		m.depth = n.mod.depth + 1
+	} else {
+		m.depth = 1
+	}
+	src := attrs["source"]
+	if src == nil {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module source",
+			Detail:  fmt.Sprintf("Module %q must say where it comes from: source = \"./DIR\" (relative to this file) or source = \"builtin/NAME\".", name),
+			Subject: b.DefRange.Ptr()})
+	}
+	m.srcRange = src.Expr.Range()
+	diags = append(diags, constString(src.Expr, &m.Source)...)
+	if a := attrs["on"]; a != nil {
+		m.On = a.Expr
+	}
+	if a := attrs["after"]; a != nil {
+		var d hcl.Diagnostics
+		m.After, d = n.stepRefs(a)
+		diags = append(diags, d...)
+	}
+	for k, a := range attrs {
+		switch k {
+		case "source", "on", "after":
+		case "after_all", "count", "for_each", "depends_on", "providers":
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported module argument",
+				Detail:  fmt.Sprintf("A module call takes source, on, after and the module's inputs; %s is not supported (use after = [...] for order).", k),
+				Subject: a.NameRange.Ptr()})
+		default:
+			m.Inputs[k] = a
+		}
+	}
+	n.mods[name] = m
+	n.modList = append(n.modList, m)
+	return diags
+}
+
+// decodeMoved decodes `moved { from = step.a  to = module.b.step.a }`.
+func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
+	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "from", Required: true}, {Name: "to", Required: true}}})
+	if diags.HasErrors() {
+		return diags
+	}
+	mv := &Moved{DeclRange: b.DefRange}
+	for _, x := range []struct {
+		name string
+		dst  *string
+	}{{"from", &mv.From}, {"to", &mv.To}} {
+		e := content.Attributes[x.name].Expr
+		a, ok := movedAddr(e)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
+				Detail:  fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key.", x.name),
+				Subject: e.Range().Ptr()})
+			continue
+		}
+		if n.mod != nil {
+			a = n.mod.Addr + "." + a
+		}
+		*x.dst = a
+	}
+	if !diags.HasErrors() {
+		r.Moved = append(r.Moved, mv)
+	}
+	return diags
+}
+
+// movedAddr renders step.x, module.a.step.x or module.a from a traversal.
+func movedAddr(e hcl.Expression) (string, bool) {
+	tr, d := hcl.AbsTraversalForExpr(e)
+	if d.HasErrors() {
+		return "", false
+	}
+	var parts []string
+	for _, t := range tr {
+		var name string
+		switch t := t.(type) {
+		case hcl.TraverseRoot:
+			name = t.Name
+		case hcl.TraverseAttr:
+			name = t.Name
+		default:
+			return "", false
+		}
+		parts = append(parts, name)
+	}
+	// module.N pairs, then optionally step.N.
+	i := 0
+	for i+1 < len(parts) && parts[i] == "module" {
+		i += 2
+	}
+	switch {
+	case i == len(parts) && i > 0:
+	case i+2 == len(parts) && parts[i] == "step":
+	default:
+		return "", false
+	}
+	return strings.Join(parts, "."), true
+}
+
+// loadModules loads the source of every module call of n, and of theirs,
+// depth first. display names the recipe for messages; rootDisplay
+// prefixes file names of modules in the recipe's own directory.
+func (r *Recipe) loadModules(n *namespace, display, rootDisplay string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, m := range n.modList {
+		diags = append(diags, r.loadModule(m, n, rootDisplay)...)
+	}
+	return diags
+}
+
+func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hcl.Diagnostics {
+	bad := func(summary, detail string) hcl.Diagnostics {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail + caller.mod.calledAt(),
+			Subject: m.sourceRange().Ptr()}}
+	}
+	if m.Source == "" {
+		return nil // reported when decoding
+	}
+	if m.depth > MaxModuleDepth {
+		return bad("Modules nested too deep", fmt.Sprintf("%s is nested %d modules deep; modules may nest at most %d deep. Flatten the chain: %s.",
+			m.Addr, m.depth, MaxModuleDepth, m.chain()))
+	}
+	var fsys fs.FS
+	var root, dir, display string
+	switch {
+	case strings.HasPrefix(m.Source, BuiltinPrefix):
+		name := strings.TrimPrefix(m.Source, BuiltinPrefix)
+		if r.builtin == nil {
+			return bad("No built-in modules", "This diffuser was given no built-in modules to load "+m.Source+" from.")
+		}
+		if !hclIdent(name) {
+			return bad("Unknown built-in module", fmt.Sprintf("%q is not a module name; built-in modules: %s.", name, strings.Join(ModuleNames(r.builtin), ", ")))
+		}
+		if fi, err := fs.Stat(r.builtin, name); err != nil || !fi.IsDir() {
+			known := ModuleNames(r.builtin)
+			detail := fmt.Sprintf("There is no built-in module %q.", name)
+			if s := suggest(name, known); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", BuiltinPrefix+s)
+			} else {
+				detail += " Built-in modules: " + strings.Join(known, ", ") + "."
+			}
+			return bad("Unknown built-in module", detail)
+		}
+		fsys, root, dir, display = r.builtin, ".", name, BuiltinPrefix+name
+		m.key = "builtin:" + name
+	case strings.HasPrefix(m.Source, "./") || strings.HasPrefix(m.Source, "../"):
+		dir = path.Join(caller.dir, m.Source)
+		if !within(caller.root, dir) {
+			return bad("Module source outside the recipe", fmt.Sprintf("%q leaves the recipe's directory; a module source must be inside it (move the module into the recipe's directory, or use a built-in module).", m.Source))
+		}
+		fsys, root = caller.fsys, caller.root
+		rel := strings.TrimPrefix(strings.TrimPrefix(dir, root), "/")
+		if root == "." {
+			rel = dir
+		}
+		display = path.Join(rootDisplay, rel)
+		if caller.builtin {
+			// inside a built-in module: name files as the module does
+			display = BuiltinPrefix + dir
+		}
+		m.key = "dir:" + dir
+		if caller.builtin {
+			m.key = "builtin-dir:" + dir
+		}
+	default:
+		return bad("Invalid module source", fmt.Sprintf("%q is not a module source: write \"./DIR\" (a directory relative to this file) or \"builtin/NAME\" (see `diffuser recipes list`).", m.Source))
+	}
+	for p := m.Parent; p != nil; p = p.Parent {
+		if p.key == m.key {
+			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
+		}
+	}
+	m.ns = newNamespace(m, fsys, root, dir, functions(fsys, dir))
+	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
+	names, err := moduleFiles(fsys, dir)
+	if err != nil {
+		return bad("Cannot read module", fmt.Sprintf("%s: %v.", m.Source, err))
+	}
+	var diags hcl.Diagnostics
+	for _, name := range names {
+		fname := path.Join(display, name)
+		b, size, err := readText(fsys, path.Join(dir, name))
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read module file",
+				Detail: fmt.Sprintf("%s: %v.%s", fname, err, caller.mod.calledAt()), Subject: m.CallRange.Ptr()})
+			continue
+		}
+		if d := checkText(fname, b, size); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		f, d := r.parser.ParseHCL(unixNewlines(b), fname)
+		diags = append(diags, d...)
+		if f == nil || d.HasErrors() {
+			continue
+		}
+		if !r.parsed[fname] {
+			r.parsed[fname] = true
+			if body, ok := f.Body.(*hclsyntax.Body); ok {
+				capForExprs(body)
+			}
+		}
+		diags = append(diags, annotate(r.decodeBody(f.Body, m.ns), m)...)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	m.Description = m.ns.info
+	m.Variables, m.Locals, m.Steps, m.Modules, m.Outputs = m.ns.varList, m.ns.localList, m.ns.stepList, m.ns.modList, m.ns.outList
+	for _, cm := range m.ns.modList {
+		diags = append(diags, r.loadModule(cm, m.ns, rootDisplay)...)
+	}
+	return diags
+}
+
+// sourceRange is where the call's source is written, else its header.
+func (m *Module) sourceRange() hcl.Range {
+	if m.srcRange.Filename != "" {
+		return m.srcRange
+	}
+	return m.CallRange
+}
+
+// chain renders the calls from the root down to m.
+func (m *Module) chain() string {
+	var parts []string
+	for p := m; p != nil; p = p.Parent {
+		parts = append([]string{fmt.Sprintf("%s (%s, %s)", p.Addr, p.Source, rangeString(p.CallRange))}, parts...)
+	}
+	return strings.Join(parts, " -> ")
+}
+
+// within says whether dir is root or inside it (both cleaned, slash-separated).
+func within(root, dir string) bool {
+	if root == "." {
+		return dir != ".." && !strings.HasPrefix(dir, "../")
+	}
+	return dir == root || strings.HasPrefix(dir, root+"/")
+}
+
+func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no .hcl files in %s", dir)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// annotate adds to diagnostics inside module m where m was called.
+func annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics {
+	if m == nil {
+		return diags
+	}
+	at := m.calledAt()
+	for _, d := range diags {
+		if !strings.Contains(d.Detail, at) {
+			d.Detail += at
+		}
+	}
+	return diags
+}
+
+// ModuleNames lists the modules of a built-in module FS: its directories.
+func ModuleNames(fsys fs.FS) []string {
+	if fsys == nil {
+		return nil
+	}
+	ents, _ := fs.ReadDir(fsys, ".")
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AllModules lists every module instance of the recipe, parents before
+// their calls, in declaration order.
+func (r *Recipe) AllModules() []*Module {
+	var out []*Module
+	var walk func([]*Module)
+	walk = func(ms []*Module) {
+		for _, m := range ms {
+			if m.ns == nil {
+				continue
+			}
+			out = append(out, m)
+			walk(m.Modules)
+		}
+	}
+	walk(r.Modules)
+	return out
+}
+
+// checkMoved checks the moved blocks: from no longer in the recipe, to in
+// it, the same kind of thing on both sides, no chains and no conflicts.
+func (r *Recipe) checkMoved() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	exists := func(a string) bool {
+		if strings.Contains(a, "step.") || strings.HasPrefix(a, "step.") {
+			for _, st := range r.Steps {
+				if st.Addr() == a {
+					return true
+				}
+			}
+			return false
+		}
+		for _, m := range r.AllModules() {
+			if m.Addr == a {
+				return true
+			}
+		}
+		return false
+	}
+	isStep := func(a string) bool { return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.") }
+	froms, tos := map[string]*Moved{}, map[string]*Moved{}
+	for _, mv := range r.Moved {
+		bad := func(summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: mv.DeclRange.Ptr()})
+		}
+		switch {
+		case mv.From == mv.To:
+			bad("Moved to itself", fmt.Sprintf("from and to are both %s; remove the block.", mv.From))
+		case isStep(mv.From) != isStep(mv.To):
+			bad("Moved between kinds", fmt.Sprintf("%s and %s are not both steps or both modules: move a step to a step, a module to a module.", mv.From, mv.To))
+		case exists(mv.From):
+			bad("Moved from an address still in the recipe", fmt.Sprintf("%s is still in the recipe, so its state cannot move to %s. Remove or rename it, or remove the moved block.", mv.From, mv.To))
+		case !exists(mv.To):
+			bad("Moved to an unknown address", fmt.Sprintf("%s is not in the recipe: a moved block's to names a step or module the recipe declares.", mv.To))
+		case froms[mv.From] != nil:
+			bad("Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only.", mv.From, rangeString(froms[mv.From].DeclRange)))
+		case tos[mv.To] != nil:
+			bad("Conflicting moved blocks", fmt.Sprintf("Both %s and %s move to %s (the other at %s): keep one.", mv.From, tos[mv.To].From, mv.To, rangeString(tos[mv.To].DeclRange)))
+		default:
+			froms[mv.From], tos[mv.To] = mv, mv
+		}
+	}
+	for _, mv := range r.Moved {
+		if prev := tos[mv.From]; prev != nil && froms[mv.From] == mv {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chained moved blocks",
+				Detail:  fmt.Sprintf("%s is moved to %s at %s and from there to %s: write one moved block from %s to %s.", prev.From, mv.From, rangeString(prev.DeclRange), mv.To, prev.From, mv.To),
+				Subject: mv.DeclRange.Ptr()})
+		}
+	}
+	return diags
+}

@@ -1,0 +1,53 @@
+module_info {
+  description = "a systemd service unit file, daemon-reload, the service started and enabled; destroy stops it and removes the file"
+}
+
+variable "name" {
+  type        = string
+  description = "the unit's name without .service, e.g. \"moosefs-master\""
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$", var.name))
+    error_message = "name is a systemd unit name such as \"my-daemon\" or \"worker@1\": letters, digits and _.@:- only."
+  }
+}
+
+variable "content" {
+  type        = string
+  description = "the unit file ([Unit], [Service], [Install] sections)"
+}
+
+variable "state" {
+  type        = string
+  default     = "started"
+  description = "started, stopped, restarted or reloaded"
+}
+
+variable "enabled" {
+  type        = bool
+  default     = true
+  description = "start at boot"
+}
+
+step "unit" {
+  file {
+    path    = "/etc/systemd/system/${var.name}.service"
+    content = var.content
+    mode    = "0644"
+  }
+  destroy = "systemctl disable --now ${shellquote("${var.name}.service")} || true; rm -f ${shellquote("/etc/systemd/system/${var.name}.service")}; systemctl daemon-reload"
+}
+
+step "service" {
+  after = [step.unit]
+  service {
+    name          = var.name
+    state         = var.state
+    enabled       = var.enabled
+    daemon_reload = true
+  }
+}
+
+output "unit" {
+  value       = "${var.name}.service"
+  description = "the unit's full name"
+}
