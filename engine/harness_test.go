@@ -163,3 +163,14 @@ func summary(p *engine.Plan) string {
 	}
 	return b.String()
 }
+
+// mustLoadFS loads src with the built-in modules and the sim kinds.
+func mustLoadFS(t *testing.T, src string) *engine.Loaded {
+	t.Helper()
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, simKinds)
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	return l
+}

@@ -135,10 +135,8 @@ func TestModuleApplyThenNoOp(t *testing.T) {
 		t.Errorf("module instance recorded as %+v", in)
 	}
 	p := w.plan()
-	for _, c := range p.Changes {
-		if c.Action != engine.NoOp {
-			t.Errorf("second plan not a no-op: %s %s (%s)", c.Action.Symbol(), c.Addr, c.Reason)
-		}
+	if p.HasChanges() {
+		t.Errorf("second plan not a no-op:\n%s", summary(p))
 	}
 	// The input read from host: each instance formats its own device.
 	a0, a1 := w.st.Steps[`module.data.step.format["server[0]"]`], w.st.Steps[`module.data.step.format["server[1]"]`]
@@ -168,4 +166,125 @@ func keysOf[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// beforeModules is a recipe written before modules: its format and mount
+// steps have the arguments builtin/xfs-volume gives them.
+const beforeModules = `
+recipe "m" {}
+hosts "server" {
+  count = 2
+  volume "brick" { size_gb = 1 }
+}
+step "brick" {
+  on = hosts.server
+  format {
+    device = host.volume.brick.device
+    fstype = "xfs"
+  }
+}
+step "brick_mount" {
+  on    = hosts.server
+  after = [step.brick]
+  mount {
+    source  = host.volume.brick.device
+    target  = "/data/brick"
+    fstype  = "xfs"
+    options = "defaults"
+    fstab   = true
+  }
+}
+`
+
+const afterModules = `
+recipe "m" {}
+hosts "server" {
+  count = 2
+  volume "brick" { size_gb = 1 }
+}
+module "data" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  device = host.volume.brick.device
+  target = "/data/brick"
+}
+moved {
+  from = step.brick
+  to   = module.data.step.format
+}
+moved {
+  from = step.brick_mount
+  to   = module.data.step.mount
+}
+`
+
+// Steps moved into a module with the same meaning are renamed in state,
+// not run again; apply persists the rename, and the plan after it is a
+// no-op even without the moved blocks.
+func TestMovedIntoModuleIsNoOp(t *testing.T) {
+	w := newWorld(t, beforeModules)
+	w.kinds = simKinds
+	w.extra = map[string]string{}
+	if res := w.apply(w.plan(), 4); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	before := w.st.Steps[`step.brick["server[1]"]`]
+	if before == nil {
+		t.Fatalf("state lacks step.brick: %v", keysOf(w.st.Steps))
+	}
+	w.src = afterModules
+	p := w.plan()
+	if len(p.Changes) != 0 || len(p.Destroys) != 0 {
+		t.Fatalf("moved steps plan changes:\n%s", summary(p))
+	}
+	if len(p.Moves) != 4 {
+		t.Fatalf("moves = %+v, want 4", p.Moves)
+	}
+	var b strings.Builder
+	for _, m := range p.Moves {
+		b.WriteString(m.From + " -> " + m.To + "\n")
+	}
+	want := `step.brick["server[0]"] -> module.data.step.format["server[0]"]
+step.brick["server[1]"] -> module.data.step.format["server[1]"]
+step.brick_mount["server[0]"] -> module.data.step.mount["server[0]"]
+step.brick_mount["server[1]"] -> module.data.step.mount["server[1]"]
+`
+	if b.String() != want {
+		t.Errorf("moves:\n%s\nwant:\n%s", b.String(), want)
+	}
+	if !p.HasChanges() {
+		t.Errorf("a plan with moves has nothing to apply")
+	}
+	if res := w.apply(p, 4); len(res.Failures) > 0 || res.Ran != 0 {
+		t.Fatalf("applying moves ran %d, failures %+v", res.Ran, res.Failures)
+	}
+	after := w.st.Steps[`module.data.step.format["server[1]"]`]
+	if after == nil || w.st.Steps[`step.brick["server[1]"]`] != nil {
+		t.Fatalf("state after the move: %v", keysOf(w.st.Steps))
+	}
+	if after.Digest != before.Digest || after.Step != "module.data.step.format" {
+		t.Errorf("moved instance %+v, was %+v", after, before)
+	}
+	// Without the moved blocks now: nothing to do.
+	w.src = strings.Split(afterModules, "moved {")[0]
+	p = w.plan()
+	if p.HasChanges() {
+		t.Errorf("plan after the move was applied:\n%s", summary(p))
+	}
+}
+
+func TestMovedConflict(t *testing.T) {
+	w := newWorld(t, beforeModules)
+	w.kinds = simKinds
+	w.extra = map[string]string{}
+	w.apply(w.plan(), 4)
+	// Both the old and the new address in state: refuse.
+	in := *w.st.Steps[`step.brick["server[0]"]`]
+	in.Step = "module.data.step.format"
+	w.st.Steps[`module.data.step.format["server[0]"]`] = &in
+	l := mustLoadFS(t, afterModules)
+	_, diags := l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") {
+		t.Fatalf("want a conflict, got %v", diags)
+	}
 }

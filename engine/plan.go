@@ -87,7 +87,10 @@ type Plan struct {
 	// Targets are the -target addresses of a targeted destroy; each
 	// destroy's Reason says whether it was targeted (ReasonTargeted) or
 	// goes because it depends on, or runs on, something targeted.
-	Targets    []string
+	Targets []string
+	// Moves are the recorded instances the recipe's moved blocks rename;
+	// the plan was made as if they were renamed already.
+	Moves      []Move
 	vchange    map[int32]*Change
 	digests    []string // per vertex, known launch/step digests
 	launchDg   []string // per host: desired launch digest
@@ -112,7 +115,9 @@ func (p *Plan) Counts() (add, change, destroy int) {
 }
 
 // HasChanges says whether applying would do anything.
-func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 || len(p.Destroys) > 0 || p.Cleanup }
+func (p *Plan) HasChanges() bool {
+	return len(p.Changes) > 0 || len(p.Destroys) > 0 || p.Cleanup || len(p.Moves) > 0
+}
 
 // Refresher asks the world whether what state records still holds.
 type Refresher interface {
@@ -199,6 +204,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		digests: make([]string, g.NumVertices()), launchDg: make([]string, len(g.Hosts)),
 		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings}
 	var diags hcl.Diagnostics
+	st, p.Moves, diags = movedState(st, l.Recipe.Moved)
+	if diags.HasErrors() {
+		return p, diags
+	}
 	if opt.Destroy && len(opt.Targets) > 0 {
 		return p, p.planDestroyTargets(st, opt.Targets)
 	}
@@ -598,11 +607,16 @@ func (p *Plan) lookupInstance(addr string) (int32, bool) {
 	return -1, false
 }
 
-// ParseInstanceAddr splits `step.NAME["HOST"]`.
+// ParseInstanceAddr splits `step.NAME["HOST"]`, and
+// `module.M.step.NAME["HOST"]` into the step's lang.Step.Name
+// ("module.M.step.NAME") and the host.
 func ParseInstanceAddr(addr string) (step, host string, ok bool) {
 	rest, ok := strings.CutPrefix(addr, "step.")
 	if !ok {
-		return "", "", false
+		if !strings.HasPrefix(addr, "module.") || !strings.Contains(addr, ".step.") {
+			return "", "", false
+		}
+		rest = addr
 	}
 	name, q, ok := strings.Cut(rest, "[")
 	if !ok || !strings.HasSuffix(q, "]") {

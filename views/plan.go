@@ -118,6 +118,12 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		return
 	}
 	fmt.Fprintln(w, "diffuser will perform the following actions:")
+	if len(p.Moves) > 0 {
+		fmt.Fprintf(w, "\n== moved (moved blocks: state renamed, nothing runs) ==\n\n")
+		for _, m := range p.Moves {
+			fmt.Fprintf(w, "  # %s has moved to %s\n", m.From, m.To)
+		}
+	}
 	groups := map[string][]*engine.Change{}
 	var order []string
 	for _, g := range p.Loaded.Recipe.Groups {
@@ -157,7 +163,11 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(w, "\n  # the %s provider is asked to remove whatever is still tagged with this workspace's cluster\n"+
 			"  # (instances, volumes, network, security group, key pair), also what state never recorded\n", p.Provider)
 	}
-	fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
+	if len(p.Moves) > 0 {
+		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy, %d to move.\n", add, change, destroy, len(p.Moves))
+	} else {
+		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
+	}
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
@@ -194,8 +204,9 @@ type ChangeJSON struct {
 // PlanFormatVersion is the version of the plan JSON schema (PlanJSON and
 // ChangeJSON): the minor number grows when fields are added, the major
 // when a field changes meaning or goes away; the package doc lists the
-// changes. 1.1 added "remembered" (RememberedJSON).
-const PlanFormatVersion = "1.1"
+// changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
+// summary.move (MoveJSON).
+const PlanFormatVersion = "1.2"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -207,11 +218,21 @@ type PlanJSON struct {
 	// inputs; absent when nothing (since 1.1).
 	Remembered *RememberedJSON `json:"remembered,omitempty"`
 	Changes    []ChangeJSON    `json:"changes"`
-	Summary    struct {
+	// Moves are the step instances moved blocks rename in state (since
+	// 1.2; absent when none).
+	Moves   []MoveJSON `json:"moves,omitempty"`
+	Summary struct {
 		Add     int `json:"add"`
 		Change  int `json:"change"`
 		Destroy int `json:"destroy"`
+		Move    int `json:"move,omitempty"`
 	} `json:"summary"`
+}
+
+// MoveJSON is one instance a moved block renames.
+type MoveJSON struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 func jsonValue(v cty.Value) any {
@@ -284,6 +305,10 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 		jp.Changes = append(jp.Changes, jc)
 	}
 	jp.Summary.Add, jp.Summary.Change, jp.Summary.Destroy = p.Counts()
+	for _, m := range p.Moves {
+		jp.Moves = append(jp.Moves, MoveJSON{From: m.From, To: m.To})
+	}
+	jp.Summary.Move = len(p.Moves)
 	return jp
 }
 
