@@ -1,10 +1,17 @@
 package engine_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/steps/builtin"
 )
 
 // modRecipe uses a local module twice and a built-in one, with the same
@@ -286,5 +293,38 @@ func TestMovedConflict(t *testing.T) {
 	_, diags := l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") {
 		t.Fatalf("want a conflict, got %v", diags)
+	}
+}
+
+// TestModuleGraphDOTGolden: module steps are drawn in one cluster per
+// module instance (testdata/graph/modules.dot; -update rewrites it).
+func TestModuleGraphDOTGolden(t *testing.T) {
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(modRecipe)}, "r/mods/greet/main.hcl": {Data: []byte(greetModule)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	var got bytes.Buffer
+	if err := l.StepGraph.DOT(&got); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`subgraph "cluster_module.a"`, `"module.a.step.prep" -> "module.a.step.say"`, `"step.prep" -> "module.a.step.prep"`, `"module.a.step.say" -> "module.b.step.prep"`} {
+		if !strings.Contains(got.String(), want) {
+			t.Errorf("graph lacks %s:\n%s", want, got.String())
+		}
+	}
+	path := filepath.Join("testdata", "graph", "modules.dot")
+	if *update {
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (make it with -update)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("graph differs from %s:\n%s", path, got.String())
 	}
 }

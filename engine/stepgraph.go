@@ -31,7 +31,7 @@ func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
 		_ = g.AddVertex(groupVertex(grp.Name), graph.VertexAttribute("shape", "box"))
 	}
 	for _, s := range r.Steps {
-		_ = g.AddVertex(stepVertex(s.Name), graph.VertexAttribute("label", s.Name+" ("+s.Kind+")"))
+		_ = g.AddVertex(stepVertex(s.Name), graph.VertexAttribute("label", s.BaseName+" ("+s.Kind+")"))
 	}
 	edge := func(from, to, label string) {
 		if err := g.AddEdge(from, to, graph.EdgeAttribute("label", label)); err != nil {
@@ -65,6 +65,9 @@ func onGroups(s *lang.Step) []string {
 	if s.On == nil {
 		return nil
 	}
+	if s.Module != nil { // on = var.x: the groups its input names
+		return s.OnGroups
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, tr := range s.On.Variables() {
@@ -97,7 +100,11 @@ func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
 				if first == nil {
 					first = s
 				}
-				lines = append(lines, fmt.Sprintf("  step %q at %s", name, s.DeclRange))
+				line := fmt.Sprintf("  step %q at %s", name, s.DeclRange)
+				if s.Module != nil {
+					line = fmt.Sprintf("  %s at %s (module called at %s:%d)", s.Addr(), s.DeclRange, s.Module.CallRange.Filename, s.Module.CallRange.Start.Line)
+				}
+				lines = append(lines, line)
 			}
 		}
 		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle between steps",
@@ -127,12 +134,31 @@ func (sg *StepGraph) DOT(w io.Writer) error {
 	sort.Strings(vertices)
 	var b strings.Builder
 	b.WriteString("strict digraph steps {\n\trankdir=\"LR\";\n\n")
+	// A module's steps are one cluster each, labelled with the module's
+	// address (nested modules are clusters of their own, flat).
+	clusters := map[string][]string{}
+	var modules []string
 	for _, v := range vertices {
 		_, props, err := sg.g.VertexWithProperties(v)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "\t%s%s;\n", dotQuote(v), dotAttrs(props.Attributes))
+		line := fmt.Sprintf("%s%s;\n", dotQuote(v), dotAttrs(props.Attributes))
+		if mod, _, ok := strings.Cut(v, ".step."); ok && strings.HasPrefix(v, "module.") {
+			if clusters[mod] == nil {
+				modules = append(modules, mod)
+			}
+			clusters[mod] = append(clusters[mod], line)
+			continue
+		}
+		b.WriteString("\t" + line)
+	}
+	for _, mod := range modules {
+		fmt.Fprintf(&b, "\n\tsubgraph %s {\n\t\tlabel=%s;\n", dotQuote("cluster_"+mod), dotQuote(mod))
+		for _, line := range clusters[mod] {
+			b.WriteString("\t\t" + line)
+		}
+		b.WriteString("\t}\n")
 	}
 	b.WriteString("\n")
 	for _, v := range vertices {

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/ with 
 // loadBuiltin loads a built-in recipe with its default variables.
 func loadBuiltin(t *testing.T, name string) *engine.Loaded {
 	t.Helper()
-	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name}, lang.Inputs{}, builtin.Kinds())
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name, Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
 	if diags.HasErrors() {
 		t.Fatalf("load %s: %s", name, diags.Error())
 	}

@@ -304,6 +304,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 		set, d := r.check(s.On.Variables(), where{what: "on", hosts: true}, onNS)
 		diags = append(diags, d...)
 		onGroups = keys(set.groups)
+		s.OnGroups = onGroups
 		if len(set.groups) == 0 && !d.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
 				Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),

@@ -139,6 +139,7 @@ type Step struct {
 	KindRange   hcl.Range
 
 	// Filled by analysis: what the step's expressions read.
+	OnGroups  []string // host groups `on` names (through module inputs too), sorted
 	RefSteps  []Ref // step.<name> read in an expression (waits for every instance)
 	RefGroups []Ref // hosts.<name> read outside `on` (waits for every launch of the group)
 	UsesHost  bool  // reads `host`: arguments differ per instance

@@ -1,0 +1,152 @@
+package lang_test
+
+import (
+	"bufio"
+	"bytes"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/steps/builtin"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+const moduleCases = "testdata/modules"
+
+// fileMarker is a `# ERROR: <summary>` marker in one file of a case.
+type fileMarker struct {
+	File    string
+	Line    int
+	Summary string
+}
+
+// caseMarkers reads the markers of every .hcl file of a case directory,
+// module files included, and its `# STAGE:` directive.
+func caseMarkers(t *testing.T, dir, display string) ([]fileMarker, string) {
+	t.Helper()
+	var out []fileMarker
+	stage := ""
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".hcl") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for n := 1; sc.Scan(); n++ {
+			line := sc.Text()
+			if m := directiveRE.FindStringSubmatch(strings.TrimSpace(line)); m != nil && m[1] == "STAGE" {
+				stage = m[2]
+			}
+			if i := strings.Index(line, "# ERROR"); i >= 0 {
+				m := errorRE.FindStringSubmatch(line[i:])
+				if m == nil {
+					t.Fatalf("%s:%d: malformed marker", p, n)
+				}
+				mk := fileMarker{File: path.Join(display, filepath.ToSlash(rel)), Line: n, Summary: m[2]}
+				if m[1] != "" {
+					mk.Line = atoi(t, m[1])
+				}
+				out = append(out, mk)
+			}
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no `# ERROR: <summary>` marker", dir)
+	}
+	return out, stage
+}
+
+func checkFileMarkers(t *testing.T, diags hcl.Diagnostics, want []fileMarker) {
+	t.Helper()
+	errs := errorsOf(diags)
+	if len(errs) != len(want) {
+		t.Fatalf("want %d error(s) %v, got %d:%s", len(want), want, len(errs), diagString(diags))
+	}
+	left := append([]fileMarker(nil), want...)
+	for _, d := range errs {
+		if d.Subject == nil {
+			t.Errorf("diagnostic %q has no Subject", d.Summary)
+			continue
+		}
+		if strings.TrimSpace(d.Detail) == "" {
+			t.Errorf("diagnostic %q has no Detail saying what to do", d.Summary)
+		}
+		found := -1
+		for i, m := range left {
+			if m.Summary == d.Summary && d.Subject.Filename == m.File && d.Subject.Start.Line == m.Line {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			t.Errorf("unexpected diagnostic %s:%d %q; want %v%s", d.Subject.Filename, d.Subject.Start.Line, d.Summary, want, diagString(diags))
+			continue
+		}
+		left = append(left[:found], left[found+1:]...)
+	}
+}
+
+func moduleCaseDirs(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(moduleCases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	if len(out) < 20 {
+		t.Fatalf("only %d module cases", len(out))
+	}
+	return out
+}
+
+// TestInvalidModules loads every broken recipe of testdata/modules (each
+// a directory with its modules) through lang, then through engine.Load
+// with the real kinds, and checks that exactly the marked diagnostics
+// come out, in the module files where the mistake is.
+func TestInvalidModules(t *testing.T) {
+	for _, name := range moduleCaseDirs(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(moduleCases, name)
+			want, stage := caseMarkers(t, dir, "c")
+			src := lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}
+			r, diags := lang.Load(src, testKinds())
+			if !diags.HasErrors() {
+				var vals map[string]cty.Value
+				vals, diags = r.ResolveVariables(lang.Inputs{})
+				if !diags.HasErrors() {
+					_, _, diags = r.Counts(vals)
+				}
+			}
+			if stage == "engine" {
+				if diags.HasErrors() {
+					t.Fatalf("lang reports errors for a recipe only the engine should refuse:%s", diagString(diags))
+				}
+			} else {
+				checkFileMarkers(t, diags, want)
+			}
+			_, diags = engine.Load(src, lang.Inputs{}, builtin.Kinds())
+			checkFileMarkers(t, diags, want)
+		})
+	}
+}

@@ -1,0 +1,2 @@
+step "x" { run = "echo 3" }
+module "m4" { source = "../m4" }

@@ -1,0 +1,2 @@
+step "x" { run = "echo 5" }
+module "m6" { source = "../m6" }

@@ -1,0 +1,2 @@
+step "x" { run = "echo 6" }
+module "m7" { source = "../m7" }

@@ -1,0 +1,2 @@
+step "x" { run = "echo 7" }
+module "m8" { source = "../m8" }

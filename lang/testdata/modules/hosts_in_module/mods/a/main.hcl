@@ -1,0 +1,2 @@
+hosts "extra" {} # ERROR: hosts block in a module
+step "x" { run = "true" }

@@ -1,0 +1,3 @@
+recipe "t" {}
+module_info { description = "no" } # ERROR: module_info outside a module
+hosts "server" {}

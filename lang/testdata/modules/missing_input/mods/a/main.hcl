@@ -1,0 +1,2 @@
+variable "name" { type = string }
+step "x" { run = "echo ${var.name}" }

@@ -1,0 +1,2 @@
+recipe "inner" {} # ERROR: recipe block in a module
+step "x" { run = "true" }

@@ -1,0 +1,2 @@
+step "x" { run = "true" }
+module "me" { source = "./" } # ERROR: Module includes itself

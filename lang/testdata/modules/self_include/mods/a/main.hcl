@@ -1,0 +1,2 @@
+step "x" { run = "true" }
+module "b" { source = "../b" }

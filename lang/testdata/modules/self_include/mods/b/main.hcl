@@ -1,0 +1,3 @@
+module "a_again" {
+  source = "../a" # ERROR: Module includes itself
+}

@@ -1,0 +1,2 @@
+step "x" { run = "true" }
+output "greeting" { value = "hi" }

@@ -1,0 +1,2 @@
+variable "size" { type = number }
+step "x" { run = "echo ${var.size}" }
