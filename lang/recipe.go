@@ -140,9 +140,9 @@ type Step struct {
 
 	// Filled by analysis: what the step's expressions read.
 	OnGroups  []string // host groups `on` names (through module inputs too), sorted
-	RefSteps  []Ref // step.<name> read in an expression (waits for every instance)
-	RefGroups []Ref // hosts.<name> read outside `on` (waits for every launch of the group)
-	UsesHost  bool  // reads `host`: arguments differ per instance
+	RefSteps  []Ref    // step.<name> read in an expression (waits for every instance)
+	RefGroups []Ref    // hosts.<name> read outside `on` (waits for every launch of the group)
+	UsesHost  bool     // reads `host`: arguments differ per instance
 	// UsesHostName: reads what identifies the host, known before it exists
 	// (`host.name`, `host.index`, `host.hostname`, `host` whole), not only
 	// what a launch tells (addresses, devices).
