@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty/function"
 )
@@ -538,4 +539,37 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// ModuleDescription reads the description of module directory dir of
+// fsys from its module_info block ("" when it has none), without loading
+// the module.
+func ModuleDescription(fsys fs.FS, dir string) (string, error) {
+	names, err := moduleFiles(fsys, dir)
+	if err != nil {
+		return "", err
+	}
+	p := hclparse.NewParser()
+	for _, name := range names {
+		b, size, err := readText(fsys, path.Join(dir, name))
+		if err != nil {
+			return "", err
+		}
+		if d := checkText(name, b, size); d != nil {
+			return "", d
+		}
+		f, diags := p.ParseHCL(unixNewlines(b), path.Join(dir, name))
+		if diags.HasErrors() {
+			return "", diags
+		}
+		content, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "module_info"}}})
+		for _, blk := range content.Blocks {
+			n := &namespace{mod: &Module{}}
+			if d := n.decodeModuleInfo(blk); d.HasErrors() {
+				return "", d
+			}
+			return n.info, nil
+		}
+	}
+	return "", nil
 }

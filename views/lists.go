@@ -4,6 +4,9 @@ import "time"
 
 // RecipeJSON is one element of `diffuser recipes list -json`.
 type RecipeJSON struct {
+	// Kind is "recipe", or "module" for a module of the standard library
+	// (used as source = "builtin/NAME").
+	Kind        string `json:"kind"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Valid       bool   `json:"valid"`

@@ -21,19 +21,27 @@ import (
 )
 
 func (a *app) recipesCmd() *cobra.Command {
-	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes",
+	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes (and list the built-in modules)",
 		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs"}
 	list := &cobra.Command{
-		Use: "list", Short: "List the built-in recipes", Example: "  diffuser recipes list\n  diffuser recipes list -json", Args: cobra.NoArgs,
+		Use: "list", Short: "List the built-in recipes and modules", Example: "  diffuser recipes list\n  diffuser recipes list -json", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out []views.RecipeJSON
 			for _, n := range recipes.Names() {
 				r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: n, Display: "builtin:" + n, Modules: recipes.Modules()}, engine.KindSpecs(builtin.Kinds()))
-				j := views.RecipeJSON{Name: n, Valid: !diags.HasErrors()}
+				j := views.RecipeJSON{Kind: "recipe", Name: n, Valid: !diags.HasErrors()}
 				if j.Valid {
 					j.Description = r.Description
 				} else {
 					j.Error = "does not load: " + diags.Errs()[0].Error() + " (diffuser validate " + n + " shows where)"
+				}
+				out = append(out, j)
+			}
+			for _, n := range lang.ModuleNames(recipes.Modules()) {
+				desc, err := lang.ModuleDescription(recipes.Modules(), n)
+				j := views.RecipeJSON{Kind: "module", Name: lang.BuiltinPrefix + n, Valid: err == nil, Description: desc}
+				if err != nil {
+					j.Error = "does not load: " + err.Error()
 				}
 				out = append(out, j)
 			}
@@ -42,7 +50,10 @@ func (a *app) recipesCmd() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
-			for _, j := range out {
+			for i, j := range out {
+				if j.Kind == "module" && (i == 0 || out[i-1].Kind != "module") {
+					fmt.Fprintln(tw, "\nMODULE (source = ...)\tDESCRIPTION")
+				}
 				desc := j.Description
 				if !j.Valid {
 					desc = "(does not load: run diffuser validate " + j.Name + ")"
@@ -55,17 +66,24 @@ func (a *app) recipesCmd() *cobra.Command {
 	list.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
 	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{
-		Use: "show NAME", Short: "Print a built-in recipe's source", Example: "  diffuser recipes show ceph > ceph.hcl",
-		Args: cobra.ExactArgs(1),
+		Use: "show NAME", Short: "Print a built-in recipe's or module's source",
+		Example: "  diffuser recipes show ceph > ceph.hcl\n  diffuser recipes show builtin/xfs-volume",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !recipes.Has(args[0]) {
+			fsys, dir := recipes.FS(), args[0]
+			if name, ok := strings.CutPrefix(args[0], lang.BuiltinPrefix); ok {
+				fsys, dir = recipes.Modules(), name
+				if !slices.Contains(lang.ModuleNames(fsys), name) {
+					return fmt.Errorf("no built-in module %q (built-in: %v)", name, lang.ModuleNames(fsys))
+				}
+			} else if !recipes.Has(args[0]) {
 				return fmt.Errorf("no built-in recipe %q (built-in: %v)", args[0], recipes.Names())
 			}
-			return fs.WalkDir(recipes.FS(), args[0], func(p string, d fs.DirEntry, err error) error {
+			return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
 					return err
 				}
-				b, err := fs.ReadFile(recipes.FS(), p)
+				b, err := fs.ReadFile(fsys, p)
 				if err != nil {
 					return err
 				}
