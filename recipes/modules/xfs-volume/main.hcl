@@ -18,6 +18,12 @@ variable "label" {
   description = "the filesystem's label (XFS: at most 12 characters)"
 }
 
+variable "mkfs_options" {
+  type        = list(string)
+  default     = []
+  description = "extra mkfs.xfs arguments, e.g. [\"-i\", \"size=512\"] for GlusterFS bricks"
+}
+
 variable "options" {
   type        = string
   default     = "defaults"
@@ -26,9 +32,10 @@ variable "options" {
 
 step "format" {
   format {
-    device = var.device
-    fstype = "xfs"
-    label  = var.label
+    device  = var.device
+    fstype  = "xfs"
+    label   = var.label
+    options = var.mkfs_options
   }
 }
 
