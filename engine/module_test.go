@@ -328,3 +328,131 @@ func TestModuleGraphDOTGolden(t *testing.T) {
 		t.Errorf("graph differs from %s:\n%s", path, got.String())
 	}
 }
+
+const nestedRecipe = `
+recipe "n" {}
+hosts "server" { count = 3 }
+module "outer" {
+  source = "./mods/outer"
+  on     = hosts.server
+  leader = hosts.server[0]
+}
+step "after_all" {
+  on    = hosts.server[2]
+  run   = "echo ${module.outer.id}"
+}
+`
+
+const outerModule = `
+variable "leader" {}
+module "inner" {
+  source = "../inner"
+  who    = var.leader.name
+}
+step "lead" {
+  on    = var.leader
+  after = [module.inner]
+  run   = "echo lead"
+  capture { id = "echo id" }
+}
+output "id" { value = step.lead.outputs.id }
+`
+
+const innerModule = `
+variable "who" { type = string }
+step "everywhere" {
+  run = "echo ${var.who} on ${host.name}"
+}
+`
+
+// Nested modules: the inner call inherits the outer call's on, the outer
+// module runs a step on the host its input names, its output reads that
+// step's capture, and a root step reading the output waits for it.
+func TestNestedModules(t *testing.T) {
+	w := newWorld(t, nestedRecipe)
+	w.kinds = simKinds
+	w.extra = map[string]string{"mods/outer/main.hcl": outerModule, "mods/inner/main.hcl": innerModule}
+	p := w.plan()
+	got := summary(p)
+	for _, want := range []string{
+		`module.outer.module.inner.step.everywhere["server[2]"]`,
+		`module.outer.step.lead["server[0]"]`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `module.outer.step.lead["server[1]"]`) {
+		t.Errorf("on = var.leader ran on more than the leader:\n%s", got)
+	}
+	g := p.Loaded.Graph
+	deps := map[string]bool{}
+	for v := range g.Kind {
+		for _, o := range g.Out(int32(v)) {
+			deps[g.Addr(int32(v))+" -> "+g.Addr(o)] = true
+		}
+	}
+	for _, e := range []string{
+		`module.outer.step.lead (all) -> step.after_all["server[2]"]`,
+		`module.outer.module.inner.step.everywhere (all) -> module.outer.step.lead["server[0]"]`,
+	} {
+		if !deps[e] {
+			t.Errorf("graph lacks %s", e)
+		}
+	}
+	if res := w.apply(p, 4); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	in := w.st.Steps[`module.outer.module.inner.step.everywhere["server[1]"]`]
+	if in == nil {
+		t.Fatalf("state lacks the inner step: %v", keysOf(w.st.Steps))
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("second plan:\n%s", summary(p))
+	}
+	// -replace of one module instance replans only that one.
+	p = w.plan(func(o *engine.PlanOptions) { o.Replace = []string{`module.outer.step.lead["server[0]"]`} })
+	if got := summary(p); !strings.Contains(got, `module.outer.step.lead["server[0]"]`) || strings.Contains(got, "everywhere") {
+		t.Errorf("-replace of a module instance:\n%s", got)
+	}
+	// Destroy goes through modules too.
+	p = w.plan(func(o *engine.PlanOptions) { o.Destroy = true })
+	n := 0
+	for _, c := range p.Destroys {
+		if strings.HasPrefix(c.Addr, "module.") {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Errorf("destroy plans %d module instances, want 4:\n%s", n, summary(p))
+	}
+	w.apply(p, 4)
+	if len(w.st.Steps) != 0 {
+		t.Errorf("state after destroy: %v", keysOf(w.st.Steps))
+	}
+}
+
+// A module's address parses in every form the CLI takes.
+func TestParseModuleAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		`module.data`:                            "module module.data",
+		`module.a.module.b`:                      "module module.a.module.b",
+		`module.data.step.format`:                "step module.data.step.format",
+		`module.data.step.format["server[0]"]`:   `step instance module.data.step.format["server[0]"]`,
+		`module.a.module.b.step.x["client[12]"]`: `step instance module.a.module.b.step.x["client[12]"]`,
+	} {
+		a, err := engine.ParseAddress(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got := a.Kind.String() + " " + a.String(); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+	for _, in := range []string{`module.`, `module.data.step`, `module.data[0]`, `module.data.step.x["server"]`, `module.1x.step.y`, `module.a.steps.x`} {
+		if _, err := engine.ParseAddress(in); err == nil {
+			t.Errorf("%s parsed", in)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/engine"
 	"diffuser/lang"
@@ -148,5 +149,88 @@ func TestInvalidModules(t *testing.T) {
 			_, diags = engine.Load(src, lang.Inputs{}, builtin.Kinds())
 			checkFileMarkers(t, diags, want)
 		})
+	}
+}
+
+// A mistake inside a module points into the module's file and names the
+// call, with its file and line, in the detail.
+func TestModuleDiagnosticNamesCall(t *testing.T) {
+	dir := filepath.Join(moduleCases, "unknown_var_in_module")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if len(diags) != 1 {
+		t.Fatalf("want one diagnostic:%s", diagString(diags))
+	}
+	d := diags[0]
+	if d.Subject.Filename != "c/mods/a/main.hcl" || !strings.Contains(d.Detail, "In module.a, called at c/main.hcl:3") || !strings.Contains(d.Detail, `Did you mean "name"?`) {
+		t.Errorf("diagnostic: %s: %s", d.Subject.Filename, d.Detail)
+	}
+}
+
+// The same step name in the root and in two calls of one module are three
+// steps; inputs, locals and outputs are per call.
+func TestModuleNamespaces(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "server" { count = 2 }
+step "x" {
+  on  = hosts.server
+  run = "echo root ${module.one.said} ${module.two.said}"
+}
+module "one" {
+  source = "./m"
+  on     = hosts.server[0]
+  word   = "uno"
+}
+module "two" {
+  source = "./m"
+  on     = hosts.server[1]
+  word   = "dos"
+}
+`)},
+		"m/main.hcl": {Data: []byte(`
+variable "word" { type = string }
+locals { said = "said ${var.word}" }
+step "x" { run = "echo ${local.said} on ${host.name}" }
+output "said" { value = local.said }
+`)},
+	}
+	r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "t"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	var names []string
+	for _, s := range r.Steps {
+		names = append(names, s.Addr())
+	}
+	if got := strings.Join(names, " "); got != "step.x module.one.step.x module.two.step.x" {
+		t.Fatalf("steps: %s", got)
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	infos := []lang.HostInfo{{Name: "server[0]", Group: "server"}, {Name: "server[1]", Group: "server", Index: 1}}
+	s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"server": r.Group("server").GroupVal(infos)}}
+	if d := s.EvalLocals(); d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	for _, c := range []struct{ step, host, want string }{
+		{"x", "server[0]", "echo root said uno said dos"},
+		{"module.one.step.x", "server[0]", "echo said uno on server[0]"},
+		{"module.two.step.x", "server[1]", "echo said dos on server[1]"},
+	} {
+		host := lang.HostInfo{Name: c.host, Group: "server"}.Val(nil)
+		args, _, d := s.StepArgs(r.Step(c.step), host)
+		if d.HasErrors() {
+			t.Fatal(diagString(d))
+		}
+		if got := args.GetAttr("command").AsString(); got != c.want {
+			t.Errorf("%s: %q, want %q", c.step, got, c.want)
+		}
+	}
+	hosts, d := s.StepOnHosts(r.Step("module.two.step.x"))
+	if d.HasErrors() || strings.Join(hosts, ",") != "server[1]" {
+		t.Errorf("module.two.step.x runs on %v %s", hosts, diagString(d))
 	}
 }
