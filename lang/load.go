@@ -86,6 +86,13 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 	}
 	r.Variables, r.Locals, r.Outputs, r.Modules = r.root.varList, r.root.localList, r.root.outList, r.root.modList
 	diags = append(diags, r.loadModules(r.root, displayOf(src), src.Display)...)
+	if r.Name == "" && r.root.infoRange.Filename != "" {
+		// module_info is refused at the root: say what to do instead.
+		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "A module, not a recipe",
+			Detail: fmt.Sprintf("%s is a module (it has a module_info block): a recipe calls it with module \"NAME\" { source = \"./DIR\" ... }, "+
+				"and validating that recipe checks the module with its inputs.", displayOf(src)),
+			Subject: r.root.infoRange.Ptr()}}
+	}
 	if r.Name == "" && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing recipe block",
 			Detail: fmt.Sprintf("Add a block `recipe \"NAME\" { description = \"...\" }` to %s.", displayOf(src))})

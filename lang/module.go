@@ -95,18 +95,11 @@ func (n *namespace) qualify(name string) string {
 	return n.mod.Addr + ".step." + name
 }
 
-// where says, for messages, which namespace n is.
-func (n *namespace) where() string {
-	if n.mod == nil {
-		return "the recipe"
-	}
-	return n.mod.Addr
-}
-
 // refuseBlock refuses in a module what only the root recipe may hold.
 func (n *namespace) refuseBlock(b *hcl.Block) *hcl.Diagnostic {
 	if n.mod == nil {
 		if b.Type == "module_info" {
+			n.infoRange = b.DefRange // Load says "a module, not a recipe" when there is no recipe block
 			return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "module_info outside a module",
 				Detail:  "A module_info block describes a module directory; a recipe says what it is in its recipe block.",
 				Subject: b.DefRange.Ptr()}
