@@ -485,8 +485,9 @@ func (r *Recipe) AllModules() []*Module {
 // it, the same kind of thing on both sides, no chains and no conflicts.
 func (r *Recipe) checkMoved() hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	isStep := func(a string) bool { return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.") }
 	exists := func(a string) bool {
-		if strings.Contains(a, "step.") || strings.HasPrefix(a, "step.") {
+		if isStep(a) {
 			for _, st := range r.Steps {
 				if st.Addr() == a {
 					return true
@@ -501,7 +502,6 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		}
 		return false
 	}
-	isStep := func(a string) bool { return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.") }
 	froms, tos := map[string]*Moved{}, map[string]*Moved{}
 	for _, mv := range r.Moved {
 		bad := func(summary, detail string) {
