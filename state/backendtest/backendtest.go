@@ -21,6 +21,7 @@ type Backend interface {
 	Lock(ctx context.Context, h state.Holder) (unlock func() error, err error)
 	Load() (*state.State, error)
 	Save(st *state.State) error
+	Replace(st *state.State) error
 	Record(rec state.Record) error
 	Current() bool
 	LockInfo() (*state.Holder, error)
@@ -67,6 +68,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		{"BreakLockSparesLiveHolder", testBreakLive},
 		{"ForceUnlock", testForceUnlock},
 		{"Encryption", testEncryption},
+		{"ReplaceKeepsLineageAndSerial", testReplace},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newTarget(t)) })
@@ -446,5 +448,33 @@ func testEncryption(t *testing.T, tg Target) {
 	}
 	if _, err := tg.Open(Options{Key: other}).Load(); !errors.As(err, &ke) {
 		t.Fatalf("load with another key: %v, want *state.KeyError", err)
+	}
+}
+
+// testReplace: a state moved in from another backend keeps its lineage and
+// serial, and writing continues from there.
+func testReplace(t *testing.T, tg Target) {
+	a := tg.Open(Options{})
+	st := load(t, a)
+	if err := a.Replace(st); !errors.Is(err, state.ErrNotLocked) {
+		t.Fatalf("replace without the lock: %v, want ErrNotLocked", err)
+	}
+	lock(t, a, "diffuser state push")
+	moved := state.New("11111111-2222-4333-8444-555555555555")
+	moved.Serial = 7
+	moved.Hosts["h"] = host("h")
+	if err := a.Replace(moved); err != nil {
+		t.Fatal(err)
+	}
+	got := load(t, tg.Open(Options{}))
+	if got.Lineage != moved.Lineage || got.Serial != 7 || got.Hosts["h"] == nil {
+		t.Fatalf("after replace: lineage %s serial %d; want %s and 7", got.Lineage, got.Serial, moved.Lineage)
+	}
+	if err := a.Record(state.PutHost(host("h2"))); err != nil {
+		t.Fatal(err)
+	}
+	got = load(t, a)
+	if err := a.Save(got); err != nil || got.Serial != 8 || got.Hosts["h2"] == nil {
+		t.Fatalf("save after replace: %v, serial %d", err, got.Serial)
 	}
 }

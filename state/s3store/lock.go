@@ -47,6 +47,7 @@ func (s *Store) Lock(ctx context.Context, holder state.Holder) (unlock func() er
 	start := time.Now()
 	deadline := start.Add(s.opts.LockWait)
 	delay := 100 * time.Millisecond
+	var last *state.LockedError
 	for {
 		err := s.tryLock(ctx, body)
 		if err == nil {
@@ -54,8 +55,13 @@ func (s *Store) Lock(ctx context.Context, holder state.Holder) (unlock func() er
 		}
 		var le *state.LockedError
 		if !errors.As(err, &le) {
+			if ctx.Err() != nil && last != nil { // cancelled mid-request while waiting
+				last.Waited = time.Since(start)
+				return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), last)
+			}
 			return nil, fmt.Errorf("lock state: %w", err)
 		}
+		last = le
 		if !time.Now().Before(deadline) {
 			le.Waited = s.opts.LockWait
 			return nil, fmt.Errorf("lock state: %w", err)

@@ -379,6 +379,22 @@ func (s *Store) save(st *state.State) error {
 	if err != nil {
 		return err
 	}
+	if err := s.writeState(ctx, d, data); err != nil {
+		return err
+	}
+	st.Version, st.Serial = next.Version, next.Serial
+	s.mu.Lock()
+	s.disk = view{loaded: true, lineage: d.lineage, serial: next.Serial, etag: s.disk.etag}
+	s.mu.Unlock()
+	// Folded in: a failed delete leaves objects Load ignores (their
+	// serial is behind).
+	s.dropJournals(ctx, next.Serial)
+	return nil
+}
+
+// writeState keeps the current state.json as the backup and puts data in
+// its place, conditional on the ETag d loaded; it records the new ETag.
+func (s *Store) writeState(ctx context.Context, d view, data []byte) error {
 	if d.etag != "" {
 		_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(BackupObject)),
 			CopySource: aws.String(s.bucket + "/" + s.key(StateObject))})
@@ -393,22 +409,66 @@ func (s *Store) save(st *state.State) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", s.url(StateObject), err)
 	}
-	st.Version, st.Serial = next.Version, next.Serial
 	s.mu.Lock()
-	s.disk = view{loaded: true, lineage: d.lineage, serial: next.Serial, etag: etag}
+	s.disk.etag = etag
 	s.mu.Unlock()
-	// Folded in: a failed delete leaves objects Load ignores (their
-	// serial is behind).
+	return nil
+}
+
+// dropJournals deletes the journal objects of serials below before.
+func (s *Store) dropJournals(ctx context.Context, before uint64) {
 	js, err := s.journals(ctx)
-	if err == nil {
-		for ser, seqs := range js {
-			if ser >= next.Serial {
-				continue
-			}
-			for _, n := range seqs {
-				_ = s.del(ctx, journalKey(ser, n))
-			}
+	if err != nil {
+		return
+	}
+	for ser, seqs := range js {
+		if ser >= before {
+			continue
+		}
+		for _, n := range seqs {
+			_ = s.del(ctx, journalKey(ser, n))
 		}
 	}
+}
+
+// Replace writes st as the state keeping its lineage and serial, for
+// moving a state between backends (diffuser state push and pull). Like
+// Save it needs the lock and a prior Load, refuses when the objects
+// changed since, keeps the state.json it replaces as the backup and
+// deletes the journal objects. Whether st may replace what was loaded is
+// the caller's decision.
+func (s *Store) Replace(st *state.State) error {
+	if st == nil || st.Lineage == "" {
+		return errors.New("replace state: no state, or one without a lineage")
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	d, locked := s.disk, s.held != nil
+	s.mu.Unlock()
+	switch {
+	case !locked:
+		return fmt.Errorf("replace state: %w", state.ErrNotLocked)
+	case !d.loaded:
+		return errors.New("replace state: nothing loaded: Load first")
+	}
+	ctx, cancel := reqCtx()
+	defer cancel()
+	if err := s.checkUnchanged(ctx, d); err != nil {
+		return fmt.Errorf("replace state in %s: %w", s.Where(), err)
+	}
+	next := *st
+	next.Version = state.SchemaVersion
+	data, err := state.EncodeState(&next, s.opts.Key)
+	if err != nil {
+		return err
+	}
+	if err := s.writeState(ctx, d, data); err != nil {
+		return fmt.Errorf("replace state in %s: %w", s.Where(), err)
+	}
+	s.mu.Lock()
+	s.disk = view{loaded: true, lineage: next.Lineage, serial: next.Serial, etag: s.disk.etag}
+	s.mu.Unlock()
+	s.dropJournals(ctx, ^uint64(0))
 	return nil
 }
