@@ -26,7 +26,7 @@ func lockT(t *testing.T, s *Store, cmd string) func() error {
 
 func TestRefusesServerWithoutConditionalWrites(t *testing.T) {
 	f := newFakeS3(t, bucket)
-	f.ignoreConditions = true
+	f.IgnoreConditions.Store(true)
 	s := New(f.client, bucket, "ws", Options{})
 	_, err := s.Lock(context.Background(), state.CurrentHolder("diffuser apply x"))
 	if !errors.Is(err, ErrNoConditionalWrites) {
@@ -39,7 +39,7 @@ func TestRefusesServerWithoutConditionalWrites(t *testing.T) {
 		t.Fatalf("the probe left objects behind: %v", keys(objs))
 	}
 	// Once conditions work again a new Store locks.
-	f.ignoreConditions = false
+	f.IgnoreConditions.Store(false)
 	lockT(t, New(f.client, bucket, "ws", Options{}), "diffuser apply x")
 }
 
