@@ -28,8 +28,8 @@ type Site struct {
 	// nil: the local data directory.
 	Backend *Backend
 	Vars    hcl.Attributes
-	Files     map[string]*hcl.File
-	funcs     map[string]function.Function
+	Files   map[string]*hcl.File
+	funcs   map[string]function.Function
 }
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.

@@ -31,8 +31,8 @@ type Workspace struct {
 	Loaded   *engine.Loaded
 	Site     *lang.Site
 	Provider string
-	Dir      string // <data-dir>/<workspace>
-	Store    Backend // where state lives: the local directory or a bucket
+	Dir      string       // <data-dir>/<workspace>
+	Store    Backend      // where state lives: the local directory or a bucket
 	State    *state.State // set by OpenState
 	Files    map[string]*hcl.File
 	Source   RecipeRef

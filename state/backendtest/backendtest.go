@@ -100,7 +100,7 @@ func host(name string) *state.Host {
 }
 
 func instance(step, h string) *state.Instance {
-	return &state.Instance{Step: step, Host: h, Kind: "run", Digest: "x", Status: "done",
+	return &state.Instance{Step: step, Host: h, Kind: "run", Digest: "x", Status: state.StatusApplied,
 		Outputs: map[string]string{"k": "v-" + h}, Started: time.Unix(1700000000, 0).UTC(), Finished: time.Unix(1700000001, 0).UTC()}
 }
 
