@@ -124,18 +124,6 @@ func (s *Store) get(ctx context.Context, name string) ([]byte, string, error) {
 	return data, aws.ToString(out.ETag), nil
 }
 
-// head returns an object's ETag, "" when it does not exist.
-func (s *Store) head(ctx context.Context, name string) (string, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
-	if isNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("head %s: %w", s.url(name), err)
-	}
-	return aws.ToString(out.ETag), nil
-}
-
 // put writes an object. ifMatch "" and create false: unconditional;
 // create: only if it does not exist (If-None-Match: *); ifMatch: only if
 // its ETag is that. It returns the new ETag.
