@@ -20,7 +20,11 @@ func (e *Env) ReadState(name string) (*state.State, error) {
 		return nil, err
 	}
 	if !isLocal(s) {
-		return s.Load()
+		st, err := s.Load()
+		if err == nil && isEmpty(st) {
+			return nil, fmt.Errorf("no workspace %q in %s: %w", name, s.Where(), ErrNoState)
+		}
+		return st, err
 	}
 	dir := e.Layout().Workspace(name)
 	if _, err := os.Stat(dir); err != nil {

@@ -143,6 +143,9 @@ func TestStatePushPull(t *testing.T) {
 	a := local.mustApply(t, workspace.Inputs{Recipe: recipe}, "apply")
 	local.env.SiteFile = site
 
+	if _, err := local.env.ReadState("golden"); !errors.Is(err, workspace.ErrNoState) || !strings.Contains(err.Error(), "s3://team-state/golden") {
+		t.Fatalf("reading a workspace the bucket does not hold: %v, want ErrNoState naming where", err)
+	}
 	if _, err := local.env.Pull(ctx, "golden", false); !errors.Is(err, workspace.ErrNoState) {
 		t.Fatalf("pull of a workspace the bucket does not hold: %v", err)
 	}

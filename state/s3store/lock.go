@@ -100,6 +100,10 @@ func (s *Store) tryLock(ctx context.Context, body []byte) error {
 	if h != nil {
 		le.Holder, le.Stale = *h, h.Stale()
 	}
+	if le.Stale {
+		le.Reason = "that process is no longer running, and a lock object does not end with its holder: " +
+			"diffuser state unlock WORKSPACE breaks it (the journal keeps what the holder recorded; the next apply resumes from there)"
+	}
 	return le
 }
 
