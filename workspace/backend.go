@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"diffuser/lang"
@@ -60,7 +61,12 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 		lockWait = e.LockTimeout
 	}
 	if cfg == nil {
-		return state.Open(e.Layout().Workspace(name), e.stateOpts(state.WithLockWait(lockWait))...), nil
+		if where, err := os.ReadFile(e.Layout().BackendMarker(name)); err == nil {
+			return nil, fmt.Errorf("workspace %s keeps its state in %s (%s says so), but no site file given names that backend: "+
+				"give the site file with its backend block (-site FILE), or diffuser state pull %s -site FILE to work from a local copy",
+				name, strings.TrimSpace(string(where)), e.Layout().BackendMarker(name), name)
+		}
+		return e.localStore(name, lockWait), nil
 	}
 	if diags := CheckBackend(cfg); diags.HasErrors() {
 		return nil, &DiagError{Diags: diags}
@@ -72,6 +78,33 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 		return nil, err
 	}
 	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey}), nil
+}
+
+func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
+	return state.Open(e.Layout().Workspace(name), e.stateOpts(state.WithLockWait(lockWait))...)
+}
+
+// markRemote records in the workspace's local directory that its state
+// lives in b, so that a later command given no site file is refused
+// rather than start an empty local state beside it (as Terraform keeps
+// its backend in .terraform/). Only existing workspace directories are
+// marked: reading a bucket creates nothing locally.
+func (e *Env) markRemote(name string, b Backend) error {
+	if isLocal(b) {
+		return nil
+	}
+	dir := e.Layout().Workspace(name)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	p := e.Layout().BackendMarker(name)
+	if cur, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(cur)) == b.Where() {
+		return nil
+	}
+	if err := os.WriteFile(p, []byte(b.Where()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("recording the workspace's backend: %w", err)
+	}
+	return nil
 }
 
 // envBackend is the backend of workspace name for commands that take no

@@ -68,6 +68,18 @@ func TestS3BackendWorkspace(t *testing.T) {
 	}
 	bob.noChanges(t, in())
 
+	// Without the site file, alice's data directory refuses rather than
+	// start an empty local state beside the bucket's.
+	alice.env.SiteFile = ""
+	_, err = alice.planOf(workspace.Inputs{Recipe: recipe}, "plan")
+	if err == nil || !strings.Contains(err.Error(), "keeps its state in s3://team-state/diffuser/prod/golden") {
+		t.Fatalf("plan without the site file: %v, want it refused naming the bucket", err)
+	}
+	if _, err := alice.env.ReadState("golden"); err == nil || !strings.Contains(err.Error(), "-site") {
+		t.Fatalf("state read without the site file: %v", err)
+	}
+	alice.env.SiteFile = site
+
 	// A plan alice saved before bob applied is stale.
 	planFile := filepath.Join(dir, "alice.plan")
 	pl, err := alice.planOf(in("greeting=bye"), "plan")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"diffuser/state"
 )
@@ -34,7 +35,14 @@ func (e *Env) Push(ctx context.Context, name string, force bool) (*Moved, error)
 	if err != nil {
 		return nil, err
 	}
-	return e.moveState(ctx, name, e.localBackend(name), remote, force, "state push")
+	if err := os.MkdirAll(e.Layout().Workspace(name), 0o700); err != nil {
+		return nil, err
+	}
+	m, err := e.moveState(ctx, name, e.localStore(name, e.LockTimeout), remote, force, "state push")
+	if err == nil {
+		err = e.markRemote(name, remote)
+	}
+	return m, err
 }
 
 // Pull copies workspace name's state from the site file's backend to the
@@ -44,12 +52,14 @@ func (e *Env) Pull(ctx context.Context, name string, force bool) (*Moved, error)
 	if err != nil {
 		return nil, err
 	}
-	return e.moveState(ctx, name, remote, e.localBackend(name), force, "state pull")
-}
-
-func (e *Env) localBackend(name string) Backend {
-	b, _ := e.backend(name, nil, true) // the local backend cannot fail to open
-	return b
+	m, err := e.moveState(ctx, name, remote, e.localStore(name, e.LockTimeout), force, "state pull")
+	if err == nil {
+		// The local copy is the state now, for commands without the backend.
+		if rerr := os.Remove(e.Layout().BackendMarker(name)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		}
+	}
+	return m, err
 }
 
 func (e *Env) remoteBackend(name, verb string) (Backend, error) {

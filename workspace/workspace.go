@@ -148,6 +148,9 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 	if ws.Store, err = e.backend(ws.Name, cfg, true); err != nil {
 		return nil, err
 	}
+	if err := e.markRemote(ws.Name, ws.Store); err != nil {
+		return nil, err
+	}
 	if !in.IgnoreRemembered {
 		if ws.memory, err = recall(ws.Store, ws.Name); err != nil {
 			return nil, err
@@ -251,6 +254,9 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 	if lock {
 		if err := os.MkdirAll(ws.Dir, 0o700); err != nil {
 			return fmt.Errorf("creating workspace directory: %w", err)
+		}
+		if err := ws.env.markRemote(ws.Name, ws.Store); err != nil {
+			return err
 		}
 		unlock, err := ws.Store.Lock(ctx, state.CurrentHolder(holderCommand(command, ws.Inputs.Recipe)))
 		if err != nil {
