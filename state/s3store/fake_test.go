@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/state/s3store/s3fake"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
