@@ -7,7 +7,7 @@ PKGS := ./...
 # checkout, it is empty and the binary reports the module and VCS information instead.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
-.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e fuzz reliability docs clean soak
+.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench e2e e2e-s3 fuzz reliability docs clean soak
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data s
 	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestBad|TestNoSecretsInOutput' ./cmd/diffuser/
 	$(GO) test -count=1 -run 'TestKilledWriter|TestLock|TestFallbackLock' ./state/
 	$(GO) test -count=1 -run 'HostKey|Pinned|TrustOnFirstUse' ./remote/
+
+e2e-s3: ## the S3 state backend against a real S3 server: DIFFUSER_E2E_S3_ENDPOINT/_BUCKET/_REGION and AWS keys (skips, saying so, without them; docs/state.md)
+	$(GO) test -count=1 -tags e2e -run 'TestRealS3Contract|TestS3KillResumeContendReal' -v -timeout 20m ./state/s3store/ ./cmd/diffuser/
 
 e2e-aws: ## the aws provider against real EC2 (needs AWS credentials; skips, saying so, without them)
 	$(GO) test -count=1 -tags e2eaws -run TestE2EAWS -v -timeout 30m ./cloud/aws/

@@ -24,9 +24,12 @@ type Site struct {
 	// (0 = all); nil when the site file does not say.
 	KeepRuns  *int
 	Providers map[string]*ProviderBlock
-	Vars      hcl.Attributes
-	Files     map[string]*hcl.File
-	funcs     map[string]function.Function
+	// Backend is the site's backend block: where workspaces keep state;
+	// nil: the local data directory.
+	Backend *Backend
+	Vars    hcl.Attributes
+	Files   map[string]*hcl.File
+	funcs   map[string]function.Function
 }
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
@@ -45,6 +48,7 @@ var siteSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "provider", LabelNames: []string{"name"}},
 		{Type: "variables"},
+		{Type: "backend", LabelNames: []string{"type"}},
 	},
 }
 
@@ -115,6 +119,8 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 				pb.GroupRanges[g.Labels[0]] = g.DefRange
 			}
 			s.Providers[name] = pb
+		case "backend":
+			diags = append(diags, s.decodeBackend(blk)...)
 		}
 	}
 	return s, diags

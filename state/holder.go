@@ -25,6 +25,10 @@ type Holder struct {
 	// pid (Linux: its start time in clock ticks after boot); empty where
 	// unknown.
 	ProcStart string `json:"proc_start,omitempty"`
+	// ID names one taking of a lock that outlives its holder (an object
+	// store's lock object): state unlock -force ID removes that lock and no
+	// other. Empty for a flock(2) lock.
+	ID string `json:"id,omitempty"`
 }
 
 // CurrentHolder describes this process running command. Lock fills in the
@@ -56,9 +60,13 @@ func (h Holder) complete() Holder {
 // String reads like `pid 4242 (alice@build1) running "diffuser apply
 // glusterfs" since 2025-06-01T10:00:00+02:00 (3m12s ago)`.
 func (h Holder) String() string {
-	return fmt.Sprintf("pid %d (%s@%s) running %q since %s (%s ago)",
+	s := fmt.Sprintf("pid %d (%s@%s) running %q since %s (%s ago)",
 		h.PID, h.User, h.Hostname, h.Command,
 		h.Since.Local().Format(time.RFC3339), time.Since(h.Since).Round(time.Second))
+	if h.ID != "" {
+		s += ", lock id " + h.ID
+	}
+	return s
 }
 
 // Alive tells whether the holder process still runs. known is false when
@@ -118,3 +126,6 @@ func currentUser() string {
 	}
 	return strconv.Itoa(os.Getuid())
 }
+
+// Complete fills in the fields left zero for this process, as Lock does.
+func (h Holder) Complete() Holder { return h.complete() }

@@ -15,11 +15,40 @@ func (e *Env) ReadState(name string) (*state.State, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
+	s, err := e.envBackend(name, false)
+	if err != nil {
+		return nil, err
+	}
+	if !isLocal(s) {
+		st, err := s.Load()
+		if err == nil && isEmpty(st) {
+			return nil, fmt.Errorf("no workspace %q in %s: %w", name, s.Where(), ErrNoState)
+		}
+		return st, err
+	}
 	dir := e.Layout().Workspace(name)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("no workspace %q under %s: %w", name, e.dataDir(), ErrNoState)
 	}
-	return state.Open(dir, e.stateOpts()...).Load()
+	return s.Load()
+}
+
+// checkExists refuses a workspace whose backend holds no state.
+func (e *Env) checkExists(s Backend, name string) error {
+	if isLocal(s) {
+		if _, err := os.Stat(e.Layout().StateFile(name)); err != nil {
+			return fmt.Errorf("no workspace %q under %s (no %s): %w", name, e.dataDir(), state.StateFile, ErrNoState)
+		}
+		return nil
+	}
+	st, err := s.Load()
+	if err != nil {
+		return err
+	}
+	if st.Serial == 0 && len(st.Hosts)+len(st.Steps) == 0 {
+		return fmt.Errorf("no workspace %q in %s: %w", name, s.Where(), ErrNoState)
+	}
+	return nil
 }
 
 // Names lists the workspaces under the data directory that hold state.
@@ -42,15 +71,29 @@ func (e *Env) Names() []string {
 type UnlockResult struct {
 	Broken *state.Holder // the stale holder whose lock was broken
 	Dead   *state.Holder // not locked: the last holder died without releasing
+	Forced *state.Holder // the holder whose lock -force removed
 }
 
 // Unlock breaks a workspace's lock when its holder is no longer alive; a
-// live holder's lock is never broken.
-func (e *Env) Unlock(name string) (UnlockResult, error) {
+// live holder's lock is never broken. With force (a lock id, for a
+// backend whose lock outlives its holder: S3) it removes the lock that
+// id names, whoever holds it, and no other.
+func (e *Env) Unlock(name, force string) (UnlockResult, error) {
 	if err := CheckName(name); err != nil {
 		return UnlockResult{}, err
 	}
-	s := state.Open(e.Layout().Workspace(name), e.stateOpts()...)
+	s, err := e.envBackend(name, false)
+	if err != nil {
+		return UnlockResult{}, err
+	}
+	if force != "" {
+		fu, ok := s.(forceUnlocker)
+		if !ok {
+			return UnlockResult{}, fmt.Errorf("-force: the lock of %s is a flock(2) lock, freed by the kernel when its holder exits; there is nothing to force (a live holder's lock is never broken)", s.Where())
+		}
+		h, err := fu.ForceUnlock(force)
+		return UnlockResult{Forced: h}, err
+	}
 	h, err := s.BreakLock()
 	if err != nil {
 		return UnlockResult{}, err

@@ -222,7 +222,7 @@ func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, ar
 }
 
 // storeRecorder records engine changes in the state journal.
-type storeRecorder struct{ s *state.Store }
+type storeRecorder struct{ s Backend }
 
 func (r storeRecorder) PutHost(h state.Host) error               { return r.s.Record(state.PutHost(&h)) }
 func (r storeRecorder) DeleteHost(name string) error             { return r.s.Record(state.DeleteHost(name)) }

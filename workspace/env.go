@@ -9,6 +9,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/static"
 	"diffuser/engine"
+	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/steps"
 	"diffuser/steps/builtin"
@@ -39,6 +40,14 @@ type Env struct {
 	// StateKey encrypts state, journal, backup and saved plans at rest
 	// (StateKeyFromEnv); nil: no encryption, and encrypted ones are refused.
 	StateKey *state.Key
+	// Backend keeps every workspace's state in a bucket (the site file's
+	// backend block) for commands that take no recipe; nil: the local data
+	// directory. A recipe's command uses its site file's block.
+	Backend *lang.Backend
+	// SiteFile is the site file whose backend block commands without a
+	// recipe use when Backend is nil (default: ./diffuser.hcl when
+	// present).
+	SiteFile string
 
 	sim *simulation
 }
@@ -61,12 +70,6 @@ func (e *Env) dataDir() string {
 		return ".diffuser"
 	}
 	return e.DataDir
-}
-
-// store opens the state store of workspace directory dir, waiting up to
-// LockTimeout for its lock.
-func (e *Env) store(dir string) *state.Store {
-	return state.Open(dir, e.stateOpts(state.WithLockWait(e.LockTimeout))...)
 }
 
 // Layout is the data-dir layout of this environment.

@@ -12,6 +12,7 @@ import (
 //	<root>/<workspace>/state.json, journal, lock   (package state)
 //	<root>/<workspace>/id_ed25519[.pub]            the workspace's SSH key
 //	<root>/<workspace>/known_hosts                 written by diffuser ssh
+//	<root>/<workspace>/backend                     where state lives when not here (s3://...)
 //	<root>/<workspace>/runs/<id>/run.json          one apply or destroy (see Run)
 //	<root>/<workspace>/runs/<id>/actions.json      the plan it carried out
 //	<root>/<workspace>/runs/<id>/timeline.html     its timeline page
@@ -25,6 +26,10 @@ func (l Layout) Workspace(name string) string { return filepath.Join(l.Root, nam
 
 // StateFile is a workspace's state file (written by package state).
 func (l Layout) StateFile(name string) string { return filepath.Join(l.Workspace(name), "state.json") }
+
+// BackendMarker names the backend holding the workspace's state when it
+// is not this directory.
+func (l Layout) BackendMarker(name string) string { return filepath.Join(l.Workspace(name), "backend") }
 
 // KeyFile is the workspace's SSH private key.
 func (l Layout) KeyFile(name string) string { return filepath.Join(l.Workspace(name), remote.KeyName) }

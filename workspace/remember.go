@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,8 +33,8 @@ type memory struct {
 
 // recall reads the workspace's remembered inputs from its state, without
 // the lock: a locked command checks them again under it (checkMemory).
-func recall(store *state.Store, name string) (memory, error) {
-	if _, err := os.Stat(store.Dir()); errors.Is(err, os.ErrNotExist) {
+func recall(store Backend, name string) (memory, error) {
+	if !hasLocalDir(store) {
 		return memory{}, nil
 	}
 	st, err := store.Load()

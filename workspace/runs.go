@@ -271,7 +271,9 @@ func (e *Env) workspaceRuns(name string) ([]*Run, error) {
 		r := readRun(name, filepath.Join(dir, ent.Name()), false)
 		if r.Status == RunRunning {
 			if !holderRead {
-				holder, _ = state.Open(e.Layout().Workspace(name), e.stateOpts()...).LockInfo()
+				if b, err := e.envBackend(name, false); err == nil {
+					holder, _ = b.LockInfo()
+				}
 				holderRead = true
 			}
 			if !holds(holder, r.Holder) {

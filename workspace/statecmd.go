@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -18,7 +16,7 @@ import (
 // lockedState is a workspace's state loaded under its lock, for commands
 // that edit state without a recipe (state rm, state mv, forget-hostkey).
 type lockedState struct {
-	store  *state.Store
+	store  Backend
 	st     *state.State
 	unlock func() error
 }
@@ -30,11 +28,13 @@ func (e *Env) lockState(ctx context.Context, command, name string, args ...strin
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	dir := e.Layout().Workspace(name)
-	if _, err := os.Stat(e.Layout().StateFile(name)); err != nil {
-		return nil, fmt.Errorf("no workspace %q under %s (no %s): %w", name, e.dataDir(), state.StateFile, ErrNoState)
+	s, err := e.envBackend(name, true)
+	if err != nil {
+		return nil, err
 	}
-	s := e.store(dir)
+	if err := e.checkExists(s, name); err != nil {
+		return nil, err
+	}
 	unlock, err := s.Lock(ctx, state.CurrentHolder(holderCommand(command, append([]string{name}, args...)...)))
 	if err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func (e *Env) StateRm(ctx context.Context, name string, addrs []string) (*Edit, 
 			return nil, &UnknownAddressError{Workspace: name, Addr: a.String(), Near: nearAddresses(st, a)}
 		}
 	}
-	ed := &Edit{Backup: filepath.Join(ls.store.Dir(), state.BackupFile)}
+	ed := &Edit{Backup: backupOf(ls.store)}
 	for _, h := range sortedSet(hosts) {
 		delete(st.Hosts, h)
 		ed.Hosts = append(ed.Hosts, Move{From: h})
@@ -191,7 +191,7 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 	}
 	defer ls.unlock()
 	st := ls.st
-	ed := &Edit{Backup: filepath.Join(ls.store.Dir(), state.BackupFile)}
+	ed := &Edit{Backup: backupOf(ls.store)}
 	taken := func(what string) error {
 		return fmt.Errorf("%s is already in state: remove it first (diffuser state rm %s '%s') or move it elsewhere", what, name, what)
 	}

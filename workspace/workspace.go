@@ -31,8 +31,8 @@ type Workspace struct {
 	Loaded   *engine.Loaded
 	Site     *lang.Site
 	Provider string
-	Dir      string // <data-dir>/<workspace>
-	Store    *state.Store
+	Dir      string       // <data-dir>/<workspace>
+	Store    Backend      // where state lives: the local directory or a bucket
 	State    *state.State // set by OpenState
 	Files    map[string]*hcl.File
 	Source   RecipeRef
@@ -85,6 +85,9 @@ func LoadSite(path string) (*lang.Site, error) {
 		path = "diffuser.hcl"
 	}
 	site, diags := lang.LoadSite(path)
+	if site != nil && site.Backend != nil {
+		diags = append(diags, CheckBackend(site.Backend)...)
+	}
 	if diags.HasErrors() {
 		files := map[string]*hcl.File{}
 		if site != nil {
@@ -129,7 +132,25 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 		}
 	}
 	ws.Dir = e.Layout().Workspace(ws.Name)
-	ws.Store = e.store(ws.Dir)
+	// The site file says where state lives, and state remembers the site
+	// file: the one given (else the Env's, else ./diffuser.hcl) picks the
+	// backend, and the site finally used must agree with it.
+	var given *lang.Site
+	if in.Site != "" {
+		if given, err = LoadSite(in.Site); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := e.backendConfig(given, in.Site != "")
+	if err != nil {
+		return nil, err
+	}
+	if ws.Store, err = e.backend(ws.Name, cfg, true); err != nil {
+		return nil, err
+	}
+	if err := e.markRemote(ws.Name, ws.Store); err != nil {
+		return nil, err
+	}
 	if !in.IgnoreRemembered {
 		if ws.memory, err = recall(ws.Store, ws.Name); err != nil {
 			return nil, err
@@ -146,8 +167,13 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 		ws.sitePath, siteFromMemory = mem.Site, true
 		in.Site = path
 	}
-	site, err := LoadSite(in.Site)
-	if err != nil {
+	site := given
+	if site == nil {
+		if site, err = LoadSite(in.Site); err != nil {
+			return nil, err
+		}
+	}
+	if err := sameBackend(site, cfg, ws.Store); err != nil {
 		return nil, err
 	}
 	if site != nil && ws.sitePath == "" {
@@ -228,6 +254,9 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 	if lock {
 		if err := os.MkdirAll(ws.Dir, 0o700); err != nil {
 			return fmt.Errorf("creating workspace directory: %w", err)
+		}
+		if err := ws.env.markRemote(ws.Name, ws.Store); err != nil {
+			return err
 		}
 		unlock, err := ws.Store.Lock(ctx, state.CurrentHolder(holderCommand(command, ws.Inputs.Recipe)))
 		if err != nil {

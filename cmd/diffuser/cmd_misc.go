@@ -146,10 +146,14 @@ func (a *app) stateCmd() *cobra.Command {
 	c := &cobra.Command{Use: "state", Short: "Inspect and repair a workspace's state",
 		Long: `state reads a workspace's state (list, show) and repairs it without touching any machine:
 rm forgets what was removed by hand, mv follows a renamed step or host group, unlock breaks
-a lock whose holder died, forget-hostkey accepts a host's new SSH key. Commands that write
-state take the workspace lock (-lock-timeout waits for it) and keep the previous state as
-state.json.backup. See also diffuser import, which records what exists without diffuser.`,
+a lock whose holder died, forget-hostkey accepts a host's new SSH key, push and pull move a
+workspace's state between the local data directory and the site file's backend (docs/state.md).
+Commands that write state take the workspace lock (-lock-timeout waits for it) and keep the
+previous state as state.json.backup. -site names the site file whose backend block says where
+state lives (default ./diffuser.hcl when present). See also diffuser import, which records
+what exists without diffuser.`,
 		Example: "  diffuser state list glusterfs\n  diffuser state show glusterfs server[0]\n  diffuser state mv glusterfs step.bricks step.brick"}
+	c.PersistentFlags().StringVar(&a.flags.site, "site", "", "site file whose backend block says where state lives (default: ./diffuser.hcl when present)")
 	list := &cobra.Command{
 		Use: "list WORKSPACE", Short: "List hosts and step instances in state", Args: cobra.ExactArgs(1),
 		Example: "  diffuser state list glusterfs\n  diffuser state list glusterfs -json",
@@ -207,16 +211,24 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 	}
 	show.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (the default: accepted for uniformity)")
 	c.AddCommand(show)
-	c.AddCommand(&cobra.Command{
+	var forceID string
+	unlock := &cobra.Command{
 		Use: "unlock WORKSPACE", Short: "Break a stale lock left by a process that died", Args: cobra.ExactArgs(1),
-		Long:    "unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.",
-		Example: "  diffuser state unlock glusterfs",
+		Long: `unlock breaks the workspace lock only when its holder is no longer alive; a live holder's lock is never broken.
+A lock in an S3 bucket does not end with its holder: unlock breaks it when the holder ran on this host and
+is gone; a holder on another host cannot be checked from here, so -force LOCK_ID (the id the locked error
+and the lock object name) removes that lock, and no lock taken after it.`,
+		Example: "  diffuser state unlock glusterfs\n  diffuser state unlock glusterfs -force 3f9c2a7e1b0d4c55",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := a.workspaceEnv().Unlock(args[0])
+			res, err := a.workspaceEnv().Unlock(args[0], forceID)
 			if err != nil {
 				return err
 			}
 			switch {
+			case res.Forced != nil:
+				fmt.Fprintf(a.stdout, "Removed the lock held by %s.\n", res.Forced)
+			case forceID != "":
+				fmt.Fprintln(a.stdout, "The workspace was not locked.")
 			case res.Broken != nil:
 				fmt.Fprintf(a.stdout, "Broke the stale lock held by %s.\n", res.Broken)
 			case res.Dead != nil:
@@ -227,7 +239,9 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 			}
 			return nil
 		},
-	})
+	}
+	unlock.Flags().StringVar(&forceID, "force", "", "remove the lock with this lock id whoever holds it (S3 backend: its holder may run elsewhere)")
+	c.AddCommand(unlock, a.statePushCmd(), a.statePullCmd())
 	var jump string
 	forget := &cobra.Command{
 		Use: "forget-hostkey WORKSPACE (HOST | --jump ADDRESS)", Short: "Forget a host's or jump host's pinned SSH key so the next connection records the new one",

@@ -107,6 +107,7 @@ func (a *app) workspaceEnv() *workspace.Env {
 	e.Stop = a.stop
 	e.Log = a.providerLog()
 	e.LockTimeout = a.flags.lockTimeout
+	e.SiteFile = a.flags.site
 	if a.flags.simulate {
 		e.Sim = workspace.SimOptions{Enabled: true, Profile: a.flags.simProfile, Seed: a.flags.simSeed}
 	}

@@ -1,0 +1,462 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"diffuser/state"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Object names under a workspace's prefix.
+const (
+	StateObject  = state.StateFile
+	BackupObject = state.BackupFile
+	LockObject   = state.LockFile
+	journalDir   = "journal"
+)
+
+// requestTimeout bounds one S3 request made without a caller's context
+// (Load, Save and Record take none, as state.Store's do).
+const requestTimeout = 2 * time.Minute
+
+// Options configure a Store.
+type Options struct {
+	// LockWait is how long Lock retries while another holder has the
+	// lock; 0 fails at once.
+	LockWait time.Duration
+	// Key seals every object written and opens what is read; nil: none,
+	// and sealed objects are refused.
+	Key *state.Key
+}
+
+// Store is one workspace's state in a bucket: the objects under Prefix.
+// It offers state.Store's methods with the same rules: reading needs no
+// lock; Save and Record need the lock taken through this Store and a prior
+// Load, and refuse (state.ErrChanged, *state.LineageError) when the
+// objects are no longer the ones loaded. Its methods are safe for
+// concurrent use; concurrent Records share one PUT.
+type Store struct {
+	client *s3.Client
+	bucket string
+	prefix string
+	opts   Options
+
+	probeMu sync.Mutex
+	probed  error // the conditional-write probe's verdict, once made
+	probeOK bool
+
+	flushMu sync.Mutex // held by the goroutine writing a journal object, and by Load and Save
+	mu      sync.Mutex // guards the fields below
+	pending *batch
+	held    *state.Holder // the lock this Store holds
+	disk    view
+}
+
+// view is what this Store last read or wrote.
+type view struct {
+	loaded  bool
+	lineage string
+	serial  uint64
+	etag    string // state.json's; "" when there is none
+	live    bool   // the journal of serial continues it
+	seq     int    // journal objects of serial that exist (the next one is seq)
+	jerr    error  // a failed journal write: no more records until Save
+}
+
+type batch struct {
+	buf  []byte
+	done bool
+	err  error
+}
+
+// New returns the Store of the objects under prefix in bucket. It makes
+// no request.
+func New(client *s3.Client, bucket, prefix string, o Options) *Store {
+	return &Store{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), opts: o}
+}
+
+// Where names the store in messages: s3://bucket/prefix.
+func (s *Store) Where() string { return "s3://" + s.bucket + "/" + s.prefix }
+
+func (s *Store) key(name string) string {
+	if s.prefix == "" {
+		return name
+	}
+	return s.prefix + "/" + name
+}
+
+func (s *Store) url(name string) string { return "s3://" + s.bucket + "/" + s.key(name) }
+
+func journalKey(serial uint64, seq int) string {
+	return path.Join(journalDir, fmt.Sprintf("%020d", serial), fmt.Sprintf("%010d", seq))
+}
+
+func reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), requestTimeout)
+}
+
+// get returns an object's bytes and ETag; nil, "" when it does not exist.
+func (s *Store) get(ctx context.Context, name string) ([]byte, string, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
+	if isNotFound(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("get %s: %w", s.url(name), err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s: %w", s.url(name), err)
+	}
+	return data, aws.ToString(out.ETag), nil
+}
+
+// put writes an object. ifMatch "" and create false: unconditional;
+// create: only if it does not exist (If-None-Match: *); ifMatch: only if
+// its ETag is that. It returns the new ETag.
+func (s *Store) put(ctx context.Context, name string, data []byte, create bool, ifMatch string) (string, error) {
+	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name)), Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String("application/octet-stream")}
+	if create {
+		in.IfNoneMatch = aws.String("*")
+	}
+	if ifMatch != "" {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+func (s *Store) del(ctx context.Context, name string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %s: %w", s.url(name), err)
+	}
+	return nil
+}
+
+// journals lists the journal objects by serial, each serial's sequence
+// numbers sorted.
+func (s *Store) journals(ctx context.Context) (map[uint64][]int, error) {
+	out := map[uint64][]int{}
+	dir := s.key(journalDir) + "/"
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(dir)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", "s3://"+s.bucket+"/"+dir, err)
+		}
+		for _, o := range page.Contents {
+			rest := strings.TrimPrefix(aws.ToString(o.Key), dir)
+			ser, seq, ok := strings.Cut(rest, "/")
+			serial, err1 := strconv.ParseUint(ser, 10, 64)
+			n, err2 := strconv.Atoi(seq)
+			if !ok || err1 != nil || err2 != nil || n < 0 {
+				continue // not ours
+			}
+			out[serial] = append(out[serial], n)
+		}
+	}
+	for k := range out {
+		sort.Ints(out[k])
+	}
+	return out, nil
+}
+
+// Load reads the state: state.json with the journal objects of its serial
+// replayed over it, or a new state (serial 0, random lineage) when the
+// prefix holds none. It writes nothing. Errors are state's: a damaged
+// object is a *state.CorruptError, a journal of another lineage a
+// *state.LineageError.
+func (s *Store) Load() (*state.State, error) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	var err error
+	for range 3 {
+		var st *state.State
+		var v view
+		st, v, err = s.read()
+		if err == nil {
+			s.mu.Lock()
+			s.disk = v
+			s.mu.Unlock()
+			return st, nil
+		}
+		if !errors.Is(err, errVanished) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("load state from %s: %w", s.Where(), err)
+}
+
+var errVanished = errors.New("a journal object vanished while reading: a save ran at the same time")
+
+func (s *Store) read() (*state.State, view, error) {
+	ctx, cancel := reqCtx()
+	defer cancel()
+	// The journal list first, as state.Store reads its journal first: a
+	// Save between the two reads leaves a list older than state.json,
+	// which decoding ignores.
+	js, err := s.journals(ctx)
+	if err != nil {
+		return nil, view{}, err
+	}
+	data, etag, err := s.get(ctx, StateObject)
+	if err != nil {
+		return nil, view{}, err
+	}
+	serial, err := s.peekSerial(data)
+	if err != nil {
+		return nil, view{}, err
+	}
+	// The journal that matters is the one of state.json's serial; a
+	// newer one (state.json restored from a backup) is an error that
+	// Decode words, so hand it the newest.
+	jser, seqs := newestJournal(js)
+	if jser < serial {
+		seqs = nil
+	} else if jser > serial {
+		serial = jser
+	}
+	var jdata []byte
+	for i, n := range seqs {
+		if n != i {
+			return nil, view{}, &state.CorruptError{File: s.url(journalKey(serial, i)),
+				Err:  fmt.Errorf("journal object %d of serial %d is missing but %d exists", i, serial, n),
+				Hint: "the journal objects must be consecutive: something deleted one; remove the journal objects of this serial to drop the recorded progress (the steps they recorded will run again)"}
+		}
+		b, _, err := s.get(ctx, journalKey(serial, n))
+		if err != nil {
+			return nil, view{}, err
+		}
+		if b == nil {
+			return nil, view{}, errVanished
+		}
+		jdata = append(jdata, b...)
+	}
+	jname := s.url(path.Join(journalDir, fmt.Sprintf("%020d", serial))) + "/"
+	st, live, err := state.Decode(s.url(StateObject), data, jname, jdata, s.opts.Key)
+	if err != nil {
+		return nil, view{}, err
+	}
+	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0}
+	if v.live {
+		v.seq = len(seqs)
+	}
+	return st, v, nil
+}
+
+// peekSerial reads the serial of a state.json's bytes without checking the
+// rest (Decode does that); 0 when there are none or they cannot be read.
+func (s *Store) peekSerial(data []byte) (uint64, error) {
+	if data == nil {
+		return 0, nil
+	}
+	st, _, err := state.Decode(s.url(StateObject), data, "", nil, s.opts.Key)
+	if err != nil {
+		return 0, err
+	}
+	return st.Serial, nil
+}
+
+func newestJournal(js map[uint64][]int) (uint64, []int) {
+	var best uint64
+	var seqs []int
+	for k, v := range js {
+		if seqs == nil || k > best {
+			best, seqs = k, v
+		}
+	}
+	return best, seqs
+}
+
+// Current says whether state.json and the journal are still the objects
+// this Store last loaded or wrote.
+func (s *Store) Current() bool {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	ctx, cancel := reqCtx()
+	defer cancel()
+	s.mu.Lock()
+	d := s.disk
+	s.mu.Unlock()
+	return d.loaded && s.checkUnchanged(ctx, d) == nil
+}
+
+// checkUnchanged verifies that state.json has the ETag loaded and the
+// journal of its serial the objects loaded.
+func (s *Store) checkUnchanged(ctx context.Context, d view) error {
+	data, etag, err := s.get(ctx, StateObject)
+	if err != nil {
+		return err
+	}
+	if etag != d.etag {
+		if data != nil {
+			if other, _, err := state.Decode(s.url(StateObject), data, "", nil, s.opts.Key); err == nil && other.Lineage != d.lineage {
+				return &state.LineageError{File: s.url(StateObject), Disk: other.Lineage, Have: d.lineage}
+			}
+		}
+		return fmt.Errorf("%w: %s is not the object loaded (serial %d); load again", state.ErrChanged, s.url(StateObject), d.serial)
+	}
+	js, err := s.journals(ctx)
+	if err != nil {
+		return err
+	}
+	if n := len(js[d.serial]); n != d.seq {
+		return fmt.Errorf("%w: the journal of serial %d has %d object(s), not the %d loaded; load again", state.ErrChanged, d.serial, n, d.seq)
+	}
+	return nil
+}
+
+// Save writes st as the new state.json with the next serial, keeps the
+// one it replaces as state.json.backup, and deletes the journal objects it
+// folds in. st must be the state Load returned (same lineage and serial).
+// The PUT of state.json is conditional on the ETag loaded, so a state
+// written by anyone else in between is never overwritten.
+func (s *Store) Save(st *state.State) error {
+	if st == nil {
+		return errors.New("save state: nil state")
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if err := s.save(st); err != nil {
+		return fmt.Errorf("save state to %s: %w", s.Where(), err)
+	}
+	return nil
+}
+
+func (s *Store) save(st *state.State) error {
+	s.mu.Lock()
+	d, locked := s.disk, s.held != nil
+	s.mu.Unlock()
+	switch {
+	case !locked:
+		return state.ErrNotLocked
+	case !d.loaded:
+		return errors.New("nothing loaded: Save continues the state Load returned")
+	case st.Lineage != d.lineage:
+		return &state.LineageError{File: s.url(StateObject), Disk: d.lineage, Have: st.Lineage}
+	case st.Serial != d.serial:
+		return fmt.Errorf("the state to save has serial %d but the one loaded has serial %d: save the state Load returned", st.Serial, d.serial)
+	}
+	ctx, cancel := reqCtx()
+	defer cancel()
+	if err := s.checkUnchanged(ctx, d); err != nil {
+		return err
+	}
+	next := *st
+	next.Version = state.SchemaVersion
+	next.Serial = d.serial + 1
+	data, err := state.EncodeState(&next, s.opts.Key)
+	if err != nil {
+		return err
+	}
+	if err := s.writeState(ctx, d, data); err != nil {
+		return err
+	}
+	st.Version, st.Serial = next.Version, next.Serial
+	s.mu.Lock()
+	s.disk = view{loaded: true, lineage: d.lineage, serial: next.Serial, etag: s.disk.etag}
+	s.mu.Unlock()
+	// Folded in: a failed delete leaves objects Load ignores (their
+	// serial is behind).
+	s.dropJournals(ctx, next.Serial)
+	return nil
+}
+
+// writeState keeps the current state.json as the backup and puts data in
+// its place, conditional on the ETag d loaded; it records the new ETag.
+func (s *Store) writeState(ctx context.Context, d view, data []byte) error {
+	if d.etag != "" {
+		_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(BackupObject)),
+			CopySource: aws.String(s.bucket + "/" + s.key(StateObject))})
+		if err != nil {
+			return fmt.Errorf("back up %s: %w", s.url(StateObject), err)
+		}
+	}
+	etag, err := s.put(ctx, StateObject, data, d.etag == "", d.etag)
+	if isConditionFailed(err) {
+		return fmt.Errorf("%w: %s was written by someone else meanwhile; load again", state.ErrChanged, s.url(StateObject))
+	}
+	if err != nil {
+		return fmt.Errorf("put %s: %w", s.url(StateObject), err)
+	}
+	s.mu.Lock()
+	s.disk.etag = etag
+	s.mu.Unlock()
+	return nil
+}
+
+// dropJournals deletes the journal objects of serials below before.
+func (s *Store) dropJournals(ctx context.Context, before uint64) {
+	js, err := s.journals(ctx)
+	if err != nil {
+		return
+	}
+	for ser, seqs := range js {
+		if ser >= before {
+			continue
+		}
+		for _, n := range seqs {
+			_ = s.del(ctx, journalKey(ser, n))
+		}
+	}
+}
+
+// Replace writes st as the state keeping its lineage and serial, for
+// moving a state between backends (diffuser state push and pull). Like
+// Save it needs the lock and a prior Load, refuses when the objects
+// changed since, keeps the state.json it replaces as the backup and
+// deletes the journal objects. Whether st may replace what was loaded is
+// the caller's decision.
+func (s *Store) Replace(st *state.State) error {
+	if st == nil || st.Lineage == "" {
+		return errors.New("replace state: no state, or one without a lineage")
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	d, locked := s.disk, s.held != nil
+	s.mu.Unlock()
+	switch {
+	case !locked:
+		return fmt.Errorf("replace state: %w", state.ErrNotLocked)
+	case !d.loaded:
+		return errors.New("replace state: nothing loaded: Load first")
+	}
+	ctx, cancel := reqCtx()
+	defer cancel()
+	if err := s.checkUnchanged(ctx, d); err != nil {
+		return fmt.Errorf("replace state in %s: %w", s.Where(), err)
+	}
+	next := *st
+	next.Version = state.SchemaVersion
+	data, err := state.EncodeState(&next, s.opts.Key)
+	if err != nil {
+		return err
+	}
+	if err := s.writeState(ctx, d, data); err != nil {
+		return fmt.Errorf("replace state in %s: %w", s.Where(), err)
+	}
+	s.mu.Lock()
+	s.disk = view{loaded: true, lineage: next.Lineage, serial: next.Serial, etag: s.disk.etag}
+	s.mu.Unlock()
+	s.dropJournals(ctx, ^uint64(0))
+	return nil
+}

@@ -1,0 +1,216 @@
+package s3store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/state"
+)
+
+const bucket = "diffuser-state"
+
+func lockT(t *testing.T, s *Store, cmd string) func() error {
+	t.Helper()
+	u, err := s.Lock(context.Background(), state.CurrentHolder(cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = u() })
+	return u
+}
+
+func TestRefusesServerWithoutConditionalWrites(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	f.IgnoreConditions.Store(true)
+	s := New(f.client, bucket, "ws", Options{})
+	_, err := s.Lock(context.Background(), state.CurrentHolder("diffuser apply x"))
+	if !errors.Is(err, ErrNoConditionalWrites) {
+		t.Fatalf("lock on a server ignoring If-None-Match: %v, want ErrNoConditionalWrites", err)
+	}
+	if !strings.Contains(err.Error(), "refuses") {
+		t.Fatalf("the error does not say diffuser refuses: %v", err)
+	}
+	if objs := objects(t, f.client, bucket, ""); len(objs) != 0 {
+		t.Fatalf("the probe left objects behind: %v", keys(objs))
+	}
+	// Once conditions work again a new Store locks.
+	f.IgnoreConditions.Store(false)
+	lockT(t, New(f.client, bucket, "ws", Options{}), "diffuser apply x")
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestObjectLayout(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "/team/glusterfs/", Options{})
+	if s.Where() != "s3://diffuser-state/team/glusterfs" {
+		t.Fatalf("Where = %s", s.Where())
+	}
+	lockT(t, s, "diffuser apply glusterfs")
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"a", "b"} {
+		if err := s.Record(state.PutHost(&state.Host{Name: h, ProviderID: h})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs := objects(t, f.client, bucket, "")
+	for _, k := range []string{"team/glusterfs/state.json", "team/glusterfs/state.lock",
+		"team/glusterfs/journal/00000000000000000001/0000000000", "team/glusterfs/journal/00000000000000000001/0000000001"} {
+		if _, ok := objs[k]; !ok {
+			t.Errorf("no object %s; have %v", k, keys(objs))
+		}
+	}
+	if !strings.HasPrefix(string(objs["team/glusterfs/journal/00000000000000000001/0000000000"]), `{"journal":1,`) {
+		t.Errorf("the first journal object does not start with the header: %q", objs["team/glusterfs/journal/00000000000000000001/0000000000"])
+	}
+	var h state.Holder
+	if err := json.Unmarshal(objs["team/glusterfs/state.lock"], &h); err != nil || h.Command != "diffuser apply glusterfs" || h.ID == "" {
+		t.Errorf("the lock object holds %q", objs["team/glusterfs/state.lock"])
+	}
+	st, err = s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	objs = objects(t, f.client, bucket, "")
+	for k := range objs {
+		if strings.Contains(k, "/journal/") {
+			t.Errorf("save left journal object %s", k)
+		}
+	}
+	var backup state.State
+	if err := json.Unmarshal(objs["team/glusterfs/state.json.backup"], &backup); err != nil || backup.Serial != 1 {
+		t.Errorf("backup is %q, want serial 1", objs["team/glusterfs/state.json.backup"])
+	}
+}
+
+func TestJournalGapIsCorrupt(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	lockT(t, s, "diffuser apply")
+	if _, err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"a", "b", "c"} {
+		if err := s.Record(state.PutHost(&state.Host{Name: h, ProviderID: h})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.del(context.Background(), journalKey(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(f.client, bucket, "ws", Options{}).Load()
+	var ce *state.CorruptError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "object 1 of serial 0 is missing") {
+		t.Fatalf("load with a journal gap: %v, want a CorruptError naming the gap", err)
+	}
+}
+
+// TestBreakLock: a lock whose holder ran here and is gone is broken; one
+// from another host is not, and the error says how to force it.
+func TestBreakLock(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := state.Holder{Command: "diffuser apply killed", PID: cmd.Process.Pid, ID: "dead1"}.Complete()
+	dead.ProcStart = "1" // a later process of that pid is not it
+	putHolder(t, s, dead)
+	var le *state.LockedError
+	if _, err := s.Lock(context.Background(), state.CurrentHolder("x")); !errors.As(err, &le) || !le.Stale {
+		t.Fatalf("lock over a dead holder's lock: %v, want a stale *LockedError", err)
+	}
+	h, err := s.BreakLock()
+	if err != nil || h == nil || h.ID != "dead1" {
+		t.Fatalf("BreakLock of a dead holder = %v, %v", h, err)
+	}
+	if h, _ := s.LockInfo(); h != nil {
+		t.Fatalf("still locked by %v", h)
+	}
+	far := state.Holder{Command: "diffuser apply far", PID: 1, Hostname: "elsewhere", User: "bob", Since: time.Now(), ID: "far1"}
+	putHolder(t, s, far)
+	_, err = s.BreakLock()
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "-force far1") || !strings.Contains(err.Error(), "bob@elsewhere") {
+		t.Fatalf("BreakLock of another host's lock: %v, want it refused naming bob@elsewhere and -force far1", err)
+	}
+	if h, err := s.ForceUnlock(""); err == nil || h != nil {
+		t.Fatal("force unlock without an id succeeded")
+	}
+	if h, err := s.ForceUnlock("far1"); err != nil || h == nil || h.Hostname != "elsewhere" {
+		t.Fatalf("ForceUnlock = %v, %v", h, err)
+	}
+	if h, err := s.ForceUnlock("far1"); err != nil || h != nil {
+		t.Fatalf("ForceUnlock of no lock = %v, %v; want nil, nil", h, err)
+	}
+}
+
+func putHolder(t *testing.T, s *Store, h state.Holder) {
+	t.Helper()
+	b, _ := json.Marshal(h)
+	if _, err := s.put(context.Background(), LockObject, b, false, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnlockLeavesAnotherLock: a holder whose lock was forced away and
+// taken by another does not remove the new one when it releases.
+func TestUnlockLeavesAnotherLock(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	a, b := New(f.client, bucket, "ws", Options{}), New(f.client, bucket, "ws", Options{})
+	unlock := lockT(t, a, "diffuser apply a")
+	h, _ := b.LockInfo()
+	if _, err := b.ForceUnlock(h.ID); err != nil {
+		t.Fatal(err)
+	}
+	lockT(t, b, "diffuser apply b")
+	if err := unlock(); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("release of a lock taken over: %v, want it refused", err)
+	}
+	if h, _ := b.LockInfo(); h == nil || h.Command != "diffuser apply b" {
+		t.Fatalf("b's lock is gone: %v", h)
+	}
+}
+
+func TestCheckBucketAndKey(t *testing.T) {
+	for _, b := range []string{"", "ab", "UPPER", "-lead", "trail-", "a..b", "has space", "under_score", strings.Repeat("a", 64)} {
+		if CheckBucket(b) == nil {
+			t.Errorf("bucket %q accepted", b)
+		}
+	}
+	for _, b := range []string{"abc", "diffuser-state", "my.bucket.1", strings.Repeat("a", 63)} {
+		if err := CheckBucket(b); err != nil {
+			t.Errorf("bucket %q: %v", b, err)
+		}
+	}
+	for _, k := range []string{"/abs", "a//b", "a/../b", "./a", "a\x00b", "a\nb", strings.Repeat("k", 513)} {
+		if CheckKey(k) == nil {
+			t.Errorf("key %q accepted", k)
+		}
+	}
+	for _, k := range []string{"", "team", "team/prod", "a.b/c-d_e"} {
+		if err := CheckKey(k); err != nil {
+			t.Errorf("key %q: %v", k, err)
+		}
+	}
+}

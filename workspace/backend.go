@@ -1,0 +1,231 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/state/s3store"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Backend is where a workspace's state, journal and lock live: the local
+// data directory (*state.Store, the default) or an S3 bucket
+// (*s3store.Store, a site file's backend "s3" block). Both keep the same
+// contract, tested by one suite (state/backendtest): lineage and serial
+// checks on every write, records durable when Record returns, an
+// exclusive lock naming its holder. The workspace's SSH key, known_hosts
+// and runs stay in the local data directory either way.
+type Backend interface {
+	Lock(ctx context.Context, holder state.Holder) (unlock func() error, err error)
+	Load() (*state.State, error)
+	Save(st *state.State) error
+	// Replace writes a state moved from another backend, keeping its
+	// lineage and serial (state push and pull).
+	Replace(st *state.State) error
+	Record(rec state.Record) error
+	Current() bool
+	LockInfo() (*state.Holder, error)
+	BreakLock() (*state.Holder, error)
+	DeadHolder() (*state.Holder, error)
+	// Where names it in messages: a directory, or s3://bucket/prefix.
+	Where() string
+}
+
+// forceUnlocker is a backend whose lock outlives its holder, removable by
+// lock id (the S3 lock object).
+type forceUnlocker interface {
+	ForceUnlock(id string) (*state.Holder, error)
+}
+
+var (
+	_ Backend       = (*state.Store)(nil)
+	_ Backend       = (*s3store.Store)(nil)
+	_ forceUnlocker = (*s3store.Store)(nil)
+)
+
+// backend opens the backend that holds workspace name's state: cfg's
+// bucket when cfg is not nil, else the local directory. wait makes Lock
+// wait up to LockTimeout.
+func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error) {
+	var lockWait time.Duration
+	if wait {
+		lockWait = e.LockTimeout
+	}
+	if cfg == nil {
+		if where, err := os.ReadFile(e.Layout().BackendMarker(name)); err == nil {
+			return nil, fmt.Errorf("workspace %s keeps its state in %s (%s says so), but no site file given names that backend: "+
+				"give the site file with its backend block (-site FILE), or diffuser state pull %s -site FILE to work from a local copy",
+				name, strings.TrimSpace(string(where)), e.Layout().BackendMarker(name), name)
+		}
+		return e.localStore(name, lockWait), nil
+	}
+	if diags := CheckBackend(cfg); diags.HasErrors() {
+		return nil, &DiagError{Diags: diags}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, err := s3store.NewClient(ctx, s3Config(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey}), nil
+}
+
+func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
+	return state.Open(e.Layout().Workspace(name), e.stateOpts(state.WithLockWait(lockWait))...)
+}
+
+// markRemote records in the workspace's local directory that its state
+// lives in b, so that a later command given no site file is refused
+// rather than start an empty local state beside it (as Terraform keeps
+// its backend in .terraform/). Only existing workspace directories are
+// marked: reading a bucket creates nothing locally.
+func (e *Env) markRemote(name string, b Backend) error {
+	if isLocal(b) {
+		return nil
+	}
+	dir := e.Layout().Workspace(name)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	p := e.Layout().BackendMarker(name)
+	if cur, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(cur)) == b.Where() {
+		return nil
+	}
+	if err := os.WriteFile(p, []byte(b.Where()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("recording the workspace's backend: %w", err)
+	}
+	return nil
+}
+
+// envBackend is the backend of workspace name for commands that take no
+// recipe: the Env's (the site file's) backend, else the local directory.
+func (e *Env) envBackend(name string, wait bool) (Backend, error) {
+	cfg, err := e.envBackendConfig()
+	if err != nil {
+		return nil, err
+	}
+	return e.backend(name, cfg, wait)
+}
+
+// envBackendConfig is Backend, else SiteFile's (or ./diffuser.hcl's)
+// backend block, else nil.
+func (e *Env) envBackendConfig() (*lang.Backend, error) {
+	if e.Backend != nil {
+		return e.Backend, nil
+	}
+	if e.SiteFile == "" {
+		if _, err := os.Stat("diffuser.hcl"); err != nil {
+			return nil, nil
+		}
+	}
+	s, err := LoadSite(e.SiteFile)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return s.Backend, nil
+}
+
+func s3Config(b *lang.Backend) s3store.Config {
+	return s3store.Config{Bucket: b.Bucket, Key: b.Key, Endpoint: b.Endpoint, Region: b.Region, Profile: b.Profile, PathStyle: b.PathStyle}
+}
+
+// CheckBackend checks a site file's backend block's values, each problem
+// a diagnostic at the value.
+func CheckBackend(b *lang.Backend) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	bad := func(attr, summary string, err error) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary,
+			Detail: err.Error() + ".", Subject: b.Range(attr).Ptr()})
+	}
+	if err := s3store.CheckBucket(b.Bucket); err != nil {
+		bad("bucket", "Invalid bucket name", err)
+	}
+	if err := s3store.CheckKey(b.Key); err != nil {
+		bad("key", "Invalid backend key", err)
+	}
+	if b.Endpoint != "" {
+		u, err := url.Parse(b.Endpoint)
+		switch {
+		case err != nil:
+			bad("endpoint", "Invalid endpoint", err)
+		case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+			bad("endpoint", "Invalid endpoint", fmt.Errorf("endpoint %q is not an http:// or https:// URL with a host (e.g. http://rgw.lab:7480)", b.Endpoint))
+		case u.User != nil:
+			bad("endpoint", "Credentials in the endpoint", fmt.Errorf("the endpoint carries a user or password: give keys through AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile, never in the site file"))
+		}
+	}
+	return diags
+}
+
+// backupOf names the copy of the state a write replaced.
+func backupOf(b Backend) string {
+	if s, ok := b.(*state.Store); ok {
+		return filepath.Join(s.Dir(), state.BackupFile)
+	}
+	return b.Where() + "/" + state.BackupFile
+}
+
+// isLocal says whether b keeps state in the local data directory.
+func isLocal(b Backend) bool {
+	_, ok := b.(*state.Store)
+	return ok
+}
+
+// hasLocalDir says whether a local backend's directory exists (a state
+// in a bucket always may).
+func hasLocalDir(b Backend) bool {
+	s, ok := b.(*state.Store)
+	if !ok {
+		return true
+	}
+	_, err := os.Stat(s.Dir())
+	return err == nil
+}
+
+// backendConfig is the backend block that picks where a recipe's state
+// lives: the given site file's (given tells whether one was), else the
+// Env's, else ./diffuser.hcl's.
+func (e *Env) backendConfig(site *lang.Site, given bool) (*lang.Backend, error) {
+	if given {
+		if site == nil {
+			return nil, nil
+		}
+		return site.Backend, nil
+	}
+	return e.envBackendConfig()
+}
+
+// sameBackend refuses a site file whose backend block is not the one state
+// was read from (a remembered site file that gained a backend block, say).
+func sameBackend(site *lang.Site, cfg *lang.Backend, b Backend) error {
+	if site == nil {
+		return nil // the Env's backend, no site file to disagree
+	}
+	want := site.Backend
+	if backendKey(want) == backendKey(cfg) {
+		return nil
+	}
+	where := "the local data directory"
+	if want != nil {
+		where = fmt.Sprintf("s3://%s/%s (%s)", want.Bucket, want.Key, want.DeclRange)
+	}
+	return fmt.Errorf("the site file %s keeps state in %s, but this command read the workspace's state from %s: "+
+		"give that site file with -site so both agree, or move the state with diffuser state push or pull", site.Filename, where, b.Where())
+}
+
+func backendKey(b *lang.Backend) string {
+	if b == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%t", b.Type, b.Bucket, b.Key, b.Endpoint, b.Region, b.Profile, b.PathStyle)
+}
