@@ -39,6 +39,11 @@ func ConnectHost(ctx context.Context, c Connector, h *state.Host, record func(st
 
 // connect reaches h for apply and destroy, pinning a host key learned on
 // first use in *h and in state (putHost).
+// It holds a connect slot while h's first connection of this apply is
+// made, and the runner it returns takes a session slot of h (and an upload
+// slot) around each command (upload): ApplyOptions.Limits.
 func (a *applier) connect(ctx context.Context, h *state.Host) (runner.Runner, error) {
-	return ConnectHost(ctx, a.opt.Connector, h, a.putHost)
+	return a.limits.connect(ctx, h, func() (runner.Runner, error) {
+		return ConnectHost(ctx, a.opt.Connector, h, a.putHost)
+	})
 }
