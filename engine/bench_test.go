@@ -209,8 +209,9 @@ func mustLoadB(b *testing.B, src string) *engine.Loaded {
 // launches) with a no-op transport: simulated hosts, step kinds that take
 // no time. What remains is the engine's own overhead: scheduling,
 // evaluation, digests and the state journal (fsync'd, group-committed).
-// It runs at the CLI's default -parallelism 64 unless
-// DIFFUSER_BENCH_PARALLELISM says otherwise (0 = unlimited).
+// It runs at the CLI's defaults (unlimited -parallelism, the default
+// connect, upload and session limits) unless DIFFUSER_BENCH_PARALLELISM
+// sets a cap.
 func BenchmarkWalk100kNoop(b *testing.B) {
 	defer benchGC()()
 	src := bigRecipe(10000)
@@ -239,7 +240,7 @@ func BenchmarkWalk100kNoop(b *testing.B) {
 			cpu0 := cpuTime()
 			start := time.Now()
 			res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: c.Connector(),
-				Recorder: benchRecorder(store), Parallelism: par, LogDir: b.TempDir()})
+				Recorder: benchRecorder(store), Parallelism: par, Limits: engine.DefaultLimits(), LogDir: b.TempDir()})
 			wall := time.Since(start)
 			cpu := cpuTime() - cpu0
 			_ = unlock()
@@ -264,7 +265,7 @@ func benchParallelism() int {
 	if n, err := strconv.Atoi(os.Getenv("DIFFUSER_BENCH_PARALLELISM")); err == nil && n >= 0 {
 		return n
 	}
-	return 64 // the CLI's default
+	return 0 // the CLI's default: unlimited
 }
 
 func parName(n int) string {

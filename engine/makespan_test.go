@@ -33,16 +33,8 @@ func simProfile(seed uint64) sim.Profile {
 	return sim.Profile{Seed: seed, Scale: 0.01, Kinds: map[string]sim.Dist{
 		"launch": d(30, 5), "package": d(40, 10), "format": d(3, 1), "mount": d(2, 0.5),
 		"service": d(5, 1), "run": run, "wait": d(3, 1), "file": d(1, 0.2), "distribute": d(20, 2),
-	}, Connect: simConnect}
+	}, Connect: sim.DefaultConnect} // handshakes cost, sshd's MaxSessions refuses
 }
-
-// simConnect is what reaching a host costs in the benchmarks, from
-// workspace's BenchmarkConnects on this machine: a handshake of 0.1 s of
-// which 3 ms is the controller's CPU (key exchange and authentication),
-// shared by 2 cores, failing after the client's 15 s connect timeout; and
-// sshd's default MaxSessions of 10 per connection.
-var simConnect = sim.ConnectModel{Handshake: sim.Duration(100 * time.Millisecond), CPU: sim.Duration(3 * time.Millisecond),
-	Cores: 2, Timeout: sim.Duration(15 * time.Second), MaxSessions: 10}
 
 type makespanRow struct {
 	recipe             string

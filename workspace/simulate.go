@@ -43,6 +43,11 @@ func (e *Env) simulation() (*simulation, error) {
 	if e.Sim.Seed != 0 {
 		p.Seed = e.Sim.Seed
 	}
+	if p.Connect == (sim.ConnectModel{}) {
+		// Reaching hosts costs what it does for real: handshakes, and
+		// sshd's cap on sessions per connection.
+		p.Connect = sim.DefaultConnect
+	}
 	c := sim.New()
 	c.Profile = p
 	e.sim = &simulation{cloud: c, profile: p}
