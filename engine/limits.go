@@ -67,13 +67,13 @@ type limiter struct {
 	connects slots
 	uploads  slots
 
-	mu    sync.Mutex
-	hosts map[string]*hostSlots // by host name and provider id
+	hosts sync.Map // host name -> *hostSlots
 }
 
 // hostSlots are one host's connect lock and session slots.
 type hostSlots struct {
-	connecting slots // one connect per host at a time: the others wait here, not on a connect slot
+	providerID string // a replaced host is a new machine: new slots
+	connecting slots  // one connect per host at a time: the others wait here, not on a connect slot
 	mu         sync.Mutex
 	connected  bool
 	sessions   slots
@@ -108,19 +108,27 @@ func (s slots) release() {
 }
 
 func newLimiter(l Limits) *limiter {
-	return &limiter{lim: l, connects: newSlots(l.Connects), uploads: newSlots(l.Uploads), hosts: map[string]*hostSlots{}}
+	return &limiter{lim: l, connects: newSlots(l.Connects), uploads: newSlots(l.Uploads)}
 }
 
 func (l *limiter) host(h *state.Host) *hostSlots {
-	key := h.Name + "\x00" + h.ProviderID // a replaced host is a new machine
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	hs := l.hosts[key]
-	if hs == nil {
-		hs = &hostSlots{connecting: newSlots(1), sessions: newSlots(l.lim.SessionsPerHost)}
-		l.hosts[key] = hs
+	if v, ok := l.hosts.Load(h.Name); ok && v.(*hostSlots).providerID == h.ProviderID {
+		return v.(*hostSlots)
 	}
-	return hs
+	hs := &hostSlots{providerID: h.ProviderID, connecting: newSlots(1), sessions: newSlots(l.lim.SessionsPerHost)}
+	for {
+		v, loaded := l.hosts.LoadOrStore(h.Name, hs)
+		if !loaded {
+			return hs
+		}
+		old := v.(*hostSlots)
+		if old.providerID == h.ProviderID {
+			return old
+		}
+		if l.hosts.CompareAndSwap(h.Name, old, hs) {
+			return hs
+		}
+	}
 }
 
 // connect calls dial for h, holding a connect slot when h has no

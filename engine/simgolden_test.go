@@ -33,7 +33,7 @@ func TestSimulatedRunsAreDeterministic(t *testing.T) {
 			if a.crit != b.crit || a.path != b.path {
 				t.Fatalf("same seed, different runs: %v %s / %v %s", a.crit, a.path, b.crit, b.path)
 			}
-			crit := fmt.Sprintf("%.2f", a.crit.Seconds()/0.01)
+			crit := fmt.Sprintf("%.2f", a.crit.Seconds()/benchScale())
 			if crit != tc.crit || a.path != tc.path {
 				t.Errorf("critical path %s s: %s\nwant %s s: %s", crit, a.path, tc.crit, tc.path)
 			}
