@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,8 +178,8 @@ func BenchmarkMakespan(b *testing.B) {
 				if n >= 1000 && os.Getenv("DIFFUSER_BENCH_QUICK") != "" {
 					settings = settings[:4]
 				}
-				if os.Getenv("DIFFUSER_BENCH_DEFAULTS_ONLY") != "" {
-					settings = settings[:1]
+				if only := os.Getenv("DIFFUSER_BENCH_SETTINGS"); only != "" { // e.g. "defaults,no limits"
+					settings = slices.DeleteFunc(settings, func(s setting) bool { return !slices.Contains(strings.Split(only, ","), s.name) })
 				}
 				for _, st := range settings {
 					row := simulateApply(b, r, n, st.par, st.limits, 1)
