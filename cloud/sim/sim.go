@@ -44,6 +44,7 @@ type Cloud struct {
 	// connected: provider ids with a connection; handshakes: in progress.
 	connected  map[string]bool
 	handshakes int
+	open       int // sessions open on all hosts
 	peak       Peaks
 }
 
@@ -51,6 +52,7 @@ type Cloud struct {
 type Peaks struct {
 	Handshakes      int // connections being made at once
 	SessionsPerHost int // commands and uploads at once on one host
+	Sessions        int // commands and uploads at once on all hosts
 	Refused         int // sessions refused (over MaxSessions)
 }
 
@@ -298,10 +300,13 @@ func (r hostRunner) open(what string) (func(), error) {
 		return nil, fmt.Errorf("host %s: opening ssh session: ssh: rejected: administratively prohibited (open failed): %d sessions open, sshd's MaxSessions is %d", r.host, n-1, max)
 	}
 	r.c.sessions[r.host] = n
+	r.c.open++
 	r.c.peak.SessionsPerHost = max(r.c.peak.SessionsPerHost, n)
+	r.c.peak.Sessions = max(r.c.peak.Sessions, r.c.open)
 	return func() {
 		r.c.mu.Lock()
 		r.c.sessions[r.host]--
+		r.c.open--
 		r.c.mu.Unlock()
 	}, nil
 }
