@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -39,11 +38,15 @@ type Connector interface {
 
 // ApplyOptions are what Apply needs from outside.
 type ApplyOptions struct {
-	Provider    cloud.Provider
-	Cluster     string
-	Connector   Connector
-	Recorder    Recorder
-	Parallelism int             // 0 = unlimited
+	Provider  cloud.Provider
+	Cluster   string
+	Connector Connector
+	Recorder  Recorder
+	// Parallelism caps the step instances (and launches) running at once;
+	// 0 = unlimited. What is scarce (connections, sessions, uploads) is
+	// bounded by Limits instead, around the work that needs it.
+	Parallelism int
+	Limits      Limits
 	Stop        <-chan struct{} // closed on the first Ctrl-C: start nothing new
 	OnEvent     func(Event)
 	// LogDir is the run's log directory: every step instance that runs a
@@ -88,8 +91,10 @@ type applier struct {
 	g    *Instances
 	live *liveScope
 
-	mu       sync.Mutex // guards st, res, done
+	mu       sync.Mutex // guards st, index, res, done
 	st       *state.State
+	index    *hostIndex // of st.Hosts
+	limits   *limiter
 	res      *Result
 	done     int
 	settings map[string]cty.Value
@@ -98,7 +103,8 @@ type applier struct {
 // Apply carries out the plan against live state st, which it updates in
 // memory and records through opt.Recorder after every finished vertex.
 func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Result {
-	a := &applier{p: p, opt: opt, g: p.Loaded.Graph, st: st, res: &Result{Start: time.Now()}, settings: map[string]cty.Value{}}
+	a := &applier{p: p, opt: opt, g: p.Loaded.Graph, st: st, res: &Result{Start: time.Now()}, settings: map[string]cty.Value{},
+		index: newHostIndex(st.Hosts), limits: newLimiter(opt.Limits)}
 	for gi, grp := range a.g.Groups {
 		a.settings[grp] = p.settings[gi]
 	}
@@ -276,7 +282,7 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 				return fail(fmt.Errorf("destroying the old host: %w", err))
 			}
 			a.mu.Lock()
-			delete(a.st.Hosts, slot.Name)
+			a.deleteHostLocked(slot.Name)
 			a.mu.Unlock()
 			if err := a.opt.Recorder.DeleteHost(slot.Name); err != nil {
 				return fail(err)
@@ -302,12 +308,10 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		h.SSH.HostKey = old.SSH.HostKey
 	}
 	a.mu.Lock()
-	hosts := maps.Clone(a.st.Hosts)
+	// The index keeps the jump keys of old too: when it was replaced
+	// (deleted above), its bastion is still the bastion.
+	pinJumps(&h, a.index.jumpKeys)
 	a.mu.Unlock()
-	if old != nil {
-		hosts[" old"] = old // deleted above when replaced: its bastion is still the bastion
-	}
-	PinJumpKeys(&h, hosts)
 	if err := a.putHost(h); err != nil {
 		return fail(err)
 	}
@@ -338,17 +342,21 @@ func (a *applier) recordedAs(id, name string) string {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for n, h := range a.st.Hosts {
-		if n != name && h.ProviderID == id {
-			return n
-		}
+	return a.index.other(id, name)
+}
+
+// deleteHostLocked removes a host from state in memory. Needs a.mu.
+func (a *applier) deleteHostLocked(name string) {
+	if old := a.st.Hosts[name]; old != nil {
+		a.index.remove(old)
 	}
-	return ""
+	delete(a.st.Hosts, name)
 }
 
 func (a *applier) putHost(h state.Host) error {
 	a.mu.Lock()
 	cp := h
+	a.index.put(a.st.Hosts[h.Name], &cp)
 	a.st.Hosts[h.Name] = &cp
 	a.mu.Unlock()
 	if err := a.opt.Recorder.PutHost(h); err != nil {

@@ -48,7 +48,7 @@ func argDiags(stp *lang.Step, kind steps.Kind, args cty.Value, sensitive bool) h
 // `state = "runing"` or an index past a group's count; plan runs the same
 // checks again with what state knows. Each problem is reported once,
 // however many instances show it.
-func (l *Loaded) checkValues(scope *lang.Scope) hcl.Diagnostics {
+func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics {
 	g := l.Graph
 	r := l.Recipe
 	scope.Steps = map[string]cty.Value{}
@@ -107,7 +107,7 @@ func (l *Loaded) checkValues(scope *lang.Scope) hcl.Diagnostics {
 			eval("", hostVal(hosts[0]))
 		default:
 			// Problems are placed on hosts only when every host was checked.
-			checked := checkedHosts(g, hosts, stp.UsesHostName)
+			checked := checkedHosts(g, hosts, stp.UsesHostName, hostChecks)
 			for _, h := range checked {
 				name := ""
 				if len(checked) == len(hosts) {
@@ -131,7 +131,8 @@ func (l *Loaded) checkValues(scope *lang.Scope) hcl.Diagnostics {
 }
 
 // maxHostChecks bounds how many instances of one step validate evaluates
-// host by host; plan evaluates every instance anyway.
+// host by host; plan evaluates every instance anyway, so a load for a plan
+// (LoadRecipeToPlan) evaluates only the first and last of each group.
 const maxHostChecks = 1000
 
 // checkedHosts picks the hosts a step that reads `host` is evaluated for
@@ -140,8 +141,8 @@ const maxHostChecks = 1000
 // first host of each of its groups, one that does for every host, or for
 // the first and last of each group beyond maxHostChecks instances (plan
 // checks them all).
-func checkedHosts(g *Instances, hosts []int32, byName bool) []int32 {
-	if byName && len(hosts) <= maxHostChecks {
+func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
+	if byName && len(hosts) <= limit {
 		return hosts
 	}
 	var out []int32

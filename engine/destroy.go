@@ -245,7 +245,7 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		return
 	}
 	a.mu.Lock()
-	delete(a.st.Hosts, c.Host)
+	a.deleteHostLocked(c.Host)
 	a.mu.Unlock()
 	if err := a.opt.Recorder.DeleteHost(c.Host); err != nil {
 		a.finish(c, start, err, false)

@@ -36,12 +36,22 @@ func cloudJump(j *state.SSH) []cloud.Hop {
 func PinJumpKeys(h *state.Host, hosts map[string]*state.Host) {
 	pinned := map[string]string{}
 	for _, o := range hosts {
-		for j := o.SSH.Jump; j != nil; j = j.Jump {
-			if j.HostKey != "" {
-				pinned[hopKey(j)] = j.HostKey
-			}
+		addJumpKeys(pinned, o)
+	}
+	pinJumps(h, pinned)
+}
+
+// addJumpKeys adds the keys o's jump chain pins to pinned (by hopKey).
+func addJumpKeys(pinned map[string]string, o *state.Host) {
+	for j := o.SSH.Jump; j != nil; j = j.Jump {
+		if j.HostKey != "" {
+			pinned[hopKey(j)] = j.HostKey
 		}
 	}
+}
+
+// pinJumps fills every hop of h's jump chain that has no key with pinned's.
+func pinJumps(h *state.Host, pinned map[string]string) {
 	for j := h.SSH.Jump; j != nil; j = j.Jump {
 		if j.HostKey == "" {
 			j.HostKey = pinned[hopKey(j)]

@@ -45,6 +45,19 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 // LoadRecipe is Load of a recipe already parsed with KindSpecs(kinds):
 // for callers that need the recipe (its name) to find their inputs.
 func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.Diagnostics) {
+	return loadRecipe(r, in, kinds, maxHostChecks)
+}
+
+// LoadRecipeToPlan is LoadRecipe for a command that plans next: a step
+// whose arguments read a host's name or index is checked here for the
+// first and last host of each group only, since Plan checks every
+// instance with the same rules (validate checks them here, up to 1,000 per
+// step). A plan of 5,000 instances evaluated each twice otherwise.
+func LoadRecipeToPlan(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.Diagnostics) {
+	return loadRecipe(r, in, kinds, 0)
+}
+
+func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks int) (*Loaded, hcl.Diagnostics) {
 	l := &Loaded{Recipe: r, Kinds: kinds}
 	res, diags := r.Resolve(in)
 	if diags.HasErrors() {
@@ -80,7 +93,7 @@ func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, 
 	if d.HasErrors() {
 		return l, diags
 	}
-	diags = append(diags, l.checkValues(scope)...)
+	diags = append(diags, l.checkValues(scope, hostChecks)...)
 	return l, diags
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"diffuser/engine"
 )
 
 // TestSimulatedRunsAreDeterministic: a simulated apply draws every
@@ -26,21 +28,24 @@ func TestSimulatedRunsAreDeterministic(t *testing.T) {
 		{"ceph", 2, 1, "176.41", `launch["mon[2]"] 34s -> mon_packages@mon[2] 60s -> keys@mon[0] 6s -> mon_keyring@mon[0] 1s -> mon_mkfs@mon[0] 9s -> mon_service@mon[0] 5s -> quorum@mon[0] 6s -> cluster_config@mon[0] 8s -> osd@osd[0] 13s -> osd_service@osd[0] 5s -> osds_up@mon[0] 6s -> filesystem@mon[0] 11s -> client_key@mon[0] 3s -> client_keyring@client[0] 1s -> fuse_mount@client[0] 4s -> fuse_mounted@client[0] 4s`},
 	} {
 		t.Run(fmt.Sprintf("%s-%d-seed%d", tc.recipe, tc.servers, tc.seed), func(t *testing.T) {
-			a := simulateApply(t, tc.recipe, tc.servers, 0, tc.seed)
-			b := simulateApply(t, tc.recipe, tc.servers, 0, tc.seed)
+			a := simulateApply(t, tc.recipe, tc.servers, 0, engine.DefaultLimits(), tc.seed)
+			b := simulateApply(t, tc.recipe, tc.servers, 0, engine.DefaultLimits(), tc.seed)
 			if a.crit != b.crit || a.path != b.path {
 				t.Fatalf("same seed, different runs: %v %s / %v %s", a.crit, a.path, b.crit, b.path)
 			}
-			crit := fmt.Sprintf("%.2f", a.crit.Seconds()/0.01)
+			crit := fmt.Sprintf("%.2f", a.crit.Seconds()/benchScale())
 			if crit != tc.crit || a.path != tc.path {
 				t.Errorf("critical path %s s: %s\nwant %s s: %s", crit, a.path, tc.crit, tc.path)
 			}
 			for _, r := range []makespanRow{a, b} {
+				if r.failed > 0 {
+					t.Fatalf("%d instances failed", r.failed)
+				}
 				if r.wall < r.crit || r.wall > r.crit+r.crit/4+100*time.Millisecond {
 					t.Errorf("makespan %v for a critical path of %v", r.wall, r.crit)
 				}
 			}
-			c := simulateApply(t, tc.recipe, tc.servers, 0, tc.seed+1)
+			c := simulateApply(t, tc.recipe, tc.servers, 0, engine.DefaultLimits(), tc.seed+1)
 			if c.crit == a.crit && c.path == a.path {
 				t.Errorf("seed %d and %d drew the same critical path %v", tc.seed, tc.seed+1, a.crit)
 			}

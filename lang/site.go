@@ -22,8 +22,11 @@ type Site struct {
 	DefaultProvider string
 	// KeepRuns is the site's keep_runs: how many runs each workspace keeps
 	// (0 = all); nil when the site file does not say.
-	KeepRuns  *int
-	Providers map[string]*ProviderBlock
+	KeepRuns *int
+	// Limits are the site's max_connects, max_uploads and
+	// max_sessions_per_host (0 = no limit); nil when not said.
+	MaxConnects, MaxUploads, MaxSessionsPerHost *int
+	Providers                                   map[string]*ProviderBlock
 	// Backend is the site's backend block: where workspaces keep state;
 	// nil: the local data directory.
 	Backend *Backend
@@ -44,7 +47,8 @@ type ProviderBlock struct {
 }
 
 var siteSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}, {Name: "keep_runs"}},
+	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}, {Name: "keep_runs"},
+		{Name: "max_connects"}, {Name: "max_uploads"}, {Name: "max_sessions_per_host"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "provider", LabelNames: []string{"name"}},
 		{Type: "variables"},
@@ -84,6 +88,22 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			s.KeepRuns = &n
+		}
+	}
+	for _, l := range []struct {
+		name, what string
+		dst        **int
+	}{
+		{"max_connects", "how many SSH connections apply and destroy make at once (key exchanges, and retries while hosts boot)", &s.MaxConnects},
+		{"max_uploads", "how many file uploads run at once over all hosts", &s.MaxUploads},
+		{"max_sessions_per_host", "how many commands and uploads run at once on one host (sshd's MaxSessions is 10 by default)", &s.MaxSessionsPerHost},
+	} {
+		if a := content.Attributes[l.name]; a != nil {
+			n, d := siteCount(a.Expr, l.name, l.what+": a whole number, 0 for no limit.")
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				*l.dst = &n
+			}
 		}
 	}
 	for _, blk := range content.Blocks {
@@ -178,12 +198,18 @@ func overrideSpec(spec hcldec.ObjectSpec) hcldec.ObjectSpec {
 
 // keepRuns reads keep_runs: a whole number, 0 or more.
 func keepRuns(expr hcl.Expression) (int, hcl.Diagnostics) {
+	return siteCount(expr, "keep_runs", "how many runs (apply or destroy, with their logs and timeline) each workspace keeps: a whole number, 0 to keep them all.")
+}
+
+// siteCount reads a site attribute that is a whole number from 0 to a
+// million; what says what it is, for the error.
+func siteCount(expr hcl.Expression, name, what string) (int, hcl.Diagnostics) {
 	v, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		return 0, diags
 	}
-	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid keep_runs",
-		Detail:  "keep_runs is how many runs (apply or destroy, with their logs and timeline) each workspace keeps: a whole number, 0 to keep them all.",
+	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + name,
+		Detail:  name + " is " + what,
 		Subject: expr.Range().Ptr()}}
 	n, err := convert.Convert(v, cty.Number)
 	if err != nil || n.IsNull() || !n.IsKnown() {

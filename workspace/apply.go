@@ -13,7 +13,13 @@ import (
 
 // ApplyOptions steer Apply.
 type ApplyOptions struct {
-	Parallelism int // 0 = no limit
+	// Parallelism caps the step instances running at once (0 = no limit,
+	// the default: what is scarce is bounded by the limits below).
+	Parallelism int
+	// MaxConnects, MaxUploads and MaxSessionsPerHost are
+	// engine.Limits (0 = no limit); nil: the site file's max_connects,
+	// max_uploads and max_sessions_per_host, else engine.DefaultLimits.
+	MaxConnects, MaxUploads, MaxSessionsPerHost *int
 	// StepTimeout bounds one attempt of a step without its own `timeout`
 	// (0 = engine.DefaultStepTimeout, negative = no bound).
 	StepTimeout time.Duration
@@ -58,6 +64,13 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	if err != nil {
 		return nil, err
 	}
+	limits, err := ws.limits(opt)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := pl.Conn.(*SSHConnector); ok {
+		c.SetMaxSessions(limits.SessionsPerHost)
+	}
 	run, err := pl.startRun(opt)
 	if err != nil {
 		return nil, err
@@ -65,7 +78,7 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	pl.Run = run
 	pruneWarns := ws.env.pruneRuns(ws.Name, run.ID, keep)
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
-		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
+		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Limits: limits, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
 		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout})
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
@@ -86,6 +99,35 @@ func (ws *Workspace) keepRuns(flag *int) (int, error) {
 		return *ws.Site.KeepRuns, nil
 	}
 	return DefaultKeepRuns, nil
+}
+
+// limits resolves the apply's engine.Limits: the flag, else the site
+// file, else the default, each on its own.
+func (ws *Workspace) limits(opt ApplyOptions) (engine.Limits, error) {
+	l := engine.DefaultLimits()
+	for _, x := range []struct {
+		flag, site *int
+		dst        *int
+	}{
+		{opt.MaxConnects, ws.siteInt(func() *int { return ws.Site.MaxConnects }), &l.Connects},
+		{opt.MaxUploads, ws.siteInt(func() *int { return ws.Site.MaxUploads }), &l.Uploads},
+		{opt.MaxSessionsPerHost, ws.siteInt(func() *int { return ws.Site.MaxSessionsPerHost }), &l.SessionsPerHost},
+	} {
+		switch {
+		case x.flag != nil:
+			*x.dst = *x.flag
+		case x.site != nil:
+			*x.dst = *x.site
+		}
+	}
+	return l, l.Validate()
+}
+
+func (ws *Workspace) siteInt(get func() *int) *int {
+	if ws.Site == nil {
+		return nil
+	}
+	return get()
 }
 
 // startRun makes the run's directory and writes its record, status running.

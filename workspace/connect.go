@@ -33,6 +33,9 @@ import (
 type SSHConnector struct {
 	keyFile  string
 	retryFor time.Duration
+	// maxSessions caps sessions per connection (0 = remote's default);
+	// connections made before it was set keep theirs.
+	maxSessions int
 
 	mu      sync.Mutex
 	pools   map[string]*remote.Pool // by provider id
@@ -44,6 +47,15 @@ var _ engine.Connector = (*SSHConnector)(nil)
 // NewSSHConnector connects with the workspace key keyFile (or a host's own).
 func NewSSHConnector(keyFile string) *SSHConnector {
 	return &SSHConnector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}, learned: map[string]string{}}
+}
+
+// SetMaxSessions makes connections opened from now on run at most n
+// sessions at once (0 = remote.DefaultMaxSessions). Apply sets it to its
+// -max-sessions-per-host, which the engine enforces in front of it.
+func (c *SSHConnector) SetMaxSessions(n int) {
+	c.mu.Lock()
+	c.maxSessions = n
+	c.mu.Unlock()
 }
 
 // Close closes every pooled connection.
@@ -77,7 +89,7 @@ func (c *SSHConnector) config(h state.Host, onHostKey func(hop int, key string) 
 	agent := os.Getenv("SSH_AUTH_SOCK") != ""
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
 		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: hopRecorder(onHostKey, 0),
-		RetryFor: c.retryFor, Sudo: sudo}
+		RetryFor: c.retryFor, Sudo: sudo, MaxSessions: c.sessionsCap()}
 	switch j := h.Attrs["ssh_jump"]; {
 	case h.SSH.Jump != nil:
 		cfg.Jump = c.jumpConfig(h.SSH.Jump, 1, k, agent, onHostKey)
@@ -90,6 +102,12 @@ func (c *SSHConnector) config(h state.Host, onHostKey func(hop int, key string) 
 		}
 	}
 	return cfg
+}
+
+func (c *SSHConnector) sessionsCap() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxSessions
 }
 
 func hopRecorder(onHostKey func(int, string) error, hop int) func(string) error {

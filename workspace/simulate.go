@@ -43,6 +43,15 @@ func (e *Env) simulation() (*simulation, error) {
 	if e.Sim.Seed != 0 {
 		p.Seed = e.Sim.Seed
 	}
+	if p.Connect == (sim.ConnectModel{}) {
+		// Reaching hosts costs what it does for real: handshakes, and
+		// sshd's cap on sessions per connection. Without a profile steps
+		// take no time, and neither do handshakes.
+		p.Connect = sim.DefaultConnect
+		if len(p.Kinds) == 0 {
+			p.Connect = sim.ConnectModel{MaxSessions: sim.DefaultConnect.MaxSessions}
+		}
+	}
 	c := sim.New()
 	c.Profile = p
 	e.sim = &simulation{cloud: c, profile: p}

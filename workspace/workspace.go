@@ -17,6 +17,7 @@ import (
 	"diffuser/recipes"
 	"diffuser/remote"
 	"diffuser/state"
+	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -103,6 +104,12 @@ func LoadSite(path string) (*lang.Site, error) {
 // not given (unless in.IgnoreRemembered). Errors in any of them come back
 // as a *DiagError.
 func (e *Env) Load(in Inputs) (*Workspace, error) {
+	return e.load(in, engine.LoadRecipeToPlan)
+}
+
+// load is Load with the engine's loader: validate checks every instance
+// it can (engine.LoadRecipe); the commands that plan leave that to Plan.
+func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.Registry) (*engine.Loaded, hcl.Diagnostics)) (*Workspace, error) {
 	if in.Workspace != "" {
 		if err := CheckName(in.Workspace); err != nil {
 			return nil, fmt.Errorf("-workspace: %w", err)
@@ -183,7 +190,7 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, d := engine.LoadRecipe(r, lang.Inputs{Site: site, Remembered: memVars, VarFiles: in.VarFiles, Vars: in.Vars}, kinds)
+	l, d := loadRecipe(r, lang.Inputs{Site: site, Remembered: memVars, VarFiles: in.VarFiles, Vars: in.Vars}, kinds)
 	diags = append(diags, d...)
 	files := r.Files
 	if site != nil {

@@ -67,6 +67,46 @@ type Profile struct {
 	// by "cluster/host"), so a benchmark can compute the critical path of
 	// the same draws.
 	Record *Draws `json:"-"`
+	// Connect models what SSH connections cost (see ConnectModel).
+	Connect ConnectModel `json:"connect"`
+}
+
+// ConnectModel is what reaching a simulated host costs, so that a
+// simulated apply pays for what a real one does: a handshake per host
+// whose CPU share is spread over the controller's cores (a thousand at
+// once each take a thousand times their share, and fail past the connect
+// timeout as a real client's would), and sshd's cap on sessions per
+// connection (a command beyond it is refused, as sshd refuses it).
+// Durations are simulated (multiplied by Profile.Scale); zero values
+// cost nothing and cap nothing.
+type ConnectModel struct {
+	// Handshake is one connection's wall time when it is alone: round
+	// trips plus the controller's CPU share (CPU).
+	Handshake Duration `json:"handshake"`
+	// CPU is the part of Handshake spent on the controller's cores: with k
+	// handshakes at once on C cores it takes CPU·k/C when k > C.
+	CPU   Duration `json:"cpu"`
+	Cores int      `json:"cores"` // 0 = 2
+	// Timeout fails a handshake that takes longer (0 = none).
+	Timeout Duration `json:"timeout"`
+	// MaxSessions refuses a command or upload on a host that already runs
+	// this many (sshd's MaxSessions, 10 by default; 0 = no cap).
+	MaxSessions int `json:"max_sessions"`
+}
+
+// DefaultConnect is what reaching a host costs when a profile does not
+// say: measured on a 2-core controller (workspace's BenchmarkConnects), a
+// handshake of 0.1 s of which 3 ms is the controller's CPU, the client's
+// 15 s connect timeout, and sshd's default MaxSessions of 10.
+var DefaultConnect = ConnectModel{Handshake: Duration(100 * time.Millisecond), CPU: Duration(3 * time.Millisecond),
+	Cores: 2, Timeout: Duration(15 * time.Second), MaxSessions: 10}
+
+func (p Profile) scaled(d Duration) time.Duration {
+	scale := p.Scale
+	if scale <= 0 {
+		scale = 1
+	}
+	return time.Duration(float64(d) * scale)
 }
 
 // Draws records drawn durations. Safe for concurrent use.
@@ -212,12 +252,16 @@ func (k *simKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (s
 	}
 	d, fail := k.profile.DrawLines(k.name, addr, CommandLines(args))
 	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		// The work runs as a command on the host: it holds one of the
+		// host's sessions for its duration, as a real step does.
+		h := &hold{d: d}
+		if _, err := r.Run(context.WithValue(ctx, holdKey{}, h), "# simulated "+k.name+" ("+d.String()+")", runner.Options{}); err != nil {
+			return nil, err
+		}
+		if !h.held { // a runner that is not a simulated host's
+			if err := sleepCtx(ctx, d); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if fail {
@@ -262,4 +306,24 @@ func CommandLines(args cty.Value) int {
 		}
 	}
 	return n
+}
+
+// hold is how long a simulated step's command takes, handed to the
+// simulated host's runner through the context.
+type hold struct {
+	d    time.Duration
+	held bool // the runner slept it
+}
+
+type holdKey struct{}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -40,6 +40,27 @@ type Cloud struct {
 	next     int
 	launches int
 	commands map[string][]string // by host name
+	sessions map[string]int      // open sessions by host name
+	// connected: provider ids with a connection; handshakes: in progress.
+	connected  map[string]bool
+	handshakes int
+	open       int // sessions open on all hosts
+	peak       Peaks
+}
+
+// Peaks are the most of each thing at once the simulated world saw.
+type Peaks struct {
+	Handshakes      int // connections being made at once
+	SessionsPerHost int // commands and uploads at once on one host
+	Sessions        int // commands and uploads at once on all hosts
+	Refused         int // sessions refused (over MaxSessions)
+}
+
+// Peaks returns the most at once seen so far.
+func (c *Cloud) Peaks() Peaks {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peak
 }
 
 type simHost struct {
@@ -50,7 +71,8 @@ type simHost struct {
 
 // New returns an empty simulated cloud.
 func New() *Cloud {
-	return &Cloud{hosts: map[string]*simHost{}, byID: map[string]*simHost{}, commands: map[string][]string{}}
+	return &Cloud{hosts: map[string]*simHost{}, byID: map[string]*simHost{}, commands: map[string][]string{},
+		sessions: map[string]int{}, connected: map[string]bool{}}
 }
 
 // Factory returns a cloud.Factory whose providers share this cloud.
@@ -266,14 +288,42 @@ type hostRunner struct {
 	host string
 }
 
-func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
+// open takes one of the host's sessions, refusing one over MaxSessions
+// as sshd does; the returned func gives it back.
+func (r hostRunner) open(what string) (func(), error) {
 	r.c.mu.Lock()
-	r.c.commands[r.host] = append(r.c.commands[r.host], cmd)
-	r.c.mu.Unlock()
+	defer r.c.mu.Unlock()
+	r.c.commands[r.host] = append(r.c.commands[r.host], what)
+	n := r.c.sessions[r.host] + 1
+	if max := r.c.Profile.Connect.MaxSessions; max > 0 && n > max {
+		r.c.peak.Refused++
+		return nil, fmt.Errorf("host %s: opening ssh session: ssh: rejected: administratively prohibited (open failed): %d sessions open, sshd's MaxSessions is %d", r.host, n-1, max)
+	}
+	r.c.sessions[r.host] = n
+	r.c.open++
+	r.c.peak.SessionsPerHost = max(r.c.peak.SessionsPerHost, n)
+	r.c.peak.Sessions = max(r.c.peak.Sessions, r.c.open)
+	return func() {
+		r.c.mu.Lock()
+		r.c.sessions[r.host]--
+		r.c.open--
+		r.c.mu.Unlock()
+	}, nil
+}
+
+func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
+	closeSession, err := r.open(cmd)
+	if err != nil {
+		return runner.Result{Exit: -1}, err
+	}
+	defer closeSession()
 	var d time.Duration
 	exit, out := 0, ""
 	if r.c.Behavior != nil {
 		d, exit, out = r.c.Behavior(r.host, cmd)
+	}
+	if h, ok := ctx.Value(holdKey{}).(*hold); ok {
+		d, h.held = max(d, h.d), true
 	}
 	if d > 0 {
 		t := time.NewTimer(d)
@@ -295,9 +345,11 @@ func (r hostRunner) Upload(_ context.Context, rd io.Reader, path string, _ os.Fi
 	if err != nil {
 		return err
 	}
-	r.c.mu.Lock()
-	r.c.commands[r.host] = append(r.c.commands[r.host], fmt.Sprintf("upload %s (%d bytes)", path, len(b)))
-	r.c.mu.Unlock()
+	closeSession, err := r.open(fmt.Sprintf("upload %s (%d bytes)", path, len(b)))
+	if err != nil {
+		return err
+	}
+	closeSession()
 	return nil
 }
 
@@ -309,13 +361,16 @@ func (c *Cloud) Connector() Connector { return Connector{c} }
 type Connector struct{ c *Cloud }
 
 // Runner returns the host's runner; a host that no longer exists fails to connect.
-func (k Connector) Runner(_ context.Context, h state.Host, onHostKey func(int, string) error) (runner.Runner, error) {
+func (k Connector) Runner(ctx context.Context, h state.Host, onHostKey func(int, string) error) (runner.Runner, error) {
 	k.c.mu.Lock()
 	sh := k.c.byID[h.ProviderID]
 	found := sh != nil && sh.running
 	k.c.mu.Unlock()
 	if !found {
 		return nil, fmt.Errorf("connecting to %s: host unreachable", h.Name)
+	}
+	if err := k.c.handshake(ctx, h); err != nil {
+		return nil, err
 	}
 	if h.SSH.HostKey == "" && onHostKey != nil {
 		if err := onHostKey(0, "ssh-ed25519 SIM"+h.ProviderID); err != nil {
@@ -346,4 +401,49 @@ func simIP(name string) string {
 	h.Write([]byte(name))
 	x := h.Sum32() & 0x3fffff // 10.64.0.0/10
 	return fmt.Sprintf("10.%d.%d.%d", 64+(x>>16), (x>>8)&0xff, x&0xff)
+}
+
+// handshake costs what the profile's ConnectModel says the first time a
+// host (by provider id) is reached; later calls reuse the connection.
+func (c *Cloud) handshake(ctx context.Context, h state.Host) error {
+	m := c.Profile.Connect
+	if m.Handshake <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	if c.connected[h.ProviderID] {
+		c.mu.Unlock()
+		return nil
+	}
+	c.handshakes++
+	k := c.handshakes
+	c.peak.Handshakes = max(c.peak.Handshakes, k)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.handshakes--
+		c.mu.Unlock()
+	}()
+	cores := m.Cores
+	if cores <= 0 {
+		cores = 2
+	}
+	d := c.Profile.scaled(m.Handshake)
+	if k > cores {
+		cpu := c.Profile.scaled(m.CPU)
+		d += time.Duration(float64(cpu) * (float64(k)/float64(cores) - 1))
+	}
+	if to := c.Profile.scaled(m.Timeout); to > 0 && d > to {
+		if err := sleepCtx(ctx, to); err != nil {
+			return err
+		}
+		return fmt.Errorf("connecting to %s: ssh handshake: timed out after %s (%d handshakes at once on %d cores)", h.Name, to, k, cores)
+	}
+	if err := sleepCtx(ctx, d); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.connected[h.ProviderID] = true
+	c.mu.Unlock()
+	return nil
 }

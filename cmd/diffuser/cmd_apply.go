@@ -32,7 +32,17 @@ commands on the workspace use them for what they are not given; diffuser vars sh
 Every apply that changes something is a run: its record, step logs and timeline go to
 <data-dir>/<workspace>/runs/<id>/, and the workspace keeps the last 20 runs (-keep-runs, or
 keep_runs in the site file). diffuser runs lists them, diffuser show RUN renders one and
-diffuser logs reads their logs.`,
+diffuser logs reads their logs.
+
+Every step instance whose prerequisites are done starts at once: by default nothing caps
+how many run, since they mostly wait on their hosts, and an apply finishes close to its
+critical path (docs/scale.md). What costs the controller and the hosts is bounded on its
+own, and only around the work that needs it: -max-connects SSH connections being made at
+once (key exchanges; keep it at or below 10 behind one bastion, whose sshd MaxStartups
+refuses more), -max-uploads file uploads at once over all hosts, -max-sessions-per-host
+commands and uploads at once on one host (sshd's MaxSessions is 10 by default). The site
+file may set them too (max_connects, max_uploads, max_sessions_per_host); 0 is no limit.
+-parallelism N caps the step instances running at once, for those who want a cap.`,
 		Example: `  diffuser apply glusterfs -auto-approve
   diffuser apply glusterfs -var servers=3 -var replica=3
   diffuser apply plan.json
@@ -40,6 +50,7 @@ diffuser logs reads their logs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
+			a.flags.changed = cmd.Flags().Changed
 			return a.runApply(cmd.Context(), args[0], false)
 		},
 	}
@@ -54,7 +65,10 @@ diffuser logs reads their logs.`,
 func (a *app) applyFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.BoolVar(&a.flags.autoApprove, "auto-approve", false, "do not ask for confirmation")
-	f.IntVar(&a.flags.parallelism, "parallelism", 64, "most step instances running at once (0 = no limit)")
+	f.IntVar(&a.flags.parallelism, "parallelism", 0, "most step instances running at once (0 = no limit: the limits below bound what is scarce)")
+	f.IntVar(&a.flags.maxConnects, "max-connects", engine.DefaultConnects, "most SSH connections being made at once: key exchanges, and retries while hosts boot (0 = no limit; a site file's max_connects replaces the default)")
+	f.IntVar(&a.flags.maxUploads, "max-uploads", engine.DefaultUploads, "most file uploads at once over all hosts (0 = no limit; a site file's max_uploads replaces the default)")
+	f.IntVar(&a.flags.maxSessions, "max-sessions-per-host", engine.DefaultSessionsPerHost, "most commands and uploads at once on one host, each an SSH session; sshd refuses more than its MaxSessions, 10 by default (0 = no limit; a site file's max_sessions_per_host replaces the default)")
 	f.StringVar(&a.flags.progress, "progress", "auto", "progress output: auto (tty on a terminal, else plain), tty, plain, json or quiet")
 	a.lockFlag(c)
 	f.IntVar(&a.flags.keepRuns, "keep-runs", 0, "runs (logs, timeline, record) the workspace keeps, this one included; 0 keeps all (default: the site file's keep_runs, else 20)")
@@ -84,6 +98,7 @@ the recipe as loaded.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
+			a.flags.changed = cmd.Flags().Changed
 			return a.runApply(cmd.Context(), args[0], true)
 		},
 	}
@@ -112,6 +127,14 @@ func (a *app) confirm(question string) (bool, error) {
 func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if a.flags.parallelism < 0 {
 		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"max-connects", a.flags.maxConnects}, {"max-uploads", a.flags.maxUploads}, {"max-sessions-per-host", a.flags.maxSessions}} {
+		if l.v < 0 {
+			return fmt.Errorf("--%s is %d: give a positive number, or 0 for no limit", l.name, l.v)
+		}
 	}
 	if a.flags.stepTimeout < 0 {
 		return fmt.Errorf("--step-timeout is %s: give a positive duration such as 45m, or 0 for no limit", a.flags.stepTimeout)
@@ -189,6 +212,18 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		Command: append([]string{"diffuser"}, a.args...), PlanFile: planFile}
 	if a.flags.keepRunsSet {
 		opt.KeepRuns = &a.flags.keepRuns
+	}
+	if a.flags.changed != nil {
+		for _, l := range []struct {
+			name string
+			v    *int
+			dst  **int
+		}{{"max-connects", &a.flags.maxConnects, &opt.MaxConnects}, {"max-uploads", &a.flags.maxUploads, &opt.MaxUploads},
+			{"max-sessions-per-host", &a.flags.maxSessions, &opt.MaxSessionsPerHost}} {
+			if a.flags.changed(l.name) {
+				*l.dst = l.v
+			}
+		}
 	}
 	res, saveErr := pl.Apply(ctx, opt)
 	prog.Close()

@@ -45,7 +45,11 @@ type flags struct {
 	lockTimeout time.Duration
 	keepRuns    int
 	keepRunsSet bool
-	run         string
+	// limits: -max-connects, -max-uploads, -max-sessions-per-host;
+	// changed says which were given (the others come from the site file).
+	maxConnects, maxUploads, maxSessions int
+	changed                              func(name string) bool
+	run                                  string
 }
 
 type app struct {
