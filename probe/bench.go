@@ -26,7 +26,11 @@ type BenchOptions struct {
 	Bytes   int64
 	Threads int
 	// Tool is "auto" (fio when the host has it, else dd), "fio" or "dd".
-	Tool    string
+	Tool string
+	// InstallFio installs fio (apt-get, dnf or yum) on a client that lacks
+	// it before choosing the tool; a failed install is the client's error
+	// when Tool is "fio", else it falls back to dd.
+	InstallFio bool
 	Timeout time.Duration // per client and phase (default 30m)
 	// KeepCaches skips dropping the page cache before reads (it is
 	// host-wide: on containers, the whole machine's); reads then avoid the
@@ -185,6 +189,12 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			return
 		}
 		c.runner = r
+		if opt.InstallFio && opt.Tool != "dd" {
+			if _, err := exec(c, installFioScript); err != nil && opt.Tool == "fio" {
+				c.Err = "installing fio: " + err.Error()
+				return
+			}
+		}
 		out, err := exec(c, probeScript(c.Path))
 		if err != nil {
 			c.Err = "probe: " + err.Error()
@@ -312,6 +322,19 @@ func markerFields(out string) map[string]string {
 	}
 	return f
 }
+
+// installFioScript installs fio with the host's package manager when it
+// is missing; apt-get refreshes its lists only when the first try fails.
+const installFioScript = `command -v fio >/dev/null 2>&1 && exit 0
+s=; [ "$(id -u)" = 0 ] || s="sudo -n"
+if command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $s apt-get install -y -q fio >/dev/null 2>&1 || { $s apt-get update -q >/dev/null 2>&1; $s apt-get install -y -q fio >/dev/null; }
+elif command -v dnf >/dev/null 2>&1; then $s dnf install -y -q fio >/dev/null
+elif command -v yum >/dev/null 2>&1; then $s yum install -y -q fio >/dev/null
+else echo "no apt-get, dnf or yum to install fio with" >&2; exit 1
+fi
+command -v fio >/dev/null 2>&1`
 
 func probeScript(path string) string {
 	q := lang.ShellQuote(path)
