@@ -31,7 +31,7 @@ type BenchOptions struct {
 	// it before choosing the tool; a failed install is the client's error
 	// when Tool is "fio", else it falls back to dd.
 	InstallFio bool
-	Timeout time.Duration // per client and phase (default 30m)
+	Timeout    time.Duration // per client and phase (default 30m)
 	// KeepCaches skips dropping the page cache before reads (it is
 	// host-wide: on containers, the whole machine's); reads then avoid the
 	// cache with O_DIRECT where the filesystem allows it.
