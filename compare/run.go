@@ -1,0 +1,559 @@
+package compare
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"diffuser/engine"
+	"diffuser/probe"
+	"diffuser/state"
+	"diffuser/workspace"
+)
+
+// Measurer runs the measurements on an applied recipe: probe's functions
+// (Probe), or recorded numbers in tests.
+type Measurer interface {
+	Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.VerifyOptions) ([]probe.Check, error)
+	Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.BenchOptions) (*probe.BenchReport, error)
+	SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.SmallFileOptions) (*probe.SmallFileReport, error)
+}
+
+// Probe measures for real, through probe.
+type Probe struct{}
+
+var _ Measurer = Probe{}
+
+// Verify is probe.Verify.
+func (Probe) Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.VerifyOptions) ([]probe.Check, error) {
+	return probe.Verify(ctx, l, st, opt)
+}
+
+// Bench is probe.Bench.
+func (Probe) Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.BenchOptions) (*probe.BenchReport, error) {
+	return probe.Bench(ctx, l, st, opt)
+}
+
+// SmallFiles is probe.SmallFiles.
+func (Probe) SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt probe.SmallFileOptions) (*probe.SmallFileReport, error) {
+	return probe.SmallFiles(ctx, l, st, opt)
+}
+
+// Options steer Run.
+type Options struct {
+	Entries []Entry
+	Params  Params // Provider "" is the site's default_provider, else docker
+	// Vars are NAME=VALUE (every recipe that declares NAME; an error when
+	// none does) and LABEL.NAME=VALUE (one recipe). They win over the
+	// shape Params give.
+	Vars []string
+	Site string
+	// Dir is the report's directory; compare.json there is read to resume
+	// and rewritten after every recipe.
+	Dir   string
+	Keep  bool // leave each cluster running after its measurements
+	Fresh bool // measure every recipe again, ignoring compare.json
+	// StepTimeout and Parallelism are apply's (workspace.ApplyOptions).
+	StepTimeout time.Duration
+	Parallelism int
+	Command     []string // the command line, for the run records
+	Measure     Measurer // nil: Probe
+	// OnEvent hears of every phase's start and end (nil: nothing).
+	OnEvent func(Event)
+	// OnReport is called with the report after each recipe, once
+	// compare.json is written (cmd renders the other formats there).
+	OnReport func(*Report) error
+}
+
+// Event is a phase of one recipe starting or ending.
+type Event struct {
+	Label, Phase string
+	State        string // start, done, failed, skipped
+	Elapsed      time.Duration
+	Detail       string
+}
+
+// ErrFailed says some recipe's result is not measured; the report holds
+// why.
+var ErrFailed = errors.New("not every recipe was measured")
+
+// Run compares the entries one after the other (measurements of recipes
+// on the same machine would disturb each other). A recipe that fails is
+// recorded with the phase, step, host and log tail, and the next one
+// starts; the report is written after each. It returns ErrFailed when a
+// result is not measured, and ctx's error when stopped.
+func Run(ctx context.Context, env *workspace.Env, opt Options) (*Report, error) {
+	if opt.Measure == nil {
+		opt.Measure = Probe{}
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the report directory: %w", err)
+	}
+	var prev *Report
+	if !opt.Fresh {
+		var err error
+		if prev, err = ReadReport(opt.Dir); err != nil {
+			return nil, err
+		}
+	}
+	common, per, err := splitVars(opt.Vars, opt.Entries)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{env: env, opt: opt, per: per}
+	// Load every recipe once to learn which variables each declares.
+	r.declared = map[string]map[string]bool{}
+	for _, e := range opt.Entries {
+		if ws, err := env.Load(r.inputs(e, per[e.Label])); err == nil {
+			d := map[string]bool{}
+			for _, v := range ws.Loaded.Recipe.Variables {
+				d[v.Name] = true
+			}
+			r.declared[e.Label] = d
+		}
+	}
+	for _, v := range common {
+		used := false
+		for _, d := range r.declared {
+			used = used || d[varName(v)]
+		}
+		if !used && len(r.declared) > 0 {
+			return nil, fmt.Errorf("-var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, varName(v), v)
+		}
+	}
+	r.common = common
+
+	rep := &Report{Version: ReportVersion, Params: opt.Params, Machine: machineInfo(), Started: time.Now().UTC()}
+	if prev != nil && !prev.Started.IsZero() {
+		rep.Started = prev.Started
+	}
+	failed := false
+	for _, e := range opt.Entries {
+		var old *Result
+		if prev != nil {
+			for i := range prev.Results {
+				if prev.Results[i].Label == e.Label {
+					old = &prev.Results[i]
+				}
+			}
+		}
+		res := r.one(ctx, e, old)
+		rep.Results = append(rep.Results, res)
+		failed = failed || res.Status != Measured
+		rep.Updated = time.Now().UTC()
+		if err := r.save(rep); err != nil {
+			return rep, err
+		}
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+	}
+	if failed {
+		return rep, ErrFailed
+	}
+	return rep, nil
+}
+
+func (r *runner) save(rep *Report) error {
+	b, err := MarshalReport(rep)
+	if err != nil {
+		return err
+	}
+	if err := WriteFile(filepath.Join(r.opt.Dir, ReportFile), b); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if r.opt.OnReport != nil {
+		return r.opt.OnReport(rep)
+	}
+	return nil
+}
+
+type runner struct {
+	env      *workspace.Env
+	opt      Options
+	common   []string
+	per      map[string][]string
+	declared map[string]map[string]bool
+}
+
+func (r *runner) inputs(e Entry, vars []string) workspace.Inputs {
+	return workspace.Inputs{Recipe: e.Recipe, Vars: vars, Site: r.opt.Site, Provider: r.opt.Params.Provider,
+		Workspace: WorkspaceName(e.Label), IgnoreRemembered: true}
+}
+
+func (r *runner) event(label, phase, st string, d time.Duration, detail string) {
+	if r.opt.OnEvent != nil {
+		r.opt.OnEvent(Event{Label: label, Phase: phase, State: st, Elapsed: d, Detail: detail})
+	}
+}
+
+// vars are the variables recipe e gets: the shape, the common ones it
+// declares, then its own (later ones win).
+func (r *runner) vars(e Entry, recipe string) ([]string, []string) {
+	d := r.declared[e.Label]
+	own := map[string]bool{}
+	for _, v := range r.per[e.Label] {
+		own[varName(v)] = true
+	}
+	for _, v := range r.common {
+		own[varName(v)] = true
+	}
+	var out, notes []string
+	p := r.opt.Params
+	if sv := ServerVar(recipe, d); sv != "" && p.Servers > 0 && !own[sv] {
+		out = append(out, sv+"="+strconv.Itoa(p.Servers))
+	} else if sv == "" && p.Servers > 0 {
+		notes = append(notes, "the recipe has no server-count variable: its own number of servers")
+	}
+	if d["clients"] && p.Clients > 0 && !own["clients"] {
+		out = append(out, "clients="+strconv.Itoa(p.Clients))
+	} else if !d["clients"] && p.Clients > 0 {
+		notes = append(notes, "the recipe has no clients variable: its own number of clients")
+	}
+	for _, v := range r.common {
+		if d[varName(v)] {
+			out = append(out, v)
+		}
+	}
+	return append(out, r.per[e.Label]...), notes
+}
+
+// one compares one recipe: reuse, or clean up, apply, verify, measure and
+// destroy.
+func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
+	res := Result{Label: e.Label, Recipe: e.Recipe, Source: e.Recipe, Workspace: WorkspaceName(e.Label), Started: time.Now().UTC(),
+		Hosts: map[string]int{}, Vars: []string{}, Clients: []Client{}}
+	fail := func(phase string, err error) Result {
+		res.Status = Failed
+		res.Failure = &Failure{Phase: phase, Error: err.Error()}
+		res.Ended = time.Now().UTC()
+		r.event(e.Label, phase, "failed", 0, err.Error())
+		return res
+	}
+	probeWS, err := r.env.Load(r.inputs(e, r.per[e.Label]))
+	if err != nil {
+		return fail("load", err)
+	}
+	recipe := probeWS.Loaded.Recipe.Name
+	vars, notes := r.vars(e, recipe)
+	in := r.inputs(e, vars)
+	ws, err := r.env.Load(in)
+	if err != nil {
+		return fail("load", err)
+	}
+	res.Recipe, res.Notes = recipe, notes
+	if ws.Source.Builtin {
+		res.Source = "builtin:" + recipe
+	}
+	res.Vars = shownVars(ws, vars)
+	res.Key = resultKey(ws.Source.Digest, vars, r.opt.Params)
+
+	if old != nil && old.Key == res.Key && old.Status == Measured && !r.opt.Fresh {
+		kept := *old
+		r.event(e.Label, "measure", "skipped", 0, "measured before with the same recipe, variables and parameters (--fresh measures again)")
+		if !r.opt.Keep && r.hasHosts(res.Workspace) {
+			start := time.Now()
+			r.event(e.Label, "destroy", "start", 0, "")
+			if err := r.destroy(ctx, in); err != nil {
+				kept.DestroyError = err.Error()
+				r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
+			} else {
+				kept.DestroyError = ""
+				r.event(e.Label, "destroy", "done", time.Since(start), "")
+			}
+		}
+		return kept
+	}
+
+	// From nothing: hosts an earlier attempt left go first.
+	if r.hasHosts(res.Workspace) {
+		start := time.Now()
+		r.event(e.Label, "cleanup", "start", 0, "destroying what an earlier attempt left in workspace "+res.Workspace)
+		if err := r.destroy(ctx, in); err != nil {
+			return fail("cleanup", err)
+		}
+		r.event(e.Label, "cleanup", "done", time.Since(start), "")
+	}
+
+	finish := func() Result {
+		if res.Status == "" {
+			res.Status = Measured
+		}
+		stopped := ctx.Err() != nil || stoppedCh(r.env.Stop)
+		if stopped {
+			res.Status = Stopped
+			if res.Failure == nil {
+				res.Failure = &Failure{Phase: "stopped", Error: "the comparison was interrupted"}
+			}
+		}
+		switch {
+		case r.opt.Keep:
+			res.Notes = append(res.Notes, "kept running (--keep): diffuser destroy "+e.Recipe+" -workspace "+res.Workspace)
+		case stopped:
+			if r.hasHosts(res.Workspace) {
+				res.DestroyError = "interrupted before destroy: run diffuser destroy " + e.Recipe + " -workspace " + res.Workspace
+			}
+		default:
+			start := time.Now()
+			r.event(e.Label, "destroy", "start", 0, "")
+			if err := r.destroy(ctx, in); err != nil {
+				res.DestroyError = err.Error() + "; run diffuser destroy " + e.Recipe + " -workspace " + res.Workspace
+				r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
+			} else {
+				r.event(e.Label, "destroy", "done", time.Since(start), "")
+			}
+			res.DestroySeconds = seconds(time.Since(start))
+		}
+		res.Ended = time.Now().UTC()
+		return res
+	}
+	failAt := func(f *Failure) Result {
+		res.Status = Failed
+		res.Failure = f
+		r.event(e.Label, f.Phase, "failed", 0, f.Error)
+		return finish()
+	}
+
+	// Apply.
+	start := time.Now()
+	r.event(e.Label, "apply", "start", 0, "")
+	f, st := r.apply(ctx, in)
+	applied := time.Since(start)
+	if st != nil {
+		for _, h := range st.Hosts {
+			res.Hosts[h.Group]++
+		}
+	}
+	if f != nil {
+		return failAt(f)
+	}
+	res.ApplySeconds = seconds(applied)
+	r.event(e.Label, "apply", "done", applied, "")
+
+	// Verify, through the workspace as diffuser verify opens it.
+	vstart := time.Now()
+	r.event(e.Label, "verify", "start", 0, "")
+	aws, conn, closeFn, err := r.env.OpenApplied(ctx, in, "compare")
+	if err != nil {
+		return failAt(&Failure{Phase: "verify", Error: err.Error()})
+	}
+	// The connections close before destroy, and once.
+	closeConn := sync.OnceFunc(closeFn)
+	defer closeConn()
+	failAt = func(f *Failure) Result {
+		closeConn()
+		res.Status = Failed
+		res.Failure = f
+		r.event(e.Label, f.Phase, "failed", 0, f.Error)
+		return finish()
+	}
+	checks, err := r.opt.Measure.Verify(ctx, aws.Loaded, aws.State, probe.VerifyOptions{Connector: conn})
+	if err != nil {
+		return failAt(&Failure{Phase: "verify", Error: err.Error()})
+	}
+	if len(checks) == 0 {
+		return failAt(&Failure{Phase: "verify", Error: "the recipe's verify blocks ran no check"})
+	}
+	for _, c := range checks {
+		if !c.OK {
+			return failAt(&Failure{Phase: "verify", Host: c.Host, Step: "verify " + c.Verify + " " + c.Name, Error: c.Detail})
+		}
+	}
+	verified := time.Since(vstart)
+	res.VerifySeconds = seconds(verified)
+	res.ReadySeconds = seconds(applied + verified)
+	r.event(e.Label, "verify", "done", verified, fmt.Sprintf("%d checks", len(checks)))
+
+	// Sequential write and read.
+	p := r.opt.Params
+	bstart := time.Now()
+	r.event(e.Label, "bench", "start", 0, "")
+	b, err := r.opt.Measure.Bench(ctx, aws.Loaded, aws.State, probe.BenchOptions{Connector: conn, Bytes: p.Bytes, Threads: p.Threads,
+		Tool: "auto", InstallFio: true})
+	clients := map[string]*Client{}
+	client := func(host string) *Client {
+		if c := clients[host]; c != nil {
+			return c
+		}
+		res.Clients = append(res.Clients, Client{Host: host})
+		c := &res.Clients[len(res.Clients)-1]
+		clients = map[string]*Client{}
+		for i := range res.Clients {
+			clients[res.Clients[i].Host] = &res.Clients[i]
+		}
+		return c
+	}
+	var benchErr []string
+	if b != nil {
+		res.Write, res.Read = throughput(b.Write), throughput(b.Read)
+		for _, bc := range b.Clients {
+			c := client(bc.Host)
+			c.FSType, c.Tool, c.ReadMode = bc.FSType, bc.Tool, bc.ReadMode
+			c.Write, c.Read = throughput(bc.Write), throughput(bc.Read)
+			if bc.Err != "" {
+				c.Error = "bench: " + bc.Err
+				benchErr = append(benchErr, bc.Host+": "+bc.Err)
+			}
+		}
+	}
+	if err == nil && len(benchErr) > 0 {
+		err = errors.New(strings.Join(benchErr, "; "))
+	}
+	if err != nil {
+		return failAt(&Failure{Phase: "bench", Error: err.Error()})
+	}
+	r.event(e.Label, "bench", "done", time.Since(bstart), fmt.Sprintf("write %.1f MB/s, read %.1f MB/s", res.Write.MBps, res.Read.MBps))
+
+	// Small files.
+	sstart := time.Now()
+	r.event(e.Label, "smallfiles", "start", 0, "")
+	sf, err := r.opt.Measure.SmallFiles(ctx, aws.Loaded, aws.State, probe.SmallFileOptions{Connector: conn, Files: p.Files, Workers: p.Workers})
+	var sfErr []string
+	if sf != nil {
+		res.Create, res.Stat, res.Delete = opsRate(sf.Create), opsRate(sf.Stat), opsRate(sf.Delete)
+		for _, sc := range sf.Clients {
+			c := client(sc.Host)
+			c.Create, c.Stat, c.Delete = opsRate(sc.Create), opsRate(sc.Stat), opsRate(sc.Delete)
+			if sc.Err != "" {
+				c.Error = strings.TrimPrefix(c.Error+"; small files: "+sc.Err, "; ")
+				sfErr = append(sfErr, sc.Host+": "+sc.Err)
+			}
+		}
+	}
+	if err == nil && len(sfErr) > 0 {
+		err = errors.New(strings.Join(sfErr, "; "))
+	}
+	if err != nil {
+		return failAt(&Failure{Phase: "smallfiles", Error: err.Error()})
+	}
+	r.event(e.Label, "smallfiles", "done", time.Since(sstart), fmt.Sprintf("create %.0f/s, stat %.0f/s, delete %.0f/s",
+		res.Create.OpsPerSec, res.Stat.OpsPerSec, res.Delete.OpsPerSec))
+	closeConn()
+	return finish()
+}
+
+// apply plans and applies in as apply -auto-approve does; it returns the
+// first failure (nil when everything ran) and the state afterwards.
+func (r *runner) apply(ctx context.Context, in workspace.Inputs) (*Failure, *state.State) {
+	pl, err := r.env.Plan(ctx, workspace.PlanRequest{Inputs: in, Command: "apply", Lock: true, Refresh: true})
+	if err != nil {
+		return &Failure{Phase: "apply", Error: err.Error()}, nil
+	}
+	defer pl.Close()
+	if !pl.Plan.HasChanges() {
+		if err := pl.SaveUnchanged(); err != nil {
+			return &Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
+		}
+		return nil, pl.WS.State
+	}
+	res, err := pl.Apply(ctx, workspace.ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
+	if err != nil {
+		return &Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
+	}
+	if len(res.Failures) > 0 {
+		f := res.Failures[0]
+		msg := ""
+		if f.Err != nil {
+			msg = f.Err.Error()
+		}
+		if n := len(res.Failures); n > 1 {
+			msg += fmt.Sprintf(" (and %d more failures)", n-1)
+		}
+		return &Failure{Phase: "apply", Step: f.Addr, Host: f.Host, Error: msg, Tail: f.Tail, Log: f.Log}, pl.WS.State
+	}
+	if res.Skipped > 0 || ctx.Err() != nil {
+		return &Failure{Phase: "apply", Error: fmt.Sprintf("stopped with %d step instances not run", res.Skipped)}, pl.WS.State
+	}
+	return nil, pl.WS.State
+}
+
+// destroy destroys everything of in's workspace.
+func (r *runner) destroy(ctx context.Context, in workspace.Inputs) error {
+	pl, err := r.env.Plan(ctx, workspace.PlanRequest{Inputs: in, Command: "destroy", Lock: true, Destroy: true, Refresh: true})
+	if err != nil {
+		return err
+	}
+	defer pl.Close()
+	if !pl.Plan.HasChanges() {
+		return pl.SaveUnchanged()
+	}
+	res, err := pl.Apply(ctx, workspace.ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
+	if err != nil {
+		return err
+	}
+	if len(res.Failures) > 0 {
+		f := res.Failures[0]
+		return fmt.Errorf("destroy of %s failed: %v", f.Addr, f.Err)
+	}
+	if r.hasHosts(in.Workspace) {
+		return fmt.Errorf("destroy left hosts in workspace %s", in.Workspace)
+	}
+	return nil
+}
+
+func (r *runner) hasHosts(ws string) bool {
+	st, err := r.env.ReadState(ws)
+	return err == nil && len(st.Hosts) > 0
+}
+
+func stoppedCh(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// shownVars are vars as a report may show them: sensitive values hidden.
+func shownVars(ws *workspace.Workspace, vars []string) []string {
+	sensitive := map[string]bool{}
+	for _, v := range ws.Loaded.Recipe.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
+	out := []string{}
+	for _, v := range vars {
+		if sensitive[varName(v)] {
+			v = varName(v) + "=(sensitive)"
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// resultKey digests what decides a result: the recipe's files, the
+// variables it gets and the shared parameters.
+func resultKey(digest string, vars []string, p Params) string {
+	sorted := append([]string{}, vars...)
+	sort.Strings(sorted)
+	b, _ := json.Marshal(struct {
+		Recipe string   `json:"recipe"`
+		Vars   []string `json:"vars"`
+		Params Params   `json:"params"`
+	}{digest, sorted, p})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func throughput(p probe.BenchPhase) Throughput {
+	return Throughput{Bytes: p.Bytes, Seconds: p.Duration.Seconds(), MBps: round1(p.MBps())}
+}
+
+func opsRate(p probe.SmallFilePhase) OpsRate {
+	return OpsRate{Ops: p.Ops, Seconds: p.Duration.Seconds(), OpsPerSec: round1(p.OpsPerSec())}
+}
+
+func round1(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 1, 64), 64)
+	return v
+}
