@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-
-	"diffuser/workspace"
 )
 
 // Entry is one recipe of a comparison: RECIPE or LABEL=RECIPE on the
@@ -59,7 +57,7 @@ func checkLabel(l string) error {
 	if !ok {
 		return fmt.Errorf("label %q: use 1 to 60 letters, digits, '_' and '-', starting with a letter or digit (write LABEL=RECIPE to choose one)", l)
 	}
-	return workspace.CheckName(WorkspaceName(l))
+	return nil
 }
 
 // WorkspaceName is the workspace a label's recipe is deployed in.
@@ -88,9 +86,9 @@ func ServerVar(recipe string, declared map[string]bool) string {
 	return ""
 }
 
-// splitVars sorts -var values into those for every recipe (NAME=VALUE)
+// SplitVars sorts -var values into those for every recipe (NAME=VALUE)
 // and those for one label (LABEL.NAME=VALUE), checking the labels exist.
-func splitVars(vars []string, entries []Entry) (common []string, per map[string][]string, err error) {
+func SplitVars(vars []string, entries []Entry) (common []string, per map[string][]string, err error) {
 	labels := map[string]bool{}
 	for _, e := range entries {
 		labels[e.Label] = true
@@ -121,7 +119,8 @@ func labelList(entries []Entry) []string {
 	return out
 }
 
-func varName(v string) string {
+// VarName is the NAME of NAME=VALUE.
+func VarName(v string) string {
 	n, _, _ := strings.Cut(v, "=")
 	return strings.TrimSpace(n)
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// machineInfo describes this machine: hostname, CPUs, memory and kernel
+// MachineInfo describes this machine: hostname, CPUs, memory and kernel
 // (Linux's /proc; fields it cannot read stay empty).
-func machineInfo() Machine {
+func MachineInfo() Machine {
 	m := Machine{CPUs: runtime.NumCPU()}
 	m.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {

@@ -184,5 +184,3 @@ func WriteFile(path string, b []byte) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
-func seconds(d time.Duration) float64 { return d.Seconds() }

@@ -1,4 +1,4 @@
-package compare
+package workspace
 
 import (
 	"context"
@@ -15,10 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/compare"
 	"diffuser/engine"
 	"diffuser/probe"
 	"diffuser/state"
-	"diffuser/workspace"
 )
 
 // Measurer runs the measurements on an applied recipe: probe's functions
@@ -49,10 +49,10 @@ func (Probe) SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, 
 	return probe.SmallFiles(ctx, l, st, opt)
 }
 
-// Options steer Run.
-type Options struct {
-	Entries []Entry
-	Params  Params // Provider "" is the site's default_provider, else docker
+// CompareOptions steer Compare.
+type CompareOptions struct {
+	Entries []compare.Entry
+	Params  compare.Params // Provider "" is the site's default_provider, else docker
 	// Vars are NAME=VALUE (every recipe that declares NAME; an error when
 	// none does) and LABEL.NAME=VALUE (one recipe). They win over the
 	// shape Params give.
@@ -63,54 +63,54 @@ type Options struct {
 	Dir   string
 	Keep  bool // leave each cluster running after its measurements
 	Fresh bool // measure every recipe again, ignoring compare.json
-	// StepTimeout and Parallelism are apply's (workspace.ApplyOptions).
+	// StepTimeout and Parallelism are apply's (ApplyOptions).
 	StepTimeout time.Duration
 	Parallelism int
 	Command     []string // the command line, for the run records
 	Measure     Measurer // nil: Probe
 	// OnEvent hears of every phase's start and end (nil: nothing).
-	OnEvent func(Event)
+	OnEvent func(CompareEvent)
 	// OnReport is called with the report after each recipe, once
 	// compare.json is written (cmd renders the other formats there).
-	OnReport func(*Report) error
+	OnReport func(*compare.Report) error
 }
 
-// Event is a phase of one recipe starting or ending.
-type Event struct {
+// CompareEvent is a phase of one recipe starting or ending.
+type CompareEvent struct {
 	Label, Phase string
 	State        string // start, done, failed, skipped
 	Elapsed      time.Duration
 	Detail       string
 }
 
-// ErrFailed says some recipe's result is not measured; the report holds
+// ErrCompareFailed says some recipe's result is not measured; the report holds
 // why.
-var ErrFailed = errors.New("not every recipe was measured")
+var ErrCompareFailed = errors.New("not every recipe was measured")
 
-// Run compares the entries one after the other (measurements of recipes
+// Compare compares the entries one after the other (measurements of recipes
 // on the same machine would disturb each other). A recipe that fails is
 // recorded with the phase, step, host and log tail, and the next one
 // starts; the report is written after each. It returns ErrFailed when a
 // result is not measured, and ctx's error when stopped.
-func Run(ctx context.Context, env *workspace.Env, opt Options) (*Report, error) {
+func (env *Env) Compare(ctx context.Context, opt CompareOptions) (*compare.Report, error) {
 	if opt.Measure == nil {
 		opt.Measure = Probe{}
 	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the report directory: %w", err)
 	}
-	var prev *Report
+	var prev *compare.Report
 	if !opt.Fresh {
 		var err error
-		if prev, err = ReadReport(opt.Dir); err != nil {
+		if prev, err = compare.ReadReport(opt.Dir); err != nil {
 			return nil, err
 		}
 	}
-	common, per, err := splitVars(opt.Vars, opt.Entries)
+	common, per, err := compare.SplitVars(opt.Vars, opt.Entries)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{env: env, opt: opt, per: per}
+	r := &comparer{env: env, opt: opt, per: per}
 	// Load every recipe once to learn which variables each declares.
 	r.declared = map[string]map[string]bool{}
 	for _, e := range opt.Entries {
@@ -125,21 +125,21 @@ func Run(ctx context.Context, env *workspace.Env, opt Options) (*Report, error) 
 	for _, v := range common {
 		used := false
 		for _, d := range r.declared {
-			used = used || d[varName(v)]
+			used = used || d[compare.VarName(v)]
 		}
 		if !used && len(r.declared) > 0 {
-			return nil, fmt.Errorf("-var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, varName(v), v)
+			return nil, fmt.Errorf("-var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, compare.VarName(v), v)
 		}
 	}
 	r.common = common
 
-	rep := &Report{Version: ReportVersion, Params: opt.Params, Machine: machineInfo(), Started: time.Now().UTC()}
+	rep := &compare.Report{Version: compare.ReportVersion, Params: opt.Params, Machine: compare.MachineInfo(), Started: time.Now().UTC()}
 	if prev != nil && !prev.Started.IsZero() {
 		rep.Started = prev.Started
 	}
 	failed := false
 	for _, e := range opt.Entries {
-		var old *Result
+		var old *compare.Result
 		if prev != nil {
 			for i := range prev.Results {
 				if prev.Results[i].Label == e.Label {
@@ -149,7 +149,7 @@ func Run(ctx context.Context, env *workspace.Env, opt Options) (*Report, error) 
 		}
 		res := r.one(ctx, e, old)
 		rep.Results = append(rep.Results, res)
-		failed = failed || res.Status != Measured
+		failed = failed || res.Status != compare.Measured
 		rep.Updated = time.Now().UTC()
 		if err := r.save(rep); err != nil {
 			return rep, err
@@ -159,17 +159,17 @@ func Run(ctx context.Context, env *workspace.Env, opt Options) (*Report, error) 
 		}
 	}
 	if failed {
-		return rep, ErrFailed
+		return rep, ErrCompareFailed
 	}
 	return rep, nil
 }
 
-func (r *runner) save(rep *Report) error {
-	b, err := MarshalReport(rep)
+func (r *comparer) save(rep *compare.Report) error {
+	b, err := compare.MarshalReport(rep)
 	if err != nil {
 		return err
 	}
-	if err := WriteFile(filepath.Join(r.opt.Dir, ReportFile), b); err != nil {
+	if err := compare.WriteFile(filepath.Join(r.opt.Dir, compare.ReportFile), b); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if r.opt.OnReport != nil {
@@ -178,39 +178,39 @@ func (r *runner) save(rep *Report) error {
 	return nil
 }
 
-type runner struct {
-	env      *workspace.Env
-	opt      Options
+type comparer struct {
+	env      *Env
+	opt      CompareOptions
 	common   []string
 	per      map[string][]string
 	declared map[string]map[string]bool
 }
 
-func (r *runner) inputs(e Entry, vars []string) workspace.Inputs {
-	return workspace.Inputs{Recipe: e.Recipe, Vars: vars, Site: r.opt.Site, Provider: r.opt.Params.Provider,
-		Workspace: WorkspaceName(e.Label), IgnoreRemembered: true}
+func (r *comparer) inputs(e compare.Entry, vars []string) Inputs {
+	return Inputs{Recipe: e.Recipe, Vars: vars, Site: r.opt.Site, Provider: r.opt.Params.Provider,
+		Workspace: compare.WorkspaceName(e.Label), IgnoreRemembered: true}
 }
 
-func (r *runner) event(label, phase, st string, d time.Duration, detail string) {
+func (r *comparer) event(label, phase, st string, d time.Duration, detail string) {
 	if r.opt.OnEvent != nil {
-		r.opt.OnEvent(Event{Label: label, Phase: phase, State: st, Elapsed: d, Detail: detail})
+		r.opt.OnEvent(CompareEvent{Label: label, Phase: phase, State: st, Elapsed: d, Detail: detail})
 	}
 }
 
 // vars are the variables recipe e gets: the shape, the common ones it
 // declares, then its own (later ones win).
-func (r *runner) vars(e Entry, recipe string) ([]string, []string) {
+func (r *comparer) vars(e compare.Entry, recipe string) ([]string, []string) {
 	d := r.declared[e.Label]
 	own := map[string]bool{}
 	for _, v := range r.per[e.Label] {
-		own[varName(v)] = true
+		own[compare.VarName(v)] = true
 	}
 	for _, v := range r.common {
-		own[varName(v)] = true
+		own[compare.VarName(v)] = true
 	}
 	var out, notes []string
 	p := r.opt.Params
-	if sv := ServerVar(recipe, d); sv != "" && p.Servers > 0 && !own[sv] {
+	if sv := compare.ServerVar(recipe, d); sv != "" && p.Servers > 0 && !own[sv] {
 		out = append(out, sv+"="+strconv.Itoa(p.Servers))
 	} else if sv == "" && p.Servers > 0 {
 		notes = append(notes, "the recipe has no server-count variable: its own number of servers")
@@ -221,7 +221,7 @@ func (r *runner) vars(e Entry, recipe string) ([]string, []string) {
 		notes = append(notes, "the recipe has no clients variable: its own number of clients")
 	}
 	for _, v := range r.common {
-		if d[varName(v)] {
+		if d[compare.VarName(v)] {
 			out = append(out, v)
 		}
 	}
@@ -230,12 +230,12 @@ func (r *runner) vars(e Entry, recipe string) ([]string, []string) {
 
 // one compares one recipe: reuse, or clean up, apply, verify, measure and
 // destroy.
-func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
-	res := Result{Label: e.Label, Recipe: e.Recipe, Source: e.Recipe, Workspace: WorkspaceName(e.Label), Started: time.Now().UTC(),
-		Hosts: map[string]int{}, Vars: []string{}, Clients: []Client{}}
-	fail := func(phase string, err error) Result {
-		res.Status = Failed
-		res.Failure = &Failure{Phase: phase, Error: err.Error()}
+func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result) compare.Result {
+	res := compare.Result{Label: e.Label, Recipe: e.Recipe, Source: e.Recipe, Workspace: compare.WorkspaceName(e.Label), Started: time.Now().UTC(),
+		Hosts: map[string]int{}, Vars: []string{}, Clients: []compare.Client{}}
+	fail := func(phase string, err error) compare.Result {
+		res.Status = compare.Failed
+		res.Failure = &compare.Failure{Phase: phase, Error: err.Error()}
 		res.Ended = time.Now().UTC()
 		r.event(e.Label, phase, "failed", 0, err.Error())
 		return res
@@ -258,7 +258,7 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 	res.Vars = shownVars(ws, vars)
 	res.Key = resultKey(ws.Source.Digest, vars, r.opt.Params)
 
-	if old != nil && old.Key == res.Key && old.Status == Measured && !r.opt.Fresh {
+	if old != nil && old.Key == res.Key && old.Status == compare.Measured && !r.opt.Fresh {
 		kept := *old
 		r.event(e.Label, "measure", "skipped", 0, "measured before with the same recipe, variables and parameters (--fresh measures again)")
 		if !r.opt.Keep && r.hasHosts(res.Workspace) {
@@ -285,15 +285,15 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 		r.event(e.Label, "cleanup", "done", time.Since(start), "")
 	}
 
-	finish := func() Result {
+	finish := func() compare.Result {
 		if res.Status == "" {
-			res.Status = Measured
+			res.Status = compare.Measured
 		}
 		stopped := ctx.Err() != nil || stoppedCh(r.env.Stop)
 		if stopped {
-			res.Status = Stopped
+			res.Status = compare.Stopped
 			if res.Failure == nil {
-				res.Failure = &Failure{Phase: "stopped", Error: "the comparison was interrupted"}
+				res.Failure = &compare.Failure{Phase: "stopped", Error: "the comparison was interrupted"}
 			}
 		}
 		switch {
@@ -312,13 +312,13 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 			} else {
 				r.event(e.Label, "destroy", "done", time.Since(start), "")
 			}
-			res.DestroySeconds = seconds(time.Since(start))
+			res.DestroySeconds = time.Since(start).Seconds()
 		}
 		res.Ended = time.Now().UTC()
 		return res
 	}
-	failAt := func(f *Failure) Result {
-		res.Status = Failed
+	failAt := func(f *compare.Failure) compare.Result {
+		res.Status = compare.Failed
 		res.Failure = f
 		r.event(e.Label, f.Phase, "failed", 0, f.Error)
 		return finish()
@@ -337,7 +337,7 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 	if f != nil {
 		return failAt(f)
 	}
-	res.ApplySeconds = seconds(applied)
+	res.ApplySeconds = applied.Seconds()
 	r.event(e.Label, "apply", "done", applied, "")
 
 	// Verify, through the workspace as diffuser verify opens it.
@@ -345,33 +345,33 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 	r.event(e.Label, "verify", "start", 0, "")
 	aws, conn, closeFn, err := r.env.OpenApplied(ctx, in, "compare")
 	if err != nil {
-		return failAt(&Failure{Phase: "verify", Error: err.Error()})
+		return failAt(&compare.Failure{Phase: "verify", Error: err.Error()})
 	}
 	// The connections close before destroy, and once.
 	closeConn := sync.OnceFunc(closeFn)
 	defer closeConn()
-	failAt = func(f *Failure) Result {
+	failAt = func(f *compare.Failure) compare.Result {
 		closeConn()
-		res.Status = Failed
+		res.Status = compare.Failed
 		res.Failure = f
 		r.event(e.Label, f.Phase, "failed", 0, f.Error)
 		return finish()
 	}
 	checks, err := r.opt.Measure.Verify(ctx, aws.Loaded, aws.State, probe.VerifyOptions{Connector: conn})
 	if err != nil {
-		return failAt(&Failure{Phase: "verify", Error: err.Error()})
+		return failAt(&compare.Failure{Phase: "verify", Error: err.Error()})
 	}
 	if len(checks) == 0 {
-		return failAt(&Failure{Phase: "verify", Error: "the recipe's verify blocks ran no check"})
+		return failAt(&compare.Failure{Phase: "verify", Error: "the recipe's verify blocks ran no check"})
 	}
 	for _, c := range checks {
 		if !c.OK {
-			return failAt(&Failure{Phase: "verify", Host: c.Host, Step: "verify " + c.Verify + " " + c.Name, Error: c.Detail})
+			return failAt(&compare.Failure{Phase: "verify", Host: c.Host, Step: "verify " + c.Verify + " " + c.Name, Error: c.Detail})
 		}
 	}
 	verified := time.Since(vstart)
-	res.VerifySeconds = seconds(verified)
-	res.ReadySeconds = seconds(applied + verified)
+	res.VerifySeconds = verified.Seconds()
+	res.ReadySeconds = (applied + verified).Seconds()
 	r.event(e.Label, "verify", "done", verified, fmt.Sprintf("%d checks", len(checks)))
 
 	// Sequential write and read.
@@ -380,14 +380,14 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 	r.event(e.Label, "bench", "start", 0, "")
 	b, err := r.opt.Measure.Bench(ctx, aws.Loaded, aws.State, probe.BenchOptions{Connector: conn, Bytes: p.Bytes, Threads: p.Threads,
 		Tool: "auto", InstallFio: true})
-	clients := map[string]*Client{}
-	client := func(host string) *Client {
+	clients := map[string]*compare.Client{}
+	client := func(host string) *compare.Client {
 		if c := clients[host]; c != nil {
 			return c
 		}
-		res.Clients = append(res.Clients, Client{Host: host})
+		res.Clients = append(res.Clients, compare.Client{Host: host})
 		c := &res.Clients[len(res.Clients)-1]
-		clients = map[string]*Client{}
+		clients = map[string]*compare.Client{}
 		for i := range res.Clients {
 			clients[res.Clients[i].Host] = &res.Clients[i]
 		}
@@ -410,7 +410,7 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 		err = errors.New(strings.Join(benchErr, "; "))
 	}
 	if err != nil {
-		return failAt(&Failure{Phase: "bench", Error: err.Error()})
+		return failAt(&compare.Failure{Phase: "bench", Error: err.Error()})
 	}
 	r.event(e.Label, "bench", "done", time.Since(bstart), fmt.Sprintf("write %.1f MB/s, read %.1f MB/s", res.Write.MBps, res.Read.MBps))
 
@@ -434,7 +434,7 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 		err = errors.New(strings.Join(sfErr, "; "))
 	}
 	if err != nil {
-		return failAt(&Failure{Phase: "smallfiles", Error: err.Error()})
+		return failAt(&compare.Failure{Phase: "smallfiles", Error: err.Error()})
 	}
 	r.event(e.Label, "smallfiles", "done", time.Since(sstart), fmt.Sprintf("create %.0f/s, stat %.0f/s, delete %.0f/s",
 		res.Create.OpsPerSec, res.Stat.OpsPerSec, res.Delete.OpsPerSec))
@@ -444,21 +444,21 @@ func (r *runner) one(ctx context.Context, e Entry, old *Result) Result {
 
 // apply plans and applies in as apply -auto-approve does; it returns the
 // first failure (nil when everything ran) and the state afterwards.
-func (r *runner) apply(ctx context.Context, in workspace.Inputs) (*Failure, *state.State) {
-	pl, err := r.env.Plan(ctx, workspace.PlanRequest{Inputs: in, Command: "apply", Lock: true, Refresh: true})
+func (r *comparer) apply(ctx context.Context, in Inputs) (*compare.Failure, *state.State) {
+	pl, err := r.env.Plan(ctx, PlanRequest{Inputs: in, Command: "apply", Lock: true, Refresh: true})
 	if err != nil {
-		return &Failure{Phase: "apply", Error: err.Error()}, nil
+		return &compare.Failure{Phase: "apply", Error: err.Error()}, nil
 	}
 	defer pl.Close()
 	if !pl.Plan.HasChanges() {
 		if err := pl.SaveUnchanged(); err != nil {
-			return &Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
+			return &compare.Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
 		}
 		return nil, pl.WS.State
 	}
-	res, err := pl.Apply(ctx, workspace.ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
+	res, err := pl.Apply(ctx, ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
 	if err != nil {
-		return &Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
+		return &compare.Failure{Phase: "apply", Error: err.Error()}, pl.WS.State
 	}
 	if len(res.Failures) > 0 {
 		f := res.Failures[0]
@@ -469,17 +469,17 @@ func (r *runner) apply(ctx context.Context, in workspace.Inputs) (*Failure, *sta
 		if n := len(res.Failures); n > 1 {
 			msg += fmt.Sprintf(" (and %d more failures)", n-1)
 		}
-		return &Failure{Phase: "apply", Step: f.Addr, Host: f.Host, Error: msg, Tail: f.Tail, Log: f.Log}, pl.WS.State
+		return &compare.Failure{Phase: "apply", Step: f.Addr, Host: f.Host, Error: msg, Tail: f.Tail, Log: f.Log}, pl.WS.State
 	}
 	if res.Skipped > 0 || ctx.Err() != nil {
-		return &Failure{Phase: "apply", Error: fmt.Sprintf("stopped with %d step instances not run", res.Skipped)}, pl.WS.State
+		return &compare.Failure{Phase: "apply", Error: fmt.Sprintf("stopped with %d step instances not run", res.Skipped)}, pl.WS.State
 	}
 	return nil, pl.WS.State
 }
 
 // destroy destroys everything of in's workspace.
-func (r *runner) destroy(ctx context.Context, in workspace.Inputs) error {
-	pl, err := r.env.Plan(ctx, workspace.PlanRequest{Inputs: in, Command: "destroy", Lock: true, Destroy: true, Refresh: true})
+func (r *comparer) destroy(ctx context.Context, in Inputs) error {
+	pl, err := r.env.Plan(ctx, PlanRequest{Inputs: in, Command: "destroy", Lock: true, Destroy: true, Refresh: true})
 	if err != nil {
 		return err
 	}
@@ -487,7 +487,7 @@ func (r *runner) destroy(ctx context.Context, in workspace.Inputs) error {
 	if !pl.Plan.HasChanges() {
 		return pl.SaveUnchanged()
 	}
-	res, err := pl.Apply(ctx, workspace.ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
+	res, err := pl.Apply(ctx, ApplyOptions{Command: r.opt.Command, StepTimeout: r.opt.StepTimeout, Parallelism: r.opt.Parallelism})
 	if err != nil {
 		return err
 	}
@@ -501,7 +501,7 @@ func (r *runner) destroy(ctx context.Context, in workspace.Inputs) error {
 	return nil
 }
 
-func (r *runner) hasHosts(ws string) bool {
+func (r *comparer) hasHosts(ws string) bool {
 	st, err := r.env.ReadState(ws)
 	return err == nil && len(st.Hosts) > 0
 }
@@ -516,15 +516,15 @@ func stoppedCh(ch <-chan struct{}) bool {
 }
 
 // shownVars are vars as a report may show them: sensitive values hidden.
-func shownVars(ws *workspace.Workspace, vars []string) []string {
+func shownVars(ws *Workspace, vars []string) []string {
 	sensitive := map[string]bool{}
 	for _, v := range ws.Loaded.Recipe.Variables {
 		sensitive[v.Name] = v.Sensitive
 	}
 	out := []string{}
 	for _, v := range vars {
-		if sensitive[varName(v)] {
-			v = varName(v) + "=(sensitive)"
+		if sensitive[compare.VarName(v)] {
+			v = compare.VarName(v) + "=(sensitive)"
 		}
 		out = append(out, v)
 	}
@@ -533,24 +533,24 @@ func shownVars(ws *workspace.Workspace, vars []string) []string {
 
 // resultKey digests what decides a result: the recipe's files, the
 // variables it gets and the shared parameters.
-func resultKey(digest string, vars []string, p Params) string {
+func resultKey(digest string, vars []string, p compare.Params) string {
 	sorted := append([]string{}, vars...)
 	sort.Strings(sorted)
 	b, _ := json.Marshal(struct {
-		Recipe string   `json:"recipe"`
-		Vars   []string `json:"vars"`
-		Params Params   `json:"params"`
+		Recipe string         `json:"recipe"`
+		Vars   []string       `json:"vars"`
+		Params compare.Params `json:"params"`
 	}{digest, sorted, p})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
-func throughput(p probe.BenchPhase) Throughput {
-	return Throughput{Bytes: p.Bytes, Seconds: p.Duration.Seconds(), MBps: round1(p.MBps())}
+func throughput(p probe.BenchPhase) compare.Throughput {
+	return compare.Throughput{Bytes: p.Bytes, Seconds: p.Duration.Seconds(), MBps: round1(p.MBps())}
 }
 
-func opsRate(p probe.SmallFilePhase) OpsRate {
-	return OpsRate{Ops: p.Ops, Seconds: p.Duration.Seconds(), OpsPerSec: round1(p.OpsPerSec())}
+func opsRate(p probe.SmallFilePhase) compare.OpsRate {
+	return compare.OpsRate{Ops: p.Ops, Seconds: p.Duration.Seconds(), OpsPerSec: round1(p.OpsPerSec())}
 }
 
 func round1(f float64) float64 {
