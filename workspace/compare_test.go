@@ -388,4 +388,3 @@ func TestRunVars(t *testing.T) {
 		}
 	}
 }
-
