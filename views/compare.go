@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"diffuser/compare"
 )
@@ -221,6 +222,22 @@ func WriteCompareCSV(w io.Writer, rep *compare.Report) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// WriteCompareEvent prints one line of a comparison's progress:
+// "07:01:02 glusterfs  apply  done in 3m21s".
+func WriteCompareEvent(w io.Writer, label, phase, state string, elapsed time.Duration, detail string) {
+	line := fmt.Sprintf("%s %s  %s  %s", time.Now().Format("15:04:05"), label, phase, state)
+	if state == "start" {
+		line = fmt.Sprintf("%s %s  %s...", time.Now().Format("15:04:05"), label, phase)
+	}
+	if elapsed > 0 {
+		line += " in " + fmtElapsed(elapsed)
+	}
+	if detail != "" {
+		line += ": " + detail
+	}
+	fmt.Fprintln(w, line)
 }
 
 // WriteCompareSummary prints the comparison on a terminal: one line per
