@@ -14,8 +14,6 @@ import (
 	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
-
-	"github.com/zclconf/go-cty/cty"
 )
 
 // BenchOptions steer Bench.
@@ -113,7 +111,6 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	}
 	rep := &BenchReport{PerThread: mib << 20, Threads: opt.Threads}
 
-	scope := l.StateScope(st)
 	type client struct {
 		BenchClient
 		runner runner.Runner
@@ -124,28 +121,24 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		// client that wrote it when that is not this one.
 		readDir, readFrom string
 	}
+	ts, err := verifyTargets(l, st)
+	if err != nil {
+		return nil, err
+	}
 	var cs []*client
 	run := randomHex()
-	for _, v := range l.Recipe.Verifies {
-		hosts, diags := scope.OnHosts(v.On)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
+	// Each client's peer is the next client of the same verify block.
+	for i, t := range ts {
+		first, n := i, 0
+		for first > 0 && ts[first-1].verify == t.verify {
+			first--
 		}
-		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
-		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() || pv.IsNull() {
-			return nil, fmt.Errorf("verify %s: path must be a known string", v.Name)
+		for j := first; j < len(ts) && ts[j].verify == t.verify; j++ {
+			n++
 		}
-		path := strings.TrimRight(pv.AsString(), "/")
-		first := len(cs)
-		for i, h := range hosts {
-			base := path + "/.diffuser-bench-" + run
-			c := &client{BenchClient: BenchClient{Verify: v.Name, Host: h, Path: pv.AsString()},
-				base: base, dir: base + "/" + benchSlug(h), peer: first + (i+1)%len(hosts)}
-			cs = append(cs, c)
-		}
-	}
-	if len(cs) == 0 {
-		return nil, fmt.Errorf("the recipe has no verify block: bench measures at the verify blocks' path on their hosts")
+		base := strings.TrimRight(t.path, "/") + "/.diffuser-bench-" + run
+		cs = append(cs, &client{BenchClient: BenchClient{Verify: t.verify, Host: t.host, Path: t.path},
+			base: base, dir: base + "/" + benchSlug(t.host), peer: first + (i-first+1)%n})
 	}
 
 	// each runs f on every client still in the running, concurrently.

@@ -261,6 +261,9 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 	if old != nil && old.Key == res.Key && old.Status == compare.Measured && !r.opt.Fresh {
 		kept := *old
 		r.event(e.Label, "measure", "skipped", 0, "measured before with the same recipe, variables and parameters (--fresh measures again)")
+		if !r.hasHosts(res.Workspace) {
+			kept.DestroyError = "" // destroyed since, by hand
+		}
 		if !r.opt.Keep && r.hasHosts(res.Workspace) {
 			start := time.Now()
 			r.event(e.Label, "destroy", "start", 0, "")
