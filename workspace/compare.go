@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"diffuser/compare"
@@ -259,23 +258,7 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 	res.Key = resultKey(ws.Source.Digest, vars, r.opt.Params)
 
 	if old != nil && old.Key == res.Key && old.Status == compare.Measured && !r.opt.Fresh {
-		kept := *old
-		r.event(e.Label, "measure", "skipped", 0, "measured before with the same recipe, variables and parameters (--fresh measures again)")
-		if !r.hasHosts(res.Workspace) {
-			kept.DestroyError = "" // destroyed since, by hand
-		}
-		if !r.opt.Keep && r.hasHosts(res.Workspace) {
-			start := time.Now()
-			r.event(e.Label, "destroy", "start", 0, "")
-			if err := r.destroy(ctx, in); err != nil {
-				kept.DestroyError = err.Error()
-				r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
-			} else {
-				kept.DestroyError = ""
-				r.event(e.Label, "destroy", "done", time.Since(start), "")
-			}
-		}
-		return kept
+		return r.reuse(ctx, e, in, *old)
 	}
 
 	// From nothing: hosts an earlier attempt left go first.
@@ -288,46 +271,75 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 		r.event(e.Label, "cleanup", "done", time.Since(start), "")
 	}
 
-	finish := func() compare.Result {
-		if res.Status == "" {
-			res.Status = compare.Measured
-		}
-		stopped := ctx.Err() != nil || stoppedCh(r.env.Stop)
-		if stopped {
-			res.Status = compare.Stopped
-			if res.Failure == nil {
-				res.Failure = &compare.Failure{Phase: "stopped", Error: "the comparison was interrupted"}
-			}
-		}
-		switch {
-		case r.opt.Keep:
-			res.Notes = append(res.Notes, "kept running (--keep): diffuser destroy "+e.Recipe+" -workspace "+res.Workspace)
-		case stopped:
-			if r.hasHosts(res.Workspace) {
-				res.DestroyError = "interrupted before destroy: run diffuser destroy " + e.Recipe + " -workspace " + res.Workspace
-			}
-		default:
-			start := time.Now()
-			r.event(e.Label, "destroy", "start", 0, "")
-			if err := r.destroy(ctx, in); err != nil {
-				res.DestroyError = err.Error() + "; run diffuser destroy " + e.Recipe + " -workspace " + res.Workspace
-				r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
-			} else {
-				r.event(e.Label, "destroy", "done", time.Since(start), "")
-			}
-			res.DestroySeconds = time.Since(start).Seconds()
-		}
-		res.Ended = time.Now().UTC()
-		return res
-	}
-	failAt := func(f *compare.Failure) compare.Result {
+	if f := r.deployAndMeasure(ctx, e, in, &res); f != nil {
 		res.Status = compare.Failed
 		res.Failure = f
 		r.event(e.Label, f.Phase, "failed", 0, f.Error)
-		return finish()
+	} else {
+		res.Status = compare.Measured
 	}
+	r.finish(ctx, e, in, &res)
+	return res
+}
 
-	// Apply.
+// reuse keeps an earlier measurement; its cluster goes unless -keep.
+func (r *comparer) reuse(ctx context.Context, e compare.Entry, in Inputs, kept compare.Result) compare.Result {
+	r.event(e.Label, "measure", "skipped", 0, "measured before with the same recipe, variables and parameters (--fresh measures again)")
+	if !r.hasHosts(kept.Workspace) {
+		kept.DestroyError = "" // destroyed since, by hand
+		return kept
+	}
+	if r.opt.Keep {
+		return kept
+	}
+	start := time.Now()
+	r.event(e.Label, "destroy", "start", 0, "")
+	if err := r.destroy(ctx, in); err != nil {
+		kept.DestroyError = err.Error()
+		r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
+	} else {
+		kept.DestroyError = ""
+		r.event(e.Label, "destroy", "done", time.Since(start), "")
+	}
+	return kept
+}
+
+// finish marks an interrupted result stopped and destroys the cluster
+// unless -keep (or interrupted: destroy would start nothing then).
+func (r *comparer) finish(ctx context.Context, e compare.Entry, in Inputs, res *compare.Result) {
+	defer func() { res.Ended = time.Now().UTC() }()
+	stopped := ctx.Err() != nil || stoppedCh(r.env.Stop)
+	if stopped {
+		res.Status = compare.Stopped
+		if res.Failure == nil {
+			res.Failure = &compare.Failure{Phase: "stopped", Error: "the comparison was interrupted"}
+		}
+	}
+	again := "diffuser destroy " + e.Recipe + " -workspace " + res.Workspace
+	switch {
+	case r.opt.Keep:
+		res.Notes = append(res.Notes, "kept running (--keep): "+again)
+	case stopped:
+		if r.hasHosts(res.Workspace) {
+			res.DestroyError = "interrupted before destroy: run " + again
+		}
+	default:
+		start := time.Now()
+		r.event(e.Label, "destroy", "start", 0, "")
+		if err := r.destroy(ctx, in); err != nil {
+			res.DestroyError = err.Error() + "; run " + again
+			r.event(e.Label, "destroy", "failed", time.Since(start), err.Error())
+		} else {
+			r.event(e.Label, "destroy", "done", time.Since(start), "")
+		}
+		res.DestroySeconds = time.Since(start).Seconds()
+	}
+}
+
+// deployAndMeasure applies, verifies, and runs the measurements, filling
+// res; it returns where it failed, or nil. The hosts' connections are
+// closed when it returns, before any destroy.
+func (r *comparer) deployAndMeasure(ctx context.Context, e compare.Entry, in Inputs, res *compare.Result) *compare.Failure {
 	start := time.Now()
 	r.event(e.Label, "apply", "start", 0, "")
 	f, st := r.apply(ctx, in)
@@ -338,7 +350,7 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 		}
 	}
 	if f != nil {
-		return failAt(f)
+		return f
 	}
 	res.ApplySeconds = applied.Seconds()
 	r.event(e.Label, "apply", "done", applied, "")
@@ -346,30 +358,21 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 	// Verify, through the workspace as diffuser verify opens it.
 	vstart := time.Now()
 	r.event(e.Label, "verify", "start", 0, "")
-	aws, conn, closeFn, err := r.env.OpenApplied(ctx, in, "compare")
+	aws, conn, closeConn, err := r.env.OpenApplied(ctx, in, "compare")
 	if err != nil {
-		return failAt(&compare.Failure{Phase: "verify", Error: err.Error()})
+		return &compare.Failure{Phase: "verify", Error: err.Error()}
 	}
-	// The connections close before destroy, and once.
-	closeConn := sync.OnceFunc(closeFn)
 	defer closeConn()
-	failAt = func(f *compare.Failure) compare.Result {
-		closeConn()
-		res.Status = compare.Failed
-		res.Failure = f
-		r.event(e.Label, f.Phase, "failed", 0, f.Error)
-		return finish()
-	}
 	checks, err := r.opt.Measure.Verify(ctx, aws.Loaded, aws.State, probe.VerifyOptions{Connector: conn})
 	if err != nil {
-		return failAt(&compare.Failure{Phase: "verify", Error: err.Error()})
+		return &compare.Failure{Phase: "verify", Error: err.Error()}
 	}
 	if len(checks) == 0 {
-		return failAt(&compare.Failure{Phase: "verify", Error: "the recipe's verify blocks ran no check"})
+		return &compare.Failure{Phase: "verify", Error: "the recipe's verify blocks ran no check"}
 	}
 	for _, c := range checks {
 		if !c.OK {
-			return failAt(&compare.Failure{Phase: "verify", Host: c.Host, Step: "verify " + c.Verify + " " + c.Name, Error: c.Detail})
+			return &compare.Failure{Phase: "verify", Host: c.Host, Step: "verify " + c.Verify + " " + c.Name, Error: c.Detail}
 		}
 	}
 	verified := time.Since(vstart)
@@ -383,37 +386,24 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 	r.event(e.Label, "bench", "start", 0, "")
 	b, err := r.opt.Measure.Bench(ctx, aws.Loaded, aws.State, probe.BenchOptions{Connector: conn, Bytes: p.Bytes, Threads: p.Threads,
 		Tool: "auto", InstallFio: true})
-	clients := map[string]*compare.Client{}
-	client := func(host string) *compare.Client {
-		if c := clients[host]; c != nil {
-			return c
-		}
-		res.Clients = append(res.Clients, compare.Client{Host: host})
-		c := &res.Clients[len(res.Clients)-1]
-		clients = map[string]*compare.Client{}
-		for i := range res.Clients {
-			clients[res.Clients[i].Host] = &res.Clients[i]
-		}
-		return c
-	}
-	var benchErr []string
+	var failed []string
 	if b != nil {
 		res.Write, res.Read = throughput(b.Write), throughput(b.Read)
 		for _, bc := range b.Clients {
-			c := client(bc.Host)
+			c := clientOf(res, bc.Host)
 			c.FSType, c.Tool, c.ReadMode = bc.FSType, bc.Tool, bc.ReadMode
 			c.Write, c.Read = throughput(bc.Write), throughput(bc.Read)
 			if bc.Err != "" {
 				c.Error = "bench: " + bc.Err
-				benchErr = append(benchErr, bc.Host+": "+bc.Err)
+				failed = append(failed, bc.Host+": "+bc.Err)
 			}
 		}
 	}
-	if err == nil && len(benchErr) > 0 {
-		err = errors.New(strings.Join(benchErr, "; "))
+	if err == nil && len(failed) > 0 {
+		err = errors.New(strings.Join(failed, "; "))
 	}
 	if err != nil {
-		return failAt(&compare.Failure{Phase: "bench", Error: err.Error()})
+		return &compare.Failure{Phase: "bench", Error: err.Error()}
 	}
 	r.event(e.Label, "bench", "done", time.Since(bstart), fmt.Sprintf("write %.1f MB/s, read %.1f MB/s", res.Write.MBps, res.Read.MBps))
 
@@ -421,28 +411,38 @@ func (r *comparer) one(ctx context.Context, e compare.Entry, old *compare.Result
 	sstart := time.Now()
 	r.event(e.Label, "smallfiles", "start", 0, "")
 	sf, err := r.opt.Measure.SmallFiles(ctx, aws.Loaded, aws.State, probe.SmallFileOptions{Connector: conn, Files: p.Files, Workers: p.Workers})
-	var sfErr []string
+	failed = nil
 	if sf != nil {
 		res.Create, res.Stat, res.Delete = opsRate(sf.Create), opsRate(sf.Stat), opsRate(sf.Delete)
 		for _, sc := range sf.Clients {
-			c := client(sc.Host)
+			c := clientOf(res, sc.Host)
 			c.Create, c.Stat, c.Delete = opsRate(sc.Create), opsRate(sc.Stat), opsRate(sc.Delete)
 			if sc.Err != "" {
 				c.Error = strings.TrimPrefix(c.Error+"; small files: "+sc.Err, "; ")
-				sfErr = append(sfErr, sc.Host+": "+sc.Err)
+				failed = append(failed, sc.Host+": "+sc.Err)
 			}
 		}
 	}
-	if err == nil && len(sfErr) > 0 {
-		err = errors.New(strings.Join(sfErr, "; "))
+	if err == nil && len(failed) > 0 {
+		err = errors.New(strings.Join(failed, "; "))
 	}
 	if err != nil {
-		return failAt(&compare.Failure{Phase: "smallfiles", Error: err.Error()})
+		return &compare.Failure{Phase: "smallfiles", Error: err.Error()}
 	}
 	r.event(e.Label, "smallfiles", "done", time.Since(sstart), fmt.Sprintf("create %.0f/s, stat %.0f/s, delete %.0f/s",
 		res.Create.OpsPerSec, res.Stat.OpsPerSec, res.Delete.OpsPerSec))
-	closeConn()
-	return finish()
+	return nil
+}
+
+// clientOf is res's entry for host, added when missing.
+func clientOf(res *compare.Result, host string) *compare.Client {
+	for i := range res.Clients {
+		if res.Clients[i].Host == host {
+			return &res.Clients[i]
+		}
+	}
+	res.Clients = append(res.Clients, compare.Client{Host: host})
+	return &res.Clients[len(res.Clients)-1]
 }
 
 // apply plans and applies in as apply -auto-approve does; it returns the
