@@ -100,11 +100,12 @@ type cmpMeasure struct {
 	mu        sync.Mutex
 	calls     map[string]int // by recipe name and phase
 	failBench map[string]bool
-	vars      map[string]map[string]string
+	// onBench runs at the start of every bench (nil: nothing).
+	onBench func(recipe string)
 }
 
 func newCmpMeasure() *cmpMeasure {
-	return &cmpMeasure{calls: map[string]int{}, failBench: map[string]bool{}, vars: map[string]map[string]string{}}
+	return &cmpMeasure{calls: map[string]int{}, failBench: map[string]bool{}}
 }
 
 func (f *cmpMeasure) count(l *engine.Loaded, phase string) {
@@ -141,6 +142,9 @@ func (f *cmpMeasure) Verify(_ context.Context, l *engine.Loaded, st *state.State
 
 func (f *cmpMeasure) Bench(_ context.Context, l *engine.Loaded, st *state.State, opt probe.BenchOptions) (*probe.BenchReport, error) {
 	f.count(l, "bench")
+	if f.onBench != nil {
+		f.onBench(l.Recipe.Name)
+	}
 	if !opt.InstallFio {
 		return nil, errors.New("compare must ask bench to install fio")
 	}
@@ -386,5 +390,52 @@ func TestRunVars(t *testing.T) {
 		if _, err := w.env.Compare(context.Background(), opt); err == nil || errors.Is(err, workspace.ErrCompareFailed) {
 			t.Errorf("-var %v: %v, want an error before anything runs", bad, err)
 		}
+	}
+}
+
+// TestRunInterrupted: a comparison stopped during a recipe's bench saves
+// that recipe as stopped (its cluster kept, the report saying how to
+// destroy it) and does not start the next; the next run clears the
+// leftover cluster first and measures both.
+func TestRunInterrupted(t *testing.T) {
+	w := newCmpWorld(t)
+	f := newCmpMeasure()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.onBench = func(recipe string) {
+		if recipe == "alpha" {
+			cancel()
+		}
+	}
+	opt := w.options(f, w.recipe("alpha"), w.recipe("beta"))
+	rep, err := w.env.Compare(ctx, opt)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Compare: %v, want context.Canceled", err)
+	}
+	if len(rep.Results) != 1 {
+		t.Fatalf("%d results, want only alpha's", len(rep.Results))
+	}
+	a := rep.Results[0]
+	if a.Status != compare.Stopped || !strings.Contains(a.DestroyError, "diffuser destroy") || a.ReadySeconds <= 0 {
+		t.Errorf("alpha: %s %+v %q", a.Status, a.Failure, a.DestroyError)
+	}
+	if w.cloud.Hosts() != 4 {
+		t.Errorf("%d hosts: the stopped recipe's cluster stays for the user or the next run", w.cloud.Hosts())
+	}
+	disk, err := compare.ReadReport(opt.Dir)
+	if err != nil || len(disk.Results) != 1 || disk.Results[0].Status != compare.Stopped {
+		t.Fatalf("compare.json after the interrupt: %v %+v", err, disk)
+	}
+	f.onBench = nil
+	var phases []string
+	opt.OnEvent = func(e workspace.CompareEvent) { phases = append(phases, e.Label+" "+e.Phase+" "+e.State) }
+	rep, err = w.env.Compare(context.Background(), opt)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Status != compare.Measured || rep.Results[1].Status != compare.Measured {
+		t.Errorf("resume: %+v", rep.Results)
+	}
+	if phases[0] != "alpha cleanup start" || w.cloud.Hosts() != 0 {
+		t.Errorf("resume phases %v, hosts %d: want alpha's leftover destroyed first and nothing left", phases, w.cloud.Hosts())
 	}
 }
