@@ -123,6 +123,7 @@ type Client struct {
 	FSType   string     `json:"fstype,omitempty"`
 	Tool     string     `json:"tool,omitempty"`
 	ReadMode string     `json:"read_mode,omitempty"`
+	Note     string     `json:"note,omitempty"` // why the tool is not fio, say
 	Write    Throughput `json:"write"`
 	Read     Throughput `json:"read"`
 	Create   OpsRate    `json:"create"`

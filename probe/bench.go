@@ -63,6 +63,7 @@ type BenchClient struct {
 	Write    BenchPhase
 	Read     BenchPhase
 	Err      string // why the measurement is missing or incomplete
+	Note     string // why the tool is not the one asked for
 }
 
 // BenchReport is a whole run. The aggregate phases divide every client's
@@ -205,6 +206,19 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		default:
 			c.Tool = "dd"
 		}
+		// fio's psync writes, fsync and cache invalidation are not what
+		// every FUSE filesystem supports (GVfs's, for one): try them on
+		// 1 MiB first, and with auto fall back to dd where they fail.
+		if c.Err == "" && c.Tool == "fio" {
+			if _, err := exec(c, fioTrialScript(c.dir+"-trial")); err != nil {
+				why := fioError(err)
+				if opt.Tool == "fio" {
+					c.Err = "fio does not work here: " + why
+					return
+				}
+				c.Tool, c.Note = "dd", "fio failed on this filesystem ("+why+"): dd"
+			}
+		}
 	})
 
 	// phase runs one script per client at once and records its timing.
@@ -329,6 +343,37 @@ else echo "no apt-get, dnf or yum to install fio with" >&2; exit 1
 fi
 command -v fio >/dev/null 2>&1`
 
+// fioTrialScript writes and reads back 1 MiB with the options the
+// measurement uses, in dir, and removes it.
+func fioTrialScript(dir string) string {
+	q := lang.ShellQuote(dir)
+	return "set -u\nmkdir -p " + q + " || exit 1\nrc=0\n" +
+		fioRun("fio --name=trial --directory="+q+" --rw=write --bs=1M --size=1M --numjobs=1 --ioengine=psync --end_fsync=1") + "\n" +
+		"if [ $rc = 0 ]; then\n" + fioRun("fio --name=trial --directory="+q+" --rw=read --bs=1M --size=1M --numjobs=1 --ioengine=psync --invalidate=1") + "\nfi\n" +
+		"rm -rf " + q + "\nexit $rc"
+}
+
+// fioRun runs a fio command line with its output in a temporary file
+// (the caller sets rc=0 first); when it fails it sets rc=1 and prints fio's own error lines ("fio: ...",
+// "err=...") to stderr, not the summary that ends its output.
+func fioRun(cmd string) string {
+	return `log=$(mktemp)
+if ! ` + cmd + ` >"$log" 2>&1; then rc=1; grep -E 'fio:|err=|rror' "$log" | head -n 3 >&2; fi
+rm -f "$log"`
+}
+
+// fioError is a failed fio command's error without "exit status N: ".
+func fioError(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "exit status") {
+		msg = rest
+	}
+	if msg == "" {
+		return err.Error()
+	}
+	return msg
+}
+
 func probeScript(path string) string {
 	q := lang.ShellQuote(path)
 	return `fio=no; command -v fio >/dev/null 2>&1 && fio=yes
@@ -365,8 +410,8 @@ func writeScript(tool, dir string, threads int, mib int64) string {
 	q := lang.ShellQuote(dir)
 	pre := "set -u\nmode=write\nmkdir -p " + q + " || exit 1"
 	if tool == "fio" {
-		return clockScript(pre, fmt.Sprintf("fio --name=diffuser --directory=%s --rw=write --bs=1M --size=%dM --numjobs=%d "+
-			"--ioengine=psync --end_fsync=1 --group_reporting || rc=1", q, mib, threads))
+		return clockScript(pre, fioRun(fmt.Sprintf("fio --name=diffuser --directory=%s --rw=write --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --end_fsync=1 --group_reporting", q, mib, threads)))
 	}
 	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=/dev/zero of=%s/f$i bs=1M count=%d conv=fdatasync status=none`, q, mib)))
 }
@@ -379,8 +424,8 @@ func readScript(tool, dir string, threads int, mib int64, dropCaches bool) strin
 	}
 	if tool == "fio" {
 		// fio drops the files' cache itself before reading (invalidate=1).
-		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+
-			"--ioengine=psync --invalidate=1 --group_reporting || rc=1", q, mib, threads))
+		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fioRun(fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --invalidate=1 --group_reporting", q, mib, threads)))
 	}
 	pre += fmt.Sprintf(`
 flag=

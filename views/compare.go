@@ -124,13 +124,13 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 	fmt.Fprintln(w, "\nready: apply plus verify, from no host to a verified mount. write, read: all clients at once, every byte over the phase's wall time. create, stat, delete: small-file operations per second, all clients at once. docs/compare.md says what each number can and cannot show.")
 
 	fmt.Fprint(w, "\n## Per client\n\n")
-	fmt.Fprintln(w, "| filesystem | client | fs type | tool | write MB/s | read MB/s | create/s | stat/s | delete/s | reads | error |")
+	fmt.Fprintln(w, "| filesystem | client | fs type | tool | write MB/s | read MB/s | create/s | stat/s | delete/s | reads | notes |")
 	fmt.Fprintln(w, "|---|---|---|---|--:|--:|--:|--:|--:|---|---|")
 	for _, r := range rep.Results {
 		for _, c := range r.Clients {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(r.Label), mdCell(c.Host), mdCell(orDash(c.FSType)),
 				mdCell(orDash(c.Tool)), fmtNum(c.Write.MBps, 1), fmtNum(c.Read.MBps, 1), fmtNum(c.Create.OpsPerSec, 0), fmtNum(c.Stat.OpsPerSec, 0),
-				fmtNum(c.Delete.OpsPerSec, 0), mdCell(orDash(c.ReadMode)), mdCell(orDash(c.Error)))
+				fmtNum(c.Delete.OpsPerSec, 0), mdCell(orDash(c.ReadMode)), mdCell(orDash(clientNotes(c))))
 		}
 	}
 
@@ -184,6 +184,11 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 	}
 }
 
+// clientNotes is a client's error and note, either or both.
+func clientNotes(c compare.Client) string {
+	return strings.Trim(c.Error+"; "+c.Note, "; ")
+}
+
 // csvSafe keeps a cell from being read as a formula by a spreadsheet.
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+@\t\r", rune(s[0])) {
@@ -217,7 +222,7 @@ func WriteCompareCSV(w io.Writer, rep *compare.Report) error {
 		for _, c := range r.Clients {
 			_ = cw.Write([]string{csvSafe(r.Label), csvSafe(r.Recipe), string(r.Status), csvSafe(c.Host), "", "", "", "", "",
 				csvNum(c.Write.MBps, 1), csvNum(c.Read.MBps, 1), csvNum(c.Create.OpsPerSec, 1), csvNum(c.Stat.OpsPerSec, 1), csvNum(c.Delete.OpsPerSec, 1),
-				"", csvSafe(c.Error)})
+				"", csvSafe(clientNotes(c))})
 		}
 	}
 	cw.Flush()

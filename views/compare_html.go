@@ -83,7 +83,7 @@ func WriteCompareHTML(w io.Writer, rep *compare.Report) error {
 		for _, c := range r.Clients {
 			p.Clients = append(p.Clients, cmpClientRow{Label: r.Label, Host: c.Host, FSType: orDash(c.FSType), Tool: orDash(c.Tool),
 				Write: fmtNum(c.Write.MBps, 1), Read: fmtNum(c.Read.MBps, 1), Create: fmtNum(c.Create.OpsPerSec, 0), Stat: fmtNum(c.Stat.OpsPerSec, 0),
-				Delete: fmtNum(c.Delete.OpsPerSec, 0), Reads: orDash(c.ReadMode), Error: c.Error})
+				Delete: fmtNum(c.Delete.OpsPerSec, 0), Reads: orDash(c.ReadMode), Error: clientNotes(c)})
 		}
 		if f := r.Failure; f != nil || r.DestroyError != "" {
 			cf := cmpFailure{Label: r.Label, Destroy: r.DestroyError}
@@ -201,7 +201,7 @@ const compareSrc = `<!DOCTYPE html>
 
 <h2>Per client</h2>
 <table id="clients">
-  <thead><tr><th>filesystem</th><th>client</th><th>fs type</th><th>tool</th><th class="num">write MB/s</th><th class="num">read MB/s</th><th class="num">create/s</th><th class="num">stat/s</th><th class="num">delete/s</th><th>reads</th><th>error</th></tr></thead>
+  <thead><tr><th>filesystem</th><th>client</th><th>fs type</th><th>tool</th><th class="num">write MB/s</th><th class="num">read MB/s</th><th class="num">create/s</th><th class="num">stat/s</th><th class="num">delete/s</th><th>reads</th><th>notes</th></tr></thead>
   <tbody>
   {{range .Clients}}<tr><td>{{.Label}}</td><td>{{.Host}}</td><td>{{.FSType}}</td><td>{{.Tool}}</td><td class="num">{{.Write}}</td><td class="num">{{.Read}}</td><td class="num">{{.Create}}</td><td class="num">{{.Stat}}</td><td class="num">{{.Delete}}</td><td>{{.Reads}}</td><td>{{.Error}}</td></tr>
   {{end}}</tbody>

@@ -391,7 +391,7 @@ func (r *comparer) deployAndMeasure(ctx context.Context, e compare.Entry, in Inp
 		res.Write, res.Read = throughput(b.Write), throughput(b.Read)
 		for _, bc := range b.Clients {
 			c := clientOf(res, bc.Host)
-			c.FSType, c.Tool, c.ReadMode = bc.FSType, bc.Tool, bc.ReadMode
+			c.FSType, c.Tool, c.ReadMode, c.Note = bc.FSType, bc.Tool, bc.ReadMode, bc.Note
 			c.Write, c.Read = throughput(bc.Write), throughput(bc.Read)
 			if bc.Err != "" {
 				c.Error = "bench: " + bc.Err
