@@ -190,3 +190,27 @@ func TestCompareHTMLBrowser(t *testing.T) {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}
 }
+
+// TestCompareRealRecordGolden renders a comparison recorded on real
+// containers (make e2e RECIPE=compare, before bench learned to fall back
+// from fio to dd on GVfs: nfs failed in bench, glusterfs measured).
+func TestCompareRealRecordGolden(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "compare", "real-nfs-glusterfs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r compare.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	var md, csv bytes.Buffer
+	WriteCompareMarkdown(&md, &r)
+	if err := WriteCompareCSV(&csv, &r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "compare", "real-nfs-glusterfs.md"), md.String())
+	golden(t, filepath.Join("testdata", "compare", "real-nfs-glusterfs.csv"), csv.String())
+	if !strings.Contains(md.String(), "| glusterfs | measured | 2 client, 2 server |") || !strings.Contains(md.String(), "| nfs | failed: bench |") {
+		t.Errorf("real record:\n%s", md.String())
+	}
+}

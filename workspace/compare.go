@@ -119,6 +119,11 @@ func (env *Env) Compare(ctx context.Context, opt CompareOptions) (*compare.Repor
 				d[v.Name] = true
 			}
 			r.declared[e.Label] = d
+			if r.opt.Params.Provider == "" {
+				// The provider the site or the default picks, so that the
+				// report names it and a result is keyed by it.
+				r.opt.Params.Provider = ws.Provider
+			}
 		}
 	}
 	for _, v := range common {
@@ -132,7 +137,7 @@ func (env *Env) Compare(ctx context.Context, opt CompareOptions) (*compare.Repor
 	}
 	r.common = common
 
-	rep := &compare.Report{Version: compare.ReportVersion, Params: opt.Params, Machine: compare.MachineInfo(), Started: time.Now().UTC()}
+	rep := &compare.Report{Version: compare.ReportVersion, Params: r.opt.Params, Machine: compare.MachineInfo(), Started: time.Now().UTC()}
 	if prev != nil && !prev.Started.IsZero() {
 		rep.Started = prev.Started
 	}

@@ -439,3 +439,23 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("resume phases %v, hosts %d: want alpha's leftover destroyed first and nothing left", phases, w.cloud.Hosts())
 	}
 }
+
+// TestRunProviderFromSite: without -provider the site's default_provider
+// decides, and the report names it.
+func TestRunProviderFromSite(t *testing.T) {
+	w := newCmpWorld(t)
+	f := newCmpMeasure()
+	opt := w.options(f, w.recipe("alpha"))
+	opt.Params.Provider = ""
+	opt.Site = filepath.Join(w.dir, "site.hcl")
+	if err := os.WriteFile(opt.Site, []byte("default_provider = \"sim\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.env.Compare(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Params.Provider != "sim" || rep.Results[0].Status != compare.Measured {
+		t.Errorf("provider %q, status %s", rep.Params.Provider, rep.Results[0].Status)
+	}
+}
