@@ -43,7 +43,7 @@ lint: ## gofmt, go mod tidy, go vet, staticcheck
 bench: build ## benchmarks with numbers and ratios
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./workspace/
 
-e2e: setup build ## every built-in recipe deployed for real (slow); one alone: make e2e RECIPE=ceph
+e2e: setup build ## every built-in recipe deployed for real, and a compare of nfs and glusterfs (slow); one alone: make e2e RECIPE=ceph (or RECIPE=compare)
 	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./workspace/
 
 soak: setup-demo build ## N fresh deploy+verify+destroy cycles in a row: make soak RECIPE=glusterfs N=20; prints the success rate and each failure's step, host and log

@@ -14,8 +14,6 @@ import (
 	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
-
-	"github.com/zclconf/go-cty/cty"
 )
 
 // BenchOptions steer Bench.
@@ -26,8 +24,12 @@ type BenchOptions struct {
 	Bytes   int64
 	Threads int
 	// Tool is "auto" (fio when the host has it, else dd), "fio" or "dd".
-	Tool    string
-	Timeout time.Duration // per client and phase (default 30m)
+	Tool string
+	// InstallFio installs fio (apt-get, dnf or yum) on a client that lacks
+	// it before choosing the tool; a failed install is the client's error
+	// when Tool is "fio", else it falls back to dd.
+	InstallFio bool
+	Timeout    time.Duration // per client and phase (default 30m)
 	// KeepCaches skips dropping the page cache before reads (it is
 	// host-wide: on containers, the whole machine's); reads then avoid the
 	// cache with O_DIRECT where the filesystem allows it.
@@ -61,6 +63,7 @@ type BenchClient struct {
 	Write    BenchPhase
 	Read     BenchPhase
 	Err      string // why the measurement is missing or incomplete
+	Note     string // why the tool is not the one asked for
 }
 
 // BenchReport is a whole run. The aggregate phases divide every client's
@@ -109,7 +112,6 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	}
 	rep := &BenchReport{PerThread: mib << 20, Threads: opt.Threads}
 
-	scope := l.StateScope(st)
 	type client struct {
 		BenchClient
 		runner runner.Runner
@@ -120,28 +122,24 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		// client that wrote it when that is not this one.
 		readDir, readFrom string
 	}
+	ts, err := verifyTargets(l, st)
+	if err != nil {
+		return nil, err
+	}
 	var cs []*client
 	run := randomHex()
-	for _, v := range l.Recipe.Verifies {
-		hosts, diags := scope.OnHosts(v.On)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
+	// Each client's peer is the next client of the same verify block.
+	for i, t := range ts {
+		first, n := i, 0
+		for first > 0 && ts[first-1].verify == t.verify {
+			first--
 		}
-		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
-		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() || pv.IsNull() {
-			return nil, fmt.Errorf("verify %s: path must be a known string", v.Name)
+		for j := first; j < len(ts) && ts[j].verify == t.verify; j++ {
+			n++
 		}
-		path := strings.TrimRight(pv.AsString(), "/")
-		first := len(cs)
-		for i, h := range hosts {
-			base := path + "/.diffuser-bench-" + run
-			c := &client{BenchClient: BenchClient{Verify: v.Name, Host: h, Path: pv.AsString()},
-				base: base, dir: base + "/" + benchSlug(h), peer: first + (i+1)%len(hosts)}
-			cs = append(cs, c)
-		}
-	}
-	if len(cs) == 0 {
-		return nil, fmt.Errorf("the recipe has no verify block: bench measures at the verify blocks' path on their hosts")
+		base := strings.TrimRight(t.path, "/") + "/.diffuser-bench-" + run
+		cs = append(cs, &client{BenchClient: BenchClient{Verify: t.verify, Host: t.host, Path: t.path},
+			base: base, dir: base + "/" + benchSlug(t.host), peer: first + (i-first+1)%n})
 	}
 
 	// each runs f on every client still in the running, concurrently.
@@ -185,6 +183,12 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			return
 		}
 		c.runner = r
+		if opt.InstallFio && opt.Tool != "dd" {
+			if _, err := exec(c, installFioScript); err != nil && opt.Tool == "fio" {
+				c.Err = "installing fio: " + err.Error()
+				return
+			}
+		}
 		out, err := exec(c, probeScript(c.Path))
 		if err != nil {
 			c.Err = "probe: " + err.Error()
@@ -201,6 +205,19 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			c.Tool = "fio"
 		default:
 			c.Tool = "dd"
+		}
+		// fio's psync writes, fsync and cache invalidation are not what
+		// every FUSE filesystem supports (GVfs's, for one): try them on
+		// 1 MiB first, and with auto fall back to dd where they fail.
+		if c.Err == "" && c.Tool == "fio" {
+			if _, err := exec(c, fioTrialScript(c.dir+"-trial")); err != nil {
+				why := fioError(err)
+				if opt.Tool == "fio" {
+					c.Err = "fio does not work here: " + why
+					return
+				}
+				c.Tool, c.Note = "dd", "fio failed on this filesystem ("+why+"): dd"
+			}
 		}
 	})
 
@@ -313,6 +330,50 @@ func markerFields(out string) map[string]string {
 	return f
 }
 
+// installFioScript installs fio with the host's package manager when it
+// is missing; apt-get refreshes its lists only when the first try fails.
+const installFioScript = `command -v fio >/dev/null 2>&1 && exit 0
+s=; [ "$(id -u)" = 0 ] || s="sudo -n"
+if command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $s apt-get install -y -q fio >/dev/null 2>&1 || { $s apt-get update -q >/dev/null 2>&1; $s apt-get install -y -q fio >/dev/null; }
+elif command -v dnf >/dev/null 2>&1; then $s dnf install -y -q fio >/dev/null
+elif command -v yum >/dev/null 2>&1; then $s yum install -y -q fio >/dev/null
+else echo "no apt-get, dnf or yum to install fio with" >&2; exit 1
+fi
+command -v fio >/dev/null 2>&1`
+
+// fioTrialScript writes and reads back 1 MiB with the options the
+// measurement uses, in dir, and removes it.
+func fioTrialScript(dir string) string {
+	q := lang.ShellQuote(dir)
+	return "set -u\nmkdir -p " + q + " || exit 1\nrc=0\n" +
+		fioRun("fio --name=trial --directory="+q+" --rw=write --bs=1M --size=1M --numjobs=1 --ioengine=psync --end_fsync=1") + "\n" +
+		"if [ $rc = 0 ]; then\n" + fioRun("fio --name=trial --directory="+q+" --rw=read --bs=1M --size=1M --numjobs=1 --ioengine=psync --invalidate=1") + "\nfi\n" +
+		"rm -rf " + q + "\nexit $rc"
+}
+
+// fioRun runs a fio command line with its output in a temporary file
+// (the caller sets rc=0 first); when it fails it sets rc=1 and prints fio's own error lines ("fio: ...",
+// "err=...") to stderr, not the summary that ends its output.
+func fioRun(cmd string) string {
+	return `log=$(mktemp)
+if ! ` + cmd + ` >"$log" 2>&1; then rc=1; grep -E 'fio:|err=|rror' "$log" | head -n 3 >&2; fi
+rm -f "$log"`
+}
+
+// fioError is a failed fio command's error without "exit status N: ".
+func fioError(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "exit status") {
+		msg = rest
+	}
+	if msg == "" {
+		return err.Error()
+	}
+	return msg
+}
+
 func probeScript(path string) string {
 	q := lang.ShellQuote(path)
 	return `fio=no; command -v fio >/dev/null 2>&1 && fio=yes
@@ -349,8 +410,8 @@ func writeScript(tool, dir string, threads int, mib int64) string {
 	q := lang.ShellQuote(dir)
 	pre := "set -u\nmode=write\nmkdir -p " + q + " || exit 1"
 	if tool == "fio" {
-		return clockScript(pre, fmt.Sprintf("fio --name=diffuser --directory=%s --rw=write --bs=1M --size=%dM --numjobs=%d "+
-			"--ioengine=psync --end_fsync=1 --group_reporting || rc=1", q, mib, threads))
+		return clockScript(pre, fioRun(fmt.Sprintf("fio --name=diffuser --directory=%s --rw=write --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --end_fsync=1 --group_reporting", q, mib, threads)))
 	}
 	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=/dev/zero of=%s/f$i bs=1M count=%d conv=fdatasync status=none`, q, mib)))
 }
@@ -363,8 +424,8 @@ func readScript(tool, dir string, threads int, mib int64, dropCaches bool) strin
 	}
 	if tool == "fio" {
 		// fio drops the files' cache itself before reading (invalidate=1).
-		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+
-			"--ioengine=psync --invalidate=1 --group_reporting || rc=1", q, mib, threads))
+		return clockScript(pre+"\n[ $mode = cached ] && mode=invalidate", fioRun(fmt.Sprintf("fio --name=diffuser --directory=%s --rw=read --bs=1M --size=%dM --numjobs=%d "+
+			"--ioengine=psync --invalidate=1 --group_reporting", q, mib, threads)))
 	}
 	pre += fmt.Sprintf(`
 flag=

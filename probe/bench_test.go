@@ -203,3 +203,44 @@ func TestBenchScripted(t *testing.T) {
 		t.Errorf("client[0] never ran fio with 4 jobs of 25M: %q", ran["client[0]"])
 	}
 }
+
+// TestBenchFioFallback: where fio fails on the filesystem (a fio on PATH
+// that fails as fio does on a FUSE filesystem without fsync), auto falls
+// back to dd and says why, with fio's own error line; -tool fio fails the
+// client with it instead.
+func TestBenchFioFallback(t *testing.T) {
+	if _, err := exec.LookPath("dd"); err != nil {
+		t.Skip("no dd")
+	}
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho 'Starting 1 process'\necho 'fio: pid=42, err=38/file:filesetup.c:1, func=fsync, error=Function not implemented'\necho 'Run status group 0 (all jobs):'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "fio"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	dir := t.TempDir()
+	l := mustLoad(t, benchRecipe(dir))
+	rep, err := probe.Bench(context.Background(), l, benchState(l), probe.BenchOptions{Connector: &localRunner{}, Bytes: 2 << 20, Threads: 1, KeepCaches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Clients {
+		if c.Err != "" || c.Tool != "dd" || c.Write.MBps() <= 0 || !strings.Contains(c.Note, "err=38") || !strings.Contains(c.Note, "fsync") {
+			t.Errorf("%s: tool %q note %q err %q", c.Host, c.Tool, c.Note, c.Err)
+		}
+	}
+	rep, err = probe.Bench(context.Background(), l, benchState(l), probe.BenchOptions{Connector: &localRunner{}, Bytes: 2 << 20, Threads: 1, Tool: "fio", KeepCaches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Clients {
+		if !strings.Contains(c.Err, "fio does not work here") || !strings.Contains(c.Err, "Function not implemented") || strings.Contains(c.Err, "Run status") {
+			t.Errorf("%s with -tool fio: %q", c.Host, c.Err)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	hidden, _ := filepath.Glob(filepath.Join(dir, ".diffuser-*"))
+	if len(left)+len(hidden) > 0 {
+		t.Errorf("left behind: %v %v", left, hidden)
+	}
+}

@@ -8,7 +8,8 @@
 #   scripts/setup.sh lint   staticcheck, pinned, into ./bin
 #   scripts/setup.sh [all]  both, plus what the tests need: sshd (remote's
 #                           tests run real OpenSSH servers), tc (bandwidth
-#                           benchmarks), chromium (the timeline page test;
+#                           benchmarks), fio (probe's bench scripts run for
+#                           real), chromium (the timeline and compare pages;
 #                           DIFFUSER_SETUP_BROWSER=0 leaves it out)
 #
 # It prints a line for what it installs or starts and nothing else; package
@@ -41,6 +42,7 @@ if [ "$mode" = all ]; then
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   { have tc && have ip; } || need_apt+=(iproute2)
   have sudo || need_apt+=(sudo) # remote's tests of the sudo path (a non-root login)
+  have fio || need_apt+=(fio)   # probe's bench scripts run for real with fio, not only dd
   if [ "${DIFFUSER_SETUP_BROWSER:-1}" = 1 ]; then
     have chromium || need_apt+=(chromium)
   fi

@@ -55,6 +55,11 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 	for _, m := range sortedKeys(modes) {
 		fmt.Fprintf(w, "Reads on %s: %s.\n", strings.Join(modes[m], ", "), m)
 	}
+	for _, c := range rep.Clients {
+		if c.Note != "" {
+			fmt.Fprintf(w, "%s: %s.\n", c.Host, c.Note)
+		}
+	}
 	for _, c := range failed {
 		fmt.Fprintf(errw, "%s: %s\n", c.Host, c.Err)
 	}
@@ -100,6 +105,7 @@ type BenchClientJSON struct {
 	FSType   string    `json:"fstype,omitempty"`
 	Tool     string    `json:"tool,omitempty"`      // fio or dd
 	ReadMode string    `json:"read_mode,omitempty"` // how reads avoided the page cache
+	Note     string    `json:"note,omitempty"`      // why the tool is not the one asked for
 	Write    PhaseJSON `json:"write"`
 	Read     PhaseJSON `json:"read"`
 	Error    string    `json:"error,omitempty"`
@@ -115,7 +121,7 @@ func NewBenchJSON(recipe string, rep *probe.BenchReport) BenchJSON {
 		Read: phaseJSON(rep.Read), Clients: []BenchClientJSON{}}
 	for _, c := range rep.Clients {
 		out.Clients = append(out.Clients, BenchClientJSON{Verify: c.Verify, Host: c.Host, Path: c.Path, FSType: c.FSType, Tool: c.Tool,
-			ReadMode: c.ReadMode, Write: phaseJSON(c.Write), Read: phaseJSON(c.Read), Error: c.Err})
+			ReadMode: c.ReadMode, Note: c.Note, Write: phaseJSON(c.Write), Read: phaseJSON(c.Read), Error: c.Err})
 	}
 	return out
 }

@@ -210,7 +210,7 @@ passphrase of at least 16 characters. Encrypted state is refused without its key
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "plain output without colors (also when NO_COLOR is set)")
 	root.DisableAutoGenTag = true // docs/commands stay byte-identical between runs
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.applyCmd(), a.destroyCmd(), a.graphCmd(), a.recipesCmd(),
-		a.verifyCmd(), a.benchCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.runsCmd(), a.showCmd(),
+		a.verifyCmd(), a.benchCmd(), a.compareCmd(), a.outputCmd(), a.varsCmd(), a.stateCmd(), a.importCmd(), a.hostsCmd(), a.runsCmd(), a.showCmd(),
 		a.logsCmd(), a.sshCmd(), a.workspaceCmd(), a.versionCmd(), a.imageCmd(), a.fmtCmd())
 	// Before the completion command: cobra binds its output when it is added.
 	root.SetOut(a.stdout)

@@ -1,0 +1,216 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/compare"
+)
+
+// recordedReport is a comparison as compare.json recorded it: two
+// filesystems measured, one failed in apply (with a log tail holding a
+// fence, markup and a spreadsheet formula), one failed in bench whose
+// destroy failed too.
+func recordedReport(t *testing.T) *compare.Report {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "compare", "recorded.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r compare.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func TestCompareMarkdownGolden(t *testing.T) {
+	var b bytes.Buffer
+	WriteCompareMarkdown(&b, recordedReport(t))
+	golden(t, filepath.Join("testdata", "compare", "report.md"), b.String())
+	md := b.String()
+	// The table cell keeps its row: a '|' in an error is escaped.
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "| ceph |") && strings.Count(strings.ReplaceAll(line, `\|`, ""), "|") != 11 {
+			t.Errorf("ceph's row has the wrong number of cells: %s", line)
+		}
+	}
+	if !strings.Contains(md, "````\n--> ceph-volume") {
+		t.Errorf("the tail's fence must be longer than the ``` inside it")
+	}
+}
+
+func TestCompareCSVGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCompareCSV(&b, recordedReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "compare", "report.csv"), b.String())
+	if strings.Contains(b.String(), ",=cmd") || !strings.Contains(b.String(), "'=cmd") {
+		t.Errorf("a cell starting with = is not neutralized:\n%s", b.String())
+	}
+}
+
+func TestCompareHTMLGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCompareHTML(&b, recordedReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "compare", "report.html"), b.String())
+	page := b.String()
+	for _, bad := range []string{"<link", "src=", "@import", "url(", "https://", "http://cdn", "<script>alert"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has %q: it must be self-contained and escape what hosts said", bad)
+		}
+	}
+}
+
+// TestCompareHTMLBrowser opens the page in headless Chromium and reads
+// back the DOM it built: one chart per measurement, a bar for every
+// measured value with the value it stands for, drawn widths proportional
+// to the values (the longest 460 units), and the failed recipe named in
+// place of its bars. The screenshot is kept when DIFFUSER_COMPARE_PNG
+// names a file, for a person to look at.
+func TestCompareHTMLBrowser(t *testing.T) {
+	browser := ""
+	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(b); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("no chromium: scripts/setup.sh installs it (unless DIFFUSER_SETUP_BROWSER=0); make test runs it first")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	var b bytes.Buffer
+	if err := WriteCompareHTML(&b, recordedReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chrome := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + filepath.Join(dir, "profile"), "--no-first-run"}
+		cmd := exec.CommandContext(ctx, browser, append(append(base, args...), "file://"+page)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", browser, args, err, stderr.String())
+		}
+		return string(out)
+	}
+	dom := chrome("--dump-dom", "--virtual-time-budget=2000")
+	if !strings.Contains(dom, `data-bars="17"`) {
+		t.Fatalf("the script did not count 17 bars (3 ready, 3 write, 2 read, 3 create, 3 stat, 3 delete): %s", regexp.MustCompile(`<body[^>]*>`).FindString(dom))
+	}
+	charts := regexp.MustCompile(`(?s)<svg class="chart" id="chart-(\w+)".*?</svg>`).FindAllStringSubmatch(dom, -1)
+	if len(charts) != 6 {
+		t.Fatalf("%d charts in the DOM, want 6", len(charts))
+	}
+	want := map[string]map[string]float64{
+		"write":  {"glusterfs": 69.7, "nfs": 122.0, "moosefs": 89.5},
+		"read":   {"glusterfs": 91.0, "nfs": 173.2},
+		"create": {"glusterfs": 1951, "nfs": 800, "moosefs": 1600},
+		"ready":  {"glusterfs": 207.6, "nfs": 183.7, "moosefs": 160.0},
+	}
+	bar := regexp.MustCompile(`(?s)<g class="row" data-label="(\w+)">.*?</g>`)
+	attrs := regexp.MustCompile(`data-value="([\d.]+)" data-drawn-width="([\d.]+)"`)
+	for _, c := range charts {
+		id, svg := c[1], c[0]
+		longest := 0.0
+		seen := map[string]float64{}
+		for _, row := range bar.FindAllStringSubmatch(svg, -1) {
+			label := row[1]
+			m := attrs.FindStringSubmatch(row[0])
+			if m == nil {
+				if label != "ceph" && !(label == "moosefs" && id == "read") {
+					t.Errorf("chart %s: no drawn bar for %s", id, label)
+				}
+				if label == "ceph" && !strings.Contains(row[0], "failed: apply") {
+					t.Errorf("chart %s: ceph's row does not say it failed in apply", id)
+				}
+				continue
+			}
+			v, _ := strconv.ParseFloat(m[1], 64)
+			wpx, _ := strconv.ParseFloat(m[2], 64)
+			seen[label] = v
+			longest = max(longest, wpx)
+			if w, ok := want[id][label]; ok && w != v {
+				t.Errorf("chart %s: %s's bar stands for %v, want %v", id, label, v, w)
+			}
+		}
+		if longest < 459.5 || longest > 460.5 {
+			t.Errorf("chart %s: longest bar drawn %v wide, want 460", id, longest)
+		}
+		// Drawn widths are proportional to values.
+		top := 0.0
+		for _, v := range seen {
+			top = max(top, v)
+		}
+		for _, row := range bar.FindAllStringSubmatch(svg, -1) {
+			if m := attrs.FindStringSubmatch(row[0]); m != nil {
+				v, _ := strconv.ParseFloat(m[1], 64)
+				wpx, _ := strconv.ParseFloat(m[2], 64)
+				if d := wpx - v/top*460; d > 0.6 || d < -0.6 {
+					t.Errorf("chart %s: %s drawn %v wide for %v (of %v): not proportional", id, row[1], wpx, v, top)
+				}
+			}
+		}
+		for label := range want[id] {
+			if _, ok := seen[label]; !ok {
+				t.Errorf("chart %s has no bar for %s", id, label)
+			}
+		}
+	}
+	if strings.Contains(dom, "<script>alert") {
+		t.Errorf("markup from an error reached the DOM")
+	}
+	shot := os.Getenv("DIFFUSER_COMPARE_PNG")
+	if shot == "" {
+		shot = filepath.Join(dir, "report.png")
+	}
+	shot, _ = filepath.Abs(shot)
+	chrome("--screenshot="+shot, "--window-size=1200,1400", "--hide-scrollbars")
+	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
+		t.Fatalf("screenshot %s: %v", shot, err)
+	}
+}
+
+// TestCompareRealRecordGolden renders a comparison recorded on real
+// containers (make e2e RECIPE=compare, before bench learned to fall back
+// from fio to dd on GVfs: nfs failed in bench, glusterfs measured).
+func TestCompareRealRecordGolden(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "compare", "real-nfs-glusterfs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r compare.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	var md, csv bytes.Buffer
+	WriteCompareMarkdown(&md, &r)
+	if err := WriteCompareCSV(&csv, &r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "compare", "real-nfs-glusterfs.md"), md.String())
+	golden(t, filepath.Join("testdata", "compare", "real-nfs-glusterfs.csv"), csv.String())
+	if !strings.Contains(md.String(), "| glusterfs | measured | 2 client, 2 server |") || !strings.Contains(md.String(), "| nfs | failed: bench |") {
+		t.Errorf("real record:\n%s", md.String())
+	}
+}
