@@ -59,8 +59,9 @@ const shellStartTimeout = 10 * time.Second
 // writes "<mark> <status>\n" to stdout and "<mark>\n" to stderr; the
 // controller splits the streams at the marks. The loop's own stderr is
 // /dev/null (sh reports a command killed by a signal on the stderr it
-// gave the command, so the command takes the session's stderr, fd 3, in
-// its own process, then execs sh -c with the script). Without setsid the driver
+// gave the command, so the script's first line, added by runShell, moves
+// the session's stderr from fd 3 to fd 2 in the command's own process).
+// Without setsid the driver
 // exits before the ready line and commands fall back to sessions.
 const driverScript = `command -v setsid >/dev/null 2>&1 || exit 97
 exec 3>&2 2>/dev/null
@@ -74,12 +75,16 @@ while IFS= read -r diffuser_h; do
     diffuser_s="$diffuser_s$diffuser_l
 "
   done
-  setsid sh -c 'exec 2>&3 3>&- && exec sh -c "$0"' "$diffuser_s" </dev/null
+  setsid sh -c "$diffuser_s" </dev/null
   diffuser_st=$?
   printf '%s %d\n' "$diffuser_m" "$diffuser_st"
   printf '%s\n' "$diffuser_m" >&3
 done
 `
+
+// shellPrologue starts every script run in a shell: stderr is the
+// session's (fd 3 of the driver), and fd 3 is not the command's business.
+const shellPrologue = "exec 2>&3 3>&-\n"
 
 // errShellRetry: the server refused a session for a new shell while
 // others of ours are open: take a shell that finishes instead.
@@ -310,7 +315,7 @@ func (c *Client) runShell(ctx context.Context, sh *shell, script string, timeout
 		_, err := readUntil(sh.stderr, []byte(mark+"\n"), stderrW)
 		r.errDone <- streamEnd{nil, err}
 	}()
-	if _, err := io.WriteString(sh.stdin, frame(script, delim, mark)); err != nil {
+	if _, err := io.WriteString(sh.stdin, frame(shellPrologue+script, delim, mark)); err != nil {
 		sh.close()
 		r.wait(nil)
 		return -1, fmt.Errorf("host %s: remote shell lost while sending the command (it may have run in part): %w", c.cfg.Name, err)
