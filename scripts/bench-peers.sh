@@ -46,6 +46,9 @@ secs() { # command... : prints the wall seconds it took, or "failed" (its log ta
   e=$(date +%s.%N)
   echo "$e - $s" | bc -l | xargs printf '%.2f'
 }
+cell() { # seconds or failed
+  if [[ $1 =~ ^[0-9.]+$ ]]; then printf '%s s' "$1"; else printf '%s (over %ss)' "$1" "$limit"; fi
+}
 ratio() { # a b: a/b, or - when either is not a number
   if [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]]; then printf '%.1fx' "$(echo "$1 / $2" | bc -l)"; else printf -- -; fi
 }
@@ -108,6 +111,7 @@ for n in $sizes; do
   t_cm=$(secs ssh_each yes); ssh_close_masters
   t_ans=$(secs timeout "$limit" ansible-playbook -i "$work/hosts.yml" "$work/trivial.yml")
   t_tun=$(ANSIBLE_PIPELINING=True ANSIBLE_STRATEGY=free ANSIBLE_FORKS=$n secs timeout "$limit" ansible-playbook -i "$work/hosts.yml" "$work/trivial.yml")
-  printf '| %d | %s s | %s s | %s s | %s s | %s s | %s | %s |\n' "$n" "$t_diff" "$t_ssh" "$t_cm" "$t_ans" "$t_tun" \
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$(cell "$t_diff")" "$(cell "$t_ssh")" "$(cell "$t_cm")" \
+    "$(cell "$t_ans")" "$(cell "$t_tun")" \
     "$(ratio "$t_tun" "$t_diff")" "$(ratio "$t_cm" "$t_diff")"
 done
