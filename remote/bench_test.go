@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,5 +100,34 @@ func BenchmarkPoolSpeedup(b *testing.B) {
 		b.Logf("%d commands: pooled %s (%s each), new connection each %s (%s each): %.1fx",
 			speedupCommands, pooled.Round(time.Millisecond), pooled/speedupCommands,
 			fresh.Round(time.Millisecond), fresh/speedupCommands, ratio)
+	}
+}
+
+// BenchmarkShellSpeedup runs 1,000 trivial commands one after another
+// through the connection's long-lived shell and 1,000 with a session each
+// (Config.NoShell), and reports both and the ratio: the cost of a step's
+// command on a host, without and with a new SSH session.
+func BenchmarkShellSpeedup(b *testing.B) {
+	_, cfg := benchHost(b)
+	for range b.N {
+		var took [2]time.Duration
+		for i, noShell := range []bool{false, true} {
+			cfg := cfg
+			cfg.NoShell = noShell
+			p := NewPool()
+			c, err := p.Connect(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[i] = runPooled(b, c, speedupCommands)
+			_ = p.Close()
+		}
+		ratio := float64(took[1]) / float64(took[0])
+		b.ReportMetric(float64(took[0].Microseconds())/speedupCommands, "µs/shell-run")
+		b.ReportMetric(float64(took[1].Microseconds())/speedupCommands, "µs/session-run")
+		b.ReportMetric(ratio, "x-speedup")
+		fmt.Printf("%d commands in a row: shell %s (%s each), a session each %s (%s each): %.1fx\n",
+			speedupCommands, took[0].Round(time.Millisecond), took[0]/speedupCommands,
+			took[1].Round(time.Millisecond), took[1]/speedupCommands, ratio)
 	}
 }

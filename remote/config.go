@@ -71,6 +71,11 @@ type Config struct {
 	// OpenSSH's default MaxSessions of 10). A server with a lower limit is
 	// detected and honoured.
 	MaxSessions int
+	// NoShell runs every command in a session of its own. By default a
+	// command without stdin runs in a long-lived shell on the connection
+	// (see Client.Run), and only falls back to a session when the host
+	// cannot run one.
+	NoShell bool
 }
 
 func (c Config) withDefaults() Config {

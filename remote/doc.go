@@ -2,8 +2,9 @@
 // (key files or ssh-agent, an optional jump host, connect retries while a
 // host boots, keepalives), pins host keys (trust on first use, refused on
 // change), pools one connection per host with many sessions on it, runs
-// shell commands (optionally through sudo) and uploads files atomically
-// over SFTP. It also owns the per-step log files and the key pair diffuser
+// shell commands (optionally through sudo; in long-lived shells on the
+// connection's sessions, see shell.go, else a session each) and uploads
+// files atomically over SFTP. It also owns the per-step log files and the key pair diffuser
 // generates for the hosts it launches.
 //
 // remote is a leaf below steps and cloud: it imports no other diffuser

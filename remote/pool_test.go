@@ -22,6 +22,7 @@ func TestConcurrentRunsShareOneConnection(t *testing.T) {
 		extra    string
 		minLimit int // the learned limit must not fall below the server's
 		maxPeak  int
+		shells   bool
 	}{
 		// 50 commands over sshd's default MaxSessions of 10.
 		{name: "default", extra: "", minLimit: DefaultMaxSessions, maxPeak: DefaultMaxSessions},
@@ -30,9 +31,22 @@ func TestConcurrentRunsShareOneConnection(t *testing.T) {
 		// open sessions can run one ahead of the server's, which frees a
 		// session before the client has seen it end.)
 		{name: "server MaxSessions 3", extra: "MaxSessions 3", minLimit: 3, maxPeak: DefaultMaxSessions},
+		// The same through long-lived shells: at most one command per
+		// shell at a time, shells on the session slots.
+		{name: "shells", extra: "", minLimit: DefaultMaxSessions, maxPeak: DefaultMaxSessions, shells: true},
+		{name: "shells, server MaxSessions 3", extra: "MaxSessions 3", minLimit: 3, maxPeak: DefaultMaxSessions, shells: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, s, c := newTestClient(t, sshdOptions{Extra: tc.extra})
+			env := newTestEnv(t)
+			s := env.newSSHD(t, sshdOptions{Extra: tc.extra})
+			p := NewPool()
+			t.Cleanup(func() { _ = p.Close() })
+			cfg := env.config(s)
+			cfg.NoShell = !tc.shells
+			c, err := p.Connect(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
 			const n = 50
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
@@ -58,8 +72,13 @@ func TestConcurrentRunsShareOneConnection(t *testing.T) {
 			if got := strings.Count(s.log.String(), "Accepted publickey"); got != 1 {
 				t.Errorf("%d logins, want 1 pooled connection", got)
 			}
-			if got := sessionsRan(s.log.String()); got != n {
+			got := sessionsRan(s.log.String())
+			if !tc.shells && got != n {
 				t.Errorf("sshd started %d commands, want %d", got, n)
+			}
+			if tc.shells && (got < tc.minLimit || got >= n) {
+				// Shells start while all slots are busy, then run the rest.
+				t.Errorf("sshd started %d commands (shells), want at least %d and fewer than %d", got, tc.minLimit, n)
 			}
 			c.mu.Lock()
 			cn := c.cur

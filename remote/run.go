@@ -40,6 +40,12 @@ var _ runner.Runner = (*Client)(nil)
 // or opt.Timeout, which send SIGTERM and then SIGKILL to the command and
 // return the context's error with the output captured so far.
 //
+// A command without opt.Stdin runs in one of the connection's long-lived
+// shells (see shell.go), one command per shell at a time, which saves a
+// session per command; it gets /dev/null as stdin. Other commands, long
+// scripts, Config.NoShell and hosts where a shell cannot start get a
+// session each. Both paths give the same Result and errors.
+//
 // opt.Env is exported by export lines inside the script, so the server's
 // AcceptEnv does not matter. Writes to opt.Output are serialized; a write
 // error does not stop the command and is reported after it ended.
@@ -53,13 +59,6 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
 	}
-	sess, cn, release, err := c.session(ctx)
-	if err != nil {
-		return runner.Result{}, err
-	}
-	defer release()
-	defer func() { _ = sess.Close() }()
-
 	stdout, stderr := &tailBuffer{max: MaxCapture}, &tailBuffer{max: MaxCapture}
 	var out *outputWriter
 	var outW, errW io.Writer = stdout, stderr
@@ -70,16 +69,38 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 		errW = io.MultiWriter(stderr, out)
 	}
 	header := &pgidHeader{next: outW}
+	result := func() runner.Result {
+		header.flush()
+		return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	}
+	if c.usesShell(script, opt) {
+		sh, err := c.takeShell(ctx)
+		switch {
+		case err == nil:
+			exit, err := c.runShell(ctx, sh, script, opt.Timeout, header, errW)
+			res := result()
+			res.Exit = exit
+			if err != nil {
+				return res, err
+			}
+			return res, out.errOrNil(c.cfg.Name)
+		case !errors.Is(err, errNoShell):
+			return runner.Result{}, err
+		}
+	}
+
+	sess, cn, release, err := c.session(ctx)
+	if err != nil {
+		return runner.Result{}, err
+	}
+	defer release()
+	defer func() { _ = sess.Close() }()
 	sess.Stdout, sess.Stderr = header, errW
 	var stdin io.WriteCloser
 	if opt.Stdin != nil {
 		if stdin, err = sess.StdinPipe(); err != nil {
 			return runner.Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
 		}
-	}
-	result := func() runner.Result {
-		header.flush()
-		return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	}
 	if err := sess.Start(c.wrap(script)); err != nil {
 		return runner.Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
@@ -124,12 +145,19 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 		return res, fmt.Errorf("host %s: sudo -n refused to run the command (%s needs passwordless sudo): %s",
 			c.cfg.Name, c.cfg.User, lastLine(res.Stderr))
 	}
-	if out != nil {
-		if werr := out.err(); werr != nil {
-			return res, fmt.Errorf("host %s: writing command output: %w", c.cfg.Name, werr)
-		}
+	return res, out.errOrNil(c.cfg.Name)
+}
+
+// errOrNil reports the first write error of the output writer, if any;
+// o may be nil.
+func (o *outputWriter) errOrNil(host string) error {
+	if o == nil {
+		return nil
 	}
-	return res, nil
+	if werr := o.err(); werr != nil {
+		return fmt.Errorf("host %s: writing command output: %w", host, werr)
+	}
+	return nil
 }
 
 // stopCommand ends a running command: SIGTERM to its process group, then

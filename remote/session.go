@@ -25,20 +25,27 @@ type conn struct {
 	slots  chan struct{} // a token per open session; capacity = MaxSessions
 	done   chan struct{} // closed when the connection is gone
 
-	mu       sync.Mutex // guards the fields below
-	inUse    int        // sessions open or being opened
-	peak     int        // most sessions the server accepted at once
-	limit    int        // current limit; cap(slots) minus tokens kept for good
-	released chan struct{}
+	mu      sync.Mutex // guards the fields below
+	idle    []*shell   // shells waiting for a command; each holds a slot
+	noShell bool       // a shell failed to start here: sessions only
+	waiting int        // callers waiting for a slot: finished shells close
+	shells  int        // shells open (idle or busy)
+	// shellFreed is closed and replaced when a shell goes idle or closes.
+	shellFreed chan struct{}
+	inUse      int // sessions open or being opened
+	peak       int // most sessions the server accepted at once
+	limit      int // current limit; cap(slots) minus tokens kept for good
+	released   chan struct{}
 }
 
 func newConn(client *ssh.Client, maxSessions int) *conn {
 	return &conn{
-		client:   client,
-		slots:    make(chan struct{}, maxSessions),
-		done:     make(chan struct{}),
-		limit:    maxSessions,
-		released: make(chan struct{}),
+		client:     client,
+		slots:      make(chan struct{}, maxSessions),
+		done:       make(chan struct{}),
+		limit:      maxSessions,
+		released:   make(chan struct{}),
+		shellFreed: make(chan struct{}),
 	}
 }
 
@@ -67,6 +74,12 @@ func (cn *conn) release() {
 // closing the session). A connection found dead is replaced once; a
 // command is never retried, only the opening of its session.
 func (c *Client) session(ctx context.Context) (*ssh.Session, *conn, func(), error) {
+	return c.sessionFor(ctx, false)
+}
+
+// sessionFor is session; forShell says the session will hold a shell, so
+// that its wait for a slot does not make finished shells close.
+func (c *Client) sessionFor(ctx context.Context, forShell bool) (*ssh.Session, *conn, func(), error) {
 	// Waits after a refusal with no other session of ours open.
 	lonelyRefusalBackoff := [...]time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond}
 	reconnected := false
@@ -78,10 +91,44 @@ func (c *Client) session(ctx context.Context) (*ssh.Session, *conn, func(), erro
 		}
 		select {
 		case cn.slots <- struct{}{}:
-		case <-cn.done:
-			continue
-		case <-ctx.Done():
-			return nil, nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+		default:
+			// Every slot is taken: an idle shell gives its slot up, and
+			// shells that finish meanwhile close (putShell) rather than
+			// idle while this waits.
+			if cn.evictIdle() {
+				continue
+			}
+			cn.mu.Lock()
+			if forShell && cn.shells > 1 {
+				// Other shells hold the slots: take one of them when it
+				// finishes (takeShell) rather than wait for a slot.
+				cn.mu.Unlock()
+				return nil, nil, nil, errShellRetry
+			}
+			if !forShell {
+				cn.waiting++
+			}
+			cn.mu.Unlock()
+			var err error
+			dead := false
+			select {
+			case cn.slots <- struct{}{}:
+			case <-cn.done:
+				dead = true
+			case <-ctx.Done():
+				err = fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+			}
+			cn.mu.Lock()
+			if !forShell {
+				cn.waiting--
+			}
+			cn.mu.Unlock()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if dead {
+				continue
+			}
 		}
 		cn.mu.Lock()
 		cn.inUse++
@@ -111,12 +158,32 @@ func (c *Client) session(ctx context.Context) (*ssh.Session, *conn, func(), erro
 			wake := cn.released
 			cn.mu.Unlock()
 			<-cn.slots
+			if cn.evictIdle() {
+				continue // an idle shell of ours held the server's slot
+			}
+			if others > 0 && forShell {
+				return nil, nil, nil, errShellRetry
+			}
 			if others > 0 {
+				cn.mu.Lock()
+				if !forShell {
+					cn.waiting++ // shells that finish now close and wake this
+				}
+				cn.mu.Unlock()
+				var err error
 				select {
 				case <-wake:
 				case <-cn.done:
 				case <-ctx.Done():
-					return nil, nil, nil, fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+					err = fmt.Errorf("host %s: waiting for a free ssh session: %w", c.cfg.Name, ctx.Err())
+				}
+				cn.mu.Lock()
+				if !forShell {
+					cn.waiting--
+				}
+				cn.mu.Unlock()
+				if err != nil {
+					return nil, nil, nil, err
 				}
 				continue
 			}
