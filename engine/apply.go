@@ -261,6 +261,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		old = &cp
 	}
 	a.mu.Unlock()
+	if c.GatherFacts && old != nil {
+		return a.refreshHostFacts(ctx, v, old, fail)
+	}
 	if a.opt.Provider == nil {
 		return fail(errors.New("no provider configured"))
 	}
@@ -320,6 +323,26 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	res, err := r.Run(ctx, "true", runner.Options{Timeout: 2 * time.Minute})
 	if err != nil || res.Exit != 0 {
 		return fail(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
+	}
+	if err := a.gatherFacts(ctx, &h, r); err != nil {
+		return fail(err)
+	}
+	a.live.hostLaunched(a.g.Ref[v])
+	return nil
+}
+
+// refreshHostFacts is a launch planned only to record facts: the host is
+// reached as state says and asked again.
+func (a *applier) refreshHostFacts(ctx context.Context, v int32, h *state.Host, fail func(error) *Failure) *Failure {
+	if a.opt.Connector == nil {
+		return nil
+	}
+	r, err := a.connect(ctx, h)
+	if err != nil {
+		return fail(fmt.Errorf("connecting to %s over SSH: %w", h.Name, err))
+	}
+	if err := a.gatherFacts(ctx, h, r); err != nil {
+		return fail(err)
 	}
 	a.live.hostLaunched(a.g.Ref[v])
 	return nil

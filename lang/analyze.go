@@ -122,6 +122,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 		s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
 		s.UsesHostName = readsHostName(trs)
+		s.ReadsFacts = readsFacts(trs)
 		for _, ref := range append(append([]Ref{}, s.After...), s.AfterAll...) {
 			switch {
 			case ref.Name == s.Name:

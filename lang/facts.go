@@ -107,3 +107,28 @@ func checkFactsPath(tr hcl.Traversal, i int) *hcl.Diagnostic {
 	}
 	return nil
 }
+
+// readsFacts says whether traversals may read host facts: through
+// `host.facts`, the whole `host`, or a `hosts.…` value that is not a
+// host's named attribute (a for expression over hosts.G may read h.facts
+// without naming it).
+func readsFacts(trs []hcl.Traversal) bool {
+	for _, tr := range trs {
+		var at int
+		switch tr.RootName() {
+		case "host":
+			at = 1
+		case "hosts":
+			at = 3
+		default:
+			continue
+		}
+		if len(tr) <= at {
+			return true
+		}
+		if n, ok := stepName(tr[at]); !ok || n == "facts" {
+			return true
+		}
+	}
+	return false
+}

@@ -118,6 +118,8 @@ type Step struct {
 	// (`host.name`, `host.index`, `host.hostname`, `host` whole), not only
 	// what a launch tells (addresses, devices).
 	UsesHostName bool
+	// ReadsFacts: may read host facts (see readsFacts).
+	ReadsFacts bool
 
 	impliedOnce sync.Once
 	implied     cty.Type

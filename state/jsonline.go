@@ -134,6 +134,16 @@ func appendHostRecord(b []byte, h *Host) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(h.Facts) > 0 {
+		b = append(b, `,"facts":`...)
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, h.Facts); err != nil {
+			return nil, fmt.Errorf("facts of host %s: %w", h.Name, err)
+		}
+		var esc bytes.Buffer
+		json.HTMLEscape(&esc, buf.Bytes()) // as encoding/json writes a RawMessage
+		b = append(b, esc.Bytes()...)
+	}
 	return append(b, "}}\n"...), nil
 }
 

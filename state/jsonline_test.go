@@ -67,6 +67,7 @@ func TestHostLineMatchesEncodingJSON(t *testing.T) {
 				Jump: &SSH{Address: "bastion", Port: 22, User: "j", IdentityFiles: []string{"/j"}, Jump: &SSH{Address: "x"}}},
 			Volumes: map[string]Volume{"brick": {Device: "/dev/loop3", ProviderID: "vol-1", SizeGB: 2}, "a": {Device: "/dev/xvdb"}},
 			Attrs:   map[string]string{"zone": "eu\u2028", "image": "debian-12 \xff"}, Launched: when.In(time.FixedZone("p", -7200))},
+		{Name: "f", Facts: json.RawMessage("{\"os\": {\"name\": \"a<b>&c\u2028\"},\n \"devices\": [ 1, 2 ]}")},
 	}
 	for i, h := range cases {
 		r := PutHost(&h)

@@ -44,6 +44,10 @@ type Host struct {
 	Attrs      map[string]string `json:"attrs,omitempty"` // provider-specific facts
 	Digest     string            `json:"digest"`          // launch input digest; a change means replace
 	Launched   time.Time         `json:"launched"`
+	// Facts are what the host told about itself after launch or at the
+	// last refresh (package facts' JSON); absent in state written before
+	// facts were gathered.
+	Facts json.RawMessage `json:"facts,omitempty"`
 }
 
 // SSH is how a host is reached. HostKey is pinned on first use

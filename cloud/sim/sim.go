@@ -6,6 +6,7 @@ package sim
 
 import (
 	"context"
+	"diffuser/facts"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -34,12 +35,14 @@ type Cloud struct {
 	// duration (per host, reproducibly) instead of LaunchDelay.
 	Profile Profile
 
-	mu       sync.Mutex
-	hosts    map[string]*simHost // by cluster/name
-	byID     map[string]*simHost
-	next     int
-	launches int
-	commands map[string][]string // by host name
+	mu        sync.Mutex
+	hosts     map[string]*simHost // by cluster/name
+	byID      map[string]*simHost
+	next      int
+	launches  int
+	commands  map[string][]string // by host name
+	facts     map[string]string   // facts command output by host name (SetFacts)
+	factsRuns int
 }
 
 type simHost struct {
@@ -267,6 +270,9 @@ type hostRunner struct {
 }
 
 func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
+	if cmd == facts.Command {
+		return r.answerFacts(opt)
+	}
 	r.c.mu.Lock()
 	r.c.commands[r.host] = append(r.c.commands[r.host], cmd)
 	r.c.mu.Unlock()
