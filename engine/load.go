@@ -46,6 +46,9 @@ func Load(src lang.Source, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.D
 // for callers that need the recipe (its name) to find their inputs.
 func LoadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Loaded, hcl.Diagnostics) {
 	l := &Loaded{Recipe: r, Kinds: kinds}
+	if d := checkRestartKinds(r, kinds); d.HasErrors() {
+		return l, d
+	}
 	res, diags := r.Resolve(in)
 	if diags.HasErrors() {
 		return l, diags

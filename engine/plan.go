@@ -64,6 +64,10 @@ type Change struct {
 	// and record them (none recorded, or refresh found them changed): the
 	// provider is not called and the host stays as it is.
 	GatherFacts bool
+	// Restart is "restart" or "reload" when a service instance restarts
+	// (reloads) because a step in its restart_on (reload_on) changes, or
+	// an earlier apply left the restart pending; "" otherwise.
+	Restart string
 	// Prev is what an updated instance was last applied with, decoded from
 	// state; cty.NilVal for other actions and when state has none (a
 	// sensitive step's arguments are never recorded).
@@ -97,6 +101,10 @@ type Plan struct {
 	launchDg   []string // per host: desired launch digest
 	settings   []cty.Value
 	settingsFn func(group string) (cty.Value, hcl.Diagnostics)
+	// restartLinks: per step instance, the services its change restarts;
+	// restarts: the planned restart of each service instance.
+	restartLinks map[int32][]restartLink
+	restarts     map[int32]*restartPlan
 }
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
@@ -353,6 +361,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			return p, append(diags, d...)
 		}
 	}
+	p.planRestarts(st)
 	p.planRemovals(st)
 	if len(opt.Targets) > 0 {
 		diags = append(diags, p.restrict(opt.Targets)...)

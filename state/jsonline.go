@@ -66,6 +66,10 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 		b = append(b, `,"error":`...)
 		b = AppendJSONString(b, in.Error)
 	}
+	if in.Pending != "" {
+		b = append(b, `,"pending":`...)
+		b = AppendJSONString(b, in.Pending)
+	}
 	return append(b, "}}\n"...), nil
 }
 

@@ -26,6 +26,7 @@ func TestInstanceLineMatchesEncodingJSON(t *testing.T) {
 			Destroy: "rm -rf /srv/brick && echo <done>", Args: json.RawMessage(`{"command":"echo \u003c","env":null}`)},
 		{Args: json.RawMessage(` { "a" : [1, 2,	3],"b":"<&>" , "c":"\u2028 ü"} `)},
 		{Args: json.RawMessage(`"x"`), Started: time.Unix(0, 0).UTC()},
+		{Step: "mfsmaster", Kind: "service", Pending: `restart: step.conf["server[1]"] <&>`},
 	}
 	for i, in := range cases {
 		r := PutInstance("step.s[\"h[1]\"]", &in)

@@ -88,6 +88,11 @@ type Instance struct {
 	Started   time.Time         `json:"started"`
 	Finished  time.Time         `json:"finished"`
 	Error     string            `json:"error,omitempty"`
+	// Pending is a restart (or reload) this service step owes: set before a
+	// step named in its restart_on (reload_on) runs, cleared when the
+	// service step next succeeds, so an apply that dies in between still
+	// restarts next time. "restart: step.conf[\"server[1]\"]".
+	Pending string `json:"pending,omitempty"`
 }
 
 // Output is one recipe output value as last applied.
