@@ -11,7 +11,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-
 const restartRecipe = `
 recipe "t" {}
 variable "conf" { default = "a" }

@@ -97,8 +97,8 @@ type Step struct {
 	On          hcl.Expression
 	After       []Ref
 	AfterAll    []Ref
-	RestartOn   []Ref // restart_on: steps whose change restarts this service (also in After)
-	ReloadOn    []Ref // reload_on: steps whose change reloads it (also in After)
+	RestartOn   []Ref          // restart_on: steps whose change restarts this service (also in After)
+	ReloadOn    []Ref          // reload_on: steps whose change reloads it (also in After)
 	KindBody    hcl.Body       // block form: format { ... }
 	Shorthand   hcl.Expression // run = "..." or package = [...]
 	Creates     hcl.Expression
