@@ -9,7 +9,10 @@
 // major when a field changes meaning or goes away. 1.1 added "remembered":
 // what the plan took from the inputs the workspace's last apply ran with
 // (workspace, variables by name with their JSON values, and provider and
-// site when those came from memory); it is absent when nothing did.
+// site when those came from memory); it is absent when nothing did. 1.2
+// added "restart" ("restart" or "reload": a service step restarting
+// because a step in its restart_on or reload_on changes) and
+// "gathers_facts" (a launch that only records the host's facts).
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to
