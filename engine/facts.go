@@ -7,8 +7,11 @@ import (
 	"sync"
 
 	"diffuser/facts"
+	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // FactRefresher is a Refresher that can also ask a host for its facts
@@ -24,8 +27,43 @@ const (
 	reasonFactsChanged = "host facts changed: "
 )
 
-// hostFacts is `host.facts` for a recorded host: cty.NilVal (unknown)
-// when state holds none.
+// factsCache maps the facts JSON state records to `host.facts`. The
+// nil cache decodes every time.
+type factsCache struct {
+	mu sync.Mutex
+	m  map[string]cty.Value
+}
+
+// val is `host.facts` for recorded facts raw: cty.NilVal (unknown) when
+// there are none or they do not decode.
+func (c *factsCache) val(raw []byte) cty.Value {
+	if len(raw) == 0 {
+		return cty.NilVal
+	}
+	if c != nil {
+		c.mu.Lock()
+		v, ok := c.m[string(raw)]
+		c.mu.Unlock()
+		if ok {
+			return v
+		}
+	}
+	v := cty.NilVal
+	if f, ok := facts.Decode(raw); ok {
+		v = lang.FactsVal(f)
+	}
+	if c != nil {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]cty.Value{}
+		}
+		c.m[string(raw)] = v
+		c.mu.Unlock()
+	}
+	return v
+}
+
+// recordedFacts are a recorded host's facts; false when state holds none.
 func recordedFacts(h *state.Host) (facts.Facts, bool) {
 	if h == nil {
 		return facts.Facts{}, false

@@ -187,15 +187,20 @@ func withoutAttrs(v cty.Value, names []string) cty.Value {
 
 // HostInfoFromState turns a recorded host into what recipes see.
 func HostInfoFromState(slot HostSlot, h *state.Host) lang.HostInfo {
+	return hostInfo(slot, h, nil)
+}
+
+// hostInfo is HostInfoFromState with decoded facts shared through cache
+// (nil: none): hosts of one image tell the same facts, and apply rebuilds
+// every host value once per generation.
+func hostInfo(slot HostSlot, h *state.Host, cache *factsCache) lang.HostInfo {
 	info := lang.HostInfo{Name: slot.Name, Group: slot.Group, Index: slot.Index, Hostname: lang.Hostname(slot.Group, slot.Index),
 		Volumes: map[string]lang.VolumeInfo{}}
 	if h == nil {
 		return info
 	}
 	info.PrivateIP, info.PublicIP = cty.StringVal(h.PrivateIP), cty.StringVal(h.PublicIP)
-	if f, ok := recordedFacts(h); ok {
-		info.Facts = lang.FactsVal(f)
-	}
+	info.Facts = cache.val(h.Facts)
 	for n, v := range h.Volumes {
 		info.Volumes[n] = lang.VolumeInfo{Device: cty.StringVal(v.Device), SizeGB: v.SizeGB}
 	}

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"diffuser/facts"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/static"
 	"diffuser/engine"
+	"diffuser/facts"
 	"diffuser/remote"
 	"diffuser/runner"
 	"diffuser/state"

@@ -2,13 +2,13 @@ package workspace
 
 import (
 	"context"
-	"diffuser/facts"
 	"fmt"
 	"strings"
 	"time"
 
 	"diffuser/cloud"
 	"diffuser/engine"
+	"diffuser/facts"
 	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"

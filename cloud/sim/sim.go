@@ -6,7 +6,6 @@ package sim
 
 import (
 	"context"
-	"diffuser/facts"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"diffuser/cloud"
+	"diffuser/facts"
 	"diffuser/runner"
 	"diffuser/state"
 
