@@ -216,3 +216,59 @@ step "x" {
 		t.Fatalf("restart_on an unknown step: %v", diags)
 	}
 }
+
+// TestRestartOnDeferredNoOp: a named step whose inputs are known only at
+// apply is planned as a possible restart; when it turns out unchanged,
+// the service does nothing.
+func TestRestartOnDeferredNoOp(t *testing.T) {
+	w := newWorld(t, `
+recipe "t" {}
+variable "v" { default = "a" }
+hosts "server" { count = 2 }
+
+step "gen" {
+  on  = hosts.server[0]
+  run = "make-config ${var.v}"
+  capture { line = "cat /tmp/line" }
+}
+
+step "conf" {
+  on = hosts.server
+  file {
+    path    = "/etc/d.conf"
+    content = step.gen.outputs.line
+  }
+}
+
+step "daemon" {
+  on         = hosts.server
+  restart_on = [step.conf]
+  service { name = "d" }
+}
+`)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	w.vars = []string{"v=b"}
+	p := w.plan()
+	got := summary(p)
+	if !strings.Contains(got, `~ step.daemon["server[1]"] (restart because step.conf["server[1]"] will change)`) ||
+		!strings.Contains(got, `~ step.conf["server[1]"] (inputs known after apply)`) {
+		t.Fatalf("plan:\n%s", got)
+	}
+	res := applyOK(t, w, p)
+	st := spanStatus(res)
+	for _, h := range []string{"server[0]", "server[1]"} {
+		if s := st[`step.conf["`+h+`"]`]; s != "unchanged" {
+			t.Errorf("conf on %s: %q, want unchanged (the capture is the same)", h, s)
+		}
+		if s := st[`step.daemon["`+h+`"]`]; s != "no restart needed" {
+			t.Errorf("daemon on %s: %q, want no restart needed", h, s)
+		}
+		if p := w.st.Steps[`step.daemon["`+h+`"]`].Pending; p != "" {
+			t.Errorf("daemon on %s owes %q", h, p)
+		}
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after apply:\n%s", s)
+	}
+}
