@@ -131,7 +131,7 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		case asked && !had:
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
 			views[h] = factsView{f: now, known: true}
-		case asked && !now.Equal(old):
+		case asked && !stable(now).Equal(stable(old)):
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsChanged+factsDiff(old, now)+" (found by refresh)", true
 			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
 			p.Drift++
@@ -143,6 +143,16 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		p.Actions[v] = c.Action
 	}
 	return views
+}
+
+// stable is f without its devices. Devices change as recipes format and
+// mount them (and a container sees its machine's loop devices come and
+// go), so a refresh that finds only the devices changed plans nothing:
+// they are what the host had when its facts were last recorded (at launch,
+// or by a facts-only launch planned for another reason).
+func stable(f facts.Facts) facts.Facts {
+	f.Devices = nil
+	return f
 }
 
 // factsView is what a plan knows of one host's facts.
@@ -169,7 +179,7 @@ func factsDiff(a, b facts.Facts) string {
 	add("package_arch", a.PackageArch, b.PackageArch)
 	add("cores", fmt.Sprint(a.Cores), fmt.Sprint(b.Cores))
 	add("memory_mb", fmt.Sprint(a.MemoryMB), fmt.Sprint(b.MemoryMB))
-	if len(out) == 0 || !(facts.Facts{Devices: a.Devices}).Equal(facts.Facts{Devices: b.Devices}) {
+	if len(out) == 0 {
 		out = append(out, "devices")
 	}
 	return strings.Join(out, ", ")

@@ -239,3 +239,17 @@ func defaultSimFacts(t *testing.T) string {
 		"@@facts:nproc", "2", "@@facts:meminfo", "MemTotal:        4028452 kB", "@@facts:lsblk",
 		`NAME="vda" SIZE="21474836480" TYPE="disk" MOUNTPOINT="/" FSTYPE="ext4"`, "@@facts:end", ""}, "\n")
 }
+
+// TestFactsDevicesAloneChangeNothing: formatting and mounting change a
+// host's devices; a refresh that finds only that plans nothing.
+func TestFactsDevicesAloneChangeNothing(t *testing.T) {
+	w := newWorld(t, factsRecipe)
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	w.cloud.SetFacts("server[0]", strings.Replace(defaultSimFacts(t), `MOUNTPOINT="/" FSTYPE="ext4"`,
+		"MOUNTPOINT=\"/\" FSTYPE=\"ext4\"\nNAME=\"loop3\" SIZE=\"2147483648\" TYPE=\"loop\" MOUNTPOINT=\"/data/brick\" FSTYPE=\"xfs\"", 1))
+	if s := summary(w.plan(w.refresh)); s != "" {
+		t.Fatalf("a new mount alone planned:\n%s", s)
+	}
+}
