@@ -98,6 +98,7 @@ type applier struct {
 	res      *Result
 	done     int
 	settings map[string]cty.Value
+	changed  map[int32]bool // step instances that ran in this apply (restart_on)
 }
 
 // Apply carries out the plan against live state st, which it updates in
@@ -268,6 +269,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		old = &cp
 	}
 	a.mu.Unlock()
+	if c.GatherFacts && old != nil {
+		return a.refreshHostFacts(ctx, v, old, fail)
+	}
 	if a.opt.Provider == nil {
 		return fail(errors.New("no provider configured"))
 	}
@@ -325,6 +329,26 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	res, err := r.Run(ctx, "true", runner.Options{Timeout: 2 * time.Minute})
 	if err != nil || res.Exit != 0 {
 		return fail(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
+	}
+	if err := a.gatherFacts(ctx, &h, r); err != nil {
+		return fail(err)
+	}
+	a.live.hostLaunched(a.g.Ref[v])
+	return nil
+}
+
+// refreshHostFacts is a launch planned only to record facts: the host is
+// reached as state says and asked again.
+func (a *applier) refreshHostFacts(ctx context.Context, v int32, h *state.Host, fail func(error) *Failure) *Failure {
+	if a.opt.Connector == nil {
+		return nil
+	}
+	r, err := a.connect(ctx, h)
+	if err != nil {
+		return fail(fmt.Errorf("connecting to %s over SSH: %w", h.Name, err))
+	}
+	if err := a.gatherFacts(ctx, h, r); err != nil {
+		return fail(err)
 	}
 	a.live.hostLaunched(a.g.Ref[v])
 	return nil
@@ -409,10 +433,18 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		plain, _ = args.UnmarkDeep()
 		sensitive = true
 	}
-	if c.Deferred && old != nil && oldCopy.Status == state.StatusApplied && oldCopy.Digest == dg {
+	kind := a.p.Loaded.Kinds[stp.Kind]
+	applyArgs, restarted, restart := a.restartDue(v, kind, plain, oldCopy.Pending)
+	same := old != nil && oldCopy.Status == state.StatusApplied && oldCopy.Digest == dg
+	if same && !restart && (c.Deferred || c.Restart != "") {
+		if c.Restart != "" {
+			return "no restart needed", nil
+		}
 		return "unchanged", nil
 	}
-	kind := a.p.Loaded.Kinds[stp.Kind]
+	if err := a.markPending(v, c.Addr); err != nil {
+		return "", fail(-1, err, "", "")
+	}
 	r, err := a.connect(ctx, &host)
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
@@ -430,7 +462,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	timeout := a.stepTimeout(gen.Timeout)
 	for attempt := 0; ; attempt++ {
 		actx, cancel := attemptCtx(ctx, timeout)
-		outs, err = kind.Apply(steps.WithInstance(actx, c.Addr), lr, plain)
+		outs, err = kind.Apply(steps.WithInstance(actx, c.Addr), lr, applyArgs)
 		err = timedOut(err, actx, ctx, stp.Name, timeout)
 		cancel()
 		if err == nil || attempt >= gen.Retries || ctx.Err() != nil {
@@ -454,6 +486,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 			tail = "(output hidden: sensitive step)"
 		}
 		inst.Status, inst.Error = state.StatusFailed, firstLine(err.Error())
+		inst.Pending = oldCopy.Pending // a restart it owes is still owed
 		if sensitive {
 			inst.Error = "failed (sensitive step)"
 		}
@@ -469,7 +502,8 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if err := a.putInstance(c.Addr, inst); err != nil {
 		return "", fail(-1, err, "", lr.path())
 	}
-	return "", nil
+	a.noteChanged(v)
+	return restarted, nil
 }
 
 func (a *applier) putInstance(addr string, inst state.Instance) error {

@@ -9,6 +9,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
 	"diffuser/engine"
+	"diffuser/facts"
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/state"
@@ -117,6 +118,14 @@ func (r simRefresher) Check(ctx context.Context, h *state.Host, kind steps.Kind,
 		return steps.Check{}, err
 	}
 	return kind.Check(ctx, run, args)
+}
+
+func (r simRefresher) Facts(ctx context.Context, h *state.Host) (facts.Facts, error) {
+	run, err := r.w.cloud.Connector().Runner(ctx, *h, nil)
+	if err != nil {
+		return facts.Facts{}, err
+	}
+	return facts.Gather(ctx, run)
 }
 
 type recorder struct{ s *state.Store }

@@ -30,6 +30,7 @@ type liveScope struct {
 	hostVals  []cty.Value
 	read      []bool // steps some expression reads
 	argCache  []*cachedArgs
+	facts     factsCache
 }
 
 // cachedArgs are a step's arguments evaluated once for every instance, for
@@ -128,7 +129,7 @@ func (ls *liveScope) hostVal(h int32) cty.Value {
 	}
 	g := ls.p.Loaded.Graph
 	slot := g.Hosts[h]
-	info := HostInfoFromState(slot, ls.snapshotHost(slot))
+	info := hostInfo(slot, ls.snapshotHost(slot), &ls.facts)
 	v = info.Val(ls.p.Loaded.Recipe.Group(slot.Group).VolumeNames())
 	ls.mu.Lock()
 	ls.hostVals[h] = v
@@ -173,7 +174,7 @@ func (ls *liveScope) scope() *lang.Scope {
 			if ls.groupFull[gi] {
 				sh = ls.a.st.Hosts[g.Hosts[h].Name]
 			}
-			infos[i] = HostInfoFromState(g.Hosts[h], sh)
+			infos[i] = hostInfo(g.Hosts[h], sh, &ls.facts)
 		}
 		s.Hosts[grp.Name] = grp.GroupVal(infos)
 	}

@@ -59,6 +59,9 @@ func LoadRecipeToPlan(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Lo
 
 func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks int) (*Loaded, hcl.Diagnostics) {
 	l := &Loaded{Recipe: r, Kinds: kinds}
+	if d := checkRestartKinds(r, kinds); d.HasErrors() {
+		return l, d
+	}
 	res, diags := r.Resolve(in)
 	if diags.HasErrors() {
 		return l, diags

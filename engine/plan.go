@@ -60,6 +60,14 @@ type Change struct {
 	Digest   string    // "" while inputs are unknown
 	Deferred bool      // inputs known only at apply: apply re-checks and may find nothing to do
 	Data     []string  // volumes whose data a replace destroys
+	// GatherFacts marks a launch planned only to ask the host for its facts
+	// and record them (none recorded, or refresh found them changed): the
+	// provider is not called and the host stays as it is.
+	GatherFacts bool
+	// Restart is "restart" or "reload" when a service instance restarts
+	// (reloads) because a step in its restart_on (reload_on) changes, or
+	// an earlier apply left the restart pending; "" otherwise.
+	Restart string
 	// Prev is what an updated instance was last applied with, decoded from
 	// state; cty.NilVal for other actions and when state has none (a
 	// sensitive step's arguments are never recorded).
@@ -96,6 +104,10 @@ type Plan struct {
 	launchDg   []string // per host: desired launch digest
 	settings   []cty.Value
 	settingsFn func(group string) (cty.Value, hcl.Diagnostics)
+	// restartLinks: per step instance, the services its change restarts;
+	// restarts: the planned restart of each service instance.
+	restartLinks map[int32][]restartLink
+	restarts     map[int32]*restartPlan
 }
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
@@ -180,12 +192,20 @@ func withoutAttrs(v cty.Value, names []string) cty.Value {
 
 // HostInfoFromState turns a recorded host into what recipes see.
 func HostInfoFromState(slot HostSlot, h *state.Host) lang.HostInfo {
+	return hostInfo(slot, h, nil)
+}
+
+// hostInfo is HostInfoFromState with decoded facts shared through cache
+// (nil: none): hosts of one image tell the same facts, and apply rebuilds
+// every host value once per generation.
+func hostInfo(slot HostSlot, h *state.Host, cache *factsCache) lang.HostInfo {
 	info := lang.HostInfo{Name: slot.Name, Group: slot.Group, Index: slot.Index, Hostname: lang.Hostname(slot.Group, slot.Index),
 		Volumes: map[string]lang.VolumeInfo{}}
 	if h == nil {
 		return info
 	}
 	info.PrivateIP, info.PublicIP = cty.StringVal(h.PrivateIP), cty.StringVal(h.PublicIP)
+	info.Facts = cache.val(h.Facts)
 	for n, v := range h.Volumes {
 		info.Volumes[n] = lang.VolumeInfo{Device: cty.StringVal(v.Device), SizeGB: v.SizeGB}
 	}
@@ -280,6 +300,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.set(v, c)
 	}
 
+	hostFacts := p.planFacts(ctx, opt, st)
+	factsChanged := make([]string, len(g.Hosts))
+
 	// Scope with every fact state can vouch for.
 	hostVals := make([]cty.Value, len(g.Hosts))
 	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
@@ -291,7 +314,15 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			if known[h] {
 				sh = st.Hosts[g.Hosts[h].Name]
 			}
-			hostVals[h] = HostInfoFromState(g.Hosts[h], sh).Val(vols)
+			info := HostInfoFromState(g.Hosts[h], sh)
+			if known[h] {
+				info.Facts = cty.NilVal
+				if hf := hostFacts[h]; hf.known {
+					info.Facts = lang.FactsVal(hf.f)
+				}
+				factsChanged[h] = hostFacts[h].changed
+			}
+			hostVals[h] = info.Val(vols)
 			vals[i] = hostVals[h]
 		}
 		scope.Hosts[grp.Name] = grp.ListVal(vals)
@@ -307,7 +338,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	localDiags.add("", lang.Explain(scope.EvalLocals()))
 
 	settled := make([]bool, len(g.Steps)) // every instance is a no-op: outputs known
-	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, replace: replace, hostVals: hostVals,
+	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, factsChanged: factsChanged, replace: replace, hostVals: hostVals,
 		perStep: make([]*stepEval, len(g.Steps))}
 	for _, v := range g.Order {
 		switch g.Kind[v] {
@@ -344,6 +375,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			return p, append(diags, d...)
 		}
 	}
+	p.planRestarts(st)
 	p.planRemovals(st)
 	if len(opt.Targets) > 0 {
 		diags = append(diags, p.restrict(opt.Targets)...)
@@ -453,7 +485,11 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		if kind == nil || sh == nil {
 			continue
 		}
-		switch p.Actions[g.LaunchV[g.Ref[v]]] {
+		launch := p.Actions[g.LaunchV[g.Ref[v]]]
+		if lc := p.vchange[g.LaunchV[g.Ref[v]]]; lc != nil && lc.GatherFacts {
+			launch = NoOp // the host stays as it is: ask it
+		}
+		switch launch {
 		case NoOp:
 		case Start:
 			// Stopped now, so nothing can be asked before apply starts it, and

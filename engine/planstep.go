@@ -17,13 +17,15 @@ import (
 // batch is spread over the machine's cores. Results are stored in queue
 // order, so diagnostics and changes come out the same on every run.
 type stepPlanner struct {
-	p        *Plan
-	st       *state.State
-	scope    *lang.Scope
-	known    []bool // per host: its facts are known (launch is a no-op)
-	replace  map[string]bool
-	hostVals []cty.Value
-	perStep  []*stepEval // arguments of steps that do not read `host`, evaluated once
+	p     *Plan
+	st    *state.State
+	scope *lang.Scope
+	known []bool // per host: its facts are known (launch is a no-op)
+	// factsChanged: per host, refresh found its host facts changed.
+	factsChanged []string
+	replace      map[string]bool
+	hostVals     []cty.Value
+	perStep      []*stepEval // arguments of steps that do not read `host`, evaluated once
 
 	batch []int32
 	out   []stepResult
@@ -188,6 +190,8 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		c.Action, c.Reason = Update, "re-run requested with -replace"
 	case !ok:
 		c.Action, c.Reason, c.Deferred = Update, "inputs known after apply", true
+	case old.Digest != dg && stp.ReadsFacts && sp.factsChanged[h] != "":
+		c.Action, c.Reason = Update, "inputs changed: host facts changed: "+sp.factsChanged[h]
 	case old.Digest != dg:
 		c.Action, c.Reason = Update, "inputs changed"
 	default:

@@ -343,11 +343,17 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	}
 	s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
 	s.UsesHostName = readsHostName(trs) || set.hostName
+	s.ReadsFacts = readsFacts(trs)
 	var d2 hcl.Diagnostics
 	s.After, d2 = r.resolveAfter(s, s.After, n)
 	diags = append(diags, d2...)
 	s.AfterAll, d2 = r.resolveAfter(s, s.AfterAll, n)
 	diags = append(diags, d2...)
+	// restart_on and reload_on name steps as after does (each is in After
+	// too); resolved here so the engine finds them by full address. Errors
+	// were reported once, through After.
+	s.RestartOn, _ = r.resolveAfter(s, s.RestartOn, n)
+	s.ReloadOn, _ = r.resolveAfter(s, s.ReloadOn, n)
 	// A module call's after applies to every step inside it.
 	for m := s.Module; m != nil; m = m.Parent {
 		refs, d := r.resolveAfter(s, m.After, m.caller)

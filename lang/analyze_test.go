@@ -145,9 +145,9 @@ func TestGlusterfs(t *testing.T) {
 		{"brick_mount", "mount", "", true},
 		{"glusterd", "service", "", false},
 		{"pool_seed", "run", "server", false},
-		{"pool_join", "run", "server", true}, // local.probe_targets[host.index]
-		{"volume", "run", "server", false},   // local.bricks reads hosts.server
-		{"client_packages", "package", "", false},
+		{"pool_join", "run", "server", true},     // local.probe_targets[host.index]
+		{"volume", "run", "server", false},       // local.bricks reads hosts.server
+		{"client_packages", "package", "", true}, // host.facts.os.family
 		{"mount", "mount", "server", false},
 	} {
 		s := r.Step(tc.step)

@@ -35,6 +35,7 @@ type HostInfo struct {
 	PrivateIP cty.Value
 	PublicIP  cty.Value
 	Volumes   map[string]VolumeInfo
+	Facts     cty.Value // FactsVal; cty.NilVal while not known
 }
 
 // VolumeInfo is one volume of a host.
@@ -72,11 +73,16 @@ func (h HostInfo) Val(volNames []string) cty.Value {
 		}
 		return v
 	}
+	facts := h.Facts
+	if facts == cty.NilVal {
+		facts = unknownFacts
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(h.Name), "group": cty.StringVal(h.Group),
 		"index": cty.NumberIntVal(int64(h.Index)), "hostname": cty.StringVal(h.Hostname),
 		"private_ip": str(h.PrivateIP), "public_ip": str(h.PublicIP),
 		"volume": cty.ObjectVal(vols),
+		"facts":  facts,
 	})
 }
 

@@ -34,7 +34,7 @@ const MaxFileSize = 4 << 20
 
 // Generic step attributes every step may carry, whatever its kind.
 var stepAttrs = []string{"on", "after", "after_all", "run", "package", "creates", "unless",
-	"env", "timeout", "retries", "sensitive", "destroy", "description"}
+	"env", "timeout", "retries", "sensitive", "destroy", "description", "restart_on", "reload_on"}
 
 // Load parses and checks a recipe. kinds maps each step kind to the spec of
 // its block. The result is not evaluated: see NewScope.
@@ -508,6 +508,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	diags = append(diags, d...)
 	s.AfterAll, d = n.stepRefs(at["after_all"])
 	diags = append(diags, d...)
+	diags = append(diags, s.decodeRestart(n, at)...)
 
 	type kindDecl struct {
 		name string

@@ -125,6 +125,8 @@ type Step struct {
 	On          hcl.Expression
 	After       []Ref
 	AfterAll    []Ref
+	RestartOn   []Ref          // restart_on: steps whose change restarts this service (also in After)
+	ReloadOn    []Ref          // reload_on: steps whose change reloads it (also in After)
 	KindBody    hcl.Body       // block form: format { ... }
 	Shorthand   hcl.Expression // run = "..." or package = [...]
 	Creates     hcl.Expression
@@ -147,6 +149,8 @@ type Step struct {
 	// (`host.name`, `host.index`, `host.hostname`, `host` whole), not only
 	// what a launch tells (addresses, devices).
 	UsesHostName bool
+	// ReadsFacts: may read host facts (see readsFacts).
+	ReadsFacts bool
 
 	impliedOnce sync.Once
 	implied     cty.Type

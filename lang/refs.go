@@ -11,7 +11,7 @@ import (
 // What the objects recipes read hold: `host` and `hosts.G[i]`, a volume of
 // a host, and `step.X`. HostInfo.Val and Step.StepVal build them.
 var (
-	hostAttrs    = []string{"group", "hostname", "index", "name", "private_ip", "public_ip", "volume"}
+	hostAttrs    = []string{"facts", "group", "hostname", "index", "name", "private_ip", "public_ip", "volume"}
 	volumeAttrs  = []string{"device", "size_gb"}
 	stepValAttrs = []string{"hosts", "outputs"}
 )
@@ -67,6 +67,9 @@ func (r *Recipe) checkHostPath(tr hcl.Traversal, i int, groups []string, what st
 	}
 	if !contains(hostAttrs, name) {
 		return unknownAttr(tr[i], what, name, hostAttrs, "A host has "+strings.Join(hostAttrs, ", ")+".")
+	}
+	if name == "facts" {
+		return checkFactsPath(tr, i+1)
 	}
 	if name != "volume" || len(tr) <= i+1 {
 		return nil

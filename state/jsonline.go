@@ -66,6 +66,10 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 		b = append(b, `,"error":`...)
 		b = AppendJSONString(b, in.Error)
 	}
+	if in.Pending != "" {
+		b = append(b, `,"pending":`...)
+		b = AppendJSONString(b, in.Pending)
+	}
 	return append(b, "}}\n"...), nil
 }
 
@@ -133,6 +137,16 @@ func appendHostRecord(b []byte, h *Host) ([]byte, error) {
 	b, err := appendTime(b, h.Launched)
 	if err != nil {
 		return nil, err
+	}
+	if len(h.Facts) > 0 {
+		b = append(b, `,"facts":`...)
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, h.Facts); err != nil {
+			return nil, fmt.Errorf("facts of host %s: %w", h.Name, err)
+		}
+		var esc bytes.Buffer
+		json.HTMLEscape(&esc, buf.Bytes()) // as encoding/json writes a RawMessage
+		b = append(b, esc.Bytes()...)
 	}
 	return append(b, "}}\n"...), nil
 }

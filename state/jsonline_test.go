@@ -26,6 +26,7 @@ func TestInstanceLineMatchesEncodingJSON(t *testing.T) {
 			Destroy: "rm -rf /srv/brick && echo <done>", Args: json.RawMessage(`{"command":"echo \u003c","env":null}`)},
 		{Args: json.RawMessage(` { "a" : [1, 2,	3],"b":"<&>" , "c":"\u2028 ü"} `)},
 		{Args: json.RawMessage(`"x"`), Started: time.Unix(0, 0).UTC()},
+		{Step: "mfsmaster", Kind: "service", Pending: `restart: step.conf["server[1]"] <&>`},
 	}
 	for i, in := range cases {
 		r := PutInstance("step.s[\"h[1]\"]", &in)
@@ -67,6 +68,7 @@ func TestHostLineMatchesEncodingJSON(t *testing.T) {
 				Jump: &SSH{Address: "bastion", Port: 22, User: "j", IdentityFiles: []string{"/j"}, Jump: &SSH{Address: "x"}}},
 			Volumes: map[string]Volume{"brick": {Device: "/dev/loop3", ProviderID: "vol-1", SizeGB: 2}, "a": {Device: "/dev/xvdb"}},
 			Attrs:   map[string]string{"zone": "eu\u2028", "image": "debian-12 \xff"}, Launched: when.In(time.FixedZone("p", -7200))},
+		{Name: "f", Facts: json.RawMessage("{\"os\": {\"name\": \"a<b>&c\u2028\"},\n \"devices\": [ 1, 2 ]}")},
 	}
 	for i, h := range cases {
 		r := PutHost(&h)

@@ -44,6 +44,10 @@ type Host struct {
 	Attrs      map[string]string `json:"attrs,omitempty"` // provider-specific facts
 	Digest     string            `json:"digest"`          // launch input digest; a change means replace
 	Launched   time.Time         `json:"launched"`
+	// Facts are what the host told about itself after launch or at the
+	// last refresh (package facts' JSON); absent in state written before
+	// facts were gathered.
+	Facts json.RawMessage `json:"facts,omitempty"`
 }
 
 // SSH is how a host is reached. HostKey is pinned on first use
@@ -84,6 +88,11 @@ type Instance struct {
 	Started   time.Time         `json:"started"`
 	Finished  time.Time         `json:"finished"`
 	Error     string            `json:"error,omitempty"`
+	// Pending is a restart (or reload) this service step owes: set before a
+	// step named in its restart_on (reload_on) runs, cleared when the
+	// service step next succeeds, so an apply that dies in between still
+	// restarts next time. "restart: step.conf[\"server[1]\"]".
+	Pending string `json:"pending,omitempty"`
 }
 
 // Output is one recipe output value as last applied.

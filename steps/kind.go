@@ -89,3 +89,11 @@ type GroupKind interface {
 	Kind
 	ApplyGroup(ctx context.Context, targets []Target, args cty.Value) ([]Outputs, []error)
 }
+
+// Restarter is a kind that can restart or reload what it manages when a
+// step named in restart_on or reload_on changed (the service kind).
+// RestartArgs returns the arguments whose Apply restarts (reloads) it once,
+// or ok false when nothing is to be restarted (a unit declared stopped).
+type Restarter interface {
+	RestartArgs(args cty.Value, reload bool) (cty.Value, bool)
+}

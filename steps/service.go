@@ -285,3 +285,19 @@ func (ServiceKind) failed(ctx context.Context, r runner.Runner, name string, cau
 	}
 	return fmt.Errorf("%w\nlast journal lines of %s:\n%s", cause, name, j)
 }
+
+// RestartArgs are the arguments that restart (reload) the unit once: the
+// declared ones with state "restarted" ("reloaded"). A unit declared
+// stopped is left alone (ok false).
+func (ServiceKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
+	a, err := parseServiceArgs(args)
+	if err != nil || a.state == "stopped" {
+		return args, false
+	}
+	m := args.AsValueMap()
+	m["state"] = cty.StringVal("restarted")
+	if reload {
+		m["state"] = cty.StringVal("reloaded")
+	}
+	return cty.ObjectVal(m), true
+}

@@ -11,7 +11,10 @@
 // (workspace, variables by name with their JSON values, and provider and
 // site when those came from memory); it is absent when nothing did. 1.2
 // added "moves" (step instances that moved blocks rename in state, from
-// and to) and summary.move; both are absent when nothing moves.
+// and to) and summary.move (both absent when nothing moves),
+// "restart" ("restart" or "reload": a service step restarting
+// because a step in its restart_on or reload_on changes) and
+// "gathers_facts" (a launch that only records the host's facts).
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

@@ -148,7 +148,11 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 				fmt.Fprintf(w, "  %-3s launch %s (%s)\n", sym, c.Host, p.Provider)
 				continue
 			}
-			fmt.Fprintf(w, "  %-3s %s %s on %s\n", sym, c.Kind, c.Step, c.Host)
+			verb := ""
+			if c.Restart != "" {
+				verb = c.Restart + " " // "~   restart service daemon on server[1]"
+			}
+			fmt.Fprintf(w, "  %-3s %s%s %s on %s\n", sym, verb, c.Kind, c.Step, c.Host)
 			switch {
 			case c.Action == engine.Destroy:
 			case c.Action == engine.Update && c.Prev != cty.NilVal:
@@ -187,15 +191,21 @@ func contains(ss []string, s string) bool {
 
 // ChangeJSON is one change in `plan -json` (schema PlanFormatVersion).
 type ChangeJSON struct {
-	Address string         `json:"address"`
-	Action  string         `json:"action"`
-	Kind    string         `json:"kind"`
-	Step    string         `json:"step,omitempty"`
-	Host    string         `json:"host"`
-	Group   string         `json:"group,omitempty"`
-	Reason  string         `json:"reason,omitempty"`
-	Data    []string       `json:"destroys_data_on,omitempty"`
-	Args    map[string]any `json:"args,omitempty"`
+	Address string   `json:"address"`
+	Action  string   `json:"action"`
+	Kind    string   `json:"kind"`
+	Step    string   `json:"step,omitempty"`
+	Host    string   `json:"host"`
+	Group   string   `json:"group,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
+	Data    []string `json:"destroys_data_on,omitempty"`
+	// Restart (1.2) is "restart" or "reload" for a service step that
+	// restarts because a step in its restart_on (reload_on) changes.
+	Restart string `json:"restart,omitempty"`
+	// GathersFacts (1.2) marks a launch that only asks the host for its
+	// facts and records them; the host stays as it is.
+	GathersFacts bool           `json:"gathers_facts,omitempty"`
+	Args         map[string]any `json:"args,omitempty"`
 	// Before is what an updated instance was last applied with (arguments
 	// sensitive now are masked there too).
 	Before map[string]any `json:"before,omitempty"`
@@ -205,7 +215,7 @@ type ChangeJSON struct {
 // ChangeJSON): the minor number grows when fields are added, the major
 // when a field changes meaning or goes away; the package doc lists the
 // changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
-// summary.move (MoveJSON).
+// summary.move (MoveJSON), "restart" and "gathers_facts" on changes.
 const PlanFormatVersion = "1.2"
 
 // PlanJSON is the plan as `plan -json` prints it.
@@ -277,7 +287,7 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 		Remembered: rememberedJSON(rem)}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
-			Group: c.Group, Reason: c.Reason, Data: c.Data}
+			Group: c.Group, Reason: c.Reason, Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts}
 		if c.Args != cty.NilVal && c.Kind != "launch" && c.Action != engine.Destroy {
 			if m, ok := jsonValue(c.Args).(map[string]any); ok {
 				for k, v := range m {

@@ -1,8 +1,12 @@
 package views
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
+	"diffuser/facts"
 	"diffuser/state"
 )
 
@@ -56,6 +60,9 @@ type HostJSON struct {
 	SSH        HostSSHJSON           `json:"ssh"`
 	Volumes    map[string]VolumeJSON `json:"volumes"`
 	Launched   time.Time             `json:"launched"`
+	// Facts are the host's facts as last gathered; absent when state has
+	// none (a host launched before facts were gathered).
+	Facts *facts.Facts `json:"facts,omitempty"`
 }
 
 // HostSSHJSON is how diffuser reaches a host (jump hosts are not shown).
@@ -82,6 +89,9 @@ func NewHostsJSON(st *state.State) []HostJSON {
 		for vn, v := range h.Volumes {
 			j.Volumes[vn] = VolumeJSON{Device: v.Device, SizeGB: v.SizeGB}
 		}
+		if f, ok := facts.Decode(h.Facts); ok {
+			j.Facts = &f
+		}
 		out = append(out, j)
 	}
 	return out
@@ -106,4 +116,30 @@ func NewOutputsJSON(outputs map[string]state.Output, showSensitive bool) map[str
 		out[k] = OutputJSON{Value: v, Sensitive: o.Sensitive}
 	}
 	return out
+}
+
+// FactsSummary is a host's facts in one word-list for tables: OS id and
+// version, architecture, cores and memory ("debian 12 x86_64 2c 3934M");
+// "-" when state has none.
+func FactsSummary(raw json.RawMessage) string {
+	f, ok := facts.Decode(raw)
+	if !ok {
+		return "-"
+	}
+	var parts []string
+	for _, p := range []string{f.OS.ID, f.OS.VersionID, f.Arch} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if f.Cores > 0 {
+		parts = append(parts, fmt.Sprintf("%dc", f.Cores))
+	}
+	if f.MemoryMB > 0 {
+		parts = append(parts, fmt.Sprintf("%dM", f.MemoryMB))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }

@@ -14,6 +14,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/static"
 	"diffuser/engine"
+	"diffuser/facts"
 	"diffuser/remote"
 	"diffuser/runner"
 	"diffuser/state"
@@ -237,6 +238,19 @@ func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, ar
 		return steps.Check{}, err
 	}
 	return kind.Check(cctx, run, args)
+}
+
+var _ engine.FactRefresher = refresher{}
+
+// Facts asks a recorded host for its facts (plan -refresh).
+func (r refresher) Facts(ctx context.Context, h *state.Host) (facts.Facts, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	run, err := engine.ConnectHost(cctx, r.conn, h, nil)
+	if err != nil {
+		return facts.Facts{}, err
+	}
+	return facts.Gather(cctx, run)
 }
 
 // storeRecorder records engine changes in the state journal.

@@ -8,6 +8,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/engine"
+	"diffuser/facts"
 	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
@@ -159,6 +160,11 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 		return nil, fmt.Errorf("cannot reach %s (%s@%s:%d) over SSH, so it was not recorded: %w; the machine must accept the workspace key %s (or the site file's key_file)",
 			slot.Name, h.SSH.User, h.SSH.Address, h.SSH.Port, err, keys.PrivateKeyFile+".pub")
 	}
+	f, err := facts.Gather(cctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("%s answered over SSH, but not with its facts, so it was not recorded: %w", slot.Name, err)
+	}
+	h.Facts = f.Encode()
 	ws.State.Hosts[slot.Name] = &h
 	if err := ws.SaveState(); err != nil {
 		return nil, err

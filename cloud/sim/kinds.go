@@ -327,3 +327,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// RestartArgs is the real kind's, so that restarts are planned and applied
+// in a simulation as they are on hosts.
+func (k *simKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
+	if rs, ok := k.real.(steps.Restarter); ok {
+		return rs.RestartArgs(args, reload)
+	}
+	return args, false
+}

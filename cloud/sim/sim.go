@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"diffuser/cloud"
+	"diffuser/facts"
 	"diffuser/runner"
 	"diffuser/state"
 
@@ -46,6 +47,8 @@ type Cloud struct {
 	handshakes int
 	open       int // sessions open on all hosts
 	peak       Peaks
+	facts      map[string]string // facts command output by host name (SetFacts)
+	factsRuns  int
 }
 
 // Peaks are the most of each thing at once the simulated world saw.
@@ -312,6 +315,9 @@ func (r hostRunner) open(what string) (func(), error) {
 }
 
 func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
+	if cmd == facts.Command {
+		return r.answerFacts(opt)
+	}
 	closeSession, err := r.open(cmd)
 	if err != nil {
 		return runner.Result{Exit: -1}, err

@@ -280,7 +280,7 @@ every host's jump chain. The next apply trusts the key offered then and pins it 
 
 func (a *app) hostsCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, how diffuser reaches them, provider ids, volumes", Args: cobra.ExactArgs(1),
+		Use: "hosts WORKSPACE", Short: "Table of hosts: addresses, how diffuser reaches them, provider ids, facts, volumes", Args: cobra.ExactArgs(1),
 		Example: "  diffuser hosts glusterfs\n  diffuser hosts glusterfs -json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.readState(args[0])
@@ -291,7 +291,7 @@ func (a *app) hostsCmd() *cobra.Command {
 				return views.WriteJSON(a.stdout, views.NewHostsJSON(st))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tSSH\tPROVIDER\tID\tVOLUMES")
+			fmt.Fprintln(tw, "HOST\tPRIVATE IP\tPUBLIC IP\tSSH\tPROVIDER\tID\tFACTS\tVOLUMES")
 			for _, n := range sortedKeys(st.Hosts) {
 				h := st.Hosts[n]
 				vols := ""
@@ -302,7 +302,7 @@ func (a *app) hostsCmd() *cobra.Command {
 				if len(id) > 16 {
 					id = id[:16]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, h.PrivateIP, h.PublicIP, sshTarget(h.SSH), h.Provider, id, vols)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, h.PrivateIP, h.PublicIP, sshTarget(h.SSH), h.Provider, id, views.FactsSummary(h.Facts), vols)
 			}
 			return tw.Flush()
 		},

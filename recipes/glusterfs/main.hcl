@@ -69,16 +69,6 @@ variable "volume_name" {
   }
 }
 
-variable "distro" {
-  type        = string
-  default     = "debian"
-  description = "Package names: \"debian\" (Debian, Ubuntu) or \"rhel\" (RHEL family with the CentOS Storage SIG's GlusterFS repository enabled; untested)."
-  validation {
-    condition     = contains(["debian", "rhel"], var.distro)
-    error_message = "distro must be \"debian\" or \"rhel\"."
-  }
-}
-
 locals {
   # Bricks per replica or disperse set: GlusterFS groups consecutive bricks
   # of the create / add-brick list into sets of this size.
@@ -296,8 +286,9 @@ step "volume" {
 step "client_packages" {
   on = hosts.client
   # The FUSE client (mount.glusterfs) is glusterfs-client on Debian and
-  # Ubuntu, glusterfs-fuse on the RHEL family.
-  package = var.distro == "rhel" ? ["glusterfs-fuse"] : ["glusterfs-client"]
+  # Ubuntu, glusterfs-fuse on the RHEL family (host.facts.os.family says
+  # which, from the client's /etc/os-release).
+  package = host.facts.os.family == "rhel" ? ["glusterfs-fuse"] : ["glusterfs-client"]
 }
 
 step "mount" {

@@ -183,21 +183,15 @@ step "metadata" {
 
 step "master" {
   on    = hosts.master
-  after = [step.master_config, step.exports, step.metadata]
+  after = [step.metadata]
+  # mfsmaster re-reads mfsmaster.cfg and mfsexports.cfg on reload (SIGHUP),
+  # so new clients may mount without a restart.
+  reload_on = [step.master_config, step.exports]
   service {
     name    = "moosefs-master"
     state   = "started"
     enabled = true
   }
-}
-
-step "master_reload" {
-  on    = hosts.master
-  after = [step.master]
-  # mfsmaster re-reads mfsmaster.cfg and mfsexports.cfg on reload (SIGHUP),
-  # so new clients may mount without a restart. The digests make this step
-  # run again whenever either file changes.
-  run = "systemctl reload moosefs-master # config ${sha256(local.master_cfg)} exports ${sha256(local.exports)}"
 }
 
 # ---- metaloggers ----
@@ -217,19 +211,13 @@ step "metalogger_config" {
 }
 
 step "metalogger" {
-  on    = hosts.metalogger
-  after = [step.metalogger_config]
+  on        = hosts.metalogger
+  reload_on = [step.metalogger_config]
   service {
     name    = "moosefs-metalogger"
     state   = "started"
     enabled = true
   }
-}
-
-step "metalogger_reload" {
-  on    = hosts.metalogger
-  after = [step.metalogger]
-  run   = "systemctl reload moosefs-metalogger # config ${sha256(local.metalogger_cfg)}"
 }
 
 # ---- chunkservers ----
@@ -290,7 +278,10 @@ step "hdd_config" {
 
 step "chunkserver" {
   on    = hosts.chunkserver
-  after = [step.chunk_dir, step.chunkserver_config, step.hdd_config]
+  after = [step.chunk_dir]
+  # SIGHUP re-reads mfschunkserver.cfg and mfshdd.cfg (a new folder is
+  # scanned, a new master address reconnects).
+  reload_on = [step.chunkserver_config, step.hdd_config]
   service {
     name    = "moosefs-chunkserver"
     state   = "started"
@@ -298,17 +289,9 @@ step "chunkserver" {
   }
 }
 
-step "chunkserver_reload" {
-  on    = hosts.chunkserver
-  after = [step.chunkserver]
-  # SIGHUP re-reads mfschunkserver.cfg and mfshdd.cfg (a new folder is
-  # scanned, a new master address reconnects).
-  run = "systemctl reload moosefs-chunkserver # config ${sha256(local.chunkserver_cfg)} hdd ${sha256(local.hdd_cfg)}"
-}
-
 step "chunkservers_registered" {
   on        = hosts.master
-  after     = [step.master_reload]
+  after     = [step.master]
   after_all = [step.chunkserver]
   # Writes with goal N need N chunkservers connected to the master. mfscli
   # lists connected ones as "chunk servers:" and stopped ones as

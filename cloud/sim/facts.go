@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"fmt"
+
+	"diffuser/runner"
+)
+
+// defaultFacts is what a simulated host answers to the facts command: a
+// Debian 12 machine with 2 cores, 4 GiB and one 20 GiB disk.
+const defaultFacts = `@@facts:os-release
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+ID=debian
+@@facts:uname-m
+x86_64
+@@facts:dpkg-arch
+amd64
+@@facts:rpm-arch
+@@facts:nproc
+2
+@@facts:meminfo
+MemTotal:        4028452 kB
+@@facts:lsblk
+NAME="vda" SIZE="21474836480" TYPE="disk" MOUNTPOINT="/" FSTYPE="ext4"
+@@facts:end
+`
+
+// SetFacts makes host answer the facts command with output (the raw
+// text facts.Parse reads) from now on; "" restores the default.
+func (c *Cloud) SetFacts(host, output string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.facts == nil {
+		c.facts = map[string]string{}
+	}
+	c.facts[host] = output
+}
+
+// FactsGathered counts the facts commands hosts answered.
+func (c *Cloud) FactsGathered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.factsRuns
+}
+
+// answerFacts answers the facts command. It is not a step's command, so
+// Commands does not list it.
+func (r hostRunner) answerFacts(opt runner.Options) (runner.Result, error) {
+	r.c.mu.Lock()
+	out := r.c.facts[r.host]
+	r.c.factsRuns++
+	r.c.mu.Unlock()
+	if out == "" {
+		out = defaultFacts
+	}
+	if opt.Output != nil {
+		_, _ = fmt.Fprint(opt.Output, out)
+	}
+	return runner.Result{Stdout: out}, nil
+}

@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"diffuser/facts"
+	"diffuser/lang"
+	"diffuser/runner"
+	"diffuser/state"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FactRefresher is a Refresher that can also ask a host for its facts
+// (package facts). Plan refreshes facts only through one.
+type FactRefresher interface {
+	Facts(ctx context.Context, h *state.Host) (facts.Facts, error)
+}
+
+// Reasons of a launch planned only to record facts: the host stays as it
+// is, apply asks it again and records what it says.
+const (
+	reasonFactsMissing = "host facts not recorded yet"
+	reasonFactsChanged = "host facts changed: "
+)
+
+// factsCache maps the facts JSON state records to `host.facts`. The
+// nil cache decodes every time.
+type factsCache struct {
+	mu sync.Mutex
+	m  map[string]cty.Value
+}
+
+// val is `host.facts` for recorded facts raw: cty.NilVal (unknown) when
+// there are none or they do not decode.
+func (c *factsCache) val(raw []byte) cty.Value {
+	if len(raw) == 0 {
+		return cty.NilVal
+	}
+	if c != nil {
+		c.mu.Lock()
+		v, ok := c.m[string(raw)]
+		c.mu.Unlock()
+		if ok {
+			return v
+		}
+	}
+	v := cty.NilVal
+	if f, ok := facts.Decode(raw); ok {
+		v = lang.FactsVal(f)
+	}
+	if c != nil {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]cty.Value{}
+		}
+		c.m[string(raw)] = v
+		c.mu.Unlock()
+	}
+	return v
+}
+
+// recordedFacts are a recorded host's facts; false when state holds none.
+func recordedFacts(h *state.Host) (facts.Facts, bool) {
+	if h == nil {
+		return facts.Facts{}, false
+	}
+	return facts.Decode(h.Facts)
+}
+
+// refreshFacts asks every recorded host whose launch is a no-op for its
+// facts, concurrently. A host that does not answer keeps what state says.
+func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.State) map[string]facts.Facts {
+	out := map[string]facts.Facts{}
+	fr, ok := opt.Refresh.(FactRefresher)
+	if !ok {
+		return out
+	}
+	g := p.Loaded.Graph
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for h, slot := range g.Hosts {
+		sh := st.Hosts[slot.Name]
+		if sh == nil || p.Actions[g.LaunchV[h]] != NoOp {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f, err := fr.Facts(ctx, sh)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			out[slot.Name] = f
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// planFacts turns no-op launches of hosts whose facts are missing from
+// state, or changed (found by refresh), into launches that only gather
+// and record facts (Change.GatherFacts). It returns what recipes see as
+// each host's facts in this plan: what refresh found, else what state
+// recorded, else unknown.
+func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) []factsView {
+	g := p.Loaded.Graph
+	fresh := map[string]facts.Facts{}
+	if opt.Refresh != nil {
+		fresh = p.refreshFacts(ctx, opt, st)
+	}
+	views := make([]factsView, len(g.Hosts))
+	for h, slot := range g.Hosts {
+		v := g.LaunchV[h]
+		c := p.vchange[v]
+		sh := st.Hosts[slot.Name]
+		if c == nil || sh == nil || c.Action != NoOp {
+			continue
+		}
+		old, had := recordedFacts(sh)
+		now, asked := fresh[slot.Name]
+		switch {
+		case asked && !had:
+			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
+			views[h] = factsView{f: now, known: true}
+		case asked && !stable(now).Equal(stable(old)):
+			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsChanged+factsDiff(old, now)+" (found by refresh)", true
+			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
+			p.Drift++
+		case had:
+			views[h] = factsView{f: old, known: true}
+		default: // not asked, none recorded: apply gathers them
+			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
+		}
+		p.Actions[v] = c.Action
+	}
+	return views
+}
+
+// stable is f without its devices. Devices change as recipes format and
+// mount them (and a container sees its machine's loop devices come and
+// go), so a refresh that finds only the devices changed plans nothing:
+// they are what the host had when its facts were last recorded (at launch,
+// or by a facts-only launch planned for another reason).
+func stable(f facts.Facts) facts.Facts {
+	f.Devices = nil
+	return f
+}
+
+// factsView is what a plan knows of one host's facts.
+type factsView struct {
+	f       facts.Facts
+	known   bool
+	changed string // what refresh found different from state; "" when nothing
+}
+
+// factsDiff names the facts that differ: "os.version_id 12 → 13, cores 2 → 4".
+func factsDiff(a, b facts.Facts) string {
+	var out []string
+	add := func(name, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s %s → %s", name, orNone(x), orNone(y)))
+		}
+	}
+	add("os.id", a.OS.ID, b.OS.ID)
+	add("os.version_id", a.OS.VersionID, b.OS.VersionID)
+	add("os.family", a.OS.Family, b.OS.Family)
+	add("os.name", a.OS.Name, b.OS.Name)
+	add("os.id_like", strings.Join(a.OS.IDLike, " "), strings.Join(b.OS.IDLike, " "))
+	add("arch", a.Arch, b.Arch)
+	add("package_arch", a.PackageArch, b.PackageArch)
+	add("cores", fmt.Sprint(a.Cores), fmt.Sprint(b.Cores))
+	add("memory_mb", fmt.Sprint(a.MemoryMB), fmt.Sprint(b.MemoryMB))
+	if len(out) == 0 {
+		out = append(out, "devices")
+	}
+	return strings.Join(out, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// gatherFacts asks a launched host for its facts and records them.
+func (a *applier) gatherFacts(ctx context.Context, h *state.Host, r runner.Runner) error {
+	f, err := facts.Gather(ctx, r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", h.Name, err)
+	}
+	h.Facts = f.Encode()
+	return a.putHost(*h)
+}

@@ -1,0 +1,255 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"diffuser/engine"
+	"diffuser/facts"
+)
+
+const factsRecipe = `
+recipe "t" {}
+hosts "server" { count = 2 }
+hosts "client" { count = 1 }
+
+step "client_packages" {
+  on  = hosts.client
+  run = "install ${host.facts.os.family == "debian" ? "glusterfs-client" : "glusterfs-fuse"}"
+}
+
+step "release" {
+  on  = hosts.server
+  run = "echo ${host.facts.os.version_id} ${host.facts.cores}"
+}
+
+step "plain" {
+  on  = hosts.server
+  run = "echo plain"
+}
+`
+
+const rockyFacts = `@@facts:os-release
+ID="rocky"
+ID_LIKE="rhel centos fedora"
+VERSION_ID="9.3"
+@@facts:nproc
+8
+@@facts:end
+`
+
+// TestFactsGatheredAtLaunch: every launch records its host's facts, and a
+// step reads its own host's.
+func TestFactsGatheredAtLaunch(t *testing.T) {
+	w := newWorld(t, factsRecipe)
+	w.cloud.SetFacts("client[0]", rockyFacts)
+	p := w.plan()
+	for _, c := range p.Changes {
+		if c.Step == "client_packages" && !c.Deferred {
+			t.Fatalf("facts of a host not launched are known at plan: %+v", c)
+		}
+	}
+	res := w.apply(p, 0)
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	for name, h := range w.st.Hosts {
+		f, ok := facts.Decode(h.Facts)
+		if !ok {
+			t.Fatalf("%s: no facts recorded", name)
+		}
+		want := "debian"
+		if name == "client[0]" {
+			want = "rocky"
+		}
+		if f.OS.ID != want {
+			t.Errorf("%s: os.id %q, want %q", name, f.OS.ID, want)
+		}
+	}
+	if got := strings.Join(w.cloud.Commands("client[0]"), "\n"); !strings.Contains(got, "install glusterfs-fuse") {
+		t.Errorf("client ran %q, want the RHEL package", got)
+	}
+	if got := strings.Join(w.cloud.Commands("server[1]"), "\n"); !strings.Contains(got, "echo 12 2") {
+		t.Errorf("server[1] ran %q, want its facts", got)
+	}
+	if n := w.cloud.FactsGathered(); n != 3 {
+		t.Errorf("facts gathered %d times for 3 hosts", n)
+	}
+	if s := summary(w.plan(w.refresh)); s != "" {
+		t.Errorf("plan after apply:\n%s", s)
+	}
+}
+
+// TestFactsWaitOnlyForOwnHost: reading host.facts waits for the step's own
+// host's launch, never another's; reading hosts.G[i].facts waits for G.
+func TestFactsWaitOnlyForOwnHost(t *testing.T) {
+	l := mustLoad(t, factsRecipe+`
+step "peer_facts" {
+  on  = hosts.client
+  run = "echo ${hosts.server[1].facts.arch}"
+}
+`)
+	g := l.Graph
+	reach := func(from int32) map[int32]bool {
+		seen := map[int32]bool{from: true}
+		stack := []int32{from}
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, u := range g.Out(v) {
+				if !seen[u] {
+					seen[u] = true
+					stack = append(stack, u)
+				}
+			}
+		}
+		return seen
+	}
+	vertex := map[string]int32{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		vertex[g.Addr(v)] = v
+	}
+	find := func(addr string) int32 {
+		v, ok := vertex[addr]
+		if !ok {
+			t.Fatalf("no vertex %s in %v", addr, vertex)
+		}
+		return v
+	}
+	client := find(`step.client_packages["client[0]"]`)
+	peer := find(`step.peer_facts["client[0]"]`)
+	release0 := find(`step.release["server[0]"]`)
+	for _, h := range []string{"server[0]", "server[1]"} {
+		r := reach(g.LaunchV[hostIndex(t, g, h)])
+		if r[client] {
+			t.Errorf("client_packages waits for %s's launch", h)
+		}
+		if !r[peer] {
+			t.Errorf("peer_facts does not wait for %s's launch", h)
+		}
+	}
+	if reach(g.LaunchV[hostIndex(t, g, "server[1]")])[release0] {
+		t.Error("release on server[0] waits for server[1]'s launch")
+	}
+	if !reach(g.LaunchV[hostIndex(t, g, "client[0]")])[client] {
+		t.Error("client_packages does not wait for its own host's launch")
+	}
+}
+
+func hostIndex(t *testing.T, g *engine.Instances, name string) int {
+	for i, h := range g.Hosts {
+		if h.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no host %s", name)
+	return -1
+}
+
+// TestFactsRefreshChanged: a fact that changed on a host (found by plan's
+// refresh) re-records the host's facts and updates the instances on that
+// host that read it, saying why; nothing else changes.
+func TestFactsRefreshChanged(t *testing.T) {
+	w := newWorld(t, factsRecipe)
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	w.cloud.SetFacts("server[1]", strings.Replace(strings.Replace(defaultSimFacts(t), `VERSION_ID="12"`, `VERSION_ID="13"`, 1), "\n2\n", "\n4\n", 1))
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("without refresh the plan must not see new facts:\n%s", s)
+	}
+	p := w.plan(w.refresh)
+	want := `~ launch["server[1]"] (host facts changed: os.version_id 12 → 13, cores 2 → 4 (found by refresh))
+~ step.release["server[1]"] (inputs changed: host facts changed: os.version_id 12 → 13, cores 2 → 4)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	if p.Drift != 1 {
+		t.Errorf("drift %d, want 1", p.Drift)
+	}
+	launches := w.cloud.Launches()
+	if res := w.apply(p, 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	if w.cloud.Launches() != launches {
+		t.Error("recording facts launched a host")
+	}
+	if f, _ := facts.Decode(w.st.Hosts["server[1]"].Facts); f.OS.VersionID != "13" || f.Cores != 4 {
+		t.Errorf("recorded facts %+v", f)
+	}
+	if got := strings.Join(w.cloud.Commands("server[1]"), "\n"); !strings.Contains(got, "echo 13 4") {
+		t.Errorf("server[1] ran %q", got)
+	}
+	if s := summary(w.plan(w.refresh)); s != "" {
+		t.Errorf("plan after apply:\n%s", s)
+	}
+}
+
+// TestFactsMissingFromOldState: state written before facts existed plans
+// a launch that only records facts; no step that reads facts re-runs when
+// its arguments come out the same.
+func TestFactsMissingFromOldState(t *testing.T) {
+	for _, refresh := range []bool{false, true} {
+		w := newWorld(t, factsRecipe)
+		if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+			t.Fatalf("apply: %+v", res.Failures)
+		}
+		for _, h := range w.st.Hosts {
+			h.Facts = nil
+		}
+		var p *engine.Plan
+		if refresh {
+			p = w.plan(w.refresh)
+		} else {
+			p = w.plan()
+		}
+		got := summary(p)
+		for _, h := range []string{"client[0]", "server[0]", "server[1]"} {
+			if !strings.Contains(got, "~ launch[\""+h+"\"] (host facts not recorded yet)\n") {
+				t.Errorf("refresh=%v: no facts-only launch of %s:\n%s", refresh, h, got)
+			}
+		}
+		if strings.Contains(got, "plain") || (refresh && strings.Contains(got, "step.")) {
+			t.Errorf("refresh=%v: steps re-run:\n%s", refresh, got)
+		}
+		before := len(w.cloud.Commands("client[0]"))
+		res := w.apply(p, 0)
+		if len(res.Failures) > 0 {
+			t.Fatalf("apply: %+v", res.Failures)
+		}
+		if after := len(w.cloud.Commands("client[0]")); after != before {
+			t.Errorf("refresh=%v: client ran %v again", refresh, w.cloud.Commands("client[0]")[before:])
+		}
+		for name, h := range w.st.Hosts {
+			if _, ok := facts.Decode(h.Facts); !ok {
+				t.Errorf("%s: facts not recorded", name)
+			}
+		}
+		if s := summary(w.plan(w.refresh)); s != "" {
+			t.Errorf("refresh=%v: plan after apply:\n%s", refresh, s)
+		}
+	}
+}
+
+func defaultSimFacts(t *testing.T) string {
+	t.Helper()
+	return strings.Join([]string{"@@facts:os-release", `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"`, `NAME="Debian GNU/Linux"`,
+		`VERSION_ID="12"`, "ID=debian", "@@facts:uname-m", "x86_64", "@@facts:dpkg-arch", "amd64", "@@facts:rpm-arch",
+		"@@facts:nproc", "2", "@@facts:meminfo", "MemTotal:        4028452 kB", "@@facts:lsblk",
+		`NAME="vda" SIZE="21474836480" TYPE="disk" MOUNTPOINT="/" FSTYPE="ext4"`, "@@facts:end", ""}, "\n")
+}
+
+// TestFactsDevicesAloneChangeNothing: formatting and mounting change a
+// host's devices; a refresh that finds only that plans nothing.
+func TestFactsDevicesAloneChangeNothing(t *testing.T) {
+	w := newWorld(t, factsRecipe)
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	w.cloud.SetFacts("server[0]", strings.Replace(defaultSimFacts(t), `MOUNTPOINT="/" FSTYPE="ext4"`,
+		"MOUNTPOINT=\"/\" FSTYPE=\"ext4\"\nNAME=\"loop3\" SIZE=\"2147483648\" TYPE=\"loop\" MOUNTPOINT=\"/data/brick\" FSTYPE=\"xfs\"", 1))
+	if s := summary(w.plan(w.refresh)); s != "" {
+		t.Fatalf("a new mount alone planned:\n%s", s)
+	}
+}

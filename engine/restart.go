@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"diffuser/lang"
+	"diffuser/state"
+	"diffuser/steps"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Restart on change: a service step's restart_on (reload_on) names steps
+// whose change in an apply restarts (reloads) it. With the same host set
+// the instances pair per host (step.conf on server[1] restarts only
+// server[1]'s service), otherwise any instance of the named step restarts
+// every instance of the service. The service waits for the named steps
+// (lang adds them to after).
+//
+// No lost handlers: before a named step's instance runs, every service
+// instance it would restart records in state that it owes a restart
+// (state.Instance.Pending); the service clears it when it next succeeds.
+// A plan that finds a pending restart plans it again.
+
+// restartLink is one service instance a step instance restarts.
+type restartLink struct {
+	svc    int32
+	reload bool
+}
+
+// restartPlan is a service instance's planned restart.
+type restartPlan struct {
+	reload   bool
+	triggers []int32 // instances whose change restarts it
+	pending  string  // what state says it still owes
+}
+
+// checkRestartKinds refuses restart_on and reload_on on steps whose kind
+// cannot restart anything.
+func checkRestartKinds(r *lang.Recipe, kinds steps.Registry) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range r.Steps {
+		refs := append(append([]lang.Ref{}, s.RestartOn...), s.ReloadOn...)
+		if len(refs) == 0 {
+			continue
+		}
+		if _, ok := kinds[s.Kind].(steps.Restarter); !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "restart_on on a step that cannot restart",
+				Detail:  fmt.Sprintf("Step %q is a %s step; only service steps restart or reload when a step they name changes. Use after to order it.", s.Name, s.Kind),
+				Subject: refs[0].Range.Ptr()})
+		}
+	}
+	return diags
+}
+
+// changes says whether an action changes what an instance made.
+func changes(a Action) bool { return a == Create || a == Update || a == Replace }
+
+// planRestarts plans the restarts that the planned changes (and restarts
+// pending in state) call for, and remembers which instance restarts which
+// service for apply.
+func (p *Plan) planRestarts(st *state.State) {
+	g := p.Loaded.Graph
+	stepIdx := map[string]int{}
+	for s, stp := range g.Steps {
+		stepIdx[stp.Name] = s
+	}
+	p.restartLinks = map[int32][]restartLink{}
+	p.restarts = map[int32]*restartPlan{}
+	for s, stp := range g.Steps {
+		type ref struct {
+			name   string
+			reload bool
+		}
+		var refs []ref
+		for _, r := range stp.RestartOn {
+			refs = append(refs, ref{r.Name, false})
+		}
+		for _, r := range stp.ReloadOn {
+			refs = append(refs, ref{r.Name, true})
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		for i := range g.StepHosts[s] {
+			sv := g.StepVertex(s, i)
+			rp := &restartPlan{}
+			if old := st.Steps[g.Addr(sv)]; old != nil {
+				rp.pending = old.Pending
+			}
+			for _, r := range refs {
+				t, ok := stepIdx[r.name]
+				if !ok {
+					continue
+				}
+				var tvs []int32
+				if slices.Equal(g.StepHosts[t], g.StepHosts[s]) {
+					tvs = []int32{g.StepVertex(t, i)}
+				} else {
+					for j := range g.StepHosts[t] {
+						tvs = append(tvs, g.StepVertex(t, j))
+					}
+				}
+				for _, tv := range tvs {
+					p.restartLinks[tv] = append(p.restartLinks[tv], restartLink{svc: sv, reload: r.reload})
+					if changes(p.Actions[tv]) {
+						rp.triggers = append(rp.triggers, tv)
+						rp.reload = r.reload && (len(rp.triggers) == 1 || rp.reload)
+					}
+				}
+			}
+			if len(rp.triggers) == 0 && rp.pending == "" {
+				continue
+			}
+			if len(rp.triggers) == 0 {
+				rp.reload = len(rp.pending) > 6 && rp.pending[:6] == "reload"
+			}
+			c := p.vchange[sv]
+			if c == nil || c.Action == Create || c.Action == Replace {
+				continue // a service started now reads the new configuration anyway
+			}
+			p.restarts[sv] = rp
+			c.Restart = "restart"
+			if rp.reload {
+				c.Restart = "reload"
+			}
+			why := c.Restart + " because " + p.restartCause(rp)
+			if c.Action == NoOp {
+				c.Action, c.Reason = Update, why
+				p.Actions[sv] = Update
+				c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
+			} else {
+				c.Reason += "; then " + why
+			}
+		}
+	}
+}
+
+// restartCause says why a restart is planned: `step.conf["server[1]"]
+// will change`, `… and 2 more will change`, or the pending restart.
+func (p *Plan) restartCause(rp *restartPlan) string {
+	g := p.Loaded.Graph
+	switch n := len(rp.triggers); {
+	case n == 0:
+		return "it is still pending (" + rp.pending + "): an earlier apply stopped before it"
+	case n == 1:
+		return g.Addr(rp.triggers[0]) + " will change"
+	default:
+		return fmt.Sprintf("%s and %d more will change", g.Addr(rp.triggers[0]), n-1)
+	}
+}
+
+// markPending records, before instance v runs, that the services it
+// restarts owe a restart. Services not in state yet owe nothing: they
+// start with the new configuration.
+func (a *applier) markPending(v int32, addr string) error {
+	for _, l := range a.p.restartLinks[v] {
+		svcAddr := a.g.Addr(l.svc)
+		a.mu.Lock()
+		old := a.st.Steps[svcAddr]
+		var inst state.Instance
+		if old != nil {
+			inst = *old
+		}
+		a.mu.Unlock()
+		if old == nil || old.Status != state.StatusApplied || inst.Pending != "" {
+			continue
+		}
+		mode := "restart"
+		if l.reload {
+			mode = "reload"
+		}
+		inst.Pending = mode + ": " + addr
+		if err := a.putInstance(svcAddr, inst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noteChanged remembers that instance v changed in this apply.
+func (a *applier) noteChanged(v int32) {
+	a.mu.Lock()
+	if a.changed == nil {
+		a.changed = map[int32]bool{}
+	}
+	a.changed[v] = true
+	a.mu.Unlock()
+}
+
+// restartDue says whether service instance v restarts now: a step that
+// restarts it changed in this apply, or state says it still owes one; and
+// with what arguments.
+func (a *applier) restartDue(v int32, kind steps.Kind, plain cty.Value, pending string) (cty.Value, string, bool) {
+	rp := a.p.restarts[v]
+	if rp == nil {
+		return plain, "", false
+	}
+	due := pending != ""
+	a.mu.Lock()
+	for _, t := range rp.triggers {
+		due = due || a.changed[t]
+	}
+	a.mu.Unlock()
+	if !due {
+		return plain, "", false
+	}
+	rs, ok := kind.(steps.Restarter)
+	if !ok {
+		return plain, "", false
+	}
+	args, ok := rs.RestartArgs(plain, rp.reload)
+	if !ok {
+		return plain, "", false
+	}
+	if rp.reload {
+		return args, "reloaded", true
+	}
+	return args, "restarted", true
+}

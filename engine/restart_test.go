@@ -1,0 +1,274 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"diffuser/cloud"
+	"diffuser/engine"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+const restartRecipe = `
+recipe "t" {}
+variable "conf" { default = "a" }
+variable "global" { default = "g" }
+hosts "server" { count = 2 }
+hosts "client" { count = 1 }
+
+step "conf" {
+  on   = hosts.server
+  file {
+    path    = "/etc/d.conf"
+    content = host.index == 1 ? var.conf : "fixed"
+  }
+}
+
+step "global" {
+  on  = hosts.client
+  run = "echo ${var.global}"
+}
+
+step "daemon" {
+  on         = hosts.server
+  restart_on = [step.conf]
+  reload_on  = [step.global]
+  service { name = "d" }
+}
+`
+
+func applyOK(t *testing.T, w *world, p *engine.Plan) *engine.Result {
+	t.Helper()
+	res := w.apply(p, 0)
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	return res
+}
+
+func spanStatus(res *engine.Result) map[string]string {
+	out := map[string]string{}
+	for _, s := range res.Spans {
+		out[s.Addr] = s.Status
+	}
+	return out
+}
+
+// TestRestartOnPlan: a change of conf on server[1] restarts only
+// server[1]'s daemon (same host set: paired); a change of a step on other
+// hosts reloads every daemon; nothing changed, nothing restarts; a first
+// apply starts the daemons without restarting them.
+func TestRestartOnPlan(t *testing.T) {
+	w := newWorld(t, restartRecipe)
+	w.kinds = simKinds
+	res := applyOK(t, w, w.plan())
+	for addr, st := range spanStatus(res) {
+		if st == "restarted" || st == "reloaded" {
+			t.Errorf("first apply %s %s", st, addr)
+		}
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("no-op plan:\n%s", s)
+	}
+
+	w.vars = []string{"conf=b"}
+	p := w.plan()
+	want := `~ step.conf["server[1]"] (inputs changed)
+~ step.daemon["server[1]"] (restart because step.conf["server[1]"] will change)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	res = applyOK(t, w, p)
+	if st := spanStatus(res)[`step.daemon["server[1]"]`]; st != "restarted" {
+		t.Errorf("daemon on server[1]: %q, want restarted", st)
+	}
+	if _, ok := spanStatus(res)[`step.daemon["server[0]"]`]; ok {
+		t.Error("daemon on server[0] ran")
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after restart:\n%s", s)
+	}
+
+	w.vars = []string{"conf=b", "global=h"}
+	want = `~ step.global["client[0]"] (inputs changed)
+~ step.daemon["server[0]"] (reload because step.global["client[0]"] will change)
+~ step.daemon["server[1]"] (reload because step.global["client[0]"] will change)
+`
+	p = w.plan()
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	for _, c := range p.Changes {
+		if c.Step == "daemon" && c.Restart != "reload" {
+			t.Errorf("%s: Restart %q", c.Addr, c.Restart)
+		}
+	}
+	res = applyOK(t, w, p)
+	for _, h := range []string{"server[0]", "server[1]"} {
+		if st := spanStatus(res)[`step.daemon["`+h+`"]`]; st != "reloaded" {
+			t.Errorf("daemon on %s: %q, want reloaded", h, st)
+		}
+	}
+}
+
+// TestRestartPendingSurvivesCrash: an apply that dies after conf changed
+// but before the restart leaves the restart pending in state; the next
+// plan plans it and the next apply does it, once.
+func TestRestartPendingSurvivesCrash(t *testing.T) {
+	w := newWorld(t, restartRecipe)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	w.vars = []string{"conf=b"}
+	p := w.plan()
+
+	// Apply only conf: the process "dies" before the daemon's turn.
+	prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	stop := make(chan struct{})
+	res := p.Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
+		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: 1, LogDir: t.TempDir(), Stop: stop,
+		OnEvent: func(e engine.Event) {
+			if e.Type == engine.EvDone && e.Step == "conf" {
+				close(stop)
+			}
+		}})
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	// Read state from disk as the next process would (journal replayed).
+	st, err := w.store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	if got := st.Steps[`step.daemon["server[1]"]`].Pending; got != `restart: step.conf["server[1]"]` {
+		t.Fatalf("pending after the crash: %q", got)
+	}
+	if got := st.Steps[`step.daemon["server[0]"]`].Pending; got != "" {
+		t.Fatalf("server[0]'s daemon owes %q", got)
+	}
+	p = w.plan()
+	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply stopped before it)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan after the crash:\n%s\nwant:\n%s", got, want)
+	}
+	res = applyOK(t, w, p)
+	if st := spanStatus(res)[`step.daemon["server[1]"]`]; st != "restarted" {
+		t.Errorf("daemon on server[1]: %q, want restarted", st)
+	}
+	if w.st.Steps[`step.daemon["server[1]"]`].Pending != "" {
+		t.Error("the restart is still pending after it was done")
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after the restart:\n%s", s)
+	}
+}
+
+// TestRestartOnRefused: restart_on on a step that cannot restart is an
+// error naming the step; a step named both ways too.
+func TestRestartOnRefused(t *testing.T) {
+	_, diags := load(t, `
+recipe "t" {}
+hosts "s" {}
+step "conf" {
+  on  = hosts.s
+  run = "true"
+}
+step "x" {
+  on         = hosts.s
+  restart_on = [step.conf]
+  run        = "true"
+}
+`)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "only service steps restart") {
+		t.Fatalf("restart_on on a run step: %v", diags)
+	}
+	_, diags = load(t, `
+recipe "t" {}
+hosts "s" {}
+step "conf" {
+  on  = hosts.s
+  run = "true"
+}
+step "x" {
+  on         = hosts.s
+  restart_on = [step.conf]
+  reload_on  = [step.conf]
+  service { name = "d" }
+}
+`)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Step both restarts and reloads") {
+		t.Fatalf("restart_on and reload_on: %v", diags)
+	}
+	_, diags = load(t, `
+recipe "t" {}
+hosts "s" {}
+step "x" {
+  on         = hosts.s
+  restart_on = [step.nope]
+  service { name = "d" }
+}
+`)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "nope") {
+		t.Fatalf("restart_on an unknown step: %v", diags)
+	}
+}
+
+// TestRestartOnDeferredNoOp: a named step whose inputs are known only at
+// apply is planned as a possible restart; when it turns out unchanged,
+// the service does nothing.
+func TestRestartOnDeferredNoOp(t *testing.T) {
+	w := newWorld(t, `
+recipe "t" {}
+variable "v" { default = "a" }
+hosts "server" { count = 2 }
+
+step "gen" {
+  on  = hosts.server[0]
+  run = "make-config ${var.v}"
+  capture { line = "cat /tmp/line" }
+}
+
+step "conf" {
+  on = hosts.server
+  file {
+    path    = "/etc/d.conf"
+    content = step.gen.outputs.line
+  }
+}
+
+step "daemon" {
+  on         = hosts.server
+  restart_on = [step.conf]
+  service { name = "d" }
+}
+`)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	w.vars = []string{"v=b"}
+	p := w.plan()
+	got := summary(p)
+	if !strings.Contains(got, `~ step.daemon["server[1]"] (restart because step.conf["server[1]"] will change)`) ||
+		!strings.Contains(got, `~ step.conf["server[1]"] (inputs known after apply)`) {
+		t.Fatalf("plan:\n%s", got)
+	}
+	res := applyOK(t, w, p)
+	st := spanStatus(res)
+	for _, h := range []string{"server[0]", "server[1]"} {
+		if s := st[`step.conf["`+h+`"]`]; s != "unchanged" {
+			t.Errorf("conf on %s: %q, want unchanged (the capture is the same)", h, s)
+		}
+		if s := st[`step.daemon["`+h+`"]`]; s != "no restart needed" {
+			t.Errorf("daemon on %s: %q, want no restart needed", h, s)
+		}
+		if p := w.st.Steps[`step.daemon["`+h+`"]`].Pending; p != "" {
+			t.Errorf("daemon on %s owes %q", h, p)
+		}
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after apply:\n%s", s)
+	}
+}

@@ -1,0 +1,322 @@
+package facts
+
+import (
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Limits on what a host may tell: output beyond them is ignored, so a
+// hostile or broken host cannot make state grow without bound.
+const (
+	maxDevices  = 1024
+	maxValueLen = 256
+)
+
+// ErrNoFacts is returned for output that is not the facts command's.
+var ErrNoFacts = errors.New("the host's answer to the facts command holds no facts section (is /bin/sh a POSIX shell?)")
+
+// Parse reads the output of Command. A section that is missing or
+// unreadable leaves its facts at their zero value; only output with no
+// section at all is an error.
+func Parse(out string) (Facts, error) {
+	sections := split(out)
+	if len(sections) == 0 {
+		return Facts{}, ErrNoFacts
+	}
+	f := Facts{Devices: []Device{}}
+	f.OS = parseOSRelease(sections["os-release"])
+	f.Arch = word(firstLine(sections["uname-m"]))
+	f.PackageArch = word(firstLine(sections["dpkg-arch"]))
+	if f.PackageArch == "" {
+		f.PackageArch = word(firstLine(sections["rpm-arch"]))
+		if strings.Contains(f.PackageArch, "%") {
+			f.PackageArch = "" // rpm printed the macro unexpanded
+		}
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(firstLine(sections["nproc"]))); err == nil && n > 0 && n < 1<<20 {
+		f.Cores = n
+	}
+	f.MemoryMB = parseMemTotal(sections["meminfo"])
+	if s, ok := sections["lsblk"]; ok {
+		f.Devices = parseLsblk(s)
+	} else if s, ok := sections["sysblock"]; ok {
+		f.Devices = parseSysBlock(s, sections["mounts"])
+	}
+	return f, nil
+}
+
+// split cuts the output into its sections by their "@@facts:NAME" lines.
+// A name met twice keeps its first section.
+func split(out string) map[string]string {
+	sections := map[string]string{}
+	name := ""
+	var b strings.Builder
+	flush := func() {
+		if _, seen := sections[name]; name != "" && !seen {
+			sections[name] = b.String()
+		}
+		b.Reset()
+	}
+	for _, line := range strings.Split(strings.ReplaceAll(out, "\r\n", "\n"), "\n") {
+		if n, ok := strings.CutPrefix(line, "@@facts:"); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if name != "" {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	flush()
+	return sections
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// word is s if it is one printable word without spaces, else "".
+func word(s string) string {
+	s = clean(strings.TrimSpace(s))
+	if strings.ContainsAny(s, " \t") {
+		return ""
+	}
+	return s
+}
+
+// clean drops control and invalid characters and bounds the length: facts
+// end up in plans and terminals.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == unicode.ReplacementChar || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > maxValueLen {
+		s = strings.ToValidUTF8(s[:maxValueLen], "")
+	}
+	return s
+}
+
+// parseOSRelease reads os-release(5): KEY=value lines, values perhaps
+// quoted with " or ' and backslash escapes inside double quotes.
+func parseOSRelease(s string) OS {
+	kv := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			continue
+		}
+		if _, seen := kv[k]; !seen {
+			kv[k] = clean(unquote(v))
+		}
+	}
+	os := OS{ID: strings.ToLower(word(kv["ID"])), VersionID: word(kv["VERSION_ID"]), Name: kv["PRETTY_NAME"], IDLike: []string{}}
+	if os.Name == "" {
+		os.Name = kv["NAME"]
+	}
+	for _, w := range strings.Fields(strings.ToLower(kv["ID_LIKE"])) {
+		if len(os.IDLike) < 16 {
+			os.IDLike = append(os.IDLike, w)
+		}
+	}
+	os.Family = family(os.ID, os.IDLike)
+	return os
+}
+
+func unquote(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return v[1 : len(v)-1]
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			if v[i] == '\\' && i+1 < len(v) {
+				i++
+			}
+			b.WriteByte(v[i])
+		}
+		return b.String()
+	}
+	return v
+}
+
+// families maps an os-release ID (or an ID_LIKE word) to its family.
+var families = map[string]string{
+	"debian": "debian", "ubuntu": "debian", "raspbian": "debian", "linuxmint": "debian", "devuan": "debian", "kali": "debian",
+	"rhel": "rhel", "centos": "rhel", "fedora": "rhel", "rocky": "rhel", "almalinux": "rhel", "ol": "rhel", "amzn": "rhel",
+	"suse": "suse", "opensuse": "suse", "sles": "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse",
+	"alpine": "alpine", "arch": "arch", "manjaro": "arch",
+}
+
+func family(id string, like []string) string {
+	if f, ok := families[id]; ok {
+		return f
+	}
+	for _, l := range like {
+		if f, ok := families[l]; ok {
+			return f
+		}
+	}
+	return id
+}
+
+// parseMemTotal reads "MemTotal:  16384256 kB" into MiB.
+func parseMemTotal(s string) int {
+	fields := strings.Fields(firstLine(s))
+	if len(fields) < 2 || fields[0] != "MemTotal:" {
+		return 0
+	}
+	kb, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil || kb <= 0 || kb > 1<<50 {
+		return 0
+	}
+	if len(fields) >= 3 && !strings.EqualFold(fields[2], "kB") {
+		return 0
+	}
+	return int(kb / 1024)
+}
+
+// parseLsblk reads `lsblk -b -P` lines: KEY="value" pairs.
+func parseLsblk(s string) []Device {
+	devs := []Device{}
+	for _, line := range strings.Split(s, "\n") {
+		if len(devs) >= maxDevices {
+			break
+		}
+		kv := pairs(line)
+		name := word(kv["NAME"])
+		if name == "" {
+			continue
+		}
+		d := Device{Name: name, Type: word(kv["TYPE"]), Mountpoint: clean(kv["MOUNTPOINT"]), FSType: word(kv["FSTYPE"])}
+		if n, err := strconv.ParseInt(kv["SIZE"], 10, 64); err == nil && n > 0 {
+			d.SizeBytes = n
+		}
+		devs = append(devs, d)
+	}
+	return devs
+}
+
+// pairs reads KEY="value" pairs as lsblk -P prints them (it escapes
+// unsafe bytes as \xNN).
+func pairs(line string) map[string]string {
+	kv := map[string]string{}
+	for line != "" {
+		line = strings.TrimLeft(line, " \t")
+		eq := strings.Index(line, `="`)
+		if eq <= 0 {
+			break
+		}
+		key := line[:eq]
+		rest := line[eq+2:]
+		end := strings.IndexByte(rest, '"')
+		if end < 0 {
+			break
+		}
+		kv[key] = unescapeHex(rest[:end])
+		line = rest[end+1:]
+	}
+	return kv
+}
+
+func unescapeHex(s string) string {
+	if !strings.Contains(s, `\x`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// parseSysBlock reads "NAME SECTORS" lines from /sys/block (512-byte
+// sectors whatever the device's block size) and takes mountpoints and
+// filesystem types from /proc/mounts.
+func parseSysBlock(s, mounts string) []Device {
+	type mnt struct{ point, fstype string }
+	byDev := map[string]mnt{}
+	for _, line := range strings.Split(mounts, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "/dev/") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "/dev/")
+		if _, seen := byDev[name]; !seen {
+			byDev[name] = mnt{clean(unescapeOctal(f[1])), word(f[2])}
+		}
+	}
+	devs := []Device{}
+	for _, line := range strings.Split(s, "\n") {
+		if len(devs) >= maxDevices {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		name := word(f[0])
+		if name == "" || strings.Contains(name, "/") {
+			continue
+		}
+		d := Device{Name: name, Type: "disk"}
+		switch {
+		case strings.HasPrefix(name, "loop"):
+			d.Type = "loop"
+		case strings.HasPrefix(name, "sr"):
+			d.Type = "rom"
+		case strings.HasPrefix(name, "dm-"):
+			d.Type = "lvm"
+		}
+		if len(f) >= 2 {
+			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil && n > 0 && n < 1<<54 {
+				d.SizeBytes = n * 512
+			}
+		}
+		if m, ok := byDev[name]; ok {
+			d.Mountpoint, d.FSType = m.point, m.fstype
+		}
+		devs = append(devs, d)
+	}
+	sort.SliceStable(devs, func(i, j int) bool { return devs[i].Name < devs[j].Name })
+	return devs
+}
+
+// unescapeOctal undoes /proc/mounts' \040-style escapes.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

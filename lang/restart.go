@@ -1,0 +1,44 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// decodeRestart reads `restart_on = [step.conf]` and `reload_on = [...]`:
+// the steps whose change in an apply restarts (reloads) this service step.
+// Each named step is also added to After (waiting for it is implied), so
+// the graph needs nothing else; the engine checks that the step is a
+// service step and plans the restarts.
+func (s *Step) decodeRestart(n *namespace, at hcl.Attributes) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var d hcl.Diagnostics
+	s.RestartOn, d = n.stepRefs(at["restart_on"])
+	diags = append(diags, d...)
+	s.ReloadOn, d = n.stepRefs(at["reload_on"])
+	diags = append(diags, d...)
+	seen := map[string]bool{}
+	for _, ref := range s.After {
+		seen[ref.Name] = true
+	}
+	restart := map[string]bool{}
+	for _, ref := range s.RestartOn {
+		restart[ref.Name] = true
+	}
+	for _, ref := range append(append([]Ref{}, s.RestartOn...), s.ReloadOn...) {
+		if seen[ref.Name] {
+			continue
+		}
+		seen[ref.Name] = true
+		s.After = append(s.After, ref)
+	}
+	for _, ref := range s.ReloadOn {
+		if restart[ref.Name] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step both restarts and reloads",
+				Detail:  fmt.Sprintf("Step %q lists step.%s in restart_on and in reload_on; a restart includes a reload, keep it in one.", s.Name, ref.Name),
+				Subject: ref.Range.Ptr()})
+		}
+	}
+	return diags
+}
