@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -27,6 +28,13 @@ type HostSpec struct {
 	Hostname string // DNS-safe form, "server-1"
 	Volumes  []VolumeSpec
 	Settings cty.Value // object decoded with the factory's Spec, group overrides merged in
+	// Provider is the provider key the host runs on ("docker", "aws.east"):
+	// what a cluster over several providers (cloud/multi) dispatches on.
+	// "" means the workspace's one provider.
+	Provider string
+	// Expires is the cluster's deadline (zero: none). Providers that can
+	// mark it do (docker labels, aws tags); aws also ends the instance then.
+	Expires time.Time
 }
 
 // Host is a launched host as the provider reports it.
