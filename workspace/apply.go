@@ -47,6 +47,7 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 		if changed, err = ws.remember(); err != nil {
 			return nil, err
 		}
+		changed = ws.setDeadline(pl.Request.TTL) || changed
 	}
 	if ws.State.Serial == 0 || changed {
 		ws.Cluster()
@@ -66,7 +67,7 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	pruneWarns := ws.env.pruneRuns(ws.Name, run.ID, keep)
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
 		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
-		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout})
+		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout, Expires: ws.State.Expires})
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
 	if err := pl.finishRun(ctx, res, saveErr); err != nil {
@@ -201,6 +202,7 @@ func (pl *Planned) SaveUnchanged() error {
 		if _, err := pl.WS.remember(); err != nil {
 			return err
 		}
+		pl.WS.setDeadline(pl.Request.TTL)
 	}
 	return pl.WS.SaveState()
 }

@@ -39,6 +39,9 @@ type Env struct {
 	// StateKey encrypts state, journal, backup and saved plans at rest
 	// (StateKeyFromEnv); nil: no encryption, and encrypted ones are refused.
 	StateKey *state.Key
+	// Now is the clock deadlines are set and checked with (nil:
+	// time.Now); tests simulate time with it.
+	Now func() time.Time
 
 	sim *simulation
 }

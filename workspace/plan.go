@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"diffuser/cloud"
 	"diffuser/engine"
@@ -20,6 +21,10 @@ type PlanRequest struct {
 	Refresh bool // ask hosts whether recorded work still holds
 	Targets []string
 	Replace []string
+	// TTL, when set, gives the cluster a new deadline at apply: now plus
+	// it (0 removes the deadline). nil: the site file's ttl when it has
+	// one, else the deadline state has stays. See docs/expiry.md.
+	TTL *time.Duration
 }
 
 // Planned is a plan with what produced it. The caller calls Close.

@@ -1,0 +1,77 @@
+package workspace
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Expiry: an apply given a ttl (apply --ttl, or the site file's ttl)
+// records the cluster's deadline in state and hands it to every launch,
+// which marks it where the provider can (docker labels, aws tags, and
+// on aws an instance that ends itself then). diffuser destroy --expired
+// sweeps the workspaces whose deadline has passed (Env.Expired).
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// setDeadline sets the cluster's deadline for an apply: from ttl when
+// given (0 removes it), else from the site's ttl, else unchanged. Every
+// apply with a ttl renews it from now, which is how a ttl is extended. It
+// says whether state changed.
+func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
+	var d time.Duration
+	switch {
+	case ttl != nil:
+		d = *ttl
+	case ws.Site != nil && ws.Site.TTL > 0:
+		d = ws.Site.TTL
+	default:
+		return false
+	}
+	var deadline time.Time
+	if d > 0 {
+		deadline = ws.env.now().Add(d).UTC().Truncate(time.Second)
+	}
+	if deadline.Equal(ws.State.Expires) {
+		return false
+	}
+	ws.State.Expires = deadline
+	return true
+}
+
+// Expired lists the workspaces whose deadline has passed, sorted by name:
+// all under the data directory, or only the one named.
+func (e *Env) Expired(only string) ([]Info, error) {
+	list, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	var out []Info
+	for _, in := range list {
+		if only != "" && in.Name != only {
+			continue
+		}
+		if in.Err == nil && !in.Expires.IsZero() && !in.Expires.After(now) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// recipeArg is how a sweep names this workspace's recipe: a built-in's
+// name, or the path made absolute.
+func (ws *Workspace) recipeArg() string {
+	if ws.Source.Builtin || ws.Source.Arg == "" {
+		return ws.Loaded.Recipe.Name
+	}
+	abs, err := filepath.Abs(ws.Source.Arg)
+	if err != nil {
+		return ws.Source.Arg
+	}
+	return abs
+}
