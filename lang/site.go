@@ -23,7 +23,7 @@ type Site struct {
 	DefaultProvider string
 	// KeepRuns is the site's keep_runs: how many runs each workspace keeps
 	// (0 = all); nil when the site file does not say.
-	KeepRuns  *int
+	KeepRuns *int
 	// Providers are keyed by name, or by "NAME.ALIAS" for a block with
 	// an alias ("aws.east").
 	Providers map[string]*ProviderBlock
@@ -32,15 +32,15 @@ type Site struct {
 	Groups map[string]*GroupProvider
 	// TTL is the site's ttl (0 when unset): how long an apply's cluster
 	// lives before it is due for destroy.
-	TTL       time.Duration
-	Vars      hcl.Attributes
-	Files     map[string]*hcl.File
-	funcs     map[string]function.Function
+	TTL   time.Duration
+	Vars  hcl.Attributes
+	Files map[string]*hcl.File
+	funcs map[string]function.Function
 }
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
 type ProviderBlock struct {
-	Name   string
+	Name string
 	// Alias is the block's alias ("" for none); Key is how hosts blocks
 	// name it: Name, or "Name.Alias".
 	Alias  string

@@ -3,6 +3,9 @@ package workspace
 import (
 	"path/filepath"
 	"time"
+
+	"diffuser/engine"
+	"diffuser/lang"
 )
 
 // Expiry: an apply given a ttl (apply --ttl, or the site file's ttl)
@@ -10,6 +13,9 @@ import (
 // which marks it where the provider can (docker labels, aws tags, and
 // on aws an instance that ends itself then). diffuser destroy --expired
 // sweeps the workspaces whose deadline has passed (Env.Expired).
+
+// Time is the environment's clock: Now, else time.Now.
+func (e *Env) Time() time.Time { return e.now() }
 
 func (e *Env) now() time.Time {
 	if e.Now != nil {
@@ -74,4 +80,34 @@ func (ws *Workspace) recipeArg() string {
 		return ws.Source.Arg
 	}
 	return abs
+}
+
+// WorkspaceName is the workspace in names: in.Workspace, else the name of
+// in.Recipe's recipe.
+func (e *Env) WorkspaceName(in Inputs) (string, error) {
+	if in.Workspace != "" {
+		return in.Workspace, CheckName(in.Workspace)
+	}
+	src, _, err := resolveRecipe(in.Recipe)
+	if err != nil {
+		return "", err
+	}
+	kinds, err := e.Kinds()
+	if err != nil {
+		return "", err
+	}
+	r, diags := lang.Load(src, engine.KindSpecs(kinds))
+	if diags.HasErrors() {
+		return "", &DiagError{Diags: diags}
+	}
+	return r.Name, CheckName(r.Name)
+}
+
+// ParseTTL reads a ttl as apply --ttl takes it: a duration of 1m to 366d
+// (90m, 4h, 7d), or 0 to remove the deadline.
+func ParseTTL(s string) (time.Duration, error) {
+	if s == "0" || s == "none" {
+		return 0, nil
+	}
+	return lang.ParseTTL(s)
 }

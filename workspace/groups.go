@@ -165,3 +165,12 @@ func (ws *Workspace) reachSettings() []string {
 	}
 	return out
 }
+
+// stateProviders counts the providers state's hosts run on.
+func (ws *Workspace) stateProviders() int {
+	seen := map[string]bool{}
+	for _, h := range ws.State.Hosts {
+		seen[h.Provider] = true
+	}
+	return len(seen)
+}

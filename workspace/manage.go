@@ -92,6 +92,16 @@ func (e *Env) info(name, dir string) Info {
 	in.Recipe, in.Provider, in.Cluster = st.Recipe, st.Provider, st.Cluster
 	in.Hosts, in.Instances, in.Outputs, in.Serial = len(st.Hosts), len(st.Steps), len(st.Outputs), st.Serial
 	in.Expires = st.Expires
+	var provs []string
+	for _, h := range st.Hosts {
+		if h.Provider != "" && !contains(provs, h.Provider) {
+			provs = append(provs, h.Provider)
+		}
+	}
+	if len(provs) > 1 {
+		sort.Strings(provs)
+		in.Provider = strings.Join(provs, "+") // a cluster over several providers
+	}
 	if st.Inputs != nil {
 		in.RecipeArg = st.Inputs.Recipe
 	}

@@ -123,7 +123,7 @@ func (ws *Workspace) checkHostsProvider() error {
 		return nil
 	}
 	sort.Strings(other)
-	if ws.Multi() || ws.Site != nil && len(ws.Site.Groups) > 0 {
+	if ws.Multi() || ws.Site != nil && len(ws.Site.Groups) > 0 || ws.stateProviders() > 1 {
 		return fmt.Errorf("the hosts of group %s of workspace %s run on provider %s, and this command would use %s for them: diffuser does not move hosts between providers; "+
 			"put the group back on %s (the site file's hosts %q block, or -provider), or first destroy them with the old settings",
 			groups[0], ws.Name, strings.Join(other, ", "), want, other[0], groups[0])

@@ -46,6 +46,10 @@ type flags struct {
 	keepRuns    int
 	keepRunsSet bool
 	run         string
+	ttl         string
+	ttlSet      bool
+	expired     bool
+	allWS       bool
 }
 
 type app struct {
@@ -54,6 +58,7 @@ type app struct {
 	stop           <-chan struct{}
 	args           []string // the command line, for the run record
 	flags          flags
+	ttl            *time.Duration // --ttl, parsed
 	// env is the workspace layer's environment; tests set its Factories
 	// and Connector before running a command.
 	env workspace.Env
