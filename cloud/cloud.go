@@ -132,6 +132,14 @@ type ReachSettings interface {
 	ReachSettings() []string
 }
 
+// Exposure is implemented by a Factory that can tell, from a group's
+// settings, whether its hosts accept connections from hosts of other
+// providers (outside their own network). When not, reason says why, in a
+// phrase that follows "its hosts ...".
+type Exposure interface {
+	Exposed(settings cty.Value) (ok bool, reason string)
+}
+
 // Factory builds a provider from its site settings.
 type Factory interface {
 	// Spec describes the `provider "<name>" { ... }` block. No attribute may

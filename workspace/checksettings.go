@@ -42,6 +42,9 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	for _, key := range ws.ProviderKeys() {
 		diags = append(diags, ws.providerBlockOf(key).UnknownGroups(ws.Loaded.Graph.Groups)...)
 	}
+	if needs {
+		diags = append(diags, ws.reachWarnings()...)
+	}
 	seen := map[string]bool{}
 	for _, g := range ws.Loaded.Recipe.Groups {
 		key := ws.ProviderOf(g.Name)
