@@ -187,6 +187,7 @@ func HostInfoFromState(slot HostSlot, h *state.Host) lang.HostInfo {
 		return info
 	}
 	info.PrivateIP, info.PublicIP = cty.StringVal(h.PrivateIP), cty.StringVal(h.PublicIP)
+	info.Provider = cty.StringVal(h.Provider)
 	for n, v := range h.Volumes {
 		info.Volumes[n] = lang.VolumeInfo{Device: cty.StringVal(v.Device), SizeGB: v.SizeGB}
 	}
