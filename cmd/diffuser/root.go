@@ -47,7 +47,6 @@ type flags struct {
 	keepRunsSet bool
 	run         string
 	ttl         string
-	ttlSet      bool
 	expired     bool
 	allWS       bool
 }
