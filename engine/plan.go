@@ -765,3 +765,12 @@ func (opt PlanOptions) providerOf(group string) string {
 	}
 	return opt.Provider
 }
+
+// GroupProvider is the provider key hosts of group run on in a cluster
+// over several providers, or "" when every group runs on one provider.
+func (p *Plan) GroupProvider(group string) string {
+	if p.groupProvider == nil {
+		return ""
+	}
+	return p.groupProvider(group)
+}
