@@ -185,7 +185,7 @@ func ParseTTL(s string) (time.Duration, error) {
 		var days int
 		days, err = strconv.Atoi(n)
 		if err == nil && (days < 1 || days > 366) {
-			err = fmt.Errorf("out of range")
+			return 0, fmt.Errorf("invalid ttl %q: a ttl is at least 1m and at most 366d", s)
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
