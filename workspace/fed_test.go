@@ -220,3 +220,29 @@ func TestParseTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasedProvider: -provider NAME.ALIAS alone records hosts under the
+// key, and the next plan is a no-op (not a replace from "other" to
+// "other.lab").
+func TestAliasedProvider(t *testing.T) {
+	m := newMemEnv(t)
+	in := m.inputs()
+	in.Site, in.Provider = m.writeSite("provider \"other\" {\n  alias = \"lab\"\n}\n"), "other.lab"
+	m.apply(in, "apply")
+	for n, h := range m.state().Hosts {
+		if h.Provider != "other.lab" {
+			t.Errorf("%s: provider %q, want other.lab", n, h.Provider)
+		}
+	}
+	pl, err := m.plan(Inputs{Recipe: m.recipe}, "plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Plan.HasChanges() {
+		t.Fatalf("plan after apply has changes: %+v", pl.Plan.Changes)
+	}
+	m.apply(Inputs{Recipe: m.recipe}, "destroy")
+	if n := m.cloud.Hosts(); n != 0 {
+		t.Fatalf("%d hosts left", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"diffuser/cloud"
 	"diffuser/cloud/multi"
@@ -173,4 +174,11 @@ func (ws *Workspace) stateProviders() int {
 		seen[h.Provider] = true
 	}
 	return len(seen)
+}
+
+// routed says whether hosts go through cloud/multi and are recorded under
+// their provider key: several providers, or one aliased provider
+// (-provider aws.east), whose key is not the provider's name.
+func (ws *Workspace) routed() bool {
+	return !ws.simulated && (ws.Multi() || strings.Contains(ws.Provider, "."))
 }

@@ -122,7 +122,7 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 	}
 	spec := ws.Loaded.HostSpec(slot, ws.Cluster(), settings)
 	prov := p.Name()
-	if ws.Multi() {
+	if ws.routed() {
 		spec.Provider = ws.ProviderOf(slot.Group)
 		prov = spec.Provider
 	}

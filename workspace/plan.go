@@ -144,7 +144,7 @@ func (ws *Workspace) planOptions() engine.PlanOptions {
 	if r, ok := ws.factory.(cloud.ReachSettings); ok {
 		opt.ReachSettings = r.ReachSettings()
 	}
-	if ws.Multi() {
+	if ws.routed() {
 		opt.GroupProvider = ws.ProviderOf
 		opt.ReachSettings = ws.reachSettings()
 	}

@@ -325,7 +325,7 @@ func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Key
 	if err != nil {
 		return nil, keys, err
 	}
-	if ws.Multi() || ws.stateOnOtherProviders() {
+	if ws.routed() || ws.stateOnOtherProviders() {
 		p, err := ws.newProviders(ctx, keys)
 		return p, keys, err
 	}
