@@ -132,6 +132,13 @@ type ReachSettings interface {
 	ReachSettings() []string
 }
 
+// Expirer is implemented by providers that mark a cluster's deadline on
+// hosts already running (aws: the tag). An apply that moves the deadline
+// calls it for every host; spec.Expires is the new deadline (zero: none).
+type Expirer interface {
+	Expire(ctx context.Context, spec HostSpec, h Host) error
+}
+
 // Exposure is implemented by a Factory that can tell, from a group's
 // settings, whether its hosts accept connections from hosts of other
 // providers (outside their own network). When not, reason says why, in a

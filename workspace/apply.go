@@ -47,7 +47,8 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 		if changed, err = ws.remember(); err != nil {
 			return nil, err
 		}
-		changed = ws.setDeadline(pl.Request.TTL) || changed
+		pl.deadlineMoved = ws.setDeadline(pl.Request.TTL)
+		changed = pl.deadlineMoved || changed
 	}
 	if ws.State.Serial == 0 || changed {
 		ws.Cluster()
@@ -70,6 +71,9 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout, Expires: ws.State.Expires})
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
+	if pl.deadlineMoved {
+		res.Warnings = append(res.Warnings, pl.markDeadline(ctx)...)
+	}
 	if err := pl.finishRun(ctx, res, saveErr); err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
 	}
@@ -202,7 +206,15 @@ func (pl *Planned) SaveUnchanged() error {
 		if _, err := pl.WS.remember(); err != nil {
 			return err
 		}
-		pl.WS.setDeadline(pl.Request.TTL)
+		pl.deadlineMoved = pl.WS.setDeadline(pl.Request.TTL)
 	}
-	return pl.WS.SaveState()
+	if err := pl.WS.SaveState(); err != nil {
+		return err
+	}
+	if pl.deadlineMoved {
+		if w := pl.markDeadline(context.Background()); len(w) > 0 {
+			return fmt.Errorf("the new deadline is in state, but: %s", strings.Join(w, "; "))
+		}
+	}
+	return nil
 }

@@ -1,11 +1,16 @@
 package workspace
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
+	"sort"
 	"time"
 
+	"diffuser/cloud"
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/state"
 )
 
 // Expiry: an apply given a ttl (apply --ttl, or the site file's ttl)
@@ -110,4 +115,34 @@ func ParseTTL(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	return lang.ParseTTL(s)
+}
+
+// markDeadline hands a moved deadline to the hosts already running, where
+// the provider marks it (cloud.Expirer: aws retags its instances). It
+// returns one warning per host it could not mark.
+func (pl *Planned) markDeadline(ctx context.Context) []string {
+	e, ok := pl.Provider.(cloud.Expirer)
+	if !ok {
+		return nil
+	}
+	ws := pl.WS
+	var warns []string
+	for _, name := range sortedHostNames(ws.State) {
+		h := ws.State.Hosts[name]
+		spec := cloud.HostSpec{Cluster: ws.Cluster(), Group: h.Group, Index: h.Index, Name: h.Name,
+			Hostname: lang.Hostname(h.Group, h.Index), Provider: h.Provider, Expires: ws.State.Expires}
+		if err := e.Expire(ctx, spec, engine.CloudHost(h)); err != nil {
+			warns = append(warns, fmt.Sprintf("marking the deadline on %s: %v", name, err))
+		}
+	}
+	return warns
+}
+
+func sortedHostNames(st *state.State) []string {
+	out := make([]string, 0, len(st.Hosts))
+	for n := range st.Hosts {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

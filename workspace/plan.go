@@ -37,6 +37,8 @@ type Planned struct {
 	// Run is the run Apply started (nil before, and for plan).
 	Run     *Run
 	closers []func()
+	// deadlineMoved: this apply gave the cluster a new deadline.
+	deadlineMoved bool
 }
 
 // Close closes connections and releases the workspace lock.

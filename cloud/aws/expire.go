@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"time"
@@ -8,11 +9,36 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"diffuser/cloud"
 )
 
 // TagExpires is the tag holding a cluster's deadline (RFC 3339, UTC) on
 // every instance launched for an apply given a ttl.
 const TagExpires = "diffuser:expires"
+
+var _ cloud.Expirer = (*Provider)(nil)
+
+// Expire retags a running instance with the cluster's new deadline (or
+// removes the tag). Its self-termination timer keeps the deadline it was
+// launched with: user data runs once (docs/expiry.md).
+func (p *Provider) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	if h.ProviderID == "" {
+		return nil
+	}
+	if spec.Expires.IsZero() {
+		_, err := p.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{h.ProviderID}, Tags: []types.Tag{{Key: awssdk.String(TagExpires)}}})
+		if err != nil {
+			return fmt.Errorf("removing the deadline tag of %s: %w", h.ProviderID, err)
+		}
+		return nil
+	}
+	tags := map[string]string{TagExpires: spec.Expires.UTC().Format(time.RFC3339)}
+	if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{h.ProviderID}, Tags: tagList(tags)}); err != nil {
+		return fmt.Errorf("tagging %s with its deadline: %w", h.ProviderID, err)
+	}
+	return nil
+}
 
 // expireAt makes the instances in end themselves at deadline, with nobody
 // running diffuser: shutdown from inside the instance terminates it

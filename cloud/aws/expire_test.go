@@ -103,7 +103,8 @@ func TestLaunchWithDeadline(t *testing.T) {
 		specs[i].Expires = deadline
 	}
 	plain := specsFor("ttl", group{"client", 1, nil})
-	if _, err := launchAll(ctx, p, append(specs, plain...)); err != nil {
+	hosts, err := launchAll(ctx, p, append(specs, plain...))
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := 0
@@ -128,5 +129,19 @@ func TestLaunchWithDeadline(t *testing.T) {
 	}
 	if got != 2 {
 		t.Fatalf("%d servers launched, want 2", got)
+	}
+	// Extending: the running instance is retagged with the new deadline.
+	later := deadline.Add(20 * time.Hour)
+	ext := specs[0]
+	ext.Expires = later
+	if err := p.Expire(ctx, ext, hosts[ext.Name]); err != nil {
+		t.Fatal(err)
+	}
+	in, ok := srv.Instance(hosts[ext.Name].ProviderID)
+	if !ok || in.Tags[TagExpires] != later.Format(time.RFC3339) {
+		t.Fatalf("after Expire: tag %q, want %s", in.Tags[TagExpires], later.Format(time.RFC3339))
+	}
+	if other, _ := srv.Instance(hosts[specs[1].Name].ProviderID); other.Tags[TagExpires] != deadline.Format(time.RFC3339) {
+		t.Fatalf("Expire of one host retagged another: %q", other.Tags[TagExpires])
 	}
 }

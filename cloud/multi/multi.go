@@ -19,6 +19,7 @@ type Providers struct {
 var (
 	_ cloud.Provider = (*Providers)(nil)
 	_ cloud.Importer = (*Providers)(nil)
+	_ cloud.Expirer  = (*Providers)(nil)
 )
 
 // New returns a router over by (keyed by provider key, "aws.east"); a spec
@@ -93,6 +94,18 @@ func (m *Providers) Cleanup(ctx context.Context, cluster string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Expire marks the deadline through the spec's provider when it can.
+func (m *Providers) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return err
+	}
+	if e, ok := p.(cloud.Expirer); ok {
+		return e.Expire(ctx, spec, h)
+	}
+	return nil
 }
 
 // Import imports through the spec's provider when it can.
