@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -27,6 +28,13 @@ type HostSpec struct {
 	Hostname string // DNS-safe form, "server-1"
 	Volumes  []VolumeSpec
 	Settings cty.Value // object decoded with the factory's Spec, group overrides merged in
+	// Provider is the provider key the host runs on ("docker", "aws.east"):
+	// what a cluster over several providers (cloud/multi) dispatches on.
+	// "" means the workspace's one provider.
+	Provider string
+	// Expires is the cluster's deadline (zero: none). Providers that can
+	// mark it do (docker labels, aws tags); aws also ends the instance then.
+	Expires time.Time
 }
 
 // Host is a launched host as the provider reports it.
@@ -122,6 +130,21 @@ type Importer interface {
 // Status reports Moved instead.
 type ReachSettings interface {
 	ReachSettings() []string
+}
+
+// Expirer is implemented by providers that mark a cluster's deadline on
+// hosts already running (aws: the tag). An apply that moves the deadline
+// calls it for every host; spec.Expires is the new deadline (zero: none).
+type Expirer interface {
+	Expire(ctx context.Context, spec HostSpec, h Host) error
+}
+
+// Exposure is implemented by a Factory that can tell, from a group's
+// settings, whether its hosts accept connections from hosts of other
+// providers (outside their own network). When not, reason says why, in a
+// phrase that follows "its hosts ...".
+type Exposure interface {
+	Exposed(settings cty.Value) (ok bool, reason string)
 }
 
 // Factory builds a provider from its site settings.

@@ -38,8 +38,11 @@ type Connector interface {
 
 // ApplyOptions are what Apply needs from outside.
 type ApplyOptions struct {
-	Provider  cloud.Provider
-	Cluster   string
+	Provider cloud.Provider
+	Cluster  string
+	// Expires is the cluster's deadline handed to every launch (zero:
+	// none); see docs/expiry.md.
+	Expires   time.Time
 	Connector Connector
 	Recorder  Recorder
 	// Parallelism caps the step instances (and launches) running at once;
@@ -242,7 +245,22 @@ func (a *applier) exec(ctx context.Context, v int32) error {
 }
 
 func (a *applier) hostSpec(slot HostSlot) cloud.HostSpec {
-	return a.p.Loaded.HostSpec(slot, a.opt.Cluster, a.settings[slot.Group])
+	spec := a.p.Loaded.HostSpec(slot, a.opt.Cluster, a.settings[slot.Group])
+	if a.p.groupProvider != nil {
+		spec.Provider = a.p.groupProvider(slot.Group)
+	}
+	spec.Expires = a.opt.Expires
+	return spec
+}
+
+// providerName is the provider a host launched with spec is recorded
+// under: its group's provider key in a cluster over several providers,
+// else the provider's name.
+func (a *applier) providerName(spec cloud.HostSpec) string {
+	if spec.Provider != "" {
+		return spec.Provider
+	}
+	return a.opt.Provider.Name()
 }
 
 // CloudHost converts a recorded host for its provider.
@@ -297,12 +315,12 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if err != nil {
 		return fail(fmt.Errorf("launching %s: %w", slot.Name, err))
 	}
-	if other := a.recordedAs(ch.ProviderID, slot.Name); other != "" {
+	if other := a.recordedAs(a.providerName(spec), ch.ProviderID, slot.Name); other != "" {
 		return fail(fmt.Errorf("launching %s: the provider answered with machine %s, which state records as %s (moved there with state mv or imported?): "+
 			"one machine cannot be two hosts; rename one of them (state mv) or remove the other from state (state rm)", slot.Name, ch.ProviderID, other))
 	}
-	h := RecordedHost(slot, a.opt.Provider.Name(), ch, a.p.launchDg[a.g.Ref[v]])
-	if err := CheckAnswer(a.opt.Provider.Name(), &h); err != nil {
+	h := RecordedHost(slot, a.providerName(spec), ch, a.p.launchDg[a.g.Ref[v]])
+	if err := CheckAnswer(h.Provider, &h); err != nil {
 		return fail(err)
 	}
 	if old != nil && old.ProviderID == h.ProviderID && c.Action != Replace {
@@ -360,8 +378,8 @@ func (a *applier) refreshHostFacts(ctx context.Context, v int32, h *state.Host, 
 // name is still found under its old one by docker's container name), so
 // such a launch must not record it twice. Static sites may list one
 // machine for two hosts on purpose (a server that is also a client).
-func (a *applier) recordedAs(id, name string) string {
-	if id == "" || a.opt.Provider.Name() == "static" {
+func (a *applier) recordedAs(provider, id, name string) string {
+	if id == "" || lang.ProviderBase(provider) == "static" {
 		return ""
 	}
 	a.mu.Lock()

@@ -31,7 +31,7 @@ func (l *Loaded) HostSpec(slot HostSlot, cluster string, settings cty.Value) clo
 // host recorded with it plans as a no-op (unless refresh finds it gone or
 // stopped).
 func (l *Loaded) LaunchDigest(opt PlanOptions, group string, settings cty.Value) string {
-	return launchDigest(opt.Provider, settings, opt.ReachSettings, l.Sizes[group], l.VolTypes[group])
+	return launchDigest(opt.providerOf(group), settings, opt.ReachSettings, l.Sizes[group], l.VolTypes[group])
 }
 
 // Slot returns the recipe's host named name ("server[1]"); the error lists

@@ -235,7 +235,7 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		}
 	}
 	spec := cloud.HostSpec{Cluster: a.opt.Cluster, Group: h.Group, Index: h.Index, Name: h.Name,
-		Hostname: lang.Hostname(h.Group, h.Index), Settings: settings}
+		Hostname: lang.Hostname(h.Group, h.Index), Settings: settings, Provider: h.Provider}
 	if a.opt.Provider == nil {
 		a.finish(c, start, errors.New("no provider configured"), false)
 		return

@@ -108,6 +108,8 @@ type Plan struct {
 	// restarts: the planned restart of each service instance.
 	restartLinks map[int32][]restartLink
 	restarts     map[int32]*restartPlan
+	// groupProvider is PlanOptions.GroupProvider (nil: one provider).
+	groupProvider func(group string) string
 }
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
@@ -154,6 +156,10 @@ type PlanOptions struct {
 	// ReachSettings name the settings that say only how hosts are reached
 	// (cloud.ReachSettings): they stay out of the launch digest.
 	ReachSettings []string
+	// GroupProvider, when set, names the provider key each host group runs
+	// on (a cluster over several providers; providers.go); nil means every
+	// group runs on Provider.
+	GroupProvider func(group string) string
 }
 
 func launchDigest(provider string, settings cty.Value, reach []string, sizes map[string]int, types map[string]string) string {
@@ -206,6 +212,7 @@ func hostInfo(slot HostSlot, h *state.Host, cache *factsCache) lang.HostInfo {
 	}
 	info.PrivateIP, info.PublicIP = cty.StringVal(h.PrivateIP), cty.StringVal(h.PublicIP)
 	info.Facts = cache.val(h.Facts)
+	info.Provider = cty.StringVal(h.Provider)
 	for n, v := range h.Volumes {
 		info.Volumes[n] = lang.VolumeInfo{Device: cty.StringVal(v.Device), SizeGB: v.SizeGB}
 	}
@@ -222,7 +229,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	p := &Plan{Loaded: l, Provider: opt.Provider, Lineage: st.Lineage, Serial: st.Serial,
 		Actions: make([]Action, g.NumVertices()), vchange: map[int32]*Change{},
 		digests: make([]string, g.NumVertices()), launchDg: make([]string, len(g.Hosts)),
-		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings}
+		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings, groupProvider: opt.GroupProvider}
 	var diags hcl.Diagnostics
 	st, p.Moves, diags = movedState(st, l.Recipe.Moved)
 	if diags.HasErrors() {
@@ -263,15 +270,16 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
-		dg := launchDigest(opt.Provider, p.settings[groupIndex[slot.Group]], opt.ReachSettings, l.Sizes[slot.Group], l.VolTypes[slot.Group])
+		prov := opt.providerOf(slot.Group)
+		dg := launchDigest(prov, p.settings[groupIndex[slot.Group]], opt.ReachSettings, l.Sizes[slot.Group], l.VolTypes[slot.Group])
 		p.launchDg[h] = dg
 		sh := st.Hosts[slot.Name]
 		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}
 		switch {
 		case sh == nil:
 			c.Action, c.Reason = Create, ""
-		case sh.Provider != opt.Provider:
-			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, opt.Provider)
+		case sh.Provider != prov:
+			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, prov)
 		case sh.Digest != dg:
 			c.Action, c.Reason = Replace, "host settings or volume sizes changed"
 		case replace[slot.Name]:
@@ -451,7 +459,8 @@ func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.Stat
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			spec := cloud.HostSpec{Cluster: opt.Cluster, Group: slot.Group, Index: slot.Index, Name: slot.Name,
-				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group], Settings: p.settings[groupIndex[slot.Group]]}
+				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group], Settings: p.settings[groupIndex[slot.Group]],
+				Provider: sh.Provider}
 			status, err := opt.Refresh.HostStatus(ctx, spec, sh)
 			if err != nil {
 				return // unknown: keep what state says
@@ -797,4 +806,21 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// providerOf is the provider key hosts of group run on.
+func (opt PlanOptions) providerOf(group string) string {
+	if opt.GroupProvider != nil {
+		return opt.GroupProvider(group)
+	}
+	return opt.Provider
+}
+
+// GroupProvider is the provider key hosts of group run on in a cluster
+// over several providers, or "" when every group runs on one provider.
+func (p *Plan) GroupProvider(group string) string {
+	if p.groupProvider == nil {
+		return ""
+	}
+	return p.groupProvider(group)
 }

@@ -34,8 +34,11 @@ type HostInfo struct {
 	Hostname  string // "server-1"
 	PrivateIP cty.Value
 	PublicIP  cty.Value
-	Volumes   map[string]VolumeInfo
-	Facts     cty.Value // FactsVal; cty.NilVal while not known
+	// Provider is the provider key the host runs on ("docker", "aws.east");
+	// NilVal (unknown) before it is launched.
+	Provider cty.Value
+	Volumes  map[string]VolumeInfo
+	Facts    cty.Value // FactsVal; cty.NilVal while not known
 }
 
 // VolumeInfo is one volume of a host.
@@ -80,7 +83,7 @@ func (h HostInfo) Val(volNames []string) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name": cty.StringVal(h.Name), "group": cty.StringVal(h.Group),
 		"index": cty.NumberIntVal(int64(h.Index)), "hostname": cty.StringVal(h.Hostname),
-		"private_ip": str(h.PrivateIP), "public_ip": str(h.PublicIP),
+		"private_ip": str(h.PrivateIP), "public_ip": str(h.PublicIP), "provider": str(h.Provider),
 		"volume": cty.ObjectVal(vols),
 		"facts":  facts,
 	})

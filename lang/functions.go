@@ -84,6 +84,7 @@ func functions(fsys fs.FS, dir string) map[string]function.Function {
 		"sha512": crypto.Sha512Func, "uuid": uuid.V4Func,
 		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		"shellquote": shellQuoteFunc,
+		"reach_ip":   reachIPFunc,
 	}
 	f["file"] = fileFunc(fsys, dir)
 	f["templatefile"] = templateFileFunc(fsys, dir, f)

@@ -11,7 +11,7 @@ import (
 // What the objects recipes read hold: `host` and `hosts.G[i]`, a volume of
 // a host, and `step.X`. HostInfo.Val and Step.StepVal build them.
 var (
-	hostAttrs    = []string{"facts", "group", "hostname", "index", "name", "private_ip", "public_ip", "volume"}
+	hostAttrs    = []string{"facts", "group", "hostname", "index", "name", "private_ip", "provider", "public_ip", "volume"}
 	volumeAttrs  = []string{"device", "size_gb"}
 	stepValAttrs = []string{"hosts", "outputs"}
 )

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -26,7 +27,15 @@ type Site struct {
 	// Limits are the site's max_connects, max_uploads and
 	// max_sessions_per_host (0 = no limit); nil when not said.
 	MaxConnects, MaxUploads, MaxSessionsPerHost *int
-	Providers                                   map[string]*ProviderBlock
+	// Providers are keyed by name, or by "NAME.ALIAS" for a block with
+	// an alias ("aws.east").
+	Providers map[string]*ProviderBlock
+	// Groups are the top-level `hosts "GROUP" { provider = ... }` blocks:
+	// which provider each named host group runs on (sitegroups.go).
+	Groups map[string]*GroupProvider
+	// TTL is the site's ttl (0 when unset): how long an apply's cluster
+	// lives before it is due for destroy.
+	TTL time.Duration
 	// Backend is the site's backend block: where workspaces keep state;
 	// nil: the local data directory.
 	Backend *Backend
@@ -37,7 +46,11 @@ type Site struct {
 
 // ProviderBlock is `provider "NAME" { ... hosts "GROUP" { ... } }`.
 type ProviderBlock struct {
-	Name   string
+	Name string
+	// Alias is the block's alias ("" for none); Key is how hosts blocks
+	// name it: Name, or "Name.Alias".
+	Alias  string
+	Key    string
 	Body   hcl.Body
 	Groups map[string]hcl.Body
 	// GroupRanges are the `hosts "GROUP"` blocks' header ranges.
@@ -47,10 +60,11 @@ type ProviderBlock struct {
 }
 
 var siteSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}, {Name: "keep_runs"},
+	Attributes: []hcl.AttributeSchema{{Name: "default_provider"}, {Name: "keep_runs"}, {Name: "ttl"},
 		{Name: "max_connects"}, {Name: "max_uploads"}, {Name: "max_sessions_per_host"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "provider", LabelNames: []string{"name"}},
+		{Type: "hosts", LabelNames: []string{"group"}},
 		{Type: "variables"},
 		{Type: "backend", LabelNames: []string{"type"}},
 	},
@@ -69,7 +83,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	}
 	p := hclparse.NewParser()
 	f, diags := p.ParseHCL(unixNewlines(b), path)
-	s := &Site{Filename: path, Providers: map[string]*ProviderBlock{}, Files: p.Files()}
+	s := &Site{Filename: path, Providers: map[string]*ProviderBlock{}, Groups: map[string]*GroupProvider{}, Files: p.Files()}
 	if diags.HasErrors() {
 		return s, diags
 	}
@@ -106,8 +120,15 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 			}
 		}
 	}
+	if a := content.Attributes["ttl"]; a != nil {
+		d, ds := siteTTL(a.Expr)
+		diags = append(diags, ds...)
+		s.TTL = d
+	}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
+		case "hosts":
+			diags = append(diags, s.addGroup(blk)...)
 		case "variables":
 			if s.Vars != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate variables block",
@@ -119,14 +140,20 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 			s.Vars = attrs
 		case "provider":
 			name := blk.Labels[0]
-			if prev := s.Providers[name]; prev != nil {
-				diags = append(diags, duplicate("provider block", name, prev.DeclRange, blk.DefRange))
+			pc, rest, d := blk.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "alias"}},
+				Blocks: []hcl.BlockHeaderSchema{{Type: "hosts", LabelNames: []string{"group"}}}})
+			diags = append(diags, d...)
+			alias, d := providerAlias(pc.Attributes["alias"])
+			diags = append(diags, d...)
+			key := name
+			if alias != "" {
+				key = name + "." + alias
+			}
+			if prev := s.Providers[key]; prev != nil {
+				diags = append(diags, duplicate("provider block", key, prev.DeclRange, blk.DefRange))
 				continue
 			}
-			pc, rest, d := blk.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
-				{Type: "hosts", LabelNames: []string{"group"}}}})
-			diags = append(diags, d...)
-			pb := &ProviderBlock{Name: name, Body: rest, Groups: map[string]hcl.Body{}, GroupRanges: map[string]hcl.Range{},
+			pb := &ProviderBlock{Name: name, Alias: alias, Key: key, Body: rest, Groups: map[string]hcl.Body{}, GroupRanges: map[string]hcl.Range{},
 				DeclRange: blk.DefRange, funcs: s.funcs}
 			seen := map[string]hcl.Range{}
 			for _, g := range pc.Blocks {
@@ -138,11 +165,12 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 				pb.Groups[g.Labels[0]] = g.Body
 				pb.GroupRanges[g.Labels[0]] = g.DefRange
 			}
-			s.Providers[name] = pb
+			s.Providers[key] = pb
 		case "backend":
 			diags = append(diags, s.decodeBackend(blk)...)
 		}
 	}
+	diags = append(diags, s.checkGroups()...)
 	return s, diags
 }
 

@@ -11,7 +11,11 @@ import (
 // those the apply itself took from the previous Inputs. Values of sensitive
 // variables are never kept: a sensitive Var has only a salted digest.
 type Inputs struct {
-	Provider string         `json:"provider,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	// Recipe is the recipe as the apply was given it: a built-in's name,
+	// or a path made absolute, so that destroy --expired finds it from
+	// any directory.
+	Recipe   string         `json:"recipe,omitempty"`
 	Site     string         `json:"site,omitempty"`     // the site file's path as given ("" = none)
 	SiteAbs  string         `json:"site_abs,omitempty"` // the same, absolute: what later commands open
 	Vars     map[string]Var `json:"vars,omitempty"`

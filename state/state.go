@@ -28,6 +28,9 @@ type State struct {
 	Steps    map[string]*Instance `json:"instances"` // keyed by instance address, e.g. `step.glusterd["server[1]"]`
 	Outputs  map[string]Output    `json:"outputs,omitempty"`
 	Inputs   *Inputs              `json:"inputs,omitempty"` // what the last apply ran with; nil before one
+	// Expires is the cluster's deadline (zero: none), set by an apply given
+	// a ttl: diffuser destroy --expired sweeps it once it has passed.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Host is one launched machine.

@@ -118,7 +118,15 @@ func WriteTimeline(path, operation string, plan *engine.Plan, res *engine.Result
 		}
 	}
 	var buf bytes.Buffer
-	if err := renderTimeline(&buf, operation, recipe, g, res); err != nil {
+	provider := map[string]string{} // host -> provider key, in a cluster over several
+	if g != nil {
+		for _, h := range g.Hosts {
+			if p := plan.GroupProvider(h.Group); p != "" {
+				provider[h.Name] = p
+			}
+		}
+	}
+	if err := renderTimeline(&buf, operation, recipe, g, res, provider); err != nil {
 		return "", err
 	}
 	tmp := path + ".tmp"
@@ -135,7 +143,7 @@ func WriteTimeline(path, operation string, plan *engine.Plan, res *engine.Result
 // renderTimeline writes the page: a Gantt chart with one row per host (in
 // the recipe's host order), the critical path outlined and joined by a
 // line, and a summary.
-func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Instances, res *engine.Result) error {
+func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Instances, res *engine.Result, provider map[string]string) error {
 	spans := res.Spans
 	start, end := res.Start, res.End
 	for _, s := range spans {
@@ -232,7 +240,11 @@ func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Insta
 	y := tlAxisH
 	for i, h := range hosts {
 		hgt := tlRowH + float64(lanes[i]-1)*tlLaneH
-		page.Rows = append(page.Rows, tlRow{Host: displayHost(h), Y: y, H: hgt, TextY: y + tlRowH/2 + 4, Odd: i%2 == 1})
+		label := displayHost(h)
+		if p := provider[h]; p != "" {
+			label += " · " + p
+		}
+		page.Rows = append(page.Rows, tlRow{Host: label, Y: y, H: hgt, TextY: y + tlRowH/2 + 4, Odd: i%2 == 1})
 		y += hgt
 	}
 	page.Height = y + 10

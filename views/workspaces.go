@@ -18,8 +18,12 @@ type WorkspaceJSON struct {
 	Outputs   int       `json:"outputs"`
 	Serial    uint64    `json:"serial"`
 	Modified  time.Time `json:"modified"` // RFC 3339: the last change to state.json or its journal
-	LockedBy  *LockJSON `json:"locked_by,omitempty"`
-	Error     string    `json:"error,omitempty"` // the state cannot be read; counts are 0
+	// Expires is the cluster's deadline (absent: none); Expired says it
+	// has passed: diffuser destroy --expired sweeps it.
+	Expires  *time.Time `json:"expires,omitempty"`
+	Expired  bool       `json:"expired,omitempty"`
+	LockedBy *LockJSON  `json:"locked_by,omitempty"`
+	Error    string     `json:"error,omitempty"` // the state cannot be read; counts are 0
 }
 
 // LockJSON names the process holding a workspace's lock.
@@ -39,7 +43,7 @@ func WriteWorkspaces(w io.Writer, list []WorkspaceJSON, dataDir string) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tRECIPE\tPROVIDER\tHOSTS\tINSTANCES\tSERIAL\tMODIFIED")
+	fmt.Fprintln(tw, "NAME\tRECIPE\tPROVIDER\tHOSTS\tINSTANCES\tSERIAL\tMODIFIED\tEXPIRES")
 	for _, in := range list {
 		recipe, provider := orDash(in.Recipe), orDash(in.Provider)
 		modified := "-"
@@ -47,10 +51,17 @@ func WriteWorkspaces(w io.Writer, list []WorkspaceJSON, dataDir string) {
 			modified = in.Modified.Local().Format("2006-01-02 15:04:05")
 		}
 		if in.Error != "" {
-			fmt.Fprintf(tw, "%s\t?\t?\t?\t?\t?\t%s\n", in.Name, modified)
+			fmt.Fprintf(tw, "%s\t?\t?\t?\t?\t?\t%s\t?\n", in.Name, modified)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", in.Name, recipe, provider, in.Hosts, in.Instances, in.Serial, modified)
+		expires := "-"
+		if in.Expires != nil {
+			expires = in.Expires.Local().Format("2006-01-02 15:04:05")
+			if in.Expired {
+				expires += " (due)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", in.Name, recipe, provider, in.Hosts, in.Instances, in.Serial, modified, expires)
 	}
 	_ = tw.Flush()
 	for _, in := range list {
@@ -60,6 +71,11 @@ func WriteWorkspaces(w io.Writer, list []WorkspaceJSON, dataDir string) {
 		if h := in.LockedBy; h != nil {
 			fmt.Fprintf(w, "\n%s is locked by pid %d (%s@%s) running %q since %s.\n", in.Name, h.PID, h.User, h.Hostname, h.Command,
 				h.Since.Local().Format(time.RFC3339))
+		}
+	}
+	for _, in := range list {
+		if in.Expired {
+			fmt.Fprintf(w, "\n%s is past its deadline: diffuser destroy --expired --all-workspaces sweeps it.\n", in.Name)
 		}
 	}
 }

@@ -53,6 +53,8 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 		if changed, err = ws.remember(); err != nil {
 			return nil, err
 		}
+		pl.deadlineMoved = ws.setDeadline(pl.Request.TTL)
+		changed = pl.deadlineMoved || changed
 	}
 	if ws.State.Serial == 0 || changed {
 		ws.Cluster()
@@ -79,9 +81,12 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	pruneWarns := ws.env.pruneRuns(ws.Name, run.ID, keep)
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
 		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Limits: limits, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
-		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout})
+		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout, Expires: ws.State.Expires})
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
+	if pl.deadlineMoved {
+		res.Warnings = append(res.Warnings, pl.markDeadline(ctx)...)
+	}
 	if err := pl.finishRun(ctx, res, saveErr); err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
 	}
@@ -243,6 +248,15 @@ func (pl *Planned) SaveUnchanged() error {
 		if _, err := pl.WS.remember(); err != nil {
 			return err
 		}
+		pl.deadlineMoved = pl.WS.setDeadline(pl.Request.TTL)
 	}
-	return pl.WS.SaveState()
+	if err := pl.WS.SaveState(); err != nil {
+		return err
+	}
+	if pl.deadlineMoved {
+		if w := pl.markDeadline(context.Background()); len(w) > 0 {
+			return fmt.Errorf("the new deadline is in state, but: %s", strings.Join(w, "; "))
+		}
+	}
+	return nil
 }

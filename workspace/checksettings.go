@@ -39,14 +39,24 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 			return diags // the provider-wide block's errors would repeat per group
 		}
 	}
-	pb := ws.providerBlock()
-	diags = append(diags, pb.UnknownGroups(ws.Loaded.Graph.Groups)...)
-	checker, ok := ws.factory.(cloud.SettingsChecker)
-	if !ok {
-		return diags
+	for _, key := range ws.ProviderKeys() {
+		diags = append(diags, ws.providerBlockOf(key).UnknownGroups(ws.Loaded.Graph.Groups)...)
+	}
+	if needs {
+		diags = append(diags, ws.reachWarnings()...)
 	}
 	seen := map[string]bool{}
 	for _, g := range ws.Loaded.Recipe.Groups {
+		key := ws.ProviderOf(g.Name)
+		pb := ws.providerBlockOf(key)
+		f, err := ws.factoryFor(key)
+		if err != nil {
+			continue // refused at load
+		}
+		checker, ok := f.(cloud.SettingsChecker)
+		if !ok {
+			continue
+		}
 		v, _ := ws.Settings(g.Name)
 		need := cloud.GroupNeed{}
 		if needs {
@@ -55,7 +65,7 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		for _, p := range checker.CheckSettings(v, g.Name, need) {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: p.Detail}
 			if d.Summary == "" {
-				d.Summary = "Invalid " + ws.Provider + " setting"
+				d.Summary = "Invalid " + key + " setting"
 			}
 			rng, written := pb.SettingRange(g.Name, p.Path)
 			if !written {
@@ -78,11 +88,11 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	return diags
 }
 
-func (ws *Workspace) providerBlock() *lang.ProviderBlock {
+func (ws *Workspace) providerBlockOf(key string) *lang.ProviderBlock {
 	if ws.Site == nil {
 		return nil
 	}
-	return ws.Site.Providers[ws.Provider]
+	return ws.Site.Providers[key]
 }
 
 // groupNeed is what the recipe asks of the provider for group g.

@@ -48,6 +48,9 @@ type Env struct {
 	// recipe use when Backend is nil (default: ./diffuser.hcl when
 	// present).
 	SiteFile string
+	// Now is the clock deadlines are set and checked with (nil:
+	// time.Now); tests simulate time with it.
+	Now func() time.Time
 
 	sim *simulation
 }

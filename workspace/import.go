@@ -9,6 +9,7 @@ import (
 	"diffuser/cloud"
 	"diffuser/engine"
 	"diffuser/facts"
+	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
@@ -120,11 +121,17 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 			return nil, err
 		}
 	}
-	ch, err := imp.Import(ctx, ws.Loaded.HostSpec(slot, ws.Cluster(), settings), id)
+	spec := ws.Loaded.HostSpec(slot, ws.Cluster(), settings)
+	prov := p.Name()
+	if ws.routed() {
+		spec.Provider = ws.ProviderOf(slot.Group)
+		prov = spec.Provider
+	}
+	ch, err := imp.Import(ctx, spec, id)
 	if err != nil {
 		return nil, fmt.Errorf("importing %s: %w", slot.Name, err)
 	}
-	if p.Name() != "static" {
+	if lang.ProviderBase(prov) != "static" {
 		for n, other := range ws.State.Hosts {
 			if other.ProviderID == ch.ProviderID {
 				return nil, fmt.Errorf("machine %s is already in state as %s: one machine cannot be two hosts (to rename it: diffuser state mv %s '%s' '%s')",
@@ -132,8 +139,8 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 			}
 		}
 	}
-	h := engine.RecordedHost(slot, p.Name(), ch, ws.Loaded.LaunchDigest(ws.planOptions(), slot.Group, settings))
-	if err := engine.CheckAnswer(p.Name(), &h); err != nil {
+	h := engine.RecordedHost(slot, prov, ch, ws.Loaded.LaunchDigest(ws.planOptions(), slot.Group, settings))
+	if err := engine.CheckAnswer(prov, &h); err != nil {
 		return nil, err
 	}
 	engine.PinJumpKeys(&h, ws.State.Hosts)

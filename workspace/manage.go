@@ -26,6 +26,10 @@ type Info struct {
 	Instances int
 	Outputs   int
 	Serial    uint64
+	// Expires is the cluster's deadline (zero: none); RecipeArg the recipe
+	// its last apply was given (a name or an absolute path), for a sweep.
+	Expires   time.Time
+	RecipeArg string
 	Modified  time.Time     // latest change to state.json or its journal
 	LockedBy  *state.Holder // a process holding the workspace lock now
 	Err       error         // state that cannot be read; the rest is zero
@@ -87,6 +91,20 @@ func (e *Env) info(name, dir string) Info {
 	}
 	in.Recipe, in.Provider, in.Cluster = st.Recipe, st.Provider, st.Cluster
 	in.Hosts, in.Instances, in.Outputs, in.Serial = len(st.Hosts), len(st.Steps), len(st.Outputs), st.Serial
+	in.Expires = st.Expires
+	var provs []string
+	for _, h := range st.Hosts {
+		if h.Provider != "" && !contains(provs, h.Provider) {
+			provs = append(provs, h.Provider)
+		}
+	}
+	if len(provs) > 1 {
+		sort.Strings(provs)
+		in.Provider = strings.Join(provs, "+") // a cluster over several providers
+	}
+	if st.Inputs != nil {
+		in.RecipeArg = st.Inputs.Recipe
+	}
 	return in
 }
 

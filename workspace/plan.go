@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"diffuser/cloud"
 	"diffuser/engine"
@@ -20,6 +21,10 @@ type PlanRequest struct {
 	Refresh bool // ask hosts whether recorded work still holds
 	Targets []string
 	Replace []string
+	// TTL, when set, gives the cluster a new deadline at apply: now plus
+	// it (0 removes the deadline). nil: the site file's ttl when it has
+	// one, else the deadline state has stays. See docs/expiry.md.
+	TTL *time.Duration
 }
 
 // Planned is a plan with what produced it. The caller calls Close.
@@ -32,6 +37,8 @@ type Planned struct {
 	// Run is the run Apply started (nil before, and for plan).
 	Run     *Run
 	closers []func()
+	// deadlineMoved: this apply gave the cluster a new deadline.
+	deadlineMoved bool
 }
 
 // Close closes connections and releases the workspace lock.
@@ -104,15 +111,25 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 // provider, which does not know them, and leave them running.
 func (ws *Workspace) checkHostsProvider() error {
 	var other []string
+	var groups []string
+	want := ""
 	for _, h := range ws.State.Hosts {
-		if h.Provider != ws.Provider && !slices.Contains(other, h.Provider) {
+		p := ws.ProviderOf(h.Group)
+		if h.Provider != p && !slices.Contains(other, h.Provider) {
 			other = append(other, h.Provider)
+			groups = append(groups, h.Group)
+			want = p
 		}
 	}
 	if len(other) == 0 {
 		return nil
 	}
 	sort.Strings(other)
+	if ws.Multi() || ws.Site != nil && len(ws.Site.Groups) > 0 || ws.stateProviders() > 1 {
+		return fmt.Errorf("the hosts of group %s of workspace %s run on provider %s, and this command would use %s for them: diffuser does not move hosts between providers; "+
+			"put the group back on %s (the site file's hosts %q block, or -provider), or first destroy them with the old settings",
+			groups[0], ws.Name, strings.Join(other, ", "), want, other[0], groups[0])
+	}
 	hint := fmt.Sprintf("pass -provider %s, or first destroy them with: diffuser destroy %s -provider %s", other[0], ws.Inputs.Recipe, other[0])
 	if s, _ := ws.env.simulation(); s != nil {
 		hint = "--simulate works on workspaces applied with it; give the simulation its own with -workspace NAME"
@@ -128,6 +145,10 @@ func (ws *Workspace) planOptions() engine.PlanOptions {
 	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Cluster: ws.Cluster()}
 	if r, ok := ws.factory.(cloud.ReachSettings); ok {
 		opt.ReachSettings = r.ReachSettings()
+	}
+	if ws.routed() {
+		opt.GroupProvider = ws.ProviderOf
+		opt.ReachSettings = ws.reachSettings()
 	}
 	return opt
 }

@@ -134,7 +134,7 @@ func (ws *Workspace) used(siteFromMemory bool, providerWithout string) *state.In
 // memory. Sensitive values become salted digests; the salt of an
 // unchanged value is kept, so that its digest stays the same.
 func (ws *Workspace) record(now time.Time) (*state.Inputs, error) {
-	rec := &state.Inputs{Provider: ws.Provider, Recorded: now}
+	rec := &state.Inputs{Provider: ws.Provider, Recipe: ws.recipeArg(), Recorded: now}
 	if ws.Site != nil {
 		rec.Site = ws.sitePath
 		rec.SiteAbs, _ = filepath.Abs(ws.Site.Filename)
@@ -200,7 +200,7 @@ func sameInputs(a, b *state.Inputs) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if a.Provider != b.Provider || a.Site != b.Site || a.SiteAbs != b.SiteAbs || len(a.Vars) != len(b.Vars) {
+	if a.Provider != b.Provider || a.Recipe != b.Recipe || a.Site != b.Site || a.SiteAbs != b.SiteAbs || len(a.Vars) != len(b.Vars) {
 		return false
 	}
 	for n, av := range a.Vars {

@@ -44,10 +44,12 @@ type Workspace struct {
 	// with (diffuser vars): nil when it took nothing.
 	Remembered *state.Inputs
 
-	factory  cloud.Factory
-	unlock   func() error
-	memory   memory
-	sitePath string // the site file as given, or as the last apply gave it
+	factory cloud.Factory
+	// simulated: --simulate runs every group on the sim provider.
+	simulated bool
+	unlock    func() error
+	memory    memory
+	sitePath  string // the site file as given, or as the last apply gave it
 }
 
 // RecipeRef says where a recipe came from, for saved plans.
@@ -217,8 +219,9 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	}
 	if s, _ := e.simulation(); s != nil {
 		ws.Provider, without = "sim", "sim"
+		ws.simulated = true
 	}
-	f, ok := e.factories()[ws.Provider]
+	f, ok := e.factories()[lang.ProviderBase(ws.Provider)]
 	if !ok && ws.Provider == "sim" && in.Provider == "" {
 		return nil, fmt.Errorf("workspace %s was last applied with --simulate: pass --simulate again, or -provider NAME for real hosts", ws.Name)
 	}
@@ -226,6 +229,9 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 		return nil, fmt.Errorf("unknown provider %q: use one of %v", ws.Provider, providerNames(e.factories()))
 	}
 	ws.factory = f
+	if err := ws.checkGroupProviders(); err != nil {
+		return nil, err
+	}
 	ws.Remembered = ws.used(siteFromMemory, without)
 	return ws, nil
 }
@@ -247,11 +253,16 @@ func recipeDigest(r *lang.Recipe) string {
 // Settings decodes the provider settings for a host group ("" for the
 // provider-wide block) from the site file.
 func (ws *Workspace) Settings(group string) (cty.Value, hcl.Diagnostics) {
+	key := ws.ProviderOf(group)
+	f, err := ws.factoryFor(key)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown provider", Detail: err.Error()}}
+	}
 	var pb *lang.ProviderBlock
 	if ws.Site != nil {
-		pb = ws.Site.Providers[ws.Provider]
+		pb = ws.Site.Providers[key]
 	}
-	return pb.Settings(ws.factory.Spec(), group)
+	return pb.Settings(f.Spec(), group)
 }
 
 // OpenState reads state; with lock, it takes the workspace lock first
@@ -349,6 +360,10 @@ func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Key
 	keys, err := ws.Keys()
 	if err != nil {
 		return nil, keys, err
+	}
+	if ws.routed() || ws.stateOnOtherProviders() {
+		p, err := ws.newProviders(ctx, keys)
+		return p, keys, err
 	}
 	settings, diags := ws.Settings("")
 	if diags.HasErrors() {

@@ -315,6 +315,10 @@ func (p *Provider) runInput(pl launchPlan, indexes []int, token string) *ec2.Run
 			{ResourceType: types.ResourceTypeInstance, Tags: tagList(tags)},
 		},
 	}
+	if !spec.Expires.IsZero() {
+		expireAt(in, tags, spec.Expires)
+		in.TagSpecifications[0].Tags = tagList(tags)
+	}
 	for i, v := range spec.Volumes {
 		ebs := &types.EbsBlockDevice{
 			VolumeSize:          aws.Int32(int32(v.SizeGB)),

@@ -99,6 +99,11 @@ var errNetworkGone = errors.New("cluster network is gone")
 // adopted instead.
 func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s Settings, image, netID string, vols []attachedVolume) (string, error) {
 	labels := hostLabels(spec)
+	if !spec.Expires.IsZero() {
+		// Informational: a container's labels cannot change, so the deadline
+		// an apply renews lives in state; this one is the launch's.
+		labels[LabelExpires] = spec.Expires.UTC().Format(time.RFC3339)
+	}
 	devices := []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}
 	for _, v := range vols {
 		labels[labelVolumePrefix+v.Name] = v.Device

@@ -24,6 +24,9 @@ const (
 	LabelIndex    = "diffuser.index"
 	LabelName     = "diffuser.name"
 	LabelProvider = "diffuser.provider" // always "docker"
+	// LabelExpires is the cluster's deadline when the container was
+	// launched (RFC 3339, UTC), for an apply given a ttl.
+	LabelExpires = "diffuser.expires"
 	// labelVolumePrefix + <volume> = "<loop device>" on containers: the
 	// device the container was created with, needed to put a volume back on
 	// the same device after a reboot.

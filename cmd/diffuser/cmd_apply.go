@@ -42,8 +42,15 @@ once (key exchanges; keep it at or below 10 behind one bastion, whose sshd MaxSt
 refuses more), -max-uploads file uploads at once over all hosts, -max-sessions-per-host
 commands and uploads at once on one host (sshd's MaxSessions is 10 by default). The site
 file may set them too (max_connects, max_uploads, max_sessions_per_host); 0 is no limit.
--parallelism N caps the step instances running at once, for those who want a cap.`,
+-parallelism N caps the step instances running at once, for those who want a cap.
+
+--ttl 4h (or ttl in the site file) gives the cluster a deadline, now plus the ttl: state records
+it, launches mark it (docker label, aws tag; aws instances also terminate themselves then),
+diffuser workspace list shows it and diffuser destroy --expired sweeps the cluster once it
+has passed. Every apply given a ttl renews the deadline from now (that is how it is
+extended); --ttl 0 removes it. See docs/expiry.md.`,
 		Example: `  diffuser apply glusterfs -auto-approve
+  diffuser apply glusterfs --ttl 4h
   diffuser apply glusterfs -var servers=3 -var replica=3
   diffuser apply plan.json
   diffuser apply glusterfs -keep-runs 50`,
@@ -51,12 +58,16 @@ file may set them too (max_connects, max_uploads, max_sessions_per_host); 0 is n
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			a.flags.changed = cmd.Flags().Changed
+			if err := a.parseTTL(cmd); err != nil {
+				return err
+			}
 			return a.runApply(cmd.Context(), args[0], false)
 		},
 	}
 	a.recipeFlags(c)
 	a.planFlags(c)
 	a.applyFlags(c)
+	c.Flags().StringVar(&a.flags.ttl, "ttl", "", "give the cluster a deadline, now plus this (90m, 4h, 7d; 0 removes it); default: the site file's ttl, else the deadline state has")
 	c.Flags().DurationVar(&a.flags.stepTimeout, "step-timeout", engine.DefaultStepTimeout,
 		"longest one attempt of a step without its own `timeout` may run before it fails (0 = no limit)")
 	return c
@@ -91,17 +102,32 @@ recipe's after, after_all and references, on any host). The plan gives each one'
 ("targeted", "its host server[1] is destroyed", "depends on step.volume[\"server[0]\"], which
 is destroyed"). Outputs that read what is destroyed are forgotten; the next apply brings
 everything back. Pass the -var values the cluster was applied with: dependents are found in
-the recipe as loaded.`,
+the recipe as loaded.
+
+With --expired it destroys the workspace only if its deadline (apply --ttl) has passed; with
+--all-workspaces too, every workspace under the data directory whose deadline has passed,
+each with the recipe, provider, site file and variables of its last apply. Docker has no way
+to end a container at a deadline, so on docker this sweep is what removes an expired cluster
+(run it from cron or a systemd timer); aws instances also end themselves.`,
 		Example: `  diffuser destroy glusterfs -auto-approve
+  diffuser destroy --expired --all-workspaces -auto-approve
   diffuser destroy glusterfs -target 'server[1]'
   diffuser destroy glusterfs -target 'step.mount["client[0]"]' -target hosts.client`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.flags.keepRunsSet = cmd.Flags().Changed("keep-runs")
 			a.flags.changed = cmd.Flags().Changed
+			if a.flags.expired || a.flags.allWS {
+				return a.sweepExpired(cmd.Context(), args)
+			}
+			if len(args) != 1 {
+				return fmt.Errorf("destroy takes one RECIPE (or --expired to sweep clusters past their deadline)")
+			}
 			return a.runApply(cmd.Context(), args[0], true)
 		},
 	}
+	c.Flags().BoolVar(&a.flags.expired, "expired", false, "destroy only if the cluster's deadline (apply --ttl) has passed")
+	c.Flags().BoolVar(&a.flags.allWS, "all-workspaces", false, "with --expired: every workspace under the data directory whose deadline has passed")
 	a.recipeFlags(c)
 	a.applyFlags(c)
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print machine-readable JSON lines: the plan, events, a summary (docs/json.md)")

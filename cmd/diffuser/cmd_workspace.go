@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"diffuser/views"
 	"diffuser/workspace"
@@ -22,10 +23,12 @@ recipe's unless -workspace gave another.`,
 
 func (a *app) workspaceListCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use: "list", Short: "List workspaces: recipe, provider, hosts, step instances, serial, last change", Args: cobra.NoArgs,
+		Use: "list", Short: "List workspaces: recipe, provider, hosts, step instances, serial, last change, deadline", Args: cobra.NoArgs,
 		Long: `list prints every workspace under the data directory with the recipe and provider it was
-last applied with, how many hosts and step instances its state holds, the state's serial and
-when it last changed, and who holds its lock if a command runs in it now.`,
+last applied with (several joined by + for a cluster over several providers), how many hosts
+and step instances its state holds, the state's serial, when it last changed, its deadline
+when an apply gave it a ttl ("(due)" once passed: destroy --expired sweeps it), and who holds
+its lock if a command runs in it now.`,
 		Example: "  diffuser workspace list\n  diffuser workspace list -json --data-dir /srv/diffuser",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := a.workspaceEnv()
@@ -33,7 +36,7 @@ when it last changed, and who holds its lock if a command runs in it now.`,
 			if err != nil {
 				return err
 			}
-			rows := workspaceRows(list)
+			rows := workspaceRows(list, env.Time())
 			if a.flags.json {
 				return views.WriteJSON(a.stdout, rows)
 			}
@@ -46,7 +49,7 @@ when it last changed, and who holds its lock if a command runs in it now.`,
 }
 
 // workspaceRows is the workspace list in the views' shape.
-func workspaceRows(list []workspace.Info) []views.WorkspaceJSON {
+func workspaceRows(list []workspace.Info, now time.Time) []views.WorkspaceJSON {
 	out := make([]views.WorkspaceJSON, 0, len(list))
 	for _, in := range list {
 		j := views.WorkspaceJSON{Name: in.Name, Recipe: in.Recipe, Provider: in.Provider, Cluster: in.Cluster, Hosts: in.Hosts,
@@ -56,6 +59,10 @@ func workspaceRows(list []workspace.Info) []views.WorkspaceJSON {
 		}
 		if in.Err != nil {
 			j.Error = in.Err.Error()
+		}
+		if !in.Expires.IsZero() {
+			exp := in.Expires.UTC()
+			j.Expires, j.Expired = &exp, !exp.After(now)
 		}
 		out = append(out, j)
 	}

@@ -50,6 +50,9 @@ type flags struct {
 	maxConnects, maxUploads, maxSessions int
 	changed                              func(name string) bool
 	run                                  string
+	ttl                                  string
+	expired                              bool
+	allWS                                bool
 }
 
 type app struct {
@@ -58,6 +61,7 @@ type app struct {
 	stop           <-chan struct{}
 	args           []string // the command line, for the run record
 	flags          flags
+	ttl            *time.Duration // --ttl, parsed
 	// env is the workspace layer's environment; tests set its Factories
 	// and Connector before running a command.
 	env workspace.Env

@@ -1,6 +1,7 @@
 package ec2test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,6 +41,10 @@ type Instance struct {
 	// HttpTokens is MetadataOptions.HttpTokens as RunInstances asked
 	// ("required" = IMDSv2 only; EC2's default "optional" when unset).
 	HttpTokens string
+	// ShutdownBehavior is InstanceInitiatedShutdownBehavior as asked
+	// ("stop", EC2's default, when unset); UserData the decoded user data.
+	ShutdownBehavior string
+	UserData         string
 
 	changed time.Time // when the current state began
 	seen    int       // describes answered in the current state
@@ -219,7 +224,9 @@ func (s *Server) runInstances(f form) (any, error) {
 			ID: s.newID("i"), ImageID: img.ID, InstanceType: itype, KeyName: key,
 			SubnetID: subnetID, VpcID: subnet.VpcID, ClientToken: token, ReservationID: rid,
 			LaunchIndex: i, Tags: f.tagSpecs("instance"), Groups: groupIDs, LaunchTime: now,
-			HttpTokens: f.get("MetadataOptions.HttpTokens"),
+			HttpTokens:       f.get("MetadataOptions.HttpTokens"),
+			ShutdownBehavior: cmpOr(f.get("InstanceInitiatedShutdownBehavior"), "stop"),
+			UserData:         decodeUserData(f.get("UserData")),
 		}
 		if in.HttpTokens == "" {
 			in.HttpTokens = "optional"
@@ -519,4 +526,21 @@ func (s *Server) SetDeleteOnTermination(volumeID string, dot bool) error {
 		}
 	}
 	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// decodeUserData decodes RunInstances' base64 UserData ("" when absent or
+// not base64, which EC2 would refuse anyway).
+func decodeUserData(s string) string {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -1,0 +1,78 @@
+package aws
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"diffuser/cloud"
+)
+
+// TagExpires is the tag holding a cluster's deadline (RFC 3339, UTC) on
+// every instance launched for an apply given a ttl.
+const TagExpires = "diffuser:expires"
+
+var _ cloud.Expirer = (*Provider)(nil)
+
+// Expire retags a running instance with the cluster's new deadline (or
+// removes the tag). Its self-termination timer keeps the deadline it was
+// launched with: user data runs once (docs/expiry.md).
+func (p *Provider) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	if h.ProviderID == "" {
+		return nil
+	}
+	if spec.Expires.IsZero() {
+		_, err := p.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{h.ProviderID}, Tags: []types.Tag{{Key: awssdk.String(TagExpires)}}})
+		if err != nil {
+			return fmt.Errorf("removing the deadline tag of %s: %w", h.ProviderID, err)
+		}
+		return nil
+	}
+	tags := map[string]string{TagExpires: spec.Expires.UTC().Format(time.RFC3339)}
+	if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{h.ProviderID}, Tags: tagList(tags)}); err != nil {
+		return fmt.Errorf("tagging %s with its deadline: %w", h.ProviderID, err)
+	}
+	return nil
+}
+
+// expireAt makes the instances in end themselves at deadline, with nobody
+// running diffuser: shutdown from inside the instance terminates it
+// (InstanceInitiatedShutdownBehavior), and the user data installs a
+// systemd timer that powers off at the deadline. Persistent=true runs a
+// timer missed while the instance was stopped at its next boot; without
+// systemd, shutdown(8) is scheduled for the minutes left (lost on a
+// reboot). The deadline is also tagged, for diffuser and for people.
+func expireAt(in *ec2.RunInstancesInput, tags map[string]string, deadline time.Time) {
+	deadline = deadline.UTC()
+	tags[TagExpires] = deadline.Format(time.RFC3339)
+	in.InstanceInitiatedShutdownBehavior = types.ShutdownBehaviorTerminate
+	in.UserData = awssdk.String(base64.StdEncoding.EncodeToString([]byte(ExpireUserData(deadline))))
+}
+
+// ExpireUserData is the shell script (cloud-init user data) that ends the
+// instance at deadline. It holds no value from a user: only the deadline,
+// formatted here.
+func ExpireUserData(deadline time.Time) string {
+	deadline = deadline.UTC()
+	return fmt.Sprintf(`#!/bin/sh
+# diffuser: this instance belongs to a cluster with a deadline (ttl) and
+# ends itself then; shutdown terminates it (InstanceInitiatedShutdownBehavior).
+deadline=%d
+mkdir -p /etc/diffuser && echo %s > /etc/diffuser/expires
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  printf '%%s\n' '[Unit]' 'Description=diffuser: end this instance at its cluster deadline' \
+    '[Service]' 'Type=oneshot' 'ExecStart=/bin/systemctl poweroff' > /etc/systemd/system/diffuser-expire.service
+  printf '%%s\n' '[Unit]' 'Description=diffuser: cluster deadline' '[Timer]' 'OnCalendar=%s' \
+    'Persistent=true' 'AccuracySec=1s' '[Install]' 'WantedBy=timers.target' > /etc/systemd/system/diffuser-expire.timer
+  systemctl daemon-reload && systemctl enable --now diffuser-expire.timer && exit 0
+fi
+left=$(( (deadline - $(date +%%s) + 59) / 60 ))
+[ "$left" -lt 1 ] && left=1
+shutdown -h +"$left" "diffuser: cluster deadline reached"
+`, deadline.Unix(), deadline.Format(time.RFC3339), deadline.Format("2006-01-02 15:04:05 UTC"))
+}

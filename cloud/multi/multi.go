@@ -1,0 +1,131 @@
+package multi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"diffuser/cloud"
+)
+
+// Providers routes every host to the provider its spec names. Safe for
+// concurrent use when the providers it holds are.
+type Providers struct {
+	def string
+	by  map[string]cloud.Provider
+}
+
+var (
+	_ cloud.Provider = (*Providers)(nil)
+	_ cloud.Importer = (*Providers)(nil)
+	_ cloud.Expirer  = (*Providers)(nil)
+)
+
+// New returns a router over by (keyed by provider key, "aws.east"); a spec
+// without Provider goes to def, which must be in by.
+func New(def string, by map[string]cloud.Provider) (*Providers, error) {
+	if by[def] == nil {
+		return nil, fmt.Errorf("multi: default provider %q is not among %v", def, keys(by))
+	}
+	return &Providers{def: def, by: by}, nil
+}
+
+// Name is the default provider's key.
+func (m *Providers) Name() string { return m.def }
+
+// Keys lists the provider keys held, sorted.
+func (m *Providers) Keys() []string { return keys(m.by) }
+
+// Get returns the provider for key ("" for the default).
+func (m *Providers) Get(key string) (cloud.Provider, error) {
+	if key == "" {
+		key = m.def
+	}
+	p := m.by[key]
+	if p == nil {
+		return nil, fmt.Errorf("no provider %q in this workspace (it has %v): add its provider block to the site file", key, keys(m.by))
+	}
+	return p, nil
+}
+
+// Launch launches on the spec's provider.
+func (m *Providers) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, error) {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	return p.Launch(ctx, spec)
+}
+
+// Status asks the spec's provider.
+func (m *Providers) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return "", err
+	}
+	return p.Status(ctx, spec, h)
+}
+
+// Start starts on the spec's provider.
+func (m *Providers) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	return p.Start(ctx, spec, h)
+}
+
+// Destroy destroys through the spec's provider.
+func (m *Providers) Destroy(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return err
+	}
+	return p.Destroy(ctx, spec, h)
+}
+
+// Cleanup cleans up every provider, all of them even when one fails.
+func (m *Providers) Cleanup(ctx context.Context, cluster string) error {
+	var errs []error
+	for _, k := range keys(m.by) {
+		if err := m.by[k].Cleanup(ctx, cluster); err != nil {
+			errs = append(errs, fmt.Errorf("provider %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Expire marks the deadline through the spec's provider when it can.
+func (m *Providers) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return err
+	}
+	if e, ok := p.(cloud.Expirer); ok {
+		return e.Expire(ctx, spec, h)
+	}
+	return nil
+}
+
+// Import imports through the spec's provider when it can.
+func (m *Providers) Import(ctx context.Context, spec cloud.HostSpec, id string) (cloud.Host, error) {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	imp, ok := p.(cloud.Importer)
+	if !ok {
+		return cloud.Host{}, fmt.Errorf("provider %s cannot import machines", spec.Provider)
+	}
+	return imp.Import(ctx, spec, id)
+}
+
+func keys(by map[string]cloud.Provider) []string {
+	out := make([]string, 0, len(by))
+	for k := range by {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

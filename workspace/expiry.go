@@ -1,0 +1,148 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/state"
+)
+
+// Expiry: an apply given a ttl (apply --ttl, or the site file's ttl)
+// records the cluster's deadline in state and hands it to every launch,
+// which marks it where the provider can (docker labels, aws tags, and
+// on aws an instance that ends itself then). diffuser destroy --expired
+// sweeps the workspaces whose deadline has passed (Env.Expired).
+
+// Time is the environment's clock: Now, else time.Now.
+func (e *Env) Time() time.Time { return e.now() }
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// setDeadline sets the cluster's deadline for an apply: from ttl when
+// given (0 removes it), else from the site's ttl, else unchanged. Every
+// apply with a ttl renews it from now, which is how a ttl is extended. It
+// says whether state changed.
+func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
+	var d time.Duration
+	switch {
+	case ttl != nil:
+		d = *ttl
+	case ws.Site != nil && ws.Site.TTL > 0:
+		d = ws.Site.TTL
+	default:
+		return false
+	}
+	var deadline time.Time
+	if d > 0 {
+		deadline = ws.env.now().Add(d).UTC().Truncate(time.Second)
+	}
+	if deadline.Equal(ws.State.Expires) {
+		return false
+	}
+	ws.State.Expires = deadline
+	return true
+}
+
+// Expired lists the workspaces whose deadline has passed, sorted by name:
+// all under the data directory, or only the one named.
+func (e *Env) Expired(only string) ([]Info, error) {
+	list, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	var out []Info
+	for _, in := range list {
+		if only != "" && in.Name != only {
+			continue
+		}
+		if in.Err == nil && !in.Expires.IsZero() && !in.Expires.After(now) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// recipeArg is how a sweep names this workspace's recipe: a built-in's
+// name, or the path made absolute.
+func (ws *Workspace) recipeArg() string {
+	if ws.Source.Builtin || ws.Source.Arg == "" {
+		return ws.Loaded.Recipe.Name
+	}
+	abs, err := filepath.Abs(ws.Source.Arg)
+	if err != nil {
+		return ws.Source.Arg
+	}
+	return abs
+}
+
+// WorkspaceName is the workspace in names: in.Workspace, else the name of
+// in.Recipe's recipe.
+func (e *Env) WorkspaceName(in Inputs) (string, error) {
+	if in.Workspace != "" {
+		return in.Workspace, CheckName(in.Workspace)
+	}
+	src, _, err := resolveRecipe(in.Recipe)
+	if err != nil {
+		return "", err
+	}
+	kinds, err := e.Kinds()
+	if err != nil {
+		return "", err
+	}
+	r, diags := lang.Load(src, engine.KindSpecs(kinds))
+	if diags.HasErrors() {
+		return "", &DiagError{Diags: diags}
+	}
+	return r.Name, CheckName(r.Name)
+}
+
+// ParseTTL reads a ttl as apply --ttl takes it: a duration of 1m to 366d
+// (90m, 4h, 7d), or 0 to remove the deadline.
+func ParseTTL(s string) (time.Duration, error) {
+	if s == "0" || s == "none" {
+		return 0, nil
+	}
+	return lang.ParseTTL(s)
+}
+
+// markDeadline hands a moved deadline to the hosts already running, where
+// the provider marks it (cloud.Expirer: aws retags its instances). It
+// returns one warning per host it could not mark.
+func (pl *Planned) markDeadline(ctx context.Context) []string {
+	e, ok := pl.Provider.(cloud.Expirer)
+	if !ok {
+		return nil
+	}
+	ws := pl.WS
+	var warns []string
+	for _, name := range sortedHostNames(ws.State) {
+		h := ws.State.Hosts[name]
+		spec := cloud.HostSpec{Cluster: ws.Cluster(), Group: h.Group, Index: h.Index, Name: h.Name,
+			Hostname: lang.Hostname(h.Group, h.Index), Provider: h.Provider, Expires: ws.State.Expires}
+		if err := e.Expire(ctx, spec, engine.CloudHost(h)); err != nil {
+			warns = append(warns, fmt.Sprintf("marking the deadline on %s: %v", name, err))
+		}
+	}
+	return warns
+}
+
+func sortedHostNames(st *state.State) []string {
+	out := make([]string, 0, len(st.Hosts))
+	for n := range st.Hosts {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
