@@ -27,6 +27,11 @@ type HostSpec struct {
 	Hostname string // DNS-safe form, "server-1"
 	Volumes  []VolumeSpec
 	Settings cty.Value // object decoded with the factory's Spec, group overrides merged in
+	// Address is the private address state recorded for this host when it
+	// is launched again (replaced, or its machine gone); "" for a new
+	// host. A provider that chooses addresses gives it back while it is
+	// free; others ignore it.
+	Address string
 }
 
 // Host is a launched host as the provider reports it.

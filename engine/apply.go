@@ -278,6 +278,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	case c.Action == Start && old != nil:
 		ch, err = a.opt.Provider.Start(ctx, spec, CloudHost(old))
 	default:
+		if old != nil {
+			spec.Address = old.PrivateIP
+		}
 		if c.Action == Replace && old != nil {
 			if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
 				return fail(fmt.Errorf("destroying the old host: %w", err))
