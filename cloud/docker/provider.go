@@ -1,9 +1,9 @@
 package docker
 
 import (
-	"net/netip"
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
