@@ -32,7 +32,8 @@ func testRealUndo(t *testing.T, c *dockertest.Cluster) {
 	if inst == nil || inst.Status != state.StatusFailed || inst.SucceededOn != st.Hosts["node[0]"].ProviderID {
 		t.Fatalf("make in state: %+v; want failed, succeeded on %s", inst, st.Hosts["node[0]"].ProviderID)
 	}
-	a, err = w.applyOf(w.with("v=2", "keep=false", "undo_fails=true"), "apply")
+	c.MustExec(t, 0, "touch /var/tmp/everok/refuse")
+	a, err = w.applyOf(w.with("v=2", "keep=false"), "apply")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +46,7 @@ func testRealUndo(t *testing.T, c *dockertest.Cluster) {
 	if !marker() {
 		t.Fatal("the marker is gone although the destroy command failed")
 	}
+	c.MustExec(t, 0, "rm -f /var/tmp/everok/refuse")
 	w.mustApply(t, w.with("v=2", "keep=false"), "apply")
 	if marker() {
 		t.Fatal("the destroy command of make, which once succeeded, did not run: the marker is still there")
