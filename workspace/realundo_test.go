@@ -37,7 +37,8 @@ func testRealUndo(t *testing.T, c *dockertest.Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := a.Outcome(); o.Failed != 1 || len(o.Failures) != 1 || !strings.Contains(o.Failures[0].Tail, "undo refused") {
+	if o := a.Outcome(); o.Failed != 1 || len(o.Failures) != 1 || o.Failures[0].Exit != 4 ||
+		!strings.Contains(o.Failures[0].Error+o.Failures[0].Tail, "undo refused") {
 		t.Fatalf("removal with a failing destroy command: %+v; want it to fail", o)
 	}
 	if st := w.readState(t, "undo"); st.Steps[`step.make["node[0]"]`] == nil {
