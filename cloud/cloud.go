@@ -35,6 +35,11 @@ type HostSpec struct {
 	// Expires is the cluster's deadline (zero: none). Providers that can
 	// mark it do (docker labels, aws tags); aws also ends the instance then.
 	Expires time.Time
+	// Address is the private address state recorded for this host when it
+	// is launched again (replaced, or its machine gone); "" for a new
+	// host. A provider that chooses addresses gives it back while it is
+	// free; others ignore it.
+	Address string
 }
 
 // Host is a launched host as the provider reports it.

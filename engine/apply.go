@@ -102,6 +102,10 @@ type applier struct {
 	done     int
 	settings map[string]cty.Value
 	changed  map[int32]bool // step instances that ran in this apply (restart_on)
+	// hostsAtStart is each host's provider id before any launch of this
+	// apply: what an instance recorded as applied by an older version
+	// (without SucceededOn) succeeded on.
+	hostsAtStart map[string]string
 }
 
 // Apply carries out the plan against live state st, which it updates in
@@ -111,6 +115,10 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 		index: newHostIndex(st.Hosts), limits: newLimiter(opt.Limits)}
 	for gi, grp := range a.g.Groups {
 		a.settings[grp] = p.settings[gi]
+	}
+	a.hostsAtStart = make(map[string]string, len(st.Hosts))
+	for n, h := range st.Hosts {
+		a.hostsAtStart[n] = h.ProviderID
 	}
 	a.res.Total = len(p.Changes) + len(p.Destroys)
 	a.applyMoves()
@@ -299,6 +307,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	case c.Action == Start && old != nil:
 		ch, err = a.opt.Provider.Start(ctx, spec, CloudHost(old))
 	default:
+		if old != nil {
+			spec.Address = old.PrivateIP
+		}
 		if c.Action == Replace && old != nil {
 			if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
 				return fail(fmt.Errorf("destroying the old host: %w", err))
@@ -469,7 +480,8 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	}
 	lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: slot.Name}
 	defer lr.close()
-	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
+	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now(),
+		SucceededOn: a.succeededOn(old != nil, oldCopy, host.ProviderID)}
 	if !sensitive {
 		inst.Args = argsJS
 	}
@@ -515,13 +527,34 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		}
 		return "", fail(exit, msg, tail, lr.path())
 	}
-	inst.Status = state.StatusApplied
+	inst.Status, inst.SucceededOn = state.StatusApplied, host.ProviderID
 	inst.Outputs = map[string]string(outs)
 	if err := a.putInstance(c.Addr, inst); err != nil {
 		return "", fail(-1, err, "", lr.path())
 	}
 	a.noteChanged(v)
 	return restarted, nil
+}
+
+// succeededOn is what a new record of an instance keeps of old's success
+// (recorded: state has old)
+// while it runs: the provider id of the host old succeeded on, if that is
+// the host it runs on now (providerID). A record written before
+// SucceededOn existed succeeded, if applied, on the host state had when
+// this apply started. A failed run does not erase it: what the earlier
+// run made is still there, and destroy must undo it.
+func (a *applier) succeededOn(recorded bool, old state.Instance, providerID string) string {
+	if !recorded {
+		return ""
+	}
+	on := old.SucceededOn
+	if on == "" && old.Status == state.StatusApplied {
+		on = a.hostsAtStart[old.Host] // written once, before the walk
+	}
+	if on != providerID {
+		return ""
+	}
+	return on
 }
 
 func (a *applier) putInstance(addr string, inst state.Instance) error {

@@ -145,11 +145,21 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 	a.mu.Unlock()
 	err := a.undo(ctx, inst, host)
 	if err != nil {
-		// Undoing a step whose last run failed is best effort: it may have
-		// done part of its work, or none, and its destroy command may
-		// fail for the same reason the step did. That must not keep the
-		// rest of the cluster from being destroyed.
-		warn := hostGoing || inst.Status == state.StatusFailed
+		// Undoing a step that never succeeded on its host is best effort:
+		// it may have done part of its work, or none, and its destroy
+		// command may fail for the same reason the step did. That must not
+		// keep the rest of the cluster from being destroyed. A step that
+		// succeeded once made what its undo removes, even if a later run
+		// failed: a failed undo is a failure, and the instance stays in
+		// state so that the next destroy tries again. A failed instance
+		// recorded before state kept that history counts as never
+		// succeeded (its undo still runs, as for every failed instance).
+		warn := hostGoing
+		if host != nil {
+			if ok, _ := inst.EverSucceeded(host.ProviderID); !ok {
+				warn = true
+			}
+		}
 		a.finish(c, start, err, warn)
 		if !warn {
 			return err
@@ -171,8 +181,9 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Host) error {
 	kind := a.p.Loaded.Kinds[inst.Kind]
 	destroyer, canUndo := kind.(steps.Destroyer)
-	// A failed instance is undone too: it may have done part of its work
-	// (Terraform destroys tainted resources for the same reason).
+	// A failed instance is undone too: it may have done part of its work,
+	// or an earlier run of it succeeded (Terraform destroys tainted
+	// resources for the same reason).
 	done := inst.Status == state.StatusApplied || inst.Status == state.StatusFailed
 	if host == nil || !done || (inst.Destroy == "" && (!canUndo || inst.Args == nil)) {
 		return nil

@@ -54,6 +54,11 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 		plain, marks := args.UnmarkDeep()
 		a.mu.Lock()
 		host := a.st.Hosts[c.Host]
+		var old state.Instance
+		oldRec := a.st.Steps[c.Addr]
+		if oldRec != nil {
+			old = *oldRec
+		}
 		a.mu.Unlock()
 		var err error
 		switch {
@@ -78,7 +83,8 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			continue
 		}
 		sensitive := gen.Sensitive || len(marks) > 0
-		inst := state.Instance{Step: stp.Name, Host: c.Host, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now()}
+		inst := state.Instance{Step: stp.Name, Host: c.Host, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now(),
+			SucceededOn: a.succeededOn(oldRec != nil, old, host.ProviderID)}
 		if !sensitive {
 			inst.Args = b
 		}
@@ -107,7 +113,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 				failures = append(failures, a.groupFailLog(m.c, m.inst.Started, exitOf(err), err, m.lr.path()))
 				continue
 			}
-			m.inst.Status = state.StatusApplied
+			m.inst.Status, m.inst.SucceededOn = state.StatusApplied, m.host.ProviderID
 			m.inst.Outputs = map[string]string(outs[i])
 			if err := a.putInstance(m.c.Addr, m.inst); err != nil {
 				failures = append(failures, a.groupFail(m.c, m.inst.Started, -1, err))

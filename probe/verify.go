@@ -37,8 +37,10 @@ type VerifyOptions struct {
 // of random bytes is written through the filesystem on the first host of
 // `on`, read back on every other host (or on the same host after dropping
 // caches when there is only one), and compared by SHA-256. With a failover
-// block, a daemon is stopped on one host, the file is read again, and the
-// daemon is started again whatever happened.
+// block, a second file is written, a daemon is stopped on one host, the
+// second file is read (for the first time, with O_DIRECT: see failover.go)
+// on the first reader, the filesystem is asked which servers hold it, and
+// the daemon is started again whatever happened.
 func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOptions) ([]Check, error) {
 	if opt.SizeMiB <= 0 {
 		opt.SizeMiB = 4
@@ -105,8 +107,7 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 	file := strings.TrimRight(dir, "/") + "/" + randomName()
 	q := lang.ShellQuote(file)
 	writer := hosts[0]
-	sum, ok := run("write", writer, fmt.Sprintf("set -e; head -c %d /dev/urandom > %s.tmp && mv %s.tmp %s && sync && sha256sum < %s | cut -d' ' -f1",
-		opt.SizeMiB<<20, q, q, q, q))
+	sum, ok := run("write", writer, writeCmd(file, opt.SizeMiB))
 	if !ok {
 		return out
 	}
@@ -130,6 +131,7 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 	for _, h := range readers {
 		compare("read", h)
 	}
+	cleanup := "rm -f " + q
 	if f := v.Failover; f != nil {
 		fh, diags := scope.OnHosts(f.On)
 		stop, d1 := f.Stop.Value(scope.Ctx(cty.NilVal))
@@ -137,14 +139,22 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		if diags.HasErrors() || d1.HasErrors() || d2.HasErrors() || len(fh) == 0 || stop.Type() != cty.String || start.Type() != cty.String {
 			out = append(out, Check{Verify: v.Name, Name: "failover", Detail: "failover block does not evaluate: " + lang.DiagText(append(append(diags, d1...), d2...))})
 		} else {
-			if _, ok := run("stop "+fh[0], fh[0], stop.AsString()); ok {
-				compare("read with "+fh[0]+" down", readers[0])
-			}
-			run("start "+fh[0], fh[0], start.AsString())
+			fo := failover{dir: dir, file: file + "-cold", writer: writer, reader: readers[0], stopped: fh[0],
+				stop: stop.AsString(), start: start.AsString(), sizeMiB: opt.SizeMiB, hosts: st.Hosts}
+			fo.run(run, func() *Check { return &out[len(out)-1] })
+			cleanup += " " + lang.ShellQuote(fo.file)
 		}
 	}
-	run("cleanup", writer, "rm -f "+q)
+	run("cleanup", writer, cleanup)
 	return out
+}
+
+// writeCmd writes sizeMiB of random bytes to file (through a temporary
+// name, so a reader never sees half of it), syncs, and prints its SHA-256.
+func writeCmd(file string, sizeMiB int) string {
+	q := lang.ShellQuote(file)
+	return fmt.Sprintf("set -e; head -c %d /dev/urandom > %s.tmp && mv %s.tmp %s && sync && sha256sum < %s | cut -d' ' -f1",
+		sizeMiB<<20, q, q, q, q)
 }
 
 func short(s string) string {

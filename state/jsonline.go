@@ -54,6 +54,10 @@ func appendInstanceRecord(b []byte, key string, in *Instance) ([]byte, error) {
 		b = append(b, `,"destroy":`...)
 		b = AppendJSONString(b, in.Destroy)
 	}
+	if in.SucceededOn != "" {
+		b = append(b, `,"succeeded_on":`...)
+		b = AppendJSONString(b, in.SucceededOn)
+	}
 	b = append(b, `,"started":`...)
 	if b, err = appendTime(b, in.Started); err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ func TestInstanceLineMatchesEncodingJSON(t *testing.T) {
 		{Step: "glusterd", Host: "server[0]", Kind: "service", Digest: "abc", Status: StatusApplied, Started: when, Finished: when.Add(time.Second)},
 		{Step: "s", Host: "h", Kind: "run", Status: StatusFailed, Error: "exit 1: <oops> & \"quotes\" \\ \n\t\r\b\f \x01 \x7f",
 			Outputs: map[string]string{"z": "1", "a": "ü\u2028\u2029", "m": "\xff\xfe bad utf-8"}, Sensitive: true,
-			Destroy: "rm -rf /srv/brick && echo <done>", Args: json.RawMessage(`{"command":"echo \u003c","env":null}`)},
+			Destroy: "rm -rf /srv/brick && echo <done>", SucceededOn: "docker:c0ffee<&>", Args: json.RawMessage(`{"command":"echo \u003c","env":null}`)},
 		{Args: json.RawMessage(` { "a" : [1, 2,	3],"b":"<&>" , "c":"\u2028 ü"} `)},
 		{Args: json.RawMessage(`"x"`), Started: time.Unix(0, 0).UTC()},
 		{Step: "mfsmaster", Kind: "service", Pending: `restart: step.conf["server[1]"] <&>`},

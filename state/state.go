@@ -88,14 +88,37 @@ type Instance struct {
 	Outputs   map[string]string `json:"outputs,omitempty"`
 	Sensitive bool              `json:"sensitive,omitempty"`
 	Destroy   string            `json:"destroy,omitempty"` // rendered destroy command, run when the step leaves the recipe
-	Started   time.Time         `json:"started"`
-	Finished  time.Time         `json:"finished"`
-	Error     string            `json:"error,omitempty"`
+	// SucceededOn is the provider id of the host on which the instance
+	// last finished successfully; it survives later failed runs, so
+	// destroy knows the instance made something on that host. Files
+	// written before it existed lack it: see EverSucceeded.
+	SucceededOn string    `json:"succeeded_on,omitempty"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	Error       string    `json:"error,omitempty"`
 	// Pending is a restart (or reload) this service step owes: set before a
 	// step named in its restart_on (reload_on) runs, cleared when the
 	// service step next succeeds, so an apply that dies in between still
 	// restarts next time. "restart: step.conf[\"server[1]\"]".
 	Pending string `json:"pending,omitempty"`
+}
+
+// EverSucceeded reports whether the instance finished successfully at
+// least once on the host whose provider id is providerID (a host replaced
+// since is a new machine: what the instance made went with the old one).
+// known is false for a failed instance recorded before SucceededOn
+// existed: its history is not in the file.
+func (i *Instance) EverSucceeded(providerID string) (yes, known bool) {
+	switch {
+	case i.SucceededOn != "":
+		return i.SucceededOn == providerID, true
+	case i.Status == StatusApplied:
+		// An applied instance succeeded on the host it is recorded
+		// under (its digest holds that host's provider id).
+		return true, true
+	default:
+		return false, i.Status != StatusFailed
+	}
 }
 
 // Output is one recipe output value as last applied.

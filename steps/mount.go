@@ -18,8 +18,10 @@ import (
 // compared after dropping a trailing slash and, for paths, after resolving
 // symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
 // when it is equal, "fuse.<fstype>" (glusterfs is shown as fuse.glusterfs)
-// or nfs4 for nfs; "auto" matches any type. Options are not compared with
-// the live mount. Sources written as UUID=... or LABEL=... are not
+// or nfs4 for nfs; "auto" matches any type. FUSE programs that show
+// another source or type than the mount command names (ceph-fuse,
+// mfsmount) are recognised as mountfuse.go describes. Options are not
+// compared with the live mount. Sources written as UUID=... or LABEL=... are not
 // resolved: use a device path.
 //
 // /etc/fstab is edited by reading it, changing the target's line in Go and
@@ -166,6 +168,9 @@ func fstypeMatches(live, want string) bool {
 // isOurs reports whether m is the declared mount, resolving path sources on
 // the host when they differ as strings.
 func (a mountArgs) isOurs(ctx context.Context, r runner.Runner, m mounted) (bool, error) {
+	if ok, known := a.fuseMatches(m); known {
+		return ok, nil
+	}
 	if !fstypeMatches(m.fstype, a.fstype) {
 		return false, nil
 	}

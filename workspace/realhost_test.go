@@ -54,6 +54,7 @@ func TestRealHost(t *testing.T) {
 	c := dockertest.Launch(t, 3)
 	t.Run("kinds", func(t *testing.T) { testRealKinds(t, c) })
 	t.Run("failure", func(t *testing.T) { testRealFailure(t, c) })
+	t.Run("undo", func(t *testing.T) { testRealUndo(t, c) })
 	// Last: it changes a host key, which every workspace has pinned.
 	t.Run("hostkey", func(t *testing.T) { testRealHostKey(t, c) })
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -66,12 +67,12 @@ func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host,
 			}
 			vols = append(vols, av)
 		}
-		id, err = p.createContainer(ctx, spec, s, image, netID, vols)
+		id, err = p.createPinned(ctx, spec, s, image, netID, vols)
 		if errors.Is(err, errNetworkGone) {
 			// Someone removed the cached network: make it again, once.
 			p.forgetNetwork(spec.Cluster)
 			if netID, err = p.ensureNetwork(ctx, spec.Cluster); err == nil {
-				id, err = p.createContainer(ctx, spec, s, image, netID, vols)
+				id, err = p.createPinned(ctx, spec, s, image, netID, vols)
 			}
 		}
 		if err != nil {
@@ -90,6 +91,25 @@ func (p *Provider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host,
 	return p.describeRunning(ctx, spec, id, vols)
 }
 
+// createPinned creates the host's container pinned to a fixed address when
+// the cluster network has fixed addressing (see address.go), else with
+// the engine's dynamic address.
+func (p *Provider) createPinned(ctx context.Context, spec cloud.HostSpec, s Settings, image, netID string, vols []attachedVolume) (string, error) {
+	plan, err := p.networkPlan(ctx, spec.Cluster, netID)
+	if err != nil {
+		return "", err
+	}
+	if !plan.fixed() {
+		return p.createContainer(ctx, spec, s, image, netID, vols, netip.Addr{})
+	}
+	addr, release, err := p.reserveAddress(ctx, spec, plan, netID)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return p.createContainer(ctx, spec, s, image, netID, vols, addr)
+}
+
 // errNetworkGone is returned by createContainer when the network ID it was
 // given no longer exists.
 var errNetworkGone = errors.New("cluster network is gone")
@@ -97,7 +117,7 @@ var errNetworkGone = errors.New("cluster network is gone")
 // createContainer creates (not starts) the host's container. If the engine
 // says the name is taken, another Launch won the race: its container is
 // adopted instead.
-func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s Settings, image, netID string, vols []attachedVolume) (string, error) {
+func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s Settings, image, netID string, vols []attachedVolume, addr netip.Addr) (string, error) {
 	labels := hostLabels(spec)
 	if !spec.Expires.IsZero() {
 		// Informational: a container's labels cannot change, so the deadline
@@ -128,12 +148,16 @@ func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s S
 		Env:        []string{"container=docker"},
 		StopSignal: "SIGRTMIN+3",
 	}
+	ep := &network.EndpointSettings{}
+	if addr.IsValid() {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: addr}
+	}
 	opts := client.ContainerCreateOptions{
 		Name:       ContainerName(spec),
 		Config:     cfg,
 		HostConfig: hc,
 		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netID: {},
+			netID: ep,
 		}},
 	}
 	res, err := p.cli.ContainerCreate(ctx, opts)
@@ -334,6 +358,10 @@ func clusterIP(c container.InspectResponse, cluster string) string {
 	return ""
 }
 
+// attrFixedIP is the host attribute naming the address its container is
+// pinned to; absent on hosts of networks made before fixed addresses.
+const attrFixedIP = "fixed_ip"
+
 // describe builds the cloud.Host of a running container.
 func describe(spec cloud.HostSpec, c container.InspectResponse, ip string, vols []attachedVolume) cloud.Host {
 	h := cloud.Host{
@@ -356,6 +384,9 @@ func describe(spec cloud.HostSpec, c container.InspectResponse, ip string, vols 
 	if c.NetworkSettings != nil {
 		if ep := c.NetworkSettings.Networks[NetworkName(spec.Cluster)]; ep != nil {
 			h.Attrs["network_id"] = ep.NetworkID
+			if ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address.IsValid() {
+				h.Attrs[attrFixedIP] = ep.IPAMConfig.IPv4Address.String()
+			}
 		}
 	}
 	for _, v := range vols {

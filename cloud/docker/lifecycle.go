@@ -170,6 +170,12 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 		}
 		p.env.Log("docker: cleanup %s: removed network %s", cluster, n.Name)
 	}
+	// A throwaway network of createFixedNetwork left by a killed apply.
+	if res, err := p.cli.NetworkInspect(ctx, NetworkName(cluster)+"-subnet", client.NetworkInspectOptions{}); err == nil && res.Network.Labels[LabelCluster] == cluster {
+		if _, err := p.cli.NetworkRemove(ctx, res.Network.ID, client.NetworkRemoveOptions{}); err == nil {
+			p.env.Log("docker: cleanup %s: removed network %s", cluster, res.Network.Name)
+		}
+	}
 	p.forgetNetwork(cluster)
 	if err := os.Remove(lockPath(networkLock(cluster))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))

@@ -43,16 +43,9 @@ func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, e
 		}
 	}
 	if len(nets) == 0 {
-		opts := client.NetworkCreateOptions{
-			Driver: "bridge",
-			Labels: map[string]string{LabelCluster: cluster, LabelProvider: Name},
-		}
-		if p.settings.NetworkCIDR != "" {
-			opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: netip.MustParsePrefix(p.settings.NetworkCIDR)}}}
-		}
-		created, err := p.cli.NetworkCreate(ctx, NetworkName(cluster), opts)
-		if err != nil && !cerrdefs.IsConflict(err) {
-			return "", fmt.Errorf("create network %s: %w", NetworkName(cluster), err)
+		created, err := p.createFixedNetwork(ctx, cluster)
+		if err != nil {
+			return "", err
 		}
 		p.env.Log("docker: created network %s", NetworkName(cluster))
 		if nets, err = p.clusterNetworks(ctx, cluster); err != nil {
@@ -72,6 +65,63 @@ func (p *Provider) ensureNetwork(ctx context.Context, cluster string) (string, e
 	}
 	p.networks[cluster] = nets[0].ID
 	return nets[0].ID, nil
+}
+
+// createFixedNetwork creates the cluster's network with fixed addressing
+// (address.go): network_cidr when set, else a subnet the engine picks from
+// its own address pools — found by creating a plain network, reading its
+// subnet and making the network again with that subnet given explicitly
+// (the engine pins addresses only on user-configured subnets). Another
+// network may take the subnet in between: then the engine picks again.
+func (p *Provider) createFixedNetwork(ctx context.Context, cluster string) (client.NetworkCreateResult, error) {
+	name := NetworkName(cluster)
+	labels := map[string]string{LabelCluster: cluster, LabelProvider: Name, labelAddressing: addressingFixed}
+	create := func(subnet netip.Prefix) (client.NetworkCreateResult, error) {
+		_, dynamic, err := splitSubnet(subnet)
+		if err != nil {
+			return client.NetworkCreateResult{}, fmt.Errorf("network %s: %w", name, err)
+		}
+		res, err := p.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels,
+			IPAM: &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: subnet.Masked(), IPRange: dynamic}}}})
+		if err != nil && !cerrdefs.IsConflict(err) {
+			return client.NetworkCreateResult{}, fmt.Errorf("create network %s: %w", name, err)
+		}
+		return res, nil
+	}
+	if p.settings.NetworkCIDR != "" {
+		return create(netip.MustParsePrefix(p.settings.NetworkCIDR))
+	}
+	var last error
+	for attempt := 0; attempt < 3; attempt++ {
+		probe, err := p.cli.NetworkCreate(ctx, name+"-subnet", client.NetworkCreateOptions{Driver: "bridge",
+			Labels: map[string]string{LabelCluster: cluster, LabelProvider: Name}})
+		if err != nil {
+			return client.NetworkCreateResult{}, fmt.Errorf("create network %s (to learn a free subnet): %w", name+"-subnet", err)
+		}
+		ins, err := p.cli.NetworkInspect(ctx, probe.ID, client.NetworkInspectOptions{})
+		if _, rerr := p.cli.NetworkRemove(ctx, probe.ID, client.NetworkRemoveOptions{}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+			return client.NetworkCreateResult{}, fmt.Errorf("remove network %s: %w", name+"-subnet", rerr)
+		}
+		if err != nil {
+			return client.NetworkCreateResult{}, fmt.Errorf("inspect network %s: %w", name+"-subnet", err)
+		}
+		var subnet netip.Prefix
+		for _, c := range ins.Network.IPAM.Config {
+			if c.Subnet.Addr().Is4() {
+				subnet = c.Subnet
+				break
+			}
+		}
+		if !subnet.IsValid() {
+			return client.NetworkCreateResult{}, fmt.Errorf("network %s: the engine gave no IPv4 subnet: set network_cidr", name)
+		}
+		res, err := create(subnet)
+		if err == nil {
+			return res, nil
+		}
+		last = err // most likely the subnet was taken meanwhile: ask again
+	}
+	return client.NetworkCreateResult{}, last
 }
 
 // forgetNetwork drops the cached network ID of cluster (it was removed).

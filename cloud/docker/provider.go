@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,8 +49,9 @@ func (Factory) New(ctx context.Context, settings cty.Value, env cloud.Env) (clou
 
 // Provider is the docker provider. It is safe for concurrent use. Locks:
 // imageMu is held across a node image build (others wait for it); netMu
-// across network create-or-get; volMu across find-or-attach of loop devices.
-// None is held while another is taken.
+// across network create-or-get (and the address plan lookup); addrMu across
+// picking a host's fixed address; volMu across find-or-attach of loop
+// devices. None is held while another is taken.
 type Provider struct {
 	cli      *client.Client
 	settings Settings
@@ -61,7 +63,11 @@ type Provider struct {
 	imagesReady map[string]string // image-selecting settings -> tag known to exist
 
 	netMu    sync.Mutex
-	networks map[string]string // cluster -> network ID
+	networks map[string]string      // cluster -> network ID
+	plans    map[string]addressPlan // network ID -> how it hands out addresses
+
+	addrMu  sync.Mutex
+	pending map[netip.Addr]bool // picked for a container not created yet
 
 	volMu sync.Mutex
 }
@@ -106,6 +112,8 @@ func New(ctx context.Context, settings cty.Value, env cloud.Env) (*Provider, err
 		workDir:     workDir,
 		imagesReady: map[string]string{},
 		networks:    map[string]string{},
+		plans:       map[string]addressPlan{},
+		pending:     map[netip.Addr]bool{},
 	}, nil
 }
 

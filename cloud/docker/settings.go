@@ -229,6 +229,9 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 			add(attr("network_cidr"), "docker provider setting network_cidr = %q: %v", s.NetworkCIDR, err)
 		case p.Masked() != p:
 			add(attr("network_cidr"), "docker provider setting network_cidr = %q: host bits set, did you mean %s?", s.NetworkCIDR, p.Masked())
+		case !p.Addr().Is4() || p.Bits() > 29:
+			// Hosts are pinned to the lower half (see address.go).
+			add(attr("network_cidr"), "docker provider setting network_cidr = %q: want an IPv4 subnet of /29 or larger (hosts get fixed addresses from its lower half)", s.NetworkCIDR)
 		}
 	}
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {

@@ -95,6 +95,8 @@ func TestDecodeSettings(t *testing.T) {
 		`extra_hosts = ["a:not-an-ip"]`:     "is not an IP address",
 		`network_cidr = "10.1.2.3/16"`:      "host bits set",
 		`network_cidr = "banana"`:           "network_cidr",
+		`network_cidr = "10.1.2.0/30"`:      "/29 or larger",
+		`network_cidr = "fd00::/64"`:        "IPv4 subnet",
 		`memory = "lots"`:                   `memory = "lots"`,
 		`cpus = -1`:                         "must not be negative",
 		`build = "magic"`:                   "want auto, debootstrap or dockerfile",
