@@ -89,4 +89,3 @@ func (w *world) applyPlan(p *engine.Plan) *engine.Result {
 	w.t.Helper()
 	return w.apply(p, 8)
 }
-
