@@ -29,8 +29,8 @@ func TestRewrittenRecipesKeepState(t *testing.T) {
 	}{
 		{"moosefs", nil, 3 + 2 + 3*3},
 		{"moosefs", []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, 3 + 3},
-		{"ceph", nil, 0},
-		{"ceph", []string{"monitors=3", "osds=2", "client_mount=kernel", "clients=2"}, 0},
+		{"ceph", nil, 6 + 3*3 + 3},
+		{"ceph", []string{"monitors=3", "osds=2", "client_mount=kernel", "clients=2"}, 3*6 + 2*3 + 2*2},
 	} {
 		t.Run(tc.recipe+"/"+strings.Join(tc.vars, ","), func(t *testing.T) {
 			w := newWorld(t, "")
