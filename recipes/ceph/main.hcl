@@ -292,7 +292,6 @@ step "mon_service" {
   after = [step.mon_mkfs]
   service {
     name    = "ceph-mon@${host.hostname}"
-    state   = "started"
     enabled = true
   }
 }
@@ -342,7 +341,6 @@ module "mgr" {
   on     = hosts.mon
   after  = [step.cluster_config]
   type   = "mgr"
-  caps   = "mon 'allow profile mgr' osd 'allow *' mds 'allow *'"
 }
 
 module "mds" {
@@ -350,7 +348,6 @@ module "mds" {
   on     = hosts.mon
   after  = [step.cluster_config]
   type   = "mds"
-  caps   = "mon 'profile mds' mgr 'profile mds' mds 'allow *' osd 'allow *'"
 }
 
 # -------------------------------------------------------------------- OSDs
@@ -428,7 +425,6 @@ step "osd_service" {
   after = [step.osd, module.osd_dropin]
   service {
     name    = "ceph-osd@${host.index}"
-    state   = "started"
     enabled = true
   }
 }
@@ -535,7 +531,6 @@ step "fuse_mount" {
   after = [module.fuse_dropin, module.client_files]
   service {
     name    = local.fuse_unit
-    state   = "started"
     enabled = true
   }
   destroy = "systemctl disable --now ${local.fuse_unit}"

@@ -5,15 +5,15 @@ module_info {
 variable "type" {
   type        = string
   description = "mgr or mds: the daemon's key is TYPE.<hostname>, its unit ceph-TYPE@<hostname>"
-  validation {
-    condition     = contains(["mgr", "mds"], var.type)
-    error_message = "type must be mgr or mds."
-  }
 }
 
-variable "caps" {
-  type        = string
-  description = "the key's capabilities as ceph auth get-or-create takes them, e.g. \"mon 'profile mds' osd 'allow *'\""
+locals {
+  # What each daemon may do, as Ceph's docs give it (mgr: "allow profile
+  # mgr"; mds: the mds profiles). An unknown type fails here, at load.
+  caps = {
+    mgr = "mon 'allow profile mgr' osd 'allow *' mds 'allow *'"
+    mds = "mon 'profile mds' mgr 'profile mds' mds 'allow *' osd 'allow *'"
+  }[var.type]
 }
 
 step "keyring" {
@@ -23,7 +23,7 @@ step "keyring" {
     set -e
     d=/var/lib/ceph/${var.type}/ceph-${host.hostname}
     install -d -o ceph -g ceph $d
-    ceph auth get-or-create ${var.type}.${host.hostname} ${var.caps} -o $d/keyring.tmp
+    ceph auth get-or-create ${var.type}.${host.hostname} ${local.caps} -o $d/keyring.tmp
     chown ceph:ceph $d/keyring.tmp
     mv $d/keyring.tmp $d/keyring
   EOT
@@ -34,7 +34,6 @@ step "service" {
   after = [step.keyring]
   service {
     name    = "ceph-${var.type}@${host.hostname}"
-    state   = "started"
     enabled = true
   }
 }

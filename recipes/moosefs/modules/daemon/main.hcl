@@ -53,7 +53,6 @@ step "service" {
   reload_on = [step.config, step.also]
   service {
     name    = "moosefs-${var.name}"
-    state   = "started"
     enabled = true
   }
 }
