@@ -6,7 +6,7 @@ import (
 	"sort"
 )
 
-//go:embed */*.hcl
+//go:embed */*.hcl */modules/*/*.hcl
 var files embed.FS
 
 //go:embed modules/*/*.hcl

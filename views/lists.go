@@ -5,7 +5,9 @@ import "time"
 // RecipeJSON is one element of `diffuser recipes list -json`.
 type RecipeJSON struct {
 	// Kind is "recipe", or "module" for a module of the standard library
-	// (used as source = "builtin/NAME").
+	// (named builtin/NAME, used as source = "builtin/NAME") or of a
+	// built-in recipe (named RECIPE/modules/NAME, used in that recipe as
+	// source = "./modules/NAME").
 	Kind        string `json:"kind"`
 	Name        string `json:"name"`
 	Description string `json:"description"`

@@ -45,6 +45,22 @@ func (a *app) recipesCmd() *cobra.Command {
 				}
 				out = append(out, j)
 			}
+			// A built-in recipe's own modules (source = "./modules/NAME"
+			// in it), named by their path: recipes show prints one.
+			for _, n := range recipes.Names() {
+				sub, err := fs.Sub(recipes.FS(), n+"/modules")
+				if err != nil {
+					continue
+				}
+				for _, m := range lang.ModuleNames(sub) {
+					desc, err := lang.ModuleDescription(sub, m)
+					j := views.RecipeJSON{Kind: "module", Name: n + "/modules/" + m, Valid: err == nil, Description: desc}
+					if err != nil {
+						j.Error = "does not load: " + err.Error()
+					}
+					out = append(out, j)
+				}
+			}
 			if a.flags.json {
 				return views.WriteJSON(a.stdout, out)
 			}
@@ -67,7 +83,7 @@ func (a *app) recipesCmd() *cobra.Command {
 	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{
 		Use: "show NAME", Short: "Print a built-in recipe's or module's source",
-		Example: "  diffuser recipes show ceph > ceph.hcl\n  diffuser recipes show builtin/xfs-volume",
+		Example: "  diffuser recipes show ceph > ceph.hcl\n  diffuser recipes show builtin/xfs-volume\n  diffuser recipes show ceph/modules/conf",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fsys, dir := recipes.FS(), args[0]

@@ -300,3 +300,32 @@ func TestSSHTargetShowsJumpChain(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestRecipesListShowsRecipeModules: `recipes list` names the built-in
+// recipes' own modules by path beside the standard library, each with its
+// module_info description, and `recipes show` prints one of them.
+func TestRecipesListShowsRecipeModules(t *testing.T) {
+	e := newSimCLI(t, nil)
+	out := e.must("recipes", "list")
+	for _, want := range []string{"builtin/xfs-volume ", "ceph/modules/conf ", "ceph/modules/daemon ", "ceph/modules/dropin ", "moosefs/modules/daemon "} {
+		if !strings.Contains(out, "\n"+want) {
+			t.Errorf("recipes list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "does not load") {
+		t.Errorf("a module does not load:\n%s", out)
+	}
+	var list []views.RecipeJSON
+	if err := json.Unmarshal([]byte(e.must("recipes", "list", "-json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list {
+		if r.Kind == "module" && strings.Contains(r.Name, "/modules/") && (!r.Valid || r.Description == "") {
+			t.Errorf("recipe module %+v", r)
+		}
+	}
+	show := e.must("recipes", "show", "moosefs/modules/daemon")
+	if !strings.HasPrefix(show, "# moosefs/modules/daemon/main.hcl\n") || !strings.Contains(show, `step "service"`) {
+		t.Errorf("recipes show moosefs/modules/daemon:\n%s", show)
+	}
+}

@@ -232,23 +232,14 @@ step "keys" {
   }
 }
 
-step "mon_conf" {
-  on    = hosts.mon
-  after = [step.mon_packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = local.ceph_conf
-  }
-}
-
-step "admin_keyring" {
-  on    = hosts.mon
-  after = [step.mon_packages]
-  file {
-    path    = "/etc/ceph/ceph.client.admin.keyring"
-    content = local.admin_keyring
-    mode    = "0600"
-  }
+# ceph.conf and the admin keyring: the ceph CLI on every monitor host.
+module "mon_files" {
+  source       = "./modules/conf"
+  on           = hosts.mon
+  after        = [step.mon_packages]
+  conf         = local.ceph_conf
+  keyring_path = "/etc/ceph/ceph.client.admin.keyring"
+  keyring      = local.admin_keyring
 }
 
 step "mon_keyring" {
@@ -273,7 +264,7 @@ step "mon_keyring" {
 
 step "mon_mkfs" {
   on    = hosts.mon
-  after = [step.mon_conf, step.mon_keyring, step.admin_keyring]
+  after = [module.mon_files, step.mon_keyring]
   # At first deployment every monitor builds its initial map from ceph.conf
   # (mon_initial_members + mon_host) and they form quorum together. A monitor
   # added to a running cluster takes the current map instead.
@@ -301,7 +292,6 @@ step "mon_service" {
   after = [step.mon_mkfs]
   service {
     name    = "ceph-mon@${host.hostname}"
-    state   = "started"
     enabled = true
   }
 }
@@ -345,52 +335,19 @@ step "cluster_config" {
   EOT
 }
 
-step "mgr_keyring" {
-  on      = hosts.mon
-  after   = [step.cluster_config]
-  run     = <<-EOT
-    set -e
-    d=/var/lib/ceph/mgr/ceph-${host.hostname}
-    install -d -o ceph -g ceph $d
-    ceph auth get-or-create mgr.${host.hostname} mon 'allow profile mgr' osd 'allow *' mds 'allow *' -o $d/keyring.tmp
-    chown ceph:ceph $d/keyring.tmp
-    mv $d/keyring.tmp $d/keyring
-  EOT
-  creates = "/var/lib/ceph/mgr/ceph-${host.hostname}/keyring"
+# A manager and an MDS on every monitor host, each with a key of its own.
+module "mgr" {
+  source = "./modules/daemon"
+  on     = hosts.mon
+  after  = [step.cluster_config]
+  type   = "mgr"
 }
 
-step "mgr_service" {
-  on    = hosts.mon
-  after = [step.mgr_keyring]
-  service {
-    name    = "ceph-mgr@${host.hostname}"
-    state   = "started"
-    enabled = true
-  }
-}
-
-step "mds_keyring" {
-  on      = hosts.mon
-  after   = [step.cluster_config]
-  run     = <<-EOT
-    set -e
-    d=/var/lib/ceph/mds/ceph-${host.hostname}
-    install -d -o ceph -g ceph $d
-    ceph auth get-or-create mds.${host.hostname} mon 'profile mds' mgr 'profile mds' mds 'allow *' osd 'allow *' -o $d/keyring.tmp
-    chown ceph:ceph $d/keyring.tmp
-    mv $d/keyring.tmp $d/keyring
-  EOT
-  creates = "/var/lib/ceph/mds/ceph-${host.hostname}/keyring"
-}
-
-step "mds_service" {
-  on    = hosts.mon
-  after = [step.mds_keyring]
-  service {
-    name    = "ceph-mds@${host.hostname}"
-    state   = "started"
-    enabled = true
-  }
+module "mds" {
+  source = "./modules/daemon"
+  on     = hosts.mon
+  after  = [step.cluster_config]
+  type   = "mds"
 }
 
 # -------------------------------------------------------------------- OSDs
@@ -401,28 +358,18 @@ step "osd_packages" {
   package = ["ceph-osd", "ceph-common", "udev"]
 }
 
-step "osd_conf" {
-  on    = hosts.osd
-  after = [step.osd_packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = local.ceph_conf
-  }
-}
-
-step "bootstrap_osd_keyring" {
-  on    = hosts.osd
-  after = [step.osd_packages]
-  file {
-    path    = "/var/lib/ceph/bootstrap-osd/ceph.keyring"
-    content = local.bootstrap_osd_keyring
-    mode    = "0600"
-  }
+module "osd_files" {
+  source       = "./modules/conf"
+  on           = hosts.osd
+  after        = [step.osd_packages]
+  conf         = local.ceph_conf
+  keyring_path = "/var/lib/ceph/bootstrap-osd/ceph.keyring"
+  keyring      = local.bootstrap_osd_keyring
 }
 
 step "osd" {
   on        = hosts.osd
-  after     = [step.osd_conf, step.bootstrap_osd_keyring]
+  after     = [module.osd_files]
   after_all = [step.cluster_config]
   timeout   = "10m"
   # ceph-volume "raw" mode: bluestore straight on the device, no LVM (LVM
@@ -456,34 +403,28 @@ step "osd" {
   unless = "[ -L /var/lib/ceph/osd/ceph-${host.index}/block ] && [ -e /var/lib/ceph/osd/ceph-${host.index}/ready ]"
 }
 
-step "osd_unit" {
-  on    = hosts.osd
-  after = [step.osd_packages]
-  # Nothing hands a raw-mode OSD's device to the ceph user at boot (udev
-  # rules cover the old partition layout, ceph-volume@ units cover LVM):
-  # after a reboot ceph-osd gets "Permission denied" on its block device.
-  # ExecStartPre runs as root; chown follows the block symlink.
-  # A run step, not a file step: systemd does not flag a new drop-in of an
-  # already loaded unit as needing daemon-reload, so the reload is explicit.
-  run = <<-EOT
-    set -e
-    mkdir -p /etc/systemd/system/ceph-osd@.service.d
-    cat > /etc/systemd/system/ceph-osd@.service.d/diffuser.conf <<'UNIT'
+# Nothing hands a raw-mode OSD's device to the ceph user at boot (udev
+# rules cover the old partition layout, ceph-volume@ units cover LVM):
+# after a reboot ceph-osd gets "Permission denied" on its block device.
+# ExecStartPre runs as root; chown follows the block symlink.
+module "osd_dropin" {
+  source  = "./modules/dropin"
+  on      = hosts.osd
+  after   = [step.osd_packages]
+  unit    = "ceph-osd@"
+  content = <<-EOT
     # Written by diffuser (recipe ceph).
     [Service]
     ExecStartPre=/bin/chown ceph:ceph /var/lib/ceph/osd/ceph-%i/block
-    UNIT
-    systemctl daemon-reload
-    systemctl reset-failed 'ceph-osd@*' 2>/dev/null || true
   EOT
+  then    = "systemctl reset-failed 'ceph-osd@*' 2>/dev/null || true"
 }
 
 step "osd_service" {
   on    = hosts.osd
-  after = [step.osd, step.osd_unit]
+  after = [step.osd, module.osd_dropin]
   service {
     name    = "ceph-osd@${host.index}"
-    state   = "started"
     enabled = true
   }
 }
@@ -510,7 +451,7 @@ step "osds_up" {
 step "filesystem" {
   on        = hosts.mon[0]
   after     = [step.osds_up]
-  after_all = [step.mds_service, step.mgr_service]
+  after_all = [module.mds, module.mgr]
   timeout   = "10m"
   run       = <<-EOT
     set -e
@@ -551,40 +492,28 @@ step "client_packages" {
   package = var.client_mount == "fuse" ? ["ceph-fuse"] : ["ceph-common"]
 }
 
-step "client_conf" {
-  on    = hosts.client
-  after = [step.client_packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = local.ceph_conf
-  }
+module "client_files" {
+  source       = "./modules/conf"
+  on           = hosts.client
+  after        = [step.client_packages]
+  conf         = local.ceph_conf
+  keyring_path = "/etc/ceph/ceph.client.${var.client_id}.keyring"
+  keyring      = <<-EOT
+    [client.${var.client_id}]
+        key = ${step.client_key.outputs.key}
+  EOT
 }
 
-step "client_keyring" {
-  on    = hosts.client
-  after = [step.client_packages]
-  file {
-    path    = "/etc/ceph/ceph.client.${var.client_id}.keyring"
-    content = <<-EOT
-      [client.${var.client_id}]
-          key = ${step.client_key.outputs.key}
-    EOT
-    mode    = "0600"
-  }
-}
-
-step "fuse_unit" {
-  on    = local.fuse_clients
-  after = [step.client_packages]
-  # Debian's ceph-fuse@.service sandboxes the daemon (ProtectKernelTunables
-  # and friends), which gives it a private mount namespace wherever systemd
-  # can build one: the FUSE mount is then made there and nobody else sees it.
-  # These are turned off so the mount lands in the host's namespace. A run
-  # step for the same reason as osd_unit: the reload must be explicit.
-  run = <<-EOT
-    set -e
-    mkdir -p /etc/systemd/system/ceph-fuse@.service.d
-    cat > /etc/systemd/system/ceph-fuse@.service.d/diffuser.conf <<'UNIT'
+# Debian's ceph-fuse@.service sandboxes the daemon (ProtectKernelTunables
+# and friends), which gives it a private mount namespace wherever systemd
+# can build one: the FUSE mount is then made there and nobody else sees it.
+# These are turned off so the mount lands in the host's namespace.
+module "fuse_dropin" {
+  source  = "./modules/dropin"
+  on      = local.fuse_clients
+  after   = [step.client_packages]
+  unit    = "ceph-fuse@"
+  content = <<-EOT
     # Written by diffuser (recipe ceph).
     [Service]
     Environment="CEPH_ARGS=--id ${var.client_id} --client_fs ${var.fs_name}"
@@ -594,17 +523,14 @@ step "fuse_unit" {
     ProtectKernelLogs=no
     ProtectKernelModules=no
     ProtectKernelTunables=no
-    UNIT
-    systemctl daemon-reload
   EOT
 }
 
 step "fuse_mount" {
   on    = local.fuse_clients
-  after = [step.fuse_unit, step.client_conf, step.client_keyring]
+  after = [module.fuse_dropin, module.client_files]
   service {
     name    = local.fuse_unit
-    state   = "started"
     enabled = true
   }
   destroy = "systemctl disable --now ${local.fuse_unit}"
@@ -631,7 +557,7 @@ step "kernel_secret" {
 
 step "kernel_mount" {
   on    = local.kernel_clients
-  after = [step.kernel_secret, step.client_conf]
+  after = [step.kernel_secret, module.client_files]
   # Not a mount step: the kernel shows the source in its own spelling
   # (monitor addresses it resolved), so the check is "a ceph mount is there".
   run     = <<-EOT
@@ -649,6 +575,57 @@ step "kernel_mount" {
   EOT
   unless  = "findmnt -n -t ceph --mountpoint ${var.mount_path}"
   destroy = "! findmnt -n -t ceph --mountpoint ${var.mount_path} || umount ${var.mount_path}"
+}
+
+# Where the steps of the recipe before its modules went: state of a
+# cluster applied with it plans as no change (docs/recipes/ceph.md).
+moved {
+  from = step.mon_conf
+  to   = module.mon_files.step.conf
+}
+moved {
+  from = step.admin_keyring
+  to   = module.mon_files.step.keyring
+}
+moved {
+  from = step.mgr_keyring
+  to   = module.mgr.step.keyring
+}
+moved {
+  from = step.mgr_service
+  to   = module.mgr.step.service
+}
+moved {
+  from = step.mds_keyring
+  to   = module.mds.step.keyring
+}
+moved {
+  from = step.mds_service
+  to   = module.mds.step.service
+}
+moved {
+  from = step.osd_conf
+  to   = module.osd_files.step.conf
+}
+moved {
+  from = step.bootstrap_osd_keyring
+  to   = module.osd_files.step.keyring
+}
+moved {
+  from = step.osd_unit
+  to   = module.osd_dropin.step.dropin
+}
+moved {
+  from = step.client_conf
+  to   = module.client_files.step.conf
+}
+moved {
+  from = step.client_keyring
+  to   = module.client_files.step.keyring
+}
+moved {
+  from = step.fuse_unit
+  to   = module.fuse_dropin.step.dropin
 }
 
 verify "roundtrip" {

@@ -153,24 +153,6 @@ step "master_packages" {
   package = ["moosefs-master", "moosefs-cli"]
 }
 
-step "master_config" {
-  on    = hosts.master
-  after = [step.master_packages]
-  file {
-    path    = "/etc/mfs/mfsmaster.cfg"
-    content = local.master_cfg
-  }
-}
-
-step "exports" {
-  on    = hosts.master
-  after = [step.master_packages]
-  file {
-    path    = "/etc/mfs/mfsexports.cfg"
-    content = local.exports
-  }
-}
-
 step "metadata" {
   on    = hosts.master
   after = [step.master_packages]
@@ -181,17 +163,15 @@ step "metadata" {
   unless = "test -e /var/lib/mfs/metadata.mfs || test -e /var/lib/mfs/metadata.mfs.back"
 }
 
-step "master" {
-  on    = hosts.master
-  after = [step.metadata]
-  # mfsmaster re-reads mfsmaster.cfg and mfsexports.cfg on reload (SIGHUP),
-  # so new clients may mount without a restart.
-  reload_on = [step.master_config, step.exports]
-  service {
-    name    = "moosefs-master"
-    state   = "started"
-    enabled = true
-  }
+# mfsmaster.cfg, mfsexports.cfg and the master, reloaded when either file
+# changes (new clients may mount without a restart).
+module "master" {
+  source = "./modules/daemon"
+  after  = [step.metadata]
+  hosts  = hosts.master
+  name   = "master"
+  config = local.master_cfg
+  also   = { path = "/etc/mfs/mfsexports.cfg", content = local.exports }
 }
 
 # ---- metaloggers ----
@@ -201,23 +181,12 @@ step "metalogger_packages" {
   package = ["moosefs-metalogger"]
 }
 
-step "metalogger_config" {
-  on    = hosts.metalogger
-  after = [step.metalogger_packages]
-  file {
-    path    = "/etc/mfs/mfsmetalogger.cfg"
-    content = local.metalogger_cfg
-  }
-}
-
-step "metalogger" {
-  on        = hosts.metalogger
-  reload_on = [step.metalogger_config]
-  service {
-    name    = "moosefs-metalogger"
-    state   = "started"
-    enabled = true
-  }
+module "metalogger" {
+  source = "./modules/daemon"
+  after  = [step.metalogger_packages]
+  hosts  = hosts.metalogger
+  name   = "metalogger"
+  config = local.metalogger_cfg
 }
 
 # ---- chunkservers ----
@@ -258,41 +227,22 @@ step "chunk_dir" {
   unless = "test \"$(stat -c %U:%G ${local.chunk_dir} 2>/dev/null)\" = mfs:mfs"
 }
 
-step "chunkserver_config" {
-  on    = hosts.chunkserver
-  after = [step.chunkserver_packages]
-  file {
-    path    = "/etc/mfs/mfschunkserver.cfg"
-    content = local.chunkserver_cfg
-  }
-}
-
-step "hdd_config" {
-  on    = hosts.chunkserver
-  after = [step.chunkserver_packages]
-  file {
-    path    = "/etc/mfs/mfshdd.cfg"
-    content = local.hdd_cfg
-  }
-}
-
-step "chunkserver" {
-  on    = hosts.chunkserver
-  after = [step.chunk_dir]
-  # SIGHUP re-reads mfschunkserver.cfg and mfshdd.cfg (a new folder is
-  # scanned, a new master address reconnects).
-  reload_on = [step.chunkserver_config, step.hdd_config]
-  service {
-    name    = "moosefs-chunkserver"
-    state   = "started"
-    enabled = true
-  }
+# mfschunkserver.cfg, mfshdd.cfg (its storage folders) and the chunkserver,
+# reloaded when either changes. The files wait for the chunk folder too, so
+# the chunkserver never starts on an unmounted volume.
+module "chunkserver" {
+  source = "./modules/daemon"
+  after  = [step.chunkserver_packages, step.chunk_dir]
+  hosts  = hosts.chunkserver
+  name   = "chunkserver"
+  config = local.chunkserver_cfg
+  also   = { path = "/etc/mfs/mfshdd.cfg", content = local.hdd_cfg }
 }
 
 step "chunkservers_registered" {
   on        = hosts.master
-  after     = [step.master]
-  after_all = [step.chunkserver]
+  after     = [module.master]
+  after_all = [module.chunkserver]
   # Writes with goal N need N chunkservers connected to the master. mfscli
   # lists connected ones as "chunk servers:" and stopped ones as
   # "Disconnected chunk servers:".
@@ -300,6 +250,39 @@ step "chunkservers_registered" {
     command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
     timeout = "180s"
   }
+}
+
+moved {
+  from = step.master_config
+  to   = module.master.step.config
+}
+moved {
+  from = step.exports
+  to   = module.master.step.also
+}
+moved {
+  from = step.master
+  to   = module.master.step.service
+}
+moved {
+  from = step.metalogger_config
+  to   = module.metalogger.step.config
+}
+moved {
+  from = step.metalogger
+  to   = module.metalogger.step.service
+}
+moved {
+  from = step.chunkserver_config
+  to   = module.chunkserver.step.config
+}
+moved {
+  from = step.hdd_config
+  to   = module.chunkserver.step.also
+}
+moved {
+  from = step.chunkserver
+  to   = module.chunkserver.step.service
 }
 
 # ---- clients ----

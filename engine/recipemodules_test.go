@@ -1,0 +1,67 @@
+package engine_test
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+)
+
+// TestRecipeModulesRefuseBadInputs: the built-in recipes' own modules
+// (ceph/modules/*, moosefs/modules/*), called from a recipe with inputs
+// they must refuse, fail at load with the module's message instead of
+// writing a broken file or a shell command out of the input.
+func TestRecipeModulesRefuseBadInputs(t *testing.T) {
+	const hosts = "recipe \"t\" {}\nhosts \"h\" { count = 1 }\n"
+	for _, tc := range []struct {
+		name, module, call, want string
+	}{
+		{"dropin unit with shell", "ceph/modules/dropin", `unit = "x; rm -rf /"
+  content = "[Service]\n"`, "unit is a systemd unit name"},
+		{"dropin unit with space", "ceph/modules/dropin", `unit = "a b"
+  content = "[Service]\n"`, "unit is a systemd unit name"},
+		{"dropin content ends the here-document", "ceph/modules/dropin", `unit = "x@"
+  content = "[Service]\nUNIT\nExecStart=/bin/false\n"`, "no line reading UNIT"},
+		{"dropin content without a final newline", "ceph/modules/dropin", `unit = "x@"
+  content = "[Service]"`, "must end in a newline"},
+		{"ceph daemon of an unknown type", "ceph/modules/daemon", `type = "osd"`, "Invalid index"},
+		{"moosefs daemon of an unknown name", "moosefs/modules/daemon", `hosts = hosts.h
+  name = "mfsmount"
+  config = "x"`, "name must be master, metalogger or chunkserver"},
+		{"moosefs daemon's second file without content", "moosefs/modules/daemon", `hosts = hosts.h
+  name = "master"
+  config = "x"
+  also = { path = "/etc/mfs/mfsexports.cfg" }`, `attribute "content" is required`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(hosts + "module \"m\" {\n  source = \"./modules/x\"\n  on = hosts.h\n  " + tc.call + "\n}\n")}}
+			src, err := fs.ReadFile(recipes.FS(), tc.module+"/main.hcl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fsys["r/modules/x/main.hcl"] = &fstest.MapFile{Data: src}
+			_, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, simKinds)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+				t.Fatalf("want an error with %q, got %v", tc.want, diags)
+			}
+		})
+	}
+	// The same modules with good inputs load.
+	for module, call := range map[string]string{
+		"ceph/modules/dropin":    "unit = \"ceph-osd@\"\n  content = \"[Service]\\n\"",
+		"ceph/modules/daemon":    `type = "mds"`,
+		"ceph/modules/conf":      "conf = \"[global]\\n\"\n  keyring_path = \"/etc/ceph/k\"\n  keyring = \"k\"",
+		"moosefs/modules/daemon": "hosts = hosts.h\n  name = \"metalogger\"\n  config = \"x\"",
+	} {
+		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(hosts + "module \"m\" {\n  source = \"./modules/x\"\n  on = hosts.h\n  " + call + "\n}\n")}}
+		src, _ := fs.ReadFile(recipes.FS(), module+"/main.hcl")
+		fsys["r/modules/x/main.hcl"] = &fstest.MapFile{Data: src}
+		if _, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, simKinds); diags.HasErrors() {
+			t.Errorf("%s with good inputs: %s", module, diags.Error())
+		}
+	}
+}

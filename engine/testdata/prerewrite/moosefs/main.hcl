@@ -1,0 +1,372 @@
+recipe "moosefs" {
+  description = "MooseFS: one master, metaloggers, chunkservers on their own volumes, FUSE clients (mfsmount); goal = copies of every chunk"
+  # What MooseFS listens on; cloud providers document them on the cluster firewall.
+  ports = [
+    "22/tcp ssh",
+    "9419/tcp master: metaloggers",
+    "9420/tcp master: chunkservers",
+    "9421/tcp master: clients",
+    "9422/tcp chunkservers: clients and other chunkservers",
+  ]
+}
+
+variable "chunkservers" {
+  type        = number
+  default     = 3
+  description = "Number of chunkservers, one data volume each. At least goal. Raise it and apply again to add capacity: the master spreads new chunks and rebalances by itself."
+  validation {
+    condition     = var.chunkservers >= 1
+    error_message = "At least one chunkserver is needed."
+  }
+}
+
+variable "goal" {
+  type        = number
+  default     = 2
+  description = "Copies of every chunk (MooseFS's goal, set recursively on the filesystem root): 1 = no redundancy, 2 or more survive goal-1 chunkservers down. At most the number of chunkservers."
+  validation {
+    condition     = var.goal >= 1 && var.goal <= 9
+    error_message = "goal must be between 1 and 9."
+  }
+}
+
+variable "metaloggers" {
+  type        = number
+  default     = 1
+  description = "Number of metalogger hosts: each keeps a copy of the master's metadata and changelogs, from which a lost master can be rebuilt (mfsmaster -a). 0 = none."
+  validation {
+    condition     = var.metaloggers >= 0
+    error_message = "metaloggers cannot be negative."
+  }
+}
+
+variable "clients" {
+  type        = number
+  default     = 1
+  description = "Number of client hosts that mount the filesystem with mfsmount at /mnt/moosefs."
+}
+
+variable "chunk_volume_gb" {
+  type        = number
+  default     = 2
+  description = "Size of each chunkserver's data volume."
+}
+
+variable "allowed_network" {
+  type        = string
+  default     = ""
+  description = "Who may mount, as an mfsexports.cfg address (\"10.0.0.0/16\", \"*\"). Empty: only this recipe's client hosts, one line each."
+  validation {
+    condition     = var.allowed_network == "" || can(regex("^([*]|[0-9.]+(/[0-9]+)?|[0-9.]+-[0-9.]+)$", var.allowed_network))
+    error_message = "allowed_network must be *, an address, ADDRESS/BITS or FROM-TO."
+  }
+}
+
+locals {
+  # MooseFS CE has one master; everything else finds it by address.
+  master_ip  = hosts.master[0].private_ip
+  mountpoint = "/mnt/moosefs"
+  chunk_fs   = "/mnt/mfschunks"
+  # Chunks go in a subfolder of the volume, never its root (Debian's
+  # README.Debian asks for this): if the volume is not mounted, the folder is
+  # missing and unusable, instead of the chunkserver silently initialising
+  # and filling the empty mount point on the root filesystem.
+  chunk_dir = "${local.chunk_fs}/moosefs"
+
+  exports_from = var.allowed_network != "" ? [var.allowed_network] : [for h in hosts.client : h.private_ip]
+  # "/" : the filesystem; "." : the meta filesystem (trash, for undeleting).
+  # maproot=0:0 keeps root as root (the default squashes it); admin allows
+  # mfsscadmin (storage classes) from these hosts.
+  exports = join("", concat(["# Written by diffuser (recipe moosefs). Syntax: mfsexports.cfg(5).\n"],
+  [for a in local.exports_from : "${a} / rw,alldirs,admin,maproot=0:0\n${a} . rw\n"]))
+  master_cfg      = <<-EOT
+    # Written by diffuser (recipe moosefs). Everything else: defaults of mfsmaster.cfg(5).
+    WORKING_USER = mfs
+    WORKING_GROUP = mfs
+    DATA_PATH = /var/lib/mfs
+    EXPORTS_FILENAME = /etc/mfs/mfsexports.cfg
+  EOT
+  chunkserver_cfg = <<-EOT
+    # Written by diffuser (recipe moosefs). Everything else: defaults of mfschunkserver.cfg(5).
+    WORKING_USER = mfs
+    WORKING_GROUP = mfs
+    DATA_PATH = /var/lib/mfs
+    HDD_CONF_FILENAME = /etc/mfs/mfshdd.cfg
+    # The default is the name "mfsmaster", which nothing here resolves.
+    MASTER_HOST = ${local.master_ip}
+    MASTER_PORT = 9420
+  EOT
+  hdd_cfg         = <<-EOT
+    # Written by diffuser (recipe moosefs): one storage folder per line, mfshdd.cfg(5).
+    ${local.chunk_dir}
+  EOT
+  metalogger_cfg  = <<-EOT
+    # Written by diffuser (recipe moosefs). Everything else: defaults of mfsmetalogger.cfg(5).
+    WORKING_USER = mfs
+    WORKING_GROUP = mfs
+    DATA_PATH = /var/lib/mfs
+    MASTER_HOST = ${local.master_ip}
+    MASTER_PORT = 9419
+  EOT
+  fstab_line      = "mfsmount ${local.mountpoint} fuse mfsmaster=${local.master_ip},mfsport=9421,_netdev 0 0"
+
+  start_chunkserver = <<-EOT
+    systemctl start moosefs-chunkserver || exit 1
+    for i in $(seq 1 60); do
+      mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | awk -F'\t' '$1 == "chunk servers:" && $2 == "${hosts.chunkserver[0].private_ip}" { f = 1 } END { exit !f }' && exit 0
+      sleep 1
+    done
+    echo "the master does not list chunkserver[0] again" >&2
+    exit 1
+  EOT
+}
+
+hosts "master" {
+  count = 1
+}
+
+hosts "metalogger" {
+  count = var.metaloggers
+}
+
+hosts "chunkserver" {
+  count = var.chunkservers
+  volume "chunks" { size_gb = var.chunk_volume_gb }
+
+  # A goal the cluster cannot hold is refused before anything is launched.
+  precondition {
+    condition     = var.goal <= var.chunkservers
+    error_message = "goal (${var.goal}) is more than chunkservers (${var.chunkservers}): every chunk would stay undergoal. Raise chunkservers or lower goal."
+  }
+}
+
+hosts "client" {
+  count = var.clients
+}
+
+# ---- master ----
+
+step "master_packages" {
+  on = hosts.master
+  # Debian 12 and Ubuntu ship these; on RHEL-family hosts add MooseFS's own
+  # repository first (same package names).
+  package = ["moosefs-master", "moosefs-cli"]
+}
+
+step "master_config" {
+  on    = hosts.master
+  after = [step.master_packages]
+  file {
+    path    = "/etc/mfs/mfsmaster.cfg"
+    content = local.master_cfg
+  }
+}
+
+step "exports" {
+  on    = hosts.master
+  after = [step.master_packages]
+  file {
+    path    = "/etc/mfs/mfsexports.cfg"
+    content = local.exports
+  }
+}
+
+step "metadata" {
+  on    = hosts.master
+  after = [step.master_packages]
+  # A new master needs an empty metadata file to start from. A running
+  # master keeps it as metadata.mfs.back, so either name means "this master
+  # has metadata": never overwrite it, that would empty the filesystem.
+  run    = "install -o mfs -g mfs -m 0640 /var/lib/mfs/metadata.mfs.empty /var/lib/mfs/metadata.mfs"
+  unless = "test -e /var/lib/mfs/metadata.mfs || test -e /var/lib/mfs/metadata.mfs.back"
+}
+
+step "master" {
+  on    = hosts.master
+  after = [step.metadata]
+  # mfsmaster re-reads mfsmaster.cfg and mfsexports.cfg on reload (SIGHUP),
+  # so new clients may mount without a restart.
+  reload_on = [step.master_config, step.exports]
+  service {
+    name    = "moosefs-master"
+    state   = "started"
+    enabled = true
+  }
+}
+
+# ---- metaloggers ----
+
+step "metalogger_packages" {
+  on      = hosts.metalogger
+  package = ["moosefs-metalogger"]
+}
+
+step "metalogger_config" {
+  on    = hosts.metalogger
+  after = [step.metalogger_packages]
+  file {
+    path    = "/etc/mfs/mfsmetalogger.cfg"
+    content = local.metalogger_cfg
+  }
+}
+
+step "metalogger" {
+  on        = hosts.metalogger
+  reload_on = [step.metalogger_config]
+  service {
+    name    = "moosefs-metalogger"
+    state   = "started"
+    enabled = true
+  }
+}
+
+# ---- chunkservers ----
+
+step "chunkserver_packages" {
+  on = hosts.chunkserver
+  # moosefs-cli: mfscli, to ask the master about this chunkserver.
+  package = ["moosefs-chunkserver", "moosefs-cli", "xfsprogs"]
+}
+
+step "chunks" {
+  on = hosts.chunkserver
+  # Refuses a device that already holds a filesystem: chunks are never wiped.
+  format {
+    device = host.volume.chunks.device
+    fstype = "xfs"
+  }
+}
+
+step "chunks_mount" {
+  on    = hosts.chunkserver
+  after = [step.chunks, step.chunkserver_packages]
+  mount {
+    source = host.volume.chunks.device
+    target = local.chunk_fs
+    fstype = "xfs"
+    fstab  = true
+  }
+  # The chunkserver holds its folder open: stop it before unmounting.
+  destroy = "systemctl stop moosefs-chunkserver 2>/dev/null || true"
+}
+
+step "chunk_dir" {
+  on    = hosts.chunkserver
+  after = [step.chunks_mount]
+  # The chunkserver runs as mfs (a user the package creates) and must own its folder.
+  run    = "install -d -o mfs -g mfs -m 0750 ${local.chunk_dir}"
+  unless = "test \"$(stat -c %U:%G ${local.chunk_dir} 2>/dev/null)\" = mfs:mfs"
+}
+
+step "chunkserver_config" {
+  on    = hosts.chunkserver
+  after = [step.chunkserver_packages]
+  file {
+    path    = "/etc/mfs/mfschunkserver.cfg"
+    content = local.chunkserver_cfg
+  }
+}
+
+step "hdd_config" {
+  on    = hosts.chunkserver
+  after = [step.chunkserver_packages]
+  file {
+    path    = "/etc/mfs/mfshdd.cfg"
+    content = local.hdd_cfg
+  }
+}
+
+step "chunkserver" {
+  on    = hosts.chunkserver
+  after = [step.chunk_dir]
+  # SIGHUP re-reads mfschunkserver.cfg and mfshdd.cfg (a new folder is
+  # scanned, a new master address reconnects).
+  reload_on = [step.chunkserver_config, step.hdd_config]
+  service {
+    name    = "moosefs-chunkserver"
+    state   = "started"
+    enabled = true
+  }
+}
+
+step "chunkservers_registered" {
+  on        = hosts.master
+  after     = [step.master]
+  after_all = [step.chunkserver]
+  # Writes with goal N need N chunkservers connected to the master. mfscli
+  # lists connected ones as "chunk servers:" and stopped ones as
+  # "Disconnected chunk servers:".
+  wait {
+    command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
+    timeout = "180s"
+  }
+}
+
+# ---- clients ----
+
+step "client_packages" {
+  on = hosts.client
+  # fuse3 brings mount.fuse, which the fstab line below uses.
+  package = ["moosefs-client", "fuse3"]
+}
+
+step "mount" {
+  on        = hosts.client
+  after     = [step.client_packages]
+  after_all = [step.chunkservers_registered]
+  # A run step, not a mount block: mfsmount names its mount "mfs#HOST:PORT"
+  # of type "fuse", whatever it was mounted as, so the mount kind could not
+  # recognise it as its own. One fstab line remounts it at boot.
+  run     = <<-EOT
+    set -e
+    mkdir -p ${local.mountpoint}
+    sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
+    echo '${local.fstab_line}' >> /etc/fstab
+    src=$(findmnt -rn -o SOURCE --mountpoint ${local.mountpoint} || true)
+    if [ -n "$src" ] && [ "$src" != 'mfs#${local.master_ip}:9421' ]; then
+      umount ${local.mountpoint}
+    fi
+    mountpoint -q ${local.mountpoint} || mount ${local.mountpoint}
+  EOT
+  unless  = "findmnt -rn -o SOURCE --mountpoint ${local.mountpoint} | grep -qxF 'mfs#${local.master_ip}:9421' && grep -qxF '${local.fstab_line}' /etc/fstab"
+  retries = 2
+  destroy = <<-EOT
+    if mountpoint -q ${local.mountpoint}; then umount ${local.mountpoint}; fi
+    sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
+  EOT
+}
+
+step "goal" {
+  on    = hosts.client[0]
+  after = [step.mount]
+  # The goal of the root directory is inherited by everything created under
+  # it; -r also changes what exists, and the master then adds or removes
+  # copies in the background.
+  run    = "mfssetgoal -r ${var.goal} ${local.mountpoint}"
+  unless = "mfsgetgoal ${local.mountpoint} | grep -qx '${local.mountpoint}: ${var.goal}'"
+}
+
+verify "roundtrip" {
+  on   = hosts.client
+  path = local.mountpoint
+  # With goal >= 2, stop chunkserver[0] and read again: the client must fetch
+  # every chunk from another copy. Started again, it is waited for until the
+  # master lists it. With goal 1 there is no other copy: nothing is stopped.
+  failover {
+    on    = hosts.chunkserver[0]
+    stop  = var.goal >= 2 ? "systemctl stop moosefs-chunkserver" : "echo 'goal 1: every chunk has one copy, nothing stopped'"
+    start = var.goal >= 2 ? local.start_chunkserver : "true"
+  }
+}
+
+output "master" {
+  value = local.master_ip
+}
+
+output "mount" {
+  value = "mfsmount ${local.mountpoint} -H ${local.master_ip}"
+}
+
+output "health" {
+  value = "on the master: mfscli -H ${local.master_ip} -SIN -SCS -SHD"
+}
