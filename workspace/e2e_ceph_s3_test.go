@@ -1,0 +1,154 @@
+//go:build e2e
+
+package workspace_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"diffuser/state/s3store/s3fake"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func init() {
+	// The smallest cluster with a RADOS gateway: 1 monitor, 1 OSD, 1
+	// client, 1 gateway. Verify checks CephFS and the S3 round trip; then
+	// the gateway becomes the S3 state backend under test (cephS3Backend).
+	e2eCases = append(e2eCases, e2eCase{name: "ceph-s3", recipe: "ceph",
+		vars:  []string{"monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "gateways=1"},
+		extra: cephS3Backend})
+}
+
+// cephS3Backend proves the S3 state backend against the cluster's radosgw:
+// conditional creates under contention, then the backend contract suite
+// (state/s3store) and the kill/resume/contention scenario (cmd/diffuser),
+// run as `go test` with the gateway in the environment.
+func cephS3Backend(t *testing.T, e *e2eEnv) {
+	st, err := e.env.ReadState(e.recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := st.Hosts["gateway[0]"]
+	if gw == nil || gw.PrivateIP == "" {
+		t.Fatalf("no gateway[0] with an address in state")
+	}
+	endpoint := "http://" + gw.PrivateIP + ":7480"
+	access, secret := st.Outputs["s3_access_key"].Value, st.Outputs["s3_secret_key"].Value
+	if access == "" || secret == "" {
+		t.Fatalf("the s3 key outputs are empty in state: %+v", st.Outputs)
+	}
+	if !st.Outputs["s3_access_key"].Sensitive || !st.Outputs["s3_secret_key"].Sensitive {
+		t.Errorf("the s3 key outputs are not marked sensitive")
+	}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials:                credentials.NewStaticCredentialsProvider(access, secret, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+	ctx := context.Background()
+	bucket := "diffuser-state"
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatalf("create bucket %s on %s: %v", bucket, endpoint, err)
+	}
+	conditionalCreates(t, ctx, c, bucket)
+
+	env := append(os.Environ(),
+		s3fake.EndpointEnv+"="+endpoint, s3fake.BucketEnv+"="+bucket, s3fake.RegionEnv+"=us-east-1",
+		"AWS_ACCESS_KEY_ID="+access, "AWS_SECRET_ACCESS_KEY="+secret)
+	for _, run := range []struct{ pkg, test string }{
+		{"./state/s3store/", "^TestRealS3Contract$"},
+		{"./cmd/diffuser/", "^TestS3KillResumeContendReal$"},
+	} {
+		start := time.Now()
+		cmd := exec.Command("go", "test", "-count=1", "-tags", "e2e", "-run", run.test, "-v", "-timeout", "20m", run.pkg)
+		cmd.Dir = filepath.Join("..")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		t.Logf("go test -run %s %s (%s):\n%s", run.test, run.pkg, time.Since(start).Round(time.Second), out)
+		if err != nil {
+			t.Fatalf("%s against radosgw: %v", run.test, err)
+		}
+		if bytes.Contains(out, []byte("--- SKIP")) || !bytes.Contains(out, []byte("--- PASS: "+strings.Trim(run.test, "^$"))) {
+			t.Fatalf("%s did not run and pass against radosgw", run.test)
+		}
+		fmt.Printf("E2E ceph-s3: %s against radosgw passed in %s\n", strings.Trim(run.test, "^$"), time.Since(start).Round(time.Second))
+	}
+}
+
+// conditionalCreates races writers creating the same object with
+// If-None-Match: * (the backend's lock): in every round exactly one must
+// win and the others get 412. Then the If-Match update the state uses:
+// a stale ETag must be refused.
+func conditionalCreates(t *testing.T, ctx context.Context, c *s3.Client, bucket string) {
+	const rounds, writers = 50, 8
+	won, refused := 0, 0
+	var other []string
+	start := time.Now()
+	for r := 0; r < rounds; r++ {
+		key := fmt.Sprintf("diffuser-e2e/race/%d", r)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		winners := 0
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfNoneMatch: aws.String("*"),
+					Body: strings.NewReader(fmt.Sprintf("writer %d", w))})
+				mu.Lock()
+				defer mu.Unlock()
+				var re *awshttp.ResponseError
+				switch {
+				case err == nil:
+					winners++
+				case errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusPreconditionFailed || re.HTTPStatusCode() == http.StatusConflict):
+					refused++
+				default:
+					other = append(other, err.Error())
+				}
+			}(w)
+		}
+		wg.Wait()
+		won += winners
+		if winners != 1 {
+			t.Errorf("round %d: %d of %d conditional creates of %s succeeded, want exactly 1: radosgw does not honour If-None-Match: * under contention", r, winners, writers, key)
+		}
+		_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
+	}
+	if len(other) > 0 {
+		t.Errorf("conditional creates failed otherwise than 412/409: %d, first: %s", len(other), other[0])
+	}
+	msg := fmt.Sprintf("%d rounds x %d writers of If-None-Match: * PUT: %d won, %d refused (412/409), %d other errors, in %s",
+		rounds, writers, won, refused, len(other), time.Since(start).Round(time.Millisecond))
+	t.Log(msg)
+	fmt.Println("E2E ceph-s3: " + msg)
+
+	// If-Match: the update of state.json names the ETag it read.
+	key := "diffuser-e2e/ifmatch"
+	p1, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfMatch: p1.ETag, Body: strings.NewReader("two")}); err != nil {
+		t.Fatalf("If-Match with the current ETag refused: %v", err)
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfMatch: p1.ETag, Body: strings.NewReader("three")})
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusPreconditionFailed {
+		t.Errorf("If-Match with a stale ETag: %v, want 412: a stale writer could overwrite state", err)
+	}
+	_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
+}
