@@ -669,7 +669,7 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 		if a == nil {
 			a = path
 		}
-		rng := b.DefRange
+		var rng hcl.Range
 		if a != nil {
 			rng = a.NameRange
 		} else {

@@ -98,8 +98,9 @@ func s3Client(t s3Target, endpoint string) *s3.Client {
 // verifyS3 puts an object of random bytes through the first endpoint,
 // reads it back through every endpoint and compares SHA-256 sums. Without
 // a bucket in the block it makes one for the check; what it made is
-// removed at the end, whatever happened.
-func verifyS3(ctx context.Context, scope *lang.Scope, v *lang.Verify, opt VerifyOptions) []Check {
+// removed at the end, whatever happened (the deferred checks append to the
+// named result).
+func verifyS3(ctx context.Context, scope *lang.Scope, v *lang.Verify, opt VerifyOptions) (out []Check) {
 	t, err := evalS3(scope, v.S3)
 	if err != nil {
 		return []Check{{Verify: v.Name, Name: "s3", Detail: err.Error()}}
@@ -107,7 +108,6 @@ func verifyS3(ctx context.Context, scope *lang.Scope, v *lang.Verify, opt Verify
 	if len(t.endpoints) == 0 {
 		return []Check{{Verify: v.Name, Name: "s3", OK: true, Detail: "no S3 endpoints deployed: nothing to check"}}
 	}
-	var out []Check
 	step := func(name, endpoint string, f func(ctx context.Context) (string, error)) bool {
 		start := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
