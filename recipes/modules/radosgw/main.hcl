@@ -59,6 +59,9 @@ locals {
   pools = [".rgw.root", "default.rgw.control", "default.rgw.meta", "default.rgw.log",
   "default.rgw.buckets.index", "default.rgw.buckets.non-ec"]
   data_pool = "default.rgw.buckets.data"
+  # radosgw-admin as the first gateway's own user (steps on that gateway).
+  first     = try(var.gateways[0].hostname, "none")
+  admin_cmd = "radosgw-admin --name client.rgw.${local.first} --keyring /var/lib/ceph/radosgw/ceph-rgw.${local.first}/keyring"
 }
 
 step "bootstrap" {
@@ -149,10 +152,10 @@ step "service" {
 step "listening" {
   on    = var.gateways
   after = [step.service]
-  # The first start creates the realm, zone and pools' contents: minutes on
-  # a loaded machine. An anonymous GET / answers once beast serves.
+  # The first start writes the default zone into the pools before beast
+  # listens: minutes on a loaded machine.
   wait {
-    command = "python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:${var.port}/\", timeout=5)'"
+    command = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", ${var.port}), 5)'"
     timeout = "300s"
   }
 }
@@ -165,16 +168,16 @@ step "user" {
   # read back on every apply (radosgw-admin user info).
   run    = <<-EOT
     set -e
-    radosgw-admin --name client.rgw.${host.hostname} user info --uid=${var.user} >/dev/null 2>&1 ||
-      radosgw-admin --name client.rgw.${host.hostname} user create --uid=${var.user} --display-name=${shellquote("diffuser S3 user ${var.user}")} >/dev/null
+    ${local.admin_cmd} user info --uid=${var.user} >/dev/null 2>&1 ||
+      ${local.admin_cmd} user create --uid=${var.user} --display-name=${shellquote("diffuser S3 user ${var.user}")} >/dev/null
   EOT
-  unless = "radosgw-admin --name client.rgw.${host.hostname} user info --uid=${var.user} >/dev/null 2>&1"
+  unless = "${local.admin_cmd} user info --uid=${var.user} >/dev/null 2>&1"
   # Captures are untrusted: only key-shaped strings pass.
   capture {
-    access_key = "radosgw-admin --name client.rgw.${host.hostname} user info --uid=${var.user} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"keys\"][0][\"access_key\"])' | grep -xE '[A-Za-z0-9]{16,128}'"
-    secret_key = "radosgw-admin --name client.rgw.${host.hostname} user info --uid=${var.user} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"keys\"][0][\"secret_key\"])' | grep -xE '[A-Za-z0-9+/]{30,128}'"
+    access_key = "${local.admin_cmd} user info --uid=${var.user} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"keys\"][0][\"access_key\"])' | grep -xE '[A-Za-z0-9]{16,128}'"
+    secret_key = "${local.admin_cmd} user info --uid=${var.user} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"keys\"][0][\"secret_key\"])' | grep -xE '[A-Za-z0-9+/]{30,128}'"
   }
-  destroy = "radosgw-admin --name client.rgw.${host.hostname} user rm --uid=${var.user} --purge-data || true"
+  destroy = "${local.admin_cmd} user rm --uid=${var.user} --purge-data || true"
 }
 
 output "endpoints" {
