@@ -38,6 +38,20 @@ func init() {
 // (state/s3store) and the kill/resume/contention scenario (cmd/diffuser),
 // run as `go test` with the gateway in the environment.
 func cephS3Backend(t *testing.T, e *e2eEnv) {
+	// Verify's S3 round trip ran (not "nothing to check"): put, get, cleanup.
+	var s3checks []string
+	for _, c := range e.verify(t, "monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "gateways=1") {
+		if c.Verify == "objects" {
+			s3checks = append(s3checks, c.Name+": "+c.Detail)
+		}
+	}
+	if got := strings.Join(s3checks, "\n"); !strings.Contains(got, "put: 4 MiB to ") || !strings.Contains(got, "get: sha256 matches") ||
+		!strings.Contains(got, "remove bucket: ") {
+		t.Fatalf("verify \"objects\" did not round-trip through the gateway:\n%s", got)
+	} else {
+		t.Logf("verify objects:\n%s", got)
+	}
+
 	st, err := e.env.ReadState(e.recipe)
 	if err != nil {
 		t.Fatal(err)
