@@ -57,7 +57,7 @@ reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data s
 
 e2e-s3: ## the S3 state backend against a real S3 server: DIFFUSER_E2E_S3_ENDPOINT/_BUCKET/_REGION and AWS keys; without them it deploys ceph with a RADOS gateway and runs the same tests there (docs/state.md)
 	@if [ -n "$$DIFFUSER_E2E_S3_BUCKET" ]; then \
-		$(GO) test -count=1 -tags e2e -run 'TestRealS3Contract|TestS3KillResumeContendReal' -v -timeout 20m ./state/s3store/ ./cmd/diffuser/; \
+		$(GO) test -count=1 -tags e2e -run 'TestRealS3Contract|TestRealS3ConditionalCreatesRace|TestS3KillResumeContendReal' -v -timeout 20m ./state/s3store/ ./cmd/diffuser/; \
 	else \
 		$(MAKE) e2e RECIPE='ceph-s3$$'; \
 	fi

@@ -5,21 +5,17 @@ package workspace_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"diffuser/state/s3store/s3fake"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -34,7 +30,7 @@ func init() {
 }
 
 // cephS3Backend proves the S3 state backend against the cluster's radosgw:
-// conditional creates under contention, then the backend contract suite
+// conditional creates raced (state/s3store), the backend contract suite
 // (state/s3store) and the kill/resume/contention scenario (cmd/diffuser),
 // run as `go test` with the gateway in the environment.
 func cephS3Backend(t *testing.T, e *e2eEnv) {
@@ -77,12 +73,12 @@ func cephS3Backend(t *testing.T, e *e2eEnv) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
 		t.Fatalf("create bucket %s on %s: %v", bucket, endpoint, err)
 	}
-	conditionalCreates(t, ctx, c, bucket)
 
 	env := append(os.Environ(),
 		s3fake.EndpointEnv+"="+endpoint, s3fake.BucketEnv+"="+bucket, s3fake.RegionEnv+"=us-east-1",
 		"AWS_ACCESS_KEY_ID="+access, "AWS_SECRET_ACCESS_KEY="+secret)
 	for _, run := range []struct{ pkg, test string }{
+		{"./state/s3store/", "^TestRealS3ConditionalCreatesRace$"},
 		{"./state/s3store/", "^TestRealS3Contract$"},
 		{"./cmd/diffuser/", "^TestS3KillResumeContendReal$"},
 	} {
@@ -100,69 +96,4 @@ func cephS3Backend(t *testing.T, e *e2eEnv) {
 		}
 		fmt.Printf("E2E ceph-s3: %s against radosgw passed in %s\n", strings.Trim(run.test, "^$"), time.Since(start).Round(time.Second))
 	}
-}
-
-// conditionalCreates races writers creating the same object with
-// If-None-Match: * (the backend's lock): in every round exactly one must
-// win and the others get 412. Then the If-Match update the state uses:
-// a stale ETag must be refused.
-func conditionalCreates(t *testing.T, ctx context.Context, c *s3.Client, bucket string) {
-	const rounds, writers = 50, 8
-	won, refused := 0, 0
-	var other []string
-	start := time.Now()
-	for r := 0; r < rounds; r++ {
-		key := fmt.Sprintf("diffuser-e2e/race/%d", r)
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		winners := 0
-		for w := 0; w < writers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfNoneMatch: aws.String("*"),
-					Body: strings.NewReader(fmt.Sprintf("writer %d", w))})
-				mu.Lock()
-				defer mu.Unlock()
-				var re *awshttp.ResponseError
-				switch {
-				case err == nil:
-					winners++
-				case errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusPreconditionFailed || re.HTTPStatusCode() == http.StatusConflict):
-					refused++
-				default:
-					other = append(other, err.Error())
-				}
-			}(w)
-		}
-		wg.Wait()
-		won += winners
-		if winners != 1 {
-			t.Errorf("round %d: %d of %d conditional creates of %s succeeded, want exactly 1: radosgw does not honour If-None-Match: * under contention", r, winners, writers, key)
-		}
-		_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
-	}
-	if len(other) > 0 {
-		t.Errorf("conditional creates failed otherwise than 412/409: %d, first: %s", len(other), other[0])
-	}
-	msg := fmt.Sprintf("%d rounds x %d writers of If-None-Match: * PUT: %d won, %d refused (412/409), %d other errors, in %s",
-		rounds, writers, won, refused, len(other), time.Since(start).Round(time.Millisecond))
-	t.Log(msg)
-	fmt.Println("E2E ceph-s3: " + msg)
-
-	// If-Match: the update of state.json names the ETag it read.
-	key := "diffuser-e2e/ifmatch"
-	p1, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader("one")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfMatch: p1.ETag, Body: strings.NewReader("two")}); err != nil {
-		t.Fatalf("If-Match with the current ETag refused: %v", err)
-	}
-	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, IfMatch: p1.ETag, Body: strings.NewReader("three")})
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusPreconditionFailed {
-		t.Errorf("If-Match with a stale ETag: %v, want 412: a stale writer could overwrite state", err)
-	}
-	_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
 }
