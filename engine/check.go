@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"diffuser/lang"
 	"diffuser/steps"
@@ -159,8 +160,11 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 // checkVerify evaluates a verify block: its hosts, and a path that must be
 // an absolute directory.
 func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
-	_, diags := scope.OnHosts(v.On)
 	ctx := scope.Ctx(cty.NilVal)
+	if s := v.S3; s != nil {
+		return lang.Explain(checkVerifyS3(ctx, s))
+	}
+	_, diags := scope.OnHosts(v.On)
 	pv, d := v.Path.Value(ctx)
 	diags = append(diags, d...)
 	if !d.HasErrors() {
@@ -179,6 +183,53 @@ func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 		}
 	}
 	return lang.Explain(diags)
+}
+
+// checkVerifyS3 evaluates an s3 verify block: endpoints a list of http(s)
+// URLs, the keys and optional region and bucket strings (values not known
+// before apply pass).
+func checkVerifyS3(ctx *hcl.EvalContext, s *lang.VerifyS3) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ev, d := s.Endpoints.Value(ctx)
+	diags = append(diags, d...)
+	if !d.HasErrors() {
+		ev, _ = ev.UnmarkDeep()
+		bad := func(detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid s3 endpoints", Detail: detail, Subject: s.Endpoints.Range().Ptr()})
+		}
+		switch {
+		case !ev.IsWhollyKnown():
+		case ev.IsNull() || !(ev.Type().IsListType() || ev.Type().IsTupleType()):
+			bad(`endpoints must be a list of URLs such as ["http://10.0.0.5:7480"].`)
+		default:
+			for it := ev.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || e.Type() != cty.String || !(strings.HasPrefix(e.AsString(), "http://") || strings.HasPrefix(e.AsString(), "https://")) {
+					bad(fmt.Sprintf("each endpoint must be an http:// or https:// URL; got %s.", strings.TrimSpace(cutValue(e))))
+					break
+				}
+			}
+		}
+	}
+	for _, e := range s.Exprs()[1:] {
+		val, d := e.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, checkString(e, val, "Invalid s3 setting", false, "access_key, secret_key, region and bucket are strings")...)
+		}
+	}
+	return diags
+}
+
+// cutValue is a short display of a value for a message.
+func cutValue(v cty.Value) string {
+	if v.IsNull() {
+		return "null"
+	}
+	if v.Type() == cty.String {
+		return fmt.Sprintf("%q", v.AsString())
+	}
+	return v.Type().FriendlyName()
 }
 
 // checkString checks that a known value is a string (and, with abs, an

@@ -35,6 +35,12 @@ func readSteps(r *lang.Recipe, steps []*lang.Step) []bool {
 		scan(o.Value)
 	}
 	for _, v := range r.Verifies {
+		if v.S3 != nil {
+			for _, e := range v.S3.Exprs() {
+				scan(e)
+			}
+			continue
+		}
 		scan(v.On)
 		scan(v.Path)
 	}

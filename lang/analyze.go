@@ -241,8 +241,12 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		diags = append(diags, annotate(r.analyzeStep(s), s.Module)...)
 	}
 	for _, v := range r.Verifies {
-		exprs := []hcl.Expression{v.Path}
-		ons := []hcl.Expression{v.On}
+		var exprs, ons []hcl.Expression
+		if v.S3 != nil {
+			exprs = v.S3.Exprs()
+		} else {
+			exprs, ons = []hcl.Expression{v.Path}, []hcl.Expression{v.On}
+		}
 		if f := v.Failover; f != nil {
 			exprs = append(exprs, f.Stop, f.Start)
 			ons = append(ons, f.On)

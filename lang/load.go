@@ -631,14 +631,66 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "on", Required: true}, {Name: "path", Required: true}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}},
+		Attributes: []hcl.AttributeSchema{{Name: "on"}, {Name: "path"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}, {Type: "s3"}},
 	})
 	if diags.HasErrors() {
 		return diags
 	}
-	v := &Verify{Name: b.Labels[0], On: content.Attributes["on"].Expr, Path: content.Attributes["path"].Expr, DeclRange: b.DefRange}
-	for _, fb := range content.Blocks {
+	v := &Verify{Name: b.Labels[0], DeclRange: b.DefRange}
+	var failovers []*hcl.Block
+	for _, sb := range content.Blocks {
+		if sb.Type == "failover" {
+			failovers = append(failovers, sb)
+			continue
+		}
+		if v.S3 != nil {
+			return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate s3 block",
+				Detail: "A verify checks one S3 service: list its gateways in endpoints, or write a second verify block.", Subject: sb.DefRange.Ptr()})
+		}
+		sc, d := sb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "endpoints", Required: true}, {Name: "access_key", Required: true}, {Name: "secret_key", Required: true},
+			{Name: "region"}, {Name: "bucket"}}})
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return diags
+		}
+		v.S3 = &VerifyS3{Endpoints: sc.Attributes["endpoints"].Expr, AccessKey: sc.Attributes["access_key"].Expr, SecretKey: sc.Attributes["secret_key"].Expr}
+		if a := sc.Attributes["region"]; a != nil {
+			v.S3.Region = a.Expr
+		}
+		if a := sc.Attributes["bucket"]; a != nil {
+			v.S3.Bucket = a.Expr
+		}
+	}
+	on, path := content.Attributes["on"], content.Attributes["path"]
+	switch {
+	case v.S3 != nil && (on != nil || path != nil || len(failovers) > 0):
+		a := on
+		if a == nil {
+			a = path
+		}
+		var rng hcl.Range
+		if a != nil {
+			rng = a.NameRange
+		} else {
+			rng = failovers[0].DefRange
+		}
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "s3 verify takes no on, path or failover",
+			Detail: "An s3 block checks the object store from diffuser itself through its endpoints; check a mounted filesystem in a verify block of its own (on and path).", Subject: rng.Ptr()})
+	case v.S3 != nil:
+		r.Verifies = append(r.Verifies, v)
+		return diags
+	case on == nil || path == nil:
+		missing := "on"
+		if on != nil {
+			missing = "path"
+		}
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
+			Detail: fmt.Sprintf("The argument %q is required: a verify checks a mounted filesystem (on and path) or an object store (an s3 block).", missing), Subject: b.DefRange.Ptr()})
+	}
+	v.On, v.Path = on.Expr, path.Expr
+	for _, fb := range failovers {
 		fc, d := fb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "on", Required: true}, {Name: "stop", Required: true}, {Name: "start", Required: true}}})
 		diags = append(diags, d...)

@@ -158,13 +158,36 @@ type Step struct {
 	impliedNames []string
 }
 
-// Verify is a `verify` block: a round-trip check on the mounted filesystem.
+// Verify is a `verify` block: a round-trip check on the mounted filesystem
+// (On and Path), or through an S3 API (S3; On and Path are then nil).
 type Verify struct {
 	Name      string
 	On        hcl.Expression
 	Path      hcl.Expression
 	Failover  *Failover
+	S3        *VerifyS3
 	DeclRange hcl.Range
+}
+
+// VerifyS3 is a verify block's `s3` block: an object is put through the
+// first endpoint and read back through every endpoint, signed with the keys.
+type VerifyS3 struct {
+	Endpoints hcl.Expression // list of URLs
+	AccessKey hcl.Expression
+	SecretKey hcl.Expression
+	Region    hcl.Expression // nil: "us-east-1"
+	Bucket    hcl.Expression // nil: a bucket made for the check and removed
+}
+
+// Exprs are the block's expressions (those set).
+func (s *VerifyS3) Exprs() []hcl.Expression {
+	out := []hcl.Expression{s.Endpoints, s.AccessKey, s.SecretKey}
+	for _, e := range []hcl.Expression{s.Region, s.Bucket} {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Failover stops a daemon on one host during verify and reads again.

@@ -33,7 +33,8 @@ type VerifyOptions struct {
 	Timeout   time.Duration
 }
 
-// Verify runs the recipe's verify blocks against the applied cluster: a file
+// Verify runs the recipe's verify blocks against the applied cluster. An s3
+// block is checked from here through its endpoints (verifyS3). Otherwise a file
 // of random bytes is written through the filesystem on the first host of
 // `on`, read back on every other host (or on the same host after dropping
 // caches when there is only one), and compared by SHA-256. With a failover
@@ -51,6 +52,10 @@ func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOp
 	scope := l.StateScope(st)
 	var out []Check
 	for _, v := range l.Recipe.Verifies {
+		if v.S3 != nil {
+			out = append(out, verifyS3(ctx, scope, v, opt)...)
+			continue
+		}
 		hosts, diags := scope.OnHosts(v.On)
 		if diags.HasErrors() {
 			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))

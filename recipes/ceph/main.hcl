@@ -645,3 +645,69 @@ output "mount" {
 output "monitors" {
   value = local.mon_addrs
 }
+
+# ------------------------------------------------------- object storage (S3)
+#
+# RADOS gateways (builtin/radosgw): `gateways` hosts of their own, each a
+# radosgw with the beast frontend on gateway_port, and one S3 user whose
+# keys are the sensitive outputs s3_access_key and s3_secret_key. 0 (the
+# default) adds nothing.
+
+variable "gateways" {
+  type        = number
+  default     = 0
+  description = "Number of RADOS gateway hosts (radosgw, S3 API on gateway_port). 0 deploys none."
+  validation {
+    condition     = var.gateways >= 0 && floor(var.gateways) == var.gateways
+    error_message = "gateways must be a whole number, 0 or more."
+  }
+}
+
+variable "gateway_port" {
+  type        = number
+  default     = 7480
+  description = "TCP port of each gateway's S3 endpoint (HTTP, beast frontend)."
+}
+
+variable "s3_user" {
+  type        = string
+  default     = "diffuser"
+  description = "uid of the S3 user created on the gateways."
+}
+
+hosts "gateway" {
+  count = var.gateways
+}
+
+module "rgw" {
+  source    = "builtin/radosgw"
+  gateways  = hosts.gateway
+  admin     = var.gateways > 0 ? [hosts.mon[0]] : []
+  after     = [step.osds_up]
+  ceph_conf = local.ceph_conf
+  port      = var.gateway_port
+  user      = var.s3_user
+}
+
+verify "objects" {
+  s3 {
+    endpoints  = module.rgw.endpoints
+    access_key = module.rgw.access_key
+    secret_key = module.rgw.secret_key
+  }
+}
+
+output "s3_endpoints" {
+  value       = module.rgw.endpoints
+  description = "S3 endpoint URL of each gateway (path-style, any region name)."
+}
+
+output "s3_access_key" {
+  value     = module.rgw.access_key
+  sensitive = true
+}
+
+output "s3_secret_key" {
+  value     = module.rgw.secret_key
+  sensitive = true
+}
