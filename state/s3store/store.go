@@ -137,10 +137,35 @@ func (s *Store) put(ctx context.Context, name string, data []byte, create bool, 
 		in.IfMatch = aws.String(ifMatch)
 	}
 	out, err := s.client.PutObject(ctx, in)
+	if err != nil && ifMatch != "" && isConditionFailed(err) {
+		out, err = s.putUnquoted(ctx, name, in, data, ifMatch, err)
+	}
 	if err != nil {
 		return "", err
 	}
 	return aws.ToString(out.ETag), nil
+}
+
+// putUnquoted retries a PUT whose If-Match was refused when the object's
+// ETag is in fact the one expected: Ceph's RADOS gateway (16.x) compares
+// If-Match byte for byte with the ETag it stores, without the quotes S3
+// puts around it and the SDK sends back, and so refuses every quoted
+// ETag. Only when a HEAD shows the expected ETag is the PUT sent again,
+// with the ETag unquoted; it stays conditional, so a writer that changed
+// the object in between still makes it fail. Any other refusal (the
+// object did change) is returned as it was.
+func (s *Store) putUnquoted(ctx context.Context, name string, in *s3.PutObjectInput, data []byte, ifMatch string, refused error) (*s3.PutObjectOutput, error) {
+	bare := strings.Trim(ifMatch, `"`)
+	if bare == ifMatch {
+		return nil, refused
+	}
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(name))})
+	if err != nil || strings.Trim(aws.ToString(head.ETag), `"`) != bare {
+		return nil, refused
+	}
+	in.IfMatch = aws.String(bare)
+	in.Body = bytes.NewReader(data)
+	return s.client.PutObject(ctx, in)
 }
 
 func (s *Store) del(ctx context.Context, name string) error {

@@ -6,8 +6,10 @@ package s3fake
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -24,6 +26,11 @@ type Server struct {
 	// IgnoreConditions, when set, strips conditional headers from PUTs
 	// as a server without conditional writes would.
 	IgnoreConditions atomic.Bool
+	// BareIfMatch, when set, compares If-Match as Ceph's RADOS gateway
+	// 16.x does: against the stored ETag without its quotes, byte for
+	// byte, so a quoted ETag (what S3 returns and the SDK sends back) is
+	// always refused with 412.
+	BareIfMatch atomic.Bool
 }
 
 // Start starts a fake holding the given buckets, stopped when t ends. It
@@ -37,6 +44,14 @@ func Start(t testing.TB, buckets ...string) *Server {
 		if s.IgnoreConditions.Load() {
 			r.Header.Del("If-None-Match")
 			r.Header.Del("If-Match")
+		}
+		if m := r.Header.Get("If-Match"); m != "" && r.Method == http.MethodPut && s.BareIfMatch.Load() {
+			if strings.HasPrefix(m, `"`) {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>`)
+				return
+			}
+			r.Header.Set("If-Match", `"`+m+`"`) // gofakes3 compares the quoted form
 		}
 		h.ServeHTTP(w, r)
 	}))
