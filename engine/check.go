@@ -160,6 +160,8 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 // an absolute directory.
 func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 	_, diags := scope.OnHosts(v.On)
+	_, d := scope.VerifyEnabled(v)
+	diags = append(diags, d...)
 	ctx := scope.Ctx(cty.NilVal)
 	pv, d := v.Path.Value(ctx)
 	diags = append(diags, d...)

@@ -37,6 +37,9 @@ func readSteps(r *lang.Recipe, steps []*lang.Step) []bool {
 	for _, v := range r.Verifies {
 		scan(v.On)
 		scan(v.Path)
+		if v.Enabled != nil {
+			scan(v.Enabled)
+		}
 	}
 	out := make([]bool, len(steps))
 	for i, s := range steps {

@@ -242,6 +242,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	}
 	for _, v := range r.Verifies {
 		exprs := []hcl.Expression{v.Path}
+		if v.Enabled != nil {
+			exprs = append(exprs, v.Enabled)
+		}
 		ons := []hcl.Expression{v.On}
 		if f := v.Failover; f != nil {
 			exprs = append(exprs, f.Stop, f.Start)

@@ -630,13 +630,16 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "on", Required: true}, {Name: "path", Required: true}},
+		Attributes: []hcl.AttributeSchema{{Name: "on", Required: true}, {Name: "path", Required: true}, {Name: "enabled"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}},
 	})
 	if diags.HasErrors() {
 		return diags
 	}
 	v := &Verify{Name: b.Labels[0], On: content.Attributes["on"].Expr, Path: content.Attributes["path"].Expr, DeclRange: b.DefRange}
+	if a := content.Attributes["enabled"]; a != nil {
+		v.Enabled = a.Expr
+	}
 	for _, fb := range content.Blocks {
 		fc, d := fb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "on", Required: true}, {Name: "stop", Required: true}, {Name: "start", Required: true}}})

@@ -156,9 +156,12 @@ type Step struct {
 
 // Verify is a `verify` block: a round-trip check on the mounted filesystem.
 type Verify struct {
-	Name      string
-	On        hcl.Expression
-	Path      hcl.Expression
+	Name string
+	On   hcl.Expression
+	Path hcl.Expression
+	// Enabled is the optional `enabled` attribute (nil: always on): a
+	// verify of an optional part (gateways off) is skipped when false.
+	Enabled   hcl.Expression
 	Failover  *Failover
 	DeclRange hcl.Range
 }

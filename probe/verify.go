@@ -49,6 +49,13 @@ func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOp
 	scope := l.StateScope(st)
 	var out []Check
 	for _, v := range l.Recipe.Verifies {
+		on, diags := scope.VerifyEnabled(v)
+		if diags.HasErrors() {
+			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
+		}
+		if !on {
+			continue // enabled = false: an optional part the recipe does not deploy
+		}
 		hosts, diags := scope.OnHosts(v.On)
 		if diags.HasErrors() {
 			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
