@@ -89,7 +89,10 @@ variable "grace_seconds" {
 
 locals {
   ceph_gateways = var.backend == "ceph" ? var.gateways : []
-  packages      = var.backend == "gluster" ? ["nfs-ganesha", "nfs-ganesha-gluster"] : ["nfs-ganesha", "nfs-ganesha-ceph", "ceph-common"]
+  # libgfapi finds the client translators (protocol/client, replicate, ...)
+  # in glusterfs-common, which nfs-ganesha-gluster does not pull in:
+  # without them every export fails with "Unable to initialize volume".
+  packages = var.backend == "gluster" ? ["nfs-ganesha", "nfs-ganesha-gluster", "glusterfs-common"] : ["nfs-ganesha", "nfs-ganesha-ceph", "ceph-common"]
 
   fsal_gluster = <<-EOT
       FSAL {

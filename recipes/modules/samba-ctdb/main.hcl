@@ -142,6 +142,11 @@ locals {
     [logging]
     location = file:/var/log/ctdb/log.ctdb
     log level = NOTICE
+    [legacy]
+    # ctdbd asks for SCHED_FIFO and exits when refused, as it is in
+    # containers (no CAP_SYS_NICE): a busy host may then delay its
+    # heartbeats, which is the price of running at all.
+    realtime scheduling = false
     [cluster]
     # No recovery lock: with two gateways split brain is possible when
     # they lose sight of each other (see docs/gateways.md).
@@ -149,8 +154,9 @@ locals {
 }
 
 step "packages" {
-  on      = var.gateways
-  package = concat(["samba", "samba-vfs-modules", "ctdb", "tdb-tools"], var.backend == "ceph" ? ["ceph-common"] : [])
+  on = var.gateways
+  # vfs_glusterfs's libgfapi needs the client translators of glusterfs-common.
+  package = concat(["samba", "samba-vfs-modules", "ctdb", "tdb-tools"], var.backend == "ceph" ? ["ceph-common"] : ["glusterfs-common"])
 }
 
 step "netadmin_preflight" {
