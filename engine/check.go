@@ -160,11 +160,13 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 // checkVerify evaluates a verify block: its hosts, and a path that must be
 // an absolute directory.
 func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
+	_, diags := scope.VerifyEnabled(v)
 	ctx := scope.Ctx(cty.NilVal)
 	if s := v.S3; s != nil {
-		return lang.Explain(checkVerifyS3(ctx, s))
+		return append(diags, lang.Explain(checkVerifyS3(ctx, s))...)
 	}
-	_, diags := scope.OnHosts(v.On)
+	_, d := scope.OnHosts(v.On)
+	diags = append(diags, d...)
 	pv, d := v.Path.Value(ctx)
 	diags = append(diags, d...)
 	if !d.HasErrors() {

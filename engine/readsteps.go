@@ -43,6 +43,9 @@ func readSteps(r *lang.Recipe, steps []*lang.Step) []bool {
 		}
 		scan(v.On)
 		scan(v.Path)
+		if v.Enabled != nil {
+			scan(v.Enabled)
+		}
 	}
 	out := make([]bool, len(steps))
 	for i, s := range steps {

@@ -247,6 +247,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		} else {
 			exprs, ons = []hcl.Expression{v.Path}, []hcl.Expression{v.On}
 		}
+		if v.Enabled != nil {
+			exprs = append(exprs, v.Enabled)
+		}
 		if f := v.Failover; f != nil {
 			exprs = append(exprs, f.Stop, f.Start)
 			ons = append(ons, f.On)

@@ -118,7 +118,7 @@ step "in_capture" {
 // TestGlusterfs runs the built-in recipe through lang with the test kinds:
 // it loads, resolves, counts and analyses as its comments say.
 func TestGlusterfs(t *testing.T) {
-	r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs"}, testKinds())
+	r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs", Modules: recipes.Modules()}, testKinds())
 	if diags.HasErrors() {
 		t.Fatalf("Load:%s", diagString(diags))
 	}

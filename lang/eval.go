@@ -924,3 +924,25 @@ func (r *Recipe) VolumeTypes(vars map[string]cty.Value) (map[string]map[string]s
 	}
 	return out, diags
 }
+
+// VerifyEnabled evaluates a verify block's `enabled` (true when absent). It
+// must be a known bool: anything else is an error naming the attribute.
+func (s *Scope) VerifyEnabled(v *Verify) (bool, hcl.Diagnostics) {
+	if v.Enabled == nil {
+		return true, nil
+	}
+	val, diags := v.Enabled.Value(s.Ctx(cty.NilVal))
+	if diags.HasErrors() {
+		return false, diags
+	}
+	val, _ = val.UnmarkDeep()
+	if !val.IsKnown() {
+		return true, nil // decided at verify, once the hosts exist
+	}
+	if val.IsNull() || val.Type() != cty.Bool {
+		r := v.Enabled.Range()
+		return false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid verify enabled",
+			Detail: fmt.Sprintf("enabled must be true or false (got %s), e.g. enabled = var.gateways > 0.", val.Type().FriendlyName()), Subject: &r}}
+	}
+	return val.True(), nil
+}

@@ -631,13 +631,16 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "on"}, {Name: "path"}},
+		Attributes: []hcl.AttributeSchema{{Name: "on"}, {Name: "path"}, {Name: "enabled"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}, {Type: "s3"}},
 	})
 	if diags.HasErrors() {
 		return diags
 	}
 	v := &Verify{Name: b.Labels[0], DeclRange: b.DefRange}
+	if a := content.Attributes["enabled"]; a != nil {
+		v.Enabled = a.Expr
+	}
 	var failovers []*hcl.Block
 	for _, sb := range content.Blocks {
 		if sb.Type == "failover" {

@@ -161,9 +161,12 @@ type Step struct {
 // Verify is a `verify` block: a round-trip check on the mounted filesystem
 // (On and Path), or through an S3 API (S3; On and Path are then nil).
 type Verify struct {
-	Name      string
-	On        hcl.Expression
-	Path      hcl.Expression
+	Name string
+	On   hcl.Expression
+	Path hcl.Expression
+	// Enabled is the optional `enabled` attribute (nil: always on): a
+	// verify of an optional part (gateways off) is skipped when false.
+	Enabled   hcl.Expression
 	Failover  *Failover
 	S3        *VerifyS3
 	DeclRange hcl.Range

@@ -238,6 +238,13 @@ func verifyTargets(l *engine.Loaded, st *state.State) ([]target, error) {
 	scope := l.StateScope(st)
 	var out []target
 	for _, v := range l.Recipe.Verifies {
+		on, diags := scope.VerifyEnabled(v)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
+		}
+		if !on {
+			continue
+		}
 		if v.S3 != nil {
 			continue // an object store: nothing mounted to measure
 		}

@@ -52,6 +52,13 @@ func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOp
 	scope := l.StateScope(st)
 	var out []Check
 	for _, v := range l.Recipe.Verifies {
+		on, diags := scope.VerifyEnabled(v)
+		if diags.HasErrors() {
+			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
+		}
+		if !on {
+			continue // enabled = false: an optional part the recipe does not deploy
+		}
 		if v.S3 != nil {
 			out = append(out, verifyS3(ctx, scope, v, opt)...)
 			continue

@@ -25,7 +25,7 @@ func init() {
 	// client, 1 gateway. Verify checks CephFS and the S3 round trip; then
 	// the gateway becomes the S3 state backend under test (cephS3Backend).
 	e2eCases = append(e2eCases, e2eCase{name: "ceph-s3", recipe: "ceph",
-		vars:  []string{"monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "gateways=1"},
+		vars:  []string{"monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "s3_gateways=1"},
 		extra: cephS3Backend})
 }
 
@@ -36,7 +36,7 @@ func init() {
 func cephS3Backend(t *testing.T, e *e2eEnv) {
 	// Verify's S3 round trip ran (not "nothing to check"): put, get, cleanup.
 	var s3checks []string
-	for _, c := range e.verify(t, "monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "gateways=1") {
+	for _, c := range e.verify(t, "monitors=1", "osds=1", "clients=1", "osd_size_gb=5", "s3_gateways=1") {
 		if c.Verify == "objects" {
 			s3checks = append(s3checks, c.Name+": "+c.Detail)
 		}

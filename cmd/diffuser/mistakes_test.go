@@ -70,6 +70,8 @@ var recipeMistakes = []recipeMistake{
 	{"output index past count", `value = "http://${local.filer}"`, `value = "http://${hosts.filer[1].private_ip}:8888"`, "Invalid index", ""},
 	{"local index past count", `master_ip    = hosts.master[0].private_ip`, `master_ip    = hosts.master[1].private_ip`, "Invalid index", ""},
 	{"verify path relative", `path = local.mountpoint`, `path = "mnt/seaweedfs"`, "Invalid verify path", ""},
+	{"verify enabled not a bool", `path = local.mountpoint`, "path = local.mountpoint\n  enabled = \"yes\"", "Invalid verify enabled", `enabled = "yes"`},
+	{"verify enabled unknown variable", `path = local.mountpoint`, "path = local.mountpoint\n  enabled = var.gateways > 0", "Unknown variable", `enabled = var.gateways > 0`},
 	// What the language checked before: still one error, on its line.
 	{"unknown step in after", `after = [step.weed, step.master_unit, step.master_dir]`, `after = [step.weed, step.master_unit, step.master_dri]`, "Unknown step", ""},
 	{"unknown variable", `count = var.clients`, `count = var.client`, "Unknown variable", ""},

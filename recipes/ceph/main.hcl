@@ -648,22 +648,22 @@ output "monitors" {
 
 # ------------------------------------------------------- object storage (S3)
 #
-# RADOS gateways (builtin/radosgw): `gateways` hosts of their own, each a
-# radosgw with the beast frontend on gateway_port, and one S3 user whose
+# RADOS gateways (builtin/radosgw): `s3_gateways` hosts (group `rgw`) of their own, each a
+# radosgw with the beast frontend on s3_port, and one S3 user whose
 # keys are the sensitive outputs s3_access_key and s3_secret_key. 0 (the
 # default) adds nothing.
 
-variable "gateways" {
+variable "s3_gateways" {
   type        = number
   default     = 0
-  description = "Number of RADOS gateway hosts (radosgw, S3 API on gateway_port). 0 deploys none."
+  description = "Number of RADOS gateway hosts (radosgw, S3 API on s3_port). 0 deploys none."
   validation {
-    condition     = var.gateways >= 0 && floor(var.gateways) == var.gateways
-    error_message = "gateways must be a whole number, 0 or more."
+    condition     = var.s3_gateways >= 0 && floor(var.s3_gateways) == var.s3_gateways
+    error_message = "s3_gateways must be a whole number, 0 or more."
   }
 }
 
-variable "gateway_port" {
+variable "s3_port" {
   type        = number
   default     = 7480
   description = "TCP port of each gateway's S3 endpoint (HTTP, beast frontend)."
@@ -675,17 +675,17 @@ variable "s3_user" {
   description = "uid of the S3 user created on the gateways."
 }
 
-hosts "gateway" {
-  count = var.gateways
+hosts "rgw" {
+  count = var.s3_gateways
 }
 
 module "rgw" {
   source    = "builtin/radosgw"
-  gateways  = hosts.gateway
-  admin     = var.gateways > 0 ? [hosts.mon[0]] : []
+  gateways  = hosts.rgw
+  admin     = var.s3_gateways > 0 ? [hosts.mon[0]] : []
   after     = [step.osds_up]
   ceph_conf = local.ceph_conf
-  port      = var.gateway_port
+  port      = var.s3_port
   user      = var.s3_user
 }
 
@@ -710,4 +710,148 @@ output "s3_access_key" {
 output "s3_secret_key" {
   value     = module.rgw.secret_key
   sensitive = true
+}
+
+# ---------------------------------------------------------------- gateways
+# NFS and SMB gateways (off by default): NFS-Ganesha (FSAL_CEPH) and Samba
+# (vfs_ceph) with CTDB on `gateway` hosts, reaching CephFS through
+# libcephfs as client.<client_id>; gateway clients mount through them with
+# GVfs (no kernel NFS or CIFS client). See docs/gateways.md.
+
+variable "nfs_gateways" {
+  type        = number
+  default     = 0
+  description = "Number of gateway hosts serving the filesystem over NFS (NFS-Ganesha, FSAL_CEPH). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
+  validation {
+    condition     = var.nfs_gateways >= 0
+    error_message = "nfs_gateways cannot be negative."
+  }
+}
+
+variable "smb_gateways" {
+  type        = number
+  default     = 0
+  description = "Number of gateway hosts serving the filesystem over SMB (Samba, vfs_ceph), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
+  validation {
+    condition     = var.smb_gateways >= 0
+    error_message = "smb_gateways cannot be negative."
+  }
+}
+
+variable "gateway_clients" {
+  type        = number
+  default     = 2
+  description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
+  validation {
+    condition     = var.gateway_clients >= 0
+    error_message = "gateway_clients cannot be negative."
+  }
+}
+
+variable "gateway_public_addresses" {
+  type        = list(string)
+  default     = []
+  description = "CTDB floating addresses for the SMB gateways, \"ADDRESS/PREFIX INTERFACE\" each. Needs CAP_NET_ADMIN on the gateways (not on the docker provider)."
+}
+
+locals {
+  gateway_count   = max(var.nfs_gateways, var.smb_gateways)
+  gw_clients      = local.gateway_count > 0 ? var.gateway_clients : 0
+  gw_client_ips   = [for h in hosts.gateway_client : h.private_ip]
+  nfs_pseudo      = "/${var.fs_name}"
+  gateway_keyring = <<-EOT
+    [client.${var.client_id}]
+        key = ${step.client_key.outputs.key}
+  EOT
+}
+
+hosts "gateway" {
+  count = local.gateway_count
+}
+
+hosts "gateway_client" {
+  count = local.gw_clients
+}
+
+module "nfs_gateway" {
+  source       = "builtin/nfs-ganesha"
+  after        = [step.filesystem]
+  gateways     = slice(hosts.gateway, 0, var.nfs_gateways)
+  backend      = "ceph"
+  volume       = var.fs_name
+  ceph_conf    = local.ceph_conf
+  ceph_user    = var.client_id
+  ceph_keyring = local.gateway_keyring
+  pseudo       = local.nfs_pseudo
+  clients      = local.gw_client_ips
+}
+
+module "nfs_gateway_mount" {
+  source      = "builtin/gvfs-mount"
+  after       = [module.nfs_gateway]
+  clients     = var.nfs_gateways > 0 ? hosts.gateway_client : []
+  name        = "nfs-gateway"
+  protocol    = "nfs"
+  server      = hosts.gateway[host.index % max(var.nfs_gateways, 1)].private_ip
+  share       = local.nfs_pseudo
+  mount_point = "/mnt/nfs-gateway"
+}
+
+module "smb_gateway" {
+  source           = "builtin/samba-ctdb"
+  after            = [step.filesystem]
+  gateways         = slice(hosts.gateway, 0, var.smb_gateways)
+  backend          = "ceph"
+  volume           = var.fs_name
+  share            = var.fs_name
+  ceph_conf        = local.ceph_conf
+  ceph_user        = var.client_id
+  ceph_keyring     = local.gateway_keyring
+  clients          = local.gw_client_ips
+  public_addresses = var.gateway_public_addresses
+}
+
+module "smb_gateway_mount" {
+  source      = "builtin/gvfs-mount"
+  after       = [module.smb_gateway]
+  clients     = var.smb_gateways > 0 ? hosts.gateway_client : []
+  name        = "smb-gateway"
+  protocol    = "smb"
+  server      = hosts.gateway[host.index % max(var.smb_gateways, 1)].private_ip
+  share       = var.fs_name
+  mount_point = "/mnt/smb-gateway"
+}
+
+# Client 0 writes through gateway 0, client 1 reads through gateway 1, then
+# gateway 0 is stopped and client 1 reads again.
+verify "nfs_gateways" {
+  enabled = var.nfs_gateways > 0 && local.gw_clients > 0
+  on      = hosts.gateway_client
+  path    = "/mnt/nfs-gateway"
+  failover {
+    on    = slice(hosts.gateway, 0, min(1, var.nfs_gateways))
+    stop  = var.nfs_gateways > 1 ? "systemctl stop nfs-ganesha" : "echo 'one NFS gateway: nothing stopped'"
+    start = var.nfs_gateways > 1 ? "systemctl start nfs-ganesha" : "true"
+  }
+}
+
+verify "smb_gateways" {
+  enabled = var.smb_gateways > 0 && local.gw_clients > 0
+  on      = hosts.gateway_client
+  path    = "/mnt/smb-gateway"
+  failover {
+    on    = slice(hosts.gateway, 0, min(1, var.smb_gateways))
+    stop  = var.smb_gateways > 1 ? module.smb_gateway.stop : "echo 'one SMB gateway: nothing stopped'"
+    start = var.smb_gateways > 1 ? module.smb_gateway.start : "true"
+  }
+}
+
+output "nfs_gateways" {
+  description = "What NFS clients mount, one per NFS gateway (NFSv3 and NFSv4)."
+  value       = [for h in slice(hosts.gateway, 0, var.nfs_gateways) : "${h.private_ip}:${local.nfs_pseudo}"]
+}
+
+output "smb_gateways" {
+  description = "The SMB share, one address per SMB gateway."
+  value       = [for h in slice(hosts.gateway, 0, var.smb_gateways) : "//${h.private_ip}/${var.fs_name}"]
 }

@@ -1,0 +1,207 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+	"diffuser/steps/builtin"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// gatewayApply applies a built-in recipe with vars on simulated hosts and
+// returns the loaded recipe and the state.
+func gatewayApply(t *testing.T, recipe string, vars ...string) (*engine.Loaded, *state.State) {
+	t.Helper()
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe, Modules: recipes.Modules()},
+		lang.Inputs{Vars: vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	store := state.Open(t.TempDir())
+	unlock, err := store.Lock(context.Background(), state.CurrentHolder("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unlock() })
+	st, _ := store.Load()
+	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	c := sim.New()
+	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
+		Recorder: recorder{store}, LogDir: t.TempDir()})
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply failed: %v", res.Failures[0].Err)
+	}
+	return l, st
+}
+
+// gatewayArg is one argument of an applied step instance, as recorded.
+func gatewayArg(t *testing.T, st *state.State, addr, arg string) string {
+	t.Helper()
+	inst := st.Steps[addr]
+	if inst == nil {
+		var have []string
+		for a := range st.Steps {
+			if strings.Contains(a, "gateway") {
+				have = append(have, a)
+			}
+		}
+		t.Fatalf("%s did not run; gateway instances: %v", addr, have)
+	}
+	var args map[string]any
+	if err := json.Unmarshal(inst.Args, &args); err != nil {
+		t.Fatalf("%s: %v", addr, err)
+	}
+	s, _ := args[arg].(string)
+	return s
+}
+
+func gatewayCount(st *state.State, prefix string) int {
+	n := 0
+	for a := range st.Steps {
+		if strings.HasPrefix(a, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestGlusterfsGateways applies the glusterfs recipe with NFS and SMB
+// gateways on simulated hosts and reads back what each gateway and client
+// was given: the FSAL and the volume's servers, the CTDB nodes, the
+// clients' gateway (client i through gateway i mod N), and which verify
+// blocks are on.
+func TestGlusterfsGateways(t *testing.T) {
+	l, st := gatewayApply(t, "glusterfs", "servers=2", "replica=2", "clients=0", "nfs_gateways=2", "smb_gateways=3", "gateway_clients=4")
+	ip := func(h string) string { return st.Hosts[h].PrivateIP }
+	if n := gatewayCount(st, "module.nfs_gateway.step.config["); n != 2 {
+		t.Errorf("nfs-ganesha config on %d gateways, want 2", n)
+	}
+	if n := gatewayCount(st, "module.smb_gateway.step.smb_conf["); n != 3 {
+		t.Errorf("smb.conf on %d gateways, want 3", n)
+	}
+	if n := gatewayCount(st, "module.smb_gateway.step.ceph_keyring[") + gatewayCount(st, "module.nfs_gateway.step.ceph_conf["); n != 0 {
+		t.Errorf("%d Ceph files written for a GlusterFS backend", n)
+	}
+	conf := gatewayArg(t, st, `module.nfs_gateway.step.config["gateway[1]"]`, "content")
+	for _, want := range []string{"Name = GLUSTER;", `Hostname = "` + ip("server[0]") + `";`, `Volume = "gv0";`, `Pseudo = "/gv0";`,
+		"Clients = " + ip("gateway_client[0]") + ", " + ip("gateway_client[1]") + ", " + ip("gateway_client[2]") + ", " + ip("gateway_client[3]") + ";"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("ganesha.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	smb := gatewayArg(t, st, `module.smb_gateway.step.smb_conf["gateway[2]"]`, "content")
+	for _, want := range []string{"clustering = yes", "vfs objects = glusterfs", "glusterfs:volfile_server = " + ip("server[0]") + " " + ip("server[1]"), "[gv0]", "hosts deny = ALL"} {
+		if !strings.Contains(smb, want) {
+			t.Errorf("smb.conf lacks %q:\n%s", want, smb)
+		}
+	}
+	nodes := gatewayArg(t, st, `module.smb_gateway.step.ctdb_nodes["gateway[0]"]`, "content")
+	if want := fmt.Sprintf("%s\n%s\n%s\n", ip("gateway[0]"), ip("gateway[1]"), ip("gateway[2]")); nodes != want {
+		t.Errorf("ctdb nodes %q, want %q", nodes, want)
+	}
+	if pub := gatewayArg(t, st, `module.smb_gateway.step.ctdb_public["gateway[0]"]`, "content"); pub != "" {
+		t.Errorf("public_addresses %q without gateway_public_addresses", pub)
+	}
+	// Client i mounts through gateway i mod N.
+	for c := 0; c < 4; c++ {
+		nfsUnit := gatewayArg(t, st, fmt.Sprintf(`module.nfs_gateway_mount.step.unit["gateway_client[%d]"]`, c), "content")
+		if want := "diffuser-gvfs-nfs-gateway " + ip(fmt.Sprintf("gateway[%d]", c%2)) + "\n"; !strings.Contains(nfsUnit, want) {
+			t.Errorf("client %d's NFS unit lacks %q:\n%s", c, want, nfsUnit)
+		}
+		smbUnit := gatewayArg(t, st, fmt.Sprintf(`module.smb_gateway_mount.step.unit["gateway_client[%d]"]`, c), "content")
+		if want := "diffuser-gvfs-smb-gateway " + ip(fmt.Sprintf("gateway[%d]", c%3)) + "\n"; !strings.Contains(smbUnit, want) {
+			t.Errorf("client %d's SMB unit lacks %q:\n%s", c, want, smbUnit)
+		}
+	}
+	scope := l.StateScope(st)
+	for _, v := range l.Recipe.Verifies {
+		on, diags := scope.VerifyEnabled(v)
+		if diags.HasErrors() || !on {
+			t.Errorf("verify %s: enabled %v %v, want on", v.Name, on, diags)
+		}
+	}
+}
+
+// TestGatewaysOff: without gateways (the default) the recipes have no
+// gateway hosts and no gateway step instances, and their gateway verify
+// blocks are off.
+func TestGatewaysOff(t *testing.T) {
+	l, st := gatewayApply(t, "glusterfs", "servers=2", "replica=2", "clients=1")
+	for a := range st.Hosts {
+		if strings.HasPrefix(a, "gateway") {
+			t.Errorf("host %s without gateways", a)
+		}
+	}
+	if n := gatewayCount(st, "module."); n != 0 {
+		t.Errorf("%d module step instances without gateways", n)
+	}
+	scope := l.StateScope(st)
+	for _, v := range l.Recipe.Verifies {
+		on, diags := scope.VerifyEnabled(v)
+		if diags.HasErrors() || on != (v.Name == "roundtrip") {
+			t.Errorf("verify %s: enabled %v %v", v.Name, on, diags)
+		}
+	}
+}
+
+// TestGatewayInputsRefused: hostile or impossible gateway settings are
+// errors before anything runs, naming what to change.
+func TestGatewayInputsRefused(t *testing.T) {
+	for _, c := range []struct {
+		recipe string
+		vars   []string
+		want   string
+	}{
+		{"glusterfs", []string{"nfs_gateways=-1"}, "nfs_gateways cannot be negative"},
+		{"glusterfs", []string{"smb_gateways=-2"}, "smb_gateways cannot be negative"},
+		{"ceph", []string{"gateway_clients=-1"}, "gateway_clients cannot be negative"},
+		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, "public_addresses entries"},
+		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, "public_addresses entries"},
+	} {
+		_, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: c.recipe, Display: c.recipe, Modules: recipes.Modules()},
+			lang.Inputs{Vars: c.vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+			t.Errorf("%s %v: %v, want an error saying %q", c.recipe, c.vars, diags, c.want)
+		}
+	}
+}
+
+// TestCephGatewaysPlan plans the ceph recipe with gateways: the Ganesha
+// export uses FSAL_CEPH as client.<client_id>, Samba vfs_ceph, and the
+// gateways get the cluster's configuration and the client key.
+func TestCephGatewaysPlan(t *testing.T) {
+	_, st := gatewayApply(t, "ceph", "monitors=1", "osds=2", "clients=0", "nfs_gateways=2", "smb_gateways=2", "client_id=fs")
+	conf := gatewayArg(t, st, `module.nfs_gateway.step.config["gateway[0]"]`, "content")
+	for _, want := range []string{"Name = CEPH;", `Filesystem = "cephfs";`, `User_Id = "fs";`, `Pseudo = "/cephfs";`} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("ganesha.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	smb := gatewayArg(t, st, `module.smb_gateway.step.smb_conf["gateway[1]"]`, "content")
+	for _, want := range []string{"vfs objects = ceph", "ceph:user_id = fs", "[cephfs]"} {
+		if !strings.Contains(smb, want) {
+			t.Errorf("smb.conf lacks %q:\n%s", want, smb)
+		}
+	}
+	// The keyring is sensitive: state keeps no arguments of it, only that it ran.
+	if st.Steps[`module.nfs_gateway.step.ceph_keyring["gateway[1]"]`] == nil || st.Steps[`module.smb_gateway.step.ceph_keyring["gateway[0]"]`] == nil {
+		t.Errorf("the gateways got no Ceph keyring")
+	}
+	if !strings.Contains(gatewayArg(t, st, `module.smb_gateway.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
+		t.Errorf("ceph.conf of the SMB gateways has no mon_host")
+	}
+}
