@@ -118,7 +118,7 @@ step "in_capture" {
 // TestGlusterfs runs the built-in recipe through lang with the test kinds:
 // it loads, resolves, counts and analyses as its comments say.
 func TestGlusterfs(t *testing.T) {
-	r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs"}, testKinds())
+	r, diags := lang.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs", Modules: recipes.Modules()}, testKinds())
 	if diags.HasErrors() {
 		t.Fatalf("Load:%s", diagString(diags))
 	}
@@ -141,8 +141,8 @@ func TestGlusterfs(t *testing.T) {
 		host               bool
 	}{
 		{"packages", "package", "", false},
-		{"brick", "format", "", true},
-		{"brick_mount", "mount", "", true},
+		{"module.brick.step.format", "format", "", true},
+		{"module.brick.step.mount", "mount", "", true}, // before_unmount reads host.private_ip
 		{"glusterd", "service", "", false},
 		{"pool_seed", "run", "server", false},
 		{"pool_join", "run", "server", true},     // local.probe_targets[host.index]
