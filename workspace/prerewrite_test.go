@@ -27,6 +27,16 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		{recipe: "glusterfs"},
 		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}},
 		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}},
+		// docs/recipes/nfs.md: the run steps that restarted the daemons
+		// became service steps (moved blocks); each updates once.
+		{recipe: "nfs", want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
+		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: []string{
+			`~ step.ganesha_lock["server[0]"] (inputs changed)`,
+			`~ step.gvfs_service["client[0]"] (inputs changed)`,
+			`~ step.gvfs_service["client[1]"] (inputs changed)`,
+			`~ step.gvfs_service["client[2]"] (inputs changed)`,
+		}},
+		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
 	}
 	for _, c := range cases {
 		name := c.recipe
