@@ -37,6 +37,8 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`~ step.gvfs_service["client[2]"] (inputs changed)`,
 		}},
 		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
+		{recipe: "orangefs"},
+		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
 	}
 	for _, c := range cases {
 		name := c.recipe

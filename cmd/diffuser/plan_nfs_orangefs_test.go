@@ -300,19 +300,19 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 			p := planRecipe(t, "orangefs", site, fmt.Sprintf("servers=%d", tc.servers), fmt.Sprintf("clients=%d", tc.clients), "client_mount="+tc.mount)
 			s, c := tc.servers, tc.clients
 			want := map[string]int{
-				"server_build_deps": s, "server_build": s, "storage_fs": s, "storage_mount": s,
-				"genconfig": 1, "server_conf": s, "server_storage": s, "server_unit": s, "server_service": s, "server_port": s,
+				"server_build_deps": s, "server_build": s, "module.storage.step.format": s, "module.storage.step.mount": s,
+				"genconfig": 1, "server_conf": s, "server_storage": s, "module.server_daemon.step.unit": s, "module.server_daemon.step.service": s, "server_port": s,
 			}
 			if c > 0 {
 				for k, v := range map[string]int{"client_build_deps": c, "client_build": c, "pvfs2tab": c, "servers_reachable": c} {
 					want[k] = v
 				}
 				if tc.mount == "kernel" {
-					for k, v := range map[string]int{"kernel_module": c, "client_unit": c, "client_service": c, "kernel_mount": c} {
+					for k, v := range map[string]int{"kernel_module": c, "module.client_daemon.step.unit": c, "module.client_daemon.step.service": c, "kernel_mount": c} {
 						want[k] = v
 					}
 				} else {
-					for k, v := range map[string]int{"fuse_unit": c, "fuse_service": c, "fuse_mounted": c} {
+					for k, v := range map[string]int{"module.fuse_daemon.step.unit": c, "module.fuse_daemon.step.service": c, "fuse_mounted": c} {
 						want[k] = v
 					}
 				}
@@ -351,10 +351,10 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 					}
 				} else {
 					// The unit names the first server's address: known after launch.
-					if path := p.arg(t, "fuse_unit", "client[0]", "path"); path != "/etc/systemd/system/orangefs-fuse.service" {
+					if path := p.arg(t, "module.fuse_daemon.step.unit", "client[0]", "path"); path != "/etc/systemd/system/orangefs-fuse.service" {
 						t.Errorf("fuse_unit path %q", path)
 					}
-					if name := p.arg(t, "fuse_service", "client[0]", "name"); name != "orangefs-fuse" {
+					if name := p.arg(t, "module.fuse_daemon.step.service", "client[0]", "name"); name != "orangefs-fuse" {
 						t.Errorf("fuse_service manages %q", name)
 					}
 				}
