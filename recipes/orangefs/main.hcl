@@ -84,16 +84,6 @@ variable "cflags" {
   }
 }
 
-variable "distro" {
-  type        = string
-  default     = "debian"
-  description = "Build dependency names: \"debian\" (Debian, Ubuntu: apt) or \"rhel\" (RHEL, Rocky, Alma, Fedora: dnf; lmdb-devel comes from EPEL on RHEL). Both untested."
-  validation {
-    condition     = contains(["debian", "rhel"], var.distro)
-    error_message = "distro must be \"debian\" or \"rhel\"."
-  }
-}
-
 variable "mount_point" {
   type        = string
   default     = "/mnt/orangefs"
@@ -173,7 +163,7 @@ hosts "client" {
 
 step "server_build_deps" {
   on      = hosts.server
-  package = local.build_packages[var.distro]
+  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
 
 step "server_build" {
@@ -188,7 +178,7 @@ step "server_build" {
 
 step "client_build_deps" {
   on      = hosts.client
-  package = local.build_packages[var.distro]
+  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
 
 step "client_build" {
