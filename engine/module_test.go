@@ -197,7 +197,6 @@ step "brick_mount" {
     source  = host.volume.brick.device
     target  = "/data/brick"
     fstype  = "xfs"
-    options = "defaults"
     fstab   = true
   }
 }

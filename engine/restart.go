@@ -118,9 +118,18 @@ func (p *Plan) planRestarts(st *state.State) {
 				rp.reload = len(rp.pending) > 6 && rp.pending[:6] == "reload"
 			}
 			c := p.vchange[sv]
-			if c == nil || c.Action == Create || c.Action == Replace {
-				continue // a service started now reads the new configuration anyway
+			if c == nil {
+				continue
 			}
+			if (c.Action == Create || c.Action == Replace) && len(rp.triggers) == 0 {
+				continue
+			}
+			// A service created (or replaced) in this apply restarts too
+			// when a step it names changes: its package may have started
+			// the daemon with the packaged configuration before the
+			// recipe's was written (nfs-kernel-server, nfs-ganesha,
+			// moosefs-master do), and a restart of a stopped unit is a
+			// start, a reload of one a start.
 			p.restarts[sv] = rp
 			c.Restart = "restart"
 			if rp.reload {
@@ -131,6 +140,8 @@ func (p *Plan) planRestarts(st *state.State) {
 				c.Action, c.Reason = Update, why
 				p.Actions[sv] = Update
 				c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
+			} else if c.Reason == "" {
+				c.Reason = "then " + why
 			} else {
 				c.Reason += "; then " + why
 			}

@@ -59,14 +59,19 @@ func spanStatus(res *engine.Result) map[string]string {
 // TestRestartOnPlan: a change of conf on server[1] restarts only
 // server[1]'s daemon (same host set: paired); a change of a step on other
 // hosts reloads every daemon; nothing changed, nothing restarts; a first
-// apply starts the daemons without restarting them.
+// apply restarts the daemons (a restart of a stopped unit starts it; a
+// package may have started it with its packaged configuration).
 func TestRestartOnPlan(t *testing.T) {
 	w := newWorld(t, restartRecipe)
 	w.kinds = simKinds
-	res := applyOK(t, w, w.plan())
-	for addr, st := range spanStatus(res) {
-		if st == "restarted" || st == "reloaded" {
-			t.Errorf("first apply %s %s", st, addr)
+	first := w.plan()
+	if s := summary(first); !strings.Contains(s, `+ step.daemon["server[1]"] (then restart because step.conf["server[1]"] and 1 more will change)`) {
+		t.Errorf("first plan does not say the daemon restarts after its configuration:\n%s", s)
+	}
+	res := applyOK(t, w, first)
+	for _, addr := range []string{`step.daemon["server[0]"]`, `step.daemon["server[1]"]`} {
+		if st := spanStatus(res)[addr]; st != "restarted" {
+			t.Errorf("first apply: %s %s, want restarted", addr, st)
 		}
 	}
 	if s := summary(w.plan()); s != "" {

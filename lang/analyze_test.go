@@ -141,8 +141,8 @@ func TestGlusterfs(t *testing.T) {
 		host               bool
 	}{
 		{"packages", "package", "", false},
-		{"brick", "format", "", true},
-		{"brick_mount", "mount", "", true},
+		{"module.brick.step.format", "format", "", true},
+		{"module.brick.step.mount", "mount", "", true}, // before_unmount reads host.private_ip
 		{"glusterd", "service", "", false},
 		{"pool_seed", "run", "server", false},
 		{"pool_join", "run", "server", true},     // local.probe_targets[host.index]

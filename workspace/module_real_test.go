@@ -41,6 +41,29 @@ func TestRealHostModules(t *testing.T) {
 	}
 	w.noChanges(t, w.in)
 
+	// A changed unit file restarts the running service (restart_on in
+	// builtin/systemd-unit): a new MainPID; an unchanged one keeps it.
+	pid := func(i int) string {
+		return strings.TrimSpace(c.MustExec(t, i, "systemctl show -p MainPID --value diffuser-modsleep"))
+	}
+	before := []string{pid(0), pid(1)}
+	changed := w.with("sleep_note=second")
+	w.mustApply(t, changed, "apply")
+	for i := 0; i < 2; i++ {
+		if now := pid(i); now == before[i] || now == "0" {
+			t.Errorf("%s: MainPID %s after the unit changed, was %s: the service was not restarted", c.Specs[i].Name, now, before[i])
+		}
+		if got := c.MustExec(t, i, "systemctl show -p Description --value diffuser-modsleep"); !strings.Contains(got, "(second)") {
+			t.Errorf("%s: the running unit's description is %q: systemd did not reload the file", c.Specs[i].Name, got)
+		}
+	}
+	after := []string{pid(0), pid(1)}
+	w.mustApply(t, changed, "apply")
+	if now := []string{pid(0), pid(1)}; now[0] != after[0] || now[1] != after[1] {
+		t.Errorf("an apply with nothing changed restarted the service: MainPID %v, was %v", now, after)
+	}
+	w.in = changed
+
 	w.mustApply(t, w.in, "destroy")
 	for i := 0; i < 2; i++ {
 		h := c.Specs[i].Name

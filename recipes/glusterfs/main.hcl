@@ -140,31 +140,22 @@ step "packages" {
   package = ["glusterfs-server", "xfsprogs"]
 }
 
-step "brick" {
-  on = hosts.server
-  # Refuses a device that already holds a filesystem: bricks are never reformatted.
-  format {
-    device = host.volume.brick.device
-    fstype = "xfs"
-    # GlusterFS keeps its metadata in extended attributes; 512-byte inodes keep them inline.
-    options = ["-i", "size=512"]
-  }
-}
-
-step "brick_mount" {
-  on    = hosts.server
-  after = [step.brick, step.packages]
-  mount {
-    source = host.volume.brick.device
-    target = "/data/brick"
-    fstype = "xfs"
-    fstab  = true
-  }
+# The brick filesystem: XFS (refusing a device that already holds a
+# filesystem: bricks are never reformatted), mounted at /data/brick and in
+# /etc/fstab.
+module "brick" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  after  = [step.packages] # mkfs.xfs comes with xfsprogs
+  device = host.volume.brick.device
+  target = "/data/brick"
+  # GlusterFS keeps its metadata in extended attributes; 512-byte inodes keep them inline.
+  mkfs_options = ["-i", "size=512"]
   # The brick process (glusterfsd) holds the filesystem open, and stopping
   # glusterd leaves it running. The volume step's destroy (on server[0], run
   # at the same time) stops the bricks cluster-wide: wait until this brick
   # has left the volume, then stop whatever is left, so the unmount succeeds.
-  destroy = <<-EOT
+  before_unmount = <<-EOT
     for i in $(seq 1 90); do
       gluster volume info ${var.volume_name} 2>/dev/null | grep -qF ': ${host.private_ip}:${local.brick_dir}' || break
       sleep 1
@@ -173,6 +164,17 @@ step "brick_mount" {
     pkill -x glusterfsd || true
     for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
   EOT
+}
+
+# Clusters applied before the brick moved into the module keep their
+# bricks: the steps are renamed in state, nothing runs again.
+moved {
+  from = step.brick
+  to   = module.brick.step.format
+}
+moved {
+  from = step.brick_mount
+  to   = module.brick.step.mount
 }
 
 step "glusterd" {
@@ -213,7 +215,7 @@ step "pool_join" {
 
 step "volume" {
   on    = hosts.server[0]
-  after = [step.pool_join, step.brick_mount]
+  after = [step.pool_join, module.brick]
   # Creates the volume, or grows it: the command changes whenever the server
   # list does, and then adds the bricks the volume lacks and rebalances.
   run = <<-EOT

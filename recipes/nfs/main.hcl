@@ -26,16 +26,6 @@ variable "mount" {
   }
 }
 
-variable "distro" {
-  type        = string
-  default     = "debian"
-  description = "Package names to install: \"debian\" (Debian, Ubuntu: apt) or \"rhel\" (RHEL, Rocky, Alma, Fedora: dnf; untested, NFS-Ganesha and libnfs-utils come from EPEL or the CentOS Storage SIG there)."
-  validation {
-    condition     = contains(["debian", "rhel"], var.distro)
-    error_message = "distro must be \"debian\" or \"rhel\"."
-  }
-}
-
 variable "clients" {
   type        = number
   default     = 2
@@ -106,6 +96,9 @@ locals {
   kernel_clients = var.mount == "kernel" ? hosts.client : []
   libnfs_clients = var.mount == "libnfs" ? hosts.client : []
 
+  # By host.facts.os.family: "rhel" (RHEL, Rocky, Alma, Fedora: dnf;
+  # untested, NFS-Ganesha and libnfs-utils come from EPEL or the CentOS
+  # Storage SIG there), else Debian and Ubuntu (apt).
   packages = {
     debian = {
       kernel  = ["nfs-kernel-server", "xfsprogs"]
@@ -122,8 +115,7 @@ locals {
       client  = ["nfs-utils"]
     }
   }
-  server_packages = local.packages[var.distro][var.server]
-  client_packages = local.packages[var.distro][var.mount == "kernel" ? "client" : "libnfs"]
+  client_set = var.mount == "kernel" ? "client" : "libnfs"
 
   # Both servers trust the clients' root (no root squash): `diffuser verify`
   # writes as root, and the cluster a recipe builds is one trust domain.
@@ -248,28 +240,28 @@ hosts "client" {
 
 step "server_packages" {
   on      = hosts.server
-  package = local.server_packages
+  package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"][var.server]
 }
 
-step "export_fs" {
-  on    = hosts.server
-  after = [step.server_packages] # mkfs.xfs comes with xfsprogs
-  # Refuses a device that already holds a filesystem: the export is never reformatted.
-  format {
-    device = host.volume.export.device
-    fstype = "xfs"
-  }
+# The export volume: XFS (refusing a device that already holds a
+# filesystem: the export is never reformatted), mounted at export_path and
+# in /etc/fstab.
+module "export" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  after  = [step.server_packages] # mkfs.xfs comes with xfsprogs
+  device = host.volume.export.device
+  target = var.export_path
 }
 
-step "export_mount" {
-  on    = hosts.server
-  after = [step.export_fs, step.server_packages]
-  mount {
-    source = host.volume.export.device
-    target = var.export_path
-    fstype = "xfs"
-    fstab  = true
-  }
+# State applied before the export volume moved into the module keeps it.
+moved {
+  from = step.export_fs
+  to   = module.export.step.format
+}
+moved {
+  from = step.export_mount
+  to   = module.export.step.mount
 }
 
 step "nfs_ports" {
@@ -294,29 +286,6 @@ step "kernel_exports" {
   }
   # Unexport first, or nfsd keeps the volume busy and it cannot be unmounted.
   destroy = "rm -f /etc/exports.d/diffuser-nfs.exports; exportfs -ra"
-}
-
-step "kernel_nfsd" {
-  on    = local.kernel_server
-  after = [step.kernel_exports, step.nfs_ports, step.export_mount]
-  # Reruns when the exports or the ports change: both digests are in the
-  # command. New ports need a restart (rpc.statd too); new exports only
-  # `exportfs -ra`, which mounted clients do not notice.
-  run     = <<-EOT
-    set -e
-    # exports ${sha256(local.kernel_exports)}
-    mark=/var/lib/diffuser-nfs/nfs-conf.sha256
-    mkdir -p /var/lib/diffuser-nfs
-    if systemctl is-active -q nfs-server && [ "$(cat $mark 2>/dev/null)" = "${sha256(local.nfs_conf)}" ]; then
-      exportfs -ra
-    else
-      systemctl try-restart rpc-statd
-      systemctl restart nfs-server
-      exportfs -ra
-      echo "${sha256(local.nfs_conf)}" > $mark
-    fi
-  EOT
-  destroy = "rm -f /var/lib/diffuser-nfs/nfs-conf.sha256"
 }
 
 # ---- server = "ganesha"
@@ -355,46 +324,73 @@ step "ganesha_export" {
   }
 }
 
-step "ganesha_apply" {
-  on    = local.ganesha_server
-  after = [step.ganesha_config, step.ganesha_export, step.nfs_ports, step.export_mount]
-  # The package starts the daemon with its example configuration. Restart
-  # it (and its statd, nfs-ganesha-lock) when the core settings or ports
-  # change; for an export change a reload (SIGHUP) re-reads the exports
-  # without a restart, so without a new 90-second grace period.
-  run = <<-EOT
-    set -e
-    # export ${sha256(local.ganesha_export)}
-    core="${sha256("${local.ganesha_conf}${local.nfs_conf}")}"
-    mark=/var/lib/diffuser-nfs/ganesha-conf.sha256
-    mkdir -p /var/lib/diffuser-nfs
-    if systemctl is-active -q nfs-ganesha && [ "$(cat $mark 2>/dev/null)" = "$core" ]; then
-      systemctl reload nfs-ganesha
-    else
-      systemctl try-restart nfs-ganesha-lock
-      systemctl restart nfs-ganesha
-      echo "$core" > $mark
-    fi
-  EOT
-  # Stop serving before the volume is unmounted (ganesha holds it open).
-  destroy = "systemctl stop nfs-ganesha; rm -f /var/lib/diffuser-nfs/ganesha-conf.sha256"
-}
-
 # ---- either server
 
 step "nfs_service" {
   on    = hosts.server
-  after = [step.kernel_nfsd, step.ganesha_apply]
+  after = [module.export, step.ganesha_preflight]
+  # New ports or NFS-Ganesha core settings need a restart; new exports only
+  # a reload (nfs-server: exportfs -r; nfs-ganesha: SIGHUP re-reads the
+  # exports), which mounted clients do not notice and which starts no new
+  # 90-second grace period. The package starts the daemon with its own
+  # configuration before these files are written: the first apply restarts
+  # it too.
+  restart_on = [step.nfs_ports, step.ganesha_config]
+  reload_on  = [step.kernel_exports, step.ganesha_export]
   service {
     name    = var.server == "kernel" ? "nfs-server" : "nfs-ganesha"
     state   = "started"
     enabled = true
   }
+  # Stop serving before the volume is unmounted (NFS-Ganesha holds it
+  # open; the kernel server's export is withdrawn by kernel_exports).
+  destroy = var.server == "ganesha" ? "systemctl stop nfs-ganesha" : null
+}
+
+# The NFSv3 status monitor reads its port from /etc/nfs.conf.d: restarted
+# when the ports change. rpc.statd for the kernel server; NFS-Ganesha's
+# nfs-ganesha-lock runs the same daemon.
+step "kernel_statd" {
+  on         = local.kernel_server
+  after      = [step.nfs_service]
+  restart_on = [step.nfs_ports]
+  service {
+    name  = "rpc-statd"
+    state = "started"
+  }
+}
+
+step "ganesha_lock" {
+  on         = local.ganesha_server
+  after      = [step.nfs_service]
+  restart_on = [step.nfs_ports]
+  service {
+    name  = "nfs-ganesha-lock"
+    state = "started"
+  }
+}
+
+# Before the rewrite on restart_on, run steps restarted the daemons by
+# hashing the files into their commands. Their state entries become the
+# service steps that took over their job: an update that starts the unit
+# if it is not running, instead of a removal whose recorded destroy
+# command would stop NFS-Ganesha or the libnfs mount.
+moved {
+  from = step.kernel_nfsd
+  to   = step.kernel_statd
+}
+moved {
+  from = step.ganesha_apply
+  to   = step.ganesha_lock
+}
+moved {
+  from = step.gvfs_mount
+  to   = step.gvfs_service
 }
 
 step "nfs_port" {
   on    = hosts.server
-  after = [step.nfs_service]
+  after = [step.kernel_statd, step.ganesha_lock]
   wait {
     port = 2049
   }
@@ -404,7 +400,7 @@ step "nfs_port" {
 
 step "client_packages" {
   on      = hosts.client
-  package = local.client_packages
+  package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"][local.client_set]
 }
 
 # ---- mount = "kernel"
@@ -447,24 +443,23 @@ step "gvfs_unit" {
   destroy = "rm -f /etc/systemd/system/diffuser-nfs-gvfs.service; systemctl daemon-reload"
 }
 
-step "gvfs_mount" {
+step "gvfs_service" {
   on    = local.libnfs_clients
-  after = [step.gvfs_script, step.gvfs_unit, step.nfs_port]
-  # Reruns, remounting, when the script or the unit change: their digests
-  # are in the command.
-  run     = <<-EOT
-    set -e
-    # script ${sha256(local.gvfs_script)} unit ${sha256(local.gvfs_unit)}
-    systemctl daemon-reload
-    systemctl enable diffuser-nfs-gvfs.service
-    systemctl restart diffuser-nfs-gvfs.service
-  EOT
+  after = [step.nfs_port]
+  # Restarted, remounting, when the script or the unit change.
+  restart_on = [step.gvfs_script, step.gvfs_unit]
+  service {
+    name          = "diffuser-nfs-gvfs"
+    state         = "started"
+    enabled       = true
+    daemon_reload = true
+  }
   destroy = "systemctl disable --now diffuser-nfs-gvfs.service; rm -f ${var.mount_point}"
 }
 
 step "gvfs_ready" {
   on    = local.libnfs_clients
-  after = [step.gvfs_mount]
+  after = [step.gvfs_service]
   wait {
     command = "ls ${var.mount_point}/ >/dev/null"
     timeout = "120s"

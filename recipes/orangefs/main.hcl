@@ -84,16 +84,6 @@ variable "cflags" {
   }
 }
 
-variable "distro" {
-  type        = string
-  default     = "debian"
-  description = "Build dependency names: \"debian\" (Debian, Ubuntu: apt) or \"rhel\" (RHEL, Rocky, Alma, Fedora: dnf; lmdb-devel comes from EPEL on RHEL). Both untested."
-  validation {
-    condition     = contains(["debian", "rhel"], var.distro)
-    error_message = "distro must be \"debian\" or \"rhel\"."
-  }
-}
-
 variable "mount_point" {
   type        = string
   default     = "/mnt/orangefs"
@@ -173,7 +163,7 @@ hosts "client" {
 
 step "server_build_deps" {
   on      = hosts.server
-  package = local.build_packages[var.distro]
+  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
 
 step "server_build" {
@@ -188,7 +178,7 @@ step "server_build" {
 
 step "client_build_deps" {
   on      = hosts.client
-  package = local.build_packages[var.distro]
+  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
 
 step "client_build" {
@@ -203,25 +193,14 @@ step "client_build" {
 
 # ---------------------------------------------------------------- servers
 
-step "storage_fs" {
-  on    = hosts.server
-  after = [step.server_build_deps] # mkfs.xfs comes with xfsprogs
-  # Refuses a device that already holds a filesystem: storage is never reformatted.
-  format {
-    device = host.volume.storage.device
-    fstype = "xfs"
-  }
-}
-
-step "storage_mount" {
-  on    = hosts.server
-  after = [step.storage_fs, step.server_build_deps]
-  mount {
-    source = host.volume.storage.device
-    target = local.storage
-    fstype = "xfs"
-    fstab  = true
-  }
+# The storage volume: XFS (refusing a device that already holds a
+# filesystem: storage is never reformatted), mounted and in /etc/fstab.
+module "storage" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  after  = [step.server_build_deps] # mkfs.xfs comes with xfsprogs
+  device = host.volume.storage.device
+  target = local.storage
 }
 
 step "genconfig" {
@@ -267,55 +246,41 @@ step "server_conf" {
 
 step "server_storage" {
   on    = hosts.server
-  after = [step.server_conf, step.storage_mount]
+  after = [step.server_conf, module.storage]
   # `pvfs2-server -f` creates this server's collection (storage space) for
   # its alias; it must run once per server and never again on live data.
   run     = "set -e; ${local.prefix}/sbin/pvfs2-server -f -a ${host.private_ip} ${local.conf}; touch ${local.storage}/.diffuser-mkfs-done"
   creates = "${local.storage}/.diffuser-mkfs-done"
 }
 
-step "server_unit" {
-  on    = hosts.server
-  after = [step.server_build]
-  file {
-    path    = "/etc/systemd/system/orangefs-server.service"
-    content = <<-EOT
-      # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
-      [Unit]
-      Description=OrangeFS server ${host.private_ip}
-      After=network-online.target local-fs.target
-      Wants=network-online.target
-      RequiresMountsFor=${local.storage}
+module "server_daemon" {
+  source = "builtin/systemd-unit"
+  on     = hosts.server
+  after  = [step.server_build, step.server_storage]
+  name   = "orangefs-server"
+  # Stopped (destroy) before the storage is unmounted: it is after it.
+  content = <<-EOT
+    # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
+    [Unit]
+    Description=OrangeFS server ${host.private_ip}
+    After=network-online.target local-fs.target
+    Wants=network-online.target
+    RequiresMountsFor=${local.storage}
 
-      [Service]
-      Type=simple
-      ExecStart=${local.prefix}/sbin/pvfs2-server -d -a ${host.private_ip} ${local.conf}
-      Restart=on-failure
-      RestartSec=3
+    [Service]
+    Type=simple
+    ExecStart=${local.prefix}/sbin/pvfs2-server -d -a ${host.private_ip} ${local.conf}
+    Restart=on-failure
+    RestartSec=3
 
-      [Install]
-      WantedBy=multi-user.target
-    EOT
-  }
-  destroy = "rm -f /etc/systemd/system/orangefs-server.service; systemctl daemon-reload"
-}
-
-step "server_service" {
-  on    = hosts.server
-  after = [step.server_unit, step.server_storage]
-  service {
-    name          = "orangefs-server"
-    state         = "started"
-    enabled       = true
-    daemon_reload = true
-  }
-  # Stop before the storage is unmounted.
-  destroy = "systemctl disable --now orangefs-server"
+    [Install]
+    WantedBy=multi-user.target
+  EOT
 }
 
 step "server_port" {
   on    = hosts.server
-  after = [step.server_service]
+  after = [module.server_daemon]
   wait {
     port = local.port
   }
@@ -357,48 +322,34 @@ step "kernel_module" {
   unless = "grep -qw pvfs2 /proc/filesystems && grep -qx orangefs /etc/modules-load.d/orangefs.conf"
 }
 
-step "client_unit" {
-  on    = var.client_mount == "kernel" ? hosts.client : []
-  after = [step.client_build]
-  file {
-    path    = "/etc/systemd/system/orangefs-client.service"
-    content = <<-EOT
-      # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
-      # pvfs2-client starts and watches pvfs2-client-core, the bridge between
-      # the kernel module and the servers.
-      [Unit]
-      Description=OrangeFS client (pvfs2-client-core for the orangefs kernel module)
-      After=network-online.target systemd-modules-load.service
-      Wants=network-online.target
+module "client_daemon" {
+  source  = "builtin/systemd-unit"
+  on      = var.client_mount == "kernel" ? hosts.client : []
+  after   = [step.client_build, step.kernel_module]
+  name    = "orangefs-client"
+  content = <<-EOT
+    # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
+    # pvfs2-client starts and watches pvfs2-client-core, the bridge between
+    # the kernel module and the servers.
+    [Unit]
+    Description=OrangeFS client (pvfs2-client-core for the orangefs kernel module)
+    After=network-online.target systemd-modules-load.service
+    Wants=network-online.target
 
-      [Service]
-      Type=simple
-      ExecStart=${local.prefix}/sbin/pvfs2-client -f -p ${local.prefix}/sbin/pvfs2-client-core -L /var/log/orangefs-client.log
-      Restart=on-failure
-      RestartSec=3
+    [Service]
+    Type=simple
+    ExecStart=${local.prefix}/sbin/pvfs2-client -f -p ${local.prefix}/sbin/pvfs2-client-core -L /var/log/orangefs-client.log
+    Restart=on-failure
+    RestartSec=3
 
-      [Install]
-      WantedBy=multi-user.target
-    EOT
-  }
-  destroy = "rm -f /etc/systemd/system/orangefs-client.service; systemctl daemon-reload"
-}
-
-step "client_service" {
-  on    = var.client_mount == "kernel" ? hosts.client : []
-  after = [step.client_unit, step.kernel_module]
-  service {
-    name          = "orangefs-client"
-    state         = "started"
-    enabled       = true
-    daemon_reload = true
-  }
-  destroy = "systemctl disable --now orangefs-client"
+    [Install]
+    WantedBy=multi-user.target
+  EOT
 }
 
 step "kernel_mount" {
   on    = var.client_mount == "kernel" ? hosts.client : []
-  after = [step.client_service, step.servers_reachable]
+  after = [module.client_daemon, step.servers_reachable]
   # Not in fstab: at boot it would race orangefs-client; `diffuser apply`
   # (or `mount -t pvfs2 ...` by hand) mounts it again.
   retries = 2
@@ -411,48 +362,34 @@ step "kernel_mount" {
 
 # ---- client_mount = "fuse"
 
-step "fuse_unit" {
-  on    = var.client_mount == "fuse" ? hosts.client : []
-  after = [step.client_build]
-  file {
-    path    = "/etc/systemd/system/orangefs-fuse.service"
-    content = <<-EOT
-      # Written by diffuser (recipe orangefs).
-      [Unit]
-      Description=OrangeFS ${local.fs_spec} at ${var.mount_point} (pvfs2fuse)
-      After=network-online.target
-      Wants=network-online.target
+module "fuse_daemon" {
+  source  = "builtin/systemd-unit"
+  on      = var.client_mount == "fuse" ? hosts.client : []
+  after   = [step.client_build, step.servers_reachable]
+  name    = "orangefs-fuse"
+  content = <<-EOT
+    # Written by diffuser (recipe orangefs).
+    [Unit]
+    Description=OrangeFS ${local.fs_spec} at ${var.mount_point} (pvfs2fuse)
+    After=network-online.target
+    Wants=network-online.target
 
-      [Service]
-      Type=simple
-      ExecStartPre=/bin/mkdir -p ${var.mount_point}
-      ExecStart=${local.prefix}/bin/pvfs2fuse ${var.mount_point} -f -o fs_spec=${local.fs_spec}
-      ExecStopPost=-/bin/umount -l ${var.mount_point}
-      Restart=on-failure
-      RestartSec=3
+    [Service]
+    Type=simple
+    ExecStartPre=/bin/mkdir -p ${var.mount_point}
+    ExecStart=${local.prefix}/bin/pvfs2fuse ${var.mount_point} -f -o fs_spec=${local.fs_spec}
+    ExecStopPost=-/bin/umount -l ${var.mount_point}
+    Restart=on-failure
+    RestartSec=3
 
-      [Install]
-      WantedBy=multi-user.target
-    EOT
-  }
-  destroy = "rm -f /etc/systemd/system/orangefs-fuse.service; systemctl daemon-reload"
-}
-
-step "fuse_service" {
-  on    = var.client_mount == "fuse" ? hosts.client : []
-  after = [step.fuse_unit, step.servers_reachable]
-  service {
-    name          = "orangefs-fuse"
-    state         = "started"
-    enabled       = true
-    daemon_reload = true
-  }
-  destroy = "systemctl disable --now orangefs-fuse"
+    [Install]
+    WantedBy=multi-user.target
+  EOT
 }
 
 step "fuse_mounted" {
   on    = var.client_mount == "fuse" ? hosts.client : []
-  after = [step.fuse_service]
+  after = [module.fuse_daemon]
   wait {
     command = "findmnt -n --mountpoint ${var.mount_point} >/dev/null && ls ${var.mount_point}/ >/dev/null"
     timeout = "60s"
@@ -467,4 +404,39 @@ verify "roundtrip" {
 output "fs_spec" {
   description = "What clients mount: mount -t pvfs2 FS_SPEC MOUNT_POINT, or pvfs2fuse MOUNT_POINT -o fs_spec=FS_SPEC."
   value       = local.fs_spec
+}
+
+# Clusters applied before the rewrite on modules keep their storage, units
+# and services: the steps are renamed in state, nothing runs again.
+moved {
+  from = step.storage_fs
+  to   = module.storage.step.format
+}
+moved {
+  from = step.storage_mount
+  to   = module.storage.step.mount
+}
+moved {
+  from = step.server_unit
+  to   = module.server_daemon.step.unit
+}
+moved {
+  from = step.server_service
+  to   = module.server_daemon.step.service
+}
+moved {
+  from = step.client_unit
+  to   = module.client_daemon.step.unit
+}
+moved {
+  from = step.client_service
+  to   = module.client_daemon.step.service
+}
+moved {
+  from = step.fuse_unit
+  to   = module.fuse_daemon.step.unit
+}
+moved {
+  from = step.fuse_service
+  to   = module.fuse_daemon.step.service
 }

@@ -1,5 +1,5 @@
 module_info {
-  description = "a systemd service unit file, daemon-reload, the service started and enabled; destroy stops it and removes the file"
+  description = "a systemd service unit file, daemon-reload, the service started and enabled (restarted when the file changes); destroy stops it and removes the file"
 }
 
 variable "name" {
@@ -20,6 +20,10 @@ variable "state" {
   type        = string
   default     = "started"
   description = "started, stopped, restarted or reloaded"
+  validation {
+    condition     = contains(["started", "stopped", "restarted", "reloaded"], var.state)
+    error_message = "state is \"started\", \"stopped\", \"restarted\" or \"reloaded\"."
+  }
 }
 
 variable "enabled" {
@@ -38,7 +42,9 @@ step "unit" {
 }
 
 step "service" {
-  after = [step.unit]
+  # A changed unit file restarts a running service (after daemon-reload):
+  # the new ExecStart, Environment, limits... take effect in this apply.
+  restart_on = [step.unit]
   service {
     name          = var.name
     state         = var.state

@@ -5,11 +5,19 @@ module_info {
 variable "device" {
   type        = string
   description = "the block device, e.g. host.volume.brick.device at the call"
+  validation {
+    condition     = can(regex("^/dev/", var.device))
+    error_message = "device is a block device path such as \"/dev/xvdf\" (host.volume.NAME.device at the call)."
+  }
 }
 
 variable "target" {
   type        = string
   description = "the absolute directory to mount on (made when missing)"
+  validation {
+    condition     = can(regex("^(/[A-Za-z0-9._@:+-]+)+$", var.target))
+    error_message = "target is an absolute directory such as \"/data/brick\": letters, digits and ._@:+- between slashes."
+  }
 }
 
 variable "label" {
@@ -26,8 +34,14 @@ variable "mkfs_options" {
 
 variable "options" {
   type        = string
-  default     = "defaults"
-  description = "mount options, comma separated"
+  default     = null
+  description = "mount options, comma separated (null: the filesystem's defaults)"
+}
+
+variable "before_unmount" {
+  type        = string
+  default     = null
+  description = "a shell command destroy runs before unmounting, e.g. to stop a daemon that holds the filesystem open"
 }
 
 step "format" {
@@ -48,6 +62,9 @@ step "mount" {
     options = var.options
     fstab   = true
   }
+  # The mount kind unmounts and removes the fstab line itself on destroy;
+  # this runs first.
+  destroy = var.before_unmount
 }
 
 output "target" {

@@ -6,6 +6,12 @@ recipe "realmodules" {
   description = "builtin/xfs-volume and builtin/systemd-unit on real hosts"
 }
 
+variable "sleep_note" {
+  type        = string
+  default     = "first"
+  description = "goes into the unit's Description: changing it changes the unit file"
+}
+
 hosts "node" {
   count = 2
   volume "data" { size_gb = 1 }
@@ -26,7 +32,7 @@ module "sleeper" {
   name    = "diffuser-modsleep"
   content = <<-EOT
     [Unit]
-    Description=diffuser module test: keeps a file open under ${module.data.target}
+    Description=diffuser module test (${var.sleep_note}): keeps a file open under ${module.data.target}
 
     [Service]
     ExecStart=/usr/bin/sleep infinity

@@ -1,0 +1,343 @@
+recipe "glusterfs" {
+  description = "GlusterFS volume over N servers (distributed, replicated or dispersed), FUSE-mounted on every client"
+  # GlusterFS needs these open between members; cloud providers document them on the cluster firewall.
+  # Bricks: one port per brick process (one brick per server here), which
+  # GlusterFS 10 picks at random between base-port and max-port of
+  # /etc/glusterfs/glusterd.vol: 49152-60999 as packaged.
+  ports = ["22/tcp ssh", "111/tcp+udp portmapper", "24007-24008/tcp glusterd", "49152-60999/tcp bricks"]
+}
+
+variable "servers" {
+  type        = number
+  default     = 2
+  description = "Number of GlusterFS servers, one brick each. A multiple of replica (or of disperse). Raise it and apply again to grow the volume; shrinking is refused."
+  validation {
+    condition     = var.servers >= 1
+    error_message = "At least one server is needed."
+  }
+}
+
+variable "replica" {
+  type        = number
+  default     = 2
+  description = "Copies of every file: 1 = distributed (no redundancy), 2 or 3 = replicated. The server count must be a multiple of it."
+  validation {
+    condition     = var.replica >= 1 && var.replica <= 3
+    error_message = "replica must be 1, 2 or 3."
+  }
+}
+
+variable "disperse" {
+  type        = number
+  default     = 0
+  description = "Erasure coding: bricks per dispersed set (0 = off, else at least 3). When set, replica must be 1 and the server count a multiple of it."
+  validation {
+    condition     = var.disperse == 0 || var.disperse >= 3
+    error_message = "disperse must be 0 (off) or at least 3."
+  }
+}
+
+variable "disperse_redundancy" {
+  type        = number
+  default     = 1
+  description = "Bricks per dispersed set that may fail without losing data; less than half of disperse."
+  validation {
+    condition     = var.disperse_redundancy >= 1
+    error_message = "disperse_redundancy must be at least 1."
+  }
+}
+
+variable "clients" {
+  type        = number
+  default     = 1
+  description = "Number of client hosts that FUSE-mount the volume."
+}
+
+variable "brick_size_gb" {
+  type        = number
+  default     = 2
+  description = "Size of each server's brick volume."
+}
+
+variable "volume_name" {
+  type        = string
+  default     = "gv0"
+  description = "Name of the GlusterFS volume; clients mount SERVER:/NAME."
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]*$", var.volume_name))
+    error_message = "volume_name must be letters, digits, - and _."
+  }
+}
+
+variable "distro" {
+  type        = string
+  default     = "debian"
+  description = "Package names: \"debian\" (Debian, Ubuntu) or \"rhel\" (RHEL family with the CentOS Storage SIG's GlusterFS repository enabled; untested)."
+  validation {
+    condition     = contains(["debian", "rhel"], var.distro)
+    error_message = "distro must be \"debian\" or \"rhel\"."
+  }
+}
+
+locals {
+  # Bricks per replica or disperse set: GlusterFS groups consecutive bricks
+  # of the create / add-brick list into sets of this size.
+  set_size  = var.disperse > 0 ? var.disperse : var.replica
+  redundant = var.disperse > 0 || var.replica > 1
+  layout = (
+    var.disperse > 0 ? "disperse ${var.disperse} redundancy ${var.disperse_redundancy}" :
+    var.replica > 1 ? "replica ${var.replica}" :
+    ""
+  )
+  # Servers join the trusted storage pool in two rounds, because only a
+  # pool member can probe a newcomer in: server[0] probes servers 1 to
+  # probers-1 (pool_seed), then each of those first `probers` servers
+  # probes its share of the rest, all at once (pool_join). With
+  # probers = ceil(sqrt(servers)) the longest chain of probes is about
+  # 2*sqrt(servers): 62 instead of 999 at 1,000 servers.
+  probers = min(var.servers, ceil(pow(var.servers, 0.5)))
+  # What pool member i probes: servers probers+i, 2*probers+i, ...
+  probe_targets = [for i in range(local.probers) :
+  [for j in range(local.probers + i, max(var.servers, local.probers + i), local.probers) : local.server_ips[j]]]
+  server_ips = hosts.server[*].private_ip
+  brick_dir  = "/data/brick/${var.volume_name}"
+  brick_list = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
+  bricks     = join(" ", local.brick_list)
+  # Set on server[0] between add-brick and a started rebalance, so a retry
+  # after a partial run still rebalances.
+  rebalance_marker = "/var/lib/glusterd/diffuser-rebalance-${var.volume_name}"
+  # The server verify's failover stops: server[1] is in the first replica or
+  # disperse set with server[0].
+  failover_server = hosts.server[local.redundant ? 1 : 0]
+  stop_server     = "systemctl stop glusterd && pkill -x glusterfsd; for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || exit 0; sleep 1; done; exit 1"
+  start_server    = <<-EOT
+    systemctl start glusterd || exit 1
+    for i in $(seq 1 60); do
+      gluster volume status ${var.volume_name} ${local.failover_server.private_ip}:${local.brick_dir} detail 2>/dev/null | grep -q '^Online.*: Y' && exit 0
+      sleep 1
+    done
+    echo "brick ${local.failover_server.private_ip}:${local.brick_dir} is not back online" >&2
+    exit 1
+  EOT
+}
+
+hosts "server" {
+  count = var.servers
+  volume "brick" { size_gb = var.brick_size_gb }
+
+  # Layouts `gluster volume create` would refuse, minutes into an apply,
+  # are refused by validate and plan before anything is launched.
+  precondition {
+    condition     = var.disperse == 0 || var.replica == 1
+    error_message = "A volume is replicated or dispersed, not both: set replica = 1 with disperse = ${var.disperse}."
+  }
+  precondition {
+    condition     = var.disperse == 0 || var.disperse_redundancy * 2 < var.disperse
+    error_message = "disperse_redundancy (${var.disperse_redundancy}) must be less than half of disperse (${var.disperse})."
+  }
+  precondition {
+    condition     = var.servers % local.set_size == 0
+    error_message = "servers (${var.servers}) must be a multiple of ${var.disperse > 0 ? "disperse" : "replica"} (${local.set_size}): GlusterFS groups consecutive bricks into sets of that size."
+  }
+}
+
+hosts "client" {
+  count = var.clients
+}
+
+step "packages" {
+  on      = hosts.server
+  package = ["glusterfs-server", "xfsprogs"]
+}
+
+step "brick" {
+  on = hosts.server
+  # Refuses a device that already holds a filesystem: bricks are never reformatted.
+  format {
+    device = host.volume.brick.device
+    fstype = "xfs"
+    # GlusterFS keeps its metadata in extended attributes; 512-byte inodes keep them inline.
+    options = ["-i", "size=512"]
+  }
+}
+
+step "brick_mount" {
+  on    = hosts.server
+  after = [step.brick, step.packages]
+  mount {
+    source = host.volume.brick.device
+    target = "/data/brick"
+    fstype = "xfs"
+    fstab  = true
+  }
+  # The brick process (glusterfsd) holds the filesystem open, and stopping
+  # glusterd leaves it running. The volume step's destroy (on server[0], run
+  # at the same time) stops the bricks cluster-wide: wait until this brick
+  # has left the volume, then stop whatever is left, so the unmount succeeds.
+  destroy = <<-EOT
+    for i in $(seq 1 90); do
+      gluster volume info ${var.volume_name} 2>/dev/null | grep -qF ': ${host.private_ip}:${local.brick_dir}' || break
+      sleep 1
+    done
+    systemctl stop glusterd 2>/dev/null || true
+    pkill -x glusterfsd || true
+    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+  EOT
+}
+
+step "glusterd" {
+  on    = hosts.server
+  after = [step.packages]
+  service {
+    name    = "glusterd"
+    state   = "started"
+    enabled = true
+  }
+}
+
+step "pool_seed" {
+  on    = hosts.server[0]
+  after = [step.glusterd]
+  # Probing a server already in the pool is a no-op. A probed server can
+  # probe others only once it is "Peer in Cluster": wait for that.
+  run = <<-EOT
+    set -e
+    ${join("\n", [for ip in slice(local.server_ips, 1, local.probers) : "gluster --mode=script peer probe ${ip}"])}
+    for i in $(seq 1 120); do
+      [ "$(gluster peer status | grep -c 'Peer in Cluster (Connected)' || true)" -ge ${local.probers - 1} ] && exit 0
+      sleep 1
+    done
+    echo "the first ${local.probers} servers did not all reach 'Peer in Cluster':" >&2
+    gluster peer status >&2
+    exit 1
+  EOT
+}
+
+step "pool_join" {
+  on    = slice(hosts.server, 0, local.probers)
+  after = [step.pool_seed]
+  # The pool's members probe their shares at the same time.
+  run     = join("\n", concat(["set -e"], [for ip in local.probe_targets[host.index] : "gluster --mode=script peer probe ${ip}"]))
+  retries = 2
+}
+
+step "volume" {
+  on    = hosts.server[0]
+  after = [step.pool_join, step.brick_mount]
+  # Creates the volume, or grows it: the command changes whenever the server
+  # list does, and then adds the bricks the volume lacks and rebalances.
+  run = <<-EOT
+    set -e
+    V=${var.volume_name}
+    # A probed peer is usable only once it reaches "Peer in Cluster";
+    # volume create and add-brick fail before that.
+    peers() { gluster peer status | grep -c 'Peer in Cluster (Connected)' || true; }
+    for i in $(seq 1 120); do
+      [ "$(peers)" -ge ${var.servers - 1} ] && break
+      sleep 1
+    done
+    if [ "$(peers)" -lt ${var.servers - 1} ]; then
+      echo "only $(peers) of ${var.servers - 1} peers are in the cluster:" >&2
+      gluster peer status >&2
+      exit 1
+    fi
+    if ! gluster volume info $V >/dev/null 2>&1; then
+      gluster --mode=script volume create $V ${local.layout} ${local.bricks} force
+    else
+      have=$(gluster volume info $V | sed -n 's/^Brick[0-9]*: //p')
+      for b in $have; do
+        case " ${local.bricks} " in
+          *" $b "*) ;;
+          *) echo "brick $b is in volume $V but its server is not in the recipe: shrinking is not supported." >&2
+             echo "Move its data off first (gluster volume remove-brick $V ... start, then commit), then apply again." >&2
+             exit 1 ;;
+        esac
+      done
+      missing=""
+      for b in ${local.bricks}; do
+        echo "$have" | grep -qxF "$b" || missing="$missing $b"
+      done
+      if [ -n "$missing" ]; then
+        if gluster volume rebalance $V status 2>/dev/null | grep -q 'in progress'; then
+          echo "a rebalance of $V is still running; apply again once 'gluster volume rebalance $V status' shows completed" >&2
+          exit 1
+        fi
+        touch ${local.rebalance_marker}
+        # Bricks are added in whole sets (${local.set_size} at a time), in server order.
+        gluster --mode=script volume add-brick $V $missing force
+      fi
+    fi
+    gluster volume info $V | grep -q '^Status: Started' ||
+      gluster --mode=script volume start $V
+    if [ -e ${local.rebalance_marker} ]; then
+      # Spreads the directory layout over the new bricks and moves files there;
+      # the data stays readable meanwhile.
+      gluster --mode=script volume rebalance $V start
+      rm -f ${local.rebalance_marker}
+    fi
+  EOT
+  # Done when the volume is started with exactly the recipe's bricks and no
+  # rebalance is owed.
+  unless  = <<-EOT
+    i=$(gluster volume info ${var.volume_name} 2>/dev/null) &&
+      echo "$i" | grep -q '^Status: Started' &&
+      [ ! -e ${local.rebalance_marker} ] &&
+      [ "$(echo "$i" | sed -n 's/^Brick[0-9]*: //p' | sort)" = "$(printf '%s\n' ${local.bricks} | sort)" ]
+  EOT
+  retries = 2
+  destroy = <<-EOT
+    if gluster volume info ${var.volume_name} >/dev/null 2>&1; then
+      gluster --mode=script volume stop ${var.volume_name} force || true
+      gluster --mode=script volume delete ${var.volume_name}
+    fi
+  EOT
+}
+
+step "client_packages" {
+  on = hosts.client
+  # The FUSE client (mount.glusterfs) is glusterfs-client on Debian and
+  # Ubuntu, glusterfs-fuse on the RHEL family.
+  package = var.distro == "rhel" ? ["glusterfs-fuse"] : ["glusterfs-client"]
+}
+
+step "mount" {
+  on    = hosts.client
+  after = [step.volume, step.client_packages]
+  mount {
+    source = "${hosts.server[0].private_ip}:/${var.volume_name}"
+    target = "/mnt/gluster"
+    fstype = "glusterfs"
+    # The first server only hands out the volume layout (the volfile): the
+    # client then talks to every brick itself, and fetches the layout from
+    # one of up to three backup servers when the first is down. The same
+    # for every client, so it is evaluated once, not per client.
+    # _netdev: mount at boot once the network is up.
+    options = join(",", concat(["_netdev"], var.servers < 2 ? [] :
+    ["backup-volfile-servers=${join(":", slice(local.server_ips, 1, min(var.servers, 4)))}"]))
+    fstab = true
+  }
+}
+
+verify "roundtrip" {
+  on   = hosts.client
+  path = "/mnt/gluster"
+  # With redundancy, stop one server's glusterd and its brick process, read
+  # again, start again and wait until the brick is back online. Debian's
+  # glusterd.service (KillMode=control-group) kills the bricks with glusterd;
+  # upstream's unit (KillMode=process) leaves them serving: pkill covers both.
+  # A distributed volume (replica 1, no disperse) has no second copy, and
+  # even stopping glusterd alone stops its bricks here: nothing is stopped.
+  failover {
+    on    = local.failover_server
+    stop  = local.redundant ? local.stop_server : "echo 'distributed layout (replica 1, no disperse): no second copy, nothing stopped'"
+    start = local.redundant ? local.start_server : "true"
+  }
+}
+
+output "mount" {
+  value = "${hosts.server[0].private_ip}:/${var.volume_name}"
+}
+
+output "volume_info" {
+  value = "ssh to ${hosts.server[0].private_ip} and run: gluster volume info ${var.volume_name}; gluster volume status ${var.volume_name}"
+}

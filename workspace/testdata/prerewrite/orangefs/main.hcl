@@ -1,0 +1,470 @@
+recipe "orangefs" {
+  description = "OrangeFS over N servers (each a data and a metadata server), built from the release tarball, mounted on every client with the kernel module or FUSE"
+  # OrangeFS servers and clients speak BMI over TCP on one port.
+  ports = ["22/tcp ssh", "3334/tcp orangefs (BMI tcp)"]
+}
+
+# No distribution packages OrangeFS (Fedora and EPEL aside): every host
+# builds it from the release tarball, following OrangeFS's "Source Build
+# Guide" (docs.orangefs.com, quickstart-build): ./configure
+# --prefix=/opt/orangefs --with-db-backend=lmdb, make, make install; the
+# server configuration from pvfs2-genconfig; storage made with
+# `pvfs2-server -f -a ALIAS`; the server started with `pvfs2-server -a
+# ALIAS`; clients run pvfs2-client (which starts pvfs2-client-core) and
+# `mount -t pvfs2 tcp://SERVER:3334/orangefs`, the kernel module being the
+# upstream one (Linux >= 4.6), or pvfs2fuse.
+
+variable "servers" {
+  type        = number
+  default     = 2
+  description = "Number of OrangeFS servers; each is both an I/O (data) and a metadata server. Fixed once created: OrangeFS splits its handle space among the servers in the configuration, and this recipe refuses to change that list."
+  validation {
+    condition     = var.servers >= 1
+    error_message = "At least one server is needed."
+  }
+}
+
+variable "clients" {
+  type        = number
+  default     = 2
+  description = "Number of client hosts that mount the file system. verify writes on the first and reads on the others."
+  validation {
+    condition     = var.clients >= 0
+    error_message = "clients cannot be negative."
+  }
+}
+
+variable "client_mount" {
+  type        = string
+  default     = "kernel"
+  description = "How clients mount: \"kernel\" (the upstream orangefs kernel module, Linux >= 4.6, with pvfs2-client/pvfs2-client-core; OrangeFS's recommended Linux client) or \"fuse\" (pvfs2fuse: no kernel module needed, slower)."
+  validation {
+    condition     = contains(["kernel", "fuse"], var.client_mount)
+    error_message = "client_mount must be \"kernel\" or \"fuse\"."
+  }
+}
+
+variable "storage_size_gb" {
+  type        = number
+  default     = 10
+  description = "Size of each server's storage volume (formatted xfs; holds both data and metadata)."
+  validation {
+    condition     = var.storage_size_gb >= 1
+    error_message = "storage_size_gb must be at least 1."
+  }
+}
+
+variable "source_url" {
+  type        = string
+  default     = "https://s3.amazonaws.com/download.orangefs.org/current/source/orangefs-2.9.8.tar.gz"
+  description = "The OrangeFS release tarball every host downloads and builds (2.9.8, the current release). Changing it rebuilds on every host."
+  validation {
+    condition     = can(regex("^(https?|ftp)://[^ '\"]+\\.tar\\.gz$", var.source_url))
+    error_message = "source_url must be an http(s) or ftp URL of a .tar.gz file."
+  }
+}
+
+variable "source_sha256" {
+  type        = string
+  default     = ""
+  description = "SHA-256 of the tarball; when set, the build refuses a download that does not match. Empty skips the check (the release page publishes no checksum to pin here by default)."
+  validation {
+    condition     = var.source_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.source_sha256))
+    error_message = "source_sha256 must be 64 lowercase hex digits, or empty."
+  }
+}
+
+variable "cflags" {
+  type        = string
+  default     = "-O2 -fcommon -Wno-error=implicit-function-declaration -Wno-error=incompatible-pointer-types -Wno-error=int-conversion"
+  description = "CFLAGS for the build. OrangeFS 2.9.8 (2020) predates GCC 10's -fno-common default and GCC 14's errors for old C idioms: these flags keep it building with newer compilers."
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9 =_.,+-]*$", var.cflags))
+    error_message = "cflags may hold letters, digits, spaces and = _ . , + - only."
+  }
+}
+
+variable "distro" {
+  type        = string
+  default     = "debian"
+  description = "Build dependency names: \"debian\" (Debian, Ubuntu: apt) or \"rhel\" (RHEL, Rocky, Alma, Fedora: dnf; lmdb-devel comes from EPEL on RHEL). Both untested."
+  validation {
+    condition     = contains(["debian", "rhel"], var.distro)
+    error_message = "distro must be \"debian\" or \"rhel\"."
+  }
+}
+
+variable "mount_point" {
+  type        = string
+  default     = "/mnt/orangefs"
+  description = "Where clients mount the file system."
+  validation {
+    condition     = can(regex("^(/[a-zA-Z0-9._-]+)+$", var.mount_point))
+    error_message = "mount_point must be an absolute path of letters, digits, '.', '_' and '-'."
+  }
+}
+
+locals {
+  prefix  = "/opt/orangefs"
+  conf    = "/opt/orangefs/etc/orangefs-server.conf"
+  storage = "/data/orangefs"
+  port    = 3334
+  # pvfs2-genconfig names the file system "orangefs".
+  fs_spec = "tcp://${hosts.server[0].private_ip}:${local.port}/orangefs"
+
+  # Every server is an I/O and a metadata server; its alias in the
+  # configuration is its private address (pvfs2-server -a ADDRESS).
+  server_ips = [for h in hosts.server : h.private_ip]
+
+  configure_flags = join(" ", concat(
+    ["--prefix=${local.prefix}", "--with-db-backend=lmdb", "--disable-usrint"],
+    var.client_mount == "fuse" ? ["--enable-fuse"] : [],
+  ))
+  # The build's identity: a new tarball or new flags build again.
+  build_id = substr(sha256("${var.source_url} ${var.source_sha256} ${local.configure_flags} ${var.cflags}"), 0, 16)
+
+  build_packages = {
+    debian = concat(
+      ["build-essential", "automake", "bison", "flex", "perl", "libattr1-dev", "libssl-dev", "liblmdb-dev", "curl", "ca-certificates", "xfsprogs"],
+      var.client_mount == "fuse" ? ["libfuse-dev", "pkg-config"] : [],
+    )
+    rhel = concat(
+      ["gcc", "make", "automake", "bison", "flex", "perl", "libattr-devel", "openssl-devel", "lmdb-devel", "curl", "ca-certificates", "xfsprogs"],
+      var.client_mount == "fuse" ? ["fuse-devel", "pkgconf-pkg-config"] : [],
+    )
+  }
+
+  # Downloads, checks, configures, builds and installs; safe to run again
+  # (each run starts from a fresh extract). The marker names the build.
+  build_script = <<-EOT
+    set -e
+    src=/usr/local/src/orangefs
+    tarball=/usr/local/src/orangefs-${local.build_id}.tar.gz
+    mkdir -p /usr/local/src
+    if [ ! -s "$tarball" ]; then
+      curl -fsSL --retry 3 -o "$tarball.part" ${shellquote(var.source_url)}
+      mv "$tarball.part" "$tarball"
+    fi
+    %{if var.source_sha256 != ""~}
+    echo "${var.source_sha256}  $tarball" | sha256sum -c - || { rm -f "$tarball"; exit 1; }
+    %{endif~}
+    rm -rf "$src"
+    mkdir -p "$src"
+    # The tarball's top directory is orangefs-v.VERSION: strip it.
+    tar -xzf "$tarball" -C "$src" --strip-components=1
+    cd "$src"
+    CFLAGS=${shellquote(var.cflags)} ./configure ${local.configure_flags}
+    make -j"$(nproc)"
+    make install
+    touch ${local.prefix}/.diffuser-build-${local.build_id}
+  EOT
+}
+
+hosts "server" {
+  count = var.servers
+  volume "storage" { size_gb = var.storage_size_gb }
+}
+
+hosts "client" {
+  count = var.clients
+}
+
+# ---------------------------------------------------------------- build (every host)
+
+step "server_build_deps" {
+  on      = hosts.server
+  package = local.build_packages[var.distro]
+}
+
+step "server_build" {
+  on      = hosts.server
+  after   = [step.server_build_deps]
+  run     = local.build_script
+  creates = "${local.prefix}/.diffuser-build-${local.build_id}"
+  timeout = "60m"
+  retries = 1
+  destroy = "rm -rf ${local.prefix} /usr/local/src/orangefs /usr/local/src/orangefs-*.tar.gz"
+}
+
+step "client_build_deps" {
+  on      = hosts.client
+  package = local.build_packages[var.distro]
+}
+
+step "client_build" {
+  on      = hosts.client
+  after   = [step.client_build_deps]
+  run     = local.build_script
+  creates = "${local.prefix}/.diffuser-build-${local.build_id}"
+  timeout = "60m"
+  retries = 1
+  destroy = "rm -rf ${local.prefix} /usr/local/src/orangefs /usr/local/src/orangefs-*.tar.gz"
+}
+
+# ---------------------------------------------------------------- servers
+
+step "storage_fs" {
+  on    = hosts.server
+  after = [step.server_build_deps] # mkfs.xfs comes with xfsprogs
+  # Refuses a device that already holds a filesystem: storage is never reformatted.
+  format {
+    device = host.volume.storage.device
+    fstype = "xfs"
+  }
+}
+
+step "storage_mount" {
+  on    = hosts.server
+  after = [step.storage_fs, step.server_build_deps]
+  mount {
+    source = host.volume.storage.device
+    target = local.storage
+    fstype = "xfs"
+    fstab  = true
+  }
+}
+
+step "genconfig" {
+  on    = hosts.server[0]
+  after = [step.server_build]
+  # One configuration for all servers, written once on the first server and
+  # copied to the others (as OrangeFS's guide copies it): pvfs2-genconfig
+  # divides the handle space among the servers it is given, so every server
+  # must hold the same file. Once written, it is never regenerated: a
+  # different server list would orphan the existing storage, so it is refused.
+  run = <<-EOT
+    set -e
+    out=${local.conf}.generated
+    want="${join(" ", sort(local.server_ips))}"
+    if [ -s "$out" ]; then
+      have=$(awk '$1 == "Alias" { print $2 }' "$out" | sort | tr '\n' ' ' | sed 's/ $//')
+      if [ "$have" != "$want" ]; then
+        echo "OrangeFS was configured for servers [$have]; the recipe now has [$want]. OrangeFS cannot change its server list in place: keep servers = ${length(local.server_ips)} as created, or destroy and apply again." >&2
+        exit 1
+      fi
+      exit 0
+    fi
+    ${local.prefix}/bin/pvfs2-genconfig --quiet --protocol tcp --tcpport ${local.port} \
+      --ioservers ${join(",", local.server_ips)} --metaservers ${join(",", local.server_ips)} \
+      --storage ${local.storage}/data --metadata ${local.storage}/meta \
+      --logfile /var/log/orangefs-server.log "$out.tmp"
+    grep -q '^[[:space:]]*Alias ' "$out.tmp"
+    mv "$out.tmp" "$out"
+  EOT
+  capture {
+    conf = "cat ${local.conf}.generated"
+  }
+}
+
+step "server_conf" {
+  on    = hosts.server
+  after = [step.server_build]
+  file {
+    path    = local.conf
+    content = step.genconfig.outputs.conf
+  }
+}
+
+step "server_storage" {
+  on    = hosts.server
+  after = [step.server_conf, step.storage_mount]
+  # `pvfs2-server -f` creates this server's collection (storage space) for
+  # its alias; it must run once per server and never again on live data.
+  run     = "set -e; ${local.prefix}/sbin/pvfs2-server -f -a ${host.private_ip} ${local.conf}; touch ${local.storage}/.diffuser-mkfs-done"
+  creates = "${local.storage}/.diffuser-mkfs-done"
+}
+
+step "server_unit" {
+  on    = hosts.server
+  after = [step.server_build]
+  file {
+    path    = "/etc/systemd/system/orangefs-server.service"
+    content = <<-EOT
+      # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
+      [Unit]
+      Description=OrangeFS server ${host.private_ip}
+      After=network-online.target local-fs.target
+      Wants=network-online.target
+      RequiresMountsFor=${local.storage}
+
+      [Service]
+      Type=simple
+      ExecStart=${local.prefix}/sbin/pvfs2-server -d -a ${host.private_ip} ${local.conf}
+      Restart=on-failure
+      RestartSec=3
+
+      [Install]
+      WantedBy=multi-user.target
+    EOT
+  }
+  destroy = "rm -f /etc/systemd/system/orangefs-server.service; systemctl daemon-reload"
+}
+
+step "server_service" {
+  on    = hosts.server
+  after = [step.server_unit, step.server_storage]
+  service {
+    name          = "orangefs-server"
+    state         = "started"
+    enabled       = true
+    daemon_reload = true
+  }
+  # Stop before the storage is unmounted.
+  destroy = "systemctl disable --now orangefs-server"
+}
+
+step "server_port" {
+  on    = hosts.server
+  after = [step.server_service]
+  wait {
+    port = local.port
+  }
+}
+
+# ---------------------------------------------------------------- clients
+
+step "pvfs2tab" {
+  on    = hosts.client
+  after = [step.client_build]
+  # Where OrangeFS's own tools (pvfs2-ping, pvfs2-ls, pvfs2-cp) find the
+  # file system, by mount point.
+  file {
+    path    = "/etc/pvfs2tab"
+    content = "${local.fs_spec} ${var.mount_point} pvfs2 defaults,noauto 0 0\n"
+  }
+  destroy = "rm -f /etc/pvfs2tab"
+}
+
+step "servers_reachable" {
+  on    = hosts.client
+  after = [step.pvfs2tab, step.server_port]
+  # pvfs2-ping asks every server listed in the configuration for its
+  # status: the file system is usable from here.
+  wait {
+    command = "${local.prefix}/bin/pvfs2-ping -m ${var.mount_point} >/dev/null"
+    timeout = "180s"
+  }
+}
+
+# ---- client_mount = "kernel"
+
+step "kernel_module" {
+  on = var.client_mount == "kernel" ? hosts.client : []
+  # The upstream module (fs/orangefs, Linux >= 4.6; Debian and Ubuntu build
+  # it). OrangeFS before 2.9.3 does not speak its protocol.
+  run = "set -e; modprobe orangefs; mkdir -p /etc/modules-load.d; echo orangefs > /etc/modules-load.d/orangefs.conf"
+  # The module registers the file system type "pvfs2" (built in or loaded).
+  unless = "grep -qw pvfs2 /proc/filesystems && grep -qx orangefs /etc/modules-load.d/orangefs.conf"
+}
+
+step "client_unit" {
+  on    = var.client_mount == "kernel" ? hosts.client : []
+  after = [step.client_build]
+  file {
+    path    = "/etc/systemd/system/orangefs-client.service"
+    content = <<-EOT
+      # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
+      # pvfs2-client starts and watches pvfs2-client-core, the bridge between
+      # the kernel module and the servers.
+      [Unit]
+      Description=OrangeFS client (pvfs2-client-core for the orangefs kernel module)
+      After=network-online.target systemd-modules-load.service
+      Wants=network-online.target
+
+      [Service]
+      Type=simple
+      ExecStart=${local.prefix}/sbin/pvfs2-client -f -p ${local.prefix}/sbin/pvfs2-client-core -L /var/log/orangefs-client.log
+      Restart=on-failure
+      RestartSec=3
+
+      [Install]
+      WantedBy=multi-user.target
+    EOT
+  }
+  destroy = "rm -f /etc/systemd/system/orangefs-client.service; systemctl daemon-reload"
+}
+
+step "client_service" {
+  on    = var.client_mount == "kernel" ? hosts.client : []
+  after = [step.client_unit, step.kernel_module]
+  service {
+    name          = "orangefs-client"
+    state         = "started"
+    enabled       = true
+    daemon_reload = true
+  }
+  destroy = "systemctl disable --now orangefs-client"
+}
+
+step "kernel_mount" {
+  on    = var.client_mount == "kernel" ? hosts.client : []
+  after = [step.client_service, step.servers_reachable]
+  # Not in fstab: at boot it would race orangefs-client; `diffuser apply`
+  # (or `mount -t pvfs2 ...` by hand) mounts it again.
+  retries = 2
+  mount {
+    source = local.fs_spec
+    target = var.mount_point
+    fstype = "pvfs2"
+  }
+}
+
+# ---- client_mount = "fuse"
+
+step "fuse_unit" {
+  on    = var.client_mount == "fuse" ? hosts.client : []
+  after = [step.client_build]
+  file {
+    path    = "/etc/systemd/system/orangefs-fuse.service"
+    content = <<-EOT
+      # Written by diffuser (recipe orangefs).
+      [Unit]
+      Description=OrangeFS ${local.fs_spec} at ${var.mount_point} (pvfs2fuse)
+      After=network-online.target
+      Wants=network-online.target
+
+      [Service]
+      Type=simple
+      ExecStartPre=/bin/mkdir -p ${var.mount_point}
+      ExecStart=${local.prefix}/bin/pvfs2fuse ${var.mount_point} -f -o fs_spec=${local.fs_spec}
+      ExecStopPost=-/bin/umount -l ${var.mount_point}
+      Restart=on-failure
+      RestartSec=3
+
+      [Install]
+      WantedBy=multi-user.target
+    EOT
+  }
+  destroy = "rm -f /etc/systemd/system/orangefs-fuse.service; systemctl daemon-reload"
+}
+
+step "fuse_service" {
+  on    = var.client_mount == "fuse" ? hosts.client : []
+  after = [step.fuse_unit, step.servers_reachable]
+  service {
+    name          = "orangefs-fuse"
+    state         = "started"
+    enabled       = true
+    daemon_reload = true
+  }
+  destroy = "systemctl disable --now orangefs-fuse"
+}
+
+step "fuse_mounted" {
+  on    = var.client_mount == "fuse" ? hosts.client : []
+  after = [step.fuse_service]
+  wait {
+    command = "findmnt -n --mountpoint ${var.mount_point} >/dev/null && ls ${var.mount_point}/ >/dev/null"
+    timeout = "60s"
+  }
+}
+
+verify "roundtrip" {
+  on   = hosts.client
+  path = var.mount_point
+}
+
+output "fs_spec" {
+  description = "What clients mount: mount -t pvfs2 FS_SPEC MOUNT_POINT, or pvfs2fuse MOUNT_POINT -o fs_spec=FS_SPEC."
+  value       = local.fs_spec
+}
