@@ -403,7 +403,24 @@ step "brick_rejoin" {
     for i in $(seq 1 120); do gluster volume info $V >/dev/null 2>&1 && break; sleep 1; done
     id=$(gluster volume info $V | sed -n 's/^Volume ID: //p' | tr -d '-')
     [ -n "$id" ] || { echo "volume $V did not reach this server" >&2; gluster peer status >&2; exit 1; }
-    mkdir -p ${local.brick_dir}
+    %{ if local.redundant }
+    # The new brick must be down while the volume's root is touched through
+    # a client: the other bricks then record that it owes everything
+    # (AFR's pending marks), and the heal copies the whole tree. Granular
+    # entry heal would heal only the names it indexed: off meanwhile.
+    pkill -x glusterfsd || true
+    G=0
+    gluster --mode=script volume heal $V granular-entry-heal disable >/dev/null 2>&1 && G=1
+    M=$(mktemp -d)
+    mount -t glusterfs 127.0.0.1:/$V $M
+    mkdir $M/.diffuser-rejoin-$$ && rmdir $M/.diffuser-rejoin-$$
+    setfattr -n trusted.diffuser-rejoin -v 1 $M && setfattr -x trusted.diffuser-rejoin $M
+    umount $M && rmdir $M
+    %{ endif }
+    # An empty brick joins once it carries the volume's id and the
+    # .glusterfs directory GlusterFS keeps its index in.
+    mkdir -p ${local.brick_dir}/.glusterfs
+    chmod 0600 ${local.brick_dir}/.glusterfs
     getfattr -n trusted.glusterfs.volume-id ${local.brick_dir} >/dev/null 2>&1 ||
       setfattr -n trusted.glusterfs.volume-id -v 0x$id ${local.brick_dir}
     gluster --mode=script volume start $V force
@@ -411,12 +428,19 @@ step "brick_rejoin" {
       gluster volume status $V $ME:${local.brick_dir} detail 2>/dev/null | grep -q '^Online.*: Y' && break
       sleep 1
     done
+    gluster volume status $V $ME:${local.brick_dir} detail | grep -q '^Online.*: Y' ||
+      { echo "brick $ME:${local.brick_dir} did not come online" >&2; gluster volume status $V >&2; exit 1; }
     %{ if local.redundant }
-    # Copy everything back from the other members of its replica or
-    # disperse set, and wait until nothing is left to heal.
-    gluster --mode=script volume heal $V full
+    # Heal from the other members of its replica or disperse set; done when
+    # heal info lists nothing and granular entry heal can be turned back on
+    # (GlusterFS refuses that while heals are pending).
+    gluster --mode=script volume heal $V || true
+    gluster --mode=script volume heal $V full || true
     for i in $(seq 1 1500); do
-      ${local.heal_pending} || { echo "heal of $V finished"; exit 0; }
+      if ! ${local.heal_pending} && { [ "$${G:-0}" = 0 ] || gluster --mode=script volume heal $V granular-entry-heal enable >/dev/null 2>&1; }; then
+        echo "heal of $V finished"
+        exit 0
+      fi
       sleep 1
     done
     echo "heal of $V has not finished after 25 minutes:" >&2
@@ -425,5 +449,33 @@ step "brick_rejoin" {
     %{ else }
     echo "distributed volume (no second copy): the files of the old brick are gone; the new brick takes new files"
     %{ endif }
+  EOT
+}
+
+# The brick at boot. In a container systemd's fstab generator ignores
+# block-device lines ("Running in a container, ignoring fstab device
+# entry"), so a docker server restarted came back without /data/brick and
+# glusterd could not start its brick. This unit mounts it from the fstab
+# line before local-fs.target (so before glusterd); on a VM the generator's
+# own data-brick.mount has done it and the unit finds it mounted.
+module "brick_at_boot" {
+  source = "builtin/systemd-unit"
+  on     = hosts.server
+  after  = [step.glusterd]
+  name   = "diffuser-brick-mount"
+  content = <<-EOT
+    [Unit]
+    Description=Mount /data/brick from /etc/fstab where the fstab generator does not (containers)
+    DefaultDependencies=no
+    After=local-fs-pre.target data-brick.mount
+    Before=local-fs.target glusterd.service
+
+    [Service]
+    Type=oneshot
+    RemainAfterExit=yes
+    ExecStart=/bin/sh -c 'mountpoint -q /data/brick || ! grep -q "[[:space:]]/data/brick[[:space:]]" /etc/fstab || mount /data/brick'
+
+    [Install]
+    WantedBy=local-fs.target
   EOT
 }
