@@ -82,7 +82,7 @@ func simulateApply(tb testing.TB, recipe string, servers, parallelism int, limit
 	prof.Record = sim.NewDraws()
 	kinds := sim.Kinds(builtin.Kinds(), prof)
 	vars := recipeVars(recipe, servers)
-	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe}, lang.Inputs{Vars: vars}, kinds)
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe, Modules: recipes.Modules()}, lang.Inputs{Vars: vars}, kinds)
 	if diags.HasErrors() {
 		tb.Fatalf("load %s: %s", recipe, diags.Error())
 	}

@@ -29,7 +29,7 @@ func TestGlusterfsPoolRounds(t *testing.T) {
 	probe := regexp.MustCompile(`peer probe (\S+)`)
 	for n := 1; n <= 40; n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs"},
+			l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()},
 				lang.Inputs{Vars: []string{"servers=" + strconv.Itoa(n), "replica=1", "clients=1"}}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
 			if diags.HasErrors() {
 				t.Fatal(diags.Error())
