@@ -3,10 +3,14 @@ package engine_test
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/state"
+	"diffuser/steps/builtin"
 )
 
 // replaceRecipe has a replacement step on the replaced host itself
@@ -223,5 +227,18 @@ func TestWhenReplacedRefused(t *testing.T) {
 		if !d.HasErrors() || !strings.Contains(d.Error(), tc.want) || !strings.Contains(d.Error(), "main.hcl:11") {
 			t.Errorf("%s: %v", tc.attr, d)
 		}
+	}
+}
+
+// TestWhenReplacedNotInModules: a module's steps cannot name host groups,
+// so when_replaced there is refused at its line.
+func TestWhenReplacedNotInModules(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/main.hcl":   {Data: []byte("recipe \"t\" {}\nhosts \"server\" { count = 2 }\nmodule \"m\" {\n  source = \"./m\"\n  on     = hosts.server\n}\n")},
+		"r/m/main.hcl": {Data: []byte("step \"x\" {\n  run           = \"true\"\n  when_replaced = hosts.server\n}\n")},
+	}
+	_, d := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if !d.HasErrors() || !strings.Contains(d.Error(), "when_replaced in a module") || !strings.Contains(d.Error(), "m/main.hcl:3") {
+		t.Fatalf("got %v", d)
 	}
 }
