@@ -403,7 +403,7 @@ step "brick_rejoin" {
     for i in $(seq 1 120); do gluster volume info $V >/dev/null 2>&1 && break; sleep 1; done
     id=$(gluster volume info $V | sed -n 's/^Volume ID: //p' | tr -d '-')
     [ -n "$id" ] || { echo "volume $V did not reach this server" >&2; gluster peer status >&2; exit 1; }
-    %{ if local.redundant }
+    %{if local.redundant}
     # The new brick must be down while the volume's root is touched through
     # a client: the other bricks then record that it owes everything
     # (AFR's pending marks), and the heal copies the whole tree. Granular
@@ -416,7 +416,7 @@ step "brick_rejoin" {
     mkdir $M/.diffuser-rejoin-$$ && rmdir $M/.diffuser-rejoin-$$
     setfattr -n trusted.diffuser-rejoin -v 1 $M && setfattr -x trusted.diffuser-rejoin $M
     umount $M && rmdir $M
-    %{ endif }
+    %{endif}
     # An empty brick joins once it carries the volume's id and the
     # .glusterfs directory GlusterFS keeps its index in.
     mkdir -p ${local.brick_dir}/.glusterfs
@@ -430,7 +430,7 @@ step "brick_rejoin" {
     done
     gluster volume status $V $ME:${local.brick_dir} detail | grep -q '^Online.*: Y' ||
       { echo "brick $ME:${local.brick_dir} did not come online" >&2; gluster volume status $V >&2; exit 1; }
-    %{ if local.redundant }
+    %{if local.redundant}
     # Heal from the other members of its replica or disperse set; done when
     # heal info lists nothing and granular entry heal can be turned back on
     # (GlusterFS refuses that while heals are pending).
@@ -446,9 +446,9 @@ step "brick_rejoin" {
     echo "heal of $V has not finished after 25 minutes:" >&2
     gluster volume heal $V info summary >&2
     exit 1
-    %{ else }
+    %{else}
     echo "distributed volume (no second copy): the files of the old brick are gone; the new brick takes new files"
-    %{ endif }
+    %{endif}
   EOT
 }
 
@@ -459,10 +459,10 @@ step "brick_rejoin" {
 # line before local-fs.target (so before glusterd); on a VM the generator's
 # own data-brick.mount has done it and the unit finds it mounted.
 module "brick_at_boot" {
-  source = "builtin/systemd-unit"
-  on     = hosts.server
-  after  = [step.glusterd]
-  name   = "diffuser-brick-mount"
+  source  = "builtin/systemd-unit"
+  on      = hosts.server
+  after   = [step.glusterd]
+  name    = "diffuser-brick-mount"
   content = <<-EOT
     [Unit]
     Description=Mount /data/brick from /etc/fstab where the fstab generator does not (containers)
