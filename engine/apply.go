@@ -311,6 +311,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 			spec.Address = old.PrivateIP
 		}
 		if c.Action == Replace && old != nil {
+			if err := a.recordOwed(a.g.Ref[v]); err != nil {
+				return fail(err)
+			}
 			if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
 				return fail(fmt.Errorf("destroying the old host: %w", err))
 			}

@@ -72,6 +72,9 @@ type Change struct {
 	// state; cty.NilVal for other actions and when state has none (a
 	// sensitive step's arguments are never recorded).
 	Prev cty.Value
+	// Note is, on a launch that replaces a recorded machine, its group's
+	// replace_note: what happens to the data (lang/replace.go).
+	Note string
 }
 
 // Plan is the diff of a loaded recipe against state.
@@ -110,6 +113,9 @@ type Plan struct {
 	restarts     map[int32]*restartPlan
 	// groupProvider is PlanOptions.GroupProvider (nil: one provider).
 	groupProvider func(group string) string
+	// owed: per replaced host, the replacement step instances it makes
+	// run (recorded as owed before the old machine is destroyed).
+	owed map[int32][]int32
 }
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
@@ -346,8 +352,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	localDiags.add("", lang.Explain(scope.EvalLocals()))
 
 	settled := make([]bool, len(g.Steps)) // every instance is a no-op: outputs known
+	replaced := p.replacedHosts(st)
+	replacing := p.replaceInfos(replaced)
 	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, factsChanged: factsChanged, replace: replace, hostVals: hostVals,
-		perStep: make([]*stepEval, len(g.Steps))}
+		perStep: make([]*stepEval, len(g.Steps)), replacing: replacing}
 	for _, v := range g.Order {
 		switch g.Kind[v] {
 		case VJoin, VGroupRun:
@@ -382,6 +390,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		if d := p.refreshInstances(ctx, opt, st); d.HasErrors() {
 			return p, append(diags, d...)
 		}
+	}
+	if d := p.planReplaceNotes(scope, replaced, replacing); d.HasErrors() {
+		return p, append(diags, d...)
 	}
 	p.planRestarts(st)
 	p.planRemovals(st)

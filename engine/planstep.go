@@ -25,7 +25,8 @@ type stepPlanner struct {
 	factsChanged []string
 	replace      map[string]bool
 	hostVals     []cty.Value
-	perStep      []*stepEval // arguments of steps that do not read `host`, evaluated once
+	perStep      []*stepEval    // arguments of steps that do not read `host`, evaluated once
+	replacing    []*replaceInfo // per step: nil, or how its replacement triggers (engine/replace.go)
 
 	batch []int32
 	out   []stepResult
@@ -202,6 +203,9 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 	}
 	if c.Action == Update {
 		c.Prev = l.prevArgs(old)
+	}
+	if ri := sp.replacing[s]; ri != nil {
+		planReplacement(c, ri, g, h, old, launch)
 	}
 	p.digests[v] = dg
 	return stepResult{c: c, diags: diags, host: diagHost}

@@ -280,6 +280,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		o.RefSteps, o.RefGroups = sortedRefs(set.steps), sortedRefs(set.groups)
 	}
 	diags = append(diags, r.analyzePreconditions(r.root)...)
+	diags = append(diags, r.analyzeReplaceNotes()...)
 	diags = append(diags, r.an.diags...)
 	diags = append(diags, r.checkMoved()...)
 	return diags
@@ -349,6 +350,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 		delete(set.steps, s.Name)
 	}
 	s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
+	diags = append(diags, r.analyzeWhenReplaced(s)...)
 	s.UsesHostName = readsHostName(trs) || set.hostName
 	s.ReadsFacts = readsFacts(trs)
 	var d2 hcl.Diagnostics

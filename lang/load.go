@@ -34,7 +34,7 @@ const MaxFileSize = 4 << 20
 
 // Generic step attributes every step may carry, whatever its kind.
 var stepAttrs = []string{"on", "after", "after_all", "run", "package", "creates", "unless",
-	"env", "timeout", "retries", "sensitive", "destroy", "description", "restart_on", "reload_on"}
+	"env", "timeout", "retries", "sensitive", "destroy", "description", "restart_on", "reload_on", "when_replaced"}
 
 // Load parses and checks a recipe. kinds maps each step kind to the spec of
 // its block. The result is not evaluated: see NewScope.
@@ -407,7 +407,7 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 		return hcl.Diagnostics{duplicate("host group", g.Name, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "description"}},
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "description"}, {Name: "replace_note"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume", LabelNames: []string{"name"}}, {Type: "precondition"}},
 	})
 	if a := content.Attributes["count"]; a != nil {
@@ -415,6 +415,9 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	}
 	if a := content.Attributes["description"]; a != nil {
 		diags = append(diags, constString(a.Expr, &g.Description)...)
+	}
+	if a := content.Attributes["replace_note"]; a != nil {
+		g.ReplaceNote = a.Expr
 	}
 	seen := map[string]hcl.Range{}
 	for _, vb := range content.Blocks {
@@ -509,6 +512,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	s.AfterAll, d = n.stepRefs(at["after_all"])
 	diags = append(diags, d...)
 	diags = append(diags, s.decodeRestart(n, at)...)
+	diags = append(diags, s.decodeWhenReplaced(n, at)...)
 
 	type kindDecl struct {
 		name string

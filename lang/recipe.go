@@ -91,6 +91,9 @@ type Group struct {
 	Count       hcl.Expression
 	Description string
 	Volumes     []*VolumeDecl
+	// ReplaceNote (replace_note) says what happens to the data when a
+	// host of the group is replaced; the plan shows it. May be nil.
+	ReplaceNote hcl.Expression
 	DeclRange   hcl.Range
 }
 
@@ -125,20 +128,23 @@ type Step struct {
 	On          hcl.Expression
 	After       []Ref
 	AfterAll    []Ref
-	RestartOn   []Ref          // restart_on: steps whose change restarts this service (also in After)
-	ReloadOn    []Ref          // reload_on: steps whose change reloads it (also in After)
-	KindBody    hcl.Body       // block form: format { ... }
-	Shorthand   hcl.Expression // run = "..." or package = [...]
-	Creates     hcl.Expression
-	Unless      hcl.Expression
-	Env         hcl.Expression
-	Capture     hcl.Attributes
-	Timeout     hcl.Expression
-	Retries     hcl.Expression
-	Sensitive   hcl.Expression
-	Destroy     hcl.Expression
-	DeclRange   hcl.Range
-	KindRange   hcl.Range
+	RestartOn   []Ref // restart_on: steps whose change restarts this service (also in After)
+	ReloadOn    []Ref // reload_on: steps whose change reloads it (also in After)
+	// WhenReplaced (when_replaced) are the host groups whose replacement
+	// runs this step; empty for an ordinary step (lang/replace.go).
+	WhenReplaced []Ref
+	KindBody     hcl.Body       // block form: format { ... }
+	Shorthand    hcl.Expression // run = "..." or package = [...]
+	Creates      hcl.Expression
+	Unless       hcl.Expression
+	Env          hcl.Expression
+	Capture      hcl.Attributes
+	Timeout      hcl.Expression
+	Retries      hcl.Expression
+	Sensitive    hcl.Expression
+	Destroy      hcl.Expression
+	DeclRange    hcl.Range
+	KindRange    hcl.Range
 
 	// Filled by analysis: what the step's expressions read.
 	OnGroups  []string // host groups `on` names (through module inputs too), sorted

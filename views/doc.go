@@ -14,7 +14,9 @@
 // and to) and summary.move (both absent when nothing moves),
 // "restart" ("restart" or "reload": a service step restarting
 // because a step in its restart_on or reload_on changes) and
-// "gathers_facts" (a launch that only records the host's facts).
+// "gathers_facts" (a launch that only records the host's facts). 1.3 added
+// "replace_note" (on a launch replacing a recorded machine: its group's
+// replace_note, what happens to the data).
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

@@ -146,6 +146,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 			sym := c.Action.Symbol()
 			if c.Kind == "launch" {
 				fmt.Fprintf(w, "  %-3s launch %s (%s)\n", sym, c.Host, p.Provider)
+				writeNote(w, c.Note)
 				continue
 			}
 			verb := ""
@@ -180,6 +181,20 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	}
 }
 
+// writeNote prints a replaced host's replace_note: what happens to the data.
+func writeNote(w io.Writer, note string) {
+	if note == "" {
+		return
+	}
+	for i, line := range strings.Split(strings.TrimRight(note, "\n"), "\n") {
+		if i == 0 {
+			fmt.Fprintf(w, "        # the data: %s\n", line)
+			continue
+		}
+		fmt.Fprintf(w, "        #   %s\n", line)
+	}
+}
+
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
@@ -204,8 +219,11 @@ type ChangeJSON struct {
 	Restart string `json:"restart,omitempty"`
 	// GathersFacts (1.2) marks a launch that only asks the host for its
 	// facts and records them; the host stays as it is.
-	GathersFacts bool           `json:"gathers_facts,omitempty"`
-	Args         map[string]any `json:"args,omitempty"`
+	GathersFacts bool `json:"gathers_facts,omitempty"`
+	// ReplaceNote (1.3), on a launch that replaces a recorded machine, is
+	// its group's replace_note: what happens to the data.
+	ReplaceNote string         `json:"replace_note,omitempty"`
+	Args        map[string]any `json:"args,omitempty"`
 	// Before is what an updated instance was last applied with (arguments
 	// sensitive now are masked there too).
 	Before map[string]any `json:"before,omitempty"`
@@ -215,8 +233,9 @@ type ChangeJSON struct {
 // ChangeJSON): the minor number grows when fields are added, the major
 // when a field changes meaning or goes away; the package doc lists the
 // changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
-// summary.move (MoveJSON), "restart" and "gathers_facts" on changes.
-const PlanFormatVersion = "1.2"
+// summary.move (MoveJSON), "restart" and "gathers_facts" on changes, 1.3
+// "replace_note" on changes.
+const PlanFormatVersion = "1.3"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -287,7 +306,8 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 		Remembered: rememberedJSON(rem)}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
-			Group: c.Group, Reason: c.Reason, Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts}
+			Group: c.Group, Reason: c.Reason, Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts,
+			ReplaceNote: c.Note}
 		if c.Args != cty.NilVal && c.Kind != "launch" && c.Action != engine.Destroy {
 			if m, ok := jsonValue(c.Args).(map[string]any); ok {
 				for k, v := range m {

@@ -114,6 +114,10 @@ locals {
 hosts "server" {
   count = var.servers
   volume "brick" { size_gb = var.brick_size_gb }
+  # What a replaced server's data goes through (step.brick_rejoin, at the end).
+  replace_note = (local.redundant ?
+    "the new server takes the old one's place in the pool (same address and UUID), its empty brick is healed from the other ${var.disperse > 0 ? "bricks of its disperse set" : "copies of its replica set"}; the volume stays readable meanwhile" :
+  "distributed volume (replica 1): the files on the old server's brick are lost; the new server's empty brick rejoins the volume")
 
   # Layouts `gluster volume create` would refuse, minutes into an apply,
   # are refused by validate and plan before anything is launched.
@@ -469,4 +473,147 @@ output "nfs_gateways" {
 output "smb_gateways" {
   description = "The SMB share, one address per SMB gateway."
   value       = [for h in slice(hosts.gateway, 0, var.smb_gateways) : "//${h.private_ip}/${var.volume_name}"]
+}
+
+# ---------------------------------------------------------------------------
+# Replacing a server (diffuser apply -replace 'server[1]', or an apply after
+# the machine is gone): the new machine comes up with the old address
+# (docker keeps it in state; static hosts are the same address by nature),
+# but with a new, empty glusterd that the pool does not know, and an empty
+# brick. GlusterFS's own procedure for "a host replaced under the same name"
+# (gluster.org admin guide, Red Hat's "Replacing a host machine with the
+# same hostname"): take over the old machine's UUID and peer list, let the
+# pool hand the volume definitions over, give the empty brick the volume's
+# id, start it and heal it from the other copies.
+
+locals {
+  # Heal info lists, per brick, the entries still to be healed.
+  heal_pending = "gluster volume heal ${var.volume_name} info 2>/dev/null | awk '/^Number of entries:/ && $4 != \"0\" {n++} /^Status: / && $2 != \"Connected\" {n++} END {exit n ? 0 : 1}'"
+}
+
+step "brick_rejoin" {
+  on            = hosts.server
+  after         = [step.glusterd, step.pool_join]
+  when_replaced = hosts.server
+  description   = "a replaced server takes the old one's place in the pool and its brick is healed"
+  timeout       = "30m"
+  run           = <<-EOT
+    set -e
+    V=${var.volume_name}
+    ME=${host.private_ip}
+    PEERS="${join(" ", [for ip in local.server_ips : ip if ip != host.private_ip])}"
+    if [ -z "$PEERS" ]; then
+      echo "the only server: the volume is made anew on it; the data of a one-server volume went with the old machine"
+      exit 0
+    fi
+    # The brick filesystem is mounted by the brick steps (after packages);
+    # wait for it rather than naming them.
+    for i in $(seq 1 300); do mountpoint -q /data/brick && break; sleep 1; done
+    mountpoint -q /data/brick || { echo "/data/brick is not mounted" >&2; exit 1; }
+    # A surviving pool member says which UUID the pool knows this address
+    # by (gluster's read-only commands answer a remote CLI).
+    list=""
+    for p in $PEERS; do
+      list=$(gluster --remote-host=$p pool list 2>/dev/null) && [ -n "$list" ] && { SEED=$p; break; }
+    done
+    [ -n "$list" ] || { echo "no surviving server answered 'gluster pool list' (tried: $PEERS)" >&2; exit 1; }
+    old=$(echo "$list" | awk -v me="$ME" '$2 == me {print $1}')
+    if [ -z "$old" ]; then
+      echo "the pool ($SEED) does not know $ME: nothing to take over" >&2
+      echo "$list" >&2
+      exit 1
+    fi
+    # glusterd writes glusterd.info only once it needs its UUID.
+    mine=$(sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info 2>/dev/null || true)
+    if [ "$mine" != "$old" ]; then
+      op=$(gluster volume get all cluster.op-version 2>/dev/null | awk '$1 == "cluster.op-version" {print $2}' || true)
+      systemctl stop glusterd
+      { echo "UUID=$old"; [ -z "$op" ] || echo "operating-version=$op"; } > /var/lib/glusterd/glusterd.info
+      rm -f /var/lib/glusterd/peers/*
+      echo "$list" | awk 'NR > 1 {print $1, $2}' | while read -r uuid name; do
+        [ "$uuid" = "$old" ] && continue
+        [ "$name" = localhost ] && name=$SEED
+        printf 'uuid=%s\nstate=3\nhostname1=%s\n' "$uuid" "$name" > /var/lib/glusterd/peers/$uuid
+      done
+      systemctl start glusterd
+    fi
+    # The pool hands the volume definition over once the peers reconnect.
+    for i in $(seq 1 120); do gluster volume info $V >/dev/null 2>&1 && break; sleep 1; done
+    id=$(gluster volume info $V | sed -n 's/^Volume ID: //p' | tr -d '-')
+    [ -n "$id" ] || { echo "volume $V did not reach this server" >&2; gluster peer status >&2; exit 1; }
+    %{if local.redundant}
+    # The new brick must be down while the volume's root is touched through
+    # a client: the other bricks then record that it owes everything
+    # (AFR's pending marks), and the heal copies the whole tree. Granular
+    # entry heal would heal only the names it indexed: off meanwhile.
+    pkill -x glusterfsd || true
+    G=0
+    gluster --mode=script volume heal $V granular-entry-heal disable >/dev/null 2>&1 && G=1
+    M=$(mktemp -d)
+    mount -t glusterfs 127.0.0.1:/$V $M
+    mkdir $M/.diffuser-rejoin-$$ && rmdir $M/.diffuser-rejoin-$$
+    setfattr -n trusted.diffuser-rejoin -v 1 $M && setfattr -x trusted.diffuser-rejoin $M
+    umount $M && rmdir $M
+    %{endif}
+    # An empty brick joins once it carries the volume's id and the
+    # .glusterfs directory GlusterFS keeps its index in.
+    mkdir -p ${local.brick_dir}/.glusterfs
+    chmod 0600 ${local.brick_dir}/.glusterfs
+    getfattr -n trusted.glusterfs.volume-id ${local.brick_dir} >/dev/null 2>&1 ||
+      setfattr -n trusted.glusterfs.volume-id -v 0x$id ${local.brick_dir}
+    gluster --mode=script volume start $V force
+    for i in $(seq 1 60); do
+      gluster volume status $V $ME:${local.brick_dir} detail 2>/dev/null | grep -q '^Online.*: Y' && break
+      sleep 1
+    done
+    gluster volume status $V $ME:${local.brick_dir} detail | grep -q '^Online.*: Y' ||
+      { echo "brick $ME:${local.brick_dir} did not come online" >&2; gluster volume status $V >&2; exit 1; }
+    %{if local.redundant}
+    # Heal from the other members of its replica or disperse set; done when
+    # heal info lists nothing and granular entry heal can be turned back on
+    # (GlusterFS refuses that while heals are pending).
+    gluster --mode=script volume heal $V || true
+    gluster --mode=script volume heal $V full || true
+    for i in $(seq 1 1500); do
+      if ! ${local.heal_pending} && { [ "$${G:-0}" = 0 ] || gluster --mode=script volume heal $V granular-entry-heal enable >/dev/null 2>&1; }; then
+        echo "heal of $V finished"
+        exit 0
+      fi
+      sleep 1
+    done
+    echo "heal of $V has not finished after 25 minutes:" >&2
+    gluster volume heal $V info summary >&2
+    exit 1
+    %{else}
+    echo "distributed volume (no second copy): the files of the old brick are gone; the new brick takes new files"
+    %{endif}
+  EOT
+}
+
+# The brick at boot. In a container systemd's fstab generator ignores
+# block-device lines ("Running in a container, ignoring fstab device
+# entry"), so a docker server restarted came back without /data/brick and
+# glusterd could not start its brick. This unit mounts it from the fstab
+# line before local-fs.target (so before glusterd); on a VM the generator's
+# own data-brick.mount has done it and the unit finds it mounted.
+module "brick_at_boot" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.server
+  after   = [step.glusterd]
+  name    = "diffuser-brick-mount"
+  content = <<-EOT
+    [Unit]
+    Description=Mount /data/brick from /etc/fstab where the fstab generator does not (containers)
+    DefaultDependencies=no
+    After=local-fs-pre.target data-brick.mount
+    Before=local-fs.target glusterd.service
+
+    [Service]
+    Type=oneshot
+    RemainAfterExit=yes
+    ExecStart=/bin/sh -c 'mountpoint -q /data/brick || ! grep -q "[[:space:]]/data/brick[[:space:]]" /etc/fstab || mount /data/brick'
+
+    [Install]
+    WantedBy=local-fs.target
+  EOT
 }
