@@ -12,10 +12,12 @@ import (
 
 // The files a package cache puts on an apt host. AptProxyConf names the
 // detect script as apt's Acquire::http::Proxy-Auto-Detect; apt runs it for
-// every http mirror host it fetches from, and it prints the cache's URL
-// when the cache answers within two seconds, else DIRECT. So a cache that
-// is down (the controller rebooted, a first host lost) costs two seconds
-// per apt run and never a failed install. https mirrors are never proxied.
+// every http mirror host it fetches from, with the URL, and it prints the
+// cache's URL when the cache answers a HEAD of that URL with a status
+// below 500 within 5 s, else DIRECT. So a cache that is down (the
+// controller rebooted) or cannot reach the mirror (apt-cacher-ng answers
+// 503) costs at most 5 s per apt run, never a failed install. https
+// mirrors are never proxied.
 const (
 	AptProxyConf   = "/etc/apt/apt.conf.d/00diffuser-package-cache"
 	AptProxyDetect = "/etc/apt/diffuser-package-cache-detect"
@@ -49,13 +51,17 @@ func AptProxyFiles(p cloud.AptProxy) (conf, detect string) {
 		"// diffuser destroy removes this file; so may you, to fetch directly.\n" +
 		"Acquire::http::Proxy-Auto-Detect \"" + AptProxyDetect + "\";\n"
 	detect = "#!/bin/sh\n" +
-		"# Written by diffuser (package_cache). apt runs it with a mirror's URL and\n" +
-		"# uses what it prints: the package cache when it answers, else DIRECT.\n" +
-		"if timeout 2 bash -c 'exec 3<>\"/dev/tcp/$0/$1\"' " + shellJoin(p.Host, strconv.Itoa(p.Port)) + " 2>/dev/null; then\n" +
-		"  echo " + ShellQuote(p.URL()) + "\n" +
-		"else\n" +
-		"  echo DIRECT\n" +
-		"fi\n"
+		"# Written by diffuser (package_cache). apt runs it with the URL it is about to\n" +
+		"# fetch and uses what it prints: the package cache when the cache answers a\n" +
+		"# HEAD of that URL with a status below 500 within 5 s, else DIRECT (the cache\n" +
+		"# is down, or up but unable to reach the mirror).\n" +
+		"url=$(printf '%s' \"${1:-http://deb.debian.org/}\" | tr -d '\\r\\n')\n" +
+		"status=$(timeout 5 bash -c 'exec 3<>\"/dev/tcp/$0/$1\" && printf \"HEAD %s HTTP/1.0\\r\\n\\r\\n\" \"$2\" >&3 && head -c 12 <&3' " +
+		shellJoin(p.Host, strconv.Itoa(p.Port)) + " \"$url\" 2>/dev/null)\n" +
+		"case $status in\n" +
+		"'HTTP/1.'[01]' '[1-4]*) echo " + ShellQuote(p.URL()) + " ;;\n" +
+		"*) echo DIRECT ;;\n" +
+		"esac\n"
 	return conf, detect
 }
 

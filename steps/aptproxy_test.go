@@ -1,14 +1,18 @@
 package steps_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -116,38 +120,114 @@ func TestPackageRefusesBadRecordedProxy(t *testing.T) {
 	}
 }
 
-// TestAptProxyDetectScript runs the detect script with /bin/sh: it names
-// the cache while something listens there and says DIRECT once it is gone.
-func TestAptProxyDetectScript(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
-	if _, err := exec.LookPath("timeout"); err != nil {
-		t.Skip("no timeout")
-	}
+// fakeCache answers every request with status (0: reads it and never
+// answers) and records the request lines.
+func fakeCache(t *testing.T, status int) (port int, requests func() []string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	p := cloud.AptProxy{Host: "127.0.0.1", Port: port}
-	_, detect := steps.AptProxyFiles(p)
-	script := filepath.Join(t.TempDir(), "detect")
-	if err := os.WriteFile(script, []byte(detect), 0o755); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				mu.Lock()
+				lines = append(lines, strings.TrimSpace(line))
+				mu.Unlock()
+				if status == 0 {
+					time.Sleep(8 * time.Second)
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.0 %d X\r\n\r\n", status)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), lines...)
 	}
-	run := func() string {
-		out, err := exec.Command(script, "http://deb.debian.org/debian").Output()
+}
+
+// TestAptProxyDetectScript runs the detect script with /bin/sh against a
+// fake cache: it names the cache when the cache answers the HEAD of apt's
+// URL below 500, and says DIRECT when it answers 5xx (apt-cacher-ng that
+// cannot reach the mirror), does not answer, or is gone. apt's URL is
+// data: a hostile one reaches the cache as one request line, never the
+// shell.
+func TestAptProxyDetectScript(t *testing.T) {
+	for _, tool := range []string{"bash", "timeout", "tr", "head"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	run := func(port int, url string) string {
+		_, detect := steps.AptProxyFiles(cloud.AptProxy{Host: "127.0.0.1", Port: port})
+		script := filepath.Join(t.TempDir(), "detect")
+		if err := os.WriteFile(script, []byte(detect), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(script, url).Output()
 		if err != nil {
 			t.Fatalf("detect script: %v", err)
 		}
 		return strings.TrimSpace(string(out))
 	}
-	if got, want := run(), "http://127.0.0.1:"+strconv.Itoa(port)+"/"; got != want {
-		t.Errorf("with the cache listening: %q, want %q", got, want)
+	const apt = "http://deb.debian.org/debian/dists/bookworm/InRelease"
+	for _, c := range []struct {
+		status int
+		direct bool
+	}{{200, false}, {304, false}, {403, false}, {404, false}, {503, true}, {502, true}} {
+		port, reqs := fakeCache(t, c.status)
+		want := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+		if c.direct {
+			want = "DIRECT"
+		}
+		if got := run(port, apt); got != want {
+			t.Errorf("cache answering %d: %q, want %q", c.status, got, want)
+		}
+		if r := reqs(); len(r) != 1 || r[0] != "HEAD "+apt+" HTTP/1.0" {
+			t.Errorf("cache answering %d got requests %q", c.status, r)
+		}
 	}
+	port, reqs := fakeCache(t, 200)
+	hostile := "http://x/$(touch /tmp/diffuser-pwned);`id`\r\nX-Evil: 1"
+	if got := run(port, hostile); got == "DIRECT" {
+		t.Errorf("hostile URL: %q", got)
+	}
+	if r := reqs(); len(r) != 1 || r[0] != "HEAD http://x/$(touch /tmp/diffuser-pwned);`id`X-Evil: 1 HTTP/1.0" {
+		t.Errorf("hostile URL reached the cache as %q", r)
+	}
+	if _, err := os.Stat("/tmp/diffuser-pwned"); err == nil {
+		t.Error("the URL ran as shell code")
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	if got := run(); got != "DIRECT" {
-		t.Errorf("with the cache gone: %q, want DIRECT", got)
+	if got := run(gone, apt); got != "DIRECT" {
+		t.Errorf("cache gone: %q, want DIRECT", got)
+	}
+	if !testing.Short() {
+		port, _ := fakeCache(t, 0)
+		start := time.Now()
+		if got := run(port, apt); got != "DIRECT" {
+			t.Errorf("cache silent: %q, want DIRECT", got)
+		}
+		if d := time.Since(start); d > 7*time.Second {
+			t.Errorf("a silent cache held apt for %s, want at most about 5 s", d)
+		}
 	}
 }
