@@ -93,6 +93,24 @@ if [ "$mode" != lint ]; then
   # The package cache of docker clusters (package_cache = "controller"):
   # apt-cacher-ng listens on every address, so containers reach it at
   # their network's gateway.
+  # apt-cacher-ng sends a request for any known Debian mirror to its
+  # backend (backends_debian, ftp.debian.org when empty): name this
+  # machine's own Debian mirror there, as Debian's debconf question would.
+  acng_backends=/etc/apt-cacher-ng/backends_debian
+  acng_restart=0
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && [ -d /etc/apt-cacher-ng ] && ! grep -qs '^[^#[:space:]]' "$acng_backends"; then
+    mirror=$( (grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true) \
+      | grep -oE 'http://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ')
+    if [ -n "$mirror" ]; then
+      log "apt-cacher-ng: Debian backend $mirror (this machine's mirror)"
+      printf '%s\n' "${mirror%/}/" >"$acng_backends"
+      acng_restart=1
+    fi
+  fi
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && [ "$acng_restart" = 1 ] && (exec 3<>/dev/tcp/127.0.0.1/3142) 2>/dev/null; then
+    if [ -d /run/systemd/system ]; then systemctl restart apt-cacher-ng >>"$aptlog" 2>&1 || true
+    else /etc/init.d/apt-cacher-ng restart >>"$aptlog" 2>&1 || true; fi
+  fi
   if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/3142) 2>/dev/null; then
     log "starting apt-cacher-ng (the package cache of docker clusters; cache in /var/cache/apt-cacher-ng)"
     if [ -d /run/systemd/system ]; then
