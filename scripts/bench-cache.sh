@@ -28,12 +28,18 @@ trap cleanup EXIT
 
 phase() { # state.json: package phase, longest package step (seconds)
   python3 - "$1" <<'PY'
-import json, sys
+import json, re, sys
 from datetime import datetime
 st = json.load(open(sys.argv[1]))
-def t(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")[:26] + s[-6:] if "." in s else s.replace("Z", "+00:00"))
-spans = [(t(i["started"]), t(i["finished"])) for i in st["steps"].values() if i.get("kind") == "package"]
+def t(s):  # RFC 3339 with up to nanoseconds, as Go writes it
+    m = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", s)
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return datetime.fromisoformat(f"{m.group(1)}.{frac}{tz}")
+spans = [(t(i["started"]), t(i["finished"])) for i in st.get("instances", {}).values() if i.get("kind") == "package"]
+if not spans:
+    print("- - 0")
+    sys.exit(0)
 first, last = min(s for s, _ in spans), max(f for _, f in spans)
 longest = max((f - s).total_seconds() for s, f in spans)
 print(f"{(last - first).total_seconds():.1f} {longest:.1f} {len(spans)}")
@@ -59,7 +65,7 @@ for size in $sizes; do
       exit 1
     fi
     e=$(date +%s.%N)
-    read -r ph longest n < <(phase "$data/$ws/state.json")
+    read -r ph longest n < <(phase "$data/$ws/state.json" || echo "- - -")
     in=- out=-
     if [ "$mode" != off ] && [ -r $acnglog ]; then
       in=$(tail -n +$((before + 1)) $acnglog | awk -F'|' '$2=="I" && $5 ~ /\.deb$/' | wc -l)
