@@ -150,7 +150,9 @@ func TestRealHostPackageCache(t *testing.T) {
 	dockertest.NeedContainers(t)
 	dockertest.Serialize(t)
 	c := dockertest.Launch(t, 2)
+	t.Logf("cluster %s", c.Name)
 	a := startAcng(t, c.P.Settings().Mirror)
+	t.Logf("apt-cacher-ng pid %d on port %d", a.cmd.Process.Pid, a.port)
 	// The docker provider records where its containers reach this
 	// machine: the cluster network's gateway.
 	gw, err := cloud.CheckAptProxy(c.Hosts[0].Attrs[cloud.AttrAptProxy])
