@@ -7,7 +7,7 @@ PKGS := ./...
 # checkout, it is empty and the binary reports the module and VCS information instead.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
-.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench bench-peers e2e e2e-s3 fuzz reliability docs clean soak
+.PHONY: help setup setup-demo build demo demo-destroy test test-fast lint bench bench-peers bench-cache e2e e2e-s3 fuzz reliability docs clean soak
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ bench: build ## benchmarks with numbers and ratios
 
 bench-peers: setup-demo build ## diffuser vs Ansible (defaults, tuned) vs OpenSSH (with/without ControlMaster): 20 trivial steps on 4 and 16 docker hosts, with ratios (installs ansible-core if missing)
 	@scripts/bench-peers.sh
+
+bench-cache: setup-demo build ## a GlusterFS 2+1 deploy with package_cache off, then on twice (cold, warm): apply time, package phase, files from the mirror vs to hosts (BENCH_CACHE_SIZES="2+1 10+10")
+	@scripts/bench-cache.sh
 
 e2e: setup build ## every built-in recipe deployed for real, and a compare of nfs and glusterfs (slow); one alone: make e2e RECIPE=ceph (or RECIPE=compare)
 	$(GO) test -count=1 -timeout 120m -tags e2e -run 'TestE2E$(if $(RECIPE),/$(RECIPE),)' -v ./workspace/

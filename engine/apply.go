@@ -495,7 +495,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	timeout := a.stepTimeout(gen.Timeout)
 	for attempt := 0; ; attempt++ {
 		actx, cancel := attemptCtx(ctx, timeout)
-		outs, err = kind.Apply(steps.WithInstance(actx, c.Addr), lr, applyArgs)
+		outs, err = kind.Apply(stepCtx(actx, c.Addr, host), lr, applyArgs)
 		err = timedOut(err, actx, ctx, stp.Name, timeout)
 		cancel()
 		if err == nil || attempt >= gen.Retries || ctx.Err() != nil {
@@ -625,4 +625,15 @@ func retryMessage(attempt int, err error, sensitive bool) string {
 		return fmt.Sprintf("attempt %d failed (exit status %d; output hidden: sensitive step), retrying", attempt, ee.Status)
 	}
 	return fmt.Sprintf("attempt %d failed (error hidden: sensitive step), retrying", attempt)
+}
+
+// stepCtx is what a kind's Apply learns besides its arguments: its
+// instance address and the host's package cache (the apt_proxy attribute
+// its provider recorded at launch, from the package_cache setting).
+func stepCtx(ctx context.Context, addr string, h state.Host) context.Context {
+	ctx = steps.WithInstance(ctx, addr)
+	if p := h.Attrs[cloud.AttrAptProxy]; p != "" {
+		ctx = steps.WithAptProxy(ctx, p)
+	}
+	return ctx
 }

@@ -251,6 +251,10 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		a.finish(c, start, errors.New("no provider configured"), false)
 		return
 	}
+	if err := a.removeAptProxy(ctx, h); err != nil {
+		a.emit(Event{Type: EvWarn, Addr: c.Addr, Host: c.Host, Kind: "launch",
+			Message: fmt.Sprintf("the package cache's apt files stay on %s (remove %s and %s by hand): %v", h.Name, steps.AptProxyConf, steps.AptProxyDetect, err)})
+	}
 	if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(h)); err != nil {
 		a.finish(c, start, fmt.Errorf("destroying %s: %w", h.Name, err), false)
 		return
@@ -263,4 +267,20 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		return
 	}
 	a.finish(c, start, nil, false)
+}
+
+// removeAptProxy removes the package cache's apt files from a host that
+// stays when destroyed (cloud.MachineKeeper) and was given a cache.
+// Machines the provider deletes take the files with them.
+func (a *applier) removeAptProxy(ctx context.Context, h *state.Host) error {
+	k, ok := a.opt.Provider.(cloud.MachineKeeper)
+	if !ok || !k.KeepsMachines() || h.Attrs[cloud.AttrAptProxy] == "" || a.opt.Connector == nil {
+		return nil
+	}
+	r, err := a.connect(ctx, h)
+	if err != nil {
+		return err
+	}
+	_, err = steps.MustRun(ctx, r, "removing the package cache's apt files", steps.AptProxyRemoveCmd)
+	return err
 }

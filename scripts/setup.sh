@@ -4,7 +4,14 @@
 #
 #   scripts/setup.sh demo   what make demo needs: a running Docker Engine,
 #                           debootstrap (the node image), losetup, the loop
-#                           module and inotify limits for many containers
+#                           module, inotify limits for many containers, and
+#                           a running apt-cacher-ng on port 3142: the docker
+#                           provider's package_cache = "controller" (its
+#                           default) fetches each package from the mirror
+#                           once for every cluster, test and demo on this
+#                           machine. DIFFUSER_SETUP_PACKAGE_CACHE=0 leaves it
+#                           out (hosts then fetch directly, after a refused
+#                           connection to the cache).
 #   scripts/setup.sh lint   staticcheck, pinned, into ./bin
 #   scripts/setup.sh [all]  both, plus what the tests need: sshd (remote's
 #                           tests run real OpenSSH servers), tc (bandwidth
@@ -37,6 +44,9 @@ if [ "$mode" != lint ]; then
   have docker || need_apt+=(docker.io)
   have debootstrap || need_apt+=(debootstrap)
   have losetup || need_apt+=(mount)
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ]; then
+    [ -x /usr/sbin/apt-cacher-ng ] || need_apt+=(apt-cacher-ng)
+  fi
 fi
 if [ "$mode" = all ]; then
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
@@ -78,6 +88,36 @@ if [ "$mode" != lint ]; then
     log "raising fs.inotify.max_user_instances to 8192"
     sysctl -qw fs.inotify.max_user_instances=8192 || true
     echo 'fs.inotify.max_user_instances = 8192' > /etc/sysctl.d/60-diffuser.conf 2>/dev/null || true
+  fi
+
+  # The package cache of docker clusters (package_cache = "controller"):
+  # apt-cacher-ng listens on every address, so containers reach it at
+  # their network's gateway.
+  # apt-cacher-ng sends a request for any known Debian mirror to its
+  # backend (backends_debian, ftp.debian.org when empty): name this
+  # machine's own Debian mirror there, as Debian's debconf question would.
+  acng_backends=/etc/apt-cacher-ng/backends_debian
+  acng_restart=0
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && [ -d /etc/apt-cacher-ng ] && ! grep -qs '^[^#[:space:]]' "$acng_backends"; then
+    mirror=$( (grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true) \
+      | grep -oE 'http://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ')
+    if [ -n "$mirror" ]; then
+      log "apt-cacher-ng: Debian backend $mirror (this machine's mirror)"
+      printf '%s\n' "${mirror%/}/" >"$acng_backends"
+      acng_restart=1
+    fi
+  fi
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && [ "$acng_restart" = 1 ] && (exec 3<>/dev/tcp/127.0.0.1/3142) 2>/dev/null; then
+    if [ -d /run/systemd/system ]; then systemctl restart apt-cacher-ng >>"$aptlog" 2>&1 || true
+    else /etc/init.d/apt-cacher-ng restart >>"$aptlog" 2>&1 || true; fi
+  fi
+  if [ "${DIFFUSER_SETUP_PACKAGE_CACHE:-1}" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/3142) 2>/dev/null; then
+    log "starting apt-cacher-ng (the package cache of docker clusters; cache in /var/cache/apt-cacher-ng)"
+    if [ -d /run/systemd/system ]; then
+      systemctl enable --now apt-cacher-ng >>"$aptlog" 2>&1 || failed "starting apt-cacher-ng"
+    else
+      /etc/init.d/apt-cacher-ng start >>"$aptlog" 2>&1 || failed "starting apt-cacher-ng"
+    fi
   fi
 
   # Loop devices for the docker provider's volumes.

@@ -17,7 +17,9 @@ import (
 // ("libc6:i386", "foo.x86_64"); version pins and virtual packages are not
 // understood by the installed-check (a virtual name always looks missing).
 //
-// On apt hosts `apt-get update` runs before installing when update_cache is
+// On apt hosts the host's package cache (WithAptProxy) is configured
+// first (ensureAptProxy), so every host of a cluster fetches through it.
+// `apt-get update` runs before installing when update_cache is
 // true or when no package list is younger than an hour (a fresh image has
 // none), and once more before a single retry when the install fails because
 // the lists do not know a package. Every apt-get waits up to 120 s for the
@@ -235,6 +237,9 @@ const (
 const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -mmin -60 2>/dev/null | head -n 1"
 
 func aptInstall(ctx context.Context, r runner.Runner, names []string, update bool) error {
+	if err := ensureAptProxy(ctx, r, AptProxyFrom(ctx)); err != nil {
+		return err
+	}
 	if !update {
 		res, err := Probe(ctx, r, "reading the apt lists' age", aptListsFreshCmd)
 		if err != nil {

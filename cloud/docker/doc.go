@@ -50,6 +50,8 @@
 //	memory          per-container memory limit, e.g. "2g" (default none)
 //	cpus            per-container CPU limit, e.g. 1.5 (default none)
 //	volume_dir      where volume files live (default <WorkDir>/volumes)
+//	package_cache   controller | off | http://host:port (default controller:
+//	                apt-cacher-ng on this machine at the network's gateway)
 //
 // A group may override image, build, base_image, mirror, suite, extra_hosts,
 // memory and cpus; network_cidr and volume_dir are cluster-wide.

@@ -334,7 +334,15 @@ func (p *Provider) describeRunning(ctx context.Context, spec cloud.HostSpec, id 
 				spec.Name, ContainerName(spec), c.State.Status, c.State.ExitCode, p.logTail(ctx, id))
 		}
 		if ip := clusterIP(c, spec.Cluster); ip != "" && c.State != nil && c.State.Running {
-			return describe(spec, c, ip, vols), nil
+			h := describe(spec, c, ip, vols)
+			s, err := p.hostSettings(spec)
+			if err != nil {
+				return cloud.Host{}, err
+			}
+			if proxy := aptProxy(s, c, spec.Cluster); proxy != "" {
+				h.Attrs[cloud.AttrAptProxy] = proxy
+			}
+			return h, nil
 		}
 		if time.Now().After(deadline) {
 			return cloud.Host{}, fmt.Errorf("%s: container %s has no address on network %s after 60s", spec.Name, ContainerName(spec), NetworkName(spec.Cluster))
@@ -361,6 +369,28 @@ func clusterIP(c container.InspectResponse, cluster string) string {
 // attrFixedIP is the host attribute naming the address its container is
 // pinned to; absent on hosts of networks made before fixed addresses.
 const attrFixedIP = "fixed_ip"
+
+// aptProxy is the package cache URL hosts of cluster use with settings s
+// (recorded as their apt_proxy attribute), "" for none. "controller" is
+// apt-cacher-ng's port at the gateway of the cluster network, the address
+// at which containers reach this machine.
+func aptProxy(s Settings, c container.InspectResponse, cluster string) string {
+	switch s.PackageCache {
+	case cloud.PackageCacheOff, "":
+		return ""
+	case cloud.PackageCacheController:
+		if c.NetworkSettings == nil {
+			return ""
+		}
+		ep := c.NetworkSettings.Networks[NetworkName(cluster)]
+		if ep == nil || !ep.Gateway.IsValid() {
+			return ""
+		}
+		return cloud.AptProxy{Host: ep.Gateway.String(), Port: cloud.AptCacherPort}.URL()
+	default:
+		return s.PackageCache
+	}
+}
 
 // describe builds the cloud.Host of a running container.
 func describe(spec cloud.HostSpec, c container.InspectResponse, ip string, vols []attachedVolume) cloud.Host {

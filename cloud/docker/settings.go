@@ -49,6 +49,10 @@ type Settings struct {
 	CPUs float64
 	// VolumeDir holds the sparse files behind volumes (default WorkDir/volumes).
 	VolumeDir string
+	// PackageCache is where hosts fetch packages through (cloud's
+	// package_cache): "controller" (the default: apt-cacher-ng on this
+	// machine, reached at the cluster network's gateway), "off", or a URL.
+	PackageCache string
 }
 
 // Spec describes the `provider "docker"` block. Nothing is required.
@@ -66,6 +70,7 @@ func (Factory) Spec() hcldec.ObjectSpec {
 		"memory":          str("memory"),
 		"cpus":            &hcldec.AttrSpec{Name: "cpus", Type: cty.Number},
 		"volume_dir":      str("volume_dir"),
+		"package_cache":   str("package_cache"),
 	}
 }
 
@@ -107,7 +112,7 @@ func decodeFields(v cty.Value) (Settings, error) {
 		strs := map[string]*string{
 			"image": &s.Image, "build": &s.Build, "base_image": &s.BaseImage, "mirror": &s.Mirror,
 			"security_mirror": &s.SecurityMirror, "suite": &s.Suite, "network_cidr": &s.NetworkCIDR,
-			"volume_dir": &s.VolumeDir,
+			"volume_dir": &s.VolumeDir, "package_cache": &s.PackageCache,
 		}
 		for name, dst := range strs {
 			a := get(name)
@@ -174,6 +179,7 @@ func (s *Settings) applyDefaults(apt HostApt, workDir string) {
 	if s.BaseImage == "" {
 		s.BaseImage = "debian:" + s.Suite
 	}
+	s.PackageCache = cmp.Or(s.PackageCache, cloud.PackageCacheController)
 	if s.VolumeDir == "" && workDir != "" {
 		s.VolumeDir = filepath.Join(workDir, "volumes")
 	}
@@ -234,13 +240,24 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 			add(attr("network_cidr"), "docker provider setting network_cidr = %q: want an IPv4 subnet of /29 or larger (hosts get fixed addresses from its lower half)", s.NetworkCIDR)
 		}
 	}
+	if err := cloud.CheckPackageCache(s.PackageCache, true); err != nil {
+		add(attr("package_cache"), "docker provider setting %v", err)
+	}
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
 		add(attr("volume_dir"), "docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
 	}
 	return out
 }
 
-var _ cloud.SettingsChecker = Factory{}
+var (
+	_ cloud.SettingsChecker = Factory{}
+	_ cloud.ReachSettings   = Factory{}
+)
+
+// ReachSettings: package_cache says only where hosts fetch packages
+// through; changing it re-launches (adopts) the containers to record the
+// new cache, it never replaces them.
+func (Factory) ReachSettings() []string { return []string{"package_cache"} }
 
 // CheckSettings decodes the settings with defaults as New would (without
 // reading the machine's apt sources, which only fill in what is unset) and

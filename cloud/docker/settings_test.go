@@ -54,7 +54,8 @@ func TestDecodeSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Settings{Build: BuildAuto, BaseImage: "debian:bookworm", Mirror: "http://deb.example/debian",
-		SecurityMirror: "http://deb.example/debian-security", Suite: "bookworm", VolumeDir: "/ws/volumes"}
+		SecurityMirror: "http://deb.example/debian-security", Suite: "bookworm", VolumeDir: "/ws/volumes",
+		PackageCache: "controller"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("empty block:\n got %+v\nwant %+v", got, want)
 	}
@@ -72,6 +73,7 @@ func TestDecodeSettings(t *testing.T) {
 		mirror       = "http://other.example/debian"
 		suite        = "trixie"
 		build        = "debootstrap"
+		package_cache = "http://10.9.8.7:3142"
 	`), apt, "/ws")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +81,7 @@ func TestDecodeSettings(t *testing.T) {
 	want = Settings{Image: "my/node:1", Build: BuildDebootstrap, BaseImage: "debian:trixie",
 		Mirror: "http://other.example/debian", SecurityMirror: "http://deb.example/debian-security", Suite: "trixie",
 		ExtraHosts: []string{"deb.debian.org:203.0.113.80"}, NetworkCIDR: "10.77.0.0/24",
-		Memory: 2 << 30, CPUs: 1.5, VolumeDir: "/srv/vols"}
+		Memory: 2 << 30, CPUs: 1.5, VolumeDir: "/srv/vols", PackageCache: "http://10.9.8.7:3142"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("full block:\n got %+v\nwant %+v", got, want)
 	}
@@ -104,6 +106,10 @@ func TestDecodeSettings(t *testing.T) {
 		`volume_dir = "relative/dir"`:       "absolute path",
 		`suite = "bookworm main"`:           "Debian release name",
 		`security_mirror = "deb.example/x"`: "security_mirror",
+		`package_cache = "first"`:           `want "off", "controller" or an http URL`,
+		`package_cache = "https://c:3142"`:  "want an http:// URL",
+		`package_cache = "http://c;id"`:     "neither an IP address nor a host name",
+		`package_cache = "http://u@c:3142"`: "without user",
 	} {
 		_, err := DecodeSettings(decodeHCL(t, src), apt, "/ws")
 		if err == nil || !strings.Contains(err.Error(), wantErr) {

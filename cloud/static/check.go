@@ -59,6 +59,11 @@ func (s Settings) problems(group string, need cloud.GroupNeed) []cloud.SettingsP
 	if s.Port < 0 || s.Port > 65535 {
 		add(cty.GetAttrPath("port"), "Invalid port", "port = %d: an SSH port is between 1 and 65535 (22 by default).", s.Port)
 	}
+	if s.PackageCache != "" {
+		if err := cloud.CheckPackageCache(s.PackageCache, false); err != nil {
+			add(cty.GetAttrPath("package_cache"), "Invalid package cache", "static provider setting %v", err)
+		}
+	}
 	if s.User != "" && !userRE.MatchString(s.User) {
 		add(cty.GetAttrPath("user"), "Invalid user", "user = %q is not a login name: use letters, digits, \".\", \"_\" and \"-\" (default root).", s.User)
 	}

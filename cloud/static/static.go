@@ -32,6 +32,10 @@ type Settings struct {
 	Jump       string            `cty:"jump"`     // "user@host:port" of a bastion, or a comma list of them
 	Sudo       bool              `cty:"sudo"`
 	Volumes    map[string]string `cty:"volumes"` // volume name -> device path on every host of the group
+	// PackageCache is the http URL of a package cache (apt-cacher-ng) the
+	// hosts fetch through, or "off" (the default: a static machine gets no
+	// proxy it was not given). See cloud.CheckPackageCache.
+	PackageCache string `cty:"package_cache"`
 	// SSHConfig is the ssh client config to read: nil = ~/.ssh/config and
 	// /etc/ssh/ssh_config as ssh reads them; "", "none" or "false" = none.
 	SSHConfig *string
@@ -48,22 +52,24 @@ var (
 // Spec describes the settings.
 func (Factory) Spec() hcldec.ObjectSpec {
 	return hcldec.ObjectSpec{
-		"addresses":   &hcldec.AttrSpec{Name: "addresses", Type: cty.List(cty.String)},
-		"private_ips": &hcldec.AttrSpec{Name: "private_ips", Type: cty.List(cty.String)},
-		"user":        &hcldec.AttrSpec{Name: "user", Type: cty.String},
-		"port":        &hcldec.AttrSpec{Name: "port", Type: cty.Number},
-		"key_file":    &hcldec.AttrSpec{Name: "key_file", Type: cty.String},
-		"jump":        &hcldec.AttrSpec{Name: "jump", Type: cty.String},
-		"sudo":        &hcldec.AttrSpec{Name: "sudo", Type: cty.Bool},
-		"volumes":     &hcldec.AttrSpec{Name: "volumes", Type: cty.Map(cty.String)},
-		"ssh_config":  &hcldec.AttrSpec{Name: "ssh_config", Type: cty.String},
+		"addresses":     &hcldec.AttrSpec{Name: "addresses", Type: cty.List(cty.String)},
+		"private_ips":   &hcldec.AttrSpec{Name: "private_ips", Type: cty.List(cty.String)},
+		"user":          &hcldec.AttrSpec{Name: "user", Type: cty.String},
+		"port":          &hcldec.AttrSpec{Name: "port", Type: cty.Number},
+		"key_file":      &hcldec.AttrSpec{Name: "key_file", Type: cty.String},
+		"jump":          &hcldec.AttrSpec{Name: "jump", Type: cty.String},
+		"sudo":          &hcldec.AttrSpec{Name: "sudo", Type: cty.Bool},
+		"volumes":       &hcldec.AttrSpec{Name: "volumes", Type: cty.Map(cty.String)},
+		"ssh_config":    &hcldec.AttrSpec{Name: "ssh_config", Type: cty.String},
+		"package_cache": &hcldec.AttrSpec{Name: "package_cache", Type: cty.String},
 	}
 }
 
 // ReachSettings: ssh_config says how hosts are reached, not which hosts
 // they are, so changing it never replaces one; refresh finds the hosts it
 // moves (Status says Moved).
-func (Factory) ReachSettings() []string { return []string{"ssh_config"} }
+// So does package_cache, which says only where packages come from.
+func (Factory) ReachSettings() []string { return []string{"ssh_config", "package_cache"} }
 
 // New returns the provider.
 func (Factory) New(_ context.Context, _ cty.Value, _ cloud.Env) (cloud.Provider, error) {
@@ -95,7 +101,8 @@ func Decode(v cty.Value) (Settings, error) {
 		return gocty.FromCtyValue(a, dst)
 	}
 	fields := map[string]any{"addresses": &s.Addresses, "private_ips": &s.PrivateIPs, "user": &s.User,
-		"port": &s.Port, "key_file": &s.KeyFile, "jump": &s.Jump, "sudo": &s.Sudo, "volumes": &s.Volumes}
+		"port": &s.Port, "key_file": &s.KeyFile, "jump": &s.Jump, "sudo": &s.Sudo, "volumes": &s.Volumes,
+		"package_cache": &s.PackageCache}
 	for _, name := range sortedNames(fields) {
 		if err := get(name, fields[name]); err != nil {
 			return s, cloud.Problem(cty.GetAttrPath(name), "Invalid static setting", "static provider setting %s: %v", name, err)
@@ -188,6 +195,9 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 	if s.Sudo {
 		h.Attrs["sudo"] = "true"
 	}
+	if s.PackageCache != "" && s.PackageCache != cloud.PackageCacheOff {
+		h.Attrs[cloud.AttrAptProxy] = s.PackageCache
+	}
 	return h, nil
 }
 
@@ -231,6 +241,11 @@ func sameReach(a, b cloud.Host) bool {
 func (Provider) Start(_ context.Context, _ cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
 	return h, nil
 }
+
+var _ cloud.MachineKeeper = Provider{}
+
+// KeepsMachines is true: Destroy leaves the machine as it is.
+func (Provider) KeepsMachines() bool { return true }
 
 // Destroy releases nothing: the machine is not diffuser's.
 func (Provider) Destroy(context.Context, cloud.HostSpec, cloud.Host) error { return nil }

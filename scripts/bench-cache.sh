@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make bench-cache: a GlusterFS deploy (BENCH_CACHE_SIZES, default "2+1":
+# servers+clients) on fresh docker hosts with the package cache off, then on
+# (package_cache = "controller": the machine's apt-cacher-ng), twice: the
+# first run with it on fetches what the cache lacks, the second finds it
+# all there. Prints the apply's wall time, the package phase (first package
+# step started to last one finished, across hosts) and the longest single
+# package step, plus what apt-cacher-ng logged during the run (files from
+# the mirror, files to hosts). Every cluster is destroyed, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$PWD/bin/diffuser
+sizes=${BENCH_CACHE_SIZES:-2+1}
+modes=${BENCH_CACHE_MODES:-off controller controller}
+acnglog=/var/log/apt-cacher-ng/apt-cacher.log
+
+work=$(mktemp -d /tmp/diffuser-bench-cache.XXXXXX)
+data=$work/.diffuser
+ws=
+cleanup() {
+  if [ -n "$ws" ]; then
+    "$bin" destroy glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" -auto-approve >/dev/null 2>&1 \
+      || echo "bench-cache: destroy failed; remove containers named diffuser-$ws-* by hand" >&2
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+phase() { # state.json: package phase, longest package step (seconds)
+  python3 - "$1" <<'PY'
+import json, re, sys
+from datetime import datetime
+st = json.load(open(sys.argv[1]))
+def t(s):  # RFC 3339 with up to nanoseconds, as Go writes it
+    m = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", s)
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return datetime.fromisoformat(f"{m.group(1)}.{frac}{tz}")
+spans = [(t(i["started"]), t(i["finished"])) for i in st.get("instances", {}).values() if i.get("kind") == "package"]
+if not spans:
+    print("- - 0")
+    sys.exit(0)
+first, last = min(s for s, _ in spans), max(f for _, f in spans)
+longest = max((f - s).total_seconds() for s, f in spans)
+print(f"{(last - first).total_seconds():.1f} {longest:.1f} {len(spans)}")
+PY
+}
+
+printf '| hosts | package_cache | apply | package phase | longest package step | package steps | from the mirror (files) | to hosts (files) |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
+run=0
+for size in $sizes; do
+  servers=${size%+*} clients=${size#*+}
+  for mode in $modes; do
+    run=$((run + 1))
+    ws=bench-cache-$$-$run
+    printf 'default_provider = "docker"\nprovider "docker" {\n  extra_hosts = [%s]\n  package_cache = "%s"\n}\n' \
+      "$(scripts/mirror-hosts.sh)" "$mode" >"$work/site.hcl"
+    before=$( [ -r $acnglog ] && wc -l <$acnglog || echo 0)
+    s=$(date +%s.%N)
+    if ! "$bin" apply glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" --progress plain \
+      --var "servers=$servers" --var "replica=$servers" --var "clients=$clients" -auto-approve >"$work/apply.log" 2>&1; then
+      echo "bench-cache: apply failed ($size, $mode):" >&2
+      tail -n 20 "$work/apply.log" >&2
+      exit 1
+    fi
+    e=$(date +%s.%N)
+    read -r ph longest n < <(phase "$data/$ws/state.json" || echo "- - -")
+    in=- out=-
+    if [ "$mode" != off ] && [ -r $acnglog ]; then
+      in=$(tail -n +$((before + 1)) $acnglog | awk -F'|' '$2=="I" && $5 ~ /\.deb$/' | wc -l)
+      out=$(tail -n +$((before + 1)) $acnglog | awk -F'|' '$2=="O" && $5 ~ /\.deb$/' | wc -l)
+    fi
+    printf '| %s | %s | %.1f s | %s s | %s s | %s | %s | %s |\n' "$size" "$mode" "$(echo "$e - $s" | bc -l)" "$ph" "$longest" "$n" "$in" "$out"
+    "$bin" destroy glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" -auto-approve >/dev/null 2>&1 \
+      || { echo "bench-cache: destroy of $ws failed" >&2; exit 1; }
+    ws=
+  done
+done
