@@ -49,6 +49,9 @@ type Settings struct {
 	CPUs float64
 	// VolumeDir holds the sparse files behind volumes (default WorkDir/volumes).
 	VolumeDir string
+	// Networks are existing Docker networks every container also joins
+	// (shared.go): hosts of other providers on them reach the cluster.
+	Networks []string
 }
 
 // Spec describes the `provider "docker"` block. Nothing is required.
@@ -66,6 +69,7 @@ func (Factory) Spec() hcldec.ObjectSpec {
 		"memory":          str("memory"),
 		"cpus":            &hcldec.AttrSpec{Name: "cpus", Type: cty.Number},
 		"volume_dir":      str("volume_dir"),
+		"networks":        &hcldec.AttrSpec{Name: "networks", Type: cty.List(cty.String)},
 	}
 }
 
@@ -159,6 +163,11 @@ func decodeFields(v cty.Value) (Settings, error) {
 				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
 			}
 		}
+		nets, err := decodeNetworks(get("networks"))
+		if err != nil {
+			return s, err
+		}
+		s.Networks = nets
 	}
 	return s, nil
 }
@@ -237,6 +246,7 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
 		add(attr("volume_dir"), "docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
 	}
+	out = append(out, networkProblems(s.Networks)...)
 	return out
 }
 
