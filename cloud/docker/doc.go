@@ -50,9 +50,10 @@
 //	memory          per-container memory limit, e.g. "2g" (default none)
 //	cpus            per-container CPU limit, e.g. 1.5 (default none)
 //	volume_dir      where volume files live (default <WorkDir>/volumes)
+//	networks        existing networks containers also join (shared.go)
 //
 // A group may override image, build, base_image, mirror, suite, extra_hosts,
-// memory and cpus; network_cidr and volume_dir are cluster-wide.
+// memory, cpus and networks; network_cidr and volume_dir are cluster-wide.
 //
 // # Machine
 //
