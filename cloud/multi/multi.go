@@ -21,7 +21,21 @@ var (
 	_ cloud.Provider = (*Providers)(nil)
 	_ cloud.Importer = (*Providers)(nil)
 	_ cloud.Expirer  = (*Providers)(nil)
+
+	_ cloud.DeadlineMover = (*Providers)(nil)
 )
+
+// DeadlineCommand asks the spec's provider ("" when it has none to run).
+func (m *Providers) DeadlineCommand(spec cloud.HostSpec) string {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return ""
+	}
+	if d, ok := p.(cloud.DeadlineMover); ok {
+		return d.DeadlineCommand(spec)
+	}
+	return ""
+}
 
 // New returns a router over by (keyed by provider key, "aws.east"); a spec
 // without Provider goes to def, which must be in by.
