@@ -166,3 +166,12 @@ type Env struct {
 	WorkDir string // the workspace directory (.diffuser/<workspace>), for provider files
 	Log     func(format string, args ...any)
 }
+
+// DeadlineMover is implemented by a Provider whose hosts end themselves at
+// the cluster's deadline by a timer on the host (aws). DeadlineCommand is
+// the shell command (run as root over SSH) that moves that timer to
+// spec.Expires, or cancels it when zero; "" when there is nothing to run.
+// The workspace runs it on every host after Expirer.Expire.
+type DeadlineMover interface {
+	DeadlineCommand(spec HostSpec) string
+}

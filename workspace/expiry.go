@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"diffuser/cloud"
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
 )
 
@@ -133,9 +135,45 @@ func (pl *Planned) markDeadline(ctx context.Context) []string {
 			Hostname: lang.Hostname(h.Group, h.Index), Provider: h.Provider, Expires: ws.State.Expires}
 		if err := e.Expire(ctx, spec, engine.CloudHost(h)); err != nil {
 			warns = append(warns, fmt.Sprintf("marking the deadline on %s: %v", name, err))
+			continue
+		}
+		if w := pl.moveTimer(ctx, spec, h); w != "" {
+			warns = append(warns, w)
 		}
 	}
 	return warns
+}
+
+// moveTimer runs the provider's command that moves the host's own end to
+// the new deadline (cloud.DeadlineMover: aws's timer), over SSH. It
+// returns a warning when that fails: state and the tag already hold the
+// new deadline, so the sweep is right, but the host would end itself at
+// the old one.
+func (pl *Planned) moveTimer(ctx context.Context, spec cloud.HostSpec, h *state.Host) string {
+	d, ok := pl.Provider.(cloud.DeadlineMover)
+	if !ok || pl.Conn == nil {
+		return ""
+	}
+	cmd := d.DeadlineCommand(spec)
+	if cmd == "" {
+		return ""
+	}
+	fail := func(format string, args ...any) string {
+		return fmt.Sprintf("moving the self-termination timer of %s to the new deadline: %s; it still ends itself at the deadline it had (replace it, or see docs/expiry.md)",
+			h.Name, fmt.Sprintf(format, args...))
+	}
+	r, err := pl.Conn.Runner(ctx, *h, nil)
+	if err != nil {
+		return fail("%v", err)
+	}
+	res, err := r.Run(ctx, cmd, runner.Options{Timeout: time.Minute})
+	if err != nil {
+		return fail("%v", err)
+	}
+	if res.Exit != 0 {
+		return fail("exit %d: %s", res.Exit, strings.TrimSpace(res.Stderr))
+	}
+	return ""
 }
 
 func sortedHostNames(st *state.State) []string {

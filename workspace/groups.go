@@ -97,6 +97,7 @@ func (ws *Workspace) newProviders(ctx context.Context, keys cloud.Keys) (cloud.P
 	}
 	abs, _ := filepath.Abs(ws.Dir)
 	by := map[string]cloud.Provider{}
+	egress := map[string]bool{}
 	for _, key := range want {
 		f, err := ws.factoryFor(key)
 		if err != nil {
@@ -118,8 +119,15 @@ func (ws *Workspace) newProviders(ctx context.Context, keys cloud.Keys) (cloud.P
 			return nil, fmt.Errorf("starting provider %s: %w", key, err)
 		}
 		by[key] = p
+		if e, ok := f.(cloud.Egress); ok {
+			egress[key] = e.EgressFromPublicIP(settings)
+		}
 	}
-	return multi.New(ws.Provider, by)
+	m, err := multi.New(ws.Provider, by)
+	if err != nil {
+		return nil, err
+	}
+	return m, ws.trackPeers(m, egress)
 }
 
 func contains(list []string, s string) bool {

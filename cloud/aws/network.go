@@ -105,6 +105,8 @@ func (p *Provider) ensureSecurityGroup(ctx context.Context, cluster, vpc string)
 		return "", fmt.Errorf("security group %s (%s) exists but is not tagged %s=%s: diffuser did not make it; delete or rename it", name, aws.ToString(sg.GroupId), tagCluster, cluster)
 	}
 	id := aws.ToString(sg.GroupId)
+	p.fw.mu.Lock() // against OpenToPeers (firewall.go)
+	defer p.fw.mu.Unlock()
 	return id, p.ensureIngress(ctx, sg, p.ingressRules(id, cluster))
 }
 
@@ -139,7 +141,7 @@ func (p *Provider) ingressRules(groupID, cluster string) []types.IpPermission {
 	if len(p.set.Ports) > 0 {
 		desc += ", for " + strings.Join(p.set.Ports, ", ")
 	}
-	return []types.IpPermission{
+	return append([]types.IpPermission{
 		{
 			IpProtocol:       aws.String("-1"),
 			UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(groupID), Description: aws.String(ruleDescription(desc))}},
@@ -150,7 +152,7 @@ func (p *Provider) ingressRules(groupID, cluster string) []types.IpPermission {
 			ToPort:     aws.Int32(sshPort),
 			IpRanges:   []types.IpRange{{CidrIp: aws.String(p.set.SSHCIDR), Description: aws.String("SSH for diffuser")}},
 		},
-	}
+	}, p.fw.rules()...)
 }
 
 // ruleDescription keeps the characters EC2 accepts in a rule description

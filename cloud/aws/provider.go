@@ -49,6 +49,8 @@ type Provider struct {
 	describe  *batcher[string, types.Instance]
 	start     *batcher[string, types.Instance]
 	terminate *batcher[destroyItem, error]
+
+	fw firewall // what the cluster's security groups admit from other providers (firewall.go)
 }
 
 func newProvider(client *ec2.Client, region string, s settings, keys cloud.Keys, logf func(string, ...any), o options) *Provider {

@@ -142,7 +142,7 @@ func (p *Provider) reserveAddress(ctx context.Context, spec cloud.HostSpec, plan
 	if addr, err = pickAddress(plan, used, preferred); err != nil {
 		return netip.Addr{}, nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
-	if preferred.IsValid() && addr != preferred {
+	if preferred.IsValid() && addr != preferred && plan.static.Contains(preferred) { // not a shared network's (shared.go)
 		p.env.Log("docker: %s: its recorded address %s is not free: pinned to %s", spec.Name, preferred, addr)
 	}
 	p.pending[addr] = true

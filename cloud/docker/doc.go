@@ -52,9 +52,10 @@
 //	volume_dir      where volume files live (default <WorkDir>/volumes)
 //	package_cache   controller | off | http://host:port (default controller:
 //	                apt-cacher-ng on this machine at the network's gateway)
+//	networks        existing networks containers also join (shared.go)
 //
 // A group may override image, build, base_image, mirror, suite, extra_hosts,
-// memory and cpus; network_cidr and volume_dir are cluster-wide.
+// memory, cpus and networks; network_cidr and volume_dir are cluster-wide.
 //
 // # Machine
 //

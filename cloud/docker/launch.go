@@ -320,8 +320,17 @@ func (p *Provider) ensureRunning(ctx context.Context, spec cloud.HostSpec, id st
 }
 
 // describeRunning waits until the started container runs and has its
-// address on the cluster network, and reports it as a cloud.Host.
+// address on the cluster network (and on the first shared network, which
+// it joins if it is not on it yet: a running container gets its address
+// there at once, so it can be pinned), and reports it as a cloud.Host.
 func (p *Provider) describeRunning(ctx context.Context, spec cloud.HostSpec, id string, vols []attachedVolume) (cloud.Host, error) {
+	s, err := p.hostSettings(spec)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	if err := p.joinShared(ctx, spec, s, id); err != nil {
+		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 500*time.Millisecond) {
 		res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
@@ -333,19 +342,21 @@ func (p *Provider) describeRunning(ctx context.Context, spec cloud.HostSpec, id 
 			return cloud.Host{}, fmt.Errorf("%s: container %s is %s after start (exit code %d): %s",
 				spec.Name, ContainerName(spec), c.State.Status, c.State.ExitCode, p.logTail(ctx, id))
 		}
-		if ip := clusterIP(c, spec.Cluster); ip != "" && c.State != nil && c.State.Running {
+		ip := clusterIP(c, spec.Cluster)
+		if ip != "" && (len(s.Networks) == 0 || sharedIP(c, s.Networks) != "") && c.State != nil && c.State.Running {
 			h := describe(spec, c, ip, vols)
-			s, err := p.hostSettings(spec)
-			if err != nil {
-				return cloud.Host{}, err
-			}
+			announce(&h, c, s.Networks)
 			if proxy := aptProxy(s, c, spec.Cluster); proxy != "" {
 				h.Attrs[cloud.AttrAptProxy] = proxy
 			}
 			return h, nil
 		}
 		if time.Now().After(deadline) {
-			return cloud.Host{}, fmt.Errorf("%s: container %s has no address on network %s after 60s", spec.Name, ContainerName(spec), NetworkName(spec.Cluster))
+			net := NetworkName(spec.Cluster)
+			if ip != "" {
+				net = s.Networks[0]
+			}
+			return cloud.Host{}, fmt.Errorf("%s: container %s has no address on network %s after 60s", spec.Name, ContainerName(spec), net)
 		}
 		select {
 		case <-ctx.Done():

@@ -146,7 +146,7 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 		if c.Labels[LabelCluster] != cluster {
 			continue
 		}
-		if other := importedBy(c, cluster); other != "" {
+		if other := importedBy(c, cluster, p.settings.Networks); other != "" {
 			for k, dev := range c.Labels {
 				if n, ok := loopNumber(dev); ok && strings.HasPrefix(k, labelVolumePrefix) {
 					keep[n] = true
@@ -210,13 +210,14 @@ func (p *Provider) disconnectOthers(ctx context.Context, cluster, id, name strin
 }
 
 // importedBy returns the diffuser network of another cluster that
-// container c is on (it was imported there), or "".
-func importedBy(c container.Summary, cluster string) string {
+// container c is on (it was imported there), or "". The shared networks
+// of the settings (shared.go) do not count: the cluster joined them.
+func importedBy(c container.Summary, cluster string, shared []string) string {
 	if c.NetworkSettings == nil {
 		return ""
 	}
 	for name := range c.NetworkSettings.Networks {
-		if strings.HasPrefix(name, "diffuser-") && name != NetworkName(cluster) {
+		if strings.HasPrefix(name, "diffuser-") && name != NetworkName(cluster) && !slices.Contains(shared, name) {
 			return name
 		}
 	}

@@ -53,6 +53,9 @@ type Settings struct {
 	// package_cache): "controller" (the default: apt-cacher-ng on this
 	// machine, reached at the cluster network's gateway), "off", or a URL.
 	PackageCache string
+	// Networks are existing Docker networks every container also joins
+	// (shared.go): hosts of other providers on them reach the cluster.
+	Networks []string
 }
 
 // Spec describes the `provider "docker"` block. Nothing is required.
@@ -71,6 +74,7 @@ func (Factory) Spec() hcldec.ObjectSpec {
 		"cpus":            &hcldec.AttrSpec{Name: "cpus", Type: cty.Number},
 		"volume_dir":      str("volume_dir"),
 		"package_cache":   str("package_cache"),
+		"networks":        &hcldec.AttrSpec{Name: "networks", Type: cty.List(cty.String)},
 	}
 }
 
@@ -164,6 +168,11 @@ func decodeFields(v cty.Value) (Settings, error) {
 				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
 			}
 		}
+		nets, err := decodeNetworks(get("networks"))
+		if err != nil {
+			return s, err
+		}
+		s.Networks = nets
 	}
 	return s, nil
 }
@@ -246,6 +255,7 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
 		add(attr("volume_dir"), "docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
 	}
+	out = append(out, networkProblems(s.Networks)...)
 	return out
 }
 

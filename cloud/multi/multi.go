@@ -14,13 +14,28 @@ import (
 type Providers struct {
 	def string
 	by  map[string]cloud.Provider
+	fw  peerBook // hosts of each provider that others' firewalls admit (peers.go)
 }
 
 var (
 	_ cloud.Provider = (*Providers)(nil)
 	_ cloud.Importer = (*Providers)(nil)
 	_ cloud.Expirer  = (*Providers)(nil)
+
+	_ cloud.DeadlineMover = (*Providers)(nil)
 )
+
+// DeadlineCommand asks the spec's provider ("" when it has none to run).
+func (m *Providers) DeadlineCommand(spec cloud.HostSpec) string {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return ""
+	}
+	if d, ok := p.(cloud.DeadlineMover); ok {
+		return d.DeadlineCommand(spec)
+	}
+	return ""
+}
 
 // New returns a router over by (keyed by provider key, "aws.east"); a spec
 // without Provider goes to def, which must be in by.
@@ -55,7 +70,11 @@ func (m *Providers) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host
 	if err != nil {
 		return cloud.Host{}, err
 	}
-	return p.Launch(ctx, spec)
+	h, err := p.Launch(ctx, spec)
+	if err != nil {
+		return h, err
+	}
+	return h, m.admit(ctx, spec, h)
 }
 
 // Status asks the spec's provider.
@@ -73,7 +92,11 @@ func (m *Providers) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host
 	if err != nil {
 		return cloud.Host{}, err
 	}
-	return p.Start(ctx, spec, h)
+	started, err := p.Start(ctx, spec, h)
+	if err != nil {
+		return started, err
+	}
+	return started, m.admit(ctx, spec, started)
 }
 
 // Destroy destroys through the spec's provider.
@@ -82,7 +105,10 @@ func (m *Providers) Destroy(ctx context.Context, spec cloud.HostSpec, h cloud.Ho
 	if err != nil {
 		return err
 	}
-	return p.Destroy(ctx, spec, h)
+	if err := p.Destroy(ctx, spec, h); err != nil {
+		return err
+	}
+	return m.dismiss(ctx, spec)
 }
 
 // Cleanup cleans up every provider, all of them even when one fails.

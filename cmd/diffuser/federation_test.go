@@ -20,6 +20,7 @@ func TestFederationValidateGolden(t *testing.T) {
 		warn bool
 	}{
 		{"docker-static", true},
+		{"docker-static-shared", false},
 		{"aws-static-bastion", true},
 		{"aws-static-ok", false},
 		{"aws-two-regions", false},
