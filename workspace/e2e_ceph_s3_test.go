@@ -52,9 +52,9 @@ func cephS3Backend(t *testing.T, e *e2eEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := st.Hosts["gateway[0]"]
+	gw := st.Hosts["rgw[0]"]
 	if gw == nil || gw.PrivateIP == "" {
-		t.Fatalf("no gateway[0] with an address in state")
+		t.Fatalf("no rgw[0] with an address in state")
 	}
 	endpoint := "http://" + gw.PrivateIP + ":7480"
 	access, secret := st.Outputs["s3_access_key"].Value, st.Outputs["s3_secret_key"].Value
