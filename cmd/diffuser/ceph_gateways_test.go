@@ -20,7 +20,7 @@ func TestCephGatewaysPlan(t *testing.T) {
 		{"3", map[string]int{"bootstrap": 1, "frontend": 1, "packages": 3, "conf": 3, "bootstrap_keyring": 3, "keyring": 3, "service": 3, "listening": 3, "user": 1}},
 	} {
 		t.Run(tc.gateways, func(t *testing.T) {
-			res := badRun(t, "plan", "ceph", "--simulate", "--no-color", "-var", "gateways="+tc.gateways, "--data-dir", t.TempDir())
+			res := badRun(t, "plan", "ceph", "--simulate", "--no-color", "-var", "s3_gateways="+tc.gateways, "--data-dir", t.TempDir())
 			if res.code != 0 {
 				t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
 			}
@@ -40,13 +40,13 @@ func TestCephGatewaysPlan(t *testing.T) {
 				}
 			}
 			if tc.gateways == "0" {
-				if strings.Contains(res.stdout, "gateway[") {
-					t.Errorf("gateways=0 launches a gateway:\n%s", res.stdout)
+				if strings.Contains(res.stdout, "rgw[") {
+					t.Errorf("s3_gateways=0 launches a gateway:\n%s", res.stdout)
 				}
 				return
 			}
-			if hosts["bootstrap"] != "mon[0] " || hosts["user"] != "gateway[0] " {
-				t.Errorf("bootstrap on %q, user on %q; want mon[0] and gateway[0]", hosts["bootstrap"], hosts["user"])
+			if hosts["bootstrap"] != "mon[0] " || hosts["user"] != "rgw[0] " {
+				t.Errorf("bootstrap on %q, user on %q; want mon[0] and rgw[0]", hosts["bootstrap"], hosts["user"])
 			}
 			for _, step := range []string{"bootstrap", "user"} {
 				i := strings.Index(res.stdout, "module.rgw.step."+step+"[")
