@@ -24,9 +24,32 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		vars   []string
 		want   []string // the plan's changes, sorted, as simWorld.plan writes them
 	}{
-		{recipe: "glusterfs"},
-		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}},
-		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}},
+		// docs/recipes/glusterfs.md: brick_at_boot (remounting the brick
+		// after a restart) is new, so each server gets its unit and service.
+		{recipe: "glusterfs", want: []string{
+			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
+			`+ module.brick_at_boot.step.unit["server[0]"]`,
+			`+ module.brick_at_boot.step.unit["server[1]"]`,
+		}},
+		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}, want: []string{
+			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[2]"] (then restart because module.brick_at_boot.step.unit["server[2]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[3]"] (then restart because module.brick_at_boot.step.unit["server[3]"] will change)`,
+			`+ module.brick_at_boot.step.unit["server[0]"]`,
+			`+ module.brick_at_boot.step.unit["server[1]"]`,
+			`+ module.brick_at_boot.step.unit["server[2]"]`,
+			`+ module.brick_at_boot.step.unit["server[3]"]`,
+		}},
+		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}, want: []string{
+			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
+			`+ module.brick_at_boot.step.service["server[2]"] (then restart because module.brick_at_boot.step.unit["server[2]"] will change)`,
+			`+ module.brick_at_boot.step.unit["server[0]"]`,
+			`+ module.brick_at_boot.step.unit["server[1]"]`,
+			`+ module.brick_at_boot.step.unit["server[2]"]`,
+		}},
 		// docs/recipes/nfs.md: the run steps that restarted the daemons
 		// became service steps (moved blocks); each updates once.
 		{recipe: "nfs", want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
