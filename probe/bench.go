@@ -275,22 +275,11 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		}
 	})
 
-	// Clean up every client's files, even after failures, with a fresh
-	// context so that an interrupted bench still removes them.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
+	dirs := make([]workDir, 0, len(cs))
 	for _, c := range cs {
-		if c.runner == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", runner.Options{})
-		}()
+		dirs = append(dirs, workDir{c.runner, c.dir, c.base})
 	}
-	wg.Wait()
+	removeWorkDirs(ctx, 2*time.Minute, dirs)
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.BenchClient)
 	}

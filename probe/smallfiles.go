@@ -170,20 +170,11 @@ func SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt Smal
 	rep.Stat = phase("stat", func(c *client, p SmallFilePhase) { c.Stat = p })
 	rep.Delete = phase("delete", func(c *client, p SmallFilePhase) { c.Delete = p })
 
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
+	dirs := make([]workDir, 0, len(cs))
 	for _, c := range cs {
-		if c.runner == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _ = c.runner.Run(cctx, "rm -rf "+lang.ShellQuote(c.dir)+"; rmdir "+lang.ShellQuote(c.base)+" 2>/dev/null; true", runner.Options{})
-		}()
+		dirs = append(dirs, workDir{c.runner, c.dir, c.base})
 	}
-	wg.Wait()
+	removeWorkDirs(ctx, 5*time.Minute, dirs)
 	for _, c := range cs {
 		rep.Clients = append(rep.Clients, c.SmallFileClient)
 	}
