@@ -158,16 +158,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		wg.Wait()
 	}
 	exec := func(c *client, cmd string) (string, error) {
-		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-		defer cancel()
-		res, err := c.runner.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})
-		if err != nil {
-			return "", err
-		}
-		if res.Exit != 0 {
-			return "", fmt.Errorf("exit status %d: %s", res.Exit, strings.TrimSpace(runner.LastLines(res.Stdout+res.Stderr, 3)))
-		}
-		return res.Stdout, nil
+		return execWithin(ctx, c.runner, cmd, opt.Timeout)
 	}
 
 	// Connect and look: fio present, the filesystem type, writable.
@@ -210,7 +201,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		// every FUSE filesystem supports (GVfs's, for one): try them on
 		// 1 MiB first, and with auto fall back to dd where they fail.
 		if c.Err == "" && c.Tool == "fio" {
-			if _, err := exec(c, fioTrialScript(c.dir+"-trial")); err != nil {
+			if _, err := execWithin(ctx, c.runner, fioTrialScript(c.dir+"/trial"), min(opt.Timeout, fioTrialTimeout)); err != nil {
 				why := fioError(err)
 				if opt.Tool == "fio" {
 					c.Err = "fio does not work here: " + why
@@ -284,6 +275,25 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		rep.Clients = append(rep.Clients, c.BenchClient)
 	}
 	return rep, ctx.Err()
+}
+
+// fioTrialTimeout bounds the 1 MiB fio trial: a filesystem on which fio
+// hangs (rather than fails) falls back to dd after it.
+const fioTrialTimeout = 3 * time.Minute
+
+// execWithin runs cmd on r within timeout; a non-zero exit is an error
+// with the last lines of its output.
+func execWithin(ctx context.Context, r runner.Runner, cmd string, timeout time.Duration) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := r.Run(cctx, cmd, runner.Options{Timeout: timeout})
+	if err != nil {
+		return "", err
+	}
+	if res.Exit != 0 {
+		return "", fmt.Errorf("exit status %d: %s", res.Exit, strings.TrimSpace(runner.LastLines(res.Stdout+res.Stderr, 3)))
+	}
+	return res.Stdout, nil
 }
 
 func randomHex() string {
