@@ -62,10 +62,12 @@ type SmallFileReport struct {
 // create Files empty files in a directory of their own (mdtest's default
 // of no data), then every client stats all its files, then deletes them;
 // each phase is timed on the client, from before its workers start to
-// after the last ends. Workers batch their files through xargs, so the
-// count measures the filesystem, not process starts (one touch, stat or
-// rm per few thousand files). The directories are removed at the end,
-// whatever happened.
+// after the last ends. A worker creates its files as mdtest does (open
+// with O_CREAT, close: the shell's own redirection, no process per file
+// and no utimes call, which some FUSE filesystems refuse) and hands them
+// to stat and rm in batches through xargs, so the count measures the
+// filesystem, not process starts. The directories are removed at the
+// end, whatever happened.
 func SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt SmallFileOptions) (*SmallFileReport, error) {
 	if opt.Files <= 0 {
 		opt.Files = 1000
@@ -182,7 +184,8 @@ func SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt Smal
 }
 
 // smallFileScript is one phase on one client: workers 1..n each work on
-// dir/wN's files f1..fN in batches through xargs.
+// dir/wN's files f1..fN, created by the shell's redirection one by one,
+// stated and removed in batches through xargs.
 func smallFileScript(phase, dir string, workers, files int) string {
 	q := lang.ShellQuote(dir)
 	names := fmt.Sprintf(`seq -f 'f%%.0f' 1 %d`, files)
@@ -190,7 +193,9 @@ func smallFileScript(phase, dir string, workers, files int) string {
 	switch phase {
 	case "create":
 		pre = "mkdir -p " + q + " || exit 1\ni=1; while [ $i -le " + strconv.Itoa(workers) + " ]; do mkdir -p " + q + "/w$i || exit 1; i=$((i+1)); done"
-		work = `(cd ` + q + `/w$i && ` + names + ` | xargs touch)`
+		// ": > f" opens f with O_CREAT and closes it, as mdtest's create
+		// does; touch would add a utimes call per file.
+		work = `(cd ` + q + `/w$i && n=1 && while [ $n -le ` + strconv.Itoa(files) + ` ]; do : > f$n || exit 1; n=$((n+1)); done)`
 	case "stat":
 		// stat prints one line per file it could stat; wc counts them.
 		work = `(cd ` + q + `/w$i && ` + names + ` | xargs stat -c . 2>/dev/null | wc -l > ` + q + `/w$i.found)`

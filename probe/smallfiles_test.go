@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,5 +92,30 @@ func TestSmallFilesLostCreates(t *testing.T) {
 	}
 	if len(cleaned) != 2 {
 		t.Errorf("cleanup ran on %v, want both clients", cleaned)
+	}
+}
+
+// TestSmallFilesCreateWithoutTouch: the create phase opens and closes
+// each file itself, as mdtest does; it never calls touch, whose utimes
+// call GVfs's FUSE mount (the nfs recipe's libnfs clients) refuses with
+// "setting times of 'f1': Resource temporarily unavailable". A touch on
+// PATH that fails like that changes nothing.
+func TestSmallFilesCreateWithoutTouch(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nfor f; do echo \"touch: setting times of '$f': Resource temporarily unavailable\" >&2; done\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "touch"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	dir := t.TempDir()
+	l := mustLoad(t, benchRecipe(dir))
+	rep, err := probe.SmallFiles(context.Background(), l, benchState(l), probe.SmallFileOptions{Connector: &localRunner{}, Files: 50, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Clients {
+		if c.Err != "" || c.Create.Ops != 100 || c.Stat.Ops != 100 || c.Delete.Ops != 100 {
+			t.Errorf("%s: %+v", c.Host, c)
+		}
 	}
 }
