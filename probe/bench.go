@@ -121,6 +121,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 		// readDir is where this client reads from; readFrom names the
 		// client that wrote it when that is not this one.
 		readDir, readFrom string
+		dropped           bool // the page cache was dropped before the reads
 	}
 	ts, err := verifyTargets(l, st)
 	if err != nil {
@@ -256,8 +257,19 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			c.readDir, c.readFrom = p.dir, p.Host
 		}
 	}
+	// Flush and drop the page cache before the reads, on every client,
+	// apart from the timed phase: the sync also writes out what the
+	// writes left dirty anywhere on a host that containers share, which
+	// is no part of reading.
+	if !opt.KeepCaches {
+		each(func(c *client) {
+			if out, err := exec(c, dropCachesScript); err == nil {
+				c.dropped = markerFields(out)["mode"] == "dropcaches"
+			}
+		})
+	}
 	rep.Read = phase("read", func(c *client) string {
-		return readScript(c.Tool, c.readDir, opt.Threads, mib, !opt.KeepCaches)
+		return readScript(c.Tool, c.readDir, opt.Threads, mib, c.dropped)
 	}, func(c *client, p BenchPhase, mode string) {
 		c.Read = p
 		c.ReadMode = readModeText(c.Tool, mode)
@@ -415,11 +427,22 @@ func writeScript(tool, dir string, threads int, mib int64) string {
 	return clockScript(pre, parallelDD(threads, fmt.Sprintf(`dd if=/dev/zero of=%s/f$i bs=1M count=%d conv=fdatasync status=none`, q, mib)))
 }
 
-func readScript(tool, dir string, threads int, mib int64, dropCaches bool) string {
+// dropCachesScript flushes dirty data and drops the page cache where the
+// host allows it (root, a writable /proc/sys), saying which it did.
+const dropCachesScript = `sync
+mode=cached
+if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then mode=dropcaches; fi
+echo "` + benchMarker + `mode=$mode"`
+
+// readScript reads what writeScript wrote; dropped says the page cache
+// was dropped just before (dropCachesScript), else reads avoid it as
+// they can: fio invalidates the files' cache, dd reads with O_DIRECT
+// where the filesystem takes it.
+func readScript(tool, dir string, threads int, mib int64, dropped bool) string {
 	q := lang.ShellQuote(dir)
 	pre := "set -u\nmode=cached"
-	if dropCaches {
-		pre += "\nsync\nif echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then mode=dropcaches; fi"
+	if dropped {
+		pre = "set -u\nmode=dropcaches"
 	}
 	if tool == "fio" {
 		// fio drops the files' cache itself before reading (invalidate=1).

@@ -202,6 +202,23 @@ func TestBenchScripted(t *testing.T) {
 	if !fio {
 		t.Errorf("client[0] never ran fio with 4 jobs of 25M: %q", ran["client[0]"])
 	}
+	// The cache is flushed and dropped in a command of its own before the
+	// timed read, which neither syncs nor drops.
+	drop, read := -1, -1
+	for i, c := range ran["client[0]"] {
+		switch {
+		case strings.Contains(c, "drop_caches"):
+			drop = i
+		case strings.Contains(c, "--rw=read") && !strings.Contains(c, "name=trial"):
+			read = i
+			if strings.Contains(c, "\nsync") || strings.Contains(c, "drop_caches") {
+				t.Errorf("the timed read syncs or drops caches: %q", c)
+			}
+		}
+	}
+	if drop < 0 || read < 0 || drop > read {
+		t.Errorf("client[0]: drop_caches at %d, read at %d: %q", drop, read, ran["client[0]"])
+	}
 }
 
 // TestBenchFioFallback: where fio fails on the filesystem (a fio on PATH
