@@ -109,6 +109,23 @@ func TestE2ECompare(t *testing.T) {
 				if c.Tool != "fio" && !fallback || c.Error != "" {
 					t.Errorf("%s %s: tool %q, note %q, error %q", r.Label, c.Host, c.Tool, c.Note, c.Error)
 				}
+				// Every client measured every phase: its bytes and
+				// operations, over a time of its own.
+				if c.Write.Bytes != 32<<20 || c.Read.Bytes != 32<<20 || c.Write.Seconds <= 0 || c.Read.Seconds <= 0 || c.Write.MBps <= 0 || c.Read.MBps <= 0 ||
+					c.Create.Ops != 2*200 || c.Stat.Ops != 2*200 || c.Delete.Ops != 2*200 ||
+					c.Create.OpsPerSec <= 0 || c.Stat.OpsPerSec <= 0 || c.Delete.OpsPerSec <= 0 || c.ReadMode == "" || c.FSType == "" || c.FSType == "unknown" {
+					t.Errorf("%s %s numbers: %+v", r.Label, c.Host, c)
+				}
+			}
+			// The aggregate is all clients' bytes over the phase's wall
+			// time: at least the slowest client's time, so no faster than
+			// the clients' rates added up.
+			var sumW, sumR float64
+			for _, c := range r.Clients {
+				sumW, sumR = sumW+c.Write.MBps, sumR+c.Read.MBps
+			}
+			if r.Write.MBps > sumW*1.01+0.2 || r.Read.MBps > sumR*1.01+0.2 {
+				t.Errorf("%s: aggregate write %.1f read %.1f above the clients' sum %.1f %.1f", r.Label, r.Write.MBps, r.Read.MBps, sumW, sumR)
 			}
 			st := s.readState(t, r.Workspace)
 			if len(st.Hosts) != 0 {
@@ -120,9 +137,14 @@ func TestE2ECompare(t *testing.T) {
 			t.Logf("%s: ready %.0fs, write %.1f MB/s, read %.1f MB/s, create %.0f/s, stat %.0f/s, delete %.0f/s, hosts %v",
 				r.Label, r.ReadySeconds, r.Write.MBps, r.Read.MBps, r.Create.OpsPerSec, r.Stat.OpsPerSec, r.Delete.OpsPerSec, r.Hosts)
 		}
-		if g := rep.Results[1]; g.Hosts["server"] != 2 || g.Hosts["client"] != 2 || g.Clients[0].FSType != "fuse.glusterfs" {
-			t.Errorf("glusterfs shape %v, fstype %q", g.Hosts, g.Clients[0].FSType)
+		if g := rep.Results[1]; g.Hosts["server"] != 2 || g.Hosts["client"] != 2 || len(g.Clients) == 0 || g.Clients[0].FSType != "fuse.glusterfs" {
+			t.Errorf("glusterfs shape %v, clients %+v", g.Hosts, g.Clients)
 		}
+		if n := rep.Results[0]; n.Hosts["server"] != 1 || n.Hosts["client"] != 2 {
+			t.Errorf("nfs shape %v", n.Hosts)
+		}
+		// The report on disk has both rows, measured, with their numbers.
+		checkReportFiles(t, out, rep)
 		// The same comparison again: both kept, nothing deployed.
 		events = nil
 		again, err := s.env.Compare(context.Background(), opt)
@@ -132,6 +154,12 @@ func TestE2ECompare(t *testing.T) {
 		if strings.Join(events, ", ") != "nfs measure skipped, glusterfs measure skipped" || again.Results[0].Key != rep.Results[0].Key {
 			t.Errorf("resume events: %v", events)
 		}
+		for i, r := range again.Results {
+			if r.Status != compare.Measured || r.Write != rep.Results[i].Write || r.Create != rep.Results[i].Create {
+				t.Errorf("resume changed %s: %+v", r.Label, r)
+			}
+		}
+		checkReportFiles(t, out, again)
 		fmt.Printf("E2E compare: nfs and glusterfs in %s; report in %s\n", took.Round(time.Second), out)
 	})
 }
@@ -151,4 +179,32 @@ func writeReport(dir string, rep *compare.Report) error {
 		}
 	}
 	return nil
+}
+
+// checkReportFiles reads compare.json back and finds each result's row,
+// with its write rate, in report.md, and every file of the report.
+func checkReportFiles(t *testing.T, dir string, rep *compare.Report) {
+	t.Helper()
+	back, err := compare.ReadReport(dir)
+	if err != nil || back == nil || len(back.Results) != len(rep.Results) {
+		t.Fatalf("compare.json: %v, %+v", err, back)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, views.CompareMarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range back.Results {
+		if r.Label != rep.Results[i].Label || r.Status != compare.Measured || r.Write.MBps != rep.Results[i].Write.MBps {
+			t.Errorf("compare.json row %d: %+v", i, r)
+		}
+		row := fmt.Sprintf("| %s | measured |", r.Label)
+		if !strings.Contains(string(md), row) || !strings.Contains(string(md), fmt.Sprintf("| %.1f |", r.Write.MBps)) {
+			t.Errorf("report.md lacks %q with write %.1f:\n%s", row, r.Write.MBps, md)
+		}
+	}
+	for _, name := range []string{views.CompareCSVFile, views.CompareHTMLFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
