@@ -62,8 +62,17 @@ func statusText(r compare.Result) string {
 
 // paramsText is the one-line description of what every recipe ran.
 func paramsText(p compare.Params) string {
-	return fmt.Sprintf("%d servers and %d clients asked of each recipe · sequential: %s per client in %d threads · small files: %d workers × %d files per client · provider %s",
-		p.Servers, p.Clients, FmtBytes(p.Bytes), p.Threads, p.Workers, p.Files, orDash(p.Provider))
+	return fmt.Sprintf("%s and %s asked of each recipe · sequential: %s per client in %s · small files: %s × %s per client · provider %s",
+		countOf(p.Servers, "server"), countOf(p.Clients, "client"), FmtBytes(p.Bytes), countOf(p.Threads, "thread"),
+		countOf(p.Workers, "worker"), countOf(p.Files, "file"), orDash(p.Provider))
+}
+
+// countOf is "1 client" or "2 clients".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func machineText(m compare.Machine) string {
