@@ -107,7 +107,8 @@ func (ls *liveScope) stepsAllDone() {
 	for i := range ls.groupFull {
 		if !ls.groupFull[i] {
 			ls.groupFull[i] = true
-			changed = true
+			// A group of no hosts is the same empty list either way.
+			changed = changed || len(ls.p.Loaded.Graph.GroupHosts[i]) > 0
 		}
 	}
 	if changed {

@@ -322,6 +322,7 @@ func TestHeightsPutServersFirst(t *testing.T) {
 	g := l.Graph
 	h := g.Heights()
 	launch := func(name string) int32 { return h[g.LaunchV[g.HostIdx[name]]] }
+	t.Logf("heights: server[3] %d, client[0] %d", launch("server[3]"), launch("client[0]"))
 	// launch, packages, glusterd, pool_seed, pool_join, volume, mount at least.
 	if s, c := launch("server[3]"), launch("client[0]"); s <= c || s < 7 {
 		t.Fatalf("height of server[3]'s launch %d, of client[0]'s %d: want the server's above the client's and at least 7", s, c)
