@@ -113,7 +113,7 @@ func simulateApply(tb testing.TB, recipe string, servers, parallelism int, limit
 	runtime.GC()
 	resetPeakRSS()
 	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "bench", Connector: c.Connector(),
-		Recorder: rec, Parallelism: parallelism, Limits: limits, LogDir: tb.TempDir()})
+		Recorder: rec, Parallelism: parallelism, Limits: limits, LogDir: benchLogDir(tb)})
 	if len(res.Failures) > 0 {
 		fmt.Printf("%s, %d servers, parallelism %d, limits %+v: %d failures, the first: %v\n", recipe, servers, parallelism, limits, len(res.Failures), res.Failures[0].Err)
 	}
@@ -293,6 +293,16 @@ func (r *latencyRecorder) summary() string {
 	q := func(f float64) time.Duration { return ds[int(f*float64(len(ds)-1))].Round(10 * time.Microsecond) }
 	return fmt.Sprintf("    %d state records (real time, host and instance records until durable): median %v, 90%% %v, 99%% %v, most %v\n",
 		len(ds), q(0.5), q(0.9), q(0.99), ds[len(ds)-1].Round(10*time.Microsecond))
+}
+
+// benchLogDir is where the apply writes its step logs, as the CLI does
+// (a file per step instance that runs a command); DIFFUSER_BENCH_NO_LOGS
+// turns them off, to see what creating them costs (docs/scale.md).
+func benchLogDir(tb testing.TB) string {
+	if os.Getenv("DIFFUSER_BENCH_NO_LOGS") != "" {
+		return ""
+	}
+	return tb.TempDir()
 }
 
 type nopRecorder struct{}
