@@ -35,8 +35,17 @@ func TestPrioSlotsServeHighestPriorityFirst(t *testing.T) {
 	if want := []int32{51, 53, 32, 10}; !slices.Equal(order, want) {
 		t.Fatalf("served %v, want %v", order, want)
 	}
-	if s.free != 1 || len(s.waiters) != 0 {
-		t.Fatalf("after all released: %d free, %d waiting", s.free, len(s.waiters))
+	// The last one gives its slot back after reporting: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		free, waiting := s.free, len(s.waiters)
+		s.mu.Unlock()
+		if free == 1 && waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after all released: %d free, %d waiting", free, waiting)
+		}
 	}
 }
 
@@ -54,8 +63,11 @@ func TestPrioSlotsCancelledWaiterLeaves(t *testing.T) {
 		t.Fatal("a cancelled wait returned a slot")
 	}
 	s.release()
-	if s.free != 1 || len(s.waiters) != 0 {
-		t.Fatalf("%d free, %d waiting; want 1 and 0", s.free, len(s.waiters))
+	s.mu.Lock()
+	free, waiting := s.free, len(s.waiters)
+	s.mu.Unlock()
+	if free != 1 || waiting != 0 {
+		t.Fatalf("%d free, %d waiting; want 1 and 0", free, waiting)
 	}
 	var none *prioSlots // unlimited
 	if err := none.acquire(ctx, 0); err != nil {
