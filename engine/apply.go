@@ -120,10 +120,19 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	for n, h := range st.Hosts {
 		a.hostsAtStart[n] = h.ProviderID
 	}
+	// Connections are made longest remaining chain first (servers
+	// before their clients), and so are ready vertices started.
+	heights := a.g.Heights()
+	a.limits.priority = func(host string) int32 {
+		if i, ok := a.g.HostIdx[host]; ok {
+			return heights[a.g.LaunchV[i]]
+		}
+		return 0
+	}
 	a.res.Total = len(p.Changes) + len(p.Destroys)
 	a.applyMoves()
 	a.live = newLiveScope(p, a)
-	w := &walker{g: a.g, parallelism: opt.Parallelism, stop: opt.Stop, classify: a.classify, exec: a.exec,
+	w := &walker{g: a.g, parallelism: opt.Parallelism, stop: opt.Stop, classify: a.classify, exec: a.exec, priority: heights,
 		onSkip: func(v int32, why string) {
 			c := p.vchange[v]
 			if c == nil || c.Action == NoOp {
@@ -354,16 +363,26 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if a.opt.Connector == nil {
 		return nil
 	}
-	r, err := a.connect(ctx, &h)
+	r, learned, err := a.connectLearning(ctx, &h)
 	if err != nil {
 		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
 	}
+	// The key learned on first use goes to state with the facts (below);
+	// if the host fails before that, it is recorded on its own.
+	failPinned := func(err error) *Failure {
+		if learned {
+			if perr := a.putHost(h); perr != nil {
+				err = fmt.Errorf("%w (and recording its host key: %v)", err, perr)
+			}
+		}
+		return fail(err)
+	}
 	res, err := r.Run(ctx, "true", runner.Options{Timeout: 2 * time.Minute})
 	if err != nil || res.Exit != 0 {
-		return fail(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
+		return failPinned(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
 	}
 	if err := a.gatherFacts(ctx, &h, r); err != nil {
-		return fail(err)
+		return failPinned(err)
 	}
 	a.live.hostLaunched(a.g.Ref[v])
 	return nil

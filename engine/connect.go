@@ -67,12 +67,7 @@ func connectHost(ctx context.Context, c Connector, h *state.Host, learn bool) (r
 // session slot of h (and an upload slot) around each command (upload):
 // ApplyOptions.Limits.
 func (a *applier) connect(ctx context.Context, h *state.Host) (runner.Runner, error) {
-	learned := false
-	r, err := a.limits.connect(ctx, h, func() (runner.Runner, error) {
-		r, l, err := connectHost(ctx, a.opt.Connector, h, true)
-		learned = l
-		return r, err
-	})
+	r, learned, err := a.connectLearning(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -82,4 +77,24 @@ func (a *applier) connect(ctx context.Context, h *state.Host) (runner.Runner, er
 		}
 	}
 	return r, nil
+}
+
+// connectLearning is connect without recording a key learned on first
+// use: it is in *h, and learned says the caller must record *h. A launch
+// records it with the host's facts, one durable write instead of two on
+// every host's way to its first step; it runs only `true` and the facts
+// command before, which change nothing and are told nothing secret (a
+// crash before the write leaves the host as if never reached: the next
+// apply learns the key again).
+func (a *applier) connectLearning(ctx context.Context, h *state.Host) (runner.Runner, bool, error) {
+	learned := false
+	r, err := a.limits.connect(ctx, h, func() (runner.Runner, error) {
+		r, l, err := connectHost(ctx, a.opt.Connector, h, true)
+		learned = l
+		return r, err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return r, learned, nil
 }

@@ -118,6 +118,11 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		fresh = p.refreshFacts(ctx, opt, st)
 	}
 	views := make([]factsView, len(g.Hosts))
+	type decoded struct {
+		f  facts.Facts
+		ok bool
+	}
+	seen := map[string]decoded{} // hosts of one image record the same facts
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
 		c := p.vchange[v]
@@ -125,7 +130,12 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		if c == nil || sh == nil || c.Action != NoOp {
 			continue
 		}
-		old, had := recordedFacts(sh)
+		d, ok := seen[string(sh.Facts)]
+		if !ok {
+			d.f, d.ok = recordedFacts(sh)
+			seen[string(sh.Facts)] = d
+		}
+		old, had := d.f, d.ok
 		now, asked := fresh[slot.Name]
 		switch {
 		case asked && !had:
@@ -136,7 +146,7 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
 			p.Drift++
 		case had:
-			views[h] = factsView{f: old, known: true}
+			views[h] = factsView{f: old, known: true, raw: sh.Facts}
 		default: // not asked, none recorded: apply gathers them
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
 		}
@@ -160,6 +170,9 @@ type factsView struct {
 	f       facts.Facts
 	known   bool
 	changed string // what refresh found different from state; "" when nothing
+	// raw is the JSON state recorded when f is what it says: hosts of one
+	// image record the same, decoded once (factsCache).
+	raw []byte
 }
 
 // factsDiff names the facts that differ: "os.version_id 12 → 13, cores 2 → 4".

@@ -63,9 +63,12 @@ func (l Limits) Validate() error {
 
 // limiter enforces Limits for one apply.
 type limiter struct {
-	lim      Limits
-	connects slots
+	lim Limits
+	// connects go to the waiting host of the highest priority first.
+	connects *prioSlots
 	uploads  slots
+	// priority of a host's connection (nil: all equal), by host name.
+	priority func(host string) int32
 
 	hosts sync.Map // host name -> *hostSlots
 }
@@ -108,7 +111,7 @@ func (s slots) release() {
 }
 
 func newLimiter(l Limits) *limiter {
-	return &limiter{lim: l, connects: newSlots(l.Connects), uploads: newSlots(l.Uploads)}
+	return &limiter{lim: l, connects: newPrioSlots(l.Connects), uploads: newSlots(l.Uploads)}
 }
 
 func (l *limiter) host(h *state.Host) *hostSlots {
@@ -149,7 +152,11 @@ func (l *limiter) connect(ctx context.Context, h *state.Host, dial func() (runne
 		hs.mu.Unlock()
 	}
 	if !connected {
-		if err := l.connects.acquire(ctx); err != nil {
+		var prio int32
+		if l.priority != nil {
+			prio = l.priority(h.Name)
+		}
+		if err := l.connects.acquire(ctx, prio); err != nil {
 			return nil, fmt.Errorf("waiting for a free connect slot (-max-connects %d) for %s: %w", l.lim.Connects, h.Name, err)
 		}
 		r, err := dial()

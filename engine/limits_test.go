@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
 	"diffuser/engine"
+	"diffuser/state"
 	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
@@ -123,5 +125,55 @@ func TestLimitsValidate(t *testing.T) {
 	}
 	if err := (engine.Limits{}).Validate(); err != nil {
 		t.Errorf("0 is no limit: %v", err)
+	}
+}
+
+// countingRecorder counts host records.
+type countingRecorder struct {
+	recorder
+	mu    sync.Mutex
+	hosts int
+}
+
+func (r *countingRecorder) PutHost(h state.Host) error {
+	r.mu.Lock()
+	r.hosts++
+	r.mu.Unlock()
+	return r.recorder.PutHost(h)
+}
+
+// TestLaunchRecordsKeyWithFacts: a launch records its host twice, the
+// machine before it is reached and then its first-use host key with its
+// facts in one durable write; when the facts cannot be had, the key is
+// still recorded before the failure.
+func TestLaunchRecordsKeyWithFacts(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		w := wideWorld(t, 2, 1)
+		if broken {
+			w.cloud.SetFacts("node[1]", "no facts sections here\n")
+		}
+		rec := &countingRecorder{recorder: recorder{w.store}}
+		prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+		res := w.plan().Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
+			Connector: w.cloud.Connector(), Recorder: rec, Limits: engine.DefaultLimits(), LogDir: t.TempDir()})
+		if broken != (len(res.Failures) == 1) {
+			t.Fatalf("broken facts %v: failures %v", broken, res.Failures)
+		}
+		if rec.hosts != 4 {
+			t.Errorf("broken facts %v: %d host records for 2 launches, want 4", broken, rec.hosts)
+		}
+		onDisk, err := w.store.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"node[0]", "node[1]"} {
+			h := onDisk.Hosts[name]
+			if h == nil || !strings.HasPrefix(h.SSH.HostKey, "ssh-ed25519 SIM") {
+				t.Fatalf("broken facts %v: %s on disk without its host key: %+v", broken, name, h)
+			}
+			if hasFacts := len(h.Facts) > 0; hasFacts != (!broken || name == "node[0]") {
+				t.Errorf("broken facts %v: %s has facts on disk: %v", broken, name, hasFacts)
+			}
+		}
 	}
 }

@@ -318,6 +318,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	factsChanged := make([]string, len(g.Hosts))
 
 	// Scope with every fact state can vouch for.
+	var cache factsCache
 	hostVals := make([]cty.Value, len(g.Hosts))
 	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
 	for gi, grp := range l.Recipe.Groups {
@@ -325,13 +326,18 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		vals := make([]cty.Value, len(g.GroupHosts[gi]))
 		for i, h := range g.GroupHosts[gi] {
 			var sh *state.Host
-			if known[h] {
-				sh = st.Hosts[g.Hosts[h].Name]
+			if rec := st.Hosts[g.Hosts[h].Name]; known[h] && rec != nil {
+				cp := *rec
+				cp.Facts = nil // from hostFacts below, decoded once
+				sh = &cp
 			}
 			info := HostInfoFromState(g.Hosts[h], sh)
 			if known[h] {
 				info.Facts = cty.NilVal
-				if hf := hostFacts[h]; hf.known {
+				switch hf := hostFacts[h]; {
+				case hf.known && hf.raw != nil:
+					info.Facts = cache.val(hf.raw)
+				case hf.known:
 					info.Facts = lang.FactsVal(hf.f)
 				}
 				factsChanged[h] = hostFacts[h].changed

@@ -34,6 +34,9 @@ type walker struct {
 	exec        func(ctx context.Context, v int32) error
 	stop        <-chan struct{} // soft stop: start nothing new
 	onSkip      func(v int32, why string)
+	// priority orders ready vertices (highest first; nil: the latest
+	// ready first): Instances.Heights, the longest chain still to run.
+	priority []int32
 
 	status []vstatus
 }
@@ -50,10 +53,10 @@ func (w *walker) run(ctx context.Context) {
 	deg := make([]int32, n)
 	copy(deg, g.InDeg)
 	depFailed := make([]bool, n)
-	ready := make([]int32, 0, 1024)
+	ready := &readyQueue{prio: w.priority}
 	for v := int32(0); v < int32(n); v++ {
 		if deg[v] == 0 {
-			ready = append(ready, v)
+			ready.push(v)
 		}
 	}
 	locks := map[string]bool{}
@@ -92,7 +95,7 @@ func (w *walker) run(ctx context.Context) {
 				depFailed[d] = true
 			}
 			if deg[d]--; deg[d] == 0 {
-				ready = append(ready, d)
+				ready.push(d)
 			}
 		}
 	}
@@ -102,7 +105,7 @@ func (w *walker) run(ctx context.Context) {
 		}
 		if q := waiting[key]; len(q) > 0 {
 			// Hand the lock straight to the next waiter.
-			ready = append(ready, q[0])
+			ready.push(q[0])
 			lockOf[q[0]] = key
 			waiting[key] = q[1:]
 			return
@@ -111,7 +114,7 @@ func (w *walker) run(ctx context.Context) {
 	}
 
 	for finished < n {
-		for len(ready) > 0 {
+		for ready.len() > 0 {
 			if !stopped && w.stop != nil {
 				select {
 				case <-w.stop:
@@ -122,9 +125,9 @@ func (w *walker) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				stopped = true
 			}
-			v := ready[len(ready)-1]
+			v := ready.peek()
 			if depFailed[v] || stopped {
-				ready = ready[:len(ready)-1]
+				ready.pop()
 				if k, held := lockOf[v]; held {
 					delete(lockOf, v)
 					release(k)
@@ -141,7 +144,7 @@ func (w *walker) run(ctx context.Context) {
 			}
 			t := w.classify(v)
 			if t.inline {
-				ready = ready[:len(ready)-1]
+				ready.pop()
 				err := w.exec(ctx, v)
 				if err != nil {
 					complete(v, vFailed)
@@ -153,7 +156,7 @@ func (w *walker) run(ctx context.Context) {
 			if t.lock != "" {
 				if _, mine := lockOf[v]; !mine {
 					if locks[t.lock] {
-						ready = ready[:len(ready)-1]
+						ready.pop()
 						waiting[t.lock] = append(waiting[t.lock], v)
 						continue
 					}
@@ -164,7 +167,7 @@ func (w *walker) run(ctx context.Context) {
 			if w.parallelism > 0 && running >= w.parallelism {
 				break
 			}
-			ready = ready[:len(ready)-1]
+			ready.pop()
 			running++
 			w.status[v] = vRunning
 			if idle > 0 {
@@ -177,7 +180,7 @@ func (w *walker) run(ctx context.Context) {
 		if finished >= n {
 			break
 		}
-		if running == 0 && len(ready) == 0 {
+		if running == 0 && ready.len() == 0 {
 			// Nothing runs and nothing is ready, yet vertices remain: only
 			// possible on a cycle, which Expand rules out. Skip the rest
 			// rather than hang.

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"diffuser/internal/memlimit"
 )
 
 // Exit codes.
@@ -36,6 +38,9 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	// ...and collects harder as the heap nears half the machine's memory
+	// (GOMEMLIMIT overrides it): docs/scale.md, Memory.
+	memlimit.Apply()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})
