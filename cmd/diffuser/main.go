@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"diffuser/workspace"
 )
 
 // Exit codes.
@@ -55,7 +57,9 @@ func main() {
 			return
 		}
 	}()
-	os.Exit((&app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stop: stop, getenv: os.Getenv}).execute(ctx, os.Args[1:]))
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stop: stop, getenv: os.Getenv}
+	a.env.Sweeper = workspace.DockerSweeper // the expired docker clusters of this machine (docs/expiry.md)
+	os.Exit(a.execute(ctx, os.Args[1:]))
 }
 
 // run executes one command line in an empty environment and returns the
