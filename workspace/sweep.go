@@ -196,8 +196,13 @@ func (e *Env) sweepOwned(ctx context.Context, s ClusterSweeper, c docker.Cluster
 	}
 	unlock, err := store.Lock(ctx, state.CurrentHolder("diffuser sweep of expired clusters"))
 	if errors.Is(err, state.ErrLocked) {
-		line := fmt.Sprintf("not sweeping expired cluster %s (deadline %s) now: workspace %s is in use (%v)",
-			c.Cluster, st.Expires.UTC().Format(time.RFC3339), o.name, err)
+		who := "another diffuser"
+		var le *state.LockedError
+		if errors.As(err, &le) && le.Holder.PID != 0 {
+			who = le.Holder.String()
+		}
+		line := fmt.Sprintf("not sweeping expired cluster %s (deadline %s) now: workspace %s is in use by %s; a later command sweeps it",
+			c.Cluster, st.Expires.UTC().Format(time.RFC3339), o.name, who)
 		res.Skipped = append(res.Skipped, line)
 		fmt.Fprintln(out, line)
 		return nil
@@ -245,7 +250,7 @@ func (e *Env) sweepOwned(ctx context.Context, s ClusterSweeper, c docker.Cluster
 		return fmt.Errorf("the cluster is removed, but updating the state of workspace %s: %w", o.name, err)
 	}
 	res.Swept = append(res.Swept, sw)
-	fmt.Fprintf(out, "swept expired cluster %s (deadline %s): its containers, network and volumes are removed; workspace %s (%s) no longer records its %d hosts\n",
+	fmt.Fprintf(out, "swept expired cluster %s (deadline %s): its containers, network and volumes are removed; workspace %s (%s) no longer records its hosts (%d)\n",
 		c.Cluster, sw.Deadline.UTC().Format(time.RFC3339), o.name, o.dir, sw.Hosts)
 	return nil
 }

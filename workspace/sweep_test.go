@@ -187,7 +187,7 @@ func TestSweepExpired(t *testing.T) {
 	}
 	said := out.String()
 	for _, want := range []string{
-		"swept expired cluster due-aaaaaa (deadline 2031-03-01T11:00:00Z)", "workspace due (" + ws(data, "due") + ") no longer records its 2 hosts",
+		"swept expired cluster due-aaaaaa (deadline 2031-03-01T11:00:00Z)", "workspace due (" + ws(data, "due") + ") no longer records its hosts (2)",
 		"swept expired cluster far-bbbbbb (deadline 2031-03-01T11:00:00Z)",
 		"swept expired cluster orphan-past (deadline 2031-03-01T11:00:00Z)", "no workspace holds it (" + gone + " is gone)",
 		"not sweeping expired cluster busy-eeeeee", "workspace busy is in use", "diffuser apply busy",
@@ -197,7 +197,8 @@ func TestSweepExpired(t *testing.T) {
 			t.Errorf("the sweep did not say %q:\n%s", want, said)
 		}
 	}
-	for _, not := range []string{"renewed", "ttl0", "future", "nodeadline", "garbage", "offset", "year1", "unowned", "relative", "halfdeadline", "later"} {
+	for _, not := range []string{"renewed-", "ttl0-", "orphan-future", "orphan-nodeadline", "orphan-garbage", "orphan-offset", "orphan-year1",
+		"orphan-unowned", "orphan-relative", "orphan-halfdeadline", "orphan-later"} {
 		if strings.Contains(said, not) {
 			t.Errorf("the sweep mentions %s:\n%s", not, said)
 		}
