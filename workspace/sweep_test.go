@@ -24,7 +24,9 @@ type fakeSweeper struct {
 	closed   bool
 }
 
-func (f *fakeSweeper) Clusters(context.Context) ([]docker.ClusterMarks, error) { return f.clusters, nil }
+func (f *fakeSweeper) Clusters(context.Context) ([]docker.ClusterMarks, error) {
+	return f.clusters, nil
+}
 
 func (f *fakeSweeper) Remove(_ context.Context, c docker.ClusterMarks, files []string) error {
 	if c.Cluster == f.failFor {
@@ -131,7 +133,7 @@ func TestSweepExpired(t *testing.T) {
 		marks("orphan-garbage", "yesterday", gone, 1),
 		marks("orphan-offset", past.In(time.FixedZone("x", 3600)).Format(time.RFC3339), gone, 1),
 		marks("orphan-year1", "0001-01-01T00:00:00Z", gone, 1),
-		marks("orphan-unowned", pastL, "", 1),     // names no workspace: unknown owner
+		marks("orphan-unowned", pastL, "", 1),    // names no workspace: unknown owner
 		marks("orphan-relative", pastL, "ws", 1), // not an absolute path
 	}}
 	// One container of a cluster without a deadline: the cluster stays.
@@ -231,7 +233,9 @@ func TestSweepExpiredQuiet(t *testing.T) {
 	if res := env.SweepExpired(context.Background(), &out); len(res.Swept) != 0 || out.Len() != 0 {
 		t.Fatalf("without a sweeper: %+v %q", res, out.String())
 	}
-	env.Sweeper = func(ctx context.Context) (ClusterSweeper, error) { return nil, errors.New("docker: cannot reach the Docker Engine") }
+	env.Sweeper = func(ctx context.Context) (ClusterSweeper, error) {
+		return nil, errors.New("docker: cannot reach the Docker Engine")
+	}
 	if res := env.SweepExpired(context.Background(), &out); len(res.Swept) != 0 || out.Len() != 0 {
 		t.Fatalf("without an engine: %+v %q", res, out.String())
 	}

@@ -19,7 +19,9 @@ type listSweeper struct {
 	removed  []string
 }
 
-func (s *listSweeper) Clusters(context.Context) ([]docker.ClusterMarks, error) { return s.clusters, nil }
+func (s *listSweeper) Clusters(context.Context) ([]docker.ClusterMarks, error) {
+	return s.clusters, nil
+}
 func (s *listSweeper) Remove(_ context.Context, c docker.ClusterMarks, _ []string) error {
 	s.removed = append(s.removed, c.Cluster)
 	return nil
