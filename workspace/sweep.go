@@ -60,6 +60,10 @@ func DockerSweeper(ctx context.Context) (ClusterSweeper, error) {
 // left for the next command.
 const DefaultSweepTimeout = 20 * time.Second
 
+// sweepConnectTimeout bounds the wait for the engine to answer: one that
+// does not (a DOCKER_HOST out of reach) costs a command no more.
+const sweepConnectTimeout = 2 * time.Second
+
 // Swept is one cluster the sweep removed.
 type Swept struct {
 	Cluster  string
@@ -105,7 +109,9 @@ func (e *Env) SweepExpired(ctx context.Context, out io.Writer) SweepResult {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s, err := e.Sweeper(ctx)
+	cctx, ccancel := context.WithTimeout(ctx, min(timeout, sweepConnectTimeout))
+	s, err := e.Sweeper(cctx)
+	ccancel()
 	if err != nil {
 		return res // no engine: nothing of docker to sweep
 	}
