@@ -233,11 +233,19 @@ func TestSweepExpiredQuiet(t *testing.T) {
 	if res := env.SweepExpired(context.Background(), &out); len(res.Swept) != 0 || out.Len() != 0 {
 		t.Fatalf("without a sweeper: %+v %q", res, out.String())
 	}
+	var connectBy time.Duration
 	env.Sweeper = func(ctx context.Context) (ClusterSweeper, error) {
+		if d, ok := ctx.Deadline(); ok {
+			connectBy = time.Until(d)
+		}
 		return nil, errors.New("docker: cannot reach the Docker Engine")
 	}
 	if res := env.SweepExpired(context.Background(), &out); len(res.Swept) != 0 || out.Len() != 0 {
 		t.Fatalf("without an engine: %+v %q", res, out.String())
+	}
+	// An engine that does not answer is given the connect bound, not the whole sweep's.
+	if connectBy <= 0 || connectBy > sweepConnectTimeout {
+		t.Fatalf("the engine was given %s to answer, want at most %s", connectBy, sweepConnectTimeout)
 	}
 	writeWorkspace(t, filepath.Join(data, "w"), "w-aaaaaa", now.Add(-time.Minute), "docker")
 	f := &fakeSweeper{removed: map[string][]string{}, failFor: "w-aaaaaa",
