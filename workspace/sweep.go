@@ -29,7 +29,9 @@ import (
 //     cluster is removed as destroy's provider cleanup removes it, and
 //     state is updated: hosts, step instances and outputs gone, the
 //     deadline cleared. The recipe's destroy commands are not run: on
-//     docker all they could undo is inside the containers removed.
+//     docker all they could undo is inside the containers removed. A
+//     workspace with hosts on other providers, or imported ones, is left
+//     to destroy --expired.
 //   - A cluster no workspace owns (its workspace directory is gone): the
 //     labels, only when every container names its workspace directory
 //     and carries a valid deadline, all of them past.
@@ -234,6 +236,15 @@ func (e *Env) sweepOwned(ctx context.Context, s ClusterSweeper, c docker.Cluster
 		if lang.ProviderBase(prov) != docker.Name {
 			line := fmt.Sprintf("not sweeping expired cluster %s (deadline %s): workspace %s has hosts on provider %s too; run diffuser destroy --expired -workspace %s",
 				c.Cluster, st.Expires.UTC().Format(time.RFC3339), o.name, prov, o.name)
+			res.Skipped = append(res.Skipped, line)
+			fmt.Fprintln(out, line)
+			return nil
+		}
+		if docker.Imported(h.Attrs) {
+			// Its container carries another cluster's labels: only a destroy
+			// removes it (and forgets it).
+			line := fmt.Sprintf("not sweeping expired cluster %s (deadline %s): workspace %s has an imported host (%s); run diffuser destroy --expired -workspace %s",
+				c.Cluster, st.Expires.UTC().Format(time.RFC3339), o.name, name, o.name)
 			res.Skipped = append(res.Skipped, line)
 			fmt.Fprintln(out, line)
 			return nil

@@ -85,6 +85,25 @@ func writeWorkspace(t *testing.T, dir, cluster string, deadline time.Time, provi
 	}
 }
 
+// markImported marks host imported (diffuser import) in dir's state.
+func markImported(t *testing.T, dir, host string) {
+	t.Helper()
+	s := state.Open(dir)
+	unlock, err := s.Lock(context.Background(), state.CurrentHolder("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Hosts[host].Attrs["imported"] = "true"
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func readState(t *testing.T, dir string) *state.State {
 	t.Helper()
 	st, err := state.Open(dir).Load()
@@ -117,6 +136,8 @@ func TestSweepExpired(t *testing.T) {
 	writeWorkspace(t, ws(data, "busy"), "busy-eeeeee", past, "docker")
 	writeWorkspace(t, ws(data, "mixed"), "mixed-ffffff", past, "docker", "static")
 	writeWorkspace(t, ws(data, "old"), "old-gggggg", past, "docker") // containers without a workdir label
+	writeWorkspace(t, ws(data, "imp"), "imp-hhhhhh", past, "docker", "docker")
+	markImported(t, ws(data, "imp"), "node[1]")
 	gone := filepath.Join(t.TempDir(), "deleted", "ws")
 
 	f := &fakeSweeper{removed: map[string][]string{}, clusters: []docker.ClusterMarks{
@@ -127,6 +148,7 @@ func TestSweepExpired(t *testing.T) {
 		marks("busy-eeeeee", pastL, ws(data, "busy"), 1),
 		marks("mixed-ffffff", pastL, ws(data, "mixed"), 1),
 		marks("old-gggggg", "", "", 1),
+		marks("imp-hhhhhh", pastL, ws(data, "imp"), 1),
 		marks("orphan-past", pastL, gone, 2),
 		marks("orphan-future", futureL, gone, 1),
 		marks("orphan-nodeadline", "", gone, 1),
@@ -182,7 +204,7 @@ func TestSweepExpired(t *testing.T) {
 		}
 	}
 	// Untouched: the renewed, removed, locked and mixed workspaces keep their hosts.
-	for _, name := range []string{"renewed", "ttl0", "busy", "mixed"} {
+	for _, name := range []string{"renewed", "ttl0", "busy", "mixed", "imp"} {
 		if st := readState(t, ws(data, name)); len(st.Hosts) == 0 {
 			t.Errorf("workspace %s lost its hosts", name)
 		}
@@ -194,6 +216,7 @@ func TestSweepExpired(t *testing.T) {
 		"swept expired cluster orphan-past (deadline 2031-03-01T11:00:00Z)", "no workspace holds it (" + gone + " is gone)",
 		"not sweeping expired cluster busy-eeeeee", "workspace busy is in use", "diffuser apply busy",
 		"not sweeping expired cluster mixed-ffffff", "provider static", "destroy --expired -workspace mixed",
+		"not sweeping expired cluster imp-hhhhhh", "an imported host (node[1])", "destroy --expired -workspace imp",
 	} {
 		if !strings.Contains(said, want) {
 			t.Errorf("the sweep did not say %q:\n%s", want, said)
