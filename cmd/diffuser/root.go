@@ -305,6 +305,9 @@ func (a *app) sweeps(cmd *cobra.Command) bool {
 	if v := a.lookupEnv("DIFFUSER_NO_SWEEP"); v != "" && v != "0" {
 		return false
 	}
+	if cmd.HasSubCommands() {
+		return false // a group alone (diffuser state) prints its help
+	}
 	top := cmd
 	for top.HasParent() && top.Parent().HasParent() {
 		top = top.Parent()

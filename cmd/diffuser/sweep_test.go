@@ -59,6 +59,8 @@ func TestSweepBeforeCommands(t *testing.T) {
 		{[]string{"completion", "bash"}, false},
 		{[]string{"help", "plan"}, false},
 		{[]string{"plan", "--help"}, false},
+		{[]string{"state"}, false},
+		{[]string{"workspace"}, false},
 		{[]string{"plan", recipe, "--simulate"}, true},
 		{[]string{"apply", recipe, "--simulate", "-auto-approve", "--progress", "quiet"}, true},
 		{[]string{"hosts", "golden"}, true},
