@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -51,6 +52,11 @@ type Env struct {
 	// Now is the clock deadlines are set and checked with (nil:
 	// time.Now); tests simulate time with it.
 	Now func() time.Time
+	// Sweeper connects to what SweepExpired sweeps (DockerSweeper: this
+	// machine's Docker Engine); nil: SweepExpired does nothing.
+	Sweeper func(ctx context.Context) (ClusterSweeper, error)
+	// SweepTimeout bounds SweepExpired (0: DefaultSweepTimeout).
+	SweepTimeout time.Duration
 
 	sim *simulation
 }

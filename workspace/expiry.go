@@ -32,7 +32,10 @@ func (e *Env) now() time.Time {
 }
 
 // setDeadline sets the cluster's deadline for an apply: from ttl when
-// given (0 removes it), else from the site's ttl, else unchanged. Every
+// given (0 removes it), else from the site's ttl, else unchanged — except
+// a deadline already passed in a workspace without hosts: that was the
+// deadline of a cluster destroyed since, and a new cluster does not
+// inherit it (the sweep would remove it at the next command). Every
 // apply with a ttl renews it from now, which is how a ttl is extended. It
 // says whether state changed.
 func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
@@ -42,6 +45,8 @@ func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
 		d = *ttl
 	case ws.Site != nil && ws.Site.TTL > 0:
 		d = ws.Site.TTL
+	case !ws.State.Expires.IsZero() && len(ws.State.Hosts) == 0 && !ws.State.Expires.After(ws.env.now()):
+		d = 0
 	default:
 		return false
 	}

@@ -204,6 +204,21 @@ func TestExpiry(t *testing.T) {
 	if st := m.state(); len(st.Hosts) != 0 {
 		t.Fatalf("hosts left: %v", st.Hosts)
 	}
+	// A new cluster in the destroyed one's workspace does not inherit its
+	// passed deadline (the site file's ttl gone too).
+	in.Site = m.writeSite("# no ttl\n")
+	run(in, "apply", nil)
+	if st := m.state(); len(st.Hosts) == 0 || !st.Expires.IsZero() {
+		t.Fatalf("new cluster: %d hosts, deadline %v; want hosts and no deadline", len(st.Hosts), st.Expires)
+	}
+	// A passed deadline of a cluster that still has hosts stays (destroy --expired is due).
+	run(in, "apply", dur(time.Hour))
+	c.t = c.t.Add(2 * time.Hour)
+	before = m.state().Expires
+	run(in, "apply", nil)
+	if got := m.state().Expires; !got.Equal(before) {
+		t.Fatalf("a passed deadline of a running cluster moved to %v from %v", got, before)
+	}
 }
 
 func TestParseTTL(t *testing.T) {

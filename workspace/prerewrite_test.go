@@ -8,21 +8,28 @@ import (
 	"strings"
 	"testing"
 
+	"diffuser/engine"
 	"diffuser/workspace"
 )
 
 // The built-in recipes were rewritten on modules (issue 16). A cluster
-// applied with the recipe as it was before (testdata/prerewrite/NAME, from
-// commit bb676a7) must plan as no-op with the rewritten recipe, apart from
-// the instances docs/recipes/NAME.md lists as re-running. Each case
-// applies the old recipe on the simulator, plans the new one and compares
-// the changes with the documented ones; then applies the new one and
-// checks that a second plan is empty (the moves were persisted).
+// applied with a recipe as it was before (testdata/prerewrite/NAME: ceph
+// and moosefs as they were before their rewrite, glusterfs, nfs and
+// orangefs from commit bb676a7) must plan as no-op with the rewritten
+// recipe, apart from the instances docs/recipes/NAME.md lists as
+// re-running; the renamed instances are moves, which keep their digest
+// and run nothing. Each case applies the old recipe on the simulator
+// (it settles: its own second plan is empty), plans the new one and
+// compares the changes and destroys with the documented ones (and the
+// number of moves where the docs count them); then applies the new one —
+// which runs nothing when nothing but moves was planned — and checks that
+// a second plan is empty (the moves were persisted).
 func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 	cases := []struct {
 		recipe string
 		vars   []string
 		want   []string // the plan's changes, sorted, as simWorld.plan writes them
+		moves  int      // instances renamed, at these variables (0: not counted)
 	}{
 		// docs/recipes/glusterfs.md: brick_at_boot (remounting the brick
 		// after a restart) is new, so each server gets its unit and service.
@@ -62,6 +69,11 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
 		{recipe: "orangefs"},
 		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
+		// docs/recipes/moosefs.md and ceph.md: only moves.
+		{recipe: "moosefs", moves: 3 + 2 + 3*3},
+		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3},
+		{recipe: "ceph", moves: 6 + 3*3 + 3},
+		{recipe: "ceph", vars: []string{"monitors=3", "osds=2", "client_mount=kernel", "clients=2"}, moves: 3*6 + 2*3 + 2*2},
 	}
 	for _, c := range cases {
 		name := c.recipe
@@ -82,30 +94,38 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 				t.Fatal(err)
 			}
 			ws := "old"
-			if res := planWithVars(t, w, pre, ws, c.vars, true); res != nil {
-				t.Fatalf("applying the pre-rewrite recipe: %v", res)
+			if res := applyWithVars(t, w, pre, ws, c.vars); len(res.Failures) > 0 {
+				t.Fatalf("applying the pre-rewrite recipe: %v", res.Failures[0].Err)
 			}
-			if got := planLines(t, w, pre, ws, c.vars); len(got) != 0 {
+			if got, _ := planLines(t, w, pre, ws, c.vars); len(got) != 0 {
 				t.Fatalf("the pre-rewrite recipe does not settle on the simulator: %v", got)
 			}
-			got := planLines(t, w, cur, ws, c.vars)
+			got, moves := planLines(t, w, cur, ws, c.vars)
 			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
 				t.Errorf("planning the rewritten recipe over pre-rewrite state:\n got %d changes:\n  %s\nwant %d:\n  %s",
 					len(got), strings.Join(got, "\n  "), len(c.want), strings.Join(c.want, "\n  "))
 			}
-			if res := planWithVars(t, w, cur, ws, c.vars, true); res != nil {
-				t.Fatalf("applying the rewritten recipe: %v", res)
+			if c.moves != 0 && len(moves) != c.moves {
+				t.Errorf("%d moves, want %d:\n%s", len(moves), c.moves, strings.Join(moves, "\n"))
 			}
-			if got := planLines(t, w, cur, ws, c.vars); len(got) != 0 {
+			res := applyWithVars(t, w, cur, ws, c.vars)
+			if len(res.Failures) > 0 {
+				t.Fatalf("applying the rewritten recipe: %v", res.Failures[0].Err)
+			}
+			if len(c.want) == 0 && res.Ran != 0 {
+				t.Errorf("applying the moves ran %d instances, want none", res.Ran)
+			}
+			if got, _ := planLines(t, w, cur, ws, c.vars); len(got) != 0 {
 				t.Errorf("plan after applying the rewritten recipe: %v", got)
 			}
 		})
 	}
 }
 
-// planLines plans recipe in ws with vars and returns its changes as
-// simWorld.plan does (moves are not changes: they run nothing).
-func planLines(t *testing.T, w *simWorld, recipe, ws string, vars []string) []string {
+// planLines plans recipe in ws with vars and returns its changes and
+// destroys as simWorld.plan writes them, and its moves ("FROM -> TO"),
+// each sorted (moves are not changes: they run nothing).
+func planLines(t *testing.T, w *simWorld, recipe, ws string, vars []string) (changes, moves []string) {
 	t.Helper()
 	in := w.inputs(recipe, ws)
 	in.Vars = vars
@@ -114,20 +134,23 @@ func planLines(t *testing.T, w *simWorld, recipe, ws string, vars []string) []st
 		t.Fatalf("plan %s: %v", recipe, err)
 	}
 	defer pl.Close()
-	var out []string
 	for _, c := range append(pl.Plan.Changes, pl.Plan.Destroys...) {
 		line := c.Action.Symbol() + " " + c.Addr
 		if c.Reason != "" {
 			line += " (" + c.Reason + ")"
 		}
-		out = append(out, line)
+		changes = append(changes, line)
 	}
-	sort.Strings(out)
-	return out
+	for _, m := range pl.Plan.Moves {
+		moves = append(moves, m.From+" -> "+m.To)
+	}
+	sort.Strings(changes)
+	sort.Strings(moves)
+	return changes, moves
 }
 
-// planWithVars applies recipe in ws with vars; it returns the failures.
-func planWithVars(t *testing.T, w *simWorld, recipe, ws string, vars []string, apply bool) any {
+// applyWithVars applies recipe in ws with vars and returns the result.
+func applyWithVars(t *testing.T, w *simWorld, recipe, ws string, vars []string) *engine.Result {
 	t.Helper()
 	in := w.inputs(recipe, ws)
 	in.Vars = vars
@@ -140,8 +163,5 @@ func planWithVars(t *testing.T, w *simWorld, recipe, ws string, vars []string, a
 	if err != nil {
 		t.Fatalf("apply %s: %v", recipe, err)
 	}
-	if len(res.Failures) > 0 {
-		return res.Failures
-	}
-	return nil
+	return res
 }

@@ -26,6 +26,11 @@ var _ cloud.Importer = (*Provider)(nil)
 // recordedImported tells whether a recorded host is an imported container.
 func recordedImported(h cloud.Host) bool { return h.Attrs[attrImported] == "true" }
 
+// Imported says whether a recorded host's attributes mark it imported
+// (diffuser import): its container is labelled with the cluster it came
+// from, not this one.
+func Imported(attrs map[string]string) bool { return attrs[attrImported] == "true" }
+
 // Import takes a running container (its ID, a unique prefix of it, or its
 // name) into the cluster as spec's host: it joins the cluster network
 // (its address there becomes the host's private address), the workspace

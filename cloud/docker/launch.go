@@ -124,6 +124,9 @@ func (p *Provider) createContainer(ctx context.Context, spec cloud.HostSpec, s S
 		// an apply renews lives in state; this one is the launch's.
 		labels[LabelExpires] = spec.Expires.UTC().Format(time.RFC3339)
 	}
+	if p.workDir != "" {
+		labels[LabelWorkDir] = p.workDir
+	}
 	devices := []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}
 	for _, v := range vols {
 		labels[labelVolumePrefix+v.Name] = v.Device

@@ -132,8 +132,9 @@ func TestLaunchCluster(t *testing.T) {
 	if hc := inspect.Container.HostConfig; hc.Memory != 1<<30 || hc.NanoCPUs != 1.5e9 || hc.Privileged {
 		t.Errorf("memory %d, nano cpus %d, privileged %v; want 1g, 1.5e9, false", hc.Memory, hc.NanoCPUs, hc.Privileged)
 	}
-	if l := inspect.Container.Config.Labels; l[LabelCluster] != e.cluster || l[LabelGroup] != "server" || l[LabelIndex] != "0" || l[LabelName] != "server[0]" {
-		t.Errorf("labels = %v", l)
+	if l := inspect.Container.Config.Labels; l[LabelCluster] != e.cluster || l[LabelGroup] != "server" || l[LabelIndex] != "0" || l[LabelName] != "server[0]" ||
+		l[LabelWorkDir] != e.p.workDir || e.p.workDir == "" {
+		t.Errorf("labels = %v (work directory %q)", l, e.p.workDir)
 	}
 
 	// Launching the same specs again adopts: same containers, no new ones,

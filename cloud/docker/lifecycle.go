@@ -133,15 +133,32 @@ func (p *Provider) removeContainer(ctx context.Context, id string) error {
 // cluster's network): it and its volume files are that cluster's now; it
 // is only disconnected from this cluster's network.
 func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
+	keep, err := p.cleanupEngine(ctx, cluster)
+	if keep == nil {
+		return err // the containers could not be listed: their volumes stay
+	}
+	errs := []error{err}
+	if p.settings.VolumeDir != "" {
+		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster), keep); err != nil {
+			errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cleanupEngine is Cleanup's part in the engine: it removes the cluster's
+// containers (not those imported into another cluster) and networks, and
+// returns the loop devices of the containers it left to another cluster.
+func (p *Provider) cleanupEngine(ctx context.Context, cluster string) (keep map[int]bool, err error) {
 	if cluster == "" || !validName(cluster) {
-		return fmt.Errorf("docker provider: cleanup: bad cluster name %q", cluster)
+		return nil, fmt.Errorf("docker provider: cleanup: bad cluster name %q", cluster)
 	}
 	var errs []error
 	res, err := p.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: clusterFilter(cluster)})
 	if err != nil {
-		return fmt.Errorf("cleanup %s: list containers: %w", cluster, err)
+		return nil, fmt.Errorf("cleanup %s: list containers: %w", cluster, err)
 	}
-	keep := map[int]bool{} // loop devices of containers another cluster imported
+	keep = map[int]bool{} // loop devices of containers another cluster imported
 	for _, c := range res.Items {
 		if c.Labels[LabelCluster] != cluster {
 			continue
@@ -184,12 +201,7 @@ func (p *Provider) Cleanup(ctx context.Context, cluster string) error {
 	if err := os.Remove(lockPath(networkLock(cluster))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
 	}
-	if p.settings.VolumeDir != "" {
-		if err := releaseClusterVolumes(cluster, p.clusterVolumeDir(cluster), keep); err != nil {
-			errs = append(errs, fmt.Errorf("cleanup %s: %w", cluster, err))
-		}
-	}
-	return errors.Join(errs...)
+	return keep, errors.Join(errs...)
 }
 
 // disconnectOthers disconnects from the cluster's network the containers

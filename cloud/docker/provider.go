@@ -28,6 +28,10 @@ const (
 	// LabelExpires is the cluster's deadline when the container was
 	// launched (RFC 3339, UTC), for an apply given a ttl.
 	LabelExpires = "diffuser.expires"
+	// LabelWorkDir is the absolute directory of the workspace that launched
+	// the container (cloud.Env.WorkDir): the sweep of expired clusters
+	// finds the workspace that owns a cluster through it.
+	LabelWorkDir = "diffuser.workdir"
 	// labelVolumePrefix + <volume> = "<loop device>" on containers: the
 	// device the container was created with, needed to put a volume back on
 	// the same device after a reboot.

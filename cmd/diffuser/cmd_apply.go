@@ -47,8 +47,9 @@ file may set them too (max_connects, max_uploads, max_sessions_per_host); 0 is n
 --ttl 4h (or ttl in the site file) gives the cluster a deadline, now plus the ttl: state records
 it, launches mark it (docker label, aws tag; aws instances also terminate themselves then),
 diffuser workspace list shows it and diffuser destroy --expired sweeps the cluster once it
-has passed. Every apply given a ttl renews the deadline from now (that is how it is
-extended); --ttl 0 removes it. See docs/expiry.md.`,
+has passed; on docker any later diffuser command on this machine removes it then. Every apply
+given a ttl renews the deadline from now (that is how it is extended); --ttl 0 removes it.
+See docs/expiry.md.`,
 		Example: `  diffuser apply glusterfs -auto-approve
   diffuser apply glusterfs --ttl 4h
   diffuser apply glusterfs -var servers=3 -var replica=3
@@ -107,8 +108,10 @@ the recipe as loaded.
 With --expired it destroys the workspace only if its deadline (apply --ttl) has passed; with
 --all-workspaces too, every workspace under the data directory whose deadline has passed,
 each with the recipe, provider, site file and variables of its last apply. Docker has no way
-to end a container at a deadline, so on docker this sweep is what removes an expired cluster
-(run it from cron or a systemd timer); aws instances also end themselves.`,
+to end a container at a deadline: any diffuser command on the machine first removes the
+expired docker clusters (DIFFUSER_NO_SWEEP=1 turns that off), and this sweep, run from cron
+or a systemd timer, also covers the workspaces that one leaves (hosts on other providers,
+state in a bucket); aws instances also end themselves. See docs/expiry.md.`,
 		Example: `  diffuser destroy glusterfs -auto-approve
   diffuser destroy --expired --all-workspaces -auto-approve
   diffuser destroy glusterfs -target 'server[1]'

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"diffuser/internal/memlimit"
+	"diffuser/workspace"
 )
 
 // Exit codes.
@@ -60,7 +61,9 @@ func main() {
 			return
 		}
 	}()
-	os.Exit((&app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stop: stop, getenv: os.Getenv}).execute(ctx, os.Args[1:]))
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stop: stop, getenv: os.Getenv}
+	a.env.Sweeper = workspace.DockerSweeper // the expired docker clusters of this machine (docs/expiry.md)
+	os.Exit(a.execute(ctx, os.Args[1:]))
 }
 
 // run executes one command line in an empty environment and returns the

@@ -186,7 +186,12 @@ against saved state and runs independent steps concurrently.
 
 DIFFUSER_STATE_KEY (or DIFFUSER_STATE_KEY_FILE, a 0600 file holding it) encrypts state, its
 journal and backup and saved plans with AES-256-GCM: 64 hex digits (openssl rand -hex 32) or a
-passphrase of at least 16 characters. Encrypted state is refused without its key (docs/secrets.md).`,
+passphrase of at least 16 characters. Encrypted state is refused without its key (docs/secrets.md).
+
+Every command that works on clusters or workspaces (all but validate, fmt, graph, recipes,
+version, completion and help) first removes the docker clusters of this machine whose
+deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turns that off
+(docs/expiry.md).`,
 		Example: `  diffuser plan glusterfs                 # what would change, nothing touched
   diffuser apply glusterfs -auto-approve  # launch, install, format, start daemons, mount
   diffuser verify glusterfs               # write on one client, read on another
@@ -203,6 +208,9 @@ passphrase of at least 16 characters. Encrypted state is refused without its key
 				return err
 			}
 			a.env.StateKey = key
+			if a.sweeps(cmd) {
+				a.workspaceEnv().SweepExpired(cmd.Context(), a.stderr)
+			}
 			return nil
 		},
 	}
@@ -279,4 +287,30 @@ func (a *app) planFlags(c *cobra.Command) {
 	f.BoolVar(&a.flags.refresh, "refresh", true, "ask hosts whether recorded work still holds (when hosts exist)")
 	f.StringArrayVar(&a.flags.targets, "target", nil, "limit to an address (step.NAME, step.NAME[\"HOST\"], hosts.GROUP, HOST) and what it needs")
 	f.StringArrayVar(&a.flags.replace, "replace", nil, "recreate a host (server[1]) or re-run a step instance (step.NAME[\"HOST\"]); an address the recipe does not have is an error")
+}
+
+// noSweepCommands are the commands that work on files or print, not on
+// clusters: they never sweep expired clusters.
+var noSweepCommands = map[string]bool{"validate": true, "fmt": true, "graph": true, "recipes": true, "version": true,
+	"completion": true, "help": true, cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true}
+
+// sweeps says whether cmd first sweeps the expired docker clusters of this
+// machine: every command that works on clusters or workspaces, unless
+// DIFFUSER_NO_SWEEP is set (to anything but 0) or the app has no sweeper
+// (tests).
+func (a *app) sweeps(cmd *cobra.Command) bool {
+	if a.env.Sweeper == nil {
+		return false
+	}
+	if v := a.lookupEnv("DIFFUSER_NO_SWEEP"); v != "" && v != "0" {
+		return false
+	}
+	if cmd.HasSubCommands() {
+		return false // a group alone (diffuser state) prints its help
+	}
+	top := cmd
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	return top.HasParent() && !noSweepCommands[top.Name()]
 }
