@@ -27,8 +27,8 @@ func TestRewrittenRecipesKeepState(t *testing.T) {
 		vars   []string
 		moves  int // instances renamed, at these variables
 	}{
-		{"moosefs", nil, 3 + 2 + 3*3},
-		{"moosefs", []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, 3 + 3},
+		{"moosefs", nil, 3 + 2 + 3*3 + 2*3},
+		{"moosefs", []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, 3 + 3 + 2},
 		{"ceph", nil, 6 + 3*3 + 3},
 		{"ceph", []string{"monitors=3", "osds=2", "client_mount=kernel", "clients=2"}, 3*6 + 2*3 + 2*2},
 	} {
