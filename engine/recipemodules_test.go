@@ -36,10 +36,17 @@ func TestRecipeModulesRefuseBadInputs(t *testing.T) {
   name = "master"
   config = "x"
   also = { path = "/etc/mfs/mfsexports.cfg" }`, `attribute "content" is required`},
+		{"orangefs build without its prefix", "orangefs/modules/build", `build = { source_url = "http://x/o.tar.gz", sha256 = "", cflags = "", fuse = false }`, `attribute "prefix" is required`},
+		{"ceph-conf keyring path with shell", "builtin/ceph-conf", `conf = "[global]\n"
+  keyring_path = "/etc/ceph/k; rm -rf /"
+  keyring = "k"`, "keyring_path is an absolute file path"},
+		{"ceph-conf relative keyring path", "builtin/ceph-conf", `conf = "[global]\n"
+  keyring_path = "ceph.keyring"
+  keyring = "k"`, "keyring_path is an absolute file path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(hosts + "module \"m\" {\n  source = \"./modules/x\"\n  on = hosts.h\n  " + tc.call + "\n}\n")}}
-			src, err := fs.ReadFile(recipes.FS(), tc.module+"/main.hcl")
+			src, err := moduleSource(tc.module)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,14 +61,27 @@ func TestRecipeModulesRefuseBadInputs(t *testing.T) {
 	for module, call := range map[string]string{
 		"ceph/modules/dropin":    "unit = \"ceph-osd@\"\n  content = \"[Service]\\n\"",
 		"ceph/modules/daemon":    `type = "mds"`,
-		"ceph/modules/conf":      "conf = \"[global]\\n\"\n  keyring_path = \"/etc/ceph/k\"\n  keyring = \"k\"",
+		"builtin/ceph-conf":      "conf = \"[global]\\n\"\n  keyring_path = \"/etc/ceph/k\"\n  keyring = \"k\"",
+		"orangefs/modules/build": "build = { source_url = \"http://x/o.tar.gz\", sha256 = \"\", cflags = \"-O2\", fuse = true, prefix = \"/opt/orangefs\" }",
 		"moosefs/modules/daemon": "hosts = hosts.h\n  name = \"metalogger\"\n  config = \"x\"",
 	} {
 		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(hosts + "module \"m\" {\n  source = \"./modules/x\"\n  on = hosts.h\n  " + call + "\n}\n")}}
-		src, _ := fs.ReadFile(recipes.FS(), module+"/main.hcl")
+		src, err := moduleSource(module)
+		if err != nil {
+			t.Fatal(err)
+		}
 		fsys["r/modules/x/main.hcl"] = &fstest.MapFile{Data: src}
 		if _, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, simKinds); diags.HasErrors() {
 			t.Errorf("%s with good inputs: %s", module, diags.Error())
 		}
 	}
+}
+
+// moduleSource reads a built-in recipe's module ("ceph/modules/dropin") or
+// a standard library one ("builtin/ceph-conf").
+func moduleSource(name string) ([]byte, error) {
+	if lib, ok := strings.CutPrefix(name, "builtin/"); ok {
+		return fs.ReadFile(recipes.Modules(), lib+"/main.hcl")
+	}
+	return fs.ReadFile(recipes.FS(), name+"/main.hcl")
 }

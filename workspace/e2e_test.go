@@ -21,6 +21,10 @@ type e2eCase struct {
 	vars   []string
 	// extra runs between verify and destroy (growth tests and the like).
 	extra func(t *testing.T, e *e2eEnv)
+	// setup, when set, runs before the first apply and returns more
+	// variables for every command of the case (values known only at run
+	// time, such as the address of a file server the test starts).
+	setup func(t *testing.T) []string
 }
 
 // e2eCases holds the cases; build tag e2e adds the slow ones (make e2e).
@@ -84,6 +88,9 @@ func TestE2E(t *testing.T) {
 	for _, c := range e2eCases {
 		t.Run(c.name, func(t *testing.T) {
 			dockertest.Serialize(t)
+			if c.setup != nil {
+				c.vars = append(append([]string(nil), c.vars...), c.setup(t)...)
+			}
 			dir := t.TempDir()
 			e := &e2eEnv{sysEnv: newSysEnv(t, filepath.Join(dir, ".diffuser")), dir: dir, site: filepath.Join(dir, "diffuser.hcl"), recipe: c.recipe}
 			site := fmt.Sprintf("default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n}\n", dockertest.MirrorHosts(t))

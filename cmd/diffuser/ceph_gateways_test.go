@@ -7,17 +7,18 @@ import (
 )
 
 // TestCephGatewaysPlan: the ceph recipe's gateways option adds nothing at
-// 0; at N it adds N gateway hosts with a radosgw each, one S3 user on the
+// 0; at N it adds N gateway hosts with a radosgw each (ceph.conf and the
+// bootstrap keyring through builtin/ceph-conf), one S3 user on the
 // first, and keeps the key-carrying steps' arguments out of the plan.
 func TestCephGatewaysPlan(t *testing.T) {
-	instances := regexp.MustCompile(`(?m)^  # (module\.rgw\.step\.[a-z_]+)\["([a-z]+\[\d+\])"\] will be created$`)
+	instances := regexp.MustCompile(`(?m)^  # (module\.rgw\.(?:module\.files\.)?step\.[a-z_]+)\["([a-z]+\[\d+\])"\] will be created$`)
 	for _, tc := range []struct {
 		gateways string
 		want     map[string]int // step -> instances
 	}{
 		{"0", map[string]int{}},
-		{"1", map[string]int{"bootstrap": 1, "frontend": 1, "packages": 1, "conf": 1, "bootstrap_keyring": 1, "keyring": 1, "service": 1, "listening": 1, "user": 1}},
-		{"3", map[string]int{"bootstrap": 1, "frontend": 1, "packages": 3, "conf": 3, "bootstrap_keyring": 3, "keyring": 3, "service": 3, "listening": 3, "user": 1}},
+		{"1", map[string]int{"bootstrap": 1, "frontend": 1, "packages": 1, "files.conf": 1, "files.keyring": 1, "keyring": 1, "service": 1, "listening": 1, "user": 1}},
+		{"3", map[string]int{"bootstrap": 1, "frontend": 1, "packages": 3, "files.conf": 3, "files.keyring": 3, "keyring": 3, "service": 3, "listening": 3, "user": 1}},
 	} {
 		t.Run(tc.gateways, func(t *testing.T) {
 			res := badRun(t, "plan", "ceph", "--simulate", "--no-color", "-var", "s3_gateways="+tc.gateways, "--data-dir", t.TempDir())
@@ -27,7 +28,10 @@ func TestCephGatewaysPlan(t *testing.T) {
 			got := map[string]int{}
 			hosts := map[string]string{}
 			for _, m := range instances.FindAllStringSubmatch(res.stdout, -1) {
-				step := strings.TrimPrefix(m[1], "module.rgw.step.")
+				// module.rgw.step.NAME, or module.rgw.module.files.step.NAME
+				// (builtin/ceph-conf's two files) as files.NAME.
+				step := strings.Replace(strings.TrimPrefix(m[1], "module.rgw."), "module.files.step.", "files.", 1)
+				step = strings.TrimPrefix(step, "step.")
 				got[step]++
 				hosts[step] += m[2] + " "
 			}

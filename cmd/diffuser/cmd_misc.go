@@ -83,7 +83,7 @@ func (a *app) recipesCmd() *cobra.Command {
 	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{
 		Use: "show NAME", Short: "Print a built-in recipe's or module's source",
-		Example: "  diffuser recipes show ceph > ceph.hcl\n  diffuser recipes show builtin/xfs-volume\n  diffuser recipes show ceph/modules/conf",
+		Example: "  diffuser recipes show ceph > ceph.hcl\n  diffuser recipes show builtin/xfs-volume\n  diffuser recipes show ceph/modules/daemon",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fsys, dir := recipes.FS(), args[0]

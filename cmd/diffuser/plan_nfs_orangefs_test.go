@@ -300,11 +300,11 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 			p := planRecipe(t, "orangefs", site, fmt.Sprintf("servers=%d", tc.servers), fmt.Sprintf("clients=%d", tc.clients), "client_mount="+tc.mount)
 			s, c := tc.servers, tc.clients
 			want := map[string]int{
-				"server_build_deps": s, "server_build": s, "module.storage.step.format": s, "module.storage.step.mount": s,
+				"module.server_build.step.deps": s, "module.server_build.step.build": s, "module.storage.step.format": s, "module.storage.step.mount": s,
 				"genconfig": 1, "server_conf": s, "server_storage": s, "module.server_daemon.step.unit": s, "module.server_daemon.step.service": s, "server_port": s,
 			}
 			if c > 0 {
-				for k, v := range map[string]int{"client_build_deps": c, "client_build": c, "pvfs2tab": c, "servers_reachable": c} {
+				for k, v := range map[string]int{"module.client_build.step.deps": c, "module.client_build.step.build": c, "pvfs2tab": c, "servers_reachable": c} {
 					want[k] = v
 				}
 				if tc.mount == "kernel" {
@@ -324,7 +324,7 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 					t.Errorf("genconfig runs on %s: the configuration is made once, on server[0]", ch.Host)
 				}
 			}
-			build := p.arg(t, "server_build", "server[0]", "command")
+			build := p.arg(t, "module.server_build.step.build", "server[0]", "command")
 			for _, want := range []string{
 				"https://s3.amazonaws.com/download.orangefs.org/current/source/orangefs-2.9.8.tar.gz",
 				"tar -xzf", "--strip-components=1",
@@ -341,7 +341,7 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 			if strings.Contains(build, "sha256sum -c") {
 				t.Errorf("no source_sha256 given, yet the build checks one:\n%s", build)
 			}
-			if cr := p.arg(t, "server_build", "server[0]", "creates"); !strings.HasPrefix(cr, "/opt/orangefs/.diffuser-build-") {
+			if cr := p.arg(t, "module.server_build.step.build", "server[0]", "creates"); !strings.HasPrefix(cr, "/opt/orangefs/.diffuser-build-") {
 				t.Errorf("server_build creates %q", cr)
 			}
 			if c > 0 {
@@ -366,7 +366,7 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 		site := staticSite(t, map[string]int{"server": 1, "client": 1}, map[string]string{"server": "storage"})
 		sum := strings.Repeat("ab", 32)
 		p := planRecipe(t, "orangefs", site, "servers=1", "clients=1", "source_sha256="+sum)
-		if build := p.arg(t, "client_build", "client[0]", "command"); !strings.Contains(build, sum+"  $tarball\" | sha256sum -c -") {
+		if build := p.arg(t, "module.client_build.step.build", "client[0]", "command"); !strings.Contains(build, sum+"  $tarball\" | sha256sum -c -") {
 			t.Errorf("build does not check the tarball's sha256:\n%s", build)
 		}
 	})

@@ -234,7 +234,7 @@ step "keys" {
 
 # ceph.conf and the admin keyring: the ceph CLI on every monitor host.
 module "mon_files" {
-  source       = "./modules/conf"
+  source       = "builtin/ceph-conf"
   on           = hosts.mon
   after        = [step.mon_packages]
   conf         = local.ceph_conf
@@ -359,7 +359,7 @@ step "osd_packages" {
 }
 
 module "osd_files" {
-  source       = "./modules/conf"
+  source       = "builtin/ceph-conf"
   on           = hosts.osd
   after        = [step.osd_packages]
   conf         = local.ceph_conf
@@ -493,7 +493,7 @@ step "client_packages" {
 }
 
 module "client_files" {
-  source       = "./modules/conf"
+  source       = "builtin/ceph-conf"
   on           = hosts.client
   after        = [step.client_packages]
   conf         = local.ceph_conf

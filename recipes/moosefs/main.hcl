@@ -197,31 +197,21 @@ step "chunkserver_packages" {
   package = ["moosefs-chunkserver", "moosefs-cli", "xfsprogs"]
 }
 
-step "chunks" {
-  on = hosts.chunkserver
-  # Refuses a device that already holds a filesystem: chunks are never wiped.
-  format {
-    device = host.volume.chunks.device
-    fstype = "xfs"
-  }
-}
-
-step "chunks_mount" {
-  on    = hosts.chunkserver
-  after = [step.chunks, step.chunkserver_packages]
-  mount {
-    source = host.volume.chunks.device
-    target = local.chunk_fs
-    fstype = "xfs"
-    fstab  = true
-  }
+# The chunk volume: XFS (refusing a device that already holds a filesystem:
+# chunks are never wiped), mounted and in /etc/fstab.
+module "chunks" {
+  source = "builtin/xfs-volume"
+  on     = hosts.chunkserver
+  after  = [step.chunkserver_packages] # mkfs.xfs comes with xfsprogs
+  device = host.volume.chunks.device
+  target = local.chunk_fs
   # The chunkserver holds its folder open: stop it before unmounting.
-  destroy = "systemctl stop moosefs-chunkserver 2>/dev/null || true"
+  before_unmount = "systemctl stop moosefs-chunkserver 2>/dev/null || true"
 }
 
 step "chunk_dir" {
   on    = hosts.chunkserver
-  after = [step.chunks_mount]
+  after = [module.chunks]
   # The chunkserver runs as mfs (a user the package creates) and must own its folder.
   run    = "install -d -o mfs -g mfs -m 0750 ${local.chunk_dir}"
   unless = "test \"$(stat -c %U:%G ${local.chunk_dir} 2>/dev/null)\" = mfs:mfs"
@@ -252,6 +242,14 @@ step "chunkservers_registered" {
   }
 }
 
+moved {
+  from = step.chunks
+  to   = module.chunks.step.format
+}
+moved {
+  from = step.chunks_mount
+  to   = module.chunks.step.mount
+}
 moved {
   from = step.master_config
   to   = module.master.step.config

@@ -106,48 +106,15 @@ locals {
   # configuration is its private address (pvfs2-server -a ADDRESS).
   server_ips = [for h in hosts.server : h.private_ip]
 
-  configure_flags = join(" ", concat(
-    ["--prefix=${local.prefix}", "--with-db-backend=lmdb", "--disable-usrint"],
-    var.client_mount == "fuse" ? ["--enable-fuse"] : [],
-  ))
-  # The build's identity: a new tarball or new flags build again.
-  build_id = substr(sha256("${var.source_url} ${var.source_sha256} ${local.configure_flags} ${var.cflags}"), 0, 16)
-
-  build_packages = {
-    debian = concat(
-      ["build-essential", "automake", "bison", "flex", "perl", "libattr1-dev", "libssl-dev", "liblmdb-dev", "curl", "ca-certificates", "xfsprogs"],
-      var.client_mount == "fuse" ? ["libfuse-dev", "pkg-config"] : [],
-    )
-    rhel = concat(
-      ["gcc", "make", "automake", "bison", "flex", "perl", "libattr-devel", "openssl-devel", "lmdb-devel", "curl", "ca-certificates", "xfsprogs"],
-      var.client_mount == "fuse" ? ["fuse-devel", "pkgconf-pkg-config"] : [],
-    )
+  # What every host builds (./modules/build): the same tree on servers and
+  # clients.
+  build = {
+    source_url = var.source_url
+    sha256     = var.source_sha256
+    cflags     = var.cflags
+    fuse       = var.client_mount == "fuse"
+    prefix     = local.prefix
   }
-
-  # Downloads, checks, configures, builds and installs; safe to run again
-  # (each run starts from a fresh extract). The marker names the build.
-  build_script = <<-EOT
-    set -e
-    src=/usr/local/src/orangefs
-    tarball=/usr/local/src/orangefs-${local.build_id}.tar.gz
-    mkdir -p /usr/local/src
-    if [ ! -s "$tarball" ]; then
-      curl -fsSL --retry 3 -o "$tarball.part" ${shellquote(var.source_url)}
-      mv "$tarball.part" "$tarball"
-    fi
-    %{if var.source_sha256 != ""~}
-    echo "${var.source_sha256}  $tarball" | sha256sum -c - || { rm -f "$tarball"; exit 1; }
-    %{endif~}
-    rm -rf "$src"
-    mkdir -p "$src"
-    # The tarball's top directory is orangefs-v.VERSION: strip it.
-    tar -xzf "$tarball" -C "$src" --strip-components=1
-    cd "$src"
-    CFLAGS=${shellquote(var.cflags)} ./configure ${local.configure_flags}
-    make -j"$(nproc)"
-    make install
-    touch ${local.prefix}/.diffuser-build-${local.build_id}
-  EOT
 }
 
 hosts "server" {
@@ -159,53 +126,28 @@ hosts "client" {
   count = var.clients
 }
 
-# ---------------------------------------------------------------- build (every host)
-
-step "server_build_deps" {
-  on      = hosts.server
-  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
-}
-
-step "server_build" {
-  on      = hosts.server
-  after   = [step.server_build_deps]
-  run     = local.build_script
-  creates = "${local.prefix}/.diffuser-build-${local.build_id}"
-  timeout = "60m"
-  retries = 1
-  destroy = "rm -rf ${local.prefix} /usr/local/src/orangefs /usr/local/src/orangefs-*.tar.gz"
-}
-
-step "client_build_deps" {
-  on      = hosts.client
-  package = local.build_packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
-}
-
-step "client_build" {
-  on      = hosts.client
-  after   = [step.client_build_deps]
-  run     = local.build_script
-  creates = "${local.prefix}/.diffuser-build-${local.build_id}"
-  timeout = "60m"
-  retries = 1
-  destroy = "rm -rf ${local.prefix} /usr/local/src/orangefs /usr/local/src/orangefs-*.tar.gz"
-}
-
 # ---------------------------------------------------------------- servers
+
+# Every host builds OrangeFS from the tarball for itself.
+module "server_build" {
+  source = "./modules/build"
+  on     = hosts.server
+  build  = local.build
+}
 
 # The storage volume: XFS (refusing a device that already holds a
 # filesystem: storage is never reformatted), mounted and in /etc/fstab.
 module "storage" {
   source = "builtin/xfs-volume"
   on     = hosts.server
-  after  = [step.server_build_deps] # mkfs.xfs comes with xfsprogs
+  after  = [module.server_build] # mkfs.xfs comes with its dependencies
   device = host.volume.storage.device
   target = local.storage
 }
 
 step "genconfig" {
   on    = hosts.server[0]
-  after = [step.server_build]
+  after = [module.server_build]
   # One configuration for all servers, written once on the first server and
   # copied to the others (as OrangeFS's guide copies it): pvfs2-genconfig
   # divides the handle space among the servers it is given, so every server
@@ -237,7 +179,7 @@ step "genconfig" {
 
 step "server_conf" {
   on    = hosts.server
-  after = [step.server_build]
+  after = [module.server_build]
   file {
     path    = local.conf
     content = step.genconfig.outputs.conf
@@ -256,7 +198,7 @@ step "server_storage" {
 module "server_daemon" {
   source = "builtin/systemd-unit"
   on     = hosts.server
-  after  = [step.server_build, step.server_storage]
+  after  = [module.server_build, step.server_storage]
   name   = "orangefs-server"
   # Stopped (destroy) before the storage is unmounted: it is after it.
   content = <<-EOT
@@ -288,9 +230,15 @@ step "server_port" {
 
 # ---------------------------------------------------------------- clients
 
+module "client_build" {
+  source = "./modules/build"
+  on     = hosts.client
+  build  = local.build
+}
+
 step "pvfs2tab" {
   on    = hosts.client
-  after = [step.client_build]
+  after = [module.client_build]
   # Where OrangeFS's own tools (pvfs2-ping, pvfs2-ls, pvfs2-cp) find the
   # file system, by mount point.
   file {
@@ -325,7 +273,7 @@ step "kernel_module" {
 module "client_daemon" {
   source  = "builtin/systemd-unit"
   on      = var.client_mount == "kernel" ? hosts.client : []
-  after   = [step.client_build, step.kernel_module]
+  after   = [module.client_build, step.kernel_module]
   name    = "orangefs-client"
   content = <<-EOT
     # Written by diffuser (recipe orangefs), after OrangeFS's examples/systemd.
@@ -365,7 +313,7 @@ step "kernel_mount" {
 module "fuse_daemon" {
   source  = "builtin/systemd-unit"
   on      = var.client_mount == "fuse" ? hosts.client : []
-  after   = [step.client_build, step.servers_reachable]
+  after   = [module.client_build, step.servers_reachable]
   name    = "orangefs-fuse"
   content = <<-EOT
     # Written by diffuser (recipe orangefs).
@@ -408,6 +356,22 @@ output "fs_spec" {
 
 # Clusters applied before the rewrite on modules keep their storage, units
 # and services: the steps are renamed in state, nothing runs again.
+moved {
+  from = step.server_build_deps
+  to   = module.server_build.step.deps
+}
+moved {
+  from = step.server_build
+  to   = module.server_build.step.build
+}
+moved {
+  from = step.client_build_deps
+  to   = module.client_build.step.deps
+}
+moved {
+  from = step.client_build
+  to   = module.client_build.step.build
+}
 moved {
   from = step.storage_fs
   to   = module.storage.step.format

@@ -96,31 +96,32 @@ step "packages" {
   package = ["radosgw", "ceph-common"]
 }
 
-step "conf" {
-  on    = var.gateways
-  after = [step.packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = var.ceph_conf
-  }
+# ceph.conf, and the bootstrap user's keyring the gateway makes its own key with.
+module "files" {
+  source       = "builtin/ceph-conf"
+  on           = var.gateways
+  after        = [step.packages]
+  conf         = var.ceph_conf
+  keyring_path = "/var/lib/ceph/bootstrap-rgw/ceph.keyring"
+  keyring      = <<-EOT
+    [client.bootstrap-rgw]
+        key = ${try(step.bootstrap.outputs.key, "")}
+  EOT
 }
 
-step "bootstrap_keyring" {
-  on    = var.gateways
-  after = [step.packages]
-  file {
-    path    = "/var/lib/ceph/bootstrap-rgw/ceph.keyring"
-    content = <<-EOT
-      [client.bootstrap-rgw]
-          key = ${try(step.bootstrap.outputs.key, "")}
-    EOT
-    mode    = "0600"
-  }
+# Where the two file steps went: gateways applied before keep them.
+moved {
+  from = step.conf
+  to   = module.files.step.conf
+}
+moved {
+  from = step.bootstrap_keyring
+  to   = module.files.step.keyring
 }
 
 step "keyring" {
   on    = var.gateways
-  after = [step.conf, step.bootstrap_keyring]
+  after = [module.files]
   # The gateway's own key, made with the bootstrap user's narrow caps
   # (profile bootstrap-rgw may only create client.rgw.* keys).
   run     = <<-EOT
