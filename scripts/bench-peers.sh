@@ -25,6 +25,8 @@ if ! flock -n 9; then
   echo "bench-peers: waiting for $lock (another real deployment runs) ..." >&2
   flock 9
 fi
+load() { uptime | sed 's/.*load average/load average/'; }
+echo "bench-peers: started $(date -u '+%F %T') UTC, $(load)"
 
 if ! command -v ansible-playbook >/dev/null 2>&1; then
   echo "installing ansible-core (Debian package) ..."
@@ -41,8 +43,14 @@ destroy_ws() { # recipe workspace
   "$bin" destroy "$1" --data-dir "$data" --workspace "$2" -auto-approve >/dev/null 2>&1 \
     || { echo "bench-peers: destroy failed; remove containers named diffuser-$2-* by hand" >&2; return 1; }
 }
+forget_ws() { # workspace: destroyed already
+  local i keep=()
+  for ((i = 0; i < ${#live[@]}; i += 2)); do [ "${live[i + 1]}" = "$1" ] || keep+=("${live[i]}" "${live[i + 1]}"); done
+  live=("${keep[@]}")
+}
 cleanup() {
   local i
+  echo "bench-peers: ended $(date -u '+%F %T') UTC, $(load)"
   for ((i = 0; i < ${#live[@]}; i += 2)); do destroy_ws "${live[i]}" "${live[i + 1]}" || true; done
   rm -rf "$work"
 }
@@ -139,13 +147,31 @@ for n in $sizes; do
     "$(ratio "$t_tun" "$t_diff")" "$(ratio "$t_cm" "$t_diff")"
 done
 
+if [ -n "$sizes" ]; then
+  destroy_ws "$PWD/bench/trivial.hcl" "$ws" && forget_ws "$ws"
+fi
 [ -n "$gluster" ] || exit 0
+echo
+echo "bench-peers: GlusterFS $gluster from $(date -u '+%T') UTC, $(load)"
 export ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PYTHON_INTERPRETER=auto_silent ANSIBLE_NOCOLOR=1
 servers=${gluster%+*} clients=${gluster#*+}
 gvars=(--var "servers=$servers" --var "clients=$clients")
 
+# diffuser first (a mirror warmed by the first run helps the second): the
+# builtin recipe from nothing, the launch of the hosts included.
+dws=bench-peers-gl-diffuser-$$
+live+=(glusterfs "$dws")
+t_gdiff=$(secs timeout "$limit" "$bin" apply glusterfs --data-dir "$data" --workspace "$dws" --site "$work/site-off.hcl" \
+  "${gvars[@]}" --var "replica=$servers" -auto-approve)
+if [[ $t_gdiff =~ ^[0-9.]+$ ]] && ! "$bin" ssh "$dws" 'client[0]' --data-dir "$data" -- mountpoint -q /mnt/gluster; then
+  echo "bench-peers: diffuser's apply finished but /mnt/gluster is not mounted on client[0]" >&2
+  t_gdiff=failed
+fi
+destroy_ws glusterfs "$dws" && forget_ws "$dws"
+
 # Ansible: hosts of the recipe's shape (a brick volume per server) launched
-# by diffuser, python3 on them (untimed), then the playbook, tuned.
+# by diffuser, python3 and python3-apt (the apt module's) on them, untimed,
+# then the playbook, tuned.
 gws=bench-peers-gl-ansible-$$
 live+=("$PWD/bench/gluster-hosts.hcl" "$gws")
 t_launch=$(secs timeout "$limit" "$bin" apply "$PWD/bench/gluster-hosts.hcl" --data-dir "$data" --workspace "$gws" \
@@ -168,29 +194,18 @@ for g in sorted(groups):
         print(f"        {g}{h['index']}: {json.dumps(v)}")
 PY
 secs timeout "$limit" ansible all -i "$work/gl-inventory.yml" -f 8 -m raw \
-  -a 'command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3-minimal; }' >/dev/null
+  -a 'dpkg -s python3-apt >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-apt; }' >/dev/null
 t_gans=$(ANSIBLE_PIPELINING=True ANSIBLE_FORKS=8 secs timeout "$limit" ansible-playbook -i "$work/gl-inventory.yml" "$PWD/bench/peers/glusterfs.yml")
 cp "$work/out.log" "$work/gl-ansible.log"
 if [[ $t_gans =~ ^[0-9.]+$ ]] && ! "$bin" ssh "$gws" 'client[0]' --data-dir "$data" -- mountpoint -q /mnt/gluster; then
   echo "bench-peers: the playbook finished but /mnt/gluster is not mounted on client[0]" >&2
   t_gans=failed
 fi
-destroy_ws "$PWD/bench/gluster-hosts.hcl" "$gws" || true
-
-# diffuser: the builtin recipe from nothing, the launch of the hosts included.
-dws=bench-peers-gl-diffuser-$$
-live+=(glusterfs "$dws")
-t_gdiff=$(secs timeout "$limit" "$bin" apply glusterfs --data-dir "$data" --workspace "$dws" --site "$work/site-off.hcl" \
-  "${gvars[@]}" --var "replica=$servers" -auto-approve)
-if [[ $t_gdiff =~ ^[0-9.]+$ ]] && ! "$bin" ssh "$dws" 'client[0]' --data-dir "$data" -- mountpoint -q /mnt/gluster; then
-  echo "bench-peers: diffuser's apply finished but /mnt/gluster is not mounted on client[0]" >&2
-  t_gdiff=failed
-fi
+destroy_ws "$PWD/bench/gluster-hosts.hcl" "$gws" && forget_ws "$gws"
 t_gdeploy=-
 if [[ $t_gdiff =~ ^[0-9.]+$ && $t_launch =~ ^[0-9.]+$ ]]; then
   t_gdeploy=$(echo "$t_gdiff - $t_launch" | bc -l | xargs printf '%.2f')
 fi
-destroy_ws glusterfs "$dws" || true
 
 printf '\n| GlusterFS | diffuser apply (launch included) | launching the hosts alone | diffuser minus launch | Ansible playbook (pipelining, forks 8) | Ansible / diffuser | Ansible / (diffuser minus launch) |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|\n'
