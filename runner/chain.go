@@ -32,6 +32,12 @@ func (t Then) Holds(exit int) bool {
 type Command struct {
 	Cmd string
 	Opt Options
+	// Before, when set, is called once it is decided that the command
+	// runs, before any of its output reaches Opt.Output, with the exit
+	// status of the command before it (a log closes that one's entry and
+	// opens this one's). It is not called for a command that does not run,
+	// nor for RunThen's first command.
+	Before func(prevExit int)
 }
 
 // Chainer is implemented by runners that can run a command and, when its
@@ -65,6 +71,9 @@ func RunThenSeparately(ctx context.Context, r Runner, first Command, when Then, 
 	}
 	if err := ctx.Err(); err != nil {
 		return res, nil, err
+	}
+	if second.Before != nil {
+		second.Before(res.Exit)
 	}
 	res2, err := r.Run(ctx, second.Cmd, second.Opt)
 	return res, &res2, err
