@@ -49,7 +49,7 @@ func (c *Client) RunThen(ctx context.Context, first runner.Command, when runner.
 	o1, o2 := newCmdOutput(first.Opt), newCmdOutput(second.Opt)
 	defer o1.detach()
 	defer o2.detach()
-	ends, err := c.runShellChain(ctx, sh, []chainCmd{{script: s1, out: o1}, {script: s2, cond: cond, out: o2}})
+	ends, err := c.runShellChain(ctx, sh, []chainCmd{{script: s1, out: o1}, {script: s2, cond: cond, out: o2, before: second.Before}})
 	res1 := o1.result()
 	res1.Exit = ends[0].exit
 	var res2 *runner.Result
@@ -103,11 +103,13 @@ func (o *cmdOutput) detach() {
 func (o *cmdOutput) errOrNil(host string) error { return o.out.errOrNil(host) }
 
 // chainCmd is one command of runShellChain: its script, its condition
-// on the status of the one before ("" = always) and its output.
+// on the status of the one before ("" = always), its output, and the
+// hook called before it runs (runner.Command.Before).
 type chainCmd struct {
 	script string
 	cond   string
 	out    *cmdOutput
+	before func(prevExit int)
 }
 
 // chainEnd is what became of one command of a chain.
@@ -118,26 +120,21 @@ type chainEnd struct {
 	started  bool // it ran or may have run
 }
 
-// chainEvent is a stream of a chain reaching the mark of command i:
-// stdout with the status line, stderr with line nil; err when the stream
-// ended before it.
-type chainEvent struct {
-	i      int
-	stdout bool
-	line   []byte
-	err    error
-}
-
 // runShellChain sends cmds to sh in one write and collects their ends.
-// An error means a command may have run in part (lost shell, cancel);
-// the shell is then closed. Otherwise the shell goes back to idle.
+// The stdout reader parses each status line as it comes and decides, as
+// the driver does, whether the next command runs (calling its before
+// hook); the stderr reader passes on a command's stderr only once that is
+// decided, so that both streams of a command reach its writers after the
+// hook. An error means a command may have run in part (lost shell,
+// cancel); the shell is then closed. Otherwise it goes back to idle.
 func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) ([]chainEnd, error) {
-	ends := make([]chainEnd, len(cmds))
+	n := len(cmds)
+	ends := make([]chainEnd, n)
 	for i := range ends {
 		ends[i].exit = -1
 	}
 	delim, err := newToken()
-	marks := make([]string, len(cmds))
+	marks := make([]string, n)
 	for i := range marks {
 		var e error
 		marks[i], e = newToken()
@@ -162,9 +159,18 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 		b.WriteString(frame(shellPrologue+cmd.script, delim, mark))
 	}
 
-	// Each reader sends at most one event per command, so it never blocks;
-	// finished closes once both have returned.
-	events := make(chan chainEvent, 2*len(cmds))
+	var mu sync.Mutex // guards ends while the readers run
+	ends[0].started = true
+	// decided[i] closes once the stdout reader knows command i's status
+	// (or gave up): the stderr reader waits for it before going on to
+	// command i+1's stderr.
+	decided := make([]chan struct{}, n)
+	for i := range decided {
+		decided[i] = make(chan struct{})
+	}
+	// One event per reader and command at most: sends never block.
+	// errors carry a reader's failure, nil a mark reached.
+	events := make(chan error, 2*n)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	finished := make(chan struct{})
@@ -174,16 +180,27 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 	}()
 	go func() {
 		defer wg.Done()
+		i := 0
+		defer func() {
+			for ; i < n; i++ {
+				close(decided[i])
+			}
+		}()
 		var rest []byte
-		for i, cmd := range cmds {
-			var err error
-			rest, err = readUntilFrom(sh.stdout, rest, []byte(marks[i]+" "), cmd.out.header)
+		for ; i < n; i++ {
 			var line []byte
+			var err error
+			rest, err = readUntilFrom(sh.stdout, rest, []byte(marks[i]+" "), cmds[i].out.header)
 			if err == nil {
 				line, rest, err = readLineRest(sh.stdout, rest)
 			}
-			events <- chainEvent{i: i, stdout: true, line: line, err: err}
+			if err == nil {
+				err = c.noteStatus(&mu, ends, cmds, i, string(line))
+			}
+			close(decided[i])
+			events <- err
 			if err != nil {
+				i++
 				return
 			}
 		}
@@ -191,66 +208,93 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 	go func() {
 		defer wg.Done()
 		var rest []byte
-		for i, cmd := range cmds {
+		for i := range n {
+			if i > 0 {
+				<-decided[i-1]
+			}
 			var err error
-			rest, err = readUntilFrom(sh.stderr, rest, []byte(marks[i]+"\n"), cmd.out.errW)
-			events <- chainEvent{i: i, err: err}
+			rest, err = readUntilFrom(sh.stderr, rest, []byte(marks[i]+"\n"), cmds[i].out.errW)
+			events <- err
 			if err != nil {
 				return
 			}
 		}
 	}()
-	// A command is started once the one before it reported a status that
-	// meets its condition (the first: once sent).
-	ends[0].started = true
+	result := func() []chainEnd {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]chainEnd(nil), ends...)
+	}
 	if _, err := io.WriteString(sh.stdin, b.String()); err != nil {
 		sh.close()
 		drainChain(finished)
-		return ends, fmt.Errorf("host %s: remote shell lost while sending the command (it may have run in part): %w", c.cfg.Name, err)
+		return result(), fmt.Errorf("host %s: remote shell lost while sending the command (it may have run in part): %w", c.cfg.Name, err)
 	}
-
-	outs, errs := 0, 0
-	for outs < len(cmds) || errs < len(cmds) {
+	for got := 0; got < 2*n; got++ {
 		select {
-		case ev := <-events:
-			if ev.err != nil {
-				sh.close()
-				drainChain(finished)
-				return ends, fmt.Errorf("host %s: remote shell ended before the command reported its exit status (it may have run in part): %w",
-					c.cfg.Name, ev.err)
-			}
-			if !ev.stdout {
-				errs++
+		case err := <-events:
+			if err == nil {
 				continue
 			}
-			outs++
-			e := &ends[ev.i]
-			e.reported = true
-			if string(ev.line) == "skip" {
-				e.skipped, e.started = true, false
-				continue
+			sh.close()
+			drainChain(finished)
+			var bad badStatusError
+			if errors.As(err, &bad) {
+				return result(), fmt.Errorf("host %s: %w", c.cfg.Name, err)
 			}
-			st, perr := strconv.Atoi(strings.TrimSpace(string(ev.line)))
-			if perr != nil {
-				sh.close()
-				drainChain(finished)
-				return ends, fmt.Errorf("host %s: remote shell sent a bad exit status %q", c.cfg.Name, ev.line)
-			}
-			e.exit = st
-			if ev.i+1 < len(cmds) && condHolds(cmds[ev.i+1].cond, st) {
-				ends[ev.i+1].started = true
-			}
+			return result(), fmt.Errorf("host %s: remote shell ended before the command reported its exit status (it may have run in part): %w",
+				c.cfg.Name, err)
 		case <-ctx.Done():
 			// The command running now is the first not reported.
-			cur := min(outs, len(cmds)-1)
+			mu.Lock()
+			cur := 0
+			for cur < n-1 && ends[cur].reported {
+				cur++
+			}
+			mu.Unlock()
 			c.abortChain(sh, cmds[cur].out.header.pgid())
 			sh.close()
 			drainChain(finished)
-			return ends, fmt.Errorf("host %s: command interrupted: %w", c.cfg.Name, ctx.Err())
+			return result(), fmt.Errorf("host %s: command interrupted: %w", c.cfg.Name, ctx.Err())
 		}
 	}
 	sh.put()
-	return ends, nil
+	return result(), nil
+}
+
+// badStatusError is a status line that is neither a number nor "skip".
+type badStatusError struct{ line string }
+
+func (e badStatusError) Error() string {
+	return fmt.Sprintf("remote shell sent a bad exit status %q", e.line)
+}
+
+// noteStatus records command i's status line in ends and, when the next
+// command's condition holds, marks it started and calls its hook.
+func (c *Client) noteStatus(mu *sync.Mutex, ends []chainEnd, cmds []chainCmd, i int, line string) error {
+	mu.Lock()
+	e := &ends[i]
+	e.reported = true
+	if line == "skip" {
+		e.skipped, e.started = true, false
+		mu.Unlock()
+		return nil
+	}
+	st, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		mu.Unlock()
+		return badStatusError{line}
+	}
+	e.exit = st
+	next := i+1 < len(cmds) && condHolds(cmds[i+1].cond, st)
+	if next {
+		ends[i+1].started = true
+	}
+	mu.Unlock()
+	if next && cmds[i+1].before != nil {
+		cmds[i+1].before(st)
+	}
+	return nil
 }
 
 // condHolds is the driver's test of a header condition.

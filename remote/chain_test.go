@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"diffuser/remote/sshdtest"
 	"diffuser/runner"
 )
 
@@ -147,5 +148,31 @@ func TestRunThenFallsBack(t *testing.T) {
 	res1, res2, err = nc.RunThen(ctx, runner.Command{Cmd: "false"}, runner.IfFailed, runner.Command{Cmd: "echo yes"})
 	if err != nil || res1.Exit != 1 || res2 == nil || res2.Stdout != "yes\n" {
 		t.Fatalf("NoShell, guard fails: %+v %+v %v", res1, res2, err)
+	}
+}
+
+// TestRunThenBeforeOrdersOutput: with one writer for both commands, all
+// of the first's stdout and stderr come before the second's Before hook,
+// and all of the second's after it.
+func TestRunThenBeforeOrdersOutput(t *testing.T) { forDrivers(t, testRunThenBeforeOrdersOutput) }
+
+func testRunThenBeforeOrdersOutput(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
+	for range 5 {
+		var log sshdtest.LockedBuffer
+		prev := -2
+		res1, res2, err := c.RunThen(context.Background(),
+			runner.Command{Cmd: "for i in 1 2 3; do echo o$i; echo e$i >&2; done; exit 4", Opt: runner.Options{Output: &log}},
+			runner.IfFailed,
+			runner.Command{Cmd: "echo O; echo E >&2; echo O2", Opt: runner.Options{Output: &log},
+				Before: func(p int) { prev = p; _, _ = log.Write([]byte("|BOUNDARY|")) }})
+		if err != nil || res1.Exit != 4 || res2 == nil || res2.Exit != 0 || prev != 4 {
+			t.Fatalf("%+v %+v %v (before got %d)", res1, res2, err, prev)
+		}
+		first, second, ok := strings.Cut(log.String(), "|BOUNDARY|")
+		if !ok || len(first) != len("o1\ne1\no2\ne2\no3\ne3\n") || strings.ContainsAny(first, "OE") ||
+			len(second) != len("O\nE\nO2\n") || strings.ContainsAny(second, "oe") {
+			t.Fatalf("the log mixes the commands: %q", log.String())
+		}
 	}
 }
