@@ -67,26 +67,27 @@ const shellStartTimeout = 10 * time.Second
 // command, so the script's first line, added by runShell, moves the
 // session's stderr from fd 3 to fd 2 in the command's own process).
 //
-// Where bash is installed the loop runs in bash with job control on
-// (set -m, which bash allows without a terminal): `sh -c "$s" &` is a fork
-// and one exec, in a process group of its own, and `wait` gives its
-// status. Elsewhere the loop is sh's and each command goes through setsid
+// Where bash is installed the loop runs in bash, which starts each
+// command with job control on (set -m, which bash allows without a
+// terminal): `sh -c "$s" &` is a fork and one exec, in a process group of
+// its own. Job control is off again for `wait`, which then waits for the
+// command to end (with it on, bash's wait also returns when the command
+// is stopped). Elsewhere the loop is sh's and each command goes through setsid
 // (its own session and group), a second exec per command. Without bash
 // and setsid the driver exits before the ready line and commands fall
 // back to sessions. Either way the command itself runs under sh.
 var driverScript = "if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -c " +
-	ShellQuote(driverLoop("set -m", `sh -c "$diffuser_s" </dev/null & wait $!`)) + "; fi\n" +
+	ShellQuote(driverLoop(`set -m; sh -c "$diffuser_s" </dev/null & set +m; wait $!`)) + "; fi\n" +
 	setsidDriver
 
 // setsidDriver is driverScript's loop for hosts without bash.
 var setsidDriver = "command -v setsid >/dev/null 2>&1 || exit 97\n" +
-	driverLoop("", `setsid sh -c "$diffuser_s" </dev/null`)
+	driverLoop(`setsid sh -c "$diffuser_s" </dev/null`)
 
-// driverLoop is the loop of driverScript: setup runs first, run runs the
-// script held in $diffuser_s and leaves its status in $?.
-func driverLoop(setup, run string) string {
-	return setup + `
-exec 3>&2 2>/dev/null
+// driverLoop is the loop of driverScript: run runs the script held in
+// $diffuser_s and leaves its status in $?.
+func driverLoop(run string) string {
+	return `exec 3>&2 2>/dev/null
 echo ` + shellReady + ` $$
 diffuser_st=0
 while IFS= read -r diffuser_h; do

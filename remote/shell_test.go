@@ -255,3 +255,15 @@ func testShellDriverRunsSh(t *testing.T, driver string) {
 		}
 	}
 }
+
+// TestShellStoppedCommand: a command that is stopped and continued is
+// waited for until it ends, with either loop.
+func TestShellStoppedCommand(t *testing.T) { forDrivers(t, testShellStoppedCommand) }
+
+func testShellStoppedCommand(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
+	res, err := c.Run(context.Background(), "(sleep 0.3; kill -CONT $$) & kill -STOP $$; echo resumed; exit 4", runner.Options{Timeout: 20 * time.Second})
+	if err != nil || res.Exit != 4 || res.Stdout != "resumed\n" {
+		t.Fatalf("stopped and continued: %+v %v", res, err)
+	}
+}
