@@ -34,6 +34,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # so that cleanup runs on a signal too
 
 phase() { # state.json: package phase, longest package step (seconds)
   python3 - "$1" <<'PY'

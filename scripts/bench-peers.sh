@@ -55,6 +55,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # so that cleanup runs on a signal too
 mirror=$(scripts/mirror-hosts.sh)
 printf 'default_provider = "docker"\nprovider "docker" {\n  extra_hosts = [%s]\n}\n' "$mirror" >"$work/site.hcl"
 printf 'default_provider = "docker"\nprovider "docker" {\n  extra_hosts = [%s]\n  package_cache = "off"\n}\n' "$mirror" >"$work/site-off.hcl"
