@@ -107,3 +107,50 @@ func TestRunGuardAndCommandInOneChain(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceStartAndCheckInOneChain: a start and the first check that
+// the unit is active go as one chain; a failed start still reads the
+// journal, and is never followed by the check.
+func TestServiceStartAndCheckInOneChain(t *testing.T) {
+	args := cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("glusterd"), "state": cty.StringVal("started"),
+		"enabled": cty.NullVal(cty.Bool), "daemon_reload": cty.False})
+	for _, tc := range []struct {
+		name     string
+		facts    []steptest.Fact
+		wantCmds []string
+		wantErr  string
+	}{
+		{"started and active",
+			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"}, {Match: "systemctl is-active", Stdout: "active\n"}},
+			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd"}, ""},
+		{"started, then failed",
+			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"},
+				{Match: "systemctl is-active", Exit: 3, Stdout: "failed\n"}, {Match: "journalctl", Stdout: "boom\n"}},
+			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd", "journalctl -u glusterd -n"},
+			"glusterd is failed after start"},
+		{"start fails",
+			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n"}, {Match: "systemctl start", Exit: 1, Stderr: "no unit\n"}, {Match: "journalctl"}},
+			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "journalctl -u glusterd -n"},
+			"systemctl start glusterd exited with status 1"},
+	} {
+		c := &chainer{Runner: steptest.New(tc.facts...)}
+		c.Strict = true
+		_, err := steps.ServiceKind{}.Apply(context.Background(), c, args)
+		got := c.Commands()
+		if len(got) != len(tc.wantCmds) {
+			t.Errorf("%s: commands %q, want %q", tc.name, got, tc.wantCmds)
+		} else {
+			for i := range got {
+				if !strings.HasPrefix(got[i], tc.wantCmds[i]) {
+					t.Errorf("%s: command %d is %q, want %q", tc.name, i, got[i], tc.wantCmds[i])
+				}
+			}
+		}
+		if len(c.chains) != 1 || c.chains[0] != "systemctl start -- glusterd" {
+			t.Errorf("%s: chains %q, want the start's", tc.name, c.chains)
+		}
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
+		}
+	}
+}
