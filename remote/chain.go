@@ -192,6 +192,9 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 			var err error
 			rest, err = readUntilFrom(sh.stdout, rest, []byte(marks[i]+" "), cmds[i].out.header)
 			if err == nil {
+				// All of command i's stdout is in: what the header held
+				// back goes out before the next command's hook.
+				cmds[i].out.header.flush()
 				line, rest, err = readLineRest(sh.stdout, rest)
 			}
 			if err == nil {
