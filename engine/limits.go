@@ -193,6 +193,18 @@ func (r limitedRunner) Run(ctx context.Context, cmd string, opt runner.Options) 
 	return r.r.Run(ctx, cmd, opt)
 }
 
+var _ runner.Chainer = limitedRunner{}
+
+// RunThen holds one session slot of the host for both commands, as they
+// go to one remote shell.
+func (r limitedRunner) RunThen(ctx context.Context, first runner.Command, when runner.Then, second runner.Command) (runner.Result, *runner.Result, error) {
+	if err := r.hs.sessions.acquire(ctx); err != nil {
+		return runner.Result{Exit: -1}, nil, fmt.Errorf("waiting for a free session on %s (-max-sessions-per-host %d): %w", r.host, r.l.lim.SessionsPerHost, err)
+	}
+	defer r.hs.sessions.release()
+	return runner.RunThen(ctx, r.r, first, when, second)
+}
+
 func (r limitedRunner) Upload(ctx context.Context, rd io.Reader, path string, mode os.FileMode) error {
 	// The host's session first: an upload waiting for its host holds no
 	// slot other hosts' uploads could use.

@@ -209,3 +209,56 @@ func (l *loggedRunner) Upload(ctx context.Context, r io.Reader, path string, mod
 	_ = log.End(0, err)
 	return err
 }
+
+var _ runner.Chainer = (*loggedRunner)(nil)
+
+// RunThen logs both commands as Run would, each its own entry: the
+// first's entry ends and the second's begins when it is decided that the
+// second runs (runner.Command.Before), before any of its output.
+func (l *loggedRunner) RunThen(ctx context.Context, first runner.Command, when runner.Then, second runner.Command) (runner.Result, *runner.Result, error) {
+	log := l.file()
+	if log == nil {
+		return runner.RunThen(ctx, l.r, first, when, second) // cannot log: still run
+	}
+	shown1, shown2 := first.Cmd, second.Cmd
+	if l.sensitive {
+		shown1, shown2 = "(sensitive command hidden)", "(sensitive command hidden)"
+	} else {
+		first.Opt.Output = teeLog(first.Opt.Output, log)
+		second.Opt.Output = teeLog(second.Opt.Output, log)
+	}
+	var mu sync.Mutex
+	switched := false
+	before := second.Before
+	second.Before = func(prev int) {
+		mu.Lock()
+		switched = true
+		_ = log.End(prev, nil)
+		_ = log.Begin(shown2)
+		mu.Unlock()
+		if before != nil {
+			before(prev)
+		}
+	}
+	_ = log.Begin(shown1)
+	res, res2, err := runner.RunThen(ctx, l.r, first, when, second)
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case switched && res2 != nil:
+		_ = log.End(res2.Exit, err)
+	case switched:
+		_ = log.End(-1, err)
+	default:
+		_ = log.End(res.Exit, err)
+	}
+	return res, res2, err
+}
+
+// teeLog adds log to a command's Output.
+func teeLog(out io.Writer, log *remote.Log) io.Writer {
+	if out == nil {
+		return log
+	}
+	return io.MultiWriter(out, log)
+}

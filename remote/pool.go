@@ -56,7 +56,7 @@ func (p *Pool) clientLocked(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", cfg.Name, err)
 	}
-	c := &Client{cfg: cfg, pin: pin, signers: signers, sudo: cfg.Sudo && !cfg.root()}
+	c := &Client{cfg: cfg, pin: pin, signers: signers, sudo: cfg.Sudo && !cfg.root(), driver: driverScript}
 	if cfg.Jump != nil {
 		jcfg := cfg.Jump.withDefaults()
 		if c.jump, err = p.clientLocked(jcfg); err != nil {
@@ -103,6 +103,9 @@ type Client struct {
 	signers []ssh.Signer
 	jump    *Client // nil when dialed directly
 	sudo    bool    // wrap commands in sudo
+	// driver is the script a remote shell runs (driverScript; tests
+	// take setsidDriver to try the loop hosts without bash get).
+	driver string
 
 	mu      sync.Mutex // guards cur, dialing and closed
 	cur     *conn

@@ -34,11 +34,12 @@ type shell struct {
 	stderr  io.Reader
 	cn      *conn
 	release func() // gives the session slot back; call after closing sess
+	pid     int    // the driver loop's process id on the host
 	once    sync.Once
 }
 
-// shellReady is what the driver prints once it runs: output before it
-// (a login shell's rc files) is skipped.
+// shellReady starts the line the driver prints once it runs, followed by
+// its process id: output before it (a login shell's rc files) is skipped.
 const shellReady = "diffuser-shell-ready-1"
 
 // maxShellScript is the largest script sent through a shell: the driver
@@ -49,38 +50,79 @@ const maxShellScript = 32 << 10
 // shellStartTimeout bounds the wait for a new shell's ready line.
 const shellStartTimeout = 10 * time.Second
 
-// driverScript is the loop the shell runs. Each command arrives as a
-// header line "<delim> <mark>" (two fresh random tokens), then the script's
-// lines, then a line holding only <delim>. The script is kept in a
-// variable and run by `sh -c "$s"` ($0 sh, no arguments): no text of it is ever parsed by the
-// loop. It runs in a session of its own (setsid: its own process group,
-// which a cancel kills without touching the loop), with stdin from
-// /dev/null so that it cannot read the protocol. After it exits the loop
-// writes "<mark> <status>\n" to stdout and "<mark>\n" to stderr; the
-// controller splits the streams at the marks. The loop's own stderr is
-// /dev/null (sh reports a command killed by a signal on the stderr it
-// gave the command, so the script's first line, added by runShell, moves
-// the session's stderr from fd 3 to fd 2 in the command's own process).
-// Without setsid the driver
-// exits before the ready line and commands fall back to sessions.
-const driverScript = `command -v setsid >/dev/null 2>&1 || exit 97
-exec 3>&2 2>/dev/null
-echo ` + shellReady + `
+// driverScript is the loop the shell runs. Its ready line carries its
+// process id. Each command arrives as a header line "<delim> <mark>" (two
+// fresh random tokens), then the script's lines, then a line holding only
+// <delim>. A header "<delim> <mark> <cond>" makes the command conditional
+// on the status of the one before it (condIfOK, condIfFailed): when that
+// does not hold the loop writes "<mark> skip" instead of running it, so a
+// check and the command it guards go in one write (RunThen). The script is kept in a
+// variable and run by `sh -c "$s"` ($0 sh, no arguments): no text of it is
+// ever parsed by the loop. It runs in a process group of its own, which a
+// cancel kills without touching the loop, with stdin from /dev/null so
+// that it cannot read the protocol. After it exits the loop writes
+// "<mark> <status>\n" to stdout and "<mark>\n" to stderr; the controller
+// splits the streams at the marks. The loop's own stderr is /dev/null (a
+// shell reports a command killed by a signal on the stderr it gave the
+// command, so the script's first line, added by runShell, moves the
+// session's stderr from fd 3 to fd 2 in the command's own process).
+//
+// Where bash is installed the loop runs in bash, which starts each
+// command with job control on (set -m, which bash allows without a
+// terminal): `sh -c "$s" &` is a fork and one exec, in a process group of
+// its own. Job control is off again for `wait`, which then waits for the
+// command to end (with it on, bash's wait also returns when the command
+// is stopped). Elsewhere the loop is sh's and each command goes through setsid
+// (its own session and group), a second exec per command. Without bash
+// and setsid the driver exits before the ready line and commands fall
+// back to sessions. Either way the command itself runs under sh.
+var driverScript = "if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -c " +
+	ShellQuote(driverLoop(`set -m; sh -c "$diffuser_s" </dev/null & set +m; wait $!`)) + "; fi\n" +
+	setsidDriver
+
+// setsidDriver is driverScript's loop for hosts without bash.
+var setsidDriver = "command -v setsid >/dev/null 2>&1 || exit 97\n" +
+	driverLoop(`setsid sh -c "$diffuser_s" </dev/null`)
+
+// driverLoop is the loop of driverScript: run runs the script held in
+// $diffuser_s and leaves its status in $?.
+func driverLoop(run string) string {
+	return `exec 3>&2 2>/dev/null
+echo ` + shellReady + ` $$
+diffuser_st=0
 while IFS= read -r diffuser_h; do
   diffuser_d=${diffuser_h%% *}
   diffuser_m=${diffuser_h#* }
+  diffuser_c=${diffuser_m#* }
+  diffuser_m=${diffuser_m%% *}
   diffuser_s=
   while IFS= read -r diffuser_l; do
     [ "$diffuser_l" = "$diffuser_d" ] && break
     diffuser_s="$diffuser_s$diffuser_l
 "
   done
-  setsid sh -c "$diffuser_s" </dev/null
-  diffuser_st=$?
-  printf '%s %d\n' "$diffuser_m" "$diffuser_st"
+  case $diffuser_c in
+    ` + condIfOK + `) [ "$diffuser_st" = 0 ] ;;
+    ` + condIfFailed + `) [ "$diffuser_st" != 0 ] ;;
+    *) true ;;
+  esac
+  if [ $? = 0 ]; then
+    ` + run + `
+    diffuser_st=$?
+    printf '%s %d\n' "$diffuser_m" "$diffuser_st"
+  else
+    printf '%s skip\n' "$diffuser_m"
+  fi
   printf '%s\n' "$diffuser_m" >&3
 done
 `
+}
+
+// Conditions of a header (see driverScript).
+const (
+	condIfOK     = "ifok"
+	condIfFailed = "iffail"
+)
 
 // shellPrologue starts every script run in a shell: stderr is the
 // session's (fd 3 of the driver), and fd 3 is not the command's business.
@@ -164,7 +206,7 @@ func (c *Client) newShell(ctx context.Context, cn *conn) (*shell, error) {
 		cn.mu.Unlock()
 		return nil, err
 	}
-	sh, err := startShell(ctx, scn, sess, release, c.wrap(driverScript))
+	sh, err := startShell(ctx, scn, sess, release, c.wrap(c.driver))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("host %s: starting remote shell: %w", c.cfg.Name, ctx.Err())
@@ -197,7 +239,15 @@ func startShell(ctx context.Context, cn *conn, sess *ssh.Session, release func()
 	}
 	ready := make(chan error, 1)
 	go func() {
-		_, err := readUntil(sh.stdout, []byte(shellReady+"\n"), io.Discard)
+		rest, err := readUntil(sh.stdout, []byte(shellReady+" "), io.Discard)
+		if err == nil {
+			var line []byte
+			if line, err = readLine(sh.stdout, rest); err == nil {
+				if sh.pid, err = strconv.Atoi(string(line)); err == nil && sh.pid < 2 {
+					err = fmt.Errorf("bad process id %d", sh.pid)
+				}
+			}
+		}
 		ready <- err
 	}()
 	t := time.NewTimer(shellStartTimeout)
@@ -411,8 +461,24 @@ func (c *Client) stopShellCommand(sh *shell, pgid int, r *shellRun) bool {
 // are held back until the next read tells. io.EOF before the token is
 // io.ErrUnexpectedEOF.
 func readUntil(r io.Reader, token []byte, w io.Writer) ([]byte, error) {
+	return readUntilFrom(r, nil, token, w)
+}
+
+// readUntilFrom is readUntil on have (bytes already read from r) followed
+// by r.
+func readUntilFrom(r io.Reader, have, token []byte, w io.Writer) ([]byte, error) {
 	buf := make([]byte, 32<<10)
-	var pending []byte
+	pending := append([]byte(nil), have...)
+	if i := bytes.Index(pending, token); i >= 0 {
+		if i > 0 {
+			_, _ = w.Write(pending[:i])
+		}
+		return pending[i+len(token):], nil
+	}
+	if keep := heldBack(pending, token); len(pending) > keep {
+		_, _ = w.Write(pending[:len(pending)-keep])
+		pending = append(pending[:0], pending[len(pending)-keep:]...)
+	}
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
@@ -445,21 +511,28 @@ func readUntil(r io.Reader, token []byte, w io.Writer) ([]byte, error) {
 // have holds none. What follows the newline (output of a process the
 // command left behind) is dropped.
 func readLine(r io.Reader, have []byte) ([]byte, error) {
+	line, _, err := readLineRest(r, have)
+	return line, err
+}
+
+// readLineRest is readLine that also returns what it read after the
+// newline.
+func readLineRest(r io.Reader, have []byte) (line, rest []byte, err error) {
 	buf := make([]byte, 64)
 	for {
 		if i := bytes.IndexByte(have, '\n'); i >= 0 {
-			return have[:i], nil
+			return have[:i], have[i+1:], nil
 		}
 		if len(have) > 64 {
-			return have, nil
+			return have, nil, nil
 		}
 		n, err := r.Read(buf)
 		have = append(have, buf[:n]...)
 		if err != nil && bytes.IndexByte(have, '\n') < 0 {
 			if errors.Is(err, io.EOF) {
-				return nil, io.ErrUnexpectedEOF
+				return nil, nil, io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }

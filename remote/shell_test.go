@@ -15,7 +15,11 @@ import (
 // TestShellRunsManyCommandsInOneSession: successive commands reuse one
 // shell: one session on the server for 20 commands.
 func TestShellRunsManyCommandsInOneSession(t *testing.T) {
-	_, s, c := newTestClient(t, sshdOptions{})
+	forDrivers(t, testShellRunsManyCommandsInOneSession)
+}
+
+func testShellRunsManyCommandsInOneSession(t *testing.T, driver string) {
+	_, s, c := newDriverClient(t, sshdOptions{}, driver)
 	for i := range 20 {
 		res, err := c.Run(context.Background(), fmt.Sprintf("echo %d", i), runner.Options{})
 		if err != nil || res.Exit != 0 || res.Stdout != fmt.Sprintf("%d\n", i) {
@@ -29,8 +33,10 @@ func TestShellRunsManyCommandsInOneSession(t *testing.T) {
 
 // TestShellHostileCommandText: text the driver loop must never interpret
 // reaches sh -c unchanged, and the shell survives it.
-func TestShellHostileCommandText(t *testing.T) {
-	_, s, c := newTestClient(t, sshdOptions{})
+func TestShellHostileCommandText(t *testing.T) { forDrivers(t, testShellHostileCommandText) }
+
+func testShellHostileCommandText(t *testing.T, driver string) {
+	_, s, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx := context.Background()
 	texts := append([]string{}, hostile...)
 	texts = append(texts,
@@ -67,8 +73,10 @@ func TestShellHostileCommandText(t *testing.T) {
 
 // TestShellOutputs: binary output, no trailing newline, stderr apart from
 // stdout, huge output capped, the log getting everything.
-func TestShellOutputs(t *testing.T) {
-	_, _, c := newTestClient(t, sshdOptions{})
+func TestShellOutputs(t *testing.T) { forDrivers(t, testShellOutputs) }
+
+func testShellOutputs(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx := context.Background()
 	res, err := c.Run(ctx, `printf '\000\001\377\nx'; printf 'e\000' >&2; exit 4`, runner.Options{})
 	if err != nil || res.Exit != 4 || res.Stdout != "\x00\x01\xff\nx" || res.Stderr != "e\x00" {
@@ -95,8 +103,10 @@ func TestShellOutputs(t *testing.T) {
 
 // TestShellStdin: a command reading stdin gets end of file at once and
 // cannot eat the next command; a command given stdin runs in a session.
-func TestShellStdin(t *testing.T) {
-	_, s, c := newTestClient(t, sshdOptions{})
+func TestShellStdin(t *testing.T) { forDrivers(t, testShellStdin) }
+
+func testShellStdin(t *testing.T, driver string) {
+	_, s, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx := context.Background()
 	res, err := c.Run(ctx, "cat; read x; echo read=$? x=$x", runner.Options{})
 	if err != nil || res.Stdout != "read=1 x=\n" {
@@ -117,8 +127,10 @@ func TestShellStdin(t *testing.T) {
 
 // TestShellTimeoutKeepsShell: a timed-out command is killed with its
 // children; the same shell runs the next command.
-func TestShellTimeoutKeepsShell(t *testing.T) {
-	_, s, c := newTestClient(t, sshdOptions{})
+func TestShellTimeoutKeepsShell(t *testing.T) { forDrivers(t, testShellTimeoutKeepsShell) }
+
+func testShellTimeoutKeepsShell(t *testing.T, driver string) {
+	_, s, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx := context.Background()
 	// A fractional duration only this test uses, so waitGone finds it.
 	marker := fmt.Sprintf("%d.%03d", 500+time.Now().Nanosecond()%1000, time.Now().Nanosecond()%983)
@@ -145,8 +157,10 @@ func TestShellTimeoutKeepsShell(t *testing.T) {
 
 // TestShellDiesMidCommand: a command that kills its shell is an error
 // (it may have run in part); the next command gets a new shell.
-func TestShellDiesMidCommand(t *testing.T) {
-	_, s, c := newTestClient(t, sshdOptions{})
+func TestShellDiesMidCommand(t *testing.T) { forDrivers(t, testShellDiesMidCommand) }
+
+func testShellDiesMidCommand(t *testing.T, driver string) {
+	_, s, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx := context.Background()
 	if _, err := c.Run(ctx, "true", runner.Options{}); err != nil {
 		t.Fatal(err)
@@ -167,8 +181,10 @@ func TestShellDiesMidCommand(t *testing.T) {
 
 // TestShellCancelWhileOthersRun: cancelling one of several concurrent
 // commands on a host leaves the others' results intact.
-func TestShellCancelWhileOthersRun(t *testing.T) {
-	_, _, c := newTestClient(t, sshdOptions{})
+func TestShellCancelWhileOthersRun(t *testing.T) { forDrivers(t, testShellCancelWhileOthersRun) }
+
+func testShellCancelWhileOthersRun(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
@@ -196,5 +212,58 @@ func TestShellCancelWhileOthersRun(t *testing.T) {
 		if o.err != nil || len(o.res.Stdout) != 2 || o.res.Stderr != "e"+o.res.Stdout[:1]+"\n" {
 			t.Errorf("concurrent: %+v %v", o.res, o.err)
 		}
+	}
+}
+
+// forDrivers runs test with each loop a remote shell may run: bash's
+// (with job control) and the setsid one of hosts without bash.
+func forDrivers(t *testing.T, test func(t *testing.T, driver string)) {
+	for _, d := range []struct{ name, script string }{{"bash", driverScript}, {"setsid", setsidDriver}} {
+		t.Run(d.name, func(t *testing.T) { test(t, d.script) })
+	}
+}
+
+// newDriverClient is newTestClient whose shells run driver.
+func newDriverClient(t *testing.T, opt sshdOptions, driver string) (*testEnv, *testSSHD, *Client) {
+	t.Helper()
+	env, s, c := newTestClient(t, opt)
+	c.driver = driver
+	return env, s, c
+}
+
+// TestShellDriverRunsSh: with either loop the command runs under sh (not
+// the loop's bash), in a process group of its own, a child of the loop.
+func TestShellDriverRunsSh(t *testing.T) { forDrivers(t, testShellDriverRunsSh) }
+
+func testShellDriverRunsSh(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
+	ctx := context.Background()
+	want := map[string]string{driverScript: "bash", setsidDriver: "sh"}[driver]
+	for range 3 {
+		res, err := c.Run(ctx, `echo "bash=${BASH_VERSION:-none}"; read -r _ _ _ _ pgid _ </proc/$$/stat; [ "$pgid" = $$ ] && echo own-group; read -r _ parent _ </proc/$PPID/stat; echo "parent=$parent"`, runner.Options{})
+		if err != nil || res.Exit != 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if !strings.Contains(res.Stdout, "bash=none\n") || !strings.Contains(res.Stdout, "own-group\n") {
+			t.Errorf("want sh in a group of its own, got %q", res.Stdout)
+		}
+		// /proc/PID/stat's second field is (comm): dash shows as (sh) on
+		// Debian only when sh is dash; accept any sh-like name for the setsid loop.
+		if parent := strings.TrimSpace(strings.SplitAfter(res.Stdout, "parent=")[1]); want == "bash" && parent != "(bash)" ||
+			want == "sh" && parent == "(bash)" {
+			t.Errorf("the command's parent is %s, want the %s loop", parent, want)
+		}
+	}
+}
+
+// TestShellStoppedCommand: a command that is stopped and continued is
+// waited for until it ends, with either loop.
+func TestShellStoppedCommand(t *testing.T) { forDrivers(t, testShellStoppedCommand) }
+
+func testShellStoppedCommand(t *testing.T, driver string) {
+	_, _, c := newDriverClient(t, sshdOptions{}, driver)
+	res, err := c.Run(context.Background(), "(sleep 0.3; kill -CONT $$) & kill -STOP $$; echo resumed; exit 4", runner.Options{Timeout: 20 * time.Second})
+	if err != nil || res.Exit != 4 || res.Stdout != "resumed\n" {
+		t.Fatalf("stopped and continued: %+v %v", res, err)
 	}
 }

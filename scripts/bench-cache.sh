@@ -7,8 +7,17 @@
 # step started to last one finished, across hosts) and the longest single
 # package step, plus what apt-cacher-ng logged during the run (files from
 # the mirror, files to hosts). Every cluster is destroyed, also on failure.
+# It holds the machine's real-deployment lock (TMPDIR/diffuser-dockertest.lock,
+# as the e2e tests do) while it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+lock=${TMPDIR:-/tmp}/diffuser-dockertest.lock
+exec 9>>"$lock"
+if ! flock -n 9; then
+  echo "bench-cache: waiting for $lock (another real deployment runs) ..." >&2
+  flock 9
+fi
+echo "bench-cache: started $(date -u '+%F %T') UTC, $(uptime | sed 's/.*load average/load average/')"
 bin=$PWD/bin/diffuser
 sizes=${BENCH_CACHE_SIZES:-2+1}
 modes=${BENCH_CACHE_MODES:-off controller controller}
@@ -25,6 +34,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # so that cleanup runs on a signal too
 
 phase() { # state.json: package phase, longest package step (seconds)
   python3 - "$1" <<'PY'

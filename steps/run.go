@@ -153,16 +153,44 @@ func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outp
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.guard(ctx, r)
-	if err != nil {
+	if err := a.guardThenRun(ctx, r); err != nil {
 		return nil, err
 	}
-	if !c.OK {
-		if _, err := MustRunWith(ctx, r, "command", a.command, runner.Options{Env: a.env}); err != nil {
-			return nil, err
-		}
-	}
 	return a.captures(ctx, r)
+}
+
+// guardThenRun runs the command unless a guard holds, as guard then
+// MustRunWith would, but the last guard and the command go in one round
+// trip (runner.RunThen): `creates` alone as `test -e` then the command,
+// `unless` (after `creates`, when both) then the command. The log shows
+// the guard and the command as two commands, as before.
+func (a runArgs) guardThenRun(ctx context.Context, r runner.Runner) error {
+	opt := runner.Options{Env: a.env}
+	cmd := runner.Command{Cmd: a.command, Opt: opt}
+	if a.creates == "" && a.unless == "" {
+		_, err := MustRunWith(ctx, r, "command", a.command, opt)
+		return err
+	}
+	what, guard := "checking creates", "test -e "+ShellQuote(a.creates)
+	if a.unless != "" {
+		if a.creates != "" {
+			res, err := runWith(ctx, r, what, guard, opt)
+			if err != nil || res.Exit == 0 {
+				return err
+			}
+		}
+		what, guard = "running unless", a.unless
+	}
+	_, res2, err := runner.RunThen(ctx, r, runner.Command{Cmd: guard, Opt: opt}, runner.IfFailed, cmd)
+	switch {
+	case err != nil && res2 == nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case err != nil:
+		return fmt.Errorf("command: %w", err)
+	case res2 != nil && res2.Exit != 0:
+		return ExitError("command", a.command, *res2)
+	}
+	return nil
 }
 
 // Capture runs the captures only (in key order): the outputs of a command

@@ -222,13 +222,31 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	}
 	if verb != "" {
 		cmd := "systemctl " + verb + " -- " + q
-		if res, err := runWith(ctx, r, "systemctl "+verb, cmd, runner.Options{}); err != nil {
+		// Unless stopping, the first check that the unit is active goes
+		// with the command, run only when it succeeded: one round trip.
+		var res runner.Result
+		var active *runner.Result
+		var err error
+		if verb == "stop" {
+			res, err = runWith(ctx, r, "systemctl "+verb, cmd, runner.Options{})
+		} else {
+			res, active, err = runner.RunThen(ctx, r, runner.Command{Cmd: cmd}, runner.IfSucceeded,
+				runner.Command{Cmd: isActiveCmd(a.name)})
+			switch {
+			case err != nil && active == nil:
+				err = fmt.Errorf("systemctl %s: %w", verb, err)
+			case err != nil:
+				err = fmt.Errorf("confirming %s is active: %w", a.name, err)
+			}
+		}
+		if err != nil {
 			return nil, err
-		} else if res.Exit != 0 {
+		}
+		if res.Exit != 0 {
 			return nil, k.failed(ctx, r, a.name, ExitError("systemctl "+verb+" "+a.name, cmd, res))
 		}
 		if verb != "stop" {
-			if err := k.confirmActive(ctx, r, a.name); err != nil {
+			if err := k.confirmActive(ctx, r, a.name, active); err != nil {
 				return nil, err
 			}
 		}
@@ -245,13 +263,18 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	return nil, nil
 }
 
-// confirmActive checks that the unit is active now and still after Settle.
-func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name string) error {
+// isActiveCmd prints the unit's state (and exits non-zero unless active).
+func isActiveCmd(name string) string { return "systemctl is-active -- " + ShellQuote(name) }
+
+// confirmActive checks that the unit is active now and still after
+// Settle. first, when not nil, is the answer of a first check already run
+// (with the start, in one round trip).
+func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name string, first *runner.Result) error {
 	clock := k.Clock
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	cmd := "systemctl is-active -- " + ShellQuote(name)
+	cmd := isActiveCmd(name)
 	for i := 0; i < 2; i++ {
 		if i == 1 {
 			if k.Settle <= 0 {
@@ -261,8 +284,11 @@ func (k ServiceKind) confirmActive(ctx context.Context, r runner.Runner, name st
 				return err
 			}
 		}
-		res, err := Probe(ctx, r, "confirming "+name+" is active", cmd)
-		if err != nil {
+		var res runner.Result
+		var err error
+		if i == 0 && first != nil {
+			res = *first
+		} else if res, err = Probe(ctx, r, "confirming "+name+" is active", cmd); err != nil {
 			return err
 		}
 		if st := strings.TrimSpace(res.Stdout); st != "active" && st != "reloading" {

@@ -45,12 +45,7 @@ func startAcng(t *testing.T, mirror string) *acng {
 	if _, err := os.Stat(acngBinary); err != nil {
 		t.Skipf("apt-cacher-ng is not installed (make setup installs it): %v", err)
 	}
-	ln, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := acngPort(t)
 	dir := t.TempDir()
 	a := &acng{port: port, logDir: filepath.Join(dir, "log")}
 	for _, d := range []string{"cache", "log", "run"} {
@@ -84,6 +79,27 @@ func startAcng(t *testing.T, mirror string) *acng {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// acngPort returns a TCP port free on every address now, below 32768:
+// apt-cacher-ng 3.7 formats its port as a signed 16-bit number, so it
+// cannot bind one from Linux's ephemeral range (32768-60999, where ":0"
+// lands): "Error resolving address for binding".
+func acngPort(t *testing.T) int {
+	t.Helper()
+	const lo, hi = 20000, 32767
+	start := lo + int(time.Now().UnixNano()%int64(hi-lo+1))
+	for i := 0; i <= hi-lo; i++ {
+		port := lo + (start-lo+i)%(hi-lo+1)
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
+	}
+	t.Fatalf("no free TCP port in %d-%d for apt-cacher-ng", lo, hi)
+	return 0
 }
 
 // reaches says whether the cache serves url (from the mirror) with 200.

@@ -47,6 +47,63 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// stopped are the processes of the tree sent SIGSTOP and not SIGCONT
+	// since: one whose parent exits meanwhile leaves the tree, stopped, and
+	// would stay so for good unless Stop kills it by this record.
+	stopped map[proc]bool
+}
+
+// proc is a process told apart from a later one with the same pid by its
+// start time (field 22 of /proc/PID/stat).
+type proc struct {
+	pid   int
+	start string
+}
+
+// procOf returns pid's proc, or false when it is gone.
+func procOf(pid int) (proc, bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return proc{}, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return proc{}, false
+	}
+	f := strings.Fields(string(stat[i+1:])) // state is f[0]: field 3
+	if len(f) < 20 {
+		return proc{}, false
+	}
+	return proc{pid: pid, start: f[19]}, true
+}
+
+// signal sends sig to p if p is still the process it was.
+func (p proc) signal(sig syscall.Signal) {
+	if now, ok := procOf(p.pid); ok && now == p {
+		_ = syscall.Kill(p.pid, sig)
+	}
+}
+
+// treeLocked lists the server and its descendants as procs. Needs s.mu.
+func (s *Server) treeLocked(pid int) []proc {
+	var out []proc
+	for _, p := range append([]int{pid}, Descendants(pid)...) {
+		if pr, ok := procOf(p); ok {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// stopLocked sends SIGSTOP to the tree and records whom. Needs s.mu.
+func (s *Server) stopLocked(pid int) {
+	if s.stopped == nil {
+		s.stopped = map[proc]bool{}
+	}
+	for _, p := range s.treeLocked(pid) {
+		s.stopped[p] = true
+		p.signal(syscall.SIGSTOP)
+	}
 }
 
 // Env is what all servers of one test share: the login user and the
@@ -220,26 +277,41 @@ func (s *Server) Stop() {
 		return
 	}
 	pid := s.cmd.Process.Pid
-	// Freeze the tree so nothing forks while it is listed, then kill it.
-	_ = syscall.Kill(pid, syscall.SIGSTOP)
-	for _, p := range Descendants(pid) {
-		_ = syscall.Kill(p, syscall.SIGSTOP)
+	// Freeze the tree so nothing forks while it is listed, then kill it,
+	// and whatever was stopped and has left it since (a session's shell
+	// whose sshd exited on its own meanwhile: it would stay stopped).
+	s.stopLocked(pid)
+	for _, p := range s.treeLocked(pid) {
+		s.stopped[p] = true
 	}
-	tree := append([]int{pid}, Descendants(pid)...)
-	for _, p := range tree {
-		_ = syscall.Kill(p, syscall.SIGKILL)
+	for p := range s.stopped {
+		p.signal(syscall.SIGKILL)
 	}
+	s.stopped = nil
 	<-s.exited
 	s.cmd = nil
 }
 
-// SignalTree sends sig to the server and all its Descendants.
+// SignalTree sends sig to the server and all its Descendants. SIGSTOP
+// records whom it stopped: SIGCONT and Stop reach them even once they
+// have left the tree.
 func (s *Server) SignalTree(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pid := s.cmd.Process.Pid
-	for _, p := range append([]int{pid}, Descendants(pid)...) {
-		_ = syscall.Kill(p, sig)
+	switch sig {
+	case syscall.SIGSTOP:
+		s.stopLocked(pid)
+		return
+	case syscall.SIGCONT:
+		// Also those stopped that left the tree meanwhile.
+		for p := range s.stopped {
+			p.signal(sig)
+		}
+		s.stopped = nil
+	}
+	for _, p := range s.treeLocked(pid) {
+		p.signal(sig)
 	}
 }
 
