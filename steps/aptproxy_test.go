@@ -231,3 +231,110 @@ func TestAptProxyDetectScript(t *testing.T) {
 		}
 	}
 }
+
+func updatingArgs(names ...string) cty.Value {
+	vals := make([]cty.Value, len(names))
+	for i, n := range names {
+		vals[i] = cty.StringVal(n)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"names": cty.ListVal(vals), "state": cty.StringVal("present"), "update_cache": cty.True,
+	})
+}
+
+// A package cache that fails (or stalls past the bound) during apt-get
+// update costs a second, direct update, never the install; the cached
+// attempt runs bounded.
+func TestAptThroughFailingCacheRetriesDirect(t *testing.T) {
+	r := aptHost(
+		steptest.Fact{Match: "apt-get -q -o DPkg::Lock::Timeout=120 update", Exit: 100, Times: 1,
+			Stderr: "E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  503  Service Unavailable"},
+	)
+	ctx := steps.WithAptProxy(context.Background(), "http://172.18.0.1:3142/")
+	if _, err := (steps.PackageKind{}).Apply(ctx, r, updatingArgs("xfsprogs")); err != nil {
+		t.Fatalf("install through a failing cache: %v", err)
+	}
+	var updates []steptest.Call
+	for _, c := range r.Calls() {
+		if strings.Contains(c.Cmd, " update") {
+			updates = append(updates, c)
+		}
+	}
+	if len(updates) != 2 {
+		t.Fatalf("updates = %+v, want the cached one then a direct one", updates)
+	}
+	if updates[0].Timeout <= 0 || strings.Contains(updates[0].Cmd, "Proxy-Auto-Detect=") {
+		t.Errorf("first update %+v: want bounded and through the cache", updates[0])
+	}
+	if !strings.Contains(updates[1].Cmd, "-o Acquire::http::Proxy-Auto-Detect= ") {
+		t.Errorf("second update %q does not turn the cache off", updates[1].Cmd)
+	}
+	for _, c := range r.Commands() {
+		if strings.Contains(c, " install ") && strings.Contains(c, "Proxy-Auto-Detect=") {
+			t.Errorf("install %q went direct although only the update failed", c)
+		}
+	}
+}
+
+// Unknown packages are not the cache's fault: no direct retry, and the
+// error names the package manager's words.
+func TestAptUnknownPackageNoDirectRetry(t *testing.T) {
+	r := aptHost(
+		steptest.Fact{Match: "DEBIAN_FRONTEND=noninteractive apt-get", Exit: 100, Stderr: "E: Unable to locate package nosuch"},
+	)
+	ctx := steps.WithAptProxy(context.Background(), "http://172.18.0.1:3142/")
+	_, err := (steps.PackageKind{}).Apply(ctx, r, updatingArgs("nosuch"))
+	if err == nil || !strings.Contains(err.Error(), "Unable to locate package") {
+		t.Fatalf("err = %v, want the apt error", err)
+	}
+	for _, c := range r.Commands() {
+		if strings.Contains(c, "Proxy-Auto-Detect=") {
+			t.Errorf("%q: a direct retry for an unknown package", c)
+		}
+	}
+}
+
+// Without a package cache nothing is retried and nothing is bounded by it.
+func TestAptWithoutCacheNoRetry(t *testing.T) {
+	r := aptHost(
+		steptest.Fact{Match: "apt-get -q -o DPkg::Lock::Timeout=120 update", Exit: 100, Stderr: "E: Failed to fetch"},
+	)
+	if _, err := (steps.PackageKind{}).Apply(context.Background(), r, updatingArgs("xfsprogs")); err == nil {
+		t.Fatal("a failed update without a cache succeeded")
+	}
+	n := 0
+	for _, c := range r.Calls() {
+		if strings.Contains(c.Cmd, " update") {
+			n++
+			if c.Timeout != 0 || strings.Contains(c.Cmd, "Proxy-Auto-Detect=") {
+				t.Errorf("update %+v: bounded or direct without a cache", c)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d updates, want 1", n)
+	}
+}
+
+// apt-get update exits 0 when an index could not be fetched through the
+// cache ("W: Failed to fetch …", as apt 2.6 does with an unreachable
+// proxy): that too is retried directly.
+func TestAptUpdateWarningThroughCacheRetriesDirect(t *testing.T) {
+	r := aptHost(
+		steptest.Fact{Match: "apt-get -q -o DPkg::Lock::Timeout=120 update", Times: 1,
+			Stderr: "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Unable to connect to 172.18.0.1:3142:\nW: Some index files failed to download."},
+	)
+	ctx := steps.WithAptProxy(context.Background(), "http://172.18.0.1:3142/")
+	if _, err := (steps.PackageKind{}).Apply(ctx, r, updatingArgs("xfsprogs")); err != nil {
+		t.Fatal(err)
+	}
+	direct := 0
+	for _, c := range r.Commands() {
+		if strings.Contains(c, " update") && strings.Contains(c, "-o Acquire::http::Proxy-Auto-Detect= ") {
+			direct++
+		}
+	}
+	if direct != 1 {
+		t.Errorf("%d direct updates, want 1:\n%s", direct, strings.Join(r.Commands(), "\n"))
+	}
+}

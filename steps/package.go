@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"diffuser/runner"
 
@@ -248,20 +249,59 @@ func aptInstall(ctx context.Context, r runner.Runner, names []string, update boo
 		update = strings.TrimSpace(res.Stdout) == ""
 	}
 	if update {
-		if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+		if _, err := aptRun(ctx, r, "apt-get update", aptUpd, aptUpdateBound); err != nil {
 			return err
 		}
 	}
 	cmd := aptEnv + "apt-get " + aptOpts + " install --no-install-recommends -- " + shellJoin(names...)
-	res, err := MustRun(ctx, r, "apt-get install", cmd)
+	res, err := aptRun(ctx, r, "apt-get install", cmd, 0)
 	if err == nil || update || !staleAptLists(res) {
 		return err
 	}
-	if _, err := MustRun(ctx, r, "apt-get update", aptUpd); err != nil {
+	if _, err := aptRun(ctx, r, "apt-get update", aptUpd, aptUpdateBound); err != nil {
 		return err
 	}
-	_, err = MustRun(ctx, r, "apt-get install", cmd)
+	_, err = aptRun(ctx, r, "apt-get install", cmd, 0)
 	return err
+}
+
+// aptUpdateBound ends an `apt-get update` through a package cache that
+// stalls (apt-cacher-ng was seen to hang a download for minutes while it
+// failed to rename its own index files); the update is then done again
+// without the cache. An update fetches a few MiB: minutes are plenty.
+const aptUpdateBound = 5 * time.Minute
+
+// aptDirect is the option that makes one apt-get run ignore the package
+// cache's detect script (an empty command turns detection off), so it
+// fetches from the mirror directly.
+const aptDirect = "-o Acquire::http::Proxy-Auto-Detect= "
+
+// aptRun runs an apt-get command. Without a package cache it is MustRun.
+// With one, the command runs bounded by bound (0: the step's own bound);
+// when it fails for any reason but unknown packages, it runs once more
+// without the cache, so a cache that stalls or fails mid-download costs
+// time, never the install. The retry is logged with what failed first.
+func aptRun(ctx context.Context, r runner.Runner, what, cmd string, bound time.Duration) (runner.Result, error) {
+	if AptProxyFrom(ctx) == "" {
+		return MustRun(ctx, r, what, cmd)
+	}
+	res, err := MustRunWith(ctx, r, what, cmd, runner.Options{Timeout: bound})
+	// apt-get update exits 0 when an index failed to download ("W: Failed
+	// to fetch"): through a cache that is a failure of the cache too.
+	fetchFailed := strings.Contains(res.Stdout+res.Stderr, "Failed to fetch")
+	if ctx.Err() != nil || (err == nil && !fetchFailed) || (err != nil && staleAptLists(res)) {
+		return res, err
+	}
+	first := "some downloads failed"
+	if err != nil {
+		first = err.Error()
+	}
+	direct := strings.Replace(cmd, "apt-get ", "apt-get "+aptDirect, 1)
+	res2, err2 := MustRun(ctx, r, what+" without the package cache", direct)
+	if err2 != nil {
+		return res2, fmt.Errorf("%w (through the package cache: %s)", err2, first)
+	}
+	return res2, nil
 }
 
 // staleAptLists reports whether a failed install says the lists are too old
