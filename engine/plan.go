@@ -116,7 +116,13 @@ type Plan struct {
 	// owed: per replaced host, the replacement step instances it makes
 	// run (recorded as owed before the old machine is destroyed).
 	owed map[int32][]int32
+	// drains: per replaced host whose old machine may still be there, the
+	// replacement steps whose drain runs on it before it is destroyed.
+	drains map[int32][]int32
 }
+
+// reasonGone is the reason of a launch whose machine refresh found gone.
+const reasonGone = "host is gone (found by refresh)"
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
 func (p *Plan) Counts() (add, change, destroy int) {
@@ -291,7 +297,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		case replace[slot.Name]:
 			c.Action, c.Reason = Replace, "replacement requested with -replace"
 		case hostStatus[slot.Name] == cloud.Missing:
-			c.Action, c.Reason = Replace, "host is gone (found by refresh)"
+			c.Action, c.Reason = Replace, reasonGone
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Stopped:
 			c.Action, c.Reason = Start, "host is stopped (found by refresh)"
