@@ -192,8 +192,11 @@ step "glusterd" {
 }
 
 step "pool_seed" {
-  on    = hosts.server[0]
-  after = [step.glusterd]
+  on = hosts.server[0]
+  # After brick_rejoin: a new server[0] (replaced) first takes the old one's
+  # place in the pool; probing the others from a fresh glusterd would be
+  # refused (they belong to a pool it is not in).
+  after = [step.glusterd, step.brick_rejoin]
   # Probing a server already in the pool is a no-op. A probed server can
   # probe others only once it is "Peer in Cluster": wait for that.
   run = <<-EOT
@@ -493,7 +496,7 @@ locals {
 
 step "brick_rejoin" {
   on            = hosts.server
-  after         = [step.glusterd, step.pool_join]
+  after         = [step.glusterd]
   when_replaced = hosts.server
   description   = "a replaced server takes the old one's place in the pool and its brick is healed"
   timeout       = "30m"
