@@ -14,7 +14,8 @@ func init() {
 		// replica 2, two clients: a server restarted by docker keeps its
 		// address, the plan stays a no-op, verify's failover read is a
 		// first read served by the other brick, and an unmounted FUSE
-		// client is drift that apply repairs.
+		// client is drift that apply repairs. Then a live server is
+		// replaced (drained first) and the other one removed and replaced.
 		e2eCase{name: "glusterfs-day2", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=2"},
 			extra: glusterfsDay2},
 	)
@@ -93,5 +94,24 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	e.apply(t, vars...)
 	e.replanNoop(t, vars...)
 	glusterfsExec(t, cluster, "client-1", "findmnt -n -t fuse.glusterfs --mountpoint /mnt/gluster")
+	e.verify(t, vars...)
+
+	// A live server must go: -replace drains it first (nothing pending
+	// heal, its glusterd and brick stopped), then replaces it; every byte
+	// reads back. Then the other server dies (container removed): every
+	// byte reads back from the new one alone, and it is replaced too.
+	want := glusterWrite(t, cluster)
+	liveReplace(t, e, vars, "server[1]", "brick_rejoin", "nothing pending heal")
+	glusterHealed(t, cluster, "server-0", 5*time.Minute)
+	if got := glusterSums(t, cluster, "client-1", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("after the live replace of server[1] the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	if out, err := exec.Command("docker", "rm", "-f", "diffuser-"+cluster+"-server-0").CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v: %s", err, out)
+	}
+	if got := glusterSums(t, cluster, "client-1", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("with server[0] gone the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	glusterReplaceOne(t, e, vars, 0, 1, 2, want)
 	e.verify(t, vars...)
 }

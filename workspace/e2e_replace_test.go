@@ -4,7 +4,10 @@ package workspace_test
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -344,4 +347,99 @@ cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.
 		replace(2)
 		e.verify(t, vars...)
 	}
+}
+
+func init() {
+	e2eCases = append(e2eCases,
+		// A distributed volume (no copies): a live server given to
+		// -replace is drained first (its files moved to the other brick by
+		// remove-brick), so nothing is lost, and the new server's brick is
+		// added back and rebalanced.
+		e2eCase{name: "glusterfs-drain", recipe: "glusterfs", vars: []string{"servers=2", "replica=1", "clients=1"},
+			extra: glusterfsDrain},
+	)
+}
+
+// drainLog returns what the drain of step logged in file (HOST.log) in the runs of
+// the workspace, and fails the test when there is none.
+func drainLog(t *testing.T, e *e2eEnv, step, file string) string {
+	t.Helper()
+	var found []string
+	_ = filepath.WalkDir(e.data(), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(p, step+".drain") && filepath.Base(p) == file {
+			if b, err := os.ReadFile(p); err == nil {
+				found = append(found, string(b))
+			}
+		}
+		return nil
+	})
+	if len(found) == 0 {
+		t.Fatalf("no log %s of %s's drain under %s", file, step, e.data())
+	}
+	return strings.Join(found, "\n")
+}
+
+// liveReplace applies -replace of a live host and checks that the plan
+// promised a drain, that no warning says the old machine was silent, and
+// that the drain logged want. It returns the apply's time.
+func liveReplace(t *testing.T, e *e2eEnv, vars []string, host, step, want string) time.Duration {
+	t.Helper()
+	old := e.readState(t, e.recipe).Hosts[host]
+	p, err := e.planOf(e.in(vars...), "apply", host)
+	if err != nil {
+		t.Fatal(diagText(err))
+	}
+	for _, c := range p.Plan.Changes {
+		if c.Addr == fmt.Sprintf("launch[%q]", host) && !strings.Contains(c.Note, "it is drained first (the drain of step."+step+" runs on it)") {
+			t.Fatalf("the plan does not say %s is drained first: %+v", host, c)
+		}
+	}
+	t0 := time.Now()
+	a := e.mustApply(t, e.in(vars...), "apply", host)
+	took := time.Since(t0).Round(time.Second)
+	if a.Res != nil {
+		for _, w := range a.Res.Warnings {
+			if strings.Contains(w, "does not answer") {
+				t.Fatalf("the live %s was not drained: %s", host, w)
+			}
+		}
+	}
+	now := e.readState(t, e.recipe).Hosts[host]
+	if now.ProviderID == old.ProviderID || now.PrivateIP != old.PrivateIP {
+		t.Fatalf("%s after replace: id %s ip %s, was id %s ip %s", host, now.ProviderID, now.PrivateIP, old.ProviderID, old.PrivateIP)
+	}
+	log := drainLog(t, e, step, host+".log")
+	if !strings.Contains(log, want) {
+		t.Fatalf("the drain of %s did not log %q:\n%s", host, want, log)
+	}
+	t.Logf("live replace of %s (drained first): apply %s; drain log:\n%s", host, took, log)
+	return took
+}
+
+func glusterfsDrain(t *testing.T, e *e2eEnv) {
+	vars := []string{"servers=2", "replica=1", "clients=1"}
+	cluster := e.cluster(t)
+	want := glusterWrite(t, cluster)
+	// Both bricks hold some of the files (DHT spreads them by name).
+	n1 := strings.TrimSpace(glusterfsExec(t, cluster, "server-1", "find /data/brick/gv0 -path '*/.glusterfs' -prune -o -type f -print | wc -l"))
+	if n1 == "0" {
+		t.Fatal("server[1]'s brick holds none of the files: the drain would prove nothing")
+	}
+	t.Logf("server[1]'s brick holds %s of the 25 files before the drain", n1)
+	liveReplace(t, e, vars, "server[1]", "brick_rejoin", "moved to the other bricks")
+	info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+	ip := e.readState(t, e.recipe).Hosts["server[1]"].PrivateIP
+	if !strings.Contains(info, ip+":/data/brick/gv0") {
+		t.Fatalf("server[1]'s brick is not back in the volume:\n%s", info)
+	}
+	if got := glusterSums(t, cluster, "client-0", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("after the drain and replace the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	// The rebalance the rejoin started moves files onto the new brick.
+	glusterfsExec(t, cluster, "server-0", `for i in $(seq 1 300); do s=$(gluster volume rebalance gv0 status 2>&1); echo "$s" | grep -q 'in progress' || { echo "$s"; exit 0; }; sleep 1; done; exit 1`)
+	if got := glusterSums(t, cluster, "client-0", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("after the rebalance the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	e.verify(t, vars...)
+	e.replanNoop(t, vars...)
 }
