@@ -181,7 +181,8 @@ func init() {
 		// replaced (osd.1 destroyed and made again on the new host,
 		// backfilled until active+clean); every byte read back through a
 		// fresh ceph-fuse mount; then osd[0] is removed, everything read
-		// again from the two left, and osd[0] replaced in turn.
+		// again from the two left, and osd[0] replaced in turn; then the
+		// live osd[2] is replaced (drained first).
 		e2eCase{name: "ceph-replace", recipe: "ceph", vars: []string{"monitors=1", "osds=3", "clients=1", "osd_size_gb=5"},
 			extra: cephReplace([]string{"monitors=1", "osds=3", "clients=1", "osd_size_gb=5"})},
 		// 3 chunkservers, goal 2: chunkserver[1]'s container is removed and
@@ -286,6 +287,13 @@ cd /mnt/cephfs/replace && find . -type f | sort | xargs sha256sum > /root/replac
 		cephExec(t, cluster, "mon-0", `for i in $(seq 1 90); do ceph osd dump -f json | python3 -c 'import json,sys; sys.exit(0 if [o for o in json.load(sys.stdin)["osds"] if o["osd"] == 0 and not o["up"]] else 1)' && exit 0; ceph osd down 0 >/dev/null 2>&1; sleep 2; done; exit 1`)
 		read("with osd[0] removed (osd.0 down)")
 		replaceOSD(0)
+
+		// A live OSD host must go: -replace drains it first (active+clean,
+		// ok-to-stop, its OSD stopped and marked down), then replaces it.
+		liveReplace(t, e, vars, "osd[2]", "osd_replace", "(sensitive command hidden)")
+		t.Logf("after the live replace of osd[2]:\n%s", cephExec(t, cluster, "mon-0", "ceph osd tree; ceph pg stat"))
+		read("after the live replace of osd[2]")
+		e.replanNoop(t, vars...)
 		e.verify(t, vars...)
 	}
 }

@@ -386,7 +386,35 @@ step "osd_replace" {
   after         = [module.osd_files]
   when_replaced = hosts.osd
   description   = "a replaced OSD host's old OSD id is marked destroyed, so step.osd can make it again"
-  timeout       = "5m"
+  timeout       = "30m"
+  # A live OSD host given to -replace is drained on its old machine first
+  # (engine: drain): once every placement group is active+clean (the other
+  # OSDs hold complete copies) and `ceph osd ok-to-stop` agrees (stopping
+  # it leaves every placement group at min_size), its OSD is stopped and
+  # marked down, so clients turn to the other copies before the machine
+  # goes. With one OSD (no other copy) ok-to-stop never agrees: the drain
+  # fails and the old machine is kept.
+  drain = <<-EOT
+    set -e
+    umask 077
+    K=$(mktemp)
+    trap 'rm -f "$K"' EXIT
+    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
+    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    for i in $(seq 1 900); do
+      if c pg stat -f json | python3 -c '
+    import json, sys
+    s = json.load(sys.stdin)["pg_summary"]["num_pg_by_state"]
+    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)' && c osd ok-to-stop ${host.index} >/dev/null 2>&1; then
+        systemctl stop ceph-osd@${host.index}
+        c osd down ${host.index}
+        exit 0
+      fi
+      sleep 2
+    done
+    echo "osd.${host.index}: placement groups not active+clean, or ceph osd ok-to-stop ${host.index} refuses, after 30 minutes" >&2
+    exit 1
+  EOT
   run           = <<-EOT
     set -e
     exec >>/var/log/diffuser-osd-replace.log 2>&1
@@ -421,7 +449,7 @@ step "osd_replace" {
       sleep 2
     done
     if [ "$s" != down ]; then
-      echo "osd.${host.index} stays up: its old machine still runs it; stop it there (or drain: ceph osd out ${host.index}, wait for ceph osd safe-to-destroy ${host.index}) and apply again" >&2
+      echo "osd.${host.index} stays up: its old machine still runs it; stop it there and apply again" >&2
       exit 1
     fi
     c osd out ${host.index}
