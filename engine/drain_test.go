@@ -1,12 +1,19 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // drainRecipe is replaceRecipe's shape with a drain on the paired
@@ -164,5 +171,72 @@ func TestDrainRefused(t *testing.T) {
 	_, diags := l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "does not run on the replaced hosts") || !strings.Contains(diags.Error(), "main.hcl:8") {
 		t.Errorf("drain on a survivor step: %v", diags)
+	}
+}
+
+// builtinPlan plans the built-in recipe dir on w's state with vars.
+func builtinPlan(w *world, dir string, vars []string, opts ...func(*engine.PlanOptions)) *engine.Plan {
+	w.t.Helper()
+	l := loadFrom(w.t, lang.Source{FS: recipes.FS(), Dir: dir, Display: dir, Modules: recipes.Modules()}, vars)
+	opt := engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }}
+	for _, o := range opts {
+		o(&opt)
+	}
+	p, diags := l.Plan(context.Background(), opt)
+	if diags.HasErrors() {
+		w.t.Fatalf("plan: %s", diags.Error())
+	}
+	return p
+}
+
+// TestGlusterfsReplaceServer0 replaces the live server[0] of the built-in
+// glusterfs recipe on simulated hosts: the plan promises the drain, the
+// drain (no pending heal, stop) runs on the old machine, and on the new
+// one brick_rejoin takes the old UUID over before pool_seed probes
+// anyone (a fresh glusterd probing the pool would be refused).
+func TestGlusterfsReplaceServer0(t *testing.T) {
+	w := newWorld(t, "")
+	vars := []string{"servers=2", "replica=2", "clients=1"}
+	if res := w.apply(builtinPlan(w, "glusterfs", vars), 8); len(res.Failures) > 0 {
+		t.Fatal(res.Failures[0].Err)
+	}
+	before := len(w.cloud.Commands("server[0]"))
+	p := builtinPlan(w, "glusterfs", vars, func(o *engine.PlanOptions) { o.Replace = []string{"server[0]"} })
+	for _, c := range p.Changes {
+		if c.Addr == `launch["server[0]"]` && !strings.Contains(c.Note, "it is drained first (the drain of step.brick_rejoin runs on it)") {
+			t.Fatalf("launch note: %q", c.Note)
+		}
+	}
+	if res := w.apply(p, 8); len(res.Failures) > 0 {
+		t.Fatal(res.Failures[0].Err)
+	}
+	if cmds := strings.Join(w.cloud.Commands("server[0]")[before:], "\n"); !strings.Contains(cmds, "nothing pending heal in") {
+		t.Fatalf("the drain did not run on the old server[0]:\n%s", cmds)
+	}
+	if rejoin := w.st.Steps[`step.brick_rejoin["server[0]"]`]; rejoin == nil || rejoin.Status != state.StatusApplied {
+		t.Fatalf("brick_rejoin on the new server[0]: %+v", rejoin)
+	}
+	// pool_seed waits for brick_rejoin: a path in the instance graph.
+	g := p.Loaded.Graph
+	vertex := map[string]int32{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		vertex[g.Addr(v)] = v
+	}
+	from, to := vertex[`step.brick_rejoin["server[0]"]`], vertex[`step.pool_seed["server[0]"]`]
+	seen := map[int32]bool{from: true}
+	for queue := []int32{from}; len(queue) > 0; queue = queue[1:] {
+		for _, n := range g.Out(queue[0]) {
+			if !seen[n] {
+				seen[n] = true
+				queue = append(queue, n)
+			}
+		}
+	}
+	if !seen[to] {
+		t.Fatal("pool_seed on server[0] does not wait for brick_rejoin there: a new server[0] would probe the pool with a fresh glusterd")
+	}
+	if r1 := w.st.Steps[`step.brick_rejoin["server[1]"]`]; r1 != nil {
+		t.Fatalf("brick_rejoin ran on server[1], which was not replaced: %+v", r1)
 	}
 }
