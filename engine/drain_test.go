@@ -121,6 +121,21 @@ func TestDrainGoneHostSkipped(t *testing.T) {
 	if n := w.cloud.CountMatching("drain"); n != 0 {
 		t.Fatalf("%d drain commands ran for a gone machine", n)
 	}
+	// Gone and named with -replace (how one replaces a dead machine on
+	// purpose): still nothing to drain, no 30-second wait for it.
+	w.cloud.Remove("test", "server[1]")
+	p = w.plan(w.refresh, func(o *engine.PlanOptions) { o.Replace = []string{"server[1]"} })
+	for _, c := range p.Changes {
+		if c.Addr == `launch["server[1]"]` && c.Note != "healed from the other copies" {
+			t.Fatalf("launch note with -replace of a gone machine = %q", c.Note)
+		}
+	}
+	if res := w.apply(p, 0); len(res.Failures) > 0 || len(res.Warnings) > 0 {
+		t.Fatalf("failures %v, warnings %v", res.Failures, res.Warnings)
+	}
+	if n := w.cloud.CountMatching("drain"); n != 0 {
+		t.Fatalf("%d drain commands ran for a gone machine", n)
+	}
 }
 
 // TestDrainFailureKeepsOldMachine: a failing drain stops the launch: the

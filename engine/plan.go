@@ -119,6 +119,8 @@ type Plan struct {
 	// drains: per replaced host whose old machine may still be there, the
 	// replacement steps whose drain runs on it before it is destroyed.
 	drains map[int32][]int32
+	// gone: per host, refresh found its machine gone (nothing to drain).
+	gone []bool
 }
 
 // reasonGone is the reason of a launch whose machine refresh found gone.
@@ -280,6 +282,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	// Launches first: their actions decide which host facts are known.
 	known := make([]bool, len(g.Hosts))
 	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
+	p.gone = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
 		prov := opt.providerOf(slot.Group)
@@ -287,6 +290,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.launchDg[h] = dg
 		sh := st.Hosts[slot.Name]
 		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}
+		p.gone[h] = sh != nil && hostStatus[slot.Name] == cloud.Missing
 		switch {
 		case sh == nil:
 			c.Action, c.Reason = Create, ""

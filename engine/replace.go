@@ -151,8 +151,8 @@ func (p *Plan) planReplaceNotes(scope *lang.Scope, replaced []bool, infos []*rep
 			continue
 		}
 		c.Note = note
-		if c.Reason == reasonGone {
-			continue // nothing answers there: nothing to drain
+		if c.Reason == reasonGone || (h < len(p.gone) && p.gone[h]) {
+			continue // refresh found the machine gone: nothing to drain
 		}
 		var names []string
 		for s, ri := range infos {
