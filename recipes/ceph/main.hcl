@@ -415,7 +415,7 @@ step "osd_replace" {
     echo "osd.${host.index}: placement groups not active+clean, or ceph osd ok-to-stop ${host.index} refuses, after 30 minutes" >&2
     exit 1
   EOT
-  run           = <<-EOT
+  run   = <<-EOT
     set -e
     exec >>/var/log/diffuser-osd-replace.log 2>&1
     echo "$(date -u +%FT%TZ) replacing osd.${host.index}"

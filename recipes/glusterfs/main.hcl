@@ -561,7 +561,7 @@ step "brick_rejoin" {
     echo "the files of $B moved to the other bricks; it left $V"
     %{endif}
   EOT
-  run           = <<-EOT
+  run   = <<-EOT
     set -e
     V=${var.volume_name}
     ME=${host.private_ip}
