@@ -42,8 +42,20 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	// ignores device lines in containers, so the recipe's brick_at_boot
 	// unit mounts it (the first run of this case, before that unit, found
 	// the brick offline here).
-	if out, err := exec.Command("docker", "exec", name, "findmnt", "-n", "/data/brick").CombinedOutput(); err != nil {
-		t.Fatalf("/data/brick is not mounted on server[1] after docker restart: %v: %s", err, out)
+	// docker restart returns once the container runs; systemd is still
+	// booting then: wait for the mount (the unit runs before
+	// local-fs.target).
+	for i := 0; ; i++ {
+		out, err := exec.Command("docker", "exec", name, "findmnt", "-n", "/data/brick").CombinedOutput()
+		if err == nil {
+			t.Logf("/data/brick mounted %s after docker restart: %s", time.Since(t0).Round(time.Second), strings.TrimSpace(string(out)))
+			break
+		}
+		if i == 60 {
+			diag, _ := exec.Command("docker", "exec", name, "bash", "-c", "systemctl is-system-running; systemctl status diffuser-brick-mount --no-pager; grep brick /etc/fstab; journalctl -b --no-pager | tail -30").CombinedOutput()
+			t.Fatalf("/data/brick is not mounted on server[1] 60 s after docker restart: %v: %s\n%s", err, out, diag)
+		}
+		time.Sleep(time.Second)
 	}
 	// Wait until its brick is online again (glusterd starts it at boot).
 	deadline := time.Now().Add(3 * time.Minute)
