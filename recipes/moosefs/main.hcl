@@ -335,34 +335,44 @@ step "goal" {
 
 # After a chunkserver is replaced (diffuser apply -replace 'chunkserver[1]',
 # or an apply after the machine is gone): the new one registers with the
-# master by itself (step.chunkservers_registered); its chunks are gone, and
-# the master re-replicates every chunk left under its goal in the
-# background. This waits until it has: every connected chunkserver listed,
-# and mfscheckfile (the master's current answer, not the chunk loop's
-# statistics) showing no chunk of any file with fewer than goal copies.
+# master by itself; its chunks are gone, and the master re-replicates
+# every chunk left under its goal in the background. chunkservers_back
+# waits (on the master, which has mfscli) until every chunkserver is
+# connected again; rereplicated (on client[0], through its mount) until
+# mfscheckfile (the master's current answer, not the chunk loop's
+# statistics) shows no chunk of any file with fewer than goal copies.
 # Files given another goal by hand are held to the recipe's goal here; the
 # check reads every file's chunk list, so it takes longer on large trees.
+step "chunkservers_back" {
+  on            = hosts.master
+  after_all     = [module.chunkserver]
+  when_replaced = hosts.chunkserver
+  description   = "after a chunkserver is replaced, wait until the master lists every chunkserver connected"
+  wait {
+    command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
+    timeout = "300s"
+  }
+}
+
 step "rereplicated" {
   on            = slice(hosts.client, 0, min(1, var.clients))
   after         = [step.goal]
-  after_all     = [step.chunkservers_registered]
+  after_all     = [step.chunkservers_back]
   when_replaced = hosts.chunkserver
   description   = "after a chunkserver is replaced, wait until every chunk is back at goal"
   timeout       = "60m"
   run           = <<-EOT
     for i in $(seq 1 1800); do
-      cs=$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')
       under=$(find ${local.mountpoint} -type f -print0 | xargs -0 -r mfscheckfile 2>&1 |
         awk '/^[[:space:]]*chunks with [0-9]+ cop/ { if ($3 + 0 < ${var.goal}) n += $NF } /[Ee]rror|failed/ {e++} END { print (e ? -1 : n + 0) }')
-      if [ "$cs" -ge ${var.chunkservers} ] && [ "$under" = 0 ]; then
-        echo "$cs chunkservers connected; every chunk of every file has ${var.goal} copies"
+      if [ "$under" = 0 ]; then
+        echo "every chunk of every file under ${local.mountpoint} has ${var.goal} copies"
         exit 0
       fi
-      [ $((i % 30)) = 1 ] && echo "waiting: $cs of ${var.chunkservers} chunkservers connected, $under chunks under goal ${var.goal}"
+      [ $((i % 30)) = 1 ] && echo "waiting: $under chunks under goal ${var.goal}"
       sleep 2
     done
-    echo "not every chunk is back at goal ${var.goal} after 60 minutes:" >&2
-    mfscli -H ${local.master_ip} -SIC -p -n >&2
+    echo "not every chunk is back at goal ${var.goal} after 60 minutes ($under chunks under goal)" >&2
     exit 1
   EOT
 }
