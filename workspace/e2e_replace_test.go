@@ -337,7 +337,7 @@ cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.
 		replace := func(i int) {
 			host := fmt.Sprintf("chunkserver[%d]", i)
 			took := replacePlan(t, e, vars, host, "the master copies every chunk", map[string]string{
-				`step.rereplicated["client[0]"]`: host + " is replaced",
+				`step.rereplicated["client[0]"]`:      host + " is replaced",
 				`step.chunkservers_back["master[0]"]`: host + " is replaced",
 			})
 			fmt.Printf("E2E moosefs-replace: %s replaced and re-replicated in %s\n", host, took)
