@@ -320,6 +320,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 			spec.Address = old.PrivateIP
 		}
 		if c.Action == Replace && old != nil {
+			if err := a.drainOld(ctx, a.g.Ref[v], old); err != nil {
+				return fail(err)
+			}
 			if err := a.recordOwed(a.g.Ref[v]); err != nil {
 				return fail(err)
 			}

@@ -116,7 +116,15 @@ type Plan struct {
 	// owed: per replaced host, the replacement step instances it makes
 	// run (recorded as owed before the old machine is destroyed).
 	owed map[int32][]int32
+	// drains: per replaced host whose old machine may still be there, the
+	// replacement steps whose drain runs on it before it is destroyed.
+	drains map[int32][]int32
+	// gone: per host, refresh found its machine gone (nothing to drain).
+	gone []bool
 }
+
+// reasonGone is the reason of a launch whose machine refresh found gone.
+const reasonGone = "host is gone (found by refresh)"
 
 // Counts returns add, change and destroy counts (replace counts as add and destroy).
 func (p *Plan) Counts() (add, change, destroy int) {
@@ -274,6 +282,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	// Launches first: their actions decide which host facts are known.
 	known := make([]bool, len(g.Hosts))
 	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
+	p.gone = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
 		prov := opt.providerOf(slot.Group)
@@ -281,6 +290,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.launchDg[h] = dg
 		sh := st.Hosts[slot.Name]
 		c := &Change{V: v, Addr: g.Addr(v), Kind: "launch", Host: slot.Name, Group: slot.Group, Digest: dg}
+		p.gone[h] = sh != nil && hostStatus[slot.Name] == cloud.Missing
 		switch {
 		case sh == nil:
 			c.Action, c.Reason = Create, ""
@@ -291,7 +301,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		case replace[slot.Name]:
 			c.Action, c.Reason = Replace, "replacement requested with -replace"
 		case hostStatus[slot.Name] == cloud.Missing:
-			c.Action, c.Reason = Replace, "host is gone (found by refresh)"
+			c.Action, c.Reason = Replace, reasonGone
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Stopped:
 			c.Action, c.Reason = Start, "host is stopped (found by refresh)"

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"diffuser/lang"
+	"diffuser/runner"
 	"diffuser/state"
 
 	"github.com/hashicorp/hcl/v2"
@@ -118,17 +120,25 @@ func replacedReason(who []string) string {
 func (p *Plan) planReplaceNotes(scope *lang.Scope, replaced []bool, infos []*replaceInfo) hcl.Diagnostics {
 	g := p.Loaded.Graph
 	var diags hcl.Diagnostics
+	for s, ri := range infos {
+		if stp := g.Steps[s]; ri != nil && !ri.paired && stp.Drain != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "drain on a step that does not run on the replaced hosts",
+				Detail: fmt.Sprintf("Step %s has a drain, which runs on the old machine of the host it is paired with, but it does not run on exactly the hosts of its when_replaced groups. "+
+					"Give the drain to a step with the same `on` as its when_replaced (e.g. on = hosts.server, when_replaced = hosts.server).", stp.Name),
+				Subject: stp.Drain.Range().Ptr()})
+		}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
 	notes := map[string]string{}
 	for h, slot := range g.Hosts {
 		if !replaced[h] {
 			continue
 		}
 		grp := p.Loaded.Recipe.Group(slot.Group)
-		if grp == nil || grp.ReplaceNote == nil {
-			continue
-		}
 		note, ok := notes[slot.Group]
-		if !ok {
+		if !ok && grp != nil && grp.ReplaceNote != nil {
 			v, d := grp.ReplaceNote.Value(scope.Ctx(cty.NilVal))
 			diags = append(diags, d...)
 			if !d.HasErrors() {
@@ -136,8 +146,29 @@ func (p *Plan) planReplaceNotes(scope *lang.Scope, replaced []bool, infos []*rep
 			}
 			notes[slot.Group] = note
 		}
-		if c := p.vchange[g.LaunchV[h]]; c != nil {
-			c.Note = note
+		c := p.vchange[g.LaunchV[h]]
+		if c == nil {
+			continue
+		}
+		c.Note = note
+		if c.Reason == reasonGone || (h < len(p.gone) && p.gone[h]) {
+			continue // refresh found the machine gone: nothing to drain
+		}
+		var names []string
+		for s, ri := range infos {
+			if ri != nil && ri.paired && g.Steps[s].Drain != nil && slices.Contains(ri.replaced, int32(h)) {
+				if p.drains == nil {
+					p.drains = map[int32][]int32{}
+				}
+				p.drains[int32(h)] = append(p.drains[int32(h)], int32(s))
+				names = append(names, "step."+g.Steps[s].Name)
+			}
+		}
+		if len(names) > 0 {
+			if c.Note != "" {
+				c.Note += "\n"
+			}
+			c.Note += fmt.Sprintf("if the old machine still answers, it is drained first (the drain of %s runs on it); it is destroyed only if that succeeds", strings.Join(names, ", "))
 		}
 	}
 	for s, ri := range infos {
@@ -198,6 +229,63 @@ func (a *applier) recordOwed(h int32) error {
 		inst.Finished = time.Now()
 		if err := a.putInstance(addr, inst); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// drainOld runs, on the old machine of replaced host h, the drain of each
+// replacement step paired with h, before that machine is destroyed. A
+// machine that does not answer within 30 seconds has nothing to drain (it
+// is the dead machine the replacement is for); a drain that fails stops
+// the launch, and the old machine is kept.
+func (a *applier) drainOld(ctx context.Context, h int32, old *state.Host) error {
+	steps := a.p.drains[h]
+	if len(steps) == 0 || a.opt.Connector == nil {
+		return nil
+	}
+	name := a.g.Hosts[h].Name
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	r, err := ConnectHost(cctx, a.opt.Connector, old, nil)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.mu.Lock()
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("%s: the old machine does not answer (%v): nothing drained, it is replaced as a dead one", name, err))
+		a.mu.Unlock()
+		return nil
+	}
+	for _, s := range steps {
+		stp := a.g.Steps[s]
+		_, gen, diags := a.live.stepArgs(stp, int(s), h)
+		if diags.HasErrors() {
+			return fmt.Errorf("evaluating the drain of step %s: %s", stp.Name, lang.DiagText(diags))
+		}
+		d, marks := gen.Drain.UnmarkDeep()
+		if d.IsNull() {
+			continue
+		}
+		if !d.IsKnown() {
+			return fmt.Errorf("the drain of step %s reads values known only later in the apply: it may read variables, locals, host and hosts", stp.Name)
+		}
+		sensitive := gen.Sensitive || len(marks) > 0
+		lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name + ".drain", host: name}
+		res, err := lr.Run(ctx, d.AsString(), runner.Options{Timeout: a.stepTimeout(gen.Timeout)})
+		lr.close()
+		switch {
+		case err != nil && sensitive:
+			return fmt.Errorf("draining the old machine of %s (drain of step %s, details hidden: sensitive step): the old machine is kept", name, stp.Name)
+		case err != nil:
+			return fmt.Errorf("draining the old machine of %s (drain of step %s): %w; the old machine is kept", name, stp.Name, err)
+		case res.Exit != 0:
+			tail := runner.LastLines(res.Stdout+res.Stderr, 10)
+			if sensitive {
+				tail = "(output hidden: sensitive step)"
+			}
+			return fmt.Errorf("draining the old machine of %s: %w; the old machine is kept: fix what the drain reports and apply again, or stop the machine to replace it as a dead one",
+				name, &runner.ExitError{What: "the drain of step " + stp.Name, Cmd: d.AsString(), Status: res.Exit, Tail: tail})
 		}
 	}
 	return nil

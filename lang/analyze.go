@@ -320,7 +320,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 		}
 	}
 	var trs []hcl.Traversal
-	for _, e := range []hcl.Expression{s.Shorthand, s.Creates, s.Unless, s.Env, s.Timeout, s.Retries, s.Sensitive, s.Destroy} {
+	for _, e := range []hcl.Expression{s.Shorthand, s.Creates, s.Unless, s.Env, s.Timeout, s.Retries, s.Sensitive, s.Destroy, s.Drain} {
 		if e != nil {
 			trs = append(trs, e.Variables()...)
 		}
@@ -683,6 +683,21 @@ func (r *Recipe) checkStepValues(s *Step, n *namespace) hcl.Diagnostics {
 	if s.Sensitive != nil {
 		var b bool
 		diags = append(diags, constBool(s.Sensitive, &b)...)
+	}
+	if s.Drain != nil {
+		if len(s.WhenReplaced) == 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "drain without when_replaced",
+				Detail:  "drain runs on the old machine of a replaced host before it is destroyed: only a replacement step (when_replaced = hosts.GROUP, on those same hosts) has one.",
+				Subject: s.Drain.Range().Ptr()})
+		}
+		v, d := s.Drain.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if _, err := convert.Convert(v, cty.String); err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid drain",
+					Detail: fmt.Sprintf("drain is a shell command run on the old machine before it is destroyed: %s.", err), Subject: s.Drain.Range().Ptr()})
+			}
+		}
 	}
 	if s.Destroy != nil {
 		v, d := s.Destroy.Value(ctx)

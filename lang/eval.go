@@ -644,6 +644,7 @@ type Generic struct {
 	Retries   int
 	Sensitive bool
 	Destroy   cty.Value // string, or null; may be unknown or marked
+	Drain     cty.Value // string, or null (drain of a replacement step)
 }
 
 // StepArgs evaluates a step's kind arguments and generic attributes for one
@@ -664,6 +665,12 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 		v, d := st.Destroy.Value(ctx)
 		diags = append(diags, d...)
 		g.Destroy = v
+	}
+	g.Drain = cty.NullVal(cty.String)
+	if st.Drain != nil {
+		v, d := st.Drain.Value(ctx)
+		diags = append(diags, d...)
+		g.Drain = v
 	}
 	if st.Timeout != nil {
 		v, d := st.Timeout.Value(ctx)

@@ -34,7 +34,7 @@ const MaxFileSize = 4 << 20
 
 // Generic step attributes every step may carry, whatever its kind.
 var stepAttrs = []string{"on", "after", "after_all", "run", "package", "creates", "unless",
-	"env", "timeout", "retries", "sensitive", "destroy", "description", "restart_on", "reload_on", "when_replaced"}
+	"env", "timeout", "retries", "sensitive", "destroy", "description", "restart_on", "reload_on", "when_replaced", "drain"}
 
 // Load parses and checks a recipe. kinds maps each step kind to the spec of
 // its block. The result is not evaluated: see NewScope.
@@ -506,6 +506,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	s.Creates, s.Unless, s.Env = expr("creates"), expr("unless"), expr("env")
 	s.Timeout, s.Retries, s.Sensitive, s.Destroy = expr("timeout"), expr("retries"), expr("sensitive"), expr("destroy")
+	s.Drain = expr("drain")
 	var d hcl.Diagnostics
 	s.After, d = n.stepRefs(at["after"])
 	diags = append(diags, d...)

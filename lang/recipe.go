@@ -143,8 +143,11 @@ type Step struct {
 	Retries      hcl.Expression
 	Sensitive    hcl.Expression
 	Destroy      hcl.Expression
-	DeclRange    hcl.Range
-	KindRange    hcl.Range
+	// Drain (drain, on a replacement step) is run on the old machine of a
+	// replaced host that still answers, before it is destroyed.
+	Drain     hcl.Expression
+	DeclRange hcl.Range
+	KindRange hcl.Range
 
 	// Filled by analysis: what the step's expressions read.
 	OnGroups  []string // host groups `on` names (through module inputs too), sorted

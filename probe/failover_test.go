@@ -271,3 +271,35 @@ func TestColdReadCmd(t *testing.T) {
 		t.Fatalf("cold read of a missing file: %v %+v", err, res)
 	}
 }
+
+// TestFailoverOnNoHosts: a failover whose on names no hosts (a layout
+// with nothing to stop, such as a volume without copies) stops nothing
+// and adds no check; the round trip is still verified.
+func TestFailoverOnNoHosts(t *testing.T) {
+	fs := newFakeFS("server[0]")
+	src := strings.Replace(failoverRecipe(2), "on    = hosts.server[0]", "on    = slice(hosts.server, 0, 0)", 1)
+	l := mustLoad(t, src)
+	st := state.New("t")
+	for i, h := range l.Graph.Hosts {
+		ip := fmt.Sprintf("10.0.0.%d", 10+i)
+		st.Hosts[h.Name] = &state.Host{Name: h.Name, Group: h.Group, Index: h.Index, ProviderID: "id-" + h.Name, PrivateIP: ip}
+		fs.ips[h.Name] = ip
+	}
+	checks, err := probe.Verify(context.Background(), l, st, probe.VerifyOptions{Connector: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := false
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("check failed: %+v", c)
+		}
+		if strings.Contains(c.Name, "down") || c.Name == "failover" || c.Name == "locate" {
+			t.Errorf("a failover check with nothing to stop: %+v", c)
+		}
+		read = read || c.Name == "read"
+	}
+	if !read || len(fs.stopped) > 0 {
+		t.Fatalf("checks %+v, stopped %v: want the round trip and nothing stopped", checks, fs.stopped)
+	}
+}

@@ -148,9 +148,13 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		fh, diags := scope.OnHosts(f.On)
 		stop, d1 := f.Stop.Value(scope.Ctx(cty.NilVal))
 		start, d2 := f.Start.Value(scope.Ctx(cty.NilVal))
-		if diags.HasErrors() || d1.HasErrors() || d2.HasErrors() || len(fh) == 0 || stop.Type() != cty.String || start.Type() != cty.String {
+		switch {
+		case !diags.HasErrors() && len(fh) == 0:
+			// on names no hosts (a layout with nothing to stop, such as
+			// one without copies): no failover, nothing stopped.
+		case diags.HasErrors() || d1.HasErrors() || d2.HasErrors() || stop.Type() != cty.String || start.Type() != cty.String:
 			out = append(out, Check{Verify: v.Name, Name: "failover", Detail: "failover block does not evaluate: " + lang.DiagText(append(append(diags, d1...), d2...))})
-		} else {
+		default:
 			fo := failover{dir: dir, file: file + "-cold", writer: writer, reader: readers[0], stopped: fh[0],
 				stop: stop.AsString(), start: start.AsString(), sizeMiB: opt.SizeMiB, hosts: st.Hosts}
 			fo.run(run, func() *Check { return &out[len(out)-1] })

@@ -14,7 +14,8 @@ func init() {
 		// replica 2, two clients: a server restarted by docker keeps its
 		// address, the plan stays a no-op, verify's failover read is a
 		// first read served by the other brick, and an unmounted FUSE
-		// client is drift that apply repairs.
+		// client is drift that apply repairs. Then a live server is
+		// replaced (drained first) and the other one removed and replaced.
 		e2eCase{name: "glusterfs-day2", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=2"},
 			extra: glusterfsDay2},
 	)
@@ -41,8 +42,20 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	// ignores device lines in containers, so the recipe's brick_at_boot
 	// unit mounts it (the first run of this case, before that unit, found
 	// the brick offline here).
-	if out, err := exec.Command("docker", "exec", name, "findmnt", "-n", "/data/brick").CombinedOutput(); err != nil {
-		t.Fatalf("/data/brick is not mounted on server[1] after docker restart: %v: %s", err, out)
+	// docker restart returns once the container runs; systemd is still
+	// booting then: wait for the mount (the unit runs before
+	// local-fs.target).
+	for i := 0; ; i++ {
+		out, err := exec.Command("docker", "exec", name, "findmnt", "-n", "/data/brick").CombinedOutput()
+		if err == nil {
+			t.Logf("/data/brick mounted %s after docker restart: %s", time.Since(t0).Round(time.Second), strings.TrimSpace(string(out)))
+			break
+		}
+		if i == 60 {
+			diag, _ := exec.Command("docker", "exec", name, "bash", "-c", "systemctl is-system-running; systemctl status diffuser-brick-mount --no-pager; grep brick /etc/fstab; journalctl -b --no-pager | tail -30").CombinedOutput()
+			t.Fatalf("/data/brick is not mounted on server[1] 60 s after docker restart: %v: %s\n%s", err, out, diag)
+		}
+		time.Sleep(time.Second)
 	}
 	// Wait until its brick is online again (glusterd starts it at boot).
 	deadline := time.Now().Add(3 * time.Minute)
@@ -93,5 +106,24 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	e.apply(t, vars...)
 	e.replanNoop(t, vars...)
 	glusterfsExec(t, cluster, "client-1", "findmnt -n -t fuse.glusterfs --mountpoint /mnt/gluster")
+	e.verify(t, vars...)
+
+	// A live server must go: -replace drains it first (nothing pending
+	// heal, its glusterd and brick stopped), then replaces it; every byte
+	// reads back. Then the other server dies (container removed): every
+	// byte reads back from the new one alone, and it is replaced too.
+	want := glusterWrite(t, cluster)
+	liveReplace(t, e, vars, "server[1]", "brick_rejoin", "nothing pending heal")
+	glusterHealed(t, cluster, "server-0", 5*time.Minute)
+	if got := glusterSums(t, cluster, "client-1", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("after the live replace of server[1] the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	if out, err := exec.Command("docker", "rm", "-f", "diffuser-"+cluster+"-server-0").CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v: %s", err, out)
+	}
+	if got := glusterSums(t, cluster, "client-1", "/mnt/gluster/replace", true); got != want {
+		t.Fatalf("with server[0] gone the files read back differently:\n%s\nwant:\n%s", got, want)
+	}
+	glusterReplaceOne(t, e, vars, 0, 1, 2, want)
 	e.verify(t, vars...)
 }

@@ -185,6 +185,11 @@ hosts "mon" {
 hosts "osd" {
   count = var.osds
   volume "osd" { size_gb = var.osd_size_gb }
+  # What a replaced OSD host's data goes through (step.osd_replace, then
+  # step.osd_recovered).
+  replace_note = (local.size > 1 ?
+    "its OSD is marked destroyed (same id, same CRUSH place) and made again on the new host's empty volume; Ceph backfills it from the other ${local.size - 1} cop${local.size > 2 ? "ies" : "y"} of every placement group and the apply waits for active+clean; the filesystem stays readable meanwhile" :
+  "one OSD (no second copy): the data on the old OSD is lost; a new, empty OSD takes its id")
 }
 
 hosts "client" {
@@ -367,9 +372,95 @@ module "osd_files" {
   keyring      = local.bootstrap_osd_keyring
 }
 
+# Replacing an OSD host (diffuser apply -replace 'osd[1]', or an apply after
+# the machine is gone): the cluster still has osd.N, down, with the dead
+# machine's key, and ceph-volume refuses to make osd.N again unless it is
+# "destroyed" (Ceph's documented replacement: ceph osd destroy, then
+# ceph-volume prepare --osd-id N). Runs on the new host only, before
+# step.osd. `osd destroy` needs the admin key, which OSD hosts do not keep:
+# it is written to a root-only temporary keyring for this command and
+# removed when it ends (the step is sensitive: its log shows the exit status
+# only; the command logs to /var/log/diffuser-osd-replace.log).
+step "osd_replace" {
+  on            = hosts.osd
+  after         = [module.osd_files]
+  when_replaced = hosts.osd
+  description   = "a replaced OSD host's old OSD id is marked destroyed, so step.osd can make it again"
+  timeout       = "30m"
+  # A live OSD host given to -replace is drained on its old machine first
+  # (engine: drain): once every placement group is active+clean (the other
+  # OSDs hold complete copies) and `ceph osd ok-to-stop` agrees (stopping
+  # it leaves every placement group at min_size), its OSD is stopped and
+  # marked down, so clients turn to the other copies before the machine
+  # goes. With one OSD (no other copy) ok-to-stop never agrees: the drain
+  # fails and the old machine is kept.
+  drain = <<-EOT
+    set -e
+    umask 077
+    K=$(mktemp)
+    trap 'rm -f "$K"' EXIT
+    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
+    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    for i in $(seq 1 900); do
+      if c pg stat -f json | python3 -c '
+    import json, sys
+    s = json.load(sys.stdin)["pg_summary"]["num_pg_by_state"]
+    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)' && c osd ok-to-stop ${host.index} >/dev/null 2>&1; then
+        systemctl stop ceph-osd@${host.index}
+        c osd down ${host.index}
+        exit 0
+      fi
+      sleep 2
+    done
+    echo "osd.${host.index}: placement groups not active+clean, or ceph osd ok-to-stop ${host.index} refuses, after 30 minutes" >&2
+    exit 1
+  EOT
+  run   = <<-EOT
+    set -e
+    exec >>/var/log/diffuser-osd-replace.log 2>&1
+    echo "$(date -u +%FT%TZ) replacing osd.${host.index}"
+    dev=${host.volume.osd.device}
+    # A retry after step.osd made the new OSD: nothing left to do.
+    if ceph-volume raw list "$dev" 2>/dev/null | grep -q '"osd_id"'; then
+      echo "$dev is already an OSD"; exit 0
+    fi
+    umask 077
+    K=$(mktemp)
+    trap 'rm -f "$K"' EXIT
+    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
+    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    state() {
+      c osd dump -f json | python3 -c '
+    import json, sys
+    o = [x for x in json.load(sys.stdin)["osds"] if x["osd"] == ${host.index}]
+    print("none" if not o else "destroyed" if "destroyed" in o[0]["state"] else "up" if o[0]["up"] else "down")'
+    }
+    # The monitors mark a dead OSD down after its peers' heartbeat grace;
+    # `osd down` says so at once. One that comes back up is alive: its old
+    # machine still runs it, and destroying it would be wrong.
+    for i in $(seq 1 60); do
+      s=$(state)
+      case $s in
+        none) echo "osd.${host.index} is not in the cluster: step.osd makes it"; exit 0 ;;
+        destroyed) echo "osd.${host.index} is destroyed already"; exit 0 ;;
+        down) break ;;
+        up) c osd down ${host.index} || true ;;
+      esac
+      sleep 2
+    done
+    if [ "$s" != down ]; then
+      echo "osd.${host.index} stays up: its old machine still runs it; stop it there and apply again" >&2
+      exit 1
+    fi
+    c osd out ${host.index}
+    c osd destroy ${host.index} --yes-i-really-mean-it
+    echo "osd.${host.index} destroyed; its placement groups are backfilled from the other copies once the new OSD is up"
+  EOT
+}
+
 step "osd" {
   on        = hosts.osd
-  after     = [module.osd_files]
+  after     = [module.osd_files, step.osd_replace]
   after_all = [step.cluster_config]
   timeout   = "10m"
   # ceph-volume "raw" mode: bluestore straight on the device, no LVM (LVM
@@ -442,6 +533,39 @@ step "osds_up" {
       sleep 2
     done
     ceph osd stat >&2
+    exit 1
+  EOT
+}
+
+# After a replacement: every placement group active+clean again (the new
+# OSD backfilled from the other copies), with every OSD up and in.
+step "osd_recovered" {
+  on            = hosts.mon[0]
+  after         = [step.osds_up]
+  after_all     = [step.osd_service]
+  when_replaced = hosts.osd
+  description   = "after an OSD host is replaced, wait until every placement group is active+clean"
+  timeout       = "30m"
+  run           = <<-EOT
+    for i in $(seq 1 900); do
+      ceph osd in ${join(" ", [for h in hosts.osd : h.index])} >/dev/null 2>&1 || true
+      if ceph pg stat -f json | python3 -c '
+    import json, sys
+    d = json.load(sys.stdin)
+    s = d["pg_summary"]["num_pg_by_state"]
+    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)' 2>/dev/null &&
+        ceph osd stat -f json | python3 -c '
+    import json, sys
+    d = json.load(sys.stdin)
+    sys.exit(0 if d["num_up_osds"] >= ${var.osds} and d["num_in_osds"] >= ${var.osds} else 1)'; then
+        ceph pg stat
+        ceph health
+        exit 0
+      fi
+      sleep 2
+    done
+    echo "placement groups not all active+clean after 30 minutes:" >&2
+    ceph -s >&2
     exit 1
   EOT
 }

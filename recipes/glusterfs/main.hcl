@@ -117,7 +117,7 @@ hosts "server" {
   # What a replaced server's data goes through (step.brick_rejoin, at the end).
   replace_note = (local.redundant ?
     "the new server takes the old one's place in the pool (same address and UUID), its empty brick is healed from the other ${var.disperse > 0 ? "bricks of its disperse set" : "copies of its replica set"}; the volume stays readable meanwhile" :
-  "distributed volume (replica 1): the files on the old server's brick are lost; the new server's empty brick rejoins the volume")
+  "distributed volume (replica 1): a dead server's files are lost with its brick (a live one is drained first: its files move to the other bricks); the new server's empty brick rejoins the volume")
 
   # Layouts `gluster volume create` would refuse, minutes into an apply,
   # are refused by validate and plan before anything is launched.
@@ -192,8 +192,11 @@ step "glusterd" {
 }
 
 step "pool_seed" {
-  on    = hosts.server[0]
-  after = [step.glusterd]
+  on = hosts.server[0]
+  # After brick_rejoin: a new server[0] (replaced) first takes the old one's
+  # place in the pool; probing the others from a fresh glusterd would be
+  # refused (they belong to a pool it is not in).
+  after = [step.glusterd, step.brick_rejoin]
   # Probing a server already in the pool is a no-op. A probed server can
   # probe others only once it is "Peer in Cluster": wait for that.
   run = <<-EOT
@@ -325,7 +328,8 @@ verify "roundtrip" {
   # A distributed volume (replica 1, no disperse) has no second copy, and
   # even stopping glusterd alone stops its bricks here: nothing is stopped.
   failover {
-    on    = local.failover_server
+    # Distributed (no copies): no server to stop, no failover.
+    on    = slice([local.failover_server], 0, local.redundant ? 1 : 0)
     stop  = local.redundant ? local.stop_server : "echo 'distributed layout (replica 1, no disperse): no second copy, nothing stopped'"
     start = local.redundant ? local.start_server : "true"
   }
@@ -493,11 +497,72 @@ locals {
 
 step "brick_rejoin" {
   on            = hosts.server
-  after         = [step.glusterd, step.pool_join]
+  after         = [step.glusterd]
   when_replaced = hosts.server
   description   = "a replaced server takes the old one's place in the pool and its brick is healed"
   timeout       = "30m"
-  run           = <<-EOT
+  # A live server given to -replace is drained on its old machine first
+  # (engine: drain). With copies: wait until nothing is pending heal, so
+  # the other bricks of its set hold everything it holds, then stop its
+  # glusterd and bricks so clients turn to the others before the machine
+  # goes. Distributed (no copies): move its files to the other bricks
+  # (remove-brick start, wait until completed, commit); brick_rejoin adds
+  # the new, empty brick back and rebalances.
+  drain = <<-EOT
+    set -e
+    V=${var.volume_name}
+    B=${host.private_ip}:${local.brick_dir}
+    if ! gluster volume info $V 2>/dev/null | sed -n 's/^Brick[0-9]*: //p' | grep -qxF "$B"; then
+      echo "$B is not in volume $V: nothing to drain"
+      exit 0
+    fi
+    %{if local.redundant}
+    for i in $(seq 1 1500); do
+      ${local.heal_pending} || break
+      [ $((i % 60)) = 1 ] && gluster volume heal $V info summary 2>/dev/null | grep -E '^(Brick|Total Number of entries:)' || true
+      sleep 1
+    done
+    if ${local.heal_pending}; then
+      echo "heal of $V has not finished after 25 minutes: $B may hold the only good copy of some files; not draining" >&2
+      gluster volume heal $V info summary >&2
+      exit 1
+    fi
+    echo "nothing pending heal in $V: the other bricks of its set hold everything $B holds"
+    systemctl stop glusterd
+    pkill -x glusterfsd || true
+    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+    echo "glusterd and the brick of $B stopped; clients use the other bricks"
+    %{else}
+    %{if var.servers < 2}
+    echo "$B is the only brick of $V: there is no other brick to move its files to; copy them off by hand, or stop the machine to replace it as a dead one" >&2
+    exit 1
+    %{endif}
+    status() { gluster volume remove-brick $V $B status 2>&1 || true; }
+    # Started already by an earlier attempt: wait for that one.
+    case "$(status)" in
+      *"in progress"* | *completed*) ;;
+      *) gluster --mode=script volume remove-brick $V $B start ;;
+    esac
+    for i in $(seq 1 1500); do
+      out=$(status)
+      if echo "$out" | grep -qE '[[:space:]](failed|stopped)[[:space:]]'; then
+        echo "$out" >&2
+        echo "moving the files off $B failed; see the glusterd log on the servers" >&2
+        exit 1
+      fi
+      echo "$out" | grep -q 'in progress' || ! echo "$out" | grep -q completed || break
+      sleep 1
+    done
+    echo "$out"
+    if echo "$out" | grep -q 'in progress' || ! echo "$out" | grep -q completed; then
+      echo "moving the files off $B has not finished after 25 minutes" >&2
+      exit 1
+    fi
+    gluster --mode=script volume remove-brick $V $B commit
+    echo "the files of $B moved to the other bricks; it left $V"
+    %{endif}
+  EOT
+  run   = <<-EOT
     set -e
     V=${var.volume_name}
     ME=${host.private_ip}
@@ -554,6 +619,18 @@ step "brick_rejoin" {
     mkdir $M/.diffuser-rejoin-$$ && rmdir $M/.diffuser-rejoin-$$
     setfattr -n trusted.diffuser-rejoin -v 1 $M && setfattr -x trusted.diffuser-rejoin $M
     umount $M && rmdir $M
+    %{endif}
+    %{if !local.redundant}
+    # Drained before it was replaced (remove-brick committed: its files
+    # were moved to the other bricks): the brick is added back and the
+    # volume rebalanced onto it.
+    if ! gluster volume info $V | sed -n 's/^Brick[0-9]*: //p' | grep -qxF "$ME:${local.brick_dir}"; then
+      mkdir -p ${local.brick_dir}
+      gluster --mode=script volume add-brick $V $ME:${local.brick_dir} force
+      gluster --mode=script volume rebalance $V start
+      echo "brick $ME:${local.brick_dir} added back to $V; rebalance started"
+      exit 0
+    fi
     %{endif}
     # An empty brick joins once it carries the volume's id and the
     # .glusterfs directory GlusterFS keeps its index in.

@@ -132,6 +132,10 @@ hosts "metalogger" {
 hosts "chunkserver" {
   count = var.chunkservers
   volume "chunks" { size_gb = var.chunk_volume_gb }
+  # What a replaced chunkserver's data goes through (step.rereplicated).
+  replace_note = (var.goal >= 2 ?
+    "the chunks on the old chunkserver are gone; the master copies every chunk left with fewer than ${var.goal} copies from the others, and the apply waits until every file is back at goal ${var.goal}; the filesystem stays readable meanwhile" :
+  "goal 1 (one copy of every chunk): the chunks on the old chunkserver are lost; the new one starts empty")
 
   # A goal the cluster cannot hold is refused before anything is launched.
   precondition {
@@ -325,6 +329,50 @@ step "goal" {
   # copies in the background.
   run    = "mfssetgoal -r ${var.goal} ${local.mountpoint}"
   unless = "mfsgetgoal ${local.mountpoint} | grep -qx '${local.mountpoint}: ${var.goal}'"
+}
+
+# After a chunkserver is replaced (diffuser apply -replace 'chunkserver[1]',
+# or an apply after the machine is gone): the new one registers with the
+# master by itself; its chunks are gone, and the master re-replicates
+# every chunk left under its goal in the background. chunkservers_back
+# waits (on the master, which has mfscli) until every chunkserver is
+# connected again; rereplicated (on client[0], through its mount) until
+# mfscheckfile (the master's current answer, not the chunk loop's
+# statistics) shows no chunk of any file with fewer than goal copies.
+# Files given another goal by hand are held to the recipe's goal here; the
+# check reads every file's chunk list, so it takes longer on large trees.
+step "chunkservers_back" {
+  on            = hosts.master
+  after_all     = [module.chunkserver]
+  when_replaced = hosts.chunkserver
+  description   = "after a chunkserver is replaced, wait until the master lists every chunkserver connected"
+  wait {
+    command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
+    timeout = "300s"
+  }
+}
+
+step "rereplicated" {
+  on            = slice(hosts.client, 0, min(1, var.clients))
+  after         = [step.goal]
+  after_all     = [step.chunkservers_back]
+  when_replaced = hosts.chunkserver
+  description   = "after a chunkserver is replaced, wait until every chunk is back at goal"
+  timeout       = "60m"
+  run           = <<-EOT
+    for i in $(seq 1 1800); do
+      under=$(find ${local.mountpoint} -type f -print0 | xargs -0 -r mfscheckfile 2>&1 |
+        awk '/^[[:space:]]*chunks with [0-9]+ cop/ { if ($3 + 0 < ${var.goal}) n += $NF } /[Ee]rror|failed/ {e++} END { print (e ? -1 : n + 0) }')
+      if [ "$under" = 0 ]; then
+        echo "every chunk of every file under ${local.mountpoint} has ${var.goal} copies"
+        exit 0
+      fi
+      [ $((i % 30)) = 1 ] && echo "waiting: $under chunks under goal ${var.goal}"
+      sleep 2
+    done
+    echo "not every chunk is back at goal ${var.goal} after 60 minutes ($under chunks under goal)" >&2
+    exit 1
+  EOT
 }
 
 verify "roundtrip" {
