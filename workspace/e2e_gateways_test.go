@@ -47,7 +47,9 @@ func gatewaysExtra(share string) func(t *testing.T, e *e2eEnv) {
 		if len(nfs) != 2 || len(smb) != 2 || !strings.HasSuffix(nfs[0], ":/"+share) || !strings.HasSuffix(smb[1], "/"+share) || !strings.HasPrefix(smb[1], "//") {
 			t.Fatalf("outputs nfs_gateways %q, smb_gateways %q", nfs, smb)
 		}
-		nfsURL := func(i int, name string) string { return "'nfs://" + strings.Replace(nfs[i], ":", "", 1) + "/" + name + "'" }
+		nfsURL := func(i int, name string) string {
+			return "'nfs://" + strings.Replace(nfs[i], ":", "", 1) + "/" + name + "'"
+		}
 
 		// CTDB: both gateways are healthy nodes of one cluster.
 		st := nfsMustExec(t, gw("0"), "ctdb status")
