@@ -166,10 +166,10 @@ func TestGatewayInputsRefused(t *testing.T) {
 		vars   []string
 		want   string
 	}{
-		{"glusterfs", []string{"nfs_gateways=-1"}, "nfs (the number of NFS gateways) must be a whole number, 0 or more"},
-		{"glusterfs", []string{"smb_gateways=-2"}, "smb (the number of SMB gateways) must be a whole number, 0 or more"},
-		{"ceph", []string{"smb_gateways=1.5"}, "smb (the number of SMB gateways) must be a whole number"},
-		{"ceph", []string{"nfs_gateways=1", "gateway_clients=-1"}, "The count of hosts gateway_client is -1"},
+		{"glusterfs", []string{"nfs_gateways=-1"}, "nfs_gateways cannot be negative"},
+		{"glusterfs", []string{"smb_gateways=-2"}, "smb_gateways cannot be negative"},
+		{"ceph", []string{"smb_gateways=1.5"}, "The count of hosts gateway must be a whole number"},
+		{"ceph", []string{"gateway_clients=-1"}, "gateway_clients cannot be negative"},
 		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, "public_addresses entries"},
 		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, "public_addresses entries"},
 	} {

@@ -723,18 +723,30 @@ variable "nfs_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the filesystem over NFS (NFS-Ganesha, FSAL_CEPH). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
+  validation {
+    condition     = var.nfs_gateways >= 0
+    error_message = "nfs_gateways cannot be negative."
+  }
 }
 
 variable "smb_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the filesystem over SMB (Samba, vfs_ceph), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
+  validation {
+    condition     = var.smb_gateways >= 0
+    error_message = "smb_gateways cannot be negative."
+  }
 }
 
 variable "gateway_clients" {
   type        = number
   default     = 2
   description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
+  validation {
+    condition     = var.gateway_clients >= 0
+    error_message = "gateway_clients cannot be negative."
+  }
 }
 
 variable "gateway_public_addresses" {

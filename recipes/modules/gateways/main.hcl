@@ -14,20 +14,12 @@ variable "clients" {
 
 variable "nfs" {
   type        = number
-  description = "how many gateways serve NFS (NFSv3 and NFSv4)"
-  validation {
-    condition     = var.nfs >= 0 && floor(var.nfs) == var.nfs
-    error_message = "nfs (the number of NFS gateways) must be a whole number, 0 or more."
-  }
+  description = "how many of the gateways serve NFS (NFSv3 and NFSv4), from the first; a count that is negative or not whole fails at the slice below"
 }
 
 variable "smb" {
   type        = number
-  description = "how many gateways serve SMB, clustered with CTDB"
-  validation {
-    condition     = var.smb >= 0 && floor(var.smb) == var.smb
-    error_message = "smb (the number of SMB gateways) must be a whole number, 0 or more."
-  }
+  description = "how many of the gateways serve SMB, clustered with CTDB, from the first"
 }
 
 variable "backend" {
@@ -87,22 +79,16 @@ variable "public_addresses" {
   }
 }
 
-variable "nfs_grace_seconds" {
-  type        = number
-  default     = 20
-  description = "NFSv4 grace period after a Ganesha (re)start, during which clients reclaim state and new opens wait; Ganesha's own default is 90. The lease is half of it."
-  validation {
-    condition     = var.nfs_grace_seconds >= 10 && var.nfs_grace_seconds <= 600
-    error_message = "nfs_grace_seconds must be between 10 and 600."
-  }
-}
-
 locals {
   nfs_gateways  = slice(var.gateways, 0, min(var.nfs, length(var.gateways)))
   smb_gateways  = slice(var.gateways, 0, min(var.smb, length(var.gateways)))
   client_ips    = [for h in var.clients : h.private_ip]
   pseudo        = "/${var.volume}"
   ceph_gateways = var.backend == "ceph" ? var.gateways : []
+  # NFSv4 grace after a Ganesha (re)start, during which clients reclaim
+  # state and new opens wait (Ganesha's own default is 90 s); the lease is
+  # half of it.
+  nfs_grace_seconds = 20
   # A failover check stops one NFS gateway's Ganesha. On CephFS, FSAL_CEPH
   # leaves its MDS session behind on purpose when it stops (ceph_abort_conn,
   # with a 300 s session timeout, so that the restarted Ganesha can reclaim
@@ -171,8 +157,8 @@ locals {
       NLM_Port = 32803;
     }
     NFSV4 {
-      Grace_Period = ${var.nfs_grace_seconds};
-      Lease_Lifetime = ${floor(var.nfs_grace_seconds / 2)};
+      Grace_Period = ${local.nfs_grace_seconds};
+      Lease_Lifetime = ${floor(local.nfs_grace_seconds / 2)};
     }
     ${local.nfs_export}
   EOT
