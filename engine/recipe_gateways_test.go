@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
@@ -208,5 +209,35 @@ func TestCephGatewaysPlan(t *testing.T) {
 	}
 	if !strings.Contains(gatewayArg(t, st, `module.gateways.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
 		t.Errorf("ceph.conf of the gateways has no mon_host")
+	}
+}
+
+// TestGatewaysModuleRefusesInputs: a recipe calling builtin/gateways with
+// hostile or impossible inputs gets an error at the input it wrote, with
+// the module's message, before anything runs.
+func TestGatewaysModuleRefusesInputs(t *testing.T) {
+	for _, c := range []struct{ input, want string }{
+		{`backend = "nfs"`, `backend must be "gluster" or "ceph"`},
+		{`volume = "gv0\"; rm -rf /; \""`, "volume must be a letter followed by letters"},
+		{`servers = ["10.0.0.1; reboot"]`, "servers are addresses or host names"},
+		{`public_addresses = ["10.0.0.9/24 eth0 $(reboot)"]`, "public_addresses entries are"},
+	} {
+		inputs := map[string]string{"backend": `"gluster"`, "volume": `"gv0"`, "servers": `["10.0.0.1"]`, "public_addresses": `[]`}
+		name, _, _ := strings.Cut(c.input, " = ")
+		delete(inputs, name)
+		src := "recipe \"r\" {}\nhosts \"gateway\" {\n  count = 2\n}\nhosts \"client\" {\n  count = 2\n}\nmodule \"gateways\" {\n  source   = \"builtin/gateways\"\n  gateways = hosts.gateway\n  clients  = hosts.client\n  nfs      = 2\n  smb      = 2\n  " + c.input + "\n"
+		for k, v := range inputs {
+			src += "  " + k + " = " + v + "\n"
+		}
+		src += "}\n"
+		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
+		_, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.input, diags, c.want)
+			continue
+		}
+		if d := diags[0]; d.Subject == nil || d.Subject.Filename != "r/main.hcl" || d.Subject.Start.Line != 14 {
+			t.Errorf("%s: error at %v, want r/main.hcl:14 (the input)", c.input, d.Subject)
+		}
 	}
 }
