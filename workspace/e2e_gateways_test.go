@@ -24,16 +24,16 @@ import (
 func init() {
 	e2eCases = append(e2eCases,
 		e2eCase{
-			name:   "glusterfs-gateways",
-			recipe: "glusterfs",
-			vars:   []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"},
-			extra:  gatewaysExtra("gv0"),
-		},
-		e2eCase{
 			name:   "ceph-gateways",
 			recipe: "ceph",
 			vars:   []string{"monitors=1", "osds=2", "clients=1", "osd_size_gb=5", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"},
 			extra:  gatewaysExtra("cephfs"),
+		},
+		e2eCase{
+			name:   "glusterfs-gateways",
+			recipe: "glusterfs",
+			vars:   []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"},
+			extra:  gatewaysExtra("gv0"),
 		})
 }
 
