@@ -161,11 +161,11 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 // an absolute directory.
 func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 	_, diags := scope.VerifyEnabled(v)
-	ctx := scope.Ctx(cty.NilVal)
+	ctx := scope.VerifyCtx(v)
 	if s := v.S3; s != nil {
 		return append(diags, lang.Explain(checkVerifyS3(ctx, s))...)
 	}
-	_, d := scope.OnHosts(v.On)
+	_, d := scope.VerifyHosts(v, v.On)
 	diags = append(diags, d...)
 	pv, d := v.Path.Value(ctx)
 	diags = append(diags, d...)
@@ -174,7 +174,7 @@ func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 			`path must be the absolute path of a directory on the mounted filesystem, such as "/mnt/gluster"`)...)
 	}
 	if f := v.Failover; f != nil {
-		_, d := scope.OnHosts(f.On)
+		_, d := scope.VerifyHosts(v, f.On)
 		diags = append(diags, d...)
 		for _, e := range []hcl.Expression{f.Stop, f.Start} {
 			val, d := e.Value(ctx)

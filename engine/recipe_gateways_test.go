@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/cloud"
 	"diffuser/cloud/sim"
@@ -87,42 +88,42 @@ func gatewayCount(st *state.State, prefix string) int {
 func TestGlusterfsGateways(t *testing.T) {
 	l, st := gatewayApply(t, "glusterfs", "servers=2", "replica=2", "clients=0", "nfs_gateways=2", "smb_gateways=3", "gateway_clients=4")
 	ip := func(h string) string { return st.Hosts[h].PrivateIP }
-	if n := gatewayCount(st, "module.nfs_gateway.step.config["); n != 2 {
+	if n := gatewayCount(st, "module.gateways.step.nfs_config["); n != 2 {
 		t.Errorf("nfs-ganesha config on %d gateways, want 2", n)
 	}
-	if n := gatewayCount(st, "module.smb_gateway.step.smb_conf["); n != 3 {
+	if n := gatewayCount(st, "module.gateways.step.smb_conf["); n != 3 {
 		t.Errorf("smb.conf on %d gateways, want 3", n)
 	}
-	if n := gatewayCount(st, "module.smb_gateway.step.ceph_keyring[") + gatewayCount(st, "module.nfs_gateway.step.ceph_conf["); n != 0 {
+	if n := gatewayCount(st, "module.gateways.step.ceph_keyring[") + gatewayCount(st, "module.gateways.step.ceph_conf["); n != 0 {
 		t.Errorf("%d Ceph files written for a GlusterFS backend", n)
 	}
-	conf := gatewayArg(t, st, `module.nfs_gateway.step.config["gateway[1]"]`, "content")
+	conf := gatewayArg(t, st, `module.gateways.step.nfs_config["gateway[1]"]`, "content")
 	for _, want := range []string{"Name = GLUSTER;", `Hostname = "` + ip("server[0]") + `";`, `Volume = "gv0";`, `Pseudo = "/gv0";`,
 		"Clients = " + ip("gateway_client[0]") + ", " + ip("gateway_client[1]") + ", " + ip("gateway_client[2]") + ", " + ip("gateway_client[3]") + ";"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("ganesha.conf lacks %q:\n%s", want, conf)
 		}
 	}
-	smb := gatewayArg(t, st, `module.smb_gateway.step.smb_conf["gateway[2]"]`, "content")
+	smb := gatewayArg(t, st, `module.gateways.step.smb_conf["gateway[2]"]`, "content")
 	for _, want := range []string{"clustering = yes", "vfs objects = glusterfs", "glusterfs:volfile_server = " + ip("server[0]") + " " + ip("server[1]"), "[gv0]", "hosts deny = ALL"} {
 		if !strings.Contains(smb, want) {
 			t.Errorf("smb.conf lacks %q:\n%s", want, smb)
 		}
 	}
-	nodes := gatewayArg(t, st, `module.smb_gateway.step.ctdb_nodes["gateway[0]"]`, "content")
+	nodes := gatewayArg(t, st, `module.gateways.step.ctdb_nodes["gateway[0]"]`, "content")
 	if want := fmt.Sprintf("%s\n%s\n%s\n", ip("gateway[0]"), ip("gateway[1]"), ip("gateway[2]")); nodes != want {
 		t.Errorf("ctdb nodes %q, want %q", nodes, want)
 	}
-	if pub := gatewayArg(t, st, `module.smb_gateway.step.ctdb_public["gateway[0]"]`, "content"); pub != "" {
+	if pub := gatewayArg(t, st, `module.gateways.step.ctdb_public["gateway[0]"]`, "content"); pub != "" {
 		t.Errorf("public_addresses %q without gateway_public_addresses", pub)
 	}
 	// Client i mounts through gateway i mod N.
 	for c := 0; c < 4; c++ {
-		nfsUnit := gatewayArg(t, st, fmt.Sprintf(`module.nfs_gateway_mount.step.unit["gateway_client[%d]"]`, c), "content")
+		nfsUnit := gatewayArg(t, st, fmt.Sprintf(`module.gateways.module.nfs_mount.step.unit["gateway_client[%d]"]`, c), "content")
 		if want := "diffuser-gvfs-nfs-gateway " + ip(fmt.Sprintf("gateway[%d]", c%2)) + "\n"; !strings.Contains(nfsUnit, want) {
 			t.Errorf("client %d's NFS unit lacks %q:\n%s", c, want, nfsUnit)
 		}
-		smbUnit := gatewayArg(t, st, fmt.Sprintf(`module.smb_gateway_mount.step.unit["gateway_client[%d]"]`, c), "content")
+		smbUnit := gatewayArg(t, st, fmt.Sprintf(`module.gateways.module.smb_mount.step.unit["gateway_client[%d]"]`, c), "content")
 		if want := "diffuser-gvfs-smb-gateway " + ip(fmt.Sprintf("gateway[%d]", c%3)) + "\n"; !strings.Contains(smbUnit, want) {
 			t.Errorf("client %d's SMB unit lacks %q:\n%s", c, want, smbUnit)
 		}
@@ -146,7 +147,7 @@ func TestGatewaysOff(t *testing.T) {
 			t.Errorf("host %s without gateways", a)
 		}
 	}
-	if n := gatewayCount(st, "module.nfs_gateway") + gatewayCount(st, "module.smb_gateway"); n != 0 {
+	if n := gatewayCount(st, "module.gateways."); n != 0 {
 		t.Errorf("%d gateway module step instances without gateways", n)
 	}
 	scope := l.StateScope(st)
@@ -168,6 +169,7 @@ func TestGatewayInputsRefused(t *testing.T) {
 	}{
 		{"glusterfs", []string{"nfs_gateways=-1"}, "nfs_gateways cannot be negative"},
 		{"glusterfs", []string{"smb_gateways=-2"}, "smb_gateways cannot be negative"},
+		{"ceph", []string{"smb_gateways=1.5"}, "The count of hosts gateway must be a whole number"},
 		{"ceph", []string{"gateway_clients=-1"}, "gateway_clients cannot be negative"},
 		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, "public_addresses entries"},
 		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, "public_addresses entries"},
@@ -185,23 +187,57 @@ func TestGatewayInputsRefused(t *testing.T) {
 // gateways get the cluster's configuration and the client key.
 func TestCephGatewaysPlan(t *testing.T) {
 	_, st := gatewayApply(t, "ceph", "monitors=1", "osds=2", "clients=0", "nfs_gateways=2", "smb_gateways=2", "client_id=fs")
-	conf := gatewayArg(t, st, `module.nfs_gateway.step.config["gateway[0]"]`, "content")
+	conf := gatewayArg(t, st, `module.gateways.step.nfs_config["gateway[0]"]`, "content")
 	for _, want := range []string{"Name = CEPH;", `Filesystem = "cephfs";`, `User_Id = "fs";`, `Pseudo = "/cephfs";`} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("ganesha.conf lacks %q:\n%s", want, conf)
 		}
 	}
-	smb := gatewayArg(t, st, `module.smb_gateway.step.smb_conf["gateway[1]"]`, "content")
+	smb := gatewayArg(t, st, `module.gateways.step.smb_conf["gateway[1]"]`, "content")
 	for _, want := range []string{"vfs objects = ceph", "ceph:user_id = fs", "[cephfs]"} {
 		if !strings.Contains(smb, want) {
 			t.Errorf("smb.conf lacks %q:\n%s", want, smb)
 		}
 	}
-	// The keyring is sensitive: state keeps no arguments of it, only that it ran.
-	if st.Steps[`module.nfs_gateway.step.ceph_keyring["gateway[1]"]`] == nil || st.Steps[`module.smb_gateway.step.ceph_keyring["gateway[0]"]`] == nil {
+	// The keyring is sensitive: state keeps no arguments of it, only that it
+	// ran. One copy of each file per gateway serves Ganesha and Samba.
+	if st.Steps[`module.gateways.step.ceph_keyring["gateway[1]"]`] == nil || st.Steps[`module.gateways.step.ceph_keyring["gateway[0]"]`] == nil {
 		t.Errorf("the gateways got no Ceph keyring")
 	}
-	if !strings.Contains(gatewayArg(t, st, `module.smb_gateway.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
-		t.Errorf("ceph.conf of the SMB gateways has no mon_host")
+	if n := gatewayCount(st, "module.gateways.step.ceph_conf[") + gatewayCount(st, "module.gateways.step.ceph_keyring["); n != 4 {
+		t.Errorf("%d Ceph file step instances on 2 gateways, want 4", n)
+	}
+	if !strings.Contains(gatewayArg(t, st, `module.gateways.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
+		t.Errorf("ceph.conf of the gateways has no mon_host")
+	}
+}
+
+// TestGatewaysModuleRefusesInputs: a recipe calling builtin/gateways with
+// hostile or impossible inputs gets an error at the input it wrote, with
+// the module's message, before anything runs.
+func TestGatewaysModuleRefusesInputs(t *testing.T) {
+	for _, c := range []struct{ input, want string }{
+		{`backend = "nfs"`, `backend must be "gluster" or "ceph"`},
+		{`volume = "gv0\"; rm -rf /; \""`, "volume must be a letter followed by letters"},
+		{`servers = ["10.0.0.1; reboot"]`, "servers are addresses or host names"},
+		{`public_addresses = ["10.0.0.9/24 eth0 $(reboot)"]`, "public_addresses entries are"},
+	} {
+		inputs := map[string]string{"backend": `"gluster"`, "volume": `"gv0"`, "servers": `["10.0.0.1"]`, "public_addresses": `[]`}
+		name, _, _ := strings.Cut(c.input, " = ")
+		delete(inputs, name)
+		src := "recipe \"r\" {}\nhosts \"gateway\" {\n  count = 2\n}\nhosts \"client\" {\n  count = 2\n}\nmodule \"gateways\" {\n  source   = \"builtin/gateways\"\n  gateways = hosts.gateway\n  clients  = hosts.client\n  nfs      = 2\n  smb      = 2\n  " + c.input + "\n"
+		for k, v := range inputs {
+			src += "  " + k + " = " + v + "\n"
+		}
+		src += "}\n"
+		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
+		_, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.input, diags, c.want)
+			continue
+		}
+		if d := diags[0]; d.Subject == nil || d.Subject.Filename != "r/main.hcl" || d.Subject.Start.Line != 14 {
+			t.Errorf("%s: error at %v, want r/main.hcl:14 (the input)", c.input, d.Subject)
+		}
 	}
 }

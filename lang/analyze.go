@@ -241,35 +241,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		diags = append(diags, annotate(r.analyzeStep(s), s.Module)...)
 	}
 	for _, v := range r.Verifies {
-		var exprs, ons []hcl.Expression
-		if v.S3 != nil {
-			exprs = v.S3.Exprs()
-		} else {
-			exprs, ons = []hcl.Expression{v.Path}, []hcl.Expression{v.On}
-		}
-		if v.Enabled != nil {
-			exprs = append(exprs, v.Enabled)
-		}
-		if f := v.Failover; f != nil {
-			exprs = append(exprs, f.Stop, f.Start)
-			ons = append(ons, f.On)
-		}
-		for _, e := range exprs {
-			_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, r.root)
-			diags = append(diags, d...)
-			if !d.HasErrors() {
-				diags = append(diags, r.checkRefs(e.Variables(), nil, r.root)...)
-			}
-		}
-		for _, e := range ons {
-			set, d := r.check(e.Variables(), where{what: "on", hosts: true}, r.root)
-			diags = append(diags, d...)
-			if len(set.groups) == 0 && !d.HasErrors() {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
-					Detail:  fmt.Sprintf("Verify %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", v.Name),
-					Subject: e.Range().Ptr()})
-			}
-		}
+		diags = append(diags, annotate(r.analyzeVerify(v), v.Module)...)
 	}
 	for _, o := range r.Outputs {
 		set, d := r.check(o.Value.Variables(), where{what: "an output", hosts: true, steps: true}, r.root)
@@ -283,6 +255,49 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	diags = append(diags, r.analyzeReplaceNotes()...)
 	diags = append(diags, r.an.diags...)
 	diags = append(diags, r.checkMoved()...)
+	return diags
+}
+
+// analyzeVerify checks a verify block's references where it was written:
+// in the root recipe, or in its module.
+func (r *Recipe) analyzeVerify(v *Verify) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	n := r.root
+	if v.Module != nil {
+		n = v.Module.ns
+	}
+	var exprs, ons []hcl.Expression
+	if v.S3 != nil {
+		exprs = v.S3.Exprs()
+	} else {
+		exprs, ons = []hcl.Expression{v.Path}, []hcl.Expression{v.On}
+	}
+	if v.Enabled != nil {
+		exprs = append(exprs, v.Enabled)
+	}
+	if f := v.Failover; f != nil {
+		exprs = append(exprs, f.Stop, f.Start)
+		ons = append(ons, f.On)
+	}
+	for _, e := range exprs {
+		_, d := r.check(e.Variables(), where{what: "verify", hosts: true, steps: true}, n)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, r.checkRefs(e.Variables(), nil, n)...)
+		}
+	}
+	for _, e := range ons {
+		set, d := r.check(e.Variables(), where{what: "on", hosts: true}, n)
+		diags = append(diags, d...)
+		if len(set.groups) == 0 && !d.HasErrors() {
+			how := "write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them"
+			if v.Module != nil {
+				how = "pass the hosts in as an input (e.g. clients = hosts.client at the module call) and write `on = var.clients`"
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
+				Detail: fmt.Sprintf("Verify %q must run on hosts: %s.", v.Name, how), Subject: e.Range().Ptr()})
+		}
+	}
 	return diags
 }
 

@@ -932,13 +932,31 @@ func (r *Recipe) VolumeTypes(vars map[string]cty.Value) (map[string]map[string]s
 	return out, diags
 }
 
+// VerifyCtx is the evaluation context of a verify block's expressions:
+// the root recipe's, or its module's.
+func (s *Scope) VerifyCtx(v *Verify) *hcl.EvalContext {
+	if v.Module == nil {
+		return s.Ctx(cty.NilVal)
+	}
+	return s.ctxIn(v.Module.ns, cty.NilVal)
+}
+
+// VerifyHosts evaluates an `on` of verify block v (its own, or its
+// failover's) where the block was written.
+func (s *Scope) VerifyHosts(v *Verify, expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	if v.Module == nil {
+		return s.OnHosts(expr)
+	}
+	return s.onHostsIn(expr, v.Module.ns)
+}
+
 // VerifyEnabled evaluates a verify block's `enabled` (true when absent). It
 // must be a known bool: anything else is an error naming the attribute.
 func (s *Scope) VerifyEnabled(v *Verify) (bool, hcl.Diagnostics) {
 	if v.Enabled == nil {
 		return true, nil
 	}
-	val, diags := v.Enabled.Value(s.Ctx(cty.NilVal))
+	val, diags := v.Enabled.Value(s.VerifyCtx(v))
 	if diags.HasErrors() {
 		return false, diags
 	}

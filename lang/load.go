@@ -184,7 +184,7 @@ var recipeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 }}
 
 // decodeBody decodes one file's blocks into namespace n: the root recipe,
-// or a module (which has no recipe, hosts, verify or precondition blocks).
+// or a module (which has no recipe, hosts or precondition blocks).
 func (r *Recipe) decodeBody(body hcl.Body, n *namespace) hcl.Diagnostics {
 	content, diags := body.Content(recipeSchema)
 	for _, b := range content.Blocks {
@@ -210,7 +210,7 @@ func (r *Recipe) decodeBody(body hcl.Body, n *namespace) hcl.Diagnostics {
 		case "step":
 			diags = append(diags, r.decodeStep(b, n)...)
 		case "verify":
-			diags = append(diags, r.decodeVerify(b)...)
+			diags = append(diags, r.decodeVerify(b, n)...)
 		case "output":
 			diags = append(diags, n.decodeOutput(b)...)
 		case "precondition":
@@ -626,12 +626,16 @@ func attrName(t hcl.Traverser) string {
 	return ""
 }
 
-func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
+func (r *Recipe) decodeVerify(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
 	}
+	name := b.Labels[0]
+	if n.mod != nil {
+		name = n.mod.Addr + ".verify." + name
+	}
 	for _, prev := range r.Verifies {
-		if prev.Name == b.Labels[0] {
+		if prev.Name == name {
 			return hcl.Diagnostics{duplicate("verify", b.Labels[0], prev.DeclRange, b.DefRange)}
 		}
 	}
@@ -642,7 +646,7 @@ func (r *Recipe) decodeVerify(b *hcl.Block) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	v := &Verify{Name: b.Labels[0], DeclRange: b.DefRange}
+	v := &Verify{Name: name, Module: n.mod, DeclRange: b.DefRange}
 	if a := content.Attributes["enabled"]; a != nil {
 		v.Enabled = a.Expr
 	}

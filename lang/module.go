@@ -112,8 +112,6 @@ func (n *namespace) refuseBlock(b *hcl.Block) *hcl.Diagnostic {
 		detail = "A module directory has no recipe block: describe the module with module_info { description = \"...\" }."
 	case "hosts":
 		detail = "Host groups belong to the root recipe. Declare the hosts there and pass them in as an input, e.g. `servers = hosts.server` at the call and `on = var.servers` in the module."
-	case "verify":
-		detail = "verify blocks belong to the root recipe."
 	case "precondition":
 		detail = "preconditions belong to the root recipe; a module checks its inputs with validation blocks in its variables."
 	default:

@@ -3,6 +3,7 @@ package lang_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -232,5 +233,140 @@ output "said" { value = local.said }
 	hosts, d := s.StepOnHosts(r.Step("module.two.step.x"))
 	if d.HasErrors() || strings.Join(hosts, ",") != "server[1]" {
 		t.Errorf("module.two.step.x runs on %v %s", hosts, diagString(d))
+	}
+}
+
+// A module may declare verify blocks: each call's is its own
+// (module.CALL.verify.LABEL), and its expressions read the call's inputs,
+// the module's locals and its own modules' outputs.
+func TestModuleVerify(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "server" { count = 2 }
+hosts "client" { count = 3 }
+step "x" {
+  on  = hosts.server
+  run = "true"
+}
+verify "rt" {
+  on   = hosts.client
+  path = "/mnt/root"
+}
+module "one" {
+  source  = "./m"
+  clients = slice(hosts.client, 0, 2)
+  stopped = hosts.server[0]
+  dir     = "one"
+  on_     = true
+}
+module "two" {
+  source  = "./m"
+  clients = hosts.client
+  stopped = hosts.server[1]
+  dir     = "two"
+  on_     = false
+}
+`)},
+		"m/main.hcl": {Data: []byte(`
+variable "clients" { type = any }
+variable "stopped" { type = any }
+variable "dir" { type = string }
+variable "on_" { type = bool }
+locals { path = "/mnt/${var.dir}" }
+module "svc" { source = "./svc" }
+step "x" {
+  on  = var.clients
+  run = "true"
+}
+verify "rt" {
+  enabled = var.on_
+  on      = var.clients
+  path    = local.path
+  failover {
+    on    = var.stopped
+    stop  = module.svc.stop
+    start = "start ${var.dir}"
+  }
+}
+`)},
+		"m/svc/main.hcl": {Data: []byte(`
+output "stop" { value = "systemctl stop svc" }
+`)},
+	}
+	r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "t"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	var names []string
+	for _, v := range r.Verifies {
+		names = append(names, v.Name)
+	}
+	if got := strings.Join(names, " "); got != "rt module.one.verify.rt module.two.verify.rt" {
+		t.Fatalf("verifies: %s", got)
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	var servers, clients []lang.HostInfo
+	for i := range 2 {
+		servers = append(servers, lang.HostInfo{Name: fmt.Sprintf("server[%d]", i), Group: "server", Index: i})
+	}
+	for i := range 3 {
+		clients = append(clients, lang.HostInfo{Name: fmt.Sprintf("client[%d]", i), Group: "client", Index: i})
+	}
+	s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{
+		"server": r.Group("server").GroupVal(servers), "client": r.Group("client").GroupVal(clients)}}
+	if d := s.EvalLocals(); d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	for i, c := range []struct {
+		on            bool
+		hosts, path   string
+		stopped, stop string
+		start         string
+	}{
+		{true, "client[0],client[1],client[2]", "/mnt/root", "", "", ""},
+		{true, "client[0],client[1]", "/mnt/one", "server[0]", "systemctl stop svc", "start one"},
+		{false, "client[0],client[1],client[2]", "/mnt/two", "server[1]", "systemctl stop svc", "start two"},
+	} {
+		v := r.Verifies[i]
+		on, d := s.VerifyEnabled(v)
+		hosts, d2 := s.VerifyHosts(v, v.On)
+		path, d3 := v.Path.Value(s.VerifyCtx(v))
+		if d = append(append(d, d2...), d3...); d.HasErrors() {
+			t.Fatalf("%s: %s", v.Name, diagString(d))
+		}
+		if on != c.on || strings.Join(hosts, ",") != c.hosts || path.AsString() != c.path {
+			t.Errorf("%s: enabled %v on %v path %s, want %v %s %s", v.Name, on, hosts, path.AsString(), c.on, c.hosts, c.path)
+		}
+		if v.Failover == nil {
+			continue
+		}
+		fh, d := s.VerifyHosts(v, v.Failover.On)
+		stop, d2 := v.Failover.Stop.Value(s.VerifyCtx(v))
+		start, d3 := v.Failover.Start.Value(s.VerifyCtx(v))
+		if d = append(append(d, d2...), d3...); d.HasErrors() {
+			t.Fatalf("%s failover: %s", v.Name, diagString(d))
+		}
+		if strings.Join(fh, ",") != c.stopped || stop.AsString() != c.stop || start.AsString() != c.start {
+			t.Errorf("%s failover: on %v stop %q start %q", v.Name, fh, stop.AsString(), start.AsString())
+		}
+	}
+}
+
+// A mistake in a module's verify block points into the module's file and
+// names the call in the detail.
+func TestModuleVerifyDiagnosticNamesCall(t *testing.T) {
+	dir := filepath.Join(moduleCases, "verify_in_module")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if len(diags) == 0 {
+		t.Fatal("no diagnostics")
+	}
+	for _, d := range diags {
+		if d.Subject == nil || d.Subject.Filename != "c/mods/a/main.hcl" || !strings.Contains(d.Detail, "(In module.a, called at c/main.hcl:4.)") {
+			t.Errorf("diagnostic %q does not point into the module and name the call: %v: %s", d.Summary, d.Subject, d.Detail)
+		}
 	}
 }

@@ -170,9 +170,15 @@ type Step struct {
 // Verify is a `verify` block: a round-trip check on the mounted filesystem
 // (On and Path), or through an S3 API (S3; On and Path are then nil).
 type Verify struct {
+	// Name is the block's label in the root recipe; a module's verify
+	// is named by its address, module.M.verify.LABEL.
 	Name string
-	On   hcl.Expression
-	Path hcl.Expression
+	// Module is the module instance that declares the block (nil: the
+	// root recipe): its expressions read that module's var, local and
+	// module, as its steps do.
+	Module *Module
+	On     hcl.Expression
+	Path   hcl.Expression
 	// Enabled is the optional `enabled` attribute (nil: always on): a
 	// verify of an optional part (gateways off) is skipped when false.
 	Enabled   hcl.Expression

@@ -24,9 +24,10 @@ import (
 //     it (FUSE passes it to the daemon: glusterfs, ceph-fuse, mfsmount and
 //     the kernel NFS client all accept it), else a buffered read, and the
 //     check says which;
-//   - the filesystem is asked which servers hold the file (locate.go). When
-//     it names only the stopped one, the read cannot have come from a
-//     server and the check fails.
+//   - the filesystem is asked which servers hold the file (locate.go), or
+//     for a mount through one server (NFS, GVfs to a gateway) which server
+//     that is. When it names only the stopped one, the read cannot have
+//     come from a server and the check fails.
 type failover struct {
 	dir, file      string
 	writer, reader string
@@ -64,7 +65,11 @@ func (f failover) run(run runFn, last func() *Check) {
 				lc.OK, lc.Detail = true, loc.describe(f.stopped)
 				if loc.known && loc.onlyOn(f.stopped) {
 					lc.OK = false
-					lc.Detail = "the file's only copies are on " + f.stopped + ", which is stopped: the read was answered by a cache, not a server (" + lc.Detail + ")"
+					what := "the file's only copies are on "
+					if loc.through {
+						what = "the reader's mount goes through "
+					}
+					lc.Detail = what + f.stopped + ", which is stopped: the read was answered by a cache, not a server (" + lc.Detail + ")"
 				}
 			}
 		}

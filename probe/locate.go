@@ -14,14 +14,18 @@ import (
 // what the filesystem tells a client about where file's data lives:
 // GlusterFS's pathinfo (the bricks holding it), MooseFS's mfsfileinfo (the
 // chunkservers holding each chunk's copies). An NFS mount's server is its
-// source. Ceph does not tell a client which OSDs hold an object (that is
-// `ceph osd map` on a monitor), nor OrangeFS: locate then says so.
+// source; a GVfs mount's (NFS or SMB through gvfsd-fuse, the gateways')
+// is in the name of its directory in the GVfs FUSE tree, where dir's
+// symbolic link points. Ceph does not tell a client which OSDs hold an
+// object (that is `ceph osd map` on a monitor), nor OrangeFS: locate then
+// says so.
 func locateCmd(dir, file string) string {
 	d, f := lang.ShellQuote(dir), lang.ShellQuote(file)
 	return "findmnt -n -r -o FSTYPE,SOURCE -T " + d + " | tail -n 1; " +
 		"case $(findmnt -n -r -o FSTYPE -T " + d + " | tail -n 1) in " +
 		"fuse.glusterfs) getfattr --absolute-names --only-values -n trusted.glusterfs.pathinfo " + f + " 2>&1;; " +
 		"fuse|fuse.mfs|fuse.mfsmount) mfsfileinfo " + f + " 2>&1;; " +
+		"fuse.gvfsd-fuse) readlink -f " + d + ";; " +
 		"esac; true"
 }
 
@@ -29,6 +33,7 @@ func locateCmd(dir, file string) string {
 type location struct {
 	fstype  string
 	known   bool     // the filesystem named the servers holding the file
+	through bool     // holders are the server the mount goes through (NFS, GVfs), not copies
 	holders []string // host names (or addresses state does not know), sorted
 	note    string   // why not known
 }
@@ -36,6 +41,9 @@ type location struct {
 var (
 	glusterBrick = regexp.MustCompile(`<POSIX\([^)]*\):([^:>]+):`)
 	mfsCopy      = regexp.MustCompile(`copy \d+: (\[[0-9a-fA-F:]+\]|[^\s:]+):\d+`)
+	// GVfs names a mount's FUSE directory nfs:host=ADDR,prefix=... or
+	// smb-share:server=ADDR,share=....
+	gvfsServer = regexp.MustCompile(`/gvfs/(?:nfs:host|smb-share:server)=([^,/]+)`)
 )
 
 // locate reads locateCmd's output; hosts maps addresses and hostnames
@@ -55,8 +63,14 @@ func locate(out string, hosts map[string]*state.Host) location {
 			addrs = append(addrs, strings.Trim(m[1], "[]"))
 		}
 	case fstype == "nfs" || fstype == "nfs4":
+		loc.through = true
 		if h, _, ok := strings.Cut(source, ":/"); ok {
 			addrs = append(addrs, strings.Trim(h, "[]"))
+		}
+	case fstype == "fuse.gvfsd-fuse":
+		loc.through = true
+		if m := gvfsServer.FindStringSubmatch(rest); m != nil {
+			addrs = append(addrs, strings.Trim(m[1], "[]"))
 		}
 	case fstype == "":
 		loc.note = "the filesystem holding the path was not found"
@@ -118,6 +132,12 @@ func (l location) describe(stopped string) string {
 		}
 		all = append(all, h)
 		up = append(up, h)
+	}
+	if l.through {
+		if len(up) == 0 {
+			return "mounted through " + strings.Join(all, ", ")
+		}
+		return "served by " + strings.Join(up, " or ") + " (" + l.fstype + ": mounted through " + strings.Join(all, ", ") + ")"
 	}
 	if len(up) == 0 {
 		return "copies on " + strings.Join(all, ", ")

@@ -22,8 +22,14 @@ func TestLocate(t *testing.T) {
 			"server[0]", "which server served the read is not known: fuse.glusterfs named no server for the file: getfattr: .f: Operation not supported"},
 		{"moosefs", "fuse mfs#10.1.0.4:9421\n/mnt/moosefs/.f:\n\tchunk 0: 0000000000000005_00000001 / (id:5 ver:1)\n\t\tcopy 1: 10.1.0.5:9422 (status:VALID)\n\t\tcopy 2: 10.1.0.6:9422 (status:VALID)\n\tchunk 1: 0000000000000006_00000001 / (id:6 ver:1)\n\t\tcopy 1: 10.1.0.6:9422 (status:VALID)\n",
 			"chunkserver[0]", "served by chunkserver[1] (fuse: copies on chunkserver[0] (stopped), chunkserver[1])"},
-		{"nfs", "nfs4 172.20.0.3:/srv/export\n", "", "served by server[1] (nfs4: copies on server[1])"},
-		{"an address state does not know", "nfs 192.0.2.7:/x\n", "", "served by 192.0.2.7 (nfs: copies on 192.0.2.7)"},
+		{"nfs", "nfs4 172.20.0.3:/srv/export\n", "", "served by server[1] (nfs4: mounted through server[1])"},
+		{"an address state does not know", "nfs 192.0.2.7:/x\n", "", "served by 192.0.2.7 (nfs: mounted through 192.0.2.7)"},
+		{"gvfs nfs through a gateway", "fuse.gvfsd-fuse gvfsd-fuse\n/run/diffuser-gvfs-nfs-gateway/gvfs/nfs:host=172.20.0.3,prefix=%2Fgv0\n",
+			"server[0]", "served by server[1] (fuse.gvfsd-fuse: mounted through server[1])"},
+		{"gvfs smb through the stopped gateway", "fuse.gvfsd-fuse gvfsd-fuse\n/run/diffuser-gvfs-smb-gateway/gvfs/smb-share:server=172.20.0.2,share=gv0\n",
+			"server[0]", "mounted through server[0] (stopped)"},
+		{"gvfs link not resolved", "fuse.gvfsd-fuse gvfsd-fuse\n/mnt/x\n",
+			"server[0]", "which server served the read is not known: fuse.gvfsd-fuse named no server for the file: /mnt/x"},
 		{"ceph-fuse", "fuse.ceph-fuse ceph-fuse\n", "osd[1]", "which server served the read is not known: fuse.ceph-fuse does not tell a client which server holds a file"},
 		{"nothing", "", "", "which server served the read is not known: the filesystem holding the path was not found"},
 	} {
@@ -33,6 +39,9 @@ func TestLocate(t *testing.T) {
 	}
 	if !locate("fuse mfs#m:9421\n\t\tcopy 1: 10.1.0.5:9422 (status:VALID)\n", hosts).onlyOn("chunkserver[0]") {
 		t.Error("a chunk only on chunkserver[0] is not onlyOn it")
+	}
+	if !locate("fuse.gvfsd-fuse gvfsd-fuse\n/run/g/gvfs/smb-share:server=172.20.0.2,share=gv0\n", hosts).onlyOn("server[0]") {
+		t.Error("a GVfs mount through server[0] is not onlyOn it")
 	}
 	if locate("fuse.ceph-fuse ceph-fuse\n", hosts).onlyOn("osd[0]") {
 		t.Error("an unknown location is onlyOn a host")

@@ -29,8 +29,9 @@ type s3Target struct {
 
 // evalS3 evaluates an s3 block against the applied state (sensitive marks
 // dropped: the values go to the SDK, never to the report).
-func evalS3(scope *lang.Scope, s *lang.VerifyS3) (s3Target, error) {
-	ctx := scope.Ctx(cty.NilVal)
+func evalS3(scope *lang.Scope, v *lang.Verify) (s3Target, error) {
+	s := v.S3
+	ctx := scope.VerifyCtx(v)
 	str := func(e hcl.Expression, what string) (string, error) {
 		if e == nil {
 			return "", nil
@@ -101,7 +102,7 @@ func s3Client(t s3Target, endpoint string) *s3.Client {
 // removed at the end, whatever happened (the deferred checks append to the
 // named result).
 func verifyS3(ctx context.Context, scope *lang.Scope, v *lang.Verify, opt VerifyOptions) (out []Check) {
-	t, err := evalS3(scope, v.S3)
+	t, err := evalS3(scope, v)
 	if err != nil {
 		return []Check{{Verify: v.Name, Name: "s3", Detail: err.Error()}}
 	}

@@ -244,11 +244,11 @@ func verifyTargets(l *engine.Loaded, st *state.State) ([]target, error) {
 		if v.S3 != nil {
 			continue // an object store: nothing mounted to measure
 		}
-		hosts, diags := scope.OnHosts(v.On)
+		hosts, diags := scope.VerifyHosts(v, v.On)
 		if diags.HasErrors() {
 			return nil, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
 		}
-		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
+		pv, diags := v.Path.Value(scope.VerifyCtx(v))
 		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() || pv.IsNull() {
 			return nil, fmt.Errorf("verify %s: path must be a known string", v.Name)
 		}

@@ -63,11 +63,11 @@ func Verify(ctx context.Context, l *engine.Loaded, st *state.State, opt VerifyOp
 			out = append(out, verifyS3(ctx, scope, v, opt)...)
 			continue
 		}
-		hosts, diags := scope.OnHosts(v.On)
+		hosts, diags := scope.VerifyHosts(v, v.On)
 		if diags.HasErrors() {
 			return out, fmt.Errorf("verify %s: %s", v.Name, lang.DiagText(diags))
 		}
-		pv, diags := v.Path.Value(scope.Ctx(cty.NilVal))
+		pv, diags := v.Path.Value(scope.VerifyCtx(v))
 		if diags.HasErrors() || pv.Type() != cty.String || !pv.IsKnown() {
 			return out, fmt.Errorf("verify %s: path must be a known string", v.Name)
 		}
@@ -145,9 +145,9 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 	}
 	cleanup := "rm -f " + q
 	if f := v.Failover; f != nil {
-		fh, diags := scope.OnHosts(f.On)
-		stop, d1 := f.Stop.Value(scope.Ctx(cty.NilVal))
-		start, d2 := f.Start.Value(scope.Ctx(cty.NilVal))
+		fh, diags := scope.VerifyHosts(v, f.On)
+		stop, d1 := f.Stop.Value(scope.VerifyCtx(v))
+		start, d2 := f.Start.Value(scope.VerifyCtx(v))
 		switch {
 		case !diags.HasErrors() && len(fh) == 0:
 			// on names no hosts (a layout with nothing to stop, such as

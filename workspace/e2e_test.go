@@ -118,7 +118,9 @@ func TestE2E(t *testing.T) {
 			start := time.Now()
 			e.apply(t, c.vars...)
 			deploy := time.Since(start)
-			e.verify(t, c.vars...)
+			for _, ch := range e.verify(t, c.vars...) {
+				t.Logf("verify %s %s on %s (%s): %s", ch.Verify, ch.Name, ch.Host, ch.Duration.Round(10*time.Millisecond), ch.Detail)
+			}
 			e.replanNoop(t, c.vars...)
 			if c.extra != nil {
 				c.extra(t, e)

@@ -837,10 +837,11 @@ output "s3_secret_key" {
 }
 
 # ---------------------------------------------------------------- gateways
-# NFS and SMB gateways (off by default): NFS-Ganesha (FSAL_CEPH) and Samba
-# (vfs_ceph) with CTDB on `gateway` hosts, reaching CephFS through
-# libcephfs as client.<client_id>; gateway clients mount through them with
-# GVfs (no kernel NFS or CIFS client). See docs/gateways.md.
+# NFS and SMB gateways (off by default): builtin/gateways puts NFS-Ganesha
+# (FSAL_CEPH) and Samba (vfs_ceph) with CTDB on `gateway` hosts, reaching
+# CephFS through libcephfs as client.<client_id>; gateway clients mount
+# through them with GVfs (no kernel NFS or CIFS client), and the module's
+# verify blocks check them, failover included. See docs/gateways.md.
 
 variable "nfs_gateways" {
   type        = number
@@ -878,104 +879,115 @@ variable "gateway_public_addresses" {
   description = "CTDB floating addresses for the SMB gateways, \"ADDRESS/PREFIX INTERFACE\" each. Needs CAP_NET_ADMIN on the gateways (not on the docker provider)."
 }
 
-locals {
-  gateway_count   = max(var.nfs_gateways, var.smb_gateways)
-  gw_clients      = local.gateway_count > 0 ? var.gateway_clients : 0
-  gw_client_ips   = [for h in hosts.gateway_client : h.private_ip]
-  nfs_pseudo      = "/${var.fs_name}"
-  gateway_keyring = <<-EOT
-    [client.${var.client_id}]
-        key = ${step.client_key.outputs.key}
-  EOT
-}
-
 hosts "gateway" {
-  count = local.gateway_count
+  count = max(var.nfs_gateways, var.smb_gateways)
 }
 
 hosts "gateway_client" {
-  count = local.gw_clients
+  count = max(var.nfs_gateways, var.smb_gateways) > 0 ? var.gateway_clients : 0
 }
 
-module "nfs_gateway" {
-  source       = "builtin/nfs-ganesha"
-  after        = [step.filesystem]
-  gateways     = slice(hosts.gateway, 0, var.nfs_gateways)
-  backend      = "ceph"
-  volume       = var.fs_name
-  ceph_conf    = local.ceph_conf
-  ceph_user    = var.client_id
-  ceph_keyring = local.gateway_keyring
-  pseudo       = local.nfs_pseudo
-  clients      = local.gw_client_ips
-}
-
-module "nfs_gateway_mount" {
-  source      = "builtin/gvfs-mount"
-  after       = [module.nfs_gateway]
-  clients     = var.nfs_gateways > 0 ? hosts.gateway_client : []
-  name        = "nfs-gateway"
-  protocol    = "nfs"
-  server      = hosts.gateway[host.index % max(var.nfs_gateways, 1)].private_ip
-  share       = local.nfs_pseudo
-  mount_point = "/mnt/nfs-gateway"
-}
-
-module "smb_gateway" {
-  source           = "builtin/samba-ctdb"
+module "gateways" {
+  source           = "builtin/gateways"
   after            = [step.filesystem]
-  gateways         = slice(hosts.gateway, 0, var.smb_gateways)
+  gateways         = hosts.gateway
+  clients          = hosts.gateway_client
+  nfs              = var.nfs_gateways
+  smb              = var.smb_gateways
   backend          = "ceph"
   volume           = var.fs_name
-  share            = var.fs_name
   ceph_conf        = local.ceph_conf
   ceph_user        = var.client_id
-  ceph_keyring     = local.gateway_keyring
-  clients          = local.gw_client_ips
+  ceph_keyring     = "[client.${var.client_id}]\n    key = ${step.client_key.outputs.key}\n"
   public_addresses = var.gateway_public_addresses
-}
-
-module "smb_gateway_mount" {
-  source      = "builtin/gvfs-mount"
-  after       = [module.smb_gateway]
-  clients     = var.smb_gateways > 0 ? hosts.gateway_client : []
-  name        = "smb-gateway"
-  protocol    = "smb"
-  server      = hosts.gateway[host.index % max(var.smb_gateways, 1)].private_ip
-  share       = var.fs_name
-  mount_point = "/mnt/smb-gateway"
-}
-
-# Client 0 writes through gateway 0, client 1 reads through gateway 1, then
-# gateway 0 is stopped and client 1 reads again.
-verify "nfs_gateways" {
-  enabled = var.nfs_gateways > 0 && local.gw_clients > 0
-  on      = hosts.gateway_client
-  path    = "/mnt/nfs-gateway"
-  failover {
-    on    = slice(hosts.gateway, 0, min(1, var.nfs_gateways))
-    stop  = var.nfs_gateways > 1 ? "systemctl stop nfs-ganesha" : "echo 'one NFS gateway: nothing stopped'"
-    start = var.nfs_gateways > 1 ? "systemctl start nfs-ganesha" : "true"
-  }
-}
-
-verify "smb_gateways" {
-  enabled = var.smb_gateways > 0 && local.gw_clients > 0
-  on      = hosts.gateway_client
-  path    = "/mnt/smb-gateway"
-  failover {
-    on    = slice(hosts.gateway, 0, min(1, var.smb_gateways))
-    stop  = var.smb_gateways > 1 ? module.smb_gateway.stop : "echo 'one SMB gateway: nothing stopped'"
-    start = var.smb_gateways > 1 ? module.smb_gateway.start : "true"
-  }
 }
 
 output "nfs_gateways" {
   description = "What NFS clients mount, one per NFS gateway (NFSv3 and NFSv4)."
-  value       = [for h in slice(hosts.gateway, 0, var.nfs_gateways) : "${h.private_ip}:${local.nfs_pseudo}"]
+  value       = module.gateways.nfs
 }
 
 output "smb_gateways" {
   description = "The SMB share, one address per SMB gateway."
-  value       = [for h in slice(hosts.gateway, 0, var.smb_gateways) : "//${h.private_ip}/${var.fs_name}"]
+  value       = module.gateways.smb
+}
+
+# Where the gateway steps were before builtin/gateways held them all (the
+# SMB gateways' own copies of the Ceph files are dropped: the NFS ones'
+# are the module's).
+moved {
+  from = module.nfs_gateway.step.packages
+  to   = module.gateways.step.nfs_packages
+}
+moved {
+  from = module.nfs_gateway.step.ceph_conf
+  to   = module.gateways.step.ceph_conf
+}
+moved {
+  from = module.nfs_gateway.step.ceph_keyring
+  to   = module.gateways.step.ceph_keyring
+}
+moved {
+  from = module.nfs_gateway.step.config
+  to   = module.gateways.step.nfs_config
+}
+moved {
+  from = module.nfs_gateway.step.apply
+  to   = module.gateways.step.nfs_apply
+}
+moved {
+  from = module.nfs_gateway.step.service
+  to   = module.gateways.step.nfs_service
+}
+moved {
+  from = module.nfs_gateway.step.ready
+  to   = module.gateways.step.nfs_ready
+}
+moved {
+  from = module.smb_gateway.step.packages
+  to   = module.gateways.step.smb_packages
+}
+moved {
+  from = module.smb_gateway.step.netadmin_preflight
+  to   = module.gateways.step.netadmin_preflight
+}
+moved {
+  from = module.smb_gateway.step.ctdb_nodes
+  to   = module.gateways.step.ctdb_nodes
+}
+moved {
+  from = module.smb_gateway.step.ctdb_public
+  to   = module.gateways.step.ctdb_public
+}
+moved {
+  from = module.smb_gateway.step.ctdb_conf
+  to   = module.gateways.step.ctdb_conf
+}
+moved {
+  from = module.smb_gateway.step.smb_conf
+  to   = module.gateways.step.smb_conf
+}
+moved {
+  from = module.smb_gateway.step.ctdb
+  to   = module.gateways.step.ctdb
+}
+moved {
+  from = module.smb_gateway.step.ctdb_healthy
+  to   = module.gateways.step.ctdb_healthy
+}
+moved {
+  from = module.smb_gateway.step.smbd
+  to   = module.gateways.step.smbd
+}
+moved {
+  from = module.smb_gateway.step.ready
+  to   = module.gateways.step.smb_ready
+}
+moved {
+  from = module.nfs_gateway_mount
+  to   = module.gateways.module.nfs_mount
+}
+moved {
+  from = module.smb_gateway_mount
+  to   = module.gateways.module.smb_mount
 }
