@@ -72,6 +72,15 @@ func TestRadosgwOnCephConfKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	lib["radosgw/main.hcl"] = &fstest.MapFile{Data: oldGW}
+	// The gateway modules the recipe of then named (called with no hosts
+	// here), as they were before builtin/gateways took them in.
+	for _, m := range []string{"nfs-ganesha", "samba-ctdb"} {
+		data, err := os.ReadFile("testdata/pregateways/modules/" + m + "/main.hcl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lib[m+"/main.hcl"] = &fstest.MapFile{Data: data}
+	}
 	old := loadFrom(t, lang.Source{FS: os.DirFS("testdata/prededup"), Dir: "ceph", Display: "prededup/ceph", Modules: lib}, vars)
 	if res := w.applyLoaded(old); len(res.Failures) > 0 {
 		t.Fatalf("apply of the earlier recipe: %+v", res.Failures[0].Err)
