@@ -188,7 +188,8 @@ func init() {
 		// 3 chunkservers, goal 2: chunkserver[1]'s container is removed and
 		// replaced, the apply waits until every chunk has 2 copies again;
 		// then chunkserver[2] is removed, everything read again, and
-		// replaced in turn.
+		// replaced in turn; then the live chunkserver[0] is replaced
+		// (drained first).
 		e2eCase{name: "moosefs-replace", recipe: "moosefs", vars: []string{"chunkservers=3", "goal=2", "clients=1", "metaloggers=0"},
 			extra: moosefsReplace([]string{"chunkservers=3", "goal=2", "clients=1", "metaloggers=0"})},
 	)
@@ -354,6 +355,15 @@ cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.
 		}
 		read("with chunkserver[2] removed")
 		replace(2)
+
+		// A live chunkserver must go: -replace drains it first (no chunk
+		// missing or under goal, then its moosefs-chunkserver stopped),
+		// then replaces it; the master copies its chunks back to goal.
+		took := liveReplace(t, e, vars, "chunkserver[0]", "chunkserver_replaced", "moosefs-chunkserver stopped")
+		fmt.Printf("E2E moosefs-replace: live chunkserver[0] drained, replaced and re-replicated in %s\n", took)
+		atGoal("after the live replace of chunkserver[0]")
+		read("after the live replace of chunkserver[0]")
+		e.replanNoop(t, vars...)
 		e.verify(t, vars...)
 	}
 }

@@ -134,8 +134,8 @@ hosts "chunkserver" {
   volume "chunks" { size_gb = var.chunk_volume_gb }
   # What a replaced chunkserver's data goes through (step.rereplicated).
   replace_note = (var.goal >= 2 ?
-    "the chunks on the old chunkserver are gone; the master copies every chunk left with fewer than ${var.goal} copies from the others, and the apply waits until every file is back at goal ${var.goal}; the filesystem stays readable meanwhile" :
-  "goal 1 (one copy of every chunk): the chunks on the old chunkserver are lost; the new one starts empty")
+    "the chunks on the old chunkserver are gone; the master copies every chunk left with fewer than ${var.goal} copies from the others, and the apply waits until every file is back at goal ${var.goal}; the filesystem stays readable meanwhile; a live chunkserver is stopped first, once the master reports no chunk missing or under goal" :
+  "goal 1 (one copy of every chunk): the chunks on the old chunkserver are lost; the new one starts empty; a live chunkserver is refused (its drain fails: raise goal first, or stop it and replace it as dead)")
 
   # A goal the cluster cannot hold is refused before anything is launched.
   precondition {
@@ -341,6 +341,47 @@ step "goal" {
 # statistics) shows no chunk of any file with fewer than goal copies.
 # Files given another goal by hand are held to the recipe's goal here; the
 # check reads every file's chunk list, so it takes longer on large trees.
+# A live chunkserver given to -replace is drained on its old machine first
+# (engine: drain): once the master reports no chunk missing, endangered or
+# under goal (mfscli -SIC: every chunk on it has its other copies), its
+# moosefs-chunkserver is stopped, so the master starts copying its chunks
+# from the others before the machine goes. With goal 1 its chunks have no
+# other copy: the drain refuses, the launch fails and the old machine is
+# kept. On the new host the step only records the replacement.
+step "chunkserver_replaced" {
+  on            = hosts.chunkserver
+  after         = [module.chunkserver]
+  when_replaced = hosts.chunkserver
+  description   = "a replaced chunkserver is recorded on the new host; a live one is drained on its old machine first"
+  timeout       = "30m"
+  drain         = <<-EOT
+    if [ ${var.goal} -lt 2 ]; then
+      echo "chunkserver[${host.index}]: goal ${var.goal}, its chunks have no other copy; stopping it would lose them. Raise goal first (goal=2, apply, wait until every chunk has 2 copies), or stop this machine and replace it as a dead one (its chunks are lost)" >&2
+      exit 1
+    fi
+    for i in $(seq 1 900); do
+      out=$(mfscli -H ${local.master_ip} -SIC -p 2>&1)
+      n=$(printf '%s\n' "$out" | awk -F'\t' '/chunkclass (missing|endangered|undergoal):/ { seen++; s += $NF } END { print (seen ? s + 0 : -1) }')
+      if [ "$n" = 0 ]; then
+        printf '%s\n' "$out" | grep 'chunkclass' || true
+        systemctl stop moosefs-chunkserver || exit 1
+        echo "no chunk missing or under goal ${var.goal}: moosefs-chunkserver stopped, the master copies its chunks from the others"
+        exit 0
+      fi
+      if [ "$n" = -1 ] && [ "$i" -ge 15 ]; then
+        echo "mfscli -H ${local.master_ip} -SIC -p gives no chunk counts after 30 seconds:" >&2
+        printf '%s\n' "$out" >&2
+        exit 1
+      fi
+      [ $((i % 30)) = 1 ] && echo "waiting: $n chunks missing, endangered or under goal ${var.goal}"
+      sleep 2
+    done
+    echo "chunkserver[${host.index}]: chunks still missing or under goal ${var.goal} after 30 minutes ($n); nothing stopped" >&2
+    exit 1
+  EOT
+  run           = "echo \"$(date -u +%FT%TZ) chunkserver[${host.index}] replaced\" >> /var/log/diffuser-chunkserver-replace.log"
+}
+
 step "chunkservers_back" {
   on            = hosts.master
   after_all     = [module.chunkserver]
