@@ -362,7 +362,11 @@ step "chunkserver_replaced" {
     for i in $(seq 1 900); do
       out=$(mfscli -H ${local.master_ip} -SIC -p 2>&1)
       n=$(printf '%s\n' "$out" | awk -F'\t' '/chunkclass (missing|endangered|undergoal):/ { seen++; s += $NF } END { print (seen ? s + 0 : -1) }')
-      if [ "$n" = 0 ]; then
+      # The counts above are the master's background statistics (minutes
+      # behind); the connected chunkservers are live: all of them, or a
+      # loss the statistics do not show yet may leave single copies.
+      c=$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')
+      if [ "$n" = 0 ] && [ "$c" -ge ${var.chunkservers} ]; then
         printf '%s\n' "$out" | grep 'chunkclass' || true
         systemctl stop moosefs-chunkserver || exit 1
         echo "no chunk missing or under goal ${var.goal}: moosefs-chunkserver stopped, the master copies its chunks from the others"
@@ -373,10 +377,10 @@ step "chunkserver_replaced" {
         printf '%s\n' "$out" >&2
         exit 1
       fi
-      [ $((i % 30)) = 1 ] && echo "waiting: $n chunks missing, endangered or under goal ${var.goal}"
+      [ $((i % 30)) = 1 ] && echo "waiting: $n chunks missing, endangered or under goal ${var.goal}; $c of ${var.chunkservers} chunkservers connected"
       sleep 2
     done
-    echo "chunkserver[${host.index}]: chunks still missing or under goal ${var.goal} after 30 minutes ($n); nothing stopped" >&2
+    echo "chunkserver[${host.index}]: after 30 minutes $n chunks still missing or under goal ${var.goal}, $c of ${var.chunkservers} chunkservers connected; nothing stopped" >&2
     exit 1
   EOT
   run           = "echo \"$(date -u +%FT%TZ) chunkserver[${host.index}] replaced\" >> /var/log/diffuser-chunkserver-replace.log"
