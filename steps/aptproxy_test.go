@@ -232,14 +232,11 @@ func TestAptProxyDetectScript(t *testing.T) {
 	}
 }
 
+// updatingArgs is packageArgs with update_cache on.
 func updatingArgs(names ...string) cty.Value {
-	vals := make([]cty.Value, len(names))
-	for i, n := range names {
-		vals[i] = cty.StringVal(n)
-	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"names": cty.ListVal(vals), "state": cty.StringVal("present"), "update_cache": cty.True,
-	})
+	m := packageArgs(names...).AsValueMap()
+	m["update_cache"] = cty.True
+	return cty.ObjectVal(m)
 }
 
 // A package cache that fails (or stalls past the bound) during apt-get
