@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"diffuser/engine"
@@ -144,37 +142,16 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 	}
 
 	// each runs f on every client still in the running, concurrently.
-	each := func(f func(c *client)) {
-		var wg sync.WaitGroup
-		for _, c := range cs {
-			if c.Err != "" {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				f(c)
-			}()
-		}
-		wg.Wait()
-	}
+	each := func(f func(c *client)) { eachLive(cs, func(c *client) bool { return c.Err == "" }, f) }
 	exec := func(c *client, cmd string) (string, error) {
 		return execWithin(ctx, c.runner, cmd, opt.Timeout)
 	}
 
 	// Connect and look: fio present, the filesystem type, writable.
 	each(func(c *client) {
-		h := st.Hosts[c.Host]
-		if h == nil {
-			c.Err = "host not in state: apply first"
+		if c.runner, c.Err = connectClient(ctx, opt.Connector, st, c.Host); c.Err != "" {
 			return
 		}
-		r, err := engine.ConnectHost(ctx, opt.Connector, h, nil)
-		if err != nil {
-			c.Err = err.Error()
-			return
-		}
-		c.runner = r
 		if opt.InstallFio && opt.Tool != "dd" {
 			if _, err := exec(c, installFioScript); err != nil && opt.Tool == "fio" {
 				c.Err = "installing fio: " + err.Error()
@@ -215,36 +192,20 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 
 	// phase runs one script per client at once and records its timing.
 	phase := func(name string, script func(c *client) string, set func(c *client, p BenchPhase, mode string)) BenchPhase {
-		var mu sync.Mutex
-		var first, last time.Time
-		var total int64
+		var span wallSpan
 		each(func(c *client) {
 			start := time.Now()
-			out, err := exec(c, script(c))
+			f, took, why := timedRun(ctx, c.runner, name, script(c), opt.Timeout)
 			end := time.Now()
-			if err != nil {
-				c.Err = name + ": " + err.Error()
-				return
-			}
-			f := markerFields(out)
-			ns, perr := strconv.ParseInt(f["ns"], 10, 64)
-			if perr != nil || ns <= 0 {
-				c.Err = name + ": no timing in the output: " + strings.TrimSpace(runner.LastLines(out, 2))
+			if why != "" {
+				c.Err = why
 				return
 			}
 			bytes := rep.PerThread * int64(opt.Threads)
-			set(c, BenchPhase{Bytes: bytes, Duration: time.Duration(ns)}, f["mode"])
-			mu.Lock()
-			defer mu.Unlock()
-			if first.IsZero() || start.Before(first) {
-				first = start
-			}
-			if end.After(last) {
-				last = end
-			}
-			total += bytes
+			set(c, BenchPhase{Bytes: bytes, Duration: took}, f["mode"])
+			span.add(start, end, bytes)
 		})
-		return BenchPhase{Bytes: total, Duration: last.Sub(first)}
+		return BenchPhase{Bytes: span.total, Duration: span.wall()}
 	}
 	rep.Write = phase("write", func(c *client) string {
 		return writeScript(c.Tool, c.dir, opt.Threads, mib)

@@ -128,11 +128,7 @@ func benchLocal(t *testing.T, tool string) {
 	if rep.Write.Bytes != 8<<20 || rep.Write.MBps() <= 0 || rep.Read.MBps() <= 0 {
 		t.Errorf("aggregate: write %+v read %+v", rep.Write, rep.Read)
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, "*"))
-	hidden, _ := filepath.Glob(filepath.Join(dir, ".diffuser-bench-*"))
-	if len(left)+len(hidden) > 0 {
-		t.Errorf("bench left files behind: %v %v", left, hidden)
-	}
+	assertEmptyDir(t, dir, ".diffuser-bench-*", "bench files")
 }
 
 // TestBenchScripted checks the choices around the measurement on
@@ -141,10 +137,7 @@ func benchLocal(t *testing.T, tool string) {
 func TestBenchScripted(t *testing.T) {
 	l := mustLoad(t, benchRecipe("/mnt/fs"))
 	st := benchState(l)
-	cl := sim.New()
-	for _, h := range st.Hosts {
-		cl.Adopt("test", h.Name, h.ProviderID, h.PrivateIP)
-	}
+	cl := adopted(st)
 	var mu sync.Mutex
 	ran := map[string][]string{}
 	cl.Behavior = func(host, cmd string) (time.Duration, int, string) {
@@ -255,9 +248,25 @@ func TestBenchFioFallback(t *testing.T) {
 			t.Errorf("%s with -tool fio: %q", c.Host, c.Err)
 		}
 	}
+	assertEmptyDir(t, dir, ".diffuser-*", "files")
+}
+
+// adopted is a simulated cloud that knows every host of st.
+func adopted(st *state.State) *sim.Cloud {
+	cl := sim.New()
+	for _, h := range st.Hosts {
+		cl.Adopt("test", h.Name, h.ProviderID, h.PrivateIP)
+	}
+	return cl
+}
+
+// assertEmptyDir fails when a probe left files in dir: visible ones or
+// its hidden working directories (hidden, a glob such as .diffuser-*).
+func assertEmptyDir(t *testing.T, dir, hidden, what string) {
+	t.Helper()
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
-	hidden, _ := filepath.Glob(filepath.Join(dir, ".diffuser-*"))
-	if len(left)+len(hidden) > 0 {
-		t.Errorf("left behind: %v %v", left, hidden)
+	dot, _ := filepath.Glob(filepath.Join(dir, hidden))
+	if len(left)+len(dot) > 0 {
+		t.Errorf("%s left behind: %v %v", what, left, dot)
 	}
 }

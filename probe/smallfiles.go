@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"diffuser/engine"
@@ -95,56 +94,22 @@ func SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt Smal
 		cs = append(cs, &client{SmallFileClient: SmallFileClient{Verify: t.verify, Host: t.host, Path: t.path},
 			base: base, dir: base + "/" + benchSlug(t.host)})
 	}
-	each := func(f func(c *client)) {
-		var wg sync.WaitGroup
-		for _, c := range cs {
-			if c.Err != "" {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				f(c)
-			}()
-		}
-		wg.Wait()
-	}
+	// each runs f on every client still in the running, concurrently.
+	each := func(f func(c *client)) { eachLive(cs, func(c *client) bool { return c.Err == "" }, f) }
 	each(func(c *client) {
-		h := st.Hosts[c.Host]
-		if h == nil {
-			c.Err = "host not in state: apply first"
+		if c.runner, c.Err = connectClient(ctx, opt.Connector, st, c.Host); c.Err != "" {
 			return
 		}
-		r, err := engine.ConnectHost(ctx, opt.Connector, h, nil)
-		if err != nil {
-			c.Err = err.Error()
-			return
-		}
-		c.runner = r
 	})
 	ops := int64(opt.Files) * int64(opt.Workers)
 	phase := func(name string, set func(c *client, p SmallFilePhase)) SmallFilePhase {
-		var mu sync.Mutex
-		var first, last time.Time
-		var total int64
+		var span wallSpan
 		each(func(c *client) {
 			start := time.Now()
-			cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-			defer cancel()
-			res, err := c.runner.Run(cctx, smallFileScript(name, c.dir, opt.Workers, opt.Files), runner.Options{Timeout: opt.Timeout})
+			f, took, why := timedRun(ctx, c.runner, name, smallFileScript(name, c.dir, opt.Workers, opt.Files), opt.Timeout)
 			end := time.Now()
-			switch {
-			case err != nil:
-				c.Err = name + ": " + err.Error()
-				return
-			case res.Exit != 0:
-				c.Err = fmt.Sprintf("%s: exit status %d: %s", name, res.Exit, strings.TrimSpace(runner.LastLines(res.Stdout+res.Stderr, 3)))
-				return
-			}
-			f := markerFields(res.Stdout)
-			ns, perr := strconv.ParseInt(f["ns"], 10, 64)
-			if perr != nil || ns <= 0 {
-				c.Err = name + ": no timing in the output: " + strings.TrimSpace(runner.LastLines(res.Stdout, 2))
+			if why != "" {
+				c.Err = why
 				return
 			}
 			if name == "stat" {
@@ -155,18 +120,10 @@ func SmallFiles(ctx context.Context, l *engine.Loaded, st *state.State, opt Smal
 					return
 				}
 			}
-			set(c, SmallFilePhase{Ops: ops, Duration: time.Duration(ns)})
-			mu.Lock()
-			defer mu.Unlock()
-			if first.IsZero() || start.Before(first) {
-				first = start
-			}
-			if end.After(last) {
-				last = end
-			}
-			total += ops
+			set(c, SmallFilePhase{Ops: ops, Duration: took})
+			span.add(start, end, ops)
 		})
-		return SmallFilePhase{Ops: total, Duration: last.Sub(first)}
+		return SmallFilePhase{Ops: span.total, Duration: span.wall()}
 	}
 	rep.Create = phase("create", func(c *client, p SmallFilePhase) { c.Create = p })
 	rep.Stat = phase("stat", func(c *client, p SmallFilePhase) { c.Stat = p })

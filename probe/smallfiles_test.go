@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"diffuser/cloud/sim"
 	"diffuser/probe"
 )
 
@@ -40,11 +39,7 @@ func TestSmallFilesLocal(t *testing.T) {
 	if rep.Create.Ops != 1200 || rep.Stat.Ops != 1200 || rep.Delete.Ops != 1200 || rep.Create.OpsPerSec() <= 0 {
 		t.Errorf("aggregate: %+v %+v %+v", rep.Create, rep.Stat, rep.Delete)
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, "*"))
-	hidden, _ := filepath.Glob(filepath.Join(dir, ".diffuser-*"))
-	if len(left)+len(hidden) > 0 {
-		t.Errorf("small files left behind: %v %v", left, hidden)
-	}
+	assertEmptyDir(t, dir, ".diffuser-*", "small files")
 }
 
 // TestSmallFilesLostCreates: a client whose stat finds fewer files than
@@ -53,10 +48,7 @@ func TestSmallFilesLocal(t *testing.T) {
 func TestSmallFilesLostCreates(t *testing.T) {
 	l := mustLoad(t, benchRecipe("/mnt/fs"))
 	st := benchState(l)
-	cl := sim.New()
-	for _, h := range st.Hosts {
-		cl.Adopt("test", h.Name, h.ProviderID, h.PrivateIP)
-	}
+	cl := adopted(st)
 	var mu sync.Mutex
 	var cleaned []string
 	cl.Behavior = func(host, cmd string) (time.Duration, int, string) {

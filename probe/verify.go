@@ -88,16 +88,11 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 		start := time.Now()
 		c := Check{Verify: v.Name, Name: name, Host: host}
 		defer func() { c.Duration = time.Since(start); out = append(out, c) }()
-		h := st.Hosts[host]
-		if h == nil {
-			c.Detail = "host not in state: apply first"
-			return "", false
-		}
 		cctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		defer cancel()
-		r, err := engine.ConnectHost(cctx, opt.Connector, h, nil)
-		if err != nil {
-			c.Detail = err.Error()
+		r, why := connectClient(cctx, opt.Connector, st, host)
+		if why != "" {
+			c.Detail = why
 			return "", false
 		}
 		res, err := r.Run(cctx, cmd, runner.Options{Timeout: opt.Timeout})

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"diffuser/cloud/sim"
 	"diffuser/probe"
 )
 
@@ -25,10 +24,7 @@ func TestVerifyScripted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := mustLoad(t, benchRecipe("/mnt/fs"))
 			st := benchState(l)
-			cl := sim.New()
-			for _, h := range st.Hosts {
-				cl.Adopt("test", h.Name, h.ProviderID, h.PrivateIP)
-			}
+			cl := adopted(st)
 			cl.Behavior = func(host, cmd string) (time.Duration, int, string) {
 				switch {
 				case strings.Contains(cmd, "/dev/urandom"):
