@@ -39,7 +39,7 @@ func TestS3BackendWorkspace(t *testing.T) {
 	srv := s3fake.Start(t, "team-state")
 	dir := t.TempDir()
 	site := s3Site(t, dir, srv.URL, "team-state", "diffuser/prod")
-	recipe, err := filepath.Abs(filepath.Join("testdata", "planfile", "recipe.hcl"))
+	recipe, err := filepath.Abs(planRecipe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestStatePushPull(t *testing.T) {
 	srv := s3fake.Start(t, "team-state")
 	dir := t.TempDir()
 	site := s3Site(t, dir, srv.URL, "team-state", "")
-	recipe, err := filepath.Abs(filepath.Join("testdata", "planfile", "recipe.hcl"))
+	recipe, err := filepath.Abs(planRecipe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestStatePushPull(t *testing.T) {
 // line before anything is read.
 func TestBackendSiteErrors(t *testing.T) {
 	dir := t.TempDir()
-	recipe, _ := filepath.Abs(filepath.Join("testdata", "planfile", "recipe.hcl"))
+	recipe, _ := filepath.Abs(planRecipe)
 	cases := []struct{ body, want string }{
 		{"backend \"s3\" {\n  bucket = \"Bad_Bucket\"\n}\n", "Invalid bucket name"},
 		{"backend \"s3\" {\n  bucket = \"ok-bucket\"\n  key = \"/abs\"\n}\n", "Invalid backend key"},

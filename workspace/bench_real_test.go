@@ -30,7 +30,7 @@ func BenchmarkTrivialSteps(b *testing.B) {
 				b.Fatal(err)
 			}
 			in := func(round int) workspace.Inputs {
-				return workspace.Inputs{Recipe: filepath.Join("testdata", "bench", "trivial.hcl"), Site: site,
+				return workspace.Inputs{Recipe: filepath.Join("..", "bench", "trivial.hcl"), Site: site,
 					Vars: []string{fmt.Sprintf("hosts=%d", n), fmt.Sprintf("round=%d", round)}}
 			}
 			defer func() {

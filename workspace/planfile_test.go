@@ -16,7 +16,7 @@ import (
 func TestSavedPlan(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join("testdata", "planfile", "recipe.hcl"))
+	src, err := os.ReadFile(planRecipe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,3 +95,7 @@ func TestSavedPlan(t *testing.T) {
 		t.Errorf("the refused plan changed state: serial %d, was %d", got, before)
 	}
 }
+
+// planRecipe is the CLI's plan-golden recipe (a file step, a run step and
+// a group of simulated hosts), shared rather than copied.
+var planRecipe = filepath.Join("..", "cmd", "diffuser", "testdata", "plan", "recipe.hcl")
