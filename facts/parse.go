@@ -226,13 +226,15 @@ func pairs(line string) map[string]string {
 		if end < 0 {
 			break
 		}
-		kv[key] = unescapeHex(rest[:end])
+		kv[key] = UnescapeHex(rest[:end])
 		line = rest[end+1:]
 	}
 	return kv
 }
 
-func unescapeHex(s string) string {
+// UnescapeHex undoes the \xHH escapes with which lsblk -P and findmnt -r
+// print bytes that are not plain (spaces, quotes, non-ASCII).
+func UnescapeHex(s string) string {
 	if !strings.Contains(s, `\x`) {
 		return s
 	}

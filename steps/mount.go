@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/facts"
 	"diffuser/runner"
 
 	"github.com/zclconf/go-cty/cty"
@@ -133,23 +134,7 @@ func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, err
 	if len(f) != 2 {
 		return mounted{}, fmt.Errorf("findmnt: unexpected output %q", res.Stdout)
 	}
-	return mounted{source: unescapeHex(f[0]), fstype: unescapeHex(f[1])}, nil
-}
-
-// unescapeHex undoes findmnt -r's \xHH escapes.
-func unescapeHex(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}, nil
 }
 
 // normSource drops a trailing slash ("host:/gv0/" = "host:/gv0").
