@@ -12,17 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-func TestCheckUserAndHost(t *testing.T) {
-	for _, u := range []string{"root", "first.last", "svc_deploy-2", "MACHINE$"} {
-		if err := CheckUser(u); err != nil {
-			t.Errorf("CheckUser(%q): %v", u, err)
-		}
-	}
-	for _, u := range []string{"", "-oProxyCommand=x", "a b", "root;reboot", "a\nb", "a$b", "user@host", "$(id)"} {
-		if CheckUser(u) == nil {
-			t.Errorf("CheckUser(%q) accepted", u)
-		}
-	}
+func TestCheckHost(t *testing.T) {
 	for _, h := range []string{"10.0.0.1", "lab-pc-01", "db.example.org", "::1", "fe80::1", "host_1"} {
 		if err := CheckHost(h); err != nil {
 			t.Errorf("CheckHost(%q): %v", h, err)

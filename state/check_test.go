@@ -127,3 +127,16 @@ func snapshotDir(t *testing.T, dir string) []byte {
 	}
 	return b.Bytes()
 }
+
+func TestCheckUser(t *testing.T) {
+	for _, u := range []string{"root", "first.last", "svc_deploy-2", "MACHINE$"} {
+		if err := CheckUser(u); err != nil {
+			t.Errorf("CheckUser(%q): %v", u, err)
+		}
+	}
+	for _, u := range []string{"", "-oProxyCommand=x", "a b", "root;reboot", "a\nb", "a$b", "user@host", "$(id)", strings.Repeat("u", 257)} {
+		if CheckUser(u) == nil {
+			t.Errorf("CheckUser(%q) accepted", u)
+		}
+	}
+}

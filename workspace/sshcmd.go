@@ -111,7 +111,7 @@ func sshArgs(ws string, h state.Host, workspaceKey, knownHosts string, remoteCmd
 	if alias := h.Attrs["ssh_host"]; alias != "" {
 		dest = alias
 	}
-	for _, err := range []error{argSafe("address", addr), argSafe("alias", dest), remote.CheckUser(user)} {
+	for _, err := range []error{argSafe("address", addr), argSafe("alias", dest), state.CheckUser(user)} {
 		if err != nil {
 			return nil, fmt.Errorf("host %s in state: %w: fix the site file (or state) and apply again", h.Name, err)
 		}
@@ -206,7 +206,7 @@ func jumpArg(j, user string) (string, error) {
 			err = remote.CheckHost(jh)
 		}
 		if err == nil {
-			err = remote.CheckUser(ju)
+			err = state.CheckUser(ju)
 		}
 		if err != nil {
 			return "", err

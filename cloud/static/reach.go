@@ -9,6 +9,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/remote"
+	"diffuser/state"
 )
 
 // reach is how diffuser reaches one static host, resolved once at launch
@@ -46,7 +47,7 @@ func resolve(c *sshConfig, s Settings, addr string) (reach, error) {
 		return reach{}, fmt.Errorf("static address %q: %w", addr, err)
 	}
 	if s.User != "" {
-		if err := remote.CheckUser(s.User); err != nil {
+		if err := state.CheckUser(s.User); err != nil {
 			return reach{}, fmt.Errorf("static provider setting user: %w", err)
 		}
 	}
@@ -54,7 +55,7 @@ func resolve(c *sshConfig, s Settings, addr string) (reach, error) {
 		return reach{}, fmt.Errorf("static provider setting port: %d is not a TCP port (1-65535)", s.Port)
 	}
 	if aUser != "" {
-		if err := remote.CheckUser(aUser); err != nil {
+		if err := state.CheckUser(aUser); err != nil {
 			return reach{}, fmt.Errorf("static address %q: %w", addr, err)
 		}
 	}
@@ -102,7 +103,7 @@ func (c *sshConfig) host(alias, user string, port int) (cloud.Hop, error) {
 			return cloud.Hop{}, err
 		}
 		if v != "" {
-			if err := remote.CheckUser(v); err != nil {
+			if err := state.CheckUser(v); err != nil {
 				return cloud.Hop{}, fromConfig(file, alias, "User", v, err, "user")
 			}
 		}
@@ -191,7 +192,7 @@ func (c *sshConfig) hops(spec, from, defUser string, depth int) (out []cloud.Hop
 			err = remote.CheckHost(h)
 		}
 		if err == nil && u != "" {
-			err = remote.CheckUser(u)
+			err = state.CheckUser(u)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("jump host %q (from %s): %w: fix it there, or set jump in the static provider's settings (it wins)", part, from, err)
