@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 
+	"diffuser/cloud"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -80,18 +82,7 @@ func decodeSettings(v cty.Value) (settings, error) {
 	if !v.Type().IsObjectType() && !v.Type().IsMapType() {
 		return s, fmt.Errorf("provider %q settings: want an object, got %s", Name, v.Type().FriendlyName())
 	}
-	get := func(name string) cty.Value {
-		if v.Type().IsObjectType() && !v.Type().HasAttribute(name) {
-			return cty.NullVal(cty.DynamicPseudoType)
-		}
-		if v.Type().IsMapType() {
-			if !v.HasIndex(cty.StringVal(name)).True() {
-				return cty.NullVal(cty.DynamicPseudoType)
-			}
-			return v.Index(cty.StringVal(name))
-		}
-		return v.GetAttr(name)
-	}
+	get := func(name string) cty.Value { return cloud.Attr(v, name) }
 	str := func(name string) string {
 		a := get(name)
 		if a.IsNull() || a.Type() != cty.String {

@@ -101,18 +101,7 @@ func decodeFields(v cty.Value) (Settings, error) {
 		if !v.Type().IsObjectType() && !v.Type().IsMapType() {
 			return s, fmt.Errorf("docker provider settings: want an object, got %s", v.Type().FriendlyName())
 		}
-		get := func(name string) cty.Value {
-			if v.Type().IsObjectType() && !v.Type().HasAttribute(name) {
-				return cty.NullVal(cty.DynamicPseudoType)
-			}
-			if v.Type().IsMapType() {
-				if !v.HasIndex(cty.StringVal(name)).True() {
-					return cty.NullVal(cty.DynamicPseudoType)
-				}
-				return v.Index(cty.StringVal(name))
-			}
-			return v.GetAttr(name)
-		}
+		get := func(name string) cty.Value { return cloud.Attr(v, name) }
 		strs := map[string]*string{
 			"image": &s.Image, "build": &s.Build, "base_image": &s.BaseImage, "mirror": &s.Mirror,
 			"security_mirror": &s.SecurityMirror, "suite": &s.Suite, "network_cidr": &s.NetworkCIDR,
