@@ -5,7 +5,6 @@ package workspace_test
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -66,11 +65,7 @@ func TestReliabilityHostLossGlusterfs(t *testing.T) {
 	case <-time.After(15 * time.Minute):
 		t.Fatal("server[1] did not get to its third step in 15 minutes")
 	}
-	st := w.readState(t, w.ws)
-	victim := st.Hosts["server[1]"].ProviderID
-	if b, err := exec.Command("docker", "stop", "-t", "20", victim).CombinedOutput(); err != nil {
-		t.Fatalf("docker stop: %v\n%s", err, b)
-	}
+	w.stopHost(t, "server[1]")
 	var r result
 	select {
 	case r = <-done:
@@ -88,7 +83,7 @@ func TestReliabilityHostLossGlusterfs(t *testing.T) {
 	if !onServer1 {
 		t.Fatalf("apply with server[1] stopped: %+v, want a failure on server[1]", o)
 	}
-	st = w.readState(t, w.ws)
+	st := w.readState(t, w.ws)
 	finished := 0
 	for _, i := range st.Steps {
 		if i.Host != "server[1]" && i.Status == state.StatusApplied {

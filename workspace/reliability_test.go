@@ -66,6 +66,18 @@ func (w *dockerWS) in(vars ...string) workspace.Inputs {
 
 // clusterPrefix starts the cluster name of every cluster this workspace
 // ever made (clusters are named <workspace>-<lineage prefix>).
+// stopHost stops host's container as a machine that goes away would
+// (docker stop, 20 s to shut down), in the middle of whatever runs on it,
+// and returns the container's ID.
+func (w *dockerWS) stopHost(t *testing.T, host string) string {
+	t.Helper()
+	victim := w.readState(t, w.ws).Hosts[host].ProviderID
+	if b, err := exec.Command("docker", "stop", "-t", "20", victim).CombinedOutput(); err != nil {
+		t.Fatalf("docker stop %s: %v\n%s", host, err, b)
+	}
+	return victim
+}
+
 func (w *dockerWS) clusterPrefix() string { return workspace.Sanitize(w.ws) + "-" }
 
 func (w *dockerWS) cleanup(t *testing.T) {
@@ -148,11 +160,7 @@ func testHostLoss(t *testing.T) {
 	case <-time.After(5 * time.Minute):
 		t.Fatal("server[1] s3 did not start within 5 minutes")
 	}
-	st := w.readState(t, w.ws)
-	victim := st.Hosts["server[1]"].ProviderID
-	if b, err := exec.Command("docker", "stop", "-t", "20", victim).CombinedOutput(); err != nil {
-		t.Fatalf("docker stop: %v\n%s", err, b)
-	}
+	victim := w.stopHost(t, "server[1]")
 	var r result
 	select {
 	case r = <-done:
@@ -176,7 +184,7 @@ func testHostLoss(t *testing.T) {
 	if r.a.Run.Status != workspace.RunFailed {
 		t.Errorf("the run's status is %s, want failed", r.a.Run.Status)
 	}
-	st = w.readState(t, w.ws)
+	st := w.readState(t, w.ws)
 	if s3 := st.Steps[`step.s3["server[1]"]`]; s3 == nil || s3.Status != state.StatusFailed || s3.Error == "" {
 		t.Errorf("state of the interrupted step: %+v", s3)
 	}
