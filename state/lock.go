@@ -55,35 +55,13 @@ func (s *Store) Lock(ctx context.Context, holder Holder) (unlock func() error, e
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock state: create %s: %w", s.dir, err)
 	}
-	start := time.Now()
-	deadline := start.Add(s.opts.lockWait)
-	delay := 20 * time.Millisecond
 	var hl *heldLock
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("lock state: %w", err)
-		}
+	err = WaitLock(ctx, s.opts.lockWait, 20*time.Millisecond, time.Second, func() (err error) {
 		hl, err = s.tryLock(holder)
-		if err == nil {
-			break
-		}
-		var le *LockedError
-		if !errors.As(err, &le) {
-			return nil, fmt.Errorf("lock state: %w", err)
-		}
-		if !time.Now().Before(deadline) {
-			le.Waited = s.opts.lockWait
-			return nil, fmt.Errorf("lock state: %w", err)
-		}
-		t := time.NewTimer(min(delay, time.Until(deadline)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			le.Waited = time.Since(start)
-			return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), le)
-		case <-t.C:
-		}
-		delay = min(2*delay, time.Second)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.held != nil { // a concurrent Lock on this Store won
@@ -370,4 +348,53 @@ func readHolderFile(path string) (Holder, error) {
 
 func sameHolder(a, b Holder) bool {
 	return a.PID == b.PID && a.Hostname == b.Hostname && a.Since.Equal(b.Since) && a.ProcStart == b.ProcStart
+}
+
+// WaitLock calls try until it takes the lock: try returns nil when it
+// did, a *LockedError while someone else holds it, and any other error to
+// give up. Between tries it sleeps, from first doubling up to most, until
+// wait has passed (the *LockedError then tells how long it waited) or ctx
+// ends. Every error it returns starts "lock state: ". The file Store and
+// the S3 backend wait alike through it.
+func WaitLock(ctx context.Context, wait, first, most time.Duration, try func() error) error {
+	start := time.Now()
+	deadline := start.Add(wait)
+	delay := first
+	var last *LockedError
+	gaveUp := func() error {
+		last.Waited = time.Since(start)
+		return fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), last)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			if last != nil {
+				return gaveUp()
+			}
+			return fmt.Errorf("lock state: %w", err)
+		}
+		err := try()
+		if err == nil {
+			return nil
+		}
+		var le *LockedError
+		if !errors.As(err, &le) {
+			if ctx.Err() != nil && last != nil { // cancelled mid-request while waiting
+				return gaveUp()
+			}
+			return fmt.Errorf("lock state: %w", err)
+		}
+		last = le
+		if !time.Now().Before(deadline) {
+			le.Waited = wait
+			return fmt.Errorf("lock state: %w", err)
+		}
+		t := time.NewTimer(min(delay, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return gaveUp()
+		case <-t.C:
+		}
+		delay = min(2*delay, most)
+	}
 }

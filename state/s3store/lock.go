@@ -44,37 +44,8 @@ func (s *Store) Lock(ctx context.Context, holder state.Holder) (unlock func() er
 	if err != nil {
 		return nil, fmt.Errorf("lock state: encode holder: %w", err)
 	}
-	start := time.Now()
-	deadline := start.Add(s.opts.LockWait)
-	delay := 100 * time.Millisecond
-	var last *state.LockedError
-	for {
-		err := s.tryLock(ctx, body)
-		if err == nil {
-			break
-		}
-		var le *state.LockedError
-		if !errors.As(err, &le) {
-			if ctx.Err() != nil && last != nil { // cancelled mid-request while waiting
-				last.Waited = time.Since(start)
-				return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), last)
-			}
-			return nil, fmt.Errorf("lock state: %w", err)
-		}
-		last = le
-		if !time.Now().Before(deadline) {
-			le.Waited = s.opts.LockWait
-			return nil, fmt.Errorf("lock state: %w", err)
-		}
-		t := time.NewTimer(min(delay, time.Until(deadline)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			le.Waited = time.Since(start)
-			return nil, fmt.Errorf("lock state: gave up waiting (%w): %w", ctx.Err(), le)
-		case <-t.C:
-		}
-		delay = min(2*delay, 2*time.Second)
+	if err := state.WaitLock(ctx, s.opts.LockWait, 100*time.Millisecond, 2*time.Second, func() error { return s.tryLock(ctx, body) }); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	s.held = &holder
