@@ -26,8 +26,8 @@ import (
 )
 
 func (a *app) recipesCmd() *cobra.Command {
-	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes (and list the built-in modules)",
-		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs"}
+	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes and modules, and their variables",
+		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs\n  diffuser recipes vars glusterfs"}
 	list := &cobra.Command{
 		Use: "list", Short: "List the built-in recipes and modules", Example: "  diffuser recipes list\n  diffuser recipes list -json", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -14,9 +14,8 @@ import (
 	"diffuser/state"
 	"diffuser/views"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 )
 
 const miscRecipe = `recipe "misc" {
