@@ -93,6 +93,11 @@ func FormatNames() []string {
 var constraintAttrs = []hcl.AttributeSchema{{Name: "min"}, {Name: "max"}, {Name: "integer"}, {Name: "one_of"},
 	{Name: "format"}, {Name: "pattern"}, {Name: "allow_empty"}}
 
+// constraintFor is the element type each constraint attribute needs;
+// one_of, absent, takes any primitive type.
+var constraintFor = map[string]cty.Type{"min": cty.Number, "max": cty.Number, "integer": cty.Number,
+	"format": cty.String, "pattern": cty.String, "allow_empty": cty.String}
+
 // elemType is the type each constraint applies to: the variable's type
 // when primitive, its element type for a list, set or map of primitives,
 // cty.NilType otherwise.
@@ -121,9 +126,7 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 		if first || a.Range.Start.Byte < c.Range.Start.Byte {
 			c.Range, first = a.Range, false
 		}
-		// want says which element type the attribute needs; "" any primitive.
-		want := map[string]cty.Type{"min": cty.Number, "max": cty.Number, "integer": cty.Number,
-			"format": cty.String, "pattern": cty.String, "allow_empty": cty.String}[s.Name]
+		want := constraintFor[s.Name]
 		if et == cty.NilType || (want != cty.NilType && et != want) {
 			need := "a primitive type (string, number, bool) or a list, set or map of one"
 			if want != cty.NilType {

@@ -208,8 +208,7 @@ func TestBuiltinValidationsLeft(t *testing.T) {
 		"ceph/modules/dropin/main.hcl content": true, // ends in a newline, no UNIT line
 	}
 	got := map[string]bool{}
-	var walk func(fsys fs.FS, prefix string)
-	walk = func(fsys fs.FS, prefix string) {
+	walk := func(fsys fs.FS, prefix string) {
 		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || filepath.Ext(p) != ".hcl" {
 				return err
