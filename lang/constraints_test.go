@@ -262,3 +262,23 @@ func TestFormats(t *testing.T) {
 		t.Errorf("FormatNames = %s", got)
 	}
 }
+
+// docs/writing-recipes.md has a row for every format, and for every
+// constraint attribute.
+func TestConstraintDocs(t *testing.T) {
+	b, err := os.ReadFile("../docs/writing-recipes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, f := range lang.FormatNames() {
+		if !strings.Contains(doc, "\n| `"+f+"` | ") {
+			t.Errorf("docs/writing-recipes.md has no row for format %q", f)
+		}
+	}
+	for _, a := range []string{"`min = N`", "`integer = true`", "`one_of = [...]`", "`format = \"NAME\"`", "`pattern = \"RE\"`", "`allow_empty = true`"} {
+		if !strings.Contains(doc, "\n| "+a) {
+			t.Errorf("docs/writing-recipes.md has no row for %s", a)
+		}
+	}
+}
