@@ -167,12 +167,12 @@ func TestGatewayInputsRefused(t *testing.T) {
 		vars   []string
 		want   string
 	}{
-		{"glusterfs", []string{"nfs_gateways=-1"}, "nfs_gateways cannot be negative"},
-		{"glusterfs", []string{"smb_gateways=-2"}, "smb_gateways cannot be negative"},
+		{"glusterfs", []string{"nfs_gateways=-1"}, "var.nfs_gateways is -1; it must be at least 0"},
+		{"glusterfs", []string{"smb_gateways=-2"}, "var.smb_gateways is -2; it must be at least 0"},
 		{"ceph", []string{"smb_gateways=1.5"}, "The count of hosts gateway must be a whole number"},
-		{"ceph", []string{"gateway_clients=-1"}, "gateway_clients cannot be negative"},
-		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, "public_addresses entries"},
-		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, "public_addresses entries"},
+		{"ceph", []string{"gateway_clients=-1"}, "var.gateway_clients is -1; it must be at least 0"},
+		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, `module.gateways input public_addresses[0] is "10.0.0.1/24 eth0; rm -rf /"`},
+		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, `public_addresses[0] is "$(reboot)"; each element must be a string matching`},
 	} {
 		_, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: c.recipe, Display: c.recipe, Modules: recipes.Modules()},
 			lang.Inputs{Vars: c.vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
@@ -217,10 +217,10 @@ func TestCephGatewaysPlan(t *testing.T) {
 // the module's message, before anything runs.
 func TestGatewaysModuleRefusesInputs(t *testing.T) {
 	for _, c := range []struct{ input, want string }{
-		{`backend = "nfs"`, `backend must be "gluster" or "ceph"`},
-		{`volume = "gv0\"; rm -rf /; \""`, "volume must be a letter followed by letters"},
-		{`servers = ["10.0.0.1; reboot"]`, "servers are addresses or host names"},
-		{`public_addresses = ["10.0.0.9/24 eth0 $(reboot)"]`, "public_addresses entries are"},
+		{`backend = "nfs"`, `module.gateways input backend is "nfs"; it must be one of "gluster", "ceph"`},
+		{`volume = "gv0\"; rm -rf /; \""`, `it must be a string matching the pattern "[a-zA-Z][a-zA-Z0-9_-]{0,79}"`},
+		{`servers = ["10.0.0.1; reboot"]`, `servers[0] is "10.0.0.1; reboot"; each element must be an IP address or a host name`},
+		{`public_addresses = ["10.0.0.9/24 eth0 $(reboot)"]`, `public_addresses[0] is "10.0.0.9/24 eth0 $(reboot)"; each element must be a string matching`},
 	} {
 		inputs := map[string]string{"backend": `"gluster"`, "volume": `"gv0"`, "servers": `["10.0.0.1"]`, "public_addresses": `[]`}
 		name, _, _ := strings.Cut(c.input, " = ")

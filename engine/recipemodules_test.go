@@ -21,9 +21,9 @@ func TestRecipeModulesRefuseBadInputs(t *testing.T) {
 		name, module, call, want string
 	}{
 		{"dropin unit with shell", "ceph/modules/dropin", `unit = "x; rm -rf /"
-  content = "[Service]\n"`, "unit is a systemd unit name"},
+  content = "[Service]\n"`, `input unit is "x; rm -rf /"; it must be a string matching the pattern`},
 		{"dropin unit with space", "ceph/modules/dropin", `unit = "a b"
-  content = "[Service]\n"`, "unit is a systemd unit name"},
+  content = "[Service]\n"`, `input unit is "a b"; it must be`},
 		{"dropin content ends the here-document", "ceph/modules/dropin", `unit = "x@"
   content = "[Service]\nUNIT\nExecStart=/bin/false\n"`, "no line reading UNIT"},
 		{"dropin content without a final newline", "ceph/modules/dropin", `unit = "x@"
@@ -31,7 +31,7 @@ func TestRecipeModulesRefuseBadInputs(t *testing.T) {
 		{"ceph daemon of an unknown type", "ceph/modules/daemon", `type = "osd"`, "Invalid index"},
 		{"moosefs daemon of an unknown name", "moosefs/modules/daemon", `hosts = hosts.h
   name = "mfsmount"
-  config = "x"`, "name must be master, metalogger or chunkserver"},
+  config = "x"`, `input name is "mfsmount"; it must be one of "master", "metalogger", "chunkserver"`},
 		{"moosefs daemon's second file without content", "moosefs/modules/daemon", `hosts = hosts.h
   name = "master"
   config = "x"
@@ -39,10 +39,10 @@ func TestRecipeModulesRefuseBadInputs(t *testing.T) {
 		{"orangefs build without its prefix", "orangefs/modules/build", `build = { source_url = "http://x/o.tar.gz", sha256 = "", cflags = "", fuse = false }`, `attribute "prefix" is required`},
 		{"ceph-conf keyring path with shell", "builtin/ceph-conf", `conf = "[global]\n"
   keyring_path = "/etc/ceph/k; rm -rf /"
-  keyring = "k"`, "keyring_path is an absolute file path"},
+  keyring = "k"`, `input keyring_path is "/etc/ceph/k; rm -rf /"; it must be`},
 		{"ceph-conf relative keyring path", "builtin/ceph-conf", `conf = "[global]\n"
   keyring_path = "ceph.keyring"
-  keyring = "k"`, "keyring_path is an absolute file path"},
+  keyring = "k"`, `input keyring_path is "ceph.keyring"; it must be`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(hosts + "module \"m\" {\n  source = \"./modules/x\"\n  on = hosts.h\n  " + tc.call + "\n}\n")}}

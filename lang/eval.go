@@ -327,6 +327,12 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 	if v.Sensitive {
 		cv = cv.Mark(Sensitive)
 	}
+	if msg := v.Constraints.Check(fmt.Sprintf("%s input %s", m.Addr, v.Name), cv); msg != "" {
+		// Unknown from here on: what reads it is not refused again for the same mistake.
+		return markSensitive(cty.UnknownVal(v.Type), v.Sensitive), append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
+			Detail:  fmt.Sprintf("%s (variable %q of %s, constrained at %s).", msg, v.Name, m.Source, rangeString(v.Constraints.Range)),
+			Subject: in.Expr.Range().Ptr()})
+	}
 	for _, vd := range v.Validations {
 		ctx := withForBudget(&hcl.EvalContext{Functions: n.funcs, Variables: map[string]cty.Value{
 			"var": cty.ObjectVal(map[string]cty.Value{v.Name: cv})}})

@@ -325,7 +325,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		return hcl.Diagnostics{duplicate("variable", v.Name, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}},
+		Attributes: append([]hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}}, constraintAttrs...),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
 	})
 	if a := content.Attributes["type"]; a != nil {
@@ -354,6 +354,13 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 				v.Default = cv
 			}
 		}
+	}
+	if d := decodeConstraints(v, content.Attributes); d.HasErrors() {
+		diags = append(diags, d...)
+	} else if msg := v.Constraints.Check("var."+v.Name, markSensitive(v.Default, v.Sensitive)); msg != "" {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Default breaks the variable's constraints",
+			Detail:  fmt.Sprintf("The default of variable %q does not meet its own constraints: %s.", v.Name, msg),
+			Subject: content.Attributes["default"].Expr.Range().Ptr()})
 	}
 	for _, vb := range content.Blocks {
 		vc, d := vb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{

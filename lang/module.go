@@ -564,3 +564,34 @@ func ModuleDescription(fsys fs.FS, dir string) (string, error) {
 	}
 	return "", nil
 }
+
+// ModuleVariables reads the variable blocks of the module in dir of fsys
+// (its inputs, with types, defaults and constraints), without a call:
+// `recipes show -vars` lists them.
+func ModuleVariables(fsys fs.FS, dir string) ([]*Variable, hcl.Diagnostics) {
+	names, err := moduleFiles(fsys, dir)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read module", Detail: err.Error()}}
+	}
+	p := hclparse.NewParser()
+	n := newNamespace(&Module{}, fsys, dir, dir, nil)
+	var diags hcl.Diagnostics
+	for _, name := range names {
+		b, size, err := readText(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read module", Detail: err.Error()}}
+		}
+		if d := checkText(name, b, size); d != nil {
+			return nil, hcl.Diagnostics{d}
+		}
+		f, d := p.ParseHCL(unixNewlines(b), path.Join(dir, name))
+		if d.HasErrors() {
+			return nil, d
+		}
+		content, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "variable", LabelNames: []string{"name"}}}})
+		for _, blk := range content.Blocks {
+			diags = append(diags, n.decodeVariable(blk)...)
+		}
+	}
+	return n.varList, diags
+}

@@ -66,6 +66,8 @@ type Variable struct {
 	Default     cty.Value // cty.NilVal when there is none: the variable is required
 	Description string
 	Sensitive   bool
+	// Constraints are the declarative checks (min, max, one_of, format, ...).
+	Constraints Constraints
 	Validations []*Validation
 	DeclRange   hcl.Range
 }

@@ -214,6 +214,19 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			val = val.Mark(Sensitive)
 		}
 		out[v.Name] = val
+		if msg := v.Constraints.Check("var."+v.Name, val); msg != "" {
+			msg += "."
+			subj := v.DeclRange
+			if ok {
+				subj = gv.rng
+				if gv.src == FromRemembered {
+					msg += fmt.Sprintf(" The last apply of this workspace set it; give it again with -var %s=VALUE, or pass -remembered=false (%s).", v.Name, in.Remembered.From)
+				}
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail: msg, Subject: subj.Ptr()})
+			continue // validations see only values that meet the constraints
+		}
 		for _, vd := range v.Validations {
 			ctx := withForBudget(&hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
 				"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})}})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -17,12 +18,16 @@ import (
 	"diffuser/steps/builtin"
 	"diffuser/views"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 func (a *app) recipesCmd() *cobra.Command {
-	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes (and list the built-in modules)",
-		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs"}
+	c := &cobra.Command{Use: "recipes", Short: "List and show the built-in recipes and modules, and their variables",
+		Example: "  diffuser recipes list\n  diffuser recipes show glusterfs\n  diffuser recipes vars glusterfs"}
 	list := &cobra.Command{
 		Use: "list", Short: "List the built-in recipes and modules", Example: "  diffuser recipes list\n  diffuser recipes list -json", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -108,7 +113,128 @@ func (a *app) recipesCmd() *cobra.Command {
 			})
 		},
 	})
+	vars := &cobra.Command{
+		Use: "vars NAME", Short: "List a built-in recipe's or module's variables: type, default, constraints, description",
+		Long: `vars lists the variables of a built-in recipe (or module: builtin/NAME, RECIPE/modules/NAME):
+each one's type, its default (or that it is required), what its constraints accept (min, max,
+integer, one_of, format, pattern, allow_empty: docs/writing-recipes.md) and its description.
+Rules written as validation blocks are counted; recipes show prints them.`,
+		Example: "  diffuser recipes vars ceph\n  diffuser recipes vars builtin/radosgw -json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			vs, err := builtinVariables(args[0])
+			if err != nil {
+				return err
+			}
+			out := make([]views.VariableJSON, len(vs))
+			for i, v := range vs {
+				out[i] = variableJSON(v)
+			}
+			if a.flags.json {
+				return views.WriteJSON(a.stdout, out)
+			}
+			for _, j := range out {
+				fmt.Fprintf(a.stdout, "%s\n", variableLine(j))
+				if j.Description != "" {
+					fmt.Fprintf(a.stdout, "    %s\n", j.Description)
+				}
+			}
+			return nil
+		},
+	}
+	vars.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	c.AddCommand(vars)
 	return c
+}
+
+// builtinVariables are the variables of built-in recipe or module name
+// (as recipes show takes it).
+func builtinVariables(name string) ([]*lang.Variable, error) {
+	var vs []*lang.Variable
+	var diags hcl.Diagnostics
+	switch m, isBuiltin := strings.CutPrefix(name, lang.BuiltinPrefix); {
+	case isBuiltin:
+		if !slices.Contains(lang.ModuleNames(recipes.Modules()), m) {
+			return nil, fmt.Errorf("no built-in module %q (built-in: %v)", m, lang.ModuleNames(recipes.Modules()))
+		}
+		vs, diags = lang.ModuleVariables(recipes.Modules(), m)
+	case !recipes.Has(name):
+		return nil, fmt.Errorf("no built-in recipe %q (built-in: %v)", name, recipes.Names())
+	case strings.Contains(name, "/modules/"):
+		vs, diags = lang.ModuleVariables(recipes.FS(), name)
+	default:
+		var r *lang.Recipe
+		r, diags = lang.Load(lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name, Modules: recipes.Modules()}, engine.KindSpecs(builtin.Kinds()))
+		if r != nil {
+			vs = r.Variables
+		}
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s does not load: %v (diffuser validate %s shows where)", name, diags.Errs()[0], name)
+	}
+	return vs, nil
+}
+
+// variableJSON describes v for recipes vars.
+func variableJSON(v *lang.Variable) views.VariableJSON {
+	j := views.VariableJSON{Name: v.Name, Type: typeexpr.TypeString(v.Type), Sensitive: v.Sensitive,
+		Description: v.Description, Validations: len(v.Validations), Allowed: v.Constraints.Describe()}
+	raw := func(val cty.Value) json.RawMessage {
+		b, err := ctyjson.Marshal(val, val.Type())
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	switch {
+	case v.Default == cty.NilVal:
+		j.Required = true
+	case !v.Sensitive:
+		j.Default = raw(v.Default)
+	}
+	if c := v.Constraints; c.Any() {
+		cj := &views.ConstraintsJSON{Integer: c.Integer, Format: c.Format, Pattern: c.Pattern, AllowEmpty: c.AllowEmpty}
+		if c.Min != cty.NilVal {
+			cj.Min = raw(c.Min)
+		}
+		if c.Max != cty.NilVal {
+			cj.Max = raw(c.Max)
+		}
+		if len(c.OneOf) > 0 {
+			cj.OneOf = raw(cty.TupleVal(c.OneOf))
+		}
+		j.Constraints = cj
+	}
+	return j
+}
+
+// variableLine is a variable's first line in recipes vars:
+// "osds (number, default 3): must be at least 1".
+func variableLine(j views.VariableJSON) string {
+	head := j.Type
+	switch {
+	case j.Required:
+		head += ", required"
+	case j.Sensitive:
+		head += ", sensitive"
+	default:
+		head += ", default " + string(j.Default)
+	}
+	var rules []string
+	if j.Allowed != "" {
+		rules = append(rules, "must be "+j.Allowed)
+	}
+	switch {
+	case j.Validations == 1:
+		rules = append(rules, "plus a validation block (recipes show prints it)")
+	case j.Validations > 1:
+		rules = append(rules, fmt.Sprintf("plus %d validation blocks (recipes show prints them)", j.Validations))
+	}
+	line := fmt.Sprintf("%s (%s)", j.Name, head)
+	if len(rules) > 0 {
+		line += ": " + strings.Join(rules, "; ")
+	}
+	return line
 }
 
 // readState loads a workspace's state without a recipe, by workspace name.

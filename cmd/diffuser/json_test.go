@@ -179,6 +179,7 @@ func TestJSONGolden(t *testing.T) {
 	}
 	b, _ := json.MarshalIndent(recipes[:1], "", "  ")
 	jsonGolden(t, "recipes-list.json", string(b)+"\n")
+	jsonGolden(t, "recipes-vars.json", out("recipes", "vars", "builtin/radosgw", "-json"))
 
 	// The version's values depend on the build: its shape on a fixed one.
 	v := buildVersion("v1.4.0", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "diffuser", Version: "(devel)"},
@@ -249,7 +250,7 @@ func TestJSONDocs(t *testing.T) {
 func TestEveryDataCommandHasJSON(t *testing.T) {
 	root := (&app{}).rootCmd()
 	for _, path := range [][]string{{"plan"}, {"apply"}, {"destroy"}, {"validate"}, {"state", "list"}, {"state", "show"},
-		{"hosts"}, {"output"}, {"logs"}, {"verify"}, {"bench"}, {"recipes", "list"}, {"workspace", "list"}, {"version"}} {
+		{"hosts"}, {"output"}, {"logs"}, {"verify"}, {"bench"}, {"recipes", "list"}, {"recipes", "vars"}, {"workspace", "list"}, {"version"}} {
 		c, _, err := root.Find(path)
 		if err != nil || c.Flags().Lookup("json") == nil {
 			t.Errorf("diffuser %s has no -json flag (%v)", strings.Join(path, " "), err)

@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/state"
 	"diffuser/views"
 
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 )
 
 const miscRecipe = `recipe "misc" {
@@ -327,5 +330,63 @@ func TestRecipesListShowsRecipeModules(t *testing.T) {
 	show := e.must("recipes", "show", "moosefs/modules/daemon")
 	if !strings.HasPrefix(show, "# moosefs/modules/daemon/main.hcl\n") || !strings.Contains(show, `step "service"`) {
 		t.Errorf("recipes show moosefs/modules/daemon:\n%s", show)
+	}
+}
+
+// TestRecipesVars: `recipes vars` lists every variable of a built-in
+// recipe, of a standard-library module and of a recipe's own module, each
+// with its type, default and what its constraints accept; every built-in
+// loads; an unknown name is an error.
+func TestRecipesVars(t *testing.T) {
+	e := newSimCLI(t, nil)
+	out := e.must("recipes", "vars", "ceph")
+	for _, want := range []string{
+		"\nosds (number, default 3): must be at least 1\n    Number of OSD hosts",
+		"\nclient_mount (string, default \"fuse\"): must be one of \"fuse\", \"kernel\"\n",
+		"\npublic_network (string, default \"\"): must be a CIDR block such as \"10.0.0.0/16\" or empty (\"\")\n",
+		"\nclient_id (string, default \"fsclient\"): must be an identifier: a letter, then letters, digits and \"_\"; plus a validation block (recipes show prints it)\n",
+		"\nclients (number, default 1)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("recipes vars ceph lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.HasPrefix(out, "monitors (number, default 1): plus a validation block") {
+		t.Errorf("recipes vars ceph starts:\n%s", out)
+	}
+	if out := e.must("recipes", "vars", "ceph/modules/dropin"); !strings.HasPrefix(out, `unit (string, required): must be a string matching the pattern "[A-Za-z0-9_][A-Za-z0-9_.@:-]*" as a whole`) {
+		t.Errorf("recipes vars ceph/modules/dropin:\n%s", out)
+	}
+	if out := e.must("recipes", "vars", "builtin/gvfs-mount"); !strings.Contains(out, "\nprotocol (string, required): must be one of \"nfs\", \"smb\"\n") {
+		t.Errorf("recipes vars builtin/gvfs-mount:\n%s", out)
+	}
+	var names []string
+	names = append(names, recipes.Names()...)
+	for _, m := range lang.ModuleNames(recipes.Modules()) {
+		names = append(names, lang.BuiltinPrefix+m)
+	}
+	for _, n := range names {
+		var vs []views.VariableJSON
+		if err := json.Unmarshal([]byte(e.must("recipes", "vars", n, "-json")), &vs); err != nil || len(vs) == 0 {
+			t.Errorf("recipes vars %s -json: %v %v", n, err, vs)
+		}
+	}
+	if code, _, errs := e.run("recipes", "vars", "nope"); code == 0 || !strings.Contains(errs, `no built-in recipe "nope"`) {
+		t.Errorf("recipes vars nope: exit %d, %s", code, errs)
+	}
+	if code, _, errs := e.run("recipes", "vars", "builtin/nope"); code == 0 || !strings.Contains(errs, `no built-in module "nope"`) {
+		t.Errorf("recipes vars builtin/nope: exit %d, %s", code, errs)
+	}
+}
+
+// A sensitive variable's default is never shown.
+func TestVariableLineSensitive(t *testing.T) {
+	j := variableJSON(&lang.Variable{Name: "password", Type: cty.String, Default: cty.StringVal("s3cr3t"), Sensitive: true,
+		Constraints: lang.Constraints{OneOf: []cty.Value{cty.StringVal("s3cr3t")}}})
+	if j.Default != nil {
+		t.Errorf("default %s", j.Default)
+	}
+	if got := variableLine(j); got != `password (string, sensitive): must be one of "s3cr3t"` {
+		t.Errorf("got %q", got)
 	}
 }

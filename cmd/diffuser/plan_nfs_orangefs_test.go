@@ -268,14 +268,14 @@ func TestNFSRecipePlan(t *testing.T) {
 
 func TestNFSRecipeRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ v, msg string }{
-		{"server=samba", `server must be "kernel" or "ganesha"`},
-		{"mount=fuse", `mount must be "kernel" or "libnfs"`},
-		{"clients=-1", "clients cannot be negative"},
-		{"export_path=srv/nfs", "export_path must be an absolute path"},
-		{"mount_point=/mnt/my nfs", "mount_point must be an absolute path"},
-		{`export_to=["10.0.0.1 rw"]`, "export_to entries are"},
-		{"mount_options=vers=4, hard", "mount_options is one mount -o word"},
-		{"export_size_gb=0", "export_size_gb must be at least 1"},
+		{"server=samba", `var.server is "samba"; it must be one of "kernel", "ganesha".`},
+		{"mount=fuse", `var.mount is "fuse"; it must be one of "kernel", "libnfs".`},
+		{"clients=-1", "var.clients is -1; it must be at least 0."},
+		{"export_path=srv/nfs", `var.export_path is "srv/nfs"; it must be an absolute path`},
+		{"mount_point=/mnt/my nfs", `var.mount_point is "/mnt/my nfs"; it must be an absolute path`},
+		{`export_to=["10.0.0.1 rw"]`, `var.export_to[0] is "10.0.0.1 rw"; each element must be a string matching`},
+		{"mount_options=vers=4, hard", `var.mount_options is "vers=4, hard"; it must be a string matching`},
+		{"export_size_gb=0", "var.export_size_gb is 0; it must be at least 1."},
 	} {
 		code, out, errs := cliRun(t, "validate", "nfs", "--var", tc.v)
 		if code != 1 || !strings.Contains(out+errs, tc.msg) {
@@ -374,14 +374,14 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 
 func TestOrangeFSRecipeRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ v, msg string }{
-		{"servers=0", "At least one server is needed"},
-		{"clients=-2", "clients cannot be negative"},
-		{"client_mount=nfs", `client_mount must be "kernel" or "fuse"`},
-		{"source_url=orangefs.tar.gz", "source_url must be an http(s) or ftp URL"},
-		{"source_url=https://example.org/orangefs.zip", "source_url must be an http(s) or ftp URL"},
-		{"source_sha256=abc", "source_sha256 must be 64 lowercase hex digits"},
-		{"cflags=-O2; rm -rf /", "cflags may hold"},
-		{"mount_point=mnt", "mount_point must be an absolute path"},
+		{"servers=0", "var.servers is 0; it must be at least 1."},
+		{"clients=-2", "var.clients is -2; it must be at least 0."},
+		{"client_mount=nfs", `var.client_mount is "nfs"; it must be one of "kernel", "fuse".`},
+		{"source_url=orangefs.tar.gz", `var.source_url is "orangefs.tar.gz"; it must be an http, https or ftp URL`},
+		{"source_url=https://example.org/orangefs.zip", `var.source_url is "https://example.org/orangefs.zip"; it must be an http, https or ftp URL without spaces or quotes, matching the pattern`},
+		{"source_sha256=abc", `var.source_sha256 is "abc"; it must be a SHA-256 digest: 64 lowercase hex digits or empty ("")`},
+		{"cflags=-O2; rm -rf /", `var.cflags is "-O2; rm -rf /"; it must be a string matching`},
+		{"mount_point=mnt", `var.mount_point is "mnt"; it must be an absolute path`},
 	} {
 		code, out, errs := cliRun(t, "validate", "orangefs", "--var", tc.v)
 		if code != 1 || !strings.Contains(out+errs, tc.msg) {

@@ -30,10 +30,7 @@ variable "osds" {
   type        = number
   default     = 3
   description = "Number of OSD hosts, one OSD (bluestore on the host's osd volume) each. Pools keep min(osds, 3) copies. Growing it adds OSDs; shrinking it is not supported (see the docs)."
-  validation {
-    condition     = var.osds >= 1
-    error_message = "At least one OSD is needed."
-  }
+  min         = 1
 }
 
 variable "clients" {
@@ -45,72 +42,55 @@ variable "clients" {
 variable "osd_size_gb" {
   type        = number
   default     = 10
-  description = "Size of each OSD host's data volume (the whole device becomes the OSD)."
-  validation {
-    condition     = var.osd_size_gb >= 4
-    error_message = "Bluestore needs room for its DB and WAL: give each OSD at least 4 GB."
-  }
+  description = "Size of each OSD host's data volume (the whole device becomes the OSD); at least 4 GB, as Bluestore needs room for its DB and WAL."
+  min         = 4
 }
 
 variable "osd_memory_mb" {
   type        = number
   default     = 1024
-  description = "osd_memory_target per OSD, in MiB. Small by default for test clusters and containers; Ceph's own default is 4096, use that or more on real hardware."
-  validation {
-    condition     = var.osd_memory_mb >= 896
-    error_message = "Ceph refuses an osd_memory_target below 896 MiB."
-  }
+  description = "osd_memory_target per OSD, in MiB; Ceph refuses less than 896. Small by default for test clusters and containers; Ceph's own default is 4096, use that or more on real hardware."
+  min         = 896
 }
 
 variable "fs_name" {
   type        = string
   default     = "cephfs"
   description = "Name of the CephFS filesystem; its pools are <fs_name>_metadata and <fs_name>_data."
-  validation {
-    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_]*$", var.fs_name))
-    error_message = "fs_name must be a letter followed by letters, digits and _."
-  }
+  format      = "identifier"
 }
 
 variable "client_id" {
   type        = string
   default     = "fsclient"
   description = "Ceph user the clients mount as (client.<client_id>), allowed read-write on fs_name only."
+  format      = "identifier"
   validation {
-    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_]*$", var.client_id)) && var.client_id != "admin"
-    error_message = "client_id must be a letter followed by letters, digits and _, and not admin."
+    condition     = var.client_id != "admin"
+    error_message = "client_id must not be admin: clients get a user of their own, read-write on fs_name only."
   }
 }
 
 variable "mount_path" {
   type        = string
   default     = "/mnt/cephfs"
-  description = "Where clients mount the filesystem."
-  validation {
-    # No '-' and no leading '.': the path becomes a systemd instance name (ceph-fuse@mnt-cephfs) without escaping.
-    condition     = can(regex("^(/[a-zA-Z0-9_][a-zA-Z0-9_.]*)+$", var.mount_path))
-    error_message = "mount_path must be an absolute path of letters, digits, _ and . (no -, no trailing /)."
-  }
+  description = "Where clients mount the filesystem: an absolute path of letters, digits, _ and . (no -, no leading . in a name), as it becomes a systemd instance name (ceph-fuse@mnt-cephfs) without escaping."
+  pattern     = "(/[a-zA-Z0-9_][a-zA-Z0-9_.]*)+"
 }
 
 variable "client_mount" {
   type        = string
   default     = "fuse"
   description = "How clients mount: fuse (ceph-fuse, a systemd unit per mount) or kernel (mount -t ceph; needs the ceph kernel module on the client)."
-  validation {
-    condition     = contains(["fuse", "kernel"], var.client_mount)
-    error_message = "client_mount must be fuse or kernel."
-  }
+  one_of      = ["fuse", "kernel"]
 }
 
 variable "public_network" {
   type        = string
   default     = ""
   description = "CIDR the daemons bind to (public_network); empty lets Ceph use the address monitors are reached on, which suits hosts with one network."
-  validation {
-    condition     = var.public_network == "" || can(cidrhost(var.public_network, 0))
-    error_message = "public_network must be empty or a CIDR such as 10.0.0.0/16."
-  }
+  format      = "cidr"
+  allow_empty = true
 }
 
 locals {
@@ -781,10 +761,8 @@ variable "s3_gateways" {
   type        = number
   default     = 0
   description = "Number of RADOS gateway hosts (radosgw, S3 API on s3_port). 0 deploys none."
-  validation {
-    condition     = var.s3_gateways >= 0 && floor(var.s3_gateways) == var.s3_gateways
-    error_message = "s3_gateways must be a whole number, 0 or more."
-  }
+  min         = 0
+  integer     = true
 }
 
 variable "s3_port" {
@@ -847,30 +825,21 @@ variable "nfs_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the filesystem over NFS (NFS-Ganesha, FSAL_CEPH). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
-  validation {
-    condition     = var.nfs_gateways >= 0
-    error_message = "nfs_gateways cannot be negative."
-  }
+  min         = 0
 }
 
 variable "smb_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the filesystem over SMB (Samba, vfs_ceph), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
-  validation {
-    condition     = var.smb_gateways >= 0
-    error_message = "smb_gateways cannot be negative."
-  }
+  min         = 0
 }
 
 variable "gateway_clients" {
   type        = number
   default     = 2
   description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
-  validation {
-    condition     = var.gateway_clients >= 0
-    error_message = "gateway_clients cannot be negative."
-  }
+  min         = 0
 }
 
 variable "gateway_public_addresses" {

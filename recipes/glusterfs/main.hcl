@@ -11,20 +11,15 @@ variable "servers" {
   type        = number
   default     = 2
   description = "Number of GlusterFS servers, one brick each. A multiple of replica (or of disperse). Raise it and apply again to grow the volume; shrinking is refused."
-  validation {
-    condition     = var.servers >= 1
-    error_message = "At least one server is needed."
-  }
+  min         = 1
 }
 
 variable "replica" {
   type        = number
   default     = 2
   description = "Copies of every file: 1 = distributed (no redundancy), 2 or 3 = replicated. The server count must be a multiple of it."
-  validation {
-    condition     = var.replica >= 1 && var.replica <= 3
-    error_message = "replica must be 1, 2 or 3."
-  }
+  min         = 1
+  max         = 3
 }
 
 variable "disperse" {
@@ -41,10 +36,7 @@ variable "disperse_redundancy" {
   type        = number
   default     = 1
   description = "Bricks per dispersed set that may fail without losing data; less than half of disperse."
-  validation {
-    condition     = var.disperse_redundancy >= 1
-    error_message = "disperse_redundancy must be at least 1."
-  }
+  min         = 1
 }
 
 variable "clients" {
@@ -63,10 +55,7 @@ variable "volume_name" {
   type        = string
   default     = "gv0"
   description = "Name of the GlusterFS volume; clients mount SERVER:/NAME."
-  validation {
-    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]*$", var.volume_name))
-    error_message = "volume_name must be letters, digits, - and _."
-  }
+  pattern     = "[a-zA-Z][a-zA-Z0-9_-]*"
 }
 
 locals {
@@ -354,30 +343,21 @@ variable "nfs_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the volume over NFS (NFS-Ganesha, FSAL_GLUSTER). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
-  validation {
-    condition     = var.nfs_gateways >= 0
-    error_message = "nfs_gateways cannot be negative."
-  }
+  min         = 0
 }
 
 variable "smb_gateways" {
   type        = number
   default     = 0
   description = "Number of gateway hosts serving the volume over SMB (Samba, vfs_glusterfs), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
-  validation {
-    condition     = var.smb_gateways >= 0
-    error_message = "smb_gateways cannot be negative."
-  }
+  min         = 0
 }
 
 variable "gateway_clients" {
   type        = number
   default     = 2
   description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
-  validation {
-    condition     = var.gateway_clients >= 0
-    error_message = "gateway_clients cannot be negative."
-  }
+  min         = 0
 }
 
 variable "gateway_public_addresses" {

@@ -14,30 +14,22 @@ variable "chunkservers" {
   type        = number
   default     = 3
   description = "Number of chunkservers, one data volume each. At least goal. Raise it and apply again to add capacity: the master spreads new chunks and rebalances by itself."
-  validation {
-    condition     = var.chunkservers >= 1
-    error_message = "At least one chunkserver is needed."
-  }
+  min         = 1
 }
 
 variable "goal" {
   type        = number
   default     = 2
   description = "Copies of every chunk (MooseFS's goal, set recursively on the filesystem root): 1 = no redundancy, 2 or more survive goal-1 chunkservers down. At most the number of chunkservers."
-  validation {
-    condition     = var.goal >= 1 && var.goal <= 9
-    error_message = "goal must be between 1 and 9."
-  }
+  min         = 1
+  max         = 9
 }
 
 variable "metaloggers" {
   type        = number
   default     = 1
   description = "Number of metalogger hosts: each keeps a copy of the master's metadata and changelogs, from which a lost master can be rebuilt (mfsmaster -a). 0 = none."
-  validation {
-    condition     = var.metaloggers >= 0
-    error_message = "metaloggers cannot be negative."
-  }
+  min         = 0
 }
 
 variable "clients" {
@@ -56,10 +48,8 @@ variable "allowed_network" {
   type        = string
   default     = ""
   description = "Who may mount, as an mfsexports.cfg address (\"10.0.0.0/16\", \"*\"). Empty: only this recipe's client hosts, one line each."
-  validation {
-    condition     = var.allowed_network == "" || can(regex("^([*]|[0-9.]+(/[0-9]+)?|[0-9.]+-[0-9.]+)$", var.allowed_network))
-    error_message = "allowed_network must be *, an address, ADDRESS/BITS or FROM-TO."
-  }
+  pattern     = "[*]|[0-9.]+(/[0-9]+)?|[0-9.]+-[0-9.]+"
+  allow_empty = true
 }
 
 locals {

@@ -10,80 +10,56 @@ variable "server" {
   type        = string
   default     = "kernel"
   description = "NFS server: \"kernel\" (nfs-kernel-server, the Linux in-kernel nfsd: the usual choice on cloud VMs) or \"ganesha\" (NFS-Ganesha, a userspace server; it needs CAP_DAC_READ_SEARCH, which containers lack by default)."
-  validation {
-    condition     = contains(["kernel", "ganesha"], var.server)
-    error_message = "server must be \"kernel\" or \"ganesha\"."
-  }
+  one_of      = ["kernel", "ganesha"]
 }
 
 variable "mount" {
   type        = string
   default     = "kernel"
   description = "How clients mount the export: \"kernel\" (the Linux NFS client: mount -t nfs, NFSv4, in /etc/fstab) or \"libnfs\" (no kernel NFS client needed: GVfs's NFS backend, which is libnfs speaking NFSv3, shown through FUSE by gvfsd-fuse and run by a systemd unit; the libnfs tools nfs-ls, nfs-cp and nfs-cat come with it)."
-  validation {
-    condition     = contains(["kernel", "libnfs"], var.mount)
-    error_message = "mount must be \"kernel\" or \"libnfs\"."
-  }
+  one_of      = ["kernel", "libnfs"]
 }
 
 variable "clients" {
   type        = number
   default     = 2
   description = "Number of client hosts that mount the export. verify writes on the first and reads on the others."
-  validation {
-    condition     = var.clients >= 0
-    error_message = "clients cannot be negative."
-  }
+  min         = 0
 }
 
 variable "export_size_gb" {
   type        = number
   default     = 2
   description = "Size of the server's export volume, formatted xfs."
-  validation {
-    condition     = var.export_size_gb >= 1
-    error_message = "export_size_gb must be at least 1."
-  }
+  min         = 1
 }
 
 variable "export_path" {
   type        = string
   default     = "/srv/nfs"
   description = "Where the export volume is mounted on the server. Clients mount SERVER:export_path with either server (NFS-Ganesha's pseudo path is set to the same)."
-  validation {
-    condition     = can(regex("^(/[a-zA-Z0-9._-]+)+$", var.export_path))
-    error_message = "export_path must be an absolute path of letters, digits, '.', '_' and '-'."
-  }
+  format      = "absolute_path"
 }
 
 variable "export_to" {
   type        = list(string)
   default     = []
   description = "Who may mount the export: addresses, CIDR ranges or \"*\". Empty (the default) means exactly the client hosts' private addresses."
-  validation {
-    condition     = length([for c in var.export_to : c if !can(regex("^[a-zA-Z0-9.:/*_-]+$", c))]) == 0
-    error_message = "export_to entries are addresses, host names, CIDR ranges or \"*\"."
-  }
+  pattern     = "[a-zA-Z0-9.:/*_-]+"
 }
 
 variable "mount_point" {
   type        = string
   default     = "/mnt/nfs"
   description = "Where clients see the export. With mount = \"libnfs\" it is a symbolic link into the GVfs FUSE tree."
-  validation {
-    condition     = can(regex("^(/[a-zA-Z0-9._-]+)+$", var.mount_point))
-    error_message = "mount_point must be an absolute path of letters, digits, '.', '_' and '-'."
-  }
+  format      = "absolute_path"
 }
 
 variable "mount_options" {
   type        = string
   default     = "vers=4,_netdev"
   description = "Kernel client mount options (mount = \"kernel\" only). vers=4 takes the highest NFSv4 minor version both sides speak; _netdev makes the fstab line wait for the network at boot."
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9_=.,:-]+$", var.mount_options))
-    error_message = "mount_options is one mount -o word: no spaces."
-  }
+  pattern     = "[a-zA-Z0-9_=.,:-]+"
 }
 
 locals {

@@ -18,80 +18,58 @@ variable "servers" {
   type        = number
   default     = 2
   description = "Number of OrangeFS servers; each is both an I/O (data) and a metadata server. Fixed once created: OrangeFS splits its handle space among the servers in the configuration, and this recipe refuses to change that list."
-  validation {
-    condition     = var.servers >= 1
-    error_message = "At least one server is needed."
-  }
+  min         = 1
 }
 
 variable "clients" {
   type        = number
   default     = 2
   description = "Number of client hosts that mount the file system. verify writes on the first and reads on the others."
-  validation {
-    condition     = var.clients >= 0
-    error_message = "clients cannot be negative."
-  }
+  min         = 0
 }
 
 variable "client_mount" {
   type        = string
   default     = "kernel"
   description = "How clients mount: \"kernel\" (the upstream orangefs kernel module, Linux >= 4.6, with pvfs2-client/pvfs2-client-core; OrangeFS's recommended Linux client) or \"fuse\" (pvfs2fuse: no kernel module needed, slower)."
-  validation {
-    condition     = contains(["kernel", "fuse"], var.client_mount)
-    error_message = "client_mount must be \"kernel\" or \"fuse\"."
-  }
+  one_of      = ["kernel", "fuse"]
 }
 
 variable "storage_size_gb" {
   type        = number
   default     = 10
   description = "Size of each server's storage volume (formatted xfs; holds both data and metadata)."
-  validation {
-    condition     = var.storage_size_gb >= 1
-    error_message = "storage_size_gb must be at least 1."
-  }
+  min         = 1
 }
 
 variable "source_url" {
   type        = string
   default     = "https://s3.amazonaws.com/download.orangefs.org/current/source/orangefs-2.9.8.tar.gz"
   description = "The OrangeFS release tarball every host downloads and builds (2.9.8, the current release). Changing it rebuilds on every host."
-  validation {
-    condition     = can(regex("^(https?|ftp)://[^ '\"]+\\.tar\\.gz$", var.source_url))
-    error_message = "source_url must be an http(s) or ftp URL of a .tar.gz file."
-  }
+  format      = "url"
+  pattern     = ".*://.+\\.tar\\.gz"
 }
 
 variable "source_sha256" {
   type        = string
   default     = ""
   description = "SHA-256 of the tarball; when set, the build refuses a download that does not match. Empty skips the check (the release page publishes no checksum to pin here by default)."
-  validation {
-    condition     = var.source_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.source_sha256))
-    error_message = "source_sha256 must be 64 lowercase hex digits, or empty."
-  }
+  format      = "sha256"
+  allow_empty = true
 }
 
 variable "cflags" {
   type        = string
   default     = "-O2 -fcommon -Wno-error=implicit-function-declaration -Wno-error=incompatible-pointer-types -Wno-error=int-conversion"
   description = "CFLAGS for the build. OrangeFS 2.9.8 (2020) predates GCC 10's -fno-common default and GCC 14's errors for old C idioms: these flags keep it building with newer compilers."
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9 =_.,+-]*$", var.cflags))
-    error_message = "cflags may hold letters, digits, spaces and = _ . , + - only."
-  }
+  pattern     = "[a-zA-Z0-9 =_.,+-]*"
 }
 
 variable "mount_point" {
   type        = string
   default     = "/mnt/orangefs"
   description = "Where clients mount the file system."
-  validation {
-    condition     = can(regex("^(/[a-zA-Z0-9._-]+)+$", var.mount_point))
-    error_message = "mount_point must be an absolute path of letters, digits, '.', '_' and '-'."
-  }
+  format      = "absolute_path"
 }
 
 locals {

@@ -10,10 +10,7 @@ variable "conf" {
 variable "keyring_path" {
   type        = string
   description = "where the keyring goes, e.g. /etc/ceph/ceph.client.admin.keyring"
-  validation {
-    condition     = can(regex("^(/[A-Za-z0-9._@:+-]+)+$", var.keyring_path))
-    error_message = "keyring_path is an absolute file path such as \"/etc/ceph/ceph.client.admin.keyring\": letters, digits and ._@:+- between slashes."
-  }
+  pattern     = "(/[A-Za-z0-9._@:+-]+)+"
 }
 
 variable "keyring" {

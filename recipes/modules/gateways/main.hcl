@@ -25,29 +25,20 @@ variable "smb" {
 variable "backend" {
   type        = string
   description = "\"gluster\" (FSAL_GLUSTER, vfs_glusterfs: libgfapi) or \"ceph\" (FSAL_CEPH, vfs_ceph: libcephfs)"
-  validation {
-    condition     = contains(["gluster", "ceph"], var.backend)
-    error_message = "backend must be \"gluster\" or \"ceph\"."
-  }
+  one_of      = ["gluster", "ceph"]
 }
 
 variable "volume" {
   type        = string
   description = "the GlusterFS volume or CephFS filesystem; also the SMB share's name and the NFS path (/VOLUME)"
-  validation {
-    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]{0,79}$", var.volume))
-    error_message = "volume must be a letter followed by letters, digits, - and _ (at most 80)."
-  }
+  pattern     = "[a-zA-Z][a-zA-Z0-9_-]{0,79}"
 }
 
 variable "servers" {
   type        = list(string)
   default     = []
   description = "gluster: the volume's servers' addresses, where the gateways fetch the volume layout"
-  validation {
-    condition     = length([for s in var.servers : s if !can(regex("^[a-zA-Z0-9.:-]+$", s))]) == 0
-    error_message = "servers are addresses or host names."
-  }
+  format      = "host"
 }
 
 variable "ceph_conf" {
@@ -73,10 +64,7 @@ variable "public_addresses" {
   type        = list(string)
   default     = []
   description = "CTDB's floating addresses for the SMB gateways, \"ADDRESS/PREFIX INTERFACE\" each (e.g. \"10.0.0.100/24 eth0\"): CTDB holds each on one healthy gateway and moves it on failure. Needs CAP_NET_ADMIN on the gateways (containers lack it)"
-  validation {
-    condition     = length([for a in var.public_addresses : a if !can(regex("^[0-9a-fA-F.:]+/[0-9]+ [a-zA-Z0-9_.-]+$", a))]) == 0
-    error_message = "public_addresses entries are \"ADDRESS/PREFIX INTERFACE\", e.g. \"10.0.0.100/24 eth0\"."
-  }
+  pattern     = "[0-9a-fA-F.:]+/[0-9]+ [a-zA-Z0-9_.-]+"
 }
 
 locals {

@@ -10,46 +10,31 @@ variable "clients" {
 variable "name" {
   type        = string
   description = "names the unit (diffuser-gvfs-NAME.service) and its runtime directory: one per mount on a host"
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]*$", var.name))
-    error_message = "name is lower-case letters, digits and -."
-  }
+  pattern     = "[a-z0-9][a-z0-9-]*"
 }
 
 variable "protocol" {
   type        = string
   description = "\"nfs\" (libnfs, NFSv3) or \"smb\" (libsmbclient, anonymous guest access)"
-  validation {
-    condition     = contains(["nfs", "smb"], var.protocol)
-    error_message = "protocol must be \"nfs\" or \"smb\"."
-  }
+  one_of      = ["nfs", "smb"]
 }
 
 variable "server" {
   type        = string
   description = "the server's address; may differ per client host (read host at the call)"
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9.:-]+$", var.server))
-    error_message = "server is an address or a host name."
-  }
+  format      = "host"
 }
 
 variable "share" {
   type        = string
   description = "nfs: the export's absolute path (\"/share\"); smb: the share's name (\"gv0\")"
-  validation {
-    condition     = can(regex("^/?[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$", var.share))
-    error_message = "share is an export path or a share name: letters, digits, '.', '_', '-' and '/'."
-  }
+  pattern     = "/?[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*"
 }
 
 variable "mount_point" {
   type        = string
   description = "where the clients see it: a symbolic link into the GVfs FUSE tree"
-  validation {
-    condition     = can(regex("^(/[a-zA-Z0-9._-]+)+$", var.mount_point))
-    error_message = "mount_point must be an absolute path of letters, digits, '.', '_' and '-'."
-  }
+  format      = "absolute_path"
 }
 
 locals {

@@ -26,30 +26,25 @@ variable "port" {
   type        = number
   default     = 7480
   description = "TCP port of the beast frontend (HTTP)"
-  validation {
-    condition     = var.port >= 1 && var.port <= 65535 && floor(var.port) == var.port
-    error_message = "port must be a TCP port number, 1 to 65535."
-  }
+  min         = 1
+  max         = 65535
+  integer     = true
 }
 
 variable "user" {
   type        = string
   default     = "diffuser"
   description = "uid of the S3 user radosgw-admin creates"
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9_-]{0,63}$", var.user))
-    error_message = "user must be a lowercase letter followed by up to 63 lowercase letters, digits, _ and -."
-  }
+  pattern     = "[a-z][a-z0-9_-]{0,63}"
 }
 
 variable "pg_num" {
   type        = number
   default     = 8
   description = "placement groups of each gateway pool (the bucket data pool gets twice as many); small, so that a few OSDs stay under mon_max_pg_per_osd next to CephFS"
-  validation {
-    condition     = var.pg_num >= 1 && var.pg_num <= 1024 && floor(var.pg_num) == var.pg_num
-    error_message = "pg_num must be a whole number from 1 to 1024."
-  }
+  min         = 1
+  max         = 1024
+  integer     = true
 }
 
 locals {

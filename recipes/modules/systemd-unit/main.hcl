@@ -5,10 +5,7 @@ module_info {
 variable "name" {
   type        = string
   description = "the unit's name without .service, e.g. \"moosefs-master\""
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$", var.name))
-    error_message = "name is a systemd unit name such as \"my-daemon\" or \"worker@1\": letters, digits and _.@:- only."
-  }
+  pattern     = "[A-Za-z0-9_][A-Za-z0-9_.@:-]*"
 }
 
 variable "content" {
@@ -20,10 +17,7 @@ variable "state" {
   type        = string
   default     = "started"
   description = "started, stopped, restarted or reloaded"
-  validation {
-    condition     = contains(["started", "stopped", "restarted", "reloaded"], var.state)
-    error_message = "state is \"started\", \"stopped\", \"restarted\" or \"reloaded\"."
-  }
+  one_of      = ["started", "stopped", "restarted", "reloaded"]
 }
 
 variable "enabled" {

@@ -14,10 +14,7 @@ variable "device" {
 variable "target" {
   type        = string
   description = "the absolute directory to mount on (made when missing)"
-  validation {
-    condition     = can(regex("^(/[A-Za-z0-9._@:+-]+)+$", var.target))
-    error_message = "target is an absolute directory such as \"/data/brick\": letters, digits and ._@:+- between slashes."
-  }
+  pattern     = "(/[A-Za-z0-9._@:+-]+)+"
 }
 
 variable "label" {

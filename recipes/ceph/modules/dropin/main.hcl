@@ -5,10 +5,7 @@ module_info {
 variable "unit" {
   type        = string
   description = "the unit without .service, e.g. \"ceph-osd@\" for the template of every ceph-osd@N"
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$", var.unit))
-    error_message = "unit is a systemd unit name such as \"ceph-osd@\": letters, digits and _.@:- only."
-  }
+  pattern     = "[A-Za-z0-9_][A-Za-z0-9_.@:-]*"
 }
 
 variable "content" {

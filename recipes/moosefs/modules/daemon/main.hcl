@@ -10,10 +10,7 @@ variable "hosts" {
 variable "name" {
   type        = string
   description = "master, metalogger or chunkserver: the file is /etc/mfs/mfsNAME.cfg, the service moosefs-NAME"
-  validation {
-    condition     = contains(["master", "metalogger", "chunkserver"], var.name)
-    error_message = "name must be master, metalogger or chunkserver."
-  }
+  one_of      = ["master", "metalogger", "chunkserver"]
 }
 
 variable "config" {

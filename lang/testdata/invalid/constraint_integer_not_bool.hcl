@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "servers" {
+  type    = number
+  integer = "yes" # ERROR: Expected true or false
+}

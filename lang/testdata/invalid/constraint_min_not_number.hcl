@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "servers" {
+  type = number
+  min  = "one" # ERROR: Expected a number
+}

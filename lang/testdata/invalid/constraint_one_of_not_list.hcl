@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "mode" {
+  type   = string
+  one_of = "fuse" # ERROR: Invalid one_of
+}

@@ -1,0 +1,6 @@
+recipe "t" {}
+
+variable "replica" {
+  type   = number
+  one_of = [1, 2, "three"] # ERROR: Invalid one_of
+}
