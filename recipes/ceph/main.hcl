@@ -153,6 +153,17 @@ locals {
         caps osd = "allow *"
   EOT
 
+  # For commands on hosts that keep no admin key (osd_replace): the admin
+  # key in a root-only temporary keyring removed when the command ends, and
+  # c, the ceph CLI using it. Put on a line of its own.
+  admin_cli = join("\n", [
+    "umask 077",
+    "K=$(mktemp)",
+    "trap 'rm -f \"$K\"' EXIT",
+    "printf '[client.admin]\\n\\tkey = %s\\n' ${shellquote(step.keys.outputs.admin)} > \"$K\"",
+    "c() { ceph --name client.admin --keyring \"$K\" --connect-timeout 30 \"$@\"; }",
+  ])
+
   bootstrap_osd_keyring = <<-EOT
     [client.bootstrap-osd]
         key = ${step.keys.outputs.bootstrap_osd}
@@ -396,11 +407,7 @@ step "osd_replace" {
   # fails and the old machine is kept.
   drain = <<-EOT
     set -e
-    umask 077
-    K=$(mktemp)
-    trap 'rm -f "$K"' EXIT
-    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
-    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    ${local.admin_cli}
     for i in $(seq 1 900); do
       if c pg stat -f json | python3 -c '
     import json, sys
@@ -424,11 +431,7 @@ step "osd_replace" {
     if ceph-volume raw list "$dev" 2>/dev/null | grep -q '"osd_id"'; then
       echo "$dev is already an OSD"; exit 0
     fi
-    umask 077
-    K=$(mktemp)
-    trap 'rm -f "$K"' EXIT
-    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
-    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    ${local.admin_cli}
     state() {
       c osd dump -f json | python3 -c '
     import json, sys
