@@ -91,6 +91,18 @@ func moveLines(p *engine.Plan) string {
 	return strings.Join(lines, "\n")
 }
 
+// applyMovesOnly applies a plan of moves: nothing runs, and the plan
+// after it is empty.
+func (w *world) applyMovesOnly(p *engine.Plan) {
+	w.t.Helper()
+	if res := w.apply(p, 4); len(res.Failures) > 0 || res.Ran != 0 {
+		w.t.Fatalf("applying the moves ran %d, failures %+v", res.Ran, res.Failures)
+	}
+	if p := w.plan(); p.HasChanges() {
+		w.t.Fatalf("plan after the moves:\n%s", summary(p))
+	}
+}
+
 func histWorld(t *testing.T) *world {
 	t.Helper()
 	w := newWorld(t, histBefore)
@@ -124,12 +136,7 @@ step.pkgs["server[1]"] -> module.kit.step.packages["server[1]"]`
 			t.Errorf("move %s has reason %q", m.From, m.Reason)
 		}
 	}
-	if res := w.apply(p, 4); len(res.Failures) > 0 || res.Ran != 0 {
-		t.Fatalf("applying the moves ran %d, failures %+v", res.Ran, res.Failures)
-	}
-	if p := w.plan(); p.HasChanges() {
-		t.Fatalf("plan after the moves:\n%s", summary(p))
-	}
+	w.applyMovesOnly(p)
 }
 
 // A caller that still declares the old address keeps its own state there:
@@ -199,10 +206,15 @@ module "old_wrap" {
 }
 `)
 	w.extra = histFiles(histKitMoved)
-	w.extra["mods/oldwrap/main.hcl"] = histBefore[strings.Index(histBefore, `step "pkgs"`):]
-	w.extra["mods/oldwrap/main.hcl"] = strings.ReplaceAll(strings.ReplaceAll(w.extra["mods/oldwrap/main.hcl"], "on  = hosts.server\n", ""), "on     = hosts.server\n", "")
-	w.extra["mods/oldwrap/main.hcl"] = strings.ReplaceAll(w.extra["mods/oldwrap/main.hcl"], "  on    = hosts.server\n", "")
-	w.extra["mods/oldwrap/main.hcl"] = strings.ReplaceAll(w.extra["mods/oldwrap/main.hcl"], "./mods/mount", "../mount")
+	// histBefore's steps and module call, in a module.
+	w.extra["mods/oldwrap/main.hcl"] = `
+step "pkgs" { run = "echo pkgs" }
+step "conf" {
+  after = [step.pkgs]
+  run   = "echo conf"
+}
+module "old_mount" { source = "../mount" }
+`
 	if res := w.apply(w.plan(), 4); len(res.Failures) > 0 {
 		t.Fatalf("apply: %+v", res.Failures[0].Err)
 	}
@@ -232,12 +244,7 @@ module.old_wrap.step.pkgs["server[1]"] -> module.wrap.module.kit.step.packages["
 	if got := moveLines(p); got != want {
 		t.Fatalf("moves:\n%s\nwant:\n%s", got, want)
 	}
-	if res := w.apply(p, 4); len(res.Failures) > 0 || res.Ran != 0 {
-		t.Fatalf("applying the moves ran %d, failures %+v", res.Ran, res.Failures)
-	}
-	if p := w.plan(); p.HasChanges() {
-		t.Fatalf("plan after the moves:\n%s", summary(p))
-	}
+	w.applyMovesOnly(p)
 }
 
 // The module called twice by one caller: both calls claim the caller's
@@ -252,8 +259,7 @@ module "kit2" {
 }
 `
 	l := loadHist(t, twice, histKitMoved)
-	_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
-		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+	diags := planDiags(l, w)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Ambiguous module history") ||
 		!strings.Contains(diags.Error(), "module.kit") || !strings.Contains(diags.Error(), "module.kit2") {
 		t.Fatalf("want an ambiguity error naming both calls, got %v", diags)
@@ -286,11 +292,17 @@ func TestModuleHistoryTargetInState(t *testing.T) {
 	in.Step = "module.kit.step.packages"
 	w.st.Steps[`module.kit.step.packages["server[0]"]`] = &in
 	l := loadHist(t, histAfter, histKitMoved)
-	_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
-		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+	diags := planDiags(l, w)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") || !strings.Contains(diags.Error(), "moved.hcl:2") {
 		t.Fatalf("want a conflict at the module's block, got %v", diags)
 	}
+}
+
+// planDiags plans l over w's state and returns what the plan says.
+func planDiags(l *engine.Loaded, w *world) hcl.Diagnostics {
+	_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+	return diags
 }
 
 func loadHist(t *testing.T, src, kitMoved string) *engine.Loaded {
