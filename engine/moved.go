@@ -18,12 +18,20 @@ import (
 type Move struct {
 	From, To string // instance addresses
 	Step     string // the new lang.Step.Name
+	// Reason names the module whose history made the move ("" for the
+	// recipe's own moved blocks).
+	Reason string
 }
 
 // movedState returns st with the recipe's moved blocks applied to a copy
 // of its instances (st itself is not changed), and the moves made.
 // An instance whose new address state already holds is an error: which
-// of the two records the work is not for diffuser to guess.
+// of the two records the work is not for diffuser to guess. A move can
+// lead to the from of another (module.a moved to module.b, and module.b's
+// history moves caller.module.b.step.x into its own step): an instance
+// follows such chains. The recipe's own blocks win over a module's
+// history; two histories moving one instance to different places, or two
+// instances moving to one place, are errors.
 func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl.Diagnostics) {
 	if len(moved) == 0 || len(st.Steps) == 0 {
 		return st, nil, nil
@@ -35,24 +43,31 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		addrs = append(addrs, addr)
 	}
 	sort.Strings(addrs)
+	into := map[string]*lang.Moved{} // new address -> the block that moved something there
 	for _, addr := range addrs {
 		in := st.Steps[addr]
-		for _, mv := range moved {
-			step, ok := movedStep(in.Step, mv)
-			if !ok {
-				continue
-			}
-			to := InstanceAddr(step, in.Host)
-			if st.Steps[to] != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
-					Detail: fmt.Sprintf("The moved block would move %s to %s, but state already records %s. Remove one of them from state "+
-						"(diffuser state rm '%s'), or remove the moved block.", addr, to, to, to),
-					Subject: mv.DeclRange.Ptr()})
-				break
-			}
-			moves = append(moves, Move{From: addr, To: to, Step: step})
-			break
+		step, reasons, last, d := resolveMoves(addr, in.Step, moved)
+		diags = append(diags, d...)
+		if last == nil {
+			continue
 		}
+		to := InstanceAddr(step, in.Host)
+		if st.Steps[to] != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
+				Detail: fmt.Sprintf("The moved block would move %s to %s, but state already records %s. Remove one of them from state "+
+					"(diffuser state rm '%s'), or remove the moved block.", addr, to, to, to),
+				Subject: last.DeclRange.Ptr()})
+			continue
+		}
+		if prev := into[to]; prev != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
+				Detail: fmt.Sprintf("State records two instances that move to %s (the other by the moved block at %s). Remove one of them from state "+
+					"(diffuser state rm), or say in the recipe where each goes.", to, prev.DeclRange),
+				Subject: last.DeclRange.Ptr()})
+			continue
+		}
+		into[to] = last
+		moves = append(moves, Move{From: addr, To: to, Step: step, Reason: strings.Join(reasons, "; ")})
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
@@ -69,6 +84,57 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		cp.Steps[m.To] = &in
 	}
 	return &cp, moves, nil
+}
+
+// resolveMoves follows the moves of a recorded step (lang.Step.Name) and
+// returns its last name, the reasons of the module histories on the way
+// and the last block used (nil: nothing moves it).
+func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, *lang.Moved, hcl.Diagnostics) {
+	used := map[*lang.Moved]bool{}
+	var last *lang.Moved
+	var reasons []string
+	for range moved {
+		var own, carried *lang.Moved
+		next := ""
+		for _, mv := range moved {
+			to, ok := movedStep(step, mv)
+			if !ok || used[mv] {
+				continue
+			}
+			switch {
+			case mv.By == nil:
+				if own == nil {
+					own, next = mv, to
+				}
+			case carried == nil:
+				carried = mv
+				if own == nil {
+					next = to
+				}
+			default:
+				if other, _ := movedStep(step, carried); own == nil && other != to {
+					return step, nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
+						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
+							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
+							addr, carried.By.Addr, carried.DeclRange, lang.StepAddr(other), mv.By.Addr, mv.DeclRange, lang.StepAddr(to), lang.StepAddr(step)),
+						Subject: mv.DeclRange.Ptr()}}
+				}
+			}
+		}
+		mv := own
+		if mv == nil {
+			mv = carried
+		}
+		if mv == nil {
+			break
+		}
+		used[mv] = true
+		last, step = mv, next
+		if r := mv.Reason(); r != "" {
+			reasons = append(reasons, r)
+		}
+	}
+	return step, reasons, last, nil
 }
 
 // movedStep says whether a recorded step (lang.Step.Name) is what mv

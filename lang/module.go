@@ -55,6 +55,21 @@ type Module struct {
 type Moved struct {
 	From, To  string
 	DeclRange hcl.Range
+	// By is set for a module's own history: a moved block in module By
+	// whose from starts with caller. and so names an address in the
+	// namespace that calls By (where its steps lived before the module
+	// held them). Such a move is made only where that address is not
+	// declared, and a move the caller writes for the same from wins.
+	By *Module
+}
+
+// Reason says which block makes the move, for plans: "" for the recipe's
+// own moved blocks, else the module whose history it is and where.
+func (mv *Moved) Reason() string {
+	if mv.By == nil {
+		return ""
+	}
+	return fmt.Sprintf("history of %s (%s), %s", mv.By.Addr, mv.By.Source, rangeString(mv.DeclRange))
 }
 
 // namespace is what var, local, step and module mean in one place: the
@@ -222,13 +237,36 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}{{"from", &mv.From}, {"to", &mv.To}} {
 		e := content.Attributes[x.name].Expr
 		a, ok := movedAddr(e)
+		caller := false
+		if rest, cut := strings.CutPrefix(a, "caller."); cut && ok {
+			a, caller = rest, true
+			switch {
+			case x.name == "to":
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
+					Detail:  "Only from may name an address of the caller (caller.…): a module's moved block moves state into the module, so to names one of its own steps or modules." + n.mod.calledAt(),
+					Subject: e.Range().Ptr()})
+				continue
+			case n.mod == nil:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
+					Detail:  "caller.… names an address of the namespace that calls a module; a recipe has no caller. Write from = step.NAME or module.NAME.",
+					Subject: e.Range().Ptr()})
+				continue
+			}
+		}
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
-				Detail:  fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key.", x.name),
+				Detail: fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key; "+
+					"in a module, from = caller.step.NAME or caller.module.M… names where the module's steps were in its caller before.%s", x.name, n.mod.calledAt()),
 				Subject: e.Range().Ptr()})
 			continue
 		}
-		if n.mod != nil {
+		switch {
+		case caller:
+			mv.By = n.mod
+			if p := n.mod.Parent; p != nil {
+				a = p.Addr + "." + a
+			}
+		case n.mod != nil:
 			a = n.mod.Addr + "." + a
 		}
 		*x.dst = a
@@ -239,7 +277,9 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	return diags
 }
 
-// movedAddr renders step.x, module.a.step.x or module.a from a traversal.
+// movedAddr renders step.x, module.a.step.x or module.a from a traversal,
+// each optionally after caller. (the string then starts with "caller.",
+// and ok says whether the rest is an address).
 func movedAddr(e hcl.Expression) (string, bool) {
 	tr, d := hcl.AbsTraversalForExpr(e)
 	if d.HasErrors() {
@@ -258,6 +298,10 @@ func movedAddr(e hcl.Expression) (string, bool) {
 		}
 		parts = append(parts, name)
 	}
+	prefix := ""
+	if len(parts) > 0 && parts[0] == "caller" {
+		prefix, parts = "caller.", parts[1:]
+	}
 	// module.N pairs, then optionally step.N.
 	i := 0
 	for i+1 < len(parts) && parts[i] == "module" {
@@ -267,9 +311,9 @@ func movedAddr(e hcl.Expression) (string, bool) {
 	case i == len(parts) && i > 0:
 	case i+2 == len(parts) && parts[i] == "step":
 	default:
-		return "", false
+		return prefix, false
 	}
-	return strings.Join(parts, "."), true
+	return prefix + strings.Join(parts, "."), true
 }
 
 // loadModules loads the source of every module call of n, and of theirs,
@@ -481,6 +525,12 @@ func (r *Recipe) AllModules() []*Module {
 
 // checkMoved checks the moved blocks: from no longer in the recipe, to in
 // it, the same kind of thing on both sides, no chains and no conflicts.
+// A module's history (Moved.By) is checked for its to, its kinds and
+// that its from is outside the module; it is dropped from r.Moved where
+// its from is still declared (that caller never had the module's steps
+// there) or the caller moves the same from itself. What is left of two
+// modules' histories moving the same thing is an error only if state
+// holds it (engine).
 func (r *Recipe) checkMoved() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	isStep := func(a string) bool { return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.") }
@@ -500,8 +550,32 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		}
 		return false
 	}
+	// declared says whether the caller of m declares a, or a module call
+	// a is inside of.
+	declared := func(a string, m *Module) bool {
+		if exists(a) {
+			return true
+		}
+		base := ""
+		if m.Parent != nil {
+			base = m.Parent.Addr + "."
+		}
+		parts := strings.Split(strings.TrimPrefix(a, base), ".")
+		for i := 2; i < len(parts) && parts[i-2] == "module"; i += 2 {
+			if exists(base + strings.Join(parts[:i], ".")) {
+				return true
+			}
+		}
+		return false
+	}
 	froms, tos := map[string]*Moved{}, map[string]*Moved{}
+	var own, carried []*Moved
 	for _, mv := range r.Moved {
+		if mv.By != nil {
+			carried = append(carried, mv)
+			continue
+		}
+		own = append(own, mv)
 		bad := func(summary, detail string) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: mv.DeclRange.Ptr()})
 		}
@@ -522,13 +596,34 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			froms[mv.From], tos[mv.To] = mv, mv
 		}
 	}
-	for _, mv := range r.Moved {
+	for _, mv := range own {
 		if prev := tos[mv.From]; prev != nil && froms[mv.From] == mv {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chained moved blocks",
 				Detail:  fmt.Sprintf("%s is moved to %s at %s and from there to %s: write one moved block from %s to %s.", prev.From, mv.From, rangeString(prev.DeclRange), mv.To, prev.From, mv.To),
 				Subject: mv.DeclRange.Ptr()})
 		}
 	}
+	kept := own
+	for _, mv := range carried {
+		bad := func(summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail + mv.By.calledAt(), Subject: mv.DeclRange.Ptr()})
+		}
+		switch {
+		case mv.From == mv.By.Addr || strings.HasPrefix(mv.From, mv.By.Addr+"."):
+			bad("Moved from inside the module", fmt.Sprintf("from = caller.… names %s, which is this module itself: for a move inside the module write from without caller.", mv.From))
+		case isStep(mv.From) != isStep(mv.To):
+			bad("Moved between kinds", fmt.Sprintf("%s and %s are not both steps or both modules: move a step to a step, a module to a module.", mv.From, mv.To))
+		case !exists(mv.To):
+			bad("Moved to an unknown address", fmt.Sprintf("%s is not in the module: a moved block's to names a step or module the module declares.", mv.To))
+		case declared(mv.From, mv.By), froms[mv.From] != nil:
+			// The caller declares from, or the module call from is in
+			// (its steps never lived in this module), or moves it
+			// somewhere itself: not this caller's history.
+		default:
+			kept = append(kept, mv)
+		}
+	}
+	r.Moved = kept
 	return diags
 }
 

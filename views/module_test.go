@@ -54,14 +54,17 @@ func TestPlanGoldenModules(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	p.Moves = []engine.Move{{From: `step.brick["server[0]"]`, To: `module.data.step.format["server[0]"]`, Step: "module.data.step.format"}}
+	p.Moves = []engine.Move{{From: `step.brick["server[0]"]`, To: `module.data.step.format["server[0]"]`, Step: "module.data.step.format"},
+		{From: `step.brick_mount["server[0]"]`, To: `module.data.step.mount["server[0]"]`, Step: "module.data.step.mount",
+			Reason: "history of module.data (builtin/xfs-volume), builtin/xfs-volume/moved.hcl:1"}}
 	var text bytes.Buffer
 	WritePlan(&text, p)
 	for _, want := range []string{
 		`module.daemon.module.unit.step.service["server[0]"] will be created`,
 		`module.data.step.mount["server[1]"] will be created`,
-		`# step.brick["server[0]"] has moved to module.data.step.format["server[0]"]`,
-		"1 to move.",
+		`# step.brick["server[0]"] has moved to module.data.step.format["server[0]"]` + "\n",
+		`# step.brick_mount["server[0]"] has moved to module.data.step.mount["server[0]"] (history of module.data (builtin/xfs-volume), builtin/xfs-volume/moved.hcl:1)`,
+		"2 to move.",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("plan text lacks %q", want)
@@ -72,7 +75,7 @@ func TestPlanGoldenModules(t *testing.T) {
 	if err := WritePlanJSON(&js, p, Remembered{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(js.String(), `"address": "module.daemon.module.unit.step.unit[\"server[0]\"]"`) || !strings.Contains(js.String(), `"move": 1`) {
+	if !strings.Contains(js.String(), `"address": "module.daemon.module.unit.step.unit[\"server[0]\"]"`) || !strings.Contains(js.String(), `"move": 2`) {
 		t.Errorf("plan JSON lacks module addresses or the move:\n%s", js.String())
 	}
 	golden(t, "testdata/plan/modules.json", js.String())

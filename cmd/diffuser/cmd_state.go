@@ -72,7 +72,11 @@ an instance stays on its host), a whole step (step.old to step.new: every instan
 Recorded digests are kept, so if the renamed step or host asks for the same work the next plan
 is a no-op. A host's name is part of each instance's digest: mv recomputes those from the
 arguments state recorded; a sensitive step records none, so it runs again on the next apply
-(mv names such instances).`,
+(mv names such instances).
+
+A moved block in the recipe does a step or module rename at the next plan for every workspace
+(shown in the plan), and a module can carry its own (from = caller.…) for callers whose steps
+it took over; mv is for one workspace, hosts, and single instances (docs/writing-recipes.md).`,
 		Example: `  diffuser state mv glusterfs step.bricks step.brick
   diffuser state mv glusterfs 'server[3]' 'storage[0]'
   diffuser state mv glusterfs 'step.mount["client[0]"]' 'step.fuse_mount["client[0]"]'`,

@@ -133,6 +133,17 @@ locals {
         caps osd = "allow *"
   EOT
 
+  # For commands on hosts that keep no admin key (osd_replace): the admin
+  # key in a root-only temporary keyring removed when the command ends, and
+  # c, the ceph CLI using it. Put on a line of its own.
+  admin_cli = join("\n", [
+    "umask 077",
+    "K=$(mktemp)",
+    "trap 'rm -f \"$K\"' EXIT",
+    "printf '[client.admin]\\n\\tkey = %s\\n' ${shellquote(step.keys.outputs.admin)} > \"$K\"",
+    "c() { ceph --name client.admin --keyring \"$K\" --connect-timeout 30 \"$@\"; }",
+  ])
+
   bootstrap_osd_keyring = <<-EOT
     [client.bootstrap-osd]
         key = ${step.keys.outputs.bootstrap_osd}
@@ -376,11 +387,7 @@ step "osd_replace" {
   # fails and the old machine is kept.
   drain = <<-EOT
     set -e
-    umask 077
-    K=$(mktemp)
-    trap 'rm -f "$K"' EXIT
-    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
-    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    ${local.admin_cli}
     for i in $(seq 1 900); do
       if c pg stat -f json | python3 -c '
     import json, sys
@@ -404,11 +411,7 @@ step "osd_replace" {
     if ceph-volume raw list "$dev" 2>/dev/null | grep -q '"osd_id"'; then
       echo "$dev is already an OSD"; exit 0
     fi
-    umask 077
-    K=$(mktemp)
-    trap 'rm -f "$K"' EXIT
-    printf '[client.admin]\n\tkey = %s\n' ${shellquote(step.keys.outputs.admin)} > "$K"
-    c() { ceph --name client.admin --keyring "$K" --connect-timeout 30 "$@"; }
+    ${local.admin_cli}
     state() {
       c osd dump -f json | python3 -c '
     import json, sys
@@ -879,84 +882,4 @@ output "nfs_gateways" {
 output "smb_gateways" {
   description = "The SMB share, one address per SMB gateway."
   value       = module.gateways.smb
-}
-
-# Where the gateway steps were before builtin/gateways held them all (the
-# SMB gateways' own copies of the Ceph files are dropped: the NFS ones'
-# are the module's).
-moved {
-  from = module.nfs_gateway.step.packages
-  to   = module.gateways.step.nfs_packages
-}
-moved {
-  from = module.nfs_gateway.step.ceph_conf
-  to   = module.gateways.step.ceph_conf
-}
-moved {
-  from = module.nfs_gateway.step.ceph_keyring
-  to   = module.gateways.step.ceph_keyring
-}
-moved {
-  from = module.nfs_gateway.step.config
-  to   = module.gateways.step.nfs_config
-}
-moved {
-  from = module.nfs_gateway.step.apply
-  to   = module.gateways.step.nfs_apply
-}
-moved {
-  from = module.nfs_gateway.step.service
-  to   = module.gateways.step.nfs_service
-}
-moved {
-  from = module.nfs_gateway.step.ready
-  to   = module.gateways.step.nfs_ready
-}
-moved {
-  from = module.smb_gateway.step.packages
-  to   = module.gateways.step.smb_packages
-}
-moved {
-  from = module.smb_gateway.step.netadmin_preflight
-  to   = module.gateways.step.netadmin_preflight
-}
-moved {
-  from = module.smb_gateway.step.ctdb_nodes
-  to   = module.gateways.step.ctdb_nodes
-}
-moved {
-  from = module.smb_gateway.step.ctdb_public
-  to   = module.gateways.step.ctdb_public
-}
-moved {
-  from = module.smb_gateway.step.ctdb_conf
-  to   = module.gateways.step.ctdb_conf
-}
-moved {
-  from = module.smb_gateway.step.smb_conf
-  to   = module.gateways.step.smb_conf
-}
-moved {
-  from = module.smb_gateway.step.ctdb
-  to   = module.gateways.step.ctdb
-}
-moved {
-  from = module.smb_gateway.step.ctdb_healthy
-  to   = module.gateways.step.ctdb_healthy
-}
-moved {
-  from = module.smb_gateway.step.smbd
-  to   = module.gateways.step.smbd
-}
-moved {
-  from = module.smb_gateway.step.ready
-  to   = module.gateways.step.smb_ready
-}
-moved {
-  from = module.nfs_gateway_mount
-  to   = module.gateways.module.nfs_mount
-}
-moved {
-  from = module.smb_gateway_mount
-  to   = module.gateways.module.smb_mount
 }

@@ -62,6 +62,11 @@ locals {
   # missing and unusable, instead of the chunkserver silently initialising
   # and filling the empty mount point on the root filesystem.
   chunk_dir = "${local.chunk_fs}/moosefs"
+  # How many chunkservers the master lists connected: mfscli prints
+  # connected ones as "chunk servers:" and stopped ones as "Disconnected
+  # chunk servers:". The master's live view, not its chunk statistics.
+  connected_chunkservers     = "mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:'"
+  all_chunkservers_connected = "[ \"$(${local.connected_chunkservers})\" -ge ${var.chunkservers} ]"
 
   exports_from = var.allowed_network != "" ? [var.allowed_network] : [for h in hosts.client : h.private_ip]
   # "/" : the filesystem; "." : the meta filesystem (trash, for undeleting).
@@ -227,11 +232,9 @@ step "chunkservers_registered" {
   on        = hosts.master
   after     = [module.master]
   after_all = [module.chunkserver]
-  # Writes with goal N need N chunkservers connected to the master. mfscli
-  # lists connected ones as "chunk servers:" and stopped ones as
-  # "Disconnected chunk servers:".
+  # Writes with goal N need N chunkservers connected to the master.
   wait {
-    command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
+    command = local.all_chunkservers_connected
     timeout = "180s"
   }
 }
@@ -355,7 +358,7 @@ step "chunkserver_replaced" {
       # The counts above are the master's background statistics (minutes
       # behind); the connected chunkservers are live: all of them, or a
       # loss the statistics do not show yet may leave single copies.
-      c=$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')
+      c=$(${local.connected_chunkservers})
       if [ "$n" = 0 ] && [ "$c" -ge ${var.chunkservers} ]; then
         printf '%s\n' "$out" | grep 'chunkclass' || true
         systemctl stop moosefs-chunkserver || exit 1
@@ -382,7 +385,7 @@ step "chunkservers_back" {
   when_replaced = hosts.chunkserver
   description   = "after a chunkserver is replaced, wait until the master lists every chunkserver connected"
   wait {
-    command = "[ \"$(mfscli -H ${local.master_ip} -SCS -p -n 2>/dev/null | grep -c '^chunk servers:')\" -ge ${var.chunkservers} ]"
+    command = local.all_chunkservers_connected
     timeout = "300s"
   }
 }
