@@ -95,8 +95,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			continue
 		}
 		// Each host's commands and output go to its instance's log, as for any step.
-		lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: c.Host}
-		defer lr.close()
+		lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name, host: c.Host}
 		members = append(members, member{c: c, inst: inst, host: hc, lr: lr})
 		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: lr})
 	}

@@ -165,7 +165,7 @@ func testRealFailure(t *testing.T, c *dockertest.Cluster) {
 	if o.Done != 13 || o.Failed != 1 || o.Skipped != 2 {
 		t.Errorf("apply: %d done, %d failed, %d skipped; want 13 done (3 launches), 1 failed, 2 skipped", o.Done, o.Failed, o.Skipped)
 	}
-	wantLog := filepath.Join(a.Run.LogDir(), "flaky", "node[1].log")
+	wantLog := filepath.Join(a.Run.LogDir(), "steps.log")
 	if len(o.Failures) != 1 {
 		t.Fatalf("failures: %+v", o.Failures)
 	}
@@ -176,7 +176,7 @@ func testRealFailure(t *testing.T, c *dockertest.Cluster) {
 	if a.Run.Status != workspace.RunFailed {
 		t.Errorf("run status %s, want failed", a.Run.Status)
 	}
-	if log := readText(t, wantLog); !strings.Contains(log, "no space left on node[1]") {
+	if log, _ := a.Run.StepLog("flaky", "node[1]"); !strings.Contains(string(log), "no space left on node[1]") {
 		t.Errorf("the step log lacks the output:\n%s", log)
 	}
 	const runLog = "/var/tmp/realfail/runs.log"
