@@ -268,7 +268,7 @@ func TestShowRunAndPlanFile(t *testing.T) {
 		"Plan: 6 to add, 0 to change, 0 to destroy.",
 		`step.flaky["node[1]"] on host node[1] exited with status 3`,
 		"check failed on node[1]",
-		"log: " + filepath.Join(r.LogDir(), "steps.log"),
+		"log: " + filepath.Join(r.LogDir(), "steps.log") + " (diffuser logs flaky 'node[1]')",
 		"Apply finished in",
 		"5 done, 1 failed, 0 skipped",
 		"Timeline: " + r.TimelinePath(),
