@@ -2,7 +2,6 @@ package workspace_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -314,13 +313,4 @@ func testRealHostKey(t *testing.T, c *dockertest.Cluster) {
 			pinned(st, "node[0]"), pinned(st, "node[1]"), old0, newest)
 	}
 	w.noChanges(t, w.in)
-}
-
-func readText(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
