@@ -128,7 +128,7 @@ func (a *applier) groupFail(c *Change, start time.Time, exit int, err error) err
 	return a.groupFailLog(c, start, exit, err, "")
 }
 
-// groupFailLog is groupFail naming the instance's log file.
+// groupFailLog is groupFail naming the file the instance logged to.
 func (a *applier) groupFailLog(c *Change, start time.Time, exit int, err error, log string) error {
 	end := time.Now()
 	a.mu.Lock()
