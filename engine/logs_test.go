@@ -146,3 +146,24 @@ func TestLoggedRunnerSensitiveFirstCommand(t *testing.T) {
 		t.Fatalf("sensitive log:\n%s", b)
 	}
 }
+
+// A log directory that cannot be made does not stop a step: it runs
+// unlogged, and closing the logs says why (the apply warns with it).
+func TestRunLogsUnwritableStillRuns(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &runLogs{dir: filepath.Join(file, "logs")}
+	lr := &loggedRunner{r: echoRunner{}, logs: logs, step: "s", host: "h"}
+	res, err := lr.Run(context.Background(), "true", runner.Options{})
+	if err != nil || res.Stdout != "out of true\n" {
+		t.Fatalf("the command did not run: %+v %v", res, err)
+	}
+	if lr.path() != "" {
+		t.Errorf("an unlogged instance names a log: %s", lr.path())
+	}
+	if err := logs.close(); err == nil || !strings.Contains(err.Error(), "creating log directory") {
+		t.Errorf("close: %v, want why the log could not be opened", err)
+	}
+}
