@@ -28,15 +28,17 @@ const RunLogName = "steps.log"
 // when those bytes do not end with one (so the next record starts a
 // line). The records of one instance, in order, are its log: what the
 // per-instance files of earlier versions held (<dir>/<step>/<host>.log,
-// see Log). Records of instances running at once interleave; ScanRunLog
-// and InstanceLog take them apart.
+// see Log). Records of instances running at once interleave (a record
+// is never split); ScanRunLog and InstanceLogs take them apart.
 //
 // Writes go to a buffer, written to the file when it fills, at most
 // FlushEvery after a record was buffered, when a command's footer says it
 // failed (so a failure is never reported before what the command printed
-// is in the file), and at Close. The file is not fsynced: it survives the
-// process ending, as the per-instance files did, not the machine losing
-// power. Its methods are safe for concurrent use.
+// is in the file; callers reporting another failure call Flush), and at
+// Close. A process killed outright loses at most FlushEvery of records.
+// The file is not fsynced, as the per-instance files were not: what was
+// written survives the process, not the machine losing power. Its
+// methods are safe for concurrent use.
 type RunLog struct {
 	path       string
 	flushEvery time.Duration
