@@ -53,7 +53,8 @@ type ApplyOptions struct {
 	Stop        <-chan struct{} // closed on the first Ctrl-C: start nothing new
 	OnEvent     func(Event)
 	// LogDir is the run's log directory: every step instance that runs a
-	// command logs to <LogDir>/<step>/<host>.log. "" writes no logs.
+	// command logs to <LogDir>/steps.log (remote.RunLog), one file for
+	// the apply. "" writes no logs.
 	LogDir string
 	// StepTimeout bounds one attempt of every step instance whose step
 	// sets no `timeout` (0 = DefaultStepTimeout, negative = no bound).
@@ -73,7 +74,7 @@ type Failure struct {
 	Exit int // -1 when the command did not run to an exit status
 	Err  error
 	Tail string
-	Log  string // path of the log file, when there is one
+	Log  string // path of the file the instance logged to (its run's log), when it logged
 }
 
 // Result summarizes an apply.
@@ -98,6 +99,7 @@ type applier struct {
 	st       *state.State
 	index    *hostIndex // of st.Hosts
 	limits   *limiter
+	logs     *runLogs
 	res      *Result
 	done     int
 	settings map[string]cty.Value
@@ -112,7 +114,7 @@ type applier struct {
 // memory and records through opt.Recorder after every finished vertex.
 func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Result {
 	a := &applier{p: p, opt: opt, g: p.Loaded.Graph, st: st, res: &Result{Start: time.Now()}, settings: map[string]cty.Value{},
-		index: newHostIndex(st.Hosts), limits: newLimiter(opt.Limits)}
+		index: newHostIndex(st.Hosts), limits: newLimiter(opt.Limits), logs: &runLogs{dir: opt.LogDir}}
 	for gi, grp := range a.g.Groups {
 		a.settings[grp] = p.settings[gi]
 	}
@@ -156,6 +158,9 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 		a.forgetOutputs()
 	case len(a.res.Failures) == 0:
 		a.recordOutputs()
+	}
+	if err := a.logs.close(); err != nil {
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("step logs: %v (the steps ran; their output is not all in the log)", err))
 	}
 	a.res.End = time.Now()
 	sort.Slice(a.res.Spans, func(i, j int) bool { return a.res.Spans[i].Start.Before(a.res.Spans[j].Start) })
@@ -503,8 +508,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	if err != nil {
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
-	lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: slot.Name}
-	defer lr.close()
+	lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name, host: slot.Name}
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now(),
 		SucceededOn: a.succeededOn(old != nil, oldCopy, host.ProviderID)}
 	if !sensitive {

@@ -95,8 +95,7 @@ func (a *applier) groupRun(ctx context.Context, s int) error {
 			continue
 		}
 		// Each host's commands and output go to its instance's log, as for any step.
-		lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name, host: c.Host}
-		defer lr.close()
+		lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name, host: c.Host}
 		members = append(members, member{c: c, inst: inst, host: hc, lr: lr})
 		targets = append(targets, steps.Target{Host: c.Host, Address: hc.PrivateIP, Runner: lr})
 	}
@@ -129,7 +128,7 @@ func (a *applier) groupFail(c *Change, start time.Time, exit int, err error) err
 	return a.groupFailLog(c, start, exit, err, "")
 }
 
-// groupFailLog is groupFail naming the instance's log file.
+// groupFailLog is groupFail naming the file the instance logged to.
 func (a *applier) groupFailLog(c *Change, start time.Time, exit int, err error, log string) error {
 	end := time.Now()
 	a.mu.Lock()

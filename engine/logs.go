@@ -10,193 +10,107 @@ import (
 	"diffuser/runner"
 )
 
-// loggedRunner writes every command and its output to a step instance's
-// log file. For sensitive steps it writes neither the command nor its
-// output, only exit statuses.
-//
-// The file is opened on the first command, so an instance that runs none
-// (simulated kinds, for instance) costs no file. The first command does
-// not wait for it: creating a file costs a fraction of a millisecond to
-// several (a directory entry, and the filesystem journal that the state
-// journal's fsyncs also wait on), which a thousand hosts' instances made
-// ready at once would otherwise pay one after another before their
-// commands start. Output arriving before the file is open is held (up to
-// pendingMax, then the command's output waits) and written first.
-// Without a log directory nothing is logged.
-type loggedRunner struct {
-	r         runner.Runner
-	sensitive bool
-	logDir    string
-	step      string
-	host      string
+// runLogs is an apply's step log (remote.RunLog): every step instance
+// that runs a command logs to <dir>/steps.log through it. The file is
+// opened on the first command, so an apply that runs none creates no
+// file; an apply creates one file whatever its number of instances.
+// Without a directory nothing is logged.
+type runLogs struct {
+	dir string
 
 	mu     sync.Mutex
-	opened chan struct{} // closed once the open ended (log or err set); nil: not started
-	log    *remote.Log
-	err    error
+	opened bool
+	log    *remote.RunLog
+	err    error // opening or closing it
 }
 
-// pendingMax is how much output of a first command is held in memory
-// while its log file is being created.
-const pendingMax = 256 << 10
-
-// startOpen starts opening the log, once: the goroutine writes the
-// header of cmd (shown) and attaches pending, then closes opened. It
-// returns opened and whether this call started it.
-func (l *loggedRunner) startOpen(shown string, pending *pendingLog) (<-chan struct{}, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.opened != nil {
-		return l.opened, false
-	}
-	l.opened = make(chan struct{})
-	go func() {
-		log, err := remote.OpenLog(l.logDir, l.step, l.host)
-		if log != nil && pending != nil {
-			_ = log.Begin(shown)
-		}
-		pending.attach(log)
-		l.mu.Lock()
-		l.log, l.err = log, err
-		l.mu.Unlock()
-		close(l.opened)
-	}()
-	return l.opened, true
-}
-
-// file opens the log on first use and waits for it.
-func (l *loggedRunner) file() *remote.Log {
-	if l.logDir == "" {
+// get opens the log on first use; nil: no logging (no directory, or it
+// could not be opened: steps still run).
+func (l *runLogs) get() *remote.RunLog {
+	if l == nil || l.dir == "" {
 		return nil
 	}
-	done, _ := l.startOpen("", nil) // no header: the caller writes its own
-	<-done
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.opened {
+		l.opened = true
+		l.log, l.err = remote.OpenRunLog(l.dir)
+	}
 	return l.log
 }
 
-// path is the log file's path, or "" when nothing was logged.
+// close writes what is buffered and closes the file; it returns why the
+// log could not be opened or written, if so.
+func (l *runLogs) close() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.log != nil {
+		if err := l.log.Close(); err != nil && l.err == nil {
+			l.err = err
+		}
+	}
+	return l.err
+}
+
+// loggedRunner writes every command of a step instance and its output to
+// the instance's log (a remote.Log in the run's log). For sensitive
+// steps it writes neither the command nor its output, only exit
+// statuses.
+type loggedRunner struct {
+	r         runner.Runner
+	sensitive bool
+	logs      *runLogs // nil: nothing is logged
+	step      string
+	host      string
+
+	mu  sync.Mutex
+	log *remote.Log // set by the first command
+}
+
+// file is the instance's log, nil when nothing can be logged.
+func (l *loggedRunner) file() *remote.Log {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.log == nil {
+		if rl := l.logs.get(); rl != nil {
+			l.log = rl.Log(l.step, l.host)
+		}
+	}
+	return l.log
+}
+
+// path is the path of the file the instance logged to, or "" when it
+// logged nothing. It is asked for to report a failure, so it first
+// writes the log's buffer to the file: what the instance printed is
+// there before its failure is reported.
 func (l *loggedRunner) path() string {
-	l.wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.log == nil {
 		return ""
 	}
+	_ = l.logs.get().Flush()
 	return l.log.Path()
 }
 
-// wait waits for an open in progress.
-func (l *loggedRunner) wait() {
-	l.mu.Lock()
-	done := l.opened
-	l.mu.Unlock()
-	if done != nil {
-		<-done
-	}
-}
-
-func (l *loggedRunner) close() {
-	l.wait()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.log != nil {
-		_ = l.log.Close()
-	}
-}
-
 func (l *loggedRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
-	if l.logDir == "" {
+	log := l.file()
+	if log == nil {
 		return l.r.Run(ctx, cmd, opt)
 	}
 	shown := cmd
 	if l.sensitive {
 		shown = "(sensitive command hidden)"
+	} else {
+		opt.Output = teeLog(opt.Output, log)
 	}
-	pending := &pendingLog{}
-	done, started := l.startOpen(shown, pending)
-	if !started {
-		// A later command: the log is open (or could not be).
-		<-done
-		l.mu.Lock()
-		log := l.log
-		l.mu.Unlock()
-		if log == nil {
-			return l.r.Run(ctx, cmd, opt) // cannot log: still run
-		}
-		_ = log.Begin(shown)
-		pending.attach(log)
-	}
-	if !l.sensitive {
-		if opt.Output != nil {
-			opt.Output = io.MultiWriter(opt.Output, pending)
-		} else {
-			opt.Output = pending
-		}
-	}
+	_ = log.Begin(shown)
 	res, err := l.r.Run(ctx, cmd, opt)
-	<-done
-	if log := pending.attached(); log != nil {
-		_ = log.End(res.Exit, err)
-	}
+	_ = log.End(res.Exit, err)
 	return res, err
-}
-
-// pendingLog holds a command's output until its log is open, then writes
-// it there and passes the rest straight through. A log that could not be
-// opened drops it.
-type pendingLog struct {
-	mu         sync.Mutex
-	log        *remote.Log
-	isAttached bool
-	buf        []byte
-	ready      chan struct{} // closed by attach, made by a writer waiting for it
-}
-
-func (p *pendingLog) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	for !p.isAttached && len(p.buf)+len(b) > pendingMax {
-		if p.ready == nil {
-			p.ready = make(chan struct{})
-		}
-		ch := p.ready
-		p.mu.Unlock()
-		<-ch // the file is being created: wait for it rather than hold more
-		p.mu.Lock()
-	}
-	defer p.mu.Unlock()
-	switch {
-	case !p.isAttached:
-		p.buf = append(p.buf, b...)
-	case p.log != nil:
-		return p.log.Write(b)
-	}
-	return len(b), nil
-}
-
-// attach writes what was held to log (nil: drops it) and passes later
-// writes through. A nil p does nothing.
-func (p *pendingLog) attach(log *remote.Log) {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if log != nil && len(p.buf) > 0 {
-		_, _ = log.Write(p.buf)
-	}
-	p.log, p.isAttached, p.buf = log, true, nil
-	if p.ready != nil {
-		close(p.ready)
-	}
-}
-
-// attached is the log writes go to once attached.
-func (p *pendingLog) attached() *remote.Log {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log
 }
 
 func (l *loggedRunner) Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error {
@@ -233,7 +147,7 @@ func (l *loggedRunner) RunThen(ctx context.Context, first runner.Command, when r
 	second.Before = func(prev int) {
 		mu.Lock()
 		switched = true
-		_ = log.End(prev, nil)
+		_ = log.Switch(prev)
 		_ = log.Begin(shown2)
 		mu.Unlock()
 		if before != nil {

@@ -3,12 +3,14 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"diffuser/remote"
 	"diffuser/runner"
 )
 
@@ -34,14 +36,26 @@ func (r writingRunner) Run(_ context.Context, _ string, opt runner.Options) (run
 
 func (r writingRunner) Upload(context.Context, io.Reader, string, os.FileMode) error { return nil }
 
-// The log file of a step instance is created while its first command
-// runs: output that comes first (more than pendingMax of it too) lands in
-// the file after the header, in order, and later commands append.
-func TestLoggedRunnerFirstCommandDoesNotWaitForItsFile(t *testing.T) {
-	for _, size := range []int{0, 100, pendingMax + 50_000} {
-		dir := t.TempDir()
+// instanceLog closes logs and reads back the log of step on host.
+func instanceLog(t *testing.T, logs *runLogs, step, host string) string {
+	t.Helper()
+	if err := logs.close(); err != nil {
+		t.Fatal(err)
+	}
+	_, texts, err := remote.InstanceLogs(filepath.Join(logs.dir, remote.RunLogName), step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(texts[remote.LogName(host)])
+}
+
+// A step instance's commands, uploads and output land in its log in
+// order, whole, however much output there is; the file is the run's.
+func TestLoggedRunnerCommandsInOrder(t *testing.T) {
+	for _, size := range []int{0, 100, 300_000} {
+		logs := &runLogs{dir: t.TempDir()}
 		out := bytes.Repeat([]byte("0123456789abcdef\n"), size/17+1)[:size]
-		lr := &loggedRunner{r: writingRunner{out: out}, logDir: dir, step: "s", host: "h[0]"}
+		lr := &loggedRunner{r: writingRunner{out: out}, logs: logs, step: "s", host: "h[0]"}
 		if _, err := lr.Run(context.Background(), "echo first", runner.Options{}); err != nil {
 			t.Fatal(err)
 		}
@@ -51,16 +65,10 @@ func TestLoggedRunnerFirstCommandDoesNotWaitForItsFile(t *testing.T) {
 		if err := lr.Upload(context.Background(), strings.NewReader("x"), "/etc/x", 0o644); err != nil {
 			t.Fatal(err)
 		}
-		path := lr.path()
-		lr.close()
-		if want := filepath.Join(dir, "s", "h[0].log"); path != want {
-			t.Fatalf("log path %q, want %q", path, want)
+		if want := filepath.Join(logs.dir, "steps.log"); lr.path() != want {
+			t.Fatalf("log path %q, want %q", lr.path(), want)
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := string(b)
+		got := instanceLog(t, logs, "s", "h[0]")
 		i1 := strings.Index(got, "$ echo first\n")
 		i2 := strings.Index(got, "$ echo second\n")
 		iu := strings.Index(got, "$ upload /etc/x\n")
@@ -76,19 +84,86 @@ func TestLoggedRunnerFirstCommandDoesNotWaitForItsFile(t *testing.T) {
 	}
 }
 
-// A sensitive step's log holds neither its command nor its output.
-func TestLoggedRunnerSensitiveFirstCommand(t *testing.T) {
-	dir := t.TempDir()
-	lr := &loggedRunner{r: writingRunner{out: []byte("s3cret\n")}, sensitive: true, logDir: dir, step: "s", host: "h"}
-	if _, err := lr.Run(context.Background(), "echo s3cret", runner.Options{}); err != nil {
+// An apply whose instances run no command creates no log file; one
+// whose instances do creates one, whatever their number.
+func TestRunLogsOneFileOpenedOnFirstCommand(t *testing.T) {
+	logs := &runLogs{dir: filepath.Join(t.TempDir(), "logs")}
+	lr := &loggedRunner{r: writingRunner{}, logs: logs, step: "s", host: "h"}
+	if lr.path() != "" {
+		t.Fatal("an instance that ran nothing has a log path")
+	}
+	if _, err := os.Stat(logs.dir); !os.IsNotExist(err) {
+		t.Fatalf("log directory made before any command: %v", err)
+	}
+	for i := range 50 {
+		lr := &loggedRunner{r: writingRunner{out: []byte("hi\n")}, logs: logs, step: fmt.Sprintf("s%d", i%5), host: fmt.Sprintf("h%d", i)}
+		if _, err := lr.Run(context.Background(), "true", runner.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := logs.close(); err != nil {
 		t.Fatal(err)
 	}
-	lr.close()
-	b, err := os.ReadFile(filepath.Join(dir, "s", "h.log"))
+	ents, err := os.ReadDir(logs.dir)
+	if err != nil || len(ents) != 1 || ents[0].Name() != "steps.log" {
+		t.Fatalf("log directory holds %v (%v), want steps.log only", ents, err)
+	}
+}
+
+// What a failed command printed is in the file when its failure is
+// reported, before the log is closed or its buffer's time is up.
+func TestLoggedRunnerFailureWrittenBeforeReported(t *testing.T) {
+	logs := &runLogs{dir: t.TempDir()}
+	lr := &loggedRunner{r: echoRunner{exits: map[string]int{"apt-get install x": 100}}, logs: logs, step: "s", host: "h"}
+	res, err := lr.Run(context.Background(), "apt-get install x", runner.Options{})
+	if err != nil || res.Exit != 100 {
+		t.Fatal(res, err)
+	}
+	b, err := os.ReadFile(filepath.Join(logs.dir, "steps.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "(sensitive command hidden)") {
+	if !strings.Contains(string(b), "out of apt-get install x\n") || !strings.Contains(string(b), "=== exit 100 after") {
+		t.Fatalf("the failed command's output is not in the file yet:\n%s", b)
+	}
+	_ = logs.close()
+}
+
+// A sensitive step's log holds neither its command nor its output, only
+// its exit status.
+func TestLoggedRunnerSensitiveFirstCommand(t *testing.T) {
+	logs := &runLogs{dir: t.TempDir()}
+	lr := &loggedRunner{r: writingRunner{out: []byte("s3cret\n")}, sensitive: true, logs: logs, step: "s", host: "h"}
+	if _, err := lr.Run(context.Background(), "echo s3cret", runner.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := instanceLog(t, logs, "s", "h")
+	b, err := os.ReadFile(filepath.Join(logs.dir, "steps.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "s3cret") || !strings.Contains(got, "(sensitive command hidden)") || !strings.Contains(got, "=== exit 0 after") {
 		t.Fatalf("sensitive log:\n%s", b)
+	}
+}
+
+// A log directory that cannot be made does not stop a step: it runs
+// unlogged, and closing the logs says why (the apply warns with it).
+func TestRunLogsUnwritableStillRuns(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &runLogs{dir: filepath.Join(file, "logs")}
+	lr := &loggedRunner{r: echoRunner{}, logs: logs, step: "s", host: "h"}
+	res, err := lr.Run(context.Background(), "true", runner.Options{})
+	if err != nil || res.Stdout != "out of true\n" {
+		t.Fatalf("the command did not run: %+v %v", res, err)
+	}
+	if lr.path() != "" {
+		t.Errorf("an unlogged instance names a log: %s", lr.path())
+	}
+	if err := logs.close(); err == nil || !strings.Contains(err.Error(), "creating log directory") {
+		t.Errorf("close: %v, want why the log could not be opened", err)
 	}
 }

@@ -42,17 +42,13 @@ func TestLoggedRunnerRunThen(t *testing.T) {
 		{"guard holds", false, 0, []string{"$ check", "=== exit 0"}, []string{"out of check"}},
 		{"sensitive", true, 1, []string{"$ (sensitive command hidden)", "=== exit 1", "$ (sensitive command hidden)", "=== exit 0"}, nil},
 	} {
-		dir := t.TempDir()
-		l := &loggedRunner{r: echoRunner{exits: map[string]int{"check": tc.guardExit}}, sensitive: tc.sensitive, logDir: dir, step: "s", host: "h"}
+		logs := &runLogs{dir: t.TempDir()}
+		l := &loggedRunner{r: echoRunner{exits: map[string]int{"check": tc.guardExit}}, sensitive: tc.sensitive, logs: logs, step: "s", host: "h"}
 		_, res2, err := l.RunThen(context.Background(), runner.Command{Cmd: "check"}, runner.IfFailed, runner.Command{Cmd: "make"})
-		l.close()
 		if err != nil || (res2 != nil) != (tc.guardExit != 0) {
 			t.Fatalf("%s: %+v %v", tc.name, res2, err)
 		}
-		b, err := os.ReadFile(l.path())
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := []byte(instanceLog(t, logs, "s", "h"))
 		got := entries(string(b))
 		if len(got) != len(tc.want) {
 			t.Fatalf("%s: log entries %q, want %q\n%s", tc.name, got, tc.want, b)

@@ -296,8 +296,8 @@ func (r *latencyRecorder) summary() string {
 }
 
 // benchLogDir is where the apply writes its step logs, as the CLI does
-// (a file per step instance that runs a command); DIFFUSER_BENCH_NO_LOGS
-// turns them off, to see what creating them costs (docs/scale.md).
+// (the run's one steps.log); DIFFUSER_BENCH_NO_LOGS turns them off, to
+// see what writing them costs (docs/scale.md).
 func benchLogDir(tb testing.TB) string {
 	if os.Getenv("DIFFUSER_BENCH_NO_LOGS") != "" {
 		return ""

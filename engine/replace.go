@@ -271,9 +271,8 @@ func (a *applier) drainOld(ctx context.Context, h int32, old *state.Host) error 
 			return fmt.Errorf("the drain of step %s reads values known only later in the apply: it may read variables, locals, host and hosts", stp.Name)
 		}
 		sensitive := gen.Sensitive || len(marks) > 0
-		lr := &loggedRunner{r: r, sensitive: sensitive, logDir: a.opt.LogDir, step: stp.Name + ".drain", host: name}
+		lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name + ".drain", host: name}
 		res, err := lr.Run(ctx, d.AsString(), runner.Options{Timeout: a.stepTimeout(gen.Timeout)})
-		lr.close()
 		switch {
 		case err != nil && sensitive:
 			return fmt.Errorf("draining the old machine of %s (drain of step %s, details hidden: sensitive step): the old machine is kept", name, stp.Name)

@@ -4,7 +4,7 @@
 // change), pools one connection per host with many sessions on it, runs
 // shell commands (optionally through sudo; in long-lived shells on the
 // connection's sessions, see shell.go, else a session each) and uploads
-// files atomically over SFTP. It also owns the per-step log files and the key pair diffuser
+// files atomically over SFTP. It also owns the step log (one file per run, RunLog) and the key pair diffuser
 // generates for the hosts it launches.
 //
 // remote is a leaf below steps and cloud: it imports no other diffuser

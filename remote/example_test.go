@@ -39,12 +39,13 @@ func Example() {
 		return
 	}
 
-	log, err := remote.OpenLog(".diffuser/glusterfs/runs/20260101T000000Z-0a1b/logs", "brick_mount", "node-1")
+	runLog, err := remote.OpenRunLog(".diffuser/glusterfs/runs/20260101T000000Z-0a1b/logs")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer log.Close()
+	defer runLog.Close()
+	log := runLog.Log("brick_mount", "node-1")
 	cmd := "mount " + remote.ShellQuote("/dev/sdb1") + " /bricks/b1"
 	_ = log.Begin(cmd)
 	res, err := c.Run(ctx, cmd, runner.Options{Timeout: time.Minute, Output: log})

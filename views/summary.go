@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func Summary(w, errw io.Writer, operation string, o engine.Outcome, outputs map[
 				fmt.Fprintf(errw, "    last output:\n      %s\n", strings.ReplaceAll(strings.TrimRight(f.Tail, "\n"), "\n", "\n      "))
 			}
 			if f.Log != "" {
-				fmt.Fprintf(errw, "    log: %s\n", f.Log)
+				fmt.Fprintf(errw, "    log: %s%s\n", f.Log, logsHint(f))
 			}
 		}
 		if o.Skipped > 0 {
@@ -95,4 +96,21 @@ func SummaryJSON(w, errw io.Writer, operation string, o engine.Outcome, outputs 
 	for _, f := range o.Failures {
 		fmt.Fprintf(errw, "%s failed: %s\n", f.Address, firstLineOf(f.Error))
 	}
+}
+
+// logsHint is how to read a failure's log when it is a run's step log
+// (the records of every instance): " (diffuser logs STEP HOST)".
+func logsHint(f engine.FailureRecord) string {
+	if filepath.Base(f.Log) != "steps.log" || f.Step == "" || f.Host == "" {
+		return ""
+	}
+	return " (diffuser logs " + shellWord(f.Step) + " " + shellWord(f.Host) + ")"
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -364,10 +364,12 @@ func TestDistribute(t *testing.T) {
 			t.Errorf("the retry: %d done, want 4: %+v", o.Done, o)
 		}
 		// Each host's log says where it resumed.
-		logs, _ := filepath.Glob(filepath.Join(a.Run.LogDir(), "artifact", "*.log"))
+		var logs []string
 		resumed := 0
-		for _, l := range logs {
-			if b, err := os.ReadFile(l); err == nil && strings.Contains(string(b), "resuming at offset") {
+		for i := 0; i < d.n; i++ {
+			h := fmt.Sprintf("node[%d]", i)
+			logs = append(logs, h)
+			if b, err := a.Run.StepLog("artifact", h); err == nil && strings.Contains(string(b), "resuming at offset") {
 				resumed++
 			}
 		}

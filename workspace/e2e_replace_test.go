@@ -4,10 +4,7 @@ package workspace_test
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/workspace"
 )
 
 func init() {
@@ -379,23 +377,14 @@ func init() {
 	)
 }
 
-// drainLog returns what the drain of step logged in file (HOST.log) in the runs of
-// the workspace, and fails the test when there is none.
-func drainLog(t *testing.T, e *e2eEnv, step, file string) string {
+// drainLog is the log of step's drain on host in run.
+func drainLog(t *testing.T, run *workspace.Run, step, host string) string {
 	t.Helper()
-	var found []string
-	_ = filepath.WalkDir(e.data(), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.Contains(p, step+".drain") && filepath.Base(p) == file {
-			if b, err := os.ReadFile(p); err == nil {
-				found = append(found, string(b))
-			}
-		}
-		return nil
-	})
-	if len(found) == 0 {
-		t.Fatalf("no log %s of %s's drain under %s", file, step, e.data())
+	b, err := run.StepLog(step+".drain", host)
+	if err != nil {
+		t.Fatalf("the log of %s's drain: %v", step, err)
 	}
-	return strings.Join(found, "\n")
+	return string(b)
 }
 
 // liveReplace applies -replace of a live host and checks that the plan
@@ -427,7 +416,7 @@ func liveReplace(t *testing.T, e *e2eEnv, vars []string, host, step, want string
 	if now.ProviderID == old.ProviderID || now.PrivateIP != old.PrivateIP {
 		t.Fatalf("%s after replace: id %s ip %s, was id %s ip %s", host, now.ProviderID, now.PrivateIP, old.ProviderID, old.PrivateIP)
 	}
-	log := drainLog(t, e, step, host+".log")
+	log := drainLog(t, a.Run, step, host)
 	if !strings.Contains(log, want) {
 		t.Fatalf("the drain of %s did not log %q:\n%s", host, want, log)
 	}

@@ -16,7 +16,9 @@ import (
 //	<root>/<workspace>/runs/<id>/run.json          one apply or destroy (see Run)
 //	<root>/<workspace>/runs/<id>/actions.json      the plan it carried out
 //	<root>/<workspace>/runs/<id>/timeline.html     its timeline page
-//	<root>/<workspace>/runs/<id>/logs/<step>/<host>.log   its step logs
+//	<root>/<workspace>/runs/<id>/logs/steps.log    its step logs (remote.RunLog;
+//	                                              <step>/<host>.log in runs of
+//	                                              earlier versions)
 type Layout struct {
 	Root string
 }
@@ -53,14 +55,11 @@ func (l Layout) RunTimeline(name, id string) string {
 	return filepath.Join(l.Run(name, id), "timeline.html")
 }
 
-// RunLogs is a run's log directory (<step>/<host>.log under it).
+// RunLogs is a run's log directory (steps.log in it, or <step>/<host>.log
+// files in runs written by earlier versions).
 func (l Layout) RunLogs(name, id string) string { return filepath.Join(l.Run(name, id), "logs") }
 
-// StepLogs is one step's log directory in a run.
-func (l Layout) StepLogs(name, id, step string) string {
-	return filepath.Join(l.RunLogs(name, id), LogName(step))
-}
-
-// LogName is how a step's directory or a host's log file is named
-// (remote.OpenLog's sanitizing).
+// LogName is how a step or host is named in a run's log (and was named
+// as a directory or file in the per-instance logs of earlier versions):
+// remote.LogName's sanitizing.
 func LogName(s string) string { return remote.LogName(s) }

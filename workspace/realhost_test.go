@@ -2,7 +2,6 @@ package workspace_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -165,7 +164,7 @@ func testRealFailure(t *testing.T, c *dockertest.Cluster) {
 	if o.Done != 13 || o.Failed != 1 || o.Skipped != 2 {
 		t.Errorf("apply: %d done, %d failed, %d skipped; want 13 done (3 launches), 1 failed, 2 skipped", o.Done, o.Failed, o.Skipped)
 	}
-	wantLog := filepath.Join(a.Run.LogDir(), "flaky", "node[1].log")
+	wantLog := filepath.Join(a.Run.LogDir(), "steps.log")
 	if len(o.Failures) != 1 {
 		t.Fatalf("failures: %+v", o.Failures)
 	}
@@ -176,7 +175,7 @@ func testRealFailure(t *testing.T, c *dockertest.Cluster) {
 	if a.Run.Status != workspace.RunFailed {
 		t.Errorf("run status %s, want failed", a.Run.Status)
 	}
-	if log := readText(t, wantLog); !strings.Contains(log, "no space left on node[1]") {
+	if log, _ := a.Run.StepLog("flaky", "node[1]"); !strings.Contains(string(log), "no space left on node[1]") {
 		t.Errorf("the step log lacks the output:\n%s", log)
 	}
 	const runLog = "/var/tmp/realfail/runs.log"
@@ -314,13 +313,4 @@ func testRealHostKey(t *testing.T, c *dockertest.Cluster) {
 			pinned(st, "node[0]"), pinned(st, "node[1]"), old0, newest)
 	}
 	w.noChanges(t, w.in)
-}
-
-func readText(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -1,10 +1,15 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"diffuser/remote"
 )
 
 // LogsRequest selects step logs.
@@ -17,8 +22,20 @@ type LogsRequest struct {
 
 // LogFile is one host's log of a step in a run.
 type LogFile struct {
-	Host string // the file's name without .log (the host name, sanitized)
+	Host string // the host name, sanitized (remote.LogName)
+	// Path is the file the log is in: the run's steps.log, or for runs
+	// written before it existed <step>/<host>.log.
 	Path string
+	text []byte // the instance's records in steps.log; nil: all of Path
+}
+
+// Read returns the log's text: per command a header, its output and a
+// footer (views.LogJSON).
+func (f LogFile) Read() ([]byte, error) {
+	if f.text != nil {
+		return f.text, nil
+	}
+	return os.ReadFile(f.Path)
 }
 
 // StepLogs are the log files found for a LogsRequest.
@@ -62,7 +79,10 @@ func (e *Env) StepLogs(req LogsRequest) (*StepLogs, error) {
 	}
 	var withStep *Run // the latest run that logged the step, on any host
 	for _, r := range runs {
-		files := runLogFiles(r, req.Step)
+		files, err := runLogFiles(r, req.Step)
+		if err != nil {
+			return nil, fmt.Errorf("logs of run %s: %w", r.ID, err)
+		}
 		if len(files) > 0 && withStep == nil {
 			withStep = r
 		}
@@ -79,7 +99,8 @@ func (e *Env) StepLogs(req LogsRequest) (*StepLogs, error) {
 	}
 	if withStep != nil {
 		var hosts []string
-		for _, f := range runLogFiles(withStep, req.Step) {
+		files, _ := runLogFiles(withStep, req.Step) // read once above
+		for _, f := range files {
 			hosts = append(hosts, f.Host)
 		}
 		return nil, fmt.Errorf("no log of step %s on host %q in %s; hosts with logs in run %s: %s",
@@ -104,18 +125,31 @@ func runsWhere(req LogsRequest, runs []*Run) string {
 	return fmt.Sprintf("the %d run(s) kept", len(runs))
 }
 
-// runLogFiles lists a step's log files in a run, by host.
-func runLogFiles(r *Run, step string) []LogFile {
+// runLogFiles lists a step's logs in a run, by host: the instances'
+// records in the run's steps.log, and the per-instance files
+// (<step>/<host>.log) of runs written by earlier versions, sorted by
+// host. The error is a run log that cannot be read (what was read of it
+// is listed).
+func runLogFiles(r *Run, step string) ([]LogFile, error) {
+	var out []LogFile
 	dir := filepath.Join(r.LogDir(), LogName(step))
 	ents, _ := os.ReadDir(dir)
-	var out []LogFile
 	for _, ent := range ents {
 		if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".log") {
 			continue
 		}
 		out = append(out, LogFile{Host: strings.TrimSuffix(ent.Name(), ".log"), Path: filepath.Join(dir, ent.Name())})
 	}
-	return out
+	p := filepath.Join(r.LogDir(), remote.RunLogName)
+	hosts, texts, err := remote.InstanceLogs(p, step)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil // an earlier version's run, or nothing logged
+	}
+	for _, h := range hosts {
+		out = append(out, LogFile{Host: h, Path: p, text: texts[h]})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out, err
 }
 
 func filterHost(files []LogFile, host string) []LogFile {
@@ -127,16 +161,21 @@ func filterHost(files []LogFile, host string) []LogFile {
 	return nil
 }
 
-// runSteps lists the steps that logged in a run.
+// runSteps lists the steps that logged in a run, sorted.
 func runSteps(r *Run) []string {
+	seen := map[string]bool{}
 	ents, _ := os.ReadDir(r.LogDir())
-	var out []string
 	for _, ent := range ents {
-		if ent.IsDir() {
-			out = append(out, ent.Name())
+		if ent.IsDir() { // a run written by an earlier version
+			seen[ent.Name()] = true
 		}
 	}
-	return out
+	if steps, _, err := remote.LoggedInstances(filepath.Join(r.LogDir(), remote.RunLogName)); err == nil {
+		for _, s := range steps {
+			seen[s] = true
+		}
+	}
+	return sortedSet(seen)
 }
 
 // LoggedSteps lists the steps with logs in any kept run (of workspace
@@ -158,7 +197,8 @@ func (e *Env) LoggedHosts(name, step string) []string {
 	runs, _ := e.Runs(name)
 	seen := map[string]bool{}
 	for _, r := range runs {
-		for _, f := range runLogFiles(r, step) {
+		files, _ := runLogFiles(r, step) // completion: what can be read
+		for _, f := range files {
 			seen[f.Host] = true
 		}
 	}
@@ -179,3 +219,20 @@ func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
+
+// StepLog returns the log of step on host in the run (either layout);
+// an error wrapping fs.ErrNotExist when it logged nothing there.
+func (r *Run) StepLog(step, host string) ([]byte, error) {
+	files, err := runLogFiles(r, step)
+	if err != nil {
+		return nil, err
+	}
+	if f := filterHost(files, host); len(f) == 1 {
+		return f[0].Read()
+	}
+	return nil, fmt.Errorf("run %s: no log of step %s on host %s: %w", r.ID, step, host, fs.ErrNotExist)
+}
+
+// LoggedSteps lists the steps that logged in the run (as LogName names
+// them), sorted.
+func (r *Run) LoggedSteps() []string { return runSteps(r) }

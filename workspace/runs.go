@@ -73,7 +73,8 @@ type Run struct {
 // Dir is the run's directory.
 func (r *Run) Dir() string { return r.dir }
 
-// LogDir is the run's log directory (<step>/<host>.log under it).
+// LogDir is the run's log directory: steps.log in it (remote.RunLog), or
+// <step>/<host>.log files in runs written by earlier versions.
 func (r *Run) LogDir() string { return filepath.Join(r.dir, "logs") }
 
 // TimelinePath is where the run's timeline page goes.

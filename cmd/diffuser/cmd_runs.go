@@ -173,8 +173,10 @@ func (a *app) logsCmd() *cobra.Command {
 		Use:   "logs STEP [HOST]",
 		Short: "Print the logs of a step's instances (command, output, exit status)",
 		Long: `logs prints what a run ran for a step on each host (or on HOST): every command with its
-start time, its output and its exit status and duration, from
-<data-dir>/<workspace>/runs/<id>/logs/<step>/<host>.log. By default it reads the latest run
+start time, its output and its exit status and duration, from the run's step log
+<data-dir>/<workspace>/runs/<id>/logs/steps.log (one file per run, the records of every
+instance interleaved; runs of versions before it have <step>/<host>.log files there, read
+alike). By default it reads the latest run
 that logged the step (in any workspace, or in --workspace's), and says so when that is not
 the latest run; --run reads the run with that id (a unique prefix will do; see diffuser runs).
 Sensitive steps log neither commands nor output. -json prints one object per host's log with
@@ -203,7 +205,7 @@ the text as it is (docs/json.md).`,
 			if a.flags.json {
 				out := make([]views.LogJSON, 0, len(res.Files))
 				for _, f := range res.Files {
-					b, err := os.ReadFile(f.Path)
+					b, err := f.Read()
 					if err != nil {
 						return err
 					}
@@ -216,14 +218,14 @@ the text as it is (docs/json.md).`,
 				return views.WriteJSON(a.stdout, out)
 			}
 			for i, f := range res.Files {
-				b, err := os.ReadFile(f.Path)
+				b, err := f.Read()
 				if err != nil {
 					return err
 				}
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				fmt.Fprintf(a.stdout, "==> %s <==\n%s", f.Path, b)
+				fmt.Fprintf(a.stdout, "==> %s on %s (%s) <==\n%s", req.Step, f.Host, f.Path, b)
 			}
 			return nil
 		},

@@ -68,7 +68,7 @@ func TestLogsCommand(t *testing.T) {
 	e, _ := miscEnv(t)
 	out := e.must("logs", "hello")
 	for _, want := range []string{
-		runLog(t, e.data, "misc", "hello", "server[0]"), runLog(t, e.data, "misc", "hello", "server[1]"),
+		logHeader(t, e.data, "misc", "hello", "server[0]"), logHeader(t, e.data, "misc", "hello", "server[1]"),
 		"$ echo hello from server[0]", "hello from server[1]\n", "=== exit 0 after",
 	} {
 		if !strings.Contains(out, want) {

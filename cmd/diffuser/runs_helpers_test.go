@@ -27,8 +27,9 @@ func latestRun(t *testing.T, data, ws string) *workspace.Run {
 	return runs[0]
 }
 
-// runLog is the log of step on host in the workspace's latest run.
-func runLog(t *testing.T, data, ws, step, host string) string {
+// logHeader is the line diffuser logs prints before the log of step on
+// host in the workspace's latest run.
+func logHeader(t *testing.T, data, ws, step, host string) string {
 	t.Helper()
-	return filepath.Join(latestRun(t, data, ws).LogDir(), step, host+".log")
+	return "==> " + step + " on " + host + " (" + filepath.Join(latestRun(t, data, ws).LogDir(), "steps.log") + ") <=="
 }

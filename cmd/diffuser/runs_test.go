@@ -85,8 +85,8 @@ func TestRunsLogsApartPerWorkspace(t *testing.T) {
 	}
 	for _, ws := range []string{"alpha", "beta"} {
 		out := e.must("logs", "--workspace", ws, "hello", "node[1]")
-		want := runLog(t, e.data, ws, "hello", "node[1]")
-		if !strings.Contains(out, "==> "+want+" <==") || !strings.Contains(out, "ran: echo tag "+ws+" on node[1]") {
+		want := logHeader(t, e.data, ws, "hello", "node[1]")
+		if !strings.Contains(out, want) || !strings.Contains(out, "ran: echo tag "+ws+" on node[1]") {
 			t.Errorf("logs --workspace %s hello node[1] (want %s):\n%s", ws, want, out)
 		}
 		for _, other := range []string{"alpha", "beta"} {
@@ -268,7 +268,7 @@ func TestShowRunAndPlanFile(t *testing.T) {
 		"Plan: 6 to add, 0 to change, 0 to destroy.",
 		`step.flaky["node[1]"] on host node[1] exited with status 3`,
 		"check failed on node[1]",
-		"log: " + filepath.Join(r.LogDir(), "flaky", "node[1].log"),
+		"log: " + filepath.Join(r.LogDir(), "steps.log") + " (diffuser logs flaky 'node[1]')",
 		"Apply finished in",
 		"5 done, 1 failed, 0 skipped",
 		"Timeline: " + r.TimelinePath(),

@@ -199,9 +199,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 	for _, r := range runs {
 		runCheck("show "+r.ID, 0, "show", r.ID)
 		runCheck("show -json "+r.ID, 0, "show", r.ID, "-json")
-		ents, _ := os.ReadDir(r.LogDir())
-		for _, ent := range ents {
-			steps[ent.Name()] = true
+		for _, s := range r.LoggedSteps() {
+			steps[s] = true
 		}
 	}
 	if len(steps) == 0 {
@@ -222,7 +221,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if files < 3*len(runs) {
 		t.Fatalf("%d files under runs/ for %d runs", files, len(runs))
 	}
-	plainLog, _ := os.ReadFile(filepath.Join(runs[len(runs)-1].LogDir(), "plain", "node[0].log"))
+	plainLog, _ := runs[len(runs)-1].StepLog("plain", "node[0]")
 	if !strings.Contains(string(plainLog), "echo hello") {
 		t.Errorf("the non-sensitive step's log lacks its command:\n%s", plainLog)
 	}
