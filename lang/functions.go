@@ -1,9 +1,11 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-cty-funcs/cidr"
@@ -182,9 +184,47 @@ func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function
 			}
 			val, diags := expr.Value(withForBudget(&hcl.EvalContext{Variables: vars, Functions: inner}))
 			if diags.HasErrors() {
-				return cty.NilVal, diags
+				return cty.NilVal, templateError(diags, vars)
 			}
 			return val, nil
 		},
 	})
+}
+
+// templateError turns the diagnostics of evaluating a template into one
+// error naming the template's file and line, without HCL's doubled
+// punctuation, and for a variable the call does not pass, what to add to
+// templatefile's second argument.
+func templateError(diags hcl.Diagnostics, vars map[string]cty.Value) error {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := strings.TrimSuffix(d.Detail, ".")
+		if msg == "" {
+			msg = d.Summary
+		}
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s line %d: %s", d.Subject.Filename, d.Subject.Start.Line, msg)
+		}
+		if d.Summary == "Unknown variable" {
+			passed := make([]string, 0, len(vars))
+			for k := range vars {
+				passed = append(passed, k)
+			}
+			sort.Strings(passed)
+			name := "NAME"
+			if t, ok := d.Expression.(*hclsyntax.ScopeTraversalExpr); ok {
+				name = t.Traversal.RootName()
+			}
+			msg += fmt.Sprintf(" (a template sees only what templatefile's second argument passes: add %s = ... to it", name)
+			if len(passed) > 0 {
+				msg += "; it passes " + strings.Join(passed, ", ")
+			}
+			msg += ")"
+		}
+		parts = append(parts, msg)
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
