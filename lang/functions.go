@@ -108,12 +108,35 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	}
 	b, size, err := readText(fsys, path.Join(dir, rel))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w%s", name, err, nearFileHint(fsys, path.Join(dir, rel), err))
 	}
 	if size > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes; files read by a recipe may be at most %d bytes", name, size, MaxFileSize)
 	}
 	return b, nil
+}
+
+// nearFileHint suggests, for a file a recipe names that does not exist, the
+// file beside it with the nearest name (paths are relative to the recipe's
+// directory, the file that calls file or templatefile).
+func nearFileHint(fsys fs.FS, p string, err error) string {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	ents, rerr := fs.ReadDir(fsys, path.Dir(p))
+	if rerr != nil {
+		return " (paths are relative to the recipe's directory)"
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if s := suggest(path.Base(p), names); s != "" {
+		return fmt.Sprintf("; did you mean %q", s)
+	}
+	return " (paths are relative to the recipe's directory)"
 }
 
 // lengthFunc is length as Terraform has it: the number of elements of a
@@ -201,9 +224,9 @@ func templateError(diags hcl.Diagnostics, vars map[string]cty.Value) error {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
-		msg := strings.TrimSuffix(d.Detail, ".")
-		if msg == "" {
-			msg = d.Summary
+		msg := d.Summary
+		if det := strings.TrimSuffix(d.Detail, "."); det != "" {
+			msg += ": " + det
 		}
 		if d.Subject != nil {
 			msg = fmt.Sprintf("%s line %d: %s", d.Subject.Filename, d.Subject.Start.Line, msg)

@@ -59,8 +59,23 @@ func TestUserMistakeDetails(t *testing.T) {
 				"main.hcl":     {Data: []byte("recipe \"t\" {}\nlocals {\n  conf = templatefile(\"smb.conf.tpl\", { share = \"data\" })\n}\noutput \"o\" { value = local.conf }\n")},
 				"smb.conf.tpl": {Data: []byte("[${share}]\nmax smbd processes = ${cores * 64}\n")},
 			},
-			want: []string{`smb.conf.tpl line 2: There is no variable named "cores"`, "add cores = ... to it; it passes share"},
+			want: []string{`smb.conf.tpl line 2: Unknown variable: There is no variable named "cores"`, "add cores = ... to it; it passes share"},
 			not:  []string{`"cores"..`, "Unknown variable;"},
+		},
+		{
+			name: "template file name misspelt",
+			files: fstest.MapFS{
+				"main.hcl":     {Data: []byte("recipe \"t\" {}\nlocals {\n  conf = templatefile(\"smb.conf.tmpl\", {})\n}\noutput \"o\" { value = local.conf }\n")},
+				"smb.conf.tpl": {Data: []byte("[global]\n")},
+			},
+			want: []string{`did you mean "smb.conf.tpl"`},
+		},
+		{
+			name: "kind block misspelt",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nstep \"ready\" {\n  on = hosts.s\n  wiat { port = 445 }\n}\n")},
+			},
+			want: []string{`There is no block "wiat" in a step. Did you mean "wait"?`, "file, format, mount"},
 		},
 	}
 	for _, tc := range cases {
