@@ -251,10 +251,16 @@ func (a *applier) exec(ctx context.Context, v int32) error {
 	if f != nil {
 		status = "failed"
 		a.res.Failures = append(a.res.Failures, *f)
-	} else if note != "" {
-		status = note
 	} else {
-		a.res.Ran++
+		if note != "" {
+			status = note
+		}
+		// A restart or reload did work on the host: it counts as done
+		// (the summary's "N done" matched the plan's changes otherwise
+		// only when no service restarted).
+		if note == "" || note == "restarted" || note == "reloaded" {
+			a.res.Ran++
+		}
 	}
 	a.res.Spans = append(a.res.Spans, Span{Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Start: start, End: end, Status: status, V: v})
 	a.mu.Unlock()

@@ -90,6 +90,9 @@ func TestRestartOnPlan(t *testing.T) {
 	if st := spanStatus(res)[`step.daemon["server[1]"]`]; st != "restarted" {
 		t.Errorf("daemon on server[1]: %q, want restarted", st)
 	}
+	if res.Ran != 2 {
+		t.Errorf("apply of 2 changes (a file and the restart it causes) counts %d done, want 2", res.Ran)
+	}
 	if _, ok := spanStatus(res)[`step.daemon["server[0]"]`]; ok {
 		t.Error("daemon on server[0] ran")
 	}

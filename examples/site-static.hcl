@@ -13,10 +13,10 @@ provider "static" {
 
   hosts "server" {
     addresses = ["10.0.0.11", "10.0.0.12"]
-    volumes   = { brick = "/dev/sdb" }
+    volumes   = { brick = "/dev/sdb", data = "/dev/sdc" } # data: examples/recipes/smbshare, sshfs
   }
   hosts "client" {
-    addresses = ["10.0.0.21"]
+    addresses = ["10.0.0.21", "10.0.0.22"]
   }
   # examples/recipes/sharedfile; a group no recipe of this run has is ignored.
   hosts "node" {

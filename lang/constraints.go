@@ -174,6 +174,9 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 				break
 			}
 			re, err := regexp.Compile(`^(?:` + c.Pattern + `)$`)
+			if _, perr := regexp.Compile(c.Pattern); perr != nil {
+				err = perr // name the user's pattern, not the anchored one
+			}
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid pattern",
 					Detail:  fmt.Sprintf("Variable %q: pattern is not a regular expression (RE2 syntax): %v.", v.Name, err),

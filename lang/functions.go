@@ -1,9 +1,11 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-cty-funcs/cidr"
@@ -106,12 +108,35 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	}
 	b, size, err := readText(fsys, path.Join(dir, rel))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w%s", name, err, nearFileHint(fsys, path.Join(dir, rel), err))
 	}
 	if size > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes; files read by a recipe may be at most %d bytes", name, size, MaxFileSize)
 	}
 	return b, nil
+}
+
+// nearFileHint suggests, for a file a recipe names that does not exist, the
+// file beside it with the nearest name (paths are relative to the recipe's
+// directory, the file that calls file or templatefile).
+func nearFileHint(fsys fs.FS, p string, err error) string {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	ents, rerr := fs.ReadDir(fsys, path.Dir(p))
+	if rerr != nil {
+		return " (paths are relative to the recipe's directory)"
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if s := suggest(path.Base(p), names); s != "" {
+		return fmt.Sprintf("; did you mean %q", s)
+	}
+	return " (paths are relative to the recipe's directory)"
 }
 
 // lengthFunc is length as Terraform has it: the number of elements of a
@@ -182,9 +207,47 @@ func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function
 			}
 			val, diags := expr.Value(withForBudget(&hcl.EvalContext{Variables: vars, Functions: inner}))
 			if diags.HasErrors() {
-				return cty.NilVal, diags
+				return cty.NilVal, templateError(diags, vars)
 			}
 			return val, nil
 		},
 	})
+}
+
+// templateError turns the diagnostics of evaluating a template into one
+// error naming the template's file and line, without HCL's doubled
+// punctuation, and for a variable the call does not pass, what to add to
+// templatefile's second argument.
+func templateError(diags hcl.Diagnostics, vars map[string]cty.Value) error {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if det := strings.TrimSuffix(d.Detail, "."); det != "" {
+			msg += ": " + det
+		}
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s line %d: %s", d.Subject.Filename, d.Subject.Start.Line, msg)
+		}
+		if d.Summary == "Unknown variable" {
+			passed := make([]string, 0, len(vars))
+			for k := range vars {
+				passed = append(passed, k)
+			}
+			sort.Strings(passed)
+			name := "NAME"
+			if t, ok := d.Expression.(*hclsyntax.ScopeTraversalExpr); ok {
+				name = t.Traversal.RootName()
+			}
+			msg += fmt.Sprintf(" (a template sees only what templatefile's second argument passes: add %s = ... to it", name)
+			if len(passed) > 0 {
+				msg += "; it passes " + strings.Join(passed, ", ")
+			}
+			msg += ")"
+		}
+		parts = append(parts, msg)
+	}
+	return errors.New(strings.Join(parts, "; "))
 }

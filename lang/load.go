@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -458,6 +459,10 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
+// unsupportedBlockRE reads the block type out of HCL's "Unsupported block
+// type" detail.
+var unsupportedBlockRE = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here`)
+
 func (r *Recipe) stepSchema() *hcl.BodySchema {
 	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}}}
 	for _, n := range stepAttrs {
@@ -491,6 +496,25 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		return hcl.Diagnostics{duplicate("step", s.BaseName, prev.DeclRange, b.DefRange)}
 	}
 	content, diags := b.Body.Content(r.stepSchema())
+	for _, d := range diags {
+		// HCL says only "Blocks of type "waitfor" are not expected here."
+		if d.Summary == "Unsupported block type" && d.Subject != nil {
+			kinds := []string{"capture"}
+			for _, k := range r.kindNames() {
+				if k != "run" {
+					kinds = append(kinds, k)
+				}
+			}
+			typ := ""
+			if m := unsupportedBlockRE.FindStringSubmatch(d.Detail); m != nil {
+				typ = m[1]
+			}
+			d.Detail = "A step holds one kind block (" + strings.Join(kinds[1:], ", ") + ") and capture blocks; run is written run = \"...\"."
+			if sug := suggest(typ, kinds); sug != "" {
+				d.Detail = fmt.Sprintf("There is no block %q in a step. Did you mean %q? %s", typ, sug, d.Detail)
+			}
+		}
+	}
 	// A misspelt or mislabelled kind block is already reported; do not
 	// report the step as having no kind as well.
 	schemaErrs := diags.HasErrors()

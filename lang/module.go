@@ -212,7 +212,7 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		case "source", "on", "after":
 		case "after_all", "count", "for_each", "depends_on", "providers":
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported module argument",
-				Detail:  fmt.Sprintf("A module call takes source, on, after and the module's inputs; %s is not supported (use after = [...] for order).", k),
+				Detail:  fmt.Sprintf("A module call takes source, on, after and the module's inputs; %s is not supported (%s).", k, unsupportedModuleArgHint[k]),
 				Subject: a.NameRange.Ptr()})
 		default:
 			m.Inputs[k] = a
@@ -393,7 +393,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
 	names, err := moduleFiles(fsys, dir)
 	if err != nil {
-		return bad("Cannot read module", fmt.Sprintf("%s: %v.", m.Source, err))
+		return bad("Cannot read module", fmt.Sprintf("%s: %v.%s", m.Source, err, missingModuleHint(fsys, dir, m.Source)))
 	}
 	var diags hcl.Diagnostics
 	for _, name := range names {
@@ -455,6 +455,42 @@ func within(root, dir string) bool {
 		return dir != ".." && !strings.HasPrefix(dir, "../")
 	}
 	return dir == root || strings.HasPrefix(dir, root+"/")
+}
+
+// unsupportedModuleArgHint says what to write instead of a module call
+// argument diffuser does not take.
+var unsupportedModuleArgHint = map[string]string{
+	"after_all":  "after = [...] at the call, or after_all on the module's steps",
+	"count":      "a module's steps already run once per host of the call's on; for more copies call the module again under another name",
+	"for_each":   "a module's steps already run once per host of the call's on; for more copies call the module again under another name",
+	"depends_on": "use after = [...] for order",
+	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
+}
+
+// missingModuleHint suggests, for a local module directory that cannot be
+// read, the directory beside it with the nearest name, or lists the ones
+// there are.
+func missingModuleHint(fsys fs.FS, dir, source string) string {
+	if _, err := fs.Stat(fsys, dir); err == nil {
+		return " A module directory holds the module's .hcl files."
+	}
+	ents, err := fs.ReadDir(fsys, path.Dir(dir))
+	if err != nil {
+		return ""
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if s := suggest(path.Base(dir), dirs); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", source[:strings.LastIndex(source, "/")+1]+s)
+	}
+	if len(dirs) > 0 {
+		return fmt.Sprintf(" Directories beside it: %s.", strings.Join(dirs, ", "))
+	}
+	return " Make the directory and put the module's .hcl files in it, or use a built-in module (diffuser recipes list)."
 }
 
 func moduleFiles(fsys fs.FS, dir string) ([]string, error) {

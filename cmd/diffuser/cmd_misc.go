@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,12 +117,13 @@ func (a *app) recipesCmd() *cobra.Command {
 		},
 	})
 	vars := &cobra.Command{
-		Use: "vars NAME", Short: "List a built-in recipe's or module's variables: type, default, constraints, description",
-		Long: `vars lists the variables of a built-in recipe (or module: builtin/NAME, RECIPE/modules/NAME):
+		Use: "vars NAME|PATH", Short: "List a recipe's or module's variables: type, default, constraints, description",
+		Long: `vars lists the variables of a built-in recipe (or module: builtin/NAME, RECIPE/modules/NAME),
+or of a recipe or module directory of your own (./mine, ./mine/modules/x):
 each one's type, its default (or that it is required), what its constraints accept (min, max,
 integer, one_of, format, pattern, allow_empty: docs/writing-recipes.md) and its description.
 Rules written as validation blocks are counted; recipes show prints them.`,
-		Example: "  diffuser recipes vars ceph\n  diffuser recipes vars builtin/radosgw -json",
+		Example: "  diffuser recipes vars ceph\n  diffuser recipes vars builtin/radosgw -json\n  diffuser recipes vars ./mine/modules/brick",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			vs, err := builtinVariables(args[0])
@@ -152,6 +156,24 @@ Rules written as validation blocks are counted; recipes show prints them.`,
 func builtinVariables(name string) ([]*lang.Variable, error) {
 	var vs []*lang.Variable
 	var diags hcl.Diagnostics
+	if fi, err := os.Stat(name); err == nil {
+		// A recipe of one's own (a directory or a .hcl file), or a module
+		// directory of one (no recipe block), as apply takes them.
+		src := lang.Source{FS: os.DirFS(name), Dir: ".", Display: name, Modules: recipes.Modules()}
+		if !fi.IsDir() {
+			src = lang.Source{FS: os.DirFS(filepath.Dir(name)), Dir: ".", File: filepath.Base(name), Display: filepath.Dir(name), Modules: recipes.Modules()}
+		}
+		r, diags := lang.Load(src, engine.KindSpecs(builtin.Kinds()))
+		if diags.HasErrors() && fi.IsDir() {
+			if mvs, mdiags := lang.ModuleVariables(os.DirFS(name), "."); !mdiags.HasErrors() && !hasRecipeBlock(name) {
+				return mvs, nil
+			}
+		}
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s does not load: %v (diffuser validate %s shows where)", name, diags.Errs()[0], name)
+		}
+		return r.Variables, nil
+	}
 	switch m, isBuiltin := strings.CutPrefix(name, lang.BuiltinPrefix); {
 	case isBuiltin:
 		if !slices.Contains(lang.ModuleNames(recipes.Modules()), m) {
@@ -174,6 +196,20 @@ func builtinVariables(name string) ([]*lang.Variable, error) {
 	}
 	return vs, nil
 }
+
+// hasRecipeBlock says whether a .hcl file of dir declares a recipe (so
+// that a broken recipe is reported as one, not read as a module).
+func hasRecipeBlock(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && recipeBlockRE.Match(b) {
+			return true
+		}
+	}
+	return false
+}
+
+var recipeBlockRE = regexp.MustCompile(`(?m)^\s*recipe\s+"`)
 
 // variableJSON describes v for recipes vars.
 func variableJSON(v *lang.Variable) views.VariableJSON {

@@ -379,6 +379,37 @@ func TestRecipesVars(t *testing.T) {
 	}
 }
 
+// TestRecipesVarsPath: a recipe of one's own, its main file and its own
+// module directory are listed as apply takes them; a broken one names
+// the file and line.
+func TestRecipesVarsPath(t *testing.T) {
+	e := newSimCLI(t, nil)
+	dir := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("mine/main.hcl", "recipe \"mine\" {}\nvariable \"clients\" {\n  type = number\n  default = 2\n  min = 1\n  description = \"Clients.\"\n}\n")
+	write("mine/modules/x/main.hcl", "variable \"mount_point\" {\n  type = string\n  format = \"absolute_path\"\n}\n")
+	write("broken/main.hcl", "recipe \"broken\" {}\nvariable \"v\" {\n  type = string\n  default = \"a\"\n  pattern = \"[a-z(\"\n}\n")
+	for _, p := range []string{"mine", "mine/main.hcl"} {
+		if out := e.must("recipes", "vars", filepath.Join(dir, p)); out != "clients (number, default 2): must be at least 1\n    Clients.\n" {
+			t.Errorf("recipes vars %s:\n%s", p, out)
+		}
+	}
+	if out := e.must("recipes", "vars", filepath.Join(dir, "mine/modules/x")); !strings.HasPrefix(out, "mount_point (string, required): must be an absolute path") {
+		t.Errorf("recipes vars mine/modules/x:\n%s", out)
+	}
+	if code, _, errs := e.run("recipes", "vars", filepath.Join(dir, "broken")); code == 0 || !strings.Contains(errs, "main.hcl:5") || !strings.Contains(errs, "Invalid pattern") {
+		t.Errorf("recipes vars broken: exit %d, %s", code, errs)
+	}
+}
+
 // A sensitive variable's default is never shown.
 func TestVariableLineSensitive(t *testing.T) {
 	j := variableJSON(&lang.Variable{Name: "password", Type: cty.String, Default: cty.StringVal("s3cr3t"), Sensitive: true,

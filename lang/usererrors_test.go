@@ -1,0 +1,105 @@
+package lang_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/steps/builtin"
+)
+
+// Mistakes a user made writing recipes from docs/writing-recipes.md: each
+// error must say what to write instead, in the user's own terms.
+func TestUserMistakeDetails(t *testing.T) {
+	module := "variable \"word\" { type = string }\nstep \"x\" { run = \"echo ${var.word}\" }\n"
+	cases := []struct {
+		name  string
+		files fstest.MapFS
+		want  []string // in the error's detail
+		not   []string
+	}{
+		{
+			name: "module directory misspelt",
+			files: fstest.MapFS{
+				"main.hcl":                   {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./modules/sshfs_client\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
+				"modules/sshfs-client/m.hcl": {Data: []byte(module)},
+			},
+			want: []string{`Did you mean "./modules/sshfs-client"?`},
+		},
+		{
+			name: "module directory missing, others beside it",
+			files: fstest.MapFS{
+				"main.hcl":            {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./modules/zzzzzzzz\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
+				"modules/other/m.hcl": {Data: []byte(module)},
+			},
+			want: []string{"Directories beside it: other."},
+		},
+		{
+			name: "count on a module call",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.c\n  count = 2\n  word = \"a\"\n}\n")},
+				"m/m.hcl":  {Data: []byte(module)},
+			},
+			want: []string{"count is not supported", "once per host of the call's on"},
+			not:  []string{"for order"},
+		},
+		{
+			name: "pattern that does not compile",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nvariable \"v\" {\n  type = string\n  default = \"a\"\n  pattern = \"[a-z(\"\n}\n")},
+			},
+			want: []string{"`[a-z(`"},
+			not:  []string{"(?:", ")$"},
+		},
+		{
+			name: "template reads a variable the call does not pass",
+			files: fstest.MapFS{
+				"main.hcl":     {Data: []byte("recipe \"t\" {}\nlocals {\n  conf = templatefile(\"smb.conf.tpl\", { share = \"data\" })\n}\noutput \"o\" { value = local.conf }\n")},
+				"smb.conf.tpl": {Data: []byte("[${share}]\nmax smbd processes = ${cores * 64}\n")},
+			},
+			want: []string{`smb.conf.tpl line 2: Unknown variable: There is no variable named "cores"`, "add cores = ... to it; it passes share"},
+			not:  []string{`"cores"..`, "Unknown variable;"},
+		},
+		{
+			name: "template file name misspelt",
+			files: fstest.MapFS{
+				"main.hcl":     {Data: []byte("recipe \"t\" {}\nlocals {\n  conf = templatefile(\"smb.conf.tmpl\", {})\n}\noutput \"o\" { value = local.conf }\n")},
+				"smb.conf.tpl": {Data: []byte("[global]\n")},
+			},
+			want: []string{`did you mean "smb.conf.tpl"`},
+		},
+		{
+			name: "kind block misspelt",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nstep \"ready\" {\n  on = hosts.s\n  wiat { port = 445 }\n}\n")},
+			},
+			want: []string{`There is no block "wiat" in a step. Did you mean "wait"?`, "file, format, mount"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := engine.Load(lang.Source{FS: tc.files, Dir: ".", Display: "t"}, lang.Inputs{}, builtin.Kinds())
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			detail := diagString(diags)
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("%q has no file and line", d.Summary)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(detail, w) {
+					t.Errorf("error does not say %q:%s", w, detail)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(detail, n) {
+					t.Errorf("error still says %q:%s", n, detail)
+				}
+			}
+		})
+	}
+}
