@@ -15,9 +15,11 @@ import (
 )
 
 // FactRefresher is a Refresher that can also ask a host for its facts
-// (package facts). Plan refreshes facts only through one.
+// (package facts). Plan refreshes facts only through one. Without
+// devices it asks only for the others (facts.GatherStable: no lsblk on
+// the host) and returns no devices.
 type FactRefresher interface {
-	Facts(ctx context.Context, h *state.Host) (facts.Facts, error)
+	Facts(ctx context.Context, h *state.Host, devices bool) (facts.Facts, error)
 }
 
 // Reasons of a launch planned only to record facts: the host stays as it
@@ -73,6 +75,9 @@ func recordedFacts(h *state.Host) (facts.Facts, bool) {
 
 // refreshFacts asks every recorded host whose launch is a no-op for its
 // facts, concurrently. A host that does not answer keeps what state says.
+// A host whose facts state records is not asked for its devices: a
+// refresh that finds only the devices changed plans nothing (stable), so
+// lsblk would be run on every host by every plan for nothing.
 func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.State) map[string]facts.Facts {
 	out := map[string]facts.Facts{}
 	fr, ok := opt.Refresh.(FactRefresher)
@@ -93,7 +98,8 @@ func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.Stat
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			f, err := fr.Facts(ctx, sh)
+			_, had := recordedFacts(sh)
+			f, err := fr.Facts(ctx, sh, !had)
 			if err != nil {
 				return
 			}
@@ -142,6 +148,9 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
 			views[h] = factsView{f: now, known: true}
 		case asked && !stable(now).Equal(stable(old)):
+			// The refresh did not ask for the devices: what state has
+			// until the facts-only launch records them anew.
+			now.Devices = old.Devices
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsChanged+factsDiff(old, now)+" (found by refresh)", true
 			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
 			p.Drift++

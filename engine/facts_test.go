@@ -253,3 +253,52 @@ func TestFactsDevicesAloneChangeNothing(t *testing.T) {
 		t.Fatalf("a new mount alone planned:\n%s", s)
 	}
 }
+
+// TestFactsRefreshAsksNoDevices: a refresh asks hosts whose facts state
+// records for the others only (no lsblk on every host at every plan), a
+// host without recorded facts for all of them; a changed fact keeps the
+// recorded devices until the facts-only launch records them anew.
+func TestFactsRefreshAsksNoDevices(t *testing.T) {
+	w := newWorld(t, factsRecipe)
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	asked, devices := w.cloud.FactsGathered(), w.cloud.DevicesGathered()
+	if s := summary(w.plan(w.refresh)); s != "" {
+		t.Fatalf("plan:\n%s", s)
+	}
+	if n := w.cloud.FactsGathered() - asked; n != 3 {
+		t.Errorf("refresh asked %d hosts, want 3", n)
+	}
+	if n := w.cloud.DevicesGathered() - devices; n != 0 {
+		t.Errorf("refresh asked %d hosts for their devices, want 0", n)
+	}
+
+	w.st.Hosts["client[0]"].Facts = nil
+	w.cloud.SetFacts("server[1]", strings.Replace(strings.Replace(defaultSimFacts(t), `VERSION_ID="12"`, `VERSION_ID="13"`, 1),
+		`NAME="vda"`, `NAME="vdz"`, 1))
+	devices = w.cloud.DevicesGathered()
+	p := w.plan(w.refresh)
+	if n := w.cloud.DevicesGathered() - devices; n != 1 {
+		t.Errorf("refresh asked %d hosts for their devices, want 1 (client[0], whose facts state lacks)", n)
+	}
+	want := `~ launch["server[1]"] (host facts changed: os.version_id 12 → 13 (found by refresh))
+~ launch["client[0]"] (host facts not recorded yet)
+~ step.release["server[1]"] (inputs changed: host facts changed: os.version_id 12 → 13)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	if res := w.apply(p, 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	for _, h := range []string{"client[0]", "server[1]"} {
+		f, _ := facts.Decode(w.st.Hosts[h].Facts)
+		if len(f.Devices) != 1 {
+			t.Fatalf("%s: recorded devices %+v", h, f.Devices)
+		}
+		if h == "server[1]" && (f.Devices[0].Name != "vdz" || f.OS.VersionID != "13") {
+			t.Errorf("server[1]: the facts-only launch recorded %+v", f)
+		}
+	}
+}

@@ -120,10 +120,13 @@ func (r simRefresher) Check(ctx context.Context, h *state.Host, kind steps.Kind,
 	return kind.Check(ctx, run, args)
 }
 
-func (r simRefresher) Facts(ctx context.Context, h *state.Host) (facts.Facts, error) {
+func (r simRefresher) Facts(ctx context.Context, h *state.Host, devices bool) (facts.Facts, error) {
 	run, err := r.w.cloud.Connector().Runner(ctx, *h, nil)
 	if err != nil {
 		return facts.Facts{}, err
+	}
+	if !devices {
+		return facts.GatherStable(ctx, run)
 	}
 	return facts.Gather(ctx, run)
 }

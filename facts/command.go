@@ -4,10 +4,23 @@ package facts
 // line "@@facts:NAME". It is the same on every host (no value of the
 // recipe, site or user is in it), needs no root, and stays POSIX sh so
 // that busybox hosts (Alpine) answer too: where lsblk is missing the
-// devices come from /sys/block and /proc/mounts.
-const Command = `LC_ALL=C; export LC_ALL
+// devices come from /sys/block and /proc/mounts. Files are read by the
+// shell's own read (os-release, MemTotal): each process a host starts for
+// it costs a fork and an exec, and a plan with refresh asks every host.
+const Command = stableSections + deviceSections + endSection
+
+// StableCommand is Command without the devices (lsblk, the heaviest of
+// its programs): what a plan's refresh asks a host whose facts state
+// records, since the devices a refresh finds change nothing (they are
+// what the host had when its facts were last recorded; engine.stable).
+const StableCommand = stableSections + endSection
+
+// stableSections print the facts other than devices. A file read by
+// catFile that lacks its last newline still ends its section.
+const stableSections = `LC_ALL=C; export LC_ALL
+catFile() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; }
 echo '@@facts:os-release'
-cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+{ catFile /etc/os-release || catFile /usr/lib/os-release; } 2>/dev/null
 echo '@@facts:uname-m'
 uname -m 2>/dev/null
 echo '@@facts:dpkg-arch'
@@ -17,8 +30,11 @@ command -v dpkg >/dev/null 2>&1 || rpm --eval '%{_arch}' 2>/dev/null
 echo '@@facts:nproc'
 nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c '^processor' /proc/cpuinfo 2>/dev/null
 echo '@@facts:meminfo'
-grep '^MemTotal:' /proc/meminfo 2>/dev/null
-if command -v lsblk >/dev/null 2>&1; then
+{ while IFS= read -r l; do case $l in MemTotal:*) printf '%s\n' "$l"; break ;; esac; done </proc/meminfo; } 2>/dev/null
+`
+
+// deviceSections print the block devices.
+const deviceSections = `if command -v lsblk >/dev/null 2>&1; then
   echo '@@facts:lsblk'
   lsblk -b -P -o NAME,SIZE,TYPE,MOUNTPOINT,FSTYPE 2>/dev/null
 else
@@ -30,5 +46,7 @@ else
   echo '@@facts:mounts'
   cat /proc/mounts 2>/dev/null
 fi
-echo '@@facts:end'
+`
+
+const endSection = `echo '@@facts:end'
 `

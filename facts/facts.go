@@ -56,7 +56,22 @@ const Timeout = time.Minute
 
 // Gather runs Command on a host and parses what it prints.
 func Gather(ctx context.Context, r runner.Runner) (Facts, error) {
-	res, err := r.Run(ctx, Command, runner.Options{Timeout: Timeout})
+	return gather(ctx, r, Command)
+}
+
+// GatherStable runs StableCommand on a host: its facts without the
+// devices (an empty list), for a refresh of facts state records.
+func GatherStable(ctx context.Context, r runner.Runner) (Facts, error) {
+	f, err := gather(ctx, r, StableCommand)
+	if err != nil {
+		return Facts{}, err
+	}
+	f.Devices = []Device{}
+	return f, nil
+}
+
+func gather(ctx context.Context, r runner.Runner, cmd string) (Facts, error) {
+	res, err := r.Run(ctx, cmd, runner.Options{Timeout: Timeout})
 	if err != nil {
 		return Facts{}, fmt.Errorf("gathering host facts: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,76 @@ func TestGather(t *testing.T) {
 	r = &fakeRunner{err: errors.New("connection reset")}
 	if _, err := Gather(context.Background(), r); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("run error: %v", err)
+	}
+}
+
+// TestGatherStable: the refresh's command runs no lsblk (nor reads
+// /sys/block) and its facts carry no devices, whatever the host prints;
+// the other facts are those Gather reads.
+func TestGatherStable(t *testing.T) {
+	if strings.Contains(StableCommand, "lsblk") || strings.Contains(StableCommand, "/sys/block") {
+		t.Fatalf("StableCommand asks for devices:\n%s", StableCommand)
+	}
+	if !strings.HasPrefix(Command, strings.TrimSuffix(StableCommand, endSection)) || !strings.Contains(Command, "lsblk") {
+		t.Fatalf("Command is not StableCommand with the devices:\n%s", Command)
+	}
+	raw, _ := os.ReadFile("testdata/debian12.txt")
+	r := &fakeRunner{res: runner.Result{Stdout: string(raw)}}
+	f, err := GatherStable(context.Background(), r)
+	if err != nil || r.cmd != StableCommand {
+		t.Fatalf("gather: %v (command %q)", err, r.cmd)
+	}
+	full, _ := Gather(context.Background(), r)
+	if len(full.Devices) == 0 || f.Devices == nil || len(f.Devices) != 0 {
+		t.Fatalf("devices: stable %v, full %v", f.Devices, full.Devices)
+	}
+	full.Devices = []Device{}
+	if !f.Equal(full) {
+		t.Errorf("stable facts %+v, want %+v", f, full)
+	}
+	r = &fakeRunner{res: runner.Result{Exit: 2, Stderr: "syntax error"}}
+	if _, err := GatherStable(context.Background(), r); err == nil || !strings.Contains(err.Error(), "status 2") {
+		t.Fatalf("exit 2: %v", err)
+	}
+}
+
+// TestCommandRunsHere runs Command and StableCommand with this machine's
+// sh: both succeed, print the same facts but the devices, and read
+// /etc/os-release as cat would.
+func TestCommandRunsHere(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	want, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		t.Skip("no /etc/os-release")
+	}
+	out := map[string]string{}
+	for name, cmd := range map[string]string{"full": Command, "stable": StableCommand} {
+		b, err := exec.Command(sh, "-c", cmd).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = string(b)
+	}
+	sec := split(out["full"])
+	if got := sec["os-release"]; strings.TrimSuffix(got, "\n") != strings.TrimSuffix(string(want), "\n") {
+		t.Errorf("os-release section:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.HasPrefix(sec["meminfo"], "MemTotal:") || strings.Count(sec["meminfo"], "\n") != 1 {
+		t.Errorf("meminfo section %q", sec["meminfo"])
+	}
+	full, err1 := Parse(out["full"])
+	stable, err2 := Parse(out["stable"])
+	if err1 != nil || err2 != nil || full.OS.ID == "" || full.MemoryMB == 0 {
+		t.Fatalf("parse: %v %v %+v", err1, err2, full)
+	}
+	if len(stable.Devices) != 0 {
+		t.Errorf("stable command printed devices %v", stable.Devices)
+	}
+	full.Devices = stable.Devices
+	if !full.Equal(stable) {
+		t.Errorf("stable %+v, full %+v", stable, full)
 	}
 }

@@ -242,13 +242,17 @@ func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, ar
 
 var _ engine.FactRefresher = refresher{}
 
-// Facts asks a recorded host for its facts (plan -refresh).
-func (r refresher) Facts(ctx context.Context, h *state.Host) (facts.Facts, error) {
+// Facts asks a recorded host for its facts (plan -refresh), its devices
+// only when asked to.
+func (r refresher) Facts(ctx context.Context, h *state.Host, devices bool) (facts.Facts, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	run, err := engine.ConnectHost(cctx, r.conn, h, nil)
 	if err != nil {
 		return facts.Facts{}, err
+	}
+	if !devices {
+		return facts.GatherStable(cctx, run)
 	}
 	return facts.Gather(cctx, run)
 }

@@ -90,7 +90,8 @@ type owner struct {
 	dir    string
 	name   string
 	remote bool
-	err    error // state that cannot be read
+	err    error        // state that cannot be read
+	st     *state.State // its state as read when it was found (not under its lock)
 }
 
 // SweepExpired removes the expired docker clusters of this machine (see
@@ -188,6 +189,7 @@ func (e *Env) ownerAt(dir, cluster string) *owner {
 	if st.Cluster != cluster {
 		return nil
 	}
+	o.st = st
 	return o
 }
 
@@ -197,11 +199,14 @@ func (e *Env) sweepOwned(ctx context.Context, s ClusterSweeper, c docker.Cluster
 	if o.remote || o.err != nil {
 		return nil // its deadline is not known here: destroy --expired decides
 	}
-	store := state.Open(o.dir, e.stateOpts(state.WithLockWait(0))...)
-	st, err := store.Load()
-	if err != nil || st.Expires.IsZero() || st.Expires.After(now) {
+	// The state findOwner read says whether the deadline has passed (a
+	// cluster not yet expired, the common case, costs no second read);
+	// it is read again under the lock before anything is removed.
+	st := o.st
+	if st == nil || st.Expires.IsZero() || st.Expires.After(now) {
 		return nil
 	}
+	store := state.Open(o.dir, e.stateOpts(state.WithLockWait(0))...)
 	unlock, err := store.Lock(ctx, state.CurrentHolder("diffuser sweep of expired clusters"))
 	if errors.Is(err, state.ErrLocked) {
 		who := "another diffuser"

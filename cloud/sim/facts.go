@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 
 	"diffuser/runner"
 )
@@ -38,25 +39,57 @@ func (c *Cloud) SetFacts(host, output string) {
 	c.facts[host] = output
 }
 
-// FactsGathered counts the facts commands hosts answered.
+// FactsGathered counts the facts commands hosts answered, with their
+// devices (facts.Command) or without (facts.StableCommand).
 func (c *Cloud) FactsGathered() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.factsRuns
 }
 
-// answerFacts answers the facts command. It is not a step's command, so
+// DevicesGathered counts the facts commands that asked for devices
+// (facts.Command).
+func (c *Cloud) DevicesGathered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deviceRuns
+}
+
+// answerFacts answers the facts command; without devices, it leaves
+// out the device sections as a host does. It is not a step's command, so
 // Commands does not list it.
-func (r hostRunner) answerFacts(opt runner.Options) (runner.Result, error) {
+func (r hostRunner) answerFacts(opt runner.Options, devices bool) (runner.Result, error) {
 	r.c.mu.Lock()
 	out := r.c.facts[r.host]
 	r.c.factsRuns++
+	if devices {
+		r.c.deviceRuns++
+	}
 	r.c.mu.Unlock()
 	if out == "" {
 		out = defaultFacts
+	}
+	if !devices {
+		out = withoutDevices(out)
 	}
 	if opt.Output != nil {
 		_, _ = fmt.Fprint(opt.Output, out)
 	}
 	return runner.Result{Stdout: out}, nil
+}
+
+// withoutDevices is facts output without its device sections (lsblk,
+// sysblock, mounts): what facts.StableCommand prints.
+func withoutDevices(out string) string {
+	var b strings.Builder
+	skip := false
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "@@facts:"); ok {
+			skip = name == "lsblk" || name == "sysblock" || name == "mounts"
+		}
+		if !skip {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

@@ -49,6 +49,7 @@ type Cloud struct {
 	peak       Peaks
 	facts      map[string]string // facts command output by host name (SetFacts)
 	factsRuns  int
+	deviceRuns int // facts commands asking for devices
 }
 
 // Peaks are the most of each thing at once the simulated world saw.
@@ -315,8 +316,8 @@ func (r hostRunner) open(what string) (func(), error) {
 }
 
 func (r hostRunner) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
-	if cmd == facts.Command {
-		return r.answerFacts(opt)
+	if cmd == facts.Command || cmd == facts.StableCommand {
+		return r.answerFacts(opt, cmd == facts.Command)
 	}
 	closeSession, err := r.open(cmd)
 	if err != nil {
