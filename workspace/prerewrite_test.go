@@ -27,6 +27,7 @@ import (
 func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 	cases := []struct {
 		recipe string
+		before string // the old recipe's folder in testdata ("prerewrite" when empty)
 		vars   []string
 		want   []string // the plan's changes, sorted, as simWorld.plan writes them
 		moves  int      // instances renamed, at these variables (0: not counted)
@@ -77,6 +78,9 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ step.gvfs_retire["client[0]"]`,
 			`+ step.gvfs_retire["client[1]"]`,
 			`+ step.gvfs_retire["client[2]"]`,
+			`+ step.gvfs_service["client[0]"]`,
+			`+ step.gvfs_service["client[1]"]`,
+			`+ step.gvfs_service["client[2]"]`,
 			`- step.client_packages["client[0]"] (no longer in the recipe)`,
 			`- step.client_packages["client[1]"] (no longer in the recipe)`,
 			`- step.client_packages["client[2]"] (no longer in the recipe)`,
@@ -94,6 +98,34 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`~ module.libnfs.step.ready["client[2]"] (inputs changed)`,
 			`~ step.ganesha_lock["server[0]"] (inputs changed)`,
 		}},
+		// State applied just before the libnfs mount moved into
+		// builtin/gvfs-mount (testdata/pregvfsmount, from commit 7ea5323):
+		// gvfs_retire stops the old unit, the module mounts again and
+		// gvfs_service follows it to the new unit; the kernel modes are
+		// untouched.
+		{recipe: "nfs", before: "pregvfsmount"},
+		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: []string{
+			`+ module.libnfs.step.mount["client[0]"]`,
+			`+ module.libnfs.step.mount["client[1]"]`,
+			`+ module.libnfs.step.packages["client[0]"]`,
+			`+ module.libnfs.step.packages["client[1]"]`,
+			`+ module.libnfs.step.script["client[0]"]`,
+			`+ module.libnfs.step.script["client[1]"]`,
+			`+ module.libnfs.step.unit["client[0]"]`,
+			`+ module.libnfs.step.unit["client[1]"]`,
+			`+ step.gvfs_retire["client[0]"]`,
+			`+ step.gvfs_retire["client[1]"]`,
+			`- step.client_packages["client[0]"] (no longer in the recipe)`,
+			`- step.client_packages["client[1]"] (no longer in the recipe)`,
+			`- step.gvfs_script["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[1]"] (no longer in the recipe)`,
+			`~ module.libnfs.step.ready["client[0]"] (inputs changed)`,
+			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
+			`~ step.gvfs_service["client[0]"] (inputs changed)`,
+			`~ step.gvfs_service["client[1]"] (inputs changed)`,
+		}},
 		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
 		{recipe: "orangefs"},
 		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
@@ -105,13 +137,20 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 	}
 	for _, c := range cases {
 		name := c.recipe
+		if c.before != "" {
+			name = c.before + "/" + name
+		}
 		if len(c.vars) > 0 {
 			name += "/" + strings.Join(c.vars, ",")
 		}
 		t.Run(name, func(t *testing.T) {
 			w := newSimWorld(t)
 			w.env = &workspace.Env{DataDir: w.env.DataDir, Sim: workspace.SimOptions{Enabled: true}} // simulated kinds
-			old := filepath.Join("testdata", "prerewrite", c.recipe, "main.hcl")
+			before := c.before
+			if before == "" {
+				before = "prerewrite"
+			}
+			old := filepath.Join("testdata", before, c.recipe, "main.hcl")
 			src, err := os.ReadFile(old)
 			if err != nil {
 				t.Fatal(err)

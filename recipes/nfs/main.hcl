@@ -379,12 +379,23 @@ module "libnfs" {
   mount_point = var.mount_point
 }
 
+# Keeps the module's unit started and enabled: refresh notices it stopped.
+# (Its destroy is the module's mount step's.)
+step "gvfs_service" {
+  on    = local.libnfs_clients
+  after = [module.libnfs]
+  service {
+    name    = "diffuser-gvfs-nfs"
+    state   = "started"
+    enabled = true
+  }
+}
+
 # Before builtin/gvfs-mount held the libnfs mount, this recipe wrote its
-# own unit, diffuser-nfs-gvfs.service. On a client applied then, the old
-# unit is stopped and removed before the module's unit mounts the export
-# again (moved: the old service step's recorded destroy, which would run
-# after the new mount and remove its mount_point link, is dropped).
-# Elsewhere there is nothing to stop.
+# own unit, diffuser-nfs-gvfs.service, kept by gvfs_service (whose
+# recorded destroy is replaced when it updates to the new unit). On a
+# client applied then, the old unit is stopped and removed before the
+# module's unit mounts the export again; elsewhere there is nothing to stop.
 step "gvfs_retire" {
   on  = local.libnfs_clients
   run = <<-EOT
@@ -392,10 +403,6 @@ step "gvfs_retire" {
     rm -f /etc/systemd/system/diffuser-nfs-gvfs.service /usr/local/sbin/diffuser-nfs-gvfs
     systemctl daemon-reload
   EOT
-}
-moved {
-  from = step.gvfs_service
-  to   = step.gvfs_retire
 }
 moved {
   from = step.gvfs_ready
