@@ -53,8 +53,8 @@ variable "mount_point" {
 }
 
 locals {
-  runtime  = "/run/diffuser-gvfs-${var.name}"
-  unit     = "diffuser-gvfs-${var.name}"
+  runtime = "/run/diffuser-gvfs-${var.name}"
+  unit    = "diffuser-gvfs-${var.name}"
   # GVfs and its FUSE bridge, gio to mount, a D-Bus session bus to run them
   # on, and the protocol's command-line tools (nfs-ls, nfs-cp, nfs-cat;
   # smbclient). By host.facts.os.family at the step: "rhel" (untested;
