@@ -193,7 +193,7 @@ func TestNFSRecipePlan(t *testing.T) {
 		if mount == "kernel" {
 			return map[string]int{"client_packages": n, "kernel_mount": n}
 		}
-		return map[string]int{"module.libnfs.step.packages": n, "module.libnfs.step.script": n, "module.libnfs.step.unit": n,
+		return map[string]int{"client_packages": n, "module.libnfs.step.packages": n, "module.libnfs.step.script": n, "module.libnfs.step.unit": n,
 			"module.libnfs.step.mount": n, "module.libnfs.step.ready": n, "gvfs_service": n, "gvfs_retire": n}
 	}
 	for _, tc := range []struct {

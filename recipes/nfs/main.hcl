@@ -98,20 +98,24 @@ locals {
 
   # By host.facts.os.family: "rhel" (RHEL, Rocky, Alma, Fedora: dnf;
   # untested, NFS-Ganesha comes from EPEL or the CentOS Storage SIG
-  # there), else Debian and Ubuntu (apt). The libnfs clients' packages are
-  # builtin/gvfs-mount's.
+  # there), else Debian and Ubuntu (apt).
   packages = {
     debian = {
       kernel  = ["nfs-kernel-server", "xfsprogs"]
       ganesha = ["nfs-ganesha", "nfs-ganesha-vfs", "xfsprogs"]
-      client  = ["nfs-common"]
+      # builtin/gvfs-mount's (GVfs, FUSE, gio, D-Bus, the libnfs tools),
+      # installed early: see client_packages.
+      libnfs = ["libnfs-utils", "gvfs-backends", "gvfs-fuse", "libglib2.0-bin", "dbus"]
+      client = ["nfs-common"]
     }
     rhel = {
       kernel  = ["nfs-utils", "xfsprogs"]
       ganesha = ["nfs-ganesha", "nfs-ganesha-vfs", "xfsprogs"]
+      libnfs  = ["libnfs-utils", "gvfs", "gvfs-nfs", "gvfs-fuse", "glib2", "dbus"]
       client  = ["nfs-utils"]
     }
   }
+  client_set = var.mount == "kernel" ? "client" : "libnfs"
 
   # Both servers trust the clients' root (no root squash): `diffuser verify`
   # writes as root, and the cluster a recipe builds is one trust domain.
@@ -346,9 +350,12 @@ step "nfs_port" {
 
 # ---------------------------------------------------------------- clients
 
+# While the server is set up. In libnfs mode these are the packages
+# module.libnfs installs again (quickly) once the server answers: the
+# module waits for the server, and GVfs is the largest download.
 step "client_packages" {
-  on      = local.kernel_clients
-  package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"].client
+  on      = hosts.client
+  package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"][local.client_set]
 }
 
 step "kernel_mount" {
@@ -370,7 +377,7 @@ step "kernel_mount" {
 # unit diffuser-gvfs-nfs.service.
 module "libnfs" {
   source      = "builtin/gvfs-mount"
-  after       = [step.nfs_port, step.gvfs_retire]
+  after       = [step.client_packages, step.nfs_port, step.gvfs_retire]
   clients     = local.libnfs_clients
   name        = "nfs"
   protocol    = "nfs"
