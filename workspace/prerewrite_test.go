@@ -27,6 +27,7 @@ import (
 func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 	cases := []struct {
 		recipe string
+		before string // the old recipe's folder in testdata ("prerewrite" when empty)
 		vars   []string
 		want   []string // the plan's changes, sorted, as simWorld.plan writes them
 		moves  int      // instances renamed, at these variables (0: not counted)
@@ -58,13 +59,67 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.brick_at_boot.step.unit["server[2]"]`,
 		}},
 		// docs/recipes/nfs.md: the run steps that restarted the daemons
-		// became service steps (moved blocks); each updates once.
+		// became service steps (moved blocks); each updates once. The
+		// libnfs clients' mount moved into builtin/gvfs-mount, whose unit
+		// has another name: gvfs_retire stops the old one, the module
+		// mounts again (its mount and ready steps are the moved gvfs_mount
+		// and gvfs_ready), the old files' steps go.
 		{recipe: "nfs", want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
 		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: []string{
+			`+ module.libnfs.step.packages["client[0]"]`,
+			`+ module.libnfs.step.packages["client[1]"]`,
+			`+ module.libnfs.step.packages["client[2]"]`,
+			`+ module.libnfs.step.script["client[0]"]`,
+			`+ module.libnfs.step.script["client[1]"]`,
+			`+ module.libnfs.step.script["client[2]"]`,
+			`+ module.libnfs.step.unit["client[0]"]`,
+			`+ module.libnfs.step.unit["client[1]"]`,
+			`+ module.libnfs.step.unit["client[2]"]`,
+			`+ step.gvfs_retire["client[0]"]`,
+			`+ step.gvfs_retire["client[1]"]`,
+			`+ step.gvfs_retire["client[2]"]`,
+			`+ step.gvfs_service["client[0]"]`,
+			`+ step.gvfs_service["client[1]"]`,
+			`+ step.gvfs_service["client[2]"]`,
+			`- step.gvfs_script["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
+			`- step.gvfs_script["client[2]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[1]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[2]"] (no longer in the recipe)`,
+			`~ module.libnfs.step.mount["client[0]"] (inputs changed)`,
+			`~ module.libnfs.step.mount["client[1]"] (inputs changed)`,
+			`~ module.libnfs.step.mount["client[2]"] (inputs changed)`,
+			`~ module.libnfs.step.ready["client[0]"] (inputs changed)`,
+			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
+			`~ module.libnfs.step.ready["client[2]"] (inputs changed)`,
 			`~ step.ganesha_lock["server[0]"] (inputs changed)`,
+		}},
+		// State applied just before the libnfs mount moved into
+		// builtin/gvfs-mount (testdata/pregvfsmount, from commit 7ea5323):
+		// gvfs_retire stops the old unit, the module mounts again and
+		// gvfs_service follows it to the new unit; the kernel modes are
+		// untouched.
+		{recipe: "nfs", before: "pregvfsmount"},
+		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: []string{
+			`+ module.libnfs.step.mount["client[0]"]`,
+			`+ module.libnfs.step.mount["client[1]"]`,
+			`+ module.libnfs.step.packages["client[0]"]`,
+			`+ module.libnfs.step.packages["client[1]"]`,
+			`+ module.libnfs.step.script["client[0]"]`,
+			`+ module.libnfs.step.script["client[1]"]`,
+			`+ module.libnfs.step.unit["client[0]"]`,
+			`+ module.libnfs.step.unit["client[1]"]`,
+			`+ step.gvfs_retire["client[0]"]`,
+			`+ step.gvfs_retire["client[1]"]`,
+			`- step.gvfs_script["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
+			`- step.gvfs_unit["client[1]"] (no longer in the recipe)`,
+			`~ module.libnfs.step.ready["client[0]"] (inputs changed)`,
+			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
 			`~ step.gvfs_service["client[0]"] (inputs changed)`,
 			`~ step.gvfs_service["client[1]"] (inputs changed)`,
-			`~ step.gvfs_service["client[2]"] (inputs changed)`,
 		}},
 		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
 		{recipe: "orangefs"},
@@ -77,13 +132,20 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 	}
 	for _, c := range cases {
 		name := c.recipe
+		if c.before != "" {
+			name = c.before + "/" + name
+		}
 		if len(c.vars) > 0 {
 			name += "/" + strings.Join(c.vars, ",")
 		}
 		t.Run(name, func(t *testing.T) {
 			w := newSimWorld(t)
 			w.env = &workspace.Env{DataDir: w.env.DataDir, Sim: workspace.SimOptions{Enabled: true}} // simulated kinds
-			old := filepath.Join("testdata", "prerewrite", c.recipe, "main.hcl")
+			before := c.before
+			if before == "" {
+				before = "prerewrite"
+			}
+			old := filepath.Join("testdata", before, c.recipe, "main.hcl")
 			src, err := os.ReadFile(old)
 			if err != nil {
 				t.Fatal(err)

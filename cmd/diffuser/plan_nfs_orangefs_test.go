@@ -193,7 +193,8 @@ func TestNFSRecipePlan(t *testing.T) {
 		if mount == "kernel" {
 			return map[string]int{"client_packages": n, "kernel_mount": n}
 		}
-		return map[string]int{"client_packages": n, "gvfs_script": n, "gvfs_unit": n, "gvfs_service": n, "gvfs_ready": n}
+		return map[string]int{"client_packages": n, "module.libnfs.step.packages": n, "module.libnfs.step.script": n, "module.libnfs.step.unit": n,
+			"module.libnfs.step.mount": n, "module.libnfs.step.ready": n, "gvfs_service": n, "gvfs_retire": n}
 	}
 	for _, tc := range []struct {
 		server, mount string
@@ -218,6 +219,13 @@ func TestNFSRecipePlan(t *testing.T) {
 			unit := p.arg(t, "nfs_service", "server[0]", "name")
 			if want := map[string]string{"kernel": "nfs-server", "ganesha": "nfs-ganesha"}[tc.server]; unit != want {
 				t.Errorf("nfs_service manages %q, want %q", unit, want)
+			}
+			if tc.mount == "libnfs" && tc.clients > 0 {
+				// gvfs_service keeps the unit builtin/gvfs-mount writes.
+				path := p.arg(t, "module.libnfs.step.unit", "client[0]", "path")
+				if svc := p.arg(t, "gvfs_service", "client[0]", "name"); path != "/etc/systemd/system/"+svc+".service" {
+					t.Errorf("gvfs_service manages %q, the module writes %q", svc, path)
+				}
 			}
 		})
 	}

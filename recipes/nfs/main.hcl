@@ -73,14 +73,14 @@ locals {
   libnfs_clients = var.mount == "libnfs" ? hosts.client : []
 
   # By host.facts.os.family: "rhel" (RHEL, Rocky, Alma, Fedora: dnf;
-  # untested, NFS-Ganesha and libnfs-utils come from EPEL or the CentOS
-  # Storage SIG there), else Debian and Ubuntu (apt).
+  # untested, NFS-Ganesha comes from EPEL or the CentOS Storage SIG
+  # there), else Debian and Ubuntu (apt).
   packages = {
     debian = {
       kernel  = ["nfs-kernel-server", "xfsprogs"]
       ganesha = ["nfs-ganesha", "nfs-ganesha-vfs", "xfsprogs"]
-      # GVfs (its NFS backend is libnfs) and its FUSE bridge, gio to mount,
-      # a D-Bus session bus to run them on, and the libnfs tools.
+      # builtin/gvfs-mount's (GVfs, FUSE, gio, D-Bus, the libnfs tools),
+      # installed early: see client_packages.
       libnfs = ["libnfs-utils", "gvfs-backends", "gvfs-fuse", "libglib2.0-bin", "dbus"]
       client = ["nfs-common"]
     }
@@ -151,55 +151,6 @@ locals {
         Access_Type = RW;
       }
     }
-  EOT
-
-  # libnfs mode. GVfs shows a mount as <fuse dir>/nfs:host=H,prefix=<export, URL-encoded>.
-  gvfs_runtime = "/run/diffuser-nfs-gvfs"
-  gvfs_share   = "${local.gvfs_runtime}/gvfs/nfs:host=${local.server_ip},prefix=${urlencode(var.export_path)}"
-
-  gvfs_script = <<-EOT
-    #!/bin/sh
-    # Written by diffuser (recipe nfs). Runs under dbus-run-session: GVfs
-    # lives on a D-Bus session bus. gvfsd starts gvfsd-fuse, which shows
-    # every GVfs mount of the session under $XDG_RUNTIME_DIR/gvfs; then the
-    # export is mounted with GVfs's NFS backend (libnfs, NFSv3) and
-    # ${var.mount_point} is pointed at it.
-    set -u
-    export XDG_RUNTIME_DIR=${local.gvfs_runtime}
-    # No desktop volume monitors (udisks2, MTP, ...): only the NFS mount.
-    export GIO_USE_VOLUME_MONITOR=unix
-    mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
-    /usr/libexec/gvfsd &
-    gvfsd=$!
-    for i in $(seq 1 30); do
-      mountpoint -q "$XDG_RUNTIME_DIR/gvfs" && break
-      sleep 1
-    done
-    # The server may still be starting (after a reboot of both): keep trying.
-    until gio mount "nfs://${local.server_ip}${var.export_path}"; do
-      kill -0 $gvfsd || exit 1
-      sleep 2
-    done
-    ln -sfn "${local.gvfs_share}" "${var.mount_point}.diffuser-tmp"
-    mv -T "${var.mount_point}.diffuser-tmp" "${var.mount_point}"
-    wait $gvfsd
-  EOT
-
-  gvfs_unit = <<-EOT
-    # Written by diffuser (recipe nfs).
-    [Unit]
-    Description=NFS export ${local.server_ip}:${var.export_path} at ${var.mount_point} through GVfs (libnfs) and FUSE
-    After=network-online.target
-    Wants=network-online.target
-
-    [Service]
-    ExecStart=/usr/bin/dbus-run-session -- /usr/local/sbin/diffuser-nfs-gvfs
-    ExecStopPost=-/usr/bin/fusermount3 -u -z ${local.gvfs_runtime}/gvfs
-    Restart=on-failure
-    RestartSec=3
-
-    [Install]
-    WantedBy=multi-user.target
   EOT
 }
 
@@ -350,7 +301,8 @@ step "ganesha_lock" {
 # hashing the files into their commands. Their state entries become the
 # service steps that took over their job: an update that starts the unit
 # if it is not running, instead of a removal whose recorded destroy
-# command would stop NFS-Ganesha or the libnfs mount.
+# command would stop NFS-Ganesha or the libnfs mount (gvfs_mount restarted
+# the mount's unit, as builtin/gvfs-mount's mount step does now).
 moved {
   from = step.kernel_nfsd
   to   = step.kernel_statd
@@ -361,7 +313,7 @@ moved {
 }
 moved {
   from = step.gvfs_mount
-  to   = step.gvfs_service
+  to   = module.libnfs.step.mount
 }
 
 step "nfs_port" {
@@ -374,12 +326,13 @@ step "nfs_port" {
 
 # ---------------------------------------------------------------- clients
 
+# While the server is set up. In libnfs mode these are the packages
+# module.libnfs installs again (quickly) once the server answers: the
+# module waits for the server, and GVfs is the largest download.
 step "client_packages" {
   on      = hosts.client
   package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"][local.client_set]
 }
-
-# ---- mount = "kernel"
 
 step "kernel_mount" {
   on    = local.kernel_clients
@@ -396,50 +349,47 @@ step "kernel_mount" {
   }
 }
 
-# ---- mount = "libnfs"
-
-step "gvfs_script" {
-  on    = local.libnfs_clients
-  after = [step.client_packages]
-  file {
-    path    = "/usr/local/sbin/diffuser-nfs-gvfs"
-    mode    = "0755"
-    content = local.gvfs_script
-  }
-  destroy = "rm -f /usr/local/sbin/diffuser-nfs-gvfs"
+# ---- mount = "libnfs": GVfs's NFS backend through FUSE, kept up by the
+# unit diffuser-gvfs-nfs.service.
+module "libnfs" {
+  source      = "builtin/gvfs-mount"
+  after       = [step.client_packages, step.nfs_port, step.gvfs_retire]
+  clients     = local.libnfs_clients
+  name        = "nfs"
+  protocol    = "nfs"
+  server      = local.server_ip
+  share       = var.export_path
+  mount_point = var.mount_point
 }
 
-step "gvfs_unit" {
-  on    = local.libnfs_clients
-  after = [step.client_packages]
-  file {
-    path    = "/etc/systemd/system/diffuser-nfs-gvfs.service"
-    content = local.gvfs_unit
-  }
-  destroy = "rm -f /etc/systemd/system/diffuser-nfs-gvfs.service; systemctl daemon-reload"
-}
-
+# Keeps the module's unit started and enabled: refresh notices it stopped.
+# (Its destroy is the module's mount step's.)
 step "gvfs_service" {
   on    = local.libnfs_clients
-  after = [step.nfs_port]
-  # Restarted, remounting, when the script or the unit change.
-  restart_on = [step.gvfs_script, step.gvfs_unit]
+  after = [module.libnfs]
   service {
-    name          = "diffuser-nfs-gvfs"
-    state         = "started"
-    enabled       = true
-    daemon_reload = true
+    name    = "diffuser-gvfs-nfs"
+    state   = "started"
+    enabled = true
   }
-  destroy = "systemctl disable --now diffuser-nfs-gvfs.service; rm -f ${var.mount_point}"
 }
 
-step "gvfs_ready" {
-  on    = local.libnfs_clients
-  after = [step.gvfs_service]
-  wait {
-    command = "ls ${var.mount_point}/ >/dev/null"
-    timeout = "120s"
-  }
+# Before builtin/gvfs-mount held the libnfs mount, this recipe wrote its
+# own unit, diffuser-nfs-gvfs.service, kept by gvfs_service (whose
+# recorded destroy is replaced when it updates to the new unit). On a
+# client applied then, the old unit is stopped and removed before the
+# module's unit mounts the export again; elsewhere there is nothing to stop.
+step "gvfs_retire" {
+  on  = local.libnfs_clients
+  run = <<-EOT
+    systemctl disable --now diffuser-nfs-gvfs.service 2>/dev/null || true
+    rm -f /etc/systemd/system/diffuser-nfs-gvfs.service /usr/local/sbin/diffuser-nfs-gvfs
+    systemctl daemon-reload
+  EOT
+}
+moved {
+  from = step.gvfs_ready
+  to   = module.libnfs.step.ready
 }
 
 verify "roundtrip" {

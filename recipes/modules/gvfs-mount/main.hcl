@@ -38,9 +38,16 @@ variable "mount_point" {
 }
 
 locals {
-  runtime  = "/run/diffuser-gvfs-${var.name}"
-  unit     = "diffuser-gvfs-${var.name}"
-  packages = ["gvfs-backends", "gvfs-fuse", "libglib2.0-bin", "dbus", var.protocol == "nfs" ? "libnfs-utils" : "smbclient"]
+  runtime = "/run/diffuser-gvfs-${var.name}"
+  unit    = "diffuser-gvfs-${var.name}"
+  # GVfs and its FUSE bridge, gio to mount, a D-Bus session bus to run them
+  # on, and the protocol's command-line tools (nfs-ls, nfs-cp, nfs-cat;
+  # smbclient). By host.facts.os.family at the step: "rhel" (untested;
+  # libnfs-utils comes from EPEL there), else Debian and Ubuntu.
+  packages = {
+    debian = ["gvfs-backends", "gvfs-fuse", "libglib2.0-bin", "dbus", var.protocol == "nfs" ? "libnfs-utils" : "smbclient"]
+    rhel   = concat(["gvfs", "gvfs-fuse", "glib2", "dbus"], var.protocol == "nfs" ? ["gvfs-nfs", "libnfs-utils"] : ["gvfs-smb", "samba-client"])
+  }
 
   # The server may differ per host: the unit passes it as an argument.
   script = <<-EOT
@@ -83,7 +90,7 @@ locals {
 
 step "packages" {
   on      = var.clients
-  package = local.packages
+  package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
 
 step "script" {
