@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-cache: a GlusterFS deploy (BENCH_CACHE_SIZES, default "2+1":
-# servers+clients) on fresh docker hosts with the package cache off, then on
+# servers+clients, replica 2, or 1 for an odd server count) on fresh docker hosts with the package cache off, then on
 # (package_cache = "controller": the machine's apt-cacher-ng), twice: the
 # first run with it on fetches what the cache lacks, the second finds it
 # all there. Prints the apply's wall time, the package phase (first package
@@ -61,6 +61,8 @@ printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
 run=0
 for size in $sizes; do
   servers=${size%+*} clients=${size#*+}
+  replica=2 # the recipe allows 1 to 3 copies and wants servers a multiple of it
+  [ $((servers % 2)) = 0 ] || replica=1
   for mode in $modes; do
     run=$((run + 1))
     ws=bench-cache-$$-$run
@@ -69,9 +71,12 @@ for size in $sizes; do
     before=$( [ -r $acnglog ] && wc -l <$acnglog || echo 0)
     s=$(date +%s.%N)
     if ! "$bin" apply glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" --progress plain \
-      --var "servers=$servers" --var "replica=$servers" --var "clients=$clients" -auto-approve >"$work/apply.log" 2>&1; then
+      --var "servers=$servers" --var "replica=$replica" --var "clients=$clients" -auto-approve >"$work/apply.log" 2>&1; then
       echo "bench-cache: apply failed ($size, $mode):" >&2
       tail -n 20 "$work/apply.log" >&2
+      keep=$(mktemp -d /tmp/diffuser-bench-cache-failed.XXXXXX)
+      cp -a "$work/apply.log" "$data/$ws/runs" "$keep/" 2>/dev/null || true
+      echo "bench-cache: the apply's output and step logs are in $keep" >&2
       exit 1
     fi
     e=$(date +%s.%N)
