@@ -293,7 +293,7 @@ func TestModuleHistoryTargetInState(t *testing.T) {
 	w.st.Steps[`module.kit.step.packages["server[0]"]`] = &in
 	l := loadHist(t, histAfter, histKitMoved)
 	diags := planDiags(l, w)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") || !strings.Contains(diags.Error(), "moved.hcl:2") {
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") || !strings.Contains(diags.Error(), "r/mods/kit/moved.hcl:4,10-23: Moved object still exists") {
 		t.Fatalf("want a conflict at the module's block, got %v", diags)
 	}
 }
@@ -328,11 +328,11 @@ func loadHistDiags(src, kitMoved string) (*engine.Loaded, hcl.Diagnostics) {
 func TestModuleHistoryErrors(t *testing.T) {
 	for _, c := range []struct{ name, src, moved, want string }{
 		{"unknown to", histAfter, "moved {\n  from = caller.step.pkgs\n  to   = step.nope\n}\n",
-			"r/mods/kit/moved.hcl:1,1-6: Moved to an unknown address; module.kit.step.nope is not in the module"},
+			"r/mods/kit/moved.hcl:3,10-19: Moved to an unknown address; to = step.nope names no step the module declares"},
 		{"from the module itself", histAfter, "moved {\n  from = caller.module.kit.step.old\n  to   = step.packages\n}\n",
-			"Moved from inside the module; from = caller.… names module.kit.step.old"},
+			"r/mods/kit/moved.hcl:2,10-36: Moved from inside the module; from = caller.module.kit.step.old names module.kit.step.old"},
 		{"kinds", histAfter, "moved {\n  from = caller.module.old_mount\n  to   = step.packages\n}\n",
-			"Moved between kinds"},
+			"r/mods/kit/moved.hcl:3,10-23: Moved between kinds; from = caller.module.old_mount is a module and to = step.packages a step"},
 		{"caller in to", histAfter, "moved {\n  from = step.x\n  to   = caller.step.pkgs\n}\n",
 			"r/mods/kit/moved.hcl:3,10-26: Invalid moved address; Only from may name an address of the caller"},
 		{"caller in a recipe", histAfter + "moved {\n  from = caller.step.pkgs\n  to   = module.kit.step.packages\n}\n", "",
