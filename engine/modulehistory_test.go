@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -135,6 +136,9 @@ step.pkgs["server[1]"] -> module.kit.step.packages["server[1]"]`
 		if !strings.HasPrefix(m.Reason, "history of module.kit (./mods/kit), r/mods/kit/moved.hcl:") {
 			t.Errorf("move %s has reason %q", m.From, m.Reason)
 		}
+		if len(m.By) != 1 || m.By[0].By == nil || m.By[0].By.Addr != "module.kit" || m.By[0].DeclRange.Filename != "r/mods/kit/moved.hcl" {
+			t.Errorf("move %s made by %+v, want one block of r/mods/kit/moved.hcl", m.From, m.By)
+		}
 	}
 	w.applyMovesOnly(p)
 }
@@ -243,6 +247,16 @@ module.old_wrap.step.pkgs["server[0]"] -> module.wrap.module.kit.step.packages["
 module.old_wrap.step.pkgs["server[1]"] -> module.wrap.module.kit.step.packages["server[1]"]`
 	if got := moveLines(p); got != want {
 		t.Fatalf("moves:\n%s\nwant:\n%s", got, want)
+	}
+	// Each move is the recipe's block, then kit's history, in that order.
+	for _, m := range p.Moves {
+		var by []string
+		for _, mv := range m.By {
+			by = append(by, fmt.Sprintf("%s:%d %v", mv.DeclRange.Filename, mv.DeclRange.Start.Line, mv.By != nil))
+		}
+		if len(by) != 2 || by[0] != "r/main.hcl:8 false" || !strings.HasPrefix(by[1], "r/mods/kit/moved.hcl:") || !strings.HasSuffix(by[1], " true") {
+			t.Errorf("move %s made by %v", m.From, by)
+		}
 	}
 	w.applyMovesOnly(p)
 }
