@@ -628,21 +628,21 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		}
 		switch {
 		case mv.From == mv.To:
-			bad(mv.ToRange, "Moved to itself", fmt.Sprintf("from and to are both %s; remove the block.", mv.from()))
+			bad(mv.ToRange, "Moved to itself", fmt.Sprintf("from and to are both %s; remove the block.", mv.fromText))
 		case isStep(mv.From) != isStep(mv.To):
 			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
-				mv.from(), kindOf(mv.From), mv.to(), kindOf(mv.To)))
+				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case exists(mv.From):
 			bad(mv.FromRange, "Moved from an address still in the "+mv.In.place(), fmt.Sprintf("%s is still declared in the %s, so its state cannot move to %s. "+
-				"Remove or rename its block, or remove the moved block.", mv.from(), mv.In.place(), mv.to()))
+				"Remove or rename its block, or remove the moved block.", mv.fromText, mv.In.place(), mv.toText))
 		case !exists(mv.To):
 			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
 		case froms[mv.From] != nil:
 			bad(mv.FromRange, "Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only; keep one of the blocks.",
-				mv.from(), rangeString(froms[mv.From].FromRange)))
+				mv.fromText, rangeString(froms[mv.From].FromRange)))
 		case tos[mv.To] != nil:
 			bad(mv.ToRange, "Conflicting moved blocks", fmt.Sprintf("Both %s and %s move to %s (the other at %s): keep one.",
-				mv.from(), tos[mv.To].from(), mv.to(), rangeString(tos[mv.To].ToRange)))
+				mv.fromText, tos[mv.To].fromText, mv.toText, rangeString(tos[mv.To].ToRange)))
 		default:
 			froms[mv.From], tos[mv.To] = mv, mv
 		}
@@ -651,7 +651,7 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		if prev := tos[mv.From]; prev != nil && froms[mv.From] == mv {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chained moved blocks",
 				Detail: fmt.Sprintf("%s is moved to %s at %s and from there to %s: write one moved block from %s to %s.",
-					prev.from(), mv.from(), rangeString(prev.ToRange), mv.to(), prev.from(), mv.to()) + mv.In.calledAt(),
+					prev.fromText, mv.fromText, rangeString(prev.ToRange), mv.toText, prev.fromText, mv.toText) + mv.In.calledAt(),
 				Subject: mv.FromRange.Ptr()})
 		}
 	}
@@ -663,10 +663,10 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 		switch {
 		case mv.From == mv.By.Addr || strings.HasPrefix(mv.From, mv.By.Addr+"."):
 			bad(mv.FromRange, "Moved from inside the module", fmt.Sprintf("from = %s names %s, which is this module itself: for a move inside the module write from without caller.",
-				mv.from(), mv.From))
+				mv.fromText, mv.From))
 		case isStep(mv.From) != isStep(mv.To):
 			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
-				mv.from(), kindOf(mv.From), mv.to(), kindOf(mv.To)))
+				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case !exists(mv.To):
 			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
 		case declared(mv.From, mv.By), froms[mv.From] != nil:
@@ -686,6 +686,7 @@ func isMovedStep(a string) bool {
 	return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.")
 }
 
+// kindOf is "step" or "module": what moved address a names.
 func kindOf(a string) string {
 	if isMovedStep(a) {
 		return "step"
@@ -727,7 +728,7 @@ func (r *Recipe) unknownMovedTo(mv *Moved) string {
 			}
 		}
 	}
-	to := mv.to()
+	to := mv.toText
 	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
 		to, kindOf(mv.To), mv.In.place(), kindOf(mv.To))
 	switch s := suggest(to, known); {
