@@ -703,10 +703,6 @@ func (m *Module) place() string {
 	return "module"
 }
 
-// fromText and toText are from and to as the block's author wrote them.
-func (mv *Moved) from() string { return mv.fromText }
-func (mv *Moved) to() string   { return mv.toText }
-
 // unknownMovedTo says that mv's to is not declared where the block is,
 // and what is: the nearest name, else the names of its kind.
 func (r *Recipe) unknownMovedTo(mv *Moved) string {
