@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -135,6 +136,9 @@ step.pkgs["server[1]"] -> module.kit.step.packages["server[1]"]`
 		if !strings.HasPrefix(m.Reason, "history of module.kit (./mods/kit), r/mods/kit/moved.hcl:") {
 			t.Errorf("move %s has reason %q", m.From, m.Reason)
 		}
+		if len(m.By) != 1 || m.By[0].By == nil || m.By[0].By.Addr != "module.kit" || m.By[0].DeclRange.Filename != "r/mods/kit/moved.hcl" {
+			t.Errorf("move %s made by %+v, want one block of r/mods/kit/moved.hcl", m.From, m.By)
+		}
 	}
 	w.applyMovesOnly(p)
 }
@@ -244,6 +248,16 @@ module.old_wrap.step.pkgs["server[1]"] -> module.wrap.module.kit.step.packages["
 	if got := moveLines(p); got != want {
 		t.Fatalf("moves:\n%s\nwant:\n%s", got, want)
 	}
+	// Each move is the recipe's block, then kit's history, in that order.
+	for _, m := range p.Moves {
+		var by []string
+		for _, mv := range m.By {
+			by = append(by, fmt.Sprintf("%s:%d %v", mv.DeclRange.Filename, mv.DeclRange.Start.Line, mv.By != nil))
+		}
+		if len(by) != 2 || by[0] != "r/main.hcl:8 false" || !strings.HasPrefix(by[1], "r/mods/kit/moved.hcl:") || !strings.HasSuffix(by[1], " true") {
+			t.Errorf("move %s made by %v", m.From, by)
+		}
+	}
 	w.applyMovesOnly(p)
 }
 
@@ -293,7 +307,7 @@ func TestModuleHistoryTargetInState(t *testing.T) {
 	w.st.Steps[`module.kit.step.packages["server[0]"]`] = &in
 	l := loadHist(t, histAfter, histKitMoved)
 	diags := planDiags(l, w)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") || !strings.Contains(diags.Error(), "moved.hcl:2") {
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") || !strings.Contains(diags.Error(), "r/mods/kit/moved.hcl:4,10-23: Moved object still exists") {
 		t.Fatalf("want a conflict at the module's block, got %v", diags)
 	}
 }
@@ -328,11 +342,11 @@ func loadHistDiags(src, kitMoved string) (*engine.Loaded, hcl.Diagnostics) {
 func TestModuleHistoryErrors(t *testing.T) {
 	for _, c := range []struct{ name, src, moved, want string }{
 		{"unknown to", histAfter, "moved {\n  from = caller.step.pkgs\n  to   = step.nope\n}\n",
-			"r/mods/kit/moved.hcl:1,1-6: Moved to an unknown address; module.kit.step.nope is not in the module"},
+			"r/mods/kit/moved.hcl:3,10-19: Moved to an unknown address; to = step.nope names no step the module declares"},
 		{"from the module itself", histAfter, "moved {\n  from = caller.module.kit.step.old\n  to   = step.packages\n}\n",
-			"Moved from inside the module; from = caller.… names module.kit.step.old"},
+			"r/mods/kit/moved.hcl:2,10-36: Moved from inside the module; from = caller.module.kit.step.old names module.kit.step.old"},
 		{"kinds", histAfter, "moved {\n  from = caller.module.old_mount\n  to   = step.packages\n}\n",
-			"Moved between kinds"},
+			"r/mods/kit/moved.hcl:3,10-23: Moved between kinds; from = caller.module.old_mount is a module and to = step.packages a step"},
 		{"caller in to", histAfter, "moved {\n  from = step.x\n  to   = caller.step.pkgs\n}\n",
 			"r/mods/kit/moved.hcl:3,10-26: Invalid moved address; Only from may name an address of the caller"},
 		{"caller in a recipe", histAfter + "moved {\n  from = caller.step.pkgs\n  to   = module.kit.step.packages\n}\n", "",

@@ -21,6 +21,9 @@ type Move struct {
 	// Reason names the module whose history made the move ("" for the
 	// recipe's own moved blocks).
 	Reason string
+	// By are the moved blocks that made the move, in the order they
+	// apply (more than one when a move leads to another's from).
+	By []*lang.Moved
 }
 
 // movedState returns st with the recipe's moved blocks applied to a copy
@@ -46,28 +49,29 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 	into := map[string]*lang.Moved{} // new address -> the block that moved something there
 	for _, addr := range addrs {
 		in := st.Steps[addr]
-		step, reasons, last, d := resolveMoves(addr, in.Step, moved)
+		step, reasons, by, d := resolveMoves(addr, in.Step, moved)
 		diags = append(diags, d...)
-		if last == nil {
+		if len(by) == 0 {
 			continue
 		}
+		last := by[len(by)-1]
 		to := InstanceAddr(step, in.Host)
 		if st.Steps[to] != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
 				Detail: fmt.Sprintf("The moved block would move %s to %s, but state already records %s. Remove one of them from state "+
 					"(diffuser state rm '%s'), or remove the moved block.", addr, to, to, to),
-				Subject: last.DeclRange.Ptr()})
+				Subject: last.ToRange.Ptr()})
 			continue
 		}
 		if prev := into[to]; prev != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
 				Detail: fmt.Sprintf("State records two instances that move to %s (the other by the moved block at %s). Remove one of them from state "+
-					"(diffuser state rm), or say in the recipe where each goes.", to, prev.DeclRange),
-				Subject: last.DeclRange.Ptr()})
+					"(diffuser state rm), or say in the recipe where each goes.", to, lineOf(prev.DeclRange)),
+				Subject: last.ToRange.Ptr()})
 			continue
 		}
 		into[to] = last
-		moves = append(moves, Move{From: addr, To: to, Step: step, Reason: strings.Join(reasons, "; ")})
+		moves = append(moves, Move{From: addr, To: to, Step: step, Reason: strings.Join(reasons, "; "), By: by})
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
@@ -88,10 +92,10 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 
 // resolveMoves follows the moves of a recorded step (lang.Step.Name) and
 // returns its last name, the reasons of the module histories on the way
-// and the last block used (nil: nothing moves it).
-func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, *lang.Moved, hcl.Diagnostics) {
+// and the blocks used in order (none: nothing moves it).
+func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, []*lang.Moved, hcl.Diagnostics) {
 	used := map[*lang.Moved]bool{}
-	var last *lang.Moved
+	var by []*lang.Moved
 	var reasons []string
 	for range moved {
 		var own, carried *lang.Moved
@@ -116,8 +120,8 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, *la
 					return step, nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
 						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
 							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
-							addr, carried.By.Addr, carried.DeclRange, lang.StepAddr(other), mv.By.Addr, mv.DeclRange, lang.StepAddr(to), lang.StepAddr(step)),
-						Subject: mv.DeclRange.Ptr()}}
+							addr, carried.By.Addr, lineOf(carried.DeclRange), lang.StepAddr(other), mv.By.Addr, lineOf(mv.DeclRange), lang.StepAddr(to), lang.StepAddr(step)),
+						Subject: mv.FromRange.Ptr()}}
 				}
 			}
 		}
@@ -129,12 +133,12 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, *la
 			break
 		}
 		used[mv] = true
-		last, step = mv, next
+		by, step = append(by, mv), next
 		if r := mv.Reason(); r != "" {
 			reasons = append(reasons, r)
 		}
 	}
-	return step, reasons, last, nil
+	return step, reasons, by, nil
 }
 
 // movedStep says whether a recorded step (lang.Step.Name) is what mv
@@ -150,6 +154,9 @@ func movedStep(step string, mv *lang.Moved) (string, bool) {
 	}
 	return "", false
 }
+
+// lineOf is "file:line" of r, for a block named in a message.
+func lineOf(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
 // stepName is the lang.Step.Name of a step address.
 func stepName(addr string) string { return strings.TrimPrefix(addr, "step.") }

@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,9 @@ import (
 //	pattern = "[a-z][a-z0-9_-]*"         strings, RE2, matching the whole value
 //	allow_empty = true                   strings: "" passes whatever else says
 //
+// Each is a literal of exactly the type it takes, nothing converted:
+// min = "0" or integer = "true" is an error that says how to write it,
+// and so is a reference (constraints are read at load, before values).
 // Every constraint given must hold. For a list, set or map of primitives
 // the constraints apply to each element. Null passes only when it is the
 // default (then it means "not set"). They are
@@ -143,7 +147,7 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 		}
 		switch s.Name {
 		case "min", "max":
-			val, d := constValue(a.Expr, cty.Number, "a number")
+			val, d := constraintLiteral(v.Name, a, cty.Number)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
 				if s.Name == "min" {
@@ -152,25 +156,45 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 					c.Max = val
 				}
 			}
-		case "integer":
-			diags = append(diags, constBool(a.Expr, &c.Integer)...)
-		case "allow_empty":
-			diags = append(diags, constBool(a.Expr, &c.AllowEmpty)...)
+		case "integer", "allow_empty":
+			val, d := constraintLiteral(v.Name, a, cty.Bool)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				if s.Name == "integer" {
+					c.Integer = val.True()
+				} else {
+					c.AllowEmpty = val.True()
+				}
+			}
 		case "format":
-			if d := constString(a.Expr, &c.Format); d.HasErrors() {
+			val, d := constraintLiteral(v.Name, a, cty.String)
+			if d.HasErrors() {
 				diags = append(diags, d...)
 				break
 			}
+			c.Format = val.AsString()
 			if _, ok := formats[c.Format]; !ok {
+				hint := ""
+				if sug := suggest(strings.ToLower(c.Format), FormatNames()); sug != "" {
+					hint = fmt.Sprintf(" Did you mean %q?", sug)
+				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown format",
-					Detail: fmt.Sprintf("Variable %q: there is no format %q; the formats are %s. For anything else write pattern = \"REGEX\" or a validation block.",
-						v.Name, c.Format, strings.Join(FormatNames(), ", ")),
+					Detail: fmt.Sprintf("Variable %q: there is no format %s.%s The formats are %s. For anything else write pattern = \"REGEX\" or a validation block.",
+						v.Name, quoteShort(c.Format), hint, strings.Join(FormatNames(), ", ")),
 					Subject: a.Expr.Range().Ptr()})
 				c.Format = ""
 			}
 		case "pattern":
-			if d := constString(a.Expr, &c.Pattern); d.HasErrors() {
+			val, d := constraintLiteral(v.Name, a, cty.String)
+			if d.HasErrors() {
 				diags = append(diags, d...)
+				break
+			}
+			c.Pattern = val.AsString()
+			if c.Pattern == "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid pattern",
+					Detail:  fmt.Sprintf("Variable %q: pattern = \"\" matches only the empty string. Write the regular expression values must match, such as pattern = \"[a-z]+\", or remove pattern.", v.Name),
+					Subject: a.Expr.Range().Ptr()})
 				break
 			}
 			re, err := regexp.Compile(`^(?:` + c.Pattern + `)$`)
@@ -179,34 +203,44 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 			}
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid pattern",
-					Detail:  fmt.Sprintf("Variable %q: pattern is not a regular expression (RE2 syntax): %v.", v.Name, err),
+					Detail:  fmt.Sprintf("Variable %q: pattern is not a regular expression (RE2 syntax): %s.", v.Name, shorten(err.Error(), 200)),
 					Subject: a.Expr.Range().Ptr()})
 				c.Pattern = ""
 				break
 			}
 			c.re = re
 		case "one_of":
+			if d := notLiteral(v.Name, a, `["fuse", "kernel"]`); d != nil {
+				diags = append(diags, d)
+				break
+			}
 			val, d := a.Expr.Value(nil)
 			if d.HasErrors() {
 				diags = append(diags, d...)
 				break
 			}
-			if !(val.Type().IsTupleType() || val.Type().IsListType()) || val.IsNull() || val.LengthInt() == 0 {
+			if !val.IsNull() && (val.Type().IsTupleType() || val.Type().IsListType()) && val.LengthInt() == 0 {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid one_of",
-					Detail:  fmt.Sprintf("Variable %q: one_of is a list of the allowed values, such as [\"fuse\", \"kernel\"].", v.Name),
+					Detail:  fmt.Sprintf("Variable %q: one_of = [] allows no value at all. List the allowed values, such as [\"fuse\", \"kernel\"], or remove one_of.", v.Name),
 					Subject: a.Expr.Range().Ptr()})
 				break
 			}
-			for _, ev := range val.AsValueSlice() {
-				cv, err := convert.Convert(ev, et)
-				if err != nil || cv.IsNull() {
+			if !(val.Type().IsTupleType() || val.Type().IsListType()) || val.IsNull() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid one_of",
+					Detail:  fmt.Sprintf("Variable %q: one_of is a list of the allowed values, such as [\"fuse\", \"kernel\"]; here it is %s.", v.Name, typeName(val)),
+					Subject: a.Expr.Range().Ptr()})
+				break
+			}
+			for i, ev := range val.AsValueSlice() {
+				if ev.IsNull() || ev.Type() != et {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid one_of",
-						Detail:  fmt.Sprintf("Variable %q: one_of value %s is not a %s.", v.Name, renderShort(ev), typeexpr.TypeString(et)),
+						Detail: fmt.Sprintf("Variable %q: one_of value %d (%s) is %s, and the variable is a %s: %s",
+							v.Name, i+1, shorten(renderShort(ev), 60), typeName(ev), typeexpr.TypeString(et), writeAs(ev, et, constraintExample[et])),
 						Subject: a.Expr.Range().Ptr()})
 					c.OneOf = nil
 					break
 				}
-				c.OneOf = append(c.OneOf, cv)
+				c.OneOf = append(c.OneOf, ev)
 			}
 		}
 	}
@@ -223,19 +257,146 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 	return diags
 }
 
-// constValue is a literal of type ty (what names it in messages).
-func constValue(expr hcl.Expression, ty cty.Type, what string) (cty.Value, hcl.Diagnostics) {
-	v, diags := expr.Value(nil)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
+// constraintExample is a literal of each constraint type, for messages.
+var constraintExample = map[cty.Type]string{cty.Number: "1", cty.Bool: "true", cty.String: `"[a-z]+"`}
+
+// constraintLiteral is the value of constraint attribute a of variable
+// name: a literal of exactly type want. Nothing is converted: min = "0"
+// is a string, not a number, and integer = "true" not a bool.
+func constraintLiteral(name string, a *hcl.Attribute, want cty.Type) (cty.Value, hcl.Diagnostics) {
+	example := constraintExample[want]
+	if a.Name == "format" {
+		example = `"cidr"`
 	}
-	cv, err := convert.Convert(v, ty)
-	if err != nil || cv.IsNull() {
-		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected " + what,
-			Detail: fmt.Sprintf("This must be %s, written as a literal.", what), Subject: expr.Range().Ptr()}}
+	if d := notLiteral(name, a, example); d != nil {
+		return cty.NilVal, hcl.Diagnostics{d}
 	}
-	return cv, nil
+	summary := map[cty.Type]string{cty.Number: "Expected a number", cty.Bool: "Expected true or false", cty.String: "Expected a string"}[want]
+	bad := func(detail string) (cty.Value, hcl.Diagnostics) {
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary,
+			Detail: fmt.Sprintf("Variable %q: %s", name, detail), Subject: a.Expr.Range().Ptr()}}
+	}
+	val, d := a.Expr.Value(nil)
+	switch {
+	case d.HasErrors():
+		return bad(fmt.Sprintf("%s must be a literal %s, such as %s = %s (%s).", a.Name, typeexpr.TypeString(want), a.Name, example, d[0].Summary))
+	case val.IsNull():
+		return bad(fmt.Sprintf("%s = null sets no constraint: remove the attribute, or write %s = %s.", a.Name, a.Name, example))
+	case !val.IsWhollyKnown():
+		return bad(fmt.Sprintf("%s must be a literal %s, such as %s = %s.", a.Name, typeexpr.TypeString(want), a.Name, example))
+	case val.Type() != want:
+		return bad(fmt.Sprintf("%s is %s (%s); it must be a %s: %s", a.Name, typeName(val), shorten(renderShort(val), 60),
+			typeexpr.TypeString(want), writeAs(val, want, example)))
+	case want == cty.Number && val.AsBigFloat().IsInf():
+		return bad(fmt.Sprintf("%s is infinite; write a finite number, such as %s = %s.", a.Name, a.Name, example))
+	}
+	return val, nil
 }
+
+// notLiteral says that a constraint refers to something (var.x,
+// local.y): constraints are read at load, before anything has a value.
+func notLiteral(name string, a *hcl.Attribute, example string) *hcl.Diagnostic {
+	refs := a.Expr.Variables()
+	if len(refs) == 0 {
+		return nil
+	}
+	if root := refs[0].RootName(); len(refs[0]) == 1 && !slices.Contains([]string{"var", "local", "module", "step", "hosts", "host"}, root) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Constraint is not a literal",
+			Detail: fmt.Sprintf("Variable %q: %s = %s is a bare name, not a value: a string is written in quotes, %s = %q.",
+				name, a.Name, root, a.Name, root),
+			Subject: refs[0].SourceRange().Ptr()}
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Constraint is not a literal",
+		Detail: fmt.Sprintf("Variable %q: %s refers to %s, but constraints are read when the recipe loads, before any value is known: "+
+			"write a literal, such as %s = %s, or check the value against others in a validation block.",
+			name, a.Name, traversalString(refs[0]), a.Name, example),
+		Subject: refs[0].SourceRange().Ptr()}
+}
+
+// traversalString renders var.x.y (attributes only; index steps as [...]).
+func traversalString(tr hcl.Traversal) string {
+	var b strings.Builder
+	for _, t := range tr {
+		switch t := t.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(t.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + t.Name)
+		default:
+			b.WriteString("[...]")
+		}
+	}
+	return b.String()
+}
+
+// typeName names the kind of v for messages: "a string", "a list", ...
+func typeName(v cty.Value) string {
+	t := v.Type()
+	switch {
+	case v.IsNull():
+		return "null"
+	case t == cty.String:
+		return "a string"
+	case t == cty.Number:
+		return "a number"
+	case t == cty.Bool:
+		return "a bool"
+	case t.IsTupleType() || t.IsListType():
+		return "a list"
+	case t.IsSetType():
+		return "a set"
+	case t.IsObjectType() || t.IsMapType():
+		return "an object"
+	}
+	return "a " + typeexpr.TypeString(t)
+}
+
+// writeAs says how to write v as a literal of type want: without quotes
+// when the string holds one, in quotes when a string is wanted, else as
+// example ex.
+func writeAs(v cty.Value, want cty.Type, ex string) string {
+	if !v.IsNull() && v.Type() == cty.String {
+		if cv, err := convert.Convert(v, want); err == nil && !cv.IsNull() {
+			if want == cty.Number && cv.AsBigFloat().IsInf() {
+				return "write a finite number such as " + ex + "."
+			}
+			return fmt.Sprintf("write %s without quotes.", shorten(v.AsString(), 40))
+		}
+	}
+	if want == cty.String && !v.IsNull() && v.Type().IsPrimitiveType() {
+		return fmt.Sprintf("write it in quotes, %s.", shorten(renderShort(cty.StringVal(renderPlain(v))), 40))
+	}
+	switch want {
+	case cty.Number:
+		return "write a number without quotes, such as " + ex + "."
+	case cty.Bool:
+		return "write true or false without quotes."
+	}
+	return "write a string in quotes, such as " + ex + "."
+}
+
+// renderPlain is a number or bool as HCL writes it.
+func renderPlain(v cty.Value) string {
+	if v.Type() == cty.Number {
+		return v.AsBigFloat().Text('g', -1)
+	}
+	if v.Type() == cty.Bool {
+		return fmt.Sprint(v.True())
+	}
+	return renderShort(v)
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// quoteShort is s quoted for a message, cut when long.
+func quoteShort(s string) string { return shorten(fmt.Sprintf("%q", s), 80) }
 
 // Describe says what the constraints accept, after "must be": "a whole
 // number from 1 to 65535", `one of "fuse", "kernel"`; "" when none.

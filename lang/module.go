@@ -55,6 +55,14 @@ type Module struct {
 type Moved struct {
 	From, To  string
 	DeclRange hcl.Range
+	// FromRange and ToRange are where from and to are written, for
+	// diagnostics about one of them.
+	FromRange, ToRange hcl.Range
+	// In is the module whose file holds the block (nil: the recipe).
+	In *Module
+	// fromText and toText are from and to as written (relative to In,
+	// caller.… for a module's history), for messages.
+	fromText, toText string
 	// By is set for a module's own history: a moved block in module By
 	// whose from starts with caller. and so names an address in the
 	// namespace that calls By (where its steps lived before the module
@@ -230,13 +238,16 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	mv := &Moved{DeclRange: b.DefRange}
+	mv := &Moved{DeclRange: b.DefRange, In: n.mod}
 	for _, x := range []struct {
-		name string
-		dst  *string
-	}{{"from", &mv.From}, {"to", &mv.To}} {
+		name      string
+		dst, text *string
+		rng       *hcl.Range
+	}{{"from", &mv.From, &mv.fromText, &mv.FromRange}, {"to", &mv.To, &mv.toText, &mv.ToRange}} {
 		e := content.Attributes[x.name].Expr
+		*x.rng = e.Range()
 		a, ok := movedAddr(e)
+		*x.text = a
 		caller := false
 		if rest, cut := strings.CutPrefix(a, "caller."); cut && ok {
 			a, caller = rest, true
@@ -569,7 +580,7 @@ func (r *Recipe) AllModules() []*Module {
 // holds it (engine).
 func (r *Recipe) checkMoved() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	isStep := func(a string) bool { return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.") }
+	isStep := isMovedStep
 	exists := func(a string) bool {
 		if isStep(a) {
 			for _, st := range r.Steps {
@@ -612,22 +623,26 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			continue
 		}
 		own = append(own, mv)
-		bad := func(summary, detail string) {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: mv.DeclRange.Ptr()})
+		bad := func(rng hcl.Range, summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail + mv.In.calledAt(), Subject: rng.Ptr()})
 		}
 		switch {
 		case mv.From == mv.To:
-			bad("Moved to itself", fmt.Sprintf("from and to are both %s; remove the block.", mv.From))
+			bad(mv.ToRange, "Moved to itself", fmt.Sprintf("from and to are both %s; remove the block.", mv.fromText))
 		case isStep(mv.From) != isStep(mv.To):
-			bad("Moved between kinds", fmt.Sprintf("%s and %s are not both steps or both modules: move a step to a step, a module to a module.", mv.From, mv.To))
+			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
+				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case exists(mv.From):
-			bad("Moved from an address still in the recipe", fmt.Sprintf("%s is still in the recipe, so its state cannot move to %s. Remove or rename it, or remove the moved block.", mv.From, mv.To))
+			bad(mv.FromRange, "Moved from an address still in the "+mv.In.place(), fmt.Sprintf("%s is still declared in the %s, so its state cannot move to %s. "+
+				"Remove or rename its block, or remove the moved block.", mv.fromText, mv.In.place(), mv.toText))
 		case !exists(mv.To):
-			bad("Moved to an unknown address", fmt.Sprintf("%s is not in the recipe: a moved block's to names a step or module the recipe declares.", mv.To))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
 		case froms[mv.From] != nil:
-			bad("Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only.", mv.From, rangeString(froms[mv.From].DeclRange)))
+			bad(mv.FromRange, "Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only; keep one of the blocks.",
+				mv.fromText, rangeString(froms[mv.From].FromRange)))
 		case tos[mv.To] != nil:
-			bad("Conflicting moved blocks", fmt.Sprintf("Both %s and %s move to %s (the other at %s): keep one.", mv.From, tos[mv.To].From, mv.To, rangeString(tos[mv.To].DeclRange)))
+			bad(mv.ToRange, "Conflicting moved blocks", fmt.Sprintf("Both %s and %s move to %s (the other at %s): keep one.",
+				mv.fromText, tos[mv.To].fromText, mv.toText, rangeString(tos[mv.To].ToRange)))
 		default:
 			froms[mv.From], tos[mv.To] = mv, mv
 		}
@@ -635,22 +650,25 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 	for _, mv := range own {
 		if prev := tos[mv.From]; prev != nil && froms[mv.From] == mv {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chained moved blocks",
-				Detail:  fmt.Sprintf("%s is moved to %s at %s and from there to %s: write one moved block from %s to %s.", prev.From, mv.From, rangeString(prev.DeclRange), mv.To, prev.From, mv.To),
-				Subject: mv.DeclRange.Ptr()})
+				Detail: fmt.Sprintf("%s is moved to %s at %s and from there to %s: write one moved block from %s to %s.",
+					prev.fromText, mv.fromText, rangeString(prev.ToRange), mv.toText, prev.fromText, mv.toText) + mv.In.calledAt(),
+				Subject: mv.FromRange.Ptr()})
 		}
 	}
 	kept := own
 	for _, mv := range carried {
-		bad := func(summary, detail string) {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail + mv.By.calledAt(), Subject: mv.DeclRange.Ptr()})
+		bad := func(rng hcl.Range, summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail + mv.By.calledAt(), Subject: rng.Ptr()})
 		}
 		switch {
 		case mv.From == mv.By.Addr || strings.HasPrefix(mv.From, mv.By.Addr+"."):
-			bad("Moved from inside the module", fmt.Sprintf("from = caller.… names %s, which is this module itself: for a move inside the module write from without caller.", mv.From))
+			bad(mv.FromRange, "Moved from inside the module", fmt.Sprintf("from = %s names %s, which is this module itself: for a move inside the module write from without caller.",
+				mv.fromText, mv.From))
 		case isStep(mv.From) != isStep(mv.To):
-			bad("Moved between kinds", fmt.Sprintf("%s and %s are not both steps or both modules: move a step to a step, a module to a module.", mv.From, mv.To))
+			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
+				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case !exists(mv.To):
-			bad("Moved to an unknown address", fmt.Sprintf("%s is not in the module: a moved block's to names a step or module the module declares.", mv.To))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
 		case declared(mv.From, mv.By), froms[mv.From] != nil:
 			// The caller declares from, or the module call from is in
 			// (its steps never lived in this module), or moves it
@@ -661,6 +679,69 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 	}
 	r.Moved = kept
 	return diags
+}
+
+// isMovedStep says whether a moved address names a step (else a module).
+func isMovedStep(a string) bool {
+	return strings.HasPrefix(a, "step.") || strings.Contains(a, ".step.")
+}
+
+// kindOf is "step" or "module": what moved address a names.
+func kindOf(a string) string {
+	if isMovedStep(a) {
+		return "step"
+	}
+	return "module"
+}
+
+// place is what declares the addresses of m's moved blocks: "recipe" or
+// "module".
+func (m *Module) place() string {
+	if m == nil {
+		return "recipe"
+	}
+	return "module"
+}
+
+// unknownMovedTo says that mv's to is not declared where the block is,
+// and what is: the nearest name, else the names of its kind.
+func (r *Recipe) unknownMovedTo(mv *Moved) string {
+	prefix := ""
+	if mv.In != nil {
+		prefix = mv.In.Addr + "."
+	}
+	var known []string
+	if isMovedStep(mv.To) {
+		for _, st := range r.Steps {
+			if a, ok := strings.CutPrefix(st.Addr(), prefix); ok {
+				known = append(known, a)
+			}
+		}
+	} else {
+		for _, m := range r.AllModules() {
+			if a, ok := strings.CutPrefix(m.Addr, prefix); ok {
+				known = append(known, a)
+			}
+		}
+	}
+	to := mv.toText
+	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
+		to, kindOf(mv.To), mv.In.place(), kindOf(mv.To))
+	switch s := suggest(to, known); {
+	case s != "":
+		detail += fmt.Sprintf(" Did you mean %s?", s)
+	case len(known) == 0:
+		detail += fmt.Sprintf(" The %s declares no %s: declare it, or remove the moved block.", mv.In.place(), kindOf(mv.To))
+	default:
+		sort.Strings(known)
+		more := ""
+		if len(known) > 10 {
+			more = fmt.Sprintf(" and %d more", len(known)-10)
+			known = known[:10]
+		}
+		detail += fmt.Sprintf(" Declared: %s%s. Write one of them, or declare %s.", strings.Join(known, ", "), more, to)
+	}
+	return detail
 }
 
 // ModuleDescription reads the description of module directory dir of

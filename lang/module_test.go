@@ -370,3 +370,67 @@ func TestModuleVerifyDiagnosticNamesCall(t *testing.T) {
 		}
 	}
 }
+
+// A moved block's mistakes point at the from or to expression at fault
+// (file, line and column), say what is declared instead, and inside a
+// module name the call.
+func TestMovedDiagnosticsPrecise(t *testing.T) {
+	load := func(dir string) hcl.Diagnostics {
+		_, diags := lang.Load(lang.Source{FS: os.DirFS(filepath.Join(moduleCases, dir)), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+		return diags
+	}
+	find := func(diags hcl.Diagnostics, line int) *hcl.Diagnostic {
+		for _, d := range diags {
+			if d.Subject != nil && d.Subject.Start.Line == line {
+				return d
+			}
+		}
+		t.Fatalf("no diagnostic at line %d:%s", line, diagString(diags))
+		return nil
+	}
+	for _, c := range []struct {
+		dir       string
+		line, col int
+		file      string
+		want      []string
+	}{
+		{"moved_conflict", 21, 10, "c/main.hcl", []string{"to = module.a.step.nope names no step the recipe declares", "Declared: module.a.step.x."}},
+		{"moved_conflict", 13, 10, "c/main.hcl", []string{"Both step.two and step.one move to module.a.step.x (the other at c/main.hcl:9)"}},
+		{"moved_conflict", 17, 10, "c/main.hcl", []string{"from = module.b is a module and to = module.a.step.x a step"}},
+		{"moved_still_there", 12, 10, "c/main.hcl", []string{"step.old is still declared in the recipe", "Remove or rename its block"}},
+		{"moved_in_module", 6, 10, "c/mods/a/main.hcl", []string{"to = step.formt names no step the module declares", "Did you mean step.format?", "(In module.a, called at c/main.hcl:3.)"}},
+		{"moved_in_module", 10, 10, "c/mods/a/main.hcl", []string{"Did you mean step.mount?", "called at c/main.hcl:3"}},
+		{"moved_in_module", 13, 10, "c/mods/a/main.hcl", []string{"step.mount is still declared in the module", "called at c/main.hcl:3"}},
+		{"moved_in_module", 17, 10, "c/mods/a/main.hcl", []string{"from = caller.module.a.step.y names module.a.step.y, which is this module itself", "called at c/main.hcl:3"}},
+		{"moved_in_module", 22, 10, "c/mods/a/main.hcl", []string{"from = caller.step.z is a step and to = module.inner a module", "called at c/main.hcl:3"}},
+	} {
+		d := find(load(c.dir), c.line)
+		if d.Subject.Filename != c.file || d.Subject.Start.Column != c.col {
+			t.Errorf("%s line %d: subject %s:%d:%d, want %s:%d:%d", c.dir, c.line, d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, c.file, c.line, c.col)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(d.Detail, w) {
+				t.Errorf("%s line %d: detail lacks %q:\n%s", c.dir, c.line, w, d.Detail)
+			}
+		}
+	}
+}
+
+// With nothing near, an unknown to lists what is declared (at most ten).
+func TestMovedUnknownToListsDeclared(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\n")
+	for i := range 12 {
+		fmt.Fprintf(&b, "step \"s%02d\" {\n  on  = hosts.server\n  run = \"true\"\n}\n", i)
+	}
+	b.WriteString("moved {\n  from = step.old\n  to   = step.completely_different\n}\n")
+	_, diags := loadString(t, b.String())
+	if len(diags) != 1 {
+		t.Fatalf("want one diagnostic:%s", diagString(diags))
+	}
+	d := diags[0]
+	if d.Subject.Start.Line != 53 || d.Subject.Start.Column != 10 ||
+		!strings.Contains(d.Detail, "Declared: step.s00, step.s01,") || !strings.Contains(d.Detail, "step.s09 and 2 more.") {
+		t.Errorf("%s: %s", d.Subject, d.Detail)
+	}
+}

@@ -16,7 +16,9 @@
 // because a step in its restart_on or reload_on changes) and
 // "gathers_facts" (a launch that only records the host's facts). 1.3 added
 // "replace_note" (on a launch replacing a recorded machine: its group's
-// replace_note, what happens to the data).
+// replace_note, what happens to the data). 1.4 added "moved_by" on moves:
+// the moved blocks behind a move (block: FILE:LINE, and history_of and
+// source for a module's history).
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

@@ -238,8 +238,8 @@ type ChangeJSON struct {
 // when a field changes meaning or goes away; the package doc lists the
 // changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
 // summary.move (MoveJSON), "restart" and "gathers_facts" on changes, 1.3
-// "replace_note" on changes.
-const PlanFormatVersion = "1.3"
+// "replace_note" on changes, 1.4 "moved_by" on moves (MovedByJSON).
+const PlanFormatVersion = "1.4"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -266,6 +266,21 @@ type PlanJSON struct {
 type MoveJSON struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+	// MovedBy (1.4) are the moved blocks that make the move, in the order
+	// they apply: one, or more when a move leads to another's from.
+	MovedBy []MovedByJSON `json:"moved_by,omitempty"`
+}
+
+// MovedByJSON is one moved block behind a move.
+type MovedByJSON struct {
+	// Block is where the moved block is written: "FILE:LINE".
+	Block string `json:"block"`
+	// HistoryOf and Source, for a module's history (a moved block in a
+	// module whose from starts with caller.), name the module call that
+	// carries it and its source; absent for the recipe's own blocks and
+	// a module's moves inside itself.
+	HistoryOf string `json:"history_of,omitempty"`
+	Source    string `json:"source,omitempty"`
 }
 
 func jsonValue(v cty.Value) any {
@@ -340,7 +355,15 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 	}
 	jp.Summary.Add, jp.Summary.Change, jp.Summary.Destroy = p.Counts()
 	for _, m := range p.Moves {
-		jp.Moves = append(jp.Moves, MoveJSON{From: m.From, To: m.To})
+		jm := MoveJSON{From: m.From, To: m.To}
+		for _, mv := range m.By {
+			b := MovedByJSON{Block: fmt.Sprintf("%s:%d", mv.DeclRange.Filename, mv.DeclRange.Start.Line)}
+			if mv.By != nil {
+				b.HistoryOf, b.Source = mv.By.Addr, mv.By.Source
+			}
+			jm.MovedBy = append(jm.MovedBy, b)
+		}
+		jp.Moves = append(jp.Moves, jm)
 	}
 	jp.Summary.Move = len(p.Moves)
 	return jp

@@ -52,6 +52,36 @@ output "token" {
 }
 `
 
+// jsonMovedCall replaces step.mount of jsonRecipe: a module that holds
+// it now, and a moved block for step.hello renamed step.greet.
+const jsonMovedCall = `moved {
+  from = step.hello
+  to   = step.greet
+}
+
+module "kit" {
+  source = "./kit"
+  on     = hosts.client
+  after  = [step.greet]
+  server = hosts.server[0].private_ip
+}
+`
+
+const jsonMovedKit = `variable "server" { type = string }
+
+step "mount" {
+  run = "mount -t fake ${var.server}:/vol /mnt/fs"
+}
+`
+
+// jsonMovedKitHistory is the module's own history: callers declared
+// step.mount themselves before.
+const jsonMovedKitHistory = `moved {
+  from = caller.step.mount
+  to   = step.mount
+}
+`
+
 // jsonBehavior answers what the demo's steps, verify and bench run.
 func jsonBehavior(host, cmd string) (time.Duration, int, string) {
 	const sum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -143,6 +173,14 @@ func TestJSONGolden(t *testing.T) {
 	jsonGolden(t, "validate-invalid.json", normalizeJSON(stdout, e))
 	jsonGolden(t, "plan.json", out(append([]string{"plan", recipe, "-json"}, sim...)...))
 	jsonGolden(t, "apply.jsonl", out(append([]string{"apply", recipe, "-json", "-auto-approve", "-parallelism", "1"}, sim...)...))
+	// The same recipe with step.hello renamed by a moved block and
+	// step.mount moved into a module that carries its history.
+	moved := e.write("moved/main.hcl", strings.Replace(strings.Replace(jsonRecipe, `step "hello"`, `step "greet"`, 1),
+		"step \"mount\" {\n  on    = hosts.client\n  after = [step.hello]\n  run   = \"mount -t fake ${hosts.server[0].private_ip}:/vol /mnt/fs\"\n}\n",
+		jsonMovedCall, 1))
+	e.write("moved/kit/main.hcl", jsonMovedKit)
+	e.write("moved/kit/moved.hcl", jsonMovedKitHistory)
+	jsonGolden(t, "plan-moves.json", out(append([]string{"plan", moved, "-json"}, sim...)...))
 
 	jsonGolden(t, "state-list.json", out("state", "list", "demo", "-json"))
 	jsonGolden(t, "state-show-host.json", out("state", "show", "demo", "server[0]", "-json"))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"diffuser/views"
 )
 
 const rememberRecipe = `recipe "remember" {
@@ -79,7 +81,7 @@ func TestRememberedInputsCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.must("plan", recipe, "-json")), &plan); err != nil {
 		t.Fatal(err)
 	}
-	if plan.FormatVersion != "1.3" || plan.Remembered.Workspace != "remember" || string(plan.Remembered.Variables["servers"]) != "3" ||
+	if plan.FormatVersion != views.PlanFormatVersion || plan.Remembered.Workspace != "remember" || string(plan.Remembered.Variables["servers"]) != "3" ||
 		string(plan.Remembered.Variables["clients"]) != "2" || plan.Remembered.Provider != "sim" || len(plan.Changes) != 0 {
 		t.Errorf("plan -json: %+v", plan)
 	}

@@ -8,15 +8,15 @@ moved {
   from = step.one
   to   = module.a.step.x
 }
-moved { # ERROR: Conflicting moved blocks
+moved {
   from = step.two
-  to   = module.a.step.x
+  to   = module.a.step.x # ERROR: Conflicting moved blocks
 }
-moved { # ERROR: Moved between kinds
+moved {
   from = module.b
-  to   = module.a.step.x
+  to   = module.a.step.x # ERROR: Moved between kinds
 }
-moved { # ERROR: Moved to an unknown address
+moved {
   from = step.three
-  to   = module.a.step.nope
+  to   = module.a.step.nope # ERROR: Moved to an unknown address
 }

@@ -8,7 +8,7 @@ module "a" {
   source = "./mods/a"
   on     = hosts.server
 }
-moved { # ERROR: Moved from an address still in the recipe
-  from = step.old
+moved {
+  from = step.old # ERROR: Moved from an address still in the recipe
   to   = module.a.step.x
 }
