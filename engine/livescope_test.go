@@ -155,7 +155,7 @@ func TestLiveScopeOutputsRebuildOnlyWhatTheyRead(t *testing.T) {
 		t.Errorf("stepsAllDone started a new generation (%d, was %d) though the outputs read only whole groups and steps", ls.gen, gen)
 	}
 
-	ls, a = liveScopeFor(t) // the servers not launched: the output reads them
+	ls, _ = liveScopeFor(t) // the servers not launched: the output reads them
 	gen = ls.gen
 	ls.stepsAllDone()
 	if ls.gen == gen {
