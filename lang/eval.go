@@ -472,13 +472,22 @@ func (e *evaluator) reuse(k nodeKey) bool {
 	if pv == nil || dst == nil {
 		return false
 	}
-	from, to := map[byte]map[string]cty.Value{'l': pv.locals, 'v': pv.vars, 'o': pv.outputs}[k.kind],
-		map[byte]map[string]cty.Value{'l': dst.locals, 'v': dst.vars, 'o': dst.outputs}[k.kind]
-	if v, ok = from[k.name]; !ok {
+	if v, ok = pv.of(k.kind)[k.name]; !ok {
 		return false
 	}
-	to[k.name] = v
+	dst.of(k.kind)[k.name] = v
 	return true
+}
+
+// of is the map of one kind of node: 'l' locals, 'v' inputs, 'o' outputs.
+func (v *nsVals) of(kind byte) map[string]cty.Value {
+	switch kind {
+	case 'l':
+		return v.locals
+	case 'v':
+		return v.vars
+	}
+	return v.outputs
 }
 
 func (e *evaluator) get(k nodeKey) {
