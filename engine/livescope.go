@@ -31,6 +31,21 @@ type liveScope struct {
 	read      []bool // steps some expression reads
 	argCache  []*cachedArgs
 	facts     factsCache
+	// groupVals and stepVals are the values the cached scope was built
+	// with, and whether each was built full: one is built again only
+	// when its group or step becomes full.
+	groupVals []builtVal
+	stepVals  []builtVal
+	// groupRead: by host, whether a step waits for its whole group (reads
+	// hosts.<group>). Set once, read without mu.
+	groupRead []bool
+}
+
+// builtVal is a group's or step's value in a scope, and whether it was
+// built from a group fully launched (a step fully run).
+type builtVal struct {
+	val  cty.Value
+	full bool
 }
 
 // cachedArgs are a step's arguments evaluated once for every instance, for
@@ -67,6 +82,13 @@ func newLiveScope(p *Plan, a *applier) *liveScope {
 		ls.stepFull[s] = full
 	}
 	ls.argCache = make([]*cachedArgs, len(g.Steps))
+	ls.groupVals, ls.stepVals = make([]builtVal, len(g.Groups)), make([]builtVal, len(g.Steps))
+	ls.groupRead = make([]bool, len(g.Hosts))
+	for gi, hosts := range g.GroupHosts {
+		for _, h := range hosts {
+			ls.groupRead[h] = g.GroupJoinV[gi] >= 0
+		}
+	}
 	return ls
 }
 
@@ -90,25 +112,40 @@ func (ls *liveScope) stepDone(s int) {
 	ls.mu.Unlock()
 }
 
-// stepsAllDone makes every step and group whole for the outputs. The
+// stepsAllDone makes whole, for the outputs, every step and group the
+// recipe's outputs read (directly or through locals and modules). The
 // scope is rebuilt only if that changes it: after a walk where everything
 // ran, the last evaluation's scope is current, and rebuilding it (every
 // host, every local) cost a 1,000-server apply a tenth of a second after
-// its last step.
+// its last step. What the outputs do not read is left as it is: a group
+// only steps run on (the clients) never became whole during the walk,
+// and building it at the end was a thousand hosts' values that no output
+// reads.
 func (ls *liveScope) stepsAllDone() {
+	r := ls.p.Loaded.Recipe
+	g := ls.p.Loaded.Graph
+	groups, steps := map[string]bool{}, map[string]bool{}
+	for _, o := range r.Outputs {
+		for _, ref := range o.RefGroups {
+			groups[ref.Name] = true
+		}
+		for _, ref := range o.RefSteps {
+			steps[ref.Name] = true
+		}
+	}
 	ls.mu.Lock()
 	changed := false
 	for i := range ls.stepFull {
-		if !ls.stepFull[i] {
+		if !ls.stepFull[i] && steps[g.Steps[i].Name] {
 			ls.stepFull[i] = true
 			changed = changed || ls.read[i]
 		}
 	}
 	for i := range ls.groupFull {
-		if !ls.groupFull[i] {
+		if !ls.groupFull[i] && groups[r.Groups[i].Name] {
 			ls.groupFull[i] = true
 			// A group of no hosts is the same empty list either way.
-			changed = changed || len(ls.p.Loaded.Graph.GroupHosts[i]) > 0
+			changed = changed || len(g.GroupHosts[i]) > 0
 		}
 	}
 	if changed {
@@ -117,11 +154,18 @@ func (ls *liveScope) stepsAllDone() {
 	ls.mu.Unlock()
 }
 
-// hostLaunched forgets a cached host value: its facts changed.
+// hostLaunched forgets a cached host value: its facts changed. A host of
+// a group some expression reads (hosts.<group>) gets its value now, on
+// its launch's goroutine: when the last host of the group launches, the
+// group's value is then a list of values already made, not a thousand
+// hosts' values made while every evaluation waits for the scope.
 func (ls *liveScope) hostLaunched(h int32) {
 	ls.mu.Lock()
 	ls.hostVals[h] = cty.NilVal
 	ls.mu.Unlock()
+	if ls.groupRead[h] {
+		ls.hostVal(h)
+	}
 }
 
 func (ls *liveScope) snapshotHost(slot HostSlot) *state.Host {
@@ -170,7 +214,14 @@ func (ls *liveScope) stepArgs(stp *lang.Step, s int, h int32) (cty.Value, lang.G
 	return c.args, c.gen, c.diag
 }
 
-// scope returns the scope of the current generation.
+// scope returns the scope of the current generation. A rebuild builds
+// again only what changed since the last one: the value of a group that
+// has finished launching (from the hosts' cached values), of a step that
+// has finished, and the locals, module inputs and outputs that read them
+// (lang.Scope.EvalLocalsSince). Building every group (a thousand hosts'
+// values) and every local again held every evaluation, and the applier's
+// lock with it, for tens of milliseconds at each of a handful of
+// generations, some of them on the apply's critical chain.
 func (ls *liveScope) scope() *lang.Scope {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -180,33 +231,59 @@ func (ls *liveScope) scope() *lang.Scope {
 	p := ls.p
 	g := p.Loaded.Graph
 	r := p.Loaded.Recipe
-	ls.a.mu.Lock()
 	s := &lang.Scope{Recipe: r, Vars: p.Loaded.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	changedGroups, changedSteps := map[string]bool{}, map[string]bool{}
 	for gi, grp := range r.Groups {
-		infos := make([]lang.HostInfo, len(g.GroupHosts[gi]))
-		for i, h := range g.GroupHosts[gi] {
-			var sh *state.Host
-			if ls.groupFull[gi] {
-				sh = ls.a.st.Hosts[g.Hosts[h].Name]
-			}
-			infos[i] = hostInfo(g.Hosts[h], sh, &ls.facts)
+		if c := &ls.groupVals[gi]; c.val == cty.NilVal || c.full != ls.groupFull[gi] {
+			c.val, c.full = ls.groupValLocked(gi), ls.groupFull[gi]
+			changedGroups[grp.Name] = true
 		}
-		s.Hosts[grp.Name] = grp.GroupVal(infos)
+		s.Hosts[grp.Name] = ls.groupVals[gi].val
 	}
 	for si, stp := range g.Steps {
 		if !ls.read[si] {
 			continue
 		}
-		names := p.stepHostNames(si)
-		if !ls.stepFull[si] {
-			s.Steps[stp.Name] = stp.StepVal(names, nil, false)
-			continue
+		if c := &ls.stepVals[si]; c.val == cty.NilVal || c.full != ls.stepFull[si] {
+			if ls.stepFull[si] {
+				ls.a.mu.Lock()
+				c.val = p.stepValFromState(ls.a.st, si)
+				ls.a.mu.Unlock()
+			} else {
+				c.val = stp.StepVal(p.stepHostNames(si), nil, false)
+			}
+			c.full = ls.stepFull[si]
+			changedSteps[stp.Name] = true
 		}
-		s.Steps[stp.Name] = p.stepValFromState(ls.a.st, si)
+		s.Steps[stp.Name] = ls.stepVals[si].val
 	}
-	ls.a.mu.Unlock()
-	s.EvalLocals()
+	s.EvalLocalsSince(ls.cached, changedGroups, changedSteps)
 	s.Ctx(cty.NilVal) // build the shared context now: the scope is read by many goroutines
 	ls.cached, ls.cachedGen = s, ls.gen
 	return s
+}
+
+// groupValLocked builds `hosts.<group>` of group gi: from the recorded
+// hosts once every one has launched (their cached `host` values), else
+// from what the plan knows. Needs ls.mu.
+func (ls *liveScope) groupValLocked(gi int) cty.Value {
+	g := ls.p.Loaded.Graph
+	grp := ls.p.Loaded.Recipe.Groups[gi]
+	hosts := g.GroupHosts[gi]
+	if !ls.groupFull[gi] {
+		infos := make([]lang.HostInfo, len(hosts))
+		for i, h := range hosts {
+			infos[i] = hostInfo(g.Hosts[h], nil, &ls.facts)
+		}
+		return grp.GroupVal(infos)
+	}
+	vals := make([]cty.Value, len(hosts))
+	names := grp.VolumeNames()
+	for i, h := range hosts {
+		if vals[i] = ls.hostVals[h]; vals[i] == cty.NilVal {
+			vals[i] = hostInfo(g.Hosts[h], ls.snapshotHost(g.Hosts[h]), &ls.facts).Val(names)
+			ls.hostVals[h] = vals[i]
+		}
+	}
+	return grp.ListVal(vals)
 }

@@ -374,12 +374,31 @@ func objOrEmpty(m map[string]cty.Value) cty.Value {
 // and outputs, in dependency order. Values that read what is not known
 // yet come out unknown.
 func (s *Scope) EvalLocals() hcl.Diagnostics {
+	return s.EvalLocalsSince(nil, nil, nil)
+}
+
+// EvalLocalsSince is EvalLocals for a scope of the same recipe and
+// variables as prev (whose locals were evaluated), whose Hosts and Steps
+// differ from prev's only in the groups and the steps (full names) named
+// in groups and steps. A local, module input or module output that reads
+// none of them, directly or through others, keeps prev's value without
+// being evaluated again; the rest are evaluated. Diagnostics are those of
+// the values evaluated again. A nil prev evaluates everything.
+//
+// An apply rebuilds its scope whenever a step other expressions read
+// finishes: a thousand hosts' values in a local (a conditional over
+// hosts.client) cost milliseconds to evaluate again, and every step
+// instance waits for the rebuild.
+func (s *Scope) EvalLocalsSince(prev *Scope, groups, steps map[string]bool) hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
 	s.failed = map[string]bool{}
 	s.mvals = map[*namespace]*nsVals{}
 	s.Changed()
 	defer s.Changed()
 	e := &evaluator{s: s, state: map[nodeKey]bool{}}
+	if prev != nil && prev.Recipe == s.Recipe && prev.mvals != nil && s.Recipe.an != nil {
+		e.prev, e.groups, e.steps = prev, groups, steps
+	}
 	for _, n := range s.Recipe.namespaces() {
 		if n.mod != nil {
 			s.mvals[n] = &nsVals{vars: map[string]cty.Value{}, locals: map[string]cty.Value{}, outputs: map[string]cty.Value{}}
@@ -407,6 +426,68 @@ type evaluator struct {
 	s     *Scope
 	state map[nodeKey]bool // started
 	diags hcl.Diagnostics
+	// prev, when set, holds values still current unless they read one of
+	// groups or steps (EvalLocalsSince).
+	prev          *Scope
+	groups, steps map[string]bool
+}
+
+// reuse copies k's value from e.prev if it reads nothing that changed,
+// and says whether it did.
+func (e *evaluator) reuse(k nodeKey) bool {
+	if e.prev == nil {
+		return false
+	}
+	set := e.s.Recipe.an.memo[k]
+	if set == nil {
+		return false
+	}
+	for g := range set.groups {
+		if e.groups[g] {
+			return false
+		}
+	}
+	for st := range set.steps {
+		if e.steps[st] {
+			return false
+		}
+	}
+	s, p := e.s, e.prev
+	var v cty.Value
+	var ok bool
+	if k.n.mod == nil {
+		if k.kind != 'l' {
+			return false
+		}
+		if v, ok = p.Locals[k.name]; !ok {
+			return false
+		}
+		s.Locals[k.name] = v
+		if p.failed[k.name] {
+			s.failed[k.name] = true
+		}
+		return true
+	}
+	pv, dst := p.mvals[k.n], s.mvals[k.n]
+	if pv == nil || dst == nil {
+		return false
+	}
+	if v, ok = pv.of(k.kind)[k.name]; !ok {
+		return false
+	}
+	dst.of(k.kind)[k.name] = v
+	return true
+}
+
+// of is the map of one kind of node: 'l' locals, 'v' inputs, 'o' outputs.
+func (v *nsVals) of(kind byte) map[string]cty.Value {
+	switch kind {
+	case 'l':
+		return v.locals
+	case 'v':
+		return v.vars
+	}
+	return v.outputs
 }
 
 func (e *evaluator) get(k nodeKey) {
@@ -414,6 +495,9 @@ func (e *evaluator) get(k nodeKey) {
 		return // done, or a cycle analysis reported
 	}
 	e.state[k] = true
+	if e.reuse(k) {
+		return
+	}
 	s := e.s
 	ns := k.n
 	var expr hcl.Expression

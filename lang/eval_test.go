@@ -3,6 +3,7 @@ package lang_test
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"diffuser/lang"
@@ -371,4 +372,111 @@ step "s" {
 	s := scopeFor(t, src, lang.Inputs{}, false)
 	_, _, diags := s.StepArgs(s.Recipe.Step("s"), s.Hosts["server"].Index(cty.NumberIntVal(0)))
 	checkMarkers(t, diags, "t/main.hcl", []marker{{Line: 17, Summary: "Invalid timeout"}})
+}
+
+// TestEvalLocalsSince: a rebuilt scope evaluates again only the locals,
+// module inputs and module outputs that read a group or step that
+// changed, directly or through others; the rest keep the previous
+// scope's values. The previous values are planted here (values no
+// evaluation gives), so a local evaluated again shows.
+func TestEvalLocalsSince(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "server" { count = 2 }
+hosts "client" { count = 2 }
+step "key" {
+  on      = hosts.server[0]
+  run     = "make key"
+  capture { key = "cat key" }
+}
+locals {
+  servers = [for h in hosts.server : h.name]
+  clients = [for h in hosts.client : h.name]
+  key     = step.key.outputs.key
+  both    = "${local.key} ${length(local.clients)}"
+}
+module "m" {
+  source = "./m"
+  on     = hosts.client
+  key    = local.key
+  name   = "fixed"
+}
+`)},
+		"m/main.hcl": {Data: []byte(`
+variable "key" { type = string }
+variable "name" { type = string }
+locals {
+  line  = "key ${var.key}"
+  title = "name ${var.name}"
+}
+step "x" { run = "echo ${local.line} ${local.title}" }
+output "line" { value = local.line }
+`)},
+	}
+	r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "t"}, testKinds())
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	hosts := map[string]cty.Value{"server": hostsOf(r.Group("server"), 2, true), "client": hostsOf(r.Group("client"), 2, true)}
+	keyVal := func(k string) map[string]cty.Value {
+		return map[string]cty.Value{"key": r.Step("key").StepVal([]string{"server[0]"}, map[string]map[string]string{"server[0]": {"key": k}}, false)}
+	}
+	prev := &lang.Scope{Recipe: r, Vars: vars, Hosts: hosts, Steps: keyVal("old")}
+	if d := prev.EvalLocals(); d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	planted := cty.StringVal("planted")
+	for _, name := range []string{"servers", "clients", "key", "both"} {
+		prev.Locals[name] = planted
+	}
+	cur := &lang.Scope{Recipe: r, Vars: vars, Hosts: hosts, Steps: keyVal("new")}
+	if d := cur.EvalLocalsSince(prev, nil, map[string]bool{"key": true}); d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	for name, evaluated := range map[string]bool{"servers": false, "clients": false, "key": true, "both": true} {
+		if got := cur.Locals[name]; got.RawEquals(planted) == evaluated {
+			t.Errorf("local.%s = %#v after step.key changed: want it evaluated again %v", name, got, evaluated)
+		}
+	}
+	if got := cur.Locals["key"]; !got.RawEquals(cty.StringVal("new")) {
+		t.Errorf("local.key = %#v, want the new key", got)
+	}
+	// Through the module: its input reads local.key, its local and output
+	// read the input; its other local reads nothing that changed.
+	host := lang.HostInfo{Name: "client[0]", Group: "client"}.Val(nil)
+	args, _, d := cur.StepArgs(r.Step("module.m.step.x"), host)
+	if d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	if got := args.GetAttr("command").AsString(); got != "echo key new name fixed" {
+		t.Errorf("module.m.step.x after step.key changed: %q", got)
+	}
+
+	// A group that changed: what reads it is evaluated again, the rest kept.
+	for _, name := range []string{"servers", "clients", "key", "both"} {
+		cur.Locals[name] = planted
+	}
+	next := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"server": hosts["server"], "client": hostsOf(r.Group("client"), 1, true)}, Steps: keyVal("new")}
+	if d := next.EvalLocalsSince(cur, map[string]bool{"client": true}, nil); d.HasErrors() {
+		t.Fatal(diagString(d))
+	}
+	for name, evaluated := range map[string]bool{"servers": false, "clients": true, "key": false, "both": true} {
+		if got := next.Locals[name]; got.RawEquals(planted) == evaluated {
+			t.Errorf("local.%s = %#v after hosts.client changed: want it evaluated again %v", name, got, evaluated)
+		}
+	}
+	if got := next.Locals["both"]; !got.RawEquals(cty.StringVal("planted 1")) {
+		t.Errorf("local.both = %#v, want the kept key and the one client", got)
+	}
+
+	// No previous scope: everything is evaluated.
+	all := &lang.Scope{Recipe: r, Vars: vars, Hosts: hosts, Steps: keyVal("k")}
+	if d := all.EvalLocalsSince(nil, nil, nil); d.HasErrors() || !all.Locals["both"].RawEquals(cty.StringVal("k 2")) {
+		t.Errorf("without a previous scope: local.both = %#v %s", all.Locals["both"], diagString(d))
+	}
 }
