@@ -91,10 +91,13 @@ func TestBakeInputs(t *testing.T) {
 	changes := map[string]func(*Settings) string{
 		"base image": func(*Settings) string { return "sha256:bbb" },
 		"a package":  func(c *Settings) string { c.Packages = []string{"jq", "glusterfs-server"}; return "" },
-		"another":    func(c *Settings) string { c.Packages = []string{"jq", "glusterfs-server", "xfsprogs", "tree"}; return "" },
-		"suite":      func(c *Settings) string { c.Suite = "trixie"; return "" },
-		"mirror":     func(c *Settings) string { c.Mirror = "http://other.example/debian"; return "" },
-		"security":   func(c *Settings) string { c.SecurityMirror = "none"; return "" },
+		"another": func(c *Settings) string {
+			c.Packages = []string{"jq", "glusterfs-server", "xfsprogs", "tree"}
+			return ""
+		},
+		"suite":    func(c *Settings) string { c.Suite = "trixie"; return "" },
+		"mirror":   func(c *Settings) string { c.Mirror = "http://other.example/debian"; return "" },
+		"security": func(c *Settings) string { c.SecurityMirror = "none"; return "" },
 	}
 	seen := map[string]string{base: "unchanged"}
 	for what, change := range changes {
