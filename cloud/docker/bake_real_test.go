@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 
 // TestBakedImage: packages = ["jq"] makes hosts run an image derived from
 // the node image with jq installed (its services left as the package has
-// them, no build leftovers), built once: a second provider (as a second
-// process would) finds it and builds nothing. The node image's dpkg
+// them, no build leftovers), built once: of two providers asking at once
+// (two applies) one builds and the other waits for it, and a third finds
+// it and builds nothing. The node image's dpkg
 // configuration keeps copyright files and drops manual pages.
 func TestBakedImage(t *testing.T) {
 	needDocker(t)
@@ -52,19 +54,43 @@ func TestBakedImage(t *testing.T) {
 		}
 	})
 
-	var out strings.Builder
+	// Two providers (two applies starting together) ask for it at once:
+	// one builds, the other waits for the node image lock and finds it.
+	other := newTestEnvNoImage(t, settings)
+	var outs [2]strings.Builder
+	var tags [2]string
+	var errs [2]error
 	start := time.Now()
-	tag, err := e.p.EnsureImage(ctx, &out)
-	if err != nil {
-		t.Fatalf("derived build: %v\n%s", err, out.String())
+	var wg sync.WaitGroup
+	for i, p := range []*Provider{e.p, other.p} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tags[i], errs[i] = p.EnsureImage(ctx, &outs[i])
+		}()
 	}
-	t.Logf("derived image %s built in %s", tag, time.Since(start).Round(time.Millisecond))
-	if tag != want {
-		t.Errorf("built %s, want %s", tag, want)
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("derived build %d: %v\n%s", i, errs[i], outs[i].String())
+		}
 	}
-	if !strings.Contains(out.String(), "Step 1/") || !strings.Contains(out.String(), "jq") {
-		t.Errorf("no build progress was written:\n%s", out.String())
+	t.Logf("derived image %s built in %s", tags[0], time.Since(start).Round(time.Millisecond))
+	builds := 0
+	for i := range 2 {
+		if tags[i] != want {
+			t.Errorf("provider %d: %s, want %s", i, tags[i], want)
+		}
+		if o := outs[i].String(); strings.Contains(o, "Step 1/") && strings.Contains(o, "jq") {
+			builds++
+		} else if !strings.Contains(o, "waiting for another process") {
+			t.Errorf("provider %d neither built nor waited:\n%s", i, o)
+		}
 	}
+	if builds != 1 {
+		t.Errorf("%d builds of %s, want 1:\n%s\n---\n%s", builds, want, outs[0].String(), outs[1].String())
+	}
+	tag := tags[0]
 	built, err := e.p.cli.ImageInspect(ctx, tag)
 	if err != nil {
 		t.Fatal(err)
