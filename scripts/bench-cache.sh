@@ -7,6 +7,11 @@
 # step started to last one finished, across hosts) and the longest single
 # package step, plus what apt-cacher-ng logged during the run (files from
 # the mirror, files to hosts). Every cluster is destroyed, also on failure.
+# BENCH_CACHE_MODES picks the runs: off, controller, or baked (the cache on
+# and the recipe's packages baked into derived node images: the docker
+# provider's packages setting, per host group); a baked run first times
+# `diffuser image build` of the derived images (minutes the first time, a
+# second or so when they exist) and reports it apart from the apply.
 # It holds the machine's real-deployment lock (TMPDIR/diffuser-dockertest.lock,
 # as the e2e tests do) while it runs.
 set -euo pipefail
@@ -56,8 +61,8 @@ print(f"{(last - first).total_seconds():.1f} {longest:.1f} {len(spans)}")
 PY
 }
 
-printf '| hosts | package_cache | apply | package phase | longest package step | package steps | from the mirror (files) | to hosts (files) |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
+printf '| hosts | package_cache | image build | apply | package phase | longest package step | package steps | from the mirror (files) | to hosts (files) |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
 run=0
 for size in $sizes; do
   servers=${size%+*} clients=${size#*+}
@@ -66,9 +71,29 @@ for size in $sizes; do
   for mode in $modes; do
     run=$((run + 1))
     ws=bench-cache-$$-$run
-    printf 'default_provider = "docker"\nprovider "docker" {\n  extra_hosts = [%s]\n  package_cache = "%s"\n}\n' \
-      "$(scripts/mirror-hosts.sh)" "$mode" >"$work/site.hcl"
+    cache=$mode baked=
+    if [ "$mode" = baked ]; then
+      # The recipe's package steps' packages (recipes/glusterfs/main.hcl).
+      cache=controller
+      baked='  hosts "server" {\n    packages = ["glusterfs-server", "xfsprogs"]\n  }\n  hosts "client" {\n    packages = ["glusterfs-client"]\n  }\n'
+    fi
+    printf "default_provider = \"docker\"\nprovider \"docker\" {\n  extra_hosts = [%s]\n  package_cache = \"%s\"\n$baked}\n" \
+      "$(scripts/mirror-hosts.sh)" "$cache" >"$work/site.hcl"
     before=$( [ -r $acnglog ] && wc -l <$acnglog || echo 0)
+    build=-
+    if [ "$mode" = baked ]; then
+      s=$(date +%s.%N)
+      if ! "$bin" image build --data-dir "$data" --site "$work/site.hcl" >"$work/image.log" 2>&1; then
+        echo "bench-cache: image build failed:" >&2
+        tail -n 20 "$work/image.log" >&2
+        exit 1
+      fi
+      e=$(date +%s.%N)
+      how=cached
+      grep -q 'install packages: done' "$work/image.log" && how=built
+      build=$(printf '%.1f s (%s)' "$(echo "$e - $s" | bc -l)" "$how")
+      sed 's/^/bench-cache: image build: /' "$work/image.log" >&2
+    fi
     s=$(date +%s.%N)
     if ! "$bin" apply glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" --progress plain \
       --var "servers=$servers" --var "replica=$replica" --var "clients=$clients" -auto-approve >"$work/apply.log" 2>&1; then
@@ -86,7 +111,7 @@ for size in $sizes; do
       in=$(tail -n +$((before + 1)) $acnglog | awk -F'|' '$2=="I" && $5 ~ /\.deb$/' | wc -l)
       out=$(tail -n +$((before + 1)) $acnglog | awk -F'|' '$2=="O" && $5 ~ /\.deb$/' | wc -l)
     fi
-    printf '| %s | %s | %.1f s | %s s | %s s | %s | %s | %s |\n' "$size" "$mode" "$(echo "$e - $s" | bc -l)" "$ph" "$longest" "$n" "$in" "$out"
+    printf '| %s | %s | %s | %.1f s | %s s | %s s | %s | %s | %s |\n' "$size" "$mode" "$build" "$(echo "$e - $s" | bc -l)" "$ph" "$longest" "$n" "$in" "$out"
     "$bin" destroy glusterfs --data-dir "$data" --workspace "$ws" --site "$work/site.hcl" -auto-approve >/dev/null 2>&1 \
       || { echo "bench-cache: destroy of $ws failed" >&2; exit 1; }
     ws=

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,9 +15,13 @@ import (
 // PackageKind installs or removes distribution packages with apt-get, dnf or
 // yum, whichever the host has (looked up in that order). It reads what is
 // installed first and touches only the missing (or, for absent, present)
-// packages. Names are package names, optionally with an architecture
-// ("libc6:i386", "foo.x86_64"); version pins and virtual packages are not
-// understood by the installed-check (a virtual name always looks missing).
+// packages: when everything asked for is installed, Check is OK and Apply
+// runs no package manager at all (no apt-get update either). Names are
+// package names, optionally with an architecture ("libc6:i386",
+// "foo.x86_64"); on apt hosts also with a version ("foo=1.2-3", installed
+// only at that version) or a release ("foo/bookworm-backports", any
+// version). Virtual packages are not understood by the installed-check (a
+// virtual name always looks missing).
 //
 // On apt hosts the host's package cache (WithAptProxy) is configured
 // first (ensureAptProxy), so every host of a cluster fetches through it.
@@ -109,12 +114,57 @@ func detectPkgManager(ctx context.Context, r runner.Runner) (pkgManager, error) 
 	}
 }
 
-// installed returns which of names are installed.
+// aptRequest splits an apt-get install argument into the package dpkg
+// knows ("foo", "foo:i386") and the version asked for ("" for any):
+// "foo=1.2-3" pins a version, "foo/bookworm-backports" picks a release
+// (any version of it counts as installed).
+func aptRequest(n string) (name, version string) {
+	if i := strings.IndexAny(n, "=/"); i >= 0 {
+		if n[i] == '=' {
+			return n[:i], n[i+1:]
+		}
+		return n[:i], ""
+	}
+	return n, ""
+}
+
+// dpkgQueryFormat is what installed asks dpkg-query for, per package.
+const dpkgQueryFormat = `${binary:Package} ${Package} ${Status} ${Version}\n`
+
+// parseDpkgQuery reads dpkg-query's lines (dpkgQueryFormat): the installed
+// versions by both names a package answers to (binary:Package carries the
+// architecture of a foreign one). Only status state "installed" counts
+// (not config-files, half-configured, ...).
+func parseDpkgQuery(out string) map[string]string {
+	have := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		// binary:Package Package want ok state Version
+		f := strings.Fields(line)
+		if len(f) >= 5 && f[4] == "installed" {
+			v := ""
+			if len(f) > 5 {
+				v = f[5]
+			}
+			have[f[0]], have[f[1]] = v, v
+		}
+	}
+	return have
+}
+
+// installed returns which of names are installed. On apt hosts a name
+// with "=VERSION" counts as installed only at that version.
 func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []string) (map[string]bool, error) {
-	have := map[string]bool{}
+	out := map[string]bool{}
 	if m == aptGet {
+		query := make([]string, 0, len(names))
+		for _, n := range names {
+			name, _ := aptRequest(n)
+			if !slices.Contains(query, name) {
+				query = append(query, name)
+			}
+		}
 		// Exit 1 means some names are unknown to dpkg: not installed.
-		cmd := `dpkg-query -W -f='${binary:Package} ${Package} ${Status}\n' -- ` + shellJoin(names...)
+		cmd := `dpkg-query -W -f='` + dpkgQueryFormat + `' -- ` + shellJoin(query...)
 		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
 			return nil, err
@@ -122,29 +172,27 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 		if res.Exit > 1 {
 			return nil, ExitError("dpkg-query", cmd, res)
 		}
-		for _, line := range strings.Split(res.Stdout, "\n") {
-			f := strings.Fields(line)
-			// Status is "want ok state": only state "installed" counts
-			// (not config-files, half-configured, ...).
-			if len(f) >= 3 && f[len(f)-1] == "installed" {
-				have[f[0]], have[f[1]] = true, true
-			}
+		have := parseDpkgQuery(res.Stdout)
+		for _, n := range names {
+			name, version := aptRequest(n)
+			v, ok := have[name]
+			out[n] = ok && (version == "" || v == version)
 		}
-	} else {
-		// rpm prints "package x is not installed" and exits with the number
-		// of such names: any exit is an answer.
-		cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
-		res, err := Probe(ctx, r, "reading installed packages", cmd)
-		if err != nil {
-			return nil, err
-		}
-		for _, line := range strings.Split(res.Stdout, "\n") {
-			if f := strings.Fields(line); len(f) == 2 {
-				have[f[0]], have[f[1]] = true, true
-			}
+		return out, nil
+	}
+	// rpm prints "package x is not installed" and exits with the number
+	// of such names: any exit is an answer.
+	have := map[string]bool{}
+	cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
+	res, err := Probe(ctx, r, "reading installed packages", cmd)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			have[f[0]], have[f[1]] = true, true
 		}
 	}
-	out := map[string]bool{}
 	for _, n := range names {
 		out[n] = have[n]
 	}

@@ -35,6 +35,11 @@
 // a progress writer that is a BuildReporter only its phases (BuildSummary
 // turns them into a few lines; the CLI draws a bar on a terminal).
 //
+// With the packages setting, hosts run an image derived from the node
+// image with those packages installed (bake.go):
+// diffuser-node:<suite>-pkgs-<12 hex digits> over the node image's ID, the
+// sorted packages and the apt settings, built once with bake/bake.sh.
+//
 // # Settings
 //
 // The provider "docker" block (Factory.Spec; nothing is required):

@@ -123,13 +123,30 @@ func (p *Provider) BuildImage(ctx context.Context, progress io.Writer) (string, 
 	return p.ensureImage(ctx, p.settings, progress, true)
 }
 
+// ensureImage returns the image hosts with settings s run: the node image
+// (ensureBase), or the one derived from it with s.Packages installed
+// (ensureBaked). force rebuilds both.
 func (p *Provider) ensureImage(ctx context.Context, s Settings, progress io.Writer, force bool) (string, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	// Settings that select the image; once it is known to exist, Launch
-	// asks the engine nothing more about it.
-	key := strings.Join([]string{s.Image, s.Build, s.BaseImage, s.Suite, s.Mirror, s.SecurityMirror}, "\x00")
+	base, err := p.ensureBase(ctx, s, progress, force)
+	if err != nil || len(s.Packages) == 0 {
+		return base, err
+	}
+	return p.ensureBaked(ctx, s, base, progress, force)
+}
+
+// imageKey is the settings that select the node image; once it is known
+// to exist, Launch asks the engine nothing more about it.
+func imageKey(s Settings) string {
+	return strings.Join([]string{s.Image, s.Build, s.BaseImage, s.Suite, s.Mirror, s.SecurityMirror}, "\x00")
+}
+
+// ensureBase returns the node image of s, building it when the engine
+// lacks it or force.
+func (p *Provider) ensureBase(ctx context.Context, s Settings, progress io.Writer, force bool) (string, error) {
+	key := imageKey(s)
 	p.imageMu.Lock()
 	defer p.imageMu.Unlock()
 	if tag, ok := p.imagesReady[key]; ok && !force {

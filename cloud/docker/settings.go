@@ -56,6 +56,9 @@ type Settings struct {
 	// Networks are existing Docker networks every container also joins
 	// (shared.go): hosts of other providers on them reach the cluster.
 	Networks []string
+	// Packages are Debian packages installed into an image derived from
+	// the node image (bake.go), which hosts then run; none: the node image.
+	Packages []string
 }
 
 // Spec describes the `provider "docker"` block. Nothing is required.
@@ -75,6 +78,7 @@ func (Factory) Spec() hcldec.ObjectSpec {
 		"volume_dir":      str("volume_dir"),
 		"package_cache":   str("package_cache"),
 		"networks":        &hcldec.AttrSpec{Name: "networks", Type: cty.List(cty.String)},
+		"packages":        &hcldec.AttrSpec{Name: "packages", Type: cty.List(cty.String)},
 	}
 }
 
@@ -155,6 +159,19 @@ func decodeFields(v cty.Value) (Settings, error) {
 					return s, cloud.Problem(cty.GetAttrPath("extra_hosts"), "Invalid docker setting", "docker provider setting extra_hosts: want a list of \"name:ip\" strings")
 				}
 				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
+			}
+		}
+		if a := get("packages"); !a.IsNull() {
+			if !a.CanIterateElements() {
+				return s, cloud.Problem(cty.GetAttrPath("packages"), "Invalid docker setting", "docker provider setting packages: want a list of Debian package names")
+			}
+			s.Packages = []string{}
+			for it := a.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || e.Type() != cty.String {
+					return s, cloud.Problem(cty.GetAttrPath("packages"), "Invalid docker setting", "docker provider setting packages: want a list of Debian package names")
+				}
+				s.Packages = append(s.Packages, e.AsString())
 			}
 		}
 		nets, err := decodeNetworks(get("networks"))
@@ -243,6 +260,11 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	}
 	if s.VolumeDir != "" && !filepath.IsAbs(s.VolumeDir) {
 		add(attr("volume_dir"), "docker provider setting volume_dir = %q: want an absolute path", s.VolumeDir)
+	}
+	for i, n := range s.Packages {
+		if err := checkPackageName(n); err != nil {
+			add(attr("packages").Index(cty.NumberIntVal(int64(i))), "docker provider setting packages: %v", err)
+		}
 	}
 	out = append(out, networkProblems(s.Networks)...)
 	return out

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 )
 
@@ -28,6 +31,8 @@ func (a *app) imageBuildCmd() *cobra.Command {
 Dockerfile when the base image is available, else with debootstrap from the machine's
 Debian mirror and docker import. The image is tagged by a digest of its inputs, so it is
 built once and reused. Settings come from the site file's provider "docker" block.
+When it (or a hosts "GROUP" block in it) sets packages, the image derived from the node
+image with those packages installed is built too, once per package list.
 A build shows its phases (a progress bar on a terminal, a few lines elsewhere) and keeps
 the programs' full output in <data-dir>/node-image.log.`,
 		Example: "  diffuser image build\n  diffuser image build -site diffuser.hcl -force",
@@ -42,9 +47,21 @@ the programs' full output in <data-dir>/node-image.log.`,
 				}
 				pb = site.Providers["docker"]
 			}
+			// The provider-wide settings, then each host group's: a group
+			// block may name other packages (a derived image) or another base.
 			settings, diags := pb.Settings(docker.Factory{}.Spec(), "")
 			if diags.HasErrors() {
 				return fmt.Errorf("docker settings: %s", diags.Error())
+			}
+			all := []cty.Value{settings}
+			if pb != nil {
+				for _, g := range slices.Sorted(maps.Keys(pb.Groups)) {
+					v, diags := pb.Settings(docker.Factory{}.Spec(), g)
+					if diags.HasErrors() {
+						return fmt.Errorf("docker settings of hosts %q: %s", g, diags.Error())
+					}
+					all = append(all, v)
+				}
 			}
 			p, err := docker.New(cmd.Context(), settings, cloud.Env{WorkDir: a.flags.dataDir, Log: func(f string, args ...any) {
 				fmt.Fprintf(a.stderr, f+"\n", args...)
@@ -52,15 +69,13 @@ the programs' full output in <data-dir>/node-image.log.`,
 			if err != nil {
 				return err
 			}
-			build := p.EnsureImage
-			if force {
-				build = p.BuildImage
-			}
-			tag, err := build(cmd.Context(), newImageProgress(a.stdout))
+			tags, err := p.EnsureImages(cmd.Context(), all, newImageProgress(a.stdout), force)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Node image ready: %s\n", tag)
+			for _, tag := range tags {
+				fmt.Fprintf(a.stdout, "Node image ready: %s\n", tag)
+			}
 			return nil
 		},
 	}
@@ -137,6 +152,7 @@ func (b *imageBar) BuildStart(info docker.BuildInfo) {
 	b.sum.BuildStart(info)
 	b.mu.Lock()
 	b.phases, b.since = max(len(info.Phases), 1), time.Now()
+	b.done, b.phase, b.last = 0, "", "" // image build may build several images
 	b.mu.Unlock()
 	width := b.width
 	if width <= 0 {

@@ -1,0 +1,4 @@
+# PROVIDER: docker
+provider "docker" {
+  packages = ["jq", "$(reboot)"]                    # ERROR: Invalid docker setting
+}

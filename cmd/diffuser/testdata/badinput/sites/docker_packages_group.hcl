@@ -1,0 +1,7 @@
+# PROVIDER: docker
+provider "docker" {
+  packages = ["jq"]
+  hosts "server" {
+    packages = ["glusterfs-server", "a;rm -rf /"]   # ERROR: Invalid docker setting
+  }
+}
