@@ -174,9 +174,10 @@ func wantSteps(t *testing.T, p recipePlan, want map[string]int) {
 }
 
 func TestNFSRecipePlan(t *testing.T) {
-	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1, "nfs_service": 1, "nfs_port": 1}
-	kernelServer := map[string]int{"kernel_exports": 1, "kernel_statd": 1}
-	ganeshaServer := map[string]int{"ganesha_preflight": 1, "ganesha_config": 1, "ganesha_export": 1, "ganesha_lock": 1}
+	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1}
+	kernelServer := map[string]int{"kernel_exports": 1, "kernel_service": 1, "kernel_statd": 1, "kernel_port": 1}
+	ganeshaServer := map[string]int{"ganesha_preflight": 1, "module.ganesha.step.config": 1, "module.ganesha.step.exports": 1,
+		"module.ganesha.step.service": 1, "module.ganesha.step.ready": 1, "ganesha_lock": 1}
 	merge := func(ms ...map[string]int) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
@@ -216,9 +217,10 @@ func TestNFSRecipePlan(t *testing.T) {
 			}
 			wantSteps(t, p, merge(server, srv, clientSteps(tc.mount, tc.clients)))
 			checkShellSyntax(t, p)
-			unit := p.arg(t, "nfs_service", "server[0]", "name")
+			svc := map[string]string{"kernel": "kernel_service", "ganesha": "module.ganesha.step.service"}[tc.server]
+			unit := p.arg(t, svc, "server[0]", "name")
 			if want := map[string]string{"kernel": "nfs-server", "ganesha": "nfs-ganesha"}[tc.server]; unit != want {
-				t.Errorf("nfs_service manages %q, want %q", unit, want)
+				t.Errorf("%s manages %q, want %q", svc, unit, want)
 			}
 			if tc.mount == "libnfs" && tc.clients > 0 {
 				// gvfs_service keeps the unit builtin/gvfs-mount writes.
@@ -245,13 +247,13 @@ func TestNFSRecipePlan(t *testing.T) {
 			t.Errorf("kernel_statd manages %q, want rpc-statd", unit)
 		}
 		p = planRecipe(t, "nfs", site, "server=ganesha", `export_to=["10.2.0.0/24","10.9.9.9"]`, "export_path=/srv/data")
-		conf := p.arg(t, "ganesha_export", "server[0]", "content")
+		conf := p.arg(t, "module.ganesha.step.exports", "server[0]", "content")
 		for _, want := range []string{`Path = "/srv/data";`, `Pseudo = "/srv/data";`, "Protocols = 3, 4;", "Clients = 10.2.0.0/24, 10.9.9.9;", "Name = VFS;", "Access_Type = RW;"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("ganesha export lacks %q:\n%s", want, conf)
 			}
 		}
-		if core := p.arg(t, "ganesha_config", "server[0]", "content"); !strings.Contains(core, `%include "/etc/ganesha/diffuser-export.conf"`) {
+		if core := p.arg(t, "module.ganesha.step.config", "server[0]", "content"); !strings.Contains(core, `%include "/etc/ganesha/diffuser-export.conf"`) {
 			t.Errorf("ganesha.conf does not include the export:\n%s", core)
 		}
 
@@ -263,7 +265,7 @@ func TestNFSRecipePlan(t *testing.T) {
 			t.Errorf("with no clients the kernel server exports:\n%s", exports)
 		}
 		p = planRecipe(t, "nfs", site0, "clients=0", "server=ganesha")
-		if conf := p.arg(t, "ganesha_export", "server[0]", "content"); strings.Contains(conf, "EXPORT") {
+		if conf := p.arg(t, "module.ganesha.step.exports", "server[0]", "content"); strings.Contains(conf, "EXPORT") {
 			t.Errorf("with no clients NFS-Ganesha exports:\n%s", conf)
 		}
 	})
