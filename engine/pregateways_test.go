@@ -30,38 +30,46 @@ import (
 //     restarts), and the old service step, which has no destroy command,
 //     goes.
 //   - preganesha: builtin/gateways before builtin/ganesha held its
-//     NFS-Ganesha steps (commit 9ff18ed); the same two changes.
+//     NFS-Ganesha steps and builtin/ceph-conf its Ceph files (commit
+//     9ff18ed), with the glusterfs and the ceph recipe; the same two
+//     changes.
 func TestGatewaysModuleKeepsState(t *testing.T) {
+	preganesha := []string{
+		`- module.gateways.step.nfs_service["gateway[0]"]`,
+		`- module.gateways.step.nfs_service["gateway[1]"]`,
+		`~ module.gateways.module.ganesha.step.service["gateway[0]"] (inputs changed)`,
+		`~ module.gateways.module.ganesha.step.service["gateway[1]"] (inputs changed)`,
+	}
+	glusterVars := []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
+	cephVars := []string{"monitors=1", "osds=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
 	cases := []struct {
-		before string
-		want   []string // the gateway changes and destroys, sorted
-		moves  int
+		before, recipe string
+		vars           []string
+		want           []string // the gateway changes and destroys, sorted
+		moves          int
 	}{
-		{before: "pregateways", moves: 2*4 + 2*9 + 2*5*2, want: []string{
+		{before: "pregateways", recipe: "glusterfs", vars: glusterVars, moves: 2*4 + 2*9 + 2*5*2, want: []string{
 			`- module.nfs_gateway.step.service["gateway[0]"]`,
 			`- module.nfs_gateway.step.service["gateway[1]"]`,
 			`~ module.gateways.module.ganesha.step.service["gateway[0]"] (inputs changed)`,
 			`~ module.gateways.module.ganesha.step.service["gateway[1]"] (inputs changed)`,
 		}},
-		{before: "preganesha", moves: 2 * 3, want: []string{
-			`- module.gateways.step.nfs_service["gateway[0]"]`,
-			`- module.gateways.step.nfs_service["gateway[1]"]`,
-			`~ module.gateways.module.ganesha.step.service["gateway[0]"] (inputs changed)`,
-			`~ module.gateways.module.ganesha.step.service["gateway[1]"] (inputs changed)`,
-		}},
+		{before: "preganesha", recipe: "glusterfs", vars: glusterVars, moves: 2 * 3, want: preganesha},
+		// The Ceph files of every gateway move into module.ceph_files too.
+		{before: "preganesha", recipe: "ceph", vars: cephVars, moves: 2*3 + 2*2, want: preganesha},
 	}
-	vars := []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
 	for _, c := range cases {
-		t.Run(c.before, func(t *testing.T) {
+		vars := c.vars
+		t.Run(c.before+"/"+c.recipe, func(t *testing.T) {
 			w := newWorld(t, "")
 			dir := "testdata/" + c.before
 			oldModules := overlayFS{top: os.DirFS(dir + "/modules"), base: recipes.Modules()}
-			old := loadFrom(t, lang.Source{FS: os.DirFS(dir), Dir: "glusterfs", Display: c.before + "/glusterfs", Modules: oldModules}, vars)
+			old := loadFrom(t, lang.Source{FS: os.DirFS(dir), Dir: c.recipe, Display: c.before + "/" + c.recipe, Modules: oldModules}, vars)
 			if res := w.applyLoaded(old); len(res.Failures) > 0 {
 				t.Fatalf("apply of the recipe of before: %+v", res.Failures[0].Err)
 			}
 			gateway := func(addr string) bool { return strings.Contains(addr, "gateway") }
-			cur := loadFrom(t, lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()}, vars)
+			cur := loadFrom(t, lang.Source{FS: recipes.FS(), Dir: c.recipe, Display: c.recipe, Modules: recipes.Modules()}, vars)
 			p := w.planLoaded(cur)
 			var got []string
 			for _, c := range p.Changes {

@@ -94,7 +94,7 @@ func TestGlusterfsGateways(t *testing.T) {
 	if n := gatewayCount(st, "module.gateways.step.smb_conf["); n != 3 {
 		t.Errorf("smb.conf on %d gateways, want 3", n)
 	}
-	if n := gatewayCount(st, "module.gateways.step.ceph_keyring[") + gatewayCount(st, "module.gateways.step.ceph_conf["); n != 0 {
+	if n := gatewayCount(st, "module.gateways.module.ceph_files.step.keyring[") + gatewayCount(st, "module.gateways.module.ceph_files.step.conf["); n != 0 {
 		t.Errorf("%d Ceph files written for a GlusterFS backend", n)
 	}
 	conf := gatewayArg(t, st, `module.gateways.module.ganesha.step.config["gateway[1]"]`, "content")
@@ -201,13 +201,13 @@ func TestCephGatewaysPlan(t *testing.T) {
 	}
 	// The keyring is sensitive: state keeps no arguments of it, only that it
 	// ran. One copy of each file per gateway serves Ganesha and Samba.
-	if st.Steps[`module.gateways.step.ceph_keyring["gateway[1]"]`] == nil || st.Steps[`module.gateways.step.ceph_keyring["gateway[0]"]`] == nil {
+	if st.Steps[`module.gateways.module.ceph_files.step.keyring["gateway[1]"]`] == nil || st.Steps[`module.gateways.module.ceph_files.step.keyring["gateway[0]"]`] == nil {
 		t.Errorf("the gateways got no Ceph keyring")
 	}
-	if n := gatewayCount(st, "module.gateways.step.ceph_conf[") + gatewayCount(st, "module.gateways.step.ceph_keyring["); n != 4 {
+	if n := gatewayCount(st, "module.gateways.module.ceph_files.step.conf[") + gatewayCount(st, "module.gateways.module.ceph_files.step.keyring["); n != 4 {
 		t.Errorf("%d Ceph file step instances on 2 gateways, want 4", n)
 	}
-	if !strings.Contains(gatewayArg(t, st, `module.gateways.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
+	if !strings.Contains(gatewayArg(t, st, `module.gateways.module.ceph_files.step.conf["gateway[0]"]`, "content"), "mon_host = ") {
 		t.Errorf("ceph.conf of the gateways has no mon_host")
 	}
 }

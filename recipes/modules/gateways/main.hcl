@@ -195,24 +195,14 @@ locals {
 }
 
 # ceph: the cluster's configuration and the user's key, for Ganesha and
-# Samba alike (a step whose `on` is empty has no instances).
-step "ceph_conf" {
-  on    = local.ceph_gateways
-  after = [step.nfs_packages, step.smb_packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = var.ceph_conf
-  }
-}
-
-step "ceph_keyring" {
-  on    = local.ceph_gateways
-  after = [step.nfs_packages, step.smb_packages]
-  file {
-    path    = "/etc/ceph/ceph.client.${var.ceph_user}.keyring"
-    content = var.ceph_keyring
-    mode    = "0600"
-  }
+# Samba alike (no instances with gluster: ceph_gateways is empty).
+module "ceph_files" {
+  source       = "builtin/ceph-conf"
+  on           = local.ceph_gateways
+  after        = [step.nfs_packages, step.smb_packages]
+  conf         = var.ceph_conf
+  keyring_path = "/etc/ceph/ceph.client.${var.ceph_user}.keyring"
+  keyring      = var.ceph_keyring
 }
 
 # ------------------------------------------------------------ NFS-Ganesha
@@ -229,7 +219,7 @@ step "nfs_packages" {
 # starts once the Ceph files are there.
 module "ganesha" {
   source = "builtin/ganesha"
-  after  = [step.nfs_packages, step.ceph_conf, step.ceph_keyring]
+  after  = [step.nfs_packages, module.ceph_files]
   hosts  = local.nfs_gateways
   config = local.nfs_conf
   export = {
@@ -324,7 +314,7 @@ step "ctdb_healthy" {
 
 step "smbd" {
   on    = local.smb_gateways
-  after = [step.smb_conf, step.ctdb_healthy, step.ceph_conf, step.ceph_keyring]
+  after = [step.smb_conf, step.ctdb_healthy, module.ceph_files]
   # The package started smbd and nmbd unclustered: smbd restarts on the
   # clustered configuration (its digest is here); NetBIOS is not needed.
   run = <<-EOT

@@ -6,18 +6,19 @@
 # is made only where the caller does not declare that address itself. The
 # SMB gateways' own copies of the Ceph files are dropped: the NFS ones'
 # are the module's. The NFS gateway's apply, config and ready steps go
-# straight to module.ganesha (below); its service step goes.
+# straight to module.ganesha, its Ceph files to module.ceph_files (see
+# below); its service step goes.
 moved {
   from = caller.module.nfs_gateway.step.packages
   to   = step.nfs_packages
 }
 moved {
   from = caller.module.nfs_gateway.step.ceph_conf
-  to   = step.ceph_conf
+  to   = module.ceph_files.step.conf
 }
 moved {
   from = caller.module.nfs_gateway.step.ceph_keyring
-  to   = step.ceph_keyring
+  to   = module.ceph_files.step.keyring
 }
 moved {
   from = caller.module.nfs_gateway.step.config
@@ -98,4 +99,14 @@ moved {
 moved {
   from = step.nfs_ready
   to   = module.ganesha.step.ready
+}
+
+# The Ceph files went to builtin/ceph-conf: the same two files.
+moved {
+  from = step.ceph_conf
+  to   = module.ceph_files.step.conf
+}
+moved {
+  from = step.ceph_keyring
+  to   = module.ceph_files.step.keyring
 }
