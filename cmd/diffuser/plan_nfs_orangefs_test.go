@@ -399,3 +399,49 @@ func TestOrangeFSRecipeRefusesBadValues(t *testing.T) {
 		}
 	}
 }
+
+// TestGaneshaModuleRefusesBadExport: what builtin/ganesha writes into
+// Ganesha's configuration is checked at the call, naming the module's
+// rule, so that a path or client cannot end a string or block there.
+func TestGaneshaModuleRefusesBadExport(t *testing.T) {
+	for _, tc := range []struct{ export, msg string }{
+		{`{ path = "/srv/a\"; }", pseudo = "/srv/a", fsal = "", clients = [] }`, "export.path and export.pseudo are absolute paths"},
+		{`{ path = "/srv/a", pseudo = "srv/a", fsal = "", clients = [] }`, "export.path and export.pseudo are absolute paths"},
+		{`{ path = "/srv/a", pseudo = "/srv/a", fsal = "", clients = ["10.0.0.1; }"] }`, "export.clients are addresses, CIDR ranges"},
+	} {
+		dir := t.TempDir()
+		src := `recipe "g" { description = "d" }
+hosts "server" { count = 1 }
+module "ganesha" {
+  source = "builtin/ganesha"
+  hosts  = hosts.server
+  config = "NFS_CORE_PARAM { }\n"
+  export = ` + tc.export + `
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := cliRun(t, "validate", dir)
+		if code != 1 || !strings.Contains(out+errs, tc.msg) {
+			t.Errorf("export = %s: exit %d, want 1 with %q\n%s%s", tc.export, code, tc.msg, out, errs)
+		}
+	}
+	// A good export is valid.
+	dir := t.TempDir()
+	src := `recipe "g" { description = "d" }
+hosts "server" { count = 1 }
+module "ganesha" {
+  source = "builtin/ganesha"
+  hosts  = hosts.server
+  config = "NFS_CORE_PARAM { }\n"
+  export = { path = "/srv/a", pseudo = "/srv/a", fsal = "FSAL { Name = VFS; }\n", clients = ["10.0.0.0/24", "*"] }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := cliRun(t, "validate", dir); code != 0 {
+		t.Errorf("a good export: exit %d\n%s%s", code, out, errs)
+	}
+}

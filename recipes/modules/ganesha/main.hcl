@@ -15,6 +15,16 @@ variable "config" {
 variable "export" {
   type        = object({ path = string, pseudo = string, fsal = string, clients = list(string) })
   description = "the export: path (in the FSAL's namespace), pseudo (the NFSv4 path), fsal (the FSAL { ... } block, ending in a newline), clients (addresses or CIDR ranges that may mount it, read-write, their root kept as root; [] exports nothing)"
+  # They are written into Ganesha's configuration: nothing that could end
+  # a string or a block there.
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._@:+/-]*$", var.export.path)) && can(regex("^/[A-Za-z0-9._@:+/-]*$", var.export.pseudo))
+    error_message = "export.path and export.pseudo are absolute paths (letters, digits, . _ @ : + - /), such as \"/srv/nfs\"."
+  }
+  validation {
+    condition     = length([for c in var.export.clients : c if !can(regex("^[a-zA-Z0-9.:/*_-]+$", c))]) == 0
+    error_message = "export.clients are addresses, CIDR ranges or \"*\" (letters, digits, . : / * _ -), such as \"10.0.0.0/24\"."
+  }
 }
 
 variable "export_file" {
