@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -12,68 +13,100 @@ import (
 )
 
 // TestGatewaysModuleKeepsState: a GlusterFS cluster with NFS and SMB
-// gateways applied with the recipe as it was before builtin/gateways
-// (testdata/pregateways: the recipe calling builtin/nfs-ganesha,
-// builtin/samba-ctdb and builtin/gvfs-mount four times) plans its gateway
-// instances as moves only with the recipe now: no gateway instance runs
-// again or is destroyed, applying the moves runs nothing, and the plan
-// after them has no gateway change. Other parts of the recipe may have
-// changed since; they are not this test's business.
+// gateways applied with the recipe as it was before (a folder of
+// testdata: the recipe and the built-in modules that changed since) plans
+// its gateway instances as moves with the recipe now, apart from the
+// changes docs/recipes/glusterfs.md lists: applying the plan runs nothing
+// else, and the plan after it has no gateway change. Other parts of the
+// recipe may have changed since; they are not this test's business.
+//
+//   - pregateways: the recipe calling builtin/nfs-ganesha,
+//     builtin/samba-ctdb and builtin/gvfs-mount four times. Every gateway
+//     instance moves (2 NFS gateways x 5 steps, 2 SMB gateways x 9 steps:
+//     no preflight without public addresses, 2 clients x 5 steps per
+//     mount) but the NFS-Ganesha service of before builtin/ganesha: the
+//     old run step that restarted Ganesha updates into the module's
+//     service step (it starts the unit if it is not running; nothing
+//     restarts), and the old service step, which has no destroy command,
+//     goes.
+//   - preganesha: builtin/gateways before builtin/ganesha held its
+//     NFS-Ganesha steps and builtin/ceph-conf its Ceph files (commit
+//     9ff18ed), with the glusterfs and the ceph recipe; the same two
+//     changes.
 func TestGatewaysModuleKeepsState(t *testing.T) {
-	vars := []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
-	w := newWorld(t, "")
-	oldModules := overlayFS{top: os.DirFS("testdata/pregateways/modules"), base: recipes.Modules()}
-	old := loadFrom(t, lang.Source{FS: os.DirFS("testdata/pregateways"), Dir: "glusterfs", Display: "pregateways/glusterfs", Modules: oldModules}, vars)
-	if res := w.applyLoaded(old); len(res.Failures) > 0 {
-		t.Fatalf("apply of the recipe before builtin/gateways: %+v", res.Failures[0].Err)
+	preganesha := []string{
+		`- module.gateways.step.nfs_service["gateway[0]"]`,
+		`- module.gateways.step.nfs_service["gateway[1]"]`,
+		`~ module.gateways.module.ganesha.step.service["gateway[0]"] (inputs changed)`,
+		`~ module.gateways.module.ganesha.step.service["gateway[1]"] (inputs changed)`,
 	}
-	gateway := func(addr string) bool { return strings.Contains(addr, "gateway") }
-	oldGateway := 0
-	for addr := range w.st.Steps {
-		if gateway(addr) {
-			oldGateway++
-		}
+	glusterVars := []string{"servers=2", "replica=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
+	cephVars := []string{"monitors=1", "osds=2", "clients=1", "nfs_gateways=2", "smb_gateways=2", "gateway_clients=2"}
+	cases := []struct {
+		before, recipe string
+		vars           []string
+		want           []string // the gateway changes and destroys, sorted
+		moves          int
+	}{
+		{before: "pregateways", recipe: "glusterfs", vars: glusterVars, moves: 2*4 + 2*9 + 2*5*2, want: []string{
+			`- module.nfs_gateway.step.service["gateway[0]"]`,
+			`- module.nfs_gateway.step.service["gateway[1]"]`,
+			`~ module.gateways.module.ganesha.step.service["gateway[0]"] (inputs changed)`,
+			`~ module.gateways.module.ganesha.step.service["gateway[1]"] (inputs changed)`,
+		}},
+		{before: "preganesha", recipe: "glusterfs", vars: glusterVars, moves: 2 * 3, want: preganesha},
+		// The Ceph files of every gateway move into module.ceph_files too.
+		{before: "preganesha", recipe: "ceph", vars: cephVars, moves: 2*3 + 2*2, want: preganesha},
 	}
-	cur := loadFrom(t, lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()}, vars)
-	p := w.planLoaded(cur)
-	var wrong []string
-	for _, c := range p.Changes {
-		if gateway(c.Addr) {
-			wrong = append(wrong, c.Action.Symbol()+" "+c.Addr+" ("+c.Reason+")")
-		}
-	}
-	for _, c := range p.Destroys {
-		if gateway(c.Addr) {
-			wrong = append(wrong, "- "+c.Addr)
-		}
-	}
-	if len(wrong) > 0 {
-		t.Fatalf("gateway instances of the old recipe run again or go:\n%s", strings.Join(wrong, "\n"))
-	}
-	moved := 0
-	for _, m := range p.Moves {
-		if !strings.HasPrefix(m.To, "module.gateways.") {
-			t.Errorf("move %s -> %s outside module.gateways", m.From, m.To)
-		}
-		moved++
-	}
-	// Every gateway instance moves: 2 NFS gateways x 5 steps, 2 SMB
-	// gateways x 9 steps (no preflight without public addresses), 2
-	// clients x 5 steps per mount.
-	if want := 2*5 + 2*9 + 2*5*2; moved != want || oldGateway != want {
-		t.Errorf("%d moves of %d old gateway instances, want %d", moved, oldGateway, want)
-	}
-	if res := w.applyPlan(p); len(res.Failures) > 0 {
-		t.Fatalf("applying the plan: %+v", res.Failures[0].Err)
-	}
-	p = w.planLoaded(cur)
-	for _, c := range p.Changes {
-		if gateway(c.Addr) {
-			t.Errorf("after the moves: %s %s (%s)", c.Action.Symbol(), c.Addr, c.Reason)
-		}
-	}
-	if len(p.Moves) != 0 {
-		t.Errorf("%d moves left after they were applied", len(p.Moves))
+	for _, c := range cases {
+		vars := c.vars
+		t.Run(c.before+"/"+c.recipe, func(t *testing.T) {
+			w := newWorld(t, "")
+			dir := "testdata/" + c.before
+			oldModules := overlayFS{top: os.DirFS(dir + "/modules"), base: recipes.Modules()}
+			old := loadFrom(t, lang.Source{FS: os.DirFS(dir), Dir: c.recipe, Display: c.before + "/" + c.recipe, Modules: oldModules}, vars)
+			if res := w.applyLoaded(old); len(res.Failures) > 0 {
+				t.Fatalf("apply of the recipe of before: %+v", res.Failures[0].Err)
+			}
+			gateway := func(addr string) bool { return strings.Contains(addr, "gateway") }
+			cur := loadFrom(t, lang.Source{FS: recipes.FS(), Dir: c.recipe, Display: c.recipe, Modules: recipes.Modules()}, vars)
+			p := w.planLoaded(cur)
+			var got []string
+			for _, c := range p.Changes {
+				if gateway(c.Addr) {
+					got = append(got, c.Action.Symbol()+" "+c.Addr+" ("+c.Reason+")")
+				}
+			}
+			for _, c := range p.Destroys {
+				if gateway(c.Addr) {
+					got = append(got, "- "+c.Addr)
+				}
+			}
+			sort.Strings(got)
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Fatalf("gateway instances of the old recipe that run again or go:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			for _, m := range p.Moves {
+				if !strings.HasPrefix(m.To, "module.gateways.") {
+					t.Errorf("move %s -> %s outside module.gateways", m.From, m.To)
+				}
+			}
+			if len(p.Moves) != c.moves {
+				t.Errorf("%d moves, want %d", len(p.Moves), c.moves)
+			}
+			if res := w.applyPlan(p); len(res.Failures) > 0 {
+				t.Fatalf("applying the plan: %+v", res.Failures[0].Err)
+			}
+			p = w.planLoaded(cur)
+			for _, c := range p.Changes {
+				if gateway(c.Addr) {
+					t.Errorf("after the moves: %s %s (%s)", c.Action.Symbol(), c.Addr, c.Reason)
+				}
+			}
+			if len(p.Moves) != 0 {
+				t.Errorf("%d moves left after they were applied", len(p.Moves))
+			}
+		})
 	}
 }
 

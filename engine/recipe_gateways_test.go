@@ -88,16 +88,16 @@ func gatewayCount(st *state.State, prefix string) int {
 func TestGlusterfsGateways(t *testing.T) {
 	l, st := gatewayApply(t, "glusterfs", "servers=2", "replica=2", "clients=0", "nfs_gateways=2", "smb_gateways=3", "gateway_clients=4")
 	ip := func(h string) string { return st.Hosts[h].PrivateIP }
-	if n := gatewayCount(st, "module.gateways.step.nfs_config["); n != 2 {
+	if n := gatewayCount(st, "module.gateways.module.ganesha.step.config["); n != 2 {
 		t.Errorf("nfs-ganesha config on %d gateways, want 2", n)
 	}
 	if n := gatewayCount(st, "module.gateways.step.smb_conf["); n != 3 {
 		t.Errorf("smb.conf on %d gateways, want 3", n)
 	}
-	if n := gatewayCount(st, "module.gateways.step.ceph_keyring[") + gatewayCount(st, "module.gateways.step.ceph_conf["); n != 0 {
+	if n := gatewayCount(st, "module.gateways.module.ceph_files.step.keyring[") + gatewayCount(st, "module.gateways.module.ceph_files.step.conf["); n != 0 {
 		t.Errorf("%d Ceph files written for a GlusterFS backend", n)
 	}
-	conf := gatewayArg(t, st, `module.gateways.step.nfs_config["gateway[1]"]`, "content")
+	conf := gatewayArg(t, st, `module.gateways.module.ganesha.step.config["gateway[1]"]`, "content")
 	for _, want := range []string{"Name = GLUSTER;", `Hostname = "` + ip("server[0]") + `";`, `Volume = "gv0";`, `Pseudo = "/gv0";`,
 		"Clients = " + ip("gateway_client[0]") + ", " + ip("gateway_client[1]") + ", " + ip("gateway_client[2]") + ", " + ip("gateway_client[3]") + ";"} {
 		if !strings.Contains(conf, want) {
@@ -187,7 +187,7 @@ func TestGatewayInputsRefused(t *testing.T) {
 // gateways get the cluster's configuration and the client key.
 func TestCephGatewaysPlan(t *testing.T) {
 	_, st := gatewayApply(t, "ceph", "monitors=1", "osds=2", "clients=0", "nfs_gateways=2", "smb_gateways=2", "client_id=fs")
-	conf := gatewayArg(t, st, `module.gateways.step.nfs_config["gateway[0]"]`, "content")
+	conf := gatewayArg(t, st, `module.gateways.module.ganesha.step.config["gateway[0]"]`, "content")
 	for _, want := range []string{"Name = CEPH;", `Filesystem = "cephfs";`, `User_Id = "fs";`, `Pseudo = "/cephfs";`} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("ganesha.conf lacks %q:\n%s", want, conf)
@@ -201,13 +201,13 @@ func TestCephGatewaysPlan(t *testing.T) {
 	}
 	// The keyring is sensitive: state keeps no arguments of it, only that it
 	// ran. One copy of each file per gateway serves Ganesha and Samba.
-	if st.Steps[`module.gateways.step.ceph_keyring["gateway[1]"]`] == nil || st.Steps[`module.gateways.step.ceph_keyring["gateway[0]"]`] == nil {
+	if st.Steps[`module.gateways.module.ceph_files.step.keyring["gateway[1]"]`] == nil || st.Steps[`module.gateways.module.ceph_files.step.keyring["gateway[0]"]`] == nil {
 		t.Errorf("the gateways got no Ceph keyring")
 	}
-	if n := gatewayCount(st, "module.gateways.step.ceph_conf[") + gatewayCount(st, "module.gateways.step.ceph_keyring["); n != 4 {
+	if n := gatewayCount(st, "module.gateways.module.ceph_files.step.conf[") + gatewayCount(st, "module.gateways.module.ceph_files.step.keyring["); n != 4 {
 		t.Errorf("%d Ceph file step instances on 2 gateways, want 4", n)
 	}
-	if !strings.Contains(gatewayArg(t, st, `module.gateways.step.ceph_conf["gateway[0]"]`, "content"), "mon_host = ") {
+	if !strings.Contains(gatewayArg(t, st, `module.gateways.module.ceph_files.step.conf["gateway[0]"]`, "content"), "mon_host = ") {
 		t.Errorf("ceph.conf of the gateways has no mon_host")
 	}
 }

@@ -64,7 +64,9 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// has another name: gvfs_retire stops the old one, the module
 		// mounts again (its mount and ready steps are the moved gvfs_mount
 		// and gvfs_ready), the old files' steps go.
-		{recipe: "nfs", want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
+		// Each kernel-server case also has the four lines of
+		// docs/recipes/nfs.md's builtin/ganesha section (kernelGanesha).
+		{recipe: "nfs", want: append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`)},
 		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: []string{
 			`+ module.libnfs.step.packages["client[0]"]`,
 			`+ module.libnfs.step.packages["client[1]"]`,
@@ -87,6 +89,8 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
 			`- step.gvfs_unit["client[1]"] (no longer in the recipe)`,
 			`- step.gvfs_unit["client[2]"] (no longer in the recipe)`,
+			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
+			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
 			`~ module.libnfs.step.mount["client[0]"] (inputs changed)`,
 			`~ module.libnfs.step.mount["client[1]"] (inputs changed)`,
 			`~ module.libnfs.step.mount["client[2]"] (inputs changed)`,
@@ -100,7 +104,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// gvfs_retire stops the old unit, the module mounts again and
 		// gvfs_service follows it to the new unit; the kernel modes are
 		// untouched.
-		{recipe: "nfs", before: "pregvfsmount"},
+		{recipe: "nfs", before: "pregvfsmount", want: kernelGanesha()},
 		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: []string{
 			`+ module.libnfs.step.mount["client[0]"]`,
 			`+ module.libnfs.step.mount["client[1]"]`,
@@ -116,12 +120,25 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
 			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
 			`- step.gvfs_unit["client[1]"] (no longer in the recipe)`,
+			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
+			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
 			`~ module.libnfs.step.ready["client[0]"] (inputs changed)`,
 			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
 			`~ step.gvfs_service["client[0]"] (inputs changed)`,
 			`~ step.gvfs_service["client[1]"] (inputs changed)`,
 		}},
-		{recipe: "nfs", vars: []string{"clients=0"}, want: []string{`~ step.kernel_statd["server[0]"] (inputs changed)`}},
+		{recipe: "nfs", vars: []string{"clients=0"}, want: append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`)},
+		// State applied just before NFS-Ganesha's steps moved into
+		// builtin/ganesha (testdata/preganesha, from commit 9ff18ed):
+		// NFS-Ganesha servers move and reload the export file, whose text
+		// is builtin/ganesha's now; kernel servers take the four lines of
+		// docs/recipes/nfs.md.
+		{recipe: "nfs", before: "preganesha", want: kernelGanesha()},
+		{recipe: "nfs", before: "preganesha", vars: []string{"clients=0"}, want: kernelGanesha()},
+		{recipe: "nfs", before: "preganesha", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, moves: 4, want: []string{
+			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
+			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
+		}},
 		{recipe: "orangefs"},
 		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
 		// docs/recipes/moosefs.md and ceph.md: only moves.
@@ -181,6 +198,19 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 				t.Errorf("plan after applying the rewritten recipe: %v", got)
 			}
 		})
+	}
+}
+
+// kernelGanesha is what a kernel-server nfs cluster applied before
+// builtin/ganesha plans (docs/recipes/nfs.md): the moved nfs_service and
+// nfs_port have no instance in module.ganesha and go, running nothing,
+// and kernel_service and kernel_port take over.
+func kernelGanesha() []string {
+	return []string{
+		`+ step.kernel_port["server[0]"]`,
+		`+ step.kernel_service["server[0]"]`,
+		`- module.ganesha.step.ready["server[0]"] (no longer in the recipe)`,
+		`- module.ganesha.step.service["server[0]"] (no longer in the recipe)`,
 	}
 }
 

@@ -310,7 +310,7 @@ func TestSSHTargetShowsJumpChain(t *testing.T) {
 func TestRecipesListShowsRecipeModules(t *testing.T) {
 	e := newSimCLI(t, nil)
 	out := e.must("recipes", "list")
-	for _, want := range []string{"builtin/xfs-volume ", "builtin/ceph-conf ", "orangefs/modules/build ", "ceph/modules/daemon ", "ceph/modules/dropin ", "moosefs/modules/daemon "} {
+	for _, want := range []string{"builtin/xfs-volume ", "builtin/ceph-conf ", "builtin/ganesha ", "orangefs/modules/build ", "ceph/modules/daemon ", "ceph/modules/dropin ", "moosefs/modules/daemon "} {
 		if !strings.Contains(out, "\n"+want) {
 			t.Errorf("recipes list lacks %q:\n%s", want, out)
 		}

@@ -174,9 +174,10 @@ func wantSteps(t *testing.T, p recipePlan, want map[string]int) {
 }
 
 func TestNFSRecipePlan(t *testing.T) {
-	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1, "nfs_service": 1, "nfs_port": 1}
-	kernelServer := map[string]int{"kernel_exports": 1, "kernel_statd": 1}
-	ganeshaServer := map[string]int{"ganesha_preflight": 1, "ganesha_config": 1, "ganesha_export": 1, "ganesha_lock": 1}
+	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1}
+	kernelServer := map[string]int{"kernel_exports": 1, "kernel_service": 1, "kernel_statd": 1, "kernel_port": 1}
+	ganeshaServer := map[string]int{"ganesha_preflight": 1, "module.ganesha.step.config": 1, "module.ganesha.step.exports": 1,
+		"module.ganesha.step.service": 1, "module.ganesha.step.ready": 1, "ganesha_lock": 1}
 	merge := func(ms ...map[string]int) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
@@ -216,9 +217,10 @@ func TestNFSRecipePlan(t *testing.T) {
 			}
 			wantSteps(t, p, merge(server, srv, clientSteps(tc.mount, tc.clients)))
 			checkShellSyntax(t, p)
-			unit := p.arg(t, "nfs_service", "server[0]", "name")
+			svc := map[string]string{"kernel": "kernel_service", "ganesha": "module.ganesha.step.service"}[tc.server]
+			unit := p.arg(t, svc, "server[0]", "name")
 			if want := map[string]string{"kernel": "nfs-server", "ganesha": "nfs-ganesha"}[tc.server]; unit != want {
-				t.Errorf("nfs_service manages %q, want %q", unit, want)
+				t.Errorf("%s manages %q, want %q", svc, unit, want)
 			}
 			if tc.mount == "libnfs" && tc.clients > 0 {
 				// gvfs_service keeps the unit builtin/gvfs-mount writes.
@@ -245,13 +247,13 @@ func TestNFSRecipePlan(t *testing.T) {
 			t.Errorf("kernel_statd manages %q, want rpc-statd", unit)
 		}
 		p = planRecipe(t, "nfs", site, "server=ganesha", `export_to=["10.2.0.0/24","10.9.9.9"]`, "export_path=/srv/data")
-		conf := p.arg(t, "ganesha_export", "server[0]", "content")
+		conf := p.arg(t, "module.ganesha.step.exports", "server[0]", "content")
 		for _, want := range []string{`Path = "/srv/data";`, `Pseudo = "/srv/data";`, "Protocols = 3, 4;", "Clients = 10.2.0.0/24, 10.9.9.9;", "Name = VFS;", "Access_Type = RW;"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("ganesha export lacks %q:\n%s", want, conf)
 			}
 		}
-		if core := p.arg(t, "ganesha_config", "server[0]", "content"); !strings.Contains(core, `%include "/etc/ganesha/diffuser-export.conf"`) {
+		if core := p.arg(t, "module.ganesha.step.config", "server[0]", "content"); !strings.Contains(core, `%include "/etc/ganesha/diffuser-export.conf"`) {
 			t.Errorf("ganesha.conf does not include the export:\n%s", core)
 		}
 
@@ -263,7 +265,7 @@ func TestNFSRecipePlan(t *testing.T) {
 			t.Errorf("with no clients the kernel server exports:\n%s", exports)
 		}
 		p = planRecipe(t, "nfs", site0, "clients=0", "server=ganesha")
-		if conf := p.arg(t, "ganesha_export", "server[0]", "content"); strings.Contains(conf, "EXPORT") {
+		if conf := p.arg(t, "module.ganesha.step.exports", "server[0]", "content"); strings.Contains(conf, "EXPORT") {
 			t.Errorf("with no clients NFS-Ganesha exports:\n%s", conf)
 		}
 	})
@@ -395,5 +397,51 @@ func TestOrangeFSRecipeRefusesBadValues(t *testing.T) {
 		if code != 1 || !strings.Contains(out+errs, tc.msg) {
 			t.Errorf("validate orangefs --var %s: exit %d, want 1 with %q\n%s%s", tc.v, code, tc.msg, out, errs)
 		}
+	}
+}
+
+// TestGaneshaModuleRefusesBadExport: what builtin/ganesha writes into
+// Ganesha's configuration is checked at the call, naming the module's
+// rule, so that a path or client cannot end a string or block there.
+func TestGaneshaModuleRefusesBadExport(t *testing.T) {
+	for _, tc := range []struct{ export, msg string }{
+		{`{ path = "/srv/a\"; }", pseudo = "/srv/a", fsal = "", clients = [] }`, "export.path and export.pseudo are absolute paths"},
+		{`{ path = "/srv/a", pseudo = "srv/a", fsal = "", clients = [] }`, "export.path and export.pseudo are absolute paths"},
+		{`{ path = "/srv/a", pseudo = "/srv/a", fsal = "", clients = ["10.0.0.1; }"] }`, "export.clients are addresses, CIDR ranges"},
+	} {
+		dir := t.TempDir()
+		src := `recipe "g" { description = "d" }
+hosts "server" { count = 1 }
+module "ganesha" {
+  source = "builtin/ganesha"
+  hosts  = hosts.server
+  config = "NFS_CORE_PARAM { }\n"
+  export = ` + tc.export + `
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := cliRun(t, "validate", dir)
+		if code != 1 || !strings.Contains(out+errs, tc.msg) {
+			t.Errorf("export = %s: exit %d, want 1 with %q\n%s%s", tc.export, code, tc.msg, out, errs)
+		}
+	}
+	// A good export is valid.
+	dir := t.TempDir()
+	src := `recipe "g" { description = "d" }
+hosts "server" { count = 1 }
+module "ganesha" {
+  source = "builtin/ganesha"
+  hosts  = hosts.server
+  config = "NFS_CORE_PARAM { }\n"
+  export = { path = "/srv/a", pseudo = "/srv/a", fsal = "FSAL { Name = VFS; }\n", clients = ["10.0.0.0/24", "*"] }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := cliRun(t, "validate", dir); code != 0 {
+		t.Errorf("a good export: exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -151,6 +151,24 @@ locals {
         caps mon = "profile bootstrap-osd"
   EOT
 
+  # Checks of the cluster's JSON (ceph pg stat -f json, ceph osd stat -f
+  # json) read from stdin, each exiting 0 when it holds: every placement
+  # group active+clean (the OSDs hold complete copies); every OSD up and in.
+  pgs_clean = chomp(<<-EOT
+    python3 -c '
+    import json, sys
+    s = json.load(sys.stdin)["pg_summary"]["num_pg_by_state"]
+    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)'
+  EOT
+  )
+  osds_in = chomp(<<-EOT
+    python3 -c '
+    import json, sys
+    d = json.load(sys.stdin)
+    sys.exit(0 if d["num_up_osds"] >= ${var.osds} and d["num_in_osds"] >= ${var.osds} else 1)'
+  EOT
+  )
+
   # A fuse mount is the systemd unit ceph-fuse@<path with / as ->.
   fuse_unit = "ceph-fuse@${replace(trimprefix(var.mount_path, "/"), "/", "-")}"
 
@@ -389,10 +407,7 @@ step "osd_replace" {
     set -e
     ${local.admin_cli}
     for i in $(seq 1 900); do
-      if c pg stat -f json | python3 -c '
-    import json, sys
-    s = json.load(sys.stdin)["pg_summary"]["num_pg_by_state"]
-    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)' && c osd ok-to-stop ${host.index} >/dev/null 2>&1; then
+      if c pg stat -f json | ${local.pgs_clean} && c osd ok-to-stop ${host.index} >/dev/null 2>&1; then
         systemctl stop ceph-osd@${host.index}
         c osd down ${host.index}
         exit 0
@@ -509,10 +524,7 @@ step "osds_up" {
   timeout   = "10m"
   run       = <<-EOT
     for i in $(seq 1 150); do
-      ceph osd stat -f json | python3 -c '
-    import json, sys
-    d = json.load(sys.stdin)
-    sys.exit(0 if d["num_up_osds"] >= ${var.osds} and d["num_in_osds"] >= ${var.osds} else 1)' && exit 0
+      ceph osd stat -f json | ${local.osds_in} && exit 0
       sleep 2
     done
     ceph osd stat >&2
@@ -532,15 +544,8 @@ step "osd_recovered" {
   run           = <<-EOT
     for i in $(seq 1 900); do
       ceph osd in ${join(" ", [for h in hosts.osd : h.index])} >/dev/null 2>&1 || true
-      if ceph pg stat -f json | python3 -c '
-    import json, sys
-    d = json.load(sys.stdin)
-    s = d["pg_summary"]["num_pg_by_state"]
-    sys.exit(0 if s and all(x["name"] == "active+clean" for x in s) else 1)' 2>/dev/null &&
-        ceph osd stat -f json | python3 -c '
-    import json, sys
-    d = json.load(sys.stdin)
-    sys.exit(0 if d["num_up_osds"] >= ${var.osds} and d["num_in_osds"] >= ${var.osds} else 1)'; then
+      if ceph pg stat -f json | ${local.pgs_clean} 2>/dev/null &&
+        ceph osd stat -f json | ${local.osds_in}; then
         ceph pg stat
         ceph health
         exit 0

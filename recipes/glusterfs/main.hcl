@@ -88,8 +88,16 @@ locals {
   # The server verify's failover stops: server[1] is in the first replica or
   # disperse set with server[0].
   failover_server = hosts.server[local.redundant ? 1 : 0]
-  stop_server     = "systemctl stop glusterd && pkill -x glusterfsd; for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || exit 0; sleep 1; done; exit 1"
-  start_server    = <<-EOT
+  # Stopping glusterd leaves this server's brick processes (glusterfsd)
+  # running: they are killed too, and waited for (up to 30 s) until they
+  # have let go of the brick.
+  stop_bricks  = <<-EOT
+    systemctl stop glusterd 2>/dev/null || true
+    pkill -x glusterfsd || true
+    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+  EOT
+  stop_server  = "${local.stop_bricks}! pgrep -x glusterfsd >/dev/null"
+  start_server = <<-EOT
     systemctl start glusterd || exit 1
     for i in $(seq 1 60); do
       gluster volume status ${var.volume_name} ${local.failover_server.private_ip}:${local.brick_dir} detail 2>/dev/null | grep -q '^Online.*: Y' && exit 0
@@ -153,9 +161,7 @@ module "brick" {
       gluster volume info ${var.volume_name} 2>/dev/null | grep -qF ': ${host.private_ip}:${local.brick_dir}' || break
       sleep 1
     done
-    systemctl stop glusterd 2>/dev/null || true
-    pkill -x glusterfsd || true
-    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+    ${local.stop_bricks}
   EOT
 }
 
@@ -446,9 +452,7 @@ step "brick_rejoin" {
       exit 1
     fi
     echo "nothing pending heal in $V: the other bricks of its set hold everything $B holds"
-    systemctl stop glusterd
-    pkill -x glusterfsd || true
-    for i in $(seq 1 30); do pgrep -x glusterfsd >/dev/null || break; sleep 1; done
+    ${local.stop_bricks}
     echo "glusterd and the brick of $B stopped; clients use the other bricks"
     %{else}
     %{if var.servers < 2}

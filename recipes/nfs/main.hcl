@@ -116,8 +116,9 @@ locals {
     port = 662
   EOT
 
-  # NFS-Ganesha's core settings: a change needs a restart. The export is in
-  # a file of its own so that a change of clients is only a reload.
+  # NFS-Ganesha's core settings: a change needs a restart. builtin/ganesha
+  # writes the export in a file of its own (ganesha.conf %includes it) so
+  # that a change of clients is only a reload.
   ganesha_conf = <<-EOT
     # Written by diffuser (recipe nfs); overwritten on every apply.
     NFS_CORE_PARAM {
@@ -125,31 +126,11 @@ locals {
       MNT_Port = 20048;
       NLM_Port = 32803;
     }
-    %include "/etc/ganesha/diffuser-export.conf"
   EOT
-
-  ganesha_export = length(local.export_to) == 0 ? "# Written by diffuser (recipe nfs). No clients: nothing is exported.\n" : <<-EOT
-    # Written by diffuser (recipe nfs); overwritten on every apply.
-    EXPORT {
-      Export_Id = 1;
-      Path = "${var.export_path}";
-      # NFSv4 clients mount the pseudo path, NFSv3 clients the real one:
-      # the same here, so SERVER:${var.export_path} works for both.
-      Pseudo = "${var.export_path}";
-      Protocols = 3, 4;
-      Transports = TCP;
-      SecType = sys;
-      # Nobody but the clients listed below.
-      Access_Type = None;
-      Squash = No_Root_Squash;
-      # VFS serves the files of the local (xfs) filesystem as they are.
-      FSAL {
-        Name = VFS;
-      }
-      CLIENT {
-        Clients = ${join(", ", local.export_to)};
-        Access_Type = RW;
-      }
+  # VFS serves the files of the local (xfs) filesystem as they are.
+  ganesha_fsal = <<-EOT
+    FSAL {
+      Name = VFS;
     }
   EOT
 }
@@ -201,20 +182,6 @@ step "nfs_ports" {
   destroy = "rm -f /etc/nfs.conf.d/diffuser-nfs.conf"
 }
 
-# ---- server = "kernel"
-
-step "kernel_exports" {
-  on    = local.kernel_server
-  after = [step.server_packages]
-  # exportfs reads /etc/exports and /etc/exports.d/*.exports.
-  file {
-    path    = "/etc/exports.d/diffuser-nfs.exports"
-    content = local.kernel_exports
-  }
-  # Unexport first, or nfsd keeps the volume busy and it cannot be unmounted.
-  destroy = "rm -f /etc/exports.d/diffuser-nfs.exports; exportfs -ra"
-}
-
 # ---- server = "ganesha"
 
 step "ganesha_preflight" {
@@ -232,64 +199,32 @@ step "ganesha_preflight" {
   EOT
 }
 
-step "ganesha_config" {
-  on    = local.ganesha_server
-  after = [step.server_packages, step.ganesha_preflight]
-  # Replaces the package's example configuration.
-  file {
-    path    = "/etc/ganesha/ganesha.conf"
-    content = local.ganesha_conf
+# ganesha.conf (core settings: a change restarts NFS-Ganesha), the export
+# in a file of its own (a change of clients only reloads it), the service
+# (stopped on destroy before the volume is unmounted: it holds it open)
+# and port 2049. NFSv4 clients mount the pseudo path, NFSv3 clients the
+# real one: the same here, so SERVER:export_path works for both. Nobody
+# but export_to may mount (nothing is exported without clients: a path
+# without clients would be exported to the world).
+module "ganesha" {
+  source = "builtin/ganesha"
+  after  = [step.server_packages, step.ganesha_preflight, module.export]
+  hosts  = local.ganesha_server
+  config = local.ganesha_conf
+  export = {
+    path    = var.export_path
+    pseudo  = var.export_path
+    fsal    = local.ganesha_fsal
+    clients = local.export_to
   }
+  export_file = "# Written by diffuser (recipe nfs); overwritten on every apply.\n"
 }
 
-step "ganesha_export" {
-  on    = local.ganesha_server
-  after = [step.server_packages, step.ganesha_preflight]
-  file {
-    path    = "/etc/ganesha/diffuser-export.conf"
-    content = local.ganesha_export
-  }
-}
-
-# ---- either server
-
-step "nfs_service" {
-  on    = hosts.server
-  after = [module.export, step.ganesha_preflight]
-  # New ports or NFS-Ganesha core settings need a restart; new exports only
-  # a reload (nfs-server: exportfs -r; nfs-ganesha: SIGHUP re-reads the
-  # exports), which mounted clients do not notice and which starts no new
-  # 90-second grace period. The package starts the daemon with its own
-  # configuration before these files are written: the first apply restarts
-  # it too.
-  restart_on = [step.nfs_ports, step.ganesha_config]
-  reload_on  = [step.kernel_exports, step.ganesha_export]
-  service {
-    name    = var.server == "kernel" ? "nfs-server" : "nfs-ganesha"
-    state   = "started"
-    enabled = true
-  }
-  # Stop serving before the volume is unmounted (NFS-Ganesha holds it
-  # open; the kernel server's export is withdrawn by kernel_exports).
-  destroy = var.server == "ganesha" ? "systemctl stop nfs-ganesha" : null
-}
-
-# The NFSv3 status monitor reads its port from /etc/nfs.conf.d: restarted
-# when the ports change. rpc.statd for the kernel server; NFS-Ganesha's
-# nfs-ganesha-lock runs the same daemon.
-step "kernel_statd" {
-  on         = local.kernel_server
-  after      = [step.nfs_service]
-  restart_on = [step.nfs_ports]
-  service {
-    name  = "rpc-statd"
-    state = "started"
-  }
-}
-
+# NFS-Ganesha's locks: nfs-ganesha-lock runs rpc.statd, which reads its
+# port from /etc/nfs.conf.d: restarted when the ports change.
 step "ganesha_lock" {
   on         = local.ganesha_server
-  after      = [step.nfs_service]
+  after      = [module.ganesha]
   restart_on = [step.nfs_ports]
   service {
     name  = "nfs-ganesha-lock"
@@ -297,8 +232,82 @@ step "ganesha_lock" {
   }
 }
 
+# ---- server = "kernel"
+
+step "kernel_exports" {
+  on    = local.kernel_server
+  after = [step.server_packages]
+  # exportfs reads /etc/exports and /etc/exports.d/*.exports.
+  file {
+    path    = "/etc/exports.d/diffuser-nfs.exports"
+    content = local.kernel_exports
+  }
+  # Unexport first, or nfsd keeps the volume busy and it cannot be unmounted.
+  destroy = "rm -f /etc/exports.d/diffuser-nfs.exports; exportfs -ra"
+}
+
+step "kernel_service" {
+  on    = local.kernel_server
+  after = [module.export]
+  # New ports need a restart; new exports only a reload (exportfs -r),
+  # which mounted clients do not notice and which starts no new 90-second
+  # grace period. The package starts the server before these files are
+  # written: the first apply restarts it too. (destroy: kernel_exports
+  # withdraws the export.)
+  restart_on = [step.nfs_ports]
+  reload_on  = [step.kernel_exports]
+  service {
+    name    = "nfs-server"
+    state   = "started"
+    enabled = true
+  }
+}
+
+# The NFSv3 status monitor reads its port from /etc/nfs.conf.d: restarted
+# when the ports change.
+step "kernel_statd" {
+  on         = local.kernel_server
+  after      = [step.kernel_service]
+  restart_on = [step.nfs_ports]
+  service {
+    name  = "rpc-statd"
+    state = "started"
+  }
+}
+
+step "kernel_port" {
+  on    = local.kernel_server
+  after = [step.kernel_statd]
+  wait {
+    port = 2049
+  }
+}
+
+# Before builtin/ganesha, one nfs_service step ran either server, and
+# nfs_port waited for either: their state entries are NFS-Ganesha's now.
+# On a server = "kernel" cluster applied then they have no instance left
+# there and go, running nothing (the kernel server's service step had no
+# destroy command, a wait has none), and kernel_service and kernel_port
+# take over, finding the server started and the port open.
+moved {
+  from = step.nfs_service
+  to   = module.ganesha.step.service
+}
+moved {
+  from = step.nfs_port
+  to   = module.ganesha.step.ready
+}
+moved {
+  from = step.ganesha_config
+  to   = module.ganesha.step.config
+}
+moved {
+  from = step.ganesha_export
+  to   = module.ganesha.step.exports
+}
+
 # Before the rewrite on restart_on, run steps restarted the daemons by
-# hashing the files into their commands. Their state entries become the
+# hashing the files into their commands. Their state entries became the
 # service steps that took over their job: an update that starts the unit
 # if it is not running, instead of a removal whose recorded destroy
 # command would stop NFS-Ganesha or the libnfs mount (gvfs_mount restarted
@@ -316,14 +325,6 @@ moved {
   to   = module.libnfs.step.mount
 }
 
-step "nfs_port" {
-  on    = hosts.server
-  after = [step.kernel_statd, step.ganesha_lock]
-  wait {
-    port = 2049
-  }
-}
-
 # ---------------------------------------------------------------- clients
 
 # While the server is set up. In libnfs mode these are the packages
@@ -336,7 +337,7 @@ step "client_packages" {
 
 step "kernel_mount" {
   on    = local.kernel_clients
-  after = [step.client_packages, step.nfs_port]
+  after = [step.client_packages, step.kernel_port, module.ganesha, step.ganesha_lock]
   # A fresh NFSv4 server is in its grace period for a while; mounting works
   # during it, opening files waits.
   retries = 2
@@ -353,7 +354,7 @@ step "kernel_mount" {
 # unit diffuser-gvfs-nfs.service.
 module "libnfs" {
   source      = "builtin/gvfs-mount"
-  after       = [step.client_packages, step.nfs_port, step.gvfs_retire]
+  after       = [step.client_packages, step.kernel_port, module.ganesha, step.ganesha_lock, step.gvfs_retire]
   clients     = local.libnfs_clients
   name        = "nfs"
   protocol    = "nfs"

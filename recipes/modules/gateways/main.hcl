@@ -111,26 +111,6 @@ locals {
       }
   EOT
 
-  nfs_export = length(local.client_ips) == 0 ? "# No clients: nothing is exported.\n" : <<-EOT
-    EXPORT {
-      Export_Id = 1;
-      Path = "/";
-      Pseudo = "${local.pseudo}";
-      Protocols = 3, 4;
-      Transports = TCP;
-      SecType = sys;
-      Access_Type = None;
-      # The clients' root is root on the share: diffuser verify writes as root,
-      # and the cluster a recipe builds is one trust domain.
-      Squash = No_Root_Squash;
-    ${var.backend == "gluster" ? local.nfs_fsal_gluster : local.nfs_fsal_ceph}
-      CLIENT {
-        Clients = ${join(", ", local.client_ips)};
-        Access_Type = RW;
-      }
-    }
-  EOT
-
   # The headers of the files written here name the modules that wrote them
   # before builtin/gateways held them (nfs-ganesha, samba-ctdb): the same
   # text keeps those clusters' digests, so moving to this module restarts
@@ -148,7 +128,6 @@ locals {
       Grace_Period = ${local.nfs_grace_seconds};
       Lease_Lifetime = ${floor(local.nfs_grace_seconds / 2)};
     }
-    ${local.nfs_export}
   EOT
 
   ctdb_nodes = "${join("\n", [for h in local.smb_gateways : h.private_ip])}\n"
@@ -216,24 +195,14 @@ locals {
 }
 
 # ceph: the cluster's configuration and the user's key, for Ganesha and
-# Samba alike (a step whose `on` is empty has no instances).
-step "ceph_conf" {
-  on    = local.ceph_gateways
-  after = [step.nfs_packages, step.smb_packages]
-  file {
-    path    = "/etc/ceph/ceph.conf"
-    content = var.ceph_conf
-  }
-}
-
-step "ceph_keyring" {
-  on    = local.ceph_gateways
-  after = [step.nfs_packages, step.smb_packages]
-  file {
-    path    = "/etc/ceph/ceph.client.${var.ceph_user}.keyring"
-    content = var.ceph_keyring
-    mode    = "0600"
-  }
+# Samba alike (no instances with gluster: ceph_gateways is empty).
+module "ceph_files" {
+  source       = "builtin/ceph-conf"
+  on           = local.ceph_gateways
+  after        = [step.nfs_packages, step.smb_packages]
+  conf         = var.ceph_conf
+  keyring_path = "/etc/ceph/ceph.client.${var.ceph_user}.keyring"
+  keyring      = var.ceph_keyring
 }
 
 # ------------------------------------------------------------ NFS-Ganesha
@@ -244,43 +213,20 @@ step "nfs_packages" {
   package = local.nfs_packages
 }
 
-step "nfs_config" {
-  on    = local.nfs_gateways
-  after = [step.nfs_packages]
-  file {
-    path    = "/etc/ganesha/ganesha.conf"
-    content = local.nfs_conf
-  }
-}
-
-step "nfs_apply" {
-  on    = local.nfs_gateways
-  after = [step.nfs_config, step.ceph_conf, step.ceph_keyring]
-  # The package starts the daemon with its example configuration: restart
-  # it whenever the configuration changes (its digest is in the command).
-  run     = <<-EOT
-    set -e
-    # conf ${sha256(local.nfs_conf)}
-    systemctl restart nfs-ganesha
-  EOT
-  destroy = "systemctl stop nfs-ganesha || true"
-}
-
-step "nfs_service" {
-  on    = local.nfs_gateways
-  after = [step.nfs_apply]
-  service {
-    name    = "nfs-ganesha"
-    state   = "started"
-    enabled = true
-  }
-}
-
-step "nfs_ready" {
-  on    = local.nfs_gateways
-  after = [step.nfs_service]
-  wait {
-    port = 2049
+# ganesha.conf with the export (the volume's root at /VOLUME) in it, for
+# the clients only: a change restarts the daemon (the package started it
+# with its example configuration, so the first apply restarts it too). It
+# starts once the Ceph files are there.
+module "ganesha" {
+  source = "builtin/ganesha"
+  after  = [step.nfs_packages, module.ceph_files]
+  hosts  = local.nfs_gateways
+  config = local.nfs_conf
+  export = {
+    path    = "/"
+    pseudo  = local.pseudo
+    fsal    = var.backend == "gluster" ? local.nfs_fsal_gluster : local.nfs_fsal_ceph
+    clients = local.client_ips
   }
 }
 
@@ -368,7 +314,7 @@ step "ctdb_healthy" {
 
 step "smbd" {
   on    = local.smb_gateways
-  after = [step.smb_conf, step.ctdb_healthy, step.ceph_conf, step.ceph_keyring]
+  after = [step.smb_conf, step.ctdb_healthy, module.ceph_files]
   # The package started smbd and nmbd unclustered: smbd restarts on the
   # clustered configuration (its digest is here); NetBIOS is not needed.
   run = <<-EOT
@@ -392,7 +338,7 @@ step "smb_ready" {
 # Client i mounts through gateway i mod N of each protocol.
 module "nfs_mount" {
   source      = "builtin/gvfs-mount"
-  after       = [step.nfs_ready]
+  after       = [module.ganesha]
   clients     = var.nfs > 0 ? var.clients : []
   name        = "nfs-gateway"
   protocol    = "nfs"

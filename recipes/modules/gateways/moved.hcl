@@ -5,34 +5,32 @@
 # keeps its gateways: each from is in the caller (caller.…), and the move
 # is made only where the caller does not declare that address itself. The
 # SMB gateways' own copies of the Ceph files are dropped: the NFS ones'
-# are the module's.
+# are the module's. The NFS gateway's apply, config and ready steps go
+# straight to module.ganesha, its Ceph files to module.ceph_files (see
+# below); its service step goes.
 moved {
   from = caller.module.nfs_gateway.step.packages
   to   = step.nfs_packages
 }
 moved {
   from = caller.module.nfs_gateway.step.ceph_conf
-  to   = step.ceph_conf
+  to   = module.ceph_files.step.conf
 }
 moved {
   from = caller.module.nfs_gateway.step.ceph_keyring
-  to   = step.ceph_keyring
+  to   = module.ceph_files.step.keyring
 }
 moved {
   from = caller.module.nfs_gateway.step.config
-  to   = step.nfs_config
+  to   = module.ganesha.step.config
 }
 moved {
   from = caller.module.nfs_gateway.step.apply
-  to   = step.nfs_apply
-}
-moved {
-  from = caller.module.nfs_gateway.step.service
-  to   = step.nfs_service
+  to   = module.ganesha.step.service
 }
 moved {
   from = caller.module.nfs_gateway.step.ready
-  to   = step.nfs_ready
+  to   = module.ganesha.step.ready
 }
 moved {
   from = caller.module.smb_gateway.step.packages
@@ -81,4 +79,34 @@ moved {
 moved {
   from = caller.module.smb_gateway_mount
   to   = module.smb_mount
+}
+
+# Where the NFS-Ganesha steps went when builtin/ganesha took them over
+# (shared with the nfs recipe). nfs_apply, the run step that restarted
+# the daemon on a new configuration, becomes the service step that does
+# it now with restart_on: an update that starts the unit if it is not
+# running, where a removal would run its recorded destroy and stop
+# Ganesha. The old nfs_service step goes (a service step without a
+# destroy command: nothing runs).
+moved {
+  from = step.nfs_config
+  to   = module.ganesha.step.config
+}
+moved {
+  from = step.nfs_apply
+  to   = module.ganesha.step.service
+}
+moved {
+  from = step.nfs_ready
+  to   = module.ganesha.step.ready
+}
+
+# The Ceph files went to builtin/ceph-conf: the same two files.
+moved {
+  from = step.ceph_conf
+  to   = module.ceph_files.step.conf
+}
+moved {
+  from = step.ceph_keyring
+  to   = module.ceph_files.step.keyring
 }
