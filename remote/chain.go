@@ -123,7 +123,8 @@ type chainEnd struct {
 // runShellChain sends cmds to sh in one write and collects their ends.
 // The stdout reader parses each status line as it comes and decides, as
 // the driver does, whether the next command runs (calling its before
-// hook); the stderr reader passes on a command's stderr only once that is
+// hook, once the stderr reader has passed on all of the command's stderr);
+// the stderr reader passes on a command's stderr only once that is
 // decided, so that both streams of a command reach its writers after the
 // hook. An error means a command may have run in part (lost shell,
 // cancel); the shell is then closed. Otherwise it goes back to idle.
@@ -165,8 +166,14 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 	// (or gave up): the stderr reader waits for it before going on to
 	// command i+1's stderr.
 	decided := make([]chan struct{}, n)
+	// errRead[i] closes once the stderr reader has passed on all of
+	// command i's stderr (or gave up): the stdout reader waits for it
+	// before calling command i+1's hook, so that the hook comes after
+	// both streams of command i.
+	errRead := make([]chan struct{}, n)
 	for i := range decided {
 		decided[i] = make(chan struct{})
+		errRead[i] = make(chan struct{})
 	}
 	// One event per reader and command at most: sends never block.
 	// errors carry a reader's failure, nil a mark reached.
@@ -198,6 +205,7 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 				line, rest, err = readLineRest(sh.stdout, rest)
 			}
 			if err == nil {
+				<-errRead[i]
 				err = c.noteStatus(&mu, ends, cmds, i, string(line))
 			}
 			close(decided[i])
@@ -211,14 +219,22 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 	go func() {
 		defer wg.Done()
 		var rest []byte
-		for i := range n {
+		i := 0
+		defer func() {
+			for ; i < n; i++ {
+				close(errRead[i])
+			}
+		}()
+		for ; i < n; i++ {
 			if i > 0 {
 				<-decided[i-1]
 			}
 			var err error
 			rest, err = readUntilFrom(sh.stderr, rest, []byte(marks[i]+"\n"), cmds[i].out.errW)
+			close(errRead[i])
 			events <- err
 			if err != nil {
+				i++
 				return
 			}
 		}
