@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/zclconf/go-cty/cty"
 
@@ -193,36 +192,15 @@ func (p *Provider) ensureBaked(ctx context.Context, s Settings, base string, pro
 	}
 	inputs := bakeInputs(img.ID, s)
 	tag := bakedTag(s.Suite, inputs)
-	exists := func() (bool, error) {
-		_, err := p.cli.ImageInspect(ctx, tag)
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return false, fmt.Errorf("inspect node image %s: %w", tag, err)
-		}
-		return err == nil, nil
-	}
-	if ok, err := exists(); err != nil {
-		return "", err
-	} else if ok && !force {
-		p.imagesReady[key] = tag
-		return tag, nil
-	}
-	unlock, err := lockFile(ctx, "diffuser-node-image.lock", func(path string) {
-		if rep, ok := progress.(BuildReporter); ok {
-			rep.BuildWait(path)
-			return
-		}
-		fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
-	})
+	unlock, err := p.lockUnlessBuilt(ctx, tag, progress, force)
 	if err != nil {
 		return "", err
 	}
-	defer unlock()
-	if ok, err := exists(); err != nil {
-		return "", err
-	} else if ok && !force {
+	if unlock == nil {
 		p.imagesReady[key] = tag
 		return tag, nil
 	}
+	defer unlock()
 	pkgs := bakePackages(s.Packages)
 	proxy := bakeProxy(ctx, s)
 	start := time.Now()

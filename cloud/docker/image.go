@@ -143,6 +143,40 @@ func imageKey(s Settings) string {
 	return strings.Join([]string{s.Image, s.Build, s.BaseImage, s.Suite, s.Mirror, s.SecurityMirror}, "\x00")
 }
 
+// lockUnlessBuilt returns a nil unlock when the image tag exists (and
+// not force). Otherwise it takes the machine-wide node image build lock
+// and looks again: other diffuser processes on this machine may be
+// building the same image (parallel applies, tests), so one builds and the
+// others wait for the lock and then find the image. A non-nil unlock means
+// the caller holds the lock and builds.
+func (p *Provider) lockUnlessBuilt(ctx context.Context, tag string, progress io.Writer, force bool) (func(), error) {
+	exists := func() (bool, error) {
+		_, err := p.cli.ImageInspect(ctx, tag)
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return false, fmt.Errorf("inspect node image %s: %w", tag, err)
+		}
+		return err == nil, nil
+	}
+	if ok, err := exists(); err != nil || (ok && !force) {
+		return nil, err
+	}
+	unlock, err := lockFile(ctx, "diffuser-node-image.lock", func(path string) {
+		if rep, ok := progress.(BuildReporter); ok {
+			rep.BuildWait(path)
+			return
+		}
+		fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := exists(); err != nil || (ok && !force) {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
 // ensureBase returns the node image of s, building it when the engine
 // lacks it or force.
 func (p *Provider) ensureBase(ctx context.Context, s Settings, progress io.Writer, force bool) (string, error) {
@@ -163,39 +197,15 @@ func (p *Provider) ensureBase(ctx context.Context, s Settings, progress io.Write
 		p.imagesReady[key] = plan.Tag
 		return plan.Tag, nil
 	}
-	exists := func() (bool, error) {
-		_, err := p.cli.ImageInspect(ctx, plan.Tag)
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return false, fmt.Errorf("inspect node image %s: %w", plan.Tag, err)
-		}
-		return err == nil, nil
-	}
-	if ok, err := exists(); err != nil {
-		return "", err
-	} else if ok && !force {
-		p.imagesReady[key] = plan.Tag
-		return plan.Tag, nil
-	}
-	// Other diffuser processes on this machine may be building the same
-	// image (parallel applies, tests): one builds, the others wait for the
-	// lock and then find the image.
-	unlock, err := lockFile(ctx, "diffuser-node-image.lock", func(path string) {
-		if rep, ok := progress.(BuildReporter); ok {
-			rep.BuildWait(path)
-			return
-		}
-		fmt.Fprintf(progress, "waiting for another process building a node image (%s)\n", path)
-	})
+	unlock, err := p.lockUnlessBuilt(ctx, plan.Tag, progress, force)
 	if err != nil {
 		return "", err
 	}
-	defer unlock()
-	if ok, err := exists(); err != nil {
-		return "", err
-	} else if ok && !force {
+	if unlock == nil {
 		p.imagesReady[key] = plan.Tag
 		return plan.Tag, nil
 	}
+	defer unlock()
 	start := time.Now()
 	info := BuildInfo{Tag: plan.Tag,
 		Title: fmt.Sprintf("building node image %s with %s from %s (%s); this takes a few minutes the first time",
