@@ -133,8 +133,8 @@ step.pkgs["server[1]"] -> module.kit.step.packages["server[1]"]`
 		t.Fatalf("moves:\n%s\nwant:\n%s", got, want)
 	}
 	for _, m := range p.Moves {
-		if !strings.HasPrefix(m.Reason, "history of module.kit (./mods/kit), r/mods/kit/moved.hcl:") {
-			t.Errorf("move %s has reason %q", m.From, m.Reason)
+		if !strings.HasPrefix(m.Reason(), "history of module.kit (./mods/kit), r/mods/kit/moved.hcl:") {
+			t.Errorf("move %s has reason %q", m.From, m.Reason())
 		}
 		if len(m.By) != 1 || m.By[0].By == nil || m.By[0].By.Addr != "module.kit" || m.By[0].DeclRange.Filename != "r/mods/kit/moved.hcl" {
 			t.Errorf("move %s made by %+v, want one block of r/mods/kit/moved.hcl", m.From, m.By)

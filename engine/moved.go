@@ -18,12 +18,21 @@ import (
 type Move struct {
 	From, To string // instance addresses
 	Step     string // the new lang.Step.Name
-	// Reason names the module whose history made the move ("" for the
-	// recipe's own moved blocks).
-	Reason string
 	// By are the moved blocks that made the move, in the order they
 	// apply (more than one when a move leads to another's from).
 	By []*lang.Moved
+}
+
+// Reason names the module histories that made the move ("" when only
+// the recipe's own moved blocks did).
+func (m Move) Reason() string {
+	var reasons []string
+	for _, mv := range m.By {
+		if r := mv.Reason(); r != "" {
+			reasons = append(reasons, r)
+		}
+	}
+	return strings.Join(reasons, "; ")
 }
 
 // movedState returns st with the recipe's moved blocks applied to a copy
@@ -49,7 +58,7 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 	into := map[string]*lang.Moved{} // new address -> the block that moved something there
 	for _, addr := range addrs {
 		in := st.Steps[addr]
-		step, reasons, by, d := resolveMoves(addr, in.Step, moved)
+		step, by, d := resolveMoves(addr, in.Step, moved)
 		diags = append(diags, d...)
 		if len(by) == 0 {
 			continue
@@ -71,7 +80,7 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 			continue
 		}
 		into[to] = last
-		moves = append(moves, Move{From: addr, To: to, Step: step, Reason: strings.Join(reasons, "; "), By: by})
+		moves = append(moves, Move{From: addr, To: to, Step: step, By: by})
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
@@ -91,12 +100,11 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 }
 
 // resolveMoves follows the moves of a recorded step (lang.Step.Name) and
-// returns its last name, the reasons of the module histories on the way
-// and the blocks used in order (none: nothing moves it).
-func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, []*lang.Moved, hcl.Diagnostics) {
+// returns its last name and the blocks used in order (none: nothing
+// moves it).
+func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved, hcl.Diagnostics) {
 	used := map[*lang.Moved]bool{}
 	var by []*lang.Moved
-	var reasons []string
 	for range moved {
 		var own, carried *lang.Moved
 		next := ""
@@ -117,7 +125,7 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, []*
 				}
 			default:
 				if other, _ := movedStep(step, carried); own == nil && other != to {
-					return step, nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
+					return step, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
 						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
 							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
 							addr, carried.By.Addr, lineOf(carried.DeclRange), lang.StepAddr(other), mv.By.Addr, lineOf(mv.DeclRange), lang.StepAddr(to), lang.StepAddr(step)),
@@ -134,11 +142,8 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []string, []*
 		}
 		used[mv] = true
 		by, step = append(by, mv), next
-		if r := mv.Reason(); r != "" {
-			reasons = append(reasons, r)
-		}
 	}
-	return step, reasons, by, nil
+	return step, by, nil
 }
 
 // movedStep says whether a recorded step (lang.Step.Name) is what mv

@@ -11,6 +11,8 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/steps/builtin"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 const moduleRecipe = `
@@ -56,7 +58,8 @@ func TestPlanGoldenModules(t *testing.T) {
 	}
 	p.Moves = []engine.Move{{From: `step.brick["server[0]"]`, To: `module.data.step.format["server[0]"]`, Step: "module.data.step.format"},
 		{From: `step.brick_mount["server[0]"]`, To: `module.data.step.mount["server[0]"]`, Step: "module.data.step.mount",
-			Reason: "history of module.data (builtin/xfs-volume), builtin/xfs-volume/moved.hcl:1"}}
+			By: []*lang.Moved{{By: &lang.Module{Addr: "module.data", Source: "builtin/xfs-volume"},
+				DeclRange: hcl.Range{Filename: "builtin/xfs-volume/moved.hcl", Start: hcl.Pos{Line: 1}}}}}}
 	var text bytes.Buffer
 	WritePlan(&text, p)
 	for _, want := range []string{

@@ -121,8 +121,8 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	if len(p.Moves) > 0 {
 		fmt.Fprintf(w, "\n== moved (moved blocks: state renamed, nothing runs) ==\n\n")
 		for _, m := range p.Moves {
-			if m.Reason != "" {
-				fmt.Fprintf(w, "  # %s has moved to %s (%s)\n", m.From, m.To, m.Reason)
+			if r := m.Reason(); r != "" {
+				fmt.Fprintf(w, "  # %s has moved to %s (%s)\n", m.From, m.To, r)
 				continue
 			}
 			fmt.Fprintf(w, "  # %s has moved to %s\n", m.From, m.To)
