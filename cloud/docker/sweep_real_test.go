@@ -14,7 +14,8 @@ import (
 
 // TestSweeperReal drives the Sweeper against the engine with containers
 // made by hand (created, never started: nothing is deployed) the way a
-// launch labels them. Clusters lists them with their labels; Remove of a
+// launch labels them (deadline not yet passed, so that no other
+// process's sweep removes them first). Clusters lists them with their labels; Remove of a
 // cluster whose workspace directory holds its volume file removes the
 // container, the network, the loop device and the file; Remove of a
 // cluster whose directory was deleted (file gone, loop device still
@@ -59,12 +60,16 @@ func TestSweeperReal(t *testing.T) {
 		loops = append(loops, dev)
 		return dev
 	}
-	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	// A deadline an hour ahead: go test runs packages at once, and any
+	// diffuser command of another package's tests sweeps expired
+	// clusters no workspace owns — these two, mid-test, were their
+	// deadline passed. What is tested here needs none passed.
+	deadline := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	create := func(cluster, index, workDir, dev string) {
 		t.Helper()
 		args := []string{"create", "--name", "diffuser-" + cluster + "-node-" + index, "--network", NetworkName(cluster),
 			"--label", LabelCluster + "=" + cluster, "--label", LabelGroup + "=node", "--label", LabelIndex + "=" + index,
-			"--label", LabelProvider + "=docker", "--label", LabelExpires + "=" + past, "--label", LabelWorkDir + "=" + workDir,
+			"--label", LabelProvider + "=docker", "--label", LabelExpires + "=" + deadline, "--label", LabelWorkDir + "=" + workDir,
 			"--label", labelVolumePrefix + "data=" + dev, img[0]}
 		run(t, "docker", args...)
 	}
@@ -102,11 +107,11 @@ func TestSweeperReal(t *testing.T) {
 		marks[c.Cluster] = c
 	}
 	o := marks[own]
-	if len(o.Containers) != 1 || o.Containers[0].Name != "diffuser-"+own+"-node-0" || o.Containers[0].Expires != past ||
+	if len(o.Containers) != 1 || o.Containers[0].Name != "diffuser-"+own+"-node-0" || o.Containers[0].Expires != deadline ||
 		o.Containers[0].OwnerDir() != ownDir || o.Containers[0].Devices["data"] != ownDev {
 		t.Fatalf("listed %+v", o)
 	}
-	if d, ok := o.LabelDeadline(); !ok || d.Format(time.RFC3339) != past {
+	if d, ok := o.LabelDeadline(); !ok || d.Format(time.RFC3339) != deadline {
 		t.Errorf("label deadline %v %v", d, ok)
 	}
 	if len(marks[orph].Containers) != 2 {

@@ -155,6 +155,10 @@ func startDiffuser(t *testing.T, bin, data, outFile string, args ...string) *pro
 	}
 	cmd := exec.Command(bin, append(append([]string{}, args...), "--data-dir", data)...)
 	cmd.Stdout, cmd.Stderr = f, f
+	// No sweep: go test runs packages at once, and a real binary's sweep
+	// removes the expired clusters other packages' tests made on purpose
+	// (cloud/docker's TestSweeperReal lost its orphan to one).
+	cmd.Env = append(os.Environ(), "DIFFUSER_NO_SWEEP=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
