@@ -71,13 +71,16 @@ type Moved struct {
 	By *Module
 }
 
-// Reason says which block makes the move, for plans: "" for the recipe's
-// own moved blocks, else the module whose history it is and where.
+// Reason says which block makes the move, for plans: where the moved
+// block is written, and for a module's history the module it belongs to.
 func (mv *Moved) Reason() string {
-	if mv.By == nil {
-		return ""
+	if mv.By != nil {
+		return fmt.Sprintf("history of %s (%s), %s", mv.By.Addr, mv.By.Source, rangeString(mv.DeclRange))
 	}
-	return fmt.Sprintf("history of %s (%s), %s", mv.By.Addr, mv.By.Source, rangeString(mv.DeclRange))
+	if mv.In != nil {
+		return fmt.Sprintf("moved block of %s, %s", mv.In.Addr, rangeString(mv.DeclRange))
+	}
+	return "moved block, " + rangeString(mv.DeclRange)
 }
 
 // namespace is what var, local, step and module mean in one place: the

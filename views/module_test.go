@@ -56,7 +56,8 @@ func TestPlanGoldenModules(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	p.Moves = []engine.Move{{From: `step.brick["server[0]"]`, To: `module.data.step.format["server[0]"]`, Step: "module.data.step.format"},
+	p.Moves = []engine.Move{{From: `step.brick["server[0]"]`, To: `module.data.step.format["server[0]"]`, Step: "module.data.step.format",
+		By: []*lang.Moved{{DeclRange: hcl.Range{Filename: "r/main.hcl", Start: hcl.Pos{Line: 5}}}}},
 		{From: `step.brick_mount["server[0]"]`, To: `module.data.step.mount["server[0]"]`, Step: "module.data.step.mount",
 			By: []*lang.Moved{{By: &lang.Module{Addr: "module.data", Source: "builtin/xfs-volume"},
 				DeclRange: hcl.Range{Filename: "builtin/xfs-volume/moved.hcl", Start: hcl.Pos{Line: 1}}}}}}
@@ -65,7 +66,7 @@ func TestPlanGoldenModules(t *testing.T) {
 	for _, want := range []string{
 		`module.daemon.module.unit.step.service["server[0]"] will be created`,
 		`module.data.step.mount["server[1]"] will be created`,
-		`# step.brick["server[0]"] has moved to module.data.step.format["server[0]"]` + "\n",
+		`# step.brick["server[0]"] has moved to module.data.step.format["server[0]"] (moved block, r/main.hcl:5)` + "\n",
 		`# step.brick_mount["server[0]"] has moved to module.data.step.mount["server[0]"] (history of module.data (builtin/xfs-volume), builtin/xfs-volume/moved.hcl:1)`,
 		"2 to move.",
 	} {
