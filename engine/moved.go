@@ -75,7 +75,7 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		if prev := into[to]; prev != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
 				Detail: fmt.Sprintf("State records two instances that move to %s (the other by the moved block at %s). Remove one of them from state "+
-					"(diffuser state rm), or say in the recipe where each goes.", to, lineOf(prev.DeclRange)),
+					"(diffuser state rm), or say in the recipe where each goes.", to, prev.Where()),
 				Subject: last.ToRange.Ptr()})
 			continue
 		}
@@ -128,7 +128,7 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved
 					return step, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
 						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
 							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
-							addr, carried.By.Addr, lineOf(carried.DeclRange), lang.StepAddr(other), mv.By.Addr, lineOf(mv.DeclRange), lang.StepAddr(to), lang.StepAddr(step)),
+							addr, carried.By.Addr, carried.Where(), lang.StepAddr(other), mv.By.Addr, mv.Where(), lang.StepAddr(to), lang.StepAddr(step)),
 						Subject: mv.FromRange.Ptr()}}
 				}
 			}
@@ -161,8 +161,6 @@ func movedStep(step string, mv *lang.Moved) (string, bool) {
 }
 
 // lineOf is "file:line" of r, for a block named in a message.
-func lineOf(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
-
 // stepName is the lang.Step.Name of a step address.
 func stepName(addr string) string { return strings.TrimPrefix(addr, "step.") }
 

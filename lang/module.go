@@ -71,16 +71,19 @@ type Moved struct {
 	By *Module
 }
 
+// Where is where the block is written: "FILE:LINE".
+func (mv *Moved) Where() string { return rangeString(mv.DeclRange) }
+
 // Reason says which block makes the move, for plans: where the moved
 // block is written, and for a module's history the module it belongs to.
 func (mv *Moved) Reason() string {
 	if mv.By != nil {
-		return fmt.Sprintf("history of %s (%s), %s", mv.By.Addr, mv.By.Source, rangeString(mv.DeclRange))
+		return fmt.Sprintf("history of %s (%s), %s", mv.By.Addr, mv.By.Source, mv.Where())
 	}
 	if mv.In != nil {
-		return fmt.Sprintf("moved block of %s, %s", mv.In.Addr, rangeString(mv.DeclRange))
+		return fmt.Sprintf("moved block of %s, %s", mv.In.Addr, mv.Where())
 	}
-	return "moved block, " + rangeString(mv.DeclRange)
+	return "moved block, " + mv.Where()
 }
 
 // namespace is what var, local, step and module mean in one place: the

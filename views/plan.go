@@ -357,7 +357,7 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 	for _, m := range p.Moves {
 		jm := MoveJSON{From: m.From, To: m.To}
 		for _, mv := range m.By {
-			b := MovedByJSON{Block: fmt.Sprintf("%s:%d", mv.DeclRange.Filename, mv.DeclRange.Start.Line)}
+			b := MovedByJSON{Block: mv.Where()}
 			if mv.By != nil {
 				b.HistoryOf, b.Source = mv.By.Addr, mv.By.Source
 			}
