@@ -3,6 +3,7 @@ package workspace
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"diffuser/cloud"
 	"diffuser/lang"
@@ -44,6 +45,7 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	}
 	if needs {
 		diags = append(diags, ws.reachWarnings()...)
+		diags = append(diags, ws.unusedProviderDiags()...)
 	}
 	seen := map[string]bool{}
 	for _, g := range ws.Loaded.Recipe.Groups {
@@ -109,4 +111,58 @@ func groupNeed(g *lang.Group, count int) cloud.GroupNeed {
 	}
 	sort.Strings(need.Volumes)
 	return need
+}
+
+// unusedProviderDiags checks the site file's provider blocks that this
+// command does not use (an aws block while the hosts launch on docker):
+// a provider diffuser does not have is an error, and so is a setting its
+// provider does not take or a value of the wrong type — now, not on the
+// day `-provider aws` is given. The provider's own value checks need the
+// recipe's groups on that provider and wait for that day.
+func (ws *Workspace) unusedProviderDiags() hcl.Diagnostics {
+	if ws.Site == nil || ws.simulated {
+		return nil
+	}
+	used := map[string]bool{}
+	for _, k := range ws.ProviderKeys() {
+		used[k] = true
+	}
+	keys := make([]string, 0, len(ws.Site.Providers))
+	for k := range ws.Site.Providers {
+		if !used[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	all := ws.env.factories()
+	var diags hcl.Diagnostics
+	for _, key := range keys {
+		pb := ws.Site.Providers[key]
+		f, ok := all[pb.Name]
+		if !ok {
+			known := providerNames(all)
+			detail := fmt.Sprintf("diffuser has no provider %q: it has %s.", pb.Name, strings.Join(known, ", "))
+			if s := lang.Suggest(pb.Name, known); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			rng := pb.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown provider", Detail: detail, Subject: &rng})
+			continue
+		}
+		groups := make([]string, 0, len(pb.Groups))
+		for g := range pb.Groups {
+			groups = append(groups, g)
+		}
+		sort.Strings(groups)
+		for _, g := range append([]string{""}, groups...) {
+			_, d := pb.Settings(f.Spec(), g)
+			for _, e := range d {
+				if e.Severity == hcl.DiagError {
+					e.Detail += fmt.Sprintf(" (Provider %s is not used by this command; its block is checked all the same.)", key)
+				}
+			}
+			diags = append(diags, d...)
+		}
+	}
+	return diags
 }

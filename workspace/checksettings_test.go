@@ -129,3 +129,102 @@ func TestValidateNotDiagnostic(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestUnusedProviderBlocksChecked: a site file's provider block that this
+// command does not launch on is still checked: a provider diffuser does
+// not have, a setting its provider does not take, a value of the wrong
+// type are errors at their line (plan and validate); destroy does not
+// look at them; a correct unused block changes nothing.
+func TestUnusedProviderBlocksChecked(t *testing.T) {
+	const static = `provider "static" {
+  hosts "server" {
+    addresses = ["10.0.0.1", "10.0.0.2"]
+    volumes   = { brick = "/dev/sdb" }
+  }
+  hosts "client" {
+    addresses = ["10.0.0.9"]
+  }
+}
+`
+	for _, c := range []struct {
+		name, extra, want string // want: "Summary@line: detail part", "" for none
+	}{
+		{"correct aws block", `provider "aws" {
+  region        = "eu-west-1"
+  instance_type = "t3.medium"
+  hosts "server" {
+    instance_type = "m5.large"
+  }
+}
+`, ""},
+		{"unknown provider", `provider "awss" {
+  region = "eu-west-1"
+}
+`, `Unknown provider@11: Did you mean "aws"?`},
+		{"unknown provider far from any", `provider "openstack" {}
+`, `Unknown provider@11: it has aws, docker, static.`},
+		{"setting the provider does not take", `provider "aws" {
+  region   = "eu-west-1"
+  packages = ["ceph"]
+}
+`, `Unsupported argument@13: Provider aws is not used by this command`},
+		{"wrong type", `provider "docker" {
+  cpus = "many"
+}
+`, `@12: Provider docker is not used`},
+		{"two labels", `provider "aws" "east" {
+}
+`, ``},
+		{"typo in an unused group override", `provider "aws" {
+  hosts "server" {
+    instance_typ = "m5.large"
+  }
+}
+`, `Unsupported argument@13: "instance_typ"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"main.hcl": twoGroups, "site.hcl": static + "\n" + c.extra})
+			e := &Env{DataDir: filepath.Join(dir, ".diffuser")}
+			in := Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "static"}
+			ws, err := e.Load(in)
+			if c.name == "two labels" {
+				// Two labels on a provider block is the site file's own
+				// error, at load.
+				if err == nil {
+					t.Fatal("a provider block with two labels loaded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ws.CheckSettings()
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("CheckSettings: %v", err)
+				}
+				return
+			}
+			diags := diagsOf(t, err)
+			if len(diags) != 1 {
+				t.Fatalf("diagnostics %v, want one", diags)
+			}
+			d := diags[0]
+			sumLine, part, _ := strings.Cut(c.want, ": ")
+			sum, line, _ := strings.Cut(sumLine, "@")
+			if (sum != "" && d.Summary != sum) || d.Subject == nil || itoa(d.Subject.Start.Line) != line ||
+				filepath.Base(d.Subject.Filename) != "site.hcl" || !strings.Contains(d.Detail, part) {
+				t.Errorf("got %s at %v: %s; want %s", d.Summary, d.Subject, d.Detail, c.want)
+			}
+			if v := e.Validate(in); v.Valid() {
+				t.Error("validate passed")
+			}
+			if _, err := e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "plan"}); err == nil {
+				t.Error("plan passed")
+			}
+			if _, err := e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "destroy", Destroy: true}); err != nil {
+				t.Errorf("destroy refused for an unused block: %v", err)
+			}
+		})
+	}
+}
