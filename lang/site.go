@@ -21,6 +21,8 @@ import (
 type Site struct {
 	Filename        string
 	DefaultProvider string
+	// DefaultProviderRange is where default_provider is written.
+	DefaultProviderRange hcl.Range
 	// KeepRuns is the site's keep_runs: how many runs each workspace keeps
 	// (0 = all); nil when the site file does not say.
 	KeepRuns *int
@@ -96,6 +98,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	if a := content.Attributes["default_provider"]; a != nil {
 		diags = append(diags, constString(a.Expr, &s.DefaultProvider)...)
+		s.DefaultProviderRange = a.Expr.Range()
 	}
 	if a := content.Attributes["keep_runs"]; a != nil {
 		n, d := keepRuns(a.Expr)

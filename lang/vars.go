@@ -83,7 +83,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			// A site file serves several recipes: a value for a variable
 			// this recipe lacks is for another one.
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site value for another recipe's variable",
-				Detail: fmt.Sprintf("Recipe %q has no variable %q; the site file's value is ignored.", r.Name, name), Subject: rng.Ptr()})
+				Detail: fmt.Sprintf("Recipe %q has no variable %q; the site file's value is ignored.%s", r.Name, name, didYouMean(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
 		}
 		if v == nil {
@@ -327,4 +327,13 @@ func knownList(names []string) string {
 		return " It declares none."
 	}
 	return " Declared: " + strings.Join(names, ", ") + "."
+}
+
+// didYouMean is " Did you mean "X"?" when a declared name is a typo away
+// from name, else "".
+func didYouMean(name string, known []string) string {
+	if s := suggest(name, known); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return ""
 }

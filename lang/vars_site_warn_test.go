@@ -3,6 +3,7 @@ package lang_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -34,8 +35,21 @@ func TestSiteValueForOtherRecipeIsAWarning(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("site value for another recipe's variable is an error: %s", diags)
 	}
-	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Subject == nil || diags[0].Subject.Start.Line != 3 {
-		t.Fatalf("want one warning at line 3, got %v", diags)
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Subject == nil || diags[0].Subject.Start.Line != 3 ||
+		strings.Contains(diags[0].Detail, "Did you mean") {
+		t.Fatalf("want one warning at line 3 (osds is no typo of servers), got %v", diags)
+	}
+	// A typo of a variable the recipe has is still only a warning (the
+	// site may serve a recipe that has it), and says the near name.
+	if err := os.WriteFile(site, []byte("variables {\n  serverz = 3\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, diags = lang.LoadSite(site); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = r.ResolveVariables(lang.Inputs{Site: s, Vars: []string{"servers=2"}})
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || !strings.Contains(diags[0].Detail, `Did you mean "servers"?`) {
+		t.Fatalf("site typo: %v", diags)
 	}
 	if v := vars["servers"]; v.AsBigFloat().String() != "3" {
 		t.Fatalf("servers = %v", v)

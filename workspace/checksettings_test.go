@@ -228,3 +228,25 @@ func TestUnusedProviderBlocksChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownProviderSaysWhere: a provider name diffuser does not have is
+// refused naming where it came from: the site file's default_provider (an
+// error at its line, with the nearest name), or the -provider flag.
+func TestUnknownProviderSaysWhere(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": twoGroups, "site.hcl": "# where\ndefault_provider = \"dockr\"\n"})
+	e := &Env{DataDir: filepath.Join(dir, ".diffuser")}
+	_, err := e.Load(Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl")})
+	d := diagsOf(t, err)
+	if len(d) != 1 || d[0].Summary != "Unknown provider" || d[0].Subject == nil || d[0].Subject.Start.Line != 2 ||
+		filepath.Base(d[0].Subject.Filename) != "site.hcl" || !strings.Contains(d[0].Detail, `did you mean "docker"?`) {
+		t.Errorf("default_provider typo: %v", d)
+	}
+	_, err = e.Load(Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "stattic"})
+	if err == nil || !strings.Contains(err.Error(), `unknown provider "stattic" (-provider): did you mean "static"?`) {
+		t.Errorf("-provider typo: %v", err)
+	}
+	_, err = e.Load(Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "openstack"})
+	if err == nil || !strings.Contains(err.Error(), "use one of aws, docker, static") {
+		t.Errorf("-provider unknown: %v", err)
+	}
+}

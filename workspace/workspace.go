@@ -226,7 +226,7 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 		return nil, fmt.Errorf("workspace %s was last applied with --simulate: pass --simulate again, or -provider NAME for real hosts", ws.Name)
 	}
 	if !ok {
-		return nil, fmt.Errorf("unknown provider %q: use one of %v", ws.Provider, providerNames(e.factories()))
+		return nil, unknownProvider(ws.Provider, in.Provider, mem, site, files, providerNames(e.factories()))
 	}
 	ws.factory = f
 	if err := ws.checkGroupProviders(); err != nil {
@@ -234,6 +234,27 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	}
 	ws.Remembered = ws.used(siteFromMemory, without)
 	return ws, nil
+}
+
+// unknownProvider says where the provider name that diffuser does not
+// have came from: the -provider flag, the site file's default_provider
+// (an error at its line), or the workspace's memory of its last apply.
+func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File, known []string) error {
+	hint := "use one of " + strings.Join(known, ", ")
+	if s := lang.Suggest(name, known); s != "" {
+		hint = fmt.Sprintf("did you mean %q? (diffuser has %s)", s, strings.Join(known, ", "))
+	}
+	switch {
+	case flag != "":
+		return fmt.Errorf("unknown provider %q (-provider): %s", name, hint)
+	case mem != nil && mem.Provider != "":
+		return fmt.Errorf("unknown provider %q (remembered from the workspace's last apply): pass -provider NAME; %s", name, hint)
+	case site != nil && site.DefaultProvider == name:
+		rng := site.DefaultProviderRange
+		return &DiagError{Files: files, Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown provider",
+			Detail: fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint), Subject: &rng}}}
+	}
+	return fmt.Errorf("unknown provider %q: %s", name, hint)
 }
 
 func recipeDigest(r *lang.Recipe) string {
