@@ -167,10 +167,10 @@ func TestGatewayInputsRefused(t *testing.T) {
 		vars   []string
 		want   string
 	}{
-		{"glusterfs", []string{"nfs_gateways=-1"}, "var.nfs_gateways is -1; it must be at least 0"},
-		{"glusterfs", []string{"smb_gateways=-2"}, "var.smb_gateways is -2; it must be at least 0"},
-		{"ceph", []string{"smb_gateways=1.5"}, "The count of hosts gateway must be a whole number"},
-		{"ceph", []string{"gateway_clients=-1"}, "var.gateway_clients is -1; it must be at least 0"},
+		{"glusterfs", []string{"nfs_gateways=-1"}, "var.nfs_gateways is -1; it must be a whole number, at least 0"},
+		{"glusterfs", []string{"smb_gateways=-2"}, "var.smb_gateways is -2; it must be a whole number, at least 0"},
+		{"ceph", []string{"smb_gateways=1.5"}, "var.smb_gateways is 1.5; it must be a whole number, at least 0"},
+		{"ceph", []string{"gateway_clients=-1"}, "var.gateway_clients is -1; it must be a whole number, at least 0"},
 		{"glusterfs", []string{"smb_gateways=2", `gateway_public_addresses=["10.0.0.1/24 eth0; rm -rf /"]`}, `module.gateways input public_addresses[0] is "10.0.0.1/24 eth0; rm -rf /"`},
 		{"ceph", []string{"smb_gateways=2", `gateway_public_addresses=["$(reboot)"]`}, `public_addresses[0] is "$(reboot)"; each element must be a string matching`},
 	} {

@@ -16,7 +16,8 @@ import (
 
 // oracleCase is one built-in variable whose validation block became
 // constraints: old is the condition it had (reading var.NAME), kept here
-// as the oracle; ok and bad are values in HCL syntax the old condition
+// as the oracle (counts since refuse fractions at the variable: integer =
+// true, where a count of 1.5 hosts failed later at the hosts block); ok and bad are values in HCL syntax the old condition
 // accepted and refused. The variable as declared today must agree.
 type oracleCase struct {
 	file, name, typ, old string
@@ -26,7 +27,7 @@ type oracleCase struct {
 const absPathOld = `can(regex("^(/[a-zA-Z0-9._-]+)+$", var.v))`
 
 var oracleCases = []oracleCase{
-	{"ceph/main.hcl", "osds", "number", `var.v >= 1`, []string{"1", "3", "1.5"}, []string{"0", "-1", "0.5"}},
+	{"ceph/main.hcl", "osds", "number", `var.v >= 1 && floor(var.v) == var.v`, []string{"1", "3"}, []string{"0", "-1", "0.5", "1.5"}},
 	{"ceph/main.hcl", "osd_size_gb", "number", `var.v >= 4`, []string{"4", "100"}, []string{"3", "3.9", "0"}},
 	{"ceph/main.hcl", "osd_memory_mb", "number", `var.v >= 896`, []string{"896", "4096"}, []string{"895", "0"}},
 	{"ceph/main.hcl", "fs_name", "string", `can(regex("^[a-zA-Z][a-zA-Z0-9_]*$", var.v))`,
@@ -40,11 +41,11 @@ var oracleCases = []oracleCase{
 	{"ceph/main.hcl", "public_network", "string", `var.v == "" || can(cidrhost(var.v, 0))`,
 		[]string{`""`, `"10.0.0.0/16"`, `"192.168.1.0/24"`, `"fd00::/64"`, `"10.0.0.1/32"`}, []string{`"10.0.0.0"`, `"10.0.0.0/33"`, `"x"`, `" "`}},
 	{"ceph/main.hcl", "s3_gateways", "number", `var.v >= 0 && floor(var.v) == var.v`, []string{"0", "1", "7"}, []string{"-1", "0.5", "1.5"}},
-	{"ceph/main.hcl", "nfs_gateways", "number", `var.v >= 0`, []string{"0", "2", "0.5"}, []string{"-1", "-0.5"}},
+	{"ceph/main.hcl", "nfs_gateways", "number", `var.v >= 0 && floor(var.v) == var.v`, []string{"0", "2"}, []string{"-1", "-0.5", "0.5"}},
 	{"ceph/main.hcl", "smb_gateways", "number", `var.v >= 0`, []string{"0", "2"}, []string{"-1"}},
 	{"ceph/main.hcl", "gateway_clients", "number", `var.v >= 0`, []string{"0", "2"}, []string{"-1"}},
 	{"glusterfs/main.hcl", "servers", "number", `var.v >= 1`, []string{"1", "2", "100"}, []string{"0", "-2"}},
-	{"glusterfs/main.hcl", "replica", "number", `var.v >= 1 && var.v <= 3`, []string{"1", "2", "3", "2.5"}, []string{"0", "4", "3.5"}},
+	{"glusterfs/main.hcl", "replica", "number", `var.v >= 1 && var.v <= 3 && floor(var.v) == var.v`, []string{"1", "2", "3"}, []string{"0", "4", "3.5", "2.5"}},
 	{"glusterfs/main.hcl", "disperse_redundancy", "number", `var.v >= 1`, []string{"1", "2"}, []string{"0"}},
 	{"glusterfs/main.hcl", "volume_name", "string", `can(regex("^[a-zA-Z][a-zA-Z0-9_-]*$", var.v))`,
 		[]string{`"gv0"`, `"a-b_c"`}, []string{`""`, `"0gv"`, `"-a"`, `"a b"`, `"a/b"`}},
@@ -250,4 +251,56 @@ func TestBuiltinValidationsLeft(t *testing.T) {
 			t.Errorf("%s: listed as keeping a validation block, has none", k)
 		}
 	}
+}
+
+// TestBuiltinNumbersAreWhole: every number variable of the built-in
+// recipes and modules is a count, a size or a port, and says so with
+// integer = true, so that -var servers=1.5 is refused at the flag (the
+// variable's name and what it accepts) rather than deep in a hosts block
+// or a command. A number that may be fractional belongs in the list with
+// the reason.
+func TestBuiltinNumbersAreWhole(t *testing.T) {
+	fractional := map[string]string{}
+	check := func(fsys fs.FS, prefix string) {
+		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".hcl" {
+				return err
+			}
+			src, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			f, diags := hclsyntax.ParseConfig(src, p, hcl.InitialPos)
+			if diags.HasErrors() {
+				return diags
+			}
+			for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+				if b.Type != "variable" {
+					continue
+				}
+				typ, ok := b.Body.Attributes["type"]
+				if !ok {
+					continue
+				}
+				if tr, d := hcl.AbsTraversalForExpr(typ.Expr); d.HasErrors() || tr.RootName() != "number" {
+					continue
+				}
+				key := prefix + p + " " + b.Labels[0]
+				whole := false
+				if a, ok := b.Body.Attributes["integer"]; ok {
+					v, d := a.Expr.Value(nil)
+					whole = !d.HasErrors() && v.True()
+				}
+				if !whole && fractional[key] == "" {
+					t.Errorf("%s: a number variable without integer = true", key)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(recipes.FS(), "")
+	check(recipes.Modules(), "modules/")
 }

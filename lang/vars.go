@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -210,6 +211,16 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				Subject: v.DeclRange.Ptr()})
 			continue
 		}
+		if n := hugeNumber(val); n != "" {
+			subj := v.DeclRange
+			if ok {
+				subj = gv.rng
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail:  fmt.Sprintf("var.%s holds %s, beyond the numbers a recipe computes with (about ±1.8e308); give a smaller number.", v.Name, n),
+				Subject: subj.Ptr()})
+			continue
+		}
 		if v.Sensitive {
 			val = val.Mark(Sensitive)
 		}
@@ -336,4 +347,24 @@ func didYouMean(name string, known []string) string {
 		return fmt.Sprintf(" Did you mean %q?", s)
 	}
 	return ""
+}
+
+// hugeNumber is the first number in v (itself, or inside a collection)
+// beyond float64's range, which HCL's functions and arithmetic need, as
+// text; "" when there is none. cty keeps such a number (-var n=1e400)
+// exactly, and it fails only later, deep in an expression.
+func hugeNumber(v cty.Value) string {
+	var bad string
+	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
+		if bad != "" || !x.IsKnown() || x.IsNull() {
+			return false, nil
+		}
+		if x.Type() == cty.Number {
+			if f, _ := x.AsBigFloat().Float64(); math.IsInf(f, 0) {
+				bad = x.AsBigFloat().Text('g', 6)
+			}
+		}
+		return true, nil
+	})
+	return bad
 }

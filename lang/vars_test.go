@@ -104,6 +104,9 @@ func TestVarFlagErrors(t *testing.T) {
 		{"packages=glusterfs", "Invalid value for variable", true},
 		{"packages=[1,", "Invalid value for variable", true},
 		{`options=["a"]`, "Invalid value for variable", true},
+		{"servers=1e400", "Invalid value for variable", true}, // beyond float64: pow, ceil… would fail later
+		{"servers=-1e400", "Invalid value for variable", true},
+		{"anything=[1, 1e999]", "Invalid value for variable", true},
 		{"servers", "Invalid -var", false},
 		{"=3", "Invalid -var", false},
 	} {

@@ -341,17 +341,17 @@ func TestRecipesVars(t *testing.T) {
 	e := newSimCLI(t, nil)
 	out := e.must("recipes", "vars", "ceph")
 	for _, want := range []string{
-		"\nosds (number, default 3): must be at least 1\n    Number of OSD hosts",
+		"\nosds (number, default 3): must be a whole number, at least 1\n    Number of OSD hosts",
 		"\nclient_mount (string, default \"fuse\"): must be one of \"fuse\", \"kernel\"\n",
 		"\npublic_network (string, default \"\"): must be a CIDR block such as \"10.0.0.0/16\" or empty (\"\")\n",
 		"\nclient_id (string, default \"fsclient\"): must be an identifier: a letter, then letters, digits and \"_\"; plus a validation block (recipes show prints it)\n",
-		"\nclients (number, default 1)\n",
+		"\nclients (number, default 1): must be a whole number, at least 0\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("recipes vars ceph lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.HasPrefix(out, "monitors (number, default 1): plus a validation block") {
+	if !strings.HasPrefix(out, "monitors (number, default 1): must be a whole number; plus a validation block") {
 		t.Errorf("recipes vars ceph starts:\n%s", out)
 	}
 	if out := e.must("recipes", "vars", "ceph/modules/dropin"); !strings.HasPrefix(out, `unit (string, required): must be a string matching the pattern "[A-Za-z0-9_][A-Za-z0-9_.@:-]*" as a whole`) {

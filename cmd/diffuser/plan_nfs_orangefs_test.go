@@ -280,12 +280,12 @@ func TestNFSRecipeRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ v, msg string }{
 		{"server=samba", `var.server is "samba"; it must be one of "kernel", "ganesha".`},
 		{"mount=fuse", `var.mount is "fuse"; it must be one of "kernel", "libnfs".`},
-		{"clients=-1", "var.clients is -1; it must be at least 0."},
+		{"clients=-1", "var.clients is -1; it must be a whole number, at least 0."},
 		{"export_path=srv/nfs", `var.export_path is "srv/nfs"; it must be an absolute path`},
 		{"mount_point=/mnt/my nfs", `var.mount_point is "/mnt/my nfs"; it must be an absolute path`},
 		{`export_to=["10.0.0.1 rw"]`, `var.export_to[0] is "10.0.0.1 rw"; each element must be a string matching`},
 		{"mount_options=vers=4, hard", `var.mount_options is "vers=4, hard"; it must be a string matching`},
-		{"export_size_gb=0", "var.export_size_gb is 0; it must be at least 1."},
+		{"export_size_gb=0", "var.export_size_gb is 0; it must be a whole number, at least 1."},
 	} {
 		code, out, errs := cliRun(t, "validate", "nfs", "--var", tc.v)
 		if code != 1 || !strings.Contains(out+errs, tc.msg) {
@@ -384,8 +384,8 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 
 func TestOrangeFSRecipeRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ v, msg string }{
-		{"servers=0", "var.servers is 0; it must be at least 1."},
-		{"clients=-2", "var.clients is -2; it must be at least 0."},
+		{"servers=0", "var.servers is 0; it must be a whole number, at least 1."},
+		{"clients=-2", "var.clients is -2; it must be a whole number, at least 0."},
 		{"client_mount=nfs", `var.client_mount is "nfs"; it must be one of "kernel", "fuse".`},
 		{"source_url=orangefs.tar.gz", `var.source_url is "orangefs.tar.gz"; it must be an http, https or ftp URL`},
 		{"source_url=https://example.org/orangefs.zip", `var.source_url is "https://example.org/orangefs.zip"; it must be an http, https or ftp URL without spaces or quotes, matching the pattern`},

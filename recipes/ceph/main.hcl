@@ -20,6 +20,7 @@ variable "monitors" {
   type        = number
   default     = 1
   description = "Number of monitor hosts (each also runs a manager and an MDS). 3 survives the loss of one; 5 of two."
+  integer     = true
   validation {
     condition     = var.monitors >= 1 && var.monitors <= 7 && var.monitors % 2 == 1
     error_message = "monitors must be 1, 3, 5 or 7: quorum is a majority, so an even count adds a host that can fail without adding any tolerance."
@@ -31,12 +32,15 @@ variable "osds" {
   default     = 3
   description = "Number of OSD hosts, one OSD (bluestore on the host's osd volume) each. Pools keep min(osds, 3) copies. Growing it adds OSDs; shrinking it is not supported (see the docs)."
   min         = 1
+  integer     = true
 }
 
 variable "clients" {
   type        = number
   default     = 1
   description = "Number of client hosts that mount the filesystem."
+  min         = 0
+  integer     = true
 }
 
 variable "osd_size_gb" {
@@ -44,6 +48,7 @@ variable "osd_size_gb" {
   default     = 10
   description = "Size of each OSD host's data volume (the whole device becomes the OSD); at least 4 GB, as Bluestore needs room for its DB and WAL."
   min         = 4
+  integer     = true
 }
 
 variable "osd_memory_mb" {
@@ -51,6 +56,7 @@ variable "osd_memory_mb" {
   default     = 1024
   description = "osd_memory_target per OSD, in MiB; Ceph refuses less than 896. Small by default for test clusters and containers; Ceph's own default is 4096, use that or more on real hardware."
   min         = 896
+  integer     = true
 }
 
 variable "fs_name" {
@@ -777,6 +783,9 @@ variable "s3_port" {
   type        = number
   default     = 7480
   description = "TCP port of each gateway's S3 endpoint (HTTP, beast frontend)."
+  min         = 1
+  max         = 65535
+  integer     = true
 }
 
 variable "s3_user" {
@@ -834,6 +843,7 @@ variable "nfs_gateways" {
   default     = 0
   description = "Number of gateway hosts serving the filesystem over NFS (NFS-Ganesha, FSAL_CEPH). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
   min         = 0
+  integer     = true
 }
 
 variable "smb_gateways" {
@@ -841,6 +851,7 @@ variable "smb_gateways" {
   default     = 0
   description = "Number of gateway hosts serving the filesystem over SMB (Samba, vfs_ceph), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
   min         = 0
+  integer     = true
 }
 
 variable "gateway_clients" {
@@ -848,6 +859,7 @@ variable "gateway_clients" {
   default     = 2
   description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
   min         = 0
+  integer     = true
 }
 
 variable "gateway_public_addresses" {

@@ -12,6 +12,7 @@ variable "servers" {
   default     = 2
   description = "Number of GlusterFS servers, one brick each. A multiple of replica (or of disperse). Raise it and apply again to grow the volume; shrinking is refused."
   min         = 1
+  integer     = true
 }
 
 variable "replica" {
@@ -20,12 +21,14 @@ variable "replica" {
   description = "Copies of every file: 1 = distributed (no redundancy), 2 or 3 = replicated. The server count must be a multiple of it."
   min         = 1
   max         = 3
+  integer     = true
 }
 
 variable "disperse" {
   type        = number
   default     = 0
   description = "Erasure coding: bricks per dispersed set (0 = off, else at least 3). When set, replica must be 1 and the server count a multiple of it."
+  integer     = true
   validation {
     condition     = var.disperse == 0 || var.disperse >= 3
     error_message = "disperse must be 0 (off) or at least 3."
@@ -37,18 +40,23 @@ variable "disperse_redundancy" {
   default     = 1
   description = "Bricks per dispersed set that may fail without losing data; less than half of disperse."
   min         = 1
+  integer     = true
 }
 
 variable "clients" {
   type        = number
   default     = 1
   description = "Number of client hosts that FUSE-mount the volume."
+  min         = 0
+  integer     = true
 }
 
 variable "brick_size_gb" {
   type        = number
   default     = 2
   description = "Size of each server's brick volume."
+  min         = 1
+  integer     = true
 }
 
 variable "volume_name" {
@@ -350,6 +358,7 @@ variable "nfs_gateways" {
   default     = 0
   description = "Number of gateway hosts serving the volume over NFS (NFS-Ganesha, FSAL_GLUSTER). 2 or more: verify writes through one, reads through another, and reads again with the first stopped."
   min         = 0
+  integer     = true
 }
 
 variable "smb_gateways" {
@@ -357,6 +366,7 @@ variable "smb_gateways" {
   default     = 0
   description = "Number of gateway hosts serving the volume over SMB (Samba, vfs_glusterfs), clustered with CTDB. They are the first hosts of the same gateway group as the NFS gateways."
   min         = 0
+  integer     = true
 }
 
 variable "gateway_clients" {
@@ -364,6 +374,7 @@ variable "gateway_clients" {
   default     = 2
   description = "Client hosts that mount through the gateways (when there are any): client i goes through gateway i mod N, NFS at /mnt/nfs-gateway, SMB at /mnt/smb-gateway."
   min         = 0
+  integer     = true
 }
 
 variable "gateway_public_addresses" {

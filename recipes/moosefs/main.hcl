@@ -15,6 +15,7 @@ variable "chunkservers" {
   default     = 3
   description = "Number of chunkservers, one data volume each. At least goal. Raise it and apply again to add capacity: the master spreads new chunks and rebalances by itself."
   min         = 1
+  integer     = true
 }
 
 variable "goal" {
@@ -23,6 +24,7 @@ variable "goal" {
   description = "Copies of every chunk (MooseFS's goal, set recursively on the filesystem root): 1 = no redundancy, 2 or more survive goal-1 chunkservers down. At most the number of chunkservers."
   min         = 1
   max         = 9
+  integer     = true
 }
 
 variable "metaloggers" {
@@ -30,18 +32,23 @@ variable "metaloggers" {
   default     = 1
   description = "Number of metalogger hosts: each keeps a copy of the master's metadata and changelogs, from which a lost master can be rebuilt (mfsmaster -a). 0 = none."
   min         = 0
+  integer     = true
 }
 
 variable "clients" {
   type        = number
   default     = 1
   description = "Number of client hosts that mount the filesystem with mfsmount at /mnt/moosefs."
+  min         = 0
+  integer     = true
 }
 
 variable "chunk_volume_gb" {
   type        = number
   default     = 2
   description = "Size of each chunkserver's data volume."
+  min         = 1
+  integer     = true
 }
 
 variable "allowed_network" {

@@ -25,6 +25,7 @@ variable "clients" {
   default     = 2
   description = "Number of client hosts that mount the export. verify writes on the first and reads on the others."
   min         = 0
+  integer     = true
 }
 
 variable "export_size_gb" {
@@ -32,6 +33,7 @@ variable "export_size_gb" {
   default     = 2
   description = "Size of the server's export volume, formatted xfs."
   min         = 1
+  integer     = true
 }
 
 variable "export_path" {

@@ -19,6 +19,7 @@ variable "servers" {
   default     = 2
   description = "Number of OrangeFS servers; each is both an I/O (data) and a metadata server. Fixed once created: OrangeFS splits its handle space among the servers in the configuration, and this recipe refuses to change that list."
   min         = 1
+  integer     = true
 }
 
 variable "clients" {
@@ -26,6 +27,7 @@ variable "clients" {
   default     = 2
   description = "Number of client hosts that mount the file system. verify writes on the first and reads on the others."
   min         = 0
+  integer     = true
 }
 
 variable "client_mount" {
@@ -40,6 +42,7 @@ variable "storage_size_gb" {
   default     = 10
   description = "Size of each server's storage volume (formatted xfs; holds both data and metadata)."
   min         = 1
+  integer     = true
 }
 
 variable "source_url" {

@@ -15,11 +15,15 @@ variable "clients" {
 variable "nfs" {
   type        = number
   description = "how many of the gateways serve NFS (NFSv3 and NFSv4), from the first; a count that is negative or not whole fails at the slice below"
+  min         = 0
+  integer     = true
 }
 
 variable "smb" {
   type        = number
   description = "how many of the gateways serve SMB, clustered with CTDB, from the first"
+  min         = 0
+  integer     = true
 }
 
 variable "backend" {
