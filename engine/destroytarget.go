@@ -44,8 +44,8 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 		}
 		if n == 0 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing in this workspace's state; use a host name such as server[0], "+
-					"hosts.GROUP, step.NAME or step.NAME[\"HOST\"] (diffuser state list WORKSPACE lists what there is).", t)})
+				Detail: fmt.Sprintf("%q matches nothing in this workspace's state.%s Use a host name such as server[0], "+
+					"hosts.GROUP, step.NAME or step.NAME[\"HOST\"] (diffuser state list WORKSPACE lists what there is).", t, stateTargetHint(t, st))})
 		}
 	}
 	if diags.HasErrors() {

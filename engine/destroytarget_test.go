@@ -192,6 +192,19 @@ func TestDestroyTargetUnknown(t *testing.T) {
 	if len(p.Destroys) != 0 {
 		t.Errorf("planned %d destroys despite the error", len(p.Destroys))
 	}
+	// A typo of what state holds says the near address.
+	for target, want := range map[string]string{
+		"step.svcc":              `Did you mean "step.svc"?`,
+		`step.mont["client[1]"]`: `Did you mean "step.mount[\"client[1]\"]"?`,
+		"hosts.clien":            `Did you mean "hosts.client"?`,
+		"sever[1]":               `Did you mean "server[1]"?`,
+		"step.unrelated":         "",
+	} {
+		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Destroy: true, Targets: []string{target}})
+		if !diags.HasErrors() || (want != "" && !strings.Contains(diags.Error(), want)) || (want == "" && strings.Contains(diags.Error(), "Did you mean")) {
+			t.Errorf("destroy -target %s: %v, want %q", target, diags, want)
+		}
+	}
 }
 
 // TestApplyTargetRemovedStep: apply -target of a step the recipe no

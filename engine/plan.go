@@ -752,7 +752,8 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 		}
 		if !found {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing; use step.NAME, step.NAME[\"HOST\"], hosts.GROUP or a host name such as server[0].", t)})
+				Detail: fmt.Sprintf("%q matches nothing.%s Use step.NAME, step.NAME[\"HOST\"], module.NAME, hosts.GROUP or a host name such as server[0].",
+					t, targetHint(t, p.Loaded.Recipe))})
 		}
 	}
 	for len(stack) > 0 {

@@ -1,0 +1,38 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/steps/builtin"
+)
+
+// TestUnknownTargetSuggests: a -target a typo away from a step, a module,
+// a host group or a host says the near address (keeping the instance key);
+// one far from everything lists the forms only.
+func TestUnknownTargetSuggests(t *testing.T) {
+	l, diags := Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "builtin:glusterfs", Modules: recipes.Modules()},
+		lang.Inputs{Vars: []string{"nfs_gateways=1"}}, builtin.Kinds())
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for target, want := range map[string]string{
+		"step.packges":                `Did you mean "step.packages"?`,
+		`step.glusterdd["server[1]"]`: `Did you mean "step.glusterd[\"server[1]\"]"?`,
+		"module.gatways":              `Did you mean "module.gateways"?`,
+		"hosts.sever":                 `Did you mean "hosts.server"?`,
+		"sever[0]":                    `Did you mean "server[0]"?`,
+		"step.nothing_like_it":        "matches nothing. Use step.NAME",
+	} {
+		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Targets: []string{target}})
+		if !d.HasErrors() || d[0].Summary != "Unknown target" || !strings.Contains(d[0].Detail, want) {
+			t.Errorf("-target %s: %v, want %q", target, d, want)
+		}
+		if want == "matches nothing. Use step.NAME" && strings.Contains(d[0].Detail, "Did you mean") {
+			t.Errorf("-target %s suggests: %s", target, d[0].Detail)
+		}
+	}
+}
