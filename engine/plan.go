@@ -830,7 +830,8 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 		}
 		if !found {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
-				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"].", r)})
+				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe.%s Use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"].",
+					r, replaceHint(g, r))})
 		}
 	}
 	return diags

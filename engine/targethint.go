@@ -56,3 +56,24 @@ func nearTarget(t string, known []string) string {
 	}
 	return ""
 }
+
+// replaceHint is targetHint for -replace, which takes hosts and step
+// instances of the plan's graph.
+func replaceHint(g *Instances, r string) string {
+	seen := map[string]bool{}
+	var known []string
+	add := func(addr string) {
+		base, _, _ := strings.Cut(addr, "[")
+		if !seen[base] {
+			seen[base] = true
+			known = append(known, base)
+		}
+	}
+	for _, slot := range g.Hosts {
+		add(slot.Name)
+	}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		add(g.Addr(v))
+	}
+	return nearTarget(r, known)
+}

@@ -35,4 +35,15 @@ func TestUnknownTargetSuggests(t *testing.T) {
 			t.Errorf("-target %s suggests: %s", target, d[0].Detail)
 		}
 	}
+	for addr, want := range map[string]string{
+		"sever[1]":                    `Did you mean "server[1]"?`,
+		`step.glusterdd["server[0]"]`: `Did you mean "step.glusterd[\"server[0]\"]"?`,
+		"nothing[0]":                  "",
+	} {
+		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Replace: []string{addr}})
+		if !d.HasErrors() || d[0].Summary != "Unknown replace address" || (want != "" && !strings.Contains(d[0].Detail, want)) ||
+			(want == "" && strings.Contains(d[0].Detail, "Did you mean")) {
+			t.Errorf("-replace %s: %v, want %q", addr, d, want)
+		}
+	}
 }
