@@ -1,0 +1,181 @@
+package workspace_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/cloud/docker/dockertest"
+)
+
+// TestRealHostPackageRepo builds a one-package apt repository on the
+// controller (dpkg-deb, dpkg-scanpackages, a Release file signed with a
+// throwaway gpg key), copies it into a node container and applies
+// builtin/package-repo with its key: apt-get update of that source alone
+// succeeds, a step installs the package from it, and the plan after is a
+// no-op. Then the wrong key, and an unsigned repository, each make the
+// refresh step fail with the module's message and apt's reason. Destroy
+// removes the key and source files.
+func TestRealHostPackageRepo(t *testing.T) {
+	dockertest.NeedContainers(t)
+	for _, tool := range []string{"dpkg-deb", "dpkg-scanpackages", "gpg", "gpgconf"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found (scripts/setup.sh installs it): %v", tool, err)
+		}
+	}
+	repo := buildSignedRepo(t)
+	wrongKey := gpgKey(t, "wrong")
+	dockertest.Serialize(t)
+	c := dockertest.Launch(t, 1)
+
+	out, err := exec.Command("docker", "cp", repo.dir+"/.", c.Container(0)+":/srv/diffuser-repo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker cp: %v\n%s", err, out)
+	}
+	c.MustExec(t, 0, "chown -R root:root /srv/diffuser-repo && chmod -R a+rX /srv/diffuser-repo")
+
+	w := newRealWS(t, c, "packagerepo", "packagerepo.hcl", 0)
+	w.in = w.with("key=" + repo.key)
+	a := w.mustApply(t, w.in, "apply")
+	if o := a.State.Outputs["repository"]; o.Value != "diffuser-probe" {
+		t.Errorf("output repository = %q", o.Value)
+	}
+	if got := c.MustExec(t, 0, "dpkg-query -W -f '${Status} ${Version}' diffuser-repo-probe; echo; cat /usr/share/diffuser-repo-probe/hello"); got != "install ok installed 1.0\nhello from the test repository\n" {
+		t.Errorf("the package from the repository: %q", got)
+	}
+	if got := c.MustExec(t, 0, "stat -c '%a %U' /etc/apt/keyrings/diffuser-probe.asc /etc/apt/sources.list.d/diffuser-probe.sources"); got != "644 root\n644 root\n" {
+		t.Errorf("modes and owners of the key and the source: %q", got)
+	}
+	if got := c.MustExec(t, 0, "grep -E '^(URIs|Suites|Signed-By):' /etc/apt/sources.list.d/diffuser-probe.sources"); got != "URIs: file:///srv/diffuser-repo\nSuites: ./\nSigned-By: /etc/apt/keyrings/diffuser-probe.asc\n" {
+		t.Errorf("the source file: %q", got)
+	}
+	w.noChanges(t, w.in)
+
+	// The wrong key: the key file changes, so the refresh runs again
+	// (restart_on) and apt refuses the repository.
+	refreshFails := func(why string, in []string, wantApt string) {
+		t.Helper()
+		a, err := w.applyOf(w.with(in...), "apply")
+		if err != nil {
+			t.Fatalf("%s: %v", why, err)
+		}
+		fs := a.Outcome().Failures
+		if len(fs) != 1 || fs[0].Address != `module.repo.step.refresh["node[0]"]` ||
+			!strings.Contains(fs[0].Tail, "diffuser: the package repository probe did not update") || !strings.Contains(fs[0].Tail, wantApt) {
+			t.Fatalf("%s: failures %+v, want module.repo.step.refresh failing with the module's message and %q", why, fs, wantApt)
+		}
+		t.Logf("%s: %s", why, fs[0].Tail)
+	}
+	refreshFails("the wrong key", []string{"key=" + wrongKey}, "NO_PUBKEY")
+
+	// The right key again, but the repository lost its signature.
+	c.MustExec(t, 0, "rm -f /srv/diffuser-repo/InRelease /srv/diffuser-repo/Release.gpg")
+	refreshFails("an unsigned repository", []string{"key=" + repo.key}, "Release")
+
+	w.mustApply(t, w.in, "destroy")
+	if got := c.MustExec(t, 0, "ls /etc/apt/keyrings /etc/apt/sources.list.d; dpkg -s diffuser-repo-probe >/dev/null 2>&1 && echo installed || echo removed"); strings.Contains(got, "diffuser-probe") || !strings.HasSuffix(got, "removed\n") {
+		t.Errorf("after destroy: %q, want no diffuser-probe files and the package removed", got)
+	}
+	if st := w.readState(t, "packagerepo"); len(st.Steps) != 0 {
+		t.Errorf("state after destroy still has %d instances", len(st.Steps))
+	}
+}
+
+// signedRepo is a flat apt repository in dir signed with key.
+type signedRepo struct {
+	dir string
+	key string // the armored public key
+}
+
+// buildSignedRepo makes a flat apt repository holding one package,
+// diffuser-repo-probe 1.0, with InRelease and Release.gpg signed by a
+// fresh key.
+func buildSignedRepo(t *testing.T) signedRepo {
+	t.Helper()
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "pkg")
+	repo := filepath.Join(dir, "repo")
+	for _, d := range []string{filepath.Join(pkg, "DEBIAN"), filepath.Join(pkg, "usr/share/diffuser-repo-probe"), repo} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(pkg, "DEBIAN/control"), "Package: diffuser-repo-probe\nVersion: 1.0\nArchitecture: all\n"+
+		"Maintainer: diffuser tests <tests@example.invalid>\nDescription: a package of diffuser's builtin/package-repo test\n")
+	write(filepath.Join(pkg, "usr/share/diffuser-repo-probe/hello"), "hello from the test repository\n")
+	controllerRun(t, dir, nil, "dpkg-deb", "--root-owner-group", "--build", pkg, filepath.Join(repo, "diffuser-repo-probe_1.0_all.deb"))
+	packages := controllerRun(t, repo, nil, "dpkg-scanpackages", "--multiversion", ".", "/dev/null")
+	write(filepath.Join(repo, "Packages"), packages)
+	sum := sha256.Sum256([]byte(packages))
+	write(filepath.Join(repo, "Release"), fmt.Sprintf("Origin: diffuser-test\nLabel: diffuser-test\nDate: %s\nSHA256:\n %s %d Packages\n",
+		time.Now().UTC().Format(time.RFC1123), hex.EncodeToString(sum[:]), len(packages)))
+	home := gnupgHome(t)
+	key := gpgGen(t, home, "signer")
+	env := []string{"GNUPGHOME=" + home}
+	controllerRun(t, repo, env, "gpg", "--batch", "--yes", "--clearsign", "-o", "InRelease", "Release")
+	controllerRun(t, repo, env, "gpg", "--batch", "--yes", "--armor", "--detach-sign", "-o", "Release.gpg", "Release")
+	return signedRepo{dir: repo, key: key}
+}
+
+// gpgKey is the armored public key of a fresh key that signs nothing.
+func gpgKey(t *testing.T, name string) string {
+	t.Helper()
+	return gpgGen(t, gnupgHome(t), name)
+}
+
+// gnupgHome is a fresh GNUPGHOME whose agent is stopped at cleanup. It is
+// short: the agent's socket path must fit in 108 bytes.
+func gnupgHome(t *testing.T) string {
+	t.Helper()
+	home, err := os.MkdirTemp("", "dfgpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("gpgconf", "--kill", "all")
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+		_ = cmd.Run()
+		_ = os.RemoveAll(home)
+	})
+	return home
+}
+
+// gpgGen makes a key without a passphrase in home and returns its armored
+// public key.
+func gpgGen(t *testing.T, home, name string) string {
+	t.Helper()
+	env := []string{"GNUPGHOME=" + home}
+	uid := "diffuser " + name + " <" + name + "@example.invalid>"
+	controllerRun(t, home, env, "gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
+	return controllerRun(t, home, env, "gpg", "--armor", "--export", uid)
+}
+
+// controllerRun runs a controller command in dir and returns its stdout.
+func controllerRun(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
