@@ -1,9 +1,21 @@
 package engine_test
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+	"diffuser/steps/builtin"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // repoKey looks like an ASCII-armored public key to builtin/package-repo's
@@ -138,5 +150,82 @@ func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 	flat := strings.Replace(strings.Replace(packageRepoRecipe, `suites     = ["bookworm"]`, `suites = ["./"]`, 1), `components = ["main"]`, `components = []`, 1)
 	if _, diags := load(t, flat, "key="+repoKey); diags.HasErrors() {
 		t.Errorf("a flat repository: %v", diags)
+	}
+}
+
+// TestGlusterfsPackageRepository: the glusterfs recipe's
+// package_repository (null by default: no instances of
+// module.package_repository) puts the repository on every server and
+// client, and their package steps run after it on each host.
+func TestGlusterfsPackageRepository(t *testing.T) {
+	plan := func(varFiles ...string) (*engine.Plan, *state.State, *state.Store) {
+		l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()},
+			lang.Inputs{VarFiles: varFiles}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		store := state.Open(t.TempDir())
+		unlock, err := store.Lock(context.Background(), state.CurrentHolder("test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = unlock() })
+		st, _ := store.Load()
+		p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		return p, st, store
+	}
+	repoChanges := func(p *engine.Plan) []string {
+		var out []string
+		for _, c := range p.Changes {
+			if strings.HasPrefix(c.Addr, "module.package_repository.") {
+				out = append(out, c.Addr)
+			}
+		}
+		return out
+	}
+	if p, _, _ := plan(); len(repoChanges(p)) != 0 {
+		t.Errorf("without package_repository: %v", repoChanges(p))
+	}
+
+	vf := filepath.Join(t.TempDir(), "gluster11.hcl")
+	src := `package_repository = {
+  name       = "gluster-11"
+  uris       = ["https://download.gluster.org/pub/gluster/glusterfs/11/LATEST/Debian/bookworm/amd64/apt"]
+  suites     = ["bookworm"]
+  components = ["main"]
+  key        = <<-EOT
+` + repoKey + `  EOT
+}
+`
+	if err := os.WriteFile(vf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, st, store := plan(vf)
+	got := repoChanges(p)
+	if len(got) != 9 {
+		t.Fatalf("with package_repository: %v, want key, source and refresh on server[0], server[1] and client[0]", got)
+	}
+	c := sim.New()
+	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
+		Recorder: recorder{store}, LogDir: t.TempDir()})
+	if len(res.Failures) > 0 {
+		t.Fatalf("apply failed: %v", res.Failures[0].Err)
+	}
+	spans := map[string]engine.Span{}
+	for _, s := range res.Spans {
+		spans[s.Addr] = s
+	}
+	for pkgs, host := range map[string]string{`step.packages["server[1]"]`: "server[1]", `step.client_packages["client[0]"]`: "client[0]"} {
+		refresh, ok := spans[`module.package_repository.step.refresh["`+host+`"]`]
+		if !ok || spans[pkgs].Start.Before(refresh.End) {
+			t.Errorf("%s started at %v, before the repository's refresh on %s ended (%v, ran: %v)", pkgs, spans[pkgs].Start, host, refresh.End, ok)
+		}
+	}
+	if a := st.Steps[`module.package_repository.step.source["client[0]"]`]; a == nil || !strings.Contains(string(a.Args), "/etc/apt/sources.list.d/diffuser-gluster-11.sources") {
+		t.Errorf("the client's source: %+v", a)
 	}
 }
