@@ -196,6 +196,7 @@ func TestGlusterfsPackageRepository(t *testing.T) {
   uris       = ["https://download.gluster.org/pub/gluster/glusterfs/11/LATEST/Debian/bookworm/amd64/apt"]
   suites     = ["bookworm"]
   components = ["main"]
+  architectures = ["amd64"]
   key        = <<-EOT
 ` + repoKey + `  EOT
 }
@@ -225,7 +226,8 @@ func TestGlusterfsPackageRepository(t *testing.T) {
 			t.Errorf("%s started at %v, before the repository's refresh on %s ended (%v, ran: %v)", pkgs, spans[pkgs].Start, host, refresh.End, ok)
 		}
 	}
-	if a := st.Steps[`module.package_repository.step.source["client[0]"]`]; a == nil || !strings.Contains(string(a.Args), "/etc/apt/sources.list.d/diffuser-gluster-11.sources") {
+	if a := st.Steps[`module.package_repository.step.source["client[0]"]`]; a == nil || !strings.Contains(string(a.Args), "/etc/apt/sources.list.d/diffuser-gluster-11.sources") ||
+		!strings.Contains(string(a.Args), `Components: main\nArchitectures: amd64\nSigned-By: /etc/apt/keyrings/diffuser-gluster-11.asc\n`) {
 		t.Errorf("the client's source: %+v", a)
 	}
 }

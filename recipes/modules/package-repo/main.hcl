@@ -63,13 +63,15 @@ locals {
   id = "diffuser-${var.name}"
   files = {
     debian = {
-      key     = "/etc/apt/keyrings/${local.id}.asc"
-      source  = "/etc/apt/sources.list.d/${local.id}.sources"
+      key    = "/etc/apt/keyrings/${local.id}.asc"
+      source = "/etc/apt/sources.list.d/${local.id}.sources"
       content = join("\n", concat(
-        ["# Written by diffuser (module package-repo): repository ${var.name}.",
+        [
+          "# Written by diffuser (module package-repo): repository ${var.name}.",
           "Types: deb",
           "URIs: ${join(" ", var.uris)}",
-        "Suites: ${join(" ", var.suites)}"],
+          "Suites: ${join(" ", var.suites)}",
+        ],
         length(var.components) > 0 ? ["Components: ${join(" ", var.components)}"] : [],
         var.architectures != null ? ["Architectures: ${join(" ", var.architectures)}"] : [],
         ["Signed-By: /etc/apt/keyrings/${local.id}.asc", ""],
@@ -109,7 +111,7 @@ locals {
           exit 1
         }
       EOT
-      forget = "true"
+      forget  = "true"
     }
   }
 }
