@@ -1,6 +1,8 @@
 package workspace_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,7 +20,9 @@ import (
 // controller (dpkg-deb, dpkg-scanpackages, a Release file signed with a
 // throwaway gpg key), copies it into a node container and applies
 // builtin/package-repo with its key: apt-get update of that source alone
-// succeeds, a step installs the package from it, and the plan after is a
+// succeeds, a package step installs the package from it (and tree, its
+// dependency, from the distribution: the package step still updates the
+// distribution's lists on this fresh host), and the plan after is a
 // no-op. Then the wrong key, and an unsigned repository, each make the
 // refresh step fail with the module's message and apt's reason. Destroy
 // removes the key and source files.
@@ -49,6 +53,7 @@ func TestRealHostPackageRepo(t *testing.T) {
 	if got := c.MustExec(t, 0, "dpkg-query -W -f '${Status} ${Version}' diffuser-repo-probe; echo; cat /usr/share/diffuser-repo-probe/hello"); got != "install ok installed 1.0\nhello from the test repository\n" {
 		t.Errorf("the package from the repository: %q", got)
 	}
+	c.MustExec(t, 0, "tree --version")
 	if got := c.MustExec(t, 0, "stat -c '%a %U' /etc/apt/keyrings/diffuser-probe.asc /etc/apt/sources.list.d/diffuser-probe.sources"); got != "644 root\n644 root\n" {
 		t.Errorf("modes and owners of the key and the source: %q", got)
 	}
@@ -94,8 +99,8 @@ type signedRepo struct {
 }
 
 // buildSignedRepo makes a flat apt repository holding one package,
-// diffuser-repo-probe 1.0, with InRelease and Release.gpg signed by a
-// fresh key.
+// diffuser-repo-probe 1.0 (depending on tree), with InRelease and
+// Release.gpg signed by a fresh key.
 func buildSignedRepo(t *testing.T) signedRepo {
 	t.Helper()
 	dir := t.TempDir()
@@ -113,14 +118,24 @@ func buildSignedRepo(t *testing.T) signedRepo {
 		}
 	}
 	write(filepath.Join(pkg, "DEBIAN/control"), "Package: diffuser-repo-probe\nVersion: 1.0\nArchitecture: all\n"+
-		"Maintainer: diffuser tests <tests@example.invalid>\nDescription: a package of diffuser's builtin/package-repo test\n")
+		"Depends: tree\nMaintainer: diffuser tests <tests@example.invalid>\nDescription: a package of diffuser's builtin/package-repo test\n")
 	write(filepath.Join(pkg, "usr/share/diffuser-repo-probe/hello"), "hello from the test repository\n")
 	controllerRun(t, dir, nil, "dpkg-deb", "--root-owner-group", "--build", pkg, filepath.Join(repo, "diffuser-repo-probe_1.0_all.deb"))
+	// Packages.gz alone: apt then keeps the list as a file of its own in
+	// /var/lib/apt/lists, as it does for an http repository (an
+	// uncompressed index of a file: repository is only linked to).
 	packages := controllerRun(t, repo, nil, "dpkg-scanpackages", "--multiversion", ".", "/dev/null")
-	write(filepath.Join(repo, "Packages"), packages)
-	sum := sha256.Sum256([]byte(packages))
-	write(filepath.Join(repo, "Release"), fmt.Sprintf("Origin: diffuser-test\nLabel: diffuser-test\nDate: %s\nSHA256:\n %s %d Packages\n",
-		time.Now().UTC().Format(time.RFC1123), hex.EncodeToString(sum[:]), len(packages)))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte(packages)); err != nil || zw.Close() != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	write(filepath.Join(repo, "Packages.gz"), gz.String())
+	// Release lists the index uncompressed too: apt checks what it
+	// decompressed against that line.
+	sum, gzSum := sha256.Sum256([]byte(packages)), sha256.Sum256(gz.Bytes())
+	write(filepath.Join(repo, "Release"), fmt.Sprintf("Origin: diffuser-test\nLabel: diffuser-test\nDate: %s\nSHA256:\n %s %d Packages\n %s %d Packages.gz\n",
+		time.Now().UTC().Format(time.RFC1123), hex.EncodeToString(sum[:]), len(packages), hex.EncodeToString(gzSum[:]), gz.Len()))
 	home := gnupgHome(t)
 	key := gpgGen(t, home, "signer")
 	env := []string{"GNUPGHOME=" + home}

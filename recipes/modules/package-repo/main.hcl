@@ -82,11 +82,21 @@ locals {
       # 22.04) fails on what apt only warns about, such as an index that
       # could not be fetched; a signature that does not verify is an error
       # anyway.
+      # Then this source's package lists are dated two hours back: a
+      # package step updates the lists first unless one is younger than an
+      # hour, and on a fresh host these would be the only ones, so the
+      # distribution's lists would never be fetched (apt uses the date
+      # only to ask for a newer index next time).
       refresh = <<-EOT
-        apt-get -q --error-on=any -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/${local.id}.sources -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 update || {
+        set -e
+        only="-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/${local.id}.sources -o Dir::Etc::sourceparts=-"
+        apt-get -q --error-on=any $only -o APT::Get::List-Cleanup=0 update || {
           echo "diffuser: the package repository ${var.name} did not update (see apt's errors above): are its uris, suites and components right, and is its key the one that signs its Release file?" >&2
           exit 1
         }
+        apt-get $only indextargets --format '$(FILENAME)' 'Identifier: Packages' | while read -r f; do
+          touch -c -m -d '2 hours ago' "$f"
+        done
       EOT
       # apt drops the removed source's lists at the next full update: a
       # failing mirror of another source must not fail the destroy.

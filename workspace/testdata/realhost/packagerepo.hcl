@@ -1,6 +1,6 @@
 # builtin/package-repo on a real host (TestRealHostPackageRepo): a flat
 # repository the test built and signed on the controller and copied into
-# the container (a file: URI, no network), then a package installed from it.
+# the container (a file: URI), then a package installed from it.
 
 recipe "realpackagerepo" {
   description = "builtin/package-repo on a real host, and a package installed from the repository it adds"
@@ -25,11 +25,13 @@ module "repo" {
   key        = var.key
 }
 
+# A package step, as a recipe installs packages after the module: the
+# package depends on tree, which only the distribution's lists know, so the
+# package step must still update those on this fresh host.
 step "install" {
   on      = hosts.node
   after   = [module.repo]
-  run     = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends diffuser-repo-probe"
-  unless  = "dpkg -s diffuser-repo-probe >/dev/null 2>&1"
+  package = ["diffuser-repo-probe"]
   destroy = "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q diffuser-repo-probe"
 }
 
