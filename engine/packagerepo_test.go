@@ -78,10 +78,10 @@ func TestPackageRepoModule(t *testing.T) {
 		args[addr] = string(inst.Args)
 	}
 	for addr, want := range map[string][]string{
-		`module.repo.step.key["server[0]"]`:     {`"path": "/etc/apt/keyrings/diffuser-gluster.asc"`},
-		`module.repo.step.source["server[0]"]`:  {`Types: deb\nURIs: https://download.gluster.org/pub/gluster/glusterfs/11/LATEST/Debian/bookworm/amd64/apt\nSuites: bookworm\nComponents: main\nSigned-By: /etc/apt/keyrings/diffuser-gluster.asc\n`},
-		`module.repo.step.source["client[0]"]`:  {`[diffuser-gluster]\nname=diffuser-gluster\nbaseurl=https://download.gluster.org/`, `gpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/diffuser-gluster\n`},
-		`module.repo.step.key["client[0]"]`:     {`"mode": "0644"`, `"path": "/etc/pki/rpm-gpg/diffuser-gluster"`, `-----BEGIN PGP PUBLIC KEY BLOCK-----`},
+		`module.repo.step.key["server[0]"]`:    {`"path": "/etc/apt/keyrings/diffuser-gluster.asc"`},
+		`module.repo.step.source["server[0]"]`: {`Types: deb\nURIs: https://download.gluster.org/pub/gluster/glusterfs/11/LATEST/Debian/bookworm/amd64/apt\nSuites: bookworm\nComponents: main\nSigned-By: /etc/apt/keyrings/diffuser-gluster.asc\n`},
+		`module.repo.step.source["client[0]"]`: {`[diffuser-gluster]\nname=diffuser-gluster\nbaseurl=https://download.gluster.org/`, `gpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/diffuser-gluster\n`},
+		`module.repo.step.key["client[0]"]`:    {`"mode": "0644"`, `"path": "/etc/pki/rpm-gpg/diffuser-gluster"`, `-----BEGIN PGP PUBLIC KEY BLOCK-----`},
 		`module.repo.step.refresh["server[0]"]`: {
 			`only=\"-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/diffuser-gluster.sources -o Dir::Etc::sourceparts=-\"`,
 			"apt-get -q --error-on=any $only -o APT::Get::List-Cleanup=0 update"},

@@ -23,9 +23,10 @@ import (
 // succeeds, a package step installs the package from it (and tree, its
 // dependency, from the distribution: the package step still updates the
 // distribution's lists on this fresh host), and the plan after is a
-// no-op. Then the wrong key, and an unsigned repository, each make the
-// refresh step fail with the module's message and apt's reason. Destroy
-// removes the key and source files.
+// no-op. Then the wrong key, an unsigned repository, and a signed one
+// whose Release lists no package index each make the refresh step fail
+// with the module's message (and apt's reason); the repository restored,
+// it succeeds again. Destroy removes the key and source files.
 func TestRealHostPackageRepo(t *testing.T) {
 	dockertest.NeedContainers(t)
 	for _, tool := range []string{"dpkg-deb", "dpkg-scanpackages", "gpg", "gpgconf"} {
@@ -38,11 +39,7 @@ func TestRealHostPackageRepo(t *testing.T) {
 	dockertest.Serialize(t)
 	c := dockertest.Launch(t, 1)
 
-	out, err := exec.Command("docker", "cp", repo.dir+"/.", c.Container(0)+":/srv/diffuser-repo").CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker cp: %v\n%s", err, out)
-	}
-	c.MustExec(t, 0, "chown -R root:root /srv/diffuser-repo && chmod -R a+rX /srv/diffuser-repo")
+	copyIn(t, c, repo.dir+"/.", "/srv/diffuser-repo")
 
 	w := newRealWS(t, c, "packagerepo", "packagerepo.hcl", 0)
 	w.in = w.with("key=" + repo.key)
@@ -72,7 +69,7 @@ func TestRealHostPackageRepo(t *testing.T) {
 		}
 		fs := a.Outcome().Failures
 		if len(fs) != 1 || fs[0].Address != `module.repo.step.refresh["node[0]"]` ||
-			!strings.Contains(fs[0].Tail, "diffuser: the package repository probe did not update") || !strings.Contains(fs[0].Tail, wantApt) {
+			!strings.Contains(fs[0].Tail, "diffuser: the package repository probe ") || !strings.Contains(fs[0].Tail, wantApt) {
 			t.Fatalf("%s: failures %+v, want module.repo.step.refresh failing with the module's message and %q", why, fs, wantApt)
 		}
 		t.Logf("%s: %s", why, fs[0].Tail)
@@ -83,6 +80,18 @@ func TestRealHostPackageRepo(t *testing.T) {
 	c.MustExec(t, 0, "rm -f /srv/diffuser-repo/InRelease /srv/diffuser-repo/Release.gpg")
 	refreshFails("an unsigned repository", []string{"key=" + repo.key}, "Release")
 
+	// A signed Release that lists no package index (suites or components
+	// the repository does not have): apt only warns, the module fails.
+	c.MustExec(t, 0, "rm -f /srv/diffuser-repo/Release /srv/diffuser-repo/Release.gpg")
+	copyIn(t, c, repo.sign(t, fmt.Sprintf(" %x 0 Sources\n", sha256.Sum256(nil))), "/srv/diffuser-repo/InRelease")
+	refreshFails("a repository without a package index", []string{"key=" + repo.key}, "offers no package index")
+
+	// The repository as it was: the refresh succeeds again.
+	time.Sleep(time.Second) // a Release of a later second
+	copyIn(t, c, repo.sign(t, repo.index), "/srv/diffuser-repo/InRelease")
+	w.mustApply(t, w.in, "apply")
+	w.noChanges(t, w.in)
+
 	w.mustApply(t, w.in, "destroy")
 	if got := c.MustExec(t, 0, "ls /etc/apt/keyrings /etc/apt/sources.list.d; dpkg -s diffuser-repo-probe >/dev/null 2>&1 && echo installed || echo removed"); strings.Contains(got, "diffuser-probe") || !strings.HasSuffix(got, "removed\n") {
 		t.Errorf("after destroy: %q, want no diffuser-probe files and the package removed", got)
@@ -92,10 +101,41 @@ func TestRealHostPackageRepo(t *testing.T) {
 	}
 }
 
+// copyIn copies a controller file or directory (DIR/. for its content)
+// into node[0] at dst, readable by apt's sandbox user.
+func copyIn(t *testing.T, c *dockertest.Cluster, src, dst string) {
+	t.Helper()
+	out, err := exec.Command("docker", "cp", src, c.Container(0)+":"+dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker cp %s: %v\n%s", src, err, out)
+	}
+	c.MustExec(t, 0, "chown -R root:root /srv/diffuser-repo && chmod -R a+rX /srv/diffuser-repo")
+}
+
 // signedRepo is a flat apt repository in dir signed with key.
 type signedRepo struct {
-	dir string
-	key string // the armored public key
+	dir   string
+	key   string // the armored public key
+	home  string // the GNUPGHOME holding the signing key
+	index string // the SHA256 lines of its Release
+}
+
+// release is a Release file dated now listing index (SHA256 lines): apt
+// refuses a Release older than the one it has.
+func (r signedRepo) release(index string) string {
+	return fmt.Sprintf("Origin: diffuser-test\nLabel: diffuser-test\nDate: %s\nSHA256:\n%s", time.Now().UTC().Format(time.RFC1123), index)
+}
+
+// sign clear-signs a Release listing index with the repository's key and
+// returns the path of the signed file (an InRelease).
+func (r signedRepo) sign(t *testing.T, index string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Release"), []byte(r.release(index)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	controllerRun(t, dir, []string{"GNUPGHOME=" + r.home}, "gpg", "--batch", "--yes", "--clearsign", "-o", "InRelease", "Release")
+	return filepath.Join(dir, "InRelease")
 }
 
 // buildSignedRepo makes a flat apt repository holding one package,
@@ -134,14 +174,14 @@ func buildSignedRepo(t *testing.T) signedRepo {
 	// Release lists the index uncompressed too: apt checks what it
 	// decompressed against that line.
 	sum, gzSum := sha256.Sum256([]byte(packages)), sha256.Sum256(gz.Bytes())
-	write(filepath.Join(repo, "Release"), fmt.Sprintf("Origin: diffuser-test\nLabel: diffuser-test\nDate: %s\nSHA256:\n %s %d Packages\n %s %d Packages.gz\n",
-		time.Now().UTC().Format(time.RFC1123), hex.EncodeToString(sum[:]), len(packages), hex.EncodeToString(gzSum[:]), gz.Len()))
-	home := gnupgHome(t)
-	key := gpgGen(t, home, "signer")
-	env := []string{"GNUPGHOME=" + home}
+	r := signedRepo{dir: repo, home: gnupgHome(t),
+		index: fmt.Sprintf(" %s %d Packages\n %s %d Packages.gz\n", hex.EncodeToString(sum[:]), len(packages), hex.EncodeToString(gzSum[:]), gz.Len())}
+	r.key = gpgGen(t, r.home, "signer")
+	write(filepath.Join(repo, "Release"), r.release(r.index))
+	env := []string{"GNUPGHOME=" + r.home}
 	controllerRun(t, repo, env, "gpg", "--batch", "--yes", "--clearsign", "-o", "InRelease", "Release")
 	controllerRun(t, repo, env, "gpg", "--batch", "--yes", "--armor", "--detach-sign", "-o", "Release.gpg", "Release")
-	return signedRepo{dir: repo, key: key}
+	return r
 }
 
 // gpgKey is the armored public key of a fresh key that signs nothing.

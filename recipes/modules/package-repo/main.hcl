@@ -81,8 +81,9 @@ locals {
       # dropped. --error-on=any (apt 2.1.16 and later: Debian 11, Ubuntu
       # 22.04) fails on what apt only warns about, such as an index that
       # could not be fetched; a signature that does not verify is an error
-      # anyway.
-      # Then this source's package lists are dated two hours back: a
+      # anyway. A repository whose Release lists no package index for
+      # these suites and components is only a warning to apt: an error
+      # here. Then this source's package lists are dated two hours back: a
       # package step updates the lists first unless one is younger than an
       # hour, and on a fresh host these would be the only ones, so the
       # distribution's lists would never be fetched (apt uses the date
@@ -94,7 +95,12 @@ locals {
           echo "diffuser: the package repository ${var.name} did not update (see apt's errors above): are its uris, suites and components right, and is its key the one that signs its Release file?" >&2
           exit 1
         }
-        apt-get $only indextargets --format '$(FILENAME)' 'Identifier: Packages' | while read -r f; do
+        lists=$(apt-get $only indextargets --format '$(FILENAME)' 'Identifier: Packages')
+        if [ -z "$lists" ]; then
+          echo "diffuser: the package repository ${var.name} offers no package index for its suites, components and architectures (see apt's warnings above)" >&2
+          exit 1
+        fi
+        for f in $lists; do
           touch -c -m -d '2 hours ago' "$f"
         done
       EOT
