@@ -135,7 +135,9 @@ func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 		{"URI with a newline", []string{"uri=https://example.org/x\nSigned-By: /tmp/k"}, nil, "(https?://"},
 		{"not a key", []string{"key=ABCD1234ABCD1234"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"a private key", []string{"key=" + strings.ReplaceAll(repoKey, "PUBLIC", "PRIVATE")}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
-		{"a key with a shell line", []string{"key=" + strings.Replace(repoKey, "=abcd", "$(reboot)", 1)}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
+		{"a public and a private key", []string{"key=" + repoKey + strings.ReplaceAll(repoKey, "PUBLIC", "PRIVATE")}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
+		{"a binary key", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\n\x99\x01\n-----END PGP PUBLIC KEY BLOCK-----"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
+		{"no end line", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\nmDMEZ1l0\n"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"no suites", nil, func(s string) string { return strings.Replace(s, `suites     = ["bookworm"]`, `suites = []`, 1) }, "suites lists at least one suite"},
 		{"no URI", nil, func(s string) string { return strings.Replace(s, `uris       = [var.uri]`, `uris = []`, 1) }, "uris lists at least one URI"},
 	} {

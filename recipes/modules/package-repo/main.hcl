@@ -54,7 +54,9 @@ variable "key" {
   type        = string
   description = "the repository's signing key: an ASCII-armored OpenPGP public key (gpg --armor --export), as the text of the key (file(\"repo.asc\") at the call)"
   validation {
-    condition     = can(regex("^-----BEGIN PGP PUBLIC KEY BLOCK-----\\r?\\n[A-Za-z0-9+/=:.,()@<> \\r\\n_-]+\\r?\\n-----END PGP PUBLIC KEY BLOCK-----$", trimspace(var.key)))
+    # One armored block of printable text (its headers may say anything),
+    # and no private key anywhere in it.
+    condition     = can(regex("^-----BEGIN PGP PUBLIC KEY BLOCK-----\\r?\\n[\\x20-\\x7e\\r\\n]+\\r?\\n-----END PGP PUBLIC KEY BLOCK-----$", trimspace(var.key))) && length(regexall("PRIVATE KEY", var.key)) == 0
     error_message = "key is the text of an ASCII-armored OpenPGP public key: from \"-----BEGIN PGP PUBLIC KEY BLOCK-----\" to \"-----END PGP PUBLIC KEY BLOCK-----\" (gpg --armor --export KEYID; not a private key, not a binary .gpg keyring: gpg --enarmor converts one)."
   }
 }
