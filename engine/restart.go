@@ -13,7 +13,8 @@ import (
 )
 
 // Restart on change: a service step's restart_on (reload_on) names steps
-// whose change in an apply restarts (reloads) it. With the same host set
+// whose change in an apply restarts (reloads) it; a run step's restart_on
+// runs its command again (guards skipped). With the same host set
 // the instances pair per host (step.conf on server[1] restarts only
 // server[1]'s service), otherwise any instance of the named step restarts
 // every instance of the service. The service waits for the named steps
@@ -48,8 +49,14 @@ func checkRestartKinds(r *lang.Recipe, kinds steps.Registry) hcl.Diagnostics {
 		}
 		if _, ok := kinds[s.Kind].(steps.Restarter); !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "restart_on on a step that cannot restart",
-				Detail:  fmt.Sprintf("Step %q is a %s step; only service steps restart or reload when a step they name changes. Use after to order it.", s.Name, s.Kind),
+				Detail:  fmt.Sprintf("Step %q is a %s step; only service steps restart or reload, and run steps run again, when a step they name changes. Use after to order it.", s.Name, s.Kind),
 				Subject: refs[0].Range.Ptr()})
+			continue
+		}
+		if _, ok := kinds[s.Kind].(steps.Rerunner); ok && len(s.ReloadOn) > 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "reload_on on a step that cannot reload",
+				Detail:  fmt.Sprintf("Step %q is a %s step: it has nothing to reload. restart_on runs its command again when a step it names changes.", s.Name, s.Kind),
+				Subject: s.ReloadOn[0].Range.Ptr()})
 		}
 	}
 	return diags

@@ -175,8 +175,9 @@ func TestRestartPendingSurvivesCrash(t *testing.T) {
 	}
 }
 
-// TestRestartOnRefused: restart_on on a step that cannot restart is an
-// error naming the step; a step named both ways too.
+// TestRestartOnRefused: restart_on on a step that cannot restart (a file
+// step) is an error naming the step, as is reload_on on a run step (it
+// runs again, it has nothing to reload); a step named both ways too.
 func TestRestartOnRefused(t *testing.T) {
 	_, diags := load(t, `
 recipe "t" {}
@@ -188,11 +189,30 @@ step "conf" {
 step "x" {
   on         = hosts.s
   restart_on = [step.conf]
-  run        = "true"
+  file {
+    path    = "/etc/x"
+    content = "x"
+  }
 }
 `)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "only service steps restart") {
-		t.Fatalf("restart_on on a run step: %v", diags)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "only service steps restart") || !strings.Contains(diags.Error(), `Step "x" is a file step`) {
+		t.Fatalf("restart_on on a file step: %v", diags)
+	}
+	_, diags = load(t, `
+recipe "t" {}
+hosts "s" {}
+step "conf" {
+  on  = hosts.s
+  run = "true"
+}
+step "x" {
+  on        = hosts.s
+  reload_on = [step.conf]
+  run       = "true"
+}
+`)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "reload_on on a step that cannot reload") {
+		t.Fatalf("reload_on on a run step: %v", diags)
 	}
 	_, diags = load(t, `
 recipe "t" {}
@@ -278,5 +298,54 @@ step "daemon" {
 	}
 	if s := summary(w.plan()); s != "" {
 		t.Fatalf("plan after apply:\n%s", s)
+	}
+}
+
+// TestRestartOnRunStep: a run step's restart_on runs its command again
+// when a named step changes (its guard skipped: RestartArgs drops it), is
+// planned with the cause, and nothing changed runs nothing.
+func TestRestartOnRunStep(t *testing.T) {
+	w := newWorld(t, `
+recipe "t" {}
+variable "key" { default = "a" }
+hosts "server" { count = 2 }
+
+step "key" {
+  on = hosts.server
+  file {
+    path    = "/etc/k"
+    content = host.index == 1 ? var.key : "fixed"
+  }
+}
+
+step "refresh" {
+  on         = hosts.server
+  restart_on = [step.key]
+  run        = "refresh-lists"
+  unless     = "lists-fresh"
+}
+`)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("no-op plan:\n%s", s)
+	}
+	w.vars = []string{"key=b"}
+	p := w.plan()
+	want := `~ step.key["server[1]"] (inputs changed)
+~ step.refresh["server[1]"] (restart because step.key["server[1]"] will change)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	res := applyOK(t, w, p)
+	if st := spanStatus(res)[`step.refresh["server[1]"]`]; st != "restarted" {
+		t.Errorf("refresh on server[1]: %q, want restarted (run again)", st)
+	}
+	if _, ok := spanStatus(res)[`step.refresh["server[0]"]`]; ok {
+		t.Error("refresh on server[0] ran, its key did not change")
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after the re-run:\n%s", s)
 	}
 }

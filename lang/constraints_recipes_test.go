@@ -208,6 +208,9 @@ func TestBuiltinValidationsLeft(t *testing.T) {
 		"modules/xfs-volume/main.hcl device":   true, // a /dev/ path, set from host.volume
 		"ceph/modules/dropin/main.hcl content": true, // ends in a newline, no UNIT line
 		"modules/ganesha/main.hcl export":      true, // an object's attributes, written into Ganesha's configuration
+		"modules/package-repo/main.hcl key":    true, // an armored public key, and how to get one
+		"modules/package-repo/main.hcl uris":   true, // at least one: no constraint counts a list's elements
+		"modules/package-repo/main.hcl suites": true, // at least one, or a flat repository's "./"
 	}
 	got := map[string]bool{}
 	walk := func(fsys fs.FS, prefix string) {

@@ -16,7 +16,9 @@
 #   scripts/setup.sh [all]  both, plus what the tests need: sshd (remote's
 #                           tests run real OpenSSH servers), tc (bandwidth
 #                           benchmarks), fio (probe's bench scripts run for
-#                           real), chromium (the timeline and compare pages;
+#                           real), dpkg-dev and gnupg (builtin/package-repo's
+#                           test signs an apt repository), chromium (the
+#                           timeline and compare pages;
 #                           DIFFUSER_SETUP_BROWSER=0 leaves it out)
 #
 # It prints a line for what it installs or starts and nothing else; package
@@ -53,6 +55,9 @@ if [ "$mode" = all ]; then
   { have tc && have ip; } || need_apt+=(iproute2)
   have sudo || need_apt+=(sudo) # remote's tests of the sudo path (a non-root login)
   have fio || need_apt+=(fio)   # probe's bench scripts run for real with fio, not only dd
+  # builtin/package-repo's real test builds and signs an apt repository.
+  have dpkg-scanpackages || need_apt+=(dpkg-dev)
+  have gpg || need_apt+=(gnupg)
   if [ "${DIFFUSER_SETUP_BROWSER:-1}" = 1 ]; then
     have chromium || need_apt+=(chromium)
   fi

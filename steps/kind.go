@@ -91,9 +91,17 @@ type GroupKind interface {
 }
 
 // Restarter is a kind that can restart or reload what it manages when a
-// step named in restart_on or reload_on changed (the service kind).
-// RestartArgs returns the arguments whose Apply restarts (reloads) it once,
-// or ok false when nothing is to be restarted (a unit declared stopped).
+// step named in restart_on or reload_on changed (the service kind), or
+// run again (the run kind). RestartArgs returns the arguments whose Apply
+// restarts (reloads) it once, or ok false when nothing is to be restarted
+// (a unit declared stopped).
 type Restarter interface {
 	RestartArgs(args cty.Value, reload bool) (cty.Value, bool)
+}
+
+// Rerunner is a Restarter whose restart is running it again (the run
+// kind): it has nothing to reload, so reload_on is refused for it.
+type Rerunner interface {
+	Restarter
+	Reruns()
 }

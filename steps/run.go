@@ -146,6 +146,29 @@ func (RunKind) Checkable(args cty.Value) error {
 	return nil
 }
 
+var _ Rerunner = RunKind{}
+
+// Reruns marks the run kind as a Rerunner: restart_on runs the command
+// again.
+func (RunKind) Reruns() {}
+
+// RestartArgs are the arguments that run the command once more when a step
+// named in restart_on changed: the declared ones without creates and
+// unless (a guard would skip the command the change calls for). A run
+// step has nothing to reload (ok false).
+func (RunKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
+	if reload || args.IsNull() || !args.IsKnown() || !args.Type().IsObjectType() {
+		return args, false
+	}
+	m := args.AsValueMap()
+	for _, guard := range []string{"creates", "unless"} {
+		if v, ok := m[guard]; ok {
+			m[guard] = cty.NullVal(v.Type())
+		}
+	}
+	return cty.ObjectVal(m), true
+}
+
 // Apply runs the command unless a guard holds, then every capture (in key
 // order), whose trimmed stdout become the outputs.
 func (RunKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {

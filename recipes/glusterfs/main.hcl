@@ -144,8 +144,32 @@ hosts "client" {
   count = var.clients
 }
 
+variable "package_repository" {
+  type        = any
+  default     = null
+  description = "null: the distribution's GlusterFS packages. Else a package repository (builtin/package-repo) every server, client and gateway gets before its packages, such as GlusterFS 11 from download.gluster.org: { name, uris, suites, components, key (the armored public key's text), architectures (optional) }; see docs/recipes/glusterfs.md"
+}
+
+locals {
+  # builtin/package-repo checks its inputs even on no hosts: without a
+  # repository it gets these, and no host, so it makes nothing.
+  no_repository_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n(none)\n-----END PGP PUBLIC KEY BLOCK-----"
+}
+
+module "package_repository" {
+  source        = "builtin/package-repo"
+  hosts         = var.package_repository == null ? [] : concat(hosts.server, hosts.client, hosts.gateway)
+  name          = var.package_repository == null ? "none" : var.package_repository.name
+  uris          = var.package_repository == null ? ["file:///nonexistent"] : var.package_repository.uris
+  suites        = var.package_repository == null ? ["./"] : var.package_repository.suites
+  components    = var.package_repository == null ? [] : var.package_repository.components
+  key           = var.package_repository == null ? local.no_repository_key : var.package_repository.key
+  architectures = try(var.package_repository.architectures, null)
+}
+
 step "packages" {
   on      = hosts.server
+  after   = [module.package_repository]
   package = ["glusterfs-server", "xfsprogs"]
 }
 
@@ -296,7 +320,8 @@ step "volume" {
 }
 
 step "client_packages" {
-  on = hosts.client
+  on    = hosts.client
+  after = [module.package_repository]
   # The FUSE client (mount.glusterfs) is glusterfs-client on Debian and
   # Ubuntu, glusterfs-fuse on the RHEL family (host.facts.os.family says
   # which, from the client's /etc/os-release).
@@ -393,7 +418,7 @@ hosts "gateway_client" {
 
 module "gateways" {
   source           = "builtin/gateways"
-  after            = [step.volume]
+  after            = [step.volume, module.package_repository]
   gateways         = hosts.gateway
   clients          = hosts.gateway_client
   nfs              = var.nfs_gateways
