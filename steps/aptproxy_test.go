@@ -335,3 +335,30 @@ func TestAptUpdateWarningThroughCacheRetriesDirect(t *testing.T) {
 		t.Errorf("%d direct updates, want 1:\n%s", direct, strings.Join(r.Commands(), "\n"))
 	}
 }
+
+// Fresh lists that do not know a dependency (a repository's refresh made
+// only its own lists; the distribution's were never fetched): the install
+// fails with "Depends: … but it is not installable", and the lists are
+// updated and the install run once more.
+func TestAptDependencyNotInstallableUpdatesAndRetries(t *testing.T) {
+	r := aptHost(
+		steptest.Fact{Match: "DEBIAN_FRONTEND=noninteractive apt-get", Exit: 100, Times: 1,
+			Stdout: "The following packages have unmet dependencies:\n hello : Depends: tree but it is not installable\n",
+			Stderr: "E: Unable to correct problems, you have held broken packages."},
+	)
+	if _, err := (steps.PackageKind{}).Apply(context.Background(), r, packageArgs("hello")); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	var seq []string
+	for _, c := range r.Commands() {
+		switch {
+		case strings.Contains(c, " update"):
+			seq = append(seq, "update")
+		case strings.Contains(c, " install "):
+			seq = append(seq, "install")
+		}
+	}
+	if strings.Join(seq, ",") != "install,update,install" {
+		t.Errorf("apt runs %v, want install, update, install", seq)
+	}
+}

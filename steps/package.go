@@ -353,10 +353,17 @@ func aptRun(ctx context.Context, r runner.Runner, what, cmd string, bound time.D
 }
 
 // staleAptLists reports whether a failed install says the lists are too old
-// to know a package.
+// (or too few: a source added since the last update, such as a package
+// repository whose own refresh made its lists the only fresh ones) to know
+// a package or one it depends on.
 func staleAptLists(res runner.Result) bool {
 	out := res.Stdout + res.Stderr
-	return strings.Contains(out, "Unable to locate package") || strings.Contains(out, "has no installation candidate")
+	for _, s := range []string{"Unable to locate package", "has no installation candidate", "but it is not installable"} {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m pkgManager) remove(ctx context.Context, r runner.Runner, names []string) error {

@@ -85,11 +85,9 @@ locals {
       # could not be fetched; a signature that does not verify is an error
       # anyway. A repository whose Release lists no package index for
       # these suites and components is only a warning to apt: an error
-      # here. Then this source's package lists are dated two hours back: a
-      # package step updates the lists first unless one is younger than an
-      # hour, and on a fresh host these would be the only ones, so the
-      # distribution's lists would never be fetched (apt uses the date
-      # only to ask for a newer index next time).
+      # here. (On a fresh host these may be the only package lists: a
+      # package step whose install then misses a package or a dependency
+      # updates every list and installs again.)
       refresh = <<-EOT
         set -e
         only="-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/${local.id}.sources -o Dir::Etc::sourceparts=-"
@@ -102,9 +100,6 @@ locals {
           echo "diffuser: the package repository ${var.name} offers no package index for its suites, components and architectures (see apt's warnings above)" >&2
           exit 1
         fi
-        for f in $lists; do
-          touch -c -m -d '2 hours ago' "$f"
-        done
       EOT
       # apt drops the removed source's lists at the next full update: a
       # failing mirror of another source must not fail the destroy.
