@@ -18,6 +18,9 @@ type refSet struct {
 	steps    map[string]hcl.Range
 	host     bool
 	hostName bool // reads what identifies the host (readsHostName)
+	// broken: a local, input or output it reads had an error, already
+	// reported; checks of what it holds would only repeat it.
+	broken bool
 }
 
 func newRefSet() *refSet {
@@ -37,6 +40,7 @@ func (s *refSet) merge(o *refSet) {
 	}
 	s.host = s.host || o.host
 	s.hostName = s.hostName || o.hostName
+	s.broken = s.broken || o.broken
 }
 
 func sortedRefs(m map[string]hcl.Range) []Ref {
@@ -86,6 +90,11 @@ type analyzer struct {
 	state map[nodeKey]int // 1 visiting, 2 done
 	stack []nodeKey
 	diags hcl.Diagnostics
+	// onReported: module inputs already reported as holding no hosts.
+	onReported map[*hcl.Attribute]bool
+	// reported: diagnostics about module inputs already reported (by
+	// summary and subject), which several steps of a module may find.
+	reported map[string]bool
 }
 
 func (a *analyzer) node(k nodeKey) *refSet {
@@ -110,6 +119,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
 		}
 		set = s
+		set.broken = set.broken || d.HasErrors()
 	case 'v':
 		m := k.n.mod
 		if in := m.Inputs[k.name]; in != nil {
@@ -120,6 +130,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 				a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, m.caller), m.caller.mod)...)
 			}
 			set = s
+			set.broken = set.broken || d.HasErrors()
 			set.hostName = set.hostName || readsHostName(trs)
 		}
 	case 'o':
@@ -131,6 +142,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
 		}
 		set = s
+		set.broken = set.broken || d.HasErrors()
 	}
 	a.stack = a.stack[:len(a.stack)-1]
 	a.state[k] = 2
@@ -328,10 +340,8 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 		diags = append(diags, d...)
 		onGroups = keys(set.groups)
 		s.OnGroups = onGroups
-		if len(set.groups) == 0 && !d.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
-				Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
-				Subject: s.On.Range().Ptr()})
+		if len(set.groups) == 0 && !d.HasErrors() && !set.broken {
+			diags = append(diags, r.onNoHosts(s, onNS)...)
 		}
 	}
 	var trs []hcl.Traversal
@@ -357,6 +367,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	diags = append(diags, d...)
 	if !d.HasErrors() {
 		diags = append(diags, r.checkRefs(trs, onGroups, n)...)
+		diags = append(diags, r.checkInputHostRefs(trs, onGroups, n)...)
 		diags = append(diags, r.checkStepValues(s, n)...)
 	}
 	if rng, ok := set.steps[s.Name]; ok {

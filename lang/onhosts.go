@@ -1,0 +1,54 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// onNoHosts reports a step whose on (in namespace n) names no hosts. In a
+// module, on usually reads an input (on = var.clients): the mistake is then
+// the value at the call, so it is reported there, once per input however
+// many of the module's steps run on it, and the advice is for the caller.
+func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
+	if n.mod == nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
+			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
+			Subject: s.On.Range().Ptr()}}
+	}
+	m := n.mod
+	var diags hcl.Diagnostics
+	fromInput := false
+	for _, tr := range s.On.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		name := attrName(tr[1])
+		in := m.Inputs[name]
+		if in == nil {
+			continue
+		}
+		fromInput = true
+		if r.an != nil {
+			if r.an.onReported == nil {
+				r.an.onReported = map[*hcl.Attribute]bool{}
+			}
+			if r.an.onReported[in] {
+				continue
+			}
+			r.an.onReported[in] = true
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module input holds no hosts",
+			Detail: fmt.Sprintf("Input %s of %s (%s) holds no hosts, and the module's steps run on it (%s, at %s). Pass hosts: %s = hosts.<group>, a single host hosts.<group>[0], or a list of them.",
+				name, m.Addr, m.Source, s.Name, rangeString(s.On.Range()), name),
+			Subject: in.Expr.Range().Ptr()})
+	}
+	if !fromInput {
+		// on reads no input (a literal, a local): the mistake is in the
+		// module's file.
+		diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
+			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input at the module call.", s.Name),
+			Subject: s.On.Range().Ptr()}}
+	}
+	return diags
+}
