@@ -47,9 +47,13 @@ func checkRestartKinds(r *lang.Recipe, kinds steps.Registry) hcl.Diagnostics {
 			continue
 		}
 		if _, ok := kinds[s.Kind].(steps.Restarter); !ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "restart_on on a step that cannot restart",
+			attr := "restart_on"
+			if len(s.RestartOn) == 0 {
+				attr = "reload_on"
+			}
+			diags = append(diags, lang.Annotate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: attr + " on a step that cannot restart",
 				Detail:  fmt.Sprintf("Step %q is a %s step; only service steps restart or reload when a step they name changes. Use after to order it.", s.Name, s.Kind),
-				Subject: refs[0].Range.Ptr()})
+				Subject: refs[0].Range.Ptr()}}, s.Module)...)
 		}
 	}
 	return diags

@@ -522,6 +522,11 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 	return names, nil
 }
 
+// Annotate adds to each diagnostic's detail where module m (nil: the root
+// recipe, nothing added) was called, for problems found in its files after
+// loading (the engine's checks of evaluated arguments).
+func Annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics { return annotate(diags, m) }
+
 // annotate adds to diagnostics inside module m where m was called.
 func annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics {
 	if m == nil {
