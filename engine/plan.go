@@ -751,8 +751,15 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 			}
 		}
 		if !found {
+			known := map[string]bool{}
+			for _, stp := range g.Steps {
+				addTargetNames(known, stp.Name)
+			}
+			for _, h := range g.Hosts {
+				known[h.Name], known["hosts."+h.Group] = true, true
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing; use step.NAME, step.NAME[\"HOST\"], hosts.GROUP or a host name such as server[0].", t)})
+				Detail: fmt.Sprintf("%q matches nothing; use %s.%s", t, targetForms, targetSuggestion(t, known))})
 		}
 	}
 	for len(stack) > 0 {
