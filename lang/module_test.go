@@ -496,3 +496,33 @@ func TestMovedUnknownToListsDeclared(t *testing.T) {
 		t.Errorf("%s: %s", d.Subject, d.Detail)
 	}
 }
+
+// hosts = [] at a call is how a caller turns a module off (builtin/ganesha
+// documents "[] deploys nothing"): valid, and its steps have no
+// instances; a value that is not hosts is still refused at the call.
+func TestModuleInputEmptyHostsDeploysNothing(t *testing.T) {
+	load := func(hosts string) (*engine.Loaded, hcl.Diagnostics) {
+		fsys := fstest.MapFS{"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {}
+module "g" {
+  source = "builtin/ganesha"
+  hosts  = ` + hosts + `
+  config = "NFS_CORE_PARAM {}\n"
+  export = { path = "/export", pseudo = "/export", fsal = "FSAL {\n  Name = VFS;\n}\n", clients = [] }
+}
+`)}}
+		return engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	}
+	l, diags := load("[]")
+	if diags.HasErrors() {
+		t.Fatalf("hosts = []:%s", diagString(diags))
+	}
+	for s, stp := range l.Graph.Steps {
+		if n := len(l.Graph.StepHosts[s]); n != 0 {
+			t.Errorf("%s has %d instances, want none", stp.Name, n)
+		}
+	}
+	if _, diags := load(`"server"`); len(errorsOf(diags)) != 1 || errorsOf(diags)[0].Summary != "Module input holds no hosts" {
+		t.Errorf(`hosts = "server":%s`, diagString(diags))
+	}
+}

@@ -29,6 +29,9 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 			continue
 		}
 		fromInput = true
+		if emptyList(in.Expr) {
+			continue // hosts = [] at the call: the module deploys nothing
+		}
 		if r.an != nil {
 			if r.an.onReported == nil {
 				r.an.onReported = map[*hcl.Attribute]bool{}
@@ -51,4 +54,18 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 			Subject: s.On.Range().Ptr()}}
 	}
 	return diags
+}
+
+// emptyList says whether e is a literal empty list (`[]`): a caller's way
+// to say "on no hosts" to a module whose steps run on that input.
+func emptyList(e hcl.Expression) bool {
+	if len(e.Variables()) > 0 {
+		return false
+	}
+	v, diags := e.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
+		return false
+	}
+	t := v.Type()
+	return (t.IsTupleType() || t.IsListType() || t.IsSetType()) && v.LengthInt() == 0
 }
