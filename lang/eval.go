@@ -321,7 +321,7 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 	cv, err := convert.Convert(val, v.Type)
 	if err != nil {
 		return cty.UnknownVal(v.Type), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err),
+			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err, attrTypoHint(val, v.Type)),
 			Subject: in.Expr.Range().Ptr()}}
 	}
 	if v.Sensitive {

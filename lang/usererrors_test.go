@@ -77,6 +77,21 @@ func TestUserMistakeDetails(t *testing.T) {
 			},
 			want: []string{`There is no block "wiat" in a step. Did you mean "wait"?`, "file, format, mount"},
 		},
+		{
+			name: "object attribute misspelt at a module call",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.c\n  export = { path = \"/x\", client = [] }\n}\n")},
+				"m/m.hcl":  {Data: []byte("variable \"export\" {\n  type = object({ path = string, clients = list(string) })\n}\nstep \"x\" { run = \"echo ${var.export.path}\" }\n")},
+			},
+			want: []string{`attribute "clients" is required. The value has client, which the type does not: did you mean clients?`},
+		},
+		{
+			name: "object attribute misspelt in a variable default",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nvariable \"export\" {\n  type = object({ path = string, clients = list(string) })\n  default = { path = \"/x\", clinets = [] }\n}\n")},
+			},
+			want: []string{"did you mean clients?"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

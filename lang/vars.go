@@ -191,7 +191,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		if ok {
 			cv, err := convert.Convert(gv.val, v.Type)
 			if err != nil {
-				detail := fmt.Sprintf("Variable %q must be %s: %v.", v.Name, typeexpr.TypeString(v.Type), err)
+				detail := fmt.Sprintf("Variable %q must be %s: %v.%s", v.Name, typeexpr.TypeString(v.Type), err, attrTypoHint(gv.val, v.Type))
 				if gv.src == FromRemembered {
 					detail = fmt.Sprintf("The last apply of this workspace set var.%s to a value that is not %s, as the recipe now declares it: %v. "+
 						"Give it again with -var %s=VALUE, or pass -remembered=false to ignore the remembered inputs (%s).",
