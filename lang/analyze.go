@@ -323,9 +323,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 			m = m.Parent
 		}
 		if m == nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
-				Detail:  fmt.Sprintf("Step %q must say where it runs: set `on` in the step (e.g. on = var.servers), or `on = hosts.<group>` at the module call.", s.BaseName),
-				Subject: s.DeclRange.Ptr()})
+			diags = append(diags, r.missingOn(s)...)
 		} else {
 			s.On, s.onNS = m.On, m.caller
 		}
@@ -497,6 +495,10 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 		// mergeNode adds what a local, input or output reads, if this
 		// scope may read it.
 		mergeNode := func(what string, lr *refSet) {
+			if lr.broken { // its own error is reported: not again through what reads it
+				set.merge(lr)
+				return
+			}
 			if (len(lr.groups) > 0 && !w.hosts) || (len(lr.steps) > 0 && !w.steps) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known yet",
 					Detail:  fmt.Sprintf("%s reads hosts or step outputs, which %s cannot use.", what, w.what),

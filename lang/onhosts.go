@@ -69,3 +69,34 @@ func emptyList(e hcl.Expression) bool {
 	t := v.Type()
 	return (t.IsTupleType() || t.IsListType() || t.IsSetType()) && v.LengthInt() == 0
 }
+
+// missingOn reports a module step with no `on` under calls that have none
+// either. That is one mistake however many such steps the module and the
+// modules it calls have, so it is reported once per outermost call: at
+// the first such step, or at the call when that step is in a built-in
+// module (a file the user cannot change), naming the call that fixes all.
+func (r *Recipe) missingOn(s *Step) hcl.Diagnostics {
+	top := s.Module
+	for top.Parent != nil {
+		top = top.Parent
+	}
+	if r.an != nil {
+		key := "missing on@" + top.Addr
+		if r.an.reported[key] {
+			return nil
+		}
+		if r.an.reported == nil {
+			r.an.reported = map[string]bool{}
+		}
+		r.an.reported[key] = true
+	}
+	subject := s.DeclRange
+	if s.Module.ns != nil && s.Module.ns.builtin {
+		subject = top.CallRange
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing on",
+		Detail: fmt.Sprintf("Step %q must say where it runs, and %s, called at %s, has no `on` either: add `on = hosts.<group>` to that call "+
+			"(it is then the `on` of every step of the module, and of the modules it calls, that sets none), or set `on` in the step (e.g. on = var.servers).",
+			s.Name, top.Addr, rangeString(top.CallRange)),
+		Subject: subject.Ptr()}}
+}
