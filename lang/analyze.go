@@ -437,12 +437,16 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, m := range r.AllModules() {
+		// A misspelt input is one mistake: the variable it was meant for
+		// is not reported missing too.
+		meant := map[string]bool{}
 		for _, k := range sortedAttrNames(m.Inputs) {
 			if m.ns.vars[k] == nil {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
 				if s := suggest(k, keys(m.ns.vars)); s != "" {
+					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.vars) > 0 {
 					d.Detail += " Its inputs: " + strings.Join(keys(m.ns.vars), ", ") + "."
@@ -453,7 +457,7 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			}
 		}
 		for _, v := range m.ns.varList {
-			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal {
+			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
 						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
