@@ -492,3 +492,25 @@ func TestModuleTargetUnknownSuggests(t *testing.T) {
 		t.Errorf("destroy -target module.dat: %s", got)
 	}
 }
+
+// TestModuleReplaceUnknownSuggests: -replace of a whole module names its
+// instances (it takes one at a time), and a misspelt instance is answered
+// with the nearest.
+func TestModuleReplaceUnknownSuggests(t *testing.T) {
+	w := modWorld(t)
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}, "r/mods/greet/main.hcl": {Data: []byte(greetModule)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, w.kinds)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, c := range []struct{ replace, want string }{
+		{"module.data", `module.data is not one instance: -replace re-runs one instance at a time, so name each of its instances (module.data.step.format["server[0]"], `},
+		{`module.data.step.formt["server[1]"]`, `Did you mean module.data.step.format["server[1]"]?`},
+	} {
+		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test", Replace: []string{c.replace},
+			Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+			t.Errorf("-replace %s: %v\nwant %q", c.replace, diags, c.want)
+		}
+	}
+}

@@ -836,10 +836,49 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 		}
 		if !found {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
-				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"].", r)})
+				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))})
 		}
 	}
 	return diags
+}
+
+// replaceHint completes checkReplace's error: for a whole step or module,
+// its instances (-replace takes one at a time); else the nearest instance
+// or host.
+func replaceHint(g *Instances, r string) string {
+	var insts []string
+	known := map[string]bool{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		if g.Kind[v] != VStep {
+			continue
+		}
+		a := g.Addr(v)
+		known[a] = true
+		if TargetsStep(r, g.Steps[g.Step[v]].Name) {
+			insts = append(insts, a)
+		}
+	}
+	if len(insts) > 0 {
+		sort.Strings(insts)
+		more := ""
+		if len(insts) > 3 {
+			more = fmt.Sprintf(" and %d more", len(insts)-3)
+			insts = insts[:3]
+		}
+		return fmt.Sprintf(". %s is not one instance: -replace re-runs one instance at a time, so name each of its instances (%s%s).", r, strings.Join(insts, ", "), more)
+	}
+	for _, h := range g.Hosts {
+		known[h.Name] = true
+	}
+	names := make([]string, 0, len(known))
+	for k := range known {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if s := lang.Suggest(r, names); s != "" {
+		return fmt.Sprintf(". Did you mean %s?", s)
+	}
+	return "."
 }
 
 // providerOf is the provider key hosts of group run on.
