@@ -400,13 +400,29 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 
 // resolveAfter turns after entries as written in namespace n into full
 // step names: module.X stands for every step of module X, nested too.
+// refAttr names the attribute of s that wrote ref: restart_on and
+// reload_on entries are in After too, and are reported as written.
+func refAttr(s *Step, ref Ref) string {
+	for _, l := range []struct {
+		name string
+		refs []Ref
+	}{{"restart_on", s.RestartOn}, {"reload_on", s.ReloadOn}, {"after_all", s.AfterAll}} {
+		for _, r := range l.refs {
+			if r.Range == ref.Range {
+				return l.name
+			}
+		}
+	}
+	return "after"
+}
+
 func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Diagnostics) {
 	var out []Ref
 	var diags hcl.Diagnostics
 	for _, ref := range refs {
 		if !ref.Module && ref.Name == s.Name && n == r.nsOf(s) || !ref.Module && n == r.nsOf(s) && ref.Name == s.BaseName && s.Module != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
-				Detail: fmt.Sprintf("Step %q lists itself in after; remove it.", s.BaseName), Subject: ref.Range.Ptr()})
+				Detail: fmt.Sprintf("Step %q lists itself in %s; remove it.", s.BaseName, refAttr(s, ref)), Subject: ref.Range.Ptr()})
 			continue
 		}
 		if ref.Module {

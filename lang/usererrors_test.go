@@ -103,6 +103,13 @@ func TestUserMistakeDetails(t *testing.T) {
 			not:  []string{"Variables may not be used here"},
 		},
 		{
+			name: "service restarts on itself",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nstep \"d\" {\n  on = hosts.s\n  reload_on = [step.d]\n  service { name = \"d\" }\n}\n")},
+			},
+			want: []string{`Step "d" lists itself in reload_on; remove it.`},
+		},
+		{
 			name: "object attribute misspelt at a module call",
 			files: fstest.MapFS{
 				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.c\n  export = { path = \"/x\", client = [] }\n}\n")},
