@@ -219,7 +219,8 @@ func TestBadRecipeNotText(t *testing.T) {
 		{nul, []string{"Error: Binary file", "on " + nul + " line 7", nul + " contains a NUL byte at line 7"}},
 		{huge, []string{"Error: File too large", "on " + huge + " line 1", huge + " is 5"}},
 		{filepath.Join(dir, "missing.hcl"), []string{"no recipe", "missing.hcl"}},
-		{dir + "/empty-dir", []string{"no recipe"}},
+		{dir + "/empty-dir", []string{"no recipe", "(built-in: ceph, glusterfs,"}},
+		{"builtin/xfs-volume", []string{"builtin/xfs-volume is a built-in module, not a recipe", `source = "builtin/xfs-volume"`}},
 	} {
 		res := badRun(t, "validate", tc.path)
 		checkFailed(t, res)
