@@ -192,6 +192,10 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			cv, err := convert.Convert(gv.val, v.Type)
 			if err != nil {
 				detail := fmt.Sprintf("Variable %q must be %s: %v.%s", v.Name, typeexpr.TypeString(v.Type), err, attrTypoHint(gv.val, v.Type))
+				if gv.src == FromVar && !v.Sensitive && gv.val.Type() == cty.String && gv.val.IsKnown() && !gv.val.IsNull() &&
+					(v.Type.IsListType() || v.Type.IsSetType()) {
+					detail += fmt.Sprintf(" A list on the command line is written in HCL: -var '%s=[%q]'.", v.Name, gv.val.AsString())
+				}
 				if gv.src == FromRemembered {
 					detail = fmt.Sprintf("The last apply of this workspace set var.%s to a value that is not %s, as the recipe now declares it: %v. "+
 						"Give it again with -var %s=VALUE, or pass -remembered=false to ignore the remembered inputs (%s).",

@@ -13,3 +13,12 @@ func TestVarErrorShowsTheVar(t *testing.T) {
 		t.Errorf("validate nfs --var clients=-1: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// A -var given as a bare word for a list variable is told how a list is
+// written on the command line.
+func TestVarListWrittenAsString(t *testing.T) {
+	code, out, errs := cliRun(t, "validate", "nfs", "--var", "export_to=10.0.0.0/24")
+	if code != 1 || !strings.Contains(errs, `-var 'export_to=["10.0.0.0/24"]'`) {
+		t.Errorf("validate nfs --var export_to=10.0.0.0/24: exit %d\n%s%s", code, out, errs)
+	}
+}
