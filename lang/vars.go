@@ -88,7 +88,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, knownList(keys(r.varIdx))), Subject: rng.Ptr()})
+				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, nearOrKnown(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
 		}
 		var val cty.Value
@@ -324,6 +324,15 @@ func renderShort(v cty.Value) string {
 		return v.GoString()
 	}
 	return string(b)
+}
+
+// nearOrKnown is " Did you mean "x"?" for the name in names nearest to
+// name, else knownList(names).
+func nearOrKnown(name string, names []string) string {
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return knownList(names)
 }
 
 func knownList(names []string) string {

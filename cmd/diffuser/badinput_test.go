@@ -275,7 +275,7 @@ func TestBadVarFlags(t *testing.T) {
 	for _, tc := range []struct{ flag, summary, detail string }{
 		{"servers=abc", "Invalid value for variable", `Variable "servers" must be number`},
 		{"servers=0", "Invalid value for variable", "At least one server is needed."},
-		{"severs=3", "Value for undeclared variable", `no variable "severs"`},
+		{"severs=3", "Value for undeclared variable", `no variable "severs". Did you mean "servers"?`},
 		{"packages=glusterfs", "Invalid value for variable", `Variable "packages" must be list(string)`},
 		{"servers", "Invalid -var", `"servers" must be NAME=VALUE`},
 	} {
