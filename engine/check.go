@@ -38,7 +38,7 @@ func argDiags(stp *lang.Step, kind steps.Kind, args cty.Value, sensitive bool) h
 		rng := stp.ArgRange(p.Arg)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: detail, Subject: &rng})
 	}
-	return diags
+	return lang.Annotate(diags, stp.Module)
 }
 
 // checkValues evaluates what the recipe's steps, verify and output blocks
@@ -117,7 +117,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 				eval(name, hostVal(h))
 			}
 		}
-		diags = append(diags, set.result(len(hosts))...)
+		diags = append(diags, lang.Annotate(set.result(len(hosts)), stp.Module)...)
 	}
 	// A for expression repeats its body's problem once per element.
 	var set diagSet

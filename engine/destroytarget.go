@@ -43,9 +43,16 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 			}
 		}
 		if n == 0 {
+			known := map[string]bool{}
+			for name, h := range st.Hosts {
+				known[name], known["hosts."+h.Group] = true, true
+			}
+			for _, inst := range st.Steps {
+				addTargetNames(known, inst.Step)
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing in this workspace's state.%s Use a host name such as server[0], "+
-					"hosts.GROUP, step.NAME or step.NAME[\"HOST\"] (diffuser state list WORKSPACE lists what there is).", t, stateTargetHint(t, st))})
+				Detail: fmt.Sprintf("%q matches nothing in this workspace's state; use %s (diffuser state list WORKSPACE lists what there is).%s",
+					t, targetForms, targetSuggestion(t, known))})
 		}
 	}
 	if diags.HasErrors() {

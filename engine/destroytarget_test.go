@@ -194,10 +194,10 @@ func TestDestroyTargetUnknown(t *testing.T) {
 	}
 	// A typo of what state holds says the near address.
 	for target, want := range map[string]string{
-		"step.svcc":              `Did you mean "step.svc"?`,
-		`step.mont["client[1]"]`: `Did you mean "step.mount[\"client[1]\"]"?`,
-		"hosts.clien":            `Did you mean "hosts.client"?`,
-		"sever[1]":               `Did you mean "server[1]"?`,
+		"step.svcc":              `Did you mean step.svc?`,
+		`step.mont["client[1]"]`: `Did you mean step.mount["client[1]"]?`,
+		"hosts.clien":            `Did you mean hosts.client?`,
+		"sever[1]":               `Did you mean server[1]?`,
 		"step.unrelated":         "",
 	} {
 		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Destroy: true, Targets: []string{target}})

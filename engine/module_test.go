@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/steps/builtin"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // modRecipe uses a local module twice and a built-in one, with the same
@@ -452,6 +456,61 @@ func TestParseModuleAddress(t *testing.T) {
 	for _, in := range []string{`module.`, `module.data.step`, `module.data[0]`, `module.data.step.x["server"]`, `module.1x.step.y`, `module.a.steps.x`} {
 		if _, err := engine.ParseAddress(in); err == nil {
 			t.Errorf("%s parsed", in)
+		}
+	}
+}
+
+// TestModuleTargetUnknownSuggests: a -target that matches nothing lists
+// the module forms -target takes and suggests the nearest address, for
+// plan (the recipe) and destroy (the state) alike.
+func TestModuleTargetUnknownSuggests(t *testing.T) {
+	w := modWorld(t)
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}, "r/mods/greet/main.hcl": {Data: []byte(greetModule)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, w.kinds)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	plan := func(destroy bool, target string) string {
+		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test", Destroy: destroy,
+			Targets:  []string{target},
+			Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+		if !diags.HasErrors() {
+			t.Fatalf("-target %s: no error", target)
+		}
+		return diags.Error()
+	}
+	for _, c := range []struct{ target, want string }{
+		{"module.aa", "Did you mean module.a?"},
+		{`module.data.step.formt["server[1]"]`, `Did you mean module.data.step.format["server[1]"]?`},
+	} {
+		if got := plan(false, c.target); !strings.Contains(got, "module.NAME, module.NAME.step.NAME") || !strings.Contains(got, c.want) {
+			t.Errorf("plan -target %s: %s", c.target, got)
+		}
+	}
+	w.apply(w.plan(), 4)
+	if got := plan(true, "module.dat"); !strings.Contains(got, "module.NAME, module.NAME.step.NAME") || !strings.Contains(got, "Did you mean module.data?") {
+		t.Errorf("destroy -target module.dat: %s", got)
+	}
+}
+
+// TestModuleReplaceUnknownSuggests: -replace of a whole module names its
+// instances (it takes one at a time), and a misspelt instance is answered
+// with the nearest.
+func TestModuleReplaceUnknownSuggests(t *testing.T) {
+	w := modWorld(t)
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}, "r/mods/greet/main.hcl": {Data: []byte(greetModule)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, w.kinds)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, c := range []struct{ replace, want string }{
+		{"module.data", `module.data is not one instance: -replace re-runs one instance at a time, so name each of its instances (module.data.step.format["server[0]"], `},
+		{`module.data.step.formt["server[1]"]`, `Did you mean module.data.step.format["server[1]"]?`},
+	} {
+		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test", Replace: []string{c.replace},
+			Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+			t.Errorf("-replace %s: %v\nwant %q", c.replace, diags, c.want)
 		}
 	}
 }

@@ -751,9 +751,15 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 			}
 		}
 		if !found {
+			known := map[string]bool{}
+			for _, stp := range g.Steps {
+				addTargetNames(known, stp.Name)
+			}
+			for _, h := range g.Hosts {
+				known[h.Name], known["hosts."+h.Group] = true, true
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing.%s Use step.NAME, step.NAME[\"HOST\"], module.NAME, hosts.GROUP or a host name such as server[0].",
-					t, targetHint(t, p.Loaded.Recipe))})
+				Detail: fmt.Sprintf("%q matches nothing; use %s.%s", t, targetForms, targetSuggestion(t, known))})
 		}
 	}
 	for len(stack) > 0 {
@@ -830,11 +836,49 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 		}
 		if !found {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
-				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe.%s Use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"].",
-					r, replaceHint(g, r))})
+				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))})
 		}
 	}
 	return diags
+}
+
+// replaceHint completes checkReplace's error: for a whole step or module,
+// its instances (-replace takes one at a time); else the nearest instance
+// or host.
+func replaceHint(g *Instances, r string) string {
+	var insts []string
+	known := map[string]bool{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		if g.Kind[v] != VStep {
+			continue
+		}
+		a := g.Addr(v)
+		known[a] = true
+		if TargetsStep(r, g.Steps[g.Step[v]].Name) {
+			insts = append(insts, a)
+		}
+	}
+	if len(insts) > 0 {
+		sort.Strings(insts)
+		more := ""
+		if len(insts) > 3 {
+			more = fmt.Sprintf(" and %d more", len(insts)-3)
+			insts = insts[:3]
+		}
+		return fmt.Sprintf(". %s is not one instance: -replace re-runs one instance at a time, so name each of its instances (%s%s).", r, strings.Join(insts, ", "), more)
+	}
+	for _, h := range g.Hosts {
+		known[h.Name] = true
+	}
+	names := make([]string, 0, len(known))
+	for k := range known {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if s := lang.Suggest(r, names); s != "" {
+		return fmt.Sprintf(". Did you mean %s?", s)
+	}
+	return "."
 }
 
 // providerOf is the provider key hosts of group run on.

@@ -48,15 +48,19 @@ func checkRestartKinds(r *lang.Recipe, kinds steps.Registry) hcl.Diagnostics {
 			continue
 		}
 		if _, ok := kinds[s.Kind].(steps.Restarter); !ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "restart_on on a step that cannot restart",
+			attr := "restart_on"
+			if len(s.RestartOn) == 0 {
+				attr = "reload_on"
+			}
+			diags = append(diags, lang.Annotate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: attr + " on a step that cannot restart",
 				Detail:  fmt.Sprintf("Step %q is a %s step; only service steps restart or reload, and run steps run again, when a step they name changes. Use after to order it.", s.Name, s.Kind),
-				Subject: refs[0].Range.Ptr()})
+				Subject: refs[0].Range.Ptr()}}, s.Module)...)
 			continue
 		}
 		if _, ok := kinds[s.Kind].(steps.Rerunner); ok && len(s.ReloadOn) > 0 {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "reload_on on a step that cannot reload",
+			diags = append(diags, lang.Annotate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "reload_on on a step that cannot reload",
 				Detail:  fmt.Sprintf("Step %q is a %s step: it has nothing to reload. restart_on runs its command again when a step it names changes.", s.Name, s.Kind),
-				Subject: s.ReloadOn[0].Range.Ptr()})
+				Subject: s.ReloadOn[0].Range.Ptr()}}, s.Module)...)
 		}
 	}
 	return diags

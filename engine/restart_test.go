@@ -349,3 +349,25 @@ step "refresh" {
 		t.Fatalf("plan after the re-run:\n%s", s)
 	}
 }
+
+// TestRestartOnCycleNamed: a loop closed by restart_on says restart_on is
+// one of the entries to remove, not only after.
+func TestRestartOnCycleNamed(t *testing.T) {
+	_, diags := load(t, `
+recipe "t" {}
+hosts "s" {}
+step "conf" {
+  on    = hosts.s
+  after = [step.d]
+  run   = "true"
+}
+step "d" {
+  on         = hosts.s
+  restart_on = [step.conf]
+  service { name = "d" }
+}
+`)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Cycle between steps") || !strings.Contains(diags.Error(), "restart_on") {
+		t.Fatalf("cycle through restart_on: %v", diags)
+	}
+}

@@ -108,7 +108,7 @@ func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
 			}
 		}
 		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle between steps",
-			Detail: fmt.Sprintf("These steps wait for each other, so none could ever start:\n%s\nRemove one of the after entries or references that close the loop.",
+			Detail: fmt.Sprintf("These steps wait for each other, so none could ever start:\n%s\nRemove one of the after, after_all, restart_on or reload_on entries or references that close the loop.",
 				strings.Join(lines, "\n"))}
 		if first != nil {
 			d.Subject = first.DeclRange.Ptr()

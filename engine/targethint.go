@@ -6,74 +6,48 @@ import (
 	"strings"
 
 	"diffuser/lang"
-	"diffuser/state"
 )
 
-// targetHint is " Did you mean "X"?" when the address t, its instance key
-// aside, is a typo away from a step, module or host group of r; else "".
-func targetHint(t string, r *lang.Recipe) string {
-	var known []string
-	for _, s := range r.Steps {
-		known = append(known, lang.StepAddr(s.Name))
-	}
-	for _, m := range r.Modules {
-		known = append(known, m.Addr)
-	}
-	for _, g := range r.Groups {
-		known = append(known, "hosts."+g.Name, g.Name)
-	}
-	return nearTarget(t, known)
-}
+// targetForms lists the addresses -target takes, for its errors.
+const targetForms = `step.NAME, step.NAME["HOST"], module.NAME, module.NAME.step.NAME, hosts.GROUP or a host name such as server[0]`
 
-// stateTargetHint is targetHint for a destroy, against what state holds.
-func stateTargetHint(t string, st *state.State) string {
-	var known []string
-	for name, h := range st.Hosts {
-		known = append(known, "hosts."+h.Group, groupName(name))
-	}
-	for _, inst := range st.Steps {
-		known = append(known, lang.StepAddr(inst.Step))
-	}
-	sort.Strings(known) // one answer where two are as near
-	return nearTarget(t, known)
-}
-
-// groupName is "server" of the host name "server[3]".
-func groupName(host string) string {
-	if i := strings.Index(host, "["); i > 0 {
-		return host[:i]
-	}
-	return host
-}
-
-func nearTarget(t string, known []string) string {
+// targetSuggestion is " Did you mean X?" for the address among known
+// nearest to t (an instance key kept: a typo in step.NAME of
+// step.NAME["HOST"] is suggested with its key), or "".
+func targetSuggestion(t string, known map[string]bool) string {
 	base, key := t, ""
-	if i := strings.Index(t, "["); i > 0 {
+	if i := strings.Index(t, "["); i > 0 && !strings.HasPrefix(t, "launch[") {
 		base, key = t[:i], t[i:]
 	}
-	if s := lang.Suggest(base, known); s != "" && s != base {
-		return fmt.Sprintf(" Did you mean %q?", s+key)
+	names := make([]string, 0, len(known))
+	for k := range known {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if s := lang.Suggest(base, names); s != "" && s != base {
+		return fmt.Sprintf(" Did you mean %s?", s+key)
+	}
+	if s := lang.Suggest(t, names); s != "" && s != t { // a host: sever[0]
+		return fmt.Sprintf(" Did you mean %s?", s)
 	}
 	return ""
 }
 
-// replaceHint is targetHint for -replace, which takes hosts and step
-// instances of the plan's graph.
-func replaceHint(g *Instances, r string) string {
-	seen := map[string]bool{}
-	var known []string
-	add := func(addr string) {
-		base, _, _ := strings.Cut(addr, "[")
-		if !seen[base] {
-			seen[base] = true
-			known = append(known, base)
+// addTargetNames adds what -target may name for a step (its address and
+// every module around it) to known.
+func addTargetNames(known map[string]bool, step string) {
+	a := lang.StepAddr(step)
+	known[a] = true
+	i := strings.LastIndex(a, ".step.")
+	if i < 0 {
+		return
+	}
+	for mod := a[:i]; ; {
+		known[mod] = true
+		j := strings.LastIndex(mod, ".module.")
+		if j < 0 {
+			return
 		}
+		mod = mod[:j]
 	}
-	for _, slot := range g.Hosts {
-		add(slot.Name)
-	}
-	for v := int32(0); v < int32(g.NumVertices()); v++ {
-		add(g.Addr(v))
-	}
-	return nearTarget(r, known)
 }

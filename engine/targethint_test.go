@@ -20,24 +20,24 @@ func TestUnknownTargetSuggests(t *testing.T) {
 		t.Fatal(diags.Error())
 	}
 	for target, want := range map[string]string{
-		"step.packges":                `Did you mean "step.packages"?`,
-		`step.glusterdd["server[1]"]`: `Did you mean "step.glusterd[\"server[1]\"]"?`,
-		"module.gatways":              `Did you mean "module.gateways"?`,
-		"hosts.sever":                 `Did you mean "hosts.server"?`,
-		"sever[0]":                    `Did you mean "server[0]"?`,
-		"step.nothing_like_it":        "matches nothing. Use step.NAME",
+		"step.packges":                `Did you mean step.packages?`,
+		`step.glusterdd["server[1]"]`: `Did you mean step.glusterd["server[1]"]?`,
+		"module.gatways":              `Did you mean module.gateways?`,
+		"hosts.sever":                 `Did you mean hosts.server?`,
+		"sever[0]":                    `Did you mean server[0]?`,
+		"step.nothing_like_it":        "matches nothing; use step.NAME",
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Targets: []string{target}})
 		if !d.HasErrors() || d[0].Summary != "Unknown target" || !strings.Contains(d[0].Detail, want) {
 			t.Errorf("-target %s: %v, want %q", target, d, want)
 		}
-		if want == "matches nothing. Use step.NAME" && strings.Contains(d[0].Detail, "Did you mean") {
+		if want == "matches nothing; use step.NAME" && strings.Contains(d[0].Detail, "Did you mean") {
 			t.Errorf("-target %s suggests: %s", target, d[0].Detail)
 		}
 	}
 	for addr, want := range map[string]string{
-		"sever[1]":                    `Did you mean "server[1]"?`,
-		`step.glusterdd["server[0]"]`: `Did you mean "step.glusterd[\"server[0]\"]"?`,
+		"sever[1]":                    `Did you mean server[1]?`,
+		`step.glusterdd["server[0]"]`: `Did you mean step.glusterd["server[0]"]?`,
 		"nothing[0]":                  "",
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Replace: []string{addr}})

@@ -18,6 +18,9 @@ type refSet struct {
 	steps    map[string]hcl.Range
 	host     bool
 	hostName bool // reads what identifies the host (readsHostName)
+	// broken: a local, input or output it reads had an error, already
+	// reported; checks of what it holds would only repeat it.
+	broken bool
 }
 
 func newRefSet() *refSet {
@@ -37,6 +40,7 @@ func (s *refSet) merge(o *refSet) {
 	}
 	s.host = s.host || o.host
 	s.hostName = s.hostName || o.hostName
+	s.broken = s.broken || o.broken
 }
 
 func sortedRefs(m map[string]hcl.Range) []Ref {
@@ -86,6 +90,11 @@ type analyzer struct {
 	state map[nodeKey]int // 1 visiting, 2 done
 	stack []nodeKey
 	diags hcl.Diagnostics
+	// onReported: module inputs already reported as holding no hosts.
+	onReported map[*hcl.Attribute]bool
+	// reported: diagnostics about module inputs already reported (by
+	// summary and subject), which several steps of a module may find.
+	reported map[string]bool
 }
 
 func (a *analyzer) node(k nodeKey) *refSet {
@@ -110,6 +119,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
 		}
 		set = s
+		set.broken = set.broken || d.HasErrors()
 	case 'v':
 		m := k.n.mod
 		if in := m.Inputs[k.name]; in != nil {
@@ -120,6 +130,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 				a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, m.caller), m.caller.mod)...)
 			}
 			set = s
+			set.broken = set.broken || d.HasErrors()
 			set.hostName = set.hostName || readsHostName(trs)
 		}
 	case 'o':
@@ -131,6 +142,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
 		}
 		set = s
+		set.broken = set.broken || d.HasErrors()
 	}
 	a.stack = a.stack[:len(a.stack)-1]
 	a.state[k] = 2
@@ -311,9 +323,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 			m = m.Parent
 		}
 		if m == nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
-				Detail:  fmt.Sprintf("Step %q must say where it runs: set `on` in the step (e.g. on = var.servers), or `on = hosts.<group>` at the module call.", s.BaseName),
-				Subject: s.DeclRange.Ptr()})
+			diags = append(diags, r.missingOn(s)...)
 		} else {
 			s.On, s.onNS = m.On, m.caller
 		}
@@ -328,10 +338,8 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 		diags = append(diags, d...)
 		onGroups = keys(set.groups)
 		s.OnGroups = onGroups
-		if len(set.groups) == 0 && !d.HasErrors() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
-				Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
-				Subject: s.On.Range().Ptr()})
+		if len(set.groups) == 0 && !d.HasErrors() && !set.broken {
+			diags = append(diags, r.onNoHosts(s, onNS)...)
 		}
 	}
 	var trs []hcl.Traversal
@@ -357,6 +365,7 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	diags = append(diags, d...)
 	if !d.HasErrors() {
 		diags = append(diags, r.checkRefs(trs, onGroups, n)...)
+		diags = append(diags, r.checkInputHostRefs(trs, onGroups, n)...)
 		diags = append(diags, r.checkStepValues(s, n)...)
 	}
 	if rng, ok := set.steps[s.Name]; ok {
@@ -391,13 +400,29 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 
 // resolveAfter turns after entries as written in namespace n into full
 // step names: module.X stands for every step of module X, nested too.
+// refAttr names the attribute of s that wrote ref: restart_on and
+// reload_on entries are in After too, and are reported as written.
+func refAttr(s *Step, ref Ref) string {
+	for _, l := range []struct {
+		name string
+		refs []Ref
+	}{{"restart_on", s.RestartOn}, {"reload_on", s.ReloadOn}, {"after_all", s.AfterAll}} {
+		for _, r := range l.refs {
+			if r.Range == ref.Range {
+				return l.name
+			}
+		}
+	}
+	return "after"
+}
+
 func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Diagnostics) {
 	var out []Ref
 	var diags hcl.Diagnostics
 	for _, ref := range refs {
 		if !ref.Module && ref.Name == s.Name && n == r.nsOf(s) || !ref.Module && n == r.nsOf(s) && ref.Name == s.BaseName && s.Module != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
-				Detail: fmt.Sprintf("Step %q lists itself in after; remove it.", s.BaseName), Subject: ref.Range.Ptr()})
+				Detail: fmt.Sprintf("Step %q lists itself in %s; remove it.", s.BaseName, refAttr(s, ref)), Subject: ref.Range.Ptr()})
 			continue
 		}
 		if ref.Module {
@@ -428,12 +453,16 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, m := range r.AllModules() {
+		// A misspelt input is one mistake: the variable it was meant for
+		// is not reported missing too.
+		meant := map[string]bool{}
 		for _, k := range sortedAttrNames(m.Inputs) {
 			if m.ns.vars[k] == nil {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
 				if s := suggest(k, keys(m.ns.vars)); s != "" {
+					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.vars) > 0 {
 					d.Detail += " Its inputs: " + strings.Join(keys(m.ns.vars), ", ") + "."
@@ -444,7 +473,7 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			}
 		}
 		for _, v := range m.ns.varList {
-			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal {
+			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
 						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
@@ -486,6 +515,10 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 		// mergeNode adds what a local, input or output reads, if this
 		// scope may read it.
 		mergeNode := func(what string, lr *refSet) {
+			if lr.broken { // its own error is reported: not again through what reads it
+				set.merge(lr)
+				return
+			}
 			if (len(lr.groups) > 0 && !w.hosts) || (len(lr.steps) > 0 && !w.steps) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known yet",
 					Detail:  fmt.Sprintf("%s reads hosts or step outputs, which %s cannot use.", what, w.what),

@@ -282,3 +282,20 @@ func TestConstraintDocs(t *testing.T) {
 		}
 	}
 }
+
+// docs/writing-recipes.md's restart_on section shows every form of entry
+// the loader takes (its "Invalid restart_on entry" error names them):
+// step.NAME and module.NAME.
+func TestRestartOnDocs(t *testing.T) {
+	b, err := os.ReadFile("../docs/writing-recipes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, _ := strings.Cut(string(b), "## Restart on change")
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	for _, form := range []string{"restart_on = [step.", "restart_on = [module."} {
+		if !strings.Contains(sec, form) {
+			t.Errorf("the restart_on section of docs/writing-recipes.md shows no %s...]", form)
+		}
+	}
+}

@@ -136,6 +136,11 @@ type Scope struct {
 	// failed names the locals whose evaluation failed (reported then):
 	// what reads them is not reported again.
 	failed map[string]bool
+	// inputErrs holds the errors of module inputs (not read from `host`)
+	// whose value broke the variable's type, constraints or validations:
+	// such an input is unknown, and a step of its module is refused with
+	// them (StepArgs), at apply too, when the value came from a capture.
+	inputErrs map[nodeKey]hcl.Diagnostics
 }
 
 // readsFailedLocal says whether expr reads a local whose evaluation failed.
@@ -194,7 +199,10 @@ func (s *Scope) ctxIn(n *namespace, host cty.Value) *hcl.EvalContext {
 		vals := map[string]cty.Value{}
 		for _, v := range n.varList {
 			if s.Recipe.hostVar(n, v.Name) {
-				val, _ := s.inputValue(n, v, host)
+				val, d := s.inputValue(n, v, host)
+				if d.HasErrors() { // refused by StepArgs (moduleInputErrs)
+					val = markSensitive(cty.UnknownVal(v.Type), v.Sensitive)
+				}
 				vals[v.Name] = val
 			} else {
 				vals[v.Name] = s.modVal(n).get("v", v.Name)
@@ -321,7 +329,7 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 	cv, err := convert.Convert(val, v.Type)
 	if err != nil {
 		return cty.UnknownVal(v.Type), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err),
+			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err, attrTypoHint(val, v.Type)),
 			Subject: in.Expr.Range().Ptr()}}
 	}
 	if v.Sensitive {
@@ -392,6 +400,7 @@ func (s *Scope) EvalLocals() hcl.Diagnostics {
 func (s *Scope) EvalLocalsSince(prev *Scope, groups, steps map[string]bool) hcl.Diagnostics {
 	s.Locals = map[string]cty.Value{}
 	s.failed = map[string]bool{}
+	s.inputErrs = map[nodeKey]hcl.Diagnostics{}
 	s.mvals = map[*namespace]*nsVals{}
 	s.Changed()
 	defer s.Changed()
@@ -476,6 +485,9 @@ func (e *evaluator) reuse(k nodeKey) bool {
 		return false
 	}
 	dst.of(k.kind)[k.name] = v
+	if d := p.inputErrs[k]; k.kind == 'v' && d != nil {
+		s.inputErrs[k] = d
+	}
 	return true
 }
 
@@ -545,7 +557,14 @@ func (e *evaluator) get(k nodeKey) {
 		if !s.Recipe.hostVar(k.n, k.name) {
 			var d hcl.Diagnostics
 			val, d = s.inputValue(k.n, v, cty.NilVal)
-			e.diags = append(e.diags, annotate(d, k.n.mod.Parent)...)
+			d = annotate(d, k.n.mod.Parent)
+			e.diags = append(e.diags, d...)
+			if d.HasErrors() {
+				// Never the refused value: what reads it is unknown, and
+				// the module's steps are refused with d.
+				val = markSensitive(cty.UnknownVal(v.Type), v.Sensitive)
+				s.inputErrs[k] = d
+			}
 		}
 		s.mvals[k.n].vars[k.name] = val
 	case 'o':
@@ -740,6 +759,9 @@ type Generic struct {
 // StepArgs evaluates a step's kind arguments and generic attributes for one
 // host. args may contain unknown values while upstream work is pending.
 func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diagnostics) {
+	if d := s.moduleInputErrs(s.Recipe.nsOf(st), host); d.HasErrors() {
+		return cty.DynamicVal, Generic{Destroy: cty.NullVal(cty.String), Drain: cty.NullVal(cty.String)}, d
+	}
 	ctx := s.StepCtx(st, host)
 	var diags hcl.Diagnostics
 	spec := s.Recipe.kinds[st.Kind]
@@ -785,6 +807,27 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 		g.Sensitive = b
 	}
 	return args, g, diags
+}
+
+// moduleInputErrs are the errors of the inputs of module namespace n and
+// of the calls around it, for host: a value known only now (a capture, a
+// host's address or facts) that breaks a variable's type, constraints or
+// validations stops the module's steps, as it stops validate and plan when
+// it is known then.
+func (s *Scope) moduleInputErrs(n *namespace, host cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for ; n != nil && n.mod != nil; n = n.mod.caller {
+		for _, v := range n.varList {
+			if !s.Recipe.hostVar(n, v.Name) {
+				diags = append(diags, s.inputErrs[nodeKey{n, 'v', v.Name}]...)
+			} else if host != cty.NilVal {
+				if _, d := s.inputValue(n, v, host); d.HasErrors() {
+					diags = append(diags, annotate(d, n.mod.Parent)...)
+				}
+			}
+		}
+	}
+	return diags
 }
 
 func (s *Scope) intValueCtx(expr hcl.Expression, ctx *hcl.EvalContext, what string, lo, hi int) (int, hcl.Diagnostics) {

@@ -349,7 +349,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 			cv, err := convert.Convert(val, v.Type)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value",
-					Detail:  fmt.Sprintf("The default for variable %q does not match its type %s: %v.", v.Name, typeexpr.TypeString(v.Type), err),
+					Detail:  fmt.Sprintf("The default for variable %q does not match its type %s: %v.%s", v.Name, typeexpr.TypeString(v.Type), err, attrTypoHint(val, v.Type)),
 					Subject: a.Expr.Range().Ptr()})
 			} else {
 				v.Default = cv

@@ -212,6 +212,11 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			Subject: b.DefRange.Ptr()})
 	}
 	m.srcRange = src.Expr.Range()
+	if len(src.Expr.Variables()) > 0 {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module source not a literal",
+			Detail:  "source is read before any variable has a value: write it as a literal string, \"./DIR\" or \"builtin/NAME\". To choose a module by a variable, call each with on = var.x ? hosts.server : [] (a call on no hosts deploys nothing)." + n.mod.calledAt(),
+			Subject: src.Expr.Range().Ptr()})
+	}
 	diags = append(diags, constString(src.Expr, &m.Source)...)
 	if a := attrs["on"]; a != nil {
 		m.On = a.Expr
@@ -399,7 +404,15 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			m.key = "builtin-dir:" + dir
 		}
 	default:
-		return bad("Invalid module source", fmt.Sprintf("%q is not a module source: write \"./DIR\" (a directory relative to this file) or \"builtin/NAME\" (see `diffuser recipes list`).", m.Source))
+		detail := fmt.Sprintf("%q is not a module source: write \"./DIR\" (a directory relative to this file) or \"builtin/NAME\" (see `diffuser recipes list`).", m.Source)
+		if fi, err := fs.Stat(caller.fsys, path.Join(caller.dir, m.Source)); err == nil && fi.IsDir() && within(caller.root, path.Join(caller.dir, m.Source)) {
+			detail += fmt.Sprintf(" Did you mean %q?", "./"+path.Clean(m.Source))
+		} else if r.builtin != nil && hclIdent(m.Source) {
+			if fi, err := fs.Stat(r.builtin, m.Source); err == nil && fi.IsDir() {
+				detail += fmt.Sprintf(" Did you mean %q?", BuiltinPrefix+m.Source)
+			}
+		}
+		return bad("Invalid module source", detail)
 	}
 	for p := m.Parent; p != nil; p = p.Parent {
 		if p.key == m.key {
@@ -527,6 +540,11 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// Annotate adds to each diagnostic's detail where module m (nil: the root
+// recipe, nothing added) was called, for problems found in its files after
+// loading (the engine's checks of evaluated arguments).
+func Annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics { return annotate(diags, m) }
 
 // annotate adds to diagnostics inside module m where m was called.
 func annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics {

@@ -371,6 +371,71 @@ func TestModuleVerifyDiagnosticNamesCall(t *testing.T) {
 	}
 }
 
+// A kind argument the engine refuses inside a module (a label too long
+// for xfs, passed in at the call of builtin/xfs-volume) points into the
+// module's file and names the call, as lang's own diagnostics do.
+func TestModuleArgumentProblemNamesCall(t *testing.T) {
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {
+  volume "brick" { size_gb = 1 }
+}
+module "data" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  device = host.volume.brick.device
+  target = "/data"
+  label  = "much-too-long-label"
+}
+`)}}
+	_, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 1 {
+		t.Fatalf("want one error:%s", diagString(diags))
+	}
+	d := errs[0]
+	if d.Summary != "Invalid format label" || d.Subject == nil || d.Subject.Filename != "builtin/xfs-volume/main.hcl" ||
+		!strings.Contains(d.Detail, "(In module.data, called at c/main.hcl:5.)") {
+		t.Errorf("diagnostic %q at %v does not name the call: %s", d.Summary, d.Subject, d.Detail)
+	}
+}
+
+// restart_on or reload_on on a module step that cannot restart names the
+// attribute written and the call.
+func TestModuleRestartOnRefusedNamesCall(t *testing.T) {
+	for _, attr := range []string{"restart_on", "reload_on"} {
+		fsys := fstest.MapFS{
+			"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./mods/a"
+  on     = hosts.server
+}
+`)},
+			"mods/a/main.hcl": {Data: []byte(`step "conf" {
+  run = "true"
+}
+step "x" {
+  ` + attr + ` = [step.conf]
+  file {
+    path    = "/etc/x"
+    content = "x"
+  }
+}
+`)},
+		}
+		_, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+		errs := errorsOf(diags)
+		if len(errs) != 1 {
+			t.Fatalf("%s: want one error:%s", attr, diagString(diags))
+		}
+		d := errs[0]
+		if d.Summary != attr+" on a step that cannot restart" || d.Subject == nil || d.Subject.Filename != "c/mods/a/main.hcl" ||
+			!strings.Contains(d.Detail, "(In module.a, called at c/main.hcl:3.)") {
+			t.Errorf("%s: diagnostic %q at %v: %s", attr, d.Summary, d.Subject, d.Detail)
+		}
+	}
+}
+
 // A moved block's mistakes point at the from or to expression at fault
 // (file, line and column), say what is declared instead, and inside a
 // module name the call.
@@ -432,5 +497,35 @@ func TestMovedUnknownToListsDeclared(t *testing.T) {
 	if d.Subject.Start.Line != 53 || d.Subject.Start.Column != 10 ||
 		!strings.Contains(d.Detail, "Declared: step.s00, step.s01,") || !strings.Contains(d.Detail, "step.s09 and 2 more.") {
 		t.Errorf("%s: %s", d.Subject, d.Detail)
+	}
+}
+
+// hosts = [] at a call is how a caller turns a module off (builtin/ganesha
+// documents "[] deploys nothing"): valid, and its steps have no
+// instances; a value that is not hosts is still refused at the call.
+func TestModuleInputEmptyHostsDeploysNothing(t *testing.T) {
+	load := func(hosts string) (*engine.Loaded, hcl.Diagnostics) {
+		fsys := fstest.MapFS{"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {}
+module "g" {
+  source = "builtin/ganesha"
+  hosts  = ` + hosts + `
+  config = "NFS_CORE_PARAM {}\n"
+  export = { path = "/export", pseudo = "/export", fsal = "FSAL {\n  Name = VFS;\n}\n", clients = [] }
+}
+`)}}
+		return engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	}
+	l, diags := load("[]")
+	if diags.HasErrors() {
+		t.Fatalf("hosts = []:%s", diagString(diags))
+	}
+	for s, stp := range l.Graph.Steps {
+		if n := len(l.Graph.StepHosts[s]); n != 0 {
+			t.Errorf("%s has %d instances, want none", stp.Name, n)
+		}
+	}
+	if _, diags := load(`"server"`); len(errorsOf(diags)) != 1 || errorsOf(diags)[0].Summary != "Module input holds no hosts" {
+		t.Errorf(`hosts = "server":%s`, diagString(diags))
 	}
 }

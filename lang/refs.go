@@ -214,3 +214,48 @@ func readsHostName(trs []hcl.Traversal) bool {
 	}
 	return false
 }
+
+// checkInputHostRefs checks, for a module step running on onGroups, what
+// the inputs it reads (trs, in namespace n) read of `host`, through calls
+// nested any depth: `device = host.volume.dat.device` at a call is the
+// step's own host's volume, so it must be declared in the step's groups.
+// The error is on the input, at the call, once however many of the
+// module's steps read it.
+func (r *Recipe) checkInputHostRefs(trs []hcl.Traversal, onGroups []string, n *namespace) hcl.Diagnostics {
+	if n.mod == nil || len(onGroups) == 0 {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, tr := range trs {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		in := n.mod.Inputs[attrName(tr[1])]
+		if in == nil {
+			continue
+		}
+		caller := n.mod.caller
+		inTrs := in.Expr.Variables()
+		var hostTrs []hcl.Traversal
+		for _, itr := range inTrs {
+			if itr.RootName() == "host" {
+				hostTrs = append(hostTrs, itr)
+			}
+		}
+		for _, d := range annotate(r.checkRefs(hostTrs, onGroups, caller), caller.mod) {
+			if r.an != nil {
+				key := d.Summary + "@" + d.Subject.String()
+				if r.an.reported[key] {
+					continue
+				}
+				if r.an.reported == nil {
+					r.an.reported = map[string]bool{}
+				}
+				r.an.reported[key] = true
+			}
+			diags = append(diags, d)
+		}
+		diags = append(diags, r.checkInputHostRefs(inTrs, onGroups, caller)...)
+	}
+	return diags
+}

@@ -7,6 +7,7 @@ import (
 
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/steps/builtin"
 )
 
@@ -77,10 +78,56 @@ func TestUserMistakeDetails(t *testing.T) {
 			},
 			want: []string{`There is no block "wiat" in a step. Did you mean "wait"?`, "file, format, mount"},
 		},
+		{
+			name: "module directory without ./",
+			files: fstest.MapFS{
+				"main.hcl":             {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"modules/client\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
+				"modules/client/m.hcl": {Data: []byte(module)},
+			},
+			want: []string{`Did you mean "./modules/client"?`},
+		},
+		{
+			name: "built-in module without builtin/",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"xfs-volume\"\n  on = hosts.c\n}\n")},
+			},
+			want: []string{`Did you mean "builtin/xfs-volume"?`},
+		},
+		{
+			name: "module source from a variable",
+			files: fstest.MapFS{
+				"main.hcl":             {Data: []byte("recipe \"t\" {}\nvariable \"kind\" {\n  type = string\n  default = \"client\"\n}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./modules/${var.kind}\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
+				"modules/client/m.hcl": {Data: []byte(module)},
+			},
+			want: []string{"write it as a literal string"},
+			not:  []string{"Variables may not be used here"},
+		},
+		{
+			name: "service restarts on itself",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nstep \"d\" {\n  on = hosts.s\n  reload_on = [step.d]\n  service { name = \"d\" }\n}\n")},
+			},
+			want: []string{`Step "d" lists itself in reload_on; remove it.`},
+		},
+		{
+			name: "object attribute misspelt at a module call",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.c\n  export = { path = \"/x\", client = [] }\n}\n")},
+				"m/m.hcl":  {Data: []byte("variable \"export\" {\n  type = object({ path = string, clients = list(string) })\n}\nstep \"x\" { run = \"echo ${var.export.path}\" }\n")},
+			},
+			want: []string{`attribute "clients" is required. The value has client, which the type does not: did you mean clients?`},
+		},
+		{
+			name: "object attribute misspelt in a variable default",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nvariable \"export\" {\n  type = object({ path = string, clients = list(string) })\n  default = { path = \"/x\", clinets = [] }\n}\n")},
+			},
+			want: []string{"did you mean clients?"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, diags := engine.Load(lang.Source{FS: tc.files, Dir: ".", Display: "t"}, lang.Inputs{}, builtin.Kinds())
+			_, diags := engine.Load(lang.Source{FS: tc.files, Dir: ".", Display: "t", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
 			if !diags.HasErrors() {
 				t.Fatal("no error")
 			}

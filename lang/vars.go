@@ -89,7 +89,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, knownList(keys(r.varIdx))), Subject: rng.Ptr()})
+				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, nearOrKnown(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
 		}
 		var val cty.Value
@@ -192,7 +192,11 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		if ok {
 			cv, err := convert.Convert(gv.val, v.Type)
 			if err != nil {
-				detail := fmt.Sprintf("Variable %q must be %s: %v.", v.Name, typeexpr.TypeString(v.Type), err)
+				detail := fmt.Sprintf("Variable %q must be %s: %v.%s", v.Name, typeexpr.TypeString(v.Type), err, attrTypoHint(gv.val, v.Type))
+				if gv.src == FromVar && !v.Sensitive && gv.val.Type() == cty.String && gv.val.IsKnown() && !gv.val.IsNull() &&
+					(v.Type.IsListType() || v.Type.IsSetType()) {
+					detail += fmt.Sprintf(" A list on the command line is written in HCL: -var '%s=[%q]'.", v.Name, gv.val.AsString())
+				}
 				if gv.src == FromRemembered {
 					detail = fmt.Sprintf("The last apply of this workspace set var.%s to a value that is not %s, as the recipe now declares it: %v. "+
 						"Give it again with -var %s=VALUE, or pass -remembered=false to ignore the remembered inputs (%s).",
@@ -331,6 +335,15 @@ func renderShort(v cty.Value) string {
 		return v.GoString()
 	}
 	return string(b)
+}
+
+// nearOrKnown is " Did you mean "x"?" for the name in names nearest to
+// name, else knownList(names).
+func nearOrKnown(name string, names []string) string {
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return knownList(names)
 }
 
 func knownList(names []string) string {

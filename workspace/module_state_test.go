@@ -76,6 +76,20 @@ func TestStateMvModule(t *testing.T) {
 		t.Errorf("plan after the moved apply: %v", got)
 	}
 
+	// A misspelt module is answered with the module, as a misspelt step
+	// is with the step.
+	for _, tc := range []struct{ op, addr string }{{"mv", "module.cc"}, {"rm", "module.cc"}} {
+		var err error
+		if tc.op == "mv" {
+			_, err = w.env.StateMv(context.Background(), "ws", tc.addr, "module.d")
+		} else {
+			_, err = w.env.StateRm(context.Background(), "ws", []string{tc.addr})
+		}
+		if err == nil || !strings.Contains(err.Error(), "has no module.cc in state; did you mean module.c?") {
+			t.Errorf("state %s %s: %v", tc.op, tc.addr, err)
+		}
+	}
+
 	// state rm of a module removes every instance under it.
 	ed, err = w.env.StateRm(context.Background(), "ws", []string{"module.c"})
 	if err != nil {

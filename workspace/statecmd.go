@@ -296,6 +296,19 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 
 // nearAddresses lists what state holds that looks like a: the same step
 // or host under another name or host, or an address a few edits away.
+// moduleOf is the module a step or module address is in
+// (module.a.module.b.step.x: module.a.module.b; module.a.module.b:
+// module.a), or "" at the root.
+func moduleOf(addr string) string {
+	if i := strings.LastIndex(addr, ".step."); i > 0 {
+		return addr[:i]
+	}
+	if i := strings.LastIndex(addr, ".module."); i > 0 {
+		return addr[:i]
+	}
+	return ""
+}
+
 func nearAddresses(st *state.State, a engine.Address) []string {
 	want := a.String()
 	type cand struct {
@@ -319,8 +332,15 @@ func nearAddresses(st *state.State, a engine.Address) []string {
 	for h := range st.Hosts {
 		add(h, false)
 	}
+	mods := map[string]bool{}
 	for s := range steps {
 		add(lang.StepAddr(s), a.Kind == engine.AddrInstance && s == a.Step)
+		for m := moduleOf(s); m != ""; m = moduleOf(m) {
+			mods[m] = true
+		}
+	}
+	for m := range mods {
+		add(m, false)
 	}
 	for addr, inst := range st.Steps {
 		add(addr, a.Kind == engine.AddrInstance && inst.Step == a.Step && inst.Host != a.Host)

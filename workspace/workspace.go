@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -75,7 +76,11 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 		ref.Builtin = true
 		return lang.Source{FS: recipes.FS(), Dir: arg, Display: "builtin:" + arg, Modules: recipes.Modules()}, ref, nil
 	}
-	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %v)", arg, recipes.Names())
+	if name, ok := strings.CutPrefix(arg, lang.BuiltinPrefix); ok && slices.Contains(lang.ModuleNames(recipes.Modules()), name) {
+		return lang.Source{}, ref, fmt.Errorf("%s is a built-in module, not a recipe: a recipe calls it with module \"NAME\" { source = %q ... } "+
+			"(diffuser recipes vars %s lists its inputs, recipes show %s prints it)", arg, arg, arg, arg)
+	}
+	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %s)", arg, strings.Join(recipes.Names(), ", "))
 }
 
 // LoadSite reads the site file in (default ./diffuser.hcl when present);

@@ -219,7 +219,8 @@ func TestBadRecipeNotText(t *testing.T) {
 		{nul, []string{"Error: Binary file", "on " + nul + " line 7", nul + " contains a NUL byte at line 7"}},
 		{huge, []string{"Error: File too large", "on " + huge + " line 1", huge + " is 5"}},
 		{filepath.Join(dir, "missing.hcl"), []string{"no recipe", "missing.hcl"}},
-		{dir + "/empty-dir", []string{"no recipe"}},
+		{dir + "/empty-dir", []string{"no recipe", "(built-in: ceph, glusterfs,"}},
+		{"builtin/xfs-volume", []string{"builtin/xfs-volume is a built-in module, not a recipe", `source = "builtin/xfs-volume"`}},
 	} {
 		res := badRun(t, "validate", tc.path)
 		checkFailed(t, res)
@@ -274,7 +275,7 @@ func TestBadVarFlags(t *testing.T) {
 	for _, tc := range []struct{ flag, summary, detail string }{
 		{"servers=abc", "Invalid value for variable", `Variable "servers" must be number`},
 		{"servers=0", "Invalid value for variable", "At least one server is needed."},
-		{"severs=3", "Value for undeclared variable", `no variable "severs"`},
+		{"severs=3", "Value for undeclared variable", `no variable "severs". Did you mean "servers"?`},
 		{"packages=glusterfs", "Invalid value for variable", `Variable "packages" must be list(string)`},
 		{"servers", "Invalid -var", `"servers" must be NAME=VALUE`},
 	} {

@@ -134,7 +134,7 @@ state in a bucket); aws instances also end themselves. See docs/expiry.md.`,
 	a.recipeFlags(c)
 	a.applyFlags(c)
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print machine-readable JSON lines: the plan, events, a summary (docs/json.md)")
-	c.Flags().StringArrayVar(&a.flags.targets, "target", nil, "destroy only this address (HOST, hosts.GROUP, step.NAME, step.NAME[\"HOST\"]) and what depends on it (repeatable)")
+	c.Flags().StringArrayVar(&a.flags.targets, "target", nil, "destroy only this address (HOST, hosts.GROUP, step.NAME, step.NAME[\"HOST\"], module.NAME, module.NAME.step.NAME) and what depends on it (repeatable)")
 	return c
 }
 

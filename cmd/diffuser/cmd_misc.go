@@ -245,7 +245,8 @@ func variableJSON(v *lang.Variable) views.VariableJSON {
 }
 
 // variableLine is a variable's first line in recipes vars:
-// "osds (number, default 3): must be at least 1".
+// "osds (number, default 3): must be at least 1" ("each element must be"
+// for a list, set or map).
 func variableLine(j views.VariableJSON) string {
 	head := j.Type
 	switch {
@@ -258,7 +259,11 @@ func variableLine(j views.VariableJSON) string {
 	}
 	var rules []string
 	if j.Allowed != "" {
-		rules = append(rules, "must be "+j.Allowed)
+		must := "must be "
+		if strings.HasPrefix(j.Type, "list(") || strings.HasPrefix(j.Type, "set(") || strings.HasPrefix(j.Type, "map(") {
+			must = "each element must be " // as the constraint checks it, and its error says
+		}
+		rules = append(rules, must+j.Allowed)
 	}
 	switch {
 	case j.Validations == 1:

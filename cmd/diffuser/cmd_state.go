@@ -21,8 +21,9 @@ func (a *app) stateRmCmd() *cobra.Command {
 		Short: "Forget hosts, steps or step instances without touching the machines",
 		Long: `rm removes addresses from the workspace's state, under the workspace lock, and touches no
 machine: the previous state is kept as state.json.backup. An ADDRESS is a step instance
-(step.NAME["HOST"]), a whole step (step.NAME: every instance of it) or a host (server[1], or
-launch["server[1]"]), which goes with every step instance on it. Every address must be in
+(step.NAME["HOST"]), a whole step (step.NAME: every instance of it), a module's steps
+(module.NAME, module.NAME.step.NAME) or a host (server[1], or launch["server[1]"]), which goes
+with every step instance on it. Every address must be in
 state, or nothing is removed; an unknown one is named with the addresses that look like it.
 
 The next plan treats what was removed as never done: a removed step instance is created
@@ -66,8 +67,10 @@ old name and doing it again under the new one. No machine is touched; the previo
 kept as state.json.backup.
 
 SRC and DST are of one kind: a step instance (step.old["server[0]"] to step.new["server[0]"];
-an instance stays on its host), a whole step (step.old to step.new: every instance), or a host
-(server[3] to storage[0]: the host and every step instance on it). DST must not be in state.
+an instance stays on its host), a whole step (step.old to step.new: every instance; also into
+or out of a module, step.brick to module.data.step.format), a module (module.a to module.b:
+every step under it) or a host (server[3] to storage[0]: the host and every step instance on
+it). DST must not be in state.
 
 Recorded digests are kept, so if the renamed step or host asks for the same work the next plan
 is a no-op. A host's name is part of each instance's digest: mv recomputes those from the

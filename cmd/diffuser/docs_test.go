@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
 
@@ -81,4 +82,35 @@ func readDir(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = string(b)
 	}
 	return out
+}
+
+// TestHelpNamesModuleAddresses: every -target flag, state mv and rm say that
+// they take module addresses, as they do (docs/state.md, writing-recipes.md).
+func TestHelpNamesModuleAddresses(t *testing.T) {
+	root := (&app{}).rootCmd()
+	n := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if f := c.Flags().Lookup("target"); f != nil {
+			n++
+			if !strings.Contains(f.Usage, "module.NAME") {
+				t.Errorf("%s --target: %q names no module address", c.CommandPath(), f.Usage)
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	if n < 3 {
+		t.Errorf("only %d commands with --target", n)
+	}
+	mv, _, err := root.Find([]string{"state", "mv"})
+	if err != nil || !strings.Contains(mv.Long, "module.a to module.b") {
+		t.Errorf("state mv's help does not say it moves modules: %v", err)
+	}
+	rm, _, err := root.Find([]string{"state", "rm"})
+	if err != nil || !strings.Contains(rm.Long, "module.NAME") {
+		t.Errorf("state rm's help does not say it removes modules: %v", err)
+	}
 }

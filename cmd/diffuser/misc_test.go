@@ -357,6 +357,9 @@ func TestRecipesVars(t *testing.T) {
 	if out := e.must("recipes", "vars", "ceph/modules/dropin"); !strings.HasPrefix(out, `unit (string, required): must be a string matching the pattern "[A-Za-z0-9_][A-Za-z0-9_.@:-]*" as a whole`) {
 		t.Errorf("recipes vars ceph/modules/dropin:\n%s", out)
 	}
+	if out := e.must("recipes", "vars", "nfs"); !strings.Contains(out, "\nexport_to (list(string), default []): each element must be a string matching the pattern") {
+		t.Errorf("recipes vars nfs: a list's constraint is not said of each element:\n%s", out)
+	}
 	if out := e.must("recipes", "vars", "builtin/gvfs-mount"); !strings.Contains(out, "\nprotocol (string, required): must be one of \"nfs\", \"smb\"\n") {
 		t.Errorf("recipes vars builtin/gvfs-mount:\n%s", out)
 	}

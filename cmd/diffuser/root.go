@@ -171,8 +171,38 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		width, _, _ = term.GetSize(int(f.Fd()))
 		color = a.terminal().Color
 	}
-	w := hcl.NewDiagnosticTextWriter(a.stderr, files, uint(width), color)
+	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, diags), uint(width), color)
 	_ = w.WriteDiagnostics(diags)
+}
+
+// withVarSources adds to files the text of each -var a diagnostic points
+// at (its range is named "<-var NAME=VALUE>"), so the writer shows the
+// value underlined as it does a file's line, not "(source code not
+// available)". A sensitive -var's range is named by the variable only, and
+// stays without source.
+func withVarSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*hcl.File {
+	var out map[string]*hcl.File
+	for _, d := range diags {
+		if d.Subject == nil {
+			continue
+		}
+		name := d.Subject.Filename
+		kv, ok := strings.CutPrefix(name, "<-var ")
+		if !ok || !strings.HasSuffix(kv, ">") || files[name] != nil {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]*hcl.File, len(files)+1)
+			for k, f := range files {
+				out[k] = f
+			}
+		}
+		out[name] = &hcl.File{Bytes: []byte(strings.TrimSuffix(kv, ">"))}
+	}
+	if out == nil {
+		return files
+	}
+	return out
 }
 
 func (a *app) rootCmd() *cobra.Command {

@@ -1,0 +1,102 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// onNoHosts reports a step whose on (in namespace n) names no hosts. In a
+// module, on usually reads an input (on = var.clients): the mistake is then
+// the value at the call, so it is reported there, once per input however
+// many of the module's steps run on it, and the advice is for the caller.
+func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
+	if n.mod == nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
+			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
+			Subject: s.On.Range().Ptr()}}
+	}
+	m := n.mod
+	var diags hcl.Diagnostics
+	fromInput := false
+	for _, tr := range s.On.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		name := attrName(tr[1])
+		in := m.Inputs[name]
+		if in == nil {
+			continue
+		}
+		fromInput = true
+		if emptyList(in.Expr) {
+			continue // hosts = [] at the call: the module deploys nothing
+		}
+		if r.an != nil {
+			if r.an.onReported == nil {
+				r.an.onReported = map[*hcl.Attribute]bool{}
+			}
+			if r.an.onReported[in] {
+				continue
+			}
+			r.an.onReported[in] = true
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module input holds no hosts",
+			Detail: fmt.Sprintf("Input %s of %s (%s) holds no hosts, and the module's steps run on it (%s, at %s). Pass hosts: %s = hosts.<group>, a single host hosts.<group>[0], or a list of them.",
+				name, m.Addr, m.Source, s.Name, rangeString(s.On.Range()), name),
+			Subject: in.Expr.Range().Ptr()})
+	}
+	if !fromInput {
+		// on reads no input (a literal, a local): the mistake is in the
+		// module's file.
+		diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
+			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input at the module call.", s.Name),
+			Subject: s.On.Range().Ptr()}}
+	}
+	return diags
+}
+
+// emptyList says whether e is a literal empty list (`[]`): a caller's way
+// to say "on no hosts" to a module whose steps run on that input.
+func emptyList(e hcl.Expression) bool {
+	if len(e.Variables()) > 0 {
+		return false
+	}
+	v, diags := e.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
+		return false
+	}
+	t := v.Type()
+	return (t.IsTupleType() || t.IsListType() || t.IsSetType()) && v.LengthInt() == 0
+}
+
+// missingOn reports a module step with no `on` under calls that have none
+// either. That is one mistake however many such steps the module and the
+// modules it calls have, so it is reported once per outermost call: at
+// the first such step, or at the call when that step is in a built-in
+// module (a file the user cannot change), naming the call that fixes all.
+func (r *Recipe) missingOn(s *Step) hcl.Diagnostics {
+	top := s.Module
+	for top.Parent != nil {
+		top = top.Parent
+	}
+	if r.an != nil {
+		key := "missing on@" + top.Addr
+		if r.an.reported[key] {
+			return nil
+		}
+		if r.an.reported == nil {
+			r.an.reported = map[string]bool{}
+		}
+		r.an.reported[key] = true
+	}
+	subject := s.DeclRange
+	if s.Module.ns != nil && s.Module.ns.builtin {
+		subject = top.CallRange
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing on",
+		Detail: fmt.Sprintf("Step %q must say where it runs, and %s, called at %s, has no `on` either: add `on = hosts.<group>` to that call "+
+			"(it is then the `on` of every step of the module, and of the modules it calls, that sets none), or set `on` in the step (e.g. on = var.servers).",
+			s.Name, top.Addr, rangeString(top.CallRange)),
+		Subject: subject.Ptr()}}
+}

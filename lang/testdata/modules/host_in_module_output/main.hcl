@@ -1,0 +1,9 @@
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./mods/a"
+  on     = hosts.server
+}
+output "url" {
+  value = module.a.url
+}

@@ -1,0 +1,3 @@
+recipe "t" {}
+hosts "server" {}
+module "a" { source = "./mods/a" }
