@@ -70,11 +70,14 @@ type ApplyOptions struct {
 type Failure struct {
 	Addr string
 	Step string
-	Host string
-	Exit int // -1 when the command did not run to an exit status
-	Err  error
-	Tail string
-	Log  string // path of the file the instance logged to (its run's log), when it logged
+	// Declared is where the step is written ("main.hcl:12", a module's
+	// with its call), "" for what no step block declares.
+	Declared string
+	Host     string
+	Exit     int // -1 when the command did not run to an exit status
+	Err      error
+	Tail     string
+	Log      string // path of the file the instance logged to (its run's log), when it logged
 }
 
 // Result summarizes an apply.
@@ -461,7 +464,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	stp := g.Steps[g.Step[v]]
 	slot := g.Hosts[g.Ref[v]]
 	fail := func(exit int, err error, tail, log string) *Failure {
-		return &Failure{Addr: c.Addr, Step: stp.Name, Host: slot.Name, Exit: exit, Err: err, Tail: tail, Log: log}
+		return &Failure{Addr: c.Addr, Step: stp.Name, Declared: stp.Declared(), Host: slot.Name, Exit: exit, Err: err, Tail: tail, Log: log}
 	}
 	a.mu.Lock()
 	sh := a.st.Hosts[slot.Name]

@@ -25,11 +25,13 @@ type Outcome struct {
 type FailureRecord struct {
 	Address string `json:"address"`
 	Step    string `json:"step,omitempty"`
-	Host    string `json:"host,omitempty"`
-	Exit    int    `json:"exit"` // -1 when the command did not run to an exit status
-	Error   string `json:"error"`
-	Tail    string `json:"tail,omitempty"`
-	Log     string `json:"log,omitempty"`
+	// Declared is where the step is written (Failure.Declared).
+	Declared string `json:"declared,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Exit     int    `json:"exit"` // -1 when the command did not run to an exit status
+	Error    string `json:"error"`
+	Tail     string `json:"tail,omitempty"`
+	Log      string `json:"log,omitempty"`
 }
 
 // Outcome returns what is kept of r.
@@ -44,7 +46,7 @@ func (r *Result) Outcome() Outcome {
 		if f.Err != nil {
 			msg = f.Err.Error()
 		}
-		o.Failures = append(o.Failures, FailureRecord{Address: f.Addr, Step: f.Step, Host: f.Host, Exit: f.Exit,
+		o.Failures = append(o.Failures, FailureRecord{Address: f.Addr, Step: f.Step, Declared: f.Declared, Host: f.Host, Exit: f.Exit,
 			Error: msg, Tail: f.Tail, Log: f.Log})
 	}
 	return o

@@ -164,6 +164,13 @@ func (m *Module) calledAt() string {
 
 func rangeString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
+// Declared says where the step is written, for messages about its
+// instances at apply: "main.hcl:12", or inside a module
+// "builtin/xfs-volume/main.hcl:40 (In module.data, called at main.hcl:5.)".
+func (s *Step) Declared() string {
+	return rangeString(s.DeclRange) + s.Module.calledAt()
+}
+
 func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
 	if n.infoRange.Filename != "" {
 		return hcl.Diagnostics{duplicate("module_info block", "", n.infoRange, b.DefRange)}

@@ -275,12 +275,13 @@ type jsonSummary struct {
 }
 
 type jsonFailure struct {
-	Address string `json:"address"`
-	Host    string `json:"host,omitempty"`
-	Exit    *int   `json:"exit_status,omitempty"`
-	Error   string `json:"error"`
-	Tail    string `json:"output_tail,omitempty"`
-	Log     string `json:"log,omitempty"`
+	Address  string `json:"address"`
+	Declared string `json:"declared,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Exit     *int   `json:"exit_status,omitempty"`
+	Error    string `json:"error"`
+	Tail     string `json:"output_tail,omitempty"`
+	Log      string `json:"log,omitempty"`
 }
 
 // firstLineOf is the first line of a message; when that line only

@@ -31,6 +31,9 @@ func Summary(w, errw io.Writer, operation string, o engine.Outcome, outputs map[
 				fmt.Fprintf(errw, " exited with status %d", f.Exit)
 			}
 			fmt.Fprintf(errw, "\n    %s\n", strings.ReplaceAll(f.Error, "\n", "\n    "))
+			if f.Declared != "" {
+				fmt.Fprintf(errw, "    step declared at %s\n", f.Declared)
+			}
 			if f.Tail != "" {
 				fmt.Fprintf(errw, "    last output:\n      %s\n", strings.ReplaceAll(strings.TrimRight(f.Tail, "\n"), "\n", "\n      "))
 			}
@@ -73,7 +76,7 @@ func SummaryJSON(w, errw io.Writer, operation string, o engine.Outcome, outputs 
 		Parallelism: float64(o.StepTime) / float64(max(wall, 1)), Done: o.Done, Failed: o.Failed, Skipped: o.Skipped,
 		Timeline: timeline}
 	for _, f := range o.Failures {
-		jf := jsonFailure{Address: f.Address, Host: f.Host, Error: f.Error, Tail: f.Tail, Log: f.Log}
+		jf := jsonFailure{Address: f.Address, Declared: f.Declared, Host: f.Host, Error: f.Error, Tail: f.Tail, Log: f.Log}
 		if f.Exit >= 0 {
 			exit := f.Exit
 			jf.Exit = &exit
