@@ -250,7 +250,9 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		}
 	}
 	for _, s := range r.Steps {
-		diags = append(diags, annotate(r.analyzeStep(s), s.Module)...)
+		own, call := r.analyzeStep(s)
+		diags = append(diags, annotate(own, s.Module)...)
+		diags = append(diags, call...)
 	}
 	for _, v := range r.Verifies {
 		diags = append(diags, annotate(r.analyzeVerify(v), v.Module)...)
@@ -314,7 +316,9 @@ func (r *Recipe) analyzeVerify(v *Verify) hcl.Diagnostics {
 }
 
 // analyzeStep checks one step's references and records what it reads.
-func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
+// own are the step's mistakes (in its module); call those of the module
+// calls around it (their after), each already naming where it is.
+func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	n := r.nsOf(s)
 	if s.On == nil && s.Module != nil {
@@ -387,15 +391,18 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	// were reported once, through After.
 	s.RestartOn, _ = r.resolveAfter(s, s.RestartOn, n)
 	s.ReloadOn, _ = r.resolveAfter(s, s.ReloadOn, n)
-	// A module call's after applies to every step inside it.
+	// A module call's after applies to every step inside it. Its mistakes
+	// are the caller's: they name the module around the call, if any,
+	// not the one called.
+	var callDiags hcl.Diagnostics
 	for m := s.Module; m != nil; m = m.Parent {
 		refs, d := r.resolveAfter(s, m.After, m.caller)
 		if len(m.Steps) > 0 && s == m.Steps[0] {
-			diags = append(diags, d...) // once per call, not per step
+			callDiags = append(callDiags, annotate(d, m.Parent)...) // once per call, not per step
 		}
 		s.After = append(s.After, refs...)
 	}
-	return diags
+	return diags, callDiags
 }
 
 // resolveAfter turns after entries as written in namespace n into full

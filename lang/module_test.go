@@ -529,3 +529,48 @@ module "g" {
 		t.Errorf(`hosts = "server":%s`, diagString(diags))
 	}
 }
+
+// A module call's after that names nothing is the caller's mistake: its
+// error is at the call and names the module around the call (none at the
+// root), not the module called.
+func TestCallAfterErrorNamesCaller(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "a" {}
+module "site" {
+  source = "./mods/site"
+  on     = hosts.a
+  after  = [module.nope]
+}
+module "outer" {
+  source = "./mods/outer"
+  on     = hosts.a
+}
+`)},
+		"mods/site/main.hcl": {Data: []byte("step \"x\" {\n  run = \"true\"\n}\n")},
+		"mods/outer/main.hcl": {Data: []byte(`module "inner" {
+  source = "../site"
+  after  = [step.nah]
+}
+`)},
+	}
+	_, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want two errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		switch {
+		case d.Summary == "Unknown module":
+			if d.Subject == nil || d.Subject.Filename != "c/main.hcl" || d.Subject.Start.Line != 6 || strings.Contains(d.Detail, "(In module") {
+				t.Errorf("root call's after: %s at %v: %s", d.Summary, d.Subject, d.Detail)
+			}
+		case d.Summary == "Unknown step":
+			if d.Subject == nil || d.Subject.Filename != "c/mods/outer/main.hcl" || !strings.HasSuffix(d.Detail, "(In module.outer, called at c/main.hcl:8.)") {
+				t.Errorf("nested call's after: %s at %v: %s", d.Summary, d.Subject, d.Detail)
+			}
+		default:
+			t.Errorf("unexpected %s: %s", d.Summary, d.Detail)
+		}
+	}
+}
