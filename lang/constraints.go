@@ -234,8 +234,8 @@ func decodeConstraints(v *Variable, attrs hcl.Attributes) hcl.Diagnostics {
 			for i, ev := range val.AsValueSlice() {
 				if ev.IsNull() || ev.Type() != et {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid one_of",
-						Detail: fmt.Sprintf("Variable %q: one_of value %d (%s) is %s, and the variable is a %s: %s",
-							v.Name, i+1, shorten(renderShort(ev), 60), typeName(ev), typeexpr.TypeString(et), writeAs(ev, et, constraintExample[et])),
+						Detail: fmt.Sprintf("Variable %q: the %s value of one_of, %s, is %s, and the variable is a %s: %s",
+							v.Name, ordinal(i+1), shorten(renderShort(ev), 60), typeName(ev), typeexpr.TypeString(et), writeAs(ev, et, constraintExample[et])),
 						Subject: a.Expr.Range().Ptr()})
 					c.OneOf = nil
 					break
@@ -527,4 +527,20 @@ func markSensitive(v cty.Value, sensitive bool) cty.Value {
 		return v
 	}
 	return v.Mark(Sensitive)
+}
+
+// ordinal is "1st", "2nd", "3rd", "4th" … "11th", "21st".
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }
