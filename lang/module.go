@@ -17,6 +17,12 @@ import (
 // depth 1.
 const MaxModuleDepth = 8
 
+// MaxModules bounds the module instances of a recipe, nested ones
+// included. Calls multiply (a module called 8 times that calls another 8
+// times makes 72 instances), so without a bound a few small files could
+// ask for millions of instances.
+const MaxModules = 1000
+
 // BuiltinPrefix starts the source of a module embedded in the binary.
 const BuiltinPrefix = "builtin/"
 
@@ -399,6 +405,14 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if p.key == m.key {
 			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
 		}
+	}
+	if r.tooMany {
+		return nil // reported once, at the call that went past the bound
+	}
+	if r.modules++; r.modules > MaxModules {
+		r.tooMany = true
+		return bad("Too many module instances", fmt.Sprintf("Loading %s would make more than %d module instances in the recipe (every call of a module is one, and the calls inside it are as many again for each). "+
+			"Call modules fewer times, or nest calls less: %s.", m.Addr, MaxModules, m.chain()))
 	}
 	m.ns = newNamespace(m, fsys, root, dir, functions(fsys, dir))
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin

@@ -43,6 +43,10 @@ type Recipe struct {
 	parser  *hclparse.Parser
 	builtin fs.FS
 	parsed  map[string]bool // files already parsed (a module called twice is parsed once)
+	// modules counts the module instances loaded so far, against
+	// MaxModules; tooMany is set once the bound is reported.
+	modules int
+	tooMany bool
 	an      *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
