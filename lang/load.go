@@ -154,6 +154,37 @@ func checkText(name string, b []byte, size int64) *hcl.Diagnostic {
 				Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}
 		}
 	}
+	return checkNesting(name, b)
+}
+
+// MaxNesting bounds how deep brackets, braces, parentheses, quotes and
+// template interpolations nest in one file. The parser, the formatter and
+// the evaluator recurse once per level: a file of a few hundred kilobytes
+// of "[" would exhaust the stack, which is a fatal error, not a diagnostic.
+const MaxNesting = 256
+
+// checkNesting refuses a file nested deeper than MaxNesting, pointing at
+// the opening token one level too deep. It reads the file's tokens (the
+// lexer does not recurse), so brackets inside strings and comments do not
+// count.
+func checkNesting(name string, b []byte) *hcl.Diagnostic {
+	toks, _ := hclsyntax.LexConfig(b, name, hcl.InitialPos)
+	depth := 0
+	for _, t := range toks {
+		switch t.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
+			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			if depth++; depth > MaxNesting {
+				return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nested too deep",
+					Detail: fmt.Sprintf("%s nests brackets, braces, parentheses, strings and ${...} more than %d deep at line %d, column %d; "+
+						"no recipe needs that many. Split the expression into locals.", name, MaxNesting, t.Range.Start.Line, t.Range.Start.Column),
+					Subject: t.Range.Ptr()}
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
+			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			depth = max(depth-1, 0)
+		}
+	}
 	return nil
 }
 
