@@ -231,21 +231,32 @@ func (s *Scope) modVal(n *namespace) *nsVals {
 
 // nsCtx builds the context of namespace n without `host` from what is
 // known now.
-func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
+func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext { return s.nsCtxReading(n, nil) }
+
+// nsCtxReading is nsCtx holding, when want is not nil, only the
+// variables, locals, steps and modules want names (what one expression
+// reads). The evaluator builds a context for every value it
+// computes: with all of them, a namespace of a thousand module calls
+// built a thousand outputs for each of its thousand inputs.
+func (s *Scope) nsCtxReading(n *namespace, want names) *hcl.EvalContext {
 	vars := map[string]cty.Value{}
 	if n.mod == nil {
-		vars["var"] = objOrEmpty(s.Vars)
-		vars["local"] = objOrEmpty(s.Locals)
+		vars["var"] = objOrEmpty(pick(s.Vars, want, "var"))
+		vars["local"] = objOrEmpty(pick(s.Locals, want, "local"))
 		vars["hosts"] = objOrUnknown(s.Hosts)
 	} else {
 		mv := s.modVal(n)
 		vv := map[string]cty.Value{}
 		for _, v := range n.varList {
-			vv[v.Name] = mv.get("v", v.Name)
+			if want.has("var", v.Name) {
+				vv[v.Name] = mv.get("v", v.Name)
+			}
 		}
 		lv := map[string]cty.Value{}
 		for _, l := range n.localList {
-			lv[l.Name] = mv.get("l", l.Name)
+			if want.has("local", l.Name) {
+				lv[l.Name] = mv.get("l", l.Name)
+			}
 		}
 		vars["var"], vars["local"] = objOrEmpty(vv), objOrEmpty(lv)
 	}
@@ -254,7 +265,7 @@ func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
 	} else {
 		sv := map[string]cty.Value{}
 		for _, st := range n.stepList {
-			if v, ok := s.Steps[st.Name]; ok {
+			if v, ok := s.Steps[st.Name]; ok && want.has("step", st.BaseName) {
 				sv[st.BaseName] = v
 			}
 		}
@@ -262,7 +273,7 @@ func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
 	}
 	mods := map[string]cty.Value{}
 	for _, m := range n.modList {
-		if m.ns == nil {
+		if m.ns == nil || !want.has("module", m.Name) {
 			continue
 		}
 		mv := s.modVal(m.ns)
@@ -278,6 +289,65 @@ func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
 	}
 	vars["module"] = objOrEmpty(mods)
 	return &hcl.EvalContext{Functions: n.funcs, Variables: vars}
+}
+
+// names are the names an expression reads under each root (var, local,
+// step, module); a nil names means every name. A root read whole
+// (`local`) has a nil set: every name under it.
+type names map[string]map[string]bool
+
+// readNames are the names traversals reads read (never nil).
+func readNames(reads []hcl.Traversal) names {
+	want := names{}
+	for _, tr := range reads {
+		root := tr.RootName()
+		set, seen := want[root]
+		if seen && set == nil {
+			continue // read whole already
+		}
+		name := ""
+		if len(tr) > 1 {
+			name = attrName(tr[1])
+			if name == "" {
+				if ix, ok := tr[1].(hcl.TraverseIndex); ok && ix.Key.Type() == cty.String && ix.Key.IsKnown() && !ix.Key.IsNull() {
+					name = ix.Key.AsString() // local["x"]
+				}
+			}
+		}
+		if name == "" {
+			want[root] = nil
+			continue
+		}
+		if set == nil {
+			set = map[string]bool{}
+			want[root] = set
+		}
+		set[name] = true
+	}
+	return want
+}
+
+// has says whether name under root is wanted.
+func (w names) has(root, name string) bool {
+	if w == nil {
+		return true
+	}
+	set, ok := w[root]
+	return ok && (set == nil || set[name])
+}
+
+// pick is the part of all that want holds under root.
+func pick(all map[string]cty.Value, want names, root string) map[string]cty.Value {
+	if want == nil {
+		return all
+	}
+	out := map[string]cty.Value{}
+	for k, v := range all {
+		if want.has(root, k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // hostVar says whether module input name of n is set from `host` at the
@@ -314,7 +384,13 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 		}
 		return val, nil
 	}
-	val, diags := in.Expr.Value(s.ctxIn(m.caller, host))
+	var ctx *hcl.EvalContext
+	if host == cty.NilVal {
+		ctx = s.evalCtx(m.caller, in.Expr) // while the evaluator computes values
+	} else {
+		ctx = s.ctxIn(m.caller, host)
+	}
+	val, diags := in.Expr.Value(ctx)
 	if diags.HasErrors() {
 		return cty.UnknownVal(v.Type), diags
 	}
@@ -520,7 +596,7 @@ func (e *evaluator) get(k nodeKey) {
 	switch k.kind {
 	case 'l':
 		l := k.n.locals[k.name]
-		v, d := l.Expr.Value(s.evalCtx(k.n))
+		v, d := l.Expr.Value(s.evalCtx(k.n, l.Expr))
 		if !d.HasErrors() {
 			if err := checkValueSize(v); err != nil {
 				d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value too large",
@@ -550,7 +626,7 @@ func (e *evaluator) get(k nodeKey) {
 		s.mvals[k.n].vars[k.name] = val
 	case 'o':
 		o := k.n.outputs[k.name]
-		v, d := o.Value.Value(s.evalCtx(k.n))
+		v, d := o.Value.Value(s.evalCtx(k.n, o.Value))
 		e.diags = append(e.diags, annotate(d, k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
@@ -563,9 +639,10 @@ func (e *evaluator) get(k nodeKey) {
 	s.Changed()
 }
 
-// evalCtx is a fresh context of n, for evaluating while values change.
-func (s *Scope) evalCtx(n *namespace) *hcl.EvalContext {
-	return withForBudget(s.nsCtx(n))
+// evalCtx is a fresh context of n for evaluating expr while values
+// change, holding what expr reads.
+func (s *Scope) evalCtx(n *namespace, expr hcl.Expression) *hcl.EvalContext {
+	return withForBudget(s.nsCtxReading(n, readNames(expr.Variables())))
 }
 
 // dep computes first what traversal tr of namespace n reads.

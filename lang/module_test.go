@@ -434,3 +434,37 @@ func TestMovedUnknownToListsDeclared(t *testing.T) {
 		t.Errorf("%s: %s", d.Subject, d.Detail)
 	}
 }
+
+// TestModuleFanOutLinear: evaluating a recipe that calls a module many
+// times costs in proportion to the calls. Every input, local and output
+// used to be evaluated in a context holding every module's outputs: a
+// thousand calls took ten seconds. Allocations, unlike time, do not
+// depend on the machine's load: twice the calls may allocate a little
+// more than twice as much, not four times.
+func TestModuleFanOutLinear(t *testing.T) {
+	allocs := func(calls int) float64 {
+		var b strings.Builder
+		b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\n")
+		for i := range calls {
+			fmt.Fprintf(&b, "module \"m%d\" {\n  source = \"./m\"\n  on     = hosts.server\n  word   = \"w%d\"\n}\n", i, i)
+		}
+		fsys := fstest.MapFS{
+			"main.hcl":   {Data: []byte(b.String())},
+			"m/main.hcl": {Data: []byte("variable \"word\" { type = string }\nlocals { said = \"said ${var.word}\" }\nstep \"x\" { run = \"echo ${local.said}\" }\noutput \"said\" { value = local.said }\n")},
+		}
+		return testing.AllocsPerRun(1, func() {
+			r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "t"}, testKinds())
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			vars, diags := r.ResolveVariables(lang.Inputs{})
+			if _, _, d := r.Counts(vars); append(diags, d...).HasErrors() {
+				t.Fatal(diagString(append(diags, d...)))
+			}
+		})
+	}
+	small, large := allocs(150), allocs(600)
+	if ratio := large / small; ratio > 5 {
+		t.Errorf("4x the module calls allocate %.1fx as much (%.0f vs %.0f): evaluation grows faster than the recipe", ratio, large, small)
+	}
+}
