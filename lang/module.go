@@ -384,6 +384,10 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if !within(caller.root, dir) {
 			return bad("Module source outside the recipe", fmt.Sprintf("%q leaves the recipe's directory; a module source must be inside it (move the module into the recipe's directory, or use a built-in module).", m.Source))
 		}
+		if !caller.builtin && dir == r.root.dir {
+			return bad("Module includes itself", fmt.Sprintf("%q is the recipe's own directory: a recipe cannot call itself as a module. "+
+				"Put the module's .hcl files in a directory of their own (source = \"./modules/NAME\").", m.Source))
+		}
 		fsys, root = caller.fsys, caller.root
 		rel := strings.TrimPrefix(strings.TrimPrefix(dir, root), "/")
 		if root == "." {
