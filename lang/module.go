@@ -53,6 +53,9 @@ type Module struct {
 	srcRange hcl.Range
 	depth    int
 	key      string // identifies the source: "builtin:NAME" or "dir:PATH"
+	// badSource says source is not a literal string (reported when
+	// decoding the call).
+	badSource bool
 }
 
 // Moved is a `moved` block: state recorded under From now belongs to To.
@@ -212,7 +215,10 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			Subject: b.DefRange.Ptr()})
 	}
 	m.srcRange = src.Expr.Range()
-	diags = append(diags, constString(src.Expr, &m.Source)...)
+	if d := constString(src.Expr, &m.Source); d.HasErrors() {
+		diags = append(diags, d...)
+		m.badSource = true
+	}
 	if a := attrs["on"]; a != nil {
 		m.On = a.Expr
 	}
@@ -349,7 +355,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail + caller.mod.calledAt(),
 			Subject: m.sourceRange().Ptr()}}
 	}
-	if m.Source == "" {
+	if m.badSource {
 		return nil // reported when decoding
 	}
 	if m.depth > MaxModuleDepth {
