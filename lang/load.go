@@ -52,7 +52,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		display := path.Join(src.Display, name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read recipe file",
-				Detail: fmt.Sprintf("%s: %v", display, err)})
+				Detail: fmt.Sprintf("%s: %s.", display, describeReadErr(name, err))})
 			continue
 		}
 		if d := checkText(display, b, size); d != nil {

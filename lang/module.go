@@ -428,6 +428,9 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
 	names, err := moduleFiles(fsys, dir)
 	if err != nil {
+		if escapesDir(err) {
+			return bad("Module source outside the recipe", fmt.Sprintf("%q is, or is inside, a symbolic link to outside the recipe's directory; a module source must be inside it (copy the module into the recipe's directory, or use a built-in module).", m.Source))
+		}
 		return bad("Cannot read module", fmt.Sprintf("%s: %v.%s", m.Source, err, missingModuleHint(fsys, dir, m.Source)))
 	}
 	var diags hcl.Diagnostics
@@ -436,7 +439,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		b, size, err := readText(fsys, path.Join(dir, name))
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read module file",
-				Detail: fmt.Sprintf("%s: %v.%s", fname, err, caller.mod.calledAt()), Subject: m.CallRange.Ptr()})
+				Detail: fmt.Sprintf("%s: %s.%s", fname, describeReadErr(path.Join(m.Source, name), err), caller.mod.calledAt()), Subject: m.CallRange.Ptr()})
 			continue
 		}
 		if d := checkText(fname, b, size); d != nil {

@@ -468,3 +468,92 @@ func TestModuleFanOutLinear(t *testing.T) {
 		t.Errorf("4x the module calls allocate %.1fx as much (%.0f vs %.0f): evaluation grows faster than the recipe", ratio, large, small)
 	}
 }
+
+// TestSymlinksStayInside: through DirFS, a symbolic link inside the
+// recipe's directory is followed while it stays inside; one leading out
+// (a module directory, a module's file, a file() argument) is refused in
+// words, naming the source or file, and nothing outside is read. Without
+// it a module source "./m" linked to /etc read files there, and printed
+// their lines in diagnostics.
+func TestSymlinksStayInside(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(outside, "m"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := "root:x:0:0:secret\n"
+	for name, data := range map[string]string{"m/main.hcl": "step \"x\" { run = \"true\" }\n", "secret": secret} {
+		if err := os.WriteFile(filepath.Join(outside, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(src string) string {
+		return "recipe \"t\" {}\nhosts \"server\" {}\nmodule \"a\" {\n  source = \"" + src + "\"\n  on     = hosts.server\n}\n"
+	}
+	for _, tc := range []struct {
+		name    string
+		links   map[string]string // link name in the recipe -> target
+		files   map[string]string
+		summary string // "" loads
+		detail  string
+	}{
+		{"module_dir_out", map[string]string{"m": filepath.Join(outside, "m")}, map[string]string{"main.hcl": call("./m")},
+			"Module source outside the recipe", `"./m" is, or is inside, a symbolic link to outside the recipe's directory`},
+		{"module_file_out", map[string]string{"m/main.hcl": filepath.Join(outside, "secret")}, map[string]string{"main.hcl": call("./m")},
+			"Cannot read module file", "m/main.hcl is, or is inside, a symbolic link to outside the recipe's directory"},
+		{"file_out", map[string]string{"pw": filepath.Join(outside, "secret")},
+			map[string]string{"main.hcl": "recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on  = hosts.server\n  run = \"echo ${file(\"pw\")}\"\n}\n"},
+			"Error in function call", "pw is, or is inside, a symbolic link to outside"},
+		{"module_dir_in", map[string]string{"m": "mods/real"},
+			map[string]string{"main.hcl": call("./m"), "mods/real/main.hcl": "step \"x\" { run = \"true\" }\n"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tc.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, target := range tc.links {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fsys, err := lang.DirFS(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+			if !diags.HasErrors() && r != nil {
+				vars, d := r.ResolveVariables(lang.Inputs{})
+				diags = append(diags, d...)
+				s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"server": r.Group("server").GroupVal([]lang.HostInfo{{Name: "server[0]", Group: "server"}})}}
+				diags = append(diags, s.EvalLocals()...)
+				for _, st := range r.Steps {
+					_, _, d := s.StepArgs(st, lang.HostInfo{Name: "server[0]", Group: "server"}.Val(nil))
+					diags = append(diags, d...)
+				}
+			}
+			if tc.summary == "" {
+				if diags.HasErrors() {
+					t.Fatalf("a link inside the recipe:%s", diagString(diags))
+				}
+				return
+			}
+			errs := errorsOf(diags)
+			if len(errs) != 1 || errs[0].Summary != tc.summary || !strings.Contains(errs[0].Detail, tc.detail) {
+				t.Fatalf("want one %q saying %q:%s", tc.summary, tc.detail, diagString(diags))
+			}
+			if strings.Contains(diagString(diags), "secret") {
+				t.Errorf("the diagnostic shows the file outside:%s", diagString(diags))
+			}
+		})
+	}
+}
