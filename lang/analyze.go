@@ -389,6 +389,15 @@ func (r *Recipe) analyzeStep(s *Step) hcl.Diagnostics {
 	return diags
 }
 
+// selfRefHint says why a step cannot name itself in attr.
+func selfRefHint(attr string) string {
+	switch attr {
+	case "restart_on", "reload_on":
+		return fmt.Sprintf(" A step in %s runs before the service it restarts; a service restarts on its own change by itself.", attr)
+	}
+	return ""
+}
+
 // resolveAfter turns after entries as written in namespace n into full
 // step names: module.X stands for every step of module X, nested too.
 func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Diagnostics) {
@@ -397,7 +406,7 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 	for _, ref := range refs {
 		if !ref.Module && ref.Name == s.Name && n == r.nsOf(s) || !ref.Module && n == r.nsOf(s) && ref.Name == s.BaseName && s.Module != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
-				Detail: fmt.Sprintf("Step %q lists itself in after; remove it.", s.BaseName), Subject: ref.Range.Ptr()})
+				Detail: fmt.Sprintf("Step %q lists itself in %s; remove it.%s", s.BaseName, ref.Attr, selfRefHint(ref.Attr)), Subject: ref.Range.Ptr()})
 			continue
 		}
 		if ref.Module {

@@ -672,7 +672,7 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 				Detail: "Each entry must name a step as step.<name>, or every step of a module as module.<name>.", Subject: e.Range().Ptr()})
 			continue
 		}
-		ref := Ref{Name: attrName(tr[1]), Range: e.Range()}
+		ref := Ref{Name: attrName(tr[1]), Range: e.Range(), Attr: a.Name}
 		if tr.RootName() == "module" {
 			ref.Module = true
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -555,5 +556,65 @@ func TestSymlinksStayInside(t *testing.T) {
 				t.Errorf("the diagnostic shows the file outside:%s", diagString(diags))
 			}
 		})
+	}
+}
+
+// TestRestartOnStepAndModuleOfOneName: step.a and module.a are two
+// references in after, restart_on and reload_on. restart_on = [module.a]
+// beside after = [step.a] used to be dropped from the service's after
+// (so the service did not wait for the module's steps that restart it),
+// and restart_on = [step.a] with reload_on = [module.a] was refused as
+// naming step.a twice. A step naming itself in restart_on is told so.
+func TestRestartOnStepAndModuleOfOneName(t *testing.T) {
+	main := `
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./m"
+  on     = hosts.server
+}
+step "a" {
+  on  = hosts.server
+  run = "true"
+}
+step "svc" {
+  on         = hosts.server
+  after      = [step.a]
+  restart_on = [module.a]
+  service { name = "x" }
+}
+step "svc2" {
+  on         = hosts.server
+  restart_on = [step.a]
+  reload_on  = [module.a]
+  service { name = "y" }
+}
+`
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(main)}, "m/main.hcl": {Data: []byte("step \"x\" { run = \"true\" }\n")}}
+	r, diags := loadFS(fsys)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	for _, name := range []string{"svc", "svc2"} {
+		var after []string
+		for _, ref := range r.Step(name).After {
+			after = append(after, ref.Name)
+		}
+		sort.Strings(after)
+		if got := strings.Join(after, " "); got != "a module.a.step.x" {
+			t.Errorf("%s waits for %q, want a and module.a.step.x", name, got)
+		}
+	}
+	_, diags = loadString(t, `
+recipe "t" {}
+hosts "server" {}
+step "svc" {
+  on         = hosts.server
+  restart_on = [step.svc]
+  service { name = "x" }
+}
+`)
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Step "svc" lists itself in restart_on`) {
+		t.Errorf("a service restarting on itself:%s", diagString(diags))
 	}
 }

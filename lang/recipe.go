@@ -117,7 +117,16 @@ type VolumeDecl struct {
 type Ref struct {
 	Name   string
 	Range  hcl.Range
-	Module bool // as written: module.NAME, until resolved
+	Module bool   // as written: module.NAME, until resolved
+	Attr   string // the attribute it is written in: after, restart_on, ...
+}
+
+// written is the reference as written: step.NAME or module.NAME.
+func (r Ref) written() string {
+	if r.Module {
+		return "module." + r.Name
+	}
+	return "step." + r.Name
 }
 
 // Step is a `step` block. Exactly one of KindBody and Shorthand is set.
