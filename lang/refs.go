@@ -20,8 +20,9 @@ var (
 func Suggest(name string, known []string) string { return suggest(name, known) }
 
 // checkRefs checks, without values, what a traversal names inside the
-// objects a recipe reads: a host's attributes and volumes (against the
-// volume blocks of onGroups for `host`, of G for `hosts.G[i]`) and a
+// objects a recipe reads: a host's attributes and facts, and its volumes
+// (against the volume blocks of onGroups for `host`, when known, of G for
+// `hosts.G[i]`) and a
 // step's outputs (against its capture block). Roots and names that check
 // already refused are skipped, so each mistake is reported once.
 func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string, n *namespace) hcl.Diagnostics {
@@ -30,9 +31,9 @@ func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string, n *namespace)
 		var d *hcl.Diagnostic
 		switch tr.RootName() {
 		case "host":
-			if len(onGroups) > 0 {
-				d = r.checkHostPath(tr, 1, onGroups, "host")
-			}
+			// Without the groups (a module input: the host of each
+			// module step instance) the volume names go unchecked.
+			d = r.checkHostPath(tr, 1, onGroups, "host")
 		case "hosts":
 			if n.mod == nil && len(tr) >= 3 && r.groupIdx[attrName(tr[1])] != nil {
 				if _, ok := tr[2].(hcl.TraverseIndex); ok {
@@ -71,7 +72,7 @@ func (r *Recipe) checkHostPath(tr hcl.Traversal, i int, groups []string, what st
 	if name == "facts" {
 		return checkFactsPath(tr, i+1)
 	}
-	if name != "volume" || len(tr) <= i+1 {
+	if name != "volume" || len(tr) <= i+1 || len(groups) == 0 {
 		return nil
 	}
 	vol, ok := stepName(tr[i+1])
