@@ -774,6 +774,13 @@ func (s *Scope) onHostsIn(expr hcl.Expression, n *namespace) ([]string, hcl.Diag
 		Detail:  "on must be a host (hosts.server[0]) or a list of hosts (hosts.server, concat(hosts.a, hosts.b)).",
 		Subject: expr.Range().Ptr()}}
 	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on not known before apply",
+			Detail: "on decides which hosts a step runs on, so the plan must know it; this one depends on what is known only once hosts exist or steps ran " +
+				"(host facts, a step's outputs). Choose the hosts from host groups and variables (hosts.server, slice(hosts.server, 0, var.n)); " +
+				"to act on a fact, run the step on every host and branch on the fact in its arguments or command.",
+			Subject: expr.Range().Ptr()}}
+	}
 	if v.IsNull() || !v.IsKnown() {
 		return nil, bad
 	}
