@@ -247,46 +247,65 @@ func (s *Scope) nsCtxReading(n *namespace, want names) *hcl.EvalContext {
 	} else {
 		mv := s.modVal(n)
 		vv := map[string]cty.Value{}
-		for _, v := range n.varList {
-			if want.has("var", v.Name) {
-				vv[v.Name] = mv.get("v", v.Name)
+		want.each("var", func(yield func(string)) {
+			for _, v := range n.varList {
+				yield(v.Name)
 			}
-		}
+		}, func(name string) {
+			if n.vars[name] != nil {
+				vv[name] = mv.get("v", name)
+			}
+		})
 		lv := map[string]cty.Value{}
-		for _, l := range n.localList {
-			if want.has("local", l.Name) {
-				lv[l.Name] = mv.get("l", l.Name)
+		want.each("local", func(yield func(string)) {
+			for _, l := range n.localList {
+				yield(l.Name)
 			}
-		}
+		}, func(name string) {
+			if n.locals[name] != nil {
+				lv[name] = mv.get("l", name)
+			}
+		})
 		vars["var"], vars["local"] = objOrEmpty(vv), objOrEmpty(lv)
 	}
 	if s.Steps == nil {
 		vars["step"] = cty.DynamicVal
 	} else {
 		sv := map[string]cty.Value{}
-		for _, st := range n.stepList {
-			if v, ok := s.Steps[st.Name]; ok && want.has("step", st.BaseName) {
-				sv[st.BaseName] = v
+		want.each("step", func(yield func(string)) {
+			for _, st := range n.stepList {
+				yield(st.BaseName)
 			}
-		}
+		}, func(name string) {
+			if st := n.steps[name]; st != nil {
+				if v, ok := s.Steps[st.Name]; ok {
+					sv[name] = v
+				}
+			}
+		})
 		vars["step"] = objOrEmpty(sv)
 	}
 	mods := map[string]cty.Value{}
-	for _, m := range n.modList {
-		if m.ns == nil || !want.has("module", m.Name) {
-			continue
+	want.each("module", func(yield func(string)) {
+		for _, m := range n.modList {
+			yield(m.Name)
+		}
+	}, func(name string) {
+		m := n.mods[name]
+		if m == nil || m.ns == nil {
+			return
 		}
 		mv := s.modVal(m.ns)
 		if mv == nil {
-			mods[m.Name] = cty.DynamicVal
-			continue
+			mods[name] = cty.DynamicVal
+			return
 		}
 		ov := map[string]cty.Value{}
 		for _, o := range m.ns.outList {
 			ov[o.Name] = mv.get("o", o.Name)
 		}
-		mods[m.Name] = objOrEmpty(ov)
-	}
+		mods[name] = objOrEmpty(ov)
+	})
 	vars["module"] = objOrEmpty(mods)
 	return &hcl.EvalContext{Functions: n.funcs, Variables: vars}
 }
@@ -327,13 +346,23 @@ func readNames(reads []hcl.Traversal) names {
 	return want
 }
 
-// has says whether name under root is wanted.
-func (w names) has(root, name string) bool {
-	if w == nil {
-		return true
+// each calls f for every name under root that w holds: the names it
+// lists (so that the work is what one expression reads, not what the
+// namespace declares), or those all yields when it holds them all.
+func (w names) each(root string, all func(yield func(string)), f func(string)) {
+	if w != nil {
+		set, ok := w[root]
+		if !ok {
+			return
+		}
+		if set != nil {
+			for name := range set {
+				f(name)
+			}
+			return
+		}
 	}
-	set, ok := w[root]
-	return ok && (set == nil || set[name])
+	all(f)
 }
 
 // pick is the part of all that want holds under root.
@@ -342,11 +371,15 @@ func pick(all map[string]cty.Value, want names, root string) map[string]cty.Valu
 		return all
 	}
 	out := map[string]cty.Value{}
-	for k, v := range all {
-		if want.has(root, k) {
+	want.each(root, func(yield func(string)) {
+		for k := range all {
+			yield(k)
+		}
+	}, func(k string) {
+		if v, ok := all[k]; ok {
 			out[k] = v
 		}
-	}
+	})
 	return out
 }
 
