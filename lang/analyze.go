@@ -81,12 +81,19 @@ func (k nodeKey) String() string {
 // analyzer resolves, once each, what locals, inputs and outputs read,
 // following them through modules, and finds cycles among them.
 type analyzer struct {
-	r     *Recipe
-	memo  map[nodeKey]*refSet
-	state map[nodeKey]int // 1 visiting, 2 done
-	stack []nodeKey
-	diags hcl.Diagnostics
+	r       *Recipe
+	memo    map[nodeKey]*refSet
+	state   map[nodeKey]int // 1 visiting, 2 done
+	stack   []nodeKey
+	diags   hcl.Diagnostics
+	tooLong bool // a chain longer than MaxValueChain was reported
 }
+
+// MaxValueChain bounds how many locals, module inputs and outputs one
+// value may be read through, each reading the next. Analysis and
+// evaluation follow such a chain by recursion: a few files of
+// `l2 = local.l1 + 1` lines made it take minutes and gigabytes.
+const MaxValueChain = 1000
 
 func (a *analyzer) node(k nodeKey) *refSet {
 	switch a.state[k] {
@@ -95,6 +102,19 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	case 1:
 		a.cycle(k)
 		return newRefSet()
+	}
+	if len(a.stack) >= MaxValueChain {
+		if !a.tooLong {
+			a.tooLong = true
+			a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chain of values too long",
+				Detail: fmt.Sprintf("%s is read through a chain of more than %d locals, module inputs and outputs, each reading the next (%s -> %s -> ... -> %s); "+
+					"diffuser follows at most %d. Compute the value from fewer intermediate values.%s",
+					a.stack[0], MaxValueChain, a.stack[0], a.stack[1], k, MaxValueChain, k.n.mod.calledAt()),
+				Subject: a.r.nodeRange(k).Ptr()})
+		}
+		a.state[k] = 2
+		a.memo[k] = newRefSet()
+		return a.memo[k]
 	}
 	a.state[k] = 1
 	a.stack = append(a.stack, k)
