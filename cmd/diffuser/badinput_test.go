@@ -498,3 +498,30 @@ func TestBadRecipeSymlinkOut(t *testing.T) {
 		t.Errorf("validate of a linked recipe file: exit %d\n%s", res.code, res.stderr)
 	}
 }
+
+// TestBadRecipeManyErrors: a recipe with many mistakes prints the first
+// 25 and says how many more there are. HCL's text writer reads the file
+// from its start for each snippet: 3,000 moved blocks to nowhere took two
+// and a half minutes to print.
+func TestBadRecipeManyErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "moved {\n  from = step.old%d\n  to   = step.new%d\n}\n", i, i)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := badRun(t, "validate", dir)
+	checkFailed(t, res)
+	if got := strings.Count(res.stderr, "Error: Moved to an unknown address"); got != 25 {
+		t.Errorf("%d errors printed, want the first 25", got)
+	}
+	if !strings.Contains(res.stderr, "\n35 more error(s) and 0 warning(s) are not shown: fix the ones above and run again.\n") {
+		t.Errorf("stderr does not say how many more:\n%s", res.stderr[max(0, len(res.stderr)-300):])
+	}
+	if !strings.Contains(res.stderr, "on "+dir+"/main.hcl line 9") {
+		t.Errorf("the first error is not shown first:\n%s", res.stderr[:min(len(res.stderr), 400)])
+	}
+}
