@@ -637,33 +637,52 @@ func unknownRef(kind, name string, rng hcl.Range, known []string) *hcl.Diagnosti
 }
 
 func suggest(name string, known []string) string {
+	if len(name) > maxSuggestLen {
+		return "" // no one mistypes that much; comparing costs len²
+	}
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := levenshtein(name, k); d < bestD {
+		if abs(len(k)-len(name)) >= bestD {
+			continue // at least that many insertions or deletions
+		}
+		if d := levenshteinBelow(name, k, bestD); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
 }
 
-func levenshtein(a, b string) int {
+// maxSuggestLen bounds the names suggest looks for neighbours of: it
+// runs for every unknown name a recipe writes, against every known one.
+const maxSuggestLen = 100
+
+func abs(n int) int { return max(n, -n) }
+
+// levenshteinBelow is the edit distance between a and b when it is below
+// limit, else limit (it stops once every path costs that much).
+func levenshteinBelow(a, b string, limit int) int {
 	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
 		cur[0] = i
+		rowMin := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
 		}
-		prev = cur
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], limit)
 }
 
 func (r *Recipe) groupNames() []string { return keys(r.groupIdx) }
