@@ -608,22 +608,16 @@ func (r *Recipe) AllModules() []*Module {
 func (r *Recipe) checkMoved() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	isStep := isMovedStep
-	exists := func(a string) bool {
-		if isStep(a) {
-			for _, st := range r.Steps {
-				if st.Addr() == a {
-					return true
-				}
-			}
-			return false
-		}
-		for _, m := range r.AllModules() {
-			if m.Addr == a {
-				return true
-			}
-		}
-		return false
+	// Every address once: a recipe may hold thousands of moved blocks.
+	addrs := map[string]bool{}
+	for _, st := range r.Steps {
+		addrs[st.Addr()] = true
 	}
+	for _, m := range r.AllModules() {
+		addrs[m.Addr] = true
+	}
+	exists := func(a string) bool { return addrs[a] }
+	known := map[string][]string{} // unknownMovedTo's lists, by place and kind
 	// declared says whether the caller of m declares a, or a module call
 	// a is inside of.
 	declared := func(a string, m *Module) bool {
@@ -663,7 +657,7 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			bad(mv.FromRange, "Moved from an address still in the "+mv.In.place(), fmt.Sprintf("%s is still declared in the %s, so its state cannot move to %s. "+
 				"Remove or rename its block, or remove the moved block.", mv.fromText, mv.In.place(), mv.toText))
 		case !exists(mv.To):
-			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv, known))
 		case froms[mv.From] != nil:
 			bad(mv.FromRange, "Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only; keep one of the blocks.",
 				mv.fromText, rangeString(froms[mv.From].FromRange)))
@@ -695,7 +689,7 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
 				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case !exists(mv.To):
-			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv, known))
 		case declared(mv.From, mv.By), froms[mv.From] != nil:
 			// The caller declares from, or the module call from is in
 			// (its steps never lived in this module), or moves it
@@ -731,25 +725,31 @@ func (m *Module) place() string {
 }
 
 // unknownMovedTo says that mv's to is not declared where the block is,
-// and what is: the nearest name, else the names of its kind.
-func (r *Recipe) unknownMovedTo(mv *Moved) string {
+// and what is: the nearest name, else the names of its kind. cache keeps
+// the names by place and kind across the recipe's blocks.
+func (r *Recipe) unknownMovedTo(mv *Moved, cache map[string][]string) string {
 	prefix := ""
 	if mv.In != nil {
 		prefix = mv.In.Addr + "."
 	}
-	var known []string
-	if isMovedStep(mv.To) {
-		for _, st := range r.Steps {
-			if a, ok := strings.CutPrefix(st.Addr(), prefix); ok {
-				known = append(known, a)
+	key := prefix + " " + kindOf(mv.To)
+	known, ok := cache[key]
+	if !ok {
+		if isMovedStep(mv.To) {
+			for _, st := range r.Steps {
+				if a, ok := strings.CutPrefix(st.Addr(), prefix); ok {
+					known = append(known, a)
+				}
+			}
+		} else {
+			for _, m := range r.AllModules() {
+				if a, ok := strings.CutPrefix(m.Addr, prefix); ok {
+					known = append(known, a)
+				}
 			}
 		}
-	} else {
-		for _, m := range r.AllModules() {
-			if a, ok := strings.CutPrefix(m.Addr, prefix); ok {
-				known = append(known, a)
-			}
-		}
+		sort.Strings(known)
+		cache[key] = known
 	}
 	to := mv.toText
 	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
@@ -760,7 +760,6 @@ func (r *Recipe) unknownMovedTo(mv *Moved) string {
 	case len(known) == 0:
 		detail += fmt.Sprintf(" The %s declares no %s: declare it, or remove the moved block.", mv.In.place(), kindOf(mv.To))
 	default:
-		sort.Strings(known)
 		more := ""
 		if len(known) > 10 {
 			more = fmt.Sprintf(" and %d more", len(known)-10)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"diffuser/engine"
 	"diffuser/lang"
@@ -616,5 +617,38 @@ step "svc" {
 `)
 	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Step "svc" lists itself in restart_on`) {
 		t.Errorf("a service restarting on itself:%s", diagString(diags))
+	}
+}
+
+// TestMovedManyLinear: checking moved blocks costs in proportion to them.
+// Each block looked its from and to up by going through every step (and
+// every module): 20,000 blocks took 18 s to validate. The lookups
+// allocate nothing, so time is measured, as in TestManyLocalsLinear: 8x
+// the blocks may take about 8x as long, not 20x and more.
+func TestMovedManyLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times loads")
+	}
+	run := func(n int) time.Duration {
+		var b strings.Builder
+		b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\n")
+		for i := range n {
+			fmt.Fprintf(&b, "step \"s%d\" {\n  on  = hosts.server\n  run = \"true\"\n}\nmoved {\n  from = step.o%d\n  to   = step.s%d\n}\n", i, i, i)
+		}
+		src := b.String()
+		best := time.Duration(1 << 62)
+		for range 3 {
+			start := time.Now()
+			if _, diags := loadString(t, src); diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	small, large := run(1000), run(8000)
+	t.Logf("1000 moved blocks %s, 8000 %s", small, large)
+	if ratio := float64(large) / float64(small); ratio > 13 {
+		t.Errorf("8x the moved blocks take %.1fx as long (%s vs %s)", ratio, large, small)
 	}
 }
