@@ -41,7 +41,7 @@ lint: ## gofmt, go mod tidy, go vet, staticcheck
 	bin/staticcheck $(PKGS)
 
 bench: build ## benchmarks with numbers and ratios
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./state/ ./remote/ ./cloud/... ./workspace/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 120m ./engine/ ./lang/ ./state/ ./remote/ ./cloud/... ./workspace/
 
 bench-peers: setup-demo build ## diffuser vs Ansible (defaults, tuned) vs OpenSSH (with/without ControlMaster): 20 trivial steps on 4 and 16 docker hosts, and a GlusterFS 2+1 deploy vs an Ansible playbook, with ratios (installs ansible-core if missing)
 	@scripts/bench-peers.sh

@@ -95,7 +95,14 @@ type analyzer struct {
 	// reported: diagnostics about module inputs already reported (by
 	// summary and subject), which several steps of a module may find.
 	reported map[string]bool
+	tooLong  bool // a chain longer than MaxValueChain was reported
 }
+
+// MaxValueChain bounds how many locals, module inputs and outputs one
+// value may be read through, each reading the next. Analysis and
+// evaluation follow such a chain by recursion: a few files of
+// `l2 = local.l1 + 1` lines made it take minutes and gigabytes.
+const MaxValueChain = 1000
 
 func (a *analyzer) node(k nodeKey) *refSet {
 	switch a.state[k] {
@@ -104,6 +111,19 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	case 1:
 		a.cycle(k)
 		return newRefSet()
+	}
+	if len(a.stack) >= MaxValueChain {
+		if !a.tooLong {
+			a.tooLong = true
+			a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Chain of values too long",
+				Detail: fmt.Sprintf("%s is read through a chain of more than %d locals, module inputs and outputs, each reading the next (%s -> %s -> ... -> %s); "+
+					"diffuser follows at most %d. Compute the value from fewer intermediate values.%s",
+					a.stack[0], MaxValueChain, a.stack[0], a.stack[1], k, MaxValueChain, k.n.mod.calledAt()),
+				Subject: a.r.nodeRange(k).Ptr()})
+		}
+		a.state[k] = 2
+		a.memo[k] = newRefSet()
+		return a.memo[k]
 	}
 	a.state[k] = 1
 	a.stack = append(a.stack, k)
@@ -405,31 +425,24 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	return diags, callDiags
 }
 
-// resolveAfter turns after entries as written in namespace n into full
-// step names: module.X stands for every step of module X, nested too.
-// refAttr names the attribute of s that wrote ref: restart_on and
-// reload_on entries are in After too, and are reported as written.
-func refAttr(s *Step, ref Ref) string {
-	for _, l := range []struct {
-		name string
-		refs []Ref
-	}{{"restart_on", s.RestartOn}, {"reload_on", s.ReloadOn}, {"after_all", s.AfterAll}} {
-		for _, r := range l.refs {
-			if r.Range == ref.Range {
-				return l.name
-			}
-		}
+// selfRefHint says why a step cannot name itself in attr.
+func selfRefHint(attr string) string {
+	switch attr {
+	case "restart_on", "reload_on":
+		return fmt.Sprintf(" A step in %s runs before the service it restarts; a service restarts on its own change by itself.", attr)
 	}
-	return "after"
+	return ""
 }
 
+// resolveAfter turns after entries as written in namespace n into full
+// step names: module.X stands for every step of module X, nested too.
 func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Diagnostics) {
 	var out []Ref
 	var diags hcl.Diagnostics
 	for _, ref := range refs {
 		if !ref.Module && ref.Name == s.Name && n == r.nsOf(s) || !ref.Module && n == r.nsOf(s) && ref.Name == s.BaseName && s.Module != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step waits for itself",
-				Detail: fmt.Sprintf("Step %q lists itself in %s; remove it.", s.BaseName, refAttr(s, ref)), Subject: ref.Range.Ptr()})
+				Detail: fmt.Sprintf("Step %q lists itself in %s; remove it.%s", s.BaseName, ref.Attr, selfRefHint(ref.Attr)), Subject: ref.Range.Ptr()})
 			continue
 		}
 		if ref.Module {
@@ -648,33 +661,52 @@ func unknownRef(kind, name string, rng hcl.Range, known []string) *hcl.Diagnosti
 }
 
 func suggest(name string, known []string) string {
+	if len(name) > maxSuggestLen {
+		return "" // no one mistypes that much; comparing costs len²
+	}
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := levenshtein(name, k); d < bestD {
+		if abs(len(k)-len(name)) >= bestD {
+			continue // at least that many insertions or deletions
+		}
+		if d := levenshteinBelow(name, k, bestD); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
 }
 
-func levenshtein(a, b string) int {
+// maxSuggestLen bounds the names suggest looks for neighbours of: it
+// runs for every unknown name a recipe writes, against every known one.
+const maxSuggestLen = 100
+
+func abs(n int) int { return max(n, -n) }
+
+// levenshteinBelow is the edit distance between a and b when it is below
+// limit, else limit (it stops once every path costs that much).
+func levenshteinBelow(a, b string, limit int) int {
 	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
 		cur[0] = i
+		rowMin := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
 		}
-		prev = cur
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], limit)
 }
 
 func (r *Recipe) groupNames() []string { return keys(r.groupIdx) }

@@ -1,6 +1,7 @@
 package lang_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -232,5 +233,29 @@ func TestValidRecipesLoadClean(t *testing.T) {
 				t.Fatalf("Counts:%s", diagString(diags))
 			}
 		})
+	}
+}
+
+// TestSuggestLongNames: a reference to a misspelt 10,000-character name
+// gets no suggestion, quickly. Each suggestion compared it with every
+// known name in time and memory quadratic in their length: 730 ms and
+// 800 MB of garbage for one such reference.
+func TestSuggestLongNames(t *testing.T) {
+	long := strings.Repeat("a", 10000)
+	var b strings.Builder
+	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\nstep \"" + long + "\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
+	for i := range 20 {
+		fmt.Fprintf(&b, "step \"x%d\" {\n  on    = hosts.server\n  after = [step.%sb]\n  run   = \"true\"\n}\n", i, long)
+	}
+	// No suggestion for a name that long (the comparison is skipped, not
+	// timed here: a loaded machine would fail a time bound).
+	_, diags := loadString(t, b.String())
+	if len(diags) != 20 || diags[0].Summary != "Unknown step" || strings.Contains(diags[0].Detail, "Did you mean") {
+		t.Errorf("want 20 unknown steps without a suggestion:%s", diagString(diags[:min(len(diags), 1)]))
+	}
+	// Short names still get one.
+	_, diags = loadString(t, "recipe \"t\" {}\nhosts \"server\" {}\nstep \"format\" {\n  on  = hosts.server\n  run = \"true\"\n}\nstep \"y\" {\n  on    = hosts.server\n  after = [step.formt]\n  run   = \"true\"\n}\n")
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Did you mean "format"?`) {
+		t.Errorf("a near short name is not suggested:%s", diagString(diags))
 	}
 }

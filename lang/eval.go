@@ -239,53 +239,156 @@ func (s *Scope) modVal(n *namespace) *nsVals {
 
 // nsCtx builds the context of namespace n without `host` from what is
 // known now.
-func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext {
+func (s *Scope) nsCtx(n *namespace) *hcl.EvalContext { return s.nsCtxReading(n, nil) }
+
+// nsCtxReading is nsCtx holding, when want is not nil, only the
+// variables, locals, steps and modules want names (what one expression
+// reads). The evaluator builds a context for every value it
+// computes: with all of them, a namespace of a thousand module calls
+// built a thousand outputs for each of its thousand inputs.
+func (s *Scope) nsCtxReading(n *namespace, want names) *hcl.EvalContext {
 	vars := map[string]cty.Value{}
 	if n.mod == nil {
-		vars["var"] = objOrEmpty(s.Vars)
-		vars["local"] = objOrEmpty(s.Locals)
+		vars["var"] = objOrEmpty(pick(s.Vars, want, "var"))
+		vars["local"] = objOrEmpty(pick(s.Locals, want, "local"))
 		vars["hosts"] = objOrUnknown(s.Hosts)
 	} else {
 		mv := s.modVal(n)
 		vv := map[string]cty.Value{}
-		for _, v := range n.varList {
-			vv[v.Name] = mv.get("v", v.Name)
-		}
+		want.each("var", func(yield func(string)) {
+			for _, v := range n.varList {
+				yield(v.Name)
+			}
+		}, func(name string) {
+			if n.vars[name] != nil {
+				vv[name] = mv.get("v", name)
+			}
+		})
 		lv := map[string]cty.Value{}
-		for _, l := range n.localList {
-			lv[l.Name] = mv.get("l", l.Name)
-		}
+		want.each("local", func(yield func(string)) {
+			for _, l := range n.localList {
+				yield(l.Name)
+			}
+		}, func(name string) {
+			if n.locals[name] != nil {
+				lv[name] = mv.get("l", name)
+			}
+		})
 		vars["var"], vars["local"] = objOrEmpty(vv), objOrEmpty(lv)
 	}
 	if s.Steps == nil {
 		vars["step"] = cty.DynamicVal
 	} else {
 		sv := map[string]cty.Value{}
-		for _, st := range n.stepList {
-			if v, ok := s.Steps[st.Name]; ok {
-				sv[st.BaseName] = v
+		want.each("step", func(yield func(string)) {
+			for _, st := range n.stepList {
+				yield(st.BaseName)
 			}
-		}
+		}, func(name string) {
+			if st := n.steps[name]; st != nil {
+				if v, ok := s.Steps[st.Name]; ok {
+					sv[name] = v
+				}
+			}
+		})
 		vars["step"] = objOrEmpty(sv)
 	}
 	mods := map[string]cty.Value{}
-	for _, m := range n.modList {
-		if m.ns == nil {
-			continue
+	want.each("module", func(yield func(string)) {
+		for _, m := range n.modList {
+			yield(m.Name)
+		}
+	}, func(name string) {
+		m := n.mods[name]
+		if m == nil || m.ns == nil {
+			return
 		}
 		mv := s.modVal(m.ns)
 		if mv == nil {
-			mods[m.Name] = cty.DynamicVal
-			continue
+			mods[name] = cty.DynamicVal
+			return
 		}
 		ov := map[string]cty.Value{}
 		for _, o := range m.ns.outList {
 			ov[o.Name] = mv.get("o", o.Name)
 		}
-		mods[m.Name] = objOrEmpty(ov)
-	}
+		mods[name] = objOrEmpty(ov)
+	})
 	vars["module"] = objOrEmpty(mods)
 	return &hcl.EvalContext{Functions: n.funcs, Variables: vars}
+}
+
+// names are the names an expression reads under each root (var, local,
+// step, module); a nil names means every name. A root read whole
+// (`local`) has a nil set: every name under it.
+type names map[string]map[string]bool
+
+// readNames are the names traversals reads read (never nil).
+func readNames(reads []hcl.Traversal) names {
+	want := names{}
+	for _, tr := range reads {
+		root := tr.RootName()
+		set, seen := want[root]
+		if seen && set == nil {
+			continue // read whole already
+		}
+		name := ""
+		if len(tr) > 1 {
+			name = attrName(tr[1])
+			if name == "" {
+				if ix, ok := tr[1].(hcl.TraverseIndex); ok && ix.Key.Type() == cty.String && ix.Key.IsKnown() && !ix.Key.IsNull() {
+					name = ix.Key.AsString() // local["x"]
+				}
+			}
+		}
+		if name == "" {
+			want[root] = nil
+			continue
+		}
+		if set == nil {
+			set = map[string]bool{}
+			want[root] = set
+		}
+		set[name] = true
+	}
+	return want
+}
+
+// each calls f for every name under root that w holds: the names it
+// lists (so that the work is what one expression reads, not what the
+// namespace declares), or those all yields when it holds them all.
+func (w names) each(root string, all func(yield func(string)), f func(string)) {
+	if w != nil {
+		set, ok := w[root]
+		if !ok {
+			return
+		}
+		if set != nil {
+			for name := range set {
+				f(name)
+			}
+			return
+		}
+	}
+	all(f)
+}
+
+// pick is the part of all that want holds under root.
+func pick(all map[string]cty.Value, want names, root string) map[string]cty.Value {
+	if want == nil {
+		return all
+	}
+	out := map[string]cty.Value{}
+	want.each(root, func(yield func(string)) {
+		for k := range all {
+			yield(k)
+		}
+	}, func(k string) {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
+	})
+	return out
 }
 
 // hostVar says whether module input name of n is set from `host` at the
@@ -322,7 +425,13 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 		}
 		return val, nil
 	}
-	val, diags := in.Expr.Value(s.ctxIn(m.caller, host))
+	var ctx *hcl.EvalContext
+	if host == cty.NilVal {
+		ctx = s.evalCtx(m.caller, in.Expr) // while the evaluator computes values
+	} else {
+		ctx = s.ctxIn(m.caller, host)
+	}
+	val, diags := in.Expr.Value(ctx)
 	if diags.HasErrors() {
 		return cty.UnknownVal(v.Type), diags
 	}
@@ -532,7 +641,7 @@ func (e *evaluator) get(k nodeKey) {
 	switch k.kind {
 	case 'l':
 		l := k.n.locals[k.name]
-		v, d := l.Expr.Value(s.evalCtx(k.n))
+		v, d := l.Expr.Value(s.evalCtx(k.n, l.Expr))
 		if !d.HasErrors() {
 			if err := checkValueSize(v); err != nil {
 				d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value too large",
@@ -569,7 +678,7 @@ func (e *evaluator) get(k nodeKey) {
 		s.mvals[k.n].vars[k.name] = val
 	case 'o':
 		o := k.n.outputs[k.name]
-		v, d := o.Value.Value(s.evalCtx(k.n))
+		v, d := o.Value.Value(s.evalCtx(k.n, o.Value))
 		e.diags = append(e.diags, annotate(d, k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
@@ -582,9 +691,10 @@ func (e *evaluator) get(k nodeKey) {
 	s.Changed()
 }
 
-// evalCtx is a fresh context of n, for evaluating while values change.
-func (s *Scope) evalCtx(n *namespace) *hcl.EvalContext {
-	return withForBudget(s.nsCtx(n))
+// evalCtx is a fresh context of n for evaluating expr while values
+// change, holding what expr reads.
+func (s *Scope) evalCtx(n *namespace, expr hcl.Expression) *hcl.EvalContext {
+	return withForBudget(s.nsCtxReading(n, readNames(expr.Variables())))
 }
 
 // dep computes first what traversal tr of namespace n reads.
@@ -716,6 +826,13 @@ func (s *Scope) onHostsIn(expr hcl.Expression, n *namespace) ([]string, hcl.Diag
 		Detail:  "on must be a host (hosts.server[0]) or a list of hosts (hosts.server, concat(hosts.a, hosts.b)).",
 		Subject: expr.Range().Ptr()}}
 	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on not known before apply",
+			Detail: "on decides which hosts a step runs on, so the plan must know it; this one depends on what is known only once hosts exist or steps ran " +
+				"(host facts, a step's outputs). Choose the hosts from host groups and variables (hosts.server, slice(hosts.server, 0, var.n)); " +
+				"to act on a fact, run the step on every host and branch on the fact in its arguments or command.",
+			Subject: expr.Range().Ptr()}}
+	}
 	if v.IsNull() || !v.IsKnown() {
 		return nil, bad
 	}

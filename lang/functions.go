@@ -107,6 +107,9 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is outside the recipe directory; keep files beside the recipe", name)
 	}
 	b, size, err := readText(fsys, path.Join(dir, rel))
+	if escapesDir(err) {
+		return nil, errors.New(describeReadErr(name, err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w%s", name, err, nearFileHint(fsys, path.Join(dir, rel), err))
 	}

@@ -52,7 +52,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		display := path.Join(src.Display, name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read recipe file",
-				Detail: fmt.Sprintf("%s: %v", display, err)})
+				Detail: fmt.Sprintf("%s: %s.", display, describeReadErr(name, err))})
 			continue
 		}
 		if d := checkText(display, b, size); d != nil {
@@ -152,6 +152,37 @@ func checkText(name string, b []byte, size int64) *hcl.Diagnostic {
 			return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Binary file",
 				Detail:  fmt.Sprintf("%s contains a NUL byte at line %d; recipes are HCL text files.", name, pos.Line),
 				Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}
+		}
+	}
+	return checkNesting(name, b)
+}
+
+// MaxNesting bounds how deep brackets, braces, parentheses, quotes and
+// template interpolations nest in one file. The parser, the formatter and
+// the evaluator recurse once per level: a file of a few hundred kilobytes
+// of "[" would exhaust the stack, which is a fatal error, not a diagnostic.
+const MaxNesting = 256
+
+// checkNesting refuses a file nested deeper than MaxNesting, pointing at
+// the opening token one level too deep. It reads the file's tokens (the
+// lexer does not recurse), so brackets inside strings and comments do not
+// count.
+func checkNesting(name string, b []byte) *hcl.Diagnostic {
+	toks, _ := hclsyntax.LexConfig(b, name, hcl.InitialPos)
+	depth := 0
+	for _, t := range toks {
+		switch t.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
+			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			if depth++; depth > MaxNesting {
+				return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nested too deep",
+					Detail: fmt.Sprintf("%s nests brackets, braces, parentheses, strings and ${...} more than %d deep at line %d, column %d; "+
+						"no recipe needs that many. Split the expression into locals.", name, MaxNesting, t.Range.Start.Line, t.Range.Start.Column),
+					Subject: t.Range.Ptr()}
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
+			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			depth = max(depth-1, 0)
 		}
 	}
 	return nil
@@ -641,7 +672,7 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 				Detail: "Each entry must name a step as step.<name>, or every step of a module as module.<name>.", Subject: e.Range().Ptr()})
 			continue
 		}
-		ref := Ref{Name: attrName(tr[1]), Range: e.Range()}
+		ref := Ref{Name: attrName(tr[1]), Range: e.Range(), Attr: a.Name}
 		if tr.RootName() == "module" {
 			ref.Module = true
 		}

@@ -54,6 +54,62 @@ func TestNotText(t *testing.T) {
 	}
 }
 
+// TestNestedTooDeep: a file nested deeper than MaxNesting (which used to
+// overflow the parser's stack, a fatal error) is refused before parsing,
+// at the opening token one level too deep, in a recipe, a module and a
+// module's variable default alike; MaxNesting levels load, and brackets in
+// strings and comments do not count.
+func TestNestedTooDeep(t *testing.T) {
+	deep := lang.MaxNesting + 1
+	nest := func(open, inner, close string, n int) string {
+		return strings.Repeat(open, n) + inner + strings.Repeat(close, n)
+	}
+	head := "recipe \"t\" {}\nlocals {\n  x = "
+	for _, tc := range []struct{ name, open, inner, close string }{
+		{"parens", "(", "1", ")"},
+		{"lists", "[", "1", "]"},
+		{"objects", "{a = ", "1", "}"},
+		{"for", "[for a in [1] : ", "1", "]"},
+		{"templates", `"${`, "1", `}"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := head + nest(tc.open, tc.inner, tc.close, 100_000) + "\n}\n"
+			_, diags := loadString(t, src)
+			checkMarkers(t, diags, "t/main.hcl", []marker{{Line: 3, Summary: "Nested too deep"}})
+			// The subject is an opening token past the bound.
+			at := diags[0].Subject.Start
+			if at.Byte < len(head) || !strings.ContainsRune("([{\"$", rune(src[at.Byte])) || at.Column != at.Byte-len("recipe \"t\" {}\nlocals {\n")+1 {
+				t.Errorf("subject %+v is not an opening token of line 3", at)
+			}
+			if tc.name == "parens" && at.Column != len("  x = ")+lang.MaxNesting {
+				t.Errorf("column %d, want the paren at depth %d", at.Column, lang.MaxNesting+1)
+			}
+			_, diags = loadString(t, head+nest(tc.open, tc.inner, tc.close, deep)+"\n}\n")
+			checkMarkers(t, diags, "t/main.hcl", []marker{{Line: 3, Summary: "Nested too deep"}})
+		})
+	}
+	t.Run("at_the_bound", func(t *testing.T) {
+		// The locals block's brace is one level.
+		_, diags := loadString(t, head+nest("(", "1", ")", lang.MaxNesting-1)+"\n}\n")
+		if diags.HasErrors() {
+			t.Fatalf("MaxNesting levels:%s", diagString(diags))
+		}
+	})
+	t.Run("strings_and_comments", func(t *testing.T) {
+		src := head + `"` + strings.Repeat("(", 10*deep) + `"` + "\n}\n# " + strings.Repeat("[", 10*deep) + "\n"
+		if _, diags := loadString(t, src); diags.HasErrors() {
+			t.Fatalf("brackets in a string and a comment:%s", diagString(diags))
+		}
+	})
+	t.Run("module", func(t *testing.T) {
+		_, diags := loadFS(fstest.MapFS{
+			"main.hcl":   {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.s\n}\n")},
+			"m/main.hcl": {Data: []byte("variable \"v\" {\n  default = " + nest("[", "1", "]", 100_000) + "\n}\n")},
+		})
+		checkMarkers(t, diags, "t/m/main.hcl", []marker{{Line: 2, Summary: "Nested too deep"}})
+	})
+}
+
 // TestMaxFileSizeBoundary: a file of exactly MaxFileSize bytes loads.
 func TestMaxFileSizeBoundary(t *testing.T) {
 	t.Parallel()

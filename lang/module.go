@@ -17,6 +17,12 @@ import (
 // depth 1.
 const MaxModuleDepth = 8
 
+// MaxModules bounds the module instances of a recipe, nested ones
+// included. Calls multiply (a module called 8 times that calls another 8
+// times makes 72 instances), so without a bound a few small files could
+// ask for millions of instances.
+const MaxModules = 1000
+
 // BuiltinPrefix starts the source of a module embedded in the binary.
 const BuiltinPrefix = "builtin/"
 
@@ -47,6 +53,9 @@ type Module struct {
 	srcRange hcl.Range
 	depth    int
 	key      string // identifies the source: "builtin:NAME" or "dir:PATH"
+	// badSource says source is not a literal string (reported when
+	// decoding the call).
+	badSource bool
 }
 
 // Moved is a `moved` block: state recorded under From now belongs to To.
@@ -220,11 +229,15 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	m.srcRange = src.Expr.Range()
 	if len(src.Expr.Variables()) > 0 {
+		m.badSource = true
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module source not a literal",
 			Detail:  "source is read before any variable has a value: write it as a literal string, \"./DIR\" or \"builtin/NAME\". To choose a module by a variable, call each with on = var.x ? hosts.server : [] (a call on no hosts deploys nothing)." + n.mod.calledAt(),
 			Subject: src.Expr.Range().Ptr()})
 	}
-	diags = append(diags, constString(src.Expr, &m.Source)...)
+	if d := constString(src.Expr, &m.Source); d.HasErrors() {
+		diags = append(diags, d...)
+		m.badSource = true
+	}
 	if a := attrs["on"]; a != nil {
 		m.On = a.Expr
 	}
@@ -361,7 +374,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail + caller.mod.calledAt(),
 			Subject: m.sourceRange().Ptr()}}
 	}
-	if m.Source == "" {
+	if m.badSource {
 		return nil // reported when decoding
 	}
 	if m.depth > MaxModuleDepth {
@@ -396,6 +409,10 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if !within(caller.root, dir) {
 			return bad("Module source outside the recipe", fmt.Sprintf("%q leaves the recipe's directory; a module source must be inside it (move the module into the recipe's directory, or use a built-in module).", m.Source))
 		}
+		if !caller.builtin && dir == r.root.dir {
+			return bad("Module includes itself", fmt.Sprintf("%q is the recipe's own directory: a recipe cannot call itself as a module. "+
+				"Put the module's .hcl files in a directory of their own (source = \"./modules/NAME\").", m.Source))
+		}
 		fsys, root = caller.fsys, caller.root
 		rel := strings.TrimPrefix(strings.TrimPrefix(dir, root), "/")
 		if root == "." {
@@ -426,10 +443,21 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
 		}
 	}
+	if r.tooMany {
+		return nil // reported once, at the call that went past the bound
+	}
+	if r.modules++; r.modules > MaxModules {
+		r.tooMany = true
+		return bad("Too many module instances", fmt.Sprintf("Loading %s would make more than %d module instances in the recipe (every call of a module is one, and the calls inside it are as many again for each). "+
+			"Call modules fewer times, or nest calls less: %s.", m.Addr, MaxModules, m.chain()))
+	}
 	m.ns = newNamespace(m, fsys, root, dir, functions(fsys, dir))
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
 	names, err := moduleFiles(fsys, dir)
 	if err != nil {
+		if escapesDir(err) {
+			return bad("Module source outside the recipe", fmt.Sprintf("%q is, or is inside, a symbolic link to outside the recipe's directory; a module source must be inside it (copy the module into the recipe's directory, or use a built-in module).", m.Source))
+		}
 		return bad("Cannot read module", fmt.Sprintf("%s: %v.%s", m.Source, err, missingModuleHint(fsys, dir, m.Source)))
 	}
 	var diags hcl.Diagnostics
@@ -438,7 +466,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		b, size, err := readText(fsys, path.Join(dir, name))
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read module file",
-				Detail: fmt.Sprintf("%s: %v.%s", fname, err, caller.mod.calledAt()), Subject: m.CallRange.Ptr()})
+				Detail: fmt.Sprintf("%s: %s.%s", fname, describeReadErr(path.Join(m.Source, name), err), caller.mod.calledAt()), Subject: m.CallRange.Ptr()})
 			continue
 		}
 		if d := checkText(fname, b, size); d != nil {
@@ -612,22 +640,16 @@ func (r *Recipe) AllModules() []*Module {
 func (r *Recipe) checkMoved() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	isStep := isMovedStep
-	exists := func(a string) bool {
-		if isStep(a) {
-			for _, st := range r.Steps {
-				if st.Addr() == a {
-					return true
-				}
-			}
-			return false
-		}
-		for _, m := range r.AllModules() {
-			if m.Addr == a {
-				return true
-			}
-		}
-		return false
+	// Every address once: a recipe may hold thousands of moved blocks.
+	addrs := map[string]bool{}
+	for _, st := range r.Steps {
+		addrs[st.Addr()] = true
 	}
+	for _, m := range r.AllModules() {
+		addrs[m.Addr] = true
+	}
+	exists := func(a string) bool { return addrs[a] }
+	known := map[string][]string{} // unknownMovedTo's lists, by place and kind
 	// declared says whether the caller of m declares a, or a module call
 	// a is inside of.
 	declared := func(a string, m *Module) bool {
@@ -667,7 +689,7 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			bad(mv.FromRange, "Moved from an address still in the "+mv.In.place(), fmt.Sprintf("%s is still declared in the %s, so its state cannot move to %s. "+
 				"Remove or rename its block, or remove the moved block.", mv.fromText, mv.In.place(), mv.toText))
 		case !exists(mv.To):
-			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv, known))
 		case froms[mv.From] != nil:
 			bad(mv.FromRange, "Conflicting moved blocks", fmt.Sprintf("%s is moved twice (also at %s): state can go to one place only; keep one of the blocks.",
 				mv.fromText, rangeString(froms[mv.From].FromRange)))
@@ -699,7 +721,7 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 			bad(mv.ToRange, "Moved between kinds", fmt.Sprintf("from = %s is a %s and to = %s a %s: move a step to a step, a module to a module.",
 				mv.fromText, kindOf(mv.From), mv.toText, kindOf(mv.To)))
 		case !exists(mv.To):
-			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv))
+			bad(mv.ToRange, "Moved to an unknown address", r.unknownMovedTo(mv, known))
 		case declared(mv.From, mv.By), froms[mv.From] != nil:
 			// The caller declares from, or the module call from is in
 			// (its steps never lived in this module), or moves it
@@ -735,25 +757,31 @@ func (m *Module) place() string {
 }
 
 // unknownMovedTo says that mv's to is not declared where the block is,
-// and what is: the nearest name, else the names of its kind.
-func (r *Recipe) unknownMovedTo(mv *Moved) string {
+// and what is: the nearest name, else the names of its kind. cache keeps
+// the names by place and kind across the recipe's blocks.
+func (r *Recipe) unknownMovedTo(mv *Moved, cache map[string][]string) string {
 	prefix := ""
 	if mv.In != nil {
 		prefix = mv.In.Addr + "."
 	}
-	var known []string
-	if isMovedStep(mv.To) {
-		for _, st := range r.Steps {
-			if a, ok := strings.CutPrefix(st.Addr(), prefix); ok {
-				known = append(known, a)
+	key := prefix + " " + kindOf(mv.To)
+	known, ok := cache[key]
+	if !ok {
+		if isMovedStep(mv.To) {
+			for _, st := range r.Steps {
+				if a, ok := strings.CutPrefix(st.Addr(), prefix); ok {
+					known = append(known, a)
+				}
+			}
+		} else {
+			for _, m := range r.AllModules() {
+				if a, ok := strings.CutPrefix(m.Addr, prefix); ok {
+					known = append(known, a)
+				}
 			}
 		}
-	} else {
-		for _, m := range r.AllModules() {
-			if a, ok := strings.CutPrefix(m.Addr, prefix); ok {
-				known = append(known, a)
-			}
-		}
+		sort.Strings(known)
+		cache[key] = known
 	}
 	to := mv.toText
 	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
@@ -764,7 +792,6 @@ func (r *Recipe) unknownMovedTo(mv *Moved) string {
 	case len(known) == 0:
 		detail += fmt.Sprintf(" The %s declares no %s: declare it, or remove the moved block.", mv.In.place(), kindOf(mv.To))
 	default:
-		sort.Strings(known)
 		more := ""
 		if len(known) > 10 {
 			more = fmt.Sprintf(" and %d more", len(known)-10)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -572,5 +573,188 @@ module "outer" {
 		default:
 			t.Errorf("unexpected %s: %s", d.Summary, d.Detail)
 		}
+	}
+}
+
+// TestModuleFanOutLinear: evaluating a recipe that calls a module many
+// times costs in proportion to the calls. Every input, local and output
+// used to be evaluated in a context holding every module's outputs: a
+// thousand calls took ten seconds. Allocations, unlike time, do not
+// depend on the machine's load: twice the calls may allocate a little
+// more than twice as much, not four times.
+func TestModuleFanOutLinear(t *testing.T) {
+	allocs := func(calls int) float64 {
+		var b strings.Builder
+		b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\n")
+		for i := range calls {
+			fmt.Fprintf(&b, "module \"m%d\" {\n  source = \"./m\"\n  on     = hosts.server\n  word   = \"w%d\"\n}\n", i, i)
+		}
+		fsys := fstest.MapFS{
+			"main.hcl":   {Data: []byte(b.String())},
+			"m/main.hcl": {Data: []byte("variable \"word\" { type = string }\nlocals { said = \"said ${var.word}\" }\nstep \"x\" { run = \"echo ${local.said}\" }\noutput \"said\" { value = local.said }\n")},
+		}
+		return testing.AllocsPerRun(1, func() {
+			r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "t"}, testKinds())
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			vars, diags := r.ResolveVariables(lang.Inputs{})
+			if _, _, d := r.Counts(vars); append(diags, d...).HasErrors() {
+				t.Fatal(diagString(append(diags, d...)))
+			}
+		})
+	}
+	small, large := allocs(150), allocs(600)
+	if ratio := large / small; ratio > 5 {
+		t.Errorf("4x the module calls allocate %.1fx as much (%.0f vs %.0f): evaluation grows faster than the recipe", ratio, large, small)
+	}
+}
+
+// TestSymlinksStayInside: through DirFS, a symbolic link inside the
+// recipe's directory is followed while it stays inside; one leading out
+// (a module directory, a module's file, a file() argument) is refused in
+// words, naming the source or file, and nothing outside is read. Without
+// it a module source "./m" linked to /etc read files there, and printed
+// their lines in diagnostics.
+func TestSymlinksStayInside(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(outside, "m"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := "root:x:0:0:secret\n"
+	for name, data := range map[string]string{"m/main.hcl": "step \"x\" { run = \"true\" }\n", "secret": secret} {
+		if err := os.WriteFile(filepath.Join(outside, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(src string) string {
+		return "recipe \"t\" {}\nhosts \"server\" {}\nmodule \"a\" {\n  source = \"" + src + "\"\n  on     = hosts.server\n}\n"
+	}
+	for _, tc := range []struct {
+		name    string
+		links   map[string]string // link name in the recipe -> target
+		files   map[string]string
+		summary string // "" loads
+		detail  string
+	}{
+		{"module_dir_out", map[string]string{"m": filepath.Join(outside, "m")}, map[string]string{"main.hcl": call("./m")},
+			"Module source outside the recipe", `"./m" is, or is inside, a symbolic link to outside the recipe's directory`},
+		{"module_file_out", map[string]string{"m/main.hcl": filepath.Join(outside, "secret")}, map[string]string{"main.hcl": call("./m")},
+			"Cannot read module file", "m/main.hcl is, or is inside, a symbolic link to outside the recipe's directory"},
+		{"file_out", map[string]string{"pw": filepath.Join(outside, "secret")},
+			map[string]string{"main.hcl": "recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on  = hosts.server\n  run = \"echo ${file(\"pw\")}\"\n}\n"},
+			"Error in function call", "pw is, or is inside, a symbolic link to outside"},
+		{"module_dir_in", map[string]string{"m": "mods/real"},
+			map[string]string{"main.hcl": call("./m"), "mods/real/main.hcl": "step \"x\" { run = \"true\" }\n"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tc.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, target := range tc.links {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fsys, err := lang.DirFS(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, diags := lang.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+			if !diags.HasErrors() && r != nil {
+				vars, d := r.ResolveVariables(lang.Inputs{})
+				diags = append(diags, d...)
+				s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"server": r.Group("server").GroupVal([]lang.HostInfo{{Name: "server[0]", Group: "server"}})}}
+				diags = append(diags, s.EvalLocals()...)
+				for _, st := range r.Steps {
+					_, _, d := s.StepArgs(st, lang.HostInfo{Name: "server[0]", Group: "server"}.Val(nil))
+					diags = append(diags, d...)
+				}
+			}
+			if tc.summary == "" {
+				if diags.HasErrors() {
+					t.Fatalf("a link inside the recipe:%s", diagString(diags))
+				}
+				return
+			}
+			errs := errorsOf(diags)
+			if len(errs) != 1 || errs[0].Summary != tc.summary || !strings.Contains(errs[0].Detail, tc.detail) {
+				t.Fatalf("want one %q saying %q:%s", tc.summary, tc.detail, diagString(diags))
+			}
+			if strings.Contains(diagString(diags), "secret") {
+				t.Errorf("the diagnostic shows the file outside:%s", diagString(diags))
+			}
+		})
+	}
+}
+
+// TestRestartOnStepAndModuleOfOneName: step.a and module.a are two
+// references in after, restart_on and reload_on. restart_on = [module.a]
+// beside after = [step.a] used to be dropped from the service's after
+// (so the service did not wait for the module's steps that restart it),
+// and restart_on = [step.a] with reload_on = [module.a] was refused as
+// naming step.a twice. A step naming itself in restart_on is told so.
+func TestRestartOnStepAndModuleOfOneName(t *testing.T) {
+	main := `
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./m"
+  on     = hosts.server
+}
+step "a" {
+  on  = hosts.server
+  run = "true"
+}
+step "svc" {
+  on         = hosts.server
+  after      = [step.a]
+  restart_on = [module.a]
+  service { name = "x" }
+}
+step "svc2" {
+  on         = hosts.server
+  restart_on = [step.a]
+  reload_on  = [module.a]
+  service { name = "y" }
+}
+`
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(main)}, "m/main.hcl": {Data: []byte("step \"x\" { run = \"true\" }\n")}}
+	r, diags := loadFS(fsys)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	for _, name := range []string{"svc", "svc2"} {
+		var after []string
+		for _, ref := range r.Step(name).After {
+			after = append(after, ref.Name)
+		}
+		sort.Strings(after)
+		if got := strings.Join(after, " "); got != "a module.a.step.x" {
+			t.Errorf("%s waits for %q, want a and module.a.step.x", name, got)
+		}
+	}
+	_, diags = loadString(t, `
+recipe "t" {}
+hosts "server" {}
+step "svc" {
+  on         = hosts.server
+  restart_on = [step.svc]
+  service { name = "x" }
+}
+`)
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Step "svc" lists itself in restart_on`) {
+		t.Errorf("a service restarting on itself:%s", diagString(diags))
 	}
 }

@@ -2,11 +2,43 @@ package lang
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 )
+
+// DirFS is the files of directory dir, for Source.FS: a recipe directory
+// on this machine. Symbolic links inside it are followed only while they
+// stay inside it (os.Root), so that no module source, recipe file, file()
+// or templatefile() reads what lies outside through a link: a recipe
+// directory is all one needs to copy, and all a recipe can read.
+func DirFS(dir string) (fs.FS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return root.FS(), nil
+}
+
+// describeReadErr says what went wrong reading name (relative to a
+// recipe's directory) in words: DirFS refuses a link that leads outside
+// the recipe's directory with an error that names neither.
+func describeReadErr(name string, err error) string {
+	if escapesDir(err) {
+		return fmt.Sprintf("%s is, or is inside, a symbolic link to outside the recipe's directory; only files inside it are read: copy what the link points to into the recipe's directory", name)
+	}
+	return err.Error()
+}
+
+// escapesDir says whether err is DirFS refusing a path that a symbolic
+// link leads outside the directory.
+func escapesDir(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "path escapes from parent")
+}
 
 // readText reads a recipe, site or variables file, or what file() and
 // templatefile() name: a regular file only (reading a FIFO blocks until

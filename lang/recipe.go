@@ -43,6 +43,10 @@ type Recipe struct {
 	parser  *hclparse.Parser
 	builtin fs.FS
 	parsed  map[string]bool // files already parsed (a module called twice is parsed once)
+	// modules counts the module instances loaded so far, against
+	// MaxModules; tooMany is set once the bound is reported.
+	modules int
+	tooMany bool
 	an      *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
@@ -113,7 +117,16 @@ type VolumeDecl struct {
 type Ref struct {
 	Name   string
 	Range  hcl.Range
-	Module bool // as written: module.NAME, until resolved
+	Module bool   // as written: module.NAME, until resolved
+	Attr   string // the attribute it is written in: after, restart_on, ...
+}
+
+// written is the reference as written: step.NAME or module.NAME.
+func (r Ref) written() string {
+	if r.Module {
+		return "module." + r.Name
+	}
+	return "step." + r.Name
 }
 
 // Step is a `step` block. Exactly one of KindBody and Shorthand is set.

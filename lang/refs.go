@@ -20,8 +20,9 @@ var (
 func Suggest(name string, known []string) string { return suggest(name, known) }
 
 // checkRefs checks, without values, what a traversal names inside the
-// objects a recipe reads: a host's attributes and volumes (against the
-// volume blocks of onGroups for `host`, of G for `hosts.G[i]`) and a
+// objects a recipe reads: a host's attributes and facts, and its volumes
+// (against the volume blocks of onGroups for `host`, when known, of G for
+// `hosts.G[i]`) and a
 // step's outputs (against its capture block). Roots and names that check
 // already refused are skipped, so each mistake is reported once.
 func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string, n *namespace) hcl.Diagnostics {
@@ -30,6 +31,9 @@ func (r *Recipe) checkRefs(trs []hcl.Traversal, onGroups []string, n *namespace)
 		var d *hcl.Diagnostic
 		switch tr.RootName() {
 		case "host":
+			// A module input read from host has no groups here: it is
+			// checked for each module step that reads it
+			// (checkInputHostRefs), with that step's groups.
 			if len(onGroups) > 0 {
 				d = r.checkHostPath(tr, 1, onGroups, "host")
 			}
@@ -71,7 +75,7 @@ func (r *Recipe) checkHostPath(tr hcl.Traversal, i int, groups []string, what st
 	if name == "facts" {
 		return checkFactsPath(tr, i+1)
 	}
-	if name != "volume" || len(tr) <= i+1 {
+	if name != "volume" || len(tr) <= i+1 || len(groups) == 0 {
 		return nil
 	}
 	vol, ok := stepName(tr[i+1])

@@ -18,25 +18,27 @@ func (s *Step) decodeRestart(n *namespace, at hcl.Attributes) hcl.Diagnostics {
 	diags = append(diags, d...)
 	s.ReloadOn, d = n.stepRefs(at["reload_on"])
 	diags = append(diags, d...)
+	// A step and a module call may have the same name: step.a and
+	// module.a are two references.
 	seen := map[string]bool{}
 	for _, ref := range s.After {
-		seen[ref.Name] = true
+		seen[ref.written()] = true
 	}
 	restart := map[string]bool{}
 	for _, ref := range s.RestartOn {
-		restart[ref.Name] = true
+		restart[ref.written()] = true
 	}
 	for _, ref := range append(append([]Ref{}, s.RestartOn...), s.ReloadOn...) {
-		if seen[ref.Name] {
+		if seen[ref.written()] {
 			continue
 		}
-		seen[ref.Name] = true
+		seen[ref.written()] = true
 		s.After = append(s.After, ref)
 	}
 	for _, ref := range s.ReloadOn {
-		if restart[ref.Name] {
+		if restart[ref.written()] {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Step both restarts and reloads",
-				Detail:  fmt.Sprintf("Step %q lists step.%s in restart_on and in reload_on; a restart includes a reload, keep it in one.", s.Name, ref.Name),
+				Detail:  fmt.Sprintf("Step %q lists %s in restart_on and in reload_on; a restart includes a reload, keep it in one.", s.Name, ref.written()),
 				Subject: ref.Range.Ptr()})
 		}
 	}

@@ -66,11 +66,21 @@ var ErrNoState = errors.New("nothing applied yet in this workspace")
 func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 	ref := RecipeRef{Arg: arg}
 	if fi, err := os.Stat(arg); err == nil {
-		if fi.IsDir() {
-			return lang.Source{FS: os.DirFS(arg), Dir: ".", Display: arg, Modules: recipes.Modules()}, ref, nil
+		dir, display, file := arg, arg, ""
+		if !fi.IsDir() {
+			// The file named is read wherever a link leads; what it
+			// reads must be beside where it really is.
+			real, err := filepath.EvalSymlinks(arg)
+			if err != nil {
+				return lang.Source{}, ref, fmt.Errorf("cannot read recipe %s: %w", arg, err)
+			}
+			dir, display, file = filepath.Dir(real), filepath.Dir(arg), filepath.Base(real)
 		}
-		dir := filepath.Dir(arg)
-		return lang.Source{FS: os.DirFS(dir), Dir: ".", File: filepath.Base(arg), Display: dir, Modules: recipes.Modules()}, ref, nil
+		fsys, err := lang.DirFS(dir)
+		if err != nil {
+			return lang.Source{}, ref, fmt.Errorf("cannot read recipe %s: %w", arg, err)
+		}
+		return lang.Source{FS: fsys, Dir: ".", File: file, Display: display, Modules: recipes.Modules()}, ref, nil
 	}
 	if recipes.Has(arg) {
 		ref.Builtin = true

@@ -449,3 +449,80 @@ func TestBadInputOK(t *testing.T) {
 		t.Errorf("plan rewrote state.json")
 	}
 }
+
+// TestBadRecipeSymlinkOut: validate and plan read a recipe directory
+// through lang.DirFS: a module directory linked to outside it is refused
+// at the call's source, and nothing outside is read. A recipe file given
+// by a link is read where the link leads (the argument is the user's own
+// choice), with what it reads beside it there.
+func TestBadRecipeSymlinkOut(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "main.hcl"), []byte("step \"x\" { run = \"cat /nothing\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	recipe := "recipe \"t\" {}\nhosts \"server\" {}\nmodule \"a\" {\n  source = \"./m\"\n  on     = hosts.server\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(recipe), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "m")); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"validate", dir}, {"plan", "--simulate", "--data-dir", t.TempDir(), dir}} {
+		res := badRun(t, args...)
+		checkFailed(t, res)
+		for _, w := range []string{"Error: Module source outside the recipe", "on " + dir + "/main.hcl line 4", `"./m" is, or is inside, a symbolic link to outside the recipe's directory`} {
+			if !strings.Contains(res.stderr, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", args[0], w, res.stderr)
+			}
+		}
+		if strings.Contains(res.stdout+res.stderr, "cat /nothing") {
+			t.Errorf("%s read the module outside:\n%s%s", args[0], res.stdout, res.stderr)
+		}
+	}
+	// A link to a recipe file elsewhere: its module is beside the file.
+	real := t.TempDir()
+	if err := os.WriteFile(filepath.Join(real, "main.hcl"), []byte(recipe), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(real, "m"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(real, "m", "main.hcl"), []byte("step \"x\" { run = \"true\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "recipe.hcl")
+	if err := os.Symlink(filepath.Join(real, "main.hcl"), link); err != nil {
+		t.Fatal(err)
+	}
+	if res := badRun(t, "validate", link); res.code != exitOK {
+		t.Errorf("validate of a linked recipe file: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+// TestBadRecipeManyErrors: a recipe with many mistakes prints the first
+// 25 and says how many more there are. HCL's text writer reads the file
+// from its start for each snippet: 3,000 moved blocks to nowhere took two
+// and a half minutes to print.
+func TestBadRecipeManyErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "moved {\n  from = step.old%d\n  to   = step.new%d\n}\n", i, i)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := badRun(t, "validate", dir)
+	checkFailed(t, res)
+	if got := strings.Count(res.stderr, "Error: Moved to an unknown address"); got != 25 {
+		t.Errorf("%d errors printed, want the first 25", got)
+	}
+	if !strings.Contains(res.stderr, "\n35 more error(s) and 0 warning(s) are not shown: fix the ones above and run again.\n") {
+		t.Errorf("stderr does not say how many more:\n%s", res.stderr[max(0, len(res.stderr)-300):])
+	}
+	if !strings.Contains(res.stderr, "on "+dir+"/main.hcl line 9") {
+		t.Errorf("the first error is not shown first:\n%s", res.stderr[:min(len(res.stderr), 400)])
+	}
+}

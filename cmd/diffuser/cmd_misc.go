@@ -159,13 +159,22 @@ func builtinVariables(name string) ([]*lang.Variable, error) {
 	if fi, err := os.Stat(name); err == nil {
 		// A recipe of one's own (a directory or a .hcl file), or a module
 		// directory of one (no recipe block), as apply takes them.
-		src := lang.Source{FS: os.DirFS(name), Dir: ".", Display: name, Modules: recipes.Modules()}
+		dir, display, file := name, name, ""
 		if !fi.IsDir() {
-			src = lang.Source{FS: os.DirFS(filepath.Dir(name)), Dir: ".", File: filepath.Base(name), Display: filepath.Dir(name), Modules: recipes.Modules()}
+			real, err := filepath.EvalSymlinks(name) // as apply reads it
+			if err != nil {
+				return nil, fmt.Errorf("cannot read %s: %w", name, err)
+			}
+			dir, display, file = filepath.Dir(real), filepath.Dir(name), filepath.Base(real)
 		}
+		fsys, err := lang.DirFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", name, err)
+		}
+		src := lang.Source{FS: fsys, Dir: ".", File: file, Display: display, Modules: recipes.Modules()}
 		r, diags := lang.Load(src, engine.KindSpecs(builtin.Kinds()))
 		if diags.HasErrors() && fi.IsDir() {
-			if mvs, mdiags := lang.ModuleVariables(os.DirFS(name), "."); !mdiags.HasErrors() && !hasRecipeBlock(name) {
+			if mvs, mdiags := lang.ModuleVariables(fsys, "."); !mdiags.HasErrors() && !hasRecipeBlock(name) {
 				return mvs, nil
 			}
 		}

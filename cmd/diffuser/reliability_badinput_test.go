@@ -121,6 +121,9 @@ func TestBadInputSpecialFiles(t *testing.T) {
 	if err := os.Truncate(big, 1<<30); err != nil { // sparse: costs nothing on disk
 		t.Fatal(err)
 	}
+	// A link leading out of the recipe's directory is refused as such
+	// (lang.DirFS); the special files are made inside it to be refused
+	// for what they are.
 	recipeDir := func(name, target string) string {
 		d := filepath.Join(dir, name)
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -128,6 +131,12 @@ func TestBadInputSpecialFiles(t *testing.T) {
 		}
 		if err := os.WriteFile(filepath.Join(d, "main.hcl"), okRecipe, 0o600); err != nil {
 			t.Fatal(err)
+		}
+		if target == "fifo" {
+			if err := syscall.Mkfifo(filepath.Join(d, "extra.hcl"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return d
 		}
 		if err := os.Symlink(target, filepath.Join(d, "extra.hcl")); err != nil {
 			t.Fatal(err)
@@ -144,10 +153,20 @@ func TestBadInputSpecialFiles(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(d, "main.hcl"), []byte(src), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range []struct{ name, target string }{{"zero", "/dev/zero"}, {"pipe", fifo}, {"big", big}} {
-			if err := os.Symlink(l.target, filepath.Join(d, l.name)); err != nil {
-				t.Fatal(err)
-			}
+		if err := os.Symlink("/dev/zero", filepath.Join(d, "zero")); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(filepath.Join(d, "pipe"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../big.bin", filepath.Join(d, "outbig")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "big"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(d, "big"), 1<<30); err != nil {
+			t.Fatal(err)
 		}
 		return d
 	}
@@ -157,10 +176,11 @@ func TestBadInputSpecialFiles(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"recipe symlink to /dev/zero", []string{"validate", recipeDir("devzero", "/dev/zero")}, []string{"extra.hcl is a character device"}},
-		{"recipe named pipe", []string{"validate", recipeDir("fifo", fifo)}, []string{"extra.hcl is a named pipe"}},
+		{"recipe symlink to /dev/zero", []string{"validate", recipeDir("devzero", "/dev/zero")}, []string{"extra.hcl is, or is inside, a symbolic link to outside the recipe's directory"}},
+		{"recipe named pipe", []string{"validate", recipeDir("fifo", "fifo")}, []string{"extra.hcl is a named pipe"}},
 		{"recipe file is a pipe", []string{"validate", fifo}, []string{"pipe.hcl is a named pipe"}},
-		{"file() of /dev/zero", []string{"validate", fileRecipe("filezero", "zero")}, []string{`file("zero")`, "zero is a character device"}},
+		{"file() of /dev/zero", []string{"validate", fileRecipe("filezero", "zero")}, []string{`file("zero")`, "zero is, or is inside, a symbolic link to outside the recipe's directory"}},
+		{"file() of a link out", []string{"validate", fileRecipe("fileout", "outbig")}, []string{`file("outbig")`, "outbig is, or is inside, a symbolic link to outside"}},
 		{"file() of a named pipe", []string{"validate", fileRecipe("filepipe", "pipe")}, []string{"pipe is a named pipe"}},
 		{"file() of 1 GiB", []string{"validate", fileRecipe("filebig", "big")}, []string{"big is 1073741824 bytes", "at most 4194304 bytes"}},
 		{"site file is /dev/zero", []string{"validate", "--site", zero, okPath}, []string{"Cannot read site file", zero + " is a character device"}},

@@ -172,8 +172,22 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		color = a.terminal().Color
 	}
 	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, diags), uint(width), color)
-	_ = w.WriteDiagnostics(diags)
+	shown, rest := diags, hcl.Diagnostics(nil)
+	if len(diags) > maxShownDiags {
+		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
+	}
+	_ = w.WriteDiagnostics(shown)
+	if len(rest) > 0 {
+		errs := len(rest.Errs())
+		fmt.Fprintf(a.stderr, "\n%d more error(s) and %d warning(s) are not shown: fix the ones above and run again.\n", errs, len(rest)-errs)
+	}
 }
+
+// maxShownDiags bounds the diagnostics printed at once: HCL's text writer
+// reads the file from its start for each one's snippet, so a large file
+// with thousands of mistakes (3,000 moved blocks to nowhere) took minutes
+// to print, and no one reads past the first few.
+const maxShownDiags = 25
 
 // withVarSources adds to files the text of each -var a diagnostic points
 // at (its range is named "<-var NAME=VALUE>"), so the writer shows the

@@ -1,0 +1,6 @@
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "" # ERROR: Invalid module source
+  on     = hosts.server
+}

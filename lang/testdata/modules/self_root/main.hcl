@@ -1,0 +1,6 @@
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./" # ERROR: Module includes itself
+  on     = hosts.server
+}

@@ -1,0 +1,6 @@
+recipe "t" {}
+hosts "server" {}
+module "a" {
+  source = "./mods/a"
+  on     = hosts.server
+}

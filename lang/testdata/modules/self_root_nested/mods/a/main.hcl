@@ -1,0 +1,4 @@
+step "x" { run = "true" }
+module "up" {
+  source = "../.." # ERROR: Module includes itself
+}

@@ -1,0 +1,11 @@
+step "x" { run = "echo 1" }
+module "b1" { source = "../m2" } # ERROR: Too many module instances
+module "b2" { source = "../m2" }
+module "b3" { source = "../m2" }
+module "b4" { source = "../m2" }
+module "b5" { source = "../m2" }
+module "b6" { source = "../m2" }
+module "b7" { source = "../m2" }
+module "b8" { source = "../m2" }
+module "b9" { source = "../m2" }
+module "b10" { source = "../m2" }

@@ -1,0 +1,11 @@
+step "x" { run = "echo 2" }
+module "c1" { source = "../m3" }
+module "c2" { source = "../m3" }
+module "c3" { source = "../m3" }
+module "c4" { source = "../m3" }
+module "c5" { source = "../m3" }
+module "c6" { source = "../m3" }
+module "c7" { source = "../m3" }
+module "c8" { source = "../m3" }
+module "c9" { source = "../m3" }
+module "c10" { source = "../m3" }
