@@ -296,8 +296,12 @@ func TestInstanceDyingWhileLaunchingIsReplaced(t *testing.T) {
 			t.Errorf("%s is %s", h.ProviderID, insts[h.ProviderID].State)
 		}
 	}
-	if len(insts) != 4 || srv.Launches() != 2 || srv.Calls()["RunInstances"] != 2 {
-		t.Errorf("%d instances, %d reservations, %d RunInstances; want 4, 2, 2", len(insts), srv.Launches(), srv.Calls()["RunInstances"])
+	// Two launches: the group's, then one for the instance that died. The
+	// SDK may send a RunInstances again when its connection broke (seen on
+	// a loaded machine: "use of closed network connection"); the same
+	// ClientToken makes that the same reservation, not a third launch.
+	if len(insts) != 4 || srv.Launches() != 2 || srv.Calls()["RunInstances"] < 2 {
+		t.Errorf("%d instances, %d reservations, %d RunInstances; want 4, 2, at least 2", len(insts), srv.Launches(), srv.Calls()["RunInstances"])
 	}
 	if !logs.contains("died while launching") {
 		t.Error("death not logged")
