@@ -77,6 +77,7 @@ type ExprValueJSON struct {
 // the files they point into.
 func ValidateDocument(files map[string]*hcl.File, diags hcl.Diagnostics) ValidateJSON {
 	doc := ValidateJSON{FormatVersion: ValidateFormatVersion, Valid: !diags.HasErrors(), Diagnostics: []DiagnosticJSON{}}
+	lines := fileLines{}
 	for _, d := range diags {
 		dj := DiagnosticJSON{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {
@@ -87,7 +88,7 @@ func ValidateDocument(files map[string]*hcl.File, diags hcl.Diagnostics) Validat
 		}
 		if d.Subject != nil {
 			dj.Range = rangeJSON(*d.Subject)
-			dj.Snippet = snippet(files[d.Subject.Filename], d)
+			dj.Snippet = snippet(files[d.Subject.Filename], d, lines)
 		}
 		doc.Diagnostics = append(doc.Diagnostics, dj)
 	}
@@ -115,9 +116,27 @@ func rangeJSON(r hcl.Range) *RangeJSON {
 		End:   PosJSON{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
 }
 
+// fileLines holds each file's lines, scanned once: a file with thousands
+// of diagnostics was scanned from its start for each one (800 errors in a
+// large recipe took 18 s).
+type fileLines map[*hcl.File][]hcl.Range
+
+func (fl fileLines) of(file *hcl.File, filename string) []hcl.Range {
+	if lines, ok := fl[file]; ok {
+		return lines
+	}
+	var lines []hcl.Range
+	sc := hcl.NewRangeScanner(file.Bytes, filename, bufio.ScanLines)
+	for sc.Scan() {
+		lines = append(lines, sc.Range())
+	}
+	fl[file] = lines
+	return lines
+}
+
 // snippet is the source of the lines d.Subject covers, as the text writer
 // prints them.
-func snippet(file *hcl.File, d *hcl.Diagnostic) *SnippetJSON {
+func snippet(file *hcl.File, d *hcl.Diagnostic, fl fileLines) *SnippetJSON {
 	if file == nil || file.Bytes == nil {
 		return nil
 	}
@@ -134,9 +153,14 @@ func snippet(file *hcl.File, d *hcl.Diagnostic) *SnippetJSON {
 		}
 	}
 	first, last := -1, -1
-	sc := hcl.NewRangeScanner(src, subj.Filename, bufio.ScanLines)
-	for sc.Scan() {
-		lr := sc.Range()
+	// Only lines ending at or after the range's start and starting at or
+	// before its end can hold it: a window found by binary search.
+	lines := fl.of(file, subj.Filename)
+	from := sort.Search(len(lines), func(k int) bool { return lines[k].End.Byte >= subj.Start.Byte })
+	for _, lr := range lines[from:] {
+		if lr.Start.Byte > subj.End.Byte {
+			break
+		}
 		// The lines the range overlaps, and the one it starts on (at the
 		// end of a line, its newline, for an error there).
 		overlaps := lr.Start.Byte < subj.End.Byte && subj.Start.Byte < lr.End.Byte
