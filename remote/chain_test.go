@@ -77,7 +77,10 @@ func testRunThenOneShell(t *testing.T, driver string) {
 
 // TestRunThenCancelInGuard: a cancel while the guard runs never starts
 // the command, and the next command gets a working shell.
-func TestRunThenCancelInGuard(t *testing.T) { forDrivers(t, testRunThenCancelInGuard) }
+func TestRunThenCancelInGuard(t *testing.T) {
+	slowInShort(t)
+	forDrivers(t, testRunThenCancelInGuard)
+}
 
 func testRunThenCancelInGuard(t *testing.T, driver string) {
 	_, _, c := newDriverClient(t, sshdOptions{}, driver)
@@ -108,6 +111,7 @@ func testRunThenCancelInGuard(t *testing.T, driver string) {
 // TestRunThenCancelInCommand: a cancel while the second command runs
 // reports it as started, with its output so far, and kills it.
 func TestRunThenCancelInCommand(t *testing.T) {
+	slowInShort(t)
 	_, _, c := newTestClient(t, sshdOptions{})
 	marker := fmt.Sprintf("%d.%03d", 600+time.Now().Nanosecond()%1000, time.Now().Nanosecond()%997)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

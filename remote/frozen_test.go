@@ -62,6 +62,7 @@ func TestRunOnHostFrozenMidCommandFails(t *testing.T) {
 // A command with a timeout on a host that stopped answering returns within
 // the timeout plus the stop graces: stopping it cannot wait on the host.
 func TestRunTimeoutOnFrozenHostReturns(t *testing.T) {
+	slowInShort(t)
 	c, freeze := frozenClient(t, time.Hour) // keepalive will not help here
 	go func() {
 		time.Sleep(300 * time.Millisecond)

@@ -17,6 +17,7 @@ import (
 func sessionsRan(log string) int { return strings.Count(log, "Starting session: command") }
 
 func TestConcurrentRunsShareOneConnection(t *testing.T) {
+	slowInShort(t)
 	for _, tc := range []struct {
 		name     string
 		extra    string
@@ -136,6 +137,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 }
 
 func TestConnectRetriesWhileHostBoots(t *testing.T) {
+	slowInShort(t)
 	env := newTestEnv(t)
 	s := env.configureSSHD(t, sshdOptions{})
 	cfg := env.config(s)
@@ -183,6 +185,7 @@ func TestConnectRetriesWhileHostBoots(t *testing.T) {
 }
 
 func TestKeepAliveClosesDeadConnection(t *testing.T) {
+	slowInShort(t)
 	env := newTestEnv(t)
 	s := env.newSSHD(t, sshdOptions{})
 	cfg := env.config(s)
@@ -230,5 +233,15 @@ func TestPoolClose(t *testing.T) {
 	}
 	if _, err := p.Client(env.config(s)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Client after Close: %v, want ErrClosed", err)
+	}
+}
+
+// slowInShort skips, under -short (make test-fast), a test that waits out
+// timeouts, grace periods or reconnects on real sshd for seconds; make
+// test runs it.
+func slowInShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("waits seconds on real sshd (timeouts, cancels, reconnects): make test runs it")
 	}
 }

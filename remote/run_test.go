@@ -196,6 +196,7 @@ func TestRunTimeoutKillsCommand(t *testing.T) {
 }
 
 func TestRunContextCancel(t *testing.T) {
+	slowInShort(t)
 	_, _, c := newTestClient(t, sshdOptions{})
 	marker := fmt.Sprintf("%d.%03d", 400+time.Now().Nanosecond()%1000, time.Now().Nanosecond()%991)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -157,7 +157,10 @@ func testShellTimeoutKeepsShell(t *testing.T, driver string) {
 
 // TestShellDiesMidCommand: a command that kills its shell is an error
 // (it may have run in part); the next command gets a new shell.
-func TestShellDiesMidCommand(t *testing.T) { forDrivers(t, testShellDiesMidCommand) }
+func TestShellDiesMidCommand(t *testing.T) {
+	slowInShort(t)
+	forDrivers(t, testShellDiesMidCommand)
+}
 
 func testShellDiesMidCommand(t *testing.T, driver string) {
 	_, s, c := newDriverClient(t, sshdOptions{}, driver)
