@@ -294,8 +294,6 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 	return ed, nil
 }
 
-// nearAddresses lists what state holds that looks like a: the same step
-// or host under another name or host, or an address a few edits away.
 // moduleOf is the module a step or module address is in
 // (module.a.module.b.step.x: module.a.module.b; module.a.module.b:
 // module.a), or "" at the root.
@@ -309,6 +307,8 @@ func moduleOf(addr string) string {
 	return ""
 }
 
+// nearAddresses lists what state holds that looks like a: the same step
+// or host under another name or host, or an address a few edits away.
 func nearAddresses(st *state.State, a engine.Address) []string {
 	want := a.String()
 	type cand struct {
