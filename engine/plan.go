@@ -870,15 +870,7 @@ func replaceHint(g *Instances, r string) string {
 	for _, h := range g.Hosts {
 		known[h.Name] = true
 	}
-	names := make([]string, 0, len(known))
-	for k := range known {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if s := lang.Suggest(r, names); s != "" {
-		return fmt.Sprintf(". Did you mean %s?", s)
-	}
-	return "."
+	return "." + targetSuggestion(r, known)
 }
 
 // providerOf is the provider key hosts of group run on.

@@ -151,10 +151,7 @@ func (r *Recipe) checkStepPath(tr hcl.Traversal, st *Step) *hcl.Diagnostic {
 	case len(keys) == 0:
 		detail = fmt.Sprintf("Step %q captures nothing: add capture { %s = \"command\" } to it.", st.Name, key)
 	default:
-		detail = fmt.Sprintf("Step %q captures %s, not %q.", st.Name, strings.Join(keys, ", "), key)
-		if s := suggest(key, keys); s != "" {
-			detail += fmt.Sprintf(" Did you mean %q?", s)
-		}
+		detail = fmt.Sprintf("Step %q captures %s, not %q.%s", st.Name, strings.Join(keys, ", "), key, didYouMean(key, keys))
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step output", Detail: detail, Subject: tr[keyAt].SourceRange().Ptr()}
 }

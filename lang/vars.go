@@ -340,8 +340,8 @@ func renderShort(v cty.Value) string {
 // nearOrKnown is " Did you mean "x"?" for the name in names nearest to
 // name, else knownList(names).
 func nearOrKnown(name string, names []string) string {
-	if s := suggest(name, names); s != "" {
-		return fmt.Sprintf(" Did you mean %q?", s)
+	if s := didYouMean(name, names); s != "" {
+		return s
 	}
 	return knownList(names)
 }
