@@ -83,6 +83,9 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		return vals[slot.Index]
 	}
 	for s, stp := range g.Steps {
+		if scope.Off(stp.Module) {
+			continue // a module turned off: its inputs are not evaluated either
+		}
 		kind := l.Kinds[stp.Kind]
 		if g.GroupRun[s] && stp.UsesHost {
 			if d := groupReadsHost(stp, r.KindSpec(stp.Kind)); d != nil {
@@ -160,6 +163,9 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 // checkVerify evaluates a verify block: its hosts, and a path that must be
 // an absolute directory.
 func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
+	if scope.Off(v.Module) {
+		return nil
+	}
 	_, diags := scope.VerifyEnabled(v)
 	ctx := scope.VerifyCtx(v)
 	if s := v.S3; s != nil {

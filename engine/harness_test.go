@@ -65,6 +65,23 @@ func mustLoad(t *testing.T, src string, vars ...string) *engine.Loaded {
 
 func (w *world) plan(opts ...func(*engine.PlanOptions)) *engine.Plan {
 	w.t.Helper()
+	l := w.load()
+	opt := engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }}
+	for _, o := range opts {
+		o(&opt)
+	}
+	p, diags := l.Plan(context.Background(), opt)
+	if diags.HasErrors() {
+		w.t.Fatalf("plan: %s", diags.Error())
+	}
+	return p
+}
+
+// load loads the world's recipe (with its extra files and kinds) and
+// variables.
+func (w *world) load() *engine.Loaded {
+	w.t.Helper()
 	var l *engine.Loaded
 	if w.extra != nil {
 		fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}}
@@ -89,16 +106,7 @@ func (w *world) plan(opts ...func(*engine.PlanOptions)) *engine.Plan {
 			w.t.Fatalf("load: %s", diags.Error())
 		}
 	}
-	opt := engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
-		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }}
-	for _, o := range opts {
-		o(&opt)
-	}
-	p, diags := l.Plan(context.Background(), opt)
-	if diags.HasErrors() {
-		w.t.Fatalf("plan: %s", diags.Error())
-	}
-	return p
+	return l
 }
 
 func (w *world) refresh(o *engine.PlanOptions) {

@@ -20,6 +20,9 @@ type Loaded struct {
 	StepGraph  *StepGraph
 	Graph      *Instances
 	Kinds      steps.Registry
+	// Off are the module calls turned off (lifecycle enabled false, or
+	// inside such a call), by address: their steps have no instances.
+	Off map[string]*lang.Module
 }
 
 // KindSpecs is what lang needs from the step kinds: their specs.
@@ -90,6 +93,14 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 		return l, diags
 	}
 	scope := l.nameScope()
+	for _, m := range r.AllModules() {
+		if scope.Off(m) {
+			if l.Off == nil {
+				l.Off = map[string]*lang.Module{}
+			}
+			l.Off[m.Addr] = m
+		}
+	}
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.StepOnHosts(s) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
 	diags = append(diags, lang.Explain(d)...)

@@ -514,3 +514,70 @@ func TestModuleReplaceUnknownSuggests(t *testing.T) {
 		}
 	}
 }
+
+// A module call turned off by lifecycle enabled after an apply destroys
+// its instances, and only them (their recorded destroy runs, as for a step
+// removed from the recipe); turned on again, they are created anew. The
+// rest of the recipe stays a no-op throughout.
+func TestModuleEnabledOffDestroysItsInstances(t *testing.T) {
+	src := strings.Replace(modRecipe, `  who    = "b"
+  token  = "t"
+  after  = [module.a]
+`, `  who    = "b"
+  token  = "t"
+  after  = [module.a]
+  lifecycle {
+    enabled = var.b
+  }
+`, 1) + `
+variable "b" {
+  type    = bool
+  default = true
+}
+`
+	w := modWorld(t)
+	w.src = src
+	if res := w.apply(w.plan(), 4); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	if w.st.Steps[`module.b.step.say["client[0]"]`] == nil {
+		t.Fatalf("module.b not applied: %v", keysOf(w.st.Steps))
+	}
+
+	w.vars = []string{"b=false"}
+	p := w.plan()
+	var destroyed []string
+	for _, c := range p.Destroys {
+		destroyed = append(destroyed, c.Addr)
+	}
+	// Reverse order: say waits for prep, so it goes first.
+	if got := strings.Join(destroyed, " "); got != `module.b.step.say["client[0]"] module.b.step.prep["client[0]"]` || len(p.Changes) != 0 {
+		t.Fatalf("b=false plans:\n%s", summary(p))
+	}
+	if res := w.apply(p, 4); len(res.Failures) > 0 {
+		t.Fatalf("apply b=false: %+v", res.Failures)
+	}
+	for addr := range w.st.Steps {
+		if strings.HasPrefix(addr, "module.b.") {
+			t.Errorf("%s still in state after the module was turned off", addr)
+		}
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("second plan with b=false:\n%s", summary(p))
+	}
+	l := w.load()
+	for _, target := range []string{"module.b", `module.b.step.say["client[0]"]`} {
+		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+			Targets:  []string{target},
+			Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+		if len(diags) != 1 || diags[0].Summary != "Target turned off" || !strings.Contains(diags[0].Detail, "lifecycle enabled is false at r/main.hcl:29") {
+			t.Errorf("-target %s of a module that is off: %s", target, diags.Error())
+		}
+	}
+
+	w.vars = nil
+	p = w.plan()
+	if s := summary(p); strings.Count(s, "module.b.step.") != 2 || strings.Count(s, "\n") != 2 || len(p.Destroys) != 0 {
+		t.Errorf("b=true again plans:\n%s", s)
+	}
+}

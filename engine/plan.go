@@ -722,6 +722,18 @@ func (p *Plan) planDestroyAll(st *state.State) {
 	p.sortDestroys(p.Destroys, st)
 }
 
+// offModuleOf is the module turned off that target t names or lies in
+// (the outermost), or nil.
+func (l *Loaded) offModuleOf(t string) *lang.Module {
+	var best *lang.Module
+	for addr, m := range l.Off {
+		if (t == addr || strings.HasPrefix(t, addr+".")) && (best == nil || len(addr) < len(best.Addr)) {
+			best = m
+		}
+	}
+	return best
+}
+
 // restrict keeps only targeted vertices and everything they depend on,
 // and the removals the targets name.
 func (p *Plan) restrict(targets []string) hcl.Diagnostics {
@@ -757,6 +769,15 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 			}
 			for _, h := range g.Hosts {
 				known[h.Name], known["hosts."+h.Group] = true, true
+			}
+			if m := p.Loaded.offModuleOf(t); m != nil {
+				what := fmt.Sprintf("%q is in %s, which is", t, m.Addr)
+				if t == m.Addr {
+					what = m.Addr + " is"
+				}
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target turned off",
+					Detail: fmt.Sprintf("%s turned off (%s): it has no instances to target. Turn the call on to deploy it.", what, m.OffWhere())})
+				continue
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
 				Detail: fmt.Sprintf("%q matches nothing; use %s.%s", t, targetForms, targetSuggestion(t, known))})

@@ -64,9 +64,12 @@ type where struct {
 // module's input variable, or a module's output.
 type nodeKey struct {
 	n    *namespace
-	kind byte // 'l' local, 'v' module input, 'o' output
+	kind byte // 'l' local, 'v' module input, 'o' output, 'e' a call's enabled
 	name string
 }
+
+// enabledKey is the node of module namespace n's lifecycle enabled ("" name).
+func enabledKey(n *namespace) nodeKey { return nodeKey{n, 'e', ""} }
 
 func (k nodeKey) String() string {
 	prefix := ""
@@ -78,6 +81,8 @@ func (k nodeKey) String() string {
 		return prefix + "local." + k.name
 	case 'v':
 		return prefix + "var." + k.name
+	case 'e':
+		return k.n.mod.Addr + ".lifecycle.enabled"
 	}
 	return prefix + "output." + k.name
 }
@@ -96,6 +101,8 @@ type analyzer struct {
 	// summary and subject), which several steps of a module may find.
 	reported map[string]bool
 	tooLong  bool // a chain longer than MaxValueChain was reported
+	// enabledCycle: modules whose enabled was reported in a cycle.
+	enabledCycle map[*namespace]bool
 }
 
 // MaxValueChain bounds how many locals, module inputs and outputs one
@@ -163,6 +170,28 @@ func (a *analyzer) node(k nodeKey) *refSet {
 		}
 		set = s
 		set.broken = set.broken || d.HasErrors()
+	case 'e':
+		m := k.n.mod
+		if m.Enabled != nil {
+			trs := m.Enabled.Variables()
+			// Like a host count: decided before anything runs, from
+			// variables and locals (check refuses hosts, steps and host).
+			s, d := r.check(trs, where{what: "a module's lifecycle enabled"}, m.caller)
+			a.diags = append(a.diags, annotate(d, m.caller.mod)...)
+			if !d.HasErrors() {
+				a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, m.caller), m.caller.mod)...)
+			}
+			set = s
+			set.broken = set.broken || d.HasErrors()
+		}
+		if m.Parent != nil {
+			set.merge(a.node(enabledKey(m.caller)))
+		}
+	}
+	if k.kind != 'e' && k.n.mod != nil {
+		// Every value of a module depends on whether its call is on: an
+		// enabled that reads the module's own outputs is a cycle.
+		set.merge(a.node(enabledKey(k.n)))
 	}
 	a.stack = a.stack[:len(a.stack)-1]
 	a.state[k] = 2
@@ -170,8 +199,18 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	return set
 }
 
-// cycle reports the cycle that reaches k again.
+// cycle reports the cycle that reaches k again. A module's enabled is
+// read by every value of the module: a cycle through it is reported once.
 func (a *analyzer) cycle(k nodeKey) {
+	if k.kind == 'e' {
+		if a.enabledCycle[k.n] {
+			return
+		}
+		if a.enabledCycle == nil {
+			a.enabledCycle = map[*namespace]bool{}
+		}
+		a.enabledCycle[k.n] = true
+	}
 	i := len(a.stack) - 1
 	for i > 0 && a.stack[i] != k {
 		i--
@@ -210,6 +249,11 @@ func (r *Recipe) nodeRange(k nodeKey) hcl.Range {
 			return in.Range
 		}
 		return k.n.mod.CallRange
+	case 'e':
+		if k.n.mod.Enabled != nil {
+			return k.n.mod.Enabled.Range()
+		}
+		return k.n.mod.CallRange
 	}
 	return k.n.outputs[k.name].DeclRange
 }
@@ -242,6 +286,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 			r.an.node(nodeKey{n, 'l', l.Name})
 		}
 		if n.mod != nil {
+			r.an.node(enabledKey(n))
 			for _, v := range n.varList {
 				r.an.node(nodeKey{n, 'v', v.Name})
 			}

@@ -217,6 +217,9 @@ func (s *Scope) ctxIn(n *namespace, host cty.Value) *hcl.EvalContext {
 // nsVals are the values of one module namespace.
 type nsVals struct {
 	vars, locals, outputs map[string]cty.Value
+	// off: the call's lifecycle enabled (or a caller's) is false. Its
+	// inputs, locals and outputs are then unknown and never evaluated.
+	off bool
 }
 
 func (v *nsVals) get(kind, name string) cty.Value {
@@ -306,6 +309,10 @@ func (s *Scope) nsCtxReading(n *namespace, want names) *hcl.EvalContext {
 		mv := s.modVal(m.ns)
 		if mv == nil {
 			mods[name] = cty.DynamicVal
+			return
+		}
+		if mv.off {
+			mods[name] = cty.NullVal(cty.DynamicPseudoType) // OpenTofu's disabled module
 			return
 		}
 		ov := map[string]cty.Value{}
@@ -527,6 +534,7 @@ func (s *Scope) EvalLocalsSince(prev *Scope, groups, steps map[string]bool) hcl.
 			e.get(nodeKey{n, 'l', l.Name})
 		}
 		if n.mod != nil {
+			e.get(enabledKey(n))
 			for _, v := range n.varList {
 				e.get(nodeKey{n, 'v', v.Name})
 			}
@@ -590,6 +598,10 @@ func (e *evaluator) reuse(k nodeKey) bool {
 	if pv == nil || dst == nil {
 		return false
 	}
+	if k.kind == 'e' {
+		dst.off = pv.off
+		return true
+	}
 	if v, ok = pv.of(k.kind)[k.name]; !ok {
 		return false
 	}
@@ -620,6 +632,16 @@ func (e *evaluator) get(k nodeKey) {
 		return
 	}
 	s := e.s
+	if k.kind == 'e' {
+		e.enabled(k)
+		return
+	}
+	if k.n.mod != nil {
+		if e.get(enabledKey(k.n)); s.mvals[k.n].off {
+			e.offValue(k)
+			return
+		}
+	}
 	ns := k.n
 	var expr hcl.Expression
 	switch k.kind {
@@ -691,6 +713,71 @@ func (e *evaluator) get(k nodeKey) {
 	s.Changed()
 }
 
+// enabled decides whether the module call of namespace k.n is on: off
+// when a call around it is off or its lifecycle enabled is false. An
+// enabled not known yet (validate without the variables' values) counts
+// as on, so everything in the module is checked.
+func (e *evaluator) enabled(k nodeKey) {
+	s, m := e.s, k.n.mod
+	mv := s.mvals[k.n]
+	if m.Parent != nil {
+		if e.get(enabledKey(m.caller)); s.mvals[m.caller].off {
+			mv.off = true
+			return
+		}
+	}
+	if m.Enabled == nil {
+		return
+	}
+	for _, tr := range m.Enabled.Variables() {
+		e.dep(m.caller, tr)
+	}
+	s.Changed()
+	defer s.Changed()
+	v, d := m.Enabled.Value(s.evalCtx(m.caller, m.Enabled))
+	if !d.HasErrors() {
+		v, _ = v.UnmarkDeep()
+		switch {
+		case !v.IsKnown():
+		case v.IsNull() || v.Type() != cty.Bool:
+			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid module enabled",
+				Detail: fmt.Sprintf("The lifecycle enabled of %s (%s) must be true or false, not %s, e.g. enabled = var.package_repository != null.",
+					m.Addr, m.Source, typeName(v)),
+				Subject: m.Enabled.Range().Ptr()})
+		default:
+			mv.off = v.False()
+		}
+	}
+	e.diags = append(e.diags, annotate(d, m.Parent)...)
+}
+
+// offValue is the value of a local, input or output of a module that is
+// off: unknown, never evaluated (its inputs may be null or broken, which
+// is why it is off), and read by nothing that runs.
+func (e *evaluator) offValue(k nodeKey) {
+	mv := e.s.mvals[k.n]
+	switch k.kind {
+	case 'l':
+		mv.locals[k.name] = cty.DynamicVal
+	case 'v':
+		v := k.n.vars[k.name]
+		mv.vars[k.name] = markSensitive(cty.UnknownVal(v.Type), v.Sensitive)
+	case 'o':
+		mv.outputs[k.name] = cty.DynamicVal
+	}
+}
+
+// Off says whether module m is turned off: its lifecycle enabled, or a
+// calling module's, is false. Known once the scope's locals are
+// evaluated (EvalLocals); false before.
+func (s *Scope) Off(m *Module) bool {
+	if m == nil {
+		return false
+	}
+	mv := s.modVal(m.ns)
+	return mv != nil && mv.off
+}
+
 // evalCtx is a fresh context of n for evaluating expr while values
 // change, holding what expr reads.
 func (s *Scope) evalCtx(n *namespace, expr hcl.Expression) *hcl.EvalContext {
@@ -717,6 +804,7 @@ func (e *evaluator) dep(n *namespace, tr hcl.Traversal) {
 		if m == nil || m.ns == nil {
 			return
 		}
+		e.get(enabledKey(m.ns))
 		if len(tr) >= 3 {
 			if out, _ := stepName(tr[2]); m.ns.outputs[out] != nil {
 				e.get(nodeKey{m.ns, 'o', out})
@@ -802,6 +890,9 @@ func (s *Scope) OnHosts(expr hcl.Expression) ([]string, hcl.Diagnostics) {
 // StepOnHosts evaluates a step's `on` where it was written: in the step's
 // namespace, or at the module call it inherits `on` from.
 func (s *Scope) StepOnHosts(st *Step) ([]string, hcl.Diagnostics) {
+	if s.Off(st.Module) {
+		return nil, nil // a step of a module that is off has no instances
+	}
 	n := s.Recipe.nsOf(st)
 	if st.onNS != nil {
 		n = st.onNS
@@ -1203,6 +1294,9 @@ func (s *Scope) VerifyHosts(v *Verify, expr hcl.Expression) ([]string, hcl.Diagn
 // VerifyEnabled evaluates a verify block's `enabled` (true when absent). It
 // must be a known bool: anything else is an error naming the attribute.
 func (s *Scope) VerifyEnabled(v *Verify) (bool, hcl.Diagnostics) {
+	if s.Off(v.Module) {
+		return false, nil
+	}
 	if v.Enabled == nil {
 		return true, nil
 	}

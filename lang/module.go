@@ -41,6 +41,12 @@ type Module struct {
 	Inputs hcl.Attributes
 	On     hcl.Expression // may be nil: the steps say where they run
 	After  []Ref          // the call's after, in the caller's namespace
+	// Enabled is the call's `enabled` (nil: always on), evaluated in the
+	// caller's namespace from variables and locals: false turns the call
+	// off (OpenTofu's enabled meta-argument). Its steps, verify blocks and
+	// nested calls then have no instances, its inputs are neither
+	// evaluated nor validated, and module.NAME is null.
+	Enabled hcl.Expression
 
 	Variables []*Variable
 	Locals    []*Local
@@ -192,6 +198,21 @@ func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
+// OffWhere says why a call that is off is off, for messages: "lifecycle
+// enabled is false at FILE:LINE", or that a call around it is off.
+func (m *Module) OffWhere() string {
+	for c := m; c != nil; c = c.Parent {
+		if c.Enabled != nil {
+			where := "lifecycle enabled is false at " + rangeString(c.Enabled.Range())
+			if c != m {
+				where = c.Addr + "'s " + where
+			}
+			return where
+		}
+	}
+	return "lifecycle enabled is false"
+}
+
 // decodeModuleCall decodes a `module` block of namespace n. Its source is
 // loaded later, by loadModules.
 func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
@@ -202,15 +223,12 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if prev := n.mods[name]; prev != nil {
 		return hcl.Diagnostics{duplicate("module", name, prev.CallRange, b.DefRange)}
 	}
-	attrs, diags := b.Body.JustAttributes()
+	attrs, lifecycle, diags := moduleCallBody(b.Body)
 	if diags.HasErrors() {
-		if body, ok := b.Body.(*hclsyntax.Body); ok && len(body.Blocks) > 0 {
-			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
-				Detail:  "A module call takes attributes only: source, on, after and the module's inputs (name = value).",
-				Subject: body.Blocks[0].DefRange().Ptr()}}
-		}
 		return diags
 	}
+	enabled, d := decodeLifecycle(lifecycle)
+	diags = append(diags, d...)
 	addr := "module." + name
 	if n.mod != nil {
 		addr = n.mod.Addr + "." + addr
@@ -231,7 +249,7 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if len(src.Expr.Variables()) > 0 {
 		m.badSource = true
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module source not a literal",
-			Detail:  "source is read before any variable has a value: write it as a literal string, \"./DIR\" or \"builtin/NAME\". To choose a module by a variable, call each with on = var.x ? hosts.server : [] (a call on no hosts deploys nothing)." + n.mod.calledAt(),
+			Detail:  "source is read before any variable has a value: write it as a literal string, \"./DIR\" or \"builtin/NAME\". To choose a module by a variable, call each and turn the others off: lifecycle { enabled = var.x == \"a\" }." + n.mod.calledAt(),
 			Subject: src.Expr.Range().Ptr()})
 	}
 	if d := constString(src.Expr, &m.Source); d.HasErrors() {
@@ -246,12 +264,13 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		m.After, d = n.stepRefs(a)
 		diags = append(diags, d...)
 	}
+	m.Enabled = enabled
 	for k, a := range attrs {
 		switch k {
 		case "source", "on", "after":
 		case "after_all", "count", "for_each", "depends_on", "providers":
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported module argument",
-				Detail:  fmt.Sprintf("A module call takes source, on, after and the module's inputs; %s is not supported (%s).", k, unsupportedModuleArgHint[k]),
+				Detail:  fmt.Sprintf("A module call takes source, on, after, a lifecycle block and the module's inputs; %s is not supported (%s).", k, unsupportedModuleArgHint[k]),
 				Subject: a.NameRange.Ptr()})
 		default:
 			m.Inputs[k] = a
@@ -260,6 +279,57 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	n.mods[name] = m
 	n.modList = append(n.modList, m)
 	return diags
+}
+
+// moduleCallBody splits a module call's body into its attributes and
+// its lifecycle blocks; any other block is an error.
+func moduleCallBody(body hcl.Body) (hcl.Attributes, hcl.Blocks, hcl.Diagnostics) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok { // not native syntax: attributes only
+		attrs, diags := body.JustAttributes()
+		return attrs, nil, diags
+	}
+	var lifecycle hcl.Blocks
+	for _, blk := range sb.Blocks {
+		if blk.Type != "lifecycle" || len(blk.Labels) > 0 {
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
+				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.", blk.Type),
+				Subject: blk.DefRange().Ptr()}}
+		}
+		lifecycle = append(lifecycle, blk.AsHCLBlock())
+	}
+	attrs := make(hcl.Attributes, len(sb.Attributes))
+	for name, a := range sb.Attributes {
+		attrs[name] = a.AsHCLAttribute()
+	}
+	return attrs, lifecycle, nil
+}
+
+// decodeLifecycle decodes a module call's lifecycle blocks (at most one,
+// holding enabled) and returns enabled (nil when not set).
+func decodeLifecycle(blocks hcl.Blocks) (hcl.Expression, hcl.Diagnostics) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	if len(blocks) > 1 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate lifecycle block",
+			Detail:  fmt.Sprintf("A module call has at most one lifecycle block; the first is at %s.", rangeString(blocks[0].DefRange)),
+			Subject: blocks[1].DefRange.Ptr()}}
+	}
+	content, diags := blocks[0].Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "enabled"}}})
+	if diags.HasErrors() {
+		for _, d := range diags {
+			d.Detail += " A module call's lifecycle block takes enabled = CONDITION only (OpenTofu's enabled meta-argument): false turns the call off."
+		}
+		return nil, diags
+	}
+	a := content.Attributes["enabled"]
+	if a == nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Empty lifecycle block",
+			Detail:  "A module call's lifecycle block says whether the call is on: enabled = CONDITION (e.g. enabled = var.package_repository != null).",
+			Subject: blocks[0].DefRange.Ptr()}}
+	}
+	return a.Expr, nil
 }
 
 // decodeMoved decodes `moved { from = step.a  to = module.b.step.a }`.
@@ -526,8 +596,8 @@ func within(root, dir string) bool {
 // argument diffuser does not take.
 var unsupportedModuleArgHint = map[string]string{
 	"after_all":  "after = [...] at the call, or after_all on the module's steps",
-	"count":      "a module's steps already run once per host of the call's on; for more copies call the module again under another name",
-	"for_each":   "a module's steps already run once per host of the call's on; for more copies call the module again under another name",
+	"count":      "a module's steps already run once per host of the call's on; for more copies call the module again under another name, and to turn the call off write lifecycle { enabled = CONDITION } instead of count = CONDITION ? 1 : 0",
+	"for_each":   "a module's steps already run once per host of the call's on; for more copies call the module again under another name, and to turn the call off write lifecycle { enabled = CONDITION }",
 	"depends_on": "use after = [...] for order",
 	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
 }

@@ -150,21 +150,20 @@ variable "package_repository" {
   description = "null: the distribution's GlusterFS packages. Else a package repository (builtin/package-repo) every server, client and gateway gets before its packages, such as GlusterFS 11 from download.gluster.org: { name, uris, suites, components, key (the armored public key's text), architectures (optional) }; see docs/recipes/glusterfs.md"
 }
 
-locals {
-  # builtin/package-repo checks its inputs even on no hosts: without a
-  # repository it gets these, and no host, so it makes nothing.
-  no_repository_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n(none)\n-----END PGP PUBLIC KEY BLOCK-----"
-}
-
+# Off without a repository: the module's inputs are then not read, and
+# nothing is made.
 module "package_repository" {
   source        = "builtin/package-repo"
-  hosts         = var.package_repository == null ? [] : concat(hosts.server, hosts.client, hosts.gateway)
-  name          = var.package_repository == null ? "none" : var.package_repository.name
-  uris          = var.package_repository == null ? ["file:///nonexistent"] : var.package_repository.uris
-  suites        = var.package_repository == null ? ["./"] : var.package_repository.suites
-  components    = var.package_repository == null ? [] : var.package_repository.components
-  key           = var.package_repository == null ? local.no_repository_key : var.package_repository.key
+  hosts         = concat(hosts.server, hosts.client, hosts.gateway)
+  name          = var.package_repository.name
+  uris          = var.package_repository.uris
+  suites        = var.package_repository.suites
+  components    = var.package_repository.components
+  key           = var.package_repository.key
   architectures = try(var.package_repository.architectures, null)
+  lifecycle {
+    enabled = var.package_repository != null
+  }
 }
 
 step "packages" {
