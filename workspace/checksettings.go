@@ -3,7 +3,6 @@ package workspace
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"diffuser/cloud"
 	"diffuser/lang"
@@ -140,11 +139,7 @@ func (ws *Workspace) unusedProviderDiags() hcl.Diagnostics {
 		pb := ws.Site.Providers[key]
 		f, ok := all[pb.Name]
 		if !ok {
-			known := providerNames(all)
-			detail := fmt.Sprintf("diffuser has no provider %q: it has %s.", pb.Name, strings.Join(known, ", "))
-			if s := lang.Suggest(pb.Name, known); s != "" {
-				detail += fmt.Sprintf(" Did you mean %q?", s)
-			}
+			detail := fmt.Sprintf("diffuser has no provider %q: %s.", pb.Name, providerChoice(pb.Name, providerNames(all)))
 			rng := pb.DeclRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown provider", Detail: detail, Subject: &rng})
 			continue

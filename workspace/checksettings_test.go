@@ -160,9 +160,9 @@ func TestUnusedProviderBlocksChecked(t *testing.T) {
 		{"unknown provider", `provider "awss" {
   region = "eu-west-1"
 }
-`, `Unknown provider@11: Did you mean "aws"?`},
+`, `Unknown provider@11: diffuser has no provider "awss": did you mean "aws"? (diffuser has aws, docker, static).`},
 		{"unknown provider far from any", `provider "openstack" {}
-`, `Unknown provider@11: it has aws, docker, static.`},
+`, `Unknown provider@11: diffuser has no provider "openstack": use one of aws, docker, static.`},
 		{"setting the provider does not take", `provider "aws" {
   region   = "eu-west-1"
   packages = ["ceph"]

@@ -255,10 +255,7 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 // have came from: the -provider flag, the site file's default_provider
 // (an error at its line), or the workspace's memory of its last apply.
 func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File, known []string) error {
-	hint := "use one of " + strings.Join(known, ", ")
-	if s := lang.Suggest(name, known); s != "" {
-		hint = fmt.Sprintf("did you mean %q? (diffuser has %s)", s, strings.Join(known, ", "))
-	}
+	hint := providerChoice(name, known)
 	switch {
 	case flag != "":
 		return fmt.Errorf("unknown provider %q (-provider): %s", name, hint)
@@ -270,6 +267,15 @@ func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, file
 			Detail: fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint), Subject: &rng}}}
 	}
 	return fmt.Errorf("unknown provider %q: %s", name, hint)
+}
+
+// providerChoice says what to write instead of provider name, which
+// diffuser does not have: the nearest of known, or all of them.
+func providerChoice(name string, known []string) string {
+	if s := lang.Suggest(name, known); s != "" {
+		return fmt.Sprintf("did you mean %q? (diffuser has %s)", s, strings.Join(known, ", "))
+	}
+	return "use one of " + strings.Join(known, ", ")
 }
 
 func recipeDigest(r *lang.Recipe) string {
