@@ -26,21 +26,27 @@ import (
 // resolved: use a device path.
 //
 // /etc/fstab is edited by reading it, changing the target's line in Go and
-// uploading the whole file atomically; HostLock serializes mount steps on a
-// host so two of them never lose each other's edit. Network filesystems
+// replacing the whole file atomically, only if it still holds what was
+// read (fstab.go: a compare-and-swap under a host-side flock), so that
+// another process editing it at the same time (a second diffuser, Ansible,
+// a person) never loses its edit nor makes diffuser lose its own. HostLock
+// serializes mount steps within one diffuser on top. Network filesystems
 // need "_netdev" in options to be mounted at boot after the network;
 // MountKind does not add it. Retrying a mount while a server comes up is
 // the engine's business (the step's retries).
-type MountKind struct{}
+type MountKind struct {
+	// Clock paces the retries of an fstab edit that met another writer's;
+	// nil is the real clock.
+	Clock Clock
+	// fstab and fstabLock replace /etc/fstab and its lock in tests.
+	fstab, fstabLock string
+}
 
 var (
 	_ Kind       = MountKind{}
 	_ Destroyer  = MountKind{}
 	_ HostLocker = MountKind{}
 )
-
-// fstabPath is the file fstab = true manages.
-const fstabPath = "/etc/fstab"
 
 type mountArgs struct {
 	source  string
@@ -205,17 +211,6 @@ func unescapeFstab(s string) string {
 	return b.String()
 }
 
-// readFstab returns /etc/fstab's content; a missing file reads as empty
-// (containers often have none).
-func readFstab(ctx context.Context, r runner.Runner) (string, error) {
-	cmd := "cat " + fstabPath + " 2>/dev/null || test ! -e " + fstabPath
-	res, err := MustRun(ctx, r, "reading "+fstabPath, cmd)
-	if err != nil {
-		return "", err
-	}
-	return res.Stdout, nil
-}
-
 // fstabTargetLines returns the indexes of lines whose mountpoint is target,
 // and whether exactly one exists and equals want (first four fields).
 func fstabTargetLines(lines []string, target string, want []string) (idx []int, ok bool) {
@@ -277,7 +272,7 @@ func dropLines(lines []string, drop []int) []string {
 
 // Check is OK when the target has the source mounted with the declared
 // type and, with fstab, /etc/fstab has exactly the declared line for it.
-func (MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
+func (k MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return Check{}, err
@@ -297,15 +292,16 @@ func (MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Ch
 		return Check{Reason: fmt.Sprintf("%s has %s (%s) mounted, not %s (%s)", a.target, m.source, m.fstype, a.source, a.fstype)}, nil
 	}
 	if a.fstab {
-		content, err := readFstab(ctx, r)
+		f := k.fstabOf()
+		content, err := f.read(ctx, r)
 		if err != nil {
 			return Check{}, err
 		}
 		switch idx, ok := fstabTargetLines(splitLines(content), a.target, a.fstabFields()); {
 		case len(idx) == 0:
-			return Check{Reason: fstabPath + " has no line for " + a.target}, nil
+			return Check{Reason: f.path + " has no line for " + a.target}, nil
 		case !ok:
-			return Check{Reason: fstabPath + "'s line for " + a.target + " differs"}, nil
+			return Check{Reason: f.path + "'s line for " + a.target + " differs"}, nil
 		}
 	}
 	return Check{OK: true}, nil
@@ -313,7 +309,7 @@ func (MountKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Ch
 
 // Apply creates the target (mkdir), mounts the source unless it already is,
 // and sets the fstab line when fstab is true.
-func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
+func (k MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return nil, err
@@ -348,24 +344,19 @@ func (MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Ou
 	if !a.fstab {
 		return nil, nil
 	}
-	content, err := readFstab(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	want := a.fstabFields()
-	if _, ok := fstabTargetLines(splitLines(content), a.target, want); ok {
-		return nil, nil
-	}
-	if err := r.Upload(ctx, strings.NewReader(fstabWith(content, a.target, want)), fstabPath, 0o644); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", fstabPath, err)
-	}
-	return nil, nil
+	return nil, k.fstabOf().edit(ctx, r, func(content string) (string, bool) {
+		if _, ok := fstabTargetLines(splitLines(content), a.target, want); ok {
+			return "", false
+		}
+		return fstabWith(content, a.target, want), true
+	})
 }
 
 // Destroy unmounts the target when the declared source is mounted there
 // (something else mounted there is left alone) and, with fstab, removes
 // the target's fstab lines that name the declared source.
-func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) error {
+func (k MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) error {
 	a, err := parseMountArgs(args)
 	if err != nil {
 		return err
@@ -388,10 +379,12 @@ func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) e
 	if !a.fstab {
 		return nil
 	}
-	content, err := readFstab(ctx, r)
-	if err != nil {
-		return err
-	}
+	return k.fstabOf().edit(ctx, r, a.withoutFstabLines)
+}
+
+// withoutFstabLines returns content without the target's lines that name
+// the declared source, and whether there were any.
+func (a mountArgs) withoutFstabLines(content string) (string, bool) {
 	lines := splitLines(content)
 	idx, _ := fstabTargetLines(lines, a.target, a.fstabFields())
 	var drop []int
@@ -401,10 +394,7 @@ func (MountKind) Destroy(ctx context.Context, r runner.Runner, args cty.Value) e
 		}
 	}
 	if len(drop) == 0 {
-		return nil
+		return "", false
 	}
-	if err := r.Upload(ctx, strings.NewReader(joinLines(dropLines(lines, drop))), fstabPath, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", fstabPath, err)
-	}
-	return nil
+	return joinLines(dropLines(lines, drop)), true
 }

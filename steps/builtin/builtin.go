@@ -15,7 +15,7 @@ const serviceSettle = time.Second
 func Kinds() steps.Registry { return WithClock(steps.SystemClock{}) }
 
 // WithClock returns every built-in kind, with the kinds that poll or settle
-// (wait, service) on clock. Tests pass a fake clock to make them instant.
+// (wait, service) or retry (mount) on clock. Tests pass a fake clock to make them instant.
 func WithClock(clock steps.Clock) steps.Registry {
 	r := steps.Registry{}
 	for _, k := range []steps.Kind{
@@ -23,7 +23,7 @@ func WithClock(clock steps.Clock) steps.Registry {
 		steps.PackageKind{},
 		steps.FileKind{},
 		steps.FormatKind{},
-		steps.MountKind{},
+		steps.MountKind{Clock: clock},
 		steps.ServiceKind{Clock: clock, Settle: serviceSettle},
 		steps.WaitKind{Clock: clock},
 		distribute.Kind{},
