@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,9 +29,14 @@ import (
 // `apt-get update` runs before installing when update_cache is
 // true or when no package list is younger than an hour (a fresh image has
 // none), and once more before a single retry when the install fails because
-// the lists do not know a package. Every apt-get waits up to 120 s for the
-// dpkg lock (unattended-upgrades on a freshly booted VM holds it).
-type PackageKind struct{}
+// the lists do not know a package. Every apt-get waits up to 120 s for
+// any apt or dpkg lock another process holds (apt-daily and
+// unattended-upgrades on a freshly booted VM hold them): apt itself waits
+// for dpkg's, aptMustRun for the lists' and the archives' (aptlock.go).
+type PackageKind struct {
+	// Clock paces the waiting for apt locks; nil is the real clock.
+	Clock Clock
+}
 
 var (
 	_ Kind       = PackageKind{}
@@ -249,8 +255,16 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
+// clock returns k's Clock, the real one when unset.
+func (k PackageKind) clock() Clock {
+	if k.Clock == nil {
+		return SystemClock{}
+	}
+	return k.Clock
+}
+
 // Apply installs the missing packages or removes the present ones.
-func (PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
+func (k PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parsePackageArgs(args)
 	if err != nil {
 		return nil, err
@@ -260,10 +274,10 @@ func (PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (
 		return nil, err
 	}
 	if a.absent {
-		return nil, m.remove(ctx, r, todo)
+		return nil, m.remove(ctx, r, k.clock(), todo)
 	}
 	if m == aptGet {
-		return nil, aptInstall(ctx, r, todo, a.updateCache)
+		return nil, aptInstall(ctx, r, k.clock(), todo, a.updateCache)
 	}
 	if a.updateCache {
 		if _, err := MustRun(ctx, r, string(m)+" makecache", string(m)+" -y -q makecache"); err != nil {
@@ -285,7 +299,7 @@ const (
 // aptListsFreshCmd prints a package list younger than an hour, if any.
 const aptListsFreshCmd = "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -mmin -60 2>/dev/null | head -n 1"
 
-func aptInstall(ctx context.Context, r runner.Runner, names []string, update bool) error {
+func aptInstall(ctx context.Context, r runner.Runner, clock Clock, names []string, update bool) error {
 	if err := ensureAptProxy(ctx, r, AptProxyFrom(ctx)); err != nil {
 		return err
 	}
@@ -297,19 +311,19 @@ func aptInstall(ctx context.Context, r runner.Runner, names []string, update boo
 		update = strings.TrimSpace(res.Stdout) == ""
 	}
 	if update {
-		if _, err := aptRun(ctx, r, "apt-get update", aptUpd, aptUpdateBound); err != nil {
+		if _, err := aptRun(ctx, r, clock, "apt-get update", aptUpd, aptUpdateBound); err != nil {
 			return err
 		}
 	}
 	cmd := aptEnv + "apt-get " + aptOpts + " install --no-install-recommends -- " + shellJoin(names...)
-	res, err := aptRun(ctx, r, "apt-get install", cmd, 0)
+	res, err := aptRun(ctx, r, clock, "apt-get install", cmd, 0)
 	if err == nil || update || !staleAptLists(res) {
 		return err
 	}
-	if _, err := aptRun(ctx, r, "apt-get update", aptUpd, aptUpdateBound); err != nil {
+	if _, err := aptRun(ctx, r, clock, "apt-get update", aptUpd, aptUpdateBound); err != nil {
 		return err
 	}
-	_, err = aptRun(ctx, r, "apt-get install", cmd, 0)
+	_, err = aptRun(ctx, r, clock, "apt-get install", cmd, 0)
 	return err
 }
 
@@ -324,20 +338,22 @@ const aptUpdateBound = 5 * time.Minute
 // fetches from the mirror directly.
 const aptDirect = "-o Acquire::http::Proxy-Auto-Detect= "
 
-// aptRun runs an apt-get command. Without a package cache it is MustRun.
-// With one, the command runs bounded by bound (0: the step's own bound);
-// when it fails for any reason but unknown packages, it runs once more
-// without the cache, so a cache that stalls or fails mid-download costs
-// time, never the install. The retry is logged with what failed first.
-func aptRun(ctx context.Context, r runner.Runner, what, cmd string, bound time.Duration) (runner.Result, error) {
+// aptRun runs an apt-get command with aptMustRun (waiting for apt locks).
+// With a package cache, the command runs bounded by bound (0: the step's
+// own bound); when it fails for any reason but unknown packages or a lock
+// still taken, it runs once more without the cache, so a cache that
+// stalls or fails mid-download costs time, never the install. The retry
+// is logged with what failed first.
+func aptRun(ctx context.Context, r runner.Runner, clock Clock, what, cmd string, bound time.Duration) (runner.Result, error) {
 	if AptProxyFrom(ctx) == "" {
-		return MustRun(ctx, r, what, cmd)
+		return aptMustRun(ctx, r, clock, what, cmd, runner.Options{})
 	}
-	res, err := MustRunWith(ctx, r, what, cmd, runner.Options{Timeout: bound})
+	res, err := aptMustRun(ctx, r, clock, what, cmd, runner.Options{Timeout: bound})
 	// apt-get update exits 0 when an index failed to download ("W: Failed
 	// to fetch"): through a cache that is a failure of the cache too.
 	fetchFailed := strings.Contains(res.Stdout+res.Stderr, "Failed to fetch")
-	if ctx.Err() != nil || (err == nil && !fetchFailed) || (err != nil && staleAptLists(res)) {
+	var locked *aptLockedError
+	if ctx.Err() != nil || (err == nil && !fetchFailed) || (err != nil && staleAptLists(res)) || errors.As(err, &locked) {
 		return res, err
 	}
 	first := "some downloads failed"
@@ -345,7 +361,7 @@ func aptRun(ctx context.Context, r runner.Runner, what, cmd string, bound time.D
 		first = err.Error()
 	}
 	direct := strings.Replace(cmd, "apt-get ", "apt-get "+aptDirect, 1)
-	res2, err2 := MustRun(ctx, r, what+" without the package cache", direct)
+	res2, err2 := aptMustRun(ctx, r, clock, what+" without the package cache", direct, runner.Options{})
 	if err2 != nil {
 		return res2, fmt.Errorf("%w (through the package cache: %s)", err2, first)
 	}
@@ -366,11 +382,13 @@ func staleAptLists(res runner.Result) bool {
 	return false
 }
 
-func (m pkgManager) remove(ctx context.Context, r runner.Runner, names []string) error {
-	cmd := string(m) + " -y -q remove -- " + shellJoin(names...)
+func (m pkgManager) remove(ctx context.Context, r runner.Runner, clock Clock, names []string) error {
 	if m == aptGet {
-		cmd = aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)
+		cmd := aptEnv + "apt-get " + aptOpts + " remove -- " + shellJoin(names...)
+		_, err := aptMustRun(ctx, r, clock, "apt-get remove", cmd, runner.Options{})
+		return err
 	}
+	cmd := string(m) + " -y -q remove -- " + shellJoin(names...)
 	_, err := MustRun(ctx, r, string(m)+" remove", cmd)
 	return err
 }

@@ -14,13 +14,14 @@ const serviceSettle = time.Second
 // Kinds returns every built-in kind on the real clock.
 func Kinds() steps.Registry { return WithClock(steps.SystemClock{}) }
 
-// WithClock returns every built-in kind, with the kinds that poll or settle
-// (wait, service) or retry (mount) on clock. Tests pass a fake clock to make them instant.
+// WithClock returns every built-in kind, with the kinds that poll, settle
+// or retry (wait, service, mount, package) on clock. Tests pass a fake
+// clock to make them instant.
 func WithClock(clock steps.Clock) steps.Registry {
 	r := steps.Registry{}
 	for _, k := range []steps.Kind{
 		steps.RunKind{},
-		steps.PackageKind{},
+		steps.PackageKind{Clock: clock},
 		steps.FileKind{},
 		steps.FormatKind{},
 		steps.MountKind{Clock: clock},
