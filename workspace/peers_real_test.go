@@ -117,8 +117,10 @@ while [ $i -lt "$1" ]; do
 done`
 
 // testPeerWorkspaces: two workspaces apply the mounts recipe (four fstab
-// lines and a package each) to the same host at the same time while a
-// peer appends 40 lines to /etc/fstab; every line of all three survives.
+// lines, an apt-get update and a package each) to the same host at the
+// same time while a peer appends 40 lines to /etc/fstab; both installs
+// succeed (one apt-get waits for the other's lock) and every line of all
+// three survives.
 // Then one workspace is destroyed while the other applies again and the
 // peer writes again: only the destroyed workspace's lines and mounts go.
 func testPeerWorkspaces(t *testing.T, c *dockertest.Cluster) {
@@ -142,8 +144,8 @@ func testPeerWorkspaces(t *testing.T, c *dockertest.Cluster) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go peer(&wg, "a")
-	goApply(t, &wg, alpha, alphaIn, "apply")
-	goApply(t, &wg, beta, betaIn, "apply")
+	alphaRes := goApply(t, &wg, alpha, alphaIn, "apply")
+	betaRes := goApply(t, &wg, beta, betaIn, "apply")
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
@@ -160,11 +162,19 @@ func testPeerWorkspaces(t *testing.T, c *dockertest.Cluster) {
 	}
 	peerLinesIn(t, fstab, "peer:/a", peerLines)
 	c.MustExec(t, 0, "bc --version >/dev/null && figlet -v >/dev/null")
+	for ws, r := range map[string]*applied{"alpha": alphaRes, "beta": betaRes} {
+		log, _ := r.Run.StepLog("pkg", "node[0]")
+		for _, l := range strings.Split(string(log), "\n") {
+			if strings.Contains(l, "E: Could not get lock") {
+				t.Logf("%s's package step met an apt lock (the other workspace's apt-get): %s", ws, l)
+			}
+		}
+	}
 
 	wg.Add(1)
 	go peer(&wg, "b")
-	goApply(t, &wg, alpha, alphaIn, "destroy")
-	goApply(t, &wg, beta, betaIn, "apply")
+	_ = goApply(t, &wg, alpha, alphaIn, "destroy")
+	_ = goApply(t, &wg, beta, betaIn, "apply")
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
@@ -187,29 +197,32 @@ func testPeerWorkspaces(t *testing.T, c *dockertest.Cluster) {
 }
 
 // goApply applies (or destroys) in on a goroutine of wg, reporting a
-// failure with t.Errorf (t.Fatal belongs to the test's goroutine).
-func goApply(t *testing.T, wg *sync.WaitGroup, w *realWS, in workspace.Inputs, command string) {
+// failure with t.Errorf (t.Fatal belongs to the test's goroutine). The
+// result is filled in when wg is done.
+func goApply(t *testing.T, wg *sync.WaitGroup, w *realWS, in workspace.Inputs, command string) *applied {
+	res := &applied{}
 	wg.Go(func() {
 		start := time.Now()
 		a, err := w.applyOf(in, command)
+		*res = a
 		switch {
 		case err != nil:
 			t.Errorf("%s %s: %v", in.Workspace, command, err)
 		case a.Res != nil && len(a.Res.Failures) > 0:
 			t.Errorf("%s %s failed: %+v", in.Workspace, command, a.Outcome().Failures)
 		default:
-			t.Logf("%s %s: %d done in %s, %d fstab swaps tried", in.Workspace, command, a.Outcome().Done,
-				time.Since(start).Round(100*time.Millisecond), swapsTried(a))
+			t.Logf("%s %s: %d done in %s", in.Workspace, command, a.Outcome().Done, time.Since(start).Round(100*time.Millisecond))
+			if command == "apply" && a.Run != nil {
+				t.Logf("%s: %d fstab swaps tried (one per changed mount step without a retry)", in.Workspace, swapsTried(a))
+			}
 		}
 	})
+	return res
 }
 
-// swapsTried counts the fstab swap commands in a run's step log: more
+// swapsTried counts the fstab swap commands in an apply's step logs: more
 // than one per mount step means some found fstab changed and retried.
 func swapsTried(a applied) int {
-	if a.Run == nil {
-		return 0
-	}
 	n := 0
 	for _, step := range a.Run.LoggedSteps() {
 		b, _ := a.Run.StepLog(step, "node[0]")

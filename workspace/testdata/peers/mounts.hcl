@@ -1,6 +1,7 @@
-# Four tmpfs mounts kept in /etc/fstab and a package, all named after the
-# workspace (TestRealPeers/workspaces): two workspaces apply this recipe to
-# the same host at once, each with its own name.
+# Four tmpfs mounts kept in /etc/fstab and a package installed after an
+# apt-get update, all named after the workspace (TestRealPeers/workspaces):
+# two workspaces apply this recipe to the same host at once, each with its
+# own name, so their updates, installs and fstab edits meet.
 
 recipe "peers_mounts" {
   description = "fstab lines and a package from two workspaces on one host"
@@ -21,8 +22,11 @@ hosts "node" {
 }
 
 step "pkg" {
-  on      = hosts.node
-  package = [var.package]
+  on = hosts.node
+  package {
+    names        = [var.package]
+    update_cache = true
+  }
 }
 
 step "m0" {
