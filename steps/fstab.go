@@ -144,7 +144,7 @@ func (f fstabFile) swap(ctx context.Context, r runner.Runner, old, next string) 
 	case swapNoFlock:
 		return fmt.Errorf("replacing %s: the host has no flock command (util-linux), which diffuser needs to edit %s safely: install util-linux", f.path, f.path)
 	case swapLocked:
-		return fmt.Errorf("replacing %s: another process held %s for more than %s: find it with `fuser -v %s` (a stuck diffuser) and apply again", f.path, f.lock, fstabLockWait, f.lock)
+		return fmt.Errorf("replacing %s: another process held %s for more than %s (diffusers hold it for milliseconds): find it with lslocks, let it finish or stop it, and apply again", f.path, f.lock, fstabLockWait)
 	}
 	return ExitError("replacing "+f.path, cmd, res)
 }
