@@ -55,8 +55,9 @@ e2e: setup build ## every built-in recipe deployed for real, and a compare of nf
 soak: setup-demo build ## N fresh deploy+verify+destroy cycles in a row: make soak RECIPE=glusterfs N=20; prints the success rate and each failure's step, host and log
 	@scripts/soak.sh
 
-reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, data safety, secrets, bad input; prints kills/converged/duplicates
-	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost' ./workspace/
+reliability: setup build ## crash safety (20 SIGKILLs), host loss, locks, peer tools on the same hosts, data safety, secrets, bad input; prints kills/converged/duplicates
+	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestRealPeers' ./workspace/
+	$(GO) test -count=1 -run 'TestFstab|TestAptLock' ./steps/
 	$(GO) test -count=1 -timeout 60m -tags reliability -v -run 'TestReliability|TestRealHost|TestBad|TestNoSecretsInOutput' ./cmd/diffuser/
 	$(GO) test -count=1 -run 'TestKilledWriter|TestLock|TestFallbackLock' ./state/
 	$(GO) test -count=1 -run 'HostKey|Pinned|TrustOnFirstUse' ./remote/
