@@ -526,7 +526,9 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
-				if s := suggest(k, keys(m.ns.vars)); s != "" {
+				if hint := unknownInputHint[k]; hint != "" {
+					d.Detail += " " + hint
+				} else if s := suggest(k, keys(m.ns.vars)); s != "" {
 					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.vars) > 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 )
 
@@ -366,9 +367,13 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			}
 		}
 		if !ok {
+			callerNote := ""
+			if n.mod != nil {
+				callerNote = " In a module, from = caller.step.NAME or caller.module.M… names where the module's steps were in its caller before."
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
-				Detail: fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key; "+
-					"in a module, from = caller.step.NAME or caller.module.M… names where the module's steps were in its caller before.%s", x.name, n.mod.calledAt()),
+				Detail: fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key.%s%s%s",
+					x.name, movedAddrHint(e, x.name), callerNote, n.mod.calledAt()),
 				Subject: e.Range().Ptr()})
 			continue
 		}
@@ -387,6 +392,49 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		r.Moved = append(r.Moved, mv)
 	}
 	return diags
+}
+
+// movedAddrHint says what to write for a moved address that movedAddr
+// refuses, where the mistake is a common one: quotes around it (as
+// Terraform's state mv takes it), an instance key, or module.M.NAME
+// without "step.".
+func movedAddrHint(e hcl.Expression, attr string) string {
+	tr, d := hcl.AbsTraversalForExpr(e)
+	if d.HasErrors() {
+		v, vd := e.Value(nil)
+		if vd.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+			return ""
+		}
+		str := v.AsString()
+		inner, pd := hclsyntax.ParseTraversalAbs([]byte(str), "", hcl.InitialPos)
+		if pd.HasErrors() {
+			return ""
+		}
+		if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: inner}); ok {
+			return fmt.Sprintf(" Write it without quotes: %s = %s.", attr, a)
+		}
+		return ""
+	}
+	var kept hcl.Traversal
+	keyed := false
+	for _, t := range tr {
+		if _, ok := t.(hcl.TraverseIndex); ok {
+			keyed = true
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: kept}); ok && keyed {
+		return fmt.Sprintf(" A moved block moves every instance of a step (%s = %s); to move one instance, use diffuser state mv WORKSPACE FROM TO.", attr, a)
+	}
+	// module.M.NAME (or caller.module.M.NAME): "step." left out.
+	if n := len(kept); n >= 3 && !keyed {
+		fixed := append(append(hcl.Traversal{}, kept[:n-1]...), hcl.TraverseAttr{Name: "step"}, kept[n-1])
+		if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: fixed}); ok {
+			return fmt.Sprintf(" Did you mean %s = %s?", attr, a)
+		}
+	}
+	return ""
 }
 
 // movedAddr renders step.x, module.a.step.x or module.a from a traversal,
@@ -600,6 +648,14 @@ var unsupportedModuleArgHint = map[string]string{
 	"for_each":   "a module's steps already run once per host of the call's on; for more copies call the module again under another name, and to turn the call off write lifecycle { enabled = CONDITION }",
 	"depends_on": "use after = [...] for order",
 	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
+}
+
+// unknownInputHint says what to write instead of a meta-argument of
+// Terraform or OpenTofu that diffuser reads as a module input, for a
+// module that declares no variable of that name.
+var unknownInputHint = map[string]string{
+	"enabled": "To turn the call off, write lifecycle { enabled = CONDITION } in the module block (OpenTofu's enabled meta-argument; Terraform's count = CONDITION ? 1 : 0).",
+	"version": "Modules have no versions: a source is a directory (\"./DIR\") or a module built into this diffuser (\"builtin/NAME\"); remove version.",
 }
 
 // missingModuleHint suggests, for a local module directory that cannot be

@@ -758,3 +758,40 @@ step "svc" {
 		t.Errorf("a service restarting on itself:%s", diagString(diags))
 	}
 }
+
+// An input named after a Terraform or OpenTofu meta-argument that the
+// module does not declare says what diffuser writes instead.
+func TestModuleMetaArgumentInputHints(t *testing.T) {
+	for name, want := range map[string]string{
+		"enabled_as_input": "write lifecycle { enabled = CONDITION } in the module block",
+		"version_arg":      "Modules have no versions",
+	} {
+		dir := filepath.Join(moduleCases, name)
+		_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+		if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, want) {
+			t.Errorf("%s: want one error saying %q:%s", name, want, diagString(diags))
+		}
+	}
+}
+
+// A moved address written with quotes, an instance key or without
+// "step." is refused with the address to write instead; the caller.
+// form is explained only inside a module.
+func TestMovedAddressHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "moved_address_hints")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{
+		14: "Write it without quotes: from = step.brick.",
+		18: "A moved block moves every instance of a step (from = step.old_mount); to move one instance, use diffuser state mv",
+		23: "Did you mean to = module.data.step.format?",
+	}
+	errs := errorsOf(diags)
+	if len(errs) != len(want) {
+		t.Fatalf("want %d errors:%s", len(want), diagString(diags))
+	}
+	for _, d := range errs {
+		if w := want[d.Subject.Start.Line]; !strings.Contains(d.Detail, w) || strings.Contains(d.Detail, "caller.") {
+			t.Errorf("line %d: want %q (and no caller. in a recipe), got %s", d.Subject.Start.Line, w, d.Detail)
+		}
+	}
+}
