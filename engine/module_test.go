@@ -554,6 +554,13 @@ variable "b" {
 	if got := strings.Join(destroyed, " "); got != `module.b.step.say["client[0]"] module.b.step.prep["client[0]"]` || len(p.Changes) != 0 {
 		t.Fatalf("b=false plans:\n%s", summary(p))
 	}
+	// The reason names the call and its condition, not "no longer in the
+	// recipe": the call is still there.
+	for _, c := range p.Destroys {
+		if want := "module.b is turned off: lifecycle enabled is false at r/main.hcl:29"; c.Reason != want {
+			t.Errorf("%s: reason %q, want %q", c.Addr, c.Reason, want)
+		}
+	}
 	if res := w.apply(p, 4); len(res.Failures) > 0 {
 		t.Fatalf("apply b=false: %+v", res.Failures)
 	}

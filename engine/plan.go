@@ -592,8 +592,12 @@ func (p *Plan) planRemovals(st *state.State) {
 		if _, ok := p.lookupInstance(addr); ok {
 			continue
 		}
+		reason := "no longer in the recipe"
+		if m := p.Loaded.offModuleOf(inst.Step); m != nil {
+			reason = m.Addr + " is turned off: " + m.OffWhere()
+		}
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
-			Group: groupOf(st, inst.Host), Action: Destroy, Reason: "no longer in the recipe"})
+			Group: groupOf(st, inst.Host), Action: Destroy, Reason: reason})
 	}
 	for name, h := range st.Hosts {
 		if _, ok := g.HostIdx[name]; ok {
