@@ -824,6 +824,9 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 				mv.fromText, tos[mv.To].fromText, mv.toText, rangeString(tos[mv.To].ToRange)))
 		default:
 			froms[mv.From], tos[mv.To] = mv, mv
+			if d := selfPrefixedFrom(mv); d != nil {
+				diags = append(diags, d)
+			}
 		}
 	}
 	for _, mv := range own {
@@ -882,6 +885,39 @@ func (m *Module) place() string {
 	return "module"
 }
 
+// selfPrefixedFrom warns of a moved block in module m whose from starts
+// with m's own address (module.share.step.x in module share) where m
+// calls no module of that name: from is relative to m, so it names
+// module.share.module.share.step.x, which no state holds, and the move
+// silently does nothing.
+func selfPrefixedFrom(mv *Moved) *hcl.Diagnostic {
+	m := mv.In
+	rest := m.selfRelative(mv.fromText)
+	if rest == "" || (m.ns != nil && m.ns.mods[m.Name] != nil && strings.HasPrefix(mv.fromText, "module."+m.Name+".")) {
+		return nil
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Moved from an address inside itself",
+		Detail: fmt.Sprintf("Addresses in a module's moved blocks are relative to the module, so from = %s names %s, which only a call of a module %q inside this one could have made. "+
+			"Write from = %s for a step of this module, or from = caller.%s for one its caller declared before.", mv.fromText, mv.From, m.Name, rest, rest) + m.calledAt(),
+		Subject: mv.FromRange.Ptr()}
+}
+
+// selfRelative returns addr without a leading address of module m itself
+// (its full address, or module.NAME as its caller writes it), or "" when
+// addr has no such prefix: what a moved block in m meant when it wrote
+// the address as the recipe sees it.
+func (m *Module) selfRelative(addr string) string {
+	if m == nil {
+		return ""
+	}
+	for _, p := range []string{m.Addr + ".", "module." + m.Name + "."} {
+		if rest, ok := strings.CutPrefix(addr, p); ok {
+			return rest
+		}
+	}
+	return ""
+}
+
 // unknownMovedTo says that mv's to is not declared where the block is,
 // and what is: the nearest name, else the names of its kind. cache keeps
 // the names by place and kind across the recipe's blocks.
@@ -912,6 +948,9 @@ func (r *Recipe) unknownMovedTo(mv *Moved, cache map[string][]string) string {
 	to := mv.toText
 	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
 		to, kindOf(mv.To), mv.In.place(), kindOf(mv.To))
+	if rest := mv.In.selfRelative(to); rest != "" && contains(known, rest) {
+		return detail + fmt.Sprintf(" Addresses in a module's moved blocks are relative to the module: write to = %s.", rest)
+	}
 	switch s := suggest(to, known); {
 	case s != "":
 		detail += fmt.Sprintf(" Did you mean %s?", s)

@@ -795,3 +795,28 @@ func TestMovedAddressHints(t *testing.T) {
 		}
 	}
 }
+
+// A module's moved block written with the caller's view of the module's
+// addresses: a to that is the module's own step with its call's prefix
+// says to drop the prefix, and such a from (which names a nested call no
+// state holds, so the move would do nothing) is a warning saying the
+// same.
+func TestMovedSelfPrefixed(t *testing.T) {
+	dir := filepath.Join(moduleCases, "moved_self_prefixed")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	var errs, warns []*hcl.Diagnostic
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		} else {
+			warns = append(warns, d)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Detail, "relative to the module: write to = step.settings.") {
+		t.Errorf("to = module.share.step.settings:%s", diagString(errs))
+	}
+	if len(warns) != 1 || warns[0].Summary != "Moved from an address inside itself" || warns[0].Subject.Start.Line != 9 ||
+		!strings.Contains(warns[0].Detail, "Write from = step.old for a step of this module, or from = caller.step.old") {
+		t.Errorf("from = module.share.step.old:%s", diagString(warns))
+	}
+}
