@@ -58,6 +58,11 @@ type where struct {
 	host  bool   // `host` is in scope
 	hosts bool   // `hosts` is in scope
 	steps bool   // `step` is in scope
+	// hostInputs: inputs set from `host` at the call may be read, and
+	// make the value one that differs per host (a module's output: the
+	// error is where the output is read, so that an output of a built-in
+	// module nobody reads never stops a call whose input reads host).
+	hostInputs bool
 }
 
 // nodeKey names a value other expressions read by name: a local, a
@@ -163,7 +168,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	case 'o':
 		o := k.n.outputs[k.name]
 		trs := o.Value.Variables()
-		s, d := r.check(trs, where{what: "an output", hosts: true, steps: true}, k.n)
+		s, d := r.check(trs, where{what: "an output", hosts: true, steps: true, hostInputs: k.n.mod != nil}, k.n)
 		a.diags = append(a.diags, annotate(d, k.n.mod)...)
 		if !d.HasErrors() {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
@@ -592,7 +597,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Subject: rng.Ptr()})
 				return
 			}
-			if lr.host && !w.host {
+			if lr.host && !w.host && !w.hostInputs {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value differs per host",
 					Detail:  fmt.Sprintf("%s is set from `host` at the module call, and `host` differs per step instance; %s has no host. Read it in a step's arguments instead.", what, w.what),
 					Subject: rng.Ptr()})
@@ -665,9 +670,23 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			if m.ns == nil || r.an == nil {
 				break // its loading failed, and said why
 			}
+			// readOutput adds what output o of m reads; one made from an
+			// input the call sets from host has no single value to read.
+			readOutput := func(o string) {
+				lr := r.an.node(nodeKey{m.ns, 'o', o})
+				if lr.host && !lr.broken {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value differs per host",
+						Detail: fmt.Sprintf("%s.%s is made from an input that the module call sets from `host` (at %s), and `host` differs per step instance, "+
+							"while an output has one value for all hosts. Compute the value here from host instead, or give that input one value for every host.",
+							m.Addr, o, rangeString(m.CallRange)),
+						Subject: rng.Ptr()})
+					return
+				}
+				mergeNode(m.Addr+"."+o, lr)
+			}
 			if len(tr) < 3 {
 				for _, o := range m.ns.outList {
-					mergeNode(m.Addr+"."+o.Name, r.an.node(nodeKey{m.ns, 'o', o.Name}))
+					readOutput(o.Name)
 				}
 				break
 			}
@@ -685,7 +704,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 				diags = append(diags, d)
 				break
 			}
-			mergeNode(m.Addr+"."+out, r.an.node(nodeKey{m.ns, 'o', out}))
+			readOutput(out)
 		default:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown reference",
 				Detail:  fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step, module.", root),

@@ -820,3 +820,26 @@ func TestMovedSelfPrefixed(t *testing.T) {
 		t.Errorf("from = module.share.step.old:%s", diagString(warns))
 	}
 }
+
+// An input set from host does not stop a call whose module has an output
+// reading that input, while nothing reads the output (systemd-unit's
+// unit): the recipe loads and its steps get each host's value.
+func TestHostInputUnreadOutput(t *testing.T) {
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "node" { count = 2 }
+module "u" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.node
+  name    = "x-${host.hostname}"
+  content = "[Service]\nExecStart=/bin/sleep infinity\n"
+}
+`)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "t", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if diags.HasErrors() {
+		t.Fatalf("a host input of an output nobody reads:%s", diagString(diags))
+	}
+	if n := len(l.Graph.StepHosts); n != 2 {
+		t.Errorf("%d steps, want unit and service", n)
+	}
+}
