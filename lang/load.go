@@ -494,6 +494,18 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 // type" detail.
 var unsupportedBlockRE = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here`)
 
+// unsupportedArgRE reads the argument name out of HCL's "Unsupported
+// argument" detail.
+var unsupportedArgRE = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here`)
+
+// stepMetaArgHint says what a step takes instead of a Terraform
+// meta-argument.
+var stepMetaArgHint = map[string]string{
+	"depends_on": "A step waits with after = [step.NAME, module.NAME] (per host where both run on the same hosts, else for every instance) or after_all = [step.NAME] (every instance).",
+	"count":      "A step runs once per host of its on: choose the hosts there (on = slice(hosts.server, 0, var.n)), or on = CONDITION ? hosts.server : [] to turn it off.",
+	"for_each":   "A step runs once per host of its on: choose the hosts there (on = [for h in hosts.server : h if h.index < var.n]); for several items on one host, loop in the command or write one step per item.",
+}
+
 func (r *Recipe) stepSchema() *hcl.BodySchema {
 	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}}}
 	for _, n := range stepAttrs {
@@ -544,6 +556,11 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			if sug := suggest(typ, kinds); sug != "" {
 				d.Detail = fmt.Sprintf("There is no block %q in a step. Did you mean %q? %s", typ, sug, d.Detail)
 			}
+		}
+	}
+	for _, d := range diags {
+		if m := unsupportedArgRE.FindStringSubmatch(d.Detail); d.Summary == "Unsupported argument" && m != nil && stepMetaArgHint[m[1]] != "" {
+			d.Detail = fmt.Sprintf("A step has no %s. %s", m[1], stepMetaArgHint[m[1]])
 		}
 	}
 	// A misspelt or mislabelled kind block is already reported; do not
