@@ -685,8 +685,17 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
 		if d.HasErrors() || len(tr) != 2 || (tr.RootName() != "step" && tr.RootName() != "module") || attrName(tr[1]) == "" {
+			detail := "Each entry must name a step as step.<name>, or every step of a module as module.<name>."
+			switch {
+			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "module" && attrName(tr[1]) != "":
+				// module.m.step.x: one step inside a module is not named.
+				detail += fmt.Sprintf(" A step inside a module is not named on its own: module.%s waits for every step of the call.", attrName(tr[1]))
+			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "step" && attrName(tr[1]) != "":
+				// step.x.outputs, step.x["host"]: the step is the unit.
+				detail += fmt.Sprintf(" Write step.%s: the pairing rules decide which of its instances each instance waits for.", attrName(tr[1]))
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name + " entry",
-				Detail: "Each entry must name a step as step.<name>, or every step of a module as module.<name>.", Subject: e.Range().Ptr()})
+				Detail: detail, Subject: e.Range().Ptr()})
 			continue
 		}
 		ref := Ref{Name: attrName(tr[1]), Range: e.Range(), Attr: a.Name}

@@ -843,3 +843,20 @@ module "u" {
 		t.Errorf("%d steps, want unit and service", n)
 	}
 }
+
+// after = [module.u.step.service] and [step.a["node[0]"]] say what to
+// write instead.
+func TestAfterEntryHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "after_module_step")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{12: "module.u waits for every step of the call", 17: "Write step.a: the pairing rules"}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
