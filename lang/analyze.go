@@ -550,6 +550,9 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
 						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
 					Subject: m.CallRange.Ptr()}
+				if m.On != nil && r.runsOnInput(m, v.Name) {
+					d.Detail += fmt.Sprintf(" The module's steps run on var.%s, not on the call's on: write %s = <the hosts> in place of on.", v.Name, v.Name)
+				}
 				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
 			}
 		}

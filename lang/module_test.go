@@ -860,3 +860,13 @@ func TestAfterEntryHints(t *testing.T) {
 		}
 	}
 }
+
+// The call's on where the module runs on an input: the missing input
+// says to put the hosts there.
+func TestHostsInputAsOn(t *testing.T) {
+	dir := filepath.Join(moduleCases, "hosts_input_as_on")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "The module's steps run on var.hosts, not on the call's on: write hosts = <the hosts> in place of on.") {
+		t.Errorf("want one error saying where the hosts go:%s", diagString(diags))
+	}
+}
