@@ -670,7 +670,7 @@ func (e *evaluator) get(k nodeKey) {
 					Detail: fmt.Sprintf("local.%s %s.", l.Name, err), Subject: l.Expr.Range().Ptr()})
 			}
 		}
-		e.diags = append(e.diags, annotate(d, k.n.mod)...)
+		e.diags = append(e.diags, annotate(Explain(d), k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
 			if k.n.mod == nil {
@@ -688,7 +688,7 @@ func (e *evaluator) get(k nodeKey) {
 		if !s.Recipe.hostVar(k.n, k.name) {
 			var d hcl.Diagnostics
 			val, d = s.inputValue(k.n, v, cty.NilVal)
-			d = annotate(d, k.n.mod.Parent)
+			d = annotate(Explain(d), k.n.mod.Parent)
 			e.diags = append(e.diags, d...)
 			if d.HasErrors() {
 				// Never the refused value: what reads it is unknown, and
@@ -701,7 +701,7 @@ func (e *evaluator) get(k nodeKey) {
 	case 'o':
 		o := k.n.outputs[k.name]
 		v, d := o.Value.Value(s.evalCtx(k.n, o.Value))
-		e.diags = append(e.diags, annotate(d, k.n.mod)...)
+		e.diags = append(e.diags, annotate(Explain(d), k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
 		}

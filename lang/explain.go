@@ -25,7 +25,7 @@ func Explain(diags hcl.Diagnostics) hcl.Diagnostics {
 		if d.Subject == nil || d.Expression == nil || d.EvalContext == nil {
 			continue
 		}
-		if extra := explain(d); extra != "" {
+		if extra := explain(d); extra != "" && !strings.Contains(d.Detail, extra) { // explained once
 			cp := *d
 			cp.Detail = strings.TrimSpace(d.Detail + " " + extra)
 			out[i] = &cp

@@ -870,3 +870,37 @@ func TestHostsInputAsOn(t *testing.T) {
 		t.Errorf("want one error saying where the hosts go:%s", diagString(diags))
 	}
 }
+
+// Reading an output of a call that is off in a local or in another call's
+// input is explained as in a step: the call is off, read it with try.
+func TestOffModuleReadExplained(t *testing.T) {
+	dir := filepath.Join(moduleCases, "enabled_off_read")
+	for _, load := range []func() hcl.Diagnostics{
+		func() hcl.Diagnostics {
+			r, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+			if diags.HasErrors() {
+				return diags
+			}
+			vals, diags := r.ResolveVariables(lang.Inputs{})
+			if diags.HasErrors() {
+				return diags
+			}
+			_, _, diags = r.Counts(vals)
+			return diags
+		},
+		func() hcl.Diagnostics {
+			_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+			return diags
+		},
+	} {
+		errs := errorsOf(load())
+		if len(errs) != 2 {
+			t.Fatalf("want 2 errors, got %d", len(errs))
+		}
+		for _, d := range errs {
+			if n := strings.Count(d.Detail, "module.data is null because the call is turned off"); n != 1 || !strings.Contains(d.Detail, "try(module.data.target, DEFAULT)") {
+				t.Errorf("line %d: want the explanation once, got %s", d.Subject.Start.Line, d.Detail)
+			}
+		}
+	}
+}
