@@ -73,7 +73,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		groupIdx: map[string]*Group{}, stepIdx: map[string]*Step{},
 		parser: p, builtin: src.Modules, parsed: map[string]bool{},
 	}
-	r.funcs = functions(src.FS, src.Dir)
+	r.funcs = functions(fileRoot{fsys: src.FS, dir: src.Dir})
 	r.root = newNamespace(nil, src.FS, src.Dir, src.Dir, r.funcs)
 	r.varIdx, r.localIdx = r.root.vars, r.root.locals
 	for name := range p.Files() {

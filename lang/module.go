@@ -569,7 +569,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		return bad("Too many module instances", fmt.Sprintf("Loading %s would make more than %d module instances in the recipe (every call of a module is one, and the calls inside it are as many again for each). "+
 			"Call modules fewer times, or nest calls less: %s.", m.Addr, MaxModules, m.chain()))
 	}
-	m.ns = newNamespace(m, fsys, root, dir, functions(fsys, dir))
+	m.ns = newNamespace(m, fsys, root, dir, functions(fileRoot{fsys: fsys, dir: dir, module: true}))
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
 	names, err := moduleFiles(fsys, dir)
 	if err != nil {

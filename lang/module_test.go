@@ -904,3 +904,23 @@ func TestOffModuleReadExplained(t *testing.T) {
 		}
 	}
 }
+
+// file() in a module: relative to the module's directory, confined to it,
+// and both errors say so (not "the recipe's directory").
+func TestModuleFilePaths(t *testing.T) {
+	dir := filepath.Join(moduleCases, "module_file_paths")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	want := map[int]string{
+		6: `"../../top.txt" is outside the module's directory (mods/a): a module reads only its own files; pass a file of the caller in as an input`,
+		9: `(paths in a module are relative to the module's directory, mods/a)`,
+	}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) || strings.Contains(d.Detail, "recipe's directory") {
+			t.Errorf("line %d: want %q, got %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
