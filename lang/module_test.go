@@ -924,3 +924,19 @@ func TestModuleFilePaths(t *testing.T) {
 		}
 	}
 }
+
+// The engine's checks of a module's verify block name the call, as every
+// other error in a module file does.
+func TestModuleVerifyValuesNameCall(t *testing.T) {
+	dir := filepath.Join(moduleCases, "verify_in_module_values")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, "(In module.a, called at c/main.hcl:7.)") {
+			t.Errorf("%s: the detail does not name the call: %s", d.Summary, d.Detail)
+		}
+	}
+}
