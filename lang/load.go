@@ -348,6 +348,15 @@ func constBool(expr hcl.Expression, dst *bool) hcl.Diagnostics {
 	return nil
 }
 
+// acrossVariablesHint says where a rule across variables goes: a
+// precondition in a recipe; a module has none.
+func acrossVariablesHint(n *namespace) string {
+	if n.mod != nil {
+		return ""
+	}
+	return " A rule across variables is a precondition block (docs/writing-recipes.md#precondition)."
+}
+
 func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
@@ -406,7 +415,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		for _, tr := range val.Condition.Variables() {
 			if tr.RootName() != "var" || len(tr) < 2 || attrName(tr[1]) != v.Name {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
-					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.", v.Name, v.Name),
+					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.%s", v.Name, v.Name, acrossVariablesHint(n)),
 					Subject: tr.SourceRange().Ptr()})
 			}
 		}

@@ -202,3 +202,16 @@ func TestStepMetaArgumentHints(t *testing.T) {
 		t.Errorf("want the three hints:%s", diags.Error())
 	}
 }
+
+// A validation that reads another variable points to preconditions, the
+// place for rules across variables.
+func TestValidationOtherVariableHint(t *testing.T) {
+	src, err := os.ReadFile("testdata/invalid/validation_other_variable.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
+	if !diags.HasErrors() || !strings.Contains(diags.Errs()[0].Error(), "A rule across variables is a precondition block") {
+		t.Errorf("want the precondition hint:%s", diags.Error())
+	}
+}

@@ -553,6 +553,8 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			if fi, err := fs.Stat(r.builtin, m.Source); err == nil && fi.IsDir() {
 				detail += fmt.Sprintf(" Did you mean %q?", BuiltinPrefix+m.Source)
 			}
+		} else if remoteSource(m.Source) {
+			detail += " diffuser fetches no modules (no registries, git or URLs): copy the module's directory into the recipe's and write source = \"./modules/NAME\"."
 		}
 		return bad("Invalid module source", detail)
 	}
@@ -630,6 +632,19 @@ func (m *Module) chain() string {
 		parts = append([]string{fmt.Sprintf("%s (%s, %s)", p.Addr, p.Source, rangeString(p.CallRange))}, parts...)
 	}
 	return strings.Join(parts, " -> ")
+}
+
+// remoteSource says whether a module source is one Terraform would fetch:
+// a git, Mercurial, S3 or GCS address, a URL, or a registry address
+// (NAMESPACE/NAME/SYSTEM).
+func remoteSource(src string) bool {
+	for _, p := range []string{"git::", "hg::", "s3::", "gcs::", "http://", "https://", "git@", "github.com/", "bitbucket.org/"} {
+		if strings.HasPrefix(src, p) {
+			return true
+		}
+	}
+	parts := strings.Split(src, "/")
+	return (len(parts) == 3 || len(parts) == 4) && !strings.HasPrefix(src, ".") && parts[0] != strings.TrimSuffix(BuiltinPrefix, "/")
 }
 
 // within says whether dir is root or inside it (both cleaned, slash-separated).

@@ -940,3 +940,19 @@ func TestModuleVerifyValuesNameCall(t *testing.T) {
 		}
 	}
 }
+
+// A git address or a registry address as a module source says that
+// diffuser fetches nothing and what to do instead.
+func TestRemoteModuleSource(t *testing.T) {
+	dir := filepath.Join(moduleCases, "remote_source")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, "diffuser fetches no modules") {
+			t.Errorf("line %d: %s", d.Subject.Start.Line, d.Detail)
+		}
+	}
+}
