@@ -125,7 +125,7 @@ func TestStepLogsBothLayouts(t *testing.T) {
 func TestStepLogsModuleStepByBaseName(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"main.hcl": "recipe \"modlogs\" {}\nhosts \"node\" {}\nstep \"report\" {\n  on  = hosts.node\n  run = \"echo report\"\n}\nmodule \"web\" {\n  source = \"./m\"\n  on     = hosts.node\n}\n",
+		"main.hcl":   "recipe \"modlogs\" {}\nhosts \"node\" {}\nstep \"report\" {\n  on  = hosts.node\n  run = \"echo report\"\n}\nmodule \"web\" {\n  source = \"./m\"\n  on     = hosts.node\n}\n",
 		"m/main.hcl": "step \"service\" { run = \"echo service\" }\n",
 	}
 	for name, text := range files {
