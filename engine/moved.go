@@ -56,9 +56,19 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 	}
 	sort.Strings(addrs)
 	into := map[string]*lang.Moved{} // new address -> the block that moved something there
+	// An ambiguity is one per recorded step, however many hosts.
+	ambiguous := map[string]*hcl.Diagnostic{}
+	more := map[string]int{}
 	for _, addr := range addrs {
 		in := st.Steps[addr]
 		step, by, d := resolveMoves(addr, in.Step, moved)
+		if d.HasErrors() {
+			if ambiguous[in.Step] != nil {
+				more[in.Step]++
+				continue
+			}
+			ambiguous[in.Step] = d[0]
+		}
 		diags = append(diags, d...)
 		if len(by) == 0 {
 			continue
@@ -81,6 +91,9 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		}
 		into[to] = last
 		moves = append(moves, Move{From: addr, To: to, Step: step, By: by})
+	}
+	for step, n := range more {
+		ambiguous[step].Detail += fmt.Sprintf(" The same holds for %d more instance(s) of %s.", n, lang.StepAddr(step))
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
@@ -127,8 +140,9 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved
 				if other, _ := movedStep(step, carried); own == nil && other != to {
 					return step, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
 						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
-							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
-							addr, carried.By.Addr, carried.Where(), lang.StepAddr(other), mv.By.Addr, mv.Where(), lang.StepAddr(to), lang.StepAddr(step)),
+							"Say where it goes with a moved block %s, e.g. moved { from = %s  to = %s }, or remove it from state.",
+							addr, carried.By.Addr, carried.Where(), lang.StepAddr(other), mv.By.Addr, mv.Where(), lang.StepAddr(to),
+							callerPlace(mv.By), relativeTo(mv.By.Parent, lang.StepAddr(step)), relativeTo(mv.By.Parent, lang.StepAddr(other))),
 						Subject: mv.FromRange.Ptr()}}
 				}
 			}
@@ -144,6 +158,23 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved
 		by, step = append(by, mv), next
 	}
 	return step, by, nil
+}
+
+// callerPlace says where the caller of module m writes a moved block.
+func callerPlace(m *lang.Module) string {
+	if m.Parent == nil {
+		return "in the recipe"
+	}
+	return "in " + m.Parent.Addr + " (addresses relative to it)"
+}
+
+// relativeTo is addr as a moved block in module m (nil: the recipe)
+// writes it.
+func relativeTo(m *lang.Module, addr string) string {
+	if m == nil {
+		return addr
+	}
+	return strings.TrimPrefix(addr, m.Addr+".")
 }
 
 // movedStep says whether a recorded step (lang.Step.Name) is what mv
