@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,6 +297,16 @@ func TestMovedConflict(t *testing.T) {
 	_, diags := l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") {
 		t.Fatalf("want a conflict, got %v", diags)
+	}
+	// Every server's brick conflicts: one error for the step, counting the rest.
+	for i := 1; i < 2; i++ {
+		in := *w.st.Steps[fmt.Sprintf(`step.brick["server[%d]"]`, i)]
+		in.Step = "module.data.step.format"
+		w.st.Steps[fmt.Sprintf(`module.data.step.format["server[%d]"]`, i)] = &in
+	}
+	_, diags = l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
+	if errs := diags.Errs(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "The same holds for 1 more instance(s) of step.brick.") {
+		t.Errorf("want one error for the step's two instances, got %v", diags)
 	}
 }
 

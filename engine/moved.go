@@ -56,34 +56,43 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 	}
 	sort.Strings(addrs)
 	into := map[string]*lang.Moved{} // new address -> the block that moved something there
-	// An ambiguity is one per recorded step, however many hosts.
-	ambiguous := map[string]*hcl.Diagnostic{}
-	more := map[string]int{}
+	// A problem is one per recorded step and kind of problem, however
+	// many hosts: the first instance's error says how many more share it.
+	type problem struct{ summary, step string }
+	first := map[problem]*hcl.Diagnostic{}
+	more := map[problem]int{}
+	var order []problem
+	report := func(step string, d *hcl.Diagnostic) {
+		k := problem{d.Summary, step}
+		if first[k] != nil {
+			more[k]++
+			return
+		}
+		first[k] = d
+		order = append(order, k)
+		diags = append(diags, d)
+	}
 	for _, addr := range addrs {
 		in := st.Steps[addr]
 		step, by, d := resolveMoves(addr, in.Step, moved)
 		if d.HasErrors() {
-			if ambiguous[in.Step] != nil {
-				more[in.Step]++
-				continue
-			}
-			ambiguous[in.Step] = d[0]
+			report(in.Step, d[0])
+			continue
 		}
-		diags = append(diags, d...)
 		if len(by) == 0 {
 			continue
 		}
 		last := by[len(by)-1]
 		to := InstanceAddr(step, in.Host)
 		if st.Steps[to] != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
+			report(in.Step, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
 				Detail: fmt.Sprintf("The moved block would move %s to %s, but state already records %s. Remove one of them from state "+
 					"(diffuser state rm '%s'), or remove the moved block.", addr, to, to, to),
 				Subject: last.ToRange.Ptr()})
 			continue
 		}
 		if prev := into[to]; prev != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
+			report(in.Step, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
 				Detail: fmt.Sprintf("State records two instances that move to %s (the other by the moved block at %s). Remove one of them from state "+
 					"(diffuser state rm), or say in the recipe where each goes.", to, prev.Where()),
 				Subject: last.ToRange.Ptr()})
@@ -92,8 +101,10 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		into[to] = last
 		moves = append(moves, Move{From: addr, To: to, Step: step, By: by})
 	}
-	for step, n := range more {
-		ambiguous[step].Detail += fmt.Sprintf(" The same holds for %d more instance(s) of %s.", n, lang.StepAddr(step))
+	for _, k := range order {
+		if n := more[k]; n > 0 {
+			first[k].Detail += fmt.Sprintf(" The same holds for %d more instance(s) of %s.", n, lang.StepAddr(k.step))
+		}
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
