@@ -1,0 +1,64 @@
+package engine_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readTree reads the .hcl files under dir, by path relative to it.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestModuleHistoryIntoBuiltin is a recipe written from
+// docs/writing-recipes.md ("A module's own history"): v1 declares a file,
+// a unit file and its service as root steps; v2 calls a local module that
+// holds the file and calls builtin/systemd-unit for the unit, and whose
+// moved.hcl takes the caller's old steps (caller.step.X) into its own
+// step and into the nested built-in's steps. The plan moves every
+// instance, names the module's history, and runs nothing.
+func TestModuleHistoryIntoBuiltin(t *testing.T) {
+	v1 := readTree(t, "testdata/historybuiltin/v1")
+	w := newWorld(t, v1["main.hcl"])
+	w.kinds = simKinds // the sim's hosts answer commands, not file checks
+	w.extra = map[string]string{}
+	if res := w.apply(w.plan(), 4); len(res.Failures) > 0 || res.Ran != 8 {
+		t.Fatalf("v1: ran %d, failures %+v", res.Ran, res.Failures)
+	}
+	v2 := readTree(t, "testdata/historybuiltin/v2")
+	w.src = v2["main.hcl"]
+	delete(v2, "main.hcl")
+	w.extra = v2
+	p := w.plan()
+	want := `step.banner["node[0]"] -> module.motd.step.banner["node[0]"]
+step.banner["node[1]"] -> module.motd.step.banner["node[1]"]
+step.refresher["node[0]"] -> module.motd.module.unit.step.service["node[0]"]
+step.refresher["node[1]"] -> module.motd.module.unit.step.service["node[1]"]
+step.refresher_unit["node[0]"] -> module.motd.module.unit.step.unit["node[0]"]
+step.refresher_unit["node[1]"] -> module.motd.module.unit.step.unit["node[1]"]`
+	if got := moveLines(p); got != want || len(p.Changes) != 0 || len(p.Destroys) != 0 {
+		t.Fatalf("v2 moves:\n%s\nwant:\n%s\nchanges:\n%s", got, want, summary(p))
+	}
+	for _, m := range p.Moves {
+		if r := m.Reason(); !strings.HasPrefix(r, "history of module.motd (./modules/motd), r/modules/motd/moved.hcl:") {
+			t.Errorf("%s: reason %q", m.From, r)
+		}
+	}
+	w.applyMovesOnly(p)
+}
