@@ -62,3 +62,41 @@ step.refresher_unit["node[1]"] -> module.motd.module.unit.step.unit["node[1]"]`
 	}
 	w.applyMovesOnly(p)
 }
+
+// diffuser graph draws the steps of a call turned off, as the docs say,
+// in a dashed cluster whose label says it is off and where; turned on,
+// the cluster is a plain one.
+func TestStepGraphDOTOffModule(t *testing.T) {
+	src := `recipe "t" {}
+variable "on" {
+  type    = bool
+  default = false
+}
+hosts "node" {}
+module "u" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.node
+  name    = "x"
+  content = "[Service]\nExecStart=/bin/true\n"
+  lifecycle {
+    enabled = var.on
+  }
+}
+`
+	for _, tc := range []struct {
+		vars []string
+		want string
+	}{
+		{nil, "\t\tlabel=\"module.u (off: lifecycle enabled is false at r/main.hcl:13)\";\n\t\tstyle=\"dashed\";\n"},
+		{[]string{"on=true"}, "\t\tlabel=\"module.u\";\n\t\t\"module.u.step.service\""},
+	} {
+		l := mustLoad(t, src, tc.vars...)
+		var b strings.Builder
+		if err := l.StepGraph.DOT(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("vars %v: want %q in\n%s", tc.vars, tc.want, b.String())
+		}
+	}
+}

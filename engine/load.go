@@ -99,6 +99,7 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 				l.Off = map[string]*lang.Module{}
 			}
 			l.Off[m.Addr] = m
+			l.StepGraph.MarkOff(m.Addr, m.OffWhere())
 		}
 	}
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.StepOnHosts(s) },
