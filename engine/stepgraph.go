@@ -58,7 +58,11 @@ func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
 			edge(groupVertex(ref.Name), stepVertex(s.Name), "reads")
 		}
 		for _, ref := range s.After {
-			edge(stepVertex(ref.Name), stepVertex(s.Name), "after")
+			label := "after"
+			if ref.Attr == "restart_on" || ref.Attr == "reload_on" {
+				label = ref.Attr // implies after: say which
+			}
+			edge(stepVertex(ref.Name), stepVertex(s.Name), label)
 		}
 		for _, ref := range s.AfterAll {
 			edge(stepVertex(ref.Name), stepVertex(s.Name), "after_all")

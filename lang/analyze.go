@@ -503,7 +503,7 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 			}
 			for _, st := range r.Steps {
 				if st != s && st.Module != nil && (st.Module == m || strings.HasPrefix(st.Module.Addr, m.Addr+".")) {
-					out = append(out, Ref{Name: st.Name, Range: ref.Range})
+					out = append(out, Ref{Name: st.Name, Range: ref.Range, Attr: ref.Attr})
 				}
 			}
 			continue
@@ -513,7 +513,7 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 			diags = append(diags, unknownRef("step", ref.Name, ref.Range, keys(n.steps)))
 			continue
 		}
-		out = append(out, Ref{Name: st.Name, Range: ref.Range})
+		out = append(out, Ref{Name: st.Name, Range: ref.Range, Attr: ref.Attr})
 	}
 	return out, diags
 }
