@@ -697,6 +697,12 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			if m.ns.outputs[out] == nil {
 				d := unknownRef("module output", out, tr[2].SourceRange(), keys(m.ns.outputs))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.Addr, m.Source, out)
+				switch {
+				case out == "step" || out == "local" || out == "module" || out == "var":
+					d.Detail += fmt.Sprintf(" A caller reads a module only through its output blocks (module.%s.NAME), not its steps, locals or inputs (module.%s.%s…): an output block of the module exports what callers need.", m.Name, m.Name, out)
+				case m.ns.vars[out] != nil && m.Inputs[out] != nil:
+					d.Detail += fmt.Sprintf(" %s is an input of the module, set at %s: read that value where the call gets it, or have the module export it in an output block.", out, rangeString(m.Inputs[out].Expr.Range()))
+				}
 				if s := suggest(out, keys(m.ns.outputs)); s != "" {
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.outputs) > 0 {

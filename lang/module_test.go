@@ -956,3 +956,23 @@ func TestRemoteModuleSource(t *testing.T) {
 		}
 	}
 }
+
+// A caller reading a module's step or one of its inputs is told that
+// only outputs are readable, and where the input's value is.
+func TestModuleInnerReadHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "module_inner_read")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{
+		13: "A caller reads a module only through its output blocks (module.data.NAME), not its steps",
+		17: "device is an input of the module, set at c/main.hcl:8",
+	}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
