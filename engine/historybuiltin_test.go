@@ -61,6 +61,18 @@ step.refresher_unit["node[1]"] -> module.motd.module.unit.step.unit["node[1]"]`
 		}
 	}
 	w.applyMovesOnly(p)
+	// The unit file moved into builtin/systemd-unit's unit step, which
+	// undoes itself (stop, disable, remove): state records that command
+	// now, not v1's none, though nothing ran.
+	for _, h := range []string{"node[0]", "node[1]"} {
+		in := w.st.Steps[`module.motd.module.unit.step.unit["`+h+`"]`]
+		if in == nil {
+			t.Fatalf("%s: not in state after the move", h)
+		}
+		if !strings.HasPrefix(in.Destroy, "systemctl disable --now motd-refresh.service") {
+			t.Errorf("%s: recorded destroy after the move: %q", h, in.Destroy)
+		}
+	}
 }
 
 // diffuser graph draws the steps of a call turned off, as the docs say,

@@ -217,6 +217,11 @@ func (a *applier) applyMoves() {
 		}
 		delete(a.st.Steps, m.From)
 		in.Step = m.Step
+		if v, ok := a.p.lookupInstance(m.To); ok {
+			if c := a.p.vchange[v]; c != nil && c.DestroyChanged {
+				in.Destroy = c.NewDestroy // the step it moved to undoes itself its own way
+			}
+		}
 		a.st.Steps[m.To] = in
 		cp := *in
 		a.mu.Unlock()

@@ -75,6 +75,12 @@ type Change struct {
 	// Note is, on a launch that replaces a recorded machine, its group's
 	// replace_note: what happens to the data (lang/replace.go).
 	Note string
+	// NewDestroy is set (DestroyChanged) on a no-op instance whose destroy
+	// command, known at plan, is not the one state records: nothing runs,
+	// but an apply that renames the instance for a moved block records
+	// it, since the step it moved to is another step.
+	NewDestroy     string
+	DestroyChanged bool
 }
 
 // Plan is the diff of a loaded recipe against state.
