@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -545,6 +546,9 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			}
 		}
 		for _, v := range m.ns.varList {
+			if d := oneHostForList(m, v); d != nil {
+				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
+			}
 			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
@@ -558,6 +562,34 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// oneHostForList reports an input of a list type given one host
+// (hosts.G[i]): before apply a host's addresses are unknown, so the value
+// would pass as unknown and the module's steps on it would be "not known
+// before apply" inside the module, far from the mistake.
+func oneHostForList(m *Module, v *Variable) *hcl.Diagnostic {
+	in := m.Inputs[v.Name]
+	if in == nil || !(v.Type.IsListType() || v.Type.IsSetType()) {
+		return nil
+	}
+	tr, d := hcl.AbsTraversalForExpr(in.Expr)
+	if d.HasErrors() || len(tr) != 3 || tr.RootName() != "hosts" {
+		return nil
+	}
+	idx, ok := tr[2].(hcl.TraverseIndex)
+	if !ok {
+		return nil
+	}
+	key := "..."
+	if k := idx.Key; k.IsKnown() && !k.IsNull() && k.Type() == cty.Number {
+		key = k.AsBigFloat().Text('f', -1)
+	}
+	one := fmt.Sprintf("hosts.%s[%s]", attrName(tr[1]), key)
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
+		Detail: fmt.Sprintf("%s is one host, and input %s of %s (%s) is a %s: write %s = [%s].",
+			one, v.Name, m.Addr, m.Source, typeexpr.TypeString(v.Type), v.Name, one),
+		Subject: in.Expr.Range().Ptr()}
 }
 
 func describe(s string) string {

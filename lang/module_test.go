@@ -976,3 +976,12 @@ func TestModuleInnerReadHints(t *testing.T) {
 		}
 	}
 }
+
+// One host for a list input says to put it in a list.
+func TestOneHostForListInput(t *testing.T) {
+	dir := filepath.Join(moduleCases, "one_host_for_list")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "hosts.server[0] is one host, and input hosts of module.ganesha (builtin/ganesha) is a list(any): write hosts = [hosts.server[0]].") {
+		t.Errorf("want one error with the fix:%s", diagString(diags))
+	}
+}
