@@ -722,18 +722,44 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 // loading (the engine's checks of evaluated arguments).
 func Annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics { return annotate(diags, m) }
 
-// annotate adds to diagnostics inside module m where m was called.
+// annotate adds to diagnostics inside module m where m was called. One
+// whose subject is in the call itself (an input's expression, its on) is
+// in the caller's file: it gets the caller's annotation, if any.
 func annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics {
-	if m == nil {
-		return diags
-	}
-	at := m.calledAt()
 	for _, d := range diags {
-		if !strings.Contains(d.Detail, at) {
+		in := m
+		for in != nil && d.Subject != nil && in.callHolds(*d.Subject) {
+			in = in.Parent
+		}
+		if in == nil {
+			continue
+		}
+		if at := in.calledAt(); !strings.Contains(d.Detail, at) {
 			d.Detail += at
 		}
 	}
 	return diags
+}
+
+// callHolds says whether r is inside one of the expressions of m's call:
+// an input, on or the lifecycle condition.
+func (m *Module) callHolds(r hcl.Range) bool {
+	inside := func(e hcl.Expression) bool {
+		if e == nil {
+			return false
+		}
+		c := e.Range()
+		return c.Filename == r.Filename && c.Start.Byte <= r.Start.Byte && r.End.Byte <= c.End.Byte
+	}
+	if inside(m.On) || inside(m.Enabled) {
+		return true
+	}
+	for _, a := range m.Inputs {
+		if inside(a.Expr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ModuleNames lists the modules of a built-in module FS: its directories.

@@ -985,3 +985,14 @@ func TestOneHostForListInput(t *testing.T) {
 		t.Errorf("want one error with the fix:%s", diagString(diags))
 	}
 }
+
+// An error in a call's input expression is the caller's: no "(In
+// module.u, called at ...)", which points into the module's files.
+func TestInputErrorNotAnnotatedAsModule(t *testing.T) {
+	dir := filepath.Join(moduleCases, "facts_typo_at_input")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 1 || strings.Contains(errs[0].Detail, "In module.u") || !strings.Contains(errs[0].Detail, "memory_mb") {
+		t.Errorf("want one error without the module's annotation:%s", diagString(diags))
+	}
+}
