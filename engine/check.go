@@ -169,7 +169,7 @@ func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 	_, diags := scope.VerifyEnabled(v)
 	ctx := scope.VerifyCtx(v)
 	if s := v.S3; s != nil {
-		return append(diags, lang.Explain(checkVerifyS3(ctx, s))...)
+		return lang.Annotate(append(diags, lang.Explain(checkVerifyS3(ctx, s))...), v.Module)
 	}
 	_, d := scope.VerifyHosts(v, v.On)
 	diags = append(diags, d...)
@@ -190,7 +190,7 @@ func checkVerify(scope *lang.Scope, v *lang.Verify) hcl.Diagnostics {
 			}
 		}
 	}
-	return lang.Explain(diags)
+	return lang.Annotate(lang.Explain(diags), v.Module)
 }
 
 // checkVerifyS3 evaluates an s3 verify block: endpoints a list of http(s)

@@ -99,11 +99,14 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 				l.Off = map[string]*lang.Module{}
 			}
 			l.Off[m.Addr] = m
+			l.StepGraph.MarkOff(m.Addr, m.OffWhere())
 		}
 	}
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.StepOnHosts(s) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
-	diags = append(diags, lang.Explain(d)...)
+	// The steps of a module call without on of their own share the
+	// call's on: a problem with it is one, however many steps.
+	diags = append(diags, lang.Explain(uniqueDiags(d))...)
 	if d.HasErrors() {
 		return l, diags
 	}
@@ -125,4 +128,27 @@ func (l *Loaded) nameScope() *lang.Scope {
 	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: hosts}
 	s.EvalLocals()
 	return s
+}
+
+// uniqueDiags drops diagnostics that repeat an earlier one: same summary,
+// detail and subject.
+func uniqueDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := map[key]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		k := key{summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,6 +298,16 @@ func TestMovedConflict(t *testing.T) {
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Moved object still exists") {
 		t.Fatalf("want a conflict, got %v", diags)
 	}
+	// Every server's brick conflicts: one error for the step, counting the rest.
+	for i := 1; i < 2; i++ {
+		in := *w.st.Steps[fmt.Sprintf(`step.brick["server[%d]"]`, i)]
+		in.Step = "module.data.step.format"
+		w.st.Steps[fmt.Sprintf(`module.data.step.format["server[%d]"]`, i)] = &in
+	}
+	_, diags = l.Plan(t.Context(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test"})
+	if errs := diags.Errs(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "The same holds for 1 more instance(s) of step.brick.") {
+		t.Errorf("want one error for the step's two instances, got %v", diags)
+	}
 }
 
 // TestModuleGraphDOTGolden: module steps are drawn in one cluster per
@@ -553,6 +564,13 @@ variable "b" {
 	// Reverse order: say waits for prep, so it goes first.
 	if got := strings.Join(destroyed, " "); got != `module.b.step.say["client[0]"] module.b.step.prep["client[0]"]` || len(p.Changes) != 0 {
 		t.Fatalf("b=false plans:\n%s", summary(p))
+	}
+	// The reason names the call and its condition, not "no longer in the
+	// recipe": the call is still there.
+	for _, c := range p.Destroys {
+		if want := "module.b is turned off: lifecycle enabled is false at r/main.hcl:29"; c.Reason != want {
+			t.Errorf("%s: reason %q, want %q", c.Addr, c.Reason, want)
+		}
 	}
 	if res := w.apply(p, 4); len(res.Failures) > 0 {
 		t.Fatalf("apply b=false: %+v", res.Failures)

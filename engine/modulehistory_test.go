@@ -278,6 +278,18 @@ module "kit2" {
 		!strings.Contains(diags.Error(), "module.kit") || !strings.Contains(diags.Error(), "module.kit2") {
 		t.Fatalf("want an ambiguity error naming both calls, got %v", diags)
 	}
+	// One error per recorded step (not per instance), with the block to write.
+	if errs := diags.Errs(); len(errs) != 3 {
+		t.Errorf("want 3 errors (pkgs, conf, old_mount's mount), got %d: %v", len(errs), diags)
+	}
+	var all strings.Builder
+	for _, e := range diags.Errs() {
+		all.WriteString(e.Error() + "\n")
+	}
+	if d := all.String(); !strings.Contains(d, "moved { from = step.pkgs  to = module.kit") ||
+		!strings.Contains(d, "The same holds for 1 more instance(s) of step.pkgs.") {
+		t.Errorf("the errors do not give the moved block to write or the instances they cover:\n%s", d)
+	}
 	w.src = twice + `
 moved {
   from = step.pkgs

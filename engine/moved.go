@@ -56,24 +56,43 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 	}
 	sort.Strings(addrs)
 	into := map[string]*lang.Moved{} // new address -> the block that moved something there
+	// A problem is one per recorded step and kind of problem, however
+	// many hosts: the first instance's error says how many more share it.
+	type problem struct{ summary, step string }
+	first := map[problem]*hcl.Diagnostic{}
+	more := map[problem]int{}
+	var order []problem
+	report := func(step string, d *hcl.Diagnostic) {
+		k := problem{d.Summary, step}
+		if first[k] != nil {
+			more[k]++
+			return
+		}
+		first[k] = d
+		order = append(order, k)
+		diags = append(diags, d)
+	}
 	for _, addr := range addrs {
 		in := st.Steps[addr]
 		step, by, d := resolveMoves(addr, in.Step, moved)
-		diags = append(diags, d...)
+		if d.HasErrors() {
+			report(in.Step, d[0])
+			continue
+		}
 		if len(by) == 0 {
 			continue
 		}
 		last := by[len(by)-1]
 		to := InstanceAddr(step, in.Host)
 		if st.Steps[to] != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
+			report(in.Step, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Moved object still exists",
 				Detail: fmt.Sprintf("The moved block would move %s to %s, but state already records %s. Remove one of them from state "+
 					"(diffuser state rm '%s'), or remove the moved block.", addr, to, to, to),
 				Subject: last.ToRange.Ptr()})
 			continue
 		}
 		if prev := into[to]; prev != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
+			report(in.Step, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two moves to one place",
 				Detail: fmt.Sprintf("State records two instances that move to %s (the other by the moved block at %s). Remove one of them from state "+
 					"(diffuser state rm), or say in the recipe where each goes.", to, prev.Where()),
 				Subject: last.ToRange.Ptr()})
@@ -81,6 +100,11 @@ func movedState(st *state.State, moved []*lang.Moved) (*state.State, []Move, hcl
 		}
 		into[to] = last
 		moves = append(moves, Move{From: addr, To: to, Step: step, By: by})
+	}
+	for _, k := range order {
+		if n := more[k]; n > 0 {
+			first[k].Detail += fmt.Sprintf(" The same holds for %d more instance(s) of %s.", n, lang.StepAddr(k.step))
+		}
 	}
 	if len(moves) == 0 || diags.HasErrors() {
 		return st, nil, diags
@@ -127,8 +151,9 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved
 				if other, _ := movedStep(step, carried); own == nil && other != to {
 					return step, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous module history",
 						Detail: fmt.Sprintf("State records %s, which %s (moved block at %s) moves to %s and %s (moved block at %s) to %s. "+
-							"Say where it goes with a moved block in the recipe (from = %s), or remove it from state.",
-							addr, carried.By.Addr, carried.Where(), lang.StepAddr(other), mv.By.Addr, mv.Where(), lang.StepAddr(to), lang.StepAddr(step)),
+							"Say where it goes with a moved block %s, e.g. moved { from = %s  to = %s }, or remove it from state.",
+							addr, carried.By.Addr, carried.Where(), lang.StepAddr(other), mv.By.Addr, mv.Where(), lang.StepAddr(to),
+							callerPlace(mv.By), relativeTo(mv.By.Parent, lang.StepAddr(step)), relativeTo(mv.By.Parent, lang.StepAddr(other))),
 						Subject: mv.FromRange.Ptr()}}
 				}
 			}
@@ -144,6 +169,23 @@ func resolveMoves(addr, step string, moved []*lang.Moved) (string, []*lang.Moved
 		by, step = append(by, mv), next
 	}
 	return step, by, nil
+}
+
+// callerPlace says where the caller of module m writes a moved block.
+func callerPlace(m *lang.Module) string {
+	if m.Parent == nil {
+		return "in the recipe"
+	}
+	return "in " + m.Parent.Addr + " (addresses relative to it)"
+}
+
+// relativeTo is addr as a moved block in module m (nil: the recipe)
+// writes it.
+func relativeTo(m *lang.Module, addr string) string {
+	if m == nil {
+		return addr
+	}
+	return strings.TrimPrefix(addr, m.Addr+".")
 }
 
 // movedStep says whether a recorded step (lang.Step.Name) is what mv
@@ -175,6 +217,11 @@ func (a *applier) applyMoves() {
 		}
 		delete(a.st.Steps, m.From)
 		in.Step = m.Step
+		if v, ok := a.p.lookupInstance(m.To); ok {
+			if c := a.p.vchange[v]; c != nil && c.DestroyChanged {
+				in.Destroy = c.NewDestroy // the step it moved to undoes itself its own way
+			}
+		}
 		a.st.Steps[m.To] = in
 		cp := *in
 		a.mu.Unlock()

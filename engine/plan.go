@@ -75,6 +75,12 @@ type Change struct {
 	// Note is, on a launch that replaces a recorded machine, its group's
 	// replace_note: what happens to the data (lang/replace.go).
 	Note string
+	// NewDestroy is set (DestroyChanged) on a no-op instance whose destroy
+	// command, known at plan, is not the one state records: nothing runs,
+	// but an apply that renames the instance for a moved block records
+	// it, since the step it moved to is another step.
+	NewDestroy     string
+	DestroyChanged bool
 }
 
 // Plan is the diff of a loaded recipe against state.
@@ -592,8 +598,12 @@ func (p *Plan) planRemovals(st *state.State) {
 		if _, ok := p.lookupInstance(addr); ok {
 			continue
 		}
+		reason := "no longer in the recipe"
+		if m := p.Loaded.offModuleOf(inst.Step); m != nil {
+			reason = m.Addr + " is turned off: " + m.OffWhere()
+		}
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
-			Group: groupOf(st, inst.Host), Action: Destroy, Reason: "no longer in the recipe"})
+			Group: groupOf(st, inst.Host), Action: Destroy, Reason: reason})
 	}
 	for name, h := range st.Hosts {
 		if _, ok := g.HostIdx[name]; ok {

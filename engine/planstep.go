@@ -197,6 +197,13 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		c.Action, c.Reason = Update, "inputs changed"
 	default:
 		c.Action = NoOp
+		if dv, _ := gen.Destroy.UnmarkDeep(); dv.IsKnown() {
+			d := ""
+			if !dv.IsNull() {
+				d = dv.AsString()
+			}
+			c.NewDestroy, c.DestroyChanged = d, d != old.Destroy
+		}
 	}
 	if !ok {
 		c.Deferred = true

@@ -17,6 +17,17 @@ import (
 // vertices), so dominikbraun/graph holds it.
 type StepGraph struct {
 	g graph.Graph[string, string]
+	// off says, for a module call turned off (by address), why: DOT
+	// draws its cluster dashed with that in its label.
+	off map[string]string
+}
+
+// MarkOff records that module call addr is turned off, and why.
+func (sg *StepGraph) MarkOff(addr, why string) {
+	if sg.off == nil {
+		sg.off = map[string]string{}
+	}
+	sg.off[addr] = why
 }
 
 func stepVertex(name string) string  { return lang.StepAddr(name) }
@@ -47,7 +58,11 @@ func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
 			edge(groupVertex(ref.Name), stepVertex(s.Name), "reads")
 		}
 		for _, ref := range s.After {
-			edge(stepVertex(ref.Name), stepVertex(s.Name), "after")
+			label := "after"
+			if ref.Attr == "restart_on" || ref.Attr == "reload_on" {
+				label = ref.Attr // implies after: say which
+			}
+			edge(stepVertex(ref.Name), stepVertex(s.Name), label)
 		}
 		for _, ref := range s.AfterAll {
 			edge(stepVertex(ref.Name), stepVertex(s.Name), "after_all")
@@ -154,7 +169,11 @@ func (sg *StepGraph) DOT(w io.Writer) error {
 		b.WriteString("\t" + line)
 	}
 	for _, mod := range modules {
-		fmt.Fprintf(&b, "\n\tsubgraph %s {\n\t\tlabel=%s;\n", dotQuote("cluster_"+mod), dotQuote(mod))
+		if why, off := sg.off[mod]; off {
+			fmt.Fprintf(&b, "\n\tsubgraph %s {\n\t\tlabel=%s;\n\t\tstyle=\"dashed\";\n", dotQuote("cluster_"+mod), dotQuote(mod+" (off: "+why+")"))
+		} else {
+			fmt.Fprintf(&b, "\n\tsubgraph %s {\n\t\tlabel=%s;\n", dotQuote("cluster_"+mod), dotQuote(mod))
+		}
 		for _, line := range clusters[mod] {
 			b.WriteString("\t\t" + line)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -58,6 +59,11 @@ type where struct {
 	host  bool   // `host` is in scope
 	hosts bool   // `hosts` is in scope
 	steps bool   // `step` is in scope
+	// hostInputs: inputs set from `host` at the call may be read, and
+	// make the value one that differs per host (a module's output: the
+	// error is where the output is read, so that an output of a built-in
+	// module nobody reads never stops a call whose input reads host).
+	hostInputs bool
 }
 
 // nodeKey names a value other expressions read by name: a local, a
@@ -163,7 +169,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	case 'o':
 		o := k.n.outputs[k.name]
 		trs := o.Value.Variables()
-		s, d := r.check(trs, where{what: "an output", hosts: true, steps: true}, k.n)
+		s, d := r.check(trs, where{what: "an output", hosts: true, steps: true, hostInputs: k.n.mod != nil}, k.n)
 		a.diags = append(a.diags, annotate(d, k.n.mod)...)
 		if !d.HasErrors() {
 			a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, k.n), k.n.mod)...)
@@ -498,7 +504,7 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 			}
 			for _, st := range r.Steps {
 				if st != s && st.Module != nil && (st.Module == m || strings.HasPrefix(st.Module.Addr, m.Addr+".")) {
-					out = append(out, Ref{Name: st.Name, Range: ref.Range})
+					out = append(out, Ref{Name: st.Name, Range: ref.Range, Attr: ref.Attr})
 				}
 			}
 			continue
@@ -508,7 +514,7 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 			diags = append(diags, unknownRef("step", ref.Name, ref.Range, keys(n.steps)))
 			continue
 		}
-		out = append(out, Ref{Name: st.Name, Range: ref.Range})
+		out = append(out, Ref{Name: st.Name, Range: ref.Range, Attr: ref.Attr})
 	}
 	return out, diags
 }
@@ -526,7 +532,9 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
-				if s := suggest(k, keys(m.ns.vars)); s != "" {
+				if hint := unknownInputHint[k]; hint != "" {
+					d.Detail += " " + hint
+				} else if s := suggest(k, keys(m.ns.vars)); s != "" {
 					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.vars) > 0 {
@@ -538,16 +546,50 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			}
 		}
 		for _, v := range m.ns.varList {
+			if d := oneHostForList(m, v); d != nil {
+				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
+			}
 			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
 						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
 					Subject: m.CallRange.Ptr()}
+				if m.On != nil && r.runsOnInput(m, v.Name) {
+					d.Detail += fmt.Sprintf(" The module's steps run on var.%s, not on the call's on: write %s = <the hosts> in place of on.", v.Name, v.Name)
+				}
 				diags = append(diags, annotate(hcl.Diagnostics{d}, m.Parent)...)
 			}
 		}
 	}
 	return diags
+}
+
+// oneHostForList reports an input of a list type given one host
+// (hosts.G[i]): before apply a host's addresses are unknown, so the value
+// would pass as unknown and the module's steps on it would be "not known
+// before apply" inside the module, far from the mistake.
+func oneHostForList(m *Module, v *Variable) *hcl.Diagnostic {
+	in := m.Inputs[v.Name]
+	if in == nil || !(v.Type.IsListType() || v.Type.IsSetType()) {
+		return nil
+	}
+	tr, d := hcl.AbsTraversalForExpr(in.Expr)
+	if d.HasErrors() || len(tr) != 3 || tr.RootName() != "hosts" {
+		return nil
+	}
+	idx, ok := tr[2].(hcl.TraverseIndex)
+	if !ok {
+		return nil
+	}
+	key := "..."
+	if k := idx.Key; k.IsKnown() && !k.IsNull() && k.Type() == cty.Number {
+		key = k.AsBigFloat().Text('f', -1)
+	}
+	one := fmt.Sprintf("hosts.%s[%s]", attrName(tr[1]), key)
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
+		Detail: fmt.Sprintf("%s is one host, and input %s of %s (%s) is a %s: write %s = [%s].",
+			one, v.Name, m.Addr, m.Source, typeexpr.TypeString(v.Type), v.Name, one),
+		Subject: in.Expr.Range().Ptr()}
 }
 
 func describe(s string) string {
@@ -590,7 +632,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Subject: rng.Ptr()})
 				return
 			}
-			if lr.host && !w.host {
+			if lr.host && !w.host && !w.hostInputs {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value differs per host",
 					Detail:  fmt.Sprintf("%s is set from `host` at the module call, and `host` differs per step instance; %s has no host. Read it in a step's arguments instead.", what, w.what),
 					Subject: rng.Ptr()})
@@ -663,9 +705,23 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			if m.ns == nil || r.an == nil {
 				break // its loading failed, and said why
 			}
+			// readOutput adds what output o of m reads; one made from an
+			// input the call sets from host has no single value to read.
+			readOutput := func(o string) {
+				lr := r.an.node(nodeKey{m.ns, 'o', o})
+				if lr.host && !lr.broken {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value differs per host",
+						Detail: fmt.Sprintf("%s.%s is made from an input that the module call sets from `host` (at %s), and `host` differs per step instance, "+
+							"while an output has one value for all hosts. Compute the value here from host instead, or give that input one value for every host.",
+							m.Addr, o, rangeString(m.CallRange)),
+						Subject: rng.Ptr()})
+					return
+				}
+				mergeNode(m.Addr+"."+o, lr)
+			}
 			if len(tr) < 3 {
 				for _, o := range m.ns.outList {
-					mergeNode(m.Addr+"."+o.Name, r.an.node(nodeKey{m.ns, 'o', o.Name}))
+					readOutput(o.Name)
 				}
 				break
 			}
@@ -673,6 +729,12 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			if m.ns.outputs[out] == nil {
 				d := unknownRef("module output", out, tr[2].SourceRange(), keys(m.ns.outputs))
 				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.Addr, m.Source, out)
+				switch {
+				case out == "step" || out == "local" || out == "module" || out == "var":
+					d.Detail += fmt.Sprintf(" A caller reads a module only through its output blocks (module.%s.NAME), not its steps, locals or inputs (module.%s.%s…): an output block of the module exports what callers need.", m.Name, m.Name, out)
+				case m.ns.vars[out] != nil && m.Inputs[out] != nil:
+					d.Detail += fmt.Sprintf(" %s is an input of the module, set at %s: read that value where the call gets it, or have the module export it in an output block.", out, rangeString(m.Inputs[out].Expr.Range()))
+				}
 				if s := suggest(out, keys(m.ns.outputs)); s != "" {
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
 				} else if len(m.ns.outputs) > 0 {
@@ -683,7 +745,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 				diags = append(diags, d)
 				break
 			}
-			mergeNode(m.Addr+"."+out, r.an.node(nodeKey{m.ns, 'o', out}))
+			readOutput(out)
 		default:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown reference",
 				Detail:  fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step, module.", root),

@@ -445,7 +445,8 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 	cv, err := convert.Convert(val, v.Type)
 	if err != nil {
 		return cty.UnknownVal(v.Type), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-			Detail:  fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err, attrTypoHint(val, v.Type)),
+			Detail: fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err,
+				attrTypoHint(val, v.Type), oneForListHint(val, v.Type)),
 			Subject: in.Expr.Range().Ptr()}}
 	}
 	if v.Sensitive {
@@ -476,6 +477,15 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 		}
 	}
 	return cv, diags
+}
+
+// oneForListHint says to write a list of one where one object (a host)
+// is given for a list or set.
+func oneForListHint(val cty.Value, want cty.Type) string {
+	if (want.IsListType() || want.IsSetType()) && val.Type().IsObjectType() {
+		return " One value was given (a host?): write [VALUE] for a list of one."
+	}
+	return ""
 }
 
 // objOrUnknown is unknown while nothing is known yet (nil map): values that
@@ -670,7 +680,7 @@ func (e *evaluator) get(k nodeKey) {
 					Detail: fmt.Sprintf("local.%s %s.", l.Name, err), Subject: l.Expr.Range().Ptr()})
 			}
 		}
-		e.diags = append(e.diags, annotate(d, k.n.mod)...)
+		e.diags = append(e.diags, annotate(Explain(d), k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
 			if k.n.mod == nil {
@@ -688,7 +698,7 @@ func (e *evaluator) get(k nodeKey) {
 		if !s.Recipe.hostVar(k.n, k.name) {
 			var d hcl.Diagnostics
 			val, d = s.inputValue(k.n, v, cty.NilVal)
-			d = annotate(d, k.n.mod.Parent)
+			d = annotate(Explain(d), k.n.mod.Parent)
 			e.diags = append(e.diags, d...)
 			if d.HasErrors() {
 				// Never the refused value: what reads it is unknown, and
@@ -701,7 +711,7 @@ func (e *evaluator) get(k nodeKey) {
 	case 'o':
 		o := k.n.outputs[k.name]
 		v, d := o.Value.Value(s.evalCtx(k.n, o.Value))
-		e.diags = append(e.diags, annotate(d, k.n.mod)...)
+		e.diags = append(e.diags, annotate(Explain(d), k.n.mod)...)
 		if d.HasErrors() {
 			v = cty.DynamicVal
 		}
@@ -907,6 +917,19 @@ func (s *Scope) onHostsIn(expr hcl.Expression, n *namespace) ([]string, hcl.Diag
 	if n == nil || n.mod == nil {
 		if names, ok := s.staticOn(expr); ok {
 			return names, nil
+		}
+	}
+	// An input on reads that was refused (one host for a list, a wrong
+	// type) is unknown here: its own error says what is wrong, at the call.
+	if n != nil && n.mod != nil {
+		var inDiags hcl.Diagnostics
+		for _, tr := range expr.Variables() {
+			if tr.RootName() == "var" && len(tr) >= 2 {
+				inDiags = append(inDiags, s.inputErrs[nodeKey{n, 'v', attrName(tr[1])}]...)
+			}
+		}
+		if inDiags.HasErrors() {
+			return nil, inDiags
 		}
 	}
 	v, diags := expr.Value(s.ctxIn(n, cty.NilVal))

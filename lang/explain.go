@@ -25,7 +25,7 @@ func Explain(diags hcl.Diagnostics) hcl.Diagnostics {
 		if d.Subject == nil || d.Expression == nil || d.EvalContext == nil {
 			continue
 		}
-		if extra := explain(d); extra != "" {
+		if extra := explain(d); extra != "" && !strings.Contains(d.Detail, extra) { // explained once
 			cp := *d
 			cp.Detail = strings.TrimSpace(d.Detail + " " + extra)
 			out[i] = &cp
@@ -50,6 +50,9 @@ func explain(d *hcl.Diagnostic) string {
 	case "Attempt to get attribute from null value":
 		if len(path) == 3 && path.RootName() == "step" && attrName(path[2]) == "outputs" {
 			return explainOutputs(attrName(path[1]), d.EvalContext)
+		}
+		if a, ok := at.(hcl.TraverseAttr); ok && len(path) == 2 && path.RootName() == "module" {
+			return explainOffModule(attrName(path[1]), a.Name)
 		}
 	}
 	return ""
@@ -172,6 +175,13 @@ func valueKeys(v cty.Value) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// explainOffModule says why module.CALL is null: the only null module value
+// is that of a call turned off by its lifecycle enabled (or a caller's).
+func explainOffModule(call, out string) string {
+	return fmt.Sprintf("module.%[1]s is null because the call is turned off (its lifecycle enabled, or that of a module around it, is false), "+
+		"so it has no outputs. Read it as try(module.%[1]s.%[2]s, DEFAULT), or under the same condition: CONDITION ? module.%[1]s.%[2]s : DEFAULT.", call, out)
 }
 
 // explainOutputs says why step.X.outputs is null: X does not have exactly

@@ -49,7 +49,7 @@ var shellQuoteFunc = function.New(&function.Spec{
 
 // functions returns the function table for expressions of a recipe whose
 // files live in fsys under dir. file and templatefile read from there only.
-func functions(fsys fs.FS, dir string) map[string]function.Function {
+func functions(root fileRoot) map[string]function.Function {
 	f := map[string]function.Function{
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
 		"max": stdlib.MaxFunc, "min": stdlib.MinFunc, "parseint": stdlib.ParseIntFunc,
@@ -88,14 +88,23 @@ func functions(fsys fs.FS, dir string) map[string]function.Function {
 		"shellquote": shellQuoteFunc,
 		"reach_ip":   reachIPFunc,
 	}
-	f["file"] = fileFunc(fsys, dir)
-	f["templatefile"] = templateFileFunc(fsys, dir, f)
+	f["file"] = fileFunc(root)
+	f["templatefile"] = templateFileFunc(root, f)
 	capFunctions(f)
 	hideSensitiveErrors(f)
 	return f
 }
 
-func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
+// fileRoot is where file and templatefile read: dir of fsys, the
+// directory of a recipe or (module set) of a module.
+type fileRoot struct {
+	fsys   fs.FS
+	dir    string
+	module bool
+}
+
+func (fr fileRoot) read(name string) ([]byte, error) {
+	fsys, dir := fr.fsys, fr.dir
 	if fsys == nil {
 		return nil, fmt.Errorf("no files are readable here")
 	}
@@ -104,6 +113,9 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 	// FS and read another recipe's files.
 	rel := path.Clean(name)
 	if path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		if fr.module {
+			return nil, fmt.Errorf("%q is outside the module's directory (%s): a module reads only its own files; pass a file of the caller in as an input (name = file(\"...\") at the module call)", name, dir)
+		}
 		return nil, fmt.Errorf("%q is outside the recipe directory; keep files beside the recipe", name)
 	}
 	b, size, err := readText(fsys, path.Join(dir, rel))
@@ -111,7 +123,7 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 		return nil, errors.New(describeReadErr(name, err))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w%s", name, err, nearFileHint(fsys, path.Join(dir, rel), err))
+		return nil, fmt.Errorf("reading %s: %w%s", name, err, fr.nearFileHint(path.Join(dir, rel), err))
 	}
 	if size > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes; files read by a recipe may be at most %d bytes", name, size, MaxFileSize)
@@ -120,15 +132,19 @@ func readRecipeFile(fsys fs.FS, dir, name string) ([]byte, error) {
 }
 
 // nearFileHint suggests, for a file a recipe names that does not exist, the
-// file beside it with the nearest name (paths are relative to the recipe's
-// directory, the file that calls file or templatefile).
-func nearFileHint(fsys fs.FS, p string, err error) string {
+// file beside it with the nearest name (paths are relative to the
+// directory of the recipe or module that calls file or templatefile, dir).
+func (fr fileRoot) nearFileHint(p string, err error) string {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return ""
 	}
-	ents, rerr := fs.ReadDir(fsys, path.Dir(p))
+	relative := " (paths are relative to the recipe's directory)"
+	if fr.module {
+		relative = fmt.Sprintf(" (paths in a module are relative to the module's directory, %s)", fr.dir)
+	}
+	ents, rerr := fs.ReadDir(fr.fsys, path.Dir(p))
 	if rerr != nil {
-		return " (paths are relative to the recipe's directory)"
+		return relative
 	}
 	var names []string
 	for _, e := range ents {
@@ -139,7 +155,7 @@ func nearFileHint(fsys fs.FS, p string, err error) string {
 	if s := suggest(path.Base(p), names); s != "" {
 		return fmt.Sprintf("; did you mean %q", s)
 	}
-	return " (paths are relative to the recipe's directory)"
+	return relative
 }
 
 // lengthFunc is length as Terraform has it: the number of elements of a
@@ -157,12 +173,12 @@ var lengthFunc = function.New(&function.Spec{
 	},
 })
 
-func fileFunc(fsys fs.FS, dir string) function.Function {
+func fileFunc(root fileRoot) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			b, err := readRecipeFile(fsys, dir, args[0].AsString())
+			b, err := root.read(args[0].AsString())
 			if err != nil {
 				return cty.NilVal, err
 			}
@@ -171,7 +187,7 @@ func fileFunc(fsys fs.FS, dir string) function.Function {
 	})
 }
 
-func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function) function.Function {
+func templateFileFunc(root fileRoot, funcs map[string]function.Function) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{
 			{Name: "path", Type: cty.String},
@@ -180,7 +196,7 @@ func templateFileFunc(fsys fs.FS, dir string, funcs map[string]function.Function
 		Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
-			b, err := readRecipeFile(fsys, dir, name)
+			b, err := root.read(name)
 			if err != nil {
 				return cty.NilVal, err
 			}

@@ -73,7 +73,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		groupIdx: map[string]*Group{}, stepIdx: map[string]*Step{},
 		parser: p, builtin: src.Modules, parsed: map[string]bool{},
 	}
-	r.funcs = functions(src.FS, src.Dir)
+	r.funcs = functions(fileRoot{fsys: src.FS, dir: src.Dir})
 	r.root = newNamespace(nil, src.FS, src.Dir, src.Dir, r.funcs)
 	r.varIdx, r.localIdx = r.root.vars, r.root.locals
 	for name := range p.Files() {
@@ -348,6 +348,15 @@ func constBool(expr hcl.Expression, dst *bool) hcl.Diagnostics {
 	return nil
 }
 
+// acrossVariablesHint says where a rule across variables goes: a
+// precondition in a recipe; a module has none.
+func acrossVariablesHint(n *namespace) string {
+	if n.mod != nil {
+		return ""
+	}
+	return " A rule across variables is a precondition block (docs/writing-recipes.md#precondition)."
+}
+
 func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
@@ -406,7 +415,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		for _, tr := range val.Condition.Variables() {
 			if tr.RootName() != "var" || len(tr) < 2 || attrName(tr[1]) != v.Name {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
-					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.", v.Name, v.Name),
+					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.%s", v.Name, v.Name, acrossVariablesHint(n)),
 					Subject: tr.SourceRange().Ptr()})
 			}
 		}
@@ -494,6 +503,18 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 // type" detail.
 var unsupportedBlockRE = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here`)
 
+// unsupportedArgRE reads the argument name out of HCL's "Unsupported
+// argument" detail.
+var unsupportedArgRE = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here`)
+
+// stepMetaArgHint says what a step takes instead of a Terraform
+// meta-argument.
+var stepMetaArgHint = map[string]string{
+	"depends_on": "A step waits with after = [step.NAME, module.NAME] (per host where both run on the same hosts, else for every instance) or after_all = [step.NAME] (every instance).",
+	"count":      "A step runs once per host of its on: choose the hosts there (on = slice(hosts.server, 0, var.n)), or on = CONDITION ? hosts.server : [] to turn it off.",
+	"for_each":   "A step runs once per host of its on: choose the hosts there (on = [for h in hosts.server : h if h.index < var.n]); for several items on one host, loop in the command or write one step per item.",
+}
+
 func (r *Recipe) stepSchema() *hcl.BodySchema {
 	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}}}
 	for _, n := range stepAttrs {
@@ -544,6 +565,11 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			if sug := suggest(typ, kinds); sug != "" {
 				d.Detail = fmt.Sprintf("There is no block %q in a step. Did you mean %q? %s", typ, sug, d.Detail)
 			}
+		}
+	}
+	for _, d := range diags {
+		if m := unsupportedArgRE.FindStringSubmatch(d.Detail); d.Summary == "Unsupported argument" && m != nil && stepMetaArgHint[m[1]] != "" {
+			d.Detail = fmt.Sprintf("A step has no %s. %s", m[1], stepMetaArgHint[m[1]])
 		}
 	}
 	// A misspelt or mislabelled kind block is already reported; do not
@@ -668,8 +694,17 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
 		if d.HasErrors() || len(tr) != 2 || (tr.RootName() != "step" && tr.RootName() != "module") || attrName(tr[1]) == "" {
+			detail := "Each entry must name a step as step.<name>, or every step of a module as module.<name>."
+			switch {
+			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "module" && attrName(tr[1]) != "":
+				// module.m.step.x: one step inside a module is not named.
+				detail += fmt.Sprintf(" A step inside a module is not named on its own: module.%s waits for every step of the call.", attrName(tr[1]))
+			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "step" && attrName(tr[1]) != "":
+				// step.x.outputs, step.x["host"]: the step is the unit.
+				detail += fmt.Sprintf(" Write step.%s: the pairing rules decide which of its instances each instance waits for.", attrName(tr[1]))
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name + " entry",
-				Detail: "Each entry must name a step as step.<name>, or every step of a module as module.<name>.", Subject: e.Range().Ptr()})
+				Detail: detail, Subject: e.Range().Ptr()})
 			continue
 		}
 		ref := Ref{Name: attrName(tr[1]), Range: e.Range(), Attr: a.Name}

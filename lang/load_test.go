@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"math/rand"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -178,4 +179,39 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// Terraform's depends_on, count and for_each on a step say what a step
+// takes instead (after, on), not only that the argument is unexpected.
+func TestStepMetaArgumentHints(t *testing.T) {
+	src, err := os.ReadFile("testdata/invalid/step_meta_arguments.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
+	want := map[string]string{"depends_on": "after = [step.NAME", "count": "once per host of its on", "for_each": "once per host of its on"}
+	found := 0
+	for _, d := range diags {
+		for arg, w := range want {
+			if strings.HasPrefix(d.Detail, "A step has no "+arg+".") && strings.Contains(d.Detail, w) {
+				found++
+			}
+		}
+	}
+	if found != 3 {
+		t.Errorf("want the three hints:%s", diags.Error())
+	}
+}
+
+// A validation that reads another variable points to preconditions, the
+// place for rules across variables.
+func TestValidationOtherVariableHint(t *testing.T) {
+	src, err := os.ReadFile("testdata/invalid/validation_other_variable.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
+	if !diags.HasErrors() || !strings.Contains(diags.Errs()[0].Error(), "A rule across variables is a precondition block") {
+		t.Errorf("want the precondition hint:%s", diags.Error())
+	}
 }

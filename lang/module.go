@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 )
 
@@ -366,9 +367,13 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			}
 		}
 		if !ok {
+			callerNote := ""
+			if n.mod != nil {
+				callerNote = " In a module, from = caller.step.NAME or caller.module.M… names where the module's steps were in its caller before."
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved address",
-				Detail: fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key; "+
-					"in a module, from = caller.step.NAME or caller.module.M… names where the module's steps were in its caller before.%s", x.name, n.mod.calledAt()),
+				Detail: fmt.Sprintf("%s must name a step (step.NAME, module.M.step.NAME) or a module (module.M), without quotes and without an instance key.%s%s%s",
+					x.name, movedAddrHint(e, x.name), callerNote, n.mod.calledAt()),
 				Subject: e.Range().Ptr()})
 			continue
 		}
@@ -387,6 +392,49 @@ func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		r.Moved = append(r.Moved, mv)
 	}
 	return diags
+}
+
+// movedAddrHint says what to write for a moved address that movedAddr
+// refuses, where the mistake is a common one: quotes around it (as
+// Terraform's state mv takes it), an instance key, or module.M.NAME
+// without "step.".
+func movedAddrHint(e hcl.Expression, attr string) string {
+	tr, d := hcl.AbsTraversalForExpr(e)
+	if d.HasErrors() {
+		v, vd := e.Value(nil)
+		if vd.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+			return ""
+		}
+		str := v.AsString()
+		inner, pd := hclsyntax.ParseTraversalAbs([]byte(str), "", hcl.InitialPos)
+		if pd.HasErrors() {
+			return ""
+		}
+		if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: inner}); ok {
+			return fmt.Sprintf(" Write it without quotes: %s = %s.", attr, a)
+		}
+		return ""
+	}
+	var kept hcl.Traversal
+	keyed := false
+	for _, t := range tr {
+		if _, ok := t.(hcl.TraverseIndex); ok {
+			keyed = true
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: kept}); ok && keyed {
+		return fmt.Sprintf(" A moved block moves every instance of a step (%s = %s); to move one instance, use diffuser state mv WORKSPACE FROM TO.", attr, a)
+	}
+	// module.M.NAME (or caller.module.M.NAME): "step." left out.
+	if n := len(kept); n >= 3 && !keyed {
+		fixed := append(append(hcl.Traversal{}, kept[:n-1]...), hcl.TraverseAttr{Name: "step"}, kept[n-1])
+		if a, ok := movedAddr(&hclsyntax.ScopeTraversalExpr{Traversal: fixed}); ok {
+			return fmt.Sprintf(" Did you mean %s = %s?", attr, a)
+		}
+	}
+	return ""
 }
 
 // movedAddr renders step.x, module.a.step.x or module.a from a traversal,
@@ -505,6 +553,8 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			if fi, err := fs.Stat(r.builtin, m.Source); err == nil && fi.IsDir() {
 				detail += fmt.Sprintf(" Did you mean %q?", BuiltinPrefix+m.Source)
 			}
+		} else if remoteSource(m.Source) {
+			detail += " diffuser fetches no modules (no registries, git or URLs): copy the module's directory into the recipe's and write source = \"./modules/NAME\"."
 		}
 		return bad("Invalid module source", detail)
 	}
@@ -521,7 +571,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		return bad("Too many module instances", fmt.Sprintf("Loading %s would make more than %d module instances in the recipe (every call of a module is one, and the calls inside it are as many again for each). "+
 			"Call modules fewer times, or nest calls less: %s.", m.Addr, MaxModules, m.chain()))
 	}
-	m.ns = newNamespace(m, fsys, root, dir, functions(fsys, dir))
+	m.ns = newNamespace(m, fsys, root, dir, functions(fileRoot{fsys: fsys, dir: dir, module: true}))
 	m.ns.builtin = strings.HasPrefix(m.key, "builtin:") || caller.builtin
 	names, err := moduleFiles(fsys, dir)
 	if err != nil {
@@ -584,6 +634,19 @@ func (m *Module) chain() string {
 	return strings.Join(parts, " -> ")
 }
 
+// remoteSource says whether a module source is one Terraform would fetch:
+// a git, Mercurial, S3 or GCS address, a URL, or a registry address
+// (NAMESPACE/NAME/SYSTEM).
+func remoteSource(src string) bool {
+	for _, p := range []string{"git::", "hg::", "s3::", "gcs::", "http://", "https://", "git@", "github.com/", "bitbucket.org/"} {
+		if strings.HasPrefix(src, p) {
+			return true
+		}
+	}
+	parts := strings.Split(src, "/")
+	return (len(parts) == 3 || len(parts) == 4) && !strings.HasPrefix(src, ".") && parts[0] != strings.TrimSuffix(BuiltinPrefix, "/")
+}
+
 // within says whether dir is root or inside it (both cleaned, slash-separated).
 func within(root, dir string) bool {
 	if root == "." {
@@ -600,6 +663,14 @@ var unsupportedModuleArgHint = map[string]string{
 	"for_each":   "a module's steps already run once per host of the call's on; for more copies call the module again under another name, and to turn the call off write lifecycle { enabled = CONDITION }",
 	"depends_on": "use after = [...] for order",
 	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
+}
+
+// unknownInputHint says what to write instead of a meta-argument of
+// Terraform or OpenTofu that diffuser reads as a module input, for a
+// module that declares no variable of that name.
+var unknownInputHint = map[string]string{
+	"enabled": "To turn the call off, write lifecycle { enabled = CONDITION } in the module block (OpenTofu's enabled meta-argument; Terraform's count = CONDITION ? 1 : 0).",
+	"version": "Modules have no versions: a source is a directory (\"./DIR\") or a module built into this diffuser (\"builtin/NAME\"); remove version.",
 }
 
 // missingModuleHint suggests, for a local module directory that cannot be
@@ -651,18 +722,44 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 // loading (the engine's checks of evaluated arguments).
 func Annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics { return annotate(diags, m) }
 
-// annotate adds to diagnostics inside module m where m was called.
+// annotate adds to diagnostics inside module m where m was called. One
+// whose subject is in the call itself (an input's expression, its on) is
+// in the caller's file: it gets the caller's annotation, if any.
 func annotate(diags hcl.Diagnostics, m *Module) hcl.Diagnostics {
-	if m == nil {
-		return diags
-	}
-	at := m.calledAt()
 	for _, d := range diags {
-		if !strings.Contains(d.Detail, at) {
+		in := m
+		for in != nil && d.Subject != nil && in.callHolds(*d.Subject) {
+			in = in.Parent
+		}
+		if in == nil {
+			continue
+		}
+		if at := in.calledAt(); !strings.Contains(d.Detail, at) {
 			d.Detail += at
 		}
 	}
 	return diags
+}
+
+// callHolds says whether r is inside one of the expressions of m's call:
+// an input, on or the lifecycle condition.
+func (m *Module) callHolds(r hcl.Range) bool {
+	inside := func(e hcl.Expression) bool {
+		if e == nil {
+			return false
+		}
+		c := e.Range()
+		return c.Filename == r.Filename && c.Start.Byte <= r.Start.Byte && r.End.Byte <= c.End.Byte
+	}
+	if inside(m.On) || inside(m.Enabled) {
+		return true
+	}
+	for _, a := range m.Inputs {
+		if inside(a.Expr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ModuleNames lists the modules of a built-in module FS: its directories.
@@ -768,6 +865,9 @@ func (r *Recipe) checkMoved() hcl.Diagnostics {
 				mv.fromText, tos[mv.To].fromText, mv.toText, rangeString(tos[mv.To].ToRange)))
 		default:
 			froms[mv.From], tos[mv.To] = mv, mv
+			if d := selfPrefixedFrom(mv); d != nil {
+				diags = append(diags, d)
+			}
 		}
 	}
 	for _, mv := range own {
@@ -826,6 +926,39 @@ func (m *Module) place() string {
 	return "module"
 }
 
+// selfPrefixedFrom warns of a moved block in module m whose from starts
+// with m's own address (module.share.step.x in module share) where m
+// calls no module of that name: from is relative to m, so it names
+// module.share.module.share.step.x, which no state holds, and the move
+// silently does nothing.
+func selfPrefixedFrom(mv *Moved) *hcl.Diagnostic {
+	m := mv.In
+	rest := m.selfRelative(mv.fromText)
+	if rest == "" || (m.ns != nil && m.ns.mods[m.Name] != nil && strings.HasPrefix(mv.fromText, "module."+m.Name+".")) {
+		return nil
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Moved from an address inside itself",
+		Detail: fmt.Sprintf("Addresses in a module's moved blocks are relative to the module, so from = %s names %s, which only a call of a module %q inside this one could have made. "+
+			"Write from = %s for a step of this module, or from = caller.%s for one its caller declared before.", mv.fromText, mv.From, m.Name, rest, rest) + m.calledAt(),
+		Subject: mv.FromRange.Ptr()}
+}
+
+// selfRelative returns addr without a leading address of module m itself
+// (its full address, or module.NAME as its caller writes it), or "" when
+// addr has no such prefix: what a moved block in m meant when it wrote
+// the address as the recipe sees it.
+func (m *Module) selfRelative(addr string) string {
+	if m == nil {
+		return ""
+	}
+	for _, p := range []string{m.Addr + ".", "module." + m.Name + "."} {
+		if rest, ok := strings.CutPrefix(addr, p); ok {
+			return rest
+		}
+	}
+	return ""
+}
+
 // unknownMovedTo says that mv's to is not declared where the block is,
 // and what is: the nearest name, else the names of its kind. cache keeps
 // the names by place and kind across the recipe's blocks.
@@ -856,6 +989,9 @@ func (r *Recipe) unknownMovedTo(mv *Moved, cache map[string][]string) string {
 	to := mv.toText
 	detail := fmt.Sprintf("to = %s names no %s the %s declares: a moved block's to is where the state goes, a %s declared beside it.",
 		to, kindOf(mv.To), mv.In.place(), kindOf(mv.To))
+	if rest := mv.In.selfRelative(to); rest != "" && contains(known, rest) {
+		return detail + fmt.Sprintf(" Addresses in a module's moved blocks are relative to the module: write to = %s.", rest)
+	}
 	switch s := suggest(to, known); {
 	case s != "":
 		detail += fmt.Sprintf(" Did you mean %s?", s)

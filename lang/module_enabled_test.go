@@ -190,6 +190,9 @@ func TestModuleEnabledOffOutputIsNull(t *testing.T) {
 	_, diags := loadEnabled(t, fsys, nil)
 	if errs := errorsOf(diags); len(errs) != 1 || errs[0].Summary != "Attempt to get attribute from null value" || errs[0].Subject.Start.Line != line {
 		t.Errorf("reading an output of a module that is off:%s", diagString(diags))
+	} else if want := "module.outer is null because the call is turned off"; !strings.Contains(errs[0].Detail, want) ||
+		!strings.Contains(errs[0].Detail, "try(module.outer.said, DEFAULT)") {
+		t.Errorf("the error does not say the call is off and what to write (want %q and the try):%s", want, diagString(diags))
 	}
 	if _, diags := loadEnabled(t, enabledRecipe(`output "bare" { value = module.outer.said }`), map[string]string{"wrap": "true"}); diags.HasErrors() {
 		t.Errorf("the same output with the module on:%s", diagString(diags))

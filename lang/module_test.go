@@ -758,3 +758,241 @@ step "svc" {
 		t.Errorf("a service restarting on itself:%s", diagString(diags))
 	}
 }
+
+// An input named after a Terraform or OpenTofu meta-argument that the
+// module does not declare says what diffuser writes instead.
+func TestModuleMetaArgumentInputHints(t *testing.T) {
+	for name, want := range map[string]string{
+		"enabled_as_input": "write lifecycle { enabled = CONDITION } in the module block",
+		"version_arg":      "Modules have no versions",
+	} {
+		dir := filepath.Join(moduleCases, name)
+		_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+		if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, want) {
+			t.Errorf("%s: want one error saying %q:%s", name, want, diagString(diags))
+		}
+	}
+}
+
+// A moved address written with quotes, an instance key or without
+// "step." is refused with the address to write instead; the caller.
+// form is explained only inside a module.
+func TestMovedAddressHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "moved_address_hints")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{
+		14: "Write it without quotes: from = step.brick.",
+		18: "A moved block moves every instance of a step (from = step.old_mount); to move one instance, use diffuser state mv",
+		23: "Did you mean to = module.data.step.format?",
+	}
+	errs := errorsOf(diags)
+	if len(errs) != len(want) {
+		t.Fatalf("want %d errors:%s", len(want), diagString(diags))
+	}
+	for _, d := range errs {
+		if w := want[d.Subject.Start.Line]; !strings.Contains(d.Detail, w) || strings.Contains(d.Detail, "caller.") {
+			t.Errorf("line %d: want %q (and no caller. in a recipe), got %s", d.Subject.Start.Line, w, d.Detail)
+		}
+	}
+}
+
+// A module's moved block written with the caller's view of the module's
+// addresses: a to that is the module's own step with its call's prefix
+// says to drop the prefix, and such a from (which names a nested call no
+// state holds, so the move would do nothing) is a warning saying the
+// same.
+func TestMovedSelfPrefixed(t *testing.T) {
+	dir := filepath.Join(moduleCases, "moved_self_prefixed")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	var errs, warns []*hcl.Diagnostic
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		} else {
+			warns = append(warns, d)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Detail, "relative to the module: write to = step.settings.") {
+		t.Errorf("to = module.share.step.settings:%s", diagString(errs))
+	}
+	if len(warns) != 1 || warns[0].Summary != "Moved from an address inside itself" || warns[0].Subject.Start.Line != 9 ||
+		!strings.Contains(warns[0].Detail, "Write from = step.old for a step of this module, or from = caller.step.old") {
+		t.Errorf("from = module.share.step.old:%s", diagString(warns))
+	}
+}
+
+// An input set from host does not stop a call whose module has an output
+// reading that input, while nothing reads the output (systemd-unit's
+// unit): the recipe loads and its steps get each host's value.
+func TestHostInputUnreadOutput(t *testing.T) {
+	fsys := fstest.MapFS{"main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "node" { count = 2 }
+module "u" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.node
+  name    = "x-${host.hostname}"
+  content = "[Service]\nExecStart=/bin/sleep infinity\n"
+}
+`)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "t", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if diags.HasErrors() {
+		t.Fatalf("a host input of an output nobody reads:%s", diagString(diags))
+	}
+	if n := len(l.Graph.StepHosts); n != 2 {
+		t.Errorf("%d steps, want unit and service", n)
+	}
+}
+
+// after = [module.u.step.service] and [step.a["node[0]"]] say what to
+// write instead.
+func TestAfterEntryHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "after_module_step")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{12: "module.u waits for every step of the call", 17: "Write step.a: the pairing rules"}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
+
+// The call's on where the module runs on an input: the missing input
+// says to put the hosts there.
+func TestHostsInputAsOn(t *testing.T) {
+	dir := filepath.Join(moduleCases, "hosts_input_as_on")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "The module's steps run on var.hosts, not on the call's on: write hosts = <the hosts> in place of on.") {
+		t.Errorf("want one error saying where the hosts go:%s", diagString(diags))
+	}
+}
+
+// Reading an output of a call that is off in a local or in another call's
+// input is explained as in a step: the call is off, read it with try.
+func TestOffModuleReadExplained(t *testing.T) {
+	dir := filepath.Join(moduleCases, "enabled_off_read")
+	for _, load := range []func() hcl.Diagnostics{
+		func() hcl.Diagnostics {
+			r, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+			if diags.HasErrors() {
+				return diags
+			}
+			vals, diags := r.ResolveVariables(lang.Inputs{})
+			if diags.HasErrors() {
+				return diags
+			}
+			_, _, diags = r.Counts(vals)
+			return diags
+		},
+		func() hcl.Diagnostics {
+			_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+			return diags
+		},
+	} {
+		errs := errorsOf(load())
+		if len(errs) != 2 {
+			t.Fatalf("want 2 errors, got %d", len(errs))
+		}
+		for _, d := range errs {
+			if n := strings.Count(d.Detail, "module.data is null because the call is turned off"); n != 1 || !strings.Contains(d.Detail, "try(module.data.target, DEFAULT)") {
+				t.Errorf("line %d: want the explanation once, got %s", d.Subject.Start.Line, d.Detail)
+			}
+		}
+	}
+}
+
+// file() in a module: relative to the module's directory, confined to it,
+// and both errors say so (not "the recipe's directory").
+func TestModuleFilePaths(t *testing.T) {
+	dir := filepath.Join(moduleCases, "module_file_paths")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	want := map[int]string{
+		6: `"../../top.txt" is outside the module's directory (mods/a): a module reads only its own files; pass a file of the caller in as an input`,
+		9: `(paths in a module are relative to the module's directory, mods/a)`,
+	}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) || strings.Contains(d.Detail, "recipe's directory") {
+			t.Errorf("line %d: want %q, got %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
+
+// The engine's checks of a module's verify block name the call, as every
+// other error in a module file does.
+func TestModuleVerifyValuesNameCall(t *testing.T) {
+	dir := filepath.Join(moduleCases, "verify_in_module_values")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, "(In module.a, called at c/main.hcl:7.)") {
+			t.Errorf("%s: the detail does not name the call: %s", d.Summary, d.Detail)
+		}
+	}
+}
+
+// A git address or a registry address as a module source says that
+// diffuser fetches nothing and what to do instead.
+func TestRemoteModuleSource(t *testing.T) {
+	dir := filepath.Join(moduleCases, "remote_source")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, "diffuser fetches no modules") {
+			t.Errorf("line %d: %s", d.Subject.Start.Line, d.Detail)
+		}
+	}
+}
+
+// A caller reading a module's step or one of its inputs is told that
+// only outputs are readable, and where the input's value is.
+func TestModuleInnerReadHints(t *testing.T) {
+	dir := filepath.Join(moduleCases, "module_inner_read")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	want := map[int]string{
+		13: "A caller reads a module only through its output blocks (module.data.NAME), not its steps",
+		17: "device is an input of the module, set at c/main.hcl:8",
+	}
+	errs := errorsOf(diags)
+	if len(errs) != 2 {
+		t.Fatalf("want 2 errors:%s", diagString(diags))
+	}
+	for _, d := range errs {
+		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
+		}
+	}
+}
+
+// One host for a list input says to put it in a list.
+func TestOneHostForListInput(t *testing.T) {
+	dir := filepath.Join(moduleCases, "one_host_for_list")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "hosts.server[0] is one host, and input hosts of module.ganesha (builtin/ganesha) is a list(any): write hosts = [hosts.server[0]].") {
+		t.Errorf("want one error with the fix:%s", diagString(diags))
+	}
+}
+
+// An error in a call's input expression is the caller's: no "(In
+// module.u, called at ...)", which points into the module's files.
+func TestInputErrorNotAnnotatedAsModule(t *testing.T) {
+	dir := filepath.Join(moduleCases, "facts_typo_at_input")
+	_, diags := engine.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 1 || strings.Contains(errs[0].Detail, "In module.u") || !strings.Contains(errs[0].Detail, "memory_mb") {
+		t.Errorf("want one error without the module's annotation:%s", diagString(diags))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // onNoHosts reports a step whose on (in namespace n) names no hosts. In a
@@ -18,7 +19,7 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 	}
 	m := n.mod
 	var diags hcl.Diagnostics
-	fromInput := false
+	fromInput, missing := false, false
 	for _, tr := range s.On.Variables() {
 		if tr.RootName() != "var" || len(tr) < 2 {
 			continue
@@ -26,6 +27,11 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 		name := attrName(tr[1])
 		in := m.Inputs[name]
 		if in == nil {
+			// A required input not given is reported at the call
+			// (Missing module input), once for every step on it.
+			if v := n.vars[name]; v != nil && v.Default == cty.NilVal {
+				missing = true
+			}
 			continue
 		}
 		fromInput = true
@@ -45,6 +51,9 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 			Detail: fmt.Sprintf("Input %s of %s (%s) holds no hosts, and the module's steps run on it (%s, at %s). Pass hosts: %s = hosts.<group>, a single host hosts.<group>[0], or a list of them.",
 				name, m.Addr, m.Source, s.Name, rangeString(s.On.Range()), name),
 			Subject: in.Expr.Range().Ptr()})
+	}
+	if !fromInput && missing {
+		return nil
 	}
 	if !fromInput {
 		// on reads no input (a literal, a local): the mistake is in the
@@ -99,4 +108,21 @@ func (r *Recipe) missingOn(s *Step) hcl.Diagnostics {
 			"(it is then the `on` of every step of the module, and of the modules it calls, that sets none), or set `on` in the step (e.g. on = var.servers).",
 			s.Name, top.Addr, rangeString(top.CallRange)),
 		Subject: subject.Ptr()}}
+}
+
+// runsOnInput says whether a step of module m (not of modules it calls)
+// runs on its input name by its own on (on = var.NAME): a caller that
+// gives on but not that input has put its hosts in the wrong place.
+func (r *Recipe) runsOnInput(m *Module, name string) bool {
+	for _, s := range r.Steps {
+		if s.Module != m || s.On == nil || s.onNS != nil {
+			continue
+		}
+		for _, tr := range s.On.Variables() {
+			if tr.RootName() == "var" && len(tr) >= 2 && attrName(tr[1]) == name {
+				return true
+			}
+		}
+	}
+	return false
 }

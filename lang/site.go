@@ -90,7 +90,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 		return s, diags
 	}
 	dir := filepath.Dir(path)
-	s.funcs = functions(os.DirFS(dir), ".")
+	s.funcs = functions(fileRoot{fsys: os.DirFS(dir), dir: "."})
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
 		capForExprs(body)
 	}

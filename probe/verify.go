@@ -120,7 +120,10 @@ func verifyOne(ctx context.Context, st *state.State, scope *lang.Scope, v *lang.
 	}
 	out[len(out)-1].Detail = fmt.Sprintf("%d MiB, sha256 %s…", opt.SizeMiB, short(sum))
 	readers := hosts[1:]
-	readCmd := "sha256sum < " + q + " | cut -d' ' -f1"
+	// A file that is not there is said so, not hashed as empty: the path
+	// is then not one filesystem that the hosts share.
+	readCmd := "sha256sum < " + q + " | cut -d' ' -f1; [ -e " + q + " ] || { echo " +
+		lang.ShellQuote("the file written on "+writer+" is not here: is the verify path on a filesystem that every host of on mounts?") + " >&2; exit 1; }"
 	if len(readers) == 0 {
 		readers = []string{writer}
 		readCmd = "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; " + readCmd

@@ -105,9 +105,13 @@ func WriteValidateJSON(w io.Writer, files map[string]*hcl.File, diags hcl.Diagno
 	return err
 }
 
-// WriteValid prints validate's one line of success.
-func WriteValid(w io.Writer, recipe string, hosts, instances, edges int) {
+// WriteValid prints validate's line of success, and the module calls
+// turned off (their steps, not counted, have no instances), if any.
+func WriteValid(w io.Writer, recipe string, hosts, instances, edges int, off []string) {
 	fmt.Fprintf(w, "The recipe %q is valid: %d host(s), %d step instance(s), %d graph edge(s).\n", recipe, hosts, instances, edges)
+	if len(off) > 0 {
+		fmt.Fprintf(w, "Turned off, with no instances: %s.\n", strings.Join(off, ", "))
+	}
 }
 
 func rangeJSON(r hcl.Range) *RangeJSON {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +33,9 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, src := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -248,5 +252,36 @@ func TestUnknownProviderSaysWhere(t *testing.T) {
 	_, err = e.Load(Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "openstack"})
 	if err == nil || !strings.Contains(err.Error(), "use one of aws, docker, static") {
 		t.Errorf("-provider unknown: %v", err)
+	}
+}
+
+// TestValidateNamesCallsTurnedOff: validate lists the module calls that
+// are off (outermost only, with where), whose steps it does not count.
+func TestValidateNamesCallsTurnedOff(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.hcl": `recipe "offcalls" {}
+variable "wrap" {
+  type    = bool
+  default = false
+}
+hosts "node" {}
+module "outer" {
+  source = "./m/outer"
+  on     = hosts.node
+  lifecycle {
+    enabled = var.wrap
+  }
+}
+`,
+		"m/outer/main.hcl": "step \"own\" { run = \"true\" }\nmodule \"inner\" { source = \"../inner\" }\n",
+		"m/inner/main.hcl": "step \"deep\" { run = \"true\" }\n",
+	})
+	v := (&Env{}).Validate(Inputs{Recipe: dir})
+	if want := []string{"module.outer (lifecycle enabled is false at " + filepath.Join(dir, "main.hcl") + ":11)"}; !v.Valid() || v.Instances != 0 || !reflect.DeepEqual(v.Off, want) {
+		t.Errorf("Validate with a call off: %+v, want Off %q", v, want)
+	}
+	v = (&Env{}).Validate(Inputs{Recipe: dir, Vars: []string{"wrap=true"}})
+	if !v.Valid() || v.Instances != 2 || len(v.Off) != 0 {
+		t.Errorf("Validate with the call on: %+v", v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/lang"
 	"diffuser/remote"
 )
 
@@ -106,6 +107,13 @@ func (e *Env) StepLogs(req LogsRequest) (*StepLogs, error) {
 		return nil, fmt.Errorf("no log of step %s on host %q in %s; hosts with logs in run %s: %s",
 			req.Step, req.Host, runsWhere(req, runs), withStep.ID, strings.Join(hosts, ", "))
 	}
+	if meant := loggedStepMeant(runs, req.Step); meant != "" {
+		why := ""
+		if strings.HasSuffix(meant, ".step."+req.Step) {
+			why = " (a step of a module is named by its address)"
+		}
+		return nil, fmt.Errorf("no logs for step %q in %s; did you mean %s?%s", req.Step, runsWhere(req, runs), meant, why)
+	}
 	steps := runSteps(runs[0])
 	if len(steps) == 0 {
 		return nil, fmt.Errorf("no logs for step %q in %s; run %s logged no step (simulated steps, or nothing ran a command)",
@@ -176,6 +184,29 @@ func runSteps(r *Run) []string {
 		}
 	}
 	return sortedSet(seen)
+}
+
+// loggedStepMeant is the step with logs in one of runs that name meant:
+// the one step of a module whose last part is name (service for
+// module.web.step.service), else the nearest name; "" when neither.
+func loggedStepMeant(runs []*Run, name string) string {
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, s := range runSteps(r) {
+			seen[s] = true
+		}
+	}
+	all := sortedSet(seen)
+	var ends []string
+	for _, s := range all {
+		if strings.HasSuffix(s, ".step."+name) {
+			ends = append(ends, s)
+		}
+	}
+	if len(ends) > 0 {
+		return strings.Join(ends, " or ")
+	}
+	return lang.Suggest(name, all)
 }
 
 // LoggedSteps lists the steps with logs in any kept run (of workspace

@@ -118,3 +118,46 @@ func TestStepLogsBothLayouts(t *testing.T) {
 		t.Errorf("a damaged run log: %v", err)
 	}
 }
+
+// TestStepLogsModuleStepByBaseName: logs of a step of a module asked for
+// by its base name (service for module.web.step.service) suggest its
+// address; a misspelt root step gets the nearest name.
+func TestStepLogsModuleStepByBaseName(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.hcl":   "recipe \"modlogs\" {}\nhosts \"node\" {}\nstep \"report\" {\n  on  = hosts.node\n  run = \"echo report\"\n}\nmodule \"web\" {\n  source = \"./m\"\n  on     = hosts.node\n}\n",
+		"m/main.hcl": "step \"service\" { run = \"echo service\" }\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, "r", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := sim.New()
+	c.Behavior = func(host, cmd string) (time.Duration, int, string) { return 0, 0, "ran " + cmd + "\n" }
+	e := &Env{DataDir: filepath.Join(dir, "data"), Factories: map[string]cloud.Factory{"sim": c.Factory()}, Connector: c.Connector()}
+	pl, err := e.Plan(context.Background(), PlanRequest{Inputs: Inputs{Recipe: filepath.Join(dir, "r"), Provider: "sim"}, Command: "apply", Lock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	pl.Close()
+	if err != nil || len(res.Failures) > 0 {
+		t.Fatalf("apply: %v %v", err, res.Failures)
+	}
+	if got, err := e.StepLogs(LogsRequest{Workspace: "modlogs", Step: "module.web.step.service"}); err != nil || len(got.Files) != 1 {
+		t.Fatalf("logs by address: %v %v", got, err)
+	}
+	for step, want := range map[string]string{
+		"service": "did you mean module.web.step.service? (a step of a module is named by its address)",
+		"reprot":  "did you mean report?",
+	} {
+		if _, err := e.StepLogs(LogsRequest{Workspace: "modlogs", Step: step}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("logs %s: %v, want %q", step, err, want)
+		}
+	}
+}

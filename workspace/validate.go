@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"sort"
 
 	"diffuser/engine"
 
@@ -18,6 +19,10 @@ type Validation struct {
 	Hosts     int
 	Instances int // step instances
 	Edges     int // edges of the instance graph
+	// Off are the module calls turned off (lifecycle enabled false),
+	// outermost only, each "module.NAME (lifecycle enabled is false at
+	// FILE:LINE)", sorted: their steps have no instances.
+	Off []string
 }
 
 // Valid says whether validation found no error.
@@ -47,6 +52,12 @@ func (e *Env) Validate(in Inputs) *Validation {
 			v.Instances++
 		}
 	}
+	for addr, m := range ws.Loaded.Off {
+		if m.Parent == nil || ws.Loaded.Off[m.Parent.Addr] == nil {
+			v.Off = append(v.Off, addr+" ("+m.OffWhere()+")")
+		}
+	}
+	sort.Strings(v.Off)
 	return v
 }
 

@@ -101,7 +101,11 @@ func (a *app) recipesCmd() *cobra.Command {
 					return fmt.Errorf("no built-in module %q (built-in: %v)", name, lang.ModuleNames(fsys))
 				}
 			} else if !recipes.Has(args[0]) {
-				return fmt.Errorf("no built-in recipe %q (built-in: %v)", args[0], recipes.Names())
+				if _, err := os.Stat(args[0]); err == nil {
+					return fmt.Errorf("%s is a path on disk, not a built-in: recipes show prints the built-in recipes (%s) and modules (builtin/NAME); yours are the files themselves (diffuser recipes vars %s lists its variables)",
+						args[0], strings.Join(recipes.Names(), ", "), args[0])
+				}
+				return fmt.Errorf("no built-in recipe %q (built-in: %s; modules: builtin/NAME, diffuser recipes list)", args[0], strings.Join(recipes.Names(), ", "))
 			}
 			return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {

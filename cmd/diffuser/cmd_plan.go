@@ -73,6 +73,12 @@ func (a *app) graphCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "graph RECIPE",
 		Short: "Draw the step graph (or the instance graph) in Graphviz DOT",
+		Long: `graph prints the step graph: one vertex per host group (a box) and per step, each edge
+labelled with why the later one waits: on (the group a step runs on), reads (an expression reads
+the group's hosts or the step's outputs), after, after_all, restart_on or reload_on. The steps of
+a module call are a cluster named by its address; a call turned off (lifecycle { enabled = false })
+is drawn dashed, its label saying where it is turned off. -instances draws one vertex per step
+instance and launch, with the join vertices ("step.x (all)") of after's wait for every instance.`,
 		Example: `  diffuser graph glusterfs | dot -Tsvg > graph.svg
   diffuser graph glusterfs -instances -var servers=3`,
 		Args: cobra.ExactArgs(1),

@@ -45,7 +45,7 @@ knows.
 			if !v.Valid() {
 				return &shownError{n: len(v.Diags.Errs())}
 			}
-			views.WriteValid(a.stdout, v.Recipe, v.Hosts, v.Instances, v.Edges)
+			views.WriteValid(a.stdout, v.Recipe, v.Hosts, v.Instances, v.Edges, v.Off)
 			return nil
 		},
 	}

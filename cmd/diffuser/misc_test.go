@@ -380,6 +380,16 @@ func TestRecipesVars(t *testing.T) {
 	if code, _, errs := e.run("recipes", "vars", "builtin/nope"); code == 0 || !strings.Contains(errs, `no built-in module "nope"`) {
 		t.Errorf("recipes vars builtin/nope: exit %d, %s", code, errs)
 	}
+	// show prints built-ins only: a recipe of one's own is told so, with
+	// the command that lists its variables.
+	mine := e.write("mine/main.hcl", miscRecipe)
+	if code, _, errs := e.run("recipes", "show", mine); code == 0 || !strings.Contains(errs, mine+" is a path on disk, not a built-in") ||
+		!strings.Contains(errs, "diffuser recipes vars "+mine) {
+		t.Errorf("recipes show PATH: exit %d, %s", code, errs)
+	}
+	if code, _, errs := e.run("recipes", "show", "nope"); code == 0 || !strings.Contains(errs, `no built-in recipe "nope" (built-in: ceph, glusterfs,`) {
+		t.Errorf("recipes show nope: exit %d, %s", code, errs)
+	}
 }
 
 // TestRecipesVarsPath: a recipe of one's own, its main file and its own

@@ -1,0 +1,19 @@
+# after naming one step inside a module, and one instance of a step.
+recipe "t" {}
+hosts "node" {}
+module "u" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.node
+  name    = "x"
+  content = "[Service]\nExecStart=/bin/sleep infinity\n"
+}
+step "a" {
+  on    = hosts.node
+  after = [module.u.step.service] # ERROR: Invalid after entry
+  run   = "true"
+}
+step "b" {
+  on    = hosts.node
+  after = [step.a["node[0]"]] # ERROR: Invalid after entry
+  run   = "true"
+}
