@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
+	"diffuser/state"
 )
 
 var _ cloud.SettingsChecker = (*Factory)(nil)
@@ -99,6 +100,13 @@ func (hc hostConfig) problems(base cty.Path, where string, customEndpoint bool) 
 		_, numErr := strconv.ParseFloat(t, 64)
 		if numErr == nil || strings.TrimSpace(t) != t || strings.ContainsAny(t, " \t\n") || (!customEndpoint && !instanceTypeRE.MatchString(t)) {
 			out = append(out, cloud.Problem(at("instance_type"), "Invalid aws setting", "%s: instance_type %q is not an instance type: write family.size, e.g. \"t3.medium\" or \"m5.large\".", where, t))
+		}
+	}
+	if hc.SSHUser != "" {
+		// The user goes into ssh's command line and state: refused here,
+		// not after instances were launched for it.
+		if err := state.CheckUser(hc.SSHUser); err != nil {
+			out = append(out, cloud.Problem(at("ssh_user"), "Invalid aws setting", "%s: ssh_user %v", where, err))
 		}
 	}
 	for _, k := range sortedKeys(hc.Tags) {

@@ -23,6 +23,12 @@ func TestCheckSettings(t *testing.T) {
 		`groups = { server = { instance_type = "big", use_private_ip = "maybe", region = "x" } }`: {
 			`groups["server"]["instance_type"]`, `groups["server"]["region"]`, `groups["server"]["use_private_ip"]`},
 		`tags = { "aws:x" = "y" }`: {`tags["aws:x"]`},
+		// The user reaches ssh's command line: no option, no second word.
+		`ssh_user = "admin"`:                         nil,
+		`ssh_user = "-oProxyCommand=id"`:             {"ssh_user"},
+		`ssh_user = "admin $(reboot)"`:               {"ssh_user"},
+		`ssh_user = "admin\nroot"`:                   {"ssh_user"},
+		`groups = { server = { ssh_user = "a;b" } }`: {`groups["server"]["ssh_user"]`},
 		// An EC2-compatible cloud names its flavours as it likes; a number is still no name.
 		`endpoint = "https://ec2.example.org:8773"
 		 instance_type = "4cpu-8gb"`: nil,
