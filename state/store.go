@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -38,7 +40,16 @@ type options struct {
 	compactMin int64
 	noFlock    bool // tests: behave as on a filesystem without flock(2)
 	key        *Key // encryption at rest (WithKey); nil: none
+	// clusterPrefix, when set, is how this workspace's cluster names
+	// start (WithClusterPrefix).
+	clusterPrefix string
 }
+
+// WithClusterPrefix makes Load refuse a state whose cluster name does not
+// start with p (a *ForeignError): the directory holds another workspace's
+// state, copied in by hand, and every command here would change or
+// destroy that workspace's machines.
+func WithClusterPrefix(p string) Option { return func(o *options) { o.clusterPrefix = p } }
 
 // WithLockWait makes Lock retry for up to d while another process holds the
 // lock, instead of failing at once.
@@ -216,6 +227,9 @@ func (s *Store) read() (*State, diskView, error) {
 		}
 		return nil, diskView{}, err
 	}
+	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
+		return nil, diskView{}, &ForeignError{File: sp, Cluster: st.Cluster, Prefix: p}
+	}
 	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv}, nil
 }
 
@@ -238,10 +252,19 @@ func backupHint(sp string, k *Key) string {
 
 // readFile returns the content of path and its FileInfo, taken from the
 // same open file; both nil if it does not exist.
+//
+// A symbolic link is refused: every save replaces the file with a new one,
+// which would replace the link and leave the file it points to behind,
+// stale, without a word.
 func readFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
+	}
+	if fi, lerr := os.Lstat(path); err != nil && lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		to, _ := os.Readlink(path)
+		return nil, nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser replaces this file on every save, which would replace the link "+
+			"and leave %s behind, stale; put the file itself there instead (mv %s %s)", path, to, to, to, path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)

@@ -81,7 +81,15 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 }
 
 func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
-	return state.Open(e.Layout().Workspace(name), e.stateOpts(state.WithLockWait(lockWait))...)
+	return e.openLocal(e.Layout().Workspace(name), state.WithLockWait(lockWait))
+}
+
+// openLocal opens the state in workspace directory dir. A state.json of
+// another workspace's cluster, copied in by hand, is refused when read
+// (state.WithClusterPrefix; Cluster names clusters after the directory).
+func (e *Env) openLocal(dir string, more ...state.Option) *state.Store {
+	prefix := state.WithClusterPrefix(Sanitize(filepath.Base(dir)) + "-")
+	return state.Open(dir, e.stateOpts(append(more, prefix)...)...)
 }
 
 // markRemote records in the workspace's local directory that its state

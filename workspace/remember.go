@@ -39,7 +39,9 @@ func recall(store Backend, name string) (memory, error) {
 	}
 	st, err := store.Load()
 	if err != nil {
-		return memory{}, fmt.Errorf("reading the inputs workspace %s remembers from its last apply: %w (-remembered=false loads without them)", name, err)
+		// The command's own read of state would fail the same way, also
+		// with -remembered=false: the error is the state's, not the inputs'.
+		return memory{}, err
 	}
 	return memory{inputs: st.Inputs, st: st}, nil
 }

@@ -1,0 +1,82 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestClusterPrefixRefusesAnotherWorkspacesState: with WithClusterPrefix,
+// a state.json of another cluster is a *ForeignError naming the file;
+// this workspace's own, and a state that has no cluster yet, load.
+func TestClusterPrefixRefusesAnotherWorkspacesState(t *testing.T) {
+	for _, tc := range []struct {
+		cluster string
+		foreign bool
+	}{
+		{"w-abc123", false},
+		{"", false},
+		{"other-abc123", true},
+		{"w", true},       // no lineage part: not a name Cluster makes for w
+		{"ww-abc1", true}, // a longer name sharing the first letters
+	} {
+		dir := t.TempDir()
+		s := Open(dir)
+		unlock, err := s.Lock(context.Background(), CurrentHolder("test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Cluster = tc.cluster
+		if err := s.Save(st); err != nil {
+			t.Fatal(err)
+		}
+		_ = unlock()
+		before, _ := os.ReadFile(filepath.Join(dir, StateFile))
+		_, err = Open(dir, WithClusterPrefix("w-")).Load()
+		var fe *ForeignError
+		if got := errors.As(err, &fe); got != tc.foreign {
+			t.Errorf("cluster %q: Load says %v, want foreign %v", tc.cluster, err, tc.foreign)
+		}
+		if tc.foreign && !strings.Contains(err.Error(), filepath.Join(dir, StateFile)+" records cluster "+tc.cluster) {
+			t.Errorf("cluster %q: the error does not name the file and cluster: %v", tc.cluster, err)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, StateFile))
+		if string(before) != string(after) {
+			t.Errorf("cluster %q: state.json changed", tc.cluster)
+		}
+	}
+}
+
+// TestSymlinkedStateRefused: a state.json or journal that is a symbolic
+// link is refused (a save would replace the link, leaving its target
+// stale), also when the link dangles; the target is left as it was.
+func TestSymlinkedStateRefused(t *testing.T) {
+	for _, name := range []string{StateFile, JournalFile} {
+		for _, dangling := range []bool{false, true} {
+			dir, away := t.TempDir(), t.TempDir()
+			target := filepath.Join(away, "target")
+			if !dangling {
+				if err := os.WriteFile(target, []byte(`{"version": 1, "lineage": "x"}`), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(dir).Load()
+			if err == nil || !strings.Contains(err.Error(), name+" is a symbolic link (to "+target+")") {
+				t.Errorf("%s (dangling %v): Load says %v", name, dangling, err)
+			}
+			if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("%s: the link is gone (%v)", name, err)
+			}
+		}
+	}
+}
