@@ -105,14 +105,14 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			var d hcl.Diagnostics
 			val, d = expr.Value(nil)
 			if d.HasErrors() && raw != nil {
-				if v.Type == cty.DynamicPseudoType {
-					// An untyped variable takes what is not an expression as a string.
+				_, word := hcl.AbsTraversalForExpr(expr)
+				if v.Type == cty.DynamicPseudoType || !word.HasErrors() {
+					// An untyped variable takes what is not an expression as
+					// a string; so does any variable a bare word (-var
+					// export_to=lab: conversion says how a list is written).
 					val, d = cty.StringVal(*raw), nil
 				} else {
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-						Detail: fmt.Sprintf("Variable %q must be %s, written in HCL syntax and quoted for the shell, e.g. -var '%s=[\"a\", \"b\"]' for a list or -var '%s={ key = \"value\" }' for a map.",
-							name, typeexpr.TypeString(v.Type), name, name),
-						Subject: rng.Ptr()})
+					diags = append(diags, notHCLValue(v, rng, d))
 					return
 				}
 			}
@@ -172,6 +172,15 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		var expr hcl.Expression
 		expr, d := hclsyntax.ParseExpression([]byte(raw), rng.Filename, hcl.InitialPos)
+		if v := r.varIdx[name]; d.HasErrors() && v != nil && !v.Type.IsPrimitiveType() && v.Type != cty.DynamicPseudoType &&
+			strings.ContainsAny(strings.TrimSpace(raw)[:min(1, len(strings.TrimSpace(raw)))], "[{") {
+			// A list, map or object written in HCL that does not parse:
+			// say why, rather than take it as a string and say that a
+			// string is not a list. A bare word gets the hint how to
+			// write a list (below).
+			diags = append(diags, notHCLValue(v, rng, d))
+			continue
+		}
 		if d.HasErrors() {
 			// A value that is not an expression is taken as a string.
 			expr = hcl.StaticExpr(cty.StringVal(raw), rng)
@@ -267,6 +276,26 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 	}
 	return Resolved{Values: out, Sources: sources}, diags
+}
+
+// notHCLValue is the error for a -var value of a list, map or object
+// variable that is not a constant HCL value: a syntax error, a function
+// call or a reference (d says which; not quoted for a sensitive variable).
+func notHCLValue(v *Variable, rng hcl.Range, d hcl.Diagnostics) *hcl.Diagnostic {
+	why := ""
+	if len(d) > 0 && !v.Sensitive {
+		why = fmt.Sprintf(" This one is not: %s: %s", d[0].Summary, strings.TrimSuffix(d[0].Detail, "."))
+		if d[0].Subject != nil && d[0].Subject.Start.Line == 1 {
+			// Columns of the -var as shown, NAME= included.
+			why += fmt.Sprintf(" (at column %d)", d[0].Subject.Start.Column+len(v.Name)+1)
+		}
+		why += "."
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+		Detail: fmt.Sprintf("Variable %q must be %s, written in HCL syntax (constants only: no functions or references) and quoted for the shell, "+
+			"e.g. -var '%s=[\"a\", \"b\"]' for a list or -var '%s={ key = \"value\" }' for a map.%s",
+			v.Name, typeexpr.TypeString(v.Type), v.Name, v.Name, why),
+		Subject: rng.Ptr()}
 }
 
 // remembered sets the remembered values, over the site file's. A value

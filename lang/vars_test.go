@@ -227,3 +227,51 @@ func TestRequiredVariable(t *testing.T) {
 		t.Errorf("token = %#v,%s; want abc", vals["token"], diagString(diags))
 	}
 }
+
+// TestVarFlagHostileValues: what a person types after -var NAME= is data.
+// A string variable takes the text as typed (no template, no function,
+// no shell); a list, map or object takes a constant HCL value, and one
+// that is not says why, where (the column of the -var as shown) and how
+// to write it, instead of taking it as a string and saying a string is no
+// list.
+func TestVarFlagHostileValues(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, flag := range []string{
+		"volume_name=$(touch /tmp/pwned)", "volume_name=`id`", `volume_name=${file("/etc/passwd")}`,
+		`volume_name=%{ for x in [1] }x%{ endfor }`, "volume_name=a'b\"c\\d", "volume_name=line\nline",
+		"volume_name=\x1b[31mred", "volume_name=ünïcödé", "volume_name=" + strings.Repeat("x", 100_000),
+	} {
+		vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{flag}})
+		if diags.HasErrors() {
+			t.Errorf("-var %.40q:%s", flag, diagString(diags))
+			continue
+		}
+		if got, want := vals["volume_name"], cty.StringVal(strings.SplitN(flag, "=", 2)[1]); !got.RawEquals(want) {
+			t.Errorf("-var %.40q: volume_name = %#v, want the text as typed", flag, got)
+		}
+	}
+	for _, tc := range []struct{ flag, detail string }{
+		{`packages=["a", ${x}]`, `This one is not: Invalid character: This character is not used within the language (at column 16).`},
+		{`packages=["a",`, `This one is not: Missing expression: Expected the start of an expression, but found the end of the file (at column 15).`},
+		{`packages=["a" "b"]`, `This one is not: Missing item separator`},
+		{`packages=[file("/etc/passwd")]`, `This one is not: Function calls not allowed: Functions may not be called here (at column 11).`},
+		{`packages=[var.volume_name]`, `This one is not: Variables not allowed`},
+		{`options={ a = env("HOME") }`, `This one is not: Function calls not allowed`},
+		{`options={ a = b }`, `This one is not: Variables not allowed`},
+		{`options={`, `This one is not: Missing expression: Expected the start of an expression, but found the end of the file (at column 10).`},
+		{"packages=" + strings.Repeat("[", 300) + strings.Repeat("]", 300), `Variable "packages" must be list(string)`},
+		// A bare word is taken as the text: the message says how a list is written.
+		{"packages=glusterfs", `A list on the command line is written in HCL: -var 'packages=["glusterfs"]'.`},
+		{"packages=10.0.0.0/24", `-var 'packages=["10.0.0.0/24"]'`},
+	} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{tc.flag}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != "Invalid value for variable" || !strings.Contains(errs[0].Detail, tc.detail) {
+			t.Errorf("-var %.60s: want one Invalid value for variable with %q,%s", tc.flag, tc.detail, diagString(diags))
+			continue
+		}
+		if s := errs[0].Subject; s == nil || s.Filename != "<-var "+tc.flag+">" {
+			t.Errorf("-var %.60s: subject %v, want the flag", tc.flag, s)
+		}
+	}
+}
