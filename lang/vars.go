@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -143,7 +144,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
-		file, d := hclsyntax.ParseConfig(unixNewlines(b), f, hcl.InitialPos)
+		file, d := parseVarFile(f, b)
 		diags = append(diags, d...)
 		r.Files[f] = file // even when broken: diagnostics quote it
 		if d.HasErrors() {
@@ -276,6 +277,25 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 	}
 	return Resolved{Values: out, Sources: sources}, diags
+}
+
+// parseVarFile parses a -var-file: JSON when its name ends in .json (as
+// Terraform's .tfvars.json: one object, a property per variable, strings
+// taken as written), else HCL attributes. An HCL file that reads as JSON
+// is told to be named .json.
+func parseVarFile(name string, b []byte) (*hcl.File, hcl.Diagnostics) {
+	if strings.HasSuffix(strings.ToLower(name), ".json") {
+		file, d := hcljson.Parse(b, name)
+		if len(d) > 1 && d.HasErrors() {
+			d = d[:1] // "Root value must be object" follows any syntax error
+		}
+		return file, d
+	}
+	file, d := hclsyntax.ParseConfig(unixNewlines(b), name, hcl.InitialPos)
+	if d.HasErrors() && strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(string(b), "\ufeff"), " \t\r\n"), "{") {
+		d[0].Detail += fmt.Sprintf(" %s looks like JSON: a JSON variables file is read as JSON when its name ends in .json; an HCL one holds NAME = VALUE lines.", name)
+	}
+	return file, d
 }
 
 // notHCLValue is the error for a -var value of a list, map or object

@@ -275,3 +275,50 @@ func TestVarFlagHostileValues(t *testing.T) {
 		}
 	}
 }
+
+// TestVarFilesJSON: a -var-file named *.json is one JSON object, a
+// property per variable, its strings taken as written (no templates);
+// every mistake is one error at its line. A JSON file named otherwise is
+// told to be named .json.
+func TestVarFilesJSON(t *testing.T) {
+	r := loadVarsRecipe(t)
+	dir := t.TempDir()
+	ok := writeFile(t, dir, "ok.json", "{\n  \"servers\": 3,\n  \"volume_name\": \"${file(\\\"/etc/passwd\\\")} $(id) %{ if true }x%{ endif }\",\n"+
+		"  \"packages\": [\"a\", \"b\"],\n  \"options\": {\"log-level\": \"DEBUG\"}\n}\n")
+	vals, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{ok}})
+	if diags.HasErrors() {
+		t.Fatalf("ok.json:%s", diagString(diags))
+	}
+	for name, want := range map[string]cty.Value{
+		"servers":     cty.NumberIntVal(3),
+		"volume_name": cty.StringVal(`${file("/etc/passwd")} $(id) %{ if true }x%{ endif }`),
+		"packages":    cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+		"options":     cty.MapVal(map[string]cty.Value{"log-level": cty.StringVal("DEBUG")}),
+	} {
+		if got := vals[name]; !got.RawEquals(want) {
+			t.Errorf("ok.json: %s = %#v, want %#v", name, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		name, src, summary string
+		line               int
+	}{
+		{"array.json", "[1]\n", "Incorrect JSON value type", 1},
+		{"truncated.json", "{\n  \"servers\": 2\n", "Unclosed object", 1},
+		{"empty.json", "", "Missing value", 1},
+		{"wrong_type.json", "{\n  \"servers\": \"three\"\n}\n", "Invalid value for variable", 2},
+		{"duplicate.json", "{\n  \"servers\": 2,\n  \"servers\": 3\n}\n", "Duplicate attribute definition", 3},
+		{"undeclared.json", "{\n  \"sevrers\": 2\n}\n", "Value for undeclared variable", 2},
+		{"huge_number.json", "{\n  \"servers\": 1e400\n}\n", "Invalid value for variable", 2},
+		{"nested_list.json", "{\n  \"packages\": [[\"a\"]]\n}\n", "Invalid value for variable", 2},
+		{"deep.json", "{\"packages\": " + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + "}", "Nested too deep", 1},
+		{"not_named_json.hcl", "{\n  \"servers\": 2\n}\n", "Argument or block definition required", 1},
+	} {
+		f := writeFile(t, dir, tc.name, tc.src)
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{f}})
+		checkMarkers(t, diags, f, []marker{{Line: tc.line, Summary: tc.summary}})
+		if tc.name == "not_named_json.hcl" && !strings.Contains(diagString(diags), "looks like JSON: a JSON variables file is read as JSON when its name ends in .json") {
+			t.Errorf("%s: no hint to name it .json:%s", tc.name, diagString(diags))
+		}
+	}
+}

@@ -315,7 +315,7 @@ func requireSubcommands(root *cobra.Command) {
 func (a *app) recipeFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringArrayVar(&a.flags.vars, "var", nil, "set a recipe variable, NAME=VALUE (repeatable)")
-	f.StringArrayVar(&a.flags.varFiles, "var-file", nil, "read variable values from an HCL file (repeatable)")
+	f.StringArrayVar(&a.flags.varFiles, "var-file", nil, "read variable values from a file: HCL (NAME = VALUE lines), or JSON when its name ends in .json (repeatable)")
 	f.StringVar(&a.flags.site, "site", "", "site file with provider settings (default: the last apply's, else ./diffuser.hcl when present)")
 	f.StringVar(&a.flags.provider, "provider", "", "where hosts come from: docker, aws or static (default: the last apply's, else the site's default_provider, else docker)")
 	f.StringVar(&a.flags.workspace, "workspace", "", "workspace name (default: the recipe's name)")
