@@ -267,7 +267,7 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 			"and leave %s behind, stale; put the file itself there instead (mv %s %s)", path, to, to, to, path)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, err // a *PathError: "open PATH: why"
 	}
 	defer f.Close()
 	fi, err := f.Stat()

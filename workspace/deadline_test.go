@@ -87,3 +87,14 @@ func TestMoveTimer(t *testing.T) {
 		t.Errorf("without a connector: warnings %q, retagged %v", warns, prov.expired)
 	}
 }
+
+// TestParseTTLSaysHowToRemove: a ttl refused by apply --ttl says what to
+// write, and that 0 removes the deadline (0s used to be refused as "at
+// least 1m" only, without the way to say none).
+func TestParseTTLSaysHowToRemove(t *testing.T) {
+	for _, in := range []string{"", "0s", "0d", "-0", "30s", "-1h", "367d", "-1d", "1w", "4 h", "$(reboot)", "1e9h", "9999999h", "0x10h", "nan", "7d12h"} {
+		if _, err := ParseTTL(in); err == nil || !strings.HasSuffix(err.Error(), ", or 0 to remove the deadline") {
+			t.Errorf("ParseTTL(%q): %v, want an error saying how to write a ttl and 0", in, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -247,6 +248,9 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 			if a.flags.lockTimeout < 0 {
 				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
 			}
+			if err := checkDataDir(a.flags.dataDir); err != nil {
+				return err
+			}
 			key, err := workspace.StateKeyFromEnv(a.lookupEnv)
 			if err != nil {
 				return err
@@ -357,4 +361,21 @@ func (a *app) sweeps(cmd *cobra.Command) bool {
 		top = top.Parent()
 	}
 	return top.HasParent() && !noSweepCommands[top.Name()]
+}
+
+// checkDataDir refuses a --data-dir that cannot hold workspaces: empty
+// (an unset shell variable), a file, or below one. A missing directory is
+// made when a command first writes.
+func checkDataDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("--data-dir is empty: give a directory, or leave the flag out for .diffuser")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("--data-dir %s is a file, not a directory: give a directory (diffuser makes it when it is missing)", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--data-dir %s: %w: give a directory (diffuser makes it when it is missing)", dir, err)
+	}
+	return nil
 }
