@@ -20,6 +20,12 @@ func TestCheckSettings(t *testing.T) {
 		 build = "magic"`: "build,volume_dir",
 		`memory = "lots"`:                 "memory",
 		`cpus = -1`:                       "cpus",
+		`cpus = 1e400`:                    "cpus", // +Inf: the nano-CPU count overflowed at launch
+		`cpus = 1e30`:                     "cpus",
+		`cpus = 0.001`:                    "cpus",
+		`cpus = 0`:                        "",
+		`cpus = 0.5`:                      "",
+		`cpus = 4096`:                     "",
 		`mirror = "ftp://deb.debian.org"`: "mirror",
 		// Hostile strings: each would end a line of the image's apt
 		// sources or its Dockerfile, or read as an option of debootstrap.

@@ -149,6 +149,12 @@ func decodeFields(v cty.Value) (Settings, error) {
 			if f < 0 {
 				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %v: must not be negative", f)
 			}
+			// Docker takes at least a hundredth of a CPU; beyond maxCPUs
+			// (1e400 is +Inf) the engine's nano-CPU count overflows.
+			if f > maxCPUs || f > 0 && f < 0.01 {
+				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %s: want a number of CPUs from 0.01 to %d, or 0 for no limit",
+					a.AsBigFloat().Text('g', 6), maxCPUs)
+			}
 			s.CPUs = f
 		}
 		if a := get("extra_hosts"); !a.IsNull() {
@@ -286,6 +292,9 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	out = append(out, networkProblems(s.Networks)...)
 	return out
 }
+
+// maxCPUs bounds cpus: more than any machine Docker runs on.
+const maxCPUs = 4096
 
 // isMirrorURL reports whether u is an http(s) URL with a host and no
 // space or control character.
