@@ -101,7 +101,7 @@ func (a *app) recipesCmd() *cobra.Command {
 					return fmt.Errorf("no built-in module %q (built-in: %v)", name, lang.ModuleNames(fsys))
 				}
 			} else if !recipes.Has(args[0]) {
-				return fmt.Errorf("no built-in recipe %q (built-in: %v)", args[0], recipes.Names())
+				return fmt.Errorf("no built-in recipe %q (built-in: %s)", args[0], strings.Join(recipes.Names(), ", "))
 			}
 			return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
@@ -190,7 +190,7 @@ func builtinVariables(name string) ([]*lang.Variable, error) {
 		}
 		vs, diags = lang.ModuleVariables(recipes.Modules(), m)
 	case !recipes.Has(name):
-		return nil, fmt.Errorf("no built-in recipe %q (built-in: %v)", name, recipes.Names())
+		return nil, fmt.Errorf("no built-in recipe %q (built-in: %s)", name, strings.Join(recipes.Names(), ", "))
 	case strings.Contains(name, "/modules/"):
 		vs, diags = lang.ModuleVariables(recipes.FS(), name)
 	default:
