@@ -31,6 +31,10 @@ func (f *Factory) CheckSettings(v cty.Value, _ string, _ cloud.GroupNeed) []clou
 // u-6tb1.112xlarge).
 var instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 
+// regionRE is a region name, which is one label of a host name
+// (us-east-1; RegionOne for an EC2-compatible cloud).
+var regionRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
 // problems are the settings' mistakes that need no API call: New refuses
 // the first, validate and plan report them all.
 func (s *settings) problems() []cloud.SettingsProblem {
@@ -43,6 +47,11 @@ func (s *settings) problems() []cloud.SettingsProblem {
 		if _, _, err := net.ParseCIDR(s.SSHCIDR); err != nil {
 			add(attr("ssh_cidr"), "ssh_cidr %q is not a CIDR block: write an address and a prefix length of 0-32 (IPv4) or 0-128 (IPv6), e.g. \"198.51.100.7/32\".", s.SSHCIDR)
 		}
+	}
+	if s.Region != "" && !regionRE.MatchString(s.Region) {
+		// The region becomes part of the API's host name (ec2.REGION.amazonaws.com)
+		// and of every request's signature scope.
+		add(attr("region"), "region %q is not a region name: write it as AWS does, e.g. \"eu-west-1\" (letters, digits and '-')", s.Region)
 	}
 	switch s.DeviceNaming {
 	case "", "auto", "nitro", "xen":
