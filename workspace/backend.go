@@ -132,8 +132,8 @@ func (e *Env) envBackendConfig() (*lang.Backend, error) {
 		return e.Backend, nil
 	}
 	if e.SiteFile == "" {
-		if _, err := os.Stat("diffuser.hcl"); err != nil {
-			return nil, nil
+		if name, err := defaultSite(); name == "" || err != nil {
+			return nil, err
 		}
 	}
 	s, err := LoadSite(e.SiteFile)

@@ -95,10 +95,11 @@ func rememberedSite(in *state.Inputs, name string) (string, error) {
 // defaultSiteAbs is the absolute path of the site file found without
 // -site or memory (./diffuser.hcl), "" when there is none.
 func defaultSiteAbs() string {
-	if _, err := os.Stat("diffuser.hcl"); err != nil {
-		return ""
+	name, err := defaultSite()
+	if name == "" || err != nil {
+		return "" // LoadSite reports the error
 	}
-	abs, _ := filepath.Abs("diffuser.hcl")
+	abs, _ := filepath.Abs(name)
 	return abs
 }
 

@@ -97,10 +97,10 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 // it returns nil without one.
 func LoadSite(path string) (*lang.Site, error) {
 	if path == "" {
-		if _, err := os.Stat("diffuser.hcl"); err != nil {
-			return nil, nil
+		var err error
+		if path, err = defaultSite(); path == "" || err != nil {
+			return nil, err
 		}
-		path = "diffuser.hcl"
 	}
 	site, diags := lang.LoadSite(path)
 	if site != nil && site.Backend != nil {
@@ -114,6 +114,28 @@ func LoadSite(path string) (*lang.Site, error) {
 		return nil, &DiagError{Files: files, Diags: diags}
 	}
 	return site, nil
+}
+
+// defaultSite is "diffuser.hcl" when the working directory has one, ""
+// when it has none. Something by that name that is not a readable file (a
+// directory, a link to nothing) is an error, not silently no site file:
+// the hosts would come from the default provider instead of the site's.
+func defaultSite() (string, error) {
+	const name = "diffuser.hcl"
+	if _, err := os.Lstat(name); err != nil {
+		return "", nil
+	}
+	fi, err := os.Stat(name)
+	switch {
+	case err != nil:
+		to, _ := os.Readlink(name)
+		return "", fmt.Errorf("./%s, the site file when present, is a link to %s, which cannot be read (%v): fix the link, remove it, or give -site FILE", name, to, errors.Unwrap(err))
+	case fi.IsDir():
+		return "", fmt.Errorf("./%s, the site file when present, is a directory: move it away, or give -site FILE", name)
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("./%s, the site file when present, is not a regular file: move it away, or give -site FILE", name)
+	}
+	return name, nil
 }
 
 // Load parses the recipe, the site file and variables, and picks the

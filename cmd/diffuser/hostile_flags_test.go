@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -48,5 +49,50 @@ func TestHostileDataDirAndFlags(t *testing.T) {
 			}
 			sameTree(t, "temp dir", before, treeBytes(t, root))
 		})
+	}
+}
+
+// TestDefaultSiteNotAFile: ./diffuser.hcl is the site file when present;
+// something by that name that is not a readable file (a directory, a
+// link to nothing, a named pipe) used to be taken as no site file at all
+// when a link dangled (the hosts then came from the default provider),
+// and to be refused with "Pass an existing file with -site, or remove the
+// flag" for a flag nobody gave. Now every command says what it is.
+func TestDefaultSiteNotAFile(t *testing.T) {
+	recipe, err := filepath.Abs(filepath.Join(badDir, "ok.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		make func(p string) error
+		want string
+	}{
+		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "./diffuser.hcl, the site file when present, is a directory: move it away, or give -site FILE"},
+		{"dangling link", func(p string) error { return os.Symlink("/nonexistent/site.hcl", p) },
+			"./diffuser.hcl, the site file when present, is a link to /nonexistent/site.hcl, which cannot be read (no such file or directory): fix the link, remove it, or give -site FILE"},
+		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "./diffuser.hcl, the site file when present, is not a regular file"},
+	} {
+		for _, args := range [][]string{
+			{"plan", "--simulate", recipe},
+			{"validate", recipe},
+			{"apply", "--simulate", "-auto-approve", recipe},
+			{"state", "list", "badinput"},
+		} {
+			t.Run(tc.name+"/"+args[0], func(t *testing.T) {
+				dir := t.TempDir()
+				t.Chdir(dir)
+				if err := tc.make(filepath.Join(dir, "diffuser.hcl")); err != nil {
+					t.Skip(err)
+				}
+				before := treeBytes(t, dir)
+				res := badRun(t, append([]string{"--data-dir", filepath.Join(dir, "data")}, args...)...)
+				checkFailed(t, res)
+				if !strings.Contains(res.stderr, tc.want) {
+					t.Errorf("stderr lacks %q:\n%s", tc.want, res.stderr)
+				}
+				sameTree(t, "working directory", before, treeBytes(t, dir))
+			})
+		}
 	}
 }
