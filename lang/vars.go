@@ -151,6 +151,11 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			continue
 		}
 		attrs, d := file.Body.JustAttributes()
+		for _, e := range d {
+			if strings.HasPrefix(e.Summary, "Unexpected ") && strings.HasSuffix(e.Summary, " block") {
+				e.Detail += " A -var-file holds only NAME = VALUE lines; a recipe is the command's argument, a site file (provider and variables blocks) goes to -site."
+			}
+		}
 		diags = append(diags, d...)
 		for name, a := range attrs {
 			set(name, a.Expr, nil, a.Range)

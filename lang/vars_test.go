@@ -322,3 +322,16 @@ func TestVarFilesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestVarFileWithBlocksSaysWhereTheyGo: a site file or a recipe given as
+// -var-file says what a variables file holds and where the others go.
+func TestVarFileWithBlocksSaysWhereTheyGo(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, f := range []string{"testdata/varfiles/bad/block.hcl", "testdata/varfiles/recipe.hcl"} {
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{f}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || !strings.HasSuffix(errs[0].Detail, "A -var-file holds only NAME = VALUE lines; a recipe is the command's argument, a site file (provider and variables blocks) goes to -site.") {
+			t.Errorf("%s:%s", f, diagString(diags))
+		}
+	}
+}
