@@ -254,7 +254,14 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	if ws.Provider == "" {
 		ws.Provider = without
 	}
+	if err := aliasDeclared(ws.Provider, in.Provider, site); err != nil {
+		return nil, err
+	}
 	if s, _ := e.simulation(); s != nil {
+		if _, ok := e.factories()[lang.ProviderBase(in.Provider)]; in.Provider != "" && !ok {
+			// Simulated hosts replace it, but a typo is still one.
+			return nil, unknownProvider(in.Provider, in.Provider, mem, site, files, providerNames(e.factories()))
+		}
 		ws.Provider, without = "sim", "sim"
 		ws.simulated = true
 	}
@@ -289,6 +296,28 @@ func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, file
 			Detail: fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint), Subject: &rng}}}
 	}
 	return fmt.Errorf("unknown provider %q: %s", name, hint)
+}
+
+// aliasDeclared refuses a provider key NAME.ALIAS (from -provider flag,
+// default_provider or memory) that no provider block of the site file
+// declares: it would run on NAME's defaults, not on settings anyone wrote.
+func aliasDeclared(key, flag string, site *lang.Site) error {
+	name, alias, ok := strings.Cut(key, ".")
+	if !ok || alias != "" && site != nil && site.Providers[key] != nil {
+		return nil
+	}
+	where := " (remembered from the workspace's last apply)"
+	switch {
+	case flag != "":
+		where = " (-provider)"
+	case site != nil && site.DefaultProvider == key:
+		where = " (default_provider of " + site.Filename + ")"
+	}
+	if alias == "" {
+		return fmt.Errorf("provider %q%s has nothing after the dot: write %s, or NAME.ALIAS for a provider block with an alias", key, where, name)
+	}
+	return fmt.Errorf("unknown provider alias %q%s: no provider %q block of the site file has alias = %q; declare one (provider %q { alias = %q ... }) or use %s",
+		key, where, name, alias, name, alias, name)
 }
 
 // providerChoice says what to write instead of provider name, which
