@@ -80,3 +80,28 @@ func TestSymlinkedStateRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLockThroughSymlinkRefused: state.lock that is a symbolic link is
+// refused by Lock, and the file it points to keeps its content (the
+// holder used to be written into it, truncating it first).
+func TestLockThroughSymlinkRefused(t *testing.T) {
+	dir, away := t.TempDir(), t.TempDir()
+	precious := filepath.Join(away, "authorized_keys")
+	if err := os.WriteFile(precious, []byte("ssh-ed25519 AAAA precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(precious, filepath.Join(dir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := Open(dir).Lock(context.Background(), CurrentHolder("test"))
+	if err == nil {
+		_ = unlock()
+		t.Fatal("Lock took a lock file that is a symbolic link")
+	}
+	if !strings.Contains(err.Error(), LockFile+" is a symbolic link (to "+precious+")") {
+		t.Errorf("Lock: %v", err)
+	}
+	if b, _ := os.ReadFile(precious); string(b) != "ssh-ed25519 AAAA precious\n" {
+		t.Errorf("the link's target changed: %q", b)
+	}
+}
