@@ -96,3 +96,49 @@ func TestDefaultSiteNotAFile(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalEscapesShownAsText: a -var holding terminal escapes (a
+// window title, a cleared screen, a carriage return, a bidi override) is
+// printed as text wherever the CLI shows it: the apply's outputs, diffuser
+// output, diffuser vars, and a diagnostic quoting the -var. They used to
+// reach the terminal raw (only the plan's one-line strings were quoted).
+func TestTerminalEscapesShownAsText(t *testing.T) {
+	dir := t.TempDir()
+	recipe := filepath.Join(dir, "out.hcl")
+	if err := os.WriteFile(recipe, []byte(`recipe "out" { description = "an output from a variable" }
+variable "s" {
+  type    = string
+  default = "x"
+}
+variable "n" {
+  type    = number
+  default = 1
+}
+hosts "server" { count = var.n }
+step "hi" {
+  on  = hosts.server
+  run = "echo hi"
+}
+output "o" { value = var.s }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	hostile := "a\x1b]0;owned\x07\x1b[2J\nline2\rCR\u202e"
+	for _, args := range [][]string{
+		{"apply", "--simulate", "-auto-approve", "--progress", "plain", "--var", "s=" + hostile, recipe},
+		{"output", "out"},
+		{"vars", "out"},
+		{"plan", "--simulate", "--var", "n=\x1b[2J", recipe},
+		{"state", "list", "out\x1b[2J"},
+	} {
+		res := badRun(t, append([]string{"--data-dir", data}, args...)...)
+		all := res.stdout + res.stderr
+		if strings.ContainsAny(all, "\x1b\x07\r\u202e") {
+			t.Errorf("%s: a control character reached the terminal:\n%q", args[0], all)
+		}
+		if !strings.Contains(all, `\x1b`) {
+			t.Errorf("%s: the escape is not shown as text:\n%s", args[0], all)
+		}
+	}
+}

@@ -103,7 +103,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	}
 	var shown *shownError
 	if !errors.As(err, &shown) {
-		fmt.Fprintf(a.stderr, "Error: %v\n", err)
+		fmt.Fprintf(a.stderr, "Error: %s\n", views.Printable(err.Error()))
 	}
 	return exitError
 }
@@ -172,16 +172,36 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		width, _, _ = term.GetSize(int(f.Fd()))
 		color = a.terminal().Color
 	}
-	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, diags), uint(width), color)
 	shown, rest := diags, hcl.Diagnostics(nil)
 	if len(diags) > maxShownDiags {
 		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
 	}
+	shown = printableDiags(shown)
+	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, shown), uint(width), color)
 	_ = w.WriteDiagnostics(shown)
 	if len(rest) > 0 {
 		errs := len(rest.Errs())
 		fmt.Fprintf(a.stderr, "\n%d more error(s) and %d warning(s) are not shown: fix the ones above and run again.\n", errs, len(rest)-errs)
 	}
+}
+
+// printableDiags are copies of diags whose summary, detail and -var
+// source name show control characters as escapes (views.Printable): a
+// detail may quote a value or a host's output, and a -var's text is its
+// source.
+func printableDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Summary, c.Detail = views.Printable(d.Summary), views.Printable(d.Detail)
+		if d.Subject != nil && strings.HasPrefix(d.Subject.Filename, "<-var ") {
+			subj := *d.Subject
+			subj.Filename = views.Printable(subj.Filename)
+			c.Subject = &subj
+		}
+		out[i] = &c
+	}
+	return out
 }
 
 // maxShownDiags bounds the diagnostics printed at once: HCL's text writer
