@@ -77,7 +77,8 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 	if err != nil {
 		return nil, err
 	}
-	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey}), nil
+	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey,
+		ClusterPrefix: Sanitize(name) + "-"}), nil
 }
 
 func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
