@@ -93,6 +93,11 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, nearOrKnown(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
 		}
+		if v.Sensitive && raw == nil {
+			// From a site or variables file: diagnostics name the file and
+			// line, never show the line (it holds the value).
+			rng = sensitiveRange(name, rng)
+		}
 		var val cty.Value
 		switch {
 		case raw != nil && v.Type == cty.String:
@@ -118,6 +123,11 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				}
 			}
 			if d.HasErrors() {
+				if v.Sensitive {
+					for _, e := range d {
+						e.Subject, e.Context = rng.Ptr(), nil
+					}
+				}
 				diags = append(diags, d...)
 				return
 			}
@@ -282,6 +292,13 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 	}
 	return Resolved{Values: out, Sources: sources}, diags
+}
+
+// sensitiveRange stands for rng, where a sensitive variable's value is
+// written in a file: it names the file and line, but no file by that name
+// is loaded, so a diagnostic shows no source line (which holds the value).
+func sensitiveRange(name string, rng hcl.Range) hcl.Range {
+	return hcl.Range{Filename: fmt.Sprintf("<sensitive var.%s in %s>", name, rng.Filename), Start: rng.Start, End: rng.Start}
 }
 
 // parseVarFile parses a -var-file: JSON when its name ends in .json (as

@@ -8,6 +8,7 @@ import (
 
 	"diffuser/lang"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -332,6 +333,59 @@ func TestVarFileWithBlocksSaysWhereTheyGo(t *testing.T) {
 		errs := errorsOf(diags)
 		if len(errs) != 1 || !strings.HasSuffix(errs[0].Detail, "A -var-file holds only NAME = VALUE lines; a recipe is the command's argument, a site file (provider and variables blocks) goes to -site.") {
 			t.Errorf("%s:%s", f, diagString(diags))
+		}
+	}
+}
+
+// TestSensitiveValueFromFileNotQuoted: a sensitive variable's value from a
+// -var-file (HCL or JSON) or a site file's variables block that is wrong
+// is reported at the file and line, but the line (which holds the value)
+// is not shown: the diagnostic's range names no loaded file. It used to
+// be quoted in the source snippet.
+func TestSensitiveValueFromFileNotQuoted(t *testing.T) {
+	const secret = "hunter2-S3CRET"
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		file, src, summary string
+		line               int
+		site               bool
+	}{
+		{"wrong_type.hcl", "servers = 2\npassword = [\"" + secret + "\"]\n", "Invalid value for variable", 2, false},
+		{"wrong_type.json", "{\n  \"password\": [\"" + secret + "\"]\n}\n", "Invalid value for variable", 2, false},
+		{"function.hcl", "password = upper(\"" + secret + "\")\n", "Function calls not allowed", 1, false},
+		{"site.hcl", "variables {\n  password = [\"" + secret + "\"]\n}\n", "Invalid value for variable", 2, true},
+	} {
+		r := loadVarsRecipe(t)
+		f := writeFile(t, dir, tc.file, tc.src)
+		in := lang.Inputs{VarFiles: []string{f}}
+		var files map[string]*hcl.File
+		if tc.site {
+			site, d := lang.LoadSite(f)
+			if d.HasErrors() {
+				t.Fatalf("%s:%s", tc.file, diagString(d))
+			}
+			in = lang.Inputs{Site: site}
+			files = site.Files
+		}
+		_, diags := r.ResolveVariables(in)
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != tc.summary {
+			t.Errorf("%s: want one %q:%s", tc.file, tc.summary, diagString(diags))
+			continue
+		}
+		if s := errs[0].Subject; s == nil || s.Filename != "<sensitive var.password in "+f+">" || s.Start.Line != tc.line {
+			t.Errorf("%s: subject %v, want <sensitive var.password in %s> line %d", tc.file, s, f, tc.line)
+		}
+		for k, v := range r.Files {
+			if files == nil {
+				files = map[string]*hcl.File{}
+			}
+			files[k] = v
+		}
+		var out strings.Builder
+		_ = hcl.NewDiagnosticTextWriter(&out, files, 0, false).WriteDiagnostics(diags)
+		if strings.Contains(out.String(), secret) || strings.Contains(errs[0].Detail, secret) {
+			t.Errorf("%s: the secret is printed:\n%s", tc.file, out.String())
 		}
 	}
 }
