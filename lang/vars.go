@@ -83,7 +83,10 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		v := r.varIdx[name]
 		if v == nil && siteSet[name] {
 			// A site file serves several recipes: a value for a variable
-			// this recipe lacks is for another one.
+			// this recipe lacks is for another one, maybe its secret, and
+			// the warning comes on every run. Name the file and line, do
+			// not show the line.
+			rng = hcl.Range{Filename: fmt.Sprintf("<%s in %s>", name, rng.Filename), Start: rng.Start, End: rng.Start}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site value for another recipe's variable",
 				Detail: fmt.Sprintf("Recipe %q has no variable %q; the site file's value is ignored.%s", r.Name, name, didYouMean(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
