@@ -52,3 +52,20 @@ func TestSummaryAndOutputsEscapeControl(t *testing.T) {
 		t.Errorf("outputs lost their lines: %q", out.String())
 	}
 }
+
+// TestWriteRunCommandQuoted: show RUN prints the command line a word per
+// argument, quoted as a shell reads it, with control characters escaped.
+func TestWriteRunCommandQuoted(t *testing.T) {
+	var b bytes.Buffer
+	WriteRun(&b, RunInfo{ID: "r1", Workspace: "w", Operation: "apply", Status: "failed", Error: "boom\x1b[2J",
+		Command: []string{"diffuser", "apply", "w.hcl", "-var", "s=a b\x1b]0;t\x07", "-var", "x=$(id)"}})
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("control characters printed:\n%q", out)
+	}
+	for _, want := range []string{`diffuser apply w.hcl -var 's=a b\x1b]0;t\a' -var 'x=$(id)'`, `Error: boom\x1b[2J`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+}
