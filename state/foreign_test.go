@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestClusterPrefixRefusesAnotherWorkspacesState: with WithClusterPrefix,
@@ -103,5 +105,52 @@ func TestLockThroughSymlinkRefused(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(precious); string(b) != "ssh-ed25519 AAAA precious\n" {
 		t.Errorf("the link's target changed: %q", b)
+	}
+}
+
+// TestSpecialStateFilesRefusedAtOnce: a state.json, journal or lock file
+// that is a named pipe, a directory or a socket is refused at once naming
+// what it is; a pipe used to block Load (and every command, past Ctrl-C)
+// forever, waiting for a writer.
+func TestSpecialStateFilesRefusedAtOnce(t *testing.T) {
+	for _, name := range []string{StateFile, JournalFile, LockFile} {
+		for kind, mk := range map[string]func(p string) error{
+			"a named pipe": func(p string) error { return syscall.Mkfifo(p, 0o600) },
+			"a directory":  func(p string) error { return os.Mkdir(p, 0o700) },
+		} {
+			dir := t.TempDir()
+			if err := mk(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				s := Open(dir)
+				if name == LockFile {
+					_, err := s.LockInfo()
+					if err == nil {
+						var unlock func() error
+						unlock, err = s.Lock(context.Background(), CurrentHolder("test"))
+						if err == nil {
+							_ = unlock()
+						}
+					}
+					done <- err
+					return
+				}
+				_, err := s.Load()
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("%s as %s: %v", name, kind, err)
+				}
+				if name != LockFile && (err == nil || !strings.Contains(err.Error(), kind)) {
+					t.Errorf("%s as %s: the error does not say what it is: %v", name, kind, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s as %s: still blocked after 5s", name, kind)
+			}
+		}
 	}
 }

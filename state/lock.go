@@ -214,7 +214,7 @@ func (s *Store) LockInfo() (*Holder, error) {
 		}
 	}
 	path := s.path(LockFile)
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -222,6 +222,9 @@ func (s *Store) LockInfo() (*Holder, error) {
 		return nil, fmt.Errorf("lock info: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("lock info: %s is not a regular file: remove it (rm %s)", path, path)
+	}
 	switch err := flock(f, unix.LOCK_SH); {
 	case err == nil:
 		_ = flock(f, unix.LOCK_UN)
@@ -348,7 +351,7 @@ func readHolder(f *os.File) (Holder, error) {
 }
 
 func readHolderFile(path string) (Holder, error) {
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if err != nil {
 		return Holder{}, err
 	}

@@ -257,7 +257,7 @@ func backupHint(sp string, k *Key) string {
 // which would replace the link and leave the file it points to behind,
 // stale, without a word.
 func readFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := openNoWait(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -274,11 +274,36 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, fileKind(fi), path)
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
 	if _, err := io.Copy(buf, f); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return buf.Bytes(), fi, nil
+}
+
+// openNoWait opens path for reading without following a symbolic link
+// and without waiting: opening a named pipe would block (every command,
+// past Ctrl-C) until something wrote to it.
+func openNoWait(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(fi os.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
 }
 
 // Save writes st as the new state.json with the next serial, atomically and
