@@ -102,7 +102,7 @@ func (a *app) recipesCmd() *cobra.Command {
 					return fmt.Errorf("no built-in module %q (built-in: %v)", name, lang.ModuleNames(fsys))
 				}
 			} else if !recipes.Has(args[0]) {
-				return fmt.Errorf("no built-in recipe %q (built-in: %s)", args[0], strings.Join(recipes.Names(), ", "))
+				return fmt.Errorf("no built-in recipe %q (built-in: %v)", args[0], recipes.Names())
 			}
 			return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
