@@ -24,6 +24,18 @@ func targetSuggestion(t string, known map[string]bool) string {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	if q, ok := quoteInstanceKey(key); ok && (strings.HasPrefix(base, "step.") || strings.Contains(base, ".step.")) {
+		// step.x[server[0]] or step.x['server[0]']: the shell took the
+		// double quotes, or they were never there.
+		for _, b := range []string{base, lang.Suggest(base, names)} {
+			if b != "" && (known[b] || known[b+q]) {
+				return fmt.Sprintf(" Did you mean %s? The host of a step instance is in double quotes; mind the shell: put the whole address in single quotes ('%s').", b+q, b+q)
+			}
+		}
+	}
+	if known["hosts."+t] { // a group's name alone
+		return fmt.Sprintf(" Did you mean hosts.%s (all its hosts)?", t)
+	}
 	if s := lang.Suggest(base, names); s != "" && s != base {
 		return fmt.Sprintf(" Did you mean %s?", s+key)
 	}
@@ -50,4 +62,21 @@ func addTargetNames(known map[string]bool, step string) {
 		}
 		mod = mod[:j]
 	}
+}
+
+// quoteInstanceKey turns the key of a step instance written without double
+// quotes ([server[0]] or ['server[0]']) into the quoted one, ["server[0]"];
+// ok is false for a key that is quoted already or is no host.
+func quoteInstanceKey(key string) (string, bool) {
+	if len(key) < 3 || key[0] != '[' || key[len(key)-1] != ']' || key[1] == '"' {
+		return "", false
+	}
+	in := key[1 : len(key)-1]
+	if len(in) >= 2 && in[0] == '\'' && in[len(in)-1] == '\'' {
+		in = in[1 : len(in)-1]
+	}
+	if in == "" || strings.ContainsAny(in, "\"' \t\n") {
+		return "", false
+	}
+	return `["` + in + `"]`, true
 }

@@ -26,6 +26,11 @@ func TestUnknownTargetSuggests(t *testing.T) {
 		"hosts.sever":                 `Did you mean hosts.server?`,
 		"sever[0]":                    `Did you mean server[0]?`,
 		"step.nothing_like_it":        "matches nothing; use step.NAME",
+		// The shell ate the double quotes, or single ones were written.
+		"step.glusterd[server[1]]":   `Did you mean step.glusterd["server[1]"]? The host of a step instance is in double quotes; mind the shell: put the whole address in single quotes ('step.glusterd["server[1]"]').`,
+		"step.glusterd['server[1]']": `Did you mean step.glusterd["server[1]"]?`,
+		"step.glusterdd[server[1]]":  `Did you mean step.glusterd["server[1]"]?`,
+		"server":                     `Did you mean hosts.server (all its hosts)?`,
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Targets: []string{target}})
 		if !d.HasErrors() || d[0].Summary != "Unknown target" || !strings.Contains(d[0].Detail, want) {
@@ -39,6 +44,8 @@ func TestUnknownTargetSuggests(t *testing.T) {
 		"sever[1]":                    `Did you mean server[1]?`,
 		`step.glusterdd["server[0]"]`: `Did you mean step.glusterd["server[0]"]?`,
 		"nothing[0]":                  "",
+		"step.glusterd[server[1]]":    `Did you mean step.glusterd["server[1]"]? The host of a step instance is in double quotes`,
+		`step.glusterd['server[0]']`:  `Did you mean step.glusterd["server[0]"]?`,
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Replace: []string{addr}})
 		if !d.HasErrors() || d[0].Summary != "Unknown replace address" || (want != "" && !strings.Contains(d[0].Detail, want)) ||

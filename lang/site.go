@@ -94,6 +94,9 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
 		capForExprs(body)
 	}
+	if d := recipeAsSite(f.Body, path); d != nil {
+		return s, hcl.Diagnostics{d} // not one "Unsupported block type" per block
+	}
 	content, d := f.Body.Content(siteSchema)
 	diags = append(diags, d...)
 	if a := content.Attributes["default_provider"]; a != nil {
@@ -175,6 +178,19 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	}
 	diags = append(diags, s.checkGroups()...)
 	return s, diags
+}
+
+// recipeAsSite is the error for a recipe given as the site file (-site
+// main.hcl), nil for anything else.
+func recipeAsSite(body hcl.Body, path string) *hcl.Diagnostic {
+	c, _, _ := body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "recipe", LabelNames: []string{"name"}}}})
+	if c == nil || len(c.Blocks) == 0 {
+		return nil
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Recipe given as the site file",
+		Detail: fmt.Sprintf("%s is a recipe, not a site file: give it as the command's RECIPE argument; -site takes a file of provider blocks, "+
+			"a variables { } block and settings such as default_provider (docs/providers).", path),
+		Subject: c.Blocks[0].DefRange.Ptr()}
 }
 
 // Settings decodes the provider's settings with spec, with the overrides

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -82,7 +83,10 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		v := r.varIdx[name]
 		if v == nil && siteSet[name] {
 			// A site file serves several recipes: a value for a variable
-			// this recipe lacks is for another one.
+			// this recipe lacks is for another one, maybe its secret, and
+			// the warning comes on every run. Name the file and line, do
+			// not show the line.
+			rng = hcl.Range{Filename: fmt.Sprintf("<%s in %s>", name, rng.Filename), Start: rng.Start, End: rng.Start}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site value for another recipe's variable",
 				Detail: fmt.Sprintf("Recipe %q has no variable %q; the site file's value is ignored.%s", r.Name, name, didYouMean(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
@@ -91,6 +95,11 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
 				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, nearOrKnown(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return
+		}
+		if v.Sensitive && raw == nil {
+			// From a site or variables file: diagnostics name the file and
+			// line, never show the line (it holds the value).
+			rng = sensitiveRange(name, rng)
 		}
 		var val cty.Value
 		switch {
@@ -105,18 +114,23 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			var d hcl.Diagnostics
 			val, d = expr.Value(nil)
 			if d.HasErrors() && raw != nil {
-				if v.Type == cty.DynamicPseudoType {
-					// An untyped variable takes what is not an expression as a string.
+				_, word := hcl.AbsTraversalForExpr(expr)
+				if v.Type == cty.DynamicPseudoType || !word.HasErrors() {
+					// An untyped variable takes what is not an expression as
+					// a string; so does any variable a bare word (-var
+					// export_to=lab: conversion says how a list is written).
 					val, d = cty.StringVal(*raw), nil
 				} else {
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-						Detail: fmt.Sprintf("Variable %q must be %s, written in HCL syntax and quoted for the shell, e.g. -var '%s=[\"a\", \"b\"]' for a list or -var '%s={ key = \"value\" }' for a map.",
-							name, typeexpr.TypeString(v.Type), name, name),
-						Subject: rng.Ptr()})
+					diags = append(diags, notHCLValue(v, rng, d))
 					return
 				}
 			}
 			if d.HasErrors() {
+				if v.Sensitive {
+					for _, e := range d {
+						e.Subject, e.Context = rng.Ptr(), nil
+					}
+				}
 				diags = append(diags, d...)
 				return
 			}
@@ -143,13 +157,18 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
-		file, d := hclsyntax.ParseConfig(unixNewlines(b), f, hcl.InitialPos)
+		file, d := parseVarFile(f, b)
 		diags = append(diags, d...)
 		r.Files[f] = file // even when broken: diagnostics quote it
 		if d.HasErrors() {
 			continue
 		}
 		attrs, d := file.Body.JustAttributes()
+		for _, e := range d {
+			if strings.HasPrefix(e.Summary, "Unexpected ") && strings.HasSuffix(e.Summary, " block") {
+				e.Detail += " A -var-file holds only NAME = VALUE lines; a recipe is the command's argument, a site file (provider and variables blocks) goes to -site."
+			}
+		}
 		diags = append(diags, d...)
 		for name, a := range attrs {
 			set(name, a.Expr, nil, a.Range)
@@ -172,6 +191,15 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 		var expr hcl.Expression
 		expr, d := hclsyntax.ParseExpression([]byte(raw), rng.Filename, hcl.InitialPos)
+		if v := r.varIdx[name]; d.HasErrors() && v != nil && !v.Type.IsPrimitiveType() && v.Type != cty.DynamicPseudoType &&
+			strings.ContainsAny(strings.TrimSpace(raw)[:min(1, len(strings.TrimSpace(raw)))], "[{") {
+			// A list, map or object written in HCL that does not parse:
+			// say why, rather than take it as a string and say that a
+			// string is not a list. A bare word gets the hint how to
+			// write a list (below).
+			diags = append(diags, notHCLValue(v, rng, d))
+			continue
+		}
 		if d.HasErrors() {
 			// A value that is not an expression is taken as a string.
 			expr = hcl.StaticExpr(cty.StringVal(raw), rng)
@@ -267,6 +295,52 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		}
 	}
 	return Resolved{Values: out, Sources: sources}, diags
+}
+
+// sensitiveRange stands for rng, where a sensitive variable's value is
+// written in a file: it names the file and line, but no file by that name
+// is loaded, so a diagnostic shows no source line (which holds the value).
+func sensitiveRange(name string, rng hcl.Range) hcl.Range {
+	return hcl.Range{Filename: fmt.Sprintf("<sensitive var.%s in %s>", name, rng.Filename), Start: rng.Start, End: rng.Start}
+}
+
+// parseVarFile parses a -var-file: JSON when its name ends in .json (as
+// Terraform's .tfvars.json: one object, a property per variable, strings
+// taken as written), else HCL attributes. An HCL file that reads as JSON
+// is told to be named .json.
+func parseVarFile(name string, b []byte) (*hcl.File, hcl.Diagnostics) {
+	if strings.HasSuffix(strings.ToLower(name), ".json") {
+		file, d := hcljson.Parse(b, name)
+		if len(d) > 1 && d.HasErrors() {
+			d = d[:1] // "Root value must be object" follows any syntax error
+		}
+		return file, d
+	}
+	file, d := hclsyntax.ParseConfig(unixNewlines(b), name, hcl.InitialPos)
+	if d.HasErrors() && strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(string(b), "\ufeff"), " \t\r\n"), "{") {
+		d[0].Detail += fmt.Sprintf(" %s looks like JSON: a JSON variables file is read as JSON when its name ends in .json; an HCL one holds NAME = VALUE lines.", name)
+	}
+	return file, d
+}
+
+// notHCLValue is the error for a -var value of a list, map or object
+// variable that is not a constant HCL value: a syntax error, a function
+// call or a reference (d says which; not quoted for a sensitive variable).
+func notHCLValue(v *Variable, rng hcl.Range, d hcl.Diagnostics) *hcl.Diagnostic {
+	why := ""
+	if len(d) > 0 && !v.Sensitive {
+		why = fmt.Sprintf(" This one is not: %s: %s", d[0].Summary, strings.TrimSuffix(d[0].Detail, "."))
+		if d[0].Subject != nil && d[0].Subject.Start.Line == 1 {
+			// Columns of the -var as shown, NAME= included.
+			why += fmt.Sprintf(" (at column %d)", d[0].Subject.Start.Column+len(v.Name)+1)
+		}
+		why += "."
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+		Detail: fmt.Sprintf("Variable %q must be %s, written in HCL syntax (constants only: no functions or references) and quoted for the shell, "+
+			"e.g. -var '%s=[\"a\", \"b\"]' for a list or -var '%s={ key = \"value\" }' for a map.%s",
+			v.Name, typeexpr.TypeString(v.Type), v.Name, v.Name, why),
+		Subject: rng.Ptr()}
 }
 
 // remembered sets the remembered values, over the site file's. A value

@@ -39,6 +39,12 @@ func TestSiteValueForOtherRecipeIsAWarning(t *testing.T) {
 		strings.Contains(diags[0].Detail, "Did you mean") {
 		t.Fatalf("want one warning at line 3 (osds is no typo of servers), got %v", diags)
 	}
+	// Named with its file and line, but with no source to quote: the
+	// line may hold another recipe's secret, and the warning comes on
+	// every run.
+	if got, want := diags[0].Subject.Filename, "<osds in "+site+">"; got != want {
+		t.Errorf("warning names %q, want %q (no loaded file: the line is not shown)", got, want)
+	}
 	// A typo of a variable the recipe has is still only a warning (the
 	// site may serve a recipe that has it), and says the near name.
 	if err := os.WriteFile(site, []byte("variables {\n  serverz = 3\n}\n"), 0o644); err != nil {

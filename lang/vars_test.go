@@ -8,6 +8,7 @@ import (
 
 	"diffuser/lang"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -225,5 +226,166 @@ func TestRequiredVariable(t *testing.T) {
 	vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"token=abc"}})
 	if diags.HasErrors() || !vals["token"].RawEquals(cty.StringVal("abc")) {
 		t.Errorf("token = %#v,%s; want abc", vals["token"], diagString(diags))
+	}
+}
+
+// TestVarFlagHostileValues: what a person types after -var NAME= is data.
+// A string variable takes the text as typed (no template, no function,
+// no shell); a list, map or object takes a constant HCL value, and one
+// that is not says why, where (the column of the -var as shown) and how
+// to write it, instead of taking it as a string and saying a string is no
+// list.
+func TestVarFlagHostileValues(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, flag := range []string{
+		"volume_name=$(touch /tmp/pwned)", "volume_name=`id`", `volume_name=${file("/etc/passwd")}`,
+		`volume_name=%{ for x in [1] }x%{ endfor }`, "volume_name=a'b\"c\\d", "volume_name=line\nline",
+		"volume_name=\x1b[31mred", "volume_name=ünïcödé", "volume_name=" + strings.Repeat("x", 100_000),
+	} {
+		vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{flag}})
+		if diags.HasErrors() {
+			t.Errorf("-var %.40q:%s", flag, diagString(diags))
+			continue
+		}
+		if got, want := vals["volume_name"], cty.StringVal(strings.SplitN(flag, "=", 2)[1]); !got.RawEquals(want) {
+			t.Errorf("-var %.40q: volume_name = %#v, want the text as typed", flag, got)
+		}
+	}
+	for _, tc := range []struct{ flag, detail string }{
+		{`packages=["a", ${x}]`, `This one is not: Invalid character: This character is not used within the language (at column 16).`},
+		{`packages=["a",`, `This one is not: Missing expression: Expected the start of an expression, but found the end of the file (at column 15).`},
+		{`packages=["a" "b"]`, `This one is not: Missing item separator`},
+		{`packages=[file("/etc/passwd")]`, `This one is not: Function calls not allowed: Functions may not be called here (at column 11).`},
+		{`packages=[var.volume_name]`, `This one is not: Variables not allowed`},
+		{`options={ a = env("HOME") }`, `This one is not: Function calls not allowed`},
+		{`options={ a = b }`, `This one is not: Variables not allowed`},
+		{`options={`, `This one is not: Missing expression: Expected the start of an expression, but found the end of the file (at column 10).`},
+		{"packages=" + strings.Repeat("[", 300) + strings.Repeat("]", 300), `Variable "packages" must be list(string)`},
+		// A bare word is taken as the text: the message says how a list is written.
+		{"packages=glusterfs", `A list on the command line is written in HCL: -var 'packages=["glusterfs"]'.`},
+		{"packages=10.0.0.0/24", `-var 'packages=["10.0.0.0/24"]'`},
+	} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{tc.flag}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != "Invalid value for variable" || !strings.Contains(errs[0].Detail, tc.detail) {
+			t.Errorf("-var %.60s: want one Invalid value for variable with %q,%s", tc.flag, tc.detail, diagString(diags))
+			continue
+		}
+		if s := errs[0].Subject; s == nil || s.Filename != "<-var "+tc.flag+">" {
+			t.Errorf("-var %.60s: subject %v, want the flag", tc.flag, s)
+		}
+	}
+}
+
+// TestVarFilesJSON: a -var-file named *.json is one JSON object, a
+// property per variable, its strings taken as written (no templates);
+// every mistake is one error at its line. A JSON file named otherwise is
+// told to be named .json.
+func TestVarFilesJSON(t *testing.T) {
+	r := loadVarsRecipe(t)
+	dir := t.TempDir()
+	ok := writeFile(t, dir, "ok.json", "{\n  \"servers\": 3,\n  \"volume_name\": \"${file(\\\"/etc/passwd\\\")} $(id) %{ if true }x%{ endif }\",\n"+
+		"  \"packages\": [\"a\", \"b\"],\n  \"options\": {\"log-level\": \"DEBUG\"}\n}\n")
+	vals, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{ok}})
+	if diags.HasErrors() {
+		t.Fatalf("ok.json:%s", diagString(diags))
+	}
+	for name, want := range map[string]cty.Value{
+		"servers":     cty.NumberIntVal(3),
+		"volume_name": cty.StringVal(`${file("/etc/passwd")} $(id) %{ if true }x%{ endif }`),
+		"packages":    cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+		"options":     cty.MapVal(map[string]cty.Value{"log-level": cty.StringVal("DEBUG")}),
+	} {
+		if got := vals[name]; !got.RawEquals(want) {
+			t.Errorf("ok.json: %s = %#v, want %#v", name, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		name, src, summary string
+		line               int
+	}{
+		{"array.json", "[1]\n", "Incorrect JSON value type", 1},
+		{"truncated.json", "{\n  \"servers\": 2\n", "Unclosed object", 1},
+		{"empty.json", "", "Missing value", 1},
+		{"wrong_type.json", "{\n  \"servers\": \"three\"\n}\n", "Invalid value for variable", 2},
+		{"duplicate.json", "{\n  \"servers\": 2,\n  \"servers\": 3\n}\n", "Duplicate attribute definition", 3},
+		{"undeclared.json", "{\n  \"sevrers\": 2\n}\n", "Value for undeclared variable", 2},
+		{"huge_number.json", "{\n  \"servers\": 1e400\n}\n", "Invalid value for variable", 2},
+		{"nested_list.json", "{\n  \"packages\": [[\"a\"]]\n}\n", "Invalid value for variable", 2},
+		{"deep.json", "{\"packages\": " + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + "}", "Nested too deep", 1},
+		{"not_named_json.hcl", "{\n  \"servers\": 2\n}\n", "Argument or block definition required", 1},
+	} {
+		f := writeFile(t, dir, tc.name, tc.src)
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{f}})
+		checkMarkers(t, diags, f, []marker{{Line: tc.line, Summary: tc.summary}})
+		if tc.name == "not_named_json.hcl" && !strings.Contains(diagString(diags), "looks like JSON: a JSON variables file is read as JSON when its name ends in .json") {
+			t.Errorf("%s: no hint to name it .json:%s", tc.name, diagString(diags))
+		}
+	}
+}
+
+// TestVarFileWithBlocksSaysWhereTheyGo: a site file or a recipe given as
+// -var-file says what a variables file holds and where the others go.
+func TestVarFileWithBlocksSaysWhereTheyGo(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, f := range []string{"testdata/varfiles/bad/block.hcl", "testdata/varfiles/recipe.hcl"} {
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{f}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || !strings.HasSuffix(errs[0].Detail, "A -var-file holds only NAME = VALUE lines; a recipe is the command's argument, a site file (provider and variables blocks) goes to -site.") {
+			t.Errorf("%s:%s", f, diagString(diags))
+		}
+	}
+}
+
+// TestSensitiveValueFromFileNotQuoted: a sensitive variable's value from a
+// -var-file (HCL or JSON) or a site file's variables block that is wrong
+// is reported at the file and line, but the line (which holds the value)
+// is not shown: the diagnostic's range names no loaded file. It used to
+// be quoted in the source snippet.
+func TestSensitiveValueFromFileNotQuoted(t *testing.T) {
+	const secret = "hunter2-S3CRET"
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		file, src, summary string
+		line               int
+		site               bool
+	}{
+		{"wrong_type.hcl", "servers = 2\npassword = [\"" + secret + "\"]\n", "Invalid value for variable", 2, false},
+		{"wrong_type.json", "{\n  \"password\": [\"" + secret + "\"]\n}\n", "Invalid value for variable", 2, false},
+		{"function.hcl", "password = upper(\"" + secret + "\")\n", "Function calls not allowed", 1, false},
+		{"site.hcl", "variables {\n  password = [\"" + secret + "\"]\n}\n", "Invalid value for variable", 2, true},
+	} {
+		r := loadVarsRecipe(t)
+		f := writeFile(t, dir, tc.file, tc.src)
+		in := lang.Inputs{VarFiles: []string{f}}
+		var files map[string]*hcl.File
+		if tc.site {
+			site, d := lang.LoadSite(f)
+			if d.HasErrors() {
+				t.Fatalf("%s:%s", tc.file, diagString(d))
+			}
+			in = lang.Inputs{Site: site}
+			files = site.Files
+		}
+		_, diags := r.ResolveVariables(in)
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != tc.summary {
+			t.Errorf("%s: want one %q:%s", tc.file, tc.summary, diagString(diags))
+			continue
+		}
+		if s := errs[0].Subject; s == nil || s.Filename != "<sensitive var.password in "+f+">" || s.Start.Line != tc.line {
+			t.Errorf("%s: subject %v, want <sensitive var.password in %s> line %d", tc.file, s, f, tc.line)
+		}
+		for k, v := range r.Files {
+			if files == nil {
+				files = map[string]*hcl.File{}
+			}
+			files[k] = v
+		}
+		var out strings.Builder
+		_ = hcl.NewDiagnosticTextWriter(&out, files, 0, false).WriteDiagnostics(diags)
+		if strings.Contains(out.String(), secret) || strings.Contains(errs[0].Detail, secret) {
+			t.Errorf("%s: the secret is printed:\n%s", tc.file, out.String())
+		}
 	}
 }

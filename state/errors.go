@@ -49,6 +49,20 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
+// ForeignError is a state file of another workspace's cluster (see
+// WithClusterPrefix).
+type ForeignError struct {
+	File    string
+	Cluster string // the cluster the file records
+	Prefix  string // how this workspace's cluster names start
+}
+
+func (e *ForeignError) Error() string {
+	return fmt.Sprintf("%s records cluster %s, which is not this workspace's (its cluster is named %s...): the file was copied here from another workspace, "+
+		"and commands here would change or destroy that workspace's machines. Move it back to the workspace it came from; "+
+		"if this workspace's directory was renamed, give it back its old name", e.File, e.Cluster, e.Prefix)
+}
+
 // VersionError is a file written with a schema newer than this build reads.
 // It is never misread or rewritten: the operator has to upgrade diffuser.
 type VersionError struct {

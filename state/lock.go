@@ -93,9 +93,19 @@ func (s *Store) tryLock(h Holder) (*heldLock, error) {
 		return s.tryLockExcl(h)
 	}
 	path := s.path(LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// Not through a symbolic link: the holder is written into the file,
+	// which would truncate whatever the link points to.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			to, _ := os.Readlink(path)
+			return nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser writes the lock's holder into this file, which would overwrite %s; remove the link (rm %s)", path, to, to, path)
+		}
+		return nil, err // a *PathError: "open PATH: why"
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: diffuser writes the lock's holder into it; remove it", path)
 	}
 	err = flock(f, unix.LOCK_EX)
 	switch {
@@ -204,7 +214,7 @@ func (s *Store) LockInfo() (*Holder, error) {
 		}
 	}
 	path := s.path(LockFile)
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -212,6 +222,9 @@ func (s *Store) LockInfo() (*Holder, error) {
 		return nil, fmt.Errorf("lock info: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("lock info: %s is not a regular file: remove it (rm %s)", path, path)
+	}
 	switch err := flock(f, unix.LOCK_SH); {
 	case err == nil:
 		_ = flock(f, unix.LOCK_UN)
@@ -338,7 +351,7 @@ func readHolder(f *os.File) (Holder, error) {
 }
 
 func readHolderFile(path string) (Holder, error) {
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if err != nil {
 		return Holder{}, err
 	}

@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -38,7 +40,16 @@ type options struct {
 	compactMin int64
 	noFlock    bool // tests: behave as on a filesystem without flock(2)
 	key        *Key // encryption at rest (WithKey); nil: none
+	// clusterPrefix, when set, is how this workspace's cluster names
+	// start (WithClusterPrefix).
+	clusterPrefix string
 }
+
+// WithClusterPrefix makes Load refuse a state whose cluster name does not
+// start with p (a *ForeignError): the directory holds another workspace's
+// state, copied in by hand, and every command here would change or
+// destroy that workspace's machines.
+func WithClusterPrefix(p string) Option { return func(o *options) { o.clusterPrefix = p } }
 
 // WithLockWait makes Lock retry for up to d while another process holds the
 // lock, instead of failing at once.
@@ -216,6 +227,9 @@ func (s *Store) read() (*State, diskView, error) {
 		}
 		return nil, diskView{}, err
 	}
+	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
+		return nil, diskView{}, &ForeignError{File: sp, Cluster: st.Cluster, Prefix: p}
+	}
 	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv}, nil
 }
 
@@ -238,24 +252,58 @@ func backupHint(sp string, k *Key) string {
 
 // readFile returns the content of path and its FileInfo, taken from the
 // same open file; both nil if it does not exist.
+//
+// A symbolic link is refused: every save replaces the file with a new one,
+// which would replace the link and leave the file it points to behind,
+// stale, without a word.
 func readFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
+	if fi, lerr := os.Lstat(path); err != nil && lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		to, _ := os.Readlink(path)
+		return nil, nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser replaces this file on every save, which would replace the link "+
+			"and leave %s behind, stale; put the file itself there instead (mv %s %s)", path, to, to, to, path)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, err // a *PathError: "open PATH: why"
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, fileKind(fi), path)
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
 	if _, err := io.Copy(buf, f); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return buf.Bytes(), fi, nil
+}
+
+// openNoWait opens path for reading without following a symbolic link
+// and without waiting: opening a named pipe would block (every command,
+// past Ctrl-C) until something wrote to it.
+func openNoWait(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(fi os.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
 }
 
 // Save writes st as the new state.json with the next serial, atomically and

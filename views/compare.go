@@ -164,11 +164,11 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 				if where != "" {
 					fmt.Fprintf(w, "%s: ", where)
 				}
-				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(f.Error)))
+				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(Printable(f.Error))))
 				if f.Log != "" {
 					fmt.Fprintf(w, "\nlog: `%s`\n", strings.ReplaceAll(f.Log, "`", "'"))
 				}
-				if t := strings.TrimRight(f.Tail, "\n"); t != "" {
+				if t := strings.TrimRight(Printable(f.Tail), "\n"); t != "" { // a file people cat
 					fc := fence(t)
 					fmt.Fprintf(w, "\n%s\n%s\n%s\n", fc, t, fc)
 				}

@@ -36,7 +36,7 @@ func renderValue(v cty.Value, indent string) string {
 			var b strings.Builder
 			b.WriteString("<<-EOT\n")
 			for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-				b.WriteString(indent + "    " + line + "\n")
+				b.WriteString(indent + "    " + Printable(line) + "\n")
 			}
 			b.WriteString(indent + "EOT")
 			return b.String()
@@ -555,7 +555,7 @@ func writeLineDiff(w io.Writer, a, b, indent string) {
 			i = j
 			continue
 		}
-		fmt.Fprintf(w, "%s%c %s\n", indent, ops[i].sym, ops[i].line)
+		fmt.Fprintf(w, "%s%c %s\n", indent, ops[i].sym, Printable(ops[i].line))
 		i++
 	}
 }

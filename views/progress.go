@@ -172,8 +172,11 @@ func (p *Progress) Close() {
 	}
 }
 
-// plainLine is one progress line: `12:03:04 server[1] glusterd: done (3.2s) [5/12]`.
-func plainLine(e engine.Event) string {
+// plainLine is one progress line: `12:03:04 server[1] glusterd: done (3.2s) [5/12]`,
+// control characters of its message (a host's output) escaped.
+func plainLine(e engine.Event) string { return Printable(plainText(e)) }
+
+func plainText(e engine.Event) string {
 	who := e.Host
 	if who == "" {
 		who = "cluster"
@@ -294,7 +297,7 @@ func firstLineOf(s string) string {
 			line += " " + strings.TrimSpace(lines[len(lines)-1])
 		}
 	}
-	return line
+	return Printable(line)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/steps"
 )
 
 // RunInfo is what the views show of a past apply or destroy (cmd fills it
@@ -98,7 +99,11 @@ func WriteRun(w io.Writer, r RunInfo) {
 	}
 	fmt.Fprintf(tw, "  Started\t%s\n", started)
 	if len(r.Command) > 0 {
-		fmt.Fprintf(tw, "  Command\t%s\n", strings.Join(r.Command, " "))
+		words := make([]string, len(r.Command))
+		for i, a := range r.Command {
+			words[i] = steps.ShellQuote(a) // one word each, as typed
+		}
+		fmt.Fprintf(tw, "  Command\t%s\n", Printable(strings.Join(words, " ")))
 	}
 	if r.PlanFile != "" {
 		fmt.Fprintf(tw, "  Plan file\t%s\n", r.PlanFile)
@@ -117,7 +122,7 @@ func WriteRun(w io.Writer, r RunInfo) {
 	}
 	_ = tw.Flush()
 	if r.Error != "" {
-		fmt.Fprintf(w, "\nError: %s\n", r.Error)
+		fmt.Fprintf(w, "\nError: %s\n", Printable(r.Error))
 	}
 	if len(r.Actions) > 0 {
 		fmt.Fprintln(w, "\nActions planned:")

@@ -18,7 +18,7 @@ import (
 func Summary(w, errw io.Writer, operation string, o engine.Outcome, outputs map[string]state.Output) {
 	wall := o.End.Sub(o.Start).Round(100 * time.Millisecond)
 	for _, warn := range o.Warnings {
-		fmt.Fprintf(errw, "Warning: %s\n", warn)
+		fmt.Fprintf(errw, "Warning: %s\n", Printable(warn))
 	}
 	if len(o.Failures) > 0 {
 		fmt.Fprintf(errw, "\n%d step instance(s) failed:\n", len(o.Failures))
@@ -30,12 +30,12 @@ func Summary(w, errw io.Writer, operation string, o engine.Outcome, outputs map[
 			if f.Exit >= 0 {
 				fmt.Fprintf(errw, " exited with status %d", f.Exit)
 			}
-			fmt.Fprintf(errw, "\n    %s\n", strings.ReplaceAll(f.Error, "\n", "\n    "))
+			fmt.Fprintf(errw, "\n    %s\n", strings.ReplaceAll(Printable(f.Error), "\n", "\n    "))
 			if f.Declared != "" {
 				fmt.Fprintf(errw, "    step declared at %s\n", f.Declared)
 			}
 			if f.Tail != "" {
-				fmt.Fprintf(errw, "    last output:\n      %s\n", strings.ReplaceAll(strings.TrimRight(f.Tail, "\n"), "\n", "\n      "))
+				fmt.Fprintf(errw, "    last output:\n      %s\n", strings.ReplaceAll(strings.TrimRight(Printable(f.Tail), "\n"), "\n", "\n      "))
 			}
 			if f.Log != "" {
 				fmt.Fprintf(errw, "    log: %s%s\n", f.Log, logsHint(f))
@@ -63,7 +63,7 @@ func WriteOutputs(w io.Writer, outputs map[string]state.Output, indent string, s
 		if o.Sensitive && !showSensitive {
 			v = "(sensitive)"
 		}
-		fmt.Fprintf(w, "%s%s = %s\n", indent, k, v)
+		fmt.Fprintf(w, "%s%s = %s\n", indent, k, Printable(v))
 	}
 }
 
@@ -94,7 +94,7 @@ func SummaryJSON(w, errw io.Writer, operation string, o engine.Outcome, outputs 
 	}
 	_ = json.NewEncoder(w).Encode(js)
 	for _, warn := range o.Warnings {
-		fmt.Fprintf(errw, "Warning: %s\n", warn)
+		fmt.Fprintf(errw, "Warning: %s\n", Printable(warn))
 	}
 	for _, f := range o.Failures {
 		fmt.Fprintf(errw, "%s failed: %s\n", f.Address, firstLineOf(f.Error))

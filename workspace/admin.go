@@ -36,7 +36,7 @@ func (e *Env) ReadState(name string) (*state.State, error) {
 // checkExists refuses a workspace whose backend holds no state.
 func (e *Env) checkExists(s Backend, name string) error {
 	if isLocal(s) {
-		if _, err := os.Stat(e.Layout().StateFile(name)); err != nil {
+		if _, err := os.Lstat(e.Layout().StateFile(name)); err != nil { // a link is there: Load says what is wrong with it
 			return fmt.Errorf("no workspace %q under %s (no %s): %w", name, e.dataDir(), state.StateFile, ErrNoState)
 		}
 		return nil

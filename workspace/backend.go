@@ -77,11 +77,20 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 	if err != nil {
 		return nil, err
 	}
-	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey}), nil
+	return s3store.New(client, cfg.Bucket, path.Join(cfg.Key, name), s3store.Options{LockWait: lockWait, Key: e.StateKey,
+		ClusterPrefix: Sanitize(name) + "-"}), nil
 }
 
 func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
-	return state.Open(e.Layout().Workspace(name), e.stateOpts(state.WithLockWait(lockWait))...)
+	return e.openLocal(e.Layout().Workspace(name), state.WithLockWait(lockWait))
+}
+
+// openLocal opens the state in workspace directory dir. A state.json of
+// another workspace's cluster, copied in by hand, is refused when read
+// (state.WithClusterPrefix; Cluster names clusters after the directory).
+func (e *Env) openLocal(dir string, more ...state.Option) *state.Store {
+	prefix := state.WithClusterPrefix(Sanitize(filepath.Base(dir)) + "-")
+	return state.Open(dir, e.stateOpts(append(more, prefix)...)...)
 }
 
 // markRemote records in the workspace's local directory that its state
@@ -124,8 +133,8 @@ func (e *Env) envBackendConfig() (*lang.Backend, error) {
 		return e.Backend, nil
 	}
 	if e.SiteFile == "" {
-		if _, err := os.Stat("diffuser.hcl"); err != nil {
-			return nil, nil
+		if name, err := defaultSite(); name == "" || err != nil {
+			return nil, err
 		}
 	}
 	s, err := LoadSite(e.SiteFile)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,41 @@ func TestMoveTimer(t *testing.T) {
 	pl.Conn = nil
 	if warns := pl.markDeadline(context.Background()); len(warns) != 0 || len(prov.expired) != 3 {
 		t.Errorf("without a connector: warnings %q, retagged %v", warns, prov.expired)
+	}
+}
+
+// TestParseTTLSaysHowToRemove: a ttl refused by apply --ttl says what to
+// write, and that 0 removes the deadline (0s used to be refused as "at
+// least 1m" only, without the way to say none).
+func TestParseTTLSaysHowToRemove(t *testing.T) {
+	for _, in := range []string{"", "0s", "0d", "-0", "30s", "-1h", "367d", "-1d", "1w", "4 h", "$(reboot)", "1e9h", "9999999h", "0x10h", "nan", "7d12h"} {
+		if _, err := ParseTTL(in); err == nil || !strings.HasSuffix(err.Error(), ", or 0 to remove the deadline") {
+			t.Errorf("ParseTTL(%q): %v, want an error saying how to write a ttl and 0", in, err)
+		}
+	}
+}
+
+// TestWriteKnownHostsLeavesLinksAlone: a known_hosts.tmp planted as a link
+// beside the known_hosts diffuser ssh writes is not written through (it
+// used to be: os.WriteFile of the fixed name followed it).
+func TestWriteKnownHostsLeavesLinksAlone(t *testing.T) {
+	dir, away := t.TempDir(), t.TempDir()
+	precious := filepath.Join(away, "precious")
+	if err := os.WriteFile(precious, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "known_hosts")
+	if err := os.Symlink(precious, path+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	st := &state.State{Hosts: map[string]*state.Host{"server[0]": {Name: "server[0]", SSH: state.SSH{HostKey: "ssh-ed25519 AAAAC3Nza"}}}}
+	if err := writeKnownHosts(path, "w", st); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(precious); string(b) != "keep\n" {
+		t.Errorf("the planted link's target changed: %q", b)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "ssh-ed25519 AAAAC3Nza") {
+		t.Errorf("known_hosts: %q", b)
 	}
 }

@@ -118,10 +118,14 @@ func (e *Env) WorkspaceName(in Inputs) (string, error) {
 // ParseTTL reads a ttl as apply --ttl takes it: a duration of 1m to 366d
 // (90m, 4h, 7d), or 0 to remove the deadline.
 func ParseTTL(s string) (time.Duration, error) {
-	if s == "0" || s == "none" {
+	if t := strings.TrimSpace(s); t == "0" || t == "none" {
 		return 0, nil
 	}
-	return lang.ParseTTL(s)
+	d, err := lang.ParseTTL(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w, or 0 to remove the deadline", err)
+	}
+	return d, nil
 }
 
 // markDeadline hands a moved deadline to the hosts already running, where

@@ -261,3 +261,39 @@ func TestAliasedProvider(t *testing.T) {
 		t.Fatalf("%d hosts left", n)
 	}
 }
+
+// TestProviderAliasNotDeclared: a provider key NAME.ALIAS that no provider
+// block of the site declares (from -provider or default_provider), or with
+// nothing after the dot, used to run on NAME's defaults without a word;
+// now it is refused, saying where the key came from and what to write.
+// Nothing is written to the data directory.
+func TestProviderAliasNotDeclared(t *testing.T) {
+	for _, tc := range []struct {
+		site, flag, want string
+	}{
+		{"", "other.lab", `unknown provider alias "other.lab" (-provider): no provider "other" block of the site file has alias = "lab"; declare one (provider "other" { alias = "lab" ... }) or use other`},
+		{"provider \"other\" {\n  alias = \"east\"\n}\n", "other.lab", `unknown provider alias "other.lab" (-provider)`},
+		{"", "other.", `provider "other." (-provider) has nothing after the dot: write other, or NAME.ALIAS`},
+		{"default_provider = \"other.lab\"\n", "", `unknown provider alias "other.lab" (default_provider of `},
+		{"provider \"other\" {\n  alias = \"lab\"\n}\n", "other.lab", ""},
+	} {
+		m := newMemEnv(t)
+		in := m.inputs()
+		if tc.site != "" {
+			in.Site = m.writeSite(tc.site)
+		}
+		in.Provider = tc.flag
+		_, err := m.plan(in, "apply")
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("site %q -provider %q: %v", tc.site, tc.flag, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("site %q -provider %q: %v, want %q", tc.site, tc.flag, err, tc.want)
+		}
+		if tc.want != "" {
+			if _, err := os.Stat(m.data); err == nil {
+				t.Errorf("site %q -provider %q: the data directory was made", tc.site, tc.flag)
+			}
+		}
+	}
+}

@@ -80,7 +80,7 @@ func (e *Env) info(name, dir string) Info {
 			in.Modified = fi.ModTime()
 		}
 	}
-	s := state.Open(dir, e.stateOpts()...)
+	s := e.openLocal(dir)
 	if h, err := s.LockInfo(); err == nil && h != nil {
 		in.LockedBy = h
 	}
@@ -139,7 +139,7 @@ func (e *Env) Delete(ctx context.Context, name string, force bool) (*Deleted, er
 		}
 		return nil, fmt.Errorf("no workspace %q under %s (workspaces: %s)", name, e.dataDir(), strings.Join(known, ", "))
 	}
-	s := state.Open(dir, e.stateOpts()...)
+	s := e.openLocal(dir)
 	unlock, err := s.Lock(ctx, state.CurrentHolder("workspace delete "+name))
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s is in use: %w", name, err)

@@ -39,7 +39,9 @@ func recall(store Backend, name string) (memory, error) {
 	}
 	st, err := store.Load()
 	if err != nil {
-		return memory{}, fmt.Errorf("reading the inputs workspace %s remembers from its last apply: %w (-remembered=false loads without them)", name, err)
+		// The command's own read of state would fail the same way, also
+		// with -remembered=false: the error is the state's, not the inputs'.
+		return memory{}, err
 	}
 	return memory{inputs: st.Inputs, st: st}, nil
 }
@@ -93,10 +95,11 @@ func rememberedSite(in *state.Inputs, name string) (string, error) {
 // defaultSiteAbs is the absolute path of the site file found without
 // -site or memory (./diffuser.hcl), "" when there is none.
 func defaultSiteAbs() string {
-	if _, err := os.Stat("diffuser.hcl"); err != nil {
-		return ""
+	name, err := defaultSite()
+	if name == "" || err != nil {
+		return "" // LoadSite reports the error
 	}
-	abs, _ := filepath.Abs("diffuser.hcl")
+	abs, _ := filepath.Abs(name)
 	return abs
 }
 

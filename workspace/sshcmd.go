@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,11 +76,21 @@ func writeKnownHosts(path, ws string, st *state.State) error {
 		}
 		fmt.Fprintf(&b, "%s %s %s\n", hostKeyAlias(ws, name), fields[0], fields[1])
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+	// A new temporary file (never one already there, which may be a link
+	// elsewhere), renamed over the old file (a link there is replaced).
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(b.String()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // sshArgs builds the ssh command line (argv[0] is "ssh") for a recorded

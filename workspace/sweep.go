@@ -181,7 +181,7 @@ func (e *Env) ownerAt(dir, cluster string) *owner {
 		o.remote = true
 		return o
 	}
-	st, err := state.Open(dir, e.stateOpts()...).Load()
+	st, err := e.openLocal(dir).Load()
 	if err != nil {
 		o.err = err
 		return o
@@ -206,7 +206,7 @@ func (e *Env) sweepOwned(ctx context.Context, s ClusterSweeper, c docker.Cluster
 	if st == nil || st.Expires.IsZero() || st.Expires.After(now) {
 		return nil
 	}
-	store := state.Open(o.dir, e.stateOpts(state.WithLockWait(0))...)
+	store := e.openLocal(o.dir, state.WithLockWait(0))
 	unlock, err := store.Lock(ctx, state.CurrentHolder("diffuser sweep of expired clusters"))
 	if errors.Is(err, state.ErrLocked) {
 		who := "another diffuser"

@@ -97,10 +97,10 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 // it returns nil without one.
 func LoadSite(path string) (*lang.Site, error) {
 	if path == "" {
-		if _, err := os.Stat("diffuser.hcl"); err != nil {
-			return nil, nil
+		var err error
+		if path, err = defaultSite(); path == "" || err != nil {
+			return nil, err
 		}
-		path = "diffuser.hcl"
 	}
 	site, diags := lang.LoadSite(path)
 	if site != nil && site.Backend != nil {
@@ -114,6 +114,28 @@ func LoadSite(path string) (*lang.Site, error) {
 		return nil, &DiagError{Files: files, Diags: diags}
 	}
 	return site, nil
+}
+
+// defaultSite is "diffuser.hcl" when the working directory has one, ""
+// when it has none. Something by that name that is not a readable file (a
+// directory, a link to nothing) is an error, not silently no site file:
+// the hosts would come from the default provider instead of the site's.
+func defaultSite() (string, error) {
+	const name = "diffuser.hcl"
+	if _, err := os.Lstat(name); err != nil {
+		return "", nil
+	}
+	fi, err := os.Stat(name)
+	switch {
+	case err != nil:
+		to, _ := os.Readlink(name)
+		return "", fmt.Errorf("./%s, the site file when present, is a link to %s, which cannot be read (%v): fix the link, remove it, or give -site FILE", name, to, errors.Unwrap(err))
+	case fi.IsDir():
+		return "", fmt.Errorf("./%s, the site file when present, is a directory: move it away, or give -site FILE", name)
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("./%s, the site file when present, is not a regular file: move it away, or give -site FILE", name)
+	}
+	return name, nil
 }
 
 // Load parses the recipe, the site file and variables, and picks the
@@ -232,7 +254,14 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	if ws.Provider == "" {
 		ws.Provider = without
 	}
+	if err := aliasDeclared(ws.Provider, in.Provider, site); err != nil {
+		return nil, err
+	}
 	if s, _ := e.simulation(); s != nil {
+		if _, ok := e.factories()[lang.ProviderBase(in.Provider)]; in.Provider != "" && !ok {
+			// Simulated hosts replace it, but a typo is still one.
+			return nil, unknownProvider(in.Provider, in.Provider, mem, site, files, providerNames(e.factories()))
+		}
 		ws.Provider, without = "sim", "sim"
 		ws.simulated = true
 	}
@@ -267,6 +296,28 @@ func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, file
 			Detail: fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint), Subject: &rng}}}
 	}
 	return fmt.Errorf("unknown provider %q: %s", name, hint)
+}
+
+// aliasDeclared refuses a provider key NAME.ALIAS (from -provider flag,
+// default_provider or memory) that no provider block of the site file
+// declares: it would run on NAME's defaults, not on settings anyone wrote.
+func aliasDeclared(key, flag string, site *lang.Site) error {
+	name, alias, ok := strings.Cut(key, ".")
+	if !ok || alias != "" && site != nil && site.Providers[key] != nil {
+		return nil
+	}
+	where := " (remembered from the workspace's last apply)"
+	switch {
+	case flag != "":
+		where = " (-provider)"
+	case site != nil && site.DefaultProvider == key:
+		where = " (default_provider of " + site.Filename + ")"
+	}
+	if alias == "" {
+		return fmt.Errorf("provider %q%s has nothing after the dot: write %s, or NAME.ALIAS for a provider block with an alias", key, where, name)
+	}
+	return fmt.Errorf("unknown provider alias %q%s: no provider %q block of the site file has alias = %q; declare one (provider %q { alias = %q ... }) or use %s",
+		key, where, name, alias, name, alias, name)
 }
 
 // providerChoice says what to write instead of provider name, which

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
+	"diffuser/state"
 )
 
 var _ cloud.SettingsChecker = (*Factory)(nil)
@@ -30,6 +31,10 @@ func (f *Factory) CheckSettings(v cty.Value, _ string, _ cloud.GroupNeed) []clou
 // u-6tb1.112xlarge).
 var instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 
+// regionRE is a region name, which is one label of a host name
+// (us-east-1; RegionOne for an EC2-compatible cloud).
+var regionRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
 // problems are the settings' mistakes that need no API call: New refuses
 // the first, validate and plan report them all.
 func (s *settings) problems() []cloud.SettingsProblem {
@@ -42,6 +47,11 @@ func (s *settings) problems() []cloud.SettingsProblem {
 		if _, _, err := net.ParseCIDR(s.SSHCIDR); err != nil {
 			add(attr("ssh_cidr"), "ssh_cidr %q is not a CIDR block: write an address and a prefix length of 0-32 (IPv4) or 0-128 (IPv6), e.g. \"198.51.100.7/32\".", s.SSHCIDR)
 		}
+	}
+	if s.Region != "" && !regionRE.MatchString(s.Region) {
+		// The region becomes part of the API's host name (ec2.REGION.amazonaws.com)
+		// and of every request's signature scope.
+		add(attr("region"), "region %q is not a region name: write it as AWS does, e.g. \"eu-west-1\" (letters, digits and '-')", s.Region)
 	}
 	switch s.DeviceNaming {
 	case "", "auto", "nitro", "xen":
@@ -99,6 +109,13 @@ func (hc hostConfig) problems(base cty.Path, where string, customEndpoint bool) 
 		_, numErr := strconv.ParseFloat(t, 64)
 		if numErr == nil || strings.TrimSpace(t) != t || strings.ContainsAny(t, " \t\n") || (!customEndpoint && !instanceTypeRE.MatchString(t)) {
 			out = append(out, cloud.Problem(at("instance_type"), "Invalid aws setting", "%s: instance_type %q is not an instance type: write family.size, e.g. \"t3.medium\" or \"m5.large\".", where, t))
+		}
+	}
+	if hc.SSHUser != "" {
+		// The user goes into ssh's command line and state: refused here,
+		// not after instances were launched for it.
+		if err := state.CheckUser(hc.SSHUser); err != nil {
+			out = append(out, cloud.Problem(at("ssh_user"), "Invalid aws setting", "%s: ssh_user %v", where, err))
 		}
 	}
 	for _, k := range sortedKeys(hc.Tags) {

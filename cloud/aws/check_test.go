@@ -23,13 +23,28 @@ func TestCheckSettings(t *testing.T) {
 		`groups = { server = { instance_type = "big", use_private_ip = "maybe", region = "x" } }`: {
 			`groups["server"]["instance_type"]`, `groups["server"]["region"]`, `groups["server"]["use_private_ip"]`},
 		`tags = { "aws:x" = "y" }`: {`tags["aws:x"]`},
+		// The user reaches ssh's command line: no option, no second word.
+		`ssh_user = "admin"`:                         nil,
+		`ssh_user = "-oProxyCommand=id"`:             {"ssh_user"},
+		`ssh_user = "admin $(reboot)"`:               {"ssh_user"},
+		`ssh_user = "admin\nroot"`:                   {"ssh_user"},
+		`groups = { server = { ssh_user = "a;b" } }`: {`groups["server"]["ssh_user"]`},
+		// The region is part of the API's host name: nothing else may ride along.
+		`region = "evil.example/x#"`: {"region"},
+		`region = "eu-west-1\n"`:     {"region"},
+		`region = "-x"`:              {"region"},
+		`region = "RegionOne"`:       nil,
 		// An EC2-compatible cloud names its flavours as it likes; a number is still no name.
 		`endpoint = "https://ec2.example.org:8773"
 		 instance_type = "4cpu-8gb"`: nil,
 		`endpoint = "https://ec2.example.org:8773"
 		 instance_type = "42"`: {"instance_type"},
 	} {
-		v := decodeSite(t, f, "region = \"eu-west-1\"\n"+src)
+		base := "region = \"eu-west-1\"\n"
+		if strings.HasPrefix(src, "region") {
+			base = ""
+		}
+		v := decodeSite(t, f, base+src)
 		var got []string
 		for _, p := range f.CheckSettings(v, "server", cloud.GroupNeed{Count: 1}) {
 			got = append(got, cloud.PathString(p.Path))

@@ -20,7 +20,36 @@ func TestCheckSettings(t *testing.T) {
 		 build = "magic"`: "build,volume_dir",
 		`memory = "lots"`:                 "memory",
 		`cpus = -1`:                       "cpus",
+		`cpus = 1e400`:                    "cpus", // +Inf: the nano-CPU count overflowed at launch
+		`cpus = 1e30`:                     "cpus",
+		`cpus = 0.001`:                    "cpus",
+		`cpus = 0`:                        "",
+		`cpus = 0.5`:                      "",
+		`cpus = 4096`:                     "",
 		`mirror = "ftp://deb.debian.org"`: "mirror",
+		// Hostile strings: each would end a line of the image's apt
+		// sources or its Dockerfile, or read as an option of debootstrap.
+		`mirror = "http://deb.debian.org/debian\nTypes: deb\nURIs: http://evil.example"`: "mirror",
+		`mirror = "http://deb.debian.org/debian $(reboot)"`:                              "mirror",
+		`mirror = "http://"`:                                          "mirror",
+		`mirror = "https://deb.debian.org/debian"`:                    "",
+		`security_mirror = "none"`:                                    "",
+		`security_mirror = "http://security.debian.org\rx"`:           "security_mirror",
+		`suite = "bookworm\nRUN touch /pwned"`:                        "suite",
+		`suite = "--no-check-gpg"`:                                    "suite",
+		`suite = "bookworm;id"`:                                       "suite",
+		`suite = "Bookworm"`:                                          "suite",
+		`suite = "trixie"`:                                            "",
+		`base_image = "debian:bookworm\nRUN touch /pwned"`:            "base_image",
+		`base_image = "debian:bookworm AS x"`:                         "base_image",
+		`base_image = "--privileged"`:                                 "base_image",
+		`base_image = "registry.example.org:5000/debian:bookworm"`:    "",
+		`image = "diffuser-node:mine"`:                                "",
+		`image = "node:$(id)"`:                                        "image",
+		`image = "Node:1"`:                                            "image",
+		`extra_hosts = ["deb.debian.org:203.0.113.80", "mirror:::1"]`: "",
+		`extra_hosts = ["evil\n10.0.0.1 deb.debian.org:1.2.3.4"]`:     "extra_hosts[0]",
+		`extra_hosts = ["-x:1.2.3.4", "a b:1.2.3.4"]`:                 "extra_hosts[0],extra_hosts[1]",
 	} {
 		v := decodeHCL(t, src)
 		var got []string

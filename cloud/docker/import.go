@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ func recordedImported(h cloud.Host) bool { return h.Attrs[attrImported] == "true
 // from, not this one.
 func Imported(attrs map[string]string) bool { return attrs[attrImported] == "true" }
 
+// containerRef is a container's id, a prefix of it, or its name, as
+// Docker allows names ([a-zA-Z0-9][a-zA-Z0-9_.-]*).
+var containerRef = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$`)
+
 // Import takes a running container (its ID, a unique prefix of it, or its
 // name) into the cluster as spec's host: it joins the cluster network
 // (its address there becomes the host's private address), the workspace
@@ -46,8 +51,9 @@ func (p *Provider) Import(ctx context.Context, spec cloud.HostSpec, id string) (
 	if strings.TrimSpace(p.env.Keys.PublicKey) == "" {
 		return cloud.Host{}, errors.New("docker provider: no workspace public key to authorize on the host")
 	}
-	if strings.TrimSpace(id) == "" {
-		return cloud.Host{}, errors.New("docker provider: give the container's id or name (as docker ps shows it)")
+	if !containerRef.MatchString(id) {
+		// It becomes part of an Engine API path: no "/", "..", spaces.
+		return cloud.Host{}, fmt.Errorf("docker provider: %q is not a container id or name: give one as docker ps shows it (letters, digits, '_', '.', '-')", id)
 	}
 	res, err := p.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if cerrdefs.IsNotFound(err) {

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 
 	"diffuser/cloud"
 
+	"github.com/distribution/reference"
 	"github.com/docker/go-units"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -147,6 +149,12 @@ func decodeFields(v cty.Value) (Settings, error) {
 			if f < 0 {
 				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %v: must not be negative", f)
 			}
+			// Docker takes at least a hundredth of a CPU; beyond maxCPUs
+			// (1e400 is +Inf) the engine's nano-CPU count overflows.
+			if f > maxCPUs || f > 0 && f < 0.01 {
+				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %s: want a number of CPUs from 0.01 to %d, or 0 for no limit",
+					a.AsBigFloat().Text('g', 6), maxCPUs)
+			}
 			s.CPUs = f
 		}
 		if a := get("extra_hosts"); !a.IsNull() {
@@ -223,20 +231,35 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	default:
 		add(attr("build"), "docker provider setting build = %q: want auto, debootstrap or dockerfile", s.Build)
 	}
-	if !strings.HasPrefix(s.Mirror, "http://") && !strings.HasPrefix(s.Mirror, "https://") {
-		add(attr("mirror"), "docker provider setting mirror = %q: want an http(s) URL", s.Mirror)
+	// Mirrors and the suite are written into the image's apt sources and
+	// given to debootstrap, image names into a Dockerfile's FROM line:
+	// nothing that could end a line or read as an option passes.
+	if !isMirrorURL(s.Mirror) {
+		add(attr("mirror"), "docker provider setting mirror = %q: want an http(s) URL such as \"http://deb.debian.org/debian\"", s.Mirror)
 	}
-	if s.SecurityMirror != "none" && !strings.HasPrefix(s.SecurityMirror, "http://") && !strings.HasPrefix(s.SecurityMirror, "https://") {
+	if s.SecurityMirror != "none" && !isMirrorURL(s.SecurityMirror) {
 		add(attr("security_mirror"), "docker provider setting security_mirror = %q: want an http(s) URL or \"none\"", s.SecurityMirror)
 	}
-	if s.Suite == "" || strings.ContainsAny(s.Suite, " /\t") {
-		add(attr("suite"), "docker provider setting suite = %q: want a Debian release name like bookworm", s.Suite)
+	if !isSuite(s.Suite) {
+		add(attr("suite"), "docker provider setting suite = %q: want a Debian release name like bookworm (lower case letters, digits, '.' and '-')", s.Suite)
+	}
+	for _, im := range []struct{ name, ref string }{{"image", s.Image}, {"base_image", s.BaseImage}} {
+		if im.ref == "" || im.name == "base_image" && im.ref == "debian:"+s.Suite {
+			continue // the default base image: a bad suite is reported once, above
+		}
+		if _, err := reference.ParseNormalizedNamed(im.ref); err != nil {
+			add(attr(im.name), "docker provider setting %s = %q: %v; want an image reference such as \"debian:bookworm\" or \"registry.example.org/node:1\"", im.name, im.ref, err)
+		}
 	}
 	for i, h := range s.ExtraHosts {
 		path := attr("extra_hosts").Index(cty.NumberIntVal(int64(i)))
 		name, ip, ok := strings.Cut(h, ":")
 		if !ok || name == "" {
 			add(path, "docker provider setting extra_hosts: %q is not \"name:ip\"", h)
+			continue
+		}
+		if !isHostName(name) {
+			add(path, "docker provider setting extra_hosts: %q: %q is not a host name (letters, digits, '.', '-' and '_', not starting with '-' or '.')", h, name)
 			continue
 		}
 		if _, err := netip.ParseAddr(ip); err != nil {
@@ -268,6 +291,41 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 	}
 	out = append(out, networkProblems(s.Networks)...)
 	return out
+}
+
+// maxCPUs bounds cpus: more than any machine Docker runs on.
+const maxCPUs = 4096
+
+// isMirrorURL reports whether u is an http(s) URL with a host and no
+// space or control character.
+func isMirrorURL(u string) bool {
+	if strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return false
+	}
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
+}
+
+// isSuite reports whether s is a Debian release name: lower case
+// letters, digits, '.' and '-', starting with a letter or digit.
+func isSuite(s string) bool {
+	ok := s != "" && len(s) <= 64 && s[0] != '-' && s[0] != '.'
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+	}
+	return ok
+}
+
+// isHostName reports whether s can be a name in /etc/hosts: letters,
+// digits, '.', '-' and '_', not starting with '-' or '.', at most 253.
+func isHostName(s string) bool {
+	ok := s != "" && len(s) <= 253 && s[0] != '-' && s[0] != '.'
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+	}
+	return ok
 }
 
 var (

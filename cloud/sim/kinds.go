@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"os"
 	"sort"
@@ -50,6 +51,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("a duration is \"30s\" or a number of seconds")
+	}
+	if math.Abs(f) > maxSimDuration.Seconds() {
+		return fmt.Errorf("a duration of %g seconds: give at most %v", f, maxSimDuration)
 	}
 	*d = Duration(f * float64(time.Second))
 	return nil
@@ -135,17 +139,82 @@ func (d *Draws) Get(addr string) (time.Duration, bool) {
 	return v, ok
 }
 
-// LoadProfile reads a JSON profile.
+// maxProfileSize bounds a profile file: a few kinds need a few hundred bytes.
+const maxProfileSize = 1 << 20
+
+// maxSimDuration bounds every duration of a profile: a simulated step of
+// more than a day is a typo (and 1e300 seconds overflows).
+const maxSimDuration = 24 * time.Hour
+
+// LoadProfile reads a JSON profile: a regular file of at most 1 MiB whose
+// every field is known and in range.
 func LoadProfile(path string) (Profile, error) {
 	var p Profile
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return p, err
 	}
-	if err := json.Unmarshal(b, &p); err != nil {
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return p, err
+	} else if !fi.Mode().IsRegular() || fi.Size() > maxProfileSize {
+		return p, fmt.Errorf("%s: a profile is a JSON file of at most %d bytes (see docs/scale.md)", path, maxProfileSize)
+	}
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return p, fmt.Errorf("%s: more after the profile's JSON object: a profile is one object", path)
+	}
+	if err := p.check(); err != nil {
 		return p, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
+}
+
+// check refuses values that cannot describe work: negative or huge
+// durations, probabilities outside 0..1, negative counts.
+func (p Profile) check() error {
+	durs := map[string]Duration{"connect.handshake": p.Connect.Handshake, "connect.cpu": p.Connect.CPU, "connect.timeout": p.Connect.Timeout}
+	probs := map[string]float64{}
+	for _, k := range sortedKinds(p.Kinds) {
+		d := p.Kinds[k]
+		durs["kinds."+k+".mean"], durs["kinds."+k+".per_line"], durs["kinds."+k+".spread"] = d.Mean, d.PerLine, d.Spread
+		probs["kinds."+k+".outlier_prob"], probs["kinds."+k+".fail_prob"] = d.OutlierProb, d.FailProb
+		if f := d.OutlierFactor; f != 0 && (f < 1 || f > 1000) {
+			return fmt.Errorf("kinds.%s.outlier_factor is %g: give a factor from 1 to 1000 (0: 5)", k, f)
+		}
+	}
+	for _, name := range sortedKinds(durs) {
+		if d := time.Duration(durs[name]); d < 0 || d > maxSimDuration {
+			return fmt.Errorf("%s is %v: give a duration from 0 to %v", name, d, maxSimDuration)
+		}
+	}
+	for _, name := range sortedKinds(probs) {
+		if v := probs[name]; !(v >= 0 && v <= 1) {
+			return fmt.Errorf("%s is %g: give a probability from 0 to 1", name, v)
+		}
+	}
+	switch {
+	case !(p.Scale >= 0 && p.Scale <= 1000):
+		return fmt.Errorf("scale is %g: give a factor from 0 to 1000 (0.001 runs a 30 s step in 30 ms; 0: 1)", p.Scale)
+	case p.Connect.Cores < 0:
+		return fmt.Errorf("connect.cores is %d: give the controller's cores (0: 2)", p.Connect.Cores)
+	case p.Connect.MaxSessions < 0:
+		return fmt.Errorf("connect.max_sessions is %d: give sshd's MaxSessions (0: no cap)", p.Connect.MaxSessions)
+	}
+	return nil
+}
+
+func sortedKinds[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Draw returns the (scaled) duration and failure of the work at addr, the

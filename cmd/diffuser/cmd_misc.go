@@ -26,6 +26,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"golang.org/x/term"
 )
 
 func (a *app) recipesCmd() *cobra.Command {
@@ -194,7 +195,7 @@ func builtinVariables(name string) ([]*lang.Variable, error) {
 		}
 		vs, diags = lang.ModuleVariables(recipes.Modules(), m)
 	case !recipes.Has(name):
-		return nil, fmt.Errorf("no built-in recipe %q (built-in: %v)", name, recipes.Names())
+		return nil, fmt.Errorf("no built-in recipe %q (built-in: %s)", name, strings.Join(recipes.Names(), ", "))
 	case strings.Contains(name, "/modules/"):
 		vs, diags = lang.ModuleVariables(recipes.FS(), name)
 	default:
@@ -302,9 +303,11 @@ func (a *app) outputCmd() *cobra.Command {
 	var showSensitive bool
 	c := &cobra.Command{
 		Use: "output WORKSPACE [NAME]", Short: "Print the recipe outputs of the last apply",
-		Long: `output prints every output as name = value, or one output's value alone. Sensitive outputs
-print as (sensitive) unless --show-sensitive; asking for one by name needs it. -json prints
-the outputs as an object by name, or one output's value as a JSON string (docs/json.md).`,
+		Long: `output prints every output as name = value, or one output's value alone (as it is for a
+pipe or a script, with control characters shown as escapes such as \x1b on a terminal, as in
+the list). Sensitive outputs print as (sensitive) unless --show-sensitive; asking for one by
+name needs it. -json prints the outputs as an object by name, or one output's value as a JSON
+string (docs/json.md).`,
 		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount\n  diffuser output glusterfs -json",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -323,7 +326,11 @@ the outputs as an object by name, or one output's value as a JSON string (docs/j
 				if a.flags.json {
 					return views.WriteJSON(a.stdout, o.Value)
 				}
-				fmt.Fprintln(a.stdout, o.Value)
+				v := o.Value
+				if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+					v = views.Printable(v) // raw for a script ($(diffuser output ...)), text for a person
+				}
+				fmt.Fprintln(a.stdout, v)
 				return nil
 			}
 			if a.flags.json {

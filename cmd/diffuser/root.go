@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	}
 	var shown *shownError
 	if !errors.As(err, &shown) {
-		fmt.Fprintf(a.stderr, "Error: %v\n", err)
+		fmt.Fprintf(a.stderr, "Error: %s\n", views.Printable(err.Error()))
 	}
 	return exitError
 }
@@ -171,16 +172,36 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		width, _, _ = term.GetSize(int(f.Fd()))
 		color = a.terminal().Color
 	}
-	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, diags), uint(width), color)
 	shown, rest := diags, hcl.Diagnostics(nil)
 	if len(diags) > maxShownDiags {
 		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
 	}
+	shown = printableDiags(shown)
+	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, shown), uint(width), color)
 	_ = w.WriteDiagnostics(shown)
 	if len(rest) > 0 {
 		errs := len(rest.Errs())
 		fmt.Fprintf(a.stderr, "\n%d more error(s) and %d warning(s) are not shown: fix the ones above and run again.\n", errs, len(rest)-errs)
 	}
+}
+
+// printableDiags are copies of diags whose summary, detail and -var
+// source name show control characters as escapes (views.Printable): a
+// detail may quote a value or a host's output, and a -var's text is its
+// source.
+func printableDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Summary, c.Detail = views.Printable(d.Summary), views.Printable(d.Detail)
+		if d.Subject != nil && strings.HasPrefix(d.Subject.Filename, "<-var ") {
+			subj := *d.Subject
+			subj.Filename = views.Printable(subj.Filename)
+			c.Subject = &subj
+		}
+		out[i] = &c
+	}
+	return out
 }
 
 // maxShownDiags bounds the diagnostics printed at once: HCL's text writer
@@ -246,6 +267,9 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.flags.lockTimeout < 0 {
 				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
+			}
+			if err := checkDataDir(a.flags.dataDir); err != nil {
+				return err
 			}
 			key, err := workspace.StateKeyFromEnv(a.lookupEnv)
 			if err != nil {
@@ -315,7 +339,7 @@ func requireSubcommands(root *cobra.Command) {
 func (a *app) recipeFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringArrayVar(&a.flags.vars, "var", nil, "set a recipe variable, NAME=VALUE (repeatable)")
-	f.StringArrayVar(&a.flags.varFiles, "var-file", nil, "read variable values from an HCL file (repeatable)")
+	f.StringArrayVar(&a.flags.varFiles, "var-file", nil, "read variable values from a file: HCL (NAME = VALUE lines), or JSON when its name ends in .json (repeatable)")
 	f.StringVar(&a.flags.site, "site", "", "site file with provider settings (default: the last apply's, else ./diffuser.hcl when present)")
 	f.StringVar(&a.flags.provider, "provider", "", "where hosts come from: docker, aws or static (default: the last apply's, else the site's default_provider, else docker)")
 	f.StringVar(&a.flags.workspace, "workspace", "", "workspace name (default: the recipe's name)")
@@ -357,4 +381,21 @@ func (a *app) sweeps(cmd *cobra.Command) bool {
 		top = top.Parent()
 	}
 	return top.HasParent() && !noSweepCommands[top.Name()]
+}
+
+// checkDataDir refuses a --data-dir that cannot hold workspaces: empty
+// (an unset shell variable), a file, or below one. A missing directory is
+// made when a command first writes.
+func checkDataDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("--data-dir is empty: give a directory, or leave the flag out for .diffuser")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("--data-dir %s is a file, not a directory: give a directory (diffuser makes it when it is missing)", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--data-dir %s: %w: give a directory (diffuser makes it when it is missing)", dir, err)
+	}
+	return nil
 }

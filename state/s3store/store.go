@@ -39,6 +39,9 @@ type Options struct {
 	// Key seals every object written and opens what is read; nil: none,
 	// and sealed objects are refused.
 	Key *state.Key
+	// ClusterPrefix, when set, refuses a state whose cluster name does not
+	// start with it (a *state.ForeignError), as state.WithClusterPrefix.
+	ClusterPrefix string
 }
 
 // Store is one workspace's state in a bucket: the objects under Prefix.
@@ -279,6 +282,9 @@ func (s *Store) read() (*state.State, view, error) {
 	st, live, err := state.Decode(s.url(StateObject), data, jname, jdata, s.opts.Key)
 	if err != nil {
 		return nil, view{}, err
+	}
+	if p := s.opts.ClusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
+		return nil, view{}, &state.ForeignError{File: s.url(StateObject), Cluster: st.Cluster, Prefix: p}
 	}
 	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0}
 	if v.live {

@@ -214,3 +214,32 @@ func TestCheckBucketAndKey(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterPrefixRefusesAnotherWorkspacesState: as the local store, a
+// state object of another workspace's cluster (copied under this
+// workspace's key) is refused when ClusterPrefix is set; this
+// workspace's own loads.
+func TestClusterPrefixRefusesAnotherWorkspacesState(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	for cluster, foreign := range map[string]bool{"w-abc123": false, "other-abc123": true} {
+		key := "team/" + cluster
+		s := New(f.client, bucket, key, Options{})
+		lockT(t, s, "diffuser apply x")
+		st, err := s.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Cluster = cluster
+		if err := s.Save(st); err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(f.client, bucket, key, Options{ClusterPrefix: "w-"}).Load()
+		var fe *state.ForeignError
+		if errors.As(err, &fe) != foreign {
+			t.Errorf("cluster %s: Load says %v, want foreign %v", cluster, err, foreign)
+		}
+		if foreign && !strings.Contains(err.Error(), "s3://"+bucket+"/"+key+"/state.json records cluster other-abc123") {
+			t.Errorf("cluster %s: %v", cluster, err)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestHostileDataDirAndFlags: a --data-dir that cannot hold workspaces,
+// and numbers and durations out of range, are refused before anything is
+// read or written, naming the flag and what to give instead.
+func TestHostileDataDirAndFlags(t *testing.T) {
+	recipe := filepath.Join(badDir, "ok.hcl")
+	root := t.TempDir()
+	file := filepath.Join(root, "a-file")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "data")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", "", "plan", "--simulate", recipe}, "--data-dir is empty: give a directory, or leave the flag out for .diffuser"},
+		{[]string{"--data-dir", file, "plan", "--simulate", recipe}, "--data-dir " + file + " is a file, not a directory"},
+		{[]string{"--data-dir", file, "workspace", "list"}, "--data-dir " + file + " is a file, not a directory"},
+		{[]string{"--data-dir", filepath.Join(file, "sub"), "apply", "--simulate", "-auto-approve", recipe}, "--data-dir " + filepath.Join(file, "sub") + ": stat " + filepath.Join(file, "sub") + ": not a directory"},
+		{[]string{"--data-dir", os.DevNull, "state", "list", "w"}, "--data-dir /dev/null is a file, not a directory"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--parallelism", "-1", recipe}, "--parallelism is -1: give a positive number, or 0 for no limit"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--parallelism", "99999999999999999999", recipe}, `invalid argument "99999999999999999999" for "--parallelism"`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--max-connects", "-5", recipe}, "--max-connects is -5: give a positive number, or 0 for no limit"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--keep-runs", "-1", recipe}, "--keep-runs is -1"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--lock-timeout", "-1s", recipe}, "-lock-timeout is -1s"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--step-timeout", "soon", recipe}, `invalid argument "soon" for "--step-timeout"`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "-1h", recipe}, `--ttl: invalid ttl "-1h": a ttl is at least 1m and at most 366d`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "0s", recipe}, `--ttl: invalid ttl "0s": a ttl is at least 1m and at most 366d, or 0 to remove the deadline`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "1w", recipe}, `--ttl: invalid ttl "1w": write a duration such as 90m, 4h or 7d`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "$(reboot)", recipe}, `--ttl: invalid ttl "$(reboot)"`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "9999999h", recipe}, `--ttl: invalid ttl "9999999h"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			before := treeBytes(t, root)
+			res := badRun(t, tc.args...)
+			checkFailed(t, res)
+			if !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, res.stderr)
+			}
+			sameTree(t, "temp dir", before, treeBytes(t, root))
+		})
+	}
+}
+
+// TestDefaultSiteNotAFile: ./diffuser.hcl is the site file when present;
+// something by that name that is not a readable file (a directory, a
+// link to nothing, a named pipe) used to be taken as no site file at all
+// when a link dangled (the hosts then came from the default provider),
+// and to be refused with "Pass an existing file with -site, or remove the
+// flag" for a flag nobody gave. Now every command says what it is.
+func TestDefaultSiteNotAFile(t *testing.T) {
+	recipe, err := filepath.Abs(filepath.Join(badDir, "ok.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		make func(p string) error
+		want string
+	}{
+		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "./diffuser.hcl, the site file when present, is a directory: move it away, or give -site FILE"},
+		{"dangling link", func(p string) error { return os.Symlink("/nonexistent/site.hcl", p) },
+			"./diffuser.hcl, the site file when present, is a link to /nonexistent/site.hcl, which cannot be read (no such file or directory): fix the link, remove it, or give -site FILE"},
+		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "./diffuser.hcl, the site file when present, is not a regular file"},
+	} {
+		for _, args := range [][]string{
+			{"plan", "--simulate", recipe},
+			{"validate", recipe},
+			{"apply", "--simulate", "-auto-approve", recipe},
+			{"state", "list", "badinput"},
+		} {
+			t.Run(tc.name+"/"+args[0], func(t *testing.T) {
+				dir := t.TempDir()
+				t.Chdir(dir)
+				if err := tc.make(filepath.Join(dir, "diffuser.hcl")); err != nil {
+					t.Skip(err)
+				}
+				before := treeBytes(t, dir)
+				res := badRun(t, append([]string{"--data-dir", filepath.Join(dir, "data")}, args...)...)
+				checkFailed(t, res)
+				if !strings.Contains(res.stderr, tc.want) {
+					t.Errorf("stderr lacks %q:\n%s", tc.want, res.stderr)
+				}
+				sameTree(t, "working directory", before, treeBytes(t, dir))
+			})
+		}
+	}
+}
+
+// TestTerminalEscapesShownAsText: a -var holding terminal escapes (a
+// window title, a cleared screen, a carriage return, a bidi override) is
+// printed as text wherever the CLI shows it: the apply's outputs, diffuser
+// output, diffuser vars, and a diagnostic quoting the -var. They used to
+// reach the terminal raw (only the plan's one-line strings were quoted).
+func TestTerminalEscapesShownAsText(t *testing.T) {
+	dir := t.TempDir()
+	recipe := filepath.Join(dir, "out.hcl")
+	if err := os.WriteFile(recipe, []byte(`recipe "out" { description = "an output from a variable" }
+variable "s" {
+  type    = string
+  default = "x"
+}
+variable "n" {
+  type    = number
+  default = 1
+}
+hosts "server" { count = var.n }
+step "hi" {
+  on  = hosts.server
+  run = "echo hi"
+}
+output "o" { value = var.s }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	hostile := "a\x1b]0;owned\x07\x1b[2J\nline2\rCR\u202e"
+	for _, args := range [][]string{
+		{"apply", "--simulate", "-auto-approve", "--progress", "plain", "--var", "s=" + hostile, recipe},
+		{"output", "out"},
+		{"vars", "out"},
+		{"plan", "--simulate", "--var", "n=\x1b[2J", recipe},
+		{"state", "list", "out\x1b[2J"},
+	} {
+		res := badRun(t, append([]string{"--data-dir", data}, args...)...)
+		all := res.stdout + res.stderr
+		if strings.ContainsAny(all, "\x1b\x07\r\u202e") {
+			t.Errorf("%s: a control character reached the terminal:\n%q", args[0], all)
+		}
+		if !strings.Contains(all, `\x1b`) {
+			t.Errorf("%s: the escape is not shown as text:\n%s", args[0], all)
+		}
+	}
+}
