@@ -849,10 +849,16 @@ module "u" {
 func TestAfterEntryHints(t *testing.T) {
 	dir := filepath.Join(moduleCases, "after_module_step")
 	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
-	want := map[int]string{12: "module.u waits for every step of the call", 17: "Write step.a: the pairing rules"}
+	checkDetailsByLine(t, diags, map[int]string{12: "module.u waits for every step of the call", 17: "Write step.a: the pairing rules"})
+}
+
+// checkDetailsByLine checks that diags hold one error per line of want,
+// each with want's text in its detail.
+func checkDetailsByLine(t *testing.T, diags hcl.Diagnostics, want map[int]string) {
+	t.Helper()
 	errs := errorsOf(diags)
-	if len(errs) != 2 {
-		t.Fatalf("want 2 errors:%s", diagString(diags))
+	if len(errs) != len(want) {
+		t.Fatalf("want %d errors:%s", len(want), diagString(diags))
 	}
 	for _, d := range errs {
 		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
@@ -962,19 +968,10 @@ func TestRemoteModuleSource(t *testing.T) {
 func TestModuleInnerReadHints(t *testing.T) {
 	dir := filepath.Join(moduleCases, "module_inner_read")
 	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
-	want := map[int]string{
+	checkDetailsByLine(t, diags, map[int]string{
 		13: "A caller reads a module only through its output blocks (module.data.NAME), not its steps",
 		17: "device is an input of the module, set at c/main.hcl:8",
-	}
-	errs := errorsOf(diags)
-	if len(errs) != 2 {
-		t.Fatalf("want 2 errors:%s", diagString(diags))
-	}
-	for _, d := range errs {
-		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
-			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
-		}
-	}
+	})
 }
 
 // One host for a list input says to put it in a list.
