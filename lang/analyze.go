@@ -70,7 +70,9 @@ type where struct {
 // module's input variable, or a module's output.
 type nodeKey struct {
 	n    *namespace
-	kind byte // 'l' local, 'v' module input, 'o' output, 'e' a call's enabled
+	kind byte // 'l' local, 'v' module input, 'o' output, 'e' a call's enabled,
+	// 'c' module input name as a validation of another reads it (only on
+	// the analyzer's stack, to name a cycle through a validation)
 	name string
 }
 
@@ -89,6 +91,8 @@ func (k nodeKey) String() string {
 		return prefix + "var." + k.name
 	case 'e':
 		return k.n.mod.Addr + ".lifecycle.enabled"
+	case 'c':
+		return prefix + "var." + k.name + " (read by its validation)"
 	}
 	return prefix + "output." + k.name
 }
@@ -166,6 +170,9 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			set.broken = set.broken || d.HasErrors()
 			set.hostName = set.hostName || readsHostName(trs)
 		}
+		if !set.host {
+			a.validationReads(k)
+		}
 	case 'o':
 		o := k.n.outputs[k.name]
 		trs := o.Value.Variables()
@@ -203,6 +210,24 @@ func (a *analyzer) node(k nodeKey) *refSet {
 	a.state[k] = 2
 	a.memo[k] = set
 	return set
+}
+
+// validationReads follows, for module input k (one value for every
+// host, so evaluated with the module's values), what the inputs its
+// validations read are made from: the evaluator computes those before
+// it decides k. One of them that needs k's value is a cycle. What they
+// read is not k's: a step that reads k does not wait for it.
+func (a *analyzer) validationReads(k nodeKey) {
+	for _, o := range validationInputs(k) {
+		in := k.n.mod.Inputs[o.name]
+		if in == nil {
+			continue
+		}
+		a.stack = append(a.stack, nodeKey{k.n, 'c', o.name})
+		// Its mistakes are reported where the input itself is analyzed.
+		_, _ = a.r.check(in.Expr.Variables(), where{what: "a module input", host: true, hosts: true, steps: true}, k.n.mod.caller)
+		a.stack = a.stack[:len(a.stack)-1]
+	}
 }
 
 // cycle reports the cycle that reaches k again. A module's enabled is
@@ -337,6 +362,7 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 		o.RefSteps, o.RefGroups = sortedRefs(set.steps), sortedRefs(set.groups)
 	}
 	diags = append(diags, r.analyzePreconditions(r.root)...)
+	diags = append(diags, r.checkValidationRefs()...)
 	diags = append(diags, r.analyzeReplaceNotes()...)
 	diags = append(diags, r.an.diags...)
 	diags = append(diags, r.checkMoved()...)

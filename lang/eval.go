@@ -141,6 +141,10 @@ type Scope struct {
 	// such an input is unknown, and a step of its module is refused with
 	// them (StepArgs), at apply too, when the value came from a capture.
 	inputErrs map[nodeKey]hcl.Diagnostics
+	// raw holds the values of module inputs (not read from `host`) with
+	// their types and constraints met, before their validations: what a
+	// validation of another input of the module reads. Unknown when refused.
+	raw map[nodeKey]cty.Value
 }
 
 // readsFailedLocal says whether expr reads a local whose evaluation failed.
@@ -418,19 +422,28 @@ func (r *Recipe) hostVars(n *namespace) bool {
 }
 
 // inputValue evaluates the input of module variable v of n at the call,
-// for host (cty.NilVal: none), converted to the variable's type.
+// for host (cty.NilVal: none), converted to the variable's type, and
+// runs its validations. The other inputs a validation reads are those of
+// the scope's evaluation (Scope.raw), or, set from host, for host.
 func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value, hcl.Diagnostics) {
+	cv, diags := s.inputRaw(n, v, host)
+	if diags.HasErrors() || n.mod.Inputs[v.Name] == nil && v.Default == cty.NilVal {
+		return cv, diags
+	}
+	return cv, append(diags, s.validateInput(n, v, cv, host, false)...)
+}
+
+// inputRaw is the input of module variable v of n at the call, for host
+// (cty.NilVal: none), converted to the variable's type and held to its
+// constraints, before its validations: unknown when refused.
+func (s *Scope) inputRaw(n *namespace, v *Variable, host cty.Value) (cty.Value, hcl.Diagnostics) {
 	m := n.mod
 	in := m.Inputs[v.Name]
 	if in == nil {
 		if v.Default == cty.NilVal {
 			return cty.DynamicVal, nil // Missing module input, reported by analysis
 		}
-		val := v.Default
-		if v.Sensitive {
-			val = val.Mark(Sensitive)
-		}
-		return val, nil
+		return markSensitive(v.Default, v.Sensitive), nil
 	}
 	var ctx *hcl.EvalContext
 	if host == cty.NilVal {
@@ -457,24 +470,6 @@ func (s *Scope) inputValue(n *namespace, v *Variable, host cty.Value) (cty.Value
 		return markSensitive(cty.UnknownVal(v.Type), v.Sensitive), append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
 			Detail:  fmt.Sprintf("%s (variable %q of %s, constrained at %s).", msg, v.Name, m.Source, rangeString(v.Constraints.Range)),
 			Subject: in.Expr.Range().Ptr()})
-	}
-	for _, vd := range v.Validations {
-		ctx := withForBudget(&hcl.EvalContext{Functions: n.funcs, Variables: map[string]cty.Value{
-			"var": cty.ObjectVal(map[string]cty.Value{v.Name: cv})}})
-		res, d := vd.Condition.Value(ctx)
-		if d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		res, _ = res.Unmark()
-		if !res.IsKnown() || res.IsNull() || res.Type() != cty.Bool {
-			continue
-		}
-		if res.False() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s)", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange)),
-				Subject: in.Expr.Range().Ptr()})
-		}
 	}
 	return cv, diags
 }
@@ -527,10 +522,11 @@ func (s *Scope) EvalLocalsSince(prev *Scope, groups, steps map[string]bool) hcl.
 	s.Locals = map[string]cty.Value{}
 	s.failed = map[string]bool{}
 	s.inputErrs = map[nodeKey]hcl.Diagnostics{}
+	s.raw = map[nodeKey]cty.Value{}
 	s.mvals = map[*namespace]*nsVals{}
 	s.Changed()
 	defer s.Changed()
-	e := &evaluator{s: s, state: map[nodeKey]bool{}}
+	e := &evaluator{s: s, state: map[nodeKey]bool{}, rawState: map[nodeKey]bool{}, rawDiags: map[nodeKey]hcl.Diagnostics{}}
 	if prev != nil && prev.Recipe == s.Recipe && prev.mvals != nil && s.Recipe.an != nil {
 		e.prev, e.groups, e.steps = prev, groups, steps
 	}
@@ -562,6 +558,10 @@ type evaluator struct {
 	s     *Scope
 	state map[nodeKey]bool // started
 	diags hcl.Diagnostics
+	// rawState: the raw value of a module input (Scope.raw) was started;
+	// rawDiags are its errors, reported with the input's own value.
+	rawState map[nodeKey]bool
+	rawDiags map[nodeKey]hcl.Diagnostics
 	// prev, when set, holds values still current unless they read one of
 	// groups or steps (EvalLocalsSince).
 	prev          *Scope
@@ -574,18 +574,15 @@ func (e *evaluator) reuse(k nodeKey) bool {
 	if e.prev == nil {
 		return false
 	}
-	set := e.s.Recipe.an.memo[k]
-	if set == nil {
+	if !e.unchanged(k) {
 		return false
 	}
-	for g := range set.groups {
-		if e.groups[g] {
-			return false
-		}
-	}
-	for st := range set.steps {
-		if e.steps[st] {
-			return false
+	if k.kind == 'v' {
+		// Its validations read these inputs' values too.
+		for _, o := range validationInputs(k) {
+			if !e.unchanged(o) {
+				return false
+			}
 		}
 	}
 	s, p := e.s, e.prev
@@ -618,6 +615,29 @@ func (e *evaluator) reuse(k nodeKey) bool {
 	dst.of(k.kind)[k.name] = v
 	if d := p.inputErrs[k]; k.kind == 'v' && d != nil {
 		s.inputErrs[k] = d
+	}
+	if raw, ok := p.raw[k]; k.kind == 'v' && ok {
+		s.raw[k] = raw
+	}
+	return true
+}
+
+// unchanged says whether k reads none of the groups and steps that
+// changed since e.prev.
+func (e *evaluator) unchanged(k nodeKey) bool {
+	set := e.s.Recipe.an.memo[k]
+	if set == nil {
+		return false
+	}
+	for g := range set.groups {
+		if e.groups[g] {
+			return false
+		}
+	}
+	for st := range set.steps {
+		if e.steps[st] {
+			return false
+		}
 	}
 	return true
 }
@@ -697,7 +717,7 @@ func (e *evaluator) get(k nodeKey) {
 		val := cty.DynamicVal
 		if !s.Recipe.hostVar(k.n, k.name) {
 			var d hcl.Diagnostics
-			val, d = s.inputValue(k.n, v, cty.NilVal)
+			val, d = e.input(k)
 			d = annotate(Explain(d), k.n.mod.Parent)
 			e.diags = append(e.diags, d...)
 			if d.HasErrors() {
@@ -721,6 +741,52 @@ func (e *evaluator) get(k nodeKey) {
 		s.mvals[k.n].outputs[o.Name] = v
 	}
 	s.Changed()
+}
+
+// input is the value of module input k (not read from `host`) and its
+// errors: its raw value (Scope.raw), then, once the raw values of the
+// other inputs its validations read are known, its validations. A
+// validation reads raw values, never validated ones, so that validations
+// reading each other's variables are no cycle.
+func (e *evaluator) input(k nodeKey) (cty.Value, hcl.Diagnostics) {
+	s, v := e.s, k.n.vars[k.name]
+	val, d := e.raw(k)
+	if d.HasErrors() || k.n.mod.Inputs[k.name] == nil && v.Default == cty.NilVal {
+		return val, d
+	}
+	for _, o := range validationInputs(k) {
+		if !s.Recipe.hostVar(o.n, o.name) {
+			e.raw(o)
+		}
+	}
+	return val, append(d, s.validateInput(k.n, v, val, cty.NilVal, false)...)
+}
+
+// raw computes the raw value of module input k (not read from `host`)
+// once, after what its expression reads, into Scope.raw.
+func (e *evaluator) raw(k nodeKey) (cty.Value, hcl.Diagnostics) {
+	s, v := e.s, k.n.vars[k.name]
+	if val, ok := s.raw[k]; ok {
+		return val, e.rawDiags[k]
+	}
+	if e.rawState[k] {
+		// A cycle through a validation, which analysis reported.
+		return markSensitive(cty.UnknownVal(v.Type), v.Sensitive), nil
+	}
+	e.rawState[k] = true
+	if in := k.n.mod.Inputs[k.name]; in != nil {
+		for _, tr := range in.Expr.Variables() {
+			e.dep(k.n.mod.caller, tr)
+		}
+	}
+	s.Changed()
+	val, d := s.inputRaw(k.n, v, cty.NilVal)
+	s.Changed()
+	if d.HasErrors() {
+		val = markSensitive(cty.UnknownVal(v.Type), v.Sensitive)
+	}
+	s.raw[k], e.rawDiags[k] = val, d
+	return val, d
 }
 
 // enabled decides whether the module call of namespace k.n is on: off
@@ -1050,7 +1116,12 @@ func (s *Scope) moduleInputErrs(n *namespace, host cty.Value) hcl.Diagnostics {
 	for ; n != nil && n.mod != nil; n = n.mod.caller {
 		for _, v := range n.varList {
 			if !s.Recipe.hostVar(n, v.Name) {
-				diags = append(diags, s.inputErrs[nodeKey{n, 'v', v.Name}]...)
+				errs := s.inputErrs[nodeKey{n, 'v', v.Name}]
+				diags = append(diags, errs...)
+				if raw, ok := s.raw[nodeKey{n, 'v', v.Name}]; ok && host != cty.NilVal && !errs.HasErrors() {
+					// Its validations that read an input set from host.
+					diags = append(diags, annotate(s.validateInput(n, v, raw, host, true), n.mod.Parent)...)
+				}
 			} else if host != cty.NilVal {
 				if _, d := s.inputValue(n, v, host); d.HasErrors() {
 					diags = append(diags, annotate(d, n.mod.Parent)...)

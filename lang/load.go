@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -348,13 +349,13 @@ func constBool(expr hcl.Expression, dst *bool) hcl.Diagnostics {
 	return nil
 }
 
-// acrossVariablesHint says where a rule across variables goes: a
-// precondition in a recipe; a module has none.
-func acrossVariablesHint(n *namespace) string {
-	if n.mod != nil {
+// validationRefHint says where a rule that reads more than variables
+// goes: a precondition in a recipe reads locals too; a module has none.
+func validationRefHint(n *namespace, root string) string {
+	if n.mod != nil || root != "local" {
 		return ""
 	}
-	return " A rule across variables is a precondition block (docs/writing-recipes.md#precondition)."
+	return " A rule that reads locals is a precondition block (docs/writing-recipes.md#precondition)."
 }
 
 func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
@@ -413,10 +414,19 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		val := &Validation{Condition: vc.Attributes["condition"].Expr, DeclRange: vb.DefRange}
 		diags = append(diags, constString(vc.Attributes["error_message"].Expr, &val.ErrorMessage)...)
 		for _, tr := range val.Condition.Variables() {
-			if tr.RootName() != "var" || len(tr) < 2 || attrName(tr[1]) != v.Name {
+			name := ""
+			if len(tr) >= 2 {
+				name = attrName(tr[1])
+			}
+			if tr.RootName() != "var" || name == "" {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
-					Detail:  fmt.Sprintf("A validation of variable %q may refer only to var.%s.%s", v.Name, v.Name, acrossVariablesHint(n)),
+					Detail: fmt.Sprintf("A validation of variable %q may refer only to variables by name (var.%s, var.OTHER), not to locals, hosts, host or steps.%s",
+						v.Name, v.Name, validationRefHint(n, tr.RootName())),
 					Subject: tr.SourceRange().Ptr()})
+				continue
+			}
+			if name != v.Name && !slices.Contains(val.Others, name) {
+				val.Others = append(val.Others, name)
 			}
 		}
 		v.Validations = append(v.Validations, val)

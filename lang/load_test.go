@@ -203,15 +203,20 @@ func TestStepMetaArgumentHints(t *testing.T) {
 	}
 }
 
-// A validation that reads another variable points to preconditions, the
-// place for rules across variables.
-func TestValidationOtherVariableHint(t *testing.T) {
-	src, err := os.ReadFile("testdata/invalid/validation_other_variable.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
-	if !diags.HasErrors() || !strings.Contains(diags.Errs()[0].Error(), "A rule across variables is a precondition block") {
-		t.Errorf("want the precondition hint:%s", diags.Error())
+// A validation that reads a local points to preconditions, which read
+// locals; one that reads an undeclared variable suggests the declared one.
+func TestValidationRefHints(t *testing.T) {
+	for file, want := range map[string]string{
+		"validation_reads_local.hcl":      "A rule that reads locals is a precondition block",
+		"validation_unknown_variable.hcl": `reads var.sevrers, which is not declared. There is no variable named "sevrers". Did you mean "servers"?`,
+	} {
+		src, err := os.ReadFile("testdata/invalid/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
+		if !diags.HasErrors() || !strings.Contains(diags.Errs()[0].Error(), want) {
+			t.Errorf("%s: want %q:%s", file, want, diags.Error())
+		}
 	}
 }

@@ -76,11 +76,17 @@ type Variable struct {
 	DeclRange   hcl.Range
 }
 
-// Validation is one `validation` block inside a variable.
+// Validation is one `validation` block inside a variable. Its condition
+// reads its own variable and, as Terraform 1.9's do, any other variable
+// of the same recipe or module (Others): it is decided once all of them
+// have values, and is no dependency of any value.
 type Validation struct {
 	Condition    hcl.Expression
 	ErrorMessage string
 	DeclRange    hcl.Range
+	// Others are the other variables the condition reads, by name, in the
+	// order written (declared or not: analysis reports those that are not).
+	Others []string
 }
 
 // Local is one attribute of a `locals` block.

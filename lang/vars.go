@@ -213,6 +213,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 	}
 	out := map[string]cty.Value{}
 	sources := map[string]VarSource{}
+	valid := map[string]bool{} // of its type, and meets its constraints
 	for _, v := range r.Variables {
 		gv, ok := given[v.Name]
 		val := v.Default
@@ -270,30 +271,15 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				Detail: msg, Subject: subj.Ptr()})
 			continue // validations see only values that meet the constraints
 		}
-		for _, vd := range v.Validations {
-			ctx := withForBudget(&hcl.EvalContext{Functions: r.funcs, Variables: map[string]cty.Value{
-				"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})}})
-			res, d := vd.Condition.Value(ctx)
-			if d.HasErrors() {
-				diags = append(diags, d...)
-				continue
-			}
-			res, _ = res.Unmark()
-			if res.Type() != cty.Bool || res.IsNull() || !res.IsKnown() {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
-					Detail: "The condition must be true or false.", Subject: vd.Condition.Range().Ptr()})
-				continue
-			}
-			if res.False() {
-				subj := v.DeclRange
-				if ok {
-					subj = gv.rng
-				}
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-					Detail: fmt.Sprintf("var.%s: %s", v.Name, vd.ErrorMessage), Subject: subj.Ptr()})
-			}
-		}
+		valid[v.Name] = true
 	}
+	// Once every value is known: a validation may read other variables.
+	diags = append(diags, r.validateRoot(out, valid, func(v *Variable) hcl.Range {
+		if gv, ok := given[v.Name]; ok {
+			return gv.rng
+		}
+		return v.DeclRange
+	})...)
 	return Resolved{Values: out, Sources: sources}, diags
 }
 

@@ -1,0 +1,169 @@
+package lang_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/lang"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+const crossVarsRecipe = `recipe "t" {}
+
+variable "replica" {
+  type    = number
+  default = 2
+  validation {
+    condition     = var.servers % var.replica == 0
+    error_message = "replica must divide servers."
+  }
+}
+
+variable "servers" {
+  type    = number
+  default = 2
+  min     = 1
+}
+
+variable "uris" {
+  type    = list(string)
+  default = []
+}
+
+variable "key" {
+  type      = string
+  default   = ""
+  sensitive = true
+  validation {
+    condition     = length(var.uris) == 0 || length(var.key) >= 8
+    error_message = "key (8 characters or more) is required when uris is set."
+  }
+}
+`
+
+// A root variable's validation reads other variables, declared before or
+// after it, once all have values: it fails at the variable it validates,
+// with its message, never showing a sensitive value; it is not run when a
+// variable it reads broke its own constraints (that error says why).
+func TestRootValidationAcrossVariables(t *testing.T) {
+	r, diags := loadString(t, crossVarsRecipe)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	for _, tc := range []struct {
+		vars []string
+		want []string // each error's "file:line: detail", in order
+	}{
+		{nil, nil},
+		{[]string{"servers=4"}, nil},
+		{[]string{"servers=3", "replica=3"}, nil},
+		{[]string{"servers=3"}, []string{"t/main.hcl:3: var.replica: replica must divide servers."}},
+		{[]string{"servers=5", "replica=2"}, []string{"<-var replica=2>:1: var.replica: replica must divide servers."}},
+		{[]string{"servers=0", "replica=2"}, []string{"<-var servers=0>:1: var.servers is 0; it must be at least 1."}},
+		{[]string{`uris=["https://example.com"]`, "key=0123456789"}, nil},
+		{[]string{`uris=["https://example.com"]`, "key=hunter2"}, []string{"<sensitive var.key>:1: var.key: key (8 characters or more) is required when uris is set."}},
+		{[]string{`uris=["https://example.com"]`}, []string{"t/main.hcl:23: var.key: key (8 characters or more) is required when uris is set."}},
+	} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: tc.vars})
+		var got []string
+		for _, d := range diags {
+			got = append(got, d.Subject.Filename+":"+strconv.Itoa(d.Subject.Start.Line)+": "+d.Detail)
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%v:\n got %q\nwant %q", tc.vars, got, tc.want)
+		}
+		if strings.Contains(diags.Error(), "hunter2") {
+			t.Errorf("%v: the sensitive value is shown: %s", tc.vars, diags.Error())
+		}
+	}
+}
+
+// crossHostFS calls a module whose validations read an input set from
+// host: addr's reads subnet (one value), subnet's reads addr.
+var crossHostFS = fstest.MapFS{
+	"main.hcl": {Data: []byte(`recipe "t" {}
+variable "subnet" { default = "10.0." }
+hosts "node" { count = 2 }
+module "w" {
+  source = "./mods/w"
+  on     = hosts.node
+  addr   = host.private_ip
+  subnet = var.subnet
+}
+`)},
+	"mods/w/main.hcl": {Data: []byte(`variable "addr" {
+  type = string
+  validation {
+    condition     = substr(var.addr, 0, length(var.subnet)) == var.subnet
+    error_message = "addr is in subnet."
+  }
+}
+variable "subnet" {
+  type = string
+  validation {
+    condition     = length(var.addr) > length(var.subnet)
+    error_message = "subnet is a prefix shorter than the address."
+  }
+}
+step "say" {
+  run = "echo ${var.addr}"
+}
+`)},
+}
+
+// A module input's validation that reads an input set from host is
+// decided per step instance, once that host's value is known: not at
+// plan while the address is unknown, and for each host at apply, in both
+// directions (the input set from host reading one that is not, and the
+// other way round).
+func TestModuleValidationReadsHostInput(t *testing.T) {
+	r, diags := loadFS(crossHostFS)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	say := r.Step("module.w.step.say")
+	for _, tc := range []struct {
+		subnet, ip0, ip1 string
+		want0, want1     []string
+	}{
+		{"10.0.", "10.0.0.1", "10.0.0.2", nil, nil},
+		{"10.0.", "10.0.0.1", "192.168.0.2", nil, []string{"t/main.hcl:7: addr is in subnet."}},
+		{"10.0.0.10", "10.0.0.10", "10.0.0.101", []string{"t/main.hcl:8: subnet is a prefix shorter than the address."}, nil},
+	} {
+		vars, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"subnet=" + tc.subnet}})
+		if diags.HasErrors() {
+			t.Fatal(diagString(diags))
+		}
+		g := r.Groups[0]
+		hosts := []lang.HostInfo{
+			{Name: "node[0]", Group: "node", Hostname: "node-0", PrivateIP: cty.StringVal(tc.ip0)},
+			{Name: "node[1]", Group: "node", Index: 1, Hostname: "node-1", PrivateIP: cty.StringVal(tc.ip1)},
+		}
+		// At plan the addresses are unknown: nothing is refused.
+		plan := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"node": g.GroupVal([]lang.HostInfo{{Name: "node[0]", Group: "node"}, {Name: "node[1]", Group: "node", Index: 1}})}}
+		if diags := plan.EvalLocals(); diags.HasErrors() {
+			t.Errorf("%v: at plan: %s", tc, diagString(diags))
+		}
+		if _, _, diags := plan.StepArgs(say, lang.HostInfo{Name: "node[0]", Group: "node"}.Val(nil)); diags.HasErrors() {
+			t.Errorf("%v: StepArgs at plan: %s", tc, diagString(diags))
+		}
+		s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"node": g.GroupVal(hosts)}}
+		s.EvalLocals()
+		for i, want := range [][]string{tc.want0, tc.want1} {
+			args, _, diags := s.StepArgs(say, hosts[i].Val(nil))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.Subject.Filename+":"+strconv.Itoa(d.Subject.Start.Line)+": "+strings.SplitN(d.Detail, " (variable", 2)[0])
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%v host %d:\n got %q\nwant %q", tc, i, got, want)
+			}
+			if want == nil && args.GetAttr("command").AsString() != "echo "+[]string{tc.ip0, tc.ip1}[i] {
+				t.Errorf("%v host %d: args %#v", tc, i, args)
+			}
+		}
+	}
+}
