@@ -121,7 +121,8 @@ func TestPackageRepoModule(t *testing.T) {
 // TestPackageRepoModuleRefusesBadInputs: a name that is not a file-name
 // token, a URI of another scheme or with a space, a key that is not an
 // armored public key (a private key, a fingerprint), suites and
-// no suites or URIs: each an error at the call, saying what is allowed.
+// no suites or URIs, components with a flat suite ("./"): each an error
+// at the call, saying what is allowed.
 func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -140,6 +141,8 @@ func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 		{"no end line", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\nmDMEZ1l0\n"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"no suites", nil, func(s string) string { return strings.Replace(s, `suites     = ["bookworm"]`, `suites = []`, 1) }, "suites lists at least one suite"},
 		{"no URI", nil, func(s string) string { return strings.Replace(s, `uris       = [var.uri]`, `uris = []`, 1) }, "uris lists at least one URI"},
+		{"a flat suite with components", nil, func(s string) string { return strings.Replace(s, `suites     = ["bookworm"]`, `suites = ["./"]`, 1) },
+			"components is [] with a flat repository"},
 	} {
 		src := packageRepoRecipe
 		if tc.src != nil {

@@ -202,15 +202,16 @@ func TestBuiltinConstraintsKeepOldValidations(t *testing.T) {
 // A new one belongs here only if no constraint fits.
 func TestBuiltinValidationsLeft(t *testing.T) {
 	want := map[string]bool{
-		"ceph/main.hcl monitors":               true, // odd: quorum is a majority
-		"ceph/main.hcl client_id":              true, // not admin
-		"glusterfs/main.hcl disperse":          true, // 0 (off) or at least 3
-		"modules/xfs-volume/main.hcl device":   true, // a /dev/ path, set from host.volume
-		"ceph/modules/dropin/main.hcl content": true, // ends in a newline, no UNIT line
-		"modules/ganesha/main.hcl export":      true, // an object's attributes, written into Ganesha's configuration
-		"modules/package-repo/main.hcl key":    true, // an armored public key, and how to get one
-		"modules/package-repo/main.hcl uris":   true, // at least one: no constraint counts a list's elements
-		"modules/package-repo/main.hcl suites": true, // at least one, or a flat repository's "./"
+		"ceph/main.hcl monitors":                   true, // odd: quorum is a majority
+		"ceph/main.hcl client_id":                  true, // not admin
+		"glusterfs/main.hcl disperse":              true, // 0 (off) or at least 3
+		"modules/xfs-volume/main.hcl device":       true, // a /dev/ path, set from host.volume
+		"ceph/modules/dropin/main.hcl content":     true, // ends in a newline, no UNIT line
+		"modules/ganesha/main.hcl export":          true, // an object's attributes, written into Ganesha's configuration
+		"modules/package-repo/main.hcl key":        true, // an armored public key, and how to get one
+		"modules/package-repo/main.hcl uris":       true, // at least one: no constraint counts a list's elements
+		"modules/package-repo/main.hcl suites":     true, // at least one, or a flat repository's "./"
+		"modules/package-repo/main.hcl components": true, // none with a flat suite: a rule across two inputs
 	}
 	got := map[string]bool{}
 	walk := func(fsys fs.FS, prefix string) {

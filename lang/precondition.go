@@ -9,9 +9,9 @@ import (
 )
 
 // Precondition is a `precondition { condition = ...  error_message = ... }`
-// block, at the top of a recipe or inside a `hosts` block: a rule across
-// variables and locals (a variable's own validation sees only that
-// variable), checked by validate and plan before anything runs.
+// block, at the top of a recipe or inside a `hosts` block: a rule over
+// variables and locals (a validation reads variables only), checked by
+// validate and plan before anything runs.
 // error_message may interpolate the same values as the condition.
 type Precondition struct {
 	Condition    hcl.Expression

@@ -41,6 +41,12 @@ variable "components" {
   default     = []
   description = "apt: the components (\"main\"); none ([]) exactly when the suite is an exact path ending in / (apt says so at the update otherwise); yum ignores it"
   pattern     = "[A-Za-z0-9][A-Za-z0-9._/-]*"
+  validation {
+    # apt refuses a source whose suite is an exact path and that names
+    # components ("Malformed entry"), and only at the update, on the host.
+    condition     = length(var.components) == 0 || length([for s in var.suites : s if trimsuffix(s, "/") != s]) == 0
+    error_message = "components is [] with a flat repository: a suite that is an exact path ending in / (such as \"./\") takes no components; apt refuses a source that gives both."
+  }
 }
 
 variable "architectures" {
