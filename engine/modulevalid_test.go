@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,10 @@ variable "subnet" {
   type    = string
   default = "10."
 }
+variable "pool" {
+  type    = bool
+  default = true
+}
 hosts "server" { count = 2 }
 step "probe" {
   on  = hosts.server[0]
@@ -28,6 +33,9 @@ module "pool" {
   replica = step.probe.hosts["server[0]"].outputs.n
   addr    = host.private_ip
   subnet  = var.subnet
+  lifecycle {
+    enabled = var.pool
+  }
 }
 `
 
@@ -58,18 +66,21 @@ step "pool" {
 // is decided then, for each step instance of the module before it runs:
 // a broken rule refuses them with the validation's message; a kept one
 // lets them run. The plan, with those values unknown, is not refused.
+// A call turned off decides none of its validations.
 func TestModuleCrossValidationAtApply(t *testing.T) {
 	for _, tc := range []struct {
 		name, disks, subnet, want string
+		off                       bool
 	}{
-		{"kept", "2", "10.", ""},
-		{"capture breaks it", "3", "10.", "replica must divide servers."},
-		{"address breaks it", "1", "192.168.", "every host's address is in subnet."},
+		{"kept", "2", "10.", "", false},
+		{"capture breaks it", "3", "10.", "replica must divide servers.", false},
+		{"address breaks it", "1", "192.168.", "every host's address is in subnet.", false},
+		{"both broken, call off", "3", "192.168.", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, crossRecipe)
 			w.extra = map[string]string{"mods/pool/main.hcl": crossModule}
-			w.vars = []string{"subnet=" + tc.subnet}
+			w.vars = []string{"subnet=" + tc.subnet, fmt.Sprintf("pool=%t", !tc.off)}
 			w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
 				if strings.Contains(cmd, "count-disks") {
 					return 0, 0, tc.disks + "\n"
@@ -79,6 +90,12 @@ func TestModuleCrossValidationAtApply(t *testing.T) {
 			p := w.plan() // fails the test on errors
 			res := w.apply(p, 4)
 			ran := w.cloud.CountMatching("echo 2 ")
+			if tc.off {
+				if len(res.Failures) > 0 || ran != 0 || w.cloud.CountMatching("count-disks") != 1 {
+					t.Fatalf("call off: failures %+v, %d instances of pool ran; want none and none", res.Failures, ran)
+				}
+				return
+			}
 			if tc.want == "" {
 				if len(res.Failures) > 0 || ran != 2 {
 					t.Fatalf("failures %+v, %d instances of pool ran; want none and 2", res.Failures, ran)
