@@ -120,9 +120,16 @@ func (s *Store) get(ctx context.Context, name string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("get %s: %w", s.url(name), err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	if err := state.CheckSize(s.url(name), aws.ToInt64(out.ContentLength)); err != nil {
+		return nil, "", err
+	}
+	// A server that gives no length (or a wrong one) is held to the cap too.
+	data, err := io.ReadAll(io.LimitReader(out.Body, state.MaxFileSize+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("read %s: %w", s.url(name), err)
+	}
+	if err := state.CheckSize(s.url(name), int64(len(data))); err != nil {
+		return nil, "", err
 	}
 	return data, aws.ToString(out.ETag), nil
 }
