@@ -472,7 +472,7 @@ func (r *comparer) apply(ctx context.Context, in Inputs) (*compare.Failure, *sta
 		f := res.Failures[0]
 		msg := ""
 		if f.Err != nil {
-			msg = f.Err.Error()
+			msg = engine.TrimTail(f.Err.Error(), f.Tail) // the report prints Tail below
 		}
 		if n := len(res.Failures); n > 1 {
 			msg += fmt.Sprintf(" (and %d more failures)", n-1)
