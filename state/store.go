@@ -195,13 +195,23 @@ func (s *Store) freed() {
 //
 // A damaged file gives a *CorruptError with its line and column, a file of
 // a newer schema a *VersionError, a journal of another lineage a
-// *LineageError. A journal whose last line was torn by a crash loses only
+// *LineageError. A state with fields this build does not know loads
+// (see State.Writable) except while this Store holds the lock, which is
+// taken to write it: then it is an *UnknownFieldsError. A journal whose last line was torn by a crash loses only
 // that line.
 func (s *Store) Load() (*State, error) {
 	s.acquire()
 	defer s.release()
 	st, d, err := s.read()
 	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	s.mu.Lock()
+	locked := s.held != nil
+	s.mu.Unlock()
+	if err := st.Writable(); locked && err != nil {
+		// The lock is taken to write: refuse before any work is done
+		// that could not be saved.
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	s.closeJournal()
@@ -374,6 +384,9 @@ func (s *Store) Save(st *State) error {
 }
 
 func (s *Store) save(st *State) error {
+	if err := st.Writable(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	locked := s.held != nil
 	s.mu.Unlock()

@@ -376,6 +376,10 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 		ws.unlock = unlock
 	}
 	if ws.memory.st != nil && (!lock || ws.Store.Current()) {
+		if err := ws.memory.st.Writable(); lock && err != nil {
+			ws.Close() // read without the lock: refused here as Load under it refuses
+			return fmt.Errorf("load state: %w", err)
+		}
 		ws.State = ws.memory.st // read by Load a moment ago, and unchanged since
 		return nil
 	}

@@ -239,3 +239,44 @@ func TestSpecialKeyAndMarkerRefusedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownStateFieldsReadOnly: a state.json with a field this diffuser
+// does not know (a newer diffuser's, or a hand-edited typo) used to lose
+// it on the next save. Commands that read state still work; those that
+// write it refuse, naming the file and the field, and change nothing.
+func TestUnknownStateFieldsReadOnly(t *testing.T) {
+	recipe := filepath.Join(badDir, "ok.hcl")
+	data := filepath.Join(t.TempDir(), "data")
+	badApply(t, data, "w", recipe)
+	sp := filepath.Join(data, "w", "state.json")
+	b, err := os.ReadFile(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `"serial":`, `"colour": "blue", "serial":`, 1)
+	if err := os.WriteFile(sp, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--simulate", "--workspace", "w", recipe},
+		{"state", "list", "w"},
+		{"output", "w"},
+	} {
+		if res := badRun(t, append([]string{"--data-dir", data}, args...)...); res.code != exitOK {
+			t.Errorf("%v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
+		}
+	}
+	before := treeBytes(t, data)
+	for _, args := range [][]string{
+		{"apply", "--simulate", "-auto-approve", "--workspace", "w", "--var", "servers=3", recipe},
+		{"destroy", "--simulate", "-auto-approve", "--workspace", "w", recipe},
+		{"state", "rm", "w", "server[0]"},
+	} {
+		res := badRun(t, append([]string{"--data-dir", data}, args...)...)
+		checkFailed(t, res)
+		if want := sp + " has fields this diffuser does not know: colour;"; !strings.Contains(res.stderr, want) {
+			t.Errorf("%v: stderr lacks %q:\n%s", args, want, res.stderr)
+		}
+	}
+	sameTree(t, "data dir", before, treeBytes(t, data))
+}
