@@ -132,7 +132,7 @@ func (env *Env) Compare(ctx context.Context, opt CompareOptions) (*compare.Repor
 			used = used || d[compare.VarName(v)]
 		}
 		if !used && len(r.declared) > 0 {
-			return nil, fmt.Errorf("-var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, compare.VarName(v), v)
+			return nil, fmt.Errorf("--var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, compare.VarName(v), v)
 		}
 	}
 	r.common = common

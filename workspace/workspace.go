@@ -151,7 +151,7 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.Registry) (*engine.Loaded, hcl.Diagnostics)) (*Workspace, error) {
 	if in.Workspace != "" {
 		if err := CheckName(in.Workspace); err != nil {
-			return nil, fmt.Errorf("-workspace: %w", err)
+			return nil, fmt.Errorf("--workspace: %w", err)
 		}
 	}
 	src, ref, err := resolveRecipe(in.Recipe)
