@@ -97,11 +97,11 @@ func SplitVars(vars []string, entries []Entry) (common []string, per map[string]
 	for _, v := range vars {
 		name, _, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, nil, fmt.Errorf("-var %q: write NAME=VALUE, or LABEL.NAME=VALUE for one recipe", v)
+			return nil, nil, fmt.Errorf("--var %q: write NAME=VALUE, or LABEL.NAME=VALUE for one recipe", v)
 		}
 		if l, _, ok := strings.Cut(name, "."); ok {
 			if !labels[l] {
-				return nil, nil, fmt.Errorf("-var %q: no recipe is labelled %q (labels: %s)", v, l, strings.Join(labelList(entries), ", "))
+				return nil, nil, fmt.Errorf("--var %q: no recipe is labelled %q (labels: %s)", v, l, strings.Join(labelList(entries), ", "))
 			}
 			per[l] = append(per[l], strings.TrimPrefix(v, l+"."))
 			continue

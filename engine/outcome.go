@@ -34,6 +34,23 @@ type FailureRecord struct {
 	Log      string `json:"log,omitempty"`
 }
 
+// Message is the failure's error without the output tail that ends it (a
+// command's error carries its output, and so does Tail): what a summary
+// prints above "last output", so that the output is printed once.
+func (f FailureRecord) Message() string { return TrimTail(f.Error, f.Tail) }
+
+// TrimTail returns msg without tail when msg ends with it (after the
+// separator runner.ExitError puts before it: a colon and a newline), else
+// msg as it is. Run records written before Tail was kept apart end with it.
+func TrimTail(msg, tail string) string {
+	t := strings.TrimRight(tail, "\n")
+	m := strings.TrimRight(msg, "\n")
+	if t == "" || !strings.HasSuffix(m, "\n"+t) {
+		return msg
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(m, "\n"+t), ":")
+}
+
 // Outcome returns what is kept of r.
 func (r *Result) Outcome() Outcome {
 	o := Outcome{Start: r.Start, End: r.End, Done: r.Ran, Failed: len(r.Failures), Skipped: r.Skipped, Total: r.Total,

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"diffuser/internal/regfile"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -29,7 +31,7 @@ type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 func loadSigners(files []string) ([]ssh.Signer, error) {
 	var signers []ssh.Signer
 	for _, f := range files {
-		pem, err := os.ReadFile(f)
+		pem, err := regfile.Read(f, maxKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading ssh key: %w", err)
 		}

@@ -3,7 +3,8 @@ package remote
 import (
 	"errors"
 	"fmt"
-	"os"
+
+	"diffuser/internal/regfile"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -13,7 +14,7 @@ import (
 // a key). Callers skip such optional keys as ssh skips an IdentityFile it
 // cannot use; an encrypted one is offered by the ssh-agent that holds it.
 func UsableKeyFile(path string) error {
-	pem, err := os.ReadFile(path)
+	pem, err := regfile.Read(path, maxKeyFile)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"diffuser/internal/regfile"
+
 	"golang.org/x/crypto/ssh"
 )
+
+// maxKeyFile is the largest private key file read: an ed25519 key is
+// ~400 bytes, an RSA 16384-bit one ~13 KiB.
+const maxKeyFile = 1 << 20
 
 // KeyName is the file name of the key GenerateKey keeps in its directory.
 const KeyName = "id_ed25519"
@@ -67,7 +73,7 @@ func GenerateKey(dir string) (privPath, authorizedKeyLine string, err error) {
 // readKey parses the private key at p and returns its public key as an
 // authorized_keys line.
 func readKey(p string) (string, error) {
-	data, err := os.ReadFile(p)
+	data, err := regfile.Read(p, maxKeyFile)
 	if err != nil {
 		return "", fmt.Errorf("reading ssh key: %w", err)
 	}

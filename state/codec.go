@@ -14,10 +14,14 @@ import (
 
 // EncodeState returns the bytes Save writes for st: indented JSON, sealed
 // with k when k is not nil, newline-terminated. st's Version and Serial are
-// written as they are; the caller sets them.
+// written as they are; the caller sets them. A state decoded with fields
+// this build does not know is refused (State.Writable).
 func EncodeState(st *State, k *Key) ([]byte, error) {
 	if st == nil {
 		return nil, errors.New("encode state: nil state")
+	}
+	if err := st.Writable(); err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {

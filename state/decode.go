@@ -88,7 +88,8 @@ func decodeState(path string, data []byte) (*State, error) {
 	hint := fmt.Sprintf("the file is damaged: the previous copy is %s%s, check it and copy it over %s to go back one save",
 		path, backupSuffix, path)
 	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
+	extra, err := decodeKnown(data, &st)
+	if err != nil {
 		// A newer schema may not even fit these types: say so rather than
 		// report a type error.
 		var peek struct {
@@ -113,6 +114,7 @@ func decodeState(path string, data []byte) (*State, error) {
 	if err := st.Check(); err != nil {
 		return nil, &CorruptError{File: path, Err: err, Hint: checkHint(path)}
 	}
+	st.noteUnknown(path, extra)
 	return &st, nil
 }
 
@@ -181,12 +183,17 @@ func replay(path string, jdata []byte, off int, st *State, k *Key) (journalView,
 			return journalView{}, err
 		}
 		var r Record
-		if err := json.Unmarshal(text, &r); err != nil {
+		extra, err := decodeKnown(text, &r)
+		if err != nil {
 			return journalView{}, corruptAt(path, text, err, line-1, journalHint(path))
 		}
 		if err := st.Apply(r); err != nil {
 			return journalView{}, &CorruptError{File: path, Line: line, Err: err, Hint: journalHint(path)}
 		}
+		for i, f := range extra {
+			extra[i] = fmt.Sprintf("line %d: %s", line, f)
+		}
+		st.noteUnknown(path, extra)
 		off += nl + 1
 		v.good = int64(off)
 		v.n++

@@ -154,3 +154,42 @@ func TestSpecialStateFilesRefusedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedStateRefusedBeforeReading: a state.json or journal past
+// MaxFileSize is refused naming the file and its size, before it is read
+// (the files are sparse: no gigabytes are written, and a read of one
+// would take seconds and gigabytes of memory).
+func TestOversizedStateRefusedBeforeReading(t *testing.T) {
+	for _, name := range []string{StateFile, JournalFile} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, MaxFileSize+1); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err := Open(dir).Load()
+		if err == nil {
+			t.Fatalf("%s of %d bytes: loaded", name, int64(MaxFileSize+1))
+		}
+		mustContain(t, err.Error(), p+" is 1.0 GiB (1073741825 bytes), more than the 1.0 GiB of state diffuser reads", "move it aside")
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: refusing took %v: the file was read", name, d)
+		}
+	}
+}
+
+// TestCheckSizeAtTheCap: the cap is inclusive, and sizes are named in
+// the unit that reads best.
+func TestCheckSizeAtTheCap(t *testing.T) {
+	if err := CheckSize("f", MaxFileSize); err != nil {
+		t.Errorf("a file of exactly MaxFileSize is refused: %v", err)
+	}
+	err := CheckSize("f", 3<<30+1<<29)
+	if err == nil {
+		t.Fatal("3.5 GiB accepted")
+	}
+	mustContain(t, err.Error(), "f is 3.5 GiB (3758096384 bytes)")
+}

@@ -31,6 +31,10 @@ type State struct {
 	// Expires is the cluster's deadline (zero: none), set by an apply given
 	// a ttl: diffuser destroy --expired sweeps it once it has passed.
 	Expires time.Time `json:"expires,omitzero"`
+
+	// unknown is what the files this state was decoded from held that
+	// these types do not (see Writable).
+	unknown unknown
 }
 
 // Host is one launched machine.

@@ -28,6 +28,17 @@ const (
 	tmpInfix     = ".tmp-"
 )
 
+// MaxFileSize is the largest state.json or journal diffuser reads: a file
+// past it is refused, naming its size, before a byte of it is read. Reading
+// is all in memory (and decoding takes about twice the file again), so an
+// unbounded file (a runaway log, a disk image, /dev/zero copied by
+// mistake) used to take the whole machine's memory. 1 GiB is generous: a
+// state is ~1 KiB per step instance plus the arguments kept for destroy,
+// which hold the content of file steps; 100,000 instances each carrying a
+// 4 KiB file are ~500 MiB. The journal is compacted once it is as large as
+// state.json (NeedsCompact), so the same cap holds for it.
+const MaxFileSize = 1 << 30
+
 // defaultCompactMin is the journal size below which NeedsCompact stays
 // false however small state.json is.
 const defaultCompactMin = 1 << 20
@@ -184,13 +195,23 @@ func (s *Store) freed() {
 //
 // A damaged file gives a *CorruptError with its line and column, a file of
 // a newer schema a *VersionError, a journal of another lineage a
-// *LineageError. A journal whose last line was torn by a crash loses only
+// *LineageError. A state with fields this build does not know loads
+// (see State.Writable) except while this Store holds the lock, which is
+// taken to write it: then it is an *UnknownFieldsError. A journal whose last line was torn by a crash loses only
 // that line.
 func (s *Store) Load() (*State, error) {
 	s.acquire()
 	defer s.release()
 	st, d, err := s.read()
 	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	s.mu.Lock()
+	locked := s.held != nil
+	s.mu.Unlock()
+	if err := st.Writable(); locked && err != nil {
+		// The lock is taken to write: refuse before any work is done
+		// that could not be saved.
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	s.closeJournal()
@@ -236,7 +257,10 @@ func (s *Store) read() (*State, diskView, error) {
 // backupHint says what the backup of a damaged state.json holds.
 func backupHint(sp string, k *Key) string {
 	bp := sp + backupSuffix
-	data, err := os.ReadFile(bp)
+	data, _, err := readFile(bp)
+	if err == nil && data == nil {
+		err = &fs.PathError{Op: "open", Path: bp, Err: syscall.ENOENT}
+	}
 	if err == nil {
 		data, err = open(k, bp, 0, data, purposeState)
 	}
@@ -277,11 +301,40 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, fileKind(fi), path)
 	}
+	if err := CheckSize(path, fi.Size()); err != nil {
+		return nil, nil, err
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
 	if _, err := io.Copy(buf, f); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return buf.Bytes(), fi, nil
+}
+
+// CheckSize refuses a state file (or journal) of size bytes that is larger
+// than MaxFileSize, naming it: the caller checks before reading.
+func CheckSize(name string, size int64) error {
+	if size <= MaxFileSize {
+		return nil
+	}
+	return fmt.Errorf("%s is %s (%d bytes), more than the %s of state diffuser reads: it is not a file diffuser wrote "+
+		"(something else was written or copied there); move it aside: a state.json's previous copy is %s, "+
+		"and without a journal only the progress recorded since the last save is lost (those steps run again)",
+		name, humanSize(size), size, humanSize(MaxFileSize), BackupFile)
+}
+
+// humanSize formats n bytes in binary units.
+func humanSize(n int64) string {
+	const unit = 1 << 10
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, i := float64(n), -1
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[i])
 }
 
 // openNoWait opens path for reading without following a symbolic link
@@ -331,6 +384,9 @@ func (s *Store) Save(st *State) error {
 }
 
 func (s *Store) save(st *State) error {
+	if err := st.Writable(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	locked := s.held != nil
 	s.mu.Unlock()
@@ -400,7 +456,7 @@ func (s *Store) checkUnchanged() error {
 		fi = nil
 	}
 	if !sameFile(fi, s.disk.state) {
-		if data, err := os.ReadFile(sp); err == nil {
+		if data, _, err := readFile(sp); err == nil && data != nil {
 			data, _ = open(s.opts.key, sp, 0, data, purposeState)
 			if other, err := decodeState(sp, data); err == nil && other.Lineage != s.disk.lineage {
 				return &LineageError{File: sp, Disk: other.Lineage, Have: s.disk.lineage}

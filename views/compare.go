@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"diffuser/compare"
+	"diffuser/engine"
 )
 
 // The comparison report: a markdown page (a table per recipe and per
@@ -164,7 +165,7 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 				if where != "" {
 					fmt.Fprintf(w, "%s: ", where)
 				}
-				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(Printable(f.Error))))
+				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(Printable(engine.TrimTail(f.Error, f.Tail)))))
 				if f.Log != "" {
 					fmt.Fprintf(w, "\nlog: `%s`\n", strings.ReplaceAll(f.Log, "`", "'"))
 				}

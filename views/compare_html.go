@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"diffuser/compare"
+	"diffuser/engine"
 )
 
 // The comparison page is self-contained like the timeline: inline CSS,
@@ -88,7 +89,7 @@ func WriteCompareHTML(w io.Writer, rep *compare.Report) error {
 		if f := r.Failure; f != nil || r.DestroyError != "" {
 			cf := cmpFailure{Label: r.Label, Destroy: r.DestroyError}
 			if f != nil {
-				cf.Phase, cf.Error, cf.Log, cf.Tail = f.Phase, strings.TrimSpace(f.Error), f.Log, strings.TrimRight(f.Tail, "\n")
+				cf.Phase, cf.Error, cf.Log, cf.Tail = f.Phase, strings.TrimSpace(engine.TrimTail(f.Error, f.Tail)), f.Log, strings.TrimRight(f.Tail, "\n")
 				switch {
 				case f.Step != "" && f.Host != "":
 					cf.Where = f.Step + " on " + f.Host

@@ -30,7 +30,7 @@ func Summary(w, errw io.Writer, operation string, o engine.Outcome, outputs map[
 			if f.Exit >= 0 {
 				fmt.Fprintf(errw, " exited with status %d", f.Exit)
 			}
-			fmt.Fprintf(errw, "\n    %s\n", strings.ReplaceAll(Printable(f.Error), "\n", "\n    "))
+			fmt.Fprintf(errw, "\n    %s\n", strings.ReplaceAll(Printable(f.Message()), "\n", "\n    "))
 			if f.Declared != "" {
 				fmt.Fprintf(errw, "    step declared at %s\n", f.Declared)
 			}

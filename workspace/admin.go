@@ -89,7 +89,7 @@ func (e *Env) Unlock(name, force string) (UnlockResult, error) {
 	if force != "" {
 		fu, ok := s.(forceUnlocker)
 		if !ok {
-			return UnlockResult{}, fmt.Errorf("-force: the lock of %s is a flock(2) lock, freed by the kernel when its holder exits; there is nothing to force (a live holder's lock is never broken)", s.Where())
+			return UnlockResult{}, fmt.Errorf("--force: the lock of %s is a flock(2) lock, freed by the kernel when its holder exits; there is nothing to force (a live holder's lock is never broken)", s.Where())
 		}
 		h, err := fu.ForceUnlock(force)
 		return UnlockResult{Forced: h}, err

@@ -97,7 +97,7 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 func (ws *Workspace) keepRuns(flag *int) (int, error) {
 	switch {
 	case flag != nil && *flag < 0:
-		return 0, fmt.Errorf("-keep-runs is %d: give how many runs to keep, or 0 to keep them all", *flag)
+		return 0, fmt.Errorf("--keep-runs is %d: give how many runs to keep, or 0 to keep them all", *flag)
 	case flag != nil:
 		return *flag, nil
 	case ws.Site != nil && ws.Site.KeepRuns != nil:

@@ -2,7 +2,9 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/internal/regfile"
 	"diffuser/lang"
 	"diffuser/state"
 	"diffuser/state/s3store"
@@ -61,7 +64,11 @@ func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error
 		lockWait = e.LockTimeout
 	}
 	if cfg == nil {
-		if where, err := os.ReadFile(e.Layout().BackendMarker(name)); err == nil {
+		where, err := readMarker(e.Layout().BackendMarker(name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err == nil {
 			return nil, fmt.Errorf("workspace %s keeps its state in %s (%s says so), but no site file given names that backend: "+
 				"give the site file with its backend block (-site FILE), or diffuser state pull %s -site FILE to work from a local copy",
 				name, strings.TrimSpace(string(where)), e.Layout().BackendMarker(name), name)
@@ -107,13 +114,33 @@ func (e *Env) markRemote(name string, b Backend) error {
 		return nil
 	}
 	p := e.Layout().BackendMarker(name)
-	if cur, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(cur)) == b.Where() {
+	cur, err := readMarker(p)
+	if err == nil && strings.TrimSpace(string(cur)) == b.Where() {
 		return nil
+	}
+	var nr *regfile.NotRegularError
+	if errors.As(err, &nr) {
+		return err // os.WriteFile would block on a pipe, or fail on a directory
 	}
 	if err := os.WriteFile(p, []byte(b.Where()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("recording the workspace's backend: %w", err)
 	}
 	return nil
+}
+
+// maxMarker is the largest backend marker file read: it holds one
+// s3:// URL.
+const maxMarker = 64 << 10
+
+// readMarker reads the backend marker at p; a named pipe or directory
+// there is refused at once (it used to block every command on the
+// workspace forever).
+func readMarker(p string) ([]byte, error) {
+	b, err := regfile.Read(p, maxMarker)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading the workspace's backend marker: %w", err)
+	}
+	return b, err
 }
 
 // envBackend is the backend of workspace name for commands that take no

@@ -132,7 +132,7 @@ func (env *Env) Compare(ctx context.Context, opt CompareOptions) (*compare.Repor
 			used = used || d[compare.VarName(v)]
 		}
 		if !used && len(r.declared) > 0 {
-			return nil, fmt.Errorf("-var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, compare.VarName(v), v)
+			return nil, fmt.Errorf("--var %s: no recipe of the comparison declares %s (give LABEL.%s for one recipe)", v, compare.VarName(v), v)
 		}
 	}
 	r.common = common
@@ -472,7 +472,7 @@ func (r *comparer) apply(ctx context.Context, in Inputs) (*compare.Failure, *sta
 		f := res.Failures[0]
 		msg := ""
 		if f.Err != nil {
-			msg = f.Err.Error()
+			msg = engine.TrimTail(f.Err.Error(), f.Tail) // the report prints Tail below
 		}
 		if n := len(res.Failures); n > 1 {
 			msg += fmt.Sprintf(" (and %d more failures)", n-1)

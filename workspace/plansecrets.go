@@ -55,10 +55,10 @@ func (sp *SavedPlan) GiveSecrets(vars []string) error {
 		name, val, ok := strings.Cut(kv, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
-			return fmt.Errorf("-var %q must be NAME=VALUE", redactVar(kv))
+			return fmt.Errorf("--var %q must be NAME=VALUE", redactVar(kv))
 		}
 		if !slices.ContainsFunc(sp.Secrets, func(s PlanSecret) bool { return s.Name == name }) {
-			return fmt.Errorf("-var %s: a saved plan's inputs are fixed when it is made; only the sensitive variables it did not store can be given (%s)",
+			return fmt.Errorf("--var %s: a saved plan's inputs are fixed when it is made; only the sensitive variables it did not store can be given (%s)",
 				name, secretNames(sp.Secrets))
 		}
 		given[name] = val
@@ -74,7 +74,7 @@ func (sp *SavedPlan) GiveSecrets(vars []string) error {
 			return err
 		}
 		if subtle.ConstantTimeCompare([]byte(d), []byte(s.Digest)) != 1 {
-			return fmt.Errorf("-var %s: not the value the plan was made with (its digest differs); give that value, or make a new plan", s.Name)
+			return fmt.Errorf("--var %s: not the value the plan was made with (its digest differs); give that value, or make a new plan", s.Name)
 		}
 		sp.Vars = append(sp.Vars, s.Name+"="+val)
 	}

@@ -151,7 +151,7 @@ func (e *Env) Load(in Inputs) (*Workspace, error) {
 func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.Registry) (*engine.Loaded, hcl.Diagnostics)) (*Workspace, error) {
 	if in.Workspace != "" {
 		if err := CheckName(in.Workspace); err != nil {
-			return nil, fmt.Errorf("-workspace: %w", err)
+			return nil, fmt.Errorf("--workspace: %w", err)
 		}
 	}
 	src, ref, err := resolveRecipe(in.Recipe)
@@ -376,6 +376,10 @@ func (ws *Workspace) OpenState(ctx context.Context, lock bool, command string) e
 		ws.unlock = unlock
 	}
 	if ws.memory.st != nil && (!lock || ws.Store.Current()) {
+		if err := ws.memory.st.Writable(); lock && err != nil {
+			ws.Close() // read without the lock: refused here as Load under it refuses
+			return fmt.Errorf("load state: %w", err)
+		}
 		ws.State = ws.memory.st // read by Load a moment ago, and unchanged since
 		return nil
 	}

@@ -63,6 +63,13 @@ func (s *settings) problems() []cloud.SettingsProblem {
 			add(attr("endpoint"), "endpoint %q: want the URL of an EC2-compatible API, e.g. \"https://ec2.example.org:8773\".", s.Endpoint)
 		}
 	}
+	for i, p := range s.Ports {
+		// The recipe's ports format: the entries name what the
+		// intra-cluster rule is for, so they must read as ports.
+		if _, err := cloud.ParsePorts([]string{p}); err != nil {
+			add(attr("ports").Index(cty.NumberIntVal(int64(i))), "%v", err)
+		}
+	}
 	out = append(out, s.Host.problems(nil, "provider \"aws\"", s.Endpoint != "")...)
 	keys := groupKeys()
 	for _, group := range sortedKeys(s.Groups) {

@@ -34,6 +34,11 @@ func TestCheckSettings(t *testing.T) {
 		`region = "eu-west-1\n"`:     {"region"},
 		`region = "-x"`:              {"region"},
 		`region = "RegionOne"`:       nil,
+		// ports are the recipe's format, checked entry by entry.
+		`ports = ["6789/tcp ceph-mon", "3300/tcp+udp", "6800-7300/tcp osd"]`: nil,
+		`ports = ["6789 ceph-mon", "6789/tcp", "0/tcp", "7300-6800/tcp", "6789/sctp", ""]`: {
+			"ports[0]", "ports[2]", "ports[3]", "ports[4]", "ports[5]"},
+		`ports = [null]`: {""},
 		// An EC2-compatible cloud names its flavours as it likes; a number is still no name.
 		`endpoint = "https://ec2.example.org:8773"
 		 instance_type = "4cpu-8gb"`: nil,
@@ -65,4 +70,19 @@ func sortStrings(s []string) []string {
 		m[x] = true
 	}
 	return sortedKeys(m)
+}
+
+// TestCheckSettingsPortsMessage: a bad ports entry is named with what to
+// write instead.
+func TestCheckSettingsPortsMessage(t *testing.T) {
+	f := testFactory()
+	v := decodeSite(t, f, "region = \"eu-west-1\"\nports = [\"6789/tcp ceph-mon\", \"6789 ceph-mon\"]\n")
+	ps := f.CheckSettings(v, "server", cloud.GroupNeed{Count: 1})
+	if len(ps) != 1 {
+		t.Fatalf("problems: %v", ps)
+	}
+	want := `ports: "6789 ceph-mon": want "PORT[-PORT]/tcp|udp [what]", such as "24007-24008/tcp glusterd"`
+	if got := ps[0].Detail; !strings.Contains(got, want) {
+		t.Errorf("detail %q, want it to contain %q", got, want)
+	}
 }

@@ -27,7 +27,8 @@
 //	volume_type         "gp3", for volumes whose recipe names no type
 //	device_naming       "auto" (DescribeInstanceTypes: Nitro or Xen), "nitro", "xen"
 //	tags                map, added to everything diffuser creates
-//	ports               list of strings, e.g. ["6789/tcp ceph-mon"], written into
+//	ports               list of strings in the recipe's ports format, e.g.
+//	                    ["6789/tcp ceph-mon"], written into
 //	                    the description of the intra-cluster firewall rule
 //	groups              per host group overrides, e.g.
 //	                    groups = { server = { instance_type = "m5.large" } };

@@ -113,10 +113,11 @@ func decodeSettings(v cty.Value) (settings, error) {
 		}
 	}
 	if a := get("ports"); !a.IsNull() && a.CanIterateElements() {
-		for _, p := range a.AsValueSlice() {
-			if !p.IsNull() && p.Type() == cty.String {
-				s.Ports = append(s.Ports, p.AsString())
+		for i, p := range a.AsValueSlice() {
+			if p.IsNull() || p.Type() != cty.String {
+				return s, fmt.Errorf("ports[%d]: want a string such as \"6789/tcp ceph-mon\"", i)
 			}
+			s.Ports = append(s.Ports, p.AsString())
 		}
 	}
 	if a := get("groups"); !a.IsNull() && a.CanIterateElements() {

@@ -143,12 +143,12 @@ func (a *app) confirm(question string) (bool, error) {
 		return true, nil
 	}
 	if a.stdin == nil {
-		return false, errors.New("no input to confirm from: pass -auto-approve")
+		return false, errors.New("no input to confirm from: pass --auto-approve")
 	}
 	fmt.Fprintf(a.stdout, "\n%s\n  Only 'yes' will be accepted.\n\n  Enter a value: ", question)
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && line == "" {
-		return false, errors.New("no confirmation read: pass -auto-approve")
+		return false, errors.New("no confirmation read: pass --auto-approve")
 	}
 	return strings.TrimSpace(line) == "yes", nil
 }
@@ -211,7 +211,7 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	plan := pl.Plan
 	if mode == views.ProgressJSON {
 		if !a.flags.autoApprove && plan.HasChanges() {
-			return errors.New("--progress=json (or -json) writes JSON lines and cannot ask for confirmation: pass -auto-approve")
+			return errors.New("--progress=json (or --json) writes JSON lines and cannot ask for confirmation: pass --auto-approve")
 		}
 		_ = views.WritePlanJSONLine(a.stdout, plan, remembered(pl.WS))
 	} else {

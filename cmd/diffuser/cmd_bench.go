@@ -37,10 +37,10 @@ phase's wall time), and removes its files at the end. -json prints the report as
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bytes, err := parseSize(size)
 			if err != nil {
-				return fmt.Errorf("-size: %w", err)
+				return fmt.Errorf("--size: %w", err)
 			}
 			if threads < 1 || threads > 256 {
-				return fmt.Errorf("-threads must be between 1 and 256, not %d", threads)
+				return fmt.Errorf("--threads must be between 1 and 256, not %d", threads)
 			}
 			ws, conn, closeConn, err := a.workspaceEnv().OpenApplied(cmd.Context(), a.inputs(args[0]), "bench")
 			if err != nil {

@@ -53,21 +53,21 @@ machine can and cannot show.`,
 				return err
 			}
 			if p.Bytes, err = parseSize(size); err != nil {
-				return fmt.Errorf("-size: %w", err)
+				return fmt.Errorf("--size: %w", err)
 			}
 			switch {
 			case p.Servers < 1 || p.Servers > 64:
-				return fmt.Errorf("-servers must be between 1 and 64, not %d", p.Servers)
+				return fmt.Errorf("--servers must be between 1 and 64, not %d", p.Servers)
 			case p.Clients < 1 || p.Clients > 64:
-				return fmt.Errorf("-clients must be between 1 and 64, not %d", p.Clients)
+				return fmt.Errorf("--clients must be between 1 and 64, not %d", p.Clients)
 			case p.Threads < 1 || p.Threads > 256:
-				return fmt.Errorf("-threads must be between 1 and 256, not %d", p.Threads)
+				return fmt.Errorf("--threads must be between 1 and 256, not %d", p.Threads)
 			case p.Workers < 1 || p.Workers > 256:
-				return fmt.Errorf("-workers must be between 1 and 256, not %d", p.Workers)
+				return fmt.Errorf("--workers must be between 1 and 256, not %d", p.Workers)
 			case p.Files < 1 || p.Files > 1_000_000:
-				return fmt.Errorf("-files must be between 1 and 1000000, not %d", p.Files)
+				return fmt.Errorf("--files must be between 1 and 1000000, not %d", p.Files)
 			case out == "":
-				return fmt.Errorf("-out must name the report's directory")
+				return fmt.Errorf("--out must name the report's directory")
 			}
 			if a.flags.parallelism < 0 {
 				return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)

@@ -34,13 +34,13 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		return errors.New("--all-workspaces goes with --expired: diffuser destroy --expired --all-workspaces")
 	}
 	if len(a.flags.targets) > 0 {
-		return errors.New("--expired destroys whole clusters: it does not take -target")
+		return errors.New("--expired destroys whole clusters: it does not take --target")
 	}
 	env := a.workspaceEnv()
 	only := ""
 	switch {
 	case a.flags.allWS && (len(args) > 0 || a.flags.workspace != ""):
-		return errors.New("--all-workspaces sweeps every workspace: give no RECIPE or -workspace with it")
+		return errors.New("--all-workspaces sweeps every workspace: give no RECIPE or --workspace with it")
 	case a.flags.allWS:
 	case a.flags.workspace != "":
 		only = a.flags.workspace
@@ -51,7 +51,7 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		}
 		only = name
 	default:
-		return errors.New("destroy --expired needs a RECIPE, -workspace NAME, or --all-workspaces")
+		return errors.New("destroy --expired needs a RECIPE, --workspace NAME, or --all-workspaces")
 	}
 	due, err := env.Expired(only)
 	if err != nil {

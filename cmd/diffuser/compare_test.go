@@ -124,8 +124,8 @@ func TestCompareCLIBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"compare"}, "requires at least 1 arg"},
-		{[]string{"compare", alpha, "-servers", "0"}, "-servers must be between 1 and 64"},
-		{[]string{"compare", alpha, "-clients", "-3"}, "-clients must be between 1 and 64"},
+		{[]string{"compare", alpha, "-servers", "0"}, "--servers must be between 1 and 64"},
+		{[]string{"compare", alpha, "-clients", "-3"}, "--clients must be between 1 and 64"},
 		{[]string{"compare", alpha, "-size", "lots"}, "-size"},
 		{[]string{"compare", alpha, "-files", "0"}, "-files"},
 		{[]string{"compare", alpha, alpha}, "label alpha is used twice"},

@@ -3,9 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestHostileDataDirAndFlags: a --data-dir that cannot hold workspaces,
@@ -32,7 +36,7 @@ func TestHostileDataDirAndFlags(t *testing.T) {
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--parallelism", "99999999999999999999", recipe}, `invalid argument "99999999999999999999" for "--parallelism"`},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--max-connects", "-5", recipe}, "--max-connects is -5: give a positive number, or 0 for no limit"},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--keep-runs", "-1", recipe}, "--keep-runs is -1"},
-		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--lock-timeout", "-1s", recipe}, "-lock-timeout is -1s"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--lock-timeout", "-1s", recipe}, "--lock-timeout is -1s"},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--step-timeout", "soon", recipe}, `invalid argument "soon" for "--step-timeout"`},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "-1h", recipe}, `--ttl: invalid ttl "-1h": a ttl is at least 1m and at most 366d`},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "0s", recipe}, `--ttl: invalid ttl "0s": a ttl is at least 1m and at most 366d, or 0 to remove the deadline`},
@@ -140,5 +144,56 @@ output "o" { value = var.s }
 		if !strings.Contains(all, `\x1b`) {
 			t.Errorf("%s: the escape is not shown as text:\n%s", args[0], all)
 		}
+	}
+}
+
+// TestFlagErrorsSpellFlagsAsHelp: an error about a flag names it (and any
+// flag it mentions) as --help's Flags list and pflag's own errors do,
+// --name; they used to mix -lock-timeout and --parallelism.
+func TestFlagErrorsSpellFlagsAsHelp(t *testing.T) {
+	root := t.TempDir()
+	recipe := filepath.Join(badDir, "ok.hcl")
+	data := filepath.Join(root, "data")
+	var long []string
+	walkFlags((&app{}).rootCmd(), func(name string) { long = append(long, regexp.QuoteMeta(name)) })
+	single := regexp.MustCompile(`(^|[^-\w])-(` + strings.Join(long, "|") + `)\b`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "-lock-timeout", "-1s", recipe}, "--lock-timeout is -1s"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "-keep-runs", "-1", recipe}, "--keep-runs is -1"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-parallelism", "-1", recipe}, "--parallelism is -1"},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-parallelism", "x", recipe}, `for "--parallelism" flag`},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-workspace", "a/b", recipe}, "--workspace: "},
+		{[]string{"--data-dir", data, "apply", "--simulate", "-json", recipe}, "--progress=json (or --json) writes JSON lines and cannot ask for confirmation: pass --auto-approve"},
+		{[]string{"--data-dir", data, "destroy", "--expired", "-target", "step.x", recipe}, "it does not take --target"},
+		{[]string{"--data-dir", data, "destroy", "--expired", "--all-workspaces", "-workspace", "w"}, "give no RECIPE or --workspace with it"},
+		{[]string{"--data-dir", data, "compare", recipe, "-threads", "0"}, "--threads must be between 1 and 256"},
+		{[]string{"--data-dir", data, "compare", recipe, "-var", "novalue"}, `--var "novalue": write NAME=VALUE`},
+	} {
+		t.Run(strings.Join(tc.args[2:], " "), func(t *testing.T) {
+			res := badRun(t, tc.args...)
+			checkFailed(t, res)
+			if !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, res.stderr)
+			}
+			for _, line := range strings.Split(res.stderr, "\n") {
+				if strings.HasPrefix(line, "Error:") && single.MatchString(line) {
+					t.Errorf("the error spells a flag with one dash: %s", line)
+				}
+			}
+		})
+	}
+}
+
+// walkFlags calls fn with the name of every long flag of c and its
+// subcommands.
+func walkFlags(c *cobra.Command, fn func(string)) {
+	add := func(f *pflag.Flag) { fn(f.Name) }
+	c.Flags().VisitAll(add)
+	c.PersistentFlags().VisitAll(add)
+	for _, sub := range c.Commands() {
+		walkFlags(sub, fn)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // treeBytes is every file and link under root: path -> content (a link's
@@ -194,4 +196,87 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := os.WriteFile(dst, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSpecialKeyAndMarkerRefusedAtOnce: a named pipe or a directory at the
+// workspace's SSH key (id_ed25519) or its backend marker (backend) used to
+// block the command forever (reading a pipe waits for a writer, past
+// Ctrl-C). Now apply refuses at once naming the file and what it is, and
+// the data directory is left as it was.
+func TestSpecialKeyAndMarkerRefusedAtOnce(t *testing.T) {
+	recipe := filepath.Join(badDir, "ok.hcl")
+	for _, file := range []string{"id_ed25519", "backend"} {
+		for kind, mk := range map[string]func(p string) error{
+			"a named pipe": func(p string) error { return syscall.Mkfifo(p, 0o600) },
+			"a directory":  func(p string) error { return os.Mkdir(p, 0o700) },
+		} {
+			t.Run(file+"/"+kind, func(t *testing.T) {
+				data := filepath.Join(t.TempDir(), "data")
+				badApply(t, data, "w", recipe)
+				p := filepath.Join(data, "w", file)
+				if err := os.RemoveAll(p); err != nil {
+					t.Fatal(err)
+				}
+				if err := mk(p); err != nil {
+					t.Fatal(err)
+				}
+				before := treeBytes(t, data)
+				done := make(chan badResult, 1)
+				go func() {
+					done <- badRun(t, "--data-dir", data, "apply", "--simulate", "-auto-approve", "--workspace", "w", "--var", "servers=3", recipe)
+				}()
+				select {
+				case res := <-done:
+					checkFailed(t, res)
+					if want := p + " is " + kind + ", not a regular file"; !strings.Contains(res.stderr, want) {
+						t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("still blocked after 20s")
+				}
+				sameTree(t, "data dir", before, treeBytes(t, data))
+			})
+		}
+	}
+}
+
+// TestUnknownStateFieldsReadOnly: a state.json with a field this diffuser
+// does not know (a newer diffuser's, or a hand-edited typo) used to lose
+// it on the next save. Commands that read state still work; those that
+// write it refuse, naming the file and the field, and change nothing.
+func TestUnknownStateFieldsReadOnly(t *testing.T) {
+	recipe := filepath.Join(badDir, "ok.hcl")
+	data := filepath.Join(t.TempDir(), "data")
+	badApply(t, data, "w", recipe)
+	sp := filepath.Join(data, "w", "state.json")
+	b, err := os.ReadFile(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `"serial":`, `"colour": "blue", "serial":`, 1)
+	if err := os.WriteFile(sp, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--simulate", "--workspace", "w", recipe},
+		{"state", "list", "w"},
+		{"output", "w"},
+	} {
+		if res := badRun(t, append([]string{"--data-dir", data}, args...)...); res.code != exitOK {
+			t.Errorf("%v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
+		}
+	}
+	before := treeBytes(t, data)
+	for _, args := range [][]string{
+		{"apply", "--simulate", "-auto-approve", "--workspace", "w", "--var", "servers=3", recipe},
+		{"destroy", "--simulate", "-auto-approve", "--workspace", "w", recipe},
+		{"state", "rm", "w", "server[0]"},
+	} {
+		res := badRun(t, append([]string{"--data-dir", data}, args...)...)
+		checkFailed(t, res)
+		if want := sp + " has fields this diffuser does not know: colour;"; !strings.Contains(res.stderr, want) {
+			t.Errorf("%v: stderr lacks %q:\n%s", args, want, res.stderr)
+		}
+	}
+	sameTree(t, "data dir", before, treeBytes(t, data))
 }

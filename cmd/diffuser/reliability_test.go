@@ -357,7 +357,7 @@ func testReplaceData(t *testing.T) {
 	for _, answer := range []string{"no\n", "yes please\n", ""} {
 		code, out, errs := w.run(t, answer, append([]string{"apply", "--progress", "plain"}, grow...)...)
 		switch {
-		case answer == "" && (code != exitError || !strings.Contains(errs, "pass -auto-approve")):
+		case answer == "" && (code != exitError || !strings.Contains(errs, "pass --auto-approve")):
 			t.Errorf("apply with nothing on stdin: exit %d, want 1 asking for -auto-approve\n%s%s", code, out, errs)
 		case answer != "" && (code != 0 || !strings.Contains(out, "Only 'yes' will be accepted.") || !strings.Contains(out, "Cancelled: nothing was changed.")):
 			t.Errorf("apply answered %q: exit %d\n%s%s", answer, code, out, errs)

@@ -266,7 +266,7 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 		Version:       thisVersion().Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.flags.lockTimeout < 0 {
-				return fmt.Errorf("-lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
+				return fmt.Errorf("--lock-timeout is %s: give how long to wait for the lock (30s, 5m), or 0 to fail at once", a.flags.lockTimeout)
 			}
 			if err := checkDataDir(a.flags.dataDir); err != nil {
 				return err

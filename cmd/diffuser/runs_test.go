@@ -411,3 +411,25 @@ func TestRunsInterruptedBySIGKILL(t *testing.T) {
 		t.Errorf("want 2 runs: a new one that succeeded, and %s interrupted", killed.ID)
 	}
 }
+
+// TestFailedRunPrintsOutputOnce: a failed step's output is printed once in
+// the summary, under "last output" (its error carried it too, and the
+// summary printed both), at the end of apply and by show RUN.
+func TestFailedRunPrintsOutputOnce(t *testing.T) {
+	e, recipe := historyEnv(t)
+	code, out := e.apply(recipe, "-var", "other=fail")
+	if code != 1 {
+		t.Fatalf("apply should fail: exit %d\n%s", code, out)
+	}
+	summary := out[strings.Index(out, "step instance(s) failed"):]
+	shown := e.must("show", latestRun(t, e.data, "hist").ID)
+	for name, text := range map[string]string{"apply": summary, "show": shown} {
+		if n := strings.Count(text, "check failed on node[1]"); n != 1 {
+			t.Errorf("%s prints the output %d times:\n%s", name, n, text)
+		}
+		if !strings.Contains(text, "    command exited with status 3\n    step declared at") ||
+			!strings.Contains(text, "    last output:\n      check failed on node[1]\n") {
+			t.Errorf("%s: the error or the output is missing:\n%s", name, text)
+		}
+	}
+}

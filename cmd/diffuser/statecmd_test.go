@@ -287,7 +287,7 @@ func TestCLILockTimeout(t *testing.T) {
 			}
 		}
 	}
-	if code, _, errs := e.run("state", "rm", "ws", "step.old", "-lock-timeout", "-1s"); code != exitError || !strings.Contains(errs, "-lock-timeout is -1s") {
+	if code, _, errs := e.run("state", "rm", "ws", "step.old", "-lock-timeout", "-1s"); code != exitError || !strings.Contains(errs, "--lock-timeout is -1s") {
 		t.Errorf("a negative -lock-timeout: exit %d %s", code, errs)
 	}
 }

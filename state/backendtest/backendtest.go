@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ type Target struct {
 	Open func(o Options) Backend
 	// Raw returns every stored byte, by file or object name.
 	Raw func() map[string][]byte
+	// Put stores data as the file or object name, as a hand edit or
+	// another program would (nil: cases that need it are skipped).
+	Put func(name string, data []byte)
 }
 
 // Run runs the contract on the targets newTarget makes.
@@ -69,6 +73,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		{"ForceUnlock", testForceUnlock},
 		{"Encryption", testEncryption},
 		{"ReplaceKeepsLineageAndSerial", testReplace},
+		{"UnknownFieldsReadOnly", testUnknownFields},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newTarget(t)) })
@@ -477,4 +482,55 @@ func testReplace(t *testing.T, tg Target) {
 	if err := a.Save(got); err != nil || got.Serial != 8 || got.Hosts["h2"] == nil {
 		t.Fatalf("save after replace: %v, serial %d", err, got.Serial)
 	}
+}
+
+// testUnknownFields: a state.json with a field this build does not know
+// loads for reading, but a Load under the lock and a Save are
+// *state.UnknownFieldsError naming it, and the stored bytes stay as they
+// were (a save would have dropped the field).
+func testUnknownFields(t *testing.T, tg Target) {
+	if tg.Put == nil {
+		t.Skip("the target cannot store raw bytes")
+	}
+	a := tg.Open(Options{})
+	unlock := lock(t, a, "diffuser apply")
+	st := load(t, a)
+	st.Hosts["x"] = host("x")
+	if err := a.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	_ = unlock()
+	raw := rawState(tg)
+	edited := bytes.Replace(raw, []byte(`"serial":`), []byte(`"colour": "blue", "serial":`), 1)
+	if bytes.Equal(raw, edited) {
+		t.Fatalf("no serial in %s", raw)
+	}
+	tg.Put(state.StateFile, edited)
+
+	b := tg.Open(Options{})
+	read := load(t, b) // plan, show, state list
+	var ue *state.UnknownFieldsError
+	if err := read.Writable(); !errors.As(err, &ue) || fmt.Sprint(ue.Fields) != "[colour]" {
+		t.Fatalf("Writable: %v, want the field colour", err)
+	}
+	lock(t, b, "diffuser apply")
+	if err := b.Save(read); !errors.As(err, &ue) {
+		t.Errorf("Save: %v, want *state.UnknownFieldsError", err)
+	}
+	if _, err := b.Load(); !errors.As(err, &ue) {
+		t.Errorf("Load under the lock: %v, want *state.UnknownFieldsError", err)
+	}
+	if got := rawState(tg); !bytes.Equal(got, edited) {
+		t.Errorf("the stored state changed:\n%s", got)
+	}
+}
+
+// rawState is the stored state.json's bytes (an object's name ends with it).
+func rawState(tg Target) []byte {
+	for name, data := range tg.Raw() {
+		if path.Base(name) == state.StateFile {
+			return data
+		}
+	}
+	return nil
 }

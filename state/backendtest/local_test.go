@@ -28,6 +28,11 @@ func TestLocalContract(t *testing.T) {
 				}
 				return out
 			},
+			Put: func(name string, data []byte) {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
 		}
 	})
 }

@@ -19,6 +19,7 @@ func TestFakeS3Contract(t *testing.T) {
 				return New(f.client, "diffuser-state", prefix, Options{LockWait: o.LockWait, Key: o.Key})
 			},
 			Raw: func() map[string][]byte { return objects(t, f.client, "diffuser-state", prefix+"/") },
+			Put: func(name string, data []byte) { putObject(t, f.client, "diffuser-state", prefix+"/"+name, data) },
 		}
 	})
 }
@@ -38,6 +39,7 @@ func TestBareIfMatchContract(t *testing.T) {
 				return New(f.client, "diffuser-state", prefix, Options{LockWait: o.LockWait, Key: o.Key})
 			},
 			Raw: func() map[string][]byte { return objects(t, f.client, "diffuser-state", prefix+"/") },
+			Put: func(name string, data []byte) { putObject(t, f.client, "diffuser-state", prefix+"/"+name, data) },
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"testing"
@@ -26,6 +27,14 @@ func newFakeS3(t *testing.T, bucket string) *fakeS3 {
 		t.Fatal(err)
 	}
 	return &fakeS3{Server: srv, client: c}
+}
+
+// putObject stores data as key, unconditionally.
+func putObject(t *testing.T, c *s3.Client, bucket, key string, data []byte) {
+	t.Helper()
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // objects returns every object in bucket by key.

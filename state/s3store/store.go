@@ -120,9 +120,16 @@ func (s *Store) get(ctx context.Context, name string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("get %s: %w", s.url(name), err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	if err := state.CheckSize(s.url(name), aws.ToInt64(out.ContentLength)); err != nil {
+		return nil, "", err
+	}
+	// A server that gives no length (or a wrong one) is held to the cap too.
+	data, err := io.ReadAll(io.LimitReader(out.Body, state.MaxFileSize+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("read %s: %w", s.url(name), err)
+	}
+	if err := state.CheckSize(s.url(name), int64(len(data))); err != nil {
+		return nil, "", err
 	}
 	return data, aws.ToString(out.ETag), nil
 }
@@ -211,7 +218,8 @@ func (s *Store) journals(ctx context.Context) (map[uint64][]int, error) {
 // replayed over it, or a new state (serial 0, random lineage) when the
 // prefix holds none. It writes nothing. Errors are state's: a damaged
 // object is a *state.CorruptError, a journal of another lineage a
-// *state.LineageError.
+// *state.LineageError; while this Store holds the lock, a state with
+// fields this build does not know is a *state.UnknownFieldsError.
 func (s *Store) Load() (*state.State, error) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -222,6 +230,13 @@ func (s *Store) Load() (*state.State, error) {
 		st, v, err = s.read()
 		if err == nil {
 			s.mu.Lock()
+			locked := s.held != nil
+			if werr := st.Writable(); locked && werr != nil {
+				s.mu.Unlock()
+				// The lock is taken to write: refuse before any work is
+				// done that could not be saved.
+				return nil, fmt.Errorf("load state from %s: %w", s.Where(), werr)
+			}
 			s.disk = v
 			s.mu.Unlock()
 			return st, nil
