@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"diffuser/internal/regfile"
 )
 
 // Files of a workspace directory.
@@ -299,7 +301,7 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, fileKind(fi), path)
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, regfile.Kind(fi.Mode()), path)
 	}
 	if err := CheckSize(path, fi.Size()); err != nil {
 		return nil, nil, err
@@ -342,21 +344,6 @@ func humanSize(n int64) string {
 // past Ctrl-C) until something wrote to it.
 func openNoWait(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-}
-
-// fileKind names what a file that is not a regular one is.
-func fileKind(fi os.FileInfo) string {
-	switch m := fi.Mode(); {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
 }
 
 // Save writes st as the new state.json with the next serial, atomically and

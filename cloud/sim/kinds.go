@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -179,7 +181,7 @@ func LoadProfile(path string) (Profile, error) {
 func (p Profile) check() error {
 	durs := map[string]Duration{"connect.handshake": p.Connect.Handshake, "connect.cpu": p.Connect.CPU, "connect.timeout": p.Connect.Timeout}
 	probs := map[string]float64{}
-	for _, k := range sortedKinds(p.Kinds) {
+	for _, k := range slices.Sorted(maps.Keys(p.Kinds)) {
 		d := p.Kinds[k]
 		durs["kinds."+k+".mean"], durs["kinds."+k+".per_line"], durs["kinds."+k+".spread"] = d.Mean, d.PerLine, d.Spread
 		probs["kinds."+k+".outlier_prob"], probs["kinds."+k+".fail_prob"] = d.OutlierProb, d.FailProb
@@ -187,12 +189,12 @@ func (p Profile) check() error {
 			return fmt.Errorf("kinds.%s.outlier_factor is %g: give a factor from 1 to 1000 (0: 5)", k, f)
 		}
 	}
-	for _, name := range sortedKinds(durs) {
+	for _, name := range slices.Sorted(maps.Keys(durs)) {
 		if d := time.Duration(durs[name]); d < 0 || d > maxSimDuration {
 			return fmt.Errorf("%s is %v: give a duration from 0 to %v", name, d, maxSimDuration)
 		}
 	}
-	for _, name := range sortedKinds(probs) {
+	for _, name := range slices.Sorted(maps.Keys(probs)) {
 		if v := probs[name]; !(v >= 0 && v <= 1) {
 			return fmt.Errorf("%s is %g: give a probability from 0 to 1", name, v)
 		}
@@ -206,15 +208,6 @@ func (p Profile) check() error {
 		return fmt.Errorf("connect.max_sessions is %d: give sshd's MaxSessions (0: no cap)", p.Connect.MaxSessions)
 	}
 	return nil
-}
-
-func sortedKinds[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Draw returns the (scaled) duration and failure of the work at addr, the
