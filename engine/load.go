@@ -99,8 +99,10 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 				l.Off = map[string]*lang.Module{}
 			}
 			l.Off[m.Addr] = m
-			l.StepGraph.MarkOff(m.Addr, m.OffWhere())
 		}
+	}
+	for addr, m := range l.Off {
+		l.StepGraph.MarkOff(addr, l.OffWhy(m))
 	}
 	l.Graph, d = Expand(r, l.Counts, func(s *lang.Step) ([]string, hcl.Diagnostics) { return scope.StepOnHosts(s) },
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
@@ -112,6 +114,25 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 	}
 	diags = append(diags, l.checkValues(scope, hostChecks)...)
 	return l, diags
+}
+
+// OffCause is the outermost call that is off around m (m itself when the
+// call around it is on): the one whose lifecycle enabled is false.
+func (l *Loaded) OffCause(m *lang.Module) *lang.Module {
+	for m.Parent != nil && l.Off[m.Parent.Addr] != nil {
+		m = m.Parent
+	}
+	return m
+}
+
+// OffWhy says why call m, which is off, is off: its own lifecycle enabled,
+// or the call around it that is off.
+func (l *Loaded) OffWhy(m *lang.Module) string {
+	c := l.OffCause(m)
+	if c == m {
+		return m.OffWhere()
+	}
+	return c.Addr + "'s " + c.OffWhere()
 }
 
 // nameScope is a scope where hosts have names and indexes but nothing else

@@ -735,13 +735,12 @@ func (p *Plan) planDestroyAll(st *state.State) {
 // offModuleOf is the module turned off that target t names or lies in
 // (the outermost), or nil.
 func (l *Loaded) offModuleOf(t string) *lang.Module {
-	var best *lang.Module
 	for addr, m := range l.Off {
-		if (t == addr || strings.HasPrefix(t, addr+".")) && (best == nil || len(addr) < len(best.Addr)) {
-			best = m
+		if t == addr || strings.HasPrefix(t, addr+".") {
+			return l.OffCause(m)
 		}
 	}
-	return best
+	return nil
 }
 
 // restrict keeps only targeted vertices and everything they depend on,

@@ -199,19 +199,14 @@ func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-// OffWhere says why a call that is off is off, for messages: "lifecycle
-// enabled is false at FILE:LINE", or that a call around it is off.
+// OffWhere says where m's own lifecycle enabled is, for messages about a
+// call it turned off: "lifecycle enabled is false at FILE:LINE". A call
+// off because a call around it is off is described by that call's.
 func (m *Module) OffWhere() string {
-	for c := m; c != nil; c = c.Parent {
-		if c.Enabled != nil {
-			where := "lifecycle enabled is false at " + rangeString(c.Enabled.Range())
-			if c != m {
-				where = c.Addr + "'s " + where
-			}
-			return where
-		}
+	if m.Enabled == nil {
+		return "lifecycle enabled is false"
 	}
-	return "lifecycle enabled is false"
+	return "lifecycle enabled is false at " + rangeString(m.Enabled.Range())
 }
 
 // decodeModuleCall decodes a `module` block of namespace n. Its source is

@@ -1,6 +1,7 @@
 package lang_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -242,5 +243,32 @@ output "on" { value = !var.v }
 	l, _ = loadEnabled(t, fsys, map[string]string{"wrap": "true"})
 	if got := instancesOf(l); got["module.outer.step.own"] != 0 {
 		t.Errorf("enabled from a module output (false): %v", got)
+	}
+}
+
+// A call inside a call that is off is off because of the outer one, even
+// when its own lifecycle enabled is true: the reason given (graph, plan,
+// validate) names the outer call's condition, not the inner one's.
+func TestModuleEnabledNestedOffNamesOuter(t *testing.T) {
+	fsys := enabledRecipe("")
+	src := string(fsys["outer/main.hcl"].Data)
+	fsys["outer/main.hcl"] = &fstest.MapFile{Data: []byte(strings.Replace(src, "  path    = \"/mnt/${var.word}\"\n",
+		"  path    = \"/mnt/${var.word}\"\n  lifecycle {\n    enabled = true\n  }\n", 1))}
+	l, diags := loadEnabled(t, fsys, nil)
+	if diags.HasErrors() {
+		t.Fatalf("load:%s", diagString(diags))
+	}
+	inner := l.Recipe.Step("module.outer.module.inner.step.deep").Module
+	if l.Off[inner.Addr] == nil || l.OffCause(inner) != inner.Parent {
+		t.Fatalf("inner off %v, cause %v", l.Off[inner.Addr] != nil, l.OffCause(inner).Addr)
+	}
+	main := string(fsys["main.hcl"].Data)
+	line := strings.Count(main[:strings.Index(main, "enabled = local.wrapped")], "\n") + 1
+	want := fmt.Sprintf("module.outer's lifecycle enabled is false at t/main.hcl:%d", line)
+	if got := l.OffWhy(inner); got != want {
+		t.Errorf("why the inner call is off: %q, want %q", got, want)
+	}
+	if got, want := l.OffWhy(inner.Parent), fmt.Sprintf("lifecycle enabled is false at t/main.hcl:%d", line); got != want {
+		t.Errorf("why the outer call is off: %q, want %q", got, want)
 	}
 }

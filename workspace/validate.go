@@ -53,7 +53,7 @@ func (e *Env) Validate(in Inputs) *Validation {
 		}
 	}
 	for addr, m := range ws.Loaded.Off {
-		if m.Parent == nil || ws.Loaded.Off[m.Parent.Addr] == nil {
+		if ws.Loaded.OffCause(m) == m { // the outermost call that is off
 			v.Off = append(v.Off, addr+" ("+m.OffWhere()+")")
 		}
 	}
