@@ -2,8 +2,6 @@ package steps
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path"
@@ -152,8 +150,7 @@ func (a fileArgs) diff(f fileFacts) fileDiff {
 		d.reasons = append(d.reasons, a.path+" does not exist")
 		return d
 	}
-	want := sha256.Sum256([]byte(a.content))
-	if w := hex.EncodeToString(want[:]); w != f.sha256 {
+	if w := sha256Hex(a.content); w != f.sha256 {
 		d.upload = true
 		d.reasons = append(d.reasons, fmt.Sprintf("content differs (sha256 %.12s, want %.12s)", f.sha256, w))
 	}
