@@ -31,6 +31,25 @@ func (vd *Validation) value(funcs map[string]function.Function, vars map[string]
 	return res, nil
 }
 
+// badCondition is the error for a validation condition whose value res is
+// not true or false (null, another type, or unknown where every value it
+// reads is known), nil when it is.
+func badCondition(vd *Validation, res cty.Value) *hcl.Diagnostic {
+	if res.IsKnown() && !res.IsNull() && res.Type() == cty.Bool {
+		return nil
+	}
+	what := "null"
+	switch {
+	case !res.IsKnown():
+		what = "not known"
+	case !res.IsNull():
+		what = "a " + res.Type().FriendlyName()
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
+		Detail:  fmt.Sprintf("The condition must be true or false; here it is %s. Compare or convert it, e.g. length(var.x) > 0 or tobool(...).", what),
+		Subject: vd.Condition.Range().Ptr()}
+}
+
 // checkValidationRefs reports every variable a validation reads that its
 // recipe or module does not declare.
 func (r *Recipe) checkValidationRefs() hcl.Diagnostics {
@@ -78,9 +97,8 @@ func (r *Recipe) validateRoot(vals map[string]cty.Value, valid map[string]bool, 
 				diags = append(diags, d...)
 				continue
 			}
-			if res.Type() != cty.Bool || res.IsNull() || !res.IsKnown() {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
-					Detail: "The condition must be true or false.", Subject: vd.Condition.Range().Ptr()})
+			if d := badCondition(vd, res); d != nil {
+				diags = append(diags, d)
 				continue
 			}
 			if res.False() {
@@ -115,7 +133,11 @@ func (s *Scope) validateInput(n *namespace, v *Variable, val cty.Value, host cty
 			diags = append(diags, d...)
 			continue
 		}
-		if !res.IsKnown() || res.IsNull() || res.Type() != cty.Bool {
+		if !res.IsKnown() {
+			continue // decided when what it reads is known
+		}
+		if d := badCondition(vd, res); d != nil {
+			diags = append(diags, annotate(hcl.Diagnostics{d}, m)...)
 			continue
 		}
 		if res.False() {
