@@ -76,7 +76,7 @@ func SummaryJSON(w, errw io.Writer, operation string, o engine.Outcome, outputs 
 		Parallelism: float64(o.StepTime) / float64(max(wall, 1)), Done: o.Done, Failed: o.Failed, Skipped: o.Skipped,
 		Timeline: timeline}
 	for _, f := range o.Failures {
-		jf := jsonFailure{Address: f.Address, Declared: f.Declared, Host: f.Host, Error: f.Error, Tail: f.Tail, Log: f.Log}
+		jf := jsonFailure{Address: f.Address, Declared: f.Declared, Host: f.Host, Error: f.Message(), Tail: f.Tail, Log: f.Log}
 		if f.Exit >= 0 {
 			exit := f.Exit
 			jf.Exit = &exit

@@ -44,3 +44,32 @@ func TestSummaryFailureDeclared(t *testing.T) {
 		t.Errorf("JSON failures: %+v", line.Failures)
 	}
 }
+
+// TestSummaryJSONErrorWithoutTail: a failure's output tail is in
+// output_tail once; error is the message without it, as the text summary
+// prints it.
+func TestSummaryJSONErrorWithoutTail(t *testing.T) {
+	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	tail := "E: Unable to locate package glusterfs-srv\n"
+	o := engine.Outcome{Start: start, End: start.Add(time.Second), Failed: 1, Failures: []engine.FailureRecord{
+		{Address: `step.packages["server[0]"]`, Host: "server[0]", Exit: 100, Error: "command exited with status 100:\n" + tail, Tail: tail},
+	}}
+	var out, errw bytes.Buffer
+	SummaryJSON(&out, &errw, "apply", o, nil, "run", "")
+	var line struct {
+		Failures []struct {
+			Error string `json:"error"`
+			Tail  string `json:"output_tail"`
+		} `json:"failures"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(line.Failures) != 1 {
+		t.Fatalf("failures: %+v", line.Failures)
+	}
+	f := line.Failures[0]
+	if f.Error != "command exited with status 100" || f.Tail != tail {
+		t.Errorf("error %q, output_tail %q: want the message without the tail, and the tail", f.Error, f.Tail)
+	}
+}
