@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"diffuser/internal/regfile"
 )
 
@@ -322,21 +324,7 @@ func CheckSize(name string, size int64) error {
 	return fmt.Errorf("%s is %s (%d bytes), more than the %s of state diffuser reads: it is not a file diffuser wrote "+
 		"(something else was written or copied there); move it aside: a state.json's previous copy is %s, "+
 		"and without a journal only the progress recorded since the last save is lost (those steps run again)",
-		name, humanSize(size), size, humanSize(MaxFileSize), BackupFile)
-}
-
-// humanSize formats n bytes in binary units.
-func humanSize(n int64) string {
-	const unit = 1 << 10
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	v, i := float64(n), -1
-	for v >= unit && i < 3 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[i])
+		name, humanize.IBytes(uint64(size)), size, humanize.IBytes(uint64(MaxFileSize)), BackupFile)
 }
 
 // openNoWait opens path for reading without following a symbolic link

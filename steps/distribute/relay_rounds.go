@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dustin/go-humanize"
+
 	"diffuser/steps"
 )
 
@@ -90,7 +92,7 @@ func (r *relay) runRound(ctx context.Context, p roundPlan, toDirect func(h *xfer
 		case p.fromSource && h.i == p.root:
 			note = fmt.Sprintf("relay round %d: sending from the complete copy here, from byte %d", round, p.start[h.i])
 		case p.start[h.i] > 0 && p.start[h.i] == h.have:
-			note = fmt.Sprintf("relay round %d: resuming at offset %d (%s already here are not sent again)", round, h.have, formatBytes(h.have))
+			note = fmt.Sprintf("relay round %d: resuming at offset %d (%s already here are not sent again)", round, h.have, humanize.IBytes(uint64(h.have)))
 		case p.start[h.i] < h.have:
 			note = fmt.Sprintf("relay round %d: keeping %d of the %d bytes here; the rest comes again from another host", round, p.start[h.i], h.have)
 		default:

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"diffuser/runner"
 	"diffuser/steps"
 )
@@ -371,7 +373,7 @@ func (t *transfer) direct(ctx context.Context, h *xferHost) {
 		}
 		start := h.have
 		if start > 0 {
-			_, _ = h.t.Runner.Run(ctx, "echo "+steps.ShellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, formatBytes(start))), runner.Options{})
+			_, _ = h.t.Runner.Run(ctx, "echo "+steps.ShellQuote(fmt.Sprintf("resuming at offset %d (%s already here are not sent again)", start, humanize.IBytes(uint64(start)))), runner.Options{})
 		}
 		cmd := t.receiveCmd(start)
 		rc, err := t.art.open(ctx, start)
