@@ -44,6 +44,13 @@ func (s *refSet) merge(o *refSet) {
 	s.broken = s.broken || o.broken
 }
 
+// mergeOrder adds what o waits for (its steps and host groups) to s, not
+// what o reads of the host: a value that must be known before s is, not
+// one s is made from.
+func (s *refSet) mergeOrder(o *refSet) {
+	s.merge(&refSet{groups: o.groups, steps: o.steps})
+}
+
 func sortedRefs(m map[string]hcl.Range) []Ref {
 	out := make([]Ref, 0, len(m))
 	for k, v := range m {
@@ -171,7 +178,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			set.hostName = set.hostName || readsHostName(trs)
 		}
 		if !set.host {
-			a.validationReads(k)
+			set.mergeOrder(a.validationReads(k))
 		}
 	case 'o':
 		o := k.n.outputs[k.name]
@@ -215,9 +222,13 @@ func (a *analyzer) node(k nodeKey) *refSet {
 // validationReads follows, for module input k (one value for every
 // host, so evaluated with the module's values), what the inputs its
 // validations read are made from: the evaluator computes those before
-// it decides k. One of them that needs k's value is a cycle. What they
-// read is not k's: a step that reads k does not wait for it.
-func (a *analyzer) validationReads(k nodeKey) {
+// it decides k. One of them that needs k's value is a cycle. As in
+// Terraform, what they read orders what reads k: the steps and host
+// groups those inputs read are returned, so that a step reading k waits
+// for them and k's validations are decided before it runs (an input
+// made from a capture is known only then).
+func (a *analyzer) validationReads(k nodeKey) *refSet {
+	order := newRefSet()
 	for _, o := range validationInputs(k) {
 		in := k.n.mod.Inputs[o.name]
 		if in == nil {
@@ -225,9 +236,13 @@ func (a *analyzer) validationReads(k nodeKey) {
 		}
 		a.stack = append(a.stack, nodeKey{k.n, 'c', o.name})
 		// Its mistakes are reported where the input itself is analyzed.
-		_, _ = a.r.check(in.Expr.Variables(), where{what: "a module input", host: true, hosts: true, steps: true}, k.n.mod.caller)
+		s, d := a.r.check(in.Expr.Variables(), where{what: "a module input", host: true, hosts: true, steps: true}, k.n.mod.caller)
 		a.stack = a.stack[:len(a.stack)-1]
+		if !d.HasErrors() {
+			order.mergeOrder(s)
+		}
 	}
+	return order
 }
 
 // cycle reports the cycle that reaches k again. A module's enabled is

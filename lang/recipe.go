@@ -79,7 +79,9 @@ type Variable struct {
 // Validation is one `validation` block inside a variable. Its condition
 // reads its own variable and, as Terraform 1.9's do, any other variable
 // of the same recipe or module (Others): it is decided once all of them
-// have values, and is no dependency of any value.
+// have values. What it reads orders what reads its variable (in a
+// module: a step reading the input waits for what the others are made
+// from), and is no part of the variable's value.
 type Validation struct {
 	Condition    hcl.Expression
 	ErrorMessage string

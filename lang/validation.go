@@ -15,8 +15,10 @@ import (
 // (after their types and constraints, before their validations, so that
 // two validations may read each other's variables), at validate and plan
 // when they are known, else for each step instance of the module at apply.
-// A validation is no dependency of a value: a step that reads var.x does
-// not wait for what x's validations read.
+// What a validation reads orders what reads its variable: a step that
+// reads var.x waits for the steps and host groups the other inputs x's
+// validations read are made from (analyzer.validationReads), so the rule
+// is decided before the step runs.
 
 // value evaluates the condition with vars (the variables it reads) and
 // the functions funcs: a bool, unmarked, or unknown while a value it

@@ -167,3 +167,86 @@ func TestModuleValidationReadsHostInput(t *testing.T) {
 		}
 	}
 }
+
+// crossCaptureFS: the validation of module input size reads input limit,
+// which the call sets from a capture. The module's step reads size only.
+var crossCaptureFS = fstest.MapFS{
+	"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "node" {}
+step "probe" {
+  on      = hosts.node
+  run     = "echo 100"
+  capture { max = "echo 100" }
+}
+module "m" {
+  source = "./m"
+  on     = hosts.node
+  size   = 50
+  limit  = tonumber(step.probe.outputs.max)
+}
+`)},
+	"m/main.hcl": {Data: []byte(`variable "size" {
+  type = number
+  validation {
+    condition     = var.size <= var.limit
+    error_message = "size is above the limit."
+  }
+}
+variable "limit" {
+  type = number
+}
+step "use" {
+  run = "echo ${var.size}"
+}
+`)},
+}
+
+// TestModuleValidationOrdersReaders: as in Terraform, what a validation
+// reads orders what reads the validated input: module.m.step.use reads
+// only size, and waits for step.probe, whose capture size's validation
+// reads through limit. Once probe ran, the validation is decided before
+// use's arguments are: a limit below size refuses use.
+func TestModuleValidationOrdersReaders(t *testing.T) {
+	r, diags := loadFS(crossCaptureFS)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	use := r.Step("module.m.step.use")
+	var refs []string
+	for _, ref := range use.RefSteps {
+		refs = append(refs, ref.Name)
+	}
+	if strings.Join(refs, ",") != "probe" {
+		t.Fatalf("module.m.step.use waits for %v, want [probe]: the validation of size reads limit, made from probe's capture", refs)
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	node := lang.HostInfo{Name: "node[0]", Group: "node", Hostname: "node-0", PrivateIP: cty.StringVal("10.0.0.1")}
+	for _, tc := range []struct {
+		max     string
+		refused bool
+	}{{"100", false}, {"10", true}} {
+		s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"node": r.Groups[0].GroupVal([]lang.HostInfo{node})}}
+		s.Steps = map[string]cty.Value{"probe": r.Step("probe").StepVal([]string{"node[0]"},
+			map[string]map[string]string{"node[0]": {"max": tc.max}}, false)}
+		if d := s.EvalLocals(); d.HasErrors() && !tc.refused {
+			t.Fatalf("max %s: %s", tc.max, diagString(d))
+		}
+		args, _, d := s.StepArgs(use, node.Val(nil))
+		if got := d.HasErrors(); got != tc.refused {
+			t.Errorf("max %s: refused %v, want %v:%s", tc.max, got, tc.refused, diagString(d))
+			continue
+		}
+		if tc.refused {
+			if !strings.Contains(diagString(d), "size is above the limit.") {
+				t.Errorf("max %s: %s", tc.max, diagString(d))
+			}
+			continue
+		}
+		if cmd := args.GetAttr("command"); !cmd.RawEquals(cty.StringVal("echo 50")) {
+			t.Errorf("max %s: command %#v", tc.max, cmd)
+		}
+	}
+}
