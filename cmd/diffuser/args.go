@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"strings"
+
+	"diffuser/lang"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -9,12 +12,18 @@ import (
 
 // normalizeArgs accepts the single-dash long flags Terraform users type
 // (-var, -auto-approve, -var-file=x) by rewriting them to cobra's --form
-// when they name a known long flag. Short flags (-h) are left alone.
+// when they name a known long flag, or when they are no run of known
+// short flags (a misspelt long one). Short flags (-h) are left alone.
 func normalizeArgs(root *cobra.Command, args []string) []string {
-	long := map[string]bool{}
+	long, short := map[string]bool{}, map[rune]bool{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		add := func(f *pflag.Flag) { long[f.Name] = true }
+		add := func(f *pflag.Flag) {
+			long[f.Name] = true
+			for _, r := range f.Shorthand {
+				short[r] = true
+			}
+		}
 		c.Flags().VisitAll(add)
 		c.PersistentFlags().VisitAll(add)
 		for _, sub := range c.Commands() {
@@ -22,6 +31,7 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		}
 	}
 	walk(root)
+	short['h'] = true // cobra adds -h, --help when a command runs
 	out := make([]string, 0, len(args))
 	for i, a := range args {
 		if a == "--" {
@@ -30,11 +40,41 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		}
 		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 2 {
 			name, _, _ := strings.Cut(a[1:], "=")
-			if long[name] {
+			if long[name] || !shorthands(name, short) {
+				// A known long flag, or a mistyped one (-tagret): cobra
+				// then names it as typed, not as shorthand 't'.
 				a = "-" + a
 			}
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// shorthands says whether every letter of name is a known short flag.
+func shorthands(name string, short map[rune]bool) bool {
+	for _, r := range name {
+		if !short[r] {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// flagError adds to cobra's "unknown flag: --tagret" the closest flag c
+// has (did you mean --target?) and where the flags are listed.
+func flagError(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	name, _, _ = strings.Cut(name, "=")
+	var known []string
+	c.Flags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	c.InheritedFlags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	hint := ""
+	if s := lang.Suggest(name, known); s != "" {
+		hint = fmt.Sprintf(" Did you mean --%s?", s)
+	}
+	return fmt.Errorf("%w.%s Run '%s --help' for its flags.", err, hint, c.CommandPath())
 }

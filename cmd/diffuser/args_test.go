@@ -13,7 +13,8 @@ func TestSingleDashLongFlags(t *testing.T) {
 		{"apply glusterfs -auto-approve -parallelism=8", "apply glusterfs --auto-approve --parallelism=8"},
 		{"plan x -h", "plan x -h"},                                  // short flags stay
 		{"plan x --var a=1", "plan x --var a=1"},                    // already long
-		{"plan x -notaflag", "plan x -notaflag"},                    // unknown: cobra reports it
+		{"plan x -notaflag", "plan x --notaflag"},                   // unknown: cobra reports it as typed
+		{"plan x -hh", "plan x -hh"},                                // a run of short flags stays
 		{"apply x -- -var", "apply x -- -var"},                      // after --, arguments are left alone
 		{"plan x -detailed-exitcode", "plan x --detailed-exitcode"}, // Terraform's spelling
 	}
@@ -21,6 +22,24 @@ func TestSingleDashLongFlags(t *testing.T) {
 		got := strings.Join(normalizeArgs(root, strings.Fields(c.in)), " ")
 		if got != c.want {
 			t.Errorf("%q -> %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestUnknownFlagSuggests: a misspelt flag, with one dash (as the docs
+// write flags) or two, is named as typed, with the closest flag the
+// command has and where its flags are listed.
+func TestUnknownFlagSuggests(t *testing.T) {
+	for _, c := range []struct{ arg, want string }{
+		{"-tagret", "Error: unknown flag: --tagret. Did you mean --target? Run 'diffuser destroy --help' for its flags.\n"},
+		{"--tagret=x", "Error: unknown flag: --tagret. Did you mean --target? Run 'diffuser destroy --help' for its flags.\n"},
+		{"-data-dri", "Error: unknown flag: --data-dri. Did you mean --data-dir? Run 'diffuser destroy --help' for its flags.\n"},
+		{"-zzzzzz", "Error: unknown flag: --zzzzzz. Run 'diffuser destroy --help' for its flags.\n"},
+	} {
+		var out strings.Builder
+		a := &app{stdout: &out, stderr: &out}
+		if code := a.execute(t.Context(), []string{"destroy", "glusterfs", c.arg}); code == 0 || out.String() != c.want {
+			t.Errorf("%s: exit %d\n got %q\nwant %q", c.arg, code, out.String(), c.want)
 		}
 	}
 }

@@ -282,6 +282,7 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 			return nil
 		},
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.SetVersionTemplate(views.VersionTemplate)
 	root.InitDefaultVersionFlag() // now, so that -version is normalized and documented
 	root.Flags().Lookup("version").Usage = "print diffuser's version, as diffuser version does"
