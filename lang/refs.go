@@ -19,6 +19,9 @@ var (
 // Suggest returns the name in known nearest to name (a typo away), or "".
 func Suggest(name string, known []string) string { return suggest(name, known) }
 
+// EditDistance is the Levenshtein distance between a and b, in bytes.
+func EditDistance(a, b string) int { return levenshteinBelow(a, b, max(len(a), len(b))+1) }
+
 // checkRefs checks, without values, what a traversal names inside the
 // objects a recipe reads: a host's attributes and facts, and its volumes
 // (against the volume blocks of onGroups for `host`, when known, of G for

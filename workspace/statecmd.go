@@ -317,7 +317,7 @@ func nearAddresses(st *state.State, a engine.Address) []string {
 	}
 	var cs []cand
 	add := func(addr string, related bool) {
-		d := editDistance(want, addr)
+		d := lang.EditDistance(want, addr)
 		if related {
 			d = min(d, 1)
 		}
@@ -358,27 +358,6 @@ func nearAddresses(st *state.State, a engine.Address) []string {
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func sortedSet(m map[string]bool) []string {
