@@ -16,10 +16,12 @@ import (
 // short flags (a misspelt long one). Short flags (-h) are left alone.
 func normalizeArgs(root *cobra.Command, args []string) []string {
 	long, short := map[string]bool{}, map[rune]bool{}
+	valued := map[string]bool{} // long flags that take the next argument as their value
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		add := func(f *pflag.Flag) {
 			long[f.Name] = true
+			valued[f.Name] = valued[f.Name] || f.NoOptDefVal == ""
 			for _, r := range f.Shorthand {
 				short[r] = true
 			}
@@ -33,23 +35,28 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 	walk(root)
 	short['h'] = true // cobra adds -h, --help when a command runs
 	out := make([]string, 0, len(args))
+	isValue := false // a is the value of the flag before it (--lock-timeout -1s)
 	for i, a := range args {
 		if a == "--" {
 			out = append(out, args[i:]...)
 			break
 		}
-		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 2 {
+		if !isValue && strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 2 {
 			name, _, _ := strings.Cut(a[1:], "=")
-			if long[name] || !shorthands(name, short) {
+			if long[name] || (isLetter(name[0]) && !shorthands(name, short)) {
 				// A known long flag, or a mistyped one (-tagret): cobra
 				// then names it as typed, not as shorthand 't'.
 				a = "-" + a
 			}
 		}
+		name, hasValue := strings.CutPrefix(a, "--")
+		isValue = hasValue && !strings.Contains(name, "=") && valued[name]
 		out = append(out, a)
 	}
 	return out
 }
+
+func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // shorthands says whether every letter of name is a known short flag.
 func shorthands(name string, short map[rune]bool) bool {

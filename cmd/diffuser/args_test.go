@@ -15,8 +15,12 @@ func TestSingleDashLongFlags(t *testing.T) {
 		{"plan x --var a=1", "plan x --var a=1"},                    // already long
 		{"plan x -notaflag", "plan x --notaflag"},                   // unknown: cobra reports it as typed
 		{"plan x -hh", "plan x -hh"},                                // a run of short flags stays
-		{"apply x -- -var", "apply x -- -var"},                      // after --, arguments are left alone
-		{"plan x -detailed-exitcode", "plan x --detailed-exitcode"}, // Terraform's spelling
+		{"apply x -lock-timeout -1s", "apply x --lock-timeout -1s"}, // a flag's value stays as given
+		{"apply x -var -notaflag=1", "apply x --var -notaflag=1"},
+		{"apply x -auto-approve -x1", "apply x --auto-approve --x1"}, // a bool flag takes no value
+		{"plan x -1s", "plan x -1s"},                                 // not a flag's name
+		{"apply x -- -var", "apply x -- -var"},                       // after --, arguments are left alone
+		{"plan x -detailed-exitcode", "plan x --detailed-exitcode"},  // Terraform's spelling
 	}
 	for _, c := range cases {
 		got := strings.Join(normalizeArgs(root, strings.Fields(c.in)), " ")
