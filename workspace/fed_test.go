@@ -265,7 +265,8 @@ func TestAliasedProvider(t *testing.T) {
 // TestProviderAliasNotDeclared: a provider key NAME.ALIAS that no provider
 // block of the site declares (from -provider or default_provider), or with
 // nothing after the dot, used to run on NAME's defaults without a word;
-// now it is refused, saying where the key came from and what to write.
+// now it is refused, saying where the key came from (the site file's line
+// for default_provider) and what to write.
 // Nothing is written to the data directory.
 func TestProviderAliasNotDeclared(t *testing.T) {
 	for _, tc := range []struct {
@@ -274,7 +275,8 @@ func TestProviderAliasNotDeclared(t *testing.T) {
 		{"", "other.lab", `unknown provider alias "other.lab" (-provider): no provider "other" block of the site file has alias = "lab"; declare one (provider "other" { alias = "lab" ... }) or use other`},
 		{"provider \"other\" {\n  alias = \"east\"\n}\n", "other.lab", `unknown provider alias "other.lab" (-provider)`},
 		{"", "other.", `provider "other." (-provider) has nothing after the dot: write other, or NAME.ALIAS`},
-		{"default_provider = \"other.lab\"\n", "", `unknown provider alias "other.lab" (default_provider of `},
+		{"default_provider = \"other.lab\"\n", "", `site.hcl:1,20-31: Unknown provider alias; default_provider names "other.lab": no provider "other" block`},
+		{"default_provider = \"other.\"\n", "", `site.hcl:1,20-28: Invalid provider; default_provider "other." has nothing after the dot`},
 		{"provider \"other\" {\n  alias = \"lab\"\n}\n", "other.lab", ""},
 	} {
 		m := newMemEnv(t)

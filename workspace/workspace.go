@@ -254,7 +254,7 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	if ws.Provider == "" {
 		ws.Provider = without
 	}
-	if err := aliasDeclared(ws.Provider, in.Provider, site); err != nil {
+	if err := aliasDeclared(ws.Provider, in.Provider, mem, site, files); err != nil {
 		return nil, err
 	}
 	if s, _ := e.simulation(); s != nil {
@@ -280,44 +280,65 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	return ws, nil
 }
 
-// unknownProvider says where the provider name that diffuser does not
-// have came from: the -provider flag, the site file's default_provider
-// (an error at its line), or the workspace's memory of its last apply.
-func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File, known []string) error {
-	hint := providerChoice(name, known)
+// providerOrigin says where provider key came from, in the order
+// diffuser picks one: the -provider flag, the workspace's memory of its
+// last apply, the site file's default_provider (whose range it returns,
+// for an error at its line), or "" (the docker default).
+func providerOrigin(key, flag string, mem *state.Inputs, site *lang.Site) (string, *hcl.Range) {
 	switch {
 	case flag != "":
-		return fmt.Errorf("unknown provider %q (-provider): %s", name, hint)
-	case mem != nil && mem.Provider != "":
-		return fmt.Errorf("unknown provider %q (remembered from the workspace's last apply): pass -provider NAME; %s", name, hint)
-	case site != nil && site.DefaultProvider == name:
+		return "-provider", nil
+	case mem != nil && mem.Provider == key:
+		return "remembered from the workspace's last apply", nil
+	case site != nil && site.DefaultProvider == key:
 		rng := site.DefaultProviderRange
-		return &DiagError{Files: files, Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown provider",
-			Detail: fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint), Subject: &rng}}}
+		return "default_provider of " + site.Filename, &rng
 	}
-	return fmt.Errorf("unknown provider %q: %s", name, hint)
+	return "", nil
+}
+
+// providerError is the error about provider key: at the line of the site
+// file's default_provider when it came from there (summary and detail),
+// else msg given where it came from (" (-provider)", or "").
+func providerError(key, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File, summary, detail string, msg func(where string) string) error {
+	where, rng := providerOrigin(key, flag, mem, site)
+	if rng != nil {
+		return &DiagError{Files: files, Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng}}}
+	}
+	if where != "" {
+		where = " (" + where + ")"
+	}
+	return errors.New(msg(where))
+}
+
+// unknownProvider refuses a provider name diffuser does not have, saying
+// where it came from.
+func unknownProvider(name, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File, known []string) error {
+	hint := providerChoice(name, known)
+	if where, _ := providerOrigin(name, flag, mem, site); strings.HasPrefix(where, "remembered") {
+		hint = "pass -provider NAME; " + hint
+	}
+	return providerError(name, flag, mem, site, files, "Unknown provider",
+		fmt.Sprintf("default_provider names %q, which diffuser does not have: %s.", name, hint),
+		func(where string) string { return fmt.Sprintf("unknown provider %q%s: %s", name, where, hint) })
 }
 
 // aliasDeclared refuses a provider key NAME.ALIAS (from -provider flag,
 // default_provider or memory) that no provider block of the site file
 // declares: it would run on NAME's defaults, not on settings anyone wrote.
-func aliasDeclared(key, flag string, site *lang.Site) error {
+func aliasDeclared(key, flag string, mem *state.Inputs, site *lang.Site, files map[string]*hcl.File) error {
 	name, alias, ok := strings.Cut(key, ".")
 	if !ok || alias != "" && site != nil && site.Providers[key] != nil {
 		return nil
 	}
-	where := " (remembered from the workspace's last apply)"
-	switch {
-	case flag != "":
-		where = " (-provider)"
-	case site != nil && site.DefaultProvider == key:
-		where = " (default_provider of " + site.Filename + ")"
-	}
 	if alias == "" {
-		return fmt.Errorf("provider %q%s has nothing after the dot: write %s, or NAME.ALIAS for a provider block with an alias", key, where, name)
+		what := fmt.Sprintf("has nothing after the dot: write %s, or NAME.ALIAS for a provider block with an alias", name)
+		return providerError(key, flag, mem, site, files, "Invalid provider", fmt.Sprintf("default_provider %q %s.", key, what),
+			func(where string) string { return fmt.Sprintf("provider %q%s %s", key, where, what) })
 	}
-	return fmt.Errorf("unknown provider alias %q%s: no provider %q block of the site file has alias = %q; declare one (provider %q { alias = %q ... }) or use %s",
-		key, where, name, alias, name, alias, name)
+	what := fmt.Sprintf("no provider %q block of the site file has alias = %q; declare one (provider %q { alias = %q ... }) or use %s", name, alias, name, alias, name)
+	return providerError(key, flag, mem, site, files, "Unknown provider alias", fmt.Sprintf("default_provider names %q: %s.", key, what),
+		func(where string) string { return fmt.Sprintf("unknown provider alias %q%s: %s", key, where, what) })
 }
 
 // providerChoice says what to write instead of provider name, which
