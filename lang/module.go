@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -749,6 +750,14 @@ func (m *Module) callHolds(r hcl.Range) bool {
 	if inside(m.On) || inside(m.Enabled) {
 		return true
 	}
+	// A call without on runs its steps on its caller's: a mistake in
+	// that on is the caller's, not this call's.
+	for p := m; p.On == nil && p.Parent != nil; {
+		p = p.Parent
+		if inside(p.On) {
+			return true
+		}
+	}
 	for _, a := range m.Inputs {
 		if inside(a.Expr) {
 			return true
@@ -1065,4 +1074,55 @@ func ModuleVariables(fsys fs.FS, dir string) ([]*Variable, hcl.Diagnostics) {
 		}
 	}
 	return n.varList, diags
+}
+
+// mergeCallRepeats folds diagnostics that differ only in the module call
+// they were found through (a mistake in a module's file, once per call of
+// the module) into one that names every call: "(In module.a, called at
+// main.hcl:3; module.b, called at main.hcl:9.)". Exact repeats go too.
+func mergeCallRepeats(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		severity        hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+		inCall          bool
+	}
+	idx := map[key]int{}
+	var calls [][]string
+	out := diags[:0:0]
+	for _, d := range diags {
+		base, call := splitCalledAt(d.Detail)
+		k := key{severity: d.Severity, summary: d.Summary, detail: base, inCall: call != ""}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if i, ok := idx[k]; ok {
+			if call != "" && !slices.Contains(calls[i], call) {
+				calls[i] = append(calls[i], call)
+			}
+			continue
+		}
+		idx[k] = len(out)
+		calls = append(calls, []string{call})
+		out = append(out, d)
+	}
+	for i, d := range out {
+		if len(calls[i]) > 1 {
+			base, _ := splitCalledAt(d.Detail)
+			c := *d
+			c.Detail = base + " (In " + strings.Join(calls[i], "; ") + ".)"
+			out[i] = &c
+		}
+	}
+	return out
+}
+
+// splitCalledAt splits a detail that ends in calledAt's note into the
+// text before it and the note's inside ("module.a, called at main.hcl:3").
+func splitCalledAt(detail string) (base, call string) {
+	i := strings.LastIndex(detail, " (In module.")
+	if i < 0 || !strings.HasSuffix(detail, ".)") {
+		return detail, ""
+	}
+	return detail[:i], detail[i+len(" (In ") : len(detail)-len(".)")]
 }
