@@ -563,6 +563,8 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 				} else if s := suggest(k, keys(m.ns.vars)); s != "" {
 					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+				} else if s := suggest(k, callArguments); s != "" {
+					d.Detail += fmt.Sprintf(" Did you mean %s, the call's own argument (%s)?", s, callArgumentHelp[s])
 				} else if len(m.ns.vars) > 0 {
 					d.Detail += " Its inputs: " + strings.Join(keys(m.ns.vars), ", ") + "."
 				} else {

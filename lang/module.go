@@ -661,6 +661,16 @@ var unsupportedModuleArgHint = map[string]string{
 	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
 }
 
+// callArguments are the arguments of a module call that are not the
+// module's inputs, for "did you mean" on a misspelt one (aftr = [...]).
+var callArguments = []string{"after", "on", "source"}
+
+var callArgumentHelp = map[string]string{
+	"after":  "every step of the module waits for these",
+	"on":     "the hosts the module's steps run on",
+	"source": "the module's directory or builtin/NAME",
+}
+
 // unknownInputHint says what to write instead of a meta-argument of
 // Terraform or OpenTofu that diffuser reads as a module input, for a
 // module that declares no variable of that name.

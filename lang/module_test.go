@@ -1013,3 +1013,13 @@ func TestModuleRepeatsMerged(t *testing.T) {
 		}
 	}
 }
+
+// A misspelt argument of the call itself (aftr) is named, not only the
+// module's inputs listed.
+func TestModuleCallArgumentTypo(t *testing.T) {
+	dir := filepath.Join(moduleCases, "call_argument_typo")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, "Did you mean after, the call's own argument") {
+		t.Fatalf("want one diagnostic suggesting after:%s", diagString(diags))
+	}
+}
