@@ -105,6 +105,10 @@ type Plan struct {
 	// destroy's Reason says whether it was targeted (ReasonTargeted) or
 	// goes because it depends on, or runs on, something targeted.
 	Targets []string
+	// LeftOut are the changes (and removals) a plan with -target leaves
+	// out: the recipe needs them, the targets do not. The cluster matches
+	// the recipe only once an apply without -target has made them.
+	LeftOut []string
 	// Moves are the recorded instances the recipe's moved blocks rename;
 	// the plan was made as if they were renamed already.
 	Moves      []Move
@@ -761,6 +765,8 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 	for _, c := range p.Destroys {
 		if slices.ContainsFunc(targets, func(t string) bool { return matchRemoval(c, t) }) {
 			removals = append(removals, c)
+		} else {
+			p.LeftOut = append(p.LeftOut, c.Addr)
 		}
 	}
 	for _, t := range targets {
@@ -805,6 +811,9 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 		if !keep[v] {
 			p.Actions[v] = NoOp
 			if c := p.vchange[int32(v)]; c != nil {
+				if c.Action != NoOp {
+					p.LeftOut = append(p.LeftOut, c.Addr)
+				}
 				c.Action = NoOp
 			}
 		}

@@ -114,6 +114,11 @@ func describe(c *engine.Change) string {
 // WritePlan prints the plan grouped by host group, as Terraform users expect.
 func WritePlan(w io.Writer, p *engine.Plan) {
 	if !p.HasChanges() {
+		if len(p.LeftOut) > 0 {
+			fmt.Fprintln(w, "No changes in what -target names.")
+			writeLeftOut(w, p.LeftOut)
+			return
+		}
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
 		return
 	}
@@ -177,12 +182,28 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	} else {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
+	writeLeftOut(w, p.LeftOut)
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
 			"nothing is left depending on something destroyed. The next apply brings them all back.\n",
 			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs", "run"), plural(len(p.Destroys)-n, "it", "them"))
 	}
+}
+
+// writeLeftOut warns, as Terraform's "Resource targeting is in effect"
+// does, that -target left changes out: a config file targeted alone is
+// written, but the restart it owes and whatever else changed wait.
+func writeLeftOut(w io.Writer, left []string) {
+	if len(left) == 0 {
+		return
+	}
+	names := strings.Join(left, ", ")
+	if len(left) > 3 {
+		names = fmt.Sprintf("%s and %d more", strings.Join(left[:3], ", "), len(left)-3)
+	}
+	fmt.Fprintf(w, "\nWarning: -target leaves out %d %s the recipe also needs: %s.\n"+
+		"The cluster matches the recipe only after an apply without -target.\n", len(left), plural(len(left), "change", "changes"), names)
 }
 
 // writeNote prints a replaced host's replace_note: what happens to the data.

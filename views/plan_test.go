@@ -39,3 +39,21 @@ func TestRenderArgsDiffSensitive(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// A targeted plan warns about what -target leaves out, naming the first
+// three, and says the cluster does not match the recipe until an apply
+// without -target; nothing left out, nothing said.
+func TestWriteLeftOut(t *testing.T) {
+	var b bytes.Buffer
+	writeLeftOut(&b, []string{`step.a["h[0]"]`, `step.b["h[0]"]`, `step.c["h[0]"]`, `step.d["h[0]"]`, `step.e["h[0]"]`})
+	want := "\nWarning: -target leaves out 5 changes the recipe also needs: step.a[\"h[0]\"], step.b[\"h[0]\"], step.c[\"h[0]\"] and 2 more.\n" +
+		"The cluster matches the recipe only after an apply without -target.\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	writeLeftOut(&b, nil)
+	if b.Len() != 0 {
+		t.Errorf("nothing left out printed %q", b.String())
+	}
+}
