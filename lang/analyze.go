@@ -64,6 +64,9 @@ type where struct {
 	// error is where the output is read, so that an output of a built-in
 	// module nobody reads never stops a call whose input reads host).
 	hostInputs bool
+	// hint is said after a refused hosts, host or step reference: what
+	// to write instead where the rule is not the usual one.
+	hint string
 }
 
 // nodeKey names a value other expressions read by name: a local, a
@@ -693,7 +696,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Detail: "Host groups belong to the root recipe: pass the hosts in as an input (e.g. servers = hosts.server at the module call) and read var.servers here.", Subject: rng.Ptr()})
 			case !w.hosts:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "hosts not available here",
-					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.%s", w.what, w.hint), Subject: rng.Ptr()})
 			case needName("hosts"):
 				if r.groupIdx[second] == nil {
 					diags = append(diags, unknownRef("host group", second, rng, r.groupNames()))
@@ -704,13 +707,13 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 		case "host":
 			if !w.host {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "host not available here",
-					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].%s", w.what, w.hint), Subject: rng.Ptr()})
 			}
 			set.host = true
 		case "step":
 			if !w.steps {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "step outputs not available here",
-					Detail: fmt.Sprintf("%s must be known before any step runs.", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("%s must be known before any step runs.%s", w.what, w.hint), Subject: rng.Ptr()})
 			} else if needName("step") {
 				if st := n.steps[second]; st == nil {
 					diags = append(diags, unknownRef("step", second, rng, keys(n.steps)))
