@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -574,7 +575,12 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if escapesDir(err) {
 			return bad("Module source outside the recipe", fmt.Sprintf("%q is, or is inside, a symbolic link to outside the recipe's directory; a module source must be inside it (copy the module into the recipe's directory, or use a built-in module).", m.Source))
 		}
-		return bad("Cannot read module", fmt.Sprintf("%s: %v.%s", m.Source, err, missingModuleHint(fsys, dir, m.Source)))
+		why := err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not the syscall (openat ...): what is missing, in the recipe's terms.
+			why = fmt.Sprintf("there is no directory %s in the recipe", dir)
+		}
+		return bad("Cannot read module", fmt.Sprintf("%s: %s.%s", m.Source, why, missingModuleHint(fsys, dir, m.Source)))
 	}
 	var diags hcl.Diagnostics
 	for _, name := range names {

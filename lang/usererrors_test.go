@@ -27,7 +27,8 @@ func TestUserMistakeDetails(t *testing.T) {
 				"main.hcl":                   {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./modules/sshfs_client\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
 				"modules/sshfs-client/m.hcl": {Data: []byte(module)},
 			},
-			want: []string{`Did you mean "./modules/sshfs-client"?`},
+			want: []string{`./modules/sshfs_client: there is no directory modules/sshfs_client in the recipe. Did you mean "./modules/sshfs-client"?`},
+			not:  []string{"open ", "file does not exist"},
 		},
 		{
 			name: "module directory missing, others beside it",
