@@ -77,7 +77,7 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 	if d.HasErrors() {
 		return l, diags
 	}
-	l.Counts, l.Sizes, d = r.Counts(vars)
+	l.Counts, l.Sizes, d = r.CountsOf(res)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return l, diags
@@ -146,7 +146,7 @@ func (l *Loaded) nameScope() *lang.Scope {
 		}
 		hosts[g.Name] = g.GroupVal(infos)
 	}
-	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: hosts}
+	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, VarSources: l.VarSources, Hosts: hosts}
 	s.EvalLocals()
 	return s
 }

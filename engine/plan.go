@@ -340,7 +340,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	// Scope with every fact state can vouch for.
 	var cache factsCache
 	hostVals := make([]cty.Value, len(g.Hosts))
-	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, VarSources: l.VarSources, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
 	for gi, grp := range l.Recipe.Groups {
 		vols := grp.VolumeNames()
 		vals := make([]cty.Value, len(g.GroupHosts[gi]))
