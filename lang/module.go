@@ -290,8 +290,12 @@ func moduleCallBody(body hcl.Body) (hcl.Attributes, hcl.Blocks, hcl.Diagnostics)
 	var lifecycle hcl.Blocks
 	for _, blk := range sb.Blocks {
 		if blk.Type != "lifecycle" || len(blk.Labels) > 0 {
+			hint := ""
+			if s := suggest(blk.Type, []string{"lifecycle"}); s != "" && blk.Type != s {
+				hint = fmt.Sprintf(" Did you mean %q?", s)
+			}
 			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
-				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.", blk.Type),
+				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.%s", blk.Type, hint),
 				Subject: blk.DefRange().Ptr()}}
 		}
 		lifecycle = append(lifecycle, blk.AsHCLBlock())
@@ -683,6 +687,9 @@ var callArgumentHelp = map[string]string{
 var unknownInputHint = map[string]string{
 	"enabled": "To turn the call off, write lifecycle { enabled = CONDITION } in the module block (OpenTofu's enabled meta-argument; Terraform's count = CONDITION ? 1 : 0).",
 	"version": "Modules have no versions: a source is a directory (\"./DIR\") or a module built into this diffuser (\"builtin/NAME\"); remove version.",
+	"restart_on": "A module call has no restart_on: the module's own service steps say what restarts them. To restart on a file of yours, name it in restart_on of a service step in your module; " +
+		"for builtin/systemd-unit, put the file's digest in content (# config ${sha256(...)}): a changed unit restarts the service (docs/writing-recipes.md#modules).",
+	"reload_on": "A module call has no reload_on: the module's own service steps say what reloads them; name your step in reload_on of a service step in your module.",
 }
 
 // missingModuleHint suggests, for a local module directory that cannot be
