@@ -602,7 +602,7 @@ func (p *Plan) planRemovals(st *state.State) {
 		if _, ok := p.lookupInstance(addr); ok {
 			continue
 		}
-		reason := "no longer in the recipe"
+		reason := ReasonGone
 		if m := p.Loaded.offModuleOf(inst.Step); m != nil {
 			reason = m.Addr + " is turned off: " + m.OffWhere()
 		}

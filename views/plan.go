@@ -183,6 +183,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
 	writeLeftOut(w, p.LeftOut)
+	writeRenames(w, p.LikelyRenames())
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
@@ -204,6 +205,17 @@ func writeLeftOut(w io.Writer, left []string) {
 	}
 	fmt.Fprintf(w, "\nWarning: -target leaves out %d %s the recipe also needs: %s.\n"+
 		"The cluster matches the recipe only after an apply without -target.\n", len(left), plural(len(left), "change", "changes"), names)
+}
+
+// writeRenames offers the moved block for a module call that looks
+// renamed: Terraform users expect a rename to be a no-op, and without the
+// block the plan undoes the call's work and redoes it.
+func writeRenames(w io.Writer, renames []engine.Rename) {
+	for _, r := range renames {
+		fmt.Fprintf(w, "\n%s's steps go and %s's come, with the same names on the same hosts. If you renamed the call,\n"+
+			"say so and nothing is undone or run again:\n\n  moved {\n    from = %s\n    to   = %s\n  }\n\n"+
+			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, r.From, r.To, r.From, r.To)
+	}
 }
 
 // writeNote prints a replaced host's replace_note: what happens to the data.

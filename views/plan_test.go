@@ -2,7 +2,10 @@ package views
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"diffuser/engine"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -55,5 +58,17 @@ func TestWriteLeftOut(t *testing.T) {
 	writeLeftOut(&b, nil)
 	if b.Len() != 0 {
 		t.Errorf("nothing left out printed %q", b.String())
+	}
+}
+
+// A call that looks renamed gets the moved block to write.
+func TestWriteRenames(t *testing.T) {
+	var b bytes.Buffer
+	writeRenames(&b, []engine.Rename{{From: "module.chunk", To: "module.chunkserver"}})
+	for _, want := range []string{"module.chunk's steps go and module.chunkserver's come", "  moved {\n    from = module.chunk\n    to   = module.chunkserver\n  }\n",
+		"diffuser state mv WORKSPACE module.chunk module.chunkserver"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, b.String())
+		}
 	}
 }
