@@ -560,7 +560,7 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			if m.ns.vars[k] == nil {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
-				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
+				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.written(), m.Source, k)
 				if hint := unknownInputHint[k]; hint != "" {
 					d.Detail += " " + hint
 				} else if s := suggest(k, keys(m.ns.vars)); s != "" {
@@ -583,7 +583,7 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
-						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
+						m.written(), m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
 					Subject: m.CallRange.Ptr()}
 				if m.On != nil && r.runsOnInput(m, v.Name) {
 					d.Detail += fmt.Sprintf(" The module's steps run on var.%s, not on the call's on: write %s = <the hosts> in place of on.", v.Name, v.Name)
@@ -759,7 +759,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			out, _ := stepName(tr[2])
 			if m.ns.outputs[out] == nil {
 				d := unknownRef("module output", out, tr[2].SourceRange(), keys(m.ns.outputs))
-				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.Addr, m.Source, out)
+				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.written(), m.Source, out)
 				switch {
 				case out == "step" || out == "local" || out == "module" || out == "var":
 					d.Detail += fmt.Sprintf(" A caller reads a module only through its output blocks (module.%s.NAME), not its steps, locals or inputs (module.%s.%s…): an output block of the module exports what callers need.", m.Name, m.Name, out)

@@ -180,6 +180,11 @@ func (m *Module) calledAt() string {
 	return s + ".)"
 }
 
+// written is the call as its caller's file writes it (module.NAME): in
+// messages whose "(In ...)" note names the caller, so that one mistake
+// in a module called twice reads the same for both calls and is merged.
+func (m *Module) written() string { return "module." + m.Name }
+
 func rangeString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
 // Declared says where the step is written, for messages about its

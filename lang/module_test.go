@@ -1002,6 +1002,7 @@ func TestModuleRepeatsMerged(t *testing.T) {
 	for _, c := range []struct{ dir, want, not string }{
 		{"two_calls_one_typo", "(In module.a, called at c/main.hcl:4; module.b, called at c/main.hcl:8.)", ""},
 		{"call_on_typo", `Did you mean "alpha"?`, "(In "},
+		{"nested_unknown_input_two_calls", `Module module.unit (builtin/systemd-unit) has no variable "colour". Its inputs: content, enabled, name, state. (In module.a, called at c/main.hcl:4; module.b, called at c/main.hcl:8.)`, ""},
 	} {
 		dir := filepath.Join(moduleCases, c.dir)
 		_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
