@@ -874,37 +874,46 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 			found = g.Addr(v) == r
 		}
 		if !found {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
-				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))})
+			detail := fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))
+			if insts := instancesOf(g, r); len(insts) > 0 {
+				// A whole step or module is there: not unknown, only too much.
+				detail = fmt.Sprintf("-replace %q names a whole step or module; -replace re-runs one step instance (or replaces one host) at a time, so name each of its instances (%s).", r, listSome(insts, 3))
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address", Detail: detail})
 		}
 	}
 	return diags
 }
 
-// replaceHint completes checkReplace's error: for a whole step or module,
-// its instances (-replace takes one at a time); else the nearest instance
-// or host.
-func replaceHint(g *Instances, r string) string {
+// instancesOf lists, sorted, the step instances of the whole step or
+// module r names (none when r is not one).
+func instancesOf(g *Instances, r string) []string {
 	var insts []string
-	known := map[string]bool{}
 	for v := int32(0); v < int32(g.NumVertices()); v++ {
-		if g.Kind[v] != VStep {
-			continue
-		}
-		a := g.Addr(v)
-		known[a] = true
-		if TargetsStep(r, g.Steps[g.Step[v]].Name) {
-			insts = append(insts, a)
+		if g.Kind[v] == VStep && TargetsStep(r, g.Steps[g.Step[v]].Name) {
+			insts = append(insts, g.Addr(v))
 		}
 	}
-	if len(insts) > 0 {
-		sort.Strings(insts)
-		more := ""
-		if len(insts) > 3 {
-			more = fmt.Sprintf(" and %d more", len(insts)-3)
-			insts = insts[:3]
+	sort.Strings(insts)
+	return insts
+}
+
+// listSome joins the first n of names, saying how many more there are.
+func listSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// replaceHint completes checkReplace's error for an address that names
+// nothing: the nearest instance or host.
+func replaceHint(g *Instances, r string) string {
+	known := map[string]bool{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		if g.Kind[v] == VStep {
+			known[g.Addr(v)] = true
 		}
-		return fmt.Sprintf(". %s is not one instance: -replace re-runs one instance at a time, so name each of its instances (%s%s).", r, strings.Join(insts, ", "), more)
 	}
 	for _, h := range g.Hosts {
 		known[h.Name] = true
