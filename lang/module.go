@@ -1104,11 +1104,11 @@ func ModuleVariables(fsys fs.FS, dir string) ([]*Variable, hcl.Diagnostics) {
 	return n.varList, diags
 }
 
-// mergeCallRepeats folds diagnostics that differ only in the module call
+// MergeCallRepeats folds diagnostics that differ only in the module call
 // they were found through (a mistake in a module's file, once per call of
 // the module) into one that names every call: "(In module.a, called at
 // main.hcl:3; module.b, called at main.hcl:9.)". Exact repeats go too.
-func mergeCallRepeats(diags hcl.Diagnostics) hcl.Diagnostics {
+func MergeCallRepeats(diags hcl.Diagnostics) hcl.Diagnostics {
 	type key struct {
 		severity        hcl.DiagnosticSeverity
 		summary, detail string
