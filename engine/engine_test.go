@@ -426,3 +426,30 @@ step "bad" {
 		t.Errorf("left in state: %d hosts, %d steps", len(w.st.Hosts), len(w.st.Steps))
 	}
 }
+
+// TestCycleNamesTheLoop: a cycle error lists the loop, each step with the
+// entry that makes it wait (file:line), so a loop closed by a module
+// call's after is found at the call, not in the module.
+func TestCycleNamesTheLoop(t *testing.T) {
+	src := `
+recipe "t" {}
+hosts "h" {}
+step "x" {
+  on    = hosts.h
+  after = [step.y]
+  run   = "x"
+}
+step "y" {
+  on    = hosts.h
+  after = [step.x]
+  run   = "y"
+}
+`
+	_, diags := load(t, src)
+	msg := diags.Error()
+	for _, want := range []string{"step.x waits for step.y (after at r/main.hcl:6)", "step.y waits for step.x (after at r/main.hcl:11)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("diagnostic lacks %q:\n%s", want, msg)
+		}
+	}
+}

@@ -60,7 +60,15 @@ func LoadRecipeToPlan(r *lang.Recipe, in lang.Inputs, kinds steps.Registry) (*Lo
 	return loadRecipe(r, in, kinds, 0)
 }
 
+// loadRecipe is loadAll with a mistake in a module that is called
+// several times (an argument a kind refuses, found per step instance)
+// reported once, naming every call.
 func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks int) (*Loaded, hcl.Diagnostics) {
+	l, diags := loadAll(r, in, kinds, hostChecks)
+	return l, lang.MergeCallRepeats(diags)
+}
+
+func loadAll(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks int) (*Loaded, hcl.Diagnostics) {
 	l := &Loaded{Recipe: r, Kinds: kinds}
 	if d := checkRestartKinds(r, kinds); d.HasErrors() {
 		return l, d
@@ -77,7 +85,7 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 	if d.HasErrors() {
 		return l, diags
 	}
-	l.Counts, l.Sizes, d = r.Counts(vars)
+	l.Counts, l.Sizes, d = r.CountsOf(res)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return l, diags
@@ -108,7 +116,7 @@ func loadRecipe(r *lang.Recipe, in lang.Inputs, kinds steps.Registry, hostChecks
 		func(s *lang.Step) bool { _, ok := kinds[s.Kind].(steps.GroupKind); return ok })
 	// The steps of a module call without on of their own share the
 	// call's on: a problem with it is one, however many steps.
-	diags = append(diags, lang.Explain(uniqueDiags(d))...)
+	diags = append(diags, lang.Explain(lang.MergeCallRepeats(d))...)
 	if d.HasErrors() {
 		return l, diags
 	}
@@ -146,30 +154,7 @@ func (l *Loaded) nameScope() *lang.Scope {
 		}
 		hosts[g.Name] = g.GroupVal(infos)
 	}
-	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: hosts}
+	s := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, VarSources: l.VarSources, Hosts: hosts}
 	s.EvalLocals()
 	return s
-}
-
-// uniqueDiags drops diagnostics that repeat an earlier one: same summary,
-// detail and subject.
-func uniqueDiags(diags hcl.Diagnostics) hcl.Diagnostics {
-	type key struct {
-		summary, detail string
-		subject         hcl.Range
-	}
-	seen := map[key]bool{}
-	out := diags[:0:0]
-	for _, d := range diags {
-		k := key{summary: d.Summary, detail: d.Detail}
-		if d.Subject != nil {
-			k.subject = *d.Subject
-		}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, d)
-	}
-	return out
 }

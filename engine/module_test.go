@@ -515,13 +515,16 @@ func TestModuleReplaceUnknownSuggests(t *testing.T) {
 		t.Fatal(diags.Error())
 	}
 	for _, c := range []struct{ replace, want string }{
-		{"module.data", `module.data is not one instance: -replace re-runs one instance at a time, so name each of its instances (module.data.step.format["server[0]"], `},
+		{"module.data", `-replace "module.data" names a whole step or module; -replace re-runs one step instance (or replaces one host) at a time, so name each of its instances (module.data.step.format["server[0]"], `},
 		{`module.data.step.formt["server[1]"]`, `Did you mean module.data.step.format["server[1]"]?`},
 	} {
 		_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test", Replace: []string{c.replace},
 			Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
 			t.Errorf("-replace %s: %v\nwant %q", c.replace, diags, c.want)
+		}
+		if c.replace == "module.data" && strings.Contains(diags.Error(), "names no host") {
+			t.Errorf("-replace of a module that exists says it names nothing: %v", diags)
 		}
 	}
 }

@@ -105,6 +105,10 @@ type Plan struct {
 	// destroy's Reason says whether it was targeted (ReasonTargeted) or
 	// goes because it depends on, or runs on, something targeted.
 	Targets []string
+	// LeftOut are the changes (and removals) a plan with -target leaves
+	// out: the recipe needs them, the targets do not. The cluster matches
+	// the recipe only once an apply without -target has made them.
+	LeftOut []string
 	// Moves are the recorded instances the recipe's moved blocks rename;
 	// the plan was made as if they were renamed already.
 	Moves      []Move
@@ -336,7 +340,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	// Scope with every fact state can vouch for.
 	var cache factsCache
 	hostVals := make([]cty.Value, len(g.Hosts))
-	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
+	scope := &lang.Scope{Recipe: l.Recipe, Vars: l.Vars, VarSources: l.VarSources, Hosts: map[string]cty.Value{}, Steps: map[string]cty.Value{}}
 	for gi, grp := range l.Recipe.Groups {
 		vols := grp.VolumeNames()
 		vals := make([]cty.Value, len(g.GroupHosts[gi]))
@@ -598,7 +602,7 @@ func (p *Plan) planRemovals(st *state.State) {
 		if _, ok := p.lookupInstance(addr); ok {
 			continue
 		}
-		reason := "no longer in the recipe"
+		reason := ReasonGone
 		if m := p.Loaded.offModuleOf(inst.Step); m != nil {
 			reason = m.Addr + " is turned off: " + m.OffWhere()
 		}
@@ -761,6 +765,8 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 	for _, c := range p.Destroys {
 		if slices.ContainsFunc(targets, func(t string) bool { return matchRemoval(c, t) }) {
 			removals = append(removals, c)
+		} else {
+			p.LeftOut = append(p.LeftOut, c.Addr)
 		}
 	}
 	for _, t := range targets {
@@ -805,6 +811,9 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 		if !keep[v] {
 			p.Actions[v] = NoOp
 			if c := p.vchange[int32(v)]; c != nil {
+				if c.Action != NoOp {
+					p.LeftOut = append(p.LeftOut, c.Addr)
+				}
 				c.Action = NoOp
 			}
 		}
@@ -865,37 +874,46 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 			found = g.Addr(v) == r
 		}
 		if !found {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address",
-				Detail: fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))})
+			detail := fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))
+			if insts := instancesOf(g, r); len(insts) > 0 {
+				// A whole step or module is there: not unknown, only too much.
+				detail = fmt.Sprintf("-replace %q names a whole step or module; -replace re-runs one step instance (or replaces one host) at a time, so name each of its instances (%s).", r, listSome(insts, 3))
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address", Detail: detail})
 		}
 	}
 	return diags
 }
 
-// replaceHint completes checkReplace's error: for a whole step or module,
-// its instances (-replace takes one at a time); else the nearest instance
-// or host.
-func replaceHint(g *Instances, r string) string {
+// instancesOf lists, sorted, the step instances of the whole step or
+// module r names (none when r is not one).
+func instancesOf(g *Instances, r string) []string {
 	var insts []string
-	known := map[string]bool{}
 	for v := int32(0); v < int32(g.NumVertices()); v++ {
-		if g.Kind[v] != VStep {
-			continue
-		}
-		a := g.Addr(v)
-		known[a] = true
-		if TargetsStep(r, g.Steps[g.Step[v]].Name) {
-			insts = append(insts, a)
+		if g.Kind[v] == VStep && TargetsStep(r, g.Steps[g.Step[v]].Name) {
+			insts = append(insts, g.Addr(v))
 		}
 	}
-	if len(insts) > 0 {
-		sort.Strings(insts)
-		more := ""
-		if len(insts) > 3 {
-			more = fmt.Sprintf(" and %d more", len(insts)-3)
-			insts = insts[:3]
+	sort.Strings(insts)
+	return insts
+}
+
+// listSome joins the first n of names, saying how many more there are.
+func listSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// replaceHint completes checkReplace's error for an address that names
+// nothing: the nearest instance or host.
+func replaceHint(g *Instances, r string) string {
+	known := map[string]bool{}
+	for v := int32(0); v < int32(g.NumVertices()); v++ {
+		if g.Kind[v] == VStep {
+			known[g.Addr(v)] = true
 		}
-		return fmt.Sprintf(". %s is not one instance: -replace re-runs one instance at a time, so name each of its instances (%s%s).", r, strings.Join(insts, ", "), more)
 	}
 	for _, h := range g.Hosts {
 		known[h.Name] = true

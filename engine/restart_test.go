@@ -158,7 +158,7 @@ func TestRestartPendingSurvivesCrash(t *testing.T) {
 		t.Fatalf("server[0]'s daemon owes %q", got)
 	}
 	p = w.plan()
-	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply stopped before it)
+	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply changed what it names but stopped before it, or -target left it out)
 `
 	if got := summary(p); got != want {
 		t.Fatalf("plan after the crash:\n%s\nwant:\n%s", got, want)
@@ -369,5 +369,40 @@ step "d" {
 `)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Cycle between steps") || !strings.Contains(diags.Error(), "restart_on") {
 		t.Fatalf("cycle through restart_on: %v", diags)
+	}
+}
+
+// TestTargetLeavesOutRestart: -target of a configuration file plans the
+// file alone, and the plan lists the restart it owes (and every other
+// change the targets do not need) as left out, so that the view can warn
+// that the cluster does not match the recipe yet.
+func TestTargetLeavesOutRestart(t *testing.T) {
+	w := newWorld(t, restartRecipe)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	w.vars = []string{"conf=b", "global=h"}
+	target := func(o *engine.PlanOptions) { o.Targets = []string{`step.conf["server[1]"]`} }
+	p := w.plan(target)
+	if got, want := summary(p), "~ step.conf[\"server[1]\"] (inputs changed)\n"; got != want {
+		t.Fatalf("targeted plan:\n%s\nwant:\n%s", got, want)
+	}
+	got := strings.Join(p.LeftOut, " ")
+	for _, addr := range []string{`step.daemon["server[1]"]`, `step.global["client[0]"]`, `step.daemon["server[0]"]`} {
+		if !strings.Contains(got, addr) {
+			t.Errorf("left out %q, want it to hold %s", got, addr)
+		}
+	}
+	if p := w.plan(); len(p.LeftOut) != 0 {
+		t.Errorf("a plan without -target leaves out %v", p.LeftOut)
+	}
+	applyOK(t, w, p)
+	// The restart the file owes is recorded, and the next plan says why.
+	w.vars = []string{"conf=b"}
+	p = w.plan(func(o *engine.PlanOptions) { o.Targets = []string{`step.conf["server[0]"]`} })
+	if p.HasChanges() || strings.Join(p.LeftOut, " ") != `step.daemon["server[1]"]` {
+		t.Fatalf("after the targeted apply: changes:\n%s\nleft out %v", summary(p), p.LeftOut)
+	}
+	if s := summary(w.plan()); !strings.Contains(s, "-target left it out") {
+		t.Errorf("plan after a targeted apply:\n%s", s)
 	}
 }

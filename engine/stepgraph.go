@@ -44,10 +44,14 @@ func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
 	for _, s := range r.Steps {
 		_ = g.AddVertex(stepVertex(s.Name), graph.VertexAttribute("label", s.BaseName+" ("+s.Kind+")"))
 	}
-	edge := func(from, to, label string) {
+	why := map[[2]string]edgeWhy{}
+	edge := func(from, to, label string, at ...hcl.Range) {
 		if err := g.AddEdge(from, to, graph.EdgeAttribute("label", label)); err != nil {
 			// A second reason for the same edge keeps the first label.
 			return
+		}
+		if len(at) > 0 {
+			why[[2]string{from, to}] = edgeWhy{label, at[0]}
 		}
 	}
 	for _, s := range r.Steps {
@@ -62,18 +66,69 @@ func BuildStepGraph(r *lang.Recipe) (*StepGraph, hcl.Diagnostics) {
 			if ref.Attr == "restart_on" || ref.Attr == "reload_on" {
 				label = ref.Attr // implies after: say which
 			}
-			edge(stepVertex(ref.Name), stepVertex(s.Name), label)
+			edge(stepVertex(ref.Name), stepVertex(s.Name), label, ref.Range)
 		}
 		for _, ref := range s.AfterAll {
-			edge(stepVertex(ref.Name), stepVertex(s.Name), "after_all")
+			edge(stepVertex(ref.Name), stepVertex(s.Name), "after_all", ref.Range)
 		}
 		for _, ref := range s.RefSteps {
-			edge(stepVertex(ref.Name), stepVertex(s.Name), "reads")
+			edge(stepVertex(ref.Name), stepVertex(s.Name), "reads", ref.Range)
 		}
 	}
 	sg := &StepGraph{g: g}
-	return sg, sg.cycles(r)
+	return sg, sg.cycles(r, why)
 }
+
+// edgeWhy is the entry that made an edge of the step graph: its attribute
+// (after, restart_on, reads...) and where it is written.
+type edgeWhy struct {
+	label string
+	at    hcl.Range
+}
+
+// loop finds one cycle through the first vertex of the strongly
+// connected component comp (sorted), as the vertices in waiting order:
+// each waits for the one before it, the first for the last.
+func (sg *StepGraph) loop(comp []string) []string {
+	adj, err := sg.g.AdjacencyMap()
+	if err != nil || len(comp) == 0 {
+		return nil
+	}
+	in := map[string]bool{}
+	for _, v := range comp {
+		in[v] = true
+	}
+	start := comp[0]
+	prev := map[string]string{start: ""}
+	queue := []string{start}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		next := make([]string, 0, len(adj[v]))
+		for w := range adj[v] {
+			next = append(next, w)
+		}
+		sort.Strings(next)
+		for _, w := range next {
+			if w == start {
+				var path []string
+				for u := v; u != ""; u = prev[u] {
+					path = append([]string{u}, path...)
+				}
+				return path
+			}
+			if _, seen := prev[w]; !seen && in[w] {
+				prev[w] = v
+				queue = append(queue, w)
+			}
+		}
+	}
+	return nil
+}
+
+// userFile says whether a file is the user's to edit: not a module
+// built into the binary.
+func userFile(name string) bool { return !strings.HasPrefix(name, "builtin/") }
 
 // onGroups lists the host groups a step's `on` names, statically.
 func onGroups(s *lang.Step) []string {
@@ -96,7 +151,7 @@ func onGroups(s *lang.Step) []string {
 	return out
 }
 
-func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
+func (sg *StepGraph) cycles(r *lang.Recipe, why map[[2]string]edgeWhy) hcl.Diagnostics {
 	comps, err := graph.StronglyConnectedComponents(sg.g)
 	if err != nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot analyse the step graph", Detail: err.Error()}}
@@ -122,12 +177,30 @@ func (sg *StepGraph) cycles(r *lang.Recipe) hcl.Diagnostics {
 				lines = append(lines, line)
 			}
 		}
-		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle between steps",
-			Detail: fmt.Sprintf("These steps wait for each other, so none could ever start:\n%s\nRemove one of the after, after_all, restart_on or reload_on entries or references that close the loop.",
-				strings.Join(lines, "\n"))}
+		var waits []string
+		var subject *hcl.Range
 		if first != nil {
-			d.Subject = first.DeclRange.Ptr()
+			subject = first.DeclRange.Ptr()
 		}
+		path := sg.loop(c)
+		for i, v := range path {
+			from := path[(i+len(path)-1)%len(path)]
+			line := fmt.Sprintf("  %s waits for %s", v, from)
+			if w, ok := why[[2]string{from, v}]; ok {
+				line += fmt.Sprintf(" (%s at %s)", w.label, rangeAt(w.at))
+				// A step in a built-in module is not the user's to edit:
+				// point at an entry of the loop they wrote instead.
+				if subject != nil && !userFile(subject.Filename) && userFile(w.at.Filename) {
+					subject = w.at.Ptr()
+				}
+			}
+			waits = append(waits, line)
+		}
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle between steps",
+			Detail: fmt.Sprintf("These steps wait for each other, so none could ever start:\n%s\nThe loop, with the entry that makes each wait:\n%s\n"+
+				"Remove one of the after, after_all, restart_on or reload_on entries or references that close the loop.",
+				strings.Join(lines, "\n"), strings.Join(waits, "\n"))}
+		d.Subject = subject
 		diags = append(diags, d)
 	}
 	return diags
@@ -230,3 +303,5 @@ func (sg *StepGraph) String() string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+func rangeAt(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }

@@ -71,6 +71,9 @@ type where struct {
 	// error is where the output is read, so that an output of a built-in
 	// module nobody reads never stops a call whose input reads host).
 	hostInputs bool
+	// hint is said after a refused hosts, host or step reference: what
+	// to write instead where the rule is not the usual one.
+	hint string
 }
 
 // nodeKey names a value other expressions read by name: a local, a
@@ -572,12 +575,14 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			if m.ns.vars[k] == nil {
 				a := m.Inputs[k]
 				d := unknownRef("module input", k, a.NameRange, keys(m.ns.vars))
-				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.Addr, m.Source, k)
+				d.Detail = fmt.Sprintf("Module %s (%s) has no variable %q.", m.written(), m.Source, k)
 				if hint := unknownInputHint[k]; hint != "" {
 					d.Detail += " " + hint
 				} else if s := suggest(k, keys(m.ns.vars)); s != "" {
 					meant[s] = true
 					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+				} else if s := suggest(k, callArguments); s != "" {
+					d.Detail += fmt.Sprintf(" Did you mean %s, the call's own argument (%s)?", s, callArgumentHelp[s])
 				} else if len(m.ns.vars) > 0 {
 					d.Detail += " Its inputs: " + strings.Join(keys(m.ns.vars), ", ") + "."
 				} else {
@@ -593,7 +598,7 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 			if m.Inputs[v.Name] == nil && v.Default == cty.NilVal && !meant[v.Name] {
 				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module input",
 					Detail: fmt.Sprintf("Module %s (%s) needs input %q (declared at %s%s): add %s = ... to the module block.",
-						m.Addr, m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
+						m.written(), m.Source, v.Name, rangeString(v.DeclRange), describe(v.Description), v.Name),
 					Subject: m.CallRange.Ptr()}
 				if m.On != nil && r.runsOnInput(m, v.Name) {
 					d.Detail += fmt.Sprintf(" The module's steps run on var.%s, not on the call's on: write %s = <the hosts> in place of on.", v.Name, v.Name)
@@ -706,7 +711,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Detail: "Host groups belong to the root recipe: pass the hosts in as an input (e.g. servers = hosts.server at the module call) and read var.servers here.", Subject: rng.Ptr()})
 			case !w.hosts:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "hosts not available here",
-					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.%s", w.what, w.hint), Subject: rng.Ptr()})
 			case needName("hosts"):
 				if r.groupIdx[second] == nil {
 					diags = append(diags, unknownRef("host group", second, rng, r.groupNames()))
@@ -717,13 +722,13 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 		case "host":
 			if !w.host {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "host not available here",
-					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].%s", w.what, w.hint), Subject: rng.Ptr()})
 			}
 			set.host = true
 		case "step":
 			if !w.steps {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "step outputs not available here",
-					Detail: fmt.Sprintf("%s must be known before any step runs.", w.what), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("%s must be known before any step runs.%s", w.what, w.hint), Subject: rng.Ptr()})
 			} else if needName("step") {
 				if st := n.steps[second]; st == nil {
 					diags = append(diags, unknownRef("step", second, rng, keys(n.steps)))
@@ -769,7 +774,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			out, _ := stepName(tr[2])
 			if m.ns.outputs[out] == nil {
 				d := unknownRef("module output", out, tr[2].SourceRange(), keys(m.ns.outputs))
-				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.Addr, m.Source, out)
+				d.Detail = fmt.Sprintf("Module %s (%s) has no output %q.", m.written(), m.Source, out)
 				switch {
 				case out == "step" || out == "local" || out == "module" || out == "var":
 					d.Detail += fmt.Sprintf(" A caller reads a module only through its output blocks (module.%s.NAME), not its steps, locals or inputs (module.%s.%s…): an output block of the module exports what callers need.", m.Name, m.Name, out)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/lang"
 	"diffuser/recipes"
@@ -297,5 +298,55 @@ func TestRestartOnDocs(t *testing.T) {
 		if !strings.Contains(sec, form) {
 			t.Errorf("the restart_on section of docs/writing-recipes.md shows no %s...]", form)
 		}
+	}
+}
+
+// A module input or a host count that refuses a value given with -var
+// says where the value came from: the mistake is on the command line, not
+// on the line the error points at. The recipe's default says nothing.
+func TestRefusedValueNamesItsSource(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+variable "label" {
+  type    = string
+  default = "blue"
+}
+variable "chunks" {
+  type    = number
+  default = 2
+}
+hosts "chunk" { count = var.chunks }
+module "m" {
+  source = "./m"
+  on     = hosts.chunk
+  label  = var.label
+}
+`)},
+		"m/main.hcl": {Data: []byte("variable \"label\" {\n  type    = string\n  pattern = \"[a-z0-9-]+\"\n}\nstep \"s\" { run = \"echo ${var.label}\" }\n")},
+	}
+	r, diags := loadFS(fsys)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	for _, c := range []struct {
+		vars []string
+		want string
+	}{
+		{[]string{"label=Blue Sky"}, "The value comes from outside the recipe: var.label is given with -var; change it there."},
+		{[]string{"chunks=2.5"}, "not 2.5. The value comes from outside the recipe: var.chunks is given with -var; change it there."},
+	} {
+		res, diags := r.Resolve(lang.Inputs{Vars: c.vars})
+		if diags.HasErrors() {
+			t.Fatal(diagString(diags))
+		}
+		_, _, diags = r.CountsOf(res)
+		if len(diags) != 1 || !strings.HasSuffix(diags[0].Detail, c.want) {
+			t.Errorf("-var %v: want one error ending %q:%s", c.vars, c.want, diagString(diags))
+		}
+	}
+	// Through Counts (no sources), and with the default, nothing is said.
+	vals, _ := r.ResolveVariables(lang.Inputs{Vars: []string{"label=Blue Sky"}})
+	if _, _, diags := r.Counts(vals); len(diags) != 1 || strings.Contains(diags[0].Detail, "outside the recipe") {
+		t.Errorf("Counts without sources:%s", diagString(diags))
 	}
 }

@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -126,6 +127,10 @@ type Scope struct {
 	Hosts  map[string]cty.Value // group -> list of host objects
 	Steps  map[string]cty.Value // step -> StepVal
 	Locals map[string]cty.Value
+	// VarSources says where each variable's value came from (Resolve),
+	// so that a module input refusing var.X given with -var says so;
+	// nil: not said.
+	VarSources map[string]VarSource
 
 	base *hcl.EvalContext // cached context without `host`; nil after Changed
 	// mvals holds the values of every module namespace (inputs, locals,
@@ -458,8 +463,8 @@ func (s *Scope) inputRaw(n *namespace, v *Variable, host cty.Value) (cty.Value, 
 	cv, err := convert.Convert(val, v.Type)
 	if err != nil {
 		return cty.UnknownVal(v.Type), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-			Detail: fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err,
-				attrTypoHint(val, v.Type), oneForListHint(val, v.Type)),
+			Detail: fmt.Sprintf("Variable %q of module %s (%s, declared at %s) must be %s: %v.%s%s%s", v.Name, m.Addr, m.Source, rangeString(v.DeclRange), typeexpr.TypeString(v.Type), err,
+				attrTypoHint(val, v.Type), oneForListHint(val, v.Type), s.givenHint(m, in.Expr)),
 			Subject: in.Expr.Range().Ptr()}}
 	}
 	if v.Sensitive {
@@ -468,10 +473,56 @@ func (s *Scope) inputRaw(n *namespace, v *Variable, host cty.Value) (cty.Value, 
 	if msg := v.Constraints.Check(fmt.Sprintf("%s input %s", m.Addr, v.Name), cv); msg != "" {
 		// Unknown from here on: what reads it is not refused again for the same mistake.
 		return markSensitive(cty.UnknownVal(v.Type), v.Sensitive), append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-			Detail:  fmt.Sprintf("%s (variable %q of %s, constrained at %s).", msg, v.Name, m.Source, rangeString(v.Constraints.Range)),
+			Detail:  fmt.Sprintf("%s (variable %q of %s, constrained at %s).%s", msg, v.Name, m.Source, rangeString(v.Constraints.Range), s.givenHint(m, in.Expr)),
 			Subject: in.Expr.Range().Ptr()})
 	}
 	return cv, diags
+}
+
+// givenHint says, for an expression of the recipe (m nil) or an input of
+// a call in the recipe that reads
+// variables given from outside (-var, -var-file, the site file, the
+// workspace's remembered inputs), where their values came from: the
+// mistake is there, not on the line the error points at.
+func (s *Scope) givenHint(m *Module, e hcl.Expression) string {
+	if (m != nil && m.Parent != nil) || s.VarSources == nil {
+		return ""
+	}
+	var from []string
+	seen := map[string]bool{}
+	for _, tr := range e.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		a, ok := tr[1].(hcl.TraverseAttr)
+		if !ok || seen[a.Name] {
+			continue
+		}
+		seen[a.Name] = true
+		if where := s.VarSources[a.Name].given(); where != "" {
+			from = append(from, fmt.Sprintf("var.%s is %s", a.Name, where))
+		}
+	}
+	if len(from) == 0 {
+		return ""
+	}
+	return " The value comes from outside the recipe: " + strings.Join(from, ", ") + "; change it there."
+}
+
+// given says where a value from outside the recipe was given ("" for
+// the recipe's default).
+func (src VarSource) given() string {
+	switch src {
+	case FromSite:
+		return "set in the site file's variables block"
+	case FromRemembered:
+		return "remembered from the workspace's last apply (diffuser vars; -var to change it)"
+	case FromVarFile:
+		return "given with -var-file"
+	case FromVar:
+		return "given with -var"
+	}
+	return ""
 }
 
 // oneForListHint says to write a list of one where one object (a host)
@@ -896,7 +947,14 @@ func (e *evaluator) dep(n *namespace, tr hcl.Traversal) {
 // Counts evaluates every host group's count (default 1) and volume sizes.
 // Both must be known before apply.
 func (r *Recipe) Counts(vars map[string]cty.Value) (map[string]int, map[string]map[string]int, hcl.Diagnostics) {
-	s := &Scope{Recipe: r, Vars: vars}
+	return r.CountsOf(Resolved{Values: vars})
+}
+
+// CountsOf is Counts of resolved variables: an error about a value given
+// from outside the recipe (a module input read from a -var) says so.
+func (r *Recipe) CountsOf(res Resolved) (map[string]int, map[string]map[string]int, hcl.Diagnostics) {
+	vars := res.Values
+	s := &Scope{Recipe: r, Vars: vars, VarSources: res.Sources}
 	diags := s.EvalLocals()
 	counts := map[string]int{}
 	sizes := map[string]map[string]int{}
@@ -946,12 +1004,12 @@ func (s *Scope) intValue(expr hcl.Expression, what string, lo, hi int) (int, hcl
 	bf := nv.AsBigFloat()
 	if !bf.IsInt() {
 		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected a whole number",
-			Detail: fmt.Sprintf("The %s must be a whole number, not %s.", what, bf.Text('g', 10)), Subject: expr.Range().Ptr()}}
+			Detail: fmt.Sprintf("The %s must be a whole number, not %s.%s", what, bf.Text('g', 10), s.givenHint(nil, expr)), Subject: expr.Range().Ptr()}}
 	}
 	n, acc := bf.Int64()
 	if acc != 0 || n < int64(lo) || n > int64(hi) {
 		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Value out of range",
-			Detail:  fmt.Sprintf("The %s is %s; it must be between %d and %d.", what, bf.Text('g', 10), lo, hi),
+			Detail:  fmt.Sprintf("The %s is %s; it must be between %d and %d.%s", what, bf.Text('g', 10), lo, hi, s.givenHint(nil, expr)),
 			Subject: expr.Range().Ptr()}}
 	}
 	return int(n), nil

@@ -87,7 +87,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		diags = append(diags, r.decodeBody(body, r.root)...)
 	}
 	r.Variables, r.Locals, r.Outputs, r.Modules = r.root.varList, r.root.localList, r.root.outList, r.root.modList
-	diags = append(diags, r.loadModules(r.root, displayOf(src), src.Display)...)
+	diags = MergeCallRepeats(append(diags, r.loadModules(r.root, displayOf(src), src.Display)...))
 	if r.Name == "" && r.root.infoRange.Filename != "" {
 		// module_info is refused at the root: say what to do instead.
 		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "A module, not a recipe",
@@ -103,7 +103,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		return r, diags
 	}
 	diags = append(diags, r.analyze()...)
-	return r, diags
+	return r, MergeCallRepeats(diags)
 }
 
 func displayOf(src Source) string {

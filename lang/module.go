@@ -1,9 +1,11 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -178,6 +180,11 @@ func (m *Module) calledAt() string {
 	return s + ".)"
 }
 
+// written is the call as its caller's file writes it (module.NAME): in
+// messages whose "(In ...)" note names the caller, so that one mistake
+// in a module called twice reads the same for both calls and is merged.
+func (m *Module) written() string { return "module." + m.Name }
+
 func rangeString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
 // Declared says where the step is written, for messages about its
@@ -288,8 +295,12 @@ func moduleCallBody(body hcl.Body) (hcl.Attributes, hcl.Blocks, hcl.Diagnostics)
 	var lifecycle hcl.Blocks
 	for _, blk := range sb.Blocks {
 		if blk.Type != "lifecycle" || len(blk.Labels) > 0 {
+			hint := ""
+			if s := suggest(blk.Type, []string{"lifecycle"}); s != "" && blk.Type != s {
+				hint = fmt.Sprintf(" Did you mean %q?", s)
+			}
 			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
-				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.", blk.Type),
+				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.%s", blk.Type, hint),
 				Subject: blk.DefRange().Ptr()}}
 		}
 		lifecycle = append(lifecycle, blk.AsHCLBlock())
@@ -573,7 +584,12 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if escapesDir(err) {
 			return bad("Module source outside the recipe", fmt.Sprintf("%q is, or is inside, a symbolic link to outside the recipe's directory; a module source must be inside it (copy the module into the recipe's directory, or use a built-in module).", m.Source))
 		}
-		return bad("Cannot read module", fmt.Sprintf("%s: %v.%s", m.Source, err, missingModuleHint(fsys, dir, m.Source)))
+		why := err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not the syscall (openat ...): what is missing, in the recipe's terms.
+			why = fmt.Sprintf("there is no directory %s in the recipe", dir)
+		}
+		return bad("Cannot read module", fmt.Sprintf("%s: %s.%s", m.Source, why, missingModuleHint(fsys, dir, m.Source)))
 	}
 	var diags hcl.Diagnostics
 	for _, name := range names {
@@ -660,12 +676,25 @@ var unsupportedModuleArgHint = map[string]string{
 	"providers":  "hosts come from the root recipe's host groups: pass them as inputs",
 }
 
+// callArguments are the arguments of a module call that are not the
+// module's inputs, for "did you mean" on a misspelt one (aftr = [...]).
+var callArguments = []string{"after", "on", "source"}
+
+var callArgumentHelp = map[string]string{
+	"after":  "every step of the module waits for these",
+	"on":     "the hosts the module's steps run on",
+	"source": "the module's directory or builtin/NAME",
+}
+
 // unknownInputHint says what to write instead of a meta-argument of
 // Terraform or OpenTofu that diffuser reads as a module input, for a
 // module that declares no variable of that name.
 var unknownInputHint = map[string]string{
 	"enabled": "To turn the call off, write lifecycle { enabled = CONDITION } in the module block (OpenTofu's enabled meta-argument; Terraform's count = CONDITION ? 1 : 0).",
 	"version": "Modules have no versions: a source is a directory (\"./DIR\") or a module built into this diffuser (\"builtin/NAME\"); remove version.",
+	"restart_on": "A module call has no restart_on: the module's own service steps say what restarts them. To restart on a file of yours, name it in restart_on of a service step in your module; " +
+		"for builtin/systemd-unit, put the file's digest in content (# config ${sha256(...)}): a changed unit restarts the service (docs/writing-recipes.md#modules).",
+	"reload_on": "A module call has no reload_on: the module's own service steps say what reloads them; name your step in reload_on of a service step in your module.",
 }
 
 // missingModuleHint suggests, for a local module directory that cannot be
@@ -748,6 +777,14 @@ func (m *Module) callHolds(r hcl.Range) bool {
 	}
 	if inside(m.On) || inside(m.Enabled) {
 		return true
+	}
+	// A call without on runs its steps on its caller's: a mistake in
+	// that on is the caller's, not this call's.
+	for p := m; p.On == nil && p.Parent != nil; {
+		p = p.Parent
+		if inside(p.On) {
+			return true
+		}
 	}
 	for _, a := range m.Inputs {
 		if inside(a.Expr) {
@@ -1065,4 +1102,55 @@ func ModuleVariables(fsys fs.FS, dir string) ([]*Variable, hcl.Diagnostics) {
 		}
 	}
 	return n.varList, diags
+}
+
+// MergeCallRepeats folds diagnostics that differ only in the module call
+// they were found through (a mistake in a module's file, once per call of
+// the module) into one that names every call: "(In module.a, called at
+// main.hcl:3; module.b, called at main.hcl:9.)". Exact repeats go too.
+func MergeCallRepeats(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		severity        hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+		inCall          bool
+	}
+	idx := map[key]int{}
+	var calls [][]string
+	out := diags[:0:0]
+	for _, d := range diags {
+		base, call := splitCalledAt(d.Detail)
+		k := key{severity: d.Severity, summary: d.Summary, detail: base, inCall: call != ""}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if i, ok := idx[k]; ok {
+			if call != "" && !slices.Contains(calls[i], call) {
+				calls[i] = append(calls[i], call)
+			}
+			continue
+		}
+		idx[k] = len(out)
+		calls = append(calls, []string{call})
+		out = append(out, d)
+	}
+	for i, d := range out {
+		if len(calls[i]) > 1 {
+			base, _ := splitCalledAt(d.Detail)
+			c := *d
+			c.Detail = base + " (In " + strings.Join(calls[i], "; ") + ".)"
+			out[i] = &c
+		}
+	}
+	return out
+}
+
+// splitCalledAt splits a detail that ends in calledAt's note into the
+// text before it and the note's inside ("module.a, called at main.hcl:3").
+func splitCalledAt(detail string) (base, call string) {
+	i := strings.LastIndex(detail, " (In module.")
+	if i < 0 || !strings.HasSuffix(detail, ".)") {
+		return detail, ""
+	}
+	return detail[:i], detail[i+len(" (In ") : len(detail)-len(".)")]
 }

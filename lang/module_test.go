@@ -993,3 +993,34 @@ func TestInputErrorNotAnnotatedAsModule(t *testing.T) {
 		t.Errorf("want one error without the module's annotation:%s", diagString(diags))
 	}
 }
+
+// A mistake in a module's file is one error however many calls the
+// module has, naming each call; a mistake in a call's on, which every
+// step of the module (and of a nested call without on) inherits, is one
+// error at the call, naming no call.
+func TestModuleRepeatsMerged(t *testing.T) {
+	for _, c := range []struct{ dir, want, not string }{
+		{"two_calls_one_typo", "(In module.a, called at c/main.hcl:4; module.b, called at c/main.hcl:8.)", ""},
+		{"call_on_typo", `Did you mean "alpha"?`, "(In "},
+		{"nested_unknown_input_two_calls", `Module module.unit (builtin/systemd-unit) has no variable "colour". Its inputs: content, enabled, name, state. (In module.a, called at c/main.hcl:4; module.b, called at c/main.hcl:8.)`, ""},
+	} {
+		dir := filepath.Join(moduleCases, c.dir)
+		_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+		if len(diags) != 1 {
+			t.Fatalf("%s: want one diagnostic:%s", c.dir, diagString(diags))
+		}
+		if d := diags[0].Detail; !strings.HasSuffix(d, c.want) || (c.not != "" && strings.Contains(d, c.not)) {
+			t.Errorf("%s: detail %q, want it to end in %q", c.dir, d, c.want)
+		}
+	}
+}
+
+// A misspelt argument of the call itself (aftr) is named, not only the
+// module's inputs listed.
+func TestModuleCallArgumentTypo(t *testing.T) {
+	dir := filepath.Join(moduleCases, "call_argument_typo")
+	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, "Did you mean after, the call's own argument") {
+		t.Fatalf("want one diagnostic suggesting after:%s", diagString(diags))
+	}
+}

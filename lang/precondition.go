@@ -33,6 +33,12 @@ func (r *Recipe) decodePrecondition(b *hcl.Block, group string) hcl.Diagnostics 
 	return diags
 }
 
+// preconditionHint says where a rule about hosts goes, since a
+// precondition cannot read them.
+const preconditionHint = " A host count is a variable: test that. A rule about what hosts are (host.facts: memory, cores, devices) " +
+	"is known only once they answer: check it in a step on them (a run step that exits 1 with your message), " +
+	"or in a validation of a module input read from host (checked per host at apply)."
+
 // analyzePreconditions checks what preconditions read: variables and
 // locals only, and no local that reads hosts or step outputs, so that
 // every precondition is decided before anything runs.
@@ -40,7 +46,7 @@ func (r *Recipe) analyzePreconditions(n *namespace) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, p := range r.Preconditions {
 		for _, e := range []hcl.Expression{p.Condition, p.ErrorMessage} {
-			_, d := r.check(e.Variables(), where{what: "a precondition"}, n)
+			_, d := r.check(e.Variables(), where{what: "a precondition", hint: preconditionHint}, n)
 			diags = append(diags, d...)
 		}
 	}

@@ -98,3 +98,19 @@ func TestPreconditions(t *testing.T) {
 		t.Fatalf("servers=100:%s", diagString(diags))
 	}
 }
+
+// A precondition that reads host facts is refused with where such a rule
+// goes instead (a step on the hosts, or a module input's validation).
+func TestPreconditionReadsFactsSaysWhereInstead(t *testing.T) {
+	_, diags := loadString(t, `recipe "t" {}
+hosts "node" {}
+precondition {
+  condition     = hosts.node[0].facts.memory_mb >= 2048
+  error_message = "2 GiB at least."
+}
+`)
+	if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != 4 ||
+		!strings.Contains(diags[0].Detail, "check it in a step on them") {
+		t.Fatalf("want one error at line 4 saying where a rule about facts goes:%s", diagString(diags))
+	}
+}

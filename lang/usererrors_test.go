@@ -27,7 +27,8 @@ func TestUserMistakeDetails(t *testing.T) {
 				"main.hcl":                   {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./modules/sshfs_client\"\n  on = hosts.c\n  word = \"a\"\n}\n")},
 				"modules/sshfs-client/m.hcl": {Data: []byte(module)},
 			},
-			want: []string{`Did you mean "./modules/sshfs-client"?`},
+			want: []string{`./modules/sshfs_client: there is no directory modules/sshfs_client in the recipe. Did you mean "./modules/sshfs-client"?`},
+			not:  []string{"open ", "file does not exist"},
 		},
 		{
 			name: "module directory missing, others beside it",
@@ -77,6 +78,22 @@ func TestUserMistakeDetails(t *testing.T) {
 				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"s\" {}\nstep \"ready\" {\n  on = hosts.s\n  wiat { port = 445 }\n}\n")},
 			},
 			want: []string{`There is no block "wiat" in a step. Did you mean "wait"?`, "file, format, mount"},
+		},
+		{
+			name: "lifecycle block misspelt",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.c\n  word = \"a\"\n  lifecyle {\n    enabled = true\n  }\n}\n")},
+				"m/m.hcl":  {Data: []byte(module)},
+			},
+			want: []string{`"lifecyle" is not one of them. Did you mean "lifecycle"?`},
+		},
+		{
+			name: "restart_on on a module call",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"conf\" {\n  on = hosts.c\n  run = \"true\"\n}\nmodule \"m\" {\n  source = \"builtin/systemd-unit\"\n  on = hosts.c\n  name = \"web\"\n  content = \"[Service]\"\n  restart_on = [step.conf]\n}\n")},
+			},
+			want: []string{"A module call has no restart_on", "put the file's digest in content"},
+			not:  []string{"Its inputs:"},
 		},
 		{
 			name: "module directory without ./",

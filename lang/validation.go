@@ -2,6 +2,9 @@ package lang
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -144,7 +147,7 @@ func (s *Scope) validateInput(n *namespace, v *Variable, val cty.Value, host cty
 		}
 		if res.False() {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s)", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange)),
+				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s%s)", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange), hostValues(host, vars)),
 				Subject: m.inputRange(v).Ptr()})
 		}
 	}
@@ -207,4 +210,27 @@ func validationInputs(k nodeKey) []nodeKey {
 		}
 	}
 	return out
+}
+
+// hostValues says, for a validation decided for one host at apply (its
+// inputs read from host: facts, addresses), what it read there: values
+// the operator cannot see in the recipe. Sensitive and unknown values are
+// left out; nothing without a host.
+func hostValues(host cty.Value, vars map[string]cty.Value) string {
+	if host == cty.NilVal || host.IsNull() || !host.Type().IsObjectType() || !host.Type().HasAttribute("name") {
+		return ""
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[name]
+		if v.IsMarked() || !v.IsWhollyKnown() {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("var.%s is %s", name, renderShort(v)))
+	}
+	hn := host.GetAttr("name")
+	if len(parts) == 0 || !hn.IsKnown() || hn.IsNull() || hn.Type() != cty.String {
+		return ""
+	}
+	return fmt.Sprintf("; on %s %s", hn.AsString(), strings.Join(parts, ", "))
 }

@@ -250,3 +250,27 @@ func TestModuleValidationOrdersReaders(t *testing.T) {
 		}
 	}
 }
+
+// A validation decided for one host at apply says what it read there (a
+// fact, an address: values the operator cannot see in the recipe).
+func TestModuleValidationPerHostSaysValues(t *testing.T) {
+	r, diags := loadFS(crossHostFS)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	hosts := []lang.HostInfo{
+		{Name: "node[0]", Group: "node", Hostname: "node-0", PrivateIP: cty.StringVal("10.0.0.1")},
+		{Name: "node[1]", Group: "node", Index: 1, Hostname: "node-1", PrivateIP: cty.StringVal("192.168.0.2")},
+	}
+	s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"node": r.Groups[0].GroupVal(hosts)}}
+	s.EvalLocals()
+	_, _, diags = s.StepArgs(r.Step("module.w.step.say"), hosts[1].Val(nil))
+	want := `addr is in subnet. (variable "addr" of module module.w, validated at t/mods/w/main.hcl:3; on node[1] var.addr is "192.168.0.2", var.subnet is "10.0.")`
+	if len(diags) != 1 || diags[0].Detail != want {
+		t.Fatalf("want one error:\n%s\ngot:%s", want, diagString(diags))
+	}
+}

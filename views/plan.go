@@ -114,6 +114,11 @@ func describe(c *engine.Change) string {
 // WritePlan prints the plan grouped by host group, as Terraform users expect.
 func WritePlan(w io.Writer, p *engine.Plan) {
 	if !p.HasChanges() {
+		if len(p.LeftOut) > 0 {
+			fmt.Fprintln(w, "No changes in what -target names.")
+			writeLeftOut(w, p.LeftOut)
+			return
+		}
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
 		return
 	}
@@ -177,11 +182,39 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	} else {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
+	writeLeftOut(w, p.LeftOut)
+	writeRenames(w, p.LikelyRenames())
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
 			"nothing is left depending on something destroyed. The next apply brings them all back.\n",
 			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs", "run"), plural(len(p.Destroys)-n, "it", "them"))
+	}
+}
+
+// writeLeftOut warns, as Terraform's "Resource targeting is in effect"
+// does, that -target left changes out: a config file targeted alone is
+// written, but the restart it owes and whatever else changed wait.
+func writeLeftOut(w io.Writer, left []string) {
+	if len(left) == 0 {
+		return
+	}
+	names := strings.Join(left, ", ")
+	if len(left) > 3 {
+		names = fmt.Sprintf("%s and %d more", strings.Join(left[:3], ", "), len(left)-3)
+	}
+	fmt.Fprintf(w, "\nWarning: -target leaves out %d %s the recipe also needs: %s.\n"+
+		"The cluster matches the recipe only after an apply without -target.\n", len(left), plural(len(left), "change", "changes"), names)
+}
+
+// writeRenames offers the moved block for a module call that looks
+// renamed: Terraform users expect a rename to be a no-op, and without the
+// block the plan undoes the call's work and redoes it.
+func writeRenames(w io.Writer, renames []engine.Rename) {
+	for _, r := range renames {
+		fmt.Fprintf(w, "\n%s's steps go and %s's come, with the same names on the same hosts. If you renamed the call,\n"+
+			"say so and nothing is undone or run again:\n\n  moved {\n    from = %s\n    to   = %s\n  }\n\n"+
+			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, r.From, r.To, r.From, r.To)
 	}
 }
 

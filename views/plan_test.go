@@ -2,7 +2,10 @@ package views
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"diffuser/engine"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -37,5 +40,35 @@ func TestRenderArgsDiffSensitive(t *testing.T) {
 	renderArgsDiff(&b, prev, cur.Mark("sensitive"), "    ")
 	if got := b.String(); got != "    (sensitive arguments)\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// A targeted plan warns about what -target leaves out, naming the first
+// three, and says the cluster does not match the recipe until an apply
+// without -target; nothing left out, nothing said.
+func TestWriteLeftOut(t *testing.T) {
+	var b bytes.Buffer
+	writeLeftOut(&b, []string{`step.a["h[0]"]`, `step.b["h[0]"]`, `step.c["h[0]"]`, `step.d["h[0]"]`, `step.e["h[0]"]`})
+	want := "\nWarning: -target leaves out 5 changes the recipe also needs: step.a[\"h[0]\"], step.b[\"h[0]\"], step.c[\"h[0]\"] and 2 more.\n" +
+		"The cluster matches the recipe only after an apply without -target.\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	writeLeftOut(&b, nil)
+	if b.Len() != 0 {
+		t.Errorf("nothing left out printed %q", b.String())
+	}
+}
+
+// A call that looks renamed gets the moved block to write.
+func TestWriteRenames(t *testing.T) {
+	var b bytes.Buffer
+	writeRenames(&b, []engine.Rename{{From: "module.chunk", To: "module.chunkserver"}})
+	for _, want := range []string{"module.chunk's steps go and module.chunkserver's come", "  moved {\n    from = module.chunk\n    to   = module.chunkserver\n  }\n",
+		"diffuser state mv WORKSPACE module.chunk module.chunkserver"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, b.String())
+		}
 	}
 }

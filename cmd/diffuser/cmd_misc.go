@@ -127,7 +127,8 @@ func (a *app) recipesCmd() *cobra.Command {
 or of a recipe or module directory of your own (./mine, ./mine/modules/x):
 each one's type, its default (or that it is required), what its constraints accept (min, max,
 integer, one_of, format, pattern, allow_empty: docs/writing-recipes.md) and its description.
-Rules written as validation blocks are counted; recipes show prints them.`,
+Rules written as validation blocks are counted: recipes show prints those of built-ins; for a
+path of your own the line of the first is given.`,
 		Example: "  diffuser recipes vars ceph\n  diffuser recipes vars builtin/radosgw -json\n  diffuser recipes vars ./mine/modules/brick",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -142,8 +143,14 @@ Rules written as validation blocks are counted; recipes show prints them.`,
 			if a.flags.json {
 				return views.WriteJSON(a.stdout, out)
 			}
-			for _, j := range out {
-				fmt.Fprintf(a.stdout, "%s\n", variableLine(j))
+			_, err = os.Stat(args[0])
+			onDisk := err == nil // recipes show prints built-ins only: point into the file instead
+			for i, j := range out {
+				at := ""
+				if onDisk && len(vs[i].Validations) > 0 {
+					at = validationAt(args[0], vs[i].Validations[0].DeclRange)
+				}
+				fmt.Fprintf(a.stdout, "%s\n", variableLine(j, at))
 				if j.Description != "" {
 					fmt.Fprintf(a.stdout, "    %s\n", j.Description)
 				}
@@ -261,7 +268,7 @@ func variableJSON(v *lang.Variable) views.VariableJSON {
 // variableLine is a variable's first line in recipes vars:
 // "osds (number, default 3): must be at least 1" ("each element must be"
 // for a list, set or map).
-func variableLine(j views.VariableJSON) string {
+func variableLine(j views.VariableJSON, at string) string {
 	head := j.Type
 	switch {
 	case j.Required:
@@ -280,6 +287,10 @@ func variableLine(j views.VariableJSON) string {
 		rules = append(rules, must+j.Allowed)
 	}
 	switch {
+	case j.Validations == 1 && at != "":
+		rules = append(rules, "plus a validation block (at "+at+")")
+	case j.Validations > 1 && at != "":
+		rules = append(rules, fmt.Sprintf("plus %d validation blocks (the first at %s)", j.Validations, at))
 	case j.Validations == 1:
 		rules = append(rules, "plus a validation block (recipes show prints it)")
 	case j.Validations > 1:
@@ -290,6 +301,16 @@ func variableLine(j views.VariableJSON) string {
 		line += ": " + strings.Join(rules, "; ")
 	}
 	return line
+}
+
+// validationAt is where a validation block of a recipe or module on disk
+// (path, as given to recipes vars) is written: FILE:LINE.
+func validationAt(path string, r hcl.Range) string {
+	name := r.Filename
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() && !strings.HasPrefix(name, strings.TrimSuffix(path, "/")+"/") {
+		name = filepath.Join(path, name)
+	}
+	return fmt.Sprintf("%s:%d", name, r.Start.Line)
 }
 
 // readState loads a workspace's state without a recipe, by workspace name.

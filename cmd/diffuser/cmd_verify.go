@@ -17,7 +17,8 @@ func (a *app) verifyCmd() *cobra.Command {
 		Long: `verify runs the recipe's verify blocks against the applied cluster: a file of random bytes is
 written through the mounted filesystem on one host, read back on the other hosts (or on the same
 host after dropping caches), and compared by SHA-256. Recipes with replication also stop a
-server's daemon and read again. Exit status 1 when any check fails. -json prints the checks as
+server's daemon and read again. Exit status 1 when any check fails, or when nothing was checked (no
+verify block, or every one turned off). -json prints the checks as
 JSON (docs/json.md).`,
 		Example: "  diffuser verify glusterfs\n  diffuser verify glusterfs -json",
 		Args:    cobra.ExactArgs(1),
@@ -42,11 +43,15 @@ JSON (docs/json.md).`,
 				}
 				return nil
 			}
+			if err == nil && len(checks) == 0 {
+				fmt.Fprint(a.stderr, views.NothingVerified(len(ws.Loaded.Recipe.Verifies)))
+				return &shownError{1}
+			}
 			failed := views.WriteChecks(a.stdout, checks)
 			if err != nil {
 				return err
 			}
-			if failed > 0 || len(checks) == 0 {
+			if failed > 0 {
 				fmt.Fprintf(a.stderr, "%d of %d checks failed.\n", failed, len(checks))
 				return &shownError{failed}
 			}

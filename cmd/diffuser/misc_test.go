@@ -421,6 +421,13 @@ func TestRecipesVarsPath(t *testing.T) {
 	if code, _, errs := e.run("recipes", "vars", filepath.Join(dir, "broken")); code == 0 || !strings.Contains(errs, "main.hcl:5") || !strings.Contains(errs, "Invalid pattern") {
 		t.Errorf("recipes vars broken: exit %d, %s", code, errs)
 	}
+	// recipes show prints built-ins only: a validation of one's own
+	// module is pointed at in its file.
+	write("mine/modules/y/main.hcl", "variable \"root\" {\n  type = string\n  validation {\n    condition = var.root != \"/\"\n    error_message = \"not /.\"\n  }\n}\n")
+	y := filepath.Join(dir, "mine/modules/y")
+	if out := e.must("recipes", "vars", y); out != "root (string, required): plus a validation block (at "+y+"/main.hcl:3)\n" {
+		t.Errorf("recipes vars mine/modules/y:\n%s", out)
+	}
 }
 
 // A sensitive variable's default is never shown.
@@ -430,7 +437,7 @@ func TestVariableLineSensitive(t *testing.T) {
 	if j.Default != nil {
 		t.Errorf("default %s", j.Default)
 	}
-	if got := variableLine(j); got != `password (string, sensitive): must be one of "s3cr3t"` {
+	if got := variableLine(j, ""); got != `password (string, sensitive): must be one of "s3cr3t"` {
 		t.Errorf("got %q", got)
 	}
 }

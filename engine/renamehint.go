@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// ReasonGone is the reason of a destroy whose step the recipe no longer
+// declares.
+const ReasonGone = "no longer in the recipe"
+
+// Rename is a module call whose steps a plan destroys while a call new in
+// the plan creates steps of the same names on the same hosts: most likely
+// the call was renamed, and a moved block (or state mv) would keep its
+// work instead of undoing and redoing it.
+type Rename struct{ From, To string }
+
+// LikelyRenames lists the module calls that look renamed: every instance
+// of From goes as no longer in the recipe, and To's created instances are
+// exactly the same relative addresses (step and host). Each call appears
+// in one pair at most.
+func (p *Plan) LikelyRenames() []Rename {
+	gone := map[string]map[string]bool{}
+	for _, c := range p.Destroys {
+		if c.Kind == "launch" || c.Reason != ReasonGone {
+			continue
+		}
+		if call, rest, ok := splitCall(c.Addr); ok {
+			if gone[call] == nil {
+				gone[call] = map[string]bool{}
+			}
+			gone[call][rest] = true
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	born := map[string]map[string]bool{}
+	mixed := map[string]bool{} // calls with instances that are not new: not renamed
+	for _, c := range p.Changes {
+		if c.Kind == "launch" {
+			continue
+		}
+		call, rest, ok := splitCall(c.Addr)
+		if !ok {
+			continue
+		}
+		if c.Action != Create {
+			mixed[call] = true
+			continue
+		}
+		if born[call] == nil {
+			born[call] = map[string]bool{}
+		}
+		born[call][rest] = true
+	}
+	var out []Rename
+	used := map[string]bool{}
+	for _, from := range slices.Sorted(maps.Keys(gone)) {
+		for _, to := range slices.Sorted(maps.Keys(born)) {
+			if from != to && !used[to] && !mixed[to] && maps.Equal(gone[from], born[to]) {
+				out = append(out, Rename{From: from, To: to})
+				used[to] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// splitCall splits module.NAME.rest into the top-level call and the rest.
+func splitCall(addr string) (call, rest string, ok bool) {
+	after, ok := strings.CutPrefix(addr, "module.")
+	if !ok {
+		return "", "", false
+	}
+	name, rest, ok := strings.Cut(after, ".")
+	return "module." + name, rest, ok
+}

@@ -1,0 +1,6 @@
+step "page" {
+  file {
+    path    = "index.html" # ERROR: Invalid file path
+    content = "hello"
+  }
+}

@@ -1,0 +1,5 @@
+step "page" { run = "echo page" }
+step "announce" {
+  restart_onn = [step.page] # ERROR: Unsupported argument
+  run         = "echo announce"
+}
