@@ -166,7 +166,7 @@ type Step struct {
 	Destroy      hcl.Expression
 	// Drain (drain, on a replacement step) is run on the old machine of a
 	// replaced host that still answers, before it is destroyed.
-	Drain     hcl.Expression
+	Drain hcl.Expression
 	// Preconditions are its precondition blocks, checked for each
 	// instance before it runs (Precondition).
 	Preconditions []*Precondition
