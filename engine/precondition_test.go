@@ -5,7 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"diffuser/cloud"
+	"diffuser/cloud/sim"
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/state"
+	"diffuser/steps/builtin"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -158,5 +164,75 @@ step "ctdb" {
 	if len(diags) != 1 || diags[0].Summary != `Precondition of step "ctdb" failed` || diags[0].Subject.Start.Line != 12 ||
 		!strings.HasPrefix(diags[0].Detail, "at most one public address") {
 		t.Fatalf("load: %s", diags.Error())
+	}
+}
+
+// applyBuiltin applies a built-in recipe with vars on simulated hosts,
+// the hosts in hostFacts answering the facts command with their text,
+// and returns the result and the state.
+func applyBuiltin(t *testing.T, recipe string, hostFacts map[string]string, vars ...string) (*engine.Result, *state.State) {
+	t.Helper()
+	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe, Modules: recipes.Modules()},
+		lang.Inputs{Vars: vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	store := state.Open(t.TempDir())
+	unlock, err := store.Lock(context.Background(), state.CurrentHolder("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unlock() })
+	st, _ := store.Load()
+	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	c := sim.New()
+	for h, f := range hostFacts {
+		c.SetFacts(h, f)
+	}
+	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
+		Recorder: recorder{store}, LogDir: t.TempDir()})
+	return res, st
+}
+
+// TestRecipePreconditionsOnCapabilities: the built-in recipes' capability
+// checks. A gateway without CAP_NET_ADMIN fails smb_packages when there
+// are public addresses (the other gateway goes on), and nothing when there
+// are none; an NFS server without CAP_DAC_READ_SEARCH fails
+// server_packages with server = "ganesha", and nothing with "kernel".
+func TestRecipePreconditionsOnCapabilities(t *testing.T) {
+	container := map[string]string{"gateway[1]": containerFacts(t), "server[0]": containerFacts(t)}
+	applied := func(st *state.State, addr string) bool {
+		i := st.Steps[addr]
+		return i != nil && i.Status == state.StatusApplied
+	}
+	gw := []string{"servers=2", "replica=2", "clients=0", "smb_gateways=2", "gateway_clients=0"}
+	res, st := applyBuiltin(t, "glusterfs", container, append(gw, `gateway_public_addresses=["10.0.0.9/24 eth0"]`)...)
+	if len(res.Failures) != 1 || res.Failures[0].Addr != `module.gateways.step.smb_packages["gateway[1]"]` ||
+		!strings.Contains(res.Failures[0].Err.Error(), "CTDB public_addresses need CAP_NET_ADMIN, and the capability bounding set of gateway[1] lacks it.") ||
+		!strings.HasPrefix(res.Failures[0].Declared, "builtin/gateways/main.hcl:") {
+		t.Fatalf("public addresses, gateway[1] without NET_ADMIN: %+v", res.Failures)
+	}
+	if applied(st, `module.gateways.step.ctdb_nodes["gateway[1]"]`) || !applied(st, `module.gateways.step.smb_packages["gateway[0]"]`) {
+		t.Error("gateway[1] went on past its failed precondition, or gateway[0] did not install")
+	}
+	if res, _ := applyBuiltin(t, "glusterfs", container, gw...); len(res.Failures) != 0 {
+		t.Errorf("no public addresses: %+v", res.Failures)
+	}
+
+	nfs := []string{"mount=libnfs", "clients=1"}
+	res, st = applyBuiltin(t, "nfs", container, append(nfs, "server=ganesha")...)
+	if len(res.Failures) != 1 || res.Failures[0].Addr != `step.server_packages["server[0]"]` ||
+		!strings.Contains(res.Failures[0].Err.Error(), `NFS-Ganesha (FSAL VFS) needs CAP_DAC_READ_SEARCH for open_by_handle_at(2), and the capability bounding set of server[0] lacks it. In a container, add it (docker run --cap-add DAC_READ_SEARCH); or use server = "kernel".`) {
+		t.Fatalf("ganesha without DAC_READ_SEARCH: %+v", res.Failures)
+	}
+	if applied(st, `module.export.step.format["server[0]"]`) || !applied(st, `step.client_packages["client[0]"]`) {
+		t.Error("server[0] went on past its failed precondition, or the independent client did not")
+	}
+	if res, _ := applyBuiltin(t, "nfs", container, append(nfs, "server=kernel")...); len(res.Failures) != 0 {
+		t.Errorf("kernel server: %+v", res.Failures)
 	}
 }
