@@ -115,7 +115,13 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 	switch {
 	case p.Step != nil:
 		summary = fmt.Sprintf("Precondition of step %q failed", p.Step.Name)
-		msg += fmt.Sprintf(" Step %s (%s) cannot run on this host.", p.Step.Name, p.Step.Declared())
+		where := ""
+		for _, tr := range p.Condition.Variables() {
+			if tr.RootName() == "host" {
+				where = " on this host"
+			}
+		}
+		msg += fmt.Sprintf(" Step %s (%s) cannot run%s.", p.Step.Name, p.Step.Declared(), where)
 	case p.Group != "":
 		summary = fmt.Sprintf("Precondition of hosts %q failed", p.Group)
 	}
