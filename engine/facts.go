@@ -27,6 +27,9 @@ type FactRefresher interface {
 const (
 	reasonFactsMissing = "host facts not recorded yet"
 	reasonFactsChanged = "host facts changed: "
+	// reasonCapsMissing: facts recorded before diffuser gathered
+	// capabilities. Not drift: nothing changed on the host.
+	reasonCapsMissing = "host facts not recorded yet: capabilities"
 )
 
 // factsCache maps the facts JSON state records to `host.facts`. The
@@ -147,6 +150,13 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		case asked && !had:
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
 			views[h] = factsView{f: now, known: true}
+		case asked && !old.CapabilitiesRecorded() && stable(now).Equal(stable(withCaps(old, now))):
+			// Recorded before capabilities were a fact, and nothing else
+			// changed: recorded now; steps that do not read them keep
+			// their digests.
+			now.Devices = old.Devices
+			c.Action, c.Reason, c.GatherFacts = Update, reasonCapsMissing, true
+			views[h] = factsView{f: now, known: true}
 		case asked && !stable(now).Equal(stable(old)):
 			// The refresh did not ask for the devices: what state has
 			// until the facts-only launch records them anew.
@@ -154,6 +164,11 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsChanged+factsDiff(old, now)+" (found by refresh)", true
 			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
 			p.Drift++
+		case had && !old.CapabilitiesRecorded():
+			// Not asked: the capabilities are known after apply, which
+			// records them; the other facts are what state says.
+			c.Action, c.Reason, c.GatherFacts = Update, reasonCapsMissing, true
+			views[h] = factsView{f: old, known: true, raw: sh.Facts}
 		case had:
 			views[h] = factsView{f: old, known: true, raw: sh.Facts}
 		default: // not asked, none recorded: apply gathers them
@@ -171,6 +186,12 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 // or by a facts-only launch planned for another reason).
 func stable(f facts.Facts) facts.Facts {
 	f.Devices = nil
+	return f
+}
+
+// withCaps is f with the capabilities of o.
+func withCaps(f, o facts.Facts) facts.Facts {
+	f.Capabilities = o.Capabilities
 	return f
 }
 
@@ -201,6 +222,9 @@ func factsDiff(a, b facts.Facts) string {
 	add("package_arch", a.PackageArch, b.PackageArch)
 	add("cores", fmt.Sprint(a.Cores), fmt.Sprint(b.Cores))
 	add("memory_mb", fmt.Sprint(a.MemoryMB), fmt.Sprint(b.MemoryMB))
+	if a.CapabilitiesRecorded() {
+		add("capabilities", strings.Join(a.Capabilities, " "), strings.Join(b.Capabilities, " "))
+	}
 	if len(out) == 0 {
 		out = append(out, "devices")
 	}

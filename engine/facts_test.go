@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -236,7 +237,8 @@ func defaultSimFacts(t *testing.T) string {
 	t.Helper()
 	return strings.Join([]string{"@@facts:os-release", `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"`, `NAME="Debian GNU/Linux"`,
 		`VERSION_ID="12"`, "ID=debian", "@@facts:uname-m", "x86_64", "@@facts:dpkg-arch", "amd64", "@@facts:rpm-arch",
-		"@@facts:nproc", "2", "@@facts:meminfo", "MemTotal:        4028452 kB", "@@facts:lsblk",
+		"@@facts:nproc", "2", "@@facts:meminfo", "MemTotal:        4028452 kB",
+		"@@facts:capbnd", "CapBnd:\t000001ffffffffff", "@@facts:lsblk",
 		`NAME="vda" SIZE="21474836480" TYPE="disk" MOUNTPOINT="/" FSTYPE="ext4"`, "@@facts:end", ""}, "\n")
 }
 
@@ -299,6 +301,70 @@ func TestFactsRefreshAsksNoDevices(t *testing.T) {
 		}
 		if h == "server[1]" && (f.Devices[0].Name != "vdz" || f.OS.VersionID != "13") {
 			t.Errorf("server[1]: the facts-only launch recorded %+v", f)
+		}
+	}
+}
+
+// TestFactsCapabilitiesMissingFromOldState: facts state recorded before
+// diffuser gathered capabilities plan a launch that only records them, not
+// drift; steps that read other facts stay as they are, a step that reads
+// the capabilities is known at plan with refresh, else after apply, and
+// re-runs nothing when they come out as its arguments were.
+func TestFactsCapabilitiesMissingFromOldState(t *testing.T) {
+	src := factsRecipe + `
+step "caps" {
+  on  = hosts.server
+  run = "echo ${length(host.facts.capabilities)}"
+}
+`
+	for _, refresh := range []bool{false, true} {
+		w := newWorld(t, src)
+		if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+			t.Fatalf("apply: %+v", res.Failures)
+		}
+		for _, h := range w.st.Hosts {
+			var m map[string]any
+			if err := json.Unmarshal(h.Facts, &m); err != nil || m["capabilities"] == nil {
+				t.Fatalf("%s: recorded facts %s (%v)", h.Name, h.Facts, err)
+			}
+			delete(m, "capabilities")
+			h.Facts, _ = json.Marshal(m)
+		}
+		var p *engine.Plan
+		if refresh {
+			p = w.plan(w.refresh)
+		} else {
+			p = w.plan()
+		}
+		want := `~ launch["server[0]"] (host facts not recorded yet: capabilities)
+~ launch["server[1]"] (host facts not recorded yet: capabilities)
+~ launch["client[0]"] (host facts not recorded yet: capabilities)
+`
+		if !refresh {
+			want += `~ step.caps["server[0]"] (inputs known after apply)
+~ step.caps["server[1]"] (inputs known after apply)
+`
+		}
+		if got := summary(p); got != want {
+			t.Fatalf("refresh=%v: plan:\n%s\nwant:\n%s", refresh, got, want)
+		}
+		if p.Drift != 0 {
+			t.Errorf("refresh=%v: drift %d, want 0", refresh, p.Drift)
+		}
+		before := len(w.cloud.Commands("server[0]"))
+		if res := w.apply(p, 0); len(res.Failures) > 0 {
+			t.Fatalf("apply: %+v", res.Failures)
+		}
+		if ran := w.cloud.Commands("server[0]")[before:]; len(ran) != 0 {
+			t.Errorf("refresh=%v: server[0] ran %q again", refresh, ran)
+		}
+		for name, h := range w.st.Hosts {
+			if f, _ := facts.Decode(h.Facts); len(f.Capabilities) != 41 {
+				t.Errorf("%s: recorded capabilities %v", name, f.Capabilities)
+			}
+		}
+		if s := summary(w.plan(w.refresh)); s != "" {
+			t.Errorf("refresh=%v: plan after apply:\n%s", refresh, s)
 		}
 	}
 }

@@ -7,6 +7,8 @@ package facts
 // devices come from /sys/block and /proc/mounts. Files are read by the
 // shell's own read (os-release, MemTotal): each process a host starts for
 // it costs a fork and an exec, and a plan with refresh asks every host.
+// The CapBnd line of /proc/self/status is read the same way, so the
+// capabilities are those of the shell the login session started.
 const Command = stableSections + deviceSections + endSection
 
 // StableCommand is Command without the devices (lsblk, the heaviest of
@@ -31,6 +33,8 @@ echo '@@facts:nproc'
 nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c '^processor' /proc/cpuinfo 2>/dev/null
 echo '@@facts:meminfo'
 { while IFS= read -r l; do case $l in MemTotal:*) printf '%s\n' "$l"; break ;; esac; done </proc/meminfo; } 2>/dev/null
+echo '@@facts:capbnd'
+{ while IFS= read -r l; do case $l in CapBnd:*) printf '%s\n' "$l"; break ;; esac; done </proc/self/status; } 2>/dev/null
 `
 
 // deviceSections print the block devices.

@@ -21,6 +21,14 @@ type Facts struct {
 	Cores       int      `json:"cores"`
 	MemoryMB    int      `json:"memory_mb"`
 	Devices     []Device `json:"devices"`
+	// Capabilities is the capability bounding set of the process the
+	// facts command runs in (the login session's shell): the sorted
+	// names of capabilities(7) without CAP_, in lower case ("chown",
+	// "net_admin"); a bit newer than diffuser's table is "cap_N" (see
+	// CapabilityName). Empty when the host did not tell (no
+	// /proc/self/status). nil only in facts decoded from a state written
+	// before diffuser gathered capabilities: not recorded, not "none".
+	Capabilities []string `json:"capabilities"`
 }
 
 // OS is what /etc/os-release says.
@@ -84,6 +92,8 @@ func gather(ctx context.Context, r runner.Runner, cmd string) (Facts, error) {
 
 // Decode reads facts as state records them; ok is false when there are
 // none (state written before facts existed) or they do not decode.
+// Facts recorded before capabilities were gathered decode with nil
+// Capabilities (CapabilitiesRecorded is false).
 func Decode(raw json.RawMessage) (Facts, bool) {
 	if len(raw) == 0 {
 		return Facts{}, false
@@ -98,6 +108,10 @@ func Decode(raw json.RawMessage) (Facts, bool) {
 	return f, true
 }
 
+// CapabilitiesRecorded says whether f holds the host's capabilities: false
+// for facts recorded before diffuser gathered them.
+func (f Facts) CapabilitiesRecorded() bool { return f.Capabilities != nil }
+
 // Encode is the JSON state records.
 func (f Facts) Encode() json.RawMessage {
 	if f.Devices == nil {
@@ -105,6 +119,9 @@ func (f Facts) Encode() json.RawMessage {
 	}
 	if f.OS.IDLike == nil {
 		f.OS.IDLike = []string{}
+	}
+	if f.Capabilities == nil {
+		f.Capabilities = []string{}
 	}
 	b, _ := json.Marshal(f)
 	return b

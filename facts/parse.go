@@ -40,6 +40,7 @@ func Parse(out string) (Facts, error) {
 		f.Cores = n
 	}
 	f.MemoryMB = parseMemTotal(sections["meminfo"])
+	f.Capabilities = parseCapBnd(sections["capbnd"])
 	if s, ok := sections["lsblk"]; ok {
 		f.Devices = parseLsblk(s)
 	} else if s, ok := sections["sysblock"]; ok {

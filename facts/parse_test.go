@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,5 +204,76 @@ func TestCommandRunsHere(t *testing.T) {
 	full.Devices = stable.Devices
 	if !full.Equal(stable) {
 		t.Errorf("stable %+v, full %+v", stable, full)
+	}
+	// The shell's bounding set is this test's (children inherit it).
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	var own string
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "CapBnd:") {
+			own = l + "\n"
+		}
+	}
+	if sec["capbnd"] != own || !slices.Equal(full.Capabilities, parseCapBnd(own)) || len(full.Capabilities) == 0 {
+		t.Errorf("capbnd section %q, capabilities %v; this process has %q", sec["capbnd"], full.Capabilities, own)
+	}
+}
+
+// TestCapabilities decodes CapBnd masks: names sorted, bits past the
+// table named cap_N, anything unreadable no capability at all.
+func TestCapabilities(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want []string
+	}{
+		{"CapBnd:\t0000000000000000", []string{}},
+		{"CapBnd:\t0000000000001004", []string{"dac_read_search", "net_admin"}},
+		{"CapBnd:\t00000000a80425fb", []string{"audit_write", "chown", "dac_override", "fowner", "fsetid", "kill", "mknod",
+			"net_bind_service", "net_raw", "setfcap", "setgid", "setpcap", "setuid", "sys_chroot"}},
+		{"CapBnd:\t0000030000000001", []string{"cap_41", "checkpoint_restore", "chown"}},
+		{"CapBnd:\t8000000000000000", []string{"cap_63"}},
+		{"CapBnd: zz", []string{}},
+		{"CapBnd:\t10000000000000000", []string{}}, // more than 64 bits
+		{"CapEff:\t0000000000000001", []string{}},
+		{"", []string{}},
+	} {
+		got := parseCapBnd(c.line + "\n")
+		if !slices.Equal(got, c.want) || got == nil {
+			t.Errorf("%q: %#v, want %v", c.line, got, c.want)
+		}
+	}
+	if n := len(parseCapBnd("CapBnd:\t000001ffffffffff")); n != 41 {
+		t.Errorf("a full 6.x bounding set: %d capabilities, want 41", n)
+	}
+	for i := range capNames {
+		if capNames[i] == "" || strings.ToLower(capNames[i]) != capNames[i] {
+			t.Errorf("capability %d has name %q", i, capNames[i])
+		}
+	}
+}
+
+// TestDecodeBeforeCapabilities: facts state recorded before capabilities
+// were gathered decode as not recorded (nil), which Equal tells from a
+// host that has none; facts gathered now always record them.
+func TestDecodeBeforeCapabilities(t *testing.T) {
+	old := `{"os":{"id":"debian","id_like":[],"version_id":"12","name":"Debian","family":"debian"},"arch":"x86_64","package_arch":"amd64","cores":2,"memory_mb":1024,"devices":[]}`
+	f, ok := Decode(json.RawMessage(old))
+	if !ok || f.CapabilitiesRecorded() || f.OS.ID != "debian" {
+		t.Fatalf("old facts: %v %+v", ok, f)
+	}
+	none := f
+	none.Capabilities = []string{}
+	if none.Equal(f) || !none.CapabilitiesRecorded() {
+		t.Fatal("no capabilities compare equal to capabilities not recorded")
+	}
+	back, _ := Decode(none.Encode())
+	if !back.CapabilitiesRecorded() || len(back.Capabilities) != 0 {
+		t.Fatalf("recorded empty capabilities decode as %#v", back.Capabilities)
+	}
+	parsed, _ := Parse("@@facts:os-release\nID=debian\n@@facts:end\n")
+	if !parsed.CapabilitiesRecorded() {
+		t.Fatal("a host that tells no capabilities records none, not nothing")
 	}
 }

@@ -470,6 +470,11 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	for _, a := range s.Capture {
 		trs = append(trs, a.Expr.Variables()...)
 	}
+	for _, p := range s.Preconditions {
+		for _, e := range p.Exprs() {
+			trs = append(trs, e.Variables()...)
+		}
+	}
 	if s.KindBody != nil {
 		spec := r.kinds[s.Kind]
 		trs = append(trs, kindSpecVariables(s.KindBody, spec)...)

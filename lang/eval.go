@@ -1118,6 +1118,11 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 		return cty.DynamicVal, Generic{Destroy: cty.NullVal(cty.String), Drain: cty.NullVal(cty.String)}, d
 	}
 	ctx := s.StepCtx(st, host)
+	// Preconditions first: a false one stops the instance before anything
+	// else of it is evaluated, as it stops it before it runs.
+	if d := st.checkPreconditions(ctx); d.HasErrors() {
+		return cty.DynamicVal, Generic{Destroy: cty.NullVal(cty.String), Drain: cty.NullVal(cty.String)}, d
+	}
 	var diags hcl.Diagnostics
 	spec := s.Recipe.kinds[st.Kind]
 	var args cty.Value

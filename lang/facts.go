@@ -14,7 +14,7 @@ import (
 // statically, and the type every host's facts have, known or not, so that
 // hosts of one group make a list.
 var (
-	factsAttrs  = []string{"arch", "cores", "devices", "memory_mb", "os", "package_arch"}
+	factsAttrs  = []string{"arch", "capabilities", "cores", "devices", "memory_mb", "os", "package_arch"}
 	osAttrs     = []string{"family", "id", "id_like", "name", "version_id"}
 	deviceAttrs = []string{"fstype", "mountpoint", "name", "size_bytes", "type"}
 
@@ -27,9 +27,13 @@ var (
 			"id": cty.String, "id_like": cty.List(cty.String), "version_id": cty.String, "name": cty.String, "family": cty.String,
 		}),
 		"arch": cty.String, "package_arch": cty.String, "cores": cty.Number, "memory_mb": cty.Number,
-		"devices": cty.List(deviceType),
+		"devices": cty.List(deviceType), "capabilities": cty.List(cty.String),
 	})
 )
+
+// unknownCaps are the capabilities of a host whose facts state recorded
+// before diffuser gathered them: known after apply, which records them.
+var unknownCaps = cty.UnknownVal(cty.List(cty.String)).RefineNotNull()
 
 // unknownFacts are the facts of a host not launched yet, or launched
 // before facts were gathered: (known after apply).
@@ -56,6 +60,17 @@ func FactsVal(f facts.Facts) cty.Value {
 	if len(devs) > 0 {
 		devVal = cty.ListVal(devs)
 	}
+	capsVal := unknownCaps
+	if f.CapabilitiesRecorded() {
+		capsVal = cty.ListValEmpty(cty.String)
+		if len(f.Capabilities) > 0 {
+			caps := make([]cty.Value, len(f.Capabilities))
+			for i, c := range f.Capabilities {
+				caps[i] = cty.StringVal(c)
+			}
+			capsVal = cty.ListVal(caps)
+		}
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"os": cty.ObjectVal(map[string]cty.Value{
 			"id": cty.StringVal(f.OS.ID), "id_like": likeVal, "version_id": cty.StringVal(f.OS.VersionID),
@@ -63,7 +78,7 @@ func FactsVal(f facts.Facts) cty.Value {
 		}),
 		"arch": cty.StringVal(f.Arch), "package_arch": cty.StringVal(f.PackageArch),
 		"cores": cty.NumberIntVal(int64(f.Cores)), "memory_mb": cty.NumberIntVal(int64(f.MemoryMB)),
-		"devices": devVal,
+		"devices": devVal, "capabilities": capsVal,
 	})
 }
 
@@ -96,6 +111,14 @@ func checkFactsPath(tr hcl.Traversal, i int) *hcl.Diagnostic {
 			if a, ok := stepName(tr[i+2]); ok && !contains(deviceAttrs, a) {
 				return unknownAttr(tr[i+2], "a device of host.facts.devices", a, deviceAttrs,
 					fmt.Sprintf("A device has %s.", strings.Join(deviceAttrs, ", ")))
+			}
+		}
+	case "capabilities":
+		if len(tr) > i+1 {
+			if _, ok := tr[i+1].(hcl.TraverseIndex); !ok {
+				return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported attribute",
+					Detail:  `host.facts.capabilities is a list of names ("net_admin"), with no attributes: test one with contains(host.facts.capabilities, "net_admin").`,
+					Subject: tr[i+1].SourceRange().Ptr()}
 			}
 		}
 	default:

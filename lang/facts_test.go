@@ -33,7 +33,11 @@ func TestFactsRefs(t *testing.T) {
 		{"other host", `hosts.server[1].facts.os.id`, ""},
 		{"typo fact", `host.facts.cpus`, `There is no attribute "cpus" on host facts.`},
 		{"near fact", `host.facts.memry_mb`, `Did you mean "memory_mb"?`},
-		{"far fact", `host.facts.memory`, `Host facts are arch, cores, devices, memory_mb, os, package_arch.`},
+		{"far fact", `host.facts.memory`, `Host facts are arch, capabilities, cores, devices, memory_mb, os, package_arch.`},
+		{"capabilities", `contains(host.facts.capabilities, "net_admin")`, ""},
+		{"capability", `host.facts.capabilities[0]`, ""},
+		{"capabilities typo", `host.facts.capabilites`, `Did you mean "capabilities"?`},
+		{"capability attr", `host.facts.capabilities.net_admin`, `test one with contains(host.facts.capabilities, "net_admin")`},
 		{"os typo", `host.facts.os.versionid`, `Did you mean "version_id"?`},
 		{"os unknown", `host.facts.os.kernel`, `The OS facts are family, id, id_like, name, version_id.`},
 		{"device typo", `host.facts.devices[0].fstyp`, `Did you mean "fstype"?`},
@@ -70,17 +74,21 @@ func TestFactsValues(t *testing.T) {
 	}
 	f := facts.Facts{OS: facts.OS{ID: "rocky", IDLike: []string{"rhel", "fedora"}, VersionID: "9.3", Family: "rhel"},
 		Arch: "x86_64", Cores: 8, MemoryMB: 31826, Devices: []facts.Device{{Name: "sda", SizeBytes: 1 << 30, Type: "disk"}}}
+	f.Capabilities = []string{"chown", "net_admin"}
 	known := lang.HostInfo{Name: "server[1]", Group: "server", Index: 1, Facts: lang.FactsVal(f)}.Val(nil)
-	empty := lang.HostInfo{Name: "server[0]", Group: "server", Facts: lang.FactsVal(facts.Facts{})}.Val(nil)
+	empty := lang.HostInfo{Name: "server[0]", Group: "server", Facts: lang.FactsVal(facts.Facts{Capabilities: []string{}})}.Val(nil)
 	list := r.Group("server").ListVal([]cty.Value{unknown, known})
 	list2 := r.Group("server").ListVal([]cty.Value{empty, known})
 	s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"server": list2}}
 	for expr, want := range map[string]string{
-		`hosts.server[1].facts.os.family`:                 "rhel",
-		`hosts.server[1].facts.os.id_like[1]`:             "fedora",
-		`tostring(hosts.server[1].facts.cores)`:           "8",
-		`hosts.server[1].facts.devices[0].type`:           "disk",
-		`tostring(length(hosts.server[0].facts.devices))`: "0",
+		`hosts.server[1].facts.os.family`:                                           "rhel",
+		`hosts.server[1].facts.os.id_like[1]`:                                       "fedora",
+		`tostring(hosts.server[1].facts.cores)`:                                     "8",
+		`hosts.server[1].facts.devices[0].type`:                                     "disk",
+		`tostring(length(hosts.server[0].facts.devices))`:                           "0",
+		`tostring(contains(hosts.server[1].facts.capabilities, "net_admin"))`:       "true",
+		`tostring(contains(hosts.server[0].facts.capabilities, "net_admin"))`:       "false",
+		`tostring(contains(hosts.server[1].facts.capabilities, "dac_read_search"))`: "false",
 	} {
 		v, diags := evalIn(t, s, expr)
 		if diags.HasErrors() || v.AsString() != want {
@@ -89,6 +97,12 @@ func TestFactsValues(t *testing.T) {
 	}
 	if list.LengthInt() != 2 {
 		t.Fatal("a list of hosts with and without facts")
+	}
+	// Facts recorded before capabilities were gathered: those alone are
+	// (known after apply), the others are what the host told.
+	old := lang.FactsVal(facts.Facts{OS: facts.OS{Family: "debian"}})
+	if c := old.GetAttr("capabilities"); c.IsKnown() || !old.GetAttr("os").IsWhollyKnown() {
+		t.Errorf("facts without capabilities: %#v", old)
 	}
 }
 

@@ -526,7 +526,7 @@ var stepMetaArgHint = map[string]string{
 }
 
 func (r *Recipe) stepSchema() *hcl.BodySchema {
-	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}}}
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "capture"}, {Type: "precondition"}}}
 	for _, n := range stepAttrs {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
@@ -561,7 +561,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	for _, d := range diags {
 		// HCL says only "Blocks of type "waitfor" are not expected here."
 		if d.Summary == "Unsupported block type" && d.Subject != nil {
-			kinds := []string{"capture"}
+			kinds := []string{"capture", "precondition"}
 			for _, k := range r.kindNames() {
 				if k != "run" {
 					kinds = append(kinds, k)
@@ -571,7 +571,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			if m := unsupportedBlockRE.FindStringSubmatch(d.Detail); m != nil {
 				typ = m[1]
 			}
-			d.Detail = "A step holds one kind block (" + strings.Join(kinds[1:], ", ") + ") and capture blocks; run is written run = \"...\"."
+			d.Detail = "A step holds one kind block (" + strings.Join(kinds[2:], ", ") + "), capture and precondition blocks; run is written run = \"...\"."
 			if sug := suggest(typ, kinds); sug != "" {
 				d.Detail = fmt.Sprintf("There is no block %q in a step. Did you mean %q? %s", typ, sug, d.Detail)
 			}
@@ -626,6 +626,15 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		}
 	}
 	for _, kb := range content.Blocks {
+		if kb.Type == "precondition" {
+			p, d := decodePreconditionBlock(kb)
+			diags = append(diags, d...)
+			if p != nil {
+				p.Step = s
+				s.Preconditions = append(s.Preconditions, p)
+			}
+			continue
+		}
 		if kb.Type == "capture" {
 			if s.Capture != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate capture block",

@@ -295,12 +295,15 @@ func moduleCallBody(body hcl.Body) (hcl.Attributes, hcl.Blocks, hcl.Diagnostics)
 	var lifecycle hcl.Blocks
 	for _, blk := range sb.Blocks {
 		if blk.Type != "lifecycle" || len(blk.Labels) > 0 {
-			hint := ""
+			detail := fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.", blk.Type)
 			if s := suggest(blk.Type, []string{"lifecycle"}); s != "" && blk.Type != s {
-				hint = fmt.Sprintf(" Did you mean %q?", s)
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			if blk.Type == "precondition" {
+				detail += " A rule the hosts must meet is a precondition of a step of the calling recipe that the module's work waits for (after = [step.NAME]), or of the module's own steps; a rule over the inputs is a validation block of the module's variable."
 			}
 			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Block in a module call",
-				Detail:  fmt.Sprintf("A module call takes attributes (source, on, after and the module's inputs, name = value) and one lifecycle block without labels; %q is not one of them.%s", blk.Type, hint),
+				Detail:  detail,
 				Subject: blk.DefRange().Ptr()}}
 		}
 		lifecycle = append(lifecycle, blk.AsHCLBlock())

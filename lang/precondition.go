@@ -11,12 +11,17 @@ import (
 // Precondition is a `precondition { condition = ...  error_message = ... }`
 // block, at the top of a recipe or inside a `hosts` block: a rule over
 // variables and locals (a validation reads variables only), checked by
-// validate and plan before anything runs.
+// validate and plan before anything runs. Inside a `step` it is the
+// step's (Step.Preconditions): it reads what the step may read and is
+// checked for each instance with the step's arguments (Scope.StepArgs),
+// at plan when what it reads is known, else at apply before the instance
+// touches its host.
 // error_message may interpolate the same values as the condition.
 type Precondition struct {
 	Condition    hcl.Expression
 	ErrorMessage hcl.Expression
 	Group        string // the hosts block it sits in; "" at the top of the recipe
+	Step         *Step  // the step it sits in; nil outside steps
 	DeclRange    hcl.Range
 }
 
@@ -24,20 +29,33 @@ var preconditionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "condition", Required: true}, {Name: "error_message", Required: true}}}
 
 func (r *Recipe) decodePrecondition(b *hcl.Block, group string) hcl.Diagnostics {
-	content, diags := b.Body.Content(preconditionSchema)
-	if diags.HasErrors() {
-		return diags
+	p, diags := decodePreconditionBlock(b)
+	if p != nil {
+		p.Group = group
+		r.Preconditions = append(r.Preconditions, p)
 	}
-	r.Preconditions = append(r.Preconditions, &Precondition{Condition: content.Attributes["condition"].Expr,
-		ErrorMessage: content.Attributes["error_message"].Expr, Group: group, DeclRange: b.DefRange})
 	return diags
 }
 
 // preconditionHint says where a rule about hosts goes, since a
 // precondition cannot read them.
 const preconditionHint = " A host count is a variable: test that. A rule about what hosts are (host.facts: memory, cores, devices) " +
-	"is known only once they answer: check it in a step on them (a run step that exits 1 with your message), " +
+	"is known only once they answer: check it in a precondition block of a step on them (condition = host.facts.memory_mb >= 4096), " +
 	"or in a validation of a module input read from host (checked per host at apply)."
+
+// decodePreconditionBlock reads one precondition block; nil when it
+// lacks an attribute.
+func decodePreconditionBlock(b *hcl.Block) (*Precondition, hcl.Diagnostics) {
+	content, diags := b.Body.Content(preconditionSchema)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &Precondition{Condition: content.Attributes["condition"].Expr,
+		ErrorMessage: content.Attributes["error_message"].Expr, DeclRange: b.DefRange}, diags
+}
+
+// Exprs are the condition and the message.
+func (p *Precondition) Exprs() []hcl.Expression { return []hcl.Expression{p.Condition, p.ErrorMessage} }
 
 // analyzePreconditions checks what preconditions read: variables and
 // locals only, and no local that reads hosts or step outputs, so that
@@ -84,8 +102,12 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 	}
 	bv, err := convert.Convert(v, cty.Bool)
 	if err != nil || bv.IsNull() {
+		example := "var.servers % var.replica == 0"
+		if p.Step != nil {
+			example = `contains(host.facts.capabilities, "net_admin")`
+		}
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid precondition",
-			Detail:  "The condition must be true or false, e.g. var.servers % var.replica == 0.",
+			Detail:  fmt.Sprintf("The condition must be true or false, e.g. %s; this one is %s.", example, describeValue(v)),
 			Subject: p.Condition.Range().Ptr(), Expression: p.Condition, EvalContext: ctx}}
 	}
 	if bv.True() {
@@ -96,7 +118,17 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 		return hcl.Diagnostics{d}
 	}
 	summary := "Recipe precondition failed"
-	if p.Group != "" {
+	switch {
+	case p.Step != nil:
+		summary = fmt.Sprintf("Precondition of step %q failed", p.Step.Name)
+		where := ""
+		for _, tr := range p.Condition.Variables() {
+			if tr.RootName() == "host" {
+				where = " on this host"
+			}
+		}
+		msg += fmt.Sprintf(" Step %s (%s) cannot run%s.", p.Step.Name, p.Step.Declared(), where)
+	case p.Group != "":
 		summary = fmt.Sprintf("Precondition of hosts %q failed", p.Group)
 	}
 	diag := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: msg, Subject: p.Condition.Range().Ptr()}
@@ -105,6 +137,24 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 		diag.Expression, diag.EvalContext = p.Condition, ctx
 	}
 	return hcl.Diagnostics{diag}
+}
+
+// describeValue says what a condition's value is when it is no bool.
+func describeValue(v cty.Value) string {
+	if v.IsNull() {
+		return "null"
+	}
+	return "a " + v.Type().FriendlyName()
+}
+
+// checkPreconditions checks the step's preconditions in its instance's context:
+// a condition not known yet is decided later, at apply.
+func (st *Step) checkPreconditions(ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range st.Preconditions {
+		diags = append(diags, p.check(ctx)...)
+	}
+	return diags
 }
 
 // message evaluates error_message; a sensitive one is not shown.

@@ -100,7 +100,7 @@ func TestPreconditions(t *testing.T) {
 }
 
 // A precondition that reads host facts is refused with where such a rule
-// goes instead (a step on the hosts, or a module input's validation).
+// goes instead (a step precondition on the hosts, or a module input's validation).
 func TestPreconditionReadsFactsSaysWhereInstead(t *testing.T) {
 	_, diags := loadString(t, `recipe "t" {}
 hosts "node" {}
@@ -110,7 +110,7 @@ precondition {
 }
 `)
 	if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != 4 ||
-		!strings.Contains(diags[0].Detail, "check it in a step on them") {
+		!strings.Contains(diags[0].Detail, "check it in a precondition block of a step on them") {
 		t.Fatalf("want one error at line 4 saying where a rule about facts goes:%s", diagString(diags))
 	}
 }

@@ -168,9 +168,12 @@ type Step struct {
 	Destroy      hcl.Expression
 	// Drain (drain, on a replacement step) is run on the old machine of a
 	// replaced host that still answers, before it is destroyed.
-	Drain     hcl.Expression
-	DeclRange hcl.Range
-	KindRange hcl.Range
+	Drain hcl.Expression
+	// Preconditions are its precondition blocks, checked for each
+	// instance before it runs (Precondition).
+	Preconditions []*Precondition
+	DeclRange     hcl.Range
+	KindRange     hcl.Range
 
 	// Filled by analysis: what the step's expressions read.
 	OnGroups  []string // host groups `on` names (through module inputs too), sorted

@@ -20,9 +20,9 @@ import (
 // server's xfs volume, and grow and shrink the client group (the export
 // list is reloaded, not restarted).
 //
-// NFS-Ganesha needs CAP_DAC_READ_SEARCH (open_by_handle_at); the recipe's
-// ganesha_preflight step fails fast, naming it, when the provider's
-// containers lack it.
+// NFS-Ganesha needs CAP_DAC_READ_SEARCH (open_by_handle_at); the
+// precondition of the recipe's server_packages (on host.facts.capabilities)
+// fails fast, naming it, when the provider's containers lack it.
 func init() {
 	e2eCases = append(e2eCases, e2eCase{
 		name:   "nfs",

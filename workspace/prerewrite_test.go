@@ -66,6 +66,9 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// and gvfs_ready), the old files' steps go.
 		// Each kernel-server case also has the four lines of
 		// docs/recipes/nfs.md's builtin/ganesha section (kernelGanesha).
+		// Every NFS-Ganesha case drops ganesha_preflight, the shell check a
+		// precondition of server_packages replaced (docs/recipes/nfs.md):
+		// a run step without destroy, so nothing runs.
 		{recipe: "nfs", want: append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`)},
 		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: []string{
 			`+ module.libnfs.step.packages["client[0]"]`,
@@ -83,6 +86,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ step.gvfs_service["client[0]"]`,
 			`+ step.gvfs_service["client[1]"]`,
 			`+ step.gvfs_service["client[2]"]`,
+			`- step.ganesha_preflight["server[0]"] (no longer in the recipe)`,
 			`- step.gvfs_script["client[0]"] (no longer in the recipe)`,
 			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
 			`- step.gvfs_script["client[2]"] (no longer in the recipe)`,
@@ -116,6 +120,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.libnfs.step.unit["client[1]"]`,
 			`+ step.gvfs_retire["client[0]"]`,
 			`+ step.gvfs_retire["client[1]"]`,
+			`- step.ganesha_preflight["server[0]"] (no longer in the recipe)`,
 			`- step.gvfs_script["client[0]"] (no longer in the recipe)`,
 			`- step.gvfs_script["client[1]"] (no longer in the recipe)`,
 			`- step.gvfs_unit["client[0]"] (no longer in the recipe)`,
@@ -136,6 +141,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		{recipe: "nfs", before: "preganesha", want: kernelGanesha()},
 		{recipe: "nfs", before: "preganesha", vars: []string{"clients=0"}, want: kernelGanesha()},
 		{recipe: "nfs", before: "preganesha", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, moves: 4, want: []string{
+			`- step.ganesha_preflight["server[0]"] (no longer in the recipe)`,
 			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
 			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
 		}},

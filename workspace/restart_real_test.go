@@ -1,6 +1,7 @@
 package workspace_test
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,7 +11,8 @@ import (
 )
 
 // TestRealRestartOnAndFacts drives two node containers: facts recorded at
-// launch match the containers (Debian 12, nproc); changing the config on
+// launch match the containers (Debian 12, nproc, the provider's
+// capabilities); changing the config on
 // node[1] restarts only node[1]'s daemon (its PID changes, node[0]'s does
 // not); an apply with nothing changed restarts nothing.
 func TestRealRestartOnAndFacts(t *testing.T) {
@@ -37,6 +39,12 @@ func TestRealRestartOnAndFacts(t *testing.T) {
 		if f.OS.ID != "debian" || f.OS.VersionID != "12" || f.OS.Family != "debian" || f.Cores != nproc || f.Arch != arch ||
 			f.PackageArch == "" || f.MemoryMB <= 0 || len(f.Devices) == 0 {
 			t.Errorf("%s: facts %+v, want Debian 12, %d cores, %s", h.Name, f, nproc, arch)
+		}
+		// The docker provider adds SYS_ADMIN and DAC_READ_SEARCH to
+		// Docker's defaults, not NET_ADMIN.
+		if !slices.Contains(f.Capabilities, "sys_admin") || !slices.Contains(f.Capabilities, "dac_read_search") ||
+			slices.Contains(f.Capabilities, "net_admin") {
+			t.Errorf("%s: capabilities %v", h.Name, f.Capabilities)
 		}
 	}
 	pid := func(i int) string {

@@ -8,7 +8,8 @@ import (
 )
 
 // defaultFacts is what a simulated host answers to the facts command: a
-// Debian 12 machine with 2 cores, 4 GiB and one 20 GiB disk.
+// Debian 12 machine with 2 cores, 4 GiB, one 20 GiB disk and every
+// capability in its bounding set (a VM's root, not a container's).
 const defaultFacts = `@@facts:os-release
 PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -23,6 +24,8 @@ amd64
 2
 @@facts:meminfo
 MemTotal:        4028452 kB
+@@facts:capbnd
+CapBnd:	000001ffffffffff
 @@facts:lsblk
 NAME="vda" SIZE="21474836480" TYPE="disk" MOUNTPOINT="/" FSTYPE="ext4"
 @@facts:end

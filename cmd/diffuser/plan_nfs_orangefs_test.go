@@ -176,7 +176,7 @@ func wantSteps(t *testing.T, p recipePlan, want map[string]int) {
 func TestNFSRecipePlan(t *testing.T) {
 	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1}
 	kernelServer := map[string]int{"kernel_exports": 1, "kernel_service": 1, "kernel_statd": 1, "kernel_port": 1}
-	ganeshaServer := map[string]int{"ganesha_preflight": 1, "module.ganesha.step.config": 1, "module.ganesha.step.exports": 1,
+	ganeshaServer := map[string]int{"module.ganesha.step.config": 1, "module.ganesha.step.exports": 1,
 		"module.ganesha.step.service": 1, "module.ganesha.step.ready": 1, "ganesha_lock": 1}
 	merge := func(ms ...map[string]int) map[string]int {
 		out := map[string]int{}

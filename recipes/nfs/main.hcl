@@ -151,6 +151,16 @@ hosts "client" {
 step "server_packages" {
   on      = hosts.server
   package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"][var.server]
+  # Ganesha's VFS backend reaches every file with open_by_handle_at(2),
+  # which needs CAP_DAC_READ_SEARCH: without it the daemon starts fine and
+  # then answers every request with NFS3ERR_PERM / NFS4ERR_PERM. Docker
+  # containers lack that capability unless given --cap-add DAC_READ_SEARCH.
+  # Checked by diffuser once the server's facts are known, before anything
+  # is installed on it.
+  precondition {
+    condition     = var.server != "ganesha" || contains(host.facts.capabilities, "dac_read_search")
+    error_message = "NFS-Ganesha (FSAL VFS) needs CAP_DAC_READ_SEARCH for open_by_handle_at(2), and the capability bounding set of ${host.name} lacks it. In a container, add it (docker run --cap-add DAC_READ_SEARCH); or use server = \"kernel\"."
+  }
 }
 
 # The export volume: XFS (refusing a device that already holds a
@@ -186,21 +196,6 @@ step "nfs_ports" {
 
 # ---- server = "ganesha"
 
-step "ganesha_preflight" {
-  on = local.ganesha_server
-  # Ganesha's VFS backend reaches every file with open_by_handle_at(2),
-  # which needs CAP_DAC_READ_SEARCH: without it the daemon starts fine and
-  # then answers every request with NFS3ERR_PERM / NFS4ERR_PERM. Docker
-  # containers lack that capability unless given --cap-add DAC_READ_SEARCH.
-  run = <<-EOT
-    bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
-    if [ $(( 0x$bnd & 4 )) -eq 0 ]; then
-      echo "NFS-Ganesha (FSAL VFS) needs CAP_DAC_READ_SEARCH for open_by_handle_at(2), and this host's capability bounding set ($bnd) lacks it. In a container, add it (docker run --cap-add DAC_READ_SEARCH); or use server = \"kernel\"." >&2
-      exit 1
-    fi
-  EOT
-}
-
 # ganesha.conf (core settings: a change restarts NFS-Ganesha), the export
 # in a file of its own (a change of clients only reloads it), the service
 # (stopped on destroy before the volume is unmounted: it holds it open)
@@ -210,7 +205,7 @@ step "ganesha_preflight" {
 # without clients would be exported to the world).
 module "ganesha" {
   source = "builtin/ganesha"
-  after  = [step.server_packages, step.ganesha_preflight, module.export]
+  after  = [step.server_packages, module.export]
   hosts  = local.ganesha_server
   config = local.ganesha_conf
   export = {

@@ -242,19 +242,13 @@ step "smb_packages" {
   # vfs_glusterfs's libgfapi needs the client translators of glusterfs-common;
   # vfs_ceph's libcephfs is in ceph-common.
   package = concat(["samba", "samba-vfs-modules", "ctdb", "tdb-tools"], var.backend == "gluster" ? ["glusterfs-common"] : ["ceph-common"])
-}
-
-step "netadmin_preflight" {
-  on = length(var.public_addresses) > 0 ? local.smb_gateways : []
   # CTDB adds and removes public addresses with ip(8): without CAP_NET_ADMIN
-  # it fails at takeover, minutes into a run. Fail fast instead.
-  run = <<-EOT
-    bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
-    if [ $(( 0x$bnd & 0x1000 )) -eq 0 ]; then
-      echo "CTDB public_addresses need CAP_NET_ADMIN, and this host's capability bounding set ($bnd) lacks it. In a container, add it (docker run --cap-add NET_ADMIN); or leave public_addresses empty." >&2
-      exit 1
-    fi
-  EOT
+  # it fails at takeover, minutes into a run. Checked by diffuser once the
+  # gateway's facts are known, before anything is installed on it.
+  precondition {
+    condition     = length(var.public_addresses) == 0 || contains(host.facts.capabilities, "net_admin")
+    error_message = "CTDB public_addresses need CAP_NET_ADMIN, and the capability bounding set of ${host.name} lacks it. In a container, add it (docker run --cap-add NET_ADMIN); or leave public_addresses empty."
+  }
 }
 
 step "ctdb_nodes" {
@@ -268,7 +262,7 @@ step "ctdb_nodes" {
 
 step "ctdb_public" {
   on    = local.smb_gateways
-  after = [step.smb_packages, step.netadmin_preflight]
+  after = [step.smb_packages]
   file {
     path    = "/etc/ctdb/public_addresses"
     content = length(var.public_addresses) == 0 ? "" : "${join("\n", var.public_addresses)}\n"

@@ -7,7 +7,10 @@
 # SMB gateways' own copies of the Ceph files are dropped: the NFS ones'
 # are the module's. The NFS gateway's apply, config and ready steps go
 # straight to module.ganesha, its Ceph files to module.ceph_files (see
-# below); its service step goes.
+# below); its service step goes. Its netadmin_preflight step went with
+# the step of that name here (a precondition of smb_packages now): both
+# are run steps without a destroy command, left behind in state, which the
+# next apply drops running nothing (docs/gateways.md).
 moved {
   from = caller.module.nfs_gateway.step.packages
   to   = step.nfs_packages
@@ -35,10 +38,6 @@ moved {
 moved {
   from = caller.module.smb_gateway.step.packages
   to   = step.smb_packages
-}
-moved {
-  from = caller.module.smb_gateway.step.netadmin_preflight
-  to   = step.netadmin_preflight
 }
 moved {
   from = caller.module.smb_gateway.step.ctdb_nodes

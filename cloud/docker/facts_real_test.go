@@ -1,0 +1,91 @@
+package docker
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"diffuser/cloud"
+	"diffuser/facts"
+)
+
+// TestFactsCapabilitiesReal: the facts command, over SSH on a launched
+// host, tells the login session's capability bounding set: the
+// provider's SYS_ADMIN and DAC_READ_SEARCH on top of Docker's defaults,
+// no NET_ADMIN. Run in a container of the node image started with and
+// without --cap-add NET_ADMIN, it tells net_admin exactly in the first.
+func TestFactsCapabilitiesReal(t *testing.T) {
+	needDocker(t)
+	// The machine's real-deployment lock (dockertest.Serialize, which
+	// this package cannot import).
+	unlock, err := lockFile(t.Context(), "diffuser-dockertest.lock", func(path string) { t.Logf("waiting for %s", path) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	e := newTestEnv(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	spec := e.spec("node", 0)
+	var h cloud.Host
+	t.Cleanup(func() { e.destroyAll(t, []cloud.HostSpec{spec}, []cloud.Host{h}) })
+	h, err = e.p.Launch(ctx, spec)
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	c, err := e.dialSSH(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.c.Close()
+	out, err := c.run(facts.Command)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := facts.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"chown", "dac_read_search", "sys_admin", "net_bind_service"} {
+		if !slices.Contains(f.Capabilities, want) {
+			t.Errorf("launched host: capabilities %v lack %s", f.Capabilities, want)
+		}
+	}
+	if slices.Contains(f.Capabilities, "net_admin") || !slices.IsSorted(f.Capabilities) {
+		t.Errorf("launched host: capabilities %v (net_admin is not granted; want them sorted)", f.Capabilities)
+	}
+
+	image, err := e.p.EnsureImage(ctx, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, add := range []bool{false, true} {
+		args := []string{"run", "--rm", "--network", "none", "--entrypoint", "sh"}
+		for k, v := range hostLabels(e.spec("plain", 0)) { // removed by the cluster's cleanup if left behind
+			args = append(args, "--label", k+"="+v)
+		}
+		if add {
+			args = append(args, "--cap-add", "NET_ADMIN")
+		}
+		args = append(args, image, "-c", facts.Command)
+		b, err := exec.CommandContext(ctx, "docker", args...).Output()
+		if err != nil {
+			t.Fatalf("docker %s: %v", strings.Join(args[:len(args)-1], " "), err)
+		}
+		f, err := facts.Parse(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(f.Capabilities, "net_admin"); got != add {
+			t.Errorf("--cap-add NET_ADMIN %v: capabilities %v", add, f.Capabilities)
+		}
+		if !slices.Contains(f.Capabilities, "chown") || slices.Contains(f.Capabilities, "sys_admin") {
+			t.Errorf("--cap-add NET_ADMIN %v: capabilities %v, want Docker's defaults", add, f.Capabilities)
+		}
+	}
+}
