@@ -265,7 +265,9 @@ func TestShellStoppedCommand(t *testing.T) { forDrivers(t, testShellStoppedComma
 
 func testShellStoppedCommand(t *testing.T, driver string) {
 	_, _, c := newDriverClient(t, sshdOptions{}, driver)
-	res, err := c.Run(context.Background(), "(sleep 0.3; kill -CONT $$) & kill -STOP $$; echo resumed; exit 4", runner.Options{Timeout: 20 * time.Second})
+	// The helper sends SIGCONT until the shell is gone: one SIGCONT sent
+	// before a slow (loaded) shell stopped itself would leave it stopped.
+	res, err := c.Run(context.Background(), "(while kill -0 $$ 2>/dev/null; do sleep 0.2; kill -CONT $$ 2>/dev/null; done) & kill -STOP $$; echo resumed; exit 4", runner.Options{Timeout: 20 * time.Second})
 	if err != nil || res.Exit != 4 || res.Stdout != "resumed\n" {
 		t.Fatalf("stopped and continued: %+v %v", res, err)
 	}
