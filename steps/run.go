@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"diffuser/runner"
 
@@ -236,7 +237,45 @@ func (a runArgs) captures(ctx context.Context, r runner.Runner) (Outputs, error)
 		if err != nil {
 			return nil, err
 		}
-		out[k] = strings.TrimSpace(res.Stdout)
+		v := strings.TrimSpace(res.Stdout)
+		if err := CheckCapture(v); err != nil {
+			return nil, fmt.Errorf("capture %q: %w", k, err)
+		}
+		out[k] = v
 	}
 	return out, nil
+}
+
+// MaxCaptureBytes bounds one capture. It is below what a runner keeps of a
+// command's stdout (remote keeps the last MiB), so a capture a runner cut
+// short is refused, never recorded as the tail of what the host printed.
+const MaxCaptureBytes = 256 << 10
+
+// CheckCapture refuses what a host printed for a capture unless it can
+// become a value unchanged: UTF-8 text without NUL, at most
+// MaxCaptureBytes. State is JSON (an invalid byte would be recorded as
+// U+FFFD, so the next plan would see the step's input changed for good)
+// and a capture ends up in other hosts' commands, where a NUL ends the
+// text. The error never quotes the value: a capture may be a secret.
+func CheckCapture(v string) error {
+	const how = "; print it encoded (for example `| base64 -w0`) and decode it where it is used (base64decode(...)), or capture a digest"
+	if len(v) > MaxCaptureBytes {
+		return fmt.Errorf("the host printed %d bytes or more, past the limit of %d for a capture (state and other steps' commands hold it)%s; for a file, use a file or distribute step instead",
+			len(v), MaxCaptureBytes, how)
+	}
+	if i := strings.IndexByte(v, 0); i >= 0 {
+		return fmt.Errorf("the host printed a NUL byte (at byte %d), which no command or state value can hold%s", i, how)
+	}
+	if !utf8.ValidString(v) {
+		i := 0
+		for i < len(v) {
+			r, n := utf8.DecodeRuneInString(v[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		return fmt.Errorf("the host printed bytes that are not UTF-8 text (the first at byte %d), which state cannot record unchanged%s", i, how)
+	}
+	return nil
 }
