@@ -29,7 +29,7 @@ func TestCaptureRefusesWhatStateCannotHold(t *testing.T) {
 	for _, c := range []struct {
 		name, stdout, want string
 	}{
-		{"latin1", secret + "caf\xe9", "not UTF-8 text (the first at byte 9)"},
+		{"latin1", secret + "caf\xe9", "is not UTF-8 text (the first invalid byte at byte 9)"},
 		{"cut rune", secret + "\xe2\x82", "not UTF-8"},
 		{"nul", secret + "\x00x", "NUL byte (at byte 6)"},
 		{"past the limit", secret + strings.Repeat("a", steps.MaxCaptureBytes), "past the limit"},

@@ -2,11 +2,10 @@ package steps
 
 import (
 	"context"
+	"diffuser/internal/text"
+	"diffuser/runner"
 	"fmt"
 	"strings"
-	"unicode/utf8"
-
-	"diffuser/runner"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -263,19 +262,8 @@ func CheckCapture(v string) error {
 		return fmt.Errorf("the host printed %d bytes or more, past the limit of %d for a capture (state and other steps' commands hold it)%s; for a file, use a file or distribute step instead",
 			len(v), MaxCaptureBytes, how)
 	}
-	if i := strings.IndexByte(v, 0); i >= 0 {
-		return fmt.Errorf("the host printed a NUL byte (at byte %d), which no command or state value can hold%s", i, how)
-	}
-	if !utf8.ValidString(v) {
-		i := 0
-		for i < len(v) {
-			r, n := utf8.DecodeRuneInString(v[i:])
-			if r == utf8.RuneError && n <= 1 {
-				break
-			}
-			i += n
-		}
-		return fmt.Errorf("the host printed bytes that are not UTF-8 text (the first at byte %d), which state cannot record unchanged%s", i, how)
+	if why := text.Problem(v); why != "" {
+		return fmt.Errorf("what the host printed %s, which state cannot record unchanged%s", why, how)
 	}
 	return nil
 }
