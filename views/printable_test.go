@@ -69,3 +69,26 @@ func TestWriteRunCommandQuoted(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintableSource: a snippet's text keeps its length in bytes (the
+// diagnostics' ranges are byte offsets) and its CRLF line ends; every
+// control and bidi character becomes '?'s; text without any is returned
+// as it is.
+func TestPrintableSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ünïcödé\r\nnext\tline\n": "plain ünïcödé\r\nnext\tline\n",
+		"a\x1b[2Jb\r\n":                 "a?[2Jb\r\n",
+		"cr\roverwrite\r":               "cr?overwrite?",
+		"rtl \u202e x \u009b y":         "rtl ??? x ?? y",
+		"bell\x07 del\x7f":              "bell? del?",
+	} {
+		got := string(PrintableSource([]byte(in)))
+		if got != want || len(got) != len(in) {
+			t.Errorf("PrintableSource(%q) = %q, want %q", in, got, want)
+		}
+	}
+	b := []byte("no control here\r\n")
+	if got := PrintableSource(b); &got[0] != &b[0] {
+		t.Error("text without control characters was copied")
+	}
+}

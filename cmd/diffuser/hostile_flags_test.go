@@ -197,3 +197,48 @@ func walkFlags(c *cobra.Command, fn func(string)) {
 		walkFlags(sub, fn)
 	}
 }
+
+// TestDiagnosticSnippetsShownAsText: a diagnostic's snippet quotes the
+// line of the file it points at; a recipe, variables or site file from
+// elsewhere whose line holds a terminal escape (in a comment, a string or
+// a name) sent it raw. Each control character is now a '?' (as many as it
+// has bytes, so the underline stays under the same text), a CRLF line end
+// is left alone, and the summary and detail show escapes as before.
+func TestDiagnosticSnippetsShownAsText(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const esc = "\x1b]0;owned\x07\x1b[2J\u202e\u009b"
+	okRecipe := write("ok/main.hcl", "recipe \"ok\" {}\r\nvariable \"n\" { type = number }\r\nhosts \"server\" { count = var.n }\r\n")
+	vars := write("bad.tfvars", "n = \"three\" # "+esc+"\n")
+	site := write("site.hcl", "variables {\n  n = \"four\" # "+esc+"\n}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"a step name", []string{"validate", write("name/main.hcl", "recipe \"name\" {}\nhosts \"n\" { count = 1 }\nstep \"b"+esc+"\" {\n  on = hosts.n\n  run = \"true\"\n}\n")}},
+		{"a comment on the line", []string{"validate", write("comment/main.hcl", "recipe \"comment\" {}\nhosts \"n\" { count = 1 }\nstep \"b\" {\n  on = hosts.nope # "+esc+"\n  run = \"true\"\n}\n")}},
+		{"a -var-file", []string{"plan", "--simulate", okRecipe, "-var-file", vars}},
+		{"a site file", []string{"plan", "--simulate", okRecipe, "-site", site}},
+	} {
+		res := badRun(t, append([]string{"--data-dir", filepath.Join(dir, "data")}, tc.args...)...)
+		all := res.stdout + res.stderr
+		if res.code == 0 {
+			t.Errorf("%s: exit 0", tc.name)
+		}
+		if strings.ContainsAny(all, "\x1b\x07\u202e\u009b") {
+			t.Errorf("%s: a control character reached the terminal:\n%q", tc.name, all)
+		}
+		if !strings.Contains(all, "?]0;owned??[2J") {
+			t.Errorf("%s: the snippet does not show the line with its escapes as '?':\n%s", tc.name, all)
+		}
+	}
+}
