@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/engine"
+	"diffuser/probe"
 	"diffuser/state"
 )
 
@@ -40,7 +41,10 @@ func TestSummaryAndOutputsEscapeControl(t *testing.T) {
 	Summary(&out, &errw, "Apply", o, nil)
 	WriteOutputs(&out, map[string]state.Output{"o": {Value: hostile + "\nsecond line"}}, "  ", false)
 	plain := plainLine(engine.Event{Type: engine.EvFail, Host: "server[0]", Step: "x", Message: hostile})
-	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain} {
+	// verify's detail is what its command printed on the host.
+	var checks bytes.Buffer
+	WriteChecks(&checks, []probe.Check{{Verify: "roundtrip", Name: "write", Host: "client[0]", Detail: "exit status 1: " + hostile}})
+	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain, "verify": checks.String()} {
 		if strings.ContainsAny(s, "\x1b\x07\r\u202e") {
 			t.Errorf("%s holds a control character: %q", name, s)
 		}

@@ -63,3 +63,42 @@ step "use" {
 		t.Errorf("logs -json does not hold the text as it is: %v %+v", err, js)
 	}
 }
+
+// TestRefreshReasonShownAsText: a plan's reason for a change can quote
+// what a host answered on refresh (here the filesystem type blkid
+// reports); its escapes reached the terminal raw.
+func TestRefreshReasonShownAsText(t *testing.T) {
+	hostile := false
+	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
+		if strings.Contains(cmd, "blkid") {
+			if hostile {
+				return 0, 0, "TYPE=ext4\x1b]0;owned\x07\x1b[2J\u202e\n"
+			}
+			return 0, 2, ""
+		}
+		return 0, 0, ""
+	})
+	recipe := e.write("fs/main.hcl", `
+recipe "fs" {}
+hosts "node" { count = 1 }
+step "brick" {
+  on = hosts.node
+  format {
+    device = "/dev/sdb"
+    fstype = "xfs"
+  }
+}
+`)
+	if code, out := e.apply(recipe); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+	hostile = true
+	code, out, errs := e.run("plan", recipe, "-provider", "sim")
+	all := out + errs
+	if code != 0 || !strings.Contains(all, `step.brick["node[0]"] will be updated (drift: /dev/sdb holds ext4\x1b]0;owned\a\x1b[2J\u202e, not xfs`) {
+		t.Errorf("plan: exit %d, want the drift with the host's answer escaped:\n%s", code, all)
+	}
+	if strings.ContainsAny(all, "\x1b\x07\u202e") {
+		t.Errorf("a control character reached the terminal:\n%q", all)
+	}
+}
