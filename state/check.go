@@ -42,6 +42,14 @@ func (s *State) Check() error {
 	for _, k := range sortedKeys(s.Steps) {
 		in := s.Steps[k]
 		at := "instances[" + strconv.Quote(k) + "]"
+		if in.Status != StatusApplied && in.Status != StatusFailed && in.Status != "" {
+			return &FieldError{Path: at + ".status", Err: fmt.Errorf("%s is not a status diffuser records (%s or %s)", strconv.Quote(in.Status), StatusApplied, StatusFailed)}
+		}
+		for _, f := range []struct{ name, v string }{{"step", in.Step}, {"host", in.Host}, {"kind", in.Kind}, {"digest", in.Digest}} {
+			if strings.ContainsFunc(f.v, isControl) {
+				return &FieldError{Path: at + "." + f.name, Err: fmt.Errorf("%s: a %s with control characters", strconv.Quote(f.v), f.name)}
+			}
+		}
 		if in.Step == "" && in.Host == "" {
 			continue
 		}
@@ -56,6 +64,11 @@ func (s *State) Check() error {
 // *FieldError's Path starts with "." relative to the host.
 func (h *Host) Check() error {
 	fe := func(path string, err error) error { return &FieldError{Path: path, Err: err} }
+	for _, f := range []struct{ name, v string }{{"name", h.Name}, {"group", h.Group}, {"provider", h.Provider}, {"provider_id", h.ProviderID}} {
+		if strings.ContainsFunc(f.v, isControl) {
+			return fe("."+f.name, fmt.Errorf("%s: a %s with control characters", strconv.Quote(f.v), strings.ReplaceAll(f.name, "_", " ")))
+		}
+	}
 	if h.PrivateIP != "" {
 		if err := CheckAddress(h.PrivateIP); err != nil {
 			return fe(".private_ip", err)
