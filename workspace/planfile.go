@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"diffuser/engine"
+	"diffuser/internal/regfile"
 	"diffuser/state"
 )
 
@@ -115,7 +116,8 @@ const purposePlan = "diffuser saved plan"
 
 // ReadPlanFile reads a saved plan, encrypted or not (see Env.StateKey).
 func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
-	b, err := os.ReadFile(path)
+	// A plan is at most as large as a state (it holds fewer records).
+	b, err := regfile.Read(path, state.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
