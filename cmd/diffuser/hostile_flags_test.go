@@ -3,10 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -241,4 +245,76 @@ func TestDiagnosticSnippetsShownAsText(t *testing.T) {
 			t.Errorf("%s: the snippet does not show the line with its escapes as '?':\n%s", tc.name, all)
 		}
 	}
+}
+
+// TestPlanOutOverwritesOnlyPlans: plan -out wrote over whatever its path
+// held: `-out main.hcl` emptied the recipe, `-out` at the workspace's
+// state.json replaced the state with a plan, and a named pipe blocked
+// until something read it. Each is refused naming the path, every file
+// byte for byte as it was; a saved plan (in clear, or sealed with the
+// state key) is replaced as before, and a sealed state is not taken for
+// one.
+func TestPlanOutOverwritesOnlyPlans(t *testing.T) {
+	e := newSimCLI(t, nil)
+	recipe := e.write("po/main.hcl", "recipe \"po\" {}\nhosts \"n\" { count = 1 }\nstep \"s\" {\n  on  = hosts.n\n  run = \"true\"\n}\n")
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet")
+	plan := func(out string, more ...string) (int, string) {
+		t.Helper()
+		done := make(chan struct{})
+		var code int
+		var errs string
+		go func() {
+			code, _, errs = e.run(append([]string{"plan", recipe, "-provider", "sim", "-out", out}, more...)...)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("-out %s: still writing after 20 s", out)
+		}
+		return code, errs
+	}
+	pipe := filepath.Join(t.TempDir(), "plan.pipe") // not under e.dir: filesUnder would read it
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(path, says string, more ...string) {
+		t.Helper()
+		before := filesUnder(t, e.dir)
+		code, errs := plan(path, more...)
+		if code == 0 || !strings.Contains(errs, "-out "+path+": the file exists and "+says) {
+			t.Errorf("-out %s: exit %d, want it refused saying %q:\n%s", path, code, says, errs)
+		}
+		if after := filesUnder(t, e.dir); !reflect.DeepEqual(before, after) {
+			t.Errorf("-out %s changed files", path)
+		}
+	}
+	statePath := filepath.Join(e.data, "po", "state.json")
+	refused(recipe, "is not a saved plan")
+	refused(statePath, "is not a saved plan")
+	refused(pipe, "is a named pipe")
+	refused(e.dir, "is a directory")
+
+	// A saved plan is replaced, in clear and sealed.
+	planFile := filepath.Join(e.dir, "po.plan")
+	for i := 0; i < 2; i++ {
+		if code, errs := plan(planFile); code != 0 {
+			t.Fatalf("plan -out %s (%d): exit %d\n%s", planFile, i, code, errs)
+		}
+	}
+	e.env = map[string]string{workspace.StateKeyEnv: testStateKey}
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet") // seals the state
+	for i := 0; i < 2; i++ {
+		if code, errs := plan(planFile); code != 0 {
+			t.Fatalf("sealed plan -out %s (%d): exit %d\n%s", planFile, i, code, errs)
+		}
+	}
+	refused(statePath, "is not a saved plan sealed with this state key")
+	if b := readFile(t, planFile); !strings.HasPrefix(b, `{"diffuser_encrypted":`) {
+		t.Fatalf("the plan is not sealed: %.100s", b)
+	}
+	// Another workspace, whose state is in clear, without the key: the
+	// sealed plan cannot be told from a sealed state.
+	e.env = nil
+	refused(planFile, "is encrypted, and without the state key", "-workspace", "other")
 }
