@@ -195,7 +195,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			// Files are checked by their parsers; a flag is bytes as typed.
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var",
 				Detail: fmt.Sprintf("The value of -var %s %s: values are recorded in state and used in commands, which hold text only. "+
-					"Give it as UTF-8 text; for binary data, give it base64-encoded (base64 -w0) and decode it in the recipe with base64decode.", name, why)})
+					"Give it as UTF-8 text; for binary data, give it base64-encoded (base64 -w0) and decode it on the host where it is used (base64 -d).", name, why)})
 			continue
 		}
 		var expr hcl.Expression

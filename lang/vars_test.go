@@ -291,7 +291,7 @@ func TestVarFlagNotText(t *testing.T) {
 		errs := errorsOf(diags)
 		name, _, _ := strings.Cut(flag, "=")
 		if len(errs) != 1 || errs[0].Summary != "Invalid -var" || !strings.Contains(errs[0].Detail, "The value of -var "+name+" ") ||
-			!strings.Contains(errs[0].Detail, "base64decode") {
+			!strings.Contains(errs[0].Detail, "base64 -d") {
 			t.Errorf("-var %q: want one Invalid -var naming %s and saying how to pass binary data,%s", flag, name, diagString(diags))
 			continue
 		}

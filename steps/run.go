@@ -257,7 +257,7 @@ const MaxCaptureBytes = 256 << 10
 // and a capture ends up in other hosts' commands, where a NUL ends the
 // text. The error never quotes the value: a capture may be a secret.
 func CheckCapture(v string) error {
-	const how = "; print it encoded (for example `| base64 -w0`) and decode it where it is used (base64decode(...)), or capture a digest"
+	const how = "; print it encoded (for example `| base64 -w0`) and decode it on the host where it is used (base64 -d), or capture a digest"
 	if len(v) > MaxCaptureBytes {
 		return fmt.Errorf("the host printed %d bytes or more, past the limit of %d for a capture (state and other steps' commands hold it)%s; for a file, use a file or distribute step instead",
 			len(v), MaxCaptureBytes, how)
