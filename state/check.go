@@ -26,6 +26,12 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // ssh command lines, so they are checked when state is read, as site files
 // are when they are read. The first problem is returned, in key order.
 func (s *State) Check() error {
+	if s.Serial > MaxSerial {
+		// Save adds one: at the top of uint64 it would wrap to 0, which
+		// reads as a workspace never applied, and a journal or a backend
+		// comparing serials would take the newer state for the older.
+		return &FieldError{Path: "serial", Err: fmt.Errorf("%d is past %d: no diffuser counts that far; the file was edited (put back the serial it had, or the backup)", s.Serial, uint64(MaxSerial))}
+	}
 	for _, k := range sortedKeys(s.Hosts) {
 		at := "hosts[" + strconv.Quote(k) + "]"
 		h := s.Hosts[k]
@@ -59,6 +65,11 @@ func (s *State) Check() error {
 	}
 	return nil
 }
+
+// MaxSerial bounds a state's serial: 2^53, the largest integer every JSON
+// reader (jq, JavaScript) holds exactly; a save a second for a hundred
+// million years stays below it.
+const MaxSerial = 1 << 53
 
 // Check checks one recorded host's fields (see State.Check); a
 // *FieldError's Path starts with "." relative to the host.

@@ -58,6 +58,8 @@ func TestHostileStateRefused(t *testing.T) {
 			`{"version":1,"serial":3,"lineage":"L","hosts":{},"instances":{"step.x[\"server[0]\"]":{"step":"x","host":"server[0]","kind":"run","digest":"ab\ncd","status":"applied"}}}`,
 			`instances["step.x[\"server[0]\"]"].digest`, `a digest with control characters`},
 		{"provider id with an escape", host(`"provider_id":"c0ffee\u001b[2J"`), `hosts["server[0]"].provider_id`, "a provider id with control characters"},
+		// Save adds one to the serial: at the top it wrapped to 0, "never applied".
+		{"serial at the top of uint64", `{"version":1,"serial":18446744073709551615,"lineage":"L","hosts":{},"instances":{}}`, `serial`, "is past 9007199254740992"},
 		{"group with a carriage return", host(`"group":"server\rowned"`), `hosts["server[0]"].group`, "a group with control characters"},
 	}
 	for _, c := range cases {
