@@ -137,7 +137,9 @@ func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 		{"not a key", []string{"key=ABCD1234ABCD1234"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"a private key", []string{"key=" + strings.ReplaceAll(repoKey, "PUBLIC", "PRIVATE")}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"a public and a private key", []string{"key=" + repoKey + strings.ReplaceAll(repoKey, "PUBLIC", "PRIVATE")}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
-		{"a binary key", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\n\x99\x01\n-----END PGP PUBLIC KEY BLOCK-----"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
+		{"a binary key", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\n\u0099\x01\n-----END PGP PUBLIC KEY BLOCK-----"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
+		// Bytes that are not UTF-8 are refused by -var itself.
+		{"a key of raw bytes", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\n\x99\x01\n-----END PGP PUBLIC KEY BLOCK-----"}, nil, "The value of -var key is not UTF-8 text"},
 		{"no end line", []string{"key=-----BEGIN PGP PUBLIC KEY BLOCK-----\nmDMEZ1l0\n"}, nil, "key is the text of an ASCII-armored OpenPGP public key"},
 		{"no suites", nil, func(s string) string { return strings.Replace(s, `suites     = ["bookworm"]`, `suites = []`, 1) }, "suites lists at least one suite"},
 		{"no URI", nil, func(s string) string { return strings.Replace(s, `uris       = [var.uri]`, `uris = []`, 1) }, "uris lists at least one URI"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"diffuser/runner"
@@ -102,10 +103,43 @@ func Decode(raw json.RawMessage) (Facts, bool) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return Facts{}, false
 	}
-	if f.Devices == nil {
-		f.Devices = []Device{}
+	return f.bounded(), true
+}
+
+// bounded holds f to the rules Parse reads a host's answer by: facts
+// recorded in a state file (written by another diffuser, or edited) reach
+// recipes as the ones a host tells do. A value Parse would not have kept
+// is dropped, as Parse drops it.
+func (f Facts) bounded() Facts {
+	o := f.OS
+	out := Facts{
+		OS:   OS{ID: strings.ToLower(word(o.ID)), VersionID: word(o.VersionID), Name: clean(o.Name), IDLike: []string{}},
+		Arch: word(f.Arch), PackageArch: word(f.PackageArch), Devices: []Device{},
 	}
-	return f, true
+	for _, l := range o.IDLike {
+		if l = strings.ToLower(word(l)); l != "" && len(out.OS.IDLike) < maxIDLike {
+			out.OS.IDLike = append(out.OS.IDLike, l)
+		}
+	}
+	out.OS.Family = family(out.OS.ID, out.OS.IDLike)
+	if f.Cores > 0 && f.Cores < 1<<20 {
+		out.Cores = f.Cores
+	}
+	if f.MemoryMB > 0 && f.MemoryMB <= 1<<40 {
+		out.MemoryMB = f.MemoryMB
+	}
+	for _, d := range f.Devices {
+		if len(out.Devices) >= maxDevices {
+			break
+		}
+		if d.Name = word(d.Name); d.Name == "" {
+			continue
+		}
+		d.Type, d.FSType, d.Mountpoint = word(d.Type), word(d.FSType), clean(d.Mountpoint)
+		d.SizeBytes = max(d.SizeBytes, 0)
+		out.Devices = append(out.Devices, d)
+	}
+	return out
 }
 
 // CapabilitiesRecorded says whether f holds the host's capabilities: false

@@ -13,6 +13,7 @@ import (
 const (
 	maxDevices  = 1024
 	maxValueLen = 256
+	maxIDLike   = 16
 )
 
 // ErrNoFacts is returned for output that is not the facts command's.
@@ -81,11 +82,22 @@ func firstLine(s string) string {
 	return line
 }
 
-// word is s if it is one printable word without spaces, else "".
+// word is s if it is one token of the characters that names of devices,
+// architectures, distributions, versions and filesystem types use
+// (letters, digits and ._+:@!~-, not starting with - and not . or ..),
+// else "". Facts end up in other steps' commands and paths, on this host
+// and others: a host that names its OS "$(reboot)" or a device
+// "../../etc" tells nothing.
 func word(s string) string {
-	s = clean(strings.TrimSpace(s))
-	if strings.ContainsAny(s, " \t") {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > maxValueLen || s[0] == '-' || s == "." || s == ".." {
 		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._+:@!~-", c) >= 0) {
+			return ""
+		}
 	}
 	return s
 }
@@ -127,7 +139,7 @@ func parseOSRelease(s string) OS {
 		os.Name = kv["NAME"]
 	}
 	for _, w := range strings.Fields(strings.ToLower(kv["ID_LIKE"])) {
-		if len(os.IDLike) < 16 {
+		if w = word(w); w != "" && len(os.IDLike) < maxIDLike {
 			os.IDLike = append(os.IDLike, w)
 		}
 	}

@@ -277,3 +277,48 @@ func TestDecodeBeforeCapabilities(t *testing.T) {
 		t.Fatal("a host that tells no capabilities records none, not nothing")
 	}
 }
+
+// TestDecodeHoldsStateToParseRules: facts read back from a state file
+// (edited, or written by another diffuser) reach recipes only as Parse
+// would have kept them from a host: a shell word, a path or an option as
+// an OS id, version, architecture or device name is dropped, free text
+// loses its control characters, lists and numbers are bounded. What Parse
+// itself returns comes back unchanged, so a recorded host is not seen as
+// changed.
+func TestDecodeHoldsStateToParseRules(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	for _, file := range files {
+		raw, _ := os.ReadFile(file)
+		f, err := Parse(string(raw))
+		if err != nil {
+			continue
+		}
+		if back, ok := Decode(f.Encode()); !ok || !back.Equal(f) {
+			t.Errorf("%s: decoded %+v, parsed %+v", file, back, f)
+		}
+	}
+	devs := `{"name": "$(reboot)", "type": "disk"}, {"name": "../../etc"}, {"name": "-rf"}, {"name": "sdb;id"},
+		{"name": "sdc", "type": "disk` + "`id`" + `", "fstype": "xfs $(id)", "mountpoint": "/mnt/\u001b[31mred", "size_bytes": -7}`
+	for i := 0; i < 2000; i++ {
+		devs += `, {"name": "d` + strings.Repeat("x", i%5) + `"}`
+	}
+	hostile := `{"os": {"id": "Debian;reboot", "id_like": ["$(id)", "Debian", "-x"], "version_id": "12\"3", "name": "a\u0007b",
+		"family": "rhel"}, "arch": "x86_64 $(id)", "package_arch": "../amd64", "cores": -3, "memory_mb": 1000000000000000,
+		"devices": [` + devs + `]}`
+	f, ok := Decode(json.RawMessage(hostile))
+	if !ok {
+		t.Fatal("not decoded")
+	}
+	if f.OS.ID != "" || f.OS.VersionID != "" || f.OS.Name != "ab" || f.Arch != "" || f.PackageArch != "" || f.Cores != 0 || f.MemoryMB != 0 {
+		t.Errorf("hostile values kept: %+v", f)
+	}
+	if len(f.OS.IDLike) != 1 || f.OS.IDLike[0] != "debian" || f.OS.Family != "debian" {
+		t.Errorf("id_like %q, family %q: want [debian], debian (the recorded family is worked out again)", f.OS.IDLike, f.OS.Family)
+	}
+	if len(f.Devices) != maxDevices {
+		t.Fatalf("%d devices kept, want the bound %d", len(f.Devices), maxDevices)
+	}
+	if d := f.Devices[0]; d.Name != "sdc" || d.Type != "" || d.FSType != "" || d.Mountpoint != "/mnt/[31mred" || d.SizeBytes != 0 {
+		t.Errorf("first device kept as %+v, want sdc with no type, fstype or size and the escape dropped", d)
+	}
+}

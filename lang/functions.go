@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/text"
+
 	"github.com/hashicorp/go-cty-funcs/cidr"
 	"github.com/hashicorp/go-cty-funcs/crypto"
 	"github.com/hashicorp/go-cty-funcs/encoding"
@@ -127,6 +129,11 @@ func (fr fileRoot) read(name string) ([]byte, error) {
 	}
 	if size > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes; files read by a recipe may be at most %d bytes", name, size, MaxFileSize)
+	}
+	if why := text.Problem(string(b)); why != "" {
+		// As Terraform's file(): a string is text. State would record
+		// other bytes as U+FFFD, and a NUL cannot reach a command.
+		return nil, fmt.Errorf("%s %s; file and templatefile read text files: copy a binary file to hosts with a distribute step, which sends it byte for byte", name, why)
 	}
 	return b, nil
 }

@@ -97,6 +97,33 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
+// TestFileReadsTextOnly: file() and templatefile() of a file that is not
+// UTF-8 text, or holds a NUL, are refused naming the file and saying how
+// to send a binary file (as Terraform's file() refuses them): the bytes
+// were taken, and state recorded them as U+FFFD. Text, U+FFFD and other
+// scripts included, is read as it is.
+func TestFileReadsTextOnly(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/latin1.conf": {Data: []byte("name = caf\xe9\n")},
+		"r/nul.bin":     {Data: []byte("\x7fELF\x02\x01\x00\x00")},
+		"r/nul.tpl":     {Data: []byte("${x}\x00")},
+		"r/ok.txt":      {Data: []byte("ünïcödé \ufffd ✓\n")},
+	}
+	for expr, want := range map[string]string{
+		`file("latin1.conf")`:            "latin1.conf is not UTF-8 text (the first invalid byte at byte 10)",
+		`file("nul.bin")`:                "nul.bin holds a NUL byte (at byte 6)",
+		`templatefile("nul.tpl", {x=1})`: "nul.tpl holds a NUL byte (at byte 4)",
+	} {
+		got, errs := evalLocal(t, fsys, "r", expr)
+		if !strings.Contains(errs, want) || !strings.Contains(errs, "distribute step") {
+			t.Errorf("%s = %#v, want an error saying %q and how to send a binary file:%s", expr, got, want, errs)
+		}
+	}
+	if got, errs := evalLocal(t, fsys, "r", `file("ok.txt")`); errs != "" || !got.RawEquals(cty.StringVal("ünïcödé \ufffd ✓\n")) {
+		t.Errorf("a text file: %#v%s", got, errs)
+	}
+}
+
 // TestShellQuoteInShell hands ShellQuote's output to a real shell: every
 // string comes back as one word, unchanged, and nothing in it runs.
 func TestShellQuoteInShell(t *testing.T) {

@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -263,6 +264,22 @@ func validName(b *hcl.Block) *hcl.Diagnostic {
 	return nil
 }
 
+// asciiNames refuses the names of attrs that are not names as blocks have
+// them (hclIdent): HCL takes any Unicode letter in an attribute name, so
+// "kеy" with a Cyrillic е would be a second name that reads as "key".
+// The names are checked in order, so the diagnostics are too.
+func asciiNames(what string, attrs hcl.Attributes) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		if !hclIdent(name) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + what + " name",
+				Detail:  fmt.Sprintf("%q is not a valid name: use ASCII letters, digits, underscores and dashes, starting with a letter.", name),
+				Subject: attrs[name].NameRange.Ptr()})
+		}
+	}
+	return diags
+}
+
 func hclIdent(s string) bool {
 	if s == "" {
 		return false
@@ -438,6 +455,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 
 func (n *namespace) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	attrs, diags := b.Body.JustAttributes()
+	diags = append(diags, asciiNames("local value", attrs)...)
 	names := make([]string, 0, len(attrs))
 	for name := range attrs {
 		names = append(names, name)
@@ -643,6 +661,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			}
 			attrs, d := kb.Body.JustAttributes()
 			diags = append(diags, d...)
+			diags = append(diags, asciiNames("capture key", attrs)...)
 			s.Capture, captureRange = attrs, kb.DefRange
 			continue
 		}

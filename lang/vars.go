@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/text"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -187,6 +189,13 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		if !ok || name == "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var",
 				Detail: fmt.Sprintf("%q must be NAME=VALUE, e.g. -var servers=3.", kv)})
+			continue
+		}
+		if why := text.Problem(raw); why != "" {
+			// Files are checked by their parsers; a flag is bytes as typed.
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var",
+				Detail: fmt.Sprintf("The value of -var %s %s: values are recorded in state and used in commands, which hold text only. "+
+					"Give it as UTF-8 text; for binary data, give it base64-encoded (base64 -w0) and decode it on the host where it is used (base64 -d).", name, why)})
 			continue
 		}
 		var expr hcl.Expression

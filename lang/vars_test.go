@@ -277,6 +277,34 @@ func TestVarFlagHostileValues(t *testing.T) {
 	}
 }
 
+// TestVarFlagNotText: a -var value that is not UTF-8 text (a shell's
+// $'\xff') or holds a NUL (only a program can pass one) is refused naming
+// the flag and saying how to pass binary data; it used to be taken, then
+// recorded in state (remembered inputs, a step's arguments, outputs) as
+// U+FFFD, so what state said was applied was not what ran. The value is not
+// quoted (the variable may be sensitive); valid text, U+FFFD included, is
+// taken as typed for every type of variable.
+func TestVarFlagNotText(t *testing.T) {
+	r := loadVarsRecipe(t)
+	for _, flag := range []string{"volume_name=caf\xe9", "volume_name=ab\x00cd", "servers=3\xff", "packages=[\"a\xff\"]", "options={a = \"\xc3\"}"} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{flag}})
+		errs := errorsOf(diags)
+		name, _, _ := strings.Cut(flag, "=")
+		if len(errs) != 1 || errs[0].Summary != "Invalid -var" || !strings.Contains(errs[0].Detail, "The value of -var "+name+" ") ||
+			!strings.Contains(errs[0].Detail, "base64 -d") {
+			t.Errorf("-var %q: want one Invalid -var naming %s and saying how to pass binary data,%s", flag, name, diagString(diags))
+			continue
+		}
+		if _, raw, _ := strings.Cut(flag, "="); strings.Contains(errs[0].Detail, raw) {
+			t.Errorf("-var %q: the detail quotes the value: %q", flag, errs[0].Detail)
+		}
+	}
+	vals, diags := r.ResolveVariables(lang.Inputs{Vars: []string{"volume_name=\ufffd ✓"}})
+	if diags.HasErrors() || vals["volume_name"].AsString() != "\ufffd ✓" {
+		t.Errorf("valid text refused:%s", diagString(diags))
+	}
+}
+
 // TestVarFilesJSON: a -var-file named *.json is one JSON object, a
 // property per variable, its strings taken as written (no templates);
 // every mistake is one error at its line. A JSON file named otherwise is

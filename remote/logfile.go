@@ -49,6 +49,8 @@ type RunLog struct {
 	timer *time.Timer // armed while the buffer holds unwritten records
 	err   error       // the first write error; later writes fail with it
 	now   func() time.Time
+
+	maxCommandLog int64 // 0: MaxCommandLog
 }
 
 // FlushEvery is how long a record stays in a RunLog's buffer at most
@@ -175,9 +177,19 @@ type Log struct {
 	run            *RunLog
 	prefix, suffix string // of its records' header line
 
-	mu    sync.Mutex // guards start
-	start time.Time
+	mu      sync.Mutex // guards the fields below
+	start   time.Time
+	logged  int64 // output bytes of the current command written
+	dropped int64 // output bytes of the current command past MaxCommandLog
 }
+
+// MaxCommandLog bounds the output one command writes to its run's log. A
+// command that prints without end (a host gone wrong, `yes`, a flood from
+// a compromised host) would otherwise fill the operator's disk at network
+// speed for as long as its timeout lets it run. Output past the bound is
+// counted, not written, and the command's footer says how much was left
+// out; the tail a failure reports comes from the runner, not the log.
+const MaxCommandLog = 64 << 20
 
 // Path returns the path of the file the log is in (its run's log).
 func (l *Log) Path() string { return l.run.Path() }
@@ -188,19 +200,51 @@ func (l *Log) Begin(cmd string) error {
 	l.mu.Lock()
 	l.start = l.run.now()
 	start := l.start
+	l.logged, l.dropped = 0, 0
 	l.mu.Unlock()
 	return l.run.record(l.prefix, l.suffix, fmt.Appendf(nil, "=== %s $ %s\n", start.Format(time.RFC3339), indentContinuation(cmd)), false)
 }
 
-// Write appends command output.
+// Write appends command output, up to MaxCommandLog bytes per command;
+// what is past it is counted (End says how much) and reported as written.
 func (l *Log) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if err := l.run.record(l.prefix, l.suffix, p, false); err != nil {
+	l.mu.Lock()
+	keep := min(int64(len(p)), max(l.run.maxCommand()-l.logged, 0))
+	l.logged += keep
+	l.dropped += int64(len(p)) - keep
+	l.mu.Unlock()
+	if keep == 0 {
+		return len(p), nil
+	}
+	if err := l.run.record(l.prefix, l.suffix, p[:keep], false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// maxCommand is MaxCommandLog, or a test's smaller bound.
+func (r *RunLog) maxCommand() int64 {
+	if r.maxCommandLog > 0 {
+		return r.maxCommandLog
+	}
+	return MaxCommandLog
+}
+
+// footer is the end of a command's log text: how much output was left
+// out, if any, then status and duration.
+func (l *Log) footer(status string) []byte {
+	l.mu.Lock()
+	d := l.run.now().Sub(l.start).Round(time.Millisecond)
+	dropped := l.dropped
+	l.logged, l.dropped = 0, 0
+	l.mu.Unlock()
+	if dropped > 0 {
+		return fmt.Appendf(nil, "\n=== %d more bytes of output not logged (a command logs at most %d)\n=== %s after %s\n", dropped, l.run.maxCommand(), status, d)
+	}
+	return fmt.Appendf(nil, "\n=== %s after %s\n", status, d)
 }
 
 // End writes the footer of the command begun last: its exit status, or
@@ -208,14 +252,11 @@ func (l *Log) Write(p []byte) (int, error) {
 // failure (exit status not 0, or runErr) is written to the file before
 // End returns.
 func (l *Log) End(exit int, runErr error) error {
-	l.mu.Lock()
-	d := l.run.now().Sub(l.start).Round(time.Millisecond)
-	l.mu.Unlock()
 	status := fmt.Sprintf("exit %d", exit)
 	if runErr != nil {
 		status = "error: " + runErr.Error()
 	}
-	return l.run.record(l.prefix, l.suffix, fmt.Appendf(nil, "\n=== %s after %s\n", status, d), exit != 0 || runErr != nil)
+	return l.run.record(l.prefix, l.suffix, l.footer(status), exit != 0 || runErr != nil)
 }
 
 // Switch writes the footer of the command begun last when its exit
@@ -223,10 +264,7 @@ func (l *Log) End(exit int, runErr error) error {
 // must apply): as End, but it is not a failure, so it is not written to
 // the file at once.
 func (l *Log) Switch(exit int) error {
-	l.mu.Lock()
-	d := l.run.now().Sub(l.start).Round(time.Millisecond)
-	l.mu.Unlock()
-	return l.run.record(l.prefix, l.suffix, fmt.Appendf(nil, "\n=== exit %d after %s\n", exit, d), false)
+	return l.run.record(l.prefix, l.suffix, l.footer(fmt.Sprintf("exit %d", exit)), false)
 }
 
 // ScanRunLog reads a run log's records in order and calls fn with each

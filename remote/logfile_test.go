@@ -129,6 +129,51 @@ func TestLogHeaderOutputFooter(t *testing.T) {
 	}
 }
 
+// TestLogBoundsACommandsOutput: a command that prints without end (a host
+// flooding its output) writes at most MaxCommandLog bytes of it to the
+// run's log, the rest counted in its footer, and every write still
+// succeeds (the command is not failed for it); the next command, also on
+// the Switch path, logs from zero again. It used to write everything: a
+// host could fill the operator's disk.
+func TestLogBoundsACommandsOutput(t *testing.T) {
+	r, err := OpenRunLog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.maxCommandLog = 1000
+	clock := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	r.now = func() time.Time { return clock }
+	l := r.Log("flood", "h1")
+	_ = l.Begin("yes")
+	chunk := []byte(strings.Repeat("y\n", 150)) // 300 bytes
+	for i := 0; i < 10; i++ {
+		if n, err := l.Write(chunk); err != nil || n != len(chunk) {
+			t.Fatalf("write %d: %d, %v", i, n, err)
+		}
+	}
+	_ = l.Switch(1)
+	_ = l.Begin("echo ok")
+	_, _ = l.Write([]byte(strings.Repeat("o", 900)))
+	_ = l.End(0, nil)
+	_ = l.Begin("yes again")
+	_, _ = l.Write([]byte(strings.Repeat("z", 2500)))
+	_ = l.End(0, nil)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "=== 2026-11-03T10:00:00Z $ yes\n" + strings.Repeat("y\n", 500) +
+		"\n=== 2000 more bytes of output not logged (a command logs at most 1000)\n=== exit 1 after 0s\n" +
+		"=== 2026-11-03T10:00:00Z $ echo ok\n" + strings.Repeat("o", 900) + "\n=== exit 0 after 0s\n" +
+		"=== 2026-11-03T10:00:00Z $ yes again\n" + strings.Repeat("z", 1000) +
+		"\n=== 1500 more bytes of output not logged (a command logs at most 1000)\n=== exit 0 after 0s\n"
+	if got := readInstance(t, r, "flood", "h1"); got != want {
+		t.Errorf("log:\n%s\nwant:\n%s", got, want)
+	}
+	if fi, err := os.Stat(r.Path()); err != nil || fi.Size() > 4000 {
+		t.Errorf("the run log holds %v bytes (%v)", fi.Size(), err)
+	}
+}
+
 // Instances writing at once, several steps on one host and one step on
 // several hosts, each in chunks that split lines: every instance's log
 // reads back whole and in order.

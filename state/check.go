@@ -26,6 +26,12 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // ssh command lines, so they are checked when state is read, as site files
 // are when they are read. The first problem is returned, in key order.
 func (s *State) Check() error {
+	if s.Serial > MaxSerial {
+		// Save adds one: at the top of uint64 it would wrap to 0, which
+		// reads as a workspace never applied, and a journal or a backend
+		// comparing serials would take the newer state for the older.
+		return &FieldError{Path: "serial", Err: fmt.Errorf("%d is past %d: no diffuser counts that far; the file was edited (put back the serial it had, or the backup)", s.Serial, uint64(MaxSerial))}
+	}
 	for _, k := range sortedKeys(s.Hosts) {
 		at := "hosts[" + strconv.Quote(k) + "]"
 		h := s.Hosts[k]
@@ -42,6 +48,14 @@ func (s *State) Check() error {
 	for _, k := range sortedKeys(s.Steps) {
 		in := s.Steps[k]
 		at := "instances[" + strconv.Quote(k) + "]"
+		if in.Status != StatusApplied && in.Status != StatusFailed && in.Status != "" {
+			return &FieldError{Path: at + ".status", Err: fmt.Errorf("%s is not a status diffuser records (%s or %s)", strconv.Quote(in.Status), StatusApplied, StatusFailed)}
+		}
+		for _, f := range []struct{ name, v string }{{"step", in.Step}, {"host", in.Host}, {"kind", in.Kind}, {"digest", in.Digest}} {
+			if strings.ContainsFunc(f.v, isControl) {
+				return &FieldError{Path: at + "." + f.name, Err: fmt.Errorf("%s: a %s with control characters", strconv.Quote(f.v), f.name)}
+			}
+		}
 		if in.Step == "" && in.Host == "" {
 			continue
 		}
@@ -52,10 +66,20 @@ func (s *State) Check() error {
 	return nil
 }
 
+// MaxSerial bounds a state's serial: 2^53, the largest integer every JSON
+// reader (jq, JavaScript) holds exactly; a save a second for a hundred
+// million years stays below it.
+const MaxSerial = 1 << 53
+
 // Check checks one recorded host's fields (see State.Check); a
 // *FieldError's Path starts with "." relative to the host.
 func (h *Host) Check() error {
 	fe := func(path string, err error) error { return &FieldError{Path: path, Err: err} }
+	for _, f := range []struct{ name, v string }{{"name", h.Name}, {"group", h.Group}, {"provider", h.Provider}, {"provider_id", h.ProviderID}} {
+		if strings.ContainsFunc(f.v, isControl) {
+			return fe("."+f.name, fmt.Errorf("%s: a %s with control characters", strconv.Quote(f.v), strings.ReplaceAll(f.name, "_", " ")))
+		}
+	}
 	if h.PrivateIP != "" {
 		if err := CheckAddress(h.PrivateIP); err != nil {
 			return fe(".private_ip", err)

@@ -46,6 +46,21 @@ func TestHostileStateRefused(t *testing.T) {
 		{"relative volume device", host(`"volumes":{"brick":{"device":"dev/sdb"}}`), `hosts["server[0]"].volumes["brick"].device`, "not a device path"},
 		{"volume device with a command", host(`"volumes":{"brick":{"device":"/dev/sdb;mkfs /dev/sda"}}`), `hosts["server[0]"].volumes["brick"].device`, "not a device path"},
 		{"volume device climbing out", host(`"volumes":{"brick":{"device":"/dev/../etc/passwd"}}`), `hosts["server[0]"].volumes["brick"].device`, "not a device path"},
+		// Values shown by state list, hosts and plans: an unknown status
+		// and terminal escapes were printed as they were.
+		{"unknown instance status",
+			`{"version":1,"serial":3,"lineage":"L","hosts":{},"instances":{"step.x[\"server[0]\"]":{"step":"x","host":"server[0]","kind":"run","status":"done\u001b[2J"}}}`,
+			`instances["step.x[\"server[0]\"]"].status`, `is not a status diffuser records (applied or failed)`},
+		{"instance kind with an escape",
+			`{"version":1,"serial":3,"lineage":"L","hosts":{},"instances":{"step.x[\"server[0]\"]":{"step":"x","host":"server[0]","kind":"run\u001b]0;t\u0007","status":"applied"}}}`,
+			`instances["step.x[\"server[0]\"]"].kind`, `a kind with control characters`},
+		{"instance digest with a newline",
+			`{"version":1,"serial":3,"lineage":"L","hosts":{},"instances":{"step.x[\"server[0]\"]":{"step":"x","host":"server[0]","kind":"run","digest":"ab\ncd","status":"applied"}}}`,
+			`instances["step.x[\"server[0]\"]"].digest`, `a digest with control characters`},
+		{"provider id with an escape", host(`"provider_id":"c0ffee\u001b[2J"`), `hosts["server[0]"].provider_id`, "a provider id with control characters"},
+		// Save adds one to the serial: at the top it wrapped to 0, "never applied".
+		{"serial at the top of uint64", `{"version":1,"serial":18446744073709551615,"lineage":"L","hosts":{},"instances":{}}`, `serial`, "is past 9007199254740992"},
+		{"group with a carriage return", host(`"group":"server\rowned"`), `hosts["server[0]"].group`, "a group with control characters"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

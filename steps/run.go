@@ -2,10 +2,10 @@ package steps
 
 import (
 	"context"
+	"diffuser/internal/text"
+	"diffuser/runner"
 	"fmt"
 	"strings"
-
-	"diffuser/runner"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -236,7 +236,34 @@ func (a runArgs) captures(ctx context.Context, r runner.Runner) (Outputs, error)
 		if err != nil {
 			return nil, err
 		}
-		out[k] = strings.TrimSpace(res.Stdout)
+		v := strings.TrimSpace(res.Stdout)
+		if err := CheckCapture(v); err != nil {
+			return nil, fmt.Errorf("capture %q: %w", k, err)
+		}
+		out[k] = v
 	}
 	return out, nil
+}
+
+// MaxCaptureBytes bounds one capture. It is below what a runner keeps of a
+// command's stdout (remote keeps the last MiB), so a capture a runner cut
+// short is refused, never recorded as the tail of what the host printed.
+const MaxCaptureBytes = 256 << 10
+
+// CheckCapture refuses what a host printed for a capture unless it can
+// become a value unchanged: UTF-8 text without NUL, at most
+// MaxCaptureBytes. State is JSON (an invalid byte would be recorded as
+// U+FFFD, so the next plan would see the step's input changed for good)
+// and a capture ends up in other hosts' commands, where a NUL ends the
+// text. The error never quotes the value: a capture may be a secret.
+func CheckCapture(v string) error {
+	const how = "; print it encoded (for example `| base64 -w0`) and decode it on the host where it is used (base64 -d), or capture a digest"
+	if len(v) > MaxCaptureBytes {
+		return fmt.Errorf("the host printed %d bytes or more, past the limit of %d for a capture (state and other steps' commands hold it)%s; for a file, use a file or distribute step instead",
+			len(v), MaxCaptureBytes, how)
+	}
+	if why := text.Problem(v); why != "" {
+		return fmt.Errorf("what the host printed %s, which state cannot record unchanged%s", why, how)
+	}
+	return nil
 }

@@ -103,7 +103,8 @@ func describe(c *engine.Change) string {
 		engine.Replace: "must be replaced", engine.Destroy: "will be destroyed", engine.Start: "will be started"}[c.Action]
 	s := fmt.Sprintf("# %s %s", c.Addr, verb)
 	if c.Reason != "" {
-		s += " (" + c.Reason + ")"
+		// A reason may quote a host's answer to refresh (blkid, findmnt).
+		s += " (" + Printable(c.Reason) + ")"
 	}
 	if len(c.Data) > 0 && (c.Action == engine.Replace || c.Action == engine.Destroy) {
 		s += fmt.Sprintf(" (destroys data on volume %s)", strings.Join(c.Data, ", "))
@@ -127,7 +128,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(w, "\n== moved (moved blocks: state renamed, nothing runs) ==\n\n")
 		for _, m := range p.Moves {
 			if r := m.Reason(); r != "" {
-				fmt.Fprintf(w, "  # %s has moved to %s (%s)\n", m.From, m.To, r)
+				fmt.Fprintf(w, "  # %s has moved to %s (%s)\n", m.From, m.To, Printable(r))
 				continue
 			}
 			fmt.Fprintf(w, "  # %s has moved to %s\n", m.From, m.To)

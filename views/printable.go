@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Printable is s with every control character but newline and tab, and
@@ -30,4 +31,30 @@ func Printable(s string) string {
 
 func escaped(r rune) bool {
 	return r != '\n' && r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r))
+}
+
+// PrintableSource is a file's text for a diagnostic's snippet: every rune
+// Printable would escape (bar the \r of a \r\n line end) replaced by as
+// many '?' as it has bytes, so that the diagnostics' byte ranges still fall
+// on the same text. A recipe, site or variables file from elsewhere is
+// shown, never interpreted by the terminal. b itself is returned when it
+// holds nothing to replace.
+func PrintableSource(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if escaped(r) && !(r == '\r' && i+1 < len(b) && b[i+1] == '\n') {
+			if out == nil {
+				out = append([]byte(nil), b...)
+			}
+			for j := i; j < i+n; j++ {
+				out[j] = '?'
+			}
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/engine"
+	"diffuser/probe"
 	"diffuser/state"
 )
 
@@ -40,7 +41,10 @@ func TestSummaryAndOutputsEscapeControl(t *testing.T) {
 	Summary(&out, &errw, "Apply", o, nil)
 	WriteOutputs(&out, map[string]state.Output{"o": {Value: hostile + "\nsecond line"}}, "  ", false)
 	plain := plainLine(engine.Event{Type: engine.EvFail, Host: "server[0]", Step: "x", Message: hostile})
-	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain} {
+	// verify's detail is what its command printed on the host.
+	var checks bytes.Buffer
+	WriteChecks(&checks, []probe.Check{{Verify: "roundtrip", Name: "write", Host: "client[0]", Detail: "exit status 1: " + hostile}})
+	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain, "verify": checks.String()} {
 		if strings.ContainsAny(s, "\x1b\x07\r\u202e") {
 			t.Errorf("%s holds a control character: %q", name, s)
 		}
@@ -67,5 +71,28 @@ func TestWriteRunCommandQuoted(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestPrintableSource: a snippet's text keeps its length in bytes (the
+// diagnostics' ranges are byte offsets) and its CRLF line ends; every
+// control and bidi character becomes '?'s; text without any is returned
+// as it is.
+func TestPrintableSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ünïcödé\r\nnext\tline\n": "plain ünïcödé\r\nnext\tline\n",
+		"a\x1b[2Jb\r\n":                 "a?[2Jb\r\n",
+		"cr\roverwrite\r":               "cr?overwrite?",
+		"rtl \u202e x \u009b y":         "rtl ??? x ?? y",
+		"bell\x07 del\x7f":              "bell? del?",
+	} {
+		got := string(PrintableSource([]byte(in)))
+		if got != want || len(got) != len(in) {
+			t.Errorf("PrintableSource(%q) = %q, want %q", in, got, want)
+		}
+	}
+	b := []byte("no control here\r\n")
+	if got := PrintableSource(b); &got[0] != &b[0] {
+		t.Error("text without control characters was copied")
 	}
 }

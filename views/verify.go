@@ -21,7 +21,8 @@ func WriteChecks(w io.Writer, checks []probe.Check) int {
 			res = "FAIL"
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Verify, c.Name, c.Host, res, c.Duration.Round(10*time.Millisecond), c.Detail)
+		// A detail may be what a command printed on the host.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Verify, c.Name, c.Host, res, c.Duration.Round(10*time.Millisecond), Printable(c.Detail))
 	}
 	_ = tw.Flush()
 	return failed

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"diffuser/engine"
+	"diffuser/internal/regfile"
 	"diffuser/state"
 )
 
@@ -78,7 +82,77 @@ func (pl *Planned) Save(path string) error {
 	if k := pl.WS.env.StateKey; k != nil {
 		b = append(k.Seal(b, purposePlan), '\n')
 	}
-	return os.WriteFile(path, b, 0o600)
+	if err := pl.WS.env.overwritablePlan(path); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b, 0o600)
+}
+
+// overwritablePlan refuses a -out path that holds something other than a
+// saved plan: plan -out wrote over whatever was there (a recipe, a state
+// file, a key: `-out main.hcl` emptied the recipe), and blocked on a named
+// pipe until something read it. A missing path, or a plan (one this
+// diffuser reads, or a sealed one that opens with the state key as a
+// plan), may be written.
+func (e *Env) overwritablePlan(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("-out %s: %w", path, err)
+	}
+	refuse := func(what string) error {
+		return fmt.Errorf("-out %s: the file exists and %s; plan -out replaces only a saved plan: give another file name, or remove %s first", path, what, path)
+	}
+	if !fi.Mode().IsRegular() {
+		return refuse("is " + regfile.Kind(fi.Mode()))
+	}
+	b, err := regfile.Read(path, state.MaxFileSize)
+	if err != nil {
+		return fmt.Errorf("-out %s: %w", path, err)
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte(`{"diffuser_encrypted":`)) {
+		if e.StateKey == nil {
+			return refuse("is encrypted, and without the state key it cannot be told from an encrypted state")
+		}
+		if b, err = state.Unseal(e.StateKey, path, b, purposePlan); err != nil {
+			return refuse("is not a saved plan sealed with this state key")
+		}
+	}
+	var sp SavedPlan
+	if json.Unmarshal(b, &sp) != nil || sp.Actions == nil || (sp.Format != planFormat && sp.Version == 0) {
+		return refuse("is not a saved plan")
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it over path: a plan is whole or absent, never half written.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // IsPlanFile says whether apply should read path as a saved plan: a
@@ -115,7 +189,8 @@ const purposePlan = "diffuser saved plan"
 
 // ReadPlanFile reads a saved plan, encrypted or not (see Env.StateKey).
 func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
-	b, err := os.ReadFile(path)
+	// A plan is at most as large as a state (it holds fewer records).
+	b, err := regfile.Read(path, state.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

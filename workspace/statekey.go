@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"diffuser/internal/regfile"
 	"diffuser/state"
 )
 
@@ -32,7 +33,8 @@ func StateKeyFromEnv(getenv func(string) string) (*state.Key, error) {
 		if fi.Mode().Perm()&0o077 != 0 {
 			return nil, fmt.Errorf("%s: %s is readable by others (mode %v): chmod 600 it", StateKeyFileEnv, file, fi.Mode().Perm())
 		}
-		b, err := os.ReadFile(file)
+		// Opened without waiting: a named pipe there blocked every command.
+		b, err := regfile.Read(file, maxKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", StateKeyFileEnv, err)
 		}
@@ -54,6 +56,10 @@ func StateKeyFromEnv(getenv func(string) string) (*state.Key, error) {
 	}
 	return nil, nil
 }
+
+// maxKeyFile bounds a state key file: a key is 64 hex digits, a
+// passphrase a line.
+const maxKeyFile = 64 << 10
 
 // stateOpts are the options every state store of this environment opens
 // with: its encryption key.

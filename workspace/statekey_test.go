@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"diffuser/state"
@@ -21,6 +22,10 @@ func TestStateKeyAndPlanSecretsHostile(t *testing.T) {
 		return p
 	}
 	const hexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	fifo := filepath.Join(dir, "key.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		env  map[string]string
@@ -34,6 +39,9 @@ func TestStateKeyAndPlanSecretsHostile(t *testing.T) {
 		{"key file readable by all", map[string]string{StateKeyFileEnv: write("open", hexKey, 0o644)}, "chmod 600"},
 		{"key file a directory", map[string]string{StateKeyFileEnv: dir}, "chmod 600"},
 		{"key file with a short passphrase", map[string]string{StateKeyFileEnv: write("short", "hunter2\n", 0o600)}, "DIFFUSER_STATE_KEY_FILE ("},
+		// A named pipe blocked every command until something wrote to it.
+		{"key file a named pipe", map[string]string{StateKeyFileEnv: fifo}, "is a named pipe"},
+		{"key file past the bound", map[string]string{StateKeyFileEnv: write("huge", strings.Repeat("k", maxKeyFile+1), 0o600)}, "more than the 65536"},
 	} {
 		k, err := StateKeyFromEnv(func(n string) string { return c.env[n] })
 		if err == nil || k != nil || !strings.Contains(err.Error(), c.want) {
@@ -95,5 +103,29 @@ func TestStateKeyAndPlanSecretsHostile(t *testing.T) {
 	sf := write("state-as.plan", string(k1.Seal([]byte(`{"format":"diffuser-plan","version":1,"actions":{}}`), "diffuser state"))+"\n", 0o600)
 	if _, err := (&Env{StateKey: k1}).ReadPlanFile(sf); err == nil || !strings.Contains(err.Error(), "altered or damaged") {
 		t.Errorf("a sealed state as a plan: %v", err)
+	}
+}
+
+// TestPlanFileNotReadWhole: a saved plan past the size a state may have
+// is refused before it is read (a 2 GiB file named x.plan was read whole
+// into memory); a named pipe given to ReadPlanFile is refused at once.
+func TestPlanFileNotReadWhole(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.plan")
+	if err := os.WriteFile(big, []byte(`{"format": "`+planFormat+`"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, state.MaxFileSize+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Env{}).ReadPlanFile(big); err == nil || !strings.Contains(err.Error(), "more than the") {
+		t.Errorf("plan file past the bound: %v", err)
+	}
+	pipe := filepath.Join(dir, "p.plan")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Env{}).ReadPlanFile(pipe); err == nil || !strings.Contains(err.Error(), "is a named pipe") {
+		t.Errorf("plan file a pipe: %v", err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"diffuser/cloud"
 
@@ -316,5 +318,39 @@ func TestStatusFindsMovedHosts(t *testing.T) {
 		Attrs: map[string]string{"ssh_jump": "ops@bastion:2200", "ssh_config": "none"}}
 	if st, err := (Provider{}).Status(context.Background(), legacy, old); err != nil || st != cloud.Running {
 		t.Errorf("legacy jump host: %s %v", st, err)
+	}
+}
+
+// TestSSHConfigNotARegularFile: an ssh_config setting (or ~/.ssh/config)
+// naming a named pipe blocked the launch until something wrote to it, and
+// /dev/zero filled memory; both are refused at once naming the file, as is
+// a file past the bound, before it is read.
+func TestSSHConfigNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "config.pipe")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, maxSSHConfig+1); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{pipe: "is a named pipe", "/dev/zero": "is a character device", big: "more than the"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := launch(t, map[string]cty.Value{"addresses": strs("a"), "ssh_config": cty.StringVal(file)})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `ssh_config = ""`) {
+				t.Errorf("ssh_config = %s: %v, want an error naming it and saying %q", file, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ssh_config = %s: still reading after 10 s", file)
+		}
 	}
 }

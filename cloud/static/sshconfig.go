@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"diffuser/internal/regfile"
+
 	"github.com/kevinburke/ssh_config"
 )
 
@@ -61,12 +63,17 @@ func loadSSHConfig(setting *string) (*sshConfig, error) {
 	return loadSSHConfigFiles(p, false, p)
 }
 
+// maxSSHConfig bounds an ssh config file diffuser reads.
+const maxSSHConfig = 16 << 20
+
 // loadSSHConfigFiles parses files in search order. Missing files are
 // skipped when optional, else an error.
 func loadSSHConfigFiles(setting string, optional bool, files ...string) (*sshConfig, error) {
 	c := &sshConfig{Setting: setting}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		// Opened without waiting and bounded: a named pipe there blocked
+		// the command, /dev/zero or a huge file filled memory.
+		b, err := regfile.Read(f, maxSSHConfig)
 		if optional && errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

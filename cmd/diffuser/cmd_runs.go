@@ -179,8 +179,10 @@ instance interleaved; runs of versions before it have <step>/<host>.log files th
 alike). By default it reads the latest run
 that logged the step (in any workspace, or in --workspace's), and says so when that is not
 the latest run; --run reads the run with that id (a unique prefix will do; see diffuser runs).
-Sensitive steps log neither commands nor output. -json prints one object per host's log with
-the text as it is (docs/json.md).`,
+Sensitive steps log neither commands nor output. A command logs at most 64 MiB of output; its
+footer says how many more bytes it printed. Control characters a host printed (terminal
+escapes, a carriage return) are shown as escapes (\x1b, \r); -json prints one object per
+host's log with the text as it is (docs/json.md).`,
 		Args: cobra.RangeArgs(1, 2),
 		Example: "  diffuser logs volume\n  diffuser logs glusterd 'server[1]'\n  diffuser logs --workspace gluster-test volume\n" +
 			"  diffuser logs --run 20261206T0330 volume\n  diffuser logs mount --data-dir /srv/diffuser\n  diffuser logs volume -json",
@@ -225,7 +227,7 @@ the text as it is (docs/json.md).`,
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				fmt.Fprintf(a.stdout, "==> %s on %s (%s) <==\n%s", req.Step, f.Host, f.Path, b)
+				fmt.Fprintf(a.stdout, "==> %s on %s (%s) <==\n%s", req.Step, f.Host, f.Path, views.Printable(string(b)))
 			}
 			return nil
 		},

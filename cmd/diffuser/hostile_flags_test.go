@@ -3,10 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"diffuser/workspace"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -196,4 +200,121 @@ func walkFlags(c *cobra.Command, fn func(string)) {
 	for _, sub := range c.Commands() {
 		walkFlags(sub, fn)
 	}
+}
+
+// TestDiagnosticSnippetsShownAsText: a diagnostic's snippet quotes the
+// line of the file it points at; a recipe, variables or site file from
+// elsewhere whose line holds a terminal escape (in a comment, a string or
+// a name) sent it raw. Each control character is now a '?' (as many as it
+// has bytes, so the underline stays under the same text), a CRLF line end
+// is left alone, and the summary and detail show escapes as before.
+func TestDiagnosticSnippetsShownAsText(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const esc = "\x1b]0;owned\x07\x1b[2J\u202e\u009b"
+	okRecipe := write("ok/main.hcl", "recipe \"ok\" {}\r\nvariable \"n\" { type = number }\r\nhosts \"server\" { count = var.n }\r\n")
+	vars := write("bad.tfvars", "n = \"three\" # "+esc+"\n")
+	site := write("site.hcl", "variables {\n  n = \"four\" # "+esc+"\n}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"a step name", []string{"validate", write("name/main.hcl", "recipe \"name\" {}\nhosts \"n\" { count = 1 }\nstep \"b"+esc+"\" {\n  on = hosts.n\n  run = \"true\"\n}\n")}},
+		{"a comment on the line", []string{"validate", write("comment/main.hcl", "recipe \"comment\" {}\nhosts \"n\" { count = 1 }\nstep \"b\" {\n  on = hosts.nope # "+esc+"\n  run = \"true\"\n}\n")}},
+		{"a -var-file", []string{"plan", "--simulate", okRecipe, "-var-file", vars}},
+		{"a site file", []string{"plan", "--simulate", okRecipe, "-site", site}},
+	} {
+		res := badRun(t, append([]string{"--data-dir", filepath.Join(dir, "data")}, tc.args...)...)
+		all := res.stdout + res.stderr
+		if res.code == 0 {
+			t.Errorf("%s: exit 0", tc.name)
+		}
+		if strings.ContainsAny(all, "\x1b\x07\u202e\u009b") {
+			t.Errorf("%s: a control character reached the terminal:\n%q", tc.name, all)
+		}
+		if !strings.Contains(all, "?]0;owned??[2J") {
+			t.Errorf("%s: the snippet does not show the line with its escapes as '?':\n%s", tc.name, all)
+		}
+	}
+}
+
+// TestPlanOutOverwritesOnlyPlans: plan -out wrote over whatever its path
+// held: `-out main.hcl` emptied the recipe, `-out` at the workspace's
+// state.json replaced the state with a plan, and a named pipe blocked
+// until something read it. Each is refused naming the path, every file
+// byte for byte as it was; a saved plan (in clear, or sealed with the
+// state key) is replaced as before, and a sealed state is not taken for
+// one.
+func TestPlanOutOverwritesOnlyPlans(t *testing.T) {
+	e := newSimCLI(t, nil)
+	recipe := e.write("po/main.hcl", "recipe \"po\" {}\nhosts \"n\" { count = 1 }\nstep \"s\" {\n  on  = hosts.n\n  run = \"true\"\n}\n")
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet")
+	plan := func(out string, more ...string) (int, string) {
+		t.Helper()
+		done := make(chan struct{})
+		var code int
+		var errs string
+		go func() {
+			code, _, errs = e.run(append([]string{"plan", recipe, "-provider", "sim", "-out", out}, more...)...)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("-out %s: still writing after 20 s", out)
+		}
+		return code, errs
+	}
+	pipe := filepath.Join(t.TempDir(), "plan.pipe") // not under e.dir: filesUnder would read it
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(path, says string, more ...string) {
+		t.Helper()
+		before := filesUnder(t, e.dir)
+		code, errs := plan(path, more...)
+		if code == 0 || !strings.Contains(errs, "-out "+path+": the file exists and "+says) {
+			t.Errorf("-out %s: exit %d, want it refused saying %q:\n%s", path, code, says, errs)
+		}
+		if after := filesUnder(t, e.dir); !reflect.DeepEqual(before, after) {
+			t.Errorf("-out %s changed files", path)
+		}
+	}
+	statePath := filepath.Join(e.data, "po", "state.json")
+	refused(recipe, "is not a saved plan")
+	refused(statePath, "is not a saved plan")
+	refused(pipe, "is a named pipe")
+	refused(e.dir, "is a directory")
+
+	// A saved plan is replaced, in clear and sealed.
+	planFile := filepath.Join(e.dir, "po.plan")
+	for i := 0; i < 2; i++ {
+		if code, errs := plan(planFile); code != 0 {
+			t.Fatalf("plan -out %s (%d): exit %d\n%s", planFile, i, code, errs)
+		}
+	}
+	e.env = map[string]string{workspace.StateKeyEnv: testStateKey}
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet") // seals the state
+	for i := 0; i < 2; i++ {
+		if code, errs := plan(planFile); code != 0 {
+			t.Fatalf("sealed plan -out %s (%d): exit %d\n%s", planFile, i, code, errs)
+		}
+	}
+	refused(statePath, "is not a saved plan sealed with this state key")
+	if b := readFile(t, planFile); !strings.HasPrefix(b, `{"diffuser_encrypted":`) {
+		t.Fatalf("the plan is not sealed: %.100s", b)
+	}
+	// Another workspace, whose state is in clear, without the key: the
+	// sealed plan cannot be told from a sealed state.
+	e.env = nil
+	refused(planFile, "is encrypted, and without the state key", "-workspace", "other")
 }

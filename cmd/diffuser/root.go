@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -177,7 +179,7 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
 	}
 	shown = printableDiags(shown)
-	w := hcl.NewDiagnosticTextWriter(a.stderr, withVarSources(files, shown), uint(width), color)
+	w := hcl.NewDiagnosticTextWriter(a.stderr, printableSources(withVarSources(files, shown), shown), uint(width), color)
 	_ = w.WriteDiagnostics(shown)
 	if len(rest) > 0 {
 		errs := len(rest.Errs())
@@ -200,6 +202,34 @@ func printableDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 			c.Subject = &subj
 		}
 		out[i] = &c
+	}
+	return out
+}
+
+// printableSources is files with the text of each file a diagnostic
+// quotes made safe for a terminal (views.PrintableSource): a recipe from
+// elsewhere may hold escape sequences in a string or a comment, which the
+// snippet printed raw. Files no diagnostic quotes are passed as they are.
+func printableSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*hcl.File {
+	out, done, cloned := files, map[string]bool{}, false
+	fix := func(r *hcl.Range) {
+		if r == nil || done[r.Filename] || files[r.Filename] == nil {
+			return
+		}
+		done[r.Filename] = true
+		f := files[r.Filename]
+		b := views.PrintableSource(f.Bytes)
+		if bytes.Equal(b, f.Bytes) {
+			return
+		}
+		if !cloned {
+			out, cloned = maps.Clone(files), true
+		}
+		out[r.Filename] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+	}
+	for _, d := range diags {
+		fix(d.Subject)
+		fix(d.Context)
 	}
 	return out
 }
