@@ -2,6 +2,7 @@ package facts
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,4 +53,22 @@ func parseCapBnd(s string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// knownCapabilities is names without what no CapBnd mask gives (a name
+// not in the table and not cap_N for a bit past it, N < 64), once each,
+// sorted: facts read back from state are held to what Parse makes.
+func knownCapabilities(names []string) []string {
+	valid := map[string]bool{}
+	for n := range 64 {
+		valid[CapabilityName(n)] = true
+	}
+	out := []string{}
+	for _, c := range names {
+		if valid[c] && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

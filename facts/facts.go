@@ -139,6 +139,9 @@ func (f Facts) bounded() Facts {
 		d.SizeBytes = max(d.SizeBytes, 0)
 		out.Devices = append(out.Devices, d)
 	}
+	if f.Capabilities != nil { // nil: recorded before capabilities were a fact
+		out.Capabilities = knownCapabilities(f.Capabilities)
+	}
 	return out
 }
 

@@ -304,6 +304,7 @@ func TestDecodeHoldsStateToParseRules(t *testing.T) {
 	}
 	hostile := `{"os": {"id": "Debian;reboot", "id_like": ["$(id)", "Debian", "-x"], "version_id": "12\"3", "name": "a\u0007b",
 		"family": "rhel"}, "arch": "x86_64 $(id)", "package_arch": "../amd64", "cores": -3, "memory_mb": 1000000000000000,
+		"capabilities": ["net_admin", "$(id)", "net_admin", "cap_63", "cap_64", "NET_RAW", "cap_1"],
 		"devices": [` + devs + `]}`
 	f, ok := Decode(json.RawMessage(hostile))
 	if !ok {
@@ -314,6 +315,12 @@ func TestDecodeHoldsStateToParseRules(t *testing.T) {
 	}
 	if len(f.OS.IDLike) != 1 || f.OS.IDLike[0] != "debian" || f.OS.Family != "debian" {
 		t.Errorf("id_like %q, family %q: want [debian], debian (the recorded family is worked out again)", f.OS.IDLike, f.OS.Family)
+	}
+	if strings.Join(f.Capabilities, ",") != "cap_63,net_admin" {
+		t.Errorf("capabilities %q: want only names a CapBnd mask gives, once each, sorted", f.Capabilities)
+	}
+	if old, ok := Decode(json.RawMessage(`{"os": {"id": "debian"}}`)); !ok || old.CapabilitiesRecorded() {
+		t.Errorf("facts recorded before capabilities were gathered: %+v, want capabilities not recorded", old)
 	}
 	if len(f.Devices) != maxDevices {
 		t.Fatalf("%d devices kept, want the bound %d", len(f.Devices), maxDevices)
