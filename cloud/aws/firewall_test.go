@@ -51,7 +51,7 @@ func sgRules(t *testing.T, srv *ec2test.Server, cluster string) []string {
 // way round.
 func TestFirewallPeers(t *testing.T) {
 	ctx := testContext(t)
-	east, west := ec2test.New(ec2test.Options{}), ec2test.New(ec2test.Options{})
+	east, west := ec2test.New(ec2test.Options{}), ec2test.New(ec2test.Options{PublicNet: 52})
 	defer east.Close()
 	defer west.Close()
 	pe, _ := newTestProvider(t, east, "")

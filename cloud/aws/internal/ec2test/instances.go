@@ -1,6 +1,7 @@
 package ec2test
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -124,7 +125,7 @@ func (s *Server) instanceByID(id string, now time.Time) (*Instance, error) {
 
 func (s *Server) publicIP() string {
 	s.seq++
-	return fmt.Sprintf("54.%d.%d.%d", (s.seq>>16)&0xff, (s.seq>>8)&0xff, s.seq&0xff)
+	return fmt.Sprintf("%d.%d.%d.%d", cmp.Or(s.opts.PublicNet, 54), (s.seq>>16)&0xff, (s.seq>>8)&0xff, s.seq&0xff)
 }
 
 func (s *Server) runInstances(f form) (any, error) {
@@ -225,7 +226,7 @@ func (s *Server) runInstances(f form) (any, error) {
 			SubnetID: subnetID, VpcID: subnet.VpcID, ClientToken: token, ReservationID: rid,
 			LaunchIndex: i, Tags: f.tagSpecs("instance"), Groups: groupIDs, LaunchTime: now,
 			HttpTokens:       f.get("MetadataOptions.HttpTokens"),
-			ShutdownBehavior: cmpOr(f.get("InstanceInitiatedShutdownBehavior"), "stop"),
+			ShutdownBehavior: cmp.Or(f.get("InstanceInitiatedShutdownBehavior"), "stop"),
 			UserData:         decodeUserData(f.get("UserData")),
 		}
 		if in.HttpTokens == "" {
@@ -526,13 +527,6 @@ func (s *Server) SetDeleteOnTermination(volumeID string, dot bool) error {
 		}
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // decodeUserData decodes RunInstances' base64 UserData ("" when absent or

@@ -47,6 +47,10 @@ type Options struct {
 	// NoInstanceTypes makes DescribeInstanceTypes fail with InvalidAction,
 	// like EC2-compatible clouds that lack it.
 	NoInstanceTypes bool
+	// PublicNet is the first octet of the public addresses this server
+	// gives (54 when 0): two servers standing for two regions need
+	// different ones, or their sequences can give two instances one address.
+	PublicNet byte
 }
 
 // Server is the fake endpoint. All methods are safe for concurrent use; one
