@@ -81,7 +81,7 @@ func flagError(c *cobra.Command, err error) error {
 	c.InheritedFlags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
 	hint := ""
 	if s := lang.Suggest(name, known); s != "" {
-		hint = fmt.Sprintf(" Did you mean --%s?", s)
+		hint = fmt.Sprintf("did you mean --%s? ", s)
 	}
-	return fmt.Errorf("%w.%s Run '%s --help' for its flags.", err, hint, c.CommandPath())
+	return fmt.Errorf("%w (%s'%s --help' lists its flags)", err, hint, c.CommandPath())
 }

@@ -35,10 +35,10 @@ func TestSingleDashLongFlags(t *testing.T) {
 // command has and where its flags are listed.
 func TestUnknownFlagSuggests(t *testing.T) {
 	for _, c := range []struct{ arg, want string }{
-		{"-tagret", "Error: unknown flag: --tagret. Did you mean --target? Run 'diffuser destroy --help' for its flags.\n"},
-		{"--tagret=x", "Error: unknown flag: --tagret. Did you mean --target? Run 'diffuser destroy --help' for its flags.\n"},
-		{"-data-dri", "Error: unknown flag: --data-dri. Did you mean --data-dir? Run 'diffuser destroy --help' for its flags.\n"},
-		{"-zzzzzz", "Error: unknown flag: --zzzzzz. Run 'diffuser destroy --help' for its flags.\n"},
+		{"-tagret", "Error: unknown flag: --tagret (did you mean --target? 'diffuser destroy --help' lists its flags)\n"},
+		{"--tagret=x", "Error: unknown flag: --tagret (did you mean --target? 'diffuser destroy --help' lists its flags)\n"},
+		{"-data-dri", "Error: unknown flag: --data-dri (did you mean --data-dir? 'diffuser destroy --help' lists its flags)\n"},
+		{"-zzzzzz", "Error: unknown flag: --zzzzzz ('diffuser destroy --help' lists its flags)\n"},
 	} {
 		var out strings.Builder
 		a := &app{stdout: &out, stderr: &out}
