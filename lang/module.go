@@ -160,7 +160,7 @@ func (n *namespace) refuseBlock(b *hcl.Block) *hcl.Diagnostic {
 	case "hosts":
 		detail = "Host groups belong to the root recipe. Declare the hosts there and pass them in as an input, e.g. `servers = hosts.server` at the call and `on = var.servers` in the module."
 	case "precondition":
-		detail = "preconditions belong to the root recipe; a module checks its inputs with validation blocks in its variables, which may read its other inputs (condition = var.servers % var.replica == 0)."
+		detail = "A top-level precondition belongs to the root recipe; a module checks its inputs with validation blocks in its variables, which may read its other inputs (condition = var.servers % var.replica == 0), and what its hosts must be with a precondition block inside the step that needs it (condition = contains(host.facts.capabilities, \"net_admin\"))."
 	default:
 		return nil
 	}
