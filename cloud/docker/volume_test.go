@@ -1,0 +1,78 @@
+package docker
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/cloud"
+)
+
+// TestVolumeFileRefusesPlantedLinks: a symbolic link planted in the volume
+// directory, under a volume file's name or its temporary name, is never
+// written or bound through. createSparse's O_TRUNC emptied the file a
+// planted "<file>.tmp" pointed at; ensureVolume bound a planted
+// "<group>-<index>-<volume>.img" link's target of the right size to a loop
+// device, for the host to format.
+func TestVolumeFileRefusesPlantedLinks(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim")
+	const keep = "precious data\n"
+	if err := os.WriteFile(victim, []byte(keep), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func() {
+		t.Helper()
+		if b, err := os.ReadFile(victim); err != nil || string(b) != keep {
+			t.Errorf("the link's target was written: %d bytes starting %q, %v", len(b), b[:min(len(b), 16)], err)
+		}
+	}
+
+	file := filepath.Join(dir, "g-0-data.img")
+	if err := os.Symlink(victim, file+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := createSparse(file, 1<<20); err != nil {
+		t.Errorf("createSparse with a leftover link at its temporary name: %v", err)
+	}
+	unchanged()
+	if fi, err := os.Lstat(file); err != nil || !fi.Mode().IsRegular() || fi.Size() != 1<<20 {
+		t.Errorf("volume file = %v, %v; want a regular file of 1 MiB", fi, err)
+	}
+
+	// A link under the volume file's own name, to a file of the size the
+	// recipe asks for.
+	if err := os.Truncate(victim, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	p := &Provider{settings: Settings{VolumeDir: filepath.Join(dir, "volumes")}, env: cloud.Env{Log: t.Logf}}
+	spec := cloud.HostSpec{Name: "g[0]", Cluster: "c", Group: "g", Index: 0, Volumes: []cloud.VolumeSpec{{Name: "data", SizeGB: 1}}}
+	planted := p.volumeFile(spec, "data")
+	if err := os.MkdirAll(filepath.Dir(planted), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, planted); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // a bound victim (the defect) is let go
+		if loops, _ := findLoops(victim); len(loops) > 0 {
+			for _, dev := range loops {
+				_ = detachLoop(dev, victim)
+			}
+		}
+	})
+	_, err = p.ensureVolume(spec, spec.Volumes[0], -1)
+	if err == nil || !strings.Contains(err.Error(), planted+" is a symbolic link") || !strings.Contains(err.Error(), "remove it") {
+		t.Errorf("ensureVolume over a planted link: %v; want it refused naming %s", err, planted)
+	}
+	if loops, _ := findLoops(victim); len(loops) > 0 {
+		t.Errorf("the link's target was bound to %v", loops)
+	}
+	if fi, err := os.Lstat(planted); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the planted link was changed: %v, %v", fi, err)
+	}
+}
