@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,52 @@ func TestVolumeFileRefusesPlantedLinks(t *testing.T) {
 	}
 	if fi, err := os.Lstat(planted); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("the planted link was changed: %v, %v", fi, err)
+	}
+}
+
+// TestBuildLogAndLockNotThroughLinks: the node image build log and the
+// machine-wide lock files are never opened through a link planted at their
+// names (in the data directory, or in the shared temporary directory by
+// another user): the build log's O_TRUNC emptied the file the link pointed
+// at, and the lock's O_CREATE made or opened it.
+func TestBuildLogAndLockNotThroughLinks(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim")
+	const keep = "precious data\n"
+	if err := os.WriteFile(victim, []byte(keep), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, buildLogName)); err != nil {
+		t.Fatal(err)
+	}
+	run, err := startBuild(dir, BuildInfo{Title: "building node image x"}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = run.end(nil)
+	if b, err := os.ReadFile(victim); err != nil || string(b) != keep {
+		t.Errorf("the build log was written through the link: %q, %v", b, err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, buildLogName)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the build log is not a file of its own: %v, %v", fi, err)
+	}
+
+	t.Setenv("TMPDIR", dir)
+	made := filepath.Join(dir, "made-by-lock")
+	if err := os.Symlink(made, lockPath("diffuser-test.lock")); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockFile(context.Background(), "diffuser-test.lock", func(string) {})
+	if err == nil {
+		unlock()
+		t.Errorf("a lock file planted as a link was taken")
+	} else if !strings.Contains(err.Error(), "is a symbolic link") || !strings.Contains(err.Error(), "remove it") {
+		t.Errorf("lock over a link: %v; want it named and what to do", err)
+	}
+	if _, err := os.Lstat(made); err == nil {
+		t.Errorf("the lock made the file its link points at")
 	}
 }
