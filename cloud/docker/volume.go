@@ -43,6 +43,9 @@ func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want in
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
 	}
+	if err := checkClusterDir(dir); err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
@@ -123,6 +126,9 @@ func releaseVolumeFile(cluster, file string) error {
 	if filepath.Base(filepath.Dir(file)) != cluster || !strings.HasSuffix(file, ".img") || !filepath.IsAbs(file) {
 		return fmt.Errorf("refusing to release %q: not a volume file of cluster %s", file, cluster)
 	}
+	if err := checkClusterDir(filepath.Dir(file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("refusing to release %s: %w", file, err)
+	}
 	if real, err := filepath.EvalSymlinks(filepath.Dir(file)); err == nil {
 		file = filepath.Join(real, filepath.Base(file))
 	}
@@ -156,4 +162,27 @@ func fileKind(m os.FileMode) string {
 		return "socket"
 	}
 	return "special file"
+}
+
+// checkClusterDir refuses a cluster's volume directory that is a symbolic
+// link or not a directory. diffuser makes it, and destroying a host
+// deletes its <group>-<index>-<volume>.img there (cleanup: every *.img
+// of a directory named like the cluster): through a link planted there (a
+// checked-out .diffuser/<ws>/volumes/<cluster> -> ~/vms, beside a state
+// naming that cluster) destroy deleted the file of that name where it
+// pointed, and launch made and bound one there. volume_dir itself may be
+// a link: the user chose it.
+func checkClusterDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return err
+	case fi.Mode()&os.ModeSymlink != 0:
+		to, _ := os.Readlink(dir)
+		return fmt.Errorf("the cluster's volume directory %s is a symbolic link (to %s): diffuser makes it and deletes the volume files in it, "+
+			"never through a link; remove the link, or set volume_dir to a directory of your own", dir, to)
+	case !fi.IsDir():
+		return fmt.Errorf("the cluster's volume directory %s is a %s, not a directory: move it away", dir, fileKind(fi.Mode()))
+	}
+	return nil
 }

@@ -124,3 +124,61 @@ func TestBuildLogAndLockNotThroughLinks(t *testing.T) {
 		t.Errorf("the lock made the file its link points at")
 	}
 }
+
+// TestClusterVolumeDirLinkRefused: a cluster's volume directory planted as
+// a link (a checked-out .diffuser/<ws>/volumes/<cluster> -> ~/vms, with a
+// state naming that cluster) is refused by launch, destroy and cleanup:
+// destroy deleted the file of the host's volume name where the link
+// pointed (and launch made one there and bound it to a loop device).
+func TestClusterVolumeDirLinkRefused(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vms := filepath.Join(dir, "vms")
+	images := []string{"windows.img", "g-0-data.img"}
+	if err := os.MkdirAll(vms, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range images {
+		if err := os.WriteFile(filepath.Join(vms, n), []byte("a disk image\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &Provider{settings: Settings{VolumeDir: filepath.Join(dir, "volumes")}, env: cloud.Env{Log: t.Logf}}
+	spec := cloud.HostSpec{Name: "g[0]", Cluster: "c", Group: "g", Index: 0, Volumes: []cloud.VolumeSpec{{Name: "data", SizeGB: 1}}}
+	link := p.clusterVolumeDir("c")
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(vms, link); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"release a file": releaseVolumeFile("c", p.volumeFile(spec, "data")),
+		"cleanup":        releaseClusterVolumes("c", link, nil),
+	} {
+		if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
+			t.Errorf("%s through a linked cluster directory: %v; want it refused naming %s", what, err, link)
+		}
+	}
+	intact := func() {
+		t.Helper()
+		for _, n := range images {
+			if b, err := os.ReadFile(filepath.Join(vms, n)); err != nil || string(b) != "a disk image\n" {
+				t.Errorf("%s where the link points was deleted or changed: %q, %v", n, b, err)
+			}
+		}
+	}
+	intact()
+	if t.Failed() {
+		return // without the check, ensureVolume would bind a loop device where the link points
+	}
+	if _, err := p.ensureVolume(spec, spec.Volumes[0], -1); err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("ensureVolume in a linked cluster directory: %v", err)
+	}
+	intact()
+	if ents, _ := os.ReadDir(vms); len(ents) != len(images) {
+		t.Errorf("files were made where the link points: %v", ents)
+	}
+}
