@@ -228,13 +228,16 @@ func WritePlanFile(w io.Writer, p PlanFileInfo) {
 	fmt.Fprintf(tw, "  Recipe\t%s (digest %s)\n", oneLine(p.Recipe), oneLine(p.Digest))
 	fmt.Fprintf(tw, "  Workspace\t%s\n", oneLine(p.Workspace))
 	fmt.Fprintf(tw, "  Provider\t%s\n", oneLine(p.Provider))
-	// One shell word each, as typed: a value with a space or a newline
+	// A value with a space, a quote or a newline is shell-quoted: it
 	// cannot pass for two, or for a line of its own.
 	list := func(name string, vs []string) {
 		if len(vs) > 0 {
 			words := make([]string, len(vs))
 			for i, v := range vs {
-				words[i] = steps.ShellQuote(v)
+				words[i] = v
+				if v == "" || strings.ContainsAny(v, " \t\n\r'\"\\") {
+					words[i] = steps.ShellQuote(v)
+				}
 			}
 			fmt.Fprintf(tw, "  %s\t%s\n", name, oneLine(strings.Join(words, " ")))
 		}
