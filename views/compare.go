@@ -257,7 +257,7 @@ func WriteCompareEvent(w io.Writer, label, phase, state string, elapsed time.Dur
 		line += " in " + fmtElapsed(elapsed)
 	}
 	if detail != "" {
-		line += ": " + detail
+		line += ": " + Printable(detail) // an error may quote a host
 	}
 	fmt.Fprintln(w, line)
 }

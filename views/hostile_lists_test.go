@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/engine"
+	"diffuser/probe"
 )
 
 // TestSavedPlanAndRunShownAsText: show FILE and show RUN print what a saved
@@ -34,5 +35,23 @@ func TestSavedPlanAndRunShownAsText(t *testing.T) {
 	}
 	if strings.Contains(out, "\n  Targets   (none)") || !strings.Contains(out, `x\n  Targets   (none)`) {
 		t.Errorf("a variable's newline forged a line:\n%s", out)
+	}
+}
+
+// TestBenchShownAsText: bench's table, notes and errors quote what a
+// client printed (its filesystem type, fio's complaint): escapes are shown
+// as escapes, not sent to the terminal.
+func TestBenchShownAsText(t *testing.T) {
+	esc := "\x1b]0;PWNED\x07\x1b[2J\u202e"
+	rep := &probe.BenchReport{Clients: []probe.BenchClient{
+		{Host: "client[0]", Path: "/mnt", FSType: "ext4" + esc, Tool: "fio", ReadMode: "fio invalidate=1" + esc, Note: esc},
+		{Host: "client[1]", Path: "/mnt", Err: "fio does not work here: " + esc},
+	}}
+	var out, errs bytes.Buffer
+	WriteBench(&out, &errs, rep)
+	WriteCompareEvent(&out, "gl", "apply", "failed", 0, "step.x on h: "+esc)
+	all := out.String() + errs.String()
+	if strings.ContainsAny(all, "\x1b\x07\u202e") || !strings.Contains(all, `ext4\x1b]0;PWNED\a`) || !strings.Contains(errs.String(), `work here: \x1b]0;PWNED`) {
+		t.Errorf("a client's escapes reached the terminal raw, or were lost:\n%q", all)
 	}
 }
