@@ -152,6 +152,45 @@ func ReadReport(dir string) (*Report, error) {
 	return &r, nil
 }
 
+// CheckDir refuses a report directory holding files diffuser compare would
+// replace but did not write: a ReportFile that is not a comparison's
+// record (a JSON object with version, params and results), or one of
+// names (the rendered reports) with no record beside it. -out . or -out
+// docs replaced a project's own report.md or compare.json, even with
+// --fresh. A directory that is missing or holds none of them is fine.
+func CheckDir(dir string, names ...string) error {
+	path := filepath.Join(dir, ReportFile)
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		for _, n := range names {
+			if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+				return fmt.Errorf("%s is there and %s is not: it is not a report diffuser compare wrote, and would be replaced; "+
+					"give -out a new directory, or the directory of an earlier comparison", filepath.Join(dir, n), ReportFile)
+			}
+		}
+		return nil
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file: it is not a comparison's record; give -out a new directory", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rec struct {
+		Version *int            `json:"version"`
+		Params  json.RawMessage `json:"params"`
+		Results json.RawMessage `json:"results"`
+	}
+	if json.Unmarshal(b, &rec) != nil || rec.Version == nil || rec.Params == nil || rec.Results == nil {
+		return fmt.Errorf("%s is not a comparison's record (no version, params and results) and would be replaced; "+
+			"give -out a new directory, or move the file away", path)
+	}
+	return nil
+}
+
 // MarshalReport is compare.json's bytes: indented, ending in a newline.
 func MarshalReport(r *Report) ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -239,17 +239,22 @@ func TestValidRecipesLoadClean(t *testing.T) {
 // TestSuggestLongNames: a reference to a misspelt 10,000-character name
 // gets no suggestion, quickly. Each suggestion compared it with every
 // known name in time and memory quadratic in their length: 730 ms and
-// 800 MB of garbage for one such reference.
+// 800 MB of garbage for one such reference. A name that long cannot be
+// declared (lang.MaxName), but a reference can still be written.
 func TestSuggestLongNames(t *testing.T) {
 	long := strings.Repeat("a", 10000)
+	_, diags := loadString(t, "recipe \"t\" {}\nhosts \"server\" {}\nstep \""+long+"\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
+	if len(diags) != 1 || diags[0].Summary != "Invalid step name" || !strings.Contains(diags[0].Detail, "is 10000 characters long; use at most 64") {
+		t.Errorf("a 10,000-character step name is not refused:%s", diagString(diags))
+	}
 	var b strings.Builder
-	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\nstep \"" + long + "\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
+	b.WriteString("recipe \"t\" {}\nhosts \"server\" {}\nstep \"" + long[:lang.MaxName] + "\" {\n  on  = hosts.server\n  run = \"true\"\n}\n")
 	for i := range 20 {
 		fmt.Fprintf(&b, "step \"x%d\" {\n  on    = hosts.server\n  after = [step.%sb]\n  run   = \"true\"\n}\n", i, long)
 	}
 	// No suggestion for a name that long (the comparison is skipped, not
 	// timed here: a loaded machine would fail a time bound).
-	_, diags := loadString(t, b.String())
+	_, diags = loadString(t, b.String())
 	if len(diags) != 20 || diags[0].Summary != "Unknown step" || strings.Contains(diags[0].Detail, "Did you mean") {
 		t.Errorf("want 20 unknown steps without a suggestion:%s", diagString(diags[:min(len(diags), 1)]))
 	}

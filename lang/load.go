@@ -254,11 +254,31 @@ func (r *Recipe) decodeBody(body hcl.Body, n *namespace) hcl.Diagnostics {
 	return diags
 }
 
+// MaxName is the longest name a block may have, and MaxGroupName a host
+// group's. Names become parts of container, network, volume file and
+// cluster names (a file name has at most 255 bytes), and a host's name on
+// its network is GROUP-INDEX, a DNS label and Linux host name of at most
+// 63 characters: a longer one was refused by the kernel only when the
+// host started (sethostname), after its volume files were made.
+const (
+	MaxName      = 64
+	MaxGroupName = 50
+)
+
 func validName(b *hcl.Block) *hcl.Diagnostic {
 	name := b.Labels[0]
 	if !hclIdent(name) {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + b.Type + " name",
 			Detail:  fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name),
+			Subject: b.LabelRanges[0].Ptr()}
+	}
+	limit, why := MaxName, "names become parts of container, volume and file names"
+	if b.Type == "hosts" {
+		limit, why = MaxGroupName, "a host's name on its network is GROUP-INDEX, a DNS label of at most 63 characters"
+	}
+	if len(name) > limit {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + b.Type + " name",
+			Detail:  fmt.Sprintf("%q is %d characters long; use at most %d: %s.", name[:limit]+"...", len(name), limit, why),
 			Subject: b.LabelRanges[0].Ptr()}
 	}
 	return nil

@@ -34,7 +34,9 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 		if fs == "" {
 			fs = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Host, c.Path, fs, tool, w, r)
+		// The filesystem type, the notes and the errors quote what the
+		// client printed: shown, never interpreted by the terminal.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", oneLine(c.Host), oneLine(c.Path), oneLine(fs), oneLine(tool), w, r)
 		if c.Err != "" {
 			failed = append(failed, c)
 		}
@@ -53,15 +55,15 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 		}
 	}
 	for _, m := range sortedKeys(modes) {
-		fmt.Fprintf(w, "Reads on %s: %s.\n", strings.Join(modes[m], ", "), m)
+		fmt.Fprintf(w, "Reads on %s: %s.\n", Printable(strings.Join(modes[m], ", ")), Printable(m))
 	}
 	for _, c := range rep.Clients {
 		if c.Note != "" {
-			fmt.Fprintf(w, "%s: %s.\n", c.Host, c.Note)
+			fmt.Fprintf(w, "%s: %s.\n", Printable(c.Host), Printable(c.Note))
 		}
 	}
 	for _, c := range failed {
-		fmt.Fprintf(errw, "%s: %s\n", c.Host, c.Err)
+		fmt.Fprintf(errw, "%s: %s\n", Printable(c.Host), Printable(c.Err))
 	}
 }
 

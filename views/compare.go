@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"diffuser/compare"
 	"diffuser/engine"
@@ -91,11 +92,14 @@ func machineText(m compare.Machine) string {
 	return strings.Join(parts, ", ")
 }
 
-// mdText keeps text that hosts or errors said from being read as HTML by
-// a markdown renderer.
-func mdText(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// mdText keeps text that hosts, errors, paths or variables said from being
+// read as markup by a markdown renderer: no HTML ('<', '&'), no link or
+// image ('[', ']': "[x](javascript:...)", "![](http://tracker)"), no
+// backslash that would undo the escapes after it; control and bidi
+// characters are shown as escapes (Printable).
+func mdText(s string) string { return mdEscaper.Replace(Printable(s)) }
+
+var mdEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `\`, `\\`, "[", `\[`, "]", `\]`)
 
 // mdCell makes text safe in a markdown table cell.
 func mdCell(s string) string {
@@ -160,12 +164,12 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 					where = "`" + strings.ReplaceAll(f.Step, "`", "'") + "`"
 				}
 				if f.Host != "" {
-					where = strings.TrimSpace(where + " on " + f.Host)
+					where = strings.TrimSpace(where + " on " + mdText(f.Host))
 				}
 				if where != "" {
 					fmt.Fprintf(w, "%s: ", where)
 				}
-				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(Printable(engine.TrimTail(f.Error, f.Tail)))))
+				fmt.Fprintf(w, "%s\n", mdText(strings.TrimSpace(engine.TrimTail(f.Error, f.Tail))))
 				if f.Log != "" {
 					fmt.Fprintf(w, "\nlog: `%s`\n", strings.ReplaceAll(f.Log, "`", "'"))
 				}
@@ -186,9 +190,9 @@ func WriteCompareMarkdown(w io.Writer, rep *compare.Report) {
 		if vars == "" {
 			vars = "defaults"
 		}
-		fmt.Fprintf(w, "- %s: %s in workspace %s, %s", r.Label, r.Source, r.Workspace, vars)
+		fmt.Fprintf(w, "- %s: %s in workspace %s, %s", mdText(r.Label), mdText(r.Source), mdText(r.Workspace), mdText(vars))
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "; %s", n)
+			fmt.Fprintf(w, "; %s", mdText(n))
 		}
 		fmt.Fprintln(w)
 	}
@@ -199,9 +203,12 @@ func clientNotes(c compare.Client) string {
 	return strings.Trim(c.Error+"; "+c.Note, "; ")
 }
 
-// csvSafe keeps a cell from being read as a formula by a spreadsheet.
+// csvSafe keeps a cell from being read as a formula by a spreadsheet
+// (OWASP's CSV injection list: '=', '+', '-', '@', tab, CR, and the
+// full-width '＝', '＋', '－', '＠' some spreadsheets take as well): such a
+// cell starts with a "'".
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+@\t\r", rune(s[0])) {
+	if r, _ := utf8.DecodeRuneInString(s); s != "" && strings.ContainsRune("=+-@\t\r＝＋－＠", r) {
 		return "'" + s
 	}
 	return s
@@ -250,7 +257,7 @@ func WriteCompareEvent(w io.Writer, label, phase, state string, elapsed time.Dur
 		line += " in " + fmtElapsed(elapsed)
 	}
 	if detail != "" {
-		line += ": " + detail
+		line += ": " + Printable(detail) // an error may quote a host
 	}
 	fmt.Fprintln(w, line)
 }

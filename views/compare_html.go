@@ -148,7 +148,45 @@ func WriteCompareHTML(w io.Writer, rep *compare.Report) error {
 		metric("stat", "Small files stat'ed per second, all clients", "ops/s", "higher is better", 0, func(r compare.Result) float64 { return r.Stat.OpsPerSec }),
 		metric("delete", "Small files deleted per second, all clients", "ops/s", "higher is better", 0, func(r compare.Result) float64 { return r.Delete.OpsPerSec }),
 	}
+	printablePage(&p)
 	return compareTmpl.Execute(w, p)
+}
+
+// printablePage shows every text of the page that hosts, errors, paths or
+// variables can put there with control and bidi characters as escapes
+// (Printable): html/template makes markup of nothing, but an RLO (U+202E)
+// in an error reversed the text after it on the page.
+func printablePage(p *comparePage) {
+	for _, s := range []*string{&p.Params, &p.Machine} {
+		*s = Printable(*s)
+	}
+	for i := range p.Rows {
+		r := &p.Rows[i]
+		for _, s := range []*string{&r.Label, &r.Status, &r.Hosts} {
+			*s = Printable(*s)
+		}
+	}
+	for i := range p.Clients {
+		c := &p.Clients[i]
+		for _, s := range []*string{&c.Label, &c.Host, &c.FSType, &c.Tool, &c.Reads, &c.Error} {
+			*s = Printable(*s)
+		}
+	}
+	for i := range p.Failures {
+		f := &p.Failures[i]
+		for _, s := range []*string{&f.Label, &f.Phase, &f.Where, &f.Error, &f.Log, &f.Tail, &f.Destroy} {
+			*s = Printable(*s)
+		}
+	}
+	for i := range p.Recipes {
+		p.Recipes[i] = Printable(p.Recipes[i])
+	}
+	for i := range p.Charts {
+		for j := range p.Charts[i].Bars {
+			b := &p.Charts[i].Bars[j]
+			b.Label, b.Missing = Printable(b.Label), Printable(b.Missing)
+		}
+	}
 }
 
 const compareSrc = `<!DOCTYPE html>

@@ -3,6 +3,7 @@ package views
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -209,7 +210,7 @@ func TestCompareRealRecordGolden(t *testing.T) {
 			"| ceph | measured | 1 client, 1 mon, 2 osd | 85.1 | 298.0 | 132.3 | 2764 | 18766 | 2006 | 2.3 |",
 			"| moosefs | measured | 2 chunkserver, 1 client, 1 master, 1 metalogger | 22.0 | 175.6 | 427.2 | 6449 | 16240 | 4951 | 2.3 |",
 			"| nfs | measured | 1 client, 1 server | 22.4 | 555.6 | 567.0 | 721 | 1847 | 1265 | 1.6 |",
-			"| nfs | client[0] | fuse.gvfsd-fuse | dd |"}},
+			`| nfs | client\[0\] | fuse.gvfsd-fuse | dd |`}},
 		{"real-4fs-nfs-failed", []string{"| glusterfs | measured | 1 client, 2 server | 66.1 | 81.4 | 352.0 | 587 | 3237 | 1201 | 7.1 |",
 			"| ceph | measured | 1 client, 1 mon, 2 osd |", "| moosefs | measured | 2 chunkserver, 1 client, 1 master, 1 metalogger |",
 			"| nfs | failed: smallfiles | 1 client, 1 server | 43.0 | 488.9 | 304.0 | - | - | - | 2.5 |"}},
@@ -236,5 +237,53 @@ func TestCompareRealRecordGolden(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompareHostileText: what hosts, errors, paths and variables say
+// reaches the markdown and CSV reports as text: no link, image or HTML in
+// markdown (a renderer would make "[x](javascript:...)" a link and fetch
+// "![](http://...)"), a backslash cannot undo a cell's escaped '|', and no
+// CSV cell starts with a character a spreadsheet reads as a formula ('-'
+// and '@' included).
+func TestCompareHostileText(t *testing.T) {
+	hostile := `[x](javascript:alert(1)) ![t](http://evil.example/t.png) <img src=x> a\|b` + "\u202e\x1b[2J"
+	rep := &compare.Report{Results: []compare.Result{{
+		Label: "gl", Recipe: "-2+3", Source: "./" + hostile + ".hcl", Workspace: "compare-gl",
+		Vars: []string{"name=" + hostile}, Notes: []string{hostile}, Status: compare.Failed, DestroyError: hostile,
+		Failure: &compare.Failure{Phase: "apply", Step: "step.a", Host: "h[1]", Error: "@SUM(1) " + hostile},
+		Clients: []compare.Client{{Host: "-h", FSType: hostile, Tool: hostile, Error: "-cmd|' /C calc'!A0", Note: hostile}},
+	}}}
+	var md bytes.Buffer
+	WriteCompareMarkdown(&md, rep)
+	out := md.String()
+	for _, bad := range []string{"[x]", "![t]", "<img", "\u202e", "\x1b"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("markdown holds %q:\n%s", bad, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "| gl | -h |") {
+			// '|' after an even number of backslashes ends a cell.
+			ends := regexp.MustCompile(`(^|[^\\])(\\\\)*\|`).FindAllString(line, -1)
+			if len(ends) != 12 {
+				t.Errorf("the client row has %d unescaped '|', want 12: %s", len(ends), line)
+			}
+		}
+	}
+	var c bytes.Buffer
+	if err := WriteCompareCSV(&c, rep); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&c).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "-" && cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("CSV cell %q starts with a formula character", cell)
+			}
+		}
 	}
 }

@@ -224,7 +224,9 @@ func writeNote(w io.Writer, note string) {
 	if note == "" {
 		return
 	}
-	for i, line := range strings.Split(strings.TrimRight(note, "\n"), "\n") {
+	// The note is recipe text that may read variables: shown, never
+	// interpreted by the terminal.
+	for i, line := range strings.Split(strings.TrimRight(Printable(note), "\n"), "\n") {
 		if i == 0 {
 			fmt.Fprintf(w, "        # the data: %s\n", line)
 			continue

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,18 +14,27 @@ import (
 // a failed step's last output) are shown to the terminal, never
 // interpreted by it (a colour, a window title, a cleared screen, a line
 // overwritten after \r, text shown reversed).
+//
+// A byte that is not UTF-8 is written as \xNN too: raw, 0x9b is the
+// 8-bit CSI of a terminal not in UTF-8 mode (and 0x1b's twin for C1
+// controls), and a replacement character would hide which byte it was.
 func Printable(s string) string {
-	if strings.IndexFunc(s, escaped) < 0 {
+	if strings.IndexFunc(s, escaped) < 0 && utf8.ValidString(s) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		if escaped(r) {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case escaped(r):
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
-			continue
+		default:
+			b.WriteString(s[i : i+n])
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
 }
@@ -43,7 +53,7 @@ func PrintableSource(b []byte) []byte {
 	var out []byte
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
-		if escaped(r) && !(r == '\r' && i+1 < len(b) && b[i+1] == '\n') {
+		if (escaped(r) || r == utf8.RuneError && n == 1) && !(r == '\r' && i+1 < len(b) && b[i+1] == '\n') {
 			if out == nil {
 				out = append([]byte(nil), b...)
 			}

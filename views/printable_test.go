@@ -20,7 +20,9 @@ func TestPrintable(t *testing.T) {
 		"\x1b[2J\x1b[1;1H": `\x1b[2J\x1b[1;1H`,
 		"safe\rrm -rf /":   `safe\rrm -rf /`,
 		"a\x00b\x7fc":      `a\x00b\x7fc`,
-		"\u009b31m":        `\u009b31m`, // the 8-bit CSI
+		"\u009b31m":        `\u009b31m`,   // the 8-bit CSI
+		"\x9b31m raw":      `\x9b31m raw`, // the same byte alone: CSI to a terminal not in UTF-8
+		"ok\xff\xfe\xc3é":  `ok\xff\xfe\xc3é`,
 		"abc\u202edcba":    `abc\u202edcba`,
 		"":                 "",
 	} {
@@ -85,6 +87,7 @@ func TestPrintableSource(t *testing.T) {
 		"cr\roverwrite\r":               "cr?overwrite?",
 		"rtl \u202e x \u009b y":         "rtl ??? x ?? y",
 		"bell\x07 del\x7f":              "bell? del?",
+		"raw \x9b31m \xff é":            "raw ?31m ? é",
 	} {
 		got := string(PrintableSource([]byte(in)))
 		if got != want || len(got) != len(in) {

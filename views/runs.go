@@ -45,7 +45,7 @@ func WriteRuns(w io.Writer, runs []RunInfo, withWorkspace bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	ws := func(r RunInfo) string {
 		if withWorkspace {
-			return r.Workspace + "\t"
+			return oneLine(r.Workspace) + "\t"
 		}
 		return ""
 	}
@@ -62,7 +62,7 @@ func WriteRuns(w io.Writer, runs []RunInfo, withWorkspace bool) error {
 		if o := r.Outcome; o != nil {
 			done, failed, skipped = fmt.Sprint(o.Done), fmt.Sprint(o.Failed), fmt.Sprint(o.Skipped)
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, ws(r), r.Operation, fmtTime(r.Started), dur, r.Status,
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(r.ID), oneLine(ws(r)), oneLine(r.Operation), fmtTime(r.Started), dur, oneLine(r.Status),
 			done, failed, skipped)
 	}
 	return tw.Flush()
@@ -88,7 +88,7 @@ func fmtTime(t time.Time) string {
 // summary apply printed at its end (failures with their logs), and where
 // its logs and timeline are.
 func WriteRun(w io.Writer, r RunInfo) {
-	fmt.Fprintf(w, "Run %s: %s of workspace %s, %s\n\n", r.ID, r.Operation, r.Workspace, r.Status)
+	fmt.Fprintf(w, "Run %s: %s of workspace %s, %s\n\n", oneLine(r.ID), oneLine(r.Operation), oneLine(r.Workspace), oneLine(r.Status))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	started := fmtTime(r.Started)
 	switch {
@@ -103,14 +103,14 @@ func WriteRun(w io.Writer, r RunInfo) {
 		for i, a := range r.Command {
 			words[i] = steps.ShellQuote(a) // one word each, as typed
 		}
-		fmt.Fprintf(tw, "  Command\t%s\n", Printable(strings.Join(words, " ")))
+		fmt.Fprintf(tw, "  Command\t%s\n", oneLine(strings.Join(words, " ")))
 	}
 	if r.PlanFile != "" {
-		fmt.Fprintf(tw, "  Plan file\t%s\n", r.PlanFile)
+		fmt.Fprintf(tw, "  Plan file\t%s\n", oneLine(r.PlanFile))
 	}
 	if r.Recipe != "" {
-		fmt.Fprintf(tw, "  Recipe\t%s (%s)\n", r.Recipe, r.Source)
-		fmt.Fprintf(tw, "  Provider\t%s\n", r.Provider)
+		fmt.Fprintf(tw, "  Recipe\t%s (%s)\n", oneLine(r.Recipe), oneLine(r.Source))
+		fmt.Fprintf(tw, "  Provider\t%s\n", oneLine(r.Provider))
 		after := "?"
 		if r.Serials[1] != 0 {
 			after = fmt.Sprint(r.Serials[1])
@@ -118,7 +118,7 @@ func WriteRun(w io.Writer, r RunInfo) {
 		fmt.Fprintf(tw, "  State\tserial %d → %s\n", r.Serials[0], after)
 	}
 	if r.Holder != "" && (r.Status == "running" || r.Status == "interrupted") {
-		fmt.Fprintf(tw, "  Process\t%s\n", r.Holder)
+		fmt.Fprintf(tw, "  Process\t%s\n", oneLine(fmt.Sprint(r.Holder)))
 	}
 	_ = tw.Flush()
 	if r.Error != "" {
@@ -132,19 +132,19 @@ func WriteRun(w io.Writer, r RunInfo) {
 	case r.Outcome != nil:
 		Summary(w, w, r.Operation, *r.Outcome, nil)
 	case r.Status == "running":
-		fmt.Fprintf(w, "\nThe %s is still running.\n", r.Operation)
+		fmt.Fprintf(w, "\nThe %s is still running.\n", oneLine(r.Operation))
 	default:
 		fmt.Fprintf(w, "\nThe %s was interrupted: its process ended before it finished (killed, or its machine went down). "+
-			"State records every step instance that finished; run %s again to resume.\n", r.Operation, r.Operation)
+			"State records every step instance that finished; run %s again to resume.\n", oneLine(r.Operation), oneLine(r.Operation))
 	}
 	if r.LogDir != "" || r.Timeline != "" {
 		fmt.Fprintln(w)
 	}
 	if r.LogDir != "" {
-		fmt.Fprintf(w, "Logs:     %s (diffuser logs --run %s STEP)\n", r.LogDir, r.ID)
+		fmt.Fprintf(w, "Logs:     %s (diffuser logs --run %s STEP)\n", oneLine(r.LogDir), oneLine(r.ID))
 	}
 	if r.Timeline != "" {
-		fmt.Fprintf(w, "Timeline: %s\n", r.Timeline)
+		fmt.Fprintf(w, "Timeline: %s\n", oneLine(r.Timeline))
 	}
 }
 
@@ -192,9 +192,9 @@ func WriteActions(w io.Writer, groups []string, actions []engine.ActionRecord) {
 			sym, ok := actionSymbols[a.Action]
 			suffix := ""
 			if !ok || a.Action == "start" {
-				suffix = " (" + a.Action + ")"
+				suffix = " (" + oneLine(a.Action) + ")"
 			}
-			fmt.Fprintf(w, "  %-3s %s%s\n", sym, a.Address, suffix)
+			fmt.Fprintf(w, "  %-3s %s%s\n", sym, oneLine(a.Address), suffix)
 		}
 	}
 	fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
@@ -223,35 +223,53 @@ type PlanFileInfo struct {
 // WritePlanFile prints a saved plan: the inputs it was made with, the
 // state it was made against and its actions.
 func WritePlanFile(w io.Writer, p PlanFileInfo) {
-	fmt.Fprintf(w, "Saved plan %s\n\n", p.Path)
+	fmt.Fprintf(w, "Saved plan %s\n\n", oneLine(p.Path))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  Recipe\t%s (digest %s)\n", p.Recipe, p.Digest)
-	fmt.Fprintf(tw, "  Workspace\t%s\n", p.Workspace)
-	fmt.Fprintf(tw, "  Provider\t%s\n", p.Provider)
+	fmt.Fprintf(tw, "  Recipe\t%s (digest %s)\n", oneLine(p.Recipe), oneLine(p.Digest))
+	fmt.Fprintf(tw, "  Workspace\t%s\n", oneLine(p.Workspace))
+	fmt.Fprintf(tw, "  Provider\t%s\n", oneLine(p.Provider))
+	// A value with a space, a quote or a newline is shell-quoted: it
+	// cannot pass for two, or for a line of its own.
 	list := func(name string, vs []string) {
 		if len(vs) > 0 {
-			fmt.Fprintf(tw, "  %s\t%s\n", name, strings.Join(vs, " "))
+			words := make([]string, len(vs))
+			for i, v := range vs {
+				words[i] = v
+				if v == "" || strings.ContainsAny(v, " \t\n\r'\"\\") {
+					words[i] = steps.ShellQuote(v)
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", name, oneLine(strings.Join(words, " ")))
 		}
 	}
 	list("Variables", p.Vars)
 	list("Var files", p.VarFiles)
 	if p.Site != "" {
-		fmt.Fprintf(tw, "  Site\t%s\n", p.Site)
+		fmt.Fprintf(tw, "  Site\t%s\n", oneLine(p.Site))
 	}
 	list("Targets", p.Targets)
 	list("Replace", p.Replace)
 	if p.Serial == 0 {
 		fmt.Fprintf(tw, "  State\tnone yet (made on an empty workspace)\n")
 	} else {
-		fmt.Fprintf(tw, "  State\tserial %d, lineage %s\n", p.Serial, p.Lineage)
+		fmt.Fprintf(tw, "  State\tserial %d, lineage %s\n", p.Serial, oneLine(p.Lineage))
 	}
 	if p.Simulated != "" {
-		fmt.Fprintf(tw, "  Simulated\t%s\n", p.Simulated)
+		fmt.Fprintf(tw, "  Simulated\t%s\n", oneLine(p.Simulated))
 	}
 	_ = tw.Flush()
 	if p.Note != "" {
-		fmt.Fprintf(w, "\nNote: %s\n", p.Note)
+		fmt.Fprintf(w, "\nNote: %s\n", Printable(p.Note))
 	}
 	WriteActions(w, p.Groups, p.Actions)
-	fmt.Fprintf(w, "\ndiffuser apply %s carries out exactly these actions, and refuses the plan if the recipe or state changed since.\n", p.Path)
+	fmt.Fprintf(w, "\ndiffuser apply %s carries out exactly these actions, and refuses the plan if the recipe or state changed since.\n", oneLine(p.Path))
 }
+
+// oneLine is s for one line of a listing: Printable, with newline and tab
+// as escapes too. Saved plans and run records are files that may come
+// from elsewhere (a plan made by CI, reviewed with show before apply): an
+// escape or a newline in a variable, a target or an address could hide or
+// forge lines of what apply would do.
+func oneLine(s string) string { return lineEscaper.Replace(Printable(s)) }
+
+var lineEscaper = strings.NewReplacer("\n", `\n`, "\t", `\t`)

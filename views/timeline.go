@@ -244,7 +244,9 @@ func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Insta
 		if p := provider[h]; p != "" {
 			label += " · " + p
 		}
-		page.Rows = append(page.Rows, tlRow{Host: label, Y: y, H: hgt, TextY: y + tlRowH/2 + 4, Odd: i%2 == 1})
+		// Addresses and hosts are shown with control and bidi characters
+		// as escapes: a for_each key from a variable can hold an RLO.
+		page.Rows = append(page.Rows, tlRow{Host: Printable(label), Y: y, H: hgt, TextY: y + tlRowH/2 + 4, Odd: i%2 == 1})
 		y += hgt
 	}
 	page.Height = y + 10
@@ -260,7 +262,7 @@ func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Insta
 		}
 		d := s.End.Sub(s.Start)
 		b := tlBar{X: x(s.Start), Y: barY(i), W: w, H: tlBarH, Color: kindColor(s.Kind), Critical: onCrit[i],
-			Addr: s.Addr, Class: "bar"}
+			Addr: Printable(s.Addr), Class: "bar"}
 		kinds[s.Kind] = true
 		if strings.Contains(s.Status, "failed") {
 			b.Class += " failed"
@@ -268,14 +270,14 @@ func renderTimeline(buf *bytes.Buffer, operation, recipe string, g *engine.Insta
 		if b.Critical {
 			b.Class += " critical"
 		}
-		b.Title = fmt.Sprintf("%s on %s\n%s, +%s → +%s (%s)", s.Addr, displayHost(s.Host), s.Status,
+		b.Title = Printable(fmt.Sprintf("%s on %s", s.Addr, displayHost(s.Host))) + fmt.Sprintf("\n%s, +%s → +%s (%s)", s.Status,
 			fmtElapsed(s.Start.Sub(start)), fmtElapsed(s.End.Sub(start)), fmtElapsed(d))
 		r.Bars = append(r.Bars, b)
 	}
 	var pts []string
 	for _, i := range crit {
 		s := spans[i]
-		page.Critical = append(page.Critical, tlSpan{Addr: s.Addr, Host: displayHost(s.Host), Offset: s.Start.Sub(start),
+		page.Critical = append(page.Critical, tlSpan{Addr: Printable(s.Addr), Host: Printable(displayHost(s.Host)), Offset: s.Start.Sub(start),
 			Duration: s.End.Sub(s.Start), Status: s.Status})
 		page.CritTime += s.End.Sub(s.Start)
 		y := barY(i) + tlBarH/2

@@ -59,6 +59,9 @@ var (
 // bucket when cfg is not nil, else the local directory. wait makes Lock
 // wait up to LockTimeout.
 func (e *Env) backend(name string, cfg *lang.Backend, wait bool) (Backend, error) {
+	if err := e.Layout().CheckReal(name); err != nil {
+		return nil, err
+	}
 	var lockWait time.Duration
 	if wait {
 		lockWait = e.LockTimeout
@@ -122,7 +125,7 @@ func (e *Env) markRemote(name string, b Backend) error {
 	if errors.As(err, &nr) {
 		return err // os.WriteFile would block on a pipe, or fail on a directory
 	}
-	if err := os.WriteFile(p, []byte(b.Where()+"\n"), 0o600); err != nil {
+	if err := writeFile(p, []byte(b.Where()+"\n")); err != nil { // replaces, never writes through, what is there
 		return fmt.Errorf("recording the workspace's backend: %w", err)
 	}
 	return nil

@@ -1,6 +1,10 @@
 package workspace
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"diffuser/remote"
@@ -63,3 +67,34 @@ func (l Layout) RunLogs(name, id string) string { return filepath.Join(l.Run(nam
 // as a directory or file in the per-instance logs of earlier versions):
 // remote.LogName's sanitizing.
 func LogName(s string) string { return remote.LogName(s) }
+
+// CheckReal refuses a workspace whose directory, runs directory or
+// backend marker is a symbolic link, or whose directories are not
+// directories. diffuser writes state, the SSH key, known_hosts, the marker
+// and run logs there: through a link planted in the data directory (a
+// checked-out .diffuser/NAME -> ~/.ssh) they would go to wherever it
+// points, replacing files of the same names (known_hosts) or reusing a key
+// that is not the workspace's. The data directory itself may be a link:
+// the user chose it. Missing paths are fine (they are made as directories).
+func (l Layout) CheckReal(name string) error {
+	for _, p := range []struct {
+		path string
+		dir  bool
+	}{{l.Workspace(name), true}, {l.Runs(name), true}, {l.BackendMarker(name), false}, {l.KeyFile(name), false}, {l.KnownHosts(name), false}} {
+		fi, err := os.Lstat(p.path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			to, _ := os.Readlink(p.path)
+			return fmt.Errorf("%s is a symbolic link (to %s): diffuser keeps a workspace's state, SSH key, known_hosts and runs "+
+				"in the data directory itself and does not write or read them through a link; remove the link (rm %s), "+
+				"or choose where the data lives with -data-dir", p.path, to, p.path)
+		case p.dir && !fi.IsDir():
+			return fmt.Errorf("%s is not a directory: diffuser keeps the workspace's files in it; move it away", p.path)
+		}
+	}
+	return nil
+}

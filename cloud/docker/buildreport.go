@@ -66,9 +66,21 @@ func startBuild(dir string, info BuildInfo, progress io.Writer) (*buildRun, erro
 		return nil, fmt.Errorf("node image build log: %w", err)
 	}
 	info.LogPath = filepath.Join(dir, buildLogName)
-	f, err := os.OpenFile(info.LogPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	// A new file renamed over the old log: a link planted at its name (in
+	// the data directory, or in /tmp by another user) is replaced, never
+	// truncated through (O_TRUNC emptied the file it pointed at).
+	f, err := os.CreateTemp(dir, "."+buildLogName+"-*")
+	if err == nil {
+		if err = f.Chmod(0o644); err == nil {
+			err = os.Rename(f.Name(), info.LogPath)
+		}
+		if err != nil {
+			f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("node image build log: %w", err)
+		return nil, fmt.Errorf("node image build log %s: %w", info.LogPath, err)
 	}
 	r := &buildRun{w: io.MultiWriter(f, progress), file: f}
 	r.rep, _ = progress.(BuildReporter)

@@ -241,6 +241,11 @@ func importedBy(c container.Summary, cluster string, shared []string) string {
 // them, dir stays). Loop devices bound to a file in dir that was already
 // deleted are detached too.
 func releaseClusterVolumes(cluster, dir string, keep map[int]bool) error {
+	if err := checkClusterDir(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("refusing to delete the volume files of cluster %s: %w", cluster, err)
+	}
 	real, err := filepath.EvalSymlinks(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

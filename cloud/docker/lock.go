@@ -17,7 +17,12 @@ import (
 // until ctx ends. The lock dies with the process; unlock releases it.
 func lockFile(ctx context.Context, name string, waiting func(path string)) (unlock func(), err error) {
 	path := lockPath(name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+	// O_NOFOLLOW: a link planted at the name in the shared temporary
+	// directory would have this process create or open what it points at.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("lock %s is a symbolic link, not diffuser's lock file: remove it (another user may have planted it)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

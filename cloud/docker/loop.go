@@ -107,7 +107,7 @@ func attachLoop(file string, want int) (string, error) {
 		return "", fmt.Errorf("open loop control: %w", err)
 	}
 	defer ctl.Close()
-	bf, err := os.OpenFile(file, os.O_RDWR|unix.O_CLOEXEC, 0)
+	bf, err := os.OpenFile(file, os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0) // never a link planted under a volume file's name
 	if err != nil {
 		return "", fmt.Errorf("open volume file: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"diffuser/cloud"
 )
 
@@ -41,6 +43,9 @@ func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want in
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
 	}
+	if err := checkClusterDir(dir); err != nil {
+		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
@@ -50,8 +55,14 @@ func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want in
 
 	p.volMu.Lock()
 	defer p.volMu.Unlock()
-	fi, err := os.Stat(file)
+	fi, err := os.Lstat(file)
 	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		// A link (or device, pipe) planted under the name would be bound
+		// and handed to the host to format: whatever it points at.
+		return attachedVolume{}, fmt.Errorf("volume %s: %s is a %s, not a volume file diffuser made: "+
+			"the host would format what it points at; remove it (diffuser makes the file itself) or set volume_dir to a directory of your own",
+			v.Name, file, fileKind(fi.Mode()))
 	case errors.Is(err, os.ErrNotExist):
 		if err := createSparse(file, size); err != nil {
 			return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
@@ -83,9 +94,15 @@ func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want in
 
 // createSparse makes a sparse file of size bytes, atomically (a crash never
 // leaves a short file behind under the final name).
+// The temporary file is made new (O_EXCL): a leftover one is removed
+// first, and a link planted under its name is never followed (O_TRUNC
+// through it emptied the file it pointed at).
 func createSparse(file string, size int64) error {
 	tmp := file + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("create volume file: remove leftover %s: %w", tmp, err)
+	}
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create volume file: %w", err)
 	}
@@ -109,6 +126,9 @@ func releaseVolumeFile(cluster, file string) error {
 	if filepath.Base(filepath.Dir(file)) != cluster || !strings.HasSuffix(file, ".img") || !filepath.IsAbs(file) {
 		return fmt.Errorf("refusing to release %q: not a volume file of cluster %s", file, cluster)
 	}
+	if err := checkClusterDir(filepath.Dir(file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("refusing to release %s: %w", file, err)
+	}
 	if real, err := filepath.EvalSymlinks(filepath.Dir(file)); err == nil {
 		file = filepath.Join(real, filepath.Base(file))
 	}
@@ -123,6 +143,46 @@ func releaseVolumeFile(cluster, file string) error {
 	}
 	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("delete volume file: %w", err)
+	}
+	return nil
+}
+
+// fileKind names what a mode is, for an error.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+// checkClusterDir refuses a cluster's volume directory that is a symbolic
+// link or not a directory. diffuser makes it, and destroying a host
+// deletes its <group>-<index>-<volume>.img there (cleanup: every *.img
+// of a directory named like the cluster): through a link planted there (a
+// checked-out .diffuser/<ws>/volumes/<cluster> -> ~/vms, beside a state
+// naming that cluster) destroy deleted the file of that name where it
+// pointed, and launch made and bound one there. volume_dir itself may be
+// a link: the user chose it.
+func checkClusterDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return err
+	case fi.Mode()&os.ModeSymlink != 0:
+		to, _ := os.Readlink(dir)
+		return fmt.Errorf("the cluster's volume directory %s is a symbolic link (to %s): diffuser makes it and deletes the volume files in it, "+
+			"never through a link; remove the link, or set volume_dir to a directory of your own", dir, to)
+	case !fi.IsDir():
+		return fmt.Errorf("the cluster's volume directory %s is a %s, not a directory: move it away", dir, fileKind(fi.Mode()))
 	}
 	return nil
 }

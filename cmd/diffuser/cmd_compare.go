@@ -75,6 +75,9 @@ machine can and cannot show.`,
 			if a.flags.stepTimeout < 0 {
 				return fmt.Errorf("--step-timeout is %s: give a positive duration such as 45m, or 0 for no limit", a.flags.stepTimeout)
 			}
+			if err := compare.CheckDir(out, views.CompareMarkdownFile, views.CompareCSVFile, views.CompareHTMLFile); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
 			p.Provider = a.flags.provider
 			env := a.workspaceEnv()
 			start := time.Now()

@@ -150,9 +150,11 @@ path of your own the line of the first is given.`,
 				if onDisk && len(vs[i].Validations) > 0 {
 					at = validationAt(args[0], vs[i].Validations[0].DeclRange)
 				}
-				fmt.Fprintf(a.stdout, "%s\n", variableLine(j, at))
+				// A recipe of one's own may come from elsewhere: its
+				// descriptions and paths are shown, never interpreted.
+				fmt.Fprintf(a.stdout, "%s\n", views.Printable(variableLine(j, at)))
 				if j.Description != "" {
-					fmt.Fprintf(a.stdout, "    %s\n", j.Description)
+					fmt.Fprintf(a.stdout, "    %s\n", views.Printable(j.Description))
 				}
 			}
 			return nil

@@ -96,7 +96,7 @@ func TestCompareCLI(t *testing.T) {
 	// Per client: 8 MiB written in 2 s and read in 1 s by the hosts'
 	// clocks; 20 files created in 1 s, stat'ed in 0.25 s, deleted in 0.5 s.
 	if !strings.Contains(string(md), "### beta: apply") || !strings.Contains(string(md), "no such device") ||
-		!strings.Contains(string(md), "| alpha | client[0] | fuse.sim | fio | 4.2 | 8.4 | 20 | 80 | 40 |") {
+		!strings.Contains(string(md), `| alpha | client\[0\] | fuse.sim | fio | 4.2 | 8.4 | 20 | 80 | 40 |`) {
 		t.Errorf("report.md:\n%s", md)
 	}
 	if e.cloud.Hosts() != 0 {
@@ -140,5 +140,40 @@ func TestCompareCLIBadInput(t *testing.T) {
 	}
 	if e.cloud.Launches() != 0 {
 		t.Errorf("bad input launched %d hosts", e.cloud.Launches())
+	}
+}
+
+// TestCompareOutRefusesOthersFiles: -out naming a directory whose
+// report.md, report.csv, report.html or compare.json diffuser compare did
+// not write (a project's own, with -out . or -out docs) is refused before
+// anything runs, the files as they were; --fresh does not change that.
+func TestCompareOutRefusesOthersFiles(t *testing.T) {
+	e := newSimCLI(t, nil)
+	alpha := e.write("alpha.hcl", strings.ReplaceAll(compareCLIRecipe, "NAME", "alpha"))
+	for _, c := range []struct{ file, content, want string }{
+		{"report.md", "# Our quarterly report\n", "report.md is there and compare.json is not"},
+		{"report.html", "<html>ours</html>\n", "report.html is there and compare.json is not"},
+		{"compare.json", `{"ours": true}` + "\n", "compare.json is not a comparison's record"},
+	} {
+		dir := filepath.Join(e.dir, "docs-"+c.file)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, c.file)
+		if err := os.WriteFile(p, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, extra := range [][]string{nil, {"--fresh"}} {
+			code, stdout, stderr := e.run(append([]string{"compare", alpha, "-provider", "sim", "-out", dir}, extra...)...)
+			if code == 0 || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "--out") {
+				t.Errorf("%s %v: exit %d, stderr %q (want %q)\n%s", c.file, extra, code, stderr, c.want, stdout)
+			}
+			if b, err := os.ReadFile(p); err != nil || string(b) != c.content {
+				t.Errorf("%s %v: the file was replaced: %q, %v", c.file, extra, b, err)
+			}
+		}
+	}
+	if e.cloud.Launches() != 0 {
+		t.Errorf("a refused -out launched %d hosts", e.cloud.Launches())
 	}
 }
