@@ -65,6 +65,9 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		}
 		for _, p := range checker.CheckSettings(v, g.Name, need) {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: p.Detail}
+			if p.Warning {
+				d.Severity = hcl.DiagWarning
+			}
 			if d.Summary == "" {
 				d.Summary = "Invalid " + key + " setting"
 			}

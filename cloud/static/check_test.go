@@ -2,6 +2,8 @@ package static
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,6 +81,45 @@ func TestCheckSettings(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestCheckKeyFile: a key_file that names no file (a warning: validate
+// may run where the key is not), or the public half of a key pair (an
+// error), is a problem at key_file before any host is dialled; one that
+// exists, also through ~/, is none.
+func TestCheckKeyFile(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.WriteFile(filepath.Join(home, "lab_key"), []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, want string
+	}{
+		{"~/lab_key", ""},
+		{filepath.Join(home, "lab_key"), ""},
+		{"~/lab_kye", "Key file not found: key_file = \"~/lab_kye\": there is no file " + filepath.Join(home, "lab_kye")},
+		{filepath.Join(home, "nope", "id_ed25519"), "Key file not found"},
+		{"~/lab_key.pub", "Public key as key_file: key_file = \"~/lab_key.pub\" is the public half of a key pair: name the private key (~/lab_key)"},
+	} {
+		ps := (Factory{}).CheckSettings(obj(map[string]cty.Value{"addresses": strs("10.0.0.1"), "key_file": cty.StringVal(tc.key)}), "server", cloud.GroupNeed{Count: 1})
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.Summary+": "+p.Detail)
+			if p.Warning != strings.HasPrefix(p.Summary, "Key file not found") {
+				t.Errorf("%s: %s has Warning %v: a missing file is a warning, a public key an error", tc.key, p.Summary, p.Warning)
+			}
+			if cloud.PathString(p.Path) != "key_file" {
+				t.Errorf("%s: problem at %q, want key_file", tc.key, cloud.PathString(p.Path))
+			}
+		}
+		switch {
+		case tc.want == "" && len(got) > 0:
+			t.Errorf("key_file %s: %q, want no problem", tc.key, got)
+		case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tc.want)):
+			t.Errorf("key_file %s: %q, want one starting %q", tc.key, got, tc.want)
+		}
 	}
 }
 
