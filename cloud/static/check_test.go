@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,5 +147,57 @@ func TestLaunchRefusesWhatCheckRefuses(t *testing.T) {
 		Settings: obj(map[string]cty.Value{"addresses": strs("admin@10.0.0.1:2222")})})
 	if err != nil || h.SSHUser != "admin" || h.SSHPort != 2222 || h.SSHAddress != "10.0.0.1" {
 		t.Errorf("Launch of a good host: %+v, %v", h, err)
+	}
+}
+
+// TestRecordedReach: what launch records of key_file and jump gives back
+// the settings as written, so that a host launched while they were in the
+// launch digest is recognised after they left it (engine formerDigest).
+// A jump written without every hop's user and port is recorded resolved
+// and does not come back: such a host is recognised while its jump is
+// unchanged, and replaced when it changes, as before.
+func TestRecordedReach(t *testing.T) {
+	for _, set := range []map[string]cty.Value{
+		{"key_file": cty.StringVal("/keys/lab"), "jump": cty.StringVal("ops@bastion:2222")},
+		{"key_file": cty.StringVal("~/.ssh/id_lab"), "jump": cty.StringVal("ops@b1:22,ops@b2:2222")},
+		{"key_file": cty.NullVal(cty.String), "jump": cty.NullVal(cty.String)},
+	} {
+		attrs := map[string]cty.Value{"addresses": strs("10.0.0.1"), "ssh_config": cty.StringVal("")}
+		for k, v := range set {
+			attrs[k] = v
+		}
+		h, err := Provider{}.Launch(context.Background(), cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(attrs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Factory{}.RecordedReach(h.Attrs)
+		for _, name := range (Factory{}).FormerReachSettings() {
+			if !got[name].RawEquals(set[name]) {
+				t.Errorf("%s = %#v recorded as attrs %v, given back as %#v", name, set[name], h.Attrs, got[name])
+			}
+		}
+	}
+}
+
+// TestKeyFileChangeMovesHost: key_file and jump are reach settings (out of
+// the launch digest), so a host launched with one key and planned with
+// another is found Moved by refresh, and apply records the new key, not
+// replaced.
+func TestKeyFileChangeMovesHost(t *testing.T) {
+	if r := (Factory{}).ReachSettings(); !slices.Contains(r, "key_file") || !slices.Contains(r, "jump") {
+		t.Fatalf("ReachSettings %v: key_file and jump say only how a host is reached", r)
+	}
+	spec := func(key string) cloud.HostSpec {
+		return cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(map[string]cty.Value{
+			"addresses": strs("10.0.0.1"), "ssh_config": cty.StringVal(""), "key_file": cty.StringVal(key)})}
+	}
+	h, err := Provider{}.Launch(context.Background(), spec("/keys/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]cloud.Status{"/keys/a": cloud.Running, "/keys/b": cloud.Moved} {
+		if got, err := (Provider{}).Status(context.Background(), spec(key), h); err != nil || got != want {
+			t.Errorf("launched with /keys/a, key_file %s: status %v %v, want %v", key, got, err, want)
+		}
 	}
 }
