@@ -44,6 +44,7 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	}
 	if needs {
 		diags = append(diags, ws.reachWarnings()...)
+		diags = append(diags, ws.sharedMachineWarnings()...)
 		diags = append(diags, ws.unusedProviderDiags()...)
 	}
 	seen := map[string]bool{}
