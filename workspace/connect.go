@@ -15,6 +15,7 @@ import (
 	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/facts"
+	"diffuser/lang"
 	"diffuser/remote"
 	"diffuser/runner"
 	"diffuser/state"
@@ -173,7 +174,7 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 	}
 	c.mu.Unlock()
 	var firstUse sync.Map // hop -> true when this call met that hop's key first
-	cl, err := p.Connect(ctx, c.config(h, func(hop int, key string) error {
+	cfg := c.config(h, func(hop int, key string) error {
 		firstUse.Store(hop, true)
 		c.mu.Lock()
 		c.learned[learnedKey(h.ProviderID, hop)] = key
@@ -182,9 +183,10 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 			return nil
 		}
 		return onHostKey(hop, key)
-	}))
+	})
+	cl, err := p.Connect(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, authHint(err, h, cfg)
 	}
 	if onHostKey == nil {
 		return cl, nil
@@ -205,6 +207,32 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 		}
 	}
 	return cl, nil
+}
+
+// authHint adds to an SSH login the host refused which keys were offered
+// and how to make one of them work: the bare "unable to authenticate,
+// attempted methods [none publickey]" said neither, and a static host
+// refuses the workspace key until someone authorizes it.
+func authHint(err error, h state.Host, cfg remote.Config) error {
+	if !strings.Contains(err.Error(), "unable to authenticate") {
+		return err
+	}
+	keys := append([]string(nil), cfg.KeyFiles...)
+	if cfg.UseAgent {
+		keys = append(keys, "ssh-agent's keys")
+	}
+	if len(cfg.KeyFiles) == 0 {
+		return fmt.Errorf("%w (offered: %s): give the site file a key_file the machine accepts", err, strings.Join(keys, ", "))
+	}
+	main := cfg.KeyFiles[len(cfg.KeyFiles)-1] // the workspace key
+	if h.SSH.KeyFile != "" || h.Attrs["ssh_key_file"] != "" {
+		main = cfg.KeyFiles[0] // the site's key_file
+	}
+	fix := fmt.Sprintf("authorize one of them for %s on the machine (ssh-copy-id -i %s.pub %s@%s)", cfg.User, main, cfg.User, cfg.Address)
+	if lang.ProviderBase(h.Provider) == "static" {
+		fix += ", or set key_file in the site file's static provider block to a key it accepts"
+	}
+	return fmt.Errorf("%w (offered: %s): %s", err, strings.Join(keys, ", "), fix)
 }
 
 func learnedKey(providerID string, hop int) string { return providerID + "\x00" + strconv.Itoa(hop) }
