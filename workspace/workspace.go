@@ -1,9 +1,11 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -496,6 +498,21 @@ func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Key
 		return nil, keys, fmt.Errorf("starting provider %s: %w", ws.Provider, err)
 	}
 	return p, keys, nil
+}
+
+// sameAsStored says whether state in memory is what the store holds (so
+// saving it would change nothing but its serial). Any doubt says no.
+func (ws *Workspace) sameAsStored() bool {
+	if ws.State == nil || ws.State.Serial == 0 {
+		return false
+	}
+	stored, err := ws.Store.Load()
+	if err != nil {
+		return false
+	}
+	a, err1 := json.Marshal(stored)
+	b, err2 := json.Marshal(ws.State)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
 }
 
 // SaveState compacts the journal into state.json.
