@@ -25,6 +25,10 @@ type SettingsProblem struct {
 	Path    cty.Path
 	Summary string // terse: "Invalid port"
 	Detail  string // what is wrong and what to write instead
+	// Warning: a problem of this machine rather than of the site file (a
+	// key file missing here may be there where apply runs); validate and
+	// plan print it and go on.
+	Warning bool
 }
 
 func (p SettingsProblem) Error() string { return p.Detail }

@@ -137,6 +137,18 @@ type ReachSettings interface {
 	ReachSettings() []string
 }
 
+// FormerReachSettings is implemented by a ReachSettings factory some of
+// whose reach settings were once in the launch digest. A host recorded
+// with a digest that holds them at their present values is the same host,
+// so that making a setting a reach setting replaces nothing already built.
+// RecordedReach is what a host's recorded attributes say those settings
+// were when it was launched (null when they say nothing): a host whose
+// setting changed since is recognised too.
+type FormerReachSettings interface {
+	FormerReachSettings() []string
+	RecordedReach(attrs map[string]string) map[string]cty.Value
+}
+
 // Expirer is implemented by providers that mark a cluster's deadline on
 // hosts already running (aws: the tag). An apply that moves the deadline
 // calls it for every host; spec.Expires is the new deadline (zero: none).

@@ -96,3 +96,61 @@ func TestReachSettingsStayOutOfLaunchDigest(t *testing.T) {
 		t.Errorf("other settings still replace:\n%s", summary(p))
 	}
 }
+
+// A setting that becomes a reach setting (static's key_file and jump)
+// replaces nothing already built: a host recorded while the launch digest
+// still held it, at the value it has now, set or not, plans as a no-op;
+// once recorded in the new form, changing the setting replaces nothing.
+// Changing it on a host recorded in the old form replaces it, as it did.
+func TestFormerReachSettingsKeepRecordedHosts(t *testing.T) {
+	for _, key := range []cty.Value{cty.NullVal(cty.String), cty.StringVal("/keys/a")} {
+		w := newWorld(t, twoGroups)
+		with := func(key cty.Value, reach, former []string) func(*engine.PlanOptions) {
+			return func(o *engine.PlanOptions) {
+				m := map[string]cty.Value{"image": cty.StringVal("debian"), "key_file": key}
+				o.Settings = func(string) (cty.Value, hcl.Diagnostics) { return cty.ObjectVal(m), nil }
+				o.ReachSettings, o.FormerReachSettings = reach, former
+			}
+		}
+		// Built when key_file was in the digest.
+		w.apply(w.plan(with(key, []string{"ssh_config"}, nil)), 0)
+		reach, former := []string{"ssh_config", "key_file"}, []string{"key_file"}
+		if p := w.plan(with(key, reach, former)); p.HasChanges() {
+			t.Errorf("key_file %#v: a host recorded with key_file in its digest is replaced once key_file is a reach setting:\n%s", key, summary(p))
+		}
+		if p := w.plan(with(key, reach, nil)); !strings.Contains(summary(p), "-/+ launch") {
+			t.Errorf("key_file %#v: without FormerReachSettings the old digest must replace (the test would prove nothing):\n%s", key, summary(p))
+		}
+		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former)); !strings.Contains(summary(p), "-/+ launch") {
+			t.Errorf("key_file %#v: without RecordedReach a new key on a host recorded in the old form must replace (the test would prove nothing):\n%s", key, summary(p))
+		}
+		// What the host's record says it was launched with is tried too:
+		// a key changed since then replaces nothing either.
+		recorded := func(o *engine.PlanOptions) {
+			o.RecordedReach = func(map[string]string) map[string]cty.Value { return map[string]cty.Value{"key_file": key} }
+		}
+		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), recorded); p.HasChanges() {
+			t.Errorf("key_file %#v -> /keys/b on a host recorded in the old form replaces it:\n%s", key, summary(p))
+		}
+		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), func(o *engine.PlanOptions) {
+			o.RecordedReach = func(map[string]string) map[string]cty.Value {
+				return map[string]cty.Value{"key_file": cty.StringVal("/keys/other")}
+			}
+		}); !strings.Contains(summary(p), "-/+ launch") {
+			t.Errorf("key_file %#v: a record that matches neither value still kept the host:\n%s", key, summary(p))
+		}
+	}
+	// Built with key_file a reach setting: a new key replaces nothing.
+	w := newWorld(t, twoGroups)
+	with := func(key string) func(*engine.PlanOptions) {
+		return func(o *engine.PlanOptions) {
+			m := map[string]cty.Value{"image": cty.StringVal("debian"), "key_file": cty.StringVal(key)}
+			o.Settings = func(string) (cty.Value, hcl.Diagnostics) { return cty.ObjectVal(m), nil }
+			o.ReachSettings, o.FormerReachSettings = []string{"key_file"}, []string{"key_file"}
+		}
+	}
+	w.apply(w.plan(with("/keys/a")), 0)
+	if p := w.plan(with("/keys/b")); p.HasChanges() {
+		t.Errorf("a new key_file changed the plan:\n%s", summary(p))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
@@ -180,6 +182,13 @@ type PlanOptions struct {
 	// ReachSettings name the settings that say only how hosts are reached
 	// (cloud.ReachSettings): they stay out of the launch digest.
 	ReachSettings []string
+	// FormerReachSettings are those of ReachSettings that launch digests
+	// once held (cloud.FormerReachSettings): a host recorded with a digest
+	// holding them at their present values plans as its own, not replaced.
+	FormerReachSettings []string
+	// RecordedReach says what a host's recorded attributes say its
+	// FormerReachSettings were at launch (cloud.FormerReachSettings).
+	RecordedReach func(attrs map[string]string) map[string]cty.Value
 	// GroupProvider, when set, names the provider key each host group runs
 	// on (a cluster over several providers; providers.go); nil means every
 	// group runs on Provider.
@@ -206,6 +215,48 @@ func launchDigest(provider string, settings cty.Value, reach []string, sizes map
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// formerDigest says whether sh's digest is the launch digest it got when
+// opt's FormerReachSettings were still digested, each at its present
+// value or at the one its record gives (opt.RecordedReach): recorded
+// before they became reach settings, the host is the same, and a change
+// of one of them since is found by refresh, as for any reach setting.
+func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
+	if len(opt.FormerReachSettings) == 0 || settings == cty.NilVal || settings.IsNull() || !settings.IsKnown() || !settings.Type().IsObjectType() {
+		return false
+	}
+	var reach, former []string
+	for _, r := range opt.ReachSettings {
+		if slices.Contains(opt.FormerReachSettings, r) {
+			if settings.Type().HasAttribute(r) {
+				former = append(former, r)
+			}
+		} else {
+			reach = append(reach, r)
+		}
+	}
+	var recorded map[string]cty.Value
+	if opt.RecordedReach != nil {
+		recorded = opt.RecordedReach(sh.Attrs)
+	}
+	present := settings.AsValueMap()
+	// Every choice of present or recorded value per setting: two settings
+	// make four digests.
+	for mask := 0; mask < 1<<len(former); mask++ {
+		m := maps.Clone(present)
+		for i, name := range former {
+			if rv, ok := recorded[name]; ok && mask&(1<<i) != 0 {
+				if cv, err := convert.Convert(rv, present[name].Type()); err == nil {
+					m[name] = cv
+				}
+			}
+		}
+		if sh.Digest == launchDigest(provider, cty.ObjectVal(m), reach, sizes, types) {
+			return true
+		}
+	}
+	return false
 }
 
 // withoutAttrs is the object v without the named attributes.
@@ -306,7 +357,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			c.Action, c.Reason = Create, ""
 		case sh.Provider != prov:
 			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, prov)
-		case sh.Digest != dg:
+		case sh.Digest != dg && !formerDigest(sh, prov, p.settings[groupIndex[slot.Group]], opt, l.Sizes[slot.Group], l.VolTypes[slot.Group]):
 			c.Action, c.Reason = Replace, "host settings or volume sizes changed"
 		case replace[slot.Name]:
 			c.Action, c.Reason = Replace, "replacement requested with -replace"

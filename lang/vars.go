@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -146,6 +147,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			delete(siteSet, name)
 		}
 	}
+	fromSite := maps.Clone(given)
 	diags = append(diags, r.remembered(in.Remembered, given)...)
 	src = FromVarFile
 	for _, f := range in.VarFiles {
@@ -217,6 +219,7 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 		set(name, expr, &rawCopy, rng)
 	}
 	diags = append(diags, r.forgottenSensitive(in.Remembered, given)...)
+	diags = append(diags, r.siteOverridden(fromSite, given, in.Remembered.From)...)
 	if diags.HasErrors() {
 		return Resolved{}, diags
 	}
@@ -361,6 +364,31 @@ func (r *Recipe) remembered(mem RememberedVars, given map[string]varValue) hcl.D
 		label := fmt.Sprintf("<remembered %s = %s (%s)>", name, text, mem.From)
 		rng := hcl.Range{Filename: label, Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: 1 + len(label), Byte: len(label)}}
 		given[name] = varValue{rv.Value, rng, FromRemembered}
+	}
+	return diags
+}
+
+// siteOverridden warns, at the site file's line, of every value the site
+// file sets that a different remembered value overrides: editing the
+// site file's variables block (group_vars, a tfvars file) after an apply
+// otherwise planned "No changes", the edit silently unused.
+func (r *Recipe) siteOverridden(site, given map[string]varValue, from string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range sortedNames(site) {
+		v, gv := r.varIdx[name], given[name]
+		if v == nil || v.Sensitive || gv.src != FromRemembered {
+			continue
+		}
+		sv, err1 := convert.Convert(site[name].val, v.Type)
+		rv, err2 := convert.Convert(gv.val, v.Type)
+		if err1 == nil && err2 == nil && sv.IsWhollyKnown() && rv.IsWhollyKnown() && sv.RawEquals(rv) {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site file value overridden by a remembered one",
+			Detail: fmt.Sprintf("The site file sets %s = %s, but the last apply of this workspace ran with %s, and a remembered value wins over the site file's (%s). "+
+				"To use the site file's value, give it once with -var %s=VALUE (the apply remembers it), or pass -remembered=false.",
+				name, renderShort(site[name].val), renderShort(gv.val), from, name),
+			Subject: site[name].rng.Ptr()})
 	}
 	return diags
 }

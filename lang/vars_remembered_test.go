@@ -1,11 +1,13 @@
 package lang_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"diffuser/lang"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -53,6 +55,25 @@ func TestRememberedPrecedence(t *testing.T) {
 		if got := res.Sources[name]; got != want.src {
 			t.Errorf("%s comes from %d, want %d", name, got, want.src)
 		}
+	}
+	// The site's servers = 3 lost to a different remembered 6: one warning
+	// at its line naming both values and the way out. replica (a var file
+	// wins) and volume_name (-var wins) are not the remembered value's doing.
+	var warns []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning {
+			warns = append(warns, fmt.Sprintf("%s:%d: %s: %s", d.Subject.Filename, d.Subject.Start.Line, d.Summary, d.Detail))
+		}
+	}
+	if len(warns) != 1 || !strings.HasSuffix(strings.SplitN(warns[0], ": ", 2)[0], "site.hcl:2") ||
+		!strings.Contains(warns[0], "The site file sets servers = 3, but the last apply of this workspace ran with 6") ||
+		!strings.Contains(warns[0], "-var servers=VALUE") || !strings.Contains(warns[0], "-remembered=false") {
+		t.Errorf("warnings:\n%s\nwant one for servers at site.hcl:2", strings.Join(warns, "\n"))
+	}
+	// A remembered value equal to the site file's is no news.
+	same := remembered(map[string]lang.RememberedVar{"servers": {Value: cty.NumberIntVal(3)}})
+	if _, diags := r.Resolve(lang.Inputs{Site: site, Remembered: same}); len(diags) != 0 {
+		t.Errorf("remembered as the site file says:%s", diagString(diags))
 	}
 	// Without remembered values the site wins again.
 	res, diags = r.Resolve(lang.Inputs{Site: site})

@@ -242,13 +242,21 @@ func redactCommand(args []string, sensitive map[string]bool) []string {
 }
 
 // SaveUnchanged saves state after a plan with nothing to do: what refresh
-// learned and, for an apply, the inputs it ran with.
+// learned and, for an apply, the inputs it ran with. When neither changed
+// anything, state is left as it is, its serial too: a no-op apply made
+// every plan saved before it stale ("state changed since it was made").
 func (pl *Planned) SaveUnchanged() error {
+	changed := false
 	if !pl.Request.Destroy {
-		if _, err := pl.WS.remember(); err != nil {
+		var err error
+		if changed, err = pl.WS.remember(); err != nil {
 			return err
 		}
 		pl.deadlineMoved = pl.WS.setDeadline(pl.Request.TTL)
+		changed = changed || pl.deadlineMoved
+	}
+	if !changed && pl.WS.sameAsStored() {
+		return nil
 	}
 	if err := pl.WS.SaveState(); err != nil {
 		return err

@@ -44,6 +44,7 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	}
 	if needs {
 		diags = append(diags, ws.reachWarnings()...)
+		diags = append(diags, ws.sharedMachineWarnings()...)
 		diags = append(diags, ws.unusedProviderDiags()...)
 	}
 	seen := map[string]bool{}
@@ -65,6 +66,9 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		}
 		for _, p := range checker.CheckSettings(v, g.Name, need) {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: p.Detail}
+			if p.Warning {
+				d.Severity = hcl.DiagWarning
+			}
 			if d.Summary == "" {
 				d.Summary = "Invalid " + key + " setting"
 			}

@@ -118,6 +118,57 @@ func TestCheckSettingsOnceAndLocated(t *testing.T) {
 	}
 }
 
+// TestOneMachineInTwoGroups: a machine a static site lists in two host
+// groups (root@H:22 and h, one machine) is a warning at the second
+// address naming both hosts, from validate and plan alike; an address
+// listed but beyond the recipe's count is no host and no warning.
+func TestOneMachineInTwoGroups(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": twoGroups, "site.hcl": `provider "static" {
+  hosts "server" {
+    addresses = ["10.0.0.1", "h", "10.0.0.3"]
+    volumes   = { brick = "/dev/sdb" }
+  }
+  hosts "client" {
+    addresses = ["root@H:22"]
+  }
+}
+`})
+	e := &Env{DataDir: filepath.Join(dir, ".diffuser")}
+	in := Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "static"}
+	v := e.Validate(in)
+	var got []string
+	for _, d := range v.Diags {
+		got = append(got, d.Summary+"@"+filepath.Base(d.Subject.Filename)+":"+itoa(d.Subject.Start.Line)+": "+d.Detail)
+	}
+	if !v.Valid() || len(got) != 1 || !strings.HasPrefix(got[0], "One machine in two host groups@site.hcl:7: server[1] and client[0] are the same machine (root@H:22)") {
+		t.Errorf("validate: %q, want one warning at site.hcl:7", got)
+	}
+	pl, err := e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Close()
+	if n := countSummary(pl.WS.Warnings, "One machine in two host groups"); n != 1 {
+		t.Errorf("plan: %d warnings of one machine in two groups: %v", n, pl.WS.Warnings)
+	}
+	// The client on the third address, which servers = 2 leaves unused.
+	if err := os.WriteFile(in.Site, []byte(strings.Replace(string(mustRead(t, in.Site)), "root@H:22", "10.0.0.3", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Validate(in); len(v.Diags) != 0 {
+		t.Errorf("an address beyond the count: %v", v.Diags)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestValidateNotDiagnostic: a failure that is no diagnostic comes back as
 // one, without a range.
 func TestValidateNotDiagnostic(t *testing.T) {
@@ -284,4 +335,14 @@ module "outer" {
 	if !v.Valid() || v.Instances != 2 || len(v.Off) != 0 {
 		t.Errorf("Validate with the call on: %+v", v)
 	}
+}
+
+func countSummary(diags hcl.Diagnostics, summary string) int {
+	n := 0
+	for _, d := range diags {
+		if d.Summary == summary {
+			n++
+		}
+	}
+	return n
 }

@@ -15,6 +15,7 @@ import (
 	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/facts"
+	"diffuser/lang"
 	"diffuser/remote"
 	"diffuser/runner"
 	"diffuser/state"
@@ -33,7 +34,11 @@ import (
 // pinned key in state gets one on the first apply that reaches it.
 type SSHConnector struct {
 	keyFile  string
-	retryFor time.Duration
+	retryFor time.Duration // while a host diffuser launched boots
+	// staticRetryFor is the retry window for a static host: a machine
+	// that exists already is not waited for as a booting one is (an
+	// address that does not answer failed only after 3 silent minutes).
+	staticRetryFor time.Duration
 	// maxSessions caps sessions per connection (0 = remote's default);
 	// connections made before it was set keep theirs.
 	maxSessions int
@@ -45,9 +50,15 @@ type SSHConnector struct {
 
 var _ engine.Connector = (*SSHConnector)(nil)
 
+// StaticRetryFor is how long a static host's SSH connect is retried (it
+// may be rebooting) before the step fails; hosts of the docker and aws
+// providers get 3 minutes, for booting.
+const StaticRetryFor = 30 * time.Second
+
 // NewSSHConnector connects with the workspace key keyFile (or a host's own).
 func NewSSHConnector(keyFile string) *SSHConnector {
-	return &SSHConnector{keyFile: keyFile, retryFor: 3 * time.Minute, pools: map[string]*remote.Pool{}, learned: map[string]string{}}
+	return &SSHConnector{keyFile: keyFile, retryFor: 3 * time.Minute, staticRetryFor: StaticRetryFor,
+		pools: map[string]*remote.Pool{}, learned: map[string]string{}}
 }
 
 // SetMaxSessions makes connections opened from now on run at most n
@@ -88,18 +99,22 @@ func (c *SSHConnector) config(h state.Host, onHostKey func(hop int, key string) 
 	// ubuntu on Ubuntu's) goes through sudo unless the site says sudo = false.
 	sudo := h.SSH.User != "root" && h.Attrs["sudo"] != "false"
 	agent := os.Getenv("SSH_AUTH_SOCK") != ""
+	retry := c.retryFor
+	if lang.ProviderBase(h.Provider) == "static" {
+		retry = min(retry, c.staticRetryFor)
+	}
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
 		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: hopRecorder(onHostKey, 0),
-		RetryFor: c.retryFor, Sudo: sudo, MaxSessions: c.sessionsCap()}
+		RetryFor: retry, Sudo: sudo, MaxSessions: c.sessionsCap()}
 	switch j := h.Attrs["ssh_jump"]; {
 	case h.SSH.Jump != nil:
-		cfg.Jump = c.jumpConfig(h.SSH.Jump, 1, k, agent, onHostKey)
+		cfg.Jump = c.jumpConfig(h.SSH.Jump, 1, k, agent, retry, onHostKey)
 	case j != "":
 		// Recorded before jump chains were: one hop, parsed here. Its key
 		// has nowhere to be pinned (hop 1 is not in state): ConnectHost
 		// ignores it.
 		if user, host, port, err := static.ParseAddress(j, h.SSH.User, 22); err == nil {
-			cfg.Jump = c.jumpConfig(&state.SSH{Address: host, Port: port, User: user}, 1, k, agent, onHostKey)
+			cfg.Jump = c.jumpConfig(&state.SSH{Address: host, Port: port, User: user}, 1, k, agent, retry, onHostKey)
 		}
 	}
 	return cfg
@@ -129,12 +144,12 @@ func JumpName(j *state.SSH) string {
 
 // jumpConfig is the SSH config of a recorded jump host (hop number hop)
 // and the ones before it.
-func (c *SSHConnector) jumpConfig(j *state.SSH, hop int, k keyOrder, agent bool, onHostKey func(int, string) error) *remote.Config {
+func (c *SSHConnector) jumpConfig(j *state.SSH, hop int, k keyOrder, agent bool, retry time.Duration, onHostKey func(int, string) error) *remote.Config {
 	jc := &remote.Config{Name: "jump " + JumpName(j), JumpAddress: JumpName(j), Address: j.Address, Port: j.Port, User: j.User,
-		KeyFiles: k.files(j.IdentityFiles), UseAgent: agent, RetryFor: c.retryFor,
+		KeyFiles: k.files(j.IdentityFiles), UseAgent: agent, RetryFor: retry,
 		HostKey: j.HostKey, OnHostKey: hopRecorder(onHostKey, hop)}
 	if j.Jump != nil {
-		jc.Jump = c.jumpConfig(j.Jump, hop+1, k, agent, onHostKey)
+		jc.Jump = c.jumpConfig(j.Jump, hop+1, k, agent, retry, onHostKey)
 	}
 	return jc
 }
@@ -173,7 +188,7 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 	}
 	c.mu.Unlock()
 	var firstUse sync.Map // hop -> true when this call met that hop's key first
-	cl, err := p.Connect(ctx, c.config(h, func(hop int, key string) error {
+	cfg := c.config(h, func(hop int, key string) error {
 		firstUse.Store(hop, true)
 		c.mu.Lock()
 		c.learned[learnedKey(h.ProviderID, hop)] = key
@@ -182,9 +197,10 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 			return nil
 		}
 		return onHostKey(hop, key)
-	}))
+	})
+	cl, err := p.Connect(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, authHint(err, h, cfg)
 	}
 	if onHostKey == nil {
 		return cl, nil
@@ -205,6 +221,37 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 		}
 	}
 	return cl, nil
+}
+
+// authHint adds to a static host that does not answer what to check, and
+// to an SSH login the host refused which keys were offered
+// and how to make one of them work: the bare "unable to authenticate,
+// attempted methods [none publickey]" said neither, and a static host
+// refuses the workspace key until someone authorizes it.
+func authHint(err error, h state.Host, cfg remote.Config) error {
+	if strings.Contains(err.Error(), "gave up after") && lang.ProviderBase(h.Provider) == "static" {
+		return fmt.Errorf("%w: a static machine is not waited for as a booting one is (%s); check that %s answers SSH from here (ssh -p %d %s@%s) and the address in the site file",
+			err, cfg.RetryFor, cfg.Address, cfg.Port, cfg.User, cfg.Address)
+	}
+	if !strings.Contains(err.Error(), "unable to authenticate") {
+		return err
+	}
+	keys := append([]string(nil), cfg.KeyFiles...)
+	if cfg.UseAgent {
+		keys = append(keys, "ssh-agent's keys")
+	}
+	if len(cfg.KeyFiles) == 0 {
+		return fmt.Errorf("%w (offered: %s): give the site file a key_file the machine accepts", err, strings.Join(keys, ", "))
+	}
+	main := cfg.KeyFiles[len(cfg.KeyFiles)-1] // the workspace key
+	if h.SSH.KeyFile != "" || h.Attrs["ssh_key_file"] != "" {
+		main = cfg.KeyFiles[0] // the site's key_file
+	}
+	fix := fmt.Sprintf("authorize one of them for %s on the machine (ssh-copy-id -i %s.pub %s@%s)", cfg.User, main, cfg.User, cfg.Address)
+	if lang.ProviderBase(h.Provider) == "static" {
+		fix += ", or set key_file in the site file's static provider block to a key it accepts"
+	}
+	return fmt.Errorf("%w (offered: %s): %s", err, strings.Join(keys, ", "), fix)
 }
 
 func learnedKey(providerID string, hop int) string { return providerID + "\x00" + strconv.Itoa(hop) }

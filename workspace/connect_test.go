@@ -1,11 +1,16 @@
 package workspace
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"diffuser/remote"
+	"diffuser/remote/sshdtest"
 	"diffuser/state"
 )
 
@@ -59,5 +64,66 @@ func TestConnectorConfigKeysAndJumps(t *testing.T) {
 	oj := c.config(old, nil).Jump
 	if oj == nil || oj.Address != "bastion" || oj.Port != 2200 || oj.User != "root" || oj.Jump != nil {
 		t.Errorf("legacy jump: %+v", oj)
+	}
+}
+
+// TestLoginRefusedNamesKeys: a static host that refuses every key offered
+// (the workspace key nobody authorized yet) fails saying which keys were
+// offered and how to make one work, not only "unable to authenticate";
+// with key_file naming a key it accepts, the same host connects.
+func TestLoginRefusedNamesKeys(t *testing.T) {
+	t.Setenv("SSH_AUTH_SOCK", "")
+	env := sshdtest.NewEnv(t)
+	srv := env.NewServer(t, sshdtest.Options{})
+	wsKey := keyPair(t, "id_ed25519")
+	c := NewSSHConnector(wsKey)
+	defer c.Close()
+	h := state.Host{Name: "client[0]", Provider: "static", ProviderID: "static:x",
+		SSH: state.SSH{Address: "127.0.0.1", Port: srv.Port, User: env.User}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := c.Runner(ctx, h, nil)
+	if err == nil {
+		t.Fatal("a key the server does not list was accepted")
+	}
+	for _, want := range []string{"unable to authenticate", "(offered: " + wsKey + ")",
+		fmt.Sprintf("ssh-copy-id -i %s.pub %s@127.0.0.1", wsKey, env.User), "set key_file in the site file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refused login: %v\nwant it to say %q", err, want)
+		}
+	}
+	h.ProviderID, h.Attrs = "static:y", map[string]string{"ssh_key_file": env.KeyPath}
+	if _, err := c.Runner(ctx, h, nil); err != nil {
+		t.Fatalf("with key_file the server accepts: %v", err)
+	}
+}
+
+// TestStaticHostNotWaitedForAsBooting: a static machine exists already, so
+// a connect to it is retried for StaticRetryFor, not the 3 minutes a host
+// diffuser launched gets while it boots (an address that did not answer
+// failed an apply only after 3 silent minutes); jump hops alike. A real
+// connect to a closed port gives up within the (shortened) window.
+func TestStaticHostNotWaitedForAsBooting(t *testing.T) {
+	c := NewSSHConnector(keyPair(t, "id_ed25519"))
+	defer c.Close()
+	h := state.Host{Name: "web[0]", Provider: "static", ProviderID: "static:root@127.0.0.1:1",
+		SSH: state.SSH{Address: "127.0.0.1", Port: 1, User: "root", Jump: &state.SSH{Address: "bastion", Port: 22, User: "ops"}}}
+	if cfg := c.config(h, nil); cfg.RetryFor != StaticRetryFor || cfg.Jump == nil || cfg.Jump.RetryFor != StaticRetryFor {
+		t.Errorf("static host retries for %v (jump %v), want %v", cfg.RetryFor, cfg.Jump, StaticRetryFor)
+	}
+	for _, p := range []string{"docker", "aws.east", ""} {
+		d := h
+		d.Provider = p
+		if got := c.config(d, nil).RetryFor; got != 3*time.Minute {
+			t.Errorf("provider %q: retries for %v, want 3m while a launched host boots", p, got)
+		}
+	}
+	c.staticRetryFor = 2 * time.Second
+	h.SSH.Jump = nil
+	start := time.Now()
+	_, err := c.Runner(context.Background(), h, nil)
+	if took := time.Since(start); err == nil || took > 10*time.Second || !strings.Contains(err.Error(), "gave up after") ||
+		!strings.Contains(err.Error(), "check that 127.0.0.1 answers SSH from here (ssh -p 1 root@127.0.0.1)") {
+		t.Errorf("connect to a closed port of a static host: %v after %v, want a failure after about 2s", err, took)
 	}
 }

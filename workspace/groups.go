@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"diffuser/cloud"
 	"diffuser/cloud/multi"
 	"diffuser/lang"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // A cluster over several providers: the site file's top-level
@@ -156,9 +159,12 @@ func (ws *Workspace) stateOnOtherProviders() bool {
 }
 
 // reachSettings is the union of the settings of every provider in use
-// that only say how hosts are reached (cloud.ReachSettings).
-func (ws *Workspace) reachSettings() []string {
-	var out []string
+// that only say how hosts are reached (cloud.ReachSettings), and of those
+// of them that launch digests once held (cloud.FormerReachSettings), with
+// what hosts' records say those were (every provider's view merged: each
+// names only its own settings).
+func (ws *Workspace) reachSettings() (reach, former []string, recorded func(map[string]string) map[string]cty.Value) {
+	var recorders []func(map[string]string) map[string]cty.Value
 	for _, key := range ws.ProviderKeys() {
 		f, err := ws.factoryFor(key)
 		if err != nil {
@@ -166,13 +172,30 @@ func (ws *Workspace) reachSettings() []string {
 		}
 		if r, ok := f.(cloud.ReachSettings); ok {
 			for _, s := range r.ReachSettings() {
-				if !contains(out, s) {
-					out = append(out, s)
+				if !contains(reach, s) {
+					reach = append(reach, s)
 				}
 			}
 		}
+		if r, ok := f.(cloud.FormerReachSettings); ok {
+			for _, s := range r.FormerReachSettings() {
+				if !contains(former, s) {
+					former = append(former, s)
+				}
+			}
+			recorders = append(recorders, r.RecordedReach)
+		}
 	}
-	return out
+	if len(recorders) > 0 {
+		recorded = func(attrs map[string]string) map[string]cty.Value {
+			out := map[string]cty.Value{}
+			for _, r := range recorders {
+				maps.Copy(out, r(attrs))
+			}
+			return out
+		}
+	}
+	return reach, former, recorded
 }
 
 // stateProviders counts the providers state's hosts run on.

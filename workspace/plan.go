@@ -146,9 +146,12 @@ func (ws *Workspace) planOptions() engine.PlanOptions {
 	if r, ok := ws.factory.(cloud.ReachSettings); ok {
 		opt.ReachSettings = r.ReachSettings()
 	}
+	if r, ok := ws.factory.(cloud.FormerReachSettings); ok {
+		opt.FormerReachSettings, opt.RecordedReach = r.FormerReachSettings(), r.RecordedReach
+	}
 	if ws.routed() {
 		opt.GroupProvider = ws.ProviderOf
-		opt.ReachSettings = ws.reachSettings()
+		opt.ReachSettings, opt.FormerReachSettings, opt.RecordedReach = ws.reachSettings()
 	}
 	return opt
 }

@@ -70,6 +70,34 @@ func TestSavedPlan(t *testing.T) {
 	}
 	s.noChanges(t, in())
 
+	// Applying a plan with nothing to do (the CLI's SaveUnchanged) leaves
+	// state and its serial alone, so another plan saved before it is not
+	// made stale by it.
+	p4, p5 := filepath.Join(dir, "p4.json"), filepath.Join(dir, "p5.json")
+	save(p4)
+	save(p5)
+	serial := s.readState(t, "golden").Serial
+	for _, p := range []string{p4, p5} {
+		sp, err := s.env.ReadPlanFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := s.env.PlanSaved(ctx, sp)
+		if err != nil {
+			t.Fatalf("%s, saved before a no-op apply of another plan: %v", filepath.Base(p), err)
+		}
+		if pl.Plan.HasChanges() {
+			t.Fatalf("%s has changes", p)
+		}
+		if err := pl.SaveUnchanged(); err != nil {
+			t.Fatal(err)
+		}
+		pl.Close()
+		if got := s.readState(t, "golden").Serial; got != serial {
+			t.Errorf("a no-op apply of %s moved the serial from %d to %d", filepath.Base(p), serial, got)
+		}
+	}
+
 	// A plan made before another apply is stale.
 	p2 := filepath.Join(dir, "p2.json")
 	save(p2, "greeting=bye")

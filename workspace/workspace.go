@@ -1,11 +1,14 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -496,6 +499,39 @@ func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Key
 		return nil, keys, fmt.Errorf("starting provider %s: %w", ws.Provider, err)
 	}
 	return p, keys, nil
+}
+
+// sameAsStored says whether state in memory is what the store holds, in
+// the form a save would write it (sealed with the state key, or in clear),
+// so that saving it would change nothing but its serial. Any doubt says no:
+// a backend other than a local directory, a state.json whose form is not
+// the key's (a workspace in clear is sealed by its next save).
+func (ws *Workspace) sameAsStored() bool {
+	if ws.State == nil || ws.State.Serial == 0 {
+		return false
+	}
+	local, ok := ws.Store.(*state.Store)
+	if !ok {
+		return false
+	}
+	head := make([]byte, 64)
+	f, err := os.Open(filepath.Join(local.Dir(), state.StateFile))
+	if err != nil {
+		return false
+	}
+	n, _ := io.ReadFull(f, head)
+	_ = f.Close()
+	sealed := bytes.HasPrefix(bytes.TrimLeft(head[:n], " \t\r\n"), []byte(`{"diffuser_encrypted":`))
+	if sealed != (ws.env.StateKey != nil) {
+		return false
+	}
+	stored, err := ws.Store.Load()
+	if err != nil {
+		return false
+	}
+	a, err1 := json.Marshal(stored)
+	b, err2 := json.Marshal(ws.State)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
 }
 
 // SaveState compacts the journal into state.json.

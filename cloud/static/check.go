@@ -1,13 +1,17 @@
 package static
 
 import (
-	"diffuser/state"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"diffuser/cloud"
+	"diffuser/state"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -36,7 +40,43 @@ func (Factory) CheckSettings(v cty.Value, group string, need cloud.GroupNeed) []
 	if s.User == "" && isSet(v, "user") {
 		out = append(out, cloud.Problem(cty.GetAttrPath("user"), "Invalid user", "user = \"\" is not a login name: use letters, digits, \".\", \"_\" and \"-\" (default root)."))
 	}
+	if p := keyFileProblem(s.KeyFile); p != nil {
+		out = append(out, *p)
+	}
 	return out
+}
+
+// keyFileProblem is the mistake in a key_file setting that can be seen on
+// this machine before anything is dialled: a path that names no file (a
+// typo there reached the hosts only at apply, as "permission denied" on
+// every one), a warning since validate may run where the key is not, or
+// the public half of a key pair, an error. Checked by validate and plan
+// only: launch records the path, and the connection reads the key.
+func keyFileProblem(key string) *cloud.SettingsProblem {
+	if key == "" {
+		return nil
+	}
+	path := key
+	if rest, ok := strings.CutPrefix(key, "~/"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil // the connection says why it cannot expand it
+		}
+		path = filepath.Join(home, rest)
+	}
+	if strings.HasSuffix(path, ".pub") {
+		p := cloud.Problem(cty.GetAttrPath("key_file"), "Public key as key_file",
+			"key_file = %q is the public half of a key pair: name the private key (%s), whose .pub your machines list in authorized_keys.", key, strings.TrimSuffix(key, ".pub"))
+		return &p
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		p := cloud.Problem(cty.GetAttrPath("key_file"), "Key file not found",
+			"key_file = %q: there is no file %s on this machine, so apply could not log in with it. Fix the path (the private key your machines accept, as for ssh -i), "+
+				"or leave key_file out to use the workspace key (<data-dir>/<workspace>/id_ed25519) and the ssh config's IdentityFile keys.", key, path)
+		p.Warning = true // the machine that applies may have it
+		return &p
+	}
+	return nil
 }
 
 // isSet says whether the settings object v gives attribute name.

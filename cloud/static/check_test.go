@@ -2,6 +2,9 @@ package static
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,6 +85,45 @@ func TestCheckSettings(t *testing.T) {
 	}
 }
 
+// TestCheckKeyFile: a key_file that names no file (a warning: validate
+// may run where the key is not), or the public half of a key pair (an
+// error), is a problem at key_file before any host is dialled; one that
+// exists, also through ~/, is none.
+func TestCheckKeyFile(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.WriteFile(filepath.Join(home, "lab_key"), []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, want string
+	}{
+		{"~/lab_key", ""},
+		{filepath.Join(home, "lab_key"), ""},
+		{"~/lab_kye", "Key file not found: key_file = \"~/lab_kye\": there is no file " + filepath.Join(home, "lab_kye")},
+		{filepath.Join(home, "nope", "id_ed25519"), "Key file not found"},
+		{"~/lab_key.pub", "Public key as key_file: key_file = \"~/lab_key.pub\" is the public half of a key pair: name the private key (~/lab_key)"},
+	} {
+		ps := (Factory{}).CheckSettings(obj(map[string]cty.Value{"addresses": strs("10.0.0.1"), "key_file": cty.StringVal(tc.key)}), "server", cloud.GroupNeed{Count: 1})
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.Summary+": "+p.Detail)
+			if p.Warning != strings.HasPrefix(p.Summary, "Key file not found") {
+				t.Errorf("%s: %s has Warning %v: a missing file is a warning, a public key an error", tc.key, p.Summary, p.Warning)
+			}
+			if cloud.PathString(p.Path) != "key_file" {
+				t.Errorf("%s: problem at %q, want key_file", tc.key, cloud.PathString(p.Path))
+			}
+		}
+		switch {
+		case tc.want == "" && len(got) > 0:
+			t.Errorf("key_file %s: %q, want no problem", tc.key, got)
+		case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tc.want)):
+			t.Errorf("key_file %s: %q, want one starting %q", tc.key, got, tc.want)
+		}
+	}
+}
+
 // TestLaunchRefusesWhatCheckRefuses: Launch applies the same rules, so
 // apply cannot accept what validate refused.
 func TestLaunchRefusesWhatCheckRefuses(t *testing.T) {
@@ -105,5 +147,57 @@ func TestLaunchRefusesWhatCheckRefuses(t *testing.T) {
 		Settings: obj(map[string]cty.Value{"addresses": strs("admin@10.0.0.1:2222")})})
 	if err != nil || h.SSHUser != "admin" || h.SSHPort != 2222 || h.SSHAddress != "10.0.0.1" {
 		t.Errorf("Launch of a good host: %+v, %v", h, err)
+	}
+}
+
+// TestRecordedReach: what launch records of key_file and jump gives back
+// the settings as written, so that a host launched while they were in the
+// launch digest is recognised after they left it (engine formerDigest).
+// A jump written without every hop's user and port is recorded resolved
+// and does not come back: such a host is recognised while its jump is
+// unchanged, and replaced when it changes, as before.
+func TestRecordedReach(t *testing.T) {
+	for _, set := range []map[string]cty.Value{
+		{"key_file": cty.StringVal("/keys/lab"), "jump": cty.StringVal("ops@bastion:2222")},
+		{"key_file": cty.StringVal("~/.ssh/id_lab"), "jump": cty.StringVal("ops@b1:22,ops@b2:2222")},
+		{"key_file": cty.NullVal(cty.String), "jump": cty.NullVal(cty.String)},
+	} {
+		attrs := map[string]cty.Value{"addresses": strs("10.0.0.1"), "ssh_config": cty.StringVal("")}
+		for k, v := range set {
+			attrs[k] = v
+		}
+		h, err := Provider{}.Launch(context.Background(), cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(attrs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Factory{}.RecordedReach(h.Attrs)
+		for _, name := range (Factory{}).FormerReachSettings() {
+			if !got[name].RawEquals(set[name]) {
+				t.Errorf("%s = %#v recorded as attrs %v, given back as %#v", name, set[name], h.Attrs, got[name])
+			}
+		}
+	}
+}
+
+// TestKeyFileChangeMovesHost: key_file and jump are reach settings (out of
+// the launch digest), so a host launched with one key and planned with
+// another is found Moved by refresh, and apply records the new key, not
+// replaced.
+func TestKeyFileChangeMovesHost(t *testing.T) {
+	if r := (Factory{}).ReachSettings(); !slices.Contains(r, "key_file") || !slices.Contains(r, "jump") {
+		t.Fatalf("ReachSettings %v: key_file and jump say only how a host is reached", r)
+	}
+	spec := func(key string) cloud.HostSpec {
+		return cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(map[string]cty.Value{
+			"addresses": strs("10.0.0.1"), "ssh_config": cty.StringVal(""), "key_file": cty.StringVal(key)})}
+	}
+	h, err := Provider{}.Launch(context.Background(), spec("/keys/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]cloud.Status{"/keys/a": cloud.Running, "/keys/b": cloud.Moved} {
+		if got, err := (Provider{}).Status(context.Background(), spec(key), h); err != nil || got != want {
+			t.Errorf("launched with /keys/a, key_file %s: status %v %v, want %v", key, got, err, want)
+		}
 	}
 }

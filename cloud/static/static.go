@@ -65,11 +65,35 @@ func (Factory) Spec() hcldec.ObjectSpec {
 	}
 }
 
-// ReachSettings: ssh_config says how hosts are reached, not which hosts
-// they are, so changing it never replaces one; refresh finds the hosts it
-// moves (Status says Moved).
-// So does package_cache, which says only where packages come from.
-func (Factory) ReachSettings() []string { return []string{"ssh_config", "package_cache"} }
+// ReachSettings: ssh_config, key_file and jump say how hosts are reached,
+// not which hosts they are (the address, user and port name the machine,
+// and its pinned host key proves it), so changing one never replaces a
+// host: a typo in key_file, or a new bastion, planned every machine's
+// replacement, its volumes' data with it. Refresh finds the hosts they
+// move (Status says Moved) and apply records the new way.
+// package_cache too, which says only where packages come from.
+func (Factory) ReachSettings() []string {
+	return []string{"ssh_config", "package_cache", "key_file", "jump"}
+}
+
+var _ cloud.FormerReachSettings = Factory{}
+
+// FormerReachSettings: key_file and jump were in launch digests before.
+func (Factory) FormerReachSettings() []string { return []string{"key_file", "jump"} }
+
+// RecordedReach is the key_file and jump a host was launched with, as
+// launchHost records them. jump comes back as written only when every hop
+// names its user and port (it is recorded resolved).
+func (Factory) RecordedReach(attrs map[string]string) map[string]cty.Value {
+	out := map[string]cty.Value{"key_file": cty.NullVal(cty.String), "jump": cty.NullVal(cty.String)}
+	if k := attrs["ssh_key_file"]; k != "" {
+		out["key_file"] = cty.StringVal(k)
+	}
+	if j := attrs["ssh_jump"]; j != "" {
+		out["jump"] = cty.StringVal(j)
+	}
+	return out
+}
 
 // New returns the provider.
 func (Factory) New(_ context.Context, _ cty.Value, _ cloud.Env) (cloud.Provider, error) {

@@ -404,7 +404,8 @@ what exists without diffuser.`,
 	c.AddCommand(list)
 	show := &cobra.Command{
 		Use: "show WORKSPACE ADDRESS", Short: "Show one host or step instance as recorded (JSON)", Args: cobra.ExactArgs(2),
-		Long: `show prints one host (by name) or step instance (by address) as state records it, in JSON
+		Long: `show prints one host (server[0], or launch["server[0]"] as state list prints it) or step
+instance (by address) as state records it, in JSON
 (always; -json is accepted for scripts that pass it to every command). A sensitive step's
 outputs and destroy command print as (sensitive) and its arguments are left out.`,
 		Example: "  diffuser state show glusterfs 'step.volume[\"server[0]\"]'\n  diffuser state show glusterfs server[0]",
@@ -414,7 +415,11 @@ outputs and destroy command print as (sensitive) and its arguments are left out.
 				return err
 			}
 			var v any
-			if h, ok := st.Hosts[args[1]]; ok {
+			host := args[1]
+			if a, err := engine.ParseAddress(host); err == nil && a.Kind == engine.AddrHost {
+				host = a.Host // launch["server[0]"], as state list prints it
+			}
+			if h, ok := st.Hosts[host]; ok {
 				v = h
 			} else if i, ok := st.Steps[args[1]]; ok {
 				cp := *i

@@ -136,6 +136,11 @@ func TestOutputStateHosts(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.must("state", "show", "misc", "server[0]")), &h); err != nil || h.PrivateIP == "" || h.Volumes["data"].SizeGB != 3 {
 		t.Errorf("state show host: %v %+v", err, h)
 	}
+	// state list prints hosts as launch["server[0]"]: show takes that too.
+	var lh state.Host
+	if err := json.Unmarshal([]byte(e.must("state", "show", "misc", `launch["server[0]"]`)), &lh); err != nil || lh.PrivateIP != h.PrivateIP {
+		t.Errorf("state show launch[\"server[0]\"]: %v %+v", err, lh)
+	}
 	if code, _, errs := e.run("state", "show", "misc", "server[7]"); code != 1 || !strings.Contains(errs, "nothing at") {
 		t.Errorf("state show of nothing: %d %s", code, errs)
 	}
