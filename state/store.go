@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dustin/go-humanize"
-
 	"diffuser/internal/regfile"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Files of a workspace directory.
