@@ -162,7 +162,7 @@ step "ctdb" {
 	}
 	_, diags := load(t, src, `public_addresses=["a","b"]`)
 	if len(diags) != 1 || diags[0].Summary != `Precondition of step "ctdb" failed` || diags[0].Subject.Start.Line != 12 ||
-		diags[0].Detail != "at most one public address Step ctdb (r/main.hcl:8) cannot run." {
+		diags[0].Detail != "at most one public address. Step ctdb (r/main.hcl:8) cannot run." {
 		t.Fatalf("load: %s", diags.Error())
 	}
 }
