@@ -36,3 +36,33 @@ step "hello" {
 		t.Errorf("verify -json: exit %d, %v\nstdout:\n%s\nstderr:\n%s", code, err, out, errs)
 	}
 }
+
+// TestBenchEveryVerifyOff: bench measures at the verify blocks' paths; a
+// recipe whose only verify block is off was told it had none.
+func TestBenchEveryVerifyOff(t *testing.T) {
+	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) { return 0, 0, "" })
+	recipe := e.write("off/main.hcl", `
+recipe "off" {}
+hosts "node" {}
+step "hello" {
+  on  = hosts.node
+  run = "true"
+}
+verify "roundtrip" {
+  on      = hosts.node
+  path    = "/mnt/data"
+  enabled = false
+}
+`)
+	if code, out := e.apply(recipe); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+	code, out, errs := e.run("bench", recipe, "-provider", "sim", "-size", "1MiB")
+	if code != 1 || !strings.Contains(errs, "every verify block of the recipe is turned off") || strings.Contains(errs, "has no verify block") {
+		t.Errorf("bench: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, _, errs = e.run("verify", recipe, "-provider", "sim")
+	if code != 1 || !strings.Contains(errs, "every one of the recipe's 1 verify block(s) is turned off") {
+		t.Errorf("verify: exit %d\nstderr:\n%s", code, errs)
+	}
+}
