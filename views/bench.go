@@ -30,7 +30,7 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 		if tool == "" {
 			tool = "-"
 		}
-		fs := c.FSType
+		fs := Printable(c.FSType) // what the host's stat said
 		if fs == "" {
 			fs = "-"
 		}
@@ -57,11 +57,12 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 	}
 	for _, c := range rep.Clients {
 		if c.Note != "" {
-			fmt.Fprintf(w, "%s: %s.\n", c.Host, c.Note)
+			fmt.Fprintf(w, "%s: %s.\n", c.Host, Printable(c.Note))
 		}
 	}
 	for _, c := range failed {
-		fmt.Fprintf(errw, "%s: %s\n", c.Host, c.Err)
+		// An error may quote what a command printed on the host.
+		fmt.Fprintf(errw, "%s: %s\n", c.Host, Printable(c.Err))
 	}
 }
 
