@@ -346,7 +346,7 @@ module "m" {
 	}
 	// A validation block that refuses it says so too.
 	vfs := fstest.MapFS{
-		"main.hcl": {Data: []byte("recipe \"t\" {}\nvariable \"size\" { default = 2 }\nhosts \"chunk\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on     = hosts.chunk\n  size   = var.size\n}\n")},
+		"main.hcl":   {Data: []byte("recipe \"t\" {}\nvariable \"size\" { default = 2 }\nhosts \"chunk\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on     = hosts.chunk\n  size   = var.size\n}\n")},
 		"m/main.hcl": {Data: []byte("variable \"size\" {\n  type = number\n  validation {\n    condition     = var.size <= 10\n    error_message = \"At most 10.\"\n  }\n}\nstep \"s\" { run = \"echo ${var.size}\" }\n")},
 	}
 	vr, diags := loadFS(vfs)

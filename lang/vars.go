@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/ctypath"
 	"diffuser/internal/text"
 
 	"github.com/hashicorp/hcl/v2"
@@ -469,22 +470,13 @@ func notText(v cty.Value) string {
 	return bad
 }
 
-// pathString writes p as HCL indexes it: [1], ["key"], .attr.
+// pathString is where p leads inside a value: ".attr", "[1]", ["key"].
 func pathString(p cty.Path) string {
-	var b strings.Builder
-	for _, s := range p {
-		switch s := s.(type) {
-		case cty.GetAttrStep:
-			b.WriteString("." + s.Name)
-		case cty.IndexStep:
-			if s.Key.Type() == cty.String {
-				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
-			} else if s.Key.Type() == cty.Number {
-				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
-			}
-		}
+	s := ctypath.String(p)
+	if s != "" && !strings.HasPrefix(s, "[") {
+		return "." + s
 	}
-	return b.String()
+	return s
 }
 
 // hugeNumber is the first number in v (itself, or inside a collection)

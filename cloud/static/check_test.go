@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -70,7 +71,7 @@ func TestCheckSettings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, p := range (Factory{}).CheckSettings(obj(tc.attrs), "server", tc.need) {
-				got = append(got, cloud.PathString(p.Path)+": "+p.Summary)
+				got = append(got, ctypath.String(p.Path)+": "+p.Summary)
 				if p.Detail == "" {
 					t.Errorf("%s: no detail", p.Summary)
 				}
