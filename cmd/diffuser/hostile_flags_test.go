@@ -295,6 +295,10 @@ func TestPlanOutOverwritesOnlyPlans(t *testing.T) {
 	refused(pipe, "is a named pipe")
 	refused(e.dir, "is a directory")
 	refused(os.DevNull, "is a character device")
+	missing := filepath.Join(e.dir, "no-such-dir", "x.plan")
+	if code, errs := plan(missing); code == 0 || !strings.Contains(errs, "writing "+missing+": ") {
+		t.Errorf("-out in a missing directory: exit %d, want an error naming %s:\n%s", code, missing, errs)
+	}
 
 	// A saved plan is replaced, in clear and sealed.
 	planFile := filepath.Join(e.dir, "po.plan")
