@@ -333,6 +333,13 @@ func TestVarFileValueNotText(t *testing.T) {
 			t.Errorf("%s: the detail quotes the value: %q", c.file, errs[0].Detail)
 		}
 	}
+	// -var text is checked as typed; an HCL escape in a list it parses is
+	// checked as a file's is.
+	_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{`packages=["a", "s3cr3t\u0000"]`}})
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "var.packages (given with -var) [1] holds a NUL byte (at byte 6)") ||
+		strings.Contains(errs[0].Detail, "s3cr3t") {
+		t.Errorf("-var with a \\u0000 escape:%s", diagString(diags))
+	}
 }
 
 // TestVarFilesJSON: a -var-file named *.json is one JSON object, a
