@@ -2,7 +2,6 @@ package cloud
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -60,26 +59,4 @@ func Attr(settings cty.Value, name string) cty.Value {
 		return settings.Index(cty.StringVal(name))
 	}
 	return cty.NullVal(cty.DynamicPseudoType)
-}
-
-// PathString renders a settings path as a person writes it:
-// groups.server.instance_type, addresses[2], volumes["brick"].
-func PathString(p cty.Path) string {
-	var b strings.Builder
-	for _, s := range p {
-		switch s := s.(type) {
-		case cty.GetAttrStep:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.Name)
-		case cty.IndexStep:
-			if s.Key.Type() == cty.String {
-				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
-			} else if s.Key.Type() == cty.Number {
-				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
-			}
-		}
-	}
-	return b.String()
 }

@@ -11,9 +11,7 @@ import (
 	"diffuser/cloud/sim"
 	"diffuser/engine"
 	"diffuser/lang"
-	"diffuser/recipes"
 	"diffuser/state"
-	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -168,23 +166,7 @@ func TestPackageRepoModuleRefusesBadInputs(t *testing.T) {
 // client, and their package steps run after it on each host.
 func TestGlusterfsPackageRepository(t *testing.T) {
 	plan := func(varFiles ...string) (*engine.Plan, *state.State, *state.Store) {
-		l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()},
-			lang.Inputs{VarFiles: varFiles}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
-		if diags.HasErrors() {
-			t.Fatal(diags.Error())
-		}
-		store := state.Open(t.TempDir())
-		unlock, err := store.Lock(context.Background(), state.CurrentHolder("test"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = unlock() })
-		st, _ := store.Load()
-		p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
-		if diags.HasErrors() {
-			t.Fatal(diags.Error())
-		}
-		return p, st, store
+		return planBuiltin(t, "glusterfs", lang.Inputs{VarFiles: varFiles})
 	}
 	repoChanges := func(p *engine.Plan) []string {
 		var out []string

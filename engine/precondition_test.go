@@ -162,7 +162,7 @@ step "ctdb" {
 	}
 	_, diags := load(t, src, `public_addresses=["a","b"]`)
 	if len(diags) != 1 || diags[0].Summary != `Precondition of step "ctdb" failed` || diags[0].Subject.Start.Line != 12 ||
-		diags[0].Detail != "at most one public address Step ctdb (r/main.hcl:8) cannot run." {
+		diags[0].Detail != "at most one public address. Step ctdb (r/main.hcl:8) cannot run." {
 		t.Fatalf("load: %s", diags.Error())
 	}
 }
@@ -172,8 +172,30 @@ step "ctdb" {
 // and returns the result and the state.
 func applyBuiltin(t *testing.T, recipe string, hostFacts map[string]string, vars ...string) (*engine.Result, *state.State) {
 	t.Helper()
+	_, res, st := builtinApply(t, recipe, hostFacts, vars...)
+	return res, st
+}
+
+// builtinApply is applyBuiltin that also returns the loaded recipe.
+func builtinApply(t *testing.T, recipe string, hostFacts map[string]string, vars ...string) (*engine.Loaded, *engine.Result, *state.State) {
+	t.Helper()
+	p, st, store := planBuiltin(t, recipe, lang.Inputs{Vars: vars})
+	c := sim.New()
+	for h, f := range hostFacts {
+		c.SetFacts(h, f)
+	}
+	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
+		Recorder: recorder{store}, LogDir: t.TempDir()})
+	return p.Loaded, res, st
+}
+
+// planBuiltin plans a built-in recipe with in on simulated hosts against
+// a new state, locked until the test ends.
+func planBuiltin(t *testing.T, recipe string, in lang.Inputs) (*engine.Plan, *state.State, *state.Store) {
+	t.Helper()
 	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe, Modules: recipes.Modules()},
-		lang.Inputs{Vars: vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
+		in, sim.Kinds(builtin.Kinds(), sim.Profile{}))
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -188,14 +210,7 @@ func applyBuiltin(t *testing.T, recipe string, hostFacts map[string]string, vars
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	c := sim.New()
-	for h, f := range hostFacts {
-		c.SetFacts(h, f)
-	}
-	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
-	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
-		Recorder: recorder{store}, LogDir: t.TempDir()})
-	return res, st
+	return p, st, store
 }
 
 // TestRecipePreconditionsOnCapabilities: the built-in recipes' capability

@@ -1,48 +1,25 @@
 package engine_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"diffuser/cloud"
 	"diffuser/cloud/sim"
 	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/state"
 	"diffuser/steps/builtin"
-
-	"github.com/zclconf/go-cty/cty"
 )
 
 // gatewayApply applies a built-in recipe with vars on simulated hosts and
 // returns the loaded recipe and the state.
 func gatewayApply(t *testing.T, recipe string, vars ...string) (*engine.Loaded, *state.State) {
 	t.Helper()
-	l, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: recipe, Display: recipe, Modules: recipes.Modules()},
-		lang.Inputs{Vars: vars}, sim.Kinds(builtin.Kinds(), sim.Profile{}))
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	store := state.Open(t.TempDir())
-	unlock, err := store.Lock(context.Background(), state.CurrentHolder("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = unlock() })
-	st, _ := store.Load()
-	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: st, Provider: "sim", Settings: noSettings})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	c := sim.New()
-	prov, _ := c.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
-	res := p.Apply(context.Background(), st, engine.ApplyOptions{Provider: prov, Cluster: "t", Connector: c.Connector(),
-		Recorder: recorder{store}, LogDir: t.TempDir()})
+	l, res, st := builtinApply(t, recipe, nil, vars...)
 	if len(res.Failures) > 0 {
 		t.Fatalf("apply failed: %v", res.Failures[0].Err)
 	}

@@ -180,9 +180,9 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			set.broken = set.broken || d.HasErrors()
 			set.hostName = set.hostName || readsHostName(trs)
 		}
-		if !set.host {
-			set.mergeOrder(a.validationReads(k))
-		}
+		// Decided before what reads k runs, whether k is one value or
+		// one per host (read from host: decided per instance at apply).
+		set.mergeOrder(a.validationReads(k))
 	case 'o':
 		o := k.n.outputs[k.name]
 		trs := o.Value.Variables()
@@ -223,7 +223,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 }
 
 // validationReads follows, for module input k (one value for every
-// host, so evaluated with the module's values), what the inputs its
+// host, or one per host when k reads host), what the inputs its
 // validations read are made from: the evaluator computes those before
 // it decides k. One of them that needs k's value is a cycle. As in
 // Terraform, what they read orders what reads k: the steps and host

@@ -344,6 +344,23 @@ module "m" {
 			t.Errorf("-var %v: want one error ending %q:%s", c.vars, c.want, diagString(diags))
 		}
 	}
+	// A validation block that refuses it says so too.
+	vfs := fstest.MapFS{
+		"main.hcl":   {Data: []byte("recipe \"t\" {}\nvariable \"size\" { default = 2 }\nhosts \"chunk\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on     = hosts.chunk\n  size   = var.size\n}\n")},
+		"m/main.hcl": {Data: []byte("variable \"size\" {\n  type = number\n  validation {\n    condition     = var.size <= 10\n    error_message = \"At most 10.\"\n  }\n}\nstep \"s\" { run = \"echo ${var.size}\" }\n")},
+	}
+	vr, diags := loadFS(vfs)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	res, diags := vr.Resolve(lang.Inputs{Vars: []string{"size=20"}})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	want := "The value comes from outside the recipe: var.size is given with -var; change it there."
+	if _, _, diags := vr.CountsOf(res); len(diags) != 1 || !strings.Contains(diags[0].Detail, "At most 10.") || !strings.HasSuffix(diags[0].Detail, want) {
+		t.Errorf("-var size=20 refused by a validation: want one error ending %q:%s", want, diagString(diags))
+	}
 	// Through Counts (no sources), and with the default, nothing is said.
 	vals, _ := r.ResolveVariables(lang.Inputs{Vars: []string{"label=Blue Sky"}})
 	if _, _, diags := r.Counts(vals); len(diags) != 1 || strings.Contains(diags[0].Detail, "outside the recipe") {

@@ -479,18 +479,22 @@ func (s *Scope) inputRaw(n *namespace, v *Variable, host cty.Value) (cty.Value, 
 	return cv, diags
 }
 
-// givenHint says, for an expression of the recipe (m nil) or an input of
-// a call in the recipe that reads
+// givenHint says, for expressions of the recipe (m nil) or inputs of
+// a call in the recipe that read
 // variables given from outside (-var, -var-file, the site file, the
 // workspace's remembered inputs), where their values came from: the
 // mistake is there, not on the line the error points at.
-func (s *Scope) givenHint(m *Module, e hcl.Expression) string {
+func (s *Scope) givenHint(m *Module, es ...hcl.Expression) string {
 	if (m != nil && m.Parent != nil) || s.VarSources == nil {
 		return ""
 	}
 	var from []string
 	seen := map[string]bool{}
-	for _, tr := range e.Variables() {
+	var trs []hcl.Traversal
+	for _, e := range es {
+		trs = append(trs, e.Variables()...)
+	}
+	for _, tr := range trs {
 		if tr.RootName() != "var" || len(tr) < 2 {
 			continue
 		}

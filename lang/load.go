@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/text"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -155,6 +157,14 @@ func checkText(name string, b []byte, size int64) *hcl.Diagnostic {
 				Detail:  fmt.Sprintf("%s contains a NUL byte at line %d; recipes are HCL text files.", name, pos.Line),
 				Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}
 		}
+	}
+	if i := text.Invalid(string(b)); i >= 0 {
+		// HCL's native syntax refuses such bytes, but its JSON parser
+		// takes each as U+FFFD: the value used would not be the one written.
+		pos := posAt(b, i)
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid character encoding",
+			Detail:  fmt.Sprintf("%s is not UTF-8 text (an invalid byte at line %d): save it as UTF-8 in your editor; binary data goes to hosts with a distribute step, or base64-encoded and decoded on the host (base64 -d).", name, pos.Line),
+			Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}
 	}
 	return checkNesting(name, b)
 }

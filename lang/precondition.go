@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -127,7 +128,10 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 				where = " on this host"
 			}
 		}
-		msg += fmt.Sprintf(" Step %s (%s) cannot run%s.", p.Step.Name, p.Step.Declared(), where)
+		if msg != "" && !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "!") && !strings.HasSuffix(msg, "?") {
+			msg += "." // the author's message, then ours: two sentences
+		}
+		msg = strings.TrimSpace(msg + fmt.Sprintf(" Step %s (%s) cannot run%s.", p.Step.Name, p.Step.Declared(), where))
 	case p.Group != "":
 		summary = fmt.Sprintf("Precondition of hosts %q failed", p.Group)
 	}

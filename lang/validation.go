@@ -146,8 +146,15 @@ func (s *Scope) validateInput(n *namespace, v *Variable, val cty.Value, host cty
 			continue
 		}
 		if res.False() {
+			// The inputs it read, for where their -var values came from.
+			var read []hcl.Expression
+			for _, name := range append([]string{v.Name}, vd.Others...) {
+				if in := m.Inputs[name]; in != nil {
+					read = append(read, in.Expr)
+				}
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for module input",
-				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s%s)", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange), hostValues(host, vars)),
+				Detail:  fmt.Sprintf("%s (variable %q of module %s, validated at %s%s)%s", vd.ErrorMessage, v.Name, m.Addr, rangeString(vd.DeclRange), hostValues(host, vars), s.givenHint(m, read...)),
 				Subject: m.inputRange(v).Ptr()})
 		}
 	}

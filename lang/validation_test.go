@@ -274,3 +274,58 @@ func TestModuleValidationPerHostSaysValues(t *testing.T) {
 		t.Fatalf("want one error:\n%s\ngot:%s", want, diagString(diags))
 	}
 }
+
+// TestModuleValidationOrdersHostInputReaders: the same ordering holds for
+// an input read from host, whose validations are decided per instance at
+// apply: module.m.step.say reads only addr (host.private_ip) and waits
+// for step.probe, whose capture addr's validation reads through subnet.
+// It did not wait, so at apply the validation read an unknown subnet and
+// was passed over: the rule never held.
+func TestModuleValidationOrdersHostInputReaders(t *testing.T) {
+	r, diags := loadFS(fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "node" {}
+step "probe" {
+  on      = hosts.node
+  run     = "true"
+  capture { net = "echo 10.0." }
+}
+module "m" {
+  source = "./m"
+  on     = hosts.node
+  addr   = host.private_ip
+  subnet = step.probe.outputs.net
+}
+`)},
+		"m/main.hcl": crossHostFS["mods/w/main.hcl"],
+	})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	say := r.Step("module.m.step.say")
+	var refs []string
+	for _, ref := range say.RefSteps {
+		refs = append(refs, ref.Name)
+	}
+	if strings.Join(refs, ",") != "probe" {
+		t.Fatalf("module.m.step.say waits for %v, want [probe]: the validation of addr reads subnet, made from probe's capture", refs)
+	}
+	vars, diags := r.ResolveVariables(lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	for _, tc := range []struct {
+		ip      string
+		refused bool
+	}{{"10.0.0.1", false}, {"192.168.0.2", true}} {
+		node := lang.HostInfo{Name: "node[0]", Group: "node", Hostname: "node-0", PrivateIP: cty.StringVal(tc.ip)}
+		s := &lang.Scope{Recipe: r, Vars: vars, Hosts: map[string]cty.Value{"node": r.Groups[0].GroupVal([]lang.HostInfo{node})}}
+		s.Steps = map[string]cty.Value{"probe": r.Step("probe").StepVal([]string{"node[0]"},
+			map[string]map[string]string{"node[0]": {"net": "10.0."}}, false)}
+		s.EvalLocals()
+		_, _, d := s.StepArgs(say, node.Val(nil))
+		if d.HasErrors() != tc.refused || tc.refused && !strings.Contains(diagString(d), "addr is in subnet.") {
+			t.Errorf("%s: refused %v, want %v:%s", tc.ip, d.HasErrors(), tc.refused, diagString(d))
+		}
+	}
+}

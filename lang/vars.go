@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/ctypath"
 	"diffuser/internal/text"
 
 	"github.com/hashicorp/hcl/v2"
@@ -266,6 +267,16 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				Subject: subj.Ptr()})
 			continue
 		}
+		if why := notText(val); ok && why != "" {
+			// -var text is checked as typed; this is what a file's escape
+			// ("\u0000"), a JSON file's bytes or state's memory gives.
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail: fmt.Sprintf("var.%s (%s) %s: values are recorded in state and used in commands, which hold text only. "+
+					"Give it as UTF-8 text without NUL; for binary data, give it base64-encoded (base64 -w0) and decode it on the host where it is used (base64 -d).",
+					v.Name, gv.src.given(), why),
+				Subject: gv.rng.Ptr()})
+			continue
+		}
 		if v.Sensitive {
 			val = val.Mark(Sensitive)
 		}
@@ -457,6 +468,43 @@ func didYouMean(name string, known []string) string {
 		return fmt.Sprintf(" Did you mean %q?", s)
 	}
 	return ""
+}
+
+// notText says where in v a string is no value's text (text.Problem):
+// "" when none is, else e.g. "[1] holds a NUL byte (at byte 2)". A
+// variable file's "\u0000" or a JSON file's bytes that are not UTF-8 give
+// such strings; the text itself is not quoted (it may be a secret).
+func notText(v cty.Value) string {
+	var bad string
+	_ = cty.Walk(v, func(p cty.Path, x cty.Value) (bool, error) {
+		if bad != "" || !x.IsKnown() || x.IsNull() {
+			return false, nil
+		}
+		if len(p) > 0 {
+			if k, ok := p[len(p)-1].(cty.IndexStep); ok && k.Key.Type() == cty.String {
+				if why := text.Problem(k.Key.AsString()); why != "" {
+					bad = "a key of " + strings.TrimSpace("the value"+pathString(p[:len(p)-1])) + " " + why
+					return false, nil
+				}
+			}
+		}
+		if x.Type() == cty.String {
+			if why := text.Problem(x.AsString()); why != "" {
+				bad = strings.TrimSpace(pathString(p) + " " + why)
+			}
+		}
+		return true, nil
+	})
+	return bad
+}
+
+// pathString is where p leads inside a value: ".attr", "[1]", ["key"].
+func pathString(p cty.Path) string {
+	s := ctypath.String(p)
+	if s != "" && !strings.HasPrefix(s, "[") {
+		return "." + s
+	}
+	return s
 }
 
 // hugeNumber is the first number in v (itself, or inside a collection)

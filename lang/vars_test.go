@@ -305,6 +305,43 @@ func TestVarFlagNotText(t *testing.T) {
 	}
 }
 
+// TestVarFileValueNotText: what -var checks as typed is held to the same
+// rule from a file: a "\u0000" escape of an HCL or JSON variables file
+// (in a string, a list element or a map key) and bytes of a JSON file that
+// are not UTF-8 (its parser takes them) are refused naming the variable,
+// the file and where in the value, without quoting the value; it used to
+// reach commands (a NUL) or state (recorded as U+FFFD).
+func TestVarFileValueNotText(t *testing.T) {
+	r := loadVarsRecipe(t)
+	dir := t.TempDir()
+	for _, c := range []struct{ file, body, want string }{
+		{"nul.tfvars", "volume_name = \"s3cr3t\\u0000x\"\n", "var.volume_name (given with -var-file) holds a NUL byte (at byte 6)"},
+		{"list.tfvars", "packages = [\"a\", \"s3cr3t\\u0000\"]\n", "var.packages (given with -var-file) [1] holds a NUL byte (at byte 6)"},
+		{"key.tfvars", "options = {\"s3cr3t\\u0000\" = \"x\"}\n", "var.options (given with -var-file) a key of the value holds a NUL byte"},
+		{"latin1.json", "{\"volume_name\": \"s3cr3tcaf\xe9\"}\n", "latin1.json is not UTF-8 text (an invalid byte at line 1)"},
+		{"nul.json", "{\"options\": {\"k\": \"s3cr3t\\u0000\"}}\n", `var.options (given with -var-file) ["k"] holds a NUL byte`},
+	} {
+		f := writeFile(t, dir, c.file, c.body)
+		_, diags := r.ResolveVariables(lang.Inputs{VarFiles: []string{f}})
+		errs := errorsOf(diags)
+		if len(errs) != 1 || !strings.Contains(errs[0].Detail, c.want) || !strings.Contains(errs[0].Detail, "base64 -d") ||
+			errs[0].Subject == nil || errs[0].Subject.Filename != f {
+			t.Errorf("%s: want one error at the file saying %q:%s", c.file, c.want, diagString(diags))
+			continue
+		}
+		if strings.Contains(errs[0].Detail, "s3cr3t") {
+			t.Errorf("%s: the detail quotes the value: %q", c.file, errs[0].Detail)
+		}
+	}
+	// -var text is checked as typed; an HCL escape in a list it parses is
+	// checked as a file's is.
+	_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{`packages=["a", "s3cr3t\u0000"]`}})
+	if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, "var.packages (given with -var) [1] holds a NUL byte (at byte 6)") ||
+		strings.Contains(errs[0].Detail, "s3cr3t") {
+		t.Errorf("-var with a \\u0000 escape:%s", diagString(diags))
+	}
+}
+
 // TestVarFilesJSON: a -var-file named *.json is one JSON object, a
 // property per variable, its strings taken as written (no templates);
 // every mistake is one error at its line. A JSON file named otherwise is

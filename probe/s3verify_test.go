@@ -205,7 +205,7 @@ func TestVerifyS3NotBenchTarget(t *testing.T) {
 	f := newS3Fake()
 	l := mustLoad(t, s3Recipe([]string{f.endpoint(t, false)}, ""))
 	_, err := probe.Bench(context.Background(), l, state.New("s3"), probe.BenchOptions{})
-	if err == nil || !strings.Contains(err.Error(), "no verify block") {
+	if err == nil || !strings.Contains(err.Error(), "checks an object store (s3)") {
 		t.Fatalf("bench on an s3-only recipe: %v", err)
 	}
 }

@@ -213,6 +213,9 @@ func verifyTargets(l *engine.Loaded, st *state.State) ([]target, error) {
 			out = append(out, target{verify: v.Name, host: h, path: pv.AsString()})
 		}
 	}
+	if len(out) == 0 && len(l.Recipe.Verifies) > 0 {
+		return nil, fmt.Errorf("every verify block of the recipe is turned off (enabled = false, or its module call's lifecycle) or checks an object store (s3): measurements run at a mounted verify block's path on its hosts")
+	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the recipe has no verify block: measurements run at the verify blocks' path on their hosts")
 	}

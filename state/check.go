@@ -71,6 +71,15 @@ func (s *State) Check() error {
 // million years stays below it.
 const MaxSerial = 1 << 53
 
+// NextSerial is the serial a save after serial writes: one more, or an
+// error at MaxSerial, so that no save writes a state Check refuses.
+func NextSerial(serial uint64) (uint64, error) {
+	if serial >= MaxSerial {
+		return 0, &FieldError{Path: "serial", Err: fmt.Errorf("%d leaves no room for another save (at most %d): the file was edited; put back the serial it had, or the backup", serial, uint64(MaxSerial))}
+	}
+	return serial + 1, nil
+}
+
 // Check checks one recorded host's fields (see State.Check); a
 // *FieldError's Path starts with "." relative to the host.
 func (h *Host) Check() error {

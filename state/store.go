@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dustin/go-humanize"
-
 	"diffuser/internal/regfile"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Files of a workspace directory.
@@ -378,9 +378,13 @@ func (s *Store) save(st *State) error {
 	if err := s.checkUnchanged(); err != nil {
 		return err
 	}
+	serial, err := NextSerial(s.disk.serial)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.path(StateFile), err)
+	}
 	next := *st // shallow: only the header fields change
 	next.Version = SchemaVersion
-	next.Serial = s.disk.serial + 1
+	next.Serial = serial
 	data, err := json.MarshalIndent(&next, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)

@@ -2,10 +2,11 @@ package steps
 
 import (
 	"context"
-	"diffuser/internal/text"
-	"diffuser/runner"
 	"fmt"
 	"strings"
+
+	"diffuser/internal/text"
+	"diffuser/runner"
 
 	"github.com/zclconf/go-cty/cty"
 )

@@ -30,7 +30,7 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 		if tool == "" {
 			tool = "-"
 		}
-		fs := c.FSType
+		fs := Printable(c.FSType) // what the host's stat said
 		if fs == "" {
 			fs = "-"
 		}
@@ -63,6 +63,7 @@ func WriteBench(w, errw io.Writer, rep *probe.BenchReport) {
 		}
 	}
 	for _, c := range failed {
+		// An error may quote what a command printed on the host.
 		fmt.Fprintf(errw, "%s: %s\n", Printable(c.Host), Printable(c.Err))
 	}
 }

@@ -18,7 +18,9 @@
 // "replace_note" (on a launch replacing a recorded machine: its group's
 // replace_note, what happens to the data). 1.4 added "moved_by" on moves:
 // the moved blocks behind a move (block: FILE:LINE, and history_of and
-// source for a module's history).
+// source for a module's history). 1.5 added "left_out" (the changes a
+// plan with -target leaves out) and "likely_renames" (module calls that
+// look renamed, from and to); both absent when none.
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

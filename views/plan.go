@@ -274,8 +274,9 @@ type ChangeJSON struct {
 // when a field changes meaning or goes away; the package doc lists the
 // changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
 // summary.move (MoveJSON), "restart" and "gathers_facts" on changes, 1.3
-// "replace_note" on changes, 1.4 "moved_by" on moves (MovedByJSON).
-const PlanFormatVersion = "1.4"
+// "replace_note" on changes, 1.4 "moved_by" on moves (MovedByJSON), 1.5
+// "left_out" and "likely_renames" (RenameJSON).
+const PlanFormatVersion = "1.5"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -289,13 +290,26 @@ type PlanJSON struct {
 	Changes    []ChangeJSON    `json:"changes"`
 	// Moves are the step instances moved blocks rename in state (since
 	// 1.2; absent when none).
-	Moves   []MoveJSON `json:"moves,omitempty"`
-	Summary struct {
+	Moves []MoveJSON `json:"moves,omitempty"`
+	// LeftOut (1.5) are the changes a plan with -target leaves out, which
+	// the recipe also needs (the text plan's warning); absent when none.
+	LeftOut []string `json:"left_out,omitempty"`
+	// LikelyRenames (1.5) are the module calls that look renamed (the
+	// text plan offers a moved block for each); absent when none.
+	LikelyRenames []RenameJSON `json:"likely_renames,omitempty"`
+	Summary       struct {
 		Add     int `json:"add"`
 		Change  int `json:"change"`
 		Destroy int `json:"destroy"`
 		Move    int `json:"move,omitempty"`
 	} `json:"summary"`
+}
+
+// RenameJSON is a module call that looks renamed: from's steps go and
+// to's come with the same names on the same hosts.
+type RenameJSON struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // MoveJSON is one instance a moved block renames.
@@ -402,6 +416,10 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 		jp.Moves = append(jp.Moves, jm)
 	}
 	jp.Summary.Move = len(p.Moves)
+	jp.LeftOut = p.LeftOut
+	for _, r := range p.LikelyRenames() {
+		jp.LikelyRenames = append(jp.LikelyRenames, RenameJSON(r))
+	}
 	return jp
 }
 

@@ -2,10 +2,12 @@ package views
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"diffuser/engine"
+	"diffuser/lang"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -70,5 +72,41 @@ func TestWriteRenames(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestPlanJSONLeftOutAndRenames: plan -json carries what the text plan
+// warns about: the changes -target leaves out and the calls that look
+// renamed; both absent from a plan without them.
+func TestPlanJSONLeftOutAndRenames(t *testing.T) {
+	p := &engine.Plan{Loaded: &engine.Loaded{Recipe: &lang.Recipe{Name: "t"}},
+		LeftOut:  []string{`step.daemon["server[1]"]`},
+		Destroys: []*engine.Change{{Addr: `module.chunk.step.pkg["s[0]"]`, Action: engine.Destroy, Kind: "run", Reason: engine.ReasonGone}},
+		Changes:  []*engine.Change{{Addr: `module.chunkserver.step.pkg["s[0]"]`, Action: engine.Create, Kind: "run"}}}
+	var b bytes.Buffer
+	if err := WritePlanJSON(&b, p, Remembered{}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		LeftOut       []string `json:"left_out"`
+		LikelyRenames []struct {
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"likely_renames"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.LeftOut) != 1 || got.LeftOut[0] != `step.daemon["server[1]"]` ||
+		len(got.LikelyRenames) != 1 || got.LikelyRenames[0].From != "module.chunk" || got.LikelyRenames[0].To != "module.chunkserver" {
+		t.Errorf("plan JSON:\n%s", b.String())
+	}
+	p.LeftOut, p.Destroys = nil, nil
+	b.Reset()
+	if err := WritePlanJSON(&b, p, Remembered{}); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.String(); strings.Contains(s, "left_out") || strings.Contains(s, "likely_renames") {
+		t.Errorf("a plan without them:\n%s", s)
 	}
 }

@@ -46,7 +46,12 @@ func TestSummaryAndOutputsEscapeControl(t *testing.T) {
 	// verify's detail is what its command printed on the host.
 	var checks bytes.Buffer
 	WriteChecks(&checks, []probe.Check{{Verify: "roundtrip", Name: "write", Host: "client[0]", Detail: "exit status 1: " + hostile}})
-	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain, "verify": checks.String()} {
+	// bench's client errors and filesystem type come from the host too.
+	var bench, benchErr bytes.Buffer
+	WriteBench(&bench, &benchErr, &probe.BenchReport{Clients: []probe.BenchClient{
+		{Host: "client[0]", Path: "/mnt", FSType: "fuse" + hostile, Err: "probe: exit status 1: " + hostile}}})
+	for name, s := range map[string]string{"stdout": out.String(), "stderr": errw.String(), "progress": plain, "verify": checks.String(),
+		"bench": bench.String(), "bench errors": benchErr.String()} {
 		if strings.ContainsAny(s, "\x1b\x07\r\u202e") {
 			t.Errorf("%s holds a control character: %q", name, s)
 		}

@@ -61,12 +61,19 @@ func NewVerifyJSON(recipe string, checks []probe.Check) VerifyJSON {
 	return out
 }
 
+// verifyExample is the verify block NothingVerified suggests.
+const verifyExample = `verify "roundtrip" {
+  on   = hosts.client
+  path = "/mnt/data"
+}
+`
+
 // NothingVerified says why verify checked nothing, for a recipe with
 // blocks verify blocks (0: none at all; else every one is turned off).
 func NothingVerified(blocks int) string {
 	if blocks == 0 {
-		return "Nothing to verify: the recipe has no verify block. Add one on the hosts that mount the filesystem,\n" +
-			"e.g. verify \"roundtrip\" { on = hosts.client  path = \"/mnt/data\" } (docs/writing-recipes.md#verify).\n"
+		return "Nothing to verify: the recipe has no verify block. Add one on the hosts that mount the filesystem\n" +
+			"(docs/writing-recipes.md#verify), e.g.\n\n" + verifyExample + "\n"
 	}
 	return fmt.Sprintf("Nothing to verify: every one of the recipe's %d verify block(s) is turned off (enabled = false,\n"+
 		"or lifecycle { enabled = false } on the module call that holds it).\n", blocks)

@@ -3,6 +3,9 @@ package views
 import (
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // verify that checked nothing says why: no verify block, or all off.
@@ -12,5 +15,17 @@ func TestNothingVerified(t *testing.T) {
 	}
 	if s := NothingVerified(2); !strings.Contains(s, "every one of the recipe's 2 verify block(s) is turned off") {
 		t.Errorf("two blocks off: %q", s)
+	}
+}
+
+// The block NothingVerified suggests is HCL that parses (a one-line
+// block with two attributes does not).
+func TestNothingVerifiedExampleParses(t *testing.T) {
+	s := NothingVerified(0)
+	if !strings.Contains(s, verifyExample) {
+		t.Fatalf("no example in %q", s)
+	}
+	if _, diags := hclsyntax.ParseConfig([]byte(verifyExample), "example.hcl", hcl.InitialPos); diags.HasErrors() {
+		t.Errorf("the example does not parse: %s", diags.Error())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 	"diffuser/lang"
 
 	"github.com/hashicorp/hcl/v2"
@@ -75,7 +76,7 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 			rng, written := pb.SettingRange(g.Name, p.Path)
 			if !written {
 				if len(p.Path) > 0 { // a default or a value from elsewhere: say which
-					d.Detail = cloud.PathString(p.Path) + ": " + d.Detail
+					d.Detail = ctypath.String(p.Path) + ": " + d.Detail
 				}
 				var inSite bool
 				if rng, inSite = pb.BlockRange(g.Name); !inSite {

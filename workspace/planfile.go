@@ -103,7 +103,9 @@ func (e *Env) overwritablePlan(path string) error {
 		return fmt.Errorf("-out %s: %w", path, err)
 	}
 	refuse := func(what string) error {
-		return fmt.Errorf("-out %s: the file exists and %s; plan -out replaces only a saved plan: give another file name, or remove %s first", path, what, path)
+		// No "remove it first": the path may be the recipe, a state
+		// file or /dev/null, none of which should go.
+		return fmt.Errorf("-out %s: the file exists and %s; plan -out replaces only a saved plan: give a file name that does not exist yet", path, what)
 	}
 	if !fi.Mode().IsRegular() {
 		return refuse("is " + regfile.Kind(fi.Mode()))
@@ -132,7 +134,7 @@ func (e *Env) overwritablePlan(path string) error {
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 )
 
 // TestCheckSettings: every mistake New would refuse is reported offline,
@@ -52,7 +53,7 @@ func TestCheckSettings(t *testing.T) {
 		v := decodeSite(t, f, base+src)
 		var got []string
 		for _, p := range f.CheckSettings(v, "server", cloud.GroupNeed{Count: 1}) {
-			got = append(got, cloud.PathString(p.Path))
+			got = append(got, ctypath.String(p.Path))
 		}
 		if strings.Join(sortStrings(got), ",") != strings.Join(want, ",") {
 			t.Errorf("%s: problems at %v, want %v", src, got, want)

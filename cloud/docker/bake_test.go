@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 )
 
 // TestPackagesSetting: only Debian package names get through, each
@@ -33,7 +34,7 @@ func TestPackagesSetting(t *testing.T) {
 	check := func(v cty.Value) []string {
 		var at []string
 		for _, p := range (Factory{}).CheckSettings(v, "", cloud.GroupNeed{}) {
-			at = append(at, cloud.PathString(p.Path))
+			at = append(at, ctypath.String(p.Path))
 		}
 		return at
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 )
 
 // TestCheckSettings: each mistake is reported at its setting, all at
@@ -54,7 +55,7 @@ func TestCheckSettings(t *testing.T) {
 		v := decodeHCL(t, src)
 		var got []string
 		for _, p := range (Factory{}).CheckSettings(v, "server", cloud.GroupNeed{}) {
-			got = append(got, cloud.PathString(p.Path))
+			got = append(got, ctypath.String(p.Path))
 		}
 		if strings.Join(got, ",") != want {
 			t.Errorf("%s: problems at %q, want %q", src, strings.Join(got, ","), want)

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 )
 
 // TestSharedNetworkSettings: networks decodes as a list of names; bad
@@ -42,11 +43,11 @@ func TestSharedNetworkSettings(t *testing.T) {
 			wants = strings.Split(want, ",")
 		}
 		for i, p := range problems {
-			got = append(got, cloud.PathString(p.Path))
+			got = append(got, ctypath.String(p.Path))
 			if i < len(wants) {
 				path, word, _ := strings.Cut(wants[i], ":")
-				if cloud.PathString(p.Path) != path || !strings.Contains(p.Error(), word) {
-					t.Errorf("%s: problem %d at %s: %q, want at %s saying %q", src, i, cloud.PathString(p.Path), p.Error(), path, word)
+				if ctypath.String(p.Path) != path || !strings.Contains(p.Error(), word) {
+					t.Errorf("%s: problem %d at %s: %q, want at %s saying %q", src, i, ctypath.String(p.Path), p.Error(), path, word)
 				}
 			}
 		}

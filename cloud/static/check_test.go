@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"diffuser/cloud"
+	"diffuser/internal/ctypath"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -73,7 +74,7 @@ func TestCheckSettings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, p := range (Factory{}).CheckSettings(obj(tc.attrs), "server", tc.need) {
-				got = append(got, cloud.PathString(p.Path)+": "+p.Summary)
+				got = append(got, ctypath.String(p.Path)+": "+p.Summary)
 				if p.Detail == "" {
 					t.Errorf("%s: no detail", p.Summary)
 				}
@@ -111,8 +112,8 @@ func TestCheckKeyFile(t *testing.T) {
 			if p.Warning != strings.HasPrefix(p.Summary, "Key file not found") {
 				t.Errorf("%s: %s has Warning %v: a missing file is a warning, a public key an error", tc.key, p.Summary, p.Warning)
 			}
-			if cloud.PathString(p.Path) != "key_file" {
-				t.Errorf("%s: problem at %q, want key_file", tc.key, cloud.PathString(p.Path))
+			if ctypath.String(p.Path) != "key_file" {
+				t.Errorf("%s: problem at %q, want key_file", tc.key, ctypath.String(p.Path))
 			}
 		}
 		switch {

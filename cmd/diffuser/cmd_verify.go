@@ -38,6 +38,9 @@ JSON (docs/json.md).`,
 				if err != nil {
 					return err
 				}
+				if len(checks) == 0 {
+					fmt.Fprint(a.stderr, views.NothingVerified(len(ws.Loaded.Recipe.Verifies)))
+				}
 				if res.Failed > 0 || len(checks) == 0 {
 					return &shownError{max(res.Failed, 1)}
 				}

@@ -282,7 +282,7 @@ func TestPlanOutOverwritesOnlyPlans(t *testing.T) {
 		t.Helper()
 		before := filesUnder(t, e.dir)
 		code, errs := plan(path, more...)
-		if code == 0 || !strings.Contains(errs, "-out "+path+": the file exists and "+says) {
+		if code == 0 || !strings.Contains(errs, "-out "+path+": the file exists and "+says) || strings.Contains(errs, "remove") {
 			t.Errorf("-out %s: exit %d, want it refused saying %q:\n%s", path, code, says, errs)
 		}
 		if after := filesUnder(t, e.dir); !reflect.DeepEqual(before, after) {
@@ -294,6 +294,11 @@ func TestPlanOutOverwritesOnlyPlans(t *testing.T) {
 	refused(statePath, "is not a saved plan")
 	refused(pipe, "is a named pipe")
 	refused(e.dir, "is a directory")
+	refused(os.DevNull, "is a character device")
+	missing := filepath.Join(e.dir, "no-such-dir", "x.plan")
+	if code, errs := plan(missing); code == 0 || !strings.Contains(errs, "writing "+missing+": ") {
+		t.Errorf("-out in a missing directory: exit %d, want an error naming %s:\n%s", code, missing, errs)
+	}
 
 	// A saved plan is replaced, in clear and sealed.
 	planFile := filepath.Join(e.dir, "po.plan")

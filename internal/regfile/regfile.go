@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -32,7 +33,7 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, &NotRegularError{Path: path, Kind: Kind(fi.Mode())}
 	}
 	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d read there: it is not a file diffuser wrote", path, fi.Size(), limit)
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d read there: is it the right file?", path, fi.Size(), limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
@@ -52,6 +53,10 @@ type NotRegularError struct {
 }
 
 func (e *NotRegularError) Error() string {
+	if strings.HasSuffix(e.Kind, " device") {
+		// /dev/zero given for a file: never advise removing a device.
+		return fmt.Sprintf("%s is %s, not a regular file: name a regular file there instead", e.Path, e.Kind)
+	}
 	return fmt.Sprintf("%s is %s, not a regular file: remove it (rm %s) and put the file itself there", e.Path, e.Kind, e.Path)
 }
 

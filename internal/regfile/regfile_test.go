@@ -68,3 +68,23 @@ func TestReadRegularAndLimits(t *testing.T) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestReadDeviceNoRemoveAdvice: /dev/zero given for a file (an ssh_config
+// setting, a key file) is refused at once, and the error does not tell
+// the operator, maybe root, to rm /dev/zero; the size bound's error does
+// not claim diffuser wrote the file (these are the operator's files).
+func TestReadDeviceNoRemoveAdvice(t *testing.T) {
+	_, err := Read(os.DevNull, 1<<20)
+	var nr *NotRegularError
+	if !errors.As(err, &nr) || nr.Kind != "a character device" || strings.Contains(err.Error(), "rm ") ||
+		!strings.Contains(err.Error(), "name a regular file there instead") {
+		t.Errorf("Read(%s): %v", os.DevNull, err)
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(big, 5); err == nil || strings.Contains(err.Error(), "diffuser wrote") || !strings.Contains(err.Error(), big+" is 10 bytes, more than the 5 read there") {
+		t.Errorf("Read of 10 bytes, bound 5: %v", err)
+	}
+}

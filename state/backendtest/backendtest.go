@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +76,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		{"Encryption", testEncryption},
 		{"ReplaceKeepsLineageAndSerial", testReplace},
 		{"UnknownFieldsReadOnly", testUnknownFields},
+		{"SerialAtTheTopNotSaved", testSerialAtTheTop},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newTarget(t)) })
@@ -519,6 +522,39 @@ func testUnknownFields(t *testing.T, tg Target) {
 	}
 	if _, err := b.Load(); !errors.As(err, &ue) {
 		t.Errorf("Load under the lock: %v, want *state.UnknownFieldsError", err)
+	}
+	if got := rawState(tg); !bytes.Equal(got, edited) {
+		t.Errorf("the stored state changed:\n%s", got)
+	}
+}
+
+// testSerialAtTheTop: a state at state.MaxSerial (only an edit gets
+// there) loads, but a save, which adds one, is refused naming the serial
+// and nothing is written: it used to write a serial that the next read
+// refused as past the bound.
+func testSerialAtTheTop(t *testing.T, tg Target) {
+	if tg.Put == nil {
+		t.Skip("the target cannot store raw bytes")
+	}
+	a := tg.Open(Options{})
+	unlock := lock(t, a, "diffuser apply")
+	if err := a.Save(load(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	_ = unlock()
+	raw := rawState(tg)
+	edited := regexp.MustCompile(`"serial": *[0-9]+`).ReplaceAll(raw, []byte(fmt.Sprintf(`"serial": %d`, uint64(state.MaxSerial))))
+	if bytes.Equal(raw, edited) {
+		t.Fatalf("no serial in %s", raw)
+	}
+	tg.Put(state.StateFile, edited)
+	b := tg.Open(Options{})
+	lock(t, b, "diffuser apply")
+	st := load(t, b)
+	st.Hosts["x"] = host("x")
+	var fe *state.FieldError
+	if err := b.Save(st); !errors.As(err, &fe) || fe.Path != "serial" || !strings.Contains(err.Error(), "no room for another save") {
+		t.Errorf("Save at serial %d: %v, want a refusal naming the serial", uint64(state.MaxSerial), err)
 	}
 	if got := rawState(tg); !bytes.Equal(got, edited) {
 		t.Errorf("the stored state changed:\n%s", got)

@@ -406,9 +406,13 @@ func (s *Store) save(st *state.State) error {
 	if err := s.checkUnchanged(ctx, d); err != nil {
 		return err
 	}
+	serial, err := state.NextSerial(d.serial)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.url(StateObject), err)
+	}
 	next := *st
 	next.Version = state.SchemaVersion
-	next.Serial = d.serial + 1
+	next.Serial = serial
 	data, err := state.EncodeState(&next, s.opts.Key)
 	if err != nil {
 		return err

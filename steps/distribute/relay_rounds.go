@@ -7,9 +7,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dustin/go-humanize"
-
 	"diffuser/steps"
+
+	"github.com/dustin/go-humanize"
 )
 
 // rounds runs relay rounds until every host in hs holds the file or has

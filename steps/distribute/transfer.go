@@ -13,10 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dustin/go-humanize"
-
 	"diffuser/runner"
 	"diffuser/steps"
+
+	"github.com/dustin/go-humanize"
 )
 
 // directAttempts is how often a direct transfer to one host is tried (each
