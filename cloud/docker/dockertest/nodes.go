@@ -180,6 +180,14 @@ func Launch(t *testing.T, n int) *Cluster {
 			t.Fatalf("launch %s: %v", c.Specs[i].Name, err)
 		}
 	}
+	for i := range c.Hosts {
+		// docker exec works before the container has booted; boot's
+		// systemd-tmpfiles-setup then empties /tmp, taking what a test
+		// wrote there (a lock holder's ready file). Wait for the boot to
+		// end (running or degraded), as SSH logins do by nature: sshd
+		// starts after it. Bounded: a boot that hangs shows in the test.
+		c.MustExec(t, i, "timeout 120 systemctl is-system-running --wait >/dev/null 2>&1; true")
+	}
 	for i, h := range c.Hosts {
 		dev := h.Volumes["data"].Device
 		if dev == "" {
