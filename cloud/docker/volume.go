@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"diffuser/cloud"
+	"diffuser/internal/regfile"
 )
 
 // attachedVolume is a volume file bound to a loop device.
@@ -60,9 +61,9 @@ func (p *Provider) ensureVolume(spec cloud.HostSpec, v cloud.VolumeSpec, want in
 	case err == nil && !fi.Mode().IsRegular():
 		// A link (or device, pipe) planted under the name would be bound
 		// and handed to the host to format: whatever it points at.
-		return attachedVolume{}, fmt.Errorf("volume %s: %s is a %s, not a volume file diffuser made: "+
+		return attachedVolume{}, fmt.Errorf("volume %s: %s is %s, not a volume file diffuser made: "+
 			"the host would format what it points at; remove it (diffuser makes the file itself) or set volume_dir to a directory of your own",
-			v.Name, file, fileKind(fi.Mode()))
+			v.Name, file, regfile.Kind(fi.Mode()))
 	case errors.Is(err, os.ErrNotExist):
 		if err := createSparse(file, size); err != nil {
 			return attachedVolume{}, fmt.Errorf("volume %s: %w", v.Name, err)
@@ -147,23 +148,6 @@ func releaseVolumeFile(cluster, file string) error {
 	return nil
 }
 
-// fileKind names what a mode is, for an error.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeSymlink != 0:
-		return "symbolic link"
-	case m.IsDir():
-		return "directory"
-	case m&os.ModeDevice != 0:
-		return "device"
-	case m&os.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	}
-	return "special file"
-}
-
 // checkClusterDir refuses a cluster's volume directory that is a symbolic
 // link or not a directory. diffuser makes it, and destroying a host
 // deletes its <group>-<index>-<volume>.img there (cleanup: every *.img
@@ -182,7 +166,7 @@ func checkClusterDir(dir string) error {
 		return fmt.Errorf("the cluster's volume directory %s is a symbolic link (to %s): diffuser makes it and deletes the volume files in it, "+
 			"never through a link; remove the link, or set volume_dir to a directory of your own", dir, to)
 	case !fi.IsDir():
-		return fmt.Errorf("the cluster's volume directory %s is a %s, not a directory: move it away", dir, fileKind(fi.Mode()))
+		return fmt.Errorf("the cluster's volume directory %s is %s, not a directory: move it away", dir, regfile.Kind(fi.Mode()))
 	}
 	return nil
 }
