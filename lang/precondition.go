@@ -108,7 +108,7 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 			example = `contains(host.facts.capabilities, "net_admin")`
 		}
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid precondition",
-			Detail:  fmt.Sprintf("The condition must be true or false, e.g. %s; this one is %s.", example, describeValue(v)),
+			Detail:  fmt.Sprintf("The condition must be true or false, e.g. %s; this one is %s.", example, typeName(v)),
 			Subject: p.Condition.Range().Ptr(), Expression: p.Condition, EvalContext: ctx}}
 	}
 	if bv.True() {
@@ -141,14 +141,6 @@ func (p *Precondition) check(ctx *hcl.EvalContext) hcl.Diagnostics {
 		diag.Expression, diag.EvalContext = p.Condition, ctx
 	}
 	return hcl.Diagnostics{diag}
-}
-
-// describeValue says what a condition's value is when it is no bool.
-func describeValue(v cty.Value) string {
-	if v.IsNull() {
-		return "null"
-	}
-	return "a " + v.Type().FriendlyName()
 }
 
 // checkPreconditions checks the step's preconditions in its instance's context:

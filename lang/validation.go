@@ -43,12 +43,9 @@ func badCondition(vd *Validation, res cty.Value) *hcl.Diagnostic {
 	if res.IsKnown() && !res.IsNull() && res.Type() == cty.Bool {
 		return nil
 	}
-	what := "null"
-	switch {
-	case !res.IsKnown():
-		what = "not known"
-	case !res.IsNull():
-		what = "a " + res.Type().FriendlyName()
+	what := "not known"
+	if res.IsKnown() {
+		what = typeName(res)
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
 		Detail:  fmt.Sprintf("The condition must be true or false; here it is %s. Compare or convert it, e.g. length(var.x) > 0 or tobool(...).", what),
