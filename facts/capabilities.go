@@ -59,16 +59,22 @@ func parseCapBnd(s string) []string {
 // not in the table and not cap_N for a bit past it, N < 64), once each,
 // sorted: facts read back from state are held to what Parse makes.
 func knownCapabilities(names []string) []string {
-	valid := map[string]bool{}
-	for n := range 64 {
-		valid[CapabilityName(n)] = true
-	}
 	out := []string{}
 	for _, c := range names {
-		if valid[c] && !slices.Contains(out, c) {
+		if isCapability(c) {
 			out = append(out, c)
 		}
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// isCapability says whether name is what CapabilityName gives for a bit
+// of a 64-bit mask.
+func isCapability(name string) bool {
+	if slices.Contains(capNames[:], name) {
+		return true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "cap_"))
+	return err == nil && n >= len(capNames) && n < 64 && name == CapabilityName(n)
 }
