@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"diffuser/cloud/static"
@@ -41,19 +40,14 @@ func (ws *Workspace) sharedMachineWarnings() hcl.Diagnostics {
 		if err != nil {
 			continue // CheckSettings reports it
 		}
-		port := s.Port
-		if port == 0 {
-			port = 22
-		}
 		for i, a := range s.Addresses {
 			if i >= ws.Loaded.Counts[g.Name] {
 				break // listed, not used
 			}
-			_, h, p, err := static.ParseAddress(a, s.User, port)
+			machine, err := s.Machine(a)
 			if err != nil {
 				continue
 			}
-			machine := strings.ToLower(h) + ":" + strconv.Itoa(p)
 			name := fmt.Sprintf("%s[%d]", g.Name, i)
 			prev, dup := seen[machine]
 			if !dup {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"diffuser/cloud"
@@ -108,19 +107,15 @@ func (s Settings) problems(group string, need cloud.GroupNeed) []cloud.SettingsP
 		add(cty.GetAttrPath("user"), "Invalid user", "user = %q is not a login name: use letters, digits, \".\", \"_\" and \"-\" (default root).", s.User)
 	}
 	seen := map[string]int{}
-	defPort := s.Port
-	if defPort == 0 {
-		defPort = 22 // for telling machines apart; the ssh config may say otherwise at launch
-	}
 	for i, a := range s.Addresses {
 		path := cty.GetAttrPath("addresses").Index(cty.NumberIntVal(int64(i)))
-		user, host, port, err := ParseAddress(a, s.User, defPort)
+		user, host, _, err := ParseAddress(a, s.User, 22)
 		explicitUser := strings.Contains(a, "@")
 		if err != nil || (explicitUser && !userRE.MatchString(user)) || state.CheckAddress(host) != nil {
 			add(path, "Invalid address", "%q is not an address: write host, host:port or user@host:port (an IPv6 address with a port as [addr]:port).", a)
 			continue
 		}
-		key := strings.ToLower(host) + ":" + strconv.Itoa(port)
+		key, _ := s.Machine(a) // parsed above
 		if j, dup := seen[key]; dup {
 			add(path, "Duplicate address", "%s[%d] and %s[%d] are the same machine (%s): every host of a group needs its own machine.", group, j, group, i, a)
 			continue

@@ -5,6 +5,7 @@
 package static
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -140,6 +141,18 @@ func Decode(v cty.Value) (Settings, error) {
 		s.SSHConfig = &cfg
 	}
 	return s, nil
+}
+
+// Machine is what tells the machine at address a apart from others: its
+// host in lower case and its port (the address's, else s.Port, else 22;
+// the ssh config may say otherwise at launch). Two addresses with one
+// Machine are one machine, whatever users they log in as.
+func (s Settings) Machine(a string) (string, error) {
+	_, host, port, err := ParseAddress(a, s.User, cmp.Or(s.Port, 22))
+	if err != nil {
+		return "", err
+	}
+	return strings.ToLower(host) + ":" + strconv.Itoa(port), nil
 }
 
 // ParseAddress splits "user@host:port" with defaults.
