@@ -37,7 +37,23 @@ func (p *Plan) LikelyRenames() []Rename {
 		return nil
 	}
 	born := map[string]map[string]bool{}
-	mixed := map[string]bool{} // calls with instances that are not new: not renamed
+	// mixed: calls with instances that are not new (changed, or recorded
+	// and kept as they are): not renamed, and a moved block into them
+	// would meet what state already records there.
+	mixed := map[string]bool{}
+	g := p.Loaded.Graph
+	for s, step := range g.Steps {
+		call, _, ok := splitCall(step.Name)
+		if !ok || mixed[call] {
+			continue
+		}
+		for i := range g.StepHosts[s] {
+			if p.Actions[g.StepVertex(s, i)] == NoOp {
+				mixed[call] = true
+				break
+			}
+		}
+	}
 	for _, c := range p.Changes {
 		if c.Kind == "launch" {
 			continue
