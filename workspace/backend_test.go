@@ -97,6 +97,8 @@ func TestS3BackendWorkspace(t *testing.T) {
 	}
 	if _, err := alice.env.PlanSaved(ctx, sp); err == nil || !strings.Contains(err.Error(), "stale") {
 		t.Fatalf("a saved plan made stale through the bucket was accepted: %v", err)
+	} else if !strings.Contains(err.Error(), "no run kept on this machine changed it (another machine sharing the state") {
+		t.Errorf("bob's run is not on alice's machine, and the error does not say so: %v", err)
 	}
 
 	// A held lock names its holder.

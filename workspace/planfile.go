@@ -233,11 +233,39 @@ func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 	fresh := sp.Serial == 0 && plan.Serial == 0
 	if !fresh && (sp.Lineage != plan.Lineage || sp.Serial != plan.Serial) {
 		pl.Close()
-		return nil, fmt.Errorf("the saved plan is stale: state changed since it was made (serial %d, now %d); run plan again", sp.Serial, plan.Serial)
+		return nil, fmt.Errorf("the saved plan is stale: state changed since it was made (serial %d, now %d)%s; run plan again",
+			sp.Serial, plan.Serial, e.staleBy(sp, plan.Lineage, plan.Serial))
 	}
 	if err := plan.Pin(sp.Actions); err != nil {
 		pl.Close()
 		return nil, err
 	}
 	return pl, nil
+}
+
+// staleBy says what moved state past a saved plan's serial, as far as
+// this machine knows: the first of the workspace's runs kept here that
+// took the serial past the plan's, with how many came after it; or that
+// none did (another machine sharing the state, or a state command, which
+// keeps no run), or that state was made anew (another lineage).
+func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
+	if sp.Lineage != "" && sp.Lineage != lineage {
+		return ": it is another state now (a new lineage: the workspace was destroyed and applied again, or its state replaced)"
+	}
+	runs, _ := e.Runs(sp.Workspace) // newest first; unreadable history only makes the message shorter
+	var moved []*Run
+	for _, r := range runs {
+		if r.Lineage == lineage && r.SerialAfter > sp.Serial && r.SerialAfter <= now {
+			moved = append(moved, r)
+		}
+	}
+	if len(moved) == 0 {
+		return ": no run kept on this machine changed it (another machine sharing the state did, or a command that keeps no run: state mv, state rm, state push or import)"
+	}
+	first := moved[len(moved)-1]
+	msg := fmt.Sprintf(": %s run %s (started %s) changed it", first.Operation, first.ID, first.Started.Local().Format("2006-01-02 15:04:05"))
+	if n := len(moved) - 1; n > 0 {
+		msg += fmt.Sprintf(", and %d run(s) after it", n)
+	}
+	return msg + fmt.Sprintf(" (diffuser show %s)", first.ID)
 }

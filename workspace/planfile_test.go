@@ -103,8 +103,18 @@ func TestSavedPlan(t *testing.T) {
 	save(p2, "greeting=bye")
 	s.mustApply(t, in("greeting=hi"), "apply")
 	before := s.readState(t, "golden").Serial
-	if _, err := applySaved(p2); err == nil || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "state changed") {
+	_, err = applySaved(p2)
+	if err == nil || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "state changed") {
 		t.Fatalf("stale plan applied, or refused without saying why: %v", err)
+	}
+	// It names the run that moved the serial, as `diffuser runs` lists it.
+	runs, rerr := s.env.Runs("golden")
+	if rerr != nil || len(runs) == 0 {
+		t.Fatalf("runs: %v %d", rerr, len(runs))
+	}
+	if want := "apply run " + runs[0].ID + " (started "; !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "diffuser show "+runs[0].ID) {
+		t.Errorf("the stale plan's error does not name the run that changed state (%s): %v", runs[0].ID, err)
 	}
 	if got := s.readState(t, "golden").Serial; got != before {
 		t.Errorf("the refused plan changed state: serial %d, was %d", got, before)

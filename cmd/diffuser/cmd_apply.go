@@ -22,8 +22,9 @@ func (a *app) applyCmd() *cobra.Command {
 		Long: `apply plans first (like plan), asks for confirmation unless -auto-approve, then runs every
 change concurrently in dependency order. State is saved after every finished step instance,
 so a killed or failed apply resumes where it stopped. Given a file written by plan -out,
-it applies exactly that plan and refuses it if state changed since. A plan file keeps only a
-digest of each sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
+it applies exactly that plan and refuses it if state changed since (naming the run that
+changed it, when this machine keeps it). A plan file keeps only a digest of each
+sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
 
 apply records in state the inputs it runs with: the provider, the site file and every
 variable set with -var or -var-file (a sensitive one only as a salted digest). Later
