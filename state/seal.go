@@ -121,8 +121,9 @@ func (k *Key) seal(plain []byte, purpose string) []byte {
 	return b
 }
 
-// isSealed says whether data is an envelope rather than plain JSON.
-func isSealed(data []byte) bool {
+// IsSealed says whether data (a state.json or a saved plan) is an
+// encryption envelope rather than plain JSON.
+func IsSealed(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(sealedPrefix))
 }
 
@@ -162,7 +163,7 @@ func (e *KeyError) Unwrap() error {
 // else what the envelope holds, opened with k. line > 0 names a journal
 // line in errors.
 func open(k *Key, path string, line int, data []byte, purpose string) ([]byte, error) {
-	if !isSealed(data) {
+	if !IsSealed(data) {
 		return data, nil
 	}
 	var env envelope

@@ -76,7 +76,7 @@ func TestEncryptedRoundTrip(t *testing.T) {
 			t.Errorf("%s holds plaintext:\n%s", f, b)
 		}
 		for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-			if !isSealed(line) {
+			if !IsSealed(line) {
 				t.Errorf("%s line %d is not sealed: %s", f, i+1, line)
 			}
 		}
@@ -214,7 +214,7 @@ func TestEncryptionOfPlainState(t *testing.T) {
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, StateFile)); !isSealed(b) {
+	if b, _ := os.ReadFile(filepath.Join(dir, StateFile)); !IsSealed(b) {
 		t.Errorf("the save after setting a key is not sealed:\n%s", b)
 	}
 }

@@ -119,6 +119,7 @@ type diskView struct {
 	state   os.FileInfo // nil if there was no state.json
 	journal os.FileInfo // nil if there was no journal
 	jview   journalView
+	sealed  bool // state.json is an encryption envelope
 }
 
 // batch is the records of one journal write. Its waiters sleep on lead
@@ -228,6 +229,15 @@ func (s *Store) Load() (*State, error) {
 	return st, nil
 }
 
+// Sealed says whether the state.json last loaded or saved is an
+// encryption envelope (false before the first Load, and when there was
+// none).
+func (s *Store) Sealed() bool {
+	s.acquire()
+	defer s.release()
+	return s.disk.sealed
+}
+
 func (s *Store) read() (*State, diskView, error) {
 	sp, jp := s.path(StateFile), s.path(JournalFile)
 	// The journal first: if a Save replaces state.json and removes the
@@ -241,6 +251,7 @@ func (s *Store) read() (*State, diskView, error) {
 	if err != nil {
 		return nil, diskView{}, err
 	}
+	sealed := IsSealed(data)
 	if data, err = open(s.opts.key, sp, 0, data, purposeState); err != nil {
 		return nil, diskView{}, err
 	}
@@ -255,7 +266,7 @@ func (s *Store) read() (*State, diskView, error) {
 	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
 		return nil, diskView{}, &ForeignError{File: sp, Cluster: st.Cluster, Prefix: p}
 	}
-	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv}, nil
+	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv, sealed: sealed}, nil
 }
 
 // backupHint says what the backup of a damaged state.json holds.
@@ -401,6 +412,7 @@ func (s *Store) save(st *State) error {
 	st.Version, st.Serial = next.Version, next.Serial
 	s.disk.serial = next.Serial
 	s.disk.state = fi
+	s.disk.sealed = s.opts.key != nil
 	// The journal is folded into the new state.json. If removing it fails
 	// or does not survive a crash, Load ignores it: its serial is behind.
 	s.closeJournal()

@@ -67,6 +67,18 @@ func TestS3BackendWorkspace(t *testing.T) {
 		t.Fatalf("bob reads lineage %s serial %d, alice wrote %s serial %d", st.Lineage, st.Serial, a.State.Lineage, a.State.Serial)
 	}
 	bob.noChanges(t, in())
+	// A no-op apply (alice's again, then bob's) writes nothing to the
+	// bucket: the state object and its serial stay, so plans saved before
+	// it are not made stale.
+	etag := objectETag(t, srv, "team-state", "diffuser/prod/golden/state.json")
+	for _, s := range []*sysEnv{alice, bob} {
+		if a := s.mustApply(t, in(), "apply"); a.Res != nil || a.State.Serial != st.Serial {
+			t.Fatalf("a no-op apply ran steps or moved the serial from %d to %d", st.Serial, a.State.Serial)
+		}
+		if got := objectETag(t, srv, "team-state", "diffuser/prod/golden/state.json"); got != etag {
+			t.Fatalf("a no-op apply rewrote the state object (ETag %s, was %s)", got, etag)
+		}
+	}
 
 	// Without the site file, alice's data directory refuses rather than
 	// start an empty local state beside the bucket's.
@@ -125,6 +137,15 @@ func TestS3BackendWorkspace(t *testing.T) {
 	}
 	_ = unlock
 	alice.mustApply(t, in("greeting=x"), "apply")
+}
+
+func objectETag(t *testing.T, srv *s3fake.Server, bucket, key string) string {
+	t.Helper()
+	h, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil || h.ETag == nil {
+		t.Fatalf("head %s: %v", key, err)
+	}
+	return *h.ETag
 }
 
 func listObjects(t *testing.T, srv *s3fake.Server, bucket string) map[string]bool {

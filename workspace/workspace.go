@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -501,32 +500,25 @@ func (ws *Workspace) NewProvider(ctx context.Context) (cloud.Provider, cloud.Key
 	return p, keys, nil
 }
 
+// sealReporter is a store that says whether the state.json it last
+// loaded is sealed (state.Store, s3store.Store).
+type sealReporter interface{ Sealed() bool }
+
 // sameAsStored says whether state in memory is what the store holds, in
 // the form a save would write it (sealed with the state key, or in clear),
 // so that saving it would change nothing but its serial. Any doubt says no:
-// a backend other than a local directory, a state.json whose form is not
-// the key's (a workspace in clear is sealed by its next save).
+// a store that cannot say how it holds state, a state.json whose form is
+// not the key's (a workspace in clear is sealed by its next save).
 func (ws *Workspace) sameAsStored() bool {
 	if ws.State == nil || ws.State.Serial == 0 {
 		return false
 	}
-	local, ok := ws.Store.(*state.Store)
+	sr, ok := ws.Store.(sealReporter)
 	if !ok {
 		return false
 	}
-	head := make([]byte, 64)
-	f, err := os.Open(filepath.Join(local.Dir(), state.StateFile))
-	if err != nil {
-		return false
-	}
-	n, _ := io.ReadFull(f, head)
-	_ = f.Close()
-	sealed := bytes.HasPrefix(bytes.TrimLeft(head[:n], " \t\r\n"), []byte(`{"diffuser_encrypted":`))
-	if sealed != (ws.env.StateKey != nil) {
-		return false
-	}
 	stored, err := ws.Store.Load()
-	if err != nil {
+	if err != nil || sr.Sealed() != (ws.env.StateKey != nil) {
 		return false
 	}
 	a, err1 := json.Marshal(stored)

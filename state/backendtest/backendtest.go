@@ -29,6 +29,8 @@ type Backend interface {
 	Current() bool
 	LockInfo() (*state.Holder, error)
 	BreakLock() (*state.Holder, error)
+	// Sealed says whether the state last loaded or saved is sealed.
+	Sealed() bool
 }
 
 // ForceUnlocker is a backend whose lock outlives its holder and can be
@@ -428,12 +430,28 @@ func testEncryption(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	const secret = "s3cr3t-output-value"
+	// A state in clear, loaded with a key, is not sealed until saved.
+	plain := tg.Open(Options{})
+	unlockPlain := lock(t, plain, "diffuser apply clear")
+	if err := plain.Save(load(t, plain)); err != nil {
+		t.Fatal(err)
+	}
+	_ = unlockPlain()
+	if plain.Sealed() {
+		t.Error("a state saved without a key says it is sealed")
+	}
 	a := tg.Open(Options{Key: key})
 	unlock := lock(t, a, "diffuser apply sealed")
 	st := load(t, a)
+	if a.Sealed() {
+		t.Error("a state in clear, loaded with a key, says it is sealed")
+	}
 	st.Outputs["password"] = state.Output{Value: secret, Sensitive: true}
 	if err := a.Save(st); err != nil {
 		t.Fatal(err)
+	}
+	if !a.Sealed() {
+		t.Error("a state saved with a key says it is not sealed")
 	}
 	in := instance("a", "h0")
 	in.Outputs["k"] = secret
@@ -446,9 +464,13 @@ func testEncryption(t *testing.T, tg Target) {
 			t.Errorf("%s holds plaintext state", name)
 		}
 	}
-	got := load(t, tg.Open(Options{Key: key}))
+	reader := tg.Open(Options{Key: key})
+	got := load(t, reader)
 	if got.Outputs["password"].Value != secret || got.Steps[`step.a["h0"]`] == nil {
 		t.Fatalf("the sealed state did not load back: %+v", got)
+	}
+	if !reader.Sealed() {
+		t.Error("a sealed state, loaded, says it is not sealed")
 	}
 	var ke *state.KeyError
 	if _, err := tg.Open(Options{}).Load(); !errors.As(err, &ke) {

@@ -76,6 +76,7 @@ type view struct {
 	live    bool   // the journal of serial continues it
 	seq     int    // journal objects of serial that exist (the next one is seq)
 	jerr    error  // a failed journal write: no more records until Save
+	sealed  bool   // state.json is an encryption envelope
 }
 
 type batch struct {
@@ -301,7 +302,7 @@ func (s *Store) read() (*state.State, view, error) {
 	if p := s.opts.ClusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
 		return nil, view{}, &state.ForeignError{File: s.url(StateObject), Cluster: st.Cluster, Prefix: p}
 	}
-	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0}
+	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0, sealed: state.IsSealed(data)}
 	if v.live {
 		v.seq = len(seqs)
 	}
@@ -330,6 +331,15 @@ func newestJournal(js map[uint64][]int) (uint64, []int) {
 		}
 	}
 	return best, seqs
+}
+
+// Sealed says whether the state.json last loaded or written is an
+// encryption envelope (false before the first Load, and when there was
+// none).
+func (s *Store) Sealed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disk.sealed
 }
 
 // Current says whether state.json and the journal are still the objects
@@ -422,7 +432,7 @@ func (s *Store) save(st *state.State) error {
 	}
 	st.Version, st.Serial = next.Version, next.Serial
 	s.mu.Lock()
-	s.disk = view{loaded: true, lineage: d.lineage, serial: next.Serial, etag: s.disk.etag}
+	s.disk = view{loaded: true, lineage: d.lineage, serial: next.Serial, etag: s.disk.etag, sealed: s.opts.Key != nil}
 	s.mu.Unlock()
 	// Folded in: a failed delete leaves objects Load ignores (their
 	// serial is behind).
@@ -505,7 +515,7 @@ func (s *Store) Replace(st *state.State) error {
 		return fmt.Errorf("replace state in %s: %w", s.Where(), err)
 	}
 	s.mu.Lock()
-	s.disk = view{loaded: true, lineage: next.Lineage, serial: next.Serial, etag: s.disk.etag}
+	s.disk = view{loaded: true, lineage: next.Lineage, serial: next.Serial, etag: s.disk.etag, sealed: s.opts.Key != nil}
 	s.mu.Unlock()
 	s.dropJournals(ctx, ^uint64(0))
 	return nil
