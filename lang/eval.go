@@ -872,8 +872,8 @@ func (e *evaluator) enabled(k nodeKey) {
 		case !v.IsKnown():
 		case v.IsNull() || v.Type() != cty.Bool:
 			d = append(d, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid module enabled",
-				Detail: fmt.Sprintf("The lifecycle enabled of %s (%s) must be true or false, not %s, e.g. enabled = var.package_repository != null.",
-					m.Addr, m.Source, typeName(v)),
+				Detail: fmt.Sprintf("The lifecycle enabled of %s (%s) must be true or false, not %s, e.g. enabled = var.package_repository != null.%s",
+					m.Addr, m.Source, typeName(v), s.givenHint(m, m.Enabled)),
 				Subject: m.Enabled.Range().Ptr()})
 		default:
 			mv.off = v.False()

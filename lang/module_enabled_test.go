@@ -272,3 +272,34 @@ func TestModuleEnabledNestedOffNamesOuter(t *testing.T) {
 		t.Errorf("why the outer call is off: %q, want %q", got, want)
 	}
 }
+
+// TestModuleEnabledNamesGivenValue: a call's lifecycle enabled that is not
+// a bool because of a value given from outside the recipe (-var) says
+// where that value came from: the mistake is there, not in the recipe.
+func TestModuleEnabledNamesGivenValue(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {}
+variable "mode" {
+  type    = any
+  default = true
+}
+module "a" {
+  source = "./m"
+  on     = hosts.server
+  lifecycle {
+    enabled = var.mode
+  }
+}
+`)},
+		"m/main.hcl": {Data: []byte("step \"s\" { run = \"true\" }\n")},
+	}
+	if _, diags := loadEnabled(t, fsys, nil); diags.HasErrors() {
+		t.Fatalf("the default:%s", diagString(diags))
+	}
+	_, diags := loadEnabled(t, fsys, map[string]string{"mode": "yes"})
+	got := diagString(diags)
+	if !strings.Contains(got, "Invalid module enabled") || !strings.Contains(got, "var.mode is given with -var") {
+		t.Fatalf("enabled from a -var value that is not a bool:%s\nwant the error to say var.mode is given with -var", got)
+	}
+}
