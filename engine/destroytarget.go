@@ -126,10 +126,7 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 			continue
 		}
 		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy, Reason: why}
-		for n := range h.Volumes {
-			c.Data = append(c.Data, n)
-		}
-		sort.Strings(c.Data)
+		c.Data = lostVolumes(h)
 		p.Destroys = append(p.Destroys, c)
 	}
 	p.sortDestroys(p.Destroys, st)

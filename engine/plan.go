@@ -376,10 +376,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			c.Action = NoOp
 		}
 		if c.Action == Replace && sh != nil {
-			for n := range sh.Volumes {
-				c.Data = append(c.Data, n)
-			}
-			sort.Strings(c.Data)
+			c.Data = lostVolumes(sh)
 		}
 		known[h] = c.Action == NoOp || c.Action == Start
 		p.set(v, c)
@@ -666,10 +663,7 @@ func (p *Plan) planRemovals(st *state.State) {
 		}
 		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy,
 			Reason: "host count decreased or group removed"}
-		for n := range h.Volumes {
-			c.Data = append(c.Data, n)
-		}
-		sort.Strings(c.Data)
+		c.Data = lostVolumes(h)
 		p.Destroys = append(p.Destroys, c)
 	}
 	p.sortDestroys(p.Destroys, st)
@@ -778,10 +772,7 @@ func (p *Plan) planDestroyAll(st *state.State) {
 	}
 	for name, h := range st.Hosts {
 		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy}
-		for n := range h.Volumes {
-			c.Data = append(c.Data, n)
-		}
-		sort.Strings(c.Data)
+		c.Data = lostVolumes(h)
 		p.Destroys = append(p.Destroys, c)
 	}
 	p.sortDestroys(p.Destroys, st)
@@ -987,4 +978,14 @@ func (p *Plan) GroupProvider(group string) string {
 		return ""
 	}
 	return p.groupProvider(group)
+}
+
+// lostVolumes are the volumes whose data goes with host h's machine when
+// it is destroyed or replaced, sorted: none on the static provider, whose
+// destroy forgets the machine and leaves it and its disks as they are.
+func lostVolumes(h *state.Host) []string {
+	if lang.ProviderBase(h.Provider) == "static" {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(h.Volumes))
 }
