@@ -83,10 +83,16 @@ const (
 	Running Status = "running"
 	Stopped Status = "stopped" // exists, can be started again
 	Missing Status = "missing" // gone: must be replaced
-	// Moved: runs, but is now reached another way than recorded (static:
-	// ~/.ssh/config or the site's ssh_config changed). Launch again
-	// records the new way; the host and what ran on it stay.
+	// Moved: runs, but is now reached another way than recorded, at
+	// other addresses (static: ~/.ssh/config's HostName changed). Launch
+	// again records the new way; the host and what ran on it stay, and
+	// what reads its addresses is known after that launch.
 	Moved Status = "moved"
+	// Rerouted: runs at the addresses recorded, but is reached or set up
+	// another way (static: a new key_file, jump or IdentityFile; docker:
+	// a new package_cache). Launch again records it; nothing a step
+	// reads of the host changes.
+	Rerouted Status = "rerouted"
 )
 
 // Keys is the workspace's SSH identity, authorized on every host the

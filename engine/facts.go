@@ -93,7 +93,7 @@ func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.Stat
 	sem := make(chan struct{}, 32)
 	for h, slot := range g.Hosts {
 		sh := st.Hosts[slot.Name]
-		if sh == nil || p.Actions[g.LaunchV[h]] != NoOp {
+		if sh == nil || (p.Actions[g.LaunchV[h]] != NoOp && !p.rerouted[h]) {
 			continue
 		}
 		wg.Add(1)
@@ -136,7 +136,7 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		v := g.LaunchV[h]
 		c := p.vchange[v]
 		sh := st.Hosts[slot.Name]
-		if c == nil || sh == nil || c.Action != NoOp {
+		if c == nil || sh == nil || (c.Action != NoOp && !p.rerouted[h]) {
 			continue
 		}
 		d, ok := seen[string(sh.Facts)]
@@ -146,6 +146,25 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		}
 		old, had := d.f, d.ok
 		now, asked := fresh[slot.Name]
+		if p.rerouted[h] {
+			// Launched again to record how it is reached, which gathers
+			// its facts anew: until then steps see what refresh found,
+			// else what state has.
+			switch {
+			case asked && had:
+				now.Devices = old.Devices
+				if !stable(now).Equal(stable(old)) {
+					views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
+				} else {
+					views[h] = factsView{f: old, known: true, raw: sh.Facts}
+				}
+			case asked:
+				views[h] = factsView{f: now, known: true}
+			case had:
+				views[h] = factsView{f: old, known: true, raw: sh.Facts}
+			}
+			continue
+		}
 		switch {
 		case asked && !had:
 			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true

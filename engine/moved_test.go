@@ -154,3 +154,73 @@ func TestFormerReachSettingsKeepRecordedHosts(t *testing.T) {
 		t.Errorf("a new key_file changed the plan:\n%s", summary(p))
 	}
 }
+
+// statusRefresher says one host has the given status.
+type statusRefresher struct {
+	simRefresher
+	host   string
+	status cloud.Status
+}
+
+func (r statusRefresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Status, error) {
+	if spec.Name == r.host {
+		return r.status, nil
+	}
+	return r.simRefresher.HostStatus(ctx, spec, h)
+}
+
+const readsHost = `
+recipe "t" {}
+hosts "a" { count = 2 }
+step "addr" {
+  on  = hosts.a
+  run = "echo ${host.private_ip}"
+}
+step "cores" {
+  on  = hosts.a
+  run = "echo ${host.facts.cores}"
+}
+step "plain" {
+  on  = hosts.a
+  run = "echo plain"
+}
+`
+
+// TestReroutedHostKeepsWhatStepsRead: a host reached another way at the
+// same addresses (a new key_file or jump on static, a new package cache
+// on docker) is launched again to record it, and nothing else is planned:
+// what steps read of it (addresses, facts) is known at plan. A host that
+// moved to other addresses plans the steps on it as known after apply.
+func TestReroutedHostKeepsWhatStepsRead(t *testing.T) {
+	w := newWorld(t, readsHost)
+	applyOK(t, w, w.plan(w.refresh))
+	before := map[string]state.Instance{}
+	for addr, in := range w.st.Steps {
+		before[addr] = *in
+	}
+	rerouted := w.plan(func(o *engine.PlanOptions) { o.Refresh = statusRefresher{simRefresher{w}, "a[0]", cloud.Rerouted} })
+	got := summary(rerouted)
+	if add, change, destroy := rerouted.Counts(); add != 0 || change != 1 || destroy != 0 ||
+		!strings.Contains(got, `~ launch["a[0]"] (reached or set up another way now, at the same addresses (found by refresh))`) {
+		t.Fatalf("a rerouted host plans more than its launch (%d/%d/%d):\n%s", add, change, destroy, got)
+	}
+	moved := w.plan(func(o *engine.PlanOptions) { o.Refresh = statusRefresher{simRefresher{w}, "a[0]", cloud.Moved} })
+	got = summary(moved)
+	for _, want := range []string{`step.addr["a[0]"]`, `step.cores["a[0]"]`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("a moved host's %s is not planned (known after apply):\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `["a[1]"]`) {
+		t.Errorf("a moved host plans other hosts' steps:\n%s", got)
+	}
+	applyOK(t, w, rerouted)
+	for addr, in := range w.st.Steps {
+		if b := before[addr]; !b.Started.Equal(in.Started) {
+			t.Errorf("%s ran again", addr)
+		}
+	}
+	if p := w.plan(w.refresh); p.HasChanges() {
+		t.Fatalf("not converged:\n%s", summary(p))
+	}
+}

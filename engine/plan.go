@@ -133,6 +133,9 @@ type Plan struct {
 	drains map[int32][]int32
 	// gone: per host, refresh found its machine gone (nothing to drain).
 	gone []bool
+	// rerouted: per host, launched again only to record how it is reached
+	// (cloud.Rerouted): what steps read of it is known at plan.
+	rerouted []bool
 }
 
 // reasonGone is the reason of a launch whose machine refresh found gone.
@@ -344,6 +347,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	known := make([]bool, len(g.Hosts))
 	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
 	p.gone = make([]bool, len(g.Hosts))
+	p.rerouted = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
 		v := g.LaunchV[h]
 		prov := opt.providerOf(slot.Group)
@@ -372,13 +376,19 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			// so what reads them is known after apply.
 			c.Action, c.Reason = Update, "reached another way now: ssh settings changed (found by refresh)"
 			p.Drift++
+		case hostStatus[slot.Name] == cloud.Rerouted:
+			// Launch again records it; its addresses stay, so what reads
+			// them is known now.
+			c.Action, c.Reason = Update, "reached or set up another way now, at the same addresses (found by refresh)"
+			p.Drift++
 		default:
 			c.Action = NoOp
 		}
 		if c.Action == Replace && sh != nil {
 			c.Data = lostVolumes(sh)
 		}
-		known[h] = c.Action == NoOp || c.Action == Start
+		p.rerouted[h] = c.Action == Update && hostStatus[slot.Name] == cloud.Rerouted
+		known[h] = c.Action == NoOp || c.Action == Start || p.rerouted[h]
 		p.set(v, c)
 	}
 

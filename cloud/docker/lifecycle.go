@@ -37,9 +37,10 @@ func (p *Provider) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Host
 		return "", fmt.Errorf("%s: inspect container: %w", spec.Name, err)
 	}
 	if st := res.Container.State; st != nil && (st.Running || st.Restarting) && !st.Paused {
-		// A changed package_cache is recorded by launching again.
+		// A changed package_cache is recorded by launching again; the
+		// container and its addresses stay.
 		if s, err := p.hostSettings(spec); err == nil && aptProxy(s, res.Container, spec.Cluster) != h.Attrs[cloud.AttrAptProxy] {
-			return cloud.Moved, nil
+			return cloud.Rerouted, nil
 		}
 		return cloud.Running, nil
 	}

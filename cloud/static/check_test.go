@@ -182,8 +182,8 @@ func TestRecordedReach(t *testing.T) {
 
 // TestKeyFileChangeMovesHost: key_file and jump are reach settings (out of
 // the launch digest), so a host launched with one key and planned with
-// another is found Moved by refresh, and apply records the new key, not
-// replaced.
+// another is found Rerouted by refresh (the same addresses, reached
+// another way), and apply records the new key, not replaced.
 func TestKeyFileChangeMovesHost(t *testing.T) {
 	if r := (Factory{}).ReachSettings(); !slices.Contains(r, "key_file") || !slices.Contains(r, "jump") {
 		t.Fatalf("ReachSettings %v: key_file and jump say only how a host is reached", r)
@@ -196,7 +196,7 @@ func TestKeyFileChangeMovesHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]cloud.Status{"/keys/a": cloud.Running, "/keys/b": cloud.Moved} {
+	for key, want := range map[string]cloud.Status{"/keys/a": cloud.Running, "/keys/b": cloud.Rerouted} {
 		if got, err := (Provider{}).Status(context.Background(), spec(key), h); err != nil || got != want {
 			t.Errorf("launched with /keys/a, key_file %s: status %v %v, want %v", key, got, err, want)
 		}

@@ -40,8 +40,8 @@ func TestPackageCacheSetting(t *testing.T) {
 	if st, err := (Provider{}).Status(ctx, spec("http://10.0.0.9:3142"), h); err != nil || st != cloud.Running {
 		t.Errorf("unchanged cache: %s %v", st, err)
 	}
-	if st, err := (Provider{}).Status(ctx, spec("off"), h); err != nil || st != cloud.Moved {
-		t.Errorf("cache turned off: %s %v, want moved", st, err)
+	if st, err := (Provider{}).Status(ctx, spec("off"), h); err != nil || st != cloud.Rerouted {
+		t.Errorf("cache turned off: %s %v, want rerouted (its addresses stay)", st, err)
 	}
 	for bad, want := range map[string]string{
 		"controller":          "no known way to the controller",

@@ -297,6 +297,10 @@ func TestStatusFindsMovedHosts(t *testing.T) {
 	if st, err := (Provider{}).Status(context.Background(), spec, h); err != nil || st != cloud.Running {
 		t.Fatalf("unchanged: %s %v", st, err)
 	}
+	write("Host lab\n  HostName 192.0.2.1\n  Port 2201\n")
+	if st, err := (Provider{}).Status(context.Background(), spec, h); err != nil || st != cloud.Rerouted {
+		t.Fatalf("Port changed, HostName not: %s %v, want rerouted (its addresses stay)", st, err)
+	}
 	write("Host lab\n  HostName 192.0.2.2\n  Port 2200\n")
 	if st, err := (Provider{}).Status(context.Background(), spec, h); err != nil || st != cloud.Moved {
 		t.Fatalf("HostName changed: %s %v", st, err)

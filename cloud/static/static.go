@@ -239,8 +239,9 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 }
 
 // Status says Running (a static host is never launched or stopped by
-// diffuser), or Moved when the host would now be reached another way than
-// recorded: ~/.ssh/config or the ssh_config setting changed.
+// diffuser), or, when the host would now be reached another way than
+// recorded (~/.ssh/config, ssh_config, key_file or jump changed), Moved
+// if its addresses change with it and Rerouted if they do not.
 func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
 	if spec.Settings == cty.NilVal {
 		return cloud.Running, nil
@@ -256,7 +257,11 @@ func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cl
 			h.SSHJump = []cloud.Hop{{Address: j, Port: p, User: u}}
 		}
 	}
-	if !sameReach(want, h) {
+	switch {
+	case sameReach(want, h):
+	case want.PrivateIP == h.PrivateIP && want.PublicIP == h.PublicIP:
+		return cloud.Rerouted, nil
+	default:
 		return cloud.Moved, nil
 	}
 	return cloud.Running, nil
