@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"diffuser/lang"
 )
 
 // ReasonGone is the reason of a destroy whose step the recipe no longer
@@ -41,8 +43,12 @@ func (p *Plan) LikelyRenames() []Rename {
 	// and kept as they are): not renamed, and a moved block into them
 	// would meet what state already records there.
 	mixed := map[string]bool{}
+	var steps []*lang.Step
 	g := p.Loaded.Graph
-	for s, step := range g.Steps {
+	if g != nil {
+		steps = g.Steps
+	}
+	for s, step := range steps {
 		call, _, ok := splitCall(step.Name)
 		if !ok || mixed[call] {
 			continue
