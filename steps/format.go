@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"diffuser/runner"
 
@@ -207,13 +208,8 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 	if a.holdsWanted(b) {
 		return nil, nil
 	}
-	if !b.empty() {
-		if !a.force {
-			return nil, fmt.Errorf("refusing to format %s as %s: it holds %s; force = true would destroy its data", a.device, a.fstype, b)
-		}
-		if _, err := MustRun(ctx, r, "wipefs", "wipefs -a "+ShellQuote(a.device)); err != nil {
-			return nil, err
-		}
+	if !b.empty() && !a.force {
+		return nil, fmt.Errorf("refusing to format %s as %s: it holds %s; force = true would destroy its data", a.device, a.fstype, b)
 	}
 	words := []string{"mkfs." + a.fstype}
 	if a.label != "" {
@@ -221,8 +217,66 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 	}
 	words = append(words, a.options...)
 	words = append(words, a.device)
-	_, err = MustRun(ctx, r, "mkfs."+a.fstype, shellJoin(words...))
-	return nil, err
+	cmd := formatLockedScript(a, shellJoin(words...))
+	res, err := Probe(ctx, r, "mkfs."+a.fstype, cmd)
+	if err != nil {
+		return nil, err
+	}
+	switch res.Exit {
+	case 0:
+		return nil, nil
+	case formatNoFlock:
+		return nil, fmt.Errorf("formatting %s: the host has no flock command (util-linux), which diffuser needs to keep other tools off the device while it formats it: install util-linux", a.device)
+	case formatLocked:
+		return nil, fmt.Errorf("formatting %s: another process held the device's lock for more than %s (a partitioning or formatting tool, or another diffuser): find it with lslocks, let it finish or stop it, and apply again", a.device, formatLockWait)
+	case formatChanged:
+		return nil, fmt.Errorf("refusing to format %s as %s: another process wrote to it since this step looked, and it now holds %s; nothing was changed: find out who (another workspace listing the same device?) and apply again",
+			a.device, a.fstype, strings.TrimSpace(res.Stdout))
+	}
+	return nil, ExitError("mkfs."+a.fstype, cmd, res)
+}
+
+// formatLockWait is how long formatting waits for another holder of the
+// device's lock (udev probes it for milliseconds; another mkfs for
+// seconds to minutes).
+const formatLockWait = 5 * time.Minute
+
+// Exit statuses of formatLockedScript besides 0 (made, or already there)
+// and mkfs's and wipefs's own.
+const (
+	formatChanged = 90 // the device holds something now that it did not
+	formatNoFlock = 91 // flock(1) is missing
+	formatLocked  = 92 // the lock was not had within formatLockWait
+)
+
+// formatLockedScript is Apply's one command that changes the device. It
+// holds an exclusive flock on the device node while it looks again and
+// formats, as systemd's block device locking asks of tools that write
+// partition tables or filesystems (udev, systemd-repart, sfdisk --lock and
+// wipefs --lock take the same lock), so that two diffusers (or such a
+// tool) never both find the device empty and both format it, the second
+// over the first's new filesystem. Under the lock: the declared
+// filesystem found there (someone made it meanwhile) is kept; anything
+// else, unless force, stops it with formatChanged and what blkid says on
+// stdout; with force, signatures are wiped first. mkfs is the last
+// command (the words given, quoted).
+func formatLockedScript(a formatArgs, mkfs string) string {
+	wipe := "0"
+	if a.force {
+		wipe = "1"
+	}
+	return fmt.Sprintf(`d=%s fs=%s wipe=%s
+(
+command -v flock >/dev/null 2>&1 || exit %d
+flock -w %d 9 || exit %d
+out=$(blkid -p -o export "$d"); rc=$?
+if [ $rc -eq 0 ] && printf '%%s\n' "$out" | grep -qxF "TYPE=$fs" && ! printf '%%s\n' "$out" | grep -q '^PTTYPE='; then exit 0; fi
+if [ $rc -ne 2 ]; then
+  if [ "$wipe" != 1 ]; then printf '%%s\n' "$out" | grep -E '^(TYPE|PTTYPE)='; exit %d; fi
+  wipefs -a "$d" || exit
+fi
+%s
+) 9<"$d"`, ShellQuote(a.device), ShellQuote(a.fstype), wipe, formatNoFlock, int(formatLockWait/time.Second), formatLocked, formatChanged, mkfs)
 }
 
 // validFstype reports whether s may follow "mkfs." in a command name.
