@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// docHCLRE finds a fenced hcl block and the HTML comment on the line
+// before it, if any.
+var docHCLRE = regexp.MustCompile("(?s)(?:<!-- hcl: ([^\n]*?) -->\n)?```hcl\n(.*?)```")
+
+// A docExample is one or more hcl blocks of a page validated together.
+type docExample struct {
+	file, at string // file:line of its first block
+	src          string
+	kind         string   // "recipe", "site", "error" or "fragment"
+	want         string   // for kind "error": the summary
+	args         []string // for kind "recipe": more arguments of validate
+}
+
+// docExamples reads the hcl blocks of a page. The line before a block may
+// say what it is, in an HTML comment (not shown on the page):
+//
+//	<!-- hcl: fragment WHY -->        not a recipe on its own (part of a block, a module's
+//	                                  file, a reference listing): only parsed (TestDocsHCLParses)
+//	<!-- hcl: recipe NAME -->         one piece of a recipe built over several blocks: the
+//	                                  blocks of the page with the same NAME are validated together
+//	<!-- hcl: recipe -var x=1 -->     a recipe validated with these arguments (a required variable)
+//	<!-- hcl: error SUMMARY -->       a mistake the page shows: validate must fail with SUMMARY
+//	<!-- hcl: site -->                a site file: validated with --site
+//
+// Without a comment a block is a recipe (or a piece of one) on its own.
+func docExamples(t *testing.T, file string) []*docExample {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var out []*docExample
+	named := map[string]*docExample{}
+	for _, m := range docHCLRE.FindAllStringSubmatchIndex(doc, -1) {
+		at := fmt.Sprintf("%s:%d", file, strings.Count(doc[:m[4]], "\n"))
+		src := doc[m[4]:m[5]]
+		kind, arg := "recipe", ""
+		if m[2] >= 0 {
+			kind, arg, _ = strings.Cut(doc[m[2]:m[3]], " ")
+		}
+		var args []string
+		switch kind {
+		case "recipe":
+			words := strings.Fields(arg)
+			arg = ""
+			if len(words) > 0 && !strings.HasPrefix(words[0], "-") {
+				arg, words = words[0], words[1:]
+			}
+			args = words
+			if arg != "" && named[arg] != nil {
+				named[arg].src += "\n" + src
+				continue
+			}
+		case "fragment", "site", "error":
+		default:
+			t.Fatalf("%s: unknown marker <!-- hcl: %s -->", at, kind)
+		}
+		ex := &docExample{file: file, at: at, src: src, kind: kind, want: arg, args: args}
+		if kind == "recipe" && arg != "" {
+			named[arg] = ex
+		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+// docBlockKeys names what the top-level blocks of src declare: "TYPE NAME"
+// for a labelled block, "local NAME" for each local.
+func docBlockKeys(t *testing.T, src []byte, name string) (map[string]bool, *hclsyntax.Body) {
+	f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if d.HasErrors() {
+		t.Fatalf("%s does not parse: %s", name, d.Error())
+	}
+	body := f.Body.(*hclsyntax.Body)
+	keys := map[string]bool{}
+	for _, blk := range body.Blocks {
+		switch {
+		case blk.Type == "locals":
+			for n := range blk.Body.Attributes {
+				keys["local "+n] = true
+			}
+		case len(blk.Labels) > 0:
+			keys[blk.Type+" "+blk.Labels[0]] = true
+		case blk.Type == "recipe":
+			keys["recipe"] = true
+		}
+	}
+	return keys, body
+}
+
+// docRecipe is src with the blocks of the prelude it does not declare itself.
+func docRecipe(t *testing.T, prelude []byte, src string) string {
+	own, _ := docBlockKeys(t, []byte(src), "example")
+	_, body := docBlockKeys(t, prelude, "prelude")
+	var b strings.Builder
+	b.WriteString(src)
+	for _, blk := range body.Blocks {
+		keys := map[string]bool{}
+		switch {
+		case blk.Type == "locals":
+			for n := range blk.Body.Attributes {
+				keys["local "+n] = true
+			}
+		case blk.Type == "recipe":
+			keys["recipe"] = true
+		default:
+			keys[blk.Type+" "+blk.Labels[0]] = true
+		}
+		if !docOverlaps(keys, own) && !(blk.Type == "recipe" && docHasRecipe(own)) {
+			r := blk.Range()
+			b.WriteString("\n" + string(prelude[r.Start.Byte:r.End.Byte]) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func docOverlaps(a, b map[string]bool) bool {
+	for k := range a {
+		if b[k] {
+			return true
+		}
+	}
+	return false
+}
+
+func docHasRecipe(keys map[string]bool) bool {
+	for k := range keys {
+		if k == "recipe" || strings.HasPrefix(k, "recipe ") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDocsHCLValidates: every hcl example of the user documentation is
+// valid as the page says it is (see docExamples for how a page marks a
+// fragment, a recipe built over several blocks, a shown mistake or a site
+// file). An example is completed with testdata/docs/prelude.hcl, whose
+// blocks it may read without declaring them: what a reader would have in
+// the recipe around it.
+func TestDocsHCLValidates(t *testing.T) {
+	prelude, err := os.ReadFile("testdata/docs/prelude.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../docs/*.md")
+	sub, _ := filepath.Glob("../../docs/*/*.md")
+	files = append(append(files, sub...), "../../README.md")
+	sort.Strings(files)
+	kinds := map[string]int{}
+	for _, file := range files {
+		for _, ex := range docExamples(t, file) {
+			kinds[ex.kind]++
+			if ex.kind == "fragment" {
+				continue
+			}
+			dir := filepath.Join(t.TempDir(), "recipe")
+			if err := os.CopyFS(dir, os.DirFS("testdata/docs/files")); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"validate", dir, "--data-dir", filepath.Join(filepath.Dir(dir), "data")}, ex.args...)
+			src := ex.src
+			if ex.kind == "site" {
+				site := filepath.Join(filepath.Dir(dir), "site.hcl")
+				if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--site", site)
+				src = `recipe "docs" {}` // a site file is checked on its own
+			} else {
+				src = docRecipe(t, prelude, src)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := cliRun(t, args...)
+			switch {
+			case ex.kind == "error" && (code == 0 || !strings.Contains(out+errs, "Error: "+ex.want)):
+				t.Errorf("%s: the example should fail with %q: exit %d\n%s%s", ex.at, ex.want, code, out, errs)
+			case ex.kind != "error" && code != 0:
+				t.Errorf("%s: the example does not validate: exit %d\n%s%s\n--- as validated:\n%s", ex.at, code, out, errs, src)
+			}
+		}
+	}
+	if kinds["recipe"] < 20 || kinds["site"] < 5 {
+		t.Fatalf("only %d recipe examples found in the docs (%v)", kinds["recipe"], kinds)
+	}
+	t.Logf("examples: %v", kinds)
+}
