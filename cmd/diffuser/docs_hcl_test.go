@@ -20,10 +20,10 @@ var docHCLRE = regexp.MustCompile("(?s)(?:<!-- hcl: ([^\n]*?) -->\n)?```hcl\n(.*
 // A docExample is one or more hcl blocks of a page validated together.
 type docExample struct {
 	file, at string // file:line of its first block
-	src          string
-	kind         string   // "recipe", "site", "error" or "fragment"
-	want         string   // for kind "error": the summary
-	args         []string // for kind "recipe": more arguments of validate
+	src      string
+	kind     string   // "recipe", "site", "error" or "fragment"
+	want     string   // for kind "error": the summary
+	args     []string // for kind "recipe": more arguments of validate
 }
 
 // docExamples reads the hcl blocks of a page. The line before a block may
