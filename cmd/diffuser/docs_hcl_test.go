@@ -36,6 +36,8 @@ type docExample struct {
 //	<!-- hcl: recipe -var x=1 -->     a recipe validated with these arguments (a required variable)
 //	<!-- hcl: error SUMMARY -->       a mistake the page shows: validate must fail with SUMMARY
 //	<!-- hcl: site -->                a site file: validated with --site
+//	<!-- hcl: excerpt PATH -->        blocks quoted from the file PATH of the repository (comments
+//	                                  aside): each must be there as written
 //
 // Without a comment a block is a recipe (or a piece of one) on its own.
 func docExamples(t *testing.T, file string) []*docExample {
@@ -66,7 +68,7 @@ func docExamples(t *testing.T, file string) []*docExample {
 				named[arg].src += "\n" + src
 				continue
 			}
-		case "fragment", "site", "error":
+		case "fragment", "site", "error", "excerpt":
 		default:
 			t.Fatalf("%s: unknown marker <!-- hcl: %s -->", at, kind)
 		}
@@ -166,7 +168,11 @@ func TestDocsHCLValidates(t *testing.T) {
 	for _, file := range files {
 		for _, ex := range docExamples(t, file) {
 			kinds[ex.kind]++
-			if ex.kind == "fragment" {
+			switch ex.kind {
+			case "fragment":
+				continue
+			case "excerpt":
+				docCheckExcerpt(t, ex)
 				continue
 			}
 			dir := filepath.Join(t.TempDir(), "recipe")
@@ -201,4 +207,25 @@ func TestDocsHCLValidates(t *testing.T) {
 		t.Fatalf("only %d recipe examples found in the docs (%v)", kinds["recipe"], kinds)
 	}
 	t.Logf("examples: %v", kinds)
+}
+
+var docCommentRE = regexp.MustCompile(`#[^\n]*`)
+
+// docCheckExcerpt fails unless every top-level block of ex is in the file
+// it quotes, comments and spacing aside.
+func docCheckExcerpt(t *testing.T, ex *docExample) {
+	t.Helper()
+	norm := func(s string) string { return strings.Join(strings.Fields(docCommentRE.ReplaceAllString(s, "")), " ") }
+	b, err := os.ReadFile(filepath.Join("../..", ex.want))
+	if err != nil {
+		t.Errorf("%s: the excerpt's file: %v", ex.at, err)
+		return
+	}
+	_, body := docBlockKeys(t, []byte(ex.src), ex.at)
+	for _, blk := range body.Blocks {
+		r := blk.Range()
+		if q := norm(ex.src[r.Start.Byte:r.End.Byte]); !strings.Contains(norm(string(b)), q) {
+			t.Errorf("%s: %s does not hold the block the page quotes from it:\n%s", ex.at, ex.want, q)
+		}
+	}
 }
