@@ -229,3 +229,93 @@ func docCheckExcerpt(t *testing.T, ex *docExample) {
 		}
 	}
 }
+
+// docQuoteRE finds a diagnostic quoted in the docs that points into a
+// built-in recipe, and the source line it shows.
+var docQuoteRE = regexp.MustCompile(`on builtin:([\w./-]+) line (\d+)[^\n]*\n\s*(\d+): ([^\n]*)`)
+
+// TestDocsQuoteBuiltinLines: a diagnostic the docs quote from a built-in
+// recipe shows the line that recipe has today, so a recipe edit that moves
+// it fails here instead of leaving the page wrong.
+func TestDocsQuoteBuiltinLines(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	sub, _ := filepath.Glob("../../docs/*/*.md")
+	n := 0
+	for _, file := range append(append(files, sub...), "../../README.md") {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range docQuoteRE.FindAllStringSubmatch(string(b), -1) {
+			n++
+			src, err := os.ReadFile(filepath.Join("../../recipes", m[1]))
+			if err != nil {
+				t.Errorf("%s: quotes builtin:%s: %v", file, m[1], err)
+				continue
+			}
+			lines := strings.Split(string(src), "\n")
+			var at int
+			fmt.Sscan(m[2], &at)
+			switch {
+			case m[2] != m[3]:
+				t.Errorf("%s: the quote says line %s but shows line %s", file, m[2], m[3])
+			case at < 1 || at > len(lines) || strings.TrimSpace(lines[at-1]) != strings.TrimSpace(m[4]):
+				t.Errorf("%s: builtin:%s line %d is not %q: the recipe changed, quote it again", file, m[1], at, strings.TrimSpace(m[4]))
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("only %d quoted diagnostics of built-in recipes found", n)
+	}
+}
+
+// TestDocsValidateTranscripts: a page's transcript of `$ diffuser validate
+// NAME ...` on a built-in recipe (an indented block) is what validate
+// prints today, line by line; a line the page ends with "…" is compared up
+// to there. (./mingluster's is TestWritingRecipesFromScratch's.)
+func TestDocsValidateTranscripts(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	sub, _ := filepath.Glob("../../docs/*/*.md")
+	n := 0
+	for _, file := range append(append(files, sub...), "../../README.md") {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			cmd, ok := strings.CutPrefix(l, "    $ diffuser validate ")
+			if !ok || strings.HasPrefix(cmd, ".") {
+				continue
+			}
+			n++
+			var want []string
+			for _, w := range lines[i+1:] {
+				if strings.HasPrefix(w, "    $ ") || (w != "" && !strings.HasPrefix(w, "    ")) {
+					break
+				}
+				want = append(want, strings.TrimRight(strings.TrimPrefix(w, "    "), " "))
+			}
+			for len(want) > 0 && want[len(want)-1] == "" {
+				want = want[:len(want)-1]
+			}
+			args := append([]string{"validate"}, strings.Fields(cmd)...)
+			_, out, errs := cliRun(t, append(args, "--data-dir", t.TempDir())...)
+			got := strings.Split(strings.TrimRight(errs+out, "\n"), "\n")
+			if len(got) < len(want) {
+				t.Errorf("%s:%d: validate %s prints %d lines, the page shows %d:\n%s%s", file, i+1, cmd, len(got), len(want), errs, out)
+				continue
+			}
+			for j, w := range want {
+				g := strings.TrimRight(got[j], " ")
+				if p, cut := strings.CutSuffix(w, "…"); (cut && !strings.HasPrefix(g, p)) || (!cut && g != w) {
+					t.Errorf("%s:%d: validate %s: line %d is\n%s\nnot, as the page says,\n%s", file, i+1, cmd, j+1, g, w)
+					break
+				}
+			}
+		}
+	}
+	if n < 1 {
+		t.Fatal("no validate transcript of a built-in recipe found in the docs")
+	}
+}
