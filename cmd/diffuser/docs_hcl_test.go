@@ -35,7 +35,8 @@ type docExample struct {
 //	                                  blocks of the page with the same NAME are validated together
 //	<!-- hcl: recipe -var x=1 -->     a recipe validated with these arguments (a required variable)
 //	<!-- hcl: error SUMMARY -->       a mistake the page shows: validate must fail with SUMMARY
-//	<!-- hcl: site -->                a site file: validated with --site
+//	<!-- hcl: site [RECIPE] -->       a site file: validated with --site, for the built-in
+//	                                  RECIPE, else for a recipe with no host groups
 //	<!-- hcl: excerpt PATH -->        blocks quoted from the file PATH of the repository (comments
 //	                                  aside): each must be there as written
 //
@@ -188,6 +189,9 @@ func TestDocsHCLValidates(t *testing.T) {
 				}
 				args = append(args, "--site", site)
 				src = `recipe "docs" {}` // a site file is checked on its own
+				if ex.want != "" {
+					args[1], src = ex.want, ""
+				}
 			} else {
 				src = docRecipe(t, prelude, src)
 			}
