@@ -21,9 +21,9 @@ var docHCLRE = regexp.MustCompile("(?s)(?:<!-- hcl: ([^\n]*?) -->\n)?```hcl\n(.*
 type docExample struct {
 	file, at string // file:line of its first block
 	src      string
-	kind     string   // "recipe", "site", "error" or "fragment"
-	want     string   // for kind "error": the summary
-	args     []string // for kind "recipe": more arguments of validate
+	kind     string   // "recipe", "site", "error", "excerpt" or "fragment"
+	want     string   // "error": the summary; "site": the built-in recipe; "excerpt": the file
+	args     []string // "recipe": more arguments of validate
 }
 
 // docExamples reads the hcl blocks of a page. The line before a block may
@@ -155,12 +155,8 @@ func docHasRecipe(keys map[string]bool) bool {
 // fragment, a recipe built over several blocks, a shown mistake or a site
 // file). An example is completed with testdata/docs/prelude.hcl, whose
 // blocks it may read without declaring them: what a reader would have in
-// the recipe around it.
+// the recipe around it; the files of testdata/docs/files are beside it.
 func TestDocsHCLValidates(t *testing.T) {
-	prelude, err := os.ReadFile("testdata/docs/prelude.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
 	files, _ := filepath.Glob("../../docs/*.md")
 	sub, _ := filepath.Glob("../../docs/*/*.md")
 	files = append(append(files, sub...), "../../README.md")
@@ -169,41 +165,8 @@ func TestDocsHCLValidates(t *testing.T) {
 	for _, file := range files {
 		for _, ex := range docExamples(t, file) {
 			kinds[ex.kind]++
-			switch ex.kind {
-			case "fragment":
-				continue
-			case "excerpt":
-				docCheckExcerpt(t, ex)
-				continue
-			}
-			dir := filepath.Join(t.TempDir(), "recipe")
-			if err := os.CopyFS(dir, os.DirFS("testdata/docs/files")); err != nil {
-				t.Fatal(err)
-			}
-			args := append([]string{"validate", dir, "--data-dir", filepath.Join(filepath.Dir(dir), "data")}, ex.args...)
-			src := ex.src
-			if ex.kind == "site" {
-				site := filepath.Join(filepath.Dir(dir), "site.hcl")
-				if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, "--site", site)
-				src = `recipe "docs" {}` // a site file is checked on its own
-				if ex.want != "" {
-					args[1], src = ex.want, ""
-				}
-			} else {
-				src = docRecipe(t, prelude, src)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			code, out, errs := cliRun(t, args...)
-			switch {
-			case ex.kind == "error" && (code == 0 || !strings.Contains(out+errs, "Error: "+ex.want)):
-				t.Errorf("%s: the example should fail with %q: exit %d\n%s%s", ex.at, ex.want, code, out, errs)
-			case ex.kind != "error" && code != 0:
-				t.Errorf("%s: the example does not validate: exit %d\n%s%s\n--- as validated:\n%s", ex.at, code, out, errs, src)
+			if msg := docCheck(t, ex); msg != "" {
+				t.Error(msg)
 			}
 		}
 	}
@@ -213,25 +176,101 @@ func TestDocsHCLValidates(t *testing.T) {
 	t.Logf("examples: %v", kinds)
 }
 
+// TestDocsHCLMarkers: the markers of docExamples do what its comment
+// says, and a wrong example of each kind is caught.
+func TestDocsHCLMarkers(t *testing.T) {
+	page := "# p\n\n" +
+		"<!-- hcl: recipe r -->\n```hcl\nhosts \"h\" {}\n```\n\ntext\n\n" +
+		"<!-- hcl: recipe r -->\n```hcl\nstep \"s\" {\n  on  = hosts.h\n  run = \"true\"\n}\n```\n\n" +
+		"```hcl\nstep \"t\" {\n  on  = hosts.nosuch\n  run = \"true\"\n}\n```\n\n" +
+		"<!-- hcl: error Unknown host group -->\n```hcl\nstep \"t\" {\n  on  = hosts.nosuch\n  run = \"true\"\n}\n```\n\n" +
+		"<!-- hcl: error Unknown host group -->\n```hcl\nstep \"t\" {\n  on  = hosts.server\n  run = \"true\"\n}\n```\n\n" +
+		"<!-- hcl: fragment a part of a step -->\n```hcl\npackage = [\"x\"]\n```\n\n" +
+		"<!-- hcl: recipe -var need=1 -->\n```hcl\nvariable \"need\" { type = number }\n```\n\n" +
+		"<!-- hcl: site -->\n```hcl\nprovider \"docker\" {\n  nosuch = 1\n}\n```\n\n" +
+		"<!-- hcl: excerpt recipes/modules/gateways/moved.hcl -->\n```hcl\nmoved {\n  from = caller.step.nosuch\n  to   = step.nosuch\n}\n```\n"
+	file := filepath.Join(t.TempDir(), "page.md")
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exs := docExamples(t, file)
+	var got []string
+	for _, ex := range exs {
+		got = append(got, fmt.Sprintf("%s %t", ex.kind, docCheck(t, ex) == ""))
+	}
+	want := []string{"recipe true", "recipe false", "error true", "error false", "fragment true", "recipe true", "site false", "excerpt false"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("kind and pass of each example: %v, want %v", got, want)
+	}
+	if len(exs) > 0 && !strings.Contains(exs[0].src, "step \"s\"") {
+		t.Errorf("the two blocks of recipe r were not put together: %q", exs[0].src)
+	}
+}
+
+// docCheck validates ex as its marker says; it returns what is wrong, or "".
+func docCheck(t *testing.T, ex *docExample) string {
+	t.Helper()
+	switch ex.kind {
+	case "fragment":
+		return ""
+	case "excerpt":
+		return docCheckExcerpt(t, ex)
+	}
+	prelude, err := os.ReadFile("testdata/docs/prelude.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "recipe")
+	if err := os.CopyFS(dir, os.DirFS("testdata/docs/files")); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"validate", dir, "--data-dir", filepath.Join(filepath.Dir(dir), "data")}, ex.args...)
+	src := ex.src
+	if ex.kind == "site" {
+		site := filepath.Join(filepath.Dir(dir), "site.hcl")
+		if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--site", site)
+		src = `recipe "docs" {}` // a site file is checked on its own
+		if ex.want != "" {
+			args[1], src = ex.want, ""
+		}
+	} else {
+		src = docRecipe(t, prelude, src)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cliRun(t, args...)
+	switch {
+	case ex.kind == "error" && (code == 0 || !strings.Contains(out+errs, "Error: "+ex.want)):
+		return fmt.Sprintf("%s: the example should fail with %q: exit %d\n%s%s", ex.at, ex.want, code, out, errs)
+	case ex.kind != "error" && code != 0:
+		return fmt.Sprintf("%s: the example does not validate: exit %d\n%s%s\n--- as validated:\n%s", ex.at, code, out, errs, src)
+	}
+	return ""
+}
+
 var docCommentRE = regexp.MustCompile(`#[^\n]*`)
 
-// docCheckExcerpt fails unless every top-level block of ex is in the file
-// it quotes, comments and spacing aside.
-func docCheckExcerpt(t *testing.T, ex *docExample) {
+// docCheckExcerpt says which top-level block of ex is not in the file it
+// quotes, comments and spacing aside; "" when all are.
+func docCheckExcerpt(t *testing.T, ex *docExample) string {
 	t.Helper()
 	norm := func(s string) string { return strings.Join(strings.Fields(docCommentRE.ReplaceAllString(s, "")), " ") }
 	b, err := os.ReadFile(filepath.Join("../..", ex.want))
 	if err != nil {
-		t.Errorf("%s: the excerpt's file: %v", ex.at, err)
-		return
+		return fmt.Sprintf("%s: the excerpt's file: %v", ex.at, err)
 	}
 	_, body := docBlockKeys(t, []byte(ex.src), ex.at)
 	for _, blk := range body.Blocks {
 		r := blk.Range()
 		if q := norm(ex.src[r.Start.Byte:r.End.Byte]); !strings.Contains(norm(string(b)), q) {
-			t.Errorf("%s: %s does not hold the block the page quotes from it:\n%s", ex.at, ex.want, q)
+			return fmt.Sprintf("%s: %s does not hold the block the page quotes from it:\n%s", ex.at, ex.want, q)
 		}
 	}
+	return ""
 }
 
 // docQuoteRE finds a diagnostic quoted in the docs that points into a
