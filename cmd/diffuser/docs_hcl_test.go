@@ -41,12 +41,7 @@ type docExample struct {
 //	                                  aside): each must be there as written
 //
 // Without a comment a block is a recipe (or a piece of one) on its own.
-func docExamples(t *testing.T, file string) []*docExample {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
+func docExamples(t *testing.T, file, doc string) []*docExample {
 	var out []*docExample
 	named := map[string]*docExample{}
 	for _, m := range docHCLRE.FindAllStringSubmatchIndex(doc, -1) {
@@ -157,13 +152,10 @@ func docHasRecipe(keys map[string]bool) bool {
 // blocks it may read without declaring them: what a reader would have in
 // the recipe around it; the files of testdata/docs/files are beside it.
 func TestDocsHCLValidates(t *testing.T) {
-	files, _ := filepath.Glob("../../docs/*.md")
-	sub, _ := filepath.Glob("../../docs/*/*.md")
-	files = append(append(files, sub...), "../../README.md")
-	sort.Strings(files)
+	files, text := userDocs(t)
 	kinds := map[string]int{}
 	for _, file := range files {
-		for _, ex := range docExamples(t, file) {
+		for _, ex := range docExamples(t, file, text[file]) {
 			kinds[ex.kind]++
 			if msg := docCheck(t, ex); msg != "" {
 				t.Error(msg)
@@ -189,11 +181,7 @@ func TestDocsHCLMarkers(t *testing.T) {
 		"<!-- hcl: recipe -var need=1 -->\n```hcl\nvariable \"need\" { type = number }\n```\n\n" +
 		"<!-- hcl: site -->\n```hcl\nprovider \"docker\" {\n  nosuch = 1\n}\n```\n\n" +
 		"<!-- hcl: excerpt recipes/modules/gateways/moved.hcl -->\n```hcl\nmoved {\n  from = caller.step.nosuch\n  to   = step.nosuch\n}\n```\n"
-	file := filepath.Join(t.TempDir(), "page.md")
-	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	exs := docExamples(t, file)
+	exs := docExamples(t, "page.md", page)
 	var got []string
 	for _, ex := range exs {
 		got = append(got, fmt.Sprintf("%s %t", ex.kind, docCheck(t, ex) == ""))
@@ -273,6 +261,25 @@ func docCheckExcerpt(t *testing.T, ex *docExample) string {
 	return ""
 }
 
+// userDocs returns the user documentation's pages (docs/, docs/*/,
+// README.md), sorted, and their text.
+func userDocs(t *testing.T) ([]string, map[string]string) {
+	t.Helper()
+	files, _ := filepath.Glob("../../docs/*.md")
+	sub, _ := filepath.Glob("../../docs/*/*.md")
+	files = append(append(files, sub...), "../../README.md")
+	sort.Strings(files)
+	text := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text[f] = string(b)
+	}
+	return files, text
+}
+
 // docQuoteRE finds a diagnostic quoted in the docs that points into a
 // built-in recipe, and the source line it shows.
 var docQuoteRE = regexp.MustCompile(`on builtin:([\w./-]+) line (\d+)[^\n]*\n\s*(\d+): ([^\n]*)`)
@@ -281,15 +288,10 @@ var docQuoteRE = regexp.MustCompile(`on builtin:([\w./-]+) line (\d+)[^\n]*\n\s*
 // recipe shows the line that recipe has today, so a recipe edit that moves
 // it fails here instead of leaving the page wrong.
 func TestDocsQuoteBuiltinLines(t *testing.T) {
-	files, _ := filepath.Glob("../../docs/*.md")
-	sub, _ := filepath.Glob("../../docs/*/*.md")
+	files, text := userDocs(t)
 	n := 0
-	for _, file := range append(append(files, sub...), "../../README.md") {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range docQuoteRE.FindAllStringSubmatch(string(b), -1) {
+	for _, file := range files {
+		for _, m := range docQuoteRE.FindAllStringSubmatch(text[file], -1) {
 			n++
 			src, err := os.ReadFile(filepath.Join("../../recipes", m[1]))
 			if err != nil {
@@ -317,15 +319,10 @@ func TestDocsQuoteBuiltinLines(t *testing.T) {
 // prints today, line by line; a line the page ends with "…" is compared up
 // to there. (./mingluster's is TestWritingRecipesFromScratch's.)
 func TestDocsValidateTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("../../docs/*.md")
-	sub, _ := filepath.Glob("../../docs/*/*.md")
+	files, text := userDocs(t)
 	n := 0
-	for _, file := range append(append(files, sub...), "../../README.md") {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(string(b), "\n")
+	for _, file := range files {
+		lines := strings.Split(text[file], "\n")
 		for i, l := range lines {
 			cmd, ok := strings.CutPrefix(l, "    $ diffuser validate ")
 			if !ok || strings.HasPrefix(cmd, ".") {
