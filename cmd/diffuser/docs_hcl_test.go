@@ -314,48 +314,130 @@ func TestDocsQuoteBuiltinLines(t *testing.T) {
 	}
 }
 
-// TestDocsValidateTranscripts: a page's transcript of `$ diffuser validate
-// NAME ...` on a built-in recipe (an indented block) is what validate
-// prints today, line by line; a line the page ends with "…" is compared up
-// to there. (./mingluster's is TestWritingRecipesFromScratch's.)
-func TestDocsValidateTranscripts(t *testing.T) {
+// TestDocsTranscripts: an indented block a page marks with
+// <!-- transcript --> on the line before shows commands (`$ diffuser
+// validate ...` or `$ diffuser plan ...`, run on a fresh workspace, no
+// hosts needed) and what each prints, which is what they print today. The
+// page may leave lines out: a line "..." stands for any number of lines, a
+// line ending in "…" for any line that starts with what precedes it.
+// (./mingluster's validate is TestWritingRecipesFromScratch's.)
+func TestDocsTranscripts(t *testing.T) {
 	files, text := userDocs(t)
 	n := 0
 	for _, file := range files {
 		lines := strings.Split(text[file], "\n")
-		for i, l := range lines {
-			cmd, ok := strings.CutPrefix(l, "    $ diffuser validate ")
-			if !ok || strings.HasPrefix(cmd, ".") {
+		for i := 0; i < len(lines); i++ {
+			if lines[i] != "<!-- transcript -->" {
 				continue
 			}
-			n++
-			var want []string
-			for _, w := range lines[i+1:] {
-				if strings.HasPrefix(w, "    $ ") || (w != "" && !strings.HasPrefix(w, "    ")) {
-					break
+			for _, c := range docTranscript(lines[i+1:]) {
+				n++
+				at := fmt.Sprintf("%s:%d", file, i+2+c.line)
+				words := strings.Fields(c.cmd)
+				if len(words) == 0 || (words[0] != "validate" && words[0] != "plan") {
+					t.Errorf("%s: only validate and plan transcripts are checked (no hosts): %q", at, c.cmd)
+					continue
 				}
-				want = append(want, strings.TrimRight(strings.TrimPrefix(w, "    "), " "))
-			}
-			for len(want) > 0 && want[len(want)-1] == "" {
-				want = want[:len(want)-1]
-			}
-			args := append([]string{"validate"}, strings.Fields(cmd)...)
-			_, out, errs := cliRun(t, append(args, "--data-dir", t.TempDir())...)
-			got := strings.Split(strings.TrimRight(errs+out, "\n"), "\n")
-			if len(got) < len(want) {
-				t.Errorf("%s:%d: validate %s prints %d lines, the page shows %d:\n%s%s", file, i+1, cmd, len(got), len(want), errs, out)
-				continue
-			}
-			for j, w := range want {
-				g := strings.TrimRight(got[j], " ")
-				if p, cut := strings.CutSuffix(w, "…"); (cut && !strings.HasPrefix(g, p)) || (!cut && g != w) {
-					t.Errorf("%s:%d: validate %s: line %d is\n%s\nnot, as the page says,\n%s", file, i+1, cmd, j+1, g, w)
-					break
+				_, out, errs := cliRun(t, append(words, "--data-dir", t.TempDir())...)
+				if msg := docMatch(c.want, strings.Split(strings.TrimRight(errs+out, "\n"), "\n")); msg != "" {
+					t.Errorf("%s: diffuser %s: %s", at, c.cmd, msg)
 				}
 			}
 		}
 	}
-	if n < 1 {
-		t.Fatal("no validate transcript of a built-in recipe found in the docs")
+	if n < 2 {
+		t.Fatalf("only %d transcripts found in the docs", n)
+	}
+}
+
+// A docCommand is one `$ diffuser` line of a transcript and the lines the
+// page shows it printing; line is its index in the block.
+type docCommand struct {
+	cmd  string
+	line int
+	want []string
+}
+
+// docTranscript reads the indented block at the start of lines.
+func docTranscript(lines []string) []docCommand {
+	var out []docCommand
+	for i, l := range lines {
+		if l != "" && !strings.HasPrefix(l, "    ") {
+			break
+		}
+		l = strings.TrimRight(strings.TrimPrefix(l, "    "), " ")
+		if cmd, ok := strings.CutPrefix(l, "$ diffuser "); ok {
+			out = append(out, docCommand{cmd: cmd, line: i})
+		} else if len(out) > 0 {
+			out[len(out)-1].want = append(out[len(out)-1].want, l)
+		}
+	}
+	for i := range out {
+		w := out[i].want
+		for len(w) > 0 && w[len(w)-1] == "" {
+			w = w[:len(w)-1]
+		}
+		out[i].want = w
+	}
+	return out
+}
+
+// docMatch says where got differs from want, with want's elisions (see
+// TestDocsTranscripts); "" when it matches.
+func docMatch(want, got []string) string {
+	g := 0
+	for w := 0; w < len(want); w++ {
+		if want[w] == "..." {
+			if w+1 == len(want) {
+				return ""
+			}
+			for g < len(got) && !docLineMatches(want[w+1], got[g]) {
+				g++
+			}
+			continue
+		}
+		if g >= len(got) {
+			return fmt.Sprintf("the page shows more than it prints, from %q", want[w])
+		}
+		if !docLineMatches(want[w], got[g]) {
+			return fmt.Sprintf("line %d is\n%s\nnot, as the page says,\n%s", g+1, got[g], want[w])
+		}
+		g++
+	}
+	if g < len(got) {
+		return fmt.Sprintf("it prints more than the page shows, from line %d: %q", g+1, got[g])
+	}
+	return ""
+}
+
+func docLineMatches(want, got string) bool {
+	got = strings.TrimRight(got, " ")
+	if p, cut := strings.CutSuffix(want, "…"); cut {
+		return strings.HasPrefix(got, p)
+	}
+	return got == want
+}
+
+// TestDocMatch: a transcript's elisions match what they stand for and
+// nothing else.
+func TestDocMatch(t *testing.T) {
+	for _, c := range []struct {
+		want, got string
+		ok        bool
+	}{
+		{"a|b", "a|b", true},
+		{"a|b", "a|c", false},
+		{"a", "a|b", false},
+		{"a|b", "a", false},
+		{"a|...|d", "a|b|c|d", true},
+		{"a|...|d", "a|d", true},
+		{"a|...|d", "a|b|c", false},
+		{"a|...", "a|b|c", true},
+		{"x…|b", "xyz|b", true},
+		{"x…|b", "yx|b", false},
+	} {
+		if msg := docMatch(strings.Split(c.want, "|"), strings.Split(c.got, "|")); (msg == "") != c.ok {
+			t.Errorf("docMatch(%q, %q) = %q, want a match: %t", c.want, c.got, msg, c.ok)
+		}
 	}
 }
