@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"diffuser/lang"
 )
 
 var (
@@ -20,7 +22,7 @@ var (
 
 // TestDocsHCLParses: every ```hcl block and every inline block (but those
 // elided with "...") of the documentation (docs/, README.md) is HCL that
-// parses as written, so an
+// parses as written, each ```hcl block in diffuser fmt's layout, so an
 // example copied into a recipe fails, if at all, for what it means, not
 // for its syntax (HCL's one-line blocks hold one argument only).
 func TestDocsHCLParses(t *testing.T) {
@@ -46,6 +48,11 @@ func TestDocsHCLParses(t *testing.T) {
 		}
 		for _, m := range docHCLBlockRE.FindAllStringSubmatchIndex(doc, -1) {
 			check(doc[m[2]:m[3]], m[2])
+			src := doc[m[2]:m[3]]
+			if out, d := lang.Format(f, []byte(src)); !d.HasErrors() && string(out) != src {
+				t.Errorf("%s:%d: the example is not in diffuser fmt's layout (a reader's copy would fail fmt -check); it should read:\n%s",
+					f, strings.Count(doc[:m[2]], "\n"), out)
+			}
 		}
 		for _, m := range docInlineBlockRE.FindAllStringSubmatchIndex(doc, -1) {
 			if src := doc[m[2]:m[3]]; !strings.Contains(src, "...") && !strings.Contains(src, "…") {
