@@ -70,7 +70,7 @@ step "use" {
 func TestRefreshReasonShownAsText(t *testing.T) {
 	hostile := false
 	e := newSimCLI(t, func(host, cmd string) (time.Duration, int, string) {
-		if strings.Contains(cmd, "blkid") {
+		if strings.HasPrefix(cmd, "test -e") && strings.Contains(cmd, "blkid") { // format's probe
 			if hostile {
 				return 0, 0, "TYPE=ext4\x1b]0;owned\x07\x1b[2J\u202e\n"
 			}
