@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"diffuser/cloud"
 	"diffuser/facts"
 )
@@ -87,5 +89,49 @@ func TestFactsCapabilitiesReal(t *testing.T) {
 		if !slices.Contains(f.Capabilities, "chown") || slices.Contains(f.Capabilities, "sys_admin") {
 			t.Errorf("--cap-add NET_ADMIN %v: capabilities %v, want Docker's defaults", add, f.Capabilities)
 		}
+	}
+}
+
+// TestFactsLimitsReal: a host launched with the provider's memory and
+// cpus settings tells them, over SSH, as its memory_mb and cores (the
+// login session's cgroup sits below the container's, whose limits bound
+// it), not the machine's MemTotal and nproc, which /proc shows a
+// container unchanged; a recipe sizing a cache from memory_mb would
+// otherwise size it for the machine.
+func TestFactsLimitsReal(t *testing.T) {
+	needDocker(t)
+	unlock, err := lockFile(t.Context(), "diffuser-dockertest.lock", func(path string) { t.Logf("waiting for %s", path) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	e := newTestEnv(t, map[string]cty.Value{"memory": cty.StringVal("300m"), "cpus": cty.NumberFloatVal(0.5)})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	spec := e.spec("node", 0)
+	var h cloud.Host
+	t.Cleanup(func() { e.destroyAll(t, []cloud.HostSpec{spec}, []cloud.Host{h}) })
+	h, err = e.p.Launch(ctx, spec)
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	c, err := e.dialSSH(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.c.Close()
+	out, err := c.run(facts.StableCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := facts.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half a CPU rounds up to one core (facts.parseCgroup's unit tests
+	// hold the rounding of fractions above one).
+	if f.MemoryMB != 300 || f.Cores != 1 {
+		t.Errorf("memory = 300m, cpus = 0.5: facts say memory_mb %d, cores %d; want 300, 1\n%s", f.MemoryMB, f.Cores, out)
 	}
 }
