@@ -392,6 +392,12 @@ func TestTargetLeavesOutRestart(t *testing.T) {
 			t.Errorf("left out %q, want it to hold %s", got, addr)
 		}
 	}
+	if r := p.LeftOutRestart(`step.daemon["server[1]"]`); r != "restart" {
+		t.Errorf("the left-out daemon on server[1] is %q, want restart", r)
+	}
+	if r := p.LeftOutRestart(`step.global["client[0]"]`); r != "" {
+		t.Errorf("the left-out global on client[0] is %q, want no restart", r)
+	}
 	if p := w.plan(); len(p.LeftOut) != 0 {
 		t.Errorf("a plan without -target leaves out %v", p.LeftOut)
 	}
