@@ -171,7 +171,7 @@ func (p *Plan) restartCause(rp *restartPlan) string {
 	g := p.Loaded.Graph
 	switch n := len(rp.triggers); {
 	case n == 0:
-		return "it is still pending (" + rp.pending + "): an earlier apply changed what it names but stopped before it, or -target left it out"
+		return "it is still pending (" + rp.pending + "): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out)"
 	case n == 1:
 		return g.Addr(rp.triggers[0]) + " will change"
 	default:

@@ -159,7 +159,7 @@ func TestRestartPendingSurvivesCrash(t *testing.T) {
 		t.Fatalf("server[0]'s daemon owes %q", got)
 	}
 	p = w.plan()
-	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply changed what it names but stopped before it, or -target left it out)
+	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out))
 `
 	if got := summary(p); got != want {
 		t.Fatalf("plan after the crash:\n%s\nwant:\n%s", got, want)
@@ -196,7 +196,7 @@ func TestRestartPendingSurvivesFailedService(t *testing.T) {
 	}
 	owe()
 	p := w.plan()
-	want := `+ step.daemon["server[1]"] (did not finish last time; then reload because it is still pending (reload: step.global["client[0]"]): an earlier apply changed what it names but stopped before it, or -target left it out)
+	want := `+ step.daemon["server[1]"] (did not finish last time; then reload because it is still pending (reload: step.global["client[0]"]): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out))
 `
 	if got := summary(p); got != want {
 		t.Fatalf("plan after the failed reload:\n%s\nwant:\n%s", got, want)
