@@ -21,38 +21,9 @@ import (
 // no NET_ADMIN. Run in a container of the node image started with and
 // without --cap-add NET_ADMIN, it tells net_admin exactly in the first.
 func TestFactsCapabilitiesReal(t *testing.T) {
-	needDocker(t)
-	// The machine's real-deployment lock (dockertest.Serialize, which
-	// this package cannot import).
-	unlock, err := lockFile(t.Context(), "diffuser-dockertest.lock", func(path string) { t.Logf("waiting for %s", path) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(unlock)
-	e := newTestEnv(t, nil)
+	e, f, _ := launchedHostFacts(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	spec := e.spec("node", 0)
-	var h cloud.Host
-	t.Cleanup(func() { e.destroyAll(t, []cloud.HostSpec{spec}, []cloud.Host{h}) })
-	h, err = e.p.Launch(ctx, spec)
-	if err != nil {
-		t.Fatalf("launch: %v", err)
-	}
-	c, err := e.dialSSH(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.c.Close()
-	out, err := c.run(facts.Command)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := facts.Parse(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []string{"chown", "dac_read_search", "sys_admin", "net_bind_service"} {
 		if !slices.Contains(f.Capabilities, want) {
 			t.Errorf("launched host: capabilities %v lack %s", f.Capabilities, want)
@@ -99,16 +70,29 @@ func TestFactsCapabilitiesReal(t *testing.T) {
 // container unchanged; a recipe sizing a cache from memory_mb would
 // otherwise size it for the machine.
 func TestFactsLimitsReal(t *testing.T) {
+	_, f, out := launchedHostFacts(t, map[string]cty.Value{"memory": cty.StringVal("300m"), "cpus": cty.NumberFloatVal(0.5)})
+	// Half a CPU rounds up to one core (facts.parseCgroup's unit tests
+	// hold the rounding of fractions above one).
+	if f.MemoryMB != 300 || f.Cores != 1 {
+		t.Errorf("memory = 300m, cpus = 0.5: facts say memory_mb %d, cores %d; want 300, 1\n%s", f.MemoryMB, f.Cores, out)
+	}
+}
+
+// launchedHostFacts launches one host of a provider with settings (under
+// the machine's real-deployment lock: dockertest.Serialize, which this
+// package cannot import; destroyed when the test ends) and returns the
+// environment, the facts the facts command tells over SSH, and its output.
+func launchedHostFacts(t *testing.T, settings map[string]cty.Value) (*testEnv, facts.Facts, string) {
+	t.Helper()
 	needDocker(t)
 	unlock, err := lockFile(t.Context(), "diffuser-dockertest.lock", func(path string) { t.Logf("waiting for %s", path) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(unlock)
-	e := newTestEnv(t, map[string]cty.Value{"memory": cty.StringVal("300m"), "cpus": cty.NumberFloatVal(0.5)})
+	e := newTestEnv(t, settings)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
 	spec := e.spec("node", 0)
 	var h cloud.Host
 	t.Cleanup(func() { e.destroyAll(t, []cloud.HostSpec{spec}, []cloud.Host{h}) })
@@ -121,7 +105,7 @@ func TestFactsLimitsReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.c.Close()
-	out, err := c.run(facts.StableCommand)
+	out, err := c.run(facts.Command)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +113,5 @@ func TestFactsLimitsReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half a CPU rounds up to one core (facts.parseCgroup's unit tests
-	// hold the rounding of fractions above one).
-	if f.MemoryMB != 300 || f.Cores != 1 {
-		t.Errorf("memory = 300m, cpus = 0.5: facts say memory_mb %d, cores %d; want 300, 1\n%s", f.MemoryMB, f.Cores, out)
-	}
+	return e, f, out
 }
