@@ -61,7 +61,11 @@ echo '@@facts:capbnd'
 { while IFS= read -r l; do case $l in CapBnd:*) printf '%s\n' "$l"; break ;; esac; done </proc/self/status; } 2>/dev/null
 `
 
-// deviceSections print the block devices.
+// deviceSections print the block devices, then the names of the block
+// device nodes in /dev and /dev/mapper (lsblk names a device-mapper
+// device by its /dev/mapper name): /sys/block is not namespaced, so a
+// container lists every device of its machine but holds nodes only for
+// those passed to it.
 const deviceSections = `if command -v lsblk >/dev/null 2>&1; then
   echo '@@facts:lsblk'
   lsblk -b -P -o NAME,SIZE,TYPE,MOUNTPOINT,FSTYPE 2>/dev/null
@@ -74,6 +78,8 @@ else
   echo '@@facts:mounts'
   cat /proc/mounts 2>/dev/null
 fi
+echo '@@facts:devnodes'
+for d in /dev/* /dev/mapper/*; do [ -b "$d" ] && printf '%s\n' "${d##*/}"; done
 `
 
 const endSection = `echo '@@facts:end'

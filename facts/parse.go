@@ -2,6 +2,7 @@ package facts
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ func Parse(out string) (Facts, error) {
 		f.Devices = parseLsblk(s)
 	} else if s, ok := sections["sysblock"]; ok {
 		f.Devices = parseSysBlock(s, sections["mounts"])
+	}
+	if s, ok := sections["devnodes"]; ok {
+		f.Devices = withNodes(f.Devices, s)
 	}
 	return f, nil
 }
@@ -245,6 +249,20 @@ func parseCgroup(s string) (memBytes int64, cores int) {
 		}
 	}
 	return memBytes, cores
+}
+
+// withNodes keeps the devices named in nodes (one name per line: the
+// block device nodes of /dev and /dev/mapper). A device the host has no
+// node for cannot be formatted or mounted there: a container's other
+// loop devices belong to other containers or to nobody.
+func withNodes(devs []Device, nodes string) []Device {
+	have := map[string]bool{}
+	for _, n := range strings.Split(nodes, "\n") {
+		if n = strings.TrimSpace(n); n != "" {
+			have[n] = true
+		}
+	}
+	return slices.DeleteFunc(devs, func(d Device) bool { return !have[d.Name] })
 }
 
 // parseLsblk reads `lsblk -b -P` lines: KEY="value" pairs.

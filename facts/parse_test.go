@@ -210,6 +210,14 @@ func TestCommandRunsHere(t *testing.T) {
 	if len(stable.Devices) != 0 {
 		t.Errorf("stable command printed devices %v", stable.Devices)
 	}
+	// Every device listed is one this machine has a node for.
+	for _, d := range full.Devices {
+		if _, err := os.Stat("/dev/" + d.Name); err != nil {
+			if _, err := os.Stat("/dev/mapper/" + d.Name); err != nil {
+				t.Errorf("device %s has no node in /dev or /dev/mapper", d.Name)
+			}
+		}
+	}
 	full.Devices = stable.Devices
 	if !full.Equal(stable) {
 		t.Errorf("stable %+v, full %+v", stable, full)
