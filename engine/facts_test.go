@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,73 @@ func TestFactsRefreshChanged(t *testing.T) {
 	if s := summary(w.plan(w.refresh)); s != "" {
 		t.Errorf("plan after apply:\n%s", s)
 	}
+}
+
+// TestFactsRefreshChangedThroughModuleAndLocal: a step that reads a fact
+// through a module input set from host.facts at the call (also one
+// nested call deeper), or through a local made from hosts.G[i].facts, is
+// updated saying which facts changed, as one reading host.facts itself;
+// a service restarted because of it restarts on that host alone.
+func TestFactsRefreshChangedThroughModuleAndLocal(t *testing.T) {
+	w := newWorld(t, factsRecipe+`
+locals {
+  server1_cores = hosts.server[1].facts.cores
+}
+
+module "worker" {
+  source  = "./modules/worker"
+  on      = hosts.server
+  threads = host.facts.cores * 4
+}
+
+step "peer_sized" {
+  on  = hosts.client
+  run = "echo ${local.server1_cores}"
+}
+`)
+	w.extra = map[string]string{
+		"modules/worker/main.hcl": `
+variable "threads" { type = number }
+step "conf" {
+  run = "echo threads=${var.threads}"
+}
+step "daemon" {
+  restart_on = [step.conf]
+  run        = "echo restart"
+}
+module "inner" {
+  source = "../inner"
+  size   = var.threads * 2
+}
+`,
+		"modules/inner/main.hcl": `
+variable "size" { type = number }
+step "cache" {
+  run = "echo size=${var.size}"
+}
+`,
+	}
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	w.cloud.SetFacts("server[1]", strings.Replace(defaultSimFacts(t), "\n2\n", "\n4\n", 1))
+	want := `~ launch["server[1]"] (host facts changed: cores 2 → 4 (found by refresh))
+~ step.release["server[1]"] (inputs changed: host facts changed: cores 2 → 4)
+~ module.worker.step.conf["server[1]"] (inputs changed: host facts changed: cores 2 → 4)
+~ module.worker.step.daemon["server[1]"] (restart because module.worker.step.conf["server[1]"] will change)
+~ module.worker.module.inner.step.cache["server[1]"] (inputs changed: host facts changed: cores 2 → 4)
+~ step.peer_sized["client[0]"] (inputs changed)
+`
+	got := summary(w.plan(w.refresh))
+	if sorted(got) != sorted(want) {
+		t.Errorf("plan:\n%s\nwant (in any order):\n%s", got, want)
+	}
+}
+
+func sorted(lines string) string {
+	l := strings.Split(strings.TrimSpace(lines), "\n")
+	slices.Sort(l)
+	return strings.Join(l, "\n")
 }
 
 // TestFactsMissingFromOldState: state written before facts existed plans

@@ -111,6 +111,9 @@ type Plan struct {
 	// out: the recipe needs them, the targets do not. The cluster matches
 	// the recipe only once an apply without -target has made them.
 	LeftOut []string
+	// leftRestart: of LeftOut, the services whose restart (or reload)
+	// -target left out, by address: "restart" or "reload".
+	leftRestart map[string]string
 	// Moves are the recorded instances the recipe's moved blocks rename;
 	// the plan was made as if they were renamed already.
 	Moves      []Move
@@ -865,6 +868,12 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 			if c := p.vchange[int32(v)]; c != nil {
 				if c.Action != NoOp {
 					p.LeftOut = append(p.LeftOut, c.Addr)
+					if c.Restart != "" {
+						if p.leftRestart == nil {
+							p.leftRestart = map[string]string{}
+						}
+						p.leftRestart[c.Addr] = c.Restart
+					}
 				}
 				c.Action = NoOp
 			}
@@ -908,6 +917,11 @@ func (p *Plan) collect() {
 
 // ChangeFor returns the change planned for vertex v (nil for joins).
 func (p *Plan) ChangeFor(v int32) *Change { return p.vchange[v] }
+
+// LeftOutRestart is "restart" or "reload" when addr, one of LeftOut, is
+// a service whose restart (reload) -target left out, else "". State
+// records it as owed, so the next apply without -target does it.
+func (p *Plan) LeftOutRestart(addr string) string { return p.leftRestart[addr] }
 
 // checkReplace refuses a -replace address that names no host and no step
 // instance of the recipe, as -target refuses one that matches nothing: a

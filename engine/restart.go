@@ -132,7 +132,12 @@ func (p *Plan) planRestarts(st *state.State) {
 			if c == nil {
 				continue
 			}
-			if (c.Action == Create || c.Action == Replace) && len(rp.triggers) == 0 {
+			// A restart owed by a service whose last run failed is still
+			// owed (its daemon may run what it read before: a failed
+			// reload, a precondition decided at apply), unless its host
+			// is a new machine: the debt was the old one's.
+			if launch := p.Actions[g.LaunchV[g.Ref[sv]]]; (c.Action == Create || c.Action == Replace) && len(rp.triggers) == 0 &&
+				(launch == Create || launch == Replace) {
 				continue
 			}
 			// A service created (or replaced) in this apply restarts too
@@ -166,7 +171,7 @@ func (p *Plan) restartCause(rp *restartPlan) string {
 	g := p.Loaded.Graph
 	switch n := len(rp.triggers); {
 	case n == 0:
-		return "it is still pending (" + rp.pending + "): an earlier apply changed what it names but stopped before it, or -target left it out"
+		return "it is still pending (" + rp.pending + "): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out)"
 	case n == 1:
 		return g.Addr(rp.triggers[0]) + " will change"
 	default:
@@ -176,7 +181,9 @@ func (p *Plan) restartCause(rp *restartPlan) string {
 
 // markPending records, before instance v runs, that the services it
 // restarts owe a restart. Services not in state yet owe nothing: they
-// start with the new configuration.
+// start with the new configuration. A service whose last run failed
+// owes it too: its daemon may still run (a failed reload keeps the old
+// one), and planRestarts keeps the debt with its retry.
 func (a *applier) markPending(v int32, addr string) error {
 	for _, l := range a.p.restartLinks[v] {
 		svcAddr := a.g.Addr(l.svc)
@@ -187,7 +194,7 @@ func (a *applier) markPending(v int32, addr string) error {
 			inst = *old
 		}
 		a.mu.Unlock()
-		if old == nil || old.Status != state.StatusApplied || inst.Pending != "" {
+		if old == nil || inst.Pending != "" {
 			continue
 		}
 		mode := "restart"

@@ -7,6 +7,7 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/engine"
+	"diffuser/state"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -158,7 +159,7 @@ func TestRestartPendingSurvivesCrash(t *testing.T) {
 		t.Fatalf("server[0]'s daemon owes %q", got)
 	}
 	p = w.plan()
-	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply changed what it names but stopped before it, or -target left it out)
+	want := `~ step.daemon["server[1]"] (restart because it is still pending (restart: step.conf["server[1]"]): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out))
 `
 	if got := summary(p); got != want {
 		t.Fatalf("plan after the crash:\n%s\nwant:\n%s", got, want)
@@ -172,6 +173,81 @@ func TestRestartPendingSurvivesCrash(t *testing.T) {
 	}
 	if s := summary(w.plan()); s != "" {
 		t.Fatalf("plan after the restart:\n%s", s)
+	}
+}
+
+// TestRestartPendingSurvivesFailedService: a service whose run failed
+// while it owed a restart (apply keeps the debt in state: a failed
+// reload, or a precondition decided at apply, leaves the daemon running
+// what it read before) plans the restart with its retry, though nothing
+// it names changes now; on a host launched anew the debt is the old
+// machine's: its daemon restarts only for what changes there.
+func TestRestartPendingSurvivesFailedService(t *testing.T) {
+	w := newWorld(t, restartRecipe)
+	w.kinds = simKinds
+	applyOK(t, w, w.plan())
+	const addr = `step.daemon["server[1]"]`
+	owe := func() {
+		inst := w.st.Steps[addr]
+		inst.Status, inst.Error, inst.Pending = state.StatusFailed, "reload failed", `reload: step.global["client[0]"]`
+		if err := w.store.Save(w.st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owe()
+	p := w.plan()
+	want := `+ step.daemon["server[1]"] (did not finish last time; then reload because it is still pending (reload: step.global["client[0]"]): an earlier apply changed what it names and did not finish it (interrupted, failed, or -target left it out))
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan after the failed reload:\n%s\nwant:\n%s", got, want)
+	}
+	res := applyOK(t, w, p)
+	if st := spanStatus(res)[addr]; st != "reloaded" {
+		t.Errorf("daemon on server[1]: %q, want reloaded", st)
+	}
+	if inst := w.st.Steps[addr]; inst.Pending != "" || inst.Status != state.StatusApplied {
+		t.Errorf("after the reload: %+v", inst)
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("plan after the reload:\n%s", s)
+	}
+
+	// A failed service owes what changes while it is failed: an apply
+	// that dies after the file, before the service's retry, leaves the
+	// restart owed.
+	inst := w.st.Steps[addr]
+	inst.Status, inst.Error, inst.Pending = state.StatusFailed, "start failed", ""
+	if err := w.store.Save(w.st); err != nil {
+		t.Fatal(err)
+	}
+	w.vars = []string{"conf=b"}
+	p = w.plan()
+	prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	stop := make(chan struct{})
+	p.Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
+		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: 1, LogDir: t.TempDir(), Stop: stop,
+		OnEvent: func(e engine.Event) {
+			if e.Type == engine.EvDone && e.Step == "conf" {
+				close(stop)
+			}
+		}})
+	st, err := w.store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	if got := st.Steps[addr].Pending; got != `restart: step.conf["server[1]"]` {
+		t.Fatalf("a failed service's debt after the file changed: %q", got)
+	}
+	if got := summary(w.plan()); !strings.Contains(got, `(did not finish last time; then restart because it is still pending (restart: step.conf["server[1]"])`) {
+		t.Errorf("plan after the crash:\n%s", got)
+	}
+
+	owe()
+	w.cloud.Remove("test", "server[1]")
+	got := summary(w.plan(w.refresh))
+	if !strings.Contains(got, `+ step.daemon["server[1]"] (host is replaced; then restart because step.conf["server[1]"] will change)`+"\n") {
+		t.Errorf("a new machine's daemon restarts for its new file, not for the old machine's debt:\n%s", got)
 	}
 }
 
@@ -391,6 +467,12 @@ func TestTargetLeavesOutRestart(t *testing.T) {
 		if !strings.Contains(got, addr) {
 			t.Errorf("left out %q, want it to hold %s", got, addr)
 		}
+	}
+	if r := p.LeftOutRestart(`step.daemon["server[1]"]`); r != "restart" {
+		t.Errorf("the left-out daemon on server[1] is %q, want restart", r)
+	}
+	if r := p.LeftOutRestart(`step.global["client[0]"]`); r != "" {
+		t.Errorf("the left-out global on client[0] is %q, want no restart", r)
 	}
 	if p := w.plan(); len(p.LeftOut) != 0 {
 		t.Errorf("a plan without -target leaves out %v", p.LeftOut)

@@ -8,7 +8,12 @@ package facts
 // shell's own read (os-release, MemTotal): each process a host starts for
 // it costs a fork and an exec, and a plan with refresh asks every host.
 // The CapBnd line of /proc/self/status is read the same way, so the
-// capabilities are those of the shell the login session started.
+// capabilities are those of the shell the login session started; so are
+// the cgroup limits on memory and CPU time of its cgroup and every cgroup
+// above it (v2 memory.max and cpu.max, v1 memory.limit_in_bytes and
+// cpu.cfs_quota_us with cpu.cfs_period_us), which bound the memory and
+// cores a container has (docker run --memory, --cpus) below the
+// machine's MemTotal and nproc.
 const Command = stableSections + deviceSections + endSection
 
 // StableCommand is Command without the devices (lsblk, the heaviest of
@@ -33,11 +38,34 @@ echo '@@facts:nproc'
 nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c '^processor' /proc/cpuinfo 2>/dev/null
 echo '@@facts:meminfo'
 { while IFS= read -r l; do case $l in MemTotal:*) printf '%s\n' "$l"; break ;; esac; done </proc/meminfo; } 2>/dev/null
+echo '@@facts:cgroup'
+{ while IFS=: read -r _ c p; do
+  case ,$c, in
+  ,,) b=/sys/fs/cgroup; f='memory.max cpu.max' ;;
+  *,memory,*) b=/sys/fs/cgroup/memory; f=memory.limit_in_bytes ;;
+  *,cpu,*) b=/sys/fs/cgroup/cpu; f=cpu.cfs_quota_us ;;
+  *) continue ;;
+  esac
+  while :; do
+    for n in $f; do
+      v=; read -r v <"$b${p%/}/$n" && printf '%s %s' "$n" "$v" && case $n in
+      cpu.cfs_quota_us) v=; read -r v <"$b${p%/}/cpu.cfs_period_us"; printf ' %s\n' "$v" ;;
+      *) echo ;;
+      esac
+    done
+    case $p in /|'') break ;; esac
+    p=${p%/*}
+  done
+done </proc/self/cgroup; } 2>/dev/null
 echo '@@facts:capbnd'
 { while IFS= read -r l; do case $l in CapBnd:*) printf '%s\n' "$l"; break ;; esac; done </proc/self/status; } 2>/dev/null
 `
 
-// deviceSections print the block devices.
+// deviceSections print the block devices, then the names of the block
+// device nodes in /dev and /dev/mapper (lsblk names a device-mapper
+// device by its /dev/mapper name): /sys/block is not namespaced, so a
+// container lists every device of its machine but holds nodes only for
+// those passed to it.
 const deviceSections = `if command -v lsblk >/dev/null 2>&1; then
   echo '@@facts:lsblk'
   lsblk -b -P -o NAME,SIZE,TYPE,MOUNTPOINT,FSTYPE 2>/dev/null
@@ -50,6 +78,8 @@ else
   echo '@@facts:mounts'
   cat /proc/mounts 2>/dev/null
 fi
+echo '@@facts:devnodes'
+for d in /dev/* /dev/mapper/*; do [ -b "$d" ] && printf '%s\n' "${d##*/}"; done
 `
 
 const endSection = `echo '@@facts:end'

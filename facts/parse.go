@@ -2,6 +2,7 @@ package facts
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,11 +42,21 @@ func Parse(out string) (Facts, error) {
 		f.Cores = n
 	}
 	f.MemoryMB = parseMemTotal(sections["meminfo"])
+	memLimit, cpuLimit := parseCgroup(sections["cgroup"])
+	if mb := int(memLimit >> 20); memLimit > 0 && mb > 0 && (f.MemoryMB == 0 || mb < f.MemoryMB) {
+		f.MemoryMB = mb
+	}
+	if cpuLimit > 0 && (f.Cores == 0 || cpuLimit < f.Cores) {
+		f.Cores = cpuLimit
+	}
 	f.Capabilities = parseCapBnd(sections["capbnd"])
 	if s, ok := sections["lsblk"]; ok {
 		f.Devices = parseLsblk(s)
 	} else if s, ok := sections["sysblock"]; ok {
 		f.Devices = parseSysBlock(s, sections["mounts"])
+	}
+	if s, ok := sections["devnodes"]; ok {
+		f.Devices = withNodes(f.Devices, s)
 	}
 	return f, nil
 }
@@ -200,6 +211,58 @@ func parseMemTotal(s string) int {
 		return 0
 	}
 	return int(kb / 1024)
+}
+
+// parseCgroup reads the cgroup section: one line per limit file of the
+// shell's cgroup and each cgroup above it ("memory.max 536870912",
+// "cpu.max 150000 100000", "memory.limit_in_bytes N", "cpu.cfs_quota_us
+// QUOTA PERIOD"). It returns the lowest memory limit in bytes and the
+// lowest CPU limit in whole cores, rounded up as Go's GOMAXPROCS and
+// the JVM round a fractional --cpus (1.5 cores is 2), each 0 where no
+// cgroup sets one ("max", a v1 quota of -1, cgroup v1's "no limit" of
+// nearly 2^63 stays above any MemTotal and is dropped by the caller's
+// comparison).
+func parseCgroup(s string) (memBytes int64, cores int) {
+	for _, line := range strings.Split(s, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		switch fields[0] {
+		case "memory.max", "memory.limit_in_bytes":
+			n, err := strconv.ParseInt(fields[1], 10, 64)
+			if err == nil && n > 0 && (memBytes == 0 || n < memBytes) {
+				memBytes = n
+			}
+		case "cpu.max", "cpu.cfs_quota_us":
+			if len(fields) < 3 {
+				continue
+			}
+			quota, err1 := strconv.ParseInt(fields[1], 10, 64)
+			period, err2 := strconv.ParseInt(fields[2], 10, 64)
+			if err1 != nil || err2 != nil || quota <= 0 || period <= 0 || quota/period >= 1<<20 {
+				continue
+			}
+			if c := int((quota + period - 1) / period); cores == 0 || c < cores {
+				cores = c
+			}
+		}
+	}
+	return memBytes, cores
+}
+
+// withNodes keeps the devices named in nodes (one name per line: the
+// block device nodes of /dev and /dev/mapper). A device the host has no
+// node for cannot be formatted or mounted there: a container's other
+// loop devices belong to other containers or to nobody.
+func withNodes(devs []Device, nodes string) []Device {
+	have := map[string]bool{}
+	for _, n := range strings.Split(nodes, "\n") {
+		if n = strings.TrimSpace(n); n != "" {
+			have[n] = true
+		}
+	}
+	return slices.DeleteFunc(devs, func(d Device) bool { return !have[d.Name] })
 }
 
 // parseLsblk reads `lsblk -b -P` lines: KEY="value" pairs.

@@ -193,6 +193,15 @@ func TestCommandRunsHere(t *testing.T) {
 	if !strings.HasPrefix(sec["meminfo"], "MemTotal:") || strings.Count(sec["meminfo"], "\n") != 1 {
 		t.Errorf("meminfo section %q", sec["meminfo"])
 	}
+	// The section names a memory limit file where one exists: cgroup v1's
+	// root has one, v2's only a cgroup below the root.
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	v2Child := strings.HasPrefix(string(cg), "0::/") && !strings.HasPrefix(string(cg), "0::/\n")
+	if dirExists("/sys/fs/cgroup/memory") || v2Child && fileExists("/sys/fs/cgroup/cgroup.controllers") {
+		if !strings.Contains(sec["cgroup"], "memory.") {
+			t.Errorf("cgroup section %q names no memory limit file (this process: %q)", sec["cgroup"], cg)
+		}
+	}
 	full, err1 := Parse(out["full"])
 	stable, err2 := Parse(out["stable"])
 	if err1 != nil || err2 != nil || full.OS.ID == "" || full.MemoryMB == 0 {
@@ -200,6 +209,14 @@ func TestCommandRunsHere(t *testing.T) {
 	}
 	if len(stable.Devices) != 0 {
 		t.Errorf("stable command printed devices %v", stable.Devices)
+	}
+	// Every device listed is one this machine has a node for.
+	for _, d := range full.Devices {
+		if _, err := os.Stat("/dev/" + d.Name); err != nil {
+			if _, err := os.Stat("/dev/mapper/" + d.Name); err != nil {
+				t.Errorf("device %s has no node in /dev or /dev/mapper", d.Name)
+			}
+		}
 	}
 	full.Devices = stable.Devices
 	if !full.Equal(stable) {
@@ -328,4 +345,14 @@ func TestDecodeHoldsStateToParseRules(t *testing.T) {
 	if d := f.Devices[0]; d.Name != "sdc" || d.Type != "" || d.FSType != "" || d.Mountpoint != "/mnt/[31mred" || d.SizeBytes != 0 {
 		t.Errorf("first device kept as %+v, want sdc with no type, fstype or size and the escape dropped", d)
 	}
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

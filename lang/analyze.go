@@ -19,6 +19,7 @@ type refSet struct {
 	steps    map[string]hcl.Range
 	host     bool
 	hostName bool // reads what identifies the host (readsHostName)
+	facts    bool // may read host facts (readsFacts), also through a local, input or output
 	// broken: a local, input or output it reads had an error, already
 	// reported; checks of what it holds would only repeat it.
 	broken bool
@@ -41,6 +42,7 @@ func (s *refSet) merge(o *refSet) {
 	}
 	s.host = s.host || o.host
 	s.hostName = s.hostName || o.hostName
+	s.facts = s.facts || o.facts
 	s.broken = s.broken || o.broken
 }
 
@@ -500,7 +502,7 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	s.RefSteps, s.RefGroups, s.UsesHost = sortedRefs(set.steps), sortedRefs(set.groups), set.host
 	diags = append(diags, r.analyzeWhenReplaced(s)...)
 	s.UsesHostName = readsHostName(trs) || set.hostName
-	s.ReadsFacts = readsFacts(trs)
+	s.ReadsFacts = readsFacts(trs) || set.facts
 	var d2 hcl.Diagnostics
 	s.After, d2 = r.resolveAfter(s, s.After, n)
 	diags = append(diags, d2...)
@@ -724,12 +726,14 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					set.groups[second] = rng
 				}
 			}
+			set.facts = set.facts || readsFacts([]hcl.Traversal{tr})
 		case "host":
 			if !w.host {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "host not available here",
 					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].%s", w.what, w.hint), Subject: rng.Ptr()})
 			}
 			set.host = true
+			set.facts = set.facts || readsFacts([]hcl.Traversal{tr})
 		case "step":
 			if !w.steps {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "step outputs not available here",

@@ -128,12 +128,20 @@ func recipeFiles(src Source) ([]string, error) {
 		return nil, err
 	}
 	var names []string
+	site := false
 	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") {
+		switch {
+		case e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl"):
+		case e.Name() == SiteFileName:
+			site = true
+		default:
 			names = append(names, e.Name())
 		}
 	}
 	if len(names) == 0 {
+		if site {
+			return nil, fmt.Errorf("no .hcl files in %s but %s, which is a site file, never part of a recipe: put the recipe's blocks in another file (main.hcl)", displayOf(src), SiteFileName)
+		}
 		return nil, fmt.Errorf("no .hcl files in %s", displayOf(src))
 	}
 	sort.Strings(names)

@@ -184,7 +184,8 @@ type Step struct {
 	// (`host.name`, `host.index`, `host.hostname`, `host` whole), not only
 	// what a launch tells (addresses, devices).
 	UsesHostName bool
-	// ReadsFacts: may read host facts (see readsFacts).
+	// ReadsFacts: may read host facts (see readsFacts), itself or through
+	// a local, a module input or a module's output it reads.
 	ReadsFacts bool
 
 	impliedOnce sync.Once

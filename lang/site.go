@@ -16,6 +16,14 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 )
 
+// SiteFileName is the site file diffuser reads from the working
+// directory when no -site is given. A recipe directory's file by that
+// name is never part of the recipe (recipeFiles skips it): an operator
+// who keeps the site file beside the recipe and runs `diffuser apply .`
+// there has a site file and a recipe, as Terraform's terraform.tfvars
+// sits beside the configuration.
+const SiteFileName = "diffuser.hcl"
+
 // Site is a workspace's site file: provider settings and variable values.
 // Recipes stay provider-free; the site says where hosts come from.
 type Site struct {

@@ -117,7 +117,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	if !p.HasChanges() {
 		if len(p.LeftOut) > 0 {
 			fmt.Fprintln(w, "No changes in what -target names.")
-			writeLeftOut(w, p.LeftOut)
+			writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
 			return
 		}
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
@@ -183,7 +183,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	} else {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
-	writeLeftOut(w, p.LeftOut)
+	writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
 	writeRenames(w, p.LikelyRenames())
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
@@ -195,17 +195,32 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 
 // writeLeftOut warns, as Terraform's "Resource targeting is in effect"
 // does, that -target left changes out: a config file targeted alone is
-// written, but the restart it owes and whatever else changed wait.
-func writeLeftOut(w io.Writer, left []string) {
+// written, but the restart it owes and whatever else changed wait. A
+// left-out restart is named as one (Ansible users expect notified
+// handlers to run even under --tags), with where it happens instead.
+func writeLeftOut(w io.Writer, left []string, restart func(addr string) string) {
 	if len(left) == 0 {
 		return
 	}
-	names := strings.Join(left, ", ")
-	if len(left) > 3 {
-		names = fmt.Sprintf("%s and %d more", strings.Join(left[:3], ", "), len(left)-3)
+	named := make([]string, len(left))
+	owed := 0
+	for i, a := range left {
+		named[i] = a
+		if r := restart(a); r != "" {
+			named[i] = a + " (" + r + ")"
+			owed++
+		}
+	}
+	names := strings.Join(named, ", ")
+	if len(named) > 3 {
+		names = fmt.Sprintf("%s and %d more", strings.Join(named[:3], ", "), len(named)-3)
 	}
 	fmt.Fprintf(w, "\nWarning: -target leaves out %d %s the recipe also needs: %s.\n"+
 		"The cluster matches the recipe only after an apply without -target.\n", len(left), plural(len(left), "change", "changes"), names)
+	if owed > 0 {
+		fmt.Fprintf(w, "The %s left out %s recorded as owed when the targets change: the next apply without -target does %s (its plan says \"still pending\").\n",
+			plural(owed, "restart", "restarts"), plural(owed, "is", "are"), plural(owed, "it", "them"))
+	}
 }
 
 // writeRenames offers the moved block for a module call that looks

@@ -47,17 +47,28 @@ func TestRenderArgsDiffSensitive(t *testing.T) {
 
 // A targeted plan warns about what -target leaves out, naming the first
 // three, and says the cluster does not match the recipe until an apply
-// without -target; nothing left out, nothing said.
+// without -target; a left-out restart or reload is named as one, with
+// when it happens; nothing left out, nothing said.
 func TestWriteLeftOut(t *testing.T) {
 	var b bytes.Buffer
-	writeLeftOut(&b, []string{`step.a["h[0]"]`, `step.b["h[0]"]`, `step.c["h[0]"]`, `step.d["h[0]"]`, `step.e["h[0]"]`})
+	none := func(string) string { return "" }
+	writeLeftOut(&b, []string{`step.a["h[0]"]`, `step.b["h[0]"]`, `step.c["h[0]"]`, `step.d["h[0]"]`, `step.e["h[0]"]`}, none)
 	want := "\nWarning: -target leaves out 5 changes the recipe also needs: step.a[\"h[0]\"], step.b[\"h[0]\"], step.c[\"h[0]\"] and 2 more.\n" +
 		"The cluster matches the recipe only after an apply without -target.\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	writeLeftOut(&b, nil)
+	restarts := map[string]string{`step.daemon["h[0]"]`: "restart", `step.web["h[0]"]`: "reload"}
+	writeLeftOut(&b, []string{`step.daemon["h[0]"]`, `step.web["h[0]"]`, `step.other["h[0]"]`}, func(a string) string { return restarts[a] })
+	want = "\nWarning: -target leaves out 3 changes the recipe also needs: step.daemon[\"h[0]\"] (restart), step.web[\"h[0]\"] (reload), step.other[\"h[0]\"].\n" +
+		"The cluster matches the recipe only after an apply without -target.\n" +
+		"The restarts left out are recorded as owed when the targets change: the next apply without -target does them (its plan says \"still pending\").\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	writeLeftOut(&b, nil, none)
 	if b.Len() != 0 {
 		t.Errorf("nothing left out printed %q", b.String())
 	}

@@ -123,7 +123,7 @@ func LoadSite(path string) (*lang.Site, error) {
 // directory, a link to nothing) is an error, not silently no site file:
 // the hosts would come from the default provider instead of the site's.
 func defaultSite() (string, error) {
-	const name = "diffuser.hcl"
+	const name = lang.SiteFileName
 	if _, err := os.Lstat(name); err != nil {
 		return "", nil
 	}
