@@ -12,6 +12,7 @@ variable "servers" {
   default     = 2
   description = "Number of GlusterFS servers, one brick each. A multiple of replica (or of disperse). Raise it and apply again to grow the volume; shrinking is refused."
   min         = 1
+  max         = 100000 # the most hosts a recipe may have
   integer     = true
 }
 
