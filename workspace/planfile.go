@@ -200,9 +200,13 @@ func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 		return nil, fmt.Errorf("reading the saved plan: %w", err)
 	}
 	var sp SavedPlan
-	if err := json.Unmarshal(b, &sp); err != nil || (sp.Version != 1 && sp.Version != planVersionSecrets) || sp.Actions == nil ||
-		(sp.Format != "" && sp.Format != planFormat) {
-		return nil, fmt.Errorf("%s is not a diffuser plan file (or was written by another version); make a new one with `diffuser plan RECIPE -out %s`", path, path)
+	if err := json.Unmarshal(b, &sp); err != nil || sp.Actions == nil || (sp.Format == "" && sp.Version == 0) {
+		// Not a plan at all (a recipe, /etc/passwd): -out would refuse it.
+		return nil, fmt.Errorf("%s is not a diffuser plan file; give a file written by `diffuser plan RECIPE -out FILE`", path)
+	}
+	if (sp.Version != 1 && sp.Version != planVersionSecrets) || (sp.Format != "" && sp.Format != planFormat) {
+		return nil, fmt.Errorf("%s is not a diffuser plan file of this version (version %d, format %q); make a new one with `diffuser plan RECIPE -out %s`",
+			path, sp.Version, sp.Format, path)
 	}
 	return &sp, nil
 }

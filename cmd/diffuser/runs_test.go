@@ -305,9 +305,17 @@ func TestShowRunAndPlanFile(t *testing.T) {
 			t.Errorf("show %s prints the sensitive value:\n%s", name, out)
 		}
 	}
+	// A file that is no plan is not offered as plan -out's target (which
+	// would refuse it anyway); a plan of another version is.
 	notPlan := e.write("notes.txt", "hello\n")
-	if code, _, errs := e.run("show", notPlan); code != 1 || !strings.Contains(errs, "is not a diffuser plan file") {
+	if code, _, errs := e.run("show", notPlan); code != 1 || !strings.Contains(errs, "is not a diffuser plan file; give a file written by `diffuser plan RECIPE -out FILE`") ||
+		strings.Contains(errs, "-out "+notPlan) {
 		t.Errorf("show of a file that is no plan: exit %d\n%s", code, errs)
+	}
+	newer := e.write("newer.plan", `{"format": "diffuser-plan", "version": 99, "actions": {}}`)
+	if code, _, errs := e.run("show", newer); code != 1 || !strings.Contains(errs, "is not a diffuser plan file of this version (version 99") ||
+		!strings.Contains(errs, "-out "+newer) {
+		t.Errorf("show of a plan of another version: exit %d\n%s", code, errs)
 	}
 	if code, _, errs := e.run("show", "1999"); code != 1 || !strings.Contains(errs, `no run "1999"`) {
 		t.Errorf("show of no run: exit %d\n%s", code, errs)
