@@ -95,9 +95,9 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`- step.gvfs_unit["client[2]"] (no longer in the recipe)`,
 			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
 			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
-			`~ module.libnfs.step.mount["client[0]"] (inputs changed)`,
-			`~ module.libnfs.step.mount["client[1]"] (inputs changed)`,
-			`~ module.libnfs.step.mount["client[2]"] (inputs changed)`,
+			`~ module.libnfs.step.mount["client[0]"] (inputs changed; then restart because module.libnfs.step.script["client[0]"] and 1 more will change)`,
+			`~ module.libnfs.step.mount["client[1]"] (inputs changed; then restart because module.libnfs.step.script["client[1]"] and 1 more will change)`,
+			`~ module.libnfs.step.mount["client[2]"] (inputs changed; then restart because module.libnfs.step.script["client[2]"] and 1 more will change)`,
 			`~ module.libnfs.step.ready["client[0]"] (inputs changed)`,
 			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
 			`~ module.libnfs.step.ready["client[2]"] (inputs changed)`,
@@ -110,8 +110,8 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// untouched.
 		{recipe: "nfs", before: "pregvfsmount", want: kernelGanesha()},
 		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: []string{
-			`+ module.libnfs.step.mount["client[0]"]`,
-			`+ module.libnfs.step.mount["client[1]"]`,
+			`+ module.libnfs.step.mount["client[0]"] (then restart because module.libnfs.step.script["client[0]"] and 1 more will change)`,
+			`+ module.libnfs.step.mount["client[1]"] (then restart because module.libnfs.step.script["client[1]"] and 1 more will change)`,
 			`+ module.libnfs.step.packages["client[0]"]`,
 			`+ module.libnfs.step.packages["client[1]"]`,
 			`+ module.libnfs.step.script["client[0]"]`,

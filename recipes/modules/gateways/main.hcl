@@ -288,15 +288,13 @@ step "smb_conf" {
 }
 
 step "ctdb" {
-  on    = local.smb_gateways
-  after = [step.ctdb_nodes, step.ctdb_public, step.ctdb_conf]
-  # Restarts CTDB when its nodes or settings change (digests in the command).
-  run     = <<-EOT
-    set -e
-    # nodes ${sha256(local.ctdb_nodes)} conf ${sha256(local.ctdb_conf)} public ${sha256(join(",", var.public_addresses))}
-    systemctl enable ctdb
-    systemctl restart ctdb
-  EOT
+  on = local.smb_gateways
+  # CTDB restarts when its nodes, public addresses or settings change.
+  restart_on = [step.ctdb_nodes, step.ctdb_public, step.ctdb_conf]
+  service {
+    name    = "ctdb"
+    enabled = true
+  }
   destroy = "systemctl disable --now smbd ctdb || true"
 }
 
@@ -310,19 +308,28 @@ step "ctdb_healthy" {
   }
 }
 
-step "smbd" {
-  on    = local.smb_gateways
-  after = [step.smb_conf, step.ctdb_healthy, module.ceph_files]
-  # The package started smbd and nmbd unclustered: smbd restarts on the
-  # clustered configuration (its digest is here); NetBIOS is not needed.
-  run = <<-EOT
+step "smb_check" {
+  on = local.smb_gateways
+  # testparm refuses a broken smb.conf before smbd restarts on it. The
+  # package started nmbd too: NetBIOS is not needed.
+  restart_on = [step.smb_conf]
+  run        = <<-EOT
     set -e
-    # smb.conf ${sha256(local.smb_conf)}
     testparm -s >/dev/null
     systemctl disable --now nmbd 2>/dev/null || true
-    systemctl enable smbd
-    systemctl restart smbd
   EOT
+}
+
+step "smbd" {
+  on    = local.smb_gateways
+  after = [step.smb_check, step.ctdb_healthy, module.ceph_files]
+  # The package started smbd unclustered: it restarts on the clustered
+  # configuration, and whenever smb.conf changes.
+  restart_on = [step.smb_conf]
+  service {
+    name    = "smbd"
+    enabled = true
+  }
 }
 
 step "smb_ready" {

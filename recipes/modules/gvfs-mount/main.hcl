@@ -130,16 +130,14 @@ step "unit" {
 }
 
 step "mount" {
-  on    = var.clients
-  after = [step.script, step.unit]
-  # Remounts when the script or the server change: both are in the command.
-  run     = <<-EOT
-    set -e
-    # script ${sha256(local.script)} server ${var.server}
-    systemctl daemon-reload
-    systemctl enable ${local.unit}.service
-    systemctl restart ${local.unit}.service
-  EOT
+  on = var.clients
+  # Remounts when the script or the unit (which names the server) change.
+  restart_on = [step.script, step.unit]
+  service {
+    name          = "${local.unit}.service"
+    enabled       = true
+    daemon_reload = true
+  }
   destroy = "systemctl disable --now ${local.unit}.service; rm -f ${shellquote(var.mount_point)}"
 }
 
