@@ -290,7 +290,9 @@ const (
 // partition tables or filesystems (udev, systemd-repart, sfdisk --lock and
 // wipefs --lock take the same lock), so that two diffusers (or such a
 // tool) never both find the device empty and both format it, the second
-// over the first's new filesystem. Under the lock: the declared
+// over the first's new filesystem. The lock is on the node named: for a
+// partition that keeps other diffusers off it, but not tools that, as
+// systemd asks, lock the whole disk the partition is on. Under the lock: the declared
 // filesystem found there (someone made it meanwhile) is kept; anything
 // else, unless force, stops it with formatChanged, printing
 // "blkid_exit=N" and what blkid printed (lockedRefusal reads them); with force, signatures are wiped first. mkfs is the last
