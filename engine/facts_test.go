@@ -190,9 +190,12 @@ func TestFactsRefreshChanged(t *testing.T) {
 
 // TestFactsRefreshChangedThroughModuleAndLocal: a step that reads a fact
 // through a module input set from host.facts at the call (also one
-// nested call deeper), or through a local made from hosts.G[i].facts, is
-// updated saying which facts changed, as one reading host.facts itself;
-// a service restarted because of it restarts on that host alone.
+// nested call deeper) is updated saying which facts changed, as one
+// reading host.facts itself; a service restarted because of it restarts
+// on that host alone. A step on another host reading them through a local
+// made from hosts.G[i].facts is updated too, saying only "inputs
+// changed": the reason names the facts of the step's own host, which did
+// not change.
 func TestFactsRefreshChangedThroughModuleAndLocal(t *testing.T) {
 	w := newWorld(t, factsRecipe+`
 locals {

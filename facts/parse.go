@@ -220,8 +220,8 @@ func parseMemTotal(s string) int {
 // lowest CPU limit in whole cores, rounded up as Go's GOMAXPROCS and
 // the JVM round a fractional --cpus (1.5 cores is 2), each 0 where no
 // cgroup sets one ("max", a v1 quota of -1, cgroup v1's "no limit" of
-// nearly 2^63 stays above any MemTotal and is dropped by the caller's
-// comparison).
+// nearly 2^63 bytes, which would be taken for the host's memory where
+// MemTotal could not be read).
 func parseCgroup(s string) (memBytes int64, cores int) {
 	for _, line := range strings.Split(s, "\n") {
 		fields := strings.Fields(line)
@@ -231,7 +231,7 @@ func parseCgroup(s string) (memBytes int64, cores int) {
 		switch fields[0] {
 		case "memory.max", "memory.limit_in_bytes":
 			n, err := strconv.ParseInt(fields[1], 10, 64)
-			if err == nil && n > 0 && (memBytes == 0 || n < memBytes) {
+			if err == nil && n > 0 && n < cgroupNoLimit && (memBytes == 0 || n < memBytes) {
 				memBytes = n
 			}
 		case "cpu.max", "cpu.cfs_quota_us":
@@ -250,6 +250,11 @@ func parseCgroup(s string) (memBytes int64, cores int) {
 	}
 	return memBytes, cores
 }
+
+// cgroupNoLimit: a memory limit of this many bytes or more is cgroup v1's
+// "no limit" (the page counter's maximum times the page size, just below
+// 2^63 for any page size), not a limit.
+const cgroupNoLimit = 1 << 62
 
 // withNodes keeps the devices named in nodes (one name per line: the
 // block device nodes of /dev and /dev/mapper). A device the host has no

@@ -46,7 +46,7 @@ func (s *Store) Replace(st *State) error {
 	}
 	s.closeJournal()
 	_ = os.Remove(s.path(JournalFile))
-	s.disk = diskView{loaded: true, lineage: next.Lineage, serial: next.Serial, state: fi, journal: statOrNil(s.path(JournalFile))}
+	s.disk = diskView{loaded: true, lineage: next.Lineage, serial: next.Serial, state: fi, journal: statOrNil(s.path(JournalFile)), sealed: s.opts.key != nil}
 	s.jsize, s.jerr = 0, nil
 	s.mu.Lock()
 	s.sizes = fileSizes{state: int64(len(data))}

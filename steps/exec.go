@@ -29,6 +29,12 @@ func outputTail(res runner.Result, n int) string {
 	return strings.TrimSuffix(runner.LastLines(strings.Join(parts, "\n"), n), "\n")
 }
 
+// stderrTail is the last lines of res's stderr, without the final
+// newline ("" when it said nothing).
+func stderrTail(res runner.Result) string {
+	return strings.TrimSuffix(runner.LastLines(strings.TrimSpace(res.Stderr), tailLines), "\n")
+}
+
 // Probe runs a fact-gathering command; any exit status is a valid answer,
 // only transport failures are errors.
 func Probe(ctx context.Context, r runner.Runner, what, cmd string) (runner.Result, error) {

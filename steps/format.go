@@ -139,19 +139,30 @@ func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, 
 	if err != nil {
 		return blkidFound{}, err
 	}
-	switch res.Exit {
-	case 0:
-	case 1:
+	if res.Exit == 1 {
 		return blkidFound{}, fmt.Errorf("device %s does not exist", dev)
-	case 2:
-		return blkidFound{}, nil
-	case 8:
-		return blkidFound{ambig: true}, nil
-	default:
+	}
+	b, ok := blkidAnswer(res.Exit, res.Stdout)
+	if !ok {
 		return blkidFound{}, ExitError("blkid", cmd, res)
 	}
-	var b blkidFound
-	for _, line := range strings.Split(res.Stdout, "\n") {
+	return b, nil
+}
+
+// blkidAnswer reads what `blkid -p -o export` said: exit 0 with its TYPE
+// and PTTYPE lines, 2 nothing, 8 ambivalent signatures. ok is false for
+// any other exit status (blkid failed).
+func blkidAnswer(exit int, stdout string) (b blkidFound, ok bool) {
+	switch exit {
+	case 0:
+	case 2:
+		return blkidFound{}, true
+	case 8:
+		return blkidFound{ambig: true}, true
+	default:
+		return blkidFound{}, false
+	}
+	for _, line := range strings.Split(stdout, "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
 		switch k {
 		case "TYPE":
@@ -164,7 +175,7 @@ func probeDevice(ctx context.Context, r runner.Runner, dev string) (blkidFound, 
 		// blkid said it found something but printed neither: don't guess.
 		b.ambig = true
 	}
-	return b, nil
+	return b, true
 }
 
 // holdsWanted reports whether the device already is as declared.
@@ -228,12 +239,36 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 	case formatNoFlock:
 		return nil, fmt.Errorf("formatting %s: the host has no flock command (util-linux), which diffuser needs to keep other tools off the device while it formats it: install util-linux", a.device)
 	case formatLocked:
+		if msg := stderrTail(res); msg != "" {
+			// util-linux's flock says nothing when -w runs out; a
+			// message is flock failing (busybox's has no -w).
+			return nil, fmt.Errorf("formatting %s: flock could not take the device's lock: %s", a.device, msg)
+		}
 		return nil, fmt.Errorf("formatting %s: another process held the device's lock for more than %s (a partitioning or formatting tool, or another diffuser): find it with lslocks, let it finish or stop it, and apply again", a.device, formatLockWait)
 	case formatChanged:
-		return nil, fmt.Errorf("refusing to format %s as %s: another process wrote to it since this step looked, and it now holds %s; nothing was changed: find out who (another workspace listing the same device?) and apply again",
-			a.device, a.fstype, strings.TrimSpace(res.Stdout))
+		return nil, lockedRefusal(a, res)
 	}
 	return nil, ExitError("mkfs."+a.fstype, cmd, res)
+}
+
+// lockedRefusal is the error of formatLockedScript's formatChanged:
+// stdout is "blkid_exit=N" and then what blkid printed under the lock.
+func lockedRefusal(a formatArgs, res runner.Result) error {
+	first, rest, _ := strings.Cut(res.Stdout, "\n")
+	exit, err := strconv.Atoi(strings.TrimPrefix(first, "blkid_exit="))
+	if err != nil {
+		exit = -1
+	}
+	b, ok := blkidAnswer(exit, rest)
+	if !ok {
+		msg := stderrTail(res)
+		if msg != "" {
+			msg = ": " + msg
+		}
+		return fmt.Errorf("refusing to format %s as %s: blkid could not probe it once it was locked (exit %d); nothing was changed%s", a.device, a.fstype, exit, msg)
+	}
+	return fmt.Errorf("refusing to format %s as %s: another process wrote to it since this step looked, and it now holds %s; nothing was changed: find out who (another workspace listing the same device?) and apply again",
+		a.device, a.fstype, b)
 }
 
 // formatLockWait is how long formatting waits for another holder of the
@@ -255,10 +290,12 @@ const (
 // partition tables or filesystems (udev, systemd-repart, sfdisk --lock and
 // wipefs --lock take the same lock), so that two diffusers (or such a
 // tool) never both find the device empty and both format it, the second
-// over the first's new filesystem. Under the lock: the declared
+// over the first's new filesystem. The lock is on the node named: for a
+// partition that keeps other diffusers off it, but not tools that, as
+// systemd asks, lock the whole disk the partition is on. Under the lock: the declared
 // filesystem found there (someone made it meanwhile) is kept; anything
-// else, unless force, stops it with formatChanged and what blkid says on
-// stdout; with force, signatures are wiped first. mkfs is the last
+// else, unless force, stops it with formatChanged, printing
+// "blkid_exit=N" and what blkid printed (lockedRefusal reads them); with force, signatures are wiped first. mkfs is the last
 // command (the words given, quoted).
 func formatLockedScript(a formatArgs, mkfs string) string {
 	wipe := "0"
@@ -272,7 +309,7 @@ flock -w %d 9 || exit %d
 out=$(blkid -p -o export "$d"); rc=$?
 if [ $rc -eq 0 ] && printf '%%s\n' "$out" | grep -qxF "TYPE=$fs" && ! printf '%%s\n' "$out" | grep -q '^PTTYPE='; then exit 0; fi
 if [ $rc -ne 2 ]; then
-  if [ "$wipe" != 1 ]; then printf '%%s\n' "$out" | grep -E '^(TYPE|PTTYPE)='; exit %d; fi
+  if [ "$wipe" != 1 ]; then printf 'blkid_exit=%%s\n%%s\n' "$rc" "$out"; exit %d; fi
   wipefs -a "$d" || exit
 fi
 %s

@@ -26,10 +26,14 @@ func needFormatTools(t *testing.T) {
 }
 
 // emptyImage is a new zeroed file of 8 MiB, a device as blkid and mkfs see
-// it.
+// it. Its path holds a space, a quote and a dollar sign, as a
+// /dev/disk/by-* name may, so the script's quoting is tried too.
 func emptyImage(t *testing.T) string {
 	t.Helper()
-	img := filepath.Join(t.TempDir(), "disk.img")
+	img := filepath.Join(t.TempDir(), "by id", "disk 'a' $x.img")
+	if err := os.MkdirAll(filepath.Dir(img), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(img, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +143,7 @@ func TestFormatRefusesWhatAppearedMeanwhile(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the step did not end once the lock was free")
 	}
-	if err == nil || !strings.Contains(err.Error(), "another process wrote to it since this step looked, and it now holds TYPE=ext2") {
+	if err == nil || !strings.Contains(err.Error(), "another process wrote to it since this step looked, and it now holds ext2;") {
 		t.Fatalf("the step formatted over a filesystem made meanwhile, or did not say so: %v", err)
 	}
 	if got := blkidType(t, img); got != "ext2" {

@@ -249,7 +249,8 @@ func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 
 // staleBy says what moved state past a saved plan's serial, as far as
 // this machine knows: the first of the workspace's runs kept here that
-// took the serial past the plan's, with how many came after it; or that
+// took the serial past the plan's, with how many came after it and
+// whether something that keeps no run moved it before that run; or that
 // none did (another machine sharing the state, or a state command, which
 // keeps no run), or that state was made anew (another lineage).
 func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
@@ -270,6 +271,9 @@ func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
 	msg := fmt.Sprintf(": %s run %s (started %s) changed it", first.Operation, first.ID, first.Started.Local().Format("2006-01-02 15:04:05"))
 	if n := len(moved) - 1; n > 0 {
 		msg += fmt.Sprintf(", and %d run(s) after it", n)
+	}
+	if first.SerialBefore > sp.Serial {
+		msg += ", after a change no run kept on this machine made (another machine sharing the state, or state mv, state rm, state push or import)"
 	}
 	return msg + fmt.Sprintf(" (diffuser show %s)", first.ID)
 }

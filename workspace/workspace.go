@@ -95,6 +95,34 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %s)", arg, strings.Join(recipes.Names(), ", "))
 }
 
+// siteBesideRecipe warns when the recipe directory arg holds a site file
+// (lang.SiteFileName, never part of a recipe) that this run does not
+// read: loaded from another directory, diffuser reads ./diffuser.hcl or
+// -site, and the hosts would come from another provider than it names.
+func siteBesideRecipe(arg string, ref RecipeRef, site *lang.Site) *hcl.Diagnostic {
+	if ref.Builtin {
+		return nil
+	}
+	if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {
+		return nil
+	}
+	beside := filepath.Join(arg, lang.SiteFileName)
+	bfi, err := os.Stat(beside)
+	if err != nil || !bfi.Mode().IsRegular() {
+		return nil
+	}
+	used := "no site file"
+	if site != nil && site.Filename != "" {
+		if sfi, err := os.Stat(site.Filename); err == nil && os.SameFile(sfi, bfi) {
+			return nil
+		}
+		used = "the site file " + site.Filename
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Site file beside the recipe not read",
+		Detail: fmt.Sprintf("%s is a site file, never part of the recipe, and diffuser reads the site file of the working directory or -site: this run uses %s. "+
+			"To use it, run diffuser in %s or give -site %s.", beside, used, filepath.Clean(arg), beside)}
+}
+
 // LoadSite reads the site file in (default ./diffuser.hcl when present);
 // it returns nil without one.
 func LoadSite(path string) (*lang.Site, error) {
@@ -241,6 +269,9 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 		return nil, &DiagError{Files: files, Diags: diags}
 	}
 	ref.Digest = recipeDigest(l.Recipe)
+	if d := siteBesideRecipe(in.Recipe, ref, site); d != nil {
+		diags = append(diags, d)
+	}
 	ws.Loaded, ws.Site, ws.Files, ws.Source, ws.Warnings = l, site, files, ref, diags
 	without := in.Provider
 	if without == "" && site != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,18 +88,25 @@ func docBlockKeys(t *testing.T, src []byte, name string) (map[string]bool, *hcls
 	body := f.Body.(*hclsyntax.Body)
 	keys := map[string]bool{}
 	for _, blk := range body.Blocks {
-		switch {
-		case blk.Type == "locals":
-			for n := range blk.Body.Attributes {
-				keys["local "+n] = true
-			}
-		case len(blk.Labels) > 0:
-			keys[blk.Type+" "+blk.Labels[0]] = true
-		case blk.Type == "recipe":
-			keys["recipe"] = true
-		}
+		maps.Copy(keys, docKeysOf(blk))
 	}
 	return keys, body
+}
+
+// docKeysOf names what one top-level block declares (see docBlockKeys).
+func docKeysOf(blk *hclsyntax.Block) map[string]bool {
+	keys := map[string]bool{}
+	switch {
+	case blk.Type == "locals":
+		for n := range blk.Body.Attributes {
+			keys["local "+n] = true
+		}
+	case len(blk.Labels) > 0:
+		keys[blk.Type+" "+blk.Labels[0]] = true
+	case blk.Type == "recipe":
+		keys["recipe"] = true
+	}
+	return keys
 }
 
 // docRecipe is src with the blocks of the prelude it does not declare itself.
@@ -108,18 +116,7 @@ func docRecipe(t *testing.T, prelude []byte, src string) string {
 	var b strings.Builder
 	b.WriteString(src)
 	for _, blk := range body.Blocks {
-		keys := map[string]bool{}
-		switch {
-		case blk.Type == "locals":
-			for n := range blk.Body.Attributes {
-				keys["local "+n] = true
-			}
-		case blk.Type == "recipe":
-			keys["recipe"] = true
-		default:
-			keys[blk.Type+" "+blk.Labels[0]] = true
-		}
-		if !docOverlaps(keys, own) && !(blk.Type == "recipe" && docHasRecipe(own)) {
+		if keys := docKeysOf(blk); !docOverlaps(keys, own) && !(blk.Type == "recipe" && docHasRecipe(own)) {
 			r := blk.Range()
 			b.WriteString("\n" + string(prelude[r.Start.Byte:r.End.Byte]) + "\n")
 		}
@@ -384,17 +381,35 @@ func docTranscript(lines []string) []docCommand {
 
 // docMatch says where got differs from want, with want's elisions (see
 // TestDocsTranscripts); "" when it matches.
-func docMatch(want, got []string) string {
-	g := 0
+func docMatch(want, got []string) string { return docMatchFrom(want, got, 0) }
+
+// docMatchFrom is docMatch of want against got from line g on (messages
+// count got's lines from its start).
+func docMatchFrom(want, got []string, g int) string {
 	for w := 0; w < len(want); w++ {
 		if want[w] == "..." {
 			if w+1 == len(want) {
 				return ""
 			}
-			for g < len(got) && !docLineMatches(want[w+1], got[g]) {
-				g++
+			// The rest must match from some later line; the message is
+			// the first try's, where the line after "..." matched.
+			first := ""
+			for ; g < len(got); g++ {
+				if !docLineMatches(want[w+1], got[g]) {
+					continue
+				}
+				msg := docMatchFrom(want[w+1:], got, g)
+				if msg == "" {
+					return ""
+				}
+				if first == "" {
+					first = msg
+				}
 			}
-			continue
+			if first == "" {
+				first = fmt.Sprintf("the page shows more than it prints, from %q", want[w+1])
+			}
+			return first
 		}
 		if g >= len(got) {
 			return fmt.Sprintf("the page shows more than it prints, from %q", want[w])
@@ -435,9 +450,18 @@ func TestDocMatch(t *testing.T) {
 		{"a|...", "a|b|c", true},
 		{"x…|b", "xyz|b", true},
 		{"x…|b", "yx|b", false},
+		// "..." gives up lines until the rest matches, not only until
+		// the line after it does.
+		{"a|...|b|c", "a|x|b|y|b|c", true},
+		{"a|...||c", "a|x||y||c", true},
+		{"a|...|b|c", "a|b|y|b|d", false},
 	} {
 		if msg := docMatch(strings.Split(c.want, "|"), strings.Split(c.got, "|")); (msg == "") != c.ok {
 			t.Errorf("docMatch(%q, %q) = %q, want a match: %t", c.want, c.got, msg, c.ok)
 		}
+	}
+	// A mismatch after "..." counts lines from the start of the output.
+	if msg := docMatch([]string{"a", "...", "b", "c"}, []string{"a", "x", "b", "y"}); !strings.HasPrefix(msg, "line 4 is\ny\n") {
+		t.Errorf("a mismatch after ... is reported as %q, want line 4", msg)
 	}
 }

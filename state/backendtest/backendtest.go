@@ -479,6 +479,16 @@ func testEncryption(t *testing.T, tg Target) {
 	if _, err := tg.Open(Options{Key: other}).Load(); !errors.As(err, &ke) {
 		t.Fatalf("load with another key: %v, want *state.KeyError", err)
 	}
+	// Replace (state push, pull) seals as Save does, and says so.
+	pushed := tg.Open(Options{Key: key})
+	unlockPushed := lock(t, pushed, "diffuser state push")
+	if err := pushed.Replace(load(t, pushed)); err != nil {
+		t.Fatal(err)
+	}
+	_ = unlockPushed()
+	if !pushed.Sealed() {
+		t.Error("a state replaced with a key says it is not sealed")
+	}
 }
 
 // testReplace: a state moved in from another backend keeps its lineage and
