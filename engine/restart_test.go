@@ -4,10 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"diffuser/cloud"
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/state"
+	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -486,5 +490,107 @@ func TestTargetLeavesOutRestart(t *testing.T) {
 	}
 	if s := summary(w.plan()); !strings.Contains(s, "-target left it out") {
 		t.Errorf("plan after a targeted apply:\n%s", s)
+	}
+}
+
+// TestModuleCallRestartOn: a module call's restart_on is its service
+// steps' (nested calls included): a file of the caller restarts the
+// service builtin/systemd-unit keeps, on the host whose file changed,
+// with the reason in the plan; reload_on reloads it. No digest of the
+// file in the unit's content is needed.
+func TestModuleCallRestartOn(t *testing.T) {
+	src := `
+recipe "t" {}
+variable "conf" { default = "a" }
+variable "env" { default = "e" }
+hosts "chunk" { count = 2 }
+
+step "config" {
+  on = hosts.chunk
+  file {
+    path    = "/etc/tinyfs/chunk.cfg"
+    content = host.index == 1 ? var.conf : "fixed"
+  }
+}
+
+step "env" {
+  on = hosts.chunk
+  file {
+    path    = "/etc/tinyfs/env"
+    content = var.env
+  }
+}
+
+module "unit" {
+  source     = "./wrap"
+  on         = hosts.chunk
+  restart_on = [step.config]
+  reload_on  = [step.env]
+}
+`
+	wrap := `
+module "inner" {
+  source  = "builtin/systemd-unit"
+  name    = "tinyfs-chunk"
+  content = "[Service]\nExecStart=/usr/bin/true\n"
+}
+`
+	w := newWorld(t, src)
+	w.kinds = simKinds
+	w.extra = map[string]string{"wrap/main.hcl": wrap}
+	applyOK(t, w, w.plan())
+	if s := summary(w.plan()); s != "" {
+		t.Fatalf("no-op plan:\n%s", s)
+	}
+	w.vars = []string{"conf=b"}
+	p := w.plan()
+	want := `~ step.config["chunk[1]"] (inputs changed)
+~ module.unit.module.inner.step.service["chunk[1]"] (restart because step.config["chunk[1]"] will change)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	res := applyOK(t, w, p)
+	if st := spanStatus(res)[`module.unit.module.inner.step.service["chunk[1]"]`]; st != "restarted" {
+		t.Errorf("the module's service on chunk[1]: %q, want restarted", st)
+	}
+	w.vars = []string{"conf=b", "env=f"}
+	p = w.plan()
+	for _, h := range []string{"chunk[0]", "chunk[1]"} {
+		found := false
+		for _, c := range p.Changes {
+			if c.Addr == `module.unit.module.inner.step.service["`+h+`"]` && c.Restart == "reload" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the module's service on %s does not reload after step.env changed:\n%s", h, summary(p))
+		}
+	}
+}
+
+// TestModuleCallRestartOnNeedsService: restart_on at a call whose module
+// has no service step is an error at the call naming the module.
+func TestModuleCallRestartOnNeedsService(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/main.hcl": {Data: []byte(`
+recipe "t" {}
+hosts "a" { count = 1 }
+step "conf" {
+  on  = hosts.a
+  run = "true"
+}
+module "m" {
+  source     = "./m"
+  on         = hosts.a
+  restart_on = [step.conf]
+}
+`)},
+		"r/m/main.hcl": {Data: []byte("step \"s\" { run = \"true\" }\n")},
+	}
+	_, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if !strings.Contains(diags.Error(), "Module call restarts nothing") || !strings.Contains(diags.Error(), "module.m (./m) has none") ||
+		!strings.Contains(diags.Error(), "r/main.hcl:11") {
+		t.Fatalf("restart_on at a call without a service step: %v", diags)
 	}
 }

@@ -523,6 +523,17 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 			callDiags = append(callDiags, annotate(d, m.Parent)...) // once per call, not per step
 		}
 		s.After = append(s.After, refs...)
+		// The call's restart_on and reload_on are its service steps'.
+		if s.Kind == "service" {
+			restart, d := r.resolveAfter(s, m.RestartOn, m.caller)
+			reload, d2 := r.resolveAfter(s, m.ReloadOn, m.caller)
+			if s == m.firstService() {
+				callDiags = append(callDiags, annotate(append(d, d2...), m.Parent)...)
+			}
+			s.RestartOn = append(s.RestartOn, restart...)
+			s.ReloadOn = append(s.ReloadOn, reload...)
+			s.After = append(append(s.After, restart...), reload...)
+		}
 	}
 	return diags, callDiags
 }
@@ -575,6 +586,18 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, m := range r.AllModules() {
+		if len(m.RestartOn)+len(m.ReloadOn) > 0 && m.firstService() == nil {
+			rng := m.CallRange
+			if len(m.RestartOn) > 0 {
+				rng = m.RestartOn[0].Range
+			} else {
+				rng = m.ReloadOn[0].Range
+			}
+			diags = append(diags, annotate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Module call restarts nothing",
+				Detail: fmt.Sprintf("A call's restart_on and reload_on are its service steps', and %s (%s) has none. Name the step in restart_on of the step that should run again "+
+					"(a service step, or a run step to run its command again).", m.written(), m.Source),
+				Subject: rng.Ptr()}}, m.Parent)...)
+		}
 		// A misspelt input is one mistake: the variable it was meant for
 		// is not reported missing too.
 		meant := map[string]bool{}

@@ -44,6 +44,11 @@ type Module struct {
 	Inputs hcl.Attributes
 	On     hcl.Expression // may be nil: the steps say where they run
 	After  []Ref          // the call's after, in the caller's namespace
+	// RestartOn and ReloadOn are the call's restart_on and reload_on, in
+	// the caller's namespace: every service step inside the call (nested
+	// calls included) restarts (reloads) when one of them changes, as if
+	// it named them itself.
+	RestartOn, ReloadOn []Ref
 	// Enabled is the call's `enabled` (nil: always on), evaluated in the
 	// caller's namespace from variables and locals: false turns the call
 	// off (OpenTofu's enabled meta-argument). Its steps, verify blocks and
@@ -267,13 +272,34 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 		m.After, d = n.stepRefs(a)
 		diags = append(diags, d...)
 	}
+	for _, arg := range []struct {
+		name string
+		refs *[]Ref
+	}{{"restart_on", &m.RestartOn}, {"reload_on", &m.ReloadOn}} {
+		if a := attrs[arg.name]; a != nil {
+			var d hcl.Diagnostics
+			*arg.refs, d = n.stepRefs(a)
+			diags = append(diags, d...)
+		}
+	}
+	restart := map[string]bool{}
+	for _, ref := range m.RestartOn {
+		restart[ref.written()] = true
+	}
+	for _, ref := range m.ReloadOn {
+		if restart[ref.written()] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module call both restarts and reloads",
+				Detail:  fmt.Sprintf("Module call %q lists %s in restart_on and in reload_on; a restart includes a reload, keep it in one.", name, ref.written()),
+				Subject: ref.Range.Ptr()})
+		}
+	}
 	m.Enabled = enabled
 	for k, a := range attrs {
 		switch k {
-		case "source", "on", "after":
+		case "source", "on", "after", "restart_on", "reload_on":
 		case "after_all", "count", "for_each", "depends_on", "providers":
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported module argument",
-				Detail:  fmt.Sprintf("A module call takes source, on, after, a lifecycle block and the module's inputs; %s is not supported (%s).", k, unsupportedModuleArgHint[k]),
+				Detail:  fmt.Sprintf("A module call takes source, on, after, restart_on, reload_on, a lifecycle block and the module's inputs; %s is not supported (%s).", k, unsupportedModuleArgHint[k]),
 				Subject: a.NameRange.Ptr()})
 		default:
 			m.Inputs[k] = a
@@ -681,12 +707,14 @@ var unsupportedModuleArgHint = map[string]string{
 
 // callArguments are the arguments of a module call that are not the
 // module's inputs, for "did you mean" on a misspelt one (aftr = [...]).
-var callArguments = []string{"after", "on", "source"}
+var callArguments = []string{"after", "on", "reload_on", "restart_on", "source"}
 
 var callArgumentHelp = map[string]string{
-	"after":  "every step of the module waits for these",
-	"on":     "the hosts the module's steps run on",
-	"source": "the module's directory or builtin/NAME",
+	"after":      "every step of the module waits for these",
+	"on":         "the hosts the module's steps run on",
+	"restart_on": "the module's service steps restart when these change",
+	"reload_on":  "the module's service steps reload when these change",
+	"source":     "the module's directory or builtin/NAME",
 }
 
 // unknownInputHint says what to write instead of a meta-argument of
@@ -695,9 +723,6 @@ var callArgumentHelp = map[string]string{
 var unknownInputHint = map[string]string{
 	"enabled": "To turn the call off, write lifecycle { enabled = CONDITION } in the module block (OpenTofu's enabled meta-argument; Terraform's count = CONDITION ? 1 : 0).",
 	"version": "Modules have no versions: a source is a directory (\"./DIR\") or a module built into this diffuser (\"builtin/NAME\"); remove version.",
-	"restart_on": "A module call has no restart_on: the module's own service steps say what restarts them. To restart on a file of yours, name it in restart_on of a service step in your module; " +
-		"for builtin/systemd-unit, put the file's digest in content (# config ${sha256(...)}): a changed unit restarts the service (docs/writing-recipes.md#modules).",
-	"reload_on": "A module call has no reload_on: the module's own service steps say what reloads them; name your step in reload_on of a service step in your module.",
 }
 
 // missingModuleHint suggests, for a local module directory that cannot be
@@ -1156,4 +1181,20 @@ func splitCalledAt(detail string) (base, call string) {
 		return detail, ""
 	}
 	return detail[:i], detail[i+len(" (In ") : len(detail)-len(".)")]
+}
+
+// firstService is the first service step inside the call, its nested
+// calls' included; nil when it has none.
+func (m *Module) firstService() *Step {
+	for _, s := range m.Steps {
+		if s.Kind == "service" {
+			return s
+		}
+	}
+	for _, c := range m.Modules {
+		if s := c.firstService(); s != nil {
+			return s
+		}
+	}
+	return nil
 }

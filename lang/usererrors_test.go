@@ -88,12 +88,26 @@ func TestUserMistakeDetails(t *testing.T) {
 			want: []string{`"lifecyle" is not one of them. Did you mean "lifecycle"?`},
 		},
 		{
-			name: "restart_on on a module call",
+			name: "restart_on on a module call without a service step",
 			files: fstest.MapFS{
-				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"conf\" {\n  on = hosts.c\n  run = \"true\"\n}\nmodule \"m\" {\n  source = \"builtin/systemd-unit\"\n  on = hosts.c\n  name = \"web\"\n  content = \"[Service]\"\n  restart_on = [step.conf]\n}\n")},
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"conf\" {\n  on = hosts.c\n  run = \"true\"\n}\nmodule \"m\" {\n  source = \"builtin/xfs-volume\"\n  on = hosts.c\n  device = \"/dev/sdb\"\n  target = \"/data\"\n  restart_on = [step.conf]\n}\n")},
 			},
-			want: []string{"A module call has no restart_on", "put the file's digest in content"},
-			not:  []string{"Its inputs:"},
+			want: []string{"Module call restarts nothing", "module.m (builtin/xfs-volume) has none"},
+			not:  []string{"Its inputs:", "has no variable"},
+		},
+		{
+			name: "a module call both restarts and reloads on one step",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"conf\" {\n  on = hosts.c\n  run = \"true\"\n}\nmodule \"m\" {\n  source = \"builtin/systemd-unit\"\n  on = hosts.c\n  name = \"web\"\n  content = \"[Service]\"\n  restart_on = [step.conf]\n  reload_on = [step.conf]\n}\n")},
+			},
+			want: []string{`Module call "m" lists step.conf in restart_on and in reload_on`},
+		},
+		{
+			name: "restart_on misspelt on a module call",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"conf\" {\n  on = hosts.c\n  run = \"true\"\n}\nmodule \"m\" {\n  source = \"builtin/systemd-unit\"\n  on = hosts.c\n  name = \"web\"\n  content = \"[Service]\"\n  restat_on = [step.conf]\n}\n")},
+			},
+			want: []string{"Did you mean restart_on, the call's own argument (the module's service steps restart when these change)?"},
 		},
 		{
 			name: "module directory without ./",
