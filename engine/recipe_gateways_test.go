@@ -3,6 +3,7 @@ package engine_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -108,9 +109,37 @@ func TestGlusterfsGateways(t *testing.T) {
 	scope := l.StateScope(st)
 	for _, v := range l.Recipe.Verifies {
 		on, diags := scope.VerifyEnabled(v)
-		if diags.HasErrors() || !on {
-			t.Errorf("verify %s: enabled %v %v, want on", v.Name, on, diags)
+		// clients=0: the recipe's own roundtrip has nothing to mount from.
+		if want := v.Name != "roundtrip"; diags.HasErrors() || on != want {
+			t.Errorf("verify %s: enabled %v %v, want %v", v.Name, on, diags, want)
 		}
+	}
+}
+
+// TestGatewayVerifyOneGateway: with one NFS gateway (and two SMB ones)
+// the NFS verify has no failover (nothing to fail over to; before, it
+// "stopped" the one gateway with an echo and then found the read
+// answered through it), the SMB verify stops gateway[0].
+func TestGatewayVerifyOneGateway(t *testing.T) {
+	l, st := gatewayApply(t, "glusterfs", "servers=2", "replica=2", "clients=1", "nfs_gateways=1", "smb_gateways=2", "gateway_clients=2")
+	scope := l.StateScope(st)
+	want := map[string][]string{"module.gateways.verify.nfs": nil, "module.gateways.verify.smb": {"gateway[0]"}}
+	for _, v := range l.Recipe.Verifies {
+		w, ok := want[v.Name]
+		if !ok {
+			continue
+		}
+		if v.Failover == nil {
+			t.Fatalf("verify %s has no failover block", v.Name)
+		}
+		hosts, diags := scope.VerifyHosts(v, v.Failover.On)
+		if diags.HasErrors() || !slices.Equal(hosts, w) {
+			t.Errorf("verify %s stops %v %v, want %v", v.Name, hosts, diags, w)
+		}
+		delete(want, v.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("verify blocks missing: %v", want)
 	}
 }
 
