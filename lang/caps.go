@@ -60,27 +60,31 @@ func capFunctions(f map[string]function.Function) {
 	guard("indent", checkIndent)
 	guard("replace", checkReplace)
 	guard("regex_replace", checkRegexReplace)
+	guard("jsondecode", func(args []cty.Value) error { return checkJSONNesting(args[0]) })
 }
 
 // guarded returns fn with check run on its arguments first. Arguments that
-// are unknown, null or marked are checked as far as they are known.
+// are unknown, null or marked are checked as far as they are known. The
+// check runs when the call's type is worked out, which comes before its
+// result: jsondecode's type is the document's shape, found by a walk as
+// deep as the document.
 func guarded(fn function.Function, check func(args []cty.Value) error) function.Function {
 	spec := &function.Spec{
 		Description: fn.Description(),
 		Params:      fn.Params(),
 		VarParam:    fn.VarParam(),
 		Type: func(args []cty.Value) (cty.Type, error) {
-			return fn.ReturnTypeForValues(args)
-		},
-		RefineResult: nil,
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			plain := make([]cty.Value, len(args))
 			for i, a := range args {
 				plain[i], _ = a.UnmarkDeep()
 			}
 			if err := check(plain); err != nil {
-				return cty.NilVal, err
+				return cty.NilType, err
 			}
+			return fn.ReturnTypeForValues(args)
+		},
+		RefineResult: nil,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			return fn.Call(args)
 		},
 	}
@@ -220,6 +224,40 @@ func checkRegexReplace(args []cty.Value) error {
 func checkGrowth(base, n, each int) error {
 	if each > 0 && n > 0 && (n > MaxStringBytes/each || base+n*each > MaxStringBytes) {
 		return fmt.Errorf("%d replacements would make a string of more than %d bytes; diffuser caps the strings one function call builds", n, MaxStringBytes)
+	}
+	return nil
+}
+
+// checkJSONNesting refuses a JSON document nested deeper than MaxNesting:
+// go-cty finds its type by a recursive walk, and a few megabytes of "["
+// overflow the stack, which is fatal. Brackets inside strings do not count.
+func checkJSONNesting(v cty.Value) error {
+	s, ok := knownString(v)
+	if !ok {
+		return nil
+	}
+	depth, inString, escaped := 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > MaxNesting {
+				return fmt.Errorf("the JSON document nests more than %d deep at byte %d; no recipe needs that many", MaxNesting, i)
+			}
+		case c == ']' || c == '}':
+			depth = max(depth-1, 0)
+		}
 	}
 	return nil
 }

@@ -181,8 +181,30 @@ const MaxNesting = 256
 // count.
 func checkNesting(name string, b []byte) *hcl.Diagnostic {
 	toks, _ := hclsyntax.LexConfig(b, name, hcl.InitialPos)
+	return nestingProblem(name, toks)
+}
+
+// checkTemplateNesting is checkNesting for a template file
+// (templatefile): its text outside ${...} and %{...} is not tokens of
+// expressions.
+func checkTemplateNesting(name string, b []byte) *hcl.Diagnostic {
+	toks, _ := hclsyntax.LexTemplate(b, name, hcl.InitialPos)
+	return nestingProblem(name, toks)
+}
+
+func nestingProblem(name string, toks hclsyntax.Tokens) *hcl.Diagnostic {
 	depth := 0
-	for _, t := range toks {
+	for i, t := range toks {
+		if i > 0 && toks[i-1].Type == hclsyntax.TokenTemplateControl && t.Type == hclsyntax.TokenIdent {
+			// %{ if } ... %{ endif } and %{ for } ... %{ endfor } are a
+			// level each, as the parser reads them.
+			switch string(t.Bytes) {
+			case "if", "for":
+				t.Type = hclsyntax.TokenOBrace
+			case "endif", "endfor":
+				t.Type = hclsyntax.TokenCBrace
+			}
+		}
 		switch t.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
 			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
