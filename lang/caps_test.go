@@ -146,6 +146,36 @@ func TestNestedInputAtEvaluation(t *testing.T) {
 	}
 }
 
+// Numbers are arbitrary-precision, and writing one as text takes a digit
+// each: "${1e100000000}" in a step's command ran for more than 12 minutes
+// at validate (and a SIGTERM did not stop it). A number past
+// MaxNumberDigits is refused where it is written or made: a literal at
+// load, an operator, a function that makes numbers out of text.
+func TestHugeNumbersRefused(t *testing.T) {
+	for _, c := range []struct{ name, body, want string }{
+		{"literal", "locals {\n  x = \"${1e100000000}\"\n}", `Number out of range; the number (about 1e100000000) is outside the numbers a recipe computes with (about ±1.8e308, down to 4.9e-324)`},
+		{"tiny literal", "locals {\n  x = 1e-100000000\n}", `the number (about 1e-100000000) is outside the numbers`},
+		{"product", "locals {\n  x = 1e300 * 1e300\n}", `the number (about 1e600) is outside the numbers`},
+		{"product of locals", "locals {\n  a = 1e200\n  x = local.a * local.a\n}", `is outside the numbers`},
+		{"quotient", "locals {\n  x = 1e-300 / 1e300\n}", `the number (about 1e-600) is outside the numbers`},
+		{"text in arithmetic", "locals {\n  x = \"1e100000000\" + 0\n}", `the number (about 1e100000000) is outside the numbers`},
+		{"constraint", "variable \"v\" {\n  type = number\n  min  = 1e99999\n}", `Number out of range; the number (about 1e99999) is outside`},
+		{"tonumber", "locals {\n  x = tonumber(\"1e100000000\")\n}", `Call to function "tonumber" failed: the number (about 1e100000000) is outside the numbers`},
+		{"parseint", "locals {\n  x = parseint(format(\"1%0400d\", 0), 10)\n}", `Call to function "parseint" failed: the number (about 1e400) is outside the numbers`},
+		{"jsondecode", "locals {\n  x = jsondecode(\"[1, {\\\"a\\\": 1e100000000}]\")\n}", `Call to function "jsondecode" failed: the number (about 1e100000000) is outside the numbers`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			diags := evalCapped(t, c.body)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+				t.Fatalf("want %q, got:\n%s", c.want, diags.Error())
+			}
+			if d := diags[0]; d.Subject == nil || d.Subject.Start.Line < 3 {
+				t.Errorf("not located on the expression's line: %s", d.Error())
+			}
+		})
+	}
+}
+
 // What a real deployment builds stays well inside the caps: a list of
 // 100,000 hosts' addresses, a for over it, a product of two 1000-element
 // lists, a 1 MiB string.
@@ -158,6 +188,7 @@ func TestCapsLeaveRealisticValues(t *testing.T) {
   joined = join(" ", local.ips)
   spaced = indent(2, "a\nb")
   fixed  = replace("a-b-c", "-", "--")
+  wide   = "${1e300 * 1e8} ${1e-300 / 1e23} ${tonumber("1.7976931348623157e308")} ${parseint("ffffffffffffffffffff", 16)}"
 }
 hosts "h" { count = 100000 }
 `

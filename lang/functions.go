@@ -215,7 +215,9 @@ func templateFileFunc(root fileRoot, funcs map[string]function.Function) functio
 			if diags.HasErrors() {
 				return cty.NilVal, diags
 			}
-			capForExprs(expr)
+			if d := capExprs(expr); d.HasErrors() {
+				return cty.NilVal, templateError(d, nil)
+			}
 			vars := map[string]cty.Value{}
 			if v := args[1]; !v.IsNull() {
 				if !v.Type().IsObjectType() && !v.Type().IsMapType() {

@@ -67,7 +67,7 @@ func Load(src Source, kinds map[string]hcldec.Spec) (*Recipe, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if f != nil && !d.HasErrors() {
 			if body, ok := f.Body.(*hclsyntax.Body); ok {
-				capForExprs(body)
+				diags = append(diags, capExprs(body)...)
 			}
 			bodies = append(bodies, f.Body)
 		}

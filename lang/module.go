@@ -615,7 +615,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if !r.parsed[fname] {
 			r.parsed[fname] = true
 			if body, ok := f.Body.(*hclsyntax.Body); ok {
-				capForExprs(body)
+				diags = append(diags, capExprs(body)...)
 			}
 		}
 		diags = append(diags, annotate(r.decodeBody(f.Body, m.ns), m)...)
