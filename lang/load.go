@@ -623,6 +623,19 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if d := validName(b); d != nil {
 		return hcl.Diagnostics{d}
 	}
+	if r.steps++; r.steps > MaxSteps {
+		if r.tooManySteps {
+			return nil
+		}
+		r.tooManySteps = true
+		detail := fmt.Sprintf("The recipe has more than %d steps; diffuser caps them (each costs memory and time at every plan, before any host is counted).", MaxSteps)
+		if n.mod != nil {
+			detail += " Every instance of a module has its own steps: call modules fewer times, or give them fewer steps."
+		} else {
+			detail += " Split the recipe into several, or run one step over many hosts instead of a step per host."
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Too many steps", Detail: detail, Subject: b.DefRange.Ptr()}}
+	}
 	s := &Step{Name: n.qualify(b.Labels[0]), BaseName: b.Labels[0], Module: n.mod, DeclRange: b.DefRange}
 	if prev := n.steps[s.BaseName]; prev != nil {
 		return hcl.Diagnostics{duplicate("step", s.BaseName, prev.DeclRange, b.DefRange)}

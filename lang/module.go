@@ -26,6 +26,13 @@ const MaxModuleDepth = 8
 // ask for millions of instances.
 const MaxModules = 1000
 
+// MaxSteps bounds the steps of a recipe, each module instance's counted:
+// a module of a few thousand steps called a few hundred times would make
+// millions (a million took 8 GB and two minutes to validate). Each step
+// costs about 8 KB and 0.1 ms before it has hosts; the largest recipes
+// measured (BenchmarkManyMoved) have 8,000.
+const MaxSteps = 20_000
+
 // BuiltinPrefix starts the source of a module embedded in the binary.
 const BuiltinPrefix = "builtin/"
 
@@ -572,8 +579,8 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
 		}
 	}
-	if r.tooMany {
-		return nil // reported once, at the call that went past the bound
+	if r.tooMany || r.tooManySteps {
+		return nil // reported once, at the call or step that went past the bound
 	}
 	if r.modules++; r.modules > MaxModules {
 		r.tooMany = true

@@ -47,6 +47,11 @@ type Recipe struct {
 	// MaxModules; tooMany is set once the bound is reported.
 	modules int
 	tooMany bool
+	// steps counts the steps decoded so far, every module instance's
+	// included, against MaxSteps; tooManySteps is set once the bound is
+	// reported.
+	steps        int
+	tooManySteps bool
 	an      *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
