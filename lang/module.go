@@ -579,7 +579,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
 		}
 	}
-	if r.tooMany || r.tooManySteps {
+	if r.tooMany || r.tooManySteps || r.tooLarge {
 		return nil // reported once, at the call or step that went past the bound
 	}
 	if r.modules++; r.modules > MaxModules {
@@ -613,6 +613,13 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if d := checkText(fname, b, size); d != nil {
 			diags = append(diags, d)
 			continue
+		}
+		if !r.parsed[fname] {
+			if d := r.addBytes(fname, size); d != nil {
+				d.Detail += caller.mod.calledAt()
+				d.Subject = m.CallRange.Ptr()
+				return append(diags, d)
+			}
 		}
 		f, d := r.parser.ParseHCL(unixNewlines(b), fname)
 		diags = append(diags, d...)
@@ -746,6 +753,9 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no .hcl files in %s", dir)
+	}
+	if err := tooManyFiles(dir, len(names)); err != nil {
+		return nil, err
 	}
 	sort.Strings(names)
 	return names, nil

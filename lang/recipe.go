@@ -52,6 +52,10 @@ type Recipe struct {
 	// reported.
 	steps        int
 	tooManySteps bool
+	// loaded counts the bytes of the files read so far against
+	// MaxRecipeBytes; tooLarge is set once the bound is reported.
+	loaded   int64
+	tooLarge bool
 	an      *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
