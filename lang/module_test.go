@@ -1073,7 +1073,9 @@ func TestTooManySteps(t *testing.T) {
 		if one.HasErrors() {
 			t.Fatal(diagString(one))
 		}
-		single := testing.AllocsPerRun(1, func() { loadFS(fstest.MapFS{"main.hcl": {Data: []byte(head + "module \"m0\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n")}, "m/main.hcl": fsys["m/main.hcl"]}) })
+		single := testing.AllocsPerRun(1, func() {
+			loadFS(fstest.MapFS{"main.hcl": {Data: []byte(head + "module \"m0\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n")}, "m/main.hcl": fsys["m/main.hcl"]})
+		})
 		if allocs > 8*single {
 			t.Errorf("50 calls past the bound allocate %.0f, %.1fx one call's %.0f: loading went on past it", allocs, allocs/single, single)
 		}

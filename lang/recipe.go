@@ -56,7 +56,7 @@ type Recipe struct {
 	// MaxRecipeBytes; tooLarge is set once the bound is reported.
 	loaded   int64
 	tooLarge bool
-	an      *analyzer
+	an       *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
 	readSteps map[string]bool
