@@ -1146,7 +1146,7 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 		// A kind's number argument given as text ("1e100000000").
 		return cty.DynamicVal, Generic{Destroy: cty.NullVal(cty.String), Drain: cty.NullVal(cty.String)}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Value out of range",
-			Detail:   fmt.Sprintf("An argument of %s: %s.", st.Addr(), err), Subject: st.DeclRange.Ptr()}}
+			Detail: fmt.Sprintf("An argument of %s: %s.", st.Addr(), err), Subject: st.DeclRange.Ptr()}}
 	}
 	var g Generic
 	g.Destroy = cty.NullVal(cty.String)
