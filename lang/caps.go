@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -298,36 +299,30 @@ func checkGrowth(base, n, each int) error {
 
 // checkJSONNesting refuses a JSON document nested deeper than MaxNesting:
 // go-cty finds its type by a recursive walk, and a few megabytes of "["
-// overflow the stack, which is fatal. Brackets inside strings do not count.
+// overflow the stack, which is fatal. encoding/json's tokenizer reads it
+// without recursing; a document it cannot read is left to jsondecode to
+// report.
 func checkJSONNesting(v cty.Value) error {
 	s, ok := knownString(v)
 	if !ok {
 		return nil
 	}
-	depth, inString, escaped := 0, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
+	dec := json.NewDecoder(strings.NewReader(s))
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch t {
+		case json.Delim('['), json.Delim('{'):
 			if depth++; depth > MaxNesting {
-				return fmt.Errorf("the JSON document nests more than %d deep at byte %d; no recipe needs that many", MaxNesting, i)
+				return fmt.Errorf("the JSON document nests more than %d deep at byte %d; no recipe needs that many", MaxNesting, dec.InputOffset()-1)
 			}
-		case c == ']' || c == '}':
-			depth = max(depth-1, 0)
+		case json.Delim(']'), json.Delim('}'):
+			depth--
 		}
 	}
-	return nil
 }
 
 // capExprs readies node (a hclsyntax body or expression) for evaluation
