@@ -103,6 +103,14 @@ func TargetsStep(t, step string) bool {
 // LaunchAddr is `launch["HOST"]`.
 func LaunchAddr(host string) string { return "launch[" + strconv.Quote(host) + "]" }
 
+// MaxStepInstances bounds the step instances of a plan (each step once per
+// host it runs on). A plan holds about 2 KB per instance (docs/scale.md:
+// 1.1 million instances are about 2 GB), and vertex ids are int32: 20,000
+// steps on 100,000 hosts would be 2 billion, past both. The bound is 20
+// steps on each of lang.MaxHosts hosts, 200 times the 10,000 instances of
+// a 1,000-server GlusterFS deploy.
+const MaxStepInstances = 2_000_000
+
 // Expand builds the instance graph. counts gives each group's size; onHosts
 // resolves a step's `on` to host names; isGroup says which steps run as one
 // group (steps.GroupKind): their instances only collect prerequisites, a
@@ -126,11 +134,22 @@ func Expand(r *lang.Recipe, counts map[string]int, onHosts func(*lang.Step) ([]s
 		g.GroupHosts = append(g.GroupHosts, hosts)
 	}
 	stepIdx := map[string]int{}
+	total := 0
 	for si, s := range r.Steps {
 		stepIdx[s.Name] = si
 		g.Steps = append(g.Steps, s)
 		names, d := onHosts(s)
 		diags = append(diags, d...)
+		if total += len(names); total > MaxStepInstances {
+			subject := s.DeclRange
+			if s.On != nil {
+				subject = s.On.Range()
+			}
+			return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many step instances",
+				Detail: fmt.Sprintf("With %s on %d hosts the recipe has %d step instances (each step once per host it runs on); a plan may have at most %d. "+
+					"Run fewer steps on every host, or deploy fewer hosts per recipe.", s.Addr(), len(names), total, MaxStepInstances),
+				Subject: &subject})
+		}
 		ids := make([]int32, 0, len(names))
 		for _, n := range names {
 			id, ok := g.HostIdx[n]

@@ -1,7 +1,10 @@
 package lang
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,27 +63,97 @@ func capFunctions(f map[string]function.Function) {
 	guard("indent", checkIndent)
 	guard("replace", checkReplace)
 	guard("regex_replace", checkRegexReplace)
+	guard("jsondecode", func(args []cty.Value) error { return checkJSONNesting(args[0]) })
+	for _, name := range []string{"jsondecode", "tonumber", "parseint"} {
+		// These make numbers out of text.
+		if fn, ok := f[name]; ok {
+			f[name] = numbersChecked(fn, fn.Description())
+		}
+	}
+}
+
+// checkNumber refuses a number outside float64's range: larger than
+// about 1.8e308, or not zero but smaller than about 4.9e-324. Numbers are
+// arbitrary-precision, and writing one as text ("${...}", format,
+// jsonencode, a step's command) takes a digit each: 1e100000000 took
+// minutes. Its message does not write the number, for that reason.
+func checkNumber(bf *big.Float) error {
+	if bf.IsInf() || bf.Sign() == 0 {
+		return nil
+	}
+	if f, _ := bf.Float64(); !math.IsInf(f, 0) && f != 0 {
+		return nil
+	}
+	return fmt.Errorf("the number (about 1e%.0f) is outside the numbers a recipe computes with (about ±1.8e308, down to 4.9e-324)",
+		float64(bf.MantExp(nil))/math.Log2(10))
+}
+
+// checkNumbers runs checkNumber on every known number in v.
+func checkNumbers(v cty.Value) error {
+	var err error
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		v, _ = v.Unmark()
+		if err == nil && v.IsKnown() && !v.IsNull() && v.Type() == cty.Number {
+			err = checkNumber(v.AsBigFloat())
+		}
+		return err == nil, nil
+	})
+	return err
+}
+
+// boundedMark is the description of an operator boundedOp wrapped, so
+// that it is not wrapped twice.
+const boundedMark = "an operator whose result is checked"
+
+// numbersChecked returns fn refusing a result that holds a number
+// checkNumber refuses.
+func numbersChecked(fn function.Function, description string) function.Function {
+	return function.New(&function.Spec{
+		Description: description,
+		Params:      fn.Params(),
+		VarParam:    fn.VarParam(),
+		Type:        fn.ReturnTypeForValues,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, err := fn.Call(args)
+			if err == nil {
+				err = checkNumbers(v)
+			}
+			return v, err
+		},
+	})
+}
+
+// boundedOp returns op refusing a result checkNumber refuses: repeated
+// products and sums of numbers within the bound can pass it.
+func boundedOp(op *hclsyntax.Operation) *hclsyntax.Operation {
+	if op.Type != cty.Number || op.Impl.Description() == boundedMark {
+		return op
+	}
+	return &hclsyntax.Operation{Impl: numbersChecked(op.Impl, boundedMark), Type: op.Type}
 }
 
 // guarded returns fn with check run on its arguments first. Arguments that
-// are unknown, null or marked are checked as far as they are known.
+// are unknown, null or marked are checked as far as they are known. The
+// check runs when the call's type is worked out, which comes before its
+// result: jsondecode's type is the document's shape, found by a walk as
+// deep as the document.
 func guarded(fn function.Function, check func(args []cty.Value) error) function.Function {
 	spec := &function.Spec{
 		Description: fn.Description(),
 		Params:      fn.Params(),
 		VarParam:    fn.VarParam(),
 		Type: func(args []cty.Value) (cty.Type, error) {
-			return fn.ReturnTypeForValues(args)
-		},
-		RefineResult: nil,
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			plain := make([]cty.Value, len(args))
 			for i, a := range args {
 				plain[i], _ = a.UnmarkDeep()
 			}
 			if err := check(plain); err != nil {
-				return cty.NilVal, err
+				return cty.NilType, err
 			}
+			return fn.ReturnTypeForValues(args)
+		},
+		RefineResult: nil,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			return fn.Call(args)
 		},
 	}
@@ -224,19 +297,57 @@ func checkGrowth(base, n, each int) error {
 	return nil
 }
 
-// capForExprs wraps the collection of every `for` expression in node (a
-// hclsyntax body or expression) in a forColl, which charges the
-// collection's length to the evaluation's budget.
-func capForExprs(node hclsyntax.Node) {
-	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
-		fe, ok := n.(*hclsyntax.ForExpr)
-		if !ok {
+// checkJSONNesting refuses a JSON document nested deeper than MaxNesting:
+// go-cty finds its type by a recursive walk, and a few megabytes of "["
+// overflow the stack, which is fatal. encoding/json's tokenizer reads it
+// without recursing; a document it cannot read is left to jsondecode to
+// report.
+func checkJSONNesting(v cty.Value) error {
+	s, ok := knownString(v)
+	if !ok {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
 			return nil
 		}
-		if _, ok := fe.CollExpr.(forColl); ok {
-			return nil
+		switch t {
+		case json.Delim('['), json.Delim('{'):
+			if depth++; depth > MaxNesting {
+				return fmt.Errorf("the JSON document nests more than %d deep at byte %d; no recipe needs that many", MaxNesting, dec.InputOffset()-1)
+			}
+		case json.Delim(']'), json.Delim('}'):
+			depth--
 		}
-		fe.CollExpr = forColl{&hclsyntax.ParenthesesExpr{Expression: fe.CollExpr, SrcRange: fe.CollExpr.Range()}}
+	}
+}
+
+// capExprs readies node (a hclsyntax body or expression) for evaluation
+// under the caps: it wraps the collection of every `for` expression in a
+// forColl, which charges the collection's length to the evaluation's
+// budget, and every arithmetic operator in a check of its result
+// (boundedOp). It returns an error for each number literal checkNumber
+// refuses.
+func capExprs(node hclsyntax.Node) hcl.Diagnostics {
+	return hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		switch e := n.(type) {
+		case *hclsyntax.LiteralValueExpr:
+			if v := e.Val; v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+				if err := checkNumber(v.AsBigFloat()); err != nil {
+					return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Number out of range",
+						Detail: err.Error() + ".", Subject: e.SrcRange.Ptr()}}
+				}
+			}
+		case *hclsyntax.BinaryOpExpr:
+			e.Op = boundedOp(e.Op)
+		case *hclsyntax.ForExpr:
+			if _, ok := e.CollExpr.(forColl); !ok {
+				e.CollExpr = forColl{&hclsyntax.ParenthesesExpr{Expression: e.CollExpr, SrcRange: e.CollExpr.Range()}}
+			}
+		}
 		return nil
 	})
 }

@@ -16,10 +16,21 @@ import (
 // and counts, failing t if that takes more than 5 seconds.
 func evalCapped(t *testing.T, body string) hcl.Diagnostics {
 	t.Helper()
+	return evalCappedFS(t, body, nil)
+}
+
+// evalCappedFS is evalCapped with more files beside the recipe (name to
+// content), for file, templatefile and jsondecode.
+func evalCappedFS(t *testing.T, body string, files map[string]string) hcl.Diagnostics {
+	t.Helper()
 	src := "recipe \"p\" {}\n" + body
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}
+	for name, text := range files {
+		fsys["r/"+name] = &fstest.MapFile{Data: []byte(text)}
+	}
 	done := make(chan hcl.Diagnostics, 1)
 	go func() {
-		r, diags := lang.Load(lang.Source{FS: fstest.MapFS{"r/main.hcl": {Data: []byte(src)}}, Dir: "r", Display: "p"}, testKinds())
+		r, diags := lang.Load(lang.Source{FS: fsys, Dir: "r", Display: "p"}, testKinds())
 		if diags.HasErrors() {
 			done <- diags
 			return
@@ -88,6 +99,83 @@ hosts "b" { count = 60000 }`, `With 60000 hosts in b, the recipe has 120000 host
 	}
 }
 
+// Input nested past MaxNesting that reaches a parser only at evaluation (a
+// template file, a JSON document) is refused with an error, not parsed:
+// HCL's template parser and go-cty's JSON decoder recurse once per level,
+// and a few megabytes of "(" or "[" overflowed the goroutine's stack, a
+// fatal error that no recover catches (the process died with a stack
+// trace). MaxNesting levels still decode.
+func TestNestedInputAtEvaluation(t *testing.T) {
+	deep := 200_000
+	files := map[string]string{
+		"parens.tpl":   "${" + strings.Repeat("(", deep) + "1" + strings.Repeat(")", deep) + "}",
+		"for.tpl":      strings.Repeat("%{ if true }", deep/100) + "x" + strings.Repeat("%{ endif }", deep/100),
+		"deep.json":    strings.Repeat("[", deep) + strings.Repeat("]", deep),
+		"objs.json":    strings.Repeat(`{"a":`, deep/2) + "1" + strings.Repeat("}", deep/2),
+		"ok.json":      strings.Repeat("[", lang.MaxNesting) + strings.Repeat("]", lang.MaxNesting),
+		"strings.json": `["` + strings.Repeat("[{", deep) + `"]`,
+		"ok.tpl":       "${" + strings.Repeat("(", lang.MaxNesting-1) + "1" + strings.Repeat(")", lang.MaxNesting-1) + "}",
+	}
+	for _, c := range []struct{ name, expr, want string }{
+		{"template parens", `templatefile("parens.tpl", {})`, `parens.tpl nests brackets, braces, parentheses, strings and ${...} more than 256 deep at line 1, column 258`},
+		{"template directives", `templatefile("for.tpl", {})`, `for.tpl nests`},
+		{"json lists", `jsondecode(file("deep.json"))`, `Call to function "jsondecode" failed: the JSON document nests more than 256 deep at byte 256`},
+		{"json objects", `jsondecode(file("objs.json"))`, `the JSON document nests more than 256 deep`},
+		{"json built", `jsondecode(replace(format("%1000000s", ""), " ", "["))`, `the JSON document nests more than 256 deep`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			diags := evalCappedFS(t, "locals {\n  x = "+c.expr+"\n}\n", files)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+				t.Fatalf("want %q, got:\n%s", c.want, diags.Error())
+			}
+			if d := diags[0]; d.Subject == nil || d.Subject.Start.Line != 3 {
+				t.Errorf("not located on the call's line: %s", d.Error())
+			}
+		})
+	}
+	// A template of one ${...} yields text, as templatefile's type says:
+	// it made go-cty report a panic, with a stack trace, for a number.
+	for _, expr := range []string{`jsondecode(file("ok.json"))`, `jsondecode(file("strings.json"))`, `templatefile("ok.tpl", {})`} {
+		if diags := evalCappedFS(t, "locals {\n  x = "+expr+"\n}\n", files); diags.HasErrors() {
+			t.Errorf("%s refused:\n%s", expr, diags.Error())
+		}
+	}
+	diags := evalCappedFS(t, "locals {\n  x = templatefile(\"list.tpl\", {})\n}\n", map[string]string{"list.tpl": "${[1]}"})
+	if want := "list.tpl is one ${...} of a tuple, which is not text"; !strings.Contains(diags.Error(), want) || strings.Contains(diags.Error(), "panic") {
+		t.Errorf("want %q, got:\n%s", want, diags.Error())
+	}
+}
+
+// Numbers are arbitrary-precision, and writing one as text takes a digit
+// each: "${1e100000000}" in a step's command ran for more than 12 minutes
+// at validate (and a SIGTERM did not stop it). A number past
+// MaxNumberDigits is refused where it is written or made: a literal at
+// load, an operator, a function that makes numbers out of text.
+func TestHugeNumbersRefused(t *testing.T) {
+	for _, c := range []struct{ name, body, want string }{
+		{"literal", "locals {\n  x = \"${1e100000000}\"\n}", `Number out of range; the number (about 1e100000000) is outside the numbers a recipe computes with (about ±1.8e308, down to 4.9e-324)`},
+		{"tiny literal", "locals {\n  x = 1e-100000000\n}", `the number (about 1e-100000000) is outside the numbers`},
+		{"product", "locals {\n  x = 1e300 * 1e300\n}", `the number (about 1e600) is outside the numbers`},
+		{"product of locals", "locals {\n  a = 1e200\n  x = local.a * local.a\n}", `is outside the numbers`},
+		{"quotient", "locals {\n  x = 1e-300 / 1e300\n}", `the number (about 1e-600) is outside the numbers`},
+		{"text in arithmetic", "locals {\n  x = \"1e100000000\" + 0\n}", `the number (about 1e100000000) is outside the numbers`},
+		{"constraint", "variable \"v\" {\n  type = number\n  min  = 1e99999\n}", `Number out of range; the number (about 1e99999) is outside`},
+		{"tonumber", "locals {\n  x = tonumber(\"1e100000000\")\n}", `Call to function "tonumber" failed: the number (about 1e100000000) is outside the numbers`},
+		{"parseint", "locals {\n  x = parseint(format(\"1%0400d\", 0), 10)\n}", `Call to function "parseint" failed: the number (about 1e400) is outside the numbers`},
+		{"jsondecode", "locals {\n  x = jsondecode(\"[1, {\\\"a\\\": 1e100000000}]\")\n}", `Call to function "jsondecode" failed: the number (about 1e100000000) is outside the numbers`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			diags := evalCapped(t, c.body)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
+				t.Fatalf("want %q, got:\n%s", c.want, diags.Error())
+			}
+			if d := diags[0]; d.Subject == nil || d.Subject.Start.Line < 3 {
+				t.Errorf("not located on the expression's line: %s", d.Error())
+			}
+		})
+	}
+}
+
 // What a real deployment builds stays well inside the caps: a list of
 // 100,000 hosts' addresses, a for over it, a product of two 1000-element
 // lists, a 1 MiB string.
@@ -100,6 +188,7 @@ func TestCapsLeaveRealisticValues(t *testing.T) {
   joined = join(" ", local.ips)
   spaced = indent(2, "a\nb")
   fixed  = replace("a-b-c", "-", "--")
+  wide   = "${1e300 * 1e8} ${1e-300 / 1e23} ${tonumber("1.7976931348623157e308")} ${parseint("ffffffffffffffffffff", 16)}"
 }
 hosts "h" { count = 100000 }
 `

@@ -1006,6 +1006,13 @@ func (s *Scope) intValue(expr hcl.Expression, what string, lo, hi int) (int, hcl
 			Detail: fmt.Sprintf("The %s must be a whole number.", what), Subject: expr.Range().Ptr()}}
 	}
 	bf := nv.AsBigFloat()
+	if err := checkNumber(bf); err != nil {
+		// Text such as "1e100000000" converts to a number the messages
+		// below would take minutes to write.
+		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Value out of range",
+			Detail:  fmt.Sprintf("The %s: %s; it must be between %d and %d.", what, err, lo, hi),
+			Subject: expr.Range().Ptr()}}
+	}
 	if !bf.IsInt() {
 		return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Expected a whole number",
 			Detail: fmt.Sprintf("The %s must be a whole number, not %s.%s", what, bf.Text('g', 10), s.givenHint(nil, expr)), Subject: expr.Range().Ptr()}}
@@ -1134,6 +1141,12 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 		args, diags = hcldec.Decode(st.KindBody, spec, ctx)
 	} else {
 		args, diags = shorthandArgs(st, spec, ctx)
+	}
+	if err := checkNumbers(args); err != nil && !diags.HasErrors() {
+		// A kind's number argument given as text ("1e100000000").
+		return cty.DynamicVal, Generic{Destroy: cty.NullVal(cty.String), Drain: cty.NullVal(cty.String)}, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Value out of range",
+			Detail: fmt.Sprintf("An argument of %s: %s.", st.Addr(), err), Subject: st.DeclRange.Ptr()}}
 	}
 	var g Generic
 	g.Destroy = cty.NullVal(cty.String)

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -207,11 +208,16 @@ func templateFileFunc(root fileRoot, funcs map[string]function.Function) functio
 			if err != nil {
 				return cty.NilVal, err
 			}
+			if d := checkTemplateNesting(name, b); d != nil {
+				return cty.NilVal, errors.New(d.Detail)
+			}
 			expr, diags := hclsyntax.ParseTemplate(b, name, hcl.InitialPos)
 			if diags.HasErrors() {
 				return cty.NilVal, diags
 			}
-			capForExprs(expr)
+			if d := capExprs(expr); d.HasErrors() {
+				return cty.NilVal, templateError(d, nil)
+			}
 			vars := map[string]cty.Value{}
 			if v := args[1]; !v.IsNull() {
 				if !v.Type().IsObjectType() && !v.Type().IsMapType() {
@@ -235,7 +241,13 @@ func templateFileFunc(root fileRoot, funcs map[string]function.Function) functio
 			if diags.HasErrors() {
 				return cty.NilVal, templateError(diags, vars)
 			}
-			return val, nil
+			// A template that is one ${...} yields that value as it is
+			// (HCL's template unwrapping): make it the text it stands for.
+			str, err := convert.Convert(val, cty.String)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("%s is one ${...} of a %s, which is not text: make it ${jsonencode(...)} or write text around it", name, val.Type().FriendlyName())
+			}
+			return str, nil
 		},
 	})
 }

@@ -2,6 +2,7 @@ package lang_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -219,4 +220,77 @@ func TestValidationRefHints(t *testing.T) {
 			t.Errorf("%s: want %q:%s", file, want, diags.Error())
 		}
 	}
+}
+
+// TestRecipeSizeBounds: a recipe directory of more than lang.MaxDirFiles
+// .hcl files, or files of more than lang.MaxRecipeBytes in all (its
+// modules' counted once each), is refused before it is parsed, naming the
+// directory or the file that passes the bound. 60 files of 4 MB took 4
+// minutes and 12 GB to validate; 50,000 empty ones 5.6 s and 640 MB.
+func TestRecipeSizeBounds(t *testing.T) {
+	head := "recipe \"t\" {}\nhosts \"h\" { count = 1 }\n"
+	big := "# " + strings.Repeat("x", lang.MaxFileSize-1024) + "\n"
+	t.Run("files", func(t *testing.T) {
+		fsys := fstest.MapFS{"main.hcl": {Data: []byte(head)}}
+		for i := range lang.MaxDirFiles {
+			fsys[fmt.Sprintf("l%d.hcl", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("locals { l%d = 1 }\n", i))}
+		}
+		_, diags := loadFS(fsys)
+		want := fmt.Sprintf("t holds %d .hcl files; a recipe or module directory may hold at most %d", lang.MaxDirFiles+1, lang.MaxDirFiles)
+		if len(diags) != 1 || !strings.Contains(diags[0].Detail, want) {
+			t.Fatalf("want %q:%s", want, diagString(diags))
+		}
+		delete(fsys, "l0.hcl")
+		if _, diags := loadFS(fsys); diags.HasErrors() {
+			t.Fatalf("MaxDirFiles files:%s", diagString(diags))
+		}
+		mod := fstest.MapFS{"main.hcl": {Data: []byte(head + "module \"m\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n")}}
+		for i := range lang.MaxDirFiles + 1 {
+			mod[fmt.Sprintf("m/l%d.hcl", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("locals { l%d = 1 }\n", i))}
+		}
+		_, diags = loadFS(mod)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), fmt.Sprintf("m holds %d .hcl files", lang.MaxDirFiles+1)) {
+			t.Fatalf("module directory:%s", diagString(diags))
+		}
+	})
+	t.Run("bytes", func(t *testing.T) {
+		n := lang.MaxRecipeBytes / len(big)
+		fsys := fstest.MapFS{"main.hcl": {Data: []byte(head)}}
+		for i := range n {
+			fsys[fmt.Sprintf("b%d.hcl", i)] = &fstest.MapFile{Data: []byte(big)}
+		}
+		if !testing.Short() {
+			if _, diags := loadFS(fsys); diags.HasErrors() {
+				t.Fatalf("%d bytes in all:%s", n*len(big)+len(head), diagString(diags))
+			}
+		}
+		fsys[fmt.Sprintf("b%d.hcl", n)] = &fstest.MapFile{Data: []byte(big)}
+		_, diags := loadFS(fsys)
+		want := fmt.Sprintf("With t/b%d.hcl the recipe's files (its modules' included) come to", n)
+		if len(diags) != 1 || diags[0].Summary != "Recipe too large" || !strings.Contains(diags[0].Detail, want) {
+			t.Fatalf("want %q:%s", want, diagString(diags))
+		}
+		if testing.Short() {
+			return // the rest parses 16 MB, twice
+		}
+		// A module's file counts once, however often it is called; the
+		// file that passes the bound is named at the call that reads it.
+		mod := fstest.MapFS{"m/main.hcl": {Data: []byte(big)}, "n/main.hcl": {Data: []byte(big)}}
+		var calls strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&calls, "module \"m%d\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n", i)
+		}
+		for i := range n - 1 {
+			mod[fmt.Sprintf("b%d.hcl", i)] = &fstest.MapFile{Data: []byte(big)}
+		}
+		mod["main.hcl"] = &fstest.MapFile{Data: []byte(head + calls.String())}
+		if _, diags := loadFS(mod); diags.HasErrors() {
+			t.Fatalf("a module file counted once:%s", diagString(diags))
+		}
+		mod["main.hcl"] = &fstest.MapFile{Data: []byte(head + calls.String() + "module \"n\" {\n  source = \"./n\"\n  on     = hosts.h\n}\n")}
+		_, diags = loadFS(mod)
+		if len(diags) != 1 || !strings.Contains(diags[0].Detail, "With t/n/main.hcl the recipe's files") || diags[0].Subject == nil || diags[0].Subject.Start.Line != 83 {
+			t.Fatalf("want the file of module n, at its call:%s", diagString(diags))
+		}
+	})
 }

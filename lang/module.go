@@ -26,6 +26,13 @@ const MaxModuleDepth = 8
 // ask for millions of instances.
 const MaxModules = 1000
 
+// MaxSteps bounds the steps of a recipe, each module instance's counted:
+// a module of a few thousand steps called a few hundred times would make
+// millions (a million took 8 GB and two minutes to validate). Each step
+// costs about 8 KB and 0.1 ms before it has hosts; the largest recipes
+// measured (BenchmarkManyMoved) have 8,000.
+const MaxSteps = 20_000
+
 // BuiltinPrefix starts the source of a module embedded in the binary.
 const BuiltinPrefix = "builtin/"
 
@@ -598,8 +605,8 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			return bad("Module includes itself", fmt.Sprintf("%s loads %s, which is already being loaded above it: %s. A module cannot contain itself.", m.Addr, m.Source, m.chain()))
 		}
 	}
-	if r.tooMany {
-		return nil // reported once, at the call that went past the bound
+	if r.tooMany || r.tooManySteps || r.tooLarge {
+		return nil // reported once, at the call or step that went past the bound
 	}
 	if r.modules++; r.modules > MaxModules {
 		r.tooMany = true
@@ -633,6 +640,13 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 			diags = append(diags, d)
 			continue
 		}
+		if !r.parsed[fname] {
+			if d := r.addBytes(fname, size); d != nil {
+				d.Detail += caller.mod.calledAt()
+				d.Subject = m.CallRange.Ptr()
+				return append(diags, d)
+			}
+		}
 		f, d := r.parser.ParseHCL(unixNewlines(b), fname)
 		diags = append(diags, d...)
 		if f == nil || d.HasErrors() {
@@ -641,7 +655,7 @@ func (r *Recipe) loadModule(m *Module, caller *namespace, rootDisplay string) hc
 		if !r.parsed[fname] {
 			r.parsed[fname] = true
 			if body, ok := f.Body.(*hclsyntax.Body); ok {
-				capForExprs(body)
+				diags = append(diags, capExprs(body)...)
 			}
 		}
 		diags = append(diags, annotate(r.decodeBody(f.Body, m.ns), m)...)
@@ -764,6 +778,9 @@ func moduleFiles(fsys fs.FS, dir string) ([]string, error) {
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no .hcl files in %s", dir)
+	}
+	if err := tooManyFiles(dir, len(names)); err != nil {
+		return nil, err
 	}
 	sort.Strings(names)
 	return names, nil

@@ -1024,3 +1024,59 @@ func TestModuleCallArgumentTypo(t *testing.T) {
 		t.Fatalf("want one diagnostic suggesting after:%s", diagString(diags))
 	}
 }
+
+// TestTooManySteps: a recipe has at most lang.MaxSteps steps, every module
+// instance's counted. A module of 20,000 steps called 50 times made a
+// million and took 8 GB and 108 s to validate; now the step past the bound
+// is the one error, on its line, naming the module's call, and loading
+// stops there (the allocations of the 50 calls are those of the first
+// few). MaxSteps steps load.
+func TestTooManySteps(t *testing.T) {
+	steps := func(n int, on string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "step \"s%d\" {\n  %s\n  run = \"true\"\n}\n", i, on)
+		}
+		return b.String()
+	}
+	head := "recipe \"t\" {}\nhosts \"h\" { count = 1 }\n"
+	t.Run("at_the_bound", func(t *testing.T) {
+		if _, diags := loadString(t, head+steps(lang.MaxSteps, "on = hosts.h")); diags.HasErrors() {
+			t.Fatalf("MaxSteps steps:%s", diagString(diags))
+		}
+	})
+	t.Run("root", func(t *testing.T) {
+		_, diags := loadString(t, head+steps(lang.MaxSteps+1, "on = hosts.h"))
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != "Too many steps" || errs[0].Subject.Start.Line != 3+4*lang.MaxSteps ||
+			!strings.Contains(errs[0].Detail, fmt.Sprintf("more than %d steps", lang.MaxSteps)) {
+			t.Fatalf("want one Too many steps on the last step's line:%s", diagString(diags))
+		}
+	})
+	t.Run("module_instances", func(t *testing.T) {
+		var calls strings.Builder
+		for i := range 50 {
+			fmt.Fprintf(&calls, "module \"m%d\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n", i)
+		}
+		fsys := fstest.MapFS{
+			"main.hcl":   {Data: []byte(head + calls.String())},
+			"m/main.hcl": {Data: []byte(steps(lang.MaxSteps/4, "# on the call's hosts"))},
+		}
+		var diags hcl.Diagnostics
+		allocs := testing.AllocsPerRun(1, func() { _, diags = loadFS(fsys) })
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != "Too many steps" || errs[0].Subject.Filename != "t/m/main.hcl" ||
+			!strings.Contains(errs[0].Detail, "In module.m4, called at t/main.hcl:19") {
+			t.Fatalf("want one Too many steps in the fifth call:%s", diagString(diags))
+		}
+		oneCall := fstest.MapFS{"main.hcl": {Data: []byte(head + "module \"m0\" {\n  source = \"./m\"\n  on     = hosts.h\n}\n")}, "m/main.hcl": fsys["m/main.hcl"]}
+		var one hcl.Diagnostics
+		single := testing.AllocsPerRun(1, func() { _, one = loadFS(oneCall) })
+		if one.HasErrors() {
+			t.Fatal(diagString(one))
+		}
+		if allocs > 8*single {
+			t.Errorf("50 calls past the bound allocate %.0f, %.1fx one call's %.0f: loading went on past it", allocs, allocs/single, single)
+		}
+	})
+}

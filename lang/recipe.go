@@ -47,7 +47,16 @@ type Recipe struct {
 	// MaxModules; tooMany is set once the bound is reported.
 	modules int
 	tooMany bool
-	an      *analyzer
+	// steps counts the steps decoded so far, every module instance's
+	// included, against MaxSteps; tooManySteps is set once the bound is
+	// reported.
+	steps        int
+	tooManySteps bool
+	// loaded counts the bytes of the files read so far against
+	// MaxRecipeBytes; tooLarge is set once the bound is reported.
+	loaded   int64
+	tooLarge bool
+	an       *analyzer
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
 	readSteps map[string]bool

@@ -100,7 +100,9 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	dir := filepath.Dir(path)
 	s.funcs = functions(fileRoot{fsys: os.DirFS(dir), dir: "."})
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
-		capForExprs(body)
+		if d := capExprs(body); d.HasErrors() {
+			return s, d
+		}
 	}
 	if d := recipeAsSite(f.Body, path); d != nil {
 		return s, hcl.Diagnostics{d} // not one "Unsupported block type" per block

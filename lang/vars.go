@@ -3,7 +3,6 @@ package lang
 import (
 	"fmt"
 	"maps"
-	"math"
 	"sort"
 	"strings"
 
@@ -257,13 +256,16 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 				Subject: v.DeclRange.Ptr()})
 			continue
 		}
-		if n := hugeNumber(val); n != "" {
+		if err := checkNumbers(val); err != nil {
+			// cty keeps such a number (-var n=1e400) exactly; it would
+			// fail only later, deep in an expression, or take minutes to
+			// write as text.
 			subj := v.DeclRange
 			if ok {
 				subj = gv.rng
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-				Detail:  fmt.Sprintf("var.%s holds %s, beyond the numbers a recipe computes with (about ±1.8e308); give a smaller number.", v.Name, n),
+				Detail:  fmt.Sprintf("var.%s: %s; give a number within that range.", v.Name, err),
 				Subject: subj.Ptr()})
 			continue
 		}
@@ -505,24 +507,4 @@ func pathString(p cty.Path) string {
 		return "." + s
 	}
 	return s
-}
-
-// hugeNumber is the first number in v (itself, or inside a collection)
-// beyond float64's range, which HCL's functions and arithmetic need, as
-// text; "" when there is none. cty keeps such a number (-var n=1e400)
-// exactly, and it fails only later, deep in an expression.
-func hugeNumber(v cty.Value) string {
-	var bad string
-	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
-		if bad != "" || !x.IsKnown() || x.IsNull() {
-			return false, nil
-		}
-		if x.Type() == cty.Number {
-			if f, _ := x.AsBigFloat().Float64(); math.IsInf(f, 0) {
-				bad = x.AsBigFloat().Text('g', 6)
-			}
-		}
-		return true, nil
-	})
-	return bad
 }

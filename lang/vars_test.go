@@ -108,6 +108,9 @@ func TestVarFlagErrors(t *testing.T) {
 		{"servers=1e400", "Invalid value for variable", true}, // beyond float64: pow, ceil… would fail later
 		{"servers=-1e400", "Invalid value for variable", true},
 		{"anything=[1, 1e999]", "Invalid value for variable", true},
+		// Below float64 but not zero: writing it as text took minutes.
+		{"servers=1e-100000000", "Invalid value for variable", true},
+		{"anything={a = [-1e-400]}", "Invalid value for variable", true},
 		{"servers", "Invalid -var", false},
 		{"=3", "Invalid -var", false},
 	} {

@@ -17,6 +17,9 @@ func WriteUnifiedDiff(w io.Writer, name string, before, after []byte) error {
 		return nil
 	}
 	var sb strings.Builder
+	// The name as text (as git quotes one): a file named with terminal
+	// escapes is not to set a terminal's title. The lines are the patch.
+	name = Printable(name)
 	fmt.Fprintf(&sb, "--- a/%s\n+++ b/%s\n", name, name)
 	for _, h := range hunks {
 		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(h.aStart, h.aLen), hunkRange(h.bStart, h.bLen))

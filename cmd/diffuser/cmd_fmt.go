@@ -63,7 +63,7 @@ are any (0 if none, 1 on an error), for CI. -diff prints what changes as a unifi
 						}
 					}
 				default:
-					fmt.Fprintln(a.stdout, f.Name)
+					fmt.Fprintln(a.stdout, views.Printable(f.Name))
 				}
 			}
 			var de *workspace.DiagError

@@ -48,6 +48,13 @@ func TestHostileBombsAndTimeouts(t *testing.T) {
 		{"hosts in all", "recipe \"b\" {}\nhosts \"a\" { count = 90000 }\nhosts \"c\" { count = 90000 }\n", "line 3", "the recipe has 180000 hosts in all; a recipe may have at most 100000"},
 		{"negative step timeout", head + "step \"s\" {\n  on      = hosts.h\n  run     = \"true\"\n  timeout = \"-5m\"\n}\n", "line 6", "timeout"},
 		{"retries 1e9", head + "step \"s\" {\n  on      = hosts.h\n  run     = \"true\"\n  retries = 1e9\n}\n", "line 6", "retries"},
+		// Numbers as text convert to numbers no check had seen; writing
+		// one in the message took 8 minutes.
+		{"retries as huge text", head + "step \"s\" {\n  on      = hosts.h\n  run     = \"true\"\n  retries = \"1e100000000\"\n}\n", "line 6",
+			"The retries: the number (about 1e100000000) is outside the numbers a recipe computes with"},
+		{"wait port as huge text", head + "step \"s\" {\n  on = hosts.h\n  wait {\n    port = \"1e100000000\"\n  }\n}\n", "line 3",
+			"An argument of step.s: the number (about 1e100000000) is outside"},
+		{"huge literal in a command", step(`"echo ${1e100000000}"`), "line 5", "the number (about 1e100000000) is outside"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			recipe := e.write("bad/main.hcl", c.src)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,37 @@ func TestRecipeTextShownAsText(t *testing.T) {
 	}
 	if strings.ContainsAny(plan, "\x1b\x07") || !strings.Contains(plan, `# the data: N\x1b]0;note\a \x1b[31mred`) {
 		t.Errorf("the plan sent the replace_note's escapes raw or lost them:\n%q", plan)
+	}
+}
+
+// TestRecipeFileNamesShownAsText: a recipe from elsewhere may name its
+// files and module directories with terminal escapes; a diagnostic names
+// them on its "on FILE line N" line, which wrote them raw (a window title,
+// a colour, a cleared screen). They are shown as escapes, with the file's
+// line still quoted under them; the file and its module are still read.
+func TestRecipeFileNamesShownAsText(t *testing.T) {
+	e := newSimCLI(t, nil)
+	evil := "a\x1b]0;PWNED\x07\x1b[2J\u202e"
+	e.write("t/main.hcl", "recipe \"t\" {}\nhosts \"h\" { count = 1 }\nmodule \"m\" {\n  source = \"./"+evil+"\"\n  on     = hosts.h\n}\n")
+	e.write("t/"+evil+"/main.hcl", "step \"s\" {\n  run = \"true\"\n}\n")
+	e.write("t/"+evil+".hcl", "locals {\n  x = nope\n}\n")
+	e.write("t/"+evil+"/main.hcl", "locals {\n  y = nope2\n}\n")
+	code, out, errs := e.run("validate", filepath.Join(e.dir, "t"))
+	shown := `a\x1b]0;PWNED\a\x1b[2J\u202e`
+	if code != 1 || strings.ContainsAny(out+errs, "\x1b\x07\u202e") {
+		t.Fatalf("validate: exit %d, escapes sent raw:\n%q", code, out+errs)
+	}
+	for _, want := range []string{shown + ".hcl line 2, in locals:\n   2:   x = nope", shown + "/main.hcl line 2, in locals:\n   2:   y = nope2"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	// fmt names the files it would lay out, and -diff in its headers.
+	e.write("f/"+evil+".hcl", "locals {\nx=1\n}\n")
+	for _, args := range [][]string{{"fmt", "-check", filepath.Join(e.dir, "f")}, {"fmt", "-check", "-diff", filepath.Join(e.dir, "f")}} {
+		code, out, errs := e.run(args...)
+		if code != 3 || strings.ContainsAny(out+errs, "\x1b\x07\u202e") || !strings.Contains(out, shown+".hcl") {
+			t.Errorf("%v: exit %d, want 3 naming the file with its escapes as text:\n%q", args, code, out+errs)
+		}
 	}
 }

@@ -179,7 +179,8 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
 	}
 	shown = printableDiags(shown)
-	w := hcl.NewDiagnosticTextWriter(a.stderr, printableSources(withVarSources(files, shown), shown), uint(width), color)
+	shown, files = printableFilenames(shown, printableSources(withVarSources(files, shown), shown))
+	w := hcl.NewDiagnosticTextWriter(a.stderr, files, uint(width), color)
 	_ = w.WriteDiagnostics(shown)
 	if len(rest) > 0 {
 		errs := len(rest.Errs())
@@ -232,6 +233,36 @@ func printableSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[str
 		fix(d.Context)
 	}
 	return out
+}
+
+// printableFilenames is diags with the file name of each subject and
+// context shown as text (views.Printable), and files with each such file
+// under that name too, so that its line is still quoted: a recipe from
+// elsewhere may name a file or a module directory with terminal escapes,
+// and the writer prints the name on every diagnostic's "on FILE line N".
+func printableFilenames(diags hcl.Diagnostics, files map[string]*hcl.File) (hcl.Diagnostics, map[string]*hcl.File) {
+	cloned := false
+	rename := func(r *hcl.Range) *hcl.Range {
+		if r == nil || views.Printable(r.Filename) == r.Filename {
+			return r
+		}
+		c := *r
+		c.Filename = views.Printable(r.Filename)
+		if f := files[r.Filename]; f != nil {
+			if !cloned {
+				files, cloned = maps.Clone(files), true
+			}
+			files[c.Filename] = f
+		}
+		return &c
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Subject, c.Context = rename(d.Subject), rename(d.Context)
+		out[i] = &c
+	}
+	return out, files
 }
 
 // maxShownDiags bounds the diagnostics printed at once: HCL's text writer
