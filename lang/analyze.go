@@ -587,16 +587,14 @@ func (r *Recipe) checkModuleCalls() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, m := range r.AllModules() {
 		if len(m.RestartOn)+len(m.ReloadOn) > 0 && m.firstService() == nil {
-			rng := m.CallRange
+			rng := m.ReloadOn
 			if len(m.RestartOn) > 0 {
-				rng = m.RestartOn[0].Range
-			} else {
-				rng = m.ReloadOn[0].Range
+				rng = m.RestartOn
 			}
 			diags = append(diags, annotate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Module call restarts nothing",
 				Detail: fmt.Sprintf("A call's restart_on and reload_on are its service steps', and %s (%s) has none. Name the step in restart_on of the step that should run again "+
 					"(a service step, or a run step to run its command again).", m.written(), m.Source),
-				Subject: rng.Ptr()}}, m.Parent)...)
+				Subject: rng[0].Range.Ptr()}}, m.Parent)...)
 		}
 		// A misspelt input is one mistake: the variable it was meant for
 		// is not reported missing too.
