@@ -209,7 +209,7 @@ func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Out
 			return nil, err
 		}
 	}
-	stage := path.Join(dir, "."+base+".diffuser-"+sha256Hex(a.path+"\x00"+a.modeStr+"\x00"+a.owner+"\x00"+a.group+"\x00"+a.content)[:16])
+	stage := path.Join(dir, "."+base+".diffuser-"+sha256Hex(a.path + "\x00" + a.modeStr + "\x00" + a.owner + "\x00" + a.group + "\x00" + a.content)[:16])
 	if err := r.Upload(ctx, strings.NewReader(a.content), stage, a.mode); err != nil {
 		return nil, fmt.Errorf("uploading %s: %w", a.path, err)
 	}
