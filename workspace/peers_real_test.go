@@ -36,6 +36,7 @@ func TestRealPeers(t *testing.T) {
 	c := dockertest.Launch(t, 1)
 	t.Run("apt_locks", func(t *testing.T) { testPeerAptLocks(t, c) })
 	t.Run("workspaces", func(t *testing.T) { testPeerWorkspaces(t, c) })
+	t.Run("tools", func(t *testing.T) { testPeerTools(t, c) })
 }
 
 // holdLockScript holds an fcntl lock on path (as apt and dpkg take theirs;
