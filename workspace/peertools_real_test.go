@@ -102,7 +102,8 @@ dpkg-deb --build /root/slowpkg /root/peers-slow.deb >/dev/null`
 // unattended-upgrades killed at shutdown) leaves dpkg's journal dirty and
 // apt refusing everything; the package step finishes that run and
 // installs. Then a package another tool left half-configured (its postinst
-// fails) makes the step fail naming it.
+// fails) makes the step fail naming it, and a step declaring that package
+// absent sees it (not absent) and removes it.
 func testPeerDpkg(ctx context.Context, t *testing.T, c *dockertest.Cluster, h *dockerHost) {
 	c.MustExec(t, 0, slowPkgScript)
 	t.Cleanup(func() {
@@ -141,6 +142,18 @@ pkill -KILL -g "$(cat /root/peers-dpkg.pid)"; rm -f /root/peers-slow-sleep; slee
 	}
 	t.Logf("with a package half-configured by another tool: %v", err)
 	h.peer = nil
+
+	// Declared absent, the half-configured package is not absent (its
+	// files are there): the plan says so and the step removes it.
+	gone := obj(map[string]cty.Value{"names": cty.ListVal([]cty.Value{cty.StringVal("peers-slow")}), "state": cty.StringVal("absent"), "update_cache": cty.False})
+	chk, err := (steps.PackageKind{}).Check(ctx, h, gone)
+	if err != nil || chk.OK || !strings.Contains(chk.Reason, "peers-slow (left half-configured by an earlier dpkg run)") {
+		t.Errorf("check of peers-slow absent while half-configured: %+v %v", chk, err)
+	}
+	if _, err := (steps.PackageKind{}).Apply(ctx, h, gone); err != nil {
+		t.Errorf("removing the half-configured peers-slow: %v", err)
+	}
+	c.MustExec(t, 0, `st=$(dpkg-query -W -f='${Status}' peers-slow 2>/dev/null || true); case "$st" in ""|*not-installed|*config-files) ;; *) echo "$st"; exit 1;; esac`)
 }
 
 // peerUnit is a unit the service test manages (in /usr/local/lib, so that
