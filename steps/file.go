@@ -16,11 +16,15 @@ import (
 // FileKind writes a file's content, mode and ownership. Templates are
 // rendered by the loader, so content arrives as a plain string. Check
 // compares the remote file's sha256 with the content's, its mode and, when
-// set, owner and group; Apply uploads only when the content differs (Upload
-// replaces the file atomically) and fixes mode and ownership only when they
-// differ. A replaced file is owned by whoever the runner uploads as, so set
-// owner and group when they matter. A path that exists but is not a regular file (after symlinks) is an
-// error: FileKind never replaces a directory or a device.
+// set, owner and group; when anything differs Apply writes the whole file
+// again beside the path and renames it over (fileInstallScript), so a
+// peer writing the same file meanwhile leaves either its file or
+// diffuser's, never a mix. Undeclared owner and group are kept from the
+// file replaced (a new file belongs to whoever the runner uploads as). A
+// symbolic link at the path is drift: it is replaced by the file, never
+// followed (its target is neither written nor chmodded). A path that is
+// something else (a directory, a device) is an error: FileKind never
+// replaces it.
 type FileKind struct{}
 
 var _ Kind = FileKind{}
@@ -89,17 +93,19 @@ func parseFileArgs(args cty.Value) (fileArgs, error) {
 // fileFacts is what the host says about the path.
 type fileFacts struct {
 	exists       bool
+	symlink      string // the link's target when the path is a symbolic link
 	mode         os.FileMode
 	owner, group string // names
 	uid, gid     string
 	sha256       string
 }
 
-// fileFactsCmd prints "absent", or "mode user group uid gid" and the
-// sha256sum line of a regular file; it exits 3 when the path is something else.
+// fileFactsCmd prints "absent", "symlink" and the link's target, or "mode
+// user group uid gid" and the sha256sum line of a regular file; it exits
+// 3 when the path is something else. A symbolic link is not followed.
 func fileFactsCmd(p string) string {
 	q := ShellQuote(p)
-	return fmt.Sprintf("if [ -f %[1]s ]; then stat -L -c '%%a %%U %%G %%u %%g' -- %[1]s && sha256sum -- %[1]s; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q)
+	return fmt.Sprintf("if [ -L %[1]s ]; then echo symlink; readlink -- %[1]s || true; elif [ -f %[1]s ]; then stat -c '%%a %%U %%G %%u %%g' -- %[1]s && sha256sum -- %[1]s; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi", q)
 }
 
 func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, error) {
@@ -114,6 +120,9 @@ func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, e
 	}
 	if res.Exit != 0 {
 		return f, ExitError("reading "+p, cmd, res)
+	}
+	if link, ok := strings.CutPrefix(res.Stdout, "symlink\n"); ok {
+		return fileFacts{symlink: strings.TrimSuffix(link, "\n")}, nil
 	}
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	if len(lines) == 1 && lines[0] == "absent" {
@@ -137,39 +146,32 @@ func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, e
 	return f, nil
 }
 
-// fileDiff is what Apply must change.
-type fileDiff struct {
-	upload, chmod, chown, chgrp bool
-	reasons                     []string
-}
-
-func (a fileArgs) diff(f fileFacts) fileDiff {
-	var d fileDiff
-	if !f.exists {
-		d.upload = true
-		d.reasons = append(d.reasons, a.path+" does not exist")
-		return d
+// diff lists what differs from the declared file.
+func (a fileArgs) diff(f fileFacts) []string {
+	switch {
+	case f.symlink != "":
+		return []string{fmt.Sprintf("%s is a symbolic link to %s, not a file", a.path, f.symlink)}
+	case !f.exists:
+		return []string{a.path + " does not exist"}
 	}
+	var d []string
 	if w := sha256Hex(a.content); w != f.sha256 {
-		d.upload = true
-		d.reasons = append(d.reasons, fmt.Sprintf("content differs (sha256 %.12s, want %.12s)", f.sha256, w))
+		d = append(d, fmt.Sprintf("content differs (sha256 %.12s, want %.12s)", f.sha256, w))
 	}
 	if f.mode != a.mode {
-		d.chmod = true
-		d.reasons = append(d.reasons, fmt.Sprintf("mode is %04o, want %04o", f.mode, a.mode))
+		d = append(d, fmt.Sprintf("mode is %04o, want %04o", f.mode, a.mode))
 	}
 	if a.owner != "" && a.owner != f.owner && a.owner != f.uid {
-		d.chown = true
-		d.reasons = append(d.reasons, fmt.Sprintf("owner is %s, want %s", f.owner, a.owner))
+		d = append(d, fmt.Sprintf("owner is %s, want %s", f.owner, a.owner))
 	}
 	if a.group != "" && a.group != f.group && a.group != f.gid {
-		d.chgrp = true
-		d.reasons = append(d.reasons, fmt.Sprintf("group is %s, want %s", f.group, a.group))
+		d = append(d, fmt.Sprintf("group is %s, want %s", f.group, a.group))
 	}
 	return d
 }
 
-// Check is OK when content, mode and the given owner and group match.
+// Check is OK when the path is a regular file (not a symbolic link) with
+// the content, mode and the given owner and group.
 func (FileKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Check, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
@@ -179,52 +181,65 @@ func (FileKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (Che
 	if err != nil {
 		return Check{}, err
 	}
-	d := a.diff(f)
-	if len(d.reasons) == 0 {
-		return Check{OK: true}, nil
+	if d := a.diff(f); len(d) > 0 {
+		return Check{Reason: strings.Join(d, "; ")}, nil
 	}
-	return Check{Reason: strings.Join(d.reasons, "; ")}, nil
+	return Check{OK: true}, nil
 }
 
-// Apply creates the parent directory when the file is new, uploads the
-// content when it differs, then fixes mode and ownership as needed.
+// Apply writes the whole file again whenever anything differs: the content
+// is staged beside the path (Upload, itself atomic), the stage is given
+// its owner, group and mode, and renamed over the path (fileInstallScript).
+// Nothing is ever done through the path but that rename, so a symbolic link
+// a peer put there (to /etc/shadow, say) is replaced, never written through,
+// and its target never chmodded or chowned, even when the link appears
+// between this read and the write; a directory there fails the rename.
 func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Outputs, error) {
 	a, err := parseFileArgs(args)
 	if err != nil {
 		return nil, err
 	}
 	f, err := readFileFacts(ctx, r, a.path)
-	if err != nil {
+	if err != nil || len(a.diff(f)) == 0 {
 		return nil, err
 	}
-	d := a.diff(f)
-	q := ShellQuote(a.path)
-	if d.upload {
-		if !f.exists {
-			if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(path.Dir(a.path))); err != nil {
-				return nil, err
-			}
-		}
-		if err := r.Upload(ctx, strings.NewReader(a.content), a.path, a.mode); err != nil {
-			return nil, fmt.Errorf("uploading %s: %w", a.path, err)
-		}
-		// The new file carries the uploaded mode; its owner is whoever the
-		// runner uploads as, so a declared owner or group is set again.
-		d.chmod = false
-		d.chown, d.chgrp = a.owner != "", a.group != ""
-	}
-	if d.chmod {
-		if _, err := MustRun(ctx, r, "chmod", fmt.Sprintf("chmod %04o -- %s", a.mode, q)); err != nil {
+	dir, base := path.Split(a.path)
+	if !f.exists && f.symlink == "" {
+		if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(path.Dir(a.path))); err != nil {
 			return nil, err
 		}
 	}
-	switch {
-	case d.chown && a.group != "":
-		_, err = MustRun(ctx, r, "chown", "chown -- "+ShellQuote(a.owner+":"+a.group)+" "+q)
-	case d.chown:
-		_, err = MustRun(ctx, r, "chown", "chown -- "+ShellQuote(a.owner)+" "+q)
-	case d.chgrp:
-		_, err = MustRun(ctx, r, "chgrp", "chgrp -- "+ShellQuote(a.group)+" "+q)
+	stage := path.Join(dir, "."+base+".diffuser-"+sha256Hex(a.path + "\x00" + a.modeStr + "\x00" + a.owner + "\x00" + a.group + "\x00" + a.content)[:16])
+	if err := r.Upload(ctx, strings.NewReader(a.content), stage, a.mode); err != nil {
+		return nil, fmt.Errorf("uploading %s: %w", a.path, err)
 	}
+	_, err = MustRun(ctx, r, "installing "+a.path, fileInstallScript(a, stage))
 	return nil, err
+}
+
+// fileInstallScript gives stage the declared owner and group (undeclared:
+// those of the regular file it replaces, if any, best effort; else the
+// uploader's), then the mode (chown clears setuid bits), and renames it
+// over the path (mv -T: never into a directory). On failure the stage is
+// removed.
+func fileInstallScript(a fileArgs, stage string) string {
+	q := ShellQuote
+	var own string
+	switch {
+	case a.owner != "" && a.group != "":
+		own = "chown -- " + q(a.owner+":"+a.group) + ` "$s"`
+	case a.owner != "":
+		own = "chown -- " + q(a.owner) + ` "$s"`
+	case a.group != "":
+		own = "chgrp -- " + q(a.group) + ` "$s"`
+	}
+	keep := `{ [ -L "$f" ] || [ ! -f "$f" ] || chown --reference="$f" -- "$s" 2>/dev/null || true; }`
+	if own != "" && (a.owner == "" || a.group == "") {
+		own = keep + " && " + own
+	} else if own == "" {
+		own = keep
+	}
+	return fmt.Sprintf(`f=%s s=%s
+{ %s && chmod %04o -- "$s" && mv -fT -- "$s" "$f"; } || { st=$?; rm -f -- "$s"; exit $st; }`,
+		q(a.path), q(stage), own, a.mode)
 }

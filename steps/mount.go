@@ -332,12 +332,7 @@ func (k MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (
 				return nil, err
 			}
 		}
-		words := []string{"mount", "-t", a.fstype}
-		if a.options != "" {
-			words = append(words, "-o", a.options)
-		}
-		words = append(words, a.source, a.target)
-		if _, err := MustRun(ctx, r, "mount", shellJoin(words...)); err != nil {
+		if err := a.mountOnce(ctx, r); err != nil {
 			return nil, err
 		}
 	}
@@ -351,6 +346,63 @@ func (k MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (
 		}
 		return fstabWith(content, a.target, want), true
 	})
+}
+
+// Exit statuses of mountOnceScript besides 0 and mount's own.
+const (
+	mountTaken   = 93 // something was mounted on the target since readMount
+	mountStacked = 94 // after the mount, the target holds more than one mount
+)
+
+// mountOnce mounts the source on the target, which readMount found empty.
+// A peer (an administrator, Ansible's mount module, automount) may have
+// mounted something there since, a round trip or more ago: the one remote
+// command (mountOnceScript) looks again right before mount and refuses,
+// and looks after it, so a mount stacked on another (or another on it,
+// within the microseconds between) is reported, never taken for success.
+func (a mountArgs) mountOnce(ctx context.Context, r runner.Runner) error {
+	cmd := a.mountOnceScript()
+	res, err := Probe(ctx, r, "mount", cmd)
+	if err != nil {
+		return err
+	}
+	switch res.Exit {
+	case 0:
+		return nil
+	case mountTaken:
+		return fmt.Errorf("refusing to mount %s on %s: another process mounted %s there since this step looked; unmount it first if it should not be there", a.source, a.target, lastField(res.Stdout))
+	case mountStacked:
+		return fmt.Errorf("mounted %s on %s, but another process mounted there at the same moment, and the target now holds %s (last one visible): unmount the one that should not be there and apply again", a.source, a.target, strings.Join(strings.Split(strings.TrimSpace(res.Stdout), "\n"), ", "))
+	}
+	return ExitError("mount", cmd, res)
+}
+
+// lastField returns the last line of findmnt's output, its fields joined
+// as "SOURCE (FSTYPE)".
+func lastField(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 2 {
+		return "something"
+	}
+	return fmt.Sprintf("%s (%s)", facts.UnescapeHex(f[0]), facts.UnescapeHex(f[1]))
+}
+
+// mountOnceScript is mountOnce's command: findmnt before the mount (exit
+// mountTaken, printing what is there), the mount, and findmnt after it
+// (exit mountStacked, printing every mount on the target).
+func (a mountArgs) mountOnceScript() string {
+	words := []string{"mount", "-t", a.fstype}
+	if a.options != "" {
+		words = append(words, "-o", a.options)
+	}
+	words = append(words, a.source, a.target)
+	return fmt.Sprintf(`t=%s
+if findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t"; then exit %d; fi
+%s || exit
+n=$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t" | wc -l)
+if [ "$n" -gt 1 ]; then findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t"; exit %d; fi`,
+		ShellQuote(a.target), mountTaken, shellJoin(words...), mountStacked)
 }
 
 // Destroy unmounts the target when the declared source is mounted there

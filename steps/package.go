@@ -140,26 +140,38 @@ const dpkgQueryFormat = `${binary:Package} ${Package} ${Status} ${Version}\n`
 // parseDpkgQuery reads dpkg-query's lines (dpkgQueryFormat): the installed
 // versions by both names a package answers to (binary:Package carries the
 // architecture of a foreign one). Only status state "installed" counts
-// (not config-files, half-configured, ...).
-func parseDpkgQuery(out string) map[string]string {
-	have := map[string]string{}
+// as installed; partial holds the packages dpkg left in between
+// (half-configured, unpacked, half-installed, triggers-...: a dpkg or
+// maintainer script that failed or was killed) with their state.
+// not-installed and config-files are neither.
+func parseDpkgQuery(out string) (have, partial map[string]string) {
+	have, partial = map[string]string{}, map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		// binary:Package Package want ok state Version
 		f := strings.Fields(line)
-		if len(f) >= 5 && f[4] == "installed" {
+		if len(f) < 5 {
+			continue
+		}
+		switch f[4] {
+		case "installed":
 			v := ""
 			if len(f) > 5 {
 				v = f[5]
 			}
 			have[f[0]], have[f[1]] = v, v
+		case "not-installed", "config-files":
+		default:
+			partial[f[0]], partial[f[1]] = f[4], f[4]
 		}
 	}
-	return have
+	return have, partial
 }
 
-// installed returns which of names are installed. On apt hosts a name
-// with "=VERSION" counts as installed only at that version.
-func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []string) (map[string]bool, error) {
+// installed returns which of names are installed, and on apt hosts which
+// are in a state dpkg left in between, with that state (parseDpkgQuery).
+// On apt hosts a name with "=VERSION" counts as installed only at that
+// version.
+func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []string) (map[string]bool, map[string]string, error) {
 	out := map[string]bool{}
 	if m == aptGet {
 		query := make([]string, 0, len(names))
@@ -173,18 +185,22 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 		cmd := `dpkg-query -W -f='` + dpkgQueryFormat + `' -- ` + shellJoin(query...)
 		res, err := Probe(ctx, r, "reading installed packages", cmd)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if res.Exit > 1 {
-			return nil, ExitError("dpkg-query", cmd, res)
+			return nil, nil, ExitError("dpkg-query", cmd, res)
 		}
-		have := parseDpkgQuery(res.Stdout)
+		have, partial := parseDpkgQuery(res.Stdout)
+		broken := map[string]string{}
 		for _, n := range names {
 			name, version := aptRequest(n)
 			v, ok := have[name]
 			out[n] = ok && (version == "" || v == version)
+			if st, ok := partial[name]; ok {
+				broken[n] = st
+			}
 		}
-		return out, nil
+		return out, broken, nil
 	}
 	// rpm prints "package x is not installed" and exits with the number
 	// of such names: any exit is an answer.
@@ -192,7 +208,7 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 	cmd := `rpm -q --qf '%{NAME} %{NAME}.%{ARCH}\n' -- ` + shellJoin(names...)
 	res, err := Probe(ctx, r, "reading installed packages", cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, line := range strings.Split(res.Stdout, "\n") {
 		if f := strings.Fields(line); len(f) == 2 {
@@ -202,29 +218,33 @@ func (m pkgManager) installed(ctx context.Context, r runner.Runner, names []stri
 	for _, n := range names {
 		out[n] = have[n]
 	}
-	return out, nil
+	return out, nil, nil
 }
 
-// todo returns the names Apply must act on, and the manager.
-func (a packageArgs) todo(ctx context.Context, r runner.Runner) (pkgManager, []string, error) {
+// todo returns the names Apply must act on, the manager, and the dpkg
+// state of those dpkg left in between (parseDpkgQuery). Such a package
+// is not installed for present (apt-get install configures it) and not
+// absent for absent (its files are there: apt-get remove removes it).
+func (a packageArgs) todo(ctx context.Context, r runner.Runner) (pkgManager, []string, map[string]string, error) {
 	if len(a.names) == 0 {
-		return "", nil, nil
+		return "", nil, nil, nil
 	}
 	m, err := detectPkgManager(ctx, r)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	inst, err := m.installed(ctx, r, a.names)
+	inst, broken, err := m.installed(ctx, r, a.names)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var todo []string
 	for _, n := range a.names {
-		if inst[n] == a.absent {
+		_, partial := broken[n]
+		if (!a.absent && !inst[n]) || (a.absent && (inst[n] || partial)) {
 			todo = append(todo, n)
 		}
 	}
-	return m, todo, nil
+	return m, todo, broken, nil
 }
 
 // Check is OK when every name is installed (present) or none is (absent).
@@ -233,7 +253,7 @@ func (PackageKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (
 	if err != nil {
 		return Check{}, err
 	}
-	_, todo, err := a.todo(ctx, r)
+	_, todo, broken, err := a.todo(ctx, r)
 	if err != nil {
 		return Check{}, err
 	}
@@ -244,7 +264,14 @@ func (PackageKind) Check(ctx context.Context, r runner.Runner, args cty.Value) (
 	if a.absent {
 		what = "installed"
 	}
-	return Check{Reason: fmt.Sprintf("%s %s: %s", plural(len(todo), "package"), what, strings.Join(todo, ", "))}, nil
+	shown := make([]string, len(todo))
+	for i, n := range todo {
+		shown[i] = n
+		if st, ok := broken[n]; ok {
+			shown[i] = fmt.Sprintf("%s (left %s by an earlier dpkg run)", n, st)
+		}
+	}
+	return Check{Reason: fmt.Sprintf("%s %s: %s", plural(len(todo), "package"), what, strings.Join(shown, ", "))}, nil
 }
 
 // plural returns "package" or "packages" for n.
@@ -269,7 +296,7 @@ func (k PackageKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	if err != nil {
 		return nil, err
 	}
-	m, todo, err := a.todo(ctx, r)
+	m, todo, _, err := a.todo(ctx, r)
 	if err != nil || len(todo) == 0 {
 		return nil, err
 	}

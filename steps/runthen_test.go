@@ -121,16 +121,16 @@ func TestServiceStartAndCheckInOneChain(t *testing.T) {
 		wantErr  string
 	}{
 		{"started and active",
-			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"}, {Match: "systemctl is-active", Stdout: "active\n"}},
-			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd"}, ""},
+			[]steptest.Fact{{Match: "systemctl is-enabled", Stdout: "enabled\n"}, {Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"}, {Match: "systemctl is-active", Stdout: "active\n"}},
+			[]string{"systemctl is-active -- glusterd", "systemctl is-enabled -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd"}, ""},
 		{"started, then failed",
-			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"},
+			[]steptest.Fact{{Match: "systemctl is-enabled", Stdout: "enabled\n"}, {Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n", Times: 1}, {Match: "systemctl start"},
 				{Match: "systemctl is-active", Exit: 3, Stdout: "failed\n"}, {Match: "journalctl", Stdout: "boom\n"}},
-			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd", "journalctl -u glusterd -n"},
+			[]string{"systemctl is-active -- glusterd", "systemctl is-enabled -- glusterd", "systemctl start -- glusterd", "systemctl is-active -- glusterd", "journalctl -u glusterd -n"},
 			"glusterd is failed after start"},
 		{"start fails",
-			[]steptest.Fact{{Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n"}, {Match: "systemctl start", Exit: 1, Stderr: "no unit\n"}, {Match: "journalctl"}},
-			[]string{"systemctl is-active -- glusterd", "systemctl start -- glusterd", "journalctl -u glusterd -n"},
+			[]steptest.Fact{{Match: "systemctl is-enabled", Stdout: "enabled\n"}, {Match: "systemctl is-active", Exit: 3, Stdout: "inactive\n"}, {Match: "systemctl start", Exit: 1, Stderr: "no unit\n"}, {Match: "journalctl"}},
+			[]string{"systemctl is-active -- glusterd", "systemctl is-enabled -- glusterd", "systemctl start -- glusterd", "journalctl -u glusterd -n"},
 			"systemctl start glusterd exited with status 1"},
 	} {
 		c := &chainer{Runner: steptest.New(tc.facts...)}

@@ -17,7 +17,11 @@ import (
 // it). After starting, restarting or reloading, Apply confirms that the unit
 // is active, waits Settle and confirms again, because a daemon that exits
 // a moment after `systemctl start` returned is the usual silent failure; when
-// it is not active the error carries the tail of its journal.
+// it is not active the error carries the tail of its journal. A unit
+// masked by someone else (systemctl mask) is drift for every state but
+// stopped, and Apply fails naming it instead of starting, restarting or
+// reloading it: diffuser never unmasks (as Ansible's systemd module, it
+// leaves a mask to whoever set it).
 type ServiceKind struct {
 	// Clock paces the settle wait; nil is the real clock.
 	Clock Clock
@@ -92,6 +96,12 @@ func (f serviceFacts) isActive() bool { return f.active == "active" || f.active 
 // (which includes a pending auto-restart) and "deactivating" are not.
 func (f serviceFacts) isStopped() bool { return f.active == "inactive" || f.active == "failed" }
 
+// isMasked reports whether the unit is masked (systemctl mask): systemd
+// refuses to start it.
+func (f serviceFacts) isMasked() bool {
+	return f.enabled == "masked" || f.enabled == "masked-runtime"
+}
+
 // isEnabled reports whether the unit starts at boot.
 func (f serviceFacts) isEnabled() bool {
 	return f.enabled == "enabled" || f.enabled == "enabled-runtime"
@@ -116,7 +126,7 @@ func (a serviceArgs) read(ctx context.Context, r runner.Runner) (serviceFacts, e
 		return f, err
 	}
 	f.active = strings.TrimSpace(res.Stdout)
-	if a.enabledSet {
+	if a.enabledSet || a.state != "stopped" {
 		res, err := Probe(ctx, r, "reading whether "+a.name+" is enabled", "systemctl is-enabled -- "+q)
 		if err != nil {
 			return f, err
@@ -138,6 +148,11 @@ func (a serviceArgs) diff(f serviceFacts) []string {
 	var d []string
 	if a.daemonReload && f.needsReload {
 		d = append(d, "unit file changed on disk")
+	}
+	if f.isMasked() && a.state != "stopped" {
+		// A masked unit may still run (masked while active), but it will
+		// not start again: never OK, whatever is-active says.
+		d = append(d, fmt.Sprintf("%s is %s", a.name, f.enabled))
 	}
 	switch a.state {
 	case "started":
@@ -192,6 +207,9 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	f, err := a.read(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	if f.isMasked() && a.state != "stopped" {
+		return nil, fmt.Errorf("%s is %s (systemctl mask: another tool or an administrator means it never to start), so it cannot be %s; diffuser does not unmask a unit: run 'systemctl unmask %s' on the host if it should run, then apply again", a.name, f.enabled, a.state, a.name)
 	}
 	q := ShellQuote(a.name)
 	if a.daemonReload && f.needsReload {

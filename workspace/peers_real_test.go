@@ -34,8 +34,14 @@ func TestRealPeers(t *testing.T) {
 	dockertest.NeedContainers(t)
 	dockertest.Serialize(t)
 	c := dockertest.Launch(t, 1)
+	// Until the boot is over, systemd-tmpfiles may empty /tmp under the
+	// subtests' files (seen: the lock holder's log and ready file gone).
+	start := time.Now()
+	state, _ := c.Exec(0, "timeout 60 systemctl is-system-running --wait")
+	t.Logf("boot over (%s) in %s", strings.TrimSpace(state), time.Since(start).Round(100*time.Millisecond))
 	t.Run("apt_locks", func(t *testing.T) { testPeerAptLocks(t, c) })
 	t.Run("workspaces", func(t *testing.T) { testPeerWorkspaces(t, c) })
+	t.Run("tools", func(t *testing.T) { testPeerTools(t, c) })
 }
 
 // holdLockScript holds an fcntl lock on path (as apt and dpkg take theirs;

@@ -39,7 +39,7 @@ func TestEncryptedStateCLI(t *testing.T) {
 		switch {
 		case strings.Contains(cmd, "cat /etc/cluster.key"):
 			return 0, 0, secretKey + "\n"
-		case strings.Contains(cmd, "stat -L"):
+		case strings.Contains(cmd, "stat -L"), strings.HasPrefix(cmd, "if [ -L "):
 			return 0, 0, "absent\n"
 		}
 		return 0, 0, ""

@@ -115,8 +115,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 		case strings.Contains(cmd, "chpasswd") && failSetpass.Load():
 			// A command that prints its own input: the output is as secret as the command.
 			return 0, 1, "chpasswd: cannot set " + secretPassword2 + "\n"
-		case strings.Contains(cmd, "stat -L"):
-			return 0, 0, "absent\n" // the file kind's facts: not there yet
+		case strings.Contains(cmd, "stat -L"), strings.HasPrefix(cmd, "if [ -L "):
+			return 0, 0, "absent\n" // the file and distribute kinds' facts: not there yet
 		}
 		return 0, 0, ""
 	})

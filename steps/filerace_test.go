@@ -1,0 +1,87 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// fileArgsVal is a file step's arguments for path with content and mode.
+func fileArgsVal(path, content, mode string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"path": cty.StringVal(path), "content": cty.StringVal(content), "mode": cty.StringVal(mode),
+		"owner": cty.NullVal(cty.String), "group": cty.NullVal(cty.String),
+	})
+}
+
+// TestFilePeerSymlinkNeverFollowed: a peer keeps replacing the managed
+// file with a symbolic link to a secret file (0600, as /etc/shadow is)
+// while FileKind applies 0644 content again and again with the real sh,
+// chmod and mv. The secret keeps its mode and content, and no stage is
+// left. With the old apply (upload to the path, then chmod the path) the
+// chmod went through the peer's new link (the secret became 0644 in 3 of
+// 3 runs).
+func TestFilePeerSymlinkNeverFollowed(t *testing.T) {
+	needFstabTools(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secret, []byte("root:$6$secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	managed := filepath.Join(dir, "app.conf")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The peer, in a tight loop: puts the declared content back at mode
+	// 0600 (so that only the mode differs), then replaces the file with a
+	// link to the secret, as a tool restoring "its" link.
+	peer := exec.CommandContext(ctx, "/bin/sh", "-c", `while [ ! -e "$2.stop" ]; do printf 'port = 80\n' > "$2.peer"; chmod 600 "$2.peer"; mv -f "$2.peer" "$2"; ln -sfn "$1" "$2"; done`, "sh", secret, managed)
+	if err := peer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = peer.Wait() })
+	stop := func() { // the loop ends by itself, so none of its commands outlives it
+		_ = os.WriteFile(managed+".stop", nil, 0o600)
+		wg.Wait()
+		_ = os.Remove(managed + ".stop")
+	}
+	defer stop()
+
+	deadline := time.Now().Add(3 * time.Second)
+	applies, replaced := 0, 0
+	for time.Now().Before(deadline) {
+		_, err := FileKind{}.Apply(ctx, localHost{}, fileArgsVal(managed, "port = 80\n", "0644"))
+		applies++
+		if err != nil {
+			t.Logf("apply %d: %v", applies, err)
+		}
+		if fi, err := os.Lstat(managed); err == nil && fi.Mode().IsRegular() {
+			replaced++
+		}
+		fi, err := os.Stat(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("after %d applies the secret behind the peer's link has mode %04o: the apply went through the link", applies, fi.Mode().Perm())
+		}
+	}
+	stop()
+	if b, _ := os.ReadFile(secret); string(b) != "root:$6$secret\n" {
+		t.Errorf("the secret was written: %q", b)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".diffuser-") || strings.HasPrefix(e.Name(), ".upload-") || strings.HasSuffix(e.Name(), ".peer") {
+			t.Errorf("stage %s left", e.Name())
+		}
+	}
+	t.Logf("%d applies against a peer relinking the file; the file was seen regular after %d of them", applies, replaced)
+}
