@@ -35,7 +35,8 @@ import (
 //     9ff18ed), with the glusterfs and the ceph recipe; the same two
 //     changes.
 //   - in both, the steps that restarted on a digest in their command
-//     (restartOn below).
+//     (restartOn below; builtin/gvfs-mount of before is shared by both,
+//     in testdata/prerestarton).
 func TestGatewaysModuleKeepsState(t *testing.T) {
 	// The steps that restarted CTDB, smbd and a GVfs mount when a digest
 	// of their files in the command changed are service steps with
@@ -83,7 +84,10 @@ func TestGatewaysModuleKeepsState(t *testing.T) {
 		t.Run(c.before+"/"+c.recipe, func(t *testing.T) {
 			w := newWorld(t, "")
 			dir := "testdata/" + c.before
-			oldModules := overlayFS{top: os.DirFS(dir + "/modules"), base: recipes.Modules()}
+			// The case's modules of before, then those every case shares
+			// (gvfs-mount before restart_on), then today's built-ins.
+			shared := overlayFS{top: os.DirFS("testdata/prerestarton/modules"), base: recipes.Modules()}
+			oldModules := overlayFS{top: os.DirFS(dir + "/modules"), base: shared}
 			old := loadFrom(t, lang.Source{FS: os.DirFS(dir), Dir: c.recipe, Display: c.before + "/" + c.recipe, Modules: oldModules}, vars)
 			if res := w.applyLoaded(old); len(res.Failures) > 0 {
 				t.Fatalf("apply of the recipe of before: %+v", res.Failures[0].Err)
