@@ -203,13 +203,12 @@ func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Out
 	if err != nil || len(a.diff(f)) == 0 {
 		return nil, err
 	}
-	dir, base := path.Split(a.path)
 	if !f.exists && f.symlink == "" {
 		if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(path.Dir(a.path))); err != nil {
 			return nil, err
 		}
 	}
-	stage := path.Join(dir, "."+base+".diffuser-"+sha256Hex(a.path + "\x00" + a.modeStr + "\x00" + a.owner + "\x00" + a.group + "\x00" + a.content)[:16])
+	stage := stagePath(a.path, a.path+"\x00"+a.modeStr+"\x00"+a.owner+"\x00"+a.group+"\x00"+a.content)
 	if err := r.Upload(ctx, strings.NewReader(a.content), stage, a.mode); err != nil {
 		return nil, fmt.Errorf("uploading %s: %w", a.path, err)
 	}

@@ -236,22 +236,22 @@ func (FormatKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (O
 	switch res.Exit {
 	case 0:
 		return nil, nil
-	case formatNoFlock:
-		return nil, fmt.Errorf("formatting %s: the host has no flock command (util-linux), which diffuser needs to keep other tools off the device while it formats it: install util-linux", a.device)
-	case formatLocked:
+	case lockedNoFlock:
+		return nil, errNoFlock("formatting "+a.device, "keep other tools off the device while it formats it")
+	case lockedTimeout:
 		if msg := stderrTail(res); msg != "" {
 			// util-linux's flock says nothing when -w runs out; a
 			// message is flock failing (busybox's has no -w).
 			return nil, fmt.Errorf("formatting %s: flock could not take the device's lock: %s", a.device, msg)
 		}
 		return nil, fmt.Errorf("formatting %s: another process held the device's lock for more than %s (a partitioning or formatting tool, or another diffuser): find it with lslocks, let it finish or stop it, and apply again", a.device, formatLockWait)
-	case formatChanged:
+	case lockedChanged: // the device holds something now that it did not
 		return nil, lockedRefusal(a, res)
 	}
 	return nil, ExitError("mkfs."+a.fstype, cmd, res)
 }
 
-// lockedRefusal is the error of formatLockedScript's formatChanged:
+// lockedRefusal is the error of formatLockedScript's lockedChanged:
 // stdout is "blkid_exit=N" and then what blkid printed under the lock.
 func lockedRefusal(a formatArgs, res runner.Result) error {
 	first, rest, _ := strings.Cut(res.Stdout, "\n")
@@ -276,14 +276,6 @@ func lockedRefusal(a formatArgs, res runner.Result) error {
 // seconds to minutes).
 const formatLockWait = 5 * time.Minute
 
-// Exit statuses of formatLockedScript besides 0 (made, or already there)
-// and mkfs's and wipefs's own.
-const (
-	formatChanged = 90 // the device holds something now that it did not
-	formatNoFlock = 91 // flock(1) is missing
-	formatLocked  = 92 // the lock was not had within formatLockWait
-)
-
 // formatLockedScript is Apply's one command that changes the device. It
 // holds an exclusive flock on the device node while it looks again and
 // formats, as systemd's block device locking asks of tools that write
@@ -294,7 +286,7 @@ const (
 // partition that keeps other diffusers off it, but not tools that, as
 // systemd asks, lock the whole disk the partition is on. Under the lock: the declared
 // filesystem found there (someone made it meanwhile) is kept; anything
-// else, unless force, stops it with formatChanged, printing
+// else, unless force, stops it with lockedChanged, printing
 // "blkid_exit=N" and what blkid printed (lockedRefusal reads them); with force, signatures are wiped first. mkfs is the last
 // command (the words given, quoted).
 func formatLockedScript(a formatArgs, mkfs string) string {
@@ -304,16 +296,14 @@ func formatLockedScript(a formatArgs, mkfs string) string {
 	}
 	return fmt.Sprintf(`d=%s fs=%s wipe=%s
 (
-command -v flock >/dev/null 2>&1 || exit %d
-flock -w %d 9 || exit %d
-out=$(blkid -p -o export "$d"); rc=$?
+%sout=$(blkid -p -o export "$d"); rc=$?
 if [ $rc -eq 0 ] && printf '%%s\n' "$out" | grep -qxF "TYPE=$fs" && ! printf '%%s\n' "$out" | grep -q '^PTTYPE='; then exit 0; fi
 if [ $rc -ne 2 ]; then
   if [ "$wipe" != 1 ]; then printf 'blkid_exit=%%s\n%%s\n' "$rc" "$out"; exit %d; fi
   wipefs -a "$d" || exit
 fi
 %s
-) 9<"$d"`, ShellQuote(a.device), ShellQuote(a.fstype), wipe, formatNoFlock, int(formatLockWait/time.Second), formatLocked, formatChanged, mkfs)
+) 9<"$d"`, ShellQuote(a.device), ShellQuote(a.fstype), wipe, flockPrelude(formatLockWait), lockedChanged, mkfs)
 }
 
 // validFstype reports whether s may follow "mkfs." in a command name.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -37,13 +36,6 @@ const fstabBackoff = 40 * time.Millisecond
 // fstabLockWait is how long the swap waits for another diffuser's swap
 // (which holds the lock for milliseconds) before giving up.
 const fstabLockWait = 30 * time.Second
-
-// Exit statuses of fstabSwapScript besides 0 (replaced).
-const (
-	swapChanged = 90 // fstab no longer hashes to what was read
-	swapNoFlock = 91 // flock(1) is missing
-	swapLocked  = 92 // the lock was not had within fstabLockWait
-)
 
 // errFstabChanged is swapFstab's answer when another writer changed fstab
 // between the read and the swap.
@@ -128,8 +120,7 @@ func backoff(attempt int, next string) time.Duration {
 // returns errFstabChanged when the file changed.
 func (f fstabFile) swap(ctx context.Context, r runner.Runner, old, next string) error {
 	oldSum := sha256Hex(old)
-	dir, base := path.Split(f.path)
-	stage := path.Join(dir, "."+base+".diffuser-"+sha256Hex(oldSum + "\x00" + next)[:16])
+	stage := stagePath(f.path, oldSum+"\x00"+next)
 	if err := r.Upload(ctx, strings.NewReader(next), stage, 0o644); err != nil {
 		return fmt.Errorf("staging %s: %w", f.path, err)
 	}
@@ -141,11 +132,11 @@ func (f fstabFile) swap(ctx context.Context, r runner.Runner, old, next string) 
 	switch res.Exit {
 	case 0:
 		return nil
-	case swapChanged:
+	case lockedChanged: // fstab no longer hashes to what was read
 		return errFstabChanged
-	case swapNoFlock:
-		return fmt.Errorf("replacing %s: the host has no flock command (util-linux), which diffuser needs to edit %s safely: install util-linux", f.path, f.path)
-	case swapLocked:
+	case lockedNoFlock:
+		return errNoFlock("replacing "+f.path, "edit "+f.path+" safely")
+	case lockedTimeout:
 		return fmt.Errorf("replacing %s: another process held %s for more than %s (diffusers hold it for milliseconds): find it with lslocks, let it finish or stop it, and apply again", f.path, f.lock, fstabLockWait)
 	}
 	return ExitError("replacing "+f.path, cmd, res)
@@ -162,15 +153,13 @@ func fstabSwapScript(f fstabFile, stage, want string) string {
 	q := ShellQuote
 	return fmt.Sprintf(`f=%s s=%s want=%s lock=%s
 (
-command -v flock >/dev/null 2>&1 || exit %d
-flock -w %d 9 || exit %d
-if [ -e "$f" ]; then have=$(sha256sum < "$f") || exit; else have=$(sha256sum < /dev/null); fi
+%sif [ -e "$f" ]; then have=$(sha256sum < "$f") || exit; else have=$(sha256sum < /dev/null); fi
 [ "${have%%%% *}" = "$want" ] || exit %d
 if [ -e "$f" ]; then chown --reference="$f" -- "$s" && chmod --reference="$f" -- "$s" || exit; fi
 mv -f -- "$s" "$f"
 ) 9>>"$lock"
 st=$?; [ $st -eq 0 ] || rm -f -- "$s"; exit $st`,
-		q(f.path), q(stage), q(want), q(f.lock), swapNoFlock, int(fstabLockWait/time.Second), swapLocked, swapChanged)
+		q(f.path), q(stage), q(want), q(f.lock), flockPrelude(fstabLockWait), lockedChanged)
 }
 
 // sha256Hex is the hex sha256 of s, as sha256sum prints it.
