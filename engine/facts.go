@@ -146,52 +146,43 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		}
 		old, had := d.f, d.ok
 		now, asked := fresh[slot.Name]
-		if p.rerouted[h] {
-			// Launched again to record how it is reached, which gathers
-			// its facts anew: until then steps see what refresh found,
-			// else what state has.
-			switch {
-			case asked && had:
-				now.Devices = old.Devices
-				if !stable(now).Equal(stable(old)) {
-					views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
-				} else {
-					views[h] = factsView{f: old, known: true, raw: sh.Facts}
-				}
-			case asked:
-				views[h] = factsView{f: now, known: true}
-			case had:
-				views[h] = factsView{f: old, known: true, raw: sh.Facts}
+		// A rerouted host is launched again, which gathers its facts anew:
+		// its view is worked out as any host's, but its launch stays what
+		// it is (an update recording how it is reached).
+		gather := func(reason string) {
+			if !p.rerouted[h] {
+				c.Action, c.Reason, c.GatherFacts = Update, reason, true
 			}
-			continue
 		}
 		switch {
 		case asked && !had:
-			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
+			gather(reasonFactsMissing)
 			views[h] = factsView{f: now, known: true}
 		case asked && !old.CapabilitiesRecorded() && stable(now).Equal(stable(withCaps(old, now))):
 			// Recorded before capabilities were a fact, and nothing else
 			// changed: recorded now; steps that do not read them keep
 			// their digests.
 			now.Devices = old.Devices
-			c.Action, c.Reason, c.GatherFacts = Update, reasonCapsMissing, true
+			gather(reasonCapsMissing)
 			views[h] = factsView{f: now, known: true}
 		case asked && !stable(now).Equal(stable(old)):
 			// The refresh did not ask for the devices: what state has
 			// until the facts-only launch records them anew.
 			now.Devices = old.Devices
-			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsChanged+factsDiff(old, now)+" (found by refresh)", true
+			if !p.rerouted[h] { // a rerouted launch is counted already
+				p.Drift++
+			}
+			gather(reasonFactsChanged + factsDiff(old, now) + " (found by refresh)")
 			views[h] = factsView{f: now, known: true, changed: factsDiff(old, now)}
-			p.Drift++
 		case had && !old.CapabilitiesRecorded():
 			// Not asked: the capabilities are known after apply, which
 			// records them; the other facts are what state says.
-			c.Action, c.Reason, c.GatherFacts = Update, reasonCapsMissing, true
+			gather(reasonCapsMissing)
 			views[h] = factsView{f: old, known: true, raw: sh.Facts}
 		case had:
 			views[h] = factsView{f: old, known: true, raw: sh.Facts}
 		default: // not asked, none recorded: apply gathers them
-			c.Action, c.Reason, c.GatherFacts = Update, reasonFactsMissing, true
+			gather(reasonFactsMissing)
 		}
 		p.Actions[v] = c.Action
 	}
