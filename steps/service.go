@@ -96,10 +96,10 @@ func (f serviceFacts) isActive() bool { return f.active == "active" || f.active 
 // (which includes a pending auto-restart) and "deactivating" are not.
 func (f serviceFacts) isStopped() bool { return f.active == "inactive" || f.active == "failed" }
 
-// isMasked reports whether the unit is masked (systemctl mask): systemd
-// refuses to start it.
-func (f serviceFacts) isMasked() bool {
-	return f.enabled == "masked" || f.enabled == "masked-runtime"
+// maskedAgainst reports whether the unit is masked (systemctl mask), so
+// that systemd refuses to start it, while a wants it anything but stopped.
+func (f serviceFacts) maskedAgainst(a serviceArgs) bool {
+	return (f.enabled == "masked" || f.enabled == "masked-runtime") && a.state != "stopped"
 }
 
 // isEnabled reports whether the unit starts at boot.
@@ -149,7 +149,7 @@ func (a serviceArgs) diff(f serviceFacts) []string {
 	if a.daemonReload && f.needsReload {
 		d = append(d, "unit file changed on disk")
 	}
-	if f.isMasked() && a.state != "stopped" {
+	if f.maskedAgainst(a) {
 		// A masked unit may still run (masked while active), but it will
 		// not start again: never OK, whatever is-active says.
 		d = append(d, fmt.Sprintf("%s is %s", a.name, f.enabled))
@@ -208,7 +208,7 @@ func (k ServiceKind) Apply(ctx context.Context, r runner.Runner, args cty.Value)
 	if err != nil {
 		return nil, err
 	}
-	if f.isMasked() && a.state != "stopped" {
+	if f.maskedAgainst(a) {
 		return nil, fmt.Errorf("%s is %s (systemctl mask: another tool or an administrator means it never to start), so it cannot be %s; diffuser does not unmask a unit: run 'systemctl unmask %s' on the host if it should run, then apply again", a.name, f.enabled, a.state, a.name)
 	}
 	q := ShellQuote(a.name)

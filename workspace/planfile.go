@@ -254,6 +254,7 @@ func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 // none did (another machine sharing the state, or a state command, which
 // keeps no run), or that state was made anew (another lineage).
 func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
+	const norun = "another machine sharing the state, or a command that keeps no run: state mv, state rm, state push or import"
 	if sp.Lineage != "" && sp.Lineage != lineage {
 		return ": it is another state now (a new lineage: the workspace was destroyed and applied again, or its state replaced)"
 	}
@@ -265,7 +266,7 @@ func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
 		}
 	}
 	if len(moved) == 0 {
-		return ": no run kept on this machine changed it (another machine sharing the state did, or a command that keeps no run: state mv, state rm, state push or import)"
+		return ": no run kept on this machine changed it (" + norun + ")"
 	}
 	first := moved[len(moved)-1]
 	msg := fmt.Sprintf(": %s run %s (started %s) changed it", first.Operation, first.ID, first.Started.Local().Format("2006-01-02 15:04:05"))
@@ -273,7 +274,7 @@ func (e *Env) staleBy(sp *SavedPlan, lineage string, now uint64) string {
 		msg += fmt.Sprintf(", and %d run(s) after it", n)
 	}
 	if first.SerialBefore > sp.Serial {
-		msg += ", after a change no run kept on this machine made (another machine sharing the state, or state mv, state rm, state push or import)"
+		msg += ", after a change no run kept on this machine made (" + norun + ")"
 	}
 	return msg + fmt.Sprintf(" (diffuser show %s)", first.ID)
 }
