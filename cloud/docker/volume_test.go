@@ -17,21 +17,7 @@ import (
 // "<group>-<index>-<volume>.img" link's target of the right size to a loop
 // device, for the host to format.
 func TestVolumeFileRefusesPlantedLinks(t *testing.T) {
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	victim := filepath.Join(dir, "victim")
-	const keep = "precious data\n"
-	if err := os.WriteFile(victim, []byte(keep), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	unchanged := func() {
-		t.Helper()
-		if b, err := os.ReadFile(victim); err != nil || string(b) != keep {
-			t.Errorf("the link's target was written: %d bytes starting %q, %v", len(b), b[:min(len(b), 16)], err)
-		}
-	}
+	dir, victim, unchanged := plantVictim(t)
 
 	file := filepath.Join(dir, "g-0-data.img")
 	if err := os.Symlink(victim, file+".tmp"); err != nil {
@@ -66,7 +52,7 @@ func TestVolumeFileRefusesPlantedLinks(t *testing.T) {
 			}
 		}
 	})
-	_, err = p.ensureVolume(spec, spec.Volumes[0], -1)
+	_, err := p.ensureVolume(spec, spec.Volumes[0], -1)
 	if err == nil || !strings.Contains(err.Error(), planted+" is a symbolic link") || !strings.Contains(err.Error(), "remove it") {
 		t.Errorf("ensureVolume over a planted link: %v; want it refused naming %s", err, planted)
 	}
@@ -84,15 +70,7 @@ func TestVolumeFileRefusesPlantedLinks(t *testing.T) {
 // another user): the build log's O_TRUNC emptied the file the link pointed
 // at, and the lock's O_CREATE made or opened it.
 func TestBuildLogAndLockNotThroughLinks(t *testing.T) {
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	victim := filepath.Join(dir, "victim")
-	const keep = "precious data\n"
-	if err := os.WriteFile(victim, []byte(keep), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, victim, unchanged := plantVictim(t)
 	if err := os.Symlink(victim, filepath.Join(dir, buildLogName)); err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +79,7 @@ func TestBuildLogAndLockNotThroughLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = run.end(nil)
-	if b, err := os.ReadFile(victim); err != nil || string(b) != keep {
-		t.Errorf("the build log was written through the link: %q, %v", b, err)
-	}
+	unchanged() // the build log was not written through the link
 	if fi, err := os.Lstat(filepath.Join(dir, buildLogName)); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("the build log is not a file of its own: %v, %v", fi, err)
 	}
@@ -180,5 +156,27 @@ func TestClusterVolumeDirLinkRefused(t *testing.T) {
 	intact()
 	if ents, _ := os.ReadDir(vms); len(ents) != len(images) {
 		t.Errorf("files were made where the link points: %v", ents)
+	}
+}
+
+// plantVictim makes a file of precious data, victim, in a new directory
+// dir (its real path), for links planted in dir to point at; intact fails
+// the test when the file was written.
+func plantVictim(t *testing.T) (dir, victim string, intact func()) {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim = filepath.Join(dir, "victim")
+	const keep = "precious data\n"
+	if err := os.WriteFile(victim, []byte(keep), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, victim, func() {
+		t.Helper()
+		if b, err := os.ReadFile(victim); err != nil || string(b) != keep {
+			t.Errorf("the link's target was written: %d bytes starting %q, %v", len(b), b[:min(len(b), 16)], err)
+		}
 	}
 }
