@@ -67,6 +67,7 @@ func TestRadosgwOnCephConfKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(lib, "ceph-conf/main.hcl") // it did not exist then
+	delete(lib, "radosgw/moved.hcl")  // nor the moves into it
 	oldGW, err := os.ReadFile("testdata/prededup/builtin/radosgw/main.hcl")
 	if err != nil {
 		t.Fatal(err)

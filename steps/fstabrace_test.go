@@ -195,32 +195,46 @@ func TestFstabConcurrentEditors(t *testing.T) {
 	checkNoStage(t, p, 0o640)
 }
 
-// TestFstabPeerNeverStops: a peer that rewrites the file without pause
-// makes every swap find a changed file; the edit gives up after
-// fstabAttempts with an error saying what to do, and leaves the file as
-// the peer wrote it and no stage behind.
+// peerBetween is the local host with a peer tool that rewrites fstab
+// after every read and before every swap: while diffuser stages its new
+// content (Upload), the peer's lockedRewrite lands. Deterministic, where a
+// peer looping on its own may, on a loaded machine, miss the window
+// between a read and its swap.
+type peerBetween struct {
+	localHost
+	k      MountKind
+	writes int
+}
+
+func (p *peerBetween) Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error {
+	p.writes++
+	if err := lockedRewrite(p.k, fmt.Sprintf("# peer %d", p.writes)); err != nil {
+		return err
+	}
+	return p.localHost.Upload(ctx, r, path, mode)
+}
+
+// TestFstabPeerNeverStops: a peer that rewrites the file between every
+// read and swap makes every swap find a changed file; the edit gives up
+// after fstabAttempts with an error saying what to do, and leaves the file
+// as the peer wrote it and no stage behind.
 func TestFstabPeerNeverStops(t *testing.T) {
 	needFstabTools(t)
 	k, p := tempFstab(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ctx.Err() == nil; i++ {
-			if err := lockedRewrite(k, fmt.Sprintf("# peer %d", i)); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	_, err := k.Apply(ctx, localHost{}, mountArgsFor("/mnt/busy"))
-	cancel()
-	wg.Wait()
+	peer := &peerBetween{k: k}
+	_, err := k.Apply(context.Background(), peer, mountArgsFor("/mnt/busy"))
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("changed %d times", fstabAttempts)) || !strings.Contains(err.Error(), "apply again") {
 		t.Fatalf("apply against a peer that never stops: %v, want the give-up error", err)
+	}
+	if peer.writes != fstabAttempts {
+		t.Errorf("the peer wrote %d times, want one per try (%d)", peer.writes, fstabAttempts)
 	}
 	content := readFile(t, p)
 	if strings.Contains(content, "/mnt/busy") {
 		t.Errorf("the line was written although every swap should have found the file changed:\n%s", content)
+	}
+	if !strings.Contains(content, fmt.Sprintf("# peer %d\n", fstabAttempts)) {
+		t.Errorf("the peer's last line is not in the file:\n%s", content)
 	}
 	checkNoStage(t, p, 0o640)
 }

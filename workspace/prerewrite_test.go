@@ -174,7 +174,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 				t.Fatal(err)
 			}
 			pre := w.recipe(c.recipe+"-prerewrite", string(src))
-			cur, err := filepath.Abs(filepath.Join("..", "recipes", c.recipe, "main.hcl"))
+			cur, err := filepath.Abs(filepath.Join("..", "recipes", c.recipe)) // main.hcl and moved.hcl
 			if err != nil {
 				t.Fatal(err)
 			}

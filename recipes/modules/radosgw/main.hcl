@@ -104,16 +104,6 @@ module "files" {
   EOT
 }
 
-# Where the two file steps went: gateways applied before keep them.
-moved {
-  from = step.conf
-  to   = module.files.step.conf
-}
-moved {
-  from = step.bootstrap_keyring
-  to   = module.files.step.keyring
-}
-
 step "keyring" {
   on    = var.gateways
   after = [module.files]
