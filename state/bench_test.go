@@ -2,8 +2,10 @@ package state
 
 import (
 	"context"
+	"diffuser/internal/strictjson"
 	"encoding/json"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -149,7 +151,8 @@ func mustLoadB(b *testing.B, dir string) *State {
 
 // BenchmarkDecodeState measures reading state.json (decodeState: parse,
 // duplicate-key check, Check) for a 100-host state and a state of 100
-// hosts with 100 step instances each (10,000 instances, with arguments):
+// hosts with 100 step instances each (10,000 instances, with arguments),
+// and the strictjson pass alone:
 //
 //	go test ./state -run '^$' -bench DecodeState -benchmem
 func BenchmarkDecodeState(b *testing.B) {
@@ -162,6 +165,15 @@ func BenchmarkDecodeState(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				if _, err := decodeState("state.json", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The duplicate-key and UTF-8 pass alone (its share of the above).
+		b.Run(c.name+"/strictjson", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if err := strictjson.Check(data, reflect.TypeOf(&State{})); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +156,7 @@ func decodeHeader(path string, jdata []byte, k *Key) (*journalHeader, int, error
 		return nil, 0, err
 	}
 	var h journalHeader
-	if err := json.Unmarshal(text, &h); err != nil {
+	if err := strictjson.Unmarshal(text, &h); err != nil {
 		return nil, 0, corruptAt(path, text, err, 0, journalHint(path))
 	}
 	switch {

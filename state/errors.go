@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,13 +149,17 @@ func corruptAt(file string, data []byte, err error, lineBase int, hint string) *
 }
 
 // errorOffset finds the byte offset in data where err happened: the
-// offending character of a syntax error, the start of the value of a type
+// key given twice or the bad string strictjson refused, the offending
+// character of a syntax error, the start of the value of a type
 // error, the quoted value of a bad timestamp.
 func errorOffset(data []byte, err error) (int, bool) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
+	var de *strictjson.Error
 	switch {
+	case errors.As(err, &de):
+		return clamp(de.Offset, len(data)), true
 	case errors.As(err, &se):
 		if se.Offset >= int64(len(data)) && strings.HasPrefix(se.Error(), "unexpected end") {
 			return len(data), true // the place where more was expected

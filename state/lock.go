@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -346,7 +347,7 @@ func readHolder(f *os.File) (Holder, error) {
 	if err != nil || len(data) == 0 {
 		return h, err
 	}
-	err = json.Unmarshal(data, &h)
+	err = strictjson.Unmarshal(data, &h)
 	return h, err
 }
 

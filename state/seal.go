@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	"diffuser/internal/strictjson"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -167,7 +168,7 @@ func open(k *Key, path string, line int, data []byte, purpose string) ([]byte, e
 		return data, nil
 	}
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := strictjson.Unmarshal(data, &env); err != nil {
 		return nil, &CorruptError{File: path, Line: line, Err: fmt.Errorf("damaged encryption envelope: %w", err)}
 	}
 	if env.Version != sealedVersion {
