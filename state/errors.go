@@ -85,11 +85,16 @@ type LineageError struct {
 	File string // the file on disk
 	Disk string // lineage of the file on disk
 	Have string // lineage of the state being written or replayed onto
+	Hint string // what to do, when known
 }
 
 func (e *LineageError) Error() string {
-	return fmt.Sprintf("%s belongs to state lineage %s but the state in hand is lineage %s: they are different states (was a file copied from another workspace?); refusing to mix them",
+	msg := fmt.Sprintf("%s belongs to state lineage %s but the state in hand is lineage %s: they are different states (was a file copied from another workspace?); refusing to mix them",
 		e.File, e.Disk, e.Have)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 // LockedError is returned by Lock when another process holds the workspace
@@ -141,12 +146,19 @@ var ErrLocked = errors.New("state is locked")
 // line:column when the error carries an offset.
 func corruptAt(file string, data []byte, err error, lineBase int, hint string) *CorruptError {
 	e := &CorruptError{File: file, Err: err, Hint: hint}
-	if off, ok := errorOffset(data, err); ok {
+	off, ok := errorOffset(data, err)
+	if ok {
 		e.Line, e.Column = position(data, off)
 		e.Line += lineBase
 	}
+	if ok && off == 0 && bytes.HasPrefix(data, utf8BOM) {
+		e.Err = fmt.Errorf("starts with a UTF-8 byte order mark (bytes EF BB BF), which diffuser never writes: an editor added it; "+
+			"remove those three bytes (save the file as UTF-8 without a BOM) [%w]", err)
+	}
 	return e
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // errorOffset finds the byte offset in data where err happened: the
 // key given twice or the bad string strictjson refused, the offending

@@ -3,9 +3,12 @@
 // the last value and drops the first: `{"hosts": {...}, "hosts": {}}`
 // reads as no hosts), two keys that name one struct field in different
 // cases (`"hosts"` beside `"Hosts"`: encoding/json matches field names
-// regardless of case, so it is the same duplicate), and strings that are
-// not valid UTF-8 (the decoder replaces the bytes with U+FFFD, so what is
-// read is not what was written).
+// regardless of case, so it is the same duplicate), strings that are not
+// valid UTF-8 (the decoder replaces the bytes with U+FFFD, so what is
+// read is not what was written), and null for a struct, string, number or
+// bool (the decoder leaves the zero value: `"ssh": null` reads as a host
+// with no address). A field name in another case alone is read as that
+// field, as encoding/json reads it.
 //
 // Check runs over data that already decoded into its type: it assumes
 // valid JSON and costs one pass over the bytes, allocating nothing for an
@@ -14,6 +17,7 @@ package strictjson
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -50,7 +54,8 @@ func Unmarshal(data []byte, v any) error {
 // Check returns an *Error for the first key in data that repeats an
 // earlier key of its object, or names the same field of t (the Go type
 // data is decoded into, nil for none) as an earlier key in another case,
-// and for the first string that is not valid UTF-8. data must be one
+// for the first string that is not valid UTF-8 and the first null where t
+// has a struct, string, number or bool. data must be one
 // valid JSON value (it decoded).
 func Check(data []byte, t reflect.Type) error {
 	c := checker{data: data, fields: map[reflect.Type]map[string]field{}, seed: maphash.MakeSeed()}
@@ -197,11 +202,14 @@ func (c *checker) skipSpace() {
 
 // value reads the value at c.i (space skipped) decoded into t.
 func (c *checker) value(t reflect.Type) error {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
 	if c.i >= len(c.data) {
 		return nil
+	}
+	if c.data[c.i] == 'n' && !nullable(t) {
+		return &Error{Offset: c.i, Msg: fmt.Sprintf("null where %s belongs: read as empty, what it held would be lost without a word (the file was edited or damaged)", describe(t))}
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
 	switch c.data[c.i] {
 	case '{':
@@ -217,6 +225,41 @@ func (c *checker) value(t reflect.Type) error {
 	}
 	return nil
 }
+
+// nullable says whether null decodes into t as something other than
+// the zero value silently left in place: a nil pointer, map or slice, an
+// interface, raw JSON. (json.Unmarshal leaves a struct, string, number or
+// bool as it was when it reads null.)
+func nullable(t reflect.Type) bool {
+	if t == nil || t == rawMessageType {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+// describe names the JSON value t is written as.
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Array:
+		return "an array"
+	case reflect.Struct:
+		if t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+			return "a string" // time.Time
+		}
+		return "an object"
+	}
+	return "a number"
+}
+
+var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
 func isDelim(b byte) bool {
 	return b == ',' || b == ']' || b == '}' || b == ' ' || b == '\t' || b == '\n' || b == '\r'

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 type inner struct {
@@ -19,6 +20,8 @@ type outer struct {
 	Args  json.RawMessage   `json:"args"`
 	List  []inner           `json:"list"`
 	Any   any               `json:"any"`
+	In    inner             `json:"in"`
+	When  time.Time         `json:"when"`
 }
 
 func TestCheck(t *testing.T) {
@@ -50,6 +53,12 @@ func TestCheck(t *testing.T) {
 		{"large object, distinct keys", many + `"h77":{}}}`, "", 0},
 		{"invalid utf-8", "{\"hosts\":{\"a\":{\"user\":\"\xff\"}}}", `hosts["a"].user`, 22},
 		{"invalid utf-8 key", "{\"hosts\":{\"\xfe\":{}}}", `hosts`, 10},
+		{"null struct", `{"in":null}`, "in", 6},
+		{"null number", `{"list":[{"port":null}]}`, "list[0].port", 17},
+		{"null string", `{"hosts":{"a":{"user":null}}}`, `hosts["a"].user`, 22},
+		{"null time", `{"when":null}`, "when", 8},
+		{"null map, pointer, raw, any, slice, unknown", `{"hosts":{"a":null},"args":null,"any":null,"list":null,"colour":null}`, "", 0},
+		{"null hosts", `{"hosts":null}`, "", 0},
 		{"valid utf-8", `{"hosts":{"ä":{"user":"é"}}}`, "", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
