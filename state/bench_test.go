@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"diffuser/internal/strictjson"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"diffuser/internal/strictjson"
 )
 
 // BenchmarkRecord100k records 100,000 step instances two ways and prints

@@ -2,10 +2,11 @@ package state
 
 import (
 	"bytes"
-	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"diffuser/internal/strictjson"
 )
 
 // journalVersion is the version of the journal format this build writes.

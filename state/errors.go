@@ -2,13 +2,13 @@ package state
 
 import (
 	"bytes"
-	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"diffuser/internal/strictjson"
 )
 
 // ErrNotLocked is returned by writes (Save, Record, Recorder methods) when
@@ -148,7 +148,7 @@ func corruptAt(file string, data []byte, err error, lineBase int, hint string) *
 	e := &CorruptError{File: file, Err: err, Hint: hint}
 	off, ok := errorOffset(data, err)
 	if ok {
-		e.Line, e.Column = position(data, off)
+		e.Line, e.Column = strictjson.Position(data, off)
 		e.Line += lineBase
 	}
 	if ok && off == 0 && bytes.HasPrefix(data, utf8BOM) {
@@ -234,14 +234,4 @@ func clamp(n, hi int) int {
 		return hi
 	}
 	return n
-}
-
-// position converts a byte offset into a 1-based line and column, the
-// column counted in characters.
-func position(data []byte, off int) (line, col int) {
-	off = clamp(off, len(data))
-	prefix := data[:off]
-	line = 1 + bytes.Count(prefix, []byte{'\n'})
-	start := bytes.LastIndexByte(prefix, '\n') + 1
-	return line, 1 + utf8.RuneCount(prefix[start:])
 }

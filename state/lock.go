@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"diffuser/internal/strictjson"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"diffuser/internal/strictjson"
 
 	"golang.org/x/sys/unix"
 )

@@ -8,13 +8,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
-	"diffuser/internal/strictjson"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"diffuser/internal/strictjson"
 )
 
 // Encryption at rest. With a Key (WithKey), state.json (and so its

@@ -2,13 +2,14 @@ package state
 
 import (
 	"bytes"
-	"diffuser/internal/strictjson"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+
+	"diffuser/internal/strictjson"
 )
 
 // Fields a state file holds that this build does not know (a hand-edited

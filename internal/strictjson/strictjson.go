@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"reflect"
@@ -41,6 +42,35 @@ func (e *Error) Error() string {
 		return e.Msg
 	}
 	return e.Path + ": " + e.Msg
+}
+
+// Position converts a byte offset in data into a 1-based line and column,
+// the column counted in characters.
+func Position(data []byte, off int) (line, col int) {
+	off = max(0, min(off, len(data)))
+	prefix := data[:off]
+	line = 1 + bytes.Count(prefix, []byte{'\n'})
+	start := bytes.LastIndexByte(prefix, '\n') + 1
+	return line, 1 + utf8.RuneCount(prefix[start:])
+}
+
+// Locate prefixes err with line:column in data when it is an *Error or
+// an encoding/json syntax error, which carry an offset.
+func Locate(data []byte, err error) error {
+	var e *Error
+	var se *json.SyntaxError
+	off := -1
+	switch {
+	case errors.As(err, &e):
+		off = e.Offset
+	case errors.As(err, &se):
+		off = int(se.Offset) - 1
+	}
+	if off < 0 {
+		return err
+	}
+	line, col := Position(data, off)
+	return fmt.Errorf("%d:%d: %w", line, col, err)
 }
 
 // Unmarshal is json.Unmarshal followed by Check.
