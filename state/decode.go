@@ -91,7 +91,8 @@ func decodeState(path string, data []byte) (*State, error) {
 	hint := fmt.Sprintf("the file is damaged: the previous copy is %s%s, check it and copy it over %s to go back one save",
 		path, backupSuffix, path)
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &CorruptError{File: path, Hint: hint, Err: fmt.Errorf("the file is empty (%d bytes, none but white space): diffuser never writes an empty state, "+
+		line, col := strictjson.Position(data, len(data)) // where the state was expected
+		return nil, &CorruptError{File: path, Line: line, Column: col, Hint: hint, Err: fmt.Errorf("the file is empty (%d bytes, none but white space): diffuser never writes an empty state, "+
 			"so it was cut short or overwritten outside diffuser (a full disk, a crash of the machine, a copy that failed)", len(data))}
 	}
 	var st State
