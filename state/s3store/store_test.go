@@ -266,3 +266,19 @@ func TestLockObjectKeyTwice(t *testing.T) {
 		t.Fatalf("the lock object is gone (%v)", err)
 	}
 }
+
+// TestStateObjectKeyTwice: the bucket's state.json goes through the same
+// reader as the local one: "hosts" given twice is refused naming the
+// object, the path and the line and column.
+func TestStateObjectKeyTwice(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	b := []byte("{\"version\":1,\"serial\":2,\"lineage\":\"L\",\"hosts\":{},\"instances\":{},\n\"hosts\":{}}\n")
+	if _, err := s.put(context.Background(), StateObject, b, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Load()
+	if err == nil || !strings.Contains(err.Error(), s.url(StateObject)+`:2:1: hosts: the key "hosts" is given twice`) {
+		t.Fatalf("Load: %v", err)
+	}
+}
