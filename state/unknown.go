@@ -135,7 +135,7 @@ func (w *walker) walk(v any, t reflect.Type, path string) {
 			w.fields[t] = fields
 		}
 		for k, fv := range obj {
-			_, ft, ok := strictjson.Lookup(fields, k)
+			ft, ok := strictjson.Lookup(fields, k)
 			if !ok {
 				w.out = append(w.out, joinPath(path, k))
 				continue

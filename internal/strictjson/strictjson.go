@@ -120,19 +120,20 @@ func Fields(t reflect.Type) map[string]reflect.Type {
 	return m
 }
 
-// Lookup finds the field a JSON key binds to in fields (Fields) as
-// encoding/json does: the exact name first, else one equal regardless of
-// case. It returns the field's name and type.
-func Lookup(fields map[string]reflect.Type, k string) (string, reflect.Type, bool) {
-	if t, ok := fields[k]; ok {
-		return k, t, true
+// Lookup finds the field a JSON key binds to in fields (by JSON name, as
+// Fields gives them) as encoding/json does: the exact name first, else one
+// equal regardless of case.
+func Lookup[V any](fields map[string]V, k string) (V, bool) {
+	if v, ok := fields[k]; ok {
+		return v, true
 	}
-	for name, t := range fields {
+	for name, v := range fields {
 		if strings.EqualFold(name, k) {
-			return name, t, true
+			return v, true
 		}
 	}
-	return "", nil, false
+	var zero V
+	return zero, false
 }
 
 var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
@@ -169,24 +170,15 @@ func (c *checker) structFields(t reflect.Type) map[string]field {
 	return m
 }
 
-// lookup finds the field of fields that key s binds to (see Lookup),
-// without copying s when it is written exactly as the field's name.
+// lookup is Lookup without copying s when it is written exactly as the
+// field's name.
 func lookup(fields map[string]field, s strText) (field, bool) {
 	if s.plain {
 		if f, ok := fields[string(s.raw)]; ok {
 			return f, true
 		}
 	}
-	text := s.text()
-	if f, ok := fields[text]; ok {
-		return f, true
-	}
-	for name, f := range fields {
-		if strings.EqualFold(name, text) {
-			return f, true
-		}
-	}
-	return field{}, false
+	return Lookup(fields, s.text())
 }
 
 // key is one key of an object: how it was written and where, and, when
