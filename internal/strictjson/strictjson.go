@@ -1,7 +1,8 @@
 // Package strictjson refuses what encoding/json accepts without a word in
 // files diffuser reads back: an object key given twice (the decoder keeps
-// the last value and drops the first: `{"hosts": {...}, "hosts": {}}`
-// reads as no hosts), two keys that name one struct field in different
+// the last value, `"serial"` twice, or merges two objects into one map or
+// struct, so `"hosts"` twice gives a host named in both the second one's
+// fields, and `"hosts": {...}, "hosts": null` no hosts at all), two keys that name one struct field in different
 // cases (`"hosts"` beside `"Hosts"`: encoding/json matches field names
 // regardless of case, so it is the same duplicate), strings that are not
 // valid UTF-8 (the decoder replaces the bytes with U+FFFD, so what is
@@ -54,22 +55,13 @@ func Position(data []byte, off int) (line, col int) {
 	return line, 1 + utf8.RuneCount(prefix[start:])
 }
 
-// Locate prefixes err with line:column in data when it is an *Error or
-// an encoding/json syntax error, which carry an offset.
+// Locate prefixes err with line:column in data when it is an *Error.
 func Locate(data []byte, err error) error {
 	var e *Error
-	var se *json.SyntaxError
-	off := -1
-	switch {
-	case errors.As(err, &e):
-		off = e.Offset
-	case errors.As(err, &se):
-		off = int(se.Offset) - 1
-	}
-	if off < 0 {
+	if !errors.As(err, &e) {
 		return err
 	}
-	line, col := Position(data, off)
+	line, col := Position(data, e.Offset)
 	return fmt.Errorf("%d:%d: %w", line, col, err)
 }
 
@@ -499,10 +491,10 @@ func (c *checker) hash(k key) uint64 {
 }
 
 func (c *checker) duplicate(first, second key, field bool) error {
-	msg := fmt.Sprintf("the key %s is given twice in one object (first at byte %d); a reader keeps only one of the two values, so the file is refused",
+	msg := fmt.Sprintf("the key %s is given twice in one object (first at byte %d); a reader keeps one of the two values (or a mix of them), so the file is refused",
 		quoteRaw(second.raw), first.off)
 	if !bytes.Equal(first.raw, second.raw) {
-		msg = fmt.Sprintf("the key %s names the same field as %s at byte %d (field names are read regardless of case, and decoding keeps only one of the two values); the file is refused",
+		msg = fmt.Sprintf("the key %s names the same field as %s at byte %d (field names are read regardless of case, and a reader keeps one of the two values, or a mix of them); the file is refused",
 			quoteRaw(second.raw), quoteRaw(first.raw), first.off)
 	}
 	return &Error{Path: c.segment(second, field), Offset: second.off, Msg: msg}
