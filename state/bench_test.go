@@ -2,12 +2,16 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"diffuser/internal/strictjson"
 )
 
 // BenchmarkRecord100k records 100,000 step instances two ways and prints
@@ -144,4 +148,58 @@ func mustLoadB(b *testing.B, dir string) *State {
 		b.Fatal(err)
 	}
 	return st
+}
+
+// BenchmarkDecodeState measures reading state.json (decodeState: parse,
+// duplicate-key check, Check) for a 100-host state and a state of 100
+// hosts with 100 step instances each (10,000 instances, with arguments),
+// and the strictjson pass alone:
+//
+//	go test ./state -run '^$' -bench DecodeState -benchmem
+func BenchmarkDecodeState(b *testing.B) {
+	for _, c := range []struct {
+		name         string
+		hosts, steps int
+	}{{"100hosts", 100, 0}, {"10kinstances", 100, 100}} {
+		data := benchStateJSON(b, c.hosts, c.steps)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := decodeState("state.json", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The duplicate-key and UTF-8 pass alone (its share of the above).
+		b.Run(c.name+"/strictjson", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if err := strictjson.Check(data, reflect.TypeOf(&State{})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchStateJSON is the state.json of hosts hosts with steps instances
+// each, as Save writes it.
+func benchStateJSON(b *testing.B, hosts, steps int) []byte {
+	st := New("bench-lineage")
+	st.Serial = 7
+	for h := range hosts {
+		host := testHost(h)
+		st.Hosts[host.Name] = host
+		for s := range steps {
+			in := testInstance(h)
+			in.Step = "step" + strconv.Itoa(s)
+			in.Args = json.RawMessage(`{"path":"/etc/x/` + strconv.Itoa(s) + `","mode":"0644","content":"line one\nline two\n"}`)
+			st.Steps[`step.`+in.Step+`["`+host.Name+`"]`] = in
+		}
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
 }

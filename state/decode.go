@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"diffuser/internal/strictjson"
 )
 
 // journalVersion is the version of the journal format this build writes.
@@ -58,7 +60,8 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 		return st, journalView{}, nil
 	}
 	if h.Lineage != st.Lineage {
-		return nil, journalView{}, &LineageError{File: journalPath, Disk: h.Lineage, Have: st.Lineage}
+		return nil, journalView{}, &LineageError{File: journalPath, Disk: h.Lineage, Have: st.Lineage,
+			Hint: fmt.Sprintf("the journal records another state's progress, none of this one's: move %s aside (or put back the state.json of lineage %s it continues)", journalPath, h.Lineage)}
 	}
 	switch {
 	case h.Serial < st.Serial:
@@ -87,6 +90,11 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 func decodeState(path string, data []byte) (*State, error) {
 	hint := fmt.Sprintf("the file is damaged: the previous copy is %s%s, check it and copy it over %s to go back one save",
 		path, backupSuffix, path)
+	if len(bytes.TrimSpace(data)) == 0 {
+		line, col := strictjson.Position(data, len(data)) // where the state was expected
+		return nil, &CorruptError{File: path, Line: line, Column: col, Hint: hint, Err: fmt.Errorf("the file is empty (%d bytes, none but white space): diffuser never writes an empty state, "+
+			"so it was cut short or overwritten outside diffuser (a full disk, a crash of the machine, a copy that failed)", len(data))}
+	}
 	var st State
 	extra, err := decodeKnown(data, &st)
 	if err != nil {
@@ -108,6 +116,9 @@ func decodeState(path string, data []byte) (*State, error) {
 	case st.Lineage == "":
 		return nil, &CorruptError{File: path, Err: errors.New("no lineage"), Hint: hint}
 	}
+	if err := st.whole(); err != nil {
+		return nil, &CorruptError{File: path, Err: err, Hint: hint}
+	}
 	if err := st.normalize(); err != nil {
 		return nil, &CorruptError{File: path, Err: err, Hint: hint}
 	}
@@ -116,6 +127,27 @@ func decodeState(path string, data []byte) (*State, error) {
 	}
 	st.noteUnknown(path, extra)
 	return &st, nil
+}
+
+// whole refuses a state.json without its hosts or instances (null, or
+// no key at all). diffuser always writes both, as {} when there are none;
+// read as empty, the next plan would launch every host again, or re-run
+// every step, beside what was built.
+func (s *State) whole() error {
+	for _, m := range []struct {
+		name  string
+		isNil bool
+		what  string
+	}{
+		{"hosts", s.Hosts == nil, "launch every host again"},
+		{"instances", s.Steps == nil, "run every step again"},
+	} {
+		if m.isNil {
+			return fmt.Errorf("%s is null or missing: diffuser always writes an object there ({} when there is none); "+
+				"read as empty, the next plan would %s beside what was built", m.name, m.what)
+		}
+	}
+	return nil
 }
 
 // normalize makes absent maps empty and refuses null entries, so that
@@ -155,7 +187,7 @@ func decodeHeader(path string, jdata []byte, k *Key) (*journalHeader, int, error
 		return nil, 0, err
 	}
 	var h journalHeader
-	if err := json.Unmarshal(text, &h); err != nil {
+	if err := strictjson.Unmarshal(text, &h); err != nil {
 		return nil, 0, corruptAt(path, text, err, 0, journalHint(path))
 	}
 	switch {

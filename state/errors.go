@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"diffuser/internal/strictjson"
 )
 
 // ErrNotLocked is returned by writes (Save, Record, Recorder methods) when
@@ -84,11 +85,16 @@ type LineageError struct {
 	File string // the file on disk
 	Disk string // lineage of the file on disk
 	Have string // lineage of the state being written or replayed onto
+	Hint string // what to do, when known
 }
 
 func (e *LineageError) Error() string {
-	return fmt.Sprintf("%s belongs to state lineage %s but the state in hand is lineage %s: they are different states (was a file copied from another workspace?); refusing to mix them",
+	msg := fmt.Sprintf("%s belongs to state lineage %s but the state in hand is lineage %s: they are different states (was a file copied from another workspace?); refusing to mix them",
 		e.File, e.Disk, e.Have)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 // LockedError is returned by Lock when another process holds the workspace
@@ -140,21 +146,32 @@ var ErrLocked = errors.New("state is locked")
 // line:column when the error carries an offset.
 func corruptAt(file string, data []byte, err error, lineBase int, hint string) *CorruptError {
 	e := &CorruptError{File: file, Err: err, Hint: hint}
-	if off, ok := errorOffset(data, err); ok {
-		e.Line, e.Column = position(data, off)
+	off, ok := errorOffset(data, err)
+	if ok {
+		e.Line, e.Column = strictjson.Position(data, off)
 		e.Line += lineBase
+	}
+	if ok && off == 0 && bytes.HasPrefix(data, utf8BOM) {
+		e.Err = fmt.Errorf("starts with a UTF-8 byte order mark (bytes EF BB BF), which diffuser never writes: an editor added it; "+
+			"remove those three bytes (save the file as UTF-8 without a BOM) [%w]", err)
 	}
 	return e
 }
 
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // errorOffset finds the byte offset in data where err happened: the
-// offending character of a syntax error, the start of the value of a type
+// key given twice or the bad string strictjson refused, the offending
+// character of a syntax error, the start of the value of a type
 // error, the quoted value of a bad timestamp.
 func errorOffset(data []byte, err error) (int, bool) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
+	var de *strictjson.Error
 	switch {
+	case errors.As(err, &de):
+		return clamp(de.Offset, len(data)), true
 	case errors.As(err, &se):
 		if se.Offset >= int64(len(data)) && strings.HasPrefix(se.Error(), "unexpected end") {
 			return len(data), true // the place where more was expected
@@ -217,14 +234,4 @@ func clamp(n, hi int) int {
 		return hi
 	}
 	return n
-}
-
-// position converts a byte offset into a 1-based line and column, the
-// column counted in characters.
-func position(data []byte, off int) (line, col int) {
-	off = clamp(off, len(data))
-	prefix := data[:off]
-	line = 1 + bytes.Count(prefix, []byte{'\n'})
-	start := bytes.LastIndexByte(prefix, '\n') + 1
-	return line, 1 + utf8.RuneCount(prefix[start:])
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/internal/strictjson"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -346,7 +348,7 @@ func readHolder(f *os.File) (Holder, error) {
 	if err != nil || len(data) == 0 {
 		return h, err
 	}
-	err = json.Unmarshal(data, &h)
+	err = strictjson.Unmarshal(data, &h)
 	return h, err
 }
 

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"diffuser/internal/strictjson"
 )
 
 // Encryption at rest. With a Key (WithKey), state.json (and so its
@@ -167,7 +169,7 @@ func open(k *Key, path string, line int, data []byte, purpose string) ([]byte, e
 		return data, nil
 	}
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := strictjson.Unmarshal(data, &env); err != nil {
 		return nil, &CorruptError{File: path, Line: line, Err: fmt.Errorf("damaged encryption envelope: %w", err)}
 	}
 	if env.Version != sealedVersion {

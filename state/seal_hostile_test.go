@@ -44,7 +44,7 @@ func TestEncryptedHostileFiles(t *testing.T) {
 		{"the state passed off as a journal line", string(state), string(jlines[0]) + string(bytes.TrimSpace(state)) + "\n", "altered or damaged"},
 		{"a journal header of another key", string(state), strings.Replace(string(jlines[0]), k.ID(), "0123456789ab", 1), "another key"},
 		{"empty key id", strings.Replace(string(state), k.ID(), "", 1), "", "another key"},
-		{"data null", env + `null}` + "\n", "", "damaged encrypted data"},
+		{"data null", env + `null}` + "\n", "", "damaged encryption envelope: data: null where a string belongs"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

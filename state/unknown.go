@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"diffuser/internal/strictjson"
 )
 
 // Fields a state file holds that this build does not know (a hand-edited
@@ -70,19 +72,20 @@ func (s *State) noteUnknown(file string, fields []string) {
 }
 
 // decodeKnown decodes data into v (a pointer) as json.Unmarshal does, with
-// Unmarshal's errors, and returns the JSON paths of the fields data has
+// Unmarshal's errors, refuses what strictjson refuses (a key given twice,
+// invalid UTF-8: a *strictjson.Error), and returns the JSON paths of the fields data has
 // that v's type does not. The common case, no unknown field, costs one
 // decode (and a copy of data in the decoder's buffer).
 func decodeKnown(data []byte, v any) ([]string, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err == nil && len(bytes.TrimSpace(data[d.InputOffset():])) == 0 {
-		return nil, nil
+		return nil, strictjson.Check(data, reflect.TypeOf(v))
 	}
 	// Damaged, trailing data, or unknown fields: decode again as
 	// Unmarshal does, which reports damage with its offset.
 	reflect.ValueOf(v).Elem().SetZero()
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := strictjson.Unmarshal(data, v); err != nil {
 		return nil, err
 	}
 	return unknownFields(data, reflect.TypeOf(v).Elem()), nil
@@ -107,7 +110,7 @@ func unknownFields(data []byte, t reflect.Type) []string {
 
 // walker collects the unknown paths of one value.
 type walker struct {
-	fields map[reflect.Type]map[string]reflect.Type // jsonFields, by struct type
+	fields map[reflect.Type]map[string]reflect.Type // strictjson.Fields, by struct type
 	out    []string
 }
 
@@ -128,11 +131,11 @@ func (w *walker) walk(v any, t reflect.Type, path string) {
 		}
 		fields, ok := w.fields[t]
 		if !ok {
-			fields = jsonFields(t)
+			fields = strictjson.Fields(t)
 			w.fields[t] = fields
 		}
 		for k, fv := range obj {
-			ft, ok := lookupField(fields, k)
+			ft, ok := strictjson.Lookup(fields, k)
 			if !ok {
 				w.out = append(w.out, joinPath(path, k))
 				continue
@@ -159,40 +162,4 @@ func joinPath(path, k string) string {
 		return k
 	}
 	return path + "." + k
-}
-
-// lookupField finds a JSON key's field as encoding/json does: the exact
-// name first, else a case-insensitive match (which decoding accepts, and
-// the next save rewrites in the right case: nothing is lost).
-func lookupField(fields map[string]reflect.Type, k string) (reflect.Type, bool) {
-	if t, ok := fields[k]; ok {
-		return t, true
-	}
-	for name, t := range fields {
-		if strings.EqualFold(name, k) {
-			return t, true
-		}
-	}
-	return nil, false
-}
-
-// jsonFields maps the JSON names of t's exported fields to their types.
-// The state's types use no embedded structs.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	m := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		m[name] = f.Type
-	}
-	return m
 }

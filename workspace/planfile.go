@@ -10,10 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"diffuser/engine"
 	"diffuser/internal/regfile"
+	"diffuser/internal/strictjson"
 	"diffuser/state"
 )
 
@@ -207,6 +209,13 @@ func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 	if (sp.Version != 1 && sp.Version != planVersionSecrets) || (sp.Format != "" && sp.Format != planFormat) {
 		return nil, fmt.Errorf("%s is not a diffuser plan file of this version (version %d, format %q); make a new one with `diffuser plan RECIPE -out %s`",
 			path, sp.Version, sp.Format, path)
+	}
+	// A key given twice (encoding/json keeps the last: "actions" twice
+	// would apply other actions than the plan showed), invalid UTF-8, null
+	// for a value: the plan was edited or damaged.
+	if err := strictjson.Check(b, reflect.TypeOf(&sp)); err != nil {
+		return nil, fmt.Errorf("%s:%w; the saved plan was edited or damaged, and is not applied: make a new one with `diffuser plan RECIPE -out %s`",
+			path, strictjson.Locate(b, err), path)
 	}
 	return &sp, nil
 }

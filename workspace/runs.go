@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"diffuser/engine"
+	"diffuser/internal/strictjson"
 	"diffuser/state"
 )
 
@@ -167,7 +168,7 @@ func readRun(ws, dir string, actions bool) *Run {
 	r := &Run{}
 	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
 	if err == nil {
-		err = json.Unmarshal(b, r)
+		err = strictjson.Unmarshal(b, r) // a key given twice: which one is the run's?
 	}
 	if err != nil || r.ID != id {
 		started, _ := runIDTimeOf(id)

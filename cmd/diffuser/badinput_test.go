@@ -305,7 +305,7 @@ func TestBadStateFiles(t *testing.T) {
 		"array":                   "state.json:1:1: json: cannot unmarshal array",
 		"bad_timestamp":           `state.json:12:18: parsing time "yesterday"`,
 		"comment":                 "state.json:3:3: invalid character '/'",
-		"empty":                   "state.json:1:1: unexpected end of JSON input",
+		"empty":                   "state.json:1:1: the file is empty (0 bytes",
 		"garbage":                 "state.json:1:1: invalid character",
 		"newer_version":           "state.json has schema version 99, written by a newer diffuser",
 		"newer_version_new_shape": "state.json has schema version 99, written by a newer diffuser",
@@ -313,10 +313,17 @@ func TestBadStateFiles(t *testing.T) {
 		"no_version":              "state.json: no schema version",
 		"null":                    "state.json: no schema version",
 		"null_host":               `state.json: host "server[0]" is null`,
-		"trailing_garbage":        "state.json:8:1: invalid character '}' after top-level value",
-		"truncated":               "state.json:9:25: unexpected end of JSON input",
-		"wrong_nested_type":       "state.json:9:16: json: cannot unmarshal string into Go struct field Host.hosts.index",
-		"wrong_type":              "state.json:3:13: json: cannot unmarshal string into Go struct field State.serial",
+		// What encoding/json reads without a word: a key given twice (the
+		// last one wins: no hosts), a field named twice in two cases, a
+		// map that is null (read as empty), a byte order mark.
+		"duplicate_hosts":      `state.json:7:3: hosts: the key "hosts" is given twice in one object (first at byte 106)`,
+		"duplicate_hosts_case": `state.json:7:3: hosts: the key "Hosts" names the same field as "hosts"`,
+		"hosts_null":           "state.json: hosts is null or missing: diffuser always writes an object there",
+		"bom":                  "state.json:1:1: starts with a UTF-8 byte order mark",
+		"trailing_garbage":     "state.json:8:1: invalid character '}' after top-level value",
+		"truncated":            "state.json:9:25: unexpected end of JSON input",
+		"wrong_nested_type":    "state.json:9:16: json: cannot unmarshal string into Go struct field Host.hosts.index",
+		"wrong_type":           "state.json:3:13: json: cannot unmarshal string into Go struct field State.serial",
 		// Parsed but not usable (issue 14): the JSON location of the value.
 		"private_ip_heredoc":      `state.json: hosts["server[0]"].private_ip: "10.0.0.1\nDIFFUSER_RELAY_EOF\ntouch /pwned" is neither an IP address nor a host name`,
 		"private_ip_not_ip":       `state.json: hosts["server[0]"].private_ip: "$(reboot)" is neither`,
@@ -339,6 +346,7 @@ func TestBadStateFiles(t *testing.T) {
 		"newer_version":  "state.journal has schema version 2, written by a newer diffuser",
 		"other_lineage":  "state.journal belongs to state lineage 0000aaaa-0000-0000-0000-000000000000",
 		"unknown_record": `state.journal:2: record "x" has unknown kind "volcano"`,
+		"duplicate_key":  `state.journal:2:237: kind: the key "kind" is given twice`,
 		"hostile_host":   `state.journal: hosts["server[0]"].private_ip: "10.0.0.1\nDIFFUSER_RELAY_EOF\nreboot" is neither`,
 	}
 	okState := filepath.Join(badDir, "state_ok.json")

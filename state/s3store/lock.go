@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"diffuser/internal/strictjson"
 	"diffuser/state"
 )
 
@@ -115,7 +116,7 @@ func (s *Store) readHolder(ctx context.Context) (*state.Holder, error) {
 		return nil, err
 	}
 	var h state.Holder
-	if err := json.Unmarshal(data, &h); err != nil {
+	if err := strictjson.Unmarshal(data, &h); err != nil { // a key twice: which holder is it?
 		return nil, fmt.Errorf("%s does not name a holder (%v): if no diffuser holds it, delete it by hand", s.url(LockObject), err)
 	}
 	return &h, nil

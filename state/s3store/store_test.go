@@ -243,3 +243,42 @@ func TestClusterPrefixRefusesAnotherWorkspacesState(t *testing.T) {
 		}
 	}
 }
+
+// TestLockObjectKeyTwice: a lock object naming two lock ids (a key given
+// twice: the JSON reader kept the last) names no holder: force unlock by
+// either id is refused, and the object stays.
+func TestLockObjectKeyTwice(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	b := []byte(`{"command":"diffuser apply far","pid":1,"hostname":"elsewhere","user":"bob","id":"far1","id":"far2"}`)
+	if _, err := s.put(context.Background(), LockObject, b, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockInfo(); err == nil || !strings.Contains(err.Error(), `id: the key "id" is given twice`) {
+		t.Fatalf("LockInfo: %v", err)
+	}
+	for _, id := range []string{"far1", "far2"} {
+		if h, err := s.ForceUnlock(id); err == nil {
+			t.Fatalf("ForceUnlock(%s) = %v, want refused", id, h)
+		}
+	}
+	if data, _, err := s.get(context.Background(), LockObject); err != nil || data == nil {
+		t.Fatalf("the lock object is gone (%v)", err)
+	}
+}
+
+// TestStateObjectKeyTwice: the bucket's state.json goes through the same
+// reader as the local one: "hosts" given twice is refused naming the
+// object, the path and the line and column.
+func TestStateObjectKeyTwice(t *testing.T) {
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	b := []byte("{\"version\":1,\"serial\":2,\"lineage\":\"L\",\"hosts\":{},\"instances\":{},\n\"hosts\":{}}\n")
+	if _, err := s.put(context.Background(), StateObject, b, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Load()
+	if err == nil || !strings.Contains(err.Error(), s.url(StateObject)+`:2:1: hosts: the key "hosts" is given twice`) {
+		t.Fatalf("Load: %v", err)
+	}
+}
