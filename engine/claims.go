@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"fmt"
+
+	"diffuser/lang"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// ownedPaths names, per kind, the argument holding a path on the host that
+// only one step may own: two file steps writing one file would each undo
+// the other's content at every apply (and restart what names them), two
+// mount steps at one target would fight over it (a mount is never
+// stacked). Neither Terraform nor Ansible notices this; validate does.
+var ownedPaths = map[string]struct{ arg, verb string }{
+	"file":  {"path", "write the file"},
+	"mount": {"target", "mount at"},
+}
+
+// claim is one step's evaluation of an owned path on some of its hosts.
+type claim struct {
+	step  int
+	hosts []int32
+}
+
+// pathClaims gathers, while validate evaluates the steps, which steps own
+// which known paths on which hosts, and reports two steps owning one path
+// on a host they share: once per pair, at the second step's argument.
+type pathClaims struct {
+	g      *Instances
+	claims map[string][]claim // by kind and path
+	seen   map[[2]int]bool    // pairs of steps already reported
+}
+
+// add records that step s (stp) evaluated args on hosts, and returns the
+// conflicts with steps recorded before it.
+func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32) hcl.Diagnostics {
+	owned, ok := ownedPaths[stp.Kind]
+	if !ok || len(hosts) == 0 {
+		return nil
+	}
+	args, _ = args.UnmarkDeep()
+	if !args.IsKnown() || args.IsNull() || !args.Type().IsObjectType() || !args.Type().HasAttribute(owned.arg) {
+		return nil
+	}
+	p := args.GetAttr(owned.arg)
+	if !p.IsKnown() || p.IsNull() || p.Type() != cty.String {
+		return nil
+	}
+	path := p.AsString()
+	key := stp.Kind + "\x00" + path
+	if c.claims == nil {
+		c.claims = map[string][]claim{}
+		c.seen = map[[2]int]bool{}
+	}
+	var diags hcl.Diagnostics
+	for _, o := range c.claims[key] {
+		pair := [2]int{o.step, s}
+		if o.step == s || c.seen[pair] {
+			continue
+		}
+		shared := sharedHosts(o.hosts, hosts)
+		if len(shared) == 0 {
+			continue
+		}
+		c.seen[pair] = true
+		other := c.g.Steps[o.step]
+		names := make([]string, len(shared))
+		for i, h := range shared {
+			names[i] = c.g.Hosts[h].Name
+		}
+		rng := stp.ArgRange(owned.arg)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, path),
+			Detail: fmt.Sprintf("%s (%s) and %s both %s %q on %s: each apply would undo the other's work, "+
+				"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
+				"or run them on hosts that do not overlap.",
+				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, path, hostList(names), owned.arg),
+			Subject: &rng,
+		})
+	}
+	c.claims[key] = append(c.claims[key], claim{step: s, hosts: hosts})
+	return diags
+}
+
+// declaredAt says where a step is written, and where its module is
+// called: "main.hcl:12", or "modules/x/main.hcl:4, called at main.hcl:20".
+func declaredAt(stp *lang.Step) string {
+	at := fmt.Sprintf("%s:%d", stp.DeclRange.Filename, stp.DeclRange.Start.Line)
+	if m := stp.Module; m != nil {
+		at += fmt.Sprintf(", called at %s:%d", m.CallRange.Filename, m.CallRange.Start.Line)
+	}
+	return at
+}
+
+// sharedHosts is the hosts in both a and b, in a's order.
+func sharedHosts(a, b []int32) []int32 {
+	in := make(map[int32]bool, len(b))
+	for _, h := range b {
+		in[h] = true
+	}
+	var out []int32
+	for _, h := range a {
+		if in[h] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
