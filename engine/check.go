@@ -102,7 +102,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 				d = append(d, argDiags(stp, kind, args, gen.Sensitive)...)
 			}
 			if !d.HasErrors() {
-				d = append(d, claims.add(s, stp, args, on)...)
+				d = append(d, claims.add(s, stp, args, on, gen.Sensitive)...)
 			}
 			set.add(host, lang.Explain(d))
 		}

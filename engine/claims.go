@@ -21,8 +21,9 @@ var ownedPaths = map[string]struct{ arg, verb string }{
 
 // claim is one step's evaluation of an owned path on some of its hosts.
 type claim struct {
-	step  int
-	hosts []int32
+	step   int
+	hosts  []int32
+	hidden bool // the path is sensitive in this step
 }
 
 // pathClaims gathers, while validate evaluates the steps, which steps own
@@ -35,22 +36,25 @@ type pathClaims struct {
 }
 
 // add records that step s (stp) evaluated args on hosts, and returns the
-// conflicts with steps recorded before it.
-func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32) hcl.Diagnostics {
+// conflicts with steps recorded before it. The path of a sensitive step
+// (or one made from a sensitive value) is compared, never shown.
+func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, sensitive bool) hcl.Diagnostics {
 	owned, ok := ownedPaths[stp.Kind]
 	if !ok || len(hosts) == 0 {
 		return nil
 	}
-	args, _ = args.UnmarkDeep()
+	args, top := args.Unmark()
 	if !args.IsKnown() || args.IsNull() || !args.Type().IsObjectType() || !args.Type().HasAttribute(owned.arg) {
 		return nil
 	}
-	p := args.GetAttr(owned.arg)
+	p, marks := args.GetAttr(owned.arg).UnmarkDeep()
 	if !p.IsKnown() || p.IsNull() || p.Type() != cty.String {
 		return nil
 	}
-	path := p.AsString()
-	key := stp.Kind + "\x00" + path
+	key := stp.Kind + "\x00" + p.AsString()
+	_, hidden := marks[lang.Sensitive]
+	_, hiddenAll := top[lang.Sensitive]
+	hidden = hidden || hiddenAll || sensitive
 	if c.claims == nil {
 		c.claims = map[string][]claim{}
 		c.seen = map[[2]int]bool{}
@@ -71,18 +75,22 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32) h
 		for i, h := range shared {
 			names[i] = c.g.Hosts[h].Name
 		}
+		path := fmt.Sprintf("%q", p.AsString())
+		if hidden || o.hidden {
+			path = "(sensitive)"
+		}
 		rng := stp.ArgRange(owned.arg)
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, path),
-			Detail: fmt.Sprintf("%s (%s) and %s both %s %q on %s: each apply would undo the other's work, "+
+			Detail: fmt.Sprintf("%s (%s) and %s both %s %s on %s: each apply would undo the other's work, "+
 				"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
 				"or run them on hosts that do not overlap.",
 				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, path, hostList(names), owned.arg),
 			Subject: &rng,
 		})
 	}
-	c.claims[key] = append(c.claims[key], claim{step: s, hosts: hosts})
+	c.claims[key] = append(c.claims[key], claim{step: s, hosts: hosts, hidden: hidden})
 	return diags
 }
 

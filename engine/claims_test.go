@@ -49,13 +49,15 @@ step "` + name + `" {
 		want      []string // empty: valid
 	}{
 		{"file on overlapping hosts", file("a", "hosts.server", "/etc/x.conf") + file("b", "hosts.server[1]", "/etc/x.conf"),
-			[]string{"Two steps write the file /etc/x.conf", `step.a (r/main.hcl:5) and step.b both write the file "/etc/x.conf" on server[1]`, "r/main.hcl:16"}},
+			[]string{`Two steps write the file "/etc/x.conf"`, `step.a (r/main.hcl:5) and step.b both write the file "/etc/x.conf" on server[1]`, "r/main.hcl:16"}},
 		{"file per host, one host shared", file("a", "[hosts.server[0], hosts.server[2]]", "/etc/x.conf") + file("b", "[hosts.server[1], hosts.server[2]]", "/etc/x.conf"),
 			[]string{`on server[2]:`}},
 		{"file on other hosts", file("a", "hosts.server[0]", "/etc/x.conf") + file("b", "hosts.server[1]", "/etc/x.conf"), nil},
 		{"files of their own", file("a", "hosts.server", "/etc/a.conf") + file("b", "hosts.server", "/etc/b.conf"), nil},
 		{"mount at one target", mount("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"),
-			[]string{"Two steps mount at /srv", "on server[0], server[1], server[2]:"}},
+			[]string{`Two steps mount at "/srv"`, "on server[0], server[1], server[2]:"}},
+		{"a sensitive step's path is not shown", file("a", "hosts.server", "/etc/secret.conf") + strings.Replace(file("b", "hosts.server[0]", "/etc/secret.conf"), "on =", "sensitive = true\n  on =", 1),
+			[]string{"Two steps write the file (sensitive)", "step.b both write the file (sensitive) on server[0]"}},
 		{"a file and a mount at one path", file("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,5 +121,36 @@ step "conf" {
 		if !strings.Contains(got, want) {
 			t.Errorf("error lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestOwnedPathSensitiveNotShown: a path made from a sensitive variable is
+// compared but never printed.
+func TestOwnedPathSensitiveNotShown(t *testing.T) {
+	_, diags := load(t, `
+recipe "x" {}
+variable "p" {
+  type      = string
+  default   = "/etc/hidden-name.conf"
+  sensitive = true
+}
+hosts "server" {}
+step "a" {
+  on = hosts.server
+  file {
+    path    = var.p
+    content = "a"
+  }
+}
+step "b" {
+  on = hosts.server
+  file {
+    path    = "/etc/hidden-name.conf"
+    content = "b"
+  }
+}
+`)
+	if len(diags) != 1 || !strings.Contains(diags.Error(), "(sensitive)") || strings.Contains(diags.Error(), "hidden-name") {
+		t.Fatalf("want one error hiding the path, got %s", diags.Error())
 	}
 }
