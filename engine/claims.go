@@ -28,11 +28,10 @@ type claim struct {
 
 // pathClaims gathers, while validate evaluates the steps, which steps own
 // which known paths on which hosts, and reports two steps owning one path
-// on a host they share: once per pair, at the second step's argument.
+// on a host they share, at the second step's argument.
 type pathClaims struct {
 	g      *Instances
 	claims map[string][]claim // by kind and path
-	seen   map[[2]int]bool    // pairs of steps already reported
 }
 
 // add records that step s (stp) evaluated args on hosts, and returns the
@@ -57,36 +56,46 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 	hidden = hidden || hiddenAll || sensitive
 	if c.claims == nil {
 		c.claims = map[string][]claim{}
-		c.seen = map[[2]int]bool{}
+	}
+	// The hosts each earlier step shares with this one: a step evaluated
+	// host by host has a claim per host.
+	var others []int
+	shared := map[int][]int32{}
+	show := !hidden
+	for _, o := range c.claims[key] {
+		if both := sharedHosts(o.hosts, hosts); o.step != s && len(both) > 0 {
+			if shared[o.step] == nil {
+				others = append(others, o.step)
+			}
+			shared[o.step] = append(shared[o.step], both...)
+			show = show && !o.hidden
+		}
+	}
+	path := fmt.Sprintf("%q", p.AsString())
+	if !show {
+		path = "(sensitive)"
 	}
 	var diags hcl.Diagnostics
-	for _, o := range c.claims[key] {
-		pair := [2]int{o.step, s}
-		if o.step == s || c.seen[pair] {
-			continue
+	for _, o := range others {
+		// A step evaluated host by host reports on its host; the
+		// diagnostics' merge names the hosts (diagSet).
+		on := ""
+		if !stp.UsesHost {
+			names := make([]string, len(shared[o]))
+			for i, h := range shared[o] {
+				names[i] = c.g.Hosts[h].Name
+			}
+			on = " on " + hostList(names)
 		}
-		shared := sharedHosts(o.hosts, hosts)
-		if len(shared) == 0 {
-			continue
-		}
-		c.seen[pair] = true
-		other := c.g.Steps[o.step]
-		names := make([]string, len(shared))
-		for i, h := range shared {
-			names[i] = c.g.Hosts[h].Name
-		}
-		path := fmt.Sprintf("%q", p.AsString())
-		if hidden || o.hidden {
-			path = "(sensitive)"
-		}
+		other := c.g.Steps[o]
 		rng := stp.ArgRange(owned.arg)
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, path),
-			Detail: fmt.Sprintf("%s (%s) and %s both %s %s on %s: each apply would undo the other's work, "+
+			Detail: fmt.Sprintf("%s (%s) and %s both %s %s%s: each apply would undo the other's work, "+
 				"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
 				"or run them on hosts that do not overlap.",
-				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, path, hostList(names), owned.arg),
+				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, path, on, owned.arg),
 			Subject: &rng,
 		})
 	}

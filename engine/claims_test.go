@@ -58,6 +58,12 @@ step "` + name + `" {
 			[]string{`Two steps mount at "/srv"`, "on server[0], server[1], server[2]:"}},
 		{"a sensitive step's path is not shown", file("a", "hosts.server", "/etc/secret.conf") + strings.Replace(file("b", "hosts.server[0]", "/etc/secret.conf"), "on =", "sensitive = true\n  on =", 1),
 			[]string{"Two steps write the file (sensitive)", "step.b both write the file (sensitive) on server[0]"}},
+		{"host by host, then for all", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + file("b", "[hosts.server[0], hosts.server[2]]", "/etc/x.conf"),
+			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[2]: each`}},
+		{"host by host on both", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "hosts.server", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
+			[]string{`step.b both write the file "/etc/x.conf": each`, "hosts that do not overlap.\n"}},
+		{"host by host, one host shared", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "[hosts.server[1]]", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
+			[]string{`step.b both write the file "/etc/x.conf": each`}},
 		{"a file and a mount at one path", file("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
