@@ -82,6 +82,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		}
 		return vals[slot.Index]
 	}
+	claims := pathClaims{g: g}
 	for s, stp := range g.Steps {
 		if scope.Off(stp.Module) {
 			continue // a module turned off: its inputs are not evaluated either
@@ -94,10 +95,14 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 			}
 		}
 		var set diagSet
-		eval := func(host string, hv cty.Value) {
+		// on are the hosts the evaluated arguments hold for.
+		eval := func(host string, hv cty.Value, on []int32) {
 			args, gen, d := scope.StepArgs(stp, hv)
 			if !d.HasErrors() {
 				d = append(d, argDiags(stp, kind, args, gen.Sensitive)...)
+			}
+			if !d.HasErrors() {
+				d = append(d, claims.add(s, stp, args, on, gen.Sensitive)...)
 			}
 			set.add(host, lang.Explain(d))
 		}
@@ -106,9 +111,9 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		case len(hosts) == 0:
 			// No instances now, but a count raised later would run it:
 			// check what does not depend on the host.
-			eval("", cty.DynamicVal)
+			eval("", cty.DynamicVal, nil)
 		case !stp.UsesHost:
-			eval("", hostVal(hosts[0]))
+			eval("", hostVal(hosts[0]), hosts)
 		default:
 			// Problems are placed on hosts only when every host was checked.
 			checked := checkedHosts(g, hosts, stp.UsesHostName, hostChecks)
@@ -117,7 +122,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 				if len(checked) == len(hosts) {
 					name = g.Hosts[h].Name
 				}
-				eval(name, hostVal(h))
+				eval(name, hostVal(h), []int32{h})
 			}
 		}
 		diags = append(diags, lang.Annotate(set.result(len(hosts)), stp.Module)...)

@@ -646,8 +646,12 @@ var unsupportedBlockRE = regexp.MustCompile(`^Blocks of type "([^"]+)" are not e
 var unsupportedArgRE = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here`)
 
 // stepMetaArgHint says what a step takes instead of a Terraform
-// meta-argument.
+// meta-argument, or of an Ansible task keyword.
 var stepMetaArgHint = map[string]string{
+	"notify":     "The service step names what restarts it instead, Ansible's handlers turned around: restart_on = [step.NAME] (or reload_on) on the service step restarts it once, after NAME changed on its host, and state keeps a restart owed until it is done.",
+	"when":       "A step runs on the hosts of its on: on = CONDITION ? hosts.server : [] turns it off; a precondition block stops it on a host that breaks a rule (host.facts...).",
+	"become":     "Steps run as root (through sudo when the SSH user is not root).",
+	"tags":       "To apply part of a recipe, give plan and apply -target step.NAME or -target module.NAME (what it needs comes along).",
 	"depends_on": "A step waits with after = [step.NAME, module.NAME] (per host where both run on the same hosts, else for every instance) or after_all = [step.NAME] (every instance).",
 	"count":      "A step runs once per host of its on: choose the hosts there (on = slice(hosts.server, 0, var.n)), or on = CONDITION ? hosts.server : [] to turn it off.",
 	"for_each":   "A step runs once per host of its on: choose the hosts there (on = [for h in hosts.server : h if h.index < var.n]); for several items on one host, loop in the command or write one step per item.",

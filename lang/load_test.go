@@ -182,15 +182,18 @@ func sorted(s []string) []string {
 	return out
 }
 
-// Terraform's depends_on, count and for_each on a step say what a step
-// takes instead (after, on), not only that the argument is unexpected.
+// Terraform's depends_on, count and for_each and Ansible's notify, when,
+// become and tags on a step say what a step takes instead (after, on,
+// restart_on, -target), not only that the argument is unexpected.
 func TestStepMetaArgumentHints(t *testing.T) {
 	src, err := os.ReadFile("testdata/invalid/step_meta_arguments.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, diags := lang.Load(lang.Source{FS: fstest.MapFS{"main.hcl": {Data: src}}, Dir: ".", Display: "t"}, testKinds())
-	want := map[string]string{"depends_on": "after = [step.NAME", "count": "once per host of its on", "for_each": "once per host of its on"}
+	want := map[string]string{"depends_on": "after = [step.NAME", "count": "once per host of its on", "for_each": "once per host of its on",
+		"notify": "restart_on = [step.NAME] (or reload_on) on the service step", "when": "on = CONDITION ? hosts.server : []",
+		"become": "Steps run as root", "tags": "-target step.NAME"}
 	found := 0
 	for _, d := range diags {
 		for arg, w := range want {
@@ -199,8 +202,8 @@ func TestStepMetaArgumentHints(t *testing.T) {
 			}
 		}
 	}
-	if found != 3 {
-		t.Errorf("want the three hints:%s", diags.Error())
+	if found != len(want) {
+		t.Errorf("want the %d hints, found %d:%s", len(want), found, diags.Error())
 	}
 }
 

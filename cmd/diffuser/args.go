@@ -80,7 +80,9 @@ func flagError(c *cobra.Command, err error) error {
 	c.Flags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
 	c.InheritedFlags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
 	hint := ""
-	if s := lang.Suggest(name, known); s != "" {
+	if h := terraformFlags[name]; h != "" {
+		hint = h + "; "
+	} else if s := lang.Suggest(name, known); s != "" {
 		hint = fmt.Sprintf("did you mean --%s? ", s)
 	}
 	return fmt.Errorf("%w (%s'%s --help' lists its flags)", err, hint, c.CommandPath())

@@ -47,3 +47,27 @@ func TestUnknownFlagSuggests(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformWordsSayWhatInstead: the Terraform commands and flags
+// diffuser has no counterpart of by that name say what to type instead;
+// other unknown commands keep cobra's message.
+func TestTerraformWordsSayWhatInstead(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"refresh", "fsrv"}, `Error: unknown command "refresh" for "diffuser": diffuser has no refresh command: plan asks the hosts`},
+		{[]string{"init"}, "diffuser needs no init"},
+		{[]string{"taint", `step.x["h"]`}, `apply -replace 'step.NAME["HOST"]'`},
+		{[]string{"force-unlock", "x"}, "diffuser state unlock WORKSPACE"},
+		{[]string{"apply", "fsrv", "-refresh-only"}, "unknown flag: --refresh-only (diffuser has no refresh-only mode: plan shows what refresh found changed on the hosts, and apply puts it back as the recipe says; 'diffuser apply --help' lists its flags)"},
+		{[]string{"plan", "fsrv", "--refresh-only=true"}, "'diffuser plan --help' lists its flags"},
+		{[]string{"frobnicate"}, "Error: unknown command \"frobnicate\" for \"diffuser\"\n"},
+	} {
+		var out strings.Builder
+		a := &app{stdout: &out, stderr: &out}
+		if code := a.execute(t.Context(), c.args); code != exitError || !strings.Contains(out.String(), c.want) {
+			t.Errorf("%q: exit %d\n got %q\nwant it to hold %q", c.args, code, out.String(), c.want)
+		}
+	}
+}

@@ -330,7 +330,8 @@ func (a *app) outputCmd() *cobra.Command {
 pipe or a script, with control characters shown as escapes such as \x1b on a terminal, as in
 the list). Sensitive outputs print as (sensitive) unless --show-sensitive; asking for one by
 name needs it. -json prints the outputs as an object by name, or one output's value as a JSON
-string (docs/json.md).`,
+string (docs/json.md). A workspace without outputs (destroyed, or a recipe without output
+blocks) prints nothing on stdout and says so on stderr, with exit status 0.`,
 		Example: "  diffuser output glusterfs\n  diffuser output glusterfs mount\n  diffuser output glusterfs -json",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -359,6 +360,10 @@ string (docs/json.md).`,
 			if a.flags.json {
 				return views.WriteJSON(a.stdout, views.NewOutputsJSON(st.Outputs, showSensitive))
 			}
+			if len(st.Outputs) == 0 {
+				fmt.Fprintln(a.stderr, noOutputs(args[0], st))
+				return nil
+			}
 			views.WriteOutputs(a.stdout, st.Outputs, "", showSensitive)
 			return nil
 		},
@@ -366,6 +371,15 @@ string (docs/json.md).`,
 	c.Flags().BoolVar(&showSensitive, "show-sensitive", false, "print sensitive outputs' values")
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
 	return c
+}
+
+// noOutputs says why a workspace has no outputs to print (on stderr, as
+// terraform output warns): nothing deployed, or a recipe without any.
+func noOutputs(ws string, st *state.State) string {
+	if len(st.Hosts) == 0 && len(st.Steps) == 0 {
+		return fmt.Sprintf("No outputs: workspace %s has nothing deployed (destroyed, or never applied to the end).", ws)
+	}
+	return fmt.Sprintf("No outputs: the recipe of workspace %s declares no output blocks, or its last apply did not get to them.", ws)
 }
 
 func (a *app) stateCmd() *cobra.Command {

@@ -446,3 +446,18 @@ func TestVariableLineSensitive(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestOutputAfterDestroySaysWhy: a destroyed workspace has no outputs;
+// output prints nothing on stdout (scripts read it) and says why on
+// stderr, as terraform output warns, instead of printing nothing at all.
+func TestOutputAfterDestroySaysWhy(t *testing.T) {
+	e, recipe := miscEnv(t)
+	e.must("destroy", recipe, "-auto-approve", "--progress", "quiet")
+	code, out, errs := e.run("output", "misc")
+	if code != 0 || out != "" || !strings.Contains(errs, "No outputs: workspace misc has nothing deployed") {
+		t.Errorf("output after destroy: exit %d\nstdout %q\nstderr %q", code, out, errs)
+	}
+	if out := e.must("output", "misc", "-json"); strings.TrimSpace(out) != "{}" {
+		t.Errorf("output -json after destroy: %q, want {}", out)
+	}
+}

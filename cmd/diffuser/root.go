@@ -105,7 +105,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	}
 	var shown *shownError
 	if !errors.As(err, &shown) {
-		fmt.Fprintf(a.stderr, "Error: %s\n", views.Printable(err.Error()))
+		fmt.Fprintf(a.stderr, "Error: %s\n", views.Printable(withTerraformHint(err).Error()))
 	}
 	return exitError
 }

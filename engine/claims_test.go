@@ -1,0 +1,162 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+	"diffuser/steps/builtin"
+)
+
+// TestTwoStepsOwnOnePath: two steps writing one file (or mounting at one
+// target) on a host they share would undo each other at every apply;
+// validate refuses it at the second one's argument, naming both steps and
+// the hosts. Steps on hosts that do not overlap, or with their own paths,
+// are fine.
+func TestTwoStepsOwnOnePath(t *testing.T) {
+	const head = `
+recipe "x" {}
+hosts "server" { count = 3 }
+`
+	file := func(name, on, path string) string {
+		return `
+step "` + name + `" {
+  on = ` + on + `
+  file {
+    path    = "` + path + `"
+    content = "` + name + `"
+  }
+}
+`
+	}
+	mount := func(name, on, target string) string {
+		return `
+step "` + name + `" {
+  on = ` + on + `
+  mount {
+    source = "/dev/loop7"
+    target = "` + target + `"
+    fstype = "xfs"
+  }
+}
+`
+	}
+	for _, tc := range []struct {
+		name, src string
+		want      []string // empty: valid
+	}{
+		{"file on overlapping hosts", file("a", "hosts.server", "/etc/x.conf") + file("b", "hosts.server[1]", "/etc/x.conf"),
+			[]string{`Two steps write the file "/etc/x.conf"`, `step.a (r/main.hcl:5) and step.b both write the file "/etc/x.conf" on server[1]`, "r/main.hcl:16"}},
+		{"file per host, one host shared", file("a", "[hosts.server[0], hosts.server[2]]", "/etc/x.conf") + file("b", "[hosts.server[1], hosts.server[2]]", "/etc/x.conf"),
+			[]string{`on server[2]:`}},
+		{"file on other hosts", file("a", "hosts.server[0]", "/etc/x.conf") + file("b", "hosts.server[1]", "/etc/x.conf"), nil},
+		{"files of their own", file("a", "hosts.server", "/etc/a.conf") + file("b", "hosts.server", "/etc/b.conf"), nil},
+		{"mount at one target", mount("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"),
+			[]string{`Two steps mount at "/srv"`, "on server[0], server[1], server[2]:"}},
+		{"a sensitive step's path is not shown", file("a", "hosts.server", "/etc/secret.conf") + strings.Replace(file("b", "hosts.server[0]", "/etc/secret.conf"), "on =", "sensitive = true\n  on =", 1),
+			[]string{"Two steps write the file (sensitive)", "step.b both write the file (sensitive) on server[0]"}},
+		{"host by host, then for all", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + file("b", "[hosts.server[0], hosts.server[2]]", "/etc/x.conf"),
+			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[2]: each`}},
+		{"host by host on both", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "hosts.server", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
+			[]string{`step.b both write the file "/etc/x.conf": each`, "hosts that do not overlap.\n"}},
+		{"host by host, one host shared", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "[hosts.server[1]]", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
+			[]string{`step.b both write the file "/etc/x.conf": each`}},
+		{"a file and a mount at one path", file("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := load(t, head+tc.src)
+			if len(tc.want) == 0 {
+				if diags.HasErrors() {
+					t.Fatalf("want valid, got %s", diags.Error())
+				}
+				return
+			}
+			if len(diags) != 1 {
+				t.Fatalf("want one error, got %d: %s", len(diags), diags.Error())
+			}
+			got := diags[0].Summary + "\n" + diags[0].Detail + "\n" + diags[0].Subject.String()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("error lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+// TestSameModuleTwiceOnOneFile: the same module called twice on hosts
+// that overlap writes its file twice on them; the error is in the module's
+// file and names both calls.
+func TestSameModuleTwiceOnOneFile(t *testing.T) {
+	src := `
+recipe "x" {}
+hosts "server" { count = 2 }
+module "one" {
+  source = "./mods/conf"
+  on     = hosts.server
+  text   = "one"
+}
+module "two" {
+  source = "./mods/conf"
+  on     = hosts.server[0]
+  text   = "two"
+}
+`
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(src)}, "r/mods/conf/main.hcl": {Data: []byte(`
+variable "text" { type = string }
+step "conf" {
+  file {
+    path    = "/etc/app.conf"
+    content = var.text
+  }
+}
+`)}}
+	_, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if len(diags) != 1 {
+		t.Fatalf("want one error, got %d: %s", len(diags), diags.Error())
+	}
+	got := diags[0].Detail + "\n" + diags[0].Subject.String()
+	for _, want := range []string{
+		`module.one.step.conf (r/mods/conf/main.hcl:3, called at r/main.hcl:4) and module.two.step.conf both write the file "/etc/app.conf" on server[0]`,
+		"(In module.two, called at r/main.hcl:9.)",
+		"r/mods/conf/main.hcl:5",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("error lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestOwnedPathSensitiveNotShown: a path made from a sensitive variable is
+// compared but never printed.
+func TestOwnedPathSensitiveNotShown(t *testing.T) {
+	_, diags := load(t, `
+recipe "x" {}
+variable "p" {
+  type      = string
+  default   = "/etc/hidden-name.conf"
+  sensitive = true
+}
+hosts "server" {}
+step "a" {
+  on = hosts.server
+  file {
+    path    = var.p
+    content = "a"
+  }
+}
+step "b" {
+  on = hosts.server
+  file {
+    path    = "/etc/hidden-name.conf"
+    content = "b"
+  }
+}
+`)
+	if len(diags) != 1 || !strings.Contains(diags.Error(), "(sensitive)") || strings.Contains(diags.Error(), "hidden-name") {
+		t.Fatalf("want one error hiding the path, got %s", diags.Error())
+	}
+}
