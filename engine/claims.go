@@ -63,7 +63,10 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 	shared := map[int][]int32{}
 	show := !hidden
 	for _, o := range c.claims[key] {
-		if both := sharedHosts(o.hosts, hosts); o.step != s && len(both) > 0 {
+		if o.step == s {
+			continue // its own hosts, evaluated one by one
+		}
+		if both := sharedHosts(o.hosts, hosts); len(both) > 0 {
 			if shared[o.step] == nil {
 				others = append(others, o.step)
 			}
@@ -99,8 +102,21 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 			Subject: &rng,
 		})
 	}
-	c.claims[key] = append(c.claims[key], claim{step: s, hosts: hosts, hidden: hidden})
+	c.claims[key] = appendClaim(c.claims[key], claim{step: s, hosts: hosts, hidden: hidden})
 	return diags
+}
+
+// appendClaim adds cl to claims, into the last claim when that is the same
+// step's: a step evaluated host by host (up to maxHostChecks hosts) then
+// holds one claim with all its hosts, and a later step compares with it
+// once, not once per host.
+func appendClaim(claims []claim, cl claim) []claim {
+	if n := len(claims); n > 0 && claims[n-1].step == cl.step && claims[n-1].hidden == cl.hidden {
+		last := &claims[n-1]
+		last.hosts = append(last.hosts[:len(last.hosts):len(last.hosts)], cl.hosts...)
+		return claims
+	}
+	return append(claims, cl)
 }
 
 // declaredAt says where a step is written, and where its module is
