@@ -140,7 +140,7 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 	var host *state.Host
 	if h := a.st.Hosts[c.Host]; h != nil {
 		cp := *h
-		host = &cp
+		host = a.p.reachedNow(&cp)
 	}
 	a.mu.Unlock()
 	err := a.undo(ctx, inst, host)
@@ -251,7 +251,7 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		a.finish(c, start, errors.New("no provider configured"), false)
 		return
 	}
-	if err := a.removeAptProxy(ctx, h); err != nil {
+	if err := a.removeAptProxy(ctx, a.p.reachedNow(h)); err != nil {
 		a.emit(Event{Type: EvWarn, Addr: c.Addr, Host: c.Host, Kind: "launch",
 			Message: fmt.Sprintf("the package cache's apt files stay on %s (remove %s and %s by hand): %v", h.Name, steps.AptProxyConf, steps.AptProxyDetect, err)})
 	}

@@ -76,8 +76,9 @@ func recordedFacts(h *state.Host) (facts.Facts, bool) {
 	return facts.Decode(h.Facts)
 }
 
-// refreshFacts asks every recorded host whose launch is a no-op for its
-// facts, concurrently. A host that does not answer keeps what state says.
+// refreshFacts asks every recorded host whose launch is a no-op, or only
+// records how it is reached now (rerouted: asked that way), for its facts,
+// concurrently. A host that does not answer keeps what state says.
 // A host whose facts state records is not asked for its devices: a
 // refresh that finds only the devices changed plans nothing (stable), so
 // lsblk would be run on every host by every plan for nothing.
@@ -102,7 +103,7 @@ func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.Stat
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			_, had := recordedFacts(sh)
-			f, err := fr.Facts(ctx, sh, !had)
+			f, err := fr.Facts(ctx, p.reachedNow(sh), !had)
 			if err != nil {
 				return
 			}

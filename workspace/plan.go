@@ -95,6 +95,10 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		if req.Refresh && hosts && !req.Destroy {
 			opt.Refresh = refresher{provider: p, conn: pl.Conn}
 		}
+		if req.Destroy && hosts {
+			// Only to reach rerouted hosts the new way (engine.ReachNow).
+			opt.Refresh = refresher{provider: p, conn: pl.Conn}
+		}
 	}
 	plan, diags := ws.Loaded.Plan(ctx, opt)
 	if diags.HasErrors() {

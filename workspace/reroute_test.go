@@ -1,0 +1,189 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"diffuser/engine"
+	"diffuser/remote"
+	"diffuser/remote/sshdtest"
+	"diffuser/state"
+)
+
+// These tests change how a static host is reached at the same address —
+// a new SSH key (the old one removed from authorized_keys) or sshd on
+// another port — on a real sshd, and check that plan, apply, verify and
+// destroy reach it the new way, never the recorded one.
+
+const rerouteRecipe = `
+recipe "reroute" {}
+variable "out" { type = string }
+hosts "server" { count = 1 }
+step "hello" {
+  on  = hosts.server
+  run = "echo reached >> ${var.out}"
+  destroy = "echo destroyed >> ${var.out}.destroy"
+}
+step "conf" {
+  on = hosts.server
+  file {
+    path    = "${var.out}.conf"
+    content = "wanted\n"
+  }
+}
+`
+
+// rerouteWorld is one sshd reached as the alias "lab-pc" through an ssh
+// config giving its port, with the site's key_file naming the key.
+type rerouteWorld struct {
+	*sshConfigWorld
+	keys *sshdtest.Env
+	srv  *sshdtest.Server
+}
+
+func newRerouteWorld(t *testing.T) *rerouteWorld {
+	t.Helper()
+	keys := sshdtest.NewEnv(t)
+	srv := keys.NewServer(t, sshdtest.Options{})
+	w := &rerouteWorld{sshConfigWorld: newSSHConfigWorld(t, "lab-pc", ""), keys: keys, srv: srv}
+	w.writePort(srv.Port)
+	w.writeKeyFile(keys.KeyPath)
+	must(t, os.WriteFile(filepath.Join(w.dir, "recipe", "main.hcl"), []byte(rerouteRecipe), 0o644))
+	return w
+}
+
+func (w *rerouteWorld) writePort(port int) {
+	w.writeConfig(fmt.Sprintf("Host lab-pc\n    HostName 127.0.0.1\n    Port %d\n    User %s\n", port, w.keys.User))
+}
+
+func (w *rerouteWorld) writeKeyFile(key string) {
+	site := fmt.Sprintf(`default_provider = "static"
+provider "static" {
+  ssh_config = %q
+  key_file   = %q
+  hosts "server" { addresses = ["lab-pc"] }
+}
+`, w.cfg, key)
+	must(w.t, os.WriteFile(w.inputs.Site, []byte(site), 0o644))
+}
+
+// rotateKey makes a new key, authorizes it instead of the old one and
+// names it in the site file.
+func (w *rerouteWorld) rotateKey() string {
+	w.t.Helper()
+	key, line, err := remote.GenerateKey(filepath.Join(w.dir, "new-key"))
+	must(w.t, err)
+	must(w.t, os.WriteFile(w.keys.AuthFile, []byte(line+"\n"), 0o600))
+	w.writeKeyFile(key)
+	return key
+}
+
+func (w *rerouteWorld) host() state.Host {
+	w.t.Helper()
+	st, err := w.env.ReadState("reach")
+	must(w.t, err)
+	h := st.Hosts["server[0]"]
+	if h == nil {
+		w.t.Fatal("no server[0] in state")
+	}
+	return *h
+}
+
+func (w *rerouteWorld) runs() string {
+	b, _ := os.ReadFile(w.out)
+	return string(b)
+}
+
+// applyOnce applies a fresh plan and returns its failures' messages.
+func (w *rerouteWorld) applyFailing() string {
+	w.t.Helper()
+	pl, _ := w.plan()
+	defer pl.Close()
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	msg := fmt.Sprint(err)
+	if res != nil {
+		for _, f := range res.Failures {
+			msg += "\n" + f.Addr + ": " + f.Err.Error()
+		}
+	}
+	return msg
+}
+
+const reroutedLaunch = `~ launch["server[0]"] (reached or set up another way now, at the same addresses (found by refresh))`
+
+// expectRerouted checks that a plan lists the launch, the drift planted
+// on the conf file (found by asking the host the new way), and nothing
+// else.
+func (w *rerouteWorld) expectRerouted() {
+	w.t.Helper()
+	pl, got := w.plan()
+	pl.Close()
+	if !strings.Contains(got, reroutedLaunch) || !strings.Contains(got, `~ step.conf["server[0]"] (drift:`) ||
+		strings.Contains(got, "hello") || strings.Contains(got, "+") || strings.Contains(got, "-") {
+		w.t.Fatalf("plan after the reach changed: want the launch and the drifted file only:\n%s", got)
+	}
+}
+
+func TestStaticKeyRotated(t *testing.T) {
+	w := newRerouteWorld(t)
+	w.apply()
+	old := w.host()
+	if w.runs() != "reached\n" || old.Attrs["ssh_key_file"] != w.keys.KeyPath {
+		t.Fatalf("first apply: ran %q, recorded %v", w.runs(), old.Attrs)
+	}
+
+	newKey := w.rotateKey()
+	must(t, os.WriteFile(w.out+".conf", []byte("edited by hand\n"), 0o644))
+	w.expectRerouted()
+	w.apply()
+	h := w.host()
+	if h.Attrs["ssh_key_file"] != newKey || h.SSH.HostKey != old.SSH.HostKey || h.ProviderID != old.ProviderID {
+		t.Errorf("after apply state records key %q, host key %q, id %q", h.Attrs["ssh_key_file"], h.SSH.HostKey, h.ProviderID)
+	}
+	if w.runs() != "reached\n" {
+		t.Errorf("the run step ran again: %q", w.runs())
+	}
+	if b, _ := os.ReadFile(w.out + ".conf"); string(b) != "wanted\n" {
+		t.Errorf("the drifted file was not repaired: %q", b)
+	}
+	if pl, got := w.plan(); got != "" {
+		pl.Close()
+		t.Fatalf("not converged:\n%s", got)
+	} else {
+		pl.Close()
+	}
+}
+
+func TestStaticPortMoved(t *testing.T) {
+	w := newRerouteWorld(t)
+	w.apply()
+	old := w.host()
+
+	w.srv.Stop()
+	port := sshdtest.FreePort(t)
+	w.srv.Listen(port)
+	w.srv.Start()
+	w.writePort(port)
+	must(t, os.WriteFile(w.out+".conf", []byte("edited by hand\n"), 0o644))
+	w.expectRerouted()
+	w.apply()
+	h := w.host()
+	if h.SSH.Port != port || h.SSH.HostKey != old.SSH.HostKey || h.ProviderID != old.ProviderID {
+		t.Errorf("after apply state records port %d, host key %q, id %q", h.SSH.Port, h.SSH.HostKey, h.ProviderID)
+	}
+	if w.runs() != "reached\n" {
+		t.Errorf("the run step ran again: %q", w.runs())
+	}
+	if pl, got := w.plan(); got != "" {
+		pl.Close()
+		t.Fatalf("not converged:\n%s", got)
+	} else {
+		pl.Close()
+	}
+}
+
+var _ = engine.NoOp
