@@ -143,6 +143,10 @@ type Plan struct {
 	// now (ReachRefresher): refresh asks them that way, and apply's
 	// destroys reach them that way until their launch records it.
 	reach map[string]*state.Host
+	// unreached: the rerouted hosts that did not answer the new way when
+	// refresh asked for their facts (warned about): their steps are not
+	// asked too, each to fail the same way.
+	unreached map[string]bool
 }
 
 // reasonGone is the reason of a launch whose machine refresh found gone.
@@ -411,7 +415,8 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.set(v, c)
 	}
 
-	hostFacts := p.planFacts(ctx, opt, st)
+	hostFacts, factDiags := p.planFacts(ctx, opt, st)
+	diags = append(diags, factDiags...)
 	factsChanged := make([]string, len(g.Hosts))
 
 	// Scope with every fact state can vouch for.
@@ -569,7 +574,7 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		}
 		kind := p.Loaded.Kinds[c.Kind]
 		sh := st.Hosts[c.Host]
-		if kind == nil || sh == nil {
+		if kind == nil || sh == nil || p.unreached[c.Host] {
 			continue
 		}
 		launch := p.Actions[g.LaunchV[g.Ref[v]]]

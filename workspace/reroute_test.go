@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"diffuser/engine"
 	"diffuser/remote"
 	"diffuser/remote/sshdtest"
+	"diffuser/runner"
 	"diffuser/state"
 )
 
@@ -186,4 +188,101 @@ func TestStaticPortMoved(t *testing.T) {
 	}
 }
 
-var _ = engine.NoOp
+// A new key_file the machine does not accept fails apply naming the host
+// and the way tried, even while the old key still works: nothing falls
+// back to it, state keeps the old way, nothing runs, and the next plan
+// still plans the launch.
+func TestStaticNewKeyRefused(t *testing.T) {
+	w := newRerouteWorld(t)
+	w.apply()
+	old := w.host()
+	started := w.started()
+	wrong, _, err := remote.GenerateKey(filepath.Join(w.dir, "wrong-key"))
+	must(t, err)
+	w.writeKeyFile(wrong) // the old key stays authorized
+	mark := len(w.srv.Log.String())
+
+	pl, got := w.plan()
+	var warned string
+	for _, d := range pl.WS.Warnings {
+		warned += d.Summary + ": " + d.Detail + "\n"
+	}
+	pl.Close()
+	if !strings.Contains(got, reroutedLaunch) || strings.Contains(got, "step.") {
+		t.Errorf("plan with a key the host refuses: want the launch only:\n%s", got)
+	}
+	if !strings.Contains(warned, "server[0] does not answer the new way") || !strings.Contains(warned, "key_file "+wrong) {
+		t.Errorf("plan warned %q; want it to name the host and the key tried", warned)
+	}
+
+	msg := w.applyFailing()
+	for _, want := range []string{`launch["server[0]"]`, "the new way", "key_file " + wrong, fmt.Sprintf(":%d", w.srv.Port),
+		"state still records the way it was reached before", "ssh-copy-id -i " + wrong + ".pub"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("apply with a key the host refuses: %s\nwant it to say %q", msg, want)
+		}
+	}
+	if log := w.srv.Log.String()[mark:]; strings.Contains(log, "Accepted publickey") {
+		t.Errorf("a login was accepted after the site named a key the host refuses (the old key was used):\n%s", log)
+	}
+	if h := w.host(); h.Attrs["ssh_key_file"] != old.Attrs["ssh_key_file"] || !h.Launched.Equal(old.Launched) {
+		t.Errorf("the refused way was recorded: %v", h.Attrs)
+	}
+	if w.runs() != "reached\n" || !maps.Equal(w.started(), started) {
+		t.Errorf("something ran again: %q", w.runs())
+	}
+	pl, got = w.plan()
+	pl.Close()
+	if !strings.Contains(got, reroutedLaunch) {
+		t.Errorf("the plan after the failed apply forgot the launch:\n%s", got)
+	}
+}
+
+// Destroy reaches a rerouted host the new way to run its destroy
+// commands; verify and bench (OpenApplied) reach it the new way too.
+func TestStaticKeyRotatedThenDestroyed(t *testing.T) {
+	w := newRerouteWorld(t)
+	w.apply()
+	w.rotateKey()
+
+	ws, conn, closeConn, err := w.env.OpenApplied(context.Background(), w.inputs, "verify")
+	must(t, err)
+	h := ws.State.Hosts["server[0]"]
+	r, err := engine.ConnectHost(context.Background(), conn, h, nil)
+	if err != nil {
+		t.Errorf("verify's connection to the rerouted host: %v", err)
+	} else if res, err := r.Run(context.Background(), "cat "+w.out, runner.Options{}); err != nil || res.Stdout != "reached\n" {
+		t.Errorf("verify's command on the rerouted host: %v %+v", err, res)
+	}
+	closeConn()
+	ws.Close()
+
+	pl, err := w.env.Plan(context.Background(), PlanRequest{Inputs: w.inputs, Command: "destroy", Lock: true, Destroy: true})
+	must(t, err)
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	pl.Close()
+	must(t, err)
+	for _, f := range res.Failures {
+		t.Errorf("destroy: %s: %v", f.Addr, f.Err)
+	}
+	if b, err := os.ReadFile(w.out + ".destroy"); err != nil || string(b) != "destroyed\n" {
+		t.Errorf("the destroy command did not run on the rerouted host: %q %v", b, err)
+	}
+	st, err := w.env.ReadState("reach")
+	must(t, err)
+	if len(st.Hosts) != 0 || len(st.Steps) != 0 {
+		t.Errorf("after destroy state holds %d hosts, %d steps", len(st.Hosts), len(st.Steps))
+	}
+}
+
+// started is when each recorded step instance last started.
+func (w *rerouteWorld) started() map[string]string {
+	w.t.Helper()
+	st, err := w.env.ReadState("reach")
+	must(w.t, err)
+	out := map[string]string{}
+	for addr, in := range st.Steps {
+		out[addr] = in.Started.String()
+	}
+	return out
+}
