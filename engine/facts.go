@@ -97,32 +97,24 @@ func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.Stat
 	unreached := map[string]error{}
 	g := p.Loaded.Graph
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for h, slot := range g.Hosts {
+	eachHost(len(g.Hosts), func(h int) {
+		slot := g.Hosts[h]
 		sh := st.Hosts[slot.Name]
 		if sh == nil || (p.Actions[g.LaunchV[h]] != NoOp && !p.rerouted[h]) {
-			continue
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			_, had := recordedFacts(sh)
-			now := p.reachedNow(sh)
-			f, err := fr.Facts(ctx, now, !had)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && p.rerouted[h]:
-				unreached[slot.Name] = fmt.Errorf("%s: %w", describeReach(*now), err)
-			case err == nil:
-				out[slot.Name] = f
-			}
-		}()
-	}
-	wg.Wait()
+		_, had := recordedFacts(sh)
+		now := p.reachedNow(sh)
+		f, err := fr.Facts(ctx, now, !had)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil && p.rerouted[h]:
+			unreached[slot.Name] = fmt.Errorf("%s: %w", describeReach(*now), err)
+		case err == nil:
+			out[slot.Name] = f
+		}
+	})
 	p.unreached = map[string]bool{}
 	for name := range unreached {
 		p.unreached[name] = true

@@ -33,44 +33,38 @@ func refreshHosts(ctx context.Context, r Refresher, st *state.State, names []str
 		return status, now
 	}
 	rr, _ := r.(ReachRefresher)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for _, name := range names {
-		sh := st.Hosts[name]
-		if sh == nil {
-			continue
+	specs := make([]cloud.HostSpec, len(names)) // asked for one at a time: settings are not evaluated concurrently
+	asked := make([]bool, len(names))
+	for i, name := range names {
+		if sh := st.Hosts[name]; sh != nil {
+			specs[i], asked[i] = spec(sh)
 		}
-		sp, ok := spec(sh)
-		if !ok {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			s, err := r.HostStatus(ctx, sp, sh)
-			if err != nil {
-				return // unknown: keep what state says
-			}
-			var h *state.Host
-			if s == cloud.Rerouted && rr != nil {
-				ch, err := rr.Reach(ctx, sp, sh)
-				if err != nil {
-					return // as unknown: plan and apply go by state
-				}
-				h = rereached(sh, ch, st.Hosts)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			status[name] = s
-			if h != nil {
-				now[name] = h
-			}
-		}()
 	}
-	wg.Wait()
+	var mu sync.Mutex
+	eachHost(len(names), func(i int) {
+		if !asked[i] {
+			return
+		}
+		sh, sp := st.Hosts[names[i]], specs[i]
+		s, err := r.HostStatus(ctx, sp, sh)
+		if err != nil {
+			return // unknown: keep what state says
+		}
+		var h *state.Host
+		if s == cloud.Rerouted && rr != nil {
+			ch, err := rr.Reach(ctx, sp, sh)
+			if err != nil {
+				return // as unknown: plan and apply go by state
+			}
+			h = rereached(sh, ch, st.Hosts)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		status[names[i]] = s
+		if h != nil {
+			now[names[i]] = h
+		}
+	})
 	return status, now
 }
 
@@ -115,6 +109,23 @@ func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State)
 		return l.refreshSpec(opt.Cluster, HostSlot{Name: sh.Name, Group: sh.Group, Index: sh.Index}, sh.Provider, v), true
 	})
 	return now
+}
+
+// eachHost runs f(i) for i in [0, n), for as many hosts at once as
+// refresh asks (32), and returns when every call has.
+func eachHost(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // reachedNow is the record of host name to connect through: how plan

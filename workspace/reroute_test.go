@@ -130,6 +130,15 @@ func (w *rerouteWorld) expectRerouted() {
 	}
 }
 
+func (w *rerouteWorld) expectConverged() {
+	w.t.Helper()
+	pl, got := w.plan()
+	pl.Close()
+	if got != "" {
+		w.t.Fatalf("not converged:\n%s", got)
+	}
+}
+
 func TestStaticKeyRotated(t *testing.T) {
 	w := newRerouteWorld(t)
 	w.apply()
@@ -152,12 +161,7 @@ func TestStaticKeyRotated(t *testing.T) {
 	if b, _ := os.ReadFile(w.out + ".conf"); string(b) != "wanted\n" {
 		t.Errorf("the drifted file was not repaired: %q", b)
 	}
-	if pl, got := w.plan(); got != "" {
-		pl.Close()
-		t.Fatalf("not converged:\n%s", got)
-	} else {
-		pl.Close()
-	}
+	w.expectConverged()
 }
 
 func TestStaticPortMoved(t *testing.T) {
@@ -180,12 +184,7 @@ func TestStaticPortMoved(t *testing.T) {
 	if w.runs() != "reached\n" {
 		t.Errorf("the run step ran again: %q", w.runs())
 	}
-	if pl, got := w.plan(); got != "" {
-		pl.Close()
-		t.Fatalf("not converged:\n%s", got)
-	} else {
-		pl.Close()
-	}
+	w.expectConverged()
 }
 
 // A new key_file the machine does not accept fails apply naming the host
