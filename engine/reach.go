@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"maps"
+	"reflect"
+	"slices"
 	"sync"
 
 	"diffuser/cloud"
@@ -33,13 +36,7 @@ func refreshHosts(ctx context.Context, r Refresher, st *state.State, names []str
 		return status, now
 	}
 	rr, _ := r.(ReachRefresher)
-	specs := make([]cloud.HostSpec, len(names)) // asked for one at a time: settings are not evaluated concurrently
-	asked := make([]bool, len(names))
-	for i, name := range names {
-		if sh := st.Hosts[name]; sh != nil {
-			specs[i], asked[i] = spec(sh)
-		}
-	}
+	specs, asked := specsOf(st, names, spec)
 	var mu sync.Mutex
 	eachHost(len(names), func(i int) {
 		if !asked[i] {
@@ -88,25 +85,53 @@ func (l *Loaded) refreshSpec(cluster string, slot HostSlot, provider string, set
 		Hostname: lang.Hostname(slot.Group, slot.Index), Count: l.Counts[slot.Group], Settings: settings, Provider: provider}
 }
 
-// ReachNow says how every host of st that the provider finds rerouted
-// (cloud.Rerouted) is reached now, by name, through opt.Refresh (a
-// ReachRefresher) and opt.Settings: what verify, bench and destroy
-// reach such a host through before apply records it. Hosts it leaves
-// out are reached as recorded.
-func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State) map[string]*state.Host {
-	names := make([]string, 0, len(st.Hosts))
-	for n := range st.Hosts {
-		names = append(names, n)
+// specsOf is the spec of each recorded host of names, and whether it has
+// one (spec's second result; a name state does not record has none).
+// They are made one at a time: settings are not evaluated concurrently.
+func specsOf(st *state.State, names []string, spec func(sh *state.Host) (cloud.HostSpec, bool)) ([]cloud.HostSpec, []bool) {
+	specs, ok := make([]cloud.HostSpec, len(names)), make([]bool, len(names))
+	for i, name := range names {
+		if sh := st.Hosts[name]; sh != nil {
+			specs[i], ok[i] = spec(sh)
+		}
 	}
-	_, now := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
-		if opt.Settings == nil {
-			return cloud.HostSpec{}, false
-		}
+	return specs, ok
+}
+
+// ReachNow says how every host of st that its provider finds rerouted
+// (cloud.Rerouted) is reached now, by name, through opt.Refresh (a
+// ReachRefresher) and opt.Settings: what verify, bench and destroy reach
+// such a host through before apply records it. Hosts it leaves out are
+// reached as recorded. Only a host its provider reports reached another
+// way than recorded (cloud.Reacher: static) is asked its status: the
+// hosts of other providers cost no call.
+func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State) map[string]*state.Host {
+	rr, ok := opt.Refresh.(ReachRefresher)
+	if !ok || opt.Settings == nil {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(st.Hosts))
+	specs, asked := specsOf(st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
 		v, d := opt.Settings(sh.Group)
-		if d.HasErrors() {
-			return cloud.HostSpec{}, false
+		return l.refreshSpec(opt.Cluster, HostSlot{Name: sh.Name, Group: sh.Group, Index: sh.Index}, sh.Provider, v), !d.HasErrors()
+	})
+	now := map[string]*state.Host{}
+	var mu sync.Mutex
+	eachHost(len(names), func(i int) {
+		sh := st.Hosts[names[i]]
+		if !asked[i] {
+			return
 		}
-		return l.refreshSpec(opt.Cluster, HostSlot{Name: sh.Name, Group: sh.Group, Index: sh.Index}, sh.Provider, v), true
+		ch, err := rr.Reach(ctx, specs[i], sh)
+		if err != nil || reflect.DeepEqual(ch, CloudHost(sh)) {
+			return // reached as recorded
+		}
+		if s, err := opt.Refresh.HostStatus(ctx, specs[i], sh); err != nil || s != cloud.Rerouted {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		now[names[i]] = rereached(sh, ch, st.Hosts)
 	})
 	return now
 }
