@@ -92,11 +92,9 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		}
 		pl.Conn = conn
 		pl.closers = append(pl.closers, closeConn)
-		if req.Refresh && hosts && !req.Destroy {
-			opt.Refresh = refresher{provider: p, conn: pl.Conn}
-		}
-		if req.Destroy && hosts {
-			// Only to reach rerouted hosts the new way (engine.ReachNow).
+		if hosts && (req.Refresh || req.Destroy) {
+			// Destroy refreshes nothing: it asks only how rerouted hosts
+			// are reached now (engine.ReachNow).
 			opt.Refresh = refresher{provider: p, conn: pl.Conn}
 		}
 	}
