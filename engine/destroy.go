@@ -77,6 +77,13 @@ func (a *applier) parallel(ctx context.Context, n int, f func(i int)) {
 	if limit <= 0 || limit > n {
 		limit = n
 	}
+	eachBounded(ctx, limit, n, f)
+}
+
+// eachBounded runs f(i) for i in [0, n), at most limit (at least 1) at
+// once, starts none once ctx ends, and returns when every call started
+// has.
+func eachBounded(ctx context.Context, limit, n int, f func(i int)) {
 	sem := make(chan struct{}, max(limit, 1))
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {

@@ -137,20 +137,10 @@ func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State)
 }
 
 // eachHost runs f(i) for i in [0, n), for as many hosts at once as
-// refresh asks (32), and returns when every call has.
+// refresh asks (32), and returns when every call has. Each f is bounded
+// by its own context: none is left unstarted.
 func eachHost(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f(i)
-		}()
-	}
-	wg.Wait()
+	eachBounded(context.Background(), 32, n, f)
 }
 
 // reachedNow is the record of host name to connect through: how plan
