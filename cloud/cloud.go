@@ -95,6 +95,18 @@ const (
 	Rerouted Status = "rerouted"
 )
 
+// Reacher is implemented by providers whose Status can find a host
+// Rerouted by a new way to reach it (static: a new key_file, jump or
+// port). Reach reports the recorded host h as Launch would report it for
+// spec now, changing nothing, so that what reaches a Rerouted host before
+// apply records the new way (plan's refresh, verify, destroy) reaches it
+// that way, never the recorded way that may no longer work (an old key
+// taken out of authorized_keys). A provider that is not a Reacher reaches
+// its Rerouted hosts as recorded (docker: only its package cache changed).
+type Reacher interface {
+	Reach(ctx context.Context, spec HostSpec, h Host) (Host, error)
+}
+
 // Keys is the workspace's SSH identity, authorized on every host the
 // provider launches.
 type Keys struct {

@@ -374,13 +374,24 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	// (deleted above), its bastion is still the bastion.
 	pinJumps(&h, a.index.jumpKeys)
 	a.mu.Unlock()
-	if err := a.putHost(h); err != nil {
-		return fail(err)
+	// The same machine reached another way (refresh found it moved or
+	// rerouted) is recorded once it answers that way: until then state
+	// keeps the way that worked, and the next plan plans this launch
+	// again. A machine launched or started now is recorded at once.
+	reroute := c.Action == Update && old != nil && old.ProviderID == h.ProviderID
+	if !reroute || a.opt.Connector == nil {
+		if err := a.putHost(h); err != nil {
+			return fail(err)
+		}
 	}
 	if a.opt.Connector == nil {
 		return nil
 	}
 	r, learned, err := a.connectLearning(ctx, &h)
+	if err != nil && reroute {
+		return fail(fmt.Errorf("connecting to %s over SSH the new way (%s): %w; state still records the way it was reached before, and nothing ran on it: make the machine accept the new way, or put the site file (or ssh config) back",
+			slot.Name, describeReach(h), err))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
 	}

@@ -77,6 +77,13 @@ func (a *applier) parallel(ctx context.Context, n int, f func(i int)) {
 	if limit <= 0 || limit > n {
 		limit = n
 	}
+	eachBounded(ctx, limit, n, f)
+}
+
+// eachBounded runs f(i) for i in [0, n), at most limit (at least 1) at
+// once, starts none once ctx ends, and returns when every call started
+// has.
+func eachBounded(ctx context.Context, limit, n int, f func(i int)) {
 	sem := make(chan struct{}, max(limit, 1))
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -140,7 +147,7 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 	var host *state.Host
 	if h := a.st.Hosts[c.Host]; h != nil {
 		cp := *h
-		host = &cp
+		host = a.p.reachedNow(&cp)
 	}
 	a.mu.Unlock()
 	err := a.undo(ctx, inst, host)
@@ -251,7 +258,7 @@ func (a *applier) destroyHost(ctx context.Context, c *Change) {
 		a.finish(c, start, errors.New("no provider configured"), false)
 		return
 	}
-	if err := a.removeAptProxy(ctx, h); err != nil {
+	if err := a.removeAptProxy(ctx, a.p.reachedNow(h)); err != nil {
 		a.emit(Event{Type: EvWarn, Addr: c.Addr, Host: c.Host, Kind: "launch",
 			Message: fmt.Sprintf("the package cache's apt files stay on %s (remove %s and %s by hand): %v", h.Name, steps.AptProxyConf, steps.AptProxyDetect, err)})
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -11,6 +13,7 @@ import (
 	"diffuser/runner"
 	"diffuser/state"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -76,43 +79,61 @@ func recordedFacts(h *state.Host) (facts.Facts, bool) {
 	return facts.Decode(h.Facts)
 }
 
-// refreshFacts asks every recorded host whose launch is a no-op for its
-// facts, concurrently. A host that does not answer keeps what state says.
+// refreshFacts asks every recorded host whose launch is a no-op, or only
+// records how it is reached now (rerouted: asked that way), for its facts,
+// concurrently. A host that does not answer keeps what state says.
 // A host whose facts state records is not asked for its devices: a
 // refresh that finds only the devices changed plans nothing (stable), so
 // lsblk would be run on every host by every plan for nothing.
-func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.State) map[string]facts.Facts {
+//
+// A rerouted host that does not answer the way it is reached now is
+// named in a warning: apply's launch will fail the same way.
+func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.State) (map[string]facts.Facts, hcl.Diagnostics) {
 	out := map[string]facts.Facts{}
 	fr, ok := opt.Refresh.(FactRefresher)
 	if !ok {
-		return out
+		return out, nil
 	}
+	unreached := map[string]error{}
 	g := p.Loaded.Graph
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for h, slot := range g.Hosts {
+	eachHost(len(g.Hosts), func(h int) {
+		slot := g.Hosts[h]
 		sh := st.Hosts[slot.Name]
 		if sh == nil || (p.Actions[g.LaunchV[h]] != NoOp && !p.rerouted[h]) {
-			continue
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			_, had := recordedFacts(sh)
-			f, err := fr.Facts(ctx, sh, !had)
-			if err != nil {
-				return
-			}
-			mu.Lock()
+		_, had := recordedFacts(sh)
+		now := p.reachedNow(sh)
+		f, err := fr.Facts(ctx, now, !had)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil && p.rerouted[h]:
+			unreached[slot.Name] = fmt.Errorf("%s: %w", describeReach(*now), err)
+		case err == nil:
 			out[slot.Name] = f
-			mu.Unlock()
-		}()
+		}
+	})
+	p.unreached = map[string]bool{}
+	for name := range unreached {
+		p.unreached[name] = true
 	}
-	wg.Wait()
-	return out
+	return out, unreachedWarnings(unreached)
+}
+
+// unreachedWarnings are one warning per rerouted host that did not
+// answer the way it is reached now, in name order.
+func unreachedWarnings(unreached map[string]error) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range slices.Sorted(maps.Keys(unreached)) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning,
+			Summary: fmt.Sprintf("%s does not answer the new way", name),
+			Detail: fmt.Sprintf("Refresh found %s reached another way now (the site file or ssh config changed) and asked it that way: %v. "+
+				"Apply records the new way only once the host answers it, and reaches it no other way: make the machine accept it, or put the site file (or ssh config) back.",
+				name, unreached[name])})
+	}
+	return diags
 }
 
 // planFacts turns no-op launches of hosts whose facts are missing from
@@ -120,11 +141,12 @@ func (p *Plan) refreshFacts(ctx context.Context, opt PlanOptions, st *state.Stat
 // and record facts (Change.GatherFacts). It returns what recipes see as
 // each host's facts in this plan: what refresh found, else what state
 // recorded, else unknown.
-func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) []factsView {
+func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) ([]factsView, hcl.Diagnostics) {
 	g := p.Loaded.Graph
 	fresh := map[string]facts.Facts{}
+	var diags hcl.Diagnostics
 	if opt.Refresh != nil {
-		fresh = p.refreshFacts(ctx, opt, st)
+		fresh, diags = p.refreshFacts(ctx, opt, st)
 	}
 	views := make([]factsView, len(g.Hosts))
 	type decoded struct {
@@ -186,7 +208,7 @@ func (p *Plan) planFacts(ctx context.Context, opt PlanOptions, st *state.State) 
 		}
 		p.Actions[v] = c.Action
 	}
-	return views
+	return views, diags
 }
 
 // stable is f without its devices. Devices change as recipes format and

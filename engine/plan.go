@@ -139,6 +139,14 @@ type Plan struct {
 	// rerouted: per host, launched again only to record how it is reached
 	// (cloud.Rerouted): what steps read of it is known at plan.
 	rerouted []bool
+	// reach: by name, how the hosts refresh found rerouted are reached
+	// now (ReachRefresher): refresh asks them that way, and apply's
+	// destroys reach them that way until their launch records it.
+	reach map[string]*state.Host
+	// unreached: the rerouted hosts that did not answer the new way when
+	// refresh asked for their facts (warned about): their steps are not
+	// asked too, each to fail the same way.
+	unreached map[string]bool
 }
 
 // reasonGone is the reason of a launch whose machine refresh found gone.
@@ -316,6 +324,10 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	if diags.HasErrors() {
 		return p, diags
 	}
+	if opt.Destroy {
+		// Destroy commands reach a rerouted host the way it is reached now.
+		p.reach = l.ReachNow(ctx, opt, st)
+	}
 	if opt.Destroy && len(opt.Targets) > 0 {
 		return p, p.planDestroyTargets(st, opt.Targets)
 	}
@@ -348,7 +360,15 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 
 	// Launches first: their actions decide which host facts are known.
 	known := make([]bool, len(g.Hosts))
-	hostStatus := p.refreshHosts(ctx, opt, st, groupIndex)
+	names := make([]string, len(g.Hosts))
+	for h, slot := range g.Hosts {
+		names[h] = slot.Name
+	}
+	hostStatus, reach := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
+		slot := g.Hosts[g.HostIdx[sh.Name]]
+		return l.refreshSpec(opt.Cluster, slot, sh.Provider, p.settings[groupIndex[slot.Group]]), true
+	})
+	p.reach = reach
 	p.gone = make([]bool, len(g.Hosts))
 	p.rerouted = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
@@ -395,7 +415,8 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.set(v, c)
 	}
 
-	hostFacts := p.planFacts(ctx, opt, st)
+	hostFacts, factDiags := p.planFacts(ctx, opt, st)
+	diags = append(diags, factDiags...)
 	factsChanged := make([]string, len(g.Hosts))
 
 	// Scope with every fact state can vouch for.
@@ -536,42 +557,6 @@ func (p *Plan) stepValFromState(st *state.State, s int) cty.Value {
 	return g.Steps[s].StepVal(names, outs, sensitive)
 }
 
-// refreshHosts asks the provider about every recorded host, concurrently.
-func (p *Plan) refreshHosts(ctx context.Context, opt PlanOptions, st *state.State, groupIndex map[string]int) map[string]cloud.Status {
-	out := map[string]cloud.Status{}
-	if opt.Refresh == nil {
-		return out
-	}
-	g := p.Loaded.Graph
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for _, slot := range g.Hosts {
-		sh := st.Hosts[slot.Name]
-		if sh == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			spec := cloud.HostSpec{Cluster: opt.Cluster, Group: slot.Group, Index: slot.Index, Name: slot.Name,
-				Hostname: lang.Hostname(slot.Group, slot.Index), Count: p.Loaded.Counts[slot.Group], Settings: p.settings[groupIndex[slot.Group]],
-				Provider: sh.Provider}
-			status, err := opt.Refresh.HostStatus(ctx, spec, sh)
-			if err != nil {
-				return // unknown: keep what state says
-			}
-			mu.Lock()
-			out[slot.Name] = status
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
 // refreshInstances asks hosts whether declarative no-op instances still hold.
 //
 // A host that offers another SSH host key than the one pinned in state is
@@ -589,12 +574,14 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		}
 		kind := p.Loaded.Kinds[c.Kind]
 		sh := st.Hosts[c.Host]
-		if kind == nil || sh == nil {
+		if kind == nil || sh == nil || p.unreached[c.Host] {
 			continue
 		}
 		launch := p.Actions[g.LaunchV[g.Ref[v]]]
-		if lc := p.vchange[g.LaunchV[g.Ref[v]]]; lc != nil && lc.GatherFacts {
-			launch = NoOp // the host stays as it is: ask it
+		if lc := p.vchange[g.LaunchV[g.Ref[v]]]; lc != nil && lc.GatherFacts || p.rerouted[g.Ref[v]] {
+			// The host stays as it is (a rerouted one is asked the way it
+			// is reached now): ask it.
+			launch = NoOp
 		}
 		switch launch {
 		case NoOp:
@@ -617,7 +604,7 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			args, _ := c.Args.UnmarkDeep()
-			chk, err := opt.Refresh.Check(ctx, sh, kind, args)
+			chk, err := opt.Refresh.Check(ctx, p.reachedNow(sh), kind, args)
 			mu.Lock()
 			defer mu.Unlock()
 			var hk *remote.HostKeyChangedError

@@ -126,3 +126,25 @@ func TestAuthFailures(t *testing.T) {
 		t.Errorf("agent without socket: %v", err)
 	}
 }
+
+// TestPoolClientOffersItsOwnKeys: the same host asked for with other keys
+// (its key was rotated) gets a client that offers those keys, not the
+// pooled one that offers the keys it was first reached with.
+func TestPoolClientOffersItsOwnKeys(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.newSSHD(t, sshdOptions{})
+	p := NewPool()
+	defer p.Close()
+	cfg := env.config(s)
+	if _, err := p.Connect(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	otherKey, _, err := GenerateKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KeyFiles = []string{otherKey}
+	if _, err := p.Connect(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("the same host with a key it does not accept connected (%v): the pool handed back the client with the old key", err)
+	}
+}

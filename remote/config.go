@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -127,10 +128,18 @@ func (c Config) addr() string {
 	return net.JoinHostPort(c.Address, strconv.Itoa(c.Port))
 }
 
-// poolKey identifies a connection: the same name reached as another user
-// or through another address is another connection.
+// poolKey identifies a connection: the same name reached as another
+// user, through another address, with other keys or through other jump
+// hosts is another connection. A client keeps the keys it was made with:
+// a host whose key was rotated (the old one no longer authorized) must not
+// be handed the client that offers the old one.
 func (c Config) poolKey() string {
-	return c.Name + "\x00" + c.User + "@" + c.addr()
+	k := c.Name + "\x00" + c.User + "@" + c.addr() + "\x00" + strings.Join(c.KeyFiles, "\x00") +
+		fmt.Sprintf("\x00agent=%t:%s", c.UseAgent, c.AgentSocket)
+	if c.Jump != nil {
+		k += "\x00via\x00" + c.Jump.withDefaults().poolKey()
+	}
+	return k
 }
 
 // root reports whether commands already run as root, so sudo is not needed.

@@ -28,8 +28,8 @@ func NewPool() *Pool {
 
 // Client returns the pooled client for cfg's host, creating it on first
 // use. It does not connect: the first Run, Upload or Connect does. Later
-// calls for the same host (same Name, User, Address and Port) return the
-// same Client and ignore the rest of cfg.
+// calls for the same host (same Name, User, Address, Port, keys and jump
+// hosts: Config.poolKey) return the same Client and ignore the rest of cfg.
 func (p *Pool) Client(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

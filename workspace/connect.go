@@ -277,6 +277,17 @@ func (r refresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state
 	return r.provider.Status(ctx, spec, engine.CloudHost(h))
 }
 
+var _ engine.ReachRefresher = refresher{}
+
+// Reach is how the provider reaches h now (cloud.Reacher), else h as
+// recorded.
+func (r refresher) Reach(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Host, error) {
+	if rp, ok := r.provider.(cloud.Reacher); ok {
+		return rp.Reach(ctx, spec, engine.CloudHost(h))
+	}
+	return engine.CloudHost(h), nil
+}
+
 func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

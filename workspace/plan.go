@@ -92,7 +92,9 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		}
 		pl.Conn = conn
 		pl.closers = append(pl.closers, closeConn)
-		if req.Refresh && hosts && !req.Destroy {
+		if hosts && (req.Refresh || req.Destroy) {
+			// Destroy refreshes nothing: it asks only how rerouted hosts
+			// are reached now (engine.ReachNow).
 			opt.Refresh = refresher{provider: p, conn: pl.Conn}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -601,9 +602,44 @@ func (e *Env) OpenApplied(ctx context.Context, in Inputs, command string) (*Work
 	if len(ws.State.Hosts) == 0 {
 		return nil, nil, nil, fmt.Errorf("workspace %s has no hosts: run diffuser apply %s first", ws.Dir, in.Recipe)
 	}
+	if err := ws.reachStaticNow(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 	conn, closeConn, err := ws.Connector(cloud.Keys{})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return ws, conn, closeConn, nil
+}
+
+// reachStaticNow makes ws.State, in memory, say how each static host the
+// site file (or ssh config) now says to reach another way at the same
+// address is reached now (engine.ReachNow): a command that only reads
+// state (verify, bench) then reaches it as apply will record it, not the
+// recorded way that may no longer work (a rotated key). Only static hosts
+// are asked: other providers' hosts are reached as recorded, without
+// starting their provider (aws credentials). Nothing is saved.
+func (ws *Workspace) reachStaticNow(ctx context.Context) error {
+	static := false
+	for _, h := range ws.State.Hosts {
+		static = static || lang.ProviderBase(h.Provider) == "static"
+	}
+	if !static {
+		return nil
+	}
+	p, _, err := ws.NewProvider(ctx)
+	if err != nil {
+		return err
+	}
+	opt := ws.planOptions()
+	opt.Refresh = refresher{provider: p}
+	now := ws.Loaded.ReachNow(ctx, opt, ws.State)
+	if len(now) == 0 {
+		return nil
+	}
+	st := *ws.State
+	st.Hosts = maps.Clone(st.Hosts)
+	maps.Copy(st.Hosts, now)
+	ws.State = &st
+	return nil
 }

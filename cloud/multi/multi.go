@@ -86,6 +86,21 @@ func (m *Providers) Status(ctx context.Context, spec cloud.HostSpec, h cloud.Hos
 	return p.Status(ctx, spec, h)
 }
 
+var _ cloud.Reacher = (*Providers)(nil)
+
+// Reach asks the spec's provider when it is a cloud.Reacher; else h is
+// reached as recorded.
+func (m *Providers) Reach(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return cloud.Host{}, err
+	}
+	if r, ok := p.(cloud.Reacher); ok {
+		return r.Reach(ctx, spec, h)
+	}
+	return h, nil
+}
+
 // Start starts on the spec's provider.
 func (m *Providers) Start(ctx context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
 	p, err := m.Get(spec.Provider)

@@ -201,4 +201,10 @@ func TestKeyFileChangeMovesHost(t *testing.T) {
 			t.Errorf("launched with /keys/a, key_file %s: status %v %v, want %v", key, got, err, want)
 		}
 	}
+	// Reach says the new way without a launch: what plan's refresh,
+	// verify and destroy reach the rerouted host through.
+	if now, err := (Provider{}).Reach(context.Background(), spec("/keys/b"), h); err != nil || now.Attrs["ssh_key_file"] != "/keys/b" ||
+		now.SSHAddress != h.SSHAddress || now.SSHPort != h.SSHPort {
+		t.Errorf("reach with key_file /keys/b: %+v %v", now, err)
+	}
 }

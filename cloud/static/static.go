@@ -267,6 +267,17 @@ func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cl
 	return cloud.Running, nil
 }
 
+var _ cloud.Reacher = Provider{}
+
+// Reach is the host as Launch reports it for spec now: how the site file
+// and the ssh config say to reach it. Nothing on the machine changes.
+func (Provider) Reach(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Host, error) {
+	if spec.Settings == cty.NilVal {
+		return h, nil
+	}
+	return launchHost(spec)
+}
+
 // sameReach says whether a and b are reached the same way at the same
 // addresses.
 func sameReach(a, b cloud.Host) bool {

@@ -405,6 +405,27 @@ func (l *LockedBuffer) String() string {
 	return l.b.String()
 }
 
+// Listen moves the server to port, as an operator moving sshd to
+// another port would: same host keys, same authorized keys. Stop the
+// server first; Start listens on the new port.
+func (s *Server) Listen(port int) {
+	s.t.Helper()
+	p := filepath.Join(s.dir, "sshd_config")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	old := fmt.Sprintf("ListenAddress 127.0.0.1:%d\n", s.Port)
+	if !bytes.Contains(b, []byte(old)) {
+		s.t.Fatalf("%s has no %q", p, old)
+	}
+	b = bytes.Replace(b, []byte(old), []byte(fmt.Sprintf("ListenAddress 127.0.0.1:%d\n", port)), 1)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.Port = port
+}
+
 // RotateHostKey replaces the server's ed25519 host key, as a rebuilt host
 // would have; restart the server to use it.
 func (s *Server) RotateHostKey() {
