@@ -157,6 +157,47 @@ func nfsExtra(t *testing.T, e *e2eEnv) {
 	shrink := append(append([]string{}, common...), "clients=2")
 	e.apply(t, shrink...)
 	e.verify(t, shrink...)
+	nfsMountPointInTheWay(t, e, client("1"), shrink)
+}
+
+// nfsMountPointInTheWay: a directory where builtin/gvfs-mount puts its link
+// (/mnt/nfs on client 1; left by a kernel mount, or made by hand). Empty,
+// the unit removes it and links; with a file in it, the unit stops there
+// and apply fails, naming it, with the file kept; verify never writes to
+// the client's own disk. Once the directory is gone, the unit (restarting
+// on failure) links by itself and the failed ready step passes.
+func nfsMountPointInTheWay(t *testing.T, e *e2eEnv, client string, vars []string) {
+	const unit = "diffuser-gvfs-nfs"
+	intoGVfs := func() {
+		t.Helper()
+		if to := nfsMustExec(t, client, "readlink /mnt/nfs"); !strings.HasPrefix(to, "/run/"+unit+"/gvfs/") {
+			t.Fatalf("/mnt/nfs points at %q, not into the GVfs tree", to)
+		}
+	}
+	nfsMustExec(t, client, "systemctl stop "+unit+" && rm -f /mnt/nfs && mkdir /mnt/nfs")
+	e.apply(t, vars...) // drift: the unit is stopped; started, it clears the empty directory
+	intoGVfs()
+	e.verify(t, vars...)
+
+	nfsMustExec(t, client, "systemctl stop "+unit+" && rm -f /mnt/nfs && mkdir /mnt/nfs && echo mine > /mnt/nfs/precious")
+	a, err := e.applyOf(e.in(vars...), "apply")
+	said := fmt.Sprint(err)
+	if a.Res != nil {
+		for _, f := range a.Res.Failures {
+			said += "\n" + f.Addr + ": " + f.Err.Error()
+		}
+	}
+	if !strings.Contains(said, "/mnt/nfs is a directory with files in it") {
+		t.Fatalf("apply with files where the link goes said:\n%s\nwant the unit's refusal named", said)
+	}
+	if got := nfsMustExec(t, client, "cat /mnt/nfs/precious"); got != "mine" {
+		t.Fatalf("the file in the way is %q, want it kept", got)
+	}
+	nfsMustExec(t, client, "rm -rf /mnt/nfs")
+	e.apply(t, vars...)
+	intoGVfs()
+	e.verify(t, vars...)
+	t.Logf("nfs: an empty directory at the mount point was replaced by the link; one with a file stopped the unit (%s), kept the file", unit)
 }
 
 // output is the value of one of the workspace's outputs.

@@ -82,8 +82,15 @@ locals {
       kill -0 $gvfsd || exit 1
       sleep 2
     done
-    ln -sfn "$XDG_RUNTIME_DIR/gvfs/$fuse" ${shellquote("${var.mount_point}.diffuser-tmp")}
-    mv -T ${shellquote("${var.mount_point}.diffuser-tmp")} ${shellquote(var.mount_point)}
+    # The mount point is a link this script makes: an empty directory
+    # there (left by a kernel mount, or made by hand) goes; anything else
+    # stops it, rather than leave clients writing to the local disk.
+    mp=${shellquote(var.mount_point)}
+    if [ -d "$mp" ] && [ ! -L "$mp" ] && ! rmdir "$mp"; then
+      echo "$mp is a directory with files in it, not this unit's link: move them away, then systemctl restart ${local.unit}" >&2
+      exit 1
+    fi
+    ln -sfn "$XDG_RUNTIME_DIR/gvfs/$fuse" "$mp.diffuser-tmp" && mv -T "$mp.diffuser-tmp" "$mp" || exit 1
     wait $gvfsd
   EOT
 }
@@ -145,7 +152,16 @@ step "ready" {
   on    = var.clients
   after = [step.mount]
   wait {
-    command = "ls ${shellquote(var.mount_point)}/ >/dev/null"
+    # Through the link into the GVfs tree: a directory there is not the
+    # share. While there is no link, the unit's log says why.
+    command = <<-EOT
+      if [ ! -L ${shellquote(var.mount_point)} ]; then
+        echo ${shellquote("${var.mount_point} is not yet the link into GVfs; ${local.unit} says:")} >&2
+        journalctl -u ${local.unit}.service -n 3 -o cat --no-pager >&2
+        exit 1
+      fi
+      ls ${shellquote(var.mount_point)}/ >/dev/null
+    EOT
     timeout = "180s"
   }
 }
