@@ -45,7 +45,7 @@ func TestGatherHostileAnswerOverSSH(t *testing.T) {
 		name, answer, says string
 	}{
 		{"whole", string(debian), ""},
-		{"100 MB after the answer", string(debian) + flood(100 << 20), "is 1048576 bytes or more"},
+		{"100 MB after the answer", string(debian) + flood(100<<20), "is 1048576 bytes or more"},
 		{"100 MB inside lsblk", strings.Replace(string(debian), "@@facts:lsblk\n", "@@facts:lsblk\n"+flood(100<<20), 1), "is 1048576 bytes or more"},
 		{"cut short", string(debian[:len(debian)/2]), "cut short: it lacks the @@facts:end line"},
 		{"start lost", string(debian[strings.Index(string(debian), "@@facts:uname-m"):]), "lacks its first section (@@facts:os-release)"},
