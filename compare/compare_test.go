@@ -39,13 +39,19 @@ func TestReadReportBad(t *testing.T) {
 	if r, err := compare.ReadReport(dir); r != nil || err != nil {
 		t.Fatalf("no file: %v %v", r, err)
 	}
-	for _, body := range []string{"{not json", `{"version": 99}`} {
-		if err := os.WriteFile(filepath.Join(dir, compare.ReportFile), []byte(body), 0o644); err != nil {
+	for _, c := range []struct{ body, says string }{
+		{"{not json", "invalid character"},
+		{`{"version": 99}`, "schema version 99"},
+		// Which results would a re-run reuse?
+		{"{\"version\": 1, \"results\": [],\n\"results\": [{\"recipe\": \"ceph\"}]}", `2:1: results: the key "results" is given twice`},
+		{`{"version": 1, "started": null}`, "1:27: started: null where a string belongs"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, compare.ReportFile), []byte(c.body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		_, err := compare.ReadReport(dir)
-		if err == nil || !strings.Contains(err.Error(), "--fresh") || !strings.Contains(err.Error(), compare.ReportFile) {
-			t.Errorf("%q: %v", body, err)
+		if err == nil || !strings.Contains(err.Error(), "--fresh") || !strings.Contains(err.Error(), compare.ReportFile) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%q: %v", c.body, err)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"diffuser/internal/strictjson"
 )
 
 // ReportVersion is the version of compare.json's schema (docs/json.md).
@@ -143,8 +145,10 @@ func ReadReport(dir string) (*Report, error) {
 		return nil, fmt.Errorf("reading the previous results: %w", err)
 	}
 	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a comparison's record (%v): remove it, or run with --fresh to start over", path, err)
+	// A key given twice ("results" twice: which ones are reused?), invalid
+	// UTF-8, null for a value: the record was edited or damaged.
+	if err := strictjson.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s is not a comparison's record (%v): remove it, or run with --fresh to start over", path, strictjson.Locate(b, err))
 	}
 	if r.Version != ReportVersion {
 		return nil, fmt.Errorf("%s has schema version %d, this diffuser writes %d: run with --fresh to start over", path, r.Version, ReportVersion)

@@ -439,3 +439,36 @@ step "caps" {
 		}
 	}
 }
+
+// TestFactsIncompleteAnswer: a host whose answer to the facts command is
+// cut short (or lost its start) records nothing. At launch the launch
+// fails naming the host and what was wrong; on refresh the plan keeps
+// what state recorded: before, the missing facts were read as none, and
+// the plan "recorded" them, running again every step reading them.
+func TestFactsIncompleteAnswer(t *testing.T) {
+	full := defaultSimFacts(t)
+	cut := full[:strings.Index(full, "@@facts:lsblk")] // no end line
+	headless := full[strings.Index(full, "@@facts:nproc"):]
+
+	w := newWorld(t, factsRecipe)
+	w.cloud.SetFacts("server[1]", cut)
+	res := w.apply(w.plan(), 0)
+	if len(res.Failures) != 1 || res.Failures[0].Host != "server[1]" ||
+		!strings.Contains(res.Failures[0].Err.Error(), "server[1]: the host's answer to the facts command is cut short") {
+		t.Fatalf("apply with a cut answer: %+v", res.Failures)
+	}
+	if h := w.st.Hosts["server[1]"]; h != nil && len(h.Facts) != 0 {
+		t.Fatalf("recorded %s", h.Facts)
+	}
+
+	w.cloud.SetFacts("server[1]", "")
+	if res := w.apply(w.plan(), 0); len(res.Failures) > 0 {
+		t.Fatalf("apply: %+v", res.Failures)
+	}
+	for _, answer := range []string{cut, headless} {
+		w.cloud.SetFacts("server[1]", answer)
+		if s := summary(w.plan(w.refresh)); s != "" {
+			t.Errorf("refresh with an incomplete answer plans:\n%s", s)
+		}
+	}
+}

@@ -655,7 +655,7 @@ func (p *Plan) planRemovals(st *state.State) {
 			reason = m.Addr + " is turned off: " + m.OffWhere()
 		}
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
-			Group: groupOf(st, inst.Host), Action: Destroy, Reason: reason})
+			Group: groupOf(st, inst.Host), Action: Destroy, Reason: withoutHost(st, inst.Host, reason)})
 	}
 	for name, h := range st.Hosts {
 		if _, ok := g.HostIdx[name]; ok {
@@ -667,6 +667,22 @@ func (p *Plan) planRemovals(st *state.State) {
 		p.Destroys = append(p.Destroys, c)
 	}
 	p.sortDestroys(p.Destroys, st)
+}
+
+// withoutHost is the reason of the destroy of an instance on host: reason,
+// or, when state records no such host, that the instance is forgotten
+// without its undo (apply has no machine to run it on). diffuser leaves
+// such instances when a replace destroyed the old machine and the new
+// launch did not finish; a hand-edited state may hold them too.
+func withoutHost(st *state.State, host, reason string) string {
+	if host == "" || st.Hosts[host] != nil {
+		return reason
+	}
+	why := fmt.Sprintf("its host %s is not in state: forgotten, its destroy command (if any) is not run", host)
+	if reason == "" {
+		return why
+	}
+	return reason + "; " + why
 }
 
 func groupOf(st *state.State, host string) string {
@@ -768,7 +784,7 @@ func (p *Plan) planDestroyAll(st *state.State) {
 	p.Cleanup = st.Serial > 0 || len(st.Hosts) > 0
 	for addr, inst := range st.Steps {
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
-			Group: groupOf(st, inst.Host), Action: Destroy})
+			Group: groupOf(st, inst.Host), Action: Destroy, Reason: withoutHost(st, inst.Host, "")})
 	}
 	for name, h := range st.Hosts {
 		c := &Change{V: -1, Addr: LaunchAddr(name), Kind: "launch", Host: name, Group: h.Group, Action: Destroy}

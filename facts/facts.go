@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/internal/strictjson"
 	"diffuser/runner"
 )
 
@@ -100,7 +101,10 @@ func Decode(raw json.RawMessage) (Facts, bool) {
 		return Facts{}, false
 	}
 	var f Facts
-	if err := json.Unmarshal(raw, &f); err != nil {
+	// "cores": null or a key given twice (state checks the facts as raw
+	// JSON, not as Facts) is not what diffuser records: read as not
+	// recorded (gathered again), not as no cores.
+	if err := strictjson.Unmarshal(raw, &f); err != nil {
 		return Facts{}, false
 	}
 	return f.bounded(), true

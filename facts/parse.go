@@ -2,6 +2,7 @@ package facts
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,16 +18,40 @@ const (
 	maxIDLike   = 16
 )
 
+// MaxAnswer bounds the facts command's answer. A host prints a few KiB
+// (a machine with a thousand block devices about 100 KiB); an answer of
+// 1 MiB or more holds something else, and is what remote keeps of a
+// longer one (its last MiB: remote.MaxCapture), without the first
+// sections.
+const MaxAnswer = 1 << 20
+
 // ErrNoFacts is returned for output that is not the facts command's.
 var ErrNoFacts = errors.New("the host's answer to the facts command holds no facts section (is /bin/sh a POSIX shell?)")
 
 // Parse reads the output of Command. A section that is missing or
-// unreadable leaves its facts at their zero value; only output with no
-// section at all is an error.
+// unreadable leaves its facts at their zero value (a host without dpkg,
+// lsblk or /proc/meminfo). The answer itself must be whole: at most
+// MaxAnswer bytes, with the first section (os-release) and the end line
+// the command prints last. A part of one would record the facts it lacks
+// as none (no OS, no cores), and the next refresh would find them
+// "changed", re-gathering them and running again every step that reads
+// them.
 func Parse(out string) (Facts, error) {
+	if len(out) >= MaxAnswer {
+		return Facts{}, fmt.Errorf("the host's answer to the facts command is %d bytes or more (%d bytes kept): no host's facts take that much "+
+			"(a few KiB; about 100 KiB for a thousand block devices), so it holds something else, and its start is lost; not recorded", MaxAnswer, len(out))
+	}
 	sections := split(out)
 	if len(sections) == 0 {
 		return Facts{}, ErrNoFacts
+	}
+	if _, ok := sections["end"]; !ok {
+		return Facts{}, errors.New("the host's answer to the facts command is cut short: it lacks the @@facts:end line the command prints last " +
+			"(the shell stopped before its end, or a wrapper on the host passed on part of it); not recorded")
+	}
+	if _, ok := sections["os-release"]; !ok {
+		return Facts{}, errors.New("the host's answer to the facts command lacks its first section (@@facts:os-release), which the command prints " +
+			"whatever the host has: the answer is not the facts command's whole output; not recorded")
 	}
 	f := Facts{Devices: []Device{}}
 	f.OS = parseOSRelease(sections["os-release"])

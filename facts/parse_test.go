@@ -73,6 +73,7 @@ func TestParseBounded(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		b.WriteString(`NAME="d` + strings.Repeat("y", 10) + `" SIZE="1" TYPE="disk"` + "\n")
 	}
+	b.WriteString("@@facts:end\n")
 	f, err := Parse(b.String())
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +96,10 @@ func TestEncodeDecode(t *testing.T) {
 	if _, ok := Decode(nil); ok {
 		t.Fatal("no facts decoded as facts")
 	}
-	if _, ok := Decode(json.RawMessage(`{"os": 3}`)); ok {
-		t.Fatal("bad facts decoded")
+	for _, bad := range []string{`{"os": 3}`, `{"os": {"id": "debian"}, "cores": null}`, `{"cores": 2, "cores": 64}`, `{"arch": null}`} {
+		if f, ok := Decode(json.RawMessage(bad)); ok {
+			t.Errorf("%s decoded as %+v", bad, f)
+		}
 	}
 	other := f
 	other.Cores++

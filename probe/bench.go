@@ -164,7 +164,7 @@ func Bench(ctx context.Context, l *engine.Loaded, st *state.State, opt BenchOpti
 			return
 		}
 		f := markerFields(out)
-		c.FSType = f["fstype"]
+		c.FSType = fsType(f["fstype"])
 		switch {
 		case f["writable"] != "yes":
 			c.Err = c.Path + " is not a writable directory"
@@ -344,6 +344,17 @@ func fioError(err error) string {
 		return err.Error()
 	}
 	return msg
+}
+
+// fsType is the filesystem type a host's probe answered ("ext4",
+// "fuse.glusterfs"), kept in reports: "unknown" for anything but one short
+// token of visible ASCII (findmnt prints nothing else; a broken or hostile
+// host could answer a megabyte of escape sequences).
+func fsType(s string) string {
+	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return "unknown"
+	}
+	return s
 }
 
 func probeScript(path string) string {

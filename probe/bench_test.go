@@ -270,3 +270,16 @@ func assertEmptyDir(t *testing.T, dir, hidden, what string) {
 		t.Errorf("%s left behind: %v %v", what, left, dot)
 	}
 }
+
+// TestBenchFSTypeBounded: the filesystem type a host's probe answers is
+// kept in reports only as one short token of visible ASCII.
+func TestBenchFSTypeBounded(t *testing.T) {
+	for in, want := range map[string]string{
+		"ext4": "ext4", "fuse.glusterfs": "fuse.glusterfs", "": "unknown",
+		"xfs\x1b[2J": "unknown", "caf\u00e9": "unknown", strings.Repeat("x", 65): "unknown",
+	} {
+		if got := probe.FSType(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,11 @@
 package runner
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
 
 // LastLines returns the last n lines of s, each ending in a newline ("" for
 // ""): the tail of a command's output that an ExitError carries.
@@ -13,4 +18,23 @@ func LastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// maxQuoted is how much of a command's output QuoteOutput quotes.
+const maxQuoted = 256
+
+// QuoteOutput quotes a command's output for an error saying it was not
+// what was expected: Go-quoted (control characters escaped, so that
+// terminal escapes print as text), its first 256 bytes only, saying how
+// long it was when cut. A broken or hostile host may answer a megabyte,
+// and the error reaches terminals and state (a failed instance's error).
+func QuoteOutput(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", strconv.Quote(s[:cut]), len(s))
 }

@@ -59,6 +59,8 @@ func TestHostileJSONRefused(t *testing.T) {
 		{name: "a UTF-8 byte order mark", state: "\ufeff" + hjValid, where: "DIR/state.json:1:1", says: "byte order mark", hint: "state.json.backup"},
 		{name: "invalid UTF-8 in a string", state: strings.Replace(hjValid, `"digest":"d","launched"`, "\"digest\":\"d\xff\",\"launched\"", 1),
 			where: "DIR/state.json:1:", says: `hosts["server[0]"].digest: a string that is not valid UTF-8`},
+		{name: "a lone surrogate escape in a string", state: strings.Replace(hjValid, `"digest":"d","launched"`, `"digest":"d\ud800","launched"`, 1),
+			where: "DIR/state.json:1:", says: `hosts["server[0]"].digest: a string with the escape \ud800, half of a UTF-16 surrogate pair`, hint: "state.json.backup"},
 		{name: "an empty file", state: "", where: "DIR/state.json:", says: "the file is empty", hint: "state.json.backup"},
 		{name: "only whitespace", state: " \n\t\n", where: "DIR/state.json:", says: "the file is empty", hint: "state.json.backup"},
 		{name: "trailing garbage", state: hjValid + "\n}{", where: "DIR/state.json:2:1", says: "after top-level value", hint: "state.json.backup"},

@@ -130,7 +130,7 @@ func readFileFacts(ctx context.Context, r runner.Runner, p string) (fileFacts, e
 	}
 	st := strings.Fields(lines[0])
 	if len(lines) != 2 || len(st) != 5 {
-		return f, fmt.Errorf("reading %s: unexpected output %q", p, res.Stdout)
+		return f, fmt.Errorf("reading %s: unexpected output %s", p, runner.QuoteOutput(res.Stdout))
 	}
 	m, err := strconv.ParseUint(st[0], 8, 32)
 	if err != nil {

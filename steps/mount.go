@@ -138,7 +138,7 @@ func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, err
 	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	f := strings.Fields(lines[len(lines)-1])
 	if len(f) != 2 {
-		return mounted{}, fmt.Errorf("findmnt: unexpected output %q", res.Stdout)
+		return mounted{}, fmt.Errorf("findmnt: unexpected output %s", runner.QuoteOutput(res.Stdout))
 	}
 	return mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}, nil
 }

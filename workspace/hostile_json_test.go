@@ -67,3 +67,54 @@ func TestRunRecordHostileJSON(t *testing.T) {
 		t.Fatalf("read as %+v", r)
 	}
 }
+
+// TestPlanOutReplacesDamagedPlan: apply refuses a saved plan with a key
+// given twice and says to make a new one with plan -out on the same path,
+// so plan -out must take that file for a plan it may replace (the -out
+// check is lenient on purpose: it tells a plan from a recipe or a state,
+// not a sound plan from a damaged one). A state file is still refused.
+func TestPlanOutReplacesDamagedPlan(t *testing.T) {
+	dir := t.TempDir()
+	damaged := filepath.Join(dir, "tfplan")
+	content := "{\"format\": \"diffuser-plan\", \"version\": 1, \"actions\": {}, \"actions\": {\"step.x[\\\"a\\\"]\": \"delete\"}}\n"
+	if err := os.WriteFile(damaged, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{}
+	if _, err := e.ReadPlanFile(damaged); err == nil || !strings.Contains(err.Error(), "-out "+damaged) {
+		t.Fatalf("apply reads the damaged plan: %v", err)
+	}
+	if err := e.overwritablePlan(damaged); err != nil {
+		t.Fatalf("plan -out refuses to replace the damaged plan it was told to remake: %v", err)
+	}
+	st := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(st, []byte(`{"version":1,"serial":3,"lineage":"L","hosts":{},"instances":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.overwritablePlan(st); err == nil {
+		t.Fatal("plan -out would replace a state file")
+	}
+}
+
+// TestRunActionsHostileJSON: an actions.json whose action names its
+// action twice shows no actions, not the last one given.
+func TestRunActionsHostileJSON(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "20250102T030405.000Z-1")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		actions string
+		want    int
+	}{
+		{"[\n{\"address\":\"launch[\\\"a\\\"]\",\"action\":\"create\"}\n]\n", 1},
+		{"[\n{\"address\":\"launch[\\\"a\\\"]\",\"action\":\"create\",\"action\":\"delete\"}\n]\n", 0},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "actions.json"), []byte(c.actions), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := readRun("w", dir, true); len(r.Actions) != c.want {
+			t.Errorf("%s read as %+v, want %d action(s)", c.actions, r.Actions, c.want)
+		}
+	}
+}

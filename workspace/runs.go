@@ -182,7 +182,13 @@ func readRun(ws, dir string, actions bool) *Run {
 	r.dir = dir
 	if actions {
 		if b, err := os.ReadFile(filepath.Join(dir, "actions.json")); err == nil {
-			_ = json.Unmarshal(b, &r.Actions) // a torn file shows no actions
+			// A torn file shows no actions; so does one with a key given
+			// twice ("action": "noop", "action": "delete"), not one of
+			// them.
+			var acts []engine.ActionRecord
+			if strictjson.Unmarshal(b, &acts) == nil {
+				r.Actions = acts
+			}
 		}
 	}
 	return r

@@ -5,8 +5,9 @@
 // fields, and `"hosts": {...}, "hosts": null` no hosts at all), two keys that name one struct field in different
 // cases (`"hosts"` beside `"Hosts"`: encoding/json matches field names
 // regardless of case, so it is the same duplicate), strings that are not
-// valid UTF-8 (the decoder replaces the bytes with U+FFFD, so what is
-// read is not what was written), and null for a struct, string, number or
+// valid UTF-8 or escape a lone UTF-16 surrogate ("\ud800": the decoder
+// replaces either with U+FFFD, so what is read is not what was written),
+// and null for a struct, string, number or
 // bool (the decoder leaves the zero value: `"ssh": null` reads as a host
 // with no address). A field name in another case alone is read as that
 // field, as encoding/json reads it.
@@ -306,8 +307,57 @@ func (c *checker) str() (strText, error) {
 	if !utf8.Valid(s.raw) {
 		return s, &Error{Offset: start, Msg: "a string that is not valid UTF-8 (the file is damaged, or was written by something other than diffuser)"}
 	}
+	if !s.plain {
+		if at := loneSurrogate(s.raw); at >= 0 {
+			return s, &Error{Offset: start + 1 + at, Msg: fmt.Sprintf("a string with the escape %s, half of a UTF-16 surrogate pair without its other half: it is no character, a reader replaces it with U+FFFD, so what is read is not what was written (the file is damaged, or was written by something other than diffuser)", raw16(s.raw[at:]))}
+		}
+	}
 	return s, nil
 }
+
+// loneSurrogate returns the offset in raw (a string's text between its
+// quotes) of the first \uXXXX escape of a UTF-16 surrogate that is not
+// one of a pair (a high one followed by an escaped low one), or -1.
+// encoding/json reads such an escape as U+FFFD, as it reads invalid UTF-8.
+func loneSurrogate(raw []byte) int {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 < len(raw) && raw[i+1] != 'u' {
+			i++ // a one-character escape: \\ must not start another
+			continue
+		}
+		r, ok := hex4(raw, i)
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return i
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo, ok := hex4(raw, i+6); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return i
+			}
+			i += 11 // the pair
+		default:
+			i += 5
+		}
+	}
+	return -1
+}
+
+// hex4 reads the \uXXXX escape at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+	return rune(n), err == nil
+}
+
+// raw16 is the \uXXXX escape at the start of raw, for a message.
+func raw16(raw []byte) string { return string(raw[:min(6, len(raw))]) }
 
 type strText struct {
 	raw   []byte

@@ -60,6 +60,12 @@ func TestCheck(t *testing.T) {
 		{"null map, pointer, raw, any, slice, unknown", `{"hosts":{"a":null},"args":null,"any":null,"list":null,"colour":null}`, "", 0},
 		{"null hosts", `{"hosts":null}`, "", 0},
 		{"valid utf-8", `{"hosts":{"ä":{"user":"é"}}}`, "", 0},
+		{"lone high surrogate", `{"hosts":{"a":{"user":"x\ud800"}}}`, `hosts["a"].user`, 24},
+		{"lone low surrogate", `{"hosts":{"a":{"user":"\udc00"}}}`, `hosts["a"].user`, 23},
+		{"high surrogate before another escape", `{"hosts":{"a":{"user":"\ud800\u0041"}}}`, `hosts["a"].user`, 23},
+		{"lone surrogate in a key", `{"hosts":{"\uD800":{}}}`, `hosts`, 11},
+		{"surrogate pair", `{"hosts":{"a":{"user":"\ud83d\ude00 \u00e9"}}}`, "", 0},
+		{"escaped backslash before u", `{"hosts":{"a":{"user":"\\ud800"}}}`, "", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var v outer

@@ -267,7 +267,7 @@ func (s *Store) read() (*state.State, view, error) {
 	}
 	serial, err := s.peekSerial(data)
 	if err != nil {
-		return nil, view{}, err
+		return nil, view{}, s.hintBackup(ctx, err)
 	}
 	// The journal that matters is the one of state.json's serial; a
 	// newer one (state.json restored from a backup) is an error that
@@ -297,7 +297,7 @@ func (s *Store) read() (*state.State, view, error) {
 	jname := s.url(path.Join(journalDir, fmt.Sprintf("%020d", serial))) + "/"
 	st, live, err := state.Decode(s.url(StateObject), data, jname, jdata, s.opts.Key)
 	if err != nil {
-		return nil, view{}, err
+		return nil, view{}, s.hintBackup(ctx, err)
 	}
 	if p := s.opts.ClusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
 		return nil, view{}, &state.ForeignError{File: s.url(StateObject), Cluster: st.Cluster, Prefix: p}
@@ -519,4 +519,38 @@ func (s *Store) Replace(st *state.State) error {
 	s.mu.Unlock()
 	s.dropJournals(ctx, ^uint64(0))
 	return nil
+}
+
+// hintBackup gives err, when it is the state object's damage, the hint
+// backupHint words.
+func (s *Store) hintBackup(ctx context.Context, err error) error {
+	var ce *state.CorruptError
+	if errors.As(err, &ce) && ce.File == s.url(StateObject) {
+		ce.Hint = s.backupHint(ctx)
+	}
+	return err
+}
+
+// backupHint says what the backup object of a damaged state.json holds
+// and how to put it back. No diffuser command reads a damaged state.json
+// (state pull neither), so the copy is one made with an S3 client, while
+// no diffuser command runs on the workspace.
+func (s *Store) backupHint(ctx context.Context) string {
+	bp, sp := s.url(BackupObject), s.url(StateObject)
+	data, _, err := s.get(ctx, BackupObject)
+	if err == nil && data == nil {
+		err = errors.New("no such object")
+	}
+	if err != nil {
+		return fmt.Sprintf("the object is damaged and there is no readable backup %s (%v): download it with an S3 client (aws s3 cp %s state.json), "+
+			"repair it by hand and upload it back (aws s3 cp state.json %s) while no diffuser command runs on this workspace", bp, err, sp, sp)
+	}
+	b, _, err := state.Decode(bp, data, "", nil, s.opts.Key)
+	if err != nil {
+		return fmt.Sprintf("the object is damaged and so is its backup %s (%v): repair one by hand", bp, err)
+	}
+	return fmt.Sprintf("the object is damaged: its previous copy %s (serial %d) is readable. No diffuser command reads a damaged state "+
+		"(diffuser state pull neither): to go back one save, while no diffuser command runs on this workspace, copy the backup over it "+
+		"with an S3 client (aws s3 cp %s %s; add --endpoint-url for a server other than AWS), then check it with diffuser state list",
+		bp, b.Serial, bp, sp)
 }

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"diffuser/state"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 const bucket = "diffuser-state"
@@ -280,5 +283,59 @@ func TestStateObjectKeyTwice(t *testing.T) {
 	_, err := s.Load()
 	if err == nil || !strings.Contains(err.Error(), s.url(StateObject)+`:2:1: hosts: the key "hosts" is given twice`) {
 		t.Fatalf("Load: %v", err)
+	}
+}
+
+// TestDamagedStateObjectHint: a damaged state.json in the bucket is
+// refused with a hint that says what its backup object holds and how to
+// put it back (no diffuser command reads a damaged state, state pull
+// neither); doing what it says makes the workspace load again.
+func TestDamagedStateObjectHint(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeS3(t, bucket)
+	s := New(f.client, bucket, "ws", Options{})
+	damaged := []byte("{\"version\":1,\"serial\":2,\"lineage\":\"L\",\"hosts\":{},\"instances\":{},\n\"hosts\":{}}\n")
+	if _, err := s.put(ctx, StateObject, damaged, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Load()
+	want := "there is no readable backup " + s.url(BackupObject) + " (no such object): download it with an S3 client (aws s3 cp " + s.url(StateObject) + " state.json)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Load without a backup: %v\nwant %q", err, want)
+	}
+
+	good := []byte(`{"version":1,"serial":1,"lineage":"L","hosts":{},"instances":{}}`)
+	if _, err := s.put(ctx, BackupObject, good, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load()
+	for _, want := range []string{
+		s.url(StateObject) + ":2:1: hosts: the key \"hosts\" is given twice",
+		"its previous copy " + s.url(BackupObject) + " (serial 1) is readable",
+		"diffuser state pull neither",
+		"aws s3 cp " + s.url(BackupObject) + " " + s.url(StateObject),
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Load: %v\nwant %q", err, want)
+		}
+	}
+	// What the hint says, with this test's S3 client: a server-side copy.
+	src := bucket + "/" + s.key(BackupObject)
+	if _, err := f.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(s.key(StateObject)), CopySource: &src}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load()
+	if err != nil || st.Serial != 1 || st.Lineage != "L" {
+		t.Fatalf("after copying the backup back: %v, %+v", err, st)
+	}
+
+	if _, err := s.put(ctx, StateObject, damaged, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.put(ctx, BackupObject, damaged, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Load(); err == nil || !strings.Contains(err.Error(), "so is its backup "+s.url(BackupObject)) {
+		t.Fatalf("Load with a damaged backup: %v", err)
 	}
 }

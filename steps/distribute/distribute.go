@@ -208,12 +208,12 @@ func readDestFacts(ctx context.Context, r runner.Runner, dest string, want int64
 	}
 	st := strings.Fields(lines[0])
 	if len(st) != 2 || len(lines) > 2 {
-		return f, fmt.Errorf("reading %s: unexpected output %q", dest, res.Stdout)
+		return f, fmt.Errorf("reading %s: unexpected output %s", dest, runner.QuoteOutput(res.Stdout))
 	}
 	size, err1 := strconv.ParseInt(st[0], 10, 64)
 	m, err2 := strconv.ParseUint(st[1], 8, 32)
 	if err1 != nil || err2 != nil {
-		return f, fmt.Errorf("reading %s: unexpected output %q", dest, res.Stdout)
+		return f, fmt.Errorf("reading %s: unexpected output %s", dest, runner.QuoteOutput(res.Stdout))
 	}
 	f = destFacts{exists: true, size: size, mode: os.FileMode(m)}
 	if len(lines) == 2 {

@@ -288,7 +288,7 @@ func (r *relay) setup(ctx context.Context, hs []*xferHost) {
 			}
 		}
 		if h.port == 0 {
-			h.noRelay = fmt.Sprintf("installing the relay: unexpected output %q", res.Stdout)
+			h.noRelay = fmt.Sprintf("installing the relay: unexpected output %s", runner.QuoteOutput(res.Stdout))
 		}
 	})
 }

@@ -272,7 +272,7 @@ func (t *transfer) probe(ctx context.Context, h *xferHost) {
 		}
 	}
 	if seen != 3 {
-		h.err = fmt.Errorf("reading %s: unexpected output %q", t.a.dest, res.Stdout)
+		h.err = fmt.Errorf("reading %s: unexpected output %s", t.a.dest, runner.QuoteOutput(res.Stdout))
 	}
 }
 
@@ -331,7 +331,7 @@ func (t *transfer) remoteSum(ctx context.Context, h *xferHost, file string) (str
 	}
 	f := strings.Fields(res.Stdout)
 	if len(f) == 0 || !isHexDigest(f[0]) {
-		return "", fmt.Errorf("hashing %s: unexpected output %q", file, res.Stdout)
+		return "", fmt.Errorf("hashing %s: unexpected output %s", file, runner.QuoteOutput(res.Stdout))
 	}
 	return f[0], nil
 }
