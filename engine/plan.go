@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"diffuser/cloud"
 	"diffuser/lang"
@@ -640,8 +641,20 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	return s
+	if len(s) <= maxLine {
+		return s
+	}
+	cut := maxLine
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", s[:cut], len(s))
 }
+
+// maxLine bounds firstLine: a failed instance's error is kept in state and
+// shown by every plan, so one line of a host's answer megabytes long must
+// not become that large a state.
+const maxLine = 2048
 
 // planRemovals plans destroys for what state has and the recipe no longer does.
 func (p *Plan) planRemovals(st *state.State) {
