@@ -153,11 +153,12 @@ step "ready" {
   after = [step.mount]
   wait {
     # Through the link into the GVfs tree: a directory there is not the
-    # share. While there is no link, the unit's log says why.
+    # share. While there is no link, what the unit's script said says why
+    # (its own lines, not systemd's about it).
     command = <<-EOT
       if [ ! -L ${shellquote(var.mount_point)} ]; then
         echo ${shellquote("${var.mount_point} is not yet the link into GVfs; ${local.unit} says:")} >&2
-        journalctl -u ${local.unit}.service -n 3 -o cat --no-pager >&2
+        journalctl -u ${local.unit}.service _TRANSPORT=stdout -n 3 -o cat --no-pager >&2
         exit 1
       fi
       ls ${shellquote(var.mount_point)}/ >/dev/null
