@@ -127,14 +127,16 @@ func TestFormerReachSettingsKeepRecordedHosts(t *testing.T) {
 		// What the host's record says it was launched with is tried too:
 		// a key changed since then replaces nothing either.
 		recorded := func(o *engine.PlanOptions) {
-			o.RecordedReach = func(map[string]string) map[string]cty.Value { return map[string]cty.Value{"key_file": key} }
+			o.RecordedReach = func(cloud.Host, int, cty.Value) map[string][]cty.Value {
+				return map[string][]cty.Value{"key_file": {key}}
+			}
 		}
 		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), recorded); p.HasChanges() {
 			t.Errorf("key_file %#v -> /keys/b on a host recorded in the old form replaces it:\n%s", key, summary(p))
 		}
 		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), func(o *engine.PlanOptions) {
-			o.RecordedReach = func(map[string]string) map[string]cty.Value {
-				return map[string]cty.Value{"key_file": cty.StringVal("/keys/other")}
+			o.RecordedReach = func(cloud.Host, int, cty.Value) map[string][]cty.Value {
+				return map[string][]cty.Value{"key_file": {cty.StringVal("/keys/other")}}
 			}
 		}); !strings.Contains(summary(p), "-/+ launch") {
 			t.Errorf("key_file %#v: a record that matches neither value still kept the host:\n%s", key, summary(p))

@@ -200,9 +200,10 @@ type PlanOptions struct {
 	// once held (cloud.FormerReachSettings): a host recorded with a digest
 	// holding them at their present values plans as its own, not replaced.
 	FormerReachSettings []string
-	// RecordedReach says what a host's recorded attributes say its
-	// FormerReachSettings were at launch (cloud.FormerReachSettings).
-	RecordedReach func(attrs map[string]string) map[string]cty.Value
+	// RecordedReach says what a recorded host (at index of its group,
+	// whose settings are now present) says its FormerReachSettings may
+	// have been at launch (cloud.FormerReachSettings).
+	RecordedReach func(h cloud.Host, index int, present cty.Value) map[string][]cty.Value
 	// GroupProvider, when set, names the provider key each host group runs
 	// on (a cluster over several providers; providers.go); nil means every
 	// group runs on Provider.
@@ -233,9 +234,9 @@ func launchDigest(provider string, settings cty.Value, reach []string, sizes map
 
 // formerDigest says whether sh's digest is the launch digest it got when
 // opt's FormerReachSettings were still digested, each at its present
-// value or at the one its record gives (opt.RecordedReach): recorded
-// before they became reach settings, the host is the same, and a change
-// of one of them since is found by refresh, as for any reach setting.
+// value or at one its record gives (opt.RecordedReach): recorded before
+// they became reach settings, the host is the same, and a change of one
+// of them since is found by refresh, as for any reach setting.
 func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
 	if len(opt.FormerReachSettings) == 0 || settings == cty.NilVal || settings.IsNull() || !settings.IsKnown() || !settings.Type().IsObjectType() {
 		return false
@@ -250,27 +251,42 @@ func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanO
 			reach = append(reach, r)
 		}
 	}
-	var recorded map[string]cty.Value
+	var recorded map[string][]cty.Value
 	if opt.RecordedReach != nil {
-		recorded = opt.RecordedReach(sh.Attrs)
+		recorded = opt.RecordedReach(CloudHost(sh), sh.Index, settings)
 	}
 	present := settings.AsValueMap()
-	// Every choice of present or recorded value per setting: two settings
-	// make four digests.
-	for mask := 0; mask < 1<<len(former); mask++ {
+	choices := make([][]cty.Value, len(former))
+	for i, name := range former {
+		choices[i] = []cty.Value{present[name]}
+		for _, rv := range recorded[name] {
+			if cv, err := convert.Convert(rv, present[name].Type()); err == nil && !cv.RawEquals(present[name]) {
+				choices[i] = append(choices[i], cv)
+			}
+		}
+	}
+	// Every combination of choices: the present value or a recorded one
+	// per setting (an odometer over choices).
+	pick := make([]int, len(former))
+	for {
 		m := maps.Clone(present)
 		for i, name := range former {
-			if rv, ok := recorded[name]; ok && mask&(1<<i) != 0 {
-				if cv, err := convert.Convert(rv, present[name].Type()); err == nil {
-					m[name] = cv
-				}
-			}
+			m[name] = choices[i][pick[i]]
 		}
 		if sh.Digest == launchDigest(provider, cty.ObjectVal(m), reach, sizes, types) {
 			return true
 		}
+		i := 0
+		for ; i < len(pick); i++ {
+			if pick[i]++; pick[i] < len(choices[i]) {
+				break
+			}
+			pick[i] = 0
+		}
+		if i == len(pick) {
+			return false
+		}
 	}
-	return false
 }
 
 // withoutAttrs is the object v without the named attributes.
@@ -364,11 +380,12 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	for h, slot := range g.Hosts {
 		names[h] = slot.Name
 	}
-	hostStatus, reach := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
+	found := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
 		slot := g.Hosts[g.HostIdx[sh.Name]]
 		return l.refreshSpec(opt.Cluster, slot, sh.Provider, p.settings[groupIndex[slot.Group]]), true
 	})
-	p.reach = reach
+	hostStatus := found.status
+	p.reach = found.now
 	p.gone = make([]bool, len(g.Hosts))
 	p.rerouted = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
@@ -394,15 +411,26 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		case hostStatus[slot.Name] == cloud.Stopped:
 			c.Action, c.Reason = Start, "host is stopped (found by refresh)"
 			p.Drift++
+		case hostStatus[slot.Name] == otherMachine:
+			// Not gone: the recorded machine may still answer the
+			// recorded way, and its steps' destroy commands run there.
+			c.Action, c.Reason = Replace, found.why[slot.Name]+" (found by refresh)"
+			p.Drift++
 		case hostStatus[slot.Name] == cloud.Moved:
 			// Launch again records the new way; its addresses may change,
 			// so what reads them is known after apply.
 			c.Action, c.Reason = Update, "reached another way now: ssh settings changed (found by refresh)"
+			if why := found.why[slot.Name]; why != "" {
+				c.Reason = "moved: " + why + " (found by refresh)"
+			}
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Rerouted:
 			// Launch again records it; its addresses stay, so what reads
 			// them is known now.
 			c.Action, c.Reason = Update, "reached or set up another way now, at the same addresses (found by refresh)"
+			if why := found.why[slot.Name]; why != "" {
+				c.Reason = "reached another way now, at the same addresses: " + why + " (found by refresh)"
+			}
 			p.Drift++
 		default:
 			c.Action = NoOp

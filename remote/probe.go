@@ -42,17 +42,19 @@ func (p *Pool) HostKey(ctx context.Context, cfg Config) (string, error) {
 		return "", err
 	}
 	key, err := readHostKey(ctx, cfg, pin.algorithms(), dial)
-	if err != nil && key == nil && pin.algorithms() != nil && !errors.Is(err, errNoAnswer) {
+	if err != nil && pin.algorithms() != nil && !errors.Is(err, ErrNoAnswer) {
 		key, err = readHostKey(ctx, cfg, nil, dial)
 	}
-	if key == nil {
-		return "", fmt.Errorf("reading the host key of %s (%s): %w", cfg.Name, cfg.addr(), err)
+	if err != nil {
+		return "", err
 	}
 	return FormatKey(key), nil
 }
 
-// errNoAnswer wraps a failure to open the stream: no server to ask.
-var errNoAnswer = errors.New("no answer")
+// ErrNoAnswer is the error of HostKey when nothing accepts a connection
+// at the address (refused, unreachable, no route, a jump host that cannot
+// reach it).
+var ErrNoAnswer = errors.New("nothing answers")
 
 // readHostKey makes one handshake with the server cfg names, offering
 // algorithms (nil: the library's default), up to the host key.
@@ -61,7 +63,7 @@ func readHostKey(ctx context.Context, cfg Config, algorithms []string, dial dial
 	defer cancel()
 	nc, err := dial(ctx, "tcp", cfg.addr())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errNoAnswer, err)
+		return nil, fmt.Errorf("%w at %s (%w)", ErrNoAnswer, cfg.addr(), err)
 	}
 	defer nc.Close()
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
@@ -81,7 +83,7 @@ func readHostKey(ctx context.Context, cfg Config, algorithms []string, dial dial
 		return shown, nil
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("ssh handshake: %w", ctx.Err())
+		err = ctx.Err()
 	}
-	return nil, err
+	return nil, fmt.Errorf("no SSH host key read at %s (%w)", cfg.addr(), err)
 }

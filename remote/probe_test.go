@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestHostKeyReadsWithoutLogin(t *testing.T) {
 	}
 
 	cfg.Port = freePort(t)
-	if got, err := p.HostKey(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), cfg.addr()) {
+	if got, err := p.HostKey(context.Background(), cfg); !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), cfg.addr()) {
 		t.Errorf("nothing listening: %.40q, %v; want an error naming the address", got, err)
 	}
 }

@@ -265,6 +265,26 @@ func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(
 	return cl, nil
 }
 
+// HostKey is the host key the machine answering where h says (its
+// address and port, through its jump hosts) shows, read in the handshake
+// without logging in to it (remote.Pool.HostKey). One attempt: a machine
+// that does not answer is an error, not waited for.
+func (c *SSHConnector) HostKey(ctx context.Context, h state.Host) (string, error) {
+	c.mu.Lock()
+	p := c.pools[h.ProviderID]
+	if p == nil {
+		p = remote.NewPool()
+		c.pools[h.ProviderID] = p
+	}
+	c.mu.Unlock()
+	return p.HostKey(ctx, c.config(h, nil))
+}
+
+// hostKeyReader reads the host key a machine answers with (SSHConnector).
+type hostKeyReader interface {
+	HostKey(ctx context.Context, h state.Host) (string, error)
+}
+
 // refresher answers plan -refresh from the provider and the hosts.
 type refresher struct {
 	provider cloud.Provider
@@ -286,6 +306,40 @@ func (r refresher) Reach(ctx context.Context, spec cloud.HostSpec, h *state.Host
 		return rp.Reach(ctx, spec, engine.CloudHost(h))
 	}
 	return engine.CloudHost(h), nil
+}
+
+var _ engine.Identifier = refresher{}
+
+// Identify reads the host key answering where now says (a static host the
+// site file names at another address, port or user) and compares it with
+// the key state pins for old: the same machine, or another one, or none.
+func (r refresher) Identify(ctx context.Context, old, now *state.Host) (bool, string) {
+	at := now.SSH.User + "@" + net.JoinHostPort(now.SSH.Address, strconv.Itoa(now.SSH.Port))
+	if now.SSH.Jump != nil {
+		at += " through " + JumpName(now.SSH.Jump)
+	}
+	kr, ok := r.conn.(hostKeyReader)
+	if !ok || old.SSH.HostKey == "" {
+		return false, fmt.Sprintf("named at %s now, and state pins no host key to tell whether the machine answering there is the same", at)
+	}
+	pinned, err := remote.Fingerprint(old.SSH.HostKey)
+	if err != nil {
+		return false, fmt.Sprintf("named at %s now, and the host key state pins does not parse (%v)", at, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	key, err := kr.HostKey(cctx, *now)
+	if err != nil {
+		return false, err.Error()
+	}
+	offered, err := remote.Fingerprint(key)
+	if err != nil {
+		return false, fmt.Sprintf("the machine answering at %s shows a host key that does not parse (%v)", at, err)
+	}
+	if offered == pinned {
+		return true, fmt.Sprintf("the machine with the pinned host key %s answers at %s", pinned, at)
+	}
+	return false, fmt.Sprintf("another machine answers at %s (host key %s, state pins %s)", at, offered, pinned)
 }
 
 func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {

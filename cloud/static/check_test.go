@@ -171,9 +171,9 @@ func TestRecordedReach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := Factory{}.RecordedReach(h.Attrs)
-		for _, name := range (Factory{}).FormerReachSettings() {
-			if !got[name].RawEquals(set[name]) {
+		got := Factory{}.RecordedReach(h, 0, obj(attrs))
+		for _, name := range []string{"key_file", "jump"} {
+			if len(got[name]) != 1 || !got[name][0].RawEquals(set[name]) {
 				t.Errorf("%s = %#v recorded as attrs %v, given back as %#v", name, set[name], h.Attrs, got[name])
 			}
 		}
