@@ -170,7 +170,9 @@ type ReachSettings interface {
 // RecordedReach is what recorded host h (at index of its group, whose
 // settings are now present) says each of those settings may have been
 // when it was launched, besides its present value: a host whose setting
-// changed since is recognised too when one of them was.
+// changed since is recognised too when one of them was. They are listed
+// in the order they left the digest: a host's digest holds those that had
+// not left yet when it was launched.
 type FormerReachSettings interface {
 	FormerReachSettings() []string
 	RecordedReach(h Host, index int, present cty.Value) map[string][]cty.Value

@@ -232,22 +232,25 @@ func launchDigest(provider string, settings cty.Value, reach []string, sizes map
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// formerDigest says whether sh's digest is the launch digest it got when
-// opt's FormerReachSettings were still digested, each at its present
-// value or at one its record gives (opt.RecordedReach): recorded before
-// they became reach settings, the host is the same, and a change of one
-// of them since is found by refresh, as for any reach setting.
+// formerDigest says whether sh's digest is a launch digest it got while
+// some of opt's FormerReachSettings were still digested, each at its
+// present value or at one its record gives (opt.RecordedReach): recorded
+// before they became reach settings, the host is the same, and a change
+// of one of them since is found by refresh, as for any reach setting.
+// They left the digest in their order, so a digest holds a suffix of
+// them: each is tried.
 func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
 	if len(opt.FormerReachSettings) == 0 || settings == cty.NilVal || settings.IsNull() || !settings.IsKnown() || !settings.Type().IsObjectType() {
 		return false
 	}
 	var reach, former []string
+	for _, r := range opt.FormerReachSettings {
+		if slices.Contains(opt.ReachSettings, r) && settings.Type().HasAttribute(r) {
+			former = append(former, r)
+		}
+	}
 	for _, r := range opt.ReachSettings {
-		if slices.Contains(opt.FormerReachSettings, r) {
-			if settings.Type().HasAttribute(r) {
-				former = append(former, r)
-			}
-		} else {
+		if !slices.Contains(opt.FormerReachSettings, r) {
 			reach = append(reach, r)
 		}
 	}
@@ -265,15 +268,27 @@ func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanO
 			}
 		}
 	}
-	// Every combination of choices: the present value or a recorded one
-	// per setting (an odometer over choices).
-	pick := make([]int, len(former))
+	for start := range former {
+		out := append(slices.Clone(reach), former[:start]...)
+		if anyChoice(former[start:], choices[start:], present, func(m map[string]cty.Value) bool {
+			return sh.Digest == launchDigest(provider, cty.ObjectVal(m), out, sizes, types)
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyChoice says whether match holds for present with the named settings
+// at some combination of their choices (an odometer over choices).
+func anyChoice(names []string, choices [][]cty.Value, present map[string]cty.Value, match func(map[string]cty.Value) bool) bool {
+	pick := make([]int, len(names))
 	for {
 		m := maps.Clone(present)
-		for i, name := range former {
+		for i, name := range names {
 			m[name] = choices[i][pick[i]]
 		}
-		if sh.Digest == launchDigest(provider, cty.ObjectVal(m), reach, sizes, types) {
+		if match(m) {
 			return true
 		}
 		i := 0

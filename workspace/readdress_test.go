@@ -11,6 +11,7 @@ import (
 
 	"diffuser/remote"
 	"diffuser/remote/sshdtest"
+	"diffuser/state"
 )
 
 // These tests change the site file's own port, user or address of a
@@ -228,4 +229,48 @@ func TestStaticSiteAddressMoved(t *testing.T) {
 		t.Errorf("moved: ran %q, destroy commands %q", w.runs(), w.destroyed())
 	}
 	w.expectConverged()
+}
+
+// A host recorded before the site file's address, user and port left the
+// launch digest (its digest holds them) plans as a no-op while they stay,
+// and as readdressed, not replaced for changed settings, when its own
+// changes: what its record says they were is tried (engine formerDigest).
+func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
+	port2 := sshdtest.FreePort(t)
+	w := newReaddressWorld(t, sshdtest.Options{Extra: fmt.Sprintf("ListenAddress 127.0.0.1:%d", port2)})
+	w.apply()
+	pl, _ := w.plan()
+	opt := pl.WS.planOptions()
+	opt.ReachSettings = []string{"ssh_config", "package_cache", "key_file", "jump"} // before
+	settings, diags := pl.WS.Settings("server")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	before := pl.WS.Loaded.LaunchDigest(opt, "server", settings)
+	pl.Close()
+	if before == w.host().Digest {
+		t.Fatal("the digest before the upgrade is the one recorded now: the test would prove nothing")
+	}
+	s := state.Open(w.env.Layout().Workspace("reach"))
+	unlock, err := s.Lock(context.Background(), state.CurrentHolder("test"))
+	must(t, err)
+	st, err := s.Load()
+	must(t, err)
+	st.Hosts["server[0]"].Digest = before
+	must(t, s.Save(st))
+	must(t, unlock())
+
+	w.expectConverged()
+	w.writeSite("127.0.0.1", "", port2)
+	pl, got := w.plan()
+	pl.Close()
+	if lines := strings.Split(strings.TrimSpace(got), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], `~ launch["server[0]"] (reached another way now`) {
+		t.Errorf("port changed on a host recorded before: want the launch only:\n%s", got)
+	}
+	w.writeSite("127.0.0.2", "", w.srv.Port) // nothing listens there
+	pl, got = w.plan()
+	pl.Close()
+	if !strings.Contains(got, `-/+ launch["server[0]"] (nothing answers at 127.0.0.2:`) {
+		t.Errorf("address changed on a host recorded before: want it asked, not replaced for its settings:\n%s", got)
+	}
 }

@@ -208,3 +208,66 @@ func TestKeyFileChangeMovesHost(t *testing.T) {
 		t.Errorf("reach with key_file /keys/b: %+v %v", now, err)
 	}
 }
+
+// TestRecordedIdentity: the user, port and own address a host's provider
+// id says it was launched with come back as values to try, written each
+// way the site file may have written them (root and 22 maybe unset), with
+// the group's other addresses as they are now.
+func TestRecordedIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		id        string
+		users     []cty.Value
+		ports     []cty.Value
+		addresses []string // element 1 of the group's list, each way
+	}{
+		{"static:root@10.0.0.2:22", []cty.Value{cty.StringVal("root"), cty.NullVal(cty.String)},
+			[]cty.Value{cty.NumberIntVal(22), cty.NullVal(cty.Number)},
+			[]string{"10.0.0.2", "root@10.0.0.2", "10.0.0.2:22", "root@10.0.0.2:22"}},
+		{"static:admin@fd00::2:2222", []cty.Value{cty.StringVal("admin")}, []cty.Value{cty.NumberIntVal(2222)},
+			[]string{"fd00::2", "admin@fd00::2", "[fd00::2]:2222", "admin@[fd00::2]:2222"}},
+	} {
+		present := obj(map[string]cty.Value{"addresses": strs("10.0.0.1", "10.0.0.9")})
+		got := Factory{}.RecordedReach(cloud.Host{ProviderID: tc.id}, 1, present)
+		if !slices.EqualFunc(got["user"], tc.users, cty.Value.RawEquals) || !slices.EqualFunc(got["port"], tc.ports, cty.Value.RawEquals) {
+			t.Errorf("%s: users %#v, ports %#v", tc.id, got["user"], got["port"])
+		}
+		var want []cty.Value
+		for _, a := range tc.addresses {
+			want = append(want, strs("10.0.0.1", a))
+		}
+		if !slices.EqualFunc(got["addresses"], want, cty.Value.RawEquals) {
+			t.Errorf("%s: addresses %#v", tc.id, got["addresses"])
+		}
+	}
+	if got := (Factory{}).RecordedReach(cloud.Host{ProviderID: "sim-1"}, 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
+		t.Errorf("another provider's id: %#v", got)
+	}
+}
+
+// TestSiteChangeReaddresses: a host the site file names at another port,
+// user or address is Readdressed (its host key decides); once its record
+// says how the site reaches it now, under its first provider id (kept by
+// apply), it is Running.
+func TestSiteChangeReaddresses(t *testing.T) {
+	spec := func(addr string, port int) cloud.HostSpec {
+		return cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(map[string]cty.Value{
+			"addresses": strs(addr), "ssh_config": cty.StringVal(""), "port": cty.NumberIntVal(int64(port))})}
+	}
+	h, err := Provider{}.Launch(context.Background(), spec("10.0.0.1", 22))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []cloud.HostSpec{spec("10.0.0.1", 2222), spec("admin@10.0.0.1", 22), spec("10.0.0.2", 22)} {
+		if got, err := (Provider{}).Status(context.Background(), sp, h); err != nil || got != cloud.Readdressed {
+			t.Errorf("%v: status %v %v, want readdressed", sp.Settings.GetAttr("addresses"), got, err)
+		}
+	}
+	now, err := Provider{}.Reach(context.Background(), spec("10.0.0.1", 2222), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now.ProviderID = h.ProviderID
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 2222), now); err != nil || got != cloud.Running {
+		t.Errorf("recorded at the new port under its first id: %v %v", got, err)
+	}
+}
