@@ -167,15 +167,16 @@ type ReachSettings interface {
 // whose reach settings were once in the launch digest. A host recorded
 // with a digest that holds them at their present values is the same host,
 // so that making a setting a reach setting replaces nothing already built.
-// RecordedReach is what recorded host h (at index of its group, whose
-// settings are now present) says each of those settings may have been
-// when it was launched, besides its present value: a host whose setting
-// changed since is recognised too when one of them was. They are listed
+// RecordedReach is what the recorded hosts of a group (by index; a zero
+// Host where none is recorded) say each of those settings may have been
+// when the one at index was launched, besides its present value (the
+// group's settings are now present): a host whose setting changed since
+// is recognised too when one of them was. They are listed
 // in the order they left the digest: a host's digest holds those that had
 // not left yet when it was launched.
 type FormerReachSettings interface {
 	FormerReachSettings() []string
-	RecordedReach(h Host, index int, present cty.Value) map[string][]cty.Value
+	RecordedReach(group []Host, index int, present cty.Value) map[string][]cty.Value
 }
 
 // Expirer is implemented by providers that mark a cluster's deadline on

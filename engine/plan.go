@@ -200,10 +200,11 @@ type PlanOptions struct {
 	// once held (cloud.FormerReachSettings): a host recorded with a digest
 	// holding them at their present values plans as its own, not replaced.
 	FormerReachSettings []string
-	// RecordedReach says what a recorded host (at index of its group,
-	// whose settings are now present) says its FormerReachSettings may
-	// have been at launch (cloud.FormerReachSettings).
-	RecordedReach func(h cloud.Host, index int, present cty.Value) map[string][]cty.Value
+	// RecordedReach says what the recorded hosts of a group (by index)
+	// say the FormerReachSettings of the one at index may have been at
+	// launch, the group's settings being present now
+	// (cloud.FormerReachSettings).
+	RecordedReach func(group []cloud.Host, index int, present cty.Value) map[string][]cty.Value
 	// GroupProvider, when set, names the provider key each host group runs
 	// on (a cluster over several providers; providers.go); nil means every
 	// group runs on Provider.
@@ -239,7 +240,7 @@ func launchDigest(provider string, settings cty.Value, reach []string, sizes map
 // of one of them since is found by refresh, as for any reach setting.
 // They left the digest in their order, so a digest holds a suffix of
 // them: each is tried.
-func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
+func formerDigest(st *state.State, sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
 	if len(opt.FormerReachSettings) == 0 || settings == cty.NilVal || settings.IsNull() || !settings.IsKnown() || !settings.Type().IsObjectType() {
 		return false
 	}
@@ -256,7 +257,7 @@ func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanO
 	}
 	var recorded map[string][]cty.Value
 	if opt.RecordedReach != nil {
-		recorded = opt.RecordedReach(CloudHost(sh), sh.Index, settings)
+		recorded = opt.RecordedReach(recordedGroup(st, sh.Group), sh.Index, settings)
 	}
 	present := settings.AsValueMap()
 	choices := make([][]cty.Value, len(former))
@@ -277,6 +278,22 @@ func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanO
 		}
 	}
 	return false
+}
+
+// recordedGroup is every host st records in group, by index (a zero Host
+// where it records none).
+func recordedGroup(st *state.State, group string) []cloud.Host {
+	var out []cloud.Host
+	for _, h := range st.Hosts {
+		if h.Group != group || h.Index < 0 {
+			continue
+		}
+		for len(out) <= h.Index {
+			out = append(out, cloud.Host{})
+		}
+		out[h.Index] = CloudHost(h)
+	}
+	return out
 }
 
 // anyChoice says whether match holds for present with the named settings
@@ -416,7 +433,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			c.Action, c.Reason = Create, ""
 		case sh.Provider != prov:
 			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, prov)
-		case sh.Digest != dg && !formerDigest(sh, prov, p.settings[groupIndex[slot.Group]], opt, l.Sizes[slot.Group], l.VolTypes[slot.Group]):
+		case sh.Digest != dg && !formerDigest(st, sh, prov, p.settings[groupIndex[slot.Group]], opt, l.Sizes[slot.Group], l.VolTypes[slot.Group]):
 			c.Action, c.Reason = Replace, "host settings or volume sizes changed"
 		case replace[slot.Name]:
 			c.Action, c.Reason = Replace, "replacement requested with -replace"

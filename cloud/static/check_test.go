@@ -171,7 +171,7 @@ func TestRecordedReach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := Factory{}.RecordedReach(h, 0, obj(attrs))
+		got := Factory{}.RecordedReach([]cloud.Host{h}, 0, obj(attrs))
 		for _, name := range []string{"key_file", "jump"} {
 			if len(got[name]) != 1 || !got[name][0].RawEquals(set[name]) {
 				t.Errorf("%s = %#v recorded as attrs %v, given back as %#v", name, set[name], h.Attrs, got[name])
@@ -209,37 +209,56 @@ func TestKeyFileChangeMovesHost(t *testing.T) {
 	}
 }
 
-// TestRecordedIdentity: the user, port and own address a host's provider
-// id says it was launched with come back as values to try, written each
-// way the site file may have written them (root and 22 maybe unset), with
-// the group's other addresses as they are now.
+// TestRecordedIdentity: the user, port and address a host's provider id
+// says it was launched with come back as values to try, written each way
+// the site file may have written them (root and 22 maybe unset), and the
+// group's list as long as the hosts recorded, with the present elements
+// that still name the recorded machines.
 func TestRecordedIdentity(t *testing.T) {
+	present := obj(map[string]cty.Value{"addresses": strs("10.0.0.1", "10.0.0.9", "10.0.0.3")})
+	group := func(ids ...string) []cloud.Host {
+		var out []cloud.Host
+		for _, id := range ids {
+			out = append(out, cloud.Host{ProviderID: id})
+		}
+		return out
+	}
 	for _, tc := range []struct {
-		id        string
+		ids       []cloud.Host
 		users     []cty.Value
 		ports     []cty.Value
-		addresses []string // element 1 of the group's list, each way
+		addresses []cty.Value
 	}{
-		{"static:root@10.0.0.2:22", []cty.Value{cty.StringVal("root"), cty.NullVal(cty.String)},
+		// server[1] was at 10.0.0.2, the group had two hosts.
+		{group("static:root@10.0.0.1:22", "static:root@10.0.0.2:22"), []cty.Value{cty.StringVal("root"), cty.NullVal(cty.String)},
 			[]cty.Value{cty.NumberIntVal(22), cty.NullVal(cty.Number)},
-			[]string{"10.0.0.2", "root@10.0.0.2", "10.0.0.2:22", "root@10.0.0.2:22"}},
-		{"static:admin@fd00::2:2222", []cty.Value{cty.StringVal("admin")}, []cty.Value{cty.NumberIntVal(2222)},
-			[]string{"fd00::2", "admin@fd00::2", "[fd00::2]:2222", "admin@[fd00::2]:2222"}},
+			[]cty.Value{strs("10.0.0.1", "10.0.0.2"), strs("10.0.0.1", "root@10.0.0.2"), strs("10.0.0.1", "10.0.0.2:22"), strs("10.0.0.1", "root@10.0.0.2:22")}},
+		// IPv6 in the id, a group of four (shrunk since).
+		{group("static:root@10.0.0.1:22", "static:admin@fd00::2:2222", "static:root@10.0.0.3:22", "static:root@10.0.0.4:22"),
+			[]cty.Value{cty.StringVal("admin")}, []cty.Value{cty.NumberIntVal(2222)},
+			[]cty.Value{strs("10.0.0.1", "fd00::2", "10.0.0.3", "10.0.0.4"), strs("10.0.0.1", "admin@fd00::2", "10.0.0.3", "10.0.0.4"),
+				strs("10.0.0.1", "[fd00::2]:2222", "10.0.0.3", "10.0.0.4"), strs("10.0.0.1", "admin@[fd00::2]:2222", "10.0.0.3", "10.0.0.4"),
+				strs("10.0.0.1", "fd00::2", "10.0.0.3", "root@10.0.0.4"), strs("10.0.0.1", "admin@fd00::2", "10.0.0.3", "root@10.0.0.4")}},
 	} {
-		present := obj(map[string]cty.Value{"addresses": strs("10.0.0.1", "10.0.0.9")})
-		got := Factory{}.RecordedReach(cloud.Host{ProviderID: tc.id}, 1, present)
+		got := Factory{}.RecordedReach(tc.ids, 1, present)
 		if !slices.EqualFunc(got["user"], tc.users, cty.Value.RawEquals) || !slices.EqualFunc(got["port"], tc.ports, cty.Value.RawEquals) {
-			t.Errorf("%s: users %#v, ports %#v", tc.id, got["user"], got["port"])
+			t.Errorf("%v: users %#v, ports %#v", tc.ids, got["user"], got["port"])
 		}
-		var want []cty.Value
-		for _, a := range tc.addresses {
-			want = append(want, strs("10.0.0.1", a))
+		for _, want := range tc.addresses {
+			if !slices.ContainsFunc(got["addresses"], want.RawEquals) {
+				t.Errorf("%v: addresses %#v lack %#v", tc.ids, got["addresses"], want)
+			}
 		}
-		if !slices.EqualFunc(got["addresses"], want, cty.Value.RawEquals) {
-			t.Errorf("%s: addresses %#v", tc.id, got["addresses"])
+		if len(got["addresses"]) > maxFormerLists {
+			t.Errorf("%v: %d lists", tc.ids, len(got["addresses"]))
 		}
 	}
-	if got := (Factory{}).RecordedReach(cloud.Host{ProviderID: "sim-1"}, 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
+	// Grown since: the list as long as the hosts recorded.
+	got := Factory{}.RecordedReach(group("static:root@10.0.0.1:22"), 0, present)
+	if len(got["addresses"]) != 1 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
+		t.Errorf("grown group: %#v", got["addresses"])
+	}
+	if got := (Factory{}).RecordedReach(group("sim-1"), 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
 		t.Errorf("another provider's id: %#v", got)
 	}
 }

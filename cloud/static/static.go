@@ -88,25 +88,27 @@ func (Factory) FormerReachSettings() []string {
 	return []string{"key_file", "jump", "addresses", "user", "port"}
 }
 
-// RecordedReach is what h's record says its key_file, jump, user, port
-// and its own element of addresses may have been written as when it was
-// launched: key_file and jump as launchHost records them (jump as written
-// only when every hop names its user and port: it is recorded resolved),
-// user, port and address from its provider id (static:USER@HOST:PORT,
-// which the site file alone gives). A user of root and port 22 may have
-// been diffuser's defaults (unset), and the address may have been written
-// with or without them: each is a value to try. The other elements of
-// addresses stay as present: a host recorded before addresses left the
-// digest is recognised when its own address changed, not another's.
-func (Factory) RecordedReach(h cloud.Host, index int, present cty.Value) map[string][]cty.Value {
+// RecordedReach is what the records of a group's hosts say the key_file,
+// jump, user, port and addresses of the one at index may have been
+// written as when it was launched: key_file and jump as launchHost
+// records them (jump as written only when every hop names its user and
+// port: it is recorded resolved), user and port from its provider id
+// (static:USER@HOST:PORT, which the site file alone gives; root and 22 may
+// have been diffuser's defaults, unset), and addresses from every
+// recorded host's id (formerAddresses).
+func (Factory) RecordedReach(group []cloud.Host, index int, present cty.Value) map[string][]cty.Value {
 	out := map[string][]cty.Value{"key_file": {cty.NullVal(cty.String)}, "jump": {cty.NullVal(cty.String)}}
+	if index < 0 || index >= len(group) {
+		return out
+	}
+	h := group[index]
 	if k := h.Attrs["ssh_key_file"]; k != "" {
 		out["key_file"] = []cty.Value{cty.StringVal(k)}
 	}
 	if j := h.Attrs["ssh_jump"]; j != "" {
 		out["jump"] = []cty.Value{cty.StringVal(j)}
 	}
-	user, host, port, ok := splitID(h.ProviderID)
+	user, _, port, ok := splitID(h.ProviderID)
 	if !ok {
 		return out
 	}
@@ -117,13 +119,72 @@ func (Factory) RecordedReach(h cloud.Host, index int, present cty.Value) map[str
 	if port == 22 {
 		out["port"] = append(out["port"], cty.NullVal(cty.Number))
 	}
-	hp := net.JoinHostPort(host, strconv.Itoa(port))
-	for _, written := range []string{host, user + "@" + host, hp, user + "@" + hp} {
-		if l, ok := withElement(present, "addresses", index, written); ok {
-			out["addresses"] = append(out["addresses"], l)
+	out["addresses"] = formerAddresses(group, present)
+	return out
+}
+
+// maxFormerLists bounds the lists formerAddresses tries.
+const maxFormerLists = 64
+
+// formerAddresses are the lists addresses may have been when the group's
+// recorded hosts were launched: as long as the hosts recorded (the group
+// may have grown or shrunk since), element k the present one where it
+// still names what recorded host k's provider id says, else each way the
+// site file may have written that id (host, user@host, host:port,
+// user@host:port); the present one where no host is recorded at k.
+func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
+	s, err := Decode(present)
+	if err != nil {
+		return nil
+	}
+	choices := make([][]string, len(group))
+	for k, h := range group {
+		user, host, port, ok := splitID(h.ProviderID)
+		now := ""
+		if k < len(s.Addresses) {
+			now = s.Addresses[k]
+		}
+		switch {
+		case !ok && now == "":
+			return nil // not a static host, and nothing to go by
+		case !ok:
+			choices[k] = []string{now}
+		case now != "" && names(now, s, user, host, port):
+			choices[k] = []string{now}
+		default:
+			hp := net.JoinHostPort(host, strconv.Itoa(port))
+			choices[k] = []string{host, user + "@" + host, hp, user + "@" + hp}
+		}
+	}
+	var out []cty.Value
+	pick := make([]int, len(choices))
+	for len(out) < maxFormerLists {
+		l := make([]cty.Value, len(choices))
+		for k := range choices {
+			l[k] = cty.StringVal(choices[k][pick[k]])
+		}
+		if len(l) > 0 {
+			out = append(out, cty.ListVal(l))
+		}
+		k := 0
+		for ; k < len(pick); k++ {
+			if pick[k]++; pick[k] < len(choices[k]) {
+				break
+			}
+			pick[k] = 0
+		}
+		if k == len(pick) {
+			break
 		}
 	}
 	return out
+}
+
+// names says whether address a, under settings s, names the provider id
+// static:user@host:port.
+func names(a string, s Settings, user, host string, port int) bool {
+	u, h, p, err := ParseAddress(a, firstOf(s.User, "root"), firstInt(s.Port, 22))
+	return err == nil && u == user && h == host && p == port
 }
 
 // splitID reads a provider id static:USER@HOST:PORT (HOST may be an IPv6
@@ -143,21 +204,6 @@ func splitID(id string) (user, host string, port int, ok bool) {
 		return "", "", 0, false
 	}
 	return user, rest[:i], port, true
-}
-
-// withElement is the list attribute name of object v with element i set
-// to s, when v has such a list of strings that long.
-func withElement(v cty.Value, name string, i int, s string) (cty.Value, bool) {
-	if v == cty.NilVal || !v.IsWhollyKnown() || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute(name) {
-		return cty.NilVal, false
-	}
-	l := v.GetAttr(name)
-	if l.IsNull() || !l.Type().IsListType() || l.LengthInt() <= i {
-		return cty.NilVal, false
-	}
-	elems := l.AsValueSlice()
-	elems[i] = cty.StringVal(s)
-	return cty.ListVal(elems), true
 }
 
 // New returns the provider.
