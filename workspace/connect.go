@@ -179,14 +179,20 @@ func (k keyOrder) files(identities []string) []string {
 	return out
 }
 
-func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(int, string) error) (*remote.Client, error) {
+// pool is the connection pool of the machine with provider id id.
+func (c *SSHConnector) pool(id string) *remote.Pool {
 	c.mu.Lock()
-	p := c.pools[h.ProviderID]
+	defer c.mu.Unlock()
+	p := c.pools[id]
 	if p == nil {
 		p = remote.NewPool()
-		c.pools[h.ProviderID] = p
+		c.pools[id] = p
 	}
-	c.mu.Unlock()
+	return p
+}
+
+func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(int, string) error) (*remote.Client, error) {
+	p := c.pool(h.ProviderID)
 	var firstUse sync.Map // hop -> true when this call met that hop's key first
 	cfg := c.config(h, func(hop int, key string) error {
 		firstUse.Store(hop, true)
@@ -270,14 +276,7 @@ func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(
 // without logging in to it (remote.Pool.HostKey). One attempt: a machine
 // that does not answer is an error, not waited for.
 func (c *SSHConnector) HostKey(ctx context.Context, h state.Host) (string, error) {
-	c.mu.Lock()
-	p := c.pools[h.ProviderID]
-	if p == nil {
-		p = remote.NewPool()
-		c.pools[h.ProviderID] = p
-	}
-	c.mu.Unlock()
-	return p.HostKey(ctx, c.config(h, nil))
+	return c.pool(h.ProviderID).HostKey(ctx, c.config(h, nil))
 }
 
 // hostKeyReader reads the host key a machine answers with (SSHConnector).

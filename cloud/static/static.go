@@ -156,28 +156,33 @@ func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 			choices[k] = []string{host, user + "@" + host, hp, user + "@" + hp}
 		}
 	}
-	var out []cty.Value
-	pick := make([]int, len(choices))
-	for len(out) < maxFormerLists {
-		l := make([]cty.Value, len(choices))
-		for k := range choices {
-			l[k] = cty.StringVal(choices[k][pick[k]])
-		}
-		if len(l) > 0 {
-			out = append(out, cty.ListVal(l))
-		}
-		k := 0
-		for ; k < len(pick); k++ {
-			if pick[k]++; pick[k] < len(choices[k]) {
-				break
+	lists := [][]string{{}} // every choice per element, the first ones first
+	for _, c := range choices {
+		var next [][]string
+		for _, l := range lists {
+			for _, a := range c {
+				if len(next) < maxFormerLists {
+					next = append(next, append(slices.Clip(l), a))
+				}
 			}
-			pick[k] = 0
 		}
-		if k == len(pick) {
-			break
+		lists = next
+	}
+	var out []cty.Value
+	for _, l := range lists {
+		if len(l) > 0 {
+			out = append(out, strList(l))
 		}
 	}
 	return out
+}
+
+func strList(vs []string) cty.Value {
+	out := make([]cty.Value, len(vs))
+	for i, v := range vs {
+		out[i] = cty.StringVal(v)
+	}
+	return cty.ListVal(out)
 }
 
 // names says whether address a, under settings s, names the provider id
