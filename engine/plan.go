@@ -445,7 +445,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			p.Drift++
 		case hostStatus[slot.Name] == otherMachine:
 			// Not gone: the recorded machine may still answer the
-			// recorded way, and its steps' destroy commands run there.
+			// recorded way, and a replacement step's drain runs there.
 			c.Action, c.Reason = Replace, found.why[slot.Name]+" (found by refresh)"
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Moved:

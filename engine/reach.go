@@ -37,7 +37,7 @@ type Identifier interface {
 // otherMachine is the status refresh gives a Readdressed host that
 // another machine answers for where it is named now, or none: it is
 // replaced, but not gone (its recorded machine may still answer the
-// recorded way: its steps' destroy commands run there).
+// recorded way: a replacement step's drain runs there).
 const otherMachine cloud.Status = "other machine"
 
 // refreshed is what refresh found of recorded hosts, by name.
@@ -133,8 +133,9 @@ func identify(ctx context.Context, r Refresher, old, now *state.Host, moved bool
 }
 
 // rereached is recorded host old reached as ch says (a cloud.Rerouted
-// host: its addresses stay): the same machine, so its pinned host key and
-// those state pins for its jump hosts stay, and so do its facts, volumes
+// host, or a Readdressed one, to be identified: only how it is connected
+// to changes): the same machine, so its pinned host key and those state
+// pins for its jump hosts stay, and so do its addresses, facts, volumes
 // and digest. Only apply's launch records it.
 func rereached(old *state.Host, ch cloud.Host, hosts map[string]*state.Host) *state.Host {
 	h := *old

@@ -196,9 +196,7 @@ func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(
 	var firstUse sync.Map // hop -> true when this call met that hop's key first
 	cfg := c.config(h, func(hop int, key string) error {
 		firstUse.Store(hop, true)
-		c.mu.Lock()
-		c.learned[learnedKey(h.ProviderID, hop)] = key
-		c.mu.Unlock()
+		c.learn(h.ProviderID, hop, key)
 		if onHostKey == nil {
 			return nil
 		}
@@ -275,8 +273,21 @@ func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(
 // address and port, through its jump hosts) shows, read in the handshake
 // without logging in to it (remote.Pool.HostKey). One attempt: a machine
 // that does not answer is an error, not waited for.
+// A jump host's key accepted on first use on the way is kept as a
+// connection's is, for the apply that records it.
 func (c *SSHConnector) HostKey(ctx context.Context, h state.Host) (string, error) {
-	return c.pool(h.ProviderID).HostKey(ctx, c.config(h, nil))
+	return c.pool(h.ProviderID).HostKey(ctx, c.config(h, func(hop int, key string) error {
+		c.learn(h.ProviderID, hop, key)
+		return nil
+	}))
+}
+
+// learn keeps the host key of hop of the machine with provider id id,
+// accepted on first use, for a later caller that records it.
+func (c *SSHConnector) learn(id string, hop int, key string) {
+	c.mu.Lock()
+	c.learned[learnedKey(id, hop)] = key
+	c.mu.Unlock()
 }
 
 // hostKeyReader reads the host key a machine answers with (SSHConnector).
@@ -318,7 +329,10 @@ func (r refresher) Identify(ctx context.Context, old, now *state.Host) (bool, st
 		at += " through " + JumpName(now.SSH.Jump)
 	}
 	kr, ok := r.conn.(hostKeyReader)
-	if !ok || old.SSH.HostKey == "" {
+	if !ok {
+		return false, fmt.Sprintf("named at %s now, and no host key can be read here to tell whether the machine answering there is the same", at)
+	}
+	if old.SSH.HostKey == "" {
 		return false, fmt.Sprintf("named at %s now, and state pins no host key to tell whether the machine answering there is the same", at)
 	}
 	pinned, err := remote.Fingerprint(old.SSH.HostKey)
