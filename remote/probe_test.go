@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -42,5 +43,33 @@ func TestHostKeyReadsWithoutLogin(t *testing.T) {
 	cfg.Port = freePort(t)
 	if got, err := p.HostKey(context.Background(), cfg); !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), cfg.addr()) {
 		t.Errorf("nothing listening: %.40q, %v; want an error naming the address", got, err)
+	}
+}
+
+// Through a jump host, HostKey logs in to the jump host (its key
+// checked) and reads the target's key without logging in to the target;
+// a target the jump host cannot reach answers nothing.
+func TestHostKeyThroughJump(t *testing.T) {
+	env := newTestEnv(t)
+	jump := env.newSSHD(t, sshdOptions{Extra: "LogLevel DEBUG1"})
+	target := env.newSSHD(t, sshdOptions{})
+	cfg := env.config(target)
+	jcfg := env.config(jump)
+	jcfg.Name = "bastion"
+	cfg.Jump = &jcfg
+	p := NewPool()
+	defer p.Close()
+	if got, err := p.HostKey(context.Background(), cfg); err != nil || got != target.hostKeys[0] {
+		t.Fatalf("through the jump host: %.40q, %v", got, err)
+	}
+	if want := fmt.Sprintf("target 127.0.0.1 port %d", target.port); !strings.Contains(jump.log.String(), want) {
+		t.Errorf("jump host log lacks %q: the key was not read through it", want)
+	}
+	if strings.Contains(target.log.String(), "Accepted publickey") {
+		t.Errorf("the target was logged in to:\n%s", target.log.String())
+	}
+	cfg.Port = freePort(t)
+	if _, err := p.HostKey(context.Background(), cfg); !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("nothing behind the jump host: %v, want ErrNoAnswer", err)
 	}
 }
