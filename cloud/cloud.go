@@ -93,6 +93,14 @@ const (
 	// a new package_cache). Launch again records it; nothing a step
 	// reads of the host changes.
 	Rerouted Status = "rerouted"
+	// Readdressed: the provider names the host at another address, port
+	// or login user than recorded, which may reach the same machine or
+	// another one (static: the site file's own address, port or user
+	// changed; behind a NAT two ports of one address can be two
+	// machines). Only the machine can tell: refresh reads the host key
+	// answering the new way, and the host counts as Rerouted or Moved
+	// when it is the pinned key, else it is replaced.
+	Readdressed Status = "readdressed"
 )
 
 // Reacher is implemented by providers whose Status can find a host
@@ -159,12 +167,16 @@ type ReachSettings interface {
 // whose reach settings were once in the launch digest. A host recorded
 // with a digest that holds them at their present values is the same host,
 // so that making a setting a reach setting replaces nothing already built.
-// RecordedReach is what a host's recorded attributes say those settings
-// were when it was launched (null when they say nothing): a host whose
-// setting changed since is recognised too.
+// RecordedReach is what the recorded hosts of a group (by index; a zero
+// Host where none is recorded) say each of those settings may have been
+// when the one at index was launched, besides its present value (the
+// group's settings are now present): a host whose setting changed since
+// is recognised too when one of them was. They are listed
+// in the order they left the digest: a host's digest holds those that had
+// not left yet when it was launched.
 type FormerReachSettings interface {
 	FormerReachSettings() []string
-	RecordedReach(attrs map[string]string) map[string]cty.Value
+	RecordedReach(group []Host, index int, present cty.Value) map[string][]cty.Value
 }
 
 // Expirer is implemented by providers that mark a cluster's deadline on

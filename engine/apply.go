@@ -355,6 +355,13 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if err != nil {
 		return fail(fmt.Errorf("launching %s: %w", slot.Name, err))
 	}
+	if c.Action == Update && old != nil {
+		// The same machine reached another way (refresh found it moved or
+		// rerouted; a static host named at another address, port or user
+		// answered with its pinned host key): its provider id stays, and
+		// with it what ran on it (step digests and SucceededOn name it).
+		ch.ProviderID = old.ProviderID
+	}
 	if other := a.recordedAs(a.providerName(spec), ch.ProviderID, slot.Name); other != "" {
 		return fail(fmt.Errorf("launching %s: the provider answered with machine %s, which state records as %s (moved there with state mv or imported?): "+
 			"one machine cannot be two hosts; rename one of them (state mv) or remove the other from state (state rm)", slot.Name, ch.ProviderID, other))

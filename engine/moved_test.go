@@ -2,10 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"diffuser/cloud"
+	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/state"
 
@@ -127,14 +129,16 @@ func TestFormerReachSettingsKeepRecordedHosts(t *testing.T) {
 		// What the host's record says it was launched with is tried too:
 		// a key changed since then replaces nothing either.
 		recorded := func(o *engine.PlanOptions) {
-			o.RecordedReach = func(map[string]string) map[string]cty.Value { return map[string]cty.Value{"key_file": key} }
+			o.RecordedReach = func([]cloud.Host, int, cty.Value) map[string][]cty.Value {
+				return map[string][]cty.Value{"key_file": {key}}
+			}
 		}
 		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), recorded); p.HasChanges() {
 			t.Errorf("key_file %#v -> /keys/b on a host recorded in the old form replaces it:\n%s", key, summary(p))
 		}
 		if p := w.plan(with(cty.StringVal("/keys/b"), reach, former), func(o *engine.PlanOptions) {
-			o.RecordedReach = func(map[string]string) map[string]cty.Value {
-				return map[string]cty.Value{"key_file": cty.StringVal("/keys/other")}
+			o.RecordedReach = func([]cloud.Host, int, cty.Value) map[string][]cty.Value {
+				return map[string][]cty.Value{"key_file": {cty.StringVal("/keys/other")}}
 			}
 		}); !strings.Contains(summary(p), "-/+ launch") {
 			t.Errorf("key_file %#v: a record that matches neither value still kept the host:\n%s", key, summary(p))
@@ -223,4 +227,70 @@ func TestReroutedHostKeepsWhatStepsRead(t *testing.T) {
 	if p := w.plan(w.refresh); p.HasChanges() {
 		t.Fatalf("not converged:\n%s", summary(p))
 	}
+}
+
+// A static group recorded while its addresses were in the launch digest
+// (the digest of every host holds the whole list) may grow, shrink or
+// have another host's address changed without replacing the hosts it
+// keeps: the list the records say it was is tried (static RecordedReach).
+func TestStaticAddressesBeforeUpgrade(t *testing.T) {
+	const src = `
+recipe "t" {}
+variable "n" { type = number }
+hosts "a" { count = var.n }
+step "s" {
+  on  = hosts.a
+  run = "echo"
+}
+`
+	launched := []string{"10.0.0.1", "10.0.0.2"}
+	with := func(recorded bool, addrs ...string) func(*engine.PlanOptions) {
+		return func(o *engine.PlanOptions) {
+			m := map[string]cty.Value{"addresses": strList(addrs), "user": cty.NullVal(cty.String), "port": cty.NullVal(cty.Number),
+				"key_file": cty.NullVal(cty.String), "jump": cty.NullVal(cty.String)}
+			o.Settings = func(string) (cty.Value, hcl.Diagnostics) { return cty.ObjectVal(m), nil }
+			o.ReachSettings, o.FormerReachSettings = static.Factory{}.ReachSettings(), static.Factory{}.FormerReachSettings()
+			if recorded {
+				// The sim's hosts, with the ids static gave them.
+				o.RecordedReach = func(group []cloud.Host, i int, present cty.Value) map[string][]cty.Value {
+					g := slices.Clone(group)
+					for k := range g {
+						g[k].ProviderID = "static:root@" + launched[k] + ":22"
+					}
+					return static.Factory{}.RecordedReach(g, i, present)
+				}
+			}
+		}
+	}
+	w := newWorld(t, src)
+	w.vars = []string{"n=2"}
+	w.apply(w.plan(with(false, launched...), func(o *engine.PlanOptions) {
+		o.ReachSettings, o.FormerReachSettings = []string{"ssh_config", "package_cache", "key_file", "jump"}, nil // before
+	}), 0)
+	for _, tc := range []struct {
+		n     string
+		addrs []string
+	}{
+		{"n=2", launched},
+		{"n=3", []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}},
+		{"n=1", []string{"10.0.0.1"}},
+		{"n=2", []string{"10.0.0.1", "10.0.0.5"}},
+	} {
+		w.vars = []string{tc.n}
+		if got := summary(w.plan(with(true, tc.addrs...))); strings.Contains(got, `launch["a[0]"]`) {
+			t.Errorf("addresses %v: a[0], recorded before, is planned:\n%s", tc.addrs, got)
+		}
+	}
+	w.vars = []string{"n=3"}
+	if got := summary(w.plan(with(false, "10.0.0.1", "10.0.0.2", "10.0.0.3"))); !strings.Contains(got, `-/+ launch["a[0]"]`) {
+		t.Errorf("without RecordedReach the grown list must replace a[0] (the test would prove nothing):\n%s", got)
+	}
+}
+
+func strList(vs []string) cty.Value {
+	out := make([]cty.Value, len(vs))
+	for i, v := range vs {
+		out[i] = cty.StringVal(v)
+	}
+	return cty.ListVal(out)
 }

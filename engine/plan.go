@@ -201,9 +201,11 @@ type PlanOptions struct {
 	// once held (cloud.FormerReachSettings): a host recorded with a digest
 	// holding them at their present values plans as its own, not replaced.
 	FormerReachSettings []string
-	// RecordedReach says what a host's recorded attributes say its
-	// FormerReachSettings were at launch (cloud.FormerReachSettings).
-	RecordedReach func(attrs map[string]string) map[string]cty.Value
+	// RecordedReach says what the recorded hosts of a group (by index)
+	// say the FormerReachSettings of the one at index may have been at
+	// launch, the group's settings being present now
+	// (cloud.FormerReachSettings).
+	RecordedReach func(group []cloud.Host, index int, present cty.Value) map[string][]cty.Value
 	// GroupProvider, when set, names the provider key each host group runs
 	// on (a cluster over several providers; providers.go); nil means every
 	// group runs on Provider.
@@ -232,46 +234,92 @@ func launchDigest(provider string, settings cty.Value, reach []string, sizes map
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// formerDigest says whether sh's digest is the launch digest it got when
-// opt's FormerReachSettings were still digested, each at its present
-// value or at the one its record gives (opt.RecordedReach): recorded
+// formerDigest says whether sh's digest is a launch digest it got while
+// some of opt's FormerReachSettings were still digested, each at its
+// present value or at one its record gives (opt.RecordedReach): recorded
 // before they became reach settings, the host is the same, and a change
 // of one of them since is found by refresh, as for any reach setting.
-func formerDigest(sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
+// They left the digest in their order, so a digest holds a suffix of
+// them: each is tried.
+func formerDigest(st *state.State, sh *state.Host, provider string, settings cty.Value, opt PlanOptions, sizes map[string]int, types map[string]string) bool {
 	if len(opt.FormerReachSettings) == 0 || settings == cty.NilVal || settings.IsNull() || !settings.IsKnown() || !settings.Type().IsObjectType() {
 		return false
 	}
 	var reach, former []string
+	for _, r := range opt.FormerReachSettings {
+		if slices.Contains(opt.ReachSettings, r) && settings.Type().HasAttribute(r) {
+			former = append(former, r)
+		}
+	}
 	for _, r := range opt.ReachSettings {
-		if slices.Contains(opt.FormerReachSettings, r) {
-			if settings.Type().HasAttribute(r) {
-				former = append(former, r)
-			}
-		} else {
+		if !slices.Contains(opt.FormerReachSettings, r) {
 			reach = append(reach, r)
 		}
 	}
-	var recorded map[string]cty.Value
+	var recorded map[string][]cty.Value
 	if opt.RecordedReach != nil {
-		recorded = opt.RecordedReach(sh.Attrs)
+		recorded = opt.RecordedReach(recordedGroup(st, sh.Group), sh.Index, settings)
 	}
 	present := settings.AsValueMap()
-	// Every choice of present or recorded value per setting: two settings
-	// make four digests.
-	for mask := 0; mask < 1<<len(former); mask++ {
-		m := maps.Clone(present)
-		for i, name := range former {
-			if rv, ok := recorded[name]; ok && mask&(1<<i) != 0 {
-				if cv, err := convert.Convert(rv, present[name].Type()); err == nil {
-					m[name] = cv
-				}
+	choices := make([][]cty.Value, len(former))
+	for i, name := range former {
+		choices[i] = []cty.Value{present[name]}
+		for _, rv := range recorded[name] {
+			if cv, err := convert.Convert(rv, present[name].Type()); err == nil && !cv.RawEquals(present[name]) {
+				choices[i] = append(choices[i], cv)
 			}
 		}
-		if sh.Digest == launchDigest(provider, cty.ObjectVal(m), reach, sizes, types) {
+	}
+	for start := range former {
+		out := append(slices.Clone(reach), former[:start]...)
+		if anyChoice(former[start:], choices[start:], present, func(m map[string]cty.Value) bool {
+			return sh.Digest == launchDigest(provider, cty.ObjectVal(m), out, sizes, types)
+		}) {
 			return true
 		}
 	}
 	return false
+}
+
+// recordedGroup is every host st records in group, by index (a zero Host
+// where it records none).
+func recordedGroup(st *state.State, group string) []cloud.Host {
+	var out []cloud.Host
+	for _, h := range st.Hosts {
+		if h.Group != group || h.Index < 0 {
+			continue
+		}
+		for len(out) <= h.Index {
+			out = append(out, cloud.Host{})
+		}
+		out[h.Index] = CloudHost(h)
+	}
+	return out
+}
+
+// anyChoice says whether match holds for present with the named settings
+// at some combination of their choices (an odometer over choices).
+func anyChoice(names []string, choices [][]cty.Value, present map[string]cty.Value, match func(map[string]cty.Value) bool) bool {
+	pick := make([]int, len(names))
+	for {
+		m := maps.Clone(present)
+		for i, name := range names {
+			m[name] = choices[i][pick[i]]
+		}
+		if match(m) {
+			return true
+		}
+		i := 0
+		for ; i < len(pick); i++ {
+			if pick[i]++; pick[i] < len(choices[i]) {
+				break
+			}
+			pick[i] = 0
+		}
+		if i == len(pick) {
+			return false
+		}
+	}
 }
 
 // withoutAttrs is the object v without the named attributes.
@@ -365,11 +413,12 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	for h, slot := range g.Hosts {
 		names[h] = slot.Name
 	}
-	hostStatus, reach := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
+	found := refreshHosts(ctx, opt.Refresh, st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
 		slot := g.Hosts[g.HostIdx[sh.Name]]
 		return l.refreshSpec(opt.Cluster, slot, sh.Provider, p.settings[groupIndex[slot.Group]]), true
 	})
-	p.reach = reach
+	hostStatus := found.status
+	p.reach = found.now
 	p.gone = make([]bool, len(g.Hosts))
 	p.rerouted = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {
@@ -385,7 +434,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 			c.Action, c.Reason = Create, ""
 		case sh.Provider != prov:
 			c.Action, c.Reason = Replace, fmt.Sprintf("provider changes from %s to %s", sh.Provider, prov)
-		case sh.Digest != dg && !formerDigest(sh, prov, p.settings[groupIndex[slot.Group]], opt, l.Sizes[slot.Group], l.VolTypes[slot.Group]):
+		case sh.Digest != dg && !formerDigest(st, sh, prov, p.settings[groupIndex[slot.Group]], opt, l.Sizes[slot.Group], l.VolTypes[slot.Group]):
 			c.Action, c.Reason = Replace, "host settings or volume sizes changed"
 		case replace[slot.Name]:
 			c.Action, c.Reason = Replace, "replacement requested with -replace"
@@ -395,15 +444,26 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		case hostStatus[slot.Name] == cloud.Stopped:
 			c.Action, c.Reason = Start, "host is stopped (found by refresh)"
 			p.Drift++
+		case hostStatus[slot.Name] == otherMachine:
+			// Not gone: the recorded machine may still answer the
+			// recorded way, and a replacement step's drain runs there.
+			c.Action, c.Reason = Replace, found.why[slot.Name]+" (found by refresh)"
+			p.Drift++
 		case hostStatus[slot.Name] == cloud.Moved:
 			// Launch again records the new way; its addresses may change,
 			// so what reads them is known after apply.
 			c.Action, c.Reason = Update, "reached another way now: ssh settings changed (found by refresh)"
+			if why := found.why[slot.Name]; why != "" {
+				c.Reason = "moved: " + why + " (found by refresh)"
+			}
 			p.Drift++
 		case hostStatus[slot.Name] == cloud.Rerouted:
 			// Launch again records it; its addresses stay, so what reads
 			// them is known now.
 			c.Action, c.Reason = Update, "reached or set up another way now, at the same addresses (found by refresh)"
+			if why := found.why[slot.Name]; why != "" {
+				c.Reason = "reached another way now, at the same addresses: " + why + " (found by refresh)"
+			}
 			p.Drift++
 		default:
 			c.Action = NoOp

@@ -24,50 +24,118 @@ type ReachRefresher interface {
 	Reach(ctx context.Context, spec cloud.HostSpec, h *state.Host) (cloud.Host, error)
 }
 
+// Identifier is a Refresher that can tell whether the machine recorded
+// as old answers the way now says (its provider found it
+// cloud.Readdressed: now is old reached as the provider names it now, its
+// pinned host key kept): the workspace reads the host key answering there
+// and compares it with the pinned one. why says what answered, for the
+// plan: the machine, its address and its key.
+type Identifier interface {
+	Identify(ctx context.Context, old, now *state.Host) (same bool, why string)
+}
+
+// otherMachine is the status refresh gives a Readdressed host that
+// another machine answers for where it is named now, or none: it is
+// replaced, but not gone (its recorded machine may still answer the
+// recorded way: a replacement step's drain runs there).
+const otherMachine cloud.Status = "other machine"
+
+// refreshed is what refresh found of recorded hosts, by name.
+type refreshed struct {
+	status map[string]cloud.Status
+	// now: how each host found Rerouted (or proven Moved) is reached now.
+	now map[string]*state.Host
+	// why: what answered a Readdressed host where it is named now.
+	why map[string]string
+}
+
 // refreshHosts asks the provider about the recorded hosts of names,
 // concurrently, with the spec spec gives each; a host whose status is
 // unknown (an error, no spec) is left out. For each host it finds
-// cloud.Rerouted it also returns how the host is reached now, when r is
-// a ReachRefresher: the record with the reach the provider reports now
-// (rereached).
-func refreshHosts(ctx context.Context, r Refresher, st *state.State, names []string, spec func(sh *state.Host) (cloud.HostSpec, bool)) (map[string]cloud.Status, map[string]*state.Host) {
-	status, now := map[string]cloud.Status{}, map[string]*state.Host{}
+// cloud.Rerouted it also says how the host is reached now, when r is a
+// ReachRefresher: the record with the reach the provider reports now
+// (rereached). A host it finds cloud.Readdressed is asked who it is
+// (identify).
+func refreshHosts(ctx context.Context, r Refresher, st *state.State, names []string, spec func(sh *state.Host) (cloud.HostSpec, bool)) refreshed {
+	out := refreshed{status: map[string]cloud.Status{}, now: map[string]*state.Host{}, why: map[string]string{}}
 	if r == nil {
-		return status, now
+		return out
 	}
-	rr, _ := r.(ReachRefresher)
 	specs, asked := specsOf(st, names, spec)
 	var mu sync.Mutex
 	eachHost(len(names), func(i int) {
 		if !asked[i] {
 			return
 		}
-		sh, sp := st.Hosts[names[i]], specs[i]
-		s, err := r.HostStatus(ctx, sp, sh)
+		s, h, why, err := hostNow(ctx, r, st, specs[i], st.Hosts[names[i]])
 		if err != nil {
 			return // unknown: keep what state says
 		}
-		var h *state.Host
-		if s == cloud.Rerouted && rr != nil {
-			ch, err := rr.Reach(ctx, sp, sh)
-			if err != nil {
-				return // as unknown: plan and apply go by state
-			}
-			h = rereached(sh, ch, st.Hosts)
-		}
 		mu.Lock()
 		defer mu.Unlock()
-		status[names[i]] = s
+		out.status[names[i]] = s
 		if h != nil {
-			now[names[i]] = h
+			out.now[names[i]] = h
+		}
+		if why != "" {
+			out.why[names[i]] = why
 		}
 	})
-	return status, now
+	return out
+}
+
+// hostNow is the status of recorded host sh, how it is reached now when
+// it is the same machine reached another way (h), and what answered a
+// Readdressed host (why). An error leaves the status unknown.
+func hostNow(ctx context.Context, r Refresher, st *state.State, sp cloud.HostSpec, sh *state.Host) (s cloud.Status, h *state.Host, why string, err error) {
+	if s, err = r.HostStatus(ctx, sp, sh); err != nil {
+		return "", nil, "", err
+	}
+	rr, ok := r.(ReachRefresher)
+	if s != cloud.Rerouted && s != cloud.Readdressed || !ok {
+		if s == cloud.Readdressed {
+			s, why = otherMachine, "named at another address, port or user now"
+		}
+		return s, nil, why, nil
+	}
+	ch, err := rr.Reach(ctx, sp, sh)
+	if err != nil {
+		return "", nil, "", err // as unknown: plan and apply go by state
+	}
+	h = rereached(sh, ch, st.Hosts)
+	if s == cloud.Readdressed {
+		s, why = identify(ctx, r, sh, h, ch.PrivateIP != sh.PrivateIP || ch.PublicIP != sh.PublicIP)
+	}
+	if s == otherMachine {
+		h = nil
+	}
+	return s, h, why, nil
+}
+
+// identify says what a Readdressed host old is, reached as now: Rerouted
+// when the machine with its pinned host key answers there, Moved when it
+// does at other addresses than recorded (moved), else otherMachine
+// (another key, no answer, no Identifier to ask).
+func identify(ctx context.Context, r Refresher, old, now *state.Host, moved bool) (cloud.Status, string) {
+	id, ok := r.(Identifier)
+	if !ok {
+		return otherMachine, "named at another address, port or user now"
+	}
+	same, why := id.Identify(ctx, old, now)
+	switch {
+	case !same:
+		return otherMachine, why
+	case moved:
+		return cloud.Moved, why
+	default:
+		return cloud.Rerouted, why
+	}
 }
 
 // rereached is recorded host old reached as ch says (a cloud.Rerouted
-// host: its addresses stay): the same machine, so its pinned host key and
-// those state pins for its jump hosts stay, and so do its facts, volumes
+// host, or a Readdressed one, to be identified: only how it is connected
+// to changes): the same machine, so its pinned host key and those state
+// pins for its jump hosts stay, and so do its addresses, facts, volumes
 // and digest. Only apply's launch records it.
 func rereached(old *state.Host, ch cloud.Host, hosts map[string]*state.Host) *state.Host {
 	h := *old
@@ -99,7 +167,8 @@ func specsOf(st *state.State, names []string, spec func(sh *state.Host) (cloud.H
 }
 
 // ReachNow says how every host of st that its provider finds rerouted
-// (cloud.Rerouted) is reached now, by name, through opt.Refresh (a
+// (cloud.Rerouted, or Readdressed and proven the same machine by its
+// host key) is reached now, by name, through opt.Refresh (a
 // ReachRefresher) and opt.Settings: what verify, bench and destroy reach
 // such a host through before apply records it. Hosts it leaves out are
 // reached as recorded. Only a host its provider reports reached another
@@ -126,12 +195,13 @@ func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State)
 		if err != nil || reflect.DeepEqual(ch, CloudHost(sh)) {
 			return // reached as recorded
 		}
-		if s, err := opt.Refresh.HostStatus(ctx, specs[i], sh); err != nil || s != cloud.Rerouted {
+		s, h, _, err := hostNow(ctx, opt.Refresh, st, specs[i], sh)
+		if err != nil || h == nil || s != cloud.Rerouted && s != cloud.Moved {
 			return
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		now[names[i]] = rereached(sh, ch, st.Hosts)
+		now[names[i]] = h
 	})
 	return now
 }

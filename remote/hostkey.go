@@ -52,6 +52,16 @@ func ParseHostKey(s string) (ssh.PublicKey, error) {
 	return key, nil
 }
 
+// Fingerprint is the SHA256 fingerprint of a key in authorized_keys
+// format, as ssh-keygen -l prints it ("SHA256:...").
+func Fingerprint(s string) (string, error) {
+	key, err := ParseHostKey(s)
+	if err != nil {
+		return "", err
+	}
+	return ssh.FingerprintSHA256(key), nil
+}
+
 // FormatKey returns key in authorized_keys format without a newline.
 func FormatKey(key ssh.PublicKey) string {
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))

@@ -206,17 +206,7 @@ func (c *Client) conn(ctx context.Context) (*conn, error) {
 func (c *Client) dial(ctx context.Context) (*conn, error) {
 	dial := (&net.Dialer{}).DialContext
 	if c.jump != nil {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			jc, err := c.jump.conn(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("via jump host: %w", err)
-			}
-			nc, err := jc.client.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, fmt.Errorf("via jump host %s: %w", c.jump.cfg.Name, err)
-			}
-			return nc, nil
-		}
+		dial = c.jump.dialThrough
 	}
 	sc, err := dialRetry(ctx, c.cfg, c.pin, c.signers, dial)
 	if err != nil {
@@ -231,6 +221,20 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		go keepAlive(cn, c.cfg.KeepAlive)
 	}
 	return cn, nil
+}
+
+// dialThrough opens a stream to addr through c, a jump host, connecting
+// to c first when it is not connected.
+func (c *Client) dialThrough(ctx context.Context, network, addr string) (net.Conn, error) {
+	jc, err := c.conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("via jump host: %w", err)
+	}
+	nc, err := jc.client.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("via jump host %s: %w", c.cfg.Name, err)
+	}
+	return nc, nil
 }
 
 // drop forgets cn as the current connection and closes it.

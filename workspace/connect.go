@@ -179,20 +179,24 @@ func (k keyOrder) files(identities []string) []string {
 	return out
 }
 
-func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(int, string) error) (*remote.Client, error) {
+// pool is the connection pool of the machine with provider id id.
+func (c *SSHConnector) pool(id string) *remote.Pool {
 	c.mu.Lock()
-	p := c.pools[h.ProviderID]
+	defer c.mu.Unlock()
+	p := c.pools[id]
 	if p == nil {
 		p = remote.NewPool()
-		c.pools[h.ProviderID] = p
+		c.pools[id] = p
 	}
-	c.mu.Unlock()
+	return p
+}
+
+func (c *SSHConnector) client(ctx context.Context, h state.Host, onHostKey func(int, string) error) (*remote.Client, error) {
+	p := c.pool(h.ProviderID)
 	var firstUse sync.Map // hop -> true when this call met that hop's key first
 	cfg := c.config(h, func(hop int, key string) error {
 		firstUse.Store(hop, true)
-		c.mu.Lock()
-		c.learned[learnedKey(h.ProviderID, hop)] = key
-		c.mu.Unlock()
+		c.learn(h.ProviderID, hop, key)
 		if onHostKey == nil {
 			return nil
 		}
@@ -265,6 +269,32 @@ func (c *SSHConnector) Runner(ctx context.Context, h state.Host, onHostKey func(
 	return cl, nil
 }
 
+// HostKey is the host key the machine answering where h says (its
+// address and port, through its jump hosts) shows, read in the handshake
+// without logging in to it (remote.Pool.HostKey). One attempt: a machine
+// that does not answer is an error, not waited for.
+// A jump host's key accepted on first use on the way is kept as a
+// connection's is, for the apply that records it.
+func (c *SSHConnector) HostKey(ctx context.Context, h state.Host) (string, error) {
+	return c.pool(h.ProviderID).HostKey(ctx, c.config(h, func(hop int, key string) error {
+		c.learn(h.ProviderID, hop, key)
+		return nil
+	}))
+}
+
+// learn keeps the host key of hop of the machine with provider id id,
+// accepted on first use, for a later caller that records it.
+func (c *SSHConnector) learn(id string, hop int, key string) {
+	c.mu.Lock()
+	c.learned[learnedKey(id, hop)] = key
+	c.mu.Unlock()
+}
+
+// hostKeyReader reads the host key a machine answers with (SSHConnector).
+type hostKeyReader interface {
+	HostKey(ctx context.Context, h state.Host) (string, error)
+}
+
 // refresher answers plan -refresh from the provider and the hosts.
 type refresher struct {
 	provider cloud.Provider
@@ -286,6 +316,43 @@ func (r refresher) Reach(ctx context.Context, spec cloud.HostSpec, h *state.Host
 		return rp.Reach(ctx, spec, engine.CloudHost(h))
 	}
 	return engine.CloudHost(h), nil
+}
+
+var _ engine.Identifier = refresher{}
+
+// Identify reads the host key answering where now says (a static host the
+// site file names at another address, port or user) and compares it with
+// the key state pins for old: the same machine, or another one, or none.
+func (r refresher) Identify(ctx context.Context, old, now *state.Host) (bool, string) {
+	at := now.SSH.User + "@" + net.JoinHostPort(now.SSH.Address, strconv.Itoa(now.SSH.Port))
+	if now.SSH.Jump != nil {
+		at += " through " + JumpName(now.SSH.Jump)
+	}
+	kr, ok := r.conn.(hostKeyReader)
+	if !ok {
+		return false, fmt.Sprintf("named at %s now, and no host key can be read here to tell whether the machine answering there is the same", at)
+	}
+	if old.SSH.HostKey == "" {
+		return false, fmt.Sprintf("named at %s now, and state pins no host key to tell whether the machine answering there is the same", at)
+	}
+	pinned, err := remote.Fingerprint(old.SSH.HostKey)
+	if err != nil {
+		return false, fmt.Sprintf("named at %s now, and the host key state pins does not parse (%v)", at, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	key, err := kr.HostKey(cctx, *now)
+	if err != nil {
+		return false, err.Error()
+	}
+	offered, err := remote.Fingerprint(key)
+	if err != nil {
+		return false, fmt.Sprintf("the machine answering at %s shows a host key that does not parse (%v)", at, err)
+	}
+	if offered == pinned {
+		return true, fmt.Sprintf("the machine with the pinned host key %s answers at %s", pinned, at)
+	}
+	return false, fmt.Sprintf("another machine answers at %s (host key %s, state pins %s)", at, offered, pinned)
 }
 
 func (r refresher) Check(ctx context.Context, h *state.Host, kind steps.Kind, args cty.Value) (steps.Check, error) {

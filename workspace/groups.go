@@ -163,8 +163,8 @@ func (ws *Workspace) stateOnOtherProviders() bool {
 // of them that launch digests once held (cloud.FormerReachSettings), with
 // what hosts' records say those were (every provider's view merged: each
 // names only its own settings).
-func (ws *Workspace) reachSettings() (reach, former []string, recorded func(map[string]string) map[string]cty.Value) {
-	var recorders []func(map[string]string) map[string]cty.Value
+func (ws *Workspace) reachSettings() (reach, former []string, recorded func([]cloud.Host, int, cty.Value) map[string][]cty.Value) {
+	var recorders []func([]cloud.Host, int, cty.Value) map[string][]cty.Value
 	for _, key := range ws.ProviderKeys() {
 		f, err := ws.factoryFor(key)
 		if err != nil {
@@ -187,10 +187,10 @@ func (ws *Workspace) reachSettings() (reach, former []string, recorded func(map[
 		}
 	}
 	if len(recorders) > 0 {
-		recorded = func(attrs map[string]string) map[string]cty.Value {
-			out := map[string]cty.Value{}
+		recorded = func(group []cloud.Host, index int, present cty.Value) map[string][]cty.Value {
+			out := map[string][]cty.Value{}
 			for _, r := range recorders {
-				maps.Copy(out, r(attrs))
+				maps.Copy(out, r(group, index, present))
 			}
 			return out
 		}

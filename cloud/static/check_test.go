@@ -171,9 +171,9 @@ func TestRecordedReach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := Factory{}.RecordedReach(h.Attrs)
-		for _, name := range (Factory{}).FormerReachSettings() {
-			if !got[name].RawEquals(set[name]) {
+		got := Factory{}.RecordedReach([]cloud.Host{h}, 0, obj(attrs))
+		for _, name := range []string{"key_file", "jump"} {
+			if len(got[name]) != 1 || !got[name][0].RawEquals(set[name]) {
 				t.Errorf("%s = %#v recorded as attrs %v, given back as %#v", name, set[name], h.Attrs, got[name])
 			}
 		}
@@ -206,5 +206,87 @@ func TestKeyFileChangeMovesHost(t *testing.T) {
 	if now, err := (Provider{}).Reach(context.Background(), spec("/keys/b"), h); err != nil || now.Attrs["ssh_key_file"] != "/keys/b" ||
 		now.SSHAddress != h.SSHAddress || now.SSHPort != h.SSHPort {
 		t.Errorf("reach with key_file /keys/b: %+v %v", now, err)
+	}
+}
+
+// TestRecordedIdentity: the user, port and address a host's provider id
+// says it was launched with come back as values to try, written each way
+// the site file may have written them (root and 22 maybe unset), and the
+// group's list as long as the hosts recorded, with the present elements
+// that still name the recorded machines.
+func TestRecordedIdentity(t *testing.T) {
+	present := obj(map[string]cty.Value{"addresses": strs("10.0.0.1", "10.0.0.9", "10.0.0.3")})
+	group := func(ids ...string) []cloud.Host {
+		var out []cloud.Host
+		for _, id := range ids {
+			out = append(out, cloud.Host{ProviderID: id})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		ids       []cloud.Host
+		users     []cty.Value
+		ports     []cty.Value
+		addresses []cty.Value
+	}{
+		// server[1] was at 10.0.0.2, the group had two hosts.
+		{group("static:root@10.0.0.1:22", "static:root@10.0.0.2:22"), []cty.Value{cty.StringVal("root"), cty.NullVal(cty.String)},
+			[]cty.Value{cty.NumberIntVal(22), cty.NullVal(cty.Number)},
+			[]cty.Value{strs("10.0.0.1", "10.0.0.2"), strs("10.0.0.1", "root@10.0.0.2"), strs("10.0.0.1", "10.0.0.2:22"), strs("10.0.0.1", "root@10.0.0.2:22")}},
+		// IPv6 in the id, a group of four (shrunk since).
+		{group("static:root@10.0.0.1:22", "static:admin@fd00::2:2222", "static:root@10.0.0.3:22", "static:root@10.0.0.4:22"),
+			[]cty.Value{cty.StringVal("admin")}, []cty.Value{cty.NumberIntVal(2222)},
+			[]cty.Value{strs("10.0.0.1", "fd00::2", "10.0.0.3", "10.0.0.4"), strs("10.0.0.1", "admin@fd00::2", "10.0.0.3", "10.0.0.4"),
+				strs("10.0.0.1", "[fd00::2]:2222", "10.0.0.3", "10.0.0.4"), strs("10.0.0.1", "admin@[fd00::2]:2222", "10.0.0.3", "10.0.0.4"),
+				strs("10.0.0.1", "fd00::2", "10.0.0.3", "root@10.0.0.4"), strs("10.0.0.1", "admin@fd00::2", "10.0.0.3", "root@10.0.0.4")}},
+	} {
+		got := Factory{}.RecordedReach(tc.ids, 1, present)
+		if !slices.EqualFunc(got["user"], tc.users, cty.Value.RawEquals) || !slices.EqualFunc(got["port"], tc.ports, cty.Value.RawEquals) {
+			t.Errorf("%v: users %#v, ports %#v", tc.ids, got["user"], got["port"])
+		}
+		for _, want := range tc.addresses {
+			if !slices.ContainsFunc(got["addresses"], want.RawEquals) {
+				t.Errorf("%v: addresses %#v lack %#v", tc.ids, got["addresses"], want)
+			}
+		}
+		if len(got["addresses"]) > maxFormerLists {
+			t.Errorf("%v: %d lists", tc.ids, len(got["addresses"]))
+		}
+	}
+	// Grown since: the list as long as the hosts recorded.
+	got := Factory{}.RecordedReach(group("static:root@10.0.0.1:22"), 0, present)
+	if len(got["addresses"]) != 1 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
+		t.Errorf("grown group: %#v", got["addresses"])
+	}
+	if got := (Factory{}).RecordedReach(group("sim-1"), 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
+		t.Errorf("another provider's id: %#v", got)
+	}
+}
+
+// TestSiteChangeReaddresses: a host the site file names at another port,
+// user or address is Readdressed (its host key decides); once its record
+// says how the site reaches it now, under its first provider id (kept by
+// apply), it is Running.
+func TestSiteChangeReaddresses(t *testing.T) {
+	spec := func(addr string, port int) cloud.HostSpec {
+		return cloud.HostSpec{Group: "server", Name: "server[0]", Settings: obj(map[string]cty.Value{
+			"addresses": strs(addr), "ssh_config": cty.StringVal(""), "port": cty.NumberIntVal(int64(port))})}
+	}
+	h, err := Provider{}.Launch(context.Background(), spec("10.0.0.1", 22))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []cloud.HostSpec{spec("10.0.0.1", 2222), spec("admin@10.0.0.1", 22), spec("10.0.0.2", 22)} {
+		if got, err := (Provider{}).Status(context.Background(), sp, h); err != nil || got != cloud.Readdressed {
+			t.Errorf("%v: status %v %v, want readdressed", sp.Settings.GetAttr("addresses"), got, err)
+		}
+	}
+	now, err := Provider{}.Reach(context.Background(), spec("10.0.0.1", 2222), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now.ProviderID = h.ProviderID
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 2222), now); err != nil || got != cloud.Running {
+		t.Errorf("recorded at the new port under its first id: %v %v", got, err)
 	}
 }

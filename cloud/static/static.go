@@ -67,33 +67,148 @@ func (Factory) Spec() hcldec.ObjectSpec {
 }
 
 // ReachSettings: ssh_config, key_file and jump say how hosts are reached,
-// not which hosts they are (the address, user and port name the machine,
-// and its pinned host key proves it), so changing one never replaces a
-// host: a typo in key_file, or a new bastion, planned every machine's
-// replacement, its volumes' data with it. Refresh finds the hosts they
-// move (Status says Moved) and apply records the new way.
-// package_cache too, which says only where packages come from.
+// not which hosts they are (the machine's pinned host key proves that), so
+// changing one never replaces a host: a typo in key_file, or a new
+// bastion, planned every machine's replacement, its volumes' data with
+// it. Refresh finds the hosts they move (Status says Rerouted or Moved)
+// and apply records the new way. addresses, user and port too: the host
+// a changed one names is Readdressed, and refresh asks the machine
+// answering there for its host key (the same machine behind a new port is
+// not replaced; another one is). package_cache says only where packages
+// come from.
 func (Factory) ReachSettings() []string {
-	return []string{"ssh_config", "package_cache", "key_file", "jump"}
+	return []string{"ssh_config", "package_cache", "key_file", "jump", "addresses", "user", "port"}
 }
 
 var _ cloud.FormerReachSettings = Factory{}
 
-// FormerReachSettings: key_file and jump were in launch digests before.
-func (Factory) FormerReachSettings() []string { return []string{"key_file", "jump"} }
+// FormerReachSettings: all but ssh_config and package_cache were in
+// launch digests before.
+func (Factory) FormerReachSettings() []string {
+	return []string{"key_file", "jump", "addresses", "user", "port"}
+}
 
-// RecordedReach is the key_file and jump a host was launched with, as
-// launchHost records them. jump comes back as written only when every hop
-// names its user and port (it is recorded resolved).
-func (Factory) RecordedReach(attrs map[string]string) map[string]cty.Value {
-	out := map[string]cty.Value{"key_file": cty.NullVal(cty.String), "jump": cty.NullVal(cty.String)}
-	if k := attrs["ssh_key_file"]; k != "" {
-		out["key_file"] = cty.StringVal(k)
+// RecordedReach is what the records of a group's hosts say the key_file,
+// jump, user, port and addresses of the one at index may have been
+// written as when it was launched: key_file and jump as launchHost
+// records them (jump as written only when every hop names its user and
+// port: it is recorded resolved), user and port from its provider id
+// (static:USER@HOST:PORT, which the site file alone gives; root and 22 may
+// have been diffuser's defaults, unset), and addresses from every
+// recorded host's id (formerAddresses).
+func (Factory) RecordedReach(group []cloud.Host, index int, present cty.Value) map[string][]cty.Value {
+	out := map[string][]cty.Value{"key_file": {cty.NullVal(cty.String)}, "jump": {cty.NullVal(cty.String)}}
+	if index < 0 || index >= len(group) {
+		return out
 	}
-	if j := attrs["ssh_jump"]; j != "" {
-		out["jump"] = cty.StringVal(j)
+	h := group[index]
+	if k := h.Attrs["ssh_key_file"]; k != "" {
+		out["key_file"] = []cty.Value{cty.StringVal(k)}
+	}
+	if j := h.Attrs["ssh_jump"]; j != "" {
+		out["jump"] = []cty.Value{cty.StringVal(j)}
+	}
+	user, _, port, ok := splitID(h.ProviderID)
+	if !ok {
+		return out
+	}
+	out["user"], out["port"] = []cty.Value{cty.StringVal(user)}, []cty.Value{cty.NumberIntVal(int64(port))}
+	if user == "root" {
+		out["user"] = append(out["user"], cty.NullVal(cty.String))
+	}
+	if port == 22 {
+		out["port"] = append(out["port"], cty.NullVal(cty.Number))
+	}
+	out["addresses"] = formerAddresses(group, present)
+	return out
+}
+
+// maxFormerLists bounds the lists formerAddresses tries.
+const maxFormerLists = 64
+
+// formerAddresses are the lists addresses may have been when the group's
+// recorded hosts were launched: as long as the hosts recorded (the group
+// may have grown or shrunk since), element k the present one where it
+// still names what recorded host k's provider id says, else each way the
+// site file may have written that id (host, user@host, host:port,
+// user@host:port); the present one where no host is recorded at k.
+func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
+	s, err := Decode(present)
+	if err != nil {
+		return nil
+	}
+	choices := make([][]string, len(group))
+	for k, h := range group {
+		user, host, port, ok := splitID(h.ProviderID)
+		now := ""
+		if k < len(s.Addresses) {
+			now = s.Addresses[k]
+		}
+		switch {
+		case !ok && now == "":
+			return nil // not a static host, and nothing to go by
+		case !ok:
+			choices[k] = []string{now}
+		case now != "" && names(now, s, user, host, port):
+			choices[k] = []string{now}
+		default:
+			hp := net.JoinHostPort(host, strconv.Itoa(port))
+			choices[k] = []string{host, user + "@" + host, hp, user + "@" + hp}
+		}
+	}
+	lists := [][]string{{}} // every choice per element, the first ones first
+	for _, c := range choices {
+		var next [][]string
+		for _, l := range lists {
+			for _, a := range c {
+				if len(next) < maxFormerLists {
+					next = append(next, append(slices.Clip(l), a))
+				}
+			}
+		}
+		lists = next
+	}
+	var out []cty.Value
+	for _, l := range lists {
+		if len(l) > 0 {
+			out = append(out, strList(l))
+		}
 	}
 	return out
+}
+
+func strList(vs []string) cty.Value {
+	out := make([]cty.Value, len(vs))
+	for i, v := range vs {
+		out[i] = cty.StringVal(v)
+	}
+	return cty.ListVal(out)
+}
+
+// names says whether address a, under settings s, names the provider id
+// static:user@host:port.
+func names(a string, s Settings, user, host string, port int) bool {
+	u, h, p, err := ParseAddress(a, firstOf(s.User, "root"), firstInt(s.Port, 22))
+	return err == nil && u == user && h == host && p == port
+}
+
+// splitID reads a provider id static:USER@HOST:PORT (HOST may be an IPv6
+// address, written without brackets).
+func splitID(id string) (user, host string, port int, ok bool) {
+	rest, ok := strings.CutPrefix(id, "static:")
+	if !ok {
+		return "", "", 0, false
+	}
+	user, rest, ok = strings.Cut(rest, "@")
+	i := strings.LastIndexByte(rest, ':')
+	if !ok || i <= 0 {
+		return "", "", 0, false
+	}
+	port, err := strconv.Atoi(rest[i+1:])
+	if err != nil {
+		return "", "", 0, false
+	}
+	return user, rest[:i], port, true
 }
 
 // New returns the provider.
@@ -240,8 +355,13 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 
 // Status says Running (a static host is never launched or stopped by
 // diffuser), or, when the host would now be reached another way than
-// recorded (~/.ssh/config, ssh_config, key_file or jump changed), Moved
-// if its addresses change with it and Rerouted if they do not.
+// recorded: Readdressed when the site file names it at another address,
+// port or user (its provider id changes: only its host key can say
+// whether the same machine answers there), else (~/.ssh/config,
+// ssh_config, key_file or jump changed) Moved if its addresses change
+// with it and Rerouted if they do not. A host rerouted or moved after it
+// was readdressed keeps its recorded provider id: it is Running once its
+// record says how the site file reaches it now.
 func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cloud.Status, error) {
 	if spec.Settings == cty.NilVal {
 		return cloud.Running, nil
@@ -259,6 +379,8 @@ func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cl
 	}
 	switch {
 	case sameReach(want, h):
+	case want.ProviderID != h.ProviderID:
+		return cloud.Readdressed, nil
 	case want.PrivateIP == h.PrivateIP && want.PublicIP == h.PublicIP:
 		return cloud.Rerouted, nil
 	default:

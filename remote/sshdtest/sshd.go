@@ -33,6 +33,9 @@ const sshdPath = "/usr/sbin/sshd"
 type Options struct {
 	RSAHostKey bool   // also an RSA host key (listed after ed25519)
 	Extra      string // more sshd_config lines
+	// Also are more addresses it listens on, at its port (127.0.0.2: the
+	// same machine reached at another loopback address).
+	Also []string
 }
 
 // Server is one sshd process; stop and start it again to simulate a
@@ -182,6 +185,9 @@ func (e *Env) Configure(t testing.TB, opt Options) *Server {
 	// sshd takes the first value of a keyword: Extra lines go first.
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "%s\nListenAddress 127.0.0.1:%d\n", opt.Extra, s.Port)
+	for _, a := range opt.Also {
+		fmt.Fprintf(&conf, "ListenAddress %s\n", net.JoinHostPort(a, strconv.Itoa(s.Port)))
+	}
 	for i, k := range keys {
 		p := filepath.Join(dir, fmt.Sprintf("host_key_%d", i))
 		block, err := ssh.MarshalPrivateKey(k, "")
