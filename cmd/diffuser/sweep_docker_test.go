@@ -37,13 +37,14 @@ func (s onlySweeper) Clusters(ctx context.Context) ([]docker.ClusterMarks, error
 }
 
 // TestSweepDocker applies three one-host clusters with a data volume on
-// real docker: "due" and "orphan" with a deadline already past (applied
-// on a clock two hours back with --ttl 1h), "keep" with one an hour
-// ahead; orphan's data directory is then deleted (its volume file with
-// it, its loop device still bound). An unrelated command (workspace list)
-// sweeps: due and orphan are gone — containers, network, loop devices,
-// volume files — due's state records no host, and stderr says so; keep
-// runs on untouched.
+// real docker: "due" and "orphan" with --ttl 1h, "keep" with --ttl 3h;
+// orphan's data directory is then deleted (its volume file with it, its
+// loop device still bound). An unrelated command (workspace list) sweeps
+// on a clock two hours ahead: due and orphan are gone — containers,
+// network, loop devices, volume files — due's state records no host, and
+// stderr says so; keep runs on untouched. No deadline has passed on the
+// real clock: go test runs packages at once, and a diffuser command of
+// another package's tests would sweep a cluster whose deadline had, mid-test.
 func TestSweepDocker(t *testing.T) {
 	needContainers(t)
 	dockertest.Serialize(t)
@@ -52,20 +53,19 @@ func TestSweepDocker(t *testing.T) {
 	due := newDockerWorkspace(t, recipe, "sweepdue"+suffix)
 	orphan := newDockerWorkspace(t, recipe, "sweeporphan"+suffix)
 	keep := newDockerWorkspace(t, recipe, "sweepkeep"+suffix)
-	applyAt := func(w *dockerWorkspace, at time.Time) {
+	applyFor := func(w *dockerWorkspace, ttl string) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
-		a.env.Now = func() time.Time { return at }
-		args := append([]string{"apply", "-auto-approve", "--progress", "plain", "--ttl", "1h", "--data-dir", w.data}, w.args()...)
+		args := append([]string{"apply", "-auto-approve", "--progress", "plain", "--ttl", ttl, "--data-dir", w.data}, w.args()...)
 		if code := a.execute(context.Background(), args); code != 0 {
 			t.Fatalf("apply %s: exit %d\n%s%s", w.ws, code, out.String(), errb.String())
 		}
 	}
 	start := time.Now()
-	applyAt(due, start.Add(-2*time.Hour))
-	applyAt(orphan, start.Add(-2*time.Hour))
-	applyAt(keep, start)
+	applyFor(due, "1h")
+	applyFor(orphan, "1h")
+	applyFor(keep, "3h")
 	t.Logf("three applies in %s", time.Since(start).Round(time.Second))
 	dueSt, orphanSt, keepSt := loadState(t, due.data, due.ws), loadState(t, orphan.data, orphan.ws), loadState(t, keep.data, keep.ws)
 	orphanFile := orphanSt.Hosts["store[0]"].Attrs["volume.data.file"]
@@ -80,6 +80,8 @@ func TestSweepDocker(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+	later := time.Now().Add(2 * time.Hour) // past due's and orphan's deadlines, before keep's
+	a.env.Now = func() time.Time { return later }
 	a.env.Sweeper = func(ctx context.Context) (workspace.ClusterSweeper, error) {
 		s, err := workspace.DockerSweeper(ctx)
 		if err != nil {
