@@ -12,6 +12,7 @@ import (
 
 	"diffuser/cloud/docker"
 	"diffuser/cloud/docker/dockertest"
+	"diffuser/state"
 	"diffuser/workspace"
 )
 
@@ -68,6 +69,11 @@ func TestSweepDocker(t *testing.T) {
 	applyFor(keep, "3h")
 	t.Logf("three applies in %s", time.Since(start).Round(time.Second))
 	dueSt, orphanSt, keepSt := loadState(t, due.data, due.ws), loadState(t, orphan.data, orphan.ws), loadState(t, keep.data, keep.ws)
+	for name, st := range map[string]*state.State{"due": dueSt, "orphan": orphanSt, "keep": keepSt} {
+		if st.Hosts["store[0]"] == nil {
+			t.Fatalf("%s's state records no store[0] after its apply (swept by someone else?)", name)
+		}
+	}
 	orphanFile := orphanSt.Hosts["store[0]"].Attrs["volume.data.file"]
 	dueFile := dueSt.Hosts["store[0]"].Attrs["volume.data.file"]
 	dueLoop, orphanLoop := dueSt.Hosts["store[0]"].Attrs["volume.data.loop"], orphanSt.Hosts["store[0]"].Attrs["volume.data.loop"]
