@@ -253,10 +253,24 @@ func TestRecordedIdentity(t *testing.T) {
 			t.Errorf("%v: %d lists", tc.ids, len(got["addresses"]))
 		}
 	}
-	// Grown since: the list as long as the hosts recorded.
+	// Grown since: the list as long as the hosts recorded, the present
+	// element first.
 	got := Factory{}.RecordedReach(group("static:root@10.0.0.1:22"), 0, present)
-	if len(got["addresses"]) != 1 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
+	if len(got["addresses"]) == 0 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
 		t.Errorf("grown group: %#v", got["addresses"])
+	}
+	// The site file now writes an address another way that names the
+	// same machine ("10.0.0.1:22" for "10.0.0.1"): the way it was written
+	// when recorded is tried too, the present lists first.
+	rewritten := obj(map[string]cty.Value{"addresses": strs("10.0.0.1:22", "root@10.0.0.2", "10.0.0.3")})
+	got = Factory{}.RecordedReach(group("static:root@10.0.0.1:22", "static:root@10.0.0.2:22", "static:root@10.0.0.3:22"), 0, rewritten)
+	for _, want := range []cty.Value{strs("10.0.0.1", "10.0.0.2", "10.0.0.3"), strs("10.0.0.1", "root@10.0.0.2", "10.0.0.3"), strs("root@10.0.0.1:22", "10.0.0.2:22", "10.0.0.3")} {
+		if !slices.ContainsFunc(got["addresses"], want.RawEquals) {
+			t.Errorf("rewritten addresses: %#v lack %#v", got["addresses"], want)
+		}
+	}
+	if len(got["addresses"]) == 0 || !got["addresses"][0].RawEquals(strs("10.0.0.1:22", "root@10.0.0.2", "10.0.0.3")) || len(got["addresses"]) > maxFormerLists {
+		t.Errorf("rewritten addresses: %d lists, the first %#v; want the present one first", len(got["addresses"]), got["addresses"])
 	}
 	if got := (Factory{}).RecordedReach(group("sim-1"), 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
 		t.Errorf("another provider's id: %#v", got)

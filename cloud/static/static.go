@@ -131,29 +131,38 @@ const maxFormerLists = 64
 // may have grown or shrunk since), element k the present one where it
 // still names what recorded host k's provider id says, else each way the
 // site file may have written that id (host, user@host, host:port,
-// user@host:port); the present one where no host is recorded at k.
+// user@host:port); the present one where no host is recorded at k. Then
+// the same lists with one, two... of the present elements that still
+// name their machine written another of those ways (the site file may
+// have rewritten "10.0.0.1" as "10.0.0.1:22" since): first those closest
+// to what the site says now, at most maxFormerLists in all.
 func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 	s, err := Decode(present)
 	if err != nil {
 		return nil
 	}
 	choices := make([][]string, len(group))
+	others := make([][]string, len(group)) // other writings of a present element
 	for k, h := range group {
 		user, host, port, ok := splitID(h.ProviderID)
 		now := ""
 		if k < len(s.Addresses) {
 			now = s.Addresses[k]
 		}
-		switch {
-		case !ok && now == "":
+		if !ok && now == "" {
 			return nil // not a static host, and nothing to go by
-		case !ok:
+		}
+		if !ok {
 			choices[k] = []string{now}
-		case now != "" && names(now, s, user, host, port):
+			continue
+		}
+		hp := net.JoinHostPort(host, strconv.Itoa(port))
+		ways := []string{host, user + "@" + host, hp, user + "@" + hp}
+		if now != "" && names(now, s, user, host, port) {
 			choices[k] = []string{now}
-		default:
-			hp := net.JoinHostPort(host, strconv.Itoa(port))
-			choices[k] = []string{host, user + "@" + host, hp, user + "@" + hp}
+			others[k] = slices.DeleteFunc(ways, func(w string) bool { return w == now })
+		} else {
+			choices[k] = ways
 		}
 	}
 	lists := [][]string{{}} // every choice per element, the first ones first
@@ -168,6 +177,7 @@ func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 		}
 		lists = next
 	}
+	lists = rewritten(lists, choices, others)
 	var out []cty.Value
 	for _, l := range lists {
 		if len(l) > 0 {
@@ -175,6 +185,36 @@ func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 		}
 	}
 	return out
+}
+
+// rewritten is lists followed by lists with one more present element
+// (choices[k] of one) written as one of others[k], level by level, up to
+// maxFormerLists in all.
+func rewritten(lists, choices, others [][]string) [][]string {
+	seen := map[string]bool{}
+	for _, l := range lists {
+		seen[strings.Join(l, "\x00")] = true
+	}
+	for level := lists; len(level) > 0 && len(lists) < maxFormerLists; {
+		var next [][]string
+		for _, l := range level {
+			for k, alts := range others {
+				if len(l) <= k || l[k] != choices[k][0] {
+					continue
+				}
+				for _, a := range alts {
+					m := slices.Clone(l)
+					m[k] = a
+					if key := strings.Join(m, "\x00"); !seen[key] && len(lists) < maxFormerLists {
+						seen[key] = true
+						next, lists = append(next, m), append(lists, m)
+					}
+				}
+			}
+		}
+		level = next
+	}
+	return lists
 }
 
 func strList(vs []string) cty.Value {
