@@ -232,7 +232,8 @@ func TestStaticSiteAddressMoved(t *testing.T) {
 }
 
 // A host recorded before the site file's address, user and port left the
-// launch digest (its digest holds them) plans as a no-op while they stay,
+// launch digest (its digest holds them) plans as a no-op while they stay
+// (also when its address is written another way naming the same machine),
 // and as readdressed, not replaced for changed settings, when its own
 // changes: what its record says they were is tried (engine formerDigest).
 func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
@@ -260,6 +261,9 @@ func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
 	must(t, s.Save(st))
 	must(t, unlock())
 
+	w.expectConverged()
+	// The same machine written another way (user and port in the address).
+	w.writeSite(fmt.Sprintf("root@127.0.0.1:%d", w.srv.Port), "", w.srv.Port)
 	w.expectConverged()
 	w.writeSite("127.0.0.1", "", port2)
 	pl, got := w.plan()
