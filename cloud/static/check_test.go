@@ -2,6 +2,7 @@ package static
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,5 +303,18 @@ func TestSiteChangeReaddresses(t *testing.T) {
 	now.ProviderID = h.ProviderID
 	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 2222), now); err != nil || got != cloud.Running {
 		t.Errorf("recorded at the new port under its first id: %v %v", got, err)
+	}
+	// Named again as first recorded: another machine may answer there
+	// now (the NAT forwards port 22 elsewhere), so it is asked too.
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 22), now); err != nil || got != cloud.Readdressed {
+		t.Errorf("recorded at the new port, named at the first one again: %v %v, want readdressed", got, err)
+	}
+	// A record made before launch recorded how the site named the host
+	// (its provider id says it) is running while the site names it so.
+	old := h
+	old.Attrs = maps.Clone(h.Attrs)
+	delete(old.Attrs, attrNamed)
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 22), old); err != nil || got != cloud.Running {
+		t.Errorf("recorded without %s: %v %v, want running", attrNamed, got, err)
 	}
 }

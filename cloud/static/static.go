@@ -384,6 +384,7 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 	if cfg.Setting != "" {
 		h.Attrs["ssh_config"] = cfg.Setting
 	}
+	h.Attrs[attrNamed] = r.ID
 	if s.Sudo {
 		h.Attrs["sudo"] = "true"
 	}
@@ -417,9 +418,13 @@ func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cl
 			h.SSHJump = []cloud.Hop{{Address: j, Port: p, User: u}}
 		}
 	}
+	named := h.ProviderID
+	if n := h.Attrs[attrNamed]; n != "" {
+		named = n // the same machine, named otherwise since it was first recorded
+	}
 	switch {
 	case sameReach(want, h):
-	case want.ProviderID != h.ProviderID:
+	case want.ProviderID != named:
 		return cloud.Readdressed, nil
 	case want.PrivateIP == h.PrivateIP && want.PublicIP == h.PublicIP:
 		return cloud.Rerouted, nil
@@ -440,8 +445,16 @@ func (Provider) Reach(_ context.Context, spec cloud.HostSpec, h cloud.Host) (clo
 	return launchHost(spec)
 }
 
+// attrNamed records the host as the site file named it at its last
+// launch (static:USER@HOST:PORT): its provider id stays the one it was
+// first recorded with when the same machine is named otherwise since, and
+// naming it at another address, port or user again, the first one
+// included, asks the machine answering there who it is (Readdressed).
+// Hosts recorded before it are named as their provider id says.
+const attrNamed = "site_named"
+
 // sameReach says whether a and b are reached the same way at the same
-// addresses.
+// addresses (how the site file named them aside: attrNamed).
 func sameReach(a, b cloud.Host) bool {
 	return a.SSHAddress == b.SSHAddress && a.SSHPort == b.SSHPort && a.SSHUser == b.SSHUser &&
 		a.PrivateIP == b.PrivateIP && a.PublicIP == b.PublicIP &&
@@ -449,7 +462,14 @@ func sameReach(a, b cloud.Host) bool {
 		slices.EqualFunc(a.SSHJump, b.SSHJump, func(x, y cloud.Hop) bool {
 			return x.Address == y.Address && x.Port == y.Port && x.User == y.User && slices.Equal(x.IdentityFiles, y.IdentityFiles)
 		}) &&
-		maps.Equal(a.Attrs, b.Attrs)
+		maps.Equal(withoutNamed(a.Attrs), withoutNamed(b.Attrs))
+}
+
+// withoutNamed is attrs without attrNamed.
+func withoutNamed(attrs map[string]string) map[string]string {
+	out := maps.Clone(attrs)
+	delete(out, attrNamed)
+	return out
 }
 
 // Start returns the host as it is.
