@@ -20,8 +20,9 @@ var errKeyShown = errors.New("host key read")
 // answers with the one to compare; one that holds none of that type is
 // asked again for any. Jump hosts (cfg.Jump) are logged into as for a
 // connection, their pinned keys checked, and stay pooled. One attempt,
-// bounded by cfg.ConnectTimeout: a server that does not answer is an
-// error.
+// bounded by cfg.ConnectTimeout (a second for any key type only after a
+// server refused the pinned type, not after one that said nothing in
+// time): a server that does not answer is an error.
 func (p *Pool) HostKey(ctx context.Context, cfg Config) (string, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -42,13 +43,20 @@ func (p *Pool) HostKey(ctx context.Context, cfg Config) (string, error) {
 		return "", err
 	}
 	key, err := readHostKey(ctx, cfg, pin.algorithms(), dial)
-	if err != nil && pin.algorithms() != nil && !errors.Is(err, ErrNoAnswer) {
+	if err != nil && pin.algorithms() != nil && !errors.Is(err, ErrNoAnswer) && !timedOut(err) {
 		key, err = readHostKey(ctx, cfg, nil, dial)
 	}
 	if err != nil {
 		return "", err
 	}
 	return FormatKey(key), nil
+}
+
+// timedOut says whether err ended a handshake by its deadline or a
+// cancel: a server that said nothing in time is not asked again for
+// another key type.
+func timedOut(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // ErrNoAnswer is the error of HostKey when nothing accepts a connection
@@ -83,7 +91,7 @@ func readHostKey(ctx context.Context, cfg Config, algorithms []string, dial dial
 		return shown, nil
 	}
 	if ctx.Err() != nil {
-		err = ctx.Err()
+		return nil, fmt.Errorf("no SSH host key read at %s: it accepted the connection but sent no SSH answer within %v (%w)", cfg.addr(), cfg.ConnectTimeout, ctx.Err())
 	}
 	return nil, fmt.Errorf("no SSH host key read at %s (%w)", cfg.addr(), err)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // HostKey reads the key a server shows without logging in, of the pinned
@@ -71,5 +73,67 @@ func TestHostKeyThroughJump(t *testing.T) {
 	cfg.Port = freePort(t)
 	if _, err := p.HostKey(context.Background(), cfg); !errors.Is(err, ErrNoAnswer) {
 		t.Errorf("nothing behind the jump host: %v, want ErrNoAnswer", err)
+	}
+}
+
+// A server that accepts the connection and says nothing costs HostKey one
+// ConnectTimeout, not one per key type tried (a plan whose site file names
+// many such addresses waits for each); one that answers something else
+// than SSH is an error at once.
+func TestHostKeySilentOrGarbage(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.newSSHD(t, sshdOptions{})
+	p := NewPool()
+	defer p.Close()
+	cfg := env.config(s)
+	cfg.HostKey = s.hostKeys[0]
+	cfg.ConnectTimeout = time.Second
+
+	for _, tc := range []struct {
+		name   string
+		answer []byte // nil: nothing
+		within time.Duration
+	}{
+		{"silent", nil, 1800 * time.Millisecond},
+		{"garbage", append([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"), make([]byte, 1<<16)...), 500 * time.Millisecond},
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go serveOnly(ln, tc.answer)
+		c := cfg
+		c.Port = ln.Addr().(*net.TCPAddr).Port
+		start := time.Now()
+		got, err := p.HostKey(context.Background(), c)
+		took := time.Since(start)
+		ln.Close()
+		if err == nil || got != "" || !strings.Contains(err.Error(), c.addr()) {
+			t.Errorf("%s server: %.40q, %v; want an error naming the address", tc.name, got, err)
+		}
+		if took > tc.within {
+			t.Errorf("%s server: HostKey took %v (connect timeout %v)", tc.name, took, cfg.ConnectTimeout)
+		}
+	}
+}
+
+// serveOnly accepts connections on ln, writes answer to each (nothing
+// when nil) and keeps it open until ln closes.
+func serveOnly(ln net.Listener, answer []byte) {
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+		if answer != nil {
+			go func() { _, _ = c.Write(answer) }()
+		}
 	}
 }

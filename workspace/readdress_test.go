@@ -165,6 +165,42 @@ func TestStaticSitePortOtherMachine(t *testing.T) {
 	w.expectConverged()
 }
 
+// sshd moved to another port and the site file followed (the host keeps
+// the provider id naming its first port); later the site names the first
+// port again, where another machine answers now (a NAT forwarding it
+// elsewhere): that machine is asked too, and the host replaced, the plan
+// naming both keys, not planned as the same machine and refused by apply.
+func TestStaticSiteNamedBackOtherMachine(t *testing.T) {
+	w := newReaddressWorld(t, sshdtest.Options{})
+	w.apply()
+	first, old := w.srv.Port, w.host()
+	w.srv.Stop()
+	w.srv.Listen(sshdtest.FreePort(t))
+	w.srv.Start()
+	w.writeSite("127.0.0.1", "", w.srv.Port)
+	w.apply()
+	if h := w.host(); h.SSH.Port != w.srv.Port || h.ProviderID != old.ProviderID {
+		t.Fatalf("after the port moved state records port %d, id %q", h.SSH.Port, h.ProviderID)
+	}
+
+	other := w.keys.Configure(t, sshdtest.Options{})
+	other.Listen(first)
+	other.Start()
+	w.writeSite("127.0.0.1", "", first)
+	pl, got := w.plan()
+	pl.Close()
+	want := fmt.Sprintf(`-/+ launch["server[0]"] (another machine answers at root@127.0.0.1:%d (host key %s, state pins %s) (found by refresh))`,
+		first, fingerprint(t, other.HostKeys[0]), fingerprint(t, w.srv.HostKeys[0]))
+	if !strings.Contains(got, want) {
+		t.Fatalf("plan naming the first port again, another machine there: want\n%s\ngot\n%s", want, got)
+	}
+	w.apply()
+	if h := w.host(); h.SSH.Port != first || h.SSH.HostKey != other.HostKeys[0] {
+		t.Errorf("after the replacement state records port %d, host key %q", h.SSH.Port, h.SSH.HostKey)
+	}
+	w.expectConverged()
+}
+
 // The site file's user changes: the machine answering is the same (its
 // host key), so the host is not replaced; a user the machine refuses
 // fails apply at the launch, nothing runs, and state keeps the old way
@@ -232,7 +268,8 @@ func TestStaticSiteAddressMoved(t *testing.T) {
 }
 
 // A host recorded before the site file's address, user and port left the
-// launch digest (its digest holds them) plans as a no-op while they stay,
+// launch digest (its digest holds them) plans as a no-op while they stay
+// (also when its address is written another way naming the same machine),
 // and as readdressed, not replaced for changed settings, when its own
 // changes: what its record says they were is tried (engine formerDigest).
 func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
@@ -260,6 +297,9 @@ func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
 	must(t, s.Save(st))
 	must(t, unlock())
 
+	w.expectConverged()
+	// The same machine written another way (user and port in the address).
+	w.writeSite(fmt.Sprintf("root@127.0.0.1:%d", w.srv.Port), "", w.srv.Port)
 	w.expectConverged()
 	w.writeSite("127.0.0.1", "", port2)
 	pl, got := w.plan()

@@ -2,6 +2,7 @@ package static
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -253,10 +254,24 @@ func TestRecordedIdentity(t *testing.T) {
 			t.Errorf("%v: %d lists", tc.ids, len(got["addresses"]))
 		}
 	}
-	// Grown since: the list as long as the hosts recorded.
+	// Grown since: the list as long as the hosts recorded, the present
+	// element first.
 	got := Factory{}.RecordedReach(group("static:root@10.0.0.1:22"), 0, present)
-	if len(got["addresses"]) != 1 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
+	if len(got["addresses"]) == 0 || !got["addresses"][0].RawEquals(strs("10.0.0.1")) {
 		t.Errorf("grown group: %#v", got["addresses"])
+	}
+	// The site file now writes an address another way that names the
+	// same machine ("10.0.0.1:22" for "10.0.0.1"): the way it was written
+	// when recorded is tried too, the present lists first.
+	rewritten := obj(map[string]cty.Value{"addresses": strs("10.0.0.1:22", "root@10.0.0.2", "10.0.0.3")})
+	got = Factory{}.RecordedReach(group("static:root@10.0.0.1:22", "static:root@10.0.0.2:22", "static:root@10.0.0.3:22"), 0, rewritten)
+	for _, want := range []cty.Value{strs("10.0.0.1", "10.0.0.2", "10.0.0.3"), strs("10.0.0.1", "root@10.0.0.2", "10.0.0.3"), strs("root@10.0.0.1:22", "10.0.0.2:22", "10.0.0.3")} {
+		if !slices.ContainsFunc(got["addresses"], want.RawEquals) {
+			t.Errorf("rewritten addresses: %#v lack %#v", got["addresses"], want)
+		}
+	}
+	if len(got["addresses"]) == 0 || !got["addresses"][0].RawEquals(strs("10.0.0.1:22", "root@10.0.0.2", "10.0.0.3")) || len(got["addresses"]) > maxFormerLists {
+		t.Errorf("rewritten addresses: %d lists, the first %#v; want the present one first", len(got["addresses"]), got["addresses"])
 	}
 	if got := (Factory{}).RecordedReach(group("sim-1"), 0, cty.EmptyObjectVal); got["user"] != nil || got["addresses"] != nil {
 		t.Errorf("another provider's id: %#v", got)
@@ -288,5 +303,18 @@ func TestSiteChangeReaddresses(t *testing.T) {
 	now.ProviderID = h.ProviderID
 	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 2222), now); err != nil || got != cloud.Running {
 		t.Errorf("recorded at the new port under its first id: %v %v", got, err)
+	}
+	// Named again as first recorded: another machine may answer there
+	// now (the NAT forwards port 22 elsewhere), so it is asked too.
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 22), now); err != nil || got != cloud.Readdressed {
+		t.Errorf("recorded at the new port, named at the first one again: %v %v, want readdressed", got, err)
+	}
+	// A record made before launch recorded how the site named the host
+	// (its provider id says it) is running while the site names it so.
+	old := h
+	old.Attrs = maps.Clone(h.Attrs)
+	delete(old.Attrs, attrNamed)
+	if got, err := (Provider{}).Status(context.Background(), spec("10.0.0.1", 22), old); err != nil || got != cloud.Running {
+		t.Errorf("recorded without %s: %v %v, want running", attrNamed, got, err)
 	}
 }

@@ -131,29 +131,38 @@ const maxFormerLists = 64
 // may have grown or shrunk since), element k the present one where it
 // still names what recorded host k's provider id says, else each way the
 // site file may have written that id (host, user@host, host:port,
-// user@host:port); the present one where no host is recorded at k.
+// user@host:port); the present one where no host is recorded at k. Then
+// the same lists with one, two... of the present elements that still
+// name their machine written another of those ways (the site file may
+// have rewritten "10.0.0.1" as "10.0.0.1:22" since): first those closest
+// to what the site says now, at most maxFormerLists in all.
 func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 	s, err := Decode(present)
 	if err != nil {
 		return nil
 	}
 	choices := make([][]string, len(group))
+	others := make([][]string, len(group)) // other writings of a present element
 	for k, h := range group {
 		user, host, port, ok := splitID(h.ProviderID)
 		now := ""
 		if k < len(s.Addresses) {
 			now = s.Addresses[k]
 		}
-		switch {
-		case !ok && now == "":
+		if !ok && now == "" {
 			return nil // not a static host, and nothing to go by
-		case !ok:
+		}
+		if !ok {
 			choices[k] = []string{now}
-		case now != "" && names(now, s, user, host, port):
+			continue
+		}
+		hp := net.JoinHostPort(host, strconv.Itoa(port))
+		ways := []string{host, user + "@" + host, hp, user + "@" + hp}
+		if now != "" && names(now, s, user, host, port) {
 			choices[k] = []string{now}
-		default:
-			hp := net.JoinHostPort(host, strconv.Itoa(port))
-			choices[k] = []string{host, user + "@" + host, hp, user + "@" + hp}
+			others[k] = slices.DeleteFunc(ways, func(w string) bool { return w == now })
+		} else {
+			choices[k] = ways
 		}
 	}
 	lists := [][]string{{}} // every choice per element, the first ones first
@@ -168,6 +177,7 @@ func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 		}
 		lists = next
 	}
+	lists = rewritten(lists, choices, others)
 	var out []cty.Value
 	for _, l := range lists {
 		if len(l) > 0 {
@@ -175,6 +185,36 @@ func formerAddresses(group []cloud.Host, present cty.Value) []cty.Value {
 		}
 	}
 	return out
+}
+
+// rewritten is lists followed by lists with one more present element
+// (choices[k] of one) written as one of others[k], level by level, up to
+// maxFormerLists in all.
+func rewritten(lists, choices, others [][]string) [][]string {
+	seen := map[string]bool{}
+	for _, l := range lists {
+		seen[strings.Join(l, "\x00")] = true
+	}
+	for level := lists; len(level) > 0 && len(lists) < maxFormerLists; {
+		var next [][]string
+		for _, l := range level {
+			for k, alts := range others {
+				if len(l) <= k || l[k] != choices[k][0] {
+					continue
+				}
+				for _, a := range alts {
+					m := slices.Clone(l)
+					m[k] = a
+					if key := strings.Join(m, "\x00"); !seen[key] && len(lists) < maxFormerLists {
+						seen[key] = true
+						next, lists = append(next, m), append(lists, m)
+					}
+				}
+			}
+		}
+		level = next
+	}
+	return lists
 }
 
 func strList(vs []string) cty.Value {
@@ -344,6 +384,7 @@ func launchHost(spec cloud.HostSpec) (cloud.Host, error) {
 	if cfg.Setting != "" {
 		h.Attrs["ssh_config"] = cfg.Setting
 	}
+	h.Attrs[attrNamed] = r.ID
 	if s.Sudo {
 		h.Attrs["sudo"] = "true"
 	}
@@ -377,9 +418,13 @@ func (Provider) Status(_ context.Context, spec cloud.HostSpec, h cloud.Host) (cl
 			h.SSHJump = []cloud.Hop{{Address: j, Port: p, User: u}}
 		}
 	}
+	named := h.ProviderID
+	if n := h.Attrs[attrNamed]; n != "" {
+		named = n // the same machine, named otherwise since it was first recorded
+	}
 	switch {
 	case sameReach(want, h):
-	case want.ProviderID != h.ProviderID:
+	case want.ProviderID != named:
 		return cloud.Readdressed, nil
 	case want.PrivateIP == h.PrivateIP && want.PublicIP == h.PublicIP:
 		return cloud.Rerouted, nil
@@ -400,8 +445,16 @@ func (Provider) Reach(_ context.Context, spec cloud.HostSpec, h cloud.Host) (clo
 	return launchHost(spec)
 }
 
+// attrNamed records the host as the site file named it at its last
+// launch (static:USER@HOST:PORT): its provider id stays the one it was
+// first recorded with when the same machine is named otherwise since, and
+// naming it at another address, port or user again, the first one
+// included, asks the machine answering there who it is (Readdressed).
+// Hosts recorded before it are named as their provider id says.
+const attrNamed = "site_named"
+
 // sameReach says whether a and b are reached the same way at the same
-// addresses.
+// addresses (how the site file named them aside: attrNamed).
 func sameReach(a, b cloud.Host) bool {
 	return a.SSHAddress == b.SSHAddress && a.SSHPort == b.SSHPort && a.SSHUser == b.SSHUser &&
 		a.PrivateIP == b.PrivateIP && a.PublicIP == b.PublicIP &&
@@ -409,7 +462,14 @@ func sameReach(a, b cloud.Host) bool {
 		slices.EqualFunc(a.SSHJump, b.SSHJump, func(x, y cloud.Hop) bool {
 			return x.Address == y.Address && x.Port == y.Port && x.User == y.User && slices.Equal(x.IdentityFiles, y.IdentityFiles)
 		}) &&
-		maps.Equal(a.Attrs, b.Attrs)
+		maps.Equal(withoutNamed(a.Attrs), withoutNamed(b.Attrs))
+}
+
+// withoutNamed is attrs without attrNamed.
+func withoutNamed(attrs map[string]string) map[string]string {
+	out := maps.Clone(attrs)
+	delete(out, attrNamed)
+	return out
 }
 
 // Start returns the host as it is.
