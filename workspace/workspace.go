@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"diffuser/cloud"
 	"diffuser/engine"
@@ -68,7 +70,13 @@ var ErrNoState = errors.New("nothing applied yet in this workspace")
 
 func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 	ref := RecipeRef{Arg: arg}
-	if fi, err := os.Stat(arg); err == nil {
+	fi, err := os.Stat(arg)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		// There but not readable (a loop of links, a name too long, no
+		// permission): say so, not that there is no such recipe.
+		return lang.Source{}, ref, fmt.Errorf("cannot read recipe %s: %w", arg, err)
+	}
+	if err == nil {
 		dir, display, file := arg, arg, ""
 		if !fi.IsDir() {
 			// The file named is read wherever a link leads; what it

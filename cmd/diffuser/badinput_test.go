@@ -195,7 +195,8 @@ func TestBadRecipeDirectory(t *testing.T) {
 
 // TestBadRecipeNotText: a recipe with a NUL byte and one over the size
 // limit are refused before parsing, naming the file (and the line of the
-// NUL); a path that is neither a file nor a built-in recipe is an error.
+// NUL); a path that is neither a file nor a built-in recipe is an error,
+// and one that is there but cannot be read (a loop of links) says why.
 func TestBadRecipeNotText(t *testing.T) {
 	dir := t.TempDir()
 	ok, err := os.ReadFile(filepath.Join(badDir, "ok.hcl"))
@@ -206,6 +207,10 @@ func TestBadRecipeNotText(t *testing.T) {
 	lines := strings.SplitAfter(string(ok), "\n")
 	lines[6] = "variable \"x\x00\" {}\n"
 	if err := os.WriteFile(nul, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loop := filepath.Join(dir, "loop.hcl") // a link to itself: there, but not readable
+	if err := os.Symlink("loop.hcl", loop); err != nil {
 		t.Fatal(err)
 	}
 	huge := filepath.Join(dir, "huge.hcl")
@@ -219,6 +224,7 @@ func TestBadRecipeNotText(t *testing.T) {
 		{nul, []string{"Error: Binary file", "on " + nul + " line 7", nul + " contains a NUL byte at line 7"}},
 		{huge, []string{"Error: File too large", "on " + huge + " line 1", huge + " is 5"}},
 		{filepath.Join(dir, "missing.hcl"), []string{"no recipe", "missing.hcl"}},
+		{loop, []string{"cannot read recipe " + loop, "too many levels of symbolic links"}},
 		{dir + "/empty-dir", []string{"no recipe", "(built-in: ceph, glusterfs,"}},
 		{"builtin/xfs-volume", []string{"builtin/xfs-volume is a built-in module, not a recipe", `source = "builtin/xfs-volume"`}},
 	} {
