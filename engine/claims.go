@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"path"
 	"slices"
 
 	"diffuser/lang"
@@ -65,7 +66,8 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 	if !p.IsKnown() || p.IsNull() || p.Type() != cty.String {
 		return
 	}
-	key := stp.Kind + "\x00" + p.AsString()
+	// One path however it is written: "/srv/a/" and "/srv//a" are /srv/a.
+	key := stp.Kind + "\x00" + path.Clean(p.AsString())
 	_, hidden := marks[lang.Sensitive]
 	_, hiddenAll := top[lang.Sensitive]
 	hidden = hidden || hiddenAll || sensitive

@@ -70,6 +70,8 @@ step "` + name + `" {
 			[]string{`step.b both write the file "/etc/x.conf" on server[1], server[2]: each`}},
 		{"host by host, not by name, on both", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.private_ip`, 1) + strings.Replace(file("b", "hosts.server", "/etc/x.conf"), `content = "b"`, `content = host.private_ip`, 1),
 			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[1], server[2]: each`}},
+		{"mount at one target written two ways", mount("a", "hosts.server", "/srv/a") + mount("b", "hosts.server[0]", "/srv//a/"),
+			[]string{`Two steps mount at "/srv//a/"`, `step.a (r/main.hcl:5) and step.b both mount at "/srv//a/" on server[0]`}},
 		{"a file and a mount at one path", file("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
