@@ -352,11 +352,8 @@ func readHolder(f *os.File) (Holder, error) {
 		return h, err
 	}
 	if err := strictjson.Unmarshal(data, &h); err != nil {
-		at := fmt.Sprintf("%s: %v", f.Name(), err)
-		if located := strictjson.Locate(data, err); located != err {
-			at = fmt.Sprintf("%s:%v", f.Name(), located)
-		}
-		return Holder{}, fmt.Errorf("%s; the lock file names no holder: if no diffuser command runs on this workspace, remove it (rm %s)", at, f.Name())
+		return Holder{}, fmt.Errorf("%w; the lock file names no holder: if no diffuser command runs on this workspace, remove it (rm %s)",
+			strictjson.InFile(f.Name(), data, err), f.Name())
 	}
 	return h, nil
 }

@@ -172,7 +172,7 @@ func readRun(ws, dir string, actions bool) *Run {
 	if err == nil {
 		// A key given twice: which one is the run's?
 		if err = strictjson.Unmarshal(b, r); err != nil {
-			why, err = "damaged run record: ", jsonErrorAt(path, b, err)
+			why, err = "damaged run record: ", strictjson.InFile(path, b, err)
 		}
 	}
 	if err != nil || r.ID != id {
@@ -198,15 +198,6 @@ func readRun(ws, dir string, actions bool) *Run {
 		}
 	}
 	return r
-}
-
-// jsonErrorAt names file path, and the line and column in b where a
-// strictjson error is, in err.
-func jsonErrorAt(path string, b []byte, err error) error {
-	if at := strictjson.Locate(b, err); at != err {
-		return fmt.Errorf("%s:%w", path, at)
-	}
-	return fmt.Errorf("%s: %w", path, err)
 }
 
 // writeActions writes the run's actions to actions.json, a JSON list
