@@ -43,7 +43,7 @@ type pathClaims struct {
 type conflict struct {
 	other  int
 	key    string // kind and path
-	path   string
+	path   string // as the step being evaluated writes it
 	hidden bool
 	hosts  []int32
 }
@@ -88,7 +88,7 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 // note adds hosts to the conflict of the step being evaluated with step
 // other over key: a step evaluated host by host meets one other step on
 // several of its hosts, and several other steps on different ones.
-func (c *pathClaims) note(other int, key, path string, hidden bool, hosts []int32) {
+func (c *pathClaims) note(other int, key, written string, hidden bool, hosts []int32) {
 	for i := range c.found {
 		if f := &c.found[i]; f.other == other && f.key == key {
 			f.hosts = append(f.hosts, hosts...)
@@ -96,7 +96,7 @@ func (c *pathClaims) note(other int, key, path string, hidden bool, hosts []int3
 			return
 		}
 	}
-	c.found = append(c.found, conflict{other: other, key: key, path: path, hidden: hidden, hosts: slices.Clone(hosts)})
+	c.found = append(c.found, conflict{other: other, key: key, path: written, hidden: hidden, hosts: slices.Clone(hosts)})
 }
 
 // conflicts returns an error per earlier step that owns a path stp owns on
@@ -105,9 +105,9 @@ func (c *pathClaims) conflicts(stp *lang.Step) hcl.Diagnostics {
 	owned := ownedPaths[stp.Kind]
 	var diags hcl.Diagnostics
 	for _, f := range c.found {
-		path := fmt.Sprintf("%q", f.path)
+		shown := fmt.Sprintf("%q", f.path)
 		if f.hidden {
-			path = "(sensitive)"
+			shown = "(sensitive)"
 		}
 		slices.Sort(f.hosts)
 		names := make([]string, len(f.hosts))
@@ -118,11 +118,11 @@ func (c *pathClaims) conflicts(stp *lang.Step) hcl.Diagnostics {
 		rng := stp.ArgRange(owned.arg)
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, path),
+			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, shown),
 			Detail: fmt.Sprintf("%s (%s) and %s both %s %s on %s: each apply would undo the other's work, "+
 				"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
 				"or run them on hosts that do not overlap.",
-				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, path, hostList(names), owned.arg),
+				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, shown, hostList(names), owned.arg),
 			Subject: &rng,
 		})
 	}
