@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"diffuser/lang"
@@ -102,7 +103,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 				d = append(d, argDiags(stp, kind, args, gen.Sensitive)...)
 			}
 			if !d.HasErrors() {
-				d = append(d, claims.add(s, stp, args, on, gen.Sensitive)...)
+				claims.add(s, stp, args, on, gen.Sensitive)
 			}
 			set.add(host, lang.Explain(d))
 		}
@@ -122,10 +123,13 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 				if len(checked) == len(hosts) {
 					name = g.Hosts[h].Name
 				}
-				eval(name, hostVal(h), []int32{h})
+				eval(name, hostVal(h), standsFor(g, hosts, h, stp.UsesHostName))
 			}
 		}
-		diags = append(diags, lang.Annotate(set.result(len(hosts)), stp.Module)...)
+		// Two steps owning one path are reported per other step, with
+		// the hosts they share: not merged by diagSet, which would keep
+		// the first other step's name for all.
+		diags = append(diags, lang.Annotate(append(set.result(len(hosts)), claims.conflicts(stp)...), stp.Module)...)
 	}
 	// A for expression repeats its body's problem once per element.
 	var set diagSet
@@ -163,6 +167,22 @@ func checkedHosts(g *Instances, hosts []int32, byName bool, limit int) []int32 {
 		}
 	}
 	return out
+}
+
+// standsFor returns the hosts of hosts (ascending) that host h, picked by
+// checkedHosts, was evaluated for: itself when the step reads the host's
+// name, else every host of its group (h is the first of them), whose
+// arguments differ only in what is not known before launch.
+func standsFor(g *Instances, hosts []int32, h int32, byName bool) []int32 {
+	i, _ := slices.BinarySearch(hosts, h)
+	if byName {
+		return hosts[i : i+1]
+	}
+	j := i + 1
+	for j < len(hosts) && g.Hosts[hosts[j]].Group == g.Hosts[h].Group {
+		j++
+	}
+	return hosts[i:j]
 }
 
 // checkVerify evaluates a verify block: its hosts, and a path that must be

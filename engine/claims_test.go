@@ -61,9 +61,17 @@ step "` + name + `" {
 		{"host by host, then for all", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + file("b", "[hosts.server[0], hosts.server[2]]", "/etc/x.conf"),
 			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[2]: each`}},
 		{"host by host on both", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "hosts.server", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
-			[]string{`step.b both write the file "/etc/x.conf": each`, "hosts that do not overlap.\n"}},
+			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[1], server[2]: each`, "hosts that do not overlap.\n"}},
 		{"host by host, one host shared", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.name`, 1) + strings.Replace(file("b", "[hosts.server[1]]", "/etc/x.conf"), `content = "b"`, `content = host.name`, 1),
-			[]string{`step.b both write the file "/etc/x.conf": each`}},
+			[]string{`step.b both write the file "/etc/x.conf" on server[1]: each`}},
+		// A step reading the host but not its name is evaluated for the
+		// first host of each group, which stands for the whole group.
+		{"host by host, not by name, then on other hosts of the group", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.private_ip`, 1) + file("b", "[hosts.server[1], hosts.server[2]]", "/etc/x.conf"),
+			[]string{`step.b both write the file "/etc/x.conf" on server[1], server[2]: each`}},
+		{"host by host, not by name, on both", strings.Replace(file("a", "hosts.server", "/etc/x.conf"), `content = "a"`, `content = host.private_ip`, 1) + strings.Replace(file("b", "hosts.server", "/etc/x.conf"), `content = "b"`, `content = host.private_ip`, 1),
+			[]string{`step.b both write the file "/etc/x.conf" on server[0], server[1], server[2]: each`}},
+		{"mount at one target written two ways", mount("a", "hosts.server", "/srv/a") + mount("b", "hosts.server[0]", "/srv//a/"),
+			[]string{`Two steps mount at "/srv//a/"`, `step.a (r/main.hcl:5) and step.b both mount at "/srv//a/" on server[0]`}},
 		{"a file and a mount at one path", file("a", "hosts.server", "/srv") + mount("b", "hosts.server", "/srv"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +92,49 @@ step "` + name + `" {
 				}
 			}
 		})
+	}
+}
+
+// TestOneStepMeetsTwo: a step evaluated host by host that shares a path
+// with one step on a host and with another on another host gets an error
+// per step, each naming its own hosts (not the first step's name on
+// both).
+func TestOneStepMeetsTwo(t *testing.T) {
+	_, diags := load(t, `
+recipe "x" {}
+hosts "server" { count = 3 }
+step "a" {
+  on = hosts.server[0]
+  file {
+    path    = "/etc/x.conf"
+    content = "a"
+  }
+}
+step "c" {
+  on = hosts.server[2]
+  file {
+    path    = "/etc/x.conf"
+    content = "c"
+  }
+}
+step "b" {
+  on = hosts.server
+  file {
+    path    = "/etc/x.conf"
+    content = host.name
+  }
+}
+`)
+	if len(diags) != 2 {
+		t.Fatalf("want two errors, got %d: %s", len(diags), diags.Error())
+	}
+	for i, want := range []string{
+		`step.a (r/main.hcl:4) and step.b both write the file "/etc/x.conf" on server[0]: each`,
+		`step.c (r/main.hcl:11) and step.b both write the file "/etc/x.conf" on server[2]: each`,
+	} {
+		if !strings.Contains(diags[i].Detail, want) || strings.Contains(diags[i].Detail, "(On") {
+			t.Errorf("error %d: want %q, no (On ...) note, got:\n%s", i, want, diags[i].Detail)
+		}
 	}
 }
 

@@ -117,7 +117,7 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 	for addr, inst := range st.Steps {
 		if why, ok := reason[addr]; ok {
 			p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
-				Group: groupOf(st, inst.Host), Action: Destroy, Reason: why})
+				Group: groupOf(st, inst.Host), Action: Destroy, Reason: withoutHost(st, inst.Host, why)})
 		}
 	}
 	for name, h := range st.Hosts {

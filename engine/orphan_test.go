@@ -74,6 +74,16 @@ func TestInstancesOfAHostNotInState(t *testing.T) {
 			t.Fatalf("destroy: %v, %d instances left, undo on a[1] ran %d", res.Failures, len(w.st.Steps), undone(w))
 		}
 	})
+	t.Run("targeted destroy", func(t *testing.T) {
+		w := orphan(t)
+		p := w.plan(func(o *engine.PlanOptions) { o.Destroy, o.Targets = true, []string{"step.a1"} })
+		if s := reasons(p); !strings.Contains(s, `- step.a1["a[1]"] (`+engine.ReasonTargeted+"; "+why+`)`) {
+			t.Fatalf("destroy -target plan:\n%s", s)
+		}
+		if res := w.apply(p, 4); len(res.Failures) != 0 || len(w.st.Steps) != 0 || undone(w) != 0 {
+			t.Fatalf("destroy -target: %v, %d instances left, undo on a[1] ran %d", res.Failures, len(w.st.Steps), undone(w))
+		}
+	})
 }
 
 // reasons is the plan's destroys with their reasons, one a line.

@@ -12,11 +12,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"diffuser/cloud"
 	"diffuser/lang"
 	"diffuser/remote"
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -701,14 +701,11 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	if len(s) <= maxLine {
+	head, cut := runner.Head(s, maxLine)
+	if !cut {
 		return s
 	}
-	cut := maxLine
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d bytes in all)", s[:cut], len(s))
+	return fmt.Sprintf("%s… (%d bytes in all)", head, len(s))
 }
 
 // maxLine bounds firstLine: a failed instance's error is kept in state and

@@ -29,12 +29,22 @@ const maxQuoted = 256
 // long it was when cut. A broken or hostile host may answer a megabyte,
 // and the error reaches terminals and state (a failed instance's error).
 func QuoteOutput(s string) string {
-	if len(s) <= maxQuoted {
+	head, cut := Head(s, maxQuoted)
+	if !cut {
 		return strconv.Quote(s)
 	}
-	cut := maxQuoted
+	return fmt.Sprintf("%s… (%d bytes in all)", strconv.Quote(head), len(s))
+}
+
+// Head is s's first n bytes at most, cut on a character boundary, and
+// whether s was longer.
+func Head(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return fmt.Sprintf("%s… (%d bytes in all)", strconv.Quote(s[:cut]), len(s))
+	return s[:cut], true
 }

@@ -214,3 +214,23 @@ func symlink(t *testing.T, to, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLockFileKeyTwice: a fallback lock file naming its holder's pid twice
+// names no holder (which process is it?): lock info and state unlock say
+// which file, where, and to remove it by hand, not only the JSON's fault.
+func TestLockFileKeyTwice(t *testing.T) {
+	dir := t.TempDir()
+	ep := filepath.Join(dir, exclFile)
+	rec := `{"pid":1,"pid":2,"hostname":"h","command":"apply"}`
+	if err := os.WriteFile(ep, []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := Open(dir)
+	_, err := s.LockInfo()
+	_, berr := s.BreakLock()
+	for name, err := range map[string]error{"LockInfo": err, "BreakLock": berr} {
+		if err == nil || !strings.Contains(err.Error(), ep+`:1:10: pid: the key "pid" is given twice`) || !strings.Contains(err.Error(), "rm "+ep) {
+			t.Errorf("%s: %v; want the file, line:column and how to remove it", name, err)
+		}
+	}
+}

@@ -342,14 +342,20 @@ func noFlock(err error) bool {
 		errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)
 }
 
+// readHolder reads the holder a lock file names. A file that is not one
+// holder's record (damaged, a key given twice: which process is it?)
+// names none: the error says which file and to remove it by hand.
 func readHolder(f *os.File) (Holder, error) {
 	var h Holder
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))
 	if err != nil || len(data) == 0 {
 		return h, err
 	}
-	err = strictjson.Unmarshal(data, &h)
-	return h, err
+	if err := strictjson.Unmarshal(data, &h); err != nil {
+		return Holder{}, fmt.Errorf("%w; the lock file names no holder: if no diffuser command runs on this workspace, remove it (rm %s)",
+			strictjson.InFile(f.Name(), data, err), f.Name())
+	}
+	return h, nil
 }
 
 func readHolderFile(path string) (Holder, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"diffuser/cloud"
+	"diffuser/cloud/multi"
 	"diffuser/cloud/static"
 	"diffuser/engine"
 	"diffuser/facts"
@@ -308,6 +309,20 @@ func (r refresher) HostStatus(ctx context.Context, spec cloud.HostSpec, h *state
 }
 
 var _ engine.ReachRefresher = refresher{}
+
+// Reaches says whether the provider of key provider ("" for the
+// workspace's) is a cloud.Reacher.
+func (r refresher) Reaches(provider string) bool {
+	p := r.provider
+	if m, ok := p.(*multi.Providers); ok {
+		var err error
+		if p, err = m.Get(provider); err != nil {
+			return false
+		}
+	}
+	_, ok := p.(cloud.Reacher)
+	return ok
+}
 
 // Reach is how the provider reaches h now (cloud.Reacher), else h as
 // recorded.

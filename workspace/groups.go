@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -98,13 +99,24 @@ func (ws *Workspace) newProviders(ctx context.Context, keys cloud.Keys) (cloud.P
 			}
 		}
 	}
+	m, egress, err := ws.startProviders(ctx, keys, want)
+	if err != nil {
+		return nil, err
+	}
+	return m, ws.trackPeers(m, egress)
+}
+
+// startProviders starts the providers of keys want (the first is the
+// default) with their site settings, and says which of them egress from
+// their hosts' public addresses.
+func (ws *Workspace) startProviders(ctx context.Context, keys cloud.Keys, want []string) (*multi.Providers, map[string]bool, error) {
 	abs, _ := filepath.Abs(ws.Dir)
 	by := map[string]cloud.Provider{}
 	egress := map[string]bool{}
 	for _, key := range want {
 		f, err := ws.factoryFor(key)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var pb *lang.ProviderBlock
 		if ws.Site != nil {
@@ -112,25 +124,25 @@ func (ws *Workspace) newProviders(ctx context.Context, keys cloud.Keys) (cloud.P
 		}
 		settings, diags := pb.Settings(f.Spec(), "")
 		if diags.HasErrors() {
-			return nil, &DiagError{Files: ws.Files, Diags: diags}
+			return nil, nil, &DiagError{Files: ws.Files, Diags: diags}
 		}
 		log := ws.env.log()
 		p, err := f.New(ctx, settings, cloud.Env{Keys: keys, WorkDir: abs, Log: func(format string, args ...any) {
 			fmt.Fprintf(log, "["+key+"] "+format+"\n", args...)
 		}})
 		if err != nil {
-			return nil, fmt.Errorf("starting provider %s: %w", key, err)
+			return nil, nil, fmt.Errorf("starting provider %s: %w", key, err)
 		}
 		by[key] = p
 		if e, ok := f.(cloud.Egress); ok {
 			egress[key] = e.EgressFromPublicIP(settings)
 		}
 	}
-	m, err := multi.New(ws.Provider, by)
-	if err != nil {
-		return nil, err
+	if len(want) == 0 {
+		return nil, nil, errors.New("no provider to start")
 	}
-	return m, ws.trackPeers(m, egress)
+	m, err := multi.New(want[0], by)
+	return m, egress, err
 }
 
 func contains(list []string, s string) bool {

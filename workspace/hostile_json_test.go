@@ -63,7 +63,7 @@ func TestRunRecordHostileJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := readRun("w", dir, false)
-	if !strings.Contains(r.Error, `status: the key "status" is given twice`) {
+	if !strings.Contains(r.Error, "damaged run record: "+filepath.Join(dir, "run.json")+`:1:46: status: the key "status" is given twice`) {
 		t.Fatalf("read as %+v", r)
 	}
 }

@@ -214,8 +214,8 @@ func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 	// would apply other actions than the plan showed), invalid UTF-8, null
 	// for a value: the plan was edited or damaged.
 	if err := strictjson.Check(b, reflect.TypeOf(&sp)); err != nil {
-		return nil, fmt.Errorf("%s:%w; the saved plan was edited or damaged, and is not applied: make a new one with `diffuser plan RECIPE -out %s`",
-			path, strictjson.Locate(b, err), path)
+		return nil, fmt.Errorf("%w; the saved plan was edited or damaged, and is not applied: make a new one with `diffuser plan RECIPE -out %s`",
+			strictjson.InFile(path, b, err), path)
 	}
 	return &sp, nil
 }

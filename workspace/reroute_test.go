@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -9,11 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"diffuser/cloud"
 	"diffuser/engine"
 	"diffuser/remote"
 	"diffuser/remote/sshdtest"
 	"diffuser/runner"
 	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // These tests change how a static host is reached at the same address —
@@ -284,4 +289,46 @@ func (w *rerouteWorld) started() map[string]string {
 		out[addr] = in.Started.String()
 	}
 	return out
+}
+
+// refusingFactory is a provider that cannot start (no credentials, no
+// daemon): a command that needs it says so.
+type refusingFactory struct{ started *int }
+
+func (refusingFactory) Spec() hcldec.ObjectSpec { return hcldec.ObjectSpec{} }
+
+func (f refusingFactory) New(context.Context, cty.Value, cloud.Env) (cloud.Provider, error) {
+	*f.started++
+	return nil, errors.New("no credentials here")
+}
+
+// Verify and bench ask only the static provider how its hosts are reached
+// now: a workspace with a group on another provider (aws, docker) does not
+// start that one, which they never needed.
+func TestRerouteAsksOnlyStatic(t *testing.T) {
+	w := newRerouteWorld(t)
+	w.apply()
+	started := 0
+	w.env.Factories = map[string]cloud.Factory{"faraway": refusingFactory{&started}}
+	recipe := filepath.Join(w.dir, "recipe", "main.hcl")
+	b, err := os.ReadFile(recipe)
+	must(t, err)
+	must(t, os.WriteFile(recipe, append(b, "hosts \"client\" { count = 1 }\n"...), 0o644))
+	w.rotateKey() // rewrites the site file
+	b, err = os.ReadFile(w.inputs.Site)
+	must(t, err)
+	must(t, os.WriteFile(w.inputs.Site, append(b, "hosts \"client\" { provider = faraway }\n"...), 0o644))
+
+	ws, conn, closeConn, err := w.env.OpenApplied(context.Background(), w.inputs, "verify")
+	if err != nil {
+		t.Fatalf("verify on a workspace with a group on another provider: %v", err)
+	}
+	defer ws.Close()
+	defer closeConn()
+	if started != 0 {
+		t.Errorf("verify started the other provider %d times", started)
+	}
+	if _, err := engine.ConnectHost(context.Background(), conn, ws.State.Hosts["server[0]"], nil); err != nil {
+		t.Errorf("verify's connection to the rerouted static host: %v", err)
+	}
 }

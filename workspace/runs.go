@@ -166,17 +166,23 @@ func writeFile(path string, b []byte) error {
 func readRun(ws, dir string, actions bool) *Run {
 	id := filepath.Base(dir)
 	r := &Run{}
-	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	path := filepath.Join(dir, "run.json")
+	b, err := os.ReadFile(path)
+	why := "no run record: "
 	if err == nil {
-		err = strictjson.Unmarshal(b, r) // a key given twice: which one is the run's?
+		// A key given twice: which one is the run's?
+		if err = strictjson.Unmarshal(b, r); err != nil {
+			why, err = "damaged run record: ", strictjson.InFile(path, b, err)
+		}
 	}
 	if err != nil || r.ID != id {
 		started, _ := runIDTimeOf(id)
-		why := "run.json does not name this run"
 		if err != nil {
-			why = err.Error()
+			why += err.Error()
+		} else {
+			why += "run.json does not name this run"
 		}
-		r = &Run{ID: id, Status: RunRunning, Started: started, Error: "no run record: " + why}
+		r = &Run{ID: id, Status: RunRunning, Started: started, Error: why}
 	}
 	r.Workspace = ws
 	r.dir = dir

@@ -628,14 +628,23 @@ func (e *Env) OpenApplied(ctx context.Context, in Inputs, command string) (*Work
 // are asked: other providers' hosts are reached as recorded, without
 // starting their provider (aws credentials). Nothing is saved.
 func (ws *Workspace) reachStaticNow(ctx context.Context) error {
-	static := false
+	var static []string // the static providers' keys, sorted
 	for _, h := range ws.State.Hosts {
-		static = static || lang.ProviderBase(h.Provider) == "static"
+		if lang.ProviderBase(h.Provider) == "static" && !slices.Contains(static, h.Provider) {
+			static = append(static, h.Provider)
+		}
 	}
-	if !static {
+	if len(static) == 0 {
 		return nil
 	}
-	p, _, err := ws.NewProvider(ctx)
+	slices.Sort(static)
+	keys, err := ws.Keys()
+	if err != nil {
+		return err
+	}
+	// The static providers only: a host on another is left out of
+	// ReachNow's answer (its provider is not there), reached as recorded.
+	p, _, err := ws.startProviders(ctx, keys, static)
 	if err != nil {
 		return err
 	}

@@ -342,7 +342,7 @@ blocks) prints nothing on stdout and says so on stderr, with exit status 0.`,
 			if len(args) == 2 {
 				o, ok := st.Outputs[args[1]]
 				if !ok {
-					return fmt.Errorf("no output %q in workspace %s", args[1], args[0])
+					return noOutput(args[1], args[0], st)
 				}
 				if o.Sensitive && !showSensitive {
 					return fmt.Errorf("output %q is sensitive: pass --show-sensitive to print it", args[1])
@@ -361,7 +361,7 @@ blocks) prints nothing on stdout and says so on stderr, with exit status 0.`,
 				return views.WriteJSON(a.stdout, views.NewOutputsJSON(st.Outputs, showSensitive))
 			}
 			if len(st.Outputs) == 0 {
-				fmt.Fprintln(a.stderr, noOutputs(args[0], st))
+				fmt.Fprintln(a.stderr, "No outputs: "+noOutputs(args[0], st))
 				return nil
 			}
 			views.WriteOutputs(a.stdout, st.Outputs, "", showSensitive)
@@ -377,9 +377,18 @@ blocks) prints nothing on stdout and says so on stderr, with exit status 0.`,
 // terraform output warns): nothing deployed, or a recipe without any.
 func noOutputs(ws string, st *state.State) string {
 	if len(st.Hosts) == 0 && len(st.Steps) == 0 {
-		return fmt.Sprintf("No outputs: workspace %s has nothing deployed (destroyed, or never applied to the end).", ws)
+		return fmt.Sprintf("workspace %s has nothing deployed (destroyed, or never applied to the end).", ws)
 	}
-	return fmt.Sprintf("No outputs: the recipe of workspace %s declares no output blocks, or its last apply did not get to them.", ws)
+	return fmt.Sprintf("the recipe of workspace %s declares no output blocks, or its last apply did not get to them.", ws)
+}
+
+// noOutput is the error for output NAME when the workspace has no such
+// output: the ones it has, or why it has none.
+func noOutput(name, ws string, st *state.State) error {
+	if len(st.Outputs) == 0 {
+		return fmt.Errorf("no output %q: %s", name, noOutputs(ws, st))
+	}
+	return fmt.Errorf("no output %q in workspace %s; it has %s", name, ws, strings.Join(slices.Sorted(maps.Keys(st.Outputs)), ", "))
 }
 
 func (a *app) stateCmd() *cobra.Command {

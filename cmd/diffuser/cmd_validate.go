@@ -15,8 +15,9 @@ site file and checks everything that can be known before any host exists: syntax
 (variables, locals, steps, host groups, volumes, captures), indexes against host counts, every
 step argument against its kind's rules (docs/writing-recipes.md) for values written as
 literals or computed from variables, locals and host names, failed variable validations and
-recipe preconditions, and provider settings the provider would refuse (a port out of range, a
-bad CIDR, a static site listing fewer hosts than the recipe asks for). Each problem is printed
+recipe preconditions, two steps writing one file (or mounting at one target) on a host they
+share, and provider settings the provider would refuse (a port out of range, a bad CIDR, a
+static site listing fewer hosts than the recipe asks for). Each problem is printed
 once, with its file, line and the offending expression, and validate exits 1. It reads no
 state, takes no lock and connects to nothing; plan makes the same checks again with what state
 knows.

@@ -452,10 +452,17 @@ func TestVariableLineSensitive(t *testing.T) {
 // stderr, as terraform output warns, instead of printing nothing at all.
 func TestOutputAfterDestroySaysWhy(t *testing.T) {
 	e, recipe := miscEnv(t)
+	if code, _, errs := e.run("output", "misc", "adress"); code == 0 || !strings.Contains(errs, `no output "adress" in workspace misc; it has address`) {
+		t.Errorf("output of a misspelt name: exit %d, stderr %q, want the outputs it has", code, errs)
+	}
 	e.must("destroy", recipe, "-auto-approve", "--progress", "quiet")
 	code, out, errs := e.run("output", "misc")
 	if code != 0 || out != "" || !strings.Contains(errs, "No outputs: workspace misc has nothing deployed") {
 		t.Errorf("output after destroy: exit %d\nstdout %q\nstderr %q", code, out, errs)
+	}
+	code, _, errs = e.run("output", "misc", "address")
+	if code == 0 || !strings.Contains(errs, `no output "address": workspace misc has nothing deployed`) {
+		t.Errorf("output NAME after destroy: exit %d, stderr %q, want it to say the workspace has nothing deployed", code, errs)
 	}
 	if out := e.must("output", "misc", "-json"); strings.TrimSpace(out) != "{}" {
 		t.Errorf("output -json after destroy: %q, want {}", out)

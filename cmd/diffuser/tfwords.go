@@ -15,7 +15,8 @@ var terraformCommands = map[string]string{
 	"force-unlock": "diffuser state unlock WORKSPACE breaks a lock whose holder died",
 }
 
-// terraformFlags says the same for flags of plan and apply.
+// terraformFlags says the same for Terraform's flags of plan and apply,
+// given to any command.
 var terraformFlags = map[string]string{
 	"refresh-only": "diffuser has no refresh-only mode: plan shows what refresh found changed on the hosts, and apply puts it back as the recipe says",
 }

@@ -66,6 +66,15 @@ func Locate(data []byte, err error) error {
 	return fmt.Errorf("%d:%d: %w", line, col, err)
 }
 
+// InFile prefixes err with file, and with line:column in data when it is
+// an *Error: "run.json:1:46: status: the key ...", else "run.json: ...".
+func InFile(file string, data []byte, err error) error {
+	if located := Locate(data, err); located != err {
+		return fmt.Errorf("%s:%w", file, located)
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
 // Unmarshal is json.Unmarshal followed by Check.
 func Unmarshal(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {

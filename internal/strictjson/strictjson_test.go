@@ -121,3 +121,17 @@ func TestUnescapeSimple(t *testing.T) {
 		}
 	}
 }
+
+// TestInFile: a strictjson error is placed at its line and column in the
+// file; any other error is prefixed with the file alone.
+func TestInFile(t *testing.T) {
+	data := []byte("{\n  \"a\": 1,\n  \"a\": 2\n}")
+	var v map[string]int
+	err := Unmarshal(data, &v)
+	if got, want := InFile("f.json", data, err).Error(), `f.json:3:3: ["a"]: the key "a" is given twice`; !strings.HasPrefix(got, want) {
+		t.Errorf("got %q, want it to start with %q", got, want)
+	}
+	if got := InFile("f.json", data, errors.New("torn")).Error(); got != "f.json: torn" {
+		t.Errorf("got %q", got)
+	}
+}
