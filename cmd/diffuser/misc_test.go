@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -467,4 +468,65 @@ func TestOutputAfterDestroySaysWhy(t *testing.T) {
 	if out := e.must("output", "misc", "-json"); strings.TrimSpace(out) != "{}" {
 		t.Errorf("output -json after destroy: %q, want {}", out)
 	}
+}
+
+// TestBuiltinRecipesValidateAtBounds: each built-in recipe validates with
+// each of its variables at its declared min (and max, up to 1000) and at
+// each value of its one_of, one variable at a time: what `recipes vars`
+// says is allowed is allowed. A precondition across variables may still
+// refuse a value with the others at their defaults (servers=1 with
+// replica 2); any other error is a fault of the recipe (moosefs with
+// clients=0 indexed hosts.client[0]).
+func TestBuiltinRecipesValidateAtBounds(t *testing.T) {
+	e := newSimCLI(t, nil)
+	tried := 0
+	for _, r := range recipes.Names() {
+		var vs []views.VariableJSON
+		if err := json.Unmarshal([]byte(e.must("recipes", "vars", r, "-json")), &vs); err != nil {
+			t.Fatalf("recipes vars %s -json: %v", r, err)
+		}
+		for _, v := range vs {
+			for _, val := range boundValues(t, v.Constraints) {
+				tried++
+				code, _, errs := e.run("validate", r, "-var", v.Name+"="+val)
+				if code != 0 && !strings.Contains(errs, "Error: Precondition of hosts") {
+					t.Errorf("validate %s -var %s=%s:\n%s", r, v.Name, val, errs)
+				}
+			}
+		}
+	}
+	if tried < 20 {
+		t.Errorf("only %d values tried", tried)
+	}
+}
+
+// boundValues are the -var values c names: its min, its max up to 1000,
+// each one_of value.
+func boundValues(t *testing.T, c *views.ConstraintsJSON) []string {
+	t.Helper()
+	if c == nil {
+		return nil
+	}
+	var out []string
+	if len(c.Min) > 0 {
+		out = append(out, string(c.Min))
+	}
+	var max float64
+	if len(c.Max) > 0 && json.Unmarshal(c.Max, &max) == nil && max <= 1000 {
+		out = append(out, string(c.Max))
+	}
+	var oneOf []any
+	if len(c.OneOf) > 0 {
+		if err := json.Unmarshal(c.OneOf, &oneOf); err != nil {
+			t.Fatalf("one_of %s: %v", c.OneOf, err)
+		}
+	}
+	for _, o := range oneOf {
+		if s, ok := o.(string); ok {
+			out = append(out, s)
+		} else {
+			out = append(out, strconv.FormatFloat(o.(float64), 'f', -1, 64))
+		}
+	}
+	return out
 }

@@ -281,7 +281,7 @@ step "mount" {
 }
 
 step "goal" {
-  on    = hosts.client[0]
+  on    = slice(hosts.client, 0, min(1, var.clients))
   after = [step.mount]
   # The goal of the root directory is inherited by everything created under
   # it; -r also changes what exists, and the master then adds or removes
