@@ -64,6 +64,21 @@ func fingerprint(t *testing.T, key string) string {
 	return fp
 }
 
+// destroy runs `diffuser destroy` on the workspace; a failure of any
+// instance fails the test.
+func (w *rerouteWorld) destroy() {
+	w.t.Helper()
+	pl, err := w.env.Plan(context.Background(), PlanRequest{Inputs: w.inputs, Command: "destroy", Lock: true, Destroy: true})
+	must(w.t, err)
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	pl.Close()
+	must(w.t, err)
+	for _, f := range res.Failures {
+		w.t.Errorf("destroy: %s: %v", f.Addr, f.Err)
+	}
+}
+
+// destroyed is what the recipe's destroy command wrote on the host.
 func (w *rerouteWorld) destroyed() string {
 	b, _ := os.ReadFile(w.out + ".destroy")
 	return string(b)
@@ -116,14 +131,7 @@ func TestStaticSitePortChangedThenDestroyed(t *testing.T) {
 	w.srv.Start()
 	w.writeSite("127.0.0.1", "", port)
 
-	pl, err := w.env.Plan(context.Background(), PlanRequest{Inputs: w.inputs, Command: "destroy", Lock: true, Destroy: true})
-	must(t, err)
-	res, err := pl.Apply(context.Background(), ApplyOptions{})
-	pl.Close()
-	must(t, err)
-	for _, f := range res.Failures {
-		t.Errorf("destroy: %s: %v", f.Addr, f.Err)
-	}
+	w.destroy()
 	if w.destroyed() != "destroyed\n" {
 		t.Errorf("the destroy command did not run at the new port: %q", w.destroyed())
 	}
