@@ -30,6 +30,20 @@ func TestImportListedMachineOnly(t *testing.T) {
 			t.Errorf("Import(%q): %v", id, err)
 		}
 	}
+	// The provider id of an IPv6 host holds the address without brackets,
+	// as Launch writes it.
+	v6 := cloud.HostSpec{Cluster: "c", Group: "server", Index: 0, Count: 1, Name: "server[0]", Settings: cty.ObjectVal(map[string]cty.Value{
+		"addresses": cty.ListVal([]cty.Value{cty.StringVal("[fd00::5]:2222")}),
+	})}
+	want, err := static.Provider{}.Launch(context.Background(), v6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{want.ProviderID, "[fd00::5]:2222", "root@[fd00::5]:2222"} {
+		if h, err := (static.Provider{}).Import(context.Background(), v6, id); err != nil || h.ProviderID != want.ProviderID {
+			t.Errorf("Import(%q) = %+v, %v", id, h, err)
+		}
+	}
 	spec.Index, spec.Name = 2, "server[2]"
 	if _, err := (static.Provider{}).Import(context.Background(), spec, "10.0.0.13"); err == nil || !strings.Contains(err.Error(), "lists 2 address(es)") {
 		t.Errorf("Import of a host the site file does not list: %v", err)

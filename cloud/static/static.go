@@ -501,7 +501,12 @@ func (p Provider) Import(ctx context.Context, spec cloud.HostSpec, id string) (c
 	if err != nil {
 		return h, err
 	}
-	user, host, port, err := ParseAddress(strings.TrimPrefix(id, "static:"), h.SSHUser, h.SSHPort)
+	// A provider id is read as splitID reads it (an IPv6 host is written
+	// there without brackets); anything else as the site file's addresses.
+	user, host, port, ok := splitID(id)
+	if !ok {
+		user, host, port, err = ParseAddress(strings.TrimPrefix(id, "static:"), h.SSHUser, h.SSHPort)
+	}
 	if err != nil || user != h.SSHUser || host != h.SSHAddress || port != h.SSHPort {
 		return cloud.Host{}, fmt.Errorf("the site file lists %s@%s:%d for %s, not %q: static hosts come from the site file (provider \"static\" { hosts %q { addresses = [...] } }); list the machine there and import it by that address",
 			h.SSHUser, h.SSHAddress, h.SSHPort, spec.Name, id, spec.Group)
