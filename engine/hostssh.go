@@ -1,10 +1,7 @@
 package engine
 
 import (
-	"cmp"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
 	"diffuser/cloud"
@@ -74,18 +71,14 @@ func hopKey(j *state.SSH) string {
 // describeReach says how h is reached, for an error: "root@10.0.0.5:2222,
 // key_file ~/.ssh/new, through ops@bastion:22".
 func describeReach(h state.Host) string {
-	parts := []string{fmt.Sprintf("%s@%s", h.SSH.User, net.JoinHostPort(h.SSH.Address, strconv.Itoa(cmp.Or(h.SSH.Port, 22))))}
+	parts := []string{h.SSH.Target()}
 	if k := h.Attrs["ssh_key_file"]; k != "" {
 		parts = append(parts, "key_file "+k)
 	}
 	if len(h.SSH.IdentityFiles) > 0 {
 		parts = append(parts, "IdentityFile "+strings.Join(h.SSH.IdentityFiles, ", "))
 	}
-	var hops []string
-	for j := h.SSH.Jump; j != nil; j = j.Jump {
-		hops = append([]string{fmt.Sprintf("%s@%s", j.User, net.JoinHostPort(j.Address, strconv.Itoa(cmp.Or(j.Port, 22))))}, hops...)
-	}
-	if len(hops) > 0 {
+	if hops := h.SSH.Hops(); len(hops) > 0 {
 		parts = append(parts, "through "+strings.Join(hops, ","))
 	}
 	return strings.Join(parts, ", ")

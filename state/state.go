@@ -2,6 +2,8 @@ package state
 
 import (
 	"encoding/json"
+	"net"
+	"strconv"
 	"time"
 )
 
@@ -72,6 +74,25 @@ type SSH struct {
 	IdentityFiles []string `json:"identity_files,omitempty"`
 	HostKey       string   `json:"host_key,omitempty"`
 	Jump          *SSH     `json:"jump,omitempty"`
+}
+
+// Target is how s is logged in to: user@address:port (port 22 when
+// unset; an IPv6 address in brackets).
+func (s SSH) Target() string {
+	port := s.Port
+	if port == 0 {
+		port = 22
+	}
+	return s.User + "@" + net.JoinHostPort(s.Address, strconv.Itoa(port))
+}
+
+// Hops are the Targets of s's jump hosts, the first one dialed first.
+func (s SSH) Hops() []string {
+	var hops []string
+	for j := s.Jump; j != nil; j = j.Jump {
+		hops = append([]string{j.Target()}, hops...)
+	}
+	return hops
 }
 
 // Volume is one block device attached to a host.

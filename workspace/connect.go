@@ -339,9 +339,9 @@ var _ engine.Identifier = refresher{}
 // site file names at another address, port or user) and compares it with
 // the key state pins for old: the same machine, or another one, or none.
 func (r refresher) Identify(ctx context.Context, old, now *state.Host) (bool, string) {
-	at := now.SSH.User + "@" + net.JoinHostPort(now.SSH.Address, strconv.Itoa(now.SSH.Port))
-	if now.SSH.Jump != nil {
-		at += " through " + JumpName(now.SSH.Jump)
+	at := now.SSH.Target()
+	if hops := now.SSH.Hops(); len(hops) > 0 {
+		at += " through " + strings.Join(hops, ",")
 	}
 	kr, ok := r.conn.(hostKeyReader)
 	if !ok {

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -569,16 +567,8 @@ func (a *app) hostsCmd() *cobra.Command {
 // user@address:port, then " via " and the jump hosts, the one dialed first
 // first.
 func sshTarget(s state.SSH) string {
-	port := s.Port
-	if port == 0 {
-		port = 22
-	}
-	out := s.User + "@" + net.JoinHostPort(s.Address, strconv.Itoa(port))
-	var hops []string
-	for j := s.Jump; j != nil; j = j.Jump {
-		hops = append([]string{sshTarget(state.SSH{Address: j.Address, Port: j.Port, User: j.User})}, hops...)
-	}
-	if len(hops) > 0 {
+	out := s.Target()
+	if hops := s.Hops(); len(hops) > 0 {
 		out += " via " + strings.Join(hops, ",")
 	}
 	return out
