@@ -51,6 +51,9 @@ type Config struct {
 	// user names it to forget its key ("host" or "host:port"). A changed
 	// key error then speaks of a jump host.
 	JumpAddress string
+	// Workspace is the workspace's name, for the command a changed host
+	// key error tells the user to run ("" = the placeholder WORKSPACE).
+	Workspace string
 
 	// Sudo runs commands through `sudo -n` and moves uploads into place
 	// with sudo when User is not root.

@@ -23,23 +23,28 @@ type HostKeyChangedError struct {
 	// Jump is the jump host's address ("host" or "host:port") when the
 	// changed key is a jump host's: Host is then "jump " + Jump.
 	Jump string
+	// Workspace names the workspace in the command the message suggests
+	// ("" = the placeholder WORKSPACE, explained).
+	Workspace string
 }
 
 func (e *HostKeyChangedError) Error() string {
+	ws, hint := e.Workspace, ""
+	if ws == "" {
+		ws, hint = "WORKSPACE", " (WORKSPACE is the recipe's name unless you chose another with -workspace)"
+	}
 	if e.Jump != "" {
 		return fmt.Sprintf("host key of jump host %s (%s) has changed: recorded %s, offered %s. "+
 			"Someone could be intercepting the connection, or the jump host was rebuilt. "+
-			"If you know why it changed, run `diffuser state forget-hostkey WORKSPACE --jump %s` "+
-			"(WORKSPACE is the recipe's name unless you chose another with -workspace); "+
+			"If you know why it changed, run `diffuser state forget-hostkey %s --jump %s`%s; "+
 			"the next apply pins the key it is offered then",
-			e.Jump, e.Address, e.Recorded, e.Offered, e.Jump)
+			e.Jump, e.Address, e.Recorded, e.Offered, ws, e.Jump, hint)
 	}
 	return fmt.Sprintf("host key of %s (%s) has changed: recorded %s, offered %s. "+
 		"Someone could be intercepting the connection, or the host was rebuilt. "+
-		"If you know why it changed, run `diffuser state forget-hostkey WORKSPACE %s` "+
-		"(WORKSPACE is the recipe's name unless you chose another with -workspace) "+
+		"If you know why it changed, run `diffuser state forget-hostkey %s %s`%s "+
 		"or re-run with -replace=%s to accept the new key",
-		e.Host, e.Address, e.Recorded, e.Offered, e.Host, e.Host)
+		e.Host, e.Address, e.Recorded, e.Offered, ws, e.Host, hint, e.Host)
 }
 
 // ParseHostKey parses a key in authorized_keys format ("type base64
@@ -71,15 +76,17 @@ func FormatKey(key ssh.PublicKey) string {
 // yet (trust on first use). It outlives connections, so a reconnect after
 // first use is checked against the key learned then.
 type hostKeyPin struct {
-	host    string
-	jump    string // JumpAddress of the config: a jump host's pin
-	onFirst func(string) error
-	mu      sync.Mutex
-	pinned  ssh.PublicKey // nil until known
+	host string
+	jump string // JumpAddress of the config: a jump host's pin
+	// workspace is Config.Workspace, for the changed key error.
+	workspace string
+	onFirst   func(string) error
+	mu        sync.Mutex
+	pinned    ssh.PublicKey // nil until known
 }
 
 func newHostKeyPin(cfg Config) (*hostKeyPin, error) {
-	p := &hostKeyPin{host: cfg.Name, jump: cfg.JumpAddress, onFirst: cfg.OnHostKey}
+	p := &hostKeyPin{host: cfg.Name, jump: cfg.JumpAddress, workspace: cfg.Workspace, onFirst: cfg.OnHostKey}
 	if cfg.HostKey != "" {
 		key, err := ParseHostKey(cfg.HostKey)
 		if err != nil {
@@ -123,6 +130,7 @@ func (p *hostKeyPin) callback(_ string, remote net.Addr, key ssh.PublicKey) erro
 			Offered:    ssh.FingerprintSHA256(key),
 			OfferedKey: FormatKey(key),
 			Jump:       p.jump,
+			Workspace:  p.workspace,
 		}
 	}
 	if p.onFirst != nil {

@@ -91,11 +91,22 @@ func TestPinnedWrongKeyRefused(t *testing.T) {
 		fingerprint(t, other.hostKeys[0]),
 		fingerprint(t, s.hostKeys[0]),
 		"diffuser state forget-hostkey WORKSPACE node-1",
+		"WORKSPACE is the recipe's name",
 		"-replace=node-1",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
+	}
+	// A caller that knows the workspace gets a command to run as it is.
+	changed.Workspace = "lab-ceph"
+	named := changed.Error()
+	if !strings.Contains(named, "diffuser state forget-hostkey lab-ceph node-1`") || strings.Contains(named, "WORKSPACE") {
+		t.Errorf("with Workspace set, the message should name it and drop the placeholder:\n%s", named)
+	}
+	changed.Jump = "10.0.0.1:2222"
+	if jump := changed.Error(); !strings.Contains(jump, "forget-hostkey lab-ceph --jump 10.0.0.1:2222`") || strings.Contains(jump, "WORKSPACE") {
+		t.Errorf("a jump host's message should name the workspace too:\n%s", jump)
 	}
 	if strings.Count(s.log.String(), "Accepted publickey") != 0 {
 		t.Error("client authenticated to a host whose key it refused")

@@ -43,6 +43,8 @@ type SSHConnector struct {
 	// maxSessions caps sessions per connection (0 = remote's default);
 	// connections made before it was set keep theirs.
 	maxSessions int
+	// workspace names the workspace in a changed host key's message.
+	workspace string
 
 	mu      sync.Mutex
 	pools   map[string]*remote.Pool // by provider id
@@ -106,7 +108,7 @@ func (c *SSHConnector) config(h state.Host, onHostKey func(hop int, key string) 
 	}
 	cfg := remote.Config{Name: h.Name, Address: h.SSH.Address, Port: h.SSH.Port, User: h.SSH.User,
 		KeyFiles: k.files(h.SSH.IdentityFiles), UseAgent: agent, HostKey: h.SSH.HostKey, OnHostKey: hopRecorder(onHostKey, 0),
-		RetryFor: retry, Sudo: sudo, MaxSessions: c.sessionsCap()}
+		RetryFor: retry, Sudo: sudo, MaxSessions: c.sessionsCap(), Workspace: c.workspace}
 	switch j := h.Attrs["ssh_jump"]; {
 	case h.SSH.Jump != nil:
 		cfg.Jump = c.jumpConfig(h.SSH.Jump, 1, k, agent, retry, onHostKey)
@@ -148,7 +150,7 @@ func JumpName(j *state.SSH) string {
 func (c *SSHConnector) jumpConfig(j *state.SSH, hop int, k keyOrder, agent bool, retry time.Duration, onHostKey func(int, string) error) *remote.Config {
 	jc := &remote.Config{Name: "jump " + JumpName(j), JumpAddress: JumpName(j), Address: j.Address, Port: j.Port, User: j.User,
 		KeyFiles: k.files(j.IdentityFiles), UseAgent: agent, RetryFor: retry,
-		HostKey: j.HostKey, OnHostKey: hopRecorder(onHostKey, hop)}
+		HostKey: j.HostKey, OnHostKey: hopRecorder(onHostKey, hop), Workspace: c.workspace}
 	if j.Jump != nil {
 		jc.Jump = c.jumpConfig(j.Jump, hop+1, k, agent, retry, onHostKey)
 	}

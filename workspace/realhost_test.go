@@ -268,7 +268,7 @@ func testRealHostKey(t *testing.T, c *dockertest.Cluster) {
 			continue
 		}
 		all := diagText(err)
-		for _, want := range []string{"Host key changed", "host key of node[1]", "diffuser state forget-hostkey WORKSPACE node[1]", "-replace=node[1]"} {
+		for _, want := range []string{"Host key changed", "host key of node[1]", "diffuser state forget-hostkey " + ws + " node[1]", "-replace=node[1]"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("%s with a changed host key does not say %q:\n%s", command, want, all)
 			}

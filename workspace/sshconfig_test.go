@@ -349,7 +349,7 @@ Host *
 		}
 	}
 	name := fmt.Sprintf("127.0.0.1:%d", bastion.Port)
-	for _, want := range []string{"host key of jump host " + name, "forget-hostkey WORKSPACE --jump " + name} {
+	for _, want := range []string{"host key of jump host " + name, "forget-hostkey reach --jump " + name} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("apply through a changed jump host: %s\nwant it to say %q", msg, want)
 		}

@@ -593,6 +593,7 @@ func (ws *Workspace) Connector(keys cloud.Keys) (engine.Connector, func(), error
 		}
 	}
 	c := NewSSHConnector(keys.PrivateKeyFile)
+	c.workspace = ws.Name
 	return c, c.Close, nil
 }
 
