@@ -111,6 +111,7 @@ type applier struct {
 	// apply: what an instance recorded as applied by an older version
 	// (without SucceededOn) succeeded on.
 	hostsAtStart map[string]string
+	claims       liveClaims // paths owned on each host (engine/claims.go)
 }
 
 // Apply carries out the plan against live state st, which it updates in
@@ -507,6 +508,9 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	}
 	if diags.HasErrors() {
 		return "", fail(-1, fmt.Errorf("evaluating step %s: %s", stp.Name, lang.DiagText(diags)), "", "")
+	}
+	if err := a.claims.take(a.p, int(g.Step[v]), g.Ref[v], args); err != nil {
+		return "", fail(-1, err, "", "")
 	}
 	// One walk digests the arguments, encodes them for state, finds
 	// unknowns and finds marks.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sync"
 
 	"diffuser/lang"
 
@@ -54,23 +55,14 @@ type conflict struct {
 // sensitive step (or one made from a sensitive value) is compared, never
 // shown.
 func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, sensitive bool) {
-	owned, ok := ownedPaths[stp.Kind]
-	if !ok || len(hosts) == 0 {
+	if len(hosts) == 0 {
 		return
 	}
-	args, top := args.Unmark()
-	if !args.IsKnown() || args.IsNull() || !args.Type().IsObjectType() || !args.Type().HasAttribute(owned.arg) {
+	key, written, hidden, ok := ownedKey(stp.Kind, args)
+	if !ok {
 		return
 	}
-	p, marks := args.GetAttr(owned.arg).UnmarkDeep()
-	if !p.IsKnown() || p.IsNull() || p.Type() != cty.String {
-		return
-	}
-	// One path however it is written: "/srv/a/" and "/srv//a" are /srv/a.
-	key := stp.Kind + "\x00" + path.Clean(p.AsString())
-	_, hidden := marks[lang.Sensitive]
-	_, hiddenAll := top[lang.Sensitive]
-	hidden = hidden || hiddenAll || sensitive
+	hidden = hidden || sensitive
 	if c.claims == nil {
 		c.claims = map[string][]claim{}
 	}
@@ -79,10 +71,32 @@ func (c *pathClaims) add(s int, stp *lang.Step, args cty.Value, hosts []int32, s
 			continue // its own hosts, evaluated one by one
 		}
 		if both := sharedHosts(o.hosts, hosts); len(both) > 0 {
-			c.note(o.step, key, p.AsString(), hidden || o.hidden, both)
+			c.note(o.step, key, written, hidden || o.hidden, both)
 		}
 	}
 	c.claims[key] = appendClaim(c.claims[key], claim{step: s, hosts: hosts, hidden: hidden})
+}
+
+// ownedKey is the kind and path (cleaned: "/srv/a/" and "/srv//a" are
+// /srv/a) that arguments of kind own, the path as written, and whether it
+// is sensitive; ok is false for a kind that owns no path, or a path not
+// known yet.
+func ownedKey(kind string, args cty.Value) (key, written string, hidden, ok bool) {
+	owned, found := ownedPaths[kind]
+	if !found {
+		return "", "", false, false
+	}
+	args, top := args.Unmark()
+	if !args.IsKnown() || args.IsNull() || !args.Type().IsObjectType() || !args.Type().HasAttribute(owned.arg) {
+		return "", "", false, false
+	}
+	p, marks := args.GetAttr(owned.arg).UnmarkDeep()
+	if !p.IsKnown() || p.IsNull() || p.Type() != cty.String {
+		return "", "", false, false
+	}
+	_, hidden = marks[lang.Sensitive]
+	_, hiddenAll := top[lang.Sensitive]
+	return kind + "\x00" + path.Clean(p.AsString()), p.AsString(), hidden || hiddenAll, true
 }
 
 // note adds hosts to the conflict of the step being evaluated with step
@@ -102,32 +116,118 @@ func (c *pathClaims) note(other int, key, written string, hidden bool, hosts []i
 // conflicts returns an error per earlier step that owns a path stp owns on
 // a host both run on, naming the hosts, and forgets them.
 func (c *pathClaims) conflicts(stp *lang.Step) hcl.Diagnostics {
-	owned := ownedPaths[stp.Kind]
 	var diags hcl.Diagnostics
 	for _, f := range c.found {
-		shown := fmt.Sprintf("%q", f.path)
-		if f.hidden {
-			shown = "(sensitive)"
-		}
 		slices.Sort(f.hosts)
 		names := make([]string, len(f.hosts))
 		for i, h := range f.hosts {
 			names[i] = c.g.Hosts[h].Name
 		}
-		other := c.g.Steps[f.other]
-		rng := stp.ArgRange(owned.arg)
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, shown),
-			Detail: fmt.Sprintf("%s (%s) and %s both %s %s on %s: each apply would undo the other's work, "+
-				"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
-				"or run them on hosts that do not overlap.",
-				other.Addr(), declaredAt(other), stp.Addr(), owned.verb, shown, hostList(names), owned.arg),
-			Subject: &rng,
-		})
+		diags = append(diags, claimConflict(c.g.Steps[f.other], stp, f.path, f.hidden, names))
 	}
 	c.found = c.found[:0]
 	return diags
+}
+
+// claimConflict is the error for steps other and stp both owning written
+// on hosts, placed at stp's argument.
+func claimConflict(other, stp *lang.Step, written string, hidden bool, hosts []string) *hcl.Diagnostic {
+	owned := ownedPaths[stp.Kind]
+	shown := fmt.Sprintf("%q", written)
+	if hidden {
+		shown = "(sensitive)"
+	}
+	rng := stp.ArgRange(owned.arg)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, shown),
+		Detail: fmt.Sprintf("%s (%s) and %s both %s %s on %s: each apply would undo the other's work, "+
+			"and neither would ever be settled. Give each its own %s (a module's variable, when the same module is called twice), "+
+			"or run them on hosts that do not overlap.",
+			other.Addr(), declaredAt(other), stp.Addr(), owned.verb, shown, hostList(hosts), owned.arg),
+		Subject: &rng,
+	}
+}
+
+// planClaims finds two steps owning one path on a host among the planned
+// instances: what validate could not see, because the path reads a host
+// fact or validate checked only some hosts of a large group. A path only
+// apply knows (made from a capture) is claimed there (liveClaims).
+func (p *Plan) planClaims() hcl.Diagnostics {
+	g := p.Loaded.Graph
+	claims := pathClaims{g: g}
+	var diags hcl.Diagnostics
+	for s, stp := range g.Steps {
+		if _, ok := ownedPaths[stp.Kind]; !ok || g.GroupRun[s] {
+			continue
+		}
+		for i, h := range g.StepHosts[s] {
+			if c := p.vchange[g.StepVertex(s, i)]; c != nil {
+				claims.add(s, stp, c.Args, []int32{h}, false)
+			}
+		}
+		diags = append(diags, lang.Annotate(claims.conflicts(stp), stp.Module)...)
+	}
+	return diags
+}
+
+// liveClaims holds, during an apply, which step owns which path on which
+// host: every path the plan knew, and each path apply learns as an
+// instance's arguments are evaluated. A second step claiming one fails
+// before it touches the host.
+type liveClaims struct {
+	mu     sync.Mutex
+	seeded bool
+	owner  map[liveClaim]int // the step owning it
+}
+
+type liveClaim struct {
+	host int32
+	key  string
+}
+
+// take claims the path step s's arguments own on host h, or returns the
+// error naming the step that owns it already.
+func (c *liveClaims) take(p *Plan, s int, h int32, args cty.Value) error {
+	g := p.Loaded.Graph
+	stp := g.Steps[s]
+	key, written, hidden, ok := ownedKey(stp.Kind, args)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.seeded {
+		c.seed(p)
+	}
+	at := liveClaim{h, key}
+	other, taken := c.owner[at]
+	if !taken || other == s {
+		c.owner[at] = s
+		return nil
+	}
+	d := claimConflict(g.Steps[other], stp, written, hidden, []string{g.Hosts[h].Name})
+	return fmt.Errorf("%s %s", d.Summary, d.Detail)
+}
+
+// seed claims every path the plan knew, whether its instance runs in this
+// apply or not.
+func (c *liveClaims) seed(p *Plan) {
+	c.seeded = true
+	c.owner = map[liveClaim]int{}
+	g := p.Loaded.Graph
+	for s, stp := range g.Steps {
+		if _, ok := ownedPaths[stp.Kind]; !ok || g.GroupRun[s] {
+			continue
+		}
+		for i, h := range g.StepHosts[s] {
+			if ch := p.vchange[g.StepVertex(s, i)]; ch != nil {
+				if key, _, _, ok := ownedKey(stp.Kind, ch.Args); ok {
+					c.owner[liveClaim{h, key}] = s
+				}
+			}
+		}
+	}
 }
 
 // appendClaim adds cl to claims, into the last claim when that is the same

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -9,6 +10,9 @@ import (
 	"diffuser/lang"
 	"diffuser/recipes"
 	"diffuser/steps/builtin"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // TestTwoStepsOwnOnePath: two steps writing one file (or mounting at one
@@ -209,5 +213,76 @@ step "b" {
 `)
 	if len(diags) != 1 || !strings.Contains(diags.Error(), "(sensitive)") || strings.Contains(diags.Error(), "hidden-name") {
 		t.Fatalf("want one error hiding the path, got %s", diags.Error())
+	}
+}
+
+// TestPathClaimsOnlyKnownLater: a path made from a host fact is unknown to
+// validate and to the first plan (the host is not launched): apply claims
+// it as the instances run, and the second step to claim it on a host fails
+// before touching it, naming both; the next plan knows the facts and
+// refuses it at the second step's argument. Hosts where the paths differ
+// are untouched by it.
+func TestPathClaimsOnlyKnownLater(t *testing.T) {
+	src := `
+recipe "x" {}
+hosts "server" { count = 2 }
+step "a" {
+  on = hosts.server
+  file {
+    path    = "/etc/app-${host.facts.os.id}.conf"
+    content = "a"
+  }
+}
+step "b" {
+  on = hosts.server[1]
+  file {
+    path    = "/etc/app-rocky.conf"
+    content = "b"
+  }
+}
+`
+	if _, diags := load(t, src); diags.HasErrors() {
+		t.Fatalf("validate cannot know the path yet, but says: %s", diags.Error())
+	}
+	w := newWorld(t, src)
+	w.kinds = simKinds // the sim's hosts answer commands, not file checks
+	w.cloud.SetFacts("server[1]", rockyFacts)
+	res := w.apply(w.plan(), 0)
+	if len(res.Failures) != 1 {
+		t.Fatalf("want one failure (the second claim on server[1]), got %+v", res.Failures)
+	}
+	f := res.Failures[0]
+	msg := f.Err.Error()
+	if f.Host != "server[1]" || !strings.Contains(msg, `Two steps write the file "/etc/app-rocky.conf"`) ||
+		!strings.Contains(msg, "step.a (r/main.hcl:4) and step.b") && !strings.Contains(msg, "step.b (r/main.hcl:11) and step.a") {
+		t.Errorf("failure %s on %s, want both steps named on server[1]", msg, f.Host)
+	}
+	if _, ok := w.st.Steps[f.Addr]; ok {
+		t.Errorf("the refused instance %s is in state: it ran", f.Addr)
+	}
+	winner := `step.a["server[1]"]`
+	if f.Step == "a" {
+		winner = `step.b["server[1]"]`
+	}
+	if _, ok := w.st.Steps[winner]; !ok {
+		t.Errorf("%s, which claimed the path first, did not apply", winner)
+	}
+	if _, ok := w.st.Steps[`step.a["server[0]"]`]; !ok {
+		t.Error("step.a on server[0], whose path is its own, did not apply")
+	}
+	l := w.load()
+	_, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+	if !diags.HasErrors() {
+		t.Fatal("the next plan, with server[1]'s facts known, does not refuse the two steps")
+	}
+	got := diags.Error()
+	for _, want := range []string{`Two steps write the file "/etc/app-rocky.conf"`, "step.a (r/main.hcl:4) and step.b both write", "on server[1]:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan's error lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "server[0]") {
+		t.Errorf("plan blames server[0], where the paths differ:\n%s", got)
 	}
 }

@@ -552,6 +552,9 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	sp.flush()
 	diags = append(diags, localDiags.result(0)...)
 	diags = append(diags, sp.diagnostics()...)
+	if !diags.HasErrors() {
+		diags = append(diags, p.planClaims()...)
+	}
 	if diags.HasErrors() {
 		return p, diags
 	}
