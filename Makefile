@@ -1,6 +1,7 @@
 # diffuser — build, test, demo. `make help` lists the targets.
 SHELL := /bin/bash
 GO ?= go
+FUZZTIME ?= 60s
 BIN := bin/diffuser
 PKGS := ./...
 # VERSION is stamped into the binary (diffuser --version). Without git, or outside a
@@ -72,9 +73,12 @@ e2e-s3: ## the S3 state backend against a real S3 server: DIFFUSER_E2E_S3_ENDPOI
 e2e-aws: ## the aws provider against real EC2 (needs AWS credentials; skips, saying so, without them)
 	$(GO) test -count=1 -tags e2eaws -run TestE2EAWS -v -timeout 30m ./cloud/aws/
 
-fuzz: ## fuzz the recipe loader and the state reader, 60 s each
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./lang/
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./state/
+fuzz: ## fuzz the recipe loader (with modules), the state reader and its journal lines, FUZZTIME each (default 60s)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./lang/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadModules$$' -fuzztime $(FUZZTIME) ./lang/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./state/
+	$(GO) test -run '^$$' -fuzz '^FuzzInstanceLine$$' -fuzztime $(FUZZTIME) ./state/
+	$(GO) test -run '^$$' -fuzz '^FuzzHostLine$$' -fuzztime $(FUZZTIME) ./state/
 
 docs: ## regenerate docs/commands from the CLI's help (a test fails when it is stale)
 	$(GO) test -count=1 -run '^TestCommandDocs$$' ./cmd/diffuser/ -update
