@@ -68,6 +68,16 @@ locals {
     fuse="smb-share:server=$server,share=${lower(var.share)}"
     anon="--anonymous"
     %{~endif~}
+    # The mount point is a link this script makes: an empty directory
+    # there (left by a kernel mount, or made by hand) goes; anything else
+    # stops it, rather than leave clients writing to the local disk. This
+    # comes first, before GVfs starts: its refusal is then the last thing
+    # the unit says, not followed by GVfs's own words as it stops.
+    mp=${shellquote(var.mount_point)}
+    if [ -d "$mp" ] && [ ! -L "$mp" ] && ! rmdir "$mp"; then
+      echo "$mp is a directory with files in it, not this unit's link: move them away, then systemctl restart ${local.unit}" >&2
+      exit 1
+    fi
     export XDG_RUNTIME_DIR=${local.runtime}
     export GIO_USE_VOLUME_MONITOR=unix
     mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
@@ -82,14 +92,6 @@ locals {
       kill -0 $gvfsd || exit 1
       sleep 2
     done
-    # The mount point is a link this script makes: an empty directory
-    # there (left by a kernel mount, or made by hand) goes; anything else
-    # stops it, rather than leave clients writing to the local disk.
-    mp=${shellquote(var.mount_point)}
-    if [ -d "$mp" ] && [ ! -L "$mp" ] && ! rmdir "$mp"; then
-      echo "$mp is a directory with files in it, not this unit's link: move them away, then systemctl restart ${local.unit}" >&2
-      exit 1
-    fi
     ln -sfn "$XDG_RUNTIME_DIR/gvfs/$fuse" "$mp.diffuser-tmp" && mv -T "$mp.diffuser-tmp" "$mp" || exit 1
     wait $gvfsd
   EOT
