@@ -530,3 +530,24 @@ func boundValues(t *testing.T, c *views.ConstraintsJSON) []string {
 	}
 	return out
 }
+
+// TestGlusterfsMountPoint: the glusterfs recipe's clients mount where
+// mount_point says (the mount step's target and the verify path), and a
+// value that is not a plain absolute path is refused before anything
+// reads it.
+func TestGlusterfsMountPoint(t *testing.T) {
+	e := newSimCLI(t, nil)
+	out := e.must("plan", "glusterfs", "-var", "mount_point=/srv/gv0")
+	if !strings.Contains(out, `target  = "/srv/gv0"`) && !strings.Contains(out, `target = "/srv/gv0"`) {
+		t.Errorf("plan with mount_point=/srv/gv0 does not mount there:\n%s", out)
+	}
+	if strings.Contains(out, "/mnt/gluster") {
+		t.Errorf("plan with mount_point=/srv/gv0 still names /mnt/gluster:\n%s", out)
+	}
+	for _, bad := range []string{"relative/dir", "/mnt/a b", "/mnt/x;reboot", "/"} {
+		code, _, errs := e.run("validate", "glusterfs", "-var", "mount_point="+bad)
+		if code == 0 || !strings.Contains(errs, "mount_point") {
+			t.Errorf("validate -var mount_point=%q: exit %d, want a refusal naming the variable:\n%s", bad, code, errs)
+		}
+	}
+}

@@ -52,6 +52,13 @@ variable "clients" {
   integer     = true
 }
 
+variable "mount_point" {
+  type        = string
+  default     = "/mnt/gluster"
+  description = "Where every client mounts the volume (kept in /etc/fstab)."
+  format      = "absolute_path"
+}
+
 variable "brick_size_gb" {
   type        = number
   default     = 2
@@ -322,7 +329,7 @@ step "mount" {
   after = [step.volume, step.client_packages]
   mount {
     source = "${hosts.server[0].private_ip}:/${var.volume_name}"
-    target = "/mnt/gluster"
+    target = var.mount_point
     fstype = "glusterfs"
     # The first server only hands out the volume layout (the volfile): the
     # client then talks to every brick itself, and fetches the layout from
@@ -338,7 +345,7 @@ step "mount" {
 verify "roundtrip" {
   enabled = var.clients > 0 # clients = 0: nothing mounts the filesystem to check
   on      = hosts.client
-  path    = "/mnt/gluster"
+  path    = var.mount_point
   # With redundancy, stop one server's glusterd and its brick process, read
   # again, start again and wait until the brick is back online. Debian's
   # glusterd.service (KillMode=control-group) kills the bricks with glusterd;
