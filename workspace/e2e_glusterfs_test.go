@@ -4,7 +4,6 @@ package workspace_test
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,16 +44,6 @@ func glusterfsPool(servers int) func(t *testing.T, e *e2eEnv) {
 			t.Errorf("volume has %d bricks, want %d:\n%s", n, servers, info)
 		}
 	}
-}
-
-// glusterfsExec runs a shell command in one of the cluster's containers.
-func glusterfsExec(t *testing.T, cluster, host, script string) string {
-	t.Helper()
-	out, err := exec.Command("docker", "exec", "diffuser-"+cluster+"-"+host, "bash", "-c", script).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker exec %s: %v\n%s\n%s", host, err, script, out)
-	}
-	return string(out)
 }
 
 // glusterfsGrow writes files, applies with `to` servers, checks that the

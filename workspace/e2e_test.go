@@ -29,7 +29,8 @@ type e2eCase struct {
 
 // e2eCases holds the cases; build tag e2e adds the slow ones (make e2e).
 var e2eCases = []e2eCase{
-	{name: "glusterfs", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=1"}},
+	{name: "glusterfs", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=1"},
+		extra: glusterfsRenameRefused([]string{"servers=2", "replica=2", "clients=1"})},
 }
 
 // e2eEnv is one case's workspace: a docker site file (the mirror reachable

@@ -264,6 +264,17 @@ step "volume" {
       exit 1
     fi
     if ! gluster volume info $V >/dev/null 2>&1; then
+      # Another volume with its bricks in /data/brick is this recipe's under
+      # an earlier volume_name. GlusterFS cannot rename a volume, and a
+      # second one would leave the data in the first while the clients
+      # mount an empty one: refused.
+      for o in $(gluster volume list 2>/dev/null | grep -v '^No volumes'); do
+        if gluster volume info "$o" 2>/dev/null | grep -q '^Brick[0-9]*: [^ ]*:/data/brick/'; then
+          echo "volume $o, made by this recipe (its bricks are in /data/brick), holds the data; volume_name is $V now." >&2
+          echo "GlusterFS cannot rename a volume: set volume_name back to $o; or copy the data off, delete $o yourself (gluster volume stop $o; gluster volume delete $o) and apply again." >&2
+          exit 1
+        fi
+      done
       gluster --mode=script volume create $V ${local.layout} ${local.bricks} force
     else
       have=$(gluster volume info $V | sed -n 's/^Brick[0-9]*: //p')
