@@ -575,6 +575,19 @@ step "filesystem" {
     set -e
     meta=${var.fs_name}_metadata
     data=${var.fs_name}_data
+    # Another filesystem with this recipe's pools (NAME_metadata) is this
+    # recipe's under an earlier fs_name. CephFS cannot rename into one made
+    # next to it: a second filesystem would leave the data in the first
+    # while the clients mount an empty one. Refused before any pool is made.
+    other=$(ceph fs ls -f json | python3 -c '
+    import json, sys
+    print(" ".join(f["name"] for f in json.load(sys.stdin)
+                   if f["name"] != sys.argv[1] and f["metadata_pool"] == f["name"] + "_metadata"))' ${var.fs_name})
+    if [ -n "$other" ]; then
+      echo "filesystem $other, made by this recipe (its pools are $${other}_metadata and $${other}_data), holds the data; fs_name is ${var.fs_name} now." >&2
+      echo "A second filesystem would leave the clients on an empty one: set fs_name back to $other; or copy the data off, remove $other yourself (ceph fs fail $other; ceph fs rm $other --yes-i-really-mean-it) and apply again." >&2
+      exit 1
+    fi
     ceph osd pool ls | grep -qx $meta || ceph osd pool create $meta 16
     ceph osd pool ls | grep -qx $data || ceph osd pool create $data 32
     ceph fs get ${var.fs_name} >/dev/null 2>&1 || ceph fs new ${var.fs_name} $meta $data
