@@ -66,7 +66,7 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server[1]'s brick is not online 3 min after docker restart:\n%s", glusterfsExec(t, cluster, "server-0", "gluster volume status gv0; true"))
+			t.Fatalf("server[1]'s brick is not online 3 min after docker restart:\n%s", containerExec(t, cluster, "server-0", "gluster volume status gv0; true"))
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -96,7 +96,7 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	}
 
 	// An unmounted FUSE client is drift: the plan repairs it.
-	glusterfsExec(t, cluster, "client-1", "umount /mnt/gluster")
+	containerExec(t, cluster, "client-1", "umount /mnt/gluster")
 	ch := e.changes(t, e.in(vars...))
 	c := ch[`step.mount["client[1]"]`]
 	if c == nil || !strings.Contains(c.Reason, "drift") || len(ch) != 1 {
@@ -105,7 +105,7 @@ func glusterfsDay2(t *testing.T, e *e2eEnv) {
 	t.Logf("unmounted client[1]: %s (%s)", c.Action, c.Reason)
 	e.apply(t, vars...)
 	e.replanNoop(t, vars...)
-	glusterfsExec(t, cluster, "client-1", "findmnt -n -t fuse.glusterfs --mountpoint /mnt/gluster")
+	containerExec(t, cluster, "client-1", "findmnt -n -t fuse.glusterfs --mountpoint /mnt/gluster")
 	e.verify(t, vars...)
 
 	// A live server must go: -replace drains it first (nothing pending

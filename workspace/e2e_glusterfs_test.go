@@ -34,12 +34,12 @@ func glusterfsPool(servers int) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
 		cluster := e.cluster(t)
 		for i := 0; i < servers; i++ {
-			out := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", i), "gluster peer status")
+			out := containerExec(t, cluster, fmt.Sprintf("server-%d", i), "gluster peer status")
 			if n := strings.Count(out, "Peer in Cluster (Connected)"); n != servers-1 {
 				t.Errorf("server-%d sees %d connected peers, want %d:\n%s", i, n, servers-1, out)
 			}
 		}
-		info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+		info := containerExec(t, cluster, "server-0", "gluster volume info gv0")
 		if n := len(regexp.MustCompile(`(?m)^Brick\d+: `).FindAllString(info, -1)); n != servers {
 			t.Errorf("volume has %d bricks, want %d:\n%s", n, servers, info)
 		}
@@ -54,7 +54,7 @@ func glusterfsGrow(from, to, set int) func(t *testing.T, e *e2eEnv) {
 		cluster := e.cluster(t)
 		// Many small files so the rebalance has something to move, and one
 		// big one spanning the test.
-		glusterfsExec(t, cluster, "client-0", `set -e
+		containerExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/gluster/before-grow
 for i in $(seq 1 40); do head -c 65536 /dev/urandom > /mnt/gluster/before-grow/f$i; done
 head -c 16777216 /dev/urandom > /mnt/gluster/before-grow/big
@@ -66,7 +66,7 @@ cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
 		t.Logf("grow %d -> %d servers: apply in %s", from, to, time.Since(start).Round(time.Second))
 		fmt.Printf("E2E glusterfs-grow: grow %d -> %d servers in %s\n", from, to, time.Since(start).Round(time.Second))
 
-		info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+		info := containerExec(t, cluster, "server-0", "gluster volume info gv0")
 		want := fmt.Sprintf("Number of Bricks: %d x %d = %d", to/set, set, to)
 		if set == 1 {
 			want = fmt.Sprintf("Number of Bricks: %d", to)
@@ -81,7 +81,7 @@ cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
 		// file written before must read back unchanged.
 		var status string
 		for i := 0; i < 120; i++ {
-			status = glusterfsExec(t, cluster, "server-0", "gluster volume rebalance gv0 status || true")
+			status = containerExec(t, cluster, "server-0", "gluster volume rebalance gv0 status || true")
 			if strings.Contains(status, "completed") && !strings.Contains(status, "in progress") {
 				break
 			}
@@ -91,9 +91,9 @@ cd /mnt/gluster/before-grow && sha256sum * > /root/before-grow.sha256`)
 			t.Fatalf("rebalance did not complete:\n%s", status)
 		}
 		t.Logf("rebalance:\n%s", status)
-		glusterfsExec(t, cluster, "client-0", "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; cd /mnt/gluster/before-grow && sha256sum -c --quiet /root/before-grow.sha256")
+		containerExec(t, cluster, "client-0", "sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; cd /mnt/gluster/before-grow && sha256sum -c --quiet /root/before-grow.sha256")
 		// Files now live on the new bricks too.
-		moved := glusterfsExec(t, cluster, fmt.Sprintf("server-%d", to-1), "ls /data/brick/gv0/before-grow | wc -l")
+		moved := containerExec(t, cluster, fmt.Sprintf("server-%d", to-1), "ls /data/brick/gv0/before-grow | wc -l")
 		t.Logf("files on server[%d]'s brick after rebalance: %s", to-1, strings.TrimSpace(moved))
 
 		e.verify(t, vars...)

@@ -4,7 +4,6 @@ package workspace_test
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,16 +25,6 @@ func init() {
 	)
 }
 
-// moosefsExec runs a shell command in one of the cluster's containers.
-func moosefsExec(t *testing.T, cluster, host, script string) string {
-	t.Helper()
-	out, err := exec.Command("docker", "exec", "diffuser-"+cluster+"-"+host, "bash", "-c", script).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker exec %s: %v\n%s\n%s", host, err, script, out)
-	}
-	return string(out)
-}
-
 // moosefsFailover checks failover with reads that cannot come from a cache.
 // diffuser verify reads its file on client[1] before stopping a chunkserver,
 // and mfsmount keeps the data cached (mfscachemode=AUTO): with every
@@ -46,7 +35,7 @@ func moosefsExec(t *testing.T, cluster, host, script string) string {
 func moosefsFailover(t *testing.T, e *e2eEnv) {
 	cluster := e.cluster(t)
 	write := func(name string) string {
-		out := moosefsExec(t, cluster, "client-0", "set -e; head -c 8388608 /dev/urandom > /mnt/moosefs/"+name+"; sync; sha256sum < /mnt/moosefs/"+name+" | cut -d' ' -f1")
+		out := containerExec(t, cluster, "client-0", "set -e; head -c 8388608 /dev/urandom > /mnt/moosefs/"+name+"; sync; sha256sum < /mnt/moosefs/"+name+" | cut -d' ' -f1")
 		return strings.TrimSpace(out)
 	}
 	read := "sha256sum < /mnt/moosefs/%[1]s | cut -d' ' -f1; dd if=/mnt/moosefs/%[1]s iflag=direct bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1"
@@ -57,11 +46,11 @@ func moosefsFailover(t *testing.T, e *e2eEnv) {
 	}
 	stop := func(i int) {
 		timed(fmt.Sprintf("stop chunkserver[%d]", i), func() {
-			moosefsExec(t, cluster, fmt.Sprintf("chunkserver-%d", i), "systemctl stop moosefs-chunkserver")
+			containerExec(t, cluster, fmt.Sprintf("chunkserver-%d", i), "systemctl stop moosefs-chunkserver")
 		})
 	}
 	start := func(i int) {
-		moosefsExec(t, cluster, fmt.Sprintf("chunkserver-%d", i), "systemctl start moosefs-chunkserver")
+		containerExec(t, cluster, fmt.Sprintf("chunkserver-%d", i), "systemctl start moosefs-chunkserver")
 	}
 	defer start(0)
 	defer start(1)
@@ -71,7 +60,7 @@ func moosefsFailover(t *testing.T, e *e2eEnv) {
 	stop(0)
 	var got []string
 	timed("first reads of failover-1 on client[1] with chunkserver[0] down", func() {
-		got = strings.Fields(moosefsExec(t, cluster, "client-1", "timeout 120 bash -c "+shellSingle(fmt.Sprintf(read, "failover-1"))))
+		got = strings.Fields(containerExec(t, cluster, "client-1", "timeout 120 bash -c "+shellSingle(fmt.Sprintf(read, "failover-1"))))
 	})
 	if len(got) != 2 || got[0] != sum || got[1] != sum {
 		t.Fatalf("with chunkserver[0] down, client[1] read %v, want %s twice", got, sum)
@@ -88,7 +77,7 @@ func moosefsFailover(t *testing.T, e *e2eEnv) {
 	// (and in the kernel, beyond the reach of kill) for minutes while it
 	// retries. It is judged after 15 s and finishes once the chunkservers
 	// are back.
-	out := moosefsExec(t, cluster, "client-1", `rm -f /tmp/failover-2.out
+	out := containerExec(t, cluster, "client-1", `rm -f /tmp/failover-2.out
 setsid sh -c 'sha256sum < /mnt/moosefs/failover-2 > /tmp/failover-2.out 2>&1; echo "exit $?" >> /tmp/failover-2.out' </dev/null >/dev/null 2>&1 &
 sleep 15; cat /tmp/failover-2.out 2>/dev/null; true`)
 	if strings.Contains(out, "exit 0") {
@@ -101,14 +90,14 @@ sleep 15; cat /tmp/failover-2.out 2>/dev/null; true`)
 	// The blocked read must now complete (and release the mount before destroy).
 	timed("the blocked read completes", func() {
 		for i := 0; i < 180; i++ {
-			if out = moosefsExec(t, cluster, "client-1", "cat /tmp/failover-2.out 2>/dev/null; true"); strings.Contains(out, "exit") {
+			if out = containerExec(t, cluster, "client-1", "cat /tmp/failover-2.out 2>/dev/null; true"); strings.Contains(out, "exit") {
 				break
 			}
 			time.Sleep(time.Second)
 		}
 	})
 	t.Logf("the blocked read of failover-2 ended with: %q", strings.TrimSpace(out))
-	timed("remove the files", func() { moosefsExec(t, cluster, "client-0", "rm -f /mnt/moosefs/failover-1 /mnt/moosefs/failover-2") })
+	timed("remove the files", func() { containerExec(t, cluster, "client-0", "rm -f /mnt/moosefs/failover-1 /mnt/moosefs/failover-2") })
 }
 
 // waitChunkservers waits until the master lists n chunkservers.
@@ -116,7 +105,7 @@ func waitChunkservers(t *testing.T, cluster string, n int) {
 	t.Helper()
 	var cs string
 	for i := 0; i < 60; i++ {
-		cs = moosefsExec(t, cluster, "master-0", "mfscli -H $(hostname -I | cut -d' ' -f1) -SCS -p -n")
+		cs = containerExec(t, cluster, "master-0", "mfscli -H $(hostname -I | cut -d' ' -f1) -SCS -p -n")
 		if moosefsConnected(cs) == n {
 			return
 		}
@@ -144,12 +133,12 @@ func shellSingle(s string) string {
 
 func moosefsGrow(t *testing.T, e *e2eEnv) {
 	cluster := e.cluster(t)
-	moosefsExec(t, cluster, "client-0", `set -e
+	containerExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/moosefs/before-grow
 for i in $(seq 1 20); do head -c 200000 /dev/urandom > /mnt/moosefs/before-grow/f$i; done
 head -c 16777216 /dev/urandom > /mnt/moosefs/before-grow/big
 cd /mnt/moosefs/before-grow && sha256sum * > /root/before-grow.sha256`)
-	sums := moosefsExec(t, cluster, "client-0", "cat /root/before-grow.sha256")
+	sums := containerExec(t, cluster, "client-0", "cat /root/before-grow.sha256")
 
 	vars := []string{"chunkservers=3", "goal=3", "clients=2", "metaloggers=0"}
 	start := time.Now()
@@ -157,17 +146,17 @@ cd /mnt/moosefs/before-grow && sha256sum * > /root/before-grow.sha256`)
 	t.Logf("grow to 3 chunkservers, 2 clients, goal 3: apply in %s", time.Since(start).Round(time.Second))
 	fmt.Printf("E2E moosefs-grow: grow 2 -> 3 chunkservers, 1 -> 2 clients, goal 2 -> 3 in %s\n", time.Since(start).Round(time.Second))
 
-	cs := moosefsExec(t, cluster, "master-0", "mfscli -H $(hostname -I | cut -d' ' -f1) -SCS -p")
+	cs := containerExec(t, cluster, "master-0", "mfscli -H $(hostname -I | cut -d' ' -f1) -SCS -p")
 	if n := moosefsConnected(cs); n != 3 {
 		t.Fatalf("master knows %d chunkservers, want 3:\n%s", n, cs)
 	}
 	// The new client reads what the first one wrote before the growth.
-	moosefsExec(t, cluster, "client-1", "cd /mnt/moosefs/before-grow && cat > /tmp/sums <<'EOF'\n"+sums+"EOF\nsha256sum -c --quiet /tmp/sums")
+	containerExec(t, cluster, "client-1", "cd /mnt/moosefs/before-grow && cat > /tmp/sums <<'EOF'\n"+sums+"EOF\nsha256sum -c --quiet /tmp/sums")
 	// The master adds the third copies in the background.
 	copies := regexp.MustCompile(`copy 3: `)
 	var info string
 	for i := 0; i < 90; i++ {
-		info = moosefsExec(t, cluster, "client-0", "mfsfileinfo /mnt/moosefs/before-grow/big")
+		info = containerExec(t, cluster, "client-0", "mfsfileinfo /mnt/moosefs/before-grow/big")
 		if len(copies.FindAllString(info, -1)) > 0 && !strings.Contains(info, "no valid copies") &&
 			strings.Count(info, "copy 3: ") == strings.Count(info, "chunk ") {
 			break

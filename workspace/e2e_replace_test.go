@@ -37,7 +37,7 @@ func init() {
 // and returns their checksums (md5sum lines, sorted).
 func glusterWrite(t *testing.T, cluster string) string {
 	t.Helper()
-	glusterfsExec(t, cluster, "client-0", `set -e; mkdir -p /mnt/gluster/replace
+	containerExec(t, cluster, "client-0", `set -e; mkdir -p /mnt/gluster/replace
 		for i in $(seq 1 24); do head -c $(( (i * 7919) % 3000000 + 1 )) /dev/urandom > /mnt/gluster/replace/f$i; done
 		mkdir -p /mnt/gluster/replace/dir/sub; echo small > /mnt/gluster/replace/dir/sub/s; sync`)
 	return glusterSums(t, cluster, "client-0", "/mnt/gluster/replace", false)
@@ -52,7 +52,7 @@ func glusterSums(t *testing.T, cluster, host, dir string, direct bool) string {
 	if direct {
 		read = "dd if=\"$f\" iflag=direct bs=1M status=none"
 	}
-	out := glusterfsExec(t, cluster, host, fmt.Sprintf(`set -e; cd %s; find . -type f | sort | while read -r f; do s=$(%s | md5sum | cut -d' ' -f1); echo "$s $f"; done`, dir, read))
+	out := containerExec(t, cluster, host, fmt.Sprintf(`set -e; cd %s; find . -type f | sort | while read -r f; do s=$(%s | md5sum | cut -d' ' -f1); echo "$s $f"; done`, dir, read))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	sort.Strings(lines)
 	if len(lines) < 25 {
@@ -159,12 +159,12 @@ func glusterReplaceOne(t *testing.T, e *e2eEnv, vars []string, i, survivor, serv
 	t.Logf("replace of %s (container removed): apply %s, healed %s after it began", host, took, time.Since(t0).Round(time.Second))
 	for j := 0; j < servers; j++ {
 		name := fmt.Sprintf("server-%d", j)
-		status := glusterfsExec(t, cluster, name, "gluster peer status")
+		status := containerExec(t, cluster, name, "gluster peer status")
 		if strings.Contains(status, "Rejected") || strings.Count(status, "Peer in Cluster (Connected)") != servers-1 {
 			t.Errorf("peer status on %s after the replace of %s:\n%s", name, host, status)
 		}
 	}
-	if vi := glusterfsExec(t, cluster, on, "gluster volume status gv0 detail"); len(onlineRE.FindAllString(vi, -1)) != servers {
+	if vi := containerExec(t, cluster, on, "gluster volume status gv0 detail"); len(onlineRE.FindAllString(vi, -1)) != servers {
 		t.Errorf("not every brick is online after the replace of %s:\n%s", host, vi)
 	}
 	if got := glusterSums(t, cluster, "client-0", "/mnt/gluster/replace", true); got != want {
@@ -245,7 +245,7 @@ cd /mnt/ceph-check/replace && timeout 300 sha256sum -c --quiet /root/replace.sha
 func cephReplace(vars []string) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
 		cluster := e.cluster(t)
-		cephExec(t, cluster, "client-0", `set -e
+		containerExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/cephfs/replace/sub
 for i in $(seq 1 40); do head -c $(( (i * 7919) % 300000 + 1 )) /dev/urandom > /mnt/cephfs/replace/f$i; done
 head -c 16777216 /dev/urandom > /mnt/cephfs/replace/sub/big
@@ -253,7 +253,7 @@ sync
 cd /mnt/cephfs/replace && find . -type f | sort | xargs sha256sum > /root/replace.sha256`)
 		read := func(when string) {
 			t.Helper()
-			n := strings.TrimSpace(cephExec(t, cluster, "client-0", cephReplaceRead))
+			n := strings.TrimSpace(containerExec(t, cluster, "client-0", cephReplaceRead))
 			if n != "41" {
 				t.Fatalf("%s: checked %s files, want 41", when, n)
 			}
@@ -265,7 +265,7 @@ cd /mnt/cephfs/replace && find . -type f | sort | xargs sha256sum > /root/replac
 				fmt.Sprintf("step.osd_replace[%q]", host): "host is replaced",
 				`step.osd_recovered["mon[0]"]`:            host + " is replaced",
 			})
-			tree := cephExec(t, cluster, "mon-0", "ceph osd tree; ceph pg stat; ceph health detail")
+			tree := containerExec(t, cluster, "mon-0", "ceph osd tree; ceph pg stat; ceph health detail")
 			t.Logf("after the replace of %s:\n%s", host, tree)
 			if !regexp.MustCompile(fmt.Sprintf(`osd\.%d\s+up\s+1\.0`, i)).MatchString(tree) {
 				t.Fatalf("osd.%d is not up and in after the replace of %s", i, host)
@@ -283,14 +283,14 @@ cd /mnt/cephfs/replace && find . -type f | sort | xargs sha256sum > /root/replac
 		if out, err := exec.Command("docker", "rm", "-f", "diffuser-"+cluster+"-osd-0").CombinedOutput(); err != nil {
 			t.Fatalf("docker rm: %v: %s", err, out)
 		}
-		cephExec(t, cluster, "mon-0", `for i in $(seq 1 90); do ceph osd dump -f json | python3 -c 'import json,sys; sys.exit(0 if [o for o in json.load(sys.stdin)["osds"] if o["osd"] == 0 and not o["up"]] else 1)' && exit 0; ceph osd down 0 >/dev/null 2>&1; sleep 2; done; exit 1`)
+		containerExec(t, cluster, "mon-0", `for i in $(seq 1 90); do ceph osd dump -f json | python3 -c 'import json,sys; sys.exit(0 if [o for o in json.load(sys.stdin)["osds"] if o["osd"] == 0 and not o["up"]] else 1)' && exit 0; ceph osd down 0 >/dev/null 2>&1; sleep 2; done; exit 1`)
 		read("with osd[0] removed (osd.0 down)")
 		replaceOSD(0)
 
 		// A live OSD host must go: -replace drains it first (active+clean,
 		// ok-to-stop, its OSD stopped and marked down), then replaces it.
 		liveReplace(t, e, vars, "osd[2]", "osd_replace", "(sensitive command hidden)")
-		t.Logf("after the live replace of osd[2]:\n%s", cephExec(t, cluster, "mon-0", "ceph osd tree; ceph pg stat"))
+		t.Logf("after the live replace of osd[2]:\n%s", containerExec(t, cluster, "mon-0", "ceph osd tree; ceph pg stat"))
 		read("after the live replace of osd[2]")
 		e.replanNoop(t, vars...)
 		e.verify(t, vars...)
@@ -310,7 +310,7 @@ func moosefsReplace(vars []string) func(t *testing.T, e *e2eEnv) {
 	return func(t *testing.T, e *e2eEnv) {
 		cluster := e.cluster(t)
 		master := e.readState(t, e.recipe).Hosts["master[0]"].PrivateIP
-		moosefsExec(t, cluster, "client-0", `set -e
+		containerExec(t, cluster, "client-0", `set -e
 mkdir -p /mnt/moosefs/replace/sub
 for i in $(seq 1 24); do head -c $(( (i * 7919) % 3000000 + 1 )) /dev/urandom > /mnt/moosefs/replace/f$i; done
 head -c 70000000 /dev/urandom > /mnt/moosefs/replace/sub/big
@@ -318,7 +318,7 @@ sync
 cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.md5`)
 		read := func(when string) {
 			t.Helper()
-			n := strings.TrimSpace(moosefsExec(t, cluster, "client-0", fmt.Sprintf(moosefsReplaceRead, master)))
+			n := strings.TrimSpace(containerExec(t, cluster, "client-0", fmt.Sprintf(moosefsReplaceRead, master)))
 			if n != "25" {
 				t.Fatalf("%s: checked %s files, want 25", when, n)
 			}
@@ -327,7 +327,7 @@ cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.
 		// atGoal: mfscheckfile says every chunk of every file has 2 copies.
 		atGoal := func(when string) {
 			t.Helper()
-			out := moosefsExec(t, cluster, "client-0", "find /mnt/moosefs/replace -type f -print0 | xargs -0 mfscheckfile")
+			out := containerExec(t, cluster, "client-0", "find /mnt/moosefs/replace -type f -print0 | xargs -0 mfscheckfile")
 			if regexp.MustCompile(`chunks with [01] cop`).MatchString(out) || !strings.Contains(out, "chunks with 2 copies") {
 				t.Fatalf("%s: not every chunk has 2 copies:\n%s", when, out)
 			}
@@ -341,7 +341,7 @@ cd /mnt/moosefs/replace && find . -type f | sort | xargs md5sum > /root/replace.
 			})
 			fmt.Printf("E2E moosefs-replace: %s replaced and re-replicated in %s\n", host, took)
 			atGoal("after the replace of " + host)
-			t.Logf("chunkservers:\n%s", moosefsExec(t, cluster, "master-0", "mfscli -SCS -p -n -H "+master))
+			t.Logf("chunkservers:\n%s", containerExec(t, cluster, "master-0", "mfscli -SCS -p -n -H "+master))
 			read("after the replace of " + host)
 			e.replanNoop(t, vars...)
 		}
@@ -429,13 +429,13 @@ func glusterfsDrain(t *testing.T, e *e2eEnv) {
 	cluster := e.cluster(t)
 	want := glusterWrite(t, cluster)
 	// Both bricks hold some of the files (DHT spreads them by name).
-	n1 := strings.TrimSpace(glusterfsExec(t, cluster, "server-1", "find /data/brick/gv0 -path '*/.glusterfs' -prune -o -type f -print | wc -l"))
+	n1 := strings.TrimSpace(containerExec(t, cluster, "server-1", "find /data/brick/gv0 -path '*/.glusterfs' -prune -o -type f -print | wc -l"))
 	if n1 == "0" {
 		t.Fatal("server[1]'s brick holds none of the files: the drain would prove nothing")
 	}
 	t.Logf("server[1]'s brick holds %s of the 25 files before the drain", n1)
 	liveReplace(t, e, vars, "server[1]", "brick_rejoin", "moved to the other bricks")
-	info := glusterfsExec(t, cluster, "server-0", "gluster volume info gv0")
+	info := containerExec(t, cluster, "server-0", "gluster volume info gv0")
 	ip := e.readState(t, e.recipe).Hosts["server[1]"].PrivateIP
 	if !strings.Contains(info, ip+":/data/brick/gv0") {
 		t.Fatalf("server[1]'s brick is not back in the volume:\n%s", info)
@@ -444,7 +444,7 @@ func glusterfsDrain(t *testing.T, e *e2eEnv) {
 		t.Fatalf("after the drain and replace the files read back differently:\n%s\nwant:\n%s", got, want)
 	}
 	// The rebalance the rejoin started moves files onto the new brick.
-	glusterfsExec(t, cluster, "server-0", `for i in $(seq 1 300); do s=$(gluster volume rebalance gv0 status 2>&1); echo "$s" | grep -q 'in progress' || { echo "$s"; exit 0; }; sleep 1; done; exit 1`)
+	containerExec(t, cluster, "server-0", `for i in $(seq 1 300); do s=$(gluster volume rebalance gv0 status 2>&1); echo "$s" | grep -q 'in progress' || { echo "$s"; exit 0; }; sleep 1; done; exit 1`)
 	if got := glusterSums(t, cluster, "client-0", "/mnt/gluster/replace", true); got != want {
 		t.Fatalf("after the rebalance the files read back differently:\n%s\nwant:\n%s", got, want)
 	}

@@ -3,6 +3,7 @@ package workspace_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,6 +63,32 @@ func (e *e2eEnv) verify(t *testing.T, vars ...string) []probe.Check {
 func (e *e2eEnv) replanNoop(t *testing.T, vars ...string) {
 	t.Helper()
 	e.noChanges(t, e.in(vars...))
+}
+
+// containerExec runs a shell command in one of the cluster's containers
+// (host as the container names it: server-0) and fails the test if it
+// fails.
+func containerExec(t *testing.T, cluster, host, script string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "exec", "diffuser-"+cluster+"-"+host, "bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec %s: %v\n%s\n%s", host, err, script, out)
+	}
+	return string(out)
+}
+
+// applyRefused applies with vars, expecting a failure, and returns what it
+// said: the error and every failed instance's address, error and output
+// tail.
+func (e *e2eEnv) applyRefused(vars ...string) string {
+	a, err := e.applyOf(e.in(vars...), "apply")
+	said := fmt.Sprint(err)
+	if a.Res != nil {
+		for _, f := range a.Res.Failures {
+			said += "\n" + f.Addr + ": " + f.Err.Error() + "\n" + f.Tail
+		}
+	}
+	return said
 }
 
 // cluster is the workspace's cluster name, from state.
