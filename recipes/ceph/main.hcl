@@ -576,9 +576,10 @@ step "filesystem" {
     meta=${var.fs_name}_metadata
     data=${var.fs_name}_data
     # Another filesystem with this recipe's pools (NAME_metadata) is this
-    # recipe's under an earlier fs_name. CephFS cannot rename into one made
-    # next to it: a second filesystem would leave the data in the first
-    # while the clients mount an empty one. Refused before any pool is made.
+    # recipe's under an earlier fs_name. Ceph 16 would make a second one
+    # next to it, not rename it, and the clients would mount an empty
+    # filesystem while the data stays in the first: refused before any
+    # pool is made.
     other=$(ceph fs ls -f json | python3 -c '
     import json, sys
     print(" ".join(f["name"] for f in json.load(sys.stdin)
