@@ -207,7 +207,7 @@ func (c *liveClaims) take(p *Plan, s int, h int32, args cty.Value) error {
 		return nil
 	}
 	d := claimConflict(g.Steps[other], stp, written, hidden, []string{g.Hosts[h].Name})
-	return fmt.Errorf("%s %s", d.Summary, d.Detail)
+	return fmt.Errorf("%s: %s", d.Summary, d.Detail)
 }
 
 // seed claims every path the plan knew, whether its instance runs in this
