@@ -629,9 +629,13 @@ func (p *Plan) stepValFromState(st *state.State, s int) cty.Value {
 func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.State) hcl.Diagnostics {
 	g := p.Loaded.Graph
 	keyChanged := map[string]*remote.HostKeyChangedError{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
+	type ask struct {
+		v    int32
+		c    *Change
+		kind steps.Kind
+		sh   *state.Host
+	}
+	var asks []ask
 	for v, c := range p.vchange {
 		if c.Action != NoOp || g.Kind[v] != VStep || c.Kind == "run" {
 			continue
@@ -662,33 +666,32 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		default:
 			continue // the host is gone or replaced (refresh said so): nothing to ask it
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			args, _ := c.Args.UnmarkDeep()
-			chk, err := opt.Refresh.Check(ctx, p.reachedNow(sh), kind, args)
-			mu.Lock()
-			defer mu.Unlock()
-			var hk *remote.HostKeyChangedError
-			switch {
-			case errors.As(err, &hk):
-				keyChanged[c.Host] = hk
-				return
-			case err != nil:
-				c.Action, c.Reason = Update, "cannot check: "+firstLine(err.Error())
-			case !chk.OK:
-				c.Action, c.Reason = Update, "drift: "+chk.Reason
-			default:
-				return
-			}
-			p.Actions[v] = c.Action
-			c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
-			p.Drift++
-		}()
+		asks = append(asks, ask{v, c, kind, sh})
 	}
-	wg.Wait()
+	var mu sync.Mutex
+	eachHost(len(asks), func(i int) {
+		a := asks[i]
+		args, _ := a.c.Args.UnmarkDeep()
+		chk, err := opt.Refresh.Check(ctx, p.reachedNow(a.sh), a.kind, args)
+		mu.Lock()
+		defer mu.Unlock()
+		c := a.c
+		var hk *remote.HostKeyChangedError
+		switch {
+		case errors.As(err, &hk):
+			keyChanged[c.Host] = hk
+			return
+		case err != nil:
+			c.Action, c.Reason = Update, "cannot check: "+firstLine(err.Error())
+		case !chk.OK:
+			c.Action, c.Reason = Update, "drift: "+chk.Reason
+		default:
+			return
+		}
+		p.Actions[a.v] = c.Action
+		c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])
+		p.Drift++
+	})
 	hosts := make([]string, 0, len(keyChanged))
 	for h := range keyChanged {
 		hosts = append(hosts, h)

@@ -106,14 +106,21 @@ func hostNow(ctx context.Context, r Refresher, st *state.State, sp cloud.HostSpe
 	if err != nil {
 		return "", nil, "", err // as unknown: plan and apply go by state
 	}
-	h = rereached(sh, ch, st.Hosts)
+	s, h, why = reachedAs(ctx, r, st, sh, s, ch)
+	return s, h, why, nil
+}
+
+// reachedAs is what hostNow says of recorded host sh, found Rerouted or
+// Readdressed (s), which its provider reaches as ch now.
+func reachedAs(ctx context.Context, r Refresher, st *state.State, sh *state.Host, s cloud.Status, ch cloud.Host) (cloud.Status, *state.Host, string) {
+	h, why := rereached(sh, ch, st.Hosts), ""
 	if s == cloud.Readdressed {
 		s, why = identify(ctx, r, sh, h, ch.PrivateIP != sh.PrivateIP || ch.PublicIP != sh.PublicIP)
 	}
 	if s == otherMachine {
 		h = nil
 	}
-	return s, h, why, nil
+	return s, h, why
 }
 
 // identify says what a Readdressed host old is, reached as now: Rerouted
@@ -219,8 +226,13 @@ func (l *Loaded) ReachNow(ctx context.Context, opt PlanOptions, st *state.State)
 		if err != nil || reflect.DeepEqual(ch, CloudHost(sh)) {
 			return // reached as recorded
 		}
-		s, h, _, err := hostNow(ctx, opt.Refresh, st, specs[i], sh)
-		if err != nil || h == nil || s != cloud.Rerouted && s != cloud.Moved {
+		// As hostNow, with the reach just asked for.
+		s, err := opt.Refresh.HostStatus(ctx, specs[i], sh)
+		if err != nil || s != cloud.Rerouted && s != cloud.Readdressed {
+			return
+		}
+		s, h, _ := reachedAs(ctx, opt.Refresh, st, sh, s, ch)
+		if h == nil || s != cloud.Rerouted && s != cloud.Moved {
 			return
 		}
 		mu.Lock()
