@@ -707,11 +707,8 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	head, cut := runner.Head(s, maxLine)
-	if !cut {
-		return s
-	}
-	return fmt.Sprintf("%s… (%d bytes in all)", head, len(s))
+	head, more := runner.Clip(s, maxLine)
+	return head + more
 }
 
 // maxLine bounds firstLine: a failed instance's error is kept in state and

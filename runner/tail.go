@@ -29,22 +29,20 @@ const maxQuoted = 256
 // long it was when cut. A broken or hostile host may answer a megabyte,
 // and the error reaches terminals and state (a failed instance's error).
 func QuoteOutput(s string) string {
-	head, cut := Head(s, maxQuoted)
-	if !cut {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%s… (%d bytes in all)", strconv.Quote(head), len(s))
+	head, more := Clip(s, maxQuoted)
+	return strconv.Quote(head) + more
 }
 
-// Head is s's first n bytes at most, cut on a character boundary, and
-// whether s was longer.
-func Head(s string, n int) (string, bool) {
+// Clip is s's first n bytes at most, cut on a character boundary, and
+// what says it was cut: "" when s is not longer, else "… (N bytes in
+// all)".
+func Clip(s string, n int) (head, more string) {
 	if len(s) <= n {
-		return s, false
+		return s, ""
 	}
 	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut], true
+	return s[:cut], fmt.Sprintf("… (%d bytes in all)", len(s))
 }
