@@ -11,12 +11,7 @@ import (
 
 func TestJumpHost(t *testing.T) {
 	env := newTestEnv(t)
-	jump := env.newSSHD(t, sshdOptions{Extra: "LogLevel DEBUG1"})
-	target := env.newSSHD(t, sshdOptions{})
-	cfg := env.config(target)
-	jcfg := env.config(jump)
-	jcfg.Name = "bastion"
-	cfg.Jump = &jcfg
+	jump, target, cfg := env.jumped(t)
 
 	p := NewPool()
 	defer p.Close()
@@ -37,7 +32,7 @@ func TestJumpHost(t *testing.T) {
 	// bastion logs in to it once.
 	target2 := env.newSSHD(t, sshdOptions{})
 	cfg2 := env.config(target2)
-	cfg2.Jump = &jcfg
+	cfg2.Jump = cfg.Jump
 	if _, err := p.Connect(context.Background(), cfg2); err != nil {
 		t.Fatal(err)
 	}

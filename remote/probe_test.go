@@ -52,13 +52,7 @@ func TestHostKeyReadsWithoutLogin(t *testing.T) {
 // checked) and reads the target's key without logging in to the target;
 // a target the jump host cannot reach answers nothing.
 func TestHostKeyThroughJump(t *testing.T) {
-	env := newTestEnv(t)
-	jump := env.newSSHD(t, sshdOptions{Extra: "LogLevel DEBUG1"})
-	target := env.newSSHD(t, sshdOptions{})
-	cfg := env.config(target)
-	jcfg := env.config(jump)
-	jcfg.Name = "bastion"
-	cfg.Jump = &jcfg
+	jump, target, cfg := newTestEnv(t).jumped(t)
 	p := NewPool()
 	defer p.Close()
 	if got, err := p.HostKey(context.Background(), cfg); err != nil || got != target.hostKeys[0] {

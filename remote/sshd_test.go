@@ -70,3 +70,17 @@ func (e *testEnv) config(s *testSSHD) Config {
 		ConnectTimeout: 5 * time.Second,
 	}
 }
+
+// jumped starts a jump host (logging at DEBUG1, so that its log shows
+// what it forwards) and a target, and returns the target's config
+// reaching it through the jump host, named "bastion".
+func (e *testEnv) jumped(t *testing.T) (jump, target *testSSHD, cfg Config) {
+	t.Helper()
+	jump = e.newSSHD(t, sshdOptions{Extra: "LogLevel DEBUG1"})
+	target = e.newSSHD(t, sshdOptions{})
+	cfg = e.config(target)
+	jcfg := e.config(jump)
+	jcfg.Name = "bastion"
+	cfg.Jump = &jcfg
+	return jump, target, cfg
+}

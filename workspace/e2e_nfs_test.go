@@ -180,13 +180,7 @@ func nfsMountPointInTheWay(t *testing.T, e *e2eEnv, client string, vars []string
 	e.verify(t, vars...)
 
 	nfsMustExec(t, client, "systemctl stop "+unit+" && rm -f /mnt/nfs && mkdir /mnt/nfs && echo mine > /mnt/nfs/precious")
-	a, err := e.applyOf(e.in(vars...), "apply")
-	said := fmt.Sprint(err)
-	if a.Res != nil {
-		for _, f := range a.Res.Failures {
-			said += "\n" + f.Addr + ": " + f.Err.Error()
-		}
-	}
+	said := e.applyRefused(vars...)
 	if !strings.Contains(said, "/mnt/nfs is a directory with files in it") {
 		t.Fatalf("apply with files where the link goes said:\n%s\nwant the unit's refusal named", said)
 	}

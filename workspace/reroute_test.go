@@ -105,21 +105,6 @@ func (w *rerouteWorld) runs() string {
 	return string(b)
 }
 
-// applyFailing applies a fresh plan and returns its error and failures, as text.
-func (w *rerouteWorld) applyFailing() string {
-	w.t.Helper()
-	pl, _ := w.plan()
-	defer pl.Close()
-	res, err := pl.Apply(context.Background(), ApplyOptions{})
-	msg := fmt.Sprint(err)
-	if res != nil {
-		for _, f := range res.Failures {
-			msg += "\n" + f.Addr + ": " + f.Err.Error()
-		}
-	}
-	return msg
-}
-
 const reroutedLaunch = `~ launch["server[0]"] (reached or set up another way now, at the same addresses (found by refresh))`
 
 // expectRerouted checks that a plan lists the launch, the drift planted

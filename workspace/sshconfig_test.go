@@ -75,6 +75,21 @@ func must(t *testing.T, err error) {
 }
 
 // plan plans with refresh and returns the plan's summary lines.
+// applyFailing applies a fresh plan and returns its error and failures, as text.
+func (w *sshConfigWorld) applyFailing() string {
+	w.t.Helper()
+	pl, _ := w.plan()
+	defer pl.Close()
+	res, err := pl.Apply(context.Background(), ApplyOptions{})
+	msg := fmt.Sprint(err)
+	if res != nil {
+		for _, f := range res.Failures {
+			msg += "\n" + f.Addr + ": " + f.Err.Error()
+		}
+	}
+	return msg
+}
+
 func (w *sshConfigWorld) plan() (*Planned, string) {
 	w.t.Helper()
 	pl, err := w.env.Plan(context.Background(), PlanRequest{Inputs: w.inputs, Command: "apply", Lock: true, Refresh: true})
@@ -339,15 +354,7 @@ Host *
 	bastion.Start()
 	w.writeConfig(config("gateway"))
 	w.inputs.Vars = []string{"out=" + w.out + "2"}
-	pl, _ := w.plan()
-	res, err := pl.Apply(context.Background(), ApplyOptions{})
-	pl.Close()
-	msg := fmt.Sprint(err)
-	if res != nil {
-		for _, f := range res.Failures {
-			msg += "\n" + f.Err.Error()
-		}
-	}
+	msg := w.applyFailing()
 	name := fmt.Sprintf("127.0.0.1:%d", bastion.Port)
 	for _, want := range []string{"host key of jump host " + name, "forget-hostkey reach --jump " + name} {
 		if !strings.Contains(msg, want) {
