@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,15 +21,23 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// mountLine finds the type and source in mountOnceScript's mount command.
+var mountLine = regexp.MustCompile(`\nmount -t (\S+) (?:-o \S+ )?(\S+) \S+ \|\| exit\n`)
+
 // localHost is a runner.Runner on this machine: /bin/sh for commands,
 // temp file + rename for uploads (as remote.Client does). Mount commands
 // are answered instead of run: findmnt says nothing is mounted, mkdir and
-// the mount command (mountOnceScript) succeed, so that MountKind's fstab edit is what runs for real.
+// the mount command (mountOnceScript) succeed, showing what it mounted, so that MountKind's fstab edit is what runs for real.
 type localHost struct{}
 
 func (localHost) Run(ctx context.Context, cmd string, opt runner.Options) (runner.Result, error) {
 	if strings.HasPrefix(cmd, "t=") { // the mount and its two findmnts
-		return runner.Result{}, nil
+		// What findmnt shows after it: the source and type it mounted.
+		m := mountLine.FindStringSubmatch(cmd)
+		if m == nil {
+			return runner.Result{}, fmt.Errorf("no mount command in %q", cmd)
+		}
+		return runner.Result{Stdout: m[2] + " " + m[1] + "\n"}, nil
 	}
 	switch strings.Fields(cmd)[0] {
 	case "findmnt":

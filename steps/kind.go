@@ -35,6 +35,18 @@ type Destroyer interface {
 	Destroy(ctx context.Context, r runner.Runner, args cty.Value) error
 }
 
+// Replacer is implemented by Destroyers whose instance owns what some of
+// its arguments name (a mount its source and target): an update that
+// changes them leaves the old one behind, so the engine undoes the
+// instance as last applied first (its destroy command, then Destroy with
+// the old arguments) and then applies the new arguments, as Terraform
+// replaces a resource whose identifying arguments change. Replaces says
+// why for the plan ("the target changes from /a to /b"), "" when an
+// update in place is right.
+type Replacer interface {
+	Replaces(old, new cty.Value) string
+}
+
 // Checker is implemented by kinds whose Check can tell that the work is
 // done only for some arguments: a run step only with a creates or unless
 // guard. Checkable returns why not, or nil. A kind without it can always

@@ -19,9 +19,11 @@ import (
 // compared after dropping a trailing slash and, for paths, after resolving
 // symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
 // when it is equal, "fuse.<fstype>" (glusterfs is shown as fuse.glusterfs)
-// or nfs4 for nfs; "auto" matches any type. FUSE programs that show
-// another source or type than the mount command names (ceph-fuse,
-// mfsmount) are recognised as mountfuse.go describes. Options are not
+// or nfs4 for nfs; "auto" matches any type; a FUSE mount of the declared
+// source matches whatever its type. FUSE programs that show another
+// source or type than the mount command names (ceph-fuse, mfsmount) are
+// recognised as mountfuse.go describes. What a mount shows right after it
+// is made is held to the same rules (mountOnce). Options are not
 // compared with the live mount. Sources written as UUID=... or LABEL=... are not
 // resolved: use a device path.
 //
@@ -45,6 +47,7 @@ type MountKind struct {
 var (
 	_ Kind       = MountKind{}
 	_ Destroyer  = MountKind{}
+	_ Replacer   = MountKind{}
 	_ HostLocker = MountKind{}
 )
 
@@ -156,11 +159,21 @@ func fstypeMatches(live, want string) bool {
 	return live == want || live == "fuse."+want || (want == "nfs" && live == "nfs4") || want == "auto"
 }
 
+// isFUSE reports whether a live mount's type is a FUSE one.
+func isFUSE(fstype string) bool {
+	return fstype == "fuse" || strings.HasPrefix(fstype, "fuse.")
+}
+
 // isOurs reports whether m is the declared mount, resolving path sources on
 // the host when they differ as strings.
 func (a mountArgs) isOurs(ctx context.Context, r runner.Runner, m mounted) (bool, error) {
 	if ok, known := a.fuseMatches(m); known {
 		return ok, nil
+	}
+	if isFUSE(m.fstype) && normSource(m.source) == normSource(a.source) {
+		// A FUSE program that shows the declared source under a type of
+		// its own choosing (davfs2: plain "fuse"; sshfs: "fuse.sshfs").
+		return true, nil
 	}
 	if !fstypeMatches(m.fstype, a.fstype) {
 		return false, nil
@@ -360,6 +373,10 @@ const (
 // command (mountOnceScript) looks again right before mount and refuses,
 // and looks after it, so a mount stacked on another (or another on it,
 // within the microseconds between) is reported, never taken for success.
+// What it finds after the mount must be the declared mount as Check sees
+// it: a filesystem that shows itself otherwise would be reported done now
+// and drift at every plan after (and the next apply would refuse to mount
+// over it), so it is unmounted again and the step fails saying what showed.
 func (a mountArgs) mountOnce(ctx context.Context, r runner.Runner) error {
 	cmd := a.mountOnceScript()
 	res, err := Probe(ctx, r, "mount", cmd)
@@ -368,13 +385,33 @@ func (a mountArgs) mountOnce(ctx context.Context, r runner.Runner) error {
 	}
 	switch res.Exit {
 	case 0:
-		return nil
+		return a.mountedAsDeclared(ctx, r, res.Stdout)
 	case mountTaken:
 		return fmt.Errorf("refusing to mount %s on %s: another process mounted %s there since this step looked; unmount it first if it should not be there", a.source, a.target, lastField(res.Stdout))
 	case mountStacked:
 		return fmt.Errorf("mounted %s on %s, but another process mounted there at the same moment, and the target now holds %s (last one visible): unmount the one that should not be there and apply again", a.source, a.target, strings.Join(strings.Split(strings.TrimSpace(res.Stdout), "\n"), ", "))
 	}
 	return ExitError("mount", cmd, res)
+}
+
+// mountedAsDeclared checks what mountOnceScript found on the target after
+// mounting (the last line of its output).
+func (a mountArgs) mountedAsDeclared(ctx context.Context, r runner.Runner, out string) error {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 2 {
+		return fmt.Errorf("mount %s on %s reported success, but nothing is mounted there: look at the filesystem's own log (a FUSE daemon may have exited after mounting)", a.source, a.target)
+	}
+	m := mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}
+	ours, err := a.isOurs(ctx, r, m)
+	if err != nil || ours {
+		return err
+	}
+	what := fmt.Sprintf("mounted %s (%s) on %s, but the target shows %s (%s), which is not how this step recognises its mount (plan would call it drift and the next apply refuse to mount over it)", a.source, a.fstype, a.target, m.source, m.fstype)
+	if _, err := MustRun(ctx, r, "umount", "umount "+ShellQuote(a.target)); err != nil {
+		return fmt.Errorf("%s; unmounting it again failed too (%v): unmount it by hand, then declare source and fstype as the mount shows them, or mount with a run step guarded by findmnt", what, err)
+	}
+	return fmt.Errorf("%s; it was unmounted again: declare source and fstype as the mount shows them, or mount with a run step guarded by findmnt", what)
 }
 
 // lastField returns the last line of findmnt's output, its fields joined
@@ -389,8 +426,9 @@ func lastField(out string) string {
 }
 
 // mountOnceScript is mountOnce's command: findmnt before the mount (exit
-// mountTaken, printing what is there), the mount, and findmnt after it
-// (exit mountStacked, printing every mount on the target).
+// mountTaken, printing what is there), the mount, and findmnt after it,
+// printing what is on the target (exit mountStacked when that is more
+// than one mount).
 func (a mountArgs) mountOnceScript() string {
 	words := []string{"mount", "-t", a.fstype}
 	if a.options != "" {
@@ -400,9 +438,28 @@ func (a mountArgs) mountOnceScript() string {
 	return fmt.Sprintf(`t=%s
 if findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t"; then exit %d; fi
 %s || exit
-n=$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t" | wc -l)
-if [ "$n" -gt 1 ]; then findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t"; exit %d; fi`,
+m=$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t")
+printf '%%s\n' "$m"
+[ "$(printf '%%s\n' "$m" | wc -l)" -le 1 ] || exit %d`,
 		ShellQuote(a.target), mountTaken, shellJoin(words...), mountStacked)
+}
+
+// Replaces says why an update from old to new arguments must unmount the
+// old mount first: its target changes, and the old mount would otherwise
+// stay mounted (and in /etc/fstab) beside the new one. Everything else
+// changes in place; a new source or type at the same target is refused by
+// Apply while the old one is mounted there ("unmount it first"), so that a
+// data disk is never swapped under a running daemon by an edit.
+func (MountKind) Replaces(old, new cty.Value) string {
+	a, err := parseMountArgs(old)
+	if err != nil {
+		return ""
+	}
+	b, err := parseMountArgs(new)
+	if err != nil || a.target == b.target {
+		return ""
+	}
+	return fmt.Sprintf("the mount moves from %s to %s", a.target, b.target)
 }
 
 // Destroy unmounts the target when the declared source is mounted there

@@ -14,6 +14,11 @@ import "strings"
 //	fuse       mfsmount  (-o mfsmaster=H,mfsport=P) fuse            mfs#H:P
 //	nfs        10.0.0.2:/srv/export                nfs4            10.0.0.2:/srv/export
 //	pvfs2      tcp://10.0.0.3:3334/orangefs        pvfs2           tcp://10.0.0.3:3334/orangefs
+//	davfs      http://10.0.0.2/share/              fuse            http://10.0.0.2/share/
+//
+// A FUSE mount whose source is the declared one is the declared mount,
+// whatever type its program gives (davfs2's plain "fuse", sshfs's
+// "fuse.sshfs"): isOurs checks that after the families below.
 //
 // ceph-fuse always shows "ceph-fuse" as its source, so for it only the type
 // is compared: any CephFS mounted by ceph-fuse on the target counts as the
