@@ -540,6 +540,9 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
 	lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name, host: slot.Name}
+	if f := a.undoReplaced(ctx, v, c, lr, old != nil, oldCopy, host, plain); f != nil {
+		return "", fail(-1, f, "", lr.path())
+	}
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now(),
 		SucceededOn: a.succeededOn(old != nil, oldCopy, host.ProviderID)}
 	if !sensitive {
@@ -594,6 +597,34 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	}
 	a.noteChanged(v)
 	return restarted, nil
+}
+
+// undoReplaced undoes what the instance as state records it (old, when
+// recorded) made, with its kind's own undo, before the step runs with new
+// arguments, when replaceWhy says the update is a replacement, through the
+// step's own logged runner. On a
+// host launched anew by this apply there is nothing of old to undo. An
+// undo that fails keeps the old record and fails the step when old once
+// succeeded on this host (what it made is still there); else it is a
+// warning, as in destroy.
+func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner.Runner, recorded bool, old state.Instance, host state.Host, args cty.Value) error {
+	if launch := a.p.Actions[a.g.LaunchV[a.g.Ref[v]]]; !recorded || launch == Create || launch == Replace {
+		return nil
+	}
+	why := a.p.Loaded.replaceWhy(&old, a.g.Steps[a.g.Step[v]].Kind, args)
+	if why == "" {
+		return nil
+	}
+	err := a.undoKind(ctx, r, old)
+	if err == nil {
+		return nil
+	}
+	if ok, _ := old.EverSucceeded(host.ProviderID); ok {
+		return fmt.Errorf("undoing the %s instance as last applied (%s) failed, so nothing new was done: %w", old.Kind, why, err)
+	}
+	a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind,
+		Message: fmt.Sprintf("undoing the %s instance of a run that never succeeded here (%s) failed: %v", old.Kind, why, err)})
+	return nil
 }
 
 // succeededOn is what a new record of an instance keeps of old's success

@@ -55,14 +55,12 @@ func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 // by plan once, on the expression, not once per instance.
 func TestPlanChecksArgumentsOnce(t *testing.T) {
 	w := newWorld(t, captureRecipe)
+	mt := &mountTable{}
 	w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
-		switch {
-		case strings.Contains(cmd, "/etc/mountpoint"):
+		if strings.Contains(cmd, "/etc/mountpoint") {
 			return 0, 0, "/mnt/data\n"
-		case strings.HasPrefix(cmd, "findmnt"):
-			return 0, 1, "" // not mounted
 		}
-		return 0, 0, ""
+		return mt.behave(host, cmd)
 	}
 	if res := w.apply(w.plan(), 4); len(res.Failures) > 0 {
 		t.Fatalf("apply: %v", res.Failures)

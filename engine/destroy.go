@@ -186,13 +186,7 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 }
 
 func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Host) error {
-	kind := a.p.Loaded.Kinds[inst.Kind]
-	destroyer, canUndo := kind.(steps.Destroyer)
-	// A failed instance is undone too: it may have done part of its work,
-	// or an earlier run of it succeeded (Terraform destroys tainted
-	// resources for the same reason).
-	done := inst.Status == state.StatusApplied || inst.Status == state.StatusFailed
-	if host == nil || !done || (inst.Destroy == "" && (!canUndo || inst.Args == nil)) {
+	if host == nil || !a.p.Loaded.undoable(inst) {
 		return nil
 	}
 	if a.opt.Connector == nil {
@@ -202,6 +196,34 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}
+	return a.undoOn(ctx, r, inst)
+}
+
+// undoable reports whether undoing inst would do anything: it ran (a
+// failed instance is undone too: it may have done part of its work, or an
+// earlier run of it succeeded, as Terraform destroys tainted resources),
+// and it has a destroy command or a kind that undoes itself with the
+// arguments state recorded.
+func (l *Loaded) undoable(inst state.Instance) bool {
+	return ran(inst) && (inst.Destroy != "" || l.kindUndoes(inst))
+}
+
+// kindUndoes reports whether inst's kind undoes itself (a steps.Destroyer)
+// and state recorded the arguments it needs for that.
+func (l *Loaded) kindUndoes(inst state.Instance) bool {
+	_, canUndo := l.Kinds[inst.Kind].(steps.Destroyer)
+	return canUndo && inst.Args != nil
+}
+
+// ran reports whether an instance ran on its host (applied, or failed
+// part-way).
+func ran(inst state.Instance) bool {
+	return inst.Status == state.StatusApplied || inst.Status == state.StatusFailed
+}
+
+// undoOn undoes inst through r: its destroy command, then its kind's own
+// undo with the arguments state recorded.
+func (a *applier) undoOn(ctx context.Context, r runner.Runner, inst state.Instance) error {
 	if inst.Destroy != "" {
 		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
 		if err != nil {
@@ -222,14 +244,22 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
 		}
 	}
-	if canUndo && inst.Args != nil {
-		args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Schema().Spec()))
-		if err != nil {
-			return fmt.Errorf("reading recorded arguments: %w", err)
-		}
-		return destroyer.Destroy(ctx, r, args)
+	return a.undoKind(ctx, r, inst)
+}
+
+// undoKind is inst's kind's own undo (a mount's unmount) with the
+// arguments state recorded, when its kind has one and they were recorded.
+func (a *applier) undoKind(ctx context.Context, r runner.Runner, inst state.Instance) error {
+	kind := a.p.Loaded.Kinds[inst.Kind]
+	destroyer, canUndo := kind.(steps.Destroyer)
+	if !canUndo || inst.Args == nil {
+		return nil
 	}
-	return nil
+	args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Schema().Spec()))
+	if err != nil {
+		return fmt.Errorf("reading recorded arguments: %w", err)
+	}
+	return destroyer.Destroy(ctx, r, args)
 }
 
 func (a *applier) destroyHost(ctx context.Context, c *Change) {

@@ -71,9 +71,10 @@ type Change struct {
 	// (reloads) because a step in its restart_on (reload_on) changes, or
 	// an earlier apply left the restart pending; "" otherwise.
 	Restart string
-	// Prev is what an updated instance was last applied with, decoded from
-	// state; cty.NilVal for other actions and when state has none (a
-	// sensitive step's arguments are never recorded).
+	// Prev is what an updated instance (or one replaced without changing
+	// its kind) was last applied with, decoded from state; cty.NilVal for
+	// other actions and when state has none (a sensitive step's arguments
+	// are never recorded).
 	Prev cty.Value
 	// Note is, on a launch that replaces a recorded machine, its group's
 	// replace_note: what happens to the data (lang/replace.go).

@@ -205,10 +205,18 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 			c.NewDestroy, c.DestroyChanged = d, d != old.Destroy
 		}
 	}
+	if onOldHost := launch != Create && launch != Replace; onOldHost && (c.Action == Update || c.Action == Create && old != nil) {
+		if why := l.replaceWhy(old, stp.Kind, args); why != "" {
+			if c.Action == Create {
+				why += " (" + c.Reason + ")"
+			}
+			c.Action, c.Reason = Replace, why
+		}
+	}
 	if !ok {
 		c.Deferred = true
 	}
-	if c.Action == Update {
+	if c.Action == Update || c.Action == Replace && old.Kind == stp.Kind {
 		c.Prev = l.prevArgs(old)
 	}
 	if ri := sp.replacing[s]; ri != nil {

@@ -20,7 +20,9 @@
 // the moved blocks behind a move (block: FILE:LINE, and history_of and
 // source for a module's history). 1.5 added "left_out" (the changes a
 // plan with -target leaves out) and "likely_renames" (module calls that
-// look renamed, from and to); both absent when none.
+// look renamed, from and to); both absent when none. 1.6: a step instance
+// may be "replace"d (its mount moves, or its kind changes from one that
+// undoes itself), with "before" when its kind stays.
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

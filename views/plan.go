@@ -166,7 +166,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 			fmt.Fprintf(w, "  %-3s %s%s %s on %s\n", sym, verb, c.Kind, c.Step, c.Host)
 			switch {
 			case c.Action == engine.Destroy:
-			case c.Action == engine.Update && c.Prev != cty.NilVal:
+			case (c.Action == engine.Update || c.Action == engine.Replace) && c.Prev != cty.NilVal:
 				renderArgsDiff(w, c.Prev, c.Args, "        ")
 			default:
 				renderArgs(w, c.Args, "        ")
@@ -290,8 +290,9 @@ type ChangeJSON struct {
 // changes. 1.1 added "remembered" (RememberedJSON), 1.2 "moves" and
 // summary.move (MoveJSON), "restart" and "gathers_facts" on changes, 1.3
 // "replace_note" on changes, 1.4 "moved_by" on moves (MovedByJSON), 1.5
-// "left_out" and "likely_renames" (RenameJSON).
-const PlanFormatVersion = "1.5"
+// "left_out" and "likely_renames" (RenameJSON), 1.6 "replace" (with
+// "before") on step instances.
+const PlanFormatVersion = "1.6"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -402,7 +403,7 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 				jc.Args = m
 			}
 		}
-		if c.Action == engine.Update && c.Prev != cty.NilVal && c.Args != cty.NilVal && !c.Args.IsMarked() &&
+		if (c.Action == engine.Update || c.Action == engine.Replace) && c.Prev != cty.NilVal && c.Args != cty.NilVal && !c.Args.IsMarked() &&
 			c.Args.IsKnown() && !c.Args.IsNull() && c.Prev.Type().IsObjectType() {
 			jc.Before = map[string]any{}
 			for k, v := range c.Prev.AsValueMap() {

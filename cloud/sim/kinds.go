@@ -257,21 +257,39 @@ func (p Profile) DrawLines(kind, addr string, lines int) (time.Duration, bool) {
 }
 
 // Kinds wraps real step kinds: same specs (recipes validate identically),
-// same host locks, but Apply sleeps a drawn duration (and may fail) and
+// same host locks, the same undo on destroy (doing nothing), but Apply sleeps a drawn duration (and may fail) and
 // Check always finds the host as declared. run's captures produce
 // "sim-<key>" values so downstream expressions become known.
 func Kinds(real steps.Registry, p Profile) steps.Registry {
 	out := steps.Registry{}
 	for name, k := range real {
 		sk := &simKind{real: k, name: name, profile: p}
-		if hl, ok := k.(steps.HostLocker); ok {
+		_, undoes := k.(steps.Destroyer)
+		hl, locks := k.(steps.HostLocker)
+		switch {
+		case locks && undoes:
+			out[name] = undoingLockedKind{lockedKind{sk, hl.HostLock()}}
+		case locks:
 			out[name] = lockedKind{sk, hl.HostLock()}
-		} else {
+		case undoes:
+			out[name] = undoingKind{sk}
+		default:
 			out[name] = sk
 		}
 	}
 	return out
 }
+
+// undoingKind and undoingLockedKind stand for a real kind that undoes
+// itself (mount): their Destroy does nothing, but plans replace and
+// destroy their instances as for real.
+type (
+	undoingKind       struct{ *simKind }
+	undoingLockedKind struct{ lockedKind }
+)
+
+func (undoingKind) Destroy(context.Context, runner.Runner, cty.Value) error       { return nil }
+func (undoingLockedKind) Destroy(context.Context, runner.Runner, cty.Value) error { return nil }
 
 type simKind struct {
 	real    steps.Kind
@@ -392,6 +410,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // RestartArgs is the real kind's, so that restarts are planned and applied
 // in a simulation as they are on hosts.
+// Replaces is the real kind's, so a simulated plan replaces what a real
+// one would.
+func (k *simKind) Replaces(old, new cty.Value) string {
+	if rp, ok := k.real.(steps.Replacer); ok {
+		return rp.Replaces(old, new)
+	}
+	return ""
+}
+
 func (k *simKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
 	if rs, ok := k.real.(steps.Restarter); ok {
 		return rs.RestartArgs(args, reload)
