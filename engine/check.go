@@ -36,7 +36,10 @@ func argDiags(stp *lang.Step, kind steps.Kind, args cty.Value, sensitive bool) h
 				detail += fmt.Sprintf(" Did you mean %q?", s)
 			}
 		}
-		rng := stp.ArgRange(p.Arg)
+		rng := stp.UserArgRange(p.Arg)
+		if rng != stp.ArgRange(p.Arg) { // a built-in module's step: at what the user wrote
+			detail += fmt.Sprintf(" (It is %s of %s.)", p.Arg, stp.Addr())
+		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.Summary, Detail: detail, Subject: &rng})
 	}
 	return lang.Annotate(diags, stp.Module)

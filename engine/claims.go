@@ -130,14 +130,15 @@ func (c *pathClaims) conflicts(stp *lang.Step) hcl.Diagnostics {
 }
 
 // claimConflict is the error for steps other and stp both owning written
-// on hosts, placed at stp's argument.
+// on hosts, placed at stp's argument (for a step of a built-in module, at
+// what the user wrote that sets it: UserArgRange).
 func claimConflict(other, stp *lang.Step, written string, hidden bool, hosts []string) *hcl.Diagnostic {
 	owned := ownedPaths[stp.Kind]
 	shown := fmt.Sprintf("%q", written)
 	if hidden {
 		shown = "(sensitive)"
 	}
-	rng := stp.ArgRange(owned.arg)
+	rng := stp.UserArgRange(owned.arg)
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Two steps %s %s", owned.verb, shown),

@@ -286,3 +286,58 @@ step "b" {
 		t.Errorf("plan blames server[0], where the paths differ:\n%s", got)
 	}
 }
+
+// TestPathClaimInBuiltinModuleAtUsersLine: when the step that meets
+// another's path is in a built-in module, the error points at what the
+// user wrote that sets the path: the call's input (followed through a
+// built-in module calling another), or the call. A built-in module's file
+// is not the user's to edit, nor one an editor can open.
+func TestPathClaimInBuiltinModuleAtUsersLine(t *testing.T) {
+	const head = `recipe "x" {}
+hosts "server" { count = 2 }
+step "mine" {
+  on = hosts.server
+  mount {
+    source = "/dev/loop7"
+    target = "/srv/data"
+    fstype = "xfs"
+  }
+}
+`
+	for _, tc := range []struct {
+		name, call string
+		line       int // of main.hcl
+	}{
+		{"the target input", `module "data" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  device = "/dev/loop8"
+  target = "/srv/data"
+}
+`, 15},
+		{"an input made from a local", `locals {
+  where = "/srv/data"
+}
+module "data" {
+  source = "builtin/xfs-volume"
+  on     = hosts.server
+  device = "/dev/loop8"
+  target = local.where
+}
+`, 18},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := load(t, head+tc.call)
+			if len(diags) != 1 {
+				t.Fatalf("want one error, got %d: %s", len(diags), diags.Error())
+			}
+			d := diags[0]
+			if d.Subject == nil || d.Subject.Filename != "r/main.hcl" || d.Subject.Start.Line != tc.line {
+				t.Fatalf("error at %v, want r/main.hcl:%d:\n%s: %s", d.Subject, tc.line, d.Summary, d.Detail)
+			}
+			if !strings.Contains(d.Detail, "step.mine (r/main.hcl:3) and module.data.step.mount both mount at \"/srv/data\"") {
+				t.Errorf("detail: %s", d.Detail)
+			}
+		})
+	}
+}

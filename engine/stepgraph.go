@@ -126,10 +126,6 @@ func (sg *StepGraph) loop(comp []string) []string {
 	return nil
 }
 
-// userFile says whether a file is the user's to edit: not a module
-// built into the binary.
-func userFile(name string) bool { return !strings.HasPrefix(name, "builtin/") }
-
 // onGroups lists the host groups a step's `on` names, statically.
 func onGroups(s *lang.Step) []string {
 	if s.On == nil {
@@ -190,7 +186,7 @@ func (sg *StepGraph) cycles(r *lang.Recipe, why map[[2]string]edgeWhy) hcl.Diagn
 				line += fmt.Sprintf(" (%s at %s)", w.label, rangeAt(w.at))
 				// A step in a built-in module is not the user's to edit:
 				// point at an entry of the loop they wrote instead.
-				if subject != nil && !userFile(subject.Filename) && userFile(w.at.Filename) {
+				if subject != nil && lang.BuiltinFile(subject.Filename) && !lang.BuiltinFile(w.at.Filename) {
 					subject = w.at.Ptr()
 				}
 			}

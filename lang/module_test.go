@@ -372,9 +372,10 @@ func TestModuleVerifyDiagnosticNamesCall(t *testing.T) {
 	}
 }
 
-// A kind argument the engine refuses inside a module (a label too long
-// for xfs, passed in at the call of builtin/xfs-volume) points into the
-// module's file and names the call, as lang's own diagnostics do.
+// A kind argument the engine refuses inside a built-in module (a label
+// too long for xfs, passed in at the call of builtin/xfs-volume) points at
+// the call's input that set it, the user's line, and names the module's
+// step; a built-in module's file is not the user's to edit.
 func TestModuleArgumentProblemNamesCall(t *testing.T) {
 	fsys := fstest.MapFS{"main.hcl": {Data: []byte(`recipe "t" {}
 hosts "server" {
@@ -394,9 +395,9 @@ module "data" {
 		t.Fatalf("want one error:%s", diagString(diags))
 	}
 	d := errs[0]
-	if d.Summary != "Invalid format label" || d.Subject == nil || d.Subject.Filename != "builtin/xfs-volume/main.hcl" ||
-		!strings.Contains(d.Detail, "(In module.data, called at c/main.hcl:5.)") {
-		t.Errorf("diagnostic %q at %v does not name the call: %s", d.Summary, d.Subject, d.Detail)
+	if d.Summary != "Invalid format label" || d.Subject == nil || d.Subject.Filename != "c/main.hcl" || d.Subject.Start.Line != 10 ||
+		!strings.Contains(d.Detail, "(It is label of module.data.step.format.)") {
+		t.Errorf("diagnostic %q at %v is not at the call's label input, naming the step: %s", d.Summary, d.Subject, d.Detail)
 	}
 }
 
