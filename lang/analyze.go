@@ -856,6 +856,18 @@ func suggest(name string, known []string) string {
 			best, bestD = k, d
 		}
 	}
+	if best == "" && len(name) >= 3 {
+		// A name without its suffix (memory for memory_mb): the one known
+		// name it begins.
+		for _, k := range known {
+			if strings.HasPrefix(k, name) {
+				if best != "" {
+					return ""
+				}
+				best = k
+			}
+		}
+	}
 	return best
 }
 

@@ -264,3 +264,27 @@ func TestSuggestLongNames(t *testing.T) {
 		t.Errorf("a near short name is not suggested:%s", diagString(diags))
 	}
 }
+
+// TestSuggestNameWithoutItsSuffix: a name that is the start of exactly
+// one known name (memory for the fact memory_mb) gets it as a suggestion
+// when no name is within two edits; a start shared by several gets none.
+func TestSuggestNameWithoutItsSuffix(t *testing.T) {
+	_, diags := loadString(t, "recipe \"t\" {}\nhosts \"server\" {}\nstep \"x\" {\n  on  = hosts.server\n  run = \"echo ${host.facts.memory}\"\n}\n")
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Did you mean "memory_mb"?`) {
+		t.Errorf("host.facts.memory does not suggest memory_mb:%s", diagString(diags))
+	}
+	for _, tc := range []struct {
+		name  string
+		known []string
+		want  string
+	}{
+		{"memory", []string{"cores", "memory_mb"}, "memory_mb"},
+		{"mem", []string{"memory_mb", "memory_free"}, ""},
+		{"me", []string{"memory_mb"}, ""},                  // too short to say
+		{"formt", []string{"format", "formats"}, "format"}, // an edit wins
+	} {
+		if got := lang.Suggest(tc.name, tc.known); got != tc.want {
+			t.Errorf("Suggest(%q, %q) = %q, want %q", tc.name, tc.known, got, tc.want)
+		}
+	}
+}
