@@ -602,11 +602,10 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 // undoReplaced undoes what the instance as state records it (old, when
 // recorded) made, with its kind's own undo, before the step runs with new
 // arguments, when replaceWhy says the update is a replacement, through the
-// step's own logged runner. On a
-// host launched anew by this apply there is nothing of old to undo. An
-// undo that fails keeps the old record and fails the step when old once
-// succeeded on this host (what it made is still there); else it is a
-// warning, as in destroy.
+// step's own logged runner. On a host launched anew by this apply there is
+// nothing of old to undo. An undo that fails keeps the old record and
+// fails the step when old once succeeded on this host (what it made is
+// still there); else it is a warning, as in destroy.
 func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner.Runner, recorded bool, old state.Instance, host state.Host, args cty.Value) error {
 	if launch := a.p.Actions[a.g.LaunchV[a.g.Ref[v]]]; !recorded || launch == Create || launch == Replace {
 		return nil

@@ -196,7 +196,27 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}
-	return a.undoOn(ctx, r, inst)
+	if inst.Destroy != "" {
+		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
+		if err != nil {
+			if inst.Sensitive {
+				// The command holds sensitive values; an error may quote it.
+				if ctx.Err() != nil {
+					return fmt.Errorf("the destroy command of a sensitive step did not finish (details hidden): %w", ctx.Err())
+				}
+				return errors.New("running the destroy command of a sensitive step failed (details hidden: sensitive step)")
+			}
+			return err
+		}
+		if res.Exit != 0 {
+			tail := runner.LastLines(res.Stdout+res.Stderr, 10)
+			if inst.Sensitive {
+				tail = "(output hidden: sensitive step)"
+			}
+			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
+		}
+	}
+	return a.undoKind(ctx, r, inst)
 }
 
 // undoable reports whether undoing inst would do anything: it ran (a
@@ -219,32 +239,6 @@ func (l *Loaded) kindUndoes(inst state.Instance) bool {
 // part-way).
 func ran(inst state.Instance) bool {
 	return inst.Status == state.StatusApplied || inst.Status == state.StatusFailed
-}
-
-// undoOn undoes inst through r: its destroy command, then its kind's own
-// undo with the arguments state recorded.
-func (a *applier) undoOn(ctx context.Context, r runner.Runner, inst state.Instance) error {
-	if inst.Destroy != "" {
-		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
-		if err != nil {
-			if inst.Sensitive {
-				// The command holds sensitive values; an error may quote it.
-				if ctx.Err() != nil {
-					return fmt.Errorf("the destroy command of a sensitive step did not finish (details hidden): %w", ctx.Err())
-				}
-				return errors.New("running the destroy command of a sensitive step failed (details hidden: sensitive step)")
-			}
-			return err
-		}
-		if res.Exit != 0 {
-			tail := runner.LastLines(res.Stdout+res.Stderr, 10)
-			if inst.Sensitive {
-				tail = "(output hidden: sensitive step)"
-			}
-			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
-		}
-	}
-	return a.undoKind(ctx, r, inst)
 }
 
 // undoKind is inst's kind's own undo (a mount's unmount) with the
