@@ -863,7 +863,14 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 			switch {
 			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "module" && attrName(tr[1]) != "":
 				// module.m.step.x: one step inside a module is not named.
-				detail += fmt.Sprintf(" A step inside a module is not named on its own: module.%s waits for every step of the call.", attrName(tr[1]))
+				what := "waits for every step of the call"
+				switch a.Name {
+				case "restart_on":
+					what = "restarts when any step of the call changes"
+				case "reload_on":
+					what = "reloads when any step of the call changes"
+				}
+				detail += fmt.Sprintf(" A step inside a module is not named on its own: module.%s %s.", attrName(tr[1]), what)
 			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "step" && attrName(tr[1]) != "":
 				// step.x.outputs, step.x["host"]: the step is the unit.
 				detail += fmt.Sprintf(" Write step.%s: the pairing rules decide which of its instances each instance waits for.", attrName(tr[1]))

@@ -845,12 +845,12 @@ module "u" {
 	}
 }
 
-// after = [module.u.step.service] and [step.a["node[0]"]] say what to
-// write instead.
+// after = [module.u.step.service] and [step.a["node[0]"]], and restart_on =
+// [module.u.step.unit], say what to write instead.
 func TestAfterEntryHints(t *testing.T) {
 	dir := filepath.Join(moduleCases, "after_module_step")
 	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
-	checkDetailsByLine(t, diags, map[int]string{12: "module.u waits for every step of the call", 17: "Write step.a: the pairing rules"})
+	checkDetailsByLine(t, diags, map[int]string{13: "module.u waits for every step of the call", 18: "Write step.a: the pairing rules", 24: "module.u restarts when any step of the call changes"})
 }
 
 // checkDetailsByLine checks that diags hold one error per line of want,

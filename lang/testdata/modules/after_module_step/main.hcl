@@ -1,4 +1,5 @@
-# after naming one step inside a module, and one instance of a step.
+# after naming one step inside a module, and one instance of a step;
+# restart_on naming one step inside a module.
 recipe "t" {}
 hosts "node" {}
 module "u" {
@@ -16,4 +17,11 @@ step "b" {
   on    = hosts.node
   after = [step.a["node[0]"]] # ERROR: Invalid after entry
   run   = "true"
+}
+step "c" {
+  on         = hosts.node
+  restart_on = [module.u.step.unit] # ERROR: Invalid restart_on entry
+  service {
+    name = "x"
+  }
 }
