@@ -55,3 +55,22 @@ func TestBenchShownAsText(t *testing.T) {
 		t.Errorf("a client's escapes reached the terminal raw, or were lost:\n%q", all)
 	}
 }
+
+// TestRunsWithWorkspaceColumn: runs of several workspaces get a WORKSPACE
+// column, each value under its header (the tab after the workspace is
+// the table's, not escaped as text).
+func TestRunsWithWorkspaceColumn(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteRuns(&b, []RunInfo{{ID: "20261207T115835Z-e749", Workspace: "d2g", Operation: "apply", Status: "succeeded"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || strings.Contains(b.String(), `\t`) {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	for _, col := range []struct{ head, value string }{{"WORKSPACE", "d2g"}, {"OPERATION", "apply"}, {"RESULT", "succeeded"}} {
+		if h, v := strings.Index(lines[0], col.head), strings.Index(lines[1], col.value); h < 0 || h != v {
+			t.Errorf("%s at column %d, its value %q at %d:\n%s", col.head, h, col.value, v, b.String())
+		}
+	}
+}

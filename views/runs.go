@@ -62,7 +62,7 @@ func WriteRuns(w io.Writer, runs []RunInfo, withWorkspace bool) error {
 		if o := r.Outcome; o != nil {
 			done, failed, skipped = fmt.Sprint(o.Done), fmt.Sprint(o.Failed), fmt.Sprint(o.Skipped)
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(r.ID), oneLine(ws(r)), oneLine(r.Operation), fmtTime(r.Started), dur, oneLine(r.Status),
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(r.ID), ws(r), oneLine(r.Operation), fmtTime(r.Started), dur, oneLine(r.Status),
 			done, failed, skipped)
 	}
 	return tw.Flush()
