@@ -24,7 +24,10 @@ const (
 // in the recipe's instance graph (state records no edges), walked once in
 // topological order; step instances on a destroyed host go with it. Every
 // destroy's Reason says which of the three it is.
-func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnostics {
+func (p *Plan) planDestroyTargets(st *state.State, targets []string, workspace string) hcl.Diagnostics {
+	if workspace == "" {
+		workspace = "WORKSPACE"
+	}
 	p.Targets = targets
 	reason := map[string]string{} // state address → why it goes
 	var diags hcl.Diagnostics
@@ -51,8 +54,8 @@ func (p *Plan) planDestroyTargets(st *state.State, targets []string) hcl.Diagnos
 				addTargetNames(known, inst.Step)
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing in this workspace's state; use %s (diffuser state list WORKSPACE lists what there is).%s",
-					t, targetForms, targetSuggestion(t, known))})
+				Detail: fmt.Sprintf("%q matches nothing in this workspace's state; use %s (diffuser state list %s lists what there is).%s",
+					t, targetForms, workspace, targetSuggestion(t, known))})
 		}
 	}
 	if diags.HasErrors() {

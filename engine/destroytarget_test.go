@@ -185,8 +185,9 @@ func TestDestroyTargetUnknown(t *testing.T) {
 	w.apply(w.plan(), 8)
 	l := mustLoad(t, layered)
 	p, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Destroy: true,
-		Targets: []string{"server[7]", "server[1]"}})
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), `"server[7]" matches nothing`) {
+		Targets: []string{"server[7]", "server[1]"}, Workspace: "lab"})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), `"server[7]" matches nothing`) ||
+		!strings.Contains(diags.Error(), "(diffuser state list lab lists what there is). State holds these hosts of group server: server[0], server[1].") {
 		t.Fatalf("diags: %v", diags)
 	}
 	if len(p.Destroys) != 0 {

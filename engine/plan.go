@@ -195,6 +195,9 @@ type PlanOptions struct {
 	Refresh Refresher
 	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
 	Cluster string
+	// Workspace names the workspace in the commands errors suggest
+	// (diffuser state list NAME); "" writes WORKSPACE.
+	Workspace string
 	// ReachSettings name the settings that say only how hosts are reached
 	// (cloud.ReachSettings): they stay out of the launch digest.
 	ReachSettings []string
@@ -379,7 +382,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.reach = l.ReachNow(ctx, opt, st)
 	}
 	if opt.Destroy && len(opt.Targets) > 0 {
-		return p, p.planDestroyTargets(st, opt.Targets)
+		return p, p.planDestroyTargets(st, opt.Targets, opt.Workspace)
 	}
 	if opt.Destroy {
 		p.planDestroyAll(st)

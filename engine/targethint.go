@@ -33,6 +33,18 @@ func targetSuggestion(t string, known map[string]bool) string {
 			}
 		}
 	}
+	if key != "" && known["hosts."+base] { // server[7]: an index past the group
+		var hosts []string
+		for _, n := range names {
+			if strings.HasPrefix(n, base+"[") {
+				hosts = append(hosts, n)
+			}
+		}
+		if len(hosts) > 8 {
+			hosts = append(hosts[:8], fmt.Sprintf("… (%d in all)", len(hosts)))
+		}
+		return fmt.Sprintf(" State holds these hosts of group %s: %s.", base, strings.Join(hosts, ", "))
+	}
 	if known["hosts."+t] { // a group's name alone
 		return fmt.Sprintf(" Did you mean hosts.%s (all its hosts)?", t)
 	}

@@ -129,9 +129,9 @@ func (e *LockedError) Error() string {
 	case e.Stale:
 		msg += ": that process is no longer running, so the lock is stale and may be broken"
 	case e.Waited > 0:
-		msg += ": wait for it to finish, or wait longer (a larger lock timeout)"
+		msg += ": wait for it to finish, or wait longer (a larger -lock-timeout)"
 	default:
-		msg += ": wait for it to finish, or give a lock timeout to wait for it"
+		msg += ": wait for it to finish, or give a lock timeout to wait for it (-lock-timeout 10m)"
 	}
 	return msg
 }

@@ -144,7 +144,7 @@ func (ws *Workspace) checkHostsProvider() error {
 // state, provider, its settings and which of them only say how hosts are
 // reached (kept out of launch digests).
 func (ws *Workspace) planOptions() engine.PlanOptions {
-	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Cluster: ws.Cluster()}
+	opt := engine.PlanOptions{State: ws.State, Provider: ws.Provider, Settings: ws.Settings, Cluster: ws.Cluster(), Workspace: ws.Name}
 	if r, ok := ws.factory.(cloud.ReachSettings); ok {
 		opt.ReachSettings = r.ReachSettings()
 	}
