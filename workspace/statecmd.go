@@ -178,7 +178,7 @@ func (e *Env) StateMv(ctx context.Context, name, src, dst string) (*Edit, error)
 	case from == to:
 		return nil, fmt.Errorf("%s and %s are the same address: nothing to move", src, dst)
 	case from.Kind == engine.AddrInstance && from.Host != to.Host:
-		return nil, fmt.Errorf("a step instance records work done on its host, so it cannot move to another host (%s to %s); to rename the host, move the host: diffuser state mv %s %s %s",
+		return nil, fmt.Errorf("a step instance records work done on its host, so it cannot move to another host (%s to %s); to rename the host, move the host: diffuser state mv %s '%s' '%s'",
 			from.Host, to.Host, name, from.Host, to.Host)
 	}
 	kinds, err := e.Kinds()

@@ -184,7 +184,7 @@ func TestStateMvRefusals(t *testing.T) {
 		{"step.old", "step.pkgs", "step.pkgs is already in state: remove it first"},
 		{"server[0]", "client[0]", "client[0] is already in state"},
 		{`step.old["server[0]"]`, `step.pkgs["server[0]"]`, `step.pkgs["server[0]"] is already in state`},
-		{`step.old["server[0]"]`, `step.old["server[1]"]`, "cannot move to another host (server[0] to server[1]); to rename the host, move the host: diffuser state mv ws server[0] server[1]"},
+		{`step.old["server[0]"]`, `step.old["server[1]"]`, "cannot move to another host (server[0] to server[1]); to rename the host, move the host: diffuser state mv ws 'server[0]' 'server[1]'"},
 		{"step.olb", "step.x", "workspace ws has no step.olb in state; did you mean step.old?"},
 		{"server[5]", "storage[0]", "workspace ws has no server[5] in state; did you mean server[0], server[1]?"},
 		{"step.old", "step.old", "the same address"},
