@@ -134,7 +134,9 @@ func (w *walker) run(ctx context.Context) {
 				}
 				if w.onSkip != nil {
 					why := "a prerequisite failed"
-					if stopped && !depFailed[v] {
+					if stopped {
+						// Also when a prerequisite failed: the stop
+						// cancelled what was running, and that is why.
 						why = "apply was stopped"
 					}
 					w.onSkip(v, why)
