@@ -151,6 +151,29 @@ func (p *Plan) Dependents() int {
 	return n
 }
 
+// UndoneOnStayingHosts lists the step instances a targeted destroy undoes
+// on hosts it does not destroy (they depend on what is destroyed): their
+// destroy commands run on machines that stay (a client unmounts, a volume
+// on another server is deleted).
+func (p *Plan) UndoneOnStayingHosts() []string {
+	if len(p.Targets) == 0 {
+		return nil
+	}
+	going := map[string]bool{}
+	for _, c := range p.Destroys {
+		if c.Kind == "launch" {
+			going[c.Host] = true
+		}
+	}
+	var out []string
+	for _, c := range p.Destroys {
+		if c.Kind != "launch" && !going[c.Host] && c.Reason != ReasonTargeted {
+			out = append(out, c.Addr)
+		}
+	}
+	return out
+}
+
 // forgetOutputs drops, after a targeted destroy, the recorded outputs that
 // read a host group or step it took something from, directly or through
 // locals: their values may name what is gone. The others stay as they

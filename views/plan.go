@@ -190,6 +190,15 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
 			"nothing is left depending on something destroyed. The next apply brings them all back.\n",
 			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs", "run"), plural(len(p.Destroys)-n, "it", "them"))
+		if staying := p.UndoneOnStayingHosts(); len(staying) > 0 {
+			shown := staying
+			if len(shown) > 5 {
+				shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(staying)-5))
+			}
+			fmt.Fprintf(w, "Warning: %d of them %s on hosts that stay, and their destroy commands run there: %s.\n"+
+				"The next apply makes them anew only as far as their steps can (a deleted volume, and its data, may not come back).\n",
+				len(staying), plural(len(staying), "runs", "run"), strings.Join(shown, ", "))
+		}
 	}
 }
 

@@ -18,8 +18,15 @@ func init() {
 		e2eCase{name: "glusterfs-disperse", recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3", "clients=1"}},
 		// replica 2 over 2 servers, grown to 4: a second replica pair is
 		// added and the volume rebalanced; data written before must survive.
+		// First a changed layout is refused, and a grow that fails after
+		// launching and probing the new servers, taken back, leaves no peer
+		// behind to reject the servers of the real grow.
 		e2eCase{name: "glusterfs-grow", recipe: "glusterfs", vars: []string{"servers=2", "replica=2", "clients=1"},
-			extra: glusterfsGrow(2, 4, 2)},
+			extra: func(t *testing.T, e *e2eEnv) {
+				glusterfsLayoutKept(t, e)
+				glusterfsFailedGrowTakenBack(t, e)
+				glusterfsGrow(2, 4, 2)(t, e)
+			}},
 		// 6 servers join the pool in two rounds: server-0 probes servers 1
 		// and 2, then servers 0, 1 and 2 probe 3, 4 and 5 at the same time.
 		e2eCase{name: "glusterfs-pool", recipe: "glusterfs", vars: []string{"servers=6", "replica=2", "clients=1"},
@@ -44,6 +51,46 @@ func glusterfsPool(servers int) func(t *testing.T, e *e2eEnv) {
 			t.Errorf("volume has %d bricks, want %d:\n%s", n, servers, info)
 		}
 	}
+}
+
+// glusterfsLayoutKept: replica changed on a live replicated volume is
+// refused at the volume step, naming the volume's layout and what to set;
+// the volume keeps it, and an apply with replica set back (the workspace
+// remembers the failed apply's variables) leaves nothing to do.
+func glusterfsLayoutKept(t *testing.T, e *e2eEnv) {
+	said := e.applyRefused("servers=2", "replica=1", "clients=1")
+	for _, want := range []string{`step.volume["server[0]"]`, "volume gv0 is replicated (replica = 2); the recipe now says replica = 1, disperse = 0",
+		"set replica and disperse back"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("apply with replica=1 on a replica-2 volume said:\n%s\nwant %q", said, want)
+		}
+	}
+	if info := containerExec(t, e.cluster(t), "server-0", "gluster volume info gv0"); !strings.Contains(info, "Number of Bricks: 1 x 2 = 2") {
+		t.Errorf("after the refused layout change:\n%s", info)
+	}
+	e.apply(t, "servers=2", "replica=2", "clients=1")
+	e.replanNoop(t, "servers=2", "replica=2", "clients=1")
+}
+
+// glusterfsFailedGrowTakenBack: a grow to 4 servers that fails at the
+// volume step (a rename, refused) after servers 2 and 3 were launched and
+// probed into the pool; then servers=2 again: pool_prune detaches the two
+// (they hold no brick) before their machines go, so that the pool does not
+// remember peers at addresses the real grow's new servers may get.
+func glusterfsFailedGrowTakenBack(t *testing.T, e *e2eEnv) {
+	cluster := e.cluster(t)
+	said := e.applyRefused("servers=4", "replica=2", "clients=1", "volume_name=gv1")
+	if !strings.Contains(said, "set volume_name back to gv0") {
+		t.Fatalf("the failing grow said:\n%s", said)
+	}
+	if pool := containerExec(t, cluster, "server-0", "gluster pool list"); strings.Count(pool, "Connected") != 4 {
+		t.Fatalf("the failed grow's servers are not in the pool:\n%s", pool)
+	}
+	e.apply(t, "servers=2", "replica=2", "clients=1", "volume_name=gv0")
+	if pool := containerExec(t, cluster, "server-0", "gluster pool list"); strings.Count(pool, "Connected") != 2 || strings.Contains(pool, "Disconnected") {
+		t.Errorf("after taking the grow back, the pool is not server-0 and server-1 alone:\n%s", pool)
+	}
+	e.replanNoop(t, "servers=2", "replica=2", "clients=1")
 }
 
 // glusterfsGrow writes files, applies with `to` servers, checks that the

@@ -84,6 +84,13 @@ locals {
     var.replica > 1 ? "replica ${var.replica}" :
     ""
   )
+  # The set as `gluster volume info` writes it in "Number of Bricks: N x SET
+  # = M" ("" for a distributed volume, which has no sets).
+  set_shown = (
+    var.disperse > 0 ? "(${var.disperse - var.disperse_redundancy} + ${var.disperse_redundancy})" :
+    var.replica > 1 ? "${var.replica}" :
+    ""
+  )
   # Servers join the trusted storage pool in two rounds, because only a
   # pool member can probe a newcomer in: server[0] probes servers 1 to
   # probers-1 (pool_seed), then each of those first `probers` servers
@@ -214,12 +221,39 @@ step "glusterd" {
   }
 }
 
+# A server that left the recipe without a brick (launched and probed by a
+# grow that failed, then servers lowered again) stays in the pool as a
+# peer, and a new server given its address later would be "Peer Rejected":
+# peers the recipe no longer lists are detached. One that still holds a
+# brick is left for step.volume, which refuses to shrink.
+step "pool_prune" {
+  on      = hosts.server[0]
+  after   = [step.glusterd, step.brick_rejoin]
+  run     = <<-EOT
+    keep=" ${join(" ", local.server_ips)} "
+    for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
+      case "$keep" in *" $p "*) continue ;; esac
+      if gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:"; then continue; fi
+      echo "$p is in the pool but not in the recipe, and holds no brick: detached"
+      gluster --mode=script peer detach "$p" force
+    done
+  EOT
+  unless  = <<-EOT
+    keep=" ${join(" ", local.server_ips)} "
+    for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
+      case "$keep" in *" $p "*) continue ;; esac
+      gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:" || exit 1
+    done
+  EOT
+  retries = 1
+}
+
 step "pool_seed" {
   on = hosts.server[0]
   # After brick_rejoin: a new server[0] (replaced) first takes the old one's
   # place in the pool; probing the others from a fresh glusterd would be
   # refused (they belong to a pool it is not in).
-  after = [step.glusterd, step.brick_rejoin]
+  after = [step.glusterd, step.brick_rejoin, step.pool_prune]
   # Probing a server already in the pool is a no-op. A probed server can
   # probe others only once it is "Peer in Cluster": wait for that.
   run = <<-EOT
@@ -259,8 +293,8 @@ step "volume" {
       sleep 1
     done
     if [ "$(peers)" -lt ${var.servers - 1} ]; then
-      echo "only $(peers) of ${var.servers - 1} peers are in the cluster:" >&2
       gluster peer status >&2
+      echo "only $(peers) of ${var.servers - 1} peers are in the cluster (peer status above)" >&2
       exit 1
     fi
     if ! gluster volume info $V >/dev/null 2>&1; then
@@ -277,6 +311,20 @@ step "volume" {
       done
       gluster --mode=script volume create $V ${local.layout} ${local.bricks} force
     else
+      # The layout is fixed when the volume is made: a changed replica or
+      # disperse would add bricks in sets of the wrong size (GlusterFS
+      # refuses them, after new servers were launched and probed).
+      set=$(gluster volume info $V | sed -n 's/^Number of Bricks: [0-9]* x \(.*\) = .*/\1/p')
+      if [ "$set" != "${local.set_shown}" ]; then
+        case "$set" in
+          "") now="distributed (replica = 1, disperse = 0)" ;;
+          "("*) now="dispersed (disperse = $(echo "$set" | tr -d '()' | awk '{print $1 + $3}'), disperse_redundancy = $(echo "$set" | tr -d '()' | awk '{print $3}'), replica = 1)" ;;
+          *) now="replicated (replica = $set)" ;;
+        esac
+        echo "volume $V is $now; the recipe now says replica = ${var.replica}, disperse = ${var.disperse}." >&2
+        echo "This recipe does not change the layout of a live volume: set replica and disperse back; or copy the data off, delete $V yourself (gluster volume stop $V; gluster volume delete $V) and apply again." >&2
+        exit 1
+      fi
       have=$(gluster volume info $V | sed -n 's/^Brick[0-9]*: //p')
       for b in $have; do
         case " ${local.bricks} " in
@@ -295,25 +343,37 @@ step "volume" {
           echo "a rebalance of $V is still running; apply again once 'gluster volume rebalance $V status' shows completed" >&2
           exit 1
         fi
+        # A rebalance already owed (a run that died after add-brick) stays
+        # owed if this add-brick fails; else the marker goes with it.
+        owed=false
+        [ -e ${local.rebalance_marker} ] && owed=true
         touch ${local.rebalance_marker}
         # Bricks are added in whole sets (${local.set_size} at a time), in server order.
-        gluster --mode=script volume add-brick $V $missing force
+        if ! gluster --mode=script volume add-brick $V $missing force; then
+          $owed || rm -f ${local.rebalance_marker}
+          exit 1
+        fi
       fi
     fi
     gluster volume info $V | grep -q '^Status: Started' ||
       gluster --mode=script volume start $V
     if [ -e ${local.rebalance_marker} ]; then
       # Spreads the directory layout over the new bricks and moves files there;
-      # the data stays readable meanwhile.
-      gluster --mode=script volume rebalance $V start
+      # the data stays readable meanwhile. A volume of one set has nothing to
+      # spread over (GlusterFS refuses the rebalance): a marker left by an
+      # add-brick that failed before this guard existed goes.
+      if ! gluster volume info $V | grep -Eq '^Number of Bricks: (1 x |1$)'; then
+        gluster --mode=script volume rebalance $V start
+      fi
       rm -f ${local.rebalance_marker}
     fi
   EOT
-  # Done when the volume is started with exactly the recipe's bricks and no
-  # rebalance is owed.
+  # Done when the volume is started with exactly the recipe's bricks, in
+  # sets of the recipe's layout, and no rebalance is owed.
   unless  = <<-EOT
     i=$(gluster volume info ${var.volume_name} 2>/dev/null) &&
       echo "$i" | grep -q '^Status: Started' &&
+      [ "$(echo "$i" | sed -n 's/^Number of Bricks: [0-9]* x \(.*\) = .*/\1/p')" = "${local.set_shown}" ] &&
       [ ! -e ${local.rebalance_marker} ] &&
       [ "$(echo "$i" | sed -n 's/^Brick[0-9]*: //p' | sort)" = "$(printf '%s\n' ${local.bricks} | sort)" ]
   EOT
