@@ -33,14 +33,16 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		moves  int      // instances renamed, at these variables (0: not counted)
 	}{
 		// docs/recipes/glusterfs.md: brick_at_boot (remounting the brick
-		// after a restart) is new, so each server gets its unit and service;
-		// the volume step's command gained the volume_name guard, so it
-		// updates once (its unless holds: nothing runs).
+		// after a restart) is new, so each server gets its unit and service,
+		// and so is pool_prune (its unless holds: nothing is detached); the
+		// volume step's command gained the volume_name and layout guards, so
+		// it updates once (its unless holds: nothing runs).
 		{recipe: "glusterfs", want: []string{
 			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
 			`+ module.brick_at_boot.step.unit["server[0]"]`,
 			`+ module.brick_at_boot.step.unit["server[1]"]`,
+			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
 		}},
 		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}, want: []string{
@@ -52,6 +54,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.brick_at_boot.step.unit["server[1]"]`,
 			`+ module.brick_at_boot.step.unit["server[2]"]`,
 			`+ module.brick_at_boot.step.unit["server[3]"]`,
+			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
 		}},
 		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}, want: []string{
@@ -61,6 +64,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.brick_at_boot.step.unit["server[0]"]`,
 			`+ module.brick_at_boot.step.unit["server[1]"]`,
 			`+ module.brick_at_boot.step.unit["server[2]"]`,
+			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
 		}},
 		// docs/recipes/nfs.md: the run steps that restarted the daemons
