@@ -105,6 +105,17 @@ locals {
   brick_dir  = "/data/brick/${var.volume_name}"
   brick_list = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
   bricks     = join(" ", local.brick_list)
+  # A shell function listing the pool's peers the recipe no longer lists
+  # that hold no brick (pool_prune detaches them).
+  left_peers = <<-EOT
+    left_peers() {
+      keep=" ${join(" ", local.server_ips)} "
+      for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
+        case "$keep" in *" $p "*) continue ;; esac
+        gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:" || echo "$p"
+      done
+    }
+  EOT
   # Set on server[0] between add-brick and a started rebalance, so a retry
   # after a partial run still rebalances.
   rebalance_marker = "/var/lib/glusterd/diffuser-rebalance-${var.volume_name}"
@@ -230,20 +241,15 @@ step "pool_prune" {
   on      = hosts.server[0]
   after   = [step.glusterd, step.brick_rejoin]
   run     = <<-EOT
-    keep=" ${join(" ", local.server_ips)} "
-    for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
-      case "$keep" in *" $p "*) continue ;; esac
-      if gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:"; then continue; fi
+    ${local.left_peers}
+    for p in $(left_peers); do
       echo "$p is in the pool but not in the recipe, and holds no brick: detached"
       gluster --mode=script peer detach "$p" force
     done
   EOT
   unless  = <<-EOT
-    keep=" ${join(" ", local.server_ips)} "
-    for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
-      case "$keep" in *" $p "*) continue ;; esac
-      gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:" || exit 1
-    done
+    ${local.left_peers}
+    [ -z "$(left_peers)" ]
   EOT
   retries = 1
 }
