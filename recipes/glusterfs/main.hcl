@@ -106,13 +106,24 @@ locals {
   brick_list = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
   bricks     = join(" ", local.brick_list)
   # A shell function listing the pool's peers the recipe no longer lists
-  # that hold no brick (pool_prune detaches them).
+  # that hold no brick (pool_prune detaches them). A peer has several names
+  # (the address it was probed by, the host name it told): it is kept
+  # when any of them is a server's address or in a brick.
   left_peers = <<-EOT
     left_peers() {
-      keep=" ${join(" ", local.server_ips)} "
-      for p in $(gluster pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do
-        case "$keep" in *" $p "*) continue ;; esac
-        gluster volume info 2>/dev/null | grep -q "^Brick[0-9]*: $p:" || echo "$p"
+      keep=" ${join(" ", local.server_ips)} $(gluster volume info 2>/dev/null | sed -n 's/^Brick[0-9]*: \([^:]*\):.*/\1/p' | tr '\n' ' ') "
+      gluster peer status | awk '
+        /^Hostname: / { if (names != "") print names; names = $2; other = 0; next }
+        /^Other names:/ { other = 1; next }
+        /^$/ { other = 0; next }
+        other { names = names " " $1 }
+        END { if (names != "") print names }' |
+      while read -r first rest; do
+        left=true
+        for n in $first $rest; do
+          case "$keep" in *" $n "*) left=false ;; esac
+        done
+        if $left; then echo "$first"; fi
       done
     }
   EOT
