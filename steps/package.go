@@ -356,9 +356,12 @@ func aptInstall(ctx context.Context, r runner.Runner, clock Clock, names []strin
 
 // aptUpdateBound ends an `apt-get update` through a package cache that
 // stalls (apt-cacher-ng was seen to hang a download for minutes while it
-// failed to rename its own index files); the update is then done again
-// without the cache. An update fetches a few MiB: minutes are plenty.
-const aptUpdateBound = 5 * time.Minute
+// failed to rename its own index files, when two hosts asked for the same
+// InRelease in one second); the update is then done again without the
+// cache. An update fetches a few MiB, in seconds through a cache on the
+// LAN: two minutes are plenty (it was 5, and the stall then cost 5 minutes
+// of a deploy twice on 2026-12-07).
+const aptUpdateBound = 2 * time.Minute
 
 // aptDirect is the option that makes one apt-get run ignore the package
 // cache's detect script (an empty command turns detection off), so it
