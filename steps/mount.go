@@ -138,12 +138,23 @@ func (a mountArgs) readMount(ctx context.Context, r runner.Runner) (mounted, err
 	if res.Exit != 0 {
 		return mounted{}, ExitError("findmnt", cmd, res)
 	}
-	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
-	f := strings.Fields(lines[len(lines)-1])
-	if len(f) != 2 {
+	m, ok := lastMount(res.Stdout)
+	if !ok {
 		return mounted{}, fmt.Errorf("findmnt: unexpected output %s", runner.QuoteOutput(res.Stdout))
 	}
-	return mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}, nil
+	return m, nil
+}
+
+// lastMount reads the last line of `findmnt -rn -o SOURCE,FSTYPE`'s
+// output (with stacked mounts, the visible one); ok is false when there
+// is no such line.
+func lastMount(out string) (m mounted, ok bool) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 2 {
+		return mounted{}, false
+	}
+	return mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}, true
 }
 
 // normSource drops a trailing slash ("host:/gv0/" = "host:/gv0").
@@ -397,12 +408,10 @@ func (a mountArgs) mountOnce(ctx context.Context, r runner.Runner) error {
 // mountedAsDeclared checks what mountOnceScript found on the target after
 // mounting (the last line of its output).
 func (a mountArgs) mountedAsDeclared(ctx context.Context, r runner.Runner, out string) error {
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	f := strings.Fields(lines[len(lines)-1])
-	if len(f) != 2 {
+	m, ok := lastMount(out)
+	if !ok {
 		return fmt.Errorf("mount %s on %s reported success, but nothing is mounted there: look at the filesystem's own log (a FUSE daemon may have exited after mounting)", a.source, a.target)
 	}
-	m := mounted{source: facts.UnescapeHex(f[0]), fstype: facts.UnescapeHex(f[1])}
 	ours, err := a.isOurs(ctx, r, m)
 	if err != nil || ours {
 		return err
@@ -417,12 +426,11 @@ func (a mountArgs) mountedAsDeclared(ctx context.Context, r runner.Runner, out s
 // lastField returns the last line of findmnt's output, its fields joined
 // as "SOURCE (FSTYPE)".
 func lastField(out string) string {
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	f := strings.Fields(lines[len(lines)-1])
-	if len(f) != 2 {
+	m, ok := lastMount(out)
+	if !ok {
 		return "something"
 	}
-	return fmt.Sprintf("%s (%s)", facts.UnescapeHex(f[0]), facts.UnescapeHex(f[1]))
+	return fmt.Sprintf("%s (%s)", m.source, m.fstype)
 }
 
 // mountOnceScript is mountOnce's command: findmnt before the mount (exit

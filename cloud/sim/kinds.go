@@ -257,8 +257,9 @@ func (p Profile) DrawLines(kind, addr string, lines int) (time.Duration, bool) {
 }
 
 // Kinds wraps real step kinds: same specs (recipes validate identically),
-// same host locks, the same undo on destroy (doing nothing), but Apply sleeps a drawn duration (and may fail) and
-// Check always finds the host as declared. run's captures produce
+// same host locks, an undo where the real kind has one (doing nothing),
+// but Apply sleeps a drawn duration (and may fail) and Check always finds
+// the host as declared. run's captures produce
 // "sim-<key>" values so downstream expressions become known.
 func Kinds(real steps.Registry, p Profile) steps.Registry {
 	out := steps.Registry{}
@@ -408,8 +409,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// RestartArgs is the real kind's, so that restarts are planned and applied
-// in a simulation as they are on hosts.
 // Replaces is the real kind's, so a simulated plan replaces what a real
 // one would.
 func (k *simKind) Replaces(old, new cty.Value) string {
@@ -419,6 +418,8 @@ func (k *simKind) Replaces(old, new cty.Value) string {
 	return ""
 }
 
+// RestartArgs is the real kind's, so that restarts are planned and applied
+// in a simulation as they are on hosts.
 func (k *simKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
 	if rs, ok := k.real.(steps.Restarter); ok {
 		return rs.RestartArgs(args, reload)
