@@ -44,7 +44,7 @@ func (c *Client) RunThen(ctx context.Context, first runner.Command, when runner.
 		return runner.RunThenSeparately(ctx, c, first, when, second)
 	}
 	if err != nil {
-		return runner.Result{}, nil, err
+		return runner.Result{}, nil, c.notStarted(ctx, 0, err, false)
 	}
 	o1, o2 := newCmdOutput(first.Opt), newCmdOutput(second.Opt)
 	defer o1.detach()

@@ -1,8 +1,13 @@
 package remote
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,13 +31,26 @@ func frozenClient(t *testing.T, keepAlive time.Duration) (*Client, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frozen := false
+	// freeze may run in a goroutine of the test: it does nothing once the
+	// test has ended (the host thawed, or about to be stopped).
+	var mu sync.Mutex
+	frozen, ended := false, false
 	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
 		if frozen {
 			s.signalTree(syscall.SIGCONT)
 		}
 	})
-	return c, func() { frozen = true; s.signalTree(syscall.SIGSTOP) }
+	return c, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			frozen = true
+			s.signalTree(syscall.SIGSTOP)
+		}
+	}
 }
 
 // A host that stops answering mid-command, with no timeout on the command,
@@ -76,5 +94,70 @@ func TestRunTimeoutOnFrozenHostReturns(t *testing.T) {
 	}
 	if limit := time.Second + termGrace + 3*killGrace + closeGrace + 2*time.Second; took > limit {
 		t.Errorf("timeout on a frozen host returned after %s, want under %s", took, limit)
+	}
+}
+
+// A host that stops answering before a command's session is even open
+// (the channel open or the exec request gets no answer) still honours
+// the command's timeout and its cancel: the wait for the host's answer is
+// bounded by the context, not only by keepalive (an hour here), with and
+// without remote shells.
+func TestRunOnHostFrozenBeforeStartHonoursContext(t *testing.T) {
+	for _, shells := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shells=%v", shells), func(t *testing.T) {
+			c, freeze := frozenClient(t, time.Hour)
+			c.cfg.NoShell = !shells
+			freeze()
+			start := time.Now()
+			_, err := c.Run(context.Background(), "echo never", runner.Options{Timeout: time.Second})
+			took := time.Since(start)
+			const want = "host server[1]: command timed out after 1s before the host started it (it did not run): "
+			if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "server[1]") != 1 ||
+				!errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want %q…", err, want)
+			}
+			if limit := time.Second + closeGrace + 2*time.Second; took > limit {
+				t.Errorf("timeout on a host frozen before the start returned after %s, want under %s", took, limit)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(500*time.Millisecond, cancel)
+			start = time.Now()
+			_, err = c.Run(ctx, "echo never", runner.Options{})
+			took = time.Since(start)
+			if err == nil || !strings.HasPrefix(err.Error(), "host server[1]: command interrupted before the host started it (it did not run): ") ||
+				!errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled on a frozen host: err = %v", err)
+			}
+			if limit := 500*time.Millisecond + closeGrace + 2*time.Second; took > limit {
+				t.Errorf("cancel on a host frozen before the start returned after %s, want under %s", took, limit)
+			}
+		})
+	}
+}
+
+// An upload to a host that stops answering mid-transfer returns when its
+// context ends, not when keepalive gives up (an hour here): the SFTP
+// exchange, which closing its session cannot end, is left behind.
+func TestUploadToHostFrozenMidTransferHonoursContext(t *testing.T) {
+	c, freeze := frozenClient(t, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	go func() {
+		_, _ = pw.Write(bytes.Repeat([]byte("n"), 1<<20))
+		freeze()
+		cancel()
+	}()
+	start := time.Now()
+	err := c.Upload(ctx, pr, "/tmp/diffuser-frozen-upload", 0o644)
+	took := time.Since(start)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "host server[1]: upload /tmp/diffuser-frozen-upload") {
+		t.Fatalf("err = %v", err)
+	}
+	// abandonGrace, then the removal of the temporary file, which cannot
+	// reach the host either and gives up at cleanupTimeout.
+	if limit := abandonGrace + cleanupTimeout + 3*time.Second; took > limit {
+		t.Errorf("cancel on a frozen host returned after %s, want under %s", took, limit)
 	}
 }

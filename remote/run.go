@@ -85,13 +85,13 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 			}
 			return res, out.errOrNil(c.cfg.Name)
 		case !errors.Is(err, errNoShell):
-			return runner.Result{}, err
+			return runner.Result{}, c.notStarted(ctx, opt.Timeout, err, false)
 		}
 	}
 
 	sess, cn, release, err := c.session(ctx)
 	if err != nil {
-		return runner.Result{}, err
+		return runner.Result{}, c.notStarted(ctx, opt.Timeout, err, false)
 	}
 	defer release()
 	defer func() { _ = sess.Close() }()
@@ -102,8 +102,8 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 			return runner.Result{}, fmt.Errorf("host %s: stdin: %w", c.cfg.Name, err)
 		}
 	}
-	if err := sess.Start(c.wrap(script)); err != nil {
-		return runner.Result{}, fmt.Errorf("host %s: starting command: %w", c.cfg.Name, err)
+	if err := request(ctx, sess, func() error { return sess.Start(c.wrap(script)) }); err != nil {
+		return runner.Result{}, c.notStarted(ctx, opt.Timeout, fmt.Errorf("starting command: %w", err), true)
 	}
 	if stdin != nil {
 		go func() {
@@ -147,6 +147,37 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 	}
 	return res, out.errOrNil(c.cfg.Name)
 }
+
+// notStarted words err, an error that kept a command from starting, as a
+// timeout or an interrupt when ctx ended meanwhile. started says the
+// command line may have reached the host (its exec request went out).
+func (c *Client) notStarted(ctx context.Context, timeout time.Duration, err error, started bool) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	what := "command interrupted"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && timeout > 0 {
+		what = fmt.Sprintf("command timed out after %s", timeout)
+	}
+	ran := "it did not run"
+	if started {
+		ran = "it may have run in part"
+	}
+	return &reworded{
+		msg: fmt.Sprintf("host %s: %s before the host started it (%s): %s", c.cfg.Name, what, ran,
+			strings.TrimPrefix(err.Error(), "host "+c.cfg.Name+": ")),
+		err: err,
+	}
+}
+
+// reworded is an error with a new text that still unwraps to the old.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
 
 // errOrNil reports the first write error of the output writer, if any;
 // o may be nil.

@@ -135,7 +135,11 @@ func (c *Client) sessionFor(ctx context.Context, forShell bool) (*ssh.Session, *
 		n := cn.inUse
 		cn.mu.Unlock()
 
-		s, err := cn.client.NewSession()
+		s, err := openSession(ctx, cn)
+		if errors.Is(err, errNoAnswer) {
+			// The slot is given back when the host answers (openSession).
+			return nil, nil, nil, fmt.Errorf("host %s: opening ssh session: %w", c.cfg.Name, err)
+		}
 		if err == nil {
 			cn.mu.Lock()
 			cn.peak = max(cn.peak, n)
@@ -218,5 +222,54 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// errNoAnswer wraps the context's error when it ends before the host
+// answered a request: the request may still be answered later.
+var errNoAnswer = errors.New("the host did not answer")
+
+// openSession opens a session on cn, its slot taken, waiting for the
+// host's answer no longer than ctx allows: x/crypto/ssh's NewSession has
+// no context, and on a host that stopped answering it waits until
+// keepalive closes the connection (never, with keepalive off). When ctx
+// ends first the error wraps errNoAnswer and ctx's error; the session,
+// should it open later, is closed and the slot given back then.
+func openSession(ctx context.Context, cn *conn) (*ssh.Session, error) {
+	type opened struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := cn.client.NewSession()
+		ch <- opened{s, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.s, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.s != nil {
+				_ = o.s.Close()
+			}
+			cn.release()
+		}()
+		return nil, fmt.Errorf("%w: %w", errNoAnswer, ctx.Err())
+	}
+}
+
+// request makes one request on sess that waits for the host's answer
+// (exec), no longer than ctx allows; when ctx ends first the session is
+// closed and the error wraps errNoAnswer and ctx's error.
+func request(ctx context.Context, sess *ssh.Session, do func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- do() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = sess.Close()
+		return fmt.Errorf("%w: %w", errNoAnswer, ctx.Err())
 	}
 }

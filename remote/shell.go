@@ -231,7 +231,7 @@ func startShell(ctx context.Context, cn *conn, sess *ssh.Session, release func()
 		}
 	}
 	if err == nil {
-		err = sess.Start(cmd)
+		err = request(ctx, sess, func() error { return sess.Start(cmd) })
 	}
 	if err != nil {
 		sh.close()

@@ -13,6 +13,7 @@ import (
 	"diffuser/runner"
 
 	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 )
 
 const posixRenameExt = "posix-rename@openssh.com"
@@ -62,20 +63,47 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode os.Fi
 
 // sftpWrite writes r to tmp with mode. Without sudo it then renames tmp to
 // dst; with sudo the caller moves it.
-func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mode os.FileMode) (err error) {
+//
+// ctx ends the transfer even where nothing of it could notice: a source
+// whose Read blocks (a stalled pipe), or a host that stopped answering
+// (closing the session does not end the SFTP client's wait for replies).
+// The session is closed, the exchange is given abandonGrace to end on
+// its own, and is then left to end in the background, reading r no more
+// once its next read or request fails.
+func (c *Client) sftpWrite(ctx context.Context, r io.Reader, tmp, dst string, mode os.FileMode) error {
 	sess, _, release, err := c.session(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
 	defer func() { _ = sess.Close() }()
-	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
-	defer func() {
-		if !stop() && err != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	done := make(chan error, 1)
+	go func() { done <- c.sftpExchange(sess, r, tmp, dst, mode) }()
+	select {
+	case err := <-done:
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-	}()
+		return err
+	case <-ctx.Done():
+	}
+	_ = sess.Close()
+	t := time.NewTimer(abandonGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	case <-t.C:
+		return ctx.Err()
+	}
+}
 
+// abandonGrace is how long a cancelled upload waits for its SFTP exchange
+// to end once its session is closed.
+const abandonGrace = time.Second
+
+// sftpExchange is sftpWrite's SFTP part, on an open session.
+func (c *Client) sftpExchange(sess *ssh.Session, r io.Reader, tmp, dst string, mode os.FileMode) error {
 	w, err := sess.StdinPipe()
 	if err != nil {
 		return fmt.Errorf("sftp: %w", err)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The test sshd runs on this machine, so uploaded files are checked
@@ -121,7 +122,10 @@ func TestUploadCancelLeavesTargetAndNoTemp(t *testing.T) {
 	pr, pw := io.Pipe()
 	go func() {
 		_, _ = pw.Write(bytes.Repeat([]byte("n"), 1<<20))
-		cancel() // the source stalls after 1 MiB; the caller gives up
+		// The source stalls after 1 MiB; the caller gives up once the
+		// upload has sent it all and waits in the source's Read.
+		time.Sleep(300 * time.Millisecond)
+		cancel()
 	}()
 	err := c.Upload(ctx, pr, dst, 0o644)
 	_ = pw.Close()
