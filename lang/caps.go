@@ -2,6 +2,7 @@ package lang
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -64,8 +65,9 @@ func capFunctions(f map[string]function.Function) {
 	guard("replace", checkReplace)
 	guard("regex_replace", checkRegexReplace)
 	guard("jsondecode", func(args []cty.Value) error { return checkJSONNesting(args[0]) })
-	for _, name := range []string{"jsondecode", "tonumber", "parseint"} {
-		// These make numbers out of text.
+	for _, name := range []string{"jsondecode", "tonumber", "parseint", "pow", "log"} {
+		// These make numbers out of text, or out of finite numbers an
+		// infinite one (pow(10, 400), log(0, 10)).
 		if fn, ok := f[name]; ok {
 			f[name] = numbersChecked(fn, fn.Description())
 		}
@@ -73,12 +75,16 @@ func capFunctions(f map[string]function.Function) {
 }
 
 // checkNumber refuses a number outside float64's range: larger than
-// about 1.8e308, or not zero but smaller than about 4.9e-324. Numbers are
+// about 1.8e308, or not zero but smaller than about 4.9e-324, and an
+// infinite one (which would reach a command as "+Inf"). Numbers are
 // arbitrary-precision, and writing one as text ("${...}", format,
 // jsonencode, a step's command) takes a digit each: 1e100000000 took
 // minutes. Its message does not write the number, for that reason.
 func checkNumber(bf *big.Float) error {
-	if bf.IsInf() || bf.Sign() == 0 {
+	if bf.IsInf() {
+		return errors.New("the result is infinite (a division by zero, or past the numbers a recipe computes with, about ±1.8e308)")
+	}
+	if bf.Sign() == 0 {
 		return nil
 	}
 	if f, _ := bf.Float64(); !math.IsInf(f, 0) && f != 0 {
@@ -125,11 +131,22 @@ func numbersChecked(fn function.Function, description string) function.Function 
 
 // boundedOp returns op refusing a result checkNumber refuses: repeated
 // products and sums of numbers within the bound can pass it.
+// A division or a remainder by zero is refused as such (cty gives x % 0
+// as x, and x / 0 as an infinity).
 func boundedOp(op *hclsyntax.Operation) *hclsyntax.Operation {
 	if op.Type != cty.Number || op.Impl.Description() == boundedMark {
 		return op
 	}
-	return &hclsyntax.Operation{Impl: numbersChecked(op.Impl, boundedMark), Type: op.Type}
+	impl := op.Impl
+	if sym := map[*hclsyntax.Operation]string{hclsyntax.OpDivide: "/", hclsyntax.OpModulo: "%"}[op]; sym != "" {
+		impl = guarded(impl, func(args []cty.Value) error {
+			if d := args[1]; d.IsKnown() && !d.IsNull() && d.Type() == cty.Number && d.AsBigFloat().Sign() == 0 {
+				return fmt.Errorf("the right side of %s is zero: a division by zero has no result", sym)
+			}
+			return nil
+		})
+	}
+	return &hclsyntax.Operation{Impl: numbersChecked(impl, boundedMark), Type: op.Type}
 }
 
 // guarded returns fn with check run on its arguments first. Arguments that

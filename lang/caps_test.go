@@ -163,6 +163,14 @@ func TestHugeNumbersRefused(t *testing.T) {
 		{"tonumber", "locals {\n  x = tonumber(\"1e100000000\")\n}", `Call to function "tonumber" failed: the number (about 1e100000000) is outside the numbers`},
 		{"parseint", "locals {\n  x = parseint(format(\"1%0400d\", 0), 10)\n}", `Call to function "parseint" failed: the number (about 1e400) is outside the numbers`},
 		{"jsondecode", "locals {\n  x = jsondecode(\"[1, {\\\"a\\\": 1e100000000}]\")\n}", `Call to function "jsondecode" failed: the number (about 1e100000000) is outside the numbers`},
+		// An infinity reached commands as "+Inf", and x % 0 as x.
+		{"division by zero", "locals {\n  x = \"echo ${1 / 0}\"\n}", `the right side of / is zero: a division by zero has no result`},
+		{"negative division by zero", "locals {\n  a = 0\n  x = -1 / local.a\n}", `the right side of / is zero`},
+		{"zero by zero", "locals {\n  x = 0 / 0\n}", `the right side of / is zero`},
+		{"remainder by zero", "locals {\n  x = -1 % 0\n}", `the right side of % is zero: a division by zero has no result`},
+		{"remainder by a zero local", "locals {\n  a = 0\n  x = 5 % local.a\n}", `the right side of % is zero`},
+		{"pow", "locals {\n  x = pow(10, 400)\n}", `Call to function "pow" failed: the result is infinite`},
+		{"log of zero", "locals {\n  x = log(0, 10)\n}", `Call to function "log" failed: the result is infinite`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			diags := evalCapped(t, c.body)
