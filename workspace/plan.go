@@ -69,6 +69,10 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	if err := ws.OpenState(ctx, req.Lock, req.Command); err != nil {
 		return nil, err
 	}
+	if err := ws.checkRecipe(req.Destroy); err != nil {
+		ws.Close()
+		return nil, err
+	}
 	if err := ws.checkHostsProvider(); err != nil {
 		ws.Close()
 		return nil, err
@@ -108,6 +112,23 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	return pl, nil
 }
 
+// checkRecipe refuses to plan another recipe than the one that made the
+// workspace's hosts and steps: the plan would replace or destroy all of
+// it to build the other (-workspace glusterfs given to nfs by mistake),
+// and an -auto-approve would do so. Destroy is allowed: it removes what
+// state holds, whichever recipe is named.
+func (ws *Workspace) checkRecipe(destroy bool) error {
+	made := ws.State.Recipe
+	if destroy || made == "" || made == ws.Loaded.Recipe.Name || len(ws.State.Hosts) == 0 && len(ws.State.Steps) == 0 {
+		return nil
+	}
+	return fmt.Errorf("workspace %s holds what recipe %q made (%d hosts, %d step instances), and this is recipe %q: "+
+		"planning it there would replace or destroy that cluster. Give recipe %q a workspace of its own (-workspace NAME), "+
+		"or destroy this one first (diffuser destroy %s -workspace %s). "+
+		"(A recipe is known by its recipe block's label: renaming it makes it another recipe.)",
+		ws.Name, made, len(ws.State.Hosts), len(ws.State.Steps), ws.Loaded.Recipe.Name, ws.Loaded.Recipe.Name, ws.Inputs.Recipe, ws.Name)
+}
+
 // checkHostsProvider refuses a provider other than the one the
 // workspace's hosts run on: the engine would destroy them through the new
 // provider, which does not know them, and leave them running.
@@ -132,7 +153,15 @@ func (ws *Workspace) checkHostsProvider() error {
 			"put the group back on %s (the site file's hosts %q block, or -provider), or first destroy them with the old settings",
 			groups[0], ws.Name, strings.Join(other, ", "), want, other[0], groups[0])
 	}
-	hint := fmt.Sprintf("pass -provider %s, or first destroy them with: diffuser destroy %s -provider %s", other[0], ws.Inputs.Recipe, other[0])
+	destroy := "diffuser destroy " + ws.Inputs.Recipe
+	if ws.Name != ws.Loaded.Recipe.Name { // not the default workspace
+		destroy += " -workspace " + ws.Name
+	}
+	hint := fmt.Sprintf("pass -provider %s, or first destroy them with: %s -provider %s", other[0], destroy, other[0])
+	if _, known := ws.env.factories()[other[0]]; other[0] == "sim" && !known {
+		// Simulated hosts are reached with --simulate, not a -provider.
+		hint = fmt.Sprintf("they were made by a --simulate run: pass --simulate, or first destroy them with: %s --simulate", destroy)
+	}
 	if s, _ := ws.env.simulation(); s != nil {
 		hint = "--simulate works on workspaces applied with it; give the simulation its own with -workspace NAME"
 	}
