@@ -7,6 +7,7 @@ import (
 	"diffuser/state"
 	"diffuser/steps"
 	"diffuser/steps/builtin"
+	"fmt"
 )
 
 // SimOptions turn on `--simulate`: hosts that exist only in this process,
@@ -37,7 +38,7 @@ func (e *Env) simulation() (*simulation, error) {
 	if e.Sim.Profile != "" {
 		var err error
 		if p, err = sim.LoadProfile(e.Sim.Profile); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("simulation profile (--sim-profile, format in docs/scale.md): %w", err)
 		}
 	}
 	if e.Sim.Seed != 0 {

@@ -27,6 +27,11 @@ func (e *Env) SSHCommand(name, host string, remoteCmd []string) ([]string, error
 	if !ok {
 		return nil, fmt.Errorf("no host %q in workspace %s; hosts: %s", host, name, strings.Join(sortedHosts(st), ", "))
 	}
+	if h.Provider == "sim" {
+		if _, known := e.factories()["sim"]; !known {
+			return nil, fmt.Errorf("host %s of workspace %s was made by a --simulate run: it exists only in state, there is no machine to log in to", host, name)
+		}
+	}
 	l := e.Layout()
 	known := l.KnownHosts(name)
 	if err := writeKnownHosts(known, name, st); err != nil {

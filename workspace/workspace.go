@@ -101,7 +101,7 @@ func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 		return lang.Source{}, ref, fmt.Errorf("%s is a built-in module, not a recipe: a recipe calls it with module \"NAME\" { source = %q ... } "+
 			"(diffuser recipes vars %s lists its inputs, recipes show %s prints it)", arg, arg, arg, arg)
 	}
-	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is neither a file or directory here nor a built-in recipe (built-in: %s)", arg, strings.Join(recipes.Names(), ", "))
+	return lang.Source{}, ref, fmt.Errorf("no recipe %q: it is not a file or directory here, nor a built-in recipe (built-in: %s)", arg, strings.Join(recipes.Names(), ", "))
 }
 
 // siteBesideRecipe warns when the recipe directory arg holds a site file

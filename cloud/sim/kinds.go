@@ -160,7 +160,7 @@ func LoadProfile(path string) (Profile, error) {
 	if fi, err := f.Stat(); err != nil {
 		return p, err
 	} else if !fi.Mode().IsRegular() || fi.Size() > maxProfileSize {
-		return p, fmt.Errorf("%s: a profile is a JSON file of at most %d bytes (see docs/scale.md)", path, maxProfileSize)
+		return p, fmt.Errorf("%s: a profile is a JSON file of at most %d bytes", path, maxProfileSize)
 	}
 	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,6 +36,11 @@ phase's wall time), and removes its files at the end. -json prints the report as
   diffuser bench nfs -tool dd -size 256MiB`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.flags.simulate {
+				// Simulated hosts have no filesystem: every probe would fail.
+				return errors.New("bench measures a mounted filesystem's real throughput, and --simulate has none to measure: " +
+					"diffuser verify --simulate checks a simulated workspace; bench a real one")
+			}
 			bytes, err := parseSize(size)
 			if err != nil {
 				return fmt.Errorf("--size: %w", err)

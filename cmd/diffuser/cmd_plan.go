@@ -64,7 +64,7 @@ last apply ran with (diffuser vars WORKSPACE), above the site file and below -va
 	}
 	a.recipeFlags(c)
 	a.planFlags(c)
-	c.Flags().StringVar(&a.flags.out, "out", "", "save the plan to FILE for `diffuser apply FILE` (a new file, or a saved plan it replaces)")
+	c.Flags().StringVar(&a.flags.out, "out", "", "save the plan to `FILE`, for diffuser apply FILE (a new file, or a saved plan it replaces)")
 	c.Flags().BoolVar(&a.flags.detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none, 1 on error")
 	return c
 }

@@ -332,6 +332,9 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 			if err := checkDataDir(a.flags.dataDir); err != nil {
 				return err
 			}
+			if err := checkSimFlags(cmd); err != nil {
+				return err
+			}
 			key, err := workspace.StateKeyFromEnv(a.lookupEnv)
 			if err != nil {
 				return err
@@ -359,8 +362,28 @@ deadline (apply --ttl) has passed, saying so on stderr; DIFFUSER_NO_SWEEP=1 turn
 	root.SetErr(a.stderr)
 	addCompletionCmd(root)
 	requireSubcommands(root)
+	usageOnArgErrors(root)
 	a.completeArgs(root)
 	return root
+}
+
+// usageOnArgErrors makes a wrong number of arguments name the command's
+// usage line: cobra's own message ("accepts 1 arg(s), received 2") says
+// neither which arguments nor where to read about them.
+func usageOnArgErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageOnArgErrors(sub)
+	}
+	check := c.Args
+	if check == nil || c.HasSubCommands() {
+		return // no rule, or requireSubcommands' own message
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return fmt.Errorf("%w: usage: %s (see %s -h)", err, cmd.UseLine(), cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 // requireSubcommands makes every command that only groups others (state,
@@ -395,6 +418,24 @@ func requireSubcommands(root *cobra.Command) {
 		}
 		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	}
+}
+
+// checkSimFlags refuses --sim-profile and --sim-seed without --simulate:
+// they would be ignored and the command would launch and run for real.
+func checkSimFlags(cmd *cobra.Command) error {
+	f := cmd.Flags()
+	if f.Lookup("simulate") == nil {
+		return nil
+	}
+	if sim, _ := f.GetBool("simulate"); sim {
+		return nil
+	}
+	for _, name := range []string{"sim-profile", "sim-seed"} {
+		if f.Changed(name) {
+			return fmt.Errorf("--%s is for simulated runs only: add --simulate (without it, this command launches and runs on real hosts)", name)
+		}
+	}
+	return nil
 }
 
 // recipeFlags adds the flags that select and parameterize a recipe.
