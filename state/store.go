@@ -286,7 +286,13 @@ func backupHint(sp string, k *Key) string {
 	if err != nil {
 		return fmt.Sprintf("the file is damaged and so is its backup %s (%v): repair it by hand", bp, err)
 	}
-	return fmt.Sprintf("the file is damaged: its previous copy %s (serial %d) is readable; check it and copy it over %s to go back one save", bp, b.Serial, sp)
+	hint := fmt.Sprintf("the file is damaged: its previous copy %s is readable (serial %d; hosts: %d, step instances: %d; what the last save recorded is not in it); "+
+		"check it and copy it over %s to go back one save", bp, b.Serial, len(b.Hosts), len(b.Steps), sp)
+	if len(b.Hosts) == 0 {
+		hint += "; it holds no hosts: copied back, it forgets every host the damaged file recorded, which keep running " +
+			"until they are removed with the provider's own tools (docker ps, the cloud's console)"
+	}
+	return hint
 }
 
 // readFile returns the content of path and its FileInfo, taken from the

@@ -131,7 +131,8 @@ func TestCorruptStateNamesLineAndColumn(t *testing.T) {
 			if ce.Line != c.line || ce.Column != c.col {
 				t.Errorf("at %d:%d, want %d:%d (%v)", ce.Line, ce.Column, c.line, c.col, err)
 			}
-			mustContain(t, err.Error(), filepath.Join(dir, StateFile), c.msg, BackupFile, "(serial 3)")
+			mustContain(t, err.Error(), filepath.Join(dir, StateFile), c.msg, BackupFile, "(serial 3; hosts: 0, step instances: 1; what the last save recorded is not in it)",
+				"it holds no hosts: copied back, it forgets every host the damaged file recorded")
 			if got, _ := os.ReadFile(filepath.Join(dir, StateFile)); string(got) != bad {
 				t.Error("Load modified the damaged file")
 			}
@@ -293,5 +294,24 @@ func TestSaveCleansLeftoverTemporaryFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("leftover %s survived a save", left)
+	}
+}
+
+// The hint about a damaged state's backup counts what the backup holds,
+// and warns only when copying it back would forget hosts.
+func TestBackupHintCountsWhatItHolds(t *testing.T) {
+	dir := t.TempDir()
+	backup := `{"version": 1, "serial": 4, "lineage": "L",
+  "hosts": {"server[0]": {"name": "server[0]", "group": "server", "index": 0, "provider": "docker", "id": "c1"}},
+  "instances": {}}`
+	writeFile(t, filepath.Join(dir, StateFile), `{"version": 1, "serial": 5,`)
+	writeFile(t, filepath.Join(dir, BackupFile), backup)
+	_, err := Open(dir).Load()
+	if err == nil {
+		t.Fatal("a truncated state loaded")
+	}
+	mustContain(t, err.Error(), "(serial 4; hosts: 1, step instances: 0; what the last save recorded is not in it)")
+	if strings.Contains(err.Error(), "it holds no hosts") {
+		t.Errorf("warned about a backup that holds a host: %v", err)
 	}
 }
