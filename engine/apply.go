@@ -327,6 +327,9 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	}
 	var ch cloud.Host
 	var err error
+	// kept: old is replaced by a machine that exists already (static), so
+	// its record stays until that machine answers (see replaceKept).
+	kept := false
 	switch {
 	case c.Action == Start && old != nil:
 		ch, err = a.opt.Provider.Start(ctx, spec, CloudHost(old))
@@ -335,20 +338,11 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 			spec.Address = old.PrivateIP
 		}
 		if c.Action == Replace && old != nil {
-			if err := a.drainOld(ctx, a.g.Ref[v], old); err != nil {
-				return fail(err)
-			}
-			if err := a.recordOwed(a.g.Ref[v]); err != nil {
-				return fail(err)
-			}
-			if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
-				return fail(fmt.Errorf("destroying the old host: %w", err))
-			}
-			a.mu.Lock()
-			a.deleteHostLocked(slot.Name)
-			a.mu.Unlock()
-			if err := a.opt.Recorder.DeleteHost(slot.Name); err != nil {
-				return fail(err)
+			kept = keepsMachines(old.Provider) && keepsMachines(a.providerName(spec))
+			if !kept {
+				if err := a.retire(ctx, a.g.Ref[v], spec, old); err != nil {
+					return fail(err)
+				}
 			}
 		}
 		ch, err = a.opt.Provider.Launch(ctx, spec)
@@ -372,10 +366,13 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		return fail(err)
 	}
 	if old != nil && old.ProviderID == h.ProviderID && c.Action != Replace {
-		// Same machine (started or adopted): keep the pinned key. A replaced
+		// Same machine (started or adopted): keep the pinned key, and the
+		// facts until the machine is asked again (a host that fails to
+		// answer after its start keeps what state knew of it). A replaced
 		// host keeps its provider id only where the provider cannot make a
 		// new machine (static): replacing is how a person says it is new.
 		h.SSH.HostKey = old.SSH.HostKey
+		h.Facts = old.Facts
 	}
 	a.mu.Lock()
 	// The index keeps the jump keys of old too: when it was replaced
@@ -385,9 +382,11 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	// The same machine reached another way (refresh found it moved or
 	// rerouted) is recorded once it answers that way: until then state
 	// keeps the way that worked, and the next plan plans this launch
-	// again. A machine launched or started now is recorded at once.
+	// again. So is a machine that exists already put in place of a
+	// recorded one (kept): until it answers, state holds the recorded
+	// one. A machine launched or started now is recorded at once.
 	reroute := c.Action == Update && old != nil && old.ProviderID == h.ProviderID
-	if !reroute || a.opt.Connector == nil {
+	if !(reroute || kept) || a.opt.Connector == nil {
 		if err := a.putHost(h); err != nil {
 			return fail(err)
 		}
@@ -396,16 +395,22 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 		return nil
 	}
 	r, learned, err := a.connectLearning(ctx, &h)
-	if err != nil && reroute {
+	switch {
+	case err != nil && reroute:
 		return fail(fmt.Errorf("connecting to %s over SSH the new way (%s): %w; state still records the way it was reached before, and nothing ran on it: make the machine accept the new way, or put the site file (or ssh config) back",
 			slot.Name, describeReach(h), err))
-	}
-	if err != nil {
+	case err != nil && kept:
+		return fail(fmt.Errorf("connecting to %s over SSH: %w; %s", slot.Name, err, keptNote(old)))
+	case err != nil:
 		return fail(fmt.Errorf("connecting to %s over SSH: %w", slot.Name, err))
 	}
 	// The key learned on first use goes to state with the facts (below);
-	// if the host fails before that, it is recorded on its own.
+	// if the host fails before that, it is recorded on its own, unless
+	// state still holds the machine it replaces.
 	failPinned := func(err error) *Failure {
+		if kept {
+			return fail(fmt.Errorf("%w; %s", err, keptNote(old)))
+		}
 		if learned {
 			if perr := a.putHost(h); perr != nil {
 				err = fmt.Errorf("%w (and recording its host key: %v)", err, perr)
@@ -417,8 +422,17 @@ func (a *applier) launch(ctx context.Context, v int32, c *Change) *Failure {
 	if err != nil || res.Exit != 0 {
 		return failPinned(fmt.Errorf("%s is not ready: %v (exit %d)", slot.Name, err, res.Exit))
 	}
-	if err := a.gatherFacts(ctx, &h, r); err != nil {
+	if err := askFacts(ctx, &h, r); err != nil {
 		return failPinned(err)
+	}
+	if kept {
+		// A drain that failed says so itself; state still holds old.
+		if err := a.replaceKept(ctx, a.g.Ref[v], old); err != nil {
+			return fail(err)
+		}
+	}
+	if err := a.putHost(h); err != nil {
+		return fail(err)
 	}
 	a.live.hostLaunched(a.g.Ref[v])
 	return nil

@@ -272,10 +272,19 @@ func orNone(s string) string {
 
 // gatherFacts asks a launched host for its facts and records them.
 func (a *applier) gatherFacts(ctx context.Context, h *state.Host, r runner.Runner) error {
+	if err := askFacts(ctx, h, r); err != nil {
+		return err
+	}
+	return a.putHost(*h)
+}
+
+// askFacts asks a launched host for its facts and puts them in *h,
+// recording nothing.
+func askFacts(ctx context.Context, h *state.Host, r runner.Runner) error {
 	f, err := facts.Gather(ctx, r)
 	if err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
 	h.Facts = f.Encode()
-	return a.putHost(*h)
+	return nil
 }

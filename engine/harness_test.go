@@ -152,8 +152,15 @@ func (r recorder) SetOutputs(map[string]state.Output) error { return nil }
 func (w *world) apply(p *engine.Plan, parallelism int) *engine.Result {
 	w.t.Helper()
 	prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+	return w.applyVia(p, parallelism, prov, w.cloud.Connector())
+}
+
+// applyVia is apply through another provider and connector (wrapping the
+// simulated cloud's).
+func (w *world) applyVia(p *engine.Plan, parallelism int, prov cloud.Provider, conn engine.Connector) *engine.Result {
+	w.t.Helper()
 	res := p.Apply(context.Background(), w.st, engine.ApplyOptions{Provider: prov, Cluster: "test",
-		Connector: w.cloud.Connector(), Recorder: recorder{w.store}, Parallelism: parallelism, LogDir: w.t.TempDir()})
+		Connector: conn, Recorder: recorder{w.store}, Parallelism: parallelism, LogDir: w.t.TempDir()})
 	if err := w.store.Save(w.st); err != nil {
 		w.t.Fatal(err)
 	}

@@ -1088,7 +1088,7 @@ func (p *Plan) GroupProvider(group string) string {
 // it is destroyed or replaced, sorted: none on the static provider, whose
 // destroy forgets the machine and leaves it and its disks as they are.
 func lostVolumes(h *state.Host) []string {
-	if lang.ProviderBase(h.Provider) == "static" {
+	if keepsMachines(h.Provider) {
 		return nil
 	}
 	return slices.Sorted(maps.Keys(h.Volumes))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"diffuser/cloud"
 	"diffuser/lang"
 	"diffuser/runner"
 	"diffuser/state"
@@ -206,6 +207,58 @@ func noteString(v cty.Value) string {
 		return fmt.Sprintf("(replace_note is not a string: %s)", err)
 	}
 	return s.AsString()
+}
+
+// retire makes way for the replacement of host h, recorded as old, on a
+// provider that makes machines: the drain runs on the old machine, the
+// instances the replacement owes are recorded, and the old machine is
+// destroyed and its record deleted, all before the new machine is
+// launched (it may take the old one's name and address). A launch that
+// fails after this leaves no record of h: its machine is gone.
+func (a *applier) retire(ctx context.Context, h int32, spec cloud.HostSpec, old *state.Host) error {
+	if err := a.drainOld(ctx, h, old); err != nil {
+		return err
+	}
+	if err := a.recordOwed(h); err != nil {
+		return err
+	}
+	if err := a.opt.Provider.Destroy(ctx, spec, CloudHost(old)); err != nil {
+		return fmt.Errorf("destroying the old host: %w", err)
+	}
+	name := a.g.Hosts[h].Name
+	a.mu.Lock()
+	a.deleteHostLocked(name)
+	a.mu.Unlock()
+	return a.opt.Recorder.DeleteHost(name)
+}
+
+// keepsMachines says whether provider (a provider key) neither makes nor
+// destroys machines: static, whose hosts are machines someone else owns.
+func keepsMachines(provider string) bool {
+	return lang.ProviderBase(provider) == "static"
+}
+
+// replaceKept makes way for the replacement of host h, recorded as old, by
+// a machine that exists already (static): once that machine answered,
+// the drain runs on the old one and the instances the replacement owes
+// are recorded; the caller then records the new machine over old. Until
+// then state holds old as it was: a replacement that does not answer (a
+// typo in the site file's address) drains nothing, owes nothing and
+// loses nothing state knew (the pinned host key, the facts), so that
+// putting the address back plans no change. The provider's Destroy is not
+// called: it releases nothing of such a machine.
+func (a *applier) replaceKept(ctx context.Context, h int32, old *state.Host) error {
+	if err := a.drainOld(ctx, h, old); err != nil {
+		return err
+	}
+	return a.recordOwed(h)
+}
+
+// keptNote says, for a failed launch of a host replacing old on a
+// provider that keeps machines, what state still holds.
+func keptNote(old *state.Host) string {
+	return fmt.Sprintf("state keeps %s as recorded (%s), and nothing was drained or run for the replacement: "+
+		"fix the site file's address, port or user, or make the machine named now answer", old.Name, old.SSH.Target())
 }
 
 // recordOwed records, before host h's old machine is destroyed, that the

@@ -322,3 +322,55 @@ func TestStaticSiteDigestBeforeUpgrade(t *testing.T) {
 		t.Errorf("address changed on a host recorded before: want it asked, not replaced for its settings:\n%s", got)
 	}
 }
+
+// A typo in the site file's address (nothing listens there) plans the host
+// replaced; the launch fails, and state keeps the host as it was recorded
+// (its address, pinned host key, facts and steps), so that putting the
+// address back plans nothing, not a replacement trusting whatever key
+// answers and running every step again.
+func TestStaticSiteAddressTypoKeepsHost(t *testing.T) {
+	w := newReaddressWorld(t, sshdtest.Options{})
+	w.apply()
+	old := w.host()
+	st, err := w.env.ReadState("reach")
+	must(t, err)
+	steps := st.Steps
+	if old.SSH.HostKey == "" || len(old.Facts) == 0 {
+		t.Fatalf("first apply recorded no host key or facts: %+v", old)
+	}
+
+	w.writeSite("127.0.0.2", "", w.srv.Port) // nothing listens there
+	pl, got := w.plan()
+	pl.Close()
+	if !strings.Contains(got, `-/+ launch["server[0]"] (nothing answers at 127.0.0.2:`) {
+		t.Fatalf("plan with the typo: want the launch replaced, saying nothing answers:\n%s", got)
+	}
+	msg := w.applyFailing()
+	if !strings.Contains(msg, `launch["server[0]"]`) || !strings.Contains(msg, "state keeps server[0] as recorded (root@127.0.0.1:") {
+		t.Errorf("apply with the typo: %s", msg)
+	}
+	h := w.host()
+	if h.SSH.Address != old.SSH.Address || h.SSH.HostKey != old.SSH.HostKey || h.PrivateIP != old.PrivateIP ||
+		h.ProviderID != old.ProviderID || h.Digest != old.Digest || string(h.Facts) != string(old.Facts) || !h.Launched.Equal(old.Launched) {
+		t.Errorf("the failed launch changed the recorded host:\nwas %+v\nnow %+v", old, h)
+	}
+	st, err = w.env.ReadState("reach")
+	must(t, err)
+	for addr, in := range steps {
+		if now := st.Steps[addr]; now == nil || now.Status != in.Status || now.Digest != in.Digest || !now.Started.Equal(in.Started) {
+			t.Errorf("%s: was %+v, now %+v", addr, in, now)
+		}
+	}
+	if len(st.Steps) != len(steps) {
+		t.Errorf("state holds %d step instances, was %d", len(st.Steps), len(steps))
+	}
+	if w.runs() != "reached\n" || w.destroyed() != "" {
+		t.Errorf("with the typo: ran %q, destroy commands %q", w.runs(), w.destroyed())
+	}
+
+	w.writeSite("127.0.0.1", "", w.srv.Port) // the typo fixed
+	w.expectConverged()
+	if w.host().SSH.HostKey != old.SSH.HostKey {
+		t.Errorf("host key after the typo was fixed: %q, was %q", w.host().SSH.HostKey, old.SSH.HostKey)
+	}
+}
