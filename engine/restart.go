@@ -36,6 +36,8 @@ type restartPlan struct {
 	reload   bool
 	triggers []int32 // instances whose change restarts it
 	pending  string  // what state says it still owes
+	// only: the restart is the service's only change (it was a no-op).
+	only bool
 }
 
 // checkRestartKinds refuses restart_on and reload_on on steps whose kind
@@ -153,6 +155,7 @@ func (p *Plan) planRestarts(st *state.State) {
 			}
 			why := c.Restart + " because " + p.restartCause(rp)
 			if c.Action == NoOp {
+				rp.only = true
 				c.Action, c.Reason = Update, why
 				p.Actions[sv] = Update
 				c.Prev = p.Loaded.prevArgs(st.Steps[c.Addr])

@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"strings"
 
-	"diffuser/engine"
 	"diffuser/internal/regfile"
 	"diffuser/internal/strictjson"
 	"diffuser/state"
@@ -24,8 +23,10 @@ const planFormat = "diffuser-plan"
 
 // SavedPlan is what `plan -out` writes and `apply FILE` reads: the inputs
 // that made the plan, the state it was made against (lineage and serial)
-// and the action of every address. apply refuses it when the recipe or
-// state changed since, and runs exactly its actions.
+// and the action of every address (with the digest of its arguments when
+// they were known). apply refuses it when the recipe, its -var-files or
+// state changed since, or when planning again with its inputs does not
+// make exactly its actions (engine.Plan.Pin), and runs exactly them.
 type SavedPlan struct {
 	Format  string    `json:"format"`
 	Version int       `json:"version"`
@@ -46,9 +47,19 @@ type SavedPlan struct {
 	Replace      []string          `json:"replace,omitempty"`
 	Targets      []string          `json:"targets,omitempty"`
 	Actions      map[string]string `json:"actions"`
-	Simulate     bool              `json:"simulate,omitempty"`
-	SimSeed      uint64            `json:"sim_seed,omitempty"`
-	SimProf      string            `json:"sim_profile,omitempty"`
+	// Digests are engine.Plan.Pinned's: by address, the digest of the
+	// arguments of each change known at plan. A plan made before they
+	// were kept has none, and only its actions are compared.
+	Digests map[string]string `json:"digests,omitempty"`
+	// Files say which file changed when the plan is refused.
+	Files *PlanFiles `json:"files,omitempty"`
+	// VarDigests are the digests of its variables' values but for
+	// sensitive ones (Workspace.planVars): apply refuses the plan when
+	// one differs. A plan made before they were kept has none.
+	VarDigests map[string]string `json:"var_digests,omitempty"`
+	Simulate   bool              `json:"simulate,omitempty"`
+	SimSeed    uint64            `json:"sim_seed,omitempty"`
+	SimProf    string            `json:"sim_profile,omitempty"`
 }
 
 // Save writes the plan to path (0600) for `apply PATH`.
@@ -57,11 +68,9 @@ func (pl *Planned) Save(path string) error {
 	sim := pl.WS.env.Sim
 	sp := SavedPlan{Format: planFormat, Version: 1, Recipe: pl.WS.Source, Vars: r.Vars, VarFiles: r.VarFiles, Site: r.Site,
 		Provider: pl.WS.Provider, Workspace: r.Workspace, NoRemembered: r.IgnoreRemembered, Lineage: pl.Plan.Lineage, Serial: pl.Plan.Serial,
-		Replace: r.Replace, Targets: r.Targets, Actions: map[string]string{},
+		Replace: r.Replace, Targets: r.Targets, Files: pl.WS.planFiles(), VarDigests: pl.WS.planVars(),
 		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile}
-	for _, c := range append(append([]*engine.Change{}, pl.Plan.Changes...), pl.Plan.Destroys...) {
-		sp.Actions[c.Addr] = c.Action.String()
-	}
+	sp.Actions, sp.Digests = pl.Plan.Pinned()
 	sensitive := func(name string) bool {
 		for _, v := range pl.WS.Loaded.Recipe.Variables {
 			if v.Name == name {
@@ -228,8 +237,12 @@ func (sp *SavedPlan) Request() PlanRequest {
 }
 
 // PlanSaved re-makes a saved plan under the workspace lock and pins it:
-// it is refused when the recipe or state changed since it was saved. The
-// environment takes the plan's simulation settings.
+// it is refused when the recipe, its -var-files or state changed since it
+// was saved, when a variable's value is not the one it was made with,
+// or when the plan made again is not the saved one (its actions, and the
+// arguments it kept digests of), saying what changed as far as the plan
+// file tells. The environment takes the plan's
+// simulation settings.
 func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 	e.Sim = SimOptions{Enabled: sp.Simulate, Seed: sp.SimSeed, Profile: sp.SimProf}
 	e.sim = nil
@@ -239,8 +252,9 @@ func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 	}
 	plan := pl.Plan
 	if sp.Recipe.Digest != pl.WS.Source.Digest {
+		err := sp.recipeStale(pl.WS)
 		pl.Close()
-		return nil, fmt.Errorf("the saved plan is stale: the recipe changed since it was made; run plan again")
+		return nil, err
 	}
 	// A plan made on an empty workspace has no lineage to compare yet.
 	fresh := sp.Serial == 0 && plan.Serial == 0
@@ -249,7 +263,15 @@ func (e *Env) PlanSaved(ctx context.Context, sp *SavedPlan) (*Planned, error) {
 		return nil, fmt.Errorf("the saved plan is stale: state changed since it was made (serial %d, now %d)%s; run plan again",
 			sp.Serial, plan.Serial, e.staleBy(sp, plan.Lineage, plan.Serial))
 	}
-	if err := plan.Pin(sp.Actions); err != nil {
+	if sp.VarDigests != nil {
+		if names := differ(sp.VarDigests, pl.WS.planVars()); len(names) > 0 {
+			err := sp.varsStale(pl.WS, names)
+			pl.Close()
+			return nil, err
+		}
+	}
+	if diff := plan.Pin(sp.Actions, sp.Digests); len(diff) > 0 {
+		err := sp.pinStale(pl.WS, diff)
 		pl.Close()
 		return nil, err
 	}

@@ -23,8 +23,11 @@ func (a *app) applyCmd() *cobra.Command {
 change concurrently in dependency order. State is saved after every finished step instance,
 so a killed or failed apply resumes where it stopped. Given a file written by plan -out,
 it applies exactly that plan and refuses it if state changed since (naming the run that
-changed it, when this machine keeps it). A plan file keeps only a digest of each
-sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
+changed it, when this machine keeps it), if the recipe or a -var-file changed, if a
+variable is not the value the plan was made with (the site file changed, or the plan file
+was edited), or if planning again does not make exactly its actions with the same
+arguments (a file the recipe reads changed): it says what differs. A plan file keeps only
+a digest of each sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
 
 apply records in state the inputs it runs with: the provider, the site file and every
 variable set with -var or -var-file (a sensitive one only as a salted digest). Later
