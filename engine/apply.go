@@ -462,7 +462,7 @@ func (a *applier) refreshHostFacts(ctx context.Context, v int32, h *state.Host, 
 // such a launch must not record it twice. Static sites may list one
 // machine for two hosts on purpose (a server that is also a client).
 func (a *applier) recordedAs(provider, id, name string) string {
-	if id == "" || lang.ProviderBase(provider) == "static" {
+	if id == "" || keepsMachines(provider) {
 		return ""
 	}
 	a.mu.Lock()

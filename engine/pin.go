@@ -47,7 +47,9 @@ func (p *Plan) Pinned() (actions, digests map[string]string) {
 func (p *Plan) Pin(actions, digests map[string]string) []string {
 	var diff []string
 	quiet := p.quiet(actions)
+	planned := map[string]bool{}
 	for v, c := range p.vchange {
+		planned[c.Addr] = true
 		want, saved := actions[c.Addr]
 		switch {
 		case !saved && c.Action == NoOp, quiet[v]:
@@ -58,10 +60,6 @@ func (p *Plan) Pin(actions, digests map[string]string) []string {
 		case digests[c.Addr] != "" && c.Digest != "" && digests[c.Addr] != c.Digest:
 			diff = append(diff, fmt.Sprintf("%s: %s with other arguments than the saved plan's", c.Addr, c.Action))
 		}
-	}
-	planned := map[string]bool{}
-	for _, c := range p.vchange {
-		planned[c.Addr] = true
 	}
 	for _, c := range p.Destroys {
 		planned[c.Addr] = true

@@ -138,7 +138,14 @@ func boundedOp(op *hclsyntax.Operation) *hclsyntax.Operation {
 		return op
 	}
 	impl := op.Impl
-	if sym := map[*hclsyntax.Operation]string{hclsyntax.OpDivide: "/", hclsyntax.OpModulo: "%"}[op]; sym != "" {
+	sym := ""
+	switch op {
+	case hclsyntax.OpDivide:
+		sym = "/"
+	case hclsyntax.OpModulo:
+		sym = "%"
+	}
+	if sym != "" {
 		impl = guarded(impl, func(args []cty.Value) error {
 			if d := args[1]; d.IsKnown() && !d.IsNull() && d.Type() == cty.Number && d.AsBigFloat().Sign() == 0 {
 				return fmt.Errorf("the right side of %s is zero: a division by zero has no result", sym)

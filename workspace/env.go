@@ -93,7 +93,7 @@ func (e *Env) factories() map[string]cloud.Factory {
 		m[k] = v
 	}
 	if s, _ := e.simulation(); s != nil {
-		m["sim"] = s.factory()
+		m[simProvider] = s.factory()
 	}
 	return m
 }

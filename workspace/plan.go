@@ -158,7 +158,7 @@ func (ws *Workspace) checkHostsProvider() error {
 		destroy += " -workspace " + ws.Name
 	}
 	hint := fmt.Sprintf("pass -provider %s, or first destroy them with: %s -provider %s", other[0], destroy, other[0])
-	if _, known := ws.env.factories()[other[0]]; other[0] == "sim" && !known {
+	if ws.env.fromSimulation(other[0]) {
 		// Simulated hosts are reached with --simulate, not a -provider.
 		hint = fmt.Sprintf("they were made by a --simulate run: pass --simulate, or first destroy them with: %s --simulate", destroy)
 	}

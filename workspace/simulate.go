@@ -59,6 +59,17 @@ func (e *Env) simulation() (*simulation, error) {
 	return e.sim, nil
 }
 
+// simProvider is the provider key of the hosts --simulate makes.
+const simProvider = "sim"
+
+// fromSimulation says whether provider is that of hosts a --simulate run
+// made, seen by a command that does not simulate (no provider of that
+// name exists for it).
+func (e *Env) fromSimulation(provider string) bool {
+	_, known := e.factories()[provider]
+	return provider == simProvider && !known
+}
+
 func (s *simulation) kinds() steps.Registry { return sim.Kinds(builtin.Kinds(), s.profile) }
 
 func (s *simulation) factory() cloud.Factory { return s.cloud.Factory() }
@@ -66,7 +77,7 @@ func (s *simulation) factory() cloud.Factory { return s.cloud.Factory() }
 // adopt makes the hosts a previous simulated apply recorded exist again.
 func (s *simulation) adopt(cluster string, st *state.State) {
 	for _, h := range st.Hosts {
-		if h.Provider == "sim" {
+		if h.Provider == simProvider {
 			s.cloud.Adopt(cluster, h.Name, h.ProviderID, h.PrivateIP)
 		}
 	}

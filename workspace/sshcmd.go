@@ -27,10 +27,8 @@ func (e *Env) SSHCommand(name, host string, remoteCmd []string) ([]string, error
 	if !ok {
 		return nil, fmt.Errorf("no host %q in workspace %s; hosts: %s", host, name, strings.Join(sortedHosts(st), ", "))
 	}
-	if h.Provider == "sim" {
-		if _, known := e.factories()["sim"]; !known {
-			return nil, fmt.Errorf("host %s of workspace %s was made by a --simulate run: it exists only in state, there is no machine to log in to", host, name)
-		}
+	if e.fromSimulation(h.Provider) {
+		return nil, fmt.Errorf("host %s of workspace %s was made by a --simulate run: it exists only in state, there is no machine to log in to", host, name)
 	}
 	l := e.Layout()
 	known := l.KnownHosts(name)

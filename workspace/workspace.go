@@ -304,11 +304,11 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 			// Simulated hosts replace it, but a typo is still one.
 			return nil, unknownProvider(in.Provider, in.Provider, mem, site, files, providerNames(e.factories()))
 		}
-		ws.Provider, without = "sim", "sim"
+		ws.Provider, without = simProvider, simProvider
 		ws.simulated = true
 	}
 	f, ok := e.factories()[lang.ProviderBase(ws.Provider)]
-	if !ok && ws.Provider == "sim" && in.Provider == "" {
+	if !ok && ws.Provider == simProvider && in.Provider == "" {
 		return nil, fmt.Errorf("workspace %s was last applied with --simulate: pass --simulate again, or -provider NAME for real hosts", ws.Name)
 	}
 	if !ok {
