@@ -104,6 +104,39 @@ func (s *sysEnv) applyOf(in workspace.Inputs, command string, replace ...string)
 	return a, err
 }
 
+// savePlan plans in as `diffuser plan -out path` (refresh on).
+func (s *sysEnv) savePlan(t testing.TB, in workspace.Inputs, path string) {
+	t.Helper()
+	pl, err := s.planOf(in, "plan")
+	if err != nil {
+		t.Fatalf("plan -out %s: %v", path, err)
+	}
+	defer pl.Close()
+	if err := pl.Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// applySaved applies the plan saved at path, as `diffuser apply path`.
+// err is a refusal of the plan, or a failure to start or save.
+func (s *sysEnv) applySaved(t testing.TB, path string) (applied, error) {
+	t.Helper()
+	if !workspace.IsPlanFile(path) {
+		t.Fatalf("%s is not taken for a plan file", path)
+	}
+	sp, err := s.env.ReadPlanFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := s.env.PlanSaved(context.Background(), sp)
+	if err != nil {
+		return applied{}, err
+	}
+	defer pl.Close()
+	res, err := pl.Apply(context.Background(), workspace.ApplyOptions{PlanFile: path})
+	return applied{Plan: pl.Plan, Res: res, Run: pl.Run, State: pl.WS.State}, err
+}
+
 // mustApply applies (or destroys) and fails the test on any error or
 // failed step.
 func (s *sysEnv) mustApply(t testing.TB, in workspace.Inputs, command string, replace ...string) applied {

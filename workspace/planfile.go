@@ -60,6 +60,12 @@ type SavedPlan struct {
 	Simulate   bool              `json:"simulate,omitempty"`
 	SimSeed    uint64            `json:"sim_seed,omitempty"`
 	SimProf    string            `json:"sim_profile,omitempty"`
+	// Refreshed: the plan asked the hosts and found drift, so part of
+	// what it does (a repair, a replacement of a host found gone) comes
+	// from what they answered then: apply asks them again and runs the
+	// plan only when they still answer so. A plan without drift is made
+	// again without asking (Pin tolerates what asking alone would find).
+	Refreshed bool `json:"refreshed,omitempty"`
 }
 
 // Save writes the plan to path (0600) for `apply PATH`.
@@ -69,7 +75,7 @@ func (pl *Planned) Save(path string) error {
 	sp := SavedPlan{Format: planFormat, Version: 1, Recipe: pl.WS.Source, Vars: r.Vars, VarFiles: r.VarFiles, Site: r.Site,
 		Provider: pl.WS.Provider, Workspace: r.Workspace, NoRemembered: r.IgnoreRemembered, Lineage: pl.Plan.Lineage, Serial: pl.Plan.Serial,
 		Replace: r.Replace, Targets: r.Targets, Files: pl.WS.planFiles(), VarDigests: pl.WS.planVars(),
-		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile}
+		Simulate: sim.Enabled, SimSeed: sim.Seed, SimProf: sim.Profile, Refreshed: r.Refresh && pl.Plan.Drift > 0}
 	sp.Actions, sp.Digests = pl.Plan.Pinned()
 	sensitive := func(name string) bool {
 		for _, v := range pl.WS.Loaded.Recipe.Variables {
@@ -230,10 +236,12 @@ func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 }
 
 // Request is the plan request that re-makes the saved plan under the
-// workspace lock (no refresh: the saved actions are what runs).
+// workspace lock: without refresh (the saved actions are what runs), but
+// for a plan whose refresh found drift, which asks the hosts again.
 func (sp *SavedPlan) Request() PlanRequest {
 	return PlanRequest{Inputs: Inputs{Recipe: sp.Recipe.Arg, Vars: sp.Vars, VarFiles: sp.VarFiles, Site: sp.Site,
-		Provider: sp.Provider, Workspace: sp.Workspace, IgnoreRemembered: sp.NoRemembered}, Command: "apply", Lock: true, Replace: sp.Replace, Targets: sp.Targets}
+		Provider: sp.Provider, Workspace: sp.Workspace, IgnoreRemembered: sp.NoRemembered}, Command: "apply", Lock: true,
+		Replace: sp.Replace, Targets: sp.Targets, Refresh: sp.Refreshed}
 }
 
 // PlanSaved re-makes a saved plan under the workspace lock and pins it:

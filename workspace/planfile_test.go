@@ -30,31 +30,11 @@ func TestSavedPlan(t *testing.T) {
 	in := func(vars ...string) workspace.Inputs { return workspace.Inputs{Recipe: recipe, Vars: vars} }
 	save := func(path string, vars ...string) {
 		t.Helper()
-		pl, err := s.planOf(in(vars...), "plan")
-		if err != nil {
-			t.Fatalf("plan -out %s: %v", path, err)
-		}
-		defer pl.Close()
-		if err := pl.Save(path); err != nil {
-			t.Fatal(err)
-		}
+		s.savePlan(t, in(vars...), path)
 	}
 	applySaved := func(path string) (applied, error) {
 		t.Helper()
-		if !workspace.IsPlanFile(path) {
-			t.Fatalf("%s is not taken for a plan file", path)
-		}
-		sp, err := s.env.ReadPlanFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl, err := s.env.PlanSaved(ctx, sp)
-		if err != nil {
-			return applied{}, err
-		}
-		defer pl.Close()
-		res, err := pl.Apply(ctx, workspace.ApplyOptions{PlanFile: path})
-		return applied{Plan: pl.Plan, Res: res, Run: pl.Run, State: pl.WS.State}, err
+		return s.applySaved(t, path)
 	}
 
 	p1 := filepath.Join(dir, "p1.json")

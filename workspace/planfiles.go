@@ -193,6 +193,10 @@ func (sp *SavedPlan) pinStale(ws *Workspace, diff []string) error {
 		if sp.VarDigests != nil {
 			same = append(same, "its variables")
 		}
+		if sp.Refreshed {
+			// Asked again: what the hosts answer may be what changed.
+			maybe = "the hosts answer otherwise than when it was made (its refresh found drift, and apply asked them again: drift repaired, or new drift), or " + maybe
+		}
 		why = strings.Join(same, ", ") + " and state are as they were: " + maybe + ", or the plan file was edited, or another diffuser version made it"
 	}
 	if n := len(diff) - maxPinLines; n > 0 {

@@ -128,8 +128,34 @@ func testRealKinds(t *testing.T, c *dockertest.Cluster) {
 		}
 	}
 
-	w.mustApply(t, w.in, "apply")
+	// Saved with `plan -out`, the repair is applied from the file: apply
+	// asks the hosts again (the plan's refresh found drift) and, finding
+	// the same, runs exactly the saved plan.
+	saved := filepath.Join(t.TempDir(), "drift.plan")
+	w.savePlan(t, w.in, saved)
+	a, err := w.applySaved(t, saved)
+	if err != nil {
+		t.Fatalf("apply of a plan saved with drift: %v", err)
+	}
+	if o := a.Outcome(); o.Failed != 0 || o.Done != len(drifted) {
+		t.Fatalf("apply of a plan saved with drift: %+v, want the %d drifted instances done", o, len(drifted))
+	}
 	c.MustExec(t, 1, "tree --version >/dev/null && grep -qx 'hello from node\\[1\\]' /etc/diffuser-motd && findmnt --mountpoint /srv/data >/dev/null && systemctl is-active diffuser-echo && test -s /srv/data/marker")
+	w.noChanges(t, w.in)
+
+	// Drift saved in a plan, then repaired behind diffuser's back: the
+	// plan is no longer what the hosts make, and is refused, saying so.
+	c.MustExec(t, 1, "systemctl stop diffuser-echo")
+	w.savePlan(t, w.in, saved)
+	c.MustExec(t, 1, "systemctl start diffuser-echo")
+	serial := w.readState(t, "kinds").Serial
+	if _, err := w.applySaved(t, saved); err == nil || !strings.Contains(err.Error(), "no longer matches") ||
+		!strings.Contains(err.Error(), "the hosts answer otherwise") || !strings.Contains(err.Error(), `step.echo["node[1]"]: saved update, now no-op`) {
+		t.Fatalf("a plan saved with drift since repaired: want it refused naming the hosts and the instance, got %v", err)
+	}
+	if got := w.readState(t, "kinds").Serial; got != serial {
+		t.Errorf("the refused plan moved the serial from %d to %d", serial, got)
+	}
 	w.noChanges(t, w.in)
 
 	// A changed command whose creates guard holds does not run again; the

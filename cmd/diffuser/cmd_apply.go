@@ -26,8 +26,10 @@ it applies exactly that plan and refuses it if state changed since (naming the r
 changed it, when this machine keeps it), if the recipe or a -var-file changed, if a
 variable is not the value the plan was made with (the site file changed, or the plan file
 was edited), or if planning again does not make exactly its actions with the same
-arguments (a file the recipe reads changed): it says what differs. A plan file keeps only
-a digest of each sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
+arguments (a file the recipe reads changed): it says what differs. When the plan's refresh
+found drift, apply asks the hosts again and refuses the plan if they no longer answer so
+(the drift was repaired, or there is more). A plan file keeps only a digest of each
+sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
 
 apply records in state the inputs it runs with: the provider, the site file and every
 variable set with -var or -var-file (a sensitive one only as a salted digest). Later
