@@ -101,10 +101,11 @@ locals {
   # What pool member i probes: servers probers+i, 2*probers+i, ...
   probe_targets = [for i in range(local.probers) :
   [for j in range(local.probers + i, max(var.servers, local.probers + i), local.probers) : local.server_ips[j]]]
-  server_ips = hosts.server[*].private_ip
-  brick_dir  = "/data/brick/${var.volume_name}"
-  brick_list = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
-  bricks     = join(" ", local.brick_list)
+  server_ips  = hosts.server[*].private_ip
+  server_list = join(" ", local.server_ips)
+  brick_dir   = "/data/brick/${var.volume_name}"
+  brick_list  = [for ip in local.server_ips : "${ip}:${local.brick_dir}"]
+  bricks      = join(" ", local.brick_list)
   # A shell function listing the pool's peers the recipe no longer lists
   # that hold no brick (pool_prune detaches them). A peer has several names
   # (the address it was probed by, the host name it told): it is kept
@@ -609,7 +610,9 @@ step "brick_rejoin" {
     set -e
     V=${var.volume_name}
     ME=${host.private_ip}
-    PEERS="${join(" ", [for ip in local.server_ips : ip if ip != host.private_ip])}"
+    # The other servers (one list for every instance, filtered here: a
+    # list made per instance would cost servers² to plan).
+    PEERS=$(for p in ${local.server_list}; do [ "$p" = "$ME" ] || printf '%s ' "$p"; done)
     if [ -z "$PEERS" ]; then
       echo "the only server: the volume is made anew on it; the data of a one-server volume went with the old machine"
       exit 0
