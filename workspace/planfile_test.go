@@ -159,14 +159,7 @@ step "motd" {
 		t.Helper()
 		path := filepath.Join(dir, name)
 		in.Recipe = recipe
-		pl, err := s.planOf(in, "plan")
-		if err != nil {
-			t.Fatalf("plan -out %s: %v", name, err)
-		}
-		defer pl.Close()
-		if err := pl.Save(path); err != nil {
-			t.Fatal(err)
-		}
+		s.savePlan(t, in, path)
 		return path
 	}
 	edit := func(path, old, new string) {
