@@ -616,28 +616,57 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 // undoReplaced undoes what the instance as state records it (old, when
 // recorded) made, with its kind's own undo, before the step runs with new
 // arguments, when replaceWhy says the update is a replacement, through the
-// step's own logged runner. On a host launched anew by this apply there is
-// nothing of old to undo. An undo that fails keeps the old record and
-// fails the step when old once succeeded on this host (what it made is
-// still there); else it is a warning, as in destroy.
+// step's own logged runner. An update in place of a steps.Leaver removes
+// instead what the old arguments made that the new ones do not keep
+// (leaveUpdated: a mount's fstab line when fstab turns false). On a host
+// launched anew by this apply there is nothing of old to undo. An undo
+// that fails keeps the old record and fails the step when old once
+// succeeded on this host (what it made is still there); else it is a
+// warning, as in destroy.
 func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner.Runner, recorded bool, old state.Instance, host state.Host, args cty.Value) error {
 	if launch := a.p.Actions[a.g.LaunchV[a.g.Ref[v]]]; !recorded || launch == Create || launch == Replace {
 		return nil
 	}
-	why := a.p.Loaded.replaceWhy(&old, a.g.Steps[a.g.Step[v]].Kind, args)
-	if why == "" {
-		return nil
+	kind := a.g.Steps[a.g.Step[v]].Kind
+	why := a.p.Loaded.replaceWhy(&old, kind, args)
+	var err error
+	var what, warn string
+	if why != "" {
+		err = a.undoKind(ctx, r, old)
+		what = fmt.Sprintf("undoing the %s instance as last applied (%s)", old.Kind, why)
+		warn = fmt.Sprintf("undoing the %s instance of a run that never succeeded here (%s)", old.Kind, why)
+	} else {
+		err = a.leaveUpdated(ctx, r, old, kind, args)
+		what = fmt.Sprintf("removing what the %s instance as last applied made and its new arguments no longer keep", old.Kind)
+		warn = fmt.Sprintf("removing what the %s instance of a run that never succeeded here made and its new arguments no longer keep", old.Kind)
 	}
-	err := a.undoKind(ctx, r, old)
 	if err == nil {
 		return nil
 	}
 	if ok, _ := old.EverSucceeded(host.ProviderID); ok {
-		return fmt.Errorf("undoing the %s instance as last applied (%s) failed, so nothing new was done: %w", old.Kind, why, err)
+		return fmt.Errorf("%s failed, so nothing new was done: %w", what, err)
 	}
 	a.emit(Event{Type: EvWarn, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind,
-		Message: fmt.Sprintf("undoing the %s instance of a run that never succeeded here (%s) failed: %v", old.Kind, why, err)})
+		Message: fmt.Sprintf("%s failed: %v", warn, err)})
 	return nil
+}
+
+// leaveUpdated calls the kind's Leave (steps.Leaver) for an update in
+// place of an instance that ran on this host with the same kind, with the
+// arguments state recorded for it and the new ones (args, wholly known
+// here). Without recorded arguments (a sensitive step, older state) there
+// is nothing to go by: nothing is done.
+func (a *applier) leaveUpdated(ctx context.Context, r runner.Runner, old state.Instance, kind string, args cty.Value) error {
+	lv, ok := a.p.Loaded.Kinds[kind].(steps.Leaver)
+	if !ok || old.Kind != kind || !ran(old) || args == cty.NilVal || !args.IsWhollyKnown() {
+		return nil
+	}
+	prev := a.p.Loaded.prevArgs(&old)
+	if prev == cty.NilVal {
+		return nil
+	}
+	plain, _ := args.UnmarkDeep()
+	return lv.Leave(ctx, r, prev, plain)
 }
 
 // succeededOn is what a new record of an instance keeps of old's success

@@ -12,7 +12,8 @@ import (
 // replaceWhy says why running a step instance whose record in state is
 // old must first undo what old's kind made (steps.Destroyer: a mount's
 // unmount and fstab line, with the recorded arguments), or "" when the
-// work is updated in place. Two cases:
+// work is updated in place (where a steps.Leaver still removes what the
+// old arguments made and the new ones drop: undoReplaced). Two cases:
 //   - the step's kind changed (a mount step rewritten as a run step): the
 //     new kind knows nothing of what the old one made, which would
 //     otherwise stay on the host for good;

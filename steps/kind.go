@@ -47,6 +47,22 @@ type Replacer interface {
 	Replaces(old, new cty.Value) string
 }
 
+// Leaver is implemented by kinds whose instance, updated in place, may
+// have made with its old arguments something the new ones do not keep (a
+// mount's /etc/fstab line when fstab goes from true to false): Apply of
+// the new arguments would leave it behind for good, and Destroy, called
+// later with the new arguments, would not know of it either. Before Apply
+// of new, the engine calls Leave with the arguments state recorded for
+// the instance as last applied (old) and the new ones, both wholly known,
+// when the update is no replacement (Replacer) and the old arguments are
+// recorded; Leave removes that part, nothing else (the mount stays
+// mounted), and does nothing when new keeps all old made. A Leave that
+// fails fails the step with nothing new done: state keeps the old
+// instance, so the next apply calls Leave again.
+type Leaver interface {
+	Leave(ctx context.Context, r runner.Runner, old, new cty.Value) error
+}
+
 // Checker is implemented by kinds whose Check can tell that the work is
 // done only for some arguments: a run step only with a creates or unless
 // guard. Checkable returns why not, or nil. A kind without it can always

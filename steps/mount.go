@@ -14,7 +14,8 @@ import (
 )
 
 // MountKind mounts a filesystem and, when fstab is true, keeps one
-// /etc/fstab line for its target. It never stacks mounts: a target that is
+// /etc/fstab line for its target (an update to fstab false removes it:
+// Leave). It never stacks mounts: a target that is
 // already a mountpoint of another source is an error. The mounted source is
 // compared after dropping a trailing slash and, for paths, after resolving
 // symlinks on the host (/dev/disk/by-id/... = /dev/xvdf); the type matches
@@ -48,6 +49,7 @@ var (
 	_ Kind       = MountKind{}
 	_ Destroyer  = MountKind{}
 	_ Replacer   = MountKind{}
+	_ Leaver     = MountKind{}
 	_ HostLocker = MountKind{}
 )
 
@@ -455,9 +457,10 @@ printf '%%s\n' "$m"
 // Replaces says why an update from old to new arguments must unmount the
 // old mount first: its target changes, and the old mount would otherwise
 // stay mounted (and in /etc/fstab) beside the new one. Everything else
-// changes in place; a new source or type at the same target is refused by
-// Apply while the old one is mounted there ("unmount it first"), so that a
-// data disk is never swapped under a running daemon by an edit.
+// changes in place (Leave drops the fstab line when fstab turns false);
+// a new source or type at the same target is refused by Apply while the
+// old one is mounted there ("unmount it first"), so that a data disk is
+// never swapped under a running daemon by an edit.
 func (MountKind) Replaces(old, new cty.Value) string {
 	a, err := parseMountArgs(old)
 	if err != nil {
@@ -468,6 +471,31 @@ func (MountKind) Replaces(old, new cty.Value) string {
 		return ""
 	}
 	return fmt.Sprintf("the mount moves from %s to %s", a.target, b.target)
+}
+
+// Leave removes the target's fstab lines that name the old source when an
+// update in place turns fstab from true to false: Apply with fstab false
+// does not touch /etc/fstab, and the line the old arguments kept would
+// mount the filesystem at every boot although the recipe no longer asks
+// for it (and Destroy, with the new arguments, would no longer remove it).
+// The mount itself stays: unmounting is for a replacement (Replaces) or
+// destroy, and a data volume may be busy under a running daemon. Lines for
+// other targets, or for the target with another source (a person's own),
+// are left alone. Anything else (fstab kept, or false before) leaves
+// nothing to remove: with fstab true, Apply sets the target's line itself.
+func (k MountKind) Leave(ctx context.Context, r runner.Runner, old, new cty.Value) error {
+	a, err := parseMountArgs(old)
+	if err != nil {
+		return nil // not arguments this kind recorded: nothing known to remove
+	}
+	b, err := parseMountArgs(new)
+	if err != nil || !a.fstab || b.fstab || a.target != b.target {
+		return nil // invalid new arguments are Apply's to report
+	}
+	if err := k.fstabOf().edit(ctx, r, a.withoutFstabLines); err != nil {
+		return fmt.Errorf("removing the fstab line of %s (fstab is now false): %w", a.target, err)
+	}
+	return nil
 }
 
 // Destroy unmounts the target when the declared source is mounted there
