@@ -271,7 +271,7 @@ func (c *Client) runShellChain(ctx context.Context, sh *shell, cmds []chainCmd) 
 				cur++
 			}
 			mu.Unlock()
-			c.abortChain(sh, cmds[cur].out.header.pgid())
+			c.abortChain(sh, cmds[cur].out.header.waitPgid(pgidGrace))
 			sh.close()
 			drainChain(finished)
 			return result(), fmt.Errorf("host %s: command interrupted: %w", c.cfg.Name, ctx.Err())

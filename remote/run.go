@@ -29,6 +29,11 @@ const (
 	termGrace  = 2 * time.Second
 	killGrace  = time.Second
 	closeGrace = 5 * time.Second
+	// pgidGrace is how long a cancelled command that was sent but has not
+	// yet printed its process group (a loaded host, a slow start) is
+	// given to print it: only a kill of its group ends it, and without
+	// the group it would run on after Run returned.
+	pgidGrace = 3 * time.Second
 )
 
 var _ runner.Runner = (*Client)(nil)
@@ -117,7 +122,7 @@ func (c *Client) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		c.stopCommand(sess, cn, header.pgid(), waited)
+		c.stopCommand(sess, cn, header.waitPgid(pgidGrace), waited)
 		res := result()
 		res.Exit = -1
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && opt.Timeout > 0 {
@@ -284,11 +289,12 @@ func (c *Client) wrap(script string) string {
 // passes everything else on. Output that does not start with the line
 // (sudo failed before the script ran) passes unchanged.
 type pgidHeader struct {
-	next  io.Writer
-	mu    sync.Mutex
-	buf   []byte
-	done  bool
-	group int
+	next    io.Writer
+	mu      sync.Mutex
+	buf     []byte
+	done    bool
+	group   int
+	decided chan struct{} // closed when done turns true; made on first use
 }
 
 func (h *pgidHeader) Write(p []byte) (int, error) {
@@ -326,7 +332,10 @@ func (h *pgidHeader) flush() {
 }
 
 func (h *pgidHeader) flushLocked() {
-	h.done = true
+	if !h.done {
+		h.done = true
+		close(h.decidedLocked())
+	}
 	if len(h.buf) > 0 {
 		_, _ = h.next.Write(h.buf)
 		h.buf = nil
@@ -337,6 +346,32 @@ func (h *pgidHeader) pgid() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.group
+}
+
+func (h *pgidHeader) decidedLocked() chan struct{} {
+	if h.decided == nil {
+		h.decided = make(chan struct{})
+	}
+	return h.decided
+}
+
+// waitPgid is pgid once the first line told it, or told that there is
+// none, waiting at most d for that: a command cancelled right after it was
+// sent has often not printed its group yet, and only the group's kill
+// ends it.
+func (h *pgidHeader) waitPgid(d time.Duration) int {
+	h.mu.Lock()
+	ch, done := h.decidedLocked(), h.done
+	h.mu.Unlock()
+	if !done {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+	}
+	return h.pgid()
 }
 
 // tailBuffer keeps the last max bytes written to it.

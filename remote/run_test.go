@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +215,34 @@ func TestRunContextCancel(t *testing.T) {
 	waitGone(t, "sleep", marker)
 }
 
+// A command cancelled after it was sent but before it printed its process
+// group (a loaded host: here sshd's ForceCommand starts it a second late)
+// is still killed: Run waits up to pgidGrace for the group. It closed the
+// session only, and the command ran on after Run returned (CI, under
+// load: TestRunContextCancel's sleep outlived the cancel).
+func TestRunCancelledBeforeItSaysItsGroup(t *testing.T) {
+	slowInShort(t)
+	slow := filepath.Join(t.TempDir(), "slow-start")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 1\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, shells := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shells=%v", shells), func(t *testing.T) {
+			_, _, c := newTestClient(t, sshdOptions{Extra: "ForceCommand " + slow + "\n"})
+			c.cfg.NoShell = !shells
+			marker := fmt.Sprintf("%d.%03d", 500+time.Now().Nanosecond()%1000, time.Now().Nanosecond()%983)
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			// TERM is trapped: only the SIGKILL that follows ends it.
+			_, err := c.Run(ctx, "trap '' TERM; sleep "+marker, runner.Options{})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			waitGone(t, "sleep", marker)
+		})
+	}
+}
+
 func TestRunSudoWrapping(t *testing.T) {
 	env, s, c := newTestClient(t, sshdOptions{})
 	requireRootSudo(t, env)
@@ -239,6 +270,8 @@ func waitGone(t *testing.T, name, arg string) {
 	deadline := time.Now().Add(3 * time.Second)
 	for processWithArg(arg) {
 		if time.Now().After(deadline) {
+			// Not left behind by the failing test.
+			_ = exec.Command("pkill", "-KILL", "-f", name+" "+arg).Run()
 			t.Fatalf("%s %s still runs after the command was stopped", name, arg)
 		}
 		time.Sleep(50 * time.Millisecond)

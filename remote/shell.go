@@ -372,7 +372,7 @@ func (c *Client) runShell(ctx context.Context, sh *shell, script string, timeout
 	}
 
 	if !r.wait(ctx.Done()) {
-		if c.stopShellCommand(sh, header.pgid(), r) {
+		if c.stopShellCommand(sh, header.waitPgid(pgidGrace), r) {
 			sh.put()
 		} else {
 			sh.close()
