@@ -42,10 +42,11 @@ func (a *applier) destroyPhase(ctx context.Context) {
 	}
 	failedHost := map[string]bool{}
 	var fmu sync.Mutex
+	handed := a.handOvers()
 	a.parallel(ctx, len(hostOrder), func(i int) {
 		host := hostOrder[i]
 		for _, c := range byHost[host] {
-			if err := a.undoInstance(ctx, c, goneHost[host]); err != nil {
+			if err := a.undoInstance(ctx, c, goneHost[host], handed[c.Addr]); err != nil {
 				fmu.Lock()
 				failedHost[host] = true
 				fmu.Unlock()
@@ -136,7 +137,10 @@ func exitOf(err error) int {
 	return -1
 }
 
-func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) error {
+// undoInstance undoes the instance c destroys and forgets it; handedOver
+// (handOvers) says why its undo is not run: another instance owns what it
+// made now.
+func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool, handedOver string) error {
 	start := time.Now()
 	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy"})
 	a.mu.Lock()
@@ -150,6 +154,12 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 		host = a.p.reachedNow(&cp)
 	}
 	a.mu.Unlock()
+	if handedOver != "" {
+		// A warning: forgotten without its undo, which would undo the
+		// new instance's work.
+		a.finish(c, start, errors.New(handedOver), true)
+		return a.forget(c, start, false)
+	}
 	err := a.undo(ctx, inst, host)
 	if err != nil {
 		// Undoing a step that never succeeded on its host is best effort:
@@ -172,6 +182,11 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 			return err
 		}
 	}
+	return a.forget(c, start, err == nil)
+}
+
+// forget deletes c's instance from state, and reports it done when done.
+func (a *applier) forget(c *Change, start time.Time, done bool) error {
 	a.mu.Lock()
 	delete(a.st.Steps, c.Addr)
 	a.mu.Unlock()
@@ -179,7 +194,7 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool) e
 		a.finish(c, start, rerr, false)
 		return rerr
 	}
-	if err == nil {
+	if done {
 		a.finish(c, start, nil, false)
 	}
 	return nil

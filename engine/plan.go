@@ -85,6 +85,12 @@ type Change struct {
 	// it, since the step it moved to is another step.
 	NewDestroy     string
 	DestroyChanged bool
+	// HandedTo is, on the destroy of a step instance whose host stays, the
+	// instance of the recipe that owns on that host the file, mount target
+	// or service this one owned (a call or step renamed without a moved
+	// block): its undo is not run, since the destroy phase comes after the
+	// changes and would undo the new instance's work. HandedOver says so.
+	HandedTo, HandedOver string
 }
 
 // Plan is the diff of a loaded recipe against state.
@@ -744,6 +750,7 @@ func (p *Plan) planRemovals(st *state.State) {
 		p.Destroys = append(p.Destroys, c)
 	}
 	p.sortDestroys(p.Destroys, st)
+	p.planHandOvers(st)
 }
 
 // withoutHost is the reason of the destroy of an instance on host: reason,

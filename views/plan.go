@@ -109,6 +109,9 @@ func describe(c *engine.Change) string {
 	if len(c.Data) > 0 && (c.Action == engine.Replace || c.Action == engine.Destroy) {
 		s += fmt.Sprintf(" (destroys data on volume %s)", strings.Join(c.Data, ", "))
 	}
+	if c.HandedOver != "" {
+		s += " (" + Printable(c.HandedOver) + ")"
+	}
 	return s
 }
 
@@ -286,8 +289,12 @@ type ChangeJSON struct {
 	GathersFacts bool `json:"gathers_facts,omitempty"`
 	// ReplaceNote (1.3), on a launch that replaces a recorded machine, is
 	// its group's replace_note: what happens to the data.
-	ReplaceNote string         `json:"replace_note,omitempty"`
-	Args        map[string]any `json:"args,omitempty"`
+	ReplaceNote string `json:"replace_note,omitempty"`
+	// HandedTo (1.7), on the destroy of a step instance, is the instance
+	// of the recipe that has the same file, mount target or service on
+	// its host now: the destroyed one's undo is not run.
+	HandedTo string         `json:"handed_to,omitempty"`
+	Args     map[string]any `json:"args,omitempty"`
 	// Before is what an updated instance was last applied with (arguments
 	// sensitive now are masked there too).
 	Before map[string]any `json:"before,omitempty"`
@@ -300,8 +307,8 @@ type ChangeJSON struct {
 // summary.move (MoveJSON), "restart" and "gathers_facts" on changes, 1.3
 // "replace_note" on changes, 1.4 "moved_by" on moves (MovedByJSON), 1.5
 // "left_out" and "likely_renames" (RenameJSON), 1.6 "replace" (with
-// "before") on step instances.
-const PlanFormatVersion = "1.6"
+// "before") on step instances, 1.7 "handed_to" on destroys.
+const PlanFormatVersion = "1.7"
 
 // PlanJSON is the plan as `plan -json` prints it.
 type PlanJSON struct {
@@ -401,7 +408,7 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
 			Group: c.Group, Reason: c.Reason, Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts,
-			ReplaceNote: c.Note}
+			ReplaceNote: c.Note, HandedTo: c.HandedTo}
 		if c.Args != cty.NilVal && c.Kind != "launch" && c.Action != engine.Destroy {
 			if m, ok := jsonValue(c.Args).(map[string]any); ok {
 				for k, v := range m {

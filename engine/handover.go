@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"diffuser/state"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// A step instance that leaves the recipe while another instance on the
+// same host takes over what it owned (the same file, mount target or
+// service unit: a step or module call renamed without a moved block, a
+// step moved into a module) is handed over: its undo is not run. The
+// destroy phase runs after every change, so its destroy command
+// (`systemctl disable --now unit; rm -f file`) or its kind's undo (a
+// mount's unmount) would undo the work the new instance has just done,
+// and the apply would end reporting success with the service stopped, the
+// file gone or the volume unmounted. The record is forgotten, and the
+// plan and apply say which instance took over.
+
+// ownedThing is what an instance of kind with args owns on its host that
+// only one instance can own (ownedKey's file path or mount target, or a
+// service's unit), as a key and as shown; ok is false for a kind that owns
+// nothing such, or a value not known yet.
+func ownedThing(kind string, args cty.Value) (key, shown string, ok bool) {
+	if key, written, hidden, ok := ownedKey(kind, args); ok {
+		if hidden {
+			written = "(sensitive)"
+		}
+		return key, ownedPaths[kind].arg + " " + written, true
+	}
+	if kind != "service" {
+		return "", "", false
+	}
+	args, _ = args.UnmarkDeep()
+	if !args.IsWhollyKnown() || args.IsNull() || !args.Type().IsObjectType() || !args.Type().HasAttribute("name") {
+		return "", "", false
+	}
+	n := args.GetAttr("name")
+	if n.IsNull() || n.Type() != cty.String {
+		return "", "", false
+	}
+	unit := n.AsString()
+	if !strings.Contains(unit, ".") {
+		unit += ".service" // as systemctl reads a bare name
+	}
+	return "service\x00" + unit, "service " + unit, true
+}
+
+// recordedThing is ownedThing of an instance as state records it, when
+// undoing it would do anything (none for a sensitive step, whose
+// arguments state does not keep).
+func (l *Loaded) recordedThing(inst *state.Instance) (key, shown string, ok bool) {
+	if inst == nil || inst.Args == nil || !l.undoable(*inst) {
+		return "", "", false
+	}
+	kind := l.Kinds[inst.Kind]
+	if kind == nil {
+		return "", "", false
+	}
+	args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Schema().Spec()))
+	if err != nil {
+		return "", "", false
+	}
+	return ownedThing(inst.Kind, args)
+}
+
+// handOverNote is what plan and apply say of a destroy handed over to to.
+func handOverNote(to, shown string) string {
+	return fmt.Sprintf("not undone: %s has the same %s now, which this one's undo would undo; a moved block or `diffuser state mv` keeps a record under its new name", to, shown)
+}
+
+// planHandOvers sets HandedTo on each planned destroy of a step instance
+// whose host stays and whose recorded file, mount target or service
+// another instance of the recipe on that host owns, as far as the plan
+// knows the other's arguments (apply decides again from state).
+func (p *Plan) planHandOvers(st *state.State) {
+	if p.DestroyAll {
+		return
+	}
+	var owners map[string]string // host + key -> address
+	for _, c := range p.Destroys {
+		if c.Kind == "launch" || st.Hosts[c.Host] == nil {
+			continue
+		}
+		key, shown, ok := p.Loaded.recordedThing(st.Steps[c.Addr])
+		if !ok {
+			continue
+		}
+		if owners == nil {
+			owners = p.plannedOwners()
+		}
+		if to := owners[c.Host+"\x00"+key]; to != "" {
+			c.HandedTo, c.HandedOver = to, handOverNote(to, shown)
+		}
+	}
+}
+
+// plannedOwners indexes the recipe's instances by host and ownedThing.
+func (p *Plan) plannedOwners() map[string]string {
+	owners := map[string]string{}
+	for _, c := range p.vchange {
+		if c.Kind == "launch" || c.Args == cty.NilVal {
+			continue
+		}
+		if key, _, ok := ownedThing(c.Kind, c.Args); ok {
+			owners[c.Host+"\x00"+key] = c.Addr
+		}
+	}
+	return owners
+}
+
+// handOvers returns, for the destroy phase of an apply that keeps the
+// cluster, the destroys of step instances whose recorded file, mount
+// target or service an instance applied and kept on the same host records
+// too, by address, with what to say.
+func (a *applier) handOvers() map[string]string {
+	if a.p.DestroyAll {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	leaving := map[string]bool{}
+	hosts := map[string]bool{}
+	for _, c := range a.p.Destroys {
+		leaving[c.Addr] = true
+		if c.Kind != "launch" {
+			hosts[c.Host] = true
+		}
+	}
+	owners := map[string]string{}
+	for addr, inst := range a.st.Steps {
+		if leaving[addr] || !hosts[inst.Host] || inst.Status != state.StatusApplied {
+			continue
+		}
+		if key, _, ok := a.p.Loaded.recordedThing(inst); ok {
+			owners[inst.Host+"\x00"+key] = addr
+		}
+	}
+	notes := map[string]string{}
+	for _, c := range a.p.Destroys {
+		if c.Kind == "launch" || a.st.Hosts[c.Host] == nil {
+			continue
+		}
+		if key, shown, ok := a.p.Loaded.recordedThing(a.st.Steps[c.Addr]); ok {
+			if to := owners[c.Host+"\x00"+key]; to != "" {
+				notes[c.Addr] = handOverNote(to, shown)
+			}
+		}
+	}
+	return notes
+}
