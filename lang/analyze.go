@@ -78,6 +78,12 @@ type where struct {
 	hint string
 }
 
+// enabledHint says where a choice per host goes, since a call's
+// lifecycle enabled turns the whole call on or off before hosts exist.
+const enabledHint = " It turns the whole call on or off, for all its hosts. A choice per host belongs in the module's steps: " +
+	"branch on host.facts in a step's arguments, require it with a precondition block of a step (condition = host.facts.os.id == \"debian\"), " +
+	"or pass the call only the hosts its steps should run on (its on, or the input its steps run on)."
+
 // nodeKey names a value other expressions read by name: a local, a
 // module's input variable, or a module's output.
 type nodeKey struct {
@@ -201,7 +207,7 @@ func (a *analyzer) node(k nodeKey) *refSet {
 			trs := m.Enabled.Variables()
 			// Like a host count: decided before anything runs, from
 			// variables and locals (check refuses hosts, steps and host).
-			s, d := r.check(trs, where{what: "a module's lifecycle enabled"}, m.caller)
+			s, d := r.check(trs, where{what: "a module's lifecycle enabled", hint: enabledHint}, m.caller)
 			a.diags = append(a.diags, annotate(d, m.caller.mod)...)
 			if !d.HasErrors() {
 				a.diags = append(a.diags, annotate(r.checkRefs(trs, nil, m.caller), m.caller.mod)...)
@@ -348,6 +354,11 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	}
 
 	for _, g := range r.Groups {
+		// A group without count has one host: its volumes are checked too.
+		for _, v := range g.Volumes {
+			_, d := r.check(v.SizeGB.Variables(), where{what: "a volume size"}, r.root)
+			diags = append(diags, d...)
+		}
 		if g.Count == nil {
 			continue
 		}
@@ -359,10 +370,6 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Host count depends on apply",
 				Detail:  fmt.Sprintf("The count of hosts %q must be known before anything runs: use variables and locals, not hosts or step outputs.", g.Name),
 				Subject: g.Count.Range().Ptr()})
-		}
-		for _, v := range g.Volumes {
-			_, d := r.check(v.SizeGB.Variables(), where{what: "a volume size"}, r.root)
-			diags = append(diags, d...)
 		}
 	}
 	for _, s := range r.Steps {
@@ -739,7 +746,7 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Detail: "Host groups belong to the root recipe: pass the hosts in as an input (e.g. servers = hosts.server at the module call) and read var.servers here.", Subject: rng.Ptr()})
 			case !w.hosts:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "hosts not available here",
-					Detail: fmt.Sprintf("%s must be known before hosts exist; use variables.%s", w.what, w.hint), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("%s must be known before hosts exist: use variables and locals.%s", w.what, w.hint), Subject: rng.Ptr()})
 			case needName("hosts"):
 				if r.groupIdx[second] == nil {
 					diags = append(diags, unknownRef("host group", second, rng, r.groupNames()))
@@ -750,8 +757,18 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			set.facts = set.facts || readsFacts([]hcl.Traversal{tr})
 		case "host":
 			if !w.host {
+				// What to name instead: where hosts are refused too (a
+				// count, a precondition, enabled) or in a module (hosts
+				// belong to the root), hosts.<group>[i] would be refused next.
+				instead := " Use hosts.<group>[i]."
+				switch {
+				case !w.hosts:
+					instead = " It is decided before hosts exist: use variables and locals."
+				case n.mod != nil:
+					instead = " A module cannot read hosts either: name a host of an input that holds hosts (var.servers[i], with servers = hosts.server at the module call)."
+				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "host not available here",
-					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none. Use hosts.<group>[i].%s", w.what, w.hint), Subject: rng.Ptr()})
+					Detail: fmt.Sprintf("`host` is the host a step instance runs on; %s has none.%s%s", w.what, instead, w.hint), Subject: rng.Ptr()})
 			}
 			set.host = true
 			set.facts = set.facts || readsFacts([]hcl.Traversal{tr})

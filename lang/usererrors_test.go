@@ -149,6 +149,58 @@ func TestUserMistakeDetails(t *testing.T) {
 			want: []string{`attribute "clients" is required. The value has client, which the type does not: did you mean clients?`},
 		},
 		{
+			// hosts.<group>[i], which the message used to advise, is
+			// refused in enabled too: the advice is the docs'.
+			name: "lifecycle enabled reads host",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.web\n  word = \"a\"\n  lifecycle {\n    enabled = host.facts.os.id == \"debian\"\n  }\n}\n")},
+				"m/m.hcl":  {Data: []byte(module)},
+			},
+			want: []string{"before hosts exist: use variables and locals", "A choice per host belongs in the module's steps", "precondition block of a step"},
+			not:  []string{"hosts.<group>[i]"},
+		},
+		{
+			name: "lifecycle enabled reads hosts",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.web\n  word = \"a\"\n  lifecycle {\n    enabled = length(hosts.web) > 0\n  }\n}\n")},
+				"m/m.hcl":  {Data: []byte(module)},
+			},
+			want: []string{"use variables and locals", "A choice per host belongs in the module's steps"},
+		},
+		{
+			name: "host count reads host",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {\n  count = host.index\n}\n")},
+			},
+			want: []string{"a host count has none. It is decided before hosts exist: use variables and locals."},
+			not:  []string{"hosts.<group>[i]"},
+		},
+		{
+			name: "volume size reads host",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {\n  volume \"d\" { size_gb = host.index + 1 }\n}\n")},
+			},
+			want: []string{"use variables and locals"},
+			not:  []string{"hosts.<group>[i]"},
+		},
+		{
+			name: "precondition reads host",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {}\nprecondition {\n  condition = host.facts.cores > 1\n  error_message = \"x\"\n}\n")},
+			},
+			want: []string{"use variables and locals", "precondition block of a step on them"},
+			not:  []string{"hosts.<group>[i]"},
+		},
+		{
+			name: "module local reads host",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"web\" {}\nmodule \"m\" {\n  source = \"./m\"\n  on = hosts.web\n  word = \"a\"\n}\n")},
+				"m/m.hcl":  {Data: []byte("variable \"word\" { type = string }\nlocals { n = host.name }\nstep \"x\" { run = \"echo ${local.n}\" }\n")},
+			},
+			want: []string{"a local has none. A module cannot read hosts either", "var.servers[i]"},
+			not:  []string{"hosts.<group>[i]"},
+		},
+		{
 			name: "object attribute misspelt in a variable default",
 			files: fstest.MapFS{
 				"main.hcl": {Data: []byte("recipe \"t\" {}\nvariable \"export\" {\n  type = object({ path = string, clients = list(string) })\n  default = { path = \"/x\", clinets = [] }\n}\n")},

@@ -1,0 +1,5 @@
+recipe "t" {}
+
+hosts "server" {
+  volume "data" { size_gb = host.index + 1 } # ERROR: host not available here
+}
