@@ -87,6 +87,8 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		return vals[slot.Index]
 	}
 	claims := pathClaims{g: g}
+	var calls callDiags
+	var stepDiags hcl.Diagnostics
 	for s, stp := range g.Steps {
 		if scope.Off(stp.Module) {
 			continue // a module turned off: its inputs are not evaluated either
@@ -94,7 +96,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		kind := l.Kinds[stp.Kind]
 		if g.GroupRun[s] && stp.UsesHost {
 			if d := groupReadsHost(stp, r.KindSpec(stp.Kind)); d != nil {
-				diags = append(diags, d)
+				stepDiags = append(stepDiags, d)
 				continue
 			}
 		}
@@ -108,7 +110,11 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 			if !d.HasErrors() {
 				claims.add(s, stp, args, on, gen.Sensitive)
 			}
-			set.add(host, lang.Explain(d))
+			// The errors of the call's inputs are the call's: reported
+			// once, not by each of its steps. Those of inputs not read
+			// from host stopped the load already (EvalLocals above).
+			own, evaluated := calls.split(host, lang.Explain(d))
+			set.add(host, append(own, evaluated...))
 		}
 		hosts := g.StepHosts[s]
 		switch {
@@ -132,8 +138,10 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 		// Two steps owning one path are reported per other step, with
 		// the hosts they share: not merged by diagSet, which would keep
 		// the first other step's name for all.
-		diags = append(diags, lang.Annotate(append(set.result(len(hosts)), claims.conflicts(stp)...), stp.Module)...)
+		stepDiags = append(stepDiags, lang.Annotate(append(set.result(len(hosts)), claims.conflicts(stp)...), stp.Module)...)
 	}
+	diags = append(diags, calls.result(g)...)
+	diags = append(diags, stepDiags...)
 	// A for expression repeats its body's problem once per element.
 	var set diagSet
 	for _, v := range r.Verifies {

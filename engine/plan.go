@@ -534,7 +534,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	replaced := p.replacedHosts(st)
 	replacing := p.replaceInfos(replaced)
 	sp := &stepPlanner{p: p, st: st, scope: scope, known: known, factsChanged: factsChanged, replace: replace, hostVals: hostVals,
-		perStep: make([]*stepEval, len(g.Steps)), replacing: replacing}
+		perStep: make([]*stepEval, len(g.Steps)), replacing: replacing, locals: &localDiags}
 	for _, v := range g.Order {
 		switch g.Kind[v] {
 		case VJoin, VGroupRun:

@@ -35,6 +35,11 @@ type stepPlanner struct {
 	// show it; stepOrder is the order steps first reported one.
 	stepDiags []diagSet
 	stepOrder []int
+	// calls: errors of module call inputs, once per call however many
+	// of its steps meet them; locals: the evaluator's diagnostics, where
+	// those of inputs not read from host, which steps meet again, go.
+	calls  callDiags
+	locals *diagSet
 }
 
 // stepEval is one evaluation of a step's arguments.
@@ -99,7 +104,11 @@ func (sp *stepPlanner) flush() {
 	}
 	g := sp.p.Loaded.Graph
 	for i := range out {
-		if len(out[i].diags) > 0 {
+		own, evaluated := sp.calls.split(out[i].host, lang.Explain(out[i].diags))
+		if sp.locals != nil {
+			sp.locals.add("", evaluated)
+		}
+		if len(own) > 0 {
 			s := int(g.Step[out[i].c.V])
 			if sp.stepDiags == nil {
 				sp.stepDiags = make([]diagSet, len(g.Steps))
@@ -107,7 +116,7 @@ func (sp *stepPlanner) flush() {
 			if len(sp.stepDiags[s].order) == 0 {
 				sp.stepOrder = append(sp.stepOrder, s)
 			}
-			sp.stepDiags[s].add(out[i].host, lang.Explain(out[i].diags))
+			sp.stepDiags[s].add(out[i].host, own)
 		}
 		sp.p.set(out[i].c.V, out[i].c)
 		out[i] = stepResult{}
@@ -118,8 +127,8 @@ func (sp *stepPlanner) flush() {
 // diagnostics returns what planning the instances found, each problem
 // once per step, steps in the order they first reported one.
 func (sp *stepPlanner) diagnostics() hcl.Diagnostics {
-	var diags hcl.Diagnostics
 	g := sp.p.Loaded.Graph
+	diags := sp.calls.result(g)
 	for _, s := range sp.stepOrder {
 		diags = append(diags, sp.stepDiags[s].result(len(g.StepHosts[s]))...)
 	}

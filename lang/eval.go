@@ -1191,25 +1191,75 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 // host's address or facts) that breaks a variable's type, constraints or
 // validations stops the module's steps, as it stops validate and plan when
 // it is known then.
+//
+// Each comes back marked as the call's (CallInputOf): every step of the
+// call meets the same one, and reports it only through the call.
 func (s *Scope) moduleInputErrs(n *namespace, host cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for ; n != nil && n.mod != nil; n = n.mod.caller {
 		for _, v := range n.varList {
 			if !s.Recipe.hostVar(n, v.Name) {
 				errs := s.inputErrs[nodeKey{n, 'v', v.Name}]
-				diags = append(diags, errs...)
+				diags = append(diags, callInput(errs, n.mod, false)...)
 				if raw, ok := s.raw[nodeKey{n, 'v', v.Name}]; ok && host != cty.NilVal && !errs.HasErrors() {
 					// Its validations that read an input set from host.
-					diags = append(diags, annotate(s.validateInput(n, v, raw, host, true), n.mod.Parent)...)
+					diags = append(diags, callInput(annotate(s.validateInput(n, v, raw, host, true), n.mod.Parent), n.mod, true)...)
 				}
 			} else if host != cty.NilVal {
 				if _, d := s.inputValue(n, v, host); d.HasErrors() {
-					diags = append(diags, annotate(d, n.mod.Parent)...)
+					diags = append(diags, callInput(annotate(d, n.mod.Parent), n.mod, true)...)
 				}
 			}
 		}
 	}
 	return diags
+}
+
+// CallInput is the Extra of a diagnostic StepArgs returns for an input
+// of a module call around the step (its type, constraints or
+// validations), rather than for the step itself: every step of the call
+// meets the same mistake, so what gathers the steps' diagnostics reports
+// it once, for the call (CallInputOf).
+type CallInput struct {
+	Call *Module // the call whose input it is
+	// PerHost: found for the step's host (the input, or an input its
+	// validation reads, is set from `host`). Otherwise it is the error
+	// the evaluator reported for the input (EvalLocals), the same
+	// diagnostic, returned again to refuse the step.
+	PerHost bool
+	wrapped any // the Extra it replaced
+}
+
+// UnwrapDiagnosticExtra is hcl.DiagnosticExtraUnwrapper's.
+func (c *CallInput) UnwrapDiagnosticExtra() any { return c.wrapped }
+
+// CallInputOf is d's CallInput, or nil when d is not a call input's.
+func CallInputOf(d *hcl.Diagnostic) *CallInput {
+	for x := d.Extra; x != nil; {
+		if c, ok := x.(*CallInput); ok {
+			return c
+		}
+		u, ok := x.(hcl.DiagnosticExtraUnwrapper)
+		if !ok {
+			return nil
+		}
+		x = u.UnwrapDiagnosticExtra()
+	}
+	return nil
+}
+
+// callInput marks copies of diags as errors of an input of call m.
+func callInput(diags hcl.Diagnostics, m *Module, perHost bool) hcl.Diagnostics {
+	if len(diags) == 0 {
+		return nil
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		cp := *d
+		cp.Extra = &CallInput{Call: m, PerHost: perHost, wrapped: d.Extra}
+		out[i] = &cp
+	}
+	return out
 }
 
 func (s *Scope) intValueCtx(expr hcl.Expression, ctx *hcl.EvalContext, what string, lo, hi int) (int, hcl.Diagnostics) {
