@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"diffuser/engine"
 	"diffuser/lang"
@@ -94,4 +95,28 @@ func TestCallInputErrorOnce(t *testing.T) {
 			t.Errorf("error: %s", errs[0])
 		}
 	})
+}
+
+// TestCallInputErrorOnceFromCapture: an input not read from host whose
+// value comes from a capture, refused by a validation once the capture is
+// in state, was reported by the plan's evaluation of the module's values
+// and again by the module's step it refuses.
+func TestCallInputErrorOnceFromCapture(t *testing.T) {
+	w := newWorld(t, crossRecipe)
+	w.extra = map[string]string{"mods/pool/main.hcl": crossModule}
+	w.vars = []string{"subnet=10.", "pool=true"}
+	w.cloud.Behavior = func(host, cmd string) (time.Duration, int, string) {
+		if strings.Contains(cmd, "count-disks") {
+			return 0, 0, "3\n" // replica 3 does not divide 2 servers
+		}
+		return 0, 0, ""
+	}
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 2 {
+		t.Fatalf("want the pool instances refused at apply, got %+v", res.Failures)
+	}
+	_, diags := w.load().Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test",
+		Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+	if errs := inputErrors(diags); len(errs) != 1 || len(diags.Errs()) != 1 || !strings.Contains(errs[0], "replica must divide servers.") {
+		t.Fatalf("want the input's error once, got:\n%s", diags.Error())
+	}
 }
