@@ -580,12 +580,37 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 		}
 		st := n.steps[ref.Name]
 		if st == nil {
-			diags = append(diags, unknownRef("step", ref.Name, ref.Range, keys(n.steps)))
+			d := unknownRef("step", ref.Name, ref.Range, keys(n.steps))
+			d.Detail += callerStepHint(n, ref)
+			diags = append(diags, d)
 			continue
 		}
 		out = append(out, Ref{Name: st.Name, Range: ref.Range, Attr: ref.Attr})
 	}
 	return out, diags
+}
+
+// callerStepHint says, for ref naming no step of module namespace n, that
+// a module cannot see the steps of the namespaces around it when one of
+// them has a step of that name, and that the call is where it is named
+// (a call's after, restart_on and reload_on are its steps'). "" otherwise.
+func callerStepHint(n *namespace, ref Ref) string {
+	for m := n.mod; m != nil; m = m.caller.mod {
+		st := m.caller.steps[ref.Name]
+		if st == nil {
+			continue
+		}
+		attr, does := "after", "a call's after orders every step in it"
+		switch ref.Attr {
+		case "restart_on":
+			attr, does = "restart_on", "a call's restart_on is that of every service step in it, nested calls included"
+		case "reload_on":
+			attr, does = "reload_on", "a call's reload_on is that of every service step in it, nested calls included"
+		}
+		return fmt.Sprintf(" A module cannot see its caller's steps: step.%s is declared at %s, outside %s. Name it in the call instead, %s = [step.%s] in module %q at %s: %s.",
+			ref.Name, rangeString(st.DeclRange), m.Addr, attr, ref.Name, m.Name, rangeString(m.CallRange), does)
+	}
+	return ""
 }
 
 // checkModuleCalls checks each call's inputs against the module's

@@ -751,9 +751,9 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	s.Timeout, s.Retries, s.Sensitive, s.Destroy = expr("timeout"), expr("retries"), expr("sensitive"), expr("destroy")
 	s.Drain = expr("drain")
 	var d hcl.Diagnostics
-	s.After, d = n.stepRefs(at["after"])
+	s.After, d = n.stepRefs(at["after"], false)
 	diags = append(diags, d...)
-	s.AfterAll, d = n.stepRefs(at["after_all"])
+	s.AfterAll, d = n.stepRefs(at["after_all"], false)
 	diags = append(diags, d...)
 	diags = append(diags, s.decodeRestart(n, at)...)
 	diags = append(diags, s.decodeWhenReplaced(n, at)...)
@@ -846,7 +846,8 @@ func blockKinds(names []string) []string {
 // stepRefs decodes `after = [step.a, module.b]`. The names are resolved
 // to steps (a module's to every step inside it) once every module is
 // loaded: see resolveAfter.
-func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
+// call: a is an argument of a module call, not of a step.
+func (n *namespace) stepRefs(a *hcl.Attribute, call bool) ([]Ref, hcl.Diagnostics) {
 	if a == nil {
 		return nil, nil
 	}
@@ -863,14 +864,27 @@ func (n *namespace) stepRefs(a *hcl.Attribute) ([]Ref, hcl.Diagnostics) {
 			switch {
 			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "module" && attrName(tr[1]) != "":
 				// module.m.step.x: one step inside a module is not named.
-				what := "waits for every step of the call"
-				switch a.Name {
-				case "restart_on":
-					what = "restarts when any step of the call changes"
-				case "reload_on":
-					what = "reloads when any step of the call changes"
+				// Say what naming the call does: the module named
+				// neither waits nor restarts; this step (or the steps of
+				// this call) does.
+				mod := "module." + attrName(tr[1])
+				what := fmt.Sprintf("this step then waits for every step of %s", mod)
+				switch {
+				case call && a.Name == "after":
+					what = fmt.Sprintf("every step of this call then waits for every step of %s", mod)
+				case call && a.Name == "restart_on":
+					what = fmt.Sprintf("this call's service steps then restart when any step of %s changes", mod)
+				case call && a.Name == "reload_on":
+					what = fmt.Sprintf("this call's service steps then reload when any step of %s changes", mod)
+				case a.Name == "restart_on":
+					what = fmt.Sprintf("this service then restarts (a run step runs its command again) when any step of %s changes", mod)
+				case a.Name == "reload_on":
+					what = fmt.Sprintf("this service then reloads when any step of %s changes", mod)
 				}
-				detail += fmt.Sprintf(" A step inside a module is not named on its own: module.%s %s.", attrName(tr[1]), what)
+				detail += fmt.Sprintf(" A step inside a module is not named on its own: write %s = [%s]: %s (nested calls included).", a.Name, mod, what)
+				if verb := map[string]string{"restart_on": "restart", "reload_on": "reload"}[a.Name]; verb != "" {
+					detail += fmt.Sprintf(" To %s on one file alone, make it a step of the caller, or of a call of its own that holds only the file.", verb)
+				}
 			case !d.HasErrors() && len(tr) > 2 && tr.RootName() == "step" && attrName(tr[1]) != "":
 				// step.x.outputs, step.x["host"]: the step is the unit.
 				detail += fmt.Sprintf(" Write step.%s: the pairing rules decide which of its instances each instance waits for.", attrName(tr[1]))

@@ -276,7 +276,7 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	if a := attrs["after"]; a != nil {
 		var d hcl.Diagnostics
-		m.After, d = n.stepRefs(a)
+		m.After, d = n.stepRefs(a, true)
 		diags = append(diags, d...)
 	}
 	for _, arg := range []struct {
@@ -285,7 +285,7 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}{{"restart_on", &m.RestartOn}, {"reload_on", &m.ReloadOn}} {
 		if a := attrs[arg.name]; a != nil {
 			var d hcl.Diagnostics
-			*arg.refs, d = n.stepRefs(a)
+			*arg.refs, d = n.stepRefs(a, true)
 			diags = append(diags, d...)
 		}
 	}

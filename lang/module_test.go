@@ -846,11 +846,56 @@ module "u" {
 }
 
 // after = [module.u.step.service] and [step.a["node[0]"]], and restart_on =
-// [module.u.step.unit], say what to write instead.
+// [module.u.step.unit], say what to write instead, and what it does: the
+// step (or the call's service steps) waits or restarts, not module.u.
 func TestAfterEntryHints(t *testing.T) {
 	dir := filepath.Join(moduleCases, "after_module_step")
 	_, diags := lang.Load(lang.Source{FS: os.DirFS(dir), Dir: ".", Display: "c", Modules: recipes.Modules()}, testKinds())
-	checkDetailsByLine(t, diags, map[int]string{13: "module.u waits for every step of the call", 18: "Write step.a: the pairing rules", 24: "module.u restarts when any step of the call changes"})
+	checkDetailsByLine(t, diags, map[int]string{
+		13: "write after = [module.u]: this step then waits for every step of module.u",
+		18: "Write step.a: the pairing rules",
+		23: "write restart_on = [module.u]: this service then restarts (a run step runs its command again) when any step of module.u changes",
+		31: "write restart_on = [module.u]: this call's service steps then restart when any step of module.u changes",
+		37: "write reload_on = [module.u]: this service then reloads when any step of module.u changes",
+	})
+	for _, d := range diags {
+		if strings.Contains(d.Detail, "module.u restarts") || strings.Contains(d.Detail, "module.u waits") {
+			t.Errorf("line %d says the module waits or restarts: %s", d.Subject.Start.Line, d.Detail)
+		}
+	}
+}
+
+// restart_on = [step.index] inside a module, naming a step of the
+// caller, says that a module cannot see it and that the call's own
+// restart_on is the way.
+func TestCallerStepInModule(t *testing.T) {
+	for _, attr := range []string{"restart_on", "after"} {
+		t.Run(attr, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "web" {}
+step "index" {
+  on  = hosts.web
+  run = "true"
+}
+module "daemon" {
+  source = "./m"
+  on     = hosts.web
+}
+`)},
+				"m/main.hcl": {Data: []byte(`step "env" { run = "true" }
+step "ready" {
+  ` + attr + ` = [step.index]
+  service { name = "app" }
+}
+`)},
+			}
+			_, diags := loadFS(fsys)
+			does := map[string]string{"restart_on": "a call's restart_on is that of every service step in it", "after": "a call's after orders every step in it"}[attr]
+			checkDetailsByLine(t, diags, map[int]string{3: `There is no step named "index". Known: env, ready. A module cannot see its caller's steps: step.index is declared at t/main.hcl:3, outside module.daemon. ` +
+				`Name it in the call instead, ` + attr + ` = [step.index] in module "daemon" at t/main.hcl:7: ` + does})
+		})
+	}
 }
 
 // checkDetailsByLine checks that diags hold one error per line of want,
@@ -862,7 +907,9 @@ func checkDetailsByLine(t *testing.T, diags hcl.Diagnostics, want map[int]string
 		t.Fatalf("want %d errors:%s", len(want), diagString(diags))
 	}
 	for _, d := range errs {
-		if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+		if _, ok := want[d.Subject.Start.Line]; !ok {
+			t.Errorf("line %d: error not wanted there: %s", d.Subject.Start.Line, d.Detail)
+		} else if !strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
 			t.Errorf("line %d: want %q in %s", d.Subject.Start.Line, want[d.Subject.Start.Line], d.Detail)
 		}
 	}

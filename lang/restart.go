@@ -14,9 +14,9 @@ import (
 func (s *Step) decodeRestart(n *namespace, at hcl.Attributes) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	var d hcl.Diagnostics
-	s.RestartOn, d = n.stepRefs(at["restart_on"])
+	s.RestartOn, d = n.stepRefs(at["restart_on"], false)
 	diags = append(diags, d...)
-	s.ReloadOn, d = n.stepRefs(at["reload_on"])
+	s.ReloadOn, d = n.stepRefs(at["reload_on"], false)
 	diags = append(diags, d...)
 	// A step and a module call may have the same name: step.a and
 	// module.a are two references.

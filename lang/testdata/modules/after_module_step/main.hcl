@@ -25,3 +25,17 @@ step "c" {
     name = "x"
   }
 }
+module "v" {
+  source     = "builtin/systemd-unit"
+  on         = hosts.node
+  restart_on = [module.u.step.unit] # ERROR: Invalid restart_on entry
+  name       = "y"
+  content    = "[Service]\nExecStart=/bin/sleep infinity\n"
+}
+step "d" {
+  on        = hosts.node
+  reload_on = [module.u.step.unit] # ERROR: Invalid reload_on entry
+  service {
+    name = "x"
+  }
+}
