@@ -8,6 +8,7 @@ import (
 
 	"diffuser/internal/ctypath"
 	"diffuser/internal/text"
+	"diffuser/runner"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -438,13 +439,42 @@ func sortedNames[V any](m map[string]V) []string {
 }
 
 // renderShort is a value in JSON, for labels: strings quoted, lists in
-// brackets, maps and objects in braces.
+// brackets, maps and objects in braces. A long one is cut (ClipShown): a
+// string's text after MaxShownValue bytes, saying how long it was.
 func renderShort(v cty.Value) string {
+	if v.Type() == cty.String && v.IsKnown() && !v.IsNull() && !v.IsMarked() {
+		if head, more := runner.Clip(v.AsString(), MaxShownValue); more != "" {
+			return renderJSON(cty.StringVal(head)) + more
+		}
+	}
+	return ClipShown(renderJSON(v))
+}
+
+func renderJSON(v cty.Value) string {
 	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		return v.GoString()
 	}
 	return string(b)
+}
+
+// MaxShownValue is how many bytes of a value a diagnostic shows: a
+// -var port=1e308 is 309 digits, a module input may hold a whole file.
+const MaxShownValue = 100
+
+// ClipShown is s, a value as a diagnostic shows it, cut after
+// MaxShownValue bytes, saying how long it was: "10000…  (309 bytes in
+// all)" (runner.Clip).
+func ClipShown(s string) string {
+	head, more := runner.Clip(s, MaxShownValue)
+	return head + more
+}
+
+// QuoteShown is string s quoted for a diagnostic, its text cut after
+// MaxShownValue bytes, saying how long it was: "aaa…"… (1000 bytes in all).
+func QuoteShown(s string) string {
+	head, more := runner.Clip(s, MaxShownValue)
+	return fmt.Sprintf("%q", head) + more
 }
 
 // nearOrKnown is " Did you mean "x"?" for the name in names nearest to

@@ -457,3 +457,30 @@ func TestSensitiveValueFromFileNotQuoted(t *testing.T) {
 		}
 	}
 }
+
+// TestLongValueClipped: a value an error names is cut after
+// lang.MaxShownValue bytes, saying how long it was: -var port=1e308 named
+// all 309 digits, a thousand-character string all its characters.
+func TestLongValueClipped(t *testing.T) {
+	r, _ := loadString(t, `recipe "t" {}
+variable "port" {
+  type = number
+  min  = 1
+  max  = 65535
+}
+variable "name" {
+  type    = string
+  default = "a"
+  pattern = "[a-z]{1,20}"
+}
+`)
+	for _, tc := range []struct{ v, want string }{
+		{"port=1e308", "var.port is 1" + strings.Repeat("0", 99) + "… (309 bytes in all); it must be from 1 to 65535"},
+		{"name=" + strings.Repeat("é", 500), `var.name is "` + strings.Repeat("é", 50) + `"… (1000 bytes in all); it must be a string matching`},
+	} {
+		_, diags := r.ResolveVariables(lang.Inputs{Vars: []string{tc.v}})
+		if !strings.Contains(diagString(diags), tc.want) {
+			t.Errorf("-var %.20s: want %q in%s", tc.v, tc.want, diagString(diags))
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/lang"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -240,13 +242,13 @@ func traversalString(tr hcl.Traversal) string {
 	return b.String()
 }
 
-// shortValue renders a value in a few words: scalars in full, collections
-// by their size.
+// shortValue renders a value in a few words: scalars in full (a long
+// string cut, saying how long it was), collections by their size.
 func shortValue(v cty.Value) string {
 	ty := v.Type()
 	switch {
 	case ty == cty.String:
-		return fmt.Sprintf("%q", v.AsString())
+		return lang.QuoteShown(v.AsString()) // cut when long, as the text's with lines (ClipWithLines)
 	case ty == cty.Number:
 		return v.AsBigFloat().Text('g', 10)
 	case ty == cty.Bool:

@@ -178,7 +178,7 @@ func (a *app) printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) > maxShownDiags {
 		shown, rest = diags[:maxShownDiags], diags[maxShownDiags:]
 	}
-	shown = printableDiags(shown)
+	shown = printableDiags(views.ClipWithLines(shown))
 	shown, files = printableFilenames(shown, printableSources(withVarSources(files, shown), shown))
 	w := hcl.NewDiagnosticTextWriter(a.stderr, files, uint(width), color)
 	_ = w.WriteDiagnostics(shown)
