@@ -85,24 +85,7 @@ func withStatements(d *hcl.Diagnostic) (stmts []string, long bool) {
 }
 
 // withTraversal is a traversal as HCL's text writer names it.
-func withTraversal(tr hcl.Traversal) string {
-	var b strings.Builder
-	for _, s := range tr {
-		switch s := s.(type) {
-		case hcl.TraverseRoot:
-			b.WriteString(s.Name)
-		case hcl.TraverseAttr:
-			b.WriteString("." + s.Name)
-		case hcl.TraverseIndex:
-			if s.Key.Type().IsPrimitiveType() {
-				b.WriteString("[" + withValue(s.Key) + "]")
-			} else {
-				b.WriteString("[...]")
-			}
-		}
-	}
-	return b.String()
-}
+func withTraversal(tr hcl.Traversal) string { return traversalWith(tr, withValue) }
 
 // withValue is a value as HCL's text writer shows it, a string cut by
 // lang.QuoteShown.

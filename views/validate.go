@@ -223,7 +223,10 @@ func exprValues(d *hcl.Diagnostic) []ExprValueJSON {
 	return out
 }
 
-func traversalString(tr hcl.Traversal) string {
+func traversalString(tr hcl.Traversal) string { return traversalWith(tr, shortValue) }
+
+// traversalWith names a traversal, an index key shown by show.
+func traversalWith(tr hcl.Traversal, show func(cty.Value) string) string {
 	var b strings.Builder
 	for _, s := range tr {
 		switch s := s.(type) {
@@ -233,7 +236,7 @@ func traversalString(tr hcl.Traversal) string {
 			b.WriteString("." + s.Name)
 		case hcl.TraverseIndex:
 			if s.Key.Type().IsPrimitiveType() && s.Key.IsKnown() && !s.Key.IsNull() {
-				b.WriteString("[" + shortValue(s.Key) + "]")
+				b.WriteString("[" + show(s.Key) + "]")
 			} else {
 				b.WriteString("[...]")
 			}
