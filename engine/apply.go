@@ -554,7 +554,7 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 		return "", fail(-1, fmt.Errorf("connecting to %s: %w", slot.Name, err), "", "")
 	}
 	lr := &loggedRunner{r: r, sensitive: sensitive, logs: a.logs, step: stp.Name, host: slot.Name}
-	if f := a.undoReplaced(ctx, v, c, lr, old != nil, oldCopy, host, plain); f != nil {
+	if f := a.undoReplaced(ctx, v, c, lr, old != nil, oldCopy, host, plain, gen.Destroy); f != nil {
 		return "", fail(-1, f, "", lr.path())
 	}
 	inst := state.Instance{Step: stp.Name, Host: slot.Name, Kind: stp.Kind, Digest: dg, Sensitive: sensitive, Started: time.Now(),
@@ -613,26 +613,27 @@ func (a *applier) step(ctx context.Context, v int32, c *Change) (string, *Failur
 	return restarted, nil
 }
 
-// undoReplaced undoes what the instance as state records it (old, when
-// recorded) made, with its kind's own undo, before the step runs with new
-// arguments, when replaceWhy says the update is a replacement, through the
-// step's own logged runner. An update in place of a steps.Leaver removes
-// instead what the old arguments made that the new ones do not keep
-// (leaveUpdated: a mount's fstab line when fstab turns false). On a host
-// launched anew by this apply there is nothing of old to undo. An undo
-// that fails keeps the old record and fails the step when old once
-// succeeded on this host (what it made is still there); else it is a
-// warning, as in destroy.
-func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner.Runner, recorded bool, old state.Instance, host state.Host, args cty.Value) error {
+// undoReplaced undoes the instance as state records it (old, when
+// recorded) before the step runs with new arguments (args, and destroy,
+// its destroy value now), when replaceWhy says the update is a
+// replacement, through the step's own logged runner: with its kind's own
+// undo, else its recorded destroy command (undoOld). An update in place
+// of a steps.Leaver removes instead what the old arguments made that the
+// new ones do not keep (leaveUpdated: a mount's fstab line when fstab
+// turns false). On a host launched anew by this apply there is nothing of
+// old to undo. An undo that fails keeps the old record and fails the step
+// when old once succeeded on this host (what it made is still there);
+// else it is a warning, as in destroy.
+func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner.Runner, recorded bool, old state.Instance, host state.Host, args, destroy cty.Value) error {
 	if launch := a.p.Actions[a.g.LaunchV[a.g.Ref[v]]]; !recorded || launch == Create || launch == Replace {
 		return nil
 	}
 	kind := a.g.Steps[a.g.Step[v]].Kind
-	why := a.p.Loaded.replaceWhy(&old, kind, args)
+	why := a.p.Loaded.replaceWhy(&old, kind, args, destroy)
 	var err error
 	var what, warn string
 	if why != "" {
-		err = a.undoKind(ctx, r, old)
+		err = a.undoOld(ctx, r, old)
 		what = fmt.Sprintf("undoing the %s instance as last applied (%s)", old.Kind, why)
 		warn = fmt.Sprintf("undoing the %s instance of a run that never succeeded here (%s)", old.Kind, why)
 	} else {

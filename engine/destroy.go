@@ -211,27 +211,37 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", host.Name, err)
 	}
-	if inst.Destroy != "" {
-		res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
-		if err != nil {
-			if inst.Sensitive {
-				// The command holds sensitive values; an error may quote it.
-				if ctx.Err() != nil {
-					return fmt.Errorf("the destroy command of a sensitive step did not finish (details hidden): %w", ctx.Err())
-				}
-				return errors.New("running the destroy command of a sensitive step failed (details hidden: sensitive step)")
-			}
-			return err
-		}
-		if res.Exit != 0 {
-			tail := runner.LastLines(res.Stdout+res.Stderr, 10)
-			if inst.Sensitive {
-				tail = "(output hidden: sensitive step)"
-			}
-			return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
-		}
+	if err := runDestroy(ctx, r, inst); err != nil {
+		return err
 	}
 	return a.undoKind(ctx, r, inst)
+}
+
+// runDestroy runs inst's recorded destroy command, if any, on r. A
+// sensitive step's command and output are not told in the error.
+func runDestroy(ctx context.Context, r runner.Runner, inst state.Instance) error {
+	if inst.Destroy == "" {
+		return nil
+	}
+	res, err := r.Run(ctx, inst.Destroy, runner.Options{Timeout: 10 * time.Minute})
+	if err != nil {
+		if inst.Sensitive {
+			// The command holds sensitive values; an error may quote it.
+			if ctx.Err() != nil {
+				return fmt.Errorf("the destroy command of a sensitive step did not finish (details hidden): %w", ctx.Err())
+			}
+			return errors.New("running the destroy command of a sensitive step failed (details hidden: sensitive step)")
+		}
+		return err
+	}
+	if res.Exit != 0 {
+		tail := runner.LastLines(res.Stdout+res.Stderr, 10)
+		if inst.Sensitive {
+			tail = "(output hidden: sensitive step)"
+		}
+		return &runner.ExitError{What: "destroy command", Cmd: inst.Destroy, Status: res.Exit, Tail: tail}
+	}
+	return nil
 }
 
 // undoable reports whether undoing inst would do anything: it ran (a

@@ -215,7 +215,7 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		}
 	}
 	if onOldHost := launch != Create && launch != Replace; onOldHost && (c.Action == Update || c.Action == Create && old != nil) {
-		if why := l.replaceWhy(old, stp.Kind, args); why != "" {
+		if why := l.replaceWhy(old, stp.Kind, args, gen.Destroy); why != "" {
 			if c.Action == Create {
 				why += " (" + c.Reason + ")"
 			}

@@ -27,7 +27,10 @@ import (
 // replaces it.
 type FileKind struct{}
 
-var _ Kind = FileKind{}
+var (
+	_ Kind     = FileKind{}
+	_ Replacer = FileKind{}
+)
 
 type fileArgs struct {
 	path    string
@@ -214,6 +217,26 @@ func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Out
 	}
 	_, err = MustRun(ctx, r, "installing "+a.path, fileInstallScript(a, stage))
 	return nil, err
+}
+
+// Replaces says why an update from old to new arguments is a
+// replacement: the path changes, and the file at the old one would stay
+// beside the new (a unit file still loaded, a config still read). The
+// kind removes nothing itself, as it leaves the file when its step leaves
+// the recipe: the engine runs the step's destroy command as recorded for
+// the old path, when there is one and the step still has one (engine
+// replaceWhy). Content, mode and
+// ownership change in place.
+func (FileKind) Replaces(old, new cty.Value) string {
+	a, err := parseFileArgs(old)
+	if err != nil {
+		return ""
+	}
+	b, err := parseFileArgs(new)
+	if err != nil || a.path == b.path {
+		return ""
+	}
+	return fmt.Sprintf("the file moves from %s to %s", a.path, b.path)
 }
 
 // fileInstallScript gives stage the declared owner and group (undeclared:

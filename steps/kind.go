@@ -35,14 +35,18 @@ type Destroyer interface {
 	Destroy(ctx context.Context, r runner.Runner, args cty.Value) error
 }
 
-// Replacer is implemented by Destroyers whose instance owns what some of
-// its arguments name (a mount its source and target): an update that
-// changes them leaves the old one behind, so the engine undoes the
-// instance as last applied first (its destroy command, then Destroy with
-// the old arguments) and then applies the new arguments, as Terraform
-// replaces a resource whose identifying arguments change. Replaces says
-// why for the plan ("the target changes from /a to /b"), "" when an
-// update in place is right.
+// Replacer is implemented by kinds whose instance is what some of its
+// arguments name (a mount its target, a file its path, a service its
+// unit): an update that changes them leaves the old one behind, so the
+// engine undoes the instance as last applied first and then applies the
+// new arguments, as Terraform replaces a resource whose identifying
+// arguments change (ForceNew). The undo is the kind's own when it is a
+// Destroyer (Destroy with the old arguments: unmount), else the step's
+// destroy command as recorded for the old instance, when the step still
+// has one; with neither there is nothing to undo and the update stays in
+// place. Replaces says why for the plan ("the mount moves from /a to
+// /b"), "" when an update in place is right. old and new are wholly known
+// and unmarked.
 type Replacer interface {
 	Replaces(old, new cty.Value) string
 }

@@ -30,7 +30,10 @@ type ServiceKind struct {
 	Settle time.Duration
 }
 
-var _ Kind = ServiceKind{}
+var (
+	_ Kind     = ServiceKind{}
+	_ Replacer = ServiceKind{}
+)
 
 // journalLines is how much of the unit's journal a failed start shows.
 const journalLines = 30
@@ -344,4 +347,39 @@ func (ServiceKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
 		m["state"] = cty.StringVal("reloaded")
 	}
 	return cty.ObjectVal(m), true
+}
+
+// Replaces says why an update from old to new arguments is a
+// replacement: the unit changes, and the old one would go on running
+// (and starting at boot) beside the new, often holding what the new one
+// needs (its port). Names are compared as systemctl reads them: "glusterd"
+// is "glusterd.service", so spelling the suffix out is no change. The kind
+// stops nothing itself, as it leaves the unit when its step leaves the
+// recipe: the engine runs the step's destroy command as recorded for the
+// old unit, when there is one and the step still has one (engine
+// replaceWhy). State, enablement and
+// daemon_reload change in place.
+func (ServiceKind) Replaces(old, new cty.Value) string {
+	a, err := parseServiceArgs(old)
+	if err != nil {
+		return ""
+	}
+	b, err := parseServiceArgs(new)
+	if err != nil || unitName(a.name) == unitName(b.name) {
+		return ""
+	}
+	return fmt.Sprintf("the unit changes from %s to %s", a.name, b.name)
+}
+
+// unitName is the unit systemctl acts on when given name: name itself when
+// it ends in a unit type's suffix, else name.service (systemd's
+// unit_name_mangle: "foo.bar" is "foo.bar.service").
+func unitName(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		switch name[i+1:] {
+		case "service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "slice", "scope":
+			return name
+		}
+	}
+	return name + ".service"
 }

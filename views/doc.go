@@ -22,9 +22,10 @@
 // plan with -target leaves out) and "likely_renames" (module calls that
 // look renamed, from and to); both absent when none. 1.6: a step instance
 // may be "replace"d (its mount moves, or its kind changes from one that
-// undoes itself), with "before" when its kind stays. 1.7 added
-// "handed_to" on the destroy of a step instance whose file, mount target
-// or service another instance of the recipe has now (not undone).
+// undoes itself; or, when its step has a destroy command, a file's path
+// or a service's unit changes), with "before" when its kind stays. 1.7
+// added "handed_to" on the destroy of a step instance whose file, mount
+// target or service another instance of the recipe has now (not undone).
 //
 // views imports engine and state for the values it renders; it never
 // imports workspace or cmd, and it decides nothing: cmd hands it what to

@@ -46,7 +46,8 @@ func (w *realWS) with(vars ...string) workspace.Inputs {
 // TestRealHost drives three node containers as static hosts: every step
 // kind applied, re-planned as a no-op, drifted and repaired; a step failing
 // on one host while the others finish, then resumed; a changed host key
-// refused until forgotten.
+// refused until forgotten; a builtin/systemd-unit call renamed, the old
+// unit undone before the new one starts.
 func TestRealHost(t *testing.T) {
 	dockertest.NeedContainers(t)
 	dockertest.Serialize(t)
@@ -54,6 +55,7 @@ func TestRealHost(t *testing.T) {
 	t.Run("kinds", func(t *testing.T) { testRealKinds(t, c) })
 	t.Run("failure", func(t *testing.T) { testRealFailure(t, c) })
 	t.Run("undo", func(t *testing.T) { testRealUndo(t, c) })
+	t.Run("rename", func(t *testing.T) { testRealRename(t, c) })
 	// Last: it changes a host key, which every workspace has pinned.
 	t.Run("hostkey", func(t *testing.T) { testRealHostKey(t, c) })
 }

@@ -309,7 +309,12 @@ module "libnfs" {
 }
 
 # Keeps the module's unit started and enabled: refresh notices it stopped.
-# (Its destroy is the module's mount step's.)
+# (Its destroy is the module's mount step's.) It must have no destroy
+# command: on a client applied before builtin/gvfs-mount, its record names
+# diffuser-nfs-gvfs with a destroy that removes mount_point, and a destroy
+# command here would make the new unit name a replacement running that one
+# first, after module.libnfs linked mount_point: the new link would go
+# (docs/recipes/nfs.md, docs/writing-recipes.md on replacements).
 step "gvfs_service" {
   on    = local.libnfs_clients
   after = [module.libnfs]

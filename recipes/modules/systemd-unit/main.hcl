@@ -26,6 +26,9 @@ variable "enabled" {
   description = "start at boot"
 }
 
+# A new name moves the file, which replaces this step: the destroy command
+# recorded for the old name runs first (the old unit stops, is disabled and
+# its file goes), then the new file is written and step.service starts it.
 step "unit" {
   file {
     path    = "/etc/systemd/system/${var.name}.service"

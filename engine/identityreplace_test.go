@@ -1,0 +1,311 @@
+package engine_test
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"diffuser/state"
+	"diffuser/steps/builtin"
+	"diffuser/steps/steptest"
+)
+
+// unitHosts answers, per simulated host, the commands of the file and
+// service kinds and of builtin/systemd-unit's destroy command as systemd
+// would, for units that all serve one port: a unit starts only when its
+// file is in /etc/systemd/system and no other unit is active ("Address
+// already in use"). daemon-reload fails while broken is set.
+type unitHosts struct {
+	mu     sync.Mutex
+	files  map[string]bool // host + " " + path
+	active map[string]bool // host + " " + unit (without .service)
+	broken bool
+}
+
+var (
+	fileFactsAt  = regexp.MustCompile(`^if \[ -L '?([^' ]+)'? \]`)
+	fileInstall  = regexp.MustCompile(`^f='?([^' ]+)'? s=`)
+	systemctlCmd = regexp.MustCompile(`^systemctl (is-active|is-enabled|start|restart|enable|reset-failed) -- '?([^' ]+)'?$`)
+	disableNow   = regexp.MustCompile(`systemctl disable --now '?([^' ;|]+?)'? `)
+	removeFile   = regexp.MustCompile(`rm -f '?([^' ;]+)'?(?:;|$)`)
+)
+
+func unitOf(name string) string { return strings.TrimSuffix(name, ".service") }
+
+func (u *unitHosts) behave(host, cmd string) (time.Duration, int, string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch {
+	case fileFactsAt.MatchString(cmd):
+		if u.files[host+" "+fileFactsAt.FindStringSubmatch(cmd)[1]] {
+			return 0, 0, "644 root root 0 0\n" + strings.Repeat("0", 64) + "  file\n"
+		}
+		return 0, 0, "absent\n"
+	case fileInstall.MatchString(cmd):
+		u.files[host+" "+fileInstall.FindStringSubmatch(cmd)[1]] = true
+	case strings.HasPrefix(cmd, "systemctl show -p NeedDaemonReload"):
+		return 0, 0, "no\n"
+	case systemctlCmd.MatchString(cmd):
+		m := systemctlCmd.FindStringSubmatch(cmd)
+		unit := unitOf(m[2])
+		switch m[1] {
+		case "is-active":
+			if u.active[host+" "+unit] {
+				return 0, 0, "active\n"
+			}
+			return 0, 3, "inactive\n"
+		case "is-enabled":
+			return 0, 1, "disabled\n" // enable is answered, never asked again
+		case "start", "restart":
+			if !u.files[host+" /etc/systemd/system/"+unit+".service"] {
+				return 0, 5, "Unit " + unit + ".service not found.\n"
+			}
+			for k, on := range u.active {
+				if on && strings.HasPrefix(k, host+" ") && k != host+" "+unit {
+					return 0, 1, "Job for " + unit + ".service failed\n"
+				}
+			}
+			u.active[host+" "+unit] = true
+		}
+	case strings.HasPrefix(cmd, "journalctl -u "):
+		return 0, 0, "OSError: [Errno 98] Address already in use\n"
+	case disableNow.MatchString(cmd): // systemd-unit's destroy command
+		delete(u.active, host+" "+unitOf(disableNow.FindStringSubmatch(cmd)[1]))
+		delete(u.files, host+" "+removeFile.FindStringSubmatch(cmd)[1])
+		if u.broken {
+			return 0, 1, "Failed to reload daemon: Access denied\n"
+		}
+	case strings.HasPrefix(cmd, "rm -f "):
+		delete(u.files, host+" "+removeFile.FindStringSubmatch(cmd)[1])
+	}
+	return 0, 0, ""
+}
+
+// on lists the units active on host, sorted by name.
+func (u *unitHosts) on(host string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var names []string
+	for k, on := range u.active {
+		if name, ok := strings.CutPrefix(k, host+" "); ok && on {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ")
+}
+
+func (u *unitHosts) has(host, path string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.files[host+" "+path]
+}
+
+const unitCall = `recipe "t" {}
+variable "name" { default = "webd" }
+variable "site_undo" { default = true }
+hosts "a" { count = 2 }
+module "web" {
+  source  = "builtin/systemd-unit"
+  on      = hosts.a
+  name    = var.name
+  content = "[Service]\nExecStart=/usr/bin/python3 -m http.server 8080\n[Install]\nWantedBy=multi-user.target\n"
+}
+# A file without a destroy command leaves its old path as the step
+# leaving the recipe would: an update in place.
+step "note" {
+  on = hosts.a
+  file {
+    path    = "/etc/${var.name}.note"
+    content = "x"
+  }
+}
+# A file with a destroy command: replaced when its path changes, unless
+# the change drops the command.
+step "site" {
+  on = hosts.a
+  file {
+    path    = "/etc/${var.name}.site"
+    content = "x"
+  }
+  destroy = var.site_undo ? "rm -f /etc/${var.name}.site" : null
+}
+`
+
+// TestUnitRenamedIsReplaced: renaming a builtin/systemd-unit call's unit
+// replaces its unit step: the plan says the file moves (naming both
+// paths) and that the old one's destroy command runs first; apply runs
+// that command, as recorded for the old unit, once per host before the
+// new unit file is written, so the old unit is stopped, disabled and its
+// file gone, and the service step (an update: it records no destroy)
+// starts the new unit. A file step with a destroy command is replaced
+// too; one without, or whose change drops it, stays an update, running
+// nothing of the old. A failing destroy command fails the unit step with
+// nothing new done (state keeps the old record), and the next apply runs
+// it again. With the old code the
+// rename was an update: the old unit stayed active and the new one
+// failed, its port taken.
+func TestUnitRenamedIsReplaced(t *testing.T) {
+	w := newWorld(t, unitCall)
+	w.kinds = builtin.WithClock(steptest.NewClock())
+	w.extra = map[string]string{}
+	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
+	w.cloud.Behavior = u.behave
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
+		t.Fatalf("first apply: %v", res.Failures)
+	}
+	for _, h := range []string{"a[0]", "a[1]"} {
+		if got := u.on(h); got != "webd" {
+			t.Fatalf("after the first apply, %s runs %q, want webd", h, got)
+		}
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Fatalf("re-plan has changes:\n%s", summary(p))
+	}
+
+	unit, note := `module.web.step.unit["a[0]"]`, `step.note["a[0]"]`
+	w.vars = []string{"name=webd2"}
+	p := w.plan()
+	got := map[string]string{}
+	for _, c := range p.Changes {
+		got[c.Addr] = c.Action.String() + " (" + c.Reason + ")"
+	}
+	want := map[string]string{
+		unit:                              "replace (the file moves from /etc/systemd/system/webd.service to /etc/systemd/system/webd2.service: the old one's destroy command runs first)",
+		`module.web.step.service["a[0]"]`: "update (inputs changed; then restart because " + unit + " will change)",
+		note:                              "update (inputs changed)",
+		`step.site["a[0]"]`:               "replace (the file moves from /etc/webd.site to /etc/webd2.site: the old one's destroy command runs first)",
+	}
+	for addr, w := range want {
+		if got[addr] != w {
+			t.Errorf("plan of %s: %s, want %s", addr, got[addr], w)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if res := w.apply(p, 4); len(res.Failures) != 0 {
+		t.Fatalf("renaming the unit: %v", res.Failures)
+	}
+	for _, h := range []string{"a[0]", "a[1]"} {
+		if got := u.on(h); got != "webd2" || u.has(h, "/etc/systemd/system/webd.service") || !u.has(h, "/etc/systemd/system/webd2.service") {
+			t.Errorf("after the rename, %s runs %q, webd.service file %v, webd2.service file %v; want webd2 only",
+				h, got, u.has(h, "/etc/systemd/system/webd.service"), u.has(h, "/etc/systemd/system/webd2.service"))
+		}
+		cmds := strings.Join(w.cloud.Commands(h), "\n")
+		if n := strings.Count(cmds, "systemctl disable --now webd.service"); n != 1 {
+			t.Errorf("%s: the old destroy command ran %d times, want once", h, n)
+		}
+		d, f, s := strings.Index(cmds, "systemctl disable --now webd.service"), strings.Index(cmds, "f=/etc/systemd/system/webd2.service "), strings.Index(cmds, "systemctl restart -- webd2")
+		if d < 0 || f < d || s < f {
+			t.Errorf("%s: want the old destroy (at %d), then the new unit file (%d), then its start (%d):\n%s", h, d, f, s, cmds)
+		}
+		if u.has(h, "/etc/webd.site") || !u.has(h, "/etc/webd2.site") {
+			t.Errorf("%s: a file step with a destroy command moved: old file there %v, new %v; want only the new", h, u.has(h, "/etc/webd.site"), u.has(h, "/etc/webd2.site"))
+		}
+		if !u.has(h, "/etc/webd.note") || !u.has(h, "/etc/webd2.note") {
+			t.Errorf("%s: a file step without destroy command moved: both files stay (old %v, new %v)", h, u.has(h, "/etc/webd.note"), u.has(h, "/etc/webd2.note"))
+		}
+	}
+	if d := w.st.Steps[unit].Destroy; !strings.Contains(d, "webd2.service") {
+		t.Errorf("the recorded destroy command names the old unit: %s", d)
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Fatalf("plan after the rename has changes:\n%s", summary(p))
+	}
+
+	// A destroy command that fails: the unit step fails, the new unit file
+	// is not written, state keeps webd2's record; fixed, the next apply
+	// runs it again and goes on.
+	u.broken = true
+	w.vars = []string{"name=webd3"}
+	res := w.apply(w.plan(), 4)
+	wantErr := "undoing the file instance as last applied (the file moves from /etc/systemd/system/webd2.service to /etc/systemd/system/webd3.service: the old one's destroy command runs first) failed, so nothing new was done"
+	var unitFailed int
+	for _, f := range res.Failures {
+		if strings.HasPrefix(f.Addr, "module.web.step.unit[") && strings.Contains(f.Err.Error(), wantErr) {
+			unitFailed++
+		}
+	}
+	if unitFailed != 2 {
+		t.Fatalf("a failing destroy command: failures %v, want both unit instances failing with %q", res.Failures, wantErr)
+	}
+	if r := w.st.Steps[unit]; r.Status != state.StatusApplied || !strings.Contains(string(r.Args), "webd2.service") || u.has("a[0]", "/etc/systemd/system/webd3.service") {
+		t.Fatalf("after the failing undo: record %s %s, webd3.service file %v", r.Status, r.Args, u.has("a[0]", "/etc/systemd/system/webd3.service"))
+	}
+	u.broken = false
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
+		t.Fatalf("after fixing the destroy command: %v", res.Failures)
+	}
+	for _, h := range []string{"a[0]", "a[1]"} {
+		if got := u.on(h); got != "webd3" {
+			t.Errorf("%s runs %q, want webd3", h, got)
+		}
+		if n := strings.Count(strings.Join(w.cloud.Commands(h), "\n"), "systemctl disable --now webd2.service"); n != 2 {
+			t.Errorf("%s: webd2's destroy command ran %d times, want twice (failed, then again)", h, n)
+		}
+	}
+
+	// The change that moves a file drops its destroy command: an update,
+	// the old command is not run and the old file stays (the recipe took
+	// the undo away, as the nfs recipe's gvfs_service did, its old unit
+	// retired by another step).
+	w.vars = []string{"name=webd3", "site_undo=false"}
+	w.src = strings.Replace(unitCall, `"/etc/${var.name}.site"`, `"/etc/${var.name}.site2"`, 1)
+	p = w.plan()
+	site := "none"
+	for _, c := range p.Changes {
+		if c.Addr == `step.site["a[0]"]` {
+			site = c.Action.String() + " (" + c.Reason + ")"
+		}
+	}
+	if site != "update (inputs changed)" {
+		t.Errorf("plan of step.site with its destroy command dropped: %s, want update (inputs changed)", site)
+	}
+	if res := w.apply(p, 4); len(res.Failures) != 0 {
+		t.Fatalf("moving the site file without its destroy command: %v", res.Failures)
+	}
+	for _, h := range []string{"a[0]", "a[1]"} {
+		if !u.has(h, "/etc/webd3.site") || !u.has(h, "/etc/webd3.site2") {
+			t.Errorf("%s: the old file went although the change dropped the destroy command (old %v, new %v)", h, u.has(h, "/etc/webd3.site"), u.has(h, "/etc/webd3.site2"))
+		}
+	}
+}
+
+const secretFile = `recipe "t" {}
+variable "dir" { default = "/etc/a" }
+hosts "a" {}
+step "key" {
+  on = hosts.a
+  file {
+    path    = "${var.dir}/key"
+    content = "k"
+  }
+  destroy = "rm -f ${var.dir}/key"
+}
+`
+
+// TestSensitiveFileMovedNamesNoPath: a file step made sensitive in the
+// change that moves it is replaced (state recorded its old arguments),
+// and the plan's reason names neither path.
+func TestSensitiveFileMovedNamesNoPath(t *testing.T) {
+	w := newWorld(t, secretFile)
+	w.kinds = simKinds
+	w.extra = map[string]string{}
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
+		t.Fatalf("first apply: %v", res.Failures)
+	}
+	w.vars = []string{"dir=/etc/b"}
+	w.src = strings.Replace(secretFile, "  on = hosts.a\n", "  on = hosts.a\n  sensitive = true\n", 1)
+	p := w.plan()
+	if len(p.Changes) != 1 || p.Changes[0].Action.String() != "replace" ||
+		p.Changes[0].Reason != "what it names changes (values hidden: sensitive step): the old one's destroy command runs first" {
+		t.Fatalf("plan:\n%s", summary(p))
+	}
+	if res := w.apply(p, 4); len(res.Failures) != 0 || w.cloud.CountMatching("rm -f /etc/a/key") != 1 {
+		t.Fatalf("apply: failures %v, the old destroy command ran %d times, want once", res.Failures, w.cloud.CountMatching("rm -f /etc/a/key"))
+	}
+}
