@@ -2,9 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"strings"
 
 	"diffuser/state"
+	"diffuser/steps"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -44,10 +44,7 @@ func ownedThing(kind string, args cty.Value) (key, shown string, ok bool) {
 	if n.IsNull() || n.Type() != cty.String {
 		return "", "", false
 	}
-	unit := n.AsString()
-	if !strings.Contains(unit, ".") {
-		unit += ".service" // as systemctl reads a bare name
-	}
+	unit := steps.UnitName(n.AsString()) // as systemctl reads it
 	return "service\x00" + unit, "service " + unit, true
 }
 

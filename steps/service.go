@@ -365,16 +365,16 @@ func (ServiceKind) Replaces(old, new cty.Value) string {
 		return ""
 	}
 	b, err := parseServiceArgs(new)
-	if err != nil || unitName(a.name) == unitName(b.name) {
+	if err != nil || UnitName(a.name) == UnitName(b.name) {
 		return ""
 	}
 	return fmt.Sprintf("the unit changes from %s to %s", a.name, b.name)
 }
 
-// unitName is the unit systemctl acts on when given name: name itself when
+// UnitName is the unit systemctl acts on when given name: name itself when
 // it ends in a unit type's suffix, else name.service (systemd's
 // unit_name_mangle: "foo.bar" is "foo.bar.service").
-func unitName(name string) string {
+func UnitName(name string) string {
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		switch name[i+1:] {
 		case "service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "slice", "scope":
