@@ -1027,12 +1027,14 @@ func checkReplace(g *Instances, addrs []string) hcl.Diagnostics {
 			found = g.Addr(v) == r
 		}
 		if !found {
+			summary := "Unknown replace address"
 			detail := fmt.Sprintf("-replace %q names no host and no step instance of the recipe; use a host name such as server[0] or a step instance such as step.NAME[\"server[0]\"]%s", r, replaceHint(g, r))
 			if insts := instancesOf(g, r); len(insts) > 0 {
 				// A whole step or module is there: not unknown, only too much.
+				summary = "Replace address names more than one instance"
 				detail = fmt.Sprintf("-replace %q names a whole step or module; -replace re-runs one step instance (or replaces one host) at a time, so name each of its instances (%s).", r, listSome(insts, 3))
 			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown replace address", Detail: detail})
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail})
 		}
 	}
 	return diags
