@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"diffuser/engine"
 	"diffuser/state"
 	"diffuser/steps/builtin"
 	"diffuser/steps/steptest"
@@ -307,5 +308,46 @@ func TestSensitiveFileMovedNamesNoPath(t *testing.T) {
 	}
 	if res := w.apply(p, 4); len(res.Failures) != 0 || w.cloud.CountMatching("rm -f /etc/a/key") != 1 {
 		t.Fatalf("apply: failures %v, the old destroy command ran %d times, want once", res.Failures, w.cloud.CountMatching("rm -f /etc/a/key"))
+	}
+}
+
+// TestReplaceRestartsService: -replace of a service step's instance
+// restarts its unit (Apply alone leaves a running unit as it is, so
+// "re-run" did nothing a person asking for it wanted), only there: the
+// plan says so, the restart runs once, on that host, and the plan after is
+// empty.
+func TestReplaceRestartsService(t *testing.T) {
+	w := newWorld(t, unitCall)
+	w.kinds = builtin.WithClock(steptest.NewClock())
+	w.extra = map[string]string{}
+	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
+	w.cloud.Behavior = u.behave
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
+		t.Fatalf("first apply: %v", res.Failures)
+	}
+	svc := `module.web.step.service["a[1]"]`
+	p := w.plan(func(o *engine.PlanOptions) { o.Replace = []string{svc} })
+	if len(p.Changes) != 1 || p.Changes[0].Addr != svc || p.Changes[0].Restart != "restart" ||
+		p.Changes[0].Reason != "restart requested with -replace" {
+		t.Fatalf("plan -replace %s:\n%s", svc, summary(p))
+	}
+	restarts := func(host string) int {
+		n := 0
+		for _, c := range w.cloud.Commands(host) {
+			if strings.HasPrefix(c, "systemctl restart") {
+				n++
+			}
+		}
+		return n
+	}
+	before0, before1 := restarts("a[0]"), restarts("a[1]")
+	if res := w.apply(p, 4); len(res.Failures) != 0 {
+		t.Fatalf("apply -replace: %v", res.Failures)
+	}
+	if got0, got1 := restarts("a[0]")-before0, restarts("a[1]")-before1; got0 != 0 || got1 != 1 {
+		t.Errorf("apply -replace %s restarted %d times on a[0] and %d on a[1], want 0 and 1", svc, got0, got1)
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("plan after -replace has changes:\n%s", summary(p))
 	}
 }

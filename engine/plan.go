@@ -577,6 +577,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		return p, append(diags, d...)
 	}
 	p.planRestarts(st)
+	p.planRequestedRestarts(replace)
 	p.planRemovals(st)
 	if len(opt.Targets) > 0 {
 		diags = append(diags, p.restrict(opt.Targets)...)

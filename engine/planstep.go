@@ -42,6 +42,9 @@ type stepPlanner struct {
 	locals *diagSet
 }
 
+// reasonRerun is the reason of a step instance named in -replace.
+const reasonRerun = "re-run requested with -replace"
+
 // stepEval is one evaluation of a step's arguments.
 type stepEval struct {
 	args  cty.Value
@@ -197,7 +200,7 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 	case old.Status != state.StatusApplied:
 		c.Action, c.Reason = Create, "did not finish last time"
 	case sp.replace[addr]:
-		c.Action, c.Reason = Update, "re-run requested with -replace"
+		c.Action, c.Reason = Update, reasonRerun
 	case !ok:
 		c.Action, c.Reason, c.Deferred = Update, "inputs known after apply", true
 	case old.Digest != dg && stp.ReadsFacts && sp.factsChanged[h] != "":

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"diffuser/lang"
 	"diffuser/state"
@@ -38,6 +39,9 @@ type restartPlan struct {
 	pending  string  // what state says it still owes
 	// only: the restart is the service's only change (it was a no-op).
 	only bool
+	// requested: -replace named the instance; a service restarts (its
+	// Apply alone leaves a running unit as it is).
+	requested bool
 }
 
 // checkRestartKinds refuses restart_on and reload_on on steps whose kind
@@ -230,7 +234,7 @@ func (a *applier) restartDue(v int32, kind steps.Kind, plain cty.Value, pending 
 	if rp == nil {
 		return plain, "", false
 	}
-	due := pending != ""
+	due := pending != "" || rp.requested
 	a.mu.Lock()
 	for _, t := range rp.triggers {
 		due = due || a.changed[t]
@@ -251,4 +255,33 @@ func (a *applier) restartDue(v int32, kind steps.Kind, plain cty.Value, pending 
 		return args, "reloaded", true
 	}
 	return args, "restarted", true
+}
+
+// planRequestedRestarts makes -replace of a service instance a restart:
+// "re-run" of a service step applies its arguments, which leaves a unit
+// already running as it is, while whoever names a daemon's instance in
+// -replace wants it started afresh, as Terraform's -replace recreates.
+// A run step (a Rerunner) runs again anyway; other kinds re-apply.
+func (p *Plan) planRequestedRestarts(replace map[string]bool) {
+	g := p.Loaded.Graph
+	for v, c := range p.vchange {
+		if !replace[c.Addr] || c.Action != Update || g.Kind[v] != VStep {
+			continue
+		}
+		kind := p.Loaded.Kinds[c.Kind]
+		if _, ok := kind.(steps.Restarter); !ok {
+			continue
+		}
+		if _, ok := kind.(steps.Rerunner); ok {
+			continue
+		}
+		rp := p.restarts[v]
+		if rp == nil {
+			rp = &restartPlan{}
+			p.restarts[v] = rp
+		}
+		rp.requested, rp.reload, rp.only = true, false, false
+		c.Restart = "restart"
+		c.Reason = strings.Replace(c.Reason, reasonRerun, "restart requested with -replace", 1)
+	}
 }
