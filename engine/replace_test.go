@@ -28,7 +28,11 @@ func TestReplaceUnknownAddress(t *testing.T) {
 	}
 	for _, bad := range []string{"a[2]", "c[0]", "step.a1", `step.a1["b[0]"]`, `step.nope["a[0]"]`, "", "server[0]; rm -rf /"} {
 		d := plan("a[0]", bad)
-		if !d.HasErrors() || len(d) != 1 || d[0].Summary != "Unknown replace address" || !strings.Contains(d[0].Detail, `"`+strings.ReplaceAll(bad, `"`, `\"`)+`"`) {
+		summary := "Unknown replace address"
+		if bad == "step.a1" { // a whole step: there, but more than one instance
+			summary = "Replace address names more than one instance"
+		}
+		if !d.HasErrors() || len(d) != 1 || d[0].Summary != summary || !strings.Contains(d[0].Detail, `"`+strings.ReplaceAll(bad, `"`, `\"`)+`"`) {
 			t.Errorf("-replace %q: %v", bad, d)
 		}
 	}
