@@ -630,6 +630,9 @@ func (a *applier) undoReplaced(ctx context.Context, v int32, c *Change, r runner
 	}
 	kind := a.g.Steps[a.g.Step[v]].Kind
 	why := a.p.Loaded.replaceWhy(&old, kind, args, destroy)
+	if why != "" && a.p.keptOld[v] != "" {
+		return nil // another instance has what the old one made (planKeptOld)
+	}
 	var err error
 	var what, warn string
 	if why != "" {

@@ -137,10 +137,10 @@ func exitOf(err error) int {
 	return -1
 }
 
-// undoInstance undoes the instance c destroys and forgets it; handedOver
-// (handOvers) says why its undo is not run: another instance owns what it
-// made now.
-func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool, handedOver string) error {
+// undoInstance undoes the instance c destroys and forgets it; handedTo
+// (handOvers) is the instance that owns what it made now, when one does:
+// then its undo is not run, only Leave's part (leaveHandedOver).
+func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool, handedTo string) error {
 	start := time.Now()
 	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy"})
 	a.mu.Lock()
@@ -154,11 +154,8 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool, h
 		host = a.p.reachedNow(&cp)
 	}
 	a.mu.Unlock()
-	if handedOver != "" {
-		// A warning: forgotten without its undo, which would undo the
-		// new instance's work.
-		a.finish(c, start, errors.New(handedOver), true)
-		return a.forget(c, start, false)
+	if handedTo != "" {
+		return a.handOverInstance(ctx, c, start, inst, host, handedTo)
 	}
 	err := a.undo(ctx, inst, host)
 	if err != nil {
@@ -183,6 +180,30 @@ func (a *applier) undoInstance(ctx context.Context, c *Change, hostGoing bool, h
 		}
 	}
 	return a.forget(c, start, err == nil)
+}
+
+// handOverInstance forgets inst, which c destroys, without its undo,
+// which would undo the work of handedTo, the instance that owns what it
+// made now: a warning says so. What only inst kept (a mount's fstab line,
+// when handedTo has fstab false) is removed first; when that fails on a
+// host that stays, the step's destroy fails and inst stays in state.
+func (a *applier) handOverInstance(ctx context.Context, c *Change, start time.Time, inst state.Instance, host *state.Host, handedTo string) error {
+	_, shown, _ := a.p.Loaded.recordedThing(&inst)
+	if host != nil && a.opt.Connector != nil {
+		if _, ok := a.p.Loaded.Kinds[inst.Kind].(steps.Leaver); ok {
+			r, err := a.connect(ctx, host)
+			if err == nil {
+				err = a.leaveHandedOver(ctx, r, inst, handedTo)
+			}
+			if err != nil {
+				err = fmt.Errorf("handed over to %s, but removing what only it kept failed: %w", handedTo, err)
+				a.finish(c, start, err, false)
+				return err
+			}
+		}
+	}
+	a.finish(c, start, errors.New(handOverNote(handedTo, shown)), true)
+	return a.forget(c, start, false)
 }
 
 // forget deletes c's instance from state, and reports it done when done.

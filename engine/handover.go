@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
+	"diffuser/runner"
 	"diffuser/state"
 	"diffuser/steps"
 
@@ -97,6 +99,38 @@ func (p *Plan) planHandOvers(st *state.State) {
 	}
 }
 
+// planKeptOld makes an update of each step replacement (a file's path, a
+// unit, a mount's target or a kind changed) whose old file, unit or
+// mount target another instance of the recipe has on the same host now:
+// undoing the old one (its destroy command, an unmount) would undo that
+// other instance's work, whenever it runs (two file steps swapping paths
+// undid each other). KeptOld says which instance, for apply.
+func (p *Plan) planKeptOld(st *state.State) {
+	var owners map[string]string
+	for v, c := range p.vchange {
+		if c.Action != Replace || c.Kind == "launch" {
+			continue
+		}
+		key, shown, ok := p.Loaded.recordedThing(st.Steps[c.Addr])
+		if !ok {
+			continue
+		}
+		if owners == nil {
+			owners = p.plannedOwners()
+		}
+		to := owners[c.Host+"\x00"+key]
+		if to == "" || to == c.Addr {
+			continue
+		}
+		if p.keptOld == nil {
+			p.keptOld = map[int32]string{}
+		}
+		p.keptOld[v] = to
+		c.Action, c.Reason = Update, fmt.Sprintf("inputs changed; the old one is not undone: %s has the same %s now", to, shown)
+		p.Actions[v] = Update
+	}
+}
+
 // plannedOwners indexes the recipe's instances by host and ownedThing.
 func (p *Plan) plannedOwners() map[string]string {
 	owners := map[string]string{}
@@ -114,7 +148,7 @@ func (p *Plan) plannedOwners() map[string]string {
 // handOvers returns, for the destroy phase of an apply that keeps the
 // cluster, the destroys of step instances whose recorded file, mount
 // target or service an instance applied and kept on the same host records
-// too, by address, with what to say.
+// too: by address, the address of that instance.
 func (a *applier) handOvers() map[string]string {
 	if a.p.DestroyAll {
 		return nil
@@ -138,16 +172,39 @@ func (a *applier) handOvers() map[string]string {
 			owners[inst.Host+"\x00"+key] = addr
 		}
 	}
-	notes := map[string]string{}
+	out := map[string]string{}
 	for _, c := range a.p.Destroys {
 		if c.Kind == "launch" || a.st.Hosts[c.Host] == nil {
 			continue
 		}
-		if key, shown, ok := a.p.Loaded.recordedThing(a.st.Steps[c.Addr]); ok {
+		if key, _, ok := a.p.Loaded.recordedThing(a.st.Steps[c.Addr]); ok {
 			if to := owners[c.Host+"\x00"+key]; to != "" {
-				notes[c.Addr] = handOverNote(to, shown)
+				out[c.Addr] = to
 			}
 		}
 	}
-	return notes
+	return out
+}
+
+// leaveHandedOver removes what old made that the instance it is handed to
+// (to) does not keep, as an update in place from one to the other would
+// (steps.Leaver: a mount's fstab line when the new one has fstab false),
+// through r; nothing for a kind without Leave or without both instances'
+// arguments recorded.
+func (a *applier) leaveHandedOver(ctx context.Context, r runner.Runner, old state.Instance, to string) error {
+	a.mu.Lock()
+	var owner state.Instance
+	if o := a.st.Steps[to]; o != nil {
+		owner = *o
+	}
+	a.mu.Unlock()
+	lv, ok := a.p.Loaded.Kinds[old.Kind].(steps.Leaver)
+	if !ok || owner.Kind != old.Kind {
+		return nil
+	}
+	prev, now := a.p.Loaded.prevArgs(&old), a.p.Loaded.prevArgs(&owner)
+	if prev == cty.NilVal || now == cty.NilVal {
+		return nil
+	}
+	return lv.Leave(ctx, r, prev, now)
 }

@@ -351,3 +351,143 @@ func TestReplaceRestartsService(t *testing.T) {
 		t.Errorf("plan after -replace has changes:\n%s", summary(p))
 	}
 }
+
+const keptOldBefore = `recipe "t" {}
+hosts "a" {}
+step "m1" {
+  on = hosts.a
+  file {
+    path    = "/etc/m.conf"
+    content = "m1\n"
+  }
+  destroy = "rm -f /etc/m.conf"
+}
+step "sa" {
+  on = hosts.a
+  file {
+    path    = "/etc/x.conf"
+    content = "a\n"
+  }
+  destroy = "rm -f /etc/x.conf"
+}
+step "sb" {
+  on = hosts.a
+  file {
+    path    = "/etc/y.conf"
+    content = "b\n"
+  }
+  destroy = "rm -f /etc/y.conf"
+}
+step "mv" {
+  on = hosts.a
+  file {
+    path    = "/etc/a.conf"
+    content = "mv\n"
+  }
+  destroy = "rm -f /etc/a.conf"
+}
+`
+
+// keptOldAfter moves m1 and mv, gives m1's old path to a new step and
+// swaps sa's and sb's paths.
+const keptOldAfter = `recipe "t" {}
+hosts "a" {}
+step "m1" {
+  on = hosts.a
+  file {
+    path    = "/etc/m.d/main.conf"
+    content = "m1\n"
+  }
+  destroy = "rm -f /etc/m.d/main.conf"
+}
+step "legacy" {
+  on = hosts.a
+  file {
+    path    = "/etc/m.conf"
+    content = "legacy\n"
+  }
+}
+step "sa" {
+  on = hosts.a
+  file {
+    path    = "/etc/y.conf"
+    content = "a\n"
+  }
+  destroy = "rm -f /etc/y.conf"
+}
+step "sb" {
+  on = hosts.a
+  file {
+    path    = "/etc/x.conf"
+    content = "b\n"
+  }
+  destroy = "rm -f /etc/x.conf"
+}
+step "mv" {
+  on = hosts.a
+  file {
+    path    = "/etc/b.conf"
+    content = "mv\n"
+  }
+  destroy = "rm -f /etc/b.conf"
+}
+`
+
+// TestMovedFileKeptWhenAnotherHasIt: a file step whose path changes is
+// replaced (its old destroy command runs first), except where another
+// instance of the recipe has the old path now: a new step taking it over,
+// or two steps swapping paths. There the old destroy would remove the
+// other's file, whenever that one ran (apply reported success with
+// /etc/m.conf gone, or failed reading a swapped file): the change is an
+// update, saying which instance has the old path, and nothing of the old
+// is undone. A move nobody takes over is still a replacement.
+func TestMovedFileKeptWhenAnotherHasIt(t *testing.T) {
+	w := newWorld(t, keptOldBefore)
+	w.kinds = builtin.WithClock(steptest.NewClock())
+	w.extra = map[string]string{}
+	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
+	w.cloud.Behavior = u.behave
+	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
+		t.Fatalf("first apply: %v", res.Failures)
+	}
+	w.src = keptOldAfter
+	p := w.plan()
+	want := map[string]string{
+		`step.m1["a[0]"]`: `inputs changed; the old one is not undone: step.legacy["a[0]"] has the same path /etc/m.conf now`,
+		`step.sa["a[0]"]`: `inputs changed; the old one is not undone: step.sb["a[0]"] has the same path /etc/x.conf now`,
+		`step.sb["a[0]"]`: `inputs changed; the old one is not undone: step.sa["a[0]"] has the same path /etc/y.conf now`,
+	}
+	for _, c := range p.Changes {
+		switch {
+		case want[c.Addr] != "":
+			if c.Action != engine.Update || c.Reason != want[c.Addr] {
+				t.Errorf("%s: %s (%s), want an update: %s", c.Addr, c.Action, c.Reason, want[c.Addr])
+			}
+		case c.Addr == `step.mv["a[0]"]`:
+			if c.Action != engine.Replace {
+				t.Errorf("%s: %s (%s), want a replacement (nobody has /etc/a.conf now)", c.Addr, c.Action, c.Reason)
+			}
+		}
+	}
+	before := len(w.cloud.Commands("a[0]"))
+	if res := w.apply(p, 4); len(res.Failures) != 0 {
+		t.Fatalf("apply: %v", res.Failures)
+	}
+	var removed []string
+	for _, cmd := range w.cloud.Commands("a[0]")[before:] {
+		if strings.HasPrefix(cmd, "rm -f") {
+			removed = append(removed, cmd)
+		}
+	}
+	if len(removed) != 1 || removed[0] != "rm -f /etc/a.conf" {
+		t.Errorf("apply removed %q, want only mv's old /etc/a.conf", removed)
+	}
+	for _, f := range []string{"/etc/m.conf", "/etc/x.conf", "/etc/y.conf", "/etc/m.d/main.conf", "/etc/b.conf"} {
+		if !u.has("a[0]", f) {
+			t.Errorf("%s is gone after the apply", f)
+		}
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("plan after the apply has changes:\n%s", summary(p))
+	}
+}

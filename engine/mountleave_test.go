@@ -206,3 +206,53 @@ func TestMountFstabTurnedOff(t *testing.T) {
 		t.Errorf("after destroy: /srv/data mounted on %d hosts, fstab\n%s", mt.at("/srv/data"), fs.get("a[0]"))
 	}
 }
+
+// TestMountRenamedFstabOffHandedOver: a mount step renamed without a
+// moved block and given fstab = false in the same edit is handed over
+// (the new instance has the target: no unmount), and what only the old
+// one kept goes as an update would remove it: its fstab line. It stayed
+// for good (destroy of the new one, fstab = false, does not know it).
+func TestMountRenamedFstabOffHandedOver(t *testing.T) {
+	w := newWorld(t, fstabStep)
+	mt := &mountTable{}
+	w.cloud.Behavior = mt.behave
+	own := "UUID=1234 / ext4 errors=remount-ro 0 1\n"
+	fs := &fstabHosts{files: map[string]string{"a[0]": own, "a[1]": own}, stages: map[string]string{}}
+	apply := func() *engine.Result {
+		t.Helper()
+		prov, _ := w.cloud.Factory().New(context.Background(), cty.NilVal, cloud.Env{})
+		return w.applyVia(w.plan(), 4, prov, fstabConnector{sim: w.cloud.Connector(), f: fs})
+	}
+	if res := apply(); len(res.Failures) != 0 {
+		t.Fatalf("first apply: %v", res.Failures)
+	}
+	if got := fs.get("a[0]"); got != own+"/dev/vdb /srv/data tmpfs defaults 0 0\n" {
+		t.Fatalf("after the first apply, fstab is\n%s", got)
+	}
+	w.src = strings.Replace(fstabStep, `step "data"`, `step "data2"`, 1)
+	w.vars = []string{"fstab=false"}
+	before := len(w.cloud.Commands("a[0]"))
+	res := apply()
+	if len(res.Failures) != 0 {
+		t.Fatalf("apply of the rename: %v", res.Failures)
+	}
+	for _, h := range []string{"a[0]", "a[1]"} {
+		if got := fs.get(h); got != own {
+			t.Errorf("after the rename with fstab = false, %s's fstab is\n%s\nwant\n%s", h, got, own)
+		}
+	}
+	if mt.at("/srv/data") != 2 {
+		t.Errorf("/srv/data is mounted on %d hosts after the rename, want 2", mt.at("/srv/data"))
+	}
+	for _, cmd := range w.cloud.Commands("a[0]")[before:] {
+		if strings.HasPrefix(cmd, "umount") {
+			t.Errorf("the rename ran %q", cmd)
+		}
+	}
+	if n := countContaining(res.Warnings, `not undone: step.data2["a[0]"] has the same target /srv/data now`); n != 1 {
+		t.Errorf("warnings %q, want the hand-over of a[0]'s mount", res.Warnings)
+	}
+	if p := w.plan(); p.HasChanges() {
+		t.Errorf("plan after the rename has changes:\n%s", summary(p))
+	}
+}

@@ -134,6 +134,9 @@ type Plan struct {
 	// restarts: the planned restart of each service instance.
 	restartLinks map[int32][]restartLink
 	restarts     map[int32]*restartPlan
+	// keptOld: step replacements made updates because another instance
+	// has what the old one made (planKeptOld): that instance's address.
+	keptOld map[int32]string
 	// groupProvider is PlanOptions.GroupProvider (nil: one provider).
 	groupProvider func(group string) string
 	// owed: per replaced host, the replacement step instances it makes
@@ -576,6 +579,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	if d := p.planReplaceNotes(scope, replaced, replacing); d.HasErrors() {
 		return p, append(diags, d...)
 	}
+	p.planKeptOld(st)
 	p.planRestarts(st)
 	p.planRequestedRestarts(replace)
 	p.planRemovals(st)
