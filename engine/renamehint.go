@@ -13,22 +13,25 @@ import (
 const ReasonGone = "no longer in the recipe"
 
 // Rename is a module call whose steps a plan destroys while a call new in
-// the plan creates steps of the same names on the same hosts: most likely
-// the call was renamed, and a moved block (or state mv) would keep its
-// work instead of undoing and redoing it.
+// the plan creates steps of the same names on the same hosts, or a step
+// of the recipe whose instances it destroys while a new step of the same
+// kind is created on the same hosts: most likely the call or step was
+// renamed, and a moved block (or state mv) would keep its work instead of
+// undoing and redoing it (a run step's destroy runs after its renamed
+// self ran: what a creates guard skipped is then gone).
 type Rename struct{ From, To string }
 
-// LikelyRenames lists the module calls that look renamed: every instance
-// of From goes as no longer in the recipe, and To's created instances are
-// exactly the same relative addresses (step and host). Each call appears
-// in one pair at most.
+// LikelyRenames lists the module calls and steps that look renamed: every
+// instance of From goes as no longer in the recipe, and To's created
+// instances are exactly the same relative addresses (step and host; for a
+// step, kind and host). Each call or step appears in one pair at most.
 func (p *Plan) LikelyRenames() []Rename {
 	gone := map[string]map[string]bool{}
 	for _, c := range p.Destroys {
 		if c.Kind == "launch" || c.Reason != ReasonGone {
 			continue
 		}
-		if call, rest, ok := splitCall(c.Addr); ok {
+		if call, rest, ok := renameUnit(c.Addr, c.Kind); ok {
 			if gone[call] == nil {
 				gone[call] = map[string]bool{}
 			}
@@ -50,7 +53,10 @@ func (p *Plan) LikelyRenames() []Rename {
 	}
 	for s, step := range steps {
 		call, _, ok := splitCall(step.Name)
-		if !ok || mixed[call] {
+		if !ok {
+			call = "step." + step.Name
+		}
+		if mixed[call] {
 			continue
 		}
 		for i := range g.StepHosts[s] {
@@ -64,7 +70,7 @@ func (p *Plan) LikelyRenames() []Rename {
 		if c.Kind == "launch" {
 			continue
 		}
-		call, rest, ok := splitCall(c.Addr)
+		call, rest, ok := renameUnit(c.Addr, c.Kind)
 		if !ok {
 			continue
 		}
@@ -89,6 +95,24 @@ func (p *Plan) LikelyRenames() []Rename {
 		}
 	}
 	return out
+}
+
+// renameUnit is what a rename moves as one: a top-level module call
+// (module.NAME, rest the address inside it), or a step of the recipe
+// (step.NAME, rest its kind and host: a renamed step keeps both).
+func renameUnit(addr, kind string) (unit, rest string, ok bool) {
+	if call, rest, ok := splitCall(addr); ok {
+		return call, rest, true
+	}
+	after, ok := strings.CutPrefix(addr, "step.")
+	if !ok {
+		return "", "", false
+	}
+	name, host, ok := strings.Cut(after, "[")
+	if !ok {
+		return "", "", false
+	}
+	return "step." + name, kind + "\x00" + host, true
 }
 
 // splitCall splits module.NAME.rest into the top-level call and the rest.

@@ -240,9 +240,13 @@ func writeLeftOut(w io.Writer, left []string, restart func(addr string) string) 
 // block the plan undoes the call's work and redoes it.
 func writeRenames(w io.Writer, renames []engine.Rename) {
 	for _, r := range renames {
-		fmt.Fprintf(w, "\n%s's steps go and %s's come, with the same names on the same hosts. If you renamed the call,\n"+
+		come, what := "steps go and %s's come, with the same names on the same hosts", "call"
+		if strings.HasPrefix(r.From, "step.") {
+			come, what = "instances go and %s's come, of the same kind on the same hosts", "step"
+		}
+		fmt.Fprintf(w, "\n%s's "+come+". If you renamed the %s,\n"+
 			"say so and nothing is undone or run again:\n\n  moved {\n    from = %s\n    to   = %s\n  }\n\n"+
-			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, r.From, r.To, r.From, r.To)
+			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, what, r.From, r.To, r.From, r.To)
 	}
 }
 
@@ -326,7 +330,7 @@ type PlanJSON struct {
 	// LeftOut (1.5) are the changes a plan with -target leaves out, which
 	// the recipe also needs (the text plan's warning); absent when none.
 	LeftOut []string `json:"left_out,omitempty"`
-	// LikelyRenames (1.5) are the module calls that look renamed (the
+	// LikelyRenames (1.5) are the module calls and steps that look renamed (the
 	// text plan offers a moved block for each); absent when none.
 	LikelyRenames []RenameJSON `json:"likely_renames,omitempty"`
 	Summary       struct {
