@@ -137,6 +137,7 @@ func (p *Plan) Apply(ctx context.Context, st *state.State, opt ApplyOptions) *Re
 	}
 	a.res.Total = len(p.Changes) + len(p.Destroys)
 	a.applyMoves()
+	a.recordDestroys()
 	a.live = newLiveScope(p, a)
 	w := &walker{g: a.g, parallelism: opt.Parallelism, stop: opt.Stop, classify: a.classify, exec: a.exec, priority: heights,
 		onSkip: func(v int32, why string) {

@@ -1149,18 +1149,8 @@ func (s *Scope) StepArgs(st *Step, host cty.Value) (cty.Value, Generic, hcl.Diag
 			Detail: fmt.Sprintf("An argument of %s: %s.", st.Addr(), err), Subject: st.DeclRange.Ptr()}}
 	}
 	var g Generic
-	g.Destroy = cty.NullVal(cty.String)
-	if st.Destroy != nil {
-		v, d := st.Destroy.Value(ctx)
-		diags = append(diags, d...)
-		g.Destroy = v
-	}
-	g.Drain = cty.NullVal(cty.String)
-	if st.Drain != nil {
-		v, d := st.Drain.Value(ctx)
-		diags = append(diags, d...)
-		g.Drain = v
-	}
+	g.Destroy = commandValue(st.Destroy, ctx, "destroy", &diags)
+	g.Drain = commandValue(st.Drain, ctx, "drain", &diags)
 	if st.Timeout != nil {
 		v, d := st.Timeout.Value(ctx)
 		diags = append(diags, d...)
@@ -1538,4 +1528,32 @@ func (s *Scope) VerifyEnabled(v *Verify) (bool, hcl.Diagnostics) {
 			Detail: fmt.Sprintf("enabled must be true or false (got %s), e.g. enabled = var.gateways > 0.", val.Type().FriendlyName()), Subject: &r}}
 	}
 	return val.True(), nil
+}
+
+// commandValue evaluates a step's destroy or drain command (attr; null
+// when expr is nil) as a string, marks kept: a number or bool (a
+// variable without a type given -var undo=true) is converted as
+// Terraform converts, anything else is an error at the expression (it
+// reached the engine as a bool and crashed it).
+func commandValue(expr hcl.Expression, ctx *hcl.EvalContext, attr string, diags *hcl.Diagnostics) cty.Value {
+	if expr == nil {
+		return cty.NullVal(cty.String)
+	}
+	v, d := expr.Value(ctx)
+	*diags = append(*diags, d...)
+	if d.HasErrors() {
+		return cty.NullVal(cty.String)
+	}
+	plain, marks := v.UnmarkDeep()
+	if plain.Type() == cty.String || !plain.IsKnown() && plain.Type() == cty.DynamicPseudoType {
+		return v
+	}
+	str, err := convert.Convert(plain, cty.String)
+	if err != nil {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + attr,
+			Detail:  fmt.Sprintf("%s is a shell command: a string is required, not %s.", attr, plain.Type().FriendlyName()),
+			Subject: expr.Range().Ptr(), Expression: expr, EvalContext: ctx})
+		return cty.NullVal(cty.String)
+	}
+	return str.WithMarks(marks)
 }

@@ -124,6 +124,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 			return
 		}
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
+		writeDestroysChanged(w, p.DestroysChanged())
 		return
 	}
 	fmt.Fprintln(w, "diffuser will perform the following actions:")
@@ -187,6 +188,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
 	writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
+	writeDestroysChanged(w, p.DestroysChanged())
 	writeRenames(w, p.LikelyRenames())
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
@@ -248,6 +250,20 @@ func writeRenames(w io.Writer, renames []engine.Rename) {
 			"say so and nothing is undone or run again:\n\n  moved {\n    from = %s\n    to   = %s\n  }\n\n"+
 			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, what, r.From, r.To, r.From, r.To)
 	}
+}
+
+// writeDestroysChanged says which instances, unchanged otherwise, get
+// the destroy command their step has now recorded (nothing runs).
+func writeDestroysChanged(w io.Writer, addrs []string) {
+	if len(addrs) == 0 {
+		return
+	}
+	shown := addrs
+	if len(shown) > 5 {
+		shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(addrs)-5))
+	}
+	fmt.Fprintf(w, "\nThe destroy command of %d step %s changed; apply records it, nothing runs: %s\n",
+		len(addrs), plural(len(addrs), "instance", "instances"), Printable(strings.Join(shown, ", ")))
 }
 
 // writeNote prints a replaced host's replace_note: what happens to the data.

@@ -252,6 +252,8 @@ func (pl *Planned) SaveUnchanged() error {
 		if changed, err = pl.WS.remember(); err != nil {
 			return err
 		}
+		// Destroy commands edited on steps with nothing else to do.
+		changed = pl.Plan.RecordDestroys(pl.WS.State) || changed
 		pl.deadlineMoved = pl.WS.setDeadline(pl.Request.TTL)
 		changed = changed || pl.deadlineMoved
 	}

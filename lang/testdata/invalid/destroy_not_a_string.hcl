@@ -1,0 +1,9 @@
+recipe "t" {}
+
+hosts "server" {}
+
+step "s" {
+  on      = hosts.server
+  run     = "true"
+  destroy = ["rm", "-f", "/x"] # ERROR: Invalid destroy
+}
