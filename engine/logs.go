@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -57,8 +58,8 @@ func (l *runLogs) close() error {
 
 // loggedRunner writes every command of a step instance and its output to
 // the instance's log (a remote.Log in the run's log). For sensitive
-// steps it writes neither the command nor its output, only exit
-// statuses.
+// steps it writes neither the command nor its output (nor an upload's
+// path), only exit statuses.
 type loggedRunner struct {
 	r         runner.Runner
 	sensitive bool
@@ -117,6 +118,18 @@ func (l *loggedRunner) Upload(ctx context.Context, r io.Reader, path string, mod
 	log := l.file()
 	if log == nil {
 		return l.r.Upload(ctx, r, path, mode)
+	}
+	if l.sensitive {
+		// The path may be made from a sensitive value, and an upload's
+		// error quotes it.
+		_ = log.Begin("upload (sensitive path hidden)")
+		err := l.r.Upload(ctx, r, path, mode)
+		var shownErr error
+		if err != nil {
+			shownErr = errors.New("upload failed (details hidden: sensitive step)")
+		}
+		_ = log.End(0, shownErr)
+		return err
 	}
 	_ = log.Begin("upload " + path)
 	err := l.r.Upload(ctx, r, path, mode)

@@ -686,7 +686,11 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 	var mu sync.Mutex
 	eachHost(len(asks), func(i int) {
 		a := asks[i]
-		args, _ := a.c.Args.UnmarkDeep()
+		args, marks := a.c.Args.UnmarkDeep()
+		// A sensitive step's arguments, or ones holding a sensitive value,
+		// are marked: what its check found (or failed on) may quote them
+		// (a path made from a secret), so neither is told.
+		hidden := len(marks) > 0
 		chk, err := opt.Refresh.Check(ctx, p.reachedNow(a.sh), a.kind, args)
 		mu.Lock()
 		defer mu.Unlock()
@@ -696,8 +700,12 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 		case errors.As(err, &hk):
 			keyChanged[c.Host] = hk
 			return
+		case err != nil && hidden:
+			c.Action, c.Reason = Update, reasonCannotCheckHidden
 		case err != nil:
 			c.Action, c.Reason = Update, "cannot check: "+firstLine(err.Error())
+		case !chk.OK && hidden:
+			c.Action, c.Reason = Update, reasonDriftHidden
 		case !chk.OK:
 			c.Action, c.Reason = Update, "drift: "+chk.Reason
 		default:
@@ -719,6 +727,13 @@ func (p *Plan) refreshInstances(ctx context.Context, opt PlanOptions, st *state.
 	}
 	return diags
 }
+
+// The reasons of a refreshed instance whose arguments are sensitive: the
+// host's answer is not quoted.
+const (
+	reasonDriftHidden       = "drift: the host no longer matches (details hidden: sensitive step)"
+	reasonCannotCheckHidden = "cannot check: the check failed (details hidden: sensitive step)"
+)
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

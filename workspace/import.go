@@ -219,6 +219,10 @@ func (ws *Workspace) importInstance(ctx context.Context, a engine.Address) (*Imp
 		return nil, fmt.Errorf("connecting to %s: %w", d.Host, err)
 	}
 	chk, err := kind.Check(cctx, r, d.Args)
+	if err != nil && d.Sensitive {
+		// The error may quote the arguments, as its reasons may (below).
+		return nil, fmt.Errorf("checking %s on %s failed (details hidden: sensitive step)", d.Addr, d.Host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checking %s on %s: %w", d.Addr, d.Host, err)
 	}
