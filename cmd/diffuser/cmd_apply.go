@@ -29,7 +29,11 @@ was edited), or if planning again does not make exactly its actions with the sam
 arguments (a file the recipe reads changed): it says what differs. When the plan's refresh
 found drift, apply asks the hosts again and refuses the plan if they no longer answer so
 (the drift was repaired, or there is more). A plan file keeps only a digest of each
-sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE).
+sensitive -var: give those values again (apply PLANFILE -var NAME=VALUE). The plan file
+fixes what shapes the plan: apply PLANFILE refuses the other -var, -var-file, -target,
+-replace, -refresh, -site, -provider, -workspace, -remembered and --simulate (with
+--sim-profile, --sim-seed); give them to plan -out. --ttl and the flags of the run
+(-parallelism, the -max-* limits, -step-timeout, -keep-runs, -progress) apply as given.
 
 apply records in state the inputs it runs with: the provider, the site file and every
 variable set with -var or -var-file (a sensitive one only as a salted digest). Later
@@ -159,6 +163,43 @@ func (a *app) confirm(question string) (bool, error) {
 	return strings.TrimSpace(line) == "yes", nil
 }
 
+// planShapingFlags are the flags of apply that a saved plan fixes when
+// it is made (plan -out), with what it fixes: apply PLANFILE refuses them
+// rather than run a plan other than the one they ask for. (-var is
+// refused by SavedPlan.GiveSecrets but for the sensitive variables a
+// plan file does not store.)
+var planShapingFlags = []struct{ name, what string }{
+	{"target", "its targets"},
+	{"replace", "its replacements"},
+	{"refresh", "whether it refreshes"},
+	{"var-file", "its -var-files"},
+	{"site", "its site file"},
+	{"provider", "its provider"},
+	{"workspace", "its workspace"},
+	{"remembered", "whether it uses the workspace's remembered inputs"},
+	// (--sim-profile and --sim-seed without --simulate are refused
+	// before: checkSimFlags.)
+	{"sim-profile", "its simulation profile"},
+	{"sim-seed", "its simulation seed"},
+	{"simulate", "whether it is simulated"},
+}
+
+// refusePlanShapingFlags refuses, for apply PLANFILE, a flag given on the
+// command line that the plan file fixes: apply used to ignore it and run
+// the saved plan as it was (apply plan.out -target X applied everything).
+func (a *app) refusePlanShapingFlags() error {
+	if a.flags.changed == nil {
+		return nil
+	}
+	for _, f := range planShapingFlags {
+		if a.flags.changed(f.name) {
+			return fmt.Errorf("--%s cannot be given with a plan file: the plan file fixes %s when it is made; give --%s to plan -out instead (or apply the recipe)",
+				f.name, f.what, f.name)
+		}
+	}
+	return nil
+}
+
 func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if a.flags.parallelism < 0 {
 		return fmt.Errorf("--parallelism is %d: give a positive number, or 0 for no limit", a.flags.parallelism)
@@ -194,6 +235,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	planFile := ""
 	if !destroy && workspace.IsPlanFile(arg) {
 		planFile = arg
+		if err := a.refusePlanShapingFlags(); err != nil {
+			return err
+		}
 		sp, err := env.ReadPlanFile(arg)
 		if err != nil {
 			return err
@@ -206,6 +250,8 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 		if err != nil {
 			return err
 		}
+		// --ttl shapes no plan: the deadline is set when apply starts.
+		pl.Request.TTL = a.ttl
 	} else {
 		pl, err = env.Plan(ctx, a.planRequest(arg, command, destroy))
 		if err != nil {
