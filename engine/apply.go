@@ -112,6 +112,9 @@ type applier struct {
 	// (without SucceededOn) succeeded on.
 	hostsAtStart map[string]string
 	claims       liveClaims // paths owned on each host (engine/claims.go)
+	// unreached: by name, the hosts an undo could not connect to in this
+	// apply, and why (destroy.go: not tried again).
+	unreached map[string]error
 }
 
 // Apply carries out the plan against live state st, which it updates in

@@ -23,7 +23,10 @@ import (
 // then the hosts themselves, then cluster-wide provider resources once no
 // host is left. A failed undo on a host that is itself going away is a
 // warning; on a host that stays it is a failure and that host's remaining
-// undos are not attempted.
+// undos are not attempted. The instances of a host whose machine refresh
+// found gone are forgotten without connecting (forgetGone), and a host
+// that could not be connected to once is not tried again for its other
+// instances (undo).
 func (a *applier) destroyPhase(ctx context.Context) {
 	goneHost := map[string]bool{}
 	var hostDestroys []*Change
@@ -46,6 +49,15 @@ func (a *applier) destroyPhase(ctx context.Context) {
 	a.parallel(ctx, len(hostOrder), func(i int) {
 		host := hostOrder[i]
 		for _, c := range byHost[host] {
+			if gone, err := a.forgetGone(c); gone {
+				if err != nil {
+					fmu.Lock()
+					failedHost[host] = true
+					fmu.Unlock()
+					return
+				}
+				continue
+			}
 			if err := a.undoInstance(ctx, c, goneHost[host], handed[c.Addr]); err != nil {
 				fmu.Lock()
 				failedHost[host] = true
@@ -228,9 +240,14 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if a.opt.Connector == nil {
 		return errors.New("no way to reach the host")
 	}
+	if err := a.unreachedBefore(host.Name); err != nil {
+		return err
+	}
 	r, err := a.connect(ctx, host)
 	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", host.Name, err)
+		err = fmt.Errorf("connecting to %s: %w", host.Name, err)
+		a.setUnreached(host.Name, err)
+		return err
 	}
 	if err := runDestroy(ctx, r, inst); err != nil {
 		return err
@@ -354,10 +371,57 @@ func (a *applier) removeAptProxy(ctx context.Context, h *state.Host) error {
 	if !ok || !k.KeepsMachines() || h.Attrs[cloud.AttrAptProxy] == "" || a.opt.Connector == nil {
 		return nil
 	}
+	if err := a.unreachedBefore(h.Name); err != nil {
+		return err
+	}
 	r, err := a.connect(ctx, h)
 	if err != nil {
 		return err
 	}
 	_, err = steps.MustRun(ctx, r, "removing the package cache's apt files", steps.AptProxyRemoveCmd)
 	return err
+}
+
+// forgetGone forgets c's instance without undoing it when refresh found
+// the machine of its host gone (and apply has not launched another in
+// its place since): nothing is left to undo, and connecting to a machine
+// that does not exist would retry until the connect budget runs out
+// (minutes), once per instance. A warning names the host; the host's own
+// destroy then proceeds. It reports whether it handled c, and the error
+// of recording that.
+func (a *applier) forgetGone(c *Change) (bool, error) {
+	a.mu.Lock()
+	h, inst := a.st.Hosts[c.Host], a.st.Steps[c.Addr]
+	gone := h != nil && inst != nil && a.p.foundGone(h) && a.p.Loaded.undoable(*inst)
+	a.mu.Unlock()
+	if !gone {
+		return false, nil
+	}
+	start := time.Now()
+	a.emit(Event{Time: start, Type: EvStart, Addr: c.Addr, Step: c.Step, Host: c.Host, Kind: c.Kind, Action: "destroy"})
+	a.finish(c, start, fmt.Errorf("its host %s is gone (found by refresh): forgotten without undoing it (its destroy command is not run)", c.Host), true)
+	return true, a.forget(c, start, false)
+}
+
+// unreachedBefore is the error of this apply's failed connection to host
+// (by name) for an undo, or nil: one failed connection is enough for all
+// of a host's instances, each of which would otherwise retry for the
+// whole connect budget.
+func (a *applier) unreachedBefore(host string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.unreached[host]; err != nil {
+		return fmt.Errorf("not tried again: %w", err)
+	}
+	return nil
+}
+
+// setUnreached records that connecting to host for an undo failed with err.
+func (a *applier) setUnreached(host string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.unreached == nil {
+		a.unreached = map[string]error{}
+	}
+	a.unreached[host] = err
 }

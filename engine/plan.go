@@ -158,6 +158,10 @@ type Plan struct {
 	// refresh asked for their facts (warned about): their steps are not
 	// asked too, each to fail the same way.
 	unreached map[string]bool
+	// goneRec: by name, the records of the hosts whose machine refresh
+	// found gone (cloud.Missing): apply forgets their step instances
+	// without connecting to undo them (foundGone).
+	goneRec map[string]*state.Host
 }
 
 // reasonGone is the reason of a launch whose machine refresh found gone.
@@ -202,6 +206,10 @@ type PlanOptions struct {
 	Targets []string
 	Destroy bool // plan to destroy everything in state (or what Targets name)
 	Refresh Refresher
+	// NoRefresh, with Destroy (-refresh=false): Refresh is asked only how
+	// rerouted hosts are reached now (ReachNow), not which hosts are
+	// gone (findGone).
+	NoRefresh bool
 	// Cluster is the provider-visible cluster name (for specs handed to Refresh).
 	Cluster string
 	// Workspace names the workspace in the commands errors suggest
@@ -391,10 +399,15 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		p.reach = l.ReachNow(ctx, opt, st)
 	}
 	if opt.Destroy && len(opt.Targets) > 0 {
-		return p, p.planDestroyTargets(st, opt.Targets, opt.Workspace)
+		diags := p.planDestroyTargets(st, opt.Targets, opt.Workspace)
+		if !diags.HasErrors() {
+			p.findGone(ctx, opt, st)
+		}
+		return p, diags
 	}
 	if opt.Destroy {
 		p.planDestroyAll(st)
+		p.findGone(ctx, opt, st)
 		return p, nil
 	}
 	replace := map[string]bool{}
@@ -432,6 +445,11 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 	})
 	hostStatus := found.status
 	p.reach = found.now
+	for name, s := range hostStatus {
+		if sh := st.Hosts[name]; sh != nil && s == cloud.Missing {
+			p.setGone(sh)
+		}
+	}
 	p.gone = make([]bool, len(g.Hosts))
 	p.rerouted = make([]bool, len(g.Hosts))
 	for h, slot := range g.Hosts {

@@ -260,3 +260,72 @@ func (p *Plan) reachedNow(h *state.Host) *state.Host {
 	}
 	return h
 }
+
+// findGone asks opt.Refresh the status of each recorded host on which a
+// destroy of the plan would connect to undo a step instance (a destroy
+// command, a kind's own undo), and records those whose machine is gone
+// (cloud.Missing): apply forgets their instances without connecting.
+// Connecting to a machine that no longer exists retries for minutes,
+// once per instance; asking its provider is one call per host. Hosts
+// with nothing to undo are not asked (a destroy of many hosts without
+// destroy commands makes no call per host). A status it cannot learn
+// (an error) is unknown: apply tries to connect.
+func (p *Plan) findGone(ctx context.Context, opt PlanOptions, st *state.State) {
+	if opt.Refresh == nil || opt.NoRefresh {
+		return
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, c := range p.Destroys {
+		inst := st.Steps[c.Addr]
+		if c.Kind == "launch" || seen[c.Host] || st.Hosts[c.Host] == nil || inst == nil || !p.Loaded.undoable(*inst) {
+			continue
+		}
+		seen[c.Host] = true
+		names = append(names, c.Host)
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	settings := map[string]cty.Value{} // evaluated once a group, not once a host
+	specs, _ := specsOf(st, names, func(sh *state.Host) (cloud.HostSpec, bool) {
+		v, seen := settings[sh.Group]
+		if !seen {
+			v = cty.EmptyObjectVal
+			if opt.Settings != nil {
+				if sv, d := opt.Settings(sh.Group); !d.HasErrors() {
+					v = sv
+				}
+			}
+			settings[sh.Group] = v
+		}
+		return p.Loaded.refreshSpec(opt.Cluster, HostSlot{Name: sh.Name, Group: sh.Group, Index: sh.Index}, sh.Provider, v), true
+	})
+	var mu sync.Mutex
+	eachHost(len(names), func(i int) {
+		sh := st.Hosts[names[i]]
+		if s, err := opt.Refresh.HostStatus(ctx, specs[i], sh); err != nil || s != cloud.Missing {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		p.setGone(sh)
+	})
+}
+
+// setGone records that refresh found the machine of sh gone.
+func (p *Plan) setGone(sh *state.Host) {
+	if p.goneRec == nil {
+		p.goneRec = map[string]*state.Host{}
+	}
+	p.goneRec[sh.Name] = sh
+}
+
+// foundGone says whether refresh found the machine of host h gone, h
+// being still the record refresh saw (not the host launched since in its
+// place).
+func (p *Plan) foundGone(h *state.Host) bool {
+	rec := p.goneRec[h.Name]
+	return rec != nil && rec.ProviderID == h.ProviderID && rec.Launched.Equal(h.Launched)
+}

@@ -97,9 +97,12 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		pl.Conn = conn
 		pl.closers = append(pl.closers, closeConn)
 		if hosts && (req.Refresh || req.Destroy) {
-			// Destroy refreshes nothing: it asks only how rerouted hosts
-			// are reached now (engine.ReachNow).
+			// Destroy refreshes no step: it asks how rerouted hosts are
+			// reached now (engine.ReachNow) and, unless -refresh=false,
+			// whether the machines it would connect to for destroy
+			// commands are gone.
 			opt.Refresh = refresher{provider: p, conn: pl.Conn}
+			opt.NoRefresh = !req.Refresh
 		}
 	}
 	plan, diags := ws.Loaded.Plan(ctx, opt)
