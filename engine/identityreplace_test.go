@@ -99,6 +99,17 @@ func (u *unitHosts) on(host string) string {
 	return strings.Join(names, " ")
 }
 
+// unitWorld is a world of src with the built-in kinds on hosts that
+// answer as unitHosts.
+func unitWorld(t *testing.T, src string) (*world, *unitHosts) {
+	w := newWorld(t, src)
+	w.kinds = builtin.WithClock(steptest.NewClock())
+	w.extra = map[string]string{}
+	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
+	w.cloud.Behavior = u.behave
+	return w, u
+}
+
 func (u *unitHosts) has(host, path string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -150,11 +161,7 @@ step "site" {
 // rename was an update: the old unit stayed active and the new one
 // failed, its port taken.
 func TestUnitRenamedIsReplaced(t *testing.T) {
-	w := newWorld(t, unitCall)
-	w.kinds = builtin.WithClock(steptest.NewClock())
-	w.extra = map[string]string{}
-	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
-	w.cloud.Behavior = u.behave
+	w, u := unitWorld(t, unitCall)
 	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
 		t.Fatalf("first apply: %v", res.Failures)
 	}
@@ -317,11 +324,7 @@ func TestSensitiveFileMovedNamesNoPath(t *testing.T) {
 // plan says so, the restart runs once, on that host, and the plan after is
 // empty.
 func TestReplaceRestartsService(t *testing.T) {
-	w := newWorld(t, unitCall)
-	w.kinds = builtin.WithClock(steptest.NewClock())
-	w.extra = map[string]string{}
-	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
-	w.cloud.Behavior = u.behave
+	w, _ := unitWorld(t, unitCall)
 	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
 		t.Fatalf("first apply: %v", res.Failures)
 	}
@@ -442,11 +445,7 @@ step "mv" {
 // update, saying which instance has the old path, and nothing of the old
 // is undone. A move nobody takes over is still a replacement.
 func TestMovedFileKeptWhenAnotherHasIt(t *testing.T) {
-	w := newWorld(t, keptOldBefore)
-	w.kinds = builtin.WithClock(steptest.NewClock())
-	w.extra = map[string]string{}
-	u := &unitHosts{files: map[string]bool{}, active: map[string]bool{}}
-	w.cloud.Behavior = u.behave
+	w, u := unitWorld(t, keptOldBefore)
 	if res := w.apply(w.plan(), 4); len(res.Failures) != 0 {
 		t.Fatalf("first apply: %v", res.Failures)
 	}
