@@ -8,9 +8,7 @@ import (
 	"diffuser/state"
 	"diffuser/steps"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // A step instance that leaves the recipe while another instance on the
@@ -54,15 +52,11 @@ func ownedThing(kind string, args cty.Value) (key, shown string, ok bool) {
 // undoing it would do anything (none for a sensitive step, whose
 // arguments state does not keep).
 func (l *Loaded) recordedThing(inst *state.Instance) (key, shown string, ok bool) {
-	if inst == nil || inst.Args == nil || !l.undoable(*inst) {
+	if inst == nil || !l.undoable(*inst) {
 		return "", "", false
 	}
-	kind := l.Kinds[inst.Kind]
-	if kind == nil {
-		return "", "", false
-	}
-	args, err := ctyjson.Unmarshal(inst.Args, hcldec.ImpliedType(kind.Schema().Spec()))
-	if err != nil {
+	args := l.prevArgs(inst)
+	if args == cty.NilVal {
 		return "", "", false
 	}
 	return ownedThing(inst.Kind, args)
