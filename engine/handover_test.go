@@ -142,7 +142,7 @@ func TestRenamedStepsHandOver(t *testing.T) {
 	if !slices.Equal(ran, []string{"rm -f /etc/old.conf"}) {
 		t.Errorf("undo commands run on h[0]: %q, want only step.gone's", ran)
 	}
-	if n := countContaining(res.Warnings, "not undone: "); n != 6 {
+	if n := countWarnings(res, "not undone: "); n != 6 {
 		t.Errorf("%d warnings say an instance was not undone, want 6 (3 steps on 2 hosts): %q", n, res.Warnings)
 	}
 	for addr := range want {
@@ -193,16 +193,6 @@ func TestDestroyAllUndoesEverything(t *testing.T) {
 	if n != 4 {
 		t.Errorf("destroy ran %d undo commands on h[0], want 4", n)
 	}
-}
-
-func countContaining(ss []string, sub string) int {
-	n := 0
-	for _, s := range ss {
-		if strings.Contains(s, sub) {
-			n++
-		}
-	}
-	return n
 }
 
 // TestRenamedRunStepHinted: a run step renamed without a moved block is

@@ -249,7 +249,7 @@ func TestMountRenamedFstabOffHandedOver(t *testing.T) {
 			t.Errorf("the rename ran %q", cmd)
 		}
 	}
-	if n := countContaining(res.Warnings, `not undone: step.data2["a[0]"] has the same target /srv/data now`); n != 1 {
+	if n := countWarnings(res, `not undone: step.data2["a[0]"] has the same target /srv/data now`); n != 1 {
 		t.Errorf("warnings %q, want the hand-over of a[0]'s mount", res.Warnings)
 	}
 	if p := w.plan(); p.HasChanges() {
