@@ -90,6 +90,18 @@ func TestDestroyGoneHost(t *testing.T) {
 	w, conn, prov := goneWorld(t)
 	w.cloud.Remove("test", "a[0]")
 	p := w.plan(w.refresh, func(o *engine.PlanOptions) { o.Destroy = true })
+	gone := 0
+	for _, c := range p.Destroys {
+		if c.HostGone {
+			gone++
+			if c.Host != "a[0]" || c.Kind == "launch" {
+				t.Errorf("plan says %s (host %s) is on a gone host", c.Addr, c.Host)
+			}
+		}
+	}
+	if gone != 3 {
+		t.Errorf("plan marks %d destroys as on a gone host, want a[0]'s 3 instances", gone)
+	}
 	res := w.applyVia(p, 4, prov, conn)
 	if len(res.Failures) != 0 {
 		t.Fatalf("destroy failed: %v", res.Failures)
@@ -118,6 +130,11 @@ func TestDestroyGoneHostWithoutRefresh(t *testing.T) {
 	w, conn, prov := goneWorld(t)
 	w.cloud.Remove("test", "a[0]")
 	p := w.plan(w.refresh, func(o *engine.PlanOptions) { o.Destroy, o.NoRefresh = true, true })
+	for _, c := range p.Destroys {
+		if c.HostGone {
+			t.Errorf("without refresh the plan cannot know a host is gone, but marks %s", c.Addr)
+		}
+	}
 	res := w.applyVia(p, 4, prov, conn)
 	if len(res.Failures) != 0 {
 		t.Fatalf("destroy failed: %v", res.Failures)

@@ -91,6 +91,18 @@ type Change struct {
 	// block): its undo is not run, since the destroy phase comes after the
 	// changes and would undo the new instance's work. HandedOver says so.
 	HandedTo, HandedOver string
+	// HostGone is set on the destroy of a step instance whose host refresh
+	// found gone (findGone): apply forgets it without connecting, so its
+	// undo does not run. GoneNote says so.
+	HostGone bool
+}
+
+// GoneNote is what plan shows of a destroy whose host is gone.
+func (c *Change) GoneNote() string {
+	if !c.HostGone {
+		return ""
+	}
+	return fmt.Sprintf("its host %s is gone (found by refresh): forgotten without undoing it", c.Host)
 }
 
 // Plan is the diff of a loaded recipe against state.

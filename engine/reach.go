@@ -312,6 +312,12 @@ func (p *Plan) findGone(ctx context.Context, opt PlanOptions, st *state.State) {
 		defer mu.Unlock()
 		p.setGone(sh)
 	})
+	for _, c := range p.Destroys {
+		if inst := st.Steps[c.Addr]; c.Kind != "launch" && inst != nil && st.Hosts[c.Host] != nil &&
+			p.foundGone(st.Hosts[c.Host]) && p.Loaded.undoable(*inst) {
+			c.HostGone = true
+		}
+	}
 }
 
 // setGone records that refresh found the machine of sh gone.

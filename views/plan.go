@@ -112,6 +112,9 @@ func describe(c *engine.Change) string {
 	if c.HandedOver != "" {
 		s += " (" + Printable(c.HandedOver) + ")"
 	}
+	if n := c.GoneNote(); n != "" {
+		s += " (" + Printable(n) + ")"
+	}
 	return s
 }
 
@@ -420,6 +423,17 @@ func jsonValue(v cty.Value) any {
 	return nil
 }
 
+// joinReason is a change's reason with a note after it.
+func joinReason(reason, note string) string {
+	switch {
+	case note == "":
+		return reason
+	case reason == "":
+		return note
+	}
+	return reason + "; " + note
+}
+
 // NewPlanJSON is the plan in the JSON schema, with what it took from
 // remembered inputs.
 func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
@@ -427,7 +441,7 @@ func NewPlanJSON(p *engine.Plan, rem Remembered) PlanJSON {
 		Remembered: rememberedJSON(rem)}
 	for _, c := range append(append([]*engine.Change{}, p.Changes...), p.Destroys...) {
 		jc := ChangeJSON{Address: c.Addr, Action: c.Action.String(), Kind: c.Kind, Step: c.Step, Host: c.Host,
-			Group: c.Group, Reason: c.Reason, Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts,
+			Group: c.Group, Reason: joinReason(c.Reason, c.GoneNote()), Data: c.Data, Restart: c.Restart, GathersFacts: c.GatherFacts,
 			ReplaceNote: c.Note, HandedTo: c.HandedTo}
 		if c.Args != cty.NilVal && c.Kind != "launch" && c.Action != engine.Destroy {
 			if m, ok := jsonValue(c.Args).(map[string]any); ok {
