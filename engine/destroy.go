@@ -203,7 +203,7 @@ func (a *applier) handOverInstance(ctx context.Context, c *Change, start time.Ti
 	_, shown, _ := a.p.Loaded.recordedThing(&inst)
 	if host != nil && a.opt.Connector != nil {
 		if _, ok := a.p.Loaded.Kinds[inst.Kind].(steps.Leaver); ok {
-			r, err := a.connect(ctx, host)
+			r, err := a.connectOnce(ctx, host)
 			if err == nil {
 				err = a.leaveHandedOver(ctx, r, inst, handedTo)
 			}
@@ -240,19 +240,30 @@ func (a *applier) undo(ctx context.Context, inst state.Instance, host *state.Hos
 	if a.opt.Connector == nil {
 		return errors.New("no way to reach the host")
 	}
-	if err := a.unreachedBefore(host.Name); err != nil {
-		return err
-	}
-	r, err := a.connect(ctx, host)
+	r, err := a.connectOnce(ctx, host)
 	if err != nil {
-		err = fmt.Errorf("connecting to %s: %w", host.Name, err)
-		a.setUnreached(host.Name, err)
 		return err
 	}
 	if err := runDestroy(ctx, r, inst); err != nil {
 		return err
 	}
 	return a.undoKind(ctx, r, inst)
+}
+
+// connectOnce connects to host to undo an instance there, unless this
+// apply failed to before: one failed connection (the connector's whole
+// retry budget, minutes) is enough for all of a host's instances.
+func (a *applier) connectOnce(ctx context.Context, host *state.Host) (runner.Runner, error) {
+	if err := a.unreachedBefore(host.Name); err != nil {
+		return nil, err
+	}
+	r, err := a.connect(ctx, host)
+	if err != nil {
+		err = fmt.Errorf("connecting to %s: %w", host.Name, err)
+		a.setUnreached(host.Name, err)
+		return nil, err
+	}
+	return r, nil
 }
 
 // runDestroy runs inst's recorded destroy command, if any, on r. A
