@@ -156,9 +156,12 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		}},
 		{recipe: "orangefs"},
 		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
-		// docs/recipes/moosefs.md: only moves.
-		{recipe: "moosefs", moves: 3 + 2 + 3*3 + 2*3},
-		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3 + 2},
+		// docs/recipes/moosefs.md: moves, and each client's mount once (its
+		// fstab edit now takes diffuser's fstab lock; its unless holds:
+		// nothing runs).
+		{recipe: "moosefs", moves: 3 + 2 + 3*3 + 2*3, want: []string{`~ step.mount["client[0]"] (inputs changed)`}},
+		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3 + 2,
+			want: []string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`}},
 		// docs/recipes/ceph.md: moves, and the filesystem step once (its
 		// command gained the fs_name guard; it finds everything there).
 		{recipe: "ceph", moves: 6 + 3*3 + 3, want: []string{`~ step.filesystem["mon[0]"] (inputs changed)`}},

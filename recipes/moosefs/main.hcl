@@ -111,6 +111,13 @@ locals {
     MASTER_PORT = 9419
   EOT
   fstab_line      = "mfsmount ${local.mountpoint} fuse mfsmaster=${local.master_ip},mfsport=9421,_netdev 0 0"
+  # The client's /etc/fstab line is changed by a run step (below): only in
+  # a subshell run with "9>>/run/lock/diffuser-fstab.lock" that first
+  # takes this lock, which every diffuser fstab edit holds (mount steps of
+  # this workspace or another on the same host; docs/reliability.md).
+  # sed -i rewrites the whole file: a line another writer added between
+  # its read and its rename would otherwise be lost.
+  fstab_lock = "flock -w 30 9 || { echo 'diffuser: another process held /run/lock/diffuser-fstab.lock for more than 30 s (diffusers hold it for milliseconds): find it with lslocks, let it finish or stop it, and apply again' >&2; exit 1; }"
 
   start_chunkserver = <<-EOT
     systemctl start moosefs-chunkserver || exit 1
@@ -260,12 +267,16 @@ step "mount" {
   after_all = [step.chunkservers_registered]
   # A run step, not a mount block: mfsmount names its mount "mfs#HOST:PORT"
   # of type "fuse", whatever it was mounted as, so the mount kind could not
-  # recognise it as its own. One fstab line remounts it at boot.
+  # recognise it as its own. One fstab line remounts it at boot, written
+  # under diffuser's fstab lock (local.fstab_lock).
   run     = <<-EOT
     set -e
     mkdir -p ${local.mountpoint}
-    sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
-    echo '${local.fstab_line}' >> /etc/fstab
+    (
+      ${local.fstab_lock}
+      sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
+      echo '${local.fstab_line}' >> /etc/fstab
+    ) 9>>/run/lock/diffuser-fstab.lock
     src=$(findmnt -rn -o SOURCE --mountpoint ${local.mountpoint} || true)
     if [ -n "$src" ] && [ "$src" != 'mfs#${local.master_ip}:9421' ]; then
       umount ${local.mountpoint}
@@ -276,7 +287,10 @@ step "mount" {
   retries = 2
   destroy = <<-EOT
     if mountpoint -q ${local.mountpoint}; then umount ${local.mountpoint}; fi
-    sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
+    (
+      ${local.fstab_lock}
+      sed -i '\#^[^#]*[[:space:]]${local.mountpoint}[[:space:]]#d' /etc/fstab
+    ) 9>>/run/lock/diffuser-fstab.lock
   EOT
 }
 
