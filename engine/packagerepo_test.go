@@ -2,8 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,5 +224,117 @@ func TestGlusterfsPackageRepository(t *testing.T) {
 	if a := st.Steps[`module.package_repository.step.source["client[0]"]`]; a == nil || !strings.Contains(string(a.Args), "/etc/apt/sources.list.d/diffuser-gluster-11.sources") ||
 		!strings.Contains(string(a.Args), `Components: main\nArchitectures: amd64\nSigned-By: /etc/apt/keyrings/diffuser-gluster-11.asc\n`) {
 		t.Errorf("the client's source: %+v", a)
+	}
+}
+
+// refreshStubs are the commands builtin/package-repo's Debian refresh runs,
+// as scripts for a real sh: apt-get refuses `update` as apt 2.6 does while
+// another process holds the lists' lock, for the number of tries written
+// in the file locked (each try is counted in tries; "forever" never lets
+// go), then updates; a key file holding "NO_PUBKEY" fails the update as a
+// wrong key does. sleep and ps only log and answer.
+var refreshStubs = map[string]string{
+	"apt-get": `#!/bin/sh
+case "$*" in
+*" update")
+  n=$(cat "$STUB/tries" 2>/dev/null || echo 0); echo $((n + 1)) > "$STUB/tries"
+  held=$(cat "$STUB/locked")
+  if [ "$held" = forever ] || [ "$n" -lt "$held" ]; then
+    echo "Reading package lists..."
+    echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242 (unattended-upgr)" >&2
+    echo "E: Unable to lock directory /var/lib/apt/lists/" >&2
+    exit 100
+  fi
+  if grep -q NO_PUBKEY "$STUB/key" 2>/dev/null; then
+    echo "W: GPG error: file:/srv/repo ./ InRelease: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 0123456789ABCDEF" >&2
+    echo "E: The repository 'file:/srv/repo ./ InRelease' is not signed." >&2
+    exit 100
+  fi
+  echo "Get:1 https://download.gluster.org/pub/gluster bookworm InRelease"
+  echo "Reading package lists..." ;;
+*indextargets*)
+  echo /var/lib/apt/lists/download.gluster.org_bookworm_main_binary-amd64_Packages ;;
+*) echo "unexpected apt-get $*" >&2; exit 1 ;;
+esac
+`,
+	"sleep": "#!/bin/sh\necho \"$1\" >> \"$STUB/slept\"\n",
+	"ps":    "#!/bin/sh\n[ \"$*\" = '-o args= -p 4242' ] && echo '/usr/bin/python3 /usr/bin/unattended-upgrade --download-only'\n",
+}
+
+// TestPackageRepoRefreshWaitsForAptLock: apt-get update exits 100 at once
+// while another process (apt-daily or unattended-upgrades on a freshly
+// booted machine, an administrator, another diffuser's package step)
+// holds /var/lib/apt/lists/lock. The Debian refresh command of
+// builtin/package-repo, as the engine renders it, run with a real sh
+// against stub apt-get, sleep and ps: a lock held for three tries is
+// waited for (5 s between tries) and the refresh succeeds; one never let
+// go fails after 24 pauses (120 s) naming the lock and its holder's
+// command line, without blaming the repository; a repository apt refuses
+// fails at once with the module's message. Before, the first refusal
+// failed the step saying "are its uris, suites and components right, and
+// is its key the one that signs its Release file?".
+func TestPackageRepoRefreshWaitsForAptLock(t *testing.T) {
+	w := newWorld(t, packageRepoRecipe)
+	w.kinds = simKinds
+	w.extra = map[string]string{}
+	w.vars = []string{"key=" + repoKey}
+	applyOK(t, w, w.plan())
+	var args struct {
+		Command string `json:"command"`
+	}
+	inst := w.st.Steps[`module.repo.step.refresh["server[0]"]`]
+	if inst == nil || json.Unmarshal(inst.Args, &args) != nil || !strings.Contains(args.Command, "apt-get -q --error-on=any") {
+		t.Fatalf("the Debian refresh command: %+v", inst)
+	}
+
+	bin := t.TempDir()
+	for name, body := range refreshStubs {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(locked, key string) (out string, exit int, tries, pauses int) {
+		t.Helper()
+		stub := t.TempDir()
+		for f, s := range map[string]string{"locked": locked, "key": key} {
+			if err := os.WriteFile(filepath.Join(stub, f), []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := exec.Command("sh", "-c", args.Command)
+		c.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STUB="+stub)
+		b, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			exit = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		count := func(f string) int {
+			b, _ := os.ReadFile(filepath.Join(stub, f))
+			if f == "tries" {
+				n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+				return n
+			}
+			return strings.Count(string(b), "\n")
+		}
+		return string(b), exit, count("tries"), count("slept")
+	}
+
+	out, exit, tries, pauses := run("3", "")
+	if exit != 0 || tries != 4 || pauses != 3 || !strings.Contains(out, "Get:1 https://download.gluster.org") {
+		t.Errorf("lock held for 3 tries: exit %d after %d tries and %d pauses, want 0 after 4 and 3:\n%s", exit, tries, pauses, out)
+	}
+
+	out, exit, tries, pauses = run("forever", "")
+	want := "diffuser: apt-get update of the package repository gluster: /var/lib/apt/lists/lock is still held by process 4242 (/usr/bin/python3 /usr/bin/unattended-upgrade --download-only) after 120 s of waiting: let it finish"
+	if exit != 1 || tries != 25 || pauses != 24 || !strings.Contains(out, want) || strings.Contains(out, "are its uris") {
+		t.Errorf("lock never let go: exit %d after %d tries and %d pauses, want 1 after 25 and 24, saying %q and not blaming the repository:\n%s", exit, tries, pauses, want, out)
+	}
+
+	out, exit, tries, pauses = run("0", "NO_PUBKEY")
+	if exit != 1 || tries != 1 || pauses != 0 || !strings.Contains(out, "NO_PUBKEY") ||
+		!strings.Contains(out, "diffuser: the package repository gluster did not update (see apt's errors above): are its uris") {
+		t.Errorf("a repository apt refuses: exit %d after %d tries and %d pauses, want 1 at once with apt's reason and the module's message:\n%s", exit, tries, pauses, out)
 	}
 }

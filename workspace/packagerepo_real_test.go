@@ -26,7 +26,8 @@ import (
 // no-op. Then the wrong key, an unsigned repository, and a signed one
 // whose Release lists no package index each make the refresh step fail
 // with the module's message (and apt's reason); the repository restored,
-// it succeeds again. Destroy removes the key and source files.
+// it succeeds again, waiting for apt's lists lock, which another process
+// holds for 12 s. Destroy removes the key and source files.
 func TestRealHostPackageRepo(t *testing.T) {
 	dockertest.NeedContainers(t)
 	for _, tool := range []string{"dpkg-deb", "dpkg-scanpackages", "gpg", "gpgconf"} {
@@ -86,10 +87,22 @@ func TestRealHostPackageRepo(t *testing.T) {
 	copyIn(t, c, repo.sign(t, fmt.Sprintf(" %x 0 Sources\n", sha256.Sum256(nil))), "/srv/diffuser-repo/InRelease")
 	refreshFails("a repository without a package index", []string{"key=" + repo.key}, "offers no package index")
 
-	// The repository as it was: the refresh succeeds again.
+	// The repository as it was, while another process holds apt's lists
+	// lock for 12 s (as apt-daily does on a freshly booted machine): the
+	// refresh, which apt-get update does not wait for, tries again until
+	// the lock is free and succeeds.
 	time.Sleep(time.Second) // a Release of a later second
 	copyIn(t, c, repo.sign(t, repo.index), "/srv/diffuser-repo/InRelease")
-	w.mustApply(t, w.in, "apply")
+	const hold = 12
+	holdLock(t, c, "/var/lib/apt/lists/lock", hold)
+	start := time.Now()
+	a = w.mustApply(t, w.in, "apply")
+	if took := time.Since(start); took < (hold-2)*time.Second {
+		t.Errorf("the refresh while the lists' lock was held for %d s took %s", hold, took.Round(time.Second))
+	}
+	if log, err := a.Run.StepLog("module.repo.step.refresh", "node[0]"); err != nil || !strings.Contains(string(log), "E: Could not get lock /var/lib/apt/lists/lock. It is held by process") {
+		t.Errorf("the refresh's log does not show apt refusing while the lock was held (%v; logged: %v):\n%s", err, a.Run.LoggedSteps(), log)
+	}
 	w.noChanges(t, w.in)
 
 	w.mustApply(t, w.in, "destroy")

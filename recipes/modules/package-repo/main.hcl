@@ -94,13 +94,39 @@ locals {
       # here. (On a fresh host these may be the only package lists: a
       # package step whose install then misses a package or a dependency
       # updates every list and installs again.)
+      #
+      # apt-get update does not wait for the lists' lock (apt 2.6 exits 100
+      # at once: "E: Could not get lock /var/lib/apt/lists/lock. It is held
+      # by process N (NAME)"), which apt-daily and unattended-upgrades hold
+      # on a freshly booted machine, as may an administrator's apt or
+      # another diffuser's package step: it is tried again every 5 s for up
+      # to 120 s, as package steps do (steps/aptlock.go), then the step
+      # fails naming the lock and its holder. A refused update changes
+      # nothing, so trying again is safe.
       refresh = <<-EOT
         set -e
         only="-o Dir::Etc::sourcelist=/etc/apt/sources.list.d/${local.id}.sources -o Dir::Etc::sourceparts=-"
-        apt-get -q --error-on=any $only -o APT::Get::List-Cleanup=0 update || {
-          echo "diffuser: the package repository ${var.name} did not update (see apt's errors above): are its uris, suites and components right, and is its key the one that signs its Release file?" >&2
-          exit 1
-        }
+        tries=0
+        until out=$(apt-get -q --error-on=any $only -o APT::Get::List-Cleanup=0 update 2>&1); do
+          printf '%s\n' "$out" >&2
+          lock=$(printf '%s\n' "$out" | sed -n 's|^E: Could not get lock \(/[^ ]*[^. ]\).*|\1|p' | head -n 1)
+          if [ -z "$lock" ]; then
+            echo "diffuser: the package repository ${var.name} did not update (see apt's errors above): are its uris, suites and components right, and is its key the one that signs its Release file?" >&2
+            exit 1
+          fi
+          if [ "$tries" -ge 24 ]; then
+            pid=$(printf '%s\n' "$out" | sed -n 's|^E: Could not get lock .* It is held by process \([0-9][0-9]*\).*|\1|p' | head -n 1)
+            holder="another process"
+            if [ -n "$pid" ]; then
+              holder="process $pid ($(ps -o args= -p "$pid" 2>/dev/null | head -n 1 | cut -c1-200))"
+            fi
+            echo "diffuser: apt-get update of the package repository ${var.name}: $lock is still held by $holder after 120 s of waiting: let it finish (apt-daily and unattended-upgrades run apt on a freshly booted machine) or stop it, then apply again" >&2
+            exit 1
+          fi
+          tries=$((tries + 1))
+          sleep 5
+        done
+        printf '%s\n' "$out"
         lists=$(apt-get $only indextargets --format '$(FILENAME)' 'Identifier: Packages')
         if [ -z "$lists" ]; then
           echo "diffuser: the package repository ${var.name} offers no package index for its suites, components and architectures (see apt's warnings above)" >&2
