@@ -173,6 +173,14 @@ func (c *Client) removeAbandoned(ctx context.Context, tmp string) {
 // root-owned temporary file beside dst, sets mode, renames it over dst and
 // removes src. cp, not mv: /tmp is often another filesystem, where mv is
 // not atomic.
+//
+// The temporary file is written and chmodded through a descriptor, never
+// through its name: where a user other than root may write dst's
+// directory, that user could put a link to /etc/shadow (or root's empty
+// authorized_keys) in its place after mktemp, and a redirection and chmod
+// follow links. The descriptor must be the file mktemp made: a regular,
+// empty file of root's with one link (lstat: not following a link), the
+// same device and inode.
 func sudoInstallScript(src, dst string, mode os.FileMode) string {
 	dir, base := path.Split(dst)
 	q := ShellQuote
@@ -180,10 +188,16 @@ func sudoInstallScript(src, dst string, mode os.FileMode) string {
 src=%s
 t=$(mktemp %s)
 trap 'rm -f "$t" "$src"' EXIT
-cat "$src" > "$t"
-chmod %s "$t"
+id=$(stat -c '%%F:%%u:%%h:%%d:%%i' -- "$t")
+case $id in "regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
+if [ -z "$id" ] || ! exec 3>>"$t" || [ "$(stat -L -c '%%F:%%u:%%h:%%d:%%i' /proc/self/fd/3)" != "$id" ]; then
+  echo "diffuser: the temporary file $t was replaced by another process before it was written: nothing was written through it. Someone else writes into "%s" (a user who owns it, or may write it without the sticky bit?)" >&2
+  exit 3
+fi
+cat "$src" >&3
+chmod %s /proc/self/fd/3
 mv -f "$t" %s
-`, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), octalMode(mode), q(dst))
+`, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), q(path.Clean(dir)), octalMode(mode), q(dst))
 }
 
 // octalMode renders mode for chmod, including setuid, setgid and sticky,

@@ -244,24 +244,47 @@ func (FileKind) Replaces(old, new cty.Value) string {
 // uploader's), then the mode (chown clears setuid bits), and renames it
 // over the path (mv -T: never into a directory). On failure the stage is
 // removed.
+//
+// Owner and mode are set through a descriptor of the stage, never through
+// its name (GuardedStage): where a user other than root may write the
+// directory (a recipe writing /home/alice/.ssh/authorized_keys with owner
+// alice), that user could put a link to /etc/shadow in the stage's place
+// between the upload and the chown, and chown and chmod follow links.
 func fileInstallScript(a fileArgs, stage string) string {
 	q := ShellQuote
 	var own string
 	switch {
 	case a.owner != "" && a.group != "":
-		own = "chown -- " + q(a.owner+":"+a.group) + ` "$s"`
+		own = "chown -- " + q(a.owner+":"+a.group) + " /proc/self/fd/3"
 	case a.owner != "":
-		own = "chown -- " + q(a.owner) + ` "$s"`
+		own = "chown -- " + q(a.owner) + " /proc/self/fd/3"
 	case a.group != "":
-		own = "chgrp -- " + q(a.group) + ` "$s"`
+		own = "chgrp -- " + q(a.group) + " /proc/self/fd/3"
 	}
-	keep := `{ [ -L "$f" ] || [ ! -f "$f" ] || chown --reference="$f" -- "$s" 2>/dev/null || true; }`
+	keep := `{ [ -L "$f" ] || [ ! -f "$f" ] || chown --reference="$f" /proc/self/fd/3 2>/dev/null || true; }`
 	if own != "" && (a.owner == "" || a.group == "") {
 		own = keep + " && " + own
 	} else if own == "" {
 		own = keep
 	}
 	return fmt.Sprintf(`f=%s s=%s
-{ %s && chmod %04o -- "$s" && mv -fT -- "$s" "$f"; } || { st=$?; rm -f -- "$s"; exit $st; }`,
-		q(a.path), q(stage), own, a.mode)
+%s
+{ %s && chmod %04o /proc/self/fd/3 && mv -fT -- "$s" "$f"; } || { st=$?; rm -f -- "$s"; exit $st; }`,
+		q(a.path), q(stage), GuardedStage, own, a.mode)
 }
+
+// GuardedStage (shell, for install scripts that set "s" to the stage's
+// path first) opens the stage "$s" as descriptor 3 and makes sure it is
+// the file the upload made: a regular file of this user with one link
+// (lstat, which does not follow links), and the descriptor the same
+// file (device and inode), so a link or another file put in its place
+// after the lstat is caught too. Otherwise nothing is done through it:
+// the name is removed (rm does not follow a link) and the step fails
+// (exit 3), naming the directory someone else writes.
+const GuardedStage = `id=$(stat -c '%F:%u:%h:%d:%i' -- "$s" 2>/dev/null) || id=
+case $id in "regular file:$(id -u):1:"*|"regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
+if [ -z "$id" ] || ! exec 3<"$s" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
+  rm -f -- "$s"
+  echo "diffuser: the staged copy $s was replaced by another process before it was installed: nothing was done through it. Someone else writes into ${s%/*} (a user who owns it, or may write it without the sticky bit?)" >&2
+  exit 3
+fi`

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,4 +85,101 @@ func TestFilePeerSymlinkNeverFollowed(t *testing.T) {
 		}
 	}
 	t.Logf("%d applies against a peer relinking the file; the file was seen regular after %d of them", applies, replaced)
+}
+
+// TestFileStageSwappedForLinkNotFollowed: where someone else may write
+// the directory (a recipe writing /home/alice/.ssh/authorized_keys with
+// owner alice), that someone replaces the staged copy with a link to a
+// secret file (0600, root's, as /etc/shadow) between the upload and the
+// install script, again and again. Owner and mode are set through a
+// descriptor of the file uploaded, never through the name: the secret
+// keeps its mode and owner, an apply that finds its stage replaced
+// fails saying so, and no stage is left. With the old install script
+// (chown and chmod of the stage's name) the secret became 0644 and the
+// declared owner's.
+func TestFileStageSwappedForLinkNotFollowed(t *testing.T) {
+	needFstabTools(t)
+	for _, tool := range []string{"stat", "id", "chown", "ln"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secret, []byte("root:$6$secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	managed := filepath.Join(dir, "authorized_keys")
+	args := fileArgsVal(managed, "ssh-ed25519 AAAA alice\n", "0644")
+	if os.Geteuid() == 0 {
+		// As root, the stage is given to another user, as the recipe's
+		// owner = "alice" would: the chown must not reach the secret.
+		args = cty.ObjectVal(map[string]cty.Value{
+			"path": cty.StringVal(managed), "content": cty.StringVal("ssh-ed25519 AAAA alice\n"), "mode": cty.StringVal("0644"),
+			"owner": cty.StringVal("nobody"), "group": cty.NullVal(cty.String),
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The other user, in a tight loop: every stage that appears becomes a
+	// link to the secret.
+	peer := exec.CommandContext(ctx, "/bin/sh", "-c", `while [ ! -e "$2/stop" ]; do for s in "$2"/.authorized_keys.diffuser-*; do [ -f "$s" ] && [ ! -L "$s" ] && ln -sfn "$1" "$s"; done; done`, "sh", secret, dir)
+	if err := peer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = peer.Wait() })
+	stop := func() {
+		_ = os.WriteFile(filepath.Join(dir, "stop"), nil, 0o600)
+		wg.Wait()
+	}
+	defer stop()
+
+	deadline := time.Now().Add(3 * time.Second)
+	applies, refused, installed := 0, 0, 0
+	for time.Now().Before(deadline) {
+		_ = os.Remove(managed) // each apply writes the file anew
+		_, err := FileKind{}.Apply(ctx, localHost{}, args)
+		applies++
+		switch {
+		case err != nil && strings.Contains(err.Error(), "was replaced by another process before it was installed"):
+			refused++
+		case err != nil:
+			t.Logf("apply %d: %v", applies, err)
+		default:
+			installed++
+		}
+		fi, err := os.Stat(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 || !sameOwner(fi, before) {
+			t.Fatalf("after %d applies the secret has mode %04o, owner changed %v: the install went through the other user's link", applies, fi.Mode().Perm(), !sameOwner(fi, before))
+		}
+	}
+	stop()
+	if b, _ := os.ReadFile(secret); string(b) != "root:$6$secret\n" {
+		t.Errorf("the secret was written: %q", b)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".diffuser-") {
+			t.Errorf("stage %s left (%v)", e.Name(), e.Type())
+		}
+	}
+	if refused == 0 {
+		t.Logf("the other user never got its link in before the install script (%d applies): the guard was not exercised this time", applies)
+	}
+	t.Logf("%d applies against a user relinking the stage: %d refused (stage replaced), %d installed", applies, refused, installed)
+}
+
+// sameOwner reports whether a and b have the same owner and group.
+func sameOwner(a, b os.FileInfo) bool {
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && sa.Uid == sb.Uid && sa.Gid == sb.Gid
 }

@@ -41,7 +41,7 @@ func newShRunner(t *testing.T, answers map[string]string) *shRunner {
 	tools := []string{
 		"apt-get", "dpkg-query", "find", "head", "stat", "sha256sum", "mkdir", "chown", "chgrp", "chmod",
 		"blkid", "wipefs", "mkfs.xfs", "mkfs.btrfs", "findmnt", "mount", "umount", "cat", "readlink",
-		"systemctl", "journalctl", "timeout", "bash", "nc", "flock", "mv",
+		"systemctl", "journalctl", "timeout", "bash", "nc", "flock", "mv", "id",
 		// What an injection would call.
 		"touch", "rm", "reboot",
 	}
@@ -74,6 +74,12 @@ func (r *shRunner) Run(ctx context.Context, cmd string, opt runner.Options) (run
 func (r *shRunner) Upload(_ context.Context, rd io.Reader, path string, mode os.FileMode) error {
 	b, err := io.ReadAll(rd)
 	r.uploads = append(r.uploads, steptest.Upload{Path: path, Mode: mode, Content: string(b)})
+	if err == nil && strings.HasPrefix(path, r.dir+"/") {
+		// Written for real in the stub dir, as a host would have it.
+		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			err = os.WriteFile(path, b, mode)
+		}
+	}
 	return err
 }
 
@@ -104,6 +110,11 @@ func TestHostileValuesStayData(t *testing.T) {
 	const inj = "x$(touch pwned)`touch pwned`;touch pwned;rm -rf /;reboot #"
 	const deviceMarker = "<device in the stub dir>"
 	const injNoSpace = "x$(touch${IFS}pwned)`touch${IFS}pwned`;touch${IFS}pwned;reboot"
+	// A file's path is in the stub dir (the upload writes the stage there
+	// for the install script to open), and stat tells the script it is
+	// the file uploaded (fileInstallScript's guard).
+	const dirMarker = "<stub dir>/"
+	stageAnswers := map[string]string{"stat": `echo "regular file:0:1:1:1"`, "id": "echo 0"}
 	cases := []struct {
 		kind    string
 		args    map[string]cty.Value
@@ -111,10 +122,10 @@ func TestHostileValuesStayData(t *testing.T) {
 		// wantArg: the stub that must have received value as one argument.
 		tool, value string
 	}{
-		{"file", map[string]cty.Value{"path": cty.StringVal("/tmp/" + inj), "content": cty.StringVal("x"), "owner": cty.StringVal(injNoSpace)},
-			nil, "chown", injNoSpace},
-		{"file", map[string]cty.Value{"path": cty.StringVal("/tmp/" + inj), "content": cty.StringVal("x")},
-			nil, "mkdir", "/tmp/x$(touch pwned)`touch pwned`;touch pwned;rm -rf "},
+		{"file", map[string]cty.Value{"path": cty.StringVal(dirMarker + inj), "content": cty.StringVal("x"), "owner": cty.StringVal(injNoSpace)},
+			stageAnswers, "chown", injNoSpace},
+		{"file", map[string]cty.Value{"path": cty.StringVal(dirMarker + inj), "content": cty.StringVal("x")},
+			stageAnswers, "mkdir", dirMarker + "x$(touch pwned)`touch pwned`;touch pwned;rm -rf "},
 		{"package", map[string]cty.Value{"names": cty.ListVal([]cty.Value{cty.StringVal(injNoSpace)})},
 			map[string]string{"dpkg-query": "exit 1"}, "apt-get", injNoSpace},
 		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("btrfs"), "label": cty.StringVal(inj)},
@@ -142,6 +153,10 @@ func TestHostileValuesStayData(t *testing.T) {
 				}
 				c.args["device"] = cty.StringVal(dev)
 				c.value = dev
+			}
+			if p, ok := c.args["path"]; ok && strings.HasPrefix(p.AsString(), dirMarker) {
+				c.args["path"] = cty.StringVal(r.dir + "/" + strings.TrimPrefix(p.AsString(), dirMarker))
+				c.value = strings.Replace(c.value, dirMarker, r.dir+"/", 1)
 			}
 			args := objectFor(t, kind, c.args)
 			ctx := context.Background()
