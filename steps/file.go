@@ -267,14 +267,47 @@ func fileInstallScript(a fileArgs, stage string) string {
 	} else if own == "" {
 		own = keep
 	}
-	return fmt.Sprintf(`f=%s s=%s
+	return fmt.Sprintf(`d=%s f=%s s=%s
+%s
 %s
 { %s && chmod %04o /proc/self/fd/3 && mv -fT -- "$s" "$f"; } || { st=$?; rm -f -- "$s"; exit $st; }`,
-		q(a.path), q(stage), GuardedStage, own, a.mode)
+		q(path.Dir(a.path)), q(path.Base(a.path)), q(path.Base(stage)), EnterDir, GuardedStage, own, a.mode)
 }
 
+// EnterDir (shell, for install scripts that set "d" to an absolute,
+// clean directory first) makes "$d" the working directory one component
+// at a time, so that the script's names after it ("$s", "$f") are
+// relative to the directory it checked, whatever is renamed meanwhile. A
+// symbolic link is followed only out of a directory no other user may
+// write (root's or this user's, without group or other write: /lib ->
+// usr/lib, /var/run -> /run); out of another (a home directory, /tmp),
+// a component must be a real directory: after entering it, its parent
+// must be the directory it was entered from. Otherwise nothing is done
+// but removing the stage "$s" the upload put there (exit 3): a user who may write /home/alice could make .ssh a link to
+// /root/.ssh and have root's authorized_keys written.
+const EnterDir = `me=$(id -u)
+cd / || exit 3
+rest=${d#/} at=
+while [ -n "$rest" ]; do
+  c=${rest%%/*}
+  case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+  [ -n "$c" ] || continue
+  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
+  cd -P -- "$c" || exit 3
+  at=$at/$c
+  u=${up#*:*:} a=${up##*:}
+  u=${u%%:*} g=${a%?} o=${a#"${a%?}"}
+  g=${g#"${g%?}"}
+  case $u:$g:$o in 0:[0145]:[0145]|"$me":[0145]:[0145]) continue ;; esac
+  if [ "$(stat -c '%d:%i' ..)" != "${up%:*:*}" ]; then
+    echo "diffuser: $at is a symbolic link in a directory another user may write (${at%/*}/): refusing to write $d through it; make $at a real directory, or write the file elsewhere" >&2
+    [ -z "${s-}" ] || rm -f -- "$d/$s"
+    exit 3
+  fi
+done`
+
 // GuardedStage (shell, for install scripts that set "s" to the stage's
-// path first) opens the stage "$s" as descriptor 3 and makes sure it is
+// name and "d" to its directory, the working directory: EnterDir) opens the stage "$s" as descriptor 3 and makes sure it is
 // the file the upload made: a regular file of this user with one link
 // (lstat, which does not follow links), and the descriptor the same
 // file (device and inode), so a link or another file put in its place
@@ -285,6 +318,6 @@ const GuardedStage = `id=$(stat -c '%F:%u:%h:%d:%i' -- "$s" 2>/dev/null) || id=
 case $id in "regular file:$(id -u):1:"*|"regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
 if [ -z "$id" ] || ! exec 3<"$s" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
   rm -f -- "$s"
-  echo "diffuser: the staged copy $s was replaced by another process before it was installed: nothing was done through it. Someone else writes into ${s%/*} (a user who owns it, or may write it without the sticky bit?)" >&2
+  echo "diffuser: the staged copy $d/$s was replaced by another process before it was installed: nothing was done through it. Someone else writes into $d (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3
 fi`

@@ -167,7 +167,9 @@ func TestFileStageSwappedForLinkNotFollowed(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if strings.Contains(e.Name(), ".diffuser-") {
+		// A link may be left: the other user's loop makes one after a
+		// refusal removed the stage.
+		if strings.Contains(e.Name(), ".diffuser-") && e.Type()&os.ModeSymlink == 0 {
 			t.Errorf("stage %s left (%v)", e.Name(), e.Type())
 		}
 	}
@@ -182,4 +184,52 @@ func sameOwner(a, b os.FileInfo) bool {
 	sa, ok1 := a.Sys().(*syscall.Stat_t)
 	sb, ok2 := b.Sys().(*syscall.Stat_t)
 	return ok1 && ok2 && sa.Uid == sb.Uid && sa.Gid == sb.Gid
+}
+
+// TestFileDirLinkOfAnotherUserRefused: a directory on a file's path that
+// another user may write (a home directory) holds a link where the path
+// expects a directory (.ssh -> the root's .ssh): the file is not written
+// through it (root's authorized_keys would get the other user's key),
+// nothing is left in the link's target, and the error names the link.
+// A link out of a directory no one else may write (/lib -> usr/lib) is
+// followed as ever.
+func TestFileDirLinkOfAnotherUserRefused(t *testing.T) {
+	needFstabTools(t)
+	for _, tool := range []string{"stat", "id", "chown"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	rootSSH := filepath.Join(base, "rootssh")
+	for _, d := range []string{home, rootSSH} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(home, 0o777); err != nil { // anyone may write it
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rootSSH, filepath.Join(home, ".ssh")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := FileKind{}.Apply(context.Background(), localHost{}, fileArgsVal(filepath.Join(home, ".ssh", "authorized_keys"), "ssh-ed25519 AAAA alice\n", "0600"))
+	if err == nil || !strings.Contains(err.Error(), "/home/.ssh is a symbolic link in a directory another user may write") {
+		t.Fatalf("apply through another user's link: %v", err)
+	}
+	if ents, _ := os.ReadDir(rootSSH); len(ents) != 0 {
+		t.Errorf("the link's target holds %v after the refusal", ents)
+	}
+
+	// The same link out of a directory only this user may write.
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (FileKind{}).Apply(context.Background(), localHost{}, fileArgsVal(filepath.Join(home, ".ssh", "authorized_keys"), "ssh-ed25519 AAAA alice\n", "0600")); err != nil {
+		t.Fatalf("apply through a link of a directory no one else writes: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(rootSSH, "authorized_keys")); err != nil || string(b) != "ssh-ed25519 AAAA alice\n" {
+		t.Errorf("through the trusted link: %q, %v", b, err)
+	}
 }
