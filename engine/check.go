@@ -122,7 +122,7 @@ func (l *Loaded) checkValues(scope *lang.Scope, hostChecks int) hcl.Diagnostics 
 			// No instances now, but a count raised later would run it:
 			// check what does not depend on the host.
 			eval("", cty.DynamicVal, nil)
-		case !stp.UsesHost:
+		case !stp.PerHost():
 			eval("", hostVal(hosts[0]), hosts)
 		default:
 			// Problems are placed on hosts only when every host was checked.

@@ -198,9 +198,11 @@ func (ls *liveScope) hostVal(h int32) cty.Value {
 
 // stepArgs evaluates step s's arguments for host h. Every value a step reads
 // is final once the step may run (it waits for what it reads), so for steps
-// that do not read `host` the first evaluation serves all instances.
+// that need no host (lang.Step.PerHost: they read no `host`, and no module
+// input around them is set from it and checked per host) the first
+// evaluation serves all instances.
 func (ls *liveScope) stepArgs(stp *lang.Step, s int, h int32) (cty.Value, lang.Generic, hcl.Diagnostics) {
-	if stp.UsesHost {
+	if stp.PerHost() {
 		return ls.scope().StepArgs(stp, ls.hostVal(h))
 	}
 	ls.mu.Lock()

@@ -65,7 +65,7 @@ const minParallelBatch = 256
 func (sp *stepPlanner) queue(v int32) {
 	g := sp.p.Loaded.Graph
 	s := g.Step[v]
-	if stp := g.Steps[s]; !stp.UsesHost && sp.perStep[s] == nil {
+	if stp := g.Steps[s]; !stp.PerHost() && sp.perStep[s] == nil {
 		// The first instance evaluates for all; later ones, possibly in
 		// parallel, only read the result.
 		sp.perStep[s] = sp.eval(stp, g.Ref[v])

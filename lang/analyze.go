@@ -510,6 +510,14 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	diags = append(diags, r.analyzeWhenReplaced(s)...)
 	s.UsesHostName = readsHostName(trs) || set.hostName
 	s.ReadsFacts = readsFacts(trs) || set.facts
+	for n := n; n != nil && n.mod != nil; n = n.mod.caller {
+		for _, v := range n.varList {
+			if in := r.an.memo[nodeKey{n, 'v', v.Name}]; in != nil && in.host {
+				s.HostInputs = true
+				s.UsesHostName = s.UsesHostName || in.hostName
+			}
+		}
+	}
 	var d2 hcl.Diagnostics
 	s.After, d2 = r.resolveAfter(s, s.After, n)
 	diags = append(diags, d2...)

@@ -206,6 +206,12 @@ func (s *Step) Declared() string {
 	return rangeString(s.DeclRange) + s.Module.calledAt()
 }
 
+// PerHost says whether the step's instances must each be evaluated for
+// their own host: its arguments read `host` (UsesHost), or a module input
+// around it is set from `host` and checked per host (HostInputs).
+// Otherwise one evaluation serves every instance.
+func (s *Step) PerHost() bool { return s.UsesHost || s.HostInputs }
+
 func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
 	if n.infoRange.Filename != "" {
 		return hcl.Diagnostics{duplicate("module_info block", "", n.infoRange, b.DefRange)}

@@ -189,6 +189,12 @@ type Step struct {
 	RefSteps  []Ref    // step.<name> read in an expression (waits for every instance)
 	RefGroups []Ref    // hosts.<name> read outside `on` (waits for every launch of the group)
 	UsesHost  bool     // reads `host`: arguments differ per instance
+	// HostInputs: a module call around the step sets an input from
+	// `host`. Its type, constraints and validations are decided for each
+	// instance's host (they guard every step of the module), so each
+	// instance is evaluated for its own host even when its arguments
+	// read no such input (PerHost).
+	HostInputs bool
 	// UsesHostName: reads what identifies the host, known before it exists
 	// (`host.name`, `host.index`, `host.hostname`, `host` whole), not only
 	// what a launch tells (addresses, devices).
