@@ -257,40 +257,102 @@ func (p Profile) DrawLines(kind, addr string, lines int) (time.Duration, bool) {
 }
 
 // Kinds wraps real step kinds: same specs (recipes validate identically),
+// the same optional abilities (each simulated kind is a steps.Restarter,
+// Rerunner, GroupKind, Destroyer, Leaver or HostLocker exactly when the
+// real one is, so a recipe validates, plans and graphs as on hosts), the
 // same host locks, an undo where the real kind has one (doing nothing),
 // but Apply sleeps a drawn duration (and may fail) and Check always finds
-// the host as declared. run's captures produce
-// "sim-<key>" values so downstream expressions become known.
+// the host as declared. run's captures produce "sim-<key>" values so
+// downstream expressions become known.
 func Kinds(real steps.Registry, p Profile) steps.Registry {
 	out := steps.Registry{}
 	for name, k := range real {
-		sk := &simKind{real: k, name: name, profile: p}
-		_, undoes := k.(steps.Destroyer)
-		hl, locks := k.(steps.HostLocker)
-		switch {
-		case locks && undoes:
-			out[name] = undoingLockedKind{lockedKind{sk, hl.HostLock()}}
-		case locks:
-			out[name] = lockedKind{sk, hl.HostLock()}
-		case undoes:
-			out[name] = undoingKind{sk}
-		default:
-			out[name] = sk
-		}
+		out[name] = wrap(&simKind{real: k, name: name, profile: p}, k)
 	}
 	return out
 }
 
+// wrap gives sk the optional abilities of the real kind k. The
+// combinations are those of the built-in kinds (TestKindsKeepRealAbilities
+// checks every one).
+func wrap(sk *simKind, k steps.Kind) steps.Kind {
+	_, undoes := k.(steps.Destroyer)
+	_, leaves := k.(steps.Leaver)
+	hl, locks := k.(steps.HostLocker)
+	_, restarts := k.(steps.Restarter)
+	_, reruns := k.(steps.Rerunner)
+	_, group := k.(steps.GroupKind)
+	switch {
+	case locks && undoes && leaves:
+		return leavingLockedKind{undoingLockedKind{lockedKind{sk, hl.HostLock()}}}
+	case locks && undoes:
+		return undoingLockedKind{lockedKind{sk, hl.HostLock()}}
+	case locks:
+		return lockedKind{sk, hl.HostLock()}
+	case undoes:
+		return undoingKind{sk}
+	case reruns:
+		return rerunningKind{restartingKind{sk}}
+	case restarts:
+		return restartingKind{sk}
+	case group:
+		return groupKind{sk}
+	}
+	return sk
+}
+
 // undoingKind and undoingLockedKind stand for a real kind that undoes
 // itself (mount): their Destroy does nothing, but plans replace and
-// destroy their instances as for real.
+// destroy their instances as for real; leavingLockedKind's Leave (what an
+// update in place no longer keeps) does nothing either.
 type (
 	undoingKind       struct{ *simKind }
 	undoingLockedKind struct{ lockedKind }
+	leavingLockedKind struct{ undoingLockedKind }
 )
 
 func (undoingKind) Destroy(context.Context, runner.Runner, cty.Value) error       { return nil }
 func (undoingLockedKind) Destroy(context.Context, runner.Runner, cty.Value) error { return nil }
+func (leavingLockedKind) Leave(context.Context, runner.Runner, cty.Value, cty.Value) error {
+	return nil
+}
+
+// restartingKind stands for a kind that restarts what it manages (service),
+// rerunningKind for one whose restart is running again (run): restart_on
+// and reload_on are accepted, planned and applied as for real.
+type (
+	restartingKind struct{ *simKind }
+	rerunningKind  struct{ restartingKind }
+)
+
+// RestartArgs is the real kind's, so that restarts are planned and applied
+// in a simulation as they are on hosts.
+func (k restartingKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
+	return k.real.(steps.Restarter).RestartArgs(args, reload)
+}
+
+func (rerunningKind) Reruns() {}
+
+// groupKind stands for a kind that acts on all its hosts at once
+// (distribute): the engine runs its instances as one group, as for real,
+// and each host's part takes a drawn duration, all at the same time.
+type groupKind struct{ *simKind }
+
+func (k groupKind) ApplyGroup(ctx context.Context, targets []steps.Target, args cty.Value) ([]steps.Outputs, []error) {
+	outs, errs := make([]steps.Outputs, len(targets)), make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Drawn per host (the engine names no instance for a group).
+			addr := steps.InstanceFrom(ctx) + k.name + "@" + t.Host
+			outs[i], errs[i] = k.Apply(steps.WithInstance(ctx, addr), t.Runner, args)
+		}()
+	}
+	wg.Wait()
+	return outs, errs
+}
 
 type simKind struct {
 	real    steps.Kind
@@ -416,13 +478,4 @@ func (k *simKind) Replaces(old, new cty.Value) string {
 		return rp.Replaces(old, new)
 	}
 	return ""
-}
-
-// RestartArgs is the real kind's, so that restarts are planned and applied
-// in a simulation as they are on hosts.
-func (k *simKind) RestartArgs(args cty.Value, reload bool) (cty.Value, bool) {
-	if rs, ok := k.real.(steps.Restarter); ok {
-		return rs.RestartArgs(args, reload)
-	}
-	return args, false
 }
