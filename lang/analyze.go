@@ -445,6 +445,7 @@ func (r *Recipe) analyzeVerify(v *Verify) hcl.Diagnostics {
 func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	n := r.nsOf(s)
+	var onCall *Module // the call whose on the step inherits
 	if s.On == nil && s.Module != nil {
 		m := s.Module
 		for m != nil && m.On == nil {
@@ -453,7 +454,7 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 		if m == nil {
 			diags = append(diags, r.missingOn(s)...)
 		} else {
-			s.On, s.onNS = m.On, m.caller
+			s.On, s.onNS, onCall = m.On, m.caller, m
 		}
 	}
 	var onGroups []string
@@ -467,7 +468,7 @@ func (r *Recipe) analyzeStep(s *Step) (own, call hcl.Diagnostics) {
 		onGroups = keys(set.groups)
 		s.OnGroups = onGroups
 		if len(set.groups) == 0 && !d.HasErrors() && !set.broken {
-			diags = append(diags, r.onNoHosts(s, onNS)...)
+			diags = append(diags, r.onNoHosts(s, onNS, onCall)...)
 		}
 	}
 	var trs []hcl.Traversal

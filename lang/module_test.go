@@ -1128,3 +1128,46 @@ func TestTooManySteps(t *testing.T) {
 		}
 	})
 }
+
+// A call's on that names no hosts is one mistake at the call, however
+// many steps of the module (and of the modules it calls) inherit it: it
+// was one "on names no hosts" per step, all at the same line, each
+// naming one step and telling to write on = hosts.<group> in it.
+func TestCallOnNoHostsOnce(t *testing.T) {
+	for _, on := range []string{`"web"`, `local.names`} {
+		fsys := fstest.MapFS{
+			"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "web" { count = 2 }
+locals {
+  names = ["web"]
+}
+module "site" {
+  source = "./mods/site"
+  on     = ` + on + `
+}
+`)},
+			"mods/site/main.hcl": {Data: []byte(`step "a" {
+  run = "true"
+}
+step "b" {
+  run = "true"
+}
+module "inner" {
+  source = "builtin/systemd-unit"
+  name    = "x"
+  content = "[Service]\nExecStart=/bin/true\n"
+}
+`)},
+		}
+		_, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+		errs := errorsOf(diags)
+		if len(errs) != 1 {
+			t.Fatalf("on = %s: want one error at the call, got:%s", on, diagString(diags))
+		}
+		d := errs[0]
+		if d.Subject.Filename != "c/main.hcl" || d.Subject.Start.Line != 8 || !strings.Contains(d.Detail, "module.site") ||
+			!strings.Contains(d.Detail, "on = hosts.<group>") {
+			t.Errorf("on = %s: %s: %s", on, d.Subject, d.Detail)
+		}
+	}
+}

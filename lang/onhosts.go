@@ -11,8 +11,23 @@ import (
 // module, on usually reads an input (on = var.clients): the mistake is then
 // the value at the call, so it is reported there, once per input however
 // many of the module's steps run on it, and the advice is for the caller.
-func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
+func (r *Recipe) onNoHosts(s *Step, n *namespace, call *Module) hcl.Diagnostics {
+	if call != nil && r.an != nil {
+		// The on of a call, inherited by each of its steps that sets
+		// none: one mistake, reported for the first of them.
+		key := "on names no hosts@" + call.Addr
+		if r.an.reported[key] {
+			return nil
+		}
+		if r.an.reported == nil {
+			r.an.reported = map[string]bool{}
+		}
+		r.an.reported[key] = true
+	}
 	if n.mod == nil {
+		if call != nil {
+			return hcl.Diagnostics{callOnNoHosts(s, call, "write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them")}
+		}
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
 			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
 			Subject: s.On.Range().Ptr()}}
@@ -55,6 +70,9 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 	if !fromInput && missing {
 		return nil
 	}
+	if !fromInput && call != nil {
+		return hcl.Diagnostics{callOnNoHosts(s, call, "write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input where the module around it is called")}
+	}
 	if !fromInput {
 		// on reads no input (a literal, a local): the mistake is in the
 		// module's file.
@@ -63,6 +81,15 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace) hcl.Diagnostics {
 			Subject: s.On.Range().Ptr()}}
 	}
 	return diags
+}
+
+// callOnNoHosts is the error for the on of call, which names no hosts,
+// inherited by step s (the first of the call's steps that set no on).
+func callOnNoHosts(s *Step, call *Module, how string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "on names no hosts",
+		Detail: fmt.Sprintf("The on of %s names no hosts, and its steps that set no on of their own (%s among them) run on it: %s.",
+			call.Addr, s.Name, how),
+		Subject: call.On.Range().Ptr()}
 }
 
 // emptyList says whether e is a literal empty list (`[]`): a caller's way
