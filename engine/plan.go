@@ -986,8 +986,12 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 					Detail: fmt.Sprintf("%s turned off (%s): it has no instances to target. Turn the call on to deploy it.", what, m.OffWhere())})
 				continue
 			}
+			hint := stepHostsHint(g, t)
+			if hint == "" {
+				hint = targetSuggestion(t, known)
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target",
-				Detail: fmt.Sprintf("%q matches nothing; use %s.%s", t, targetForms, targetSuggestion(t, known))})
+				Detail: fmt.Sprintf("%q matches nothing; use %s.%s", t, targetForms, hint)})
 		}
 	}
 	for len(stack) > 0 {
@@ -1114,6 +1118,9 @@ func listSome(names []string, n int) string {
 // replaceHint completes checkReplace's error for an address that names
 // nothing: the nearest instance or host.
 func replaceHint(g *Instances, r string) string {
+	if h := stepHostsHint(g, r); h != "" {
+		return "." + h
+	}
 	known := map[string]bool{}
 	for v := int32(0); v < int32(g.NumVertices()); v++ {
 		if g.Kind[v] == VStep {

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"diffuser/lang"
@@ -91,4 +92,33 @@ func quoteInstanceKey(key string) (string, bool) {
 		return "", false
 	}
 	return `["` + in + `"]`, true
+}
+
+// stepHostsHint completes the error for a step instance address
+// (step.NAME["HOST"]) whose step is there but has no instance on HOST: the
+// hosts it runs on. "" for any other address.
+func stepHostsHint(g *Instances, t string) string {
+	i := strings.Index(t, "[")
+	if i <= 0 || !strings.HasSuffix(t, "]") {
+		return ""
+	}
+	base := t[:i]
+	host, err := strconv.Unquote(t[i+1 : len(t)-1])
+	if err != nil || host == "" {
+		return ""
+	}
+	for s, stp := range g.Steps {
+		if lang.StepAddr(stp.Name) != base {
+			continue
+		}
+		hosts := make([]string, 0, len(g.StepHosts[s]))
+		for _, h := range g.StepHosts[s] {
+			hosts = append(hosts, g.Hosts[h].Name)
+		}
+		if len(hosts) == 0 {
+			return fmt.Sprintf(" %s has no instances: its on names no hosts now.", base)
+		}
+		return fmt.Sprintf(" %s has no instance on %s: it runs on %s.", base, host, listSome(hosts, 8))
+	}
+	return ""
 }

@@ -31,6 +31,9 @@ func TestUnknownTargetSuggests(t *testing.T) {
 		"step.glusterd['server[1]']": `Did you mean step.glusterd["server[1]"]?`,
 		"step.glusterdd[server[1]]":  `Did you mean step.glusterd["server[1]"]?`,
 		"server":                     `Did you mean hosts.server (all its hosts)?`,
+		// A step that is there, on a host it does not run on.
+		`step.glusterd["server[7]"]`: `step.glusterd has no instance on server[7]: it runs on server[0], server[1].`,
+		`step.glusterd["client[0]"]`: `step.glusterd has no instance on client[0]: it runs on server[0], server[1].`,
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Targets: []string{target}})
 		if !d.HasErrors() || d[0].Summary != "Unknown target" || !strings.Contains(d[0].Detail, want) {
@@ -46,6 +49,7 @@ func TestUnknownTargetSuggests(t *testing.T) {
 		"nothing[0]":                  "",
 		"step.glusterd[server[1]]":    `Did you mean step.glusterd["server[1]"]? The host of a step instance is in double quotes`,
 		`step.glusterd['server[0]']`:  `Did you mean step.glusterd["server[0]"]?`,
+		`step.glusterd["client[0]"]`:  `step.glusterd has no instance on client[0]: it runs on server[0], server[1].`,
 	} {
 		_, d := l.Plan(context.Background(), PlanOptions{Provider: "sim", Cluster: "test", Replace: []string{addr}})
 		if !d.HasErrors() || d[0].Summary != "Unknown replace address" || (want != "" && !strings.Contains(d[0].Detail, want)) ||
