@@ -307,7 +307,8 @@ func variableLine(j views.VariableJSON, at string) string {
 // (path, as given to recipes vars) is written: FILE:LINE.
 func validationAt(path string, r hcl.Range) string {
 	name := r.Filename
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() && !strings.HasPrefix(name, strings.TrimSuffix(path, "/")+"/") {
+	// The loader names files by the cleaned path (mine/main.hcl for ./mine).
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() && !strings.HasPrefix(name, filepath.Clean(path)+"/") {
 		name = filepath.Join(path, name)
 	}
 	return fmt.Sprintf("%s:%d", name, r.Start.Line)

@@ -551,3 +551,24 @@ func TestGlusterfsMountPoint(t *testing.T) {
 		}
 	}
 }
+
+// recipes vars ./mine, as the docs write it, points at the validation in
+// mine/main.hcl: the loader names the file mine/main.hcl, which does not
+// start with "./mine/", so the path was prefixed again (mine/mine/main.hcl).
+func TestRecipesVarsValidationAtRelative(t *testing.T) {
+	e := newSimCLI(t, nil)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "recipe \"mine\" {}\nvariable \"n\" {\n  type = number\n  validation {\n    condition     = var.n > 0\n    error_message = \"n > 0.\"\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "mine", "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, p := range []string{"./mine", "mine", "mine/", "./mine/"} {
+		if out := e.must("recipes", "vars", p); out != "n (number, required): plus a validation block (at mine/main.hcl:4)\n" {
+			t.Errorf("recipes vars %s:\n%s", p, out)
+		}
+	}
+}
