@@ -72,6 +72,11 @@ type Inputs struct {
 	// IgnoreRemembered loads without the inputs the workspace's last apply
 	// ran with (state.Inputs); an apply then records only these.
 	IgnoreRemembered bool
+	// NoHosts: the command reaches no host and no provider (graph;
+	// Validate sets it itself). A workspace last applied with --simulate
+	// is then loaded with the provider it would have without its memory
+	// (the site's default_provider, else docker), not refused.
+	NoHosts bool
 }
 
 func (e *Env) dataDir() string {

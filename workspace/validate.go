@@ -34,6 +34,7 @@ func (v *Validation) Valid() bool { return !v.Diags.HasErrors() }
 // diagnostic (a recipe that does not exist, an unknown provider) comes
 // back as one without a range, so that every failure has the same shape.
 func (e *Env) Validate(in Inputs) *Validation {
+	in.NoHosts = true
 	ws, err := e.load(in, engine.LoadRecipe)
 	if err != nil {
 		return failed(err)

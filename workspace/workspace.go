@@ -296,6 +296,10 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	if ws.Provider == "" {
 		ws.Provider = without
 	}
+	if in.NoHosts && in.Provider == "" && ws.Provider == simProvider && !e.Sim.Enabled {
+		// Simulated hosts are no reason to refuse what reaches none.
+		ws.Provider = without
+	}
 	if err := aliasDeclared(ws.Provider, in.Provider, mem, site, files); err != nil {
 		return nil, err
 	}

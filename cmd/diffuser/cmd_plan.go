@@ -83,7 +83,9 @@ instance and launch, with the join vertices ("step.x (all)") of after's wait for
   diffuser graph glusterfs -instances -var servers=3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.load(args[0])
+			in := a.inputs(args[0])
+			in.NoHosts = true
+			ws, err := a.loadInputs(in)
 			if err != nil {
 				return err
 			}

@@ -137,10 +137,10 @@ func remembered(ws *workspace.Workspace) views.Remembered {
 	return views.Remembered{Workspace: ws.Name, Used: ws.Remembered}
 }
 
-// load loads a recipe's workspace and prints the load's warnings and, on
+// loadInputs loads a recipe's workspace and prints the load's warnings and, on
 // stderr (graph's stdout is DOT), the remembered inputs it used.
-func (a *app) load(recipe string) (*workspace.Workspace, error) {
-	ws, err := a.workspaceEnv().Load(a.inputs(recipe))
+func (a *app) loadInputs(in workspace.Inputs) (*workspace.Workspace, error) {
+	ws, err := a.workspaceEnv().Load(in)
 	if err != nil {
 		return nil, err
 	}
