@@ -396,6 +396,25 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	return diags
 }
 
+// readsHostsInputs says whether every input of module namespace n that e
+// reads is declared with a type that may hold hosts (a collection, an
+// object or any), so that no hosts in it is the value at the call, not
+// the module's use of a string or a number as hosts.
+func readsHostsInputs(n *namespace, e hcl.Expression) bool {
+	read := false
+	for _, tr := range e.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		v := n.vars[attrName(tr[1])]
+		if v == nil || v.Type.IsPrimitiveType() {
+			return false
+		}
+		read = true
+	}
+	return read
+}
+
 // analyzeVerify checks a verify block's references where it was written:
 // in the root recipe, or in its module.
 func (r *Recipe) analyzeVerify(v *Verify) hcl.Diagnostics {
@@ -427,6 +446,15 @@ func (r *Recipe) analyzeVerify(v *Verify) hcl.Diagnostics {
 	for _, e := range ons {
 		set, d := r.check(e.Variables(), where{what: "on", hosts: true}, n)
 		diags = append(diags, d...)
+		if len(set.groups) == 0 && !d.HasErrors() && v.Module != nil && readsHostsInputs(n, e) {
+			// on reads inputs that may hold hosts, and the call gives
+			// none: the caller's mistake, as for the module's steps.
+			inDiags, fromInput, missing := r.inputsWithoutHosts(n, e, "the module's verify blocks run on it ("+v.Name)
+			if fromInput || missing {
+				diags = append(diags, inDiags...)
+				continue
+			}
+		}
 		if len(set.groups) == 0 && !d.HasErrors() {
 			how := "write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them"
 			if v.Module != nil {

@@ -1171,3 +1171,37 @@ module "inner" {
 		}
 	}
 }
+
+// A module's verify block on an input that the call sets to no hosts is
+// the call's mistake, as for the module's steps: one error at the input,
+// naming the verify block. It was an error at the verify block in the
+// module's file telling to pass hosts in as an input, which the caller did.
+func TestVerifyOnInputHoldsNoHosts(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "web" {}
+module "site" {
+  source  = "./mods/site"
+  servers = "web"
+}
+`)},
+		"mods/site/main.hcl": {Data: []byte(`variable "servers" {
+  type = list(any)
+}
+verify "page" {
+  on   = slice(var.servers, 0, 1)
+  path = "/srv"
+}
+`)},
+	}
+	_, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	errs := errorsOf(diags)
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got:%s", diagString(diags))
+	}
+	d := errs[0]
+	if d.Summary != "Module input holds no hosts" || d.Subject.Filename != "c/main.hcl" || d.Subject.Start.Line != 5 ||
+		!strings.Contains(d.Detail, "module.site.verify.page") {
+		t.Errorf("%s: %s: %s", d.Subject, d.Summary, d.Detail)
+	}
+}

@@ -32,10 +32,33 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace, call *Module) hcl.Diagnostics 
 			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = hosts.<group>`, a single host `hosts.<group>[0]`, or a list of them.", s.Name),
 			Subject: s.On.Range().Ptr()}}
 	}
+	diags, fromInput, missing := r.inputsWithoutHosts(n, s.On, "the module's steps run on it ("+s.Name)
+	if !fromInput && missing {
+		return nil
+	}
+	if !fromInput && call != nil {
+		return hcl.Diagnostics{callOnNoHosts(s, call, "write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input where the module around it is called")}
+	}
+	if !fromInput {
+		// on reads no input (a literal, a local): the mistake is in the
+		// module's file.
+		diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
+			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input at the module call.", s.Name),
+			Subject: s.On.Range().Ptr()}}
+	}
+	return diags
+}
+
+// inputsWithoutHosts reports the inputs of the call of module namespace n
+// that on (an expression of the module, naming no hosts) reads, as holding
+// no hosts: the mistake is the value at the call, reported there once per
+// input however many of the module's steps and verify blocks run on it.
+// user says what runs on it ("the module's steps run on it (STEP"). fromInput:
+// on reads an input the call gives; missing: one it does not give (and
+// must: reported at the call as missing).
+func (r *Recipe) inputsWithoutHosts(n *namespace, on hcl.Expression, user string) (diags hcl.Diagnostics, fromInput, missing bool) {
 	m := n.mod
-	var diags hcl.Diagnostics
-	fromInput, missing := false, false
-	for _, tr := range s.On.Variables() {
+	for _, tr := range on.Variables() {
 		if tr.RootName() != "var" || len(tr) < 2 {
 			continue
 		}
@@ -63,24 +86,11 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace, call *Module) hcl.Diagnostics 
 			r.an.onReported[in] = true
 		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Module input holds no hosts",
-			Detail: fmt.Sprintf("Input %s of %s (%s) holds no hosts, and the module's steps run on it (%s, at %s). Pass hosts: %s = hosts.<group>, a single host hosts.<group>[0], or a list of them.",
-				name, m.Addr, m.Source, s.Name, rangeString(s.On.Range()), name),
+			Detail: fmt.Sprintf("Input %s of %s (%s) holds no hosts, and %s, at %s). Pass hosts: %s = hosts.<group>, a single host hosts.<group>[0], or a list of them.",
+				name, m.Addr, m.Source, user, rangeString(on.Range()), name),
 			Subject: in.Expr.Range().Ptr()})
 	}
-	if !fromInput && missing {
-		return nil
-	}
-	if !fromInput && call != nil {
-		return hcl.Diagnostics{callOnNoHosts(s, call, "write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input where the module around it is called")}
-	}
-	if !fromInput {
-		// on reads no input (a literal, a local): the mistake is in the
-		// module's file.
-		diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "on names no hosts",
-			Detail:  fmt.Sprintf("Step %q must run on hosts: write `on = var.<input>` and pass hosts.<group> (or a list of hosts) as that input at the module call.", s.Name),
-			Subject: s.On.Range().Ptr()}}
-	}
-	return diags
+	return diags, fromInput, missing
 }
 
 // callOnNoHosts is the error for the on of call, which names no hosts,
