@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -28,7 +29,7 @@ type unitHosts struct {
 
 var (
 	fileFactsAt  = regexp.MustCompile(`^if \[ -L '?([^' ]+)'? \]`)
-	fileInstall  = regexp.MustCompile(`^f='?([^' ]+)'? s=`)
+	fileInstall  = regexp.MustCompile(`^d='?([^' ]+)'? f='?([^' ]+)'? s=`)
 	systemctlCmd = regexp.MustCompile(`^systemctl (is-active|is-enabled|start|restart|enable|reset-failed) -- '?([^' ]+)'?$`)
 	disableNow   = regexp.MustCompile(`systemctl disable --now '?([^' ;|]+?)'? `)
 	removeFile   = regexp.MustCompile(`rm -f '?([^' ;]+)'?(?:;|$)`)
@@ -46,7 +47,8 @@ func (u *unitHosts) behave(host, cmd string) (time.Duration, int, string) {
 		}
 		return 0, 0, "absent\n"
 	case fileInstall.MatchString(cmd):
-		u.files[host+" "+fileInstall.FindStringSubmatch(cmd)[1]] = true
+		m := fileInstall.FindStringSubmatch(cmd)
+		u.files[host+" "+path.Join(m[1], m[2])] = true
 	case strings.HasPrefix(cmd, "systemctl show -p NeedDaemonReload"):
 		return 0, 0, "no\n"
 	case systemctlCmd.MatchString(cmd):
@@ -207,7 +209,7 @@ func TestUnitRenamedIsReplaced(t *testing.T) {
 		if n := strings.Count(cmds, "systemctl disable --now webd.service"); n != 1 {
 			t.Errorf("%s: the old destroy command ran %d times, want once", h, n)
 		}
-		d, f, s := strings.Index(cmds, "systemctl disable --now webd.service"), strings.Index(cmds, "f=/etc/systemd/system/webd2.service "), strings.Index(cmds, "systemctl restart -- webd2")
+		d, f, s := strings.Index(cmds, "systemctl disable --now webd.service"), strings.Index(cmds, "d=/etc/systemd/system f=webd2.service "), strings.Index(cmds, "systemctl restart -- webd2")
 		if d < 0 || f < d || s < f {
 			t.Errorf("%s: want the old destroy (at %d), then the new unit file (%d), then its start (%d):\n%s", h, d, f, s, cmds)
 		}
