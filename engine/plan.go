@@ -779,6 +779,16 @@ const maxLine = 2048
 // planRemovals plans destroys for what state has and the recipe no longer does.
 func (p *Plan) planRemovals(st *state.State) {
 	g := p.Loaded.Graph
+	var steps map[string]bool // the recipe's steps, made when first asked
+	hasStep := func(name string) bool {
+		if steps == nil {
+			steps = map[string]bool{}
+			for _, stp := range g.Steps {
+				steps[stp.Name] = true
+			}
+		}
+		return steps[name]
+	}
 	for addr, inst := range st.Steps {
 		if _, ok := p.lookupInstance(addr); ok {
 			continue
@@ -786,6 +796,10 @@ func (p *Plan) planRemovals(st *state.State) {
 		reason := ReasonGone
 		if m := p.Loaded.offModuleOf(inst.Step); m != nil {
 			reason = m.Addr + " is turned off: " + m.OffWhere()
+		} else if _, kept := g.HostIdx[inst.Host]; !kept && st.Hosts[inst.Host] != nil && hasStep(inst.Step) {
+			// The step stays; its host goes (a lower count, a group
+			// removed): saying the step left the recipe would mislead.
+			reason = "its host " + inst.Host + " goes (host count decreased or group removed)"
 		}
 		p.Destroys = append(p.Destroys, &Change{V: -1, Addr: addr, Kind: inst.Kind, Step: inst.Step, Host: inst.Host,
 			Group: groupOf(st, inst.Host), Action: Destroy, Reason: withoutHost(st, inst.Host, reason)})
