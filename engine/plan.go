@@ -117,6 +117,9 @@ type Plan struct {
 	Drift    int       // changes found by refresh
 	// DestroyAll is set for `diffuser destroy`: everything in state goes.
 	DestroyAll bool
+	// Workspace names the workspace in the commands the plan suggests
+	// (PlanOptions.Workspace); "" for WORKSPACE.
+	Workspace string
 	// Cleanup is set for `diffuser destroy` of a workspace that was ever
 	// applied: once no host is left, the provider is asked to remove
 	// whatever it tagged with the cluster (leftover instances, volumes,
@@ -397,7 +400,7 @@ func (l *Loaded) Plan(ctx context.Context, opt PlanOptions) (*Plan, hcl.Diagnost
 		st = state.New("")
 	}
 	g := l.Graph
-	p := &Plan{Loaded: l, Provider: opt.Provider, Lineage: st.Lineage, Serial: st.Serial,
+	p := &Plan{Loaded: l, Provider: opt.Provider, Workspace: opt.Workspace, Lineage: st.Lineage, Serial: st.Serial,
 		Actions: make([]Action, g.NumVertices()), vchange: map[int32]*Change{},
 		digests: make([]string, g.NumVertices()), launchDg: make([]string, len(g.Hosts)),
 		settings: make([]cty.Value, len(g.Groups)), settingsFn: opt.Settings, groupProvider: opt.GroupProvider}

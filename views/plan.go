@@ -192,7 +192,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	}
 	writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
 	writeDestroysChanged(w, p.DestroysChanged())
-	writeRenames(w, p.LikelyRenames())
+	writeRenames(w, p.LikelyRenames(), p.Workspace)
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
 		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
@@ -243,7 +243,11 @@ func writeLeftOut(w io.Writer, left []string, restart func(addr string) string) 
 // writeRenames offers the moved block for a module call that looks
 // renamed: Terraform users expect a rename to be a no-op, and without the
 // block the plan undoes the call's work and redoes it.
-func writeRenames(w io.Writer, renames []engine.Rename) {
+func writeRenames(w io.Writer, renames []engine.Rename, workspace string) {
+	ws := "WORKSPACE"
+	if workspace != "" {
+		ws = shellWord(workspace)
+	}
 	for _, r := range renames {
 		come, what := "steps go and %s's come, with the same names on the same hosts", "call"
 		if strings.HasPrefix(r.From, "step.") {
@@ -251,7 +255,7 @@ func writeRenames(w io.Writer, renames []engine.Rename) {
 		}
 		fmt.Fprintf(w, "\n%s's "+come+". If you renamed the %s,\n"+
 			"say so and nothing is undone or run again:\n\n  moved {\n    from = %s\n    to   = %s\n  }\n\n"+
-			"(or diffuser state mv WORKSPACE %s %s)\n", r.From, r.To, what, r.From, r.To, r.From, r.To)
+			"(or diffuser state mv %s %s %s)\n", r.From, r.To, what, r.From, r.To, ws, r.From, r.To)
 	}
 }
 

@@ -77,11 +77,21 @@ func TestWriteLeftOut(t *testing.T) {
 // A call that looks renamed gets the moved block to write.
 func TestWriteRenames(t *testing.T) {
 	var b bytes.Buffer
-	writeRenames(&b, []engine.Rename{{From: "module.chunk", To: "module.chunkserver"}})
+	writeRenames(&b, []engine.Rename{{From: "module.chunk", To: "module.chunkserver"}}, "")
 	for _, want := range []string{"module.chunk's steps go and module.chunkserver's come", "  moved {\n    from = module.chunk\n    to   = module.chunkserver\n  }\n",
 		"diffuser state mv WORKSPACE module.chunk module.chunkserver"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("lacks %q:\n%s", want, b.String())
+		}
+	}
+	// With the workspace known, the command is ready to paste (quoted
+	// where a shell needs it).
+	for ws, want := range map[string]string{"moosefs": "diffuser state mv moosefs module.chunk module.chunkserver",
+		"lab b": "diffuser state mv 'lab b' module.chunk module.chunkserver"} {
+		b.Reset()
+		writeRenames(&b, []engine.Rename{{From: "module.chunk", To: "module.chunkserver"}}, ws)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("workspace %q: lacks %q:\n%s", ws, want, b.String())
 		}
 	}
 }
