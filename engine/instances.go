@@ -94,10 +94,31 @@ func InstanceAddr(step, host string) string {
 }
 
 // TargetsStep says whether target t names every instance of step (a
-// lang.Step.Name): its address, or a module it is in (module.M).
+// lang.Step.Name): its address, or a module it is in (module.M, or
+// module.M.module.N for a nested call). An address cut short after a
+// module (module.M.step, its step's name missing) names no module and so
+// no step: it would otherwise take every step of module.M.
 func TargetsStep(t, step string) bool {
 	a := lang.StepAddr(step)
-	return t == a || strings.HasPrefix(t, "module.") && strings.HasPrefix(a, t+".")
+	return t == a || isModulePath(t) && strings.HasPrefix(a, t+".")
+}
+
+// isModulePath reports whether t is module.NAME[.module.NAME…].
+func isModulePath(t string) bool {
+	for {
+		rest, ok := strings.CutPrefix(t, "module.")
+		if !ok {
+			return false
+		}
+		name, more, nested := strings.Cut(rest, ".")
+		if !isIdent(name) {
+			return false
+		}
+		if !nested {
+			return true
+		}
+		t = more
+	}
 }
 
 // LaunchAddr is `launch["HOST"]`.

@@ -504,6 +504,42 @@ func TestModuleTargetUnknownSuggests(t *testing.T) {
 	}
 }
 
+// TestModuleTargetIncompleteAddress: an address cut short after a module
+// (module.data.step, the step's name missing, or module.data.module) is no
+// module's address and names nothing: -target refuses it at plan, and
+// destroy -target refuses it instead of destroying every step of
+// module.data (it matched as a prefix of module.data.step.format).
+func TestModuleTargetIncompleteAddress(t *testing.T) {
+	w := modWorld(t)
+	w.apply(w.plan(), 4)
+	fsys := fstest.MapFS{"r/main.hcl": {Data: []byte(w.src)}, "r/mods/greet/main.hcl": {Data: []byte(greetModule)}}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: "r", Display: "r", Modules: recipes.Modules()}, lang.Inputs{}, w.kinds)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for _, target := range []string{"module.data.step", "module.data.module", "module.a.step"} {
+		for _, destroy := range []bool{false, true} {
+			p, diags := l.Plan(context.Background(), engine.PlanOptions{State: w.st, Provider: "sim", Cluster: "test", Destroy: destroy,
+				Targets:  []string{target},
+				Settings: func(string) (cty.Value, hcl.Diagnostics) { return cty.EmptyObjectVal, nil }})
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), "Unknown target") {
+				n := 0
+				if p != nil {
+					n = len(p.Destroys)
+				}
+				t.Errorf("destroy=%v -target %s: no error (%d destroys planned): %v", destroy, target, n, diags)
+			} else if target == "module.data.step" && !strings.Contains(diags.Error(), "The step's name is missing: module.data.step.NAME names one step of the module (module.data.step.format, module.data.step.mount), module.data every step under it.") {
+				t.Errorf("destroy=%v -target %s: no hint: %v", destroy, target, diags)
+			}
+		}
+	}
+	// The module itself still takes every step under it.
+	if !engine.TargetsStep("module.data", "module.data.step.format") || !engine.TargetsStep("module.a", "module.a.module.b.step.x") ||
+		engine.TargetsStep("module.data.step", "module.data.step.format") || engine.TargetsStep("module.a.module", "module.a.module.b.step.x") {
+		t.Error("TargetsStep matches a cut-short module address, or not a module")
+	}
+}
+
 // TestModuleReplaceUnknownSuggests: -replace of a whole module names its
 // instances (it takes one at a time), and a misspelt instance is answered
 // with the nearest.

@@ -49,6 +49,15 @@ func targetSuggestion(t string, known map[string]bool) string {
 	if known["hosts."+t] { // a group's name alone
 		return fmt.Sprintf(" Did you mean hosts.%s (all its hosts)?", t)
 	}
+	if mod, ok := strings.CutSuffix(t, ".step"); ok && known[mod] { // module.M.step, the step's name missing
+		var steps []string
+		for _, n := range names {
+			if strings.HasPrefix(n, mod+".step.") {
+				steps = append(steps, n)
+			}
+		}
+		return fmt.Sprintf(" The step's name is missing: %s.step.NAME names one step of the module (%s), %s every step under it.", mod, listSome(steps, 3), mod)
+	}
 	if s := lang.Suggest(base, names); s != "" && s != base {
 		return fmt.Sprintf(" Did you mean %s?", s+key)
 	}
