@@ -39,16 +39,35 @@ type Info struct {
 // symlink) with a state file, journal or lock in it. The data directory's
 // other entries (logs/) are not workspaces.
 func isWorkspaceDir(dir string) bool {
+	ok, _ := lookWorkspaceDir(dir)
+	return ok
+}
+
+// lookWorkspaceDir is isWorkspaceDir with the reason it could not tell:
+// only "no such file or directory" says that dir, or each of its files,
+// is not there. Any other error (permission denied: another user's data
+// directory, made 0700) leaves the question open, and is returned.
+func lookWorkspaceDir(dir string) (bool, error) {
 	fi, err := os.Lstat(dir)
-	if err != nil || !fi.IsDir() {
-		return false
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.IsDir() {
+		return false, nil
 	}
 	for _, f := range []string{state.StateFile, state.JournalFile, state.LockFile} {
-		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
-			return true
+		_, err := os.Lstat(filepath.Join(dir, f))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return false, err
 		}
 	}
-	return false
+	return false, nil
 }
 
 // List describes every workspace under the data directory, sorted by

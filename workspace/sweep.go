@@ -34,7 +34,9 @@ import (
 //     to destroy --expired.
 //   - A cluster no workspace owns (its workspace directory is gone): the
 //     labels, only when every container names its workspace directory
-//     and carries a valid deadline, all of them past.
+//     and carries a valid deadline, all of them past. Gone means not
+//     there: a directory this process may not look into (another user's
+//     data directory) is an owner whose state cannot be read.
 //
 // Anything else (no deadline, a future one, garbage labels, an owner
 // whose state cannot be read or lives in a bucket, a workspace with hosts
@@ -171,12 +173,19 @@ func (e *Env) findOwner(c docker.ClusterMarks, local *map[string]string) *owner 
 	return nil
 }
 
-// ownerAt says whether the workspace directory dir owns cluster.
+// ownerAt says whether the workspace directory dir owns cluster. A
+// directory that cannot be looked into (another user's data directory) is
+// an owner whose state cannot be read: it is not known to be gone.
 func (e *Env) ownerAt(dir, cluster string) *owner {
-	if !isWorkspaceDir(dir) {
+	o := &owner{dir: dir, name: filepath.Base(dir)}
+	ok, err := lookWorkspaceDir(dir)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	if !ok {
 		return nil
 	}
-	o := &owner{dir: dir, name: filepath.Base(dir)}
 	if _, err := os.Stat(filepath.Join(dir, "backend")); err == nil {
 		o.remote = true
 		return o

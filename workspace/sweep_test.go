@@ -317,3 +317,42 @@ func TestSweepUnreadableOwner(t *testing.T) {
 		t.Fatalf("swept %v:\n%s", f.swept(), out.String())
 	}
 }
+
+// TestSweepOwnerNotLookedInto: a workspace directory the command cannot
+// look into is not a deleted one. Another user's data directory (0700,
+// as diffuser makes it) answers "permission denied", not "no such
+// directory"; its cluster's labels may say past while its state says
+// renewed. The labels alone must not remove it: only a directory that is
+// not there (or holds no state) makes a cluster an orphan. Root cannot be
+// refused a directory, so the test stands a symbolic link loop in the
+// path (ELOOP) for the unanswered question, and checks permission denied
+// too when it runs as another user.
+func TestSweepOwnerNotLookedInto(t *testing.T) {
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+	pastL := now.Add(-time.Hour).Format(time.RFC3339)
+	root := t.TempDir()
+	loop := filepath.Join(root, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	clusters := []docker.ClusterMarks{marks("looped-aaaaaa", pastL, filepath.Join(loop, "ws"), 1)}
+	if os.Geteuid() != 0 {
+		closed := filepath.Join(root, "closed")
+		writeWorkspace(t, filepath.Join(closed, "ws"), "closed-bbbbbb", now.Add(time.Hour), "docker")
+		if err := os.Chmod(closed, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(closed, 0o700) })
+		clusters = append(clusters, marks("closed-bbbbbb", pastL, filepath.Join(closed, "ws"), 1))
+	}
+	gone := filepath.Join(root, "deleted", "ws")
+	clusters = append(clusters, marks("gone-cccccc", pastL, gone, 1))
+	f := &fakeSweeper{removed: map[string][]string{}, clusters: clusters}
+	env := &Env{DataDir: t.TempDir(), Now: func() time.Time { return now },
+		Sweeper: func(context.Context) (ClusterSweeper, error) { return f, nil }}
+	var out bytes.Buffer
+	env.SweepExpired(context.Background(), &out)
+	if got := f.swept(); !slices.Equal(got, []string{"gone-cccccc"}) {
+		t.Fatalf("swept %v, want only the cluster whose workspace is gone:\n%s", got, out.String())
+	}
+}
