@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -108,5 +109,14 @@ func parseSize(s string) (int64, error) {
 	if mult == 0 {
 		return 0, fmt.Errorf("%q: unknown unit %q (KiB, MiB, GiB, TiB, kB, MB, GB, TB)", s, t[i:])
 	}
-	return int64(f * mult), nil
+	// A float past 2^63 converts to no int64 (amd64 gives a negative
+	// one, which bench took for its default); under 1 to none at all.
+	switch n := f * mult; {
+	case n >= math.MaxInt64:
+		return 0, fmt.Errorf("%q is more bytes than a size holds: write e.g. 1GiB, 512MiB or 100MB", s)
+	case n < 1:
+		return 0, fmt.Errorf("%q is less than one byte: write e.g. 1GiB, 512MiB or 100MB", s)
+	default:
+		return int64(n), nil
+	}
 }

@@ -9,6 +9,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// maxVerifyMiB bounds verify's --size-mib: a check of the round trip, not
+// a measure of throughput (bench's --size is that).
+const maxVerifyMiB = 4096
+
 func (a *app) verifyCmd() *cobra.Command {
 	var size int
 	c := &cobra.Command{
@@ -23,6 +27,12 @@ JSON (docs/json.md).`,
 		Example: "  diffuser verify glusterfs\n  diffuser verify glusterfs -json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The file is written whole on a client (and held in memory
+			// here for an S3 check): 0 and negative sizes were taken as
+			// 4 MiB without a word, a huge one filled the filesystem.
+			if size < 1 || size > maxVerifyMiB {
+				return fmt.Errorf("--size-mib is %d: give the test file's size in MiB, from 1 to %d (diffuser bench measures with larger files)", size, maxVerifyMiB)
+			}
 			ws, conn, closeConn, err := a.workspaceEnv().OpenApplied(cmd.Context(), a.inputs(args[0]), "verify")
 			if err != nil {
 				return err
@@ -63,7 +73,7 @@ JSON (docs/json.md).`,
 		},
 	}
 	a.recipeFlags(c)
-	c.Flags().IntVar(&size, "size-mib", 4, "size of the test file in MiB")
+	c.Flags().IntVar(&size, "size-mib", 4, fmt.Sprintf("size of the test file in MiB (1 to %d)", maxVerifyMiB))
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print the checks as JSON (docs/json.md)")
 	return c
 }

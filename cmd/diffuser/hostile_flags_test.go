@@ -47,6 +47,15 @@ func TestHostileDataDirAndFlags(t *testing.T) {
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "1w", recipe}, `--ttl: invalid ttl "1w": write a duration such as 90m, 4h or 7d`},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "$(reboot)", recipe}, `--ttl: invalid ttl "$(reboot)"`},
 		{[]string{"--data-dir", data, "apply", "--simulate", "-auto-approve", "--ttl", "9999999h", recipe}, `--ttl: invalid ttl "9999999h"`},
+		// verify took any size: 0 and -5 as 4 MiB without a word, and
+		// 99999999999 MiB as a file written until the filesystem was full.
+		{[]string{"--data-dir", data, "verify", "--simulate", "--size-mib", "0", recipe}, "--size-mib is 0: give the test file's size in MiB, from 1 to 4096"},
+		{[]string{"--data-dir", data, "verify", "--simulate", "--size-mib", "-5", recipe}, "--size-mib is -5: give the test file's size in MiB, from 1 to 4096"},
+		{[]string{"--data-dir", data, "verify", "--simulate", "--size-mib", "99999999999", recipe}, "--size-mib is 99999999999: give the test file's size in MiB, from 1 to 4096 (diffuser bench measures with larger files)"},
+		// A size past what a byte count holds wrapped to a negative one,
+		// which bench then took for its default.
+		{[]string{"--data-dir", data, "bench", "--size", "99999999999TiB", recipe}, `--size: "99999999999TiB" is more bytes than a size holds`},
+		{[]string{"--data-dir", data, "bench", "--size", "0.1", recipe}, `--size: "0.1" is less than one byte`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			before := treeBytes(t, root)
