@@ -24,6 +24,11 @@ func TestClusterPrefixRefusesAnotherWorkspacesState(t *testing.T) {
 		{"other-abc123", true},
 		{"w", true},       // no lineage part: not a name Cluster makes for w
 		{"ww-abc1", true}, // a longer name sharing the first letters
+		// Workspace w-b's cluster starts with w-, this workspace's
+		// prefix, too: its state copied into w was taken for w's own,
+		// and destroy here removed w-b's machines.
+		{"w-b-abc123", true},
+		{"w--abc123", true}, // workspace w. (w- once sanitized)
 	} {
 		dir := t.TempDir()
 		s := Open(dir)
@@ -46,7 +51,7 @@ func TestClusterPrefixRefusesAnotherWorkspacesState(t *testing.T) {
 		if got := errors.As(err, &fe); got != tc.foreign {
 			t.Errorf("cluster %q: Load says %v, want foreign %v", tc.cluster, err, tc.foreign)
 		}
-		if tc.foreign && !strings.Contains(err.Error(), filepath.Join(dir, StateFile)+" records cluster "+tc.cluster) {
+		if tc.foreign && (err == nil || !strings.Contains(err.Error(), filepath.Join(dir, StateFile)+" records cluster "+tc.cluster)) {
 			t.Errorf("cluster %q: the error does not name the file and cluster: %v", tc.cluster, err)
 		}
 		after, _ := os.ReadFile(filepath.Join(dir, StateFile))

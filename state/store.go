@@ -60,11 +60,21 @@ type options struct {
 	clusterPrefix string
 }
 
-// WithClusterPrefix makes Load refuse a state whose cluster name does not
-// start with p (a *ForeignError): the directory holds another workspace's
-// state, copied in by hand, and every command here would change or
-// destroy that workspace's machines.
+// WithClusterPrefix makes Load refuse a state whose cluster name is not p
+// and a piece of lineage (a *ForeignError, see ForeignCluster): the
+// directory holds another workspace's state, copied in by hand, and every
+// command here would change or destroy that workspace's machines.
 func WithClusterPrefix(p string) Option { return func(o *options) { o.clusterPrefix = p } }
+
+// ForeignCluster reports whether cluster is not a name the workspace
+// whose cluster names start with prefix gives its cluster: the prefix
+// (the workspace's name and "-") and the first characters of its
+// lineage, which hold no "-". Starting with the prefix is not enough:
+// workspace w-b's cluster, w-b-1a2b3c, starts with w's prefix, w-, too.
+func ForeignCluster(prefix, cluster string) bool {
+	rest, ok := strings.CutPrefix(cluster, prefix)
+	return !ok || strings.Contains(rest, "-")
+}
 
 // WithLockWait makes Lock retry for up to d while another process holds the
 // lock, instead of failing at once.
@@ -263,7 +273,7 @@ func (s *Store) read() (*State, diskView, error) {
 		}
 		return nil, diskView{}, err
 	}
-	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
+	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && ForeignCluster(p, st.Cluster) {
 		return nil, diskView{}, &ForeignError{File: sp, Cluster: st.Cluster, Prefix: p}
 	}
 	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv, sealed: sealed}, nil

@@ -39,8 +39,9 @@ type Options struct {
 	// Key seals every object written and opens what is read; nil: none,
 	// and sealed objects are refused.
 	Key *state.Key
-	// ClusterPrefix, when set, refuses a state whose cluster name does not
-	// start with it (a *state.ForeignError), as state.WithClusterPrefix.
+	// ClusterPrefix, when set, refuses a state whose cluster name is not
+	// it and a piece of lineage (a *state.ForeignError), as
+	// state.WithClusterPrefix.
 	ClusterPrefix string
 }
 
@@ -299,7 +300,7 @@ func (s *Store) read() (*state.State, view, error) {
 	if err != nil {
 		return nil, view{}, s.hintBackup(ctx, err)
 	}
-	if p := s.opts.ClusterPrefix; p != "" && st.Cluster != "" && !strings.HasPrefix(st.Cluster, p) {
+	if p := s.opts.ClusterPrefix; p != "" && st.Cluster != "" && state.ForeignCluster(p, st.Cluster) {
 		return nil, view{}, &state.ForeignError{File: s.url(StateObject), Cluster: st.Cluster, Prefix: p}
 	}
 	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0, sealed: state.IsSealed(data)}
