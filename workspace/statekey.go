@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -30,11 +31,21 @@ func StateKeyFromEnv(getenv func(string) string) (*state.Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", StateKeyFileEnv, err)
 		}
+		// What the variable names is the user's: a directory, a device or
+		// a shell's <(...) pipe is not a key file, and is neither to be
+		// chmod-ed (/tmp, /dev/null) nor removed (/dev/fd/63).
+		if !fi.Mode().IsRegular() {
+			return nil, notKeyFile(file, regfile.Kind(fi.Mode()))
+		}
 		if fi.Mode().Perm()&0o077 != 0 {
 			return nil, fmt.Errorf("%s: %s is readable by others (mode %v): chmod 600 it", StateKeyFileEnv, file, fi.Mode().Perm())
 		}
 		// Opened without waiting: a named pipe there blocked every command.
 		b, err := regfile.Read(file, maxKeyFile)
+		var nr *regfile.NotRegularError
+		if errors.As(err, &nr) { // replaced since the Stat
+			return nil, notKeyFile(file, nr.Kind)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", StateKeyFileEnv, err)
 		}
@@ -55,6 +66,13 @@ func StateKeyFromEnv(getenv func(string) string) (*state.Key, error) {
 		return k, nil
 	}
 	return nil, nil
+}
+
+// notKeyFile is the error for a DIFFUSER_STATE_KEY_FILE that names
+// something of kind ("a directory") other than a regular file.
+func notKeyFile(file, kind string) error {
+	return fmt.Errorf("%s: %s is %s, not a file holding the key: point %s at one (mode 0600), or give the key itself in %s (%s=\"$(COMMAND)\" for a key a command prints)",
+		StateKeyFileEnv, file, kind, StateKeyFileEnv, StateKeyEnv, StateKeyEnv)
 }
 
 // maxKeyFile bounds a state key file: a key is 64 hex digits, a

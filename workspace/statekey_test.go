@@ -37,15 +37,22 @@ func TestStateKeyAndPlanSecretsHostile(t *testing.T) {
 		{"key file missing", map[string]string{StateKeyFileEnv: filepath.Join(dir, "nope")}, "DIFFUSER_STATE_KEY_FILE: stat"},
 		{"key file empty", map[string]string{StateKeyFileEnv: write("empty", "\n\n", 0o600)}, "is empty"},
 		{"key file readable by all", map[string]string{StateKeyFileEnv: write("open", hexKey, 0o644)}, "chmod 600"},
-		{"key file a directory", map[string]string{StateKeyFileEnv: dir}, "chmod 600"},
+		// Not a file at all: the advice was chmod 600 (of /tmp, of
+		// /dev/null) or rm (of a shell's <(...) pipe, /dev/fd/63).
+		{"key file a directory", map[string]string{StateKeyFileEnv: dir}, "DIFFUSER_STATE_KEY_FILE: " + dir + " is a directory, not a file holding the key: point DIFFUSER_STATE_KEY_FILE at one (mode 0600), or give the key itself in DIFFUSER_STATE_KEY"},
+		{"key file /tmp", map[string]string{StateKeyFileEnv: os.TempDir()}, "is a directory, not a file holding the key"},
+		{"key file /dev/null", map[string]string{StateKeyFileEnv: os.DevNull}, "DIFFUSER_STATE_KEY_FILE: /dev/null is a character device, not a file holding the key"},
 		{"key file with a short passphrase", map[string]string{StateKeyFileEnv: write("short", "hunter2\n", 0o600)}, "DIFFUSER_STATE_KEY_FILE ("},
 		// A named pipe blocked every command until something wrote to it.
-		{"key file a named pipe", map[string]string{StateKeyFileEnv: fifo}, "is a named pipe"},
+		{"key file a named pipe", map[string]string{StateKeyFileEnv: fifo}, "is a named pipe, not a file holding the key: point DIFFUSER_STATE_KEY_FILE at one (mode 0600), or give the key itself in DIFFUSER_STATE_KEY (DIFFUSER_STATE_KEY=\"$(COMMAND)\" for a key a command prints)"},
 		{"key file past the bound", map[string]string{StateKeyFileEnv: write("huge", strings.Repeat("k", maxKeyFile+1), 0o600)}, "more than the 65536"},
 	} {
 		k, err := StateKeyFromEnv(func(n string) string { return c.env[n] })
 		if err == nil || k != nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "rm ") || strings.Contains(err.Error(), "chmod") && c.name != "key file readable by all") {
+			t.Errorf("%s: the error advises removing or changing what the variable names: %v", c.name, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: the error shows the key: %v", c.name, err)
