@@ -15,7 +15,9 @@ import (
 	"diffuser/cloud/sim"
 	"diffuser/engine"
 	"diffuser/lang"
+	"diffuser/recipes"
 	"diffuser/state"
+	"diffuser/steps/builtin"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -336,5 +338,32 @@ func TestPackageRepoRefreshWaitsForAptLock(t *testing.T) {
 	if exit != 1 || tries != 1 || pauses != 0 || !strings.Contains(out, "NO_PUBKEY") ||
 		!strings.Contains(out, "diffuser: the package repository gluster did not update (see apt's errors above): are its uris") {
 		t.Errorf("a repository apt refuses: exit %d after %d tries and %d pauses, want 1 at once with apt's reason and the module's message:\n%s", exit, tries, pauses, out)
+	}
+}
+
+// TestGlusterfsPackageRepositoryShape: a package_repository without an
+// attribute the recipe reads, or with a misspelt optional one, is refused
+// at the -var-file line that gives it, naming the attributes; it was four
+// "Unsupported attribute" errors at the recipe's own lines (or, for
+// architecture, no error: the value was dropped).
+func TestGlusterfsPackageRepositoryShape(t *testing.T) {
+	for name, body := range map[string]string{
+		"no key":                `name = "gluster-11"` + "\n" + `uris = ["https://download.gluster.org/x"]` + "\n" + `suites = ["bookworm"]` + "\n" + `components = ["main"]`,
+		"architecture misspelt": `name = "gluster-11"` + "\n" + `uris = ["https://download.gluster.org/x"]` + "\n" + `suites = ["bookworm"]` + "\n" + `components = ["main"]` + "\n" + `architecture = ["amd64"]` + "\n" + "key = <<-EOT\n" + repoKey + "  EOT",
+	} {
+		vf := filepath.Join(t.TempDir(), "repo.hcl")
+		if err := os.WriteFile(vf, []byte("package_repository = {\n"+body+"\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, diags := engine.Load(lang.Source{FS: recipes.FS(), Dir: "glusterfs", Display: "glusterfs", Modules: recipes.Modules()},
+			lang.Inputs{VarFiles: []string{vf}}, builtin.Kinds())
+		if !diags.HasErrors() {
+			t.Errorf("%s: loaded", name)
+			continue
+		}
+		if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Filename != vf || diags[0].Subject.Start.Line != 1 ||
+			!strings.Contains(diags[0].Detail, "an object with exactly these attributes: name, uris, suites, components, key, and optionally architectures") {
+			t.Errorf("%s: want one error at %s line 1 naming the attributes, got %s", name, vf, diags.Error())
+		}
 	}
 }

@@ -205,6 +205,7 @@ func TestBuiltinValidationsLeft(t *testing.T) {
 		"ceph/main.hcl monitors":                   true, // odd: quorum is a majority
 		"ceph/main.hcl client_id":                  true, // not admin
 		"glusterfs/main.hcl disperse":              true, // 0 (off) or at least 3
+		"glusterfs/main.hcl package_repository":    true, // null or an object of exactly these attributes (no optional() types)
 		"modules/xfs-volume/main.hcl device":       true, // a /dev/ path, set from host.volume
 		"ceph/modules/dropin/main.hcl content":     true, // ends in a newline, no UNIT line
 		"modules/ganesha/main.hcl export":          true, // an object's attributes, written into Ganesha's configuration

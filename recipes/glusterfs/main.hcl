@@ -186,6 +186,13 @@ variable "package_repository" {
   type        = any
   default     = null
   description = "null: the distribution's GlusterFS packages. Else a package repository (builtin/package-repo) every server, client and gateway gets before its packages, such as GlusterFS 11 from download.gluster.org: { name, uris, suites, components, key (the armored public key's text), architectures (optional) }; see docs/recipes/glusterfs.md"
+  # Checked here, at the -var or -var-file that gives it: a missing or
+  # misspelt attribute was otherwise an error at this recipe's lines that
+  # read it, or (architectures) dropped without a word.
+  validation {
+    condition     = var.package_repository == null || try(length([for k in ["name", "uris", "suites", "components", "key"] : k if !contains(keys(var.package_repository), k)]) + length([for k in keys(var.package_repository) : k if !contains(["name", "uris", "suites", "components", "key", "architectures"], k)]) == 0, false)
+    error_message = "package_repository is null or an object with exactly these attributes: name, uris, suites, components, key, and optionally architectures (docs/recipes/glusterfs.md shows one in a -var-file)."
+  }
 }
 
 # Off without a repository: the module's inputs are then not read, and
