@@ -96,6 +96,15 @@ func (r *Recipe) Resolve(in Inputs) (Resolved, hcl.Diagnostics) {
 			return
 		}
 		if v == nil {
+			// Name the flag or the file and line, not the value: the name
+			// is what is wrong, and a misspelt name is often a secret's
+			// (-var pasword=..., "Did you mean password?"), whose value
+			// the error would print to the terminal and CI logs.
+			where := fmt.Sprintf("<%s in %s>", name, rng.Filename)
+			if raw != nil {
+				where = "<-var " + name + ">"
+			}
+			rng = hcl.Range{Filename: where, Start: rng.Start, End: rng.Start}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
 				Detail: fmt.Sprintf("Recipe %q has no variable %q.%s", r.Name, name, nearOrKnown(name, keys(r.varIdx))), Subject: rng.Ptr()})
 			return

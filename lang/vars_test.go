@@ -1,6 +1,7 @@
 package lang_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -454,6 +455,53 @@ func TestSensitiveValueFromFileNotQuoted(t *testing.T) {
 		_ = hcl.NewDiagnosticTextWriter(&out, files, 0, false).WriteDiagnostics(diags)
 		if strings.Contains(out.String(), secret) || strings.Contains(errs[0].Detail, secret) {
 			t.Errorf("%s: the secret is printed:\n%s", tc.file, out.String())
+		}
+	}
+}
+
+// TestUndeclaredValueNotQuoted: a value given for a variable the recipe
+// does not declare (a misspelt name: -var pasword=..., or a variables file
+// shared with another recipe) is refused naming the flag or the file and
+// line, and the name, but not the value: it may be the secret of the
+// variable meant, and the error went to the terminal and CI logs whole.
+func TestUndeclaredValueNotQuoted(t *testing.T) {
+	const secret = "hunter2-S3CRET"
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		in    func() (lang.Inputs, string) // and the file the error names
+		where string
+		line  int
+	}{
+		{"-var", func() (lang.Inputs, string) { return lang.Inputs{Vars: []string{"pasword=" + secret}}, "" }, "<-var pasword>", 1},
+		{"hcl", func() (lang.Inputs, string) {
+			f := writeFile(t, dir, "shared.hcl", "servers = 2\npasword = \""+secret+"\"\n")
+			return lang.Inputs{VarFiles: []string{f}}, f
+		}, "<pasword in %s>", 2},
+		{"json", func() (lang.Inputs, string) {
+			f := writeFile(t, dir, "shared.json", "{\n  \"pasword\": \""+secret+"\"\n}\n")
+			return lang.Inputs{VarFiles: []string{f}}, f
+		}, "<pasword in %s>", 2},
+	} {
+		r := loadVarsRecipe(t)
+		in, f := tc.in()
+		_, diags := r.ResolveVariables(in)
+		errs := errorsOf(diags)
+		if len(errs) != 1 || errs[0].Summary != "Value for undeclared variable" || !strings.Contains(errs[0].Detail, `no variable "pasword"`) {
+			t.Errorf("%s: want one undeclared-variable error naming pasword:%s", tc.name, diagString(diags))
+			continue
+		}
+		want := tc.where
+		if f != "" {
+			want = fmt.Sprintf(tc.where, f)
+		}
+		if s := errs[0].Subject; s == nil || s.Filename != want || s.Start.Line != tc.line {
+			t.Errorf("%s: subject %v, want %s line %d", tc.name, s, want, tc.line)
+		}
+		var out strings.Builder
+		_ = hcl.NewDiagnosticTextWriter(&out, r.Files, 0, false).WriteDiagnostics(diags)
+		if strings.Contains(out.String(), secret) || strings.Contains(diagString(diags), secret) {
+			t.Errorf("%s: the value is printed:\n%s", tc.name, out.String())
 		}
 	}
 }
