@@ -155,6 +155,17 @@ type Importer interface {
 	Import(ctx context.Context, spec HostSpec, id string) (Host, error)
 }
 
+// ImportUndoer is an Importer whose Import changes the machine: UndoImport
+// takes back what this provider's Import of h as spec's host changed
+// (aws: its tags; docker: the cluster network it joined, the key added to
+// root's authorized_keys), when the import is not recorded (the machine
+// did not answer over SSH). Without it the machine stayed marked as the
+// cluster's, and the cluster's destroy removed a machine state never
+// recorded. It undoes nothing an earlier process did, and nothing twice.
+type ImportUndoer interface {
+	UndoImport(ctx context.Context, spec HostSpec, h Host) error
+}
+
 // ReachSettings is implemented by a Factory some of whose settings say only
 // how hosts are reached, not which hosts they are. They stay out of the
 // launch digest, so changing one never replaces a host: the provider's

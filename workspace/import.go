@@ -91,7 +91,7 @@ func (e *Env) Import(ctx context.Context, req ImportRequest) (*Imported, error) 
 	return ws.importInstance(ctx, a)
 }
 
-func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string) (*Imported, error) {
+func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string) (_ *Imported, err error) {
 	slot, err := ws.Loaded.Slot(a.Host)
 	if err != nil {
 		return nil, err
@@ -131,6 +131,17 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 	if err != nil {
 		return nil, fmt.Errorf("importing %s: %w", slot.Name, err)
 	}
+	recorded := false
+	defer func() {
+		// Not recorded: the machine must not stay marked as this
+		// cluster's (aws tags, which this cluster's destroy terminates
+		// by), nor keep the network and key docker gave it.
+		if u, ok := imp.(cloud.ImportUndoer); ok && !recorded {
+			if uerr := u.UndoImport(context.WithoutCancel(ctx), spec, ch); uerr != nil {
+				err = fmt.Errorf("%w; taking back what the import changed on machine %s failed too: %v", err, ch.ProviderID, uerr)
+			}
+		}
+	}()
 	if lang.ProviderBase(prov) != "static" {
 		for n, other := range ws.State.Hosts {
 			if other.ProviderID == ch.ProviderID {
@@ -174,8 +185,10 @@ func (ws *Workspace) importHost(ctx context.Context, a engine.Address, id string
 	h.Facts = f.Encode()
 	ws.State.Hosts[slot.Name] = &h
 	if err := ws.SaveState(); err != nil {
+		delete(ws.State.Hosts, slot.Name)
 		return nil, err
 	}
+	recorded = true
 	return &Imported{Addr: slot.Name, Host: &h, KeyPinned: pinned}, nil
 }
 

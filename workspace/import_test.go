@@ -167,3 +167,45 @@ func TestImportHostThenInstances(t *testing.T) {
 		t.Errorf("plan after apply: %v", got)
 	}
 }
+
+// TestImportNotRecordedUndone: an import that is not recorded (the
+// machine did not answer with its facts, or not over SSH) takes back what
+// the provider did to the machine for it. The provider had already made
+// it this cluster's (aws tags it for its new host, the sim likewise), so
+// this workspace's destroy, whose cleanup removes every machine tagged
+// with the cluster, removed a machine the import said it had not
+// recorded: here the other workspace's, by a mistyped id.
+func TestImportNotRecordedUndone(t *testing.T) {
+	w := newSimWorld(t)
+	ctx := context.Background()
+	src, dst := w.recipe("src", importSrc), w.recipe("dst", importDst)
+	w.apply(src, "src")
+	machine := w.state("src").Hosts["node[0]"]
+	w.answer("true", func(string) (int, string) { return 1, "" }) // the login works, nothing else
+	_, err := w.env.Import(ctx, workspace.ImportRequest{Inputs: w.inputs(dst, "dst"), Address: "server[0]", ID: machine.ProviderID})
+	if err == nil || !strings.Contains(err.Error(), "so it was not recorded") {
+		t.Fatalf("import of a machine that does not answer: %v", err)
+	}
+	if h := w.state("dst").Hosts["server[0]"]; h != nil {
+		t.Fatalf("recorded %+v", h)
+	}
+	w.mu.Lock()
+	delete(w.answers, "true")
+	w.mu.Unlock()
+	before := w.cloud.Hosts()
+	pl, err := w.env.Plan(ctx, workspace.PlanRequest{Inputs: w.inputs(dst, "dst"), Command: "destroy", Destroy: true, Lock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pl.Apply(ctx, workspace.ApplyOptions{})
+	pl.Close()
+	if err != nil || len(res.Failures) > 0 {
+		t.Fatalf("destroy dst: %v %+v", err, res)
+	}
+	if after := w.cloud.Hosts(); after != before {
+		t.Errorf("destroying the workspace the import did not record into removed %d machine(s): src's %s", before-after, machine.ProviderID)
+	}
+	if lines := w.plan(src, "src"); len(lines) != 0 {
+		t.Errorf("src after dst's destroy: %v", lines)
+	}
+}

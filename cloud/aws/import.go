@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"diffuser/cloud"
 )
@@ -71,9 +72,62 @@ func (p *Provider) Import(ctx context.Context, spec cloud.HostSpec, id string) (
 	}
 	tags := map[string]string{tagCluster: spec.Cluster, tagGroup: spec.Group, tagIndex: strconv.Itoa(spec.Index),
 		tagIndexes: encodeIndexes([]int{spec.Index}), "Name": fmt.Sprintf("diffuser-%s-%s-%d", spec.Cluster, spec.Group, spec.Index)}
+	prev := map[string]*string{} // what UndoImport puts back: nil, no such tag
+	for k := range tags {
+		if v, ok := tagValue(inst.Tags, k); ok {
+			prev[k] = aws.String(v)
+		} else {
+			prev[k] = nil
+		}
+	}
 	if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: tagList(tags)}); err != nil {
 		return cloud.Host{}, fmt.Errorf("import %s: tag instance %s: %w", spec.Name, id, err)
 	}
+	p.mu.Lock()
+	if p.importedTags == nil {
+		p.importedTags = map[string]map[string]*string{}
+	}
+	if _, again := p.importedTags[id]; !again {
+		p.importedTags[id] = prev
+	}
+	p.mu.Unlock()
 	p.log("aws: %s: imported instance %s (its security groups are unchanged)", spec.Name, id)
 	return h, nil
+}
+
+var _ cloud.ImportUndoer = (*Provider)(nil)
+
+// UndoImport puts back the tags Import replaced on instance h (and
+// removes those it added), for an import that is not recorded: tagged
+// for this cluster, the instance would be terminated by its destroy
+// (Cleanup terminates every instance tagged with the cluster), and the
+// cluster that had it could no longer destroy it.
+func (p *Provider) UndoImport(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p.mu.Lock()
+	prev, ok := p.importedTags[h.ProviderID]
+	delete(p.importedTags, h.ProviderID)
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	var put, drop []types.Tag
+	for _, k := range sortedKeys(prev) {
+		if v := prev[k]; v != nil {
+			put = append(put, types.Tag{Key: aws.String(k), Value: v})
+		} else {
+			drop = append(drop, types.Tag{Key: aws.String(k)})
+		}
+	}
+	if len(put) > 0 {
+		if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{h.ProviderID}, Tags: put}); err != nil {
+			return fmt.Errorf("untag %s: put back its tags: %w", h.ProviderID, err)
+		}
+	}
+	if len(drop) > 0 {
+		if _, err := p.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{h.ProviderID}, Tags: drop}); err != nil {
+			return fmt.Errorf("untag %s: remove the tags of %s: %w", h.ProviderID, spec.Name, err)
+		}
+	}
+	p.log("aws: %s: instance %s was not imported: its tags are as they were", spec.Name, h.ProviderID)
+	return nil
 }

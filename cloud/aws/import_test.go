@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -71,5 +72,50 @@ func TestImportInstance(t *testing.T) {
 	}
 	if _, err := p.Import(ctx, spec, other["server[0]"].ProviderID); err == nil || !strings.Contains(err.Error(), "has no volume \"data\"") {
 		t.Errorf("importing an instance without the group's volume: %v", err)
+	}
+}
+
+// TestUndoImport: an import that is not recorded puts the instance's tags
+// back: another cluster's instance is that cluster's again (its destroy
+// works, this cluster's cleanup leaves it running), and tags the import
+// added go. Before, it stayed tagged for this cluster, whose destroy then
+// terminated it.
+func TestUndoImport(t *testing.T) {
+	ctx := testContext(t)
+	srv := ec2test.New(ec2test.Options{})
+	defer srv.Close()
+	p, _ := newTestProvider(t, srv, "")
+	src := specsFor("alpha", group{"server", 1, nil})
+	launched, err := launchAll(ctx, p, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := launched["server[0]"].ProviderID
+	before := map[string]string{}
+	for k, v := range byID(srv)[id].Tags {
+		before[k] = v
+	}
+	spec := specsFor("gamma", group{"storage", 1, nil})[0]
+	h, err := p.Import(ctx, spec, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.UndoImport(ctx, spec, h); err != nil {
+		t.Fatal(err)
+	}
+	if got := byID(srv)[id].Tags; !maps.Equal(got, before) {
+		t.Errorf("tags after the import was undone: %v, want %v", got, before)
+	}
+	if err := p.Cleanup(ctx, "gamma"); err != nil {
+		t.Fatal(err)
+	}
+	if st := byID(srv)[id].State; st == ec2test.Terminated {
+		t.Fatal("the cleanup of the cluster the import was undone from terminated the instance")
+	}
+	if err := p.UndoImport(ctx, spec, h); err != nil { // nothing left to undo
+		t.Errorf("undoing again: %v", err)
+	}
+	if err := p.Destroy(ctx, src[0], launched["server[0]"]); err != nil {
+		t.Errorf("the instance's own cluster destroying it: %v", err)
 	}
 }

@@ -39,6 +39,9 @@ type Provider struct {
 
 	mu     sync.Mutex
 	groups map[string]*groupState // by cluster + "\x00" + group
+	// importedTags: per instance Import tagged, the values its tags had
+	// before (nil: none), for UndoImport.
+	importedTags map[string]map[string]*string
 
 	vpcs     memo[string]
 	sgs      memo[string] // cluster + "\x00" + vpc → group id

@@ -79,17 +79,99 @@ func (p *Provider) Import(ctx context.Context, spec cloud.HostSpec, id string) (
 	if err != nil {
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
+	var undo importUndo
 	if clusterIP(c, spec.Cluster) == "" {
 		if _, err := p.cli.NetworkConnect(ctx, netID, client.NetworkConnectOptions{Container: c.ID}); err != nil {
 			return cloud.Host{}, fmt.Errorf("%s: connect container %s to network %s: %w", spec.Name, name, NetworkName(spec.Cluster), err)
 		}
 		p.env.Log("docker: %s: connected container %s to network %s", spec.Name, name, NetworkName(spec.Cluster))
+		undo.network = netID
 	}
-	if err := p.addAuthorizedKey(ctx, c.ID); err != nil {
+	p.rememberImport(c.ID, undo) // before the key: a failure there undoes the network
+	keys, added, err := p.addAuthorizedKey(ctx, c.ID)
+	if added {
+		undo.keys, undo.keyAdded = keys, true
+		p.rememberImport(c.ID, undo)
+	}
+	if err != nil {
+		_ = p.undoImport(context.WithoutCancel(ctx), c.ID)
 		return cloud.Host{}, fmt.Errorf("%s: %w", spec.Name, err)
 	}
-	return p.describeRunning(ctx, spec, c.ID, vols)
+	h, err := p.describeRunning(ctx, spec, c.ID, vols)
+	if err != nil {
+		_ = p.undoImport(context.WithoutCancel(ctx), c.ID)
+	}
+	return h, err
 }
+
+// importUndo is what Import changed on a container, for UndoImport.
+type importUndo struct {
+	network  string // the cluster network it joined ("": it was on it)
+	keyAdded bool   // the workspace key was added to root's authorized_keys
+	keys     []byte // which held this before (nil: no file)
+}
+
+// rememberImport keeps what Import changed on container id, for
+// UndoImport; an id imported again keeps what the first Import changed.
+func (p *Provider) rememberImport(id string, u importUndo) {
+	p.importMu.Lock()
+	defer p.importMu.Unlock()
+	if p.imported == nil {
+		p.imported = map[string]importUndo{}
+	}
+	old, again := p.imported[id]
+	if again && old.network != "" {
+		u.network = old.network
+	}
+	if again && old.keyAdded {
+		u.keyAdded, u.keys = true, old.keys
+	}
+	p.imported[id] = u
+}
+
+var _ cloud.ImportUndoer = (*Provider)(nil)
+
+// UndoImport takes back what Import changed on container h for an import
+// that is not recorded: root's authorized_keys gets its former content (an
+// empty file when it had none: the API cannot delete one) and the
+// container leaves the cluster's network. A container that was not this
+// provider's to change (another one picked by mistake) keeps no key of
+// the workspace's and no way into the cluster.
+func (p *Provider) UndoImport(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	if err := p.undoImport(ctx, h.ProviderID); err != nil {
+		return fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+func (p *Provider) undoImport(ctx context.Context, id string) error {
+	p.importMu.Lock()
+	u, ok := p.imported[id]
+	delete(p.imported, id)
+	p.importMu.Unlock()
+	if !ok {
+		return nil
+	}
+	var errs []error
+	if u.keyAdded {
+		if err := p.writeAuthorizedKeys(ctx, id, u.keys); err != nil {
+			errs = append(errs, fmt.Errorf("put back root's authorized_keys: %w", err))
+		} else {
+			p.env.Log("docker: container %s: the workspace key is no longer in root's authorized_keys", shortID(id))
+		}
+	}
+	if u.network != "" {
+		if _, err := p.cli.NetworkDisconnect(ctx, u.network, client.NetworkDisconnectOptions{Container: id, Force: true}); err != nil {
+			errs = append(errs, fmt.Errorf("leave the cluster network: %w", err))
+		} else {
+			p.env.Log("docker: container %s: disconnected from the cluster network it joined for the import", shortID(id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shortID is a container id as docker ps shows it.
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 // importedVolumes returns the volumes spec declares as a container made by
 // diffuser has them: the loop devices its labels name, passed to it as
@@ -129,8 +211,9 @@ func (p *Provider) importedVolumes(ctx context.Context, spec cloud.HostSpec, id 
 }
 
 // addAuthorizedKey adds the workspace key to root's authorized_keys in the
-// container, keeping the keys already there.
-func (p *Provider) addAuthorizedKey(ctx context.Context, id string) error {
+// container, keeping the keys already there. It returns the file's former
+// content (nil: there was none) and whether it added the key.
+func (p *Provider) addAuthorizedKey(ctx context.Context, id string) ([]byte, bool, error) {
 	key := strings.TrimSpace(p.env.Keys.PublicKey)
 	var have []byte
 	res, err := p.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: "/root/.ssh/authorized_keys"})
@@ -139,24 +222,37 @@ func (p *Provider) addAuthorizedKey(ctx context.Context, id string) error {
 		tr := tar.NewReader(res.Content)
 		if _, terr := tr.Next(); terr == nil {
 			have, err = io.ReadAll(io.LimitReader(tr, 1<<20))
+			if have == nil {
+				have = []byte{}
+			}
 		}
 		res.Content.Close()
 		if err != nil {
-			return fmt.Errorf("authorize key: read authorized_keys: %w", err)
+			return nil, false, fmt.Errorf("authorize key: read authorized_keys: %w", err)
 		}
 	case cerrdefs.IsNotFound(err):
 	default:
-		return fmt.Errorf("authorize key: read authorized_keys: %w", err)
+		return nil, false, fmt.Errorf("authorize key: read authorized_keys: %w", err)
 	}
 	for _, line := range strings.Split(string(have), "\n") {
 		if strings.TrimSpace(line) == key {
-			return nil
+			return have, false, nil
 		}
 	}
-	if len(have) > 0 && !bytes.HasSuffix(have, []byte("\n")) {
-		have = append(have, '\n')
+	content := append([]byte(nil), have...)
+	if len(content) > 0 && !bytes.HasSuffix(content, []byte("\n")) {
+		content = append(content, '\n')
 	}
-	content := append(have, key+"\n"...)
+	content = append(content, key+"\n"...)
+	if err := p.writeAuthorizedKeys(ctx, id, content); err != nil {
+		return have, false, fmt.Errorf("authorize key: %w", err)
+	}
+	return have, true, nil
+}
+
+// writeAuthorizedKeys makes content root's authorized_keys in the
+// container (in /root/.ssh, 0700, the file 0600).
+func (p *Provider) writeAuthorizedKeys(ctx context.Context, id string, content []byte) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	mtime := time.Now()
@@ -165,17 +261,17 @@ func (p *Provider) addAuthorizedKey(ctx context.Context, id string) error {
 		{Typeflag: tar.TypeReg, Name: ".ssh/authorized_keys", Mode: 0o600, Size: int64(len(content)), ModTime: mtime},
 	} {
 		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("authorize key: %w", err)
+			return err
 		}
 	}
 	if _, err := tw.Write(content); err != nil {
-		return fmt.Errorf("authorize key: %w", err)
+		return err
 	}
 	if err := tw.Close(); err != nil {
-		return fmt.Errorf("authorize key: %w", err)
+		return err
 	}
 	if _, err := p.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/root", Content: &buf}); err != nil {
-		return fmt.Errorf("authorize key: copy to container: %w", err)
+		return fmt.Errorf("copy to container: %w", err)
 	}
 	return nil
 }

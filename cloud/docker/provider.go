@@ -74,6 +74,9 @@ type Provider struct {
 	pending map[netip.Addr]bool // picked for a container not created yet
 
 	volMu sync.Mutex
+
+	importMu sync.Mutex
+	imported map[string]importUndo // container id -> what Import changed on it
 }
 
 // New connects to the Docker Engine (DOCKER_HOST etc. honoured, API version

@@ -18,9 +18,10 @@ type Providers struct {
 }
 
 var (
-	_ cloud.Provider = (*Providers)(nil)
-	_ cloud.Importer = (*Providers)(nil)
-	_ cloud.Expirer  = (*Providers)(nil)
+	_ cloud.Provider     = (*Providers)(nil)
+	_ cloud.Importer     = (*Providers)(nil)
+	_ cloud.ImportUndoer = (*Providers)(nil)
+	_ cloud.Expirer      = (*Providers)(nil)
 
 	_ cloud.DeadlineMover = (*Providers)(nil)
 )
@@ -160,6 +161,18 @@ func (m *Providers) Import(ctx context.Context, spec cloud.HostSpec, id string) 
 		return cloud.Host{}, fmt.Errorf("provider %s cannot import machines", spec.Provider)
 	}
 	return imp.Import(ctx, spec, id)
+}
+
+// UndoImport undoes an import through the spec's provider when it can.
+func (m *Providers) UndoImport(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p, err := m.Get(spec.Provider)
+	if err != nil {
+		return err
+	}
+	if u, ok := p.(cloud.ImportUndoer); ok {
+		return u.UndoImport(ctx, spec, h)
+	}
+	return nil
 }
 
 func keys(by map[string]cloud.Provider) []string {

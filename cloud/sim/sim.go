@@ -50,6 +50,9 @@ type Cloud struct {
 	facts      map[string]string // facts command output by host name (SetFacts)
 	factsRuns  int
 	deviceRuns int // facts commands asking for devices
+	// imported: the cluster/name an Import claimed a machine for, which
+	// UndoImport gives back.
+	imported map[string]bool
 }
 
 // Peaks are the most of each thing at once the simulated world saw.
@@ -181,7 +184,10 @@ func (c *Cloud) removeID(id string) {
 	}
 }
 
-var _ cloud.Importer = provider{}
+var (
+	_ cloud.Importer     = provider{}
+	_ cloud.ImportUndoer = provider{}
+)
 
 // Import takes the machine id into the cluster as spec's host. In a
 // simulation every id of the form sim-NNNNNN names a machine (one that
@@ -206,6 +212,12 @@ func (p provider) Import(_ context.Context, spec cloud.HostSpec, id string) (clo
 	if other := p.c.hosts[key(spec)]; other != nil && other != sh {
 		return cloud.Host{}, fmt.Errorf("cluster %s already has a machine (%s) for %s", spec.Cluster, other.id, spec.Name)
 	}
+	if p.c.hosts[key(spec)] == nil {
+		if p.c.imported == nil {
+			p.c.imported = map[string]bool{}
+		}
+		p.c.imported[key(spec)] = true
+	}
 	p.c.hosts[key(spec)] = sh
 	out := cloud.Host{ProviderID: sh.id, PrivateIP: sh.ip, PublicIP: sh.ip, SSHAddress: spec.Name, SSHPort: 22, SSHUser: "root",
 		Volumes: map[string]cloud.Volume{}}
@@ -213,6 +225,19 @@ func (p provider) Import(_ context.Context, spec cloud.HostSpec, id string) (clo
 		out.Volumes[v.Name] = cloud.Volume{Device: fmt.Sprintf("/dev/sim%c", 'b'+i), SizeGB: v.SizeGB}
 	}
 	return out, nil
+}
+
+// UndoImport gives back the cluster/name an Import claimed the machine
+// for, as aws takes back the tags it set.
+func (p provider) UndoImport(_ context.Context, spec cloud.HostSpec, h cloud.Host) error {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	k := key(spec)
+	if p.c.imported[k] && p.c.hosts[k] != nil && p.c.hosts[k].id == h.ProviderID {
+		delete(p.c.hosts, k)
+	}
+	delete(p.c.imported, k)
+	return nil
 }
 
 // Cleanup removes every host still tagged with the cluster, as the real

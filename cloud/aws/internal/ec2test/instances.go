@@ -392,6 +392,28 @@ func (s *Server) createTags(f form) (any, error) {
 	return xReturn{true}, nil
 }
 
+// deleteTags removes the tags named (by key; a value given must match,
+// as EC2 does) from instances.
+func (s *Server) deleteTags(f form) (any, error) {
+	ids, tags := f.list("ResourceId"), f.structs("Tag")
+	if len(ids) == 0 {
+		return nil, apiError{400, "MissingParameter", "DeleteTags needs ResourceId"}
+	}
+	now := time.Now()
+	for _, id := range ids {
+		in, err := s.instanceByID(id, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tags {
+			if v, ok := in.Tags[t.get("Key")]; ok && (t.get("Value") == "" || t.get("Value") == v) {
+				delete(in.Tags, t.get("Key"))
+			}
+		}
+	}
+	return xReturn{true}, nil
+}
+
 type xStateChanges struct {
 	Instances []xStateChange `xml:"instancesSet>item"`
 }

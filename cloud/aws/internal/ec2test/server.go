@@ -236,6 +236,8 @@ func (s *Server) dispatch(action string, f form) (any, error) {
 		return s.describeInstances(f)
 	case "CreateTags":
 		return s.createTags(f)
+	case "DeleteTags":
+		return s.deleteTags(f)
 	case "TerminateInstances":
 		return s.terminateInstances(f)
 	case "StartInstances":
