@@ -254,7 +254,9 @@ func authHint(err error, h state.Host, cfg remote.Config) error {
 	if h.SSH.KeyFile != "" || h.Attrs["ssh_key_file"] != "" {
 		main = cfg.KeyFiles[0] // the site's key_file
 	}
-	fix := fmt.Sprintf("authorize one of them for %s on the machine (ssh-copy-id -i %s.pub %s@%s)", cfg.User, main, cfg.User, cfg.Address)
+	// A line to paste into a shell: the key's path is the site's key_file
+	// or under --data-dir, either of which may hold a space or a quote.
+	fix := fmt.Sprintf("authorize one of them for %s on the machine (ssh-copy-id -i %s %s)", cfg.User, remote.ShellQuote(main+".pub"), remote.ShellQuote(cfg.User+"@"+cfg.Address))
 	if lang.ProviderBase(h.Provider) == "static" {
 		fix += ", or set key_file in the site file's static provider block to a key it accepts"
 	}

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -125,5 +126,17 @@ func TestStaticHostNotWaitedForAsBooting(t *testing.T) {
 	if took := time.Since(start); err == nil || took > 10*time.Second || !strings.Contains(err.Error(), "gave up after") ||
 		!strings.Contains(err.Error(), "check that 127.0.0.1 answers SSH from here (ssh -p 1 root@127.0.0.1)") {
 		t.Errorf("connect to a closed port of a static host: %v after %v, want a failure after about 2s", err, took)
+	}
+}
+
+// TestAuthHintQuotesKeyPath: the ssh-copy-id line a refused login
+// suggests is pasted into a shell: a key path with a space (a key_file,
+// or a --data-dir) is quoted, or the line would name two files.
+func TestAuthHintQuotesKeyPath(t *testing.T) {
+	key := "/home/me/My Clusters/.diffuser/w/id_ed25519"
+	err := authHint(errors.New("ssh: unable to authenticate, attempted methods [none publickey]"),
+		state.Host{Name: "client[0]", Provider: "static"}, remote.Config{KeyFiles: []string{key}, User: "root", Address: "10.0.0.1"})
+	if want := "(ssh-copy-id -i '" + key + ".pub' root@10.0.0.1)"; !strings.Contains(err.Error(), want) {
+		t.Errorf("%v\nwant it to say %s", err, want)
 	}
 }
