@@ -183,3 +183,31 @@ func WriteVarsJSON(w io.Writer, workspace string, in *state.Inputs) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
+
+// WriteDeadlineAhead says, before an apply given a ttl runs, the deadline
+// it gives the cluster (now plus ttl) and what happens at it, e.g.
+//
+//	Deadline: now plus 4h, at 2026-12-07 18:00 UTC. After it the cluster is removed (docker: ...
+//
+// A ttl typed for another unit (1m for a month) shows here, before the
+// first diffuser command after it removes the cluster.
+func WriteDeadlineAhead(w io.Writer, ttl time.Duration, now time.Time) {
+	fmt.Fprintf(w, "\nDeadline: now plus %s, at %s. After it the cluster is removed (docker: by the first diffuser\n"+
+		"command run on this machine; aws: the instances end themselves; docs/expiry.md). Apply with --ttl again to move it.\n",
+		fmtTTL(ttl), now.Add(ttl).UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// fmtTTL writes a ttl as apply --ttl takes it: 7d, 4h, 90m, 1h30m.
+func fmtTTL(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String() // 4h0m0s, 1h30m0s, 1m30s
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

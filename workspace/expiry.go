@@ -39,12 +39,9 @@ func (e *Env) now() time.Time {
 // apply with a ttl renews it from now, which is how a ttl is extended. It
 // says whether state changed.
 func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
-	var d time.Duration
+	d, given := ws.ttlGiven(ttl)
 	switch {
-	case ttl != nil:
-		d = *ttl
-	case ws.Site != nil && ws.Site.TTL > 0:
-		d = ws.Site.TTL
+	case given:
 	case !ws.State.Expires.IsZero() && len(ws.State.Hosts) == 0 && !ws.State.Expires.After(ws.env.now()):
 		d = 0
 	default:
@@ -59,6 +56,30 @@ func (ws *Workspace) setDeadline(ttl *time.Duration) bool {
 	}
 	ws.State.Expires = deadline
 	return true
+}
+
+// ttlGiven is the ttl an apply renews the deadline with: ttl (--ttl) when
+// given, else the site file's ttl; false: neither (0 removes it).
+func (ws *Workspace) ttlGiven(ttl *time.Duration) (time.Duration, bool) {
+	switch {
+	case ttl != nil:
+		return *ttl, true
+	case ws.Site != nil && ws.Site.TTL > 0:
+		return ws.Site.TTL, true
+	}
+	return 0, false
+}
+
+// TTLAhead is the ttl this apply will give the cluster's deadline (now
+// plus it, when the apply starts), for the plan to say before anything
+// is applied; false when it sets none (a destroy, no ttl given, or
+// --ttl 0).
+func (pl *Planned) TTLAhead() (time.Duration, bool) {
+	if pl.Request.Destroy {
+		return 0, false
+	}
+	d, ok := pl.WS.ttlGiven(pl.Request.TTL)
+	return d, ok && d > 0
 }
 
 // Expired lists the workspaces whose deadline has passed, sorted by name:

@@ -269,6 +269,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	} else {
 		views.WriteRemembered(a.stdout, remembered(pl.WS))
 		views.WritePlan(a.stdout, plan)
+		if ttl, ok := pl.TTLAhead(); ok {
+			views.WriteDeadlineAhead(a.stdout, ttl, time.Now())
+		}
 	}
 	if !plan.HasChanges() {
 		return pl.SaveUnchanged()
