@@ -122,7 +122,7 @@ func (e *Env) info(name, dir string) Info {
 		in.Provider = strings.Join(provs, "+") // a cluster over several providers
 	}
 	if st.Inputs != nil {
-		in.RecipeArg = st.Inputs.Recipe
+		in.RecipeArg = recordedRecipeArg(st.Inputs.Recipe)
 	}
 	return in
 }

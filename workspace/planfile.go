@@ -239,7 +239,7 @@ func (e *Env) ReadPlanFile(path string) (*SavedPlan, error) {
 // workspace lock: without refresh (the saved actions are what runs), but
 // for a plan whose refresh found drift, which asks the hosts again.
 func (sp *SavedPlan) Request() PlanRequest {
-	return PlanRequest{Inputs: Inputs{Recipe: sp.Recipe.Arg, Vars: sp.Vars, VarFiles: sp.VarFiles, Site: sp.Site,
+	return PlanRequest{Inputs: Inputs{Recipe: sp.Recipe.recipeArg(), Vars: sp.Vars, VarFiles: sp.VarFiles, Site: sp.Site,
 		Provider: sp.Provider, Workspace: sp.Workspace, IgnoreRemembered: sp.NoRemembered}, Command: "apply", Lock: true,
 		Replace: sp.Replace, Targets: sp.Targets, Refresh: sp.Refreshed}
 }

@@ -34,7 +34,7 @@ type PlanFileSummary struct {
 func (e *Env) DescribePlanFile(sp *SavedPlan) *PlanFileSummary {
 	out := &PlanFileSummary{Plan: sp}
 	sensitive := map[string]bool{}
-	src, _, err := resolveRecipe(sp.Recipe.Arg)
+	src, _, err := resolveRecipe(sp.Recipe.recipeArg())
 	var r *lang.Recipe
 	if err == nil {
 		var diags hcl.Diagnostics

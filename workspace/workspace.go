@@ -65,11 +65,36 @@ type RecipeRef struct {
 	Digest  string `json:"digest"`
 }
 
+// recipeArg is the recipe argument that loads r again: a built-in as
+// builtin/NAME, so that a directory here named like it is not read.
+func (r RecipeRef) recipeArg() string {
+	if r.Builtin && !strings.HasPrefix(r.Arg, lang.BuiltinPrefix) {
+		return lang.BuiltinPrefix + r.Arg
+	}
+	return r.Arg
+}
+
+// recordedRecipeArg is the recipe argument that loads the recipe
+// remembered inputs record (Workspace.recipeArg): a built-in's name,
+// which is not an absolute path, as builtin/NAME.
+func recordedRecipeArg(arg string) string {
+	if !filepath.IsAbs(arg) && recipes.Has(arg) {
+		return lang.BuiltinPrefix + arg
+	}
+	return arg
+}
+
 // ErrNoState says a workspace has nothing applied yet.
 var ErrNoState = errors.New("nothing applied yet in this workspace")
 
 func resolveRecipe(arg string) (lang.Source, RecipeRef, error) {
 	ref := RecipeRef{Arg: arg}
+	if name, ok := strings.CutPrefix(arg, lang.BuiltinPrefix); ok && recipes.Has(name) {
+		// builtin/NAME: the built-in whatever is here (a directory named
+		// like it, a clone of its filesystem's sources, is read for NAME).
+		ref.Builtin = true
+		return lang.Source{FS: recipes.FS(), Dir: name, Display: "builtin:" + name, Modules: recipes.Modules()}, ref, nil
+	}
 	fi, err := os.Stat(arg)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		// There but not readable (a loop of links, a name too long, no
@@ -206,6 +231,14 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 		files := map[string]*hcl.File{}
 		if r != nil {
 			files = r.Files
+		}
+		if !ref.Builtin && recipes.Has(in.Recipe) {
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					d.Detail = strings.TrimSuffix(strings.TrimSpace(d.Detail), ".") + fmt.Sprintf(". %s here is read before the built-in recipe of that name: give builtin/%s for the built-in.", in.Recipe, in.Recipe)
+					break
+				}
+			}
 		}
 		return nil, &DiagError{Files: files, Diags: diags}
 	}
