@@ -285,14 +285,26 @@ func fileInstallScript(a fileArgs, stage string) string {
 // must be the directory it was entered from. Otherwise nothing is done
 // but removing the stage "$s" the upload put there (exit 3): a user who may write /home/alice could make .ssh a link to
 // /root/.ssh and have root's authorized_keys written.
-const EnterDir = `me=$(id -u)
+const EnterDir = enterDirHead + enterDirTail
+
+// EnterOrMakeDir is EnterDir that first makes a component that does not
+// exist (mkdir of one name in the directory just entered, never through
+// a link: a dangling link there fails mkdir and then cd), where
+// "mkdir -p DIR" would make directories wherever a link on the way
+// points.
+const EnterOrMakeDir = enterDirHead + `  [ -e "$c" ] || [ -L "$c" ] || mkdir -- "$c" || [ -d "$c" ] || exit 3
+` + enterDirTail
+
+const enterDirHead = `me=$(id -u)
 cd / || exit 3
 rest=${d#/} at=
 while [ -n "$rest" ]; do
   c=${rest%%/*}
   case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
   [ -n "$c" ] || continue
-  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
+`
+
+const enterDirTail = `  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
   cd -P -- "$c" || exit 3
   at=$at/$c
   u=${up#*:*:} a=${up##*:}

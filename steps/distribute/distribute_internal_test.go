@@ -224,11 +224,11 @@ SSH_ORIGINAL_COMMAND=$addr exec sh "` + hh.root + `/$host/d/hop"
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		env := fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", hh.part(n), hh.dest(n), fake)
+		env := hopEnv(hh.dest(n), hh.part(n), fake)
 		if err := os.WriteFile(filepath.Join(d, "env"), []byte(env), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, "hop"), []byte(hopScript), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d, "hop"), []byte(hopProgram()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -391,7 +391,7 @@ func TestRelayScriptsParse(t *testing.T) {
 	for name, script := range map[string]string{
 		"setup":   r.setupScript(tr.hosts[0], []string{"10.1.2.3", "fe80::1"}),
 		"setup6":  r.setupScript(tr.hosts[1], []string{"10.1.2.3"}),
-		"hop":     hopScript,
+		"hop":     hopProgram(),
 		"probe":   tr.probeCmd(),
 		"receive": tr.receiveCmd(0) + "\n" + tr.receiveCmd(77),
 	} {
@@ -404,7 +404,7 @@ func TestRelayScriptsParse(t *testing.T) {
 	s := r.setupScript(tr.hosts[0], []string{"10.1.2.3", "fe80::1"})
 	for _, want := range []string{
 		"ListenAddress 10.1.2.3\n", `from="10.1.2.3,fe80::1",restrict ssh-ed25519 `,
-		"ForceCommand /bin/sh " + r.dir + "/hop", "mkdir -p -- '/opt/my app'",
+		"ForceCommand /bin/sh " + r.dir + "/hop", "d='/opt/my app' s=",
 		r.alias + " ssh-ed25519 ", "BEGIN OPENSSH PRIVATE KEY",
 	} {
 		if !strings.Contains(s, want) {

@@ -181,7 +181,9 @@ func (r *relay) setupScript(h *xferHost, from []string) string {
 	}
 	w("set -eu\n")
 	w("D=%s\n", r.dir)
-	w("mkdir -p -- %s\n", steps.ShellQuote(path.Dir(r.t.a.dest)))
+	// dest's directory, made one component at a time (never through a
+	// link in a directory another user may write), as the hop enters it.
+	w("(\nd=%s s=\n%s\n)\n", steps.ShellQuote(path.Dir(r.t.a.dest)), steps.EnterOrMakeDir)
 	w("umask 077\n")
 	w(`now=$(date +%%s)
 for o in %[1]s*; do
@@ -194,8 +196,8 @@ done
 rm -rf -- "$D"
 mkdir -m 700 -- "$D"
 `, relayDirPrefix)
-	file("hop", hopScript)
-	file("env", fmt.Sprintf("PART=%s\nDEST=%s\nSSH='%s'\n", steps.ShellQuote(r.t.part), steps.ShellQuote(r.t.a.dest), r.sshCommand()))
+	file("hop", hopProgram())
+	file("env", hopEnv(r.t.a.dest, r.t.part, r.sshCommand()))
 	file("host_key", r.hostKey)
 	file("id", r.clientKey)
 	opts := "restrict"

@@ -163,7 +163,8 @@ if [ -s "$D/pgid.$R" ]; then
 		sleep 0.1
 	done
 fi
-echo "part $(stat -c %%s -- %[4]s 2>/dev/null || echo 0)"
+n=$(stat -c '%%F:%%u:%%s' -- %[4]s 2>/dev/null) || n=
+case $n in "regular file:$(id -u):"*) echo "part ${n##*:}" ;; *) echo 'part 0' ;; esac
 if [ -s "$D/sum.$R" ]; then echo "sum $(cat "$D/sum.$R")"; fi
 for f in "$D"/ssh.$R.*.log; do
 	if [ -s "$f" ]; then

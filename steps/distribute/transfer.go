@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,13 +222,16 @@ func (t *transfer) relay(ctx context.Context) {
 }
 
 // probeCmd prints "dest absent" or "dest SIZE MODE", then "part SIZE"
-// (after removing parts of other source versions) and "ssh yes|no"; it
-// exits 3 when dest is not a regular file.
+// (after removing parts of other source versions; 0 unless the part is a
+// regular file of this user's: anything else at its name is made anew,
+// never resumed) and "ssh yes|no"; it exits 3 when dest is not a regular
+// file. It reads and removes by absolute names: rm does not follow a link
+// at the name, and removes only names of diffuser's part files.
 func (t *transfer) probeCmd() string {
 	d, p := steps.ShellQuote(t.a.dest), steps.ShellQuote(t.part)
 	return fmt.Sprintf(`if [ -f %[1]s ]; then echo "dest $(stat -L -c '%%s %%a' -- %[1]s)"; elif [ -e %[1]s ]; then echo 'not a regular file' >&2; exit 3; else echo 'dest absent'; fi; `+
 		`for f in %[3]s; do if [ -f "$f" ] && [ "$f" != %[2]s ]; then rm -f -- "$f"; fi; done; `+
-		`echo "part $(stat -c %%s -- %[2]s 2>/dev/null || echo 0)"; `+
+		`n=$(stat -c '%%F:%%u:%%s' -- %[2]s 2>/dev/null) || n=; case $n in "regular file:$(id -u):"*) echo "part ${n##*:}" ;; *) echo 'part 0' ;; esac; `+
 		`if command -v ssh >/dev/null 2>&1; then echo 'ssh yes'; else echo 'ssh no'; fi`, d, p, t.a.partGlob())
 }
 
@@ -303,8 +305,18 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 				return // replaced by the transfer
 			}
 			if h.dest.mode != t.a.fileMode {
-				if _, err := steps.MustRun(ctx, h.t.Runner, "chmod", fmt.Sprintf("chmod %04o -- %s", t.a.fileMode, steps.ShellQuote(t.a.dest))); err != nil {
+				// Through a descriptor of dest: a link put there since the
+				// hash is not followed, and the file is sent again.
+				cmd := t.modeCmd()
+				res, err := steps.Probe(ctx, h.t.Runner, "chmod", cmd)
+				switch {
+				case err != nil:
 					h.err = err
+					return
+				case res.Exit == 5:
+					return // replaced by the transfer
+				case res.Exit != 0:
+					h.err = steps.ExitError("chmod", cmd, res)
 					return
 				}
 			}
@@ -314,7 +326,7 @@ func (t *transfer) verifyExisting(ctx context.Context) {
 	if n, ok := t.knownSize(); ok {
 		for _, h := range t.hosts {
 			if h.err == nil && !h.done && h.have > n {
-				if _, err := steps.MustRun(ctx, h.t.Runner, "removing a stale part file", "rm -f -- "+steps.ShellQuote(t.part)); err != nil {
+				if _, err := steps.MustRun(ctx, h.t.Runner, "removing a stale part file", t.removePartCmd()); err != nil {
 					h.err = err
 				}
 				h.have = 0
@@ -334,16 +346,6 @@ func (t *transfer) remoteSum(ctx context.Context, h *xferHost, file string) (str
 		return "", fmt.Errorf("hashing %s: unexpected output %s", file, runner.QuoteOutput(res.Stdout))
 	}
 	return f[0], nil
-}
-
-// receiveCmd appends stdin to the part file from byte start (cutting the
-// part there); when start is 0 it prints the stream's sha256.
-func (t *transfer) receiveCmd(start int64) string {
-	p := steps.ShellQuote(t.part)
-	if start == 0 {
-		return fmt.Sprintf("mkdir -p -- %s && umask 077 && tee -- %s | { %s; }", steps.ShellQuote(path.Dir(t.a.dest)), p, sha256Stdin)
-	}
-	return fmt.Sprintf("[ \"$(stat -c %%s -- %[1]s)\" -ge %[2]d ] && truncate -s %[2]d -- %[1]s && cat >>%[1]s", p, start)
 }
 
 // feed streams the source from byte start into cmd's stdin on h.
@@ -427,7 +429,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 	sum, size, err := t.digest(ctx)
 	if err != nil {
 		h.err = err
-		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), "rm -f -- "+steps.ShellQuote(t.part), runner.Options{})
+		_, _ = h.t.Runner.Run(context.WithoutCancel(ctx), t.removePartCmd(), runner.Options{})
 		return
 	}
 	got := h.streamSum
@@ -441,7 +443,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 		h.mismatches++
 		h.have = 0
 		h.problem = fmt.Sprintf("checksum mismatch: %s received content with sha256 %s, want %s", h.t.Host, got, sum)
-		if _, err := steps.MustRun(ctx, h.t.Runner, "removing a corrupt part file", "rm -f -- "+steps.ShellQuote(t.part)); err != nil {
+		if _, err := steps.MustRun(ctx, h.t.Runner, "removing a corrupt part file", t.removePartCmd()); err != nil {
 			h.err = err
 			return
 		}
@@ -454,10 +456,7 @@ func (t *transfer) finalize(ctx context.Context, h *xferHost) {
 		}
 		return
 	}
-	p := steps.ShellQuote(t.part)
-	cmd := fmt.Sprintf(`s=$(stat -c %%s -- %[1]s) || exit 3; if [ "$s" != %[2]d ]; then echo "the part file has $s bytes, want %[2]d" >&2; exit 4; fi; chmod %04[3]o -- %[1]s && mv -f -- %[1]s %[4]s`,
-		p, size, t.a.fileMode, steps.ShellQuote(t.a.dest))
-	if _, err := steps.MustRun(ctx, h.t.Runner, "installing "+t.a.dest, cmd); err != nil {
+	if _, err := steps.MustRun(ctx, h.t.Runner, "installing "+t.a.dest, t.installCmd(size)); err != nil {
 		h.err = err
 		return
 	}

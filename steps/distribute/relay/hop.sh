@@ -4,8 +4,13 @@
 # its own SSH connection) or as the ForceCommand of the transfer's own sshd
 # (another host of the transfer, SSH_ORIGINAL_COMMAND="ROUND").
 #
-# $D/env sets PART (the partial file next to the destination), DEST and SSH
-# (the ssh client command with the transfer's key and pinned host key).
+# $D/env sets DIR (the destination's directory), DEST (the destination's
+# name in it), PART (the partial file's name, beside the destination) and
+# SSH (the ssh client command with the transfer's key and pinned host key).
+# DEST and PART are written, read and truncated only relative to DIR,
+# entered one component at a time (enter_dir), and through a descriptor
+# checked to be the right file (open_part, open_dest): a user who may
+# write DIR cannot make root write through a link put at their names.
 # $D/plan.ROUND says what to do in that round:
 #   line 1:  recv START   the stream on stdin begins at byte START of the file;
 #                         PART is cut to START bytes (it holds at least that
@@ -20,6 +25,7 @@
 set -u
 D=${0%/*}
 . "$D/env"
+# @FUNCTIONS@
 if [ -n "${SSH_ORIGINAL_COMMAND-}" ]; then
 	# shellcheck disable=SC2086 # split into words on purpose
 	set -- $SSH_ORIGINAL_COMMAND
@@ -37,16 +43,25 @@ if ! read -r role start <"$plan"; then
 fi
 # The operator waits for this process group before it reads this round's result.
 read -r _ _ _ _ pgid _ </proc/$$/stat && echo "$pgid" >"$D/pgid.$round"
-if [ "$role" = recv ]; then
-	have=$(stat -c %s -- "$PART" 2>/dev/null || echo 0)
+enter_dir
+case $role in
+recv)
+	umask 077
+	if [ "$start" -eq 0 ]; then
+		new_part
+	fi
+	open_part
+	have=$(stat -L -c %s /proc/self/fd/3) || exit 3
 	if [ "$have" -lt "$start" ]; then
-		echo "hop: $PART has $have bytes, the stream starts at $start" >&2
+		echo "hop: $DIR/$PART has $have bytes, the stream starts at $start" >&2
 		exit 3
 	fi
 	if [ "$have" -gt "$start" ]; then
-		truncate -s "$start" -- "$PART" || exit 3
+		truncate -s "$start" /proc/self/fd/3 || exit 3
 	fi
-fi
+	;;
+send) open_dest ;;
+esac
 n=0
 outs=
 tail -n +2 -- "$plan" >"$D/children.$round"
@@ -65,21 +80,20 @@ done <"$D/children.$round"
 # shellcheck disable=SC2086 # $outs: fifo paths without blanks
 case $role in
 recv)
-	umask 077
 	if [ "$start" -eq 0 ]; then
 		# The whole file passes here: hash it on the way in (openssl uses
 		# the CPU's SHA instructions; coreutils' sha256sum is much slower).
 		{
-			tee -p -a -- "$PART" $outs
+			tee -p -a -- /proc/self/fd/3 $outs
 			echo $? >"$D/tee.$round"
 		} | if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi >"$D/sum.$round"
 	else
-		tee -p -a -- "$PART" $outs >/dev/null
+		tee -p -a -- /proc/self/fd/3 $outs >/dev/null
 		echo $? >"$D/tee.$round"
 	fi
 	;;
 send)
-	tail -c +$((start + 1)) -- "$DEST" | tee -p $outs >/dev/null
+	tail -c +$((start + 1)) <&4 | tee -p $outs >/dev/null
 	echo $? >"$D/tee.$round"
 	;;
 *)
