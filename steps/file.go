@@ -295,6 +295,13 @@ const EnterDir = enterDirHead + enterDirTail
 const EnterOrMakeDir = enterDirHead + `  [ -e "$c" ] || [ -L "$c" ] || mkdir -- "$c" || [ -d "$c" ] || exit 3
 ` + enterDirTail
 
+// MakeDirCmd makes the absolute directory dir and what is missing above
+// it, one component at a time (EnterOrMakeDir), refusing a symbolic link
+// in a directory another user may write on the way.
+func MakeDirCmd(dir string) string {
+	return "d=" + ShellQuote(path.Clean(dir)) + " s=\n" + EnterOrMakeDir
+}
+
 const enterDirHead = `me=$(id -u)
 cd / || exit 3
 rest=${d#/} at=
@@ -312,7 +319,7 @@ const enterDirTail = `  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
   g=${g#"${g%?}"}
   case $u:$g:$o in 0:[0145]:[0145]|"$me":[0145]:[0145]) continue ;; esac
   if [ "$(stat -c '%d:%i' ..)" != "${up%:*:*}" ]; then
-    echo "diffuser: $at is a symbolic link in a directory another user may write (${at%/*}/): refusing to write $d through it; make $at a real directory, or write the file elsewhere" >&2
+    echo "diffuser: $at is a symbolic link in a directory another user may write (${at%/*}/): refusing to use $d through it; make $at a real directory, or use another path" >&2
     [ -z "${s-}" ] || rm -f -- "$d/$s"
     exit 3
   fi

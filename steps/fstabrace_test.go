@@ -24,6 +24,9 @@ import (
 // mountLine finds the type and source in mountOnceScript's mount command.
 var mountLine = regexp.MustCompile(`\nmount -t (\S+) (?:-o \S+ )?(\S+) \S+ \|\| exit\n`)
 
+// makeDirLine finds the directory in MakeDirCmd's command.
+var makeDirLine = regexp.MustCompile(`^d=(\S+) s=\n`)
+
 // localHost is a runner.Runner on this machine: /bin/sh for commands,
 // temp file + rename for uploads (as remote.Client does). Mount commands
 // are answered instead of run: findmnt says nothing is mounted, mkdir and
@@ -38,6 +41,9 @@ func (localHost) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 			return runner.Result{}, fmt.Errorf("no mount command in %q", cmd)
 		}
 		return runner.Result{Stdout: m[2] + " " + m[1] + "\n"}, nil
+	}
+	if m := makeDirLine.FindStringSubmatch(cmd); m != nil && cmd == MakeDirCmd(m[1]) {
+		return runner.Result{}, nil // a mount's target, not made on this machine
 	}
 	switch strings.Fields(cmd)[0] {
 	case "findmnt":

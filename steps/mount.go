@@ -354,7 +354,7 @@ func (k MountKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (
 		}
 	} else {
 		if a.mkdir {
-			if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(a.target)); err != nil {
+			if _, err := MustRun(ctx, r, "mkdir", MakeDirCmd(a.target)); err != nil {
 				return nil, err
 			}
 		}
@@ -435,10 +435,15 @@ func lastField(out string) string {
 	return fmt.Sprintf("%s (%s)", m.source, m.fstype)
 }
 
-// mountOnceScript is mountOnce's command: findmnt before the mount (exit
+// mountOnceScript is mountOnce's command: the target's path checked
+// (EnterDir, in a subshell: no symbolic link in a directory another user
+// may write on it, since mount(8) follows links in its target and would
+// mount wherever such a link points), findmnt before the mount (exit
 // mountTaken, printing what is there), the mount, and findmnt after it,
 // printing what is on the target (exit mountStacked when that is more
-// than one mount).
+// than one mount). mount(8) resolves the target again: a link put on the
+// path in the microseconds between the check and the mount is followed
+// (docs/reliability.md).
 func (a mountArgs) mountOnceScript() string {
 	words := []string{"mount", "-t", a.fstype}
 	if a.options != "" {
@@ -446,12 +451,15 @@ func (a mountArgs) mountOnceScript() string {
 	}
 	words = append(words, a.source, a.target)
 	return fmt.Sprintf(`t=%s
+(d=$t s=
+%s
+) || exit
 if findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t"; then exit %d; fi
 %s || exit
 m=$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$t")
 printf '%%s\n' "$m"
 [ "$(printf '%%s\n' "$m" | wc -l)" -le 1 ] || exit %d`,
-		ShellQuote(a.target), mountTaken, shellJoin(words...), mountStacked)
+		ShellQuote(a.target), EnterDir, mountTaken, shellJoin(words...), mountStacked)
 }
 
 // Replaces says why an update from old to new arguments must unmount the

@@ -134,9 +134,11 @@ esac`}
 			map[string]string{"dpkg-query": "exit 1"}, "apt-get", injNoSpace},
 		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("btrfs"), "label": cty.StringVal(inj)},
 			map[string]string{"blkid": "exit 2"}, "mkfs.btrfs", inj},
-		{"mount", map[string]cty.Value{"source": cty.StringVal("10.0.0.2:/" + inj), "target": cty.StringVal("/mnt/" + inj), "fstype": cty.StringVal("nfs"),
+		// The target is made for real in the stub dir, one component at a
+		// time (steps.MakeDirCmd), and entered again before the mount.
+		{"mount", map[string]cty.Value{"source": cty.StringVal("10.0.0.2:/" + inj), "target": cty.StringVal(dirMarker + inj), "fstype": cty.StringVal("nfs"),
 			"options": cty.StringVal("x," + injNoSpace), "fstab": cty.True},
-			map[string]string{"findmnt": "exit 1"}, "mount", "10.0.0.2:/" + inj},
+			map[string]string{"findmnt": "exit 1", "mkdir": `/bin/mkdir "$@"`, "id": stageAnswers["id"], "stat": stageAnswers["stat"]}, "mount", "10.0.0.2:/" + inj},
 		{"service", map[string]cty.Value{"name": cty.StringVal(injNoSpace), "state": cty.StringVal("started")},
 			map[string]string{"systemctl": `case "$1" in is-active) echo active;; esac`}, "systemctl", injNoSpace},
 		{"run", map[string]cty.Value{"command": cty.StringVal("mkdir ok"), "creates": cty.StringVal("/" + inj)},
@@ -158,9 +160,11 @@ esac`}
 				c.args["device"] = cty.StringVal(dev)
 				c.value = dev
 			}
-			if p, ok := c.args["path"]; ok && strings.HasPrefix(p.AsString(), dirMarker) {
-				c.args["path"] = cty.StringVal(r.dir + "/" + strings.TrimPrefix(p.AsString(), dirMarker))
-				c.value = strings.Replace(c.value, dirMarker, r.dir+"/", 1)
+			for _, name := range []string{"path", "target"} {
+				if p, ok := c.args[name]; ok && strings.HasPrefix(p.AsString(), dirMarker) {
+					c.args[name] = cty.StringVal(r.dir + "/" + strings.TrimPrefix(p.AsString(), dirMarker))
+					c.value = strings.Replace(c.value, dirMarker, r.dir+"/", 1)
+				}
 			}
 			args := objectFor(t, kind, c.args)
 			ctx := context.Background()

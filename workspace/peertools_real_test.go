@@ -242,7 +242,7 @@ func testPeerMount(ctx context.Context, t *testing.T, c *dockertest.Cluster, h *
 	const target = "/srv/peers-tools/m"
 	t.Cleanup(func() { _, _ = c.Exec(0, "while umount "+target+" 2>/dev/null; do :; done") })
 	h.peer = func(cmd string) {
-		if strings.HasPrefix(cmd, "mkdir -p -- "+target) {
+		if strings.HasPrefix(cmd, "d="+target+" s=\n") { // steps.MakeDirCmd
 			_, _ = c.Exec(0, "mkdir -p "+target+" && mount -t tmpfs peersrc "+target)
 		}
 	}
