@@ -207,7 +207,9 @@ func (FileKind) Apply(ctx context.Context, r runner.Runner, args cty.Value) (Out
 		return nil, err
 	}
 	if !f.exists && f.symlink == "" {
-		if _, err := MustRun(ctx, r, "mkdir", "mkdir -p -- "+ShellQuote(path.Dir(a.path))); err != nil {
+		// One component at a time: mkdir -p made directories wherever a
+		// link on the path pointed, and the upload went there too.
+		if _, err := MustRun(ctx, r, "mkdir", MakeDirCmd(path.Dir(a.path))); err != nil {
 			return nil, err
 		}
 	}

@@ -233,3 +233,38 @@ func TestFileDirLinkOfAnotherUserRefused(t *testing.T) {
 		t.Errorf("through the trusted link: %q, %v", b, err)
 	}
 }
+
+// TestFileDirLinkMakesNothingThere: the file's directory is missing below
+// a link in a directory another user may write (.ssh -> root's .ssh,
+// the path .ssh/keys/authorized_keys): the step fails naming the link
+// before anything is made or uploaded, and the link's target stays empty.
+// With mkdir -p, keys was made in root's .ssh (and the stage uploaded
+// into it) before the install refused.
+func TestFileDirLinkMakesNothingThere(t *testing.T) {
+	needFstabTools(t)
+	for _, tool := range []string{"stat", "id", "mkdir"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	base := t.TempDir()
+	home, rootSSH := filepath.Join(base, "home"), filepath.Join(base, "rootssh")
+	for _, d := range []string{home, rootSSH} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(home, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rootSSH, filepath.Join(home, ".ssh")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := FileKind{}.Apply(context.Background(), stubHost{bin: base}, fileArgsVal(filepath.Join(home, ".ssh", "keys", "authorized_keys"), "ssh-ed25519 AAAA alice\n", "0600"))
+	if err == nil || !strings.Contains(err.Error(), "/home/.ssh is a symbolic link in a directory another user may write") {
+		t.Fatalf("apply through another user's link: %v", err)
+	}
+	if ents, _ := os.ReadDir(rootSSH); len(ents) != 0 {
+		t.Errorf("made in the link's target: %v", ents[0].Name())
+	}
+}

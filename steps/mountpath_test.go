@@ -16,7 +16,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// stubHost runs commands with this machine's /bin/sh, with bin first on
+// stubHost runs commands with this machine's /bin/sh (all of them, where
+// localHost answers mkdir and mount commands itself), with bin first on
 // PATH (stubs of the tools that must not run for real); before, when
 // set, acts first (a user of the host doing something at a chosen
 // moment).
@@ -42,8 +43,9 @@ func (h stubHost) Run(ctx context.Context, cmd string, opt runner.Options) (runn
 	return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
 }
 
-func (stubHost) Upload(context.Context, io.Reader, string, os.FileMode) error {
-	return errors.New("no uploads here")
+// Upload writes for real, as localHost does.
+func (stubHost) Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error {
+	return localHost{}.Upload(ctx, r, path, mode)
 }
 
 // TestMountTargetLinkOfAnotherUserRefused: a mount target below a

@@ -110,11 +110,13 @@ func TestHostileValuesStayData(t *testing.T) {
 	const inj = "x$(touch pwned)`touch pwned`;touch pwned;rm -rf /;reboot #"
 	const deviceMarker = "<device in the stub dir>"
 	const injNoSpace = "x$(touch${IFS}pwned)`touch${IFS}pwned`;touch${IFS}pwned;reboot"
-	// A file's path is in the stub dir (the upload writes the stage there
-	// for the install script to open), and stat tells the script it is
-	// the file uploaded (fileInstallScript's guard).
+	// A file's path (a mount's target) is in the stub dir, made there for
+	// real one component at a time (MakeDirCmd; the upload writes the
+	// stage there for the install script to open), and stat tells the
+	// scripts each directory is root's and the stage the file uploaded
+	// (EnterDir, fileInstallScript's guard).
 	const dirMarker = "<stub dir>/"
-	stageAnswers := map[string]string{"id": "echo 0", "stat": `case "$*" in
+	stageAnswers := map[string]string{"id": "echo 0", "mkdir": `/bin/mkdir "$@"`, "stat": `case "$*" in
 *%d:%i:%u:%a*) echo 1:1:0:755 ;;
 *"%d:%i ..") echo 1:1 ;;
 *) echo "regular file:0:1:1:1" ;;
@@ -129,7 +131,7 @@ esac`}
 		{"file", map[string]cty.Value{"path": cty.StringVal(dirMarker + inj), "content": cty.StringVal("x"), "owner": cty.StringVal(injNoSpace)},
 			stageAnswers, "chown", injNoSpace},
 		{"file", map[string]cty.Value{"path": cty.StringVal(dirMarker + inj), "content": cty.StringVal("x")},
-			stageAnswers, "mkdir", dirMarker + "x$(touch pwned)`touch pwned`;touch pwned;rm -rf "},
+			stageAnswers, "mkdir", "x$(touch pwned)`touch pwned`;touch pwned;rm -rf "}, // made one component at a time
 		{"package", map[string]cty.Value{"names": cty.ListVal([]cty.Value{cty.StringVal(injNoSpace)})},
 			map[string]string{"dpkg-query": "exit 1"}, "apt-get", injNoSpace},
 		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("btrfs"), "label": cty.StringVal(inj)},
@@ -138,7 +140,7 @@ esac`}
 		// time (steps.MakeDirCmd), and entered again before the mount.
 		{"mount", map[string]cty.Value{"source": cty.StringVal("10.0.0.2:/" + inj), "target": cty.StringVal(dirMarker + inj), "fstype": cty.StringVal("nfs"),
 			"options": cty.StringVal("x," + injNoSpace), "fstab": cty.True},
-			map[string]string{"findmnt": "exit 1", "mkdir": `/bin/mkdir "$@"`, "id": stageAnswers["id"], "stat": stageAnswers["stat"]}, "mount", "10.0.0.2:/" + inj},
+			map[string]string{"findmnt": "exit 1", "mkdir": stageAnswers["mkdir"], "id": stageAnswers["id"], "stat": stageAnswers["stat"]}, "mount", "10.0.0.2:/" + inj},
 		{"service", map[string]cty.Value{"name": cty.StringVal(injNoSpace), "state": cty.StringVal("started")},
 			map[string]string{"systemctl": `case "$1" in is-active) echo active;; esac`}, "systemctl", injNoSpace},
 		{"run", map[string]cty.Value{"command": cty.StringVal("mkdir ok"), "creates": cty.StringVal("/" + inj)},
