@@ -109,15 +109,49 @@ step "keyring" {
   after = [module.files]
   # The gateway's own key, made with the bootstrap user's narrow caps
   # (profile bootstrap-rgw may only create client.rgw.* keys).
+  #
+  # /var/lib/ceph and what is under it belong to ceph: any Ceph daemon's
+  # process could put a link there. So no name in them is followed as a
+  # link: each directory is entered with cd -P and must then be the child
+  # of the one it was entered from; the key is written, chowned and
+  # chmodded in a new directory of root's (mktemp -d, checked after cd)
+  # where nobody else can put anything, and renamed into the gateway's
+  # directory relative to it. Before, install -d -o ceph chowned what a
+  # link at the gateway's directory pointed to, and ceph -o, chown and
+  # chmod went through a link at keyring.tmp.
   run     = <<-EOT
     set -e
-    d=/var/lib/ceph/radosgw/ceph-rgw.${host.hostname}
-    install -d -o ceph -g ceph $d
+    enter() {
+      up=$(stat -c %d:%i .)
+      cd -P -- "$1"
+      if [ "$(stat -c %d:%i ..)" != "$up" ]; then
+        echo "$w/$1 is a symbolic link in a directory of the ceph user's (to $PWD): refusing to write through it; make it a real directory" >&2
+        exit 1
+      fi
+      w=$w/$1
+    }
+    w=/var/lib/ceph
+    mkdir -p $w
+    cd $w
+    [ -e radosgw ] || [ -L radosgw ] || mkdir -m 0755 radosgw
+    enter radosgw
+    g=ceph-rgw.${host.hostname}
+    [ -e $g ] || [ -L $g ] || mkdir -m 0755 $g
+    enter $g
+    t=$(mktemp -d .keyring.XXXXXX)
+    enter $t
+    if [ "$(stat -c %u:%a .)" != 0:700 ]; then
+      echo "$w is not the directory mktemp made: another process replaced it" >&2
+      exit 1
+    fi
     ceph --name client.bootstrap-rgw --keyring /var/lib/ceph/bootstrap-rgw/ceph.keyring \
-      auth get-or-create client.rgw.${host.hostname} mon 'allow rw' osd 'allow rwx' -o $d/keyring.tmp
-    chown ceph:ceph $d/keyring.tmp
-    chmod 0600 $d/keyring.tmp
-    mv $d/keyring.tmp $d/keyring
+      auth get-or-create client.rgw.${host.hostname} mon 'allow rw' osd 'allow rwx' -o keyring
+    chown ceph:ceph keyring
+    chmod 0600 keyring
+    mv -T keyring ../keyring
+    cd ..
+    rmdir -- $t || true
+    chown ceph:ceph .
   EOT
   creates = "/var/lib/ceph/radosgw/ceph-rgw.${host.hostname}/keyring"
   destroy = "rm -rf /var/lib/ceph/radosgw/ceph-rgw.${host.hostname}"
