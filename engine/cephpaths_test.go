@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"diffuser/lang"
 )
 
 // secretContent stands for /etc/shadow's.
@@ -201,4 +203,70 @@ func TestRadosgwKeyringNotThroughCephLinks(t *testing.T) {
 			t.Errorf("left in the gateway's directory: %v", ents)
 		}
 	})
+}
+
+// TestCephOSDDropinChownsTheDevice: the ceph recipe's drop-in for
+// ceph-osd@ gives the OSD's block device to ceph before each start, as
+// root. /var/lib/ceph/osd/ceph-N belongs to ceph, and so does the block
+// link in it: a process of any Ceph daemon could point it at /etc/shadow,
+// and chown (which follows links) gave that to ceph at the next OSD
+// start. The drop-in now names the host's osd volume's device, never a
+// name in a directory of ceph's. Its ExecStartPre, run for real (chown
+// mapping ceph to nobody; /var/lib/ceph and the device moved into a
+// temporary directory) with the block link pointing at a secret: the
+// secret keeps its owner, the device goes to ceph.
+func TestCephOSDDropinChownsTheDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the drop-in gives the device to another user")
+	}
+	st := applyBuiltinSim(t, "ceph", lang.Inputs{})
+	var args struct {
+		Command string `json:"command"`
+	}
+	inst := st.Steps[`module.osd_dropin.step.dropin["osd[0]"]`]
+	if inst == nil || json.Unmarshal(inst.Args, &args) != nil {
+		t.Fatalf("the drop-in step: %+v", inst)
+	}
+	m := regexp.MustCompile(`(?m)^\s*ExecStartPre=(.*)$`).FindStringSubmatch(args.Command)
+	if m == nil {
+		t.Fatalf("no ExecStartPre in %q", args.Command)
+	}
+	pre := strings.ReplaceAll(strings.TrimSpace(m[1]), "%i", "0")
+	root := t.TempDir()
+	osd := filepath.Join(root, "var/lib/ceph/osd/ceph-0")
+	if err := os.MkdirAll(osd, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(root, "shadow")
+	if err := os.WriteFile(secret, []byte(secretContent), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(osd, "block")); err != nil {
+		t.Fatal(err)
+	}
+	device := filepath.Join(root, "device")
+	if err := os.WriteFile(device, nil, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	var osdArgs struct {
+		Command string `json:"command"`
+	}
+	if i := st.Steps[`step.osd["osd[0]"]`]; i == nil || json.Unmarshal(i.Args, &osdArgs) != nil {
+		t.Fatal("no step.osd")
+	}
+	dm := regexp.MustCompile(`(?m)^\s*dev=(\S+)$`).FindStringSubmatch(osdArgs.Command)
+	if dm == nil {
+		t.Fatalf("no dev= in step.osd's command %q", osdArgs.Command)
+	}
+	// /bin/chown: the stub that gives to nobody what is given to ceph.
+	local := strings.NewReplacer("/var/lib/ceph", filepath.Join(root, "var/lib/ceph"), dm[1], device, "/bin/chown ", "chown ")
+	c := exec.Command("sh", "-c", local.Replace(pre))
+	c.Env = append(os.Environ(), "PATH="+cephStubs(t)+":"+os.Getenv("PATH"))
+	out, err := c.CombinedOutput()
+	if ownerOf(t, secret) != 0 {
+		t.Fatalf("ExecStartPre %q gave the block link's target to ceph", pre)
+	}
+	if err != nil || ownerOf(t, device) != 65534 {
+		t.Fatalf("ExecStartPre %q: %v %s; the device's owner is %d", pre, err, out, ownerOf(t, device))
+	}
 }

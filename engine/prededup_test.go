@@ -90,10 +90,14 @@ func TestRadosgwOnCephConfKeepsState(t *testing.T) {
 	cur := loadFrom(t, lang.Source{FS: recipes.FS(), Dir: "ceph", Display: "ceph", Modules: recipes.Modules()}, vars)
 	p := w.planLoaded(cur)
 	// The filesystem step's command gained the fs_name guard since
-	// (docs/recipes/ceph.md): it runs once. The gateway's keyring command
-	// no longer follows links in ceph's directories: it changes; its
-	// creates guard keeps it from running again where the keyring is.
+	// (docs/recipes/ceph.md): it runs once. The OSD drop-in now names the
+	// device rather than the block link in ceph's directory, and the
+	// gateway's keyring command no longer follows links in ceph's
+	// directories: both change; the keyring's creates guard keeps it from
+	// running again where the keyring is.
 	wantPlan := strings.Join([]string{
+		`~ module.osd_dropin.step.dropin["osd[0]"] (inputs changed)`,
+		`~ module.osd_dropin.step.dropin["osd[1]"] (inputs changed)`,
 		`~ step.filesystem["mon[0]"] (inputs changed)`,
 		`~ module.rgw.step.keyring["rgw[0]"] (inputs changed)`,
 		`~ module.rgw.step.keyring["rgw[1]"] (inputs changed)`,
@@ -115,8 +119,8 @@ func TestRadosgwOnCephConfKeepsState(t *testing.T) {
 	if strings.Join(moves, "\n") != strings.Join(want, "\n") {
 		t.Errorf("moves:\n%s\nwant:\n%s", strings.Join(moves, "\n"), strings.Join(want, "\n"))
 	}
-	if res := w.applyPlan(p); len(res.Failures) > 0 || res.Ran != 3 {
-		t.Fatalf("applying the moves and the three updates ran %d instances (want 3), failures %+v", res.Ran, res.Failures)
+	if res := w.applyPlan(p); len(res.Failures) > 0 || res.Ran != 5 {
+		t.Fatalf("applying the moves and the five updates ran %d instances (want 5), failures %+v", res.Ran, res.Failures)
 	}
 	if p := w.planLoaded(cur); p.HasChanges() {
 		t.Errorf("plan after the moves were applied:\n%s", summary(p))

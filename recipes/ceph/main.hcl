@@ -501,7 +501,11 @@ step "osd" {
 # Nothing hands a raw-mode OSD's device to the ceph user at boot (udev
 # rules cover the old partition layout, ceph-volume@ units cover LVM):
 # after a reboot ceph-osd gets "Permission denied" on its block device.
-# ExecStartPre runs as root; chown follows the block symlink.
+# ExecStartPre runs as root and chowns the host's osd volume (what
+# step.osd made the OSD on), by its name in /dev: not through the block
+# link in /var/lib/ceph/osd/ceph-N, which belongs to ceph, so that any
+# process of a Ceph daemon could point it at /etc/shadow and have root
+# give that to ceph at the next OSD start.
 module "osd_dropin" {
   source  = "./modules/dropin"
   on      = hosts.osd
@@ -510,7 +514,7 @@ module "osd_dropin" {
   content = <<-EOT
     # Written by diffuser (recipe ceph).
     [Service]
-    ExecStartPre=/bin/chown ceph:ceph /var/lib/ceph/osd/ceph-%i/block
+    ExecStartPre=/bin/chown ceph:ceph ${host.volume.osd.device}
   EOT
   then    = "systemctl reset-failed 'ceph-osd@*' 2>/dev/null || true"
 }
