@@ -190,7 +190,7 @@ t=$(mktemp %s)
 trap 'rm -f "$t" "$src"' EXIT
 id=$(stat -c '%%F:%%u:%%h:%%d:%%i' -- "$t")
 case $id in "regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! exec 3>>"$t" || [ "$(stat -L -c '%%F:%%u:%%h:%%d:%%i' /proc/self/fd/3)" != "$id" ]; then
+if [ -z "$id" ] || ! command exec 3>>"$t" || [ "$(stat -L -c '%%F:%%u:%%h:%%d:%%i' /proc/self/fd/3)" != "$id" ]; then
   echo "diffuser: the temporary file $t was replaced by another process before it was written: nothing was written through it. Someone else writes into "%s" (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3
 fi

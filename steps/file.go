@@ -337,7 +337,7 @@ done`
 // (exit 3), naming the directory someone else writes.
 const GuardedStage = `id=$(stat -c '%F:%u:%h:%d:%i' -- "$s" 2>/dev/null) || id=
 case $id in "regular file:$(id -u):1:"*|"regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! exec 3<"$s" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
+if [ -z "$id" ] || ! command exec 3<"$s" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
   rm -f -- "$s"
   echo "diffuser: the staged copy $d/$s was replaced by another process before it was installed: nothing was done through it. Someone else writes into $d (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3

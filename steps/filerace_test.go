@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,5 +267,31 @@ func TestFileDirLinkMakesNothingThere(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(rootSSH); len(ents) != 0 {
 		t.Errorf("made in the link's target: %v", ents[0].Name())
+	}
+}
+
+// TestGuardedStageOpenFailsWithItsMessage: the stage is gone (or became
+// something that cannot be opened) between the guard's lstat and its
+// open. dash, the usual /bin/sh, ends the whole script at a failed
+// redirection of the exec special built-in, so the guard's own branch
+// (remove the name, say what happened, exit 3) never ran: the step failed
+// with exit 2 and only "cannot open". The open is now a `command exec`.
+func TestGuardedStageOpenFailsWithItsMessage(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// lstat says a regular file of this user with one link: it was there.
+	if err := os.WriteFile(filepath.Join(bin, "stat"), []byte("#!/bin/sh\necho \"regular file:$(id -u):1:5:5\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "d=" + ShellQuote(dir) + " s=.f.diffuser-x\ncd \"$d\" || exit 9\n" + GuardedStage + "\necho opened"
+	c := exec.Command("/bin/sh", "-c", script)
+	c.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	out, err := c.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "was replaced by another process before it was installed") {
+		t.Fatalf("guard on a stage that cannot be opened: %v\n%s", err, out)
 	}
 }
