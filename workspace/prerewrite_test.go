@@ -162,11 +162,20 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		{recipe: "moosefs", moves: 3 + 2 + 3*3 + 2*3, want: []string{`~ step.mount["client[0]"] (inputs changed)`}},
 		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3 + 2,
 			want: []string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`}},
-		// docs/recipes/ceph.md: moves, and the filesystem step once (its
-		// command gained the fs_name guard; it finds everything there).
-		{recipe: "ceph", moves: 6 + 3*3 + 3, want: []string{`~ step.filesystem["mon[0]"] (inputs changed)`}},
+		// docs/recipes/ceph.md: moves, the filesystem step once (its
+		// command gained the fs_name guard; it finds everything there),
+		// and each OSD host's drop-in once (it chowns the device, not the
+		// block link: a daemon-reload, no OSD restarts).
+		{recipe: "ceph", moves: 6 + 3*3 + 3, want: []string{
+			`~ module.osd_dropin.step.dropin["osd[0]"] (inputs changed)`,
+			`~ module.osd_dropin.step.dropin["osd[1]"] (inputs changed)`,
+			`~ module.osd_dropin.step.dropin["osd[2]"] (inputs changed)`,
+			`~ step.filesystem["mon[0]"] (inputs changed)`}},
 		{recipe: "ceph", vars: []string{"monitors=3", "osds=2", "client_mount=kernel", "clients=2"}, moves: 3*6 + 2*3 + 2*2,
-			want: []string{`~ step.filesystem["mon[0]"] (inputs changed)`}},
+			want: []string{
+				`~ module.osd_dropin.step.dropin["osd[0]"] (inputs changed)`,
+				`~ module.osd_dropin.step.dropin["osd[1]"] (inputs changed)`,
+				`~ step.filesystem["mon[0]"] (inputs changed)`}},
 	}
 	for _, c := range cases {
 		name := c.recipe
