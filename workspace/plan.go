@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,10 @@ import (
 
 	"diffuser/cloud"
 	"diffuser/engine"
+	"diffuser/lang"
+	"diffuser/recipes"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // PlanRequest is one plan, apply or destroy: the recipe and how to plan it.
@@ -77,6 +82,9 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 		ws.Close()
 		return nil, err
 	}
+	if !req.Destroy {
+		ws.Warnings = append(ws.Warnings, ws.otherRecipeSource()...)
+	}
 	pl := &Planned{WS: ws, Request: req}
 	hosts := len(ws.State.Hosts) > 0
 	needProvider := hosts && (req.Refresh || req.Destroy) || req.Command != "plan"
@@ -130,6 +138,38 @@ func (ws *Workspace) checkRecipe(destroy bool) error {
 		"or destroy this one first (diffuser destroy %s -workspace %s). "+
 		"(A recipe is known by its recipe block's label: renaming it makes it another recipe.)",
 		ws.Name, made, len(ws.State.Hosts), len(ws.State.Steps), ws.Loaded.Recipe.Name, ws.Loaded.Recipe.Name, ws.Inputs.Recipe, ws.Name)
+}
+
+// otherRecipeSource warns when the recipe comes from another place than
+// the one the workspace's last apply read (its remembered inputs): a
+// recipe directory whose recipe block has the same label (a copy of a
+// built-in being changed, a clone of the filesystem's sources named like
+// it) plans in the same workspace, and the plan replaces or destroys
+// what the other one made. checkRecipe refuses another label; the same
+// label may be the same recipe moved, so this only warns.
+func (ws *Workspace) otherRecipeSource() hcl.Diagnostics {
+	rec := ws.State.Inputs
+	if rec == nil || rec.Recipe == "" || len(ws.State.Hosts) == 0 && len(ws.State.Steps) == 0 {
+		return nil
+	}
+	now := ws.recipeArg()
+	if now == rec.Recipe {
+		return nil
+	}
+	shown := func(arg string) string {
+		if filepath.IsAbs(arg) {
+			return "the recipe in " + arg
+		}
+		return "the built-in recipe " + arg
+	}
+	detail := fmt.Sprintf("Workspace %s was last applied with %s; this reads %s (its recipe block has the same label, %q). "+
+		"If that is not what you meant, stop here: the changes below make the cluster that recipe's, replacing or destroying what the other made. "+
+		"A recipe of its own gets a workspace of its own (-workspace NAME).",
+		ws.Name, shown(rec.Recipe), shown(now), ws.Loaded.Recipe.Name)
+	if name := ws.Loaded.Recipe.Name; recipes.Has(name) {
+		detail += fmt.Sprintf(" %s%s names the built-in whatever directory is here.", lang.BuiltinPrefix, name)
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Another recipe than the last apply's", Detail: detail}}
 }
 
 // checkHostsProvider refuses a provider other than the one the
