@@ -1075,7 +1075,15 @@ func (r *Recipe) unknownMovedTo(mv *Moved, cache map[string][]string) string {
 	if rest := mv.In.selfRelative(to); rest != "" && contains(known, rest) {
 		return detail + fmt.Sprintf(" Addresses in a module's moved blocks are relative to the module: write to = %s.", rest)
 	}
+	var inModule []string // what moved into a call: step.x is module.m.step.x now
+	for _, k := range known {
+		if strings.HasSuffix(k, "."+to) {
+			inModule = append(inModule, k)
+		}
+	}
 	switch s := suggest(to, known); {
+	case len(inModule) == 1:
+		detail += fmt.Sprintf(" Did you mean %s (%s inside the module call)?", inModule[0], to)
 	case s != "":
 		detail += fmt.Sprintf(" Did you mean %s?", s)
 	case len(known) == 0:

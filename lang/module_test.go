@@ -462,6 +462,7 @@ func TestMovedDiagnosticsPrecise(t *testing.T) {
 		want      []string
 	}{
 		{"moved_conflict", 21, 10, "c/main.hcl", []string{"to = module.a.step.nope names no step the recipe declares", "Declared: module.a.step.x."}},
+		{"moved_conflict", 25, 10, "c/main.hcl", []string{"to = step.x names no step the recipe declares", "Did you mean module.a.step.x (step.x inside the module call)?"}},
 		{"moved_conflict", 13, 10, "c/main.hcl", []string{"Both step.two and step.one move to module.a.step.x (the other at c/main.hcl:9)"}},
 		{"moved_conflict", 17, 10, "c/main.hcl", []string{"from = module.b is a module and to = module.a.step.x a step"}},
 		{"moved_still_there", 12, 10, "c/main.hcl", []string{"step.old is still declared in the recipe", "Remove or rename its block"}},

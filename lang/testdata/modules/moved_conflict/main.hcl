@@ -20,3 +20,7 @@ moved {
   from = step.three
   to   = module.a.step.nope # ERROR: Moved to an unknown address
 }
+moved {
+  from = step.four
+  to   = step.x # ERROR: Moved to an unknown address
+}
