@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"diffuser/internal/shell"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,23 +25,8 @@ import (
 )
 
 // ShellQuote quotes s for a POSIX shell: the result is always one word and
-// nothing inside it is expanded.
-func ShellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
-}
+// nothing inside it is expanded (shell.Quote; recipes' shellquote).
+func ShellQuote(s string) string { return shell.Quote(s) }
 
 var shellQuoteFunc = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "str", Type: cty.String}},

@@ -20,7 +20,7 @@ func TestShellQuote(t *testing.T) {
 		{`"double"`, `'"double"'`},
 		{"line1\nline2", "'line1\nline2'"},
 		{"$HOME", "'$HOME'"},
-		{"a=b", "'a=b'"}, // not an assignment when used as a command word
+		{"a=b", "a=b"}, // an argument: diffuser never quotes a word for the command's place
 		{"~", "'~'"},
 		{"*", "'*'"},
 		{"back\\slash", "'back\\slash'"},

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"diffuser/internal/shell"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,7 +102,7 @@ func (s *Store) tryLock(h Holder) (*heldLock, error) {
 	if err != nil {
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			to, _ := os.Readlink(path)
-			return nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser writes the lock's holder into this file, which would overwrite %s; remove the link (rm %s)", path, to, to, path)
+			return nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser writes the lock's holder into this file, which would overwrite %s; remove the link (rm %s)", path, to, to, shell.Quote(path))
 		}
 		return nil, err // a *PathError: "open PATH: why"
 	}
@@ -225,7 +226,7 @@ func (s *Store) LockInfo() (*Holder, error) {
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("lock info: %s is not a regular file: remove it (rm %s)", path, path)
+		return nil, fmt.Errorf("lock info: %s is not a regular file: remove it (rm %s)", path, shell.Quote(path))
 	}
 	switch err := flock(f, unix.LOCK_SH); {
 	case err == nil:
@@ -353,7 +354,7 @@ func readHolder(f *os.File) (Holder, error) {
 	}
 	if err := strictjson.Unmarshal(data, &h); err != nil {
 		return Holder{}, fmt.Errorf("%w; the lock file names no holder: if no diffuser command runs on this workspace, remove it (rm %s)",
-			strictjson.InFile(f.Name(), data, err), f.Name())
+			strictjson.InFile(f.Name(), data, err), shell.Quote(f.Name()))
 	}
 	return h, nil
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"crypto/rand"
+	"diffuser/internal/shell"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -319,7 +320,7 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 	if fi, lerr := os.Lstat(path); err != nil && lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		to, _ := os.Readlink(path)
 		return nil, nil, fmt.Errorf("%s is a symbolic link (to %s): diffuser replaces this file on every save, which would replace the link "+
-			"and leave %s behind, stale; put the file itself there instead (mv %s %s)", path, to, to, to, path)
+			"and leave %s behind, stale; put the file itself there instead (mv %s %s)", path, to, to, shell.Quote(to), shell.Quote(path))
 	}
 	if err != nil {
 		return nil, nil, err // a *PathError: "open PATH: why"
@@ -330,7 +331,7 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, regfile.Kind(fi.Mode()), path)
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s): diffuser keeps state in files it writes; remove it (rm %s), or put the file itself there", path, regfile.Kind(fi.Mode()), shell.Quote(path))
 	}
 	if err := CheckSize(path, fi.Size()); err != nil {
 		return nil, nil, err

@@ -14,7 +14,7 @@ func TestShellQuote(t *testing.T) {
 		{"/dev/loop3", "/dev/loop3"},
 		{"10.0.0.2:/gv0", "10.0.0.2:/gv0"},
 		{"a b", "'a b'"},
-		{"it's", `'it'\''s'`},
+		{"it's", `'it'"'"'s'`},
 		{"$(touch /tmp/pwned)", "'$(touch /tmp/pwned)'"},
 		{"; rm -rf /", "'; rm -rf /'"},
 		{"`id`", "'`id`'"},

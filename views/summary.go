@@ -1,6 +1,7 @@
 package views
 
 import (
+	"diffuser/internal/shell"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -111,9 +112,4 @@ func logsHint(f engine.FailureRecord) string {
 }
 
 // shellWord quotes s for a POSIX shell when it needs it.
-func shellWord(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellWord(s string) string { return shell.Quote(s) }

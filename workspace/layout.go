@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"diffuser/internal/shell"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -91,7 +92,7 @@ func (l Layout) CheckReal(name string) error {
 			to, _ := os.Readlink(p.path)
 			return fmt.Errorf("%s is a symbolic link (to %s): diffuser keeps a workspace's state, SSH key, known_hosts and runs "+
 				"in the data directory itself and does not write or read them through a link; remove the link (rm %s), "+
-				"or choose where the data lives with -data-dir", p.path, to, p.path)
+				"or choose where the data lives with -data-dir", p.path, to, shell.Quote(p.path))
 		case p.dir && !fi.IsDir():
 			return fmt.Errorf("%s is not a directory: diffuser keeps the workspace's files in it; move it away", p.path)
 		}

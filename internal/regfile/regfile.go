@@ -1,6 +1,7 @@
 package regfile
 
 import (
+	"diffuser/internal/shell"
 	"fmt"
 	"io"
 	"io/fs"
@@ -57,7 +58,7 @@ func (e *NotRegularError) Error() string {
 		// /dev/zero given for a file: never advise removing a device.
 		return fmt.Sprintf("%s is %s, not a regular file: name a regular file there instead", e.Path, e.Kind)
 	}
-	return fmt.Sprintf("%s is %s, not a regular file: remove it (rm %s) and put the file itself there", e.Path, e.Kind, e.Path)
+	return fmt.Sprintf("%s is %s, not a regular file: remove it (rm %s) and put the file itself there", e.Path, e.Kind, shell.Quote(e.Path))
 }
 
 // Kind names the kind of file m is, with its article.
