@@ -19,8 +19,9 @@ func (a *app) planCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plan RECIPE",
 		Short: "Show what apply would change, touching nothing",
-		Long: `plan loads the recipe (a path, or the name of a built-in recipe), diffs it against the
-workspace's state and prints what apply would do: + create, ~ update, -/+ replace, - destroy.
+		Long: `plan loads the recipe (a path, or the name of a built-in recipe: builtin/NAME when a
+directory here has that name), diffs it against the workspace's state and prints what apply
+would do: + create, ~ update, -/+ replace, - destroy.
 It makes validate's checks first (recipe preconditions, provider settings against what the
 recipe needs), before reading state. When hosts exist it asks them whether recorded work
 still holds (-refresh=false skips it).
