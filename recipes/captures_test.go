@@ -20,6 +20,36 @@ var commandAttrs = map[string]bool{"run": true, "unless": true, "destroy": true,
 // recipe checks their shape in the capture itself, see ceph's fsid.)
 func TestCapturesQuotedInCommands(t *testing.T) {
 	var checked int
+	eachStep(t, func(name string, _ []byte, b *hclsyntax.Block) {
+		var exprs []hclsyntax.Expression
+		for n, a := range b.Body.Attributes {
+			if commandAttrs[n] {
+				exprs = append(exprs, a.Expr)
+			}
+		}
+		for _, nb := range b.Body.Blocks {
+			if nb.Type == "capture" {
+				for _, a := range nb.Body.Attributes {
+					exprs = append(exprs, a.Expr)
+				}
+			}
+		}
+		for _, e := range exprs {
+			for _, bad := range unquotedCaptures(e) {
+				t.Errorf("%s:%d: %s is pasted into a command without shellquote(...)", name, bad.Start.Line, bad)
+			}
+			checked++
+		}
+	})
+	if checked < 50 {
+		t.Fatalf("only %d command expressions found: the walk is broken", checked)
+	}
+}
+
+// eachStep calls f with every step block of every built-in recipe and
+// module file, its name and source.
+func eachStep(t *testing.T, f func(name string, src []byte, b *hclsyntax.Block)) {
+	t.Helper()
 	err := fs.WalkDir(FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".hcl") {
 			return err
@@ -28,41 +58,19 @@ func TestCapturesQuotedInCommands(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		file, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 		if diags.HasErrors() {
 			return diags
 		}
-		for _, b := range f.Body.(*hclsyntax.Body).Blocks {
-			if b.Type != "step" {
-				continue
-			}
-			var exprs []hclsyntax.Expression
-			for n, a := range b.Body.Attributes {
-				if commandAttrs[n] {
-					exprs = append(exprs, a.Expr)
-				}
-			}
-			for _, nb := range b.Body.Blocks {
-				if nb.Type == "capture" {
-					for _, a := range nb.Body.Attributes {
-						exprs = append(exprs, a.Expr)
-					}
-				}
-			}
-			for _, e := range exprs {
-				for _, bad := range unquotedCaptures(e) {
-					t.Errorf("%s:%d: %s is pasted into a command without shellquote(...)", name, bad.Start.Line, bad)
-				}
-				checked++
+		for _, b := range file.Body.(*hclsyntax.Body).Blocks {
+			if b.Type == "step" {
+				f(name, src, b)
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if checked < 50 {
-		t.Fatalf("only %d command expressions found: the walk is broken", checked)
 	}
 }
 

@@ -1,12 +1,10 @@
 package recipes
 
 import (
-	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
@@ -23,45 +21,25 @@ var fstabWrite = regexp.MustCompile(`sed\s+-i[^\n]*/etc/fstab|>>?\s*/etc/fstab|\
 // without the lock).
 func TestFstabWritesTakeTheLock(t *testing.T) {
 	var writers int
-	err := fs.WalkDir(FS(), ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".hcl") {
-			return err
-		}
-		src, err := fs.ReadFile(FS(), name)
-		if err != nil {
-			return err
-		}
-		f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-		if diags.HasErrors() {
-			return diags
-		}
-		for _, b := range f.Body.(*hclsyntax.Body).Blocks {
-			if b.Type != "step" {
+	eachStep(t, func(name string, src []byte, b *hclsyntax.Block) {
+		for n, a := range b.Body.Attributes {
+			if !commandAttrs[n] {
 				continue
 			}
-			for n, a := range b.Body.Attributes {
-				if !commandAttrs[n] {
-					continue
-				}
-				text := string(a.Expr.Range().SliceBytes(src))
-				if !fstabWrite.MatchString(text) {
-					continue
-				}
-				writers++
-				// The flock itself may come from a local (moosefs's
-				// fstab_lock); engine TestMoosefsClientFstabKeepsPeersLines
-				// runs the command for real.
-				if !strings.Contains(text, "9>>/run/lock/diffuser-fstab.lock") {
-					t.Errorf("%s:%d: step %q's %s changes /etc/fstab without holding /run/lock/diffuser-fstab.lock (a subshell with 9>>/run/lock/diffuser-fstab.lock that takes flock 9 first)",
-						name, a.SrcRange.Start.Line, b.Labels[0], n)
-				}
+			text := string(a.Expr.Range().SliceBytes(src))
+			if !fstabWrite.MatchString(text) {
+				continue
+			}
+			writers++
+			// The flock itself may come from a local (moosefs's
+			// fstab_lock); engine TestMoosefsClientFstabKeepsPeersLines
+			// runs the command for real.
+			if !strings.Contains(text, "9>>/run/lock/diffuser-fstab.lock") {
+				t.Errorf("%s:%d: step %q's %s changes /etc/fstab without holding /run/lock/diffuser-fstab.lock (a subshell with 9>>/run/lock/diffuser-fstab.lock that takes flock 9 first)",
+					name, a.SrcRange.Start.Line, b.Labels[0], n)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if writers == 0 {
 		t.Fatal("no command writes /etc/fstab: the walk or the pattern is broken (moosefs's client mount does)")
 	}

@@ -52,6 +52,13 @@ func (localHost) Run(ctx context.Context, cmd string, opt runner.Options) (runne
 		return runner.Result{}, nil
 	}
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	return runLocal(c)
+}
+
+// runLocal runs c as a host would for a Runner: output captured, a
+// non-zero exit a Result, not an error (steptest.RunCmd for the tests of
+// other packages, which may import steptest).
+func runLocal(c *exec.Cmd) (runner.Result, error) {
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()

@@ -1,9 +1,7 @@
 package steps
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -33,14 +31,7 @@ func (h stubHost) Run(ctx context.Context, cmd string, opt runner.Options) (runn
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Env = append(os.Environ(), "PATH="+h.bin+":"+os.Getenv("PATH"))
 	c.Stdin = opt.Stdin
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return runner.Result{Exit: ee.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}, nil
-	}
-	return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
+	return runLocal(c)
 }
 
 // Upload writes for real, as localHost does.

@@ -1,7 +1,6 @@
 package steps_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -61,14 +60,7 @@ func (r *shRunner) Run(ctx context.Context, cmd string, opt runner.Options) (run
 	for k, v := range opt.Env {
 		c.Env = append(c.Env, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return runner.Result{Exit: ee.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}, nil
-	}
-	return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
+	return steptest.RunCmd(c)
 }
 
 func (r *shRunner) Upload(_ context.Context, rd io.Reader, path string, mode os.FileMode) error {

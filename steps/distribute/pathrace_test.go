@@ -3,6 +3,7 @@ package distribute
 import (
 	"bytes"
 	"context"
+	"diffuser/steps/steptest"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -34,14 +35,7 @@ func (l localRunner) Run(ctx context.Context, cmd string, opt runner.Options) (r
 	}
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Stdin = opt.Stdin
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return runner.Result{Exit: ee.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}, nil
-	}
-	return runner.Result{Stdout: stdout.String(), Stderr: stderr.String()}, err
+	return steptest.RunCmd(c)
 }
 
 func (localRunner) Upload(context.Context, io.Reader, string, os.FileMode) error {
