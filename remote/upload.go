@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"crypto/rand"
+	quote "diffuser/internal/shell"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -188,16 +189,15 @@ func sudoInstallScript(src, dst string, mode os.FileMode) string {
 src=%s
 t=$(mktemp %s)
 trap 'rm -f "$t" "$src"' EXIT
-id=$(stat -c '%%F:%%u:%%h:%%d:%%i' -- "$t")
-case $id in "regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! command exec 3>>"$t" || [ "$(stat -L -c '%%F:%%u:%%h:%%d:%%i' /proc/self/fd/3)" != "$id" ]; then
+me=$(id -u)
+if ! %s; then
   echo "diffuser: the temporary file $t was replaced by another process before it was written: nothing was written through it. Someone else writes into "%s" (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3
 fi
 cat "$src" >&3
 chmod %s /proc/self/fd/3
 mv -f "$t" %s
-`, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), q(path.Clean(dir)), octalMode(mode), q(dst))
+`, q(src), q(path.Join(dir, "."+base+".diffuser-XXXXXX")), quote.OpenChecked("t", 3, ">>", true), q(path.Clean(dir)), octalMode(mode), q(dst))
 }
 
 // octalMode renders mode for chmod, including setuid, setgid and sticky,

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"diffuser/internal/shell"
 	"fmt"
 	"os"
 	"path"
@@ -328,16 +329,13 @@ const enterDirTail = `  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
 done`
 
 // GuardedStage (shell, for install scripts that set "s" to the stage's
-// name and "d" to its directory, the working directory: EnterDir) opens the stage "$s" as descriptor 3 and makes sure it is
-// the file the upload made: a regular file of this user with one link
-// (lstat, which does not follow links), and the descriptor the same
-// file (device and inode), so a link or another file put in its place
-// after the lstat is caught too. Otherwise nothing is done through it:
-// the name is removed (rm does not follow a link) and the step fails
-// (exit 3), naming the directory someone else writes.
-const GuardedStage = `id=$(stat -c '%F:%u:%h:%d:%i' -- "$s" 2>/dev/null) || id=
-case $id in "regular file:$(id -u):1:"*|"regular empty file:$(id -u):1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! command exec 3<"$s" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
+// name and "d" to its directory, the working directory, after EnterDir)
+// opens the stage "$s" as descriptor 3 when it is the file the upload
+// made (OpenChecked: this user's, one link, not a link). Otherwise
+// nothing is done through it: the name is removed (rm does not follow a
+// link) and the step fails (exit 3), naming the directory someone else
+// writes.
+var GuardedStage = `if ! ` + shell.OpenChecked("s", 3, "<", true) + `; then
   rm -f -- "$s"
   echo "diffuser: the staged copy $d/$s was replaced by another process before it was installed: nothing was done through it. Someone else writes into $d (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3

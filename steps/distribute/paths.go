@@ -1,6 +1,7 @@
 package distribute
 
 import (
+	"diffuser/internal/shell"
 	"fmt"
 	"path"
 	"strings"
@@ -53,13 +54,11 @@ fi`
 // /proc/self/fd/3, never through the name. Otherwise the name is removed
 // (rm does not follow a link) and the script fails (exit 3): resuming
 // starts again from byte 0.
-const openPart = `if [ ! -e "$p" ] && [ ! -L "$p" ]; then
+var openPart = `if [ ! -e "$p" ] && [ ! -L "$p" ]; then
   echo "diffuser: the part file $d/$p is gone (another process removed it)" >&2
   exit 3
 fi
-id=$(stat -c '%F:%u:%h:%d:%i' -- "$p" 2>/dev/null) || id=
-case $id in "regular file:$me:1:"*|"regular empty file:$me:1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! command exec 3<"$p" || [ "$(stat -L -c '%F:%u:%h:%d:%i' /proc/self/fd/3)" != "$id" ]; then
+if ! ` + shell.OpenChecked("p", 3, "<", true) + `; then
   rm -f -- "$p"
   echo "diffuser: the part file $d/$p is not the one diffuser wrote (a link, or a file of another user's, was put at its name): nothing was written through it, and the name was removed. Someone else writes into $d (a user who owns it, or may write it without the sticky bit?)" >&2
   exit 3
@@ -70,9 +69,7 @@ fi`
 // (lstat) and the descriptor is that file; otherwise it fails with exit
 // 5. A mode fix and a relay sender go through it: a link put at dest (to
 // /etc/shadow) after dest was hashed is neither chmodded nor read.
-const openDest = `id=$(stat -c '%F:%h:%d:%i' -- "$f" 2>/dev/null) || id=
-case $id in "regular file:1:"*|"regular empty file:1:"*) ;; *) id= ;; esac
-if [ -z "$id" ] || ! command exec 4<"$f" || [ "$(stat -L -c '%F:%h:%d:%i' /proc/self/fd/4)" != "$id" ]; then
+var openDest = `if ! ` + shell.OpenChecked("f", 4, "<", false) + `; then
   echo "diffuser: $d/$f is no longer the regular file diffuser hashed (another process put a link or another file there)" >&2
   exit 5
 fi`
