@@ -32,9 +32,23 @@ func TestPlanDiffGolden(t *testing.T) {
 				}
 				return out.String()
 			}
-			cli("apply", filepath.Join(dir, "before"), "-auto-approve", "--progress", "quiet")
-			text := cli("plan", filepath.Join(dir, "after"))
-			js := cli("plan", filepath.Join(dir, "after"), "-json")
+			// The recipe is edited in place, as an operator does: the
+			// directory applied holds before/'s files, then after/'s.
+			recipe := filepath.Join(t.TempDir(), "recipe")
+			put := func(from string) {
+				t.Helper()
+				if err := os.RemoveAll(recipe); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.CopyFS(recipe, os.DirFS(filepath.Join(dir, from))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			put("before")
+			cli("apply", recipe, "-auto-approve", "--progress", "quiet")
+			put("after")
+			text := cli("plan", recipe)
+			js := cli("plan", recipe, "-json")
 			for _, secret := range []string{"old-password", "new-password", "t0ken-one", "t0ken-two"} {
 				if strings.Contains(text+js, secret) {
 					t.Errorf("the plan shows %q", secret)
