@@ -287,7 +287,10 @@ func fileInstallScript(a fileArgs, stage string) string {
 // a component must be a real directory: after entering it, its parent
 // must be the directory it was entered from. Otherwise nothing is done
 // but removing the stage "$s" the upload put there (exit 3): a user who may write /home/alice could make .ssh a link to
-// /root/.ssh and have root's authorized_keys written.
+// /root/.ssh and have root's authorized_keys written. Each component is
+// entered as ./NAME, which cd never looks up in CDPATH: with a CDPATH
+// root exports (/etc/environment, .bashrc), a bare NAME went to a
+// namesake under a CDPATH entry.
 const EnterDir = enterDirHead + enterDirTail
 
 // EnterOrMakeDir is EnterDir that first makes a component that does not
@@ -315,7 +318,7 @@ while [ -n "$rest" ]; do
 `
 
 const enterDirTail = `  up=$(stat -c '%d:%i:%u:%a' .) || exit 3
-  cd -P -- "$c" || exit 3
+  cd -P -- "./$c" || exit 3
   at=$at/$c
   u=${up#*:*:} a=${up##*:}
   u=${u%%:*} g=${a%?} o=${a#"${a%?}"}
