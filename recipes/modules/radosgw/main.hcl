@@ -123,7 +123,7 @@ step "keyring" {
     set -e
     enter() {
       up=$(stat -c %d:%i .)
-      cd -P -- "$1"
+      cd -P -- "./$1"
       if [ "$(stat -c %d:%i ..)" != "$up" ]; then
         echo "$w/$1 is a symbolic link in a directory of the ceph user's (to $PWD): refusing to write through it; make it a real directory" >&2
         exit 1
