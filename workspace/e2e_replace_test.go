@@ -129,6 +129,7 @@ func glusterReplaceOne(t *testing.T, e *e2eEnv, vars []string, i, survivor, serv
 	if err != nil {
 		t.Fatal(diagText(err))
 	}
+	p.Close() // its lock: the apply below takes it
 	var launch, rejoin *engine.Change
 	for _, c := range p.Plan.Changes {
 		switch c.Addr {
@@ -209,6 +210,11 @@ func replacePlan(t *testing.T, e *e2eEnv, vars []string, host, note string, step
 	if err != nil {
 		t.Fatal(diagText(err))
 	}
+	// The plan holds the workspace's lock: released before the apply
+	// below takes it (it was left to the garbage collector, which closed
+	// the lock file, or not, before the apply asked: "state is locked by"
+	// this very process).
+	p.Close()
 	found := map[string]*engine.Change{}
 	for _, c := range p.Plan.Changes {
 		found[c.Addr] = c
@@ -397,6 +403,7 @@ func liveReplace(t *testing.T, e *e2eEnv, vars []string, host, step, want string
 	if err != nil {
 		t.Fatal(diagText(err))
 	}
+	p.Close() // its lock: the apply below takes it
 	for _, c := range p.Plan.Changes {
 		if c.Addr == fmt.Sprintf("launch[%q]", host) && !strings.Contains(c.Note, "it is drained first (the drain of step."+step+" runs on it)") {
 			t.Fatalf("the plan does not say %s is drained first: %+v", host, c)
