@@ -115,6 +115,23 @@ func (k nodeKey) String() string {
 	return prefix + "output." + k.name
 }
 
+// firstReport says whether the mistake key is reported for the first
+// time in this analysis, and marks it reported. Without an analysis
+// (nil), every report is the first.
+func (a *analyzer) firstReport(key string) bool {
+	if a == nil {
+		return true
+	}
+	if a.reported[key] {
+		return false
+	}
+	if a.reported == nil {
+		a.reported = map[string]bool{}
+	}
+	a.reported[key] = true
+	return true
+}
+
 // analyzer resolves, once each, what locals, inputs and outputs read,
 // following them through modules, and finds cycles among them.
 type analyzer struct {
@@ -126,7 +143,8 @@ type analyzer struct {
 	// onReported: module inputs already reported as holding no hosts.
 	onReported map[*hcl.Attribute]bool
 	// reported: diagnostics about module inputs already reported (by
-	// summary and subject), which several steps of a module may find.
+	// summary and subject, or a mistake's key), which several steps of a
+	// module may find: firstReport.
 	reported map[string]bool
 	tooLong  bool // a chain longer than MaxValueChain was reported
 	// enabledCycle: modules whose enabled was reported in a cycle.

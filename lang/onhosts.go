@@ -12,17 +12,10 @@ import (
 // the value at the call, so it is reported there, once per input however
 // many of the module's steps run on it, and the advice is for the caller.
 func (r *Recipe) onNoHosts(s *Step, n *namespace, call *Module) hcl.Diagnostics {
-	if call != nil && r.an != nil {
-		// The on of a call, inherited by each of its steps that sets
-		// none: one mistake, reported for the first of them.
-		key := "on names no hosts@" + call.Addr
-		if r.an.reported[key] {
-			return nil
-		}
-		if r.an.reported == nil {
-			r.an.reported = map[string]bool{}
-		}
-		r.an.reported[key] = true
+	// The on of a call, inherited by each of its steps that sets none:
+	// one mistake, reported for the first of them.
+	if call != nil && !r.an.firstReport("on names no hosts@"+call.Addr) {
+		return nil
 	}
 	if n.mod == nil {
 		if call != nil {
@@ -126,15 +119,8 @@ func (r *Recipe) missingOn(s *Step) hcl.Diagnostics {
 	for top.Parent != nil {
 		top = top.Parent
 	}
-	if r.an != nil {
-		key := "missing on@" + top.Addr
-		if r.an.reported[key] {
-			return nil
-		}
-		if r.an.reported == nil {
-			r.an.reported = map[string]bool{}
-		}
-		r.an.reported[key] = true
+	if !r.an.firstReport("missing on@" + top.Addr) {
+		return nil
 	}
 	subject := s.DeclRange
 	if s.Module.ns != nil && s.Module.ns.builtin {

@@ -247,15 +247,8 @@ func (r *Recipe) checkInputHostRefs(trs []hcl.Traversal, onGroups []string, n *n
 			}
 		}
 		for _, d := range annotate(r.checkRefs(hostTrs, onGroups, caller), caller.mod) {
-			if r.an != nil {
-				key := d.Summary + "@" + d.Subject.String()
-				if r.an.reported[key] {
-					continue
-				}
-				if r.an.reported == nil {
-					r.an.reported = map[string]bool{}
-				}
-				r.an.reported[key] = true
+			if !r.an.firstReport(d.Summary + "@" + d.Subject.String()) {
+				continue
 			}
 			diags = append(diags, d)
 		}
