@@ -180,16 +180,21 @@ func keysOf[V any](m map[string]V) []string {
 	return out
 }
 
-// beforeModules is a recipe written before modules: its format and mount
-// steps have the arguments builtin/xfs-volume gives them.
+// beforeModules is a recipe written before modules: its package, format
+// and mount steps have the arguments builtin/xfs-volume gives them.
 const beforeModules = `
 recipe "m" {}
 hosts "server" {
   count = 2
   volume "brick" { size_gb = 1 }
 }
+step "xfsprogs" {
+  on      = hosts.server
+  package = ["xfsprogs"]
+}
 step "brick" {
-  on = hosts.server
+  on    = hosts.server
+  after = [step.xfsprogs]
   format {
     device = host.volume.brick.device
     fstype = "xfs"
@@ -220,6 +225,10 @@ module "data" {
   target = "/data/brick"
 }
 moved {
+  from = step.xfsprogs
+  to   = module.data.step.packages
+}
+moved {
   from = step.brick
   to   = module.data.step.format
 }
@@ -248,8 +257,8 @@ func TestMovedIntoModuleIsNoOp(t *testing.T) {
 	if len(p.Changes) != 0 || len(p.Destroys) != 0 {
 		t.Fatalf("moved steps plan changes:\n%s", summary(p))
 	}
-	if len(p.Moves) != 4 {
-		t.Fatalf("moves = %+v, want 4", p.Moves)
+	if len(p.Moves) != 6 {
+		t.Fatalf("moves = %+v, want 6", p.Moves)
 	}
 	var b strings.Builder
 	for _, m := range p.Moves {
@@ -259,6 +268,8 @@ func TestMovedIntoModuleIsNoOp(t *testing.T) {
 step.brick["server[1]"] -> module.data.step.format["server[1]"]
 step.brick_mount["server[0]"] -> module.data.step.mount["server[0]"]
 step.brick_mount["server[1]"] -> module.data.step.mount["server[1]"]
+step.xfsprogs["server[0]"] -> module.data.step.packages["server[0]"]
+step.xfsprogs["server[1]"] -> module.data.step.packages["server[1]"]
 `
 	if b.String() != want {
 		t.Errorf("moves:\n%s\nwant:\n%s", b.String(), want)
@@ -528,7 +539,7 @@ func TestModuleTargetIncompleteAddress(t *testing.T) {
 					n = len(p.Destroys)
 				}
 				t.Errorf("destroy=%v -target %s: no error (%d destroys planned): %v", destroy, target, n, diags)
-			} else if target == "module.data.step" && !strings.Contains(diags.Error(), "The step's name is missing: module.data.step.NAME names one step of the module (module.data.step.format, module.data.step.mount), module.data every step under it.") {
+			} else if target == "module.data.step" && !strings.Contains(diags.Error(), "The step's name is missing: module.data.step.NAME names one step of the module (module.data.step.format, module.data.step.mount, module.data.step.packages), module.data every step under it.") {
 				t.Errorf("destroy=%v -target %s: no hint: %v", destroy, target, diags)
 			}
 		}

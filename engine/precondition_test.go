@@ -244,7 +244,7 @@ func TestRecipePreconditionsOnCapabilities(t *testing.T) {
 		!strings.Contains(res.Failures[0].Err.Error(), `NFS-Ganesha (FSAL VFS) needs CAP_DAC_READ_SEARCH for open_by_handle_at(2), and the capability bounding set of server[0] lacks it. In a container, add it (docker run --cap-add DAC_READ_SEARCH); or use server = "kernel".`) {
 		t.Fatalf("ganesha without DAC_READ_SEARCH: %+v", res.Failures)
 	}
-	if applied(st, `module.export.step.format["server[0]"]`) || !applied(st, `step.client_packages["client[0]"]`) {
+	if applied(st, `step.nfs_ports["server[0]"]`) || !applied(st, `step.client_packages["client[0]"]`) {
 		t.Error("server[0] went on past its failed precondition, or the independent client did not")
 	}
 	if res, _ := applyBuiltin(t, "nfs", container, append(nfs, "server=kernel")...); len(res.Failures) != 0 {

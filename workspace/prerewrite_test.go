@@ -2,6 +2,7 @@ package workspace_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,15 +38,18 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// and so is pool_prune (its unless holds: nothing is detached); the
 		// volume step's command gained the volume_name and layout guards, so
 		// it updates once (its unless holds: nothing runs).
-		{recipe: "glusterfs", want: []string{
+		// Every case of a recipe whose volume is builtin/xfs-volume also has
+		// the lines of xfsprogs (the module installs it now; the recipe's
+		// package step no longer lists it).
+		{recipe: "glusterfs", want: xfsprogs("module.brick", "step.packages", "server", 2, []string{
 			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
 			`+ module.brick_at_boot.step.unit["server[0]"]`,
 			`+ module.brick_at_boot.step.unit["server[1]"]`,
 			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
-		}},
-		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}, want: []string{
+		})},
+		{recipe: "glusterfs", vars: []string{"servers=4", "clients=2"}, want: xfsprogs("module.brick", "step.packages", "server", 4, []string{
 			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[2]"] (then restart because module.brick_at_boot.step.unit["server[2]"] will change)`,
@@ -56,8 +60,8 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.brick_at_boot.step.unit["server[3]"]`,
 			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
-		}},
-		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}, want: []string{
+		})},
+		{recipe: "glusterfs", vars: []string{"servers=3", "replica=1", "disperse=3"}, want: xfsprogs("module.brick", "step.packages", "server", 3, []string{
 			`+ module.brick_at_boot.step.service["server[0]"] (then restart because module.brick_at_boot.step.unit["server[0]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[1]"] (then restart because module.brick_at_boot.step.unit["server[1]"] will change)`,
 			`+ module.brick_at_boot.step.service["server[2]"] (then restart because module.brick_at_boot.step.unit["server[2]"] will change)`,
@@ -66,7 +70,7 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`+ module.brick_at_boot.step.unit["server[2]"]`,
 			`+ step.pool_prune["server[0]"]`,
 			`~ step.volume["server[0]"] (inputs changed)`,
-		}},
+		})},
 		// docs/recipes/nfs.md: the run steps that restarted the daemons
 		// became service steps (moved blocks); each updates once. The
 		// libnfs clients' mount moved into builtin/gvfs-mount, whose unit
@@ -78,8 +82,8 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		// Every NFS-Ganesha case drops ganesha_preflight, the shell check a
 		// precondition of server_packages replaced (docs/recipes/nfs.md):
 		// a run step without destroy, so nothing runs.
-		{recipe: "nfs", want: append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`)},
-		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: []string{
+		{recipe: "nfs", want: xfsprogs("module.export", "step.server_packages", "server", 1, append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`))},
+		{recipe: "nfs", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, want: xfsprogs("module.export", "step.server_packages", "server", 1, []string{
 			`+ module.libnfs.step.packages["client[0]"]`,
 			`+ module.libnfs.step.packages["client[1]"]`,
 			`+ module.libnfs.step.packages["client[2]"]`,
@@ -111,14 +115,17 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
 			`~ module.libnfs.step.ready["client[2]"] (inputs changed)`,
 			`~ step.ganesha_lock["server[0]"] (inputs changed)`,
-		}},
+		})},
 		// State applied just before the libnfs mount moved into
 		// builtin/gvfs-mount (testdata/pregvfsmount, from commit 7ea5323):
 		// gvfs_retire stops the old unit, the module mounts again and
 		// gvfs_service follows it to the new unit; the kernel modes are
-		// untouched.
-		{recipe: "nfs", before: "pregvfsmount", want: kernelGanesha()},
-		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: []string{
+		// untouched. These older recipes already called builtin/xfs-volume,
+		// which the test takes from this binary: their state has the
+		// module's packages step (a cluster applied then plans it too), so
+		// only server_packages shows.
+		{recipe: "nfs", before: "pregvfsmount", want: xfsprogs("", "step.server_packages", "server", 1, kernelGanesha())},
+		{recipe: "nfs", before: "pregvfsmount", vars: []string{"server=ganesha", "mount=libnfs"}, want: xfsprogs("", "step.server_packages", "server", 1, []string{
 			`+ module.libnfs.step.mount["client[0]"] (then restart because module.libnfs.step.script["client[0]"] and 1 more will change)`,
 			`+ module.libnfs.step.mount["client[1]"] (then restart because module.libnfs.step.script["client[1]"] and 1 more will change)`,
 			`+ module.libnfs.step.packages["client[0]"]`,
@@ -140,28 +147,33 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			`~ module.libnfs.step.ready["client[1]"] (inputs changed)`,
 			`~ step.gvfs_service["client[0]"] (inputs changed)`,
 			`~ step.gvfs_service["client[1]"] (inputs changed)`,
-		}},
-		{recipe: "nfs", vars: []string{"clients=0"}, want: append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`)},
+		})},
+		{recipe: "nfs", vars: []string{"clients=0"}, want: xfsprogs("module.export", "step.server_packages", "server", 1, append(kernelGanesha(), `~ step.kernel_statd["server[0]"] (inputs changed)`))},
 		// State applied just before NFS-Ganesha's steps moved into
 		// builtin/ganesha (testdata/preganesha, from commit 9ff18ed):
 		// NFS-Ganesha servers move and reload the export file, whose text
 		// is builtin/ganesha's now; kernel servers take the four lines of
 		// docs/recipes/nfs.md.
-		{recipe: "nfs", before: "preganesha", want: kernelGanesha()},
-		{recipe: "nfs", before: "preganesha", vars: []string{"clients=0"}, want: kernelGanesha()},
-		{recipe: "nfs", before: "preganesha", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, moves: 4, want: []string{
+		{recipe: "nfs", before: "preganesha", want: xfsprogs("", "step.server_packages", "server", 1, kernelGanesha())},
+		{recipe: "nfs", before: "preganesha", vars: []string{"clients=0"}, want: xfsprogs("", "step.server_packages", "server", 1, kernelGanesha())},
+		{recipe: "nfs", before: "preganesha", vars: []string{"server=ganesha", "mount=libnfs", "clients=3"}, moves: 4, want: xfsprogs("", "step.server_packages", "server", 1, []string{
 			`- step.ganesha_preflight["server[0]"] (no longer in the recipe)`,
 			`~ module.ganesha.step.exports["server[0]"] (inputs changed)`,
 			`~ module.ganesha.step.service["server[0]"] (reload because module.ganesha.step.exports["server[0]"] will change)`,
-		}},
-		{recipe: "orangefs"},
-		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}},
+		})},
+		// orangefs: the build modules' deps no longer list xfsprogs.
+		{recipe: "orangefs", want: xfsprogs("module.storage", "module.server_build.step.deps", "server", 2,
+			xfsprogs("", "module.client_build.step.deps", "client", 2, nil))},
+		{recipe: "orangefs", vars: []string{"client_mount=fuse", "servers=3", "clients=3"}, want: xfsprogs("module.storage", "module.server_build.step.deps", "server", 3,
+			xfsprogs("", "module.client_build.step.deps", "client", 3, nil))},
 		// docs/recipes/moosefs.md: moves, and each client's mount once (its
 		// fstab edit now takes diffuser's fstab lock; its unless holds:
 		// nothing runs).
-		{recipe: "moosefs", moves: 3 + 2 + 3*3 + 2*3, want: []string{`~ step.mount["client[0]"] (inputs changed)`}},
+		{recipe: "moosefs", moves: 3 + 2 + 3*3 + 2*3, want: xfsprogs("module.chunks", "step.chunkserver_packages", "chunkserver", 3,
+			[]string{`~ step.mount["client[0]"] (inputs changed)`})},
 		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3 + 2,
-			want: []string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`}},
+			want: xfsprogs("module.chunks", "step.chunkserver_packages", "chunkserver", 1,
+				[]string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`})},
 		// docs/recipes/ceph.md: moves, the filesystem step once (its
 		// command gained the fs_name guard; it finds everything there),
 		// and each OSD host's drop-in once (it chowns the device, not the
@@ -229,6 +241,25 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			}
 		})
 	}
+}
+
+// xfsprogs returns want with what a cluster applied before
+// builtin/xfs-volume installed xfsprogs plans (docs/recipes/NAME.md), sorted:
+// on each of the group's n hosts, the call's new packages step (when call
+// is not "": it finds xfsprogs installed, nothing installs) and pkgStep,
+// which no longer lists xfsprogs, updated once (its packages are there:
+// nothing installs).
+func xfsprogs(call, pkgStep, group string, n int, want []string) []string {
+	out := append([]string(nil), want...)
+	for i := 0; i < n; i++ {
+		host := fmt.Sprintf("%s[%d]", group, i)
+		if call != "" {
+			out = append(out, fmt.Sprintf("+ %s.step.packages[%q]", call, host))
+		}
+		out = append(out, fmt.Sprintf("~ %s[%q] (inputs changed)", pkgStep, host))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // kernelGanesha is what a kernel-server nfs cluster applied before

@@ -174,7 +174,7 @@ func wantSteps(t *testing.T, p recipePlan, want map[string]int) {
 }
 
 func TestNFSRecipePlan(t *testing.T) {
-	server := map[string]int{"server_packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1}
+	server := map[string]int{"server_packages": 1, "module.export.step.packages": 1, "module.export.step.format": 1, "module.export.step.mount": 1, "nfs_ports": 1}
 	kernelServer := map[string]int{"kernel_exports": 1, "kernel_service": 1, "kernel_statd": 1, "kernel_port": 1}
 	ganeshaServer := map[string]int{"module.ganesha.step.config": 1, "module.ganesha.step.exports": 1,
 		"module.ganesha.step.service": 1, "module.ganesha.step.ready": 1, "ganesha_lock": 1}
@@ -310,7 +310,7 @@ func TestOrangeFSRecipePlan(t *testing.T) {
 			p := planRecipe(t, "orangefs", site, fmt.Sprintf("servers=%d", tc.servers), fmt.Sprintf("clients=%d", tc.clients), "client_mount="+tc.mount)
 			s, c := tc.servers, tc.clients
 			want := map[string]int{
-				"module.server_build.step.deps": s, "module.server_build.step.build": s, "module.storage.step.format": s, "module.storage.step.mount": s,
+				"module.server_build.step.deps": s, "module.server_build.step.build": s, "module.storage.step.packages": s, "module.storage.step.format": s, "module.storage.step.mount": s,
 				"genconfig": 1, "server_conf": s, "server_storage": s, "module.server_daemon.step.unit": s, "module.server_daemon.step.service": s, "server_port": s,
 			}
 			if c > 0 {

@@ -214,7 +214,7 @@ module "package_repository" {
 step "packages" {
   on      = hosts.server
   after   = [module.package_repository]
-  package = ["glusterfs-server", "xfsprogs"]
+  package = ["glusterfs-server"]
 }
 
 # The brick filesystem: XFS (refusing a device that already holds a
@@ -223,7 +223,6 @@ step "packages" {
 module "brick" {
   source = "builtin/xfs-volume"
   on     = hosts.server
-  after  = [step.packages] # mkfs.xfs comes with xfsprogs
   device = host.volume.brick.device
   target = "/data/brick"
   # GlusterFS keeps its metadata in extended attributes; 512-byte inodes keep them inline.

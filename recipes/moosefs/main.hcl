@@ -207,7 +207,7 @@ module "metalogger" {
 step "chunkserver_packages" {
   on = hosts.chunkserver
   # moosefs-cli: mfscli, to ask the master about this chunkserver.
-  package = ["moosefs-chunkserver", "moosefs-cli", "xfsprogs"]
+  package = ["moosefs-chunkserver", "moosefs-cli"]
 }
 
 # The chunk volume: XFS (refusing a device that already holds a filesystem:
@@ -215,7 +215,6 @@ step "chunkserver_packages" {
 module "chunks" {
   source = "builtin/xfs-volume"
   on     = hosts.chunkserver
-  after  = [step.chunkserver_packages] # mkfs.xfs comes with xfsprogs
   device = host.volume.chunks.device
   target = local.chunk_fs
   # The chunkserver holds its folder open: stop it before unmounting.
@@ -224,7 +223,7 @@ module "chunks" {
 
 step "chunk_dir" {
   on    = hosts.chunkserver
-  after = [module.chunks]
+  after = [step.chunkserver_packages, module.chunks]
   # The chunkserver runs as mfs (a user the package creates) and must own its folder.
   run    = "install -d -o mfs -g mfs -m 0750 ${local.chunk_dir}"
   unless = "test \"$(stat -c %U:%G ${local.chunk_dir} 2>/dev/null)\" = mfs:mfs"

@@ -79,16 +79,16 @@ locals {
   # there), else Debian and Ubuntu (apt).
   packages = {
     debian = {
-      kernel  = ["nfs-kernel-server", "xfsprogs"]
-      ganesha = ["nfs-ganesha", "nfs-ganesha-vfs", "xfsprogs"]
+      kernel  = ["nfs-kernel-server"]
+      ganesha = ["nfs-ganesha", "nfs-ganesha-vfs"]
       # builtin/gvfs-mount's (GVfs, FUSE, gio, D-Bus, the libnfs tools),
       # installed early: see client_packages.
       libnfs = ["libnfs-utils", "gvfs-backends", "gvfs-fuse", "libglib2.0-bin", "dbus"]
       client = ["nfs-common"]
     }
     rhel = {
-      kernel  = ["nfs-utils", "xfsprogs"]
-      ganesha = ["nfs-ganesha", "nfs-ganesha-vfs", "xfsprogs"]
+      kernel  = ["nfs-utils"]
+      ganesha = ["nfs-ganesha", "nfs-ganesha-vfs"]
       libnfs  = ["libnfs-utils", "gvfs", "gvfs-nfs", "gvfs-fuse", "glib2", "dbus"]
       client  = ["nfs-utils"]
     }
@@ -169,7 +169,6 @@ step "server_packages" {
 module "export" {
   source = "builtin/xfs-volume"
   on     = hosts.server
-  after  = [step.server_packages] # mkfs.xfs comes with xfsprogs
   device = host.volume.export.device
   target = var.export_path
 }

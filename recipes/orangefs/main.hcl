@@ -121,7 +121,6 @@ module "server_build" {
 module "storage" {
   source = "builtin/xfs-volume"
   on     = hosts.server
-  after  = [module.server_build] # mkfs.xfs comes with its dependencies
   device = host.volume.storage.device
   target = local.storage
 }

@@ -41,7 +41,14 @@ variable "before_unmount" {
   description = "a shell command destroy runs before unmounting, e.g. to stop a daemon that holds the filesystem open"
 }
 
+# mkfs.xfs comes with xfsprogs (the same name on Debian and the RHEL
+# family): the module installs it, so a call needs no step before it.
+step "packages" {
+  package = ["xfsprogs"]
+}
+
 step "format" {
+  after = [step.packages]
   format {
     device  = var.device
     fstype  = "xfs"

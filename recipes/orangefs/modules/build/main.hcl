@@ -26,11 +26,11 @@ locals {
   # By host.facts.os.family: "rhel" (dnf), else Debian and Ubuntu (apt).
   packages = {
     debian = concat(
-      ["build-essential", "automake", "bison", "flex", "perl", "libattr1-dev", "libssl-dev", "liblmdb-dev", "curl", "ca-certificates", "xfsprogs"],
+      ["build-essential", "automake", "bison", "flex", "perl", "libattr1-dev", "libssl-dev", "liblmdb-dev", "curl", "ca-certificates"],
       var.build.fuse ? ["libfuse-dev", "pkg-config"] : [],
     )
     rhel = concat(
-      ["gcc", "make", "automake", "bison", "flex", "perl", "libattr-devel", "openssl-devel", "lmdb-devel", "curl", "ca-certificates", "xfsprogs"],
+      ["gcc", "make", "automake", "bison", "flex", "perl", "libattr-devel", "openssl-devel", "lmdb-devel", "curl", "ca-certificates"],
       var.build.fuse ? ["fuse-devel", "pkgconf-pkg-config"] : [],
     )
   }
@@ -61,7 +61,6 @@ locals {
   EOT
 }
 
-# xfsprogs comes with the dependencies: the servers' storage volume needs it.
 step "deps" {
   package = local.packages[host.facts.os.family == "rhel" ? "rhel" : "debian"]
 }
