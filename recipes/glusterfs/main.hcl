@@ -108,11 +108,37 @@ locals {
   bricks      = join(" ", local.brick_list)
   # A shell function listing the pool's peers the recipe no longer lists
   # that hold no brick (pool_prune detaches them). A peer has several names
-  # (the address it was probed by, the host name it told): it is kept
-  # when any of them is a server's address or in a brick.
+  # (the address it was probed by, the host name it told), and peer status
+  # may show any of them, a host name alone included. It is kept when one
+  # of its names is a server's address or a brick's host, or when a host
+  # name of it resolves (getent ahosts: every address) to one of those, or
+  # to an address a host name among those resolves to. A name that
+  # resolves to nothing counts as itself. Names are looked up only for a
+  # peer none of whose names is kept as written.
   left_peers = <<-EOT
     left_peers() {
       keep=" ${join(" ", local.server_ips)} $(gluster volume info 2>/dev/null | sed -n 's/^Brick[0-9]*: \([^:]*\):.*/\1/p' | tr '\n' ' ') "
+      # The addresses the host names among $@ resolve to (addresses are
+      # not looked up).
+      addrs() {
+        for n in "$@"; do
+          case "$n" in
+            *:*) ;;
+            *[!0-9.]*) getent ahosts "$n" 2>/dev/null | awk '{print $1}' ;;
+          esac
+        done | sort -u
+      }
+      kept() {
+        for n in "$@"; do
+          case "$keep" in *" $n "*) return 0 ;; esac
+        done
+        [ -n "$keep_addrs" ] || keep_addrs=" $(addrs $keep | tr '\n' ' ') "
+        for a in "$@" $(addrs "$@"); do
+          case "$keep$keep_addrs" in *" $a "*) return 0 ;; esac
+        done
+        return 1
+      }
+      keep_addrs=
       gluster peer status | awk '
         /^Hostname: / { if (names != "") print names; names = $2; other = 0; next }
         /^Other names:/ { other = 1; next }
@@ -120,11 +146,7 @@ locals {
         other { names = names " " $1 }
         END { if (names != "") print names }' |
       while read -r first rest; do
-        left=true
-        for n in $first $rest; do
-          case "$keep" in *" $n "*) left=false ;; esac
-        done
-        if $left; then echo "$first"; fi
+        kept $first $rest || echo "$first"
       done
     }
   EOT
