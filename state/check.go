@@ -147,9 +147,15 @@ func (h *Host) Check() error {
 // CheckAddress accepts an IP address or a host name: letters, digits,
 // '.', '-', '_' (and '[', ']' for names like the simulator's), not
 // starting with '-', at most 253 bytes. Nothing a shell or ssh would read
-// as more than one word or as an option passes.
+// as more than one word or as an option passes. An IPv6 address may carry
+// a zone (fe80::1%eth0): netip takes any text there, so the zone is held
+// to an interface name's letters, digits, '.', '_' and '-' (recipes paste
+// host.private_ip into commands as it is).
 func CheckAddress(a string) error {
-	if _, err := netip.ParseAddr(a); err == nil {
+	if ip, err := netip.ParseAddr(a); err == nil {
+		if !zoneOK(ip.Zone()) {
+			return fmt.Errorf("%q: the zone after %%, %q, is not an interface name (letters, digits, '.', '_' and '-')", a, ip.Zone())
+		}
 		return nil
 	}
 	ok := a != "" && len(a) <= 253 && a[0] != '-' && a[0] != '.'
@@ -161,6 +167,17 @@ func CheckAddress(a string) error {
 		return fmt.Errorf("%q is neither an IP address nor a host name (letters, digits, '.', '-', '_', not starting with '-')", a)
 	}
 	return nil
+}
+
+// zoneOK says whether an IPv6 zone is empty or an interface name.
+func zoneOK(z string) bool {
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return len(z) <= 64
 }
 
 // CheckUser accepts login names: letters, digits, '.', '_', '-', not

@@ -158,3 +158,21 @@ func TestCheckUser(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAddressIsOneShellWord: recipes paste host.private_ip into
+// commands as it is, so an address that passes is one plain shell word
+// (only the simulator's bracketed names add [ and ]): an IPv6 zone too,
+// which netip.ParseAddr takes as any text after %.
+func TestCheckAddressIsOneShellWord(t *testing.T) {
+	for _, a := range []string{"10.0.0.1", "fd00::1", "fe80::1%eth0", "fe80::1%enp0s31f6", "fe80::1%2", "lab-pc-01", "server[0]"} {
+		if err := CheckAddress(a); err != nil {
+			t.Errorf("CheckAddress(%q): %v", a, err)
+		}
+	}
+	for _, a := range []string{"fe80::1%;touch /tmp/pwned", "fe80::1%$(id)", "::1%a b", "fe80::1%`id`", "fe80::1%a|b", "fe80::1%x\ny",
+		"a;b", "$(id)", "a b", "-oProxyCommand=x", "fe80::1%" + strings.Repeat("e", 65)} {
+		if CheckAddress(a) == nil {
+			t.Errorf("CheckAddress(%q) accepted", a)
+		}
+	}
+}

@@ -136,9 +136,9 @@ func (s Settings) problems(group string, need cloud.GroupNeed) []cloud.SettingsP
 			group, need.Count, at, len(s.Addresses), need.Count-len(s.Addresses), group)
 	}
 	for i, ip := range s.PrivateIPs {
-		if state.CheckAddress(ip) != nil {
+		if err := state.CheckAddress(ip); err != nil {
 			add(cty.GetAttrPath("private_ips").Index(cty.NumberIntVal(int64(i))), "Invalid private address",
-				"%q is neither an IP address nor a host name: private_ips lists the address each host is reached at by the others.", ip)
+				"%v: private_ips lists the address each host is reached at by the others, an IP address (fe80::1%%eth0 with an interface as zone) or a host name.", err)
 		}
 	}
 	if s.Jump != "" {
