@@ -130,6 +130,8 @@ esac`}
 			map[string]string{"blkid": "exit 2"}, "mkfs.btrfs", inj},
 		// The target is made for real in the stub dir, one component at a
 		// time (steps.MakeDirCmd), and entered again before the mount.
+		{"format", map[string]cty.Value{"device": cty.StringVal(deviceMarker), "fstype": cty.StringVal("btrfs"), "options": cty.ListVal([]cty.Value{cty.StringVal(inj)})},
+			map[string]string{"blkid": "exit 2"}, "mkfs.btrfs", inj},
 		{"mount", map[string]cty.Value{"source": cty.StringVal("10.0.0.2:/" + inj), "target": cty.StringVal(dirMarker + inj), "fstype": cty.StringVal("nfs"),
 			"options": cty.StringVal("x," + injNoSpace), "fstab": cty.True},
 			map[string]string{"findmnt": "exit 1", "mkdir": stageAnswers["mkdir"], "id": stageAnswers["id"], "stat": stageAnswers["stat"]}, "mount", "10.0.0.2:/" + inj},
