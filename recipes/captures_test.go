@@ -10,8 +10,10 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// commandAttrs are the step attributes that a shell runs.
-var commandAttrs = map[string]bool{"run": true, "unless": true, "destroy": true, "creates": true}
+// commandAttrs are the step attributes that a shell runs. (creates is
+// not one: the run kind quotes it itself, test -e PATH, so a shellquote
+// there would put quotes into the path.)
+var commandAttrs = map[string]bool{"run": true, "unless": true, "destroy": true, "drain": true}
 
 // TestCapturesQuotedInCommands: a capture (step.X.outputs.Y, or through
 // hosts["H"]) is output of a command on a host, so untrusted: every one a
@@ -47,14 +49,16 @@ func TestCapturesQuotedInCommands(t *testing.T) {
 }
 
 // eachStep calls f with every step block of every built-in recipe and
-// module file, its name and source.
+// module file (the standard library's too, modules/NAME), its name and
+// source.
 func eachStep(t *testing.T, f func(name string, src []byte, b *hclsyntax.Block)) {
 	t.Helper()
-	err := fs.WalkDir(FS(), ".", func(name string, d fs.DirEntry, err error) error {
+	all := allHCL(t)
+	err := fs.WalkDir(all, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".hcl") {
 			return err
 		}
-		src, err := fs.ReadFile(FS(), name)
+		src, err := fs.ReadFile(all, name)
 		if err != nil {
 			return err
 		}
