@@ -3,6 +3,7 @@ package recipes
 import (
 	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -75,6 +76,34 @@ func TestUserValuesQuotedInCommands(t *testing.T) {
 	}
 	t.Logf("%d shell-read expressions, %d references followed; variables that reach them held by their declarations:\n%s",
 		f.Sinks, f.Refs, strings.Join(slices.Sorted(maps.Keys(f.held)), "\n"))
+}
+
+// TestExampleRecipesQuoteUserValues: the recipes in examples/, which users
+// copy to write their own, hold the same rule (with the standard library
+// modules they call).
+func TestExampleRecipesQuoteUserValues(t *testing.T) {
+	all := fstest.MapFS{}
+	ex := os.DirFS("../examples/recipes")
+	for _, src := range []fs.FS{ex, modules} {
+		err := fs.WalkDir(src, ".", func(name string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(name, ".hcl") {
+				return err
+			}
+			b, err := fs.ReadFile(src, name)
+			all[name] = &fstest.MapFile{Data: b}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	holes, f := holesIn(t, all)
+	for _, h := range holes {
+		t.Errorf("examples/recipes/%s", h)
+	}
+	if f.Sinks < 20 {
+		t.Fatalf("only %d commands analysed in examples/recipes: the walk is broken", f.Sinks)
+	}
 }
 
 // TestShellFlowFindsHoles is the oracle for the analysis: each hole in

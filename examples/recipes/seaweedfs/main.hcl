@@ -57,7 +57,8 @@ variable "replication" {
 variable "weed_version" {
   type        = string
   default     = "3.80"
-  description = "SeaweedFS release to install."
+  description = "SeaweedFS release to install, its tag such as \"3.80\". It goes into commands as it is (the tarball's name, the version check), so only letters, digits, . _ and - pass."
+  pattern     = "[0-9][0-9A-Za-z._-]*"
 }
 
 variable "weed_source" {
