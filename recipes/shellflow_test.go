@@ -100,7 +100,7 @@ func (h Hole) String() string {
 	if len(h.Via) > 0 {
 		via = " via " + strings.Join(h.Via, ", ")
 	}
-	return fmt.Sprintf("%s:%d: %s reaches %s%s unquoted (%s): wrap it in shellquote(...) where the shell reads it, or constrain the variable (a pattern of letters, digits and @%%+=:,./_- only, one_of, a safe format, or a number or bool type)",
+	return fmt.Sprintf("%s:%d: %s reaches %s%s unquoted (%s): wrap it in shellquote(...) where the shell reads it, or constrain the variable (a pattern of letters, digits and @+=:,./_- only, one_of, a safe format, or a number or bool type)",
 		h.At.Filename, h.At.Start.Line, h.What, h.Sink, via, h.Cause)
 }
 
@@ -683,9 +683,10 @@ func validationHolds(b *hclsyntax.Block, name string) bool {
 	return false
 }
 
-// quoteSafe are the characters shell.Quote leaves alone: never special to
-// a shell.
-const quoteSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-"
+// quoteSafe are the characters shell.Quote leaves alone (never special to
+// a shell), without %, which systemd expands in a unit's Exec lines (%h,
+// %i) where a variable may reach as it is.
+const quoteSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@+=:,./_-"
 
 func shellSafe(s string) bool { return strings.Trim(s, quoteSafe) == "" }
 
