@@ -74,13 +74,15 @@ func TestRelaySetupHostileAddressInert(t *testing.T) {
 // TestRelaySkipsHostileAddress: a host whose private address is not an
 // address gets no relay (and is left out of every from="..." list).
 func TestRelaySkipsHostileAddress(t *testing.T) {
-	for _, bad := range []string{"a b", "-oProxyCommand=x", "10.0.0.1\nX", "x\"y", "", "$(id)"} {
+	// An IPv6 zone is any text to netip: $(...) there would run in the
+	// unquoted here-document that writes ListenAddress.
+	for _, bad := range []string{"a b", "-oProxyCommand=x", "10.0.0.1\nX", "x\"y", "", "$(id)", "fe80::1%$(id)", "fe80::1%a\"b", "fe80::1%x y"} {
 		err := checkAddress(bad)
 		if err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	for _, good := range []string{"10.0.0.1", "fe80::1", "lab-pc-01.example.com"} {
+	for _, good := range []string{"10.0.0.1", "fe80::1", "fe80::1%eth0", "lab-pc-01.example.com"} {
 		if err := checkAddress(good); err != nil {
 			t.Errorf("%q refused: %v", good, err)
 		}

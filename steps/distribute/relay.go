@@ -325,8 +325,12 @@ true`, r.dir)
 // files and its authorized_keys from="..." list. Addresses are checked
 // where they enter (site files, provider answers, state); this keeps a
 // value that slipped through from becoming a shell word or a key option.
+// An IPv6 zone, any text to netip, is held to an interface name.
 func checkAddress(a string) error {
-	if _, err := netip.ParseAddr(a); err == nil {
+	if ip, err := netip.ParseAddr(a); err == nil {
+		if z := ip.Zone(); strings.Trim(z, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+			return fmt.Errorf("%q: the zone %q is not an interface name", a, z)
+		}
 		return nil
 	}
 	ok := a != "" && len(a) <= 253 && a[0] != '-'
