@@ -24,7 +24,7 @@ func TestSimulatedRunsAreDeterministic(t *testing.T) {
 		crit    string // simulated seconds, as printed
 		path    string
 	}{
-		{"glusterfs", 2, 1, "163.22", `launch["server[0]"] 31s -> packages@server[0] 51s -> glusterd@server[0] 5s -> pool_prune@server[0] 20s -> pool_seed@server[0] 7s -> pool_join@server[1] 3s -> volume@server[0] 44s -> mount@client[1] 2s`},
+		{"glusterfs", 2, 1, "165.72", `launch["server[0]"] 31s -> packages@server[0] 51s -> glusterd@server[0] 5s -> pool_prune@server[0] 23s -> pool_seed@server[0] 7s -> pool_join@server[1] 3s -> volume@server[0] 44s -> mount@client[1] 2s`},
 		{"ceph", 2, 1, "183.37", `launch["mon[2]"] 34s -> mon_packages@mon[2] 60s -> keys@mon[0] 6s -> mon_keyring@mon[0] 1s -> mon_mkfs@mon[0] 9s -> mon_service@mon[0] 5s -> quorum@mon[0] 6s -> cluster_config@mon[0] 8s -> osd@osd[0] 13s -> osd_service@osd[0] 5s -> osds_up@mon[0] 6s -> filesystem@mon[0] 18s -> client_key@mon[0] 3s -> module.client_files.step.keyring@client[0] 1s -> fuse_mount@client[0] 4s -> fuse_mounted@client[0] 4s`},
 	} {
 		t.Run(fmt.Sprintf("%s-%d-seed%d", tc.recipe, tc.servers, tc.seed), func(t *testing.T) {

@@ -282,10 +282,15 @@ step "pool_prune" {
   after   = [step.glusterd, step.brick_rejoin]
   run     = <<-EOT
     ${local.left_peers}
+    failed=
     for p in $(left_peers); do
-      echo "$p is in the pool but not in the recipe, and holds no brick: detached"
-      gluster --mode=script peer detach "$p" force
+      echo "$p is in the pool but not in the recipe, and holds no brick: detaching it"
+      gluster --mode=script peer detach "$p" force || failed="$failed $p"
     done
+    if [ -n "$failed" ]; then
+      echo "could not detach$failed (gluster peer detach failed; see above)" >&2
+      exit 1
+    fi
   EOT
   unless  = <<-EOT
     ${local.left_peers}
