@@ -533,6 +533,68 @@ module "g" {
 	}
 }
 
+// An input the steps run on whose default is [] is an optional part of
+// the module: a call that leaves it out deploys nothing there, as one
+// that writes it as [] does. Such a call was refused with "on names no
+// hosts" at each step (and nested call) on it, telling the author to write
+// the on = var.<input> they had written.
+func TestModuleInputDefaultEmptyHostsDeploysNothing(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.hcl": {Data: []byte(`recipe "t" {}
+hosts "server" {}
+module "with" {
+  source = "./mods/share"
+  on     = hosts.server
+  name   = "a"
+  index  = hosts.server
+}
+module "without" {
+  source = "./mods/share"
+  on     = hosts.server
+  name   = "b"
+}
+`)},
+		"mods/share/main.hcl": {Data: []byte(`variable "name" {
+  type = string
+}
+variable "index" {
+  type    = list(any)
+  default = []
+}
+step "data" {
+  run = "mkdir -p /srv/${var.name}"
+}
+step "index_conf" {
+  on  = var.index
+  run = "echo ${var.name} > /etc/index-${var.name}"
+}
+module "index" {
+  source  = "builtin/systemd-unit"
+  on      = var.index
+  name    = "index-${var.name}"
+  content = "[Service]\nExecStart=/bin/true\n"
+}
+verify "index" {
+  on   = var.index
+  path = "/srv/${var.name}"
+}
+`)},
+	}
+	l, diags := engine.Load(lang.Source{FS: fsys, Dir: ".", Display: "c", Modules: recipes.Modules()}, lang.Inputs{}, builtin.Kinds())
+	if diags.HasErrors() {
+		t.Fatalf("index left out, its default []:%s", diagString(diags))
+	}
+	want := map[string]int{
+		"module.with.step.data": 1, "module.with.step.index_conf": 1, "module.with.module.index.step.unit": 1, "module.with.module.index.step.service": 1,
+		"module.without.step.data": 1, "module.without.step.index_conf": 0, "module.without.module.index.step.unit": 0, "module.without.module.index.step.service": 0,
+	}
+	for s, stp := range l.Graph.Steps {
+		if n, ok := want[stp.Addr()]; ok && len(l.Graph.StepHosts[s]) != n {
+			t.Errorf("%s has %d instances, want %d", stp.Addr(), len(l.Graph.StepHosts[s]), n)
+		}
+	}
+}
+
 // A module call's after that names nothing is the caller's mistake: its
 // error is at the call and names the module around the call (none at the
 // root), not the module called.

@@ -47,8 +47,8 @@ func (r *Recipe) onNoHosts(s *Step, n *namespace, call *Module) hcl.Diagnostics 
 // no hosts: the mistake is the value at the call, reported there once per
 // input however many of the module's steps and verify blocks run on it.
 // user says what runs on it ("the module's steps run on it (STEP"). fromInput:
-// on reads an input the call gives; missing: one it does not give (and
-// must: reported at the call as missing).
+// on reads an input the call gives, or one it leaves at a default of [];
+// missing: one it does not give (and must: reported at the call as missing).
 func (r *Recipe) inputsWithoutHosts(n *namespace, on hcl.Expression, user string) (diags hcl.Diagnostics, fromInput, missing bool) {
 	m := n.mod
 	for _, tr := range on.Variables() {
@@ -59,9 +59,13 @@ func (r *Recipe) inputsWithoutHosts(n *namespace, on hcl.Expression, user string
 		in := m.Inputs[name]
 		if in == nil {
 			// A required input not given is reported at the call
-			// (Missing module input), once for every step on it.
+			// (Missing module input), once for every step on it. One
+			// whose default is [] is an optional part of the module
+			// that the call leaves out, as if it wrote the input as [].
 			if v := n.vars[name]; v != nil && v.Default == cty.NilVal {
 				missing = true
+			} else if v != nil && emptyListValue(v.Default) {
+				fromInput = true
 			}
 			continue
 		}
@@ -102,7 +106,12 @@ func emptyList(e hcl.Expression) bool {
 		return false
 	}
 	v, diags := e.Value(nil)
-	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
+	return !diags.HasErrors() && emptyListValue(v)
+}
+
+// emptyListValue says whether v is a known, empty list, tuple or set.
+func emptyListValue(v cty.Value) bool {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
 		return false
 	}
 	t := v.Type()
