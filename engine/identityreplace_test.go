@@ -357,6 +357,47 @@ func TestReplaceRestartsService(t *testing.T) {
 	}
 }
 
+// TestReplaceRerunsGuardedRunStep: -replace of a run step's instance runs
+// its command again on that host, its creates and unless skipped as for
+// restart_on: the plan says "re-run requested with -replace", and a guard
+// that holds (it does after the first run: that is what guards are for)
+// skipped the command, so the apply ran the guard alone and did nothing
+// the person naming the instance asked for.
+func TestReplaceRerunsGuardedRunStep(t *testing.T) {
+	w := newWorld(t, `recipe "t" {}
+hosts "a" { count = 2 }
+step "seed" {
+  on      = hosts.a
+  run     = "seed-data"
+  creates = "/srv/seeded"
+}
+step "perms" {
+  on     = hosts.a
+  run    = "fix-perms"
+  unless = "perms-ok"
+}
+`)
+	applyOK(t, w, w.plan())
+	seeds, perms := w.cloud.CountMatching("seed-data"), w.cloud.CountMatching("fix-perms")
+	p := w.plan(func(o *engine.PlanOptions) { o.Replace = []string{`step.seed["a[1]"]`, `step.perms["a[0]"]`} })
+	want := `~ step.perms["a[0]"] (re-run requested with -replace)
+~ step.seed["a[1]"] (re-run requested with -replace)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	applyOK(t, w, p)
+	if n := w.cloud.CountMatching("seed-data") - seeds; n != 1 {
+		t.Errorf("seed-data ran %d more times, want once (on a[1])", n)
+	}
+	if n := w.cloud.CountMatching("fix-perms") - perms; n != 1 {
+		t.Errorf("fix-perms ran %d more times, want once (on a[0])", n)
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Errorf("plan after -replace:\n%s", s)
+	}
+}
+
 const keptOldBefore = `recipe "t" {}
 hosts "a" {}
 step "m1" {

@@ -261,7 +261,10 @@ func (a *applier) restartDue(v int32, kind steps.Kind, plain cty.Value, pending 
 // "re-run" of a service step applies its arguments, which leaves a unit
 // already running as it is, while whoever names a daemon's instance in
 // -replace wants it started afresh, as Terraform's -replace recreates.
-// A run step (a Rerunner) runs again anyway; other kinds re-apply.
+// A run step (a Rerunner) runs its command again with its restart
+// arguments, without creates and unless: its declared ones would have a
+// guard that holds (it does once the step ran) skip the command asked
+// for. Other kinds re-apply.
 func (p *Plan) planRequestedRestarts(replace map[string]bool) {
 	g := p.Loaded.Graph
 	for v, c := range p.vchange {
@@ -272,15 +275,15 @@ func (p *Plan) planRequestedRestarts(replace map[string]bool) {
 		if _, ok := kind.(steps.Restarter); !ok {
 			continue
 		}
-		if _, ok := kind.(steps.Rerunner); ok {
-			continue
-		}
 		rp := p.restarts[v]
 		if rp == nil {
 			rp = &restartPlan{}
 			p.restarts[v] = rp
 		}
 		rp.requested, rp.reload, rp.only = true, false, false
+		if _, ok := kind.(steps.Rerunner); ok {
+			continue // its reason stays "re-run requested with -replace"
+		}
 		c.Restart = "restart"
 		c.Reason = strings.Replace(c.Reason, reasonRerun, "restart requested with -replace", 1)
 	}

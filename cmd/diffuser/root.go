@@ -457,7 +457,7 @@ func (a *app) planFlags(c *cobra.Command) {
 	f.BoolVar(&a.flags.json, "json", false, "print JSON: plan one document, apply JSON lines of the plan, events and a summary (docs/json.md)")
 	f.BoolVar(&a.flags.refresh, "refresh", true, "ask hosts whether recorded work still holds (when hosts exist)")
 	f.StringArrayVar(&a.flags.targets, "target", nil, "limit to an address (step.NAME, step.NAME[\"HOST\"], module.NAME, module.NAME.step.NAME, hosts.GROUP, HOST) and what it needs")
-	f.StringArrayVar(&a.flags.replace, "replace", nil, "recreate a host (server[1]; a live one is drained first where the recipe has a drain) or re-run a step instance (step.NAME[\"HOST\"]; a service is restarted); an address the recipe does not have is an error")
+	f.StringArrayVar(&a.flags.replace, "replace", nil, "recreate a host (server[1]; a live one is drained first where the recipe has a drain) or re-run a step instance (step.NAME[\"HOST\"]; a service is restarted, a run step's command runs whatever its creates or unless say); an address the recipe does not have is an error")
 }
 
 // noSweepCommands are the commands that work on files or print, not on
