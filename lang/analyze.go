@@ -649,23 +649,51 @@ func (r *Recipe) resolveAfter(s *Step, refs []Ref, n *namespace) ([]Ref, hcl.Dia
 // a module cannot see the steps of the namespaces around it when one of
 // them has a step of that name, and that the call is where it is named
 // (a call's after, restart_on and reload_on are its steps'). "" otherwise.
+// It names no call, so that the mistake in a module called twice reads
+// the same through both calls and is one error naming them (the "(In
+// ...)" note that follows).
 func callerStepHint(n *namespace, ref Ref) string {
-	for m := n.mod; m != nil; m = m.caller.mod {
-		st := m.caller.steps[ref.Name]
-		if st == nil {
-			continue
-		}
-		attr, does := "after", "a call's after orders every step in it"
-		switch ref.Attr {
-		case "restart_on":
-			attr, does = "restart_on", "a call's restart_on is that of every service step in it, nested calls included"
-		case "reload_on":
-			attr, does = "reload_on", "a call's reload_on is that of every service step in it, nested calls included"
-		}
-		return fmt.Sprintf(" A module cannot see its caller's steps: step.%s is declared at %s, outside %s. Name it in the call instead, %s = [step.%s] in module %q at %s: %s.",
-			ref.Name, rangeString(st.DeclRange), m.Addr, attr, ref.Name, m.Name, rangeString(m.CallRange), does)
+	st := callerStep(n, ref.Name)
+	if st == nil {
+		return ""
 	}
-	return ""
+	attr, does := "after", "a call's after orders every step in it"
+	switch ref.Attr {
+	case "restart_on":
+		attr, does = "restart_on", "a call's restart_on is that of every service step in it, nested calls included"
+	case "reload_on":
+		attr, does = "reload_on", "a call's reload_on is that of every service step in it, nested calls included"
+	}
+	return fmt.Sprintf(" A module cannot see its caller's steps: step.%s is declared at %s, outside the module. Name it in the %s of the call instead (%s = [step.%s] in the module block that calls this module; the calls are named below): %s.",
+		ref.Name, rangeString(st.DeclRange), attr, attr, ref.Name, does)
+}
+
+// callerReadHint is callerStepHint for an expression reading
+// step.NAME.outputs.KEY (key: "" when it reads no key): what the module
+// needs from the caller's step comes in as an input.
+func callerReadHint(n *namespace, name, key string) string {
+	st := callerStep(n, name)
+	if st == nil {
+		return ""
+	}
+	eg := fmt.Sprintf("%s = step.%s.outputs.KEY", name, name)
+	if key != "" {
+		eg = fmt.Sprintf("%s_%s = step.%s.outputs.%s", name, key, name, key)
+	}
+	return fmt.Sprintf(" A module cannot see its caller's steps: step.%s is declared at %s, outside the module. Pass what the module needs in as an input instead: a variable of the module, set in the module block that calls it (e.g. %s; the calls are named below).",
+		name, rangeString(st.DeclRange), eg)
+}
+
+// callerStep is the step called name of the nearest namespace around
+// module namespace n that declares one; nil when none does (or n is the
+// root).
+func callerStep(n *namespace, name string) *Step {
+	for m := n.mod; m != nil; m = m.caller.mod {
+		if st := m.caller.steps[name]; st != nil {
+			return st
+		}
+	}
+	return nil
 }
 
 // checkModuleCalls checks each call's inputs against the module's
@@ -858,7 +886,13 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 					Detail: fmt.Sprintf("%s must be known before any step runs.%s", w.what, w.hint), Subject: rng.Ptr()})
 			} else if needName("step") {
 				if st := n.steps[second]; st == nil {
-					diags = append(diags, unknownRef("step", second, rng, keys(n.steps)))
+					d := unknownRef("step", second, rng, keys(n.steps))
+					key := ""
+					if len(tr) > 3 && attrName(tr[2]) == "outputs" {
+						key = attrName(tr[3])
+					}
+					d.Detail += callerReadHint(n, second, key)
+					diags = append(diags, d)
 				} else {
 					set.steps[st.Name] = rng
 					if r.readSteps != nil {

@@ -930,10 +930,16 @@ func TestAfterEntryHints(t *testing.T) {
 
 // restart_on = [step.index] inside a module, naming a step of the
 // caller, says that a module cannot see it and that the call's own
-// restart_on is the way.
+// restart_on is the way; reading its outputs, that an input is. A module
+// called twice makes it one error naming both calls: the hint named the
+// call, so each call had an error of its own at the same line.
 func TestCallerStepInModule(t *testing.T) {
-	for _, attr := range []string{"restart_on", "after"} {
+	for _, attr := range []string{"restart_on", "after", "outputs"} {
 		t.Run(attr, func(t *testing.T) {
+			ref := "  " + attr + " = [step.index]\n"
+			if attr == "outputs" {
+				ref = "  after = [step.env]\n  precondition {\n    condition     = step.index.outputs.ok == \"yes\"\n    error_message = \"not ok\"\n  }\n"
+			}
 			fsys := fstest.MapFS{
 				"main.hcl": {Data: []byte(`recipe "t" {}
 hosts "web" {}
@@ -945,18 +951,29 @@ module "daemon" {
   source = "./m"
   on     = hosts.web
 }
+module "daemon2" {
+  source = "./m"
+  on     = hosts.web
+}
 `)},
 				"m/main.hcl": {Data: []byte(`step "env" { run = "true" }
 step "ready" {
-  ` + attr + ` = [step.index]
-  service { name = "app" }
+` + ref + `  service { name = "app" }
 }
 `)},
 			}
 			_, diags := loadFS(fsys)
-			does := map[string]string{"restart_on": "a call's restart_on is that of every service step in it", "after": "a call's after orders every step in it"}[attr]
-			checkDetailsByLine(t, diags, map[int]string{3: `There is no step named "index". Known: env, ready. A module cannot see its caller's steps: step.index is declared at t/main.hcl:3, outside module.daemon. ` +
-				`Name it in the call instead, ` + attr + ` = [step.index] in module "daemon" at t/main.hcl:7: ` + does})
+			does := map[string]string{
+				"restart_on": "Name it in the restart_on of the call instead (restart_on = [step.index] in the module block that calls this module; the calls are named below): a call's restart_on is that of every service step in it, nested calls included",
+				"after":      "Name it in the after of the call instead (after = [step.index] in the module block that calls this module; the calls are named below): a call's after orders every step in it",
+				"outputs":    "Pass what the module needs in as an input instead: a variable of the module, set in the module block that calls it (e.g. index_ok = step.index.outputs.ok; the calls are named below)",
+			}[attr]
+			line := map[string]int{"outputs": 5}[attr]
+			if line == 0 {
+				line = 3
+			}
+			checkDetailsByLine(t, diags, map[int]string{line: `There is no step named "index". Known: env, ready. A module cannot see its caller's steps: step.index is declared at t/main.hcl:3, outside the module. ` +
+				does + `. (In module.daemon, called at t/main.hcl:7; module.daemon2, called at t/main.hcl:11.)`})
 		})
 	}
 }
