@@ -954,12 +954,48 @@ func (r *Recipe) check(trs []hcl.Traversal, w where, n *namespace) (*refSet, hcl
 			}
 			readOutput(out)
 		default:
+			detail := fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step, module.", root)
+			if src := r.source(rng); src != "" && r.interpolated(rng) {
+				detail += fmt.Sprintf(" If ${%s} is for the shell (or systemd, or whatever reads the string), write $${%s}: HCL reads $${ as a literal ${ ($%s without braces needs no escape).", src, src, root)
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown reference",
-				Detail:  fmt.Sprintf("%q is not something a recipe can refer to. Valid roots: var, local, hosts, host, step, module.", root),
-				Subject: rng.Ptr()})
+				Detail: detail, Subject: rng.Ptr()})
 		}
 	}
 	return set, diags
+}
+
+// source is the text of rng in its file, "" when the file is not known.
+func (r *Recipe) source(rng hcl.Range) string {
+	b := r.fileBytes(rng.Filename)
+	if rng.Start.Byte < 0 || rng.End.Byte > len(b) || rng.Start.Byte >= rng.End.Byte {
+		return ""
+	}
+	return string(b[rng.Start.Byte:rng.End.Byte])
+}
+
+// interpolated says whether rng is the first thing inside a template
+// interpolation, ${NAME} (or ${~ NAME}): what a shell or systemd variable
+// written in a string looks like to HCL.
+func (r *Recipe) interpolated(rng hcl.Range) bool {
+	b := r.fileBytes(rng.Filename)
+	if rng.Start.Byte > len(b) {
+		return false
+	}
+	before := strings.TrimRight(string(b[:rng.Start.Byte]), " \t")
+	before = strings.TrimSuffix(before, "~")
+	return strings.HasSuffix(before, "${") && !strings.HasSuffix(before, "$${")
+}
+
+// fileBytes is the source of a parsed recipe or module file.
+func (r *Recipe) fileBytes(name string) []byte {
+	if r.parser == nil {
+		return nil
+	}
+	if f := r.parser.Files()[name]; f != nil {
+		return f.Bytes
+	}
+	return nil
 }
 
 func unknownRef(kind, name string, rng hcl.Range, known []string) *hcl.Diagnostic {

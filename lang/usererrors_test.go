@@ -207,6 +207,30 @@ func TestUserMistakeDetails(t *testing.T) {
 			},
 			want: []string{"did you mean clients?"},
 		},
+		{
+			// A shell variable in braces is HCL's interpolation: the
+			// error said only that "f" is no valid root.
+			name: "shell variable in braces in a command",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"x\" {\n  on  = hosts.c\n  run = \"for f in /srv/*; do echo ${f}; done\"\n}\n")},
+			},
+			want: []string{`"f" is not something a recipe can refer to`, "write $${f}", "HCL reads $${ as a literal ${"},
+		},
+		{
+			name: "shell variable in a heredoc, strip marker",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"x\" {\n  on  = hosts.c\n  run = <<-EOT\n    echo ${~ HOME}/x\n  EOT\n}\n")},
+			},
+			want: []string{`"HOME" is not something`, "write $${HOME}"},
+		},
+		{
+			name: "unknown root outside a string",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"x\" {\n  on  = hosts.c\n  run = path.module\n}\n")},
+			},
+			want: []string{`"path" is not something a recipe can refer to`},
+			not:  []string{"$${"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
