@@ -1299,7 +1299,10 @@ func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value,
 		}
 		v, d := e.Value(ctx)
 		diags = append(diags, d...)
-		set[n] = setAttr{name, v, e.Range()}
+		set[n] = setAttr{name: name, val: v, rng: e.Range()}
+		if e == st.Shorthand {
+			set[n].shorthand = st.Kind
+		}
 		n++
 	}
 	switch st.Kind {
@@ -1315,7 +1318,7 @@ func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value,
 				diags = append(diags, d...)
 				capture[k] = v
 			}
-			set[n] = setAttr{"capture", cty.ObjectVal(capture), st.Shorthand.Range()}
+			set[n] = setAttr{name: "capture", val: cty.ObjectVal(capture), rng: st.Shorthand.Range()}
 			n++
 		}
 	case "package":
@@ -1327,10 +1330,20 @@ func shorthandArgs(st *Step, spec hcldec.Spec, ctx *hcl.EvalContext) (cty.Value,
 }
 
 // setAttr is one attribute given a value, and where it was written.
+// shorthand is the attribute the recipe wrote ("run", "package") when the
+// value is a shorthand's: a mistake in it is named as written.
 type setAttr struct {
-	name string
-	val  cty.Value
-	rng  hcl.Range
+	name      string
+	val       cty.Value
+	rng       hcl.Range
+	shorthand string
+}
+
+// shorthandTypeHint says what a run or package shorthand takes, in the
+// recipe's own terms.
+var shorthandTypeHint = map[string]string{
+	"run":     `run must be a shell command, a string (a heredoc, <<-EOT ... EOT, for several lines)`,
+	"package": `package must be a list of package names, e.g. package = ["rsync", "xfsprogs"], even for one package`,
 }
 
 // objectForSpec builds a kind's argument object (type ty, attribute names
@@ -1352,9 +1365,11 @@ func objectForSpec(ty cty.Type, names []string, set []setAttr, rng hcl.Range) (c
 			}
 			cv, err := convert.Convert(a.val, aty)
 			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for " + name,
-					Detail:  fmt.Sprintf("%s must be %s: %s.", name, typeexpr.TypeString(aty), err),
-					Subject: a.rng.Ptr()})
+				summary, detail := "Invalid value for "+name, fmt.Sprintf("%s must be %s: %s.", name, typeexpr.TypeString(aty), err)
+				if hint := shorthandTypeHint[a.shorthand]; hint != "" {
+					summary, detail = "Invalid value for "+a.shorthand, fmt.Sprintf("%s: %s.", hint, err)
+				}
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: a.rng.Ptr()})
 				cv = cty.UnknownVal(aty)
 			}
 			out[name] = cv

@@ -231,6 +231,24 @@ func TestUserMistakeDetails(t *testing.T) {
 			want: []string{`"path" is not something a recipe can refer to`},
 			not:  []string{"$${"},
 		},
+		{
+			// The shorthand's value is the kind's names (command): the
+			// error named that argument, which the recipe does not write.
+			name: "package shorthand given a string",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"x\" {\n  on      = hosts.c\n  package = \"rsync curl\"\n}\n")},
+			},
+			want: []string{"package must be a list of package names", `package = ["rsync", "xfsprogs"]`},
+			not:  []string{"names must be"},
+		},
+		{
+			name: "run shorthand given a list",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nstep \"x\" {\n  on  = hosts.c\n  run = [\"a\", \"b\"]\n}\n")},
+			},
+			want: []string{"run must be a shell command, a string", "heredoc"},
+			not:  []string{"command must be"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

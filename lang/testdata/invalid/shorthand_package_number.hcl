@@ -4,5 +4,5 @@ hosts "server" {}
 
 step "packages" {
   on      = hosts.server
-  package = 42 # ERROR: Invalid value for names
+  package = 42 # ERROR: Invalid value for package
 }

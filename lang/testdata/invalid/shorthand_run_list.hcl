@@ -4,5 +4,5 @@ hosts "server" {}
 
 step "s" {
   on  = hosts.server
-  run = ["gluster", "volume", "start", "gv0"] # ERROR: Invalid value for command
+  run = ["gluster", "volume", "start", "gv0"] # ERROR: Invalid value for run
 }

@@ -4,5 +4,5 @@ hosts "server" {}
 
 step "packages" {
   on      = hosts.server
-  package = { name = "glusterfs-server" } # ERROR: Invalid value for names
+  package = { name = "glusterfs-server" } # ERROR: Invalid value for package
 }
