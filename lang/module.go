@@ -262,9 +262,18 @@ func (r *Recipe) decodeModuleCall(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	src := attrs["source"]
 	if src == nil {
-		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module source",
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing module source",
 			Detail:  fmt.Sprintf("Module %q must say where it comes from: source = \"./DIR\" (relative to this file) or source = \"builtin/NAME\".", name),
-			Subject: b.DefRange.Ptr()})
+			Subject: b.DefRange.Ptr()}
+		// A misspelt source is the mistake to point at.
+		for _, k := range sortedAttrNames(attrs) {
+			if suggest(k, []string{"source"}) == "source" {
+				d.Detail = fmt.Sprintf("Did you mean source for %q? Module %q must say where it comes from: source = \"./DIR\" (relative to this file) or source = \"builtin/NAME\".", k, name)
+				d.Subject = attrs[k].NameRange.Ptr()
+				break
+			}
+		}
+		return append(diags, d)
 	}
 	m.srcRange = src.Expr.Range()
 	if len(src.Expr.Variables()) > 0 {

@@ -20,6 +20,7 @@ func TestUserMistakeDetails(t *testing.T) {
 		files fstest.MapFS
 		want  []string // in the error's detail
 		not   []string
+		line  int // of the first error, when not 0
 	}{
 		{
 			name: "module directory misspelt",
@@ -249,6 +250,17 @@ func TestUserMistakeDetails(t *testing.T) {
 			want: []string{"run must be a shell command, a string", "heredoc"},
 			not:  []string{"command must be"},
 		},
+		{
+			// The misspelt source was taken for an input and the error
+			// pointed at the block's header, saying to add a source.
+			name: "module source misspelt",
+			files: fstest.MapFS{
+				"main.hcl": {Data: []byte("recipe \"t\" {}\nhosts \"c\" {}\nmodule \"m\" {\n  sourc = \"./m\"\n  on    = hosts.c\n  word  = \"a\"\n}\n")},
+				"m/m.hcl":  {Data: []byte(module)},
+			},
+			want: []string{`Did you mean source for "sourc"? Module "m" must say where it comes from`},
+			line: 4,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,6 +273,9 @@ func TestUserMistakeDetails(t *testing.T) {
 				if d.Subject == nil {
 					t.Errorf("%q has no file and line", d.Summary)
 				}
+			}
+			if tc.line != 0 && diags[0].Subject != nil && diags[0].Subject.Start.Line != tc.line {
+				t.Errorf("error at line %d, want %d:%s", diags[0].Subject.Start.Line, tc.line, detail)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(detail, w) {
