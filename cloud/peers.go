@@ -2,10 +2,10 @@ package cloud
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
+
+	"diffuser/internal/ports"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -28,11 +28,7 @@ type Peer struct {
 }
 
 // PortRange is one entry of a recipe's `ports`: "24007-24008/tcp glusterd".
-type PortRange struct {
-	Protocol string // tcp or udp
-	From, To int
-	What     string // the rest of the entry, e.g. glusterd
-}
+type PortRange = ports.Range
 
 // Firewall is implemented by a Provider whose hosts sit behind a firewall
 // it manages. SetPeers records what the firewall must admit from the
@@ -65,41 +61,4 @@ func PeerAddress(h Host) string {
 // ParsePorts reads a recipe's `ports` entries: "PORT[-PORT]/PROTO[+PROTO]
 // [what]", PROTO tcp or udp, e.g. "111/tcp+udp portmapper". One PortRange
 // per protocol.
-func ParsePorts(entries []string) ([]PortRange, error) {
-	var out []PortRange
-	for _, e := range entries {
-		f := strings.Fields(e)
-		if len(f) == 0 {
-			return nil, fmt.Errorf("ports: empty entry: want \"PORT[-PORT]/tcp|udp [what]\"")
-		}
-		rng, protos, ok := strings.Cut(f[0], "/")
-		if !ok {
-			return nil, fmt.Errorf("ports: %q: want \"PORT[-PORT]/tcp|udp [what]\", such as \"24007-24008/tcp glusterd\"", e)
-		}
-		lo, hi, isRange := strings.Cut(rng, "-")
-		if !isRange {
-			hi = lo
-		}
-		from, ok1 := portNumber(lo)
-		to, ok2 := portNumber(hi)
-		if !ok1 || !ok2 || from > to {
-			return nil, fmt.Errorf("ports: %q: %q is not a port or a range of ports (1-65535)", e, rng)
-		}
-		for _, p := range strings.Split(protos, "+") {
-			if p != "tcp" && p != "udp" {
-				return nil, fmt.Errorf("ports: %q: protocol %q: want tcp, udp or tcp+udp", e, p)
-			}
-			out = append(out, PortRange{Protocol: p, From: from, To: to, What: strings.Join(f[1:], " ")})
-		}
-	}
-	return out, nil
-}
-
-// portNumber reads a port: digits only, 1 to 65535.
-func portNumber(s string) (int, bool) {
-	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= 1 && n <= 65535
-}
+func ParsePorts(entries []string) ([]PortRange, error) { return ports.Parse(entries) }

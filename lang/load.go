@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"diffuser/internal/ports"
 	"diffuser/internal/text"
 
 	"github.com/hashicorp/hcl/v2"
@@ -439,7 +440,25 @@ func (r *Recipe) decodeRecipe(b *hcl.Block) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid ports",
 					Detail: "ports must be a list of strings such as \"24007-24008/tcp glusterd\".", Subject: a.Expr.Range().Ptr()})
 			} else {
-				for _, e := range l.AsValueSlice() {
+				// Each entry to the rules the providers that open
+				// firewalls read it by, at its own line.
+				var elems []hclsyntax.Expression
+				if t, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok {
+					elems = t.Exprs
+				}
+				for i, e := range l.AsValueSlice() {
+					if _, err := ports.Parse([]string{e.AsString()}); err != nil {
+						rng := a.Expr.Range()
+						if i < len(elems) {
+							rng = elems[i].Range()
+						}
+						detail := strings.TrimPrefix(err.Error(), "ports: ") + "."
+						if !strings.Contains(detail, "PORT[-PORT]") {
+							detail += " Each entry is \"PORT[-PORT]/tcp|udp [what]\", such as \"24007-24008/tcp glusterd\" or \"111/tcp+udp portmapper\"."
+						}
+						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid ports", Detail: detail, Subject: rng.Ptr()})
+						continue
+					}
 					r.Ports = append(r.Ports, e.AsString())
 				}
 			}

@@ -1,0 +1,6 @@
+recipe "t" {
+  ports = [
+    "22/tcp ssh",
+    "873 rsync", # ERROR: Invalid ports
+  ]
+}
