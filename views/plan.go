@@ -195,9 +195,9 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	writeRenames(w, p.LikelyRenames(), p.Workspace)
 	if len(p.Targets) > 0 {
 		n := p.Dependents()
-		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s on or depend on %s (reasons above);\n"+
+		fmt.Fprintf(w, "\nTargeted destroy (-target %s): %d targeted, %d more that %s (reasons above);\n"+
 			"nothing is left depending on something destroyed. The next apply brings them all back.\n",
-			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs", "run"), plural(len(p.Destroys)-n, "it", "them"))
+			strings.Join(p.Targets, ", -target "), len(p.Destroys)-n, n, plural(n, "runs on or depends on", "run on or depend on")+" "+plural(len(p.Destroys)-n, "it", "them"))
 		if staying := p.UndoneOnStayingHosts(); len(staying) > 0 {
 			shown := staying
 			if len(shown) > 5 {

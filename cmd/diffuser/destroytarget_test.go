@@ -144,3 +144,15 @@ func TestDestroyTargetCLI(t *testing.T) {
 		t.Errorf("destroying a step instance took hosts with it")
 	}
 }
+
+// TestDestroyTargetOneDependentGrammar: one dependent reads "1 more that
+// runs on or depends on it", not "runs on or depend on".
+func TestDestroyTargetOneDependentGrammar(t *testing.T) {
+	e := newSimCLI(t, nil)
+	recipe := e.write("tiered/main.hcl", tieredRecipe)
+	e.must("apply", recipe, "-provider", "sim", "-auto-approve", "--progress", "quiet")
+	out := e.must("destroy", recipe, "-provider", "sim", "-target", `step.volume["server[0]"]`, "-auto-approve", "--progress", "quiet")
+	if !strings.Contains(out, "1 targeted, 1 more that runs on or depends on it (reasons above)") {
+		t.Errorf("destroy -target with one dependent:\n%s", out)
+	}
+}
