@@ -137,6 +137,8 @@ type Plan struct {
 	// leftRestart: of LeftOut, the services whose restart (or reload)
 	// -target left out, by address: "restart" or "reload".
 	leftRestart map[string]string
+	// leftOwed: of leftRestart, how each is owed (LeftOutOwed).
+	leftOwed map[string]string
 	// Moves are the recorded instances the recipe's moved blocks rename;
 	// the plan was made as if they were renamed already.
 	Moves      []Move
@@ -1028,9 +1030,10 @@ func (p *Plan) restrict(targets []string) hcl.Diagnostics {
 					p.LeftOut = append(p.LeftOut, c.Addr)
 					if c.Restart != "" {
 						if p.leftRestart == nil {
-							p.leftRestart = map[string]string{}
+							p.leftRestart, p.leftOwed = map[string]string{}, map[string]string{}
 						}
 						p.leftRestart[c.Addr] = c.Restart
+						p.leftOwed[c.Addr] = p.owedHow(int32(v), keep)
 					}
 				}
 				c.Action = NoOp
@@ -1080,6 +1083,31 @@ func (p *Plan) ChangeFor(v int32) *Change { return p.vchange[v] }
 // a service whose restart (reload) -target left out, else "". State
 // records it as owed, so the next apply without -target does it.
 func (p *Plan) LeftOutRestart(addr string) string { return p.leftRestart[addr] }
+
+// LeftOutOwed says how the restart -target left out of addr is owed:
+// "targets" when a targeted step that names it changes (state records the
+// debt before that step runs), "pending" when state owes it already (an
+// earlier apply recorded it), "" when what would restart it is left out
+// too: the next apply without -target changes that and restarts.
+func (p *Plan) LeftOutOwed(addr string) string { return p.leftOwed[addr] }
+
+// owedHow is LeftOutOwed for service instance v, keep the vertices
+// -target keeps.
+func (p *Plan) owedHow(v int32, keep []bool) string {
+	rp := p.restarts[v]
+	if rp == nil {
+		return ""
+	}
+	for _, t := range rp.triggers {
+		if keep[t] {
+			return "targets"
+		}
+	}
+	if rp.pending != "" {
+		return "pending"
+	}
+	return ""
+}
 
 // checkReplace refuses a -replace address that names no host and no step
 // instance of the recipe, as -target refuses one that matches nothing: a

@@ -478,6 +478,15 @@ func TestTargetLeavesOutRestart(t *testing.T) {
 	if r := p.LeftOutRestart(`step.global["client[0]"]`); r != "" {
 		t.Errorf("the left-out global on client[0] is %q, want no restart", r)
 	}
+	// How each left-out restart is owed: server[1]'s when the targeted
+	// file changes; server[0]'s (a reload for global, left out too) not
+	// at all: the next apply without -target changes global and reloads.
+	if o := p.LeftOutOwed(`step.daemon["server[1]"]`); o != "targets" {
+		t.Errorf("the left-out restart on server[1] is owed %q, want targets", o)
+	}
+	if o := p.LeftOutOwed(`step.daemon["server[0]"]`); o != "" {
+		t.Errorf("the left-out reload on server[0] is owed %q, want nothing recorded", o)
+	}
 	if p := w.plan(); len(p.LeftOut) != 0 {
 		t.Errorf("a plan without -target leaves out %v", p.LeftOut)
 	}
@@ -487,6 +496,12 @@ func TestTargetLeavesOutRestart(t *testing.T) {
 	p = w.plan(func(o *engine.PlanOptions) { o.Targets = []string{`step.conf["server[0]"]`} })
 	if p.HasChanges() || strings.Join(p.LeftOut, " ") != `step.daemon["server[1]"]` {
 		t.Fatalf("after the targeted apply: changes:\n%s\nleft out %v", summary(p), p.LeftOut)
+	}
+	// State owes it already: no target change records it (the view said
+	// "recorded as owed when the targets change" of a restart owed since
+	// the last apply).
+	if o := p.LeftOutOwed(`step.daemon["server[1]"]`); o != "pending" {
+		t.Errorf("the restart state owes is %q, want pending", o)
 	}
 	if s := summary(w.plan()); !strings.Contains(s, "-target left it out") {
 		t.Errorf("plan after a targeted apply:\n%s", s)

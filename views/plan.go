@@ -123,7 +123,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	if !p.HasChanges() {
 		if len(p.LeftOut) > 0 {
 			fmt.Fprintln(w, "No changes in what -target names.")
-			writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
+			writeLeftOut(w, p.LeftOut, p.LeftOutRestart, p.LeftOutOwed)
 			return
 		}
 		fmt.Fprintln(w, "No changes. The cluster matches the recipe.")
@@ -190,7 +190,7 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 	} else {
 		fmt.Fprintf(w, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	}
-	writeLeftOut(w, p.LeftOut, p.LeftOutRestart)
+	writeLeftOut(w, p.LeftOut, p.LeftOutRestart, p.LeftOutOwed)
 	writeDestroysChanged(w, p.DestroysChanged())
 	writeRenames(w, p.LikelyRenames(), p.Workspace)
 	if len(p.Targets) > 0 {
@@ -214,18 +214,25 @@ func WritePlan(w io.Writer, p *engine.Plan) {
 // does, that -target left changes out: a config file targeted alone is
 // written, but the restart it owes and whatever else changed wait. A
 // left-out restart is named as one (Ansible users expect notified
-// handlers to run even under --tags), with where it happens instead.
-func writeLeftOut(w io.Writer, left []string, restart func(addr string) string) {
+// handlers to run even under --tags), with where it happens instead, and
+// owedHow (engine.Plan.LeftOutOwed) says whether state owes it already or
+// will once a target changes.
+func writeLeftOut(w io.Writer, left []string, restart, owedHow func(addr string) string) {
 	if len(left) == 0 {
 		return
 	}
 	named := make([]string, len(left))
-	owed := 0
+	owed, pending := 0, 0
 	for i, a := range left {
 		named[i] = a
 		if r := restart(a); r != "" {
 			named[i] = a + " (" + r + ")"
-			owed++
+			switch owedHow(a) {
+			case "targets":
+				owed++
+			case "pending":
+				pending++
+			}
 		}
 	}
 	names := strings.Join(named, ", ")
@@ -237,6 +244,10 @@ func writeLeftOut(w io.Writer, left []string, restart func(addr string) string) 
 	if owed > 0 {
 		fmt.Fprintf(w, "The %s left out %s recorded as owed when the targets change: the next apply without -target does %s (its plan says \"still pending\").\n",
 			plural(owed, "restart", "restarts"), plural(owed, "is", "are"), plural(owed, "it", "them"))
+	}
+	if pending > 0 {
+		fmt.Fprintf(w, "The %s left out %s owed already (state recorded %s in an earlier apply): the next apply without -target does %s (its plan says \"still pending\").\n",
+			plural(pending, "restart", "restarts"), plural(pending, "is", "are"), plural(pending, "it", "them"), plural(pending, "it", "them"))
 	}
 }
 
