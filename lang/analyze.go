@@ -1095,7 +1095,34 @@ func (r *Recipe) unknownCtx(n *namespace) *hcl.EvalContext {
 // unknown attributes, missing required ones and wrong literal types are
 // reported at load time.
 func (r *Recipe) decodeSchemaOnly(body hcl.Body, spec hcldec.Spec, n *namespace) (cty.Value, hcl.Diagnostics) {
-	return hcldec.Decode(body, spec, r.unknownCtx(n))
+	v, diags := hcldec.Decode(body, spec, r.unknownCtx(n))
+	return v, misspeltNotMissing(diags)
+}
+
+// bodyContent is body.Content(schema) with a misspelt required argument
+// reported once (misspeltNotMissing).
+func bodyContent(body hcl.Body, schema *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
+	content, diags := body.Content(schema)
+	return content, misspeltNotMissing(diags)
+}
+
+// misspeltNotMissing drops HCL's "Missing required argument" for an
+// argument that an "Unsupported argument" of the same body was meant to be
+// (its "Did you mean"): a misspelt argument is one mistake, reported where
+// it is written, as a misspelt module input is.
+func misspeltNotMissing(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Summary == "Missing required argument" {
+			if _, after, ok := strings.Cut(d.Detail, "The argument \""); ok {
+				if name, _, ok := strings.Cut(after, "\""); ok && misspelt(diags, name) {
+					continue
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // checkStepValues does for a step's shorthand (run = "...", package = [...])

@@ -311,7 +311,7 @@ var recipeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 // decodeBody decodes one file's blocks into namespace n: the root recipe,
 // or a module (which has no recipe, hosts or precondition blocks).
 func (r *Recipe) decodeBody(body hcl.Body, n *namespace) hcl.Diagnostics {
-	content, diags := body.Content(recipeSchema)
+	content, diags := bodyContent(body, recipeSchema)
 	for _, b := range content.Blocks {
 		if d := n.refuseBlock(b); d != nil {
 			diags = append(diags, d)
@@ -419,7 +419,7 @@ func (r *Recipe) decodeRecipe(b *hcl.Block) hcl.Diagnostics {
 		return hcl.Diagnostics{d}
 	}
 	r.Name, r.DeclRange = b.Labels[0], b.DefRange
-	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "ports"}}})
 	if a := content.Attributes["description"]; a != nil {
 		diags = append(diags, constString(a.Expr, &r.Description)...)
@@ -512,7 +512,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	if prev := n.vars[v.Name]; prev != nil {
 		return hcl.Diagnostics{duplicate("variable", v.Name, prev.DeclRange, b.DefRange)}
 	}
-	content, diags := b.Body.Content(&hcl.BodySchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{
 		Attributes: append([]hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}}, constraintAttrs...),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
 	})
@@ -551,7 +551,7 @@ func (n *namespace) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 			Subject: content.Attributes["default"].Expr.Range().Ptr()})
 	}
 	for _, vb := range content.Blocks {
-		vc, d := vb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		vc, d := bodyContent(vb.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "condition", Required: true}, {Name: "error_message", Required: true}}})
 		diags = append(diags, d...)
 		if d.HasErrors() {
@@ -611,7 +611,7 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 	if prev := r.groupIdx[g.Name]; prev != nil {
 		return hcl.Diagnostics{duplicate("host group", g.Name, prev.DeclRange, b.DefRange)}
 	}
-	content, diags := b.Body.Content(&hcl.BodySchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "description"}, {Name: "replace_note"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume", LabelNames: []string{"name"}}, {Type: "precondition"}},
 	})
@@ -639,7 +639,7 @@ func (r *Recipe) decodeGroup(b *hcl.Block) hcl.Diagnostics {
 			continue
 		}
 		seen[vb.Labels[0]] = vb.DefRange
-		vc, d := vb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		vc, d := bodyContent(vb.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "size_gb", Required: true}, {Name: "type"}}})
 		diags = append(diags, d...)
 		if d.HasErrors() {
@@ -663,6 +663,18 @@ var unsupportedBlockRE = regexp.MustCompile(`^Blocks of type "([^"]+)" are not e
 // unsupportedArgRE reads the argument name out of HCL's "Unsupported
 // argument" detail.
 var unsupportedArgRE = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here`)
+
+// misspelt says whether diags hold an "Unsupported argument" whose "Did
+// you mean" is name: the argument is then written, misspelt, and is not
+// reported missing as well.
+func misspelt(diags hcl.Diagnostics, name string) bool {
+	for _, d := range diags {
+		if d.Summary == "Unsupported argument" && strings.Contains(d.Detail, fmt.Sprintf("Did you mean %q?", name)) {
+			return true
+		}
+	}
+	return false
+}
 
 // stepMetaArgHint says what a step takes instead of a Terraform
 // meta-argument, or of an Ansible task keyword.
@@ -721,7 +733,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	if prev := n.steps[s.BaseName]; prev != nil {
 		return hcl.Diagnostics{duplicate("step", s.BaseName, prev.DeclRange, b.DefRange)}
 	}
-	content, diags := b.Body.Content(r.stepSchema())
+	content, diags := bodyContent(b.Body, r.stepSchema())
 	for _, d := range diags {
 		// HCL says only "Blocks of type "waitfor" are not expected here."
 		if d.Summary == "Unsupported block type" && d.Subject != nil {
@@ -758,7 +770,7 @@ func (r *Recipe) decodeStep(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	if a := at["on"]; a != nil {
 		s.On = a.Expr
-	} else if n.mod == nil {
+	} else if n.mod == nil && !misspelt(diags, "on") {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing on",
 			Detail:  fmt.Sprintf("Step %q must say where it runs, e.g. `on = hosts.server` or `on = hosts.server[0]`.", s.Name),
 			Subject: b.DefRange.Ptr()})
@@ -941,7 +953,7 @@ func (r *Recipe) decodeVerify(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			return hcl.Diagnostics{duplicate("verify", b.Labels[0], prev.DeclRange, b.DefRange)}
 		}
 	}
-	content, diags := b.Body.Content(&hcl.BodySchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "on"}, {Name: "path"}, {Name: "enabled"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "failover"}, {Type: "s3"}},
 	})
@@ -962,7 +974,7 @@ func (r *Recipe) decodeVerify(b *hcl.Block, n *namespace) hcl.Diagnostics {
 			return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate s3 block",
 				Detail: "A verify checks one S3 service: list its gateways in endpoints, or write a second verify block.", Subject: sb.DefRange.Ptr()})
 		}
-		sc, d := sb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		sc, d := bodyContent(sb.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "endpoints", Required: true}, {Name: "access_key", Required: true}, {Name: "secret_key", Required: true},
 			{Name: "region"}, {Name: "bucket"}}})
 		diags = append(diags, d...)
@@ -1005,7 +1017,7 @@ func (r *Recipe) decodeVerify(b *hcl.Block, n *namespace) hcl.Diagnostics {
 	}
 	v.On, v.Path = on.Expr, path.Expr
 	for _, fb := range failovers {
-		fc, d := fb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		fc, d := bodyContent(fb.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "on", Required: true}, {Name: "stop", Required: true}, {Name: "start", Required: true}}})
 		diags = append(diags, d...)
 		switch {
@@ -1030,7 +1042,7 @@ func (n *namespace) decodeOutput(b *hcl.Block) hcl.Diagnostics {
 			return hcl.Diagnostics{duplicate("output", b.Labels[0], prev.DeclRange, b.DefRange)}
 		}
 	}
-	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "value", Required: true}, {Name: "sensitive"}, {Name: "description"}}})
 	if diags.HasErrors() {
 		return diags

@@ -217,7 +217,7 @@ func (n *namespace) decodeModuleInfo(b *hcl.Block) hcl.Diagnostics {
 		return hcl.Diagnostics{duplicate("module_info block", "", n.infoRange, b.DefRange)}
 	}
 	n.infoRange = b.DefRange
-	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "description"}}})
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "description"}}})
 	if a := content.Attributes["description"]; a != nil {
 		diags = append(diags, constString(a.Expr, &n.info)...)
 	}
@@ -374,7 +374,7 @@ func decodeLifecycle(blocks hcl.Blocks) (hcl.Expression, hcl.Diagnostics) {
 			Detail:  fmt.Sprintf("A module call has at most one lifecycle block; the first is at %s.", rangeString(blocks[0].DefRange)),
 			Subject: blocks[1].DefRange.Ptr()}}
 	}
-	content, diags := blocks[0].Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "enabled"}}})
+	content, diags := bodyContent(blocks[0].Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "enabled"}}})
 	if diags.HasErrors() {
 		for _, d := range diags {
 			d.Detail += " A module call's lifecycle block takes enabled = CONDITION only (OpenTofu's enabled meta-argument): false turns the call off."
@@ -392,7 +392,7 @@ func decodeLifecycle(blocks hcl.Blocks) (hcl.Expression, hcl.Diagnostics) {
 
 // decodeMoved decodes `moved { from = step.a  to = module.b.step.a }`.
 func (r *Recipe) decodeMoved(b *hcl.Block, n *namespace) hcl.Diagnostics {
-	content, diags := b.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	content, diags := bodyContent(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "from", Required: true}, {Name: "to", Required: true}}})
 	if diags.HasErrors() {
 		return diags

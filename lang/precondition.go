@@ -47,7 +47,7 @@ const preconditionHint = " A host count is a variable: test that. A rule about w
 // decodePreconditionBlock reads one precondition block; nil when it
 // lacks an attribute.
 func decodePreconditionBlock(b *hcl.Block) (*Precondition, hcl.Diagnostics) {
-	content, diags := b.Body.Content(preconditionSchema)
+	content, diags := bodyContent(b.Body, preconditionSchema)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -107,7 +107,7 @@ func LoadSite(path string) (*Site, hcl.Diagnostics) {
 	if d := recipeAsSite(f.Body, path); d != nil {
 		return s, hcl.Diagnostics{d} // not one "Unsupported block type" per block
 	}
-	content, d := f.Body.Content(siteSchema)
+	content, d := bodyContent(f.Body, siteSchema)
 	diags = append(diags, d...)
 	if a := content.Attributes["default_provider"]; a != nil {
 		diags = append(diags, constString(a.Expr, &s.DefaultProvider)...)
@@ -216,6 +216,7 @@ func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Valu
 	}
 	ctx = withForBudget(ctx)
 	base, diags := hcldec.Decode(body, spec, ctx)
+	diags = misspeltNotMissing(diags)
 	if diags.HasErrors() || p == nil || group == "" || p.Groups[group] == nil {
 		return base, diags
 	}

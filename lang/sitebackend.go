@@ -55,7 +55,7 @@ func (s *Site) decodeBackend(blk *hcl.Block) hcl.Diagnostics {
 			Detail: detail, Subject: blk.LabelRanges[0].Ptr()}}
 	}
 	b := &Backend{Type: typ, DeclRange: blk.DefRange, Ranges: map[string]hcl.Range{}}
-	content, diags := blk.Body.Content(s3BackendSchema)
+	content, diags := bodyContent(blk.Body, s3BackendSchema)
 	names := make([]string, 0, len(content.Attributes))
 	for n := range content.Attributes {
 		names = append(names, n)

@@ -41,7 +41,7 @@ func (s *Site) addGroup(blk *hcl.Block) hcl.Diagnostics {
 	if prev := s.Groups[name]; prev != nil {
 		return hcl.Diagnostics{duplicate("hosts block", name, prev.DeclRange, blk.DefRange)}
 	}
-	content, diags := blk.Body.Content(groupProviderSchema)
+	content, diags := bodyContent(blk.Body, groupProviderSchema)
 	if diags.HasErrors() {
 		for _, d := range diags {
 			if d.Summary == "Unsupported argument" {

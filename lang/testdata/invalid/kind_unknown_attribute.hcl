@@ -6,7 +6,7 @@ hosts "server" {
 
 step "brick" {
   on = hosts.server
-  format { # ERROR: Missing required argument
+  format {
     devise = host.volume.brick.device # ERROR: Unsupported argument
     fstype = "xfs"
   }
