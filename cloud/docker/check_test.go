@@ -51,6 +51,14 @@ func TestCheckSettings(t *testing.T) {
 		`extra_hosts = ["deb.debian.org:203.0.113.80", "mirror:::1"]`: "",
 		`extra_hosts = ["evil\n10.0.0.1 deb.debian.org:1.2.3.4"]`:     "extra_hosts[0]",
 		`extra_hosts = ["-x:1.2.3.4", "a b:1.2.3.4"]`:                 "extra_hosts[0],extra_hosts[1]",
+		// A value read while decoding (memory, cpus) does not hide the
+		// others' mistakes: every one is reported in one validate.
+		`memory = "lots"
+		 cpus = -1
+		 extra_hosts = ["deb.debian.org"]
+		 packages = ["jq", "Bad Name"]
+		 network_cidr = "10.0.0.0/30"
+		 package_cache = "ftp://x"`: "memory,cpus,extra_hosts[0],network_cidr,package_cache,packages[1]",
 	} {
 		v := decodeHCL(t, src)
 		var got []string

@@ -7,7 +7,7 @@ import "github.com/zclconf/go-cty/cty"
 // shared networks (`networks`), where the hosts of other providers on
 // those networks reach them.
 func (Factory) Exposed(v cty.Value) (bool, string) {
-	if s, err := decodeFields(v); err == nil && len(s.Networks) > 0 {
+	if s, _, err := decodeFields(v); err == nil && len(s.Networks) > 0 {
 		return true, ""
 	}
 	return false, "are containers on a bridge network private to the machine that runs them, which hosts elsewhere cannot reach (unless the group joins a network they share: the docker provider's networks setting)"

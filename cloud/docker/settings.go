@@ -89,23 +89,31 @@ func (Factory) Spec() hcldec.ObjectSpec {
 // see HostApt), volume_dir from workDir. v may be null or cty.NilVal (all
 // defaults); attributes missing from v's type are treated as unset.
 func DecodeSettings(v cty.Value, apt HostApt, workDir string) (Settings, error) {
-	s, err := decodeFields(v)
+	s, ps, err := decodeFields(v)
 	if err != nil {
 		return s, err
+	}
+	if len(ps) > 0 {
+		return s, ps[0]
 	}
 	s.applyDefaults(apt, workDir)
 	return s, s.validate()
 }
 
-// decodeFields reads the set attributes of v, defaults not applied.
-func decodeFields(v cty.Value) (Settings, error) {
-	var s Settings
+// decodeFields reads the set attributes of v, defaults not applied. A
+// value it cannot read is a problem at its setting, left unset, and the
+// rest are read all the same, so that CheckSettings reports every mistake
+// at once; err is for settings it cannot read at all.
+func decodeFields(v cty.Value) (s Settings, ps []cloud.SettingsProblem, err error) {
+	problem := func(name, format string, args ...any) {
+		ps = append(ps, cloud.Problem(cty.GetAttrPath(name), "Invalid docker setting", format, args...))
+	}
 	if v != cty.NilVal && !v.IsNull() {
 		if !v.IsWhollyKnown() {
-			return s, fmt.Errorf("docker provider settings are not known yet")
+			return s, nil, fmt.Errorf("docker provider settings are not known yet")
 		}
 		if !v.Type().IsObjectType() && !v.Type().IsMapType() {
-			return s, fmt.Errorf("docker provider settings: want an object, got %s", v.Type().FriendlyName())
+			return s, nil, fmt.Errorf("docker provider settings: want an object, got %s", v.Type().FriendlyName())
 		}
 		get := func(name string) cty.Value { return cloud.Attr(v, name) }
 		strs := map[string]*string{
@@ -119,76 +127,103 @@ func decodeFields(v cty.Value) (Settings, error) {
 				continue
 			}
 			if a.Type() != cty.String {
-				return s, cloud.Problem(cty.GetAttrPath(name), "Invalid docker setting", "docker provider setting %s: want a string, got %s", name, a.Type().FriendlyName())
+				problem(name, "docker provider setting %s: want a string, got %s", name, a.Type().FriendlyName())
+				continue
 			}
 			*dst = strings.TrimSpace(a.AsString())
 		}
 		if a := get("memory"); !a.IsNull() {
-			var mem string
-			switch a.Type() {
-			case cty.String:
-				mem = strings.TrimSpace(a.AsString())
-			case cty.Number:
-				mem = a.AsBigFloat().Text('f', 0)
-			default:
-				return s, cloud.Problem(cty.GetAttrPath("memory"), "Invalid docker setting", "docker provider setting memory: want a string like \"2g\", got %s", a.Type().FriendlyName())
-			}
-			if mem != "" && mem != "0" {
-				n, err := units.RAMInBytes(mem)
-				if err != nil || n <= 0 {
-					return s, cloud.Problem(cty.GetAttrPath("memory"), "Invalid docker setting", "docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
-				}
-				s.Memory = n
-			}
+			s.Memory = decodeMemory(a, problem)
 		}
 		if a := get("cpus"); !a.IsNull() {
-			if a.Type() != cty.Number {
-				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus: want a number, got %s", a.Type().FriendlyName())
-			}
-			f, _ := a.AsBigFloat().Float64()
-			if f < 0 {
-				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %v: must not be negative", f)
-			}
-			// Docker takes at least a hundredth of a CPU; beyond maxCPUs
-			// (1e400 is +Inf) the engine's nano-CPU count overflows.
-			if f > maxCPUs || f > 0 && f < 0.01 {
-				return s, cloud.Problem(cty.GetAttrPath("cpus"), "Invalid docker setting", "docker provider setting cpus = %s: want a number of CPUs from 0.01 to %d, or 0 for no limit",
-					a.AsBigFloat().Text('g', 6), maxCPUs)
-			}
-			s.CPUs = f
+			s.CPUs = decodeCPUs(a, problem)
 		}
 		if a := get("extra_hosts"); !a.IsNull() {
-			if !a.CanIterateElements() {
-				return s, cloud.Problem(cty.GetAttrPath("extra_hosts"), "Invalid docker setting", "docker provider setting extra_hosts: want a list of \"name:ip\" strings")
-			}
-			for it := a.ElementIterator(); it.Next(); {
-				_, e := it.Element()
-				if e.IsNull() || e.Type() != cty.String {
-					return s, cloud.Problem(cty.GetAttrPath("extra_hosts"), "Invalid docker setting", "docker provider setting extra_hosts: want a list of \"name:ip\" strings")
-				}
-				s.ExtraHosts = append(s.ExtraHosts, strings.TrimSpace(e.AsString()))
+			s.ExtraHosts = decodeStrings(a, "extra_hosts", `a list of "name:ip" strings`, problem)
+			for i, h := range s.ExtraHosts {
+				s.ExtraHosts[i] = strings.TrimSpace(h)
 			}
 		}
 		if a := get("packages"); !a.IsNull() {
-			if !a.CanIterateElements() {
-				return s, cloud.Problem(cty.GetAttrPath("packages"), "Invalid docker setting", "docker provider setting packages: want a list of Debian package names")
-			}
-			s.Packages = []string{}
-			for it := a.ElementIterator(); it.Next(); {
-				_, e := it.Element()
-				if e.IsNull() || e.Type() != cty.String {
-					return s, cloud.Problem(cty.GetAttrPath("packages"), "Invalid docker setting", "docker provider setting packages: want a list of Debian package names")
-				}
-				s.Packages = append(s.Packages, e.AsString())
+			if s.Packages = decodeStrings(a, "packages", "a list of Debian package names", problem); s.Packages == nil {
+				s.Packages = []string{}
 			}
 		}
 		nets, err := decodeNetworks(get("networks"))
-		if err != nil {
-			return s, err
+		if p, ok := err.(cloud.SettingsProblem); ok {
+			ps = append(ps, p)
+		} else if err != nil {
+			return s, ps, err
 		}
 		s.Networks = nets
 	}
-	return s, nil
+	return s, ps, nil
+}
+
+// decodeMemory reads memory ("2g", or a number of bytes); 0 (no limit)
+// when unset or refused.
+func decodeMemory(a cty.Value, problem func(name, format string, args ...any)) int64 {
+	var mem string
+	switch a.Type() {
+	case cty.String:
+		mem = strings.TrimSpace(a.AsString())
+	case cty.Number:
+		mem = a.AsBigFloat().Text('f', 0)
+	default:
+		problem("memory", "docker provider setting memory: want a string like \"2g\", got %s", a.Type().FriendlyName())
+		return 0
+	}
+	if mem == "" || mem == "0" {
+		return 0
+	}
+	n, err := units.RAMInBytes(mem)
+	if err != nil || n <= 0 {
+		problem("memory", "docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
+		return 0
+	}
+	return n
+}
+
+// decodeCPUs reads cpus; 0 (no limit) when refused.
+func decodeCPUs(a cty.Value, problem func(name, format string, args ...any)) float64 {
+	if a.Type() != cty.Number {
+		problem("cpus", "docker provider setting cpus: want a number, got %s", a.Type().FriendlyName())
+		return 0
+	}
+	f, _ := a.AsBigFloat().Float64()
+	if f < 0 {
+		problem("cpus", "docker provider setting cpus = %v: must not be negative", f)
+		return 0
+	}
+	// Docker takes at least a hundredth of a CPU; beyond maxCPUs (1e400
+	// is +Inf) the engine's nano-CPU count overflows.
+	if f > maxCPUs || f > 0 && f < 0.01 {
+		problem("cpus", "docker provider setting cpus = %s: want a number of CPUs from 0.01 to %d, or 0 for no limit",
+			a.AsBigFloat().Text('g', 6), maxCPUs)
+		return 0
+	}
+	return f
+}
+
+// decodeStrings reads a list of strings; nil, and a problem saying it
+// wants what, when a is not one.
+func decodeStrings(a cty.Value, name, what string, problem func(name, format string, args ...any)) []string {
+	bad := func() []string {
+		problem(name, "docker provider setting %s: want %s", name, what)
+		return nil
+	}
+	if !a.CanIterateElements() {
+		return bad()
+	}
+	var out []string
+	for it := a.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || e.Type() != cty.String {
+			return bad()
+		}
+		out = append(out, e.AsString())
+	}
+	return out
 }
 
 // applyDefaults fills every unset field.
@@ -342,13 +377,10 @@ func (Factory) ReachSettings() []string { return []string{"package_cache"} }
 // reading the machine's apt sources, which only fill in what is unset) and
 // reports every mistake, each at its setting.
 func (Factory) CheckSettings(v cty.Value, _ string, _ cloud.GroupNeed) []cloud.SettingsProblem {
-	s, err := decodeFields(v)
+	s, ps, err := decodeFields(v)
 	if err != nil {
-		if p, ok := err.(cloud.SettingsProblem); ok {
-			return []cloud.SettingsProblem{p}
-		}
 		return []cloud.SettingsProblem{cloud.Problem(nil, "Invalid docker setting", "%v", err)}
 	}
 	s.applyDefaults(HostApt{}, "")
-	return s.problems()
+	return append(ps, s.problems()...)
 }
