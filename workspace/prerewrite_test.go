@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"diffuser/engine"
+	"diffuser/internal/upgradedoc"
 	"diffuser/workspace"
 )
 
@@ -32,6 +33,11 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		vars   []string
 		want   []string // the plan's changes, sorted, as simWorld.plan writes them
 		moves  int      // instances renamed, at these variables (0: not counted)
+		// doc is what docs/recipes/RECIPE.md must say for a cluster of
+		// before's recipe: the commit the fixture is from, named where the
+		// page lists what such a cluster plans ("" for the older cases,
+		// whose pages name theirs in prose the test does not check).
+		doc string
 	}{
 		// docs/recipes/glusterfs.md: brick_at_boot (remounting the brick
 		// after a restart) is new, so each server gets its unit and service,
@@ -174,6 +180,15 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 		{recipe: "moosefs", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"}, moves: 3 + 3 + 2,
 			want: xfsprogs("module.chunks", "step.chunkserver_packages", "chunkserver", 1,
 				[]string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`})},
+		// moosefs applied after the modules but before the client mount
+		// took the fstab lock (testdata/prefstablock, the recipe directory
+		// at commit 8d6e41a; builtin/xfs-volume is this binary's): each
+		// client's mount updates once (its unless holds: nothing runs).
+		{recipe: "moosefs", before: "prefstablock", doc: "8d6e41a", want: xfsprogs("", "step.chunkserver_packages", "chunkserver", 3,
+			[]string{`~ step.mount["client[0]"] (inputs changed)`})},
+		{recipe: "moosefs", before: "prefstablock", doc: "8d6e41a", vars: []string{"metaloggers=0", "chunkservers=1", "goal=1", "clients=2"},
+			want: xfsprogs("", "step.chunkserver_packages", "chunkserver", 1,
+				[]string{`~ step.mount["client[0]"] (inputs changed)`, `~ step.mount["client[1]"] (inputs changed)`})},
 		// docs/recipes/ceph.md: moves, the filesystem step once (its
 		// command gained the fs_name guard; it finds everything there),
 		// and each OSD host's drop-in once (it chowns the device, not the
@@ -204,12 +219,26 @@ func TestPrerewriteStatePlansAsDocumented(t *testing.T) {
 			if before == "" {
 				before = "prerewrite"
 			}
-			old := filepath.Join("testdata", before, c.recipe, "main.hcl")
-			src, err := os.ReadFile(old)
-			if err != nil {
-				t.Fatal(err)
+			if c.doc != "" {
+				upgradedoc.Mentions(t, "..", c.recipe, c.doc)
 			}
-			pre := w.recipe(c.recipe+"-prerewrite", string(src))
+			// A fixture that is a recipe directory (its own modules, moved
+			// blocks) is planned as a directory; a lone main.hcl as a file.
+			dir := filepath.Join("testdata", before, c.recipe)
+			var pre string
+			if entries, err := os.ReadDir(dir); err != nil {
+				t.Fatal(err)
+			} else if len(entries) > 1 {
+				if pre, err = filepath.Abs(dir); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				src, err := os.ReadFile(filepath.Join(dir, "main.hcl"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				pre = w.recipe(c.recipe+"-prerewrite", string(src))
+			}
 			cur, err := filepath.Abs(filepath.Join("..", "recipes", c.recipe)) // main.hcl and moved.hcl
 			if err != nil {
 				t.Fatal(err)
