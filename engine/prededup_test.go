@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"diffuser/engine"
+	"diffuser/internal/upgradedoc"
 	"diffuser/lang"
 	"diffuser/recipes"
 
@@ -102,6 +103,12 @@ func TestRadosgwOnCephConfKeepsState(t *testing.T) {
 		`~ module.rgw.step.keyring["rgw[0]"] (inputs changed)`,
 		`~ module.rgw.step.keyring["rgw[1]"] (inputs changed)`,
 	}, "\n")
+	// Each of them is the operator's to read in docs/recipes/ceph.md, by
+	// the step's address.
+	for _, line := range strings.Split(wantPlan, "\n") {
+		addr, _, _ := strings.Cut(strings.Fields(line)[1], "[")
+		upgradedoc.Mentions(t, "..", "ceph", addr)
+	}
 	if got := strings.TrimSpace(summary(p)); got != wantPlan || len(p.Destroys) != 0 {
 		t.Fatalf("the current recipe plans, on a cluster of the earlier one:\n%s\nwant:\n%s", summary(p), wantPlan)
 	}
