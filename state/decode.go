@@ -9,8 +9,12 @@ import (
 	"diffuser/internal/strictjson"
 )
 
-// journalVersion is the version of the journal format this build writes.
-const journalVersion = 1
+// journalVersion is the version of the journal format this build writes;
+// every version from 1 up is read. 2 for the reason SchemaVersion is 2: its
+// records hold the same instances and fields, and a journal this build
+// wrote beside a version-1 state.json (an apply killed before its first
+// save) must be refused by the diffusers that read version 1.
+const journalVersion = 2
 
 // journalHeader is the first line of a journal. Serial and Lineage name the
 // state.json the records apply over: a journal whose Serial is lower than
@@ -24,9 +28,11 @@ type journalHeader struct {
 
 // journalView is what decoding learnt about the journal.
 type journalView struct {
-	live bool  // the journal applies to the decoded state: appending continues it
-	good int64 // bytes of complete lines; anything after is a torn write
-	n    int   // records replayed
+	live    bool  // the journal applies to the decoded state: appending continues it
+	good    int64 // bytes of complete lines; anything after is a torn write
+	n       int   // records replayed
+	version int   // its header's journal version
+	hlen    int   // bytes of its header line, newline included
 }
 
 // decode builds the state from the bytes of state.json (present tells
@@ -80,6 +86,7 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 	if err != nil {
 		return nil, journalView{}, err
 	}
+	v.version, v.hlen = h.Journal, hlen
 	if err := st.Check(); err != nil {
 		return nil, journalView{}, &CorruptError{File: journalPath, Err: err, Hint: "nothing was changed; " + journalHint(journalPath)}
 	}

@@ -163,6 +163,11 @@ func (s *Store) openJournal() error {
 		return err
 	}
 	jp := s.path(JournalFile)
+	if s.disk.jview.live && s.disk.jview.version < journalVersion {
+		if err := s.renewJournalHeader(); err != nil {
+			return err
+		}
+	}
 	if s.disk.jview.live {
 		f, err := os.OpenFile(jp, os.O_WRONLY, 0)
 		if err != nil {
@@ -201,6 +206,40 @@ func (s *Store) openJournal() error {
 		return fmt.Errorf("open %s: %w", jp, err)
 	}
 	s.jf, s.jsize = f, int64(len(h))
+	return nil
+}
+
+// renewJournalHeader rewrites a live journal of an older version (an
+// older diffuser's apply that stopped before its save) with this
+// version's header and the same records, before this build appends its
+// own: the older diffusers that read it refuse this version rather than
+// replay records they would misread (SchemaVersion). The torn end, if
+// any, is left out.
+func (s *Store) renewJournalHeader() error {
+	jp := s.path(JournalFile)
+	data, err := os.ReadFile(jp)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", jp, err)
+	}
+	v := s.disk.jview
+	if int64(len(data)) < v.good || v.hlen > int(v.good) {
+		return fmt.Errorf("%s changed since it was loaded: load again", jp)
+	}
+	h, err := json.Marshal(journalHeader{Journal: journalVersion, Lineage: s.disk.lineage, Serial: s.disk.serial})
+	if err != nil {
+		return fmt.Errorf("encode journal header: %w", err)
+	}
+	if s.opts.key != nil {
+		h = s.opts.key.seal(h, purposeJournal)
+	}
+	h = append(h, '\n')
+	renewed := append(h, data[v.hlen:v.good]...)
+	fi, err := replaceFile(s.dir, JournalFile, renewed, "")
+	if err != nil {
+		return err
+	}
+	s.disk.journal = fi
+	s.disk.jview.good, s.disk.jview.hlen, s.disk.jview.version = int64(len(renewed)), len(h), journalVersion
 	return nil
 }
 

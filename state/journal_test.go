@@ -191,7 +191,7 @@ func TestJournalHeaderRules(t *testing.T) {
 	t.Run("newer journal format", func(t *testing.T) {
 		d := t.TempDir()
 		writeFile(t, filepath.Join(d, StateFile), string(saved1))
-		writeFile(t, filepath.Join(d, JournalFile), strings.Replace(string(journal), `"journal":1`, `"journal":9`, 1))
+		writeFile(t, filepath.Join(d, JournalFile), strings.Replace(string(journal), fmt.Sprintf(`"journal":%d`, journalVersion), `"journal":9`, 1))
 		_, err := Open(d).Load()
 		var ve *VersionError
 		if !errors.As(err, &ve) || ve.Found != 9 {

@@ -8,8 +8,19 @@ import (
 )
 
 // SchemaVersion is the version of the state file format this build writes.
-// A file with a higher version is refused rather than misread.
-const SchemaVersion = 1
+// A file with a higher version is refused rather than misread; every
+// version from 1 up is read, and saved as this one.
+//
+// The version moves when a diffuser that reads the previous one would
+// misread what this one writes. 2: state holds module instances
+// (module.brick.step.format["server[0]"]) and fields (host facts,
+// remembered inputs, succeeded_on) that diffusers reading version 1 before
+// 2026-12-06 took for steps' names (planning their destroy) or dropped
+// at their next save, and version-1 readers since refuse as damaged; they
+// all refuse version 2 as written by a newer diffuser. A new field alone
+// does not move it: readers of version 2 refuse to write a state with a
+// field they do not know (Writable).
+const SchemaVersion = 2
 
 // Instance statuses.
 const (

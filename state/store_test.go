@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -159,7 +160,7 @@ func TestSchemaVersions(t *testing.T) {
 		content string
 		newer   bool
 	}{
-		"newer":                {`{"version": 2, "serial": 1, "lineage": "L"}`, true},
+		"newer":                {fmt.Sprintf(`{"version": %d, "serial": 1, "lineage": "L"}`, SchemaVersion+1), true},
 		"newer, other shape":   {`{"version": 7, "serial": "one", "hosts": ["a"], "lineage": "L"}`, true},
 		"version missing":      {`{"serial": 1, "lineage": "L"}`, false},
 		"version zero":         {`{"version": 0, "serial": 1, "lineage": "L"}`, false},
@@ -178,7 +179,7 @@ func TestSchemaVersions(t *testing.T) {
 				if ve.Found <= SchemaVersion || ve.Supported != SchemaVersion {
 					t.Errorf("VersionError %+v", ve)
 				}
-				mustContain(t, err.Error(), "written by a newer diffuser", "version", "up to 1")
+				mustContain(t, err.Error(), "written by a newer diffuser", "version", fmt.Sprintf("up to %d", SchemaVersion))
 			case !c.newer && errors.As(err, &ce):
 			default:
 				t.Errorf("err = %v (%T)", err, errors.Unwrap(err))

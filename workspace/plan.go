@@ -13,6 +13,7 @@ import (
 	"diffuser/engine"
 	"diffuser/lang"
 	"diffuser/recipes"
+	"diffuser/state"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -85,6 +86,7 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	if !req.Destroy {
 		ws.Warnings = append(ws.Warnings, ws.otherRecipeSource()...)
 	}
+	ws.Warnings = append(ws.Warnings, ws.olderSchema()...)
 	pl := &Planned{WS: ws, Request: req}
 	hosts := len(ws.State.Hosts) > 0
 	needProvider := hosts && (req.Refresh || req.Destroy) || req.Command != "plan"
@@ -170,6 +172,23 @@ func (ws *Workspace) otherRecipeSource() hcl.Diagnostics {
 		detail += fmt.Sprintf(" %s%s names the built-in whatever directory is here.", lang.BuiltinPrefix, name)
 	}
 	return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Another recipe than the last apply's", Detail: detail}}
+}
+
+// olderSchema warns when the workspace's state was written by an older
+// diffuser (a schema version below state.SchemaVersion): the next save
+// writes this version, which the older ones refuse, so an operator who
+// may go back to one learns it before the save, not from its refusal.
+func (ws *Workspace) olderSchema() hcl.Diagnostics {
+	v := ws.State.Version
+	if v >= state.SchemaVersion || len(ws.State.Hosts) == 0 && len(ws.State.Steps) == 0 {
+		return nil
+	}
+	detail := fmt.Sprintf("Workspace %s's state has schema version %d. This diffuser reads it; its next save of it "+
+		"(an apply or destroy that changes something, a state edit) writes version %d, which diffusers built before "+
+		"2026-12-08 refuse (\"written by a newer diffuser\"; earlier ones would misread its module instances). "+
+		"From then on use this diffuser, or a newer one, with the workspace (docs/state.md, schema versions).",
+		ws.Name, v, state.SchemaVersion)
+	return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "State written by an older diffuser", Detail: detail}}
 }
 
 // checkHostsProvider refuses a provider other than the one the

@@ -356,7 +356,7 @@ func TestBadStateFiles(t *testing.T) {
 		"bad_record":     "state.journal:3:26: unexpected end of JSON input",
 		"binary_record":  "state.journal:2:1: invalid character '\\x00'",
 		"garbage":        "state.journal:1:1: invalid character 'g'",
-		"newer_version":  "state.journal has schema version 2, written by a newer diffuser",
+		"newer_version":  "state.journal has schema version 9, written by a newer diffuser",
 		"other_lineage":  "state.journal belongs to state lineage 0000aaaa-0000-0000-0000-000000000000",
 		"unknown_record": `state.journal:2: record "x" has unknown kind "volcano"`,
 		"duplicate_key":  `state.journal:2:237: kind: the key "kind" is given twice`,

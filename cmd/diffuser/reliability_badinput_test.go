@@ -368,7 +368,7 @@ func TestBadStateGarbage(t *testing.T) {
 		files map[string][]byte
 		want  string
 	}{
-		{"next schema version", map[string][]byte{"state.json": version("2")}, "state.json has schema version 2, written by a newer diffuser"},
+		{"next schema version", map[string][]byte{"state.json": version("3")}, "state.json has schema version 3, written by a newer diffuser"},
 		{"huge schema version", map[string][]byte{"state.json": version("4294967296")}, "schema version 4294967296, written by a newer diffuser"},
 		{"schema version beyond int64", map[string][]byte{"state.json": version("1e30")}, "state.json:2:"},
 		{"negative schema version", map[string][]byte{"state.json": version("-1")}, "no schema version"},

@@ -80,7 +80,7 @@ func TestObjectLayout(t *testing.T) {
 			t.Errorf("no object %s; have %v", k, keys(objs))
 		}
 	}
-	if !strings.HasPrefix(string(objs["team/glusterfs/journal/00000000000000000001/0000000000"]), `{"journal":1,`) {
+	if !strings.HasPrefix(string(objs["team/glusterfs/journal/00000000000000000001/0000000000"]), `{"journal":2,`) {
 		t.Errorf("the first journal object does not start with the header: %q", objs["team/glusterfs/journal/00000000000000000001/0000000000"])
 	}
 	var h state.Holder
