@@ -411,6 +411,11 @@ func (r *Recipe) analyze() hcl.Diagnostics {
 	diags = append(diags, r.analyzeReplaceNotes()...)
 	diags = append(diags, r.an.diags...)
 	diags = append(diags, r.checkMoved()...)
+	if !diags.HasErrors() {
+		// Follows every value into the commands: a recipe with a broken
+		// reference or a cycle has its errors to fix first.
+		diags = append(diags, r.analyzeShell()...)
+	}
 	return diags
 }
 

@@ -210,14 +210,14 @@ func TestGlusterfs(t *testing.T) {
 // TestValidRecipesLoadClean: things that look odd but are allowed.
 func TestValidRecipesLoadClean(t *testing.T) {
 	for name, src := range map[string]string{
-		"dashes in names": "recipe \"my-fs\" {}\nvariable \"brick-size\" { default = 1 }\nhosts \"meta-server\" { count = var.brick-size }\n" +
+		"dashes in names": "recipe \"my-fs\" {}\nvariable \"brick-size\" {\n  type    = number\n  default = 1\n}\nhosts \"meta-server\" { count = var.brick-size }\n" +
 			"step \"set-up\" {\n  on  = hosts.meta-server\n  run = \"echo ${var.brick-size}\"\n}\n",
 		"utf-8 BOM":       "\ufeffrecipe \"t\" {}\n",
 		"CRLF":            "recipe \"t\" {}\r\nhosts \"server\" {}\r\nstep \"s\" {\r\n  on  = hosts.server\r\n  run = \"true\"\r\n}\r\n",
 		"no hosts":        "recipe \"t\" {}\n",
 		"step on nothing": "recipe \"t\" {}\nhosts \"server\" { count = 0 }\nstep \"s\" {\n  on  = hosts.server\n  run = \"true\"\n}\n",
 		"run guards from variables": "recipe \"t\" {}\nvariable \"f\" { default = \"/x\" }\nhosts \"server\" {}\n" +
-			"step \"s\" {\n  on      = hosts.server\n  run     = \"touch ${var.f}\"\n  creates = var.f\n  timeout = \"1m\"\n  retries = 0\n}\n",
+			"step \"s\" {\n  on      = hosts.server\n  run     = \"touch ${shellquote(var.f)}\"\n  creates = var.f\n  timeout = \"1m\"\n  retries = 0\n}\n",
 		"sensitive string bool": "recipe \"t\" {}\nhosts \"server\" {}\nstep \"s\" {\n  on        = hosts.server\n  run       = \"true\"\n  sensitive = \"true\"\n}\n",
 	} {
 		t.Run(name, func(t *testing.T) {

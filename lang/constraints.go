@@ -57,6 +57,10 @@ func (c *Constraints) Any() bool {
 type format struct {
 	ok   func(string) bool
 	text string // what it accepts, after "must be"
+	// plain: every value it accepts is made of shellPlain characters,
+	// so a variable of this format may reach a command unquoted
+	// (shellflow.go).
+	plain bool
 }
 
 func reFormat(expr string) func(string) bool {
@@ -68,19 +72,19 @@ func reFormat(expr string) func(string) bool {
 // is a pattern.
 var formats = map[string]format{
 	"absolute_path": {reFormat(`^(/[a-zA-Z0-9._-]+)+$`),
-		`an absolute path: "/" and names of letters, digits, ".", "_" and "-", such as "/mnt/data" (no trailing "/")`},
+		`an absolute path: "/" and names of letters, digits, ".", "_" and "-", such as "/mnt/data" (no trailing "/")`, true},
 	"identifier": {reFormat(`^[a-zA-Z][a-zA-Z0-9_]*$`),
-		`an identifier: a letter, then letters, digits and "_"`},
+		`an identifier: a letter, then letters, digits and "_"`, true},
 	"host": {reFormat(`^[a-zA-Z0-9.:-]+$`),
-		`an IP address or a host name: letters, digits, ".", ":" and "-"`},
+		`an IP address or a host name: letters, digits, ".", ":" and "-"`, true},
 	"cidr": {func(s string) bool {
 		_, err := cidr.HostFunc.Call([]cty.Value{cty.StringVal(s), cty.Zero})
 		return err == nil
-	}, `a CIDR block such as "10.0.0.0/16"`},
+	}, `a CIDR block such as "10.0.0.0/16"`, true},
 	"url": {reFormat(`^(https?|ftp)://[^\s'"]+$`),
-		`an http, https or ftp URL without spaces or quotes`},
+		`an http, https or ftp URL without spaces or quotes`, false}, // $ ; & | are allowed
 	"sha256": {reFormat(`^[0-9a-f]{64}$`),
-		`a SHA-256 digest: 64 lowercase hex digits`},
+		`a SHA-256 digest: 64 lowercase hex digits`, true},
 }
 
 // FormatNames lists the named formats of `format`, sorted.

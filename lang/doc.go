@@ -6,4 +6,6 @@
 // lang never imports steps, engine or cloud: the engine hands it each step
 // kind's hcldec.Spec (Kinds). Every problem is an hcl.Diagnostic with a
 // Subject range, so cmd can print it with the offending source underlined.
+// Besides errors, analysis warns of a value a user sets, a capture or a
+// host fact pasted into a command unquoted (shellflow.go, shellsafe.go).
 package lang

@@ -57,6 +57,8 @@ type Recipe struct {
 	loaded   int64
 	tooLarge bool
 	an       *analyzer
+	// shell is the analysis of shell-read places (ShellFlow).
+	shell *ShellFlow
 	// readSteps names every step some expression reads (step.X, in any
 	// namespace, through inputs, locals and outputs too).
 	readSteps map[string]bool

@@ -48,12 +48,12 @@ hosts "client" { count = var.clients }
 
 step "serve" {
   on  = hosts.server
-  run = "serve ${join(",", var.zones)}"
+  run = "serve ${shellquote(join(",", var.zones))}"
 }
 
 step "login" {
   on  = hosts.server
-  run = "login ${var.password}"
+  run = "login ${shellquote(var.password)}"
 }
 
 step "mount" {

@@ -18,7 +18,10 @@ literals or computed from variables, locals and host names, failed variable vali
 recipe preconditions, two steps writing one file (or mounting at one target) on a host they
 share, and provider settings the provider would refuse (a port out of range, a bad CIDR, a
 static site listing fewer hosts than the recipe asks for). Each problem is printed
-once, with its file, line and the offending expression, and validate exits 1. It reads no
+once, with its file, line and the offending expression, and validate exits 1. A variable, a
+capture or a host fact pasted into a command neither inside shellquote(...) nor held by its
+declaration to plain characters is a warning at its reference, naming where the value comes
+from and the way it takes (docs/writing-recipes.md#variables-are-what-a-user-typed). It reads no
 state, takes no lock and connects to nothing; plan makes the same checks again with what state
 knows.
 

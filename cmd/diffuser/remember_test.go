@@ -37,7 +37,7 @@ hosts "client" { count = var.clients }
 
 step "serve" {
   on  = hosts.server
-  run = "serve --token ${var.token}"
+  run = "serve --token ${shellquote(var.token)}"
 }
 
 step "mount" {

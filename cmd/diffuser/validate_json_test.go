@@ -18,6 +18,7 @@ func TestValidateJSON(t *testing.T) {
 		valid bool
 	}{
 		{"valid", []string{filepath.Join(badDir, "ok.hcl")}, true},
+		{"unquoted", []string{filepath.Join(dir, "unquoted.hcl")}, true}, // a warning only
 		{"site", []string{"--site", filepath.Join(dir, "site.hcl"), filepath.Join(badDir, "ok.hcl")}, false},
 		{"precondition", []string{filepath.Join(dir, "precondition.hcl")}, false},
 		{"syntax", []string{filepath.Join(dir, "syntax.hcl")}, false},

@@ -48,13 +48,13 @@ step "format" {
 step "register" {
   on    = hosts.worker
   after = [step.tools, step.config]
-  run   = "register --token ${var.token} --name ${host.name}"
+  run   = "register --token ${shellquote(var.token)} --name ${host.name}"
 }
 
 step "announce" {
   on        = hosts.head[0]
   after_all = [step.register]
-  run       = "echo ${var.greeting} from ${join(",", [for h in hosts.worker : h.name])}"
+  run       = "echo ${shellquote(var.greeting)} from ${join(",", [for h in hosts.worker : h.name])}"
   unless    = "test -e /var/tmp/announced"
 }
 

@@ -18,7 +18,7 @@ hosts "server" {}
 # The command holds a sensitive variable: never printed, before or after.
 step "login" {
   on  = hosts.server
-  run = "app-login --user ${var.user} --password ${var.password}"
+  run = "app-login --user ${shellquote(var.user)} --password ${shellquote(var.password)}"
 }
 
 # A step marked sensitive: none of its arguments are printed.
@@ -31,6 +31,6 @@ step "token" {
 # Plain before; after, one attribute reads the sensitive variable.
 step "greeting" {
   on  = hosts.server
-  run = "echo hello ${var.user}"
+  run = "echo hello ${shellquote(var.user)}"
   env = { GREETING = "hi" }
 }
