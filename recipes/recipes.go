@@ -3,6 +3,7 @@ package recipes
 import (
 	"embed"
 	"io/fs"
+	"slices"
 	"sort"
 )
 
@@ -38,8 +39,8 @@ func Names() []string {
 	return out
 }
 
-// Has says whether name is a built-in recipe.
+// Has says whether name is a built-in recipe: one of Names, not any path
+// the embedded tree holds (".", a recipe's files or its modules).
 func Has(name string) bool {
-	_, err := fs.Stat(files, name)
-	return err == nil
+	return slices.Contains(Names(), name)
 }
