@@ -46,6 +46,24 @@ func JournalHeader(lineage string, serial uint64, k *Key) ([]byte, error) {
 	return append(h, '\n'), nil
 }
 
+// RenewJournalHeader returns the start of a journal (its header line and
+// any records after it) with this version's header in place of an older
+// version's, and whether it replaced one. A journal this build continues
+// must carry its version first: the diffusers that read only the older one
+// then refuse the records it adds (SchemaVersion) instead of replaying
+// them. first without a complete header line is returned as it is.
+func RenewJournalHeader(journalPath string, first []byte, k *Key) ([]byte, bool, error) {
+	h, hlen, err := decodeHeader(journalPath, first, k)
+	if err != nil || h == nil || h.Journal >= journalVersion {
+		return first, false, err
+	}
+	renewed, err := JournalHeader(h.Lineage, h.Serial, k)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(renewed, first[hlen:]...), true, nil
+}
+
 // EncodeRecord returns rec as one journal line (newline included), sealed
 // with k when k is not nil. It refuses a record that does not Validate.
 func EncodeRecord(rec Record, k *Key) ([]byte, error) {

@@ -32,7 +32,6 @@ type journalView struct {
 	good    int64 // bytes of complete lines; anything after is a torn write
 	n       int   // records replayed
 	version int   // its header's journal version
-	hlen    int   // bytes of its header line, newline included
 }
 
 // decode builds the state from the bytes of state.json (present tells
@@ -86,7 +85,7 @@ func decode(statePath string, data []byte, present bool, journalPath string, jda
 	if err != nil {
 		return nil, journalView{}, err
 	}
-	v.version, v.hlen = h.Journal, hlen
+	v.version = h.Journal
 	if err := st.Check(); err != nil {
 		return nil, journalView{}, &CorruptError{File: journalPath, Err: err, Hint: "nothing was changed; " + journalHint(journalPath)}
 	}

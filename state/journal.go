@@ -222,24 +222,19 @@ func (s *Store) renewJournalHeader() error {
 		return fmt.Errorf("read %s: %w", jp, err)
 	}
 	v := s.disk.jview
-	if int64(len(data)) < v.good || v.hlen > int(v.good) {
+	if int64(len(data)) < v.good {
 		return fmt.Errorf("%s changed since it was loaded: load again", jp)
 	}
-	h, err := json.Marshal(journalHeader{Journal: journalVersion, Lineage: s.disk.lineage, Serial: s.disk.serial})
+	renewed, _, err := RenewJournalHeader(jp, data[:v.good], s.opts.key)
 	if err != nil {
-		return fmt.Errorf("encode journal header: %w", err)
+		return err
 	}
-	if s.opts.key != nil {
-		h = s.opts.key.seal(h, purposeJournal)
-	}
-	h = append(h, '\n')
-	renewed := append(h, data[v.hlen:v.good]...)
 	fi, err := replaceFile(s.dir, JournalFile, renewed, "")
 	if err != nil {
 		return err
 	}
 	s.disk.journal = fi
-	s.disk.jview.good, s.disk.jview.hlen, s.disk.jview.version = int64(len(renewed)), len(h), journalVersion
+	s.disk.jview.good, s.disk.jview.version = int64(len(renewed)), journalVersion
 	return nil
 }
 

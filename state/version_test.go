@@ -111,3 +111,38 @@ func TestOlderJournalContinuedAsThisVersion(t *testing.T) {
 		t.Errorf("reloaded: %d instances, want both records", len(got.Steps))
 	}
 }
+
+// TestRenewJournalHeader: the start of a version-1 journal, sealed or not,
+// gets this version's header and keeps its records; a journal of this
+// version, or one without a whole header line, is returned as it is.
+func TestRenewJournalHeader(t *testing.T) {
+	for _, k := range []*Key{nil, testKey(t, 7)} {
+		line := func(s string) string {
+			if k != nil {
+				return string(k.seal([]byte(s), purposeJournal)) + "\n"
+			}
+			return s + "\n"
+		}
+		rec, err := EncodeRecord(PutInstance(addr(0), testInstance(0)), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := line(`{"journal":1,"lineage":"L","serial":3}`) + string(rec)
+		got, renewed, err := RenewJournalHeader("state.journal", []byte(old), k)
+		if err != nil || !renewed {
+			t.Fatalf("sealed %v: renewed %v, err %v", k != nil, renewed, err)
+		}
+		h, _, err := decodeHeader("state.journal", got, k)
+		if err != nil || h.Journal != journalVersion || h.Lineage != "L" || h.Serial != 3 {
+			t.Errorf("sealed %v: renewed header %+v (err %v)", k != nil, h, err)
+		}
+		if !strings.HasSuffix(string(got), string(rec)) {
+			t.Errorf("sealed %v: the record is not kept", k != nil)
+		}
+		for _, same := range []string{string(got), `{"journal":1,"lineage":"L"`} {
+			if again, renewed, err := RenewJournalHeader("state.journal", []byte(same), k); err != nil || renewed || string(again) != same {
+				t.Errorf("sealed %v: %q renewed %v (err %v)", k != nil, same, renewed, err)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"context"
 	"fmt"
 
 	"diffuser/state"
@@ -41,7 +42,7 @@ func (s *Store) Record(rec state.Record) error {
 		s.mu.Lock()
 		b.done, b.err = true, err
 		if err == nil {
-			s.disk.seq, s.disk.live = seq+1, true
+			s.disk.seq, s.disk.live, s.disk.renew = seq+1, true, nil
 		} else {
 			s.disk.jerr = err
 		}
@@ -68,6 +69,9 @@ func (s *Store) flush(d view, buf []byte) (int, error) {
 	seq := 0
 	if d.live {
 		seq = d.seq
+		if err := s.renewHeader(ctx, d); err != nil {
+			return 0, err
+		}
 	} else {
 		// A new journal: state.json must still be the one loaded.
 		if err := s.checkUnchanged(ctx, d); err != nil {
@@ -87,4 +91,23 @@ func (s *Store) flush(d view, buf []byte) (int, error) {
 		return 0, fmt.Errorf("put %s: %w", s.url(name), err)
 	}
 	return seq, nil
+}
+
+// renewHeader puts back the first journal object of d's serial with this
+// version's header when it holds an older diffuser's (d.renew), before
+// this build adds a record the older diffusers would misread: they then
+// refuse the journal instead of replaying it. The PUT is conditional on
+// the object's ETag when it was loaded.
+func (s *Store) renewHeader(ctx context.Context, d view) error {
+	if d.renew == nil {
+		return nil
+	}
+	name := journalKey(d.serial, 0)
+	if _, err := s.put(ctx, name, d.renew, false, d.renewTag); err != nil {
+		if isConditionFailed(err) {
+			return fmt.Errorf("%w: %s changed since it was loaded: another process writes this state; load again", state.ErrChanged, s.url(name))
+		}
+		return fmt.Errorf("put %s: %w", s.url(name), err)
+	}
+	return nil
 }

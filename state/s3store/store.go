@@ -77,7 +77,12 @@ type view struct {
 	live    bool   // the journal of serial continues it
 	seq     int    // journal objects of serial that exist (the next one is seq)
 	jerr    error  // a failed journal write: no more records until Save
-	sealed  bool   // state.json is an encryption envelope
+	// renew, when set, is the first journal object of serial with this
+	// version's header in place of an older diffuser's, and renewTag that
+	// object's ETag: the next Record puts it back first (RenewJournalHeader).
+	renew    []byte
+	renewTag string
+	sealed   bool // state.json is an encryption envelope
 }
 
 type batch struct {
@@ -279,19 +284,29 @@ func (s *Store) read() (*state.State, view, error) {
 	} else if jser > serial {
 		serial = jser
 	}
-	var jdata []byte
+	var jdata, renew []byte
+	var renewTag string
 	for i, n := range seqs {
 		if n != i {
 			return nil, view{}, &state.CorruptError{File: s.url(journalKey(serial, i)),
 				Err:  fmt.Errorf("journal object %d of serial %d is missing but %d exists", i, serial, n),
 				Hint: "the journal objects must be consecutive: something deleted one; remove the journal objects of this serial to drop the recorded progress (the steps they recorded will run again)"}
 		}
-		b, _, err := s.get(ctx, journalKey(serial, n))
+		b, etag, err := s.get(ctx, journalKey(serial, n))
 		if err != nil {
 			return nil, view{}, err
 		}
 		if b == nil {
 			return nil, view{}, errVanished
+		}
+		if n == 0 {
+			r, older, err := state.RenewJournalHeader(s.url(journalKey(serial, n)), b, s.opts.Key)
+			if err != nil {
+				return nil, view{}, s.hintBackup(ctx, err)
+			}
+			if older {
+				renew, renewTag = r, etag
+			}
 		}
 		jdata = append(jdata, b...)
 	}
@@ -305,7 +320,7 @@ func (s *Store) read() (*state.State, view, error) {
 	}
 	v := view{loaded: true, lineage: st.Lineage, serial: st.Serial, etag: etag, live: live && len(seqs) > 0, sealed: state.IsSealed(data)}
 	if v.live {
-		v.seq = len(seqs)
+		v.seq, v.renew, v.renewTag = len(seqs), renew, renewTag
 	}
 	return st, v, nil
 }
