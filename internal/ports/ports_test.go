@@ -20,7 +20,10 @@ func TestParse(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(s, "|"), want)
 	}
 	for _, bad := range []string{"", "   ", "22", "22/icmp", "22/tcp+", "0/tcp", "65536/tcp", "10-5/tcp", "a-b/tcp", "22-/tcp",
-		"-22/tcp", "22/TCP", "22/tcp;rm -rf /", "1e3/tcp", "+22/tcp", "22/ tcp"} {
+		"-22/tcp", "22/TCP", "22/tcp;rm -rf /", "1e3/tcp", "+22/tcp", "22/ tcp",
+		// A protocol twice is a typo of tcp+udp; a second port in the
+		// what would be taken for its description, and left closed.
+		"111/tcp+tcp portmapper", "111/udp+tcp+udp", "111/tcp 111/udp portmapper", "22/tcp\n2049/tcp nfs", "2049/tcp nfs, 20048-20049/udp mountd"} {
 		if _, err := Parse([]string{bad}); err == nil {
 			t.Errorf("%q: no error", bad)
 		} else if !strings.Contains(err.Error(), "ports") {
