@@ -362,7 +362,9 @@ func TestReplaceRestartsService(t *testing.T) {
 // restart_on: the plan says "re-run requested with -replace", and a guard
 // that holds (it does after the first run: that is what guards are for)
 // skipped the command, so the apply ran the guard alone and did nothing
-// the person naming the instance asked for.
+// the person naming the instance asked for. The plan says which guard it
+// skips (a creates that guards a key or a volume's mkfs is what keeps the
+// command from running twice); a step without one reads as before.
 func TestReplaceRerunsGuardedRunStep(t *testing.T) {
 	w := newWorld(t, `recipe "t" {}
 hosts "a" { count = 2 }
@@ -376,12 +378,26 @@ step "perms" {
   run    = "fix-perms"
   unless = "perms-ok"
 }
+step "both" {
+  on      = hosts.a
+  run     = "both-cmd"
+  creates = "/srv/both"
+  unless  = "both-ok"
+}
+step "plain" {
+  on  = hosts.a
+  run = "plain-cmd"
+}
 `)
 	applyOK(t, w, w.plan())
 	seeds, perms := w.cloud.CountMatching("seed-data"), w.cloud.CountMatching("fix-perms")
-	p := w.plan(func(o *engine.PlanOptions) { o.Replace = []string{`step.seed["a[1]"]`, `step.perms["a[0]"]`} })
-	want := `~ step.perms["a[0]"] (re-run requested with -replace)
-~ step.seed["a[1]"] (re-run requested with -replace)
+	p := w.plan(func(o *engine.PlanOptions) {
+		o.Replace = []string{`step.seed["a[1]"]`, `step.perms["a[0]"]`, `step.both["a[0]"]`, `step.plain["a[0]"]`}
+	})
+	want := `~ step.perms["a[0]"] (re-run requested with -replace; its command runs whatever its unless says)
+~ step.both["a[0]"] (re-run requested with -replace; its command runs whatever its creates and unless say)
+~ step.plain["a[0]"] (re-run requested with -replace)
+~ step.seed["a[1]"] (re-run requested with -replace; its command runs whatever its creates says)
 `
 	if got := summary(p); got != want {
 		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)

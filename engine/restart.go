@@ -282,9 +282,42 @@ func (p *Plan) planRequestedRestarts(replace map[string]bool) {
 		}
 		rp.requested, rp.reload, rp.only = true, false, false
 		if _, ok := kind.(steps.Rerunner); ok {
-			continue // its reason stays "re-run requested with -replace"
+			if skipped := skippedGuards(kind.(steps.Restarter), c.Args); skipped != "" {
+				c.Reason = strings.Replace(c.Reason, reasonRerun, reasonRerun+"; its command runs whatever its "+skipped, 1)
+			}
+			continue
 		}
 		c.Restart = "restart"
 		c.Reason = strings.Replace(c.Reason, reasonRerun, "restart requested with -replace", 1)
 	}
+}
+
+// skippedGuards names the arguments a Rerunner's restart leaves out of
+// args (a run step's creates and unless), for the plan to say the command
+// runs whatever they say: "creates says", "unless says", "creates and
+// unless say"; "" when args has none of them. An argument not yet known
+// counts as given.
+func skippedGuards(rs steps.Restarter, args cty.Value) string {
+	plain, _ := args.UnmarkDeep()
+	if plain.IsNull() || !plain.IsKnown() || !plain.Type().IsObjectType() {
+		return ""
+	}
+	rerun, ok := rs.RestartArgs(plain, false)
+	if !ok {
+		return ""
+	}
+	var names []string
+	for name := range plain.Type().AttributeTypes() {
+		if !plain.GetAttr(name).IsNull() && rerun.GetAttr(name).IsNull() {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0] + " says"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " say"
 }
