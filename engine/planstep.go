@@ -232,7 +232,7 @@ func (sp *stepPlanner) plan(v int32) stepResult {
 		c.Prev = l.prevArgs(old)
 	}
 	if ri := sp.replacing[s]; ri != nil {
-		planReplacement(c, ri, g, h, old, launch)
+		planReplacement(c, ri, g, h, old, launch, sp.replace[addr])
 	}
 	p.digests[v] = dg
 	return stepResult{c: c, diags: diags, host: diagHost}

@@ -88,11 +88,16 @@ func (ri *replaceInfo) triggers(g *Instances, h int32) []string {
 }
 
 // planReplacement overrides the action of a replacement step's instance:
-// it runs when a replacement triggers it or an earlier one is still owed
-// (recorded, not applied), and is a no-op otherwise.
-func planReplacement(c *Change, ri *replaceInfo, g *Instances, h int32, old *state.Instance, launch Action) {
+// it runs when a replacement triggers it, an earlier one is still owed
+// (recorded, not applied) or -replace names it (requested: the ordinary
+// plan stands, "re-run requested with -replace", or a first run when it
+// never ran), and is a no-op otherwise.
+func planReplacement(c *Change, ri *replaceInfo, g *Instances, h int32, old *state.Instance, launch Action, requested bool) {
 	who := ri.triggers(g, h)
 	switch {
+	case len(who) == 0 && requested && old == nil:
+		c.Reason = reasonRunRequested
+	case len(who) == 0 && requested && old.Status == state.StatusApplied:
 	case len(who) > 0:
 		if launch != Replace { // on its own replaced host the reason is already "host is replaced"
 			c.Action, c.Reason = Update, replacedReason(who)
@@ -107,6 +112,10 @@ func planReplacement(c *Change, ri *replaceInfo, g *Instances, h int32, old *sta
 		c.Action, c.Reason, c.Deferred, c.Prev = NoOp, "", false, cty.NilVal
 	}
 }
+
+// reasonRunRequested is the reason of a replacement step's instance that
+// never ran, named in -replace.
+const reasonRunRequested = "run requested with -replace"
 
 func replacedReason(who []string) string {
 	if len(who) == 1 {

@@ -242,3 +242,35 @@ func TestWhenReplacedNotInModules(t *testing.T) {
 		t.Fatalf("got %v", d)
 	}
 }
+
+// TestWhenReplacedStepNamedInReplace: -replace naming an instance of a
+// replacement step runs it, as it runs any step instance it names: one
+// that ran (its last replacement) runs again, its guard skipped; one that
+// never ran (no host was replaced yet) runs once. The plan was "No
+// changes": the request was dropped without a word.
+func TestWhenReplacedStepNamedInReplace(t *testing.T) {
+	w := replaceWorld(t)
+	mustApply(t, w, w.plan())
+	mustApply(t, w, w.plan(func(o *engine.PlanOptions) { o.Replace = []string{"server[1]"} }))
+	rejoins, heals := w.cloud.CountMatching("echo rejoin"), w.cloud.CountMatching("echo heal")
+	p := w.plan(func(o *engine.PlanOptions) {
+		o.Replace = []string{`step.rejoin["server[1]"]`, `step.rejoin["server[2]"]`, `step.heal["server[0]"]`}
+	})
+	want := `~ step.rejoin["server[1]"] (re-run requested with -replace)
++ step.rejoin["server[2]"] (run requested with -replace)
+~ step.heal["server[0]"] (re-run requested with -replace)
+`
+	if got := summary(p); got != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	mustApply(t, w, p)
+	if n := w.cloud.CountMatching("echo rejoin") - rejoins; n != 2 {
+		t.Errorf("rejoin ran %d more times, want 2 (server[1] and server[2])", n)
+	}
+	if n := w.cloud.CountMatching("echo heal") - heals; n != 1 {
+		t.Errorf("heal ran %d more times, want once", n)
+	}
+	if s := summary(w.plan()); s != "" {
+		t.Errorf("plan after:\n%s", s)
+	}
+}
