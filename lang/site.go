@@ -206,7 +206,10 @@ func recipeAsSite(body hcl.Body, path string) *hcl.Diagnostic {
 // Settings decodes the provider's settings with spec, with the overrides
 // of a host group's `hosts "GROUP"` block (non-null attributes) merged in.
 // group may be "" for the provider-wide settings. A nil ProviderBlock
-// decodes as all defaults.
+// decodes as all defaults. With errors, the value still holds every
+// setting that could be read, and an unknown value for each that could
+// not (a value of the wrong type), so that a check of the rest can report
+// their mistakes too.
 func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Value, hcl.Diagnostics) {
 	ctx := &hcl.EvalContext{}
 	var body hcl.Body = hcl.EmptyBody()
@@ -217,12 +220,12 @@ func (p *ProviderBlock) Settings(spec hcldec.ObjectSpec, group string) (cty.Valu
 	ctx = withForBudget(ctx)
 	base, diags := hcldec.Decode(body, spec, ctx)
 	diags = misspeltNotMissing(diags)
-	if diags.HasErrors() || p == nil || group == "" || p.Groups[group] == nil {
+	if p == nil || group == "" || p.Groups[group] == nil || base.IsNull() || !base.Type().IsObjectType() {
 		return base, diags
 	}
 	over, d := hcldec.Decode(p.Groups[group], overrideSpec(spec), ctx)
 	diags = append(diags, d...)
-	if d.HasErrors() {
+	if over.IsNull() || !over.Type().IsObjectType() {
 		return base, diags
 	}
 	merged := base.AsValueMap()

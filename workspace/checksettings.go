@@ -9,6 +9,7 @@ import (
 	"diffuser/lang"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // CheckSettings checks the provider settings every host group will launch
@@ -31,13 +32,29 @@ func (ws *Workspace) CheckSettings() error {
 // only removes what state records). Each problem is reported once, at
 // the site file's attribute (or element) that sets it, else at the
 // group's hosts block or the provider block, else at the recipe's group.
+//
+// A setting that cannot be read (a value of the wrong type) is an error
+// at its line that hides no other: the provider checks the rest with it
+// unset, and of what it finds only the mistakes of other settings
+// written in the site file are reported (one about no setting, such as
+// too few hosts, may come from the unread one).
 func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	var unread []hcl.Range // the settings that could not be read
 	for _, grp := range append([]string{""}, ws.Loaded.Graph.Groups...) {
 		_, d := ws.Settings(grp)
-		diags = append(diags, d...)
-		if diags.HasErrors() {
-			return diags // the provider-wide block's errors would repeat per group
+		for _, e := range d {
+			// The provider-wide block's errors repeat per group.
+			key := fmt.Sprintf("%v|%s|%s", e.Subject, e.Summary, e.Detail)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			diags = append(diags, e)
+			if e.Severity == hcl.DiagError && e.Subject != nil {
+				unread = append(unread, *e.Subject)
+			}
 		}
 	}
 	for _, key := range ws.ProviderKeys() {
@@ -48,7 +65,6 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		diags = append(diags, ws.sharedMachineWarnings()...)
 		diags = append(diags, ws.unusedProviderDiags()...)
 	}
-	seen := map[string]bool{}
 	for _, g := range ws.Loaded.Recipe.Groups {
 		key := ws.ProviderOf(g.Name)
 		pb := ws.providerBlockOf(key)
@@ -60,7 +76,9 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		if !ok {
 			continue
 		}
-		v, _ := ws.Settings(g.Name)
+		v, d := ws.Settings(g.Name)
+		partial := d.HasErrors()
+		v = unsetUnknown(v)
 		need := cloud.GroupNeed{}
 		if needs {
 			need = groupNeed(g, ws.Loaded.Counts[g.Name])
@@ -74,6 +92,13 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 				d.Summary = "Invalid " + key + " setting"
 			}
 			rng, written := pb.SettingRange(g.Name, p.Path)
+			if partial && (!written || within(rng, unread)) {
+				// About a setting that could not be read (that is its
+				// error), or about no setting written, which one that
+				// could not be read may be the cause of: the next run
+				// says, once it is read.
+				continue
+			}
 			if !written {
 				if len(p.Path) > 0 { // a default or a value from elsewhere: say which
 					d.Detail = ctypath.String(p.Path) + ": " + d.Detail
@@ -92,6 +117,31 @@ func (ws *Workspace) settingsDiags(needs bool) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// unsetUnknown makes every setting of v that is not known (one that could
+// not be read) null, as if it were not set.
+func unsetUnknown(v cty.Value) cty.Value {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || v.IsWhollyKnown() {
+		return v
+	}
+	m := v.AsValueMap()
+	for k, a := range m {
+		if !a.IsWhollyKnown() {
+			m[k] = cty.NullVal(a.Type())
+		}
+	}
+	return cty.ObjectVal(m)
+}
+
+// within says whether r lies inside one of rs.
+func within(r hcl.Range, rs []hcl.Range) bool {
+	for _, o := range rs {
+		if r.Filename == o.Filename && r.Start.Byte >= o.Start.Byte && r.End.Byte <= o.End.Byte {
+			return true
+		}
+	}
+	return false
 }
 
 func (ws *Workspace) providerBlockOf(key string) *lang.ProviderBlock {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,4 +346,47 @@ func countSummary(diags hcl.Diagnostics, summary string) int {
 		}
 	}
 	return n
+}
+
+// TestSettingsOfTheWrongTypeHideNoOtherMistake: a setting whose value is
+// of the wrong type (cpus = "many", a string where a list belongs) is an
+// error at its line, and every other mistake of the same block is
+// reported with it, as the docker provider reports all of its own at
+// once: validate and plan reported the type errors alone, and the rest
+// (memory = "lots", a suite in capitals, a null package) waited for the
+// run after they were fixed. The setting of the wrong type gets no second
+// error of its own.
+func TestSettingsOfTheWrongTypeHideNoOtherMistake(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": twoGroups, "site.hcl": `provider "docker" {
+  memory      = "lots"
+  cpus        = "many"
+  suite       = "Bookworm"
+  extra_hosts = "deb.debian.org:192.0.2.1"
+  packages    = ["jq", null]
+  hosts "client" {
+    volume_dir = "relative"
+    networks   = "lab"
+  }
+}
+`})
+	e := &Env{DataDir: filepath.Join(dir, ".diffuser")}
+	in := Inputs{Recipe: filepath.Join(dir, "main.hcl"), Site: filepath.Join(dir, "site.hcl"), Provider: "docker"}
+	ws, err := e.Load(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range diagsOf(t, ws.CheckSettings()) {
+		got = append(got, d.Summary+"@"+itoa(d.Subject.Start.Line))
+	}
+	want := []string{"Invalid docker setting@2", "Incorrect attribute value type@3", "Invalid docker setting@4",
+		"Incorrect attribute value type@5", "Invalid docker setting@6", "Invalid docker setting@8", "Incorrect attribute value type@9"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("diagnostics\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if v := e.Validate(in); len(v.Diags) != len(want) {
+		t.Errorf("validate: %d diagnostics, want %d: %v", len(v.Diags), len(want), v.Diags)
+	}
 }
