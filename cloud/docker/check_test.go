@@ -19,7 +19,14 @@ func TestCheckSettings(t *testing.T) {
 		`extra_hosts = ["a:1.2.3.4", "b"]`: "extra_hosts[1]",
 		`volume_dir = "rel"
 		 build = "magic"`: "build,volume_dir",
-		`memory = "lots"`:                 "memory",
+		`memory = "lots"`: "memory",
+		// Below Docker's minimum (6MB) every container create fails at
+		// apply: "Minimum memory limit allowed is 6MB". A bare number is
+		// bytes.
+		`memory = "4m"`:                   "memory",
+		`memory = 2`:                      "memory",
+		`memory = "6m"`:                   "",
+		`memory = "512m"`:                 "",
 		`cpus = -1`:                       "cpus",
 		`cpus = 1e400`:                    "cpus", // +Inf: the nano-CPU count overflowed at launch
 		`cpus = 1e30`:                     "cpus",

@@ -181,8 +181,17 @@ func decodeMemory(a cty.Value, problem func(name, format string, args ...any)) i
 		problem("memory", "docker provider setting memory = %q: want a size like \"512m\" or \"2g\"", mem)
 		return 0
 	}
+	if n < minMemory {
+		problem("memory", "docker provider setting memory = %q is %s: Docker refuses a limit below 6MB (a bare number is bytes); want a size like \"512m\" or \"2g\"",
+			mem, units.BytesSize(float64(n)))
+		return 0
+	}
 	return n
 }
+
+// minMemory is the smallest memory limit Docker takes ("Minimum memory
+// limit allowed is 6MB", refused at container create).
+const minMemory = 6 << 20
 
 // decodeCPUs reads cpus; 0 (no limit) when refused.
 func decodeCPUs(a cty.Value, problem func(name, format string, args ...any)) float64 {
