@@ -58,6 +58,9 @@ func TestCheckSettings(t *testing.T) {
 		`extra_hosts = ["deb.debian.org:203.0.113.80", "mirror:::1"]`: "",
 		`extra_hosts = ["evil\n10.0.0.1 deb.debian.org:1.2.3.4"]`:     "extra_hosts[0]",
 		`extra_hosts = ["-x:1.2.3.4", "a b:1.2.3.4"]`:                 "extra_hosts[0],extra_hosts[1]",
+		// An IPv6 zone is an interface name: netip takes any text after %,
+		// a line of /etc/hosts among it.
+		`extra_hosts = ["a:fe80::1%x\n10.6.6.6 deb.debian.org", "b:fe80::1%$(id)", "c:fe80::1%eth0"]`: "extra_hosts[0],extra_hosts[1]",
 		// A value read while decoding (memory, cpus) does not hide the
 		// others' mistakes: every one is reported in one validate.
 		`memory = "lots"

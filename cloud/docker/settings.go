@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"diffuser/cloud"
+	"diffuser/state"
 
 	"github.com/distribution/reference"
 	"github.com/docker/go-units"
@@ -308,6 +309,9 @@ func (s *Settings) problems() []cloud.SettingsProblem {
 		}
 		if _, err := netip.ParseAddr(ip); err != nil {
 			add(path, "docker provider setting extra_hosts: %q: %q is not an IP address", h, ip)
+		} else if err := state.CheckAddress(ip); err != nil {
+			// netip takes any text after an IPv6 address's %.
+			add(path, "docker provider setting extra_hosts: %q: %v", h, err)
 		}
 	}
 	if s.NetworkCIDR != "" {
