@@ -630,15 +630,7 @@ func (f *shellFlow) variable(n *namespace, e *hclsyntax.ScopeTraversalExpr, name
 // varKind says what a value of variable v's part p is: "a string", "a
 // sensitive list(string)".
 func varKind(v *Variable, p pathSegs) string {
-	ty := v.Type
-	for _, s := range p {
-		switch {
-		case s.attr != "" && ty.IsObjectType() && ty.HasAttribute(s.attr):
-			ty = ty.AttributeType(s.attr)
-		case s.attr == "" && (ty.IsListType() || ty.IsSetType() || ty.IsMapType()):
-			ty = ty.ElementType()
-		}
-	}
+	ty := partType(v.Type, p)
 	kind := "value"
 	if ty != cty.DynamicPseudoType && ty != cty.NilType {
 		kind = typeexpr.TypeString(ty)

@@ -22,14 +22,9 @@ const shellPlain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 // shellPlainString says whether s is made of shellPlain characters only.
 func shellPlainString(s string) bool { return strings.Trim(s, shellPlain) == "" }
 
-// heldBy says why variable v's declaration does not hold the part p of
-// its value to shellPlain characters; "" when it does: a number or bool
-// type (or a collection of them), one_of of plain values, a plain
-// format, a pattern that can match only plain characters, or a
-// validation condition with such a conjunct. Every constraint given must
-// hold, so one of them is enough.
-func heldBy(v *Variable, p pathSegs) string {
-	ty := v.Type
+// partType is the type of the part p of a value of type ty: an object's
+// attribute, a collection's element; ty itself where p goes no further.
+func partType(ty cty.Type, p pathSegs) cty.Type {
 	for _, s := range p {
 		switch {
 		case s.attr != "" && ty.IsObjectType() && ty.HasAttribute(s.attr):
@@ -38,6 +33,17 @@ func heldBy(v *Variable, p pathSegs) string {
 			ty = ty.ElementType()
 		}
 	}
+	return ty
+}
+
+// heldBy says why variable v's declaration does not hold the part p of
+// its value to shellPlain characters; "" when it does: a number or bool
+// type (or a collection of them), one_of of plain values, a plain
+// format, a pattern that can match only plain characters, or a
+// validation condition with such a conjunct. Every constraint given must
+// hold, so one of them is enough.
+func heldBy(v *Variable, p pathSegs) string {
+	ty := partType(v.Type, p)
 	if ty == cty.Number || ty == cty.Bool {
 		return ""
 	}
