@@ -17,4 +17,13 @@ func TestHasNamesRecipesOnly(t *testing.T) {
 			t.Errorf("Has(%q) = true: not a built-in recipe", name)
 		}
 	}
+	for name, want := range map[string]bool{
+		"ceph/modules/daemon": true, "moosefs/modules/daemon": true, "ceph/modules/dropin": true,
+		"ceph/modules": false, "ceph/modules/": false, "ceph/modules/daemon/main.hcl": false, "ceph/modules/nope": false,
+		"nope/modules/daemon": false, "modules/xfs-volume": false, "ceph/modules/..": false, "ceph": false, ".": false,
+	} {
+		if got := HasRecipeModule(name); got != want {
+			t.Errorf("HasRecipeModule(%q) = %v, want %v", name, got, want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
+	"strings"
 )
 
 //go:embed */*.hcl */modules/*/*.hcl
@@ -43,4 +44,16 @@ func Names() []string {
 // the embedded tree holds (".", a recipe's files or its modules).
 func Has(name string) bool {
 	return slices.Contains(Names(), name)
+}
+
+// HasRecipeModule says whether name is a module of a built-in recipe's
+// own, RECIPE/modules/NAME ("ceph/modules/daemon"), which recipes show
+// and recipes vars print.
+func HasRecipeModule(name string) bool {
+	r, m, ok := strings.Cut(name, "/modules/")
+	if !ok || !Has(r) || m == "" || strings.ContainsAny(m, "/\\") || m == "." || m == ".." {
+		return false
+	}
+	fi, err := fs.Stat(files, name)
+	return err == nil && fi.IsDir()
 }

@@ -99,7 +99,7 @@ func (a *app) recipesCmd() *cobra.Command {
 				if !slices.Contains(lang.ModuleNames(fsys), name) {
 					return fmt.Errorf("no built-in module %q (built-in: %v)", name, lang.ModuleNames(fsys))
 				}
-			} else if !recipes.Has(args[0]) {
+			} else if !recipes.Has(args[0]) && !recipes.HasRecipeModule(args[0]) {
 				if _, err := os.Stat(args[0]); err == nil {
 					return fmt.Errorf("%s is a path on disk, not a built-in: recipes show prints the built-in recipes (%s) and modules (builtin/NAME); yours are the files themselves (diffuser recipes vars %s lists its variables)",
 						args[0], strings.Join(recipes.Names(), ", "), args[0])
@@ -201,7 +201,7 @@ func builtinVariables(name string) ([]*lang.Variable, error) {
 			return nil, fmt.Errorf("no built-in module %q (built-in: %v)", m, lang.ModuleNames(recipes.Modules()))
 		}
 		vs, diags = lang.ModuleVariables(recipes.Modules(), m)
-	case !recipes.Has(name):
+	case !recipes.Has(name) && !recipes.HasRecipeModule(name):
 		return nil, fmt.Errorf("no built-in recipe %q (built-in: %s)", name, strings.Join(recipes.Names(), ", "))
 	case strings.Contains(name, "/modules/"):
 		vs, diags = lang.ModuleVariables(recipes.FS(), name)
