@@ -102,6 +102,31 @@ func (e *Env) Expired(only string) ([]Info, error) {
 	return out, nil
 }
 
+// NotExpiredError is a workspace destroy --expired listed as past its
+// deadline whose state, read again under the lock, is not: an apply
+// moved the deadline (Expires) or removed it (zero) in the meantime.
+type NotExpiredError struct {
+	Workspace string
+	Expires   time.Time
+}
+
+func (e *NotExpiredError) Error() string {
+	if e.Expires.IsZero() {
+		return fmt.Sprintf("Workspace %s is no longer past its deadline: it has none now (an apply removed it since the workspace was listed): left as it is.", e.Workspace)
+	}
+	return fmt.Sprintf("Workspace %s is no longer past its deadline: it is now %s (an apply moved it since the workspace was listed): left as it is.",
+		e.Workspace, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// checkExpired is destroy --expired's check under the lock: the deadline
+// state holds now has passed.
+func (ws *Workspace) checkExpired() error {
+	if exp := ws.State.Expires; exp.IsZero() || exp.After(ws.env.now()) {
+		return &NotExpiredError{Workspace: ws.Name, Expires: exp}
+	}
+	return nil
+}
+
 // recipeArg is how a sweep names this workspace's recipe: a built-in's
 // name, or the path made absolute.
 func (ws *Workspace) recipeArg() string {

@@ -31,6 +31,11 @@ type PlanRequest struct {
 	// it (0 removes the deadline). nil: the site file's ttl when it has
 	// one, else the deadline state has stays. See docs/expiry.md.
 	TTL *time.Duration
+	// OnlyExpired (destroy --expired) destroys only a workspace whose
+	// deadline has passed, as state says under the lock: a deadline an
+	// apply moved or removed since the workspace was listed as due is a
+	// *NotExpiredError, and nothing is destroyed.
+	OnlyExpired bool
 }
 
 // Planned is a plan with what produced it. The caller calls Close.
@@ -74,6 +79,12 @@ func (ws *Workspace) plan(ctx context.Context, req PlanRequest) (*Planned, error
 	ws.Warnings = append(ws.Warnings, settings...)
 	if err := ws.OpenState(ctx, req.Lock, req.Command); err != nil {
 		return nil, err
+	}
+	if req.OnlyExpired {
+		if err := ws.checkExpired(); err != nil {
+			ws.Close()
+			return nil, err
+		}
 	}
 	if err := ws.checkRecipe(req.Destroy); err != nil {
 		ws.Close()

@@ -73,7 +73,13 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 			recipe = in.Recipe
 		}
 		a.flags.workspace = in.Name
-		if err := a.runApply(ctx, recipe, true); err != nil {
+		err := a.runApply(ctx, recipe, true)
+		var ne *workspace.NotExpiredError
+		if errors.As(err, &ne) {
+			fmt.Fprintln(a.stdout, ne.Error())
+			continue
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("workspace %s: %w", in.Name, err))
 		}
 	}

@@ -12,7 +12,8 @@ import (
 // planRequest is the plan request this command line makes.
 func (a *app) planRequest(recipe, command string, destroy bool) workspace.PlanRequest {
 	return workspace.PlanRequest{Inputs: a.inputs(recipe), Command: command, Lock: command != "plan", Destroy: destroy,
-		Refresh: a.flags.refresh, Targets: a.flags.targets, Replace: a.flags.replace, TTL: a.ttl}
+		Refresh: a.flags.refresh, Targets: a.flags.targets, Replace: a.flags.replace, TTL: a.ttl,
+		OnlyExpired: destroy && a.flags.expired}
 }
 
 func (a *app) planCmd() *cobra.Command {

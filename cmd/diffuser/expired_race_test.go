@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"diffuser/state"
+)
+
+// syncBuffer is a bytes.Buffer a command writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDestroyExpiredRechecksUnderLock: destroy --expired lists the
+// workspaces past their deadline once, then destroys them one after the
+// other, each under its lock. A workspace whose deadline an apply moved
+// in the meantime (here while the sweep waited for its lock, as it does
+// while the workspaces before it are destroyed) is no longer due: it is
+// left as it is, not destroyed on the strength of the old list.
+func TestDestroyExpiredRechecksUnderLock(t *testing.T) {
+	data := t.TempDir()
+	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
+	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	cli := func(out *syncBuffer, args ...string) int {
+		a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(string) string { return "" }}
+		a.env.Now = func() time.Time { return now }
+		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
+		return a.execute(context.Background(), args)
+	}
+	for _, ws := range []string{"first", "renewed"} {
+		var out syncBuffer
+		if code := cli(&out, "apply", recipe, "-workspace", ws, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
+			t.Fatalf("apply %s: exit %d\n%s", ws, code, out.String())
+		}
+	}
+	now = now.Add(2 * time.Hour)
+
+	// Another diffuser holds renewed's lock: the sweep waits for it.
+	store := state.Open(filepath.Join(data, "renewed"))
+	unlock, err := store.Lock(context.Background(), state.CurrentHolder("diffuser apply golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli(&out, "destroy", "--expired", "--all-workspaces", "-auto-approve", "--progress", "quiet", "--lock-timeout", "1m")
+	}()
+	for !strings.Contains(out.String(), "Workspace renewed expired at") {
+		select {
+		case code := <-done:
+			unlock()
+			t.Fatalf("the sweep ended (exit %d) before it reached renewed:\n%s", code, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the sweep is waiting for the lock
+	// The holder is an apply --ttl 4h: it moves the deadline, then lets go.
+	st, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Expires = now.Add(4 * time.Hour)
+	if err := store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	code := <-done
+	said := out.String()
+	if code != 0 {
+		t.Fatalf("destroy --expired --all-workspaces: exit %d\n%s", code, said)
+	}
+	if got := readState(t, filepath.Join(data, "renewed")); len(got.Hosts) == 0 {
+		t.Fatalf("renewed was destroyed though its deadline had moved to %s before the sweep held its lock:\n%s", st.Expires, said)
+	}
+	if !strings.Contains(said, "Workspace renewed is no longer past its deadline") {
+		t.Errorf("the sweep did not say it left renewed:\n%s", said)
+	}
+	if got := readState(t, filepath.Join(data, "first")); len(got.Hosts) != 0 {
+		t.Errorf("first (due) still has %d hosts:\n%s", len(got.Hosts), said)
+	}
+}
+
+func readState(t *testing.T, dir string) *state.State {
+	t.Helper()
+	st, err := state.Open(dir).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
