@@ -149,9 +149,10 @@ func (e *Env) SweepExpired(ctx context.Context, out io.Writer) SweepResult {
 }
 
 // findOwner is the workspace whose state names cluster c: in a directory
-// a container's workdir label names, else under this data directory. A
-// directory whose state cannot be read (or lives in a bucket) is an
-// owner too: nothing can be decided without it.
+// a container's workdir label names, else under this data directory (a
+// directory renamed by hand included). A directory whose state cannot be
+// read (or lives in a bucket, or was renamed) is an owner too: nothing
+// can be decided without it.
 func (e *Env) findOwner(c docker.ClusterMarks, local *map[string]string) *owner {
 	for _, dir := range c.OwnerDirs() {
 		if o := e.ownerAt(dir, c.Cluster); o != nil {
@@ -162,8 +163,16 @@ func (e *Env) findOwner(c docker.ClusterMarks, local *map[string]string) *owner 
 		*local = map[string]string{}
 		list, _ := e.List()
 		for _, in := range list {
-			if in.Err == nil && in.Cluster != "" {
+			var fe *state.ForeignError
+			switch {
+			case in.Err == nil && in.Cluster != "":
 				(*local)[in.Cluster] = in.Dir
+			case errors.As(in.Err, &fe):
+				// A workspace directory renamed by hand: its state names
+				// the cluster, and every command refuses it until it has
+				// its old name back. It owns the cluster all the same (the
+				// labels name the old directory, which is gone).
+				(*local)[fe.Cluster] = in.Dir
 			}
 		}
 	}

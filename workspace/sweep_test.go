@@ -356,3 +356,35 @@ func TestSweepOwnerNotLookedInto(t *testing.T) {
 		t.Fatalf("swept %v, want only the cluster whose workspace is gone:\n%s", got, out.String())
 	}
 }
+
+// TestSweepRenamedWorkspace: a workspace directory renamed by hand
+// (.diffuser/orig moved to .diffuser/moved) still holds its cluster's
+// state, though every command refuses it until it gets its old name back
+// (state.ForeignError). Its containers' labels name the old directory,
+// which is gone, and the launch's deadline, which has passed; the state
+// in the renamed directory renewed it. The cluster is not an orphan: the
+// labels alone must not remove it.
+func TestSweepRenamedWorkspace(t *testing.T) {
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+	pastL := now.Add(-time.Hour).Format(time.RFC3339)
+	data := t.TempDir()
+	orig, moved := filepath.Join(data, "orig"), filepath.Join(data, "moved")
+	writeWorkspace(t, orig, "orig-aaaaaa", now.Add(5*time.Hour), "docker")
+	if err := os.Rename(orig, moved); err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{DataDir: data, Now: func() time.Time { return now }}
+	if _, err := env.openLocal(moved).Load(); err == nil {
+		t.Fatal("the renamed workspace's state is read as its own: the test no longer shows a renamed directory")
+	}
+	f := &fakeSweeper{removed: map[string][]string{}, clusters: []docker.ClusterMarks{marks("orig-aaaaaa", pastL, orig, 2)}}
+	env.Sweeper = func(context.Context) (ClusterSweeper, error) { return f, nil }
+	var out bytes.Buffer
+	env.SweepExpired(context.Background(), &out)
+	if len(f.removed) != 0 {
+		t.Fatalf("swept %v, the cluster of a renamed workspace whose state renewed its deadline:\n%s", f.swept(), out.String())
+	}
+	if st := readState(t, moved); len(st.Hosts) != 1 || st.Expires.IsZero() {
+		t.Errorf("the renamed workspace's state changed: %d hosts, deadline %s", len(st.Hosts), st.Expires)
+	}
+}
