@@ -64,7 +64,7 @@ func TestBuiltinRecipeShadowedByDirectory(t *testing.T) {
 	pl.Close()
 	// destroy --expired names the recipe as the workspace recorded it.
 	env.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	due, err := env.Expired("glusterfs")
+	due, _, err := env.Expired("glusterfs")
 	if err != nil || len(due) != 1 || due[0].RecipeArg != "builtin/glusterfs" {
 		t.Errorf("expired: %+v, %v; want the built-in named builtin/glusterfs", due, err)
 	}

@@ -83,23 +83,33 @@ func (pl *Planned) TTLAhead() (time.Duration, bool) {
 }
 
 // Expired lists the workspaces whose deadline has passed, sorted by name:
-// all under the data directory, or only the one named.
-func (e *Env) Expired(only string) ([]Info, error) {
+// all under the data directory, or only the one named. Unknown are those
+// whose state cannot be read (damaged, written by a newer diffuser,
+// encrypted without the key): their deadline is not known, so they are
+// neither due nor not. A named workspace that does not exist is an error.
+func (e *Env) Expired(only string) (due, unknown []Info, err error) {
 	list, err := e.List()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := e.now()
-	var out []Info
+	found := false
 	for _, in := range list {
 		if only != "" && in.Name != only {
 			continue
 		}
-		if in.Err == nil && !in.Expires.IsZero() && !in.Expires.After(now) {
-			out = append(out, in)
+		found = true
+		switch {
+		case in.Err != nil:
+			unknown = append(unknown, in)
+		case !in.Expires.IsZero() && !in.Expires.After(now):
+			due = append(due, in)
 		}
 	}
-	return out, nil
+	if only != "" && !found {
+		return nil, nil, fmt.Errorf("there is no workspace %s under %s (diffuser workspace list)", only, e.dataDir())
+	}
+	return due, unknown, nil
 }
 
 // NotExpiredError is a workspace destroy --expired listed as past its

@@ -136,9 +136,9 @@ func TestExpiry(t *testing.T) {
 		t.Helper()
 		e := m.env()
 		e.Now = c.now
-		list, err := e.Expired("")
-		if err != nil {
-			t.Fatal(err)
+		list, unknown, err := e.Expired("")
+		if err != nil || len(unknown) != 0 {
+			t.Fatal(err, unknown)
 		}
 		var names []string
 		for _, in := range list {

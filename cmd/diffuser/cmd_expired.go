@@ -53,9 +53,16 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 	default:
 		return errors.New("destroy --expired needs a RECIPE, --workspace NAME, or --all-workspaces")
 	}
-	due, err := env.Expired(only)
+	due, unknown, err := env.Expired(only)
 	if err != nil {
 		return err
+	}
+	var errs []error
+	for _, in := range unknown {
+		errs = append(errs, fmt.Errorf("workspace %s: its state cannot be read, so its deadline is not known and nothing of it was destroyed: %w", in.Name, in.Err))
+	}
+	if len(due) == 0 && len(unknown) > 0 {
+		return errors.Join(errs...)
 	}
 	if len(due) == 0 {
 		if only != "" {
@@ -65,7 +72,6 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	var errs []error
 	for _, in := range due {
 		fmt.Fprintf(a.stdout, "Workspace %s expired at %s: destroying it.\n", in.Name, in.Expires.Local().Format(time.RFC3339))
 		recipe := in.RecipeArg

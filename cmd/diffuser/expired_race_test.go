@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,4 +110,59 @@ func readState(t *testing.T, dir string) *state.State {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestDestroyExpiredUnreadableState: a workspace whose state cannot be
+// read (here written by a newer diffuser) has a deadline nobody here
+// knows. destroy --expired must not say it is "not past a deadline"
+// (exit 0: cron is satisfied and the cluster runs on): naming it, it
+// fails saying why; sweeping every workspace, it sweeps the others and
+// fails naming the one it could not judge. A workspace that does not
+// exist is not "not past a deadline" either.
+func TestDestroyExpiredUnreadableState(t *testing.T) {
+	data := t.TempDir()
+	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
+	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	cli := func(args ...string) (int, string, string) {
+		var out, errb syncBuffer
+		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		a.env.Now = func() time.Time { return now }
+		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
+		code := a.execute(context.Background(), args)
+		return code, out.String(), errb.String()
+	}
+	for _, ws := range []string{"due", "newer"} {
+		if code, out, errs := cli("apply", recipe, "-workspace", ws, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
+			t.Fatalf("apply %s: exit %d\n%s%s", ws, code, out, errs)
+		}
+	}
+	sp := filepath.Join(data, "newer", state.StateFile)
+	b, err := os.ReadFile(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`"version": 2`), []byte(`"version": 9`), 1)
+	if err := os.WriteFile(sp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.Open(filepath.Join(data, "newer")).Load(); err == nil {
+		t.Fatal("the edited state still reads")
+	}
+	now = now.Add(2 * time.Hour)
+
+	code, out, errs := cli("destroy", "--expired", "-workspace", "newer", "-auto-approve", "--progress", "quiet")
+	if code == 0 || strings.Contains(out, "not past a deadline") || !strings.Contains(errs, "newer") || !strings.Contains(errs, "schema version 9") {
+		t.Errorf("destroy --expired -workspace newer: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, out, errs = cli("destroy", "--expired", "-workspace", "nosuch", "-auto-approve", "--progress", "quiet")
+	if code == 0 || strings.Contains(out, "not past a deadline") || !strings.Contains(errs, "nosuch") {
+		t.Errorf("destroy --expired -workspace nosuch: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, out, errs = cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "--progress", "quiet")
+	if code == 0 || !strings.Contains(out, "Workspace due expired at") || !strings.Contains(errs, "newer") || !strings.Contains(errs, "schema version 9") {
+		t.Errorf("destroy --expired --all-workspaces: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if st := readState(t, filepath.Join(data, "due")); len(st.Hosts) != 0 {
+		t.Errorf("due still has %d hosts", len(st.Hosts))
+	}
 }
