@@ -82,6 +82,13 @@ func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result,
 	res := pl.Plan.Apply(ctx, ws.State, engine.ApplyOptions{Provider: pl.Provider, Cluster: ws.Cluster(), Connector: pl.Conn,
 		Recorder: storeRecorder{ws.Store}, Parallelism: opt.Parallelism, Limits: limits, Stop: ws.env.Stop, OnEvent: opt.OnEvent,
 		LogDir: run.LogDir(), StepTimeout: opt.StepTimeout, Expires: ws.State.Expires})
+	if pl.Request.Destroy && len(ws.State.Hosts) == 0 && len(ws.State.Steps) == 0 {
+		// The deadline was the destroyed cluster's, as the sweep of an
+		// expired docker cluster says too: kept, it would list the empty
+		// workspace as due for ever (destroy --expired destroying it at
+		// every run) and a later apply without a ttl would inherit it.
+		ws.State.Expires = time.Time{}
+	}
 	saveErr := ws.SaveState()
 	res.Warnings = append(res.Warnings, pruneWarns...)
 	if pl.deadlineMoved {

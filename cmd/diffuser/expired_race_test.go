@@ -166,3 +166,48 @@ func TestDestroyExpiredUnreadableState(t *testing.T) {
 		t.Errorf("due still has %d hosts", len(st.Hosts))
 	}
 }
+
+// TestDestroyClearsDeadline: the deadline was the destroyed cluster's.
+// A destroy that leaves nothing (destroy --expired, or a plain destroy
+// before the deadline) clears it, as the docker sweep does: the workspace
+// is not listed as due ever after, and the next destroy --expired (a cron
+// job every 10 minutes) does not destroy it again and again, saying
+// "expired at ...: destroying it" each time.
+func TestDestroyClearsDeadline(t *testing.T) {
+	data := t.TempDir()
+	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
+	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	cli := func(args ...string) string {
+		t.Helper()
+		var out syncBuffer
+		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+		a.env.Now = func() time.Time { return now }
+		args = append(args, "--data-dir", data)
+		if args[0] != "workspace" {
+			args = append(args, "--simulate", "--sim-seed", "1")
+		}
+		if code := a.execute(context.Background(), args); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out.String())
+		}
+		return out.String()
+	}
+	cli("apply", recipe, "-workspace", "swept", "--ttl", "1h", "-auto-approve", "--progress", "quiet")
+	cli("apply", recipe, "-workspace", "early", "--ttl", "3h", "-auto-approve", "--progress", "quiet")
+	cli("destroy", recipe, "-workspace", "early", "-auto-approve", "--progress", "quiet")
+	now = now.Add(2 * time.Hour)
+	if out := cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "--progress", "quiet"); !strings.Contains(out, "Workspace swept expired at") {
+		t.Fatalf("the first sweep:\n%s", out)
+	}
+	now = now.Add(2 * time.Hour) // past early's deadline too
+	if out := cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "--progress", "quiet"); !strings.Contains(out, "No workspace is past its deadline") {
+		t.Errorf("a sweep after everything was destroyed:\n%s", out)
+	}
+	if out := cli("workspace", "list"); strings.Contains(out, "(due)") || strings.Contains(out, "past its deadline") {
+		t.Errorf("workspace list after the destroys:\n%s", out)
+	}
+	for _, ws := range []string{"swept", "early"} {
+		if st := readState(t, filepath.Join(data, ws)); !st.Expires.IsZero() {
+			t.Errorf("%s: state keeps the destroyed cluster's deadline %s", ws, st.Expires)
+		}
+	}
+}
