@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"diffuser/views"
 	"diffuser/workspace"
 )
 
@@ -53,6 +54,10 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 	default:
 		return errors.New("destroy --expired needs a RECIPE, --workspace NAME, or --all-workspaces")
 	}
+	jsonLines := a.flags.json || a.flags.progress == views.ProgressJSON
+	if jsonLines && !a.flags.autoApprove {
+		return errors.New("--progress=json (or --json) writes JSON lines and cannot ask for confirmation: pass --auto-approve")
+	}
 	due, unknown, err := env.Expired(only)
 	if err != nil {
 		return err
@@ -65,15 +70,21 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		return errors.Join(errs...)
 	}
 	if len(due) == 0 {
-		if only != "" {
+		switch {
+		case jsonLines: // no workspace, no line
+		case only != "":
 			fmt.Fprintf(a.stdout, "Workspace %s is not past a deadline: nothing to destroy.\n", only)
-		} else {
+		default:
 			fmt.Fprintln(a.stdout, "No workspace is past its deadline: nothing to destroy.")
 		}
 		return nil
 	}
 	for _, in := range due {
-		fmt.Fprintf(a.stdout, "Workspace %s expired at %s: destroying it.\n", in.Name, in.Expires.Local().Format(time.RFC3339))
+		if jsonLines {
+			views.WriteExpiredJSON(a.stdout, true, in.Name, in.Expires)
+		} else {
+			fmt.Fprintf(a.stdout, "Workspace %s expired at %s: destroying it.\n", in.Name, in.Expires.Local().Format(time.RFC3339))
+		}
 		recipe := in.RecipeArg
 		if recipe == "" {
 			recipe = in.Recipe
@@ -82,7 +93,11 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		err := a.runApply(ctx, recipe, true)
 		var ne *workspace.NotExpiredError
 		if errors.As(err, &ne) {
-			fmt.Fprintln(a.stdout, ne.Error())
+			if jsonLines {
+				views.WriteExpiredJSON(a.stdout, false, ne.Workspace, ne.Expires)
+			} else {
+				fmt.Fprintln(a.stdout, ne.Error())
+			}
 			continue
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,5 +210,69 @@ func TestDestroyClearsDeadline(t *testing.T) {
 		if st := readState(t, filepath.Join(data, ws)); !st.Expires.IsZero() {
 			t.Errorf("%s: state keeps the destroyed cluster's deadline %s", ws, st.Expires)
 		}
+	}
+}
+
+// TestDestroyExpiredJSON: destroy --expired -json prints JSON lines only
+// on stdout, as destroy -json does: each workspace it destroys opens
+// with a line naming it and its deadline (its plan, events and summary
+// carry no workspace, so several workspaces' lines could not be told
+// apart), one that was no longer due under its lock says so in a line,
+// and nothing due prints no line. It used to print the text lines
+// "Workspace NAME expired at ...: destroying it." among the JSON.
+func TestDestroyExpiredJSON(t *testing.T) {
+	data := t.TempDir()
+	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
+	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	cli := func(args ...string) (int, string, string) {
+		var out, errb syncBuffer
+		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		a.env.Now = func() time.Time { return now }
+		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
+		code := a.execute(context.Background(), args)
+		return code, out.String(), errb.String()
+	}
+	for _, ws := range []string{"one", "two", "later"} {
+		ttl := "1h"
+		if ws == "later" {
+			ttl = "5h"
+		}
+		if code, out, errs := cli("apply", recipe, "-workspace", ws, "--ttl", ttl, "-auto-approve", "--progress", "quiet"); code != 0 {
+			t.Fatalf("apply %s: exit %d\n%s%s", ws, code, out, errs)
+		}
+	}
+	if code, out, errs := cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "-json"); code != 0 || out != "" {
+		t.Errorf("nothing due, -json: exit %d, stdout %q (want none)\n%s", code, out, errs)
+	}
+	now = now.Add(2 * time.Hour)
+	if code, out, errs := cli("destroy", "--expired", "--all-workspaces", "-json"); code == 0 || out != "" || !strings.Contains(errs, "auto-approve") {
+		t.Errorf("-json without -auto-approve: exit %d, stdout %q\n%s", code, out, errs)
+	}
+	code, out, errs := cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var v struct {
+			Type      string    `json:"type"`
+			Workspace string    `json:"workspace"`
+			Expires   time.Time `json:"expires"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("a line of destroy --expired -json is not JSON: %q (%v)\n%s", line, err, out)
+		}
+		switch v.Type {
+		case "expired":
+			if !v.Expires.Equal(time.Date(2031, 1, 1, 9, 0, 0, 0, time.UTC)) {
+				t.Errorf("expired line %q: deadline %s", line, v.Expires)
+			}
+			kinds = append(kinds, "expired "+v.Workspace)
+		case "plan", "summary":
+			kinds = append(kinds, v.Type)
+		}
+	}
+	if got, want := strings.Join(kinds, ", "), "expired one, plan, summary, expired two, plan, summary"; got != want {
+		t.Errorf("lines %s, want %s\n%s", got, want, out)
 	}
 }
