@@ -45,6 +45,9 @@ type ApplyOptions struct {
 // failures are in the result. pl.Run is the run, once started.
 func (pl *Planned) Apply(ctx context.Context, opt ApplyOptions) (*engine.Result, error) {
 	ws := pl.WS
+	if err := pl.CheckDeadline(); err != nil {
+		return nil, err
+	}
 	ws.State.Recipe = ws.Loaded.Recipe.Name
 	ws.State.Provider = ws.Provider
 	changed := false

@@ -12,6 +12,8 @@ import (
 	"diffuser/cloud"
 	"diffuser/runner"
 	"diffuser/state"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // moverProvider retags (Expire) and hands out a command per host.
@@ -122,5 +124,97 @@ func TestWriteKnownHostsLeavesLinksAlone(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "ssh-ed25519 AAAAC3Nza") {
 		t.Errorf("known_hosts: %q", b)
+	}
+}
+
+// launchRecorder records the deadline every launch is handed.
+type launchRecorder struct {
+	cloud.Factory
+	launched *[]string
+}
+
+type recordingProvider struct {
+	cloud.Provider
+	launched *[]string
+}
+
+func (f launchRecorder) New(ctx context.Context, settings cty.Value, env cloud.Env) (cloud.Provider, error) {
+	p, err := f.Factory.New(ctx, settings, env)
+	return recordingProvider{p, f.launched}, err
+}
+
+func (p recordingProvider) Launch(ctx context.Context, spec cloud.HostSpec) (cloud.Host, error) {
+	*p.launched = append(*p.launched, spec.Name+"@"+spec.Expires.Format(time.RFC3339))
+	return p.Provider.Launch(ctx, spec)
+}
+
+// TestApplyPastDeadlineLaunches: an apply given no ttl on a cluster past
+// its deadline (not yet swept: destroy --expired has not run, or aws
+// instances that ended themselves are still in state) hands every launch
+// the deadline state holds, which has passed. On aws such an instance
+// powers itself off, which terminates it, volumes and all, as it boots
+// (user data: shutdown in a minute, or a timer whose time is gone). The
+// apply must not launch anything with it: it is refused, saying to give
+// a ttl; with one, the new host gets the new deadline. An apply that
+// launches nothing is not refused (the deadline stays: destroy --expired
+// is due).
+func TestApplyPastDeadlineLaunches(t *testing.T) {
+	m := newMemEnv(t)
+	var launched []string
+	now := time.Date(2031, 5, 1, 12, 0, 0, 0, time.UTC)
+	plan := func(in Inputs, ttl *time.Duration) (*Planned, error) {
+		e := m.env()
+		e.Now = func() time.Time { return now }
+		e.Factories["sim"] = launchRecorder{e.Factories["sim"], &launched}
+		return e.Plan(context.Background(), PlanRequest{Inputs: in, Command: "apply", Lock: true, TTL: ttl})
+	}
+	apply := func(in Inputs, ttl *time.Duration) error {
+		pl, err := plan(in, ttl)
+		if err != nil {
+			return err
+		}
+		defer pl.Close()
+		if !pl.Plan.HasChanges() {
+			return pl.SaveUnchanged()
+		}
+		res, err := pl.Apply(context.Background(), ApplyOptions{})
+		if err == nil && len(res.Failures) > 0 {
+			err = res.Failures[0].Err
+		}
+		return err
+	}
+	hour := time.Hour
+	in := m.inputs()
+	in.Provider = "sim"
+	if err := apply(in, &hour); err != nil {
+		t.Fatal(err)
+	}
+	deadline := now.Add(time.Hour)
+	now = now.Add(2 * time.Hour)
+	launched = nil
+
+	more := m.inputs("servers=2")
+	more.Provider = "sim"
+	err := apply(more, nil)
+	if len(launched) != 0 {
+		t.Errorf("launched %v past the deadline %s", launched, deadline.Format(time.RFC3339))
+	}
+	if err == nil || !strings.Contains(err.Error(), "--ttl") || !strings.Contains(err.Error(), deadline.Format(time.RFC3339)) {
+		t.Fatalf("an apply launching a host past the deadline: %v; want a refusal naming the deadline and --ttl", err)
+	}
+	if st := m.state(); len(st.Hosts) != 2 || !st.Expires.Equal(deadline) {
+		t.Errorf("after the refusal: %d hosts, deadline %s", len(st.Hosts), st.Expires)
+	}
+	// Nothing to launch: the apply goes on, the deadline stays.
+	if err := apply(in, nil); err != nil {
+		t.Errorf("an apply launching nothing past the deadline: %v", err)
+	}
+	// With a ttl: the new host is launched with the new deadline.
+	four := 4 * time.Hour
+	if err := apply(more, &four); err != nil {
+		t.Fatal(err)
+	}
+	if want := "server[1]@" + now.Add(four).Format(time.RFC3339); len(launched) != 1 || launched[0] != want {
+		t.Errorf("launched %v, want [%s]", launched, want)
 	}
 }

@@ -82,6 +82,42 @@ func (pl *Planned) TTLAhead() (time.Duration, bool) {
 	return d, ok && d > 0
 }
 
+// CheckDeadline refuses an apply given no ttl that launches hosts
+// (creates, replaces or starts one) while the cluster is past its
+// deadline: every launch is handed the deadline state holds, and on aws
+// an instance given one already passed is wrong either way: its systemd
+// timer, installed after its time, never fires (the machine outlives the
+// deadline it is tagged with), and without systemd it shuts down, so
+// terminates with its volumes, a minute after it boots. An apply that launches nothing goes on, the deadline
+// kept (destroy --expired is due); a workspace without hosts starts
+// without it (setDeadline).
+func (pl *Planned) CheckDeadline() error {
+	ws := pl.WS
+	if pl.Request.Destroy || pl.Plan == nil {
+		return nil
+	}
+	if _, given := ws.ttlGiven(pl.Request.TTL); given {
+		return nil
+	}
+	exp := ws.State.Expires
+	if exp.IsZero() || exp.After(ws.env.now()) || len(ws.State.Hosts) == 0 {
+		return nil
+	}
+	var hosts []string
+	for _, c := range pl.Plan.Changes {
+		if c.Kind == "launch" && !c.GatherFacts && (c.Action == engine.Create || c.Action == engine.Replace || c.Action == engine.Start) {
+			hosts = append(hosts, c.Host)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("workspace %s's cluster is past its deadline (%s), and this apply launches %s: each would be given that deadline "+
+		"(on aws an instance given a passed deadline never ends itself, or, without systemd, terminates a minute after it boots). Give apply --ttl DURATION to set a new deadline "+
+		"(--ttl 0 removes it), or remove the cluster: diffuser destroy --expired -workspace %s",
+		ws.Name, exp.UTC().Format(time.RFC3339), strings.Join(hosts, ", "), ws.Name)
+}
+
 // Expired lists the workspaces whose deadline has passed, sorted by name:
 // all under the data directory, or only the one named. Unknown are those
 // whose state cannot be read (damaged, written by a newer diffuser,

@@ -276,6 +276,9 @@ func (a *app) runApply(ctx context.Context, arg string, destroy bool) error {
 	if !plan.HasChanges() {
 		return pl.SaveUnchanged()
 	}
+	if err := pl.CheckDeadline(); err != nil {
+		return err
+	}
 	q := "Do you want to perform these actions?"
 	switch {
 	case destroy && len(plan.Targets) > 0:
