@@ -55,3 +55,26 @@ func TestRealDeadlineTimer(t *testing.T) {
 		t.Fatalf("a ttl again after 0: calendar %q, %s", cal, state)
 	}
 }
+
+// TestRealDeadlinePassedAtBoot: the user data runs when the instance has
+// booted, which can be after the deadline (a ttl of a minute or two, a
+// slow boot, a clock that runs ahead). systemd never fires a calendar
+// timer installed after its time (next elapse: none), so the instance
+// ran on for ever, tagged with a deadline long gone. The user data must
+// end it then, as the fallback without systemd does (shutdown in a
+// minute). The poweroff is replaced by a marker file, so that the
+// container survives to be looked at.
+func TestRealDeadlinePassedAtBoot(t *testing.T) {
+	c := dockertest.Launch(t, 1)
+	c.MustExec(t, 0, "for i in $(seq 1 120); do systemctl is-system-running --wait >/dev/null 2>&1 && exit 0; systemctl is-system-running 2>/dev/null | grep -q degraded && exit 0; sleep 0.5; done; exit 1")
+	ud := aws.ExpireUserData(time.Now().Add(-30 * time.Second))
+	marked := strings.Replace(ud, "'ExecStart=/bin/systemctl poweroff'", "'ExecStart=/bin/touch /root/ended'", 1)
+	if marked == ud {
+		t.Fatal("the user data no longer powers off with ExecStart=/bin/systemctl poweroff: update the test")
+	}
+	c.MustExec(t, 0, marked)
+	out, err := c.Exec(0, "for i in $(seq 1 20); do [ -e /root/ended ] && exit 0; sleep 0.5; done; systemctl show diffuser-expire.timer -p TimersCalendar -p NextElapseUSecRealtime; exit 1")
+	if err != nil {
+		t.Fatalf("a host whose user data ran after its deadline was not ended: %v\n%s", err, out)
+	}
+}

@@ -46,7 +46,8 @@ func (p *Provider) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host
 // systemd timer that powers off at the deadline. Persistent=true runs a
 // timer missed while the instance was stopped at its next boot; without
 // systemd, shutdown(8) is scheduled for the minutes left (lost on a
-// reboot). The deadline is also tagged, for diffuser and for people.
+// reboot); a deadline already passed when the user data runs ends the
+// instance then. The deadline is also tagged, for diffuser and for people.
 func expireAt(in *ec2.RunInstancesInput, tags map[string]string, deadline time.Time) {
 	deadline = deadline.UTC()
 	tags[TagExpires] = deadline.Format(time.RFC3339)
@@ -69,7 +70,12 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     '[Service]' 'Type=oneshot' 'ExecStart=/bin/systemctl poweroff' > /etc/systemd/system/diffuser-expire.service
   printf '%%s\n' '[Unit]' 'Description=diffuser: cluster deadline' '[Timer]' 'OnCalendar=%s' \
     'Persistent=true' 'AccuracySec=1s' '[Install]' 'WantedBy=timers.target' > /etc/systemd/system/diffuser-expire.timer
-  systemctl daemon-reload && systemctl enable --now diffuser-expire.timer && exit 0
+  if systemctl daemon-reload && systemctl enable --now diffuser-expire.timer; then
+    # A deadline already passed as this runs (a boot slower than the ttl):
+    # systemd never fires a calendar timer installed after its time.
+    [ "$(date +%%s)" -lt "$deadline" ] || systemctl start --no-block diffuser-expire.service
+    exit 0
+  fi
 fi
 left=$(( (deadline - $(date +%%s) + 59) / 60 ))
 [ "$left" -lt 1 ] && left=1
