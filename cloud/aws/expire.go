@@ -20,22 +20,33 @@ const TagExpires = "diffuser:expires"
 var _ cloud.Expirer = (*Provider)(nil)
 
 // Expire retags a running instance with the cluster's new deadline (or
-// removes the tag). Its self-termination timer keeps the deadline it was
-// launched with: user data runs once (docs/expiry.md).
+// removes the tag), and sets what a shutdown from inside the instance
+// does to go with it: terminate while the cluster has a deadline (the
+// timer's poweroff ends the instance), stop once it has none, so that an
+// operator's poweroff of a cluster kept for good (--ttl 0) stops the
+// machine instead of terminating it and deleting its volumes
+// (DeleteOnTermination). The timer on the instance is moved over SSH
+// (DeadlineCommand; docs/expiry.md).
 func (p *Provider) Expire(ctx context.Context, spec cloud.HostSpec, h cloud.Host) error {
 	if h.ProviderID == "" {
 		return nil
 	}
+	behaviour := types.ShutdownBehaviorTerminate
 	if spec.Expires.IsZero() {
+		behaviour = types.ShutdownBehaviorStop
 		_, err := p.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{h.ProviderID}, Tags: []types.Tag{{Key: awssdk.String(TagExpires)}}})
 		if err != nil {
 			return fmt.Errorf("removing the deadline tag of %s: %w", h.ProviderID, err)
 		}
-		return nil
+	} else {
+		tags := map[string]string{TagExpires: spec.Expires.UTC().Format(time.RFC3339)}
+		if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{h.ProviderID}, Tags: tagList(tags)}); err != nil {
+			return fmt.Errorf("tagging %s with its deadline: %w", h.ProviderID, err)
+		}
 	}
-	tags := map[string]string{TagExpires: spec.Expires.UTC().Format(time.RFC3339)}
-	if _, err := p.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{h.ProviderID}, Tags: tagList(tags)}); err != nil {
-		return fmt.Errorf("tagging %s with its deadline: %w", h.ProviderID, err)
+	if _, err := p.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: awssdk.String(h.ProviderID),
+		InstanceInitiatedShutdownBehavior: &types.AttributeValue{Value: awssdk.String(string(behaviour))}}); err != nil {
+		return fmt.Errorf("setting the shutdown behaviour of %s to %s: %w", h.ProviderID, behaviour, err)
 	}
 	return nil
 }

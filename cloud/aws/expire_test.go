@@ -145,3 +145,51 @@ func TestLaunchWithDeadline(t *testing.T) {
 		t.Fatalf("Expire of one host retagged another: %q", other.Tags[TagExpires])
 	}
 }
+
+// TestExpireShutdownBehaviour: an instance launched with a deadline is
+// terminated when it shuts itself down (the timer's poweroff ends it).
+// Once --ttl 0 removes the deadline, a shutdown from inside (an operator's
+// poweroff, meant to stop the machine) must stop it, not terminate it
+// and delete its volumes (DeleteOnTermination): Expire with no deadline
+// sets the behaviour back to stop, and a deadline given again sets
+// terminate again, for the timer it re-enables.
+func TestExpireShutdownBehaviour(t *testing.T) {
+	ctx := testContext(t)
+	srv := ec2test.New(ec2test.Options{})
+	defer srv.Close()
+	p, _ := newTestProvider(t, srv, "")
+	deadline := time.Now().Add(4 * time.Hour).UTC().Truncate(time.Second)
+	specs := specsFor("ttl", group{"server", 1, nil})
+	specs[0].Expires = deadline
+	hosts, err := launchAll(ctx, p, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hosts[specs[0].Name]
+	behaviour := func() string {
+		in, ok := srv.Instance(h.ProviderID)
+		if !ok {
+			t.Fatal("the instance is gone")
+		}
+		return in.ShutdownBehavior
+	}
+	if got := behaviour(); got != "terminate" {
+		t.Fatalf("launched with a deadline: shutdown behaviour %q, want terminate", got)
+	}
+	none := specs[0]
+	none.Expires = time.Time{}
+	if err := p.Expire(ctx, none, h); err != nil {
+		t.Fatal(err)
+	}
+	if got := behaviour(); got != "stop" {
+		t.Errorf("after --ttl 0: shutdown behaviour %q, want stop (a poweroff would terminate the instance and delete its volumes)", got)
+	}
+	again := specs[0]
+	again.Expires = deadline.Add(time.Hour)
+	if err := p.Expire(ctx, again, h); err != nil {
+		t.Fatal(err)
+	}
+	if got := behaviour(); got != "terminate" {
+		t.Errorf("a deadline again: shutdown behaviour %q, want terminate", got)
+	}
+}

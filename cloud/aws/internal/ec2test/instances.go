@@ -392,6 +392,26 @@ func (s *Server) createTags(f form) (any, error) {
 	return xReturn{true}, nil
 }
 
+// modifyInstanceAttribute changes one instance's shutdown behaviour
+// (InstanceInitiatedShutdownBehavior: stop or terminate), the attribute
+// diffuser changes; any other attribute is refused.
+func (s *Server) modifyInstanceAttribute(f form) (any, error) {
+	in, err := s.instanceByID(f.get("InstanceId"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	v := f.get("InstanceInitiatedShutdownBehavior.Value")
+	switch v {
+	case "stop", "terminate":
+		in.ShutdownBehavior = v
+	case "":
+		return nil, apiError{400, "InvalidParameterCombination", "ec2test: ModifyInstanceAttribute supports InstanceInitiatedShutdownBehavior only"}
+	default:
+		return nil, invalid("Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid", v)
+	}
+	return xReturn{true}, nil
+}
+
 // deleteTags removes the tags named (by key; a value given must match,
 // as EC2 does) from instances.
 func (s *Server) deleteTags(f form) (any, error) {

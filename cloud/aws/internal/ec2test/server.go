@@ -242,6 +242,8 @@ func (s *Server) dispatch(action string, f form) (any, error) {
 		return s.terminateInstances(f)
 	case "StartInstances":
 		return s.startInstances(f)
+	case "ModifyInstanceAttribute":
+		return s.modifyInstanceAttribute(f)
 	case "DescribeImages":
 		return s.describeImages(f)
 	case "DescribeInstanceTypes":
