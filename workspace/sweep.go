@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"diffuser/cloud/docker"
@@ -192,12 +194,20 @@ func (e *Env) ownerAt(dir, cluster string) *owner {
 		o.err = err
 		return o
 	}
-	if !ok {
-		return nil
+	// A workspace whose state is in a bucket keeps no state, journal or
+	// lock here: only its backend marker (with its key and runs) says it
+	// is there.
+	remote, err := bucketMarked(dir)
+	if err != nil {
+		o.err = err
+		return o
 	}
-	if _, err := os.Stat(filepath.Join(dir, "backend")); err == nil {
+	if remote {
 		o.remote = true
 		return o
+	}
+	if !ok {
+		return nil
 	}
 	st, err := e.openLocal(dir).Load()
 	if err != nil {
@@ -209,6 +219,20 @@ func (e *Env) ownerAt(dir, cluster string) *owner {
 	}
 	o.st = st
 	return o
+}
+
+// bucketMarked says whether dir holds a backend marker (its workspace's
+// state is in a bucket). As for lookWorkspaceDir, only "not there"
+// answers no; any other error is returned.
+func bucketMarked(dir string) (bool, error) {
+	_, err := os.Lstat(filepath.Join(dir, "backend"))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return false, nil
+	}
+	return false, err
 }
 
 // sweepOwned sweeps cluster c of workspace o if the deadline in its state

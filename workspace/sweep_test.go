@@ -388,3 +388,34 @@ func TestSweepRenamedWorkspace(t *testing.T) {
 		t.Errorf("the renamed workspace's state changed: %d hosts, deadline %s", len(st.Hosts), st.Expires)
 	}
 }
+
+// TestSweepBucketWorkspace: a workspace whose state lives in a bucket
+// (backend "s3") keeps only its marker, SSH key and runs in its local
+// directory: no state.json, journal or lock. Its cluster's labels name
+// that directory, which is there; the deadline that counts is in the
+// bucket, which an apply may have renewed. The sweep cannot read it, so
+// it must leave the cluster alone (docs/expiry.md: never touched), not
+// take the directory for a deleted one and remove the cluster by its
+// launch labels.
+func TestSweepBucketWorkspace(t *testing.T) {
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+	pastL := now.Add(-time.Hour).Format(time.RFC3339)
+	data := t.TempDir()
+	dir := filepath.Join(data, "shared")
+	if err := os.MkdirAll(filepath.Join(dir, "runs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"backend": "s3://team-state/d/shared\n", "id_ed25519": "key\n", "id_ed25519.pub": "pub\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &fakeSweeper{removed: map[string][]string{}, clusters: []docker.ClusterMarks{marks("shared-aaaaaa", pastL, dir, 2)}}
+	env := &Env{DataDir: data, Now: func() time.Time { return now },
+		Sweeper: func(context.Context) (ClusterSweeper, error) { return f, nil }}
+	var out bytes.Buffer
+	env.SweepExpired(context.Background(), &out)
+	if len(f.removed) != 0 {
+		t.Fatalf("swept %v, the cluster of a workspace whose state is in a bucket:\n%s", f.swept(), out.String())
+	}
+}
