@@ -71,8 +71,16 @@ func lookWorkspaceDir(dir string) (bool, error) {
 }
 
 // List describes every workspace under the data directory, sorted by
-// name. A workspace whose state cannot be read is listed with Err set.
-func (e *Env) List() ([]Info, error) {
+// name. A workspace whose state cannot be read is listed with Err set;
+// one whose state is in a bucket is read there through the site file's
+// backend (Env.SiteFile, else ./diffuser.hcl), and has Err set when no
+// site file names that backend.
+func (e *Env) List() ([]Info, error) { return e.list(true) }
+
+// list is List; buckets false leaves the state of workspaces kept in a
+// bucket unread (Err says where it is): the sweep must not wait on a
+// network.
+func (e *Env) list(buckets bool) ([]Info, error) {
 	ents, err := os.ReadDir(e.dataDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -83,6 +91,12 @@ func (e *Env) List() ([]Info, error) {
 	var out []Info
 	for _, ent := range ents {
 		dir := e.Layout().Workspace(ent.Name())
+		// A workspace whose state is in a bucket keeps only its backend
+		// marker (with its key and runs) in its directory.
+		if inBucket, _ := bucketMarked(dir); inBucket && ent.IsDir() {
+			out = append(out, e.bucketInfo(ent.Name(), dir, buckets))
+			continue
+		}
 		if !isWorkspaceDir(dir) {
 			continue
 		}
@@ -108,6 +122,57 @@ func (e *Env) info(name, dir string) Info {
 		in.Err = err
 		return in
 	}
+	in.fill(st)
+	return in
+}
+
+// bucketInfo describes a workspace whose state is in a bucket (its
+// backend marker says which): read through the site file's backend when
+// read is set and that backend is the marker's.
+func (e *Env) bucketInfo(name, dir string, read bool) Info {
+	in := Info{Name: name, Dir: dir}
+	b, err := readMarker(filepath.Join(dir, "backend"))
+	if err != nil {
+		in.Err = err
+		return in
+	}
+	where := strings.TrimSpace(string(b))
+	if !read {
+		in.Err = fmt.Errorf("its state is in %s", where)
+		return in
+	}
+	cfg, err := e.envBackendConfig()
+	if err != nil {
+		in.Err = err
+		return in
+	}
+	if cfg == nil {
+		in.Err = fmt.Errorf("its state is in %s: give the site file whose backend block names it (-site FILE) to read it", where)
+		return in
+	}
+	store, err := e.backend(name, cfg, false)
+	if err != nil {
+		in.Err = err
+		return in
+	}
+	if store.Where() != where {
+		in.Err = fmt.Errorf("its state is in %s, and the site file's backend is %s: give the site file that names %s", where, store.Where(), where)
+		return in
+	}
+	if h, err := store.LockInfo(); err == nil && h != nil {
+		in.LockedBy = h
+	}
+	st, err := store.Load()
+	if err != nil {
+		in.Err = err
+		return in
+	}
+	in.fill(st)
+	return in
+}
+
+// fill sets what in says of state st.
+func (in *Info) fill(st *state.State) {
 	in.Recipe, in.Provider, in.Cluster = st.Recipe, st.Provider, st.Cluster
 	in.Hosts, in.Instances, in.Outputs, in.Serial = len(st.Hosts), len(st.Steps), len(st.Outputs), st.Serial
 	in.Expires = st.Expires
@@ -124,7 +189,6 @@ func (e *Env) info(name, dir string) Info {
 	if st.Inputs != nil {
 		in.RecipeArg = recordedRecipeArg(st.Inputs.Recipe)
 	}
-	return in
 }
 
 // Deleted says what Delete removed.

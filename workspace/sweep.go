@@ -163,7 +163,7 @@ func (e *Env) findOwner(c docker.ClusterMarks, local *map[string]string) *owner 
 	}
 	if *local == nil {
 		*local = map[string]string{}
-		list, _ := e.List()
+		list, _ := e.list(false)
 		for _, in := range list {
 			var fe *state.ForeignError
 			switch {

@@ -28,7 +28,9 @@ func (a *app) workspaceListCmd() *cobra.Command {
 last applied with (several joined by + for a cluster over several providers), how many hosts
 and step instances its state holds, the state's serial, when it last changed, its deadline
 when an apply gave it a ttl ("(due)" once passed: destroy --expired sweeps it), and who holds
-its lock if a command runs in it now.`,
+its lock if a command runs in it now. A workspace whose state is in a bucket is read there
+through the backend block of -site FILE (or ./diffuser.hcl); without it, it is listed as one
+whose state cannot be read, naming the bucket.`,
 		Example: "  diffuser workspace list\n  diffuser workspace list -json --data-dir /srv/diffuser",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := a.workspaceEnv()
@@ -45,6 +47,7 @@ its lock if a command runs in it now.`,
 		},
 	}
 	c.Flags().BoolVar(&a.flags.json, "json", false, "print JSON (docs/json.md)")
+	c.Flags().StringVar(&a.flags.site, "site", "", "site file whose backend block says where state lives (default: ./diffuser.hcl when present)")
 	return c
 }
 

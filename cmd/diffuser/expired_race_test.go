@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"diffuser/state"
+	"diffuser/state/s3store/s3fake"
 )
 
 // syncBuffer is a bytes.Buffer a command writes while the test reads it.
@@ -274,5 +276,57 @@ func TestDestroyExpiredJSON(t *testing.T) {
 	}
 	if got, want := strings.Join(kinds, ", "), "expired one, plan, summary, expired two, plan, summary"; got != want {
 		t.Errorf("lines %s, want %s\n%s", got, want, out)
+	}
+}
+
+// TestDestroyExpiredBucketState: a workspace whose state is in a bucket
+// (backend "s3") keeps no state file in its local directory. destroy
+// --expired, which the docs give as the sweep for such workspaces (the
+// automatic one leaves them alone), did not see it at all: "No workspace
+// is past its deadline" with the site file given, and workspace list said
+// there were no workspaces. Given the site file with that backend, it
+// reads the deadline from the bucket and destroys the cluster; without
+// it, it cannot know the deadline and says so, exit 1.
+func TestDestroyExpiredBucketState(t *testing.T) {
+	srv := s3fake.Start(t, "team-state")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	site := filepath.Join(dir, "team.hcl")
+	if err := os.WriteFile(site, []byte(fmt.Sprintf("backend \"s3\" {\n  bucket = %q\n  key = %q\n  endpoint = %q\n}\n", "team-state", "d", srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
+	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	cli := func(args ...string) (int, string, string) {
+		var out, errb syncBuffer
+		env := map[string]string{"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+		a.env.Now = func() time.Time { return now }
+		args = append(args, "--data-dir", data)
+		if args[0] != "workspace" && args[0] != "state" {
+			args = append(args, "--simulate", "--sim-seed", "1")
+		}
+		code := a.execute(context.Background(), args)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := cli("apply", recipe, "-workspace", "shared", "-site", site, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
+	}
+	now = now.Add(2 * time.Hour)
+	code, out, errs := cli("workspace", "list", "-site", site, "-json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 1 || list[0]["hosts"] != 3.0 || list[0]["expired"] != true {
+		t.Errorf("workspace list -site: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	code, out, errs = cli("destroy", "--expired", "--all-workspaces", "-auto-approve", "--progress", "quiet")
+	if code == 0 || !strings.Contains(errs, "shared") || !strings.Contains(errs, "s3://team-state/d/shared") {
+		t.Errorf("without the site file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, out, errs = cli("destroy", "--expired", "--all-workspaces", "-site", site, "-auto-approve", "--progress", "quiet")
+	if code != 0 || !strings.Contains(out, "Workspace shared expired at") {
+		t.Fatalf("with the site file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if code, out, errs := cli("state", "list", "shared", "-site", site); code != 0 || strings.TrimSpace(out) != "" {
+		t.Errorf("state in the bucket after destroy --expired: exit %d\n%s%s", code, out, errs)
 	}
 }
