@@ -59,6 +59,9 @@ type options struct {
 	// clusterPrefix, when set, is how this workspace's cluster names
 	// start (WithClusterPrefix).
 	clusterPrefix string
+	// clusterCheck, when set, is asked about the cluster a loaded state
+	// records (WithClusterCheck).
+	clusterCheck func(cluster string) error
 }
 
 // WithClusterPrefix makes Load refuse a state whose cluster name is not p
@@ -66,6 +69,14 @@ type options struct {
 // directory holds another workspace's state, copied in by hand, and every
 // command here would change or destroy that workspace's machines.
 func WithClusterPrefix(p string) Option { return func(o *options) { o.clusterPrefix = p } }
+
+// WithClusterCheck makes Load refuse a state whose cluster check refuses
+// (returns an error for): the workspace layer's test that no other
+// workspace records the same cluster, which the prefix cannot tell when
+// two workspace names give the same prefix.
+func WithClusterCheck(check func(cluster string) error) Option {
+	return func(o *options) { o.clusterCheck = check }
+}
 
 // ForeignCluster reports whether cluster is not a name the workspace
 // whose cluster names start with prefix gives its cluster: the prefix
@@ -276,6 +287,11 @@ func (s *Store) read() (*State, diskView, error) {
 	}
 	if p := s.opts.clusterPrefix; p != "" && st.Cluster != "" && ForeignCluster(p, st.Cluster) {
 		return nil, diskView{}, &ForeignError{File: sp, Cluster: st.Cluster, Prefix: p}
+	}
+	if check := s.opts.clusterCheck; check != nil && st.Cluster != "" {
+		if err := check(st.Cluster); err != nil {
+			return nil, diskView{}, err
+		}
 	}
 	return st, diskView{loaded: true, lineage: st.Lineage, serial: st.Serial, state: sfi, journal: jfi, jview: jv, sealed: sealed}, nil
 }

@@ -100,7 +100,47 @@ func (e *Env) localStore(name string, lockWait time.Duration) *state.Store {
 // (state.WithClusterPrefix; Cluster names clusters after the directory).
 func (e *Env) openLocal(dir string, more ...state.Option) *state.Store {
 	prefix := state.WithClusterPrefix(Sanitize(filepath.Base(dir)) + "-")
-	return state.Open(dir, e.stateOpts(append(more, prefix)...)...)
+	shared := state.WithClusterCheck(func(cluster string) error { return e.sharedCluster(dir, cluster) })
+	return state.Open(dir, e.stateOpts(append(more, prefix, shared)...)...)
+}
+
+// SharedClusterError is a workspace whose state records the cluster
+// another workspace's state records too: one directory is a copy of the
+// other, made by hand under a name that gives the same cluster prefix
+// (a-b, a_b, a.b and A-B all give a-b-), which the prefix check
+// (state.ForeignError) cannot tell. Commands in either would change or
+// destroy the other's machines, so both are refused.
+type SharedClusterError struct {
+	Cluster    string
+	Dir, Other string
+}
+
+func (e *SharedClusterError) Error() string {
+	return fmt.Sprintf("the state in %s records cluster %s, and so does the state in %s: one workspace directory is a copy of the other, "+
+		"and commands in either would change or destroy the machines the other records. Keep the one the cluster belongs to and "+
+		"remove the copy (diffuser workspace delete NAME -force deletes only its directory; the machines stay)", e.Dir, e.Cluster, e.Other)
+}
+
+// sharedCluster refuses cluster, recorded by the state in workspace
+// directory dir, when another workspace of the same data directory whose
+// name gives the same cluster prefix records it too.
+func (e *Env) sharedCluster(dir, cluster string) error {
+	parent, name := filepath.Split(dir)
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return nil // nothing to compare with: Load says what is wrong with dir
+	}
+	for _, ent := range ents {
+		other := ent.Name()
+		if other == name || !ent.IsDir() || Sanitize(other) != Sanitize(name) {
+			continue
+		}
+		st, err := state.Open(filepath.Join(parent, other), e.stateOpts()...).Load()
+		if err == nil && st.Cluster == cluster {
+			return &SharedClusterError{Cluster: cluster, Dir: dir, Other: filepath.Join(parent, other)}
+		}
+	}
+	return nil
 }
 
 // markRemote records in the workspace's local directory that its state

@@ -419,3 +419,33 @@ func TestSweepBucketWorkspace(t *testing.T) {
 		t.Fatalf("swept %v, the cluster of a workspace whose state is in a bucket:\n%s", f.swept(), out.String())
 	}
 }
+
+// TestCopiedStateSameClusterPrefix: a workspace's directory copied by
+// hand to another name is refused (state.ForeignError): commands there
+// would change or destroy the first workspace's machines. The check is
+// the cluster name's prefix, made of the sanitized workspace name, so a
+// copy to a name that sanitizes the same (a-b to a.b, a_b or A-B) passed:
+// a destroy -workspace a.b removed a-b's containers, and a-b's state
+// still listed them. Two workspaces of one data directory that record
+// the same cluster are both refused, naming each other; a workspace of
+// that prefix with its own cluster is not.
+func TestCopiedStateSameClusterPrefix(t *testing.T) {
+	data := t.TempDir()
+	orig := filepath.Join(data, "a-b")
+	writeWorkspace(t, orig, "a-b-aaaaaa", time.Time{}, "docker")
+	writeWorkspace(t, filepath.Join(data, "a_b"), "a-b-bbbbbb", time.Time{}, "docker")
+	if err := os.CopyFS(filepath.Join(data, "a.b"), os.DirFS(orig)); err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{DataDir: data}
+	for _, ws := range []string{"a.b", "a-b"} {
+		_, err := env.ReadState(ws)
+		if err == nil || !strings.Contains(err.Error(), "a-b-aaaaaa") || !strings.Contains(err.Error(), filepath.Join(data, "a-b")) ||
+			!strings.Contains(err.Error(), filepath.Join(data, "a.b")) {
+			t.Errorf("workspace %s, whose cluster another workspace's state records too: %v", ws, err)
+		}
+	}
+	if st, err := env.ReadState("a_b"); err != nil || st.Cluster != "a-b-bbbbbb" {
+		t.Errorf("a_b, with its own cluster: %v", err)
+	}
+}
