@@ -33,6 +33,9 @@ type Info struct {
 	Modified  time.Time     // latest change to state.json or its journal
 	LockedBy  *state.Holder // a process holding the workspace lock now
 	Err       error         // state that cannot be read; the rest is zero
+	// Bucket is where the state is when it is in a bucket (its backend
+	// marker: s3://bucket/key/workspace), "" for a local one.
+	Bucket string
 }
 
 // isWorkspaceDir says whether dir holds a workspace: a directory (not a
@@ -137,6 +140,7 @@ func (e *Env) bucketInfo(name, dir string, read bool) Info {
 		return in
 	}
 	where := strings.TrimSpace(string(b))
+	in.Bucket = where
 	if !read {
 		in.Err = fmt.Errorf("its state is in %s", where)
 		return in

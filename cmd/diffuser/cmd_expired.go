@@ -79,6 +79,7 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	site := a.flags.site
 	for _, in := range due {
 		if jsonLines {
 			views.WriteExpiredJSON(a.stdout, true, in.Name, in.Expires)
@@ -90,6 +91,14 @@ func (a *app) sweepExpired(ctx context.Context, args []string) error {
 			recipe = in.Recipe
 		}
 		a.flags.workspace = in.Name
+		if a.flags.allWS {
+			// -site is the bucket's, for the workspaces kept there; every
+			// other one is destroyed with the site file it remembers.
+			a.flags.site = site
+			if in.Bucket == "" {
+				a.flags.site = ""
+			}
+		}
 		err := a.runApply(ctx, recipe, true)
 		var ne *workspace.NotExpiredError
 		if errors.As(err, &ne) {

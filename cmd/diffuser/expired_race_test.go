@@ -322,9 +322,22 @@ func TestDestroyExpiredBucketState(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "shared") || !strings.Contains(errs, "s3://team-state/d/shared") {
 		t.Errorf("without the site file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
+	// A workspace of the same data directory whose state is local, applied
+	// with a site file of its own (or none): -site, given for the bucket,
+	// must not be taken for its site file.
+	if code, out, errs := cli("apply", recipe, "-workspace", "local", "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
+	}
+	now = now.Add(2 * time.Hour)
 	code, out, errs = cli("destroy", "--expired", "--all-workspaces", "-site", site, "-auto-approve", "--progress", "quiet")
-	if code != 0 || !strings.Contains(out, "Workspace shared expired at") {
+	if code != 0 || !strings.Contains(out, "Workspace shared expired at") || !strings.Contains(out, "Workspace local expired at") {
 		t.Fatalf("with the site file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if st := readState(t, filepath.Join(data, "local")); len(st.Hosts) != 0 || !st.Expires.IsZero() {
+		t.Errorf("the local workspace after destroy --expired --all-workspaces -site: %d hosts, deadline %s\n%s", len(st.Hosts), st.Expires, out)
+	}
+	if _, err := os.Stat(filepath.Join(data, "local", "backend")); err == nil {
+		t.Errorf("the local workspace was marked as kept in the bucket")
 	}
 	if code, out, errs := cli("state", "list", "shared", "-site", site); code != 0 || strings.TrimSpace(out) != "" {
 		t.Errorf("state in the bucket after destroy --expired: exit %d\n%s%s", code, out, errs)
