@@ -171,6 +171,36 @@ func (e *Env) markRemote(name string, b Backend) error {
 	return nil
 }
 
+// localStateFirst refuses bucket b for workspace name while its state is
+// still in the local data directory: no backend marker says it moved, the
+// local state records something, and the bucket does not hold that state
+// (another lineage, or none). Read from the bucket, the workspace would
+// plan its whole cluster anew and be marked as kept there, the local state
+// and the hosts it records out of reach. state push moves it first.
+func (e *Env) localStateFirst(name string, b Backend) error {
+	if isLocal(b) {
+		return nil
+	}
+	if _, err := readMarker(e.Layout().BackendMarker(name)); !errors.Is(err, fs.ErrNotExist) {
+		return nil // marked (or unreadable, which backend said)
+	}
+	local, err := e.localStore(name, 0).Load()
+	if err != nil || isEmpty(local) {
+		return nil // nothing kept here (or nothing readable to move)
+	}
+	remote, err := b.Load()
+	if err != nil {
+		return err
+	}
+	if !isEmpty(remote) && remote.Lineage == local.Lineage {
+		return nil // the same state, moved there already (a push from elsewhere)
+	}
+	return fmt.Errorf("workspace %s keeps its state in %s (serial %d, %d host(s), %d step instance(s)), and the site file's backend %s does not hold it: "+
+		"read from there, the workspace would start anew and lose track of those hosts. Move the state first "+
+		"(diffuser state push %s -site FILE), or give a site file without a backend block",
+		name, e.Layout().Workspace(name), local.Serial, len(local.Hosts), len(local.Steps), b.Where(), name)
+}
+
 // maxMarker is the largest backend marker file read: it holds one
 // s3:// URL.
 const maxMarker = 64 << 10

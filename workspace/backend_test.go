@@ -264,3 +264,48 @@ func TestBackendSiteErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketRefusedBeforeLocalStateMoves: a site file with a backend
+// block given to a workspace whose state is still in the local data
+// directory (applied without it) made every command read the bucket,
+// which does not hold it: the plan said to create the whole cluster
+// again, and the workspace was marked as kept in the bucket, its local
+// state (and the hosts it records) out of reach from then on. Until
+// state push moves it, the bucket is refused, saying so; after the push
+// it is used.
+func TestBucketRefusedBeforeLocalStateMoves(t *testing.T) {
+	srv := s3fake.Start(t, "team-state")
+	dir := t.TempDir()
+	site := s3Site(t, dir, srv.URL, "team-state", "")
+	recipe, err := filepath.Abs(planRecipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := newSysEnv(t, filepath.Join(dir, "local"))
+	local.env.Sim = workspace.SimOptions{Enabled: true}
+	a := local.mustApply(t, workspace.Inputs{Recipe: recipe}, "apply")
+
+	_, err = local.planOf(workspace.Inputs{Recipe: recipe, Site: site}, "plan")
+	if err == nil || !strings.Contains(err.Error(), "state push") || !strings.Contains(err.Error(), "s3://team-state/golden") {
+		t.Fatalf("plan with the bucket's site file of a workspace kept locally: %v; want a refusal naming state push and the bucket", err)
+	}
+	if _, err := os.Stat(filepath.Join(local.data(), "golden", "backend")); err == nil {
+		t.Fatal("the refused plan marked the workspace as kept in the bucket")
+	}
+	if st, err := local.env.ReadState("golden"); err != nil || len(st.Hosts) != len(a.State.Hosts) {
+		t.Fatalf("the local state after the refusal: %v", err)
+	}
+	local.env.SiteFile = site
+	if _, err := local.env.Push(context.Background(), "golden", false); err != nil {
+		t.Fatal(err)
+	}
+	local.env.SiteFile = ""
+	pl, err := local.planOf(workspace.Inputs{Recipe: recipe, Site: site}, "plan")
+	if err != nil {
+		t.Fatalf("plan with the site file after state push: %v", err)
+	}
+	defer pl.Close()
+	if pl.Plan.HasChanges() {
+		t.Errorf("after state push the plan has changes: the bucket's state is not the workspace's")
+	}
+}

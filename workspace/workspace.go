@@ -266,6 +266,9 @@ func (e *Env) load(in Inputs, loadRecipe func(*lang.Recipe, lang.Inputs, steps.R
 	if ws.Store, err = e.backend(ws.Name, cfg, true); err != nil {
 		return nil, err
 	}
+	if err := e.localStateFirst(ws.Name, ws.Store); err != nil {
+		return nil, err
+	}
 	if err := e.markRemote(ws.Name, ws.Store); err != nil {
 		return nil, err
 	}
