@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,35 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// expiryCLI runs diffuser in the test's process on the data directory
+// data at the clock *now, which the test moves; getenv answers from env
+// (nil: nothing). Commands but workspace and state run on the simulator
+// (--simulate --sim-seed 1).
+type expiryCLI struct {
+	data string
+	now  *time.Time
+	env  map[string]string
+}
+
+// exec runs args, writing stdout to out and stderr to errw, and returns
+// the exit status.
+func (c expiryCLI) exec(out, errw io.Writer, args ...string) int {
+	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: errw, getenv: func(k string) string { return c.env[k] }}
+	a.env.Now = func() time.Time { return *c.now }
+	args = append(args, "--data-dir", c.data)
+	if args[0] != "workspace" && args[0] != "state" {
+		args = append(args, "--simulate", "--sim-seed", "1")
+	}
+	return a.execute(context.Background(), args)
+}
+
+// run runs args and returns the exit status, stdout and stderr.
+func (c expiryCLI) run(args ...string) (int, string, string) {
+	var out, errb syncBuffer
+	code := c.exec(&out, &errb, args...)
+	return code, out.String(), errb.String()
+}
+
 // TestDestroyExpiredRechecksUnderLock: destroy --expired lists the
 // workspaces past their deadline once, then destroys them one after the
 // other, each under its lock. A workspace whose deadline an apply moved
@@ -44,12 +74,8 @@ func TestDestroyExpiredRechecksUnderLock(t *testing.T) {
 	data := t.TempDir()
 	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
 	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
-	cli := func(out *syncBuffer, args ...string) int {
-		a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(string) string { return "" }}
-		a.env.Now = func() time.Time { return now }
-		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
-		return a.execute(context.Background(), args)
-	}
+	c := expiryCLI{data: data, now: &now}
+	cli := func(out *syncBuffer, args ...string) int { return c.exec(out, out, args...) }
 	for _, ws := range []string{"first", "renewed"} {
 		var out syncBuffer
 		if code := cli(&out, "apply", recipe, "-workspace", ws, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
@@ -126,14 +152,7 @@ func TestDestroyExpiredUnreadableState(t *testing.T) {
 	data := t.TempDir()
 	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
 	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
-	cli := func(args ...string) (int, string, string) {
-		var out, errb syncBuffer
-		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		a.env.Now = func() time.Time { return now }
-		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
-		code := a.execute(context.Background(), args)
-		return code, out.String(), errb.String()
-	}
+	cli := expiryCLI{data: data, now: &now}.run
 	for _, ws := range []string{"due", "newer"} {
 		if code, out, errs := cli("apply", recipe, "-workspace", ws, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
 			t.Fatalf("apply %s: exit %d\n%s%s", ws, code, out, errs)
@@ -180,16 +199,11 @@ func TestDestroyClearsDeadline(t *testing.T) {
 	data := t.TempDir()
 	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
 	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
+	c := expiryCLI{data: data, now: &now}
 	cli := func(args ...string) string {
 		t.Helper()
 		var out syncBuffer
-		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
-		a.env.Now = func() time.Time { return now }
-		args = append(args, "--data-dir", data)
-		if args[0] != "workspace" {
-			args = append(args, "--simulate", "--sim-seed", "1")
-		}
-		if code := a.execute(context.Background(), args); code != 0 {
+		if code := c.exec(&out, &out, args...); code != 0 {
 			t.Fatalf("%v: exit %d\n%s", args, code, out.String())
 		}
 		return out.String()
@@ -226,14 +240,7 @@ func TestDestroyExpiredJSON(t *testing.T) {
 	data := t.TempDir()
 	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
 	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
-	cli := func(args ...string) (int, string, string) {
-		var out, errb syncBuffer
-		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		a.env.Now = func() time.Time { return now }
-		args = append(args, "--data-dir", data, "--simulate", "--sim-seed", "1")
-		code := a.execute(context.Background(), args)
-		return code, out.String(), errb.String()
-	}
+	cli := expiryCLI{data: data, now: &now}.run
 	for _, ws := range []string{"one", "two", "later"} {
 		ttl := "1h"
 		if ws == "later" {
@@ -297,18 +304,7 @@ func TestDestroyExpiredBucketState(t *testing.T) {
 	}
 	now := time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC)
 	recipe := filepath.Join("testdata", "plan", "recipe.hcl")
-	cli := func(args ...string) (int, string, string) {
-		var out, errb syncBuffer
-		env := map[string]string{"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
-		a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
-		a.env.Now = func() time.Time { return now }
-		args = append(args, "--data-dir", data)
-		if args[0] != "workspace" && args[0] != "state" {
-			args = append(args, "--simulate", "--sim-seed", "1")
-		}
-		code := a.execute(context.Background(), args)
-		return code, out.String(), errb.String()
-	}
+	cli := expiryCLI{data: data, now: &now, env: map[string]string{"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}}.run
 	if code, out, errs := cli("apply", recipe, "-workspace", "shared", "-site", site, "--ttl", "1h", "-auto-approve", "--progress", "quiet"); code != 0 {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errs)
 	}
